@@ -1,0 +1,193 @@
+// The normalized, fully defaulted model of a project. Everything downstream of src/spec
+// (planner, executor, network, supervisor, cli) reads this and never the YAML.
+// All durations are milliseconds, all sizes bytes, all paths absolute.
+
+/** A whole project after load → interpolate → validate → normalize. */
+export interface Project {
+  /** Normalized project name (compose rules: lowercase, [a-z0-9_-], starts with a letter or digit). */
+  readonly name: string;
+  /** The project folder: relative paths in the spec resolve against it. */
+  readonly workingDir: string;
+  /** The spec files that made this project, in merge order (absolute paths). */
+  readonly files: readonly string[];
+  /** Services that are enabled (profiles applied), keyed by service name, sorted. */
+  readonly services: Readonly<Record<string, Service>>;
+  /** Networks used by at least one enabled service or declared, keyed by spec key. */
+  readonly networks: Readonly<Record<string, Network>>;
+  /** Named volumes, keyed by spec key. */
+  readonly volumes: Readonly<Record<string, Volume>>;
+}
+
+/** A network of the project: one bridge per network. */
+export interface Network {
+  /** Key in the spec (`default` for the implicit one). */
+  readonly key: string;
+  /** Name as compose shows it: `<project>_<key>` unless `name:` was given. */
+  readonly name: string;
+  readonly driver: 'bridge';
+  /** No route out of the bridge. */
+  readonly internal: boolean;
+  /** Managed outside this project: never created nor removed. */
+  readonly external: boolean;
+  /** ipam.config[].subnet/gateway/ip_range as given (IPAM picks a subnet when empty). */
+  readonly ipam: readonly IpamConfig[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface IpamConfig {
+  readonly subnet?: string;
+  readonly gateway?: string;
+  readonly ipRange?: string;
+}
+
+/** A named volume: a folder under the state root's volumes dir. */
+export interface Volume {
+  readonly key: string;
+  /** `<project>_<key>` unless `name:` was given. */
+  readonly name: string;
+  readonly external: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Everything stack needs to run one service. */
+export interface Service {
+  readonly name: string;
+  /** Set when the spec names an image; `plan`/`up` refuse such a service until images exist. */
+  readonly image?: string;
+  /** Set when the spec has `build:`; modelled only. */
+  readonly build?: BuildSpec;
+  /** `null` when not given (the image's would apply); a string spec is already split into words. */
+  readonly entrypoint: readonly string[] | null;
+  readonly command: readonly string[] | null;
+  /** Final environment: env_file entries, then `environment`, host pass-through resolved. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly workingDir?: string;
+  /** `name`, `uid`, `uid:gid` or `name:group` as written. */
+  readonly user?: string;
+  /** Defaults to the service name. */
+  readonly hostname: string;
+  readonly containerName?: string;
+  /** One entry per published port (ranges are expanded). */
+  readonly ports: readonly PortMapping[];
+  readonly expose: readonly string[];
+  readonly volumes: readonly Mount[];
+  /** Networks this service joins, keyed by network key; `default` when the spec names none. */
+  readonly networks: Readonly<Record<string, ServiceNetwork>>;
+  readonly extraHosts: readonly ExtraHost[];
+  readonly dependsOn: Readonly<Record<string, Dependency>>;
+  /** `null` when disabled or not given. */
+  readonly healthcheck: Healthcheck | null;
+  readonly restart: RestartPolicy;
+  /** Signal name, e.g. `SIGTERM`. */
+  readonly stopSignal: string;
+  readonly stopGracePeriodMs: number;
+  readonly init: boolean;
+  readonly readOnly: boolean;
+  readonly capAdd: readonly string[];
+  readonly capDrop: readonly string[];
+  readonly limits: Limits;
+  readonly develop: Develop | null;
+  readonly profiles: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface BuildSpec {
+  readonly context: string;
+  readonly dockerfile?: string;
+  readonly target?: string;
+  readonly args: Readonly<Record<string, string>>;
+}
+
+export interface PortMapping {
+  /** Host address to listen on; `127.0.0.1` unless the spec names one. */
+  readonly hostIp: string;
+  /** 0 means "any free port" (compose's `"3000"` short form). */
+  readonly hostPort: number;
+  readonly containerPort: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+export type Mount =
+  | {
+      readonly type: 'bind';
+      /** Absolute host path. */
+      readonly source: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+      /** Create the source folder when missing (compose's short syntax does). */
+      readonly createHostPath: boolean;
+    }
+  | {
+      readonly type: 'volume';
+      /** Key of a project volume; undefined for an anonymous volume. */
+      readonly source?: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+    }
+  | {
+      readonly type: 'tmpfs';
+      readonly target: string;
+      readonly readOnly: boolean;
+      readonly sizeBytes?: number;
+      /** Octal file mode as a number, e.g. 0o1777. */
+      readonly mode?: number;
+    };
+
+export interface ServiceNetwork {
+  readonly aliases: readonly string[];
+  readonly ipv4Address?: string;
+  /** Higher first when ordering eth0, eth1, ... */
+  readonly priority: number;
+}
+
+export interface ExtraHost {
+  readonly host: string;
+  /** An address, or the literal `host-gateway`. */
+  readonly ip: string;
+}
+
+export type DependencyCondition =
+  | 'service_started'
+  | 'service_healthy'
+  | 'service_completed_successfully';
+
+export interface Dependency {
+  readonly condition: DependencyCondition;
+  readonly required: boolean;
+  readonly restart: boolean;
+}
+
+export interface Healthcheck {
+  /** `['CMD', prog, ...args]` or `['CMD-SHELL', script]`. */
+  readonly test: readonly string[];
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly startPeriodMs: number;
+  readonly startIntervalMs: number;
+}
+
+export type RestartPolicy =
+  | { readonly kind: 'no' }
+  | { readonly kind: 'always' }
+  | { readonly kind: 'unless-stopped' }
+  | { readonly kind: 'on-failure'; readonly maxRetries?: number };
+
+export interface Limits {
+  readonly memoryBytes?: number;
+  /** Fractional cpu count, e.g. 0.5. */
+  readonly cpus?: number;
+  readonly pids?: number;
+}
+
+export interface Develop {
+  readonly watch: readonly WatchRule[];
+}
+
+export interface WatchRule {
+  /** Absolute host path. */
+  readonly path: string;
+  readonly action: 'sync' | 'rebuild' | 'restart' | 'sync+restart' | 'sync+exec';
+  readonly target?: string;
+  readonly ignore: readonly string[];
+}
