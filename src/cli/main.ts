@@ -1,9 +1,96 @@
-// Placeholder: replaced by the real CLI (argument parsing and rendering only).
+// The `stack` command: parse the command line, run one command, turn errors into exit codes.
+// Commands are loaded on demand so `stack --version` pays for nothing it does not use.
+import { readFileSync } from 'node:fs';
+import { parseCommandLine, type GlobalOptions } from './args.js';
+import { closest } from './suggest.js';
+import { UserError } from '../errors.js';
+import { reportError } from './report.js';
+
+/** What every command receives: global options, its own arguments, and where to write. */
+export interface CommandContext {
+  global: GlobalOptions;
+  args: string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** A command module's single entry point; resolves to the exit code. */
+export type CommandRun = (ctx: CommandContext) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandRun }> }> = {
+  version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },
+};
+
+/** Runs the CLI with `argv` (without node and script) and sets process.exitCode. */
 export async function main(argv: string[]): Promise<void> {
-  if (argv[0] === '--version') {
-    process.stdout.write('0.1.0\n');
-    return;
+  process.exitCode = await run(argv, {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+}
+
+/** Testable core of main: returns the exit code (0 ok, 1 user error, 2 internal error). */
+export async function run(
+  argv: string[],
+  io: Pick<CommandContext, 'cwd' | 'env' | 'stdout' | 'stderr'>,
+): Promise<number> {
+  try {
+    const line = parseCommandLine(argv);
+    if (line.global.version) {
+      io.stdout.write(version() + '\n');
+      return 0;
+    }
+    if (line.global.help || line.command === undefined || line.command === 'help') {
+      io.stdout.write(usage());
+      return line.command === undefined && !line.global.help ? 1 : 0;
+    }
+    const command = COMMANDS[line.command];
+    if (!command) {
+      const near = closest(line.command, Object.keys(COMMANDS));
+      throw new UserError(
+        'CLI_UNKNOWN_COMMAND',
+        `unknown command "${line.command}"`,
+        near ? `did you mean \`stack ${near}\`?` : 'see `stack --help` for the commands',
+      );
+    }
+    const module = await command.load();
+    return await module.run({ ...io, global: line.global, args: line.rest });
+  } catch (e) {
+    return reportError(e, io.stderr, io.cwd);
   }
-  process.stderr.write('stack: not yet\n');
-  process.exitCode = 2;
+}
+
+/** The package version, read from package.json next to dist/. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const commands = Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `Usage: stack [OPTIONS] COMMAND [ARGS]
+
+A daemonless, compose-style orchestrator: namespaced, cgroup-limited services from a compose file.
+
+Options (before the command):
+  -f, --file FILE              Spec file (repeatable; later files merge over earlier ones)
+  -p, --project-name NAME      Project name (default: name: in the spec, else the folder name)
+      --project-directory DIR  Project folder (default: the first spec file's folder)
+      --profile NAME           Enable a profile (repeatable)
+      --env-file FILE          Environment file for interpolation (repeatable; default .env)
+  -v, --version                Print the version
+  -h, --help                   Print this help
+
+Commands:
+${commands}
+
+Environment: STACK_ROOT moves all state (runtime records and named volumes) to one folder.
+`;
 }
