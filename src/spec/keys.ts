@@ -1,0 +1,159 @@
+// The catalogue of every compose-spec key, level by level, and what stack does with it.
+// Validation consults it for each key the schema does not accept: a cosmetic key warns, an
+// unsupported one is an error that names it, anything else is unknown ("did you mean ...").
+import type { KeyPath } from './raw.js';
+
+/**
+ * - supported: stack acts on it (and the zod schema describes it)
+ * - modelled: accepted and kept in the Project, but `plan`/`up` refuse it for now (image, build)
+ * - unsupported: a real compose key stack does not act on yet: an error naming it
+ * - cosmetic: changes nothing for stack: a warning
+ */
+export type KeyStatus = 'supported' | 'modelled' | 'unsupported' | 'cosmetic';
+
+/** The kinds of objects a spec is made of, each with its own set of keys. */
+export type Level =
+  | 'top'
+  | 'service'
+  | 'build'
+  | 'extends'
+  | 'healthcheck'
+  | 'deploy'
+  | 'resources'
+  | 'limits'
+  | 'develop'
+  | 'watch'
+  | 'port'
+  | 'mount'
+  | 'mountBind'
+  | 'mountVolume'
+  | 'mountTmpfs'
+  | 'serviceNetwork'
+  | 'dependency'
+  | 'envFile'
+  | 'network'
+  | 'ipam'
+  | 'ipamConfig'
+  | 'volume';
+
+type Catalogue = Readonly<Record<Level, Readonly<Record<string, KeyStatus>>>>;
+
+const S = 'supported' as const;
+const M = 'modelled' as const;
+const U = 'unsupported' as const;
+const C = 'cosmetic' as const;
+
+const all = (status: KeyStatus, keys: string) => Object.fromEntries(keys.split(/\s+/).filter(Boolean).map((k) => [k, status]));
+
+/** Every compose-spec key (compose-spec.schema.json), per level, with what stack does with it. */
+export const KEYS: Catalogue = {
+  top: { ...all(S, 'name services networks volumes include'), version: C, ...all(U, 'secrets configs models') },
+  service: {
+    ...all(
+      S,
+      `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
+       networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
+       cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends`,
+    ),
+    ...all(M, 'image build'),
+    ...all(C, 'tty stdin_open platform pull_policy pull_refresh_after'),
+    ...all(
+      U,
+      `annotations attach blkio_config cgroup cgroup_parent configs cpu_count cpu_percent cpu_shares
+       cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpuset credential_spec device_cgroup_rules
+       devices dns dns_opt dns_search domainname label_file provider external_links gpus group_add ipc
+       isolation links logging mac_address mem_reservation mem_swappiness memswap_limit network_mode
+       models oom_kill_disable oom_score_adj pid post_start pre_stop privileged runtime scale
+       security_opt shm_size secrets sysctls storage_opt ulimits use_api_socket uts userns_mode
+       volumes_from`,
+    ),
+  },
+  build: {
+    ...all(M, 'context dockerfile target args'),
+    ...all(
+      U,
+      `dockerfile_inline entitlements ssh labels cache_from cache_to no_cache additional_contexts network
+       provenance sbom pull shm_size extra_hosts isolation privileged secrets tags ulimits platforms`,
+    ),
+  },
+  extends: all(S, 'service file'),
+  healthcheck: all(S, 'test interval timeout retries start_period start_interval disable'),
+  deploy: { resources: S, ...all(U, 'mode endpoint_mode replicas labels rollback_config update_config restart_policy placement') },
+  resources: { limits: S, reservations: U },
+  limits: all(S, 'cpus memory pids'),
+  develop: { watch: S },
+  watch: { ...all(S, 'path action target ignore'), ...all(U, 'include exec initial_sync') },
+  port: { ...all(S, 'target published host_ip protocol'), ...all(C, 'name app_protocol'), mode: U },
+  mount: { ...all(S, 'type source target read_only bind volume tmpfs'), consistency: C, image: U },
+  mountBind: { create_host_path: S, ...all(U, 'propagation recursive selinux') },
+  mountVolume: { nocopy: C, ...all(U, 'labels subpath') },
+  mountTmpfs: all(S, 'size mode'),
+  serviceNetwork: {
+    ...all(S, 'aliases ipv4_address priority'),
+    ...all(U, 'interface_name ipv6_address link_local_ips mac_address driver_opts gw_priority'),
+  },
+  dependency: all(S, 'condition required restart'),
+  envFile: { ...all(S, 'path required'), format: U },
+  network: { ...all(S, 'name driver internal ipam external labels'), ...all(U, 'driver_opts enable_ipv4 enable_ipv6 attachable') },
+  ipam: { config: S, ...all(U, 'driver options') },
+  ipamConfig: { ...all(S, 'subnet gateway ip_range'), aux_addresses: U },
+  volume: { ...all(S, 'name external labels'), ...all(U, 'driver driver_opts') },
+};
+
+// Where each level sits in a document; `*` matches any key or index.
+const PLACES: readonly [Level, readonly string[]][] = [
+  ['top', []],
+  ['service', ['services', '*']],
+  ['build', ['services', '*', 'build']],
+  ['extends', ['services', '*', 'extends']],
+  ['healthcheck', ['services', '*', 'healthcheck']],
+  ['deploy', ['services', '*', 'deploy']],
+  ['resources', ['services', '*', 'deploy', 'resources']],
+  ['limits', ['services', '*', 'deploy', 'resources', 'limits']],
+  ['develop', ['services', '*', 'develop']],
+  ['watch', ['services', '*', 'develop', 'watch', '*']],
+  ['port', ['services', '*', 'ports', '*']],
+  ['mount', ['services', '*', 'volumes', '*']],
+  ['mountBind', ['services', '*', 'volumes', '*', 'bind']],
+  ['mountVolume', ['services', '*', 'volumes', '*', 'volume']],
+  ['mountTmpfs', ['services', '*', 'volumes', '*', 'tmpfs']],
+  ['serviceNetwork', ['services', '*', 'networks', '*']],
+  ['dependency', ['services', '*', 'depends_on', '*']],
+  ['envFile', ['services', '*', 'env_file', '*']],
+  ['network', ['networks', '*']],
+  ['ipam', ['networks', '*', 'ipam']],
+  ['ipamConfig', ['networks', '*', 'ipam', 'config', '*']],
+  ['volume', ['volumes', '*']],
+];
+
+/** The level of the object at `path`, or undefined for maps of free keys (environment, labels). */
+export function levelAt(path: KeyPath): Level | undefined {
+  for (const [level, place] of PLACES) {
+    if (place.length === path.length && place.every((p, i) => p === '*' || p === path[i])) return level;
+  }
+  return undefined;
+}
+
+/** Keys stack accepts at a level (what the zod schema must describe). */
+export function acceptedKeys(level: Level): string[] {
+  return Object.entries(KEYS[level])
+    .filter(([, s]) => s === 'supported' || s === 'modelled')
+    .map(([k]) => k);
+}
+
+/** Keys at a level that load with a warning only. */
+export function cosmeticKeys(level: Level): string[] {
+  return Object.entries(KEYS[level])
+    .filter(([, s]) => s === 'cosmetic')
+    .map(([k]) => k);
+}
+
+/** What stack does with `key` at `level`, or undefined when no compose spec defines it. */
+export function keyStatus(level: Level, key: string): KeyStatus | undefined {
+  return Object.hasOwn(KEYS[level], key) ? KEYS[level][key] : undefined;
+}
+
+/** Extension keys (`x-...`) are allowed wherever compose allows them, and ignored. */
+export function isExtensionKey(key: string): boolean {
+  return key.startsWith('x-');
+}
