@@ -1,0 +1,119 @@
+// Creating and removing the directories of a group: `stack/<project>/<service>` under a
+// hierarchy root. Creating tolerates what exists (idempotent create); removing treats what is
+// gone as removed (CNI DEL), kills what still runs in a busy group, retries while tasks exit,
+// and leaves the project's dir to the last service and `stack/` to everyone.
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { AggregateStackError, KernelError, UserError } from '../../errors.js';
+import { cgroupPath } from '../../names.js';
+import { errorCode, type CgroupFs } from './fs.js';
+import { kernelError } from './io.js';
+import type { CgroupDeps } from './manager.js';
+import { pollUntil } from './poll.js';
+
+/** `stack/<project>[/<service>]`, refusing names that would leave that tree (a bug upstream). */
+export function groupRel(project: string, service?: string): string {
+  for (const name of service === undefined ? [project] : [project, service]) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) throw new Error(`not a valid cgroup name: ${JSON.stringify(name)}`);
+  }
+  return cgroupPath(project, service);
+}
+
+/** mkdir that accepts an existing dir and explains a permission error. */
+async function mkdirOnce(fs: CgroupFs, dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, 0o755);
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'EEXIST') return;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new UserError('CGROUP_PERMISSION', `cannot create cgroup ${dir}: ${code}`, 'stack creates cgroups for its services and must run as root', { cause: e });
+    }
+    throw kernelError(`mkdir ${dir}`, e);
+  }
+}
+
+/**
+ * Creates `root/<rel>` one level at a time; `prepare` runs on each level above the leaf once
+ * it exists (v2 enables controllers for the level below there). A sibling's teardown may
+ * remove a parent between two mkdirs (ENOENT): the chain is then walked again.
+ */
+export async function mkdirChain(fs: CgroupFs, root: string, rel: string, prepare?: (dir: string) => Promise<void>): Promise<string> {
+  const parts = rel.split('/');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      let dir = root;
+      for (const [i, part] of parts.entries()) {
+        dir = join(dir, part);
+        await mkdirOnce(fs, dir);
+        if (prepare && i < parts.length - 1) await prepare(dir);
+      }
+      return dir;
+    } catch (e) {
+      if (attempt < 3 && e instanceof KernelError && e.errno === 'ENOENT') continue;
+      throw e;
+    }
+  }
+}
+
+/** rmdir: true when removed or already gone, false while busy (processes or children). */
+async function rmdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
+  try {
+    await fs.rmdir(dir);
+    return true;
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'ENOENT') return true;
+    if (code === 'EBUSY' || code === 'ENOTEMPTY') return false;
+    throw kernelError(`rmdir ${dir}`, e);
+  }
+}
+
+/**
+ * Removes a group's leaf dirs, killing its processes first if a leaf is busy, then each
+ * parent dir that became empty. Every failure is collected and reported together.
+ */
+export async function removeGroup(
+  deps: CgroupDeps,
+  leaves: readonly string[],
+  parents: readonly string[],
+  killAll: () => Promise<void>,
+): Promise<void> {
+  const errors: Error[] = [];
+  const attempt = async (dirs: readonly string[]): Promise<string[]> => {
+    const busy: string[] = [];
+    for (const dir of dirs) {
+      try {
+        if (!(await rmdirOnce(deps.fs, dir))) busy.push(dir);
+      } catch (e) {
+        errors.push(e as Error);
+      }
+    }
+    return busy;
+  };
+  let busy = await attempt(leaves);
+  if (busy.length > 0) {
+    try {
+      await killAll();
+    } catch (e) {
+      errors.push(e as Error);
+    }
+    // Killed tasks leave the group as they finish exiting; rmdir is EBUSY until then.
+    await pollUntil(async () => (busy = await attempt(busy)).length === 0, deps.sleep);
+    for (const dir of busy) errors.push(new KernelError(`rmdir ${dir}`, 'EBUSY', osConstants.errno.EBUSY));
+  }
+  // Another service of the project may still use its dir: busy there is not an error.
+  await attempt(parents);
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateStackError(`removing cgroup ${leaves.join(', ')}`, errors);
+}
+
+/** Child groups of a dir; none when the dir is gone. */
+export async function childGroups(deps: CgroupDeps, dir: string): Promise<string[]> {
+  try {
+    return (await deps.fs.subdirs(dir)).sort();
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return [];
+    throw kernelError(`list ${dir}`, e);
+  }
+}

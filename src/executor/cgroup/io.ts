@@ -1,0 +1,85 @@
+// Reading and writing cgroup interface files through the CgroupFs port, with failures turned
+// into KernelErrors that carry the whole call (`write /sys/fs/cgroup/pids/stack/p/web/pids.max
+// "32": EINVAL`), plus the parsers for the two formats those files use.
+import { constants as osConstants } from 'node:os';
+import { KernelError } from '../../errors.js';
+import { errorCode, type CgroupFs } from './fs.js';
+
+/** Wraps a failed file-system call into a KernelError naming the call; other errors pass through. */
+export function kernelError(call: string, e: unknown): unknown {
+  const code = errorCode(e);
+  if (code === undefined) return e;
+  const errnoValue = (osConstants.errno as Record<string, number>)[code] ?? 0;
+  return new KernelError(call, code, errnoValue, { cause: e });
+}
+
+/** Writes one value into an interface file. */
+export async function writeValue(fs: CgroupFs, path: string, value: string): Promise<void> {
+  try {
+    await fs.writeFile(path, value);
+  } catch (e) {
+    throw kernelError(`write ${path} ${JSON.stringify(value)}`, e);
+  }
+}
+
+/** Reads an interface file, trimmed. */
+export async function readValue(fs: CgroupFs, path: string): Promise<string> {
+  try {
+    return (await fs.readFile(path)).trim();
+  } catch (e) {
+    throw kernelError(`read ${path}`, e);
+  }
+}
+
+/** Reads a flat-keyed file (`memory.events`, `memory.oom_control`, `cpu.stat`). */
+export async function readFlatKeyed(fs: CgroupFs, path: string): Promise<Map<string, number>> {
+  return parseFlatKeyed(await readValue(fs, path));
+}
+
+/** Reads the pids of a `cgroup.procs` file; a group that is gone has none. */
+export async function readProcs(fs: CgroupFs, path: string): Promise<number[]> {
+  try {
+    return parseProcs(await fs.readFile(path));
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return [];
+    throw kernelError(`read ${path}`, e);
+  }
+}
+
+/** Parses `key value` lines into numbers (non-numeric values are skipped). */
+export function parseFlatKeyed(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key && value !== undefined && /^-?\d+$/.test(value)) out.set(key, Number(value));
+  }
+  return out;
+}
+
+/** Parses a `cgroup.procs` / `tasks` file: one pid per line. */
+export function parseProcs(text: string): number[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
+}
+
+/** Runs a write, treating a group that is gone (ENOENT) as done. */
+export async function ignoreGone(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (e) {
+    if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
+  }
+}
+
+/** Reads a value, or `fallback` when the group is gone. */
+export async function readOr(fs: CgroupFs, path: string, fallback: string): Promise<string> {
+  try {
+    return await readValue(fs, path);
+  } catch (e) {
+    if (e instanceof KernelError && e.errno === 'ENOENT') return fallback;
+    throw e;
+  }
+}

@@ -1,0 +1,108 @@
+// A service's Limits (memory, cpus, pids) as the values cgroup v1 and v2 interface files take,
+// and back: pure functions, so what gets written and what observation reads are tested
+// without a kernel. Absent limits are written as "unlimited" so an update clears old ones.
+import { UserError } from '../../errors.js';
+import type { Limits } from '../../spec/project.js';
+
+/** The CFS period stack uses on v1 and v2 (the kernel's default, 100 ms). */
+export const CPU_PERIOD_US = 100_000;
+/** The smallest CFS quota the kernel accepts (1 ms). */
+export const CPU_QUOTA_MIN_US = 1_000;
+
+/** One write into an interface file, in order: `file` is relative to a controller's dir. */
+export interface LimitWrite {
+  /** v1 controller whose hierarchy holds the file; on v2 always the one dir. */
+  readonly controller: 'memory' | 'cpu' | 'pids';
+  readonly file: string;
+  readonly value: string;
+}
+
+/** Refuses limits the kernel would reject or misread, naming the key. */
+export function checkLimits(limits: Limits): void {
+  const bad = (key: string, value: unknown, want: string): never => {
+    throw new UserError('LIMIT_INVALID', `${key}: ${String(value)} is not ${want}`, `set ${key} to ${want}, or remove it for no limit`);
+  };
+  const { memoryBytes, cpus, pids } = limits;
+  if (memoryBytes !== undefined && !(Number.isSafeInteger(memoryBytes) && memoryBytes >= 4096)) {
+    bad('memory limit', memoryBytes, 'a whole number of bytes of at least 4096');
+  }
+  if (cpus !== undefined && !(Number.isFinite(cpus) && cpus > 0)) bad('cpus', cpus, 'a number above 0');
+  if (pids !== undefined && !(Number.isSafeInteger(pids) && pids >= 1)) bad('pids_limit', pids, 'a whole number of at least 1');
+}
+
+/** The CFS quota in microseconds per CPU_PERIOD_US for a fractional cpu count. */
+export function cpuQuotaUs(cpus: number): number {
+  return Math.max(CPU_QUOTA_MIN_US, Math.round(cpus * CPU_PERIOD_US));
+}
+
+/**
+ * The v1 writes for `limits`. With memsw (swap accounting on), memory+swap is capped at the
+ * memory limit, so a service never swaps (as v2's memory.swap.max=0); it is first lifted to
+ * unlimited because the kernel requires memsw >= memory at every step. Without memsw,
+ * swappiness=0 keeps the group's pages out of swap. OOM killing is always on.
+ */
+export function v1LimitWrites(limits: Limits, opts: { memsw: boolean }): LimitWrite[] {
+  checkLimits(limits);
+  const mem = limits.memoryBytes === undefined ? '-1' : String(limits.memoryBytes);
+  const writes: LimitWrite[] = [];
+  const memory = (file: string, value: string) => writes.push({ controller: 'memory', file, value });
+  if (opts.memsw) memory('memory.memsw.limit_in_bytes', '-1');
+  memory('memory.limit_in_bytes', mem);
+  if (opts.memsw) memory('memory.memsw.limit_in_bytes', mem);
+  else if (limits.memoryBytes !== undefined) memory('memory.swappiness', '0');
+  memory('memory.oom_control', '0');
+  writes.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US) });
+  writes.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: limits.cpus === undefined ? '-1' : String(cpuQuotaUs(limits.cpus)) });
+  writes.push({ controller: 'pids', file: 'pids.max', value: limits.pids === undefined ? 'max' : String(limits.pids) });
+  return writes;
+}
+
+/** The v2 writes for `limits`; memory.swap.max only where the kernel has swap accounting. */
+export function v2LimitWrites(limits: Limits, opts: { swap: boolean }): LimitWrite[] {
+  checkLimits(limits);
+  const writes: LimitWrite[] = [];
+  const mem = limits.memoryBytes === undefined ? 'max' : String(limits.memoryBytes);
+  writes.push({ controller: 'memory', file: 'memory.max', value: mem });
+  if (opts.swap) writes.push({ controller: 'memory', file: 'memory.swap.max', value: limits.memoryBytes === undefined ? 'max' : '0' });
+  const quota = limits.cpus === undefined ? 'max' : String(cpuQuotaUs(limits.cpus));
+  writes.push({ controller: 'cpu', file: 'cpu.max', value: `${quota} ${CPU_PERIOD_US}` });
+  writes.push({ controller: 'pids', file: 'pids.max', value: limits.pids === undefined ? 'max' : String(limits.pids) });
+  return writes;
+}
+
+/** Values at or above this are v1's "unlimited" (PAGE_COUNTER_MAX pages, about 2^63 bytes). */
+const V1_UNLIMITED = 2n ** 62n;
+
+/** Parses a byte limit: v1 `memory.limit_in_bytes` or v2 `memory.max`; undefined = unlimited. */
+export function parseMemoryLimit(text: string): number | undefined {
+  const t = text.trim();
+  if (t === 'max' || t === '-1') return undefined;
+  if (!/^\d+$/.test(t)) throw new Error(`unexpected memory limit ${JSON.stringify(t)}`);
+  return BigInt(t) >= V1_UNLIMITED ? undefined : Number(t);
+}
+
+/** Parses a v1 quota/period pair or a v2 `cpu.max` line into a cpu count; undefined = unlimited. */
+export function parseCpus(quota: string, period?: string): number | undefined {
+  let [q, p] = quota.trim().split(/\s+/);
+  if (period !== undefined) p = period.trim();
+  if (q === 'max' || q === '-1') return undefined;
+  if (!q || !p || !/^\d+$/.test(q) || !/^\d+$/.test(p)) throw new Error(`unexpected cpu quota ${JSON.stringify(quota)}`);
+  return Number(q) / Number(p);
+}
+
+/** Parses `pids.max`; undefined = unlimited. */
+export function parsePidsLimit(text: string): number | undefined {
+  const t = text.trim();
+  if (t === 'max') return undefined;
+  if (!/^\d+$/.test(t)) throw new Error(`unexpected pids.max ${JSON.stringify(t)}`);
+  return Number(t);
+}
+
+/** Builds a Limits object leaving out the unlimited ones (so it compares equal to a spec's). */
+export function limitsOf(memoryBytes: number | undefined, cpus: number | undefined, pids: number | undefined): Limits {
+  return {
+    ...(memoryBytes !== undefined && { memoryBytes }),
+    ...(cpus !== undefined && { cpus }),
+    ...(pids !== undefined && { pids }),
+  };
+}

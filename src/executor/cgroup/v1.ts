@@ -1,0 +1,139 @@
+// The cgroup v1 manager: one hierarchy per controller (/sys/fs/cgroup/memory, /pids, ...),
+// so a service's group is one directory in each, and the workload joins all of them. The
+// freezer hierarchy gives killAll a stable process list (freeze, kill, thaw).
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { CGROUP_DIR } from '../../names.js';
+import { KernelError } from '../../errors.js';
+import type { Limits } from '../../spec/project.js';
+import { childGroups, groupRel, mkdirChain, removeGroup } from './dirs.js';
+import { ignoreGone, readFlatKeyed, readOr, readProcs, readValue, writeValue } from './io.js';
+import { freezeAndWait, freezeKillThaw, type Freezable } from './kill.js';
+import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v1LimitWrites } from './limits.js';
+import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './manager.js';
+
+/** The v1 controllers a service's group uses; each must be mounted. */
+export const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+export type V1Controller = (typeof V1_CONTROLLERS)[number];
+/** Mount point of each controller's hierarchy (co-mounted controllers share one). */
+export type V1Roots = Readonly<Record<V1Controller, string>>;
+
+/** A CgroupManager over v1 hierarchies mounted at `roots`. */
+export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
+  const open = (project: string, service: string) => new V1Group(roots, deps, project, service);
+  return {
+    version: 1,
+    open,
+    async create(project, service, limits) {
+      checkLimits(limits);
+      const group = open(project, service);
+      for (const root of uniqueRoots(roots)) await mkdirChain(deps.fs, root, groupRel(project, service));
+      await group.setLimits(limits);
+      return group;
+    },
+    async projects() {
+      return childGroups(deps, join(roots.memory, CGROUP_DIR));
+    },
+    async services(project) {
+      return childGroups(deps, join(roots.memory, groupRel(project)));
+    },
+  };
+}
+
+/** The distinct hierarchy roots, in V1_CONTROLLERS order. */
+function uniqueRoots(roots: V1Roots): string[] {
+  return [...new Set(V1_CONTROLLERS.map((c) => roots[c]))];
+}
+
+class V1Group implements CgroupHandle {
+  readonly version = 1 as const;
+  readonly dirs: readonly string[];
+  readonly procsFiles: readonly string[];
+  readonly oomEventsFile: string;
+  private readonly freezable: Freezable;
+
+  constructor(
+    private readonly roots: V1Roots,
+    private readonly deps: CgroupDeps,
+    readonly project: string,
+    readonly service: string,
+  ) {
+    this.dirs = uniqueRoots(roots).map((r) => join(r, groupRel(project, service)));
+    this.procsFiles = this.dirs.map((d) => join(d, 'cgroup.procs'));
+    this.oomEventsFile = this.file('memory', 'memory.oom_control');
+    const state = this.file('freezer', 'freezer.state');
+    this.freezable = {
+      // A freezer dir that is gone has nothing to freeze; the other hierarchies are still killed.
+      requestFreeze: () => ignoreGone(writeValue(deps.fs, state, 'FROZEN')),
+      isFrozen: async () => (await readOr(deps.fs, state, 'FROZEN')) === 'FROZEN',
+      thaw: () => ignoreGone(writeValue(deps.fs, state, 'THAWED')),
+      pids: () => this.pids(),
+    };
+  }
+
+  private file(controller: V1Controller, name: string): string {
+    return join(this.roots[controller], groupRel(this.project, this.service), name);
+  }
+
+  async exists(): Promise<boolean> {
+    for (const dir of this.dirs) if (!(await this.deps.fs.exists(dir))) return false;
+    return true;
+  }
+
+  async setLimits(limits: Limits): Promise<void> {
+    const memsw = await this.deps.fs.exists(this.file('memory', 'memory.memsw.limit_in_bytes'));
+    for (const w of v1LimitWrites(limits, { memsw })) await writeValue(this.deps.fs, this.file(w.controller, w.file), w.value);
+  }
+
+  async limits(): Promise<Limits> {
+    const read = (c: V1Controller, f: string) => readValue(this.deps.fs, this.file(c, f));
+    return limitsOf(
+      parseMemoryLimit(await read('memory', 'memory.limit_in_bytes')),
+      parseCpus(await read('cpu', 'cpu.cfs_quota_us'), await read('cpu', 'cpu.cfs_period_us')),
+      parsePidsLimit(await read('pids', 'pids.max')),
+    );
+  }
+
+  async pids(): Promise<number[]> {
+    // The union over every hierarchy: a launch cut off between two joins is still found.
+    const all = new Set<number>();
+    for (const f of this.procsFiles) for (const pid of await readProcs(this.deps.fs, f)) all.add(pid);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  async freeze(): Promise<void> {
+    if (await freezeAndWait(this.freezable, this.deps)) return;
+    throw new KernelError(`freeze ${this.file('freezer', '')} (still FREEZING)`, 'EBUSY', osConstants.errno.EBUSY);
+  }
+
+  async thaw(): Promise<void> {
+    await this.freezable.thaw();
+  }
+
+  async killAll(): Promise<void> {
+    await freezeKillThaw(this.freezable, this.deps, this.dirs.join(', '));
+  }
+
+  async oomKills(): Promise<number> {
+    return (await readFlatKeyed(this.deps.fs, this.oomEventsFile)).get('oom_kill') ?? 0;
+  }
+
+  async oomKilled(): Promise<boolean> {
+    return (await this.oomKills()) > 0;
+  }
+
+  async stats(): Promise<CgroupStats> {
+    const num = async (c: V1Controller, f: string) => Number(await readValue(this.deps.fs, this.file(c, f)));
+    return {
+      memoryBytes: await num('memory', 'memory.usage_in_bytes'),
+      pids: await num('pids', 'pids.current'),
+      cpuUsageNs: await num('cpuacct', 'cpuacct.usage'),
+      oomKills: await this.oomKills(),
+    };
+  }
+
+  async destroy(): Promise<void> {
+    const parents = uniqueRoots(this.roots).map((r) => join(r, groupRel(this.project)));
+    await removeGroup(this.deps, this.dirs, parents, () => this.killAll());
+  }
+}

@@ -1,0 +1,140 @@
+// The cgroup v2 manager: one unified hierarchy, so a service's group is one directory. A
+// controller reaches a group only when every ancestor lists it in cgroup.subtree_control, and
+// an ancestor may do so only while it holds no process ("no internal processes"): stack's
+// groups keep processes in leaves only. killAll uses cgroup.kill where the kernel has it.
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { CGROUP_DIR } from '../../names.js';
+import { KernelError } from '../../errors.js';
+import type { Limits } from '../../spec/project.js';
+import { childGroups, groupRel, mkdirChain, removeGroup } from './dirs.js';
+import { ignoreGone, readFlatKeyed, readProcs, readValue, writeValue } from './io.js';
+import { freezeAndWait, freezeKillThaw, waitEmpty, type Freezable } from './kill.js';
+import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v2LimitWrites } from './limits.js';
+import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './manager.js';
+
+/** The v2 controllers a service's group needs. */
+export const V2_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+
+/** Enables the needed controllers for the children of `dir` (those not yet enabled). */
+export async function enableControllers(deps: CgroupDeps, dir: string): Promise<void> {
+  const enabled = new Set((await readValue(deps.fs, join(dir, 'cgroup.subtree_control'))).split(/\s+/));
+  for (const c of V2_CONTROLLERS) if (!enabled.has(c)) await writeValue(deps.fs, join(dir, 'cgroup.subtree_control'), `+${c}`);
+}
+
+/** A CgroupManager over the unified hierarchy mounted at `root`. */
+export function v2Manager(root: string, deps: CgroupDeps): CgroupManager {
+  const open = (project: string, service: string) => new V2Group(root, deps, project, service);
+  return {
+    version: 2,
+    open,
+    async create(project, service, limits) {
+      checkLimits(limits);
+      await enableControllers(deps, root);
+      await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir));
+      const group = open(project, service);
+      await group.setLimits(limits);
+      return group;
+    },
+    async projects() {
+      return childGroups(deps, join(root, CGROUP_DIR));
+    },
+    async services(project) {
+      return childGroups(deps, join(root, groupRel(project)));
+    },
+  };
+}
+
+class V2Group implements CgroupHandle {
+  readonly version = 2 as const;
+  readonly dirs: readonly string[];
+  readonly procsFiles: readonly string[];
+  readonly oomEventsFile: string;
+  private readonly dir: string;
+  private readonly freezable: Freezable;
+
+  constructor(
+    private readonly root: string,
+    private readonly deps: CgroupDeps,
+    readonly project: string,
+    readonly service: string,
+  ) {
+    this.dir = join(root, groupRel(project, service));
+    this.dirs = [this.dir];
+    this.procsFiles = [this.file('cgroup.procs')];
+    this.oomEventsFile = this.file('memory.events');
+    this.freezable = {
+      requestFreeze: () => ignoreGone(writeValue(deps.fs, this.file('cgroup.freeze'), '1')),
+      isFrozen: async () => {
+        if (!(await deps.fs.exists(this.file('cgroup.events')))) return true;
+        return (await readFlatKeyed(deps.fs, this.file('cgroup.events'))).get('frozen') === 1;
+      },
+      thaw: () => ignoreGone(writeValue(deps.fs, this.file('cgroup.freeze'), '0')),
+      pids: () => this.pids(),
+    };
+  }
+
+  private file(name: string): string {
+    return join(this.dir, name);
+  }
+
+  async exists(): Promise<boolean> {
+    return this.deps.fs.exists(this.dir);
+  }
+
+  async setLimits(limits: Limits): Promise<void> {
+    const swap = await this.deps.fs.exists(this.file('memory.swap.max'));
+    for (const w of v2LimitWrites(limits, { swap })) await writeValue(this.deps.fs, this.file(w.file), w.value);
+  }
+
+  async limits(): Promise<Limits> {
+    const read = (f: string) => readValue(this.deps.fs, this.file(f));
+    return limitsOf(parseMemoryLimit(await read('memory.max')), parseCpus(await read('cpu.max')), parsePidsLimit(await read('pids.max')));
+  }
+
+  async pids(): Promise<number[]> {
+    return (await readProcs(this.deps.fs, this.file('cgroup.procs'))).sort((a, b) => a - b);
+  }
+
+  async freeze(): Promise<void> {
+    if (await freezeAndWait(this.freezable, this.deps)) return;
+    throw new KernelError(`freeze ${this.dir} (cgroup.events never said frozen 1)`, 'EBUSY', osConstants.errno.EBUSY);
+  }
+
+  async thaw(): Promise<void> {
+    await this.freezable.thaw();
+  }
+
+  async killAll(): Promise<void> {
+    // cgroup.kill (Linux 5.14) kills the whole subtree at once and races no fork.
+    if (await this.deps.fs.exists(this.file('cgroup.kill'))) {
+      await writeValue(this.deps.fs, this.file('cgroup.kill'), '1');
+      await waitEmpty(this, this.deps, this.dir);
+      return;
+    }
+    await freezeKillThaw(this.freezable, this.deps, this.dir);
+  }
+
+  async oomKills(): Promise<number> {
+    return (await readFlatKeyed(this.deps.fs, this.oomEventsFile)).get('oom_kill') ?? 0;
+  }
+
+  async oomKilled(): Promise<boolean> {
+    return (await this.oomKills()) > 0;
+  }
+
+  async stats(): Promise<CgroupStats> {
+    const num = async (f: string) => Number(await readValue(this.deps.fs, this.file(f)));
+    const cpu = await readFlatKeyed(this.deps.fs, this.file('cpu.stat'));
+    return {
+      memoryBytes: await num('memory.current'),
+      pids: await num('pids.current'),
+      cpuUsageNs: (cpu.get('usage_usec') ?? 0) * 1000,
+      oomKills: await this.oomKills(),
+    };
+  }
+
+  async destroy(): Promise<void> {
+    await removeGroup(this.deps, [this.dir], [join(this.root, groupRel(this.project))], () => this.killAll());
+  }
+}
