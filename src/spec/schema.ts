@@ -1,0 +1,273 @@
+// The zod schema of what stack accepts in a spec: the structure of every supported and
+// modelled compose key. Validation maps its issues to our own Diagnostics (never zod's
+// messages), and scripts/gen-schema.mjs turns it into schema/stack.schema.json for editors.
+import { z } from 'zod';
+import { CPUS_FORMAT, DURATION_FORMAT, SIZE_FORMAT } from './units.js';
+import { cosmeticKeys, type Level } from './keys.js';
+
+/** Marks a message that is an "expected" text of ours rather than a zod message. */
+export const EXPECTED_MARK = '\u0000expected:';
+
+const expecting = (text: string) => ({ error: () => EXPECTED_MARK + text });
+
+/** Which catalogue level each strict object is (for JSON Schema `x-` keys and cosmetic keys). */
+export const levels = z.registry<{ level: Level }>();
+
+// A strict object of one catalogue level: unknown keys are issues (validation forgives `x-*`).
+function level<T extends z.core.$ZodLooseShape>(name: Level, shape: T) {
+  const schema = z.strictObject(shape, expecting(`a mapping (${name === 'top' ? 'the spec' : describeLevel(name)})`));
+  levels.add(schema, { level: name });
+  return schema;
+}
+
+/** How a level is named in messages. */
+export function describeLevel(name: Level): string {
+  const names: Record<Level, string> = {
+    top: 'the top level of the spec',
+    service: 'a service',
+    build: 'build',
+    extends: 'extends',
+    healthcheck: 'a healthcheck',
+    deploy: 'deploy',
+    resources: 'deploy.resources',
+    limits: 'deploy.resources.limits',
+    develop: 'develop',
+    watch: 'a develop.watch rule',
+    port: 'a port (long syntax)',
+    mount: 'a volume mount (long syntax)',
+    mountBind: 'bind options',
+    mountVolume: 'volume options',
+    mountTmpfs: 'tmpfs options',
+    serviceNetwork: "a service's network",
+    dependency: 'a dependency',
+    envFile: 'an env_file entry',
+    network: 'a network',
+    ipam: 'ipam',
+    ipamConfig: 'an ipam.config entry',
+    volume: 'a volume',
+  };
+  return names[name];
+}
+
+const str = z.string();
+const strings = z.array(z.string(), expecting('a list of strings'));
+const stringOrList = z.union([z.string(), z.array(z.string())], expecting('a string or a list of strings'));
+// A scalar written as a number or as a string (interpolated values are strings): every part
+// carries the same "expected" text, so a refusal reads the same whichever part refused.
+function numberOrString(text: string, num: z.ZodNumber, pattern: RegExp) {
+  return z.union([num, z.string().regex(pattern, expecting(text))], expecting(text));
+}
+const INT_TEXT = 'a whole number';
+const bool = z.union(
+  [z.boolean(), z.string().regex(/^(true|false|yes|no|on|off|y|n|True|False|TRUE|FALSE)$/, expecting('true or false'))],
+  expecting('true or false'),
+);
+const integer = numberOrString(INT_TEXT, z.number().int(expecting(INT_TEXT)), /^\s*-?\d+\s*$/);
+const PORT_TEXT = 'a port number (0-65535) or a range such as 8000-8010';
+const port = numberOrString(PORT_TEXT, z.number(expecting(PORT_TEXT)).int(expecting(PORT_TEXT)).min(0, expecting(PORT_TEXT)).max(65535, expecting(PORT_TEXT)), /^\d+(-\d+)?$/);
+const duration = numberOrString(
+  DURATION_FORMAT,
+  z.number(expecting(DURATION_FORMAT)).nonnegative(expecting(DURATION_FORMAT)),
+  /^\s*(\d+(\.\d+)?|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w))+)\s*$/,
+);
+const bytes = numberOrString(
+  SIZE_FORMAT,
+  z.number(expecting(SIZE_FORMAT)).int(expecting(SIZE_FORMAT)).nonnegative(expecting(SIZE_FORMAT)),
+  /^\s*\d+(\.\d+)? ?[kmgtpKMGTP]?[iI]?[bB]?\s*$/,
+);
+const cpus = numberOrString(CPUS_FORMAT, z.number(expecting(CPUS_FORMAT)).nonnegative(expecting(CPUS_FORMAT)), /^\s*(\d+(\.\d*)?|\.\d+)\s*$/);
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], expecting('a string, number, boolean or null'));
+/** `KEY: value` mapping or `KEY=value` list (environment, labels, build args). */
+const listOrDict = z.union([z.record(z.string(), scalar), z.array(z.string())], expecting('a mapping of KEY: value or a list of "KEY=value" strings'));
+const keyName = z.string().regex(/^[a-zA-Z0-9._-]+$/, expecting('a name of letters, digits, ".", "_" and "-"'));
+const command = z.union([z.string(), z.array(z.string()), z.null()], expecting('a command as a string or a list of strings'));
+const external = z.union([bool, z.strictObject({ name: str })], expecting('true or false'));
+
+const build = z.union(
+  [
+    z.string(),
+    level('build', {
+      context: str.optional(),
+      dockerfile: str.optional(),
+      target: str.optional(),
+      args: listOrDict.optional(),
+    }),
+  ],
+  expecting('a build context path or a build mapping'),
+);
+
+const envFile = z.union(
+  [z.string(), z.array(z.union([z.string(), level('envFile', { path: str, required: bool.optional() })], expecting('a file path or {path, required}')))],
+  expecting('a file path or a list of them'),
+);
+
+const portLong = level('port', {
+  target: port,
+  published: port.optional(),
+  host_ip: str.optional(),
+  protocol: z.enum(['tcp', 'udp'], expecting('tcp or udp')).optional(),
+});
+
+const mountLong = level('mount', {
+  type: z.enum(['bind', 'volume', 'tmpfs'], expecting('bind, volume or tmpfs')),
+  source: str.optional(),
+  target: str,
+  read_only: bool.optional(),
+  bind: level('mountBind', { create_host_path: bool.optional() }).optional(),
+  volume: level('mountVolume', {}).optional(),
+  tmpfs: level('mountTmpfs', {
+    size: bytes.optional(),
+    mode: numberOrString('an octal file mode such as 1777', z.number().int().nonnegative(), /^0?[0-7]{3,4}$/).optional(),
+  }).optional(),
+});
+
+const serviceNetworks = z.union(
+  [
+    strings,
+    z.record(
+      keyName,
+      z.union(
+        [level('serviceNetwork', { aliases: strings.optional(), ipv4_address: str.optional(), priority: z.number().optional() }), z.null()],
+        expecting('a mapping of network options or nothing'),
+      ),
+    ),
+  ],
+  expecting('a list of network names or a mapping of network name to options'),
+);
+
+const dependsOn = z.union(
+  [
+    strings,
+    z.record(
+      keyName,
+      level('dependency', {
+        condition: z.enum(['service_started', 'service_healthy', 'service_completed_successfully'], expecting('service_started, service_healthy or service_completed_successfully')),
+        required: bool.optional(),
+        restart: bool.optional(),
+      }),
+    ),
+  ],
+  expecting('a list of service names or a mapping of service name to {condition, required, restart}'),
+);
+
+const healthcheck = level('healthcheck', {
+  test: z.union([z.string(), z.array(z.string())], expecting('a command string, or a list starting with CMD, CMD-SHELL or NONE')).optional(),
+  interval: duration.optional(),
+  timeout: duration.optional(),
+  retries: integer.optional(),
+  start_period: duration.optional(),
+  start_interval: duration.optional(),
+  disable: bool.optional(),
+});
+
+const deploy = level('deploy', {
+  resources: level('resources', {
+    limits: level('limits', { cpus: cpus.optional(), memory: bytes.optional(), pids: integer.optional() }).optional(),
+  }).optional(),
+});
+
+const develop = level('develop', {
+  watch: z
+    .array(
+      level('watch', {
+        path: str,
+        action: z.enum(['sync', 'rebuild', 'restart', 'sync+restart', 'sync+exec'], expecting('sync, rebuild, restart, sync+restart or sync+exec')),
+        target: str.optional(),
+        ignore: stringOrList.optional(),
+      }),
+    )
+    .optional(),
+});
+
+/** One service: the keys stack runs with, plus image/build which it only models for now. */
+export const serviceSchema = level('service', {
+  image: str.optional(),
+  build: build.optional(),
+  command: command.optional(),
+  entrypoint: command.optional(),
+  environment: listOrDict.optional(),
+  env_file: envFile.optional(),
+  working_dir: str.optional(),
+  user: z.union([z.string(), z.number().int()], expecting('a user name or uid, optionally with :group')).optional(),
+  hostname: str.optional(),
+  container_name: str.optional(),
+  ports: z.array(z.union([z.number().int(), z.string(), portLong], expecting('a port as "[IP:][HOST:]CONTAINER[/PROTOCOL]" or a {target, published} mapping'))).optional(),
+  expose: z.array(z.union([z.string(), z.number().int()], expecting('a port or range'))).optional(),
+  volumes: z.array(z.union([z.string(), mountLong], expecting('a volume as "SOURCE:TARGET[:ro]" or a {type, source, target} mapping'))).optional(),
+  tmpfs: stringOrList.optional(),
+  networks: serviceNetworks.optional(),
+  extra_hosts: z.union([strings, z.record(z.string(), stringOrList)], expecting('a list of "host:ip" or a mapping of host to ip')).optional(),
+  depends_on: dependsOn.optional(),
+  healthcheck: healthcheck.optional(),
+  restart: z.string().regex(/^(no|always|unless-stopped|on-failure(:\d+)?)$/, expecting('no, always, on-failure, on-failure:N or unless-stopped')).optional(),
+  stop_signal: z.string().regex(/^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/, expecting('a signal name such as SIGTERM or SIGINT')).optional(),
+  stop_grace_period: duration.optional(),
+  init: bool.optional(),
+  read_only: bool.optional(),
+  cap_add: strings.optional(),
+  cap_drop: strings.optional(),
+  mem_limit: bytes.optional(),
+  cpus: cpus.optional(),
+  pids_limit: integer.optional(),
+  deploy: deploy.nullable().optional(),
+  develop: develop.nullable().optional(),
+  profiles: strings.optional(),
+  labels: listOrDict.optional(),
+  extends: z.union([z.string(), level('extends', { service: str, file: str.optional() })], expecting('a service name or {service, file}')).optional(),
+});
+
+/** A top-level network: one bridge. */
+export const networkSchema = level('network', {
+  name: str.optional(),
+  driver: z.enum(['bridge'], expecting('bridge (the only driver stack has)')).optional(),
+  internal: bool.optional(),
+  external: external.optional(),
+  ipam: level('ipam', {
+    config: z.array(level('ipamConfig', { subnet: str.optional(), gateway: str.optional(), ip_range: str.optional() })).optional(),
+  }).optional(),
+  labels: listOrDict.optional(),
+});
+
+/** A top-level named volume. */
+export const volumeSchema = level('volume', {
+  name: str.optional(),
+  external: external.optional(),
+  labels: listOrDict.optional(),
+});
+
+/** A whole spec file as stack accepts it. */
+export const specSchema = level('top', {
+  name: str.optional(),
+  services: z.record(keyName, serviceSchema).optional(),
+  networks: z.record(keyName, networkSchema.nullable()).optional(),
+  volumes: z.record(keyName, volumeSchema.nullable()).optional(),
+  include: z.array(z.union([z.string(), z.record(z.string(), z.unknown())]), expecting('a list of files to include')).optional(),
+});
+
+/** The validated document (validation guarantees this shape before normalization reads it). */
+export type Spec = z.input<typeof specSchema>;
+export type ServiceSpec = z.input<typeof serviceSchema>;
+export type NetworkSpec = z.input<typeof networkSchema>;
+export type VolumeSpec = z.input<typeof volumeSchema>;
+
+/** The JSON Schema editors use: `x-*` keys allowed where compose allows them, cosmetic keys marked. */
+export function toJsonSchema(): Record<string, unknown> {
+  const json = z.toJSONSchema(specSchema, {
+    target: 'draft-07',
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      const meta = levels.get(zodSchema as unknown as z.ZodType);
+      if (meta) {
+        jsonSchema.patternProperties = { '^x-': {} };
+        const props = (jsonSchema.properties ??= {});
+        for (const key of cosmeticKeys(meta.level)) props[key] = { description: 'Accepted for compatibility; stack ignores it (warning).' };
+      }
+    },
+  });
+  return {
+    ...json,
+    $id: 'https://stack.dev/schema/stack.schema.json',
+    title: 'stack spec (compose-compatible)',
+  };
+}

@@ -1,0 +1,162 @@
+// Structure validation: the merged document against the zod schema, every issue turned into
+// a Diagnostic of ours (where, which key, expected, found, hint), all of them at once.
+import type { z } from 'zod';
+import type { Diagnostic } from './diagnostics.js';
+import { describeLevel, EXPECTED_MARK, specSchema } from './schema.js';
+import { isExtensionKey, KEYS, keyStatus, levelAt } from './keys.js';
+import type { KeyPath, Location, RawSpec } from './raw.js';
+import { suggest } from './suggest.js';
+
+type Issue = z.core.$ZodIssue;
+
+/** Every structural finding about `raw.doc`: errors and warnings, in document order. */
+export function validate(raw: RawSpec): Diagnostic[] {
+  if (Object.keys(raw.doc).length === 0) {
+    return [
+      {
+        severity: 'error',
+        code: 'EMPTY_SPEC',
+        location: locate(raw, []),
+        message: 'the spec is empty',
+        expected: 'a mapping with at least `services:`',
+        found: 'an empty document',
+        hint: 'add a `services:` mapping with one service',
+      },
+    ];
+  }
+  const result = specSchema.safeParse(raw.doc);
+  if (result.success) return [];
+  const out: Diagnostic[] = [];
+  for (const issue of result.error.issues) out.push(...toDiagnostics(issue, [], raw));
+  return out;
+}
+
+/** Where `path` was written; the first file's start when the loader cannot place it. */
+export function locate(raw: RawSpec, path: KeyPath): Location | undefined {
+  return raw.locate(path) ?? (raw.files[0] ? { file: raw.files[0], line: 1, col: 1 } : undefined);
+}
+
+/** The value at `path` in `doc` (undefined when absent). */
+export function valueAt(doc: unknown, path: KeyPath): unknown {
+  let v = doc;
+  for (const step of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[step];
+  }
+  return v;
+}
+
+/** A value as a user reads it in `found:` lines. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null (an empty value)';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  const text = JSON.stringify(v);
+  const short = text.length > 60 ? text.slice(0, 57) + '...' : text;
+  return `${Array.isArray(v) ? 'a list' : 'a mapping'} ${short}`;
+}
+
+function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] {
+  const path: KeyPath = [...base, ...(issue.path as (string | number)[])];
+  const found = valueAt(raw.doc, path);
+  const marked = issue.message.startsWith(EXPECTED_MARK) ? issue.message.slice(EXPECTED_MARK.length) : undefined;
+  const error = (code: string, message: string, expected: string | undefined, hint?: string): Diagnostic => ({
+    severity: 'error',
+    code,
+    location: locate(raw, path),
+    path,
+    message,
+    ...(expected !== undefined ? { expected } : {}),
+    found: describeValue(found),
+    ...(hint ? { hint } : {}),
+  });
+
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.filter((k) => !isExtensionKey(k)).map((k) => keyDiagnostic(path, k, raw));
+    case 'invalid_union': {
+      // Descend into the one branch that accepts the value's kind, so the error names the
+      // innermost mistake (e.g. a bad key inside the long syntax of a port).
+      const branches = issue.errors.filter((errs) => !errs.some((e) => e.path.length === 0 && e.code === 'invalid_type'));
+      const only = branches.length === 1 ? branches[0]! : undefined;
+      if (only && only.some((e) => e.path.length > 0 || e.code === 'unrecognized_keys')) {
+        return only.flatMap((e) => toDiagnostics(e, path, raw));
+      }
+      if (only && !marked) return only.flatMap((e) => toDiagnostics(e, path, raw));
+      return [error('BAD_TYPE', `wrong kind of value`, marked ?? unionExpected(issue))];
+    }
+    case 'invalid_type':
+      if (found === undefined) return [error('MISSING_KEY', `required key \`${String(path[path.length - 1])}\` is missing`, marked ?? issue.expected)];
+      return [error('BAD_TYPE', `wrong kind of value`, marked ?? article(issue.expected))];
+    case 'invalid_value': {
+      const values = issue.values.map(String);
+      const near = typeof found === 'string' ? suggest(found, values) : undefined;
+      return [error('BAD_VALUE', 'value not allowed', marked ?? `one of ${values.join(', ')}`, near ? `did you mean \`${near}\`?` : undefined)];
+    }
+    case 'invalid_key': {
+      const key = String(path[path.length - 1]);
+      const d = error('BAD_NAME', `\`${key}\` is not a valid name`, 'a name of letters, digits, ".", "_" and "-"');
+      return [{ ...d, found: JSON.stringify(key) }];
+    }
+    case 'too_small':
+    case 'too_big':
+      return [error('BAD_VALUE', 'value out of range', marked ?? `${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)}`)];
+    default:
+      return [error('BAD_VALUE', 'invalid value', marked ?? 'a valid value')];
+  }
+}
+
+// An unknown key: a cosmetic one warns, an unsupported one is named, anything else gets a suggestion.
+function keyDiagnostic(parent: KeyPath, key: string, raw: RawSpec): Diagnostic {
+  const path = [...parent, key];
+  const level = levelAt(parent);
+  const location = locate(raw, path);
+  const status = level ? keyStatus(level, key) : undefined;
+  const where = level ? describeLevel(level) : 'this mapping';
+  if (status === 'cosmetic') {
+    return { severity: 'warning', code: 'IGNORED_KEY', location, path, message: `\`${key}\` has no effect in stack and is ignored` };
+  }
+  if (status === 'unsupported') {
+    return {
+      severity: 'error',
+      code: 'UNSUPPORTED',
+      location,
+      path,
+      message: `\`${key}\` is a compose key that stack does not support yet`,
+      expected: `a key stack supports in ${where}`,
+      found: `\`${key}\``,
+      hint: `remove \`${key}\` (or move it under an \`x-\` key) to run this spec with stack`,
+    };
+  }
+  const near = level ? suggest(key, Object.keys(KEYS[level])) : undefined;
+  return {
+    severity: 'error',
+    code: 'UNKNOWN_KEY',
+    location,
+    path,
+    message: `unknown key \`${key}\``,
+    expected: `a key of ${where}`,
+    found: `\`${key}\``,
+    hint: near ? `did you mean \`${near}\`?` : 'extension keys must start with `x-`',
+  };
+}
+
+function unionExpected(issue: Extract<Issue, { code: 'invalid_union' }>): string {
+  const kinds = new Set<string>();
+  for (const errs of issue.errors) for (const e of errs) if (e.code === 'invalid_type' && e.path.length === 0) kinds.add(article(e.expected));
+  return kinds.size > 0 ? [...kinds].join(' or ') : 'a valid value';
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = {
+    string: 'a string',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+    object: 'a mapping',
+    array: 'a list',
+    null: 'nothing (null)',
+  };
+  return names[type] ?? type;
+}
