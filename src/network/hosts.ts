@@ -1,0 +1,78 @@
+// The files that give a service its names (DESIGN.md "A service's view of the machine"):
+// /etc/hosts with itself, every peer on a shared network (by service name, container_name and
+// alias) and extra_hosts; /etc/hostname; /etc/resolv.conf pointing at the DNS forwarder on the
+// gateway of its networks. Pure: the executor writes the text and rewrites it when peers move.
+import { UserError } from '../errors.js';
+import type { IpamRecord } from './ipam.js';
+import { type NamedProject, namesOn, orderedNetworks } from './peers.js';
+
+const LOCAL_LINES = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::\tip6-localnet',
+  'ff00::\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
+/** The literal in `extra_hosts` that stands for the gateway of the service's first network. */
+export const HOST_GATEWAY = 'host-gateway';
+
+/** /etc/hosts of one service. Each name appears once: the first line that claims it wins. */
+export function hostsFile(project: NamedProject, ipam: IpamRecord, service: string): string {
+  const self = project.services[service];
+  if (!self) throw new Error(`hostsFile: no service ${service}`);
+  const networks = orderedNetworks(self);
+  const lines = [`# /etc/hosts of service ${service}, written by stack (rewritten when a peer's address changes)`, ...LOCAL_LINES];
+  for (const extra of self.extraHosts) {
+    const ip = extra.ip === HOST_GATEWAY ? gatewayOf(ipam, service, networks[0]) : extra.ip;
+    lines.push(`${ip}\t${extra.host}`);
+  }
+  const seen = new Set<string>();
+  const line = (ip: string | undefined, names: readonly string[]): void => {
+    const fresh = names.filter((n) => !seen.has(n.toLowerCase()));
+    if (ip === undefined || fresh.length === 0) return;
+    for (const n of fresh) seen.add(n.toLowerCase());
+    lines.push(`${ip}\t${fresh.join(' ')}`);
+  };
+  const first = networks[0];
+  if (first !== undefined) line(ipam.networks[first]?.addresses[service], [self.hostname, ...namesOn(project, service, first)]);
+  for (const network of networks) {
+    const addresses = ipam.networks[network]?.addresses ?? {};
+    for (const peer of Object.keys(addresses).sort()) {
+      if (peer !== service) line(addresses[peer], namesOn(project, peer, network));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** /etc/hostname of one service. */
+export function hostnameFile(project: NamedProject, service: string): string {
+  const self = project.services[service];
+  if (!self) throw new Error(`hostnameFile: no service ${service}`);
+  return `${self.hostname}\n`;
+}
+
+/**
+ * /etc/resolv.conf of one service: the DNS forwarders on the gateways of its networks (at most
+ * three, the resolver's limit), first network first; the host's search domains are kept.
+ */
+export function resolvConf(ipam: IpamRecord, project: NamedProject, service: string, host: { search?: readonly string[] } = {}): string {
+  const self = project.services[service];
+  if (!self) throw new Error(`resolvConf: no service ${service}`);
+  const gateways = orderedNetworks(self)
+    .map((n) => ipam.networks[n]?.gateway)
+    .filter((g): g is string => g !== undefined);
+  const lines = ['# written by stack: the forwarder on the network gateway answers service names and forwards the rest'];
+  for (const gateway of [...new Set(gateways)].slice(0, 3)) lines.push(`nameserver ${gateway}`);
+  if (host.search?.length) lines.push(`search ${host.search.join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function gatewayOf(ipam: IpamRecord, service: string, network: string | undefined): string {
+  const gateway = network === undefined ? undefined : ipam.networks[network]?.gateway;
+  if (gateway === undefined) {
+    throw new UserError('HOST_GATEWAY_UNKNOWN', `service ${service}: extra_hosts uses host-gateway, but its first network has no gateway stack manages`, 'put a network of this project first in the service\'s networks, or write the address instead of host-gateway');
+  }
+  return gateway;
+}

@@ -1,0 +1,54 @@
+// Who reaches whom by which name: the one answer that /etc/hosts (hosts.ts) and the DNS
+// forwarder (dns/) both serve. Pure: reads the Project and the IPAM record only.
+import type { ExtraHost } from '../spec/project.js';
+import type { IpamRecord } from './ipam.js';
+
+/** What naming reads of a service (Project's Service fits). */
+export interface NamedService {
+  readonly hostname: string;
+  readonly containerName?: string;
+  readonly networks: Readonly<Record<string, { readonly aliases: readonly string[]; readonly priority: number }>>;
+  readonly extraHosts: readonly ExtraHost[];
+}
+
+/** What naming reads of a project (Project fits). */
+export interface NamedProject {
+  readonly services: Readonly<Record<string, NamedService>>;
+}
+
+/** A service's networks in interface order (eth0 first): higher priority first, then by key. */
+export function orderedNetworks(service: Pick<NamedService, 'networks'>): string[] {
+  return Object.entries(service.networks)
+    .sort(([a, x], [b, y]) => y.priority - x.priority || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key]) => key);
+}
+
+/** Names under which a service is known on one network: service name, container_name, aliases. */
+export function namesOn(project: NamedProject, service: string, network: string): string[] {
+  const s = project.services[service];
+  const attachment = s?.networks[network];
+  if (!s || !attachment) return [];
+  return unique([service, ...(s.containerName ? [s.containerName] : []), ...attachment.aliases]);
+}
+
+/** Name → address of every service on one network: the table the DNS forwarder answers from. */
+export function nameTable(project: NamedProject, ipam: IpamRecord, network: string): Map<string, string> {
+  const table = new Map<string, string>();
+  const addresses = ipam.networks[network]?.addresses ?? {};
+  const services = Object.keys(addresses).sort();
+  // Service names first, then container names, then aliases: an alias never hides a service.
+  const passes = [(s: string) => [s], (s: string) => namesOn(project, s, network).slice(1)];
+  for (const namesOf of passes) {
+    for (const service of services) {
+      for (const name of namesOf(service)) {
+        const key = name.toLowerCase();
+        if (!table.has(key)) table.set(key, addresses[service]!);
+      }
+    }
+  }
+  return table;
+}
+
+function unique(names: readonly string[]): string[] {
+  return [...new Set(names)];
+}
