@@ -79,11 +79,7 @@ export async function detectCgroups(deps: CgroupDeps, mountinfo?: string): Promi
   } else {
     notes.push('cgroup2 is not mounted');
   }
-  const missing: string[] = [];
-  for (const c of V1_CONTROLLERS) {
-    const at = mounts.v1.get(c);
-    if (at === undefined || !(await deps.fs.exists(at))) missing.push(c);
-  }
+  const missing = V1_CONTROLLERS.filter((c) => !mounts.v1.has(c));
   if (missing.length === 0) {
     const roots = Object.fromEntries(V1_CONTROLLERS.map((c) => [c, mounts.v1.get(c)])) as unknown as V1Roots;
     return { version: 1, roots, notes };

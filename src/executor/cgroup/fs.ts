@@ -3,6 +3,7 @@
 // (nodeCgroupFs) and over a kernel-like in-memory hierarchy in tests (fakefs.ts).
 // Errors are node-style: an Error with `code` (`ENOENT`, `EBUSY`, ...) and `errno`.
 import { constants as osConstants } from 'node:os';
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 
 /** The file operations a cgroup manager needs; paths are absolute. */
@@ -31,8 +32,8 @@ export const nodeCgroupFs: CgroupFs = {
     return readFile(path, 'utf8');
   },
   async writeFile(path, data) {
-    // 'r+' opens without O_CREAT: a missing interface file is ENOENT, as on cgroupfs.
-    await writeFile(path, data, { flag: 'r+' });
+    // No O_CREAT: a missing interface file is ENOENT, as on cgroupfs (shells use O_TRUNC too).
+    await writeFile(path, data, { flag: fsConstants.O_WRONLY | fsConstants.O_TRUNC });
   },
   async exists(path) {
     try {
