@@ -1,0 +1,73 @@
+// Config hashes: a service (or network) is unchanged when the hash of its normalized spec is.
+// Per-field hashes are stamped too, so a recreate can say what changed ("environment changed")
+// without the old spec. The only node:* import of the planner: sha256 from node:crypto, which is
+// deterministic and does no I/O, so the planner stays pure.
+import { createHash } from 'node:crypto';
+import type { Network, Service } from '../spec/project.js';
+import type { ConfigStamp } from './plan.js';
+
+/** Service fields that never require a recreate (compose leaves them out of its hash too). */
+const SERVICE_FIELDS_NOT_HASHED = new Set(['name', 'build', 'dependsOn', 'develop', 'profiles']);
+
+/** Network fields that do not change the bridge (its key is its identity). */
+const NETWORK_FIELDS_NOT_HASHED = new Set(['key', 'labels']);
+
+/** JSON with object keys sorted at every depth, undefined dropped: equal values, equal text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The compose key a model field came from: `stopGracePeriodMs` → `stop_grace_period`. */
+export function composeKey(field: string): string {
+  return field.replace(/Ms$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function stampOf(model: object, skip: ReadonlySet<string>): ConfigStamp {
+  const fields: Record<string, string> = {};
+  const hashed: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(model)) {
+    if (skip.has(field) || value === undefined) continue;
+    hashed[field] = value;
+    fields[composeKey(field)] = sha256(canonicalJson(value)).slice(0, 16);
+  }
+  return { hash: sha256(canonicalJson(hashed)), fields };
+}
+
+/** Stamp of a service: what decides "unchanged, leave it running" vs "recreate". */
+export function hashService(service: Service): ConfigStamp {
+  return stampOf(service, SERVICE_FIELDS_NOT_HASHED);
+}
+
+/** Stamp of a network: a change (subnet, internal) recreates the bridge and its veths. */
+export function hashNetwork(network: Network): ConfigStamp {
+  return stampOf(network, NETWORK_FIELDS_NOT_HASHED);
+}
+
+/** Stamp of one veth: its place inside the netns (`eth<index>`) and its fixed address. */
+export function attachmentHash(index: number, ipv4Address: string | undefined): string {
+  return sha256(canonicalJson({ index, ipv4Address })).slice(0, 16);
+}
+
+/** The fields whose hashes differ (present on one side only counts), sorted. */
+export function changedFields(before: ConfigStamp, after: ConfigStamp): string[] {
+  const keys = new Set([...Object.keys(before.fields), ...Object.keys(after.fields)]);
+  return [...keys].filter((k) => before.fields[k] !== after.fields[k]).sort();
+}
+
+/** The cause of a recreate, for humans: `environment changed`, `command and ports changed`. */
+export function describeChange(before: ConfigStamp, after: ConfigStamp): string {
+  const fields = changedFields(before, after);
+  if (fields.length === 0) return 'config changed';
+  const shown = fields.length > 4 ? [...fields.slice(0, 3), `${fields.length - 3} more`] : fields;
+  const last = shown.pop() as string;
+  return `${shown.length ? `${shown.join(', ')} and ${last}` : last} changed`;
+}

@@ -1,0 +1,25 @@
+// The planner's public face: pure functions from (Project, LiveState) to Plan, and its printing.
+export type {
+  AttachVeth,
+  ConfigStamp,
+  CreateNetns,
+  CreateNetwork,
+  CreateVolume,
+  DetachVeth,
+  Operation,
+  OperationKind,
+  OperationOf,
+  Plan,
+  RemoveNetns,
+  RemoveNetwork,
+  RemoveService,
+  RemoveVolume,
+  StartService,
+  StopService,
+} from './plan.js';
+export { operationService } from './plan.js';
+export { plan, planDown, reconcile, type ReconcileOptions } from './reconcile.js';
+export { attachmentHash, canonicalJson, changedFields, describeChange, hashNetwork, hashService } from './hash.js';
+export { CycleError, toposort } from './toposort.js';
+export { checkRunnable } from './runnable.js';
+export { renderPlan, renderPlanJson } from './render.js';

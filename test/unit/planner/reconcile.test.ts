@@ -1,0 +1,369 @@
+import { describe, expect, test } from 'vitest';
+import { plan, planDown } from '../../../src/planner/reconcile.js';
+import { renderPlan } from '../../../src/planner/render.js';
+import { emptyLiveState, type LiveState } from '../../../src/state/live.js';
+import type { Project } from '../../../src/spec/project.js';
+import { copy, network, needs, on, project, service, simulate, volume } from './fixtures.js';
+
+const empty = emptyLiveState('p');
+
+/** What the host looks like after `up` of this project from nothing. */
+function upped(p: Project): LiveState {
+  return simulate(p, empty, plan(p, empty));
+}
+
+const app = project(
+  [
+    service('db', { volumes: [{ type: 'volume', source: 'data', target: '/data', readOnly: false }] }),
+    service('api', { dependsOn: needs('db'), environment: { PORT: '3000' } }),
+    service('web', { dependsOn: needs('api'), ports: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }),
+  ],
+  { volumes: [volume('data')] },
+);
+
+interface Case {
+  name: string;
+  desired: () => Project;
+  observed: () => LiveState;
+  check: (rendered: string) => void;
+}
+
+const cases: Case[] = [
+  {
+    name: 'fresh up',
+    desired: () => app,
+    observed: () => empty,
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "create-network  network:default   new network
+      create-volume   volume:data       new volume
+      create-netns    netns:api         new service
+      create-netns    netns:db          new service
+      create-netns    netns:web         new service
+      attach-veth     veth:api/default  new service  (after create-network:default, create-netns:api)
+      attach-veth     veth:db/default   new service  (after create-network:default, create-netns:db)
+      attach-veth     veth:web/default  new service  (after create-network:default, create-netns:web)
+      start-service   service:db        new service  (after create-volume:data, attach-veth:db/default)
+      start-service   service:api       new service  (after attach-veth:api/default, start-service:db)
+      start-service   service:web       new service  (after attach-veth:web/default, start-service:api)"
+    `),
+  },
+  {
+    name: 'no change',
+    desired: () => app,
+    observed: () => upped(app),
+    check: (out) => expect(out).toMatchInlineSnapshot(`"nothing to do"`),
+  },
+  {
+    name: 'environment changed: only that service is recreated',
+    desired: () => project([app.services.db!, { ...app.services.api!, environment: { PORT: '4000' } }, app.services.web!], { volumes: [volume('data')] }),
+    observed: () => upped(app),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:api  environment changed
+      remove-service  service:api  environment changed  (after stop-service:api)
+      start-service   service:api  environment changed  (after remove-service:api)"
+    `),
+  },
+  {
+    name: 'two fields changed: the cause names both',
+    desired: () =>
+      project([app.services.db!, { ...app.services.api!, environment: {}, command: ['node', 'api.js'] }, app.services.web!], { volumes: [volume('data')] }),
+    observed: () => upped(app),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:api  command and environment changed
+      remove-service  service:api  command and environment changed  (after stop-service:api)
+      start-service   service:api  command and environment changed  (after remove-service:api)"
+    `),
+  },
+  {
+    name: 'a change to depends_on alone changes nothing',
+    desired: () => project([app.services.db!, app.services.api!, { ...app.services.web!, dependsOn: needs('api', 'db') }], { volumes: [volume('data')] }),
+    observed: () => upped(app),
+    check: (out) => expect(out).toMatchInlineSnapshot(`"nothing to do"`),
+  },
+  {
+    name: 'service removed from the spec',
+    desired: () => project([app.services.db!, { ...app.services.api!}], { volumes: [volume('data')] }),
+    observed: () => upped(app),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:web       removed from the spec
+      detach-veth     veth:web/default  removed from the spec  (after stop-service:web)
+      remove-netns    netns:web         removed from the spec  (after detach-veth:web/default)
+      remove-service  service:web       removed from the spec  (after remove-netns:web)"
+    `),
+  },
+  {
+    name: 'network changed: bridge and its veths recreated, processes left running',
+    desired: () => project(Object.values(app.services), { networks: [network('default', { internal: true })], volumes: [volume('data')] }),
+    observed: () => upped(app),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "detach-veth     veth:api/default  network default: internal changed
+      detach-veth     veth:db/default   network default: internal changed
+      detach-veth     veth:web/default  network default: internal changed
+      remove-network  network:default   internal changed  (after detach-veth:api/default, detach-veth:db/default, detach-veth:web/default)
+      create-network  network:default   internal changed  (after remove-network:default)
+      attach-veth     veth:api/default  network default: internal changed  (after create-network:default)
+      attach-veth     veth:db/default   network default: internal changed  (after create-network:default)
+      attach-veth     veth:web/default  network default: internal changed  (after create-network:default)"
+    `),
+  },
+  {
+    name: 'drift: process gone',
+    desired: () => app,
+    observed: () => {
+      const live = copy(upped(app));
+      live.services.api!.process!.alive = false;
+      return live;
+    },
+    check: (out) => expect(out).toMatchInlineSnapshot(`"start-service  service:api  not running"`),
+  },
+  {
+    name: 'drift: netns gone while the process runs',
+    desired: () => app,
+    observed: () => {
+      const live = copy(upped(app));
+      live.services.db!.netns!.present = false;
+      return live;
+    },
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "stop-service   service:db       netns stk-p-db gone
+      detach-veth    veth:db/default  netns stk-p-db gone  (after stop-service:db)
+      create-netns   netns:db         netns stk-p-db gone
+      attach-veth    veth:db/default  netns stk-p-db gone  (after detach-veth:db/default, create-netns:db)
+      start-service  service:db       netns stk-p-db gone  (after attach-veth:db/default)"
+    `),
+  },
+  {
+    name: 'drift: netns gone with its process (the veth went with it)',
+    desired: () => app,
+    observed: () => {
+      const live = copy(upped(app));
+      live.services.web!.netns!.present = false;
+      live.services.web!.veths.default!.host.present = false;
+      live.services.web!.process!.alive = false;
+      return live;
+    },
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "create-netns   netns:web         netns stk-p-web gone
+      attach-veth    veth:web/default  netns stk-p-web gone  (after create-netns:web)
+      start-service  service:web       not running  (after attach-veth:web/default)"
+    `),
+  },
+  {
+    name: 'drift: veth gone',
+    desired: () => app,
+    observed: () => {
+      const live = copy(upped(app));
+      live.services.api!.veths.default!.host.present = false;
+      return live;
+    },
+    check: (out) => expect(out).toMatchInlineSnapshot(`"attach-veth  veth:api/default  veth stkv-api-default gone"`),
+  },
+  {
+    name: 'drift: bridge gone',
+    desired: () => app,
+    observed: () => {
+      const live = copy(upped(app));
+      live.networks.default!.bridge.present = false;
+      return live;
+    },
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "detach-veth     veth:api/default  network default: bridge stkb-default gone
+      detach-veth     veth:db/default   network default: bridge stkb-default gone
+      detach-veth     veth:web/default  network default: bridge stkb-default gone
+      remove-network  network:default   bridge stkb-default gone  (after detach-veth:api/default, detach-veth:db/default, detach-veth:web/default)
+      create-network  network:default   bridge stkb-default gone  (after remove-network:default)
+      attach-veth     veth:api/default  network default: bridge stkb-default gone  (after create-network:default)
+      attach-veth     veth:db/default   network default: bridge stkb-default gone  (after create-network:default)
+      attach-veth     veth:web/default  network default: bridge stkb-default gone  (after create-network:default)"
+    `),
+  },
+  {
+    name: 'drift: volume folder gone',
+    desired: () => app,
+    observed: () => {
+      const live = copy(upped(app));
+      live.volumes.data!.present = false;
+      return live;
+    },
+    check: (out) => expect(out).toMatchInlineSnapshot(`"create-volume  volume:data  folder /lib/data gone"`),
+  },
+  {
+    name: 'depends_on chain and parallel branches',
+    desired: () =>
+      project([
+        service('a'),
+        service('b', { dependsOn: needs('a') }),
+        service('c', { dependsOn: needs('b') }),
+        service('x', { networks: on('back') }),
+        service('y', { networks: on('back') }),
+      ]),
+    observed: () => empty,
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "create-network  network:back     new network
+      create-network  network:default  new network
+      create-netns    netns:a          new service
+      create-netns    netns:b          new service
+      create-netns    netns:c          new service
+      create-netns    netns:x          new service
+      create-netns    netns:y          new service
+      attach-veth     veth:a/default   new service  (after create-network:default, create-netns:a)
+      attach-veth     veth:b/default   new service  (after create-network:default, create-netns:b)
+      attach-veth     veth:c/default   new service  (after create-network:default, create-netns:c)
+      attach-veth     veth:x/back      new service  (after create-network:back, create-netns:x)
+      attach-veth     veth:y/back      new service  (after create-network:back, create-netns:y)
+      start-service   service:a        new service  (after attach-veth:a/default)
+      start-service   service:b        new service  (after attach-veth:b/default, start-service:a)
+      start-service   service:c        new service  (after attach-veth:c/default, start-service:b)
+      start-service   service:x        new service  (after attach-veth:x/back)
+      start-service   service:y        new service  (after attach-veth:y/back)"
+    `),
+  },
+  {
+    name: 'joining a network with a higher priority renumbers the interfaces',
+    desired: () => project([service('a', { networks: on('front', 'default'), environment: { X: '1' } })]),
+    observed: () => upped(project([service('a', { environment: { X: '1' } })])),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:a       networks changed
+      detach-veth     veth:a/default  networks changed  (after stop-service:a)
+      remove-service  service:a       networks changed  (after stop-service:a)
+      create-network  network:front   new network
+      attach-veth     veth:a/default  networks changed  (after detach-veth:a/default)
+      attach-veth     veth:a/front    joined network front  (after detach-veth:a/default, create-network:front)
+      start-service   service:a       networks changed  (after remove-service:a, attach-veth:a/default, attach-veth:a/front)"
+    `),
+  },
+  {
+    name: 'depends_on.restart: a dependency restarted restarts its dependent',
+    desired: () =>
+      project([
+        service('db', { environment: { V: '2' } }),
+        service('api', { dependsOn: { db: { condition: 'service_started', required: true, restart: true } } }),
+        service('web', { dependsOn: needs('db') }),
+      ]),
+    observed: () =>
+      upped(
+        project([
+          service('db', { environment: { V: '1' } }),
+          service('api', { dependsOn: { db: { condition: 'service_started', required: true, restart: true } } }),
+          service('web', { dependsOn: needs('db') }),
+        ]),
+      ),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:api  db restarted
+      stop-service    service:db   environment changed  (after stop-service:api)
+      remove-service  service:db   environment changed  (after stop-service:db)
+      start-service   service:db   environment changed  (after remove-service:db)
+      start-service   service:api  db restarted  (after start-service:db)"
+    `),
+  },
+];
+
+describe('plan(desired, observed)', () => {
+  // A loop, not test.each: vitest keeps inline snapshots out of test.each.
+  for (const { name, desired, observed, check } of cases) {
+    test(name, () => check(renderPlan(plan(desired(), observed()))));
+  }
+
+  test.each(cases)('$name: applying the plan, then planning again, is empty', ({ desired, observed }) => {
+    const p = desired();
+    const before = observed();
+    const after = simulate(p, before, plan(p, before));
+    expect(renderPlan(plan(p, after))).toBe('nothing to do');
+  });
+
+  test('is pure: the same inputs give the same plan, and the inputs are not touched', () => {
+    const live = upped(app);
+    const frozen = JSON.stringify(live);
+    const changed = project([app.services.db!, { ...app.services.api!, user: 'node' }], { volumes: [volume('data')] });
+    expect(plan(changed, live)).toEqual(plan(changed, live));
+    expect(JSON.stringify(live)).toBe(frozen);
+  });
+
+  test('a depends_on cycle is refused, naming the cycle', () => {
+    const cyclic = project([service('web', { dependsOn: needs('api') }), service('api', { dependsOn: needs('web') })]);
+    expect(() => plan(cyclic, empty)).toThrowError(
+      expect.objectContaining({ code: 'DEPENDENCY_CYCLE', message: 'dependency cycle in depends_on: api -> web -> api' }),
+    );
+  });
+
+  test('external networks and volumes are used but never created', () => {
+    const p = project([service('a', { networks: on('shared'), volumes: [{ type: 'volume', source: 'cache', target: '/c', readOnly: false }] })], {
+      networks: [network('shared', { external: true })],
+      volumes: [volume('cache', { external: true })],
+    });
+    expect(renderPlan(plan(p, empty))).toMatchInlineSnapshot(`
+      "create-netns   netns:a        new service
+      attach-veth    veth:a/shared  new service  (after create-netns:a)
+      start-service  service:a      new service  (after attach-veth:a/shared)"
+    `);
+  });
+});
+
+describe('planDown(observed, {volumes})', () => {
+  const variants = [
+    { volumes: false, check: (out: string) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:web       stack down
+      stop-service    service:api       stack down  (after stop-service:web)
+      stop-service    service:db        stack down  (after stop-service:api)
+      detach-veth     veth:api/default  stack down  (after stop-service:api)
+      detach-veth     veth:db/default   stack down  (after stop-service:db)
+      detach-veth     veth:web/default  stack down  (after stop-service:web)
+      remove-netns    netns:api         stack down  (after detach-veth:api/default)
+      remove-netns    netns:db          stack down  (after detach-veth:db/default)
+      remove-netns    netns:web         stack down  (after detach-veth:web/default)
+      remove-service  service:api       stack down  (after remove-netns:api)
+      remove-service  service:db        stack down  (after remove-netns:db)
+      remove-service  service:web       stack down  (after remove-netns:web)
+      remove-network  network:default   stack down  (after detach-veth:api/default, detach-veth:db/default, detach-veth:web/default)"
+    `) },
+    { volumes: true, check: (out: string) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:web       stack down
+      stop-service    service:api       stack down  (after stop-service:web)
+      stop-service    service:db        stack down  (after stop-service:api)
+      detach-veth     veth:api/default  stack down  (after stop-service:api)
+      detach-veth     veth:db/default   stack down  (after stop-service:db)
+      detach-veth     veth:web/default  stack down  (after stop-service:web)
+      remove-netns    netns:api         stack down  (after detach-veth:api/default)
+      remove-netns    netns:db          stack down  (after detach-veth:db/default)
+      remove-netns    netns:web         stack down  (after detach-veth:web/default)
+      remove-service  service:api       stack down  (after remove-netns:api)
+      remove-service  service:db        stack down  (after remove-netns:db)
+      remove-service  service:web       stack down  (after remove-netns:web)
+      remove-network  network:default   stack down  (after detach-veth:api/default, detach-veth:db/default, detach-veth:web/default)
+      remove-volume   volume:data       stack down -v  [destroys data]  (after remove-service:api, remove-service:db, remove-service:web)
+      remove-volume   volume:web-anon   stack down -v  [destroys data]  (after remove-service:api, remove-service:db, remove-service:web)"
+    `) },
+  ];
+  for (const { volumes, check } of variants) test(`volumes: ${volumes}`, () => {
+    const live = copy(upped(app));
+    live.volumes['web-anon'] = { key: 'web-anon', name: 'p_web_anon', path: '/lib/anon', present: true, owner: 'web' };
+    const down = planDown(live, { volumes });
+    check(renderPlan(down));
+    const after = simulate(project([]), live, down);
+    expect(Object.keys(after.services)).toEqual([]);
+    expect(Object.keys(after.networks)).toEqual([]);
+    expect(Object.keys(after.volumes)).toEqual(volumes ? [] : ['data', 'web-anon']);
+    expect(renderPlan(planDown(after, { volumes }))).toBe('nothing to do');
+  });
+
+  test('an empty host plans nothing', () => {
+    expect(renderPlan(planDown(empty, { volumes: true }))).toBe('nothing to do');
+  });
+
+  test('a crashed half-made service (netns, no process) is taken down', () => {
+    const live = copy(empty);
+    live.services.web = {
+      name: 'web',
+      config: null,
+      netns: { name: 'stk-p-web', present: true },
+      veths: {},
+      cgroups: [],
+      process: null,
+      dependsOn: [],
+    };
+    expect(renderPlan(planDown(live, { volumes: false }))).toMatchInlineSnapshot(`
+      "remove-netns    netns:web    stack down
+      remove-service  service:web  stack down  (after remove-netns:web)"
+    `);
+  });
+});
