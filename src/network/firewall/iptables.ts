@@ -1,0 +1,65 @@
+// Docker hosts: an iptables FORWARD chain with policy DROP vetoes what our nftables table
+// accepts, for routed traffic and, with br_netfilter, for traffic inside one bridge too (an nft
+// accept only ends its own chain; every base chain on the hook still runs, and a drop anywhere is
+// final; measured in test/integration/network/firewall.test.ts). So where a FORWARD policy is DROP,
+// in iptables-nft or iptables-legacy, each of our bridges gets `-i <bridge> -j ACCEPT` and
+// `-o <bridge> -j ACCEPT` there, tagged with the comment `stack:<project>`. They only lift that
+// foreign default: what our table drops (other bridges, internal networks, unsolicited inbound)
+// stays dropped. Hosts without such a policy are left untouched.
+import { type NetTarget, has, readNetProc, run } from './run.js';
+
+type Backend = 'iptables-nft' | 'iptables-legacy';
+
+/** A hole in one backend's FORWARD chain: traffic in (`-i`) or out (`-o`) of one bridge. */
+interface Hole {
+  readonly direction: 'i' | 'o';
+  readonly bridge: string;
+}
+
+/** Makes the FORWARD holes of `project` exactly those its `bridges` need; returns the backends with a DROP policy. */
+export async function syncForwardHoles(project: string, bridges: readonly string[], target: NetTarget = {}): Promise<Backend[]> {
+  const dropping: Backend[] = [];
+  for (const backend of await activeBackends(target)) {
+    const listing = await run(target, backend, ['-w', '-S', 'FORWARD']);
+    const policyDrop = listing.split('\n').some((l) => l.trim() === '-P FORWARD DROP');
+    if (policyDrop) dropping.push(backend);
+    const present = holesIn(listing, project);
+    const wanted: Hole[] = policyDrop ? bridges.flatMap((bridge) => [{ direction: 'i' as const, bridge }, { direction: 'o' as const, bridge }]) : [];
+    const key = (h: Hole) => `${h.direction} ${h.bridge}`;
+    const wantedKeys = new Set(wanted.map(key));
+    const presentKeys = new Set(present.map(key));
+    for (const hole of present) if (!wantedKeys.has(key(hole))) await run(target, backend, ['-w', '-D', 'FORWARD', ...ruleArgs(project, hole)]);
+    for (const hole of wanted) if (!presentKeys.has(key(hole))) await run(target, backend, ['-w', '-I', 'FORWARD', ...ruleArgs(project, hole)]);
+  }
+  return dropping;
+}
+
+/** Removes every FORWARD hole of `project` (teardown); nothing to remove is success. */
+export async function closeForwardHoles(project: string, target: NetTarget = {}): Promise<void> {
+  await syncForwardHoles(project, [], target);
+}
+
+/** The holes of `project` in an `iptables -S FORWARD` listing (observation). */
+export function holesIn(listing: string, project: string): Hole[] {
+  const holes: Hole[] = [];
+  const comment = `stack:${project}`;
+  for (const line of listing.split('\n')) {
+    const m = /^-A FORWARD -([io]) (\S+) -m comment --comment "?([^"\s]+)"? -j ACCEPT$/.exec(line.trim());
+    if (m && m[3] === comment) holes.push({ direction: m[1] as 'i' | 'o', bridge: m[2]! });
+  }
+  return holes;
+}
+
+function ruleArgs(project: string, hole: Hole): string[] {
+  return [`-${hole.direction}`, hole.bridge, '-m', 'comment', '--comment', `stack:${project}`, '-j', 'ACCEPT'];
+}
+
+// iptables-nft is looked at when installed (listing creates nothing); iptables-legacy only when
+// its filter table already exists in this netns, since listing it would create one.
+async function activeBackends(target: NetTarget): Promise<Backend[]> {
+  const backends: Backend[] = [];
+  if (await has(target, 'iptables-nft')) backends.push('iptables-nft');
+  const legacyTables = await readNetProc(target, '/proc/net/ip_tables_names').catch(() => '');
+  if (legacyTables.split('\n').includes('filter') && (await has(target, 'iptables-legacy'))) backends.push('iptables-legacy');
+  return backends;
+}

@@ -1,0 +1,82 @@
+// The project's nftables table, as text for `nft -f -`. Pure: same networks, same text.
+//
+// What it enforces, for traffic the host routes or (with br_netfilter) bridges:
+// - within one bridge: allowed (a service reaches its peers);
+// - between two stack bridges, of this project or of any other: dropped, so isolation holds
+//   even with net.ipv4.ip_forward=1 (each project's table drops what enters or leaves its own
+//   bridges towards any `stk*` interface, so a pair of projects is covered by both tables);
+// - an `internal` network: nothing leaves its bridge;
+// - from outside into a bridge: only replies (ct established,related); published ports come in
+//   through the userland forwarder, which the kernel sees as the host's own output;
+// - egress of non-internal networks: allowed and masqueraded on whatever non-stack interface
+//   the route picks (the default-route interface, and still right after Wi-Fi ↔ ethernet or a VPN).
+// A drop is final across every table, an accept only ends our chain: on a host whose iptables
+// FORWARD policy is DROP (Docker) our accepts are vetoed later, which iptables.ts takes care of.
+import { nftTableName, LINK_PREFIX } from '../../names.js';
+
+/** One network as the firewall sees it. */
+export interface FirewallNetwork {
+  readonly bridge: string;
+  /** IPv4 prefix, e.g. 10.209.0.0/24. */
+  readonly subnet: string;
+  readonly internal: boolean;
+}
+
+/** Priority of our forward chain: just before iptables' filter (0), after conntrack (-200). */
+export const FORWARD_PRIORITY = 'filter - 10';
+
+/** The nft script that replaces the project's table in one transaction (absent or not). */
+export function rulesetScript(project: string, networks: readonly FirewallNetwork[]): string {
+  const table = `inet ${nftTableName(project)}`;
+  const sorted = [...networks].sort((a, b) => (a.bridge < b.bridge ? -1 : a.bridge > b.bridge ? 1 : 0));
+  const bridges = sorted.map((n) => `"${n.bridge}"`);
+  const internal = sorted.filter((n) => n.internal).map((n) => `"${n.bridge}"`);
+  const egress = sorted.filter((n) => !n.internal).map((n) => n.subnet);
+  const stk = `"${LINK_PREFIX}*"`;
+  const lines = [
+    `table ${table}`,
+    `delete table ${table}`,
+    `table ${table} {`,
+    `\tcomment "stack project ${project}: isolation, egress and masquerade of its bridges"`,
+    ...set('bridges', 'ifname', bridges),
+    ...set('internal', 'ifname', internal),
+    ...set('same_bridge', 'ifname . ifname', bridges.map((b) => `${b} . ${b}`)),
+    ...set('egress', 'ipv4_addr', egress, 'interval'),
+    '',
+    '\tchain forward {',
+    `\t\ttype filter hook forward priority ${FORWARD_PRIORITY}; policy accept;`,
+    '\t\tiifname . oifname @same_bridge accept',
+    '\t\tiifname @internal drop',
+    '\t\toifname @internal drop',
+    `\t\tiifname @bridges oifname ${stk} drop`,
+    `\t\toifname @bridges iifname ${stk} drop`,
+    '\t\toifname @bridges ct state established,related accept',
+    '\t\toifname @bridges drop',
+    '\t\tiifname @bridges accept',
+    '\t}',
+    '',
+    '\tchain postrouting {',
+    '\t\ttype nat hook postrouting priority srcnat; policy accept;',
+    `\t\tip saddr @egress oifname != ${stk} masquerade`,
+    '\t}',
+    '}',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The nft script that removes the project's table, and succeeds when it is already gone. */
+export function deleteScript(project: string): string {
+  const table = `inet ${nftTableName(project)}`;
+  return `table ${table}\ndelete table ${table}\n`;
+}
+
+function set(name: string, type: string, elements: readonly string[], flags?: string): string[] {
+  return [
+    '',
+    `\tset ${name} {`,
+    `\t\ttype ${type}`,
+    ...(flags ? [`\t\tflags ${flags}`] : []),
+    ...(elements.length ? [`\t\telements = { ${elements.join(', ')} }`] : []),
+    '\t}',
+  ];
+}

@@ -1,0 +1,63 @@
+// Runs the firewall's programs (nft, iptables) in the host's network namespace or in a named
+// one (nsenter --net), so the same code serves `stack up` and the tests' throwaway "host" netns.
+import { readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { UserError } from '../../errors.js';
+
+/** Where firewall commands take effect: the caller's netns, or the netns bind-mounted at `netnsPath`. */
+export interface NetTarget {
+  readonly netnsPath?: string;
+}
+
+/** The host's own network namespace (what `stack up` uses). */
+export const HOST: NetTarget = {};
+
+/** A program that exited non-zero: the whole command line, where it ran, and what it said. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+  ) {
+    super(`${command}: exit ${exitCode ?? '?'}${stderr ? `: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}` : ''}`);
+  }
+}
+
+/** Debian packages of the programs the firewall runs, for the hint when one is missing. */
+const PACKAGES: Record<string, string> = { nft: 'nftables', 'iptables-nft': 'iptables', 'iptables-legacy': 'iptables', nsenter: 'util-linux' };
+
+/** Runs `file args` in the target netns with `input` on stdin; resolves to stdout. */
+export async function run(target: NetTarget, file: string, args: readonly string[], input?: string): Promise<string> {
+  const [bin, argv] = target.netnsPath ? ['nsenter', [`--net=${target.netnsPath}`, '--', file, ...args]] : [file, [...args]];
+  const shown = `${file} ${args.join(' ')}${target.netnsPath ? ` (in ${target.netnsPath})` : ''}`;
+  const result = await execa(bin, argv, { input: input ?? '', reject: false, stripFinalNewline: false });
+  if ((result as { code?: string }).code === 'ENOENT' || (target.netnsPath && result.exitCode === 127)) {
+    throw new UserError('MISSING_COMMAND', `${file} is not installed (needed for: ${shown})`, `apt-get install ${PACKAGES[file] ?? file}`);
+  }
+  if (result.exitCode !== 0) throw new CommandError(shown, result.exitCode, String(result.stderr));
+  return String(result.stdout);
+}
+
+/** Whether `file` can be run at all (an optional backend such as iptables-legacy). */
+export async function has(target: NetTarget, file: string): Promise<boolean> {
+  try {
+    await run(target, file, ['--version']);
+    return true;
+  } catch (e) {
+    if (e instanceof UserError) return false;
+    throw e;
+  }
+}
+
+/** Reads a file under /proc that depends on the netns (/proc/net/..., /proc/sys/net/...). */
+export async function readNetProc(target: NetTarget, path: string): Promise<string> {
+  if (!target.netnsPath) return readFile(path, 'utf8');
+  return run(target, 'cat', [path]);
+}
+
+/** Writes a netns-dependent /proc file, e.g. a net sysctl. */
+export async function writeNetProc(target: NetTarget, path: string, value: string): Promise<void> {
+  if (!target.netnsPath) return writeFile(path, value);
+  await run(target, 'tee', [path], value);
+}

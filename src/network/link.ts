@@ -1,0 +1,148 @@
+// Link verbs, one per `ip link` command (vishvananda/netlink style), on a handle bound to a
+// network namespace. Links are named by name or index; names go to the kernel as IFLA_IFNAME
+// so a verb costs one round trip.
+import { KernelError } from '../errors.js';
+import { close } from '../sys/libc.js';
+import type { Handle } from './handle.js';
+import { netnsOpen } from './netns.js';
+import {
+  decodeLink, encodeLinkRequest, IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK,
+  RTM_SETLINK, vethPeerData, type Link, type LinkRequest,
+} from './nl/index.js';
+
+export type { Link } from './nl/index.js';
+
+/** A link named by its name or its index. */
+export type LinkRef = string | number;
+
+/** Options of a link being created. */
+export interface LinkAddOptions {
+  readonly mtu?: number;
+  /** Bring it up as it is created (`ip link add ... up`). */
+  readonly up?: boolean;
+  /** Enslave it to this bridge as it is created (`ip link add ... master $bridge`). */
+  readonly master?: LinkRef;
+}
+
+/** The veth's other end: its name, and the named namespace it is created in. */
+export interface VethPeer {
+  readonly name: string;
+  /** Named netns to create the peer in; omitted: the handle's own namespace. */
+  readonly netns?: string;
+  readonly mtu?: number;
+  // No `up`: the kernel cannot bring the peer up before the pair is linked (veth_open says
+  // ENOTCONN); bring it up with a handle in its namespace.
+}
+
+function ref(link: LinkRef): { index?: number; name?: string } {
+  return typeof link === 'number' ? { index: link } : { name: link };
+}
+
+function upFlags(up: boolean | undefined): { flags?: number; change?: number } {
+  return up ? { flags: IFF_UP, change: IFF_UP } : {};
+}
+
+function masterIndex(h: Handle, master: LinkRef | undefined, call: string): number | undefined {
+  if (master === undefined || typeof master === 'number') return master;
+  return linkIndex(h, master, call);
+}
+
+/** Creates a bridge. Equivalent to: `ip link add $name [mtu $mtu] type bridge [up]`. */
+export function linkAddBridge(h: Handle, name: string, opts: LinkAddOptions = {}): void {
+  const what = `${name} (bridge)${h.where}`;
+  const req: LinkRequest = {
+    name, kind: 'bridge', mtu: opts.mtu, master: masterIndex(h, opts.master, `RTM_NEWLINK ${what}`), ...upFlags(opts.up),
+  };
+  h.socket.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, encodeLinkRequest(req), what);
+}
+
+/**
+ * Creates a veth pair whose peer is made directly inside `peer.netns`, so the service's end
+ * never appears in this namespace and never collides with a name here.
+ * Equivalent to: `ip link add $name type veth peer name $peer netns $netns`.
+ */
+export function linkAddVeth(h: Handle, name: string, peer: VethPeer, opts: LinkAddOptions = {}): void {
+  const what = `${name} (peer ${peer.name}${peer.netns !== undefined ? ` in ${peer.netns}` : ''})${h.where}`;
+  const master = masterIndex(h, opts.master, `RTM_NEWLINK ${what}`);
+  const peerFd = peer.netns === undefined ? undefined : netnsOpen(peer.netns);
+  try {
+    const peerReq: LinkRequest = { name: peer.name, netnsFd: peerFd, mtu: peer.mtu ?? opts.mtu };
+    const req: LinkRequest = { name, kind: 'veth', data: vethPeerData(peerReq), mtu: opts.mtu, master, ...upFlags(opts.up) };
+    h.socket.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, encodeLinkRequest(req), what);
+  } finally {
+    if (peerFd !== undefined) close(peerFd);
+  }
+}
+
+function setLink(h: Handle, link: LinkRef, req: LinkRequest, detail: string): void {
+  h.socket.request(RTM_SETLINK, 0, encodeLinkRequest({ ...ref(link), ...req }), `${link} ${detail}${h.where}`);
+}
+
+/** Brings a link up. Equivalent to: `ip link set $link up`. */
+export function linkSetUp(h: Handle, link: LinkRef): void {
+  setLink(h, link, { flags: IFF_UP, change: IFF_UP }, 'up');
+}
+
+/** Takes a link down. Equivalent to: `ip link set $link down`. */
+export function linkSetDown(h: Handle, link: LinkRef): void {
+  setLink(h, link, { flags: 0, change: IFF_UP }, 'down');
+}
+
+/** Enslaves a link to a bridge. Equivalent to: `ip link set $link master $bridge`. */
+export function linkSetMaster(h: Handle, link: LinkRef, bridge: LinkRef): void {
+  const master = masterIndex(h, bridge, `RTM_SETLINK ${link} master ${bridge}${h.where}`);
+  setLink(h, link, { master }, `master ${bridge}`);
+}
+
+/** Releases a link from its bridge. Equivalent to: `ip link set $link nomaster`. */
+export function linkSetNoMaster(h: Handle, link: LinkRef): void {
+  setLink(h, link, { master: 0 }, 'nomaster');
+}
+
+/** Sets a link's MTU. Equivalent to: `ip link set $link mtu $mtu`. */
+export function linkSetMtu(h: Handle, link: LinkRef, mtu: number): void {
+  setLink(h, link, { mtu }, `mtu ${mtu}`);
+}
+
+/** Renames a link (it must be down). Equivalent to: `ip link set $link name $newName`. */
+export function linkSetName(h: Handle, link: LinkRef, newName: string): void {
+  const index = typeof link === 'number' ? link : linkIndex(h, link, `RTM_SETLINK ${link} name ${newName}${h.where}`);
+  h.socket.request(RTM_SETLINK, 0, encodeLinkRequest({ index, name: newName }), `${link} name ${newName}${h.where}`);
+}
+
+/**
+ * Deletes a link (a veth takes its peer with it). Equivalent to: `ip link delete $link`.
+ * A link that is already gone is success; returns whether it existed.
+ */
+export function linkDel(h: Handle, link: LinkRef): boolean {
+  try {
+    h.socket.request(RTM_DELLINK, 0, encodeLinkRequest(ref(link)), `${link}${h.where}`);
+    return true;
+  } catch (e) {
+    if (e instanceof KernelError && e.errno === 'ENODEV') return false;
+    throw e;
+  }
+}
+
+/** Every link of the handle's namespace. Equivalent to: `ip -d link show`. */
+export function linkList(h: Handle): Link[] {
+  return h.socket.dump(RTM_GETLINK, encodeLinkRequest({}), `dump${h.where}`).map((m) => decodeLink(m.body));
+}
+
+/** One link, or undefined when there is none by that name or index. Equivalent to: `ip -d link show $link`. */
+export function linkGet(h: Handle, link: LinkRef): Link | undefined {
+  try {
+    const [m] = h.socket.request(RTM_GETLINK, 0, encodeLinkRequest(ref(link)), `${link}${h.where}`);
+    return m ? decodeLink(m.body) : undefined;
+  } catch (e) {
+    if (e instanceof KernelError && e.errno === 'ENODEV') return undefined;
+    throw e;
+  }
+}
+
+/** The index of a named link, or a KernelError ENODEV naming `call` when there is none. */
+export function linkIndex(h: Handle, name: string, call: string): number {
+  const link = linkGet(h, name);
+  if (!link) throw new KernelError(call, 'ENODEV', 19, { cause: new Error(`no link named ${name}${h.where}`) });
+  return link.index;
+}

@@ -1,0 +1,124 @@
+// One rtnetlink socket: requests go out with a fresh sequence number, and the replies that
+// carry it come back as messages, an ACK, or an error naming the whole call. Blocking reads
+// are fine here: rtnetlink answers synchronously, within the send (dumps, within the read).
+import { KernelError } from '../errors.js';
+import { errnoName } from '../sys/errno.js';
+import {
+  AF_NETLINK, bind, close, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, recv, sendto, setsockopt,
+  setsockoptInt, SO_RCVTIMEO, SOCK_CLOEXEC, SOCK_RAW, socket, SOL_NETLINK, SOL_SOCKET, MSG_TRUNC,
+} from '../sys/libc.js';
+import {
+  decodeAck, decodeMessages, encodeMessage, messageTypeName, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR,
+  NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, readI32, writeU16, type Message,
+} from './nl/index.js';
+
+/** Largest datagram we read; the kernel sends dumps in parts of at most 32 KiB. */
+const RECV_BUFFER = 64 * 1024;
+/** How long a read may block before the request is reported as unanswered. */
+const REPLY_TIMEOUT_SECONDS = 10;
+/** How often a dump the kernel reports as interrupted (NLM_F_DUMP_INTR) is retried. */
+const DUMP_ATTEMPTS = 5;
+
+/** A NETLINK_ROUTE socket in the network namespace of the thread that opened it. */
+export class NetlinkSocket {
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+  private readonly buf = Buffer.alloc(RECV_BUFFER);
+  private closed = false;
+
+  private constructor(readonly fd: number) {}
+
+  /** Opens a socket in the calling thread's current network namespace. */
+  static open(): NetlinkSocket {
+    const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    try {
+      // The kernel's own explanation with every error, and no copy of our request in it.
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, Buffer.from(new BigInt64Array([BigInt(REPLY_TIMEOUT_SECONDS), 0n]).buffer));
+      bind(fd, sockaddrNetlink());
+    } catch (e) {
+      close(fd);
+      throw e;
+    }
+    return new NetlinkSocket(fd);
+  }
+
+  /**
+   * Sends a request with NLM_F_ACK and returns the messages the kernel answered before its
+   * ACK (none for a change, the object for a get). `what` completes the message type into the
+   * call an error names: `stkv1a2b (peer eth0 in stk-p-web)`.
+   */
+  request(type: number, flags: number, body: Buffer, what: string): Message[] {
+    const call = `${messageTypeName(type)} ${what}`;
+    const seq = this.send(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, call);
+    return this.collect(seq, call, false).messages;
+  }
+
+  /** Sends a dump request (NLM_F_DUMP) and returns every message of the multi-part reply. */
+  dump(type: number, body: Buffer, what: string): Message[] {
+    const call = `${messageTypeName(type)} ${what}`;
+    for (let attempt = 1; ; attempt++) {
+      const seq = this.send(type, NLM_F_REQUEST | NLM_F_DUMP, body, call);
+      const { messages, interrupted } = this.collect(seq, call, true);
+      if (!interrupted || attempt >= DUMP_ATTEMPTS) return messages;
+    }
+  }
+
+  /** Closes the socket; closing twice is a no-op. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    close(this.fd);
+  }
+
+  private send(type: number, flags: number, body: Buffer, call: string): number {
+    if (this.closed) throw new Error(`${call}: netlink socket is closed`);
+    this.seq = (this.seq + 1) >>> 0;
+    const msg = encodeMessage({ type, flags, seq: this.seq }, body);
+    sendto(this.fd, msg, sockaddrNetlink(), () => `send ${call}`);
+    return this.seq;
+  }
+
+  private collect(seq: number, call: string, dump: boolean): { messages: Message[]; interrupted: boolean } {
+    const messages: Message[] = [];
+    let interrupted = false;
+    for (;;) {
+      const n = recv(this.fd, this.buf, MSG_TRUNC, () => `receive reply to ${call}`);
+      if (n > this.buf.length) throw new Error(`${call}: reply of ${n} bytes exceeds the ${this.buf.length}-byte buffer`);
+      for (const m of decodeMessages(Buffer.from(this.buf.subarray(0, n)))) {
+        if (m.header.seq !== seq) continue; // the tail of an earlier, abandoned request
+        if (m.header.flags & NLM_F_DUMP_INTR) interrupted = true;
+        switch (m.header.type) {
+          case NLMSG_NOOP:
+            continue;
+          case NLMSG_OVERRUN:
+            throw new KernelError(call, 'ENOBUFS', 105);
+          case NLMSG_ERROR: {
+            const ack = decodeAck(m.body, m.header.flags);
+            if (ack.errno !== 0) throw kernelError(call, ack.errno, ack.message);
+            return { messages, interrupted };
+          }
+          case NLMSG_DONE: {
+            const error = m.body.length >= 4 ? -readI32(m.body, 0) : 0;
+            if (error > 0) throw kernelError(call, error, undefined);
+            if (dump) return { messages, interrupted };
+            continue;
+          }
+          default:
+            messages.push(m);
+        }
+      }
+    }
+  }
+}
+
+function kernelError(call: string, errno: number, message: string | undefined): KernelError {
+  return new KernelError(call, errnoName(errno), errno, message ? { cause: new Error(`kernel: ${message}`) } : undefined);
+}
+
+/** struct sockaddr_nl addressed to the kernel (pid 0, no multicast groups). */
+function sockaddrNetlink(): Buffer {
+  const b = Buffer.alloc(12);
+  writeU16(b, AF_NETLINK, 0);
+  return b;
+}

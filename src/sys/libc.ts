@@ -1,0 +1,152 @@
+// The one module that loads koffi: the C library's system calls the network layer needs,
+// typed, and throwing KernelError with the symbolic errno. koffi is loaded on first use, so
+// importing this file (or anything above it) costs nothing to commands that never call it.
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
+import { KernelError } from '../errors.js';
+import { errnoName } from './errno.js';
+
+/** Flags and constants of the calls below (x86-64/arm64 Linux values). */
+export const AF_NETLINK = 16;
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+export const NETLINK_ROUTE = 0;
+export const SOL_SOCKET = 1;
+export const SOL_NETLINK = 270;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_RCVTIMEO = 20;
+export const NETLINK_EXT_ACK = 11;
+export const NETLINK_CAP_ACK = 10;
+export const MSG_TRUNC = 0x20;
+export const CLONE_NEWNET = 0x40000000;
+export const O_RDONLY = 0;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_CLOEXEC = 0o2000000;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_SHARED = 1 << 20;
+export const MNT_DETACH = 2;
+
+type Fn = (...args: never[]) => number;
+
+interface Bindings {
+  koffi: typeof Koffi;
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrLen: number) => number;
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  close: (fd: number) => number;
+  setns: (fd: number, nstype: number) => number;
+  unshare: (flags: number) => number;
+  mount: (source: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
+  umount2: (target: string, flags: number) => number;
+  open: (path: string, flags: number, modeType: 'uint32', mode: number) => number;
+  getpid: () => number;
+  gettid: () => number;
+}
+
+let bindings: Bindings | undefined;
+
+function lib(): Bindings {
+  if (bindings) return bindings;
+  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  const c = koffi.load('libc.so.6');
+  const f = <T extends Fn>(decl: string): T => c.func(decl) as unknown as T;
+  bindings = {
+    koffi,
+    socket: f('int socket(int domain, int type, int protocol)'),
+    bind: f('int bind(int fd, const void *addr, uint32_t len)'),
+    setsockopt: f('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+    sendto: f('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
+    recv: f('intptr_t recv(int fd, _Inout_ void *buf, size_t len, int flags)'),
+    close: f('int close(int fd)'),
+    setns: f('int setns(int fd, int nstype)'),
+    unshare: f('int unshare(int flags)'),
+    mount: f('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+    umount2: f('int umount2(const char *target, int flags)'),
+    open: f('int open(const char *path, int flags, ...)'),
+    getpid: f('int getpid()'),
+    gettid: f('int gettid()'),
+  };
+  return bindings;
+}
+
+/** Returns `ret`, or throws a KernelError naming `call` and the errno the C library set. */
+function check(ret: number, call: () => string): number {
+  if (ret >= 0) return ret;
+  const errno = lib().koffi.errno();
+  throw new KernelError(call(), errnoName(errno), errno);
+}
+
+/** socket(2). */
+export function socket(domain: number, type: number, protocol: number): number {
+  return check(lib().socket(domain, type, protocol), () => `socket(${domain}, ${type}, ${protocol})`);
+}
+
+/** bind(2) with a raw sockaddr. */
+export function bind(fd: number, addr: Buffer): void {
+  check(lib().bind(fd, addr, addr.length), () => `bind(fd ${fd})`);
+}
+
+/** setsockopt(2) with a raw option value. */
+export function setsockopt(fd: number, level: number, name: number, value: Buffer): void {
+  check(lib().setsockopt(fd, level, name, value, value.length), () => `setsockopt(fd ${fd}, ${level}, ${name})`);
+}
+
+/** setsockopt(2) of an int option. */
+export function setsockoptInt(fd: number, level: number, name: number, value: number): void {
+  setsockopt(fd, level, name, Buffer.from(new Int32Array([value]).buffer));
+}
+
+/** sendto(2) of a whole buffer to a raw sockaddr (or the connected peer); returns bytes sent. */
+export function sendto(fd: number, buf: Buffer, addr: Buffer | null, call: () => string): number {
+  return check(lib().sendto(fd, buf, buf.length, 0, addr, addr?.length ?? 0), call);
+}
+
+/** recv(2) into `buf`; returns the datagram's length (its full length with MSG_TRUNC). */
+export function recv(fd: number, buf: Buffer, flags: number, call: () => string): number {
+  return check(lib().recv(fd, buf, buf.length, flags), call);
+}
+
+/** close(2); a close that fails is reported, since it means a bookkeeping bug. */
+export function close(fd: number): void {
+  check(lib().close(fd), () => `close(fd ${fd})`);
+}
+
+/** setns(2): moves the calling thread into the namespace `fd` refers to. */
+export function setns(fd: number, nstype: number, what: string): void {
+  check(lib().setns(fd, nstype), () => `setns(${what})`);
+}
+
+/** unshare(2) of the calling thread. */
+export function unshare(flags: number, what: string): void {
+  check(lib().unshare(flags), () => `unshare(${what})`);
+}
+
+/** mount(2) without data. */
+export function mount(source: string | null, target: string, fstype: string | null, flags: number): void {
+  check(lib().mount(source, target, fstype, flags, null), () => `mount ${source ?? 'none'} on ${target} (flags 0x${flags.toString(16)})`);
+}
+
+/** umount2(2). */
+export function umount2(target: string, flags: number): void {
+  check(lib().umount2(target, flags), () => `umount ${target}`);
+}
+
+/** open(2) by the calling thread (so /proc/thread-self is this thread). */
+export function open(path: string, flags: number, mode = 0): number {
+  return check(lib().open(path, flags, 'uint32', mode), () => `open ${path}`);
+}
+
+/** getpid(2). */
+export function getpid(): number {
+  return lib().getpid();
+}
+
+/** gettid(2): the calling thread's id (differs from the pid in worker threads). */
+export function gettid(): number {
+  return lib().gettid();
+}
