@@ -69,7 +69,12 @@ export function project(services: Service[], extra: { networks?: Network[]; volu
   };
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
+/** T with every readonly removed, at every depth (tests mutate copies to make drift). */
+export type Mutable<T> = T extends readonly (infer U)[]
+  ? Mutable<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Mutable<T[K]> }
+    : T;
 
 /** A deep, writable copy of a LiveState. */
 export function copy(live: LiveState): Mutable<LiveState> {
