@@ -1,0 +1,120 @@
+/* stack's launcher: starts one service as an isolated process and watches it.
+ *
+ * Node spawns it detached (own session) and writes the launch request on its stdin (see
+ * launcher/config.h). It then splits in two:
+ *   - the workload, cloned straight into new pid, mount, uts and ipc namespaces (and a new
+ *     net namespace on request) so it is pid 1 there, joins its cgroups before its first
+ *     instruction, and execs the service (launcher/workload.h);
+ *   - this process, which becomes the monitor (launcher/monitor.h): it logs the workload's
+ *     output, reaps it, records the exit, and outlives whoever started it.
+ * Node reads one line on the launcher's stdout: `ok\t<pid>\t<start time>\t<monitor start
+ * time>` once the exec succeeded, or `err\t<stage>\t<ERRNO>\t<detail>` (launcher/report.h).
+ * Then the monitor lets go of Node's pipes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launcher/report.h"
+#include "launcher/config.h"
+#include "launcher/log.h"
+#include "launcher/filesystem.h"
+#include "launcher/identity.h"
+#include "launcher/workload.h"
+#include "launcher/monitor.h"
+
+/* Points fds 0-2 at /dev/null: Node's pipes must not stay open for the service's lifetime. */
+static void let_go_of_node(void) {
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return;
+  dup2(null, 0);
+  dup2(null, 1);
+  dup2(null, 2);
+  close(null);
+  if (chdir("/") < 0) { /* nothing to pin; keep going */ }
+}
+
+/* Relays the workload's failure report, if any; returns whether the exec succeeded. */
+static int exec_succeeded(int errpipe) {
+  char msg[1400];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(errpipe, msg + n, sizeof msg - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0 || (n += (size_t)r) == sizeof msg) break;
+  }
+  close(errpipe);
+  if (n == 0) return 1;
+  write_all(1, msg, n);
+  return 0;
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* Node may die before reading the result */
+  size_t len;
+  char *request = read_all(0, &len);
+  struct config c;
+  parse_config(&c, request, len);
+
+  struct log log = {.path = c.log_path, .max_bytes = c.log_max_bytes, .max_files = c.log_max_files, .cap = 256 * 1024};
+  log.buf = malloc(log.cap);
+  if (!log.buf || log_open(&log) < 0) fail("log", errno, "open %s", c.log_path);
+  struct exit_info exit = {.oom_before = read_oom_kills(&c)};
+
+  int out[2], err[2], errpipe[2];
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0)
+    fail("pipe", errno, "create the output and error pipes");
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0) fail("signalfd", errno, "SIGCHLD");
+
+  int new_net = c.netns && !strcmp(c.netns, "new");
+  long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (new_net ? CLONE_NEWNET : 0) | SIGCHLD;
+  pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  if (pid < 0) fail("clone", errno, "new pid, mount, uts, ipc%s namespaces", new_net ? ", net" : "");
+  if (pid == 0) {
+    report_fd = errpipe[1];
+    workload_main(&c, out[1], err[1]);
+  }
+  close(out[1]);
+  close(err[1]);
+  close(errpipe[1]);
+  if (!exec_succeeded(errpipe[0])) {
+    waitpid(pid, NULL, 0);
+    return 1;
+  }
+  exit.pid = pid;
+  exit.start_time = read_start_time(pid);
+  char ok[128];
+  int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, exit.start_time, read_start_time(getpid()));
+  write_all(1, ok, (size_t)n);
+  let_go_of_node();
+
+  exit.status = monitor_loop(&log, pid, out[0], err[0], sigfd);
+  exit.oom_after = read_oom_kills(&c);
+  log_flush(&log);
+  write_exit_record(&c, &exit);
+  return 0;
+}

@@ -1,0 +1,151 @@
+// Starts one service as an isolated process: resolves what the launcher needs (command, user,
+// capabilities, init), spawns native/build/launcher detached with the request on its stdin and
+// waits for its one-line answer. No Node process stays behind: the launcher's monitor waits
+// for the workload, logs its output and writes its exit record (native/launcher.c).
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { KernelError, UserError } from '../errors.js';
+import type { Service } from '../spec/project.js';
+import { capabilityMask, serviceCapabilities } from './caps.js';
+import { requireInit } from './init.js';
+import {
+  commandOf,
+  DEFAULT_LOG_ROTATION,
+  DEFAULT_SEARCH_PATH,
+  encodeLaunchRequest,
+  launchRequest,
+  type LogRotation,
+} from './launcher-config.js';
+import { readBootId } from './proc.js';
+import { loadUserDb, resolveUser, type UserDb } from './user.js';
+
+/** The launcher built by `npm run build` (scripts/build-native.mjs), found from src/ and dist/ alike. */
+export const LAUNCHER_PATH = fileURLToPath(new URL('../../native/build/launcher', import.meta.url));
+
+/** What to launch and where its traces go. */
+export interface LaunchOptions {
+  readonly service: Service;
+  /** The service's cgroups (a CgroupHandle fits): joined before exec; the OOM counter read at exit. */
+  readonly cgroup?: { readonly dirs: readonly string[]; readonly oomEventsFile?: string };
+  /** The service's network namespace: a path (/run/netns/stk-…), `new` for a fresh empty one, `host`. */
+  readonly netns: string;
+  /** The CRI-format log file (rotated as `<logPath>.1`, `.2`, ...); its folder must exist. */
+  readonly logPath: string;
+  /** Where the monitor writes the exit record (exit-record.ts); its folder must exist. */
+  readonly exitPath: string;
+  readonly logRotation?: LogRotation;
+  /** Users and groups `user:` resolves against (default: the host's). */
+  readonly userDb?: UserDb;
+  /** Where inits are looked for when `init: true` (default: PATH and the usual places). */
+  readonly initSearchDirs?: readonly string[];
+  readonly launcherPath?: string;
+}
+
+/** A running service: enough to find, check and stop it later (records keep all of it). */
+export interface LaunchedService {
+  readonly service: string;
+  /** Host pid of the workload (pid 1 in its namespace) and its start time (proc.ts). */
+  readonly pid: number;
+  readonly startTime: number;
+  /** Host pid of the monitor, and its start time. */
+  readonly monitorPid: number;
+  readonly monitorStartTime: number;
+  readonly bootId: string;
+  readonly logPath: string;
+  readonly exitPath: string;
+}
+
+interface LauncherAnswer {
+  readonly line: string;
+  readonly stderr: string;
+  readonly monitorPid: number;
+}
+
+/** Spawns the launcher, feeds it the request and collects its answer line. */
+function runLauncher(path: string, request: Buffer): Promise<LauncherAnswer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, [], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
+    let line = '';
+    let stderr = '';
+    let settled = false;
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      settled = true;
+      if (e.code === 'ENOENT' || e.code === 'EACCES') {
+        reject(new UserError('LAUNCHER_MISSING', `the launcher ${path} is not built`, 'run `npm run build` (it needs gcc)', { cause: e }));
+      } else reject(e);
+    });
+    child.stdin.on('error', () => undefined); // a launcher that died early: its answer says why
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (line += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.once('end', () => {
+      if (settled) return;
+      const done = (): void => {
+        settled = true;
+        child.unref();
+        resolve({ line, stderr, monitorPid: child.pid ?? 0 });
+      };
+      // No answer means the launcher crashed: wait for its exit status to say so.
+      if (line === '' && child.exitCode === null && child.signalCode === null) child.once('exit', done);
+      else done();
+    });
+    child.stdin.end(request);
+  });
+}
+
+/** Turns the launcher's `err` answer into an error a human can act on. */
+function launchError(service: Service, argv: readonly string[], answer: string): Error {
+  const [, stage = '?', errno = '0', detail = ''] = answer.trimEnd().split('\t');
+  const program = argv[0] ?? '';
+  const searched = program.includes('/') ? '' : ` (searched PATH ${service.environment.PATH ?? DEFAULT_SEARCH_PATH})`;
+  if (stage === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
+    return new UserError('COMMAND_NOT_FOUND', `service "${service.name}": program "${detail}" not found${searched}`, 'check the command, or install the program on this host');
+  }
+  if (stage === 'exec' && errno === 'EACCES') {
+    return new UserError('COMMAND_NOT_EXECUTABLE', `service "${service.name}": program "${detail}" is not executable by its user${searched}`, 'check the file mode and the service\'s `user:`');
+  }
+  if (stage === 'chdir' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
+    return new UserError('WORKING_DIR_MISSING', `service "${service.name}": working_dir ${detail} does not exist`, 'create the folder or change `working_dir:`');
+  }
+  const value = (osConstants.errno as Record<string, number>)[errno] ?? 0;
+  return new KernelError(`launch service ${service.name}: ${stage} ${detail}`, errno, value);
+}
+
+/**
+ * Starts the service and resolves once its program runs (exec succeeded), or rejects: a
+ * UserError for what the user can fix (unknown user, program not found, no init installed),
+ * a KernelError naming the failed step otherwise.
+ */
+export async function launch(options: LaunchOptions): Promise<LaunchedService> {
+  const { service } = options;
+  const argv = commandOf(service);
+  const request = launchRequest({
+    service,
+    argv,
+    identity: resolveUser(service.name, service.user, options.userDb ?? loadUserDb()),
+    caps: capabilityMask(serviceCapabilities(service)),
+    ...(service.init && { init: requireInit(service.name, options.initSearchDirs) }),
+    cgroupDirs: options.cgroup?.dirs ?? [],
+    ...(options.cgroup?.oomEventsFile !== undefined && { oomEventsFile: options.cgroup.oomEventsFile }),
+    netns: options.netns,
+    logPath: options.logPath,
+    exitPath: options.exitPath,
+    logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
+  });
+  const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, encodeLaunchRequest(request));
+  const [kind, pid, startTime, monitorStartTime] = answer.line.trimEnd().split('\t');
+  if (kind === 'err') throw launchError(service, argv, answer.line);
+  if (kind !== 'ok' || pid === undefined || startTime === undefined || monitorStartTime === undefined) {
+    throw new Error(`launcher for service ${service.name} gave no answer (${JSON.stringify(answer.line)}); stderr: ${answer.stderr.trim()}`);
+  }
+  return {
+    service: service.name,
+    pid: Number(pid),
+    startTime: Number(startTime),
+    monitorPid: answer.monitorPid,
+    monitorStartTime: Number(monitorStartTime),
+    bootId: readBootId(),
+    logPath: options.logPath,
+    exitPath: options.exitPath,
+  };
+}

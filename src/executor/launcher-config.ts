@@ -1,0 +1,96 @@
+// The launch request native/launcher reads on its stdin: NUL-terminated key/value pairs
+// (native/launcher/config.h). Built here, purely, from the service and what was resolved
+// for it; tests read it back with decodeLaunchRequest.
+import type { Service } from '../spec/project.js';
+import { UserError } from '../errors.js';
+import type { Identity } from './user.js';
+
+/** Docker's PATH for a container whose environment sets none; used only to find the command. */
+export const DEFAULT_SEARCH_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Size bound of the service's log files. */
+export interface LogRotation {
+  /** Bytes of one file before it is rotated (≥ 4096). */
+  readonly maxBytes: number;
+  /** Files kept, the live one included. */
+  readonly maxFiles: number;
+}
+
+/** Docker's json-file bound as most people configure it: 10 MiB × 3. */
+export const DEFAULT_LOG_ROTATION: LogRotation = { maxBytes: 10 * 1024 * 1024, maxFiles: 3 };
+
+/** Everything the launcher needs, resolved. */
+export interface LaunchSpec {
+  readonly service: Service;
+  /** The program and its arguments: entrypoint then command. */
+  readonly argv: readonly string[];
+  readonly identity: Identity;
+  /** Capability mask (caps.ts). */
+  readonly caps: bigint;
+  /** Absolute path of the init, when `init: true`. */
+  readonly init?: string;
+  readonly cgroupDirs: readonly string[];
+  readonly oomEventsFile?: string;
+  /** A netns path, `new` (a fresh empty one) or `host`. */
+  readonly netns: string;
+  readonly logPath: string;
+  readonly exitPath: string;
+  readonly logRotation: LogRotation;
+}
+
+/** `entrypoint` then `command`, as compose runs them; a UserError when there is nothing to run. */
+export function commandOf(service: Service): string[] {
+  const argv = [...(service.entrypoint ?? []), ...(service.command ?? [])];
+  if (argv.length === 0) {
+    throw new UserError(
+      'NO_COMMAND',
+      `service "${service.name}" has no command to run`,
+      'give it a `command:` (or an `entrypoint:`): without an image there is nothing else to start',
+    );
+  }
+  return argv;
+}
+
+/** The request as ordered key/value pairs. */
+export function launchRequest(spec: LaunchSpec): [string, string][] {
+  const s = spec.service;
+  const pairs: [string, string][] = [
+    ['name', s.name],
+    ['log', spec.logPath],
+    ['log_max_bytes', String(spec.logRotation.maxBytes)],
+    ['log_max_files', String(spec.logRotation.maxFiles)],
+    ['exit', spec.exitPath],
+    ['hostname', s.hostname],
+    ['cwd', s.workingDir ?? '/'],
+    ['uid', String(spec.identity.uid)],
+    ['gid', String(spec.identity.gid)],
+    ['caps', spec.caps.toString(16)],
+    ['search_path', s.environment.PATH ?? DEFAULT_SEARCH_PATH],
+  ];
+  if (spec.netns !== 'host') pairs.push(['netns', spec.netns]);
+  if (spec.init !== undefined) pairs.push(['init', spec.init]);
+  if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);
+  for (const dir of spec.cgroupDirs) pairs.push(['cgroup', dir]);
+  for (const gid of spec.identity.groups) pairs.push(['group', String(gid)]);
+  for (const [key, value] of Object.entries(s.environment)) pairs.push(['env', `${key}=${value}`]);
+  for (const arg of spec.argv) pairs.push(['arg', arg]);
+  for (const [key, value] of pairs) {
+    if (value.includes('\0')) {
+      throw new UserError('NUL_IN_VALUE', `service "${s.name}": ${key} contains a NUL byte: ${JSON.stringify(value)}`, 'a process cannot receive NUL bytes in its arguments or environment');
+    }
+  }
+  return pairs;
+}
+
+/** The pairs as the bytes the launcher reads. */
+export function encodeLaunchRequest(pairs: readonly (readonly [string, string])[]): Buffer {
+  return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''), 'utf8');
+}
+
+/** The pairs back from the bytes (tests, debugging). */
+export function decodeLaunchRequest(bytes: Buffer): [string, string][] {
+  const parts = bytes.toString('utf8').split('\0').slice(0, -1);
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) pairs.push([parts[i] as string, parts[i + 1] as string]);
+  return pairs;
+}

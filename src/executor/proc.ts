@@ -1,0 +1,77 @@
+// What /proc says about a process: its start time (which, with the pid, names one process
+// for the life of the boot: a pid alone is reused), its pid inside its own namespace, and its
+// signal masks (whether it can act on a signal at all). Parsers are pure; readers return
+// undefined for a process that is gone.
+import { readFileSync } from 'node:fs';
+
+/** The parts of /proc/PID/status that stop decisions rest on. */
+export interface ProcStatus {
+  /** State letter: R, S, D, Z (zombie), T, ... */
+  readonly state: string;
+  /** The pid in each pid namespace, outermost first; the last one is what the process sees. */
+  readonly nsPids: readonly number[];
+  /** Signals with a handler installed (SigCgt), bit n-1 for signal n. */
+  readonly caught: bigint;
+  /** Signals set to SIG_IGN (SigIgn). */
+  readonly ignored: bigint;
+}
+
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Field 22 of a /proc/PID/stat line (start time in clock ticks since boot). */
+export function parseStartTime(stat: string): number | undefined {
+  const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const value = afterComm[19];
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/** The fields of /proc/PID/status that ProcStatus holds. */
+export function parseStatus(text: string): ProcStatus {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  const mask = (key: string): bigint => BigInt(`0x${fields.get(key) ?? '0'}`);
+  return {
+    state: (fields.get('State') ?? '?').charAt(0),
+    nsPids: (fields.get('NSpid') ?? '').split(/\s+/).filter(Boolean).map(Number),
+    caught: mask('SigCgt'),
+    ignored: mask('SigIgn'),
+  };
+}
+
+/** The start time of `pid`, or undefined when no such process exists. */
+export function readStartTime(pid: number): number | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  return stat === undefined ? undefined : parseStartTime(stat);
+}
+
+/** /proc/PID/status of `pid`, or undefined when no such process exists. */
+export function readStatus(pid: number): ProcStatus | undefined {
+  const text = readProc(`/proc/${pid}/status`);
+  return text === undefined ? undefined : parseStatus(text);
+}
+
+/** Whether `pid` is still the process that started at `startTime` and has not exited (zombies count as gone). */
+export function isSameProcess(pid: number, startTime: number): boolean {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (stat === undefined || parseStartTime(stat) !== startTime) return false;
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+/** Whether a process with these masks has a handler for signal number `signal`. */
+export function catchesSignal(status: ProcStatus, signal: number): boolean {
+  return (status.caught & (1n << BigInt(signal - 1))) !== 0n;
+}
+
+/** This boot's id: runtime records carry it so nothing from before a reboot is believed. */
+export function readBootId(): string {
+  return (readProc('/proc/sys/kernel/random/boot_id') ?? '').trim();
+}

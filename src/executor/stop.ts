@@ -1,0 +1,115 @@
+// Stopping a service: its stop signal, its grace period, then every process left in its
+// cgroup killed. Never by a saved pid alone (the start time must match: pids are reused),
+// and never waiting for nothing: a pid 1 without a handler for the signal cannot act on it
+// (the kernel drops it, DESIGN.md "Kernel facts"), so it is killed at once.
+import { constants as osConstants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../errors.js';
+import { readExitRecord, type ExitRecord } from './exit-record.js';
+import { catchesSignal, isSameProcess, readStatus, type ProcStatus } from './proc.js';
+
+/** A running service as launch() returned it, with its cgroup (a CgroupHandle fits). */
+export interface StopTarget {
+  readonly service: string;
+  readonly pid: number;
+  readonly startTime: number;
+  readonly exitPath: string;
+  /** The monitor; when given and gone, no exit record is waited for. */
+  readonly monitorPid?: number;
+  readonly monitorStartTime?: number;
+  readonly cgroup: { killAll(): Promise<void> };
+}
+
+/** The service's stop_signal and stop_grace_period. */
+export interface StopOptions {
+  /** `SIGTERM`, `TERM` or a number. */
+  readonly signal: string;
+  readonly graceMs: number;
+}
+
+/** How the stop went. */
+export type StopOutcome =
+  /** The process was already gone (or is another process now): only leftovers were killed. */
+  | 'not-running'
+  /** It acted on the signal and exited within the grace period. */
+  | 'exited'
+  /** It could not act on the signal (pid 1 without a handler, or ignoring it): killed without waiting. */
+  | 'killed-at-once'
+  /** The grace period ran out: everything in its cgroup was killed. */
+  | 'killed-after-grace';
+
+export interface StopResult {
+  readonly outcome: StopOutcome;
+  /** The monitor's exit record, when the monitor lives to write it. */
+  readonly record: ExitRecord | undefined;
+}
+
+/** How long the monitor may take to write the exit record once the workload is gone. */
+const RECORD_WAIT_MS = 5000;
+/** How long a SIGKILLed cgroup may take to empty. */
+const KILL_WAIT_MS = 5000;
+
+/** Signal number from a compose stop_signal; a UserError for a name the kernel lacks. */
+export function signalNumber(service: string, name: string): number {
+  if (/^\d+$/.test(name)) return Number(name);
+  const upper = name.toUpperCase();
+  const full = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  const n = (osConstants.signals as Record<string, number | undefined>)[full];
+  if (n === undefined) {
+    throw new UserError('SIGNAL_UNKNOWN', `service "${service}": unknown stop_signal ${JSON.stringify(name)}`, 'use a name from signal(7), e.g. SIGTERM, SIGINT, SIGQUIT');
+  }
+  return n;
+}
+
+/** Whether a process in this state can do anything with the signal. */
+export function canActOn(status: ProcStatus, signal: number): boolean {
+  if (signal === osConstants.signals.SIGKILL) return false; // nothing to wait for: it just dies
+  if (catchesSignal(status, signal)) return true;
+  if ((status.ignored & (1n << BigInt(signal - 1))) !== 0n) return false;
+  return status.nsPids.at(-1) !== 1; // the default action applies, except to a namespace's pid 1
+}
+
+/** Polls with a growing interval until `done` or `ms` pass; returns whether `done` became true. */
+async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (let interval = 1; ; interval = Math.min(interval * 2, 50)) {
+    if (done()) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(interval, left));
+  }
+}
+
+async function exitRecord(target: StopTarget): Promise<ExitRecord | undefined> {
+  const monitorAlive = (): boolean =>
+    target.monitorPid === undefined || target.monitorStartTime === undefined || isSameProcess(target.monitorPid, target.monitorStartTime);
+  await waitFor(() => readExitRecord(target.exitPath) !== undefined || !monitorAlive(), RECORD_WAIT_MS);
+  return readExitRecord(target.exitPath);
+}
+
+/**
+ * Stops the service: `signal` to its main process and up to `graceMs` for it to exit, then
+ * SIGKILL to everything left in its cgroup. Returns once the main process is gone and the
+ * exit record (if its monitor lives) is written.
+ */
+export async function stopService(target: StopTarget, options: StopOptions): Promise<StopResult> {
+  const signal = signalNumber(target.service, options.signal);
+  const alive = (): boolean => isSameProcess(target.pid, target.startTime);
+  const finish = async (outcome: StopOutcome): Promise<StopResult> => {
+    await target.cgroup.killAll();
+    if (!(await waitFor(() => !alive(), KILL_WAIT_MS))) {
+      throw new Error(`service ${target.service}: pid ${target.pid} survived SIGKILL of its cgroup for ${KILL_WAIT_MS} ms`);
+    }
+    return { outcome, record: await exitRecord(target) };
+  };
+  const status = alive() ? readStatus(target.pid) : undefined;
+  if (status === undefined) return finish('not-running');
+  if (!canActOn(status, signal)) return finish('killed-at-once');
+  try {
+    if (alive()) process.kill(target.pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+  const exited = await waitFor(() => !alive(), options.graceMs);
+  return finish(exited ? 'exited' : 'killed-after-grace');
+}

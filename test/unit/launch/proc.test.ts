@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { catchesSignal, parseStartTime, parseStatus } from '../../../src/executor/proc.js';
+import { canActOn, signalNumber } from '../../../src/executor/stop.js';
+
+// A real /proc/PID/stat line whose command name contains spaces and parentheses.
+const stat = '4242 (my (odd) prog) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 4464640 230 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0';
+
+const status = (nsPid: string, sigCgt: string, sigIgn = '0000000000000000') =>
+  parseStatus(`Name:\tsleep\nState:\tS (sleeping)\nNSpid:\t${nsPid}\nSigBlk:\t0000000000000000\nSigIgn:\t${sigIgn}\nSigCgt:\t${sigCgt}\n`);
+
+describe('/proc parsing', () => {
+  it('reads the start time past a command name with spaces and parentheses', () => {
+    expect(parseStartTime(stat)).toBe(987654);
+  });
+
+  it('reads the namespace pids and signal masks', () => {
+    const s = status('31337\t1', '0000000000004002');
+    expect(s.nsPids).toEqual([31337, 1]);
+    expect(s.state).toBe('S');
+    expect(catchesSignal(s, 15)).toBe(true); // bit 14
+    expect(catchesSignal(s, 2)).toBe(true); // bit 1
+    expect(catchesSignal(s, 1)).toBe(false);
+  });
+});
+
+describe('whether a main process can act on its stop signal', () => {
+  it.each([
+    ['pid 1 without a handler (sleep)', status('900\t1', '0'), 'SIGTERM', false],
+    ['pid 1 with a SIGTERM handler', status('900\t1', '0000000000004000'), 'SIGTERM', true],
+    ['pid 1 with a handler for another signal', status('900\t1', '0000000000000002'), 'SIGTERM', false],
+    ['not pid 1, default action', status('900\t7', '0'), 'SIGTERM', true],
+    ['not pid 1, ignoring it', status('900\t7', '0', '0000000000004000'), 'SIGTERM', false],
+    ['SIGKILL: nothing to wait for', status('900\t1', 'ffffffffffffffff'), 'SIGKILL', false],
+  ])('%s', (_what, s, signal, expected) => {
+    expect(canActOn(s, signalNumber('svc', signal))).toBe(expected);
+  });
+
+  it('accepts compose signal spellings and rejects unknown ones', () => {
+    expect(signalNumber('svc', 'SIGINT')).toBe(2);
+    expect(signalNumber('svc', 'quit')).toBe(3);
+    expect(signalNumber('svc', '10')).toBe(10);
+    expect(() => signalNumber('svc', 'SIGNOPE')).toThrowError(expect.objectContaining({ code: 'SIGNAL_UNKNOWN' }));
+  });
+});
