@@ -1,0 +1,97 @@
+// The limits hold against the workload itself, on the real kernel, as root: a memory hog is
+// OOM-killed alone, a fork bomb stops at pids.max while the host answers, a cpu quota holds
+// (measured), and a workload running as nobody can neither raise its limits nor leave.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { describeWith } from '../../harness/require.js';
+import { parseFlatKeyed, openCgroups, type CgroupManager } from '../../../src/executor/cgroup/index.js';
+import { Scratch, alive, exitOf, uniqueProject, waitFor } from './helpers.js';
+
+const MiB = 1024 * 1024;
+
+describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits against the workload', () => {
+  let manager: CgroupManager;
+  let scratch: Scratch;
+  let project: string;
+
+  beforeEach(async () => {
+    manager = await openCgroups();
+    scratch = new Scratch();
+    project = uniqueProject();
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+
+  it('OOM-kills a memory hog alone and says so', async () => {
+    const group = await manager.create(project, 'hog', { memoryBytes: 64 * MiB });
+    const neighbour = await manager.create(project, 'neighbour', {});
+    scratch.groups.push(group, neighbour);
+    const bystander = await scratch.spawnIn(neighbour, ['sleep', '60']);
+    expect(await group.oomKilled()).toBe(false);
+    // dash doubles a string until it needs far more than 64 MiB.
+    const hog = await scratch.spawnIn(group, ['sh', '-c', 'x=0123456789abcdef; while :; do x="$x$x"; done']);
+    expect(await exitOf(hog)).toEqual([null, 'SIGKILL']);
+    expect(await group.oomKilled()).toBe(true);
+    expect(await group.oomKills()).toBe(1);
+    expect(parseFlatKeyed(readFileSync(group.oomEventsFile, 'utf8')).get('oom_kill')).toBe(1);
+    expect(alive(bystander.pid!)).toBe(true);
+    expect(await neighbour.oomKilled()).toBe(false);
+  });
+
+  it('stops a fork bomb at pids.max while the host stays responsive', async () => {
+    const group = await manager.create(project, 'bomb', { pids: 32 });
+    scratch.groups.push(group);
+    // bash retries a failed fork, so the bomb keeps pushing against the limit.
+    await scratch.spawnIn(group, ['bash', '-c', 'while :; do sleep 60 & done']);
+    const pidsDir = group.dirs.find((d) => d.includes('/pids/'))!;
+    const refusals = () => parseFlatKeyed(readFileSync(join(pidsDir, 'pids.events'), 'utf8')).get('max') ?? 0;
+    await waitFor(() => refusals() > 0, 'the pids limit to refuse a fork');
+    expect((await group.stats()).pids).toBe(32);
+    const started = Date.now();
+    expect(spawnSync('true').status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await group.killAll();
+    expect(await group.pids()).toEqual([]);
+  });
+
+  it('holds a 0.2 cpu quota against a busy loop (measured in cpuacct)', async () => {
+    const group = await manager.create(project, 'spin', { cpus: 0.2 });
+    scratch.groups.push(group);
+    await scratch.spawnIn(group, ['sh', '-c', 'while :; do :; done']);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const { cpuUsageNs } = await group.stats();
+    await group.killAll();
+    // Unlimited, the loop would use ~1.5 s; at 0.2 cpus ~0.3 s. Generous bounds both ways.
+    const used = `used ${(cpuUsageNs / 1e9).toFixed(3)} s of cpu in 1.5 s`;
+    expect(cpuUsageNs, used).toBeGreaterThan(0.05e9);
+    expect(cpuUsageNs, used).toBeLessThan(0.5e9);
+  });
+
+  it('keeps a workload running as nobody from raising its limits or leaving its group', async () => {
+    const group = await manager.create(project, 'app', { memoryBytes: 64 * MiB, pids: 16 });
+    scratch.groups.push(group);
+    const memoryDir = group.dirs.find((d) => d.includes('/memory/'))!;
+    const pidsDir = group.dirs.find((d) => d.includes('/pids/'))!;
+    const tries = [
+      `echo 1073741824 > ${memoryDir}/memory.limit_in_bytes`,
+      `echo max > ${pidsDir}/pids.max`,
+      `echo $$ > ${join(memoryDir, '..')}/cgroup.procs`,
+      `echo $$ > /sys/fs/cgroup/memory/cgroup.procs`,
+      `echo $$ > /sys/fs/cgroup/pids/cgroup.procs`,
+      `rmdir ${memoryDir}`,
+    ];
+    const script = `${tries.map((t) => `if (${t}) 2>/dev/null; then echo allowed; else echo denied; fi`).join('; ')}; grep -E ':(memory|pids):' /proc/self/cgroup`;
+    const app = await scratch.spawnIn(group, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', 'sh', '-c', script], { stdout: 'pipe' });
+    let out = '';
+    app.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    expect(await exitOf(app)).toEqual([0, null]);
+    const lines = out.trim().split('\n');
+    expect(lines.slice(0, tries.length)).toEqual(tries.map(() => 'denied'));
+    const where = lines.slice(tries.length).map((l) => l.replace(/^\d+:/, '')).sort();
+    expect(where).toEqual([`memory:/stack/${project}/app`, `pids:/stack/${project}/app`]);
+    expect(await group.limits()).toEqual({ memoryBytes: 64 * MiB, pids: 16 });
+  });
+});

@@ -1,0 +1,94 @@
+// The v1 manager on this host's real hierarchies, as root: detection, limits read back,
+// ownership and modes, joining, killAll, destroy.
+import { execFileSync } from 'node:child_process';
+import { statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { detectCgroups, nodeCgroupDeps, openCgroups, type CgroupManager } from '../../../src/executor/cgroup/index.js';
+import { Scratch, alive, exitOf, uniqueProject, waitFor } from './helpers.js';
+
+const MiB = 1024 * 1024;
+
+describeRoot('cgroup v1 on the real kernel', () => {
+  let manager: CgroupManager;
+  let scratch: Scratch;
+  let project: string;
+
+  beforeEach(async () => {
+    manager = await openCgroups();
+    scratch = new Scratch();
+    project = uniqueProject();
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+    expect(await manager.projects()).not.toContain(project);
+  });
+
+  it('detects v1 on this hybrid host, explaining why not v2', async () => {
+    const layout = await detectCgroups(nodeCgroupDeps);
+    expect(layout.version).toBe(1);
+    expect(layout.notes.join()).toMatch(/cgroup2 at \/sys\/fs\/cgroup\/unified lacks memory, pids, cpu/);
+  });
+
+  it('creates root-owned 0755 dirs in every hierarchy and reads its limits back', async () => {
+    const group = await manager.create(project, 'web', { memoryBytes: 64 * MiB, cpus: 0.5, pids: 20 });
+    scratch.groups.push(group);
+    expect(group.dirs.map((d) => d.split('/')[4])).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'freezer']);
+    for (const dir of group.dirs) {
+      const st = statSync(dir);
+      expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([0, 0, 0o755]);
+      expect(statSync(join(dir, 'cgroup.procs')).mode & 0o7777).toBe(0o644);
+    }
+    expect(statSync(join(group.dirs[0]!, 'memory.limit_in_bytes')).mode & 0o7777).toBe(0o644);
+    expect(await group.limits()).toEqual({ memoryBytes: 64 * MiB, cpus: 0.5, pids: 20 });
+    await group.setLimits({ cpus: 1 });
+    expect(await group.limits()).toEqual({ cpus: 1 });
+    expect(await manager.services(project)).toEqual(['web']);
+  });
+
+  it('lists a process that joined before exec, and its children', async () => {
+    const group = await manager.create(project, 'web', {});
+    scratch.groups.push(group);
+    const child = await scratch.spawnIn(group, ['sh', '-c', 'sleep 60 & exec sleep 60']);
+    await waitFor(async () => (await group.pids()).length === 2, 'the forked sleep to be listed');
+    expect(await group.pids()).toContain(child.pid);
+    expect((await group.stats()).pids).toBe(2);
+  });
+
+  it('kills every process, children that ignore SIGTERM included', async () => {
+    const group = await manager.create(project, 'web', {});
+    scratch.groups.push(group);
+    const child = await scratch.spawnIn(group, ['sh', '-c', 'trap "" TERM; sleep 60 & sleep 60 & wait']);
+    await waitFor(async () => (await group.pids()).length === 3, 'three processes in the group');
+    const pids = await group.pids();
+    for (const pid of pids) process.kill(pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(alive)).toEqual(pids);
+    await group.killAll();
+    expect(await group.pids()).toEqual([]);
+    expect(await exitOf(child)).toEqual([null, 'SIGKILL']);
+    await waitFor(() => pids.filter(alive).length === 0, 'every process to be gone');
+  });
+
+  it('destroys a populated group, and the project dir with its last service', async () => {
+    const web = await manager.create(project, 'web', {});
+    const db = await manager.create(project, 'db', {});
+    scratch.groups.push(web, db);
+    const child = await scratch.spawnIn(web, ['sleep', '60']);
+    await web.destroy();
+    for (const dir of web.dirs) expect(existsSync(dir)).toBe(false);
+    expect(await exitOf(child)).toEqual([null, 'SIGKILL']);
+    expect(await manager.projects()).toContain(project);
+    await db.destroy();
+    for (const dir of db.dirs) expect(existsSync(join(dir, '..'))).toBe(false);
+    await db.destroy(); // gone is success
+  });
+
+  it('writes what `cat` reads on cgroupfs (no O_CREAT, one write)', async () => {
+    const group = await manager.create(project, 'web', { pids: 7 });
+    scratch.groups.push(group);
+    const pidsDir = group.dirs.find((d) => d.includes('/pids/'))!;
+    expect(execFileSync('cat', [join(pidsDir, 'pids.max')], { encoding: 'utf8' })).toBe('7\n');
+  });
+});
