@@ -99,3 +99,9 @@ export function parseBoolean(input: unknown): Parsed<boolean> {
   }
   return { ok: false, reason: 'not true or false' };
 }
+
+/** A validated boolean-ish value, or `fallback` when absent. */
+export function asBoolean(input: unknown, fallback: boolean): boolean {
+  const parsed = parseBoolean(input);
+  return input === undefined || !parsed.ok ? fallback : parsed.value;
+}

@@ -36,6 +36,12 @@ export function locate(raw: RawSpec, path: KeyPath): Location | undefined {
   return raw.locate(path) ?? (raw.files[0] ? { file: raw.files[0], line: 1, col: 1 } : undefined);
 }
 
+/** Where the key at the end of `path` was written, when the loader tells keys from values. */
+export function locateKey(raw: RawSpec, path: KeyPath): Location | undefined {
+  const byKey = (raw as { locateKey?: (p: KeyPath) => Location | undefined }).locateKey;
+  return (typeof byKey === 'function' ? byKey.call(raw, path) : undefined) ?? locate(raw, path);
+}
+
 /** The value at `path` in `doc` (undefined when absent). */
 export function valueAt(doc: unknown, path: KeyPath): unknown {
   let v = doc;
@@ -111,7 +117,7 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
 function keyDiagnostic(parent: KeyPath, key: string, raw: RawSpec): Diagnostic {
   const path = [...parent, key];
   const level = levelAt(parent);
-  const location = locate(raw, path);
+  const location = locateKey(raw, path);
   const status = level ? keyStatus(level, key) : undefined;
   const where = level ? describeLevel(level) : 'this mapping';
   if (status === 'cosmetic') {
