@@ -1,0 +1,128 @@
+// Loads a project's spec files into one merged, interpolated document that remembers where each
+// value was written: discovery, .env, project name, interpolation, extends, merge, include.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { SpecError } from './diagnostics.js';
+import { discoverSpecFiles } from './discover.js';
+import { readEnvFiles } from './dotenv.js';
+import { applyExtends } from './extends.js';
+import { applyInclude } from './include.js';
+import { substitute, TemplateError } from './interpolate.js';
+import { mergeNodes } from './merge.js';
+import { invalidNameMessage, isValidProjectName, resolveProjectName } from './project-name.js';
+import type { KeyPath, Location, RawSpec } from './raw.js';
+import { LoadContext } from './source.js';
+import { locateIn, locateKeyIn, mapNode, toPlain, type MapNode, type Node } from './tree.js';
+
+/** What the CLI's global options and the process give the loader. */
+export interface LoadOptions {
+  readonly cwd: string;
+  /** -f FILE, repeatable; later files merge over earlier ones. */
+  readonly files?: readonly string[];
+  /** -p NAME */
+  readonly projectName?: string;
+  /** --project-directory */
+  readonly projectDirectory?: string;
+  /** --env-file, repeatable; replaces the project's .env. */
+  readonly envFiles?: readonly string[];
+  /** The process environment (it wins over env files). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** RawSpec plus where each key (not its value) was written, for diagnostics about keys. */
+export interface LoadedSpec extends RawSpec {
+  /** Place of the key at the end of `path` (e.g. an unknown key); the value's place otherwise. */
+  locateKey(path: KeyPath): Location | undefined;
+}
+
+/** Loads and merges the spec files; throws SpecError with every error found, or UserError
+ * (SPEC_NOT_FOUND, PROJECT_NAME) when there is nothing to load. */
+export async function loadRaw(opts: LoadOptions): Promise<LoadedSpec> {
+  const cwd = resolve(opts.cwd);
+  const discovered = discoverSpecFiles(cwd, opts.files);
+  const files = discovered.files;
+  const workingDir = opts.projectDirectory ? resolve(cwd, opts.projectDirectory) : dirname(files[0]!);
+  const ctx = new LoadContext();
+  if (discovered.note) ctx.diagnostics.push({ severity: 'warning', code: 'MULTIPLE_SPEC_FILES', message: discovered.note });
+
+  const env = projectEnv(opts, cwd, workingDir);
+  const parsed = files.map((f) => ctx.parse(f));
+  failOnErrors(ctx);
+  const docs = parsed as MapNode[][];
+
+  const projectName = pickProjectName(opts, docs, env, workingDir, ctx);
+  failOnErrors(ctx);
+  if (env.COMPOSE_PROJECT_NAME === undefined) env.COMPOSE_PROJECT_NAME = projectName;
+  const lookup = (k: string): string | undefined => env[k];
+
+  let model: Node | undefined;
+  files.forEach((file, i) => {
+    for (const doc of docs[i]!) {
+      const interpolated = ctx.interpolate(doc, lookup);
+      model = mergeNodes(model, applyExtends(interpolated, file, workingDir, lookup, ctx));
+    }
+  });
+  let root: MapNode = model?.kind === 'map' ? model : mapNode({ file: files[0]!, line: 1, col: 1 }, []);
+  root = applyInclude(root, workingDir, env, ctx, files, workingDir);
+  failOnErrors(ctx);
+
+  const final = root;
+  return {
+    doc: toPlain(final) as Record<string, unknown>,
+    locate: (path) => locateIn(final, path),
+    locateKey: (path) => locateKeyIn(final, path),
+    files,
+    workingDir,
+    projectName,
+    env,
+    warnings: ctx.diagnostics.filter((d) => d.severity === 'warning'),
+  };
+}
+
+function failOnErrors(ctx: LoadContext): void {
+  if (ctx.errorCount > 0) throw new SpecError(ctx.diagnostics);
+}
+
+/** Process env over the env files (--env-file, else the project's .env when present). */
+function projectEnv(opts: LoadOptions, cwd: string, workingDir: string): Record<string, string> {
+  const defined: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) defined[k] = v;
+  let files: string[];
+  if (opts.envFiles && opts.envFiles.length > 0) files = opts.envFiles.map((f) => resolve(cwd, f));
+  else {
+    const dflt = join(workingDir, '.env');
+    files = existsSync(dflt) && statSync(dflt).isFile() ? [dflt] : [];
+  }
+  return { ...readEnvFiles(files, defined), ...defined };
+}
+
+/** -p, else the last `name:` of the files (interpolated), else the project folder's name. */
+function pickProjectName(
+  opts: LoadOptions,
+  docs: readonly MapNode[][],
+  env: Readonly<Record<string, string>>,
+  workingDir: string,
+  ctx: LoadContext,
+): string {
+  if (opts.projectName !== undefined) return resolveProjectName({ flag: opts.projectName });
+  let field: Node | undefined;
+  for (const fileDocs of docs) for (const d of fileDocs) field = d.entries.get('name') ?? field;
+  if (field?.kind === 'scalar' && field.value !== null && field.value !== '') {
+    let name = String(field.value);
+    try {
+      name = substitute(name, (k) => env[k]);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      ctx.error({ code: 'INTERPOLATION', location: field.loc, path: ['name'], message: e.message });
+      return '';
+    }
+    if (name !== '') {
+      if (isValidProjectName(name)) return resolveProjectName({ field: name });
+      const { message, hint } = invalidNameMessage(name);
+      ctx.error({ code: 'PROJECT_NAME', location: field.loc, path: ['name'], message, hint, found: JSON.stringify(name) });
+      return '';
+    }
+  }
+  return resolveProjectName({ folder: workingDir });
+}
+

@@ -1,0 +1,97 @@
+// Reading one spec file for the loader: parse, check that each document is a mapping, and
+// interpolate, with every finding collected in the load's context.
+import { readFileSync } from 'node:fs';
+import type { Diagnostic } from './diagnostics.js';
+import { interpolateTree, type Lookup } from './interpolate.js';
+import type { KeyPath, Location } from './raw.js';
+import type { MapNode } from './tree.js';
+import { parseYaml } from './yaml.js';
+
+/** State shared by one load: findings, and the parsed files (each file is read once). */
+export class LoadContext {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly parsed = new Map<string, MapNode[] | undefined>();
+  private readonly warnedUnset = new Set<string>();
+
+  /** Records an error. */
+  error(d: Omit<Diagnostic, 'severity'>): void {
+    this.diagnostics.push({ severity: 'error', ...d });
+  }
+
+  /** Errors recorded so far. */
+  get errorCount(): number {
+    return this.diagnostics.filter((d) => d.severity === 'error').length;
+  }
+
+  /** Compose warns about an unset variable and uses ""; once per variable is enough. */
+  unset(name: string, location: Location, path: KeyPath): void {
+    if (this.warnedUnset.has(name)) return;
+    this.warnedUnset.add(name);
+    this.diagnostics.push({
+      severity: 'warning',
+      code: 'UNSET_VARIABLE',
+      location,
+      path,
+      message: `the variable ${name} is not set; using an empty string`,
+      hint: `set ${name} in the environment or the .env file, or write \${${name}:-default}`,
+    });
+  }
+
+  /** The documents of `file` as mapping trees, before interpolation; undefined when unusable.
+   * `from` is the place that referred to the file (extends, include). */
+  parse(file: string, from?: Location, what = 'spec file'): MapNode[] | undefined {
+    if (this.parsed.has(file)) return this.parsed.get(file);
+    const docs = this.read(file, from, what);
+    this.parsed.set(file, docs);
+    return docs;
+  }
+
+  private read(file: string, from: Location | undefined, what: string): MapNode[] | undefined {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      this.error({
+        code: 'FILE_NOT_FOUND',
+        location: from ?? { file, line: 1, col: 1 },
+        message: `cannot read ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`,
+      });
+      return undefined;
+    }
+    const { docs, diagnostics } = parseYaml(text, file);
+    this.diagnostics.push(...diagnostics);
+    if (diagnostics.some((d) => d.severity === 'error')) return undefined;
+    const out: MapNode[] = [];
+    if (docs.length === 0) {
+      this.error({ code: 'EMPTY_FILE', location: { file, line: 1, col: 1 }, message: 'the file is empty', hint: 'a spec holds at least `services:`' });
+      return undefined;
+    }
+    for (const doc of docs) {
+      if (!doc) {
+        this.error({
+          code: 'EMPTY_FILE',
+          location: { file, line: 1, col: 1 },
+          message: docs.length > 1 ? 'a document of this file is empty' : 'the file is empty',
+          hint: 'a spec holds at least `services:`',
+        });
+      } else if (doc.kind !== 'map') {
+        this.error({
+          code: 'NOT_A_MAPPING',
+          location: doc.loc,
+          message: 'the top level of a spec must be a mapping (keys such as services:, networks:)',
+          found: doc.kind === 'seq' ? 'a list' : JSON.stringify(doc.value),
+        });
+      } else out.push(doc);
+    }
+    return out.length === docs.length ? out : undefined;
+  }
+
+  /** A tree with its variables substituted; errors and unset warnings are recorded. */
+  interpolate(doc: MapNode, lookup: Lookup): MapNode {
+    const sink = { errors: [] as Diagnostic[], unset: (n: string, l: Location, p: KeyPath) => this.unset(n, l, p) };
+    const out = interpolateTree(doc, lookup, sink) as MapNode;
+    this.diagnostics.push(...sink.errors);
+    return out;
+  }
+}
