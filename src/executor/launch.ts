@@ -104,6 +104,9 @@ function launchError(service: Service, argv: readonly string[], answer: string):
   if (stage === 'exec' && errno === 'EACCES') {
     return new UserError('COMMAND_NOT_EXECUTABLE', `service "${service.name}": program "${detail}" is not executable by its user${searched}`, 'check the file mode and the service\'s `user:`');
   }
+  if (stage === 'exec' && errno === 'ENOEXEC') {
+    return new UserError('COMMAND_NOT_EXECUTABLE', `service "${service.name}": "${detail}" is not a program this kernel can run`, 'a script needs a #! line; a binary must be built for this machine');
+  }
   if (stage === 'chdir' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
     return new UserError('WORKING_DIR_MISSING', `service "${service.name}": working_dir ${detail} does not exist`, 'create the folder or change `working_dir:`');
   }
