@@ -104,7 +104,7 @@ export function linkSetMtu(h: Handle, link: LinkRef, mtu: number): void {
   setLink(h, link, { mtu }, `mtu ${mtu}`);
 }
 
-/** Renames a link (it must be down). Equivalent to: `ip link set $link name $newName`. */
+/** Renames a link (kernels before 6.2 want it down). Equivalent to: `ip link set $link name $newName`. */
 export function linkSetName(h: Handle, link: LinkRef, newName: string): void {
   const index = typeof link === 'number' ? link : linkIndex(h, link, `RTM_SETLINK ${link} name ${newName}${h.where}`);
   h.socket.request(RTM_SETLINK, 0, encodeLinkRequest({ index, name: newName }), `${link} name ${newName}${h.where}`);

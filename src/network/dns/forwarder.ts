@@ -1,0 +1,142 @@
+// The DNS forwarder of a project: one UDP and one TCP listener on the gateway address of each
+// network (port 53, in the host's netns), answering the names of the services on that network
+// itself and relaying everything else to the host's resolvers. An internal network's listener
+// relays nothing (no way out, not even by DNS). It lives in the per-project supervisor next to
+// the port forwarder; setNames() follows peers whose address changed without a restart.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { answer, failure, isInternet, parseQuery, RCODE, TYPE } from './codec.js';
+import { exchange, type Upstream } from './upstream.js';
+
+/** One network's listener: where it listens and which names it answers. */
+export interface DnsListener {
+  /** The network's gateway address. */
+  readonly address: string;
+  /** 53 unless given; 0 picks a free port (tests). */
+  readonly port?: number;
+  /** Lower-case name → IPv4 address (peers.ts nameTable). */
+  readonly names: ReadonlyMap<string, string>;
+  /** Relay unknown names upstream; false for internal networks. */
+  readonly forward: boolean;
+}
+
+/** Settings shared by every listener. */
+export interface DnsOptions {
+  readonly upstreams: readonly Upstream[];
+  /** Per upstream, per query. */
+  readonly timeoutMs?: number;
+  /** TTL of the answers for service names: short, since addresses change on recreate. */
+  readonly ttl?: number;
+  readonly log?: (message: string) => void;
+}
+
+/** A running forwarder. */
+export interface DnsForwarder {
+  /** Where each listener ended up (the port matters when 0 was asked). */
+  readonly bound: readonly { address: string; port: number }[];
+  /** Replaces the names a listener answers. */
+  setNames(address: string, names: ReadonlyMap<string, string>): void;
+  close(): Promise<void>;
+}
+
+/** Starts every listener; if one cannot bind, the others are closed and the error is thrown. */
+export async function startDnsForwarder(listeners: readonly DnsListener[], options: DnsOptions): Promise<DnsForwarder> {
+  const names = new Map(listeners.map((l) => [l.address, l.names]));
+  const closers: (() => Promise<void>)[] = [];
+  const bound: { address: string; port: number }[] = [];
+  const log = options.log ?? (() => {});
+  const close = async () => {
+    await Promise.allSettled(closers.map((c) => c()));
+  };
+  try {
+    for (const listener of listeners) {
+      const resolve = (msg: Buffer, transport: 'udp' | 'tcp') =>
+        reply(msg, names.get(listener.address) ?? new Map(), listener.forward, transport, options);
+      const udp = await bindUdp(listener.address, listener.port ?? 53, resolve, log);
+      closers.push(() => new Promise<void>((r) => udp.close(() => r())));
+      const port = udp.address().port;
+      const tcp = await listenTcp(listener.address, port, resolve, log);
+      closers.push(() => new Promise<void>((r) => tcp.close(() => r())));
+      bound.push({ address: listener.address, port });
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return {
+    bound,
+    setNames: (address, table) => void names.set(address, table),
+    close,
+  };
+}
+
+/** The reply to one query: from the table, from upstream, or an error; never throws. */
+async function reply(msg: Buffer, table: ReadonlyMap<string, string>, forward: boolean, transport: 'udp' | 'tcp', options: DnsOptions): Promise<Buffer> {
+  const query = parseQuery(msg);
+  if (!query) return failure(msg, undefined, RCODE.FORMERR);
+  const address = table.get(query.name);
+  if (address !== undefined && query.opcode === 0 && isInternet(query)) {
+    const wantsA = query.type === TYPE.A || query.type === TYPE.ANY;
+    return answer(msg, query, wantsA ? [address] : [], options.ttl ?? 10);
+  }
+  if (!forward) return failure(msg, query, RCODE.NXDOMAIN);
+  const upstream = await exchange(msg, options.upstreams, transport, options.timeoutMs ?? 2000);
+  return upstream ?? failure(msg, query, RCODE.SERVFAIL);
+}
+
+function bindUdp(address: string, port: number, resolve: (m: Buffer, t: 'udp') => Promise<Buffer>, log: (m: string) => void): Promise<dgram.Socket> {
+  return new Promise((ok, fail) => {
+    const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    socket.once('error', fail);
+    socket.on('message', (msg, peer) => {
+      resolve(msg, 'udp').then(
+        (out) => socket.send(out, peer.port, peer.address),
+        (e: Error) => log(`dns ${address}: ${e.message}`),
+      );
+    });
+    socket.bind(port, address, () => {
+      socket.off('error', fail);
+      socket.on('error', (e) => log(`dns udp ${address}:${port}: ${e.message}`));
+      ok(socket);
+    });
+  });
+}
+
+function listenTcp(address: string, port: number, resolve: (m: Buffer, t: 'tcp') => Promise<Buffer>, log: (m: string) => void): Promise<net.Server> {
+  return new Promise((ok, fail) => {
+    const clients = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      clients.add(socket);
+      socket.on('close', () => clients.delete(socket));
+      let pending = Buffer.alloc(0);
+      let chain = Promise.resolve();
+      socket.setTimeout(30_000, () => socket.destroy());
+      socket.on('error', (e) => log(`dns tcp client of ${address}: ${e.message}`));
+      socket.on('data', (chunk) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+          const msg = pending.subarray(2, 2 + pending.readUInt16BE(0));
+          pending = pending.subarray(2 + msg.length);
+          chain = chain.then(async () => {
+            const out = await resolve(msg, 'tcp');
+            const length = Buffer.alloc(2);
+            length.writeUInt16BE(out.length);
+            if (!socket.destroyed) socket.write(Buffer.concat([length, out]));
+          });
+        }
+      });
+    });
+    // close() also ends the connections still open, so it never waits for an idle client.
+    const close = server.close.bind(server);
+    server.close = (cb) => {
+      for (const c of clients) c.destroy();
+      return close(cb);
+    };
+    server.once('error', fail);
+    server.listen({ host: address, port }, () => {
+      server.off('error', fail);
+      server.on('error', (e) => log(`dns tcp ${address}:${port}: ${e.message}`));
+      ok(server);
+    });
+  });
+}

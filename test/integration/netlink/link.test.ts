@@ -1,0 +1,111 @@
+import { afterEach, expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { KernelError } from '../../../src/errors.js';
+import {
+  linkAddBridge, linkAddVeth, linkDel, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
+  linkSetNoMaster, linkSetUp,
+} from '../../../src/network/index.js';
+import { encodeLinkRequest, NLM_F_CREATE, NLM_F_EXCL, RTM_NEWLINK } from '../../../src/network/nl/index.js';
+import { Scratch } from './fixture.js';
+
+function thrown(fn: () => unknown): KernelError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KernelError) return e;
+    throw e;
+  }
+  throw new Error('expected a KernelError, nothing was thrown');
+}
+
+describeRoot('link verbs on the real kernel', () => {
+  const s = new Scratch();
+  afterEach(() => s.cleanup());
+
+  it('adds a bridge, sets it up, changes its MTU, lists and deletes it', () => {
+    const ns = s.netns('br');
+    const h = s.handle(ns);
+    linkAddBridge(h, 'br0');
+    expect(linkGet(h, 'br0')).toMatchObject({ name: 'br0', kind: 'bridge', up: false });
+    linkSetUp(h, 'br0');
+    linkSetMtu(h, 'br0', 1400);
+    const br = linkGet(h, 'br0')!;
+    expect(br).toMatchObject({ up: true, mtu: 1400 });
+    expect(linkGet(h, br.index)!.name).toBe('br0');
+    expect(linkList(h).map((l) => l.name).sort()).toEqual(['br0', 'lo']);
+    linkSetDown(h, 'br0');
+    expect(linkGet(h, 'br0')!.up).toBe(false);
+    expect(linkDel(h, 'br0')).toBe(true);
+    expect(linkGet(h, 'br0')).toBeUndefined();
+    expect(linkDel(h, 'br0')).toBe(false);
+  });
+
+  it('creates the veth peer directly inside another namespace and enslaves the host side', () => {
+    const hostNs = s.netns('h');
+    const svcNs = s.netns('svc');
+    const host = s.handle(hostNs);
+    const svc = s.handle(svcNs);
+    linkAddBridge(host, 'br0', { up: true });
+    linkAddVeth(host, 'veth0', { name: 'eth0', netns: svcNs }, { up: true, master: 'br0', mtu: 1450 });
+
+    const br = linkGet(host, 'br0')!;
+    expect(linkGet(host, 'veth0')).toMatchObject({ kind: 'veth', up: true, master: br.index, mtu: 1450 });
+    expect(linkGet(host, 'eth0')).toBeUndefined();
+    const eth0 = linkGet(svc, 'eth0')!;
+    expect(eth0).toMatchObject({ kind: 'veth', up: false, mtu: 1450 });
+    expect(linkGet(host, 'veth0')!.peerIndex).toBe(eth0.index);
+
+    linkSetNoMaster(host, 'veth0');
+    expect(linkGet(host, 'veth0')!.master).toBeUndefined();
+    linkSetMaster(host, 'veth0', 'br0');
+    expect(linkGet(host, 'veth0')!.master).toBe(br.index);
+
+    // Deleting one end removes the pair, in both namespaces.
+    expect(linkDel(host, 'veth0')).toBe(true);
+    expect(linkGet(svc, 'eth0')).toBeUndefined();
+  });
+
+  it('renames a link by name or by index', () => {
+    const ns = s.netns('mv');
+    const h = s.handle(ns);
+    linkAddVeth(h, 'tmp0', { name: 'tmp1' });
+    linkSetName(h, 'tmp1', 'eth0');
+    const eth0 = linkGet(h, 'eth0')!;
+    linkSetName(h, eth0.index, 'eth1');
+    expect(linkGet(h, eth0.index)!.name).toBe('eth1');
+    expect(linkGet(h, 'tmp1')).toBeUndefined();
+    expect(thrown(() => linkSetName(h, 'eth1', 'tmp0')).message).toBe(`RTM_SETLINK eth1 name tmp0 in ${ns}: EEXIST`);
+    expect(thrown(() => linkSetName(h, 'nosuch0', 'eth2')).message).toBe(`RTM_SETLINK nosuch0 name eth2 in ${ns}: ENODEV`);
+  });
+
+  it('names the whole call when the host side of a veth already exists', () => {
+    const svcNs = s.netns('ex');
+    const host = s.handle();
+    const name = s.hostLink('v');
+    linkAddVeth(host, name, { name: 'eth0', netns: svcNs });
+    const err = thrown(() => linkAddVeth(host, name, { name: 'eth1', netns: svcNs }));
+    expect(err.errno).toBe('EEXIST');
+    expect(err.errnoValue).toBe(17);
+    expect(err.message).toBe(`RTM_NEWLINK ${name} (peer eth1 in ${svcNs}): EEXIST`);
+    // The failed request made nothing: no eth1 appeared in the service's namespace.
+    expect(linkGet(s.handle(svcNs), 'eth1')).toBeUndefined();
+  });
+
+  it('names the namespace when a bridge name is taken inside it', () => {
+    const ns = s.netns('dup');
+    const h = s.handle(ns);
+    linkAddBridge(h, 'br0');
+    expect(thrown(() => linkAddBridge(h, 'br0')).message).toBe(`RTM_NEWLINK br0 (bridge) in ${ns}: EEXIST`);
+    expect(thrown(() => linkSetUp(h, 'nosuch0')).message).toBe(`RTM_SETLINK nosuch0 up in ${ns}: ENODEV`);
+    expect(thrown(() => linkSetMaster(h, 'br0', 'nosuch0')).message).toBe(`RTM_SETLINK br0 master nosuch0 in ${ns}: ENODEV`);
+  });
+
+  it("carries the kernel's own explanation (extended ACK) as the cause", () => {
+    const ns = s.netns('ack');
+    const h = s.handle(ns);
+    const body = encodeLinkRequest({ name: 'x0', kind: 'nosuchkind' });
+    const err = thrown(() => h.socket.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, 'x0 (nosuchkind)'));
+    expect(err.message).toBe('RTM_NEWLINK x0 (nosuchkind): EOPNOTSUPP');
+    expect(String((err.cause as Error).message)).toBe('kernel: Unknown device type');
+  });
+});
