@@ -105,3 +105,17 @@ export function asBoolean(input: unknown, fallback: boolean): boolean {
   const parsed = parseBoolean(input);
   return input === undefined || !parsed.ok ? fallback : parsed.value;
 }
+
+/** Milliseconds as a compose duration (`1m30s`, `500ms`, `0s`), for printing a project back. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let out = '';
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  if (rest > 0) out += `${Math.round(rest * 1e6) / 1e6}ms`;
+  return out;
+}

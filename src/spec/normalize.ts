@@ -1,0 +1,112 @@
+// A validated RawSpec → the immutable Project: profiles applied, every default filled in,
+// references between services, networks and volumes checked, dependency cycles named.
+import type { Diagnostic } from './diagnostics.js';
+import { findCycle } from './cycles.js';
+import { listOrDict } from './environment.js';
+import { activeProfiles, enabledServices } from './profiles.js';
+import type { IpamConfig, Network, Project, Service, Volume } from './project.js';
+import type { RawSpec } from './raw.js';
+import { Report } from './report.js';
+import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
+import { normalizeService, sortKeys } from './service.js';
+import { asBoolean } from './units.js';
+
+/** Normalizes a RawSpec that `validate` found no errors in. */
+export function normalize(raw: RawSpec, opts: { profiles?: readonly string[] } = {}): { project: Project; diagnostics: Diagnostic[] } {
+  const spec = raw.doc as Spec;
+  const report = new Report(raw);
+  const project = raw.projectName;
+  const all = spec.services ?? {};
+  const enabled = enabledServices(all, activeProfiles(opts.profiles, raw.env));
+
+  const declaredNetworks = spec.networks ?? {};
+  const declaredVolumes = spec.volumes ?? {};
+  const ctx = {
+    report,
+    workingDir: raw.workingDir,
+    env: raw.env,
+    volumes: new Set(Object.keys(declaredVolumes)),
+    networks: new Set([...Object.keys(declaredNetworks), 'default']),
+  };
+
+  const services: Record<string, Service> = {};
+  for (const name of [...enabled].sort()) services[name] = normalizeService(name, all[name]!, ctx);
+
+  checkDependencies(services, all, report);
+
+  const networks: Record<string, Network> = {};
+  for (const [key, n] of Object.entries(declaredNetworks)) networks[key] = network(project, key, n ?? {});
+  const usesDefault = Object.values(services).some((s) => 'default' in s.networks);
+  if (usesDefault && !networks.default) networks.default = network(project, 'default', {});
+
+  const volumes: Record<string, Volume> = {};
+  for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
+
+  return {
+    project: { name: project, workingDir: raw.workingDir, files: [...raw.files], services, networks: sortKeys(networks), volumes: sortKeys(volumes) },
+    diagnostics: report.diagnostics,
+  };
+}
+
+// Every dependency must name a service that runs; a required one disabled by profiles is an
+// error (as in compose), an optional one is dropped with a warning; cycles are named.
+function checkDependencies(services: Record<string, Service>, all: NonNullable<Spec['services']>, report: Report): void {
+  for (const s of Object.values(services)) {
+    const deps = s.dependsOn as Record<string, Service['dependsOn'][string]>;
+    for (const [dep, d] of Object.entries(deps)) {
+      const at = ['services', s.name, 'depends_on', ...(Array.isArray(all[s.name]!.depends_on) ? [(all[s.name]!.depends_on as string[]).indexOf(dep)] : [dep])];
+      if (services[dep]) continue;
+      if (!all[dep]) {
+        report.error(at, 'UNDEFINED_SERVICE', `\`${s.name}\` depends on \`${dep}\`, which is not a service of this spec`, { found: `\`${dep}\`` });
+      } else if (d.required) {
+        const profiles = all[dep]!.profiles ?? [];
+        report.error(at, 'DISABLED_DEPENDENCY', `\`${s.name}\` depends on \`${dep}\`, which no active profile enables`, {
+          found: `\`${dep}\` has profiles ${profiles.join(', ')}`,
+          hint: `add --profile ${profiles[0] ?? ''} or mark the dependency \`required: false\``,
+        });
+      } else {
+        report.warn(at, 'SKIPPED_DEPENDENCY', `optional dependency \`${dep}\` is not enabled by any active profile and is skipped`);
+        delete deps[dep];
+      }
+    }
+  }
+  const edges = new Map(Object.values(services).map((s) => [s.name, Object.keys(s.dependsOn).filter((d) => services[d])]));
+  const cycle = findCycle(edges);
+  if (cycle) {
+    report.error(['services', cycle[0]!, 'depends_on'], 'CYCLE', `dependency cycle: ${cycle.join(' -> ')}`, {
+      found: cycle.join(' -> '),
+      hint: 'remove one of these depends_on entries',
+    });
+  }
+}
+
+function network(project: string, key: string, n: NonNullable<NetworkSpec>): Network {
+  const external = n.external === undefined ? false : typeof n.external === 'object' ? true : asBoolean(n.external, false);
+  const legacyName = typeof n.external === 'object' ? n.external.name : undefined;
+  return {
+    key,
+    name: n.name ?? legacyName ?? (external ? key : `${project}_${key}`),
+    driver: 'bridge',
+    internal: asBoolean(n.internal, false),
+    external,
+    ipam: (n.ipam?.config ?? []).map(
+      (c): IpamConfig => ({
+        ...(c.subnet !== undefined ? { subnet: c.subnet } : {}),
+        ...(c.gateway !== undefined ? { gateway: c.gateway } : {}),
+        ...(c.ip_range !== undefined ? { ipRange: c.ip_range } : {}),
+      }),
+    ),
+    labels: sortKeys(listOrDict(n.labels, () => '')),
+  };
+}
+
+function volume(project: string, key: string, v: NonNullable<VolumeSpec>): Volume {
+  const external = v.external === undefined ? false : typeof v.external === 'object' ? true : asBoolean(v.external, false);
+  const legacyName = typeof v.external === 'object' ? v.external.name : undefined;
+  return {
+    key,
+    name: v.name ?? legacyName ?? (external ? key : `${project}_${key}`),
+    external,
+    labels: sortKeys(listOrDict(v.labels, () => '')),
+  };
+}

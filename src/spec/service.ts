@@ -1,0 +1,269 @@
+// One service spec → the fully defaulted Service of the Project model.
+import { constants } from 'node:os';
+import type { Dependency, Develop, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
+import { listOrDict, readServiceEnvFiles } from './environment.js';
+import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
+import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
+import type { KeyPath } from './raw.js';
+import type { ServiceSpec } from './schema.js';
+import { splitWords } from './shellwords.js';
+import { asBoolean, parseBytes, parseCpus, parseDuration, parseInteger } from './units.js';
+
+/** What a service needs to know about the rest of the project. */
+export interface ServiceContext extends MountContext {
+  /** Keys of the project's top-level networks (plus `default`). */
+  readonly networks: ReadonlySet<string>;
+}
+
+/** Docker's healthcheck defaults (ms). */
+export const HEALTHCHECK_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0, startIntervalMs: 5_000 } as const;
+
+/** compose's default grace period between the stop signal and SIGKILL. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+/** Normalizes service `name`; problems go to `ctx.report` and the result is then partial. */
+export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceContext): Service {
+  const at = (...rest: (string | number)[]): KeyPath => ['services', name, ...rest];
+  const { report } = ctx;
+
+  const words = (key: 'command' | 'entrypoint'): string[] | null => {
+    const v = spec[key];
+    if (v === undefined || v === null) return null;
+    if (Array.isArray(v)) return [...v];
+    const split = splitWords(v as string);
+    if (split.ok) return split.words;
+    report.error(at(key), 'BAD_COMMAND', `cannot split \`${key}\` into words: ${split.reason}`, {
+      hint: 'close the quote, or write the command as a list: ["prog", "arg"]',
+    });
+    return null;
+  };
+
+  const passThrough = (key: string) => ctx.env[key];
+  const environment = {
+    ...readServiceEnvFiles(spec.env_file, at('env_file'), ctx.workingDir, ctx.env, report),
+    ...listOrDict(spec.environment, passThrough),
+  };
+
+  const ports: PortMapping[] = [];
+  (spec.ports ?? []).forEach((p, i) => {
+    const r = typeof p === 'object' ? parseLongPort(p) : parseShortPort(p);
+    if (r.ok) ports.push(...r.ports);
+    else report.error(at('ports', i), 'BAD_PORT', `cannot read this port: ${r.reason}`, typeof p === 'object' ? {} : { expected: PORT_SYNTAX });
+  });
+
+  const expose = (spec.expose ?? []).map((e, i) => {
+    const text = String(e);
+    if (!/^\d+(-\d+)?(\/(tcp|udp))?$/.test(text)) report.error(at('expose', i), 'BAD_PORT', 'cannot read this port', { expected: 'PORT, PORT/udp or a range such as 8000-8010' });
+    return text;
+  });
+
+  const mounts: Mount[] = [];
+  (spec.volumes ?? []).forEach((v, i) => {
+    const m = parseMount(v as string | LongMount, at('volumes', i), ctx);
+    if (m) mounts.push(m);
+  });
+  const tmpfs = spec.tmpfs === undefined ? [] : typeof spec.tmpfs === 'string' ? [spec.tmpfs] : spec.tmpfs;
+  tmpfs.forEach((t, i) => {
+    const m = parseTmpfs(t, typeof spec.tmpfs === 'string' ? at('tmpfs') : at('tmpfs', i), ctx);
+    if (m) mounts.push(m);
+  });
+
+  const service: Service = {
+    name,
+    ...(spec.image !== undefined ? { image: spec.image } : {}),
+    ...(spec.build !== undefined ? { build: build(spec.build, ctx) } : {}),
+    entrypoint: words('entrypoint'),
+    command: words('command'),
+    environment: sortKeys(environment),
+    ...(spec.working_dir !== undefined ? { workingDir: spec.working_dir } : {}),
+    ...(spec.user !== undefined ? { user: String(spec.user) } : {}),
+    hostname: spec.hostname ?? name,
+    ...(spec.container_name !== undefined ? { containerName: spec.container_name } : {}),
+    ports,
+    expose,
+    volumes: mounts,
+    networks: networks(spec, at, ctx),
+    extraHosts: extraHosts(spec.extra_hosts, at, ctx),
+    dependsOn: dependsOn(spec.depends_on),
+    healthcheck: healthcheck(spec, at, ctx),
+    restart: restart(spec.restart),
+    stopSignal: signal(spec.stop_signal, at, ctx),
+    stopGracePeriodMs: spec.stop_grace_period === undefined ? DEFAULT_STOP_GRACE_MS : ok(parseDuration(spec.stop_grace_period), DEFAULT_STOP_GRACE_MS),
+    init: asBoolean(spec.init, false),
+    readOnly: asBoolean(spec.read_only, false),
+    capAdd: (spec.cap_add ?? []).map(capability),
+    capDrop: (spec.cap_drop ?? []).map(capability),
+    limits: limits(spec, at, ctx),
+    develop: develop(spec.develop, ctx),
+    profiles: [...(spec.profiles ?? [])],
+    labels: sortKeys(listOrDict(spec.labels, () => '')),
+  };
+  return service;
+}
+
+const ok = <T>(r: { ok: true; value: T } | { ok: false }, fallback: T): T => (r.ok ? r.value : fallback);
+
+/** A map with its keys sorted, so output and config hashes are stable. */
+export function sortKeys<T>(map: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function build(spec: NonNullable<ServiceSpec['build']>, ctx: ServiceContext): NonNullable<Service['build']> {
+  const context = (c: string) => (/^[a-z]+:\/\/|^git@|^github\.com\//.test(c) ? c : hostPath(c, ctx));
+  if (typeof spec === 'string') return { context: context(spec), args: {} };
+  return {
+    context: context(spec.context ?? '.'),
+    ...(spec.dockerfile !== undefined ? { dockerfile: spec.dockerfile } : {}),
+    ...(spec.target !== undefined ? { target: spec.target } : {}),
+    args: sortKeys(listOrDict(spec.args, (k) => ctx.env[k])),
+  };
+}
+
+function networks(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): Record<string, ServiceNetwork> {
+  const out: Record<string, ServiceNetwork> = {};
+  const given = spec.networks;
+  const entries: [string, { aliases?: string[] | undefined; ipv4_address?: string | undefined; priority?: number | undefined } | null][] =
+    given === undefined ? [['default', null]] : Array.isArray(given) ? given.map((n) => [n, null]) : Object.entries(given);
+  for (const [key, opts] of entries) {
+    if (!ctx.networks.has(key)) {
+      ctx.report.error(Array.isArray(given) ? at('networks', given.indexOf(key)) : at('networks', key), 'UNDEFINED_NETWORK', `network \`${key}\` is not declared under the top-level \`networks:\``, {
+        hint: `add \`networks: {${key}: {}}\` at the top level`,
+      });
+      continue;
+    }
+    out[key] = {
+      aliases: [...(opts?.aliases ?? [])],
+      ...(opts?.ipv4_address !== undefined ? { ipv4Address: opts.ipv4_address } : {}),
+      priority: opts?.priority ?? 0,
+    };
+  }
+  return sortKeys(out);
+}
+
+function extraHosts(spec: ServiceSpec['extra_hosts'], at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): ExtraHost[] {
+  if (spec === undefined) return [];
+  if (!Array.isArray(spec)) {
+    return Object.entries(spec as Record<string, string | string[]>).flatMap(([host, ips]) => (typeof ips === 'string' ? [ips] : ips).map((ip) => ({ host, ip })));
+  }
+  const out: ExtraHost[] = [];
+  spec.forEach((entry, i) => {
+    const m = /^([^:=\s]+)[:=](.+)$/.exec(entry);
+    if (m) out.push({ host: m[1]!, ip: m[2]!.replace(/^\[(.*)\]$/, '$1') });
+    else ctx.report.error(at('extra_hosts', i), 'BAD_EXTRA_HOST', 'cannot read this extra host', { expected: '"HOST:IP" or "HOST=IP" (IP may be host-gateway)' });
+  });
+  return out;
+}
+
+function dependsOn(spec: ServiceSpec['depends_on']): Record<string, Dependency> {
+  if (spec === undefined) return {};
+  const out: Record<string, Dependency> = {};
+  if (Array.isArray(spec)) for (const name of spec) out[name] = { condition: 'service_started', required: true, restart: false };
+  else {
+    for (const [name, d] of Object.entries(spec)) {
+      out[name] = { condition: d.condition, required: asBoolean(d.required, true), restart: asBoolean(d.restart, false) };
+    }
+  }
+  return sortKeys(out);
+}
+
+function healthcheck(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): Healthcheck | null {
+  const h = spec.healthcheck;
+  if (h === undefined || asBoolean(h.disable, false)) return null;
+  let test: string[];
+  if (h.test === undefined) {
+    if (spec.image === undefined) {
+      ctx.report.error(at('healthcheck'), 'MISSING_KEY', 'a healthcheck needs a `test`', { expected: 'test: ["CMD", "prog", "arg"] or test: "shell command"', found: 'no test' });
+    } else {
+      ctx.report.warn(at('healthcheck'), 'IMAGE_HEALTHCHECK', "a healthcheck without `test` uses the image's, which stack does not read");
+    }
+    return null;
+  }
+  if (typeof h.test === 'string') test = ['CMD-SHELL', h.test];
+  else {
+    const [kind, ...rest] = h.test;
+    if (kind === 'NONE') return null;
+    if (kind === 'CMD' && rest.length > 0) test = ['CMD', ...rest];
+    else if (kind === 'CMD-SHELL' && rest.length > 0) test = ['CMD-SHELL', rest.join(' ')];
+    else {
+      ctx.report.error(at('healthcheck', 'test'), 'BAD_HEALTHCHECK', 'a healthcheck test list must start with CMD, CMD-SHELL or NONE and name a command', {
+        expected: '["CMD", "prog", "arg"], ["CMD-SHELL", "script"] or ["NONE"]',
+      });
+      return null;
+    }
+  }
+  const ms = (v: number | string | undefined, fallback: number) => (v === undefined ? fallback : ok(parseDuration(v), fallback));
+  return {
+    test,
+    intervalMs: ms(h.interval, HEALTHCHECK_DEFAULTS.intervalMs),
+    timeoutMs: ms(h.timeout, HEALTHCHECK_DEFAULTS.timeoutMs),
+    retries: h.retries === undefined ? HEALTHCHECK_DEFAULTS.retries : ok(parseInteger(h.retries), HEALTHCHECK_DEFAULTS.retries),
+    startPeriodMs: ms(h.start_period, HEALTHCHECK_DEFAULTS.startPeriodMs),
+    startIntervalMs: ms(h.start_interval, HEALTHCHECK_DEFAULTS.startIntervalMs),
+  };
+}
+
+function restart(spec: string | undefined): RestartPolicy {
+  if (spec === undefined || spec === 'no') return { kind: 'no' };
+  if (spec === 'always' || spec === 'unless-stopped') return { kind: spec };
+  const n = /^on-failure:(\d+)$/.exec(spec);
+  return n ? { kind: 'on-failure', maxRetries: Number(n[1]) } : { kind: 'on-failure' };
+}
+
+function signal(spec: string | undefined, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): string {
+  if (spec === undefined) return 'SIGTERM';
+  const signals = constants.signals as Record<string, number>;
+  if (/^\d+$/.test(spec)) {
+    const name = Object.keys(signals).find((k) => signals[k] === Number(spec));
+    if (name) return name;
+  } else {
+    const name = spec.startsWith('SIG') ? spec : `SIG${spec}`;
+    if (name in signals) return name;
+  }
+  ctx.report.error(at('stop_signal'), 'BAD_SIGNAL', `\`${spec}\` is not a signal`, { expected: 'a signal name such as SIGTERM, SIGINT or SIGQUIT' });
+  return 'SIGTERM';
+}
+
+function capability(cap: string): string {
+  const upper = cap.toUpperCase();
+  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
+}
+
+// mem_limit/cpus/pids_limit and deploy.resources.limits: either may be given; both must agree.
+function limits(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): Limits {
+  const deploy = spec.deploy?.resources?.limits;
+  const pick = (
+    short: 'mem_limit' | 'cpus' | 'pids_limit',
+    long: 'memory' | 'cpus' | 'pids',
+    parse: (v: unknown) => { ok: true; value: number } | { ok: false },
+  ): number | undefined => {
+    const a = spec[short] === undefined ? undefined : ok(parse(spec[short]), undefined as number | undefined);
+    const b = deploy?.[long] === undefined ? undefined : ok(parse(deploy[long]), undefined as number | undefined);
+    if (a !== undefined && b !== undefined && a !== b) {
+      ctx.report.error(at(short), 'CONFLICT', `\`${short}\` and \`deploy.resources.limits.${long}\` disagree`, {
+        found: `${String(spec[short])} and ${String(deploy?.[long])}`,
+        hint: 'keep only one of them',
+      });
+    }
+    return a ?? b;
+  };
+  const memoryBytes = pick('mem_limit', 'memory', parseBytes);
+  const cpus = pick('cpus', 'cpus', parseCpus);
+  const pids = pick('pids_limit', 'pids', parseInteger);
+  return {
+    ...(memoryBytes !== undefined && memoryBytes > 0 ? { memoryBytes } : {}),
+    ...(cpus !== undefined && cpus > 0 ? { cpus } : {}),
+    ...(pids !== undefined && pids > 0 ? { pids } : {}),
+  };
+}
+
+function develop(spec: ServiceSpec['develop'], ctx: ServiceContext): Develop | null {
+  if (spec === undefined || spec === null) return null;
+  return {
+    watch: (spec.watch ?? []).map((w) => ({
+      path: hostPath(w.path, ctx),
+      action: w.action,
+      ...(w.target !== undefined ? { target: w.target } : {}),
+      ignore: w.ignore === undefined ? [] : typeof w.ignore === 'string' ? [w.ignore] : [...w.ignore],
+    })),
+  };
+}
