@@ -1,0 +1,120 @@
+// Time to create and then delete N service network units (netns + bridge + veth pair with the
+// peer in the netns + address + links up) through our netlink, against the same objects made
+// with `ip` commands, in one run. Everything happens inside a throwaway "host" netns made for
+// the run, which is deleted at the end with every unit namespace (also on failure).
+// Needs root and `npm run build` (it imports dist/).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  addrAdd, linkAddBridge, linkAddVeth, linkDel, linkSetUp, netnsAdd, netnsDelete, netnsList, openHandle,
+} from '../dist/network/index.js';
+import { ms } from './_stats.mjs';
+
+const SIZES = [1, 10, 50];
+const run = `stk-bnl${randomBytes(3).toString('hex')}`;
+const rootNs = `${run}-host`;
+
+if (process.getuid?.() !== 0) {
+  console.log('netlink bench: needs root (skipped)');
+  process.exit(0);
+}
+
+function unitNames(tag, i) {
+  return { ns: `${run}-${tag}${i}`, br: `br${i}`, veth: `v${i}`, cidr: `10.${200 + (i >> 8)}.${i & 255}.2/24` };
+}
+
+/** Our netlink: one handle in the host netns, one per unit netns. */
+function createOurs(n) {
+  const host = openHandle(rootNs);
+  try {
+    for (let i = 0; i < n; i++) {
+      const u = unitNames('o', i);
+      netnsAdd(u.ns);
+      linkAddBridge(host, u.br, { up: true });
+      linkAddVeth(host, u.veth, { name: 'eth0', netns: u.ns }, { up: true, master: u.br });
+      const h = openHandle(u.ns);
+      try {
+        linkSetUp(h, 'lo');
+        addrAdd(h, 'eth0', u.cidr);
+        linkSetUp(h, 'eth0');
+      } finally {
+        h.close();
+      }
+    }
+  } finally {
+    host.close();
+  }
+}
+
+function deleteOurs(n) {
+  const host = openHandle(rootNs);
+  try {
+    for (let i = 0; i < n; i++) {
+      const u = unitNames('o', i);
+      linkDel(host, u.veth);
+      linkDel(host, u.br);
+      netnsDelete(u.ns);
+    }
+  } finally {
+    host.close();
+  }
+}
+
+function ip(...args) {
+  const r = spawnSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+/** The same objects, one `ip` command each, as a shell script or a CNI plugin would make them. */
+function createIp(n) {
+  for (let i = 0; i < n; i++) {
+    const u = unitNames('i', i);
+    ip('netns', 'add', u.ns);
+    ip('-n', rootNs, 'link', 'add', u.br, 'up', 'type', 'bridge');
+    ip('-n', rootNs, 'link', 'add', u.veth, 'master', u.br, 'up', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', u.ns);
+    ip('-n', u.ns, 'link', 'set', 'lo', 'up');
+    ip('-n', u.ns, 'addr', 'add', u.cidr, 'dev', 'eth0');
+    ip('-n', u.ns, 'link', 'set', 'eth0', 'up');
+  }
+}
+
+function deleteIp(n) {
+  for (let i = 0; i < n; i++) {
+    const u = unitNames('i', i);
+    ip('-n', rootNs, 'link', 'del', u.veth);
+    ip('-n', rootNs, 'link', 'del', u.br);
+    ip('netns', 'del', u.ns);
+  }
+}
+
+function timed(fn, n) {
+  const t0 = performance.now();
+  fn(n);
+  return performance.now() - t0;
+}
+
+function cleanup() {
+  for (const ns of netnsList()) if (ns.startsWith(run)) netnsDelete(ns);
+}
+
+try {
+  execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  netnsAdd(rootNs);
+  // Warm up both paths (koffi load, page cache of the ip binary).
+  createOurs(1), deleteOurs(1), createIp(1), deleteIp(1);
+  console.log('N   | create: ours       ip        ratio | delete: ours       ip        ratio');
+  for (const n of SIZES) {
+    const oc = timed(createOurs, n);
+    const od = timed(deleteOurs, n);
+    const ic = timed(createIp, n);
+    const id = timed(deleteIp, n);
+    console.log(
+      `${String(n).padEnd(3)} | ${ms(oc).padStart(12)} ${ms(ic).padStart(11)} ${(ic / oc).toFixed(1).padStart(6)}x` +
+        ` | ${ms(od).padStart(12)} ${ms(id).padStart(11)} ${(id / od).toFixed(1).padStart(6)}x`,
+    );
+  }
+  console.log('(ratio = ip time / our time; a unit = netns + bridge + veth pair with its peer in the netns + address + up)');
+} finally {
+  cleanup();
+}
