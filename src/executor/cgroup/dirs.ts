@@ -8,7 +8,8 @@ import { AggregateStackError, KernelError, UserError } from '../../errors.js';
 import { cgroupPath } from '../../names.js';
 import { errorCode, type CgroupFs } from './fs.js';
 import { kernelError } from './io.js';
-import type { CgroupDeps } from './manager.js';
+import type { Limits } from '../../spec/project.js';
+import type { CgroupDeps, CgroupHandle } from './manager.js';
 import { pollUntil } from './poll.js';
 
 /** `stack/<project>[/<service>]`, refusing names that would leave that tree (a bug upstream). */
@@ -116,4 +117,21 @@ export async function childGroups(deps: CgroupDeps, dir: string): Promise<string
     if (errorCode(e) === 'ENOENT') return [];
     throw kernelError(`list ${dir}`, e);
   }
+}
+
+/**
+ * Makes a group's dirs and writes its limits. A group this call created is removed again when
+ * that fails, so a failed create leaves nothing; a group that was (even partly) there is left.
+ */
+export async function createGroup(deps: CgroupDeps, group: CgroupHandle, limits: Limits, makeDirs: () => Promise<void>): Promise<CgroupHandle> {
+  let existed = false;
+  for (const dir of group.dirs) existed ||= await deps.fs.exists(dir);
+  try {
+    await makeDirs();
+    await group.setLimits(limits);
+  } catch (e) {
+    if (!existed) await group.destroy().catch(() => undefined);
+    throw e;
+  }
+  return group;
 }

@@ -63,6 +63,8 @@ export interface CgroupStats {
   /** CPU time used, nanoseconds (v1 cpuacct.usage, v2 cpu.stat usage_usec × 1000). */
   readonly cpuUsageNs: number;
   readonly oomKills: number;
+  /** Times usage hit the memory limit (v1 memory.failcnt, v2 memory.events `max`); reclaim, not necessarily OOM. */
+  readonly memoryLimitHits: number;
 }
 
 /** What a manager needs from the outside world; tests swap in a fake hierarchy. */

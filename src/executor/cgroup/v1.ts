@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CGROUP_DIR } from '../../names.js';
 import { KernelError } from '../../errors.js';
 import type { Limits } from '../../spec/project.js';
-import { childGroups, groupRel, mkdirChain, removeGroup } from './dirs.js';
+import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './dirs.js';
 import { ignoreGone, readFlatKeyed, readOr, readProcs, readValue, writeValue } from './io.js';
 import { freezeAndWait, freezeKillThaw, type Freezable } from './kill.js';
 import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v1LimitWrites } from './limits.js';
@@ -27,9 +27,9 @@ export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
     async create(project, service, limits) {
       checkLimits(limits);
       const group = open(project, service);
-      for (const root of uniqueRoots(roots)) await mkdirChain(deps.fs, root, groupRel(project, service));
-      await group.setLimits(limits);
-      return group;
+      return createGroup(deps, group, limits, async () => {
+        for (const root of uniqueRoots(roots)) await mkdirChain(deps.fs, root, groupRel(project, service));
+      });
     },
     async projects() {
       return childGroups(deps, join(roots.memory, CGROUP_DIR));
@@ -129,6 +129,7 @@ class V1Group implements CgroupHandle {
       pids: await num('pids', 'pids.current'),
       cpuUsageNs: await num('cpuacct', 'cpuacct.usage'),
       oomKills: await this.oomKills(),
+      memoryLimitHits: await num('memory', 'memory.failcnt'),
     };
   }
 

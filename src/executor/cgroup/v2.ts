@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CGROUP_DIR } from '../../names.js';
 import { KernelError } from '../../errors.js';
 import type { Limits } from '../../spec/project.js';
-import { childGroups, groupRel, mkdirChain, removeGroup } from './dirs.js';
+import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './dirs.js';
 import { ignoreGone, readFlatKeyed, readProcs, readValue, writeValue } from './io.js';
 import { freezeAndWait, freezeKillThaw, waitEmpty, type Freezable } from './kill.js';
 import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v2LimitWrites } from './limits.js';
@@ -30,11 +30,10 @@ export function v2Manager(root: string, deps: CgroupDeps): CgroupManager {
     open,
     async create(project, service, limits) {
       checkLimits(limits);
-      await enableControllers(deps, root);
-      await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir));
-      const group = open(project, service);
-      await group.setLimits(limits);
-      return group;
+      return createGroup(deps, open(project, service), limits, async () => {
+        await enableControllers(deps, root);
+        await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir));
+      });
     },
     async projects() {
       return childGroups(deps, join(root, CGROUP_DIR));
@@ -126,11 +125,13 @@ class V2Group implements CgroupHandle {
   async stats(): Promise<CgroupStats> {
     const num = async (f: string) => Number(await readValue(this.deps.fs, this.file(f)));
     const cpu = await readFlatKeyed(this.deps.fs, this.file('cpu.stat'));
+    const memory = await readFlatKeyed(this.deps.fs, this.oomEventsFile);
     return {
       memoryBytes: await num('memory.current'),
       pids: await num('pids.current'),
       cpuUsageNs: (cpu.get('usage_usec') ?? 0) * 1000,
-      oomKills: await this.oomKills(),
+      oomKills: memory.get('oom_kill') ?? 0,
+      memoryLimitHits: memory.get('max') ?? 0,
     };
   }
 

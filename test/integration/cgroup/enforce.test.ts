@@ -18,8 +18,8 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
 
   beforeEach(async () => {
     manager = await openCgroups();
-    scratch = new Scratch();
     project = uniqueProject();
+    scratch = new Scratch(manager, project);
   });
   afterEach(async () => {
     await scratch.cleanup();

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import type { CgroupHandle } from '../../../src/executor/cgroup/index.js';
+import type { CgroupHandle, CgroupManager } from '../../../src/executor/cgroup/index.js';
 
 /** A project name no other test (or engineer) uses: `t<8 hex>`. */
 export function uniqueProject(): string {
@@ -17,6 +17,11 @@ export function uniqueProject(): string {
 export class Scratch {
   readonly children: ChildProcess[] = [];
   readonly groups: CgroupHandle[] = [];
+
+  constructor(
+    private readonly manager: CgroupManager,
+    private readonly project: string,
+  ) {}
 
   /** Starts argv inside `group` (joined before exec, as the launcher does) and waits until it is listed. */
   async spawnIn(group: CgroupHandle, argv: readonly string[], opts: { stdout?: 'pipe' | 'ignore' } = {}): Promise<ChildProcess> {
@@ -29,7 +34,7 @@ export class Scratch {
     return child;
   }
 
-  /** Kills the children still running (by pid), destroys every group, and checks no dir is left. */
+  /** Kills the children still running (by pid), destroys every group of the project, and checks no dir is left. */
   async cleanup(): Promise<void> {
     for (const child of this.children) {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
@@ -41,6 +46,10 @@ export class Scratch {
       }
     }
     const errors: unknown[] = [];
+    // Groups a failed test made without recording them are found through the project's dir.
+    for (const service of await this.manager.services(this.project)) {
+      if (!this.groups.some((g) => g.service === service)) this.groups.push(this.manager.open(this.project, service));
+    }
     for (const group of this.groups) {
       await group.destroy().catch((e: unknown) => errors.push(e));
       for (const dir of group.dirs) if (existsSync(dir)) errors.push(new Error(`${dir} is left behind`));

@@ -17,8 +17,8 @@ describeRoot('cgroup v1 on the real kernel', () => {
 
   beforeEach(async () => {
     manager = await openCgroups();
-    scratch = new Scratch();
     project = uniqueProject();
+    scratch = new Scratch(manager, project);
   });
   afterEach(async () => {
     await scratch.cleanup();

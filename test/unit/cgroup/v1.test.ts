@@ -19,6 +19,7 @@ const KERNEL_FILES: Record<string, Record<string, string>> = {
     'memory.swappiness': '60\n',
     'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n',
     'memory.usage_in_bytes': '0\n',
+    'memory.failcnt': '0\n',
   },
   pids: { 'cgroup.procs': '', 'pids.max': 'max\n', 'pids.current': '0\n' },
   cpu: { 'cgroup.procs': '', 'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n' },
@@ -109,8 +110,9 @@ describe('v1 manager over a temp dir', () => {
     await writeFile(join(base, 'memory/stack/shop/web/memory.usage_in_bytes'), '4096\n');
     await writeFile(join(base, 'pids/stack/shop/web/pids.current'), '3\n');
     await writeFile(join(base, 'cpuacct/stack/shop/web/cpuacct.usage'), '123456789\n');
+    await writeFile(join(base, 'memory/stack/shop/web/memory.failcnt'), '40\n');
     expect(await group.oomKilled()).toBe(true);
-    expect(await group.stats()).toEqual({ memoryBytes: 4096, pids: 3, cpuUsageNs: 123456789, oomKills: 2 });
+    expect(await group.stats()).toEqual({ memoryBytes: 4096, pids: 3, cpuUsageNs: 123456789, oomKills: 2, memoryLimitHits: 40 });
   });
 
   it('lists projects and services from the memory hierarchy, and nothing before stack/ exists', async () => {

@@ -98,11 +98,11 @@ describe('v2 manager', () => {
     fs.spawn(group.dirs[0]!);
     fs.charge(group.dirs[0]!, { memoryBytes: 5 * MiB, cpuUsec: 1500 });
     expect(await group.oomKilled()).toBe(false);
-    expect(await group.stats()).toEqual({ memoryBytes: 5 * MiB, pids: 1, cpuUsageNs: 1_500_000, oomKills: 0 });
+    expect(await group.stats()).toEqual({ memoryBytes: 5 * MiB, pids: 1, cpuUsageNs: 1_500_000, oomKills: 0, memoryLimitHits: 0 });
     fs.oomKill(group.dirs[0]!);
     expect(await group.oomKilled()).toBe(true);
     expect(await group.oomKills()).toBe(1);
-    expect((await group.stats()).pids).toBe(0);
+    expect(await group.stats()).toMatchObject({ pids: 0, oomKills: 1, memoryLimitHits: 1 });
   });
 
   it('destroys a populated group by killing it, and the project dir with the last service', async () => {
@@ -140,6 +140,24 @@ describe('v2 manager', () => {
     expect(err).toBeInstanceOf(KernelError);
     expect((err as KernelError).message).toBe(`rmdir ${ROOT}/stack/shop/web: EBUSY`);
     expect(err).not.toBeInstanceOf(AggregateStackError);
+  });
+
+  it('removes a group it created when its limits cannot be written, and keeps one it adopted', async () => {
+    // A kernel that refuses one value (as it would a pids.max below the group's current count).
+    class Refusing extends FakeCgroup2 {
+      override async writeFile(path: string, data: string): Promise<void> {
+        if (path.endsWith('/pids.max') && data === '13') throw Object.assign(new Error('EINVAL'), { code: 'EINVAL' });
+        return super.writeFile(path, data);
+      }
+    }
+    const fs = new Refusing({ root: ROOT, controllers: ['cpu', 'memory', 'pids'] });
+    const manager = v2Manager(ROOT, fs.deps());
+    await expect(manager.create('shop', 'web', { pids: 13 })).rejects.toThrow(`write ${ROOT}/stack/shop/web/pids.max "13": EINVAL`);
+    expect(await fs.exists(`${ROOT}/stack/shop`)).toBe(false);
+    const adopted = await manager.create('shop', 'web', { pids: 12 });
+    fs.spawn(adopted.dirs[0]!);
+    await expect(manager.create('shop', 'web', { pids: 13 })).rejects.toThrow(/EINVAL/);
+    expect(await adopted.pids()).toHaveLength(1);
   });
 
   it('refuses names that would leave stack/', () => {
