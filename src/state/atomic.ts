@@ -1,0 +1,93 @@
+// Files that are either the old version or the new one, never half of each: write a temp file,
+// fsync it, rename it over the target, fsync the folder. A crash (kill -9 of `stack up`) leaves
+// a whole record or none. Updates of one file are serialized within the process.
+import { mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+let sequence = 0;
+const queues = new Map<string, Promise<unknown>>();
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Runs `fn` after every earlier call for the same key has settled (read-modify-write safety). */
+export function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = queues.get(key) ?? Promise.resolve();
+  const run = before.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `value` as JSON to `path` atomically and durably, creating its folder. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  for (let attempt = 0; ; attempt++) {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      const handle = await open(tmp, 'w', 0o644);
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, path);
+      break;
+    } catch (e) {
+      await rm(tmp, { force: true });
+      // The folder was pruned between mkdir and open (a removal of the last record): again.
+      if (errno(e) !== 'ENOENT' || attempt >= 3) throw e;
+    }
+  }
+  await syncDir(dirname(path));
+}
+
+/** The parsed JSON at `path`, or undefined when there is no such file. */
+export async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+  return JSON.parse(text) as unknown;
+}
+
+/** Deletes `path` (absent is success), then each of `prune` that is left empty, in order. */
+export async function removeFile(path: string, prune: readonly string[] = []): Promise<void> {
+  await rm(path, { force: true });
+  for (const dir of prune) {
+    try {
+      await rmdir(dir);
+    } catch (e) {
+      if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST' || errno(e) === 'ENOENT') continue;
+      throw e;
+    }
+  }
+}
+
+/** Names in `dir` (none when it does not exist). */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return [];
+    throw e;
+  }
+}

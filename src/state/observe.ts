@@ -1,0 +1,90 @@
+// observe(): the records of a project, each claim checked against the kernel. The kernel wins:
+// a record whose netns, link, cgroup or process is gone observes as not present (drift, which
+// the next plan repairs), and a record from another boot is not believed at all: everything it
+// claims observes as gone, without probing (a pid of another boot names another process).
+import { join } from 'node:path';
+import { readBootId } from '../executor/proc.js';
+import { listDir } from './atomic.js';
+import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
+import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';
+import { dirPresent, linkPresent, netnsPresent, processAlive } from './probe.js';
+import { networkRecords, serviceRecords, volumeRecords, type NetworkRecord, type ServiceRecord } from './records.js';
+
+/** Where to look; every field defaults to the real place. */
+export interface ObserveOptions {
+  readonly roots?: StateRoots;
+  /** Folder of named netns bind mounts. */
+  readonly netnsDir?: string;
+  /** This boot's id (default: /proc/sys/kernel/random/boot_id). */
+  readonly bootId?: string;
+}
+
+/** What exists of `project` on this host; an empty host observes as empty. */
+export async function observe(project: string, options: ObserveOptions = {}): Promise<LiveState> {
+  const roots = options.roots ?? stateRoots();
+  const netnsDir = options.netnsDir ?? NETNS_DIR;
+  const bootId = options.bootId ?? readBootId();
+  const [services, networks, volumes] = await Promise.all([
+    serviceRecords.list(roots, project),
+    networkRecords.list(roots, project),
+    volumeRecords.list(roots, project),
+  ]);
+  const live = {
+    project,
+    services: {} as Record<string, LiveService>,
+    networks: {} as Record<string, LiveNetwork>,
+    volumes: {} as Record<string, LiveVolume>,
+    warnings: [...services.warnings, ...networks.warnings, ...volumes.warnings],
+  };
+  await Promise.all([
+    ...services.records.map(async (r) => {
+      live.services[r.service] = await observeService(r, r.bootId === bootId, netnsDir);
+    }),
+    ...networks.records.map(async (r) => {
+      live.networks[r.key] = await observeNetwork(r, r.bootId === bootId);
+    }),
+    ...volumes.records.map(async (r) => {
+      live.volumes[r.key] = { key: r.key, name: r.name, path: r.path, present: await dirPresent(r.path), ...(r.owner !== undefined ? { owner: r.owner } : {}) };
+    }),
+  ]);
+  return { ...live, services: sorted(live.services), networks: sorted(live.networks), volumes: sorted(live.volumes) };
+}
+
+async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: string): Promise<LiveService> {
+  const veths = await Promise.all(
+    Object.entries(r.veths).map(async ([network, v]) => {
+      const present = thisBoot && (await linkPresent(v.host));
+      return [network, { network, host: { name: v.host, present }, peer: v.peer, attachHash: v.attachHash }] as const;
+    }),
+  );
+  return {
+    name: r.service,
+    config: r.config,
+    dependsOn: r.dependsOn,
+    netns: r.netns === null ? null : { name: r.netns, present: thisBoot && (await netnsPresent(r.netns, netnsDir)) },
+    veths: Object.fromEntries(veths),
+    cgroups: await Promise.all(r.cgroups.map(async (name) => ({ name, present: thisBoot && (await dirPresent(name)) }))),
+    process:
+      r.process === null
+        ? null
+        : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && processAlive(r.process.pid, r.process.startTime) },
+  };
+}
+
+async function observeNetwork(r: NetworkRecord, thisBoot: boolean): Promise<LiveNetwork> {
+  return { key: r.key, config: r.config, bridge: { name: r.bridge, present: thisBoot && (await linkPresent(r.bridge)) } };
+}
+
+function sorted<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Every project that has state on this host (runtime or persistent), for `stack gc` and `ls`. */
+export async function listProjects(roots: StateRoots = stateRoots()): Promise<string[]> {
+  const [run, lib] = await Promise.all([listDir(roots.run), listDir(join(roots.lib, 'projects'))]);
+  const found = new Set<string>();
+  for (const [base, names] of [[roots.run, run], [join(roots.lib, 'projects'), lib]] as const) {
+    for (const name of names) if (await dirPresent(join(base, name))) found.add(name);
+  }
+  return [...found].sort();
+}

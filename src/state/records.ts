@@ -1,0 +1,199 @@
+// State records: what stack made, written BEFORE it is made (so a crash never loses track of a
+// kernel object), stamped with the config hash and the boot id. One JSON file per service,
+// network (runtime) and volume (persistent). Objects are loose: later layers may add fields.
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import { listDir, readJson, removeFile, serialized, writeJsonAtomic } from './atomic.js';
+import {
+  networkRecordPath,
+  projectLibDir,
+  projectRunDir,
+  serviceRecordPath,
+  volumeRecordPath,
+  type StateRoots,
+} from './paths.js';
+
+const stamp = z.object({ hash: z.string(), fields: z.record(z.string(), z.string()) });
+
+/** Record of one service: its netns, veths, cgroups and main process, as created. */
+export const serviceRecordSchema = z.looseObject({
+  version: z.literal(1),
+  kind: z.literal('service'),
+  project: z.string(),
+  service: z.string(),
+  /** /proc/sys/kernel/random/boot_id when written: a record from another boot is not believed. */
+  bootId: z.string(),
+  /** Stamp of the spec the process was started with; null until started. */
+  config: stamp.nullable(),
+  /** depends_on of that spec, so `down` without a spec still stops in reverse order. */
+  dependsOn: z.array(z.string()),
+  netns: z.string().nullable(),
+  /** Keyed by network key. */
+  veths: z.record(z.string(), z.looseObject({ host: z.string(), peer: z.string(), attachHash: z.string() })),
+  /** Absolute cgroup directories. */
+  cgroups: z.array(z.string()),
+  process: z.looseObject({ pid: z.number().int().positive(), startTime: z.number().int().nonnegative() }).nullable(),
+});
+export type ServiceRecord = z.infer<typeof serviceRecordSchema>;
+
+/** Record of one project network: its bridge and the stamp it was made with. */
+export const networkRecordSchema = z.looseObject({
+  version: z.literal(1),
+  kind: z.literal('network'),
+  project: z.string(),
+  key: z.string(),
+  bootId: z.string(),
+  config: stamp,
+  bridge: z.string(),
+});
+export type NetworkRecord = z.infer<typeof networkRecordSchema>;
+
+/** Record of one volume (named or, with `owner`, anonymous); no boot id: volumes persist. */
+export const volumeRecordSchema = z.looseObject({
+  version: z.literal(1),
+  kind: z.literal('volume'),
+  project: z.string(),
+  key: z.string(),
+  name: z.string(),
+  path: z.string(),
+  owner: z.string().optional(),
+});
+export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
+
+/** A record file that exists but cannot be believed (not JSON, wrong shape). */
+export class RecordError extends UserError {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super('STATE_RECORD_INVALID', `state record ${path} is unreadable: ${reason}`, 'delete the file, or run `stack gc`');
+  }
+}
+
+/** Read, write, update and list one kind of record. */
+export interface RecordStore<T> {
+  path(roots: StateRoots, project: string, name: string): string;
+  /** The record, or undefined when there is none; RecordError when it is unreadable. */
+  read(roots: StateRoots, project: string, name: string): Promise<T | undefined>;
+  write(roots: StateRoots, record: T): Promise<void>;
+  /** Read-modify-write, serialized per record; `null` deletes the record. */
+  update(roots: StateRoots, project: string, name: string, change: (current: T | undefined) => T | null): Promise<T | null>;
+  /** Deletes the record (absent is success) and the folders it leaves empty. */
+  remove(roots: StateRoots, project: string, name: string): Promise<void>;
+  /** Every readable record of the project, and a warning for each unreadable one. */
+  list(roots: StateRoots, project: string): Promise<{ records: T[]; warnings: string[] }>;
+}
+
+function store<T>(
+  schema: z.ZodType<T>,
+  path: (roots: StateRoots, project: string, name: string) => string,
+  nameOf: (record: T) => [project: string, name: string],
+  projectDir: (roots: StateRoots, project: string) => string,
+): RecordStore<T> {
+  const read = async (file: string): Promise<T | undefined> => {
+    let raw: unknown;
+    try {
+      raw = await readJson(file);
+    } catch (e) {
+      throw new RecordError(file, e instanceof Error ? e.message : String(e));
+    }
+    if (raw === undefined) return undefined;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new RecordError(file, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return parsed.data;
+  };
+  const remove = (roots: StateRoots, project: string, name: string): Promise<void> => {
+    const file = path(roots, project, name);
+    return removeFile(file, [dirname(file), projectDir(roots, project)]);
+  };
+  return {
+    path,
+    read: (roots, project, name) => read(path(roots, project, name)),
+    write: (roots, record) => {
+      const [project, name] = nameOf(record);
+      const file = path(roots, project, name);
+      return serialized(file, () => writeJsonAtomic(file, schema.parse(record)));
+    },
+    update: (roots, project, name, change) => {
+      const file = path(roots, project, name);
+      return serialized(file, async () => {
+        const next = change(await read(file));
+        if (next === null) await remove(roots, project, name);
+        else await writeJsonAtomic(file, schema.parse(next));
+        return next;
+      });
+    },
+    remove: (roots, project, name) => serialized(path(roots, project, name), () => remove(roots, project, name)),
+    list: async (roots, project) => {
+      const dir = dirname(path(roots, project, 'x'));
+      const records: T[] = [];
+      const warnings: string[] = [];
+      for (const entry of (await listDir(dir)).sort()) {
+        if (!entry.endsWith('.json')) continue;
+        try {
+          const record = await read(`${dir}/${entry}`);
+          if (record === undefined) continue;
+          const [p, name] = nameOf(record);
+          if (p !== project || `${name}.json` !== entry) warnings.push(`${dir}/${entry}: belongs to ${p}/${name}, ignored`);
+          else records.push(record);
+        } catch (e) {
+          warnings.push(e instanceof Error ? e.message : String(e));
+        }
+      }
+      return { records, warnings };
+    },
+  };
+}
+
+/** Service records (runtime, under the project's run folder). */
+export const serviceRecords: RecordStore<ServiceRecord> = store(
+  serviceRecordSchema,
+  serviceRecordPath,
+  (r) => [r.project, r.service],
+  projectRunDir,
+);
+
+/** Network records (runtime). */
+export const networkRecords: RecordStore<NetworkRecord> = store(
+  networkRecordSchema,
+  networkRecordPath,
+  (r) => [r.project, r.key],
+  projectRunDir,
+);
+
+/** Volume records (persistent, under the project's lib folder). */
+export const volumeRecords: RecordStore<VolumeRecord> = store(
+  volumeRecordSchema,
+  volumeRecordPath,
+  (r) => [r.project, r.key],
+  projectLibDir,
+);
+
+/** A service record that claims nothing yet, for this boot. */
+export function freshServiceRecord(project: string, service: string, bootId: string): ServiceRecord {
+  return { version: 1, kind: 'service', project, service, bootId, config: null, dependsOn: [], netns: null, veths: {}, cgroups: [], process: null };
+}
+
+/** True when a service record claims no kernel object any more (it can go). */
+export function claimsNothing(record: ServiceRecord): boolean {
+  return record.netns === null && Object.keys(record.veths).length === 0 && record.cgroups.length === 0 && record.process === null;
+}
+
+/**
+ * The executor's way to record a step before making it: starts from a fresh record when there is
+ * none or it is from another boot, applies `change`, and deletes the file once it claims nothing.
+ */
+export function updateServiceRecord(
+  roots: StateRoots,
+  project: string,
+  service: string,
+  bootId: string,
+  change: (record: ServiceRecord) => ServiceRecord | null,
+): Promise<ServiceRecord | null> {
+  return serviceRecords.update(roots, project, service, (current) => {
+    const base = current && current.bootId === bootId ? current : freshServiceRecord(project, service, bootId);
+    const next = change(base);
+    return next === null || claimsNothing(next) ? null : next;
+  });
+}
