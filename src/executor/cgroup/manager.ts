@@ -37,6 +37,8 @@ export interface CgroupHandle {
   setLimits(limits: Limits): Promise<void>;
   /** The limits in force, read back from the kernel (observation). */
   limits(): Promise<Limits>;
+  /** Moves a running process (all its threads) into the group, in every hierarchy. Its children stay where they are. */
+  join(pid: number): Promise<void>;
   /** Every process in the group, sorted; none when the group is gone. */
   pids(): Promise<number[]>;
   /** Stops every process in the group until thaw() (returns once the kernel reports frozen). */

@@ -14,6 +14,7 @@ import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './man
 
 /** The v1 controllers a service's group uses; each must be mounted. */
 export const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+/** One of V1_CONTROLLERS. */
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 /** Mount point of each controller's hierarchy (co-mounted controllers share one). */
 export type V1Roots = Readonly<Record<V1Controller, string>>;
@@ -92,6 +93,10 @@ class V1Group implements CgroupHandle {
       parseCpus(await read('cpu', 'cpu.cfs_quota_us'), await read('cpu', 'cpu.cfs_period_us')),
       parsePidsLimit(await read('pids', 'pids.max')),
     );
+  }
+
+  async join(pid: number): Promise<void> {
+    for (const f of this.procsFiles) await writeValue(this.deps.fs, f, String(pid));
   }
 
   async pids(): Promise<number[]> {

@@ -66,7 +66,8 @@ class V2Group implements CgroupHandle {
       requestFreeze: () => ignoreGone(writeValue(deps.fs, this.file('cgroup.freeze'), '1')),
       isFrozen: async () => {
         if (!(await deps.fs.exists(this.file('cgroup.events')))) return true;
-        return (await readFlatKeyed(deps.fs, this.file('cgroup.events'))).get('frozen') === 1;
+        // Kernels before 5.2 have no freezer in v2 (no `frozen` key): nothing to wait for.
+        return (await readFlatKeyed(deps.fs, this.file('cgroup.events'))).get('frozen') !== 0;
       },
       thaw: () => ignoreGone(writeValue(deps.fs, this.file('cgroup.freeze'), '0')),
       pids: () => this.pids(),
@@ -89,6 +90,10 @@ class V2Group implements CgroupHandle {
   async limits(): Promise<Limits> {
     const read = (f: string) => readValue(this.deps.fs, this.file(f));
     return limitsOf(parseMemoryLimit(await read('memory.max')), parseCpus(await read('cpu.max')), parsePidsLimit(await read('pids.max')));
+  }
+
+  async join(pid: number): Promise<void> {
+    for (const f of this.procsFiles) await writeValue(this.deps.fs, f, String(pid));
   }
 
   async pids(): Promise<number[]> {

@@ -1,7 +1,7 @@
 // The v1 manager on this host's real hierarchies, as root: detection, limits read back,
 // ownership and modes, joining, killAll, destroy.
-import { execFileSync } from 'node:child_process';
-import { statSync, existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
@@ -54,6 +54,19 @@ describeRoot('cgroup v1 on the real kernel', () => {
     await waitFor(async () => (await group.pids()).length === 2, 'the forked sleep to be listed');
     expect(await group.pids()).toContain(child.pid);
     expect((await group.stats()).pids).toBe(2);
+  });
+
+  it('moves a running process into every hierarchy with join()', async () => {
+    const group = await manager.create(project, 'web', {});
+    scratch.groups.push(group);
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    scratch.children.push(child);
+    await group.join(child.pid!);
+    expect(await group.pids()).toEqual([child.pid]);
+    const lines = readFileSync(`/proc/${child.pid}/cgroup`, 'utf8').split('\n');
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct', 'freezer']) {
+      expect(lines.find((l) => l.split(':')[1] === c)).toMatch(new RegExp(`:/stack/${project}/web$`));
+    }
   });
 
   it('kills every process, children that ignore SIGTERM included', async () => {

@@ -60,6 +60,9 @@ describe('v2 manager', () => {
     for (const f of group.procsFiles) await fs.writeFile(f, String(pid));
     expect(await group.pids()).toEqual([pid]);
     expect(await fs.readFile(`${ROOT}/cgroup.procs`)).toBe('');
+    const other = fs.spawn(ROOT);
+    await group.join(other);
+    expect(await group.pids()).toEqual([pid, other]);
   });
 
   it('kills every process with cgroup.kill', async () => {
