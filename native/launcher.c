@@ -78,6 +78,9 @@ int main(void) {
   struct log log = {.path = c.log_path, .max_bytes = c.log_max_bytes, .max_files = c.log_max_files, .cap = 256 * 1024};
   log.buf = malloc(log.cap);
   if (!log.buf || log_open(&log) < 0) fail("log", errno, "open %s", c.log_path);
+  /* A record of an earlier run would read as this one's exit; and renaming over an old
+   * file makes ext4 flush the new one (auto_da_alloc), which costs milliseconds. */
+  if (unlink(c.exit_path) < 0 && errno != ENOENT) fail("exit", errno, "remove the old exit record %s", c.exit_path);
   struct exit_info exit = {.oom_before = read_oom_kills(&c)};
 
   int out[2], err[2], errpipe[2];

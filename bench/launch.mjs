@@ -1,0 +1,92 @@
+// Launch cost (issue 4): how long until a service's program runs, against bare
+// `unshare --pid --fork --mount --uts --ipc --net true` measured in the same run.
+// Run after `npm run build`, as root: node bench/launch.mjs [iterations]
+//
+// Rows, each the median of N runs, interleaved so drift hits every row alike:
+//   unshare      spawn of util-linux unshare with those namespaces, to its exit
+//   launcher     spawn of native/build/launcher (same namespaces, joins memory/pids/cpu/
+//                cpuacct/freezer cgroups, sets identity and caps, logs, writes its exit
+//                record), to the monitor's exit
+//   launch()     the TypeScript API, from the call to its answer: the workload has exec'd
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = (p) => join(root, 'dist', p);
+if (!existsSync(dist('executor/launch.js')) || !existsSync(join(root, 'native/build/launcher'))) {
+  console.error('bench/launch.mjs: run `npm run build` first');
+  process.exit(1);
+}
+if (process.getuid?.() !== 0) {
+  console.error('bench/launch.mjs: needs root (namespaces, cgroups)');
+  process.exit(1);
+}
+const { launch, LAUNCHER_PATH } = await import(dist('executor/launch.js'));
+const { encodeLaunchRequest } = await import(dist('executor/launcher-config.js'));
+const { openCgroups } = await import(dist('executor/cgroup/index.js'));
+
+const N = Number(process.argv[2] ?? 50);
+const dir = mkdtempSync(join(tmpdir(), 'stack-bench-launch-'));
+const project = `bench${randomBytes(4).toString('hex')}`;
+const cgroups = await openCgroups();
+const group = await cgroups.create(project, 'svc', {});
+
+/** Spawns `cmd` with `input` on its stdin; resolves with the ms until it exits (code 0 required). */
+function timed(cmd, args, input) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'inherit'] });
+    if (input) child.stdin.end(input);
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${cmd} exited ${code}`))));
+  });
+}
+
+const service = {
+  name: 'svc', entrypoint: null, command: ['true'], environment: {}, hostname: 'svc', ports: [], expose: [],
+  volumes: [], networks: {}, extraHosts: [], dependsOn: {}, healthcheck: null, restart: { kind: 'no' },
+  stopSignal: 'SIGTERM', stopGracePeriodMs: 10000, init: false, readOnly: false, capAdd: [], capDrop: [],
+  limits: {}, develop: null, profiles: [], labels: {},
+};
+let i = 0;
+const paths = () => ({ logPath: join(dir, `l${++i}.log`), exitPath: join(dir, `l${i}.exit`) });
+const request = () => {
+  const p = paths();
+  return encodeLaunchRequest([
+    ['name', 'svc'], ['log', p.logPath], ['exit', p.exitPath], ['hostname', 'svc'], ['cwd', '/'], ['uid', '0'],
+    ['gid', '0'], ['caps', 'a80425fb'], ['netns', 'new'], ...group.dirs.map((d) => ['cgroup', d]), ['arg', 'true'],
+  ]);
+};
+
+const rows = {
+  unshare: () => timed('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', '--net', 'true']),
+  launcher: () => timed(LAUNCHER_PATH, [], request()),
+  'launch()': async () => {
+    const p = paths();
+    const t0 = performance.now();
+    await launch({ service, cgroup: group, netns: 'new', ...p });
+    const ms = performance.now() - t0;
+    while (!existsSync(p.exitPath)) await sleep(1);
+    return ms;
+  },
+};
+const samples = Object.fromEntries(Object.keys(rows).map((k) => [k, []]));
+try {
+  for (const run of Object.values(rows)) await run(); // warm caches
+  for (let n = 0; n < N; n++) for (const [name, run] of Object.entries(rows)) samples[name].push(await run());
+} finally {
+  await group.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const base = median(samples.unshare);
+console.log(`launch cost, median of ${N} runs (kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}):`);
+for (const [name, xs] of Object.entries(samples)) {
+  console.log(`  ${name.padEnd(10)} ${median(xs).toFixed(2).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× unshare`);
+}
