@@ -13,10 +13,14 @@ const expecting = (text: string) => ({ error: () => EXPECTED_MARK + text });
 /** Which catalogue level each strict object is (for JSON Schema `x-` keys and cosmetic keys). */
 export const levels = z.registry<{ level: Level }>();
 
+/** Every strict object with its level, so a test can hold the schema and the catalogue together. */
+export const levelSchemas: [Level, z.ZodObject][] = [];
+
 // A strict object of one catalogue level: unknown keys are issues (validation forgives `x-*`).
 function level<T extends z.core.$ZodLooseShape>(name: Level, shape: T) {
   const schema = z.strictObject(shape, expecting(`a mapping (${name === 'top' ? 'the spec' : describeLevel(name)})`));
   levels.add(schema, { level: name });
+  levelSchemas.push([name, schema]);
   return schema;
 }
 

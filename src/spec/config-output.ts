@@ -1,0 +1,109 @@
+// `stack config`: the normalized project printed back as a compose document (YAML or JSON),
+// the way `docker compose config` shows what it will run: long syntax, absolute paths,
+// resolved environment. Values equal to compose's defaults are left out, as compose does.
+import { stringify } from 'yaml';
+import type { Mount, Network, Project, Service, Volume } from './project.js';
+import { formatDuration } from './units.js';
+
+/** Output formats of `stack config`. */
+export type ConfigFormat = 'yaml' | 'json';
+
+/** The project as a plain compose-style document. */
+export function configDocument(project: Project): Record<string, unknown> {
+  return {
+    name: project.name,
+    services: mapValues(project.services, service),
+    ...(Object.keys(project.networks).length > 0 ? { networks: mapValues(project.networks, network) } : {}),
+    ...(Object.keys(project.volumes).length > 0 ? { volumes: mapValues(project.volumes, volume) } : {}),
+  };
+}
+
+/** The project as text in `format`, ending with a newline. */
+export function renderConfig(project: Project, format: ConfigFormat = 'yaml'): string {
+  const doc = configDocument(project);
+  return format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+function mapValues<T>(map: Readonly<Record<string, T>>, f: (v: T) => unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, f(v)]));
+}
+
+// Keeps only the entries that say something: no undefined, no empty list or map, no `false`.
+function compact(entries: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(entries)) {
+    if (v === undefined || v === false) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function service(s: Service): Record<string, unknown> {
+  const limits = compact({ cpus: s.limits.cpus, memory: s.limits.memoryBytes, pids: s.limits.pids });
+  return compact({
+    build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, target: s.build.target, args: s.build.args }) : undefined,
+    cap_add: s.capAdd,
+    cap_drop: s.capDrop,
+    command: s.command ?? undefined,
+    container_name: s.containerName,
+    depends_on: mapValues(s.dependsOn, (d) => ({ condition: d.condition, required: d.required, restart: d.restart })),
+    deploy: Object.keys(limits).length > 0 ? { resources: { limits } } : undefined,
+    develop: s.develop ? { watch: s.develop.watch.map((w) => compact({ path: w.path, action: w.action, target: w.target, ignore: w.ignore })) } : undefined,
+    entrypoint: s.entrypoint ?? undefined,
+    environment: s.environment,
+    expose: s.expose,
+    extra_hosts: s.extraHosts.map((h) => `${h.host}=${h.ip}`),
+    healthcheck: s.healthcheck ? {
+      test: s.healthcheck.test,
+      interval: formatDuration(s.healthcheck.intervalMs),
+      timeout: formatDuration(s.healthcheck.timeoutMs),
+      retries: s.healthcheck.retries,
+      start_period: formatDuration(s.healthcheck.startPeriodMs),
+      start_interval: formatDuration(s.healthcheck.startIntervalMs),
+    } : undefined,
+    hostname: s.hostname === s.name ? undefined : s.hostname,
+    image: s.image,
+    init: s.init,
+    labels: s.labels,
+    networks: mapValues(s.networks, (n) => {
+      const opts = compact({ aliases: n.aliases, ipv4_address: n.ipv4Address, priority: n.priority || undefined });
+      return Object.keys(opts).length > 0 ? opts : null;
+    }),
+    ports: s.ports.map((p) => ({ target: p.containerPort, ...(p.hostPort ? { published: String(p.hostPort) } : {}), host_ip: p.hostIp, protocol: p.protocol })),
+    profiles: s.profiles,
+    read_only: s.readOnly,
+    restart: s.restart.kind === 'no' ? undefined : s.restart.kind === 'on-failure' && s.restart.maxRetries !== undefined ? `on-failure:${s.restart.maxRetries}` : s.restart.kind,
+    stop_grace_period: s.stopGracePeriodMs === 10_000 ? undefined : formatDuration(s.stopGracePeriodMs),
+    stop_signal: s.stopSignal === 'SIGTERM' ? undefined : s.stopSignal,
+    user: s.user,
+    volumes: s.volumes.map(mount),
+    working_dir: s.workingDir,
+  });
+}
+
+function mount(m: Mount): Record<string, unknown> {
+  switch (m.type) {
+    case 'bind':
+      return compact({ type: 'bind', source: m.source, target: m.target, read_only: m.readOnly, bind: m.createHostPath ? { create_host_path: true } : undefined });
+    case 'volume':
+      return compact({ type: 'volume', source: m.source, target: m.target, read_only: m.readOnly });
+    case 'tmpfs':
+      return compact({ type: 'tmpfs', target: m.target, read_only: m.readOnly, tmpfs: compact({ size: m.sizeBytes, mode: m.mode?.toString(8) }) });
+  }
+}
+
+function network(n: Network): Record<string, unknown> {
+  return compact({
+    name: n.name,
+    external: n.external,
+    internal: n.internal,
+    ipam: n.ipam.length > 0 ? { config: n.ipam.map((c) => compact({ subnet: c.subnet, gateway: c.gateway, ip_range: c.ipRange })) } : undefined,
+    labels: n.labels,
+  });
+}
+
+function volume(v: Volume): Record<string, unknown> {
+  return compact({ name: v.name, external: v.external, labels: v.labels });
+}

@@ -1,0 +1,52 @@
+// The spec area's public face: load → validate → normalize into a Project, and print it back.
+import { SpecError, type Diagnostic } from './diagnostics.js';
+import { loadRaw, type LoadOptions } from './load.js';
+import { normalize } from './normalize.js';
+import type { Project } from './project.js';
+import { validate } from './validate.js';
+
+export type * from './project.js';
+export type { KeyPath, Location, RawSpec } from './raw.js';
+export type { LoadOptions } from './load.js';
+export { formatDiagnostic, SpecError, type Diagnostic } from './diagnostics.js';
+export { configDocument, renderConfig, type ConfigFormat } from './config-output.js';
+export { normalize } from './normalize.js';
+export { validate } from './validate.js';
+export { toJsonSchema } from './schema.js';
+
+/** What `loadProject` needs: the loader's options plus the active profiles (`--profile`). */
+export type LoadProjectOptions = LoadOptions & { profiles?: readonly string[] };
+
+/**
+ * Loads the project the CLI's options point at. Throws SpecError carrying every diagnostic when
+ * the spec has errors; otherwise returns the Project and the warnings to show.
+ */
+export async function loadProject(opts: LoadProjectOptions): Promise<{ project: Project; warnings: Diagnostic[] }> {
+  const raw = await loadRaw(opts);
+  const structural = validate(raw);
+  if (structural.some(isError)) throw new SpecError(sortDiagnostics([...raw.warnings, ...structural]));
+  const { project, diagnostics } = normalize(raw, { profiles: opts.profiles ?? [] });
+  const all = sortDiagnostics([...raw.warnings, ...structural, ...diagnostics]);
+  if (all.some(isError)) throw new SpecError(all);
+  return { project: deepFreeze(project), warnings: all };
+}
+
+const isError = (d: Diagnostic) => d.severity === 'error';
+
+/** Diagnostics in reading order: by file, line and column. */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  return [...list].sort((a, b) => {
+    const x = a.location;
+    const y = b.location;
+    if (!x || !y) return x ? 1 : y ? -1 : 0;
+    return x.file < y.file ? -1 : x.file > y.file ? 1 : x.line - y.line || x.col - y.col;
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,58 @@
+// Conformance: every compose file of the shared corpus either loads or is refused with a
+// SpecError whose diagnostics name the key or the mistake; nothing else may escape.
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { formatDiagnostic, loadProject, SpecError } from '../../src/spec/index.js';
+
+const corpus = resolve(import.meta.dirname, '../../../shared/corpus');
+const folders = ['awesome-compose', 'compose-go', 'compose-spec'];
+const files = existsSync(corpus)
+  ? folders.flatMap((folder) =>
+      existsSync(join(corpus, folder))
+        ? readdirSync(join(corpus, folder))
+            .filter((f) => /\.ya?ml$/.test(f))
+            .sort()
+            .map((f) => join(folder, f))
+        : [],
+    )
+  : [];
+
+const outcome: Record<string, { loaded: number; rejected: number }> = {};
+const reasons = new Map<string, number>();
+
+describe.skipIf(files.length === 0)('corpus (../shared/corpus)', () => {
+  afterAll(() => {
+    const lines = Object.entries(outcome).map(([f, o]) => `  ${f}: ${o.loaded} loaded, ${o.rejected} rejected`);
+    const top = [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `    ${n} × ${r}`);
+    console.log(`corpus: ${files.length} files\n${lines.join('\n')}\n  rejections by first error:\n${top.join('\n')}`);
+  });
+
+  test.each(files)('%s', async (file) => {
+    const folder = file.split('/')[0]!;
+    const tally = (outcome[folder] ??= { loaded: 0, rejected: 0 });
+    try {
+      const { project } = await loadProject({ cwd: join(corpus, folder), files: [join(corpus, file)], env: { HOME: '/home/corpus' } });
+      expect(project.name).not.toBe('');
+      tally.loaded++;
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      tally.rejected++;
+      const errors = e.diagnostics.filter((d) => d.severity === 'error');
+      expect(errors.length).toBeGreaterThan(0);
+      for (const d of errors) {
+        expect(d.location ?? d.path, formatDiagnostic(d)).toBeDefined();
+        expect(d.message).not.toMatch(/Invalid input|\u0000/);
+      }
+      const first = errors[0]!;
+      const key = first.code === 'UNSUPPORTED' || first.code === 'UNKNOWN_KEY' ? ` ${String(first.path?.[first.path.length - 1])}` : '';
+      reasons.set(first.code + key, (reasons.get(first.code + key) ?? 0) + 1);
+    }
+  });
+
+  test('real-world stacks (awesome-compose) mostly load', () => {
+    const o = outcome['awesome-compose'];
+    if (!o) return;
+    expect(o.loaded).toBeGreaterThan(o.rejected);
+  });
+});
