@@ -1,0 +1,158 @@
+import { describe, expect, test } from 'vitest';
+import { AggregateStackError, UserError } from '../../../src/errors.js';
+import { RecordingSink } from '../../../src/executor/events.js';
+import { throwIfFailed, walk, type Handlers } from '../../../src/executor/walk.js';
+import type { Operation, OperationKind, Plan } from '../../../src/planner/plan.js';
+import { plan as makePlan } from '../../../src/planner/reconcile.js';
+import { emptyLiveState } from '../../../src/state/live.js';
+import { needs, project, service } from '../planner/fixtures.js';
+
+/** A plan of start-service operations: `graph` maps each service to what it waits for. */
+function starts(graph: Record<string, string[]>): Plan {
+  return {
+    project: 'p',
+    operations: Object.entries(graph).map(([name, deps]) => ({
+      id: `start-service:${name}`,
+      kind: 'start-service',
+      service: name,
+      resource: `service:${name}`,
+      cause: 'new service',
+      dependsOn: deps.map((d) => `start-service:${d}`),
+      stamp: { hash: 'h', fields: {} },
+    })),
+  };
+}
+
+const ALL_KINDS: OperationKind[] = [
+  'create-network', 'remove-network', 'create-volume', 'remove-volume', 'create-netns', 'remove-netns',
+  'attach-veth', 'detach-veth', 'start-service', 'stop-service', 'remove-service',
+];
+
+/** Handlers that log each operation's start and end, failing those in `fail`. */
+function recording(fail: Record<string, Error> = {}): { handlers: Handlers; log: string[] } {
+  const log: string[] = [];
+  const handler = async (op: Operation): Promise<void> => {
+    log.push(`start ${op.id}`);
+    await Promise.resolve();
+    const error = fail[op.id];
+    log.push(`${error ? 'fail' : 'end'} ${op.id}`);
+    if (error) throw error;
+  };
+  return { handlers: Object.fromEntries(ALL_KINDS.map((k) => [k, handler])) as Handlers, log };
+}
+
+/** A promise the test resolves by hand. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('walk', () => {
+  test('runs each operation once, each after its dependencies are done', async () => {
+    const plan = makePlan(project([service('db'), service('api', { dependsOn: needs('db') }), service('web', { dependsOn: needs('api') })]), emptyLiveState('p'));
+    const { handlers, log } = recording();
+    const result = await walk(plan, handlers, { concurrency: 3 });
+    expect(result.done).toHaveLength(plan.operations.length);
+    expect(result.failed).toEqual([]);
+    for (const op of plan.operations) {
+      expect(log.filter((l) => l === `start ${op.id}`)).toHaveLength(1);
+      for (const dep of op.dependsOn) expect(log.indexOf(`end ${dep}`)).toBeLessThan(log.indexOf(`start ${op.id}`));
+    }
+  });
+
+  test('never runs more than the concurrency limit at once, and reaches it', async () => {
+    const plan = starts(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`s${i}`, []])));
+    const gates = new Map(plan.operations.map((op) => [op.id, deferred()]));
+    let inFlight = 0;
+    let most = 0;
+    const handlers: Handlers = {
+      'start-service': async (op) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await gates.get(op.id)?.promise;
+        inFlight--;
+      },
+    };
+    const walking = walk(plan, handlers, { concurrency: 3 });
+    for (const op of plan.operations) {
+      await new Promise((r) => setImmediate(r));
+      expect(inFlight).toBeLessThanOrEqual(3);
+      gates.get(op.id)?.resolve();
+    }
+    const result = await walking;
+    expect(most).toBe(3);
+    expect(result.done).toHaveLength(10);
+  });
+
+  test('a failure stops its dependents; independent operations carry on; all is reported as events', async () => {
+    const plan = starts({ a: [], b: ['a'], c: ['b'], x: [], y: ['x'] });
+    const boom = new UserError('NOPE', 'a cannot start');
+    const { handlers } = recording({ 'start-service:a': boom });
+    const sink = new RecordingSink();
+    let t = 0;
+    const result = await walk(plan, handlers, { sink, concurrency: 1, now: () => t++ });
+    expect(result.done).toEqual(['start-service:x', 'start-service:y']);
+    expect(result.failed).toEqual([{ op: plan.operations[0], error: boom }]);
+    expect(result.skipped).toEqual(['start-service:b', 'start-service:c']);
+    expect(sink.events.map((e) => ('id' in e ? `${e.type} ${e.id}` : e.type))).toEqual([
+      'plan-started',
+      'operation-started start-service:a',
+      'operation-failed start-service:a',
+      'operation-skipped start-service:b',
+      'operation-skipped start-service:c',
+      'operation-started start-service:x',
+      'operation-done start-service:x',
+      'operation-started start-service:y',
+      'operation-done start-service:y',
+      'plan-done',
+    ]);
+    expect(sink.ofType('operation-skipped').map((e) => e.blockedBy)).toEqual(['start-service:a', 'start-service:a']);
+    expect(sink.ofType('operation-failed')[0]?.error).toMatchObject({ code: 'NOPE', message: 'a cannot start' });
+    expect(sink.ofType('plan-done')).toEqual([{ type: 'plan-done', project: 'p', done: 2, failed: 1, skipped: 2, durationMs: 7 }]);
+  });
+
+  test('every failure is reported; throwIfFailed throws them all together', async () => {
+    const plan = starts({ a: [], b: [], c: [] });
+    const { handlers } = recording({ 'start-service:a': new Error('a broke'), 'start-service:c': new Error('c broke') });
+    const result = await walk(plan, handlers);
+    expect(result.failed.map((f) => f.op.id)).toEqual(['start-service:a', 'start-service:c']);
+    expect(() => throwIfFailed(result)).toThrowError(AggregateStackError);
+    expect(() => throwIfFailed(result)).toThrowError('2 operations failed:\n  a broke\n  c broke');
+    expect(() => throwIfFailed({ done: [], failed: [result.failed[0]!], skipped: [] })).toThrowError('a broke');
+    expect(() => throwIfFailed({ done: ['x'], failed: [], skipped: [] })).not.toThrow();
+  });
+
+  test('cancelling stops starting new operations; what was not started is skipped', async () => {
+    const plan = starts({ a: [], b: ['a'], c: ['b'] });
+    const controller = new AbortController();
+    const handlers: Handlers = {
+      'start-service': async (op) => {
+        if (op.service === 'a') controller.abort();
+      },
+    };
+    const sink = new RecordingSink();
+    const result = await walk(plan, handlers, { signal: controller.signal, sink });
+    expect(result.done).toEqual(['start-service:a']);
+    expect(result.skipped).toEqual(['start-service:b', 'start-service:c']);
+    expect(sink.ofType('operation-skipped').every((e) => e.blockedBy === 'cancelled')).toBe(true);
+  });
+
+  test('a plan it cannot run whole is refused before anything runs', async () => {
+    const { handlers, log } = recording();
+    const { 'start-service': _, ...withoutStart } = handlers;
+    const plan = makePlan(project([service('web')]), emptyLiveState('p'));
+    await expect(walk(plan, withoutStart)).rejects.toThrowError('no handler for start-service');
+    await expect(walk(starts({ a: ['b'], b: ['a'] }), handlers)).rejects.toThrowError(
+      'dependency cycle in the plan: start-service:a -> start-service:b -> start-service:a',
+    );
+    await expect(walk(starts({ a: ['ghost'] }), handlers)).rejects.toThrowError('depends on start-service:ghost, which is not in the plan');
+    expect(log).toEqual([]);
+  });
+
+  test('an empty plan completes at once', async () => {
+    const sink = new RecordingSink();
+    expect(await walk({ project: 'p', operations: [] }, {}, { sink })).toEqual({ done: [], failed: [], skipped: [] });
+    expect(sink.events.map((e) => e.type)).toEqual(['plan-started', 'plan-done']);
+  });
+});
