@@ -1,0 +1,58 @@
+// The limits hold against the workload itself: it is in its cgroups from its first
+// instruction, a fork bomb stops at pids_limit while the host stays responsive, a cpu quota
+// caps its cpu time, and a root service can neither raise its limits nor leave its cgroups
+// (cgroupfs is read-only in its mount namespace). Real kernel, root.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stopService } from '../../../src/executor/stop.js';
+import { describeRoot } from '../../harness/require.js';
+import { testService } from '../../fixtures/launch/service.js';
+import { buildLauncher, LaunchRig } from './harness.js';
+
+describeRoot('launch: limits hold against the workload', () => {
+  const rig = new LaunchRig();
+  beforeAll(buildLauncher);
+  afterAll(() => rig.cleanup());
+
+  it('a fork bomb stops at its pids limit; the host keeps spawning; stop clears it', async () => {
+    const s = await rig.start(testService({ command: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb; while :; do sleep 1; done'], limits: { pids: 32 } }));
+    let peak = 0;
+    for (let i = 0; i < 40; i++) {
+      peak = Math.max(peak, (await s.group.stats()).pids);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(peak).toBeGreaterThan(16); // it did bomb...
+    expect(peak).toBeLessThanOrEqual(32); // ...up to its limit and no further
+    const t0 = performance.now();
+    execFileSync('true');
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
+    expect(result.outcome).toBe('killed-at-once');
+    expect(await s.group.pids()).toEqual([]);
+  });
+
+  it('a cpu quota caps a busy loop', async () => {
+    // `timeout` is pid 1 and ends its busy child after 1 s of wall time.
+    const { record, started } = await rig.run(testService({ command: ['timeout', '1', 'sh', '-c', 'while :; do :; done'], limits: { cpus: 0.2 } }));
+    expect(record.exitCode).toBe(124);
+    const cpuSeconds = (await started.group.stats()).cpuUsageNs / 1e9;
+    expect(cpuSeconds).toBeGreaterThan(0);
+    expect(cpuSeconds).toBeLessThan(0.2 * 1.0 + 0.15); // 0.2 cpu for ~1 s, plus slack for scheduling
+  });
+
+  it('a root service can neither raise its own limits nor move itself out of its cgroups', async () => {
+    const group = await rig.group('readonly', { memoryBytes: 64 * 1024 * 1024 });
+    const memoryDir = group.dirs.find((d) => d.includes('/memory/')) as string;
+    const script = [
+      `echo 1073741824 > ${memoryDir}/memory.limit_in_bytes && echo raised`,
+      'echo $$ > /sys/fs/cgroup/memory/cgroup.procs && echo escaped',
+      `cat ${memoryDir}/memory.limit_in_bytes`,
+    ].join('; ');
+    const { record, lines } = await rig.run(testService({ command: ['sh', '-c', script] }), { cgroup: group });
+    expect(record.exitCode).toBe(0);
+    expect(lines).not.toContain('raised');
+    expect(lines).not.toContain('escaped');
+    expect(lines.filter((l) => l.includes('Read-only file system'))).toHaveLength(2);
+    expect(lines).toContain(String(64 * 1024 * 1024));
+  });
+});
