@@ -3,6 +3,7 @@
 // interpolation (unquoted and double-quoted values) from the environment, then earlier keys.
 import { readFileSync } from 'node:fs';
 import { SpecError, type Diagnostic } from './diagnostics.js';
+import type { Location } from './raw.js';
 import { substitute, TemplateError } from './interpolate.js';
 
 const KEY = /^[\p{L}\p{N}_.\-[\]]+$/u;
@@ -142,8 +143,12 @@ function unescape(s: string): string {
 }
 
 /** Reads env files in order (later ones win), each interpolated from `env` then earlier values.
- * Files that cannot be read are errors naming them. */
-export function readEnvFiles(files: readonly string[], env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+ * Files that cannot be read are errors naming them, placed at `from` (the reference) if given. */
+export function readEnvFiles(
+  files: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  from?: Location,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const errors: Diagnostic[] = [];
   for (const file of files) {
@@ -151,11 +156,13 @@ export function readEnvFiles(files: readonly string[], env: Readonly<Record<stri
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
       errors.push({
         severity: 'error',
         code: 'ENV_FILE',
-        location: { file, line: 1, col: 1 },
-        message: `cannot read env file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        ...(from ? { location: from } : {}),
+        message: `cannot read env file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (code ?? String(e))}`,
+        hint: 'check the path; env files are relative to the folder they are named from',
       });
       continue;
     }

@@ -3,10 +3,9 @@
 // configs join the project. A name defined on both sides differently is an error; cycles are named.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { SpecError } from './diagnostics.js';
+import { formatLocation, SpecError } from './diagnostics.js';
 import { readEnvFiles } from './dotenv.js';
 import { applyExtends } from './extends.js';
-import { formatLocation } from './diagnostics.js';
 import { mergeNodes } from './merge.js';
 import { rebaseModel } from './rebase.js';
 import type { LoadContext } from './source.js';
@@ -116,10 +115,10 @@ function includeEnv(entry: Entry, baseDir: string, projectDir: string, env: Env,
       });
   }
   try {
-    return { ...readEnvFiles(files, env), ...env };
+    return { ...readEnvFiles(files, env, entry.node.loc), ...env };
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
-    ctx.diagnostics.push(...e.diagnostics.map((d) => ({ ...d, location: d.location ?? entry.node.loc })));
+    ctx.diagnostics.push(...e.diagnostics);
     return undefined;
   }
 }

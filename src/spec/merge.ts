@@ -14,9 +14,10 @@ export function mergeNodes(base: Node | undefined, over: Node | undefined, path:
   if (!over) return base;
   if (over.tag === 'reset') return undefined;
   if (!base || over.tag === 'override') return clean(over);
+  // An empty value changes nothing (compose); `!reset` is how an override removes something.
+  if (over.kind === 'scalar' && over.value === null) return base;
   const special = SPECIALS.find(([p]) => matches(path, p));
   if (special) return special[1](clean(base), over, path);
-  if (over.kind === 'scalar' && over.value === null) return base;
   if (base.kind === 'map' && over.kind === 'map') return mergeMaps(base, over, path);
   if (base.kind === 'seq' && over.kind === 'seq') return appendUnique(base, clean(over) as SeqNode, path);
   return clean(over);

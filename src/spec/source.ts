@@ -62,20 +62,15 @@ export class LoadContext {
     const { docs, diagnostics } = parseYaml(text, file);
     this.diagnostics.push(...diagnostics);
     if (diagnostics.some((d) => d.severity === 'error')) return undefined;
-    const out: MapNode[] = [];
-    if (docs.length === 0) {
+    // Empty documents (a trailing `---`) are skipped; a file with nothing at all is an error.
+    const present = docs.filter((d) => d !== undefined);
+    if (present.length === 0) {
       this.error({ code: 'EMPTY_FILE', location: { file, line: 1, col: 1 }, message: 'the file is empty', hint: 'a spec holds at least `services:`' });
       return undefined;
     }
-    for (const doc of docs) {
-      if (!doc) {
-        this.error({
-          code: 'EMPTY_FILE',
-          location: { file, line: 1, col: 1 },
-          message: docs.length > 1 ? 'a document of this file is empty' : 'the file is empty',
-          hint: 'a spec holds at least `services:`',
-        });
-      } else if (doc.kind !== 'map') {
+    const out: MapNode[] = [];
+    for (const doc of present) {
+      if (doc.kind !== 'map') {
         this.error({
           code: 'NOT_A_MAPPING',
           location: doc.loc,
@@ -84,7 +79,7 @@ export class LoadContext {
         });
       } else out.push(doc);
     }
-    return out.length === docs.length ? out : undefined;
+    return out.length === present.length ? out : undefined;
   }
 
   /** A tree with its variables substituted; errors and unset warnings are recorded. */
