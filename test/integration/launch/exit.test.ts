@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch } from '../../../src/executor/launch.js';
+import { stopService } from '../../../src/executor/stop.js';
 import { UserError } from '../../../src/errors.js';
 import { describeRoot, describeWith } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
@@ -66,5 +67,13 @@ describeWith({ root: true, commands: ['tini'] }, 'launch: init: true', () => {
     const { record, lines } = await rig.run(testService({ init: true, command: ['sh', '-c', 'echo pid=$$; cat /proc/1/comm; exit 5'] }));
     expect(lines).toEqual(['pid=2', 'tini']);
     expect(record.exitCode).toBe(5);
+  });
+
+  it('forwards the stop signal: a `sleep` under tini exits on SIGTERM without waiting for the kill', async () => {
+    const s = await rig.start(testService({ init: true, command: ['sleep', '3600'] }));
+    // tini installs its handlers before it starts the child: wait for the child.
+    while ((await s.group.pids()).length < 2) await new Promise((r) => setTimeout(r, 5));
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
+    expect(result).toMatchObject({ outcome: 'exited', record: { exitCode: 128 + 15 } });
   });
 });

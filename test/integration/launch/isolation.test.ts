@@ -33,6 +33,13 @@ describeRoot('launch: isolation of a service', () => {
     expect(execFileSync('hostname', { encoding: 'utf8' }).trim()).not.toBe('iso-host');
   });
 
+  it('holds no fd but its stdin, stdout and stderr', async () => {
+    const { lines } = await rig.run(testService({ command: ['ls', '-l', '/proc/self/fd'] }));
+    const fds = lines.filter((l) => l.includes(' -> ')).map((l) => l.replace(/^.* (\d+) -> /, '$1 -> '));
+    // 3 is the directory ls itself is listing.
+    expect(fds).toEqual(['0 -> /dev/null', expect.stringMatching(/^1 -> pipe:/), expect.stringMatching(/^2 -> pipe:/), expect.stringMatching(/^3 -> \/proc\/\d+\/fd$/)]);
+  });
+
   it('gets exactly the environment it was given, and finds its program on Docker\'s default PATH', async () => {
     const environment = { FOO: 'bar', EMPTY: '', WITH_EQUALS: 'a=b c' };
     const { lines } = await rig.run(testService({ command: ['env'], environment }));
