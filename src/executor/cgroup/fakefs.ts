@@ -183,7 +183,7 @@ export class FakeCgroup2 implements CgroupFs {
       case 'cgroup.kill':
         throw fsError('EACCES', 'open', path);
       case 'cpu.stat':
-        return `usage_usec ${g.cpuUsec}\nuser_usec ${g.cpuUsec}\nsystem_usec 0\n`;
+        return `usage_usec ${g.cpuUsec}\nuser_usec ${g.cpuUsec}\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n`;
       case 'memory.current':
         return `${g.memoryBytes}\n`;
       case 'memory.swap.current':

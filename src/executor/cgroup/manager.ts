@@ -64,6 +64,8 @@ export interface CgroupStats {
   readonly pids: number;
   /** CPU time used, nanoseconds (v1 cpuacct.usage, v2 cpu.stat usage_usec × 1000). */
   readonly cpuUsageNs: number;
+  /** CFS periods in which the group hit its cpu quota and was held back (cpu.stat nr_throttled). */
+  readonly cpuThrottledPeriods: number;
   readonly oomKills: number;
   /** Times usage hit the memory limit (v1 memory.failcnt, v2 memory.events `max`); reclaim, not necessarily OOM. */
   readonly memoryLimitHits: number;

@@ -133,6 +133,7 @@ class V1Group implements CgroupHandle {
       memoryBytes: await num('memory', 'memory.usage_in_bytes'),
       pids: await num('pids', 'pids.current'),
       cpuUsageNs: await num('cpuacct', 'cpuacct.usage'),
+      cpuThrottledPeriods: (await readFlatKeyed(this.deps.fs, this.file('cpu', 'cpu.stat'))).get('nr_throttled') ?? 0,
       oomKills: await this.oomKills(),
       memoryLimitHits: await num('memory', 'memory.failcnt'),
     };

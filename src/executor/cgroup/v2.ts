@@ -135,6 +135,7 @@ class V2Group implements CgroupHandle {
       memoryBytes: await num('memory.current'),
       pids: await num('pids.current'),
       cpuUsageNs: (cpu.get('usage_usec') ?? 0) * 1000,
+      cpuThrottledPeriods: cpu.get('nr_throttled') ?? 0,
       oomKills: memory.get('oom_kill') ?? 0,
       memoryLimitHits: memory.get('max') ?? 0,
     };

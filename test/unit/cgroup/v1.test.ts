@@ -22,7 +22,7 @@ const KERNEL_FILES: Record<string, Record<string, string>> = {
     'memory.failcnt': '0\n',
   },
   pids: { 'cgroup.procs': '', 'pids.max': 'max\n', 'pids.current': '0\n' },
-  cpu: { 'cgroup.procs': '', 'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n' },
+  cpu: { 'cgroup.procs': '', 'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n', 'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n' },
   cpuacct: { 'cgroup.procs': '', 'cpuacct.usage': '0\n' },
   freezer: { 'cgroup.procs': '', 'freezer.state': 'THAWED\n' },
 };
@@ -111,8 +111,9 @@ describe('v1 manager over a temp dir', () => {
     await writeFile(join(base, 'pids/stack/shop/web/pids.current'), '3\n');
     await writeFile(join(base, 'cpuacct/stack/shop/web/cpuacct.usage'), '123456789\n');
     await writeFile(join(base, 'memory/stack/shop/web/memory.failcnt'), '40\n');
+    await writeFile(join(base, 'cpu/stack/shop/web/cpu.stat'), 'nr_periods 30\nnr_throttled 25\nthrottled_time 900000000\n');
     expect(await group.oomKilled()).toBe(true);
-    expect(await group.stats()).toEqual({ memoryBytes: 4096, pids: 3, cpuUsageNs: 123456789, oomKills: 2, memoryLimitHits: 40 });
+    expect(await group.stats()).toEqual({ memoryBytes: 4096, pids: 3, cpuUsageNs: 123456789, cpuThrottledPeriods: 25, oomKills: 2, memoryLimitHits: 40 });
   });
 
   it('lists projects and services from the memory hierarchy, and nothing before stack/ exists', async () => {
