@@ -24,11 +24,18 @@ export type LoadProjectOptions = LoadOptions & { profiles?: readonly string[] };
 export async function loadProject(opts: LoadProjectOptions): Promise<{ project: Project; warnings: Diagnostic[] }> {
   const raw = await loadRaw(opts);
   const structural = validate(raw);
-  if (structural.some(isError)) throw new SpecError(sortDiagnostics([...raw.warnings, ...structural]));
-  const { project, diagnostics } = normalize(raw, { profiles: opts.profiles ?? [] });
-  const all = sortDiagnostics([...raw.warnings, ...structural, ...diagnostics]);
-  if (all.some(isError)) throw new SpecError(all);
-  return { project: deepFreeze(project), warnings: all };
+  // Services with structural errors are skipped, so the semantic errors of the others (ports,
+  // references, cycles) come in the same report; errors elsewhere stop before normalizing.
+  const broken = new Set<string>();
+  let normalizable = true;
+  for (const d of structural.filter(isError)) {
+    if (d.path?.[0] === 'services' && typeof d.path[1] === 'string') broken.add(d.path[1]);
+    else normalizable = false;
+  }
+  const semantic = normalizable ? normalize(raw, { profiles: opts.profiles ?? [], skip: broken }) : undefined;
+  const all = sortDiagnostics([...raw.warnings, ...structural, ...(semantic?.diagnostics ?? [])]);
+  if (!semantic || all.some(isError)) throw new SpecError(all);
+  return { project: deepFreeze(semantic.project), warnings: all };
 }
 
 const isError = (d: Diagnostic) => d.severity === 'error';

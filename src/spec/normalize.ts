@@ -11,8 +11,19 @@ import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
 import { normalizeService, sortKeys } from './service.js';
 import { asBoolean } from './units.js';
 
-/** Normalizes a RawSpec that `validate` found no errors in. */
-export function normalize(raw: RawSpec, opts: { profiles?: readonly string[] } = {}): { project: Project; diagnostics: Diagnostic[] } {
+/** Options of `normalize`. */
+export interface NormalizeOptions {
+  /** Active profiles (`--profile`); COMPOSE_PROFILES from the environment when empty. */
+  readonly profiles?: readonly string[];
+  /** Services that failed validation: counted as existing, but not normalized. */
+  readonly skip?: ReadonlySet<string>;
+}
+
+/**
+ * Normalizes a RawSpec whose structure `validate` accepted, except for the services in
+ * `opts.skip` (so the semantic errors of the rest are reported in the same run).
+ */
+export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project: Project; diagnostics: Diagnostic[] } {
   const spec = raw.doc as Spec;
   const report = new Report(raw);
   const project = raw.projectName;
@@ -30,9 +41,9 @@ export function normalize(raw: RawSpec, opts: { profiles?: readonly string[] } =
   };
 
   const services: Record<string, Service> = {};
-  for (const name of [...enabled].sort()) services[name] = normalizeService(name, all[name]!, ctx);
+  for (const name of [...enabled].sort()) if (!opts.skip?.has(name)) services[name] = normalizeService(name, all[name]!, ctx);
 
-  checkDependencies(services, all, report);
+  checkDependencies(services, all, enabled, report);
 
   const networks: Record<string, Network> = {};
   for (const [key, n] of Object.entries(declaredNetworks)) networks[key] = network(project, key, n ?? {});
@@ -50,12 +61,13 @@ export function normalize(raw: RawSpec, opts: { profiles?: readonly string[] } =
 
 // Every dependency must name a service that runs; a required one disabled by profiles is an
 // error (as in compose), an optional one is dropped with a warning; cycles are named.
-function checkDependencies(services: Record<string, Service>, all: NonNullable<Spec['services']>, report: Report): void {
+function checkDependencies(services: Record<string, Service>, all: NonNullable<Spec['services']>, enabled: ReadonlySet<string>, report: Report): void {
   for (const s of Object.values(services)) {
     const deps = s.dependsOn as Record<string, Service['dependsOn'][string]>;
     for (const [dep, d] of Object.entries(deps)) {
-      const at = ['services', s.name, 'depends_on', ...(Array.isArray(all[s.name]!.depends_on) ? [(all[s.name]!.depends_on as string[]).indexOf(dep)] : [dep])];
-      if (services[dep]) continue;
+      const list = all[s.name]!.depends_on;
+      const at = ['services', s.name, 'depends_on', Array.isArray(list) ? list.indexOf(dep) : dep];
+      if (enabled.has(dep)) continue;
       if (!all[dep]) {
         report.error(at, 'UNDEFINED_SERVICE', `\`${s.name}\` depends on \`${dep}\`, which is not a service of this spec`, { found: `\`${dep}\`` });
       } else if (d.required) {

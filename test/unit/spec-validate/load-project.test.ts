@@ -24,11 +24,13 @@ describe('loadProject', () => {
     expect(p.services.debug!.command).toEqual(['sleep', 'infinity']);
   });
 
-  test('every structural error of a file at once, with file:line:col', async () => {
+  test('every error of a file at once, in reading order, with file:line:col', async () => {
     const err = await loadProject({ cwd: resolve(fixtures, 'broken'), env: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpecError);
     const diags = (err as SpecError).diagnostics;
     expect(diags.map((d) => `${d.location?.line}:${d.location?.col} ${d.code}`)).toEqual(['3:5 UNKNOWN_KEY', '10:5 UNSUPPORTED']);
+    const mixed = await loadProject({ cwd: resolve(fixtures, 'broken'), files: ['mixed.yaml'], env: {} }).catch((e: unknown) => e);
+    expect((mixed as SpecError).diagnostics.map((d) => `${d.location?.line} ${d.code}`)).toEqual(['3 UNKNOWN_KEY', '6 BAD_PORT', '8 UNDEFINED_SERVICE']);
     expect((err as SpecError).code).toBe('SPEC_INVALID');
     expect((err as SpecError).message).toContain('did you mean `image`?');
   });
