@@ -21,5 +21,5 @@ export { operationService } from './plan.js';
 export { plan, planDown, reconcile, type ReconcileOptions } from './reconcile.js';
 export { attachmentHash, canonicalJson, changedFields, describeChange, hashNetwork, hashService } from './hash.js';
 export { CycleError, toposort } from './toposort.js';
-export { checkRunnable } from './runnable.js';
+export { assertRunnable, checkRunnable } from './runnable.js';
 export { renderPlan, renderPlanJson } from './render.js';

@@ -78,7 +78,10 @@ export interface DetachVeth extends OperationBase {
   readonly network: string;
 }
 
-/** Launch the service's process in its netns and cgroups; the record gets pid, start time and stamp. */
+/**
+ * Launch the service's process in its netns and cgroups; the record gets pid, start time, stamp
+ * and depends_on. A dead process of the record is replaced; its cgroups are emptied and reused.
+ */
 export interface StartService extends OperationBase {
   readonly kind: 'start-service';
   readonly service: string;

@@ -1,6 +1,6 @@
 // Which services stack can run today: host commands only. A service that needs an image
 // (`image:` or `build:`) is refused by name before anything is planned (images come later).
-import type { Diagnostic } from '../spec/diagnostics.js';
+import { SpecError, type Diagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
 
 /** Errors for every service that cannot run yet, all at once; empty when the project can run. */
@@ -33,6 +33,12 @@ export function checkRunnable(project: Project): Diagnostic[] {
     }
   }
   return found;
+}
+
+/** Throws a SpecError naming every service that cannot run (what `plan` and `up` call first). */
+export function assertRunnable(project: Project): void {
+  const errors = checkRunnable(project);
+  if (errors.length > 0) throw new SpecError(errors);
 }
 
 /** `postgres:16-alpine` → `postgres`, `ghcr.io/acme/api:1` → `api`: a likely host program. */

@@ -233,6 +233,30 @@ const cases: Case[] = [
     `),
   },
   {
+    name: 'a service added joins the running project alone',
+    desired: () => project([...Object.values(app.services), service('worker', { dependsOn: needs('db') })], { volumes: [volume('data')] }),
+    observed: () => upped(app),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "create-netns   netns:worker         new service
+      attach-veth    veth:worker/default  new service  (after create-netns:worker)
+      start-service  service:worker       new service  (after attach-veth:worker/default)"
+    `),
+  },
+  {
+    name: 'a service moves to another network; the old one leaves the spec',
+    desired: () => project([service('a', { networks: on('back') })]),
+    observed: () => upped(project([service('a', { networks: on('front') })])),
+    check: (out) => expect(out).toMatchInlineSnapshot(`
+      "stop-service    service:a      networks changed
+      detach-veth     veth:a/front   left network front  (after stop-service:a)
+      remove-service  service:a      networks changed  (after stop-service:a)
+      remove-network  network:front  removed from the spec  (after detach-veth:a/front)
+      create-network  network:back   new network
+      attach-veth     veth:a/back    joined network back  (after detach-veth:a/front, create-network:back)
+      start-service   service:a      networks changed  (after remove-service:a, attach-veth:a/back)"
+    `),
+  },
+  {
     name: 'depends_on.restart: a dependency restarted restarts its dependent',
     desired: () =>
       project([
@@ -269,6 +293,23 @@ describe('plan(desired, observed)', () => {
     const before = observed();
     const after = simulate(p, before, plan(p, before));
     expect(renderPlan(plan(p, after))).toBe('nothing to do');
+  });
+
+  test('a project evolving through edits converges at every step, and down leaves nothing', () => {
+    const steps = [
+      app,
+      project([app.services.db!, { ...app.services.api!, environment: { PORT: '4000' } }, app.services.web!], { volumes: [volume('data')] }),
+      project(Object.values(app.services), { networks: [network('default', { internal: true })], volumes: [volume('data')] }),
+      project([app.services.db!, { ...app.services.api!, networks: on('back', 'default') }], { volumes: [volume('data')] }),
+      project([service('solo', { networks: on('back') })]),
+    ];
+    let live = empty;
+    for (const step of steps) {
+      live = simulate(step, live, plan(step, live));
+      expect(renderPlan(plan(step, live))).toBe('nothing to do');
+    }
+    live = simulate(project([]), live, planDown(live, { volumes: true }));
+    expect(live).toEqual(empty);
   });
 
   test('is pure: the same inputs give the same plan, and the inputs are not touched', () => {

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { checkRunnable } from '../../../src/planner/runnable.js';
+import { assertRunnable, checkRunnable } from '../../../src/planner/runnable.js';
 import { project, service } from './fixtures.js';
 
 test('host-command services can run', () => {
@@ -27,4 +27,11 @@ test('every service that needs an image is named, with its image and a hint', ()
 test('a service with nothing to run is an error', () => {
   const [d] = checkRunnable(project([service('idle', { command: null })]));
   expect(d).toMatchObject({ code: 'NO_COMMAND', message: 'service "idle" has nothing to run' });
+});
+
+test('assertRunnable throws every error at once as a spec error', () => {
+  const p = project([service('db', { image: 'postgres:16' }), service('cache', { image: 'redis:7' }), service('ok')]);
+  expect(() => assertRunnable(p)).toThrowError(expect.objectContaining({ code: 'SPEC_INVALID' }));
+  expect(() => assertRunnable(p)).toThrowError(/2 errors in the spec:[^]*"cache" needs image "redis:7"[^]*"db" needs image "postgres:16"/);
+  expect(() => assertRunnable(project([service('ok')]))).not.toThrow();
 });

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { expect, test } from 'vitest';
+
+// The planner is pure (DESIGN.md): nothing it loads may do I/O or read a clock or randomness.
+// hash.ts alone imports node:crypto, for sha256, which is deterministic and does no I/O.
+const root = resolve(__dirname, '../../..');
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
+}
+
+/** Every file the planner loads, following relative imports from its index. */
+function closure(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of imports(file)) if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+  };
+  visit(entry);
+  return seen;
+}
+
+test('the planner loads no I/O, clock or randomness; only hash.ts uses node:crypto', () => {
+  const files = [...closure(join(root, 'src/planner/index.ts'))].map((f) => relative(root, f)).sort();
+  expect(files).toContain('src/planner/reconcile.ts');
+  const outside: string[] = [];
+  for (const file of files) {
+    for (const spec of imports(join(root, file))) {
+      if (spec.startsWith('.')) continue;
+      if (file === 'src/planner/hash.ts' && spec === 'node:crypto') continue;
+      outside.push(`${file}: ${spec}`);
+    }
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const banned of ['Date.now', 'new Date', 'Math.random', 'performance.now', 'process.env'])
+      if (text.includes(banned)) outside.push(`${file}: ${banned}`);
+  }
+  expect(outside).toEqual([]);
+});
