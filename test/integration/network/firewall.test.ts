@@ -1,0 +1,203 @@
+// The firewall, the DNS forwarder and the published ports on the real kernel, inside a lab of
+// throwaway namespaces: one plays the host (bridges, ip_forward, Docker's FORWARD DROP with
+// br_netfilter, our nft table), one plays the outside world (a TCP server and a resolver, no
+// route back to the services, so only masquerade lets replies return), one per service.
+// Nothing touches the real host's interfaces, sysctls or firewall.
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWith } from '../../harness/require.js';
+import { bridgeName, nftTableName, vethHostName } from '../../../src/names.js';
+import { allocate, type IpamRecord } from '../../../src/network/ipam.js';
+import { nameTable } from '../../../src/network/peers.js';
+import { syncFirewall, type FirewallNetwork } from '../../../src/network/firewall/index.js';
+import { Lab } from './lab.js';
+
+type Probe = { ok: true; line: string } | { ok: false; code: string };
+type Variant = 'iptables-nft DROP' | 'iptables-legacy DROP' | 'no DROP policy';
+
+const OUTSIDE = '198.51.100.2';
+const UPLINK = '198.51.100.1';
+const BLOCKED = { ok: false, code: 'TIMEOUT' };
+
+let agentBundle: string;
+beforeAll(async () => {
+  agentBundle = join(tmpdir(), `stack-host-agent-${process.pid}-${Date.now()}.mjs`);
+  await build({ entryPoints: [join(import.meta.dirname, 'programs/host-agent.ts')], bundle: true, platform: 'node', format: 'esm', outfile: agentBundle, logLevel: 'error' });
+});
+afterAll(async () => {
+  await rm(agentBundle, { force: true });
+});
+
+/** The lab of one variant: two projects' networks in one host netns, and everyone's address. */
+async function makeLab(lab: Lab, variant: Variant) {
+  const project = `t${lab.id}`;
+  const other = `t${lab.id}x`;
+  const host = await lab.netns('host');
+  const outside = await lab.netns('out');
+  // The host's uplink to the outside world: its default route. The outside has no route back.
+  await lab.ip('-n', host, 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside);
+  await lab.ip('-n', host, 'addr', 'add', `${UPLINK}/24`, 'dev', 'uplink0');
+  await lab.ip('-n', host, 'link', 'set', 'uplink0', 'up');
+  await lab.ip('-n', outside, 'addr', 'add', `${OUTSIDE}/24`, 'dev', 'eth0');
+  await lab.ip('-n', outside, 'link', 'set', 'eth0', 'up');
+  await lab.ip('-n', host, 'route', 'add', 'default', 'via', OUTSIDE);
+  await lab.in(host, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1');
+  if (variant === 'iptables-nft DROP') await lab.in(host, 'iptables-nft', '-w', '-P', 'FORWARD', 'DROP');
+  if (variant === 'iptables-legacy DROP') await lab.in(host, 'iptables-legacy', '-w', '-P', 'FORWARD', 'DROP');
+
+  const services = { a1: 'front', a2: 'front', b1: 'back', i1: 'vault' } as const;
+  const ipam = allocate({
+    networks: { front: { ipam: [] }, back: { ipam: [] }, vault: { ipam: [] } },
+    services: Object.fromEntries(Object.entries(services).map(([s, n]) => [s, { networks: { [n]: {} } }])),
+    reserved: [`${UPLINK}/24`],
+  });
+  const otherIpam = allocate({
+    networks: { default: { ipam: [] } },
+    services: { c1: { networks: { default: {} } } },
+    reserved: [`${UPLINK}/24`, ...Object.values(ipam.networks).map((n) => n.subnet)],
+  });
+  const ns: Record<string, string> = {};
+  const ip: Record<string, string> = {};
+  const wire = async (proj: string, record: IpamRecord, service: string, network: string) => {
+    const alloc = record.networks[network]!;
+    ns[service] = await lab.netns(service);
+    ip[service] = alloc.addresses[service]!;
+    await lab.attach(host, bridgeName(proj, network), vethHostName(proj, service, network), ns[service], `${ip[service]}/24`, alloc.gateway);
+    await lab.daemon(ns[service], 'greet.mjs');
+  };
+  for (const [proj, record] of [[project, ipam], [other, otherIpam]] as const) {
+    for (const [key, alloc] of Object.entries(record.networks)) await lab.bridge(host, bridgeName(proj, key), `${alloc.gateway}/24`);
+  }
+  for (const [service, network] of Object.entries(services)) await wire(project, ipam, service, network);
+  await wire(other, otherIpam, 'c1', 'default');
+  await lab.daemon(outside, 'greet.mjs');
+  await lab.daemon(outside, 'dns-server.mjs', OUTSIDE, OUTSIDE);
+
+  const firewall = (proj: string, record: IpamRecord, internal: string[] = []): FirewallNetwork[] =>
+    Object.entries(record.networks).map(([key, n]) => ({ bridge: bridgeName(proj, key), subnet: n.subnet, internal: internal.includes(key) }));
+  const names = { services: Object.fromEntries(Object.entries(services).map(([s, n]) => [s, { hostname: s, networks: { [n]: { aliases: [`${s}-alias`], priority: 0 } }, extraHosts: [] }])) };
+  const agent = await lab.daemon(
+    host,
+    agentBundle,
+    JSON.stringify({
+      listeners: (['front', 'vault'] as const).map((n) => ({ address: ipam.networks[n]!.gateway, names: [...nameTable(names, ipam, n)], forward: n !== 'vault' })),
+      upstreams: [{ address: OUTSIDE }],
+      ports: [9090, 8080].map((targetPort) => ({ service: 'a1', hostIp: '127.0.0.1', hostPort: 0, protocol: 'tcp', targetIp: ip.a1, targetPort })),
+    }),
+  );
+  const published = (JSON.parse(agent.slice('ready '.length)) as { boundPort: number }[]).map((p) => p.boundPort);
+  return {
+    project,
+    other,
+    host,
+    outside,
+    ns,
+    ip,
+    ipam,
+    published,
+    networks: firewall(project, ipam, ['vault']),
+    otherNetworks: firewall(other, otherIpam),
+    probe: (from: string, to: string, port = 8080, timeoutMs = 800) => lab.program<Probe>(from, 'probe.mjs', to, String(port), String(timeoutMs)),
+  };
+}
+
+for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP policy'] as const) {
+  describeWith({ root: true, commands: ['ip', 'nft', 'nsenter', 'iptables-nft', 'iptables-legacy'] }, `firewall on a host with ${variant}`, () => {
+    const lab = new Lab();
+    let l: Awaited<ReturnType<typeof makeLab>>;
+    const target = () => ({ netnsPath: lab.path(l.host) });
+
+    beforeAll(async () => {
+      l = await makeLab(lab, variant);
+    });
+    afterAll(async () => {
+      await lab.cleanup();
+    });
+
+    it('(control) without the table, the lab behaves like the host it plays', async () => {
+      if (variant === 'no DROP policy') {
+        // Routed between two bridges once forwarding is on: nothing isolates the networks yet.
+        await lab.in(l.host, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+        expect(await l.probe(l.ns.a1!, l.ip.b1!)).toEqual({ ok: true, line: l.ip.a1 });
+      } else {
+        // br_netfilter hands bridged frames to iptables, whose DROP policy stops even same-bridge traffic.
+        expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual(BLOCKED);
+      }
+    });
+
+    it('applies both projects, turning on forwarding in the host netns when it was off', async () => {
+      const change = await syncFirewall(l.project, l.networks, target());
+      expect(change).toBe(variant === 'no DROP policy' ? 'already-on' : 'enabled');
+      await syncFirewall(l.other, l.otherNetworks, target());
+      expect((await lab.in(l.host, 'cat', '/proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
+      expect(await lab.in(l.host, 'nft', 'list', 'tables')).toContain(`table inet ${nftTableName(l.project)}`);
+    });
+
+    it('lets services on one bridge talk, with their own addresses', async () => {
+      expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual({ ok: true, line: l.ip.a1 });
+      expect(await l.probe(l.ns.a2!, l.ip.a1!)).toEqual({ ok: true, line: l.ip.a2 });
+    });
+
+    it('keeps different bridges apart, within a project and across projects, with ip_forward=1', async () => {
+      const pairs = [['a1', 'b1'], ['b1', 'a1'], ['a1', 'i1'], ['i1', 'a1'], ['a1', 'c1'], ['c1', 'a1'], ['c1', 'b1']] as const;
+      const results = await Promise.all(pairs.map(([from, to]) => l.probe(l.ns[from]!, l.ip[to]!)));
+      expect(results).toEqual(pairs.map(() => BLOCKED));
+    });
+
+    it('masquerades egress of a non-internal network to the outside', async () => {
+      expect(await l.probe(l.ns.a1!, OUTSIDE)).toEqual({ ok: true, line: UPLINK });
+      expect(await l.probe(l.ns.c1!, OUTSIDE)).toEqual({ ok: true, line: UPLINK });
+    });
+
+    it('gives an internal network no way out', async () => {
+      expect(await l.probe(l.ns.i1!, OUTSIDE)).toEqual(BLOCKED);
+    });
+
+    it('lets nothing from outside into a bridge unasked', async () => {
+      await lab.ip('-n', l.outside, 'route', 'add', '10.209.0.0/16', 'via', UPLINK);
+      try {
+        expect(await l.probe(l.outside, l.ip.a1!)).toEqual(BLOCKED);
+      } finally {
+        await lab.ip('-n', l.outside, 'route', 'del', '10.209.0.0/16', 'via', UPLINK);
+      }
+    });
+
+    it('resolves peers on the gateway and relays other names to the host resolver; internal relays nothing', async () => {
+      const front = l.ipam.networks.front!.gateway;
+      const vault = l.ipam.networks.vault!.gateway;
+      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'a2')).toEqual({ addresses: [l.ip.a2] });
+      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'a2-alias')).toEqual({ addresses: [l.ip.a2] });
+      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'outside.test')).toEqual({ addresses: [OUTSIDE] });
+      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'b1')).toEqual({ code: 'ENOTFOUND' });
+      expect(await lab.program(l.ns.i1!, 'resolve.mjs', vault, 'i1')).toEqual({ addresses: [l.ip.i1] });
+      expect(await lab.program(l.ns.i1!, 'resolve.mjs', vault, 'outside.test')).toEqual({ code: 'ENOTFOUND' });
+    });
+
+    it('publishes a service port on the host: 100 MiB both ways intact, 200 concurrent connections', async () => {
+      const [echo, greet] = l.published;
+      expect(await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(100 * 1024 * 1024), '1')).toEqual({ connections: 1, intact: 1, bytes: 100 * 1024 * 1024 });
+      expect(await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(64 * 1024), '200')).toEqual({ connections: 200, intact: 200, bytes: 200 * 64 * 1024 });
+      expect(await l.probe(l.host, '127.0.0.1', greet)).toEqual({ ok: true, line: l.ipam.networks.front!.gateway });
+    });
+
+    it('opens iptables only where a FORWARD policy is DROP, tagged with the project', async () => {
+      const backend = variant === 'iptables-legacy DROP' ? 'iptables-legacy' : 'iptables-nft';
+      const rules = (await lab.in(l.host, backend, '-w', '-S', 'FORWARD')).split('\n').filter((r) => r.includes(`stack:${l.project}"`));
+      expect(rules).toHaveLength(variant === 'no DROP policy' ? 0 : 2 * l.networks.length);
+    });
+
+    it('removes the table and the holes with the last network, twice without complaint', async () => {
+      for (const proj of [l.project, l.other]) {
+        await syncFirewall(proj, [], target());
+        await syncFirewall(proj, [], target());
+      }
+      expect(await lab.in(l.host, 'nft', 'list', 'tables')).not.toContain('stack_');
+      for (const backend of ['iptables-nft', 'iptables-legacy']) {
+        expect(await lab.in(l.host, backend, '-w', '-S', 'FORWARD')).not.toContain('stack:');
+      }
+    });
+  });
+}
