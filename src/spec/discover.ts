@@ -14,6 +14,9 @@ export const SPEC_FILE_NAMES = [
   'docker-compose.yml',
 ] as const;
 
+/** How `-f -` (the spec on standard input) appears in files and locations. */
+export const STDIN = '<stdin>';
+
 /** The files to load in merge order (absolute), and a note when a folder held several candidates. */
 export interface Discovered {
   readonly files: readonly string[];
@@ -28,11 +31,11 @@ function isFile(p: string): boolean {
   }
 }
 
-/** Resolves -f files against `cwd`, or searches `cwd` and its parents. Throws SPEC_NOT_FOUND. */
+/** Resolves -f files against `cwd` (`-` is standard input), or searches `cwd` and its parents. Throws SPEC_NOT_FOUND. */
 export function discoverSpecFiles(cwd: string, files?: readonly string[]): Discovered {
   if (files && files.length > 0) {
-    const abs = files.map((f) => resolve(cwd, f));
-    const missing = abs.filter((f) => !isFile(f));
+    const abs = files.map((f) => (f === '-' ? STDIN : resolve(cwd, f)));
+    const missing = abs.filter((f) => f !== STDIN && !isFile(f));
     if (missing.length > 0)
       throw new UserError(
         'SPEC_NOT_FOUND',

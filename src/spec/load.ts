@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SpecError } from './diagnostics.js';
-import { discoverSpecFiles } from './discover.js';
+import { discoverSpecFiles, STDIN } from './discover.js';
 import { readEnvFiles } from './dotenv.js';
 import { applyExtends } from './extends.js';
 import { applyInclude } from './include.js';
@@ -27,6 +27,8 @@ export interface LoadOptions {
   readonly envFiles?: readonly string[];
   /** The process environment (it wins over env files). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The text of `-f -`; by default standard input is read. */
+  readonly stdin?: string;
 }
 
 /** RawSpec plus where each key (not its value) was written, for diagnostics about keys. */
@@ -39,10 +41,12 @@ export interface LoadedSpec extends RawSpec {
  * (SPEC_NOT_FOUND, PROJECT_NAME) when there is nothing to load. */
 export async function loadRaw(opts: LoadOptions): Promise<LoadedSpec> {
   const cwd = resolve(opts.cwd);
-  const discovered = discoverSpecFiles(cwd, opts.files);
+  const projectDir = opts.projectDirectory ? resolve(cwd, opts.projectDirectory) : undefined;
+  // Without -f, compose searches from the project directory when one is given.
+  const discovered = opts.files?.length ? discoverSpecFiles(cwd, opts.files) : discoverSpecFiles(projectDir ?? cwd);
   const files = discovered.files;
-  const workingDir = opts.projectDirectory ? resolve(cwd, opts.projectDirectory) : dirname(files[0]!);
-  const ctx = new LoadContext();
+  const workingDir = projectDir ?? (files[0] === STDIN ? cwd : dirname(files[0]!));
+  const ctx = new LoadContext(opts.stdin === undefined ? undefined : () => opts.stdin!);
   if (discovered.note) ctx.diagnostics.push({ severity: 'warning', code: 'MULTIPLE_SPEC_FILES', message: discovered.note });
 
   const env = projectEnv(opts, cwd, workingDir);
@@ -75,12 +79,12 @@ export async function loadRaw(opts: LoadOptions): Promise<LoadedSpec> {
     workingDir,
     projectName,
     env,
-    warnings: ctx.diagnostics.filter((d) => d.severity === 'warning'),
+    warnings: ctx.unique().filter((d) => d.severity === 'warning'),
   };
 }
 
 function failOnErrors(ctx: LoadContext): void {
-  if (ctx.errorCount > 0) throw new SpecError(ctx.diagnostics);
+  if (ctx.errorCount > 0) throw new SpecError(ctx.unique());
 }
 
 /** Process env over the env files (--env-file, else the project's .env when present). */

@@ -2,6 +2,7 @@
 // interpolate, with every finding collected in the load's context.
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from './diagnostics.js';
+import { STDIN } from './discover.js';
 import { interpolateTree, type Lookup } from './interpolate.js';
 import type { KeyPath, Location } from './raw.js';
 import type { MapNode } from './tree.js';
@@ -10,12 +11,27 @@ import { parseYaml } from './yaml.js';
 /** State shared by one load: findings, and the parsed files (each file is read once). */
 export class LoadContext {
   readonly diagnostics: Diagnostic[] = [];
+
+  /** `stdin` gives the text of `-f -`. */
+  constructor(private readonly stdin: () => string = () => readFileSync(0, 'utf8')) {}
+
   private readonly parsed = new Map<string, MapNode[] | undefined>();
   private readonly warnedUnset = new Set<string>();
 
   /** Records an error. */
   error(d: Omit<Diagnostic, 'severity'>): void {
     this.diagnostics.push({ severity: 'error', ...d });
+  }
+
+  /** The findings without repeats (a file reached twice, e.g. by two extends, reports once). */
+  unique(): Diagnostic[] {
+    const seen = new Set<string>();
+    return this.diagnostics.filter((d) => {
+      const key = JSON.stringify([d.severity, d.code, d.location, d.path, d.message]);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   }
 
   /** Errors recorded so far. */
@@ -49,7 +65,7 @@ export class LoadContext {
   private read(file: string, from: Location | undefined, what: string): MapNode[] | undefined {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = file === STDIN ? this.stdin() : readFileSync(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       this.error({

@@ -83,6 +83,21 @@ describe('discovery', () => {
     expect(() => discoverSpecFiles(dir, ['nope.yaml'])).toThrow(expect.objectContaining({ code: 'SPEC_NOT_FOUND', message: expect.stringContaining(join(dir, 'nope.yaml')) }));
   });
 
+  test('-f - reads the spec from standard input; the project folder is cwd', async () => {
+    const dir = tree({ 'over.yaml': 'services:\n  s: {user: u}\n' });
+    const raw = await loadRaw({ cwd: dir, env: {}, files: ['-', 'over.yaml'], stdin: 'services:\n  s: {image: "in"}\n' });
+    expect(raw.files).toEqual(['<stdin>', join(dir, 'over.yaml')]);
+    expect(raw.workingDir).toBe(dir);
+    expect(raw.doc).toEqual({ services: { s: { image: 'in', user: 'u' } } });
+    expect(raw.locate(['services', 's', 'image'])).toEqual({ file: '<stdin>', line: 2, col: 14 });
+  });
+
+  test('without -f, --project-directory is where the search starts', async () => {
+    const dir = tree({ 'proj/compose.yaml': svc });
+    const raw = await loadRaw({ cwd: dir, env: {}, projectDirectory: 'proj' });
+    expect(raw.files).toEqual([join(dir, 'proj/compose.yaml')]);
+  });
+
   test('--project-directory moves the project folder (and its .env)', async () => {
     const dir = tree({ 'specs/compose.yaml': 'services:\n  s: {image: "${IMG}"}\n', 'proj/.env': 'IMG=from-proj\n' });
     const raw = await loadRaw({ cwd: dir, env: {}, files: ['specs/compose.yaml'], projectDirectory: 'proj' });

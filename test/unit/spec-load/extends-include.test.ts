@@ -62,6 +62,16 @@ describe('extends', () => {
     expect(err.diagnostics.map((d) => d.message)).toEqual(['extends cycle: s (x.yaml) -> t (y.yaml) -> s (x.yaml)']);
   });
 
+  test('an error in a file reached by two extends is reported once', async () => {
+    const dir = tree({
+      'a.yaml': 'services:\n  x:\n    extends: {file: base.yaml, service: b}\n',
+      'c.yaml': 'services:\n  y:\n    extends: {file: base.yaml, service: b}\n',
+      'base.yaml': 'services:\n  b:\n    image: ${oops!}\n',
+    });
+    const err = await specError(loadRaw({ cwd: dir, env: {}, files: ['a.yaml', 'c.yaml'] }));
+    expect(err.diagnostics.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([['INTERPOLATION', join(dir, 'base.yaml'), 3]]);
+  });
+
   test('a bad extends value is an error', async () => {
     const dir = tree({ 'compose.yaml': 'services:\n  a:\n    extends: [x]\n' });
     const err = await specError(loadRaw({ cwd: dir, env: {} }));
