@@ -4,8 +4,15 @@ export { NETNS_RUN_DIR, netnsAdd, netnsDelete, netnsExists, netnsList, netnsOpen
 export { openHandle, withHandle, type Handle } from './handle.js';
 export { NetlinkSocket } from './socket.js';
 export {
-  linkAddBridge, linkAddVeth, linkDel, linkGet, linkIndex, linkList, linkSetDown, linkSetMaster, linkSetMtu,
+  linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkGet, linkIndex, linkList, linkSetDown, linkSetMaster, linkSetMtu,
   linkSetName, linkSetNoMaster, linkSetUp, type Link, type LinkAddOptions, type LinkRef, type VethPeer,
 } from './link.js';
 export { addrAdd, addrList, type Address } from './addr.js';
 export { routeAdd, routeAddDefault, routeList, type Route, type RouteSpec } from './route.js';
+export {
+  attachRequests, openNetworkDriver, projectLinkGroup, projectLinkNames, setupProjectNetwork, teardownProjectNetwork,
+  type AttachRequest, type NetworkDriver, type ProjectNetworkSpec,
+} from './setup.js';
+export {
+  observeProjectNetwork, type ObservedBridge, type ObservedNetwork, type ObservedService, type ObservedVeth,
+} from './observe.js';

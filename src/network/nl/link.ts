@@ -3,7 +3,7 @@
 import { AttrSet, bytesAttr, encodeAttrs, nestedAttr, stringAttr, u32Attr, type Attr } from './attr.js';
 import { readI32, readU16, readU32, writeI32, writeU16, writeU32 } from './bytes.js';
 import {
-  AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
+  AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_GROUP, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
   IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_OPERSTATE, VETH_INFO_PEER,
 } from './constants.js';
 
@@ -47,6 +47,8 @@ export interface LinkRequest {
   readonly mtu?: number;
   /** Index of the bridge to enslave to; 0 releases it (`nomaster`). */
   readonly master?: number;
+  /** Device group (`ip link ... group $n`): lets one request delete many links at once. */
+  readonly group?: number;
   /** An open fd of the network namespace to create or move the link in. */
   readonly netnsFd?: number;
   /** `bridge`, `veth`, ... (IFLA_INFO_KIND). */
@@ -61,6 +63,7 @@ export function encodeLinkRequest(r: LinkRequest): Buffer {
   if (r.name !== undefined) attrs.push(stringAttr(IFLA_IFNAME, r.name));
   if (r.mtu !== undefined) attrs.push(u32Attr(IFLA_MTU, r.mtu));
   if (r.master !== undefined) attrs.push(u32Attr(IFLA_MASTER, r.master));
+  if (r.group !== undefined) attrs.push(u32Attr(IFLA_GROUP, r.group));
   if (r.netnsFd !== undefined) attrs.push(u32Attr(IFLA_NET_NS_FD, r.netnsFd));
   if (r.kind !== undefined) {
     const info: Attr[] = [stringAttr(IFLA_INFO_KIND, r.kind)];
@@ -88,6 +91,8 @@ export interface Link {
   readonly mtu?: number;
   /** Index of the bridge it is enslaved to. */
   readonly master?: number;
+  /** Device group (0 is the default group). */
+  readonly group?: number;
   readonly kind?: string;
   /** Hardware address, `aa:bb:cc:dd:ee:ff`. */
   readonly mac?: string;
@@ -111,6 +116,7 @@ export function decodeLink(body: Buffer): Link {
     operstate: a.u8(IFLA_OPERSTATE),
     mtu: a.u32(IFLA_MTU),
     master: a.u32(IFLA_MASTER),
+    group: a.u32(IFLA_GROUP),
     kind: a.nested(IFLA_LINKINFO)?.string(IFLA_INFO_KIND),
     mac: mac ? Array.from(mac, (x) => x.toString(16).padStart(2, '0')).join(':') : undefined,
     peerIndex: a.u32(IFLA_LINK),

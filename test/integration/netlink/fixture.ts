@@ -26,6 +26,11 @@ export class Scratch {
     return name;
   }
 
+  /** Deletes a netns made by the code under test after the test too (deleting what is gone is fine). */
+  adopt(netns: string): void {
+    this.netnses.push(netns);
+  }
+
   /** A unique host-side link name `stkt<tag><random>` (at most 15 bytes), removed after the test. */
   hostLink(tag: string): string {
     const name = `stkt${tag}${uniq()}`.slice(0, 15);
