@@ -83,7 +83,7 @@ export const KEYS: Catalogue = {
   limits: all(S, 'cpus memory pids'),
   develop: { watch: S },
   watch: { ...all(S, 'path action target ignore'), ...all(U, 'include exec initial_sync') },
-  port: { ...all(S, 'target published host_ip protocol'), ...all(C, 'name app_protocol'), mode: U },
+  port: { ...all(S, 'target published host_ip protocol'), ...all(C, 'name app_protocol mode') },
   mount: { ...all(S, 'type source target read_only bind volume tmpfs'), consistency: C, image: U },
   mountBind: { create_host_path: S, ...all(U, 'propagation recursive selinux') },
   mountVolume: { nocopy: C, ...all(U, 'labels subpath') },
@@ -95,9 +95,9 @@ export const KEYS: Catalogue = {
   dependency: all(S, 'condition required restart'),
   envFile: { ...all(S, 'path required'), format: U },
   network: { ...all(S, 'name driver internal ipam external labels'), ...all(U, 'driver_opts enable_ipv4 enable_ipv6 attachable') },
-  ipam: { config: S, ...all(U, 'driver options') },
+  ipam: { ...all(S, 'config driver'), options: U },
   ipamConfig: { ...all(S, 'subnet gateway ip_range'), aux_addresses: U },
-  volume: { ...all(S, 'name external labels'), ...all(U, 'driver driver_opts') },
+  volume: { ...all(S, 'name driver external labels'), driver_opts: U },
 };
 
 // Where each level sits in a document; `*` matches any key or index.

@@ -227,6 +227,7 @@ export const networkSchema = level('network', {
   internal: bool.optional(),
   external: external.optional(),
   ipam: level('ipam', {
+    driver: z.enum(['default'], expecting('default (the only IPAM driver stack has)')).optional(),
     config: z.array(level('ipamConfig', { subnet: str.optional(), gateway: str.optional(), ip_range: str.optional() })).optional(),
   }).optional(),
   labels: listOrDict.optional(),
@@ -235,6 +236,7 @@ export const networkSchema = level('network', {
 /** A top-level named volume. */
 export const volumeSchema = level('volume', {
   name: str.optional(),
+  driver: z.enum(['local'], expecting('local (the only volume driver stack has)')).optional(),
   external: external.optional(),
   labels: listOrDict.optional(),
 });

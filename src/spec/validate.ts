@@ -66,6 +66,7 @@ export function describeValue(v: unknown): string {
 function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] {
   const path: KeyPath = [...base, ...(issue.path as (string | number)[])];
   const found = valueAt(raw.doc, path);
+  const subject = `\`${subjectOf(path)}\``;
   const marked = issue.message.startsWith(EXPECTED_MARK) ? issue.message.slice(EXPECTED_MARK.length) : undefined;
   const error = (code: string, message: string, expected: string | undefined, hint?: string): Diagnostic => ({
     severity: 'error',
@@ -90,15 +91,15 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
         return only.flatMap((e) => toDiagnostics(e, path, raw));
       }
       if (only && !marked) return only.flatMap((e) => toDiagnostics(e, path, raw));
-      return [error('BAD_TYPE', `wrong kind of value`, marked ?? unionExpected(issue))];
+      return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? unionExpected(issue))];
     }
     case 'invalid_type':
       if (found === undefined) return [error('MISSING_KEY', `required key \`${String(path[path.length - 1])}\` is missing`, marked ?? issue.expected)];
-      return [error('BAD_TYPE', `wrong kind of value`, marked ?? article(issue.expected))];
+      return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? article(issue.expected))];
     case 'invalid_value': {
       const values = issue.values.map(String);
       const near = typeof found === 'string' ? suggest(found, values) : undefined;
-      return [error('BAD_VALUE', 'value not allowed', marked ?? `one of ${values.join(', ')}`, near ? `did you mean \`${near}\`?` : undefined)];
+      return [error('BAD_VALUE', `${subject} has a value stack does not accept`, marked ?? `one of ${values.join(', ')}`, near ? `did you mean \`${near}\`?` : undefined)];
     }
     case 'invalid_key': {
       const key = String(path[path.length - 1]);
@@ -107,9 +108,9 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
     }
     case 'too_small':
     case 'too_big':
-      return [error('BAD_VALUE', 'value out of range', marked ?? `${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)}`)];
+      return [error('BAD_VALUE', `${subject} is out of range`, marked ?? `${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)}`)];
     default:
-      return [error('BAD_VALUE', 'invalid value', marked ?? 'a valid value')];
+      return [error('BAD_VALUE', `${subject} has a value stack does not accept`, marked ?? 'a valid value')];
   }
 }
 
@@ -146,6 +147,13 @@ function keyDiagnostic(parent: KeyPath, key: string, raw: RawSpec): Diagnostic {
     found: `\`${key}\``,
     hint: near ? `did you mean \`${near}\`?` : 'extension keys must start with `x-`',
   };
+}
+
+// How a message names the value at `path`: its key, or `key[i]` for a list item.
+function subjectOf(path: KeyPath): string {
+  const last = path[path.length - 1];
+  if (typeof last !== 'number') return String(last ?? 'the spec');
+  return `${String(path[path.length - 2] ?? '')}[${last}]`;
 }
 
 function unionExpected(issue: Extract<Issue, { code: 'invalid_union' }>): string {
