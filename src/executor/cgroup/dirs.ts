@@ -28,7 +28,9 @@ async function mkdirOnce(fs: CgroupFs, dir: string): Promise<void> {
     const code = errorCode(e);
     if (code === 'EEXIST') return;
     if (code === 'EACCES' || code === 'EPERM') {
-      throw new UserError('CGROUP_PERMISSION', `cannot create cgroup ${dir}: ${code}`, 'stack creates cgroups for its services and must run as root', { cause: e });
+      throw new UserError('CGROUP_PERMISSION', `cannot create cgroup ${dir}: ${code}`, 'stack creates cgroups for its services and must run as root', {
+        cause: e,
+      });
     }
     throw kernelError(`mkdir ${dir}`, e);
   }
@@ -123,7 +125,12 @@ export async function childGroups(deps: CgroupDeps, dir: string): Promise<string
  * Makes a group's dirs and writes its limits. A group this call created is removed again when
  * that fails, so a failed create leaves nothing; a group that was (even partly) there is left.
  */
-export async function createGroup(deps: CgroupDeps, group: CgroupHandle, limits: Limits, makeDirs: () => Promise<void>): Promise<CgroupHandle> {
+export async function createGroup(
+  deps: CgroupDeps,
+  group: CgroupHandle,
+  limits: Limits,
+  makeDirs: () => Promise<void>,
+): Promise<CgroupHandle> {
   let existed = false;
   for (const dir of group.dirs) existed ||= await deps.fs.exists(dir);
   try {

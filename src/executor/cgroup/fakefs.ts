@@ -51,8 +51,30 @@ const CONTROLLER_FILES: Record<string, (o: FakeCgroup2Options) => string[]> = {
   io: () => ['io.max', 'io.weight'],
 };
 
-const WRITABLE = new Set(['cgroup.subtree_control', 'cgroup.procs', 'cgroup.freeze', 'cgroup.kill', 'memory.max', 'memory.swap.max', 'pids.max', 'cpu.max', 'cpu.weight', 'io.max', 'io.weight']);
-const READABLE_DEFAULTS: Record<string, string> = { 'memory.max': 'max', 'memory.swap.max': 'max', 'pids.max': 'max', 'cpu.max': 'max 100000', 'cpu.weight': '100', 'io.max': '', 'io.weight': 'default 100' };
+/** Files a write may go to; every other file is read-only (EACCES). */
+const WRITABLE = new Set([
+  'cgroup.subtree_control',
+  'cgroup.procs',
+  'cgroup.freeze',
+  'cgroup.kill',
+  'memory.max',
+  'memory.swap.max',
+  'pids.max',
+  'cpu.max',
+  'cpu.weight',
+  'io.max',
+  'io.weight',
+]);
+/** What a limit file reads before anything was written to it. */
+const DEFAULTS: Record<string, string> = {
+  'memory.max': 'max',
+  'memory.swap.max': 'max',
+  'pids.max': 'max',
+  'cpu.max': 'max 100000',
+  'cpu.weight': '100',
+  'io.max': '',
+  'io.weight': 'default 100',
+};
 
 /** A kernel-like cgroup v2 hierarchy in memory, usable as the manager's CgroupFs. */
 export class FakeCgroup2 implements CgroupFs {
@@ -195,7 +217,7 @@ export class FakeCgroup2 implements CgroupFs {
       case 'pids.events':
         return 'max 0\n';
       default:
-        return `${g.values.get(file) ?? READABLE_DEFAULTS[file] ?? ''}\n`;
+        return `${g.values.get(file) ?? DEFAULTS[file] ?? ''}\n`;
     }
   }
 
@@ -309,7 +331,8 @@ export class FakeCgroup2 implements CgroupFs {
 }
 
 function newGroup(name: string, parent: Group | undefined): Group {
-  return { name, parent, children: new Map(), subtree: new Set(), procs: new Set(), values: new Map(), selfFrozen: false, memoryBytes: 0, cpuUsec: 0, oomKills: 0 };
+  const sets = { children: new Map(), subtree: new Set<string>(), procs: new Set<number>(), values: new Map<string, string>() };
+  return { name, parent, ...sets, selfFrozen: false, memoryBytes: 0, cpuUsec: 0, oomKills: 0 };
 }
 
 function subtreeProcs(g: Group): number[] {

@@ -2,8 +2,9 @@
 // Others import from here only. Typical use:
 //   const cgroups = await openCgroups();
 //   const group = await cgroups.create(project, service, svc.limits);
-//   launcher child: write its pid into each of group.procsFiles, then exec the workload
-//   stop: group.killAll(); exit status: group.oomKilled(); teardown: group.destroy()
+//   launcher child: write its pid into each of group.procsFiles (or group.dirs/cgroup.procs), then exec
+//   stop: group.killAll(); exit status: `oom_kill N` in group.oomEventsFile (or group.oomKilled())
+//   observe: manager.projects()/services(p), group.limits(), group.stats(); teardown: group.destroy()
 import { detectCgroups, type CgroupLayout } from './detect.js';
 import { nodeCgroupDeps } from './deps.js';
 import type { CgroupDeps, CgroupManager } from './manager.js';
