@@ -46,7 +46,8 @@ function check(plan: Plan, handlers: Handlers): void {
     ids.add(op.id);
   }
   for (const op of plan.operations)
-    for (const dep of op.dependsOn) if (!ids.has(dep)) throw new Error(`operation ${op.id} depends on ${dep}, which is not in the plan`);
+    for (const dep of op.dependsOn)
+      if (!ids.has(dep)) throw new Error(`operation ${op.id} depends on ${dep}, which is not in the plan`);
   const missing = [...new Set(plan.operations.map((op) => op.kind))].filter((kind) => !handlers[kind]);
   if (missing.length) throw new Error(`no handler for ${missing.join(', ')}`);
   const byId = new Map(plan.operations.map((op) => [op.id, op]));
@@ -108,7 +109,10 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
           });
       }
       if (running > 0) return;
-      if (signal.aborted) for (const op of plan.operations) if (!done.includes(op.id) && !failed.some((f) => f.op === op)) skip(op, 'cancelled');
+      if (signal.aborted) {
+        const settled = new Set([...done, ...failed.map((f) => f.op.id)]);
+        for (const op of plan.operations) if (!settled.has(op.id)) skip(op, 'cancelled');
+      }
       resolve();
     };
     pump();

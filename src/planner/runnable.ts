@@ -10,15 +10,17 @@ export function checkRunnable(project: Project): Diagnostic[] {
     const service = project.services[name];
     if (!service) continue;
     if (service.image !== undefined || service.build !== undefined) {
+      const key = service.image !== undefined ? 'image' : 'build';
       const what = service.image !== undefined ? `image "${service.image}"` : `a build of ${service.build?.context}`;
+      const example = `command: ["${guessProgram(service.image)}", ...]`;
       found.push({
         severity: 'error',
         code: 'NEEDS_IMAGE',
-        path: ['services', name, service.image !== undefined ? 'image' : 'build'],
+        path: ['services', name, key],
         message: `service "${name}" needs ${what} to run; stack runs host programs only for now`,
         expected: 'a host program in `command:` (or `entrypoint:`)',
         found: service.image !== undefined ? `image: ${service.image}` : 'build:',
-        hint: `images come later: remove \`${service.image !== undefined ? 'image' : 'build'}:\` and give "${name}" a host \`command:\`, e.g. command: ["${guessProgram(service.image)}", ...]`,
+        hint: `images come later: remove \`${key}:\` and give "${name}" a host \`command:\`, e.g. ${example}`,
       });
     } else if (!service.command?.length && !service.entrypoint?.length) {
       found.push({

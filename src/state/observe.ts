@@ -44,7 +44,8 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
       live.networks[r.key] = await observeNetwork(r, r.bootId === bootId);
     }),
     ...volumes.records.map(async (r) => {
-      live.volumes[r.key] = { key: r.key, name: r.name, path: r.path, present: await dirPresent(r.path), ...(r.owner !== undefined ? { owner: r.owner } : {}) };
+      const owner = r.owner !== undefined ? { owner: r.owner } : {};
+      live.volumes[r.key] = { key: r.key, name: r.name, path: r.path, present: await dirPresent(r.path), ...owner };
     }),
   ]);
   return { ...live, services: sorted(live.services), networks: sorted(live.networks), volumes: sorted(live.volumes) };

@@ -26,7 +26,8 @@ export function stateRoots(env: NodeJS.ProcessEnv = process.env): StateRoots {
 /** A project, service, network or volume name used as one path segment, refused when it is not one. */
 function segment(kind: string, name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new UserError('STATE_BAD_NAME', `${kind} name ${JSON.stringify(name)} cannot name a state file`, `use letters, digits, "-", "_" or "."`);
+    const message = `${kind} name ${JSON.stringify(name)} cannot name a state file`;
+    throw new UserError('STATE_BAD_NAME', message, 'use letters, digits, "-", "_" or "."');
   }
   return name;
 }

@@ -172,7 +172,8 @@ export const volumeRecords: RecordStore<VolumeRecord> = store(
 
 /** A service record that claims nothing yet, for this boot. */
 export function freshServiceRecord(project: string, service: string, bootId: string): ServiceRecord {
-  return { version: 1, kind: 'service', project, service, bootId, config: null, dependsOn: [], netns: null, veths: {}, cgroups: [], process: null };
+  const claims = { config: null, dependsOn: [], netns: null, veths: {}, cgroups: [], process: null };
+  return { version: 1, kind: 'service', project, service, bootId, ...claims };
 }
 
 /** True when a service record claims no kernel object any more (it can go). */

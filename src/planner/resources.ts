@@ -1,0 +1,65 @@
+// Networks and volumes: what to create, recreate or remove, and why. Pure, like all the planner.
+import type { Project } from '../spec/project.js';
+import type { LiveState } from '../state/live.js';
+import { opId, type Draft } from './edges.js';
+import { describeChange, hashNetwork } from './hash.js';
+import type { ReconcileOptions } from './reconcile.js';
+
+/** Networks to create, recreate (remove + create) or remove; returns recreated keys → cause. */
+export function planNetworks(
+  project: Project,
+  live: LiveState,
+  options: ReconcileOptions,
+  add: (d: Draft) => void,
+): Map<string, string> {
+  const recreated = new Map<string, string>();
+  const wanted = Object.values(project.networks)
+    .filter((n) => !n.external)
+    .sort((a, b) => (a.key < b.key ? -1 : 1));
+  for (const network of wanted) {
+    const stamp = hashNetwork(network);
+    const observed = live.networks[network.key];
+    const resource = `network:${network.key}`;
+    let cause: string | undefined;
+    if (!observed) cause = 'new network';
+    else if (observed.config.hash !== stamp.hash) cause = describeChange(observed.config, stamp);
+    else if (!observed.bridge.present) cause = `bridge ${observed.bridge.name} gone`;
+    if (cause === undefined) continue;
+    if (observed) {
+      add({ id: opId('remove-network', network.key), kind: 'remove-network', network: network.key, resource, cause });
+      recreated.set(network.key, `network ${network.key}: ${cause}`);
+    }
+    add({ id: opId('create-network', network.key), kind: 'create-network', network: network.key, resource, cause, stamp });
+  }
+  for (const key of Object.keys(live.networks).sort()) {
+    if (wanted.some((n) => n.key === key)) continue;
+    const resource = `network:${key}`;
+    add({ id: opId('remove-network', key), kind: 'remove-network', network: key, resource, cause: options.removedCause });
+  }
+  return recreated;
+}
+
+/** Named volumes to create; with removeVolumes, every volume the project does not keep goes. */
+export function planVolumes(project: Project, live: LiveState, options: ReconcileOptions, add: (d: Draft) => void): void {
+  const wanted = Object.values(project.volumes).filter((v) => !v.external);
+  for (const volume of [...wanted].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+    const observed = live.volumes[volume.key];
+    const cause = !observed ? 'new volume' : !observed.present ? `folder ${observed.path} gone` : undefined;
+    if (cause === undefined) continue;
+    const resource = `volume:${volume.key}`;
+    add({ id: opId('create-volume', volume.key), kind: 'create-volume', volume: volume.key, resource, cause });
+  }
+  if (!options.removeVolumes) return;
+  for (const [key, observed] of Object.entries(live.volumes).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const kept = observed.owner !== undefined ? project.services[observed.owner] : wanted.some((v) => v.key === key);
+    if (kept) continue;
+    add({
+      id: opId('remove-volume', key),
+      kind: 'remove-volume',
+      volume: key,
+      resource: `volume:${key}`,
+      cause: options.volumeCause,
+      destructive: true,
+    });
+  }
+}
