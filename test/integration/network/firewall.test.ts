@@ -66,20 +66,17 @@ async function makeLab(lab: Lab, variant: Variant) {
     ns[service] = await lab.netns(service);
     ip[service] = alloc.addresses[service]!;
     await lab.attach(host, bridgeName(proj, network), vethHostName(proj, service, network), ns[service], `${ip[service]}/24`, alloc.gateway);
-    await lab.daemon(ns[service], 'greet.mjs');
   };
   for (const [proj, record] of [[project, ipam], [other, otherIpam]] as const) {
     for (const [key, alloc] of Object.entries(record.networks)) await lab.bridge(host, bridgeName(proj, key), `${alloc.gateway}/24`);
   }
-  for (const [service, network] of Object.entries(services)) await wire(project, ipam, service, network);
-  await wire(other, otherIpam, 'c1', 'default');
-  await lab.daemon(outside, 'greet.mjs');
-  await lab.daemon(outside, 'dns-server.mjs', OUTSIDE, OUTSIDE);
+  await Promise.all([...Object.entries(services).map(([service, network]) => wire(project, ipam, service, network)), wire(other, otherIpam, 'c1', 'default')]);
 
   const firewall = (proj: string, record: IpamRecord, internal: string[] = []): FirewallNetwork[] =>
     Object.entries(record.networks).map(([key, n]) => ({ bridge: bridgeName(proj, key), subnet: n.subnet, internal: internal.includes(key) }));
   const names = { services: Object.fromEntries(Object.entries(services).map(([s, n]) => [s, { hostname: s, networks: { [n]: { aliases: [`${s}-alias`], priority: 0 } }, extraHosts: [] }])) };
-  const agent = await lab.daemon(
+  const [agent] = await Promise.all([
+    lab.daemon(
     host,
     agentBundle,
     JSON.stringify({
@@ -87,7 +84,11 @@ async function makeLab(lab: Lab, variant: Variant) {
       upstreams: [{ address: OUTSIDE }],
       ports: [9090, 8080].map((targetPort) => ({ service: 'a1', hostIp: '127.0.0.1', hostPort: 0, protocol: 'tcp', targetIp: ip.a1, targetPort })),
     }),
-  );
+    ),
+    ...Object.values(ns).map((n) => lab.daemon(n, 'greet.mjs')),
+    lab.daemon(outside, 'greet.mjs'),
+    lab.daemon(outside, 'dns-server.mjs', OUTSIDE, OUTSIDE),
+  ]);
   const published = (JSON.parse(agent.slice('ready '.length)) as { boundPort: number }[]).map((p) => p.boundPort);
   return {
     project,
@@ -100,11 +101,15 @@ async function makeLab(lab: Lab, variant: Variant) {
     published,
     networks: firewall(project, ipam, ['vault']),
     otherNetworks: firewall(other, otherIpam),
-    probe: (from: string, to: string, port = 8080, timeoutMs = 800) => lab.program<Probe>(from, 'probe.mjs', to, String(port), String(timeoutMs)),
+    /** Connects from one netns to each target (address, or address:port; 8080 by default) at once. */
+    probe: (from: string, ...targets: string[]) => lab.program<Probe[]>(from, 'probe.mjs', '800', ...targets.map((t) => (t.includes(':') ? t : `${t}:8080`))),
+    resolve: (from: string, server: string, ...names: string[]) => lab.program<unknown[]>(from, 'resolve.mjs', server, ...names),
   };
 }
 
 for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP policy'] as const) {
+  // DNS and published ports do not depend on the host's iptables: checked once, on the Docker-like host.
+  const full = variant === 'iptables-nft DROP';
   describeWith({ root: true, commands: ['ip', 'nft', 'nsenter', 'iptables-nft', 'iptables-legacy'] }, `firewall on a host with ${variant}`, () => {
     const lab = new Lab();
     let l: Awaited<ReturnType<typeof makeLab>>;
@@ -121,10 +126,10 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
       if (variant === 'no DROP policy') {
         // Routed between two bridges once forwarding is on: nothing isolates the networks yet.
         await lab.in(l.host, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-        expect(await l.probe(l.ns.a1!, l.ip.b1!)).toEqual({ ok: true, line: l.ip.a1 });
+        expect(await l.probe(l.ns.a1!, l.ip.b1!)).toEqual([{ ok: true, line: l.ip.a1 }]);
       } else {
         // br_netfilter hands bridged frames to iptables, whose DROP policy stops even same-bridge traffic.
-        expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual(BLOCKED);
+        expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual([BLOCKED]);
       }
     });
 
@@ -136,51 +141,48 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
       expect(await lab.in(l.host, 'nft', 'list', 'tables')).toContain(`table inet ${nftTableName(l.project)}`);
     });
 
-    it('lets services on one bridge talk, with their own addresses', async () => {
-      expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual({ ok: true, line: l.ip.a1 });
-      expect(await l.probe(l.ns.a2!, l.ip.a1!)).toEqual({ ok: true, line: l.ip.a2 });
+    it('lets services on one bridge talk, with their own addresses, and reach the outside masqueraded', async () => {
+      expect(await l.probe(l.ns.a1!, l.ip.a2!, OUTSIDE)).toEqual([{ ok: true, line: l.ip.a1 }, { ok: true, line: UPLINK }]);
+      expect(await l.probe(l.ns.a2!, l.ip.a1!)).toEqual([{ ok: true, line: l.ip.a2 }]);
+      expect(await l.probe(l.ns.c1!, OUTSIDE)).toEqual([{ ok: true, line: UPLINK }]);
     });
 
-    it('keeps different bridges apart, within a project and across projects, with ip_forward=1', async () => {
-      const pairs = [['a1', 'b1'], ['b1', 'a1'], ['a1', 'i1'], ['i1', 'a1'], ['a1', 'c1'], ['c1', 'a1'], ['c1', 'b1']] as const;
-      const results = await Promise.all(pairs.map(([from, to]) => l.probe(l.ns[from]!, l.ip[to]!)));
-      expect(results).toEqual(pairs.map(() => BLOCKED));
+    it('keeps different bridges apart, within a project and across projects, with ip_forward=1; internal has no way out', async () => {
+      const results = await Promise.all([
+        l.probe(l.ns.a1!, l.ip.b1!, l.ip.i1!, l.ip.c1!),
+        l.probe(l.ns.b1!, l.ip.a1!, l.ip.c1!),
+        l.probe(l.ns.i1!, l.ip.a1!, OUTSIDE),
+        l.probe(l.ns.c1!, l.ip.a1!, l.ip.b1!),
+      ]);
+      expect(results).toEqual([[BLOCKED, BLOCKED, BLOCKED], [BLOCKED, BLOCKED], [BLOCKED, BLOCKED], [BLOCKED, BLOCKED]]);
     });
 
-    it('masquerades egress of a non-internal network to the outside', async () => {
-      expect(await l.probe(l.ns.a1!, OUTSIDE)).toEqual({ ok: true, line: UPLINK });
-      expect(await l.probe(l.ns.c1!, OUTSIDE)).toEqual({ ok: true, line: UPLINK });
-    });
-
-    it('gives an internal network no way out', async () => {
-      expect(await l.probe(l.ns.i1!, OUTSIDE)).toEqual(BLOCKED);
-    });
-
-    it('lets nothing from outside into a bridge unasked', async () => {
+    if (full) it('lets nothing from outside into a bridge unasked', async () => {
       await lab.ip('-n', l.outside, 'route', 'add', '10.209.0.0/16', 'via', UPLINK);
       try {
-        expect(await l.probe(l.outside, l.ip.a1!)).toEqual(BLOCKED);
+        expect(await l.probe(l.outside, l.ip.a1!)).toEqual([BLOCKED]);
       } finally {
         await lab.ip('-n', l.outside, 'route', 'del', '10.209.0.0/16', 'via', UPLINK);
       }
     });
 
-    it('resolves peers on the gateway and relays other names to the host resolver; internal relays nothing', async () => {
+    if (full) it('resolves peers on the gateway and relays other names to the host resolver; internal relays nothing', async () => {
       const front = l.ipam.networks.front!.gateway;
       const vault = l.ipam.networks.vault!.gateway;
-      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'a2')).toEqual({ addresses: [l.ip.a2] });
-      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'a2-alias')).toEqual({ addresses: [l.ip.a2] });
-      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'outside.test')).toEqual({ addresses: [OUTSIDE] });
-      expect(await lab.program(l.ns.a1!, 'resolve.mjs', front, 'b1')).toEqual({ code: 'ENOTFOUND' });
-      expect(await lab.program(l.ns.i1!, 'resolve.mjs', vault, 'i1')).toEqual({ addresses: [l.ip.i1] });
-      expect(await lab.program(l.ns.i1!, 'resolve.mjs', vault, 'outside.test')).toEqual({ code: 'ENOTFOUND' });
+      expect(await l.resolve(l.ns.a1!, front, 'a2', 'a2-alias', 'outside.test', 'b1')).toEqual([
+        { addresses: [l.ip.a2] },
+        { addresses: [l.ip.a2] },
+        { addresses: [OUTSIDE] },
+        { code: 'ENOTFOUND' },
+      ]);
+      expect(await l.resolve(l.ns.i1!, vault, 'i1', 'outside.test')).toEqual([{ addresses: [l.ip.i1] }, { code: 'ENOTFOUND' }]);
     });
 
-    it('publishes a service port on the host: 100 MiB both ways intact, 200 concurrent connections', async () => {
+    if (full) it('publishes a service port on the host: 100 MiB both ways intact, 200 concurrent connections', async () => {
       const [echo, greet] = l.published;
       expect(await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(100 * 1024 * 1024), '1')).toEqual({ connections: 1, intact: 1, bytes: 100 * 1024 * 1024 });
       expect(await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(64 * 1024), '200')).toEqual({ connections: 200, intact: 200, bytes: 200 * 64 * 1024 });
-      expect(await l.probe(l.host, '127.0.0.1', greet)).toEqual({ ok: true, line: l.ipam.networks.front!.gateway });
+      expect(await l.probe(l.host, `127.0.0.1:${greet}`)).toEqual([{ ok: true, line: l.ipam.networks.front!.gateway }]);
     });
 
     it('opens iptables only where a FORWARD policy is DROP, tagged with the project', async () => {

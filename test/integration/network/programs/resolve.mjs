@@ -1,11 +1,16 @@
-// Resolves a name's A records through one server; prints {"addresses":[...]} or {"code":...}.
-// Usage: node resolve.mjs <server> <name>
+// Resolves names' A records through one server and prints one JSON array in argument order:
+// {"addresses":[...]} or {"code":...}. Usage: node resolve.mjs <server> <name>...
 import { Resolver } from 'node:dns/promises';
 
-const [server, name] = process.argv.slice(2);
+const [server, ...names] = process.argv.slice(2);
 const resolver = new Resolver({ timeout: 1500, tries: 1 });
 resolver.setServers([server]);
-resolver.resolve4(name).then(
-  (addresses) => console.log(JSON.stringify({ addresses })),
-  (e) => console.log(JSON.stringify({ code: e.code })),
+const results = await Promise.all(
+  names.map((name) =>
+    resolver.resolve4(name).then(
+      (addresses) => ({ addresses }),
+      (e) => ({ code: e.code }),
+    ),
+  ),
 );
+console.log(JSON.stringify(results));
