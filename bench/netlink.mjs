@@ -1,6 +1,8 @@
-// Time to create and then delete N service network units (netns + bridge + veth pair with the
+// Part 1 — time to create and then delete N service network units (netns + bridge + veth pair with the
 // peer in the netns + address + links up) through our netlink, against the same objects made
-// with `ip` commands, in one run. Everything happens inside a throwaway "host" netns made for
+// with `ip` commands, in one run. Part 2 — the network of a project of N services on one
+// network (bridge + gateway address; per service: netns, lo up, veth with eth0 inside, address,
+// default route) through setupProjectNetwork/teardownProjectNetwork vs `ip`. Everything happens inside a throwaway "host" netns made for
 // the run, which is deleted at the end with every unit namespace (also on failure).
 // Needs root and `npm run build` (it imports dist/).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   addrAdd, linkAddBridge, linkAddVeth, linkDel, linkSetUp, netnsAdd, netnsDelete, netnsList, openHandle,
+  openNetworkDriver, setupProjectNetwork, teardownProjectNetwork,
 } from '../dist/network/index.js';
 import { ms } from './_stats.mjs';
 
@@ -88,6 +91,48 @@ function deleteIp(n) {
   }
 }
 
+const projectName = `${run.slice(4)}p`; // netns stk-<project>-sN share the run's prefix
+
+function projectSpec(n) {
+  const services = {};
+  const addresses = {};
+  for (let i = 0; i < n; i++) {
+    services[`s${i}`] = { networks: { default: { priority: 0 } } };
+    addresses[`s${i}`] = `10.210.${(i + 2) >> 8}.${(i + 2) & 255}`;
+  }
+  return {
+    project: projectName,
+    networks: { default: { internal: false, external: false } },
+    services,
+    ipam: { version: 1, networks: { default: { subnet: '10.210.0.0/16', gateway: '10.210.0.1', addresses } } },
+  };
+}
+
+const setupOurs = (n) => setupProjectNetwork(projectSpec(n), openNetworkDriver(rootNs));
+const teardownOurs = (n) => teardownProjectNetwork(projectSpec(n), rootNs);
+
+/** The same project network, one `ip` command per object and setting. */
+function setupIp(n) {
+  const spec = projectSpec(n);
+  ip('-n', rootNs, 'link', 'add', 'pbr', 'up', 'type', 'bridge');
+  ip('-n', rootNs, 'addr', 'add', '10.210.0.1/16', 'dev', 'pbr');
+  for (let i = 0; i < n; i++) {
+    const ns = `${run}-ip-s${i}`;
+    ip('netns', 'add', ns);
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', rootNs, 'link', 'add', `pv${i}`, 'master', 'pbr', 'up', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('-n', ns, 'addr', 'add', `${spec.ipam.networks.default.addresses[`s${i}`]}/16`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    ip('-n', ns, 'route', 'add', 'default', 'via', '10.210.0.1');
+  }
+}
+
+function teardownIp(n) {
+  for (let i = 0; i < n; i++) ip('-n', rootNs, 'link', 'del', `pv${i}`);
+  ip('-n', rootNs, 'link', 'del', 'pbr');
+  for (let i = 0; i < n; i++) ip('netns', 'del', `${run}-ip-s${i}`);
+}
+
 function timed(fn, n) {
   const t0 = performance.now();
   fn(n);
@@ -115,6 +160,20 @@ try {
     );
   }
   console.log('(ratio = ip time / our time; a unit = netns + bridge + veth pair with its peer in the netns + address + up)');
+  setupOurs(1), teardownOurs(1), setupIp(1), teardownIp(1);
+  console.log('\nproject of N services on one network (setupProjectNetwork / teardownProjectNetwork vs ip):');
+  console.log('N   | setup:  ours       ip        ratio | teardown: ours     ip        ratio');
+  for (const n of SIZES) {
+    const os = timed(setupOurs, n);
+    const ot = timed(teardownOurs, n);
+    const is = timed(setupIp, n);
+    const it = timed(teardownIp, n);
+    console.log(
+      `${String(n).padEnd(3)} | ${ms(os).padStart(12)} ${ms(is).padStart(11)} ${(is / os).toFixed(1).padStart(6)}x` +
+        ` | ${ms(ot).padStart(12)} ${ms(it).padStart(11)} ${(it / ot).toFixed(1).padStart(6)}x`,
+    );
+  }
+  console.log('(our teardown deletes every link of the project in one request: the kernel waits out one RCU grace period, not one per link)');
 } finally {
   cleanup();
 }
