@@ -137,6 +137,29 @@ describe('include', () => {
     expect(raw.doc).toEqual({ services: { x: { image: 'a', user: 'b', volumes: [`${dir}/lib/v:/v`] } } });
   });
 
+  test('project_directory decides what relative paths of the included file mean', async () => {
+    const dir = tree({
+      'compose.yaml': 'include:\n  - project_directory: ../subdir\n    path: ./dir/compose.yaml\n',
+      'dir/compose.yaml': 'services:\n  s:\n    image: "i:${T}"\n    env_file: extra.env\n    volumes: [{type: bind, source: ., target: /mnt}]\n',
+    });
+    const sub = join(dir, '..', 'subdir');
+    const raw = await loadRaw({ cwd: dir, env: { T: '1' } });
+    expect(raw.doc).toEqual({
+      services: { s: { image: 'i:1', env_file: join(sub, 'extra.env'), volumes: [{ type: 'bind', source: sub, target: '/mnt' }] } },
+    });
+  });
+
+  test('a missing include env_file is an error at the include entry', async () => {
+    const dir = tree({
+      'compose.yaml': 'include:\n  - path: inc.yaml\n    env_file: nope.env\n',
+      'inc.yaml': 'services:\n  s: {image: x}\n',
+    });
+    const err = await specError(loadRaw({ cwd: dir, env: {} }));
+    expect(err.diagnostics.map((d) => [d.code, d.message, d.location?.line, d.location?.col])).toEqual([
+      ['ENV_FILE', `cannot read env file ${join(dir, 'nope.env')}: no such file`, 2, 5],
+    ]);
+  });
+
   test('an included file may extend a service of a file next to it', async () => {
     const dir = tree({
       'compose.yaml': 'include:\n  - path:\n      - dir/included.yaml\n',
