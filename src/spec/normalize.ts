@@ -1,6 +1,7 @@
 // A validated RawSpec → the immutable Project: profiles applied, every default filled in,
 // references between services, networks and volumes checked, dependency cycles named.
 import type { Diagnostic } from './diagnostics.js';
+import { ipv4ToNumber, isAddress, parseSubnet, subnetContains } from './addresses.js';
 import { findCycle } from './cycles.js';
 import { listOrDict } from './environment.js';
 import { activeProfiles, enabledServices } from './profiles.js';
@@ -50,6 +51,9 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   const usesDefault = Object.values(services).some((s) => 'default' in s.networks);
   if (usesDefault && !networks.default) networks.default = network(project, 'default', {});
 
+  checkAddresses(services, networks, spec, report);
+  checkContainerNames(services, report);
+
   const volumes: Record<string, Volume> = {};
   for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
 
@@ -89,6 +93,57 @@ function checkDependencies(services: Record<string, Service>, all: NonNullable<S
       found: cycle.join(' -> '),
       hint: 'remove one of these depends_on entries',
     });
+  }
+}
+
+// Subnets, gateways and static addresses must be real IPv4 and fit together; host IPs of ports
+// and extra_hosts must be addresses (or host-gateway).
+function checkAddresses(services: Record<string, Service>, networks: Record<string, Network>, spec: Spec, report: Report): void {
+  for (const n of Object.values(networks)) {
+    n.ipam.forEach((c, i) => {
+      const at = ['networks', n.key, 'ipam', 'config', i];
+      if (c.subnet !== undefined && !parseSubnet(c.subnet)) report.error([...at, 'subnet'], 'BAD_ADDRESS', `\`${c.subnet}\` is not an IPv4 subnet`, { expected: 'a subnet such as 10.5.0.0/24' });
+      for (const key of ['gateway', 'ipRange'] as const) {
+        const v = c[key];
+        const specKey = key === 'ipRange' ? 'ip_range' : key;
+        const ok = v === undefined || (key === 'gateway' ? ipv4ToNumber(v) !== undefined : parseSubnet(v) !== undefined);
+        if (!ok) report.error([...at, specKey], 'BAD_ADDRESS', `\`${v}\` is not an IPv4 ${key === 'gateway' ? 'address' : 'range'}`, { expected: key === 'gateway' ? 'an address such as 10.5.0.1' : 'a range such as 10.5.0.128/25' });
+      }
+    });
+  }
+  for (const s of Object.values(services)) {
+    for (const [key, attachment] of Object.entries(s.networks)) {
+      if (attachment.ipv4Address === undefined) continue;
+      const at = ['services', s.name, 'networks', key, 'ipv4_address'];
+      const address = ipv4ToNumber(attachment.ipv4Address);
+      const subnets = (networks[key]?.ipam ?? []).flatMap((c) => (c.subnet && parseSubnet(c.subnet) ? [parseSubnet(c.subnet)!] : []));
+      if (address === undefined) report.error(at, 'BAD_ADDRESS', `\`${attachment.ipv4Address}\` is not an IPv4 address`, { expected: 'an address such as 10.5.0.7' });
+      else if (subnets.length === 0) {
+        report.error(at, 'BAD_ADDRESS', `a static address needs a subnet on network \`${key}\``, { hint: `add \`ipam: {config: [{subnet: ...}]}\` to network \`${key}\`` });
+      } else if (!subnets.some((sub) => subnetContains(sub, address))) {
+        report.error(at, 'BAD_ADDRESS', `\`${attachment.ipv4Address}\` is outside the subnets of network \`${key}\``, { expected: `an address in ${networks[key]!.ipam.map((c) => c.subnet).filter(Boolean).join(', ')}` });
+      }
+    }
+    const given = spec.services?.[s.name];
+    s.extraHosts.forEach((h, i) => {
+      if (h.ip !== 'host-gateway' && !isAddress(h.ip)) {
+        const at = Array.isArray(given?.extra_hosts) ? ['services', s.name, 'extra_hosts', i] : ['services', s.name, 'extra_hosts', h.host];
+        report.error(at, 'BAD_ADDRESS', `\`${h.ip}\` is not an IP address`, { expected: 'an IPv4 or IPv6 address, or host-gateway' });
+      }
+    });
+    const hostIps = new Set(s.ports.map((p) => p.hostIp));
+    for (const ip of hostIps) if (!isAddress(ip)) report.error(['services', s.name, 'ports'], 'BAD_ADDRESS', `host IP \`${ip}\` is not an IP address`, { expected: 'an address such as 127.0.0.1 or 0.0.0.0' });
+  }
+}
+
+// Two services cannot share a container_name (compose refuses it too).
+function checkContainerNames(services: Record<string, Service>, report: Report): void {
+  const owner = new Map<string, string>();
+  for (const s of Object.values(services)) {
+    if (s.containerName === undefined) continue;
+    const first = owner.get(s.containerName);
+    if (first) report.error(['services', s.name, 'container_name'], 'DUPLICATE_NAME', `\`${s.name}\` and \`${first}\` have the same container_name \`${s.containerName}\``);
+    else owner.set(s.containerName, s.name);
   }
 }
 

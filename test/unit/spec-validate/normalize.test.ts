@@ -392,3 +392,34 @@ describe('restart, stop, limits, develop, misc', () => {
     expect(web('build: .').build).toEqual({ context: '/proj', args: {} });
   });
 });
+
+describe('addresses and names', () => {
+  const net = 'networks:\n  n:\n    ipam: {config: [{subnet: 10.5.0.0/24, gateway: 10.5.0.1}]}\n  bare: {}\n';
+  test('a static address inside the subnet is kept', () => {
+    const { project, diagnostics } = load(`services:\n  a:\n    image: x\n    networks: {n: {ipv4_address: 10.5.0.7}}\n${net}`);
+    expect(diagnostics).toEqual([]);
+    expect(project.services.a!.networks.n!.ipv4Address).toBe('10.5.0.7');
+  });
+
+  test.each([
+    ['networks: {n: {ipv4_address: 10.6.0.7}}', 'outside the subnets of network `n`'],
+    ['networks: {n: {ipv4_address: 10.5.0.300}}', 'is not an IPv4 address'],
+    ['networks: {bare: {ipv4_address: 10.5.0.7}}', 'needs a subnet on network `bare`'],
+    ['extra_hosts: ["db:not-an-ip"]', 'is not an IP address'],
+    ['ports: ["localhost:80:80"]', 'host IP `localhost`'],
+  ])('%s is refused', (body, message) => {
+    const [e] = errorsOf(`services:\n  a:\n    image: x\n    ${body}\n${net}`);
+    expect(e).toMatchObject({ code: 'BAD_ADDRESS', location: { line: 4 } });
+    expect(e!.message).toContain(message);
+  });
+
+  test('a bad subnet is refused', () => {
+    const [e] = errorsOf('services: {a: {image: x}}\nnetworks:\n  n:\n    ipam: {config: [{subnet: 10.5.0.0/33}]}\n');
+    expect(e).toMatchObject({ code: 'BAD_ADDRESS', path: ['networks', 'n', 'ipam', 'config', 0, 'subnet'] });
+  });
+
+  test('two services with one container_name', () => {
+    const [e] = errorsOf('services:\n  a: {image: x, container_name: same}\n  b: {image: x, container_name: same}\n');
+    expect(e).toMatchObject({ code: 'DUPLICATE_NAME', path: ['services', 'b', 'container_name'] });
+  });
+});
