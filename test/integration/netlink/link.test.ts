@@ -5,7 +5,7 @@ import {
   linkAddBridge, linkAddVeth, linkDel, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
   linkSetNoMaster, linkSetUp,
 } from '../../../src/network/index.js';
-import { encodeLinkRequest, NLM_F_CREATE, NLM_F_EXCL, RTM_NEWLINK } from '../../../src/network/nl/index.js';
+import { encodeLinkRequest, NLM_F_CREATE, NLM_F_EXCL, RTM_GETLINK, RTM_NEWLINK } from '../../../src/network/nl/index.js';
 import { Scratch } from './fixture.js';
 
 function thrown(fn: () => unknown): KernelError {
@@ -98,6 +98,20 @@ describeRoot('link verbs on the real kernel', () => {
     expect(thrown(() => linkAddBridge(h, 'br0')).message).toBe(`RTM_NEWLINK br0 (bridge) in ${ns}: EEXIST`);
     expect(thrown(() => linkSetUp(h, 'nosuch0')).message).toBe(`RTM_SETLINK nosuch0 up in ${ns}: ENODEV`);
     expect(thrown(() => linkSetMaster(h, 'br0', 'nosuch0')).message).toBe(`RTM_SETLINK br0 master nosuch0 in ${ns}: ENODEV`);
+  });
+
+  it('reads a dump that spans many datagrams to its end', () => {
+    const ns = s.netns('many');
+    const h = s.handle(ns);
+    for (let i = 0; i < 40; i++) linkAddVeth(h, `a${i}`, { name: `b${i}` });
+    const messages = h.socket.dump(RTM_GETLINK, encodeLinkRequest({}), 'dump');
+    // More than two full 32 KiB parts: the reply cannot have come in one read.
+    expect(messages.reduce((n, m) => n + m.header.len, 0)).toBeGreaterThan(64 * 1024);
+    const names = linkList(h).map((l) => l.name);
+    expect(names.length).toBe(81);
+    expect(new Set(names).size).toBe(81);
+    expect(names).toContain('a39');
+    expect(names).toContain('b0');
   });
 
   it("carries the kernel's own explanation (extended ACK) as the cause", () => {
