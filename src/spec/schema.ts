@@ -3,6 +3,7 @@
 // messages), and scripts/gen-schema.mjs turns it into schema/stack.schema.json for editors.
 import { z } from 'zod';
 import { CPUS_FORMAT, DURATION_FORMAT, SIZE_FORMAT } from './units.js';
+import { KEY_DOCS } from './key-docs.js';
 import { cosmeticKeys, type Level } from './keys.js';
 
 /** Marks a message that is an "expected" text of ours rather than a zod message. */
@@ -268,6 +269,10 @@ export function toJsonSchema(): Record<string, unknown> {
         jsonSchema.patternProperties = { '^x-': {} };
         const props = (jsonSchema.properties ??= {});
         for (const key of cosmeticKeys(meta.level)) props[key] = { description: 'Accepted for compatibility; stack ignores it (warning).' };
+        for (const [key, description] of Object.entries(KEY_DOCS[meta.level] ?? {})) {
+          const prop = props[key];
+          if (prop && typeof prop === 'object') prop.description = description;
+        }
       }
     },
   });
