@@ -79,11 +79,22 @@ export class NetlinkSocket {
     return this.seq;
   }
 
+  /** One datagram; a read cut short by a signal (EINTR: SIGCHLD from a spawn) is retried. */
+  private receive(call: string): number {
+    for (;;) {
+      try {
+        return recv(this.fd, this.buf, MSG_TRUNC, () => `receive reply to ${call}`);
+      } catch (e) {
+        if (!(e instanceof KernelError && e.errno === 'EINTR')) throw e;
+      }
+    }
+  }
+
   private collect(seq: number, call: string, dump: boolean): { messages: Message[]; interrupted: boolean } {
     const messages: Message[] = [];
     let interrupted = false;
     for (;;) {
-      const n = recv(this.fd, this.buf, MSG_TRUNC, () => `receive reply to ${call}`);
+      const n = this.receive(call);
       if (n > this.buf.length) throw new Error(`${call}: reply of ${n} bytes exceeds the ${this.buf.length}-byte buffer`);
       for (const m of decodeMessages(Buffer.from(this.buf.subarray(0, n)))) {
         if (m.header.seq !== seq) continue; // the tail of an earlier, abandoned request
