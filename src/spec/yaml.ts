@@ -51,12 +51,14 @@ export function parseYaml(text: string, file: string): ParsedFile {
         severity: 'error',
         code: dup ? 'DUPLICATE_KEY' : 'YAML_SYNTAX',
         location: at(e.pos[0]),
-        message: dup ? 'duplicate key: a key may appear only once in a mapping' : `YAML syntax: ${firstLine(e.message)}`,
+        message: dup
+          ? `duplicate key ${keyAt(text, e.pos[0])}: a key may appear only once in a mapping`
+          : `YAML syntax: ${firstLine(e.message)}`,
       });
     }
     for (const w of doc.warnings) {
       const tag = /Unresolved tag: (\S+)/.exec(w.message)?.[1];
-      if (tag && tag in MERGE_TAGS) continue;
+      if (tag && Object.hasOwn(MERGE_TAGS, tag)) continue;
       diagnostics.push({
         severity: 'warning',
         code: tag ? 'YAML_TAG' : 'YAML_WARNING',
@@ -72,6 +74,12 @@ export function parseYaml(text: string, file: string): ParsedFile {
     out.push(new Converter(doc, text, at, diagnostics).root());
   }
   return { docs: out, diagnostics };
+}
+
+/** The key written at `offset`, as written (for naming a duplicate key). */
+function keyAt(text: string, offset: number): string {
+  const m = /^(?:"[^"\n]*"|'[^'\n]*'|[^\n]*?)(?=\s*:(?:\s|$))/.exec(text.slice(offset, offset + 200));
+  return m ? m[0].trim() : text.slice(offset).split(/[\s:]/)[0]!;
 }
 
 function firstLine(s: string): string {
@@ -124,7 +132,7 @@ class Converter {
       }
       return { ...node, loc };
     }
-    const tag = n.tag ? MERGE_TAGS[n.tag] : undefined;
+    const tag = n.tag && Object.hasOwn(MERGE_TAGS, n.tag) ? MERGE_TAGS[n.tag] : undefined;
     stack.add(n);
     try {
       if (isMap(n)) return this.map(n, loc, tag, stack);

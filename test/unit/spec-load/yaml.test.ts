@@ -59,6 +59,17 @@ describe('parseYaml', () => {
     expect(parseYaml(text, F).diagnostics.map((d) => d.code)).toEqual(codes);
   });
 
+  test('a duplicate key is named at its second place', () => {
+    expect(parseYaml('services:\n  web: {}\n  web: {}\n', F).diagnostics).toEqual([
+      {
+        severity: 'error',
+        code: 'DUPLICATE_KEY',
+        location: { file: F, line: 3, col: 3 },
+        message: 'duplicate key web: a key may appear only once in a mapping',
+      },
+    ]);
+  });
+
   test('alias bombs are refused instead of expanded', () => {
     const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 9; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
