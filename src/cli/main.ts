@@ -20,6 +20,8 @@ export interface CommandContext {
 export type CommandRun = (ctx: CommandContext) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandRun }> }> = {
+  config: { summary: 'Validate the spec and print the normalized project', load: () => import('./commands/config.js') },
+  plan: { summary: 'Print what `up` would do, one line per operation with its cause', load: () => import('./commands/plan.js') },
   version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },
 };
 

@@ -1,0 +1,20 @@
+// Loads the project the global options point at and prints the spec's warnings.
+import type { CommandContext } from './main.js';
+import { loadProject } from '../spec/index.js';
+import { formatDiagnostic } from '../spec/diagnostics.js';
+import type { Project } from '../spec/project.js';
+
+/** The project of this command line; warnings go to stderr unless `quiet`. */
+export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
+  const { project, warnings } = await loadProject({
+    cwd: ctx.cwd,
+    env: ctx.env,
+    files: ctx.global.files.length ? ctx.global.files : undefined,
+    projectName: ctx.global.projectName,
+    projectDirectory: ctx.global.projectDirectory,
+    envFiles: ctx.global.envFiles.length ? ctx.global.envFiles : undefined,
+    profiles: ctx.global.profiles,
+  });
+  if (!quiet) for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
+  return project;
+}

@@ -1,0 +1,91 @@
+// `stack config` and `stack plan` through the real binary: a good example, a bad spec, refusals.
+import { afterAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
+const example = fileURLToPath(new URL('../../examples/hello-node', import.meta.url));
+const stateRoot = mkdtempSync(join(tmpdir(), 'stack-e2e-'));
+const stack = (cwd: string, ...args: string[]) =>
+  execa(process.execPath, [bin, ...args], { cwd, reject: false, env: { STACK_ROOT: stateRoot } });
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stack-e2e-proj-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
+
+describe('stack config', () => {
+  it('prints the normalized example as YAML and as JSON', async () => {
+    const yaml = await stack(example, 'config');
+    expect(yaml.exitCode).toBe(0);
+    expect(yaml.stdout).toMatch(/^name: hello-node$/m);
+    const json = await stack(example, 'config', '--format', 'json');
+    expect(json.exitCode).toBe(0);
+    const doc = JSON.parse(json.stdout);
+    expect(Object.keys(doc.services)).toEqual(['api', 'worker']);
+    expect(doc.services.api.ports[0]).toMatchObject({ target: 8080, host_ip: '127.0.0.1' });
+  });
+
+  it('finds the spec in a parent folder, and -p overrides the name', async () => {
+    const r = await stack(join(example, 'node_modules_missing_is_fine').replace(/\/node_modules_missing_is_fine$/, ''), '-p', 'other', 'config', '--format', 'json');
+    expect(JSON.parse(r.stdout).name).toBe('other');
+  });
+
+  it('reports every mistake of a bad spec with file:line:col, no stack trace, exit 1', async () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  web:\n    command: ["true"]\n    imagee: nginx\n  api:\n    command: x\n    ports: ["abc"]\n  db:\n    command: x\n    restart: sometimes\n',
+    });
+    try {
+      const r = await stack(dir, 'config');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/compose\.yaml:4:5: error: services\.web\.imagee/);
+      expect(r.stderr).toMatch(/did you mean .*image/);
+      expect(r.stderr).toMatch(/compose\.yaml:7:\d+: error: services\.api\.ports/);
+      expect(r.stderr).toMatch(/compose\.yaml:10:\d+: error: services\.db\.restart/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stack plan', () => {
+  it('plans the example from an empty host', async () => {
+    const r = await stack(example, 'plan');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^create-network\s+network:default\s+new network$/m);
+    expect(r.stdout).toMatch(/^start-service\s+service:worker\s+new service\s+\(after .*start-service:api\)$/m);
+  });
+
+  it('refuses a service that needs an image, naming it, exit 1', async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  cache:\n    image: redis:7\n' });
+    try {
+      const r = await stack(dir, 'plan');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/cache/);
+      expect(r.stderr).toMatch(/redis:7/);
+      expect(r.stderr).toMatch(/command/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a dependency cycle', async () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  web:\n    command: a\n    depends_on: [api]\n  api:\n    command: b\n    depends_on: [web]\n',
+    });
+    try {
+      const r = await stack(dir, 'plan');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/(web -> api -> web|api -> web -> api)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
