@@ -66,9 +66,8 @@ export interface CgroupStats {
   readonly cpuUsageNs: number;
   /** CFS periods in which the group hit its cpu quota and was held back (cpu.stat nr_throttled). */
   readonly cpuThrottledPeriods: number;
+  /** OOM kills in the group (v1 memory.failcnt is no substitute: it stays 0 through an OOM kill on 6.x). */
   readonly oomKills: number;
-  /** Times usage hit the memory limit (v1 memory.failcnt, v2 memory.events `max`); reclaim, not necessarily OOM. */
-  readonly memoryLimitHits: number;
 }
 
 /** What a manager needs from the outside world; tests swap in a fake hierarchy. */

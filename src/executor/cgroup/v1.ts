@@ -32,13 +32,19 @@ export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
         for (const root of uniqueRoots(roots)) await mkdirChain(deps.fs, root, groupRel(project, service));
       });
     },
+    // Listed from every hierarchy: a group left half-made (a crash between two mkdirs) is found too.
     async projects() {
-      return childGroups(deps, join(roots.memory, CGROUP_DIR));
+      return unionOf(uniqueRoots(roots).map((r) => childGroups(deps, join(r, CGROUP_DIR))));
     },
     async services(project) {
-      return childGroups(deps, join(roots.memory, groupRel(project)));
+      return unionOf(uniqueRoots(roots).map((r) => childGroups(deps, join(r, groupRel(project)))));
     },
   };
+}
+
+/** The sorted union of several name lists. */
+async function unionOf(lists: Promise<string[]>[]): Promise<string[]> {
+  return [...new Set((await Promise.all(lists)).flat())].sort();
 }
 
 /** The distinct hierarchy roots, in V1_CONTROLLERS order. */
@@ -135,7 +141,6 @@ class V1Group implements CgroupHandle {
       cpuUsageNs: await num('cpuacct', 'cpuacct.usage'),
       cpuThrottledPeriods: (await readFlatKeyed(this.deps.fs, this.file('cpu', 'cpu.stat'))).get('nr_throttled') ?? 0,
       oomKills: await this.oomKills(),
-      memoryLimitHits: await num('memory', 'memory.failcnt'),
     };
   }
 

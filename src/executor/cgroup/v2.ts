@@ -130,14 +130,12 @@ class V2Group implements CgroupHandle {
   async stats(): Promise<CgroupStats> {
     const num = async (f: string) => Number(await readValue(this.deps.fs, this.file(f)));
     const cpu = await readFlatKeyed(this.deps.fs, this.file('cpu.stat'));
-    const memory = await readFlatKeyed(this.deps.fs, this.oomEventsFile);
     return {
       memoryBytes: await num('memory.current'),
       pids: await num('pids.current'),
       cpuUsageNs: (cpu.get('usage_usec') ?? 0) * 1000,
       cpuThrottledPeriods: cpu.get('nr_throttled') ?? 0,
-      oomKills: memory.get('oom_kill') ?? 0,
-      memoryLimitHits: memory.get('max') ?? 0,
+      oomKills: await this.oomKills(),
     };
   }
 

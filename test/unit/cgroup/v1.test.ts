@@ -19,7 +19,6 @@ const KERNEL_FILES: Record<string, Record<string, string>> = {
     'memory.swappiness': '60\n',
     'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n',
     'memory.usage_in_bytes': '0\n',
-    'memory.failcnt': '0\n',
   },
   pids: { 'cgroup.procs': '', 'pids.max': 'max\n', 'pids.current': '0\n' },
   cpu: { 'cgroup.procs': '', 'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n', 'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n' },
@@ -110,13 +109,12 @@ describe('v1 manager over a temp dir', () => {
     await writeFile(join(base, 'memory/stack/shop/web/memory.usage_in_bytes'), '4096\n');
     await writeFile(join(base, 'pids/stack/shop/web/pids.current'), '3\n');
     await writeFile(join(base, 'cpuacct/stack/shop/web/cpuacct.usage'), '123456789\n');
-    await writeFile(join(base, 'memory/stack/shop/web/memory.failcnt'), '40\n');
     await writeFile(join(base, 'cpu/stack/shop/web/cpu.stat'), 'nr_periods 30\nnr_throttled 25\nthrottled_time 900000000\n');
     expect(await group.oomKilled()).toBe(true);
-    expect(await group.stats()).toEqual({ memoryBytes: 4096, pids: 3, cpuUsageNs: 123456789, cpuThrottledPeriods: 25, oomKills: 2, memoryLimitHits: 40 });
+    expect(await group.stats()).toEqual({ memoryBytes: 4096, pids: 3, cpuUsageNs: 123456789, cpuThrottledPeriods: 25, oomKills: 2 });
   });
 
-  it('lists projects and services from the memory hierarchy, and nothing before stack/ exists', async () => {
+  it('lists projects and services from every hierarchy, and nothing before stack/ exists', async () => {
     const manager = v1Manager(roots, deps);
     expect(await manager.projects()).toEqual([]);
     await layDown('shop', 'web');
@@ -125,6 +123,10 @@ describe('v1 manager over a temp dir', () => {
     expect(await manager.services('shop')).toEqual(['db', 'web']);
     expect(await manager.open('shop', 'web').exists()).toBe(true);
     expect(await manager.open('shop', 'api').exists()).toBe(false);
+    await mkdir(join(base, 'freezer/stack/half/made'), { recursive: true });
+    expect(await manager.projects()).toEqual(['half', 'shop']);
+    expect(await manager.services('half')).toEqual(['made']);
+    expect(await manager.open('half', 'made').exists()).toBe(false);
   });
 
   it('names the file and value of a write the kernel refuses', async () => {
