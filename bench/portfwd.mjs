@@ -43,8 +43,19 @@ const children = [];
 process.on('exit', () => children.forEach((c) => c.kill()));
 
 const servicePort = await helper(SERVICE, serviceIp);
-const target = { service: 'bench', hostIp: '127.0.0.1', hostPort: 0, protocol: 'tcp', targetIp: serviceIp, targetPort: servicePort };
-const publishedPort = await helper(FORWARDER, new URL('../dist/network/portfwd/index.js', import.meta.url).href, JSON.stringify(target));
+const target = {
+  service: 'bench',
+  hostIp: '127.0.0.1',
+  hostPort: 0,
+  protocol: 'tcp',
+  targetIp: serviceIp,
+  targetPort: servicePort,
+};
+const publishedPort = await helper(
+  FORWARDER,
+  new URL('../dist/network/portfwd/index.js', import.meta.url).href,
+  JSON.stringify(target),
+);
 
 /** Sends `bytes` over one connection and waits for the service's count; returns MiB/s. */
 function push(host, port, bytes) {
@@ -109,4 +120,6 @@ console.log(`  direct to ${serviceIp}:${servicePort}   ${d.toFixed(0)} MiB/s`);
 console.log(`  published 127.0.0.1:${publishedPort}  ${f.toFixed(0)} MiB/s`);
 console.log(`  ratio published/direct: ${(f / d).toFixed(2)}`);
 console.log(`connections (${CONNECTIONS}, ${CONCURRENCY} at a time, 1 byte each way):`);
-console.log(`  direct ${directRate.toFixed(0)}/s, published ${forwardedRate.toFixed(0)}/s, ratio ${(forwardedRate / directRate).toFixed(2)}`);
+console.log(
+  `  direct ${directRate.toFixed(0)}/s, published ${forwardedRate.toFixed(0)}/s, ratio ${(forwardedRate / directRate).toFixed(2)}`,
+);

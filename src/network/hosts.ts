@@ -23,7 +23,10 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
   const self = project.services[service];
   if (!self) throw new Error(`hostsFile: no service ${service}`);
   const networks = orderedNetworks(self);
-  const lines = [`# /etc/hosts of service ${service}, written by stack (rewritten when a peer's address changes)`, ...LOCAL_LINES];
+  const lines = [
+    `# /etc/hosts of service ${service}, written by stack (rewritten when a peer's address changes)`,
+    ...LOCAL_LINES,
+  ];
   for (const extra of self.extraHosts) {
     const ip = extra.ip === HOST_GATEWAY ? gatewayOf(ipam, service, networks[0]) : extra.ip;
     lines.push(`${ip}\t${extra.host}`);
@@ -36,7 +39,8 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
     lines.push(`${ip}\t${fresh.join(' ')}`);
   };
   const first = networks[0];
-  if (first !== undefined) line(ipam.networks[first]?.addresses[service], [self.hostname, ...namesOn(project, service, first)]);
+  if (first !== undefined)
+    line(ipam.networks[first]?.addresses[service], [self.hostname, ...namesOn(project, service, first)]);
   for (const network of networks) {
     const addresses = ipam.networks[network]?.addresses ?? {};
     for (const peer of Object.keys(addresses).sort()) {
@@ -57,13 +61,20 @@ export function hostnameFile(project: NamedProject, service: string): string {
  * /etc/resolv.conf of one service: the DNS forwarders on the gateways of its networks (at most
  * three, the resolver's limit), first network first; the host's search domains are kept.
  */
-export function resolvConf(ipam: IpamRecord, project: NamedProject, service: string, host: { search?: readonly string[] } = {}): string {
+export function resolvConf(
+  ipam: IpamRecord,
+  project: NamedProject,
+  service: string,
+  host: { search?: readonly string[] } = {},
+): string {
   const self = project.services[service];
   if (!self) throw new Error(`resolvConf: no service ${service}`);
   const gateways = orderedNetworks(self)
     .map((n) => ipam.networks[n]?.gateway)
     .filter((g): g is string => g !== undefined);
-  const lines = ['# written by stack: the forwarder on the network gateway answers service names and forwards the rest'];
+  const lines = [
+    '# written by stack: the forwarder on the network gateway answers service names and forwards the rest',
+  ];
   for (const gateway of [...new Set(gateways)].slice(0, 3)) lines.push(`nameserver ${gateway}`);
   if (host.search?.length) lines.push(`search ${host.search.join(' ')}`);
   return `${lines.join('\n')}\n`;
@@ -72,7 +83,11 @@ export function resolvConf(ipam: IpamRecord, project: NamedProject, service: str
 function gatewayOf(ipam: IpamRecord, service: string, network: string | undefined): string {
   const gateway = network === undefined ? undefined : ipam.networks[network]?.gateway;
   if (gateway === undefined) {
-    throw new UserError('HOST_GATEWAY_UNKNOWN', `service ${service}: extra_hosts uses host-gateway, but its first network has no gateway stack manages`, 'put a network of this project first in the service\'s networks, or write the address instead of host-gateway');
+    throw new UserError(
+      'HOST_GATEWAY_UNKNOWN',
+      `service ${service}: extra_hosts uses host-gateway, but its first network has no gateway stack manages`,
+      "put a network of this project first in the service's networks, or write the address instead of host-gateway",
+    );
   }
   return gateway;
 }

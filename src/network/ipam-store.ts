@@ -36,7 +36,11 @@ export function jsonFileStore(path: string): IpamStore {
       }
       const record = parseRecord(text);
       if (!record) {
-        throw new UserError('IPAM_STATE_CORRUPT', `the address record ${path} is not a valid IPAM record`, 'run `stack down` to release the project\'s addresses, then `stack up`');
+        throw new UserError(
+          'IPAM_STATE_CORRUPT',
+          `the address record ${path} is not a valid IPAM record`,
+          "run `stack down` to release the project's addresses, then `stack up`",
+        );
       }
       return record;
     },
@@ -69,7 +73,13 @@ function parseRecord(text: string): IpamRecord | undefined {
   if (record.version !== 1 || typeof record.networks !== 'object' || record.networks === null) return undefined;
   for (const n of Object.values(record.networks as Record<string, unknown>)) {
     const a = n as { subnet?: unknown; gateway?: unknown; addresses?: unknown };
-    if (typeof a.subnet !== 'string' || typeof a.gateway !== 'string' || typeof a.addresses !== 'object' || a.addresses === null) return undefined;
+    if (
+      typeof a.subnet !== 'string' ||
+      typeof a.gateway !== 'string' ||
+      typeof a.addresses !== 'object' ||
+      a.addresses === null
+    )
+      return undefined;
   }
   return value as IpamRecord;
 }

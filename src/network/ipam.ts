@@ -86,7 +86,14 @@ export function allocate(request: IpamRequest, previous?: IpamRecord): IpamRecor
     networks[key] = {
       subnet: formatCidr(subnet),
       gateway: formatIpv4(gateway),
-      addresses: chooseAddresses(key, subnet, gateway, config?.ipRange, request.services, sameSubnet ? kept : undefined),
+      addresses: chooseAddresses(
+        key,
+        subnet,
+        gateway,
+        config?.ipRange,
+        request.services,
+        sameSubnet ? kept : undefined,
+      ),
     };
   }
   return { version: 1, networks };
@@ -111,11 +118,19 @@ function chooseSubnets(
     if (text === undefined) continue;
     const subnet = parseCidr(text);
     if (subnet === undefined || subnet.length > 30) {
-      throw new UserError('SUBNET_INVALID', `network ${key}: subnet ${text} is not an IPv4 prefix of /30 or wider`, 'write it as a.b.c.d/n, e.g. 10.209.5.0/24');
+      throw new UserError(
+        'SUBNET_INVALID',
+        `network ${key}: subnet ${text} is not an IPv4 prefix of /30 or wider`,
+        'write it as a.b.c.d/n, e.g. 10.209.5.0/24',
+      );
     }
     const other = clash(subnet);
     if (other) {
-      throw new UserError('SUBNET_OVERLAP', `network ${key}: subnet ${text} overlaps ${other}`, 'pick another ipam.config subnet, or leave it out and stack picks a free one');
+      throw new UserError(
+        'SUBNET_OVERLAP',
+        `network ${key}: subnet ${text} overlaps ${other}`,
+        'pick another ipam.config subnet, or leave it out and stack picks a free one',
+      );
     }
     chosen.set(key, subnet);
   }
@@ -154,7 +169,11 @@ function chooseGateway(key: string, subnet: Cidr, pinned: string | undefined): n
   const gateway = parseIpv4(pinned);
   const { first, last } = hostRange(subnet);
   if (gateway === undefined || gateway < first || gateway > last) {
-    throw new UserError('GATEWAY_OUTSIDE_SUBNET', `network ${key}: gateway ${pinned} is not a host address of ${formatCidr(subnet)}`, `use an address between ${formatIpv4(first)} and ${formatIpv4(last)}`);
+    throw new UserError(
+      'GATEWAY_OUTSIDE_SUBNET',
+      `network ${key}: gateway ${pinned} is not a host address of ${formatCidr(subnet)}`,
+      `use an address between ${formatIpv4(first)} and ${formatIpv4(last)}`,
+    );
   }
   return gateway;
 }
@@ -178,11 +197,19 @@ function chooseAddresses(
     if (pinned === undefined) continue;
     const address = parseIpv4(pinned);
     if (address === undefined || address < first || address > last) {
-      throw new UserError('ADDRESS_OUTSIDE_SUBNET', `service ${name}: ipv4_address ${pinned} is not a host address of network ${key} (${formatCidr(subnet)})`, `use an address between ${formatIpv4(first)} and ${formatIpv4(last)}`);
+      throw new UserError(
+        'ADDRESS_OUTSIDE_SUBNET',
+        `service ${name}: ipv4_address ${pinned} is not a host address of network ${key} (${formatCidr(subnet)})`,
+        `use an address between ${formatIpv4(first)} and ${formatIpv4(last)}`,
+      );
     }
     const holder = owner.get(address);
     if (holder !== undefined) {
-      throw new UserError('ADDRESS_TAKEN', `service ${name}: ipv4_address ${pinned} on network ${key} is already ${holder === 'the gateway' ? holder : `taken by service ${holder}`}`, 'give each service its own address, or leave ipv4_address out');
+      throw new UserError(
+        'ADDRESS_TAKEN',
+        `service ${name}: ipv4_address ${pinned} on network ${key} is already ${holder === 'the gateway' ? holder : `taken by service ${holder}`}`,
+        'give each service its own address, or leave ipv4_address out',
+      );
     }
     owner.set(address, name);
     result.set(name, address);
@@ -190,7 +217,14 @@ function chooseAddresses(
   const range = dynamicRange(key, subnet, ipRange);
   for (const name of members) {
     const address = kept?.addresses[name] === undefined ? undefined : parseIpv4(kept.addresses[name]);
-    if (result.has(name) || address === undefined || address < range.first || address > range.last || owner.has(address)) continue;
+    if (
+      result.has(name) ||
+      address === undefined ||
+      address < range.first ||
+      address > range.last ||
+      owner.has(address)
+    )
+      continue;
     owner.set(address, name);
     result.set(name, address);
   }
@@ -216,7 +250,10 @@ function dynamicRange(key: string, subnet: Cidr, ipRange: string | undefined): {
   if (ipRange === undefined) return hosts;
   const range = parseCidr(ipRange);
   if (range === undefined || !contains(subnet, range.network) || range.length < subnet.length) {
-    throw new UserError('IP_RANGE_OUTSIDE_SUBNET', `network ${key}: ip_range ${ipRange} is not inside ${formatCidr(subnet)}`);
+    throw new UserError(
+      'IP_RANGE_OUTSIDE_SUBNET',
+      `network ${key}: ip_range ${ipRange} is not inside ${formatCidr(subnet)}`,
+    );
   }
   return {
     first: Math.max(hosts.first, range.network),

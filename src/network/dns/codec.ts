@@ -70,12 +70,20 @@ export function answer(msg: Buffer, query: Query, addresses: readonly string[], 
     address.split('.').forEach((octet, i) => rr.writeUInt8(Number(octet), 12 + i));
     return rr;
   });
-  return Buffer.concat([header(msg, query, RCODE.NOERROR, records.length, true), msg.subarray(HEADER, query.questionEnd), ...records]);
+  return Buffer.concat([
+    header(msg, query, RCODE.NOERROR, records.length, true),
+    msg.subarray(HEADER, query.questionEnd),
+    ...records,
+  ]);
 }
 
 /** An error reply (NXDOMAIN, SERVFAIL, REFUSED, FORMERR) that echoes the question when there is one. */
 export function failure(msg: Buffer, query: Query | undefined, rcode: number): Buffer {
-  if (query) return Buffer.concat([header(msg, query, rcode, 0, rcode === RCODE.NXDOMAIN), msg.subarray(HEADER, query.questionEnd)]);
+  if (query)
+    return Buffer.concat([
+      header(msg, query, rcode, 0, rcode === RCODE.NXDOMAIN),
+      msg.subarray(HEADER, query.questionEnd),
+    ]);
   const h = Buffer.alloc(HEADER);
   if (msg.length >= 2) msg.copy(h, 0, 0, 2);
   h.writeUInt16BE(0x8000 | rcode, 2);

@@ -71,7 +71,13 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
 }
 
 /** The reply to one query: from the table, from upstream, or an error; never throws. */
-async function reply(msg: Buffer, table: ReadonlyMap<string, string>, forward: boolean, transport: 'udp' | 'tcp', options: DnsOptions): Promise<Buffer> {
+async function reply(
+  msg: Buffer,
+  table: ReadonlyMap<string, string>,
+  forward: boolean,
+  transport: 'udp' | 'tcp',
+  options: DnsOptions,
+): Promise<Buffer> {
   const query = parseQuery(msg);
   if (!query) return failure(msg, undefined, RCODE.FORMERR);
   const address = table.get(query.name);
@@ -84,7 +90,12 @@ async function reply(msg: Buffer, table: ReadonlyMap<string, string>, forward: b
   return upstream ?? failure(msg, query, RCODE.SERVFAIL);
 }
 
-function bindUdp(address: string, port: number, resolve: (m: Buffer, t: 'udp') => Promise<Buffer>, log: (m: string) => void): Promise<dgram.Socket> {
+function bindUdp(
+  address: string,
+  port: number,
+  resolve: (m: Buffer, t: 'udp') => Promise<Buffer>,
+  log: (m: string) => void,
+): Promise<dgram.Socket> {
   return new Promise((ok, fail) => {
     const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     socket.once('error', fail);
@@ -102,7 +113,12 @@ function bindUdp(address: string, port: number, resolve: (m: Buffer, t: 'udp') =
   });
 }
 
-function listenTcp(address: string, port: number, resolve: (m: Buffer, t: 'tcp') => Promise<Buffer>, log: (m: string) => void): Promise<net.Server> {
+function listenTcp(
+  address: string,
+  port: number,
+  resolve: (m: Buffer, t: 'tcp') => Promise<Buffer>,
+  log: (m: string) => void,
+): Promise<net.Server> {
   return new Promise((ok, fail) => {
     const clients = new Set<net.Socket>();
     const server = net.createServer((socket) => {

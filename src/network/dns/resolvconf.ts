@@ -15,7 +15,10 @@ export function parseResolvConf(text: string): HostResolvers {
   const nameservers: string[] = [];
   let search: string[] = [];
   for (const raw of text.split('\n')) {
-    const [keyword, ...rest] = raw.replace(/[#;].*$/, '').trim().split(/\s+/);
+    const [keyword, ...rest] = raw
+      .replace(/[#;].*$/, '')
+      .trim()
+      .split(/\s+/);
     if (keyword === 'nameserver' && rest[0]) nameservers.push(rest[0].replace(/%.*$/, ''));
     if ((keyword === 'search' || keyword === 'domain') && rest.length) search = rest;
   }

@@ -14,7 +14,12 @@ export interface Upstream {
 }
 
 /** Tries each upstream in turn, `timeoutMs` each; undefined when none replied. */
-export async function exchange(msg: Buffer, upstreams: readonly Upstream[], transport: 'udp' | 'tcp', timeoutMs: number): Promise<Buffer | undefined> {
+export async function exchange(
+  msg: Buffer,
+  upstreams: readonly Upstream[],
+  transport: 'udp' | 'tcp',
+  timeoutMs: number,
+): Promise<Buffer | undefined> {
   for (const upstream of upstreams) {
     const reply = await (transport === 'udp' ? overUdp : overTcp)(msg, upstream, timeoutMs).catch(() => undefined);
     if (reply && messageId(reply) === messageId(msg)) return reply;
@@ -51,7 +56,8 @@ function overTcp(msg: Buffer, upstream: Upstream, timeoutMs: number): Promise<Bu
     socket.on('end', () => done(undefined));
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) done(received.subarray(2, 2 + received.readUInt16BE(0)));
+      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0))
+        done(received.subarray(2, 2 + received.readUInt16BE(0)));
     });
     const length = Buffer.alloc(2);
     length.writeUInt16BE(msg.length);

@@ -12,10 +12,17 @@ const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 export type ForwardingChange = 'already-on' | 'enabled';
 
 /** Makes sure IPv4 forwarding is on in the target netns (see the decision above). */
-export async function ensureIpv4Forwarding(target: NetTarget = {}, mode: 'enable' | 'require' = 'enable'): Promise<ForwardingChange> {
+export async function ensureIpv4Forwarding(
+  target: NetTarget = {},
+  mode: 'enable' | 'require' = 'enable',
+): Promise<ForwardingChange> {
   if ((await readNetProc(target, IP_FORWARD)).trim() === '1') return 'already-on';
   if (mode === 'require') {
-    throw new UserError('IP_FORWARD_OFF', 'net.ipv4.ip_forward is 0, so services on non-internal networks cannot reach the outside', 'run `sysctl -w net.ipv4.ip_forward=1` (and persist it in /etc/sysctl.d/), or mark the networks internal: true');
+    throw new UserError(
+      'IP_FORWARD_OFF',
+      'net.ipv4.ip_forward is 0, so services on non-internal networks cannot reach the outside',
+      'run `sysctl -w net.ipv4.ip_forward=1` (and persist it in /etc/sysctl.d/), or mark the networks internal: true',
+    );
   }
   await writeNetProc(target, IP_FORWARD, '1\n');
   return 'enabled';

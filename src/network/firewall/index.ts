@@ -19,7 +19,11 @@ import { type NetTarget } from './run.js';
  * tell the user). Setup and teardown both call it; no networks left removes the table and the
  * holes. Idempotent and best effort: every step runs, all failures are reported together.
  */
-export async function syncFirewall(project: string, networks: readonly FirewallNetwork[], target: NetTarget = {}): Promise<ForwardingChange | undefined> {
+export async function syncFirewall(
+  project: string,
+  networks: readonly FirewallNetwork[],
+  target: NetTarget = {},
+): Promise<ForwardingChange | undefined> {
   const errors: Error[] = [];
   const attempt = async <T>(step: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -30,7 +34,13 @@ export async function syncFirewall(project: string, networks: readonly FirewallN
     }
   };
   await attempt(() => applyRuleset(project, networks, target));
-  await attempt(() => syncForwardHoles(project, networks.map((n) => n.bridge), target));
+  await attempt(() =>
+    syncForwardHoles(
+      project,
+      networks.map((n) => n.bridge),
+      target,
+    ),
+  );
   const change = networks.some((n) => !n.internal) ? await attempt(() => ensureIpv4Forwarding(target)) : undefined;
   if (errors.length === 1) throw errors[0];
   if (errors.length) throw new AggregateStackError(`firewall of project ${project}`, errors);

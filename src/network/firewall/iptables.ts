@@ -17,19 +17,30 @@ interface Hole {
 }
 
 /** Makes the FORWARD holes of `project` exactly those its `bridges` need; returns the backends with a DROP policy. */
-export async function syncForwardHoles(project: string, bridges: readonly string[], target: NetTarget = {}): Promise<Backend[]> {
+export async function syncForwardHoles(
+  project: string,
+  bridges: readonly string[],
+  target: NetTarget = {},
+): Promise<Backend[]> {
   const dropping: Backend[] = [];
   for (const backend of await activeBackends(target)) {
     const listing = await run(target, backend, ['-w', '-S', 'FORWARD']);
     const policyDrop = listing.split('\n').some((l) => l.trim() === '-P FORWARD DROP');
     if (policyDrop) dropping.push(backend);
     const present = holesIn(listing, project);
-    const wanted: Hole[] = policyDrop ? bridges.flatMap((bridge) => [{ direction: 'i' as const, bridge }, { direction: 'o' as const, bridge }]) : [];
+    const wanted: Hole[] = policyDrop
+      ? bridges.flatMap((bridge) => [
+          { direction: 'i' as const, bridge },
+          { direction: 'o' as const, bridge },
+        ])
+      : [];
     const key = (h: Hole) => `${h.direction} ${h.bridge}`;
     const wantedKeys = new Set(wanted.map(key));
     const presentKeys = new Set(present.map(key));
-    for (const hole of present) if (!wantedKeys.has(key(hole))) await run(target, backend, ['-w', '-D', 'FORWARD', ...ruleArgs(project, hole)]);
-    for (const hole of wanted) if (!presentKeys.has(key(hole))) await run(target, backend, ['-w', '-I', 'FORWARD', ...ruleArgs(project, hole)]);
+    for (const hole of present)
+      if (!wantedKeys.has(key(hole))) await run(target, backend, ['-w', '-D', 'FORWARD', ...ruleArgs(project, hole)]);
+    for (const hole of wanted)
+      if (!presentKeys.has(key(hole))) await run(target, backend, ['-w', '-I', 'FORWARD', ...ruleArgs(project, hole)]);
   }
   return dropping;
 }
@@ -60,6 +71,7 @@ async function activeBackends(target: NetTarget): Promise<Backend[]> {
   const backends: Backend[] = [];
   if (await has(target, 'iptables-nft')) backends.push('iptables-nft');
   const legacyTables = await readNetProc(target, '/proc/net/ip_tables_names').catch(() => '');
-  if (legacyTables.split('\n').includes('filter') && (await has(target, 'iptables-legacy'))) backends.push('iptables-legacy');
+  if (legacyTables.split('\n').includes('filter') && (await has(target, 'iptables-legacy')))
+    backends.push('iptables-legacy');
   return backends;
 }

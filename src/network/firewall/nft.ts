@@ -4,7 +4,11 @@ import { deleteScript, type FirewallNetwork, rulesetScript } from './ruleset.js'
 import { type NetTarget, run } from './run.js';
 
 /** Replaces the project's table with one for `networks`; with no networks left, removes it. */
-export async function applyRuleset(project: string, networks: readonly FirewallNetwork[], target: NetTarget = {}): Promise<void> {
+export async function applyRuleset(
+  project: string,
+  networks: readonly FirewallNetwork[],
+  target: NetTarget = {},
+): Promise<void> {
   await run(target, 'nft', ['-f', '-'], networks.length ? rulesetScript(project, networks) : deleteScript(project));
 }
 

@@ -40,7 +40,11 @@ export function rulesetScript(project: string, networks: readonly FirewallNetwor
     `\tcomment "stack project ${project}: isolation, egress and masquerade of its bridges"`,
     ...set('bridges', 'ifname', bridges),
     ...set('internal', 'ifname', internal),
-    ...set('same_bridge', 'ifname . ifname', bridges.map((b) => `${b} . ${b}`)),
+    ...set(
+      'same_bridge',
+      'ifname . ifname',
+      bridges.map((b) => `${b} . ${b}`),
+    ),
     ...set('egress', 'ipv4_addr', egress, 'interval'),
     '',
     '\tchain forward {',

@@ -20,20 +20,33 @@ export class CommandError extends Error {
     readonly exitCode: number | undefined,
     readonly stderr: string,
   ) {
-    super(`${command}: exit ${exitCode ?? '?'}${stderr ? `: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}` : ''}`);
+    super(
+      `${command}: exit ${exitCode ?? '?'}${stderr ? `: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}` : ''}`,
+    );
   }
 }
 
 /** Debian packages of the programs the firewall runs, for the hint when one is missing. */
-const PACKAGES: Record<string, string> = { nft: 'nftables', 'iptables-nft': 'iptables', 'iptables-legacy': 'iptables', nsenter: 'util-linux' };
+const PACKAGES: Record<string, string> = {
+  nft: 'nftables',
+  'iptables-nft': 'iptables',
+  'iptables-legacy': 'iptables',
+  nsenter: 'util-linux',
+};
 
 /** Runs `file args` in the target netns with `input` on stdin; resolves to stdout. */
 export async function run(target: NetTarget, file: string, args: readonly string[], input?: string): Promise<string> {
-  const [bin, argv] = target.netnsPath ? ['nsenter', [`--net=${target.netnsPath}`, '--', file, ...args]] : [file, [...args]];
+  const [bin, argv] = target.netnsPath
+    ? ['nsenter', [`--net=${target.netnsPath}`, '--', file, ...args]]
+    : [file, [...args]];
   const shown = `${file} ${args.join(' ')}${target.netnsPath ? ` (in ${target.netnsPath})` : ''}`;
   const result = await execa(bin, argv, { input: input ?? '', reject: false, stripFinalNewline: false });
   if ((result as { code?: string }).code === 'ENOENT' || (target.netnsPath && result.exitCode === 127)) {
-    throw new UserError('MISSING_COMMAND', `${file} is not installed (needed for: ${shown})`, `apt-get install ${PACKAGES[file] ?? file}`);
+    throw new UserError(
+      'MISSING_COMMAND',
+      `${file} is not installed (needed for: ${shown})`,
+      `apt-get install ${PACKAGES[file] ?? file}`,
+    );
   }
   if (result.exitCode !== 0) throw new CommandError(shown, result.exitCode, String(result.stderr));
   return String(result.stdout);

@@ -13,7 +13,13 @@ export async function checkPortsFree(ports: readonly PublishedPort[]): Promise<v
   ports.forEach((port, i) => {
     const earlier = ports.slice(0, i).find((p) => clashes(p, port));
     if (earlier) {
-      errors.push(new UserError('PORT_IN_USE', `port ${portLabel(port)} is published twice: by service ${earlier.service} and by service ${port.service}`, 'give one of them another host port'));
+      errors.push(
+        new UserError(
+          'PORT_IN_USE',
+          `port ${portLabel(port)} is published twice: by service ${earlier.service} and by service ${port.service}`,
+          'give one of them another host port',
+        ),
+      );
     }
   });
   for (const port of ports) {
@@ -29,7 +35,12 @@ export async function checkPortsFree(ports: readonly PublishedPort[]): Promise<v
 
 function clashes(a: PublishedPort, b: PublishedPort): boolean {
   const wildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
-  return a.hostPort !== 0 && a.hostPort === b.hostPort && a.protocol === b.protocol && (a.hostIp === b.hostIp || wildcard(a.hostIp) || wildcard(b.hostIp));
+  return (
+    a.hostPort !== 0 &&
+    a.hostPort === b.hostPort &&
+    a.protocol === b.protocol &&
+    (a.hostIp === b.hostIp || wildcard(a.hostIp) || wildcard(b.hostIp))
+  );
 }
 
 function probe(port: PublishedPort): Promise<void> {

@@ -7,13 +7,28 @@ export function bindError(port: PublishedPort, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const what = `${portLabel(port)} (published by service ${port.service})`;
   if (code === 'EADDRINUSE') {
-    return new UserError('PORT_IN_USE', `port ${what} is already in use on this host`, `stop what listens there (\`ss -lntup 'sport = :${port.hostPort}'\` shows it) or publish another host port`, { cause: e });
+    return new UserError(
+      'PORT_IN_USE',
+      `port ${what} is already in use on this host`,
+      `stop what listens there (\`ss -lntup 'sport = :${port.hostPort}'\` shows it) or publish another host port`,
+      { cause: e },
+    );
   }
   if (code === 'EADDRNOTAVAIL') {
-    return new UserError('HOST_IP_UNAVAILABLE', `cannot publish ${what}: ${port.hostIp} is not an address of this host`, 'use 127.0.0.1, 0.0.0.0 or one of the addresses `ip addr` lists', { cause: e });
+    return new UserError(
+      'HOST_IP_UNAVAILABLE',
+      `cannot publish ${what}: ${port.hostIp} is not an address of this host`,
+      'use 127.0.0.1, 0.0.0.0 or one of the addresses `ip addr` lists',
+      { cause: e },
+    );
   }
   if (code === 'EACCES') {
-    return new UserError('PORT_PRIVILEGED', `cannot publish ${what}: ports below 1024 need root`, 'publish a port of 1024 or more', { cause: e });
+    return new UserError(
+      'PORT_PRIVILEGED',
+      `cannot publish ${what}: ports below 1024 need root`,
+      'publish a port of 1024 or more',
+      { cause: e },
+    );
   }
   return e as Error;
 }

@@ -34,10 +34,15 @@ export interface PortForwarders {
 }
 
 /** Starts a forwarder per port; if any cannot bind, the others are closed and all errors thrown. */
-export async function startPortForwarders(ports: readonly PublishedPort[], options: { log?: Log; udpIdleMs?: number } = {}): Promise<PortForwarders> {
+export async function startPortForwarders(
+  ports: readonly PublishedPort[],
+  options: { log?: Log; udpIdleMs?: number } = {},
+): Promise<PortForwarders> {
   const log = options.log ?? (() => {});
   const results = await Promise.allSettled(
-    ports.map((p): Promise<TcpForwarder | UdpForwarder> => (p.protocol === 'tcp' ? forwardTcp(p, log) : forwardUdp(p, log, options.udpIdleMs ?? UDP_IDLE_MS))),
+    ports.map((p): Promise<TcpForwarder | UdpForwarder> =>
+      p.protocol === 'tcp' ? forwardTcp(p, log) : forwardUdp(p, log, options.udpIdleMs ?? UDP_IDLE_MS),
+    ),
   );
   const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const close = async () => {

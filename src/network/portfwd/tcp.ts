@@ -37,7 +37,9 @@ export function forwardTcp(port: PublishedPort, log: Log): Promise<TcpForwarder>
     let connected = false;
     upstream.once('connect', () => (connected = true));
     upstream.on('error', (e: NodeJS.ErrnoException) => {
-      log(`${portLabel(port)} → ${port.service} ${port.targetIp}:${port.targetPort}: ${connected ? '' : 'connect: '}${e.code ?? e.message} (client ${peer})`);
+      log(
+        `${portLabel(port)} → ${port.service} ${port.targetIp}:${port.targetPort}: ${connected ? '' : 'connect: '}${e.code ?? e.message} (client ${peer})`,
+      );
       if (!client.destroyed) client.resetAndDestroy();
     });
     client.on('error', (e: NodeJS.ErrnoException) => {

@@ -43,17 +43,24 @@ export function forwardUdp(port: PublishedPort, log: Log, idleMs = UDP_IDLE_MS):
         flow!.lastSeen = Date.now();
         server.send(reply, client.port, client.address);
       });
-      socket.on('error', (e) => log(`${portLabel(port)} → ${port.service} ${port.targetIp}:${port.targetPort}: ${e.message} (client ${client.address}:${client.port})`));
+      socket.on('error', (e) =>
+        log(
+          `${portLabel(port)} → ${port.service} ${port.targetIp}:${port.targetPort}: ${e.message} (client ${client.address}:${client.port})`,
+        ),
+      );
       flow = { socket, lastSeen: Date.now() };
       flows.set(key, flow);
     }
     flow.lastSeen = Date.now();
     flow.socket.send(msg, port.targetPort, port.targetIp);
   });
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [key, flow] of flows) if (now - flow.lastSeen > idleMs) drop(key);
-  }, Math.max(10, Math.floor(idleMs / 2)));
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [key, flow] of flows) if (now - flow.lastSeen > idleMs) drop(key);
+    },
+    Math.max(10, Math.floor(idleMs / 2)),
+  );
   sweep.unref();
   return new Promise((resolve, reject) => {
     server.once('error', (e) => {

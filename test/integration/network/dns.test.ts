@@ -42,13 +42,22 @@ async function fakeUpstream(address: string) {
     });
   });
   await new Promise<void>((r) => tcp.listen(port, address, () => r()));
-  return { port, seen, close: () => Promise.all([new Promise((r) => udp.close(() => r(null))), new Promise((r) => tcp.close(() => r(null)))]) };
+  return {
+    port,
+    seen,
+    close: () =>
+      Promise.all([new Promise((r) => udp.close(() => r(null))), new Promise((r) => tcp.close(() => r(null)))]),
+  };
 }
 
 /** One query over TCP, the way a resolver retries a truncated reply. */
 async function tcpQuery(address: string, port: number, name: string): Promise<Buffer> {
   const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-  const q = Buffer.concat([Buffer.from([0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+  const q = Buffer.concat([
+    Buffer.from([0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ...labels,
+    Buffer.from([0, 0, 1, 0, 1]),
+  ]);
   const len = Buffer.alloc(2);
   len.writeUInt16BE(q.length);
   const socket = net.connect({ host: address, port });
@@ -73,7 +82,15 @@ describe('dns forwarder over loopback', () => {
     upstream = await fakeUpstream(upstreamAddress);
     forwarder = await startDnsForwarder(
       [
-        { address: gateway, port: 0, names: new Map([['db', '10.209.0.3'], ['postgres', '10.209.0.3']]), forward: true },
+        {
+          address: gateway,
+          port: 0,
+          names: new Map([
+            ['db', '10.209.0.3'],
+            ['postgres', '10.209.0.3'],
+          ]),
+          forward: true,
+        },
         { address: internalGateway, port: 0, names: new Map([['cache', '10.209.1.2']]), forward: false },
       ],
       { upstreams: [{ address: upstreamAddress, port: upstream.port }], timeoutMs: 500 },

@@ -25,7 +25,14 @@ const BLOCKED = { ok: false, code: 'TIMEOUT' };
 let agentBundle: string;
 beforeAll(async () => {
   agentBundle = join(tmpdir(), `stack-host-agent-${process.pid}-${Date.now()}.mjs`);
-  await build({ entryPoints: [join(import.meta.dirname, 'programs/host-agent.ts')], bundle: true, platform: 'node', format: 'esm', outfile: agentBundle, logLevel: 'error' });
+  await build({
+    entryPoints: [join(import.meta.dirname, 'programs/host-agent.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: agentBundle,
+    logLevel: 'error',
+  });
 });
 afterAll(async () => {
   await rm(agentBundle, { force: true });
@@ -65,25 +72,61 @@ async function makeLab(lab: Lab, variant: Variant) {
     const alloc = record.networks[network]!;
     ns[service] = await lab.netns(service);
     ip[service] = alloc.addresses[service]!;
-    await lab.attach(host, bridgeName(proj, network), vethHostName(proj, service, network), ns[service], `${ip[service]}/24`, alloc.gateway);
+    await lab.attach(
+      host,
+      bridgeName(proj, network),
+      vethHostName(proj, service, network),
+      ns[service],
+      `${ip[service]}/24`,
+      alloc.gateway,
+    );
   };
-  for (const [proj, record] of [[project, ipam], [other, otherIpam]] as const) {
-    for (const [key, alloc] of Object.entries(record.networks)) await lab.bridge(host, bridgeName(proj, key), `${alloc.gateway}/24`);
+  for (const [proj, record] of [
+    [project, ipam],
+    [other, otherIpam],
+  ] as const) {
+    for (const [key, alloc] of Object.entries(record.networks))
+      await lab.bridge(host, bridgeName(proj, key), `${alloc.gateway}/24`);
   }
-  await Promise.all([...Object.entries(services).map(([service, network]) => wire(project, ipam, service, network)), wire(other, otherIpam, 'c1', 'default')]);
+  await Promise.all([
+    ...Object.entries(services).map(([service, network]) => wire(project, ipam, service, network)),
+    wire(other, otherIpam, 'c1', 'default'),
+  ]);
 
   const firewall = (proj: string, record: IpamRecord, internal: string[] = []): FirewallNetwork[] =>
-    Object.entries(record.networks).map(([key, n]) => ({ bridge: bridgeName(proj, key), subnet: n.subnet, internal: internal.includes(key) }));
-  const names = { services: Object.fromEntries(Object.entries(services).map(([s, n]) => [s, { hostname: s, networks: { [n]: { aliases: [`${s}-alias`], priority: 0 } }, extraHosts: [] }])) };
+    Object.entries(record.networks).map(([key, n]) => ({
+      bridge: bridgeName(proj, key),
+      subnet: n.subnet,
+      internal: internal.includes(key),
+    }));
+  const names = {
+    services: Object.fromEntries(
+      Object.entries(services).map(([s, n]) => [
+        s,
+        { hostname: s, networks: { [n]: { aliases: [`${s}-alias`], priority: 0 } }, extraHosts: [] },
+      ]),
+    ),
+  };
   const [agent] = await Promise.all([
     lab.daemon(
-    host,
-    agentBundle,
-    JSON.stringify({
-      listeners: (['front', 'vault'] as const).map((n) => ({ address: ipam.networks[n]!.gateway, names: [...nameTable(names, ipam, n)], forward: n !== 'vault' })),
-      upstreams: [{ address: OUTSIDE }],
-      ports: [9090, 8080].map((targetPort) => ({ service: 'a1', hostIp: '127.0.0.1', hostPort: 0, protocol: 'tcp', targetIp: ip.a1, targetPort })),
-    }),
+      host,
+      agentBundle,
+      JSON.stringify({
+        listeners: (['front', 'vault'] as const).map((n) => ({
+          address: ipam.networks[n]!.gateway,
+          names: [...nameTable(names, ipam, n)],
+          forward: n !== 'vault',
+        })),
+        upstreams: [{ address: OUTSIDE }],
+        ports: [9090, 8080].map((targetPort) => ({
+          service: 'a1',
+          hostIp: '127.0.0.1',
+          hostPort: 0,
+          protocol: 'tcp',
+          targetIp: ip.a1,
+          targetPort,
+        })),
+      }),
     ),
     ...Object.values(ns).map((n) => lab.daemon(n, 'greet.mjs')),
     lab.daemon(outside, 'greet.mjs'),
@@ -102,104 +145,132 @@ async function makeLab(lab: Lab, variant: Variant) {
     networks: firewall(project, ipam, ['vault']),
     otherNetworks: firewall(other, otherIpam),
     /** Connects from one netns to each target (address, or address:port; 8080 by default) at once. */
-    probe: (from: string, ...targets: string[]) => lab.program<Probe[]>(from, 'probe.mjs', '800', ...targets.map((t) => (t.includes(':') ? t : `${t}:8080`))),
-    resolve: (from: string, server: string, ...names: string[]) => lab.program<unknown[]>(from, 'resolve.mjs', server, ...names),
+    probe: (from: string, ...targets: string[]) =>
+      lab.program<Probe[]>(from, 'probe.mjs', '800', ...targets.map((t) => (t.includes(':') ? t : `${t}:8080`))),
+    resolve: (from: string, server: string, ...names: string[]) =>
+      lab.program<unknown[]>(from, 'resolve.mjs', server, ...names),
   };
 }
 
 for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP policy'] as const) {
   // DNS and published ports do not depend on the host's iptables: checked once, on the Docker-like host.
   const full = variant === 'iptables-nft DROP';
-  describeWith({ root: true, commands: ['ip', 'nft', 'nsenter', 'iptables-nft', 'iptables-legacy'] }, `firewall on a host with ${variant}`, () => {
-    const lab = new Lab();
-    let l: Awaited<ReturnType<typeof makeLab>>;
-    const target = () => ({ netnsPath: lab.path(l.host) });
+  describeWith(
+    { root: true, commands: ['ip', 'nft', 'nsenter', 'iptables-nft', 'iptables-legacy'] },
+    `firewall on a host with ${variant}`,
+    () => {
+      const lab = new Lab();
+      let l: Awaited<ReturnType<typeof makeLab>>;
+      const target = () => ({ netnsPath: lab.path(l.host) });
 
-    beforeAll(async () => {
-      l = await makeLab(lab, variant);
-    });
-    afterAll(async () => {
-      await lab.cleanup();
-    });
+      beforeAll(async () => {
+        l = await makeLab(lab, variant);
+      });
+      afterAll(async () => {
+        await lab.cleanup();
+      });
 
-    it('(control) without the table, the lab behaves like the host it plays', async () => {
-      if (variant === 'no DROP policy') {
-        // Routed between two bridges once forwarding is on: nothing isolates the networks yet.
-        await lab.in(l.host, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-        expect(await l.probe(l.ns.a1!, l.ip.b1!)).toEqual([{ ok: true, line: l.ip.a1 }]);
-      } else {
-        // br_netfilter hands bridged frames to iptables, whose DROP policy stops even same-bridge traffic.
-        expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual([BLOCKED]);
-      }
-    });
+      it('(control) without the table, the lab behaves like the host it plays', async () => {
+        if (variant === 'no DROP policy') {
+          // Routed between two bridges once forwarding is on: nothing isolates the networks yet.
+          await lab.in(l.host, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+          expect(await l.probe(l.ns.a1!, l.ip.b1!)).toEqual([{ ok: true, line: l.ip.a1 }]);
+        } else {
+          // br_netfilter hands bridged frames to iptables, whose DROP policy stops even same-bridge traffic.
+          expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual([BLOCKED]);
+        }
+      });
 
-    it('applies both projects, turning on forwarding in the host netns when it was off', async () => {
-      const change = await syncFirewall(l.project, l.networks, target());
-      expect(change).toBe(variant === 'no DROP policy' ? 'already-on' : 'enabled');
-      await syncFirewall(l.other, l.otherNetworks, target());
-      expect((await lab.in(l.host, 'cat', '/proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
-      expect(await lab.in(l.host, 'nft', 'list', 'tables')).toContain(`table inet ${nftTableName(l.project)}`);
-    });
+      it('applies both projects, turning on forwarding in the host netns when it was off', async () => {
+        const change = await syncFirewall(l.project, l.networks, target());
+        expect(change).toBe(variant === 'no DROP policy' ? 'already-on' : 'enabled');
+        await syncFirewall(l.other, l.otherNetworks, target());
+        expect((await lab.in(l.host, 'cat', '/proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
+        expect(await lab.in(l.host, 'nft', 'list', 'tables')).toContain(`table inet ${nftTableName(l.project)}`);
+      });
 
-    it('lets services on one bridge talk, with their own addresses, and reach the outside masqueraded', async () => {
-      expect(await l.probe(l.ns.a1!, l.ip.a2!, OUTSIDE)).toEqual([{ ok: true, line: l.ip.a1 }, { ok: true, line: UPLINK }]);
-      expect(await l.probe(l.ns.a2!, l.ip.a1!)).toEqual([{ ok: true, line: l.ip.a2 }]);
-      expect(await l.probe(l.ns.c1!, OUTSIDE)).toEqual([{ ok: true, line: UPLINK }]);
-    });
+      it('lets services on one bridge talk, with their own addresses, and reach the outside masqueraded', async () => {
+        expect(await l.probe(l.ns.a1!, l.ip.a2!, OUTSIDE)).toEqual([
+          { ok: true, line: l.ip.a1 },
+          { ok: true, line: UPLINK },
+        ]);
+        expect(await l.probe(l.ns.a2!, l.ip.a1!)).toEqual([{ ok: true, line: l.ip.a2 }]);
+        expect(await l.probe(l.ns.c1!, OUTSIDE)).toEqual([{ ok: true, line: UPLINK }]);
+      });
 
-    it('keeps different bridges apart, within a project and across projects, with ip_forward=1; internal has no way out', async () => {
-      const results = await Promise.all([
-        l.probe(l.ns.a1!, l.ip.b1!, l.ip.i1!, l.ip.c1!),
-        l.probe(l.ns.b1!, l.ip.a1!, l.ip.c1!),
-        l.probe(l.ns.i1!, l.ip.a1!, OUTSIDE),
-        l.probe(l.ns.c1!, l.ip.a1!, l.ip.b1!),
-      ]);
-      expect(results).toEqual([[BLOCKED, BLOCKED, BLOCKED], [BLOCKED, BLOCKED], [BLOCKED, BLOCKED], [BLOCKED, BLOCKED]]);
-    });
+      it('keeps different bridges apart, within a project and across projects, with ip_forward=1; internal has no way out', async () => {
+        const results = await Promise.all([
+          l.probe(l.ns.a1!, l.ip.b1!, l.ip.i1!, l.ip.c1!),
+          l.probe(l.ns.b1!, l.ip.a1!, l.ip.c1!),
+          l.probe(l.ns.i1!, l.ip.a1!, OUTSIDE),
+          l.probe(l.ns.c1!, l.ip.a1!, l.ip.b1!),
+        ]);
+        expect(results).toEqual([
+          [BLOCKED, BLOCKED, BLOCKED],
+          [BLOCKED, BLOCKED],
+          [BLOCKED, BLOCKED],
+          [BLOCKED, BLOCKED],
+        ]);
+      });
 
-    if (full) it('lets nothing from outside into a bridge unasked', async () => {
-      await lab.ip('-n', l.outside, 'route', 'add', '10.209.0.0/16', 'via', UPLINK);
-      try {
-        expect(await l.probe(l.outside, l.ip.a1!)).toEqual([BLOCKED]);
-      } finally {
-        await lab.ip('-n', l.outside, 'route', 'del', '10.209.0.0/16', 'via', UPLINK);
-      }
-    });
+      if (full)
+        it('lets nothing from outside into a bridge unasked', async () => {
+          await lab.ip('-n', l.outside, 'route', 'add', '10.209.0.0/16', 'via', UPLINK);
+          try {
+            expect(await l.probe(l.outside, l.ip.a1!)).toEqual([BLOCKED]);
+          } finally {
+            await lab.ip('-n', l.outside, 'route', 'del', '10.209.0.0/16', 'via', UPLINK);
+          }
+        });
 
-    if (full) it('resolves peers on the gateway and relays other names to the host resolver; internal relays nothing', async () => {
-      const front = l.ipam.networks.front!.gateway;
-      const vault = l.ipam.networks.vault!.gateway;
-      expect(await l.resolve(l.ns.a1!, front, 'a2', 'a2-alias', 'outside.test', 'b1')).toEqual([
-        { addresses: [l.ip.a2] },
-        { addresses: [l.ip.a2] },
-        { addresses: [OUTSIDE] },
-        { code: 'ENOTFOUND' },
-      ]);
-      expect(await l.resolve(l.ns.i1!, vault, 'i1', 'outside.test')).toEqual([{ addresses: [l.ip.i1] }, { code: 'ENOTFOUND' }]);
-    });
+      if (full)
+        it('resolves peers on the gateway and relays other names to the host resolver; internal relays nothing', async () => {
+          const front = l.ipam.networks.front!.gateway;
+          const vault = l.ipam.networks.vault!.gateway;
+          expect(await l.resolve(l.ns.a1!, front, 'a2', 'a2-alias', 'outside.test', 'b1')).toEqual([
+            { addresses: [l.ip.a2] },
+            { addresses: [l.ip.a2] },
+            { addresses: [OUTSIDE] },
+            { code: 'ENOTFOUND' },
+          ]);
+          expect(await l.resolve(l.ns.i1!, vault, 'i1', 'outside.test')).toEqual([
+            { addresses: [l.ip.i1] },
+            { code: 'ENOTFOUND' },
+          ]);
+        });
 
-    if (full) it('publishes a service port on the host: 100 MiB both ways intact, 200 concurrent connections', async () => {
-      const [echo, greet] = l.published;
-      expect(await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(100 * 1024 * 1024), '1')).toEqual({ connections: 1, intact: 1, bytes: 100 * 1024 * 1024 });
-      expect(await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(64 * 1024), '200')).toEqual({ connections: 200, intact: 200, bytes: 200 * 64 * 1024 });
-      expect(await l.probe(l.host, `127.0.0.1:${greet}`)).toEqual([{ ok: true, line: l.ipam.networks.front!.gateway }]);
-    });
+      if (full)
+        it('publishes a service port on the host: 100 MiB both ways intact, 200 concurrent connections', async () => {
+          const [echo, greet] = l.published;
+          expect(
+            await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(100 * 1024 * 1024), '1'),
+          ).toEqual({ connections: 1, intact: 1, bytes: 100 * 1024 * 1024 });
+          expect(
+            await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(64 * 1024), '200'),
+          ).toEqual({ connections: 200, intact: 200, bytes: 200 * 64 * 1024 });
+          expect(await l.probe(l.host, `127.0.0.1:${greet}`)).toEqual([
+            { ok: true, line: l.ipam.networks.front!.gateway },
+          ]);
+        });
 
-    it('opens iptables only where a FORWARD policy is DROP, tagged with the project', async () => {
-      const backend = variant === 'iptables-legacy DROP' ? 'iptables-legacy' : 'iptables-nft';
-      const rules = (await lab.in(l.host, backend, '-w', '-S', 'FORWARD')).split('\n').filter((r) => r.includes(`stack:${l.project}"`));
-      expect(rules).toHaveLength(variant === 'no DROP policy' ? 0 : 2 * l.networks.length);
-    });
+      it('opens iptables only where a FORWARD policy is DROP, tagged with the project', async () => {
+        const backend = variant === 'iptables-legacy DROP' ? 'iptables-legacy' : 'iptables-nft';
+        const rules = (await lab.in(l.host, backend, '-w', '-S', 'FORWARD'))
+          .split('\n')
+          .filter((r) => r.includes(`stack:${l.project}"`));
+        expect(rules).toHaveLength(variant === 'no DROP policy' ? 0 : 2 * l.networks.length);
+      });
 
-    it('removes the table and the holes with the last network, twice without complaint', async () => {
-      for (const proj of [l.project, l.other]) {
-        await syncFirewall(proj, [], target());
-        await syncFirewall(proj, [], target());
-      }
-      expect(await lab.in(l.host, 'nft', 'list', 'tables')).not.toContain('stack_');
-      for (const backend of ['iptables-nft', 'iptables-legacy']) {
-        expect(await lab.in(l.host, backend, '-w', '-S', 'FORWARD')).not.toContain('stack:');
-      }
-    });
-  });
+      it('removes the table and the holes with the last network, twice without complaint', async () => {
+        for (const proj of [l.project, l.other]) {
+          await syncFirewall(proj, [], target());
+          await syncFirewall(proj, [], target());
+        }
+        expect(await lab.in(l.host, 'nft', 'list', 'tables')).not.toContain('stack_');
+        for (const backend of ['iptables-nft', 'iptables-legacy']) {
+          expect(await lab.in(l.host, backend, '-w', '-S', 'FORWARD')).not.toContain('stack:');
+        }
+      });
+    },
+  );
 }

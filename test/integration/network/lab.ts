@@ -47,7 +47,11 @@ export class Lab {
 
   /** Starts a long-running program inside a netns; resolves with its first stdout line once it says `ready`. */
   async daemon(ns: string, file: string, ...args: string[]): Promise<string> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, file.includes('/') ? file : join(PROGRAMS, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, file.includes('/') ? file : join(PROGRAMS, file), ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.processes.push(child);
     let errors = '';
     child.stderr!.on('data', (d) => (errors += d));
@@ -70,7 +74,14 @@ export class Lab {
   }
 
   /** A service netns on a bridge: veth `hostSide` in the bridge, eth0 with `cidr`, default route via `gateway`. */
-  async attach(host: string, bridge: string, hostSide: string, service: string, cidr: string, gateway: string): Promise<void> {
+  async attach(
+    host: string,
+    bridge: string,
+    hostSide: string,
+    service: string,
+    cidr: string,
+    gateway: string,
+  ): Promise<void> {
     await this.ip('-n', host, 'link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', service);
     await this.ip('-n', host, 'link', 'set', hostSide, 'master', bridge, 'up');
     await this.ip('-n', service, 'addr', 'add', cidr, 'dev', 'eth0');

@@ -6,7 +6,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isUserError } from '../../../src/errors.js';
-import { checkPortsFree, forwardUdp, startPortForwarders, type PublishedPort } from '../../../src/network/portfwd/index.js';
+import {
+  checkPortsFree,
+  forwardUdp,
+  startPortForwarders,
+  type PublishedPort,
+} from '../../../src/network/portfwd/index.js';
 
 const rand = () => 2 + Math.floor(Math.random() * 250);
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -26,7 +31,11 @@ async function echoServer(host: string): Promise<number> {
 }
 
 /** Sends `total` bytes in `chunk`-sized random pieces, half-closes, and hashes what comes back. */
-function transfer(port: number, total: number, chunk = 1 << 20): Promise<{ sent: string; received: string; bytes: number }> {
+function transfer(
+  port: number,
+  total: number,
+  chunk = 1 << 20,
+): Promise<{ sent: string; received: string; bytes: number }> {
   return new Promise((resolve, reject) => {
     const sent = createHash('sha256');
     const received = createHash('sha256');
@@ -56,7 +65,15 @@ function transfer(port: number, total: number, chunk = 1 << 20): Promise<{ sent:
 }
 
 function published(overrides: Partial<PublishedPort>): PublishedPort {
-  return { service: 'web', hostIp: '127.0.0.1', hostPort: 0, protocol: 'tcp', targetIp: '127.0.0.1', targetPort: 1, ...overrides };
+  return {
+    service: 'web',
+    hostIp: '127.0.0.1',
+    hostPort: 0,
+    protocol: 'tcp',
+    targetIp: '127.0.0.1',
+    targetPort: 1,
+    ...overrides,
+  };
 }
 
 async function occupy(port: number, protocol: 'tcp' | 'udp', host = '127.0.0.1'): Promise<number> {
@@ -97,7 +114,9 @@ describe('published TCP ports', () => {
     const closedPort = await occupy(0, 'tcp', target);
     await cleanups.pop()!(); // free it again: nothing listens there now
     const logged: string[] = [];
-    const fwd = await startPortForwarders([published({ targetIp: target, targetPort: closedPort })], { log: (m) => logged.push(m) });
+    const fwd = await startPortForwarders([published({ targetIp: target, targetPort: closedPort })], {
+      log: (m) => logged.push(m),
+    });
     cleanups.push(() => fwd.close());
     const port = fwd.bound[0]!.boundPort;
     for (let i = 0; i < 2; i++) {
@@ -111,10 +130,16 @@ describe('published UDP ports', () => {
   it('round-trip datagrams, one flow per client, dropped when idle', async () => {
     const target = `127.0.${rand()}.${rand()}`;
     const service = dgram.createSocket('udp4');
-    service.on('message', (msg, peer) => service.send(Buffer.concat([Buffer.from('echo:'), msg]), peer.port, peer.address));
+    service.on('message', (msg, peer) =>
+      service.send(Buffer.concat([Buffer.from('echo:'), msg]), peer.port, peer.address),
+    );
     await new Promise<void>((r) => service.bind(0, target, () => r()));
     cleanups.push(() => new Promise((r) => service.close(() => r(null))));
-    const fwd = await forwardUdp(published({ protocol: 'udp', targetIp: target, targetPort: service.address().port }), () => {}, 200);
+    const fwd = await forwardUdp(
+      published({ protocol: 'udp', targetIp: target, targetPort: service.address().port }),
+      () => {},
+      200,
+    );
     cleanups.push(() => fwd.close());
     const ask = async (text: string) => {
       const client = dgram.createSocket('udp4');
@@ -131,17 +156,26 @@ describe('published UDP ports', () => {
 });
 
 describe('ports already in use', () => {
-  it.each(['tcp', 'udp'] as const)('are a PORT_IN_USE naming the %s port and the service, before anything starts', async (protocol) => {
-    const port = await occupy(0, protocol);
-    const ports = [published({ service: 'db', hostPort: port, protocol }), published({ service: 'web', hostPort: 0, protocol })];
-    const error = await checkPortsFree(ports).catch((e: unknown) => e);
-    expect(isUserError(error) && error.code).toBe('PORT_IN_USE');
-    expect((error as Error).message).toContain(`127.0.0.1:${port}/${protocol} (published by service db)`);
-    await expect(startPortForwarders(ports)).rejects.toMatchObject({ code: 'PORT_IN_USE' });
-  });
+  it.each(['tcp', 'udp'] as const)(
+    'are a PORT_IN_USE naming the %s port and the service, before anything starts',
+    async (protocol) => {
+      const port = await occupy(0, protocol);
+      const ports = [
+        published({ service: 'db', hostPort: port, protocol }),
+        published({ service: 'web', hostPort: 0, protocol }),
+      ];
+      const error = await checkPortsFree(ports).catch((e: unknown) => e);
+      expect(isUserError(error) && error.code).toBe('PORT_IN_USE');
+      expect((error as Error).message).toContain(`127.0.0.1:${port}/${protocol} (published by service db)`);
+      await expect(startPortForwarders(ports)).rejects.toMatchObject({ code: 'PORT_IN_USE' });
+    },
+  );
 
   it('catches two services of one project on one host port, wildcard included', async () => {
-    const ports = [published({ service: 'a', hostPort: 40123 }), published({ service: 'b', hostIp: '0.0.0.0', hostPort: 40123 })];
+    const ports = [
+      published({ service: 'a', hostPort: 40123 }),
+      published({ service: 'b', hostIp: '0.0.0.0', hostPort: 40123 }),
+    ];
     await expect(checkPortsFree(ports)).rejects.toThrow(/published twice: by service a and by service b/);
   });
 

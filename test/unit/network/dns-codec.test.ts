@@ -4,7 +4,10 @@ import { parseResolvConf } from '../../../src/network/dns/resolvconf.js';
 
 /** A query as a resolver sends it: id, RD set, one question, optional EDNS OPT record. */
 function query(name: string, type: number, id = 0x1234, edns = false): Buffer {
-  const labels = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const labels = name
+    .split('.')
+    .filter(Boolean)
+    .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
   const header = Buffer.from([id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, edns ? 1 : 0]);
   const tail = Buffer.from([0, type >> 8, type & 0xff, 0, 1]);
   const opt = edns ? Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]) : Buffer.alloc(0);
@@ -38,9 +41,22 @@ describe('dns codec', () => {
     const out = answer(msg, parseQuery(msg)!, ['10.209.0.3'], 10);
     expect(out.toString('hex')).toBe(
       [
-        '0007', '8580', '0001', '0001', '0000', '0000', // id, QR AA RD RA, 1 question, 1 answer
-        '026462', '00', '0001', '0001', // db IN A
-        'c00c', '0001', '0001', '0000000a', '0004', '0ad10003', // pointer, A, IN, ttl 10, 10.209.0.3
+        '0007',
+        '8580',
+        '0001',
+        '0001',
+        '0000',
+        '0000', // id, QR AA RD RA, 1 question, 1 answer
+        '026462',
+        '00',
+        '0001',
+        '0001', // db IN A
+        'c00c',
+        '0001',
+        '0001',
+        '0000000a',
+        '0004',
+        '0ad10003', // pointer, A, IN, ttl 10, 10.209.0.3
       ].join(''),
     );
   });
@@ -64,7 +80,8 @@ describe('dns codec', () => {
 
 describe('parseResolvConf', () => {
   it('reads nameservers in order, without scope ids, and the search list', () => {
-    const text = '# systemd\nnameserver 127.0.0.53\nnameserver fe80::1%eth0 ; comment\noptions edns0\nsearch corp.example lab\n';
+    const text =
+      '# systemd\nnameserver 127.0.0.53\nnameserver fe80::1%eth0 ; comment\noptions edns0\nsearch corp.example lab\n';
     expect(parseResolvConf(text)).toEqual({ nameservers: ['127.0.0.53', 'fe80::1'], search: ['corp.example', 'lab'] });
   });
 

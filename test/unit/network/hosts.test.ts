@@ -10,7 +10,16 @@ const net = (priority = 0, ...aliases: string[]) => ({ aliases, priority });
 
 const project: NamedProject = {
   services: {
-    api: service({ front: net(), back: net(10, 'app') }, { hostname: 'api-host', extraHosts: [{ host: 'host.docker.internal', ip: 'host-gateway' }, { host: 'metrics', ip: '192.0.2.7' }] }),
+    api: service(
+      { front: net(), back: net(10, 'app') },
+      {
+        hostname: 'api-host',
+        extraHosts: [
+          { host: 'host.docker.internal', ip: 'host-gateway' },
+          { host: 'metrics', ip: '192.0.2.7' },
+        ],
+      },
+    ),
     db: service({ back: net(0, 'postgres', 'APP') }, { hostname: 'db', containerName: 'shop-db' }),
     web: service({ front: net(0, 'www') }, { hostname: 'web' }),
     lone: service({ island: net() }, { hostname: 'lone' }),
@@ -59,12 +68,20 @@ describe('hostsFile', () => {
   });
 
   it('follows a peer whose address changed', () => {
-    const moved: IpamRecord = { ...ipam, networks: { ...ipam.networks, front: { ...ipam.networks.front!, addresses: { api: '10.209.1.2', web: '10.209.1.77' } } } };
+    const moved: IpamRecord = {
+      ...ipam,
+      networks: {
+        ...ipam.networks,
+        front: { ...ipam.networks.front!, addresses: { api: '10.209.1.2', web: '10.209.1.77' } },
+      },
+    };
     expect(hostsFile(project, moved, 'api')).toContain('10.209.1.77\tweb www\n');
   });
 
   it('explains a host-gateway it cannot resolve', () => {
-    const orphan: NamedProject = { services: { x: service({ ext: net() }, { extraHosts: [{ host: 'h', ip: 'host-gateway' }] }) } };
+    const orphan: NamedProject = {
+      services: { x: service({ ext: net() }, { extraHosts: [{ host: 'h', ip: 'host-gateway' }] }) },
+    };
     expect(() => hostsFile(orphan, ipam, 'x')).toThrow(expect.objectContaining({ code: 'HOST_GATEWAY_UNKNOWN' }));
   });
 });

@@ -92,7 +92,10 @@ describe('allocate', () => {
 
   it('moves a kept subnet that now overlaps the host', () => {
     const first = allocate(request());
-    const moved = allocate(request({ reserved: ['10.209.0.0/16'], pool: { base: '10.210.0.0/16', prefixLength: 24 } }), first);
+    const moved = allocate(
+      request({ reserved: ['10.209.0.0/16'], pool: { base: '10.210.0.0/16', prefixLength: 24 } }),
+      first,
+    );
     expect(moved.networks.back!.subnet).toBe('10.210.0.0/24');
   });
 
@@ -103,7 +106,11 @@ describe('allocate', () => {
           default: { ipam: [{ subnet: '172.30.5.0/24', gateway: '172.30.5.254', ipRange: '172.30.5.128/25' }] },
           back: { ipam: [] },
         },
-        services: { web: on('default'), db: { networks: { default: { ipv4Address: '172.30.5.1' }, back: {} } }, worker: on('back') },
+        services: {
+          web: on('default'),
+          db: { networks: { default: { ipv4Address: '172.30.5.1' }, back: {} } },
+          worker: on('back'),
+        },
       }),
     );
     expect(r.networks.default).toEqual({
@@ -116,28 +123,98 @@ describe('allocate', () => {
 
   it('lets a pinned address take precedence over a previous dynamic one', () => {
     const first = allocate(request());
-    const pinned = request({ services: { web: { networks: { default: { ipv4Address: '10.209.1.2' } } }, db: on('default', 'back'), worker: on('back') } });
+    const pinned = request({
+      services: {
+        web: { networks: { default: { ipv4Address: '10.209.1.2' } } },
+        db: on('default', 'back'),
+        worker: on('back'),
+      },
+    });
     const r = allocate(pinned, first);
     expect(r.networks.default!.addresses).toEqual({ web: '10.209.1.2', db: '10.209.1.3' });
   });
 
   it.each([
-    ['a subnet that is not IPv4', { networks: { default: { ipam: [{ subnet: '10.1.0.0/40' }] } }, services: {} }, 'SUBNET_INVALID'],
-    ['a subnet overlapping the host', { networks: { default: { ipam: [{ subnet: '192.168.1.0/24' }] } }, services: {}, reserved: ['192.168.1.10/24'] }, 'SUBNET_OVERLAP'],
-    ['two networks with overlapping subnets', { networks: { a: { ipam: [{ subnet: '10.5.0.0/16' }] }, b: { ipam: [{ subnet: '10.5.3.0/24' }] } }, services: {} }, 'SUBNET_OVERLAP'],
-    ['a gateway outside the subnet', { networks: { default: { ipam: [{ subnet: '10.5.0.0/24', gateway: '10.5.1.1' }] } }, services: {} }, 'GATEWAY_OUTSIDE_SUBNET'],
-    ['an address outside the subnet', { networks: { default: { ipam: [{ subnet: '10.5.0.0/24' }] } }, services: { a: { networks: { default: { ipv4Address: '10.6.0.2' } } } } }, 'ADDRESS_OUTSIDE_SUBNET'],
-    ['the broadcast address', { networks: { default: { ipam: [{ subnet: '10.5.0.0/24' }] } }, services: { a: { networks: { default: { ipv4Address: '10.5.0.255' } } } } }, 'ADDRESS_OUTSIDE_SUBNET'],
-    ['the gateway address', { networks: { default: { ipam: [{ subnet: '10.5.0.0/24' }] } }, services: { a: { networks: { default: { ipv4Address: '10.5.0.1' } } } } }, 'ADDRESS_TAKEN'],
-    ['an address pinned twice', { networks: { default: { ipam: [] } }, services: { a: { networks: { default: { ipv4Address: '10.209.0.9' } } }, b: { networks: { default: { ipv4Address: '10.209.0.9' } } } } }, 'ADDRESS_TAKEN'],
-    ['a full subnet', { networks: { default: { ipam: [{ subnet: '10.5.0.0/30' }] } }, services: { a: on('default'), b: on('default') } }, 'SUBNET_FULL'],
-    ['a pool covered by a host route', { networks: { default: { ipam: [] } }, services: {}, reserved: ['10.0.0.0/8'] }, 'POOL_EXHAUSTED'],
+    [
+      'a subnet that is not IPv4',
+      { networks: { default: { ipam: [{ subnet: '10.1.0.0/40' }] } }, services: {} },
+      'SUBNET_INVALID',
+    ],
+    [
+      'a subnet overlapping the host',
+      { networks: { default: { ipam: [{ subnet: '192.168.1.0/24' }] } }, services: {}, reserved: ['192.168.1.10/24'] },
+      'SUBNET_OVERLAP',
+    ],
+    [
+      'two networks with overlapping subnets',
+      {
+        networks: { a: { ipam: [{ subnet: '10.5.0.0/16' }] }, b: { ipam: [{ subnet: '10.5.3.0/24' }] } },
+        services: {},
+      },
+      'SUBNET_OVERLAP',
+    ],
+    [
+      'a gateway outside the subnet',
+      { networks: { default: { ipam: [{ subnet: '10.5.0.0/24', gateway: '10.5.1.1' }] } }, services: {} },
+      'GATEWAY_OUTSIDE_SUBNET',
+    ],
+    [
+      'an address outside the subnet',
+      {
+        networks: { default: { ipam: [{ subnet: '10.5.0.0/24' }] } },
+        services: { a: { networks: { default: { ipv4Address: '10.6.0.2' } } } },
+      },
+      'ADDRESS_OUTSIDE_SUBNET',
+    ],
+    [
+      'the broadcast address',
+      {
+        networks: { default: { ipam: [{ subnet: '10.5.0.0/24' }] } },
+        services: { a: { networks: { default: { ipv4Address: '10.5.0.255' } } } },
+      },
+      'ADDRESS_OUTSIDE_SUBNET',
+    ],
+    [
+      'the gateway address',
+      {
+        networks: { default: { ipam: [{ subnet: '10.5.0.0/24' }] } },
+        services: { a: { networks: { default: { ipv4Address: '10.5.0.1' } } } },
+      },
+      'ADDRESS_TAKEN',
+    ],
+    [
+      'an address pinned twice',
+      {
+        networks: { default: { ipam: [] } },
+        services: {
+          a: { networks: { default: { ipv4Address: '10.209.0.9' } } },
+          b: { networks: { default: { ipv4Address: '10.209.0.9' } } },
+        },
+      },
+      'ADDRESS_TAKEN',
+    ],
+    [
+      'a full subnet',
+      {
+        networks: { default: { ipam: [{ subnet: '10.5.0.0/30' }] } },
+        services: { a: on('default'), b: on('default') },
+      },
+      'SUBNET_FULL',
+    ],
+    [
+      'a pool covered by a host route',
+      { networks: { default: { ipam: [] } }, services: {}, reserved: ['10.0.0.0/8'] },
+      'POOL_EXHAUSTED',
+    ],
   ] as const)('rejects %s', (_what, overrides, code) => {
     expect(codeOf(() => allocate(request(overrides as Partial<IpamRequest>)))).toBe(code);
   });
 
   it('names the network, the subnet and the service when a subnet is full', () => {
-    const full = request({ networks: { small: { ipam: [{ subnet: '10.5.0.0/29' }] } }, services: Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((s) => [s, on('small')])) });
+    const full = request({
+      networks: { small: { ipam: [{ subnet: '10.5.0.0/29' }] } },
+      services: Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((s) => [s, on('small')])),
+    });
     expect(() => allocate(full)).toThrow(/network small: no free address left in 10\.5\.0\.0\/29 for service f/);
   });
 

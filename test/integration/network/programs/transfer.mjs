@@ -36,4 +36,10 @@ function one(total) {
 }
 
 const results = await Promise.all(Array.from({ length: Number(count) }, () => one(Number(bytes))));
-console.log(JSON.stringify({ connections: results.length, intact: results.filter((r) => r.intact).length, bytes: results.reduce((a, r) => a + r.got, 0) }));
+console.log(
+  JSON.stringify({
+    connections: results.length,
+    intact: results.filter((r) => r.intact).length,
+    bytes: results.reduce((a, r) => a + r.got, 0),
+  }),
+);
