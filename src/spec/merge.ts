@@ -110,8 +110,8 @@ const UNIQUE: [string, Indexer][] = [
   ['services.*.develop.watch', (n) => (n.kind === 'map' ? `${byPath(n)}|${scalarText(field(n, 'action') ?? n)}` : undefined)],
 ];
 
-/** Appends `over` to `base`; for unique resources an item with the same key replaces the earlier
- * one in place (compose's EnforceUnicity). */
+/** Appends `over` to `base`; for unique resources an item with the same key takes the earlier
+ * one's place (merged into it when both are mappings). */
 function appendUnique(base: SeqNode, over: SeqNode, path: Path): SeqNode {
   const indexer = UNIQUE.find(([p]) => matches(path, p))?.[1];
   return { kind: 'seq', loc: over.loc, items: unique([...base.items, ...over.items], indexer) };
@@ -124,8 +124,11 @@ function unique(items: readonly Node[], indexer: Indexer | undefined): Node[] {
   for (const item of items) {
     const key = indexer(item);
     const i = key === undefined ? undefined : at.get(key);
-    if (i !== undefined) out[i] = item;
-    else {
+    if (i !== undefined) {
+      // Entries sharing a unique key merge (compose-spec); a short-syntax one replaces.
+      const prev = out[i]!;
+      out[i] = prev.kind === 'map' && item.kind === 'map' ? mergeMaps(prev, item, []) : item;
+    } else {
       if (key !== undefined) at.set(key, out.length);
       out.push(item);
     }

@@ -20,10 +20,10 @@ describe('merge rules of the compose-spec (-f a -f b)', () => {
     ['ports append', 'ports: ["80:80"]', 'ports: ["81:81"]', { ports: ['80:80', '81:81'] }],
     ['equal ports are kept once', 'ports: ["80:80", "90:90"]', 'ports: ["80:80"]', { ports: ['80:80', '90:90'] }],
     [
-      'long-syntax ports with the same key are kept once (the later wins)',
-      'ports: [{target: 80, published: "8080", protocol: tcp}]',
+      'long-syntax ports with the same key are kept once, merged',
+      'ports: [{target: 80, published: "8080", protocol: tcp, mode: ingress}]',
       'ports: [{target: 80, published: "8080", mode: host}]',
-      { ports: [{ target: 80, published: '8080', mode: 'host' }] },
+      { ports: [{ target: 80, published: '8080', protocol: 'tcp', mode: 'host' }] },
     ],
     ['expose appends', 'expose: ["1"]', 'expose: [2, "1"]', { expose: ['1', 2] }],
     ['command is replaced', 'command: ["echo", "foo"]', 'command: ["echo", "bar"]', { command: ['echo', 'bar'] }],
@@ -35,6 +35,12 @@ describe('merge rules of the compose-spec (-f a -f b)', () => {
     ['environment map + list merge by key', 'environment: {A: "1", B: "2"}', 'environment: ["B=3", "D"]', { environment: ['A=1', 'B=3', 'D'] }],
     ['labels merge as maps', 'labels: ["a=1"]', 'labels: {a: "2", b: "3"}', { labels: ['a=2', 'b=3'] }],
     ['volumes merge by target', 'volumes: ["foo:/work", "./x:/x:ro"]', 'volumes: ["bar:/work"]', { volumes: ['bar:/work', './x:/x:ro'] }],
+    [
+      'long-syntax volumes with the same target merge',
+      'volumes: [{type: bind, source: ./a, target: /t, read_only: true}]',
+      'volumes: [{type: bind, source: ./b, target: /t}]',
+      { volumes: [{ type: 'bind', source: './b', target: '/t', read_only: true }] },
+    ],
     [
       'volumes merge by target across syntaxes',
       'volumes: ["foo:/work"]',
