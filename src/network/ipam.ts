@@ -67,6 +67,21 @@ export interface IpamRecord {
   readonly networks: Readonly<Record<string, NetworkAllocation>>;
 }
 
+/**
+ * The `reserved` input from what netlink shows of the host (addrList, routeList): every address
+ * and route prefix, except those on `ownLinks` (ifindexes of this project's own bridges, whose
+ * subnets are the previous allocation and must not push it away). Default routes drop out.
+ */
+export function reservedPrefixes(
+  addresses: readonly { readonly index: number; readonly cidr: string }[],
+  routes: readonly { readonly dst: string; readonly oif?: number }[],
+  ownLinks: ReadonlySet<number> = new Set(),
+): string[] {
+  const fromAddresses = addresses.filter((a) => !ownLinks.has(a.index)).map((a) => a.cidr);
+  const fromRoutes = routes.filter((r) => r.oif === undefined || !ownLinks.has(r.oif)).map((r) => r.dst);
+  return [...new Set([...fromAddresses, ...fromRoutes])].filter((p) => parseCidr(p) !== undefined);
+}
+
 /** Allocates subnets, gateways and addresses; keeps every previous choice that is still valid. */
 export function allocate(request: IpamRequest, previous?: IpamRecord): IpamRecord {
   const reserved = request.reserved

@@ -12,7 +12,7 @@ import { describeWith } from '../../harness/require.js';
 import { bridgeName, nftTableName, vethHostName } from '../../../src/names.js';
 import { allocate, type IpamRecord } from '../../../src/network/ipam.js';
 import { nameTable } from '../../../src/network/peers.js';
-import { syncFirewall, type FirewallNetwork } from '../../../src/network/firewall/index.js';
+import { hasRuleset, syncFirewall, type FirewallNetwork } from '../../../src/network/firewall/index.js';
 import { Lab } from './lab.js';
 
 type Probe = { ok: true; line: string } | { ok: false; code: string };
@@ -187,6 +187,7 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
         await syncFirewall(l.other, l.otherNetworks, target());
         expect((await lab.in(l.host, 'cat', '/proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
         expect(await lab.in(l.host, 'nft', 'list', 'tables')).toContain(`table inet ${nftTableName(l.project)}`);
+      expect(await hasRuleset(l.other, target())).toBe(true);
       });
 
       it('lets services on one bridge talk, with their own addresses, and reach the outside masqueraded', async () => {
@@ -267,6 +268,7 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
           await syncFirewall(proj, [], target());
         }
         expect(await lab.in(l.host, 'nft', 'list', 'tables')).not.toContain('stack_');
+      expect(await hasRuleset(l.project, target())).toBe(false);
         for (const backend of ['iptables-nft', 'iptables-legacy']) {
           expect(await lab.in(l.host, backend, '-w', '-S', 'FORWARD')).not.toContain('stack:');
         }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { formatCidr, parseCidr, parseIpv4 } from '../../../src/network/cidr.js';
-import { allocate, type IpamRequest } from '../../../src/network/ipam.js';
+import { allocate, reservedPrefixes, type IpamRequest } from '../../../src/network/ipam.js';
 import { allocateStored, jsonFileStore, memoryStore } from '../../../src/network/ipam-store.js';
 
 const on = (...keys: string[]) => ({ networks: Object.fromEntries(keys.map((k) => [k, {}])) });
@@ -221,6 +221,29 @@ describe('allocate', () => {
   it('leaves external networks to whoever manages them', () => {
     const r = allocate(request({ networks: { default: { ipam: [] }, back: { ipam: [], external: true } } }));
     expect(Object.keys(r.networks)).toEqual(['default']);
+  });
+});
+
+describe('reservedPrefixes', () => {
+  it("takes the host's IPv4 addresses and routes, minus the project's own bridges and default routes", () => {
+    const addresses = [
+      { index: 1, cidr: '127.0.0.1/8' },
+      { index: 2, cidr: '192.168.1.20/24' },
+      { index: 2, cidr: 'fe80::1/64' },
+      { index: 7, cidr: '10.209.0.1/24' },
+    ];
+    const routes = [
+      { dst: 'default', oif: 2 },
+      { dst: '192.168.1.0/24', oif: 2 },
+      { dst: '10.209.0.0/24', oif: 7 },
+      { dst: '172.16.0.0/12' },
+    ];
+    expect(reservedPrefixes(addresses, routes, new Set([7]))).toEqual([
+      '127.0.0.1/8',
+      '192.168.1.20/24',
+      '192.168.1.0/24',
+      '172.16.0.0/12',
+    ]);
   });
 });
 
