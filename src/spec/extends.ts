@@ -6,7 +6,7 @@ import type { Lookup } from './interpolate.js';
 import { mergeNodes } from './merge.js';
 import { rebaseService } from './rebase.js';
 import type { LoadContext } from './source.js';
-import { mapNode, withEntry, type MapNode, type Node } from './tree.js';
+import { mapNode, stringOf, withEntry, type MapNode, type Node } from './tree.js';
 
 interface Scope {
   readonly file: string;
@@ -98,13 +98,13 @@ class ExtendsResolver {
   }
 
   private reference(ext: Node, name: string): { service: string; file?: string } | undefined {
-    if (ext.kind === 'scalar' && typeof ext.value === 'string') return { service: ext.value };
+    const short = stringOf(ext);
+    if (short !== undefined) return { service: short };
     if (ext.kind === 'map') {
-      const s = ext.entries.get('service');
-      const f = ext.entries.get('file');
-      const fileOk = !f || (f.kind === 'scalar' && typeof f.value === 'string');
-      if (s?.kind === 'scalar' && typeof s.value === 'string' && fileOk)
-        return f ? { service: s.value, file: (f as { value: string }).value } : { service: s.value };
+      const service = stringOf(ext.entries.get('service'));
+      const file = stringOf(ext.entries.get('file'));
+      if (service !== undefined && (file !== undefined || !ext.entries.has('file')))
+        return file !== undefined ? { service, file } : { service };
     }
     this.ctx.error({
       code: 'EXTENDS',

@@ -7,9 +7,10 @@ import { formatLocation, SpecError } from './diagnostics.js';
 import { readEnvFiles } from './dotenv.js';
 import { applyExtends } from './extends.js';
 import { mergeNodes } from './merge.js';
+import type { Location } from './raw.js';
 import { rebaseModel } from './rebase.js';
 import type { LoadContext } from './source.js';
-import { mapNode, sameValue, withEntry, type MapNode, type Node } from './tree.js';
+import { mapNode, sameValue, stringOf, withEntry, type MapNode, type Node } from './tree.js';
 
 type Env = Readonly<Record<string, string>>;
 
@@ -41,20 +42,22 @@ export function applyInclude(model: MapNode, baseDir: string, env: Env, ctx: Loa
   return out;
 }
 
+/** One string or a list of strings; undefined for anything else. */
 function strings(n: Node | undefined): string[] | undefined {
-  if (!n) return undefined;
-  if (n.kind === 'scalar' && typeof n.value === 'string') return [n.value];
-  if (n.kind === 'seq' && n.items.every((i) => i.kind === 'scalar' && typeof i.value === 'string'))
-    return n.items.map((i) => (i as { value: string }).value);
-  return undefined;
+  const one = stringOf(n);
+  if (one !== undefined) return [one];
+  if (n?.kind !== 'seq') return undefined;
+  const all = n.items.map(stringOf);
+  return all.every((x) => x !== undefined) ? (all as string[]) : undefined;
 }
 
 function parseEntry(item: Node, ctx: LoadContext, i: number): Entry | undefined {
   const paths = item.kind === 'map' ? strings(item.entries.get('path')) : strings(item);
   const pd = item.kind === 'map' ? item.entries.get('project_directory') : undefined;
+  const projectDirectory = stringOf(pd);
   const ef = item.kind === 'map' ? item.entries.get('env_file') : undefined;
   const envFiles = strings(ef);
-  if (!paths || paths.length === 0 || (pd && !(pd.kind === 'scalar' && typeof pd.value === 'string')) || (ef && !envFiles)) {
+  if (!paths || paths.length === 0 || (pd && projectDirectory === undefined) || (ef && !envFiles)) {
     ctx.error({
       code: 'INCLUDE',
       location: item.loc,
@@ -66,7 +69,7 @@ function parseEntry(item: Node, ctx: LoadContext, i: number): Entry | undefined 
   return {
     paths,
     node: item,
-    ...(pd ? { projectDirectory: (pd as { value: string }).value } : {}),
+    ...(projectDirectory !== undefined ? { projectDirectory } : {}),
     ...(envFiles ? { envFiles } : {}),
   };
 }
@@ -131,7 +134,7 @@ function importResources(model: MapNode, sub: MapNode, ctx: LoadContext): MapNod
     if (from?.kind !== 'map') continue;
     const existing = out.entries.get(kind);
     const to = existing?.kind === 'map' ? existing : mapNode(from.loc, []);
-    const entries = [...to.entries].map(([k, v]) => [k, to.keys.get(k) ?? v.loc, v] as [string, import('./raw.js').Location, Node]);
+    const entries: [string, Location, Node][] = [...to.entries].map(([k, v]) => [k, to.keys.get(k) ?? v.loc, v]);
     for (const [name, def] of from.entries) {
       const mine = to.entries.get(name);
       if (!mine) entries.push([name, from.keys.get(name) ?? def.loc, def]);

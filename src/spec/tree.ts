@@ -144,6 +144,11 @@ export function sameValue(a: Node, b: Node): boolean {
   return true;
 }
 
+/** The string held by a scalar node, if that is what `n` is. */
+export function stringOf(n: Node | undefined): string | undefined {
+  return n?.kind === 'scalar' && typeof n.value === 'string' ? n.value : undefined;
+}
+
 /** A string scalar at a place. */
 export function str(value: string, loc: Location): ScalarNode {
   return { kind: 'scalar', value, loc };

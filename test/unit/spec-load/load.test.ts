@@ -62,6 +62,14 @@ describe('loadRaw on one file', () => {
     ]);
   });
 
+  test('only values are interpolated: keys, numbers and booleans stay as written', async () => {
+    const dir = tree({
+      'compose.yaml': 'services:\n  s:\n    labels:\n      ${K}: $K\n    init: true\n    pids_limit: 10\n    x-list: ["$K", "$$K"]\n',
+    });
+    const raw = await loadRaw({ cwd: dir, env: { K: 'v' } });
+    expect(raw.doc).toEqual({ services: { s: { labels: { '${K}': 'v' }, init: true, pids_limit: 10, 'x-list': ['v', '$K'] } } });
+  });
+
   test('--env-file replaces .env, later files win, process env wins over all', async () => {
     const dir = tree({
       'compose.yaml': 'services:\n  s:\n    image: "${A}-${B}-${C}"\n',
