@@ -28,6 +28,9 @@ export const MS_BIND = 0x1000;
 export const MS_REC = 0x4000;
 export const MS_SHARED = 1 << 20;
 export const MNT_DETACH = 2;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
 
 type Fn = (...args: never[]) => number;
 
@@ -46,6 +49,7 @@ interface Bindings {
   open: (path: string, flags: number, modeType: 'uint32', mode: number) => number;
   getpid: () => number;
   gettid: () => number;
+  flock: (fd: number, operation: number) => number;
 }
 
 let bindings: Bindings | undefined;
@@ -65,11 +69,14 @@ function lib(): Bindings {
     close: f('int close(int fd)'),
     setns: f('int setns(int fd, int nstype)'),
     unshare: f('int unshare(int flags)'),
-    mount: f('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+    mount: f(
+      'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)',
+    ),
     umount2: f('int umount2(const char *target, int flags)'),
     open: f('int open(const char *path, int flags, ...)'),
     getpid: f('int getpid()'),
     gettid: f('int gettid()'),
+    flock: f('int flock(int fd, int operation)'),
   };
   return bindings;
 }
@@ -128,7 +135,8 @@ export function unshare(flags: number, what: string): void {
 
 /** mount(2) without data. */
 export function mount(source: string | null, target: string, fstype: string | null, flags: number): void {
-  check(lib().mount(source, target, fstype, flags, null), () => `mount ${source ?? 'none'} on ${target} (flags 0x${flags.toString(16)})`);
+  const call = (): string => `mount ${source ?? 'none'} on ${target} (flags 0x${flags.toString(16)})`;
+  check(lib().mount(source, target, fstype, flags, null), call);
 }
 
 /** umount2(2). */
@@ -149,4 +157,9 @@ export function getpid(): number {
 /** gettid(2): the calling thread's id (differs from the pid in worker threads). */
 export function gettid(): number {
   return lib().gettid();
+}
+
+/** flock(2): an advisory lock the kernel drops when its holder dies (per-project locks). */
+export function flock(fd: number, operation: number, what: string): void {
+  check(lib().flock(fd, operation), () => `flock(${what})`);
 }
