@@ -4,7 +4,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { ipv4ToNumber, isAddress, parseSubnet, subnetContains } from './addresses.js';
 import { findCycle } from './cycles.js';
 import { listOrDict } from './environment.js';
-import { activeProfiles, enabledServices } from './profiles.js';
+import { activeProfiles, enabledServices, profilesOf } from './profiles.js';
 import type { IpamConfig, Network, Project, Service, Volume } from './project.js';
 import type { RawSpec } from './raw.js';
 import { Report } from './report.js';
@@ -75,7 +75,7 @@ function checkDependencies(services: Record<string, Service>, all: NonNullable<S
       if (!all[dep]) {
         report.error(at, 'UNDEFINED_SERVICE', `\`${s.name}\` depends on \`${dep}\`, which is not a service of this spec`, { found: `\`${dep}\`` });
       } else if (d.required) {
-        const profiles = all[dep]!.profiles ?? [];
+        const profiles = profilesOf(all[dep]);
         report.error(at, 'DISABLED_DEPENDENCY', `\`${s.name}\` depends on \`${dep}\`, which no active profile enables`, {
           found: `\`${dep}\` has profiles ${profiles.join(', ')}`,
           hint: `add --profile ${profiles[0] ?? ''} or mark the dependency \`required: false\``,
