@@ -69,7 +69,7 @@ export class LoadContext {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       this.error({
-        code: 'FILE_NOT_FOUND',
+        code: code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
         location: from ?? { file, line: 1, col: 1 },
         message: `cannot read ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`,
       });
