@@ -1,10 +1,11 @@
-// Part 1 — time to create and then delete N service network units (netns + bridge + veth pair with the
-// peer in the netns + address + links up) through our netlink, against the same objects made
-// with `ip` commands, in one run. Part 2 — the network of a project of N services on one
-// network (bridge + gateway address; per service: netns, lo up, veth with eth0 inside, address,
-// default route) through setupProjectNetwork/teardownProjectNetwork vs `ip`. Everything happens inside a throwaway "host" netns made for
-// the run, which is deleted at the end with every unit namespace (also on failure).
-// Needs root and `npm run build` (it imports dist/).
+// Part 1: time to create and then delete N service network units (netns + bridge + veth pair
+// with the peer in the netns + address + links up) through our netlink verbs, against the same
+// objects made with `ip` commands, in one run.
+// Part 2: the network of a project of N services on one network (bridge + gateway address; per
+// service: netns, lo up, veth with eth0 inside, address, default route) through
+// setupProjectNetwork/teardownProjectNetwork, against `ip` commands.
+// Everything happens inside a throwaway "host" netns made for the run, deleted at the end with
+// every namespace of the run (also on failure). Needs root and `npm run build` (imports dist/).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -75,7 +76,7 @@ function createIp(n) {
     const u = unitNames('i', i);
     ip('netns', 'add', u.ns);
     ip('-n', rootNs, 'link', 'add', u.br, 'up', 'type', 'bridge');
-    ip('-n', rootNs, 'link', 'add', u.veth, 'master', u.br, 'up', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', u.ns);
+    ip('-n', rootNs, 'link', 'add', u.veth, 'master', u.br, 'up', 'type', 'veth', 'peer', 'eth0', 'netns', u.ns);
     ip('-n', u.ns, 'link', 'set', 'lo', 'up');
     ip('-n', u.ns, 'addr', 'add', u.cidr, 'dev', 'eth0');
     ip('-n', u.ns, 'link', 'set', 'eth0', 'up');
@@ -120,7 +121,7 @@ function setupIp(n) {
     const ns = `${run}-ip-s${i}`;
     ip('netns', 'add', ns);
     ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', rootNs, 'link', 'add', `pv${i}`, 'master', 'pbr', 'up', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('-n', rootNs, 'link', 'add', `pv${i}`, 'master', 'pbr', 'up', 'type', 'veth', 'peer', 'eth0', 'netns', ns);
     ip('-n', ns, 'addr', 'add', `${spec.ipam.networks.default.addresses[`s${i}`]}/16`, 'dev', 'eth0');
     ip('-n', ns, 'link', 'set', 'eth0', 'up');
     ip('-n', ns, 'route', 'add', 'default', 'via', '10.210.0.1');
@@ -159,7 +160,7 @@ try {
         ` | ${ms(od).padStart(12)} ${ms(id).padStart(11)} ${(id / od).toFixed(1).padStart(6)}x`,
     );
   }
-  console.log('(ratio = ip time / our time; a unit = netns + bridge + veth pair with its peer in the netns + address + up)');
+  console.log('(ratio = ip time / our time; unit = netns + bridge + veth pair, peer in the netns + address + up)');
   setupOurs(1), teardownOurs(1), setupIp(1), teardownIp(1);
   console.log('\nproject of N services on one network (setupProjectNetwork / teardownProjectNetwork vs ip):');
   console.log('N   | setup:  ours       ip        ratio | teardown: ours     ip        ratio');
@@ -173,7 +174,7 @@ try {
         ` | ${ms(ot).padStart(12)} ${ms(it).padStart(11)} ${(it / ot).toFixed(1).padStart(6)}x`,
     );
   }
-  console.log('(our teardown deletes every link of the project in one request: the kernel waits out one RCU grace period, not one per link)');
+  console.log('(our teardown deletes all the project\'s links in one request: one RCU grace period, not one per link)');
 } finally {
   cleanup();
 }

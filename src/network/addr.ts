@@ -20,7 +20,8 @@ export function addrAdd(h: Handle, link: LinkRef, cidr: string): void {
  * Equivalent to: `ip addr show [dev $link]`.
  */
 export function addrList(h: Handle, link?: LinkRef, family = AF_UNSPEC): Address[] {
-  const index = link === undefined || typeof link === 'number' ? link : linkIndex(h, link, `RTM_GETADDR dev ${link}${h.where}`);
+  const index =
+    link === undefined || typeof link === 'number' ? link : linkIndex(h, link, `RTM_GETADDR dev ${link}${h.where}`);
   const all = h.socket
     .dump(RTM_GETADDR, encodeIfAddr({ family }), `dump${h.where}`)
     .map((m) => decodeAddress(m.body));

@@ -136,7 +136,9 @@ export function linkDel(h: Handle, link: LinkRef): boolean {
  * An empty group is success; returns whether any link was deleted.
  */
 export function linkDelGroup(h: Handle, group: number): boolean {
-  if (!Number.isInteger(group) || group <= 0 || group > 0xffffffff) throw new RangeError(`refusing to delete link group ${group}`);
+  if (!Number.isInteger(group) || group <= 0 || group > 0xffffffff) {
+    throw new RangeError(`refusing to delete link group ${group}`);
+  }
   try {
     h.socket.request(RTM_DELLINK, 0, encodeLinkRequest({ group }), `group ${group}${h.where}`);
     return true;

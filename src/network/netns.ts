@@ -14,7 +14,9 @@ export const NETNS_RUN_DIR = '/run/netns';
 
 /** The bind-mount path of a named namespace. */
 export function netnsPath(name: string): string {
-  if (!name || name.includes('/') || name === '.' || name === '..') throw new TypeError(`bad netns name ${JSON.stringify(name)}`);
+  if (!name || name.includes('/') || name === '.' || name === '..') {
+    throw new TypeError(`bad netns name ${JSON.stringify(name)}`);
+  }
   return join(NETNS_RUN_DIR, name);
 }
 

@@ -69,7 +69,10 @@ export function observeProjectNetwork(spec: Topology, hostNetns?: string): Obser
     const namespaces = new Set(netnsList());
     const services = Object.keys(spec.services)
       .sort()
-      .map((service) => observeService(spec, service, links, byIndex, namespaces.has(netnsName(spec.project, service))));
+      .map((service) => {
+        const present = namespaces.has(netnsName(spec.project, service));
+        return observeService(spec, service, links, byIndex, present);
+      });
     return { bridges, services };
   } finally {
     host.close();

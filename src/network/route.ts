@@ -17,7 +17,8 @@ export interface RouteSpec {
 }
 
 function describe(r: RouteSpec): string {
-  return [r.dst ?? 'default', r.gateway && `via ${r.gateway}`, r.dev !== undefined && `dev ${r.dev}`].filter(Boolean).join(' ');
+  const parts = [r.dst ?? 'default', r.gateway && `via ${r.gateway}`, r.dev !== undefined && `dev ${r.dev}`];
+  return parts.filter(Boolean).join(' ');
 }
 
 /** Adds a route to the main table. Equivalent to: `ip route add $dst|default [via $gw] [dev $dev]`. */

@@ -13,11 +13,16 @@ import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkList, linkSetUp 
 import { netnsAdd, netnsDelete } from './netns.js';
 import { routeAddDefault } from './route.js';
 
+/** What setup reads of one service's network entry: its place in the eth0, eth1, ... order. */
+export interface ServiceAttachment {
+  readonly priority: number;
+}
+
 /** What network setup reads of a project (the normalized Project fits, plus its IPAM record). */
 export interface ProjectNetworkSpec {
   readonly project: string;
   readonly networks: Readonly<Record<string, { readonly internal: boolean; readonly external: boolean }>>;
-  readonly services: Readonly<Record<string, { readonly networks: Readonly<Record<string, { readonly priority: number }>> }>>;
+  readonly services: Readonly<Record<string, { readonly networks: Readonly<Record<string, ServiceAttachment>> }>>;
   readonly ipam: IpamRecord;
 }
 
@@ -158,7 +163,7 @@ export function attachRequests(spec: ProjectNetworkSpec): AttachRequest[] {
 }
 
 /** eth0, eth1, ...: higher priority first, then by key (the planner's and peers.ts's order). */
-function interfaceOrder(networks: Readonly<Record<string, { readonly priority: number }>>): string[] {
+function interfaceOrder(networks: Readonly<Record<string, ServiceAttachment>>): string[] {
   return Object.entries(networks)
     .sort(([ka, a], [kb, b]) => b.priority - a.priority || (ka < kb ? -1 : ka > kb ? 1 : 0))
     .map(([key]) => key);

@@ -34,7 +34,8 @@ export class NetlinkSocket {
       // The kernel's own explanation with every error, and no copy of our request in it.
       setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
       setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, Buffer.from(new BigInt64Array([BigInt(REPLY_TIMEOUT_SECONDS), 0n]).buffer));
+      const timeval = new BigInt64Array([BigInt(REPLY_TIMEOUT_SECONDS), 0n]);
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, Buffer.from(timeval.buffer));
       bind(fd, sockaddrNetlink());
     } catch (e) {
       close(fd);
@@ -95,7 +96,9 @@ export class NetlinkSocket {
     let interrupted = false;
     for (;;) {
       const n = this.receive(call);
-      if (n > this.buf.length) throw new Error(`${call}: reply of ${n} bytes exceeds the ${this.buf.length}-byte buffer`);
+      if (n > this.buf.length) {
+        throw new Error(`${call}: reply of ${n} bytes exceeds the ${this.buf.length}-byte buffer`);
+      }
       for (const m of decodeMessages(Buffer.from(this.buf.subarray(0, n)))) {
         if (m.header.seq !== seq) continue; // the tail of an earlier, abandoned request
         if (m.header.flags & NLM_F_DUMP_INTR) interrupted = true;
@@ -124,7 +127,8 @@ export class NetlinkSocket {
 }
 
 function kernelError(call: string, errno: number, message: string | undefined): KernelError {
-  return new KernelError(call, errnoName(errno), errno, message ? { cause: new Error(`kernel: ${message}`) } : undefined);
+  const options = message ? { cause: new Error(`kernel: ${message}`) } : undefined;
+  return new KernelError(call, errnoName(errno), errno, options);
 }
 
 /** struct sockaddr_nl addressed to the kernel (pid 0, no multicast groups). */

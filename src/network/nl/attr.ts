@@ -84,7 +84,8 @@ export class AttrSet {
     while (offset + RTA_HDRLEN <= buf.length) {
       const len = readU16(buf, offset);
       if (len < RTA_HDRLEN || offset + len > buf.length) {
-        throw new RangeError(`malformed netlink attribute at byte ${offset}: length ${len} of ${buf.length - offset} left`);
+        const left = buf.length - offset;
+        throw new RangeError(`malformed netlink attribute at byte ${offset}: length ${len} of ${left} left`);
       }
       const type = readU16(buf, offset + 2) & NLA_TYPE_MASK;
       const data = buf.subarray(offset + RTA_HDRLEN, offset + len);

@@ -75,7 +75,9 @@ export function parseCidr(text: string): Cidr {
   const max = ipFamily(address) === AF_INET ? 32 : 128;
   ipToBytes(address);
   if (prefix === undefined) return { address, prefixLength: max };
-  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) throw new TypeError(`bad prefix length in ${JSON.stringify(text)}`);
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) {
+    throw new TypeError(`bad prefix length in ${JSON.stringify(text)}`);
+  }
   return { address, prefixLength: Number(prefix) };
 }
 

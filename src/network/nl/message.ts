@@ -54,7 +54,8 @@ export function decodeMessages(buf: Buffer): Message[] {
   while (offset + NLMSG_HDRLEN <= buf.length) {
     const header = decodeHeader(buf, offset);
     if (header.len < NLMSG_HDRLEN || offset + header.len > buf.length) {
-      throw new RangeError(`malformed netlink message at byte ${offset}: length ${header.len} of ${buf.length - offset} left`);
+      const left = buf.length - offset;
+      throw new RangeError(`malformed netlink message at byte ${offset}: length ${header.len} of ${left} left`);
     }
     out.push({ header, body: buf.subarray(offset + NLMSG_HDRLEN, offset + header.len) });
     offset += align4(header.len);

@@ -106,7 +106,8 @@ export function tcpProbe(netns: string, host: string, port: number): string {
   const script =
     `const s = require('net').connect(${port}, '${host}', () => s.end('hello-${port}'));` +
     `let got = ''; s.on('data', (d) => (got += d)); s.on('end', () => console.log(got));` +
-    `s.on('error', (e) => console.log(e.code)); s.setTimeout(3000, () => { console.log('TIMEOUT'); process.exit(0); });`;
+    `s.on('error', (e) => console.log(e.code));` +
+    `s.setTimeout(3000, () => { console.log('TIMEOUT'); process.exit(0); });`;
   const r = spawnSync('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '-e', script], {
     encoding: 'utf8',
     timeout: 10_000,

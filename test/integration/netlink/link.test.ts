@@ -5,7 +5,9 @@ import {
   linkAddBridge, linkAddVeth, linkDel, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
   linkSetNoMaster, linkSetUp,
 } from '../../../src/network/index.js';
-import { encodeLinkRequest, NLM_F_CREATE, NLM_F_EXCL, RTM_GETLINK, RTM_NEWLINK } from '../../../src/network/nl/index.js';
+import {
+  encodeLinkRequest, NLM_F_CREATE, NLM_F_EXCL, RTM_GETLINK, RTM_NEWLINK,
+} from '../../../src/network/nl/index.js';
 import { Scratch } from './fixture.js';
 
 function thrown(fn: () => unknown): KernelError {
@@ -75,7 +77,8 @@ describeRoot('link verbs on the real kernel', () => {
     expect(linkGet(h, eth0.index)!.name).toBe('eth1');
     expect(linkGet(h, 'tmp1')).toBeUndefined();
     expect(thrown(() => linkSetName(h, 'eth1', 'tmp0')).message).toBe(`RTM_SETLINK eth1 name tmp0 in ${ns}: EEXIST`);
-    expect(thrown(() => linkSetName(h, 'nosuch0', 'eth2')).message).toBe(`RTM_SETLINK nosuch0 name eth2 in ${ns}: ENODEV`);
+    const missing = thrown(() => linkSetName(h, 'nosuch0', 'eth2'));
+    expect(missing.message).toBe(`RTM_SETLINK nosuch0 name eth2 in ${ns}: ENODEV`);
   });
 
   it('names the whole call when the host side of a veth already exists', () => {
@@ -97,7 +100,8 @@ describeRoot('link verbs on the real kernel', () => {
     linkAddBridge(h, 'br0');
     expect(thrown(() => linkAddBridge(h, 'br0')).message).toBe(`RTM_NEWLINK br0 (bridge) in ${ns}: EEXIST`);
     expect(thrown(() => linkSetUp(h, 'nosuch0')).message).toBe(`RTM_SETLINK nosuch0 up in ${ns}: ENODEV`);
-    expect(thrown(() => linkSetMaster(h, 'br0', 'nosuch0')).message).toBe(`RTM_SETLINK br0 master nosuch0 in ${ns}: ENODEV`);
+    const noBridge = thrown(() => linkSetMaster(h, 'br0', 'nosuch0'));
+    expect(noBridge.message).toBe(`RTM_SETLINK br0 master nosuch0 in ${ns}: ENODEV`);
   });
 
   it('reads a dump that spans many datagrams to its end', () => {

@@ -2,7 +2,9 @@ import { readFileSync, statSync, existsSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
-import { inNetns, linkList, netnsAdd, netnsDelete, netnsExists, netnsList, netnsPath } from '../../../src/network/index.js';
+import {
+  inNetns, linkList, netnsAdd, netnsDelete, netnsExists, netnsList, netnsPath,
+} from '../../../src/network/index.js';
 import { Scratch, uniq } from './fixture.js';
 
 const threadNetns = () => statSync('/proc/thread-self/ns/net').ino;
@@ -17,7 +19,8 @@ describeRoot('named network namespaces through system calls', () => {
     expect(threadNetns()).toBe(before);
     expect(netnsList()).toContain(name);
     expect(netnsExists(name)).toBe(true);
-    const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === netnsPath(name));
+    const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
+    const mounted = mountPoints.includes(netnsPath(name));
     expect(mounted).toBe(true);
     // A namespace of its own: another inode than ours, and holding only a loopback that is down.
     expect(statSync(netnsPath(name)).ino).not.toBe(before);

@@ -35,7 +35,8 @@ describeWith({ root: true, commands: ['nsenter'] }, 'addresses, routes and reach
     const b = service(host, 'b', '10.250.1.3/24');
     routeAddDefault(a.h, '10.250.1.1');
 
-    expect(addrList(a.h, 'eth0', AF_INET).map((x) => [x.cidr, x.broadcast])).toEqual([['10.250.1.2/24', '10.250.1.255']]);
+    const eth0 = addrList(a.h, 'eth0', AF_INET).map((x) => [x.cidr, x.broadcast]);
+    expect(eth0).toEqual([['10.250.1.2/24', '10.250.1.255']]);
     expect(addrList(host, 'br0', AF_INET).map((x) => x.cidr).sort()).toEqual(['10.250.1.1/24', '10.250.2.1/24']);
     const routes = routeList(a.h);
     expect(routes.find((r) => r.dst === 'default')).toMatchObject({ gateway: '10.250.1.1' });

@@ -24,7 +24,11 @@ function project(): ProjectNetworkSpec {
     ipam: {
       version: 1,
       networks: {
-        front: { subnet: '10.251.1.0/24', gateway: '10.251.1.1', addresses: { web: '10.251.1.2', worker: '10.251.1.3' } },
+        front: {
+          subnet: '10.251.1.0/24',
+          gateway: '10.251.1.1',
+          addresses: { web: '10.251.1.2', worker: '10.251.1.3' },
+        },
         back: { subnet: '10.251.2.0/24', gateway: '10.251.2.1', addresses: { web: '10.251.2.2', db: '10.251.2.3' } },
       },
     },
@@ -68,10 +72,22 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
       present: true,
       defaultGateway: '10.251.1.1', // front: the first non-internal network, though it is eth1
       veths: [
-        { network: 'back', host: vethHostName(p, 'web', 'back'), present: true, up: true, master: bridgeName(p, 'back'),
-          peer: { name: 'eth0', up: true, addresses: ['10.251.2.2/24'] } },
-        { network: 'front', host: vethHostName(p, 'web', 'front'), present: true, up: true, master: bridgeName(p, 'front'),
-          peer: { name: 'eth1', up: true, addresses: ['10.251.1.2/24'] } },
+        {
+          network: 'back',
+          host: vethHostName(p, 'web', 'back'),
+          present: true,
+          up: true,
+          master: bridgeName(p, 'back'),
+          peer: { name: 'eth0', up: true, addresses: ['10.251.2.2/24'] },
+        },
+        {
+          network: 'front',
+          host: vethHostName(p, 'web', 'front'),
+          present: true,
+          up: true,
+          master: bridgeName(p, 'front'),
+          peer: { name: 'eth1', up: true, addresses: ['10.251.1.2/24'] },
+        },
       ],
     });
     const db = seen.services.find((x) => x.service === 'db')!;
@@ -111,7 +127,8 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
       for (let round = 0; round < 2; round++) {
         d.createNetwork(p, 'front', spec.ipam.networks.front!);
         d.createNetns(p, 'worker');
-        d.attachVeth({ project: p, service: 'worker', network: 'front', index: 0, address: '10.251.1.3/24', defaultGateway: '10.251.1.1' });
+        const attach = { project: p, service: 'worker', network: 'front', index: 0, address: '10.251.1.3/24' };
+        d.attachVeth({ ...attach, defaultGateway: '10.251.1.1' });
       }
       const h = openHandle(hostNs);
       expect(addrList(h, bridgeName(p, 'front'), AF_INET).map((a) => a.cidr)).toEqual(['10.251.1.1/24']);
@@ -144,7 +161,8 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
       }
       expect(err).toBeInstanceOf(KernelError);
       expect((err as KernelError).message).toBe(`open /run/netns/${netnsName(spec.project, 'web')}: ENOENT`);
-      expect(linkList(s.handle(hostNs)).map((l) => l.name).sort()).toEqual([bridgeName(spec.project, 'front'), 'lo'].sort());
+      const left = linkList(s.handle(hostNs)).map((l) => l.name).sort();
+      expect(left).toEqual([bridgeName(spec.project, 'front'), 'lo'].sort());
     } finally {
       d.close();
     }

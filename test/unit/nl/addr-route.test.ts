@@ -49,7 +49,9 @@ describe('address messages', () => {
 
 describe('route messages', () => {
   it('round-trips struct rtmsg', () => {
-    const r = { family: AF_INET, dstLength: 24, srcLength: 0, tos: 0, table: 254, protocol: 3, scope: 0, type: 1, flags: 0 };
+    const r = {
+      family: AF_INET, dstLength: 24, srcLength: 0, tos: 0, table: 254, protocol: 3, scope: 0, type: 1, flags: 0,
+    };
     expect(encodeRtMsg(r).length).toBe(RTMSG_LEN);
     expect(decodeRtMsg(encodeRtMsg(r))).toEqual(r);
   });
@@ -57,7 +59,12 @@ describe('route messages', () => {
   it('encodes `ip route add default via 10.1.0.1` in the main table', () => {
     const body = encodeRouteRequest({ gateway: '10.1.0.1' });
     expect(decodeRtMsg(body)).toMatchObject({
-      family: AF_INET, dstLength: 0, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST,
+      family: AF_INET,
+      dstLength: 0,
+      table: RT_TABLE_MAIN,
+      protocol: RTPROT_BOOT,
+      scope: RT_SCOPE_UNIVERSE,
+      type: RTN_UNICAST,
     });
     const a = new AttrSet(body.subarray(RTMSG_LEN));
     expect(a.bytes(RTA_GATEWAY)!.toString('hex')).toBe('0a010001');
@@ -72,12 +79,13 @@ describe('route messages', () => {
   });
 
   it('decodes a kernel route reply', () => {
+    const kernelRoute = { table: RT_TABLE_MAIN, protocol: RTPROT_KERNEL, scope: RT_SCOPE_LINK, type: RTN_UNICAST };
     const body = Buffer.concat([
-      encodeRtMsg({ family: AF_INET, dstLength: 24, table: RT_TABLE_MAIN, protocol: RTPROT_KERNEL, scope: RT_SCOPE_LINK, type: RTN_UNICAST }),
+      encodeRtMsg({ family: AF_INET, dstLength: 24, ...kernelRoute }),
       encodeAttrs([bytesAttr(RTA_DST, Buffer.from([10, 1, 0, 0])), u32Attr(RTA_OIF, 3)]),
     ]);
     expect(decodeRoute(body)).toEqual({
-      family: AF_INET, dst: '10.1.0.0/24', oif: 3, table: RT_TABLE_MAIN, protocol: RTPROT_KERNEL, scope: RT_SCOPE_LINK, type: RTN_UNICAST,
+      family: AF_INET, dst: '10.1.0.0/24', oif: 3, ...kernelRoute,
     });
   });
 });

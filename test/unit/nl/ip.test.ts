@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToIp, ipToBytes, ipv4Broadcast, parseCidr, ipFamily, AF_INET, AF_INET6 } from '../../../src/network/nl/index.js';
+import {
+  bytesToIp, ipToBytes, ipv4Broadcast, parseCidr, ipFamily, AF_INET, AF_INET6,
+} from '../../../src/network/nl/index.js';
 
 describe('IP address bytes', () => {
   it.each([

@@ -7,7 +7,8 @@ import {
 
 describe('nlmsghdr codec', () => {
   it('writes len, type, flags, seq and pid in host order', () => {
-    const m = encodeMessage({ type: RTM_NEWLINK, flags: NLM_F_REQUEST | NLM_F_ACK, seq: 0x01020304, pid: 9 }, Buffer.from([0xaa, 0xbb]));
+    const header = { type: RTM_NEWLINK, flags: NLM_F_REQUEST | NLM_F_ACK, seq: 0x01020304, pid: 9 };
+    const m = encodeMessage(header, Buffer.from([0xaa, 0xbb]));
     expect(m.length).toBe(20); // 16 + 2, padded to 4
     expect(m.toString('hex')).toBe('12000000' + '1000' + '0500' + '04030201' + '09000000' + 'aabb0000');
   });

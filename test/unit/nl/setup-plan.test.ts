@@ -3,7 +3,9 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { bridgeName, vethHostName } from '../../../src/names.js';
-import { attachRequests, projectLinkGroup, projectLinkNames, type ProjectNetworkSpec } from '../../../src/network/index.js';
+import {
+  attachRequests, projectLinkGroup, projectLinkNames, type ProjectNetworkSpec,
+} from '../../../src/network/index.js';
 import { AttrSet, decodeLink, encodeLinkRequest, IFINFOMSG_LEN, IFLA_GROUP } from '../../../src/network/nl/index.js';
 
 const spec: ProjectNetworkSpec = {
@@ -29,7 +31,8 @@ const spec: ProjectNetworkSpec = {
 
 describe('project network setup plan', () => {
   it('orders eth0.. by priority then key, routes via the first non-internal network', () => {
-    expect(attachRequests(spec).map((r) => [r.service, `eth${r.index}`, r.network, r.address, r.defaultGateway])).toEqual([
+    const rows = attachRequests(spec).map((r) => [r.service, `eth${r.index}`, r.network, r.address, r.defaultGateway]);
+    expect(rows).toEqual([
       ['api', 'eth0', 'shared', '10.209.3.2/24', '10.209.3.1'],
       ['api', 'eth1', 'back', '10.209.1.2/24', undefined],
       ['api', 'eth2', 'front', '10.209.2.2/24', undefined],
@@ -38,7 +41,8 @@ describe('project network setup plan', () => {
   });
 
   it('refuses to attach a service that has no address on a network', () => {
-    const missing = { ...spec, ipam: { version: 1 as const, networks: { ...spec.ipam.networks, back: { ...spec.ipam.networks.back!, addresses: {} } } } };
+    const back = { ...spec.ipam.networks.back!, addresses: {} };
+    const missing = { ...spec, ipam: { version: 1 as const, networks: { ...spec.ipam.networks, back } } };
     expect(() => attachRequests(missing)).toThrow('no address allocated for api on network back');
   });
 
@@ -46,7 +50,9 @@ describe('project network setup plan', () => {
     expect(projectLinkNames(spec)).toEqual(
       [
         bridgeName('shop', 'back'), bridgeName('shop', 'front'),
-        vethHostName('shop', 'api', 'back'), vethHostName('shop', 'api', 'front'), vethHostName('shop', 'api', 'shared'),
+        vethHostName('shop', 'api', 'back'),
+        vethHostName('shop', 'api', 'front'),
+        vethHostName('shop', 'api', 'shared'),
         vethHostName('shop', 'db', 'back'),
       ].sort(),
     );
