@@ -20,6 +20,7 @@ export interface MapNode extends NodeBase {
   readonly keys: ReadonlyMap<string, Location>;
 }
 
+/** A sequence, items in order. */
 export interface SeqNode extends NodeBase {
   readonly kind: 'seq';
   readonly items: readonly Node[];
