@@ -8,12 +8,21 @@ import { readFileSync } from 'node:fs';
 export interface ProcStatus {
   /** State letter: R, S, D, Z (zombie), T, ... */
   readonly state: string;
+  /** Where it sleeps in the kernel (/proc/PID/wchan), `0` or empty while it runs. */
+  readonly wchan: string;
   /** The pid in each pid namespace, outermost first; the last one is what the process sees. */
   readonly nsPids: readonly number[];
   /** Signals with a handler installed (SigCgt), bit n-1 for signal n. */
   readonly caught: bigint;
   /** Signals set to SIG_IGN (SigIgn). */
   readonly ignored: bigint;
+  /** Signals blocked (SigBlk): queued, never dropped, for sigwait/signalfd (tini, catatonit). */
+  readonly blocked: bigint;
+  /**
+   * Sleeping in sigwait/sigtimedwait (wchan do_sigtimedwait): the kernel then shows the waited
+   * signals as unblocked in SigBlk, yet queues them for the process (tini, dumb-init).
+   */
+  readonly inSigwait: boolean;
 }
 
 function readProc(path: string): string | undefined {
@@ -31,8 +40,8 @@ export function parseStartTime(stat: string): number | undefined {
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-/** The fields of /proc/PID/status that ProcStatus holds. */
-export function parseStatus(text: string): ProcStatus {
+/** The fields of /proc/PID/status (and /proc/PID/wchan, where the process sleeps) that ProcStatus holds. */
+export function parseStatus(text: string, wchan = ''): ProcStatus {
   const fields = new Map<string, string>();
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
@@ -41,9 +50,12 @@ export function parseStatus(text: string): ProcStatus {
   const mask = (key: string): bigint => BigInt(`0x${fields.get(key) ?? '0'}`);
   return {
     state: (fields.get('State') ?? '?').charAt(0),
+    wchan: wchan.trim(),
     nsPids: (fields.get('NSpid') ?? '').split(/\s+/).filter(Boolean).map(Number),
     caught: mask('SigCgt'),
     ignored: mask('SigIgn'),
+    blocked: mask('SigBlk'),
+    inSigwait: wchan.startsWith('do_sigtimedwait'),
   };
 }
 
@@ -56,7 +68,7 @@ export function readStartTime(pid: number): number | undefined {
 /** /proc/PID/status of `pid`, or undefined when no such process exists. */
 export function readStatus(pid: number): ProcStatus | undefined {
   const text = readProc(`/proc/${pid}/status`);
-  return text === undefined ? undefined : parseStatus(text);
+  return text === undefined ? undefined : parseStatus(text, readProc(`/proc/${pid}/wchan`) ?? '');
 }
 
 /** Whether `pid` is still the process that started at `startTime` and has not exited (zombies count as gone). */
@@ -69,6 +81,11 @@ export function isSameProcess(pid: number, startTime: number): boolean {
 /** Whether a process with these masks has a handler for signal number `signal`. */
 export function catchesSignal(status: ProcStatus, signal: number): boolean {
   return (status.caught & (1n << BigInt(signal - 1))) !== 0n;
+}
+
+/** Whether a process with these masks blocks signal number `signal` (it stays pending for it). */
+export function blocksSignal(status: ProcStatus, signal: number): boolean {
+  return (status.blocked & (1n << BigInt(signal - 1))) !== 0n;
 }
 
 /** This boot's id: runtime records carry it so nothing from before a reboot is believed. */

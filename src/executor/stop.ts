@@ -1,12 +1,13 @@
 // Stopping a service: its stop signal, its grace period, then every process left in its
 // cgroup killed. Never by a saved pid alone (the start time must match: pids are reused),
 // and never waiting for nothing: a pid 1 without a handler for the signal cannot act on it
-// (the kernel drops it, DESIGN.md "Kernel facts"), so it is killed at once.
+// (the kernel drops it, DESIGN.md "Kernel facts"; SigCgt and SigBlk in /proc/PID/status
+// tell), so it is killed at once.
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { readExitRecord, type ExitRecord } from './exit-record.js';
-import { catchesSignal, isSameProcess, readStatus, type ProcStatus } from './proc.js';
+import { blocksSignal, catchesSignal, isSameProcess, readStatus, type ProcStatus } from './proc.js';
 
 /** A running service as launch() returned it, with its cgroup (a CgroupHandle fits). */
 export interface StopTarget {
@@ -61,12 +62,28 @@ export function signalNumber(service: string, name: string): number {
   return n;
 }
 
-/** Whether a process in this state can do anything with the signal. */
+/**
+ * Whether a process in this state can do anything with the signal. The kernel queues a
+ * blocked signal whatever its disposition (inits such as tini take them with sigwait or a
+ * signalfd); an unblocked one goes to a handler, or is dropped for a namespace's pid 1.
+ */
 export function canActOn(status: ProcStatus, signal: number): boolean {
   if (signal === osConstants.signals.SIGKILL) return false; // nothing to wait for: it just dies
-  if (catchesSignal(status, signal)) return true;
+  if (catchesSignal(status, signal) || blocksSignal(status, signal) || status.inSigwait) return true;
   if ((status.ignored & (1n << BigInt(signal - 1))) !== 0n) return false;
+  // Running, or between a sigtimedwait's mask swap and its sleep: SigBlk cannot be trusted.
+  if (status.state !== 'S' || status.wchan === '' || status.wchan === '0') return true;
   return status.nsPids.at(-1) !== 1; // the default action applies, except to a namespace's pid 1
+}
+
+/** Whether the process may act on the signal: sampled a few times, as the masks of a process waking up or going to sleep can mislead once. */
+async function mayActOn(pid: number, signal: number): Promise<boolean> {
+  for (let sample = 0; sample < 3; sample++) {
+    if (sample > 0) await sleep(1);
+    const status = readStatus(pid);
+    if (status !== undefined && canActOn(status, signal)) return true;
+  }
+  return false;
 }
 
 /** Polls with a growing interval until `done` or `ms` pass; returns whether `done` became true. */
@@ -102,9 +119,8 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     }
     return { outcome, record: await exitRecord(target) };
   };
-  const status = alive() ? readStatus(target.pid) : undefined;
-  if (status === undefined) return finish('not-running');
-  if (!canActOn(status, signal)) return finish('killed-at-once');
+  if (!alive()) return finish('not-running');
+  if (!(await mayActOn(target.pid, signal))) return finish('killed-at-once');
   try {
     if (alive()) process.kill(target.pid, signal);
   } catch (e) {
