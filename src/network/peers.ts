@@ -17,7 +17,9 @@ export interface NamedProject {
 }
 
 /** A service's networks in interface order (eth0 first): higher priority first, then by key. */
-export function orderedNetworks(service: Pick<NamedService, 'networks'>): string[] {
+export function orderedNetworks(service: {
+  readonly networks: Readonly<Record<string, { readonly priority: number }>>;
+}): string[] {
   return Object.entries(service.networks)
     .sort(([a, x], [b, y]) => y.priority - x.priority || (a < b ? -1 : a > b ? 1 : 0))
     .map(([key]) => key);

@@ -23,6 +23,7 @@ import { forwardUdp, UDP_IDLE_MS, type UdpForwarder } from './udp.js';
 import type { BoundPort, Log, PublishedPort } from './types.js';
 
 export { checkPortsFree } from './check.js';
+export { publishedPorts, type PublishingService } from './published.js';
 export { forwardTcp, type TcpForwarder } from './tcp.js';
 export { forwardUdp, UDP_IDLE_MS, type UdpForwarder } from './udp.js';
 export { type PublishedPort, type BoundPort, type Log, portLabel } from './types.js';

@@ -3,6 +3,7 @@
 // br_netfilter, our nft table), one plays the outside world (a TCP server and a resolver, no
 // route back to the services, so only masquerade lets replies return), one per service.
 // Nothing touches the real host's interfaces, sysctls or firewall.
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,19 @@ afterAll(async () => {
   await rm(agentBundle, { force: true });
 });
 
+/**
+ * br_netfilter is what hands bridged frames to iptables (Docker loads it). Built in here; where
+ * it is a module, `modprobe br_netfilter` is tried, and a clear failure says when it is missing.
+ */
+async function requireBrNetfilter(lab: Lab): Promise<void> {
+  if (existsSync('/proc/sys/net/bridge')) return;
+  const tried = await lab.run('modprobe', 'br_netfilter').then(
+    () => 'modprobe br_netfilter ran',
+    (e: Error) => `modprobe br_netfilter failed: ${e.message}`,
+  );
+  if (!existsSync('/proc/sys/net/bridge')) throw new Error(`br_netfilter is not available on this kernel (${tried})`);
+}
+
 /** The lab of one variant: two projects' networks in one host netns, and everyone's address. */
 async function makeLab(lab: Lab, variant: Variant) {
   const project = `t${lab.id}`;
@@ -51,6 +65,7 @@ async function makeLab(lab: Lab, variant: Variant) {
   await lab.ip('-n', outside, 'addr', 'add', `${OUTSIDE}/24`, 'dev', 'eth0');
   await lab.ip('-n', outside, 'link', 'set', 'eth0', 'up');
   await lab.ip('-n', host, 'route', 'add', 'default', 'via', OUTSIDE);
+  await requireBrNetfilter(lab);
   await lab.in(host, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1');
   if (variant === 'iptables-nft DROP') await lab.in(host, 'iptables-nft', '-w', '-P', 'FORWARD', 'DROP');
   if (variant === 'iptables-legacy DROP') await lab.in(host, 'iptables-legacy', '-w', '-P', 'FORWARD', 'DROP');
@@ -187,7 +202,7 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
         await syncFirewall(l.other, l.otherNetworks, target());
         expect((await lab.in(l.host, 'cat', '/proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
         expect(await lab.in(l.host, 'nft', 'list', 'tables')).toContain(`table inet ${nftTableName(l.project)}`);
-      expect(await hasRuleset(l.other, target())).toBe(true);
+        expect(await hasRuleset(l.other, target())).toBe(true);
       });
 
       it('lets services on one bridge talk, with their own addresses, and reach the outside masqueraded', async () => {
@@ -268,7 +283,7 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
           await syncFirewall(proj, [], target());
         }
         expect(await lab.in(l.host, 'nft', 'list', 'tables')).not.toContain('stack_');
-      expect(await hasRuleset(l.project, target())).toBe(false);
+        expect(await hasRuleset(l.project, target())).toBe(false);
         for (const backend of ['iptables-nft', 'iptables-legacy']) {
           expect(await lab.in(l.host, backend, '-w', '-S', 'FORWARD')).not.toContain('stack:');
         }

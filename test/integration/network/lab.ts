@@ -30,6 +30,11 @@ export class Lab {
     return `/run/netns/${ns}`;
   }
 
+  /** Runs a command in the test's own netns. */
+  async run(file: string, ...args: string[]): Promise<string> {
+    return (await exec(file, args)).stdout;
+  }
+
   /** Runs `ip ...`. */
   async ip(...args: string[]): Promise<string> {
     return (await exec('ip', args)).stdout;
