@@ -276,9 +276,5 @@ export function toJsonSchema(): Record<string, unknown> {
       }
     },
   });
-  return {
-    ...json,
-    $id: 'https://stack.dev/schema/stack.schema.json',
-    title: 'stack spec (compose-compatible)',
-  };
+  return { ...json, title: 'stack spec (compose-compatible)' };
 }
