@@ -53,6 +53,15 @@ static void let_go_of_node(void) {
   if (chdir("/") < 0) { /* nothing to pin; keep going */ }
 }
 
+/* The monitor is the service's only witness (conmon does the same): under host memory
+ * pressure, kill anything but it. Set after the clone, so the workload keeps its own score. */
+static void protect_from_oom_killer(void) {
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  write_all(fd, "-1000", 5);
+  close(fd);
+}
+
 /* Relays the workload's failure report, if any; returns whether the exec succeeded. */
 static int exec_succeeded(int errpipe) {
   char msg[1400];
@@ -114,6 +123,7 @@ int main(void) {
   int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, exit.start_time, read_start_time(getpid()));
   write_all(1, ok, (size_t)n);
   let_go_of_node();
+  protect_from_oom_killer();
 
   exit.status = monitor_loop(&log, pid, out[0], err[0], sigfd);
   exit.oom_after = read_oom_kills(&c);

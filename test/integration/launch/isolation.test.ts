@@ -2,7 +2,7 @@
 // groups, capabilities and no_new_privs, its cgroups. Real kernel, root.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { capabilityMask, serviceCapabilities } from '../../../src/executor/caps.js';
 import { loadUserDb } from '../../../src/executor/user.js';
@@ -38,6 +38,14 @@ describeRoot('launch: isolation of a service', () => {
     const fds = lines.filter((l) => l.includes(' -> ')).map((l) => l.replace(/^.* (\d+) -> /, '$1 -> '));
     // 3 is the directory ls itself is listing.
     expect(fds).toEqual(['0 -> /dev/null', expect.stringMatching(/^1 -> pipe:/), expect.stringMatching(/^2 -> pipe:/), expect.stringMatching(/^3 -> \/proc\/\d+\/fd$/)]);
+  });
+
+  it('its monitor is shielded from the OOM killer, the service is not', async () => {
+    const s = await rig.start(testService({ command: ['sleep', '3600'] }));
+    const score = (pid: number | string) => readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim();
+    expect(score(s.monitorPid)).toBe('-1000');
+    expect(score(s.pid)).toBe(score('self'));
+    await s.group.killAll();
   });
 
   it('gets exactly the environment it was given, and finds its program on Docker\'s default PATH', async () => {
