@@ -32,7 +32,10 @@ export function describeWith(
   body: () => void,
 ): void {
   const reason = unmet(needs);
-  if (!reason) return describe(name, body);
+  if (!reason) {
+    describe(name, body);
+    return;
+  }
   if (inCI) {
     describe(name, () => {
       it(`cannot run in CI: ${reason}`, () => {
