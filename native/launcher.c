@@ -117,13 +117,13 @@ int main(void) {
     waitpid(pid, NULL, 0);
     return 1;
   }
+  protect_from_oom_killer();
   exit.pid = pid;
   exit.start_time = read_start_time(pid);
   char ok[128];
   int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, exit.start_time, read_start_time(getpid()));
   write_all(1, ok, (size_t)n);
   let_go_of_node();
-  protect_from_oom_killer();
 
   exit.status = monitor_loop(&log, pid, out[0], err[0], sigfd);
   exit.oom_after = read_oom_kills(&c);
