@@ -62,8 +62,8 @@ export function hostnameFile(project: NamedProject, service: string): string {
  * three, the resolver's limit), first network first; the host's search domains are kept.
  */
 export function resolvConf(
-  ipam: IpamRecord,
   project: NamedProject,
+  ipam: IpamRecord,
   service: string,
   host: { search?: readonly string[] } = {},
 ): string {

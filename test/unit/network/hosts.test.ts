@@ -104,7 +104,7 @@ describe('hostname and resolv.conf', () => {
   });
 
   it('points at the forwarders on the gateways, first network first, keeping the search domains', () => {
-    expect(resolvConf(ipam, project, 'api', { search: ['corp.example'] })).toMatchInlineSnapshot(`
+    expect(resolvConf(project, ipam, 'api', { search: ['corp.example'] })).toMatchInlineSnapshot(`
       "# written by stack: the forwarder on the network gateway answers service names and forwards the rest
       nameserver 10.209.0.1
       nameserver 10.209.1.1
