@@ -94,7 +94,7 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
       return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? unionExpected(issue))];
     }
     case 'invalid_type':
-      if (found === undefined) return [error('MISSING_KEY', `required key \`${String(path[path.length - 1])}\` is missing`, marked ?? issue.expected)];
+      if (found === undefined) return [error('MISSING_KEY', `required key \`${String(path[path.length - 1])}\` is missing`, marked ?? article(issue.expected))];
       return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? article(issue.expected))];
     case 'invalid_value': {
       const values = issue.values.map(String);

@@ -1,0 +1,25 @@
+// The reference of spec keys (for the README), generated from the key catalogue so that the
+// documentation and what validation accepts cannot drift apart.
+import { KEY_DOCS } from './key-docs.js';
+import { KEYS, type KeyStatus, type Level } from './keys.js';
+import { describeLevel } from './schema.js';
+
+const SHOWN: readonly Level[] = ['top', 'service', 'network', 'volume'];
+
+/** Markdown: per level, the supported keys with their help, then modelled, cosmetic and unsupported ones. */
+export function keyReference(): string {
+  const out: string[] = [];
+  for (const level of SHOWN) {
+    const keys = Object.entries(KEYS[level]);
+    const names = (status: KeyStatus) => keys.filter(([, s]) => s === status).map(([k]) => `\`${k}\``);
+    out.push(`### ${describeLevel(level)}`, '', '| key | what stack does with it |', '|---|---|');
+    for (const [key, status] of keys) {
+      if (status === 'supported' || status === 'modelled') out.push(`| \`${key}\` | ${KEY_DOCS[level]?.[key] ?? ''} |`);
+    }
+    out.push('');
+    if (names('cosmetic').length > 0) out.push(`Accepted with a warning (no effect): ${names('cosmetic').join(', ')}.`, '');
+    if (names('unsupported').length > 0) out.push(`Refused by name (not supported yet): ${names('unsupported').join(', ')}.`, '');
+  }
+  out.push('Any other key is an error with a "did you mean" suggestion; `x-` keys are allowed and ignored.', '');
+  return out.join('\n');
+}
