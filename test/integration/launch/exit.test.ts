@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch } from '../../../src/executor/launch.js';
+import { isSameProcess } from '../../../src/executor/proc.js';
 import { stopService } from '../../../src/executor/stop.js';
 import { UserError } from '../../../src/errors.js';
 import { describeRoot, describeWith } from '../../harness/require.js';
@@ -27,10 +28,14 @@ describeRoot('launch: exit records', () => {
   });
 
   it('reports a service killed for exceeding its memory limit as OOM, alone', async () => {
+    const sibling = await rig.start(testService({ command: ['sleep', '3600'] }));
     // `tail` keeps an ever-growing line from /dev/zero: it must hit the 32 MiB limit.
     const { record } = await rig.run(testService({ command: ['tail', '/dev/zero'], limits: { memoryBytes: 32 * 1024 * 1024 } }));
     expect(record).toMatchObject({ signal: 'SIGKILL', oomKilled: true });
     expect(record.oomKills).toBeGreaterThanOrEqual(1);
+    expect(isSameProcess(sibling.pid, sibling.startTime)).toBe(true);
+    expect(isSameProcess(sibling.monitorPid, sibling.monitorStartTime)).toBe(true);
+    await sibling.group.killAll();
   });
 
   it('a program that does not exist fails the launch with a UserError naming service and program, leaving nothing', async () => {
