@@ -1,0 +1,186 @@
+// Runs a command inside a running service (healthchecks, `stack exec`): native/build/exec
+// enters the service's namespaces, cgroups and root as its user and capabilities, and execs
+// the command (native/exec.c). No Node code ever enters a namespace: Node only spawns the
+// helper, feeds it the request and collects the command's output and exit.
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { KernelError, UserError } from '../errors.js';
+import type { Service } from '../spec/project.js';
+import { capabilityMask, serviceCapabilities } from './caps.js';
+import { DEFAULT_SEARCH_PATH, encodeLaunchRequest } from './launcher-config.js';
+import { isSameProcess } from './proc.js';
+import { loadUserDb, resolveUser, type UserDb } from './user.js';
+
+/** The helper built by `npm run build` (scripts/build-native.mjs). */
+export const EXEC_HELPER_PATH = fileURLToPath(new URL('../../native/build/exec', import.meta.url));
+
+/** What of a service's spec an exec inherits: its environment, user, capabilities, folder. */
+export type ExecService = Pick<Service, 'name' | 'environment' | 'user' | 'capAdd' | 'capDrop' | 'workingDir'>;
+
+/** A running service to exec in: its spec, its main process (pid + start time) and its cgroups. */
+export interface ExecTarget {
+  readonly service: ExecService;
+  readonly pid: number;
+  readonly startTime: number;
+  readonly cgroupDirs: readonly string[];
+}
+
+/** How to run the command. */
+export interface ExecOptions {
+  /** Added to (and overriding) the service's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** `user:` syntax; default the service's user. */
+  readonly user?: string;
+  /** Default the service's working_dir, else `/`. */
+  readonly workingDir?: string;
+  /** The command's process group is killed when it runs longer (0 or absent: no limit). */
+  readonly timeoutMs?: number;
+  /** Aborting kills the command (SIGTERM to its process group, then the helper). */
+  readonly signal?: AbortSignal;
+  /** Bytes kept of each of stdout and stderr (the start is kept); default 1 MiB. */
+  readonly maxOutputBytes?: number;
+  readonly userDb?: UserDb;
+  readonly helperPath?: string;
+}
+
+/** How the command ended and what it wrote. */
+export interface ExecResult {
+  /** Exit code; null when a signal ended it or it timed out. */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The request native/exec reads on stdin (pure; tests read it back with decodeLaunchRequest). */
+export function execRequest(target: ExecTarget, argv: readonly string[], options: ExecOptions, userDb: UserDb): [string, string][] {
+  const s = target.service;
+  if (argv.length === 0) throw new UserError('EXEC_NO_COMMAND', `exec in service "${s.name}": no command given`, 'name the program to run');
+  const identity = resolveUser(s.name, options.user ?? s.user, userDb);
+  const env = { ...s.environment, ...options.env };
+  const pairs: [string, string][] = [
+    ['pid', String(target.pid)],
+    ['start_time', String(target.startTime)],
+    ['uid', String(identity.uid)],
+    ['gid', String(identity.gid)],
+    ['caps', capabilityMask(serviceCapabilities(s)).toString(16)],
+    ['cwd', options.workingDir ?? s.workingDir ?? '/'],
+    ['search_path', env.PATH ?? DEFAULT_SEARCH_PATH],
+    ['timeout_ms', String(Math.max(0, Math.ceil(options.timeoutMs ?? 0)))],
+  ];
+  for (const dir of target.cgroupDirs) pairs.push(['cgroup', dir]);
+  for (const gid of identity.groups) pairs.push(['group', String(gid)]);
+  for (const [key, value] of Object.entries(env)) pairs.push(['env', `${key}=${value}`]);
+  for (const arg of argv) pairs.push(['arg', arg]);
+  for (const [key, value] of pairs) {
+    if (value.includes('\0')) {
+      throw new UserError('NUL_IN_VALUE', `exec in service "${s.name}": ${key} contains a NUL byte`, 'a process cannot receive NUL bytes in its arguments or environment');
+    }
+  }
+  return pairs;
+}
+
+/** A capped collector of one output stream. */
+function collector(max: number): { push(chunk: Buffer): void; text(): string } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    push(chunk) {
+      if (size >= max) return;
+      const part = chunk.subarray(0, max - size);
+      chunks.push(part);
+      size += part.length;
+    },
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
+/** Turns the helper's `err` report into an error a human can act on. */
+function startError(target: ExecTarget, argv: readonly string[], report: string): Error {
+  const [, stage = '?', errno = '0', detail = ''] = report.trimEnd().split('\t');
+  const name = target.service.name;
+  if (stage === 'service') {
+    return new UserError('SERVICE_NOT_RUNNING', `service "${name}" is not running (${detail})`, 'start it with `stack up`');
+  }
+  if (stage === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
+    return new UserError('COMMAND_NOT_FOUND', `exec in service "${name}": program "${detail}" not found`, 'check the command; the service sees the host\'s programs');
+  }
+  if (stage === 'exec' && (errno === 'EACCES' || errno === 'ENOEXEC')) {
+    return new UserError('COMMAND_NOT_EXECUTABLE', `exec in service "${name}": "${detail}" cannot be run by the service's user`, 'check the file mode and the user');
+  }
+  if (stage === 'chdir') {
+    return new UserError('WORKING_DIR_MISSING', `exec in service "${name}": folder ${detail} does not exist in the service`, 'give an existing working folder');
+  }
+  const value = (osConstants.errno as Record<string, number>)[errno] ?? 0;
+  return new KernelError(`exec in service ${name} (${argv[0] ?? ''}): ${stage} ${detail}`, errno, value);
+}
+
+/**
+ * Runs `argv` inside the service and resolves with its exit and output. Rejects when it could
+ * not be started: SERVICE_NOT_RUNNING (the pid is gone or reused), COMMAND_NOT_FOUND, ... .
+ */
+export function execInService(target: ExecTarget, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  if (!isSameProcess(target.pid, target.startTime)) {
+    return Promise.reject(new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`'));
+  }
+  let request: Buffer;
+  try {
+    request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb()));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const helper = options.helperPath ?? EXEC_HELPER_PATH;
+  const max = options.maxOutputBytes ?? 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawn(helper, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
+    const stdout = collector(max);
+    const stderr = collector(max);
+    let report = '';
+    child.stdout.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    const reportStream = child.stdio[3] as NodeJS.ReadableStream;
+    reportStream.setEncoding('utf8');
+    reportStream.on('data', (d: string) => (report += d));
+    child.stdin.on('error', () => undefined); // a helper that failed early: its report says why
+    // The helper enforces the timeout itself; this one only catches a helper that hangs.
+    const guard =
+      options.timeoutMs !== undefined && options.timeoutMs > 0
+        ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs + 5000)
+        : undefined;
+    const abort = (): void => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(guard);
+      options.signal?.removeEventListener('abort', abort);
+      if (e.code === 'ENOENT' || e.code === 'EACCES') {
+        reject(new UserError('EXEC_HELPER_MISSING', `the exec helper ${helper} is not built`, 'run `npm run build` (it needs gcc)', { cause: e }));
+      } else reject(e);
+    });
+    // Settled on the helper's exit, not on its pipes closing: a command may leave a background
+    // process holding stdout. The report pipe closes with the helper; output gets a moment more.
+    child.once('exit', (code, signal) => {
+      clearTimeout(guard);
+      options.signal?.removeEventListener('abort', abort);
+      const ended = (s: NodeJS.ReadableStream): Promise<void> => new Promise((done) => (s.readable ? s.once('end', done).once('close', done) : done()));
+      const grace = new Promise<void>((done) => setTimeout(done, 200).unref());
+      void Promise.all([ended(reportStream), Promise.race([Promise.all([ended(child.stdout), ended(child.stderr)]), grace])]).then(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        const [kind = '', value = ''] = report.trimEnd().split('\t');
+        if (kind === 'err') return reject(startError(target, argv, report));
+        const result = { stdout: stdout.text(), stderr: stderr.text() };
+        if (kind === 'exit') return resolve({ exitCode: Number(value), signal: null, timedOut: false, ...result });
+        if (kind === 'signal') return resolve({ exitCode: null, signal: value, timedOut: false, ...result });
+        if (kind === 'timeout') return resolve({ exitCode: null, signal: 'SIGKILL', timedOut: true, ...result });
+        // No report: the helper itself was killed (abort, or the guard above).
+        resolve({ exitCode: null, signal: signal ?? `exit ${code}`, timedOut: guard !== undefined && signal === 'SIGKILL', ...result });
+      });
+    });
+    child.stdin.end(request);
+  });
+}

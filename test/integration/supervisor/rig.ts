@@ -1,0 +1,164 @@
+// A small real project, made by hand the way `stack up` makes it (the executor's apply is
+// another area): a temp STACK_ROOT, one bridge network with a random /24, a netns and veth
+// per service, real cgroups, services launched by the launcher into them, their records and
+// the project snapshot written where the supervisor reads them. cleanup() removes all of it,
+// supervisor included, even after a failed test.
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openCgroups, type CgroupManager } from '../../../src/executor/cgroup/index.js';
+import { launch } from '../../../src/executor/launch.js';
+import { isSameProcess, readBootId } from '../../../src/executor/proc.js';
+import { writeSnapshot } from '../../../src/executor/snapshot.js';
+import { serviceFiles } from '../../../src/executor/service-files.js';
+import type { IpamRecord } from '../../../src/network/ipam.js';
+import { setupProjectNetwork, teardownProjectNetwork, type ProjectNetworkSpec } from '../../../src/network/setup.js';
+import { netnsName } from '../../../src/names.js';
+import type { Project, Service } from '../../../src/spec/project.js';
+import { NETNS_DIR, type StateRoots } from '../../../src/state/paths.js';
+import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../../src/state/records.js';
+import { testService } from '../../fixtures/launch/service.js';
+
+/** Builds the C helpers (launcher, exec) when missing or older than their source. */
+export function buildNative(): void {
+  execFileSync(process.execPath, ['scripts/build-native.mjs'], { stdio: 'inherit' });
+}
+
+/** Bundles src/supervisor/main.ts for `node` (dist/ may be stale while developing); returns its path. */
+export async function bundleSupervisor(): Promise<string> {
+  const esbuild = await import('esbuild');
+  // Two folders deep in the repository, like dist/supervisor/main.js: the paths main.js
+  // derives from its own URL (native/build/...) resolve the same.
+  const dir = join(process.cwd(), '.stack-test', `supervisor-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const outfile = join(dir, 'main.mjs');
+  await esbuild.build({
+    entryPoints: ['src/supervisor/main.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** Polls `check` until it holds, failing with `what` after `ms`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** One service of the rig: its spec without the boilerplate. */
+export type RigService = Partial<Service> & { command: readonly string[] };
+
+/** A project of a few services on one network, under a temp STACK_ROOT. */
+export class ProjectRig {
+  readonly project = `sv${randomBytes(4).toString('hex')}`;
+  readonly base = mkdtempSync(join(tmpdir(), 'stack-sup-'));
+  readonly roots: StateRoots = { run: join(this.base, 'run'), lib: join(this.base, 'lib') };
+  readonly bootId = readBootId();
+  private readonly octet = randomInt(1, 254);
+  private cgroups: CgroupManager | undefined;
+  private networkSpec: ProjectNetworkSpec | undefined;
+  spec: Project | undefined;
+  /** Run first by cleanup() (the supervisor's stop). */
+  readonly beforeCleanup: (() => Promise<unknown>)[] = [];
+  ipam: IpamRecord | undefined;
+
+  /** The gateway of the network (the bridge's address). */
+  get gateway(): string {
+    return `10.231.${this.octet}.1`;
+  }
+
+  /** Address of the i-th service (sorted by name). */
+  address(service: string): string {
+    const names = Object.keys(this.spec?.services ?? {}).sort();
+    return `10.231.${this.octet}.${names.indexOf(service) + 2}`;
+  }
+
+  /** Writes the snapshot, makes the network and starts every service. */
+  async up(services: Record<string, RigService>): Promise<void> {
+    const full: Record<string, Service> = {};
+    for (const [name, s] of Object.entries(services)) {
+      full[name] = testService({ name, hostname: name, networks: { default: { aliases: [], priority: 0 } }, ...s });
+    }
+    this.spec = {
+      name: this.project,
+      workingDir: this.base,
+      files: [],
+      services: full,
+      networks: { default: { key: 'default', name: `${this.project}_default`, driver: 'bridge', internal: false, external: false, ipam: [], labels: {} } },
+      volumes: {},
+    };
+    const addresses = Object.fromEntries(Object.keys(full).sort().map((name) => [name, this.address(name)]));
+    this.ipam = { version: 1, networks: { default: { subnet: `10.231.${this.octet}.0/24`, gateway: this.gateway, addresses } } };
+    await writeSnapshot(this.roots, this.spec, this.ipam);
+    this.networkSpec = { project: this.project, networks: this.spec.networks, services: full, ipam: this.ipam };
+    setupProjectNetwork(this.networkSpec);
+    for (const name of Object.keys(full).sort()) await this.start(name);
+  }
+
+  /** Launches one service as the executor's start-service does, and records it. */
+  async start(name: string): Promise<ServiceRecord> {
+    const spec = this.spec?.services[name];
+    if (!spec) throw new Error(`no service ${name}`);
+    this.cgroups ??= await openCgroups();
+    const group = await this.cgroups.create(this.project, name, spec.limits);
+    const files = serviceFiles(this.roots, this.project, name);
+    mkdirSync(files.dir, { recursive: true });
+    await updateServiceRecord(this.roots, this.project, name, this.bootId, (r) => ({
+      ...r,
+      config: { hash: 'rig', fields: {} },
+      netns: netnsName(this.project, name),
+      cgroups: [...group.dirs],
+      runtime: files.dir,
+      stop: { signal: spec.stopSignal, graceMs: spec.stopGracePeriodMs },
+    }));
+    const launched = await launch({ service: spec, cgroup: group, netns: join(NETNS_DIR, netnsName(this.project, name)), logPath: files.log, exitPath: files.exit });
+    const record = await updateServiceRecord(this.roots, this.project, name, this.bootId, (r) => ({
+      ...r,
+      process: { pid: launched.pid, startTime: launched.startTime },
+      monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime },
+    }));
+    if (!record) throw new Error(`record of ${name} vanished`);
+    return record;
+  }
+
+  /** The service's record now. */
+  async record(name: string): Promise<ServiceRecord | undefined> {
+    return serviceRecords.read(this.roots, this.project, name);
+  }
+
+  /** Stops the supervisor, kills every service (by cgroup), removes cgroups, network and files. */
+  async cleanup(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const hook of this.beforeCleanup) await hook().catch((e: unknown) => errors.push(e));
+    this.cgroups ??= await openCgroups();
+    for (const name of await this.cgroups.services(this.project)) {
+      const group = this.cgroups.open(this.project, name);
+      const record = await this.record(name).catch(() => undefined);
+      await group.destroy().catch((e: unknown) => errors.push(e));
+      const monitor = record?.monitor as { pid: number; startTime: number } | undefined;
+      // The monitor writes the exit record and leaves; wait for it so nothing of ours outlives the test.
+      for (let i = 0; monitor && i < 200 && isSameProcess(monitor.pid, monitor.startTime); i++) await sleep(10);
+    }
+    if (this.networkSpec) {
+      try {
+        teardownProjectNetwork(this.networkSpec);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    rmSync(this.base, { recursive: true, force: true });
+    if (errors.length) throw errors[0];
+  }
+}
