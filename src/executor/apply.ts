@@ -1,0 +1,160 @@
+// apply(): executes a Plan on this host. Allocates the project's addresses, walks the plan
+// through one handler per kind (walk.ts), and reports each operation to the sink. It decides
+// nothing the planner did not: an operation that fails has undone what it half-made, what
+// depends on it is skipped, services already started keep running, and the error names the
+// service and why. `down` (an empty project) also stops the supervisor first and clears the
+// project's run folder once nothing is left.
+import { rm } from 'node:fs/promises';
+import { AggregateStackError, UserError } from '../errors.js';
+import { openNetworkDriver, type NetworkDriver } from '../network/setup.js';
+import type { IpamRecord } from '../network/ipam.js';
+import { closeForwardHoles, deleteRuleset } from '../network/firewall/index.js';
+import type { Operation, Plan } from '../planner/plan.js';
+import { operationService } from '../planner/plan.js';
+import type { Project } from '../spec/project.js';
+import { serialized } from '../state/atomic.js';
+import { emptyLiveState, type LiveState } from '../state/live.js';
+import { acquireFileLock, type ProjectLock } from '../state/lock.js';
+import { stateRoots } from '../state/paths.js';
+import { networkRecords, serviceRecords } from '../state/records.js';
+import { openCgroups, type CgroupManager } from './cgroup/index.js';
+import type { ExecutorEnv, RunContext } from './context.js';
+import { crashHook } from './crash.js';
+import { nullSink, type EventSink } from './events.js';
+import { handlersFor } from './handlers/index.js';
+import { writeNameFiles } from './handlers/names.js';
+import { allocateProject, hostPrefixes, ipamStore } from './ipam.js';
+import { readBootId } from './proc.js';
+import { runtimeRoot } from './service-files.js';
+import { snapshotPath, writeSnapshot } from './snapshot.js';
+import { walk, type Handlers, type WalkResult } from './walk.js';
+
+/** How to apply. */
+export interface ApplyOptions {
+  readonly env: ExecutorEnv;
+  /** What the plan was made from (default: nothing observed). */
+  readonly live?: LiveState;
+  readonly sink?: EventSink;
+  /** Cancels the walk: operations not started are skipped; started ones finish. */
+  readonly signal?: AbortSignal;
+  /** Operations in flight at most (default 8). */
+  readonly concurrency?: number;
+}
+
+/** What happened. */
+export interface ApplyResult {
+  readonly walk: WalkResult;
+  /** Things the user should know that are not failures. */
+  readonly notices: readonly string[];
+}
+
+/** Serializes the choice of subnets across projects (and test roots): the kernel's addresses are global. */
+const IPAM_LOCK = { path: '/run/lock/stack/ipam.lock', dir: '/run/lock/stack' };
+
+/** Runs `plan` for `project`; rejects with the failures (each naming its service) once all settled. */
+export async function apply(plan: Plan, project: Project, options: ApplyOptions): Promise<ApplyResult> {
+  const env = options.env;
+  const roots = env.roots ?? stateRoots();
+  const empty = Object.keys(project.services).length === 0;
+  const notices: string[] = [];
+  let network: NetworkDriver | undefined;
+  let cgroups: Promise<CgroupManager> | undefined;
+  const creates = plan.operations.filter((op) => op.kind === 'create-network').length;
+  let ipamLock: ProjectLock | undefined =
+    creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
+  try {
+    const store = ipamStore(roots, project.name);
+    const ipam: IpamRecord = empty ? { version: 1, networks: {} } : await allocateProject(project, store, hostPrefixes(project));
+    const ctx: RunContext = {
+      project,
+      live: options.live ?? emptyLiveState(project.name),
+      roots,
+      bootId: env.bootId ?? readBootId(),
+      ipam,
+      env,
+      network: () => (network ??= (env.openNetwork ?? openNetworkDriver)()),
+      cgroups: () => (cgroups ??= (env.openCgroups ?? openCgroups)()),
+      serial: (key, work) => serialized(`${roots.run}\0${project.name}\0${key}`, work),
+      notice: (message) => void (notices.includes(message) || notices.push(message)),
+      reached: crashHook(env.crashAt),
+    };
+    if (empty) await env.supervisor.stop(project.name);
+    else await writeSnapshot(roots, project, ipam);
+
+    let pendingCreates = creates;
+    const handlers = handlersFor(ctx);
+    const wrapped: Handlers = {
+      ...handlers,
+      'create-network': async (op, context) => {
+        try {
+          await handlers['create-network'](op, context);
+        } finally {
+          if (--pendingCreates === 0) await ipamLock?.release();
+        }
+      },
+    };
+    const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
+    const result = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency: options.concurrency ?? 8 });
+    await ipamLock?.release();
+    ipamLock = undefined;
+
+    if (empty) await clearRunFolder(ctx);
+    else if (!options.signal?.aborted) await afterUp(ctx);
+    if (result.failed.length) throw failure(result);
+    return { walk: result, notices };
+  } finally {
+    await ipamLock?.release();
+    network?.close();
+  }
+}
+
+/** Calls the crash hook once each operation is done (test only, see crash.ts). */
+function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
+  const out: Record<string, unknown> = {};
+  for (const [kind, handler] of Object.entries(handlers)) {
+    out[kind] = async (op: Operation, context: Parameters<NonNullable<Handlers['start-service']>>[1]) => {
+      await (handler as (op: Operation, c: typeof context) => Promise<void>)(op, context);
+      ctx.reached(op.id);
+    };
+  }
+  return out as Handlers;
+}
+
+/** After `up`: every running service's name files current (peers may have joined), the supervisor told. */
+async function afterUp(ctx: RunContext): Promise<void> {
+  const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
+  for (const r of records) if (r.process && ctx.project.services[r.service]) await writeNameFiles(ctx, r.service);
+  await ctx.env.supervisor.ensure(ctx.project.name);
+}
+
+/** After `down`: once no record is left, the allocation, snapshot, runtime files and firewall go too. */
+async function clearRunFolder(ctx: RunContext): Promise<void> {
+  const name = ctx.project.name;
+  const [services, networks] = await Promise.all([serviceRecords.list(ctx.roots, name), networkRecords.list(ctx.roots, name)]);
+  if (services.records.length > 0 || networks.records.length > 0) return;
+  const target = ctx.env.firewallTarget ?? {};
+  await deleteRuleset(name, target);
+  await closeForwardHoles(name, target);
+  await rm(ipamStore(ctx.roots, name).path, { force: true });
+  await rm(snapshotPath(ctx.roots, name), { force: true });
+  await rm(runtimeRoot(ctx.roots, name), { recursive: true, force: true });
+}
+
+/** The error of a walk's failures, each naming its service (or resource) and why. */
+function failure(result: WalkResult): Error {
+  const errors = result.failed.map(({ op, error }) => named(op, error));
+  if (errors.length === 1) return errors[0] as Error;
+  const userErrors = errors.filter((e): e is UserError => e instanceof UserError);
+  const message = `${errors.length} operations failed:\n  ${errors.map((e) => e.message).join('\n  ')}`;
+  if (userErrors.length === errors.length) return new UserError(userErrors[0]!.code, message, userErrors[0]!.hint);
+  return new AggregateStackError(`${errors.length} operations failed`, errors);
+}
+
+function named(op: Operation, error: unknown): Error {
+  const service = operationService(op);
+  const what = service !== undefined ? `service "${service}"` : op.resource;
+  const raw = error instanceof Error ? error.message : String(error);
+  const message = service !== undefined && raw.includes(`"${service}"`) ? raw : `${what}: ${raw}`;
+  if (error instanceof UserError) return new UserError(error.code, message, error.hint, { cause: error });
+  return new Error(`${message} (${op.id})`, { cause: error });
+}

@@ -1,0 +1,27 @@
+// One handler per operation kind, bound to a run's context: what apply() gives the walker.
+// Handlers are thin: record the step, then call the network driver, firewall, cgroup manager,
+// launcher or stop.
+import type { Handlers } from '../walk.js';
+import type { RunContext } from '../context.js';
+import { createNetwork, removeNetwork } from './network.js';
+import { attachVeth, createNetns, detachVeth, removeNetns } from './netns.js';
+import { startService } from './start.js';
+import { removeService, stopService } from './stop.js';
+import { createVolume, removeVolume } from './volume.js';
+
+/** The handlers of every kind, acting for the run `ctx`. */
+export function handlersFor(ctx: RunContext): Required<Handlers> {
+  return {
+    'create-network': (op) => createNetwork(ctx, op),
+    'remove-network': (op) => removeNetwork(ctx, op),
+    'create-volume': (op) => createVolume(ctx, op),
+    'remove-volume': (op) => removeVolume(ctx, op),
+    'create-netns': (op) => createNetns(ctx, op),
+    'remove-netns': (op) => removeNetns(ctx, op),
+    'attach-veth': (op) => attachVeth(ctx, op),
+    'detach-veth': (op) => detachVeth(ctx, op),
+    'start-service': (op, context) => startService(ctx, op, context),
+    'stop-service': (op) => stopService(ctx, op),
+    'remove-service': (op) => removeService(ctx, op),
+  };
+}

@@ -1,0 +1,30 @@
+// A service's /etc/hosts, /etc/hostname and /etc/resolv.conf, written into its runtime folder
+// for the launcher to bind into its view. Rewritten in place (never replaced by a rename: a
+// bind-mounted file is an inode) whenever its text changes, so peers that join later are named.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostnameFile, hostsFile, resolvConf } from '../../network/hosts.js';
+import type { RunContext } from '../context.js';
+import { serviceFiles } from '../service-files.js';
+
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const before = await readFile(path, 'utf8').catch(() => undefined);
+  if (before !== text) await writeFile(path, text, { mode: 0o644 });
+}
+
+/** Search domains of the host's resolver, kept in the services' resolv.conf. */
+async function hostSearch(): Promise<string[]> {
+  const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => /^\s*(search|domain)\s/.test(l))
+    .flatMap((l) => l.trim().split(/\s+/).slice(1));
+}
+
+/** Writes the three name files of `service` (creating its runtime folder). */
+export async function writeNameFiles(ctx: RunContext, service: string): Promise<void> {
+  const files = serviceFiles(ctx.roots, ctx.project.name, service);
+  await mkdir(files.dir, { recursive: true, mode: 0o755 });
+  await writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service));
+  await writeIfChanged(files.hostname, hostnameFile(ctx.project, service));
+  await writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: await hostSearch() }));
+}

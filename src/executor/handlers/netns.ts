@@ -1,0 +1,68 @@
+// create-netns, remove-netns, attach-veth, detach-veth: a service's network namespace and the
+// veth pairs joining it to its networks. Each claim goes into the service record before the
+// object is made, and leaves it only once the object is gone.
+import type { AttachVeth, CreateNetns, DetachVeth, RemoveNetns } from '../../planner/plan.js';
+import { netnsName, vethHostName, vethPeerName } from '../../names.js';
+import { orderedNetworks } from '../../network/peers.js';
+import { updateServiceRecord } from '../../state/records.js';
+import type { RunContext } from '../context.js';
+import { undoing } from './undo.js';
+
+function record(ctx: RunContext, service: string, change: Parameters<typeof updateServiceRecord>[4]) {
+  return updateServiceRecord(ctx.roots, ctx.project.name, service, ctx.bootId, change);
+}
+
+/** Records the netns, then creates it with `lo` up. */
+export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<void> {
+  const name = netnsName(ctx.project.name, op.service);
+  await record(ctx, op.service, (r) => ({ ...r, netns: name }));
+  ctx.reached(`${op.id}:recorded`);
+  await undoing(
+    async () => ctx.network().createNetns(ctx.project.name, op.service),
+    () => removeNetns(ctx, op),
+  );
+}
+
+/** Deletes the netns (gone is success), then clears it from the record. */
+export async function removeNetns(ctx: RunContext, op: Pick<RemoveNetns, 'service'>): Promise<void> {
+  ctx.network().removeNetns(ctx.project.name, op.service);
+  await record(ctx, op.service, (r) => ({ ...r, netns: null }));
+}
+
+/** Records the veth, then makes the pair with the service's address (and default route). */
+export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void> {
+  const project = ctx.project.name;
+  const spec = ctx.project.services[op.service];
+  const allocation = ctx.ipam.networks[op.network];
+  const address = allocation?.addresses[op.service];
+  if (!spec || !allocation || address === undefined)
+    throw new Error(`service ${op.service}: no address on network ${op.network} (a bug: apply allocates before walking)`);
+  const host = vethHostName(project, op.service, op.network);
+  const veth = { host, peer: vethPeerName(op.index), attachHash: op.attachHash };
+  await record(ctx, op.service, (r) => ({ ...r, veths: { ...r.veths, [op.network]: veth } }));
+  ctx.reached(`${op.id}:recorded`);
+  // The default route goes through the first network (in interface order) that is not internal.
+  const routed = orderedNetworks(spec).find((n) => ctx.project.networks[n]?.internal === false);
+  const prefix = allocation.subnet.split('/')[1] ?? '32';
+  await undoing(
+    async () =>
+      ctx.network().attachVeth({
+        project,
+        service: op.service,
+        network: op.network,
+        index: op.index,
+        address: `${address}/${prefix}`,
+        ...(routed === op.network ? { defaultGateway: allocation.gateway } : {}),
+      }),
+    () => detachVeth(ctx, op),
+  );
+}
+
+/** Deletes the host side of the pair (the peer goes with it), then clears the record's entry. */
+export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service' | 'network'>): Promise<void> {
+  ctx.network().detachVeth(ctx.project.name, op.service, op.network);
+  await record(ctx, op.service, (r) => {
+    const { [op.network]: _gone, ...veths } = r.veths;
+    return { ...r, veths };
+  });
+}

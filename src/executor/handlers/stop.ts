@@ -1,0 +1,78 @@
+// stop-service and remove-service. Stop uses what the record says the process was started
+// with (its stop_signal and grace period: the spec may have changed since, or be gone), then
+// kills whatever is left in its cgroups. Remove takes away what a run leaves: the cgroups, the
+// runtime files and, for a service that leaves the project, the record itself.
+import { rm } from 'node:fs/promises';
+import type { RemoveService, StopService } from '../../planner/plan.js';
+import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
+import { AggregateStackError } from '../../errors.js';
+import type { RunContext } from '../context.js';
+import { serviceFiles } from '../service-files.js';
+import { stopService as stopProcess } from '../stop.js';
+
+/** Docker's defaults, for a record that predates its stop settings. */
+const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };
+
+interface Pid {
+  pid: number;
+  startTime: number;
+}
+
+function stopSettings(record: ServiceRecord | undefined): { signal: string; graceMs: number } {
+  const stop = record?.stop as { signal?: unknown; graceMs?: unknown } | undefined;
+  return {
+    signal: typeof stop?.signal === 'string' ? stop.signal : DEFAULT_STOP.signal,
+    graceMs: typeof stop?.graceMs === 'number' ? stop.graceMs : DEFAULT_STOP.graceMs,
+  };
+}
+
+/** Stops the service's process (signal, grace, kill of its cgroups) and clears it from the record. */
+export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>): Promise<void> {
+  const project = ctx.project.name;
+  const record = await serviceRecords.read(ctx.roots, project, op.service);
+  const group = (await ctx.cgroups()).open(project, op.service);
+  const settings = stopSettings(record);
+  const files = serviceFiles(ctx.roots, project, op.service);
+  const monitor = record?.monitor as Pid | undefined;
+  if (record?.process) {
+    await stopProcess(
+      {
+        service: op.service,
+        pid: record.process.pid,
+        startTime: record.process.startTime,
+        exitPath: files.exit,
+        ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
+        cgroup: group,
+      },
+      { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs },
+    );
+  } else await group.killAll();
+  await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, process: null }));
+}
+
+/** Removes the service's cgroups and runtime files; a service leaving the project loses its record too. */
+export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'service'>): Promise<void> {
+  const project = ctx.project.name;
+  const leaving = ctx.project.services[op.service] === undefined;
+  await (await ctx.cgroups()).open(project, op.service).destroy();
+  await rm(serviceFiles(ctx.roots, project, op.service).dir, { recursive: true, force: true });
+  if (!leaving) {
+    await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
+    return;
+  }
+  // What the record still claims although the kernel showed it gone (a netns file left half-made
+  // by a crash, a veth): removed by name, best effort, then the record goes.
+  const record = await serviceRecords.read(ctx.roots, project, op.service);
+  const errors: Error[] = [];
+  const attempt = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      errors.push(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
+  for (const network of Object.keys(record?.veths ?? {})) attempt(() => ctx.network().detachVeth(project, op.service, network));
+  if (record?.netns) attempt(() => ctx.network().removeNetns(project, op.service));
+  if (errors.length) throw new AggregateStackError(`service ${op.service}: removing what its record claims`, errors);
+  await serviceRecords.remove(ctx.roots, project, op.service);
+}

@@ -1,0 +1,36 @@
+// Where one service's runtime files live: its /etc/hosts, /etc/hostname and /etc/resolv.conf
+// (bound into its view by the launcher), its log files and its exit record. All under the
+// project's run folder, so `down` removing that folder leaves nothing.
+import { join } from 'node:path';
+import { projectRunDir, type StateRoots } from '../state/paths.js';
+
+/** The paths of one service's runtime files. */
+export interface ServiceFiles {
+  /** The folder holding all of them. */
+  readonly dir: string;
+  readonly hosts: string;
+  readonly hostname: string;
+  readonly resolvConf: string;
+  /** CRI-format log (rotated as `.1`, `.2`, ...). */
+  readonly log: string;
+  /** The monitor's exit record. */
+  readonly exit: string;
+}
+
+/** The runtime folder of every service of a project. */
+export function runtimeRoot(roots: StateRoots, project: string): string {
+  return join(projectRunDir(roots, project), 'runtime');
+}
+
+/** The runtime files of one service. */
+export function serviceFiles(roots: StateRoots, project: string, service: string): ServiceFiles {
+  const dir = join(runtimeRoot(roots, project), service);
+  return {
+    dir,
+    hosts: join(dir, 'hosts'),
+    hostname: join(dir, 'hostname'),
+    resolvConf: join(dir, 'resolv.conf'),
+    log: join(dir, 'service.log'),
+    exit: join(dir, 'exit.json'),
+  };
+}

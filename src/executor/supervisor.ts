@@ -1,0 +1,18 @@
+// What the executor needs from the per-project supervisor (src/supervisor hosts the published
+// port forwarders, the DNS forwarder, healthchecks and restart policies). The executor only
+// calls it through this interface; src/supervisor implements it. The supervisor learns the
+// project from the run folder: `project.json` (the normalized Project and its IPAM record,
+// written by apply before any operation, see snapshot.ts) and the service records.
+
+/** The executor's handle on a project's supervisor. */
+export interface SupervisorControl {
+  /** Starts the project's supervisor, or tells the running one to reread the project. */
+  ensure(project: string): Promise<void>;
+  /** Stops the project's supervisor; none running is success. Services keep running. */
+  stop(project: string): Promise<void>;
+  /**
+   * Resolves once the service's healthcheck passes; rejects (a UserError naming the service)
+   * when it is declared unhealthy, exits, `timeoutMs` passes or `signal` aborts.
+   */
+  waitHealthy(project: string, service: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+}
