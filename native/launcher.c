@@ -79,6 +79,9 @@ static int exec_succeeded(int errpipe) {
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* Node may die before reading the result */
+  /* The monitor lives as long as the service: an fd it inherited by mistake (a lock file
+   * of the caller's) would be held that long. Only stdio is ours. */
+  syscall(SYS_close_range, 3U, ~0U, 0U);
   size_t len;
   char *request = read_all(0, &len);
   struct config c;
