@@ -73,7 +73,7 @@ const port = numberOrString(PORT_TEXT, z.number(expecting(PORT_TEXT)).int(expect
 const duration = numberOrString(
   DURATION_FORMAT,
   z.number(expecting(DURATION_FORMAT)).nonnegative(expecting(DURATION_FORMAT)),
-  /^\s*(\d+(\.\d+)?|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w))+)\s*$/,
+  /^\s*(\d+(\.\d+)?|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)\s*$/,
 );
 const bytes = numberOrString(
   SIZE_FORMAT,

@@ -13,16 +13,15 @@ const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
   s: 1000,
   m: 60_000,
   h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
 };
 
 /** What a duration looks like, for `expected:` lines. */
 export const DURATION_FORMAT = 'a duration such as 30s, 1m30s, 500ms or 1h (a bare number is seconds)';
 
 /**
- * Parses a compose duration (Go's time.ParseDuration syntax plus `d` and `w`) into milliseconds.
- * A bare number, written as a YAML number or a numeric string, counts as seconds.
+ * Parses a compose duration (Go's time.ParseDuration syntax: ns, us, ms, s, m, h) into
+ * milliseconds. A bare number (YAML number or numeric string) counts as seconds; compose itself
+ * refuses those except 0, so accepting them only widens what loads.
  */
 export function parseDuration(input: unknown): Parsed<number> {
   if (typeof input === 'number') {
@@ -32,7 +31,7 @@ export function parseDuration(input: unknown): Parsed<number> {
   const text = input.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return { ok: true, value: Number(text) * 1000 };
   if (text === '') return { ok: false, reason: 'empty' };
-  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w)/y;
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
   let total = 0;
   let at = 0;
   while (at < text.length) {
