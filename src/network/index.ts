@@ -6,14 +6,16 @@ export {
 export { openHandle, withHandle, type Handle } from './handle.js';
 export { NetlinkSocket } from './socket.js';
 export {
-  linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkGet, linkIndex, linkList, linkSetDown, linkSetMaster,
-  linkSetMtu, linkSetName, linkSetNoMaster, linkSetUp, type Link, type LinkAddOptions, type LinkRef, type VethPeer,
+  linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkGet, linkIndex, linkList, linkSetAlias, linkSetDown,
+  linkSetMaster, linkSetMtu, linkSetName, linkSetNoMaster, linkSetUp,
+  type Link, type LinkAddOptions, type LinkRef, type VethPeer,
 } from './link.js';
 export { addrAdd, addrList, type Address } from './addr.js';
 export { routeAdd, routeAddDefault, routeList, type Route, type RouteSpec } from './route.js';
 export {
-  attachRequests, openNetworkDriver, projectLinkGroup, projectLinkNames, setupProjectNetwork, teardownProjectNetwork,
-  type AttachRequest, type NetworkDriver, type ProjectNetworkSpec, type ServiceAttachment,
+  attachRequests, openNetworkDriver, ownerAlias, parseOwnerAlias, projectLinkGroup, projectLinkNames,
+  setupProjectNetwork, teardownProjectNetwork,
+  type AttachRequest, type LinkOwner, type NetworkDriver, type ProjectNetworkSpec, type ServiceAttachment,
 } from './setup.js';
 export {
   observeProjectNetwork, type ObservedBridge, type ObservedNetwork, type ObservedService, type ObservedVeth,

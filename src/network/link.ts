@@ -24,6 +24,9 @@ export interface LinkAddOptions {
   readonly master?: LinkRef;
   /** Put it in this device group (`ip link add ... group $n`), for linkDelGroup. */
   readonly group?: number;
+  /** Label it (`ip link set $name alias $text`), e.g. with its owner; costs one more request,
+   * as the kernel ignores IFLA_IFALIAS on creation. */
+  readonly alias?: string;
 }
 
 /** The veth's other end: its name, and the named namespace it is created in. */
@@ -57,6 +60,7 @@ export function linkAddBridge(h: Handle, name: string, opts: LinkAddOptions = {}
     ...upFlags(opts.up),
   };
   h.socket.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, encodeLinkRequest(req), what);
+  if (opts.alias !== undefined) linkSetAlias(h, name, opts.alias);
 }
 
 /**
@@ -77,6 +81,7 @@ export function linkAddVeth(h: Handle, name: string, peer: VethPeer, opts: LinkA
   } finally {
     if (peerFd !== undefined) close(peerFd);
   }
+  if (opts.alias !== undefined) linkSetAlias(h, name, opts.alias);
 }
 
 function setLink(h: Handle, link: LinkRef, req: LinkRequest, detail: string): void {
@@ -107,6 +112,11 @@ export function linkSetNoMaster(h: Handle, link: LinkRef): void {
 /** Sets a link's MTU. Equivalent to: `ip link set $link mtu $mtu`. */
 export function linkSetMtu(h: Handle, link: LinkRef, mtu: number): void {
   setLink(h, link, { mtu }, `mtu ${mtu}`);
+}
+
+/** Sets a link's alias (free text, at most 255 bytes). Equivalent to: `ip link set $link alias $alias`. */
+export function linkSetAlias(h: Handle, link: LinkRef, alias: string): void {
+  setLink(h, link, { alias }, `alias ${JSON.stringify(alias)}`);
 }
 
 /** Renames a link (kernels before 6.2 want it down). Equivalent to: `ip link set $link name $newName`. */

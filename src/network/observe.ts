@@ -16,6 +16,8 @@ export interface ObservedBridge {
   readonly name: string;
   readonly present: boolean;
   readonly up: boolean;
+  /** The owner stamp found on it (see ownerAlias). */
+  readonly alias?: string;
   /** IPv4 addresses with prefix: the gateway. */
   readonly addresses: readonly string[];
 }
@@ -27,6 +29,8 @@ export interface ObservedVeth {
   readonly host: string;
   readonly present: boolean;
   readonly up: boolean;
+  /** The owner stamp found on it (see ownerAlias). */
+  readonly alias?: string;
   /** Name of the bridge it is enslaved to, if any. */
   readonly master?: string;
   /** The peer inside the service's netns, found by the index the host side points at. */
@@ -64,7 +68,11 @@ export function observeProjectNetwork(spec: Topology, hostNetns?: string): Obser
       .map((network): ObservedBridge => {
         const name = bridgeName(spec.project, network);
         const link = links.get(name);
-        return { network, name, present: !!link, up: !!link?.up, addresses: cidrsOf(addrs, link) };
+        return {
+          network, name, present: !!link, up: !!link?.up,
+          ...(link?.alias !== undefined ? { alias: link.alias } : {}),
+          addresses: cidrsOf(addrs, link),
+        };
       });
     const namespaces = new Set(netnsList());
     const services = Object.keys(spec.services)
@@ -105,6 +113,7 @@ function observeService(
         const master = link?.master !== undefined ? byIndex.get(link.master) : undefined;
         return {
           network, host: name, present: !!link, up: !!link?.up,
+          ...(link?.alias !== undefined ? { alias: link.alias } : {}),
           ...(master !== undefined ? { master } : {}),
           ...(peer ? { peer: { name: peer.name, up: peer.up, addresses: cidrsOf(peerAddrs, peer) } } : {}),
         };

@@ -68,6 +68,30 @@ export function projectLinkGroup(project: string): number {
 }
 
 /**
+ * The alias stamped on each link a project makes (`stack:<project>/<network>` for a bridge,
+ * `stack:<project>/<network>/<service>` for a veth), so `ip link` and `stack gc` can tell whose
+ * a hashed name is.
+ */
+export function ownerAlias(project: string, network: string, service?: string): string {
+  return `stack:${project}/${network}${service === undefined ? '' : `/${service}`}`;
+}
+
+/** The owner an alias names, or undefined for a link stack did not stamp. */
+export function parseOwnerAlias(alias: string | undefined): LinkOwner | undefined {
+  const m = /^stack:([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(alias ?? '');
+  if (!m) return undefined;
+  return { project: m[1]!, network: m[2]!, ...(m[3] !== undefined ? { service: m[3] } : {}) };
+}
+
+/** Whose a link is, as its alias says. */
+export interface LinkOwner {
+  readonly project: string;
+  readonly network: string;
+  /** Set for a veth's host side. */
+  readonly service?: string;
+}
+
+/**
  * Opens a driver acting from the host: the namespace the process runs in, or `hostNetns`, a
  * named netns that plays the host (tests, benchmarks).
  */
@@ -77,7 +101,8 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     createNetwork(project, network, allocation) {
       const bridge = bridgeName(project, network);
       const prefix = allocation.subnet.split('/')[1] ?? '32';
-      ignore('EEXIST', () => linkAddBridge(host, bridge, { up: true, group: projectLinkGroup(project) }));
+      const opts = { up: true, group: projectLinkGroup(project), alias: ownerAlias(project, network) };
+      ignore('EEXIST', () => linkAddBridge(host, bridge, opts));
       linkSetUp(host, bridge);
       ignore('EEXIST', () => addrAdd(host, bridge, `${allocation.gateway}/${prefix}`));
     },
@@ -109,6 +134,7 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
         up: true,
         master: bridgeName(r.project, r.network),
         group: projectLinkGroup(r.project),
+        alias: ownerAlias(r.project, r.network, r.service),
       });
       withHandle(netns, (h) => configurePeer(h, peer, r));
     },

@@ -3,7 +3,7 @@
 import { AttrSet, bytesAttr, encodeAttrs, nestedAttr, stringAttr, u32Attr, type Attr } from './attr.js';
 import { readI32, readU16, readU32, writeI32, writeU16, writeU32 } from './bytes.js';
 import {
-  AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_GROUP, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
+  AF_UNSPEC, IFF_UP, IFLA_ADDRESS, IFLA_GROUP, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
   IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_OPERSTATE, VETH_INFO_PEER,
 } from './constants.js';
 
@@ -49,6 +49,8 @@ export interface LinkRequest {
   readonly master?: number;
   /** Device group (`ip link ... group $n`): lets one request delete many links at once. */
   readonly group?: number;
+  /** Free-text alias (`ip link ... alias $text`): who made the link, for observation and gc. */
+  readonly alias?: string;
   /** An open fd of the network namespace to create or move the link in. */
   readonly netnsFd?: number;
   /** `bridge`, `veth`, ... (IFLA_INFO_KIND). */
@@ -64,6 +66,7 @@ export function encodeLinkRequest(r: LinkRequest): Buffer {
   if (r.mtu !== undefined) attrs.push(u32Attr(IFLA_MTU, r.mtu));
   if (r.master !== undefined) attrs.push(u32Attr(IFLA_MASTER, r.master));
   if (r.group !== undefined) attrs.push(u32Attr(IFLA_GROUP, r.group));
+  if (r.alias !== undefined) attrs.push(stringAttr(IFLA_IFALIAS, r.alias));
   if (r.netnsFd !== undefined) attrs.push(u32Attr(IFLA_NET_NS_FD, r.netnsFd));
   if (r.kind !== undefined) {
     const info: Attr[] = [stringAttr(IFLA_INFO_KIND, r.kind)];
@@ -93,6 +96,7 @@ export interface Link {
   readonly master?: number;
   /** Device group (0 is the default group). */
   readonly group?: number;
+  readonly alias?: string;
   readonly kind?: string;
   /** Hardware address, `aa:bb:cc:dd:ee:ff`. */
   readonly mac?: string;
@@ -117,6 +121,7 @@ export function decodeLink(body: Buffer): Link {
     mtu: a.u32(IFLA_MTU),
     master: a.u32(IFLA_MASTER),
     group: a.u32(IFLA_GROUP),
+    alias: a.string(IFLA_IFALIAS),
     kind: a.nested(IFLA_LINKINFO)?.string(IFLA_INFO_KIND),
     mac: mac ? Array.from(mac, (x) => x.toString(16).padStart(2, '0')).join(':') : undefined,
     peerIndex: a.u32(IFLA_LINK),

@@ -3,7 +3,7 @@ import { describeRoot } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
 import {
   linkAddBridge, linkAddVeth, linkDel, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
-  linkSetNoMaster, linkSetUp,
+  linkSetAlias, linkSetNoMaster, linkSetUp,
 } from '../../../src/network/index.js';
 import {
   encodeLinkRequest, NLM_F_CREATE, NLM_F_EXCL, RTM_GETLINK, RTM_NEWLINK,
@@ -37,6 +37,11 @@ describeRoot('link verbs on the real kernel', () => {
     expect(linkList(h).map((l) => l.name).sort()).toEqual(['br0', 'lo']);
     linkSetDown(h, 'br0');
     expect(linkGet(h, 'br0')!.up).toBe(false);
+    linkSetAlias(h, 'br0', 'stack:p/net');
+    expect(linkGet(h, 'br0')!.alias).toBe('stack:p/net');
+    linkAddBridge(h, 'br1', { alias: 'made with an alias' });
+    expect(linkGet(h, 'br1')!.alias).toBe('made with an alias');
+    expect(linkDel(h, 'br1')).toBe(true);
     expect(linkDel(h, 'br0')).toBe(true);
     expect(linkGet(h, 'br0')).toBeUndefined();
     expect(linkDel(h, 'br0')).toBe(false);

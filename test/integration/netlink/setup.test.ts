@@ -62,8 +62,10 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
     const seen = observeProjectNetwork(spec, hostNs);
 
     expect(seen.bridges).toEqual([
-      { network: 'back', name: bridgeName(p, 'back'), present: true, up: true, addresses: ['10.251.2.1/24'] },
-      { network: 'front', name: bridgeName(p, 'front'), present: true, up: true, addresses: ['10.251.1.1/24'] },
+      { network: 'back', name: bridgeName(p, 'back'), present: true, up: true, alias: `stack:${p}/back`,
+        addresses: ['10.251.2.1/24'] },
+      { network: 'front', name: bridgeName(p, 'front'), present: true, up: true, alias: `stack:${p}/front`,
+        addresses: ['10.251.1.1/24'] },
     ]);
     const web = seen.services.find((x) => x.service === 'web')!;
     expect(web).toEqual({
@@ -77,6 +79,7 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
           host: vethHostName(p, 'web', 'back'),
           present: true,
           up: true,
+          alias: `stack:${p}/back/web`,
           master: bridgeName(p, 'back'),
           peer: { name: 'eth0', up: true, addresses: ['10.251.2.2/24'] },
         },
@@ -85,6 +88,7 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
           host: vethHostName(p, 'web', 'front'),
           present: true,
           up: true,
+          alias: `stack:${p}/front/web`,
           master: bridgeName(p, 'front'),
           peer: { name: 'eth1', up: true, addresses: ['10.251.1.2/24'] },
         },

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { bridgeName, vethHostName } from '../../../src/names.js';
 import {
-  attachRequests, projectLinkGroup, projectLinkNames, type ProjectNetworkSpec,
+  attachRequests, ownerAlias, parseOwnerAlias, projectLinkGroup, projectLinkNames, type ProjectNetworkSpec,
 } from '../../../src/network/index.js';
 import { AttrSet, decodeLink, encodeLinkRequest, IFINFOMSG_LEN, IFLA_GROUP } from '../../../src/network/nl/index.js';
 
@@ -67,10 +67,19 @@ describe('project network setup plan', () => {
     }
   });
 
-  it('carries the group in link requests and replies', () => {
-    const body = encodeLinkRequest({ name: 'stkb1', kind: 'bridge', group: 1234 });
+  it('carries the group and alias in link requests and replies', () => {
+    const body = encodeLinkRequest({ name: 'stkb1', kind: 'bridge', group: 1234, alias: 'stack:shop/back' });
     expect(new AttrSet(body.subarray(IFINFOMSG_LEN)).u32(IFLA_GROUP)).toBe(1234);
-    expect(decodeLink(body).group).toBe(1234);
+    expect(decodeLink(body)).toMatchObject({ group: 1234, alias: 'stack:shop/back' });
+  });
+
+  it('stamps and reads back the owner of a link', () => {
+    expect(ownerAlias('shop', 'back')).toBe('stack:shop/back');
+    expect(ownerAlias('shop', 'back', 'api')).toBe('stack:shop/back/api');
+    expect(parseOwnerAlias(ownerAlias('shop', 'back', 'api'))).toEqual({ project: 'shop', network: 'back', service: 'api' });
+    expect(parseOwnerAlias(ownerAlias('shop', 'back'))).toEqual({ project: 'shop', network: 'back' });
+    expect(parseOwnerAlias('docker0 uplink')).toBeUndefined();
+    expect(parseOwnerAlias(undefined)).toBeUndefined();
   });
 
   it('loads no FFI until a verb is called (stack --version stays fast)', () => {
