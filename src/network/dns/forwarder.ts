@@ -5,6 +5,7 @@
 // the port forwarder; setNames() follows peers whose address changed without a restart.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { UserError } from '../../errors.js';
 import { answer, failure, isInternet, parseQuery, RCODE, TYPE } from './codec.js';
 import { exchange, type Upstream } from './upstream.js';
 
@@ -52,10 +53,15 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
     for (const listener of listeners) {
       const resolve = (msg: Buffer, transport: 'udp' | 'tcp') =>
         reply(msg, names.get(listener.address) ?? new Map(), listener.forward, transport, options);
-      const udp = await bindUdp(listener.address, listener.port ?? 53, resolve, log);
+      const wanted = listener.port ?? 53;
+      const udp = await bindUdp(listener.address, wanted, resolve, log).catch((e) => {
+        throw bindError(listener.address, wanted, 'udp', e);
+      });
       closers.push(() => new Promise<void>((r) => udp.close(() => r())));
       const port = udp.address().port;
-      const tcp = await listenTcp(listener.address, port, resolve, log);
+      const tcp = await listenTcp(listener.address, port, resolve, log).catch((e) => {
+        throw bindError(listener.address, port, 'tcp', e);
+      });
       closers.push(() => new Promise<void>((r) => tcp.close(() => r())));
       bound.push({ address: listener.address, port });
     }
@@ -68,6 +74,20 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
     setNames: (address, table) => void names.set(address, table),
     close,
   };
+}
+
+/** A listener that cannot bind: something else holds port 53 there (a resolver on 0.0.0.0:53). */
+function bindError(address: string, port: number, protocol: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL') return e as Error;
+  return new UserError(
+    code === 'EADDRINUSE' ? 'DNS_PORT_IN_USE' : 'DNS_ADDRESS_UNAVAILABLE',
+    `the DNS forwarder cannot listen on ${address}:${port}/${protocol} (${code})`,
+    code === 'EADDRINUSE'
+      ? `another DNS server listens there, likely on 0.0.0.0:${port} (\`ss -lnup 'sport = :${port}'\` shows it); make it listen on specific addresses`
+      : `${address} is not on this host: the network's bridge must be up with its gateway address first`,
+    { cause: e },
+  );
 }
 
 /** The reply to one query: from the table, from upstream, or an error; never throws. */

@@ -148,4 +148,16 @@ describe('dns forwarder over loopback', () => {
     upstream.close = async () => [null, null];
     await expect(resolverFor(gateway).resolve4('outside.test')).rejects.toMatchObject({ code: 'ESERVFAIL' });
   });
+
+  it('explains a port or an address it cannot listen on', async () => {
+    const taken = forwarder!.bound[0]!;
+    await expect(
+      startDnsForwarder([{ address: taken.address, port: taken.port, names: new Map(), forward: true }], {
+        upstreams: [],
+      }),
+    ).rejects.toMatchObject({ code: 'DNS_PORT_IN_USE' });
+    await expect(
+      startDnsForwarder([{ address: '192.0.2.77', port: 0, names: new Map(), forward: true }], { upstreams: [] }),
+    ).rejects.toMatchObject({ code: 'DNS_ADDRESS_UNAVAILABLE' });
+  });
 });
