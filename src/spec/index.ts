@@ -13,7 +13,6 @@ export { configDocument, renderConfig, type ConfigFormat } from './config-output
 export { normalize } from './normalize.js';
 export { validate } from './validate.js';
 export { toJsonSchema } from './schema.js';
-export { assertRunnable, notRunnable, type NotRunnable } from './runnable.js';
 
 /** What `loadProject` needs: the loader's options plus the active profiles (`--profile`). */
 export type LoadProjectOptions = LoadOptions & { profiles?: readonly string[] };

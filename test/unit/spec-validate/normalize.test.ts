@@ -423,17 +423,3 @@ describe('addresses and names', () => {
     expect(e).toMatchObject({ code: 'DUPLICATE_NAME', path: ['services', 'b', 'container_name'] });
   });
 });
-
-describe('runnable services (what plan and up require today)', () => {
-  test('services with image, build or nothing to run are named; host programs pass', async () => {
-    const { notRunnable, assertRunnable } = await import('../../../src/spec/runnable.js');
-    const { project } = load('services:\n  db: {image: postgres}\n  app: {build: .}\n  idle: {}\n  ok: {command: sleep 1}\n');
-    expect(notRunnable(project)).toEqual([
-      { service: 'app', reason: 'needs `build:`' },
-      { service: 'db', reason: 'uses image `postgres`' },
-      { service: 'idle', reason: 'has no `command` or `entrypoint`' },
-    ]);
-    expect(() => assertRunnable(project)).toThrow(expect.objectContaining({ code: 'IMAGES_UNSUPPORTED', hint: expect.stringContaining('command') }));
-    expect(() => assertRunnable(load('services:\n  ok: {entrypoint: [sleep, "1"]}\n').project)).not.toThrow();
-  });
-});
