@@ -21,7 +21,9 @@ export function configDocument(project: Project): Record<string, unknown> {
 /** The project as text in `format`, ending with a newline. */
 export function renderConfig(project: Project, format: ConfigFormat = 'yaml'): string {
   const doc = configDocument(project);
-  return format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
+  // YAML 1.1 rules for quoting: strings such as yes, on or 3:30 come out quoted, so readers of
+  // either YAML version get strings back.
+  return format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : stringify(doc, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function mapValues<T>(map: Readonly<Record<string, T>>, f: (v: T) => unknown): Record<string, unknown> {

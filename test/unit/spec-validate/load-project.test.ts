@@ -74,7 +74,7 @@ describe('renderConfig', () => {
                 target: /app/src
           environment:
             DB_HOST: db
-            FROM_FILE: yes
+            FROM_FILE: "yes"
             LOG_LEVEL: info
             SECRET: s
           healthcheck:
