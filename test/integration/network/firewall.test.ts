@@ -13,7 +13,7 @@ import { describeWith } from '../../harness/require.js';
 import { bridgeName, nftTableName, vethHostName } from '../../../src/names.js';
 import { allocate, type IpamRecord } from '../../../src/network/ipam.js';
 import { nameTable } from '../../../src/network/peers.js';
-import { hasRuleset, syncFirewall, type FirewallNetwork } from '../../../src/network/firewall/index.js';
+import { applyRuleset, hasRuleset, syncFirewall, type FirewallNetwork } from '../../../src/network/firewall/index.js';
 import { Lab } from './lab.js';
 
 type Probe = { ok: true; line: string } | { ok: false; code: string };
@@ -195,6 +195,17 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
           expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual([BLOCKED]);
         }
       });
+
+      if (variant !== 'no DROP policy') {
+        it('(finding) an nft accept, even at a priority before iptables, cannot overrule its DROP policy', async () => {
+          // Every base chain on the hook runs; an accept only ends its own chain, a drop anywhere is final.
+          await applyRuleset(l.project, l.networks, target());
+          expect(await lab.in(l.host, 'nft', 'list', 'chain', 'inet', nftTableName(l.project), 'forward')).toContain(
+            'priority filter - 10',
+          );
+          expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual([BLOCKED]);
+        });
+      }
 
       it('applies both projects, turning on forwarding in the host netns when it was off', async () => {
         const change = await syncFirewall(l.project, l.networks, target());
