@@ -76,7 +76,8 @@ describe('project network setup plan', () => {
   it('stamps and reads back the owner of a link', () => {
     expect(ownerAlias('shop', 'back')).toBe('stack:shop/back');
     expect(ownerAlias('shop', 'back', 'api')).toBe('stack:shop/back/api');
-    expect(parseOwnerAlias(ownerAlias('shop', 'back', 'api'))).toEqual({ project: 'shop', network: 'back', service: 'api' });
+    const veth = parseOwnerAlias(ownerAlias('shop', 'back', 'api'));
+    expect(veth).toEqual({ project: 'shop', network: 'back', service: 'api' });
     expect(parseOwnerAlias(ownerAlias('shop', 'back'))).toEqual({ project: 'shop', network: 'back' });
     expect(parseOwnerAlias('docker0 uplink')).toBeUndefined();
     expect(parseOwnerAlias(undefined)).toBeUndefined();
