@@ -42,11 +42,17 @@ export interface Started extends LaunchedService {
 /** One test file's services: a unique cgroup project and a temp dir, all removed by cleanup(). */
 export class LaunchRig {
   readonly project = `lt${randomBytes(4).toString('hex')}`;
-  readonly dir = mkdtempSync(join(tmpdir(), 'stack-launch-'));
+  private tempDir: string | undefined;
   private cgroups: CgroupManager | undefined;
   private readonly groups: CgroupHandle[] = [];
   private readonly started: Started[] = [];
   private count = 0;
+
+  /** The rig's temp dir, made on first use (a rig whose tests are filtered out makes none). */
+  get dir(): string {
+    this.tempDir ??= mkdtempSync(join(tmpdir(), 'stack-launch-'));
+    return this.tempDir;
+  }
 
   /** A fresh, empty cgroup for a service of this rig. */
   async group(service: string, limits: Limits = {}): Promise<CgroupHandle> {
@@ -85,6 +91,6 @@ export class LaunchRig {
       if (isSameProcess(s.monitorPid, s.monitorStartTime)) await waitForExit(s.exitPath).catch(() => undefined);
     }
     for (const g of this.groups) await g.destroy();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.tempDir !== undefined) rmSync(this.tempDir, { recursive: true, force: true });
   }
 }
