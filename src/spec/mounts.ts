@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Mount } from './project.js';
 import type { KeyPath } from './raw.js';
 import type { Report } from './report.js';
+import { suggest } from './suggest.js';
 import { asBoolean, parseBytes } from './units.js';
 
 /** What mounts need to know about the project. */
@@ -122,8 +123,9 @@ function checkTarget(target: string, path: KeyPath, ctx: MountContext): boolean 
 
 function checkVolume(name: string, path: KeyPath, ctx: MountContext): boolean {
   if (ctx.volumes.has(name)) return true;
+  const near = suggest(name, ctx.volumes);
   ctx.report.error(path, 'UNDEFINED_VOLUME', `volume \`${name}\` is not declared under the top-level \`volumes:\``, {
-    hint: `add \`volumes: {${name}: {}}\` at the top level, or write ./${name} for a folder of the project`,
+    hint: (near ? `did you mean \`${near}\`? Otherwise ` : '') + `add \`volumes: {${name}: {}}\` at the top level, or write ./${name} for a folder of the project`,
   });
   return false;
 }

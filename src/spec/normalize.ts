@@ -8,6 +8,7 @@ import { activeProfiles, enabledServices, profilesOf } from './profiles.js';
 import type { IpamConfig, Network, Project, Service, Volume } from './project.js';
 import type { RawSpec } from './raw.js';
 import { Report } from './report.js';
+import { suggest } from './suggest.js';
 import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
 import { normalizeService, sortKeys } from './service.js';
 import { asBoolean } from './units.js';
@@ -73,7 +74,12 @@ function checkDependencies(services: Record<string, Service>, all: NonNullable<S
       const at = ['services', s.name, 'depends_on', Array.isArray(list) ? list.indexOf(dep) : dep];
       if (enabled.has(dep)) continue;
       if (!all[dep]) {
-        report.error(at, 'UNDEFINED_SERVICE', `\`${s.name}\` depends on \`${dep}\`, which is not a service of this spec`, { found: `\`${dep}\`` });
+        const near = suggest(dep, Object.keys(all));
+        report.error(at, 'UNDEFINED_SERVICE', `\`${s.name}\` depends on \`${dep}\`, which is not a service of this spec`, {
+          expected: `one of the services: ${Object.keys(all).join(', ')}`,
+          found: `\`${dep}\``,
+          hint: near ? `did you mean \`${near}\`?` : 'declare it under `services:` or remove the dependency',
+        });
       } else if (d.required) {
         const profiles = profilesOf(all[dep]);
         report.error(at, 'DISABLED_DEPENDENCY', `\`${s.name}\` depends on \`${dep}\`, which no active profile enables`, {

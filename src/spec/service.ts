@@ -7,6 +7,7 @@ import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
 import type { KeyPath } from './raw.js';
 import type { ServiceSpec } from './schema.js';
 import { splitWords } from './shellwords.js';
+import { suggest } from './suggest.js';
 import { asBoolean, parseBytes, parseCpus, parseDuration, parseInteger } from './units.js';
 
 /** What a service needs to know about the rest of the project. */
@@ -103,6 +104,12 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
 
 const ok = <T>(r: { ok: true; value: T } | { ok: false }, fallback: T): T => (r.ok ? r.value : fallback);
 
+/** "did you mean" text for a misspelt name among `names`, if one is close. */
+export function didYouMean(name: string, names: Iterable<string>): string | undefined {
+  const near = suggest(name, names);
+  return near ? `did you mean \`${near}\`?` : undefined;
+}
+
 /** A map with its keys sorted, so output and config hashes are stable. */
 export function sortKeys<T>(map: Readonly<Record<string, T>>): Record<string, T> {
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -127,7 +134,7 @@ function networks(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath,
   for (const [key, opts] of entries) {
     if (!ctx.networks.has(key)) {
       ctx.report.error(Array.isArray(given) ? at('networks', given.indexOf(key)) : at('networks', key), 'UNDEFINED_NETWORK', `network \`${key}\` is not declared under the top-level \`networks:\``, {
-        hint: `add \`networks: {${key}: {}}\` at the top level`,
+        hint: didYouMean(key, ctx.networks) ?? `add \`networks: {${key}: {}}\` at the top level`,
       });
       continue;
     }

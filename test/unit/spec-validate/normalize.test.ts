@@ -423,3 +423,14 @@ describe('addresses and names', () => {
     expect(e).toMatchObject({ code: 'DUPLICATE_NAME', path: ['services', 'b', 'container_name'] });
   });
 });
+
+describe('misspelt references get a suggestion', () => {
+  test.each([
+    ['services:\n  web: {image: x, depends_on: [dbb]}\n  db: {image: x}\n', 'UNDEFINED_SERVICE', 'did you mean `db`?'],
+    ['services:\n  web: {image: x, networks: [frontend]}\nnetworks: {front-end: {}}\n', 'UNDEFINED_NETWORK', 'did you mean `front-end`?'],
+    ['services:\n  web: {image: x, volumes: ["dta:/d"]}\nvolumes: {data: {}}\n', 'UNDEFINED_VOLUME', 'did you mean `data`?'],
+  ])('%#: %s', (yaml, code, hint) => {
+    const [e] = errorsOf(yaml);
+    expect(e).toMatchObject({ code, hint: expect.stringContaining(hint) });
+  });
+});
