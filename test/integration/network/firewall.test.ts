@@ -171,7 +171,7 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
   // DNS and published ports do not depend on the host's iptables: checked once, on the Docker-like host.
   const full = variant === 'iptables-nft DROP';
   describeWith(
-    { root: true, commands: ['ip', 'nft', 'nsenter', 'iptables-nft', 'iptables-legacy'] },
+    { root: true, commands: ['ip', 'nft', 'nsenter', 'sysctl', 'iptables-nft', 'iptables-legacy'] },
     `firewall on a host with ${variant}`,
     () => {
       const lab = new Lab();
