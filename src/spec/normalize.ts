@@ -92,6 +92,18 @@ function checkDependencies(services: Record<string, Service>, all: NonNullable<S
       }
     }
   }
+  // Waiting for a health that can never come would hang `up`: say so now. (A service with an
+  // image may get its healthcheck from the image, which stack does not read.)
+  for (const s of Object.values(services)) {
+    for (const [dep, d] of Object.entries(s.dependsOn)) {
+      const target = services[dep];
+      if (d.condition === 'service_healthy' && target && target.healthcheck === null && target.image === undefined) {
+        report.error(['services', s.name, 'depends_on', dep, 'condition'], 'NO_HEALTHCHECK', `\`${s.name}\` waits for \`${dep}\` to be healthy, but \`${dep}\` has no healthcheck`, {
+          hint: `give \`${dep}\` a healthcheck, or use condition: service_started`,
+        });
+      }
+    }
+  }
   const edges = new Map(Object.values(services).map((s) => [s.name, Object.keys(s.dependsOn).filter((d) => services[d])]));
   const cycle = findCycle(edges);
   if (cycle) {

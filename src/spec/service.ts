@@ -1,5 +1,6 @@
 // One service spec → the fully defaulted Service of the Project model.
 import { constants } from 'node:os';
+import { isAbsolute } from 'node:path';
 import type { Dependency, Develop, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
@@ -69,6 +70,10 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     if (m) mounts.push(m);
   });
 
+  if (spec.working_dir !== undefined && !isAbsolute(spec.working_dir)) {
+    report.error(at('working_dir'), 'BAD_PATH', `\`${spec.working_dir}\` is not an absolute path`, { expected: 'an absolute path inside the service, e.g. /app' });
+  }
+
   const service: Service = {
     name,
     ...(spec.image !== undefined ? { image: spec.image } : {}),
@@ -95,7 +100,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     capAdd: (spec.cap_add ?? []).map(capability),
     capDrop: (spec.cap_drop ?? []).map(capability),
     limits: limits(spec, at, ctx),
-    develop: develop(spec.develop, ctx),
+    develop: develop(spec.develop, at, ctx),
     profiles: [...(spec.profiles ?? [])],
     labels: sortKeys(listOrDict(spec.labels, () => '')),
   };
@@ -263,8 +268,18 @@ function limits(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, c
   };
 }
 
-function develop(spec: ServiceSpec['develop'], ctx: ServiceContext): Develop | null {
+function develop(spec: ServiceSpec['develop'], at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): Develop | null {
   if (spec === undefined || spec === null) return null;
+  (spec.watch ?? []).forEach((w, i) => {
+    if (w.action.startsWith('sync') && w.target === undefined) {
+      ctx.report.error(at('develop', 'watch', i), 'MISSING_KEY', `a \`${w.action}\` rule needs a \`target\``, {
+        expected: 'target: the folder inside the service that mirrors `path`',
+        found: 'no target',
+      });
+    } else if (w.target !== undefined && !isAbsolute(w.target)) {
+      ctx.report.error(at('develop', 'watch', i, 'target'), 'BAD_PATH', `\`${w.target}\` is not an absolute path`, { expected: 'an absolute path inside the service, e.g. /app/src' });
+    }
+  });
   return {
     watch: (spec.watch ?? []).map((w) => ({
       path: hostPath(w.path, ctx),

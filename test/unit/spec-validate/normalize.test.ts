@@ -434,3 +434,23 @@ describe('misspelt references get a suggestion', () => {
     expect(e).toMatchObject({ code, hint: expect.stringContaining(hint) });
   });
 });
+
+describe('mistakes that would only show at run time', () => {
+  test.each([
+    ['services:\n  web:\n    command: x\n    working_dir: app\n', 'BAD_PATH', ['services', 'web', 'working_dir']],
+    ['services:\n  web:\n    command: x\n    develop: {watch: [{path: ./src, action: sync}]}\n', 'MISSING_KEY', ['services', 'web', 'develop', 'watch', 0]],
+    ['services:\n  web:\n    command: x\n    develop: {watch: [{path: ./src, action: sync, target: app}]}\n', 'BAD_PATH', ['services', 'web', 'develop', 'watch', 0, 'target']],
+    [
+      'services:\n  web:\n    command: x\n    depends_on: {db: {condition: service_healthy}}\n  db:\n    command: y\n',
+      'NO_HEALTHCHECK',
+      ['services', 'web', 'depends_on', 'db', 'condition'],
+    ],
+  ])('%#: %s', (yaml, code, path) => {
+    const errors = errorsOf(yaml);
+    expect(errors.map((e) => [e.code, e.path])).toEqual([[code, path]]);
+  });
+
+  test('waiting for the health of an image service is left to later (the image may define it)', () => {
+    expect(errorsOf('services:\n  web:\n    command: x\n    depends_on: {db: {condition: service_healthy}}\n  db:\n    image: postgres\n')).toEqual([]);
+  });
+});
