@@ -15,6 +15,8 @@ export interface ServiceFiles {
   readonly log: string;
   /** The monitor's exit record. */
   readonly exit: string;
+  /** `{pid, startTime}` of a process stack is stopping on purpose, written before the signal (no restart). */
+  readonly stopped: string;
 }
 
 /** The runtime folder of every service of a project. */
@@ -32,5 +34,6 @@ export function serviceFiles(roots: StateRoots, project: string, service: string
     resolvConf: join(dir, 'resolv.conf'),
     log: join(dir, 'service.log'),
     exit: join(dir, 'exit.json'),
+    stopped: join(dir, 'stopped.json'),
   };
 }

@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
+import { writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
 import { serviceFiles } from '../service-files.js';
 import { stopService as stopProcess } from '../stop.js';
@@ -35,6 +36,8 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
   const files = serviceFiles(ctx.roots, project, op.service);
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
+    // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
+    await writeJsonAtomic(files.stopped, { pid: record.process.pid, startTime: record.process.startTime });
     await stopProcess(
       {
         service: op.service,

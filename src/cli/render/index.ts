@@ -1,0 +1,28 @@
+// Picks the progress renderer: the ink view only when the stream is a TTY (and only then is
+// ink loaded), plain lines otherwise, JSON lines on request.
+import { UserError } from '../../errors.js';
+import { jsonRenderer } from './json.js';
+import { plainRenderer } from './plain.js';
+import type { ProgressMode, Renderer } from './renderer.js';
+
+export { type ProgressMode, type Renderer } from './renderer.js';
+export { logPrefixer } from './log-prefix.js';
+
+/** Checks a `--progress` value. */
+export function progressMode(value: string | undefined): ProgressMode {
+  const mode = value ?? 'auto';
+  if (mode === 'auto' || mode === 'tty' || mode === 'plain' || mode === 'json' || mode === 'quiet') return mode;
+  throw new UserError('CLI_BAD_ARGUMENTS', `unknown --progress ${mode}`, 'use auto, tty, plain, json or quiet');
+}
+
+/** The renderer for `mode` writing to `out`. */
+export async function openRenderer(mode: ProgressMode, out: NodeJS.WritableStream): Promise<Renderer> {
+  if (mode === 'json') return jsonRenderer(out);
+  if (mode === 'quiet') return { emit: () => undefined, notice: () => undefined, close: async () => undefined };
+  const tty = (out as NodeJS.WriteStream).isTTY === true;
+  if (mode === 'tty' || (mode === 'auto' && tty)) {
+    const { ttyRenderer } = await import('./tty.js');
+    return ttyRenderer(out);
+  }
+  return plainRenderer(out);
+}

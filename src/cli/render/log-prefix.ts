@@ -1,0 +1,16 @@
+// Foreground `up` output: every line of a service prefixed with its name, padded to the
+// longest name and coloured per service when the stream is a TTY (compose's `web  | ...`).
+
+const COLOURS = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
+
+/** A function that formats `line` of `service` as `name | line`. */
+export function logPrefixer(services: readonly string[], colour: boolean): (service: string, line: string) => string {
+  const width = Math.max(0, ...services.map((s) => s.length));
+  const sorted = [...services].sort();
+  return (service, line) => {
+    const name = service.padEnd(width);
+    if (!colour) return `${name} | ${line}`;
+    const code = COLOURS[Math.max(0, sorted.indexOf(service)) % COLOURS.length];
+    return `\u001b[${code}m${name} |\u001b[0m ${line}`;
+  };
+}

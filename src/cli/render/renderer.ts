@@ -1,0 +1,40 @@
+// What a command's progress output is: an event sink plus the few things a command says
+// around a plan (a notice, the end). Renderers format and decide nothing (STYLE.md "UI").
+import type { EventSink } from '../../executor/events.js';
+
+/** A sink for executor events that also prints notices and knows when output is over. */
+export interface Renderer extends EventSink {
+  /** Something the user should know that is not an operation (`waiting for the lock ...`). */
+  notice(message: string): void;
+  /** Flushes and stops drawing (the TTY view unmounts); idempotent. */
+  close(): Promise<void>;
+}
+
+/** `--progress` values. */
+export type ProgressMode = 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
+
+/** The verb a kind shows as, in the past tense and while running. */
+export const VERBS: Readonly<Record<string, readonly [running: string, done: string]>> = {
+  'create-network': ['Creating', 'Created'],
+  'remove-network': ['Removing', 'Removed'],
+  'create-volume': ['Creating', 'Created'],
+  'remove-volume': ['Removing', 'Removed'],
+  'create-netns': ['Creating', 'Created'],
+  'remove-netns': ['Removing', 'Removed'],
+  'attach-veth': ['Attaching', 'Attached'],
+  'detach-veth': ['Detaching', 'Detached'],
+  'start-service': ['Starting', 'Started'],
+  'stop-service': ['Stopping', 'Stopped'],
+  'remove-service': ['Removing', 'Removed'],
+};
+
+/** `network default`, `service web`, `veth web/backend`: a resource id as words. */
+export function resourceLabel(resource: string): string {
+  const colon = resource.indexOf(':');
+  return colon < 0 ? resource : `${resource.slice(0, colon)} ${resource.slice(colon + 1)}`;
+}
+
+/** Milliseconds for humans: `12ms`, `1.4s`. */
+export function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}

@@ -1,0 +1,112 @@
+// `stack gc`: removes what a crash or a cut-off test run left of projects nobody runs any more.
+// Only objects with the project prefixes (src/names.ts), and only for a project that nothing
+// holds: not locked by an `up`/`down`, no supervisor, no live process in its records or its
+// cgroups. For such a project, what its records claim goes the way `down` removes it, then
+// whatever still carries its names: netns `stk-<project>-*`, links in its device group, its
+// cgroups, its nftables table and iptables holes, its run folder.
+import { rm } from 'node:fs/promises';
+import { AggregateStackError } from '../errors.js';
+import { withHandle } from '../network/handle.js';
+import { linkDel, linkList } from '../network/link.js';
+import { netnsDelete, netnsList } from '../network/netns.js';
+import { projectLinkGroup } from '../network/setup.js';
+import { closeForwardHoles, deleteRuleset } from '../network/firewall/index.js';
+import { LINK_PREFIX, NETNS_PREFIX } from '../names.js';
+import { planDown } from '../planner/reconcile.js';
+import { listProjects, observe } from '../state/observe.js';
+import { acquireProjectLock, projectLocked } from '../state/lock.js';
+import { projectRunDir, type StateRoots } from '../state/paths.js';
+import { apply } from './apply.js';
+import type { CgroupManager } from './cgroup/index.js';
+import type { ExecutorEnv } from './context.js';
+import { emptyProject } from './stop-plan.js';
+
+/** What gc did with one project. */
+export interface GcOutcome {
+  readonly project: string;
+  /** `live` (left alone, with the reason) or `collected` (with what was removed). */
+  readonly status: 'live' | 'collected';
+  readonly detail: readonly string[];
+}
+
+/** The projects gc looks at when none is named: those with state here or cgroups anywhere. */
+export async function gcCandidates(roots: StateRoots, cgroups: CgroupManager): Promise<string[]> {
+  return [...new Set([...(await listProjects(roots)), ...(await cgroups.projects())])].sort();
+}
+
+/** Why `project` counts as live, or undefined when nothing holds it. */
+async function liveReason(project: string, env: ExecutorEnv & { roots: StateRoots }, cgroups: CgroupManager, running: (p: string) => Promise<boolean>): Promise<string | undefined> {
+  if (projectLocked(env.roots, project)) return 'a stack command holds its lock';
+  if (await running(project)) return 'its supervisor runs';
+  const live = await observe(project, { roots: env.roots });
+  const alive = Object.values(live.services).filter((s) => s.process?.alive).map((s) => s.name);
+  if (alive.length) return `services running: ${alive.join(', ')}`;
+  for (const service of await cgroups.services(project)) {
+    if ((await cgroups.open(project, service).pids()).length) return `processes in cgroup of ${service}`;
+  }
+  return undefined;
+}
+
+/**
+ * Collects every project of `names` that nothing holds. `running(project)` says whether its
+ * supervisor runs. Never touches a netns that also carries the prefix of a live project.
+ */
+export async function collectGarbage(
+  names: readonly string[],
+  env: ExecutorEnv & { roots: StateRoots },
+  cgroups: CgroupManager,
+  running: (project: string) => Promise<boolean>,
+): Promise<GcOutcome[]> {
+  const outcomes: GcOutcome[] = [];
+  const liveNames: string[] = [];
+  const dead: string[] = [];
+  for (const name of names) {
+    const reason = await liveReason(name, env, cgroups, running);
+    if (reason) {
+      liveNames.push(name);
+      outcomes.push({ project: name, status: 'live', detail: [reason] });
+    } else dead.push(name);
+  }
+  for (const project of dead) outcomes.push({ project, status: 'collected', detail: await collect(project, env, cgroups, liveNames) });
+  return outcomes;
+}
+
+async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }, cgroups: CgroupManager, liveNames: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  const errors: Error[] = [];
+  const attempt = async (what: string, fn: () => unknown): Promise<void> => {
+    try {
+      if ((await fn()) !== false) removed.push(what);
+    } catch (e) {
+      errors.push(e instanceof Error ? e : new Error(`${what}: ${String(e)}`));
+    }
+  };
+  const lock = await acquireProjectLock(env.roots, project, { command: 'stack gc', wait: false });
+  try {
+    const live = await observe(project, { roots: env.roots });
+    const down = planDown(live, { volumes: false });
+    if (down.operations.length) await attempt(`${down.operations.length} recorded objects`, () => apply(down, emptyProject(project), { env, live }));
+    const prefix = `${NETNS_PREFIX}${project}-`;
+    const longer = liveNames.filter((q) => `${NETNS_PREFIX}${q}-`.startsWith(prefix)).map((q) => `${NETNS_PREFIX}${q}-`);
+    for (const ns of netnsList()) {
+      if (ns.startsWith(prefix) && !longer.some((p) => ns.startsWith(p))) await attempt(`netns ${ns}`, () => netnsDelete(ns));
+    }
+    const group = projectLinkGroup(project);
+    const links = withHandle(undefined, (h) => linkList(h)).filter((l) => l.group === group && l.name.startsWith(LINK_PREFIX));
+    for (const link of links) await attempt(`link ${link.name}`, () => withHandle(undefined, (h) => linkDel(h, link.name)));
+    for (const service of await cgroups.services(project)) {
+      await attempt(`cgroup stack/${project}/${service}`, () => cgroups.open(project, service).destroy());
+    }
+    await attempt(`nftables table of ${project}`, async () => void (await deleteRuleset(project, env.firewallTarget ?? {})));
+    await attempt(`iptables holes of ${project}`, async () => void (await closeForwardHoles(project, env.firewallTarget ?? {})));
+    await env.supervisor.stop(project);
+  } finally {
+    await lock.release();
+  }
+  const left = await observe(project, { roots: env.roots });
+  if (Object.keys(left.services).length === 0 && Object.keys(left.networks).length === 0) {
+    await rm(projectRunDir(env.roots, project), { recursive: true, force: true });
+  }
+  if (errors.length) throw new AggregateStackError(`stack gc of project ${project}`, errors);
+  return removed;
+}

@@ -1,0 +1,15 @@
+// Ctrl-C of a foreground `up` stops the services and keeps everything else (compose does the
+// same): the stop-service operations of the down plan, in its order, and nothing more.
+import type { Plan } from '../planner/plan.js';
+
+/** Only the stop-service operations of `plan` (they depend on nothing but each other). */
+export function stopOnly(plan: Plan): Plan {
+  const operations = plan.operations.filter((op) => op.kind === 'stop-service');
+  const ids = new Set(operations.map((op) => op.id));
+  return { project: plan.project, operations: operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
+}
+
+/** The project with no services, networks or volumes: what `down` and the Ctrl-C stop apply. */
+export function emptyProject(name: string) {
+  return { name, workingDir: '', files: [], services: {}, networks: {}, volumes: {} } as const;
+}
