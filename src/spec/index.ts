@@ -5,6 +5,7 @@ import { normalize } from './normalize.js';
 import type { Project } from './project.js';
 import { validate } from './validate.js';
 
+// Re-exports: other areas import the spec area from here only.
 export type * from './project.js';
 export type { KeyPath, Location, RawSpec } from './raw.js';
 export type { LoadOptions } from './load.js';

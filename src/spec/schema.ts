@@ -253,8 +253,11 @@ export const specSchema = level('top', {
 
 /** The validated document (validation guarantees this shape before normalization reads it). */
 export type Spec = z.input<typeof specSchema>;
+/** One validated service, network or volume, as normalization reads it. */
 export type ServiceSpec = z.input<typeof serviceSchema>;
+/** See ServiceSpec. */
 export type NetworkSpec = z.input<typeof networkSchema>;
+/** See ServiceSpec. */
 export type VolumeSpec = z.input<typeof volumeSchema>;
 
 /** The JSON Schema editors use: `x-*` keys allowed where compose allows them, cosmetic keys marked. */
