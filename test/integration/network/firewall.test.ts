@@ -133,11 +133,17 @@ async function makeLab(lab: Lab, variant: Variant) {
           forward: n !== 'vault',
         })),
         upstreams: [{ address: OUTSIDE }],
-        ports: [9090, 8080].map((targetPort) => ({
+        ports: (
+          [
+            [9090, 'tcp'],
+            [8080, 'tcp'],
+            [9091, 'udp'],
+          ] as const
+        ).map(([targetPort, protocol]) => ({
           service: 'a1',
           hostIp: '127.0.0.1',
           hostPort: 0,
-          protocol: 'tcp',
+          protocol,
           targetIp: ip.a1,
           targetPort,
         })),
@@ -267,8 +273,8 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
         });
 
       if (full)
-        it('publishes a service port on the host: 100 MiB both ways intact, 200 concurrent connections', async () => {
-          const [echo, greet] = l.published;
+        it('publishes service ports on the host: TCP 100 MiB both ways intact, 200 concurrent connections; UDP', async () => {
+          const [echo, greet, udp] = l.published;
           expect(
             await lab.program(l.host, 'transfer.mjs', '127.0.0.1', String(echo), String(100 * 1024 * 1024), '1'),
           ).toEqual({ connections: 1, intact: 1, bytes: 100 * 1024 * 1024 });
@@ -278,6 +284,9 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
           expect(await l.probe(l.host, `127.0.0.1:${greet}`)).toEqual([
             { ok: true, line: l.ipam.networks.front!.gateway },
           ]);
+          expect(await lab.program(l.host, 'udp.mjs', '127.0.0.1', String(udp), 'ping')).toEqual({
+            reply: 'echo:ping',
+          });
         });
 
       it('opens iptables only where a FORWARD policy is DROP, tagged with the project', async () => {
