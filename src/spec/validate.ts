@@ -91,11 +91,11 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
         return only.flatMap((e) => toDiagnostics(e, path, raw));
       }
       if (only && !marked) return only.flatMap((e) => toDiagnostics(e, path, raw));
-      return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? unionExpected(issue))];
+      return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? unionExpected(issue), typeHint(found, marked ?? unionExpected(issue)))];
     }
     case 'invalid_type':
       if (found === undefined) return [error('MISSING_KEY', `required key \`${String(path[path.length - 1])}\` is missing`, marked ?? article(issue.expected))];
-      return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? article(issue.expected))];
+      return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? article(issue.expected), typeHint(found, marked ?? article(issue.expected)))];
     case 'invalid_value': {
       const values = issue.values.map(String);
       const near = typeof found === 'string' ? suggest(found, values) : undefined;
@@ -147,6 +147,15 @@ function keyDiagnostic(parent: KeyPath, key: string, raw: RawSpec): Diagnostic {
     found: `\`${key}\``,
     hint: near ? `did you mean \`${near}\`?` : 'extension keys must start with `x-`',
   };
+}
+
+// A hint for the usual ways a value ends up of the wrong kind.
+function typeHint(found: unknown, expected: string): string | undefined {
+  if (found === null) return 'the key has no value: give it one, or remove the key';
+  if (typeof found === 'string' && /\blist\b/.test(expected) && !/\bstring\b/.test(expected)) return `write it as a list: [${JSON.stringify(found)}]`;
+  if (typeof found === 'string' && /mapping/.test(expected)) return 'check the indentation: the keys of a mapping go on the lines below, indented';
+  if ((typeof found === 'number' || typeof found === 'boolean') && /string/.test(expected)) return 'put the value in quotes';
+  return undefined;
 }
 
 // How a message names the value at `path`: its key, or `key[i]` for a list item.

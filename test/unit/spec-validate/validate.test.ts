@@ -211,6 +211,17 @@ describe('validate: errors', () => {
     expect(d.message).not.toMatch(/Invalid input|expected:/);
   });
 
+  test.each([
+    ['services:\n  web:\n    cap_add: NET_ADMIN\n', 'write it as a list: ["NET_ADMIN"]'],
+    ['services:\n  web: nginx\n', 'check the indentation'],
+    ['services:\n  web:\n    hostname: 42\n', 'put the value in quotes'],
+    ['services:\n  web:\n    healthcheck:\n', 'give it one, or remove the key'],
+  ])('wrong kinds of value come with a hint: %j', (yaml, hint) => {
+    const [d] = check(yaml);
+    expect(d?.code).toBe('BAD_TYPE');
+    expect(d?.hint).toContain(hint);
+  });
+
   test('cosmetic keys only warn', () => {
     const diags = check('version: "3.8"\nservices:\n  web:\n    image: x\n    tty: true\n    stdin_open: true\n');
     expect(diags.map((d) => [d.severity, d.code, d.path?.join('.')])).toEqual([
