@@ -167,7 +167,7 @@ async function makeLab(lab: Lab, variant: Variant) {
     otherNetworks: firewall(other, otherIpam),
     /** Connects from one netns to each target (address, or address:port; 8080 by default) at once. */
     probe: (from: string, ...targets: string[]) =>
-      lab.program<Probe[]>(from, 'probe.mjs', '800', ...targets.map((t) => (t.includes(':') ? t : `${t}:8080`))),
+      lab.program<Probe[]>(from, 'probe.mjs', '1200', ...targets.map((t) => (t.includes(':') ? t : `${t}:8080`))),
     resolve: (from: string, server: string, ...names: string[]) =>
       lab.program<unknown[]>(from, 'resolve.mjs', server, ...names),
   };
