@@ -5,7 +5,7 @@
 // supervisor included, even after a failed test.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,7 @@ import { netnsName } from '../../../src/names.js';
 import type { Project, Service } from '../../../src/spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../../../src/state/paths.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../../src/state/records.js';
+import { stopSupervisor } from '../../../src/supervisor/index.js';
 import { testService } from '../../fixtures/launch/service.js';
 
 /** Builds the C helpers (launcher, exec) when missing or older than their source. */
@@ -46,6 +47,20 @@ export async function bundleSupervisor(): Promise<string> {
   return outfile;
 }
 
+/** Pids whose command line mentions `word` (our unique project names). */
+export function processesNaming(word: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(word)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 /** Polls `check` until it holds, failing with `what` after `ms`. */
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 15_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -70,8 +85,6 @@ export class ProjectRig {
   private cgroups: CgroupManager | undefined;
   private networkSpec: ProjectNetworkSpec | undefined;
   spec: Project | undefined;
-  /** Run first by cleanup() (the supervisor's stop). */
-  readonly beforeCleanup: (() => Promise<unknown>)[] = [];
   ipam: IpamRecord | undefined;
 
   /** The gateway of the network (the bridge's address). */
@@ -141,7 +154,12 @@ export class ProjectRig {
   /** Stops the supervisor, kills every service (by cgroup), removes cgroups, network and files. */
   async cleanup(): Promise<void> {
     const errors: unknown[] = [];
-    for (const hook of this.beforeCleanup) await hook().catch((e: unknown) => errors.push(e));
+    await stopSupervisor(this.project, this.roots).catch((e: unknown) => errors.push(e));
+    // Any process still naming this project in its argv is a supervisor that escaped: a bug.
+    for (const pid of processesNaming(this.project)) {
+      errors.push(new Error(`a supervisor of ${this.project} (pid ${pid}) is still running after stopSupervisor`));
+      process.kill(pid, 'SIGKILL');
+    }
     this.cgroups ??= await openCgroups();
     for (const name of await this.cgroups.services(this.project)) {
       const group = this.cgroups.open(this.project, name);

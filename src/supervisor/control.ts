@@ -1,0 +1,157 @@
+// Starting, asking and stopping a project's supervisor from the CLI and the executor. The
+// supervisor is found through its pid file (pid + start time: pids are reused) and its
+// control socket; a dead one leaves at most those two files, which stop removes.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isSameProcess, readBootId } from '../executor/proc.js';
+import { stateRoots, type StateRoots } from '../state/paths.js';
+import { readPidRecord, type PidRecord } from './files.js';
+import { supervisorPaths } from './paths.js';
+import { send, type SupervisorStatus } from './protocol.js';
+
+/** How long a new supervisor may take to answer on its socket. */
+const START_TIMEOUT_MS = 15_000;
+/** Its log is cut when it grew past this at a start. */
+const LOG_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The program a supervisor runs: STACK_SUPERVISOR_ENTRY when set (tests point it at a fresh
+ * bundle), else main.js next to this module in dist/ (from src/ under a test runner: dist's).
+ */
+export function supervisorEntry(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STACK_SUPERVISOR_ENTRY) return env.STACK_SUPERVISOR_ENTRY;
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return fileURLToPath(new URL('../../dist/supervisor/main.js', here));
+  return fileURLToPath(new URL('./main.js', here));
+}
+
+/** The running supervisor's pid record, or undefined when none runs (a stale file is not believed). */
+export async function runningSupervisor(project: string, roots: StateRoots = stateRoots()): Promise<PidRecord | undefined> {
+  const record = await readPidRecord(supervisorPaths(roots, project).pidFile);
+  if (!record || record.bootId !== readBootId() || !isSameProcess(record.pid, record.startTime)) return undefined;
+  return record;
+}
+
+async function answers(socket: string): Promise<boolean> {
+  try {
+    return (await send(socket, { command: 'status' }, 2000)).ok;
+  } catch {
+    return false;
+  }
+}
+
+function logTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-10).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Spawns a supervisor detached (setsid), its output appended to its log; returns its pid. */
+function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exited: () => number | null } {
+  const paths = supervisorPaths(roots, project);
+  mkdirSync(paths.dir, { recursive: true });
+  if (existsSync(paths.log) && statSync(paths.log).size > LOG_MAX_BYTES) truncateSync(paths.log, 0);
+  const out = openSync(paths.log, 'a');
+  try {
+    const child = spawn(process.execPath, [supervisorEntry(), project, roots.run, roots.lib], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      cwd: '/',
+      env: process.env,
+    });
+    let code: number | null = null;
+    child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));
+    child.once('error', () => (code = 127));
+    child.unref();
+    return { pid: child.pid ?? 0, exited: () => code };
+  } finally {
+    closeSync(out);
+  }
+}
+
+/**
+ * Makes sure the project's supervisor runs: a live one is told to reread the records; else a
+ * new one is started, which rebuilds everything from them. Resolves once it answers.
+ */
+export async function ensureSupervisor(project: string, roots: StateRoots = stateRoots()): Promise<PidRecord> {
+  const paths = supervisorPaths(roots, project);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    const running = await runningSupervisor(project, roots);
+    if (running) {
+      try {
+        const reply = await send(paths.socket, { command: 'reload' }, 5000);
+        if (reply.ok) return running;
+      } catch {
+        // starting up (no socket yet) or shutting down: look again
+      }
+    } else if (attempt === 0 || Date.now() < deadline) {
+      const child = spawnSupervisor(project, roots);
+      for (;;) {
+        const now = await runningSupervisor(project, roots);
+        if (now && (await answers(paths.socket))) {
+          // Ours lost the race to another one: see it leave, so it cannot start after a stop.
+          while (now.pid !== child.pid && child.exited() === null && Date.now() < deadline) await sleep(10);
+          return now;
+        }
+        const code = child.exited();
+        // Lost the race to another supervisor (which then answers), or failed.
+        if (code !== null && code !== 3) {
+          throw new Error(`the supervisor of project ${project} exited with code ${code} at start:\n${logTail(paths.log)}`);
+        }
+        if (code === 3 && !(await runningSupervisor(project, roots))) break;
+        if (Date.now() > deadline) break;
+        await sleep(20);
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the supervisor of project ${project} did not answer within ${START_TIMEOUT_MS} ms:\n${logTail(paths.log)}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** Tells the running supervisor to reread the records now; false when none runs. */
+export async function reloadSupervisor(project: string, roots: StateRoots = stateRoots()): Promise<boolean> {
+  if (!(await runningSupervisor(project, roots))) return false;
+  try {
+    return (await send(supervisorPaths(roots, project).socket, { command: 'reload' }, 5000)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** What the running supervisor reports, or undefined when none runs. */
+export async function supervisorStatus(project: string, roots: StateRoots = stateRoots()): Promise<SupervisorStatus | undefined> {
+  if (!(await runningSupervisor(project, roots))) return undefined;
+  try {
+    const reply = await send(supervisorPaths(roots, project).socket, { command: 'status' }, 5000);
+    return reply.ok ? reply.status : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stops the project's supervisor (services keep running) and removes its files; a dead or
+ * unresponsive one is killed (checked by start time) and its files removed all the same.
+ */
+export async function stopSupervisor(project: string, roots: StateRoots = stateRoots()): Promise<void> {
+  const paths = supervisorPaths(roots, project);
+  const running = await runningSupervisor(project, roots);
+  if (running) {
+    await send(paths.socket, { command: 'stop' }, 3000).catch(() => undefined);
+    const deadline = Date.now() + 5000;
+    while (isSameProcess(running.pid, running.startTime) && Date.now() < deadline) await sleep(10);
+    if (isSameProcess(running.pid, running.startTime)) {
+      process.kill(running.pid, 'SIGKILL');
+      while (isSameProcess(running.pid, running.startTime)) await sleep(10);
+    }
+  }
+  await rm(paths.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,56 @@
+// The small JSON files the supervisor and its clients share: its pid file, each service's
+// health and restart count, and the mark `stop`/`down` leaves on a process they stop. Each is
+// written atomically; a missing or unreadable one reads as undefined (never believed half).
+import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import type { HealthState } from './health.js';
+
+/** A process named for the life of the boot: pid and start time. */
+export interface ProcessId {
+  readonly pid: number;
+  readonly startTime: number;
+}
+
+/** The supervisor's pid file. */
+export interface PidRecord extends ProcessId {
+  readonly bootId: string;
+  /** RFC 3339 time it started. */
+  readonly since: string;
+}
+
+/** A service's restarts since `up` last started it: the current process and how it came. */
+export interface RestartRecord extends ProcessId {
+  /** Restarts made by the supervisor for this run of the service. */
+  readonly restarts: number;
+  /** Restarts in a row of processes that ran less than BACKOFF_RESET_MS (sets the delay). */
+  readonly consecutive: number;
+}
+
+async function read<T>(path: string, valid: (v: Record<string, unknown>) => boolean): Promise<T | undefined> {
+  try {
+    const value = (await readJson(path)) as Record<string, unknown> | undefined;
+    return value && typeof value === 'object' && valid(value) ? (value as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isProcess = (v: Record<string, unknown>): boolean => typeof v.pid === 'number' && typeof v.startTime === 'number';
+
+/** Reads a pid file. */
+export const readPidRecord = (path: string): Promise<PidRecord | undefined> => read(path, (v) => isProcess(v) && typeof v.bootId === 'string');
+/** Reads a health file. */
+export const readHealth = (path: string): Promise<HealthState | undefined> => read(path, (v) => isProcess(v) && typeof v.status === 'string' && Array.isArray(v.log));
+/** Reads a restart record. */
+export const readRestarts = (path: string): Promise<RestartRecord | undefined> => read(path, (v) => isProcess(v) && typeof v.restarts === 'number');
+/** Reads a stop mark. */
+export const readStopMark = (path: string): Promise<ProcessId | undefined> => read(path, isProcess);
+
+/** Writes any of them. */
+export function writeFile(path: string, value: object): Promise<void> {
+  return writeJsonAtomic(path, value);
+}
+
+/** Whether `a` and `b` name the same process. */
+export function sameProcess(a: ProcessId | null | undefined, b: ProcessId | null | undefined): boolean {
+  return !!a && !!b && a.pid === b.pid && a.startTime === b.startTime;
+}

@@ -1,0 +1,92 @@
+// The supervisor process: `node dist/supervisor/main.js <project> <run root> <lib root>`,
+// spawned detached (its own session) by ensureSupervisor, its stdout and stderr in the
+// project's supervisor.log. At most one per project: it first binds an abstract unix socket
+// named after the project's run folder, which the kernel releases when the process dies; a
+// second one finds it taken and leaves. Then it records its pid, serves the control socket
+// and rebuilds everything from the records (supervisor.ts).
+import net from 'node:net';
+import { rm } from 'node:fs/promises';
+import { isSameProcess, readBootId, readStartTime } from '../executor/proc.js';
+import { readPidRecord, writeFile, type PidRecord } from './files.js';
+import { supervisorPaths } from './paths.js';
+import { serve, type Reply, type Request } from './protocol.js';
+import { Supervisor } from './supervisor.js';
+
+/** Exit code of a supervisor that found another one running. */
+export const ALREADY_RUNNING = 3;
+
+function log(message: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+}
+
+/** Binds the mutex; false when another supervisor of the project holds it. */
+function takeMutex(name: string): Promise<net.Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(undefined) : reject(e)));
+    server.listen({ path: name }, () => resolve(server));
+  });
+}
+
+async function main(): Promise<void> {
+  const [project, run, lib] = process.argv.slice(2);
+  if (!project || !run || !lib) {
+    process.stderr.write('usage: supervisor <project> <run root> <lib root>\n');
+    process.exit(2);
+  }
+  const roots = { run, lib };
+  const paths = supervisorPaths(roots, project);
+  const mutex = await takeMutex(paths.mutex);
+  if (!mutex) {
+    log(`another supervisor of project ${project} runs; leaving`);
+    process.exit(ALREADY_RUNNING);
+  }
+  const self: PidRecord = { pid: process.pid, startTime: readStartTime(process.pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
+  await writeFile(paths.pidFile, self);
+  await rm(paths.socket, { force: true }); // a dead predecessor's
+  const supervisor = new Supervisor(project, roots, log, await Supervisor.rememberedPorts(roots, project));
+  let closing: Promise<void> | undefined;
+  const shutdown = (why: string): Promise<void> =>
+    (closing ??= (async () => {
+      log(`stopping (${why}); services keep running`);
+      await supervisor.close();
+      server.close();
+      await rm(paths.socket, { force: true });
+      const current = await readPidRecord(paths.pidFile);
+      if (current?.pid === self.pid && current.startTime === self.startTime) await rm(paths.pidFile, { force: true });
+      mutex.close();
+      setImmediate(() => process.exit(0));
+    })());
+  const handle = async (request: Request): Promise<Reply> => {
+    switch (request.command) {
+      case 'status':
+        return { ok: true, status: await supervisor.status() };
+      case 'reload':
+        await supervisor.reload();
+        return { ok: true };
+      case 'stop':
+        setImmediate(() => void shutdown('asked to stop'));
+        return { ok: true };
+      default:
+        return { ok: false, error: `unknown command ${JSON.stringify((request as { command?: unknown }).command)}` };
+    }
+  };
+  const server = await serve(paths.socket, handle);
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => void supervisor.reload());
+  log(`supervisor of project ${project} started (pid ${process.pid})`);
+  await supervisor.start();
+  // Once the project is gone (down removed its run folder) or another supervisor took over, leave.
+  const watchdog = setInterval(() => {
+    void readPidRecord(paths.pidFile).then((current) => {
+      if (!current || current.pid !== self.pid || !isSameProcess(self.pid, self.startTime)) void shutdown('its pid file is gone');
+    });
+  }, 1000);
+  watchdog.unref();
+}
+
+main().catch((e: unknown) => {
+  log(`supervisor failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// Where the supervisor keeps its traces: one folder in the project's run folder for the
+// process itself (pid file, socket, log, bound ports), and per service, next to the files
+// the executor keeps for it (service-files.ts), its health and restart state and the mark
+// `stack stop`/`down` leaves. All under the run folder, so `down` removing it leaves nothing.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { serviceFiles } from '../executor/service-files.js';
+import { projectRunDir, type StateRoots } from '../state/paths.js';
+
+/** The supervisor's own files for one project. */
+export interface SupervisorPaths {
+  readonly dir: string;
+  /** `{pid, startTime, bootId}` of the running supervisor. */
+  readonly pidFile: string;
+  /** The control socket (status, reload, stop). */
+  readonly socket: string;
+  /** Its stdout and stderr. */
+  readonly log: string;
+  /** Ports bound for `hostPort: 0` entries, so a new supervisor listens on the same ones. */
+  readonly ports: string;
+  /**
+   * The abstract unix socket bound as the one-supervisor-per-project mutex: the kernel frees it
+   * when its holder dies, so a crash never leaves a stale lock. Keyed by the run folder's path,
+   * so two state roots (tests) never share one.
+   */
+  readonly mutex: string;
+}
+
+/** The supervisor's paths for `project`. */
+export function supervisorPaths(roots: StateRoots, project: string): SupervisorPaths {
+  const dir = join(projectRunDir(roots, project), 'supervisor');
+  const key = createHash('sha256').update(projectRunDir(roots, project)).digest('hex').slice(0, 32);
+  return {
+    dir,
+    pidFile: join(dir, 'pid.json'),
+    socket: join(dir, 'control.sock'),
+    log: join(dir, 'supervisor.log'),
+    ports: join(dir, 'ports.json'),
+    mutex: `\0stack-supervisor-${key}`,
+  };
+}
+
+/** Per-service state the supervisor keeps, and the user's stop mark. */
+export interface ServiceStatePaths {
+  /** Health of the current process (health.ts). */
+  readonly health: string;
+  /** Restart count and the process it applies to (restart.ts). */
+  readonly restarts: string;
+  /** Written by `stop`/`down` before the stop signal: `{pid, startTime}` of the stopped process. */
+  readonly stopped: string;
+  readonly log: string;
+  readonly exit: string;
+  readonly dir: string;
+}
+
+/** Those files for one service (in its runtime folder). */
+export function serviceStatePaths(roots: StateRoots, project: string, service: string): ServiceStatePaths {
+  const files = serviceFiles(roots, project, service);
+  return {
+    dir: files.dir,
+    health: join(files.dir, 'health.json'),
+    restarts: join(files.dir, 'restarts.json'),
+    stopped: join(files.dir, 'stopped.json'),
+    log: files.log,
+    exit: files.exit,
+  };
+}

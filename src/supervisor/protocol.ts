@@ -1,0 +1,109 @@
+// The control socket's protocol: one JSON request per connection, one JSON line back.
+// `status` reports every service (pid, health, restarts, ports), `reload` rereads the records
+// and the snapshot now, `stop` shuts the supervisor down (services keep running).
+import net from 'node:net';
+import type { HealthStatus } from './health.js';
+
+/** What a client asks. */
+export type Request = { readonly command: 'status' } | { readonly command: 'reload' } | { readonly command: 'stop' };
+
+/** One published port as the supervisor serves it. */
+export interface PortStatus {
+  /** `127.0.0.1:8080/tcp`, as written in the spec (port 0 for "any"). */
+  readonly published: string;
+  readonly target: string;
+  /** The port it listens on, when it does. */
+  readonly boundPort?: number;
+  /** Why it does not listen (PORT_IN_USE...), when it does not. */
+  readonly error?: string;
+}
+
+/** What the supervisor knows of one service. */
+export interface ServiceStatus {
+  readonly name: string;
+  /** `running`, `restarting` (an exit the policy restarts), `exited`, `stopped` (by the user or never started). */
+  readonly state: 'running' | 'restarting' | 'exited' | 'stopped';
+  readonly pid: number | null;
+  /** null when the service has no healthcheck. */
+  readonly health: HealthStatus | null;
+  /** Output of the last probe, when there was one. */
+  readonly healthOutput?: string;
+  /** Restarts the supervisor made since the service was last started by `up`. */
+  readonly restarts: number;
+  /** How the last process ended (`exited with code 1`), when it did. */
+  readonly lastExit?: string;
+  readonly ports: readonly PortStatus[];
+}
+
+/** The answer to `status`. */
+export interface SupervisorStatus {
+  readonly project: string;
+  readonly pid: number;
+  /** RFC 3339 time the supervisor started. */
+  readonly since: string;
+  readonly services: readonly ServiceStatus[];
+  /** Gateways the DNS forwarder listens on. */
+  readonly dns: readonly string[];
+}
+
+/** A reply line. */
+export type Reply = { readonly ok: true; readonly status?: SupervisorStatus } | { readonly ok: false; readonly error: string };
+
+/** Sends one request to the socket at `path` and resolves with the reply; rejects when nobody answers. */
+export function send(path: string, request: Request, timeoutMs = 3000): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ path });
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('data', (d: string) => (text += d));
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(text) as Reply);
+      } catch {
+        reject(new Error(`garbled answer from ${path}: ${JSON.stringify(text.slice(0, 200))}`));
+      }
+    });
+  });
+}
+
+/** Serves requests on `path` (a stale socket file is replaced); `handle` answers each one. */
+export function serve(path: string, handle: (request: Request) => Promise<Reply>): Promise<net.Server> {
+  const server = net.createServer((socket) => {
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined);
+    socket.on('data', (d: string) => {
+      text += d;
+      const newline = text.indexOf('\n');
+      if (newline < 0) return;
+      let request: Request;
+      try {
+        request = JSON.parse(text.slice(0, newline)) as Request;
+      } catch {
+        socket.end(`${JSON.stringify({ ok: false, error: 'not JSON' })}\n`);
+        return;
+      }
+      handle(request).then(
+        (reply) => socket.end(`${JSON.stringify(reply)}\n`),
+        (e: unknown) => socket.end(`${JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) })}\n`),
+      );
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ path }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

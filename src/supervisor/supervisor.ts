@@ -1,0 +1,361 @@
+// The supervisor's loop: every tick it reads the project's records (and the snapshot when it
+// changed) and makes the world match them — published ports and DNS listeners open for what
+// runs, one healthcheck prober per live process that has a healthcheck, and for a process
+// that has exited, the restart its policy asks for. Level-triggered: a tick after a crash of
+// the supervisor finds the same records and rebuilds the same state; nothing lives only here.
+import { stat } from 'node:fs/promises';
+import { openCgroups, type CgroupManager } from '../executor/cgroup/index.js';
+import { describeExit, readExitRecord } from '../executor/exit-record.js';
+import { isSameProcess, readBootId } from '../executor/proc.js';
+import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../executor/snapshot.js';
+import { dnsListeners } from '../network/dns/index.js';
+import { portLabel, publishedPorts } from '../network/portfwd/index.js';
+import type { Service } from '../spec/project.js';
+import { acquireProjectLock } from '../state/lock.js';
+import type { StateRoots } from '../state/paths.js';
+import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../state/records.js';
+import { UserError } from '../errors.js';
+import { DnsSet, hostUpstreams } from './dns-set.js';
+import { readHealth, readRestarts, readStopMark, sameProcess, writeFile, type ProcessId, type RestartRecord } from './files.js';
+import { lastOutput, probeCommand } from './health.js';
+import { serviceStatePaths, supervisorPaths } from './paths.js';
+import { PortSet, type RememberedPorts } from './port-set.js';
+import { processStartedAt, startProber, type Prober } from './prober.js';
+import type { PortStatus, ServiceStatus, SupervisorStatus } from './protocol.js';
+import { relaunch } from './relaunch.js';
+import { BACKOFF_RESET_MS, backoffMs, shouldRestart } from './restart-policy.js';
+import { readJson, serialized } from '../state/atomic.js';
+
+/** How often the records are read. */
+export const TICK_MS = 100;
+
+/** What the supervisor tracks of one service between ticks. */
+interface Watch {
+  process: ProcessId | null;
+  prober?: { key: string; prober: Prober };
+  /** The exit of this process was decided (restart made, or none to make). */
+  decided?: string;
+  /** A restart due at `at` for the exited process `key`. */
+  pending?: { key: string; at: number };
+  busy?: boolean;
+  lastExit?: string;
+  restarts: number;
+}
+
+/** One project's supervisor, inside the supervisor process. */
+export class Supervisor {
+  private readonly watches = new Map<string, Watch>();
+  private snapshot: ProjectSnapshot | undefined;
+  private snapshotStamp = '';
+  private readonly ports: PortSet;
+  private readonly dns: DnsSet;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private cgroups: CgroupManager | undefined;
+  private readonly bootId = readBootId();
+  private readonly since = new Date().toISOString();
+  private stopped = false;
+
+  constructor(
+    readonly project: string,
+    readonly roots: StateRoots,
+    private readonly log: (message: string) => void,
+    remembered: RememberedPorts,
+  ) {
+    const paths = supervisorPaths(roots, project);
+    // Saved one write at a time, each with what is remembered by then (two ports bound at once
+    // must not leave the file with only the first).
+    const save = (ports: RememberedPorts): Promise<void> => serialized(paths.ports, () => writeFile(paths.ports, { ...ports }));
+    this.ports = new PortSet(log, remembered, (ports) => void save(ports).catch((e: Error) => log(`saving ports: ${e.message}`)));
+    this.dns = new DnsSet(hostUpstreams(), log);
+  }
+
+  /** Ports remembered by an earlier supervisor of the project. */
+  static async rememberedPorts(roots: StateRoots, project: string): Promise<RememberedPorts> {
+    try {
+      const value = await readJson(supervisorPaths(roots, project).ports);
+      return value && typeof value === 'object' ? (value as RememberedPorts) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  /** Runs the first tick (everything rebuilt from the records), then ticks on. */
+  async start(): Promise<void> {
+    await this.reload();
+    const loop = (): void => {
+      this.timer = setTimeout(() => {
+        void this.tick().finally(() => {
+          if (!this.stopped) loop();
+        });
+      }, TICK_MS);
+    };
+    loop();
+  }
+
+  /** Rereads the snapshot and the records now. */
+  async reload(): Promise<void> {
+    this.snapshotStamp = '';
+    await this.tick();
+  }
+
+  /** One reconciliation; ticks never overlap. */
+  tick(): Promise<void> {
+    this.ticking ??= this.reconcile()
+      .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
+      .finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  private async readSnapshotIfChanged(): Promise<void> {
+    let stamp: string;
+    try {
+      const s = await stat(snapshotPath(this.roots, this.project));
+      stamp = `${s.ino}:${s.mtimeMs}:${s.size}`;
+    } catch {
+      stamp = 'none';
+    }
+    if (stamp === this.snapshotStamp) return;
+    this.snapshotStamp = stamp;
+    this.snapshot = await readSnapshot(this.roots, this.project);
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    await this.readSnapshotIfChanged();
+    const { records } = await serviceRecords.list(this.roots, this.project);
+    const seen = new Set<string>();
+    for (const record of records) {
+      seen.add(record.service);
+      await this.follow(record);
+    }
+    for (const [name, watch] of this.watches) {
+      if (seen.has(name)) continue;
+      watch.prober?.prober.stop();
+      this.watches.delete(name);
+    }
+    await this.reconcileNetwork(records);
+  }
+
+  private async reconcileNetwork(records: readonly ServiceRecord[]): Promise<void> {
+    const snapshot = this.snapshot;
+    if (!snapshot) {
+      await this.ports.reconcile([]);
+      await this.dns.reconcile([]);
+      return;
+    }
+    const published = Object.fromEntries(
+      records.filter((r) => r.process !== null && snapshot.project.services[r.service]).map((r) => [r.service, snapshot.project.services[r.service]!]),
+    );
+    await this.ports.reconcile(publishedPorts(published, snapshot.ipam));
+    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam));
+  }
+
+  private spec(service: string): Service | undefined {
+    return this.snapshot?.project.services[service];
+  }
+
+  private async follow(record: ServiceRecord): Promise<void> {
+    const name = record.service;
+    let watch = this.watches.get(name);
+    if (!watch) {
+      watch = { process: null, restarts: 0 };
+      this.watches.set(name, watch);
+    }
+    const process = record.bootId === this.bootId ? record.process : null;
+    const changed = !sameProcess(watch.process, process);
+    watch.process = process ? { pid: process.pid, startTime: process.startTime } : null;
+    if (changed) {
+      watch.pending = undefined;
+      watch.decided = undefined;
+    }
+    const paths = serviceStatePaths(this.roots, this.project, name);
+    if (!process) {
+      this.stopProber(watch);
+      return;
+    }
+    const key = `${process.pid}:${process.startTime}`;
+    if (changed) {
+      // A process the supervisor did not start (up started or recreated it): its count starts over.
+      const restarts = await readRestarts(paths.restarts);
+      if (!sameProcess(restarts, process)) {
+        await writeFile(paths.restarts, { pid: process.pid, startTime: process.startTime, restarts: 0, consecutive: 0 } satisfies RestartRecord);
+        watch.restarts = 0;
+      } else watch.restarts = restarts!.restarts;
+    }
+    const spec = this.spec(name);
+    if (isSameProcess(process.pid, process.startTime)) {
+      await this.ensureProber(watch, record, spec, key, paths.health);
+      return;
+    }
+    this.stopProber(watch);
+    if (watch.decided === key || watch.busy) return;
+    if (watch.pending?.key === key) {
+      if (Date.now() >= watch.pending.at) void this.restart(watch, name, key);
+      return;
+    }
+    const exit = readExitRecord(paths.exit);
+    const ending = exit && sameProcess(exit, process) ? exit : undefined;
+    if (!ending) {
+      const monitor = record.monitor as ProcessId | undefined;
+      if (monitor && isSameProcess(monitor.pid, monitor.startTime)) return; // it is writing the record
+    }
+    watch.lastExit = ending ? describeExit(ending) : 'exited (no exit record)';
+    if (sameProcess(await readStopMark(paths.stopped), process)) {
+      watch.decided = key;
+      this.log(`${name}: ${watch.lastExit}; stopped by the user, not restarted`);
+      return;
+    }
+    const policy = spec?.restart ?? { kind: 'no' as const };
+    if (!shouldRestart(policy, { exitCode: ending?.exitCode ?? null }, watch.restarts)) {
+      watch.decided = key;
+      this.log(`${name}: ${watch.lastExit}; restart: ${policy.kind}${policy.kind === 'on-failure' && policy.maxRetries !== undefined ? `:${policy.maxRetries}` : ''}, ${watch.restarts} restart(s) made: not restarted`);
+      return;
+    }
+    const counts = await readRestarts(paths.restarts);
+    const ranLong = ending !== undefined && Date.parse(ending.exitedAt) - processStartedAt(process.startTime) >= BACKOFF_RESET_MS;
+    const consecutive = ranLong ? 0 : (counts?.consecutive ?? 0);
+    const delay = backoffMs(consecutive);
+    watch.pending = { key, at: Date.now() + delay };
+    this.log(`${name}: ${watch.lastExit}; restarting in ${delay} ms (restart ${watch.restarts + 1})`);
+  }
+
+  private async ensureProber(watch: Watch, record: ServiceRecord, spec: Service | undefined, key: string, healthPath: string): Promise<void> {
+    const check = spec?.healthcheck;
+    if (!check || !probeCommand(check.test) || !record.process) {
+      this.stopProber(watch);
+      return;
+    }
+    if (watch.prober?.key === key) return;
+    this.stopProber(watch);
+    const saved = await readHealth(healthPath);
+    const target = { service: spec, pid: record.process.pid, startTime: record.process.startTime, cgroupDirs: record.cgroups };
+    const initial = sameProcess(saved, record.process) ? saved : undefined;
+    let last = initial?.status;
+    const prober = startProber(
+      target,
+      check,
+      (state) => {
+        if (state.status !== last) this.log(`${spec.name}: ${state.status}${state.status === 'unhealthy' ? ` (${lastOutput(state)})` : ''}`);
+        last = state.status;
+        void writeFile(healthPath, state).catch((e: Error) => this.log(`${spec.name}: saving health: ${e.message}`));
+      },
+      initial,
+    );
+    if (!initial) await writeFile(healthPath, prober.current());
+    watch.prober = { key, prober };
+  }
+
+  private stopProber(watch: Watch): void {
+    watch.prober?.prober.stop();
+    watch.prober = undefined;
+  }
+
+  /**
+   * Restarts an exited service under the project lock: never while `up`/`down` act on it (they
+   * may be stopping it on purpose); after the lock, the record must still name the exited
+   * process and no stop mark may name it.
+   */
+  private async restart(watch: Watch, name: string, key: string): Promise<void> {
+    watch.busy = true;
+    let lock: Awaited<ReturnType<typeof acquireProjectLock>> | undefined;
+    try {
+      try {
+        lock = await acquireProjectLock(this.roots, this.project, { command: `stack supervisor: restart ${name}`, wait: false });
+      } catch (e) {
+        if (e instanceof UserError && e.code === 'LOCKED') return; // the next tick tries again
+        throw e;
+      }
+      const record = await serviceRecords.read(this.roots, this.project, name);
+      const paths = serviceStatePaths(this.roots, this.project, name);
+      const current = record?.process;
+      const spec = this.spec(name);
+      if (!record || !current || `${current.pid}:${current.startTime}` !== key || !spec) {
+        watch.pending = undefined;
+        return;
+      }
+      if (sameProcess(await readStopMark(paths.stopped), current)) {
+        watch.pending = undefined;
+        watch.decided = key;
+        return;
+      }
+      this.cgroups ??= await openCgroups();
+      const counts = await readRestarts(paths.restarts);
+      let launched;
+      try {
+        launched = await relaunch(this.roots, this.project, spec, this.cgroups);
+      } catch (e) {
+        const consecutive = (counts?.consecutive ?? 0) + 1;
+        await writeFile(paths.restarts, { ...current, restarts: counts?.restarts ?? 0, consecutive } satisfies RestartRecord);
+        watch.pending = { key, at: Date.now() + backoffMs(consecutive) };
+        this.log(`${name}: restart failed: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
+      const next: RestartRecord = {
+        pid: launched.pid,
+        startTime: launched.startTime,
+        restarts: (counts?.restarts ?? 0) + 1,
+        consecutive: (counts?.consecutive ?? 0) + 1,
+      };
+      await writeFile(paths.restarts, next);
+      await updateServiceRecord(this.roots, this.project, name, this.bootId, (r) => ({
+        ...r,
+        process: { pid: launched.pid, startTime: launched.startTime },
+        monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime },
+      }));
+      watch.pending = undefined;
+      watch.restarts = next.restarts;
+      watch.process = { pid: launched.pid, startTime: launched.startTime };
+      watch.decided = undefined;
+      this.log(`${name}: restarted as pid ${launched.pid} (restart ${next.restarts})`);
+    } catch (e) {
+      this.log(`${name}: restart: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      watch.busy = false;
+      await lock?.release().catch(() => undefined);
+    }
+  }
+
+  /** Everything `stack ps` shows of the supervisor's side. */
+  async status(): Promise<SupervisorStatus> {
+    await this.tick();
+    const ports = this.ports.states();
+    const services: ServiceStatus[] = [];
+    for (const [name, watch] of [...this.watches].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const spec = this.spec(name);
+      const process = watch.process;
+      const running = process !== null && isSameProcess(process.pid, process.startTime);
+      const health = running && spec?.healthcheck && probeCommand(spec.healthcheck.test) ? (watch.prober?.prober.current() ?? null) : null;
+      const state: ServiceStatus['state'] = running ? 'running' : watch.pending ? 'restarting' : process ? 'exited' : 'stopped';
+      const servicePorts: PortStatus[] = ports
+        .filter((p) => p.port.service === name)
+        .map((p) => ({
+          published: portLabel(p.port),
+          target: `${p.port.targetIp}:${p.port.targetPort}`,
+          ...(p.boundPort !== undefined && { boundPort: p.boundPort }),
+          ...(p.error !== undefined && { error: p.error }),
+        }));
+      services.push({
+        name,
+        state,
+        pid: running ? process.pid : null,
+        health: health?.status ?? null,
+        ...(health && health.log.length > 0 && { healthOutput: lastOutput(health) }),
+        restarts: watch.restarts,
+        ...(watch.lastExit !== undefined && !running && { lastExit: watch.lastExit }),
+        ports: servicePorts,
+      });
+    }
+    return { project: this.project, pid: globalThis.process.pid, since: this.since, services, dns: this.dns.addresses() };
+  }
+
+  /** Stops ticking, probing and forwarding. Services keep running. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+    for (const watch of this.watches.values()) this.stopProber(watch);
+    await this.ports.close();
+    await this.dns.close();
+  }
+}
