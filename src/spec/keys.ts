@@ -56,13 +56,13 @@ export const KEYS: Catalogue = {
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends`,
     ),
     ...all(M, 'image build'),
-    ...all(C, 'tty stdin_open platform pull_policy pull_refresh_after'),
+    ...all(C, 'tty stdin_open platform pull_policy pull_refresh_after logging annotations attach'),
     ...all(
       U,
-      `annotations attach blkio_config cgroup cgroup_parent configs cpu_count cpu_percent cpu_shares
+      `blkio_config cgroup cgroup_parent configs cpu_count cpu_percent cpu_shares
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpuset credential_spec device_cgroup_rules
        devices dns dns_opt dns_search domainname label_file provider external_links gpus group_add ipc
-       isolation links logging mac_address mem_reservation mem_swappiness memswap_limit network_mode
+       isolation links mac_address mem_reservation mem_swappiness memswap_limit network_mode
        models oom_kill_disable oom_score_adj pid post_start pre_stop privileged runtime scale
        security_opt shm_size secrets sysctls storage_opt ulimits use_api_socket uts userns_mode
        volumes_from`,
@@ -98,6 +98,19 @@ export const KEYS: Catalogue = {
   ipam: { ...all(S, 'config driver'), options: U },
   ipamConfig: { ...all(S, 'subnet gateway ip_range'), aux_addresses: U },
   volume: { ...all(S, 'name driver external labels'), driver_opts: U },
+};
+
+/** Why a cosmetic key changes nothing, shown as the warning's hint. */
+export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
+  version: 'compose ignores it too; it can be removed',
+  tty: 'stack services have no terminal; their output goes to the log',
+  stdin_open: 'stack services have no terminal; their output goes to the log',
+  platform: 'it only matters for images, which stack does not run yet',
+  pull_policy: 'it only matters for images, which stack does not run yet',
+  pull_refresh_after: 'it only matters for images, which stack does not run yet',
+  logging: "stack writes each service's output to its own log file",
+  annotations: 'stack keeps no per-container metadata besides labels',
+  attach: 'stack never attaches to output at start; see `stack logs`',
 };
 
 // Where each level sits in a document; `*` matches any key or index.

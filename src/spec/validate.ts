@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { Diagnostic } from './diagnostics.js';
 import { describeLevel, EXPECTED_MARK, specSchema } from './schema.js';
-import { isExtensionKey, KEYS, keyStatus, levelAt } from './keys.js';
+import { COSMETIC_REASONS, isExtensionKey, KEYS, keyStatus, levelAt } from './keys.js';
 import type { KeyPath, Location, RawSpec } from './raw.js';
 import { suggest } from './suggest.js';
 
@@ -122,7 +122,8 @@ function keyDiagnostic(parent: KeyPath, key: string, raw: RawSpec): Diagnostic {
   const status = level ? keyStatus(level, key) : undefined;
   const where = level ? describeLevel(level) : 'this mapping';
   if (status === 'cosmetic') {
-    return { severity: 'warning', code: 'IGNORED_KEY', location, path, message: `\`${key}\` has no effect in stack and is ignored` };
+    const reason = COSMETIC_REASONS[key];
+    return { severity: 'warning', code: 'IGNORED_KEY', location, path, message: `\`${key}\` has no effect in stack and is ignored`, ...(reason ? { hint: reason } : {}) };
   }
   if (status === 'unsupported') {
     return {

@@ -229,6 +229,7 @@ describe('validate: errors', () => {
       ['warning', 'IGNORED_KEY', 'services.web.stdin_open'],
       ['warning', 'IGNORED_KEY', 'version'],
     ]);
+    expect(diags[0]!.hint).toContain('no terminal');
   });
 
   test('every error of a file is reported at once', () => {
