@@ -231,7 +231,7 @@ function signal(spec: string | undefined, at: (...p: (string | number)[]) => Key
     const name = spec.startsWith('SIG') ? spec : `SIG${spec}`;
     if (name in signals) return name;
   }
-  ctx.report.error(at('stop_signal'), 'BAD_SIGNAL', `\`${spec}\` is not a signal`, { expected: 'a signal name such as SIGTERM, SIGINT or SIGQUIT' });
+  ctx.report.error(at('stop_signal'), 'BAD_SIGNAL', `\`${spec}\` is not a signal`, { expected: 'a signal name such as SIGTERM, SIGINT or SIGQUIT', hint: '`kill -l` lists the signal names' });
   return 'SIGTERM';
 }
 

@@ -94,7 +94,10 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
       return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? unionExpected(issue), typeHint(found, marked ?? unionExpected(issue)))];
     }
     case 'invalid_type':
-      if (found === undefined) return [error('MISSING_KEY', `required key \`${String(path[path.length - 1])}\` is missing`, marked ?? article(issue.expected))];
+      if (found === undefined) {
+        const key = String(path[path.length - 1]);
+        return [error('MISSING_KEY', `required key \`${key}\` is missing`, marked ?? article(issue.expected), `add \`${key}:\` here`)];
+      }
       return [error('BAD_TYPE', `${subject} has the wrong kind of value`, marked ?? article(issue.expected), typeHint(found, marked ?? article(issue.expected)))];
     case 'invalid_value': {
       const values = issue.values.map(String);
@@ -103,7 +106,7 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
     }
     case 'invalid_key': {
       const key = String(path[path.length - 1]);
-      const d = error('BAD_NAME', `\`${key}\` is not a valid name`, 'a name of letters, digits, ".", "_" and "-"');
+      const d = error('BAD_NAME', `\`${key}\` is not a valid name`, 'a name of letters, digits, ".", "_" and "-"', `rename it, e.g. \`${key.replace(/[^a-zA-Z0-9._-]+/g, '-')}\``);
       return [{ ...d, found: JSON.stringify(key) }];
     }
     case 'too_small':

@@ -156,6 +156,7 @@ describe('validate: errors', () => {
       path: ['services', 'web', 'volumes', 0, 'target'],
       line: 4,
       found: 'nothing',
+      hint: 'add `target:` here',
     },
     {
       name: 'bad service name',
@@ -164,6 +165,7 @@ describe('validate: errors', () => {
       path: ['services', 'my web'],
       line: 2,
       found: '"my web"',
+      hint: 'rename it, e.g. `my-web`',
     },
     {
       name: 'service must be a mapping',
