@@ -14,38 +14,57 @@ export interface LogLine {
   readonly complete: boolean;
 }
 
-interface LogRecord {
+/** One record of a log file: a line (F) or a piece of one (P). */
+export interface LogRecord {
   readonly time: string;
   readonly stream: 'stdout' | 'stderr';
   readonly final: boolean;
   readonly text: string;
 }
 
-/** Parses the records of one file; a malformed line (a torn write at a crash) is skipped. */
+const RECORD = /^(\S+) (stdout|stderr) ([PF]) (.*)$/s;
+
+/** Parses one record line (no newline); undefined for a malformed one (a torn write at a crash). */
+export function parseLogRecord(line: string): LogRecord | undefined {
+  const m = RECORD.exec(line);
+  return m ? { time: m[1] as string, stream: m[2] as 'stdout' | 'stderr', final: m[3] === 'F', text: m[4] as string } : undefined;
+}
+
+/** Parses the records of one file. */
 export function parseLogRecords(text: string): LogRecord[] {
-  const records: LogRecord[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\S+) (stdout|stderr) ([PF]) (.*)$/s.exec(line);
-    if (m) records.push({ time: m[1] as string, stream: m[2] as 'stdout' | 'stderr', final: m[3] === 'F', text: m[4] as string });
+  return text.split('\n').flatMap((line) => parseLogRecord(line) ?? []);
+}
+
+/** Joins P pieces to the F record that ends their line, per stream, as records arrive. */
+export class LineJoiner {
+  private readonly pending = new Map<'stdout' | 'stderr', { time: string; text: string }>();
+
+  /** The line this record completes, if it does. */
+  push(r: LogRecord): LogLine | undefined {
+    const before = this.pending.get(r.stream);
+    const text = (before?.text ?? '') + r.text;
+    const time = before?.time ?? r.time;
+    if (!r.final) {
+      this.pending.set(r.stream, { time, text });
+      return undefined;
+    }
+    this.pending.delete(r.stream);
+    return { time, stream: r.stream, text, complete: true };
   }
-  return records;
+
+  /** The pieces still waiting for their end, as incomplete lines. */
+  flush(): LogLine[] {
+    const lines = [...this.pending].map(([stream, p]) => ({ time: p.time, stream, text: p.text, complete: false }));
+    this.pending.clear();
+    return lines;
+  }
 }
 
 /** Lines from records, in order: P pieces joined per stream until their F. */
 export function joinRecords(records: readonly LogRecord[]): LogLine[] {
-  const lines: LogLine[] = [];
-  const pending = new Map<string, { time: string; text: string }>();
-  for (const r of records) {
-    const before = pending.get(r.stream);
-    const text = (before?.text ?? '') + r.text;
-    const time = before?.time ?? r.time;
-    if (r.final) {
-      pending.delete(r.stream);
-      lines.push({ time, stream: r.stream, text, complete: true });
-    } else pending.set(r.stream, { time, text });
-  }
-  for (const [stream, p] of pending) lines.push({ time: p.time, stream: stream as 'stdout' | 'stderr', text: p.text, complete: false });
-  return lines;
+  const joiner = new LineJoiner();
+  const lines = records.flatMap((r) => joiner.push(r) ?? []);
+  return [...lines, ...joiner.flush()];
 }
 
 /** The log files of `logPath`, oldest first: `<log>.N` ... `<log>.1`, `<log>`. */

@@ -62,28 +62,38 @@ export function signalNumber(service: string, name: string): number {
   return n;
 }
 
+/** Whether a process can act on a signal, as far as one look at /proc can tell. */
+export type SignalJudgement = 'can' | 'cannot' | 'unknown';
+
 /**
- * Whether a process in this state can do anything with the signal. The kernel queues a
- * blocked signal whatever its disposition (inits such as tini take them with sigwait or a
- * signalfd); an unblocked one goes to a handler, or is dropped for a namespace's pid 1.
+ * What a process in this state would do with the signal. The kernel queues a blocked signal
+ * whatever its disposition (inits such as tini take them with sigwait or a signalfd); an
+ * unblocked one goes to a handler, or is dropped for a namespace's pid 1. A process that is
+ * running cannot be judged: a sigtimedwait shows its waited signals unblocked until it sleeps.
  */
-export function canActOn(status: ProcStatus, signal: number): boolean {
-  if (signal === osConstants.signals.SIGKILL) return false; // nothing to wait for: it just dies
-  if (catchesSignal(status, signal) || blocksSignal(status, signal) || status.inSigwait) return true;
-  if ((status.ignored & (1n << BigInt(signal - 1))) !== 0n) return false;
-  // Running, or between a sigtimedwait's mask swap and its sleep: SigBlk cannot be trusted.
-  if (status.state !== 'S' || status.wchan === '' || status.wchan === '0') return true;
-  return status.nsPids.at(-1) !== 1; // the default action applies, except to a namespace's pid 1
+export function judgeSignal(status: ProcStatus, signal: number): SignalJudgement {
+  if (signal === osConstants.signals.SIGKILL) return 'cannot'; // nothing to wait for: it just dies
+  if (catchesSignal(status, signal) || blocksSignal(status, signal) || status.inSigwait) return 'can';
+  if ((status.ignored & (1n << BigInt(signal - 1))) !== 0n) return 'cannot';
+  if (status.nsPids.at(-1) !== 1) return 'can'; // the default action applies, except to a namespace's pid 1
+  if (status.state !== 'S' || status.wchan === '' || status.wchan === '0') return 'unknown';
+  return 'cannot';
 }
 
-/** Whether the process may act on the signal: sampled a few times, as the masks of a process waking up or going to sleep can mislead once. */
+/** How long to wait for a running main process to sleep so it can be judged. */
+const JUDGE_BUDGET_MS = 1000;
+
+/** Whether the process may act on the signal: looks until it sleeps (a process just exec'd is still running). */
 async function mayActOn(pid: number, signal: number): Promise<boolean> {
-  for (let sample = 0; sample < 3; sample++) {
-    if (sample > 0) await sleep(1);
+  const deadline = Date.now() + JUDGE_BUDGET_MS;
+  for (;;) {
     const status = readStatus(pid);
-    if (status !== undefined && canActOn(status, signal)) return true;
+    if (status === undefined) return false; // gone: nothing left to signal
+    const judgement = judgeSignal(status, signal);
+    if (judgement !== 'unknown') return judgement === 'can';
+    if (Date.now() >= deadline) return true; // still running: the signal and the grace period decide
+    await sleep(2);
   }
-  return false;
 }
 
 /** Polls with a growing interval until `done` or `ms` pass; returns whether `done` became true. */
@@ -120,7 +130,7 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     return { outcome, record: await exitRecord(target) };
   };
   if (!alive()) return finish('not-running');
-  if (!(await mayActOn(target.pid, signal))) return finish('killed-at-once');
+  if (!(await mayActOn(target.pid, signal))) return finish(alive() ? 'killed-at-once' : 'not-running');
   try {
     if (alive()) process.kill(target.pid, signal);
   } catch (e) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catchesSignal, parseStartTime, parseStatus } from '../../../src/executor/proc.js';
-import { canActOn, signalNumber } from '../../../src/executor/stop.js';
+import { judgeSignal, signalNumber } from '../../../src/executor/stop.js';
 
 // A real /proc/PID/stat line whose command name contains spaces and parentheses.
 const stat = '4242 (my (odd) prog) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 4464640 230 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0';
@@ -25,17 +25,17 @@ describe('/proc parsing', () => {
 
 describe('whether a main process can act on its stop signal', () => {
   it.each([
-    ['pid 1 without a handler (sleep)', status('900\t1', '0'), 'SIGTERM', false],
-    ['pid 1 with a SIGTERM handler', status('900\t1', '0000000000004000'), 'SIGTERM', true],
-    ['pid 1 with a handler for another signal', status('900\t1', '0000000000000002'), 'SIGTERM', false],
-    ['pid 1 blocking it for a signalfd (catatonit)', status('900\t1', '0', '0', 'fffffffe7ffbfeff'), 'SIGTERM', true],
-    ['pid 1 in sigtimedwait, which shows it unblocked (tini)', status('900\t1', '0', '0', '0', 'do_sigtimedwait.isra.0'), 'SIGTERM', true],
-    ['not pid 1, default action', status('900\t7', '0'), 'SIGTERM', true],
-    ['not pid 1, ignoring it', status('900\t7', '0', '0000000000004000'), 'SIGTERM', false],
-    ['pid 1 running: its masks cannot be judged', { ...status('900\t1', '0'), state: 'R', wchan: '0' }, 'SIGTERM', true],
-    ['SIGKILL: nothing to wait for', status('900\t1', 'ffffffffffffffff'), 'SIGKILL', false],
+    ['pid 1 without a handler (sleep)', status('900\t1', '0'), 'SIGTERM', 'cannot'],
+    ['pid 1 with a SIGTERM handler', status('900\t1', '0000000000004000'), 'SIGTERM', 'can'],
+    ['pid 1 with a handler for another signal', status('900\t1', '0000000000000002'), 'SIGTERM', 'cannot'],
+    ['pid 1 blocking it for a signalfd (catatonit)', status('900\t1', '0', '0', 'fffffffe7ffbfeff'), 'SIGTERM', 'can'],
+    ['pid 1 in sigtimedwait, which shows it unblocked (tini)', status('900\t1', '0', '0', '0', 'do_sigtimedwait.isra.0'), 'SIGTERM', 'can'],
+    ['not pid 1, default action', status('900\t7', '0'), 'SIGTERM', 'can'],
+    ['not pid 1, ignoring it', status('900\t7', '0', '0000000000004000'), 'SIGTERM', 'cannot'],
+    ['pid 1 running: its masks cannot be judged yet', { ...status('900\t1', '0'), state: 'R', wchan: '0' }, 'SIGTERM', 'unknown'],
+    ['SIGKILL: nothing to wait for', status('900\t1', 'ffffffffffffffff'), 'SIGKILL', 'cannot'],
   ])('%s', (_what, s, signal, expected) => {
-    expect(canActOn(s, signalNumber('svc', signal))).toBe(expected);
+    expect(judgeSignal(s, signalNumber('svc', signal))).toBe(expected);
   });
 
   it('accepts compose signal spellings and rejects unknown ones', () => {
