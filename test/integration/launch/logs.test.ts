@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LaunchedService } from '../../../src/executor/launch.js';
-import { followLog } from '../../../src/executor/log-follow.js';
+import { followLogs } from '../../../src/executor/follow.js';
 import { logFiles, readLogLines } from '../../../src/executor/logs.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { describeRoot } from '../../harness/require.js';
@@ -47,20 +47,18 @@ describeRoot('launch: logs', () => {
     expect(numbers.every((n, i) => i === 0 || n === (numbers[i - 1] as number) + 1)).toBe(true);
   });
 
-  it('can be followed live across rotations, every line once and in order', async () => {
+  it('can be followed live across rotations (followLogs, as `stack up` does), every line once and in order', async () => {
     const paths = rig.paths('followed');
     const controller = new AbortController();
     const seen: string[] = [];
-    const following = (async () => {
-      for await (const line of followLog(paths.logPath, { signal: controller.signal, from: 'start', pollMs: 50 })) {
-        seen.push(line.text);
-        if (seen.length === 300) controller.abort();
-      }
-    })();
+    const following = followLogs([{ service: 'followed', path: paths.logPath }], (_service, line) => {
+      seen.push(line.text);
+      if (seen.length === 300) controller.abort();
+    }, controller.signal, 20);
     const started = await rig.start(testService({ command: ['sh', fixture('count.sh'), '300'] }), { ...paths, logRotation: { maxBytes: 4096, maxFiles: 2 } });
-    const timer = setTimeout(() => controller.abort(), 20_000);
+    await waitForExit(started.exitPath);
+    setTimeout(() => controller.abort(), 2_000).unref();
     await following;
-    clearTimeout(timer);
     expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => `line ${i + 1}`));
     expect(readLogLines(started.logPath).length).toBeLessThan(300); // the files alone no longer hold them all
   });
