@@ -24,7 +24,7 @@ const reasons = new Map<string, number>();
 describe.skipIf(files.length === 0)('corpus (../shared/corpus)', () => {
   afterAll(() => {
     const lines = Object.entries(outcome).map(([f, o]) => `  ${f}: ${o.loaded} loaded, ${o.rejected} rejected`);
-    const top = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([r, n]) => `    ${n} × ${r}`);
+    const top = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([r, n]) => `    ${String(n).padStart(3)}  ${r}`);
     console.log(`corpus: ${files.length} files\n${lines.join('\n')}\n  most frequent first errors of the rejected files:\n${top.join('\n')}`);
   });
 
