@@ -15,7 +15,7 @@ import { isSameProcess, readBootId } from '../../../src/executor/proc.js';
 import { writeSnapshot } from '../../../src/executor/snapshot.js';
 import { serviceFiles } from '../../../src/executor/service-files.js';
 import type { IpamRecord } from '../../../src/network/ipam.js';
-import { setupProjectNetwork, teardownProjectNetwork, type ProjectNetworkSpec } from '../../../src/network/setup.js';
+import { openNetworkDriver, setupProjectNetwork, teardownProjectNetwork, type ProjectNetworkSpec } from '../../../src/network/setup.js';
 import { netnsName } from '../../../src/names.js';
 import type { Project, Service } from '../../../src/spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../../../src/state/paths.js';
@@ -118,6 +118,41 @@ export class ProjectRig {
     this.networkSpec = { project: this.project, networks: this.spec.networks, services: full, ipam: this.ipam };
     setupProjectNetwork(this.networkSpec);
     for (const name of Object.keys(full).sort()) await this.start(name);
+  }
+
+  /** Adds a service to the running project (snapshot, netns, veth) and starts it, as a re-run of `up` would. */
+  async add(name: string, service: RigService): Promise<ServiceRecord> {
+    if (!this.spec || !this.ipam || !this.networkSpec) throw new Error('up() first');
+    const spec = testService({ name, hostname: name, networks: { default: { aliases: [], priority: 0 } }, ...service });
+    const services = { ...this.spec.services, [name]: spec };
+    const address = `10.231.${this.octet}.${Object.keys(services).length + 1}`;
+    const allocation = this.ipam.networks.default!;
+    this.spec = { ...this.spec, services };
+    this.ipam = { version: 1, networks: { default: { ...allocation, addresses: { ...allocation.addresses, [name]: address } } } };
+    this.networkSpec = { ...this.networkSpec, services, ipam: this.ipam };
+    await writeSnapshot(this.roots, this.spec, this.ipam);
+    const driver = openNetworkDriver();
+    try {
+      driver.createNetns(this.project, name);
+      driver.attachVeth({ project: this.project, service: name, network: 'default', index: 0, address: `${address}/24`, defaultGateway: this.gateway });
+    } finally {
+      driver.close();
+    }
+    return this.start(name);
+  }
+
+  /** The address IPAM gave a service. */
+  addressOf(name: string): string {
+    const address = this.ipam?.networks.default?.addresses[name];
+    if (!address) throw new Error(`no address for ${name}`);
+    return address;
+  }
+
+  /** Stops a service the way the executor's stop-service does: killed, process cleared from the record. */
+  async stop(name: string): Promise<void> {
+    this.cgroups ??= await openCgroups();
+    await this.cgroups.open(this.project, name).killAll();
+    await updateServiceRecord(this.roots, this.project, name, this.bootId, (r) => ({ ...r, process: null }));
   }
 
   /** Launches one service as the executor's start-service does, and records it. */
