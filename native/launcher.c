@@ -93,7 +93,7 @@ int main(void) {
   /* A record of an earlier run would read as this one's exit; and renaming over an old
    * file makes ext4 flush the new one (auto_da_alloc), which costs milliseconds. */
   if (unlink(c.exit_path) < 0 && errno != ENOENT) fail("exit", errno, "remove the old exit record %s", c.exit_path);
-  struct exit_info exit = {.oom_before = read_oom_kills(&c)};
+  struct exit_info ended = {.oom_before = read_oom_kills(&c)};
 
   int out[2], err[2], errpipe[2];
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0)
@@ -121,16 +121,16 @@ int main(void) {
     return 1;
   }
   protect_from_oom_killer();
-  exit.pid = pid;
-  exit.start_time = read_start_time(pid);
+  ended.pid = pid;
+  ended.start_time = read_start_time(pid);
   char ok[128];
-  int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, exit.start_time, read_start_time(getpid()));
+  int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, ended.start_time, read_start_time(getpid()));
   write_all(1, ok, (size_t)n);
   let_go_of_node();
 
-  exit.status = monitor_loop(&log, pid, out[0], err[0], sigfd);
-  exit.oom_after = read_oom_kills(&c);
+  ended.status = monitor_loop(&log, pid, out[0], err[0], sigfd);
+  ended.oom_after = read_oom_kills(&c);
   log_flush(&log);
-  write_exit_record(&c, &exit);
+  write_exit_record(&c, &ended);
   return 0;
 }
