@@ -13,7 +13,13 @@ import { describeWith } from '../../harness/require.js';
 import { bridgeName, nftTableName, vethHostName } from '../../../src/names.js';
 import { allocate, type IpamRecord } from '../../../src/network/ipam.js';
 import { nameTable } from '../../../src/network/peers.js';
-import { applyRuleset, hasRuleset, syncFirewall, type FirewallNetwork } from '../../../src/network/firewall/index.js';
+import {
+  applyRuleset,
+  ensureIpv4Forwarding,
+  hasRuleset,
+  syncFirewall,
+  type FirewallNetwork,
+} from '../../../src/network/firewall/index.js';
 import { Lab } from './lab.js';
 
 type Probe = { ok: true; line: string } | { ok: false; code: string };
@@ -203,6 +209,10 @@ for (const variant of ['iptables-nft DROP', 'iptables-legacy DROP', 'no DROP pol
       });
 
       if (variant !== 'no DROP policy') {
+        it('refuses to touch forwarding in require mode, naming the sysctl', async () => {
+          await expect(ensureIpv4Forwarding(target(), 'require')).rejects.toMatchObject({ code: 'IP_FORWARD_OFF' });
+        });
+
         it('(finding) an nft accept, even at a priority before iptables, cannot overrule its DROP policy', async () => {
           // Every base chain on the hook runs; an accept only ends its own chain, a drop anywhere is final.
           await applyRuleset(l.project, l.networks, target());
