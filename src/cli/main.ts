@@ -22,6 +22,9 @@ export type CommandRun = (ctx: CommandContext) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandRun }> }> = {
   config: { summary: 'Validate the spec and print the normalized project', load: () => import('./commands/config.js') },
   plan: { summary: 'Print what `up` would do, one line per operation with its cause', load: () => import('./commands/plan.js') },
+  up: { summary: 'Create and start the services (only what changed); -d to detach', load: () => import('./commands/up.js') },
+  down: { summary: 'Stop and remove the services, networks and state; -v for volumes too', load: () => import('./commands/down.js') },
+  gc: { summary: 'Remove what crashed runs left of projects nothing runs any more', load: () => import('./commands/gc.js') },
   version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },
 };
 

@@ -34,10 +34,21 @@ export async function gcCandidates(roots: StateRoots, cgroups: CgroupManager): P
   return [...new Set([...(await listProjects(roots)), ...(await cgroups.projects())])].sort();
 }
 
-/** Why `project` counts as live, or undefined when nothing holds it. */
-async function liveReason(project: string, env: ExecutorEnv & { roots: StateRoots }, cgroups: CgroupManager, running: (p: string) => Promise<boolean>): Promise<string | undefined> {
+/**
+ * Why `project` counts as live, or undefined when nothing holds it. A project the user names is
+ * held only by a lock or a supervisor (its services may run: a crashed `up` leaves them); one gc
+ * found by itself is also held by any live process of it.
+ */
+async function liveReason(
+  project: string,
+  env: ExecutorEnv & { roots: StateRoots },
+  cgroups: CgroupManager,
+  running: (p: string) => Promise<boolean>,
+  named: boolean,
+): Promise<string | undefined> {
   if (projectLocked(env.roots, project)) return 'a stack command holds its lock';
   if (await running(project)) return 'its supervisor runs';
+  if (named) return undefined;
   const live = await observe(project, { roots: env.roots });
   const alive = Object.values(live.services).filter((s) => s.process?.alive).map((s) => s.name);
   if (alive.length) return `services running: ${alive.join(', ')}`;
@@ -49,19 +60,21 @@ async function liveReason(project: string, env: ExecutorEnv & { roots: StateRoot
 
 /**
  * Collects every project of `names` that nothing holds. `running(project)` says whether its
- * supervisor runs. Never touches a netns that also carries the prefix of a live project.
+ * supervisor runs; `named`: the user named the projects (see liveReason). Never touches a
+ * netns that also carries the prefix of a live project.
  */
 export async function collectGarbage(
   names: readonly string[],
   env: ExecutorEnv & { roots: StateRoots },
   cgroups: CgroupManager,
   running: (project: string) => Promise<boolean>,
+  named: boolean,
 ): Promise<GcOutcome[]> {
   const outcomes: GcOutcome[] = [];
   const liveNames: string[] = [];
   const dead: string[] = [];
   for (const name of names) {
-    const reason = await liveReason(name, env, cgroups, running);
+    const reason = await liveReason(name, env, cgroups, running, named);
     if (reason) {
       liveNames.push(name);
       outcomes.push({ project: name, status: 'live', detail: [reason] });

@@ -1,0 +1,62 @@
+// `stack down`: reconcile against an empty project. Works from the records alone (no spec
+// needed with -p), whatever happened before: nothing running, a SIGKILLed `up`, objects
+// removed by hand. Idempotent. `-v` removes named and anonymous volumes too.
+import { stateRoots } from '../../state/paths.js';
+import type { CommandContext } from '../main.js';
+import { parseCommandOptions } from '../args.js';
+import { loadFromContext } from '../project.js';
+import { planDown } from '../../planner/index.js';
+import { observe } from '../../state/observe.js';
+import { apply } from '../../executor/apply.js';
+import { emptyProject } from '../../executor/stop-plan.js';
+import { resolveProjectName } from '../../spec/project-name.js';
+import { executorEnv, timeoutMs } from './executor-env.js';
+import { openRenderer, progressMode } from '../render/index.js';
+import { withProjectLock } from './locked.js';
+import { supervisorControl } from '../../supervisor/index.js';
+
+const HELP = `Usage: stack down [OPTIONS]
+
+Stop and remove the project's services, networks and runtime state (named volumes stay unless -v).
+Needs no spec file with -p NAME: it works from what stack recorded.
+
+Options:
+  -v, --volumes         Remove named and anonymous volumes too
+  -t, --timeout N       Seconds to wait for each service to stop (default: its stop_grace_period)
+      --no-wait         Fail at once when another stack command holds the project's lock
+      --progress MODE   auto (default), tty, plain, json or quiet
+  -h, --help            Print this help
+`;
+
+/** The project name: -p when given (no spec needed), else the spec's. */
+async function projectName(ctx: CommandContext): Promise<string> {
+  if (ctx.global.projectName !== undefined) return resolveProjectName({ flag: ctx.global.projectName });
+  return (await loadFromContext(ctx)).name;
+}
+
+/** Runs `stack down`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandOptions('down', ctx.args, {
+    volumes: { type: 'boolean', short: 'v', default: false },
+    timeout: { type: 'string', short: 't' },
+    'no-wait': { type: 'boolean', default: false },
+    progress: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) return void ctx.stdout.write(HELP), 0;
+  const mode = progressMode(values.progress);
+  const name = await projectName(ctx);
+  const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), timeoutMs(values.timeout, 'down'));
+  const renderer = await openRenderer(mode, ctx.stderr);
+  try {
+    await withProjectLock(ctx, env, name, 'stack down', !values['no-wait'], renderer, async () => {
+      const live = await observe(name, { roots: env.roots! });
+      for (const w of live.warnings) renderer.notice(`warning: ${w}`);
+      const result = await apply(planDown(live, { volumes: values.volumes }), emptyProject(name), { env, live, sink: renderer });
+      for (const n of result.notices) renderer.notice(n);
+    });
+  } finally {
+    await renderer.close();
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+// `stack up` SIGKILLed at several points (STACK_TEST_CRASH_AT, test only), then `stack down`
+// leaves nothing; `stack gc` removes what a crashed run left even when its records are gone;
+// two commands in one project never act at once (the lock).
+import { rmSync } from 'node:fs';
+import { afterEach, expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { Rig } from './rig.js';
+
+const rigs: Rig[] = [];
+function rig(): Rig {
+  const r = new Rig();
+  rigs.push(r);
+  return r;
+}
+afterEach(async () => {
+  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
+});
+
+const SPEC = `  a:
+    command: sleep 3600
+  b:
+    command: sleep 3600
+    depends_on: [a]
+`;
+
+describeRoot('crashes, gc and the lock', () => {
+  it.each([
+    'create-network:default:recorded',
+    'create-network:default',
+    'create-netns:a:recorded',
+    'attach-veth:a/default:recorded',
+    'start-service:a:recorded',
+    'start-service:a',
+  ])('kill -9 of `stack up` at %s, then `stack down` leaves nothing', async (point) => {
+    const r = rig();
+    r.spec(SPEC);
+    const up = await r.stack(['up', '-d'], { STACK_TEST_CRASH_AT: point });
+    expect(up.signal).toBe('SIGKILL');
+    expect(r.leftovers(['a', 'b']).length).toBeGreaterThan(0);
+    await r.ok(['down']);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
+  });
+
+  it('gc removes what a crashed run left, records or not, and leaves a live project alone', async () => {
+    const crashed = rig();
+    crashed.spec(SPEC);
+    expect((await crashed.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'start-service:a' })).signal).toBe('SIGKILL');
+    rmSync(crashed.roots.run, { recursive: true, force: true }); // a cut-off test run: its state dir is gone
+    expect(crashed.leftovers(['a', 'b']).length).toBeGreaterThan(0);
+
+    const live = rig();
+    live.spec(SPEC);
+    await live.ok(['up', '-d']);
+
+    // gc runs in the live project's state root: that is where its supervisor and lock are found.
+    const gc = await live.ok(['gc', crashed.name, live.name]);
+    expect(gc.stdout).toContain(`${live.name}: live`);
+    expect(gc.stdout).toContain(`${crashed.name}: removed`);
+    expect(crashed.leftovers(['a', 'b'])).toEqual([]);
+    expect(await live.pid('a')).toBeGreaterThan(0);
+    expect(live.leftovers(['a', 'b']).length).toBeGreaterThan(0);
+  });
+
+  it('up and down at once: one waits for the lock (naming its holder), --no-wait fails with LOCKED', async () => {
+    const r = rig();
+    // `b` waits for `once` to complete: `up` holds the lock for about a second.
+    r.spec(`  once:
+    command: sleep 1.5
+  b:
+    command: sleep 3600
+    depends_on:
+      once:
+        condition: service_completed_successfully
+`);
+    const up = r.start(['up', '-d', '--progress', 'plain']);
+    for (let i = 0; i < 200 && !(await r.record('once'))?.process; i++) await new Promise((res) => setTimeout(res, 20));
+    const refused = await r.stack(['down', '--no-wait']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/locked by `stack up` \(pid \d+/);
+    const down = await r.stack(['down', '--progress', 'plain']);
+    expect(down.exitCode).toBe(0);
+    expect(down.stderr).toMatch(/waiting for project \S+: it is locked by `stack up`/);
+    const upResult = await up;
+    expect(upResult.exitCode).toBe(0);
+    expect(r.leftovers(['once', 'b'])).toEqual([]);
+  });
+});

@@ -1,0 +1,145 @@
+// `stack up` and `stack down` through the real CLI, on the real kernel: services in their own
+// netns, re-runs that change only what changed, and a `down` that leaves nothing, whatever
+// happened in between (no spec file, objects removed by hand, a failed start).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { bridgeName, netnsName } from '../../../src/names.js';
+import { volumeDataDir } from '../../../src/state/paths.js';
+import { Rig } from './rig.js';
+
+const rigs: Rig[] = [];
+function rig(): Rig {
+  const r = new Rig();
+  rigs.push(r);
+  return r;
+}
+afterEach(async () => {
+  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
+});
+
+const TWO = `  a:
+    command: sleep 3600
+  b:
+    command: sleep 3600
+    depends_on: [a]
+    environment:
+      LEVEL: "1"
+`;
+
+/** The netns inode a process runs in. */
+function netnsOf(pid: number): string {
+  return execFileSync('readlink', [`/proc/${pid}/ns/net`], { encoding: 'utf8' }).trim();
+}
+
+describeRoot('stack up / stack down', () => {
+  it('starts every service in its own netns; a re-run with no change restarts nothing; down leaves nothing', async () => {
+    const r = rig();
+    r.spec(TWO);
+    await r.ok(['up', '-d', '--progress', 'plain']);
+    const [a, b] = [await r.pid('a'), await r.pid('b')];
+    const hostNetns = netnsOf(process.pid);
+    expect(netnsOf(a)).not.toBe(hostNetns);
+    expect(netnsOf(a)).not.toBe(netnsOf(b));
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(netnsName(r.name, 'a'));
+    expect(existsSync(`/sys/class/net/${bridgeName(r.name, 'default')}`)).toBe(true);
+
+    const again = await r.ok(['up', '-d', '--progress', 'plain']);
+    expect(again.stderr).toContain('nothing to do');
+    expect([await r.pid('a'), await r.pid('b')]).toEqual([a, b]);
+
+    await r.ok(['down', '--progress', 'plain']);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
+    const twice = await r.ok(['down', '--progress', 'plain']);
+    expect(twice.stderr).toContain('nothing to do');
+  });
+
+  it('a changed environment recreates that service only', async () => {
+    const r = rig();
+    r.spec(TWO);
+    await r.ok(['up', '-d']);
+    const [a, b] = [await r.pid('a'), await r.pid('b')];
+    r.spec(TWO.replace('LEVEL: "1"', 'LEVEL: "2"'));
+    const up = await r.ok(['up', '-d', '--progress', 'json']);
+    const events = up.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id?: string; cause?: string });
+    const started = events.filter((e) => e.type === 'operation-started').map((e) => `${e.id} (${e.cause})`);
+    expect(started).toEqual([
+      'stop-service:b (environment changed)',
+      'remove-service:b (environment changed)',
+      'start-service:b (environment changed)',
+    ]);
+    expect(await r.pid('a')).toBe(a);
+    expect(await r.pid('b')).not.toBe(b);
+    expect(readFileSync(`/proc/${await r.pid('b')}/environ`, 'utf8')).toContain('LEVEL=2');
+  });
+
+  it('down works without the spec file, from the records (-p NAME)', async () => {
+    const r = rig();
+    r.spec(TWO);
+    await r.ok(['up', '-d']);
+    rmSync(join(r.dir, 'stack.yaml'));
+    await r.ok(['-p', r.name, 'down']);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
+  });
+
+  it('down cleans up after objects were removed by hand and a process was killed', async () => {
+    const r = rig();
+    r.spec(TWO);
+    await r.ok(['up', '-d']);
+    process.kill(await r.pid('a'), 'SIGKILL');
+    execFileSync('ip', ['netns', 'delete', netnsName(r.name, 'b')]);
+    execFileSync('ip', ['link', 'delete', bridgeName(r.name, 'default')]);
+    await r.ok(['down']);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
+  });
+
+  it('a service that cannot start is undone and named; the others keep running; down cleans all', async () => {
+    const r = rig();
+    r.spec(`  ok:
+    command: sleep 3600
+  broken:
+    command: no-such-program-anywhere --flag
+`);
+    const up = await r.stack(['up', '-d', '--progress', 'plain']);
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toMatch(/service "broken": program "no-such-program-anywhere" not found/);
+    expect(up.stderr).not.toMatch(/\n\s+at /);
+    const ok = await r.pid('ok');
+    expect(existsSync(`/proc/${ok}`)).toBe(true);
+    const broken = await r.record('broken');
+    expect(broken?.process).toBeNull();
+    expect(broken?.cgroups).toEqual([]);
+    await r.ok(['down']);
+    expect(r.leftovers(['ok', 'broken'])).toEqual([]);
+  });
+
+  it('named volumes survive down and go with down -v, as do anonymous ones; they belong to the service user', async () => {
+    const r = rig();
+    r.spec(
+      `  db:
+    command: sleep 3600
+    user: nobody
+    volumes:
+      - data:/data
+      - /cache
+`,
+      'volumes:\n  data: {}\n',
+    );
+    await r.ok(['up', '-d']);
+    const named = volumeDataDir(r.roots, `${r.name}_data`);
+    expect(statSync(named).uid).toBe(65534);
+    await r.ok(['down']);
+    expect(existsSync(named)).toBe(true);
+    await r.ok(['up', '-d']);
+    await r.ok(['down', '-v']);
+    expect(existsSync(named)).toBe(false);
+    expect(existsSync(join(r.roots.lib, 'volumes')) ? readdir(join(r.roots.lib, 'volumes')) : []).toEqual([]);
+    expect(r.leftovers(['db'])).toEqual([]);
+  });
+});
+
+function readdir(dir: string): string[] {
+  return execFileSync('ls', ['-A', dir], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
