@@ -7,6 +7,7 @@
 //   launcher     spawn of native/build/launcher (same namespaces, joins memory/pids/cpu/
 //                cpuacct/freezer cgroups, sets identity and caps, logs, writes its exit
 //                record), to the monitor's exit
+//   no cgroups   the same launcher joining no cgroup: what the five v1 cgroup.procs writes cost
 //   launch()     the TypeScript API, from the call to its answer: the workload has exec'd
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -55,17 +56,18 @@ const service = {
 };
 let i = 0;
 const paths = () => ({ logPath: join(dir, `l${++i}.log`), exitPath: join(dir, `l${i}.exit`) });
-const request = () => {
+const request = (dirs) => {
   const p = paths();
   return encodeLaunchRequest([
     ['name', 'svc'], ['log', p.logPath], ['exit', p.exitPath], ['hostname', 'svc'], ['cwd', '/'], ['uid', '0'],
-    ['gid', '0'], ['caps', 'a80425fb'], ['netns', 'new'], ...group.dirs.map((d) => ['cgroup', d]), ['arg', 'true'],
+    ['gid', '0'], ['caps', 'a80425fb'], ['netns', 'new'], ...dirs.map((d) => ['cgroup', d]), ['arg', 'true'],
   ]);
 };
 
 const rows = {
   unshare: () => timed('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', '--net', 'true']),
-  launcher: () => timed(LAUNCHER_PATH, [], request()),
+  launcher: () => timed(LAUNCHER_PATH, [], request(group.dirs)),
+  'no cgroups': () => timed(LAUNCHER_PATH, [], request([])),
   'launch()': async () => {
     const p = paths();
     const t0 = performance.now();
@@ -88,5 +90,5 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(samples.unshare);
 console.log(`launch cost, median of ${N} runs (kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}):`);
 for (const [name, xs] of Object.entries(samples)) {
-  console.log(`  ${name.padEnd(10)} ${median(xs).toFixed(2).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× unshare`);
+  console.log(`  ${name.padEnd(11)} ${median(xs).toFixed(2).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× unshare`);
 }
