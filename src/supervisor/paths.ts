@@ -46,7 +46,7 @@ export interface ServiceStatePaths {
   readonly health: string;
   /** Restart count and the process it applies to (restart.ts). */
   readonly restarts: string;
-  /** Written by `stop`/`down` before the stop signal: `{pid, startTime}` of the stopped process. */
+  /** Written by `stop`/`down` (handlers/stop.ts) before the stop signal: `{pid, startTime}` of the stopped process. */
   readonly stopped: string;
   readonly log: string;
   readonly exit: string;
@@ -60,7 +60,7 @@ export function serviceStatePaths(roots: StateRoots, project: string, service: s
     dir: files.dir,
     health: join(files.dir, 'health.json'),
     restarts: join(files.dir, 'restarts.json'),
-    stopped: join(files.dir, 'stopped.json'),
+    stopped: files.stopped,
     log: files.log,
     exit: files.exit,
   };
