@@ -54,6 +54,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
 
   checkAddresses(services, networks, spec, report);
   checkContainerNames(services, report);
+  checkPublishedPorts(services, report);
 
   const volumes: Record<string, Volume> = {};
   for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
@@ -151,6 +152,24 @@ function checkAddresses(services: Record<string, Service>, networks: Record<stri
     });
     const hostIps = new Set(s.ports.map((p) => p.hostIp));
     for (const ip of hostIps) if (!isAddress(ip)) report.error(['services', s.name, 'ports'], 'BAD_ADDRESS', `host IP \`${ip}\` is not an IP address`, { expected: 'an address such as 127.0.0.1 or 0.0.0.0' });
+  }
+}
+
+// Two mappings cannot listen on one host port (0.0.0.0 and :: overlap every address).
+function checkPublishedPorts(services: Record<string, Service>, report: Report): void {
+  const taken: { service: string; hostIp: string; hostPort: number; protocol: string }[] = [];
+  for (const s of Object.values(services)) {
+    for (const p of s.ports) {
+      if (p.hostPort === 0) continue;
+      const clash = taken.find(
+        (t) => t.hostPort === p.hostPort && t.protocol === p.protocol && (t.hostIp === p.hostIp || [t.hostIp, p.hostIp].some((ip) => ip === '0.0.0.0' || ip === '::')),
+      );
+      if (clash) {
+        report.error(['services', s.name, 'ports'], 'PORT_CONFLICT', `${p.hostIp}:${p.hostPort}/${p.protocol} is published twice (\`${clash.service}\` and \`${s.name}\`)`, {
+          hint: 'give one of them another host port, or leave the host port out to get a free one',
+        });
+      } else taken.push({ service: s.name, ...p });
+    }
   }
 }
 

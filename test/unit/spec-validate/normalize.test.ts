@@ -454,3 +454,18 @@ describe('mistakes that would only show at run time', () => {
     expect(errorsOf('services:\n  web:\n    command: x\n    depends_on: {db: {condition: service_healthy}}\n  db:\n    image: postgres\n')).toEqual([]);
   });
 });
+
+describe('published ports', () => {
+  test.each([
+    ['a: {command: x, ports: ["8080:80"]}\n  b: {command: x, ports: ["8080:81"]}', '127.0.0.1:8080/tcp is published twice (`a` and `b`)'],
+    ['a: {command: x, ports: ["0.0.0.0:53:53/udp"]}\n  b: {command: x, ports: ["127.0.0.1:53:53/udp"]}', '127.0.0.1:53/udp is published twice'],
+    ['a: {command: x, ports: ["8080:80", "8080:81"]}', 'published twice (`a` and `a`)'],
+  ])('a host port used twice is an error: %#', (services, message) => {
+    const errors = errorsOf(`services:\n  ${services}\n`);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['PORT_CONFLICT', expect.stringContaining(message)]]);
+  });
+
+  test('different protocols, addresses or free ports do not clash', () => {
+    expect(errorsOf('services:\n  a: {command: x, ports: ["53:53/udp", "127.0.0.2:80:80", "80"]}\n  b: {command: x, ports: ["53:53", "127.0.0.3:80:80", "80"]}\n')).toEqual([]);
+  });
+});
