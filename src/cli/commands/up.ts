@@ -66,13 +66,21 @@ export async function run(ctx: CommandContext): Promise<number> {
       await renderer.close();
     }
     if (values.detach && !interrupt.signal.aborted) return 0;
-    if (!interrupt.signal.aborted) await foreground(ctx, project, env, interrupt.signal);
-    ctx.stderr.write('Gracefully stopping... (press Ctrl-C again to force)\n');
-    const stopRenderer = await openRenderer(mode, ctx.stderr);
+    const logs = followServices(ctx, project, env);
     try {
-      await stopServices(project.name, env, stopRenderer, kill.signal);
+      if (!interrupt.signal.aborted) {
+        await untilAllExited(project.name, env, interrupt.signal);
+        if (!interrupt.signal.aborted) ctx.stderr.write('every service has exited\n');
+      }
+      if (interrupt.signal.aborted) ctx.stderr.write('Gracefully stopping... (press Ctrl-C again to force)\n');
+      const stopRenderer = await openRenderer(mode, ctx.stderr);
+      try {
+        await stopServices(project.name, env, stopRenderer, kill.signal);
+      } finally {
+        await stopRenderer.close();
+      }
     } finally {
-      await stopRenderer.close();
+      await logs.stop();
     }
     return interrupt.signal.aborted ? 130 : 0;
   } finally {
@@ -98,21 +106,17 @@ async function upOnce(
   });
 }
 
-/** Streams the services' output until `signal` aborts or every service has exited. */
-async function foreground(ctx: CommandContext, project: Project, env: ExecutorEnv, signal: AbortSignal): Promise<void> {
+/** Streams the services' output with `name |` prefixes until stop() (which prints what is left). */
+function followServices(ctx: CommandContext, project: Project, env: ExecutorEnv): { stop(): Promise<void> } {
   const services = Object.keys(project.services);
   const prefix = logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
   const logs = services.map((service) => ({ service, path: serviceFiles(env.roots!, project.name, service).log }));
-  const stopFollowing = new AbortController();
-  const onAbort = (): void => stopFollowing.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  const following = followLogs(logs, (service, line) => ctx.stdout.write(`${prefix(service, line.text)}\n`), stopFollowing.signal);
-  try {
-    await untilAllExited(project.name, env, stopFollowing.signal);
-    if (!signal.aborted) ctx.stderr.write('every service has exited\n');
-  } finally {
-    stopFollowing.abort();
-    signal.removeEventListener('abort', onAbort);
-    await following;
-  }
+  const done = new AbortController();
+  const following = followLogs(logs, (service, line) => ctx.stdout.write(`${prefix(service, line.text)}\n`), done.signal);
+  return {
+    async stop() {
+      done.abort();
+      await following;
+    },
+  };
 }

@@ -1,0 +1,41 @@
+// Foreground `stack up`: each service's output streams with a `name |` prefix; Ctrl-C stops the
+// services gracefully (their stop signal, then their exit) and keeps the networks for the next
+// `up`; `down` then removes the rest.
+import { existsSync } from 'node:fs';
+import { afterEach, expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { bridgeName } from '../../../src/names.js';
+import { Rig } from './rig.js';
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
+});
+
+describeRoot('foreground stack up', () => {
+  it('streams prefixed output; Ctrl-C stops the services and keeps the network', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    // `talker` handles SIGTERM (says so and exits); `sleeper` cannot (pid 1, no handler): killed at once.
+    r.spec(`  talker:
+    command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo hello from talker; while :; do sleep 0.1; done"]
+  sleeper:
+    command: sleep 3600
+`);
+    const up = r.start(['up', '--progress', 'plain']);
+    let out = '';
+    up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 300 && !out.includes('hello from talker'); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(out).toMatch(/^talker +\| hello from talker$/m);
+    up.kill('SIGINT');
+    const result = await up;
+    expect(result.exitCode).toBe(130);
+    expect(String(result.stderr)).toContain('Gracefully stopping');
+    expect(String(result.stdout)).toMatch(/^talker +\| got TERM$/m);
+    expect((await r.record('talker'))?.process).toBeNull();
+    expect((await r.record('sleeper'))?.process).toBeNull();
+    expect(existsSync(`/sys/class/net/${bridgeName(r.name, 'default')}`)).toBe(true);
+    await r.ok(['down']);
+    expect(r.leftovers(['talker', 'sleeper'])).toEqual([]);
+  });
+});
