@@ -19,42 +19,62 @@ export interface LogRecord {
   readonly time: string;
   readonly stream: 'stdout' | 'stderr';
   readonly final: boolean;
+  /** The content as written: a piece may end inside a UTF-8 character that the next one ends. */
+  readonly bytes: Buffer;
+  /** The content decoded on its own (exact only for F records that are whole lines). */
   readonly text: string;
 }
 
-const RECORD = /^(\S+) (stdout|stderr) ([PF]) (.*)$/s;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
 
 /** Parses one record line (no newline); undefined for a malformed one (a torn write at a crash). */
-export function parseLogRecord(line: string): LogRecord | undefined {
-  const m = RECORD.exec(line);
-  return m ? { time: m[1] as string, stream: m[2] as 'stdout' | 'stderr', final: m[3] === 'F', text: m[4] as string } : undefined;
+export function parseLogRecord(line: Buffer | string): LogRecord | undefined {
+  const buf = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+  const afterTime = buf.indexOf(SPACE);
+  const afterStream = afterTime > 0 ? buf.indexOf(SPACE, afterTime + 1) : -1;
+  if (afterStream < 0 || buf[afterStream + 2] !== SPACE) return undefined;
+  const stream = buf.toString('latin1', afterTime + 1, afterStream);
+  const tag = String.fromCharCode(buf[afterStream + 1] ?? 0);
+  if ((stream !== 'stdout' && stream !== 'stderr') || (tag !== 'P' && tag !== 'F')) return undefined;
+  const bytes = buf.subarray(afterStream + 3);
+  return { time: buf.toString('latin1', 0, afterTime), stream, final: tag === 'F', bytes, text: bytes.toString('utf8') };
 }
 
-/** Parses the records of one file. */
-export function parseLogRecords(text: string): LogRecord[] {
-  return text.split('\n').flatMap((line) => parseLogRecord(line) ?? []);
+/** Parses the records of one file's content. */
+export function parseLogRecords(data: Buffer | string): LogRecord[] {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const records: LogRecord[] = [];
+  for (let start = 0; start < buf.length; ) {
+    const nl = buf.indexOf(NEWLINE, start);
+    const end = nl < 0 ? buf.length : nl;
+    const record = parseLogRecord(buf.subarray(start, end));
+    if (record) records.push(record);
+    start = end + 1;
+  }
+  return records;
 }
 
-/** Joins P pieces to the F record that ends their line, per stream, as records arrive. */
+/** Joins P pieces to the F record that ends their line, per stream, as records arrive; decodes whole lines. */
 export class LineJoiner {
-  private readonly pending = new Map<'stdout' | 'stderr', { time: string; text: string }>();
+  private readonly pending = new Map<'stdout' | 'stderr', { time: string; pieces: Buffer[] }>();
 
   /** The line this record completes, if it does. */
   push(r: LogRecord): LogLine | undefined {
     const before = this.pending.get(r.stream);
-    const text = (before?.text ?? '') + r.text;
     const time = before?.time ?? r.time;
+    const pieces = [...(before?.pieces ?? []), r.bytes];
     if (!r.final) {
-      this.pending.set(r.stream, { time, text });
+      this.pending.set(r.stream, { time, pieces });
       return undefined;
     }
     this.pending.delete(r.stream);
-    return { time, stream: r.stream, text, complete: true };
+    return { time, stream: r.stream, text: Buffer.concat(pieces).toString('utf8'), complete: true };
   }
 
   /** The pieces still waiting for their end, as incomplete lines. */
   flush(): LogLine[] {
-    const lines = [...this.pending].map(([stream, p]) => ({ time: p.time, stream, text: p.text, complete: false }));
+    const lines = [...this.pending].map(([stream, p]) => ({ time: p.time, stream, text: Buffer.concat(p.pieces).toString('utf8'), complete: false }));
     this.pending.clear();
     return lines;
   }
@@ -89,7 +109,7 @@ export function logFiles(logPath: string): string[] {
 export function readLogLines(logPath: string, options: { tail?: number } = {}): LogLine[] {
   const records = logFiles(logPath).flatMap((file) => {
     try {
-      return parseLogRecords(readFileSync(file, 'utf8'));
+      return parseLogRecords(readFileSync(file));
     } catch {
       return []; // rotated away while reading
     }

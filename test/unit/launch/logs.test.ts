@@ -28,6 +28,24 @@ describe('CRI log records', () => {
     ]);
   });
 
+  it('joins a UTF-8 character that a read split between two records', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-logs-'));
+    dirs.push(dir);
+    const log = join(dir, 'web.log');
+    const snowman = Buffer.from('☃');
+    writeFileSync(
+      log,
+      Buffer.concat([
+        Buffer.from('2026-11-22T16:00:00.000000001Z stdout P snow '),
+        snowman.subarray(0, 1),
+        Buffer.from('\n2026-11-22T16:00:00.000000002Z stdout F '),
+        snowman.subarray(1),
+        Buffer.from(' man\n'),
+      ]),
+    );
+    expect(readLogLines(log).map((l) => l.text)).toEqual(['snow ☃ man']);
+  });
+
   it('reads rotated files oldest first and tails', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stack-logs-'));
     dirs.push(dir);
