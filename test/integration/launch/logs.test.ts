@@ -34,6 +34,11 @@ describeRoot('launch: logs', () => {
     expect(readFileSync(started.logPath, 'utf8')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F out$/m);
   });
 
+  it('gives back a UTF-8 character the service wrote in two halves, whole', async () => {
+    const { lines } = await rig.run(testService({ command: ['sh', '-c', "printf 'snow \\342'; sleep 0.1; printf '\\230\\203 man\\n'"] }));
+    expect(lines).toEqual(['snow ☃ man']);
+  });
+
   it('keeps at most maxFiles files of maxBytes each, the newest lines complete and in order', async () => {
     const logRotation = { maxBytes: 64 * 1024, maxFiles: 3 };
     const { started, record } = await rig.run(testService({ command: ['seq', '1', '50000'] }), { logRotation });
