@@ -26,6 +26,15 @@ export interface ExecTarget {
   readonly cgroupDirs: readonly string[];
 }
 
+/** The target for a service record (its main process and cgroups) and its spec; undefined when it runs nothing. */
+export function execTargetOf(
+  record: { readonly process: { readonly pid: number; readonly startTime: number } | null; readonly cgroups: readonly string[] },
+  service: ExecService,
+): ExecTarget | undefined {
+  if (!record.process) return undefined;
+  return { service, pid: record.process.pid, startTime: record.process.startTime, cgroupDirs: record.cgroups };
+}
+
 /** How to run the command. */
 export interface ExecOptions {
   /** Added to (and overriding) the service's environment. */

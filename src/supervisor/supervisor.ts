@@ -5,6 +5,7 @@
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
 import { stat } from 'node:fs/promises';
 import { openCgroups, type CgroupManager } from '../executor/cgroup/index.js';
+import { execTargetOf } from '../executor/exec.js';
 import { describeExit, readExitRecord } from '../executor/exit-record.js';
 import { isSameProcess, readBootId } from '../executor/proc.js';
 import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../executor/snapshot.js';
@@ -222,23 +223,23 @@ export class Supervisor {
 
   private async ensureProber(watch: Watch, record: ServiceRecord, spec: Service | undefined, key: string, healthPath: string): Promise<void> {
     const check = spec?.healthcheck;
-    if (!check || !probeCommand(check.test) || !record.process) {
+    const target = spec && execTargetOf(record, spec);
+    if (!check || !probeCommand(check.test) || !target) {
       this.stopProber(watch);
       return;
     }
     if (watch.prober?.key === key) return;
     this.stopProber(watch);
     const saved = await readHealth(healthPath);
-    const target = { service: spec, pid: record.process.pid, startTime: record.process.startTime, cgroupDirs: record.cgroups };
-    const initial = sameProcess(saved, record.process) ? saved : undefined;
+    const initial = sameProcess(saved, target) ? saved : undefined;
     let last = initial?.status;
     const prober = startProber(
       target,
       check,
       (state) => {
-        if (state.status !== last) this.log(`${spec.name}: ${state.status}${state.status === 'unhealthy' ? ` (${lastOutput(state)})` : ''}`);
+        if (state.status !== last) this.log(`${record.service}: ${state.status}${state.status === 'unhealthy' ? ` (${lastOutput(state)})` : ''}`);
         last = state.status;
-        void writeFile(healthPath, state).catch((e: Error) => this.log(`${spec.name}: saving health: ${e.message}`));
+        void writeFile(healthPath, state).catch((e: Error) => this.log(`${record.service}: saving health: ${e.message}`));
       },
       initial,
     );

@@ -2,12 +2,12 @@
 // healthy, one whose check fails turns unhealthy with the check's output kept, and
 // waitHealthy reports both (and refuses a service without a healthcheck). Real kernel, root.
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Healthcheck } from '../../../src/spec/project.js';
 import { ensureSupervisor, readHealth, serviceStatePaths, supervisorStatus, waitHealthy } from '../../../src/supervisor/index.js';
 import { processStartedAt } from '../../../src/supervisor/prober.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, ProjectRig } from './rig.js';
 
 const echo = fileURLToPath(new URL('./programs/echo.mjs', import.meta.url));
 
@@ -22,6 +22,7 @@ describeRoot('supervisor: healthchecks', () => {
     buildNative();
     process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
   });
+  afterAll(removeBundles);
   afterEach(async () => {
     await rig?.cleanup();
     rig = undefined;

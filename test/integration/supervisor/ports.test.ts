@@ -4,11 +4,11 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { ensureSupervisor, runningSupervisor, stopSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, eventually, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
 
 const echo = fileURLToPath(new URL('./programs/echo.mjs', import.meta.url));
 
@@ -49,6 +49,7 @@ describeRoot('supervisor: published ports', () => {
     buildNative();
     process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
   });
+  afterAll(removeBundles);
   afterEach(async () => {
     await rig?.cleanup();
     rig = undefined;

@@ -4,10 +4,10 @@
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ensureSupervisor, reloadSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, eventually, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
 
 const echo = fileURLToPath(new URL('./programs/echo.mjs', import.meta.url));
 
@@ -30,6 +30,7 @@ describeRoot('supervisor: reload', () => {
     buildNative();
     process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
   });
+  afterAll(removeBundles);
   afterEach(async () => {
     await rig?.cleanup();
     rig = undefined;

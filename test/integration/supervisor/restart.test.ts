@@ -3,13 +3,13 @@
 // waits while `up`/`down` hold the project lock. Real kernel, root.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { openCgroups } from '../../../src/executor/cgroup/index.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { acquireProjectLock } from '../../../src/state/lock.js';
 import { ensureSupervisor, markStoppedByUser, serviceStatePaths, supervisorStatus, type ServiceStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, eventually, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
 
 /** How many times the service's program ran: one `run` line each in its log. */
 function runs(rig: ProjectRig, service: string): number {
@@ -32,6 +32,7 @@ describeRoot('supervisor: restart policies', () => {
     buildNative();
     process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
   });
+  afterAll(removeBundles);
   afterEach(async () => {
     await rig?.cleanup();
     rig = undefined;

@@ -20,7 +20,7 @@ import { netnsName } from '../../../src/names.js';
 import type { Project, Service } from '../../../src/spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../../../src/state/paths.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../../src/state/records.js';
-import { stopSupervisor } from '../../../src/supervisor/index.js';
+import { stopSupervisor, supervisorEntry } from '../../../src/supervisor/index.js';
 import { testService } from '../../fixtures/launch/service.js';
 
 /** Builds the C helpers (launcher, exec) when missing or older than their source. */
@@ -28,13 +28,26 @@ export function buildNative(): void {
   execFileSync(process.execPath, ['scripts/build-native.mjs'], { stdio: 'inherit' });
 }
 
+const bundles: string[] = [];
+
+/** Removes the bundles this test process made (afterAll). */
+export function removeBundles(): void {
+  for (const dir of bundles.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** Bundles src/supervisor/main.ts for `node` (dist/ may be stale while developing); returns its path. */
 export async function bundleSupervisor(): Promise<string> {
-  const esbuild = await import('esbuild');
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild'); // vitest's own bundler
+  } catch {
+    return supervisorEntry({}); // dist/, as built by `npm run build`
+  }
   // Two folders deep in the repository, like dist/supervisor/main.js: the paths main.js
   // derives from its own URL (native/build/...) resolve the same.
   const dir = join(process.cwd(), '.stack-test', `supervisor-${process.pid}-${randomBytes(3).toString('hex')}`);
   const outfile = join(dir, 'main.mjs');
+  bundles.push(dir);
   await esbuild.build({
     entryPoints: ['src/supervisor/main.ts'],
     bundle: true,

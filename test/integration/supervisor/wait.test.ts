@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureSupervisor, waitCompleted, waitHealthy } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, ProjectRig } from './rig.js';
 
 describeRoot('supervisor: waiting for dependencies', () => {
   const rig = new ProjectRig();
@@ -19,7 +19,10 @@ describeRoot('supervisor: waiting for dependencies', () => {
     });
     await ensureSupervisor(rig.project, rig.roots);
   });
-  afterAll(() => rig.cleanup());
+  afterAll(async () => {
+    await rig.cleanup();
+    removeBundles();
+  });
 
   it('waitHealthy: a service that exits before it is healthy is SERVICE_EXITED, saying how', async () => {
     await expect(waitHealthy(rig.project, 'crashing', { roots: rig.roots, timeoutMs: 10_000 })).rejects.toMatchObject({
