@@ -5,6 +5,7 @@
 // second one finds it taken and leaves. Then it records its pid, serves the control socket
 // and rebuilds everything from the records (supervisor.ts).
 import net from 'node:net';
+import { ftruncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isSameProcess, readBootId, readStartTime } from '../executor/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
@@ -15,8 +16,22 @@ import { Supervisor } from './supervisor.js';
 /** Exit code of a supervisor that found another one running. */
 export const ALREADY_RUNNING = 3;
 
+/** The log (our stdout, opened O_APPEND by ensureSupervisor) is started over past this size. */
+const LOG_MAX_BYTES = 4 * 1024 * 1024;
+let logged = 0;
+
 function log(message: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+  const line = `${new Date().toISOString()} ${message}\n`;
+  logged += Buffer.byteLength(line);
+  if (logged > LOG_MAX_BYTES) {
+    try {
+      ftruncateSync(1, 0); // appends then start at 0 again
+    } catch {
+      // not a file (run by hand on a terminal)
+    }
+    logged = Buffer.byteLength(line);
+  }
+  process.stdout.write(line);
 }
 
 /** Binds the mutex; false when another supervisor of the project holds it. */

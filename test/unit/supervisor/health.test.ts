@@ -58,3 +58,10 @@ describe('probe commands', () => {
     expect(Buffer.byteLength(probeOutput('x'.repeat(5000), 'tail'))).toBe(OUTPUT_MAX);
   });
 });
+
+describe('process start times', () => {
+  it('turns /proc start ticks into epoch milliseconds with the boot time of /proc/stat', async () => {
+    const { processStartedAt } = await import('../../../src/supervisor/prober.js');
+    expect(processStartedAt(250, 'cpu  1 2 3\nbtime 1700000000\nprocesses 5\n')).toBe(1_700_000_002_500);
+  });
+});
