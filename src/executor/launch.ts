@@ -19,6 +19,7 @@ import {
 } from './launcher-config.js';
 import { readBootId } from './proc.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
+import { checkTargets, type ServiceView } from './view.js';
 
 /** The launcher built by `npm run build` (scripts/build-native.mjs), found from src/ and dist/ alike. */
 export const LAUNCHER_PATH = fileURLToPath(new URL('../../native/build/launcher', import.meta.url));
@@ -40,6 +41,12 @@ export interface LaunchOptions {
   /** Where inits are looked for when `init: true` (default: PATH and the usual places). */
   readonly initSearchDirs?: readonly string[];
   readonly launcherPath?: string;
+  /**
+   * The service's own root (native/launcher/view.h): the host's folders read-only, its /etc
+   * name files, its volumes (host paths resolved by the caller, bind sources existing) and
+   * `read_only:`. Without it the service sees the host's root (launch tests of other parts).
+   */
+  readonly view?: ServiceView;
 }
 
 /** A running service: enough to find, check and stop it later (records keep all of it). */
@@ -110,6 +117,12 @@ function launchError(service: Service, argv: readonly string[], answer: string):
   if (stage === 'chdir' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
     return new UserError('WORKING_DIR_MISSING', `service "${service.name}": working_dir ${detail} does not exist`, 'create the folder or change `working_dir:`');
   }
+  if (stage === 'target') {
+    return new UserError('MOUNT_TARGET', detail, 'a volume target is a real path inside the service, reached without symlinks, outside /proc and /sys');
+  }
+  if (stage === 'source' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
+    return new UserError('BIND_SOURCE_MISSING', `${detail} does not exist`, 'create it, or let the short syntax (`./dir:/target`) create it');
+  }
   const value = (osConstants.errno as Record<string, number>)[errno] ?? 0;
   return new KernelError(`launch service ${service.name}: ${stage} ${detail}`, errno, value);
 }
@@ -122,6 +135,7 @@ function launchError(service: Service, argv: readonly string[], answer: string):
 export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   const { service } = options;
   const argv = commandOf(service);
+  if (options.view !== undefined) checkTargets(service, options.view.mounts);
   const request = launchRequest({
     service,
     argv,
@@ -134,6 +148,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     logPath: options.logPath,
     exitPath: options.exitPath,
     logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
+    ...(options.view !== undefined && { view: options.view }),
   });
   const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, encodeLaunchRequest(request));
   const [kind, pid, startTime, monitorStartTime] = answer.line.trimEnd().split('\t');
