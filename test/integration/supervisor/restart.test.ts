@@ -1,7 +1,8 @@
 // Restart policies run by the supervisor: on-failure:2 restarts twice and stops, always keeps
 // restarting, no never restarts, and a process the user stopped is never revived; a restart
 // waits while `up`/`down` hold the project lock. Real kernel, root.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { openCgroups } from '../../../src/executor/cgroup/index.js';
@@ -100,5 +101,35 @@ describeRoot('supervisor: restart policies', () => {
     }
     const r = rig;
     await eventually(() => runs(r, 'web') >= 2, 'the restart once the lock is free');
+  });
+
+  it('a new supervisor after a SIGKILL restarts what exited meanwhile and resumes health where it was', async () => {
+    rig = new ProjectRig();
+    const sick = join(rig.base, 'sick');
+    const check = { test: ['CMD-SHELL', `test ! -e ${sick}`], intervalMs: 200, timeoutMs: 5000, retries: 5, startPeriodMs: 0, startIntervalMs: 0 };
+    await rig.up({
+      web: { command: ['sleep', '3600'], restart: { kind: 'always' } },
+      db: { command: ['sleep', '3600'], healthcheck: check },
+    });
+    const first = await ensureSupervisor(rig.project, rig.roots);
+    const r = rig;
+    await eventually(async () => (await service(r, 'db'))?.health === 'healthy', 'db to be healthy');
+    process.kill(first.pid, 'SIGKILL');
+    await eventually(() => !isSameProcess(first.pid, first.startTime), 'the supervisor to die');
+    const web = (await rig.record('web'))!.process!;
+    await (await openCgroups()).open(rig.project, 'web').killAll();
+    await sleep(300);
+    expect((await rig.record('web'))!.process).toEqual(web); // nobody restarts it while no supervisor runs
+    // From now on every probe fails: only a resumed verdict can still say healthy (failures never
+    // turn `starting` into `healthy`), until 5 failures in a row (1 s) make it unhealthy.
+    writeFileSync(sick, '');
+    await ensureSupervisor(rig.project, rig.roots);
+    expect(await service(rig, 'db')).toMatchObject({ health: 'healthy' });
+    await eventually(async () => (await service(r, 'db'))?.health === 'unhealthy', 'db to turn unhealthy');
+    const again = await eventually(async () => {
+      const now = (await r.record('web'))?.process;
+      return now && now.pid !== web.pid ? now : undefined;
+    }, 'web to be restarted by the new supervisor');
+    expect(isSameProcess(again.pid, again.startTime)).toBe(true);
   });
 });
