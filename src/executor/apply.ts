@@ -78,8 +78,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       notice: (message) => void (notices.includes(message) || notices.push(message)),
       reached: crashHook(env.crashAt),
     };
+    // The supervisor starts while the walk runs (it takes a Node start); afterUp tells it to reread.
+    let starting: Promise<unknown> = Promise.resolve();
     if (empty) await env.supervisor.stop(project.name);
-    else await writeSnapshot(roots, project, ipam);
+    else {
+      await writeSnapshot(roots, project, ipam);
+      starting = env.supervisor.ensure(project.name).catch((e: unknown) => e);
+    }
 
     let pendingCreates = creates;
     const handlers = handlersFor(ctx);
@@ -98,8 +103,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     await ipamLock?.release();
     ipamLock = undefined;
 
-    if (empty) await clearRunFolder(ctx);
-    else if (!options.signal?.aborted) await afterUp(ctx);
+    const early = await starting;
+    if (empty) await clearRunFolder(ctx, plan);
+    else if (!options.signal?.aborted) await afterUp(ctx, early);
     if (result.failed.length) throw failure(result);
     return { walk: result, notices };
   } finally {
@@ -121,20 +127,28 @@ function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
 }
 
 /** After `up`: every running service's name files current (peers may have joined), the supervisor told. */
-async function afterUp(ctx: RunContext): Promise<void> {
+async function afterUp(ctx: RunContext, early: unknown): Promise<void> {
+  if (early instanceof Error) throw early;
   const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
   for (const r of records) if (r.process && ctx.project.services[r.service]) await writeNameFiles(ctx, r.service);
   await ctx.env.supervisor.ensure(ctx.project.name);
 }
 
-/** After `down`: once no record is left, the allocation, snapshot, runtime files and firewall go too. */
-async function clearRunFolder(ctx: RunContext): Promise<void> {
+/**
+ * After `down`: once no record is left, the allocation, snapshot and runtime files go too. The
+ * firewall follows the network records (a rule never outlives its record), so it needs a
+ * sweep only when a network record was seen and no remove-network of this run rewrote it.
+ */
+async function clearRunFolder(ctx: RunContext, plan: Plan): Promise<void> {
   const name = ctx.project.name;
   const [services, networks] = await Promise.all([serviceRecords.list(ctx.roots, name), networkRecords.list(ctx.roots, name)]);
   if (services.records.length > 0 || networks.records.length > 0) return;
-  const target = ctx.env.firewallTarget ?? {};
-  await deleteRuleset(name, target);
-  await closeForwardHoles(name, target);
+  const rewritten = plan.operations.some((op) => op.kind === 'remove-network');
+  if (Object.keys(ctx.live.networks).length > 0 && !rewritten) {
+    const target = ctx.env.firewallTarget ?? {};
+    await deleteRuleset(name, target);
+    await closeForwardHoles(name, target);
+  }
   await rm(ipamStore(ctx.roots, name).path, { force: true });
   await rm(snapshotPath(ctx.roots, name), { force: true });
   await rm(runtimeRoot(ctx.roots, name), { recursive: true, force: true });

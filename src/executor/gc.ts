@@ -4,7 +4,10 @@
 // cgroups. For such a project, what its records claim goes the way `down` removes it, then
 // whatever still carries its names: netns `stk-<project>-*`, links in its device group, its
 // cgroups, its nftables table and iptables holes, its run folder.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AggregateStackError } from '../errors.js';
 import { withHandle } from '../network/handle.js';
 import { linkDel, linkList } from '../network/link.js';
@@ -19,7 +22,48 @@ import { projectRunDir, type StateRoots } from '../state/paths.js';
 import { apply } from './apply.js';
 import type { CgroupManager } from './cgroup/index.js';
 import type { ExecutorEnv } from './context.js';
+import { isSameProcess, readStartTime } from './proc.js';
+import { snapshotPath } from './snapshot.js';
 import { emptyProject } from './stop-plan.js';
+
+/** SIGKILLs `pid` if it is still the process started at `startTime`, and waits until it is gone. */
+async function killProcess(pid: number, startTime: number): Promise<void> {
+  if (!isSameProcess(pid, startTime)) return;
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 500 && isSameProcess(pid, startTime); i++) await sleep(10);
+}
+
+/** A supervisor process of some state root: `node …/supervisor/main.js <project> <run> <lib>`. */
+interface SupervisorProcess {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly project: string;
+  readonly run: string;
+}
+
+/** Every supervisor process on the host, whatever its state root (found by its command line). */
+export function supervisorProcesses(): SupervisorProcess[] {
+  const found: SupervisorProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const [, script = '', project, run] = argv;
+    if (!/\/supervisor[^/]*\/main\.m?js$/.test(script) || project === undefined || run === undefined) continue;
+    const startTime = readStartTime(Number(entry));
+    if (startTime !== undefined) found.push({ pid: Number(entry), startTime, project, run });
+  }
+  return found;
+}
+
+/** Whether the supervisor's project still has its snapshot (what `up` writes, `down` removes). */
+function hasSnapshot(s: SupervisorProcess): boolean {
+  return existsSync(snapshotPath({ run: s.run, lib: '' }, s.project));
+}
 
 /** What gc did with one project. */
 export interface GcOutcome {
@@ -48,6 +92,8 @@ async function liveReason(
 ): Promise<string | undefined> {
   if (projectLocked(env.roots, project)) return 'a stack command holds its lock';
   if (await running(project)) return 'its supervisor runs';
+  const elsewhere = supervisorProcesses().filter((s) => s.project === project && s.run !== env.roots.run && hasSnapshot(s));
+  if (elsewhere.length) return `its supervisor runs for the state root ${dirname(elsewhere[0]!.run)}`;
   if (named) return undefined;
   const live = await observe(project, { roots: env.roots });
   const alive = Object.values(live.services).filter((s) => s.process?.alive).map((s) => s.name);
@@ -113,6 +159,10 @@ async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }
     await attempt(`nftables table of ${project}`, async () => void (await deleteRuleset(project, env.firewallTarget ?? {})));
     await attempt(`iptables holes of ${project}`, async () => void (await closeForwardHoles(project, env.firewallTarget ?? {})));
     await env.supervisor.stop(project);
+    // A supervisor whose project state is gone (a cut-off test run): nothing else can stop it.
+    for (const orphan of supervisorProcesses().filter((s) => s.project === project && !hasSnapshot(s))) {
+      await attempt(`supervisor pid ${orphan.pid}`, () => killProcess(orphan.pid, orphan.startTime));
+    }
   } finally {
     await lock.release();
   }

@@ -12,13 +12,13 @@ function firewallNetwork(record: Record<string, unknown> & { bridge: string }): 
   return { bridge: record.bridge, subnet, internal: internal === true };
 }
 
-/** Rewrites the project's firewall from its network records. */
-export function syncProjectFirewall(ctx: RunContext): Promise<void> {
+/** Rewrites the project's firewall from its network records, leaving out the network `without` (being removed). */
+export function syncProjectFirewall(ctx: RunContext, without?: string): Promise<void> {
   return ctx.serial('firewall', async () => {
     const project = ctx.project.name;
     const target = ctx.env.firewallTarget ?? {};
     const { records } = await networkRecords.list(ctx.roots, project);
-    const networks = records.flatMap((r) => firewallNetwork(r) ?? []);
+    const networks = records.filter((r) => r.key !== without).flatMap((r) => firewallNetwork(r) ?? []);
     await applyRuleset(project, networks, target);
     await syncForwardHoles(project, networks.map((n) => n.bridge), target);
     if ((ctx.env.ipForward ?? 'enable') === 'enable' && networks.some((n) => !n.internal)) {

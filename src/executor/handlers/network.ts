@@ -36,9 +36,12 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
   );
 }
 
-/** Deletes the bridge (gone is success), then the record, then rewrites the firewall without it. */
+/**
+ * Deletes the bridge (gone is success), rewrites the firewall without it, and only then drops
+ * the record: while any rule of the project may exist, a network record says so.
+ */
 export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'network'>): Promise<void> {
   ctx.network().removeNetwork(ctx.project.name, op.network);
+  await syncProjectFirewall(ctx, op.network);
   await networkRecords.remove(ctx.roots, ctx.project.name, op.network);
-  await syncProjectFirewall(ctx);
 }

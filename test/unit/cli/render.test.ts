@@ -1,0 +1,66 @@
+// Renderers decide nothing: the same events give the same lines (plain), the same rows (TTY
+// view), the same JSON; log lines get a padded `name |` prefix, coloured only on a TTY.
+import { describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import type { StackEvent } from '../../../src/executor/events.js';
+import { plainLine } from '../../../src/cli/render/plain.js';
+import { jsonRenderer } from '../../../src/cli/render/json.js';
+import { logPrefixer } from '../../../src/cli/render/log-prefix.js';
+import { reduceRows } from '../../../src/cli/render/tty.js';
+import type { Operation } from '../../../src/planner/plan.js';
+
+const start: Operation = { id: 'start-service:web', kind: 'start-service', resource: 'service:web', service: 'web', cause: 'new service', dependsOn: [], stamp: { hash: 'h', fields: {} } };
+const net: Operation = { id: 'create-network:default', kind: 'create-network', resource: 'network:default', network: 'default', cause: 'new network', dependsOn: [], stamp: { hash: 'h', fields: {} } };
+const ref = { id: start.id, kind: start.kind, resource: start.resource, service: 'web', cause: start.cause } as const;
+const events: StackEvent[] = [
+  { type: 'plan-started', project: 'p', operations: [net, start] },
+  { type: 'operation-started', id: net.id, kind: net.kind, resource: net.resource, cause: net.cause },
+  { type: 'operation-done', id: net.id, kind: net.kind, resource: net.resource, cause: net.cause, durationMs: 12.4 },
+  { type: 'operation-started', ...ref },
+  { type: 'operation-failed', ...ref, durationMs: 1500, error: { name: 'UserError', message: 'service "web": program "x" not found', code: 'COMMAND_NOT_FOUND' } },
+  { type: 'plan-done', project: 'p', done: 1, failed: 1, skipped: 0, durationMs: 1600 },
+];
+
+describe('renderers', () => {
+  it('plain: one line per start and end', () => {
+    expect(events.map(plainLine).filter(Boolean)).toMatchInlineSnapshot(`
+      [
+        "network default: Creating (new network)",
+        "network default: Created in 12ms",
+        "service web: Starting (new service)",
+        "service web: start-service failed: service "web": program "x" not found",
+        "project p: 1 done, 1 failed, 0 skipped in 1.6s",
+      ]
+    `);
+    expect(plainLine({ type: 'plan-started', project: 'p', operations: [] })).toBe('project p: nothing to do');
+    expect(plainLine({ type: 'operation-skipped', ...ref, blockedBy: 'cancelled' })).toBe('service web: start-service skipped (cancelled)');
+  });
+
+  it('tty: rows follow the events', () => {
+    const rows = events.reduce(reduceRows, []);
+    expect(rows.map((r) => [r.label, r.state, r.detail])).toEqual([
+      ['network default', 'done', '12ms'],
+      ['service web', 'failed', 'service "web": program "x" not found'],
+    ]);
+  });
+
+  it('json: each event as it is, one per line', () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const r = jsonRenderer(out);
+    events.forEach((e) => r.emit(e));
+    r.notice('hello');
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(lines.slice(0, -1)).toEqual(JSON.parse(JSON.stringify(events)));
+    expect(lines.at(-1)).toEqual({ type: 'notice', message: 'hello' });
+  });
+
+  it('log prefixes are padded to the longest name and coloured only when asked', () => {
+    const plain = logPrefixer(['api', 'worker'], false);
+    expect(plain('api', 'listening')).toBe('api    | listening');
+    const coloured = logPrefixer(['api', 'worker'], true);
+    expect(coloured('worker', 'x')).toMatch(/^\u001b\[\d+mworker \|\u001b\[0m x$/);
+    expect(coloured('api', 'x')).not.toBe(coloured('worker', 'x').replace('worker', 'api   '));
+  });
+});
