@@ -11,12 +11,11 @@ import type { Mount, Service } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
+import type { ViewMount } from '../view.js';
 import { makeVolumeFolder, volumeOwner } from './volume.js';
 
-/** A volume as the launcher mounts it: a host folder (or file) bound in, or a tmpfs. */
-export type ResolvedMount =
-  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
-  | { readonly type: 'tmpfs'; readonly target: string; readonly readOnly: boolean; readonly sizeBytes?: number; readonly mode?: number };
+/** A volume as the launcher mounts it (view.ts). */
+export type ResolvedMount = ViewMount;
 
 /** Record key of the anonymous volume of `service` at `target`. */
 export function anonymousVolumeKey(service: string, target: string): string {

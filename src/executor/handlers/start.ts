@@ -1,5 +1,6 @@
 // start-service: waits for its depends_on conditions, writes its name files, records then
-// creates its cgroups, readies its volumes and launches it in its netns. The record gets the
+// creates its cgroups, readies its volumes and launches it in its netns, in its own root
+// (view.ts: the host read-only, its /etc name files and volumes bound in). The record gets the
 // stamp, the cgroups and the stop settings before the launch (a crash leaves nothing `down`
 // cannot find: the cgroups hold whatever was started) and the pids right after it.
 import { rm } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
 import { launch } from '../launch.js';
+import { checkTargets } from '../view.js';
 import { serviceFiles } from '../service-files.js';
 import { awaitDependencies } from './dependencies.js';
 import { prepareMounts } from './mounts.js';
@@ -22,6 +24,8 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   const project = ctx.project.name;
   const spec = ctx.project.services[op.service];
   if (!spec) throw new Error(`service ${op.service} is not in the project`);
+  // Targets the view would refuse are refused before anything is made for the service.
+  checkTargets(spec, spec.volumes.map((m) => ({ type: 'tmpfs', target: m.target, readOnly: m.readOnly })));
   await awaitDependencies(ctx, spec, signal);
   const files = serviceFiles(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
@@ -47,7 +51,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         logPath: files.log,
         exitPath: files.exit,
         ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),
-        ...viewOptions(files, mounts),
+        view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts },
       });
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
         ...r,
@@ -61,11 +65,4 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     },
   );
-}
-
-/** The filesystem view the launcher builds: the name files and the volumes (see launch.ts). */
-function viewOptions(files: ReturnType<typeof serviceFiles>, mounts: Awaited<ReturnType<typeof prepareMounts>>): object {
-  void files;
-  void mounts;
-  return {};
 }

@@ -8,6 +8,8 @@ import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { bridgeName, netnsName } from '../../../src/names.js';
 import { volumeDataDir } from '../../../src/state/paths.js';
+import { readLogLines } from '../../../src/executor/logs.js';
+import { serviceFiles } from '../../../src/executor/service-files.js';
 import { Rig } from './rig.js';
 
 const rigs: Rig[] = [];
@@ -54,6 +56,35 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['a', 'b'])).toEqual([]);
     const twice = await r.ok(['down', '--progress', 'plain']);
     expect(twice.stderr).toContain('nothing to do');
+  });
+
+  it('services reach each other by name, each in its own root with its own /etc/hosts', async () => {
+    const r = rig();
+    const server = "require('net').createServer((s) => s.end('hi from ' + require('os').hostname() + '\\n')).listen(7000)";
+    const client = [
+      "const net = require('net');",
+      "const tryOnce = () => net.connect(7000, 'web').on('data', (d) => console.log('got: ' + d.toString().trim()))",
+      "  .on('error', () => setTimeout(tryOnce, 100));",
+      'tryOnce(); setInterval(() => {}, 1000);',
+    ].join(' ');
+    r.spec(`  web:
+    command: ["node", "-e", ${JSON.stringify(server)}]
+  client:
+    command: ["node", "-e", ${JSON.stringify(client)}]
+    depends_on: [web]
+`);
+    await r.ok(['up', '-d']);
+    const log = serviceFiles(r.roots, r.name, 'client').log;
+    let lines: string[] = [];
+    for (let i = 0; i < 150 && !lines.some((l) => l.startsWith('got:')); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      lines = readLogLines(log).map((l) => l.text);
+    }
+    expect(lines).toContain('got: hi from web');
+    const hosts = readFileSync(`/proc/${await r.pid('client')}/root/etc/hosts`, 'utf8');
+    expect(hosts).toMatch(/^10\.\d+\.\d+\.\d+\tweb$/m);
+    await r.ok(['down']);
+    expect(r.leftovers(['web', 'client'])).toEqual([]);
   });
 
   it('a changed environment recreates that service only', async () => {
