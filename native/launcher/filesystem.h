@@ -5,6 +5,7 @@
  * of its cgroups: it has no CAP_SYS_ADMIN to remount it) and a /proc of its own pid namespace. */
 #pragma once
 #include "mountapi.h"
+#include "overlay.h"
 #include "target.h"
 #include "view.h"
 

@@ -54,3 +54,22 @@ static int new_tmpfs(const char *size, const char *mode, int read_only) {
   errno = err;
   return mnt;
 }
+
+/* Path-based steps of building the view; each fails the launch with the step it was. */
+static void view_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data) {
+  if (mount(source, target, type, flags, data) < 0)
+    fail("view", errno, "mount %s on %s (%s%s%s)", source, target, type ? type : "bind", data ? " " : "", data ? data : "");
+}
+
+static void view_mkdir(const char *path, mode_t mode) {
+  if (mkdir(path, mode) < 0 && errno != EEXIST) fail("view", errno, "mkdir %s", path);
+}
+
+static void view_symlink(const char *to, const char *path) {
+  if (symlink(to, path) < 0) fail("view", errno, "symlink %s -> %s", path, to);
+}
+
+/* An empty file to mount a file on. */
+static void view_mkfile(const char *path) {
+  if (mknod(path, S_IFREG | 0644, 0) < 0 && errno != EEXIST) fail("view", errno, "create %s", path);
+}

@@ -1,9 +1,9 @@
 /* Volume targets, confined to the view: a target is walked one component at a time from the
  * view's root with O_NOFOLLOW, so no symlink can carry it elsewhere (a project folder's
  * `data -> /etc` would otherwise put a volume over the view's /etc); `.`/`..`, a relative
- * target and one in /proc or /sys are refused. Missing components are created where the view
- * is writable (its tmpfs root, /tmp, /run, tmpfs and read-write volumes), never in a host
- * folder: those are read-only binds, and the error says so. The mount then goes onto the
+ * target and one in /proc or /sys are refused. Missing components are created in the view,
+ * never on the host: where the folder is the host's (a read-only bind), it is overlaid first
+ * (launcher/overlay.h). The mount then goes onto the
  * opened fd (move_mount), not onto a path that could change in between. */
 #pragma once
 
@@ -44,9 +44,15 @@ static int open_target(const struct config *c, const struct volume *v, int root,
     int next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0 && errno == ENOENT) {
       int made = last && file ? mknodat(fd, name, S_IFREG | 0644, 0) : mkdirat(fd, name, 0755);
-      if (made < 0 && errno == EROFS)
-        refuse_target(c, v, EROFS, "%s does not exist, and its folder is the host's, read-only in the view; "
-                      "create %s on the host, or choose a target outside the host's folders (such as /app)", walked, walked);
+      if (made < 0 && errno == EROFS) {
+        /* A read-only folder (the host's): overlay it, then walk again from the root. */
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof parent, "%.*s", (int)(walked_len - len - 1), walked);
+        if (!*parent || overlaid(parent)) refuse_target(c, v, EROFS, "cannot create %s: %s is read-only", walked, parent);
+        overlay_folder(parent);
+        close(fd);
+        return open_target(c, v, root, file);
+      }
       if (made < 0 && errno != EEXIST) refuse_target(c, v, errno, "cannot create %s in the view", walked);
       next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     }

@@ -30,27 +30,9 @@ static int built_by_view(const char *name) {
   return 0;
 }
 
-static void view_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data) {
-  if (mount(source, target, type, flags, data) < 0)
-    fail("view", errno, "mount %s on %s (%s%s%s)", source, target, type ? type : "bind", data ? " " : "", data ? data : "");
-}
-
-static void view_mkdir(const char *path, mode_t mode) {
-  if (mkdir(path, mode) < 0 && errno != EEXIST) fail("view", errno, "mkdir %s", path);
-}
-
-static void view_symlink(const char *to, const char *path) {
-  if (symlink(to, path) < 0) fail("view", errno, "symlink %s -> %s", path, to);
-}
-
-/* An empty file to mount a file on. */
-static void view_mkfile(const char *path) {
-  if (mknod(path, S_IFREG | 0644, 0) < 0 && errno != EEXIST) fail("view", errno, "create %s", path);
-}
-
 /* The host's `path` (found under HOST_ROOT), bound at the same place in the view, read-only with every submount. */
 static void bind_host_readonly(const char *path) {
-  char from[PATH_MAX];
+  char from[PATH_MAX + sizeof HOST_ROOT];
   snprintf(from, sizeof from, HOST_ROOT "%s", path);
   view_mkdir(path, 0755);
   view_mount(from, path, NULL, MS_BIND | MS_REC, NULL);
@@ -85,7 +67,7 @@ static void build_dev(void) {
   view_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
   static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty", NULL};
   for (const char *const *n = nodes; *n; n++) {
-    char from[PATH_MAX], to[PATH_MAX];
+    char from[64], to[64];
     snprintf(from, sizeof from, HOST_ROOT "/dev/%s", *n);
     snprintf(to, sizeof to, "/dev/%s", *n);
     view_mkfile(to);
@@ -179,6 +161,7 @@ static void mount_volumes(const struct config *c, const int *sources, int root) 
     close(onto);
     close(tree);
   }
+  seal_overlays();
 }
 
 /* Builds the view and makes it this process's root (see the top of this file). */
