@@ -12,10 +12,8 @@ import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../executor/sn
 import { dnsListeners } from '../network/dns/index.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';
 import type { Service } from '../spec/project.js';
-import { acquireProjectLock } from '../state/lock.js';
 import type { StateRoots } from '../state/paths.js';
-import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../state/records.js';
-import { UserError } from '../errors.js';
+import { serviceRecords, type ServiceRecord } from '../state/records.js';
 import { DnsSet, hostUpstreams } from './dns-set.js';
 import { readHealth, readRestarts, readStopMark, sameProcess, writeFile, type ProcessId, type RestartRecord } from './files.js';
 import { lastOutput, probeCommand } from './health.js';
@@ -23,7 +21,7 @@ import { serviceStatePaths, supervisorPaths } from './paths.js';
 import { PortSet, type RememberedPorts } from './port-set.js';
 import { processStartedAt, startProber, type Prober } from './prober.js';
 import type { PortStatus, ServiceStatus, SupervisorStatus } from './protocol.js';
-import { relaunch } from './relaunch.js';
+import { restartExited } from './restarter.js';
 import { BACKOFF_RESET_MS, backoffMs, shouldRestart } from './restart-policy.js';
 import { readJson, serialized } from '../state/atomic.js';
 
@@ -216,6 +214,7 @@ export class Supervisor {
     const counts = await readRestarts(paths.restarts);
     const ranLong = ending !== undefined && Date.parse(ending.exitedAt) - processStartedAt(process.startTime) >= BACKOFF_RESET_MS;
     const consecutive = ranLong ? 0 : (counts?.consecutive ?? 0);
+    if (ranLong && counts && counts.consecutive !== 0) await writeFile(paths.restarts, { ...counts, consecutive: 0 } satisfies RestartRecord);
     const delay = backoffMs(consecutive);
     watch.pending = { key, at: Date.now() + delay };
     this.log(`${name}: ${watch.lastExit}; restarting in ${delay} ms (restart ${watch.restarts + 1})`);
@@ -252,68 +251,50 @@ export class Supervisor {
     watch.prober = undefined;
   }
 
-  /**
-   * Restarts an exited service under the project lock: never while `up`/`down` act on it (they
-   * may be stopping it on purpose); after the lock, the record must still name the exited
-   * process and no stop mark may name it.
-   */
+  /** Runs one restart attempt (restarter.ts) and records its outcome on the watch. */
   private async restart(watch: Watch, name: string, key: string): Promise<void> {
-    watch.busy = true;
-    let lock: Awaited<ReturnType<typeof acquireProjectLock>> | undefined;
-    try {
-      try {
-        lock = await acquireProjectLock(this.roots, this.project, { command: `stack supervisor: restart ${name}`, wait: false });
-      } catch (e) {
-        if (e instanceof UserError && e.code === 'LOCKED') return; // the next tick tries again
-        throw e;
-      }
-      const record = await serviceRecords.read(this.roots, this.project, name);
-      const paths = serviceStatePaths(this.roots, this.project, name);
-      const current = record?.process;
-      const spec = this.spec(name);
-      if (!record || !current || `${current.pid}:${current.startTime}` !== key || !spec) {
-        watch.pending = undefined;
-        return;
-      }
-      if (sameProcess(await readStopMark(paths.stopped), current)) {
-        watch.pending = undefined;
-        watch.decided = key;
-        return;
-      }
-      this.cgroups ??= await openCgroups();
-      const counts = await readRestarts(paths.restarts);
-      let launched;
-      try {
-        launched = await relaunch(this.roots, this.project, spec, this.cgroups);
-      } catch (e) {
-        const consecutive = (counts?.consecutive ?? 0) + 1;
-        await writeFile(paths.restarts, { ...current, restarts: counts?.restarts ?? 0, consecutive } satisfies RestartRecord);
-        watch.pending = { key, at: Date.now() + backoffMs(consecutive) };
-        this.log(`${name}: restart failed: ${e instanceof Error ? e.message : String(e)}`);
-        return;
-      }
-      const next: RestartRecord = {
-        pid: launched.pid,
-        startTime: launched.startTime,
-        restarts: (counts?.restarts ?? 0) + 1,
-        consecutive: (counts?.consecutive ?? 0) + 1,
-      };
-      await writeFile(paths.restarts, next);
-      await updateServiceRecord(this.roots, this.project, name, this.bootId, (r) => ({
-        ...r,
-        process: { pid: launched.pid, startTime: launched.startTime },
-        monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime },
-      }));
+    const spec = this.spec(name);
+    const exited = watch.process;
+    if (!spec || !exited) {
       watch.pending = undefined;
-      watch.restarts = next.restarts;
-      watch.process = { pid: launched.pid, startTime: launched.startTime };
-      watch.decided = undefined;
-      this.log(`${name}: restarted as pid ${launched.pid} (restart ${next.restarts})`);
+      return;
+    }
+    watch.busy = true;
+    try {
+      const outcome = await restartExited({
+        roots: this.roots,
+        project: this.project,
+        spec,
+        exited,
+        bootId: this.bootId,
+        cgroups: async () => (this.cgroups ??= await openCgroups()),
+      });
+      switch (outcome.kind) {
+        case 'locked':
+          return; // the next tick tries again
+        case 'moot':
+          watch.pending = undefined;
+          return;
+        case 'stopped':
+          watch.pending = undefined;
+          watch.decided = key;
+          this.log(`${name}: stopped by the user meanwhile, not restarted`);
+          return;
+        case 'failed':
+          watch.pending = { key, at: outcome.retryAt };
+          this.log(`${name}: restart failed: ${outcome.error}`);
+          return;
+        case 'restarted':
+          watch.pending = undefined;
+          watch.decided = undefined;
+          watch.restarts = outcome.restarts;
+          watch.process = outcome.process;
+          this.log(`${name}: restarted as pid ${outcome.process.pid} (restart ${outcome.restarts})`);
+      }
     } catch (e) {
       this.log(`${name}: restart: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       watch.busy = false;
-      await lock?.release().catch(() => undefined);
     }
   }
 

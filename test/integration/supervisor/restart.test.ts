@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { openCgroups } from '../../../src/executor/cgroup/index.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { acquireProjectLock } from '../../../src/state/lock.js';
-import { ensureSupervisor, markStoppedByUser, serviceStatePaths, supervisorStatus, type ServiceStatus } from '../../../src/supervisor/index.js';
+import { ensureSupervisor, markStoppedByUser, readHealth, serviceStatePaths, supervisorStatus, type ServiceStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
 import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
 
@@ -113,7 +113,8 @@ describeRoot('supervisor: restart policies', () => {
     });
     const first = await ensureSupervisor(rig.project, rig.roots);
     const r = rig;
-    await eventually(async () => (await service(r, 'db'))?.health === 'healthy', 'db to be healthy');
+    const healthFile = serviceStatePaths(rig.roots, rig.project, 'db').health;
+    await eventually(async () => (await readHealth(healthFile))?.status === 'healthy', 'db to be healthy in its health file');
     process.kill(first.pid, 'SIGKILL');
     await eventually(() => !isSameProcess(first.pid, first.startTime), 'the supervisor to die');
     const web = (await rig.record('web'))!.process!;
