@@ -146,6 +146,20 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['ok', 'broken'])).toEqual([]);
   });
 
+  it('under sudo, the bind source folders stack creates in the project belong to the invoking user', async () => {
+    const r = rig();
+    r.spec(`  w:
+    command: ["sh", "-c", "echo written > /data/out.txt; sleep 3600"]
+    volumes:
+      - ./made/deep:/data
+`);
+    await r.ok(['up', '-d'], { SUDO_UID: '65534', SUDO_GID: '65533' });
+    for (const dir of ['made', 'made/deep']) expect(statSync(join(r.dir, dir))).toMatchObject({ uid: 65534, gid: 65533 });
+    expect(statSync(r.dir).uid).toBe(0);
+    for (let i = 0; i < 100 && !existsSync(join(r.dir, 'made/deep/out.txt')); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(readFileSync(join(r.dir, 'made/deep/out.txt'), 'utf8')).toBe('written\n');
+  });
+
   it('named volumes survive down and go with down -v, as do anonymous ones; they belong to the service user', async () => {
     const r = rig();
     r.spec(
