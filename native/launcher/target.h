@@ -4,7 +4,8 @@
  * target and one in /proc or /sys are refused. Missing components are created in the view,
  * never on the host: where the folder is the host's (a read-only bind), it is overlaid first
  * (launcher/overlay.h). The mount then goes onto the
- * opened fd (move_mount), not onto a path that could change in between. */
+ * opened fd (move_mount), not onto a path that could change in between. A file may cover a
+ * symlink as the last component (the mount is on the symlink, which is not followed). */
 #pragma once
 
 /* Refuses the target of volume `v`: the message names the service and the target. */
@@ -59,6 +60,12 @@ static int open_target(const struct config *c, const struct volume *v, int root,
     if (next < 0) refuse_target(c, v, errno, "cannot open %s in the view", walked);
     struct stat st;
     if (fstatat(next, "", &st, AT_EMPTY_PATH) < 0) refuse_target(c, v, errno, "cannot stat %s", walked);
+    if (S_ISLNK(st.st_mode) && last && file) {
+      /* A file bound over a symlink (/etc/mysql/my.cnf -> /etc/alternatives/...) covers the
+       * symlink itself: the file shows at the path as written, nothing is followed. */
+      close(fd);
+      return next;
+    }
     if (S_ISLNK(st.st_mode)) {
       char link[PATH_MAX];
       ssize_t n = readlinkat(fd, name, link, sizeof link - 1);

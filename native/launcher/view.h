@@ -134,7 +134,12 @@ static void bind_etc_file(int fd, const char *name) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "/etc/%s", name);
   int onto = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (onto < 0) fail("view", errno, "the host has no %s to put the service's own over", path);
+  if (onto < 0 && errno == ENOENT) { /* a host without it: made in an overlay of /etc */
+    if (!overlaid("/etc")) overlay_folder("/etc");
+    view_mkfile(path);
+    onto = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (onto < 0) fail("view", errno, "open %s to put the service's own over it", path);
   int tree = clone_tree(fd);
   if (tree < 0 || attach_tree(tree, onto) < 0) fail("view", errno, "mount the service's %s", path);
   close(tree);
@@ -161,7 +166,6 @@ static void mount_volumes(const struct config *c, const int *sources, int root) 
     close(onto);
     close(tree);
   }
-  seal_overlays();
 }
 
 /* Builds the view and makes it this process's root (see the top of this file). */
@@ -189,6 +193,7 @@ static void build_view(const struct config *c) {
   for (int i = 0; i < 3; i++)
     if (etc[i] >= 0) bind_etc_file(etc[i], etc_names[i]);
   mount_volumes(c, sources, root);
+  seal_overlays();
 
   for (size_t i = 0; i < c->nvolumes; i++)
     if (sources[i] >= 0) close(sources[i]);

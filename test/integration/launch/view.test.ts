@@ -3,7 +3,7 @@
 // /etc name files, a minimal /dev, masked /proc paths; volumes (bind rw and ro, the folders of
 // named and anonymous volumes, tmpfs with size and mode) on targets confined to the view.
 // Real kernel, root. Every path a test could leave on the host carries a random tag and is
-// checked (and removed) afterwards; the host's mount table is the same at the end.
+// checked (and removed) afterwards, and no mount of theirs shows in the host's mount table.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { encodeLaunchRequest } from '../../../src/executor/launcher-config.js';
+import { readLogLines } from '../../../src/executor/logs.js';
 import { LAUNCHER_PATH, type LaunchOptions } from '../../../src/executor/launch.js';
 import type { ServiceView, ViewMount } from '../../../src/executor/view.js';
 import type { Service } from '../../../src/spec/project.js';
 import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
-import { buildLauncher, LaunchRig } from './harness.js';
+import { buildLauncher, LaunchRig, waitForExit } from './harness.js';
 
 const tag = `stkview${randomBytes(4).toString('hex')}`;
 /** Paths in the host's folders a broken view would let a service create. */
@@ -24,13 +25,12 @@ const hostProbes = ['/etc', '/usr', '/usr/share', '/root', '/var', '/var/lib', '
 /** None of these may exist on the host after the tests (the view's own root is a tmpfs: `/tag` is made there). */
 const leftovers = [...hostProbes, ...hostProbes.map((p) => `${p}.d`), `/${tag}`, `/${tag}-root`];
 
-/** Mount points of this (the host's) mount namespace. */
-function hostMounts(): string[] {
+/** Mount points of this (the host's) mount namespace that a leaking view would add. */
+function leakedMounts(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p !== '')
-    .sort();
+    .filter((p) => p.includes(tag) || p.startsWith(dir) || p.includes('.stack-host') || p.includes('.stack-upper'));
 }
 
 /** Expects `launch` to be refused with a MOUNT_TARGET UserError whose message matches. */
@@ -46,7 +46,6 @@ async function expectRefused(promise: Promise<unknown>, message: RegExp): Promis
 
 describeRoot('launch: a service\'s own filesystem view', () => {
   const rig = new LaunchRig();
-  const mountsBefore = hostMounts();
   let files: { hosts: string; hostname: string; resolvConf: string };
 
   beforeAll(() => {
@@ -58,11 +57,12 @@ describeRoot('launch: a service\'s own filesystem view', () => {
   });
 
   afterAll(async () => {
+    const leaked = leakedMounts(rig.dir);
     await rig.cleanup();
     const left = leftovers.filter((p) => existsSync(p));
     for (const p of left) rmSync(p, { recursive: true, force: true });
     expect(left).toEqual([]);
-    expect(hostMounts()).toEqual(mountsBefore);
+    expect(leaked).toEqual([]);
   });
 
   /** A host folder for a test (in the rig's temp dir, removed with it). */
@@ -142,6 +142,24 @@ describeRoot('launch: a service\'s own filesystem view', () => {
       expect(lines).toEqual(['127.0.0.1\tlocalhost', `10.9.8.7\tdb ${tag}`, tag, 'nameserver 10.9.8.1', 'options ndots:0', 'appended']);
       expect(readFileSync(files.hosts, 'utf8')).toContain('10.1.1.1 extra');
       writeFileSync(files.hosts, `127.0.0.1\tlocalhost\n10.9.8.7\tdb ${tag}\n`);
+    });
+
+    it('on a host without /etc/hostname, the service\'s is made in an overlay of /etc', async () => {
+      // A mount namespace whose /etc lacks hostname plays that host; the launcher starts in it.
+      const fakeEtc = hostDir('fake-etc');
+      writeFileSync(join(fakeEtc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+      const { logPath, exitPath } = rig.paths('no-hostname');
+      const request = encodeLaunchRequest([
+        ['name', 'svc'], ['log', logPath], ['exit', exitPath], ['hostname', 'svc'], ['cwd', '/'],
+        ['uid', '0'], ['gid', '0'], ['caps', '0'], ['netns', 'new'], ['view', '1'],
+        ['etc_hosts', files.hosts], ['etc_hostname', files.hostname],
+        ['arg', 'sh'], ['arg', '-c'], ['arg', 'cat /etc/hostname; echo $(ls /etc); touch /etc/x 2>/dev/null || echo etc refused'],
+      ]);
+      const out = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind ${fakeEtc} /etc && exec ${LAUNCHER_PATH}`], { input: request, encoding: 'utf8', timeout: 10_000 });
+      expect(out.stdout).toMatch(/^ok\t/);
+      await waitForExit(exitPath);
+      expect(readLogLines(logPath).map((l) => l.text)).toEqual([tag, 'hostname hosts passwd', 'etc refused']);
+      expect(existsSync(join(fakeEtc, 'hostname'))).toBe(false);
     });
 
     it('has a minimal /dev: the usual devices, its own ptys, shm, mqueue and the fd links, none of the host\'s disks', async () => {
@@ -276,6 +294,20 @@ describeRoot('launch: a service\'s own filesystem view', () => {
         /^service svc: volume target \/proj\/data\/x: \/proj\/data is a symlink \(-> \/etc\)/,
       );
       expect(existsSync('/etc/x')).toBe(false);
+    });
+
+    it('a file bound over a symlink covers the symlink itself; nothing is followed', async () => {
+      const project = hostDir('file-over-link');
+      symlinkSync('/etc/passwd', join(project, 'app.conf'));
+      const conf = join(rig.dir, 'mine.conf');
+      writeFileSync(conf, 'mine\n');
+      const mounts: ViewMount[] = [
+        { type: 'bind', source: project, target: '/proj', readOnly: true },
+        { type: 'bind', source: conf, target: '/proj/app.conf', readOnly: true },
+      ];
+      const { lines } = await inView('cat /proj/app.conf; grep -c root /etc/passwd', mounts);
+      expect(lines).toEqual(['mine', '1']);
+      await expectRefused(inView('true', [mounts[0] as ViewMount, { type: 'bind', source: project, target: '/proj/app.conf', readOnly: false }]), /is a symlink/);
     });
 
     it('relative targets, `..`, /proc and /sys are refused before anything starts', async () => {
