@@ -14,7 +14,10 @@
  *                (as Docker does) over the host's, even where the host's is a symlink
  *   volumes      in order, onto confined targets (launcher/target.h)
  * /boot-like folders are not special: the view mirrors every folder, read-only, so a program
- * installed anywhere on the host runs. The host's root sits at HOST_ROOT while this is built
+ * installed anywhere on the host runs. As in Docker, `read_only` leaves /dev, the /etc name
+ * files and the volumes as they are. /sys is the host's (its /sys/class/net too: a fresh
+ * sysfs would lack the cgroup mounts that runtimes read their limits from). The host's root
+ * sits at HOST_ROOT while this is built
  * (a tmpfs over this namespace's /tmp is the new root, pivot_root puts the old one inside),
  * and is detached before exec. */
 #pragma once
@@ -22,9 +25,10 @@
 
 #define HOST_ROOT "/.stack-host"
 
-/* Host top-level entries the view makes itself; lost+found is fsck's, of no use to a service. */
+/* Host top-level entries the view makes itself; lost+found is fsck's, of no use to a service;
+ * the last two would cover the view's own staging folders. */
 static int built_by_view(const char *name) {
-  static const char *const built[] = {"proc", "sys", "dev", "tmp", "run", "lost+found", NULL};
+  static const char *const built[] = {"proc", "sys", "dev", "tmp", "run", "lost+found", HOST_ROOT + 1, UPPER_ROOT + 1, NULL};
   for (const char *const *b = built; *b; b++)
     if (!strcmp(name, *b)) return 1;
   return 0;

@@ -224,6 +224,14 @@ describeRoot('launch: a service\'s own filesystem view', () => {
       expect(existsSync(join(project, 'node_modules', 'mod'))).toBe(false);
     });
 
+    it('a bind source that does not exist is a UserError naming it', async () => {
+      const missing = join(rig.dir, 'not-there');
+      const error = await inView('true', [{ type: 'bind', source: missing, target: '/data', readOnly: false }]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).code).toBe('BIND_SOURCE_MISSING');
+      expect((error as UserError).message).toBe(`service svc: volume source ${missing} does not exist`);
+    });
+
     it('a tmpfs has its size and mode; a read-only one refuses writes', async () => {
       const mounts: ViewMount[] = [
         { type: 'tmpfs', target: '/scratch', readOnly: false, sizeBytes: 1024 * 1024, mode: 0o1777 },
