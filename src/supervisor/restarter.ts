@@ -4,7 +4,7 @@
 // relaunched, its restart count and the record updated. Returns what happened, for the loop.
 import type { CgroupManager } from '../executor/cgroup/index.js';
 import { UserError } from '../errors.js';
-import type { Service } from '../spec/project.js';
+import type { Project, Service } from '../spec/project.js';
 import { acquireProjectLock } from '../state/lock.js';
 import type { StateRoots } from '../state/paths.js';
 import { serviceRecords, updateServiceRecord } from '../state/records.js';
@@ -28,7 +28,7 @@ export type RestartOutcome =
 /** Where and what to restart. */
 export interface RestartRequest {
   readonly roots: StateRoots;
-  readonly project: string;
+  readonly project: Project;
   readonly spec: Service;
   /** The process that exited. */
   readonly exited: ProcessId;
@@ -38,7 +38,8 @@ export interface RestartRequest {
 
 /** Restarts the service if, under the lock, that is still what the records call for. */
 export async function restartExited(request: RestartRequest): Promise<RestartOutcome> {
-  const { roots, project, spec, exited } = request;
+  const { roots, spec, exited } = request;
+  const project = request.project.name;
   const name = spec.name;
   let lock;
   try {
@@ -57,7 +58,7 @@ export async function restartExited(request: RestartRequest): Promise<RestartOut
     const consecutive = (counts?.consecutive ?? 0) + 1;
     let launched;
     try {
-      launched = await relaunch(roots, project, spec, await request.cgroups());
+      launched = await relaunch(roots, request.project, spec, await request.cgroups());
     } catch (e) {
       await writeFile(paths.restarts, { ...exited, restarts, consecutive } satisfies RestartRecord);
       return { kind: 'failed', error: e instanceof Error ? e.message : String(e), retryAt: Date.now() + backoffMs(consecutive) };

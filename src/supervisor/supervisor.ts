@@ -253,9 +253,10 @@ export class Supervisor {
 
   /** Runs one restart attempt (restarter.ts) and records its outcome on the watch. */
   private async restart(watch: Watch, name: string, key: string): Promise<void> {
-    const spec = this.spec(name);
+    const project = this.snapshot?.project;
+    const spec = project?.services[name];
     const exited = watch.process;
-    if (!spec || !exited) {
+    if (!project || !spec || !exited) {
       watch.pending = undefined;
       return;
     }
@@ -263,7 +264,7 @@ export class Supervisor {
     try {
       const outcome = await restartExited({
         roots: this.roots,
-        project: this.project,
+        project,
         spec,
         exited,
         bootId: this.bootId,

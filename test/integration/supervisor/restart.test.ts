@@ -44,7 +44,12 @@ describeRoot('supervisor: restart policies', () => {
     await rig.up({
       flaky: { command: ['sh', '-c', 'echo run; sleep 0.2; exit 3'], restart: { kind: 'on-failure', maxRetries: 2 } },
       once: { command: ['sh', '-c', 'echo run; sleep 0.2; exit 1'], restart: { kind: 'no' } },
-      loop: { command: ['sh', '-c', 'echo run; sleep 0.2; exit 0'], restart: { kind: 'always' } },
+      // Each run says `run` only if its volume is there: restarts get the same view as the first start.
+      loop: {
+        command: ['sh', '-c', 'test -d /shared/run && echo run; sleep 0.2; exit 0'],
+        restart: { kind: 'always' },
+        volumes: [{ type: 'bind', source: rig.base, target: '/shared', readOnly: true, createHostPath: false }],
+      },
     });
     await ensureSupervisor(rig.project, rig.roots);
     const r = rig;
@@ -106,10 +111,14 @@ describeRoot('supervisor: restart policies', () => {
   it('a new supervisor after a SIGKILL restarts what exited meanwhile and resumes health where it was', async () => {
     rig = new ProjectRig();
     const sick = join(rig.base, 'sick');
-    const check = { test: ['CMD-SHELL', `test ! -e ${sick}`], intervalMs: 200, timeoutMs: 5000, retries: 5, startPeriodMs: 0, startIntervalMs: 0 };
+    const check = { test: ['CMD-SHELL', 'test ! -e /shared/sick'], intervalMs: 200, timeoutMs: 5000, retries: 5, startPeriodMs: 0, startIntervalMs: 0 };
     await rig.up({
       web: { command: ['sleep', '3600'], restart: { kind: 'always' } },
-      db: { command: ['sleep', '3600'], healthcheck: check },
+      db: {
+        command: ['sleep', '3600'],
+        healthcheck: check,
+        volumes: [{ type: 'bind', source: rig.base, target: '/shared', readOnly: true, createHostPath: false }],
+      },
     });
     const first = await ensureSupervisor(rig.project, rig.roots);
     const r = rig;

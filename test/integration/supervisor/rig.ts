@@ -5,7 +5,7 @@
 // supervisor included, even after a failed test.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +21,7 @@ import type { Project, Service } from '../../../src/spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../../../src/state/paths.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../../src/state/records.js';
 import { stopSupervisor, supervisorEntry } from '../../../src/supervisor/index.js';
+import { restartMounts } from '../../../src/supervisor/relaunch.js';
 import { testService } from '../../fixtures/launch/service.js';
 
 /** Builds the C helpers (launcher, exec) when missing or older than their source. */
@@ -184,7 +185,18 @@ export class ProjectRig {
       runtime: files.dir,
       stop: { signal: spec.stopSignal, graceMs: spec.stopGracePeriodMs },
     }));
-    const launched = await launch({ service: spec, cgroup: group, netns: join(NETNS_DIR, netnsName(this.project, name)), logPath: files.log, exitPath: files.exit });
+    // The name files and the view, as the executor's start-service gives them (restarts rebuild the same).
+    writeFileSync(files.hosts, `127.0.0.1\tlocalhost\n${this.addressOf(name)}\t${spec.hostname}\n`);
+    writeFileSync(files.hostname, `${spec.hostname}\n`);
+    writeFileSync(files.resolvConf, `nameserver ${this.gateway}\n`);
+    const launched = await launch({
+      service: spec,
+      cgroup: group,
+      netns: join(NETNS_DIR, netnsName(this.project, name)),
+      logPath: files.log,
+      exitPath: files.exit,
+      view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts: await restartMounts(this.roots, this.spec!, spec) },
+    });
     const record = await updateServiceRecord(this.roots, this.project, name, this.bootId, (r) => ({
       ...r,
       process: { pid: launched.pid, startTime: launched.startTime },
