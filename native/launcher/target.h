@@ -74,6 +74,8 @@ static int open_target(const struct config *c, const struct volume *v, int root,
                     "cannot land somewhere else than written: use the real path", walked, link);
     }
     if (!last && !S_ISDIR(st.st_mode)) refuse_target(c, v, ENOTDIR, "%s is not a folder", walked);
+    if (last && file == !!S_ISDIR(st.st_mode))
+      refuse_target(c, v, file ? EISDIR : ENOTDIR, "%s is a %s, the volume's source is a %s", walked, file ? "folder" : "file", file ? "file" : "folder");
     close(fd);
     fd = next;
   }

@@ -318,6 +318,13 @@ describeRoot('launch: a service\'s own filesystem view', () => {
       await expectRefused(inView('true', [mounts[0] as ViewMount, { type: 'bind', source: project, target: '/proj/app.conf', readOnly: false }]), /is a symlink/);
     });
 
+    it('a folder over a file, or a file over a folder, is refused', async () => {
+      const conf = join(rig.dir, 'kind.conf');
+      writeFileSync(conf, 'x\n');
+      await expectRefused(inView('true', [{ type: 'bind', source: rig.dir, target: '/etc/passwd', readOnly: true }]), /\/etc\/passwd is a file, the volume's source is a folder/);
+      await expectRefused(inView('true', [{ type: 'bind', source: conf, target: '/usr', readOnly: true }]), /\/usr is a folder, the volume's source is a file/);
+    });
+
     it('relative targets, `..`, /proc and /sys are refused before anything starts', async () => {
       for (const [target, why] of [
         ['app', /is not an absolute path/],
