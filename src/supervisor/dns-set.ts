@@ -28,8 +28,8 @@ export class DnsSet {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** Starts, updates and stops listeners to match `wanted`. */
-  async reconcile(wanted: readonly DnsListener[], now = Date.now()): Promise<void> {
+  /** Starts, updates and stops listeners to match `wanted`; `retryNow` retries failed ones without waiting. */
+  async reconcile(wanted: readonly DnsListener[], retryNow = false, now = Date.now()): Promise<void> {
     const byAddress = new Map(wanted.map((l) => [l.address, l]));
     for (const [address, entry] of this.running) {
       const want = byAddress.get(address);
@@ -45,7 +45,7 @@ export class DnsSet {
         continue;
       }
       const failure = this.failed.get(address);
-      if (failure && now - failure.at < RETRY_MS) continue;
+      if (failure && !retryNow && now - failure.at < RETRY_MS) continue;
       try {
         const forwarder = await startDnsForwarder([listener], { upstreams: this.upstreams, log: this.log });
         this.running.set(address, { forwarder, forward: listener.forward });

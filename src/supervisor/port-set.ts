@@ -45,8 +45,8 @@ export class PortSet {
     private readonly remember: (ports: RememberedPorts) => void,
   ) {}
 
-  /** Opens what `wanted` adds, closes what it drops; returns once every attempt settled. */
-  async reconcile(wanted: readonly PublishedPort[], now = Date.now()): Promise<void> {
+  /** Opens what `wanted` adds, closes what it drops; `retryNow` retries failed ports without waiting. */
+  async reconcile(wanted: readonly PublishedPort[], retryNow = false, now = Date.now()): Promise<void> {
     const keys = new Map(wanted.map((p) => [portKey(p), p]));
     for (const [key, forwarder] of this.open) {
       if (keys.has(key)) continue;
@@ -59,7 +59,7 @@ export class PortSet {
       [...keys].map(async ([key, port]) => {
         if (this.open.has(key)) return;
         const failure = this.failed.get(key);
-        if (failure && now - failure.at < RETRY_MS) return;
+        if (failure && !retryNow && now - failure.at < RETRY_MS) return;
         try {
           const forwarder = await this.listen(key, port, now - (failure?.since ?? now) < REMEMBERED_FOR_MS);
           this.open.set(key, forwarder);

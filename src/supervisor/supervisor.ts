@@ -54,6 +54,8 @@ export class Supervisor {
   private readonly bootId = readBootId();
   private readonly since = new Date().toISOString();
   private stopped = false;
+  /** Set by reload(): ports and DNS listeners that failed are retried at once (a bridge just made). */
+  private retryNow = false;
 
   constructor(
     readonly project: string,
@@ -94,7 +96,9 @@ export class Supervisor {
 
   /** Rereads the snapshot and the records now. */
   async reload(): Promise<void> {
+    await this.ticking; // a tick under way may have read the records before the change
     this.snapshotStamp = '';
+    this.retryNow = true;
     await this.tick();
   }
 
@@ -138,6 +142,8 @@ export class Supervisor {
 
   private async reconcileNetwork(records: readonly ServiceRecord[]): Promise<void> {
     const snapshot = this.snapshot;
+    const retryNow = this.retryNow;
+    this.retryNow = false;
     if (!snapshot) {
       await this.ports.reconcile([]);
       await this.dns.reconcile([]);
@@ -146,8 +152,8 @@ export class Supervisor {
     const published = Object.fromEntries(
       records.filter((r) => r.process !== null && snapshot.project.services[r.service]).map((r) => [r.service, snapshot.project.services[r.service]!]),
     );
-    await this.ports.reconcile(publishedPorts(published, snapshot.ipam));
-    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam));
+    await this.ports.reconcile(publishedPorts(published, snapshot.ipam), retryNow);
+    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam), retryNow);
   }
 
   private spec(service: string): Service | undefined {
