@@ -6,7 +6,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { isSameProcess } from '../../../src/executor/proc.js';
-import { ensureSupervisor, runningSupervisor, stopSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
+import { ensureSupervisor, reloadSupervisor, runningSupervisor, stopSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
 import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
 
@@ -96,5 +96,20 @@ describeRoot('supervisor: published ports', () => {
     await stopSupervisor(rig.project, rig.roots);
     expect(isSameProcess(a!.pid, a!.startTime)).toBe(false);
     expect(await runningSupervisor(rig.project, rig.roots)).toBeUndefined();
+  });
+
+  it('a host port taken by someone else is reported, and bound once it is free', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((done) => squatter.listen({ host: '127.0.0.1', port: 0 }, done));
+    const port = (squatter.address() as net.AddressInfo).port;
+    rig = new ProjectRig();
+    await rig.up({ web: { command: ['node', echo, '8080'], ports: [{ hostIp: '127.0.0.1', hostPort: port, containerPort: 8080, protocol: 'tcp' }] } });
+    await ensureSupervisor(rig.project, rig.roots);
+    const ports = async () => (await supervisorStatus(rig!.project, rig!.roots))!.services[0]!.ports;
+    expect(await ports()).toEqual([expect.objectContaining({ published: `127.0.0.1:${port}/tcp`, error: expect.stringContaining('already in use') })]);
+    await new Promise<void>((done) => squatter.close(() => done()));
+    await reloadSupervisor(rig.project, rig.roots);
+    expect(await ports()).toEqual([expect.objectContaining({ boundPort: port })]);
+    expect(await eventually(() => tcpAsk(port, 'mine').catch(() => undefined), 'the echo on the freed port')).toBe('web:mine');
   });
 });
