@@ -54,6 +54,8 @@ export class Supervisor {
   private readonly bootId = readBootId();
   private readonly since = new Date().toISOString();
   private stopped = false;
+  /** Restarts under way: close() lets them finish, so none is cut between launch and record. */
+  private readonly restarting = new Set<Promise<void>>();
   /** Set by reload(): ports and DNS listeners that failed are retried at once (a bridge just made). */
   private retryNow = false;
 
@@ -196,7 +198,11 @@ export class Supervisor {
     this.stopProber(watch);
     if (watch.decided === key || watch.busy) return;
     if (watch.pending?.key === key) {
-      if (Date.now() >= watch.pending.at) void this.restart(watch, name, key);
+      if (Date.now() >= watch.pending.at) {
+        const attempt = this.restart(watch, name, key);
+        this.restarting.add(attempt);
+        void attempt.finally(() => this.restarting.delete(attempt));
+      }
       return;
     }
     const exit = readExitRecord(paths.exit);
@@ -343,6 +349,7 @@ export class Supervisor {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.ticking;
+    await Promise.allSettled([...this.restarting]);
     for (const watch of this.watches.values()) this.stopProber(watch);
     await this.ports.close();
     await this.dns.close();
