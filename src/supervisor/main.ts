@@ -9,7 +9,7 @@ import { ftruncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isSameProcess, readBootId, readStartTime } from '../executor/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
-import { supervisorPaths } from './paths.js';
+import { isAbstract, supervisorPaths } from './paths.js';
 import { serve, type Reply, type Request } from './protocol.js';
 import { Supervisor } from './supervisor.js';
 
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   }
   const self: PidRecord = { pid: process.pid, startTime: readStartTime(process.pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
   await writeFile(paths.pidFile, self);
-  await rm(paths.socket, { force: true }); // a dead predecessor's
+  if (!isAbstract(paths.socket)) await rm(paths.socket, { force: true }); // a dead predecessor's
   const supervisor = new Supervisor(project, roots, log, await Supervisor.rememberedPorts(roots, project));
   let closing: Promise<void> | undefined;
   const shutdown = (why: string): Promise<void> =>
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       log(`stopping (${why}); services keep running`);
       await supervisor.close();
       server.close();
-      await rm(paths.socket, { force: true });
+      if (!isAbstract(paths.socket)) await rm(paths.socket, { force: true });
       const current = await readPidRecord(paths.pidFile);
       if (current?.pid === self.pid && current.startTime === self.startTime) await rm(paths.pidFile, { force: true });
       mutex.close();

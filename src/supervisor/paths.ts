@@ -7,12 +7,23 @@ import { join } from 'node:path';
 import { serviceFiles } from '../executor/service-files.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
 
+/** Room for a path in a unix socket address (sun_path), its NUL included. */
+const SUN_PATH_MAX = 108;
+
+/** Whether a socket name is abstract (no file: nothing to remove). */
+export function isAbstract(socket: string): boolean {
+  return socket.startsWith('\0');
+}
+
 /** The supervisor's own files for one project. */
 export interface SupervisorPaths {
   readonly dir: string;
   /** `{pid, startTime, bootId}` of the running supervisor. */
   readonly pidFile: string;
-  /** The control socket (status, reload, stop). */
+  /**
+   * The control socket (status, reload, stop): a file in `dir`, or, when that path is too long
+   * for a unix socket address (108 bytes), an abstract name of its own.
+   */
   readonly socket: string;
   /** Its stdout and stderr. */
   readonly log: string;
@@ -30,10 +41,11 @@ export interface SupervisorPaths {
 export function supervisorPaths(roots: StateRoots, project: string): SupervisorPaths {
   const dir = join(projectRunDir(roots, project), 'supervisor');
   const key = createHash('sha256').update(projectRunDir(roots, project)).digest('hex').slice(0, 32);
+  const socketPath = join(dir, 'control.sock');
   return {
     dir,
     pidFile: join(dir, 'pid.json'),
-    socket: join(dir, 'control.sock'),
+    socket: socketPath.length < SUN_PATH_MAX ? socketPath : `\0stack-supervisor-control-${key}`,
     log: join(dir, 'supervisor.log'),
     ports: join(dir, 'ports.json'),
     mutex: `\0stack-supervisor-${key}`,
