@@ -39,7 +39,8 @@ const isProcess = (v: Record<string, unknown>): boolean => typeof v.pid === 'num
 /** Reads a pid file. */
 export const readPidRecord = (path: string): Promise<PidRecord | undefined> => read(path, (v) => isProcess(v) && typeof v.bootId === 'string');
 /** Reads a health file. */
-export const readHealth = (path: string): Promise<HealthState | undefined> => read(path, (v) => isProcess(v) && typeof v.status === 'string' && Array.isArray(v.log));
+export const readHealth = (path: string): Promise<HealthState | undefined> =>
+  read(path, (v) => isProcess(v) && typeof v.status === 'string' && Array.isArray(v.log));
 /** Reads a restart record. */
 export const readRestarts = (path: string): Promise<RestartRecord | undefined> => read(path, (v) => isProcess(v) && typeof v.restarts === 'number');
 /** Reads a stop mark. */

@@ -22,7 +22,8 @@ export async function restartMounts(roots: StateRoots, project: Project, spec: S
   for (const mount of spec.volumes) {
     const base = { target: mount.target, readOnly: mount.readOnly };
     if (mount.type === 'tmpfs') {
-      mounts.push({ type: 'tmpfs', ...base, ...(mount.sizeBytes !== undefined && { sizeBytes: mount.sizeBytes }), ...(mount.mode !== undefined && { mode: mount.mode }) });
+      const size = mount.sizeBytes !== undefined && { sizeBytes: mount.sizeBytes };
+      mounts.push({ type: 'tmpfs', ...base, ...size, ...(mount.mode !== undefined && { mode: mount.mode }) });
     } else if (mount.type === 'bind') {
       mounts.push({ type: 'bind', source: mount.source, ...base });
     } else if (mount.source !== undefined) {

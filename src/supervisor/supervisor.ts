@@ -220,7 +220,8 @@ export class Supervisor {
     const policy = spec?.restart ?? { kind: 'no' as const };
     if (!shouldRestart(policy, { exitCode: ending?.exitCode ?? null }, watch.restarts)) {
       watch.decided = key;
-      this.log(`${name}: ${watch.lastExit}; restart: ${policy.kind}${policy.kind === 'on-failure' && policy.maxRetries !== undefined ? `:${policy.maxRetries}` : ''}, ${watch.restarts} restart(s) made: not restarted`);
+      const limit = policy.kind === 'on-failure' && policy.maxRetries !== undefined ? `:${policy.maxRetries}` : '';
+      this.log(`${name}: ${watch.lastExit}; restart: ${policy.kind}${limit}, ${watch.restarts} restart(s) made: not restarted`);
       return;
     }
     const counts = await readRestarts(paths.restarts);

@@ -62,7 +62,11 @@ export async function waitHealthy(project: string, service: string, options: Wai
     health = sameProcess(saved, process) ? saved : health;
     if (health?.status === 'healthy') return;
     if (health?.status === 'unhealthy') {
-      throw new UserError('SERVICE_UNHEALTHY', `service "${service}" is unhealthy${quoted(lastOutput(health))}`, `its healthcheck failed ${health.failingStreak} time(s) in a row; see \`stack logs ${service}\``);
+      throw new UserError(
+        'SERVICE_UNHEALTHY',
+        `service "${service}" is unhealthy${quoted(lastOutput(health))}`,
+        `its healthcheck failed ${health.failingStreak} time(s) in a row; see \`stack logs ${service}\``,
+      );
     }
     if (!isSameProcess(process.pid, process.startTime)) {
       const exit = readExitRecord(paths.exit);
