@@ -111,7 +111,7 @@ describeRoot('supervisor: restart policies', () => {
   it('a new supervisor after a SIGKILL restarts what exited meanwhile and resumes health where it was', async () => {
     rig = new ProjectRig();
     const sick = join(rig.base, 'sick');
-    const check = { test: ['CMD-SHELL', 'test ! -e /shared/sick'], intervalMs: 200, timeoutMs: 5000, retries: 5, startPeriodMs: 0, startIntervalMs: 0 };
+    const check = { test: ['CMD-SHELL', 'test ! -e /shared/sick'], intervalMs: 200, timeoutMs: 5000, retries: 10, startPeriodMs: 0, startIntervalMs: 0 };
     await rig.up({
       web: { command: ['sleep', '3600'], restart: { kind: 'always' } },
       db: {
@@ -131,7 +131,7 @@ describeRoot('supervisor: restart policies', () => {
     await sleep(300);
     expect((await rig.record('web'))!.process).toEqual(web); // nobody restarts it while no supervisor runs
     // From now on every probe fails: only a resumed verdict can still say healthy (failures never
-    // turn `starting` into `healthy`), until 5 failures in a row (1 s) make it unhealthy.
+    // turn `starting` into `healthy`), until 10 failures in a row (2 s) make it unhealthy.
     writeFileSync(sick, '');
     await ensureSupervisor(rig.project, rig.roots);
     expect(await service(rig, 'db')).toMatchObject({ health: 'healthy' });
