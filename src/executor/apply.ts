@@ -4,7 +4,8 @@
 // depends on it is skipped, services already started keep running, and the error names the
 // service and why. `down` (an empty project) also stops the supervisor first and clears the
 // project's run folder once nothing is left.
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AggregateStackError, UserError } from '../errors.js';
 import { openNetworkDriver, type NetworkDriver } from '../network/setup.js';
 import type { IpamRecord } from '../network/ipam.js';
@@ -15,7 +16,7 @@ import type { Project } from '../spec/project.js';
 import { serialized } from '../state/atomic.js';
 import { emptyLiveState, type LiveState } from '../state/live.js';
 import { acquireFileLock, type ProjectLock } from '../state/lock.js';
-import { stateRoots } from '../state/paths.js';
+import { projectRunDir, stateRoots } from '../state/paths.js';
 import { networkRecords, serviceRecords } from '../state/records.js';
 import { openCgroups, type CgroupManager } from './cgroup/index.js';
 import type { ExecutorEnv, RunContext } from './context.js';
@@ -25,8 +26,8 @@ import { handlersFor } from './handlers/index.js';
 import { writeNameFiles } from './handlers/names.js';
 import { allocateProject, hostPrefixes, ipamStore } from './ipam.js';
 import { readBootId } from './proc.js';
-import { runtimeRoot } from './service-files.js';
-import { snapshotPath, writeSnapshot } from './snapshot.js';
+import { writeSnapshot } from './snapshot.js';
+import { killProcess, supervisorProcesses } from './supervisor-procs.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 
 /** How to apply. */
@@ -80,8 +81,14 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     };
     // The supervisor starts while the walk runs (it takes a Node start); afterUp tells it to reread.
     let starting: Promise<unknown> = Promise.resolve();
-    if (empty) await env.supervisor.stop(project.name);
-    else {
+    if (empty) {
+      await env.supervisor.stop(project.name);
+      // One that a crashed `up` was still starting has no pid file yet: found by its command line.
+      const strays = supervisorProcesses().filter((s) => s.project === project.name && s.run === roots.run);
+      for (const stray of strays) await killProcess(stray.pid, stray.startTime);
+      if (strays.length) await env.supervisor.stop(project.name); // its files, written before it died
+
+    } else {
       await writeSnapshot(roots, project, ipam);
       starting = env.supervisor.ensure(project.name).catch((e: unknown) => e);
     }
@@ -135,7 +142,7 @@ async function afterUp(ctx: RunContext, early: unknown): Promise<void> {
 }
 
 /**
- * After `down`: once no record is left, the allocation, snapshot and runtime files go too. The
+ * After `down`: once no record is left, the rest of the run folder goes too. The
  * firewall follows the network records (a rule never outlives its record), so it needs a
  * sweep only when a network record was seen and no remove-network of this run rewrote it.
  */
@@ -149,9 +156,12 @@ async function clearRunFolder(ctx: RunContext, plan: Plan): Promise<void> {
     await deleteRuleset(name, target);
     await closeForwardHoles(name, target);
   }
-  await rm(ipamStore(ctx.roots, name).path, { force: true });
-  await rm(snapshotPath(ctx.roots, name), { force: true });
-  await rm(runtimeRoot(ctx.roots, name), { recursive: true, force: true });
+  // Everything else of the run folder: allocation, snapshot, runtime files, and the temp files of
+  // a record write that a crash cut short. The lock stays for its holder to remove.
+  const dir = projectRunDir(ctx.roots, name);
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (entry !== 'lock') await rm(join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 /** The error of a walk's failures, each naming its service (or resource) and why. */

@@ -4,10 +4,9 @@
 // cgroups. For such a project, what its records claim goes the way `down` removes it, then
 // whatever still carries its names: netns `stk-<project>-*`, links in its device group, its
 // cgroups, its nftables table and iptables holes, its run folder.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AggregateStackError } from '../errors.js';
 import { withHandle } from '../network/handle.js';
 import { linkDel, linkList } from '../network/link.js';
@@ -22,43 +21,10 @@ import { projectRunDir, type StateRoots } from '../state/paths.js';
 import { apply } from './apply.js';
 import type { CgroupManager } from './cgroup/index.js';
 import type { ExecutorEnv } from './context.js';
-import { isSameProcess, readStartTime } from './proc.js';
+import { killProcess, supervisorProcesses, type SupervisorProcess } from './supervisor-procs.js';
 import { snapshotPath } from './snapshot.js';
 import { emptyProject } from './stop-plan.js';
 
-/** SIGKILLs `pid` if it is still the process started at `startTime`, and waits until it is gone. */
-async function killProcess(pid: number, startTime: number): Promise<void> {
-  if (!isSameProcess(pid, startTime)) return;
-  process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 500 && isSameProcess(pid, startTime); i++) await sleep(10);
-}
-
-/** A supervisor process of some state root: `node …/supervisor/main.js <project> <run> <lib>`. */
-interface SupervisorProcess {
-  readonly pid: number;
-  readonly startTime: number;
-  readonly project: string;
-  readonly run: string;
-}
-
-/** Every supervisor process on the host, whatever its state root (found by its command line). */
-export function supervisorProcesses(): SupervisorProcess[] {
-  const found: SupervisorProcess[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    const [, script = '', project, run] = argv;
-    if (!/\/supervisor[^/]*\/main\.m?js$/.test(script) || project === undefined || run === undefined) continue;
-    const startTime = readStartTime(Number(entry));
-    if (startTime !== undefined) found.push({ pid: Number(entry), startTime, project, run });
-  }
-  return found;
-}
 
 /** Whether the supervisor's project still has its snapshot (what `up` writes, `down` removes). */
 function hasSnapshot(s: SupervisorProcess): boolean {

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { StartService } from '../../planner/plan.js';
 import { netnsName } from '../../names.js';
 import { NETNS_DIR } from '../../state/paths.js';
-import { updateServiceRecord } from '../../state/records.js';
+import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import { join } from 'node:path';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
@@ -29,6 +29,8 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   await awaitDependencies(ctx, spec, signal);
   const files = serviceFiles(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
+  // A process that died leaves its cgroups to be reused: whatever it left running in them goes first.
+  const replacing = (await serviceRecords.read(ctx.roots, project, op.service))?.process != null;
   await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
     ...r,
     config: op.stamp,
@@ -43,6 +45,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
     async () => {
       await writeNameFiles(ctx, op.service);
       const handle = await (await ctx.cgroups()).create(project, op.service, spec.limits);
+      if (replacing) await handle.killAll();
       const mounts = await prepareMounts(ctx, spec);
       const launched = await launch({
         service: spec,

@@ -66,9 +66,9 @@ describeRoot('crashes, gc and the lock', () => {
 
   it('up and down at once: one waits for the lock (naming its holder), --no-wait fails with LOCKED', async () => {
     const r = rig();
-    // `b` waits for `once` to complete: `up` holds the lock for about a second.
+    // `b` waits for `once` to complete: `up` holds the lock for about five seconds.
     r.spec(`  once:
-    command: sleep 1.5
+    command: sleep 5
   b:
     command: sleep 3600
     depends_on:

@@ -2,7 +2,7 @@
 // (bin/stack.cjs over dist/: run `npm run build` first). Every rig gets a unique project name;
 // cleanup() runs `down -v` and removes the folder, whatever the test did.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,7 +88,7 @@ export class Rig {
       return false;
     });
     const run = join(this.roots.run, this.name);
-    return existsSync(run) ? [...mine, `state ${run}`] : mine;
+    return existsSync(run) ? [...mine, `state ${run}: ${readdirSync(run, { recursive: true }).join(', ')}`] : mine;
   }
 
   /** Down with volumes, no grace (gc when a test removed the records), then the folder goes. */

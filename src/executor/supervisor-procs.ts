@@ -1,0 +1,41 @@
+// Supervisor processes found by their command line (`node …/supervisor/main.js <project>
+// <run> <lib>`), whatever state root they serve: `down` stops one that a crashed `up` was still
+// starting (it had no pid file yet), and `stack gc` tells a project live in another root from
+// one whose supervisor outlived its state.
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isSameProcess, readStartTime } from './proc.js';
+
+/** A supervisor process of some state root: `node …/supervisor/main.js <project> <run> <lib>`. */
+export interface SupervisorProcess {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly project: string;
+  readonly run: string;
+}
+
+/** Every supervisor process on the host, whatever its state root (found by its command line). */
+export function supervisorProcesses(): SupervisorProcess[] {
+  const found: SupervisorProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const [, script = '', project, run] = argv;
+    if (!/\/supervisor[^/]*\/main\.m?js$/.test(script) || project === undefined || run === undefined) continue;
+    const startTime = readStartTime(Number(entry));
+    if (startTime !== undefined) found.push({ pid: Number(entry), startTime, project, run });
+  }
+  return found;
+}
+
+/** SIGKILLs `pid` if it is still the process started at `startTime`, and waits until it is gone. */
+export async function killProcess(pid: number, startTime: number): Promise<void> {
+  if (!isSameProcess(pid, startTime)) return;
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 500 && isSameProcess(pid, startTime); i++) await sleep(10);
+}
