@@ -160,6 +160,24 @@ describeRoot('stack up / stack down', () => {
     expect(readFileSync(join(r.dir, 'made/deep/out.txt'), 'utf8')).toBe('written\n');
   });
 
+  it.each([
+    ['a `..` target', '/app/../etc', /contains `.` or `..`/],
+    ['a target in /proc', '/proc/sys/kernel', /is in \/proc/],
+  ])('refuses %s before making anything for the service', async (_what, target, message) => {
+    const r = rig();
+    r.spec(`  bad:
+    command: sleep 3600
+    volumes:
+      - ./src:${target}
+`);
+    const up = await r.stack(['up', '-d']);
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toMatch(message);
+    expect(up.stderr).toContain('service "bad"');
+    expect((await r.record('bad'))?.cgroups ?? []).toEqual([]);
+    expect(existsSync(join(r.dir, 'src'))).toBe(false);
+  });
+
   it('named volumes survive down and go with down -v, as do anonymous ones; they belong to the service user', async () => {
     const r = rig();
     r.spec(
