@@ -60,12 +60,15 @@ describeRoot('stack up / stack down', () => {
 
   it('services reach each other by name, each in its own root with its own /etc/hosts', async () => {
     const r = rig();
-    const server = "require('net').createServer((s) => s.end('hi from ' + require('os').hostname() + '\\n')).listen(7000)";
+    // Node as pid 1 must exit on SIGTERM itself (its default handler re-raises, which pid 1 ignores).
+    const exit = "process.on('SIGTERM', () => process.exit(0));";
+    const server = `${exit} require('net').createServer((s) => s.end('hi from ' + require('os').hostname() + '\\n')).listen(7000)`;
     const client = [
       "const net = require('net');",
       "const tryOnce = () => net.connect(7000, 'web').on('data', (d) => console.log('got: ' + d.toString().trim()))",
       "  .on('error', () => setTimeout(tryOnce, 100));",
       'tryOnce(); setInterval(() => {}, 1000);',
+      exit,
     ].join(' ');
     r.spec(`  web:
     command: ["node", "-e", ${JSON.stringify(server)}]
