@@ -113,7 +113,10 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     const early = await starting;
     if (empty) await clearRunFolder(ctx, plan);
     else if (!options.signal?.aborted) await afterUp(ctx, early);
-    if (result.failed.length) throw failure(result);
+    // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
+    const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';
+    const failed = result.failed.filter((f) => !cancelled(f.error));
+    if (failed.length) throw failure({ ...result, failed });
     return { walk: result, notices };
   } finally {
     await ipamLock?.release();

@@ -14,10 +14,12 @@ export async function withProjectLock<T>(
   wait: boolean,
   renderer: Renderer,
   work: () => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
   const lock = await acquireProjectLock(env.roots!, project, {
     command,
     wait,
+    ...(signal && { signal }),
     onWait: (holder) => renderer.notice(`waiting for project ${project}: it is locked by ${describeHolder(holder)}`),
   });
   try {

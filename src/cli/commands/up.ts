@@ -60,11 +60,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const renderer = await openRenderer(mode, ctx.stderr);
+    let acted: boolean;
     try {
-      await upOnce(ctx, project, env, renderer, !values['no-wait'], interrupt.signal);
+      acted = await upOnce(ctx, project, env, renderer, !values['no-wait'], interrupt.signal);
     } finally {
       await renderer.close();
     }
+    if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
     if (values.detach && !interrupt.signal.aborted) return 0;
     const logs = followServices(ctx, project, env);
     try {
@@ -89,7 +91,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-/** observe → plan → apply, under the lock. */
+/** observe → plan → apply, under the lock; false when Ctrl-C came while waiting for it. */
 async function upOnce(
   ctx: CommandContext,
   project: Project,
@@ -97,12 +99,16 @@ async function upOnce(
   renderer: Renderer,
   wait: boolean,
   signal: AbortSignal,
-): Promise<void> {
-  await withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
+): Promise<boolean> {
+  return withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
     const live = await observe(project.name, { roots: env.roots! });
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
     const result = await apply(plan(project, live), project, { env, live, sink: renderer, signal });
     for (const n of result.notices) renderer.notice(n);
+    return true;
+  }, signal).catch((e: unknown) => {
+    if (signal.aborted && e instanceof Error && e.name === 'AbortError') return false;
+    throw e;
   });
 }
 

@@ -90,6 +90,19 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['web', 'client'])).toEqual([]);
   });
 
+  it('a peer that joins later is named in the /etc/hosts of a service that keeps running', async () => {
+    const r = rig();
+    r.spec('  a:\n    command: sleep 3600\n');
+    await r.ok(['up', '-d']);
+    const a = await r.pid('a');
+    const hosts = () => readFileSync(`/proc/${a}/root/etc/hosts`, 'utf8');
+    expect(hosts()).not.toMatch(/\tb$/m);
+    r.spec('  a:\n    command: sleep 3600\n  b:\n    command: sleep 3600\n');
+    await r.ok(['up', '-d']);
+    expect(await r.pid('a')).toBe(a);
+    expect(hosts()).toMatch(/^10\.\d+\.\d+\.\d+\tb$/m);
+  });
+
   it('a changed environment recreates that service only', async () => {
     const r = rig();
     r.spec(TWO);
