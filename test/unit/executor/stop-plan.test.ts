@@ -1,0 +1,56 @@
+// Ctrl-C of a foreground `up` applies only the stop-service operations of the down plan, in
+// its reverse-dependency order; the command line's environment turns into the executor's.
+import { describe, expect, it } from 'vitest';
+import { planDown, renderPlan } from '../../../src/planner/index.js';
+import type { LiveService, LiveState } from '../../../src/state/live.js';
+import { stopOnly } from '../../../src/executor/stop-plan.js';
+import { executorEnv, timeoutMs } from '../../../src/cli/commands/executor-env.js';
+import type { CommandContext } from '../../../src/cli/main.js';
+import type { SupervisorControl } from '../../../src/executor/supervisor.js';
+
+function service(name: string, dependsOn: string[]): LiveService {
+  return {
+    name,
+    config: { hash: 'h', fields: {} },
+    netns: { name: `stk-p-${name}`, present: true },
+    veths: { default: { network: 'default', host: { name: `stkv${name}`, present: true }, peer: 'eth0', attachHash: 'x' } },
+    cgroups: [],
+    process: { pid: 10, startTime: 1, alive: true },
+    dependsOn,
+  };
+}
+
+describe('stopOnly', () => {
+  it('keeps the stops of the down plan, dependents first, and nothing else', () => {
+    const live: LiveState = {
+      project: 'p',
+      services: { api: service('api', ['db']), db: service('db', []) },
+      networks: { default: { key: 'default', config: { hash: 'n', fields: {} }, bridge: { name: 'stkb1', present: true } } },
+      volumes: {},
+      warnings: [],
+    };
+    expect(renderPlan(stopOnly(planDown(live, { volumes: false })))).toMatchInlineSnapshot(`
+      "stop-service  service:api  stack down
+      stop-service  service:db   stack down  (after stop-service:api)"
+    `);
+  });
+});
+
+describe('executorEnv', () => {
+  const supervisor: SupervisorControl = { ensure: async () => undefined, stop: async () => undefined, waitHealthy: async () => undefined };
+  const ctx = (env: Record<string, string | undefined>) => ({ env }) as unknown as CommandContext;
+
+  it('reads the state root, the sudo invoker, ip_forward and the crash point', () => {
+    const env = executorEnv(ctx({ STACK_ROOT: '/x', SUDO_UID: '1000', SUDO_GID: '100', STACK_IP_FORWARD: 'leave', STACK_TEST_CRASH_AT: 'start-service:a' }), supervisor, 0);
+    expect(env).toMatchObject({ roots: { run: '/x/run', lib: '/x/lib' }, invoker: { uid: 1000, gid: 100 }, ipForward: 'leave', crashAt: 'start-service:a', stopTimeoutMs: 0 });
+    expect(executorEnv(ctx({}), supervisor)).toMatchObject({ roots: { run: '/run/stack', lib: '/var/lib/stack' }, ipForward: 'enable' });
+    expect(executorEnv(ctx({ SUDO_UID: 'x', SUDO_GID: '1' }), supervisor).invoker).toBeUndefined();
+  });
+
+  it('refuses what it cannot read', () => {
+    expect(() => executorEnv(ctx({ STACK_IP_FORWARD: 'maybe' }), supervisor)).toThrow(/STACK_IP_FORWARD=maybe/);
+    expect(() => timeoutMs('ten', 'down')).toThrow(/--timeout ten/);
+    expect(timeoutMs('1.5', 'down')).toBe(1500);
+    expect(timeoutMs(undefined, 'down')).toBeUndefined();
+  });
+});
