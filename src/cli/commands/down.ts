@@ -43,14 +43,17 @@ export async function run(ctx: CommandContext): Promise<number> {
     progress: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
-  if (values.help) return void ctx.stdout.write(HELP), 0;
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
   const mode = progressMode(values.progress);
   const name = await projectName(ctx);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), timeoutMs(values.timeout, 'down'));
   const renderer = await openRenderer(mode, ctx.stderr);
   try {
     await withProjectLock(ctx, env, name, 'stack down', !values['no-wait'], renderer, async () => {
-      const live = await observe(name, { roots: env.roots! });
+      const live = await observe(name, { roots: env.roots });
       for (const w of live.warnings) renderer.notice(`warning: ${w}`);
       const result = await apply(planDown(live, { volumes: values.volumes }), emptyProject(name), { env, live, sink: renderer });
       for (const n of result.notices) renderer.notice(n);

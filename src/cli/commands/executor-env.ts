@@ -4,7 +4,7 @@ import { UserError } from '../../errors.js';
 import type { ExecutorEnv } from '../../executor/context.js';
 import { CRASH_ENV } from '../../executor/crash.js';
 import type { SupervisorControl } from '../../executor/supervisor.js';
-import { stateRoots } from '../../state/paths.js';
+import { stateRoots, type StateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../main.js';
 
 /** SUDO_UID/SUDO_GID when run under sudo: the folders stack creates in the project belong to that user. */
@@ -32,8 +32,11 @@ export function timeoutMs(value: string | undefined, command: string): number | 
   return Math.round(Number(value) * 1000);
 }
 
+/** The executor's environment of a command, its state root always set. */
+export type RunEnv = ExecutorEnv & { readonly roots: StateRoots };
+
 /** The executor's environment for this command line. */
-export function executorEnv(ctx: CommandContext, supervisor: SupervisorControl, stopTimeoutMs?: number): ExecutorEnv {
+export function executorEnv(ctx: Pick<CommandContext, 'env'>, supervisor: SupervisorControl, stopTimeoutMs?: number): RunEnv {
   const who = invoker(ctx.env);
   const crashAt = ctx.env[CRASH_ENV];
   return {

@@ -22,12 +22,15 @@ and under the cgroup hierarchy, and leaves alone any that still has a live proce
 /** Runs `stack gc`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandOptions('gc', ctx.args, { help: { type: 'boolean', short: 'h', default: false } }, true);
-  if (values.help) return void ctx.stdout.write(HELP), 0;
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)));
-  const roots = env.roots!;
+  const roots = env.roots;
   const cgroups = await openCgroups();
   const names = positionals.length ? positionals.map((p) => resolveProjectName({ flag: p })) : await gcCandidates(roots, cgroups);
-  const outcomes = await collectGarbage(names, { ...env, roots }, cgroups, async (p) => (await runningSupervisor(p, roots)) !== undefined, positionals.length > 0);
+  const outcomes = await collectGarbage(names, env, cgroups, async (p) => (await runningSupervisor(p, roots)) !== undefined, positionals.length > 0);
   for (const o of outcomes) {
     if (o.status === 'live') ctx.stdout.write(`${o.project}: live (${o.detail.join('; ')}), left alone\n`);
     else ctx.stdout.write(`${o.project}: removed ${o.detail.length ? o.detail.join(', ') : 'nothing (already clean)'}\n`);

@@ -1,14 +1,14 @@
 // Runs a mutating command's observe → plan → execute under the project's lock, telling the
 // user what it waits for (or failing at once with --no-wait).
 import { acquireProjectLock, describeHolder } from '../../state/lock.js';
-import type { ExecutorEnv } from '../../executor/context.js';
+import type { RunEnv } from './executor-env.js';
 import type { CommandContext } from '../main.js';
 import type { Renderer } from '../render/index.js';
 
 /** Holds the lock of `project` while `work` runs. */
 export async function withProjectLock<T>(
   _ctx: CommandContext,
-  env: ExecutorEnv,
+  env: RunEnv,
   project: string,
   command: string,
   wait: boolean,
@@ -16,7 +16,7 @@ export async function withProjectLock<T>(
   work: () => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  const lock = await acquireProjectLock(env.roots!, project, {
+  const lock = await acquireProjectLock(env.roots, project, {
     command,
     wait,
     ...(signal && { signal }),

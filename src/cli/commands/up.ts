@@ -8,11 +8,10 @@ import { loadFromContext } from '../project.js';
 import { assertRunnable, plan } from '../../planner/index.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
-import type { ExecutorEnv } from '../../executor/context.js';
 import { followLogs } from '../../executor/follow.js';
 import { serviceFiles } from '../../executor/service-files.js';
 import type { Project } from '../../spec/project.js';
-import { executorEnv, timeoutMs } from './executor-env.js';
+import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { stopServices, untilAllExited } from './stop-services.js';
@@ -41,7 +40,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     timeout: { type: 'string', short: 't' },
     help: { type: 'boolean', short: 'h', default: false },
   });
-  if (values.help) return void ctx.stdout.write(HELP), 0;
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
   const mode = progressMode(values.progress);
   const stopTimeout = timeoutMs(values.timeout, 'up');
   const project = await loadFromContext(ctx);
@@ -95,13 +97,13 @@ export async function run(ctx: CommandContext): Promise<number> {
 async function upOnce(
   ctx: CommandContext,
   project: Project,
-  env: ExecutorEnv,
+  env: RunEnv,
   renderer: Renderer,
   wait: boolean,
   signal: AbortSignal,
 ): Promise<boolean> {
   return withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
-    const live = await observe(project.name, { roots: env.roots! });
+    const live = await observe(project.name, { roots: env.roots });
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
     const result = await apply(plan(project, live), project, { env, live, sink: renderer, signal });
     for (const n of result.notices) renderer.notice(n);
@@ -113,10 +115,10 @@ async function upOnce(
 }
 
 /** Streams the services' output with `name |` prefixes until stop() (which prints what is left). */
-function followServices(ctx: CommandContext, project: Project, env: ExecutorEnv): { stop(): Promise<void> } {
+function followServices(ctx: CommandContext, project: Project, env: RunEnv): { stop(): Promise<void> } {
   const services = Object.keys(project.services);
   const prefix = logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
-  const logs = services.map((service) => ({ service, path: serviceFiles(env.roots!, project.name, service).log }));
+  const logs = services.map((service) => ({ service, path: serviceFiles(env.roots, project.name, service).log }));
   const done = new AbortController();
   const following = followLogs(logs, (service, line) => ctx.stdout.write(`${prefix(service, line.text)}\n`), done.signal);
   return {
