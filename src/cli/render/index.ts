@@ -19,7 +19,8 @@ export function progressMode(value: string | undefined): ProgressMode {
 export async function openRenderer(mode: ProgressMode, out: NodeJS.WritableStream): Promise<Renderer> {
   if (mode === 'json') return jsonRenderer(out);
   if (mode === 'quiet') return { emit: () => undefined, notice: () => undefined, close: async () => undefined };
-  const tty = (out as NodeJS.WriteStream).isTTY === true;
+  // A TTY that reports no width (a pty nobody sized) would get one character per line: plain.
+  const tty = (out as NodeJS.WriteStream).isTTY === true && ((out as NodeJS.WriteStream).columns ?? 0) > 0;
   if (mode === 'tty' || (mode === 'auto' && tty)) {
     const { ttyRenderer } = await import('./tty.js');
     return ttyRenderer(out);
