@@ -38,4 +38,27 @@ describeRoot('foreground stack up', () => {
     await r.ok(['down']);
     expect(r.leftovers(['talker', 'sleeper'])).toEqual([]);
   });
+
+  it('a second Ctrl-C kills what is still stopping', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    // It catches TERM and carries on: a graceful stop would wait out its 120 s grace period.
+    r.spec(`  stubborn:
+    command: ["sh", "-c", "trap 'echo not yet' TERM; echo ready; while :; do sleep 0.1; done"]
+    stop_grace_period: 120s
+`);
+    const up = r.start(['up', '--progress', 'plain']);
+    let out = '';
+    up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 300 && !out.includes('ready'); i++) await new Promise((res) => setTimeout(res, 20));
+    const pid = await r.pid('stubborn');
+    up.kill('SIGINT');
+    for (let i = 0; i < 300 && !out.includes('not yet'); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    up.kill('SIGINT');
+    const result = await up;
+    expect(result.exitCode).toBe(130);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect((await r.record('stubborn'))?.process).toBeNull();
+  });
 });
