@@ -5,7 +5,7 @@
 // whatever still carries its names: netns `stk-<project>-*`, links in its device group, its
 // cgroups, its nftables table and iptables holes, its run folder.
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AggregateStackError } from '../errors.js';
 import { withHandle } from '../network/handle.js';
@@ -64,11 +64,19 @@ async function liveReason(
   const live = await observe(project, { roots: env.roots });
   const alive = Object.values(live.services).filter((s) => s.process?.alive).map((s) => s.name);
   if (alive.length) return `services running: ${alive.join(', ')}`;
+  const known = Object.keys(live.services).length + Object.keys(live.networks).length > 0;
   for (const service of await cgroups.services(project)) {
-    if ((await cgroups.open(project, service).pids()).length) return `processes in cgroup of ${service}`;
+    const group = cgroups.open(project, service);
+    if ((await group.pids()).length) return `processes in cgroup of ${service}`;
+    // Known only from the kernel and made moments ago: maybe a run of another state root, starting.
+    const age = Date.now() - ((await stat(dirname(group.dirs[0] ?? '/')).catch(() => undefined))?.mtimeMs ?? 0);
+    if (!known && age < RECENT_MS) return `its cgroups were made ${Math.round(age / 1000)} s ago by a run this state root does not know (name it to collect it)`;
   }
   return undefined;
 }
+
+/** How old an unknown project's cgroups must be before a gc that was not told its name takes it. */
+const RECENT_MS = 5 * 60 * 1000;
 
 /**
  * Collects every project of `names` that nothing holds. `running(project)` says whether its
