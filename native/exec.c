@@ -201,50 +201,14 @@ static void enter_namespaces(const struct request *r, int pidfd, int *rootfd) {
   close(pidfd);
 }
 
-/* The identity rules of native/launcher/identity.h: who the command runs as. */
-static void switch_identity(const struct request *r) {
-  uint64_t known = 0;
-  for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-    known |= 1ULL << cap;
-    if (!(r->caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-      fail("caps", errno, "PR_CAPBSET_DROP %d", cap);
-  }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-    fail("caps", errno, "PR_CAP_AMBIENT_CLEAR_ALL");
-  if (setgroups(r->ngroups, r->groups) < 0) fail("user", errno, "setgroups (%zu groups)", r->ngroups);
-  if (setresgid(r->gid, r->gid, r->gid) < 0) fail("user", errno, "setresgid %u", (unsigned)r->gid);
-  if (setresuid(r->uid, r->uid, r->uid) < 0) fail("user", errno, "setresuid %u", (unsigned)r->uid);
-  uint64_t caps = r->uid == 0 ? r->caps & known : 0;
-  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-  struct __user_cap_data_struct data[2];
-  memset(data, 0, sizeof data);
-  data[0].permitted = data[0].effective = (uint32_t)caps;
-  data[1].permitted = data[1].effective = (uint32_t)(caps >> 32);
-  if (syscall(SYS_capset, &header, data) < 0) fail("caps", errno, "capset %#llx", (unsigned long long)caps);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("caps", errno, "PR_SET_NO_NEW_PRIVS");
-}
+#include "identity.h"
+
+/* The launcher's identity rules (native/identity.h): who the command runs as. */
+static void switch_identity(const struct request *r) { become(r->caps, r->uid, r->gid, r->groups, r->ngroups); }
 
 /* Finds the program as execvp would, in the service's PATH and as the service's user. */
 static const char *resolve_program(const struct request *r, char *buf, size_t size) {
-  const char *name = r->argv[0];
-  if (!*name) fail("exec", ENOENT, "%s", name);
-  if (strchr(name, '/')) {
-    if (access(name, X_OK) < 0) fail("exec", errno, "%s", name);
-    return name;
-  }
-  int denied = 0;
-  for (const char *dir = r->search_path; dir;) {
-    const char *end = strchr(dir, ':');
-    int len = end ? (int)(end - dir) : (int)strlen(dir);
-    snprintf(buf, size, "%.*s%s%s", len, dir, len ? "/" : "", name);
-    struct stat st;
-    if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
-      if (access(buf, X_OK) == 0) return buf;
-      denied = 1;
-    }
-    dir = end ? end + 1 : NULL;
-  }
-  fail("exec", denied ? EACCES : ENOENT, "%s", name);
+  return find_program(r->argv[0], r->search_path, buf, size);
 }
 
 __attribute__((noreturn)) static void child_main(const struct request *r, int rootfd) {

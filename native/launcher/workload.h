@@ -32,25 +32,7 @@ static void reset_signals(void) {
 
 /* Finds the program as execvp would, but in the service's PATH and as the service's user. */
 static const char *resolve_program(const struct config *c, char *buf, size_t size) {
-  const char *name = c->argv[0];
-  if (!*name) fail("exec", ENOENT, "%s", name);
-  if (strchr(name, '/')) {
-    if (access(name, X_OK) < 0) fail("exec", errno, "%s", name);
-    return name;
-  }
-  int denied = 0;
-  for (const char *dir = c->search_path; dir;) {
-    const char *end = strchr(dir, ':');
-    int len = end ? (int)(end - dir) : (int)strlen(dir);
-    snprintf(buf, size, "%.*s%s%s", len, dir, len ? "/" : "", name);
-    struct stat st;
-    if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
-      if (access(buf, X_OK) == 0) return buf;
-      denied = 1;
-    }
-    dir = end ? end + 1 : NULL;
-  }
-  fail("exec", denied ? EACCES : ENOENT, "%s", name);
+  return find_program(c->argv[0], c->search_path, buf, size);
 }
 
 __attribute__((noreturn)) static void workload_main(const struct config *c, int out_w, int err_w) {
