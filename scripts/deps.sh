@@ -25,7 +25,10 @@ if ((${#missing[@]})); then
   rm -f /usr/sbin/policy-rc.d
 fi
 
+# `npm install` with the committed lock, not `npm ci`: the registry reachable here lacks most of
+# rollup's per-platform optional packages, so the lock cannot list them and `npm ci` refuses it
+# as out of sync; `npm install` takes the locked versions and skips the missing optional ones.
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
