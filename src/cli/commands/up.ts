@@ -6,6 +6,7 @@ import type { CommandContext } from '../main.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { assertRunnable, plan } from '../../planner/index.js';
+import { assertPortsFree } from '../../executor/port-check.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
 import { followLogs } from '../../executor/follow.js';
@@ -15,7 +16,7 @@ import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { stopServices, untilAllExited } from './stop-services.js';
-import { supervisorControl } from '../../supervisor/index.js';
+import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 
 const HELP = `Usage: stack up [OPTIONS]
 
@@ -105,13 +106,21 @@ async function upOnce(
   return withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
     const live = await observe(project.name, { roots: env.roots });
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
-    const result = await apply(plan(project, live), project, { env, live, sink: renderer, signal });
+    const planned = plan(project, live);
+    await assertPortsFree(project, planned, await servedPorts(project.name, env));
+    const result = await apply(planned, project, { env, live, sink: renderer, signal });
     for (const n of result.notices) renderer.notice(n);
     return true;
   }, signal).catch((e: unknown) => {
     if (signal.aborted && e instanceof Error && e.name === 'AbortError') return false;
     throw e;
   });
+}
+
+/** The ports this project's supervisor listens on now (`127.0.0.1:8080/tcp`), which `up` may reuse. */
+async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string>> {
+  const status = await supervisorStatus(projectName, env.roots);
+  return new Set(status?.services.flatMap((s) => s.ports.filter((p) => p.boundPort !== undefined).map((p) => p.published)) ?? []);
 }
 
 /** Streams the services' output with `name |` prefixes until stop() (which prints what is left). */

@@ -1,0 +1,24 @@
+// Published ports are checked before `up` creates anything: a host port another program holds
+// is PORT_IN_USE (naming port and service) while the host is still untouched. Ports this
+// project's own supervisor already serves are not in the way: they stay with the project.
+import { checkPortsFree, portLabel, type PublishedPort } from '../network/portfwd/index.js';
+import type { Plan } from '../planner/index.js';
+import type { Project } from '../spec/project.js';
+
+/** The published ports of every service the plan starts, minus those in `served` (portLabel form). */
+export function portsToCheck(project: Project, plan: Plan, served: ReadonlySet<string>): PublishedPort[] {
+  const starting = new Set(plan.operations.flatMap((op) => (op.kind === 'start-service' ? [op.service] : [])));
+  const ports: PublishedPort[] = [];
+  for (const name of [...starting].sort()) {
+    for (const p of project.services[name]?.ports ?? []) {
+      const port = { service: name, hostIp: p.hostIp, hostPort: p.hostPort, protocol: p.protocol, targetIp: '', targetPort: p.containerPort };
+      if (!served.has(portLabel(port))) ports.push(port);
+    }
+  }
+  return ports;
+}
+
+/** Throws PORT_IN_USE for every port the plan needs that cannot be bound now. */
+export async function assertPortsFree(project: Project, plan: Plan, served: ReadonlySet<string>): Promise<void> {
+  await checkPortsFree(portsToCheck(project, plan, served));
+}
