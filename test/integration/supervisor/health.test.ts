@@ -1,15 +1,14 @@
 // Healthchecks run by the supervisor inside each service: a service that answers turns
 // healthy, one whose check fails turns unhealthy with the check's output kept, and
 // waitHealthy reports both (and refuses a service without a healthcheck). Real kernel, root.
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Healthcheck } from '../../../src/spec/project.js';
 import { ensureSupervisor, readHealth, serviceStatePaths, supervisorStatus, waitHealthy } from '../../../src/supervisor/index.js';
 import { processStartedAt } from '../../../src/supervisor/prober.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, removeBundles, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, ProjectRig, PROGRAMS_DIR } from './rig.js';
 
-const echo = fileURLToPath(new URL('./programs/echo.mjs', import.meta.url));
+const echo = `${PROGRAMS_DIR}/echo.mjs`;
 
 /** A fast healthcheck: probes every 100 ms. */
 function check(test: string[], extra: Partial<Healthcheck> = {}): Healthcheck {

@@ -3,14 +3,13 @@
 // is started from the records. Real kernel, root.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { ensureSupervisor, reloadSupervisor, runningSupervisor, stopSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig, PROGRAMS_DIR } from './rig.js';
 
-const echo = fileURLToPath(new URL('./programs/echo.mjs', import.meta.url));
+const echo = `${PROGRAMS_DIR}/echo.mjs`;
 
 /** Sends `text` over TCP and resolves with the reply; rejects on a refused connection. */
 function tcpAsk(port: number, text: string): Promise<string> {

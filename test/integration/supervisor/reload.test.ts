@@ -3,13 +3,12 @@
 // gateway for the services' names. Real kernel, root.
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ensureSupervisor, reloadSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
+import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig, PROGRAMS_DIR } from './rig.js';
 
-const echo = fileURLToPath(new URL('./programs/echo.mjs', import.meta.url));
+const echo = `${PROGRAMS_DIR}/echo.mjs`;
 
 function tcpAsk(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {

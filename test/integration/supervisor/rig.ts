@@ -23,6 +23,27 @@ import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../.
 import { stopSupervisor, supervisorEntry } from '../../../src/supervisor/index.js';
 import { restartMounts } from '../../../src/supervisor/relaunch.js';
 import { testService } from '../../fixtures/launch/service.js';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The test programs, as every rig service sees them: bound read-only at /programs. A service
+ * runs in its own root, where the host's /tmp is replaced by a private one, so a program is
+ * never run from its path in the checkout (which may live under /tmp, as CI's clone can).
+ */
+export const PROGRAMS_DIR = '/programs';
+const programsMount = {
+  type: 'bind' as const,
+  source: fileURLToPath(new URL('./programs', import.meta.url)),
+  target: PROGRAMS_DIR,
+  readOnly: true,
+  createHostPath: false,
+};
+
+/** A rig service: the test's fields over the defaults, with the programs mounted. */
+function rigService(name: string, s: RigService) {
+  const base = testService({ name, hostname: name, networks: { default: { aliases: [], priority: 0 } }, ...s });
+  return { ...base, volumes: [...base.volumes, programsMount] };
+}
 
 /** Builds the C helpers (launcher, exec) when missing or older than their source. */
 export function buildNative(): void {
@@ -116,7 +137,7 @@ export class ProjectRig {
   async up(services: Record<string, RigService>): Promise<void> {
     const full: Record<string, Service> = {};
     for (const [name, s] of Object.entries(services)) {
-      full[name] = testService({ name, hostname: name, networks: { default: { aliases: [], priority: 0 } }, ...s });
+      full[name] = rigService(name, s);
     }
     this.spec = {
       name: this.project,
@@ -137,7 +158,7 @@ export class ProjectRig {
   /** Adds a service to the running project (snapshot, netns, veth) and starts it, as a re-run of `up` would. */
   async add(name: string, service: RigService): Promise<ServiceRecord> {
     if (!this.spec || !this.ipam || !this.networkSpec) throw new Error('up() first');
-    const spec = testService({ name, hostname: name, networks: { default: { aliases: [], priority: 0 } }, ...service });
+    const spec = rigService(name, service);
     const services = { ...this.spec.services, [name]: spec };
     const address = `10.231.${this.octet}.${Object.keys(services).length + 1}`;
     const allocation = this.ipam.networks.default!;
