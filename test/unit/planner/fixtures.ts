@@ -3,35 +3,17 @@
 import type { Dependency, Network, Project, Service, Volume } from '../../../src/spec/project.js';
 import type { LiveService, LiveState } from '../../../src/state/live.js';
 import type { Operation, Plan } from '../../../src/planner/plan.js';
+import { testService } from '../../fixtures/launch/service.js';
 
 /** A service with compose's defaults, running `sleep 3600` on the default network. */
 export function service(name: string, over: Partial<Service> = {}): Service {
-  return {
+  return testService({
     name,
-    entrypoint: null,
-    command: ['sleep', '3600'],
-    environment: {},
     hostname: name,
-    ports: [],
-    expose: [],
-    volumes: [],
+    command: ['sleep', '3600'],
     networks: { default: { aliases: [], priority: 0 } },
-    extraHosts: [],
-    dependsOn: {},
-    healthcheck: null,
-    restart: { kind: 'no' },
-    stopSignal: 'SIGTERM',
-    stopGracePeriodMs: 10_000,
-    init: false,
-    readOnly: false,
-    capAdd: [],
-    capDrop: [],
-    limits: {},
-    develop: null,
-    profiles: [],
-    labels: {},
     ...over,
-  };
+  });
 }
 
 /** `depends_on: [a, b]` in its long form. */
