@@ -3,6 +3,7 @@ import type { CommandContext } from './main.js';
 import { loadProject } from '../spec/index.js';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
+import { resolveProjectName } from '../spec/project-name.js';
 
 /** The project of this command line; warnings go to stderr unless `quiet`. */
 export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
@@ -17,4 +18,10 @@ export async function loadFromContext(ctx: CommandContext, quiet = false): Promi
   });
   if (!quiet) for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
   return project;
+}
+
+/** The project name alone: -p when given (no spec file needed), else the spec's. */
+export async function projectNameFromContext(ctx: CommandContext): Promise<string> {
+  if (ctx.global.projectName !== undefined) return resolveProjectName({ flag: ctx.global.projectName });
+  return (await loadFromContext(ctx, true)).name;
 }

@@ -17,6 +17,8 @@ interface Cursor {
   offset: number;
   rest: string;
   pending: Map<string, { time: string; text: string }>;
+  /** The file (or its absence) was looked at once: later files are read from their start. */
+  seen?: boolean;
 }
 
 function readNew(cursor: Cursor): string {
@@ -54,6 +56,8 @@ export async function followLogs(
   onLine: (service: string, line: LogLine) => void,
   signal: AbortSignal,
   pollMs = 100,
+  /** Start at the current end of each file that exists now (`logs -f` after printing the tail). */
+  fromEnd = false,
 ): Promise<void> {
   const cursors = new Map<string, Cursor>(
     logs.map((l) => [l.path, { fd: undefined, ino: -1, offset: 0, rest: '', pending: new Map() }]),
@@ -78,11 +82,14 @@ export async function followLogs(
         if (cursor.fd === undefined && ino !== undefined) {
           try {
             cursor.fd = openSync(log.path, 'r');
-            cursor.ino = fstatSync(cursor.fd).ino;
+            const stat = fstatSync(cursor.fd);
+            cursor.ino = stat.ino;
+            if (fromEnd && !cursor.seen) cursor.offset = stat.size;
           } catch {
             cursor.fd = undefined;
           }
         }
+        cursor.seen = true;
         for (const line of lines(cursor, readNew(cursor))) onLine(log.service, line);
       }
       if (last) break;

@@ -4,12 +4,11 @@
 import { stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../main.js';
 import { parseCommandOptions } from '../args.js';
-import { loadFromContext } from '../project.js';
+import { projectNameFromContext } from '../project.js';
 import { planDown } from '../../planner/index.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
 import { emptyProject } from '../../executor/stop-plan.js';
-import { resolveProjectName } from '../../spec/project-name.js';
 import { executorEnv, timeoutMs } from './executor-env.js';
 import { openRenderer, progressMode } from '../render/index.js';
 import { withProjectLock } from './locked.js';
@@ -28,12 +27,6 @@ Options:
   -h, --help            Print this help
 `;
 
-/** The project name: -p when given (no spec needed), else the spec's. */
-async function projectName(ctx: CommandContext): Promise<string> {
-  if (ctx.global.projectName !== undefined) return resolveProjectName({ flag: ctx.global.projectName });
-  return (await loadFromContext(ctx)).name;
-}
-
 /** Runs `stack down`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const { values } = parseCommandOptions('down', ctx.args, {
@@ -48,7 +41,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   const mode = progressMode(values.progress);
-  const name = await projectName(ctx);
+  const name = await projectNameFromContext(ctx);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), timeoutMs(values.timeout, 'down'));
   const renderer = await openRenderer(mode, ctx.stderr);
   try {

@@ -1,0 +1,98 @@
+// `stack logs`: the services' output from their log files (written by each service's monitor,
+// whether or not anything else runs), merged in time order, `name |` prefixed; -f follows.
+import { existsSync, readdirSync } from 'node:fs';
+import type { CommandContext } from '../main.js';
+import { parseCommandOptions } from '../args.js';
+import { projectNameFromContext } from '../project.js';
+import { closest } from '../suggest.js';
+import { logPrefixer } from '../render/log-prefix.js';
+import { formatLogLine, readLogLines, type LogLine } from '../../executor/logs.js';
+import { followLogs } from '../../executor/follow.js';
+import { runtimeRoot, serviceFiles } from '../../executor/service-files.js';
+import { stateRoots, type StateRoots } from '../../state/paths.js';
+import { UserError } from '../../errors.js';
+
+const HELP = `Usage: stack logs [OPTIONS] [SERVICE...]
+
+Print the services' output (all services when none is named), oldest first.
+
+Options:
+  -f, --follow          Keep printing new output until Ctrl-C
+  -t, --timestamps      Put each line's time first
+  -n, --tail N          Only the last N lines of each service
+      --no-log-prefix   Print lines without the "name |" prefix
+  -h, --help            Print this help
+`;
+
+/** Runs `stack logs`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandOptions(
+    'logs',
+    ctx.args,
+    {
+      follow: { type: 'boolean', short: 'f', default: false },
+      timestamps: { type: 'boolean', short: 't', default: false },
+      tail: { type: 'string', short: 'n' },
+      'no-log-prefix': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    true,
+  );
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  const tail = values.tail === undefined ? undefined : Number(values.tail);
+  if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) {
+    throw new UserError('CLI_BAD_ARGUMENTS', `--tail wants a whole number of lines, not "${values.tail}"`, 'e.g. stack logs --tail 50 web');
+  }
+  const project = await projectNameFromContext(ctx);
+  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  const known = servicesWithLogs(roots, project);
+  if (known.length === 0) {
+    throw new UserError('NO_LOGS', `project "${project}" has no service output`, 'start it with `stack up`; logs are removed by `stack down`');
+  }
+  for (const name of positionals) {
+    if (!known.includes(name)) {
+      const near = closest(name, known);
+      throw new UserError('SERVICE_UNKNOWN', `project "${project}" has no logs of a service "${name}"`, near ? `did you mean ${near}?` : `services with logs: ${known.join(', ')}`);
+    }
+  }
+  const services = positionals.length ? positionals : known;
+  const prefix = values['no-log-prefix']
+    ? (_: string, line: string) => line
+    : logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
+  const print = (service: string, line: LogLine) =>
+    ctx.stdout.write(`${prefix(service, formatLogLine(line, { timestamps: values.timestamps }))}\n`);
+
+  const past = services.flatMap((service) =>
+    readLogLines(serviceFiles(roots, project, service).log, tail === undefined ? {} : { tail }).map((line) => ({ service, line })),
+  );
+  // Times are RFC 3339 with a fixed width, so string order is time order; the sort is stable.
+  past.sort((a, b) => (a.line.time < b.line.time ? -1 : a.line.time > b.line.time ? 1 : 0));
+  for (const { service, line } of past) print(service, line);
+  if (!values.follow) return 0;
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const logs = services.map((service) => ({ service, path: serviceFiles(roots, project, service).log }));
+    await followLogs(logs, print, stop.signal, 100, true);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return 0;
+}
+
+/** Services of the project that have a log file, sorted. */
+function servicesWithLogs(roots: StateRoots, project: string): string[] {
+  const runtime = runtimeRoot(roots, project);
+  if (!existsSync(runtime)) return [];
+  return readdirSync(runtime, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(serviceFiles(roots, project, d.name).log))
+    .map((d) => d.name)
+    .sort();
+}
