@@ -3,7 +3,7 @@
 // rotated file before starting on the new one. Lines come out whole (logs.ts joins P pieces).
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseLogRecords, type LogLine } from './logs.js';
+import { LineJoiner, parseLogRecords, type LogLine } from './logs.js';
 
 /** One log to follow. */
 export interface FollowedLog {
@@ -15,14 +15,16 @@ interface Cursor {
   fd: number | undefined;
   ino: number;
   offset: number;
-  rest: string;
-  pending: Map<string, { time: string; text: string }>;
+  /** Bytes after the last newline read: a record still being written. */
+  rest: Buffer;
+  /** P pieces waiting for their F, joined as bytes (a piece may end inside a UTF-8 character). */
+  joiner: LineJoiner;
   /** The file (or its absence) was looked at once: later files are read from their start. */
   seen?: boolean;
 }
 
-function readNew(cursor: Cursor): string {
-  if (cursor.fd === undefined) return '';
+function readNew(cursor: Cursor): Buffer {
+  if (cursor.fd === undefined) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   const buffer = Buffer.alloc(64 * 1024);
   for (;;) {
@@ -31,23 +33,14 @@ function readNew(cursor: Cursor): string {
     cursor.offset += n;
     chunks.push(Buffer.from(buffer.subarray(0, n)));
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-function lines(cursor: Cursor, text: string): LogLine[] {
-  const all = cursor.rest + text;
-  const end = all.lastIndexOf('\n');
-  cursor.rest = end < 0 ? all : all.slice(end + 1);
-  const out: LogLine[] = [];
-  for (const r of parseLogRecords(end < 0 ? '' : all.slice(0, end))) {
-    const before = cursor.pending.get(r.stream);
-    const joined = { time: before?.time ?? r.time, text: (before?.text ?? '') + r.text };
-    if (r.final) {
-      cursor.pending.delete(r.stream);
-      out.push({ ...joined, stream: r.stream, complete: true });
-    } else cursor.pending.set(r.stream, joined);
-  }
-  return out;
+function lines(cursor: Cursor, data: Buffer): LogLine[] {
+  const all = Buffer.concat([cursor.rest, data]);
+  const end = all.lastIndexOf(0x0a);
+  cursor.rest = end < 0 ? all : all.subarray(end + 1);
+  return parseLogRecords(end < 0 ? Buffer.alloc(0) : all.subarray(0, end)).flatMap((r) => cursor.joiner.push(r) ?? []);
 }
 
 /** Calls `onLine` for every line of the logs, from their start, until `signal` aborts. */
@@ -60,7 +53,7 @@ export async function followLogs(
   fromEnd = false,
 ): Promise<void> {
   const cursors = new Map<string, Cursor>(
-    logs.map((l) => [l.path, { fd: undefined, ino: -1, offset: 0, rest: '', pending: new Map() }]),
+    logs.map((l) => [l.path, { fd: undefined, ino: -1, offset: 0, rest: Buffer.alloc(0), joiner: new LineJoiner() }]),
   );
   try {
     for (;;) {
@@ -77,7 +70,7 @@ export async function followLogs(
           // Rotated (or removed): what the old file still held, then the new one from its start.
           for (const line of lines(cursor, readNew(cursor))) onLine(log.service, line);
           closeSync(cursor.fd);
-          Object.assign(cursor, { fd: undefined, offset: 0, rest: '' });
+          Object.assign(cursor, { fd: undefined, offset: 0, rest: Buffer.alloc(0) });
         }
         if (cursor.fd === undefined && ino !== undefined) {
           try {
