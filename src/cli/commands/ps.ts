@@ -1,0 +1,77 @@
+// `stack ps`: one line per service of the project: whether its process runs (the kernel's
+// answer, from observe), its health, restarts and published ports (the supervisor's, when it
+// runs). Read-only: takes no lock, needs no spec file with -p NAME.
+import type { CommandContext } from '../main.js';
+import { parseCommandOptions } from '../args.js';
+import { projectNameFromContext } from '../project.js';
+import { observe } from '../../state/observe.js';
+import { stateRoots } from '../../state/paths.js';
+import { supervisorStatus, type ServiceStatus } from '../../supervisor/index.js';
+import { UserError } from '../../errors.js';
+
+const HELP = `Usage: stack ps [OPTIONS]
+
+List the project's services: state, health, pid, restarts and published ports.
+
+Options:
+      --format FORMAT   table (default) or json
+  -h, --help            Print this help
+`;
+
+/** One row of `stack ps`. */
+export interface PsRow {
+  readonly name: string;
+  readonly state: string;
+  readonly health: string | null;
+  readonly pid: number | null;
+  readonly restarts: number;
+  readonly ports: readonly string[];
+}
+
+/** Runs `stack ps`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandOptions('ps', ctx.args, {
+    format: { type: 'string', default: 'table' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  if (values.format !== 'table' && values.format !== 'json') {
+    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format table or --format json');
+  }
+  const project = await projectNameFromContext(ctx);
+  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  const [live, status] = await Promise.all([observe(project, { roots }), supervisorStatus(project, roots)]);
+  const bySupervisor = new Map<string, ServiceStatus>(status?.services.map((s) => [s.name, s]) ?? []);
+  const rows: PsRow[] = Object.values(live.services)
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((s) => {
+      const sup = bySupervisor.get(s.name);
+      const running = s.process?.alive === true;
+      return {
+        name: s.name,
+        state: running ? 'running' : (sup?.state === 'restarting' ? 'restarting' : sup?.lastExit ?? 'exited'),
+        health: running ? (sup?.health ?? null) : null,
+        pid: running ? s.process!.pid : null,
+        restarts: sup?.restarts ?? 0,
+        ports: sup?.ports.map((p) => (p.boundPort !== undefined ? `${p.published.replace(/:0\//, `:${p.boundPort}/`)}->${p.target}` : `${p.published} (${p.error ?? 'not bound'})`)) ?? [],
+      };
+    });
+  if (values.format === 'json') {
+    ctx.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return 0;
+  }
+  if (rows.length === 0) {
+    ctx.stderr.write(`project "${project}" has no services on this host\n`);
+    return 0;
+  }
+  const table = [
+    ['NAME', 'STATE', 'HEALTH', 'PID', 'RESTARTS', 'PORTS'],
+    ...rows.map((r) => [r.name, r.state, r.health ?? '-', r.pid === null ? '-' : String(r.pid), String(r.restarts), r.ports.join(', ') || '-']),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  ctx.stdout.write(table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
+  return 0;
+}

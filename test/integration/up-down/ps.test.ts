@@ -1,0 +1,70 @@
+// `stack ps` through the real CLI: state and pid from the kernel, health, restarts and ports
+// from the supervisor; a killed service shows as exited; after down, nothing.
+import net from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { Rig } from './rig.js';
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Row {
+  name: string;
+  state: string;
+  health: string | null;
+  pid: number | null;
+  restarts: number;
+  ports: string[];
+}
+
+describeRoot('stack ps', () => {
+  it('lists each service with its state, pid, health and ports; a killed one as exited; none after down', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    const port = await freePort();
+    r.spec(`  web:
+    command: ["node", "-e", "require('net').createServer(s => s.end('hi')).listen(80); process.on('SIGTERM', () => process.exit(0))"]
+    ports: ["${port}:80"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 100ms
+  idle:
+    command: sleep 3600
+`);
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    const ps = async (): Promise<Row[]> => JSON.parse((await r.ok(['ps', '--format', 'json'])).stdout) as Row[];
+    let rows = await ps();
+    for (let i = 0; i < 100 && rows.find((x) => x.name === 'web')?.health !== 'healthy'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      rows = await ps();
+    }
+    const web = rows.find((x) => x.name === 'web')!;
+    expect(web).toMatchObject({ state: 'running', health: 'healthy', pid: await r.pid('web'), restarts: 0 });
+    expect(web.ports).toEqual([expect.stringContaining(`127.0.0.1:${port}/tcp->`)]);
+    expect(rows.find((x) => x.name === 'idle')).toMatchObject({ state: 'running', health: null, pid: await r.pid('idle') });
+
+    process.kill(await r.pid('idle'), 'SIGKILL');
+    for (let i = 0; i < 50 && (await ps()).find((x) => x.name === 'idle')!.state === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await ps()).find((x) => x.name === 'idle')).toMatchObject({ pid: null });
+    expect((await ps()).find((x) => x.name === 'idle')!.state).not.toBe('running');
+
+    const table = await r.ok(['ps']);
+    expect(table.stdout).toMatch(/^NAME\s+STATE\s+HEALTH\s+PID\s+RESTARTS\s+PORTS$/m);
+    expect(table.stdout).toMatch(/^web\s+running\s+healthy\s+\d+\s+0\s+127\.0\.0\.1:/m);
+
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(await ps()).toEqual([]);
+  });
+});
