@@ -2,9 +2,9 @@
 // same): the stop-service operations of the down plan, in its order, and nothing more.
 import type { Plan } from '../planner/plan.js';
 
-/** Only the stop-service operations of `plan` (they depend on nothing but each other). */
-export function stopOnly(plan: Plan): Plan {
-  const operations = plan.operations.filter((op) => op.kind === 'stop-service');
+/** Only the stop-service operations of `plan` (they depend on nothing but each other), with `cause`. */
+export function stopOnly(plan: Plan, cause = 'Ctrl-C'): Plan {
+  const operations = plan.operations.filter((op) => op.kind === 'stop-service').map((op) => ({ ...op, cause }));
   const ids = new Set(operations.map((op) => op.id));
   return { project: plan.project, operations: operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
 }

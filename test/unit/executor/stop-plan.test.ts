@@ -30,8 +30,8 @@ describe('stopOnly', () => {
       warnings: [],
     };
     expect(renderPlan(stopOnly(planDown(live, { volumes: false })))).toMatchInlineSnapshot(`
-      "stop-service  service:api  stack down
-      stop-service  service:db   stack down  (after stop-service:api)"
+      "stop-service  service:api  Ctrl-C
+      stop-service  service:db   Ctrl-C  (after stop-service:api)"
     `);
   });
 });
