@@ -2,7 +2,6 @@
 // kernel object), stamped with the config hash and the boot id. One JSON file per service,
 // network (runtime) and volume (persistent). Objects are loose: later layers may add fields.
 import { dirname } from 'node:path';
-import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { listDir, readJson, removeFile, serialized, writeJsonAtomic } from './atomic.js';
 import {
@@ -13,53 +12,47 @@ import {
   volumeRecordPath,
   type StateRoots,
 } from './paths.js';
+import { array, integer, literal, nullable, object, optional, record, string, type Check, type Shape } from './shape.js';
 
-const stamp = z.object({ hash: z.string(), fields: z.record(z.string(), z.string()) });
+const stamp = object({ hash: string, fields: record(string) });
 
 /** Record of one service: its netns, veths, cgroups and main process, as created. */
-export const serviceRecordSchema = z.looseObject({
-  version: z.literal(1),
-  kind: z.literal('service'),
-  project: z.string(),
-  service: z.string(),
-  /** /proc/sys/kernel/random/boot_id when written: a record from another boot is not believed. */
-  bootId: z.string(),
-  /** Stamp of the spec the process was started with; null until started. */
-  config: stamp.nullable(),
-  /** depends_on of that spec, so `down` without a spec still stops in reverse order. */
-  dependsOn: z.array(z.string()),
-  netns: z.string().nullable(),
-  /** Keyed by network key. */
-  veths: z.record(z.string(), z.looseObject({ host: z.string(), peer: z.string(), attachHash: z.string() })),
-  /** Absolute cgroup directories. */
-  cgroups: z.array(z.string()),
-  process: z.looseObject({ pid: z.number().int().positive(), startTime: z.number().int().nonnegative() }).nullable(),
-});
-export type ServiceRecord = z.infer<typeof serviceRecordSchema>;
+const serviceRecordShape = object(
+  {
+    version: literal(1),
+    kind: literal('service'),
+    project: string,
+    service: string,
+    /** /proc/sys/kernel/random/boot_id when written: a record from another boot is not believed. */
+    bootId: string,
+    /** Stamp of the spec the process was started with; null until started. */
+    config: nullable(stamp),
+    /** depends_on of that spec, so `down` without a spec still stops in reverse order. */
+    dependsOn: array(string),
+    netns: nullable(string),
+    /** Keyed by network key. */
+    veths: record(object({ host: string, peer: string, attachHash: string }, true)),
+    /** Absolute cgroup directories. */
+    cgroups: array(string),
+    process: nullable(object({ pid: integer(1), startTime: integer(0) }, true)),
+  },
+  true,
+);
+export type ServiceRecord = Shape<typeof serviceRecordShape>;
 
 /** Record of one project network: its bridge and the stamp it was made with. */
-export const networkRecordSchema = z.looseObject({
-  version: z.literal(1),
-  kind: z.literal('network'),
-  project: z.string(),
-  key: z.string(),
-  bootId: z.string(),
-  config: stamp,
-  bridge: z.string(),
-});
-export type NetworkRecord = z.infer<typeof networkRecordSchema>;
+const networkRecordShape = object(
+  { version: literal(1), kind: literal('network'), project: string, key: string, bootId: string, config: stamp, bridge: string },
+  true,
+);
+export type NetworkRecord = Shape<typeof networkRecordShape>;
 
 /** Record of one volume (named or, with `owner`, anonymous); no boot id: volumes persist. */
-export const volumeRecordSchema = z.looseObject({
-  version: z.literal(1),
-  kind: z.literal('volume'),
-  project: z.string(),
-  key: z.string(),
-  name: z.string(),
-  path: z.string(),
-  owner: z.string().optional(),
-});
-export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
+const volumeRecordShape = object(
+  { version: literal(1), kind: literal('volume'), project: string, key: string, name: string, path: string, owner: optional(string) },
+  true,
+);
+export type VolumeRecord = Shape<typeof volumeRecordShape>;
 
 /** A record file that exists but cannot be believed (not JSON, wrong shape). */
 export class RecordError extends UserError {
@@ -85,8 +78,16 @@ export interface RecordStore<T> {
   list(roots: StateRoots, project: string): Promise<{ records: T[]; warnings: string[] }>;
 }
 
+/** `value` checked against `shape` before it is written; a wrong shape is a bug in stack. */
+function valid<T>(shape: Check<T>, value: T): T {
+  const issues: string[] = [];
+  const checked = shape(value, '', issues);
+  if (issues.length) throw new Error(`refusing to write a state record of the wrong shape: ${issues.join('; ')}`);
+  return checked;
+}
+
 function store<T>(
-  schema: z.ZodType<T>,
+  shape: Check<T>,
   path: (roots: StateRoots, project: string, name: string) => string,
   nameOf: (record: T) => [project: string, name: string],
   projectDir: (roots: StateRoots, project: string) => string,
@@ -99,9 +100,10 @@ function store<T>(
       throw new RecordError(file, e instanceof Error ? e.message : String(e));
     }
     if (raw === undefined) return undefined;
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new RecordError(file, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return parsed.data;
+    const issues: string[] = [];
+    const checked = shape(raw, '', issues);
+    if (issues.length) throw new RecordError(file, issues.join('; '));
+    return checked;
   };
   const remove = (roots: StateRoots, project: string, name: string): Promise<void> => {
     const file = path(roots, project, name);
@@ -113,14 +115,14 @@ function store<T>(
     write: (roots, record) => {
       const [project, name] = nameOf(record);
       const file = path(roots, project, name);
-      return serialized(file, () => writeJsonAtomic(file, schema.parse(record)));
+      return serialized(file, () => writeJsonAtomic(file, valid(shape, record)));
     },
     update: (roots, project, name, change) => {
       const file = path(roots, project, name);
       return serialized(file, async () => {
         const next = change(await read(file));
         if (next === null) await remove(roots, project, name);
-        else await writeJsonAtomic(file, schema.parse(next));
+        else await writeJsonAtomic(file, valid(shape, next));
         return next;
       });
     },
@@ -148,7 +150,7 @@ function store<T>(
 
 /** Service records (runtime, under the project's run folder). */
 export const serviceRecords: RecordStore<ServiceRecord> = store(
-  serviceRecordSchema,
+  serviceRecordShape,
   serviceRecordPath,
   (r) => [r.project, r.service],
   projectRunDir,
@@ -156,7 +158,7 @@ export const serviceRecords: RecordStore<ServiceRecord> = store(
 
 /** Network records (runtime). */
 export const networkRecords: RecordStore<NetworkRecord> = store(
-  networkRecordSchema,
+  networkRecordShape,
   networkRecordPath,
   (r) => [r.project, r.key],
   projectRunDir,
@@ -164,7 +166,7 @@ export const networkRecords: RecordStore<NetworkRecord> = store(
 
 /** Volume records (persistent, under the project's lib folder). */
 export const volumeRecords: RecordStore<VolumeRecord> = store(
-  volumeRecordSchema,
+  volumeRecordShape,
   volumeRecordPath,
   (r) => [r.project, r.key],
   projectLibDir,
