@@ -1,7 +1,9 @@
 // Published ports are checked before `up` creates anything: a host port another program holds
 // is PORT_IN_USE (naming port and service) while the host is still untouched. Ports this
 // project's own supervisor already serves are not in the way: they stay with the project.
-import { checkPortsFree, portLabel, type PublishedPort } from '../network/portfwd/index.js';
+// check.js and types.js directly: the index also loads the forwarders, which only the supervisor runs.
+import { checkPortsFree } from '../network/portfwd/check.js';
+import { portLabel, type PublishedPort } from '../network/portfwd/types.js';
 import type { Plan } from '../planner/index.js';
 import type { Project } from '../spec/project.js';
 

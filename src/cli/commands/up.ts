@@ -9,13 +9,10 @@ import { assertRunnable, plan } from '../../planner/index.js';
 import { assertPortsFree } from '../../executor/port-check.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
-import { followLogs } from '../../executor/follow.js';
-import { serviceFiles } from '../../executor/service-files.js';
 import type { Project } from '../../spec/project.js';
 import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { withProjectLock } from './locked.js';
-import { stopServices, untilAllExited } from './stop-services.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 
 const HELP = `Usage: stack up [OPTIONS]
@@ -71,7 +68,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
     if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
     if (values.detach && !interrupt.signal.aborted) return 0;
-    const logs = followServices(ctx, project, env);
+    // Loaded only here, so `up -d` does not load them.
+    const { stopServices, untilAllExited } = await import('./stop-services.js');
+    const logs = await followServices(ctx, project, env);
     try {
       if (!interrupt.signal.aborted) {
         await untilAllExited(project.name, env, interrupt.signal);
@@ -124,7 +123,8 @@ async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string
 }
 
 /** Streams the services' output with `name |` prefixes until stop() (which prints what is left). */
-function followServices(ctx: CommandContext, project: Project, env: RunEnv): { stop(): Promise<void> } {
+async function followServices(ctx: CommandContext, project: Project, env: RunEnv): Promise<{ stop(): Promise<void> }> {
+  const [{ followLogs }, { serviceFiles }] = await Promise.all([import('../../executor/follow.js'), import('../../executor/service-files.js')]);
   const services = Object.keys(project.services);
   const prefix = logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
   const logs = services.map((service) => ({ service, path: serviceFiles(env.roots, project.name, service).log }));
