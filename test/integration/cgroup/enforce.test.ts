@@ -2,6 +2,7 @@
 // OOM-killed alone, a fork bomb stops at pids.max while the host answers, a cpu quota holds
 // (measured), and a workload running as nobody can neither raise its limits nor leave.
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -92,7 +93,9 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
     const app = await scratch.spawnIn(group, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', 'sh', '-c', script], { stdout: 'pipe' });
     let out = '';
     app.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    const drained = once(app.stdout!, 'end'); // 'exit' can come before the last output is read
     expect(await exitOf(app)).toEqual([0, null]);
+    await drained;
     const lines = out.trim().split('\n');
     expect(lines.slice(0, tries.length)).toEqual(tries.map(() => 'denied'));
     const where = lines.slice(tries.length).map((l) => l.replace(/^\d+:/, '')).sort();
