@@ -2,8 +2,8 @@
 // OOM-killed alone, a fork bomb stops at pids.max while the host answers, a cpu quota holds
 // (measured), and a workload running as nobody can neither raise its limits nor leave.
 import { spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
@@ -90,12 +90,18 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
       `rmdir ${memoryDir}`,
     ];
     const script = `${tries.map((t) => `if (${t}) 2>/dev/null; then echo allowed; else echo denied; fi`).join('; ')}; grep -E ':(memory|pids):' /proc/self/cgroup`;
-    const app = await scratch.spawnIn(group, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', 'sh', '-c', script], { stdout: 'pipe' });
-    let out = '';
-    app.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    const drained = once(app.stdout!, 'end'); // 'exit' can come before the last output is read
-    expect(await exitOf(app)).toEqual([0, null]);
-    await drained;
+    // Output goes to a file opened by root before setpriv, not to a pipe into this process: a
+    // pipe here once gave no output (and once no EOF) on a loaded machine.
+    const dir = mkdtempSync(join(tmpdir(), 'stack-cg-'));
+    const outFile = join(dir, 'out');
+    let out: string;
+    try {
+      const app = await scratch.spawnIn(group, ['sh', '-c', `exec "$@" > ${outFile}`, 'sh', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', 'sh', '-c', script]);
+      expect(await exitOf(app)).toEqual([0, null]);
+      out = readFileSync(outFile, 'utf8');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const lines = out.trim().split('\n');
     expect(lines.slice(0, tries.length)).toEqual(tries.map(() => 'denied'));
     const where = lines.slice(tries.length).map((l) => l.replace(/^\d+:/, '')).sort();
