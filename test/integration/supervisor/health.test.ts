@@ -1,12 +1,12 @@
 // Healthchecks run by the supervisor inside each service: a service that answers turns
 // healthy, one whose check fails turns unhealthy with the check's output kept, and
 // waitHealthy reports both (and refuses a service without a healthcheck). Real kernel, root.
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Healthcheck } from '../../../src/spec/project.js';
 import { ensureSupervisor, readHealth, serviceStatePaths, supervisorStatus, waitHealthy } from '../../../src/supervisor/index.js';
 import { processStartedAt } from '../../../src/supervisor/prober.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, removeBundles, ProjectRig, PROGRAMS_DIR } from './rig.js';
+import { PROGRAMS_DIR, supervisorRigs } from './rig.js';
 
 const echo = `${PROGRAMS_DIR}/echo.mjs`;
 
@@ -16,19 +16,10 @@ function check(test: string[], extra: Partial<Healthcheck> = {}): Healthcheck {
 }
 
 describeRoot('supervisor: healthchecks', () => {
-  let rig: ProjectRig | undefined;
-  beforeAll(async () => {
-    buildNative();
-    process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
-  });
-  afterAll(removeBundles);
-  afterEach(async () => {
-    await rig?.cleanup();
-    rig = undefined;
-  });
+  const newRig = supervisorRigs();
 
   it('healthy when the check passes inside the service, unhealthy with its output when it fails', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     // The check connects to the service's own port from inside its netns: it passes only there.
     const connect = "require('net').connect(8080,'127.0.0.1').on('connect',()=>{console.log('up on '+require('os').hostname());process.exit(0)}).on('error',()=>process.exit(1))";
     await rig.up({
@@ -62,7 +53,7 @@ describeRoot('supervisor: healthchecks', () => {
   });
 
   it('start_period: failures do not count until it is over, a timeout is a failure', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({
       slow: { command: ['sleep', '3600'], healthcheck: check(['CMD', 'sleep', '5'], { timeoutMs: 200, retries: 1, startPeriodMs: 2500, startIntervalMs: 100 }) },
     });

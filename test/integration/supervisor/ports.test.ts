@@ -3,11 +3,11 @@
 // is started from the records. Real kernel, root.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { ensureSupervisor, reloadSupervisor, runningSupervisor, stopSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig, PROGRAMS_DIR } from './rig.js';
+import { eventually, PROGRAMS_DIR, supervisorRigs } from './rig.js';
 
 const echo = `${PROGRAMS_DIR}/echo.mjs`;
 
@@ -43,19 +43,10 @@ function udpAsk(port: number, text: string): Promise<string | undefined> {
 }
 
 describeRoot('supervisor: published ports', () => {
-  let rig: ProjectRig | undefined;
-  beforeAll(async () => {
-    buildNative();
-    process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
-  });
-  afterAll(removeBundles);
-  afterEach(async () => {
-    await rig?.cleanup();
-    rig = undefined;
-  });
+  const newRig = supervisorRigs();
 
   it('forwards TCP and UDP to the service and listens again on the same ports after a SIGKILL', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({
       web: {
         command: ['node', echo, '8080'],
@@ -88,9 +79,9 @@ describeRoot('supervisor: published ports', () => {
   });
 
   it('at most one supervisor per project: concurrent ensures agree on one process', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({ web: { command: ['sleep', '3600'] } });
-    const [a, b, c] = await Promise.all([0, 1, 2].map(() => ensureSupervisor(rig!.project, rig!.roots)));
+    const [a, b, c] = await Promise.all([0, 1, 2].map(() => ensureSupervisor(rig.project, rig.roots)));
     expect(new Set([a!.pid, b!.pid, c!.pid]).size).toBe(1);
     await stopSupervisor(rig.project, rig.roots);
     expect(isSameProcess(a!.pid, a!.startTime)).toBe(false);
@@ -101,10 +92,10 @@ describeRoot('supervisor: published ports', () => {
     const squatter = net.createServer();
     await new Promise<void>((done) => squatter.listen({ host: '127.0.0.1', port: 0 }, done));
     const port = (squatter.address() as net.AddressInfo).port;
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({ web: { command: ['node', echo, '8080'], ports: [{ hostIp: '127.0.0.1', hostPort: port, containerPort: 8080, protocol: 'tcp' }] } });
     await ensureSupervisor(rig.project, rig.roots);
-    const ports = async () => (await supervisorStatus(rig!.project, rig!.roots))!.services[0]!.ports;
+    const ports = async () => (await supervisorStatus(rig.project, rig.roots))!.services[0]!.ports;
     expect(await ports()).toEqual([expect.objectContaining({ published: `127.0.0.1:${port}/tcp`, error: expect.stringContaining('already in use') })]);
     await new Promise<void>((done) => squatter.close(() => done()));
     await reloadSupervisor(rig.project, rig.roots);

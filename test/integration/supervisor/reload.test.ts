@@ -3,10 +3,10 @@
 // gateway for the services' names. Real kernel, root.
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ensureSupervisor, reloadSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig, PROGRAMS_DIR } from './rig.js';
+import { eventually, PROGRAMS_DIR, supervisorRigs } from './rig.js';
 
 const echo = `${PROGRAMS_DIR}/echo.mjs`;
 
@@ -24,19 +24,10 @@ function tcpAsk(port: number, text: string): Promise<string> {
 }
 
 describeRoot('supervisor: reload', () => {
-  let rig: ProjectRig | undefined;
-  beforeAll(async () => {
-    buildNative();
-    process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
-  });
-  afterAll(removeBundles);
-  afterEach(async () => {
-    await rig?.cleanup();
-    rig = undefined;
-  });
+  const newRig = supervisorRigs();
 
   it('opens the ports of a service started later, closes those of a stopped one, and serves its name', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({ web: { command: ['node', echo, '8080'], ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 8080, protocol: 'tcp' }] } });
     await ensureSupervisor(rig.project, rig.roots);
     const resolver = new Resolver({ timeout: 2000, tries: 1 });

@@ -4,13 +4,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { openCgroups } from '../../../src/executor/cgroup/index.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { acquireProjectLock } from '../../../src/state/lock.js';
 import { ensureSupervisor, markStoppedByUser, readHealth, serviceStatePaths, supervisorStatus, type ServiceStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
-import { buildNative, bundleSupervisor, removeBundles, eventually, ProjectRig } from './rig.js';
+import { eventually, supervisorRigs, type ProjectRig } from './rig.js';
 
 /** How many times the service's program ran: one `run` line each in its log. */
 function runs(rig: ProjectRig, service: string): number {
@@ -28,19 +28,10 @@ async function service(rig: ProjectRig, name: string): Promise<ServiceStatus | u
 }
 
 describeRoot('supervisor: restart policies', () => {
-  let rig: ProjectRig | undefined;
-  beforeAll(async () => {
-    buildNative();
-    process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
-  });
-  afterAll(removeBundles);
-  afterEach(async () => {
-    await rig?.cleanup();
-    rig = undefined;
-  });
+  const newRig = supervisorRigs();
 
   it('on-failure:2 restarts twice then leaves it exited; no never restarts; always keeps going', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({
       flaky: { command: ['sh', '-c', 'echo run; sleep 0.2; exit 3'], restart: { kind: 'on-failure', maxRetries: 2 } },
       once: { command: ['sh', '-c', 'echo run; sleep 0.2; exit 1'], restart: { kind: 'no' } },
@@ -73,7 +64,7 @@ describeRoot('supervisor: restart policies', () => {
   });
 
   it('a process stopped by the user is not restarted, even under restart: always', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({ web: { command: ['sleep', '3600'], restart: { kind: 'always' } }, other: { command: ['sleep', '3600'], restart: { kind: 'always' } } });
     await ensureSupervisor(rig.project, rig.roots);
     const web = (await rig.record('web'))!.process!;
@@ -92,7 +83,7 @@ describeRoot('supervisor: restart policies', () => {
   });
 
   it('waits for the project lock: no restart while up/down act on the project', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     await rig.up({ web: { command: ['sh', '-c', 'echo run; exit 1'], restart: { kind: 'on-failure' } } });
     const lock = await acquireProjectLock(rig.roots, rig.project, { command: 'test (stands for stack up)' });
     try {
@@ -109,7 +100,7 @@ describeRoot('supervisor: restart policies', () => {
   });
 
   it('a new supervisor after a SIGKILL restarts what exited meanwhile and resumes health where it was', async () => {
-    rig = new ProjectRig();
+    const rig = newRig();
     const sick = join(rig.base, 'sick');
     const check = { test: ['CMD-SHELL', 'test ! -e /shared/sick'], intervalMs: 200, timeoutMs: 5000, retries: 10, startPeriodMs: 0, startIntervalMs: 0 };
     await rig.up({

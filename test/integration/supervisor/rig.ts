@@ -4,6 +4,7 @@
 // the project snapshot written where the supervisor reads them. cleanup() removes all of it,
 // supervisor included, even after a failed test.
 import { execFileSync } from 'node:child_process';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -260,4 +261,26 @@ export class ProjectRig {
     rmSync(this.base, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }
+}
+
+/**
+ * The hooks every supervisor test file needs: the C helpers built and the supervisor bundled
+ * once, and each rig a test made cleaned up after it, even when the test failed. Returns the
+ * maker of a test's rig.
+ */
+export function supervisorRigs(): () => ProjectRig {
+  const made: ProjectRig[] = [];
+  beforeAll(async () => {
+    buildNative();
+    process.env.STACK_SUPERVISOR_ENTRY = await bundleSupervisor();
+  });
+  afterAll(removeBundles);
+  afterEach(async () => {
+    for (const rig of made.splice(0)) await rig.cleanup();
+  });
+  return () => {
+    const rig = new ProjectRig();
+    made.push(rig);
+    return rig;
+  };
 }
