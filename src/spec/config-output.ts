@@ -52,7 +52,23 @@ function service(s: Service): Record<string, unknown> {
     container_name: s.containerName,
     depends_on: mapValues(s.dependsOn, (d) => ({ condition: d.condition, required: d.required, restart: d.restart })),
     deploy: Object.keys(limits).length > 0 ? { resources: { limits } } : undefined,
-    develop: s.develop ? { watch: s.develop.watch.map((w) => compact({ path: w.path, action: w.action, target: w.target, ignore: w.ignore })) } : undefined,
+    develop: s.develop
+      ? {
+          watch: s.develop.watch.map((w) =>
+            compact({
+              path: w.path,
+              action: w.action,
+              target: w.target,
+              ignore: w.ignore,
+              include: w.include.length > 0 ? w.include : undefined,
+              initial_sync: w.initialSync || undefined,
+              exec: w.exec
+                ? compact({ command: w.exec.command, user: w.exec.user, privileged: w.exec.privileged || undefined, working_dir: w.exec.workingDir, environment: w.exec.environment })
+                : undefined,
+            }),
+          ),
+        }
+      : undefined,
     entrypoint: s.entrypoint ?? undefined,
     environment: s.environment,
     expose: s.expose,

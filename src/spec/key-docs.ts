@@ -40,7 +40,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     cpus: 'CPU limit as a number of cpus, e.g. 0.5.',
     pids_limit: 'Most processes the service may have.',
     deploy: 'Only resources.limits (cpus, memory, pids) is used by stack.',
-    develop: 'watch rules for `stack watch`: path, action (sync, restart, sync+restart, rebuild), target, ignore.',
+    develop: 'watch rules for `stack watch` and `up --watch`: path, action (sync, restart, sync+restart, sync+exec; rebuild is refused until builds exist), target, ignore, include, initial_sync, exec.',
     profiles: 'The service runs only when one of these profiles is active (--profile).',
     labels: 'Metadata as key: value or key=value.',
     extends: 'Start from another service of this file or of `file`.',

@@ -23,6 +23,7 @@ export type Level =
   | 'limits'
   | 'develop'
   | 'watch'
+  | 'hook'
   | 'port'
   | 'mount'
   | 'mountBind'
@@ -82,7 +83,8 @@ export const KEYS: Catalogue = {
   resources: { limits: S, reservations: U },
   limits: all(S, 'cpus memory pids'),
   develop: { watch: S },
-  watch: { ...all(S, 'path action target ignore'), ...all(U, 'include exec initial_sync') },
+  watch: all(S, 'path action target ignore include exec initial_sync'),
+  hook: all(S, 'command user privileged working_dir environment'),
   port: { ...all(S, 'target published host_ip protocol'), ...all(C, 'name app_protocol mode') },
   mount: { ...all(S, 'type source target read_only bind volume tmpfs'), consistency: C, image: U },
   mountBind: { create_host_path: S, ...all(U, 'propagation recursive selinux') },
@@ -125,6 +127,7 @@ const PLACES: readonly [Level, readonly string[]][] = [
   ['limits', ['services', '*', 'deploy', 'resources', 'limits']],
   ['develop', ['services', '*', 'develop']],
   ['watch', ['services', '*', 'develop', 'watch', '*']],
+  ['hook', ['services', '*', 'develop', 'watch', '*', 'exec']],
   ['port', ['services', '*', 'ports', '*']],
   ['mount', ['services', '*', 'volumes', '*']],
   ['mountBind', ['services', '*', 'volumes', '*', 'bind']],

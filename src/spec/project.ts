@@ -189,5 +189,21 @@ export interface WatchRule {
   readonly path: string;
   readonly action: 'sync' | 'rebuild' | 'restart' | 'sync+restart' | 'sync+exec';
   readonly target?: string;
+  /** Patterns (.dockerignore syntax, relative to `path`) of changes to leave alone. */
   readonly ignore: readonly string[];
+  /** When not empty, only changes matching one of these patterns count. */
+  readonly include: readonly string[];
+  /** Copy every differing file to `target` when watching starts (sync actions). */
+  readonly initialSync: boolean;
+  /** What `sync+exec` runs in the service after a copy. */
+  readonly exec?: WatchExec;
+}
+
+/** A command a watch rule runs inside the service (compose's service_hook). */
+export interface WatchExec {
+  readonly command: readonly string[];
+  readonly user?: string;
+  readonly privileged: boolean;
+  readonly workingDir?: string;
+  readonly environment: Readonly<Record<string, string>>;
 }

@@ -38,6 +38,7 @@ export function describeLevel(name: Level): string {
     limits: 'deploy.resources.limits',
     develop: 'develop',
     watch: 'a develop.watch rule',
+    hook: 'a command to run in the service (exec)',
     port: 'a port (long syntax)',
     mount: 'a volume mount (long syntax)',
     mountBind: 'bind options',
@@ -179,6 +180,15 @@ const develop = level('develop', {
         action: z.enum(['sync', 'rebuild', 'restart', 'sync+restart', 'sync+exec'], expecting('sync, rebuild, restart, sync+restart or sync+exec')),
         target: str.optional(),
         ignore: stringOrList.optional(),
+        include: stringOrList.optional(),
+        initial_sync: bool.optional(),
+        exec: level('hook', {
+          command,
+          user: z.union([z.string(), z.number().int()], expecting('a user name or uid, optionally with :group')).optional(),
+          privileged: bool.optional(),
+          working_dir: str.optional(),
+          environment: listOrDict.optional(),
+        }).optional(),
       }),
     )
     .optional(),

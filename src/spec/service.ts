@@ -1,7 +1,7 @@
 // One service spec → the fully defaulted Service of the Project model.
 import { constants } from 'node:os';
 import { isAbsolute } from 'node:path';
-import type { Dependency, Develop, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
+import type { Dependency, Develop, WatchExec, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
 import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
@@ -279,13 +279,45 @@ function develop(spec: ServiceSpec['develop'], at: (...p: (string | number)[]) =
     } else if (w.target !== undefined && !isAbsolute(w.target)) {
       ctx.report.error(at('develop', 'watch', i, 'target'), 'BAD_PATH', `\`${w.target}\` is not an absolute path`, { expected: 'an absolute path inside the service, e.g. /app/src' });
     }
+    if (w.action === 'sync+exec' && w.exec === undefined) {
+      ctx.report.error(at('develop', 'watch', i), 'MISSING_KEY', 'a `sync+exec` rule needs an `exec`', {
+        expected: 'exec: {command: ...}: what to run in the service after each copy',
+        found: 'no exec',
+      });
+    }
   });
+  const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : [...v]);
   return {
-    watch: (spec.watch ?? []).map((w) => ({
-      path: hostPath(w.path, ctx),
-      action: w.action,
-      ...(w.target !== undefined ? { target: w.target } : {}),
-      ignore: w.ignore === undefined ? [] : typeof w.ignore === 'string' ? [w.ignore] : [...w.ignore],
-    })),
+    watch: (spec.watch ?? []).map((w, i) => {
+      const exec = w.exec;
+      let hook: WatchExec | undefined;
+      if (exec) {
+        const command = exec.command === null ? null : Array.isArray(exec.command) ? [...exec.command] : splitWords(exec.command);
+        const words = command === null ? [] : Array.isArray(command) ? command : command.ok ? command.words : [];
+        if (command !== null && !Array.isArray(command) && !command.ok) {
+          ctx.report.error(at('develop', 'watch', i, 'exec', 'command'), 'BAD_COMMAND', `cannot split \`command\` into words: ${command.reason}`, {
+            hint: 'close the quote, or write the command as a list: ["prog", "arg"]',
+          });
+        } else if (words.length === 0) {
+          ctx.report.error(at('develop', 'watch', i, 'exec', 'command'), 'MISSING_KEY', 'the exec of a watch rule needs a command', { expected: 'a command as a string or a list of strings' });
+        }
+        hook = {
+          command: words,
+          ...(exec.user !== undefined && { user: String(exec.user) }),
+          privileged: asBoolean(exec.privileged, false),
+          ...(exec.working_dir !== undefined && { workingDir: exec.working_dir }),
+          environment: listOrDict(exec.environment, (key) => ctx.env[key]),
+        };
+      }
+      return {
+        path: hostPath(w.path, ctx),
+        action: w.action,
+        ...(w.target !== undefined ? { target: w.target } : {}),
+        ignore: list(w.ignore),
+        include: list(w.include),
+        initialSync: asBoolean(w.initial_sync, false),
+        ...(hook && { exec: hook }),
+      };
+    }),
   };
 }

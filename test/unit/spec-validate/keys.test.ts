@@ -42,6 +42,7 @@ describe('key catalogue', () => {
       ['limits', defs.deployment.properties.resources.properties.limits.properties],
       ['develop', defs.development.properties],
       ['watch', defs.development.properties.watch.items.properties],
+      ['hook', defs.service_hook.properties],
       ['port', svc.ports.items.oneOf[2].properties],
       ['mount', mount],
       ['mountBind', mount.bind.properties],

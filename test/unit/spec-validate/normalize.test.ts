@@ -367,8 +367,25 @@ describe('restart, stop, limits, develop, misc', () => {
   test('develop.watch paths are absolute, ignore is a list', () => {
     expect(web('develop:\n  watch:\n    - {path: ./src, action: sync, target: /app/src, ignore: node_modules/}\n    - {path: package.json, action: rebuild}').develop).toEqual({
       watch: [
-        { path: '/proj/src', action: 'sync', target: '/app/src', ignore: ['node_modules/'] },
-        { path: '/proj/package.json', action: 'rebuild', ignore: [] },
+        { path: '/proj/src', action: 'sync', target: '/app/src', ignore: ['node_modules/'], include: [], initialSync: false },
+        { path: '/proj/package.json', action: 'rebuild', ignore: [], include: [], initialSync: false },
+      ],
+    });
+  });
+
+  test('develop.watch include, initial_sync and a sync+exec rule with its exec', () => {
+    const spec = 'develop:\n  watch:\n    - path: ./src\n      action: sync+exec\n      target: /app/src\n      include: "*.js"\n      initial_sync: true\n      exec:\n        command: kill -HUP 1\n        user: "1000"\n        privileged: true\n        working_dir: /app\n        environment: [A=1]';
+    expect(web(spec).develop).toEqual({
+      watch: [
+        {
+          path: '/proj/src',
+          action: 'sync+exec',
+          target: '/app/src',
+          ignore: [],
+          include: ['*.js'],
+          initialSync: true,
+          exec: { command: ['kill', '-HUP', '1'], user: '1000', privileged: true, workingDir: '/app', environment: { A: '1' } },
+        },
       ],
     });
   });
@@ -440,6 +457,8 @@ describe('mistakes that would only show at run time', () => {
     ['services:\n  web:\n    command: x\n    working_dir: app\n', 'BAD_PATH', ['services', 'web', 'working_dir']],
     ['services:\n  web:\n    command: x\n    develop: {watch: [{path: ./src, action: sync}]}\n', 'MISSING_KEY', ['services', 'web', 'develop', 'watch', 0]],
     ['services:\n  web:\n    command: x\n    develop: {watch: [{path: ./src, action: sync, target: app}]}\n', 'BAD_PATH', ['services', 'web', 'develop', 'watch', 0, 'target']],
+    ['services:\n  web:\n    command: x\n    develop: {watch: [{path: ./src, action: sync+exec, target: /app}]}\n', 'MISSING_KEY', ['services', 'web', 'develop', 'watch', 0]],
+    ['services:\n  web:\n    command: x\n    develop: {watch: [{path: ./src, action: sync+exec, target: /app, exec: {command: "a \'b"}}]}\n', 'BAD_COMMAND', ['services', 'web', 'develop', 'watch', 0, 'exec', 'command']],
     [
       'services:\n  web:\n    command: x\n    depends_on: {db: {condition: service_healthy}}\n  db:\n    command: y\n',
       'NO_HEALTHCHECK',
