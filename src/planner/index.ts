@@ -18,7 +18,8 @@ export type {
   StopService,
 } from './plan.js';
 export { operationService } from './plan.js';
-export { plan, planDown, reconcile, type ReconcileOptions } from './reconcile.js';
+export { plan, planDown, planRestart, planStart, planStop, reconcile, type ReconcileOptions, type UpOptions } from './reconcile.js';
+export { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 export { attachmentHash, canonicalJson, changedFields, describeChange, hashNetwork, hashService } from './hash.js';
 export { CycleError, toposort } from './toposort.js';
 export { assertRunnable, checkRunnable } from './runnable.js';

@@ -7,9 +7,10 @@ import { dependencies, type Draft } from './edges.js';
 import type { Operation, Plan } from './plan.js';
 import { planNetworks, planVolumes } from './resources.js';
 import { planRemoval, planService } from './services.js';
+import { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 import { toposort } from './toposort.js';
 
-/** How a reconcile treats what the project no longer wants. */
+/** How a reconcile treats what the project no longer wants, and which services it acts on. */
 export interface ReconcileOptions {
   /** Remove volumes the project does not declare (named and anonymous): `down -v`. */
   readonly removeVolumes: boolean;
@@ -17,15 +18,61 @@ export interface ReconcileOptions {
   readonly removedCause: string;
   /** Cause of volume removals. */
   readonly volumeCause: string;
+  /**
+   * The services acted on and how (targets.ts). Absent: every service converges, and what the
+   * project no longer has is removed. Present: the others are left as they are, nothing is
+   * removed, and only the networks and volumes the targeted services use are made.
+   */
+  readonly modes?: ReadonlyMap<string, ProcessMode>;
+  /** With modes: a service outside them restarts when a dependency it follows (`restart: true`) does. Default true. */
+  readonly follow?: boolean;
+}
+
+/** Options of `up` (and `stack plan`): `up SERVICE...`, `--no-deps`, `--force-recreate`. */
+export interface UpOptions {
+  /** Only these services and (unless noDeps) what they depend on; default: all. */
+  readonly services?: readonly string[];
+  readonly noDeps?: boolean;
+  /** Recreate the targeted services even when unchanged. */
+  readonly forceRecreate?: boolean;
 }
 
 /** The plan that brings the host from `live` to `project` (`stack plan`, `stack up`). */
-export function plan(project: Project, live: LiveState): Plan {
-  return reconcile(project, live, {
-    removeVolumes: false,
-    removedCause: 'removed from the spec',
-    volumeCause: 'removed from the spec',
-  });
+export function plan(project: Project, live: LiveState, options: UpOptions = {}): Plan {
+  const base = { removeVolumes: false, removedCause: 'removed from the spec', volumeCause: 'removed from the spec' };
+  if (options.services === undefined && !options.forceRecreate) return reconcile(project, live, base);
+  const names = options.services ?? Object.keys(project.services);
+  const targets = options.noDeps ? names : withDependencies(project, names);
+  const mode: ProcessMode = options.forceRecreate ? { kind: 'recreate', cause: 'forced recreate' } : { kind: 'converge' };
+  return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, mode])) });
+}
+
+/**
+ * `stack restart` (and watch): stop and start `services` without recreating them, then the
+ * services that follow them with `depends_on.<it>.restart: true` (unless noDeps). Services never
+ * started are left alone.
+ */
+export function planRestart(project: Project, live: LiveState, options: { services: readonly string[]; cause: string; noDeps?: boolean }): Plan {
+  const modes = new Map<string, ProcessMode>();
+  for (const s of options.services) if (live.services[s]) modes.set(s, { kind: 'bounce', cause: options.cause });
+  if (!options.noDeps) {
+    for (const [s, dep] of restartFollowers(project, options.services))
+      if (live.services[s]?.process) modes.set(s, { kind: 'bounce', cause: `${dep} restarted` });
+  }
+  return reconcile(project, live, { removeVolumes: false, removedCause: options.cause, volumeCause: options.cause, modes, follow: !options.noDeps });
+}
+
+/** `stack stop`: stop `services` that run, dependents first; nothing else. */
+export function planStop(project: Project, live: LiveState, options: { services: readonly string[]; cause: string }): Plan {
+  const modes = new Map<string, ProcessMode>(options.services.map((s) => [s, { kind: 'stop', cause: options.cause }]));
+  return reconcile(project, live, { removeVolumes: false, removedCause: options.cause, volumeCause: options.cause, modes });
+}
+
+/** `stack start`: start `services` and what they depend on where not running; never recreate. */
+export function planStart(project: Project, live: LiveState, options: { services: readonly string[]; cause: string }): Plan {
+  const mode: ProcessMode = { kind: 'start', cause: options.cause };
+  const modes = new Map(withDependencies(project, options.services).map((s) => [s, mode]));
+  return reconcile(project, live, { removeVolumes: false, removedCause: options.cause, volumeCause: options.cause, modes });
 }
 
 /** The plan that removes everything of the project (`stack down`, `-v` for volumes too). */
@@ -66,18 +113,24 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     'depends_on',
     'remove one depends_on entry of the cycle',
   );
-  const orphans = Object.keys(live.services)
-    .filter((s) => !project.services[s])
-    .sort();
+  const modes = options.modes;
+  const orphans = modes
+    ? []
+    : Object.keys(live.services)
+        .filter((s) => !project.services[s])
+        .sort();
+  const modeOf = (name: string): ProcessMode => (modes ? (modes.get(name) ?? { kind: 'keep', follow: options.follow ?? true }) : { kind: 'converge' });
+  const touchesResources = (name: string): boolean => !['keep', 'stop'].includes(modeOf(name).kind);
 
-  const recreatedNetworks = planNetworks(project, live, options, add);
-  planVolumes(project, live, options, add);
+  const scope = modes ? scoped(project, serviceOrder.filter(touchesResources)) : project;
+  const recreatedNetworks = planNetworks(scope, live, { ...options, removeUnused: !modes }, add);
+  planVolumes(scope, live, options, add);
 
   const restarted = new Set<string>();
   for (const name of serviceOrder) {
     const spec = project.services[name] as Service;
     const observed = live.services[name];
-    const bounced = planService(spec, observed, restarted, recreatedNetworks, add);
+    const bounced = planService(spec, observed, restarted, recreatedNetworks, add, modeOf(name));
     if (bounced) restarted.add(name);
   }
   for (const name of orphans) planRemoval(live.services[name] as LiveService, options.removedCause, add);
@@ -101,6 +154,18 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     return { ...draft, dependsOn } as Operation;
   });
   return { project: project.name, operations };
+}
+
+/** The project reduced to the networks and volumes `services` use (what a targeted plan may make). */
+function scoped(project: Project, services: readonly string[]): Project {
+  const used = services.map((s) => project.services[s] as Service);
+  const networks = new Set(used.flatMap((s) => Object.keys(s.networks)));
+  const volumes = new Set(used.flatMap((s) => s.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : []))));
+  return {
+    ...project,
+    networks: Object.fromEntries(Object.entries(project.networks).filter(([k]) => networks.has(k))),
+    volumes: Object.fromEntries(Object.entries(project.volumes).filter(([k]) => volumes.has(k))),
+  };
 }
 
 /** Drops a dependency that another dependency already waits for (same order, shorter lists). */

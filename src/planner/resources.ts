@@ -9,7 +9,7 @@ import type { ReconcileOptions } from './reconcile.js';
 export function planNetworks(
   project: Project,
   live: LiveState,
-  options: ReconcileOptions,
+  options: ReconcileOptions & { readonly removeUnused: boolean },
   add: (d: Draft) => void,
 ): Map<string, string> {
   const recreated = new Map<string, string>();
@@ -32,7 +32,7 @@ export function planNetworks(
     add({ id: opId('create-network', network.key), kind: 'create-network', network: network.key, resource, cause, stamp });
   }
   for (const key of Object.keys(live.networks).sort()) {
-    if (wanted.some((n) => n.key === key)) continue;
+    if (!options.removeUnused || wanted.some((n) => n.key === key)) continue;
     const resource = `network:${key}`;
     add({ id: opId('remove-network', key), kind: 'remove-network', network: key, resource, cause: options.removedCause });
   }

@@ -4,6 +4,7 @@ import type { Service } from '../spec/project.js';
 import type { LiveService } from '../state/live.js';
 import { opId, type Draft } from './edges.js';
 import { attachmentHash, describeChange, hashService } from './hash.js';
+import type { ProcessMode } from './targets.js';
 
 /** The veths a service wants: higher priority first, then by network key → eth0, eth1, ... */
 export function attachments(spec: Service): { network: string; index: number; attachHash: string }[] {
@@ -13,8 +14,9 @@ export function attachments(spec: Service): { network: string; index: number; at
 }
 
 /**
- * Operations for a service the project wants. Returns true when its running process is stopped
- * and started again (its dependents with `depends_on.restart` follow).
+ * Operations for a service the project wants, as `mode` asks (see targets.ts). Returns true when
+ * its running process is stopped and started again (its dependents with `depends_on.restart`
+ * follow).
  */
 export function planService(
   spec: Service,
@@ -22,8 +24,22 @@ export function planService(
   restarted: ReadonlySet<string>,
   recreatedNetworks: ReadonlyMap<string, string>,
   add: (d: Draft) => void,
+  mode: ProcessMode = { kind: 'converge' },
 ): boolean {
   const name = spec.name;
+  const restartedDep = Object.entries(spec.dependsOn)
+    .filter(([dep, d]) => d.restart && restarted.has(dep))
+    .map(([dep]) => dep)[0];
+  // A dependency restarted: a running dependent with `restart: true` follows, targeted or not.
+  if (mode.kind === 'keep' && mode.follow && restartedDep && observed?.process?.alive) mode = { kind: 'bounce', cause: `${restartedDep} restarted` };
+  if (mode.kind === 'stop') {
+    if (observed?.process?.alive) add({ id: opId('stop-service', name), kind: 'stop-service', service: name, resource: `service:${name}`, cause: mode.cause });
+    return false;
+  }
+  if (mode.kind === 'keep') {
+    if (observed?.netns?.present) planVeths(spec, observed, undefined, undefined, recreatedNetworks, add, true);
+    return false;
+  }
   const stamp = hashService(spec);
   const running = observed?.process?.alive === true;
   const netnsCause = !observed
@@ -33,16 +49,16 @@ export function planService(
       : !observed.netns.present
         ? `netns ${observed.netns.name} gone`
         : undefined;
-  const restartedDep = Object.entries(spec.dependsOn)
-    .filter(([dep, d]) => d.restart && restarted.has(dep))
-    .map(([dep]) => dep)[0];
+  const changed = observed?.config && observed.config.hash !== stamp.hash ? describeChange(observed.config, stamp) : undefined;
+  const stopped = observed?.process ? 'not running' : 'not started';
 
   let process: { stop: boolean; remove: boolean; cause: string } | undefined;
   if (!observed) process = { stop: false, remove: false, cause: 'new service' };
-  else if (observed.config && observed.config.hash !== stamp.hash)
-    process = { stop: running, remove: true, cause: describeChange(observed.config, stamp) };
-  else if (!running) process = { stop: false, remove: false, cause: observed.process ? 'not running' : 'not started' };
+  else if (mode.kind === 'recreate') process = { stop: running, remove: true, cause: mode.cause };
+  else if (changed && mode.kind === 'converge') process = { stop: running, remove: true, cause: changed };
+  else if (!running) process = { stop: false, remove: false, cause: mode.kind === 'converge' ? stopped : mode.cause };
   else if (netnsCause) process = { stop: true, remove: false, cause: netnsCause };
+  else if (mode.kind === 'bounce') process = { stop: true, remove: false, cause: mode.cause };
   else if (restartedDep) process = { stop: true, remove: false, cause: `${restartedDep} restarted` };
 
   const svc = { service: name, resource: `service:${name}` };
@@ -52,6 +68,27 @@ export function planService(
   if (netnsCause)
     add({ id: opId('create-netns', name), kind: 'create-netns', service: name, resource: `netns:${name}`, cause: netnsCause });
 
+  planVeths(spec, observed, netnsCause, process?.cause, recreatedNetworks, add, false);
+
+  if (process) add({ id: opId('start-service', name), kind: 'start-service', ...svc, cause: process.cause, stamp });
+  return process?.stop === true;
+}
+
+/**
+ * The service's veths: made where missing, remade where their network or netns was remade or
+ * their place changed, removed from networks it left. `onlyRecreated`: only those of networks
+ * the plan recreates (a service the command does not target).
+ */
+function planVeths(
+  spec: Service,
+  observed: LiveService | undefined,
+  netnsCause: string | undefined,
+  processCause: string | undefined,
+  recreatedNetworks: ReadonlyMap<string, string>,
+  add: (d: Draft) => void,
+  onlyRecreated: boolean,
+): void {
+  const name = spec.name;
   const wanted = attachments(spec);
   for (const { network, index, attachHash } of wanted) {
     const veth = observed?.veths[network];
@@ -61,10 +98,11 @@ export function planService(
     if (netnsCause ?? recreatedNetworks.get(network)) {
       cause = netnsCause ?? recreatedNetworks.get(network);
       detachFirst = veth?.host.present === true;
-    } else if (!veth) cause = `joined network ${network}`;
+    } else if (onlyRecreated) continue;
+    else if (!veth) cause = `joined network ${network}`;
     else if (!veth.host.present) cause = `veth ${veth.host.name} gone`;
     else if (veth.attachHash !== attachHash) {
-      cause = process?.cause ?? `eth${index} changed`;
+      cause = processCause ?? `eth${index} changed`;
       detachFirst = true;
     }
     if (cause === undefined) continue;
@@ -72,7 +110,7 @@ export function planService(
     add({ id: opId('attach-veth', `${name}/${network}`), kind: 'attach-veth', ...target, cause, index, attachHash });
   }
   for (const network of Object.keys(observed?.veths ?? {}).sort()) {
-    if (wanted.some((w) => w.network === network)) continue;
+    if (onlyRecreated || wanted.some((w) => w.network === network)) continue;
     add({
       id: opId('detach-veth', `${name}/${network}`),
       kind: 'detach-veth',
@@ -82,9 +120,6 @@ export function planService(
       cause: `left network ${network}`,
     });
   }
-
-  if (process) add({ id: opId('start-service', name), kind: 'start-service', ...svc, cause: process.cause, stamp });
-  return process?.stop === true;
 }
 
 /** Everything of a service the project no longer has: stop, unplug, remove. */

@@ -1,0 +1,92 @@
+// The lifecycle verbs as functions: restart, start and stop named services of an already loaded
+// project, each observe → plan → apply under the project's lock (waiting for it). `stack
+// restart|start|stop` call them with the project as the last `up` applied it; `stack watch`
+// calls restartServices on its edit → running-again path with the project it loaded (this module
+// never reads the spec). src/watch should receive these as injected functions from the watch
+// command rather than import src/cli (dependencies point inward).
+import { UserError } from '../../errors.js';
+import { apply } from '../../executor/apply.js';
+import type { EventSink } from '../../executor/events.js';
+import { planRestart, planStart, planStop, type Plan } from '../../planner/index.js';
+import type { Project } from '../../spec/project.js';
+import type { LiveState } from '../../state/live.js';
+import { acquireProjectLock, describeHolder } from '../../state/lock.js';
+import { observe } from '../../state/observe.js';
+import { closest } from '../suggest.js';
+import type { RunEnv } from './executor-env.js';
+
+/** Where a lifecycle verb reports: the executor's events, and notices when the sink takes them (a Renderer does). */
+export type LifecycleSink = EventSink & { notice?(message: string): void };
+
+/** What restartServices, startServices and stopServicesNamed take. */
+export interface LifecycleRequest {
+  readonly env: RunEnv;
+  /** The project as loaded (never re-read here); its services' specs are what gets launched. */
+  readonly project: Project;
+  /** Services to act on; each must be in `project` (UserError SERVICE_UNKNOWN otherwise). */
+  readonly services: readonly string[];
+  /** Cause written on every operation, e.g. `stack restart` or `src/server.js changed`. */
+  readonly cause: string;
+  readonly sink: LifecycleSink;
+  /** Grace period of the stops, overriding stop_grace_period (`-t N`). */
+  readonly timeoutMs?: number;
+  /** Cancels waiting for the lock and operations not started yet. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Stops and starts `services` without recreating them (config changes are not applied), then,
+ * unless noDeps, the services that follow them with `depends_on.<it>.restart: true`. A stopped
+ * service is started; one never started is left alone. Resolves once all are started.
+ */
+export async function restartServices(request: LifecycleRequest & { readonly noDeps?: boolean }): Promise<void> {
+  await planAndApply(request, 'restart', (live) =>
+    planRestart(request.project, live, { services: request.services, cause: request.cause, ...(request.noDeps && { noDeps: true }) }),
+  );
+}
+
+/** Starts `services` and what they depend on where they are not running, without recreating them. */
+export async function startServices(request: LifecycleRequest): Promise<void> {
+  await planAndApply(request, 'start', (live) => planStart(request.project, live, { services: request.services, cause: request.cause }));
+}
+
+/** Stops `services` (dependents first); they stay stopped (no restart policy applies) until start or up. */
+export async function stopServicesNamed(request: LifecycleRequest): Promise<void> {
+  await planAndApply(request, 'stop', (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
+}
+
+/** A UserError naming the first of `names` the project does not have, with a "did you mean". */
+export function assertServices(project: Project, names: readonly string[], verb: string): void {
+  const known = Object.keys(project.services);
+  for (const name of names) {
+    if (project.services[name]) continue;
+    const near = closest(name, known);
+    throw new UserError(
+      'SERVICE_UNKNOWN',
+      `stack ${verb}: project ${project.name} has no service "${name}"`,
+      near ? `did you mean "${near}"?` : known.length ? `its services: ${known.join(', ')}` : 'it has no services',
+    );
+  }
+}
+
+async function planAndApply(request: LifecycleRequest, verb: string, planFor: (live: LiveState) => Plan): Promise<void> {
+  const { project, sink, signal } = request;
+  assertServices(project, request.services, verb);
+  const env: RunEnv = request.timeoutMs !== undefined ? { ...request.env, stopTimeoutMs: request.timeoutMs } : request.env;
+  const lock = await acquireProjectLock(env.roots, project.name, {
+    command: `stack ${verb}`,
+    wait: true,
+    ...(signal && { signal }),
+    onWait: (holder) => sink.notice?.(`waiting for project ${project.name}: it is locked by ${describeHolder(holder)}`),
+  });
+  try {
+    const live = await observe(project.name, { roots: env.roots });
+    for (const w of live.warnings) sink.notice?.(`warning: ${w}`);
+    const planned = planFor(live);
+    if (planned.operations.length === 0) return;
+    const result = await apply(planned, project, { env, live, sink, ...(signal && { signal }) });
+    for (const n of result.notices) sink.notice?.(n);
+  } finally {
+    await lock.release();
+  }
+}
