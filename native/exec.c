@@ -1,19 +1,27 @@
 /* stack's exec helper: runs one command inside a running service (healthchecks, `stack exec`).
  *
- * Node spawns it with the request on stdin (NUL-terminated key/value pairs, as for the
- * launcher; src/executor/exec.ts builds it), the command's stdout and stderr on fds 1 and 2,
- * and a report pipe on fd 3. It:
+ * Node spawns it with the request (NUL-terminated key/value pairs, as for the launcher;
+ * src/executor/exec.ts builds it) on stdin, or on the fd named by `--request-fd N`, and a
+ * report pipe on fd 3. The request's `stdio` says what the command gets:
+ *   capture  (default; healthchecks) stdin /dev/null, stdout and stderr the helper's fds 1 and 2;
+ *   inherit  the helper's fds 0, 1 and 2 as they are (`stack exec -T`);
+ *   pty      a pseudo-terminal of the service's own devpts, relayed to the user's terminal
+ *            (native/exec/pty.h);
+ *   detach   stdio /dev/null; a monitor process outside the service waits for the command, so
+ *            it is nobody's zombie inside the service, and the helper returns once it runs.
+ * It:
  *   - opens a pidfd of the service's main process and checks its start time (pids are reused);
- *   - joins the service's cgroups while it still sees the host's cgroupfs;
+ *   - opens the service's cgroups' cgroup.procs while it still sees the host's cgroupfs (the
+ *     command joins them before exec; the helper itself stays out of them);
  *   - enters the service's ipc, uts, net, pid and mount namespaces in one setns(pidfd) call
  *     (no user namespace: services have none), and the service's root;
- *   - forks (a pid namespace holds only children), and the child drops to the service's user,
- *     groups and capabilities the way native/launcher does (bounding set = the service's set,
- *     permitted/effective only for root, no ambient, no_new_privs), then execs the command
- *     with the environment given;
+ *   - forks (a pid namespace holds only children), and the child starts a session of its own,
+ *     joins the cgroups, drops to the service's user, groups and capabilities the way
+ *     native/launcher does (bounding set = the service's set, permitted/effective only for
+ *     root, no ambient, no_new_privs), then execs the command with the environment given;
  *   - waits, forwarding SIGINT/SIGTERM/SIGHUP/SIGQUIT to the command's process group, and on
  *     `timeout_ms` kills that group.
- * Fd 3 gets one line: `exit\t<code>`, `signal\t<SIGNAME>`, `timeout`, or
+ * Fd 3 gets one line: `exit\t<code>`, `signal\t<SIGNAME>`, `timeout`, `detached`, or
  * `err\t<stage>\t<ERRNO>\t<detail>` when the command could not be started. The helper exits
  * with the command's code (128+n for a signal, 127 when it never ran). */
 #define _GNU_SOURCE
@@ -48,11 +56,18 @@ static void write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
     ssize_t n = write(fd, buf, len);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) { /* a non-blocking terminal shared with another process */
+      struct pollfd pfd = {fd, POLLOUT, 0};
+      poll(&pfd, 1, -1);
+      continue;
+    }
     if (n <= 0) return;
     buf += n;
     len -= (size_t)n;
   }
 }
+
+static void pty_restore(void);
 
 /* Reports a failed step (`err\t<stage>\t<ERRNO>\t<detail>`) and exits 127. */
 __attribute__((noreturn, format(printf, 3, 4))) static void fail(const char *stage, int err, const char *fmt, ...) {
@@ -67,10 +82,15 @@ __attribute__((noreturn, format(printf, 3, 4))) static void fail(const char *sta
   int n = snprintf(line, sizeof line, "err\t%s\t%s\t%s\n", stage, name ? name : "0", detail);
   if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
   write_all(report_fd, line, (size_t)n);
+  pty_restore();
   _exit(127);
 }
 
+/* What the command's stdin, stdout and stderr are (see the top of this file). */
+enum stdio_mode { STDIO_CAPTURE, STDIO_INHERIT, STDIO_PTY, STDIO_DETACH };
+
 struct request {
+  enum stdio_mode stdio;
   pid_t pid;
   unsigned long long start_time;
   const char **cgroups;
@@ -113,6 +133,14 @@ static unsigned long long number(const char *key, const char *value, int base) {
   return v;
 }
 
+static enum stdio_mode stdio_mode(const char *value) {
+  if (!strcmp(value, "capture")) return STDIO_CAPTURE;
+  if (!strcmp(value, "inherit")) return STDIO_INHERIT;
+  if (!strcmp(value, "pty")) return STDIO_PTY;
+  if (!strcmp(value, "detach")) return STDIO_DETACH;
+  fail("request", EINVAL, "stdio: unknown mode %s", value);
+}
+
 static void parse_request(struct request *r, char *buf, size_t len) {
   if (len == 0 || buf[len - 1] != '\0') fail("request", EINVAL, "request is empty or not NUL-terminated");
   size_t strings = 0;
@@ -144,6 +172,7 @@ static void parse_request(struct request *r, char *buf, size_t len) {
     else if (!strcmp(key, "cwd")) r->cwd = value;
     else if (!strcmp(key, "search_path")) r->search_path = value;
     else if (!strcmp(key, "timeout_ms")) r->timeout_ms = (long long)number(key, value, 10);
+    else if (!strcmp(key, "stdio")) r->stdio = stdio_mode(value);
     else if (!strcmp(key, "env")) r->env[r->nenv++] = value;
     else if (!strcmp(key, "arg")) r->argv[r->nargv++] = value;
     else fail("request", EINVAL, "unknown key in exec request: %s (helper and Node side out of date?)", key);
@@ -180,13 +209,28 @@ static int open_service(const struct request *r) {
   return pidfd;
 }
 
-static void join_cgroups(const struct request *r) {
+/* The cgroup.procs of each of the service's cgroups, opened while the host's cgroupfs is in sight. */
+static int *open_cgroups(const struct request *r) {
   char path[PATH_MAX];
+  int *fds = calloc(r->ncgroups + 1, sizeof *fds);
+  if (!fds) fail("cgroup", ENOMEM, "cgroup list");
   for (size_t i = 0; i < r->ncgroups; i++) {
     snprintf(path, sizeof path, "%s/cgroup.procs", r->cgroups[i]);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0", 1) != 1) fail("cgroup", errno, "join %s", path);
-    close(fd);
+    fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+    if (fds[i] < 0) fail("cgroup", errno, "open %s", path);
+  }
+  return fds;
+}
+
+static void close_cgroups(const struct request *r, const int *fds) {
+  for (size_t i = 0; i < r->ncgroups; i++) close(fds[i]);
+}
+
+/* Moves the calling process (the command, before exec) into those cgroups. */
+static void join_cgroups(const struct request *r, const int *fds) {
+  for (size_t i = 0; i < r->ncgroups; i++) {
+    if (write(fds[i], "0", 1) != 1) fail("cgroup", errno, "join %s", r->cgroups[i]);
+    close(fds[i]);
   }
 }
 
@@ -202,6 +246,7 @@ static void enter_namespaces(const struct request *r, int pidfd, int *rootfd) {
 }
 
 #include "identity.h"
+#include "exec/pty.h"
 
 /* The launcher's identity rules (native/identity.h): who the command runs as. */
 static void switch_identity(const struct request *r) { become(r->caps, r->uid, r->gid, r->groups, r->ngroups); }
@@ -211,8 +256,19 @@ static const char *resolve_program(const struct request *r, char *buf, size_t si
   return find_program(r->argv[0], r->search_path, buf, size);
 }
 
-__attribute__((noreturn)) static void child_main(const struct request *r, int rootfd) {
-  setpgid(0, 0);
+/* The command's side: `slave` is its terminal in pty mode, else -1. */
+__attribute__((noreturn)) static void child_main(const struct request *r, int rootfd, const int *cgroup_fds, int slave) {
+  /* A session of its own: the service's pty becomes its controlling terminal; without one, a
+   * command reading the user's terminal (`exec -T`) is not stopped by SIGTTIN. */
+  pty_raw = 0; /* the user's terminal is the helper's to restore */
+  if (setsid() < 0) fail("setsid", errno, "new session");
+  if (slave >= 0) {
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) fail("pty", errno, "make the pty the controlling terminal");
+    for (int fd = 0; fd < 3; fd++)
+      if (dup2(slave, fd) < 0) fail("pty", errno, "dup2 the pty onto fd %d", fd);
+    if (slave > 2) close(slave);
+  }
+  join_cgroups(r, cgroup_fds);
   if (fchdir(rootfd) < 0 || chroot(".") < 0) fail("root", errno, "enter the service's root");
   close(rootfd);
   if (chdir(r->cwd) < 0) fail("chdir", errno, "%s", r->cwd);
@@ -265,61 +321,125 @@ static int supervise(pid_t child, int sigfd, long long timeout_ms, int *timed_ou
   }
 }
 
-int main(void) {
-  signal(SIGPIPE, SIG_IGN);
-  if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) report_fd = 2; /* run by hand, without fd 3 */
-  size_t len;
-  char *buf = read_all(0, &len);
-  struct request r;
-  parse_request(&r, buf, len);
-  /* stdin is the request: the command reads /dev/null. */
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null < 0 || dup2(null, 0) < 0) fail("stdio", errno, "point stdin at /dev/null");
-  close(null);
+/* Reads what the forked side wrote to `fd` before it closed (nothing: the exec succeeded). */
+static size_t read_report(int fd, char *msg, size_t size) {
+  size_t n = 0;
+  for (;;) {
+    ssize_t got = read(fd, msg + n, size - 1 - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0 || (n += (size_t)got) == size - 1) break;
+  }
+  close(fd);
+  msg[n] = '\0';
+  return n;
+}
 
-  int pidfd = open_service(&r);
-  join_cgroups(&r);
-  int rootfd;
-  enter_namespaces(&r, pidfd, &rootfd);
-
-  sigset_t handled;
-  sigemptyset(&handled);
-  int forwarded[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaddset(&handled, forwarded[i]);
-  sigprocmask(SIG_BLOCK, &handled, NULL);
-  int sigfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sigfd < 0) fail("signalfd", errno, "SIGCHLD and the forwarded signals");
-
+/* Forks the command; returns its pid once it has exec'd, or reports why it could not and exits. */
+static pid_t start_command(const struct request *r, int rootfd, const int *cgroup_fds, int slave, int sigfd) {
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) < 0) fail("pipe", errno, "create the error pipe");
   pid_t child = fork();
   if (child < 0) fail("fork", errno, "into the service's pid namespace");
   if (child == 0) {
     close(errpipe[0]);
-    close(sigfd);
+    if (sigfd >= 0) close(sigfd);
     report_fd = errpipe[1];
-    child_main(&r, rootfd);
+    child_main(r, rootfd, cgroup_fds, slave);
   }
-  close(rootfd);
   close(errpipe[1]);
-  setpgid(child, child); /* also done by the child: whichever runs first */
-
   char msg[1400];
-  size_t n = 0;
-  for (;;) {
-    ssize_t got = read(errpipe[0], msg + n, sizeof msg - 1 - n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0 || (n += (size_t)got) == sizeof msg - 1) break;
-  }
-  close(errpipe[0]);
+  size_t n = read_report(errpipe[0], msg, sizeof msg);
   if (n > 0) {
+    pty_restore();
     while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-    write_all(REPORT_FD, msg, n);
-    return 127;
+    write_all(report_fd, msg, n);
+    _exit(127);
   }
+  return child;
+}
+
+/* `exec -d`: a monitor, forked before any namespace is entered (so it stays out of the service
+ * and is reaped on the host), enters them, starts the command and waits for it; the helper
+ * reports `detached` once the command runs, and returns. */
+static int detach(const struct request *r, int pidfd, const int *cgroup_fds) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) fail("pipe", errno, "create the ready pipe");
+  pid_t monitor = fork();
+  if (monitor < 0) fail("fork", errno, "the monitor of a detached command");
+  if (monitor == 0) {
+    close(ready[0]);
+    close(REPORT_FD); /* Node waits for it to close: only the helper keeps it */
+    report_fd = ready[1];
+    if (setsid() < 0) fail("setsid", errno, "the monitor's session");
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; fd++)
+      if (null < 0 || dup2(null, fd) < 0) fail("stdio", errno, "point fd %d at /dev/null", fd);
+    close(null);
+    int rootfd;
+    enter_namespaces(r, pidfd, &rootfd);
+    pid_t child = start_command(r, rootfd, cgroup_fds, -1, -1);
+    close(rootfd);
+    close_cgroups(r, cgroup_fds);
+    write_all(ready[1], "detached\n", 9);
+    close(ready[1]);
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+    _exit(0);
+  }
+  close(ready[1]);
+  char msg[1400];
+  size_t n = read_report(ready[0], msg, sizeof msg);
+  if (n == 0) fail("detach", ECHILD, "the monitor of the detached command ended without a word");
+  write_all(REPORT_FD, msg, n);
+  return strncmp(msg, "err\t", 4) ? 0 : 127;
+}
+
+int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN);
+  if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) report_fd = 2; /* run by hand, without fd 3 */
+  int request_fd = 0;
+  if (argc == 3 && !strcmp(argv[1], "--request-fd")) request_fd = (int)number("--request-fd", argv[2], 10);
+  else if (argc != 1) fail("request", EINVAL, "usage: exec [--request-fd N] (the request on stdin or fd N)");
+  size_t len;
+  char *buf = read_all(request_fd, &len);
+  if (request_fd != 0) close(request_fd);
+  struct request r;
+  parse_request(&r, buf, len);
+  if (r.stdio == STDIO_CAPTURE) {
+    /* stdin is the request: the command reads /dev/null. */
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0) fail("stdio", errno, "point stdin at /dev/null");
+    close(null);
+  }
+
+  int pidfd = open_service(&r);
+  int *cgroup_fds = open_cgroups(&r);
+  if (r.stdio == STDIO_DETACH) return detach(&r, pidfd, cgroup_fds);
+  int rootfd;
+  enter_namespaces(&r, pidfd, &rootfd);
+
+  sigset_t handled;
+  sigemptyset(&handled);
+  int forwarded[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    if (forwarded[i] != SIGWINCH || r.stdio == STDIO_PTY) sigaddset(&handled, forwarded[i]);
+  sigprocmask(SIG_BLOCK, &handled, NULL);
+  int sigfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0) fail("signalfd", errno, "SIGCHLD and the forwarded signals");
+
+  int master = -1, slave = -1;
+  if (r.stdio == STDIO_PTY) {
+    master = pty_open(rootfd, r.uid, &slave);
+    pty_copy_size(master);
+    pty_raw_mode(slave);
+  }
+  pid_t child = start_command(&r, rootfd, cgroup_fds, slave, sigfd);
+  close(rootfd);
+  if (slave >= 0) close(slave); /* the command holds it alone: its end is the master's EIO */
+  close_cgroups(&r, cgroup_fds);
 
   int timed_out = 0;
-  int status = supervise(child, sigfd, r.timeout_ms, &timed_out);
+  int status = master >= 0 ? pty_relay(master, child, sigfd) : supervise(child, sigfd, r.timeout_ms, &timed_out);
+  pty_restore();
   char line[64];
   int code;
   if (timed_out) {

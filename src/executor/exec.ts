@@ -1,13 +1,14 @@
 // Runs a command inside a running service (healthchecks, `stack exec`): native/build/exec
 // enters the service's namespaces, cgroups and root as its user and capabilities, and execs
 // the command (native/exec.c). No Node code ever enters a namespace: Node only spawns the
-// helper, feeds it the request and collects the command's output and exit.
+// helper, feeds it the request and either collects the command's output and exit
+// (execInService) or leaves the user's stdio to it (execAttached: `stack exec`).
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { KernelError, UserError } from '../errors.js';
 import type { Service } from '../spec/project.js';
-import { capabilityMask, serviceCapabilities } from './caps.js';
+import { ALL_CAPABILITIES, capabilityMask, serviceCapabilities } from './caps.js';
 import { DEFAULT_SEARCH_PATH, encodeLaunchRequest } from './launcher-config.js';
 import { isSameProcess } from './proc.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
@@ -43,6 +44,8 @@ export interface ExecOptions {
   readonly user?: string;
   /** Default the service's working_dir, else `/`. */
   readonly workingDir?: string;
+  /** Every capability (compose's `exec --privileged`) instead of the service's set. */
+  readonly privileged?: boolean;
   /** The command's process group is killed when it runs longer (0 or absent: no limit). */
   readonly timeoutMs?: number;
   /** Aborting kills the command (SIGTERM to its process group, then the helper). */
@@ -63,8 +66,21 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
-/** The request native/exec reads on stdin (pure; tests read it back with decodeLaunchRequest). */
-export function execRequest(target: ExecTarget, argv: readonly string[], options: ExecOptions, userDb: UserDb): [string, string][] {
+/**
+ * What the command's stdio is: `capture` (execInService), the caller's own fds (`inherit`), a
+ * pseudo-terminal of the service relayed to the caller's terminal (`pty`), or none, the
+ * command outliving the call (`detach`).
+ */
+export type ExecStdio = 'capture' | 'inherit' | 'pty' | 'detach';
+
+/** The request native/exec reads (pure; tests read it back with decodeLaunchRequest). */
+export function execRequest(
+  target: ExecTarget,
+  argv: readonly string[],
+  options: ExecOptions,
+  userDb: UserDb,
+  stdio: ExecStdio = 'capture',
+): [string, string][] {
   const s = target.service;
   if (argv.length === 0) throw new UserError('EXEC_NO_COMMAND', `exec in service "${s.name}": no command given`, 'name the program to run');
   const identity = resolveUser(s.name, options.user ?? s.user, userDb);
@@ -74,11 +90,12 @@ export function execRequest(target: ExecTarget, argv: readonly string[], options
     ['start_time', String(target.startTime)],
     ['uid', String(identity.uid)],
     ['gid', String(identity.gid)],
-    ['caps', capabilityMask(serviceCapabilities(s)).toString(16)],
+    ['caps', capabilityMask(options.privileged ? ALL_CAPABILITIES : serviceCapabilities(s)).toString(16)],
     ['cwd', options.workingDir ?? s.workingDir ?? '/'],
     ['search_path', env.PATH ?? DEFAULT_SEARCH_PATH],
     ['timeout_ms', String(Math.max(0, Math.ceil(options.timeoutMs ?? 0)))],
   ];
+  if (stdio !== 'capture') pairs.push(['stdio', stdio]);
   for (const dir of target.cgroupDirs) pairs.push(['cgroup', dir]);
   for (const gid of identity.groups) pairs.push(['group', String(gid)]);
   for (const [key, value] of Object.entries(env)) pairs.push(['env', `${key}=${value}`]);
@@ -192,4 +209,76 @@ export function execInService(target: ExecTarget, argv: readonly string[], optio
     });
     child.stdin.end(request);
   });
+}
+
+/** How an attached command ended: its code as a shell reports it (128+n for signal n). */
+export interface AttachedResult {
+  readonly exitCode: number;
+  /** The signal that ended it, or null. */
+  readonly signal: string | null;
+}
+
+/** A command running inside a service with the caller's stdio (or detached). */
+export interface AttachedExec {
+  /** Settles when the command has ended (`detach`: once it runs); rejects when it could not start. */
+  readonly done: Promise<AttachedResult>;
+  /** Sends `signal` to the helper, which passes it on to the command's process group. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Runs `argv` inside the service for `stack exec`: with `inherit` the command gets this
+ * process's fds 0-2 as they are; with `pty` a pseudo-terminal of the service's own devpts,
+ * relayed by the helper to this process's terminal (raw mode, window size followed); with
+ * `detach` no stdio, and done settles as soon as the command runs. The request goes on fd 4,
+ * so fd 0 is free for the command.
+ */
+export function execAttached(
+  target: ExecTarget,
+  argv: readonly string[],
+  stdio: Exclude<ExecStdio, 'capture'>,
+  options: Pick<ExecOptions, 'env' | 'user' | 'workingDir' | 'privileged' | 'userDb' | 'helperPath'> = {},
+): AttachedExec {
+  let child: ReturnType<typeof spawn> | undefined;
+  const done = new Promise<AttachedResult>((resolve, reject) => {
+    if (!isSameProcess(target.pid, target.startTime)) {
+      throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
+    }
+    const request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), stdio));
+    const helper = options.helperPath ?? EXEC_HELPER_PATH;
+    const own = stdio === 'detach' ? 'ignore' : 'inherit';
+    child = spawn(helper, ['--request-fd', '4'], { stdio: [own, own, own, 'pipe', 'pipe'], cwd: '/', env: {} });
+    let report = '';
+    const reportStream = child.stdio[3] as NodeJS.ReadableStream;
+    const requestStream = child.stdio[4] as NodeJS.WritableStream;
+    reportStream.setEncoding('utf8');
+    reportStream.on('data', (d: string) => (report += d));
+    requestStream.on('error', () => undefined); // a helper that failed early: its report says why
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'EACCES') {
+        reject(new UserError('EXEC_HELPER_MISSING', `the exec helper ${helper} is not built`, 'run `npm run build` (it needs gcc)', { cause: e }));
+      } else reject(e);
+    });
+    child.once('exit', (code, signal) => {
+      const settle = (): void => {
+        const [kind = '', value = ''] = report.trimEnd().split('\t');
+        if (kind === 'err') return reject(startError(target, argv, report));
+        if (kind === 'exit') return resolve({ exitCode: Number(value), signal: null });
+        if (kind === 'signal') return resolve({ exitCode: 128 + (osConstants.signals[value as NodeJS.Signals] ?? 0), signal: value });
+        if (kind === 'detached') return resolve({ exitCode: 0, signal: null });
+        // No report: the helper itself was killed; its command went with it (PDEATHSIG).
+        const name = signal ?? null;
+        resolve({ exitCode: name ? 128 + (osConstants.signals[name] ?? 0) : (code ?? 1), signal: name });
+      };
+      if (reportStream.readable) reportStream.once('end', settle).once('close', settle);
+      else settle();
+    });
+    requestStream.end(request);
+  });
+  return {
+    done,
+    kill(signal) {
+      child?.kill(signal);
+    },
+  };
 }

@@ -1,0 +1,102 @@
+/* The exec helper's pseudo-terminal (`stack exec` when stdin and stdout are terminals): a pty
+ * of the service's own devpts instance, its slave the command's controlling terminal and
+ * stdio, its master relayed to the user's terminal, which is put in raw mode meanwhile (so
+ * ^C is a byte for the pty's line discipline: SIGINT reaches the command's foreground group,
+ * never stack). The user's window size is copied at the start and on every SIGWINCH.
+ * The including file defines fail(step, errno, format, ...) and write_all(fd, buf, len). */
+#pragma once
+#include <linux/openat2.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+
+/* The user's terminal as it was before raw mode (restored by pty_restore). */
+static struct termios pty_saved;
+static int pty_raw;
+
+/* Opens the service's /dev/ptmx under its root (`rootfd`, symlinks resolved inside it), so the
+ * pty belongs to the service's devpts; returns the master, and the slave owned by `uid` in *slave. */
+static int pty_open(int rootfd, uid_t uid, int *slave) {
+  struct open_how how = {.flags = O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int master = (int)syscall(SYS_openat2, rootfd, "dev/ptmx", &how, sizeof how);
+  if (master < 0) fail("pty", errno, "open the service's /dev/ptmx");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail("pty", errno, "unlock the pty");
+  *slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*slave < 0) fail("pty", errno, "open the pty's slave");
+  /* Its owner is the command's user, as a login would leave it (the group stays devpts' gid=5). */
+  if (fchown(*slave, uid, (gid_t)-1) < 0) fail("pty", errno, "chown the pty's slave to %u", (unsigned)uid);
+  return master;
+}
+
+/* Copies the user's window size to the master (the kernel then signals the command's group). */
+static void pty_copy_size(int master) {
+  struct winsize ws;
+  if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* Gives the slave the user's terminal settings, then puts the user's terminal in raw mode. */
+static void pty_raw_mode(int slave) {
+  if (tcgetattr(0, &pty_saved) < 0) return;
+  tcsetattr(slave, TCSANOW, &pty_saved);
+  struct termios raw = pty_saved;
+  cfmakeraw(&raw);
+  if (tcsetattr(0, TCSANOW, &raw) == 0) pty_raw = 1;
+}
+
+/* The user's terminal as it was (also after a failure to start the command). */
+static void pty_restore(void) {
+  if (pty_raw) tcsetattr(0, TCSADRAIN, &pty_saved);
+  pty_raw = 0;
+}
+
+/* Relays between the user's terminal (fds 0 and 1) and the master until the command has ended
+ * and its output is drained; forwards the other signals to the command's group. Returns its
+ * wait status. */
+static int pty_relay(int master, pid_t child, int sigfd) {
+  char in[4096], out[16384];
+  size_t in_len = 0, in_off = 0;
+  int stdin_open = 1, status = 0, ended = 0;
+  for (;;) {
+    struct pollfd pfd[3] = {
+        {sigfd, POLLIN, 0},
+        {master, (short)(POLLIN | (in_len ? POLLOUT : 0)), 0},
+        {stdin_open && !in_len && !ended ? 0 : -1, POLLIN, 0},
+    };
+    /* Once the command has ended: what it wrote is drained, then the relay stops (a background
+     * process still holding the slave does not keep stack waiting). */
+    int n = poll(pfd, 3, ended ? 100 : -1);
+    if (n < 0 && errno != EINTR) fail("pty", errno, "poll");
+    if (n == 0) return status;
+    if (n < 0) continue;
+    /* Signals first: a resize that comes with the keystroke after it must be in place before it. */
+    if (pfd[0].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      while (read(sigfd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGWINCH) pty_copy_size(master);
+        else if (info.ssi_signo != SIGCHLD) kill(-child, (int)info.ssi_signo);
+      }
+      if (!ended && waitpid(child, &status, WNOHANG) == child) ended = 1;
+    }
+    if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t got = read(master, out, sizeof out);
+      if (got > 0) write_all(1, out, (size_t)got);
+      else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        /* EIO: every holder of the slave has closed it. */
+        if (!ended) {
+          while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        }
+        return status;
+      }
+    }
+    if (in_len && (pfd[1].revents & POLLOUT)) {
+      ssize_t put = write(master, in + in_off, in_len);
+      if (put > 0) in_off += (size_t)put, in_len -= (size_t)put;
+      else if (put < 0 && errno != EAGAIN && errno != EINTR) in_len = 0;
+    }
+    if (pfd[2].fd >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t got = read(0, in, sizeof in);
+      if (got > 0) in_off = 0, in_len = (size_t)got;
+      else if (got == 0 || (errno != EAGAIN && errno != EINTR)) stdin_open = 0;
+    }
+  }
+}
