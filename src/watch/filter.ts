@@ -1,0 +1,101 @@
+// Which changes under a watch rule's path count, with .dockerignore semantics (Docker's own
+// matcher ported to JS: a bare `foo` matches at the root only, `**/` anywhere, `!` re-includes):
+// editor temporaries and `.git` always, then the `.dockerignore` of the watched folder, then
+// the rule's `ignore`; a rule with `include` counts only files that match one of those.
+// A folder that is ignored with no `!` pattern able to re-include anything is never watched.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { UserError } from '../errors.js';
+
+/** What compose ignores without being told: VCS folders and editors' temporaries and backups. */
+export const ALWAYS_IGNORED: readonly string[] = [
+  '**/.git',
+  // vim: the 4913 write probe, swap files, backups
+  '**/4913',
+  '**/.*.sw?',
+  '**/*~',
+  // emacs: lock files and auto-saves
+  '**/.#*',
+  '**/#*#',
+  // JetBrains safe-write temporaries
+  '**/___jb_*',
+];
+
+/** A rule's filter; paths are relative to the rule's path, with `/` separators. */
+export interface WatchFilter {
+  /** The change at `rel` does not count. */
+  ignores(rel: string, isDir: boolean): boolean;
+  /** Nothing under the folder `rel` can count: it is not watched at all. */
+  prunes(rel: string): boolean;
+  /** Where its patterns came from, for messages. */
+  readonly sources: readonly string[];
+}
+
+/** The part of @balena/dockerignore's API used here. */
+interface Matcher {
+  add(pattern: string): Matcher;
+  ignores(path: string): boolean;
+}
+
+// A CommonJS module whose typings declare an ES default export: loaded as what it is.
+const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as (options?: { ignorecase?: boolean }) => Matcher;
+
+function matcher(patterns: readonly string[], where: string, context: string): Matcher {
+  const m = dockerignore({ ignorecase: false });
+  for (const pattern of patterns) {
+    try {
+      m.add(pattern);
+      m.ignores('probe'); // compiles the pattern
+    } catch (e) {
+      throw new UserError(
+        'WATCH_BAD_PATTERN',
+        `${context}: the pattern ${JSON.stringify(pattern)} in ${where} does not parse (${e instanceof Error ? e.message : String(e)})`,
+        'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include',
+      );
+    }
+  }
+  return m;
+}
+
+/** The lines of a .dockerignore file that are patterns (no comments, no blanks). */
+export function dockerignorePatterns(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** The patterns of `<dir>/.dockerignore`, or none when it does not exist. */
+export function readDockerignore(dir: string): string[] {
+  try {
+    return dockerignorePatterns(readFileSync(`${dir}/.dockerignore`, 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** The filter of one rule; `context` names service and rule in errors (`service "web", watch rule 1`). */
+export function watchFilter(
+  rule: { readonly ignore: readonly string[]; readonly include: readonly string[] },
+  dockerignoreLines: readonly string[],
+  context: string,
+): WatchFilter {
+  const ignored = [...ALWAYS_IGNORED, ...dockerignoreLines, ...rule.ignore];
+  const ignore = matcher(ignored, 'ignore (with .dockerignore)', context);
+  const include = rule.include.length > 0 ? matcher(rule.include, 'include', context) : undefined;
+  // With a `!` pattern anywhere, something inside an ignored folder may count again.
+  const reincludes = ignored.some((p) => p.startsWith('!'));
+  const sources = ['editor temporaries and .git', ...(dockerignoreLines.length > 0 ? ['.dockerignore'] : []), ...(rule.ignore.length > 0 ? ['ignore'] : [])];
+  return {
+    sources,
+    ignores(rel, isDir) {
+      if (rel === '' || rel === '.') return false;
+      if (ignore.ignores(rel)) return true;
+      return include !== undefined && !isDir && !include.ignores(rel);
+    },
+    prunes(rel) {
+      if (rel === '' || rel === '.' || reincludes) return false;
+      return ignore.ignores(rel);
+    },
+  };
+}

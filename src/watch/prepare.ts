@@ -1,0 +1,72 @@
+// Checks every watch rule of the services to watch before anything is watched or started: the
+// path exists, `rebuild` is refused (no builds yet), a sync target lies in a writable volume,
+// the patterns parse. Each problem is a UserError naming the service and the rule.
+import { statSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { anonymousVolumeKey } from '../executor/handlers/mounts.js';
+import type { Project } from '../spec/project.js';
+import { volumeDataDir, type StateRoots } from '../state/paths.js';
+import { readDockerignore, watchFilter } from './filter.js';
+import type { PreparedRule } from './session.js';
+import { syncDestination } from './sync.js';
+
+/** How a rule is named in messages: `service "web", develop.watch rule 2 (./src)`. */
+export function ruleContext(service: string, number: number, path: string): string {
+  return `service "${service}", develop.watch rule ${number} (${path})`;
+}
+
+/** The services to watch: those named (each must exist and have rules), or all that have rules. */
+export function watchedServices(project: Project, named: readonly string[]): string[] {
+  if (named.length === 0) {
+    const all = Object.values(project.services).filter((s) => (s.develop?.watch.length ?? 0) > 0).map((s) => s.name).sort();
+    if (all.length === 0) {
+      throw new UserError('WATCH_NOTHING', `no service of project ${project.name} has develop.watch rules`, 'add `develop: {watch: [{path: ./src, action: restart}]}` to a service');
+    }
+    return all;
+  }
+  for (const name of named) {
+    const service = project.services[name];
+    if (!service) {
+      const known = Object.keys(project.services).sort().join(', ');
+      throw new UserError('SERVICE_UNKNOWN', `no service "${name}" in project ${project.name}`, `its services are: ${known}`);
+    }
+    if (!service.develop || service.develop.watch.length === 0) {
+      throw new UserError('WATCH_NOTHING', `service "${name}" has no develop.watch rules`, 'add `develop: {watch: [{path: ./src, action: restart}]}` to it');
+    }
+  }
+  return [...new Set(named)];
+}
+
+/** Every rule of `services`, checked and ready to watch. */
+export function prepareRules(project: Project, services: readonly string[], roots: StateRoots): PreparedRule[] {
+  const out: PreparedRule[] = [];
+  for (const name of services) {
+    const service = project.services[name]!;
+    (service.develop?.watch ?? []).forEach((rule, i) => {
+      const number = i + 1;
+      const context = ruleContext(name, number, rule.path);
+      if (rule.action === 'rebuild') {
+        throw new UserError(
+          'WATCH_REBUILD',
+          `${context}: action rebuild needs an image build, which stack does not do yet`,
+          'use action: restart (or sync+restart) for a service that runs a host program, or leave the rule out',
+        );
+      }
+      let isFile: boolean;
+      try {
+        isFile = !statSync(rule.path).isDirectory();
+      } catch {
+        throw new UserError('WATCH_PATH_MISSING', `${context}: ${rule.path} does not exist`, 'create it, or fix the rule\'s `path` (relative to the project folder)');
+      }
+      const filter = watchFilter(rule, isFile ? [] : readDockerignore(rule.path), context);
+      const destination = rule.action.startsWith('sync')
+        ? syncDestination(service, rule, context, (mount) => {
+            if (mount.source !== undefined) return volumeDataDir(roots, project.volumes[mount.source]?.name ?? `${project.name}_${mount.source}`);
+            return volumeDataDir(roots, `${project.name}_${anonymousVolumeKey(name, mount.target).replaceAll('+', '_')}`);
+          })
+        : undefined;
+      out.push({ service: name, number, rule, isFile, filter, ...(destination && { destination }) });
+    });
+  }
+  return out;
+}

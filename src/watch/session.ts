@@ -1,0 +1,323 @@
+// A watch session: every rule's watcher feeds its service's batcher; a closed batch becomes one
+// action (copy, restart, exec) per service, never two at once for one service. Changes that
+// land while an action is under way are kept and make exactly one more. Two loop guards: a
+// service that dies right after a restart is paused (stopped) until the next change, and a rule
+// whose every restart is followed by a change to the same files (a log file, __pycache__ in the
+// watched path) is suspended until something else changes.
+import { posix } from 'node:path';
+import type { WatchExec, WatchRule } from '../spec/project.js';
+import { Batcher, DEFAULT_MAX_DELAY_MS, DEFAULT_QUIET_MS, realClock, type Clock } from './batcher.js';
+import type { WatchFilter } from './filter.js';
+import { copyInto, removeFrom, type Owner, type SyncDestination } from './sync.js';
+import type { Change, PathWatcher } from './watcher.js';
+import type { UserError } from '../errors.js';
+
+/** A rule ready to watch: its filter and, for sync actions, where copies go. */
+export interface PreparedRule {
+  readonly service: string;
+  /** 1-based, as a user counts the rules of a service. */
+  readonly number: number;
+  readonly rule: WatchRule;
+  readonly isFile: boolean;
+  readonly filter: WatchFilter;
+  readonly destination?: SyncDestination;
+}
+
+/** How the process of a service ended after a restart, when it did. */
+export interface EarlyExit {
+  readonly afterMs: number;
+  /** `exited with code 1`, `killed by SIGSEGV`. */
+  readonly description: string;
+  readonly success: boolean;
+}
+
+/** What a session does to services: the CLI gives the real verbs, bound to one project. */
+export interface WatchActions {
+  /** Restarts the service (or starts it when it is not running), its `restart: true` dependents after it. */
+  restart(service: string, cause: string): Promise<void>;
+  /** Stops the service and keeps it stopped (the crash-loop pause). */
+  pause(service: string): Promise<void>;
+  /** Runs a rule's exec in the service; resolves with its exit code and a bit of output. */
+  exec(service: string, hook: WatchExec): Promise<{ exitCode: number | null; output: string }>;
+  /** Resolves when the service's process exits within `ms` of now, else undefined. */
+  exitWithin(service: string, ms: number): Promise<EarlyExit | undefined>;
+  /** Who owns files copied into the service's volumes. */
+  owner(service: string): Owner | undefined;
+}
+
+/** Where a session reports. */
+export interface WatchReport {
+  /** One line about a service (`restarted in 38 ms  (src/a.js changed)`). */
+  line(service: string, text: string): void;
+  /** A watcher failed after it started (inotify limits). */
+  error(e: UserError): void;
+}
+
+/** Session tuning. */
+export interface SessionOptions {
+  readonly quietMs?: number;
+  readonly maxDelayMs?: number;
+  /** Folder that paths in messages are relative to (the project's). */
+  readonly displayRoot: string;
+  readonly clock?: Clock;
+}
+
+/** A process that dies within this long after a watch restart is paused. */
+export const EARLY_EXIT_MS = 1000;
+/** A change this soon after a restart ends may be the service's own doing. */
+export const FEEDBACK_WINDOW_MS = 2000;
+/** Restarts followed by changes to the same files before the rule is suspended. */
+export const FEEDBACK_STREAK = 3;
+
+interface RuleChange {
+  readonly rule: PreparedRule;
+  readonly change: Change;
+}
+
+interface RuleState {
+  /** Files the last restart's batch touched, and when that restart ended. */
+  lastRestart?: { files: Set<string>; endedAt: number };
+  streak: number;
+  suspended?: Set<string>;
+}
+
+interface ServiceState {
+  readonly batcher: Batcher<RuleChange>;
+  busy: boolean;
+  pending: RuleChange[];
+  /** The service was paused after an early exit: the next change starts it again. */
+  paused: boolean;
+  /** Latest early-exit check: a newer restart makes older checks moot. */
+  generation: number;
+}
+
+/** The `src/a.js changed` part of a line. */
+export function describeChanges(paths: readonly { path: string; deleted: boolean }[]): string {
+  if (paths.length === 0) return 'changed';
+  const first = paths[0]!;
+  const verb = paths.every((p) => p.deleted) ? 'deleted' : 'changed';
+  return paths.length === 1 ? `${first.path} ${verb}` : `${first.path} and ${paths.length - 1} more ${verb}`;
+}
+
+/** One `stack watch`: start() watches, close() stops (services keep running). */
+export class WatchSession {
+  private readonly services = new Map<string, ServiceState>();
+  private readonly rules = new Map<PreparedRule, RuleState>();
+  private readonly watchers: PathWatcher[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly clock: Clock;
+  private closed = false;
+
+  constructor(
+    private readonly prepared: readonly PreparedRule[],
+    private readonly actions: WatchActions,
+    private readonly report: WatchReport,
+    private readonly options: SessionOptions,
+  ) {
+    this.clock = options.clock ?? realClock;
+    for (const rule of prepared) {
+      this.rules.set(rule, { streak: 0 });
+      if (!this.services.has(rule.service)) {
+        const batcher = new Batcher<RuleChange>(
+          (items) => this.enqueue(rule.service, items),
+          options.quietMs ?? DEFAULT_QUIET_MS,
+          options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+          this.clock,
+        );
+        this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0 });
+      }
+    }
+  }
+
+  /** Starts every rule's watcher (`watch` is watcher.ts's watchPath, or a test's). */
+  async start(watch: (rule: PreparedRule, onChange: (c: Change) => void, onError: (e: UserError) => void) => Promise<PathWatcher>): Promise<void> {
+    for (const rule of this.prepared) {
+      const state = this.services.get(rule.service)!;
+      this.watchers.push(await watch(rule, (change) => state.batcher.add({ rule, change }), (e) => this.report.error(e)));
+    }
+  }
+
+  /** Feeds one change as a watcher would (tests, and start()). */
+  feed(rule: PreparedRule, change: Change): void {
+    this.services.get(rule.service)?.batcher.add({ rule, change });
+  }
+
+  /** Resolves when no action is under way or pending (tests). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  /** Stops watching; an action under way finishes first. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.services.values()) s.batcher.cancel();
+    await Promise.all(this.watchers.map((w) => w.close()));
+    await this.idle();
+  }
+
+  private enqueue(service: string, items: RuleChange[]): void {
+    if (this.closed) return;
+    const state = this.services.get(service)!;
+    state.pending.push(...items);
+    if (state.busy) return; // taken by the loop below once the action under way ends
+    state.busy = true;
+    const work = (async () => {
+      try {
+        while (state.pending.length > 0 && !this.closed) {
+          const batch = state.pending;
+          state.pending = [];
+          await this.act(service, state, batch);
+        }
+      } finally {
+        state.busy = false;
+      }
+    })();
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
+  private display(rule: PreparedRule, rel: string): string {
+    const full = rel === '' ? rule.rule.path : posix.join(rule.rule.path, rel);
+    const shown = posix.relative(this.options.displayRoot, full);
+    return shown === '' || shown.startsWith('..') ? full : shown;
+  }
+
+  /** Drops what a suspended rule must not act on; a change to another file resumes it. */
+  private admit(rule: PreparedRule, files: Set<string>, service: string): boolean {
+    const state = this.rules.get(rule)!;
+    if (!state.suspended) return true;
+    if ([...files].every((f) => state.suspended!.has(f))) return false;
+    state.suspended = undefined;
+    state.streak = 0;
+    state.lastRestart = undefined;
+    this.report.line(service, `watch rule ${rule.number} resumed (another file changed)`);
+    return true;
+  }
+
+  /** Counts a restart followed at once by changes to the same files; true when the rule is now suspended. */
+  private feedback(rule: PreparedRule, files: Set<string>, service: string): boolean {
+    const state = this.rules.get(rule)!;
+    const last = state.lastRestart;
+    const soon = last !== undefined && this.clock.now() - last.endedAt <= FEEDBACK_WINDOW_MS;
+    const same = last !== undefined && [...files].every((f) => last.files.has(f));
+    state.streak = soon && same ? state.streak + 1 : 0;
+    if (state.streak < FEEDBACK_STREAK) return false;
+    state.suspended = new Set(files);
+    state.streak = 0;
+    const names = [...files].slice(0, 3).map((f) => this.display(rule, f));
+    this.report.line(
+      service,
+      `watch rule ${rule.number} suspended: each of the last ${FEEDBACK_STREAK} restarts was followed by a change to ${names.join(', ')}${files.size > 3 ? ` and ${files.size - 3} more` : ''} ` +
+        '(the service writes into its own watched path?); add it to the rule\'s `ignore` or .dockerignore. A change to any other file resumes the rule',
+    );
+    return true;
+  }
+
+  private async act(service: string, state: ServiceState, batch: RuleChange[]): Promise<void> {
+    // The last event of a path decides (created then deleted: deleted).
+    const byRule = new Map<PreparedRule, Map<string, Change>>();
+    for (const { rule, change } of batch) {
+      let files = byRule.get(rule);
+      if (!files) byRule.set(rule, (files = new Map()));
+      files.set(change.rel, change);
+    }
+    const acting: [PreparedRule, Map<string, Change>][] = [];
+    for (const [rule, files] of byRule) {
+      const names = new Set(files.keys());
+      if (!this.admit(rule, names, service)) continue;
+      if (rule.rule.action.includes('restart') && this.feedback(rule, names, service)) continue;
+      acting.push([rule, files]);
+    }
+    if (acting.length === 0) return;
+    const touched = acting.flatMap(([rule, files]) =>
+      [...files.values()].map((c) => ({ path: this.display(rule, c.rel), deleted: c.kind === 'unlink' || c.kind === 'unlinkDir' })),
+    );
+    const cause = describeChanges(touched);
+
+    // 1. copies
+    let copied = 0;
+    const started = this.clock.now();
+    for (const [rule, files] of acting) {
+      const dest = rule.destination;
+      if (dest?.kind !== 'volume') continue;
+      for (const change of files.values()) {
+        const source = change.rel === '' ? rule.rule.path : posix.join(rule.rule.path, change.rel);
+        const rel = rule.isFile ? posix.basename(rule.rule.target ?? source) : change.rel;
+        const hostDir = rule.isFile ? posix.dirname(dest.hostDir) : dest.hostDir;
+        try {
+          if (change.kind === 'unlink' || change.kind === 'unlinkDir') await removeFrom(hostDir, rel);
+          else await copyInto(hostDir, rel, source, this.actions.owner(service));
+          copied++;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') {
+            // gone again since the event: mirror that
+            await removeFrom(hostDir, rel).catch(() => undefined);
+            copied++;
+            continue;
+          }
+          this.report.line(service, `sync of ${this.display(rule, change.rel)} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
+
+    // 2. a restart, or 3. the rules' commands
+    const restart = acting.some(([rule]) => rule.rule.action === 'restart' || rule.rule.action === 'sync+restart');
+    if (restart) {
+      const t0 = this.clock.now();
+      try {
+        await this.actions.restart(service, cause);
+      } catch (e) {
+        this.report.line(service, `restart failed: ${e instanceof Error ? e.message : String(e)}  (${cause}); watching goes on`);
+        return;
+      }
+      const ended = this.clock.now();
+      const verb = state.paused ? 'started again' : 'restarted';
+      state.paused = false;
+      this.report.line(service, `${verb} in ${ended - t0} ms  (${cause}${copied > 0 ? `; ${copied} synced` : ''})`);
+      for (const [rule, files] of acting) {
+        if (rule.rule.action.includes('restart')) this.rules.get(rule)!.lastRestart = { files: new Set(files.keys()), endedAt: ended };
+      }
+      this.checkEarlyExit(service, state);
+      return;
+    }
+    if (copied > 0) this.report.line(service, `synced ${copied} in ${this.clock.now() - started} ms  (${cause})`);
+    for (const [rule] of acting) {
+      const hook = rule.rule.exec;
+      if (rule.rule.action !== 'sync+exec' || !hook) continue;
+      const t0 = this.clock.now();
+      try {
+        const result = await this.actions.exec(service, hook);
+        const status = result.exitCode === 0 ? 'exit 0' : result.exitCode === null ? 'killed' : `exit ${result.exitCode}`;
+        const tail = result.exitCode === 0 || result.output === '' ? '' : `: ${result.output.trim().split('\n').slice(-3).join(' | ')}`;
+        this.report.line(service, `ran ${hook.command.join(' ')} in ${this.clock.now() - t0} ms  (${status}${tail})`);
+      } catch (e) {
+        this.report.line(service, `exec of ${hook.command.join(' ')} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** A restarted process that dies at once (not a one-shot finishing well) is paused. */
+  private checkEarlyExit(service: string, state: ServiceState): void {
+    const generation = ++state.generation;
+    const check = (async () => {
+      const exit = await this.actions.exitWithin(service, EARLY_EXIT_MS);
+      if (!exit || generation !== state.generation || this.closed) return;
+      if (exit.success) {
+        this.report.line(service, `completed (${exit.description})`);
+        return;
+      }
+      // A newer batch may be under way: then that restart decides.
+      if (state.busy || state.pending.length > 0) return;
+      try {
+        await this.actions.pause(service);
+      } catch (e) {
+        this.report.line(service, `pausing failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      state.paused = true;
+      this.report.line(service, `${exit.description} ${exit.afterMs} ms after its restart: paused (not restarted until its files change again); watching goes on`);
+    })();
+    this.running.add(check);
+    void check.finally(() => this.running.delete(check));
+  }
+}
