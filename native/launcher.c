@@ -4,7 +4,8 @@
  * launcher/config.h). It then splits in two:
  *   - the workload, cloned straight into new pid, mount, uts and ipc namespaces (and a new
  *     net namespace on request) so it is pid 1 there, joins its cgroups before its first
- *     instruction, and execs the service (launcher/workload.h);
+ *     instruction, and execs the service (launcher/workload.h); with `init: true` it forks
+ *     the service as pid 2 and stays as its init (launcher/init.h);
  *   - this process, which becomes the monitor (launcher/monitor.h): it logs the workload's
  *     output, reaps it, records the exit, and outlives whoever started it.
  * Node reads one line on the launcher's stdout: `ok\t<pid>\t<start time>\t<monitor start
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -39,6 +41,7 @@
 #include "launcher/log.h"
 #include "launcher/filesystem.h"
 #include "launcher/identity.h"
+#include "launcher/init.h"
 #include "launcher/workload.h"
 #include "launcher/monitor.h"
 
@@ -105,13 +108,14 @@ int main(void) {
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sigfd < 0) fail("signalfd", errno, "SIGCHLD");
 
+  struct init_report *init_report = c.init ? init_report_page() : NULL;
   int new_net = c.netns && !strcmp(c.netns, "new");
   long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (new_net ? CLONE_NEWNET : 0) | SIGCHLD;
   pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (pid < 0) fail("clone", errno, "new pid, mount, uts, ipc%s namespaces", new_net ? ", net" : "");
   if (pid == 0) {
     report_fd = errpipe[1];
-    workload_main(&c, out[1], err[1]);
+    workload_main(&c, out[1], err[1], init_report);
   }
   close(out[1]);
   close(err[1]);
@@ -129,6 +133,10 @@ int main(void) {
   let_go_of_node();
 
   ended.status = monitor_loop(&log, pid, out[0], err[0], sigfd);
+  /* Under the init, the record tells the workload's own end (an init SIGKILLed with its
+   * cgroup left no report: that kill is the end). */
+  if (init_report && WIFEXITED(ended.status) && __atomic_load_n(&init_report->reaped, __ATOMIC_ACQUIRE))
+    ended.status = init_report->status;
   ended.oom_after = read_oom_kills(&c);
   log_flush(&log);
   write_exit_record(&c, &ended);

@@ -23,7 +23,7 @@ struct config {
   const char *netns;       /* NULL: host network; "new": a fresh empty one; else a netns path */
   const char *hostname;
   const char *cwd;
-  const char *init;        /* absolute path of tini/catatonit/dumb-init, or NULL */
+  int init;                /* `init: true`: the launcher's own init is pid 1 (launcher/init.h) */
   const char *search_path; /* PATH used to find the command (the service's, or Docker's default) */
   const char *oom_events;  /* file with the `oom_kill N` line; else found among the cgroups */
   uid_t uid;
@@ -111,7 +111,7 @@ static void parse_config(struct config *c, char *buf, size_t len) {
     else if (!strcmp(key, "netns")) c->netns = value;
     else if (!strcmp(key, "hostname")) c->hostname = value;
     else if (!strcmp(key, "cwd")) c->cwd = value;
-    else if (!strcmp(key, "init")) c->init = value;
+    else if (!strcmp(key, "init")) c->init = !strcmp(value, "1");
     else if (!strcmp(key, "search_path")) c->search_path = value;
     else if (!strcmp(key, "oom_events")) c->oom_events = value;
     else if (!strcmp(key, "uid")) c->uid = (uid_t)parse_number(key, value, 10, 0xfffffffeULL);

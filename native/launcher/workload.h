@@ -1,7 +1,9 @@
 /* The workload side of the launch, run as pid 1 of its fresh pid namespace (cloned with
  * CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC, and NEWNET for "new"): join the cgroups, enter the
  * network namespace, build the filesystem view, set hostname, directory and identity, exec.
- * Every failure is reported through the error pipe and ends this process with 127. */
+ * With `init` it forks first, after all of that, and stays as the init (launcher/init.h): the
+ * service runs as pid 2. Every failure is reported through the error pipe and ends this
+ * process with 127. */
 #pragma once
 
 static void join_cgroups(const struct config *c) {
@@ -35,7 +37,8 @@ static const char *resolve_program(const struct config *c, char *buf, size_t siz
   return find_program(c->argv[0], c->search_path, buf, size);
 }
 
-__attribute__((noreturn)) static void workload_main(const struct config *c, int out_w, int err_w) {
+/* `report` is the init's shared page, NULL without `init`. */
+__attribute__((noreturn)) static void workload_main(const struct config *c, int out_w, int err_w, struct init_report *report) {
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail("stdio", errno, "set up stdio");
   join_cgroups(c);
@@ -46,18 +49,11 @@ __attribute__((noreturn)) static void workload_main(const struct config *c, int 
   switch_identity(c);
   char path[PATH_MAX];
   const char *program = resolve_program(c, path, sizeof path);
+  /* The init forks here, with everything above done: it has the workload's identity,
+   * capabilities and no_new_privs (and any filter set up above), and only the child returns. */
+  if (c->init) start_init(report);
   reset_signals();
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-  if (c->init) {
-    char **argv = calloc(c->nargv + 4, sizeof *argv);
-    if (!argv) fail("exec", ENOMEM, "%s", c->init);
-    argv[0] = (char *)c->init;
-    argv[1] = "--";
-    argv[2] = (char *)program;
-    memcpy(argv + 3, c->argv + 1, c->nargv * sizeof *argv); /* includes the NULL */
-    execve(c->init, argv, c->env);
-    fail("exec", errno, "%s", c->init);
-  }
   execve(program, c->argv, c->env);
   fail("exec", errno, "%s", c->argv[0]);
 }

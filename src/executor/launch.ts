@@ -1,5 +1,5 @@
 // Starts one service as an isolated process: resolves what the launcher needs (command, user,
-// capabilities, init), spawns native/build/launcher detached with the request on its stdin and
+// capabilities), spawns native/build/launcher detached with the request on its stdin and
 // waits for its one-line answer. No Node process stays behind: the launcher's monitor waits
 // for the workload, logs its output and writes its exit record (native/launcher.c).
 import { spawn } from 'node:child_process';
@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { KernelError, UserError } from '../errors.js';
 import type { Service } from '../spec/project.js';
 import { capabilityMask, serviceCapabilities } from './caps.js';
-import { requireInit } from './init.js';
 import {
   commandOf,
   DEFAULT_LOG_ROTATION,
@@ -38,8 +37,6 @@ export interface LaunchOptions {
   readonly logRotation?: LogRotation;
   /** Users and groups `user:` resolves against (default: the host's). */
   readonly userDb?: UserDb;
-  /** Where inits are looked for when `init: true` (default: PATH and the usual places). */
-  readonly initSearchDirs?: readonly string[];
   readonly launcherPath?: string;
   /**
    * The service's own root (native/launcher/view.h): the host's folders read-only, its /etc
@@ -52,7 +49,7 @@ export interface LaunchOptions {
 /** A running service: enough to find, check and stop it later (records keep all of it). */
 export interface LaunchedService {
   readonly service: string;
-  /** Host pid of the workload (pid 1 in its namespace) and its start time (proc.ts). */
+  /** Host pid of the workload (pid 1 in its namespace; with `init: true`, its init) and its start time (proc.ts). */
   readonly pid: number;
   readonly startTime: number;
   /** Host pid of the monitor, and its start time. */
@@ -129,7 +126,7 @@ function launchError(service: Service, argv: readonly string[], answer: string):
 
 /**
  * Starts the service and resolves once its program runs (exec succeeded), or rejects: a
- * UserError for what the user can fix (unknown user, program not found, no init installed),
+ * UserError for what the user can fix (unknown user, program not found),
  * a KernelError naming the failed step otherwise.
  */
 export async function launch(options: LaunchOptions): Promise<LaunchedService> {
@@ -141,7 +138,6 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     argv,
     identity: resolveUser(service.name, service.user, options.userDb ?? loadUserDb()),
     caps: capabilityMask(serviceCapabilities(service)),
-    ...(service.init && { init: requireInit(service.name, options.initSearchDirs) }),
     cgroupDirs: options.cgroup?.dirs ?? [],
     ...(options.cgroup?.oomEventsFile !== undefined && { oomEventsFile: options.cgroup.oomEventsFile }),
     netns: options.netns,

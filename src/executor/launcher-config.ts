@@ -28,8 +28,6 @@ export interface LaunchSpec {
   readonly identity: Identity;
   /** Capability mask (caps.ts). */
   readonly caps: bigint;
-  /** Absolute path of the init, when `init: true`. */
-  readonly init?: string;
   readonly cgroupDirs: readonly string[];
   readonly oomEventsFile?: string;
   /** A netns path, `new` (a fresh empty one) or `host`. */
@@ -71,7 +69,7 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
     ['search_path', s.environment.PATH ?? DEFAULT_SEARCH_PATH],
   ];
   if (spec.netns !== 'host') pairs.push(['netns', spec.netns]);
-  if (spec.init !== undefined) pairs.push(['init', spec.init]);
+  if (s.init) pairs.push(['init', '1']); // the launcher's own init (native/launcher/init.h)
   if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);
   if (spec.view !== undefined) pairs.push(...viewRequestPairs(s, spec.view));
   for (const dir of spec.cgroupDirs) pairs.push(['cgroup', dir]);

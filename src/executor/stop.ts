@@ -2,7 +2,9 @@
 // cgroup killed. Never by a saved pid alone (the start time must match: pids are reused),
 // and never waiting for nothing: a pid 1 without a handler for the signal cannot act on it
 // (the kernel drops it, DESIGN.md "Kernel facts"; SigCgt and SigBlk in /proc/PID/status
-// tell), so it is killed at once.
+// tell), so it is killed at once. Nor after the signal: a pid 1 that took it but no longer
+// catches it (node resets its handler and re-raises the signal, which the kernel drops) will
+// never exit on it, so the looks go on while waiting and such a process is killed then.
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
@@ -36,6 +38,11 @@ export type StopOutcome =
   | 'exited'
   /** It could not act on the signal (pid 1 without a handler, or ignoring it): killed without waiting. */
   | 'killed-at-once'
+  /**
+   * It took the signal, then could no longer act on it (a pid 1 that reset its handler and
+   * re-raised the signal, as node does, or that ignores it now): killed without waiting.
+   */
+  | 'killed-after-signal'
   /** The grace period ran out: everything in its cgroup was killed. */
   | 'killed-after-grace';
 
@@ -96,7 +103,13 @@ async function mayActOn(pid: number, signal: number): Promise<boolean> {
   }
 }
 
-/** Polls with a growing interval until `done` or `ms` pass; returns whether `done` became true. */
+/** Whether one look shows that the process can no longer act on the signal (a running one cannot be judged). */
+function cannotActNow(pid: number, signal: number): boolean {
+  const status = readStatus(pid);
+  return status !== undefined && judgeSignal(status, signal) === 'cannot';
+}
+
+/** Polls with a growing interval (1 ms doubling up to 50 ms) until `done` or `ms` pass; returns whether `done` became true. */
 async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (let interval = 1; ; interval = Math.min(interval * 2, 50)) {
@@ -115,8 +128,9 @@ async function exitRecord(target: StopTarget): Promise<ExitRecord | undefined> {
 }
 
 /**
- * Stops the service: `signal` to its main process and up to `graceMs` for it to exit, then
- * SIGKILL to everything left in its cgroup. Returns once the main process is gone and the
+ * Stops the service: `signal` to its main process and up to `graceMs` for it to exit (less when
+ * it shows it cannot act on the signal, before or after it is sent), then SIGKILL to
+ * everything left in its cgroup. Returns once the main process is gone and the
  * exit record (if its monitor lives) is written.
  */
 export async function stopService(target: StopTarget, options: StopOptions): Promise<StopResult> {
@@ -136,6 +150,9 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
   }
-  const exited = await waitFor(() => !alive(), options.graceMs);
-  return finish(exited ? 'exited' : 'killed-after-grace');
+  // Looks at its signal state on each poll too: the handler that was there may be gone.
+  let gaveUp = false;
+  const exited = await waitFor(() => !alive() || (gaveUp = cannotActNow(target.pid, signal)), options.graceMs);
+  if (!exited) return finish('killed-after-grace');
+  return finish(gaveUp && alive() ? 'killed-after-signal' : 'exited');
 }

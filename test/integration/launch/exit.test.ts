@@ -1,5 +1,5 @@
 // How a service ends and how a launch fails: exit codes, signals, OOM kills in the exit
-// record; a missing program, folder or init reported to the caller at once. Real kernel, root.
+// record; a missing program or folder reported to the caller at once. Real kernel, root.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { launch } from '../../../src/executor/launch.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { stopService } from '../../../src/executor/stop.js';
 import { UserError } from '../../../src/errors.js';
-import { describeRoot, describeWith } from '../../harness/require.js';
+import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig, openFds, waitForExit } from './harness.js';
 
@@ -60,25 +60,5 @@ describeRoot('launch: exit records', () => {
     writeFileSync(join(rig.dir, 'noformat'), 'data\n', { mode: 0o755 });
     const attempt = launch({ service: testService({ command, workingDir: rig.dir, ...extra }), netns: 'new', ...rig.paths('failing') });
     await expect(attempt).rejects.toMatchObject({ code });
-  });
-});
-
-describeWith({ root: true, commands: ['tini'] }, 'launch: init: true', () => {
-  const rig = new LaunchRig();
-  beforeAll(buildLauncher);
-  afterAll(() => rig.cleanup());
-
-  it('runs tini as pid 1 with the workload as its child, and passes its exit code on', async () => {
-    const { record, lines } = await rig.run(testService({ init: true, command: ['sh', '-c', 'echo pid=$$; cat /proc/1/comm; exit 5'] }));
-    expect(lines).toEqual(['pid=2', 'tini']);
-    expect(record.exitCode).toBe(5);
-  });
-
-  it('forwards the stop signal: a `sleep` under tini exits on SIGTERM without waiting for the kill', async () => {
-    const s = await rig.start(testService({ init: true, command: ['sleep', '3600'] }));
-    // tini installs its handlers before it starts the child: wait for the child.
-    while ((await s.group.pids()).length < 2) await new Promise((r) => setTimeout(r, 5));
-    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
-    expect(result).toMatchObject({ outcome: 'exited', record: { exitCode: 128 + 15 } });
   });
 });

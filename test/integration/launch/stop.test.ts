@@ -1,6 +1,8 @@
-// Stopping: a pid 1 that cannot act on its stop signal is killed at once, a clean shutdown
-// is waited for, a program that handles the signal but keeps running is killed after the
-// grace period, and nothing is left: no process, no fd, no cgroup. Real kernel, root.
+// Stopping: a pid 1 that cannot act on its stop signal is killed at once, and so is one that
+// took it but can no longer act on it (node re-raises it, which the kernel drops for pid 1);
+// a clean shutdown is waited for, a program that handles the signal but keeps running is
+// killed after the grace period, and nothing is left: no process, no fd, no cgroup. Real
+// kernel, root.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readLogLines } from '../../../src/executor/logs.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { stopService } from '../../../src/executor/stop.js';
-import { describeRoot } from '../../harness/require.js';
+import { describeRoot, hasCommand } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig, openFds, waitForExit, type Started } from './harness.js';
 
@@ -17,6 +19,7 @@ const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/launch/$
 /** Waits until the service printed `ready` (its handler is installed). */
 async function ready(s: Started): Promise<void> {
   for (let i = 0; i < 1000 && !readLogLines(s.logPath).some((l) => l.text === 'ready'); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(readLogLines(s.logPath).map((l) => l.text)).toContain('ready');
 }
 
 describeRoot('stopService', () => {
@@ -62,6 +65,45 @@ describeRoot('stopService', () => {
     const { started } = await rig.run(testService({ command: ['true'] }));
     const result = await stopService({ ...started, cgroup: started.group }, { signal: 'SIGTERM', graceMs: 10_000 });
     expect(result).toMatchObject({ outcome: 'not-running', record: { exitCode: 0 } });
+  });
+
+  // What each runtime installed here does as pid 1 with the stop signal (measured through
+  // /proc/PID/status before and after it): node catches TERM and INT, resets the handler and
+  // re-raises, which the kernel drops; python3 (TERM), perl, bash and dash have no handler.
+  // The shells are stopped once they wait for their `sleep` (dash blocks every signal around
+  // a fork: a stop then would be judged on the signal it drops later, 'killed-after-signal').
+  const NODE_SERVER = 'require("http").createServer().listen(8080, () => console.log("ready"))';
+  it.each([
+    ['node', 'SIGTERM', 'killed-after-signal', ['node', '-e', NODE_SERVER], 1],
+    ['node', 'SIGINT', 'killed-after-signal', ['node', '-e', NODE_SERVER], 1],
+    ['python3', 'SIGTERM', 'killed-at-once', ['python3', '-c', 'import time; print("ready", flush=True); time.sleep(3600)'], 1],
+    ['perl', 'SIGTERM', 'killed-at-once', ['perl', '-e', '$| = 1; print "ready\\n"; sleep 3600'], 1],
+    ['bash', 'SIGTERM', 'killed-at-once', ['bash', '-c', 'echo ready; sleep 3600; echo done'], 2],
+    ['dash', 'SIGTERM', 'killed-at-once', ['dash', '-c', 'echo ready; sleep 3600; echo done'], 2],
+  ] as const)('%s as pid 1, stopped with %s: %s, not after its 10 s grace period', async (program, signal, outcome, command, processes) => {
+    if (!hasCommand(program)) return; // a runtime this host lacks has nothing to show
+    const s = await rig.start(testService({ command }));
+    await ready(s);
+    for (let i = 0; i < 1000 && (await s.group.pids()).length < processes; i++) await new Promise((r) => setTimeout(r, 5));
+    const result = await stopService({ ...s, cgroup: s.group }, { signal, graceMs: 10_000 });
+    expect(result).toMatchObject({ outcome, record: { signal: 'SIGKILL' } });
+  });
+
+  it('node with its own SIGTERM handler keeps it: its clean shutdown is waited for', async () => {
+    const script = 'process.on("SIGTERM", () => setTimeout(() => { console.log("clean shutdown"); process.exit(3) }, 100)); setInterval(() => {}, 1000); console.log("ready")';
+    const s = await rig.start(testService({ command: ['node', '-e', script] }));
+    await ready(s);
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
+    expect(result).toMatchObject({ outcome: 'exited', record: { exitCode: 3, signal: null } });
+    expect(readLogLines(s.logPath).map((l) => l.text)).toContain('clean shutdown');
+  });
+
+  it('python3 handles SIGINT (KeyboardInterrupt) and exits on it: waited for, not killed', async () => {
+    const s = await rig.start(testService({ command: ['python3', '-c', 'import time; print("ready", flush=True); time.sleep(3600)'] }));
+    await ready(s);
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGINT', graceMs: 10_000 });
+    // Its re-raised SIGINT is dropped for pid 1 too, but it exits 130 right after.
+    expect(result).toMatchObject({ outcome: 'exited', record: { exitCode: 130, signal: null } });
   });
 
   it('leaves no process, fd or cgroup behind', async () => {

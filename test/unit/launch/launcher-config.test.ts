@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { commandOf, decodeLaunchRequest, DEFAULT_LOG_ROTATION, encodeLaunchRequest, launchRequest } from '../../../src/executor/launcher-config.js';
-import { requireInit } from '../../../src/executor/init.js';
 import { testService } from '../../fixtures/launch/service.js';
 
 describe('launch request', () => {
@@ -12,13 +11,13 @@ describe('launch request', () => {
       command: ['--', 'a b', ''],
       environment: { PATH: '/opt/bin', MULTI: 'line1\nline2', EMPTY: '' },
       workingDir: '/srv',
+      init: true,
     });
     const pairs = launchRequest({
       service,
       argv: commandOf(service),
       identity: { uid: 105, gid: 110, groups: [29, 108] },
       caps: 0xa80425fbn,
-      init: '/usr/bin/tini',
       cgroupDirs: ['/sys/fs/cgroup/memory/stack/p/web', '/sys/fs/cgroup/pids/stack/p/web'],
       oomEventsFile: '/sys/fs/cgroup/memory/stack/p/web/memory.oom_control',
       netns: '/run/netns/stk-p-web',
@@ -79,7 +78,7 @@ describe('launch request', () => {
         ],
         [
           "init",
-          "/usr/bin/tini",
+          "1",
         ],
         [
           "oom_events",
@@ -145,7 +144,9 @@ describe('launch request', () => {
     ).toThrowError(expect.objectContaining({ code: 'NUL_IN_VALUE' }));
   });
 
-  it('init: true without tini, catatonit or dumb-init names the package to install', () => {
-    expect(() => requireInit('web', ['/nonexistent'])).toThrowError(expect.objectContaining({ code: 'INIT_NOT_FOUND', hint: expect.stringContaining('apt-get install tini') }));
+  it('init: false sends no init key (the workload is pid 1)', () => {
+    const service = testService({ command: ['true'] });
+    const pairs = launchRequest({ service, argv: ['true'], identity: { uid: 0, gid: 0, groups: [] }, caps: 0n, cgroupDirs: [], netns: 'host', logPath: '/l', exitPath: '/e', logRotation: DEFAULT_LOG_ROTATION });
+    expect(pairs.map(([k]) => k)).not.toContain('init');
   });
 });
