@@ -5,7 +5,6 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch } from '../../../src/executor/launch.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
-import { stopService } from '../../../src/executor/stop.js';
 import { UserError } from '../../../src/errors.js';
 import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
