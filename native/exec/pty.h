@@ -55,11 +55,12 @@ static void pty_restore(void) {
 static int pty_relay(int master, pid_t child, int sigfd) {
   char in[4096], out[16384];
   size_t in_len = 0, in_off = 0;
-  int stdin_open = 1, status = 0, ended = 0;
+  int stdin_open = 1, master_open = 1, status = 0, ended = 0;
   for (;;) {
+    if (ended && !master_open) return status;
     struct pollfd pfd[3] = {
         {sigfd, POLLIN, 0},
-        {master, (short)(POLLIN | (in_len ? POLLOUT : 0)), 0},
+        {master_open ? master : -1, (short)(POLLIN | (in_len ? POLLOUT : 0)), 0},
         {stdin_open && !in_len && !ended ? 0 : -1, POLLIN, 0},
     };
     /* Once the command has ended: what it wrote is drained, then the relay stops (a background
@@ -81,14 +82,13 @@ static int pty_relay(int master, pid_t child, int sigfd) {
       ssize_t got = read(master, out, sizeof out);
       if (got > 0) write_all(1, out, (size_t)got);
       else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-        /* EIO: every holder of the slave has closed it. */
-        if (!ended) {
-          while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-        }
-        return status;
+        /* EIO: every holder of the slave has closed it; the command may still run. */
+        master_open = 0;
+        in_len = 0;
+        continue;
       }
     }
-    if (in_len && (pfd[1].revents & POLLOUT)) {
+    if (master_open && in_len && (pfd[1].revents & POLLOUT)) {
       ssize_t put = write(master, in + in_off, in_len);
       if (put > 0) in_off += (size_t)put, in_len -= (size_t)put;
       else if (put < 0 && errno != EAGAIN && errno != EINTR) in_len = 0;
