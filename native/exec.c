@@ -248,8 +248,22 @@ static void enter_namespaces(const struct request *r, int pidfd, int *rootfd) {
 #include "identity.h"
 #include "exec/pty.h"
 
+/* The capabilities in the helper's own bounding set: `--privileged` asks for every capability,
+ * and gets those stack has (as Docker's gives those its daemon has). */
+static uint64_t own_bounding_set(void) {
+  uint64_t mask = 0;
+  for (int cap = 0; cap < 64; cap++) {
+    int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (in < 0) break;
+    if (in) mask |= 1ULL << cap;
+  }
+  return mask;
+}
+
 /* The launcher's identity rules (native/identity.h): who the command runs as. */
-static void switch_identity(const struct request *r) { become(r->caps, r->uid, r->gid, r->groups, r->ngroups); }
+static void switch_identity(const struct request *r) {
+  become(r->caps & own_bounding_set(), r->uid, r->gid, r->groups, r->ngroups);
+}
 
 /* Finds the program as execvp would, in the service's PATH and as the service's user. */
 static const char *resolve_program(const struct request *r, char *buf, size_t size) {

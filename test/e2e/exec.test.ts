@@ -117,9 +117,14 @@ describeWith({ root: true, commands: ['script', 'stty'] }, 'stack exec', () => {
     expect(e.stdout).toBe('-e X=1');
   });
 
-  it('runs as -u USER, in -w DIR, and reads stdin (no terminal: no pty)', async () => {
+  it('runs as -u USER, in -w DIR, with every capability under --privileged, and reads stdin (no terminal: no pty)', async () => {
     expect((await stack('exec', '-u', 'nobody', 'web', 'id', '-u')).stdout).toBe('65534');
     expect((await stack('exec', '-w', '/tmp', 'web', 'pwd')).stdout).toBe('/tmp');
+    // --privileged: every capability (CAP_SYS_ADMIN, bit 21, is not in the service's set).
+    const capEff = async (...flags: string[]) =>
+      BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec((await stack('exec', ...flags, 'web', 'cat', '/proc/self/status')).stdout)![1]}`);
+    expect((await capEff()) & (1n << 21n)).toBe(0n);
+    expect((await capEff('--privileged')) & (1n << 21n)).toBe(1n << 21n);
     const cat = await execa(process.execPath, [...cli, 'exec', 'web', 'sh', '-c', 'cat; tty || true'], { env, input: 'piped\n', reject: false });
     expect(cat.stdout).toBe('piped\nnot a tty');
   });

@@ -29,9 +29,9 @@ Options:
   -u, --user USER       Run as USER (name or uid[:gid]; default: the service's user)
   -w, --workdir DIR     Working folder, absolute (default: the service's working_dir, else /)
       --index N         Which instance of the service (only 1: services are not scaled)
-      --privileged      Give the command every capability (bounding set, and effective for
-                        root); it stays in the service's namespaces, cgroups and read-only view,
-                        under no_new_privs
+      --privileged      Give the command every capability stack has (bounding set, and
+                        effective for root); it stays in the service's namespaces, cgroups and
+                        read-only view, under no_new_privs
   -T, --no-TTY          No pseudo-terminal: the command gets stack's stdin, stdout and stderr.
                         By default it gets one of the service's own when stdin and stdout are
                         terminals (stack's terminal is raw meanwhile: ^C goes to the command)
