@@ -112,7 +112,7 @@ export async function acquireFileLock(path: string, dir: string, what: string, o
       throw new UserError(
         'LOCKED',
         `${what} is locked by ${describeHolder(holder)}`,
-        'wait for it to finish, or run again without --no-wait to wait',
+        'wait for it to finish, or run again without --no-lock-wait to wait',
       );
     }
     if (!told) {

@@ -22,7 +22,7 @@ Needs no spec file with -p NAME: it works from what stack recorded.
 Options:
   -v, --volumes         Remove named and anonymous volumes too
   -t, --timeout N       Seconds to wait for each service to stop (default: its stop_grace_period)
-      --no-wait         Fail at once when another stack command holds the project's lock
+      --no-lock-wait    Fail at once when another stack command holds the project's lock
       --progress MODE   auto (default), tty, plain, json or quiet
   -h, --help            Print this help
 `;
@@ -32,7 +32,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const { values } = parseCommandOptions('down', ctx.args, {
     volumes: { type: 'boolean', short: 'v', default: false },
     timeout: { type: 'string', short: 't' },
-    'no-wait': { type: 'boolean', default: false },
+    'no-lock-wait': { type: 'boolean', default: false },
     progress: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -45,7 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), timeoutMs(values.timeout, 'down'));
   const renderer = await openRenderer(mode, ctx.stderr);
   try {
-    await withProjectLock(ctx, env, name, 'stack down', !values['no-wait'], renderer, async () => {
+    await withProjectLock(ctx, env, name, 'stack down', !values['no-lock-wait'], renderer, async () => {
       const live = await observe(name, { roots: env.roots });
       for (const w of live.warnings) renderer.notice(`warning: ${w}`);
       const result = await apply(planDown(live, { volumes: values.volumes }), emptyProject(name), { env, live, sink: renderer });

@@ -1,5 +1,5 @@
 // Runs a mutating command's observe → plan → execute under the project's lock, telling the
-// user what it waits for (or failing at once with --no-wait).
+// user what it waits for (or failing at once with --no-lock-wait).
 import { acquireProjectLock, describeHolder } from '../../state/lock.js';
 import type { RunEnv } from './executor-env.js';
 import type { CommandContext } from '../main.js';

@@ -1,38 +1,85 @@
-// The end of a foreground `up`: wait until every service has exited (or Ctrl-C), then stop
-// them all, keeping networks and volumes; a second Ctrl-C kills what is still stopping.
+// The end of a foreground `up`: wait until its services have exited (or, with
+// --abort-on-container-exit, until the first one does; or Ctrl-C), then stop them, keeping
+// networks and volumes; a second Ctrl-C kills what is still stopping.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { constants as osConstants } from 'node:os';
 import { apply } from '../../executor/apply.js';
 import type { RunEnv } from './executor-env.js';
 import { openCgroups } from '../../executor/cgroup/index.js';
+import { describeExit, readExitRecord } from '../../executor/exit-record.js';
+import { serviceFiles } from '../../executor/service-files.js';
 import { emptyProject, stopOnly } from '../../executor/stop-plan.js';
 import { planDown } from '../../planner/index.js';
+import type { Project } from '../../spec/project.js';
 import { observe } from '../../state/observe.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import type { Renderer } from '../render/index.js';
 
-/** Resolves once no service of the project has a live process, or `signal` aborts. */
-export async function untilAllExited(project: string, env: RunEnv, signal: AbortSignal): Promise<void> {
+/** Resolves once no service of the project (or of `services`) has a live process, or `signal` aborts. */
+export async function untilAllExited(project: string, env: RunEnv, signal: AbortSignal, services?: readonly string[]): Promise<void> {
   while (!signal.aborted) {
     const live = await observe(project, { roots: env.roots });
-    if (!Object.values(live.services).some((s) => s.process?.alive)) return;
+    const watched = Object.values(live.services).filter((s) => !services || services.includes(s.name));
+    if (!watched.some((s) => s.process?.alive)) return;
     await sleep(250, undefined, { signal }).catch(() => undefined);
   }
 }
 
-/** Stops every service of the project (and its supervisor); `kill` aborting kills them at once. */
-export async function stopServices(project: string, env: RunEnv, renderer: Renderer, kill: AbortSignal): Promise<void> {
+/** The first of `services` whose process is gone, with its exit code (128+n for signal n, as Docker); undefined on abort. */
+export async function untilFirstExit(
+  project: Project,
+  services: readonly string[],
+  env: RunEnv,
+  signal: AbortSignal,
+): Promise<{ service: string; code: number; how: string } | undefined> {
+  // A one-shot that others wait for (service_completed_successfully) is expected to exit.
+  const oneShot = (name: string): boolean =>
+    Object.values(project.services).some((s) => s.dependsOn[name]?.condition === 'service_completed_successfully');
+  const watched = services.filter((s) => !oneShot(s));
+  while (!signal.aborted) {
+    const live = await observe(project.name, { roots: env.roots });
+    for (const name of watched) {
+      const process = live.services[name]?.process;
+      if (!process || process.alive) continue;
+      const exit = readExitRecord(serviceFiles(env.roots, project.name, name).exit);
+      const mine = exit && exit.pid === process.pid && exit.startTime === process.startTime ? exit : undefined;
+      return { service: name, code: mine ? codeOf(mine) : 1, how: mine ? describeExit(mine) : 'exited' };
+    }
+    await sleep(100, undefined, { signal }).catch(() => undefined);
+  }
+  return undefined;
+}
+
+/** The exit code of the service's last exit (128+n for signal n), or undefined when it has none. */
+export function exitCodeOf(project: string, service: string, env: RunEnv): number | undefined {
+  const exit = readExitRecord(serviceFiles(env.roots, project, service).exit);
+  return exit ? codeOf(exit) : undefined;
+}
+
+function codeOf(exit: { exitCode: number | null; signal: string | null }): number {
+  if (exit.exitCode !== null) return exit.exitCode;
+  const n = exit.signal ? (osConstants.signals as Record<string, number | undefined>)[exit.signal] : undefined;
+  return 128 + (n ?? 0);
+}
+
+/** Stops every service of the project (or only `services`); `kill` aborting kills them at once. */
+export async function stopServices(project: string, env: RunEnv, renderer: Renderer, kill: AbortSignal, services?: readonly string[]): Promise<void> {
+  const ours = (name: string): boolean => !services || services.includes(name);
   const onKill = async (): Promise<void> => {
     const cgroups = await openCgroups();
     const live = await observe(project, { roots: env.roots });
-    await Promise.all(Object.keys(live.services).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
+    await Promise.all(Object.keys(live.services).filter(ours).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
   };
   const killer = (): void => void onKill();
   kill.addEventListener('abort', killer, { once: true });
   const lock = await acquireProjectLock(env.roots, project, { command: 'stack up (stopping)' });
   try {
     const live = await observe(project, { roots: env.roots });
-    const stops = stopOnly(planDown(live, { volumes: false }));
-    await apply(stops, emptyProject(project), { env, live, sink: renderer });
+    const all = stopOnly(planDown(live, { volumes: false }));
+    const stops = { ...all, operations: all.operations.filter((op) => op.kind === 'stop-service' && ours(op.service)) };
+    const ids = new Set(stops.operations.map((op) => op.id));
+    const plan = { ...stops, operations: stops.operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
+    await apply(plan, emptyProject(project), { env, live, sink: renderer });
   } finally {
     kill.removeEventListener('abort', killer);
     await lock.release();

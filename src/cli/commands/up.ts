@@ -1,52 +1,93 @@
-// `stack up`: observe → plan → execute under the project's lock, then (unless -d) stream every
-// service's output with a `name |` prefix until Ctrl-C, which stops the services gracefully
-// (a second Ctrl-C kills them) and keeps networks and volumes, as compose does.
+// `stack up [SERVICE...]`: observe → plan → execute under the project's lock, then (unless -d or
+// --wait) stream the services' output with a `name |` prefix until Ctrl-C, which stops the
+// services gracefully (a second Ctrl-C kills them) and keeps networks and volumes, as compose
+// does. Named services come with their dependencies (unless --no-deps); the others are left as
+// they are. --wait returns once they are ready; --abort-on-container-exit / --exit-code-from
+// stop everything when one exits and pass its exit code on.
 import { stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../main.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
-import { assertRunnable, plan } from '../../planner/index.js';
+import { assertRunnable, plan, withDependencies, type UpOptions } from '../../planner/index.js';
 import { assertPortsFree } from '../../executor/port-check.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
 import type { Project } from '../../spec/project.js';
+import { UserError } from '../../errors.js';
 import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
+import { assertServices } from './lifecycle.js';
+import { waitTimeoutMs } from './start.js';
 
-const HELP = `Usage: stack up [OPTIONS]
+const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
-Create and start the project's networks, volumes and services (only what changed).
+Create and start the project's networks, volumes and services (only what changed). Named
+services come with the services they depend on; the others are left as they are.
 
 Options:
-  -d, --detach          Start and return; services keep running
-      --no-wait         Fail at once when another stack command holds the project's lock
-      --progress MODE   auto (default), tty, plain, json or quiet
-  -t, --timeout N       Seconds to wait for each service to stop on Ctrl-C (default: its stop_grace_period)
-  -h, --help            Print this help
+  -d, --detach                    Start and return; services keep running
+      --wait                      Return once the services are running and healthy (or completed); implies -d
+      --wait-timeout N            Seconds --wait waits at most
+      --no-deps                   Don't start the services the named ones depend on
+      --force-recreate            Recreate the services even when their spec is unchanged
+      --abort-on-container-exit   Stop every service when one exits; exit with its code
+      --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
+      --no-lock-wait              Fail at once when another stack command holds the project's lock
+      --progress MODE             auto (default), tty, plain, json or quiet
+  -t, --timeout N                 Seconds to wait for each service to stop on Ctrl-C (default: its stop_grace_period)
+  -h, --help                      Print this help
 
 Environment: STACK_IP_FORWARD=leave never touches net.ipv4.ip_forward.
 `;
 
 /** Runs `stack up`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandOptions('up', ctx.args, {
-    detach: { type: 'boolean', short: 'd', default: false },
-    'no-wait': { type: 'boolean', default: false },
-    progress: { type: 'string' },
-    timeout: { type: 'string', short: 't' },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
+  const { values, positionals } = parseCommandOptions(
+    'up',
+    ctx.args,
+    {
+      detach: { type: 'boolean', short: 'd', default: false },
+      wait: { type: 'boolean', default: false },
+      'wait-timeout': { type: 'string' },
+      'no-deps': { type: 'boolean', default: false },
+      'force-recreate': { type: 'boolean', default: false },
+      'abort-on-container-exit': { type: 'boolean', default: false },
+      'exit-code-from': { type: 'string' },
+      'no-lock-wait': { type: 'boolean', default: false },
+      progress: { type: 'string' },
+      timeout: { type: 'string', short: 't' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    true,
+  );
   if (values.help) {
     ctx.stdout.write(HELP);
     return 0;
   }
   const mode = progressMode(values.progress);
   const stopTimeout = timeoutMs(values.timeout, 'up');
+  const waitMs = waitTimeoutMs(values['wait-timeout'], 'up');
+  const exitCodeFrom = values['exit-code-from'];
+  const abort = values['abort-on-container-exit'] || exitCodeFrom !== undefined;
+  if (abort && (values.wait || values.detach)) {
+    const which = values.wait ? '--wait' : '--detach';
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack up: ${which} cannot be combined with --abort-on-container-exit or --exit-code-from`, 'they watch the services in the foreground');
+  }
+  const detach = values.detach || values.wait;
   const project = await loadFromContext(ctx);
+  assertServices(project, positionals, 'up');
+  if (exitCodeFrom !== undefined) assertServices(project, [exitCodeFrom], 'up --exit-code-from');
   assertRunnable(project);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), stopTimeout);
+  const options: UpOptions = {
+    ...(positionals.length > 0 && { services: positionals }),
+    noDeps: values['no-deps'],
+    forceRecreate: values['force-recreate'],
+  };
+  const named = positionals.length > 0 ? positionals : Object.keys(project.services);
+  const targets = values['no-deps'] ? named : withDependencies(project, named);
 
   // Ctrl-C (or SIGTERM): the first stops starting new operations and then stops the services;
   // the second kills them.
@@ -62,30 +103,45 @@ export async function run(ctx: CommandContext): Promise<number> {
     const renderer = await openRenderer(mode, ctx.stderr);
     let acted: boolean;
     try {
-      acted = await upOnce(ctx, project, env, renderer, !values['no-wait'], interrupt.signal);
+      acted = await upOnce(ctx, project, options, env, renderer, !values['no-lock-wait'], interrupt.signal);
     } finally {
       await renderer.close();
     }
     if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
-    if (values.detach && !interrupt.signal.aborted) return 0;
+    if (values.wait && !interrupt.signal.aborted) {
+      const { waitReady } = await import('./wait-ready.js');
+      await waitReady(project, targets, env, waitMs, interrupt.signal);
+      return 0;
+    }
+    if (detach && !interrupt.signal.aborted) return 0;
     // Loaded only here, so `up -d` does not load them.
-    const { stopServices, untilAllExited } = await import('./stop-services.js');
-    const logs = await followServices(ctx, project, env);
+    const { exitCodeOf, stopServices, untilAllExited, untilFirstExit } = await import('./stop-services.js');
+    // Output of the named services (all when none is named), as compose attaches.
+    const logs = await followServices(ctx, project, named, env);
+    let code = 0;
     try {
-      if (!interrupt.signal.aborted) {
-        await untilAllExited(project.name, env, interrupt.signal);
+      if (!interrupt.signal.aborted && abort) {
+        const first = await untilFirstExit(project, named, env, interrupt.signal);
+        if (first) {
+          ctx.stderr.write(`${first.service} ${first.how}: aborting on container exit\n`);
+          code = first.code;
+        }
+      } else if (!interrupt.signal.aborted) {
+        await untilAllExited(project.name, env, interrupt.signal, named);
         if (!interrupt.signal.aborted) ctx.stderr.write('every service has exited\n');
       }
       if (interrupt.signal.aborted) ctx.stderr.write('Gracefully stopping... (press Ctrl-C again to force)\n');
       const stopRenderer = await openRenderer(mode, ctx.stderr);
       try {
-        await stopServices(project.name, env, stopRenderer, kill.signal);
+        await stopServices(project.name, env, stopRenderer, kill.signal, targets);
       } finally {
         await stopRenderer.close();
       }
     } finally {
       await logs.stop();
     }
+    if (exitCodeFrom !== undefined) return exitCodeOf(project.name, exitCodeFrom, env) ?? code;
+    if (abort) return code;
     return interrupt.signal.aborted ? 130 : 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -97,6 +153,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 async function upOnce(
   ctx: CommandContext,
   project: Project,
+  options: UpOptions,
   env: RunEnv,
   renderer: Renderer,
   wait: boolean,
@@ -105,7 +162,7 @@ async function upOnce(
   return withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
     const live = await observe(project.name, { roots: env.roots });
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
-    const planned = plan(project, live);
+    const planned = plan(project, live, options);
     await assertPortsFree(project, planned, await servedPorts(project.name, env));
     const result = await apply(planned, project, { env, live, sink: renderer, signal });
     for (const n of result.notices) renderer.notice(n);
@@ -123,9 +180,8 @@ async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string
 }
 
 /** Streams the services' output with `name |` prefixes until stop() (which prints what is left). */
-async function followServices(ctx: CommandContext, project: Project, env: RunEnv): Promise<{ stop(): Promise<void> }> {
+async function followServices(ctx: CommandContext, project: Project, services: readonly string[], env: RunEnv): Promise<{ stop(): Promise<void> }> {
   const [{ followLogs }, { serviceFiles }] = await Promise.all([import('../../executor/follow.js'), import('../../executor/service-files.js')]);
-  const services = Object.keys(project.services);
   const prefix = logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
   const logs = services.map((service) => ({ service, path: serviceFiles(env.roots, project.name, service).log }));
   const done = new AbortController();

@@ -64,7 +64,7 @@ describeRoot('crashes, gc and the lock', () => {
     expect(live.leftovers(['a', 'b']).length).toBeGreaterThan(0);
   });
 
-  it('up and down at once: one waits for the lock (naming its holder), --no-wait fails with LOCKED', async () => {
+  it('up and down at once: one waits for the lock (naming its holder), --no-lock-wait fails with LOCKED', async () => {
     const r = rig();
     // `b` waits for `once` to complete: `up` holds the lock for about five seconds.
     r.spec(`  once:
@@ -77,7 +77,7 @@ describeRoot('crashes, gc and the lock', () => {
 `);
     const up = r.start(['up', '-d', '--progress', 'plain']);
     for (let i = 0; i < 200 && !(await r.record('once'))?.process; i++) await new Promise((res) => setTimeout(res, 20));
-    const refused = await r.stack(['down', '--no-wait']);
+    const refused = await r.stack(['down', '--no-lock-wait']);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/locked by `stack up` \(pid \d+/);
     const down = await r.stack(['down', '--progress', 'plain']);

@@ -1,4 +1,4 @@
-// The per-project lock: one holder at a time, a waiter told who holds it, --no-wait failing
+// The per-project lock: one holder at a time, a waiter told who holds it, --no-lock-wait failing
 // with LOCKED, the file gone after release, and no stale lock after its holder is SIGKILLed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,7 @@ afterEach(() => {
 });
 
 describe('project lock', () => {
-  it('is held by one at a time; --no-wait fails with LOCKED naming the holder', async () => {
+  it('is held by one at a time; --no-lock-wait fails with LOCKED naming the holder', async () => {
     const r = roots();
     const first = await acquireProjectLock(r, 'p', { command: 'stack up' });
     expect(projectLocked(r, 'p')).toBe(true);

@@ -1,0 +1,65 @@
+// `stack start [SERVICE...]`: start services that were stopped (and what they depend on),
+// without recreating them; `--wait` returns once they are ready, as `up --wait` does.
+import { UserError } from '../../errors.js';
+import type { CommandContext } from '../main.js';
+import { parseCommandOptions } from '../args.js';
+import { openRenderer, progressMode } from '../render/index.js';
+import { startServices } from './lifecycle.js';
+import { runningProject } from './running-project.js';
+import { withDependencies } from '../../planner/index.js';
+
+const HELP = `Usage: stack start [OPTIONS] [SERVICE...]
+
+Start stopped services (all when none is named) and the services they depend on, as they were
+created (spec changes need \`stack up\`).
+
+Options:
+      --wait             Return once the services are running and healthy (or completed)
+      --wait-timeout N   Seconds --wait waits at most
+      --progress MODE    auto (default), tty, plain, json or quiet
+  -h, --help             Print this help
+`;
+
+/** Runs `stack start`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandOptions(
+    'start',
+    ctx.args,
+    {
+      wait: { type: 'boolean', default: false },
+      'wait-timeout': { type: 'string' },
+      progress: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    true,
+  );
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  const mode = progressMode(values.progress);
+  const waitMs = waitTimeoutMs(values['wait-timeout'], 'start');
+  const { env, name, project } = await runningProject(ctx, 'start', positionals);
+  if (!project) throw new UserError('NOT_CREATED', `stack start: project ${name} has no services to start`, '`stack up` creates and starts them');
+  const renderer = await openRenderer(mode, ctx.stderr);
+  const services = positionals.length ? positionals : Object.keys(project.services);
+  try {
+    await startServices({ env, project, services, cause: 'stack start', sink: renderer });
+  } finally {
+    await renderer.close();
+  }
+  if (values.wait) {
+    const { waitReady } = await import('./wait-ready.js');
+    await waitReady(project, withDependencies(project, services), env, waitMs);
+  }
+  return 0;
+}
+
+/** `--wait-timeout N` (seconds) as milliseconds. */
+export function waitTimeoutMs(value: string | undefined, command: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack ${command}: --wait-timeout ${value} is not a number of seconds`, 'e.g. --wait-timeout 30');
+  }
+  return Math.round(Number(value) * 1000);
+}
