@@ -36,6 +36,7 @@ export function planService(
     if (observed?.process?.alive) add({ id: opId('stop-service', name), kind: 'stop-service', service: name, resource: `service:${name}`, cause: mode.cause });
     return false;
   }
+  if (mode.kind === 'start' && !observed) return false; // start never creates
   if (mode.kind === 'keep') {
     if (observed?.netns?.present) planVeths(spec, observed, undefined, undefined, recreatedNetworks, add, true);
     return false;

@@ -45,9 +45,15 @@ export async function restartServices(request: LifecycleRequest & { readonly noD
   );
 }
 
-/** Starts `services` and what they depend on where they are not running, without recreating them. */
+/** Starts `services` and what they depend on where they are not running, without recreating them; never creates one (SERVICE_NOT_CREATED). */
 export async function startServices(request: LifecycleRequest): Promise<void> {
-  await planAndApply(request, 'start', (live) => planStart(request.project, live, { services: request.services, cause: request.cause }));
+  await planAndApply(request, 'start', (live) => {
+    const unmade = request.services.find((s) => !live.services[s]);
+    if (unmade !== undefined) {
+      throw new UserError('SERVICE_NOT_CREATED', `stack start: service "${unmade}" has not been created`, `\`stack up ${unmade}\` creates and starts it`);
+    }
+    return planStart(request.project, live, { services: request.services, cause: request.cause });
+  });
 }
 
 /** Stops `services` (dependents first); they stay stopped (no restart policy applies) until start or up. */

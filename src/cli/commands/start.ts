@@ -7,6 +7,7 @@ import { openRenderer, progressMode } from '../render/index.js';
 import { startServices } from './lifecycle.js';
 import { runningProject } from './running-project.js';
 import { withDependencies } from '../../planner/index.js';
+import { serviceRecords } from '../../state/records.js';
 
 const HELP = `Usage: stack start [OPTIONS] [SERVICE...]
 
@@ -42,7 +43,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const { env, name, project } = await runningProject(ctx, 'start', positionals);
   if (!project) throw new UserError('NOT_CREATED', `stack start: project ${name} has no services to start`, '`stack up` creates and starts them');
   const renderer = await openRenderer(mode, ctx.stderr);
-  const services = positionals.length ? positionals : Object.keys(project.services);
+  // No name: every service that was created (one never created is left to `up`).
+  const created = positionals.length ? [] : (await serviceRecords.list(env.roots, name)).records.map((r) => r.service);
+  const services = positionals.length ? positionals : Object.keys(project.services).filter((s) => created.includes(s));
   try {
     await startServices({ env, project, services, cause: 'stack start', sink: renderer });
   } finally {

@@ -62,8 +62,18 @@ function codeOf(exit: { exitCode: number | null; signal: string | null }): numbe
   return 128 + (n ?? 0);
 }
 
-/** Stops every service of the project (or only `services`); `kill` aborting kills them at once. */
-export async function stopServices(project: string, env: RunEnv, renderer: Renderer, kill: AbortSignal, services?: readonly string[]): Promise<void> {
+/**
+ * Stops every service of the project (and its supervisor), or only `only.services` of
+ * `only.project` (the supervisor stays for the others); `kill` aborting kills them at once.
+ */
+export async function stopServices(
+  project: string,
+  env: RunEnv,
+  renderer: Renderer,
+  kill: AbortSignal,
+  only?: { readonly project: Project; readonly services: readonly string[] },
+): Promise<void> {
+  const services = only && Object.keys(only.project.services).some((s) => !only.services.includes(s)) ? only.services : undefined;
   const ours = (name: string): boolean => !services || services.includes(name);
   const onKill = async (): Promise<void> => {
     const cgroups = await openCgroups();
@@ -79,7 +89,7 @@ export async function stopServices(project: string, env: RunEnv, renderer: Rende
     const stops = { ...all, operations: all.operations.filter((op) => op.kind === 'stop-service' && ours(op.service)) };
     const ids = new Set(stops.operations.map((op) => op.id));
     const plan = { ...stops, operations: stops.operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
-    await apply(plan, emptyProject(project), { env, live, sink: renderer });
+    await apply(plan, services && only ? only.project : emptyProject(project), { env, live, sink: renderer });
   } finally {
     kill.removeEventListener('abort', killer);
     await lock.release();

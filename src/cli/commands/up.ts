@@ -133,7 +133,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       if (interrupt.signal.aborted) ctx.stderr.write('Gracefully stopping... (press Ctrl-C again to force)\n');
       const stopRenderer = await openRenderer(mode, ctx.stderr);
       try {
-        await stopServices(project.name, env, stopRenderer, kill.signal, targets);
+        await stopServices(project.name, env, stopRenderer, kill.signal, { project, services: targets });
       } finally {
         await stopRenderer.close();
       }

@@ -176,6 +176,12 @@ describe('stop and start', () => {
     expect(renderPlan(plan(app, simulate(app, stopped, p)))).toMatchInlineSnapshot(`"nothing to do"`);
   });
 
+  test('start never creates a service', () => {
+    const live = copy(upped(project([app.services.db!], { volumes: [volume('data')] })));
+    live.services.db!.process!.alive = false;
+    expect(renderPlan(planStart(app, live, { services: ['api'], cause: 'stack start' }))).toMatchInlineSnapshot(`"start-service  service:db  stack start"`);
+  });
+
   test('start never recreates a changed service (it starts with the spec it is given)', () => {
     const live = copy(upped(app));
     live.services.tool!.process!.alive = false;
