@@ -17,8 +17,9 @@ export const ALWAYS_IGNORED: readonly string[] = [
   // emacs: lock files and auto-saves
   '**/.#*',
   '**/#*#',
-  // JetBrains safe-write temporaries
-  '**/___jb_*',
+  // JetBrains safe-write temporaries (app.js___jb_tmp___, app.js___jb_old___)
+  '**/*___jb_tmp___',
+  '**/*___jb_old___',
 ];
 
 /** A rule's filter; paths are relative to the rule's path, with `/` separators. */

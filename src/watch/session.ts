@@ -64,14 +64,16 @@ export interface SessionOptions {
 
 /** A process that dies within this long after a watch restart is paused. */
 export const EARLY_EXIT_MS = 1000;
-/** A change this soon after a restart ends may be the service's own doing. */
-export const FEEDBACK_WINDOW_MS = 2000;
+/** A change this soon after a restart ends may be the service's own doing (a person saves later). */
+export const FEEDBACK_WINDOW_MS = 1000;
 /** Restarts followed by changes to the same files before the rule is suspended. */
 export const FEEDBACK_STREAK = 3;
 
 interface RuleChange {
   readonly rule: PreparedRule;
   readonly change: Change;
+  /** When the watcher reported it. */
+  readonly at: number;
 }
 
 interface RuleState {
@@ -89,6 +91,8 @@ interface ServiceState {
   paused: boolean;
   /** Latest early-exit check: a newer restart makes older checks moot. */
   generation: number;
+  /** A restart is under way (a pause now would stop what it starts). */
+  restarting: boolean;
 }
 
 /** The `src/a.js changed` part of a line. */
@@ -124,7 +128,7 @@ export class WatchSession {
           options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
           this.clock,
         );
-        this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0 });
+        this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0, restarting: false });
       }
     }
   }
@@ -133,13 +137,13 @@ export class WatchSession {
   async start(watch: (rule: PreparedRule, onChange: (c: Change) => void, onError: (e: UserError) => void) => Promise<PathWatcher>): Promise<void> {
     for (const rule of this.prepared) {
       const state = this.services.get(rule.service)!;
-      this.watchers.push(await watch(rule, (change) => state.batcher.add({ rule, change }), (e) => this.report.error(e)));
+      this.watchers.push(await watch(rule, (change) => state.batcher.add({ rule, change, at: this.clock.now() }), (e) => this.report.error(e)));
     }
   }
 
   /** Feeds one change as a watcher would (tests, and start()). */
   feed(rule: PreparedRule, change: Change): void {
-    this.services.get(rule.service)?.batcher.add({ rule, change });
+    this.services.get(rule.service)?.batcher.add({ rule, change, at: this.clock.now() });
   }
 
   /** Resolves when no action is under way or pending (tests). */
@@ -194,11 +198,11 @@ export class WatchSession {
     return true;
   }
 
-  /** Counts a restart followed at once by changes to the same files; true when the rule is now suspended. */
-  private feedback(rule: PreparedRule, files: Set<string>, service: string): boolean {
+  /** Counts a restart followed at once (the first change at `at`) by changes to the same files; true when the rule is now suspended. */
+  private feedback(rule: PreparedRule, files: Set<string>, at: number, service: string): boolean {
     const state = this.rules.get(rule)!;
     const last = state.lastRestart;
-    const soon = last !== undefined && this.clock.now() - last.endedAt <= FEEDBACK_WINDOW_MS;
+    const soon = last !== undefined && at - last.endedAt <= FEEDBACK_WINDOW_MS;
     const same = last !== undefined && [...files].every((f) => last.files.has(f));
     state.streak = soon && same ? state.streak + 1 : 0;
     if (state.streak < FEEDBACK_STREAK) return false;
@@ -216,16 +220,18 @@ export class WatchSession {
   private async act(service: string, state: ServiceState, batch: RuleChange[]): Promise<void> {
     // The last event of a path decides (created then deleted: deleted).
     const byRule = new Map<PreparedRule, Map<string, Change>>();
-    for (const { rule, change } of batch) {
+    const firstAt = new Map<PreparedRule, number>();
+    for (const { rule, change, at } of batch) {
       let files = byRule.get(rule);
       if (!files) byRule.set(rule, (files = new Map()));
       files.set(change.rel, change);
+      firstAt.set(rule, Math.min(firstAt.get(rule) ?? at, at));
     }
     const acting: [PreparedRule, Map<string, Change>][] = [];
     for (const [rule, files] of byRule) {
       const names = new Set(files.keys());
       if (!this.admit(rule, names, service)) continue;
-      if (rule.rule.action.includes('restart') && this.feedback(rule, names, service)) continue;
+      if (rule.rule.action.includes('restart') && this.feedback(rule, names, firstAt.get(rule)!, service)) continue;
       acting.push([rule, files]);
     }
     if (acting.length === 0) return;
@@ -265,11 +271,15 @@ export class WatchSession {
     const restart = acting.some(([rule]) => rule.rule.action === 'restart' || rule.rule.action === 'sync+restart');
     if (restart) {
       const t0 = this.clock.now();
+      state.restarting = true;
+      state.generation++;
       try {
         await this.actions.restart(service, cause);
       } catch (e) {
         this.report.line(service, `restart failed: ${e instanceof Error ? e.message : String(e)}  (${cause}); watching goes on`);
         return;
+      } finally {
+        state.restarting = false;
       }
       const ended = this.clock.now();
       const verb = state.paused ? 'started again' : 'restarted';
@@ -307,8 +317,8 @@ export class WatchSession {
         this.report.line(service, `completed (${exit.description})`);
         return;
       }
-      // A newer batch may be under way: then that restart decides.
-      if (state.busy || state.pending.length > 0) return;
+      // A newer restart under way or due decides instead.
+      if (generation !== state.generation || state.restarting || state.pending.length > 0) return;
       try {
         await this.actions.pause(service);
       } catch (e) {

@@ -1,0 +1,81 @@
+import { describe, expect, test } from 'vitest';
+import { Batcher, type Clock } from '../../../src/watch/batcher.js';
+
+/** A clock that only moves when told. */
+function fakeClock(): Clock & { advance(ms: number): void } {
+  let now = 0;
+  let timers: { at: number; fn: () => void; id: number }[] = [];
+  let next = 0;
+  return {
+    now: () => now,
+    setTimeout(fn, ms) {
+      const id = ++next;
+      timers.push({ at: now + ms, fn, id });
+      return id;
+    },
+    clearTimeout(id) {
+      timers = timers.filter((t) => t.id !== id);
+    },
+    advance(ms) {
+      const end = now + ms;
+      for (;;) {
+        const due = timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+        if (!due) break;
+        timers = timers.filter((t) => t !== due);
+        now = due.at;
+        due.fn();
+      }
+      now = end;
+    },
+  };
+}
+
+describe('batcher', () => {
+  test('a burst closes as one batch once quiet for the window', () => {
+    const clock = fakeClock();
+    const batches: number[][] = [];
+    const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock);
+    for (let i = 0; i < 1000; i++) {
+      b.add(i);
+      clock.advance(1);
+    }
+    expect(batches).toEqual([]);
+    clock.advance(49);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toHaveLength(1000);
+  });
+
+  test('events apart by more than the window are separate batches', () => {
+    const clock = fakeClock();
+    const batches: number[][] = [];
+    const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock);
+    b.add(1);
+    clock.advance(60);
+    b.add(2);
+    clock.advance(60);
+    expect(batches).toEqual([[1], [2]]);
+  });
+
+  test('a file written without pause still triggers at the cap', () => {
+    const clock = fakeClock();
+    const batches: number[][] = [];
+    const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock);
+    for (let t = 0; t < 5000; t += 10) {
+      b.add(t);
+      clock.advance(10);
+    }
+    expect(batches.length).toBe(2); // at 2000 and 4000 ms
+    expect(batches[0]![0]).toBe(0);
+    expect(batches[1]![0]).toBe(2000);
+  });
+
+  test('cancel drops what is pending', () => {
+    const clock = fakeClock();
+    const batches: number[][] = [];
+    const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock);
+    b.add(1);
+    b.cancel();
+    clock.advance(100);
+    expect(batches).toEqual([]);
+  });
+});
