@@ -280,3 +280,47 @@ describeWith({ root: true }, 'stack watch refuses bad rules before changing anyt
     expect(existsSync(join(dir, '.state', 'run', project))).toBe(false);
   });
 });
+
+describeWith({ root: true }, 'stack up --watch', () => {
+  const project = `wu${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'stack-upwatch-'));
+  const env = { ...process.env, STACK_ROOT: join(dir, '.state'), STACK_IP_FORWARD: 'leave' };
+  const stack = (...args: string[]) => execa(process.execPath, [bin, '-p', project, ...args], { env, cwd: dir, reject: false });
+  afterAll(async () => {
+    await stack('down', '--timeout', '0');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('streams the output, restarts on a change, and Ctrl-C stops the services as up does', async () => {
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src', 'main.js'), "console.log('hello v1'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);\n");
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      'services:\n  app:\n    command: ["node", "/app/src/main.js"]\n    volumes: ["./:/app"]\n    develop:\n      watch:\n        - {path: ./src, action: restart}\n',
+    );
+    const child = spawn(process.execPath, [bin, '-p', project, 'up', '--watch', '--progress', 'plain'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const until = async (what: string, probe: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!probe()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${out}\n${err}`);
+        await sleep(25);
+      }
+    };
+    try {
+      await until('the first output', () => out.includes('app | hello v1') && err.includes('watching 1 rule'));
+      writeFileSync(join(dir, 'src', 'main.js'), "console.log('hello v2'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);\n");
+      await until('the restart and its output', () => /app\s+restarted in \d+ ms {2}\(src\/main\.js changed\)/.test(out) && out.includes('app | hello v2'));
+      child.kill('SIGINT');
+      await until('up to end', () => child.exitCode !== null);
+      expect(child.exitCode).toBe(130);
+      const ps = JSON.parse((await stack('ps', '--format', 'json')).stdout) as { pid: number | null }[];
+      expect(ps.every((r) => r.pid === null)).toBe(true);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});

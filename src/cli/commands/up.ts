@@ -32,6 +32,7 @@ Options:
       --wait-timeout N            Seconds --wait waits at most
       --no-deps                   Don't start the services the named ones depend on
       --force-recreate            Recreate the services even when their spec is unchanged
+  -w, --watch                     Act on the services' develop.watch rules as files change (see stack watch)
       --abort-on-container-exit   Stop every service when one exits; exit with its code
       --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
       --no-lock-wait              Fail at once when another stack command holds the project's lock
@@ -53,6 +54,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       'wait-timeout': { type: 'string' },
       'no-deps': { type: 'boolean', default: false },
       'force-recreate': { type: 'boolean', default: false },
+      watch: { type: 'boolean', short: 'w', default: false },
       'abort-on-container-exit': { type: 'boolean', default: false },
       'exit-code-from': { type: 'string' },
       'no-lock-wait': { type: 'boolean', default: false },
@@ -75,6 +77,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     const which = values.wait ? '--wait' : '--detach';
     throw new UserError('CLI_BAD_ARGUMENTS', `stack up: ${which} cannot be combined with --abort-on-container-exit or --exit-code-from`, 'they watch the services in the foreground');
   }
+  if (values.watch && (values.wait || values.detach)) {
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack up: --watch cannot be combined with ${values.wait ? '--wait' : '--detach'}`, 'use `stack watch`, which starts the services and watches without attaching to their output');
+  }
   const detach = values.detach || values.wait;
   const project = await loadFromContext(ctx);
   assertServices(project, positionals, 'up');
@@ -88,6 +93,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   };
   const named = positionals.length > 0 ? positionals : Object.keys(project.services);
   const targets = values['no-deps'] ? named : withDependencies(project, named);
+  // Watch rules are checked before anything changes: a bad rule fails the whole up.
+  const watchRules = values.watch ? await prepareWatch(ctx, project, targets, env) : undefined;
 
   // Ctrl-C (or SIGTERM): the first stops starting new operations and then stops the services;
   // the second kills them.
@@ -118,6 +125,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const { exitCodeOf, stopServices, untilAllExited, untilFirstExit } = await import('./stop-services.js');
     // Output of the named services (all when none is named), as compose attaches.
     const logs = await followServices(ctx, project, named, env);
+    const watching = watchRules && !interrupt.signal.aborted ? await (await import('./watch.js')).startWatching(ctx, project, env, watchRules) : undefined;
     let code = 0;
     try {
       if (!interrupt.signal.aborted && abort) {
@@ -126,10 +134,14 @@ export async function run(ctx: CommandContext): Promise<number> {
           ctx.stderr.write(`${first.service} ${first.how}: aborting on container exit\n`);
           code = first.code;
         }
+      } else if (watching && !interrupt.signal.aborted) {
+        // Watching goes on whatever the services do, until Ctrl-C.
+        await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
       } else if (!interrupt.signal.aborted) {
         await untilAllExited(project.name, env, interrupt.signal, named);
         if (!interrupt.signal.aborted) ctx.stderr.write('every service has exited\n');
       }
+      await watching?.close();
       if (interrupt.signal.aborted) ctx.stderr.write('Gracefully stopping... (press Ctrl-C again to force)\n');
       const stopRenderer = await openRenderer(mode, ctx.stderr);
       try {
@@ -147,6 +159,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The checked watch rules of the services up starts (none with rules: a warning, as compose gives). */
+async function prepareWatch(ctx: CommandContext, project: Project, services: readonly string[], env: RunEnv) {
+  const { prepareRules } = await import('../../watch/prepare.js');
+  const watched = services.filter((s) => (project.services[s]?.develop?.watch.length ?? 0) > 0);
+  if (watched.length === 0) ctx.stderr.write('warning: --watch: none of the services has develop.watch rules; nothing is watched\n');
+  return prepareRules(project, watched, env.roots);
 }
 
 /** observe → plan → apply, under the lock; false when Ctrl-C came while waiting for it. */
