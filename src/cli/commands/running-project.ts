@@ -8,7 +8,7 @@ import type { Project } from '../../spec/project.js';
 import { stateRoots } from '../../state/paths.js';
 import { supervisorControl } from '../../supervisor/index.js';
 import type { CommandContext } from '../main.js';
-import { loadFromContext, projectNameFromContext } from '../project.js';
+import { resolveProjectName } from '../../spec/project-name.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
 import { assertServices } from './lifecycle.js';
 
@@ -21,13 +21,17 @@ export interface RunningProject {
 
 /** Resolves the project and checks `names` against it (or, when nothing is up, against the spec). */
 export async function runningProject(ctx: CommandContext, verb: string, names: readonly string[], stopTimeoutMs?: number): Promise<RunningProject> {
-  const name = await projectNameFromContext(ctx);
+  // The spec loader (~0.1 s of module loading) only when the name is not given with -p.
+  const name =
+    ctx.global.projectName !== undefined
+      ? resolveProjectName({ flag: ctx.global.projectName })
+      : await (await import('../project.js')).projectNameFromContext(ctx);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), stopTimeoutMs);
   const project = (await readSnapshot(env.roots, name))?.project;
   const missing = names.filter((n) => !project?.services[n]);
   if (missing.length > 0) {
     // Named in the spec but not up yet: say so; otherwise the nearest known name.
-    const spec = await loadFromContext(ctx, true).catch(() => undefined);
+    const spec = await import('../project.js').then(({ loadFromContext }) => loadFromContext(ctx, true)).catch(() => undefined);
     const unmade = spec && missing.find((n) => spec.services[n]);
     if (unmade !== undefined) {
       throw new UserError('SERVICE_NOT_CREATED', `stack ${verb}: service "${unmade}" of project ${name} has not been created`, `\`stack up ${unmade}\` creates and starts it`);
