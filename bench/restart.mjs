@@ -2,6 +2,7 @@
 // restartServices() function watch calls (the same work without the CLI's Node start and spec
 // load), against the floor measured in the same run: `node -e 0` (any CLI's start) plus one bare
 // launch of `unshare --pid --fork --mount --uts --ipc --net true` (the least a new process costs).
+// With -p NAME the CLI skips loading the spec (its loader is ~0.12 s of module loading).
 // Run after `npm run build`, as root: node bench/restart.mjs [rounds]
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,7 +61,7 @@ const { supervisorControl } = await import(join(root, 'dist/supervisor/index.js'
 const { readSnapshot } = await import(join(root, 'dist/executor/snapshot.js'));
 const { nullSink } = await import(join(root, 'dist/executor/events.js'));
 
-const rows = { cli: [], fn: [], node: [], launch: [] };
+const rows = { cli: [], cliP: [], fn: [], node: [], launch: [] };
 try {
   await stack('up', '-d', '--progress', 'quiet');
   const runEnv = executorEnv({ env: process.env }, supervisorControl());
@@ -73,6 +74,7 @@ try {
   for (let r = 0; r < 2; r++) (await stack('restart', 'web', '--progress', 'quiet'), await fn());
   for (let r = 0; r < ROUNDS; r++) {
     rows.cli.push(await stack('restart', 'web', '--progress', 'quiet'));
+    rows.cliP.push(await stack('-p', name, 'restart', 'web', '--progress', 'quiet'));
     rows.fn.push(await fn());
     rows.node.push(await timed(process.execPath, ['-e', '0']));
     rows.launch.push(await bareLaunch());
@@ -81,9 +83,10 @@ try {
   await stack('-p', name, 'down', '--progress', 'quiet').catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 }
-const [cli, fn, node, launch] = [median(rows.cli), median(rows.fn), median(rows.node), median(rows.launch)];
+const [cli, cliP, fn, node, launch] = [median(rows.cli), median(rows.cliP), median(rows.fn), median(rows.node), median(rows.launch)];
 const floor = node + launch;
 console.log(`stack restart of one node http server; median of ${ROUNDS} rounds`);
 console.log(`floor: node -e 0 ${ms(node)} + bare launch ${ms(launch)} = ${ms(floor)}`);
 console.log(`stack restart web (CLI)     ${ms(cli).padStart(10)}  ${(cli / floor).toFixed(1)}x floor`);
+console.log(`stack -p NAME restart web   ${ms(cliP).padStart(10)}  ${(cliP / floor).toFixed(1)}x floor (no spec loaded)`);
 console.log(`restartServices() (watch)   ${ms(fn).padStart(10)}  ${(fn / launch).toFixed(1)}x bare launch`);
