@@ -103,12 +103,6 @@ async function mayActOn(pid: number, signal: number): Promise<boolean> {
   }
 }
 
-/** Whether one look shows that the process can no longer act on the signal (a running one cannot be judged). */
-function cannotActNow(pid: number, signal: number): boolean {
-  const status = readStatus(pid);
-  return status !== undefined && judgeSignal(status, signal) === 'cannot';
-}
-
 /** Polls with a growing interval (1 ms doubling up to 50 ms) until `done` or `ms` pass; returns whether `done` became true. */
 async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -150,9 +144,30 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
   }
-  // Looks at its signal state on each poll too: the handler that was there may be gone.
+  // Looks at its signal state on each poll too: the handler that was there may be gone. A
+  // process still starting up can take the signal in an early handler that resets itself (node's
+  // own, before the program's `process.on('SIGTERM')` exists) and install a new one after: seen
+  // without a handler and then with one again, it never got the signal its new handler waits
+  // for, so the signal is sent once more.
   let gaveUp = false;
-  const exited = await waitFor(() => !alive() || (gaveUp = cannotActNow(target.pid, signal)), options.graceMs);
+  let handlerGone = false;
+  const exited = await waitFor(() => {
+    if (!alive()) return true;
+    const status = readStatus(target.pid);
+    if (status === undefined) return true;
+    if (judgeSignal(status, signal) === 'cannot') return (gaveUp = true);
+    const handled = catchesSignal(status, signal) || blocksSignal(status, signal) || status.inSigwait;
+    if (!handled) handlerGone = true;
+    else if (handlerGone) {
+      handlerGone = false;
+      try {
+        process.kill(target.pid, signal);
+      } catch {
+        // gone meanwhile: the next poll sees it
+      }
+    }
+    return false;
+  }, options.graceMs);
   if (!exited) return finish('killed-after-grace');
   return finish(gaveUp && alive() ? 'killed-after-signal' : 'exited');
 }

@@ -98,6 +98,19 @@ describeRoot('stopService', () => {
     expect(readLogLines(s.logPath).map((l) => l.text)).toContain('clean shutdown');
   });
 
+  // The signal may land while node still starts: its early handler takes it and resets itself, and
+  // the program's own handler comes after. Stopped right after launch, again and again, the
+  // program must still get its SIGTERM (sent once more) and shut down cleanly, never wait out the grace.
+  it('node stopped while it starts up still gets its SIGTERM handler run (the signal is sent again)', async () => {
+    const script = 'process.on("SIGTERM", () => { console.log("clean shutdown"); process.exit(0) }); setInterval(() => {}, 1000)';
+    for (let i = 0; i < 8; i++) {
+      const s = await rig.start(testService({ command: ['node', '-e', script] }));
+      await new Promise((r) => setTimeout(r, i * 4)); // at different points of its start
+      const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
+      expect(result.outcome, `stop ${i}`).not.toBe('killed-after-grace');
+    }
+  });
+
   it('python3 handles SIGINT (KeyboardInterrupt) and exits on it: waited for, not killed', async () => {
     const s = await rig.start(testService({ command: ['python3', '-c', 'import time; print("ready", flush=True); time.sleep(3600)'] }));
     await ready(s);
