@@ -117,7 +117,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
     if (values.wait && !interrupt.signal.aborted) {
       const { waitReady } = await import('./wait-ready.js');
-      await waitReady(project, targets, env, waitMs, interrupt.signal);
+      try {
+        await waitReady(project, targets, env, waitMs, interrupt.signal);
+      } catch (e) {
+        if (interrupt.signal.aborted) return 130; // Ctrl-C while waiting: the services keep running, as compose
+        throw e;
+      }
       return 0;
     }
     if (detach && !interrupt.signal.aborted) return 0;
