@@ -9,7 +9,10 @@
 
 static void drop_bounding_set(uint64_t keep, uint64_t *known) {
   *known = 0;
-  for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+  for (int cap = 0; cap < 64; cap++) {
+    int held = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (held < 0) break; /* past the last capability this kernel has */
+    if (held == 0) continue; /* not in our bounding set (a container's root lacks some): cannot be kept */
     *known |= 1ULL << cap;
     if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
       fail("caps", errno, "PR_CAPBSET_DROP %d", cap);

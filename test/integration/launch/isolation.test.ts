@@ -83,6 +83,14 @@ describeRoot('launch: isolation of a service', () => {
     expect(fields(lines)).toMatchObject({ CapEff: expected, CapBnd: expected });
   });
 
+  it('cap_add: [ALL] keeps what the host gives and nothing more (a capability missing from stack\'s own bounding set is not an error)', async () => {
+    const service = testService({ command: statusFields, capAdd: ['ALL'] });
+    const { lines } = await rig.run(service);
+    const own = /CapBnd:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]!;
+    const expected = (capabilityMask(serviceCapabilities(service)) & BigInt(`0x${own}`)).toString(16).padStart(16, '0');
+    expect(fields(lines)).toMatchObject({ CapEff: expected, CapBnd: expected });
+  });
+
   it('as `nobody` from the host\'s passwd: its ids, no capabilities, the bounding set still bounded', async () => {
     const { lines } = await rig.run(testService({ command: statusFields, user: 'nobody' }));
     expect(fields(lines)).toMatchObject({
