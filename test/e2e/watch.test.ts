@@ -6,7 +6,7 @@
 // Ctrl-C leaves the services running and `down` leaves nothing. Bad rules change nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,21 @@ services:
       watch:
         - path: ./logdir
           action: restart
+  migrate:
+    command: ["sh", "-c", "echo ran >> /app/oneshot/runs.log"]
+    volumes: ["./:/app"]
+    develop:
+      watch:
+        - path: ./oneshot/src
+          action: restart
+  api:
+    command: ["node", "-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+    develop:
+      watch:
+        - path: ./api
+          action: restart
 volumes:
   data: {}
 `;
@@ -110,7 +125,7 @@ describeWith({ root: true, commands: ['git', 'sh'] }, 'stack watch', () => {
 
   beforeAll(async () => {
     writeFileSync(join(dir, 'compose.yaml'), SPEC);
-    for (const d of ['src', 'slow', 'static', 'conf', 'crash', 'logdir']) mkdirSync(join(dir, d));
+    for (const d of ['src', 'slow', 'static', 'conf', 'crash', 'logdir', 'api', 'oneshot/src']) mkdirSync(join(dir, d), { recursive: true });
     writeFileSync(join(dir, 'src', 'server.js'), SERVER('v0'));
     writeFileSync(join(dir, 'src', '.dockerignore'), 'notes.txt\n');
     writeFileSync(join(dir, 'slow', 'server.js'), "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 600));\nsetInterval(() => {}, 1000);\n");
@@ -242,6 +257,18 @@ describeWith({ root: true, commands: ['git', 'sh'] }, 'stack watch', () => {
     expect(linesOf('logger', /restarted in/)).toHaveLength(restarts); // no more loops
     writeFileSync(join(dir, 'logdir', 'main.sh'), '# edited');
     await until('the resume', () => linesOf('logger', /resumed/).length >= 1);
+  });
+
+  it('re-runs a one-shot dependency only when its own watched files change', async () => {
+    const runs = () => readFileSync(join(dir, 'oneshot', 'runs.log'), 'utf8').trim().split('\n').length;
+    expect(runs()).toBe(1);
+    writeFileSync(join(dir, 'api', 'main.js'), '1');
+    await restartsBecome('api', 1);
+    expect(runs()).toBe(1);
+    writeFileSync(join(dir, 'oneshot', 'src', 'migration.sql'), 'create table t (x int);');
+    await until('the one-shot to run again', () => linesOf('migrate', /completed \(exited with code 0\)/).length >= 1);
+    expect(runs()).toBe(2);
+    expect(linesOf('api', /restarted in/)).toHaveLength(1);
   });
 
   it('Ctrl-C stops watching and leaves the services running; down leaves nothing', async () => {

@@ -78,3 +78,13 @@ describe('watch filter', () => {
     }
   });
 });
+
+describe('watcher errors', () => {
+  test('running out of inotify watches or instances names the sysctl to raise', async () => {
+    const { watchError } = await import('../../../src/watch/watcher.js');
+    const enospc = Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
+    const emfile = Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    expect(watchError('/p/src', enospc)).toMatchObject({ code: 'WATCH_LIMIT', message: expect.stringContaining('fs.inotify.max_user_watches') });
+    expect(watchError('/p/src', emfile)).toMatchObject({ code: 'WATCH_LIMIT', message: expect.stringContaining('fs.inotify.max_user_instances') });
+  });
+});
