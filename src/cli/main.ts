@@ -24,6 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   plan: { summary: 'Print what `up` would do, one line per operation with its cause', load: () => import('./commands/plan.js') },
   up: { summary: 'Create and start the services (only what changed); -d to detach', load: () => import('./commands/up.js') },
   down: { summary: 'Stop and remove the services, networks and state; -v for volumes too', load: () => import('./commands/down.js') },
+  run: { summary: 'Run a one-off command in a new copy of a service', load: () => import('./commands/run.js') },
   gc: { summary: 'Remove what crashed runs left of projects nothing runs any more', load: () => import('./commands/gc.js') },
   ps: { summary: 'List the services: state, health, pid, restarts, ports', load: () => import('./commands/ps.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },

@@ -25,6 +25,7 @@ import { nullSink, type EventSink } from './events.js';
 import { handlersFor } from './handlers/index.js';
 import { writeNameFiles } from './handlers/names.js';
 import { allocateProject, hostPrefixes, ipamStore } from './ipam.js';
+import { withOneOffs } from './oneoff.js';
 import { readBootId } from './proc.js';
 import { writeSnapshot } from './snapshot.js';
 import { killProcess, supervisorProcesses } from './supervisor-procs.js';
@@ -65,7 +66,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
   try {
     const store = ipamStore(roots, project.name);
-    const ipam: IpamRecord = empty ? { version: 1, networks: {} } : await allocateProject(project, store, hostPrefixes(project));
+    // Live one-offs (`stack run`) keep their addresses and stay in the snapshot (oneoff.ts).
+    const full = empty ? project : await withOneOffs(project, roots, plan);
+    const ipam: IpamRecord = empty ? { version: 1, networks: {} } : await allocateProject(full, store, hostPrefixes(project));
     const ctx: RunContext = {
       project,
       live: options.live ?? emptyLiveState(project.name),
@@ -89,7 +92,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       if (strays.length) await env.supervisor.stop(project.name); // its files, written before it died
 
     } else {
-      await writeSnapshot(roots, project, ipam);
+      await writeSnapshot(roots, full, ipam);
       starting = env.supervisor.ensure(project.name).catch((e: unknown) => e);
     }
 

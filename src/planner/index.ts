@@ -23,4 +23,5 @@ export { restartFollowers, withDependencies, type ProcessMode } from './targets.
 export { attachmentHash, canonicalJson, changedFields, describeChange, hashNetwork, hashService } from './hash.js';
 export { CycleError, toposort } from './toposort.js';
 export { assertRunnable, checkRunnable } from './runnable.js';
+export { ONE_OFF_LABEL, assertNoOneOffClash, liveOneOffs } from './oneoff.js';
 export { renderPlan, renderPlanJson } from './render.js';

@@ -6,6 +6,7 @@ import type { LiveService, LiveState } from '../state/live.js';
 import { dependencies, type Draft } from './edges.js';
 import type { Operation, Plan } from './plan.js';
 import { planNetworks, planVolumes } from './resources.js';
+import { assertNoOneOffClash } from './oneoff.js';
 import { planRemoval, planService } from './services.js';
 import { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 import { toposort } from './toposort.js';
@@ -26,6 +27,8 @@ export interface ReconcileOptions {
   readonly modes?: ReadonlyMap<string, ProcessMode>;
   /** With modes: a service outside them restarts when a dependency it follows (`restart: true`) does. Default true. */
   readonly follow?: boolean;
+  /** Remove live one-offs (`stack run`) too: `down`. Otherwise they are no orphans and stay. */
+  readonly removeOneOffs?: boolean;
 }
 
 /** Options of `up` (and `stack plan`): `up SERVICE...`, `--no-deps`, `--force-recreate`. */
@@ -82,6 +85,7 @@ export function planDown(live: LiveState, options: { volumes: boolean }): Plan {
     removeVolumes: options.volumes,
     removedCause: 'stack down',
     volumeCause: 'stack down -v',
+    removeOneOffs: true,
   });
 }
 
@@ -113,11 +117,12 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     'depends_on',
     'remove one depends_on entry of the cycle',
   );
+  assertNoOneOffClash(project, live);
   const modes = options.modes;
   const orphans = modes
     ? []
     : Object.keys(live.services)
-        .filter((s) => !project.services[s])
+        .filter((s) => !project.services[s] && (options.removeOneOffs || live.services[s]?.oneOff === undefined))
         .sort();
   const modeOf = (name: string): ProcessMode => (modes ? (modes.get(name) ?? { kind: 'keep', follow: options.follow ?? true }) : { kind: 'converge' });
   const touchesResources = (name: string): boolean => !['keep', 'stop'].includes(modeOf(name).kind);

@@ -41,6 +41,8 @@ export interface LiveService {
   readonly process: LiveProcess | null;
   /** depends_on of the running spec: stops go in reverse of it even when the spec is gone. */
   readonly dependsOn: readonly string[];
+  /** Set for a one-off of `stack run`: the service it is a copy of. */
+  readonly oneOff?: string;
 }
 
 /** A project network as recorded, with its bridge. */

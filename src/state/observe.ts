@@ -69,6 +69,7 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
       r.process === null
         ? null
         : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && processAlive(r.process.pid, r.process.startTime) },
+    ...(r.oneOff !== undefined && { oneOff: r.oneOff.service }),
   };
 }
 

@@ -35,6 +35,8 @@ const serviceRecordShape = object(
     /** Absolute cgroup directories. */
     cgroups: array(string),
     process: nullable(object({ pid: integer(1), startTime: integer(0) }, true)),
+    /** A one-off of `stack run`: the service it copies (and its spec, for the snapshot). */
+    oneOff: optional(object({ service: string }, true)),
   },
   true,
 );

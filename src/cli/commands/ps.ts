@@ -14,6 +14,7 @@ const HELP = `Usage: stack ps [OPTIONS]
 List the project's services: state, health, pid, restarts and published ports.
 
 Options:
+  -a, --all             Show the one-offs of \`stack run\` too (as compose's ps -a does)
       --format FORMAT   table (default) or json
   -h, --help            Print this help
 `;
@@ -31,6 +32,7 @@ export interface PsRow {
 /** Runs `stack ps`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const { values } = parseCommandOptions('ps', ctx.args, {
+    all: { type: 'boolean', short: 'a', default: false },
     format: { type: 'string', default: 'table' },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -46,6 +48,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const [live, status] = await Promise.all([observe(project, { roots }), supervisorStatus(project, roots)]);
   const bySupervisor = new Map<string, ServiceStatus>(status?.services.map((s) => [s.name, s]) ?? []);
   const rows: PsRow[] = Object.values(live.services)
+    .filter((s) => values.all || s.oneOff === undefined)
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((s) => {
       const sup = bySupervisor.get(s.name);

@@ -11,6 +11,7 @@ import { serviceFiles } from '../../executor/service-files.js';
 import { emptyProject, stopOnly } from '../../executor/stop-plan.js';
 import { planDown } from '../../planner/index.js';
 import type { Project } from '../../spec/project.js';
+import type { LiveState } from '../../state/live.js';
 import { observe } from '../../state/observe.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import type { Renderer } from '../render/index.js';
@@ -74,11 +75,12 @@ export async function stopServices(
   only?: { readonly project: Project; readonly services: readonly string[] },
 ): Promise<void> {
   const services = only && Object.keys(only.project.services).some((s) => !only.services.includes(s)) ? only.services : undefined;
-  const ours = (name: string): boolean => !services || services.includes(name);
+  // One-offs of `stack run` are not up's: its Ctrl-C leaves them running.
+  const ours = (name: string, live: LiveState): boolean => live.services[name]?.oneOff === undefined && (!services || services.includes(name));
   const onKill = async (): Promise<void> => {
     const cgroups = await openCgroups();
     const live = await observe(project, { roots: env.roots });
-    await Promise.all(Object.keys(live.services).filter(ours).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
+    await Promise.all(Object.keys(live.services).filter((s) => ours(s, live)).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
   };
   const killer = (): void => void onKill();
   kill.addEventListener('abort', killer, { once: true });
@@ -86,7 +88,7 @@ export async function stopServices(
   try {
     const live = await observe(project, { roots: env.roots });
     const all = stopOnly(planDown(live, { volumes: false }));
-    const stops = { ...all, operations: all.operations.filter((op) => op.kind === 'stop-service' && ours(op.service)) };
+    const stops = { ...all, operations: all.operations.filter((op) => op.kind === 'stop-service' && ours(op.service, live)) };
     const ids = new Set(stops.operations.map((op) => op.id));
     const plan = { ...stops, operations: stops.operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
     await apply(plan, services && only ? only.project : emptyProject(project), { env, live, sink: renderer });

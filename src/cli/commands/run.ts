@@ -1,0 +1,272 @@
+// `stack run [OPTIONS] SERVICE [COMMAND...]`: a one-off copy of a service (migrations, consoles,
+// test runners) named `<service>-run-<6 hex>` (or --name), isolated like any service (own netns,
+// addresses on the service's networks, cgroups, view), started after the service's dependencies
+// (unless --no-deps) with their conditions honoured. In the foreground the one-off holds a
+// sleeping init and the command runs in it as `stack exec` runs one (a pty when stdin and stdout
+// are terminals, unless -T; ^C to the command; its exit code is stack's); then the one-off is
+// stopped, or with --rm removed with everything it made. -d runs the command as the one-off's
+// main process and prints its name. See oneoff-spec.ts for what the one-off is given.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { isatty } from 'node:tty';
+import type { CommandContext } from '../main.js';
+import { parseCommandOptions } from '../args.js';
+import { splitAtPositional } from '../split-args.js';
+import { loadFromContext } from '../project.js';
+import { UserError } from '../../errors.js';
+import { apply } from '../../executor/apply.js';
+import { execAttached, type AttachedExec } from '../../executor/exec.js';
+import { commandOf } from '../../executor/launcher-config.js';
+import { recordOneOff } from '../../executor/oneoff.js';
+import { assertPortsFree } from '../../executor/port-check.js';
+import { readBootId } from '../../executor/proc.js';
+import { assertRunnable, plan, planDown, planStop, withDependencies } from '../../planner/index.js';
+import type { Project, Service } from '../../spec/project.js';
+import type { LiveState } from '../../state/live.js';
+import { observe } from '../../state/observe.js';
+import { stateRoots } from '../../state/paths.js';
+import { serviceRecords } from '../../state/records.js';
+import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
+import { openRenderer, progressMode, type Renderer } from '../render/index.js';
+import { execEnv } from './exec.js';
+import { executorEnv, type RunEnv } from './executor-env.js';
+import { assertServices } from './lifecycle.js';
+import { withProjectLock } from './locked.js';
+import { checkOneOffName, generatedName, oneOffService, parseVolumeOption, type OneOffOverrides } from './oneoff-spec.js';
+
+const HELP = `Usage: stack run [OPTIONS] SERVICE [COMMAND] [ARGS...]
+
+Run a one-off command in a new copy of SERVICE, named SERVICE-run-<6 hex> (or --name): its own
+network namespace with an address on the service's networks, its cgroups and filesystem view,
+after the services it depends on are up. It publishes no ports and does not answer to the
+service's name or aliases unless asked. Options go before SERVICE; everything after it is the
+command's. Exits with the command's code (128+N for signal N). Without --rm the stopped one-off
+stays until \`stack down\`.
+
+Options:
+      --rm                  Remove the one-off and everything it made when the command ends
+  -d, --detach              Run the command in the background and print the one-off's name
+  -T, --no-TTY              No pseudo-terminal (default: one when stdin and stdout are terminals)
+  -e, --env KEY=VALUE       Set an environment variable (repeatable); -e KEY takes stack's own value
+  -u, --user USER           Run as USER (name or uid[:gid])
+  -w, --workdir DIR         Working folder, absolute
+  -v, --volume VOLUME       Add a volume: ./host:/target[:ro], NAME:/target or /target (repeatable)
+      --name NAME           Name of the one-off
+      --no-deps             Don't start the services SERVICE depends on
+  -p, --publish PORTS       Publish a port, e.g. 8080:80 (repeatable)
+  -P, --service-ports       Publish the service's own ports
+      --use-aliases         Give the one-off the service's name and aliases on its networks
+      --entrypoint CMD      Override the service's entrypoint
+  -h, --help                Print this help
+
+-i/--interactive and -t/--tty are accepted, as compose accepts them (they are the default).
+`;
+
+const OPTIONS = {
+  rm: { type: 'boolean', default: false },
+  detach: { type: 'boolean', short: 'd', default: false },
+  'no-TTY': { type: 'boolean', short: 'T', default: false },
+  env: { type: 'string', short: 'e', multiple: true, default: [] as string[] },
+  user: { type: 'string', short: 'u' },
+  workdir: { type: 'string', short: 'w' },
+  volume: { type: 'string', short: 'v', multiple: true, default: [] as string[] },
+  name: { type: 'string' },
+  'no-deps': { type: 'boolean', default: false },
+  publish: { type: 'string', short: 'p', multiple: true, default: [] as string[] },
+  'service-ports': { type: 'boolean', short: 'P', default: false },
+  'use-aliases': { type: 'boolean', default: false },
+  entrypoint: { type: 'string' },
+  interactive: { type: 'boolean', short: 'i', default: true },
+  tty: { type: 'boolean', short: 't', default: true },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** What holds a foreground one-off while the command runs in it: a sleep under the launcher's init. */
+function holder(spec: Service): Service {
+  const sleep = ['/usr/bin/sleep', '/bin/sleep'].find((p) => existsSync(p)) ?? 'sleep';
+  return { ...spec, entrypoint: [sleep], command: ['infinity'], init: true };
+}
+
+/** Runs `stack run`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const split = splitAtPositional(ctx.args, OPTIONS);
+  const { values } = parseCommandOptions('run', split.options, OPTIONS);
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  const service = split.positional;
+  if (service === undefined) throw new UserError('CLI_BAD_ARGUMENTS', 'stack run needs a service', 'e.g. stack run --rm web sh');
+  if (values.workdir !== undefined && !isAbsolute(values.workdir)) {
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack run: --workdir ${values.workdir} is not an absolute path`, 'e.g. -w /app');
+  }
+  if (values.detach && values.rm) {
+    throw new UserError('CLI_BAD_ARGUMENTS', 'stack run: --rm with -d is not supported yet (nothing would remove the one-off when it ends)', 'drop --rm and remove it with `stack down`, or drop -d');
+  }
+  const project = await loadFromContext(ctx);
+  assertServices(project, [service], 'run');
+  const needed = values['no-deps'] ? [service] : withDependencies(project, [service]);
+  assertRunnable({ ...project, services: Object.fromEntries(needed.map((s) => [s, project.services[s]!])) });
+
+  const overrides: OneOffOverrides = {
+    command: split.rest,
+    ...(values.entrypoint !== undefined && { entrypoint: values.entrypoint }),
+    env: execEnv(values.env, ctx.env),
+    ...(values.user !== undefined && { user: values.user }),
+    ...(values.workdir !== undefined && { workingDir: values.workdir }),
+    volumes: values.volume,
+    publish: values.publish,
+    servicePorts: values['service-ports'],
+    useAliases: values['use-aliases'],
+    noDeps: values['no-deps'],
+  };
+  const mounts = values.volume.map((v) => parseVolumeOption(v, project, ctx.env));
+  // Checked before anything is made: the spec with a placeholder name, then argv.
+  const draft = oneOffService(project.services[service]!, `${service}-run`, overrides, mounts);
+  const argv = commandOf(draft);
+
+  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  const env = executorEnv(ctx, supervisorControl(roots));
+  const renderer = await openRenderer(progressMode(undefined), ctx.stderr);
+  const cancel = new AbortController();
+  const onSigint = (): void => cancel.abort();
+  process.on('SIGINT', onSigint);
+  let oneOff: { name: string; spec: Service; synth: Project };
+  try {
+    oneOff = await startOneOff(ctx, env, project, service, overrides, mounts, values, renderer, cancel.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await renderer.close();
+  }
+  if (cancel.signal.aborted) {
+    await removeOneOff(ctx, env, project, oneOff.name);
+    return 130;
+  }
+  if (values.detach) {
+    ctx.stdout.write(`${oneOff.name}\n`);
+    return 0;
+  }
+
+  let exitCode: number;
+  try {
+    exitCode = await attach(ctx, env, project.name, oneOff.name, oneOff.spec, argv, values['no-TTY']);
+  } finally {
+    if (values.rm) await removeOneOff(ctx, env, project, oneOff.name);
+    else await stopOneOff(ctx, env, oneOff.synth, oneOff.name);
+  }
+  return exitCode;
+}
+
+/** Records, plans and starts the one-off (and, unless --no-deps, its dependencies); removes it again when that fails. */
+async function startOneOff(
+  ctx: CommandContext,
+  env: RunEnv,
+  project: Project,
+  service: string,
+  overrides: OneOffOverrides,
+  mounts: Parameters<typeof oneOffService>[3],
+  values: { name?: string | undefined; detach: boolean; 'no-deps': boolean },
+  renderer: Renderer,
+  signal: AbortSignal,
+): Promise<{ name: string; spec: Service; synth: Project }> {
+  let made: string | undefined;
+  try {
+    return await withProjectLock(
+      ctx,
+      env,
+      project.name,
+      `stack run ${service}`,
+      true,
+      renderer,
+      async () => {
+        const before = await observe(project.name, { roots: env.roots });
+        for (const w of before.warnings) renderer.notice(`warning: ${w}`);
+        const taken = Object.keys(before.services);
+        let name = values.name ?? generatedName(service, randomBytes(3));
+        for (let i = 0; values.name === undefined && (taken.includes(name) || project.services[name]) && i < 16; i++) {
+          name = generatedName(service, randomBytes(3));
+        }
+        checkOneOffName(name, project, taken);
+        const spec = oneOffService(project.services[service]!, name, overrides, mounts);
+        const launched = values.detach ? spec : holder(spec);
+        await recordOneOff(env.roots, project.name, env.bootId ?? readBootId(), service, launched);
+        made = name;
+        const synth: Project = { ...project, services: { ...project.services, [name]: launched } };
+        const live = await observe(project.name, { roots: env.roots });
+        const planned = plan(synth, live, { services: [name], noDeps: values['no-deps'] });
+        await assertPortsFree(synth, planned, await servedPorts(project.name, env));
+        const result = await apply(planned, synth, { env, live, sink: renderer, signal });
+        for (const n of result.notices) renderer.notice(n);
+        return { name, spec, synth };
+      },
+      signal,
+    );
+  } catch (e) {
+    if (made !== undefined) await removeOneOff(ctx, env, project, made).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Runs argv in the one-off with the user's terminal; resolves with its exit code. */
+async function attach(ctx: CommandContext, env: RunEnv, projectName: string, name: string, spec: Service, argv: readonly string[], noTty: boolean): Promise<number> {
+  const record = await serviceRecords.read(env.roots, projectName, name);
+  if (!record?.process) throw new UserError('SERVICE_NOT_RUNNING', `one-off "${name}" is not running`, 'see `stack logs`');
+  const target = { service: spec, pid: record.process.pid, startTime: record.process.startTime, cgroupDirs: record.cgroups };
+  const stdio = noTty || !isatty(0) || !isatty(1) ? 'inherit' : 'pty';
+  const extra: Record<string, string> = {};
+  if (stdio === 'pty' && spec.environment.TERM === undefined) extra.TERM = ctx.env.TERM || 'xterm';
+  const running: AttachedExec = execAttached(target, argv, stdio, { env: extra });
+  // As `stack exec`: ^C reaches the command (a pty byte, or the helper passes the signal on).
+  const ignore = (): void => undefined;
+  const forward = (signal: NodeJS.Signals): void => running.kill(signal);
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', forward);
+  process.on('SIGHUP', forward);
+  try {
+    return (await running.done).exitCode;
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGTERM', forward);
+    process.off('SIGHUP', forward);
+  }
+}
+
+/** The part of `live` that is the one-off `name` and its anonymous volumes: what removing it takes. */
+export function oneOffPart(live: LiveState, name: string): LiveState {
+  const service = live.services[name];
+  return {
+    project: live.project,
+    services: service ? { [name]: service } : {},
+    networks: {},
+    volumes: Object.fromEntries(Object.entries(live.volumes).filter(([, v]) => v.owner === name)),
+    warnings: [],
+  };
+}
+
+/** Removes the one-off: its process, veths, netns, cgroups, files, anonymous volumes and record. */
+async function removeOneOff(ctx: CommandContext, env: RunEnv, project: Project, name: string): Promise<void> {
+  const quiet = await openRenderer('quiet', ctx.stderr);
+  await withProjectLock(ctx, env, project.name, 'stack run --rm', true, quiet, async () => {
+    const live = await observe(project.name, { roots: env.roots });
+    const part = oneOffPart(live, name);
+    const planned = planDown(part, { volumes: true });
+    if (planned.operations.length > 0) await apply(planned, project, { env, live: part });
+  });
+}
+
+/** Stops the one-off, which stays (stopped) until `stack down`, as compose keeps it. */
+async function stopOneOff(ctx: CommandContext, env: RunEnv, synth: Project, name: string): Promise<void> {
+  const quiet = await openRenderer('quiet', ctx.stderr);
+  await withProjectLock(ctx, env, synth.name, 'stack run', true, quiet, async () => {
+    const live = await observe(synth.name, { roots: env.roots });
+    const planned = planStop(synth, live, { services: [name], cause: 'command ended' });
+    if (planned.operations.length > 0) await apply(planned, synth, { env, live });
+  });
+}
+
+/** Host ports this project's supervisor already serves. */
+async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string>> {
+  const status = await supervisorStatus(projectName, env.roots);
+  return new Set(status?.services.flatMap((s) => s.ports.filter((p) => p.boundPort !== undefined).map((p) => p.published)) ?? []);
+}
