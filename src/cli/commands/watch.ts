@@ -145,7 +145,13 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
   let userDb: ReturnType<typeof loadUserDb> | undefined;
   const owners = new Map<string, { uid: number; gid: number } | undefined>();
   return {
-    restart: (service, cause) => restartServices({ env, project, services: [service], cause, sink }),
+    async restart(service, cause) {
+      // After a `stack down` elsewhere there is nothing to restart: say so rather than act.
+      if (!(await serviceRecords.read(env.roots, project.name, service))) {
+        throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
+      }
+      await restartServices({ env, project, services: [service], cause, sink });
+    },
     pause: (service) => stopServicesNamed({ env, project, services: [service], cause: 'exited right after a watch restart', sink }),
     async exec(service, hook: WatchExec) {
       const record = await serviceRecords.read(env.roots, project.name, service);
