@@ -102,6 +102,23 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     expect(oneOffObjects()).toEqual([]);
   });
 
+  it('^C goes to the command, not stack: stack exits 130 and --rm still removes the one-off', async () => {
+    const line = [process.execPath, ...cli, 'run', '--rm', 'web', 'sh', '-c', 'echo ready; exec sleep 100'].map(q).join(' ');
+    const child = spawn('script', ['-qefc', `${line}; echo "stack exited $?"`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    for (const deadline = Date.now() + 30_000; !out.includes('ready'); ) {
+      if (Date.now() > deadline) throw new Error(`no "ready" in ${JSON.stringify(out)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.stdin!.write('\x03');
+    expect(await exited).toBe(0);
+    child.stdin!.end();
+    expect(out).toContain('stack exited 130');
+    expect(oneOffObjects()).toEqual([]);
+  });
+
   it('-d prints the name and leaves it running; it does not answer to the service name; up changes nothing for it', async () => {
     const up = await stack('up', '-d', '--progress', 'plain');
     expect(up.exitCode, String(up.stderr)).toBe(0);
@@ -109,9 +126,10 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     expect(d.exitCode, String(d.stderr)).toBe(0);
     const name = d.stdout;
     expect(name).toMatch(/^web-run-[0-9a-f]{6}$/);
-    const ps = async (...flags: string[]) => JSON.parse((await stack('ps', '--format', 'json', ...flags)).stdout) as { name: string; state: string; pid: number }[];
+    const ps = async (...flags: string[]) => JSON.parse((await stack('ps', '--format', 'json', ...flags)).stdout) as { name: string; state: string; pid: number; ports: string[] }[];
     const before = await ps('-a');
     expect(before.find((s) => s.name === name)?.state).toBe('running');
+    expect(before.find((s) => s.name === name)).toMatchObject({ ports: [] }); // none unless asked
     expect((await ps()).map((s) => s.name)).toEqual(['api', 'probe', 'web']);
 
     // Names: /etc/hosts (getent) and the DNS forwarder (resolve4) of another service.
@@ -131,6 +149,19 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     expect(again.exitCode, String(again.stderr)).toBe(0);
     expect(again.stderr).not.toContain(name);
     expect(await ps('-a')).toEqual(before);
+  });
+
+  it('-p publishes a port of the one-off on the host', async () => {
+    const port = 20000 + randomBytes(2).readUInt16BE(0) % 20000;
+    const d = await stack('run', '-d', '-p', `127.0.0.1:${port}:8001`, 'web');
+    expect(d.exitCode, String(d.stderr)).toBe(0);
+    const deadline = Date.now() + 30_000;
+    let body = '';
+    while (body !== 'web' && Date.now() < deadline) {
+      body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => '');
+      if (body !== 'web') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body).toBe('web');
   });
 
   it('without --rm the one-off stays, stopped, until down', async () => {
