@@ -115,7 +115,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
 
     const early = await starting;
     if (empty) await clearRunFolder(ctx, plan);
-    else if (!options.signal?.aborted) await afterUp(ctx, early);
+    else if (!options.signal?.aborted) await afterUp(ctx, early, plan);
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
     const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';
     const failed = result.failed.filter((f) => !cancelled(f.error));
@@ -139,11 +139,18 @@ function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
   return out as Handlers;
 }
 
-/** After `up`: every running service's name files current (peers may have joined), the supervisor told. */
-async function afterUp(ctx: RunContext, early: unknown): Promise<void> {
+/**
+ * After `up`: every running service's name files current (peers may have joined), the supervisor
+ * told. A plan that only stops and starts processes (restart, stop, start, a watch action)
+ * changes no address or membership, and start-service writes its own files: no rewrite then.
+ */
+async function afterUp(ctx: RunContext, early: unknown, plan: Plan): Promise<void> {
   if (early instanceof Error) throw early;
-  const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
-  for (const r of records) if (r.process && ctx.project.services[r.service]) await writeNameFiles(ctx, r.service);
+  const processesOnly = plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service');
+  if (!processesOnly) {
+    const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
+    for (const r of records) if (r.process && ctx.project.services[r.service]) await writeNameFiles(ctx, r.service);
+  }
   await ctx.env.supervisor.ensure(ctx.project.name);
 }
 

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import type { IpamRecord } from '../network/ipam.js';
 import type { Project } from '../spec/project.js';
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { readFile } from 'node:fs/promises';
+import { jsonText, readJson, writeJsonAtomic } from '../state/atomic.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
 
 /** What the snapshot holds. */
@@ -19,10 +20,16 @@ export function snapshotPath(roots: StateRoots, project: string): string {
   return join(projectRunDir(roots, project), 'project.json');
 }
 
-/** Writes the snapshot (atomically: a reader sees the old one or the new one). */
-export function writeSnapshot(roots: StateRoots, project: Project, ipam: IpamRecord): Promise<void> {
+/**
+ * Writes the snapshot (atomically: a reader sees the old one or the new one). An unchanged one
+ * is left as it is (a restart or a watch action): no write, and the supervisor sees no change.
+ */
+export async function writeSnapshot(roots: StateRoots, project: Project, ipam: IpamRecord): Promise<void> {
   const snapshot: ProjectSnapshot = { version: 1, project, ipam };
-  return writeJsonAtomic(snapshotPath(roots, project.name), snapshot);
+  const path = snapshotPath(roots, project.name);
+  const before = await readFile(path, 'utf8').catch(() => undefined);
+  if (before !== undefined && before === jsonText(snapshot)) return;
+  await writeJsonAtomic(path, snapshot);
 }
 
 /** The snapshot of `project`, or undefined when none was written (or it is unreadable). */

@@ -32,10 +32,15 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** The exact text writeJsonAtomic writes for `value` (to tell whether a file would change). */
+export function jsonText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
 /** Writes `value` as JSON to `path` atomically and durably, creating its folder. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
-  const text = `${JSON.stringify(value, null, 2)}\n`;
+  const text = jsonText(value);
   for (let attempt = 0; ; attempt++) {
     await mkdir(dirname(path), { recursive: true });
     try {

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { Rig } from './rig.js';
+import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 
 const rigs: Rig[] = [];
 function rig(): Rig {
@@ -44,7 +45,8 @@ describeRoot('crashes, gc and the lock', () => {
   it('gc removes what a crashed run left, records or not, and leaves a live project alone', async () => {
     const crashed = rig();
     crashed.spec(SPEC);
-    expect((await crashed.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'start-service:a' })).signal).toBe('SIGKILL');
+    // Killed at the last operation: the supervisor, started beside the walk, has been spawned by then.
+    expect((await crashed.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'start-service:b' })).signal).toBe('SIGKILL');
     rmSync(crashed.roots.run, { recursive: true, force: true }); // a cut-off test run: its state dir is gone
     expect(crashed.leftovers(['a', 'b']).length).toBeGreaterThan(0);
 
@@ -53,11 +55,14 @@ describeRoot('crashes, gc and the lock', () => {
     await live.ok(['up', '-d']);
 
     // gc runs in the live project's state root: that is where its supervisor and lock are found.
+    // The crashed run's supervisor, when it got to start before the kill (it starts beside the walk).
+    const strays = supervisorProcesses().filter((p) => p.project === crashed.name);
     const gc = await live.ok(['gc', crashed.name, live.name]);
     expect(gc.stdout).toContain(`${live.name}: live`);
     expect(gc.stdout).toContain(`${crashed.name}: removed`);
     // The crashed run's supervisor (its state root deleted under it) is found by its command line and killed.
-    expect(gc.stdout).toMatch(/supervisor pid \d+/);
+    for (const stray of strays) expect(gc.stdout).toContain(`supervisor pid ${stray.pid}`);
+    expect(supervisorProcesses().filter((p) => p.project === crashed.name)).toEqual([]);
     // Its files, rewritten in the deleted root before it died, are not gc's: that root is not the one gc runs in.
     expect(crashed.leftovers(['a', 'b']).filter((l) => !l.startsWith('state '))).toEqual([]);
     expect(await live.pid('a')).toBeGreaterThan(0);
