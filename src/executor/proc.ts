@@ -88,6 +88,15 @@ export function blocksSignal(status: ProcStatus, signal: number): boolean {
   return (status.blocked & (1n << BigInt(signal - 1))) !== 0n;
 }
 
+/** The read and write system calls the process (all its threads) has made, from /proc/PID/io; undefined when unreadable. */
+export function readIoCalls(pid: number): number | undefined {
+  const text = readProc(`/proc/${pid}/io`);
+  if (text === undefined) return undefined;
+  const r = /^syscr:\s+(\d+)$/m.exec(text);
+  const w = /^syscw:\s+(\d+)$/m.exec(text);
+  return r && w ? Number(r[1]) + Number(w[1]) : undefined;
+}
+
 /** This boot's id: runtime records carry it so nothing from before a reboot is believed. */
 export function readBootId(): string {
   return (readProc('/proc/sys/kernel/random/boot_id') ?? '').trim();

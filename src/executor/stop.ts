@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { readExitRecord, type ExitRecord } from './exit-record.js';
-import { blocksSignal, catchesSignal, isSameProcess, readStatus, type ProcStatus } from './proc.js';
+import { blocksSignal, catchesSignal, isSameProcess, readIoCalls, readStatus, type ProcStatus } from './proc.js';
 
 /** A running service as launch() returned it, with its cgroup (a CgroupHandle fits). */
 export interface StopTarget {
@@ -59,7 +59,12 @@ const KILL_WAIT_MS = 5000;
 
 /** Signal number from a compose stop_signal; a UserError for a name the kernel lacks. */
 export function signalNumber(service: string, name: string): number {
-  if (/^\d+$/.test(name)) return Number(name);
+  if (/^\d+$/.test(name)) {
+    const n = Number(name);
+    // 1..SIGRTMAX (64 on Linux)
+    if (n >= 1 && n <= 64) return n;
+    throw new UserError('SIGNAL_UNKNOWN', `service "${service}": there is no signal number ${name}`, 'signals are numbered 1 to 64; or use a name such as SIGTERM');
+  }
   const upper = name.toUpperCase();
   const full = upper.startsWith('SIG') ? upper : `SIG${upper}`;
   const n = (osConstants.signals as Record<string, number | undefined>)[full];
@@ -139,6 +144,7 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   };
   if (!alive()) return finish('not-running');
   if (!(await mayActOn(target.pid, signal))) return finish(alive() ? 'killed-at-once' : 'not-running');
+  const ioBefore = readIoCalls(target.pid);
   try {
     if (alive()) process.kill(target.pid, signal);
   } catch (e) {
@@ -149,13 +155,22 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   // own, before the program's `process.on('SIGTERM')` exists) and install a new one after: seen
   // without a handler and then with one again, it never got the signal its new handler waits
   // for, so the signal is sent once more.
+  // A pid 1 seen without a handler after the signal, asleep, is killed at once only when no
+  // program code handled the signal: node's own handler resets itself and re-raises (dropped
+  // for a pid 1) without a single read or write, while a program's handler always shows one
+  // (libuv wakes node's loop through a pipe; a shutdown writes, closes, logs). A program whose
+  // handler ran (`process.once('SIGTERM', ...)` drops it) gets its grace period, as in compose.
   let gaveUp = false;
   let handlerGone = false;
   const exited = await waitFor(() => {
     if (!alive()) return true;
     const status = readStatus(target.pid);
     if (status === undefined) return true;
-    if (judgeSignal(status, signal) === 'cannot') return (gaveUp = true);
+    if (judgeSignal(status, signal) === 'cannot') {
+      const io = readIoCalls(target.pid);
+      if (ioBefore !== undefined && io === ioBefore) return (gaveUp = true);
+      return false;
+    }
     const handled = catchesSignal(status, signal) || blocksSignal(status, signal) || status.inSigwait;
     if (!handled) handlerGone = true;
     else if (handlerGone) {

@@ -2,7 +2,7 @@
 // matcher ported to JS: a bare `foo` matches at the root only, `**/` anywhere, `!` re-includes):
 // editor temporaries and `.git` always, then the `.dockerignore` of the watched folder, then
 // the rule's `ignore`; a rule with `include` counts only files that match one of those.
-// A folder that is ignored with no `!` pattern able to re-include anything is never watched.
+// A folder that is ignored, with no `!` pattern that could match below it, is never watched.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { UserError } from '../errors.js';
@@ -84,8 +84,14 @@ export function watchFilter(
   const ignored = [...ALWAYS_IGNORED, ...dockerignoreLines, ...rule.ignore];
   const ignore = matcher(ignored, 'ignore (with .dockerignore)', context);
   const include = rule.include.length > 0 ? matcher(rule.include, 'include', context) : undefined;
-  // With a `!` pattern anywhere, something inside an ignored folder may count again.
-  const reincludes = ignored.some((p) => p.startsWith('!'));
+  // A `!` pattern may make something inside an ignored folder count again: such a folder is
+  // still watched, but only when the pattern could match below it (as Docker's walker decides).
+  const reincludes = ignored.filter((p) => p.startsWith('!')).map((p) => p.slice(1).replace(/^\/+/, ''));
+  const mayReinclude = (dir: string): boolean =>
+    reincludes.some((p) => {
+      const literal = /^[^*?[\\]*/.exec(p)![0]; // the part before the first wildcard
+      return literal.startsWith(`${dir}/`) || `${dir}/`.startsWith(literal);
+    });
   const sources = ['editor temporaries and .git', ...(dockerignoreLines.length > 0 ? ['.dockerignore'] : []), ...(rule.ignore.length > 0 ? ['ignore'] : [])];
   return {
     sources,
@@ -95,8 +101,8 @@ export function watchFilter(
       return include !== undefined && !isDir && !include.ignores(rel);
     },
     prunes(rel) {
-      if (rel === '' || rel === '.' || reincludes) return false;
-      return ignore.ignores(rel);
+      if (rel === '' || rel === '.') return false;
+      return ignore.ignores(rel) && !mayReinclude(rel);
     },
   };
 }

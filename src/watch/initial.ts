@@ -1,16 +1,22 @@
 // `initial_sync: true`: when watching starts, every file of the rule's path that the filter
 // keeps and that differs from the copy in the service's volume (missing, other size or other
-// bytes) is copied, so the service starts from what is on disk.
+// bytes) is copied, so the service starts from what is on disk. The copies in the volume are
+// read the way sync writes them: never through a symlink, only regular files, size-capped.
 import { promises as fs } from 'node:fs';
 import { posix } from 'node:path';
 import type { PreparedRule } from './session.js';
-import { copyInto, type Owner } from './sync.js';
+import { copyInto, readInside, type Owner } from './sync.js';
 
-async function differs(source: string, copy: string): Promise<boolean> {
-  const [a, b] = await Promise.all([fs.lstat(source), fs.lstat(copy).catch(() => undefined)]);
-  if (!b || !b.isFile() || a.size !== b.size) return true;
-  const [x, y] = await Promise.all([fs.readFile(source), fs.readFile(copy)]);
-  return !x.equals(y);
+/** Files larger than this are copied without comparing. */
+const COMPARE_MAX_BYTES = 16 * 1024 * 1024;
+
+async function differs(source: string, root: string, rel: string): Promise<boolean> {
+  const info = await fs.lstat(source);
+  if (!info.isFile()) return true; // a symlink: copied as one (cheap)
+  if (info.size > COMPARE_MAX_BYTES) return true;
+  const copy = await readInside(root, rel, info.size);
+  if (copy === undefined || copy.length !== info.size) return true;
+  return !copy.equals(await fs.readFile(source));
 }
 
 /** Copies what differs; resolves with the number of files copied. */
@@ -18,11 +24,8 @@ export async function initialSync(rule: PreparedRule, owner: Owner | undefined):
   const dest = rule.destination;
   if (dest?.kind !== 'volume') return 0;
   if (rule.isFile) {
-    const name = posix.basename(rule.rule.target ?? rule.rule.path);
-    const dir = posix.dirname(dest.hostDir);
-    if (!(await differs(rule.rule.path, posix.join(dir, name)))) return 0;
-    await copyInto(dir, name, rule.rule.path, owner);
-    return 1;
+    if (!(await differs(rule.rule.path, dest.root, dest.base))) return 0;
+    return (await copyInto(dest.root, dest.base, rule.rule.path, owner)) === 'copied' ? 1 : 0;
   }
   let copied = 0;
   const walk = async (rel: string): Promise<void> => {
@@ -31,10 +34,11 @@ export async function initialSync(rule: PreparedRule, owner: Owner | undefined):
       const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
       if (entry.isDirectory()) {
         if (!rule.filter.prunes(path)) await walk(path);
-      } else if (entry.isFile() && !rule.filter.ignores(path, false)) {
-        if (await differs(posix.join(rule.rule.path, path), posix.join(dest.hostDir, path))) {
-          await copyInto(dest.hostDir, path, posix.join(rule.rule.path, path), owner);
-          copied++;
+      } else if ((entry.isFile() || entry.isSymbolicLink()) && !rule.filter.ignores(path, false)) {
+        const source = posix.join(rule.rule.path, path);
+        const inVolume = posix.join(dest.base, path);
+        if (await differs(source, dest.root, inVolume)) {
+          if ((await copyInto(dest.root, inVolume, source, owner)) === 'copied') copied++;
         }
       }
     }

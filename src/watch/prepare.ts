@@ -63,7 +63,7 @@ export function prepareRules(project: Project, services: readonly string[], root
         ? syncDestination(service, rule, context, (mount) => {
             if (mount.source !== undefined) return volumeDataDir(roots, project.volumes[mount.source]?.name ?? `${project.name}_${mount.source}`);
             return volumeDataDir(roots, `${project.name}_${anonymousVolumeKey(name, mount.target).replaceAll('+', '_')}`);
-          })
+          }, !isFile)
         : undefined;
       out.push({ service: name, number, rule, isFile, filter, ...(destination && { destination }) });
     });

@@ -95,6 +95,16 @@ interface ServiceState {
   restarting: boolean;
 }
 
+/**
+ * Whether a change counts for its rule: a folder made or removed matters only to a sync rule
+ * (files in it come with their own events; a sync makes their folders), and to none with `include`.
+ */
+function counts(rule: PreparedRule, change: Change): boolean {
+  if (change.kind !== 'addDir' && change.kind !== 'unlinkDir') return true;
+  if (!rule.rule.action.startsWith('sync') || rule.rule.include.length > 0) return false;
+  return change.kind === 'unlinkDir';
+}
+
 /** The `src/a.js changed` part of a line. */
 export function describeChanges(paths: readonly { path: string; deleted: boolean }[]): string {
   if (paths.length === 0) return 'changed';
@@ -133,16 +143,21 @@ export class WatchSession {
     }
   }
 
-  /** Starts every rule's watcher (`watch` is watcher.ts's watchPath, or a test's). */
+  /** Starts every rule's watcher (`watch` is watcher.ts's watchPath, or a test's); on a failure the ones started are closed. */
   async start(watch: (rule: PreparedRule, onChange: (c: Change) => void, onError: (e: UserError) => void) => Promise<PathWatcher>): Promise<void> {
-    for (const rule of this.prepared) {
-      const state = this.services.get(rule.service)!;
-      this.watchers.push(await watch(rule, (change) => state.batcher.add({ rule, change, at: this.clock.now() }), (e) => this.report.error(e)));
+    try {
+      for (const rule of this.prepared) {
+        this.watchers.push(await watch(rule, (change) => this.feed(rule, change), (e) => this.report.error(e)));
+      }
+    } catch (e) {
+      await this.close();
+      throw e;
     }
   }
 
   /** Feeds one change as a watcher would (tests, and start()). */
   feed(rule: PreparedRule, change: Change): void {
+    if (!counts(rule, change)) return;
     this.services.get(rule.service)?.batcher.add({ rule, change, at: this.clock.now() });
   }
 
@@ -170,7 +185,12 @@ export class WatchSession {
         while (state.pending.length > 0 && !this.closed) {
           const batch = state.pending;
           state.pending = [];
-          await this.act(service, state, batch);
+          try {
+            await this.act(service, state, batch);
+          } catch (e) {
+            // Watching goes on whatever one action did.
+            this.report.line(service, `watch action failed: ${e instanceof Error ? e.message : String(e)}`);
+          }
         }
       } finally {
         state.busy = false;
@@ -248,17 +268,17 @@ export class WatchSession {
       if (dest?.kind !== 'volume') continue;
       for (const change of files.values()) {
         const source = change.rel === '' ? rule.rule.path : posix.join(rule.rule.path, change.rel);
-        const rel = rule.isFile ? posix.basename(rule.rule.target ?? source) : change.rel;
-        const hostDir = rule.isFile ? posix.dirname(dest.hostDir) : dest.hostDir;
+        // Where it goes inside the volume: the target itself for a file rule, else under it.
+        const rel = rule.isFile ? dest.base : posix.join(dest.base, change.rel);
         try {
-          if (change.kind === 'unlink' || change.kind === 'unlinkDir') await removeFrom(hostDir, rel);
-          else await copyInto(hostDir, rel, source, this.actions.owner(service));
+          if (change.kind === 'unlink' || change.kind === 'unlinkDir') await removeFrom(dest.root, rel);
+          else if ((await copyInto(dest.root, rel, source, this.actions.owner(service))) === 'skipped') continue;
           copied++;
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code === 'ENOENT') {
             // gone again since the event: mirror that
-            await removeFrom(hostDir, rel).catch(() => undefined);
+            await removeFrom(dest.root, rel).catch(() => undefined);
             copied++;
             continue;
           }
@@ -311,7 +331,7 @@ export class WatchSession {
   private checkEarlyExit(service: string, state: ServiceState): void {
     const generation = ++state.generation;
     const check = (async () => {
-      const exit = await this.actions.exitWithin(service, EARLY_EXIT_MS);
+      const exit = await this.actions.exitWithin(service, EARLY_EXIT_MS).catch(() => undefined);
       if (!exit || generation !== state.generation || this.closed) return;
       if (exit.success) {
         this.report.line(service, `completed (${exit.description})`);

@@ -1,10 +1,13 @@
 // `sync` rules: where a rule's target lives on the host, and the copy itself. The target must
 // lie in a named or anonymous volume of the service (it outlives restarts; a tmpfs does not, and
 // a bind mount would write to the host), so a copy is a write into that volume's folder.
-// The volume is the service's, and the service may be hostile: it can plant symlinks there.
-// Every folder on the way is opened with O_NOFOLLOW and the rest of the path is resolved from
-// that open folder (/proc/self/fd/N/...), so a symlink swapped in at any moment is never followed
-// out of the volume; files are written to a temporary name and renamed over the old one.
+// The volume is the service's, and the service may be hostile: it can plant symlinks anywhere in
+// it, the target's own folders included. So nothing inside the volume is ever named by a path:
+// from the volume's root folder (stack's own), every folder on the way is opened with O_NOFOLLOW
+// and the next name is resolved from that open folder (/proc/self/fd/N/name), so a symlink
+// swapped in at any moment is replaced, never followed out of the volume; files are written to a
+// temporary name and renamed over the old one. On the host side, a symlink in the watched folder
+// is copied as a symlink (as compose's copy does), never followed into a file it points at.
 import { constants, promises as fs } from 'node:fs';
 import { isAbsolute, posix } from 'node:path';
 import { UserError } from '../errors.js';
@@ -12,8 +15,11 @@ import type { Mount, Service, WatchRule } from '../spec/project.js';
 
 /** Where a sync rule's copies go. */
 export type SyncDestination =
-  /** A folder of one of the service's volumes, on the host. */
-  | { readonly kind: 'volume'; readonly hostDir: string; readonly volume: string }
+  /**
+   * A place in one of the service's volumes: its host folder (`root`, made and owned by stack)
+   * and the target's path inside it (`base`, `''` for the volume's mount point).
+   */
+  | { readonly kind: 'volume'; readonly root: string; readonly base: string; readonly volume: string }
   /** The watched path is bind-mounted at the target already: nothing to copy. */
   | { readonly kind: 'bound' };
 
@@ -32,6 +38,7 @@ export function syncDestination(
   rule: WatchRule,
   context: string,
   volumeDir: (mount: Extract<Mount, { type: 'volume' }>) => string,
+  isDirectory = true,
 ): SyncDestination {
   const target = posix.normalize(rule.target ?? '/');
   const covering = service.volumes
@@ -53,8 +60,15 @@ export function syncDestination(
   if (covering.readOnly) {
     throw new UserError('WATCH_TARGET', `${context}: target ${target} is in a read-only volume (${covering.target})`, 'make the volume writable, or sync elsewhere');
   }
-  const rest = posix.relative(posix.normalize(covering.target), target);
-  return { kind: 'volume', hostDir: posix.join(volumeDir(covering), rest), volume: covering.source ?? `anonymous volume at ${covering.target}` };
+  const base = posix.relative(posix.normalize(covering.target), target);
+  if (base === '' && !isDirectory) {
+    throw new UserError(
+      'WATCH_TARGET',
+      `${context}: the watched path is a file, and its target ${target} is the mount point of a volume (a folder)`,
+      `name the file inside it, e.g. target: ${posix.join(target, posix.basename(rule.path))}`,
+    );
+  }
+  return { kind: 'volume', root: volumeDir(covering), base, volume: covering.source ?? `anonymous volume at ${covering.target}` };
 }
 
 /** Who owns what a sync writes (the service's user). */
@@ -65,9 +79,24 @@ export interface Owner {
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
-/** Opens `base/parts...` folder by folder without following symlinks, creating what is missing. */
-async function openInside(base: string, parts: readonly string[], owner: Owner | undefined): Promise<fs.FileHandle> {
-  let dir = await fs.open(base, DIR_FLAGS);
+function code(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** A relative posix path split into safe parts (never `..`, never absolute). */
+export function partsOf(rel: string): string[] {
+  if (isAbsolute(rel)) throw new Error(`not relative: ${rel}`);
+  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new Error(`outside the target: ${rel}`);
+  return parts;
+}
+
+/**
+ * Opens `root/parts...` folder by folder without following symlinks; with `create`, a missing
+ * folder is made (owned by `owner`) and a symlink or file where a folder belongs is replaced.
+ */
+async function walkInside(root: string, parts: readonly string[], create: boolean, owner?: Owner): Promise<fs.FileHandle> {
+  let dir = await fs.open(root, DIR_FLAGS);
   try {
     for (const part of parts) {
       const at = `/proc/self/fd/${dir.fd}/${part}`;
@@ -75,13 +104,11 @@ async function openInside(base: string, parts: readonly string[], owner: Owner |
       try {
         next = await fs.open(at, DIR_FLAGS);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ELOOP' || code === 'ENOTDIR') {
-          // a symlink or a file where a folder belongs: replaced, never followed
-          await fs.unlink(at).catch(() => undefined);
-        } else if (code !== 'ENOENT') throw e;
-        await fs.mkdir(at, { mode: 0o755 }).catch((m: NodeJS.ErrnoException) => {
-          if (m.code !== 'EEXIST') throw m;
+        if (!create) throw e;
+        if (code(e) === 'ELOOP' || code(e) === 'ENOTDIR') await fs.unlink(at).catch(() => undefined); // replaced, never followed
+        else if (code(e) !== 'ENOENT') throw e;
+        await fs.mkdir(at, { mode: 0o755 }).catch((m: unknown) => {
+          if (code(m) !== 'EEXIST') throw m;
         });
         next = await fs.open(at, DIR_FLAGS);
         if (owner) await next.chown(owner.uid, owner.gid);
@@ -96,66 +123,124 @@ async function openInside(base: string, parts: readonly string[], owner: Owner |
   }
 }
 
-/** A relative posix path split into safe parts (never `..`, never absolute). */
-function partsOf(rel: string): string[] {
-  if (isAbsolute(rel)) throw new Error(`not relative: ${rel}`);
-  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new Error(`outside the target: ${rel}`);
-  return parts;
-}
-
-/** Copies the host file `source` to `hostDir/rel` (written aside, then renamed in place). */
-export async function copyInto(hostDir: string, rel: string, source: string, owner: Owner | undefined): Promise<void> {
-  const parts = partsOf(rel);
-  const name = parts.pop();
-  await fs.mkdir(hostDir, { recursive: true });
-  if (name === undefined) throw new Error('a sync copy needs a file name');
-  const info = await fs.stat(source);
-  const dir = await openInside(hostDir, parts, owner);
+/** Puts what `make(tempPath)` creates at `name` in the open folder `dir` (rename over the old). */
+async function replaceAt(dir: string, name: string, make: (temp: string) => Promise<void>): Promise<void> {
+  const temp = `${dir}/.stack-sync-${process.pid}-${name}`.slice(0, dir.length + 250);
+  await fs.rm(temp, { force: true }); // a leftover of a cut-short copy (rm does not follow a final symlink)
+  await make(temp);
   try {
-    const base = `/proc/self/fd/${dir.fd}`;
-    if (info.isDirectory()) {
-      (await openInside(base, [name], owner)).close();
-      return;
+    await fs.rename(temp, `${dir}/${name}`);
+  } catch (e) {
+    if (code(e) !== 'EISDIR' && code(e) !== 'ENOTEMPTY' && code(e) !== 'EEXIST') {
+      await fs.rm(temp, { force: true });
+      throw e;
     }
-    const temp = `${base}/.stack-sync-${process.pid}-${name}`.slice(0, base.length + 250);
-    const content = await fs.readFile(source);
-    const file = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, info.mode & 0o7777);
-    try {
-      await file.writeFile(content);
-      await file.chmod(info.mode & 0o7777);
-      if (owner) await file.chown(owner.uid, owner.gid);
-    } finally {
-      await file.close();
-    }
-    try {
-      await fs.rename(temp, `${base}/${name}`);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      await removeAt(base, name); // a folder where the file now is
-      await fs.rename(temp, `${base}/${name}`);
-    }
-  } finally {
-    await dir.close();
+    await removeAt(dir, name); // a folder where the file now is
+    await fs.rename(temp, `${dir}/${name}`);
   }
 }
 
-/** Removes `hostDir/rel` (file or folder); what is already gone is success. */
-export async function removeFrom(hostDir: string, rel: string): Promise<void> {
+/** What a copy did. */
+export type CopyOutcome = 'copied' | 'skipped';
+
+/**
+ * Copies the host path `source` to `rel` inside the volume folder `root`: a file (read through
+ * one O_NOFOLLOW descriptor), a symlink as a symlink, a folder as a folder. Sockets, FIFOs and
+ * devices are skipped.
+ */
+export async function copyInto(root: string, rel: string, source: string, owner: Owner | undefined): Promise<CopyOutcome> {
+  const parts = partsOf(rel);
+  const name = parts.pop();
+  if (name === undefined) throw new Error('a sync copy needs a name inside the volume');
+  let file: fs.FileHandle | undefined;
+  let link: string | undefined;
+  try {
+    file = await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if (code(e) !== 'ELOOP') throw e;
+    link = await fs.readlink(source);
+  }
+  try {
+    const info = file ? await file.stat() : undefined;
+    if (info && !info.isFile() && !info.isDirectory()) return 'skipped';
+    const dir = await walkInside(root, parts, true, owner);
+    try {
+      const base = `/proc/self/fd/${dir.fd}`;
+      if (info?.isDirectory()) {
+        await (await walkInside(base, [name], true, owner)).close();
+        return 'copied';
+      }
+      if (link !== undefined) {
+        await replaceAt(base, name, async (temp) => {
+          await fs.symlink(link!, temp);
+          if (owner) await fs.lchown(temp, owner.uid, owner.gid);
+        });
+        return 'copied';
+      }
+      const content = await file!.readFile();
+      const mode = info!.mode & 0o7777;
+      await replaceAt(base, name, async (temp) => {
+        const out = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+        try {
+          await out.writeFile(content);
+          await out.chmod(mode);
+          if (owner) await out.chown(owner.uid, owner.gid);
+        } finally {
+          await out.close();
+        }
+      });
+      return 'copied';
+    } finally {
+      await dir.close();
+    }
+  } finally {
+    await file?.close();
+  }
+}
+
+/** Removes `rel` (file, symlink or folder) inside the volume folder `root`; what is gone is success. */
+export async function removeFrom(root: string, rel: string): Promise<void> {
   const parts = partsOf(rel);
   const name = parts.pop();
   if (name === undefined) return;
   let dir: fs.FileHandle;
   try {
-    dir = await openExisting(hostDir, parts);
+    dir = await walkInside(root, parts, false);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return; // its folder is gone already
+    if (code(e) === 'ENOENT' || code(e) === 'ELOOP' || code(e) === 'ENOTDIR') return; // its folder is gone already
     throw e;
   }
   try {
     await removeAt(`/proc/self/fd/${dir.fd}`, name);
+  } finally {
+    await dir.close();
+  }
+}
+
+/**
+ * The bytes of the regular file at `rel` inside the volume folder `root`, read without following
+ * any symlink; undefined when it is missing, not a regular file, or larger than `maxBytes`.
+ */
+export async function readInside(root: string, rel: string, maxBytes: number): Promise<Buffer | undefined> {
+  const parts = partsOf(rel);
+  const name = parts.pop();
+  if (name === undefined) return undefined;
+  let dir: fs.FileHandle;
+  try {
+    dir = await walkInside(root, parts, false);
+  } catch {
+    return undefined;
+  }
+  try {
+    const file = await fs.open(`/proc/self/fd/${dir.fd}/${name}`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+    if (!file) return undefined;
+    try {
+      const info = await file.stat();
+      if (!info.isFile() || info.size > maxBytes) return undefined;
+      return await file.readFile();
+    } finally {
+      await file.close();
+    }
   } finally {
     await dir.close();
   }
@@ -172,11 +257,10 @@ async function removeAt(base: string, name: string): Promise<void> {
   try {
     dir = await fs.open(at, DIR_FLAGS);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code !== 'ELOOP' && code !== 'ENOTDIR') throw e;
-    await fs.unlink(at).catch((u: NodeJS.ErrnoException) => {
-      if (u.code !== 'ENOENT') throw u;
+    if (code(e) === 'ENOENT') return;
+    if (code(e) !== 'ELOOP' && code(e) !== 'ENOTDIR') throw e;
+    await fs.unlink(at).catch((u: unknown) => {
+      if (code(u) !== 'ENOENT') throw u;
     });
     return;
   }
@@ -186,22 +270,7 @@ async function removeAt(base: string, name: string): Promise<void> {
   } finally {
     await dir.close();
   }
-  await fs.rmdir(at).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
+  await fs.rmdir(at).catch((e: unknown) => {
+    if (code(e) !== 'ENOENT') throw e;
   });
-}
-
-async function openExisting(base: string, parts: readonly string[]): Promise<fs.FileHandle> {
-  let dir = await fs.open(base, DIR_FLAGS);
-  for (const part of parts) {
-    try {
-      const next = await fs.open(`/proc/self/fd/${dir.fd}/${part}`, DIR_FLAGS);
-      await dir.close();
-      dir = next;
-    } catch (e) {
-      await dir.close();
-      throw e;
-    }
-  }
-  return dir;
 }

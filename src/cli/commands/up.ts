@@ -130,10 +130,21 @@ export async function run(ctx: CommandContext): Promise<number> {
     const { exitCodeOf, stopServices, untilAllExited, untilFirstExit } = await import('./stop-services.js');
     // Output of the named services (all when none is named), as compose attaches.
     const logs = await followServices(ctx, project, named, env);
-    const watching = watchRules && !interrupt.signal.aborted ? await (await import('./watch.js')).startWatching(ctx, project, env, watchRules) : undefined;
+    let watching: { close(): Promise<void> } | undefined;
+    let watchFailed: unknown;
     let code = 0;
     try {
-      if (!interrupt.signal.aborted && abort) {
+      // A watch that cannot start (an initial sync, an inotify limit) ends the foreground up: the
+      // services are stopped as on Ctrl-C, then the error is reported.
+      if (watchRules && !interrupt.signal.aborted) {
+        watching = await (await import('./watch.js')).startWatching(ctx, project, env, watchRules).catch((e: unknown) => {
+          watchFailed = e;
+          return undefined;
+        });
+      }
+      if (watchFailed !== undefined) {
+        // straight to the stop below
+      } else if (!interrupt.signal.aborted && abort) {
         const first = await untilFirstExit(project, named, env, interrupt.signal);
         if (first) {
           ctx.stderr.write(`${first.service} ${first.how}: aborting on container exit\n`);
@@ -157,6 +168,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     } finally {
       await logs.stop();
     }
+    if (watchFailed !== undefined) throw watchFailed;
     if (exitCodeFrom !== undefined) return exitCodeOf(project.name, exitCodeFrom, env) ?? code;
     if (abort) return code;
     return interrupt.signal.aborted ? 130 : 0;

@@ -14,10 +14,11 @@ import { serviceRecords } from '../../state/records.js';
 import { execInService, execTargetOf } from '../../executor/exec.js';
 import { describeExit, readExitRecord } from '../../executor/exit-record.js';
 import { serviceFiles } from '../../executor/service-files.js';
+import { readSnapshot } from '../../executor/snapshot.js';
 import { isSameProcess } from '../../executor/proc.js';
 import { loadUserDb, resolveUser } from '../../executor/user.js';
 import { nullSink } from '../../executor/events.js';
-import { prepareRules, watchedServices } from '../../watch/prepare.js';
+import { prepareRules, ruleContext, watchedServices } from '../../watch/prepare.js';
 import { WatchSession, type EarlyExit, type PreparedRule, type WatchActions } from '../../watch/session.js';
 import { watchPath } from '../../watch/watcher.js';
 import { initialSync } from '../../watch/initial.js';
@@ -72,7 +73,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   // Every rule is checked before anything starts: a bad rule changes nothing.
   const rules = prepareRules(project, services, env.roots);
 
-  if (!values['no-up']) {
+  if (values['no-up']) {
+    const { records } = await serviceRecords.list(env.roots, project.name);
+    const down = services.filter((s) => !records.some((r) => r.service === s));
+    if (down.length > 0) {
+      throw new UserError('SERVICE_NOT_UP', `stack watch --no-up: ${down.map((s) => `"${s}"`).join(', ')} of project ${project.name} ${down.length === 1 ? 'is' : 'are'} not up`, 'start them with `stack up -d`, or drop --no-up (watch then brings them up)');
+    }
+  } else {
     const up = await import('./up.js');
     const code = await up.run({ ...ctx, args: ['-d', '--progress', values.quiet ? 'quiet' : 'auto', ...positionals] });
     if (code !== 0) return code;
@@ -117,7 +124,14 @@ export async function startWatching(
       line(rule.service, `watch rule ${rule.number}: ${rule.rule.path} is bind-mounted at ${rule.rule.target}, so the service sees every change at once; nothing is copied`);
     } else if (rule.destination?.kind === 'volume' && rule.rule.initialSync) {
       const t0 = Date.now();
-      const copied = await initialSync(rule, actions.owner(rule.service));
+      const copied = await initialSync(rule, actions.owner(rule.service)).catch((e: unknown) => {
+        throw new UserError(
+          'WATCH_SYNC_FAILED',
+          `${ruleContext(rule.service, rule.number, rule.rule.path)}: the initial sync to ${rule.rule.target} failed: ${e instanceof Error ? e.message : String(e)}`,
+          'check that the service is up (its volume exists) and that the watched files are readable',
+          { cause: e },
+        );
+      });
       line(rule.service, `watch rule ${rule.number}: initial sync copied ${copied} file(s) to ${rule.rule.target} in ${Date.now() - t0} ms`);
     }
   }
@@ -150,7 +164,10 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
       if (!(await serviceRecords.read(env.roots, project.name, service))) {
         throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
       }
-      await restartServices({ env, project, services: [service], cause, sink });
+      // As `stack restart`: the service as the last `up` made it (an edit of the spec since is
+      // applied by `up`, not by a restart).
+      const applied = (await readSnapshot(env.roots, project.name))?.project;
+      await restartServices({ env, project: applied?.services[service] ? applied : project, services: [service], cause, sink });
     },
     pause: (service) => stopServicesNamed({ env, project, services: [service], cause: 'exited right after a watch restart', sink }),
     async exec(service, hook: WatchExec) {

@@ -98,6 +98,18 @@ describeRoot('stopService', () => {
     expect(readLogLines(s.logPath).map((l) => l.text)).toContain('clean shutdown');
   });
 
+  // A handler that removes itself (`process.once`, NestJS's shutdown hooks) leaves SIGTERM at its
+  // default while the program shuts down, asleep in epoll: that must not look like node's own
+  // re-raise (no program code ran), or a graceful shutdown is cut short.
+  it('node whose once-handler shuts down slowly gets its grace period, not a kill', async () => {
+    const script = 'process.once("SIGTERM", () => setTimeout(() => { console.log("drained"); process.exit(7) }, 1500)); require("http").createServer().listen(8080); console.log("ready")';
+    const s = await rig.start(testService({ command: ['node', '-e', script] }));
+    await ready(s);
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
+    expect(result).toMatchObject({ outcome: 'exited', record: { exitCode: 7, signal: null } });
+    expect(readLogLines(s.logPath).map((l) => l.text)).toContain('drained');
+  });
+
   // The signal may land while node still starts: its early handler takes it and resets itself, and
   // the program's own handler comes after. Stopped right after launch, again and again, the
   // program must still get its SIGTERM (sent once more) and shut down cleanly, never wait out the grace.

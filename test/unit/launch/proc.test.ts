@@ -46,5 +46,8 @@ describe('whether a main process can act on its stop signal', () => {
     expect(signalNumber('svc', 'quit')).toBe(3);
     expect(signalNumber('svc', '10')).toBe(10);
     expect(() => signalNumber('svc', 'SIGNOPE')).toThrowError(expect.objectContaining({ code: 'SIGNAL_UNKNOWN' }));
+    expect(() => signalNumber('svc', '99')).toThrowError(expect.objectContaining({ code: 'SIGNAL_UNKNOWN' }));
+    expect(() => signalNumber('svc', '0')).toThrowError(expect.objectContaining({ code: 'SIGNAL_UNKNOWN' }));
+    expect(signalNumber('svc', '64')).toBe(64);
   });
 });

@@ -43,6 +43,14 @@ describe('watch filter', () => {
     expect(watchFilter(none, [], 't').prunes('.git')).toBe(true);
     expect(watchFilter(none, [], 't').prunes('src')).toBe(false);
     expect(watchFilter(none, ['build', '!build/keep'], 't').prunes('build')).toBe(false);
+    // `*` then `!src`: src is watched, .git and node_modules are still never entered
+    const f = watchFilter(none, ['*', '!src'], 't');
+    expect(f.prunes('src')).toBe(false);
+    expect(f.prunes('node_modules')).toBe(true);
+    expect(f.prunes('.git')).toBe(true);
+    expect(f.ignores('src/a.js', false)).toBe(false);
+    // a wildcard at the start could match anywhere: nothing ignored is pruned
+    expect(watchFilter(none, ['node_modules', '!**/keep.js'], 't').prunes('node_modules')).toBe(false);
   });
 
   test("the rule's ignore adds to .dockerignore; include keeps only matching files and never prunes folders", () => {

@@ -115,7 +115,7 @@ describe('watch session', () => {
       const { calls, actions } = recorder();
       const rule = prepared(
         { path: join(dir, 'src'), action: 'sync+exec', target: '/app', exec: { command: ['kill', '-HUP', '1'], privileged: false, environment: {} } },
-        { destination: { kind: 'volume', hostDir: join(dir, 'vol'), volume: 'app' } },
+        { destination: { kind: 'volume', root: join(dir, 'vol'), base: '', volume: 'app' } },
       );
       writeFileSync(join(dir, 'vol', 'old.js'), 'old');
       writeFileSync(join(dir, 'src', 'new.js'), 'new');

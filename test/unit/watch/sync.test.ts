@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { copyInto, removeFrom, syncDestination } from '../../../src/watch/sync.js';
+import { copyInto, readInside, removeFrom, syncDestination } from '../../../src/watch/sync.js';
 import { service as testService } from '../planner/fixtures.js';
 import type { Mount, WatchRule } from '../../../src/spec/project.js';
 
@@ -17,8 +18,15 @@ describe('sync destination', () => {
         { type: 'volume', target: '/app/cache', readOnly: false },
       ],
     });
-    expect(syncDestination(s, rule('/p/src', '/app/src'), 'ctx', volumeDir)).toEqual({ kind: 'volume', hostDir: '/vol/app/src', volume: 'app' });
-    expect(syncDestination(s, rule('/p/c', '/app/cache/x'), 'ctx', volumeDir)).toMatchObject({ kind: 'volume', hostDir: '/vol/anon/x' });
+    expect(syncDestination(s, rule('/p/src', '/app/src'), 'ctx', volumeDir)).toEqual({ kind: 'volume', root: '/vol/app', base: 'src', volume: 'app' });
+    expect(syncDestination(s, rule('/p/c', '/app/cache/x'), 'ctx', volumeDir)).toMatchObject({ kind: 'volume', root: '/vol/anon', base: 'x' });
+    expect(syncDestination(s, rule('/p/src', '/app'), 'ctx', volumeDir)).toMatchObject({ root: '/vol/app', base: '' });
+  });
+
+  test('a file rule whose target is the mount point of a volume is refused', () => {
+    const s = testService('web', { volumes: [{ type: 'volume', source: 'data', target: '/data', readOnly: false }] });
+    expect(() => syncDestination(s, rule('/p/app.conf', '/data'), 'ctx', volumeDir, false)).toThrowError(/is the mount point of a volume/);
+    expect(syncDestination(s, rule('/p/app.conf', '/data/app.conf'), 'ctx', volumeDir, false)).toMatchObject({ base: 'app.conf' });
   });
 
   test('the watched folder bound at the target needs no copy', () => {
@@ -60,25 +68,32 @@ describe('sync copies', () => {
 
   test('copies a file into new folders with its mode, and removes it again', async () => {
     writeFileSync(join(src, 'run.sh'), '#!/bin/sh\n', { mode: 0o750 });
-    await copyInto(volume, 'a/b/run.sh', join(src, 'run.sh'), undefined);
+    expect(await copyInto(volume, 'a/b/run.sh', join(src, 'run.sh'), undefined)).toBe('copied');
     expect(readFileSync(join(volume, 'a/b/run.sh'), 'utf8')).toBe('#!/bin/sh\n');
     expect(statSync(join(volume, 'a/b/run.sh')).mode & 0o777).toBe(0o750);
+    expect((await readInside(volume, 'a/b/run.sh', 100))?.toString()).toBe('#!/bin/sh\n');
     await removeFrom(volume, 'a/b/run.sh');
     expect(existsSync(join(volume, 'a/b/run.sh'))).toBe(false);
     await removeFrom(volume, 'a/b/run.sh'); // already gone: fine
     await removeFrom(volume, 'no/such/folder/x');
   });
 
-  test('a symlink the service planted in its volume is replaced, never followed out of it', async () => {
+  test('a symlink the service planted anywhere in its volume is replaced, never followed out of it', async () => {
     writeFileSync(join(src, 'secret'), 'from the project');
-    symlinkSync(outside, join(volume, 'sub')); // folder link
-    symlinkSync(join(outside, 'secret'), join(volume, 'secret')); // file link
-    await copyInto(volume, 'sub/secret', join(src, 'secret'), undefined);
+    // the target is two folders below the mount point; the service replaced the first with a link
+    symlinkSync(outside, join(volume, 'app'));
+    await copyInto(volume, 'app/sub/secret', join(src, 'secret'), undefined);
+    symlinkSync(join(outside, 'secret'), join(volume, 'secret')); // a file link
     await copyInto(volume, 'secret', join(src, 'secret'), undefined);
     expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('host data');
-    expect(lstatSync(join(volume, 'sub')).isDirectory()).toBe(true);
+    expect(existsSync(join(outside, 'sub'))).toBe(false);
+    expect(lstatSync(join(volume, 'app')).isDirectory()).toBe(true);
     expect(lstatSync(join(volume, 'secret')).isFile()).toBe(true);
-    expect(readFileSync(join(volume, 'sub/secret'), 'utf8')).toBe('from the project');
+    expect(readFileSync(join(volume, 'app/sub/secret'), 'utf8')).toBe('from the project');
+    // reading back never follows one either
+    rmSync(join(volume, 'secret'));
+    symlinkSync(join(outside, 'secret'), join(volume, 'secret'));
+    expect(await readInside(volume, 'secret', 100)).toBeUndefined();
   });
 
   test('removing through a planted symlink removes the link, not what it points at', async () => {
@@ -90,6 +105,16 @@ describe('sync copies', () => {
     await removeFrom(volume, 'real');
     expect(existsSync(join(volume, 'real'))).toBe(false);
     expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('host data');
+  });
+
+  test('a symlink in the watched folder is copied as a symlink, never as the file it points at; a FIFO is skipped', async () => {
+    symlinkSync(join(outside, 'secret'), join(src, 'link'));
+    await copyInto(volume, 'link', join(src, 'link'), undefined);
+    expect(lstatSync(join(volume, 'link')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(volume, 'link'))).toBe(join(outside, 'secret'));
+    execFileSync('mkfifo', [join(src, 'fifo')]);
+    expect(await copyInto(volume, 'fifo', join(src, 'fifo'), undefined)).toBe('skipped');
+    expect(existsSync(join(volume, 'fifo'))).toBe(false);
   });
 
   test('a folder where the file now is gets replaced', async () => {
