@@ -29,6 +29,8 @@ export interface ReconcileOptions {
   readonly follow?: boolean;
   /** Remove live one-offs (`stack run`) too: `down`. Otherwise they are no orphans and stay. */
   readonly removeOneOffs?: boolean;
+  /** With modes that cover the whole project (`up --force-recreate` naming no service): orphans and unused networks still go, as in a plain up. */
+  readonly whole?: boolean;
 }
 
 /** Options of `up` (and `stack plan`): `up SERVICE...`, `--no-deps`, `--force-recreate`. */
@@ -47,7 +49,7 @@ export function plan(project: Project, live: LiveState, options: UpOptions = {})
   const names = options.services ?? Object.keys(project.services);
   const targets = options.noDeps ? names : withDependencies(project, names);
   const mode: ProcessMode = options.forceRecreate ? { kind: 'recreate', cause: 'forced recreate' } : { kind: 'converge' };
-  return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, mode])) });
+  return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, mode])), whole: options.services === undefined });
 }
 
 /**
@@ -119,7 +121,8 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
   );
   assertNoOneOffClash(project, live);
   const modes = options.modes;
-  const orphans = modes
+  const cleans = !modes || options.whole === true;
+  const orphans = !cleans
     ? []
     : Object.keys(live.services)
         .filter((s) => !project.services[s] && (options.removeOneOffs || live.services[s]?.oneOff === undefined))
@@ -127,8 +130,8 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
   const modeOf = (name: string): ProcessMode => (modes ? (modes.get(name) ?? { kind: 'keep', follow: options.follow ?? true }) : { kind: 'converge' });
   const touchesResources = (name: string): boolean => !['keep', 'stop'].includes(modeOf(name).kind);
 
-  const scope = modes ? scoped(project, serviceOrder.filter(touchesResources)) : project;
-  const recreatedNetworks = planNetworks(scope, live, { ...options, removeUnused: !modes }, add);
+  const scope = modes && !options.whole ? scoped(project, serviceOrder.filter(touchesResources)) : project;
+  const recreatedNetworks = planNetworks(scope, live, { ...options, removeUnused: cleans }, add);
   planVolumes(scope, live, options, add);
 
   const restarted = new Set<string>();

@@ -91,6 +91,22 @@ describe('up SERVICE...', () => {
     `);
   });
 
+  test('--force-recreate naming no service removes orphans and unused networks as a plain up does', () => {
+    const live = upped(app);
+    const smaller = project(
+      Object.values(app.services).filter((s) => s.name !== 'tool'),
+      { volumes: [volume('data')] },
+    );
+    const forced = renderPlan(plan(smaller, live, { forceRecreate: true }));
+    expect(forced).toMatch(/remove-service\s+service:tool\s+removed from the spec/);
+    expect(forced).toMatch(/remove-network\s+network:tools/);
+    expect(forced).toMatch(/start-service\s+service:db\s+forced recreate/);
+    // as the plain plan removes them
+    const plain = renderPlan(plan(smaller, live));
+    expect(plain).toMatch(/remove-service\s+service:tool/);
+    expect(plain).toMatch(/remove-network\s+network:tools/);
+  });
+
   test('a network recreated for a target remakes the veths of the services not targeted', () => {
     const live = upped(app);
     const changed = project(Object.values(app.services), { networks: [network('default', { internal: true })], volumes: [volume('data')] });
