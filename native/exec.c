@@ -234,12 +234,18 @@ static void join_cgroups(const struct request *r, const int *fds) {
   }
 }
 
+/* The host's /proc, opened before entering the service's mount namespace: the helper's own
+ * /proc/self/fd stays reachable through it (the service's /proc is of another pid namespace). */
+static int host_proc_fd = -1;
+
 static void enter_namespaces(const struct request *r, int pidfd, int *rootfd) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/root", (int)r->pid);
   /* The service's root as it sees it, opened before the host's /proc is out of sight. */
   *rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (*rootfd < 0) fail("root", errno, "open %s", path);
+  host_proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (host_proc_fd < 0) fail("proc", errno, "open /proc");
   if (setns(pidfd, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS) < 0)
     fail("setns", errno, "enter the namespaces of pid %d (ipc, uts, net, pid, mnt)", (int)r->pid);
   close(pidfd);

@@ -3,10 +3,15 @@
  * stdio, its master relayed to the user's terminal, which is put in raw mode meanwhile (so
  * ^C is a byte for the pty's line discipline: SIGINT reaches the command's foreground group,
  * never stack). The user's window size is copied at the start and on every SIGWINCH.
- * The including file defines fail(step, errno, format, ...) and write_all(fd, buf, len). */
+ * The including file defines fail(step, errno, format, ...), write_all(fd, buf, len) and
+ * host_proc_fd (the host's /proc, opened before the namespaces were entered). */
 #pragma once
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 
 /* The user's terminal as it was before raw mode (restored by pty_restore). */
@@ -16,8 +21,20 @@ static int pty_raw;
 /* Opens the service's /dev/ptmx under its root (`rootfd`, symlinks resolved inside it), so the
  * pty belongs to the service's devpts; returns the master, and the slave owned by `uid` in *slave. */
 static int pty_open(int rootfd, uid_t uid, int *slave) {
-  struct open_how how = {.flags = O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  int master = (int)syscall(SYS_openat2, rootfd, "dev/ptmx", &how, sizeof how);
+  /* The service can rewrite its own /dev: what /dev/ptmx names is looked at (O_PATH opens
+   * nothing) before it is opened, and only a devpts instance's ptmx (5:2) is. */
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int path = (int)syscall(SYS_openat2, rootfd, "dev/ptmx", &how, sizeof how);
+  if (path < 0) fail("pty", errno, "find the service's /dev/ptmx");
+  struct stat st;
+  struct statfs fs;
+  if (fstat(path, &st) < 0 || fstatfs(path, &fs) < 0) fail("pty", errno, "look at the service's /dev/ptmx");
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2 || fs.f_type != DEVPTS_SUPER_MAGIC)
+    fail("pty", ENOTTY, "the service's /dev/ptmx is not its devpts ptmx (changed by the service?)");
+  char again[64];
+  snprintf(again, sizeof again, "self/fd/%d", path);
+  int master = openat(host_proc_fd, again, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  close(path);
   if (master < 0) fail("pty", errno, "open the service's /dev/ptmx");
   int unlock = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail("pty", errno, "unlock the pty");

@@ -139,6 +139,10 @@ function startError(target: ExecTarget, argv: readonly string[], report: string)
   if (stage === 'chdir') {
     return new UserError('WORKING_DIR_MISSING', `exec in service "${name}": folder ${detail} does not exist in the service`, 'give an existing working folder');
   }
+  if (stage === 'pty') {
+    // The service's own /dev is its to change: a pty it cannot give is the service's doing.
+    return new UserError('EXEC_NO_PTY', `exec in service "${name}": no pseudo-terminal: ${detail} (${errno})`, 'run without a terminal: stack exec -T ...');
+  }
   const value = (osConstants.errno as Record<string, number>)[errno] ?? 0;
   return new KernelError(`exec in service ${name} (${argv[0] ?? ''}): ${stage} ${detail}`, errno, value);
 }

@@ -204,6 +204,21 @@ describeWith({ root: true, commands: ['script', 'stty'] }, 'stack exec', () => {
     expect(await trapped.exited()).toBe(0);
   });
 
+  it("a /dev/ptmx the service replaced is refused with a clear error, never opened", async () => {
+    // The service's /dev is its own: root in it replaces ptmx by a FIFO (opening one would block).
+    const planted = await stack('exec', '-T', 'web', 'sh', '-c', 'rm /dev/ptmx && mkfifo /dev/ptmx');
+    expect(planted.exitCode, planted.stderr).toBe(0);
+    try {
+      const t = underScript(`${stackLine('exec', 'web', 'tty')}; echo "stack exited $?"`);
+      await t.exited();
+      expect(t.output()).toMatch(/no pseudo-terminal: the service's \/dev\/ptmx is not its devpts ptmx/);
+      expect(t.output()).toMatch(/stack exited 1/);
+      expect(t.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      await stack('exec', '-T', 'web', 'sh', '-c', 'rm -f /dev/ptmx && ln -s pts/ptmx /dev/ptmx');
+    }
+  });
+
   it('down leaves nothing, the detached command included', async () => {
     const down = await stack('down', '--timeout', '0', '--progress', 'plain');
     expect(down.exitCode, String(down.stderr)).toBe(0);
