@@ -33,18 +33,25 @@ export function namesOn(project: NamedProject, service: string, network: string)
   return unique([service, ...(s.containerName ? [s.containerName] : []), ...attachment.aliases]);
 }
 
-/** Name → address of every service on one network: the table the DNS forwarder answers from. */
-export function nameTable(project: NamedProject, ipam: IpamRecord, network: string): Map<string, string> {
-  const table = new Map<string, string>();
+/**
+ * Name → addresses of the services on one network: the table the DNS forwarder answers from.
+ * A name several services carry (an alias shared, a `stack run --use-aliases` one-off with its
+ * service's name) answers with all of them, as Docker's DNS does; service names come first, then
+ * container names, then aliases, so a resolver that takes the first answer reaches the service
+ * whose name it is.
+ */
+export function nameTable(project: NamedProject, ipam: IpamRecord, network: string): Map<string, string[]> {
+  const table = new Map<string, string[]>();
   const addresses = ipam.networks[network]?.addresses ?? {};
   const services = Object.keys(addresses).sort();
-  // Service names first, then container names, then aliases: an alias never hides a service.
   const passes = [(s: string) => [s], (s: string) => namesOn(project, s, network).slice(1)];
   for (const namesOf of passes) {
     for (const service of services) {
       for (const name of namesOf(service)) {
         const key = name.toLowerCase();
-        if (!table.has(key)) table.set(key, addresses[service]!);
+        const list = table.get(key) ?? [];
+        if (!list.includes(addresses[service]!)) list.push(addresses[service]!);
+        table.set(key, list);
       }
     }
   }

@@ -151,6 +151,15 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     expect(await ps('-a')).toEqual(before);
   });
 
+  it('--use-aliases: the service name answers with the service and the one-off, the service first', async () => {
+    const d = await stack('run', '-d', '--use-aliases', 'web', 'sleep', '1000');
+    expect(d.exitCode, String(d.stderr)).toBe(0);
+    const own = async (service: string) => (await stack('exec', service, 'sh', '-c', 'getent hosts $(hostname)')).stdout.split(/\s+/)[0]!;
+    const [webAddress, oneOffAddress] = [await own('web'), await own(d.stdout)];
+    const answer = await stack('exec', 'probe', 'node', '-e', "require('dns').promises.resolve4('web').then(a => console.log(a.join(',')))");
+    expect(answer.stdout).toBe(`${webAddress},${oneOffAddress}`);
+  });
+
   it('-p publishes a port of the one-off on the host', async () => {
     const port = 20000 + randomBytes(2).readUInt16BE(0) % 20000;
     const d = await stack('run', '-d', '-p', `127.0.0.1:${port}:8001`, 'web');

@@ -15,8 +15,8 @@ export interface DnsListener {
   readonly address: string;
   /** 53 unless given; 0 picks a free port (tests). */
   readonly port?: number;
-  /** Lower-case name → IPv4 address (peers.ts nameTable). */
-  readonly names: ReadonlyMap<string, string>;
+  /** Lower-case name → IPv4 addresses (peers.ts nameTable). */
+  readonly names: ReadonlyMap<string, readonly string[]>;
   /** Relay unknown names upstream; false for internal networks. */
   readonly forward: boolean;
 }
@@ -36,7 +36,7 @@ export interface DnsForwarder {
   /** Where each listener ended up (the port matters when 0 was asked). */
   readonly bound: readonly { address: string; port: number }[];
   /** Replaces the names a listener answers. */
-  setNames(address: string, names: ReadonlyMap<string, string>): void;
+  setNames(address: string, names: ReadonlyMap<string, readonly string[]>): void;
   close(): Promise<void>;
 }
 
@@ -93,17 +93,17 @@ function bindError(address: string, port: number, protocol: string, e: unknown):
 /** The reply to one query: from the table, from upstream, or an error; never throws. */
 async function reply(
   msg: Buffer,
-  table: ReadonlyMap<string, string>,
+  table: ReadonlyMap<string, readonly string[]>,
   forward: boolean,
   transport: 'udp' | 'tcp',
   options: DnsOptions,
 ): Promise<Buffer> {
   const query = parseQuery(msg);
   if (!query) return failure(msg, undefined, RCODE.FORMERR);
-  const address = table.get(query.name);
-  if (address !== undefined && query.opcode === 0 && isInternet(query)) {
+  const addresses = table.get(query.name);
+  if (addresses !== undefined && query.opcode === 0 && isInternet(query)) {
     const wantsA = query.type === TYPE.A || query.type === TYPE.ANY;
-    return answer(msg, query, wantsA ? [address] : [], options.ttl ?? 10);
+    return answer(msg, query, wantsA ? addresses : [], options.ttl ?? 10);
   }
   if (!forward) return failure(msg, query, RCODE.NXDOMAIN);
   const upstream = await exchange(msg, options.upstreams, transport, options.timeoutMs ?? 2000);

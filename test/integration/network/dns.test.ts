@@ -86,12 +86,13 @@ describe('dns forwarder over loopback', () => {
           address: gateway,
           port: 0,
           names: new Map([
-            ['db', '10.209.0.3'],
-            ['postgres', '10.209.0.3'],
+            ['db', ['10.209.0.3']],
+            ['postgres', ['10.209.0.3']],
+            ['shared', ['10.209.0.4', '10.209.0.5']],
           ]),
           forward: true,
         },
-        { address: internalGateway, port: 0, names: new Map([['cache', '10.209.1.2']]), forward: false },
+        { address: internalGateway, port: 0, names: new Map([['cache', ['10.209.1.2']]]), forward: false },
       ],
       { upstreams: [{ address: upstreamAddress, port: upstream.port }], timeoutMs: 500 },
     );
@@ -111,6 +112,7 @@ describe('dns forwarder over loopback', () => {
     const r = resolverFor(gateway);
     expect(await r.resolve4('db')).toEqual(['10.209.0.3']);
     expect(await r.resolve4('POSTGRES')).toEqual(['10.209.0.3']);
+    expect(await r.resolve4('shared')).toEqual(['10.209.0.4', '10.209.0.5']); // a name several services carry
     expect(upstream.seen).toEqual([]);
     expect(await r.resolve4('outside.test')).toEqual(['192.0.2.44']);
     await expect(r.resolve4('missing.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
@@ -139,7 +141,7 @@ describe('dns forwarder over loopback', () => {
   });
 
   it('follows new addresses without a restart', async () => {
-    forwarder!.setNames(gateway, new Map([['db', '10.209.0.9']]));
+    forwarder!.setNames(gateway, new Map([['db', ['10.209.0.9']]]));
     expect(await resolverFor(gateway).resolve4('db')).toEqual(['10.209.0.9']);
   });
 

@@ -89,12 +89,24 @@ describe('hostsFile', () => {
 describe('nameTable', () => {
   it('maps every name on one network, service names before aliases, case-insensitively', () => {
     expect(Object.fromEntries(nameTable(project, ipam, 'back'))).toEqual({
-      api: '10.209.0.2',
-      db: '10.209.0.3',
-      'shop-db': '10.209.0.3',
-      postgres: '10.209.0.3',
-      app: '10.209.0.2',
+      api: ['10.209.0.2'],
+      db: ['10.209.0.3'],
+      'shop-db': ['10.209.0.3'],
+      postgres: ['10.209.0.3'],
+      app: ['10.209.0.2', '10.209.0.3'], // an alias two services carry: both, as Docker answers
     });
+  });
+});
+
+describe('nameTable with shared names', () => {
+  it('a name several services carry answers with all their addresses, the service of that name first', () => {
+    const svc = (aliases: string[]): NamedService => ({ hostname: 'h', networks: { n: { aliases, priority: 0 } }, extraHosts: [] });
+    const shared: NamedProject = { services: { web: svc([]), 'web-run-1a2b3c': svc(['web']), a: svc(['cache']), b: svc(['cache']) } };
+    const addresses = { a: '10.0.0.2', b: '10.0.0.3', web: '10.0.0.4', 'web-run-1a2b3c': '10.0.0.5' };
+    const table = nameTable(shared, { version: 1, networks: { n: { subnet: '10.0.0.0/24', gateway: '10.0.0.1', addresses } } } as never, 'n');
+    expect(table.get('web')).toEqual(['10.0.0.4', '10.0.0.5']);
+    expect(table.get('cache')).toEqual(['10.0.0.2', '10.0.0.3']);
+    expect(table.get('web-run-1a2b3c')).toEqual(['10.0.0.5']);
   });
 });
 

@@ -53,8 +53,8 @@ describe('dnsListeners', () => {
       },
     };
     expect(dnsListeners(project, ipam).map((l) => ({ ...l, names: Object.fromEntries(l.names) }))).toEqual([
-      { address: '10.209.0.1', names: { api: '10.209.0.2', db: '10.209.0.3' }, forward: false },
-      { address: '10.209.1.1', names: { api: '10.209.1.2', www: '10.209.1.2' }, forward: true },
+      { address: '10.209.0.1', names: { api: ['10.209.0.2'], db: ['10.209.0.3'] }, forward: false },
+      { address: '10.209.1.1', names: { api: ['10.209.1.2'], www: ['10.209.1.2'] }, forward: true },
     ]);
   });
 });

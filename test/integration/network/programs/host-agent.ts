@@ -6,7 +6,7 @@ import { startDnsForwarder } from '../../../../src/network/dns/index.js';
 import { startPortForwarders, type PublishedPort } from '../../../../src/network/portfwd/index.js';
 
 interface Config {
-  listeners: { address: string; names: [string, string][]; forward: boolean }[];
+  listeners: { address: string; names: [string, string[]][]; forward: boolean }[];
   upstreams: { address: string; port?: number }[];
   ports: PublishedPort[];
 }
