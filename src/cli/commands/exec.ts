@@ -14,6 +14,7 @@ import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
 import { readSnapshot } from '../../executor/snapshot.js';
 import { execAttached, type ExecService, type ExecTarget } from '../../executor/exec.js';
+import { waitAttached } from './attached.js';
 import type { Project } from '../../spec/project.js';
 
 const HELP = `Usage: stack exec [OPTIONS] SERVICE COMMAND [ARGS...]
@@ -95,22 +96,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ...(values.user !== undefined ? { user: values.user } : {}),
     ...(values.workdir !== undefined ? { workingDir: values.workdir } : {}),
   };
-  const running = execAttached(target, split.rest, stdio, options);
-  // ^C reaches the command, never stack: on a pty it is a byte for the pty (stack's terminal
-  // is raw); with -T the terminal signals the helper too, which passes it on. SIGTERM and
-  // SIGHUP sent to stack alone are passed on the same way.
-  const ignore = (): void => undefined;
-  const forward = (signal: NodeJS.Signals): void => running.kill(signal);
-  process.on('SIGINT', ignore);
-  process.on('SIGTERM', forward);
-  process.on('SIGHUP', forward);
-  try {
-    return (await running.done).exitCode;
-  } finally {
-    process.off('SIGINT', ignore);
-    process.off('SIGTERM', forward);
-    process.off('SIGHUP', forward);
-  }
+  return waitAttached(execAttached(target, split.rest, stdio, options));
 }
 
 /** `-e KEY=VALUE` and `-e KEY` (stack's own value; left out when stack has none, as compose does). */

@@ -2,7 +2,7 @@
 // applied: that is `up`), then their dependents with `depends_on.<it>.restart: true`.
 import type { CommandContext } from '../main.js';
 import { parseCommandOptions } from '../args.js';
-import { openRenderer, progressMode } from '../render/index.js';
+import { withRenderer, progressMode } from '../render/index.js';
 import { timeoutMs } from './executor-env.js';
 import { restartServices } from './lifecycle.js';
 import { runningProject } from './running-project.js';
@@ -39,12 +39,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const mode = progressMode(values.progress);
   const { env, project } = await runningProject(ctx, 'restart', positionals, timeoutMs(values.timeout, 'restart'));
   if (!project) return 0; // nothing is up: nothing to restart
-  const renderer = await openRenderer(mode, ctx.stderr);
-  try {
-    const services = positionals.length ? positionals : Object.keys(project.services);
-    await restartServices({ env, project, services, cause: 'stack restart', sink: renderer, noDeps: values['no-deps'] });
-  } finally {
-    await renderer.close();
-  }
+  const services = positionals.length ? positionals : Object.keys(project.services);
+  await withRenderer(mode, ctx.stderr, (sink) => restartServices({ env, project, services, cause: 'stack restart', sink, noDeps: values['no-deps'] }));
   return 0;
 }

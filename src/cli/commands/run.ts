@@ -16,7 +16,8 @@ import { splitAtPositional } from '../split-args.js';
 import { loadFromContext } from '../project.js';
 import { UserError } from '../../errors.js';
 import { apply } from '../../executor/apply.js';
-import { execAttached, type AttachedExec } from '../../executor/exec.js';
+import { execAttached } from '../../executor/exec.js';
+import { waitAttached } from './attached.js';
 import { commandOf } from '../../executor/launcher-config.js';
 import { recordOneOff } from '../../executor/oneoff.js';
 import { assertPortsFree } from '../../executor/port-check.js';
@@ -216,20 +217,7 @@ async function attach(ctx: CommandContext, env: RunEnv, projectName: string, nam
   const stdio = noTty || !isatty(0) || !isatty(1) ? 'inherit' : 'pty';
   const extra: Record<string, string> = {};
   if (stdio === 'pty' && spec.environment.TERM === undefined) extra.TERM = ctx.env.TERM || 'xterm';
-  const running: AttachedExec = execAttached(target, argv, stdio, { env: extra });
-  // As `stack exec`: ^C reaches the command (a pty byte, or the helper passes the signal on).
-  const ignore = (): void => undefined;
-  const forward = (signal: NodeJS.Signals): void => running.kill(signal);
-  process.on('SIGINT', ignore);
-  process.on('SIGTERM', forward);
-  process.on('SIGHUP', forward);
-  try {
-    return (await running.done).exitCode;
-  } finally {
-    process.off('SIGINT', ignore);
-    process.off('SIGTERM', forward);
-    process.off('SIGHUP', forward);
-  }
+  return waitAttached(execAttached(target, argv, stdio, { env: extra }));
 }
 
 /** The part of `live` that is the one-off `name` and its anonymous volumes: what removing it takes. */

@@ -3,7 +3,7 @@
 import { UserError } from '../../errors.js';
 import type { CommandContext } from '../main.js';
 import { parseCommandOptions } from '../args.js';
-import { openRenderer, progressMode } from '../render/index.js';
+import { withRenderer, progressMode } from '../render/index.js';
 import { startServices } from './lifecycle.js';
 import { runningProject } from './running-project.js';
 import { withDependencies } from '../../planner/index.js';
@@ -42,15 +42,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   const waitMs = waitTimeoutMs(values['wait-timeout'], 'start');
   const { env, name, project } = await runningProject(ctx, 'start', positionals);
   if (!project) throw new UserError('NOT_CREATED', `stack start: project ${name} has no services to start`, '`stack up` creates and starts them');
-  const renderer = await openRenderer(mode, ctx.stderr);
   // No name: every service that was created (one never created is left to `up`).
   const created = positionals.length ? [] : (await serviceRecords.list(env.roots, name)).records.map((r) => r.service);
   const services = positionals.length ? positionals : Object.keys(project.services).filter((s) => created.includes(s));
-  try {
-    await startServices({ env, project, services, cause: 'stack start', sink: renderer });
-  } finally {
-    await renderer.close();
-  }
+  await withRenderer(mode, ctx.stderr, (sink) => startServices({ env, project, services, cause: 'stack start', sink }));
   if (values.wait) {
     const { waitReady } = await import('./wait-ready.js');
     await waitReady(project, withDependencies(project, services), env, waitMs);

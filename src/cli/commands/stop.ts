@@ -2,7 +2,7 @@
 // restart policy does not apply) until `stack start` or `stack up`.
 import type { CommandContext } from '../main.js';
 import { parseCommandOptions } from '../args.js';
-import { openRenderer, progressMode } from '../render/index.js';
+import { withRenderer, progressMode } from '../render/index.js';
 import { timeoutMs } from './executor-env.js';
 import { stopServicesNamed } from './lifecycle.js';
 import { runningProject } from './running-project.js';
@@ -37,12 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const mode = progressMode(values.progress);
   const { env, project } = await runningProject(ctx, 'stop', positionals, timeoutMs(values.timeout, 'stop'));
   if (!project) return 0; // nothing is up: nothing to stop
-  const renderer = await openRenderer(mode, ctx.stderr);
-  try {
-    const services = positionals.length ? positionals : Object.keys(project.services);
-    await stopServicesNamed({ env, project, services, cause: 'stack stop', sink: renderer });
-  } finally {
-    await renderer.close();
-  }
+  const services = positionals.length ? positionals : Object.keys(project.services);
+  await withRenderer(mode, ctx.stderr, (sink) => stopServicesNamed({ env, project, services, cause: 'stack stop', sink }));
   return 0;
 }

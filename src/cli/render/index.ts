@@ -27,3 +27,13 @@ export async function openRenderer(mode: ProgressMode, out: NodeJS.WritableStrea
   }
   return plainRenderer(out);
 }
+
+/** Runs `work` with a renderer of `mode` open on `out`, closed whatever happens. */
+export async function withRenderer<T>(mode: ProgressMode, out: NodeJS.WritableStream, work: (renderer: Renderer) => Promise<T>): Promise<T> {
+  const renderer = await openRenderer(mode, out);
+  try {
+    return await work(renderer);
+  } finally {
+    await renderer.close();
+  }
+}
