@@ -97,6 +97,23 @@ export function readIoCalls(pid: number): number | undefined {
   return r && w ? Number(r[1]) + Number(w[1]) : undefined;
 }
 
+/** Clock ticks per second of /proc's times (USER_HZ: 100 on every Linux ABI). */
+const USER_HZ = 100;
+
+/** How long ago (ms) a process with this start time (clock ticks since boot) started; undefined when unknown. */
+export function processAgeMs(startTime: number): number | undefined {
+  const uptime = Number(readProc('/proc/uptime')?.split(' ')[0]);
+  return Number.isFinite(uptime) ? uptime * 1000 - (startTime * 1000) / USER_HZ : undefined;
+}
+
+/** The CPU time (utime + stime, clock ticks) the process has used; undefined when it is gone. */
+export function readCpuTicks(pid: number): number | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** This boot's id: runtime records carry it so nothing from before a reboot is believed. */
 export function readBootId(): string {
   return (readProc('/proc/sys/kernel/random/boot_id') ?? '').trim();

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { readExitRecord, type ExitRecord } from './exit-record.js';
-import { blocksSignal, catchesSignal, isSameProcess, readIoCalls, readStatus, type ProcStatus } from './proc.js';
+import { blocksSignal, catchesSignal, isSameProcess, processAgeMs, readCpuTicks, readIoCalls, readStatus, type ProcStatus } from './proc.js';
 
 /** A running service as launch() returned it, with its cgroup (a CgroupHandle fits). */
 export interface StopTarget {
@@ -94,6 +94,34 @@ export function judgeSignal(status: ProcStatus, signal: number): SignalJudgement
 
 /** How long to wait for a running main process to sleep so it can be judged. */
 const JUDGE_BUDGET_MS = 1000;
+/** A process younger than this may still be starting up (installing its signal handlers). */
+const YOUNG_MS = 2000;
+/** How long a young process may take to settle before the signal goes anyway. */
+const SETTLE_BUDGET_MS = 1000;
+
+/**
+ * Waits (up to SETTLE_BUDGET_MS) until a process that started moments ago is idle: asleep, its
+ * CPU time unchanged for 30 ms. A program still starting has not installed its own handler yet
+ * (node's early one would take the signal and re-raise it into nothing): a restart right after
+ * a start would otherwise wait out the whole grace period.
+ */
+async function settled(pid: number, startTime: number): Promise<void> {
+  const age = processAgeMs(startTime);
+  if (age === undefined || age >= YOUNG_MS) return;
+  const deadline = Date.now() + SETTLE_BUDGET_MS;
+  let cpu = readCpuTicks(pid);
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(5);
+    const status = readStatus(pid);
+    const now = readCpuTicks(pid);
+    if (status === undefined || now === undefined) return;
+    if (now !== cpu || status.state !== 'S') {
+      cpu = now;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= 30) return;
+  }
+}
 
 /** Whether the process may act on the signal: looks until it sleeps (a process just exec'd is still running). */
 async function mayActOn(pid: number, signal: number): Promise<boolean> {
@@ -143,6 +171,7 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     return { outcome, record: await exitRecord(target) };
   };
   if (!alive()) return finish('not-running');
+  await settled(target.pid, target.startTime);
   if (!(await mayActOn(target.pid, signal))) return finish(alive() ? 'killed-at-once' : 'not-running');
   const ioBefore = readIoCalls(target.pid);
   try {

@@ -1,6 +1,9 @@
 // Turns a stream of file events into batches: a batch closes once nothing new came for the
 // quiet window (an editor's save, a `git checkout` of a thousand files: one batch each), or
 // once its first event is `maxDelayMs` old (a file written without pause still triggers).
+// Two things stretch it, never an editor's save: a batch of many changes waits a longer quiet
+// window (a tool writing a thousand files may pause on a busy machine), and `hold()` keeps a
+// batch open while it says a writer is still at work (git's index.lock), up to HOLD_MAX_MS.
 
 /** The clock a batcher runs on (tests give a fake one). */
 export interface Clock {
@@ -18,8 +21,13 @@ export const realClock: Clock = {
 
 /** Default quiet window: long enough for an editor's rename-and-write, short enough to feel instant. */
 export const DEFAULT_QUIET_MS = 50;
-/** A batch never waits longer than this after its first event. */
+/** A batch never waits longer than this after its first event (unless held). */
 export const DEFAULT_MAX_DELAY_MS = 2000;
+/** A batch this big is a tool at work, not an editor: it closes after BURST_QUIET_MS of quiet. */
+export const BURST_EVENTS = 64;
+export const BURST_QUIET_MS = 250;
+/** The longest a hold keeps a batch open. */
+export const HOLD_MAX_MS = 10_000;
 
 /** Collects items and hands them over in batches. */
 export class Batcher<T> {
@@ -32,6 +40,8 @@ export class Batcher<T> {
     private readonly quietMs = DEFAULT_QUIET_MS,
     private readonly maxDelayMs = DEFAULT_MAX_DELAY_MS,
     private readonly clock: Clock = realClock,
+    /** True while a writer is known to be still at work (the batch then stays open). */
+    private readonly hold: () => boolean = () => false,
   ) {}
 
   /** Adds one event; the batch closes `quietMs` after the last one (or at the cap). */
@@ -39,8 +49,13 @@ export class Batcher<T> {
     const now = this.clock.now();
     if (this.items.length === 0) this.first = now;
     this.items.push(item);
+    this.arm(now);
+  }
+
+  private arm(now: number): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    const due = Math.min(now + this.quietMs, this.first + this.maxDelayMs);
+    const quiet = this.items.length >= BURST_EVENTS ? Math.max(this.quietMs, BURST_QUIET_MS) : this.quietMs;
+    const due = Math.min(now + quiet, this.first + this.maxDelayMs);
     this.timer = this.clock.setTimeout(() => this.close(), Math.max(0, due - now));
   }
 
@@ -53,6 +68,11 @@ export class Batcher<T> {
 
   private close(): void {
     this.timer = undefined;
+    const now = this.clock.now();
+    if (this.items.length > 0 && now - this.first < HOLD_MAX_MS && this.hold()) {
+      this.timer = this.clock.setTimeout(() => this.close(), this.quietMs);
+      return;
+    }
     const items = this.items;
     this.items = [];
     if (items.length > 0) this.flush(items);

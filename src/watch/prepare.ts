@@ -1,7 +1,8 @@
 // Checks every watch rule of the services to watch before anything is watched or started: the
 // path exists, `rebuild` is refused (no builds yet), a sync target lies in a writable volume,
 // the patterns parse. Each problem is a UserError naming the service and the rule.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { anonymousVolumeKey } from '../executor/handlers/mounts.js';
 import type { Project } from '../spec/project.js';
@@ -9,6 +10,21 @@ import { volumeDataDir, type StateRoots } from '../state/paths.js';
 import { readDockerignore, watchFilter } from './filter.js';
 import type { PreparedRule } from './session.js';
 import { syncDestination } from './sync.js';
+
+/** The git folder of the repository `dir` is in (`.git`, or where a worktree's `.git` file points), if any. */
+export function findGitDir(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    const dotGit = join(d, '.git');
+    try {
+      if (statSync(dotGit).isDirectory()) return dotGit;
+      const pointer = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim();
+      if (pointer) return resolve(d, pointer);
+    } catch {
+      // not here
+    }
+    if (dirname(d) === d) return undefined;
+  }
+}
 
 /** How a rule is named in messages: `service "web", develop.watch rule 2 (./src)`. */
 export function ruleContext(service: string, number: number, path: string): string {
@@ -65,7 +81,8 @@ export function prepareRules(project: Project, services: readonly string[], root
             return volumeDataDir(roots, `${project.name}_${anonymousVolumeKey(name, mount.target).replaceAll('+', '_')}`);
           }, !isFile)
         : undefined;
-      out.push({ service: name, number, rule, isFile, filter, ...(destination && { destination }) });
+      const gitDir = findGitDir(isFile ? dirname(rule.path) : rule.path);
+      out.push({ service: name, number, rule, isFile, filter, ...(destination && { destination }), ...(gitDir !== undefined && { gitDir }) });
     });
   }
   return out;

@@ -4,6 +4,7 @@
 // service that dies right after a restart is paused (stopped) until the next change, and a rule
 // whose every restart is followed by a change to the same files (a log file, __pycache__ in the
 // watched path) is suspended until something else changes.
+import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { WatchExec, WatchRule } from '../spec/project.js';
 import { Batcher, DEFAULT_MAX_DELAY_MS, DEFAULT_QUIET_MS, realClock, type Clock } from './batcher.js';
@@ -21,6 +22,8 @@ export interface PreparedRule {
   readonly isFile: boolean;
   readonly filter: WatchFilter;
   readonly destination?: SyncDestination;
+  /** The git folder of the repository the path is in, when it is in one (its index.lock holds a batch). */
+  readonly gitDir?: string;
 }
 
 /** How the process of a service ended after a restart, when it did. */
@@ -132,11 +135,14 @@ export class WatchSession {
     for (const rule of prepared) {
       this.rules.set(rule, { streak: 0 });
       if (!this.services.has(rule.service)) {
+        // While git checks out, merges or rebases (its index.lock exists), the batch stays open.
+        const gitDirs = [...new Set(prepared.filter((r) => r.service === rule.service && r.gitDir !== undefined).map((r) => r.gitDir!))];
         const batcher = new Batcher<RuleChange>(
           (items) => this.enqueue(rule.service, items),
           options.quietMs ?? DEFAULT_QUIET_MS,
           options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
           this.clock,
+          () => gitDirs.some((dir) => existsSync(`${dir}/index.lock`)),
         );
         this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0, restarting: false });
       }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { Batcher, type Clock } from '../../../src/watch/batcher.js';
+import { BURST_QUIET_MS, Batcher, HOLD_MAX_MS, type Clock } from '../../../src/watch/batcher.js';
 
 /** A clock that only moves when told. */
 function fakeClock(): Clock & { advance(ms: number): void } {
@@ -31,18 +31,56 @@ function fakeClock(): Clock & { advance(ms: number): void } {
 }
 
 describe('batcher', () => {
-  test('a burst closes as one batch once quiet for the window', () => {
+  test('an editor save (a few events) closes after the quiet window', () => {
+    const clock = fakeClock();
+    const batches: number[][] = [];
+    const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock);
+    for (let i = 0; i < 4; i++) {
+      b.add(i);
+      clock.advance(2);
+    }
+    clock.advance(47);
+    expect(batches).toEqual([]);
+    clock.advance(1);
+    expect(batches).toEqual([[0, 1, 2, 3]]);
+  });
+
+  test('a burst of many changes is one batch even with a pause longer than the window in it', () => {
     const clock = fakeClock();
     const batches: number[][] = [];
     const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock);
     for (let i = 0; i < 1000; i++) {
       b.add(i);
-      clock.advance(1);
+      clock.advance(i === 500 ? 120 : 1); // the tool paused (a busy machine)
     }
     expect(batches).toEqual([]);
-    clock.advance(49);
+    clock.advance(BURST_QUIET_MS);
     expect(batches).toHaveLength(1);
     expect(batches[0]).toHaveLength(1000);
+  });
+
+  test('a hold (git at work: index.lock) keeps the batch open past the cap, until released', () => {
+    const clock = fakeClock();
+    const batches: number[][] = [];
+    let locked = true;
+    const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock, () => locked);
+    b.add(1);
+    clock.advance(3000);
+    b.add(2);
+    clock.advance(1000);
+    expect(batches).toEqual([]);
+    locked = false;
+    clock.advance(50);
+    expect(batches).toEqual([[1, 2]]);
+  });
+
+  test('a hold never keeps a batch longer than HOLD_MAX_MS', () => {
+    const clock = fakeClock();
+    const batches: number[][] = [];
+    const b = new Batcher<number>((items) => batches.push(items), 50, 2000, clock, () => true);
+    b.add(1);
+    clock.advance(HOLD_MAX_MS + 100);
+    expect(batches).toEqual([[1]]);
   });
 
   test('events apart by more than the window are separate batches', () => {

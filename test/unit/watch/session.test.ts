@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { FEEDBACK_STREAK, WatchSession, describeChanges, type EarlyExit, type PreparedRule, type WatchActions } from '../../../src/watch/session.js';
 import { watchFilter } from '../../../src/watch/filter.js';
+import { BURST_QUIET_MS } from '../../../src/watch/batcher.js';
 import type { WatchRule } from '../../../src/spec/project.js';
 
 /** Verbs that record what they were asked, restarts taking `restartMs`. */
@@ -43,11 +44,11 @@ describe('watch session', () => {
   beforeEach(() => (lines = []));
 
   test('a burst is one restart; changes during a restart make exactly one more', async () => {
-    const { calls, actions } = recorder(150);
+    const { calls, actions } = recorder(500);
     const rule = prepared({ path: '/p/src' });
     const session = new WatchSession([rule], actions, report, { displayRoot: '/p', quietMs: 20 });
     for (let i = 0; i < 100; i++) session.feed(rule, { rel: `f${i}.js`, kind: 'change' });
-    await sleep(60); // batch closed, restart under way
+    await sleep(BURST_QUIET_MS + 60); // a burst's batch closed, restart under way
     expect(calls).toEqual(['restart web: src/f0.js and 99 more changed']);
     session.feed(rule, { rel: 'a.js', kind: 'change' });
     await sleep(40);
