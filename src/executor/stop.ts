@@ -98,6 +98,8 @@ const JUDGE_BUDGET_MS = 1000;
 const YOUNG_MS = 2000;
 /** How long a young process may take to settle before the signal goes anyway. */
 const SETTLE_BUDGET_MS = 1000;
+/** Kernel functions a process sleeps in when it waits for events (its start-up is over). */
+const EVENT_WAITS = /^(do_epoll_wait|ep_poll|do_select|core_sys_select|do_sys_poll|do_sigtimedwait|hrtimer_nanosleep|do_nanosleep|inet_csk_accept|sk_wait_data|unix_stream_read_generic|pipe_read|do_wait)$/;
 
 /**
  * Waits (up to SETTLE_BUDGET_MS) until a process that started moments ago is idle: asleep, its
@@ -108,6 +110,12 @@ const SETTLE_BUDGET_MS = 1000;
 async function settled(pid: number, startTime: number): Promise<void> {
   const age = processAgeMs(startTime);
   if (age === undefined || age >= YOUNG_MS) return;
+  // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
+  const waiting = (): boolean => {
+    const status = readStatus(pid);
+    return status === undefined || (status.state === 'S' && EVENT_WAITS.test(status.wchan));
+  };
+  if (waiting()) return;
   const deadline = Date.now() + SETTLE_BUDGET_MS;
   let cpu = readCpuTicks(pid);
   let quietSince = Date.now();
@@ -115,7 +123,7 @@ async function settled(pid: number, startTime: number): Promise<void> {
     await sleep(5);
     const status = readStatus(pid);
     const now = readCpuTicks(pid);
-    if (status === undefined || now === undefined) return;
+    if (status === undefined || now === undefined || waiting()) return;
     if (now !== cpu || status.state !== 'S') {
       cpu = now;
       quietSince = Date.now();
