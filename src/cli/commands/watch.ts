@@ -37,7 +37,9 @@ Options:
   -h, --help            Print this help
 
 Ignored without being told: .git, editor temporaries and backups (vim 4913, *~, .*.sw?,
-emacs .#* and #*#, JetBrains ___jb_*), and the patterns of the watched folder's .dockerignore.
+emacs .#* and #*#, JetBrains *___jb_tmp___ and *___jb_old___), and the patterns of the watched
+folder's .dockerignore. A burst of 64 or more changes waits 250 ms of quiet, and nothing is acted
+on while git's index.lock exists (a checkout, merge or rebase under way).
 `;
 
 /** Parses --debounce. */
