@@ -3,6 +3,7 @@
 // name), output and exit code passed through, -e/-u/-w/--entrypoint applied, a pty on a
 // terminal; not answering the service's name; -d prints its name and leaves it running; `up`
 // after it changes nothing; --rm leaves nothing of it, `down` nothing of anything.
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -158,6 +159,31 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     const [webAddress, oneOffAddress] = [await own('web'), await own(d.stdout)];
     const answer = await stack('exec', 'probe', 'node', '-e', "require('dns').promises.resolve4('web').then(a => console.log(a.join(',')))");
     expect(answer.stdout).toBe(`${webAddress},${oneOffAddress}`);
+  });
+
+  it('-d --rm: the one-off runs detached and is removed, with all it made, once its command ends', async () => {
+    const d = await stack('run', '-d', '--rm', 'web', 'sh', '-c', 'sleep 1');
+    expect(d.exitCode, String(d.stderr)).toBe(0);
+    const name = d.stdout;
+    expect(records()).toContain(`${name}.json`);
+    const deadline = Date.now() + 20_000;
+    while ((records().includes(`${name}.json`) || objects().some((o) => o.includes(name))) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(records()).not.toContain(`${name}.json`);
+    expect(objects().filter((o) => o.includes(name))).toEqual([]);
+    // and the reaper that did it is gone
+    await new Promise((r) => setTimeout(r, 500));
+    const reapers = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`oneoff-reaper.js\0${project}\0`);
+        } catch {
+          return false;
+        }
+      });
+    expect(reapers).toEqual([]);
   });
 
   it('-p publishes a port of the one-off on the host', async () => {

@@ -31,6 +31,7 @@ import { serviceRecords } from '../../state/records.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { execEnv } from './exec.js';
+import { removeOneOff, spawnReaper } from './oneoff-remove.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
 import { assertServices } from './lifecycle.js';
 import { withProjectLock } from './locked.js';
@@ -47,6 +48,7 @@ stays until \`stack down\`.
 
 Options:
       --rm                  Remove the one-off and everything it made when the command ends
+                            (with -d, a small detached process waits for that and removes it)
   -d, --detach              Run the command in the background and print the one-off's name
   -T, --no-TTY              No pseudo-terminal (default: one when stdin and stdout are terminals)
   -e, --env KEY=VALUE       Set an environment variable (repeatable); -e KEY takes stack's own value
@@ -102,9 +104,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.workdir !== undefined && !isAbsolute(values.workdir)) {
     throw new UserError('CLI_BAD_ARGUMENTS', `stack run: --workdir ${values.workdir} is not an absolute path`, 'e.g. -w /app');
   }
-  if (values.detach && values.rm) {
-    throw new UserError('CLI_BAD_ARGUMENTS', 'stack run: --rm with -d is not supported yet (nothing would remove the one-off when it ends)', 'drop --rm and remove it with `stack down`, or drop -d');
-  }
   const project = await loadFromContext(ctx);
   assertServices(project, [service], 'run');
   const needed = values['no-deps'] ? [service] : withDependencies(project, [service]);
@@ -141,10 +140,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     await renderer.close();
   }
   if (cancel.signal.aborted) {
-    await removeOneOff(ctx, env, project, oneOff.name);
+    await removeOneOff(env, project, oneOff.name);
     return 130;
   }
   if (values.detach) {
+    // -d --rm: a small detached process removes the one-off once its command has ended.
+    if (values.rm) spawnReaper(ctx, project.name, oneOff.name);
     ctx.stdout.write(`${oneOff.name}\n`);
     return 0;
   }
@@ -153,7 +154,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     exitCode = await attach(ctx, env, project.name, oneOff.name, oneOff.spec, argv, values['no-TTY']);
   } finally {
-    if (values.rm) await removeOneOff(ctx, env, project, oneOff.name);
+    if (values.rm) await removeOneOff(env, project, oneOff.name);
     else await stopOneOff(ctx, env, oneOff.synth, oneOff.name);
   }
   return exitCode;
@@ -204,7 +205,7 @@ async function startOneOff(
       signal,
     );
   } catch (e) {
-    if (made !== undefined) await removeOneOff(ctx, env, project, made).catch(() => undefined);
+    if (made !== undefined) await removeOneOff(env, project, made).catch(() => undefined);
     throw e;
   }
 }
@@ -218,29 +219,6 @@ async function attach(ctx: CommandContext, env: RunEnv, projectName: string, nam
   const extra: Record<string, string> = {};
   if (stdio === 'pty' && spec.environment.TERM === undefined) extra.TERM = ctx.env.TERM || 'xterm';
   return waitAttached(execAttached(target, argv, stdio, { env: extra }));
-}
-
-/** The part of `live` that is the one-off `name` and its anonymous volumes: what removing it takes. */
-export function oneOffPart(live: LiveState, name: string): LiveState {
-  const service = live.services[name];
-  return {
-    project: live.project,
-    services: service ? { [name]: service } : {},
-    networks: {},
-    volumes: Object.fromEntries(Object.entries(live.volumes).filter(([, v]) => v.owner === name)),
-    warnings: [],
-  };
-}
-
-/** Removes the one-off: its process, veths, netns, cgroups, files, anonymous volumes and record. */
-async function removeOneOff(ctx: CommandContext, env: RunEnv, project: Project, name: string): Promise<void> {
-  const quiet = await openRenderer('quiet', ctx.stderr);
-  await withProjectLock(ctx, env, project.name, 'stack run --rm', true, quiet, async () => {
-    const live = await observe(project.name, { roots: env.roots });
-    const part = oneOffPart(live, name);
-    const planned = planDown(part, { volumes: true });
-    if (planned.operations.length > 0) await apply(planned, project, { env, live: part });
-  });
 }
 
 /** Stops the one-off, which stays (stopped) until `stack down`, as compose keeps it. */
