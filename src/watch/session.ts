@@ -2,8 +2,7 @@
 // action (copy, restart, exec) per service, never two at once for one service. Changes that
 // land while an action is under way are kept and make exactly one more. Two loop guards: a
 // service that dies right after a restart is paused (stopped) until the next change, and a rule
-// whose every restart is followed by a change to the same files (a log file, __pycache__ in the
-// watched path) is suspended until something else changes.
+// whose every restart is followed by a change to the same files is suspended (feedback.ts).
 import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { WatchExec, WatchRule } from '../spec/project.js';
@@ -11,6 +10,7 @@ import { Batcher, DEFAULT_MAX_DELAY_MS, DEFAULT_QUIET_MS, realClock, type Clock 
 import type { WatchFilter } from './filter.js';
 import { copyInto, removeFrom, type Owner, type SyncDestination } from './sync.js';
 import type { Change, PathWatcher } from './watcher.js';
+import { FEEDBACK_STREAK, FeedbackGuard } from './feedback.js';
 import type { UserError } from '../errors.js';
 
 /** A rule ready to watch: its filter and, for sync actions, where copies go. */
@@ -67,23 +67,12 @@ export interface SessionOptions {
 
 /** A process that dies within this long after a watch restart is paused. */
 export const EARLY_EXIT_MS = 1000;
-/** A change this soon after a restart ends may be the service's own doing (a person saves later). */
-export const FEEDBACK_WINDOW_MS = 1000;
-/** Restarts followed by changes to the same files before the rule is suspended. */
-export const FEEDBACK_STREAK = 3;
 
 interface RuleChange {
   readonly rule: PreparedRule;
   readonly change: Change;
   /** When the watcher reported it. */
   readonly at: number;
-}
-
-interface RuleState {
-  /** Files the last restart's batch touched, and when that restart ended. */
-  lastRestart?: { files: Set<string>; endedAt: number };
-  streak: number;
-  suspended?: Set<string>;
 }
 
 interface ServiceState {
@@ -119,7 +108,7 @@ export function describeChanges(paths: readonly { path: string; deleted: boolean
 /** One `stack watch`: start() watches, close() stops (services keep running). */
 export class WatchSession {
   private readonly services = new Map<string, ServiceState>();
-  private readonly rules = new Map<PreparedRule, RuleState>();
+  private readonly guards = new Map<PreparedRule, FeedbackGuard>();
   private readonly watchers: PathWatcher[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly clock: Clock;
@@ -133,7 +122,7 @@ export class WatchSession {
   ) {
     this.clock = options.clock ?? realClock;
     for (const rule of prepared) {
-      this.rules.set(rule, { streak: 0 });
+      this.guards.set(rule, new FeedbackGuard());
       if (!this.services.has(rule.service)) {
         // While git checks out, merges or rebases (its index.lock exists), the batch stays open.
         const gitDirs = [...new Set(prepared.filter((r) => r.service === rule.service && r.gitDir !== undefined).map((r) => r.gitDir!))];
@@ -212,35 +201,22 @@ export class WatchSession {
     return shown === '' || shown.startsWith('..') ? full : shown;
   }
 
-  /** Drops what a suspended rule must not act on; a change to another file resumes it. */
-  private admit(rule: PreparedRule, files: Set<string>, service: string): boolean {
-    const state = this.rules.get(rule)!;
-    if (!state.suspended) return true;
-    if ([...files].every((f) => state.suspended!.has(f))) return false;
-    state.suspended = undefined;
-    state.streak = 0;
-    state.lastRestart = undefined;
-    this.report.line(service, `watch rule ${rule.number} resumed (another file changed)`);
-    return true;
-  }
-
-  /** Counts a restart followed at once (the first change at `at`) by changes to the same files; true when the rule is now suspended. */
-  private feedback(rule: PreparedRule, files: Set<string>, at: number, service: string): boolean {
-    const state = this.rules.get(rule)!;
-    const last = state.lastRestart;
-    const soon = last !== undefined && at - last.endedAt <= FEEDBACK_WINDOW_MS;
-    const same = last !== undefined && [...files].every((f) => last.files.has(f));
-    state.streak = soon && same ? state.streak + 1 : 0;
-    if (state.streak < FEEDBACK_STREAK) return false;
-    state.suspended = new Set(files);
-    state.streak = 0;
-    const names = [...files].slice(0, 3).map((f) => this.display(rule, f));
+  /** What the rule's feedback guard says of this batch, with its line when it has one. */
+  private admit(rule: PreparedRule, files: Set<string>, at: number, service: string): boolean {
+    const verdict = this.guards.get(rule)!.judge(files, at, rule.rule.action.includes('restart'));
+    if (verdict.kind === 'drop') return false;
+    if (verdict.kind === 'act') {
+      if (verdict.resumed) this.report.line(service, `watch rule ${rule.number} resumed (another file changed)`);
+      return true;
+    }
+    const names = verdict.files.slice(0, 3).map((f) => this.display(rule, f));
+    const more = verdict.files.length > 3 ? ` and ${verdict.files.length - 3} more` : '';
     this.report.line(
       service,
-      `watch rule ${rule.number} suspended: each of the last ${FEEDBACK_STREAK} restarts was followed by a change to ${names.join(', ')}${files.size > 3 ? ` and ${files.size - 3} more` : ''} ` +
-        '(the service writes into its own watched path?); add it to the rule\'s `ignore` or .dockerignore. A change to any other file resumes the rule',
+      `watch rule ${rule.number} suspended: each of the last ${FEEDBACK_STREAK} restarts was followed by a change to ${names.join(', ')}${more} ` +
+        "(the service writes into its own watched path?); add it to the rule's `ignore` or .dockerignore. A change to any other file resumes the rule",
     );
-    return true;
+    return false;
   }
 
   private async act(service: string, state: ServiceState, batch: RuleChange[]): Promise<void> {
@@ -256,8 +232,7 @@ export class WatchSession {
     const acting: [PreparedRule, Map<string, Change>][] = [];
     for (const [rule, files] of byRule) {
       const names = new Set(files.keys());
-      if (!this.admit(rule, names, service)) continue;
-      if (rule.rule.action.includes('restart') && this.feedback(rule, names, firstAt.get(rule)!, service)) continue;
+      if (!this.admit(rule, names, firstAt.get(rule)!, service)) continue;
       acting.push([rule, files]);
     }
     if (acting.length === 0) return;
@@ -312,7 +287,7 @@ export class WatchSession {
       state.paused = false;
       this.report.line(service, `${verb} in ${ended - t0} ms  (${cause}${copied > 0 ? `; ${copied} synced` : ''})`);
       for (const [rule, files] of acting) {
-        if (rule.rule.action.includes('restart')) this.rules.get(rule)!.lastRestart = { files: new Set(files.keys()), endedAt: ended };
+        if (rule.rule.action.includes('restart')) this.guards.get(rule)!.restarted(new Set(files.keys()), ended);
       }
       this.checkEarlyExit(service, state);
       return;

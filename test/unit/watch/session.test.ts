@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { FEEDBACK_STREAK, WatchSession, describeChanges, type EarlyExit, type PreparedRule, type WatchActions } from '../../../src/watch/session.js';
+import { WatchSession, describeChanges, type EarlyExit, type PreparedRule, type WatchActions } from '../../../src/watch/session.js';
+import { FEEDBACK_STREAK } from '../../../src/watch/feedback.js';
 import { watchFilter } from '../../../src/watch/filter.js';
 import { BURST_QUIET_MS } from '../../../src/watch/batcher.js';
 import type { WatchRule } from '../../../src/spec/project.js';
