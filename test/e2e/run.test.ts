@@ -158,7 +158,14 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     const own = async (service: string) => (await stack('exec', service, 'sh', '-c', 'getent hosts $(hostname)')).stdout.split(/\s+/)[0]!;
     const [webAddress, oneOffAddress] = [await own('web'), await own(d.stdout)];
     const answer = await stack('exec', 'probe', 'node', '-e', "require('dns').promises.resolve4('web').then(a => console.log(a.join(',')))");
-    expect(answer.stdout).toBe(`${webAddress},${oneOffAddress}`);
+    const log = () => {
+      try {
+        return readFileSync(join(state, 'run', project, 'supervisor', 'supervisor.log'), 'utf8').split('\n').slice(-30).join('\n');
+      } catch (e) {
+        return String(e);
+      }
+    };
+    expect(answer.stdout, `${answer.stderr}\n--- supervisor log\n${log()}`).toBe(`${webAddress},${oneOffAddress}`);
   });
 
   it('-d --rm: the one-off runs detached and is removed, with all it made, once its command ends', async () => {
