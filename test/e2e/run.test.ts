@@ -157,7 +157,11 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     expect(d.exitCode, String(d.stderr)).toBe(0);
     const own = async (service: string) => (await stack('exec', service, 'sh', '-c', 'getent hosts $(hostname)')).stdout.split(/\s+/)[0]!;
     const [webAddress, oneOffAddress] = [await own('web'), await own(d.stdout)];
-    const answer = await stack('exec', 'probe', 'node', '-e', "require('dns').promises.resolve4('web').then(a => console.log(a.join(',')))");
+    // Asked again on a lost answer (each try 1.5 s), and each failure printed for the message below.
+    const ask =
+      "const r = new (require('dns').promises.Resolver)({ timeout: 1500, tries: 1 });" +
+      "(async () => { for (let i = 0; i < 8; i++) { try { console.log((await r.resolve4('web')).join(',')); return; } catch (e) { console.error(e.code); } } })()";
+    const answer = await stack('exec', 'probe', 'node', '-e', ask);
     const log = () => {
       try {
         return readFileSync(join(state, 'run', project, 'supervisor', 'supervisor.log'), 'utf8').split('\n').slice(-30).join('\n');
