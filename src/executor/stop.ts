@@ -110,24 +110,21 @@ const EVENT_WAITS = /^(do_epoll_wait|ep_poll|do_select|core_sys_select|do_sys_po
 async function settled(pid: number, startTime: number): Promise<void> {
   const age = processAgeMs(startTime);
   if (age === undefined || age >= YOUNG_MS) return;
-  // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
-  const waiting = (): boolean => {
-    const status = readStatus(pid);
-    return status === undefined || (status.state === 'S' && EVENT_WAITS.test(status.wchan));
-  };
-  if (waiting()) return;
   const deadline = Date.now() + SETTLE_BUDGET_MS;
-  let cpu = readCpuTicks(pid);
+  let cpu: number | undefined;
   let quietSince = Date.now();
-  while (Date.now() < deadline) {
-    await sleep(5);
+  for (;;) {
     const status = readStatus(pid);
     const now = readCpuTicks(pid);
-    if (status === undefined || now === undefined || waiting()) return;
+    if (status === undefined || now === undefined) return; // gone
+    // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
+    if (status.state === 'S' && EVENT_WAITS.test(status.wchan)) return;
     if (now !== cpu || status.state !== 'S') {
       cpu = now;
       quietSince = Date.now();
     } else if (Date.now() - quietSince >= 30) return;
+    if (Date.now() >= deadline) return;
+    await sleep(5);
   }
 }
 

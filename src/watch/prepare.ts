@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { anonymousVolumeKey } from '../executor/handlers/mounts.js';
+import { anonymousVolumeName } from '../executor/handlers/mounts.js';
 import type { Project } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
 import { readDockerignore, watchFilter } from './filter.js';
@@ -31,7 +31,7 @@ export function ruleContext(service: string, number: number, path: string): stri
   return `service "${service}", develop.watch rule ${number} (${path})`;
 }
 
-/** The services to watch: those named (each must exist and have rules), or all that have rules. */
+/** The services to watch: those named (each of the project, checked by the caller, must have rules), or all that have rules. */
 export function watchedServices(project: Project, named: readonly string[]): string[] {
   if (named.length === 0) {
     const all = Object.values(project.services).filter((s) => (s.develop?.watch.length ?? 0) > 0).map((s) => s.name).sort();
@@ -42,11 +42,7 @@ export function watchedServices(project: Project, named: readonly string[]): str
   }
   for (const name of named) {
     const service = project.services[name];
-    if (!service) {
-      const known = Object.keys(project.services).sort().join(', ');
-      throw new UserError('SERVICE_UNKNOWN', `no service "${name}" in project ${project.name}`, `its services are: ${known}`);
-    }
-    if (!service.develop || service.develop.watch.length === 0) {
+    if (!service?.develop || service.develop.watch.length === 0) {
       throw new UserError('WATCH_NOTHING', `service "${name}" has no develop.watch rules`, 'add `develop: {watch: [{path: ./src, action: restart}]}` to it');
     }
   }
@@ -78,7 +74,7 @@ export function prepareRules(project: Project, services: readonly string[], root
       const destination = rule.action.startsWith('sync')
         ? syncDestination(service, rule, context, (mount) => {
             if (mount.source !== undefined) return volumeDataDir(roots, project.volumes[mount.source]?.name ?? `${project.name}_${mount.source}`);
-            return volumeDataDir(roots, `${project.name}_${anonymousVolumeKey(name, mount.target).replaceAll('+', '_')}`);
+            return volumeDataDir(roots, anonymousVolumeName(project.name, name, mount.target));
           }, !isFile)
         : undefined;
       const gitDir = findGitDir(isFile ? dirname(rule.path) : rule.path);

@@ -37,10 +37,11 @@ export interface LifecycleRequest {
 /**
  * Stops and starts `services` without recreating them (config changes are not applied), then,
  * unless noDeps, the services that follow them with `depends_on.<it>.restart: true`. A stopped
- * service is started; one never started is left alone. Resolves once all are started.
+ * service is started; one never started is left alone. Resolves once all are started, with the
+ * number of operations made (0: none of them is up).
  */
-export async function restartServices(request: LifecycleRequest & { readonly noDeps?: boolean }): Promise<void> {
-  await planAndApply(request, 'restart', (live) =>
+export async function restartServices(request: LifecycleRequest & { readonly noDeps?: boolean }): Promise<number> {
+  return planAndApply(request, 'restart', (live) =>
     planRestart(request.project, live, { services: request.services, cause: request.cause, ...(request.noDeps && { noDeps: true }) }),
   );
 }
@@ -75,7 +76,8 @@ export function assertServices(project: Project, names: readonly string[], verb:
   }
 }
 
-async function planAndApply(request: LifecycleRequest, verb: string, planFor: (live: LiveState) => Plan): Promise<void> {
+/** Plans under the lock and applies; resolves with the number of operations made. */
+async function planAndApply(request: LifecycleRequest, verb: string, planFor: (live: LiveState) => Plan): Promise<number> {
   const { project, sink, signal } = request;
   assertServices(project, request.services, verb);
   const env: RunEnv = request.timeoutMs !== undefined ? { ...request.env, stopTimeoutMs: request.timeoutMs } : request.env;
@@ -89,9 +91,10 @@ async function planAndApply(request: LifecycleRequest, verb: string, planFor: (l
     const live = await observe(project.name, { roots: env.roots });
     for (const w of live.warnings) sink.notice?.(`warning: ${w}`);
     const planned = planFor(live);
-    if (planned.operations.length === 0) return;
+    if (planned.operations.length === 0) return 0;
     const result = await apply(planned, project, { env, live, sink, ...(signal && { signal }) });
     for (const n of result.notices) sink.notice?.(n);
+    return planned.operations.length;
   } finally {
     await lock.release();
   }

@@ -22,7 +22,7 @@ import { prepareRules, ruleContext, watchedServices } from '../../watch/prepare.
 import { WatchSession, type EarlyExit, type PreparedRule, type WatchActions } from '../../watch/session.js';
 import { watchPath } from '../../watch/watcher.js';
 import { initialSync } from '../../watch/initial.js';
-import { restartServices, stopServicesNamed } from './lifecycle.js';
+import { assertServices, restartServices, stopServicesNamed } from './lifecycle.js';
 
 const HELP = `Usage: stack watch [OPTIONS] [SERVICE...]
 
@@ -70,6 +70,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const quietMs = debounceMs(values.debounce);
   const project = await loadFromContext(ctx);
+  assertServices(project, positionals, 'watch');
   const services = watchedServices(project, positionals);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)));
   // Every rule is checked before anything starts: a bad rule changes nothing.
@@ -162,14 +163,12 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
   const owners = new Map<string, { uid: number; gid: number } | undefined>();
   return {
     async restart(service, cause) {
-      // After a `stack down` elsewhere there is nothing to restart: say so rather than act.
-      if (!(await serviceRecords.read(env.roots, project.name, service))) {
-        throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
-      }
       // As `stack restart`: the service as the last `up` made it (an edit of the spec since is
       // applied by `up`, not by a restart).
       const applied = (await readSnapshot(env.roots, project.name))?.project;
-      await restartServices({ env, project: applied?.services[service] ? applied : project, services: [service], cause, sink });
+      const made = await restartServices({ env, project: applied?.services[service] ? applied : project, services: [service], cause, sink });
+      // After a `stack down` elsewhere there is nothing to restart: say so rather than a restart line.
+      if (made === 0) throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
     },
     pause: (service) => stopServicesNamed({ env, project, services: [service], cause: 'exited right after a watch restart', sink }),
     async exec(service, hook: WatchExec) {

@@ -22,6 +22,11 @@ export function anonymousVolumeKey(service: string, target: string): string {
   return `anon+${service}+${createHash('sha256').update(target).digest('hex').slice(0, 12)}`;
 }
 
+/** The volume name (its folder under the state root) of the anonymous volume of `service` at `target`. */
+export function anonymousVolumeName(project: string, service: string, target: string): string {
+  return `${project}_${anonymousVolumeKey(service, target).replaceAll('+', '_')}`;
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
@@ -78,7 +83,7 @@ async function resolveMount(ctx: RunContext, service: Service, mount: Mount): Pr
     return { type: 'bind', source: path, ...base };
   }
   const key = anonymousVolumeKey(service.name, mount.target);
-  const name = `${ctx.project.name}_${key.replaceAll('+', '_')}`;
+  const name = anonymousVolumeName(ctx.project.name, service.name, mount.target);
   const path = volumeDataDir(ctx.roots, name);
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key, name, path, owner: service.name });
   await makeVolumeFolder(path, volumeOwner(ctx, [service.name]));
