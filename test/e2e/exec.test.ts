@@ -14,18 +14,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../harness/require.js';
 import { inventory } from '../harness/inventory.js';
 import { netnsName, nftTableName } from '../../src/names.js';
+import { eventually } from '../harness/eventually.js';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** `s` as one word for sh. */
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

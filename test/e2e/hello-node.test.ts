@@ -15,6 +15,7 @@ import { inventory } from '../harness/inventory.js';
 import { readLogLines } from '../../src/executor/logs.js';
 import { serviceFiles } from '../../src/executor/service-files.js';
 import { netnsName, nftTableName } from '../../src/names.js';
+import { eventually } from '../harness/eventually.js';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 const spec = fileURLToPath(new URL('../../examples/hello-node/stack.yaml', import.meta.url));
@@ -31,15 +32,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describeRoot('examples/hello-node', () => {
   const project = `hn${randomBytes(4).toString('hex')}`;

@@ -2,21 +2,13 @@
 // leaves nothing; `stack gc` removes what a crashed run left even when its records are gone;
 // two commands in one project never act at once (the lock).
 import { rmSync } from 'node:fs';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
-import { Rig } from './rig.js';
+import { rigPerTest } from './rig.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 
-const rigs: Rig[] = [];
-function rig(): Rig {
-  const r = new Rig();
-  rigs.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
-});
+const rig = rigPerTest();
 
 const SPEC = `  a:
     command: sleep 3600

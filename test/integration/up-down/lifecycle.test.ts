@@ -3,33 +3,16 @@
 // --exit-code-from, and unknown service names refused. Checked by state (records, pids, logs,
 // the supervisor's log), never by a fixed sleep; `down` at the end leaves nothing.
 import { readFileSync } from 'node:fs';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
 import { readLogLines } from '../../../src/executor/logs.js';
 import { serviceFiles } from '../../../src/executor/service-files.js';
 import { isSameProcess } from '../../../src/executor/proc.js';
 import { serviceStatePaths, supervisorPaths } from '../../../src/supervisor/paths.js';
-import { Rig } from './rig.js';
+import { rigPerTest } from './rig.js';
+import { eventually } from '../../harness/eventually.js';
 
-const rigs: Rig[] = [];
-function rig(): Rig {
-  const r = new Rig();
-  rigs.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
-});
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const rig = rigPerTest();
 
 /** A node program that logs `ready`, says which signals it got, and exits 0 on SIGTERM. */
 const NODE = (extra = '') =>

@@ -2,19 +2,11 @@
 // anything is made; two projects each run a service on the same port (5432) at the same time;
 // a re-run of `up` keeps the ports its own supervisor serves.
 import net from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
-import { Rig } from './rig.js';
+import { rigPerTest } from './rig.js';
 
-const rigs: Rig[] = [];
-function rig(): Rig {
-  const r = new Rig();
-  rigs.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
-});
+const rig = rigPerTest();
 
 /** A TCP server on 127.0.0.1 at a free port, held until closed. */
 async function holdPort(): Promise<{ port: number; close(): Promise<void> }> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { afterEach } from 'vitest';
 import { inventory } from '../../harness/inventory.js';
 import { bridgeName, cgroupPath, netnsName, nftTableName, vethHostName } from '../../../src/names.js';
 import { serviceRecords, type ServiceRecord } from '../../../src/state/records.js';
@@ -100,4 +101,17 @@ export class Rig {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** A `rig()` that makes a fresh Rig for the test, each one cleaned up after it (registers the afterEach). */
+export function rigPerTest(): () => Rig {
+  const rigs: Rig[] = [];
+  afterEach(async () => {
+    await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
+  });
+  return () => {
+    const r = new Rig();
+    rigs.push(r);
+    return r;
+  };
 }

@@ -4,23 +4,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { bridgeName, netnsName } from '../../../src/names.js';
 import { volumeDataDir } from '../../../src/state/paths.js';
 import { readLogLines } from '../../../src/executor/logs.js';
 import { serviceFiles } from '../../../src/executor/service-files.js';
-import { Rig } from './rig.js';
+import { rigPerTest } from './rig.js';
 
-const rigs: Rig[] = [];
-function rig(): Rig {
-  const r = new Rig();
-  rigs.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
-});
+const rig = rigPerTest();
 
 const TWO = `  a:
     command: sleep 3600
