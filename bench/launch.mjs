@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (p) => join(root, 'dist', p);
-if (!existsSync(dist('executor/launch.js')) || !existsSync(join(root, 'native/build/launcher'))) {
+if (!existsSync(dist('runtime/launch.js')) || !existsSync(join(root, 'native/build/launcher'))) {
   console.error('bench/launch.mjs: run `npm run build` first');
   process.exit(1);
 }
@@ -27,9 +27,9 @@ if (process.getuid?.() !== 0) {
   console.error('bench/launch.mjs: needs root (namespaces, cgroups)');
   process.exit(1);
 }
-const { launch, LAUNCHER_PATH } = await import(dist('executor/launch.js'));
-const { encodeLaunchRequest } = await import(dist('executor/launcher-config.js'));
-const { openCgroups } = await import(dist('executor/cgroup/index.js'));
+const { launch, LAUNCHER_PATH } = await import(dist('runtime/launch.js'));
+const { encodeLaunchRequest } = await import(dist('runtime/launcher-config.js'));
+const { openCgroups } = await import(dist('runtime/cgroup/index.js'));
 
 const N = Number(process.argv[2] ?? 50);
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-launch-'));

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const launcher = join(root, 'native/build/launcher');
-if (!existsSync(join(root, 'dist/executor/launcher-config.js')) || !existsSync(launcher)) {
+if (!existsSync(join(root, 'dist/runtime/launcher-config.js')) || !existsSync(launcher)) {
   console.error('bench/view.mjs: run `npm run build` first');
   process.exit(1);
 }
@@ -24,7 +24,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench/view.mjs: needs root (namespaces, mounts)');
   process.exit(1);
 }
-const { encodeLaunchRequest } = await import(join(root, 'dist/executor/launcher-config.js'));
+const { encodeLaunchRequest } = await import(join(root, 'dist/runtime/launcher-config.js'));
 
 const N = Number(process.argv[2] ?? 50);
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-view-'));

@@ -19,7 +19,7 @@ import { listProjects, observe } from '../state/observe.js';
 import { acquireProjectLock, projectLocked } from '../state/lock.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
 import { apply } from './apply.js';
-import type { CgroupManager } from './cgroup/index.js';
+import type { CgroupManager } from '../runtime/cgroup/index.js';
 import type { ExecutorEnv } from './context.js';
 import { killProcess, supervisorProcesses, type SupervisorProcess } from './supervisor-procs.js';
 import { snapshotPath } from './snapshot.js';

@@ -4,7 +4,7 @@
 // one whose supervisor outlived its state.
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSameProcess, readStartTime } from './proc.js';
+import { isSameProcess, readStartTime } from '../runtime/proc.js';
 
 /** A supervisor process of some state root: `node …/supervisor/main.js <project> <run> <lib>`. */
 export interface SupervisorProcess {

@@ -3,7 +3,7 @@
 // the next plan repairs), and a record from another boot is not believed at all: everything it
 // claims observes as gone, without probing (a pid of another boot names another process).
 import { join } from 'node:path';
-import { readBootId } from '../executor/proc.js';
+import { readBootId } from '../runtime/proc.js';
 import { listDir } from './atomic.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
 import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';

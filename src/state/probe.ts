@@ -2,7 +2,7 @@
 // exist? Each answers from the kernel's own files, never from our records.
 import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSameProcess } from '../executor/proc.js';
+import { isSameProcess } from '../runtime/proc.js';
 
 /** statfs f_type of nsfs: what a live namespace bind mount reports. */
 const NSFS_MAGIC = 0x6e736673;

@@ -6,11 +6,11 @@
 // their records.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CgroupManager } from '../executor/cgroup/index.js';
+import type { CgroupManager } from '../runtime/cgroup/index.js';
 import { anonymousVolumeKey } from '../executor/handlers/mounts.js';
-import { launch, type LaunchedService } from '../executor/launch.js';
-import { serviceFiles } from '../executor/service-files.js';
-import type { ServiceView, ViewMount } from '../executor/view.js';
+import { launch, type LaunchedService } from '../runtime/launch.js';
+import { serviceFiles } from '../runtime/service-files.js';
+import type { ServiceView, ViewMount } from '../runtime/view.js';
 import { netnsName } from '../names.js';
 import type { Project, Service } from '../spec/project.js';
 import { NETNS_DIR, volumeDataDir, type StateRoots } from '../state/paths.js';

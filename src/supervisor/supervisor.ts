@@ -4,10 +4,10 @@
 // that has exited, the restart its policy asks for. Level-triggered: a tick after a crash of
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
 import { stat } from 'node:fs/promises';
-import { openCgroups, type CgroupManager } from '../executor/cgroup/index.js';
-import { execTargetOf } from '../executor/exec.js';
-import { describeExit, readExitRecord } from '../executor/exit-record.js';
-import { isSameProcess, readBootId } from '../executor/proc.js';
+import { openCgroups, type CgroupManager } from '../runtime/cgroup/index.js';
+import { execTargetOf } from '../runtime/exec.js';
+import { describeExit, readExitRecord } from '../runtime/exit-record.js';
+import { isSameProcess, readBootId } from '../runtime/proc.js';
 import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../executor/snapshot.js';
 import { dnsListeners } from '../network/dns/index.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';

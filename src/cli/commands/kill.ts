@@ -9,8 +9,8 @@
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.js';
-import { isSameProcess } from '../../executor/proc.js';
-import { signalNumber } from '../../executor/stop.js';
+import { isSameProcess } from '../../runtime/proc.js';
+import { signalNumber } from '../../runtime/stop.js';
 import { planStop } from '../../planner/index.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';

@@ -11,7 +11,7 @@ import type { Mount, Service } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import type { ViewMount } from '../view.js';
+import type { ViewMount } from '../../runtime/view.js';
 import { makeVolumeFolder, volumeOwner } from './volume.js';
 
 /** A volume as the launcher mounts it (view.ts). */

@@ -9,7 +9,7 @@ import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { loadUserDb, resolveUser } from '../user.js';
+import { loadUserDb, resolveUser } from '../../runtime/user.js';
 import { undoing } from './undo.js';
 
 /** uid and gid a new volume folder gets: the `user` of the first service (by name) that mounts it. */

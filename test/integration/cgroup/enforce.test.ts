@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
-import { parseFlatKeyed, openCgroups, type CgroupManager } from '../../../src/executor/cgroup/index.js';
+import { parseFlatKeyed, openCgroups, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
 import { Scratch, alive, exitOf, uniqueProject, waitFor } from './helpers.js';
 
 const MiB = 1024 * 1024;

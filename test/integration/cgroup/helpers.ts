@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import type { CgroupHandle, CgroupManager } from '../../../src/executor/cgroup/index.js';
+import type { CgroupHandle, CgroupManager } from '../../../src/runtime/cgroup/index.js';
 
 /** A project name no other test (or engineer) uses: `t<8 hex>`. */
 export function uniqueProject(): string {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
-import { detectCgroups, nodeCgroupDeps, openCgroups, type CgroupManager } from '../../../src/executor/cgroup/index.js';
+import { detectCgroups, nodeCgroupDeps, openCgroups, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
 import { Scratch, alive, exitOf, uniqueProject, waitFor } from './helpers.js';
 
 const MiB = 1024 * 1024;

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch } from '../../../src/executor/launch.js';
-import { isSameProcess } from '../../../src/executor/proc.js';
+import { launch } from '../../../src/runtime/launch.js';
+import { isSameProcess } from '../../../src/runtime/proc.js';
 import { UserError } from '../../../src/errors.js';
 import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';

@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openCgroups, type CgroupHandle, type CgroupManager } from '../../../src/executor/cgroup/index.js';
-import { readExitRecord, type ExitRecord } from '../../../src/executor/exit-record.js';
-import { launch, type LaunchedService, type LaunchOptions } from '../../../src/executor/launch.js';
-import { readLogLines } from '../../../src/executor/logs.js';
-import { isSameProcess } from '../../../src/executor/proc.js';
+import { openCgroups, type CgroupHandle, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
+import { readExitRecord, type ExitRecord } from '../../../src/runtime/exit-record.js';
+import { launch, type LaunchedService, type LaunchOptions } from '../../../src/runtime/launch.js';
+import { readLogLines } from '../../../src/runtime/logs.js';
+import { isSameProcess } from '../../../src/runtime/proc.js';
 import type { Limits, Service } from '../../../src/spec/project.js';
 
 /** Builds native/build/launcher when it is missing or older than its source. */

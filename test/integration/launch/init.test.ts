@@ -3,9 +3,9 @@
 // the workload's own end (code or signal) to the exit record. Real kernel, root, no tini.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launch } from '../../../src/executor/launch.js';
-import { readLogLines } from '../../../src/executor/logs.js';
-import { stopService } from '../../../src/executor/stop.js';
+import { launch } from '../../../src/runtime/launch.js';
+import { readLogLines } from '../../../src/runtime/logs.js';
+import { stopService } from '../../../src/runtime/stop.js';
 import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig, type Started } from './harness.js';

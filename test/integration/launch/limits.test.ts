@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stopService } from '../../../src/executor/stop.js';
+import { stopService } from '../../../src/runtime/stop.js';
 import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig } from './harness.js';

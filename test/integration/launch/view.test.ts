@@ -10,10 +10,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { encodeLaunchRequest } from '../../../src/executor/launcher-config.js';
-import { readLogLines } from '../../../src/executor/logs.js';
-import { LAUNCHER_PATH, type LaunchOptions } from '../../../src/executor/launch.js';
-import type { ServiceView, ViewMount } from '../../../src/executor/view.js';
+import { encodeLaunchRequest } from '../../../src/runtime/launcher-config.js';
+import { readLogLines } from '../../../src/runtime/logs.js';
+import { LAUNCHER_PATH, type LaunchOptions } from '../../../src/runtime/launch.js';
+import type { ServiceView, ViewMount } from '../../../src/runtime/view.js';
 import type { Service } from '../../../src/spec/project.js';
 import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';

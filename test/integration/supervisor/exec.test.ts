@@ -3,8 +3,8 @@
 // output come back. Real kernel, root.
 import { readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execInService, execRequest, type ExecTarget } from '../../../src/executor/exec.js';
-import { isSameProcess } from '../../../src/executor/proc.js';
+import { execInService, execRequest, type ExecTarget } from '../../../src/runtime/exec.js';
+import { isSameProcess } from '../../../src/runtime/proc.js';
 import { describeRoot } from '../../harness/require.js';
 import { buildNative, ProjectRig } from './rig.js';
 

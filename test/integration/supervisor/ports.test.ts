@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { expect, it } from 'vitest';
-import { isSameProcess } from '../../../src/executor/proc.js';
+import { isSameProcess } from '../../../src/runtime/proc.js';
 import { ensureSupervisor, reloadSupervisor, runningSupervisor, stopSupervisor, supervisorStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
 import { eventually, PROGRAMS_DIR, supervisorRigs } from './rig.js';

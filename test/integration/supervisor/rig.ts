@@ -10,11 +10,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openCgroups, type CgroupManager } from '../../../src/executor/cgroup/index.js';
-import { launch } from '../../../src/executor/launch.js';
-import { isSameProcess, readBootId } from '../../../src/executor/proc.js';
+import { openCgroups, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
+import { launch } from '../../../src/runtime/launch.js';
+import { isSameProcess, readBootId } from '../../../src/runtime/proc.js';
 import { writeSnapshot } from '../../../src/executor/snapshot.js';
-import { serviceFiles } from '../../../src/executor/service-files.js';
+import { serviceFiles } from '../../../src/runtime/service-files.js';
 import type { IpamRecord } from '../../../src/network/ipam.js';
 import { openNetworkDriver, setupProjectNetwork, teardownProjectNetwork, type ProjectNetworkSpec } from '../../../src/network/setup.js';
 import { netnsName } from '../../../src/names.js';

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { rigPerTest } from './rig.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
-import { isSameProcess } from '../../../src/executor/proc.js';
+import { isSameProcess } from '../../../src/runtime/proc.js';
 
 const rig = rigPerTest();
 

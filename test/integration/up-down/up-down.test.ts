@@ -8,8 +8,8 @@ import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { bridgeName, netnsName } from '../../../src/names.js';
 import { volumeDataDir } from '../../../src/state/paths.js';
-import { readLogLines } from '../../../src/executor/logs.js';
-import { serviceFiles } from '../../../src/executor/service-files.js';
+import { readLogLines } from '../../../src/runtime/logs.js';
+import { serviceFiles } from '../../../src/runtime/service-files.js';
 import { rigPerTest } from './rig.js';
 
 const rig = rigPerTest();

@@ -1,8 +1,8 @@
 // Choosing the hierarchy: v2 only with its controllers, else v1, else a UserError.
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { FakeCgroup2 } from '../../../src/executor/cgroup/fakefs.js';
-import { detectCgroups, parseCgroupMounts } from '../../../src/executor/cgroup/index.js';
+import { FakeCgroup2 } from '../../../src/runtime/cgroup/fakefs.js';
+import { detectCgroups, parseCgroupMounts } from '../../../src/runtime/cgroup/index.js';
 
 // This machine's mounts: v1 controllers each on their own, cgroup2 holding nothing useful.
 const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755

@@ -10,7 +10,7 @@ import {
   v1LimitWrites,
   v2LimitWrites,
   type LimitWrite,
-} from '../../../src/executor/cgroup/limits.js';
+} from '../../../src/runtime/cgroup/limits.js';
 
 const render = (writes: LimitWrite[]) => writes.map((w) => `${w.controller}/${w.file} = ${w.value}`).join('\n');
 const MiB = 1024 * 1024;

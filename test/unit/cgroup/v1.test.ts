@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { nodeCgroupFs, v1Manager, type CgroupDeps, type V1Roots } from '../../../src/executor/cgroup/index.js';
+import { nodeCgroupFs, v1Manager, type CgroupDeps, type V1Roots } from '../../../src/runtime/cgroup/index.js';
 
 const MiB = 1024 * 1024;
 

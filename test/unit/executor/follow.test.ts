@@ -4,8 +4,8 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { followLogs } from '../../../src/executor/follow.js';
-import type { LogLine } from '../../../src/executor/logs.js';
+import { followLogs } from '../../../src/runtime/follow.js';
+import type { LogLine } from '../../../src/runtime/logs.js';
 
 const dirs: string[] = [];
 afterEach(() => {

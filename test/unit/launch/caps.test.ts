@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, serviceCapabilities } from '../../../src/executor/caps.js';
+import { ALL_CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES, serviceCapabilities } from '../../../src/runtime/caps.js';
 import { UserError } from '../../../src/errors.js';
 
 const caps = (capAdd: string[], capDrop: string[]) => serviceCapabilities({ name: 'web', capAdd, capDrop });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandOf, decodeLaunchRequest, DEFAULT_LOG_ROTATION, encodeLaunchRequest, launchRequest } from '../../../src/executor/launcher-config.js';
+import { commandOf, decodeLaunchRequest, DEFAULT_LOG_ROTATION, encodeLaunchRequest, launchRequest } from '../../../src/runtime/launcher-config.js';
 import { testService } from '../../fixtures/launch/service.js';
 
 describe('launch request', () => {

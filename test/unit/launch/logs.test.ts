@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatLogLine, joinRecords, logFiles, parseLogRecords, readLogLines } from '../../../src/executor/logs.js';
+import { formatLogLine, joinRecords, logFiles, parseLogRecords, readLogLines } from '../../../src/runtime/logs.js';
 
 const dirs: string[] = [];
 afterEach(() => {

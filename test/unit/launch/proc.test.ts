@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { catchesSignal, parseStartTime, parseStatus } from '../../../src/executor/proc.js';
-import { judgeSignal, signalNumber } from '../../../src/executor/stop.js';
+import { catchesSignal, parseStartTime, parseStatus } from '../../../src/runtime/proc.js';
+import { judgeSignal, signalNumber } from '../../../src/runtime/stop.js';
 
 // A real /proc/PID/stat line whose command name contains spaces and parentheses.
 const stat = '4242 (my (odd) prog) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 4464640 230 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0';

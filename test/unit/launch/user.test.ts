@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseGroup, parsePasswd, resolveUser, type UserDb } from '../../../src/executor/user.js';
+import { parseGroup, parsePasswd, resolveUser, type UserDb } from '../../../src/runtime/user.js';
 import { UserError } from '../../../src/errors.js';
 
 const db: UserDb = {

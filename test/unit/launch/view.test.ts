@@ -2,7 +2,7 @@
 // carry the view to the launcher (native/launcher/config.h reads them in this order).
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { checkTargets, viewRequestPairs, type ViewMount } from '../../../src/executor/view.js';
+import { checkTargets, viewRequestPairs, type ViewMount } from '../../../src/runtime/view.js';
 import { testService } from '../../fixtures/launch/service.js';
 
 const service = testService({ name: 'api', command: ['true'] });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { readBootId, readStartTime } from '../../../src/executor/proc.js';
+import { readBootId, readStartTime } from '../../../src/runtime/proc.js';
 import { attachmentHash, hashNetwork, hashService } from '../../../src/planner/hash.js';
 import { plan } from '../../../src/planner/reconcile.js';
 import { renderPlan } from '../../../src/planner/render.js';
