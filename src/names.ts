@@ -1,4 +1,4 @@
-// The naming contract of DESIGN.md ("Names and places"): every kernel object stack makes is
+// The naming contract of docs/architecture.md ("Names and places"): every kernel object stack makes is
 // named here, so observation, teardown, `stack gc` and the tests' leak check agree.
 // Pure: no I/O. Interface names are at most 15 bytes, so links use a short hash.
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-/* The service's own root (DESIGN.md "A service's view of the machine"), built in its fresh,
+/* The service's own root (docs/architecture.md "A service's view of the machine"), built in its fresh,
  * private mount namespace before exec:
  *   /            a new tmpfs (read-only with `read_only: true`)
  *   every top-level folder of the host but the ones below (/usr, /etc, /var, /home, /opt,

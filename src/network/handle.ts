@@ -1,6 +1,6 @@
 // A netlink handle bound to one network namespace (vishvananda/netlink's Handle): its socket is
 // opened inside the namespace, so every verb called with it acts there, while the process
-// itself stays where it is (DESIGN.md: setns on the main thread just long enough).
+// itself stays where it is (docs/architecture.md: setns on the main thread just long enough).
 import { inNetns } from './netns.js';
 import { NetlinkSocket } from './socket.js';
 

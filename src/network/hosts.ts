@@ -1,4 +1,4 @@
-// The files that give a service its names (DESIGN.md "A service's view of the machine"):
+// The files that give a service its names (docs/architecture.md "A service's view of the machine"):
 // /etc/hosts with itself, every peer on a shared network (by service name, container_name and
 // alias) and extra_hosts; /etc/hostname; /etc/resolv.conf pointing at the DNS forwarder on the
 // gateway of its networks. Pure: the executor writes the text and rewrites it when peers move.

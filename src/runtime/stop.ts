@@ -1,7 +1,7 @@
 // Stopping a service: its stop signal, its grace period, then every process left in its
 // cgroup killed. Never by a saved pid alone (the start time must match: pids are reused),
 // and never waiting for nothing: a pid 1 without a handler for the signal cannot act on it
-// (the kernel drops it, DESIGN.md "Kernel facts"; SigCgt and SigBlk in /proc/PID/status
+// (the kernel drops it, docs/architecture.md "Kernel facts"; SigCgt and SigBlk in /proc/PID/status
 // tell), so it is killed at once. Nor after the signal: a pid 1 that took it but no longer
 // catches it (node resets its handler and re-raises the signal, which the kernel drops) will
 // never exit on it, so the looks go on while waiting and such a process is killed then.

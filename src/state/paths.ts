@@ -1,4 +1,4 @@
-// Where stack keeps its state (DESIGN.md "Names and places"): runtime records under
+// Where stack keeps its state (docs/architecture.md "Names and places"): runtime records under
 // /run/stack/<project>/ (gone with the boot where /run is a tmpfs), persistent data under
 // /var/lib/stack/. STACK_ROOT=<dir> moves both: <dir>/run/<project> and <dir>/lib (tests).
 import { isAbsolute, join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 // Snapshots the kernel objects with the project's prefixes before any test runs and fails
-// the whole run when the tests added any (DESIGN.md: the suite asserts nothing is left).
+// the whole run when the tests added any (docs/architecture.md: the suite asserts nothing is left).
 // It also guards the host's net.ipv4.ip_forward: no test may turn routing on for the real
 // host (tests that need it do it inside a namespace that plays the host); a change is
 // undone and fails the run.

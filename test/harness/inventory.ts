@@ -1,4 +1,4 @@
-// The kernel objects that carry the project's names (DESIGN.md "Names and places"), read
+// The kernel objects that carry the project's names (docs/architecture.md "Names and places"), read
 // straight from /run, /sys and /proc so the check needs no tool of ours to be correct.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';

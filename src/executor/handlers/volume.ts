@@ -1,5 +1,5 @@
 // create-volume and remove-volume: a named volume is a folder under the state root's lib dir
-// (DESIGN.md "Names and places"), recorded before it is made. A new one belongs to the `user`
+// (docs/architecture.md "Names and places"), recorded before it is made. A new one belongs to the `user`
 // of the service that mounts it, the way an image's folder ownership carries into a docker
 // volume (postgres can then init its data dir). Removal (`down -v`) deletes folder and record.
 import { chown, mkdir, rm } from 'node:fs/promises';

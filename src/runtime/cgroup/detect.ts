@@ -1,4 +1,4 @@
-// Which cgroup hierarchy stack drives on this host, decided at run time (DESIGN.md "Kernel
+// Which cgroup hierarchy stack drives on this host, decided at run time (docs/architecture.md "Kernel
 // facts"): v2 only where the unified hierarchy offers memory, pids and cpu and they can be
 // enabled for children; otherwise v1 when memory, pids, cpu, cpuacct and freezer are mounted;
 // otherwise a UserError saying what was found. Hybrid hosts (this one) mount cgroup2 with

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { expect, test } from 'vitest';
 
-// The planner is pure (DESIGN.md): nothing it loads may do I/O or read a clock or randomness.
+// The planner is pure (docs/architecture.md): nothing it loads may do I/O or read a clock or randomness.
 // hash.ts alone imports node:crypto, for sha256, which is deterministic and does no I/O.
 const root = resolve(__dirname, '../../..');
 
