@@ -4,46 +4,34 @@
  * launcher/config.h). It then splits in two:
  *   - the workload, cloned straight into new pid, mount, uts and ipc namespaces (and a new
  *     net namespace on request) so it is pid 1 there, joins its cgroups before its first
- *     instruction, and execs the service (launcher/workload.h); with `init: true` it forks
- *     the service as pid 2 and stays as its init (launcher/init.h);
- *   - this process, which becomes the monitor (launcher/monitor.h): it logs the workload's
+ *     instruction, and execs the service (launcher/workload.c); with `init: true` it forks
+ *     the service as pid 2 and stays as its init (launcher/init.c);
+ *   - this process, which becomes the monitor (launcher/monitor.c): it logs the workload's
  *     output, reaps it, records the exit, and outlives whoever started it.
  * Node reads one line on the launcher's stdout: `ok\t<pid>\t<start time>\t<monitor start
- * time>` once the exec succeeded, or `err\t<stage>\t<ERRNO>\t<detail>` (launcher/report.h).
+ * time>` once the exec succeeded, or `err\t<stage>\t<ERRNO>\t<detail>` (common/report.c).
  * Then the monitor lets go of Node's pipes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <limits.h>
-#include <linux/capability.h>
-#include <linux/close_range.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "launcher/report.h"
+#include "common/file.h"
+#include "common/process.h"
+#include "common/report.h"
 #include "launcher/config.h"
-#include "launcher/log.h"
-#include "launcher/filesystem.h"
-#include "launcher/identity.h"
 #include "launcher/init.h"
-#include "launcher/workload.h"
+#include "launcher/log.h"
 #include "launcher/monitor.h"
+#include "launcher/workload.h"
 
 /* Points fds 0-2 at /dev/null: Node's pipes must not stay open for the service's lifetime. */
 static void let_go_of_node(void) {
@@ -68,13 +56,7 @@ static void protect_from_oom_killer(void) {
 /* Relays the workload's failure report, if any; returns whether the exec succeeded. */
 static int exec_succeeded(int errpipe) {
   char msg[1400];
-  size_t n = 0;
-  for (;;) {
-    ssize_t r = read(errpipe, msg + n, sizeof msg - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0 || (n += (size_t)r) == sizeof msg) break;
-  }
-  close(errpipe);
+  size_t n = read_report(errpipe, msg, sizeof msg);
   if (n == 0) return 1;
   write_all(1, msg, n);
   return 0;
@@ -86,7 +68,7 @@ int main(void) {
    * of the caller's) would be held that long. Only stdio is ours. */
   syscall(SYS_close_range, 3U, ~0U, 0U);
   size_t len;
-  char *request = read_all(0, &len);
+  char *request = read_all(0, &len, "config", "the launch request");
   struct config c;
   parse_config(&c, request, len);
 
@@ -126,9 +108,9 @@ int main(void) {
   }
   protect_from_oom_killer();
   ended.pid = pid;
-  ended.start_time = read_start_time(pid);
+  ended.start_time = process_start_time(pid, NULL);
   char ok[128];
-  int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, ended.start_time, read_start_time(getpid()));
+  int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, ended.start_time, process_start_time(getpid(), NULL));
   write_all(1, ok, (size_t)n);
   let_go_of_node();
 

@@ -1,5 +1,12 @@
-// Builds the small C helpers in native/ (the launcher and friends) from source with the
+// Builds the small C helpers in native/ (the launcher and the exec helper) from source with the
 // machine's gcc. Nothing is downloaded; an up-to-date binary is left alone.
+//
+// A program <name> is native/<name>.c (its main) + native/<name>/*.c + native/common/*.c,
+// compiled in one gcc invocation into native/build/<name>; headers are included as
+// "common/x.h" / "<name>/x.h" (-I native). It is rebuilt when any .c or .h it uses is newer
+// than the binary. To add a shared source, drop a .c (and its .h) in native/common/: both
+// programs pick it up. To link a library, add its flag to LIBS (every program) or to
+// PROGRAM_LIBS[name] (one program), e.g. LIBS = ['-lseccomp'].
 import { readdirSync, mkdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,24 +17,40 @@ const src = join(root, 'native');
 const out = join(src, 'build');
 mkdirSync(out, { recursive: true });
 
-// A program is native/<name>.c plus the headers it includes from native/<name>/ and native/*.h.
-function newestSource(name, input) {
-  let newest = statSync(input).mtimeMs;
-  const dirs = [join(src, name)];
-  for (const dir of dirs) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
-  }
-  for (const f of readdirSync(src)) if (f.endsWith('.h')) newest = Math.max(newest, statSync(join(src, f)).mtimeMs);
-  return newest;
+/** Link flags for every program (libraries go after the sources). */
+const LIBS = [];
+/** Link flags for one program only, by name. */
+const PROGRAM_LIBS = { launcher: [], exec: [] };
+/** This script: a change to its flags rebuilds everything. */
+const self = fileURLToPath(import.meta.url);
+const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-I', src];
+
+/** The files of a folder of native/ ending in `ext`, as full paths, sorted; none if it is absent. */
+function filesIn(dir, ext) {
+  const path = join(src, dir);
+  if (!existsSync(path)) return [];
+  return readdirSync(path)
+    .filter((f) => f.endsWith(ext))
+    .sort()
+    .map((f) => join(path, f));
 }
 
-for (const file of existsSync(src) ? readdirSync(src) : []) {
+/** The sources (.c) and headers (.h) that make up program `name`. */
+function programFiles(name) {
+  const main = join(src, `${name}.c`);
+  const sources = [main, ...filesIn(name, '.c'), ...filesIn('common', '.c')];
+  const headers = [...filesIn(name, '.h'), ...filesIn('common', '.h'), ...filesIn('.', '.h')];
+  return { sources, headers };
+}
+
+for (const file of existsSync(src) ? readdirSync(src).sort() : []) {
   if (!file.endsWith('.c')) continue;
-  const input = join(src, file);
-  const output = join(out, file.slice(0, -2));
-  if (existsSync(output) && statSync(output).mtimeMs >= newestSource(file.slice(0, -2), input)) continue;
-  const args = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-o', output, input];
+  const name = file.slice(0, -2);
+  const output = join(out, name);
+  const { sources, headers } = programFiles(name);
+  const newest = Math.max(...[...sources, ...headers].map((f) => statSync(f).mtimeMs), statSync(self).mtimeMs);
+  if (existsSync(output) && statSync(output).mtimeMs >= newest) continue;
+  const args = [...CFLAGS, '-o', output, ...sources, ...LIBS, ...(PROGRAM_LIBS[name] ?? [])];
   try {
     execFileSync('gcc', args, { stdio: 'inherit' });
   } catch {

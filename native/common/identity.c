@@ -1,11 +1,18 @@
-/* Who a process started inside a service runs as, shared by the launcher (the workload) and
- * the exec helper (healthchecks, `stack exec`), so both follow the same rules, Docker's:
- * the bounding set is the service's capability set for every user; a root process keeps that
- * set permitted and effective, a non-root one has none (no ambient capabilities);
- * inheritable is always empty; no_new_privs is set. Also: finding the program as execvp
- * would, but in the service's PATH and as the service's user.
- * The including file defines fail(step, errno, format, ...) first. */
-#pragma once
+/* Who a process started inside a service runs as: see identity.h. */
+#define _GNU_SOURCE
+#include "common/identity.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/report.h"
 
 static void drop_bounding_set(uint64_t keep, uint64_t *known) {
   *known = 0;
@@ -28,8 +35,7 @@ static void set_capabilities(uint64_t caps) {
   if (syscall(SYS_capset, &header, data) < 0) fail("caps", errno, "capset %#llx", (unsigned long long)caps);
 }
 
-/* Drops to uid/gid with `groups`, keeping `caps` (root only), and sets no_new_privs. */
-static void become(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups) {
+void become(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups) {
   uint64_t known;
   drop_bounding_set(caps, &known);
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
@@ -41,8 +47,7 @@ static void become(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, siz
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("caps", errno, "PR_SET_NO_NEW_PRIVS");
 }
 
-/* The path execvp would run for `name` in `search_path`; fails with ENOENT or EACCES. */
-static const char *find_program(const char *name, const char *search_path, char *buf, size_t size) {
+const char *find_program(const char *name, const char *search_path, char *buf, size_t size) {
   if (!*name) fail("exec", ENOENT, "%s", name);
   if (strchr(name, '/')) {
     if (access(name, X_OK) < 0) fail("exec", errno, "%s", name);

@@ -1,0 +1,64 @@
+/* The exec request: see request.h. */
+#define _GNU_SOURCE
+#include "exec/request.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/number.h"
+#include "common/report.h"
+
+/* Any unsigned number: the request's fields are checked by their use (uid -1 is "missing"). */
+static unsigned long long number(const char *key, const char *value, int base) {
+  return parse_number("request", key, value, base, ~0ULL);
+}
+
+static enum stdio_mode stdio_mode(const char *value) {
+  if (!strcmp(value, "capture")) return STDIO_CAPTURE;
+  if (!strcmp(value, "inherit")) return STDIO_INHERIT;
+  if (!strcmp(value, "pty")) return STDIO_PTY;
+  if (!strcmp(value, "detach")) return STDIO_DETACH;
+  fail("request", EINVAL, "stdio: unknown mode %s", value);
+}
+
+void parse_request(struct request *r, char *buf, size_t len) {
+  if (len == 0 || buf[len - 1] != '\0') fail("request", EINVAL, "request is empty or not NUL-terminated");
+  size_t strings = 0;
+  for (size_t i = 0; i < len; i++) strings += buf[i] == '\0';
+  memset(r, 0, sizeof *r);
+  r->uid = (uid_t)-1;
+  r->gid = (gid_t)-1;
+  r->cwd = "/";
+  r->search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  r->cgroups = calloc(strings, sizeof *r->cgroups);
+  r->groups = calloc(strings, sizeof *r->groups);
+  r->env = calloc(strings + 1, sizeof *r->env);
+  r->argv = calloc(strings + 1, sizeof *r->argv);
+  if (!r->cgroups || !r->groups || !r->env || !r->argv) fail("request", ENOMEM, "parsing the request");
+  int has_caps = 0;
+  for (char *p = buf; p < buf + len;) {
+    char *key = p;
+    p += strlen(p) + 1;
+    if (p >= buf + len) fail("request", EINVAL, "key without a value: %s", key);
+    char *value = p;
+    p += strlen(p) + 1;
+    if (!strcmp(key, "pid")) r->pid = (pid_t)number(key, value, 10);
+    else if (!strcmp(key, "start_time")) r->start_time = number(key, value, 10);
+    else if (!strcmp(key, "cgroup")) r->cgroups[r->ncgroups++] = value;
+    else if (!strcmp(key, "uid")) r->uid = (uid_t)number(key, value, 10);
+    else if (!strcmp(key, "gid")) r->gid = (gid_t)number(key, value, 10);
+    else if (!strcmp(key, "group")) r->groups[r->ngroups++] = (gid_t)number(key, value, 10);
+    else if (!strcmp(key, "caps")) r->caps = number(key, value, 16), has_caps = 1;
+    else if (!strcmp(key, "cwd")) r->cwd = value;
+    else if (!strcmp(key, "search_path")) r->search_path = value;
+    else if (!strcmp(key, "timeout_ms")) r->timeout_ms = (long long)number(key, value, 10);
+    else if (!strcmp(key, "stdio")) r->stdio = stdio_mode(value);
+    else if (!strcmp(key, "env")) r->env[r->nenv++] = value;
+    else if (!strcmp(key, "arg")) r->argv[r->nargv++] = value;
+    else fail("request", EINVAL, "unknown key in exec request: %s (helper and Node side out of date?)", key);
+  }
+  const char *missing = r->pid <= 0 ? "pid" : !r->start_time ? "start_time" : r->uid == (uid_t)-1 ? "uid"
+                        : r->gid == (gid_t)-1 ? "gid" : !has_caps ? "caps" : !r->nargv ? "arg" : NULL;
+  if (missing) fail("request", EINVAL, "exec request lacks %s", missing);
+}

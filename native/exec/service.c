@@ -1,0 +1,63 @@
+/* The running service the command joins: see service.h. */
+#define _GNU_SOURCE
+#include "exec/service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/process.h"
+#include "common/report.h"
+
+int host_proc_fd = -1;
+
+int open_service(const struct request *r) {
+  int pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+  if (pidfd < 0) fail("service", errno == ESRCH ? ESRCH : errno, "pid %d is not running", (int)r->pid);
+  char state = '?';
+  /* Checked after the pidfd is open: if the start time matches now, the pidfd is that process. */
+  if (process_start_time(r->pid, &state) != r->start_time || state == 'Z')
+    fail("service", ESRCH, "pid %d is no longer the service's process", (int)r->pid);
+  return pidfd;
+}
+
+int *open_cgroups(const struct request *r) {
+  char path[PATH_MAX];
+  int *fds = calloc(r->ncgroups + 1, sizeof *fds);
+  if (!fds) fail("cgroup", ENOMEM, "cgroup list");
+  for (size_t i = 0; i < r->ncgroups; i++) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", r->cgroups[i]);
+    fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+    if (fds[i] < 0) fail("cgroup", errno, "open %s", path);
+  }
+  return fds;
+}
+
+void close_cgroups(const struct request *r, const int *fds) {
+  for (size_t i = 0; i < r->ncgroups; i++) close(fds[i]);
+}
+
+void join_cgroups(const struct request *r, const int *fds) {
+  for (size_t i = 0; i < r->ncgroups; i++) {
+    if (write(fds[i], "0", 1) != 1) fail("cgroup", errno, "join %s", r->cgroups[i]);
+    close(fds[i]);
+  }
+}
+
+void enter_namespaces(const struct request *r, int pidfd, int *rootfd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/root", (int)r->pid);
+  /* The service's root as it sees it, opened before the host's /proc is out of sight. */
+  *rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*rootfd < 0) fail("root", errno, "open %s", path);
+  host_proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (host_proc_fd < 0) fail("proc", errno, "open /proc");
+  if (setns(pidfd, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS) < 0)
+    fail("setns", errno, "enter the namespaces of pid %d (ipc, uts, net, pid, mnt)", (int)r->pid);
+  close(pidfd);
+}

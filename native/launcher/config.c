@@ -1,0 +1,85 @@
+/* The launch request: see config.h. */
+#define _GNU_SOURCE
+#include "launcher/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/number.h"
+#include "common/report.h"
+
+/* The volume the `mount_*` key `key` fills in: the last one started. */
+static struct volume *current_volume(struct config *c, const char *key) {
+  if (!c->nvolumes) fail("config", EINVAL, "%s before any mount key", key);
+  return &c->volumes[c->nvolumes - 1];
+}
+
+void parse_config(struct config *c, char *buf, size_t len) {
+  if (len == 0 || buf[len - 1] != '\0') fail("config", EINVAL, "launch request is empty or not NUL-terminated");
+  size_t strings = 0;
+  for (size_t i = 0; i < len; i++) strings += buf[i] == '\0';
+  if (strings % 2) fail("config", EINVAL, "launch request has a key without a value");
+  memset(c, 0, sizeof *c);
+  c->log_max_bytes = 10 * 1024 * 1024;
+  c->log_max_files = 3;
+  c->uid = (uid_t)-1;
+  c->gid = (gid_t)-1;
+  int has_caps = 0;
+  c->cgroups = calloc(strings, sizeof *c->cgroups);
+  c->groups = calloc(strings, sizeof *c->groups);
+  c->env = calloc(strings + 1, sizeof *c->env);
+  c->argv = calloc(strings + 1, sizeof *c->argv);
+  c->volumes = calloc(strings, sizeof *c->volumes);
+  if (!c->cgroups || !c->groups || !c->env || !c->argv || !c->volumes) fail("config", ENOMEM, "parsing the launch request");
+  for (char *p = buf; p < buf + len;) {
+    char *key = p;
+    p += strlen(p) + 1;
+    char *value = p;
+    p += strlen(p) + 1;
+    if (!strcmp(key, "name")) c->name = value;
+    else if (!strcmp(key, "log")) c->log_path = value;
+    else if (!strcmp(key, "log_max_bytes")) c->log_max_bytes = (long long)parse_number("config", key, value, 10, 1ULL << 40);
+    else if (!strcmp(key, "log_max_files")) c->log_max_files = (int)parse_number("config", key, value, 10, 100);
+    else if (!strcmp(key, "exit")) c->exit_path = value;
+    else if (!strcmp(key, "cgroup")) c->cgroups[c->ncgroups++] = value;
+    else if (!strcmp(key, "netns")) c->netns = value;
+    else if (!strcmp(key, "hostname")) c->hostname = value;
+    else if (!strcmp(key, "cwd")) c->cwd = value;
+    else if (!strcmp(key, "init")) c->init = !strcmp(value, "1");
+    else if (!strcmp(key, "search_path")) c->search_path = value;
+    else if (!strcmp(key, "oom_events")) c->oom_events = value;
+    else if (!strcmp(key, "uid")) c->uid = (uid_t)parse_number("config", key, value, 10, 0xfffffffeULL);
+    else if (!strcmp(key, "gid")) c->gid = (gid_t)parse_number("config", key, value, 10, 0xfffffffeULL);
+    else if (!strcmp(key, "group")) c->groups[c->ngroups++] = (gid_t)parse_number("config", key, value, 10, 0xfffffffeULL);
+    else if (!strcmp(key, "caps")) c->caps = parse_number("config", key, value, 16, ~0ULL), has_caps = 1;
+    else if (!strcmp(key, "env")) c->env[c->nenv++] = value;
+    else if (!strcmp(key, "arg")) c->argv[c->nargv++] = value;
+    else if (!strcmp(key, "view")) c->view = !strcmp(value, "1");
+    else if (!strcmp(key, "read_only")) c->read_only = !strcmp(value, "1");
+    else if (!strcmp(key, "etc_hosts")) c->etc_hosts = value;
+    else if (!strcmp(key, "etc_hostname")) c->etc_hostname = value;
+    else if (!strcmp(key, "etc_resolv_conf")) c->etc_resolv_conf = value;
+    else if (!strcmp(key, "mount")) c->volumes[c->nvolumes++].type = value;
+    else if (!strcmp(key, "mount_source")) current_volume(c, key)->source = value;
+    else if (!strcmp(key, "mount_target")) current_volume(c, key)->target = value;
+    else if (!strcmp(key, "mount_read_only")) current_volume(c, key)->read_only = !strcmp(value, "1");
+    else if (!strcmp(key, "mount_size")) parse_number("config", key, value, 10, ~0ULL), current_volume(c, key)->size = value;
+    else if (!strcmp(key, "mount_mode")) parse_number("config", key, value, 8, 07777), current_volume(c, key)->mode = value;
+    else fail("config", EINVAL, "unknown key in launch request: %s (launcher and Node side out of date?)", key);
+  }
+  const char *missing = !c->name ? "name" : !c->log_path ? "log" : !c->exit_path ? "exit" : !c->hostname ? "hostname"
+                        : !c->cwd ? "cwd" : c->uid == (uid_t)-1 ? "uid" : c->gid == (gid_t)-1 ? "gid"
+                        : !has_caps ? "caps" : !c->nargv ? "arg" : NULL;
+  if (missing) fail("config", EINVAL, "launch request lacks %s", missing);
+  for (size_t i = 0; i < c->nvolumes; i++) {
+    const struct volume *v = &c->volumes[i];
+    int bind = !strcmp(v->type, "bind");
+    if (!bind && strcmp(v->type, "tmpfs")) fail("config", EINVAL, "mount %zu: unknown type %s", i, v->type);
+    if (!v->target || (bind && !v->source)) fail("config", EINVAL, "mount %zu (%s) lacks its %s", i, v->type, v->target ? "source" : "target");
+  }
+  if (!c->view && (c->nvolumes || c->read_only || c->etc_hosts || c->etc_hostname || c->etc_resolv_conf))
+    fail("config", EINVAL, "volumes, read_only and /etc files need the built view (view 1)");
+  if (c->log_max_bytes < 4096 || c->log_max_files < 1) fail("config", EINVAL, "log bound too small");
+  if (!c->search_path) c->search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}

@@ -1,0 +1,68 @@
+/* The workload side of the launch: see workload.h. */
+#define _GNU_SOURCE
+#include "launcher/workload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/identity.h"
+#include "common/process.h"
+#include "common/report.h"
+#include "launcher/filesystem.h"
+
+static void join_cgroups(const struct config *c) {
+  char path[PATH_MAX];
+  for (size_t i = 0; i < c->ncgroups; i++) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", c->cgroups[i]);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) fail("cgroup", errno, "join %s", path);
+    close(fd);
+  }
+}
+
+static void enter_netns(const struct config *c) {
+  if (!c->netns || !strcmp(c->netns, "new")) return;
+  int fd = open(c->netns, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("netns", errno, "open %s", c->netns);
+  if (setns(fd, CLONE_NEWNET) < 0) fail("netns", errno, "setns %s", c->netns);
+  close(fd);
+}
+
+/* Who the workload runs as: user, groups, capabilities and no_new_privs, the way Docker
+ * sets them (common/identity.h). The bounding set is the service's capability set for every
+ * user; a root workload keeps that set permitted and effective, a non-root one has none
+ * (setresuid away from 0 clears them, as in Docker: no ambient capabilities). Inheritable is
+ * always empty. */
+static void switch_identity(const struct config *c) { become(c->caps, c->uid, c->gid, c->groups, c->ngroups); }
+
+/* Finds the program as execvp would, but in the service's PATH and as the service's user. */
+static const char *resolve_program(const struct config *c, char *buf, size_t size) {
+  return find_program(c->argv[0], c->search_path, buf, size);
+}
+
+void workload_main(const struct config *c, int out_w, int err_w, struct init_report *report) {
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail("stdio", errno, "set up stdio");
+  join_cgroups(c);
+  enter_netns(c);
+  setup_filesystem(c);
+  if (sethostname(c->hostname, strlen(c->hostname)) < 0) fail("hostname", errno, "%s", c->hostname);
+  if (chdir(c->cwd) < 0) fail("chdir", errno, "%s", c->cwd);
+  switch_identity(c);
+  char path[PATH_MAX];
+  const char *program = resolve_program(c, path, sizeof path);
+  /* The init forks here, with everything above done: it has the workload's identity,
+   * capabilities and no_new_privs (and any filter set up above), and only the child returns. */
+  if (c->init) start_init(report);
+  reset_signals();
+  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  execve(program, c->argv, c->env);
+  fail("exec", errno, "%s", c->argv[0]);
+}
