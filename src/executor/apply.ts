@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AggregateStackError, UserError } from '../errors.js';
 import { openNetworkDriver, type NetworkDriver } from '../network/setup.js';
 import type { IpamRecord } from '../network/ipam.js';
-import { closeForwardHoles, deleteRuleset } from '../network/firewall/index.js';
+import { removeFirewall } from '../network/firewall/index.js';
 import type { Operation, Plan } from '../planner/plan.js';
 import { operationService } from '../planner/plan.js';
 import type { Project } from '../spec/project.js';
@@ -165,9 +165,7 @@ async function clearRunFolder(ctx: RunContext, plan: Plan): Promise<void> {
   if (services.records.length > 0 || networks.records.length > 0) return;
   const rewritten = plan.operations.some((op) => op.kind === 'remove-network');
   if (Object.keys(ctx.live.networks).length > 0 && !rewritten) {
-    const target = ctx.env.firewallTarget ?? {};
-    await deleteRuleset(name, target);
-    await closeForwardHoles(name, target);
+    await removeFirewall(name, ctx.env.firewallTarget);
   }
   // Everything else of the run folder: allocation, snapshot, runtime files, and the temp files of
   // a record write that a crash cut short. The lock stays for its holder to remove.

@@ -119,6 +119,7 @@ function network(n: Network): Record<string, unknown> {
     internal: n.internal,
     ipam: n.ipam.length > 0 ? { config: n.ipam.map((c) => compact({ subnet: c.subnet, gateway: c.gateway, ip_range: c.ipRange })) } : undefined,
     labels: n.labels,
+    'x-stack-allow-link-local': n.allowLinkLocal,
   });
 }
 

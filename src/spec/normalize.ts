@@ -193,6 +193,7 @@ function network(project: string, key: string, n: NonNullable<NetworkSpec>): Net
     driver: 'bridge',
     internal: asBoolean(n.internal, false),
     external,
+    ...(asBoolean((n as Record<string, unknown>)['x-stack-allow-link-local'], false) && { allowLinkLocal: true as const }),
     ipam: (n.ipam?.config ?? []).map(
       (c): IpamConfig => ({
         ...(c.subnet !== undefined ? { subnet: c.subnet } : {}),

@@ -29,6 +29,8 @@ export interface Network {
   readonly internal: boolean;
   /** Managed outside this project: never created nor removed. */
   readonly external: boolean;
+  /** `x-stack-allow-link-local: true`: egress to 169.254.0.0/16 (cloud metadata) allowed; absent: dropped. */
+  readonly allowLinkLocal?: true;
   /** ipam.config[].subnet/gateway/ip_range as given (IPAM picks a subnet when empty). */
   readonly ipam: readonly IpamConfig[];
   readonly labels: Readonly<Record<string, string>>;

@@ -25,6 +25,7 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     subnet: allocation.subnet,
     gateway: allocation.gateway,
     internal: spec.internal,
+    ...(spec.allowLinkLocal && { allowLinkLocal: true }),
   });
   ctx.reached(`${op.id}:recorded`);
   await undoing(

@@ -9,7 +9,11 @@
 // - from outside into a bridge: only replies (ct established,related); published ports come in
 //   through the userland forwarder, which the kernel sees as the host's own output;
 // - egress of non-internal networks: allowed and masqueraded on whatever non-stack interface
-//   the route picks (the default-route interface, and still right after Wi-Fi ↔ ethernet or a VPN).
+//   the route picks (the default-route interface, and still right after Wi-Fi ↔ ethernet or a VPN);
+// - except to link-local addresses (169.254.0.0/16: the cloud metadata service, which hands out
+//   the machine's credentials), also when the host DNATs them elsewhere (`ct original`), unless
+//   the network allows it (`x-stack-allow-link-local`, docs/isolation.md). fe80::/10 too, though
+//   the kernel never routes it: the table is `inet`, so the rule costs nothing and holds if it did.
 // A drop is final across every table, an accept only ends our chain: on a host whose iptables
 // FORWARD policy is DROP (Docker) our accepts are vetoed later, which iptables.ts takes care of.
 import { nftTableName, LINK_PREFIX } from '../../names.js';
@@ -20,7 +24,14 @@ export interface FirewallNetwork {
   /** IPv4 prefix, e.g. 10.209.0.0/24. */
   readonly subnet: string;
   readonly internal: boolean;
+  /** Egress to 169.254.0.0/16 (and fe80::/10) allowed: `x-stack-allow-link-local: true`. */
+  readonly allowLinkLocal?: boolean;
 }
+
+/** The IPv4 link-local block: the cloud metadata service (169.254.169.254) lives there. */
+export const LINK_LOCAL_V4 = '169.254.0.0/16';
+/** The IPv6 link-local block. */
+export const LINK_LOCAL_V6 = 'fe80::/10';
 
 /** Priority of our forward chain: just before iptables' filter (0), after conntrack (-200). */
 export const FORWARD_PRIORITY = 'filter - 10';
@@ -32,6 +43,7 @@ export function rulesetScript(project: string, networks: readonly FirewallNetwor
   const bridges = sorted.map((n) => `"${n.bridge}"`);
   const internal = sorted.filter((n) => n.internal).map((n) => `"${n.bridge}"`);
   const egress = sorted.filter((n) => !n.internal).map((n) => n.subnet);
+  const noLinkLocal = sorted.filter((n) => !n.allowLinkLocal).map((n) => `"${n.bridge}"`);
   const stk = `"${LINK_PREFIX}*"`;
   const lines = [
     `table ${table}`,
@@ -46,6 +58,7 @@ export function rulesetScript(project: string, networks: readonly FirewallNetwor
       bridges.map((b) => `${b} . ${b}`),
     ),
     ...set('egress', 'ipv4_addr', egress, 'interval'),
+    ...set('no_link_local', 'ifname', noLinkLocal),
     '',
     '\tchain forward {',
     `\t\ttype filter hook forward priority ${FORWARD_PRIORITY}; policy accept;`,
@@ -56,6 +69,9 @@ export function rulesetScript(project: string, networks: readonly FirewallNetwor
     `\t\toifname @bridges iifname ${stk} drop`,
     '\t\toifname @bridges ct state established,related accept',
     '\t\toifname @bridges drop',
+    `\t\tiifname @no_link_local ip daddr ${LINK_LOCAL_V4} drop`,
+    `\t\tiifname @no_link_local ct original ip daddr ${LINK_LOCAL_V4} drop`,
+    `\t\tiifname @no_link_local ip6 daddr ${LINK_LOCAL_V6} drop`,
     '\t\tiifname @bridges accept',
     '\t}',
     '',

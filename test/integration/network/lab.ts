@@ -2,6 +2,9 @@
 // outside world, one per service), bridges and veths made with `ip` (test fixture only: the
 // project's own netlink verbs are tested elsewhere), and node programs run inside them. Every
 // namespace and process it makes is recorded and removed by cleanup(), even after a failure.
+// A new netns copies some sysctls from the real host (net.ipv4.ip_forward among them), so every
+// namespace starts from the values set here, never from whatever the machine running the tests
+// has: the suite behaves the same on a fresh host, on this one after a `stack up`, and beside Docker.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -16,13 +19,26 @@ export class Lab {
   private readonly namespaces: string[] = [];
   private readonly processes: ChildProcess[] = [];
 
-  /** Creates netns `stk-t<id>-<role>` with lo up; returns its name. */
-  async netns(role: string): Promise<string> {
+  /**
+   * Creates netns `stk-t<id>-<role>` with lo up and forwarding off (a fresh kernel's value,
+   * whatever the real host has); `sysctls` (name → value) are set next. Returns its name.
+   */
+  async netns(role: string, sysctls: Readonly<Record<string, string>> = {}): Promise<string> {
     const name = `stk-t${this.id}-${role}`;
     await this.ip('netns', 'add', name);
     this.namespaces.push(name);
     await this.ip('-n', name, 'link', 'set', 'lo', 'up');
+    await this.sysctl(name, { 'net.ipv4.ip_forward': '0', ...sysctls });
     return name;
+  }
+
+  /** Sets net sysctls inside a lab netns (never the real host's), and checks they took. */
+  async sysctl(ns: string, values: Readonly<Record<string, string>>): Promise<void> {
+    for (const [key, value] of Object.entries(values)) {
+      await this.in(ns, 'sysctl', '-qw', `${key}=${value}`);
+      const now = (await this.in(ns, 'sysctl', '-n', key)).trim();
+      if (now !== value) throw new Error(`lab ${this.id}: ${key} is ${now} in ${ns} after setting it to ${value}`);
+    }
   }
 
   /** Path of a lab netns, as the firewall's NetTarget wants it. */

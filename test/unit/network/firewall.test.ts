@@ -34,6 +34,11 @@ describe('rulesetScript', () => {
       		elements = { 10.209.0.0/24 }
       	}
 
+      	set no_link_local {
+      		type ifname
+      		elements = { "stkb0000abcd", "stkb0000beef" }
+      	}
+
       	chain forward {
       		type filter hook forward priority filter - 10; policy accept;
       		iifname . oifname @same_bridge accept
@@ -43,6 +48,9 @@ describe('rulesetScript', () => {
       		oifname @bridges iifname "stk*" drop
       		oifname @bridges ct state established,related accept
       		oifname @bridges drop
+      		iifname @no_link_local ip daddr 169.254.0.0/16 drop
+      		iifname @no_link_local ct original ip daddr 169.254.0.0/16 drop
+      		iifname @no_link_local ip6 daddr fe80::/10 drop
       		iifname @bridges accept
       	}
 
@@ -58,6 +66,15 @@ describe('rulesetScript', () => {
   it('leaves sets empty rather than invalid when every network is internal', () => {
     const script = rulesetScript('p', [{ bridge: 'stkb1', subnet: '10.209.0.0/24', internal: true }]);
     expect(script).toContain('\tset egress {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}');
+  });
+
+  it('drops link-local egress (the metadata service) except from networks that allow it', () => {
+    const script = rulesetScript('p', [
+      { bridge: 'stkb1', subnet: '10.209.0.0/24', internal: false },
+      { bridge: 'stkb2', subnet: '10.209.1.0/24', internal: false, allowLinkLocal: true },
+    ]);
+    expect(script).toContain('\tset no_link_local {\n\t\ttype ifname\n\t\telements = { "stkb1" }\n\t}');
+    expect(script).toContain('\t\tiifname @no_link_local ip daddr 169.254.0.0/16 drop\n');
   });
 
   it('is the same text whatever order the networks come in', () => {
