@@ -1,6 +1,9 @@
-// The naming contract of docs/architecture.md ("Names and places"): every kernel object stack makes is
+// The naming contract of docs/architecture.md ("Names"): every kernel object stack makes is
 // named here, so observation, teardown, `stack gc` and the tests' leak check agree.
-// Pure: no I/O. Interface names are at most 15 bytes, so links use a short hash.
+// Pure: no I/O. Every name is injective: two different (project, service) pairs, or two
+// different projects, never share a kernel object. Names stay readable where the kernel's
+// limits allow, and end in a hash of the exact name where they do not. The names an object was
+// made with are recorded in the state records; teardown reads them from there.
 import { createHash } from 'node:crypto';
 
 /** Longest interface name the kernel accepts (IFNAMSIZ - 1). */
@@ -15,16 +18,68 @@ export const NFT_PREFIX = 'stack';
 /** Directory under each cgroup hierarchy that holds all projects. */
 export const CGROUP_DIR = 'stack';
 
+/** A project name as compose accepts it (compose-go's loader). */
+export const PROJECT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** A service name as compose accepts it (compose-spec schema); `.` and `..` are refused too. */
+export const SERVICE_NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
+
+/** Longest project or service part of a netns name kept readable (the whole stays < 128 bytes). */
+export const NETNS_PART_MAX = 48;
+/** Longest project part of an nftables table name kept readable (the kernel allows 255 bytes). */
+export const NFT_PART_MAX = 200;
+/** Hex digits of the hash that ends a part too long (or not valid) to stay readable. */
+const PART_HASH = 12;
+
+function hexHash(bytes: number, ...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, bytes);
+}
+
 function shortHash(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 8);
+  return hexHash(8, ...parts);
 }
 
-/** Network namespace of one service: `stk-<project>-<service>`. */
+/** True when `s` is a service name compose accepts and that can name a file or a cgroup. */
+export function isValidServiceName(s: string): boolean {
+  return SERVICE_NAME_PATTERN.test(s) && s !== '.' && s !== '..';
+}
+
+/**
+ * `name` itself when it is `valid` and at most `max` bytes, else `<readable start><mark><hash>`:
+ * `mark` never occurs in a readable part, so the two forms never meet, and the hash is of the
+ * exact name, so two names share a hashed part only through a SHA-256 collision (48 bits).
+ */
+function part(name: string, valid: boolean, max: number, mark: string, keep: RegExp): string {
+  if (valid && name.length <= max) return name;
+  const start = name.replace(keep, '_').slice(0, max - PART_HASH - 1);
+  return `${start}${mark}${hexHash(PART_HASH, name)}`;
+}
+
+/** The project in a netns name: never contains `.` (the separator). */
+function netnsProjectPart(project: string): string {
+  return part(project, PROJECT_NAME_PATTERN.test(project), NETNS_PART_MAX, '+', /[^a-z0-9_-]/g);
+}
+
+/** The service in a netns name. */
+function netnsServicePart(service: string): string {
+  return part(service, isValidServiceName(service), NETNS_PART_MAX, '+', /[^a-zA-Z0-9_-]/g);
+}
+
+/**
+ * Network namespace of one service: `stk-<project>.<service>`. A project name cannot hold `.`,
+ * so the first `.` splits the name back into its pair: project `a` + service `b-web` is
+ * `stk-a.b-web`, project `a-b` + service `web` is `stk-a-b.web`. A part longer than 48 bytes
+ * (or not a valid name) becomes its first 35 bytes, `+` and 12 hex of its hash.
+ */
 export function netnsName(project: string, service: string): string {
-  return `${NETNS_PREFIX}${project}-${service}`;
+  return `${netnsPrefix(project)}${netnsServicePart(service)}`;
 }
 
-/** Bridge of one project network: `stkb<8 hex>` (12 bytes). */
+/** What every netns of `project`, and of no other project, starts with: `stk-<project>.`. */
+export function netnsPrefix(project: string): string {
+  return `${NETNS_PREFIX}${netnsProjectPart(project)}.`;
+}
+
+/** Bridge of one project network: `stkb<8 hex>` (12 bytes); its alias names the owner. */
 export function bridgeName(project: string, network: string): string {
   return `${LINK_PREFIX}b${shortHash(project, network)}`;
 }
@@ -39,12 +94,26 @@ export function vethPeerName(index: number): string {
   return `eth${index}`;
 }
 
-/** nftables table of one project: `stack_<project>` (inet family). */
+/**
+ * nftables table of one project (inet family): `stack_<project>`, the project name as written
+ * (nft identifiers allow `-`, so `my-app` and `my_app` get tables of their own). A name longer
+ * than 200 bytes (or not valid) becomes its first 187 bytes, `.` and 12 hex of its hash.
+ */
 export function nftTableName(project: string): string {
-  return `${NFT_PREFIX}_${project.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+  return `${NFT_PREFIX}_${part(project, PROJECT_NAME_PATTERN.test(project), NFT_PART_MAX, '.', /[^a-z0-9_-]/g)}`;
 }
 
 /** cgroup path of a service relative to a hierarchy root: `stack/<project>/<service>`. */
 export function cgroupPath(project: string, service?: string): string {
-  return service === undefined ? `${CGROUP_DIR}/${project}` : `${CGROUP_DIR}/${project}/${service}`;
+  segment('project', project);
+  if (service === undefined) return `${CGROUP_DIR}/${project}`;
+  return `${CGROUP_DIR}/${project}/${segment('service', service)}`;
+}
+
+/** `name` when it is one path segment; a bug in stack otherwise (names are validated on load). */
+function segment(kind: string, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new Error(`${kind} name ${JSON.stringify(name)} cannot name a cgroup (a bug: names are validated on load)`);
+  }
+  return name;
 }

@@ -20,8 +20,10 @@ export async function loadFromContext(ctx: CommandContext, quiet = false): Promi
   return project;
 }
 
-/** The project name alone: -p when given (no spec file needed), else the spec's. */
+/** The project name alone: -p or COMPOSE_PROJECT_NAME when given (no spec file needed), else the spec's. */
 export async function projectNameFromContext(ctx: CommandContext): Promise<string> {
   if (ctx.global.projectName !== undefined) return resolveProjectName({ flag: ctx.global.projectName });
+  const variable = ctx.env.COMPOSE_PROJECT_NAME;
+  if (variable) return resolveProjectName({ variable });
   return (await loadFromContext(ctx, true)).name;
 }

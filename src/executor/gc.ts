@@ -2,18 +2,19 @@
 // Only objects with the project prefixes (src/names.ts), and only for a project that nothing
 // holds: not locked by an `up`/`down`, no supervisor, no live process in its records or its
 // cgroups. For such a project, what its records claim goes the way `down` removes it, then
-// whatever still carries its names: netns `stk-<project>-*`, links in its device group, its
-// cgroups, its nftables table and iptables holes, its run folder.
+// whatever still carries its names: netns `stk-<project>.*`, links whose alias names it, its
+// cgroups, its nftables table and iptables holes, its run folder. Never another project's:
+// names are injective (src/names.ts), so an exact project matches only its own objects.
 import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AggregateStackError } from '../errors.js';
 import { withHandle } from '../network/handle.js';
-import { linkDel, linkList } from '../network/link.js';
+import { linkDel, linkList, type Link } from '../network/link.js';
 import { netnsDelete, netnsList } from '../network/netns.js';
-import { projectLinkGroup } from '../network/setup.js';
-import { removeFirewall } from '../network/firewall/index.js';
-import { LINK_PREFIX, NETNS_PREFIX } from '../names.js';
+import { parseOwnerAlias, projectLinkGroup } from '../network/setup.js';
+import { closeForwardHoles, deleteRuleset } from '../network/firewall/index.js';
+import { LINK_PREFIX, netnsPrefix } from '../names.js';
 import { planDown } from '../planner/reconcile.js';
 import { listProjects, observe } from '../state/observe.js';
 import { acquireProjectLock, projectLocked } from '../state/lock.js';
@@ -80,8 +81,8 @@ const RECENT_MS = 5 * 60 * 1000;
 
 /**
  * Collects every project of `names` that nothing holds. `running(project)` says whether its
- * supervisor runs; `named`: the user named the projects (see liveReason). Never touches a
- * netns that also carries the prefix of a live project.
+ * supervisor runs; `named`: the user named the projects (see liveReason). Touches only the
+ * objects of the projects collected.
  */
 export async function collectGarbage(
   names: readonly string[],
@@ -91,20 +92,28 @@ export async function collectGarbage(
   named: boolean,
 ): Promise<GcOutcome[]> {
   const outcomes: GcOutcome[] = [];
-  const liveNames: string[] = [];
   const dead: string[] = [];
   for (const name of names) {
     const reason = await liveReason(name, env, cgroups, running, named);
     if (reason) {
-      liveNames.push(name);
       outcomes.push({ project: name, status: 'live', detail: [reason] });
     } else dead.push(name);
   }
-  for (const project of dead) outcomes.push({ project, status: 'collected', detail: await collect(project, env, cgroups, liveNames) });
+  for (const project of dead) outcomes.push({ project, status: 'collected', detail: await collect(project, env, cgroups) });
   return outcomes;
 }
 
-async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }, cgroups: CgroupManager, liveNames: readonly string[]): Promise<string[]> {
+/**
+ * A link of `project`: its alias names the project (the device group is a 31-bit hash two
+ * projects may share); a link without an alias (made before aliases) by its group.
+ */
+function ownedLink(link: Link, project: string): boolean {
+  if (!link.name.startsWith(LINK_PREFIX)) return false;
+  const owner = parseOwnerAlias(link.alias);
+  return owner ? owner.project === project : link.alias === undefined && link.group === projectLinkGroup(project);
+}
+
+async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }, cgroups: CgroupManager): Promise<string[]> {
   const removed: string[] = [];
   const errors: Error[] = [];
   const attempt = async (what: string, fn: () => unknown): Promise<void> => {
@@ -119,18 +128,18 @@ async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }
     const live = await observe(project, { roots: env.roots });
     const down = planDown(live, { volumes: false });
     if (down.operations.length) await attempt(`${down.operations.length} recorded objects`, () => apply(down, emptyProject(project), { env, live }));
-    const prefix = `${NETNS_PREFIX}${project}-`;
-    const longer = liveNames.filter((q) => `${NETNS_PREFIX}${q}-`.startsWith(prefix)).map((q) => `${NETNS_PREFIX}${q}-`);
+    // `stk-<project>.`: a project name holds no `.`, so no other project's netns starts so.
+    const prefix = netnsPrefix(project);
     for (const ns of netnsList()) {
-      if (ns.startsWith(prefix) && !longer.some((p) => ns.startsWith(p))) await attempt(`netns ${ns}`, () => netnsDelete(ns));
+      if (ns.startsWith(prefix)) await attempt(`netns ${ns}`, () => netnsDelete(ns));
     }
-    const group = projectLinkGroup(project);
-    const links = withHandle(undefined, (h) => linkList(h)).filter((l) => l.group === group && l.name.startsWith(LINK_PREFIX));
+    const links = withHandle(undefined, (h) => linkList(h)).filter((l) => ownedLink(l, project));
     for (const link of links) await attempt(`link ${link.name}`, () => withHandle(undefined, (h) => linkDel(h, link.name)));
     for (const service of await cgroups.services(project)) {
       await attempt(`cgroup stack/${project}/${service}`, () => cgroups.open(project, service).destroy());
     }
-    await attempt(`firewall of ${project}`, async () => void (await removeFirewall(project, env.firewallTarget)));
+    await attempt(`nftables table of ${project}`, async () => void (await deleteRuleset(project, env.firewallTarget ?? {})));
+    await attempt(`iptables holes of ${project}`, async () => void (await closeForwardHoles(project, env.firewallTarget ?? {})));
     await env.supervisor.stop(project);
     // A supervisor whose project state is gone (a cut-off test run): nothing else can stop it.
     for (const orphan of supervisorProcesses().filter((s) => s.project === project && !hasSnapshot(s))) {

@@ -45,10 +45,10 @@ export interface NetworkDriver {
   createNetwork(project: string, network: string, allocation: NetworkAllocation): void;
   /** Deletes the bridge; gone is success (remove-network). */
   removeNetwork(project: string, network: string): void;
-  /** The service's netns `stk-<project>-<service>` with `lo` up (create-netns). */
+  /** The service's netns `stk-<project>.<service>` (src/names.ts) with `lo` up (create-netns). */
   createNetns(project: string, service: string): void;
-  /** Deletes the netns; gone is success (remove-netns). */
-  removeNetns(project: string, service: string): void;
+  /** Deletes the netns, by the name its record holds when given; gone is success (remove-netns). */
+  removeNetns(project: string, service: string, recorded?: string): void;
   /** The veth pair, address, and default route when asked (attach-veth). */
   attachVeth(request: AttachRequest): void;
   /** Deletes the host side, which takes the peer with it; gone is success (detach-veth). */
@@ -122,8 +122,8 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       }
       withHandle(name, (h) => linkSetUp(h, 'lo'));
     },
-    removeNetns(project, service) {
-      netnsDelete(netnsName(project, service));
+    removeNetns(project, service, recorded) {
+      netnsDelete(recorded ?? netnsName(project, service));
     },
     attachVeth(r) {
       const hostSide = vethHostName(r.project, r.service, r.network);

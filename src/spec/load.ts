@@ -100,7 +100,7 @@ function projectEnv(opts: LoadOptions, cwd: string, workingDir: string): Record<
   return { ...readEnvFiles(files, defined), ...defined };
 }
 
-/** -p, else the last `name:` of the files (interpolated), else the project folder's name. */
+/** -p, else COMPOSE_PROJECT_NAME, else the last `name:` of the files (interpolated), else the project folder's name. */
 function pickProjectName(
   opts: LoadOptions,
   docs: readonly MapNode[][],
@@ -109,6 +109,7 @@ function pickProjectName(
   ctx: LoadContext,
 ): string {
   if (opts.projectName !== undefined) return resolveProjectName({ flag: opts.projectName });
+  if (env.COMPOSE_PROJECT_NAME) return resolveProjectName({ variable: env.COMPOSE_PROJECT_NAME });
   let field: Node | undefined;
   for (const fileDocs of docs) for (const d of fileDocs) field = d.entries.get('name') ?? field;
   if (field?.kind === 'scalar' && field.value !== null && field.value !== '') {

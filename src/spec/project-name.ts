@@ -1,4 +1,6 @@
-// The project name as compose picks and checks it: -p, else `name:`, else the project folder.
+// The project name as compose picks and checks it: -p, else COMPOSE_PROJECT_NAME (the environment
+// or the .env file), else `name:`, else the project folder. A name given (-p, the variable,
+// `name:`) must be valid as written; a folder's name is normalized (compose-go's loader).
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -17,8 +19,12 @@ export function isValidProjectName(s: string): boolean {
   return VALID.test(s);
 }
 
-/** Where a name came from decides whether a bad one is an error (-p, name:) or normalized (folder). */
-export type NameSource = { readonly flag: string } | { readonly field: string } | { readonly folder: string };
+/** Where a name came from decides whether a bad one is an error (-p, variable, name:) or normalized (folder). */
+export type NameSource =
+  | { readonly flag: string }
+  | { readonly variable: string }
+  | { readonly field: string }
+  | { readonly folder: string };
 
 const RULE = 'lowercase letters, digits, "_" and "-", starting with a letter or digit';
 
@@ -32,6 +38,15 @@ export function resolveProjectName(src: NameSource): string {
       'PROJECT_NAME',
       `invalid project name ${JSON.stringify(src.flag)}: a project name holds only ${RULE}`,
       fixed ? `try -p ${fixed}` : 'pass -p with a name such as myapp',
+    );
+  }
+  if ('variable' in src) {
+    if (isValidProjectName(src.variable)) return src.variable;
+    const fixed = normalizeProjectName(src.variable);
+    throw new UserError(
+      'PROJECT_NAME',
+      `invalid project name ${JSON.stringify(src.variable)} in COMPOSE_PROJECT_NAME: a project name holds only ${RULE}`,
+      fixed ? `try COMPOSE_PROJECT_NAME=${fixed}` : 'set COMPOSE_PROJECT_NAME to a name such as myapp',
     );
   }
   if ('field' in src) return src.field;

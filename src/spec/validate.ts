@@ -25,10 +25,36 @@ export function validate(raw: RawSpec): Diagnostic[] {
     ];
   }
   const result = specSchema.safeParse(raw.doc);
-  if (result.success) return [];
-  const out: Diagnostic[] = [];
+  const out: Diagnostic[] = folderServiceNames(raw);
+  if (result.success) return out;
   for (const issue of result.error.issues) out.push(...toDiagnostics(issue, [], raw));
   return out;
+}
+
+/** Services named `.` or `..`: the schema's pattern allows them, but they name folders (compose refuses them). */
+function folderServiceNames(raw: RawSpec): Diagnostic[] {
+  const services = raw.doc.services;
+  if (typeof services !== 'object' || services === null || Array.isArray(services)) return [];
+  return Object.keys(services)
+    .filter((key) => key === '.' || key === '..')
+    .map((key) => badName(['services', key], raw));
+}
+
+/** A key that is not a valid name, at the key's place. */
+function badName(path: KeyPath, raw: RawSpec): Diagnostic {
+  const key = String(path[path.length - 1]);
+  const dots = key === '.' || key === '..';
+  const hint = dots ? `\`${key}\` names a folder: rename it, e.g. \`app\`` : `rename it, e.g. \`${key.replace(/[^a-zA-Z0-9._-]+/g, '-')}\``;
+  return {
+    severity: 'error',
+    code: 'BAD_NAME',
+    location: locateKey(raw, path),
+    path,
+    message: `\`${key}\` is not a valid name`,
+    expected: `a name of letters, digits, ".", "_" and "-"${dots ? ', other than "." and ".."' : ''}`,
+    found: JSON.stringify(key),
+    hint,
+  };
 }
 
 /** Where `path` was written; the first file's start when the loader cannot place it. */
@@ -104,11 +130,8 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
       const near = typeof found === 'string' ? suggest(found, values) : undefined;
       return [error('BAD_VALUE', `${subject} has a value stack does not accept`, marked ?? `one of ${values.join(', ')}`, near ? `did you mean \`${near}\`?` : undefined)];
     }
-    case 'invalid_key': {
-      const key = String(path[path.length - 1]);
-      const d = error('BAD_NAME', `\`${key}\` is not a valid name`, 'a name of letters, digits, ".", "_" and "-"', `rename it, e.g. \`${key.replace(/[^a-zA-Z0-9._-]+/g, '-')}\``);
-      return [{ ...d, found: JSON.stringify(key) }];
-    }
+    case 'invalid_key':
+      return [badName(path, raw)];
     case 'too_small':
     case 'too_big':
       return [error('BAD_VALUE', `${subject} is out of range`, marked ?? `${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)}`)];

@@ -1,8 +1,10 @@
 // Files that are either the old version or the new one, never half of each: write a temp file,
 // fsync it, rename it over the target, fsync the folder. A crash (kill -9 of `stack up`) leaves
-// a whole record or none. Updates of one file are serialized within the process.
+// a whole record or none. Updates of one file are serialized within the process. Files are
+// 0600 and the folders made for them 0700 (records hold environment values).
 import { mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
 
 let sequence = 0;
 const queues = new Map<string, Promise<unknown>>();
@@ -37,14 +39,14 @@ export function jsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-/** Writes `value` as JSON to `path` atomically and durably, creating its folder. */
+/** Writes `value` as JSON to `path` atomically and durably (mode 0600), creating its folder (0700). */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
   const text = jsonText(value);
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
     try {
-      const handle = await open(tmp, 'w', 0o644);
+      const handle = await open(tmp, 'w', RECORD_FILE_MODE);
       try {
         await handle.writeFile(text);
         await handle.sync();

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KernelError, UserError } from '../errors.js';
 import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../sys/libc.js';
 import { removeFile } from './atomic.js';
-import { projectRunDir, type StateRoots } from './paths.js';
+import { projectRunDir, STATE_DIR_MODE, type StateRoots } from './paths.js';
 
 /** What the lock file says about its holder, for the message of whoever waits. */
 export interface LockHolder {
@@ -65,7 +65,7 @@ export function describeHolder(holder: LockHolder | undefined): string {
 
 /** One attempt: the lock on the file that is at `path` now, or undefined when it is busy. */
 function tryLock(path: string, dir: string): number | undefined {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
   let fd: number;
   try {
     fd = openSync(path, 'a+', 0o644);

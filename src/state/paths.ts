@@ -1,6 +1,7 @@
 // Where stack keeps its state (docs/architecture.md "Names and places"): runtime records under
 // /run/stack/<project>/ (gone with the boot where /run is a tmpfs), persistent data under
 // /var/lib/stack/. STACK_ROOT=<dir> moves both: <dir>/run/<project> and <dir>/lib (tests).
+// Folders are 0700 and records 0600, root's alone: the snapshot holds every service's environment.
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -11,6 +12,11 @@ export interface StateRoots {
   /** Persistent: named volumes and their records. */
   readonly lib: string;
 }
+
+/** Mode of every state folder stack makes: records and logs hold environment values (secrets). */
+export const STATE_DIR_MODE = 0o700;
+/** Mode of every record file: the snapshot holds every service's environment. */
+export const RECORD_FILE_MODE = 0o600;
 
 /** Where named network namespaces are bind-mounted (the kernel's convention, not moved by STACK_ROOT). */
 export const NETNS_DIR = '/run/netns';

@@ -14,7 +14,7 @@ import type { ServiceView, ViewMount } from '../runtime/view.js';
 import { netnsName } from '../names.js';
 import type { Project, Service } from '../spec/project.js';
 import { NETNS_DIR, volumeDataDir, type StateRoots } from '../state/paths.js';
-import { volumeRecords } from '../state/records.js';
+import { serviceRecords, volumeRecords } from '../state/records.js';
 
 /** The service's volumes as the launcher mounts them, found (never made) on the host. */
 export async function restartMounts(roots: StateRoots, project: Project, spec: Service): Promise<ViewMount[]> {
@@ -52,7 +52,7 @@ export async function relaunch(roots: StateRoots, project: Project, spec: Servic
   return launch({
     service: spec,
     cgroup: group,
-    netns: join(NETNS_DIR, netnsName(project.name, spec.name)),
+    netns: join(NETNS_DIR, (await serviceRecords.read(roots, project.name, spec.name))?.netns ?? netnsName(project.name, spec.name)),
     logPath: files.log,
     exitPath: files.exit,
     view,

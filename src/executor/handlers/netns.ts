@@ -4,7 +4,7 @@
 import type { AttachVeth, CreateNetns, DetachVeth, RemoveNetns } from '../../planner/plan.js';
 import { netnsName, vethHostName, vethPeerName } from '../../names.js';
 import { orderedNetworks } from '../../network/peers.js';
-import { updateServiceRecord } from '../../state/records.js';
+import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { undoing } from './undo.js';
 
@@ -23,9 +23,10 @@ export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<voi
   );
 }
 
-/** Deletes the netns (gone is success), then clears it from the record. */
+/** Deletes the netns by its recorded name (gone is success), then clears it from the record. */
 export async function removeNetns(ctx: RunContext, op: Pick<RemoveNetns, 'service'>): Promise<void> {
-  ctx.network().removeNetns(ctx.project.name, op.service);
+  const recorded = (await serviceRecords.read(ctx.roots, ctx.project.name, op.service))?.netns ?? undefined;
+  ctx.network().removeNetns(ctx.project.name, op.service, recorded);
   await record(ctx, op.service, (r) => ({ ...r, netns: null }));
 }
 

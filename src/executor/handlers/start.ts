@@ -30,7 +30,10 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   const files = serviceFiles(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
   // A process that died leaves its cgroups to be reused: whatever it left running in them goes first.
-  const replacing = (await serviceRecords.read(ctx.roots, project, op.service))?.process != null;
+  const before = await serviceRecords.read(ctx.roots, project, op.service);
+  const replacing = before?.process != null;
+  // The netns the record names (made by create-netns, perhaps by an earlier version's names).
+  const netns = before?.netns ?? netnsName(project, op.service);
   await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
     ...r,
     config: op.stamp,
@@ -50,7 +53,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
       const launched = await launch({
         service: spec,
         cgroup: handle,
-        netns: join(NETNS_DIR, netnsName(project, op.service)),
+        netns: join(NETNS_DIR, netns),
         logPath: files.log,
         exitPath: files.exit,
         ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),

@@ -75,7 +75,8 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
     }
   };
   for (const network of Object.keys(record?.veths ?? {})) attempt(() => ctx.network().detachVeth(project, op.service, network));
-  if (record?.netns) attempt(() => ctx.network().removeNetns(project, op.service));
+  const netns = record?.netns;
+  if (netns) attempt(() => ctx.network().removeNetns(project, op.service, netns));
   if (errors.length) throw new AggregateStackError(`service ${op.service}: removing what its record claims`, errors);
   await serviceRecords.remove(ctx.roots, project, op.service);
 }
