@@ -13,7 +13,7 @@ import { withHandle } from '../network/handle.js';
 import { linkDel, linkList, type Link } from '../network/link.js';
 import { netnsDelete, netnsList } from '../network/netns.js';
 import { parseOwnerAlias, projectLinkGroup } from '../network/setup.js';
-import { closeForwardHoles, deleteRuleset } from '../network/firewall/index.js';
+import { removeFirewall } from '../network/firewall/index.js';
 import { LINK_PREFIX, netnsPrefix } from '../names.js';
 import { planDown } from '../planner/reconcile.js';
 import { listProjects, observe } from '../state/observe.js';
@@ -138,8 +138,7 @@ async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }
     for (const service of await cgroups.services(project)) {
       await attempt(`cgroup stack/${project}/${service}`, () => cgroups.open(project, service).destroy());
     }
-    await attempt(`nftables table of ${project}`, async () => void (await deleteRuleset(project, env.firewallTarget ?? {})));
-    await attempt(`iptables holes of ${project}`, async () => void (await closeForwardHoles(project, env.firewallTarget ?? {})));
+    await attempt(`firewall of ${project}`, async () => void (await removeFirewall(project, env.firewallTarget)));
     await env.supervisor.stop(project);
     // A supervisor whose project state is gone (a cut-off test run): nothing else can stop it.
     for (const orphan of supervisorProcesses().filter((s) => s.project === project && !hasSnapshot(s))) {
