@@ -16,6 +16,7 @@ struct volume {
   int read_only;
   const char *size; /* tmpfs: bytes, or NULL */
   const char *mode; /* tmpfs: octal mode, or NULL */
+  const char *beneath; /* bind: a folder holding the source below which no symlink is followed, or NULL */
 };
 
 struct config {
@@ -47,6 +48,9 @@ struct config {
   const char *etc_hosts, *etc_hostname, *etc_resolv_conf; /* host files bound over /etc/... */
   struct volume *volumes;
   size_t nvolumes;
+  const char *shm_size; /* bytes of /dev/shm, or NULL (64 MiB) */
+  const char **hide;    /* paths of the view hidden from the service (launcher/view.c) */
+  size_t nhide;
 };
 
 /* Parses the request in `buf` (kept: the config points into it); fails with a "config"

@@ -17,6 +17,11 @@ int set_readonly(int dirfd, const char *path, int recursive, int on) {
   return (int)syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr);
 }
 
+int set_mount_flags(int tree, uint64_t flags) {
+  struct launcher_mount_attr attr = {.attr_set = flags};
+  return (int)syscall(SYS_mount_setattr, tree, "", AT_RECURSIVE | AT_EMPTY_PATH, &attr, sizeof attr);
+}
+
 int make_tree_readonly(const char *path) {
   return set_readonly(AT_FDCWD, path, 1, 1);
 }

@@ -23,6 +23,8 @@ struct launcher_mount_attr {
 /* Sets (or clears) read-only on the mount at dirfd/path, and on every mount below it when `recursive`. */
 int set_readonly(int dirfd, const char *path, int recursive, int on);
 
+/* Sets `flags` (LAUNCHER_MOUNT_ATTR_*) on the detached or attached tree `tree` (an fd), submounts included. */
+int set_mount_flags(int tree, uint64_t flags);
 /* Makes the mount at `path` and every mount below it read-only (mount_setattr, AT_RECURSIVE). */
 int make_tree_readonly(const char *path);
 

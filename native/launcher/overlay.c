@@ -57,7 +57,7 @@ void overlay_folder(const char *dir) {
   if (strpbrk(dir, ",:\\")) fail("view", EINVAL, "cannot overlay %s (a comma, colon or backslash in its path)", dir);
   if (noverlays == 0) {
     view_mkdir(UPPER_ROOT, 0700);
-    view_mount("tmpfs", UPPER_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700");
+    view_mount("tmpfs", UPPER_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700,size=16m");
   }
   char layer[64], upper[80], work[80], options[3 * PATH_MAX];
   snprintf(layer, sizeof layer, UPPER_ROOT "/%d", noverlays);
@@ -78,7 +78,7 @@ void overlay_folder(const char *dir) {
     if (trees[i] < 0) fail("view", errno, "copy the mount at %s", below[i]);
   }
   snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s,workdir=%s", dir, upper, work);
-  view_mount("overlay", dir, "overlay", MS_NOSUID, options);
+  view_mount("overlay", dir, "overlay", MS_NOSUID | MS_NODEV, options);
   for (size_t i = 0; i < nbelow; i++) {
     if (mkdir(below[i], 0755) < 0 && errno != EEXIST) fail("view", errno, "mkdir %s in the overlay of %s", below[i], dir);
     if (syscall(SYS_move_mount, trees[i], "", AT_FDCWD, below[i], LAUNCHER_MOVE_MOUNT_F_EMPTY_PATH) < 0)

@@ -43,6 +43,8 @@ int open_target(const struct config *c, const struct volume *v, int root, int fi
     p += len;
     int last = p[strspn(p, "/")] == '\0';
     if (!strcmp(name, ".") || !strcmp(name, "..")) refuse_target(c, v, EINVAL, "contains `%s` (write the path without it)", name);
+    if (depth == 0 && !strncmp(name, ".stack-", 7))
+      refuse_target(c, v, EPERM, "/%s is where stack builds the view: nothing can be mounted there", name);
     if (depth++ == 0 && (!strcmp(name, "proc") || !strcmp(name, "sys")))
       refuse_target(c, v, EPERM, "/%s belongs to the kernel: nothing can be mounted there", name);
     walked_len += (size_t)snprintf(walked + walked_len, sizeof walked - walked_len, "/%s", name);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@
 #include "launcher/target.h"
 
 #define HOST_ROOT "/.stack-host"
+#define ROOT_SIZE "64m"    /* the view's own root: mount points, and what a service writes at / */
+#define SCRATCH_SIZE "1g"  /* /tmp and /var/tmp */
+#define RUN_SIZE "64m"     /* /run */
 
 /* Host top-level entries the view makes itself; lost+found is fsck's, of no use to a service;
  * the last two would cover the view's own staging folders. */
@@ -62,9 +66,9 @@ static void mirror_host_root(void) {
   closedir(dir);
 }
 
-static void build_dev(void) {
+static void build_dev(const struct config *c) {
   view_mkdir("/dev", 0755);
-  view_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  view_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k");
   static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty", NULL};
   for (const char *const *n = nodes; *n; n++) {
     char from[64], to[64];
@@ -77,7 +81,9 @@ static void build_dev(void) {
   view_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
   view_symlink("pts/ptmx", "/dev/ptmx");
   view_mkdir("/dev/shm", 01777);
-  view_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  char shm[64];
+  snprintf(shm, sizeof shm, "mode=1777,size=%s", c->shm_size ? c->shm_size : "65536k");
+  view_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
   view_mkdir("/dev/mqueue", 01777);
   view_mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   view_symlink("/proc/self/fd", "/dev/fd");
@@ -90,7 +96,7 @@ static void build_dev(void) {
 static void mask(const char *path) {
   struct stat st;
   if (lstat(path, &st) < 0) return; /* not on this kernel */
-  if (S_ISDIR(st.st_mode)) view_mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+  if (S_ISDIR(st.st_mode)) view_mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
   else view_mount("/dev/null", path, NULL, MS_BIND, NULL);
 }
 
@@ -113,13 +119,25 @@ static void build_sys_and_proc(void) {
   for (const char *const *p = masked; *p; p++) mask(*p);
 }
 
+/* The private scratch folders, each with a size (a `tmpfs:` volume on the same target replaces it). */
 static void build_scratch(void) {
   view_mkdir("/tmp", 01777);
-  view_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  view_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=" SCRATCH_SIZE);
   view_mkdir("/run", 0755);
-  view_mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
+  view_mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=" RUN_SIZE);
   struct stat st;
-  if (lstat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode)) view_mount("tmpfs", "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  if (lstat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode)) view_mount("tmpfs", "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=" SCRATCH_SIZE);
+}
+
+/* Hides the paths the request names (credentials, other projects' volumes: src/runtime/hidden.ts)
+ * as `mask` does; a symlink is left (Node sends its target too), a missing path skipped. */
+static void hide_paths(const struct config *c) {
+  for (size_t i = 0; i < c->nhide; i++) {
+    const char *path = c->hide[i];
+    struct stat st;
+    if (path[0] != '/' || lstat(path, &st) < 0 || S_ISLNK(st.st_mode)) continue;
+    mask(path);
+  }
 }
 
 /* Opens a host path by the host's own resolution, before the view hides the host. */
@@ -129,8 +147,44 @@ static int open_host_path(const char *stage, const struct config *c, const char 
   return fd;
 }
 
-/* Binds host file `fd` over /etc/<name> of the view, on the entry itself (a symlink too). */
-static void bind_etc_file(int fd, const char *name) {
+/* Opens the source of bind `v`: below `beneath` (a folder a service may write in), no symlink is
+ * followed (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), so a folder swapped for a link to /
+ * is refused with its path; above it, the host's own resolution. */
+static int open_source(const struct config *c, const struct volume *v) {
+  if (!v->beneath) return open_host_path("source", c, v->source, "volume source");
+  size_t n = strlen(v->beneath);
+  while (n > 1 && v->beneath[n - 1] == '/') n--;
+  if (strncmp(v->source, v->beneath, n) || (v->source[n] != '/' && n > 1))
+    fail("source", EINVAL, "service %s: volume source %s is not below %s", c->name, v->source, v->beneath);
+  const char *rest = v->source + n;
+  while (*rest == '/') rest++;
+  int base = open(v->beneath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (base < 0) fail("source", errno, "service %s: volume source %s (its folder %s)", c->name, v->source, v->beneath);
+  if (!*rest) return base;
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, base, rest, &how, sizeof how);
+  int err = errno;
+  close(base);
+  if (fd < 0 && err == ELOOP)
+    fail("source", ELOOP, "service %s: volume source %s goes through a symlink below %s (a service could have made it): "
+         "name the real path", c->name, v->source, v->beneath);
+  if (fd < 0) fail("source", err, "service %s: volume source %s", c->name, v->source);
+  return fd;
+}
+
+/* The mount tree of bind `v`, copied from its opened source: nosuid and nodev (but for a
+ * source under /dev, a device asked for by name), read-only when asked. */
+static int bind_tree(const struct config *c, const struct volume *v, int source) {
+  int tree = clone_tree(source);
+  if (tree < 0) fail("volume", errno, "service %s: bind %s (for %s)", c->name, v->source, v->target);
+  uint64_t flags = LAUNCHER_MOUNT_ATTR_NOSUID | (v->read_only ? LAUNCHER_MOUNT_ATTR_RDONLY : 0);
+  if (strcmp(v->source, "/dev") && strncmp(v->source, "/dev/", 5)) flags |= LAUNCHER_MOUNT_ATTR_NODEV;
+  if (set_mount_flags(tree, flags) < 0) fail("volume", errno, "service %s: make the bind of %s nosuid, nodev%s", c->name, v->source, v->read_only ? ", read-only" : "");
+  return tree;
+}
+
+/* Binds the host file copied as `tree` over /etc/<name> of the view, on the entry itself (a symlink too). */
+static void bind_etc_file(int tree, const char *name) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "/etc/%s", name);
   int onto = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -140,9 +194,7 @@ static void bind_etc_file(int fd, const char *name) {
     onto = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   }
   if (onto < 0) fail("view", errno, "open %s to put the service's own over it", path);
-  int tree = clone_tree(fd);
-  if (tree < 0 || attach_tree(tree, onto) < 0) fail("view", errno, "mount the service's %s", path);
-  close(tree);
+  if (attach_tree(tree, onto) < 0) fail("view", errno, "mount the service's %s", path);
   close(onto);
 }
 
@@ -154,9 +206,7 @@ static void mount_volumes(const struct config *c, const int *sources, int root) 
       struct stat st;
       if (fstat(sources[i], &st) < 0) fail("volume", errno, "stat %s", v->source);
       file = !S_ISDIR(st.st_mode);
-      tree = clone_tree(sources[i]);
-      if (tree < 0) fail("volume", errno, "service %s: bind %s (for %s)", c->name, v->source, v->target);
-      if (v->read_only && set_readonly(tree, "", 1, 1) < 0) fail("volume", errno, "make the bind of %s read-only", v->source);
+      tree = sources[i]; /* copied before the host's root was made read-only (build_view) */
     } else {
       tree = new_tmpfs(v->size, v->mode, v->read_only);
       if (tree < 0) fail("volume", errno, "service %s: tmpfs for %s (size %s, mode %s)", c->name, v->target, v->size ? v->size : "-", v->mode ? v->mode : "-");
@@ -164,31 +214,49 @@ static void mount_volumes(const struct config *c, const int *sources, int root) 
     int onto = open_target(c, v, root, file);
     if (attach_tree(tree, onto) < 0) fail("volume", errno, "service %s: mount %s on %s", c->name, v->source ? v->source : "tmpfs", v->target);
     close(onto);
-    close(tree);
+    if (tree != sources[i]) close(tree);
   }
 }
 
 void build_view(const struct config *c) {
   int *sources = calloc(c->nvolumes + 1, sizeof *sources);
   if (!sources) fail("view", ENOMEM, "volumes");
-  for (size_t i = 0; i < c->nvolumes; i++)
-    sources[i] = c->volumes[i].source ? open_host_path("source", c, c->volumes[i].source, "volume source") : -1;
+  /* Every host file the view takes in is opened and its mount copied now, with its own flags:
+   * the host's root is then made read-only, so nothing reached through it can write the host. */
+  for (size_t i = 0; i < c->nvolumes; i++) {
+    sources[i] = -1;
+    if (!c->volumes[i].source) continue;
+    int fd = open_source(c, &c->volumes[i]);
+    sources[i] = bind_tree(c, &c->volumes[i], fd);
+    close(fd);
+  }
   const char *etc_names[] = {"hosts", "hostname", "resolv.conf"};
   const char *etc_paths[] = {c->etc_hosts, c->etc_hostname, c->etc_resolv_conf};
   int etc[3];
-  for (int i = 0; i < 3; i++) etc[i] = etc_paths[i] ? open_host_path("view", c, etc_paths[i], etc_names[i]) : -1;
+  for (int i = 0; i < 3; i++) {
+    etc[i] = -1;
+    if (!etc_paths[i]) continue;
+    /* Read-only: a service writing its /etc/hosts would grow a file on the host's /run. */
+    int fd = open_host_path("view", c, etc_paths[i], etc_names[i]);
+    etc[i] = clone_tree(fd);
+    if (etc[i] < 0 || set_mount_flags(etc[i], LAUNCHER_MOUNT_ATTR_RDONLY | LAUNCHER_MOUNT_ATTR_NOSUID | LAUNCHER_MOUNT_ATTR_NODEV) < 0)
+      fail("view", errno, "copy the mount of %s", etc_paths[i]);
+    close(fd);
+  }
 
-  view_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
+  view_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=" ROOT_SIZE);
   view_mkdir("/tmp" HOST_ROOT, 0700);
   if (syscall(SYS_pivot_root, "/tmp", "/tmp" HOST_ROOT) < 0) fail("view", errno, "pivot_root into the new root");
   if (chdir("/") < 0) fail("view", errno, "chdir /");
   int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) fail("view", errno, "open the new root");
+  if (make_tree_readonly(HOST_ROOT) < 0) fail("view", errno, "make the host's root read-only while the view is built");
 
   mirror_host_root();
-  build_dev();
+  build_dev(c);
   build_sys_and_proc();
   build_scratch();
+  hide_paths(c);
   for (int i = 0; i < 3; i++)
     if (etc[i] >= 0) bind_etc_file(etc[i], etc_names[i]);
   mount_volumes(c, sources, root);

@@ -9,10 +9,15 @@
  *   /sys         the host's, read-only with its submounts (so cgroupfs cannot be written)
  *   /proc        a new proc of its pid namespace; sys, sysrq-trigger, irq, bus and fs
  *                read-only, Docker's masked paths masked
- *   /tmp /run /var/tmp   private writable tmpfs
- *   /etc/hosts, /etc/hostname, /etc/resolv.conf   the service's own files, bound read-write
- *                (as Docker does) over the host's, even where the host's is a symlink
- *   volumes      in order, onto confined targets (launcher/target.h)
+ *   /tmp /run /var/tmp   private writable tmpfs, sized (1g, 64m, 1g)
+ *   hidden       the paths the request names (credentials, the state roots: src/runtime/hidden.ts)
+ *                under an empty read-only tmpfs (a folder) or /dev/null (a file)
+ *   /etc/hosts, /etc/hostname, /etc/resolv.conf   the service's own files, bound read-only over
+ *                the host's, even where the host's is a symlink (a write would grow a host file)
+ *   volumes      in order, onto confined targets (launcher/target.h); bind sources opened
+ *                without a symlink below the folder the request names (`mount_beneath`)
+ * Every writable mount made here is nosuid and nodev (a bind of a source under /dev keeps dev);
+ * the host's root is made read-only, in this namespace, before anything is built from it.
  * /boot-like folders are not special: the view mirrors every folder, read-only, so a program
  * installed anywhere on the host runs. As in Docker, `read_only` leaves /dev, the /etc name
  * files and the volumes as they are. /sys is the host's (its /sys/class/net too: a fresh

@@ -5,9 +5,14 @@ import { posix } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Service } from '../spec/project.js';
 
-/** A volume as the launcher mounts it: a host folder or file bound in (bind, named and anonymous volumes), or a tmpfs. */
+/**
+ * A volume as the launcher mounts it: a host folder or file bound in (bind, named and anonymous
+ * volumes), or a tmpfs. `beneath`: a folder the source lies in (the project folder, a folder
+ * another bind mounts writable, the volumes root) below which no symlink is followed, so a
+ * service that swapped a folder for a link cannot bind what it points at.
+ */
 export type ViewMount =
-  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
+  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean; readonly beneath?: string }
   | { readonly type: 'tmpfs'; readonly target: string; readonly readOnly: boolean; readonly sizeBytes?: number; readonly mode?: number };
 
 /** What the launcher needs to build the view; `read_only:` comes from the service itself. */
@@ -16,7 +21,12 @@ export interface ServiceView {
   readonly etcFiles?: { readonly hosts?: string; readonly hostname?: string; readonly resolvConf?: string };
   /** Mounted in this order, after the view's own folders (a volume at /tmp/x lands in its private /tmp). */
   readonly mounts: readonly ViewMount[];
+  /** Paths hidden in the view (hidden.ts): an empty read-only tmpfs over a folder, /dev/null over a file. */
+  readonly hide?: readonly string[];
 }
+
+/** First components the view builds itself while it is made (the host's old root, overlay layers): never a target. */
+export const STAGING_PREFIX = '.stack-';
 
 /** Folders of the kernel, never a volume target. */
 const KERNEL_FOLDERS = ['/proc', '/sys'];
@@ -27,7 +37,8 @@ function targetError(service: Service, target: string, why: string, hint: string
 
 /**
  * Refuses, before anything is started, targets the launcher would refuse anyway: relative
- * ones, `.`/`..` in them, / itself, /proc and /sys, and two volumes on one target. Symlinks
+ * ones, `.`/`..` in them, / itself, /proc and /sys, the view's staging folders (`/.stack-*`),
+ * and two volumes on one target. Symlinks
  * are checked by the launcher inside the view, where they are resolved.
  */
 export function checkTargets(service: Service, mounts: readonly ViewMount[]): void {
@@ -42,6 +53,9 @@ export function checkTargets(service: Service, mounts: readonly ViewMount[]): vo
     }
     const normal = `/${parts.join('/')}`;
     if (normal === '/') throw targetError(service, target, 'is the root', 'mount the volume on a folder, such as /app');
+    if (parts[0]!.startsWith(STAGING_PREFIX)) {
+      throw targetError(service, target, `is in /${parts[0]}: folders whose name starts with \`${STAGING_PREFIX}\` are where stack builds the view`, 'choose another target, such as /data');
+    }
     const kernel = KERNEL_FOLDERS.find((k) => normal === k || normal.startsWith(`${k}/`));
     if (kernel !== undefined) {
       throw targetError(service, target, `is in ${kernel}, which belongs to the kernel`, 'choose a target outside /proc and /sys');
@@ -59,9 +73,12 @@ export function viewRequestPairs(service: Service, view: ServiceView): [string, 
   if (etc.hosts !== undefined) pairs.push(['etc_hosts', etc.hosts]);
   if (etc.hostname !== undefined) pairs.push(['etc_hostname', etc.hostname]);
   if (etc.resolvConf !== undefined) pairs.push(['etc_resolv_conf', etc.resolvConf]);
+  if (service.shmSizeBytes !== undefined) pairs.push(['shm_size', String(service.shmSizeBytes)]);
+  for (const path of view.hide ?? []) pairs.push(['hide', path]);
   for (const m of view.mounts) {
     pairs.push(['mount', m.type]);
     if (m.type === 'bind') pairs.push(['mount_source', m.source]);
+    if (m.type === 'bind' && m.beneath !== undefined) pairs.push(['mount_beneath', m.beneath]);
     pairs.push(['mount_target', m.target]);
     if (m.readOnly) pairs.push(['mount_read_only', '1']);
     if (m.type === 'tmpfs' && m.sizeBytes !== undefined) pairs.push(['mount_size', String(m.sizeBytes)]);

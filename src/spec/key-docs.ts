@@ -38,6 +38,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     cap_drop: 'Capabilities to drop (ALL drops every one).',
     mem_limit: 'Memory limit, e.g. 512m or 1g.',
     cpus: 'CPU limit as a number of cpus, e.g. 0.5.',
+    shm_size: 'Size of /dev/shm (64m unless set), a byte size such as 256m.',
     pids_limit: 'Most processes the service may have.',
     deploy: 'Only resources.limits (cpus, memory, pids) is used by stack.',
     develop: 'watch rules for `stack watch` and `up --watch`: path, action (sync, restart, sync+restart, sync+exec; rebuild is refused until builds exist), target, ignore, include, initial_sync, exec.',

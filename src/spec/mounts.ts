@@ -116,9 +116,19 @@ export function parseTmpfs(text: string, path: KeyPath, ctx: MountContext): Moun
 }
 
 function checkTarget(target: string, path: KeyPath, ctx: MountContext): boolean {
-  if (isAbsolute(target)) return true;
-  ctx.report.error(path, 'BAD_VOLUME', `mount target \`${target}\` is not an absolute path`, { expected: 'an absolute path inside the service, e.g. /data' });
-  return false;
+  if (!isAbsolute(target)) {
+    ctx.report.error(path, 'BAD_VOLUME', `mount target \`${target}\` is not an absolute path`, { expected: 'an absolute path inside the service, e.g. /data' });
+    return false;
+  }
+  // The launcher builds the view in /.stack-host (the host's old root) and /.stack-upper: never a target.
+  const first = target.split('/').find((c) => c !== '') ?? '';
+  if (first.startsWith('.stack-')) {
+    ctx.report.error(path, 'BAD_VOLUME', `mount target \`${target}\` is in /${first}, where stack builds the service's view`, {
+      expected: 'a target whose first folder does not start with `.stack-`, e.g. /data',
+    });
+    return false;
+  }
+  return true;
 }
 
 function checkVolume(name: string, path: KeyPath, ctx: MountContext): boolean {

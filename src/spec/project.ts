@@ -87,6 +87,12 @@ export interface Service {
   readonly readOnly: boolean;
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];
+  /** `shm_size` in bytes; absent: 64 MiB. */
+  readonly shmSizeBytes?: number;
+  /** `x-stack-hide`: paths hidden from the service beyond the defaults (`~/x`: in every home). */
+  readonly hide?: readonly string[];
+  /** `x-stack-show`: paths hidden by default that the service may see. */
+  readonly show?: readonly string[];
   readonly limits: Limits;
   readonly develop: Develop | null;
   readonly profiles: readonly string[];

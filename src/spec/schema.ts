@@ -224,6 +224,7 @@ export const serviceSchema = level('service', {
   mem_limit: bytes.optional(),
   cpus: cpus.optional(),
   pids_limit: integer.optional(),
+  shm_size: bytes.optional(),
   deploy: deploy.nullable().optional(),
   develop: develop.nullable().optional(),
   profiles: strings.optional(),

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import { isAbsolute } from 'node:path';
 import type { Dependency, Develop, WatchExec, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
+import { viewOptions } from './view-options.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
 import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
 import type { KeyPath } from './raw.js';
@@ -99,6 +100,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     readOnly: asBoolean(spec.read_only, false),
     capAdd: (spec.cap_add ?? []).map(capability),
     capDrop: (spec.cap_drop ?? []).map(capability),
+    ...viewOptions(spec as Record<string, unknown>, at, report),
     limits: limits(spec, at, ctx),
     develop: develop(spec.develop, at, ctx),
     profiles: [...(spec.profiles ?? [])],

@@ -1,0 +1,123 @@
+// What a service's view hides (docs/isolation.md "What a service sees"): the credentials a
+// compromised dependency would go for — in every home on the host (each folder under /home,
+// /root, every user's home from /etc/passwd, the invoking user's from SUDO_USER) the SSH,
+// cloud, registry and package-index credentials; the host's password hashes and private keys;
+// every project's volumes and records (the state roots). The launcher puts an empty read-only
+// tmpfs over a folder and /dev/null over a file (native/launcher/view.c). Computed on the host:
+// only paths that exist are sent, and a symlink's target is hidden too.
+import { lstatSync, readdirSync, realpathSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import type { StateRoots } from '../state/paths.js';
+import { loadUserDb, type UserDb } from './user.js';
+
+/** Credential files and folders hidden in every home (`~/` of each user). */
+export const HOME_CREDENTIALS: readonly string[] = [
+  '.ssh', '.aws', '.azure', '.gnupg', '.kube', '.docker', '.netrc', '.npmrc', '.pypirc', '.git-credentials',
+  '.config/gh', '.config/hub', '.config/gcloud', '.config/doctl', '.config/git/credentials', '.terraform.d',
+  '.vault-token', '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials', '.pgpass', '.my.cnf',
+  '.password-store', '.local/share/keyrings',
+];
+
+/** Host files and folders hidden from every service. */
+export const HOST_SECRETS: readonly string[] = [
+  '/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd', '/etc/ssl/private',
+];
+
+/** What the user asked beyond the defaults (`x-stack-hide`, `x-stack-show`): `~/x` means x in every home. */
+export interface ViewChoices {
+  readonly hide: readonly string[];
+  readonly show: readonly string[];
+}
+
+/** Where the defaults are looked for (tests point them elsewhere). */
+export interface HostLayout {
+  readonly roots: StateRoots;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly userDb?: UserDb;
+  /** The host's root, `/` unless a test says otherwise; paths returned are relative to it as `/...`. */
+  readonly root?: string;
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** Every home folder on the host: /root, each folder under /home, users' homes from /etc/passwd (root and uid ≥ 1000), SUDO_USER's. */
+export function homeFolders(layout: HostLayout): string[] {
+  const root = layout.root ?? '/';
+  const db = layout.userDb ?? loadUserDb(root);
+  const homes = new Set<string>(['/root', ...list(join(root, 'home')).map((n) => `/home/${n}`)]);
+  for (const user of db.passwd) {
+    if ((user.uid === 0 || (user.uid >= 1000 && user.uid < 65534)) && user.home.startsWith('/') && user.home !== '/') homes.add(posix.normalize(user.home));
+  }
+  const sudoUser = layout.env?.SUDO_USER;
+  const invoker = sudoUser === undefined ? undefined : db.passwd.find((u) => u.name === sudoUser);
+  if (invoker !== undefined && invoker.home.startsWith('/') && invoker.home !== '/') homes.add(posix.normalize(invoker.home));
+  const home = layout.env?.HOME;
+  if (home !== undefined && home.startsWith('/') && home !== '/') homes.add(posix.normalize(home));
+  return [...homes].sort();
+}
+
+/** `~/x` in every home, or the absolute path as written. */
+function expand(path: string, homes: readonly string[]): string[] {
+  if (path === '~' || path.startsWith('~/')) return homes.map((h) => posix.join(h, path.slice(2)));
+  return [posix.normalize(path)];
+}
+
+/**
+ * The paths the service's view hides, absolute in the view (the host's layout): the defaults
+ * above minus `show`, plus `hide`; only those that exist, each symlink's target added.
+ */
+export function hiddenPaths(layout: HostLayout, choices: ViewChoices = { hide: [], show: [] }): string[] {
+  const root = layout.root ?? '/';
+  const homes = homeFolders(layout);
+  const onHost = (p: string): string => join(root, p);
+  const candidates = new Set<string>();
+  for (const home of homes) for (const c of HOME_CREDENTIALS) candidates.add(posix.join(home, c));
+  for (const s of HOST_SECRETS) candidates.add(s);
+  for (const name of safeNames(onHost('/etc/ssh'))) {
+    if (/^ssh_host_.*_key$/.test(name)) candidates.add(`/etc/ssh/${name}`);
+  }
+  candidates.add(posix.normalize(layout.roots.lib));
+  candidates.add(posix.normalize(layout.roots.run));
+  for (const shown of choices.show.flatMap((p) => expand(p, homes))) candidates.delete(shown);
+  for (const hidden of choices.hide.flatMap((p) => expand(p, homes))) candidates.add(hidden);
+  const out = new Set<string>();
+  for (const path of candidates) {
+    if (!exists(onHost(path))) continue;
+    out.add(path);
+    try {
+      const real = realpathSync(onHost(path)).slice(root === '/' ? 0 : root.replace(/\/+$/, '').length) || '/';
+      if (real !== path && real !== '/') out.add(real);
+    } catch {
+      // A dangling link hides nothing more.
+    }
+  }
+  return [...out].sort();
+}
+
+function safeNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** What `service`'s view hides on this host (its `x-stack-hide` and `x-stack-show` applied). */
+export function serviceHides(roots: StateRoots, service: { readonly hide?: readonly string[]; readonly show?: readonly string[] }): string[] {
+  return hiddenPaths({ roots, env: process.env }, { hide: service.hide ?? [], show: service.show ?? [] });
+}
