@@ -2,19 +2,13 @@
 // Commands are loaded on demand so `stack --version` pays for nothing it does not use.
 import { readFileSync } from 'node:fs';
 import { parseCommandLine, type GlobalOptions } from './args.js';
+import type { CommandContext } from './context.js';
 import { closest } from './suggest.js';
 import { UserError } from '../errors.js';
 import { reportError } from './report.js';
 
 /** What every command receives: global options, its own arguments, and where to write. */
-export interface CommandContext {
-  global: GlobalOptions;
-  args: string[];
-  cwd: string;
-  env: Record<string, string | undefined>;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+export type { CommandContext } from './context.js';
 
 /** A command module's single entry point; resolves to the exit code. */
 export type CommandRun = (ctx: CommandContext) => Promise<number>;

@@ -1,5 +1,5 @@
 // Loads the project the global options point at and prints the spec's warnings.
-import type { CommandContext } from './main.js';
+import type { CommandContext } from './context.js';
 import { loadProject } from '../spec/index.js';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';

@@ -27,7 +27,7 @@ import { writeNameFiles } from './handlers/names.js';
 import { allocateProject, hostPrefixes, ipamStore } from './ipam.js';
 import { withOneOffs } from './oneoff.js';
 import { readBootId } from '../runtime/proc.js';
-import { writeSnapshot } from './snapshot.js';
+import { writeSnapshot } from '../state/snapshot.js';
 import { killProcess, supervisorProcesses } from './supervisor-procs.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 

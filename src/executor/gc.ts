@@ -23,7 +23,7 @@ import { apply } from './apply.js';
 import type { CgroupManager } from '../runtime/cgroup/index.js';
 import type { ExecutorEnv } from './context.js';
 import { killProcess, supervisorProcesses, type SupervisorProcess } from './supervisor-procs.js';
-import { snapshotPath } from './snapshot.js';
+import { snapshotPath } from '../state/snapshot.js';
 import { emptyProject } from './stop-plan.js';
 
 

@@ -1,7 +1,7 @@
 // The ordering rules of a plan: which operation must be done before which. Only operations
 // that are in the plan are linked, so independent work has no edge and runs in parallel.
 import type { Project } from '../spec/project.js';
-import type { LiveState } from '../state/live.js';
+import type { LiveState } from './live.js';
 import type { Operation } from './plan.js';
 
 /** Operation ids: `<kind>:<service>`, `<kind>:<network>`, `<kind>:<service>/<network>`. */

@@ -3,7 +3,7 @@
 // one-off's spec carries ONE_OFF_LABEL, so a plan can tell it from a service of the same name.
 import { UserError } from '../errors.js';
 import type { Project } from '../spec/project.js';
-import type { LiveState } from '../state/live.js';
+import type { LiveState } from './live.js';
 
 /** Label every one-off's spec carries; its value is the service it copies (compose's `com.docker.compose.oneoff`). */
 export const ONE_OFF_LABEL = 'stack.oneoff';

@@ -2,7 +2,7 @@
 // inputs, same plan; no I/O, no clock, no randomness. `down` is reconciling against an empty
 // project. What each operation kind does is written down in plan.ts.
 import type { Project, Service } from '../spec/project.js';
-import type { LiveService, LiveState } from '../state/live.js';
+import type { LiveService, LiveState } from './live.js';
 import { dependencies, type Draft } from './edges.js';
 import type { Operation, Plan } from './plan.js';
 import { planNetworks, planVolumes } from './resources.js';
@@ -10,28 +10,9 @@ import { assertNoOneOffClash } from './oneoff.js';
 import { planRemoval, planService } from './services.js';
 import { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 import { toposort } from './toposort.js';
+import type { ReconcileOptions } from './options.js';
 
-/** How a reconcile treats what the project no longer wants, and which services it acts on. */
-export interface ReconcileOptions {
-  /** Remove volumes the project does not declare (named and anonymous): `down -v`. */
-  readonly removeVolumes: boolean;
-  /** Cause of the operations that take away what the project no longer has. */
-  readonly removedCause: string;
-  /** Cause of volume removals. */
-  readonly volumeCause: string;
-  /**
-   * The services acted on and how (targets.ts). Absent: every service converges, and what the
-   * project no longer has is removed. Present: the others are left as they are, nothing is
-   * removed, and only the networks and volumes the targeted services use are made.
-   */
-  readonly modes?: ReadonlyMap<string, ProcessMode>;
-  /** With modes: a service outside them restarts when a dependency it follows (`restart: true`) does. Default true. */
-  readonly follow?: boolean;
-  /** Remove live one-offs (`stack run`) too: `down`. Otherwise they are no orphans and stay. */
-  readonly removeOneOffs?: boolean;
-  /** With modes that cover the whole project (`up --force-recreate` naming no service): orphans and unused networks still go, as in a plain up. */
-  readonly whole?: boolean;
-}
+export type { ReconcileOptions } from './options.js';
 
 /** Options of `up` (and `stack plan`): `up SERVICE...`, `--no-deps`, `--force-recreate`. */
 export interface UpOptions {

@@ -1,9 +1,9 @@
 // Networks and volumes: what to create, recreate or remove, and why. Pure, like all the planner.
 import type { Project } from '../spec/project.js';
-import type { LiveState } from '../state/live.js';
+import type { LiveState } from './live.js';
 import { opId, type Draft } from './edges.js';
 import { describeChange, hashNetwork } from './hash.js';
-import type { ReconcileOptions } from './reconcile.js';
+import type { ReconcileOptions } from './options.js';
 
 /** Networks to create, recreate (remove + create) or remove; returns recreated keys → cause. */
 export function planNetworks(

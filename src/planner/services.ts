@@ -1,7 +1,7 @@
 // Services: start, stop, recreate, restart or remove each one, with its netns and veths, and why.
 // Pure, like all the planner.
 import type { Service } from '../spec/project.js';
-import type { LiveService } from '../state/live.js';
+import type { LiveService } from './live.js';
 import { opId, type Draft } from './edges.js';
 import { attachmentHash, describeChange, hashService } from './hash.js';
 import type { ProcessMode } from './targets.js';

@@ -2,7 +2,7 @@
 // for the life of the boot: a pid alone is reused), its pid inside its own namespace, and its
 // signal masks (whether it can act on a signal at all). Parsers are pure; readers return
 // undefined for a process that is gone.
-import { readFileSync } from 'node:fs';
+import { readProcFile as readProc } from '../sys/proc.js';
 
 /** The parts of /proc/PID/status that stop decisions rest on. */
 export interface ProcStatus {
@@ -25,20 +25,8 @@ export interface ProcStatus {
   readonly inSigwait: boolean;
 }
 
-function readProc(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Field 22 of a /proc/PID/stat line (start time in clock ticks since boot). */
-export function parseStartTime(stat: string): number | undefined {
-  const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const value = afterComm[19];
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
-}
+// Process identity (start time, boot id) lives in src/sys/proc.ts, below every layer that asks.
+export { isSameProcess, parseStartTime, readBootId, readStartTime } from '../sys/proc.js';
 
 /** The fields of /proc/PID/status (and /proc/PID/wchan, where the process sleeps) that ProcStatus holds. */
 export function parseStatus(text: string, wchan = ''): ProcStatus {
@@ -59,23 +47,10 @@ export function parseStatus(text: string, wchan = ''): ProcStatus {
   };
 }
 
-/** The start time of `pid`, or undefined when no such process exists. */
-export function readStartTime(pid: number): number | undefined {
-  const stat = readProc(`/proc/${pid}/stat`);
-  return stat === undefined ? undefined : parseStartTime(stat);
-}
-
 /** /proc/PID/status of `pid`, or undefined when no such process exists. */
 export function readStatus(pid: number): ProcStatus | undefined {
   const text = readProc(`/proc/${pid}/status`);
   return text === undefined ? undefined : parseStatus(text, readProc(`/proc/${pid}/wchan`) ?? '');
-}
-
-/** Whether `pid` is still the process that started at `startTime` and has not exited (zombies count as gone). */
-export function isSameProcess(pid: number, startTime: number): boolean {
-  const stat = readProc(`/proc/${pid}/stat`);
-  if (stat === undefined || parseStartTime(stat) !== startTime) return false;
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 /** Whether a process with these masks has a handler for signal number `signal`. */
@@ -112,9 +87,4 @@ export function readCpuTicks(pid: number): number | undefined {
   if (stat === undefined) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
-}
-
-/** This boot's id: runtime records carry it so nothing from before a reboot is believed. */
-export function readBootId(): string {
-  return (readProc('/proc/sys/kernel/random/boot_id') ?? '').trim();
 }

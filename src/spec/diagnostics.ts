@@ -1,6 +1,6 @@
 // One finding about a spec: where, which key, what was expected and found, and a hint.
 // Errors of a file are collected and reported all at once.
-import type { KeyPath, Location } from './raw.js';
+import type { KeyPath, Location } from './location.js';
 import { UserError } from '../errors.js';
 
 export interface Diagnostic {

@@ -1,15 +1,9 @@
 // The contract between loading (files, merge, extends, include, interpolation) and validation:
 // one merged plain document plus where each of its values came from.
 
-/** A place in a spec file, 1-based line and column. */
-export interface Location {
-  readonly file: string;
-  readonly line: number;
-  readonly col: number;
-}
+import type { KeyPath, Location } from './location.js';
 
-/** A key path into the document, e.g. ['services', 'web', 'ports', 0]. */
-export type KeyPath = readonly (string | number)[];
+export type { KeyPath, Location } from './location.js';
 
 /** The merged, interpolated document before validation. */
 export interface RawSpec {

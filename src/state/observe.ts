@@ -2,12 +2,15 @@
 // a record whose netns, link, cgroup or process is gone observes as not present (drift, which
 // the next plan repairs), and a record from another boot is not believed at all: everything it
 // claims observes as gone, without probing (a pid of another boot names another process).
+// A service whose record names no live process but whose cgroup holds its main process (a run
+// cut off between launch and the pid record, by a crash or a kill) has that process adopted:
+// written into the record and observed as running, so the next `up` never starts a second copy.
 import { join } from 'node:path';
-import { readBootId } from '../runtime/proc.js';
+import { readBootId } from '../sys/proc.js';
 import { listDir } from './atomic.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
 import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';
-import { dirPresent, linkPresent, netnsPresent, processAlive } from './probe.js';
+import { dirPresent, linkPresent, mainProcessesIn, netnsPresent, processAlive } from './probe.js';
 import { networkRecords, serviceRecords, volumeRecords, type NetworkRecord, type ServiceRecord } from './records.js';
 
 /** Where to look; every field defaults to the real place. */
@@ -38,7 +41,9 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
   };
   await Promise.all([
     ...services.records.map(async (r) => {
-      live.services[r.service] = await observeService(r, r.bootId === bootId, netnsDir);
+      const adopted = r.bootId === bootId ? await adopt(roots, r) : undefined;
+      if (adopted) live.warnings.push(adopted.note);
+      live.services[r.service] = await observeService(adopted?.record ?? r, r.bootId === bootId, netnsDir);
     }),
     ...networks.records.map(async (r) => {
       live.networks[r.key] = await observeNetwork(r, r.bootId === bootId);
@@ -49,6 +54,29 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
     }),
   ]);
   return { ...live, services: sorted(live.services), networks: sorted(live.networks), volumes: sorted(live.volumes) };
+}
+
+/**
+ * The record with the main process its cgroups hold when the record names none that lives
+ * (written back, unless the record changed meanwhile); undefined when there is nothing to adopt.
+ */
+async function adopt(roots: StateRoots, r: ServiceRecord): Promise<{ record: ServiceRecord; note: string } | undefined> {
+  if (r.cgroups.length === 0) return undefined;
+  if (r.process !== null && processAlive(r.process.pid, r.process.startTime)) return undefined;
+  const [found, ...more] = await mainProcessesIn(r.cgroups);
+  if (!found) return undefined;
+  const process = { pid: found.pid, startTime: found.startTime };
+  const unchanged = (current: ServiceRecord['process']): boolean =>
+    current === r.process || (current !== null && r.process !== null && current.pid === r.process.pid && current.startTime === r.process.startTime);
+  const written = await serviceRecords.update(roots, r.project, r.service, (current) =>
+    current === undefined ? null : current.bootId === r.bootId && unchanged(current.process) ? { ...current, process, monitor: found.monitor } : current,
+  );
+  if (written === null || written.process?.pid !== found.pid || written.process.startTime !== found.startTime) return undefined;
+  const extra = more.length ? ` (and ${more.map((p) => p.pid).join(', ')}, left for its next stop)` : '';
+  return {
+    record: written,
+    note: `service ${r.service}: its cgroup holds pid ${found.pid}${extra}, which its record did not name (a run cut off after launching it): adopted`,
+  };
 }
 
 async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: string): Promise<LiveService> {

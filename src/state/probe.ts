@@ -1,8 +1,8 @@
 // Kernel probes behind observation: does this netns, link, cgroup, folder or process still
 // exist? Each answers from the kernel's own files, never from our records.
-import { stat, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isSameProcess } from '../runtime/proc.js';
+import { readFile, readlink, stat, statfs } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { isSameProcess, readProcFile, readStartTime } from '../sys/proc.js';
 
 /** statfs f_type of nsfs: what a live namespace bind mount reports. */
 const NSFS_MAGIC = 0x6e736673;
@@ -33,4 +33,52 @@ export async function dirPresent(path: string): Promise<boolean> {
 /** The recorded process still runs: same pid, same start time, not a zombie. */
 export function processAlive(pid: number, startTime: number): boolean {
   return isSameProcess(pid, startTime);
+}
+
+/** A service's main process found in its cgroups, with its monitor. */
+export interface FoundProcess {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly monitor: { readonly pid: number; readonly startTime: number };
+}
+
+/** The `NSpid` and `PPid` lines of /proc/PID/status. */
+function nsPidsAndParent(pid: number): { nsPids: number[]; parent: number } | undefined {
+  const status = readProcFile(`/proc/${pid}/status`);
+  if (status === undefined) return undefined;
+  const nsPids = (/^NSpid:\s*(.*)$/m.exec(status)?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
+  return { nsPids, parent: Number(/^PPid:\s*(\d+)$/m.exec(status)?.[1] ?? 0) };
+}
+
+/** The program a process runs (basename of /proc/PID/exe), undefined when gone. */
+async function programOf(pid: number): Promise<string | undefined> {
+  try {
+    return basename(await readlink(`/proc/${pid}/exe`));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The main processes running in a service's cgroup directories: each process that is pid 1 of
+ * a pid namespace of its own and whose parent is a launcher (the monitor that started it), oldest
+ * first. What a launch leaves when the run that made it was cut off before recording its pid.
+ */
+export async function mainProcessesIn(dirs: readonly string[]): Promise<FoundProcess[]> {
+  const pids = new Set<number>();
+  for (const dir of dirs) {
+    const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) if (/^\d+$/.test(line)) pids.add(Number(line));
+  }
+  const found: FoundProcess[] = [];
+  for (const pid of pids) {
+    const ids = nsPidsAndParent(pid);
+    if (!ids || ids.nsPids.length < 2 || ids.nsPids.at(-1) !== 1 || ids.parent <= 1) continue;
+    if ((await programOf(ids.parent)) !== 'launcher') continue;
+    const startTime = readStartTime(pid);
+    const monitorStart = readStartTime(ids.parent);
+    if (startTime === undefined || monitorStart === undefined || !isSameProcess(pid, startTime)) continue;
+    found.push({ pid, startTime, monitor: { pid: ids.parent, startTime: monitorStart } });
+  }
+  return found.sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
 }

@@ -34,7 +34,6 @@
 //   same launcher, netns, cgroups and files as `up`. A restart takes the project lock
 //   (non-blocking, retried), so it never races `up`/`down`, and it never revives a process that
 //   `stop`/`down` marked as stopped by the user (markStoppedByUser, written before the signal).
-import type { SupervisorControl } from '../executor/supervisor.js';
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { ensureSupervisor, stopSupervisor } from './control.js';
 import { writeFile, type ProcessId } from './files.js';
@@ -56,10 +55,24 @@ export async function markStoppedByUser(project: string, service: string, proces
   await writeFile(serviceStatePaths(roots, project, service).stopped, { pid: process.pid, startTime: process.startTime });
 }
 
-/** The executor's SupervisorControl (src/executor/supervisor.ts), plus the stop mark. */
-export function supervisorControl(roots: StateRoots = stateRoots()): SupervisorControl & {
+/**
+ * The supervisor as the executor drives it. It has the shape of the executor's narrow
+ * SupervisorControl (src/executor/supervisor.ts), which the CLI hands to the executor; the
+ * supervisor never imports the executor (docs/architecture.md, "Layers").
+ */
+export interface SupervisorHandle {
+  /** Starts the project's supervisor, or tells the running one to reread the project. */
+  ensure(project: string): Promise<void>;
+  /** Stops the project's supervisor; none running is success. Services keep running. */
+  stop(project: string): Promise<void>;
+  /** Resolves once the service's healthcheck passes; rejects when it is unhealthy, exits, times out or is aborted. */
+  waitHealthy(project: string, service: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /** Marks `process` of the service as stopped by the user (never restarted). */
   markStopped(project: string, service: string, process: ProcessId): Promise<void>;
-} {
+}
+
+/** The supervisor of projects under `roots`, for the executor and the CLI. */
+export function supervisorControl(roots: StateRoots = stateRoots()): SupervisorHandle {
   return {
     ensure: async (project) => {
       await ensureSupervisor(project, roots);

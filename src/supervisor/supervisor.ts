@@ -8,7 +8,7 @@ import { openCgroups, type CgroupManager } from '../runtime/cgroup/index.js';
 import { execTargetOf } from '../runtime/exec.js';
 import { describeExit, readExitRecord } from '../runtime/exit-record.js';
 import { isSameProcess, readBootId } from '../runtime/proc.js';
-import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../executor/snapshot.js';
+import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snapshot.js';
 import { dnsListeners } from '../network/dns/index.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';
 import type { Service } from '../spec/project.js';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { describeExit, readExitRecord, type ExitRecord } from '../runtime/exit-record.js';
 import { isSameProcess } from '../runtime/proc.js';
-import { readSnapshot } from '../executor/snapshot.js';
+import { readSnapshot } from '../state/snapshot.js';
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { serviceRecords } from '../state/records.js';
 import { ensureSupervisor, runningSupervisor } from './control.js';

@@ -1,5 +1,5 @@
 // `stack config`: validate the spec and print the normalized project, like `docker compose config`.
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { renderConfig } from '../../spec/index.js';

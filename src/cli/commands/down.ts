@@ -2,7 +2,7 @@
 // needed with -p), whatever happened before: nothing running, a SIGKILLed `up`, objects
 // removed by hand. Idempotent. `-v` removes named and anonymous volumes too.
 import { stateRoots } from '../../state/paths.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { planDown } from '../../planner/index.js';

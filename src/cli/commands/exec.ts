@@ -4,7 +4,7 @@
 // terminals, and exits with the command's code. Options stop at SERVICE, as in compose.
 import { isatty } from 'node:tty';
 import { isAbsolute } from 'node:path';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { splitAtPositional } from '../split-args.js';
 import { loadFromContext, projectNameFromContext } from '../project.js';
@@ -12,7 +12,7 @@ import { closest } from '../suggest.js';
 import { UserError } from '../../errors.js';
 import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
-import { readSnapshot } from '../../executor/snapshot.js';
+import { readSnapshot } from '../../state/snapshot.js';
 import { execAttached, type ExecService, type ExecTarget } from '../../runtime/exec.js';
 import { waitAttached } from './attached.js';
 import type { Project } from '../../spec/project.js';

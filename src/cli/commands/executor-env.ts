@@ -5,7 +5,7 @@ import type { ExecutorEnv } from '../../executor/context.js';
 import { CRASH_ENV } from '../../executor/crash.js';
 import type { SupervisorControl } from '../../executor/supervisor.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 
 /** SUDO_UID/SUDO_GID when run under sudo: the folders stack creates in the project belong to that user. */
 function invoker(env: CommandContext['env']): ExecutorEnv['invoker'] {

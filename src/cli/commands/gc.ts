@@ -1,7 +1,7 @@
 // `stack gc [PROJECT...]`: removes the kernel objects and records of projects nothing holds
 // any more (a crashed `up`, a cut-off test run); live projects are listed and left alone.
 import { stateRoots } from '../../state/paths.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { openCgroups } from '../../runtime/cgroup/index.js';
 import { collectGarbage, gcCandidates } from '../../executor/gc.js';

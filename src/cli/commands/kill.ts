@@ -16,7 +16,7 @@ import { acquireProjectLock } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
 import { serviceRecords } from '../../state/records.js';
 import { markStoppedByUser } from '../../supervisor/index.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { runningProject } from './running-project.js';
 

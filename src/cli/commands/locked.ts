@@ -2,7 +2,7 @@
 // user what it waits for (or failing at once with --no-lock-wait).
 import { acquireProjectLock, describeHolder } from '../../state/lock.js';
 import type { RunEnv } from './executor-env.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import type { Renderer } from '../render/index.js';
 
 /** Holds the lock of `project` while `work` runs. */

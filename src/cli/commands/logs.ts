@@ -1,7 +1,7 @@
 // `stack logs`: the services' output from their log files (written by each service's monitor,
 // whether or not anything else runs), merged in time order, `name |` prefixed; -f follows.
 import { existsSync, readdirSync } from 'node:fs';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';

@@ -3,7 +3,7 @@
 // without doing anything when the one-off is removed meanwhile (`stack down`). It reads the
 // state root from STACK_ROOT like every stack command.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readSnapshot } from '../../executor/snapshot.js';
+import { readSnapshot } from '../../state/snapshot.js';
 import { isSameProcess } from '../../runtime/proc.js';
 import { stateRoots } from '../../state/paths.js';
 import { serviceRecords } from '../../state/records.js';

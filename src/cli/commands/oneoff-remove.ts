@@ -9,7 +9,7 @@ import { planDown } from '../../planner/index.js';
 import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { observe } from '../../state/observe.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import type { RunEnv } from './executor-env.js';
 

@@ -1,5 +1,5 @@
 // `stack plan`: observe the host, plan against the spec, print one line per operation.
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { assertRunnable, plan, renderPlan, renderPlanJson } from '../../planner/index.js';

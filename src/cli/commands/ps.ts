@@ -1,7 +1,7 @@
 // `stack ps`: one line per service of the project: whether its process runs (the kernel's
 // answer, from observe), its health, restarts and published ports (the supervisor's, when it
 // runs). Read-only: takes no lock, needs no spec file with -p NAME.
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { observe } from '../../state/observe.js';

@@ -1,6 +1,6 @@
 // `stack restart [SERVICE...]`: stop and start the services as they run (config changes are not
 // applied: that is `up`), then their dependents with `depends_on.<it>.restart: true`.
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { withRenderer, progressMode } from '../render/index.js';
 import { timeoutMs } from './executor-env.js';

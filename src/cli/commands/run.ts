@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { isatty } from 'node:tty';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { splitAtPositional } from '../split-args.js';
 import { loadFromContext } from '../project.js';

@@ -3,11 +3,11 @@
 // made, so an edit to the spec is applied by `up`, never by `restart`. Works with -p NAME and no
 // spec file. Service names are checked here: unknown ones are a UserError with a "did you mean".
 import { UserError } from '../../errors.js';
-import { readSnapshot } from '../../executor/snapshot.js';
+import { readSnapshot } from '../../state/snapshot.js';
 import type { Project } from '../../spec/project.js';
 import { stateRoots } from '../../state/paths.js';
 import { supervisorControl } from '../../supervisor/index.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { resolveProjectName } from '../../spec/project-name.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
 import { assertServices } from './lifecycle.js';

@@ -1,7 +1,7 @@
 // `stack start [SERVICE...]`: start services that were stopped (and what they depend on),
 // without recreating them; `--wait` returns once they are ready, as `up --wait` does.
 import { UserError } from '../../errors.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { withRenderer, progressMode } from '../render/index.js';
 import { startServices } from './lifecycle.js';

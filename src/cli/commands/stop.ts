@@ -1,6 +1,6 @@
 // `stack stop [SERVICE...]`: stop services, dependents first, and keep them stopped (their
 // restart policy does not apply) until `stack start` or `stack up`.
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { withRenderer, progressMode } from '../render/index.js';
 import { timeoutMs } from './executor-env.js';

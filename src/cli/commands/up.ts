@@ -5,7 +5,7 @@
 // they are. --wait returns once they are ready; --abort-on-container-exit / --exit-code-from
 // stop everything when one exits and pass its exit code on.
 import { stateRoots } from '../../state/paths.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { assertRunnable, plan, withDependencies, type UpOptions } from '../../planner/index.js';
@@ -137,7 +137,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       // A watch that cannot start (an initial sync, an inotify limit) ends the foreground up: the
       // services are stopped as on Ctrl-C, then the error is reported.
       if (watchRules && !interrupt.signal.aborted) {
-        watching = await (await import('./watch.js')).startWatching(ctx, project, env, watchRules).catch((e: unknown) => {
+        watching = await (await import('./watching.js')).startWatching(ctx, project, env, watchRules).catch((e: unknown) => {
           watchFailed = e;
           return undefined;
         });

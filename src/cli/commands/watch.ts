@@ -1,28 +1,17 @@
 // `stack watch [SERVICE...]`: brings the services up (unless --no-up), then acts on their
 // develop.watch rules as files change, one line per action. Ctrl-C stops watching and leaves the
-// services running. `stack up --watch` uses startWatching() beside its log output.
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { CommandContext } from '../main.js';
+// services running. `stack up --watch` uses startWatching() (watching.ts) beside its log output.
+import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { UserError } from '../../errors.js';
-import type { Project, WatchExec } from '../../spec/project.js';
-import { executorEnv, type RunEnv } from './executor-env.js';
+import { executorEnv } from './executor-env.js';
 import { supervisorControl } from '../../supervisor/index.js';
 import { stateRoots } from '../../state/paths.js';
 import { serviceRecords } from '../../state/records.js';
-import { execInService, execTargetOf } from '../../runtime/exec.js';
-import { describeExit, readExitRecord } from '../../runtime/exit-record.js';
-import { serviceFiles } from '../../runtime/service-files.js';
-import { readSnapshot } from '../../executor/snapshot.js';
-import { isSameProcess } from '../../runtime/proc.js';
-import { loadUserDb, resolveUser } from '../../runtime/user.js';
-import { nullSink } from '../../executor/events.js';
-import { prepareRules, ruleContext, watchedServices } from '../../watch/prepare.js';
-import { WatchSession, type EarlyExit, type PreparedRule, type WatchActions } from '../../watch/session.js';
-import { watchPath } from '../../watch/watcher.js';
-import { initialSync } from '../../watch/initial.js';
-import { assertServices, restartServices, stopServicesNamed } from './lifecycle.js';
+import { prepareRules, watchedServices } from '../../watch/prepare.js';
+import { assertServices } from './lifecycle.js';
+import { startWatching } from './watching.js';
 
 const HELP = `Usage: stack watch [OPTIONS] [SERVICE...]
 
@@ -104,120 +93,4 @@ export async function run(ctx: CommandContext): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-/** A running watch; close() stops it (the services keep running). */
-export interface Watching {
-  close(): Promise<void>;
-}
-
-/** Starts watching the prepared rules of `project` (its services are up); lines go to ctx.stdout. */
-export async function startWatching(
-  ctx: Pick<CommandContext, 'stdout' | 'stderr'>,
-  project: Project,
-  env: RunEnv,
-  rules: readonly PreparedRule[],
-  options: { quietMs?: number } = {},
-): Promise<Watching> {
-  const names = [...new Set(rules.map((r) => r.service))];
-  const line = watchLine(Object.keys(project.services), (ctx.stdout as NodeJS.WriteStream).isTTY === true, ctx.stdout);
-  const actions = serviceActions(project, env, line);
-  for (const rule of rules) {
-    if (rule.destination?.kind === 'bound') {
-      line(rule.service, `watch rule ${rule.number}: ${rule.rule.path} is bind-mounted at ${rule.rule.target}, so the service sees every change at once; nothing is copied`);
-    } else if (rule.destination?.kind === 'volume' && rule.rule.initialSync) {
-      const t0 = Date.now();
-      const copied = await initialSync(rule, actions.owner(rule.service)).catch((e: unknown) => {
-        throw new UserError(
-          'WATCH_SYNC_FAILED',
-          `${ruleContext(rule.service, rule.number, rule.rule.path)}: the initial sync to ${rule.rule.target} failed: ${e instanceof Error ? e.message : String(e)}`,
-          'check that the service is up (its volume exists) and that the watched files are readable',
-          { cause: e },
-        );
-      });
-      line(rule.service, `watch rule ${rule.number}: initial sync copied ${copied} file(s) to ${rule.rule.target} in ${Date.now() - t0} ms`);
-    }
-  }
-  const session = new WatchSession(rules, actions, { line, error: (e) => ctx.stderr.write(`stack watch: ${e.message}\n  hint: ${e.hint ?? ''}\n`) }, {
-    displayRoot: project.workingDir,
-    ...(options.quietMs !== undefined && { quietMs: options.quietMs }),
-  });
-  await session.start((rule, onChange, onError) => watchPath(rule.rule.path, rule.isFile, rule.filter, onChange, onError));
-  ctx.stderr.write(`watching ${rules.length} rule(s) of ${names.join(', ')} (Ctrl-C to stop watching)\n`);
-  return { close: () => session.close() };
-}
-
-/** Writes `web  restarted in 38 ms  (src/a.js changed)`: the name without the `|` of service output. */
-function watchLine(services: readonly string[], colour: boolean, out: NodeJS.WritableStream): (service: string, text: string) => void {
-  const width = Math.max(5, ...services.map((s) => s.length));
-  return (service, text) => {
-    const name = (service || 'watch').padEnd(width);
-    out.write(colour ? `\u001b[1m${name}\u001b[0m  ${text}\n` : `${name}  ${text}\n`);
-  };
-}
-
-/** The real verbs a watch session uses, bound to one project. */
-function serviceActions(project: Project, env: RunEnv, line: (service: string, text: string) => void): WatchActions {
-  const sink = { ...nullSink, notice: (message: string) => line('', message) }; // events stay quiet: one line per action is printed instead
-  let userDb: ReturnType<typeof loadUserDb> | undefined;
-  const owners = new Map<string, { uid: number; gid: number } | undefined>();
-  return {
-    async restart(service, cause) {
-      // As `stack restart`: the service as the last `up` made it (an edit of the spec since is
-      // applied by `up`, not by a restart).
-      const applied = (await readSnapshot(env.roots, project.name))?.project;
-      const made = await restartServices({ env, project: applied?.services[service] ? applied : project, services: [service], cause, sink });
-      // After a `stack down` elsewhere there is nothing to restart: say so rather than a restart line.
-      if (made === 0) throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
-    },
-    pause: (service) => stopServicesNamed({ env, project, services: [service], cause: 'exited right after a watch restart', sink }),
-    async exec(service, hook: WatchExec) {
-      const record = await serviceRecords.read(env.roots, project.name, service);
-      const spec = project.services[service]!;
-      const target = record && execTargetOf(record, spec);
-      if (!target) throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" is not running`, 'start it with `stack up`');
-      const result = await execInService(target, hook.command, {
-        env: hook.environment,
-        ...(hook.user !== undefined && { user: hook.user }),
-        ...(hook.workingDir !== undefined && { workingDir: hook.workingDir }),
-        ...(hook.privileged && { privileged: true }),
-        timeoutMs: 60_000,
-        maxOutputBytes: 64 * 1024,
-      });
-      return { exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
-    },
-    async exitWithin(service, ms): Promise<EarlyExit | undefined> {
-      const record = await serviceRecords.read(env.roots, project.name, service);
-      const process = record?.process;
-      if (!process) return undefined;
-      const since = Date.now();
-      while (isSameProcess(process.pid, process.startTime)) {
-        if (Date.now() - since >= ms) return undefined;
-        await sleep(25);
-      }
-      const afterMs = Date.now() - since;
-      const exitPath = serviceFiles(env.roots, project.name, service).exit;
-      // The monitor writes the record right after the exit.
-      for (let i = 0; i < 40; i++) {
-        const exit = readExitRecord(exitPath);
-        if (exit && exit.pid === process.pid && exit.startTime === process.startTime) {
-          return { afterMs, description: describeExit(exit), success: exit.exitCode === 0 };
-        }
-        await sleep(25);
-      }
-      return { afterMs, description: 'exited', success: false };
-    },
-    owner(service) {
-      if (!owners.has(service)) {
-        const spec = project.services[service]!;
-        if (spec.user === undefined) owners.set(service, undefined);
-        else {
-          userDb ??= loadUserDb();
-          const id = resolveUser(service, spec.user, userDb);
-          owners.set(service, { uid: id.uid, gid: id.gid });
-        }
-      }
-      return owners.get(service);
-    },
-  };
 }

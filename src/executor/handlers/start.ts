@@ -14,8 +14,8 @@ import type { RunContext } from '../context.js';
 import { launch } from '../../runtime/launch.js';
 import { checkTargets } from '../../runtime/view.js';
 import { serviceFiles } from '../../runtime/service-files.js';
+import { prepareMounts } from '../../runtime/mounts.js';
 import { awaitDependencies } from './dependencies.js';
-import { prepareMounts } from './mounts.js';
 import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
 
@@ -49,7 +49,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
       await writeNameFiles(ctx, op.service);
       const handle = await (await ctx.cgroups()).create(project, op.service, spec.limits);
       if (replacing) await handle.killAll();
-      const mounts = await prepareMounts(ctx, spec);
+      const mounts = await prepareMounts({ roots: ctx.roots, project: ctx.project, mode: 'make', invoker: ctx.env.invoker, userDb: ctx.env.userDb }, spec);
       const launched = await launch({
         service: spec,
         cgroup: handle,

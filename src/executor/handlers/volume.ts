@@ -2,38 +2,21 @@
 // (docs/architecture.md "Names and places"), recorded before it is made. A new one belongs to the `user`
 // of the service that mounts it, the way an image's folder ownership carries into a docker
 // volume (postgres can then init its data dir). Removal (`down -v`) deletes folder and record.
-import { chown, mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { CreateVolume, RemoveVolume } from '../../planner/plan.js';
 import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { loadUserDb, resolveUser } from '../../runtime/user.js';
+import { makeVolumeFolder, volumeOwner } from '../../runtime/mounts.js';
 import { undoing } from './undo.js';
-
-/** uid and gid a new volume folder gets: the `user` of the first service (by name) that mounts it. */
-export function volumeOwner(ctx: RunContext, mountedBy: readonly string[]): { uid: number; gid: number } {
-  for (const name of [...mountedBy].sort()) {
-    const service = ctx.project.services[name];
-    if (service?.user === undefined) continue;
-    const id = resolveUser(name, service.user, ctx.env.userDb ?? loadUserDb());
-    return { uid: id.uid, gid: id.gid };
-  }
-  return { uid: 0, gid: 0 };
-}
 
 /** Services of the project that mount the named volume `key`. */
 function mountersOf(project: Project, key: string): string[] {
   return Object.values(project.services)
     .filter((s) => s.volumes.some((m) => m.type === 'volume' && m.source === key))
     .map((s) => s.name);
-}
-
-/** Makes `path` if it is missing, owned by `owner`; an existing folder is left as it is. */
-export async function makeVolumeFolder(path: string, owner: { uid: number; gid: number }): Promise<void> {
-  const made = await mkdir(path, { recursive: true, mode: 0o755 });
-  if (made !== undefined) await chown(path, owner.uid, owner.gid);
 }
 
 /** Records the named volume, then makes its folder. */
@@ -44,7 +27,7 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path });
   ctx.reached(`${op.id}:recorded`);
   await undoing(
-    () => makeVolumeFolder(path, volumeOwner(ctx, mountersOf(ctx.project, op.volume))),
+    () => makeVolumeFolder(path, volumeOwner(ctx.project, mountersOf(ctx.project, op.volume), ctx.env.userDb)),
     () => volumeRecords.remove(ctx.roots, ctx.project.name, op.volume),
   );
 }

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openCgroups, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
 import { launch } from '../../../src/runtime/launch.js';
 import { isSameProcess, readBootId } from '../../../src/runtime/proc.js';
-import { writeSnapshot } from '../../../src/executor/snapshot.js';
+import { writeSnapshot } from '../../../src/state/snapshot.js';
 import { serviceFiles } from '../../../src/runtime/service-files.js';
 import type { IpamRecord } from '../../../src/network/ipam.js';
 import { openNetworkDriver, setupProjectNetwork, teardownProjectNetwork, type ProjectNetworkSpec } from '../../../src/network/setup.js';
@@ -22,7 +22,7 @@ import type { Project, Service } from '../../../src/spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../../../src/state/paths.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../../src/state/records.js';
 import { stopSupervisor, supervisorEntry } from '../../../src/supervisor/index.js';
-import { restartMounts } from '../../../src/supervisor/relaunch.js';
+import { prepareMounts } from '../../../src/runtime/mounts.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { fileURLToPath } from 'node:url';
 
@@ -217,7 +217,7 @@ export class ProjectRig {
       netns: join(NETNS_DIR, netnsName(this.project, name)),
       logPath: files.log,
       exitPath: files.exit,
-      view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts: await restartMounts(this.roots, this.spec!, spec) },
+      view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts: await prepareMounts({ roots: this.roots, project: this.spec!, mode: 'find' }, spec) },
     });
     const record = await updateServiceRecord(this.roots, this.project, name, this.bootId, (r) => ({
       ...r,

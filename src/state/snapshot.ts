@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { IpamRecord } from '../network/ipam.js';
 import type { Project } from '../spec/project.js';
 import { readFile } from 'node:fs/promises';
-import { jsonText, readJson, writeJsonAtomic } from '../state/atomic.js';
-import { projectRunDir, type StateRoots } from '../state/paths.js';
+import { jsonText, readJson, writeJsonAtomic } from './atomic.js';
+import { projectRunDir, type StateRoots } from './paths.js';
 
 /** What the snapshot holds. */
 export interface ProjectSnapshot {

@@ -1,18 +1,32 @@
-// What a service's volumes are on the host, made ready before launch: a bind's missing source
-// folder is created as compose does (owned by the invoking user under sudo when it lies in the
-// project folder), a named volume is its folder, an anonymous volume gets a folder of its own
-// (recorded per service, so `down -v` removes it), tmpfs passes through. Targets are checked
-// and created inside the service's view by the launcher, never here on the host.
+// What a service's volumes are on the host, made ready before launch — the one place that
+// prepares them, for the executor's start-service and the supervisor's restarts alike. A first
+// start (`make`) creates what is missing: a bind's missing source folder as compose does (owned
+// by the invoking user under sudo when it lies in the project folder), an anonymous volume's
+// folder of its own (recorded per service, so `down -v` removes it); a named volume is its
+// folder (create-volume made it). A restart (`find`) makes nothing: it finds the same folders
+// the first start made. tmpfs passes through. Targets are checked and created inside the
+// service's view by the launcher, never here on the host.
 import { createHash } from 'node:crypto';
 import { chown, mkdir, stat } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-import { UserError } from '../../errors.js';
-import type { Mount, Service } from '../../spec/project.js';
-import { volumeDataDir } from '../../state/paths.js';
-import { volumeRecords } from '../../state/records.js';
-import type { RunContext } from '../context.js';
-import type { ViewMount } from '../../runtime/view.js';
-import { makeVolumeFolder, volumeOwner } from './volume.js';
+import { UserError } from '../errors.js';
+import type { Mount, Project, Service } from '../spec/project.js';
+import { volumeDataDir, type StateRoots } from '../state/paths.js';
+import { volumeRecords } from '../state/records.js';
+import { loadUserDb, resolveUser, type UserDb } from './user.js';
+import type { ViewMount } from './view.js';
+
+/** Where and how a service's mounts are prepared. */
+export interface MountSetup {
+  readonly roots: StateRoots;
+  readonly project: Project;
+  /** `make`: create what is missing (a first start); `find`: only find what a first start made (a restart). */
+  readonly mode: 'make' | 'find';
+  /** Owner of the folders made inside the project folder (SUDO_UID/SUDO_GID under sudo). */
+  readonly invoker?: { readonly uid: number; readonly gid: number } | undefined;
+  /** Users and groups `user:` resolves against (default: the host's). */
+  readonly userDb?: UserDb | undefined;
+}
 
 /** A volume as the launcher mounts it (view.ts). */
 export type ResolvedMount = ViewMount;
@@ -27,6 +41,23 @@ export function anonymousVolumeName(project: string, service: string, target: st
   return `${project}_${anonymousVolumeKey(service, target).replaceAll('+', '_')}`;
 }
 
+/** uid and gid a new volume folder gets: the `user` of the first service (by name) that mounts it. */
+export function volumeOwner(project: Project, mountedBy: readonly string[], userDb?: UserDb): { uid: number; gid: number } {
+  for (const name of [...mountedBy].sort()) {
+    const service = project.services[name];
+    if (service?.user === undefined) continue;
+    const id = resolveUser(name, service.user, userDb ?? loadUserDb());
+    return { uid: id.uid, gid: id.gid };
+  }
+  return { uid: 0, gid: 0 };
+}
+
+/** Makes `path` if it is missing, owned by `owner`; an existing folder is left as it is. */
+export async function makeVolumeFolder(path: string, owner: { uid: number; gid: number }): Promise<void> {
+  const made = await mkdir(path, { recursive: true, mode: 0o755 });
+  if (made !== undefined) await chown(path, owner.uid, owner.gid);
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
@@ -35,7 +66,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** mkdir -p that hands every folder it creates inside `projectDir` to `invoker`. */
-async function makeBindSource(path: string, projectDir: string, invoker: RunContext['env']['invoker']): Promise<void> {
+async function makeBindSource(path: string, projectDir: string, invoker: MountSetup['invoker']): Promise<void> {
   const first = await mkdir(path, { recursive: true, mode: 0o755 });
   if (first === undefined || invoker === undefined) return;
   const inProject = (p: string): boolean => {
@@ -48,13 +79,13 @@ async function makeBindSource(path: string, projectDir: string, invoker: RunCont
   }
 }
 
-async function resolveMount(ctx: RunContext, service: Service, mount: Mount): Promise<ResolvedMount> {
+async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Promise<ResolvedMount> {
   const base = { target: mount.target, readOnly: mount.readOnly };
   if (mount.type === 'tmpfs') {
     return { type: 'tmpfs', ...base, ...(mount.sizeBytes !== undefined && { sizeBytes: mount.sizeBytes }), ...(mount.mode !== undefined && { mode: mount.mode }) };
   }
   if (mount.type === 'bind') {
-    if (!(await exists(mount.source))) {
+    if (ctx.mode === 'make' && !(await exists(mount.source))) {
       if (!mount.createHostPath) {
         throw new UserError(
           'BIND_SOURCE_MISSING',
@@ -62,7 +93,7 @@ async function resolveMount(ctx: RunContext, service: Service, mount: Mount): Pr
           'create it, or use the short syntax (`./dir:/target`), which creates a missing folder',
         );
       }
-      await makeBindSource(mount.source, ctx.project.workingDir, ctx.env.invoker);
+      await makeBindSource(mount.source, ctx.project.workingDir, ctx.invoker);
     }
     return { type: 'bind', source: mount.source, ...base };
   }
@@ -70,7 +101,7 @@ async function resolveMount(ctx: RunContext, service: Service, mount: Mount): Pr
     const volume = ctx.project.volumes[mount.source];
     if (!volume) throw new Error(`service ${service.name}: volume ${mount.source} is not in the project`);
     const path = volumeDataDir(ctx.roots, volume.name);
-    if (!(await exists(path))) {
+    if (ctx.mode === 'make' && !(await exists(path))) {
       if (volume.external) {
         throw new UserError(
           'VOLUME_MISSING',
@@ -83,15 +114,20 @@ async function resolveMount(ctx: RunContext, service: Service, mount: Mount): Pr
     return { type: 'bind', source: path, ...base };
   }
   const key = anonymousVolumeKey(service.name, mount.target);
+  if (ctx.mode === 'find') {
+    const record = await volumeRecords.read(ctx.roots, ctx.project.name, key);
+    if (!record) throw new Error(`service ${service.name}: no record of its anonymous volume at ${mount.target}`);
+    return { type: 'bind', source: record.path, ...base };
+  }
   const name = anonymousVolumeName(ctx.project.name, service.name, mount.target);
   const path = volumeDataDir(ctx.roots, name);
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key, name, path, owner: service.name });
-  await makeVolumeFolder(path, volumeOwner(ctx, [service.name]));
+  await makeVolumeFolder(path, volumeOwner(ctx.project, [service.name], ctx.userDb));
   return { type: 'bind', source: path, ...base };
 }
 
 /** Every volume of `service`, ready to mount, in spec order. */
-export async function prepareMounts(ctx: RunContext, service: Service): Promise<ResolvedMount[]> {
+export async function prepareMounts(ctx: MountSetup, service: Service): Promise<ResolvedMount[]> {
   const out: ResolvedMount[] = [];
   for (const mount of service.volumes) out.push(await resolveMount(ctx, service, mount));
   return out;
