@@ -1,0 +1,153 @@
+// The cgroup of a project's own processes: each service's monitor (the launcher that stays to
+// log and reap it) and the project's supervisor live in `stack.monitors/<project>`, in every
+// hierarchy the host mounts (each v1 hierarchy, named ones such as name=systemd included, and
+// the unified one), as conmon gets a scope of its own. Left in the cgroups of whoever ran
+// `stack up` (a login session, a CI job), they would die with it (systemd kills a session's
+// cgroup), and a service whose monitor is gone dies of SIGPIPE on its next write. A service's
+// workload starts in its monitor's groups and then joins its own (`stack/<project>/<service>`),
+// so nothing of it stays in the caller's cgroups either. The tree is apart from `stack/`:
+// killing a service's group never reaches its monitor. `down` removes the group once its
+// processes are gone (removeMonitorGroup).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { KernelError } from '../../errors.js';
+import { cgroupPath } from '../../names.js';
+import { mkdirChain } from './dirs.js';
+import { errorCode, nodeCgroupFs, type CgroupFs } from './fs.js';
+import { kernelError, readProcs, readValue, writeValue } from './io.js';
+import { pollUntil } from './poll.js';
+
+/** Directory under each hierarchy root that holds the monitor groups of all projects. */
+export const MONITOR_CGROUP_DIR = 'stack.monitors';
+
+/** `stack.monitors/<project>` (the project name checked as for its service groups). */
+export function monitorGroupRel(project: string): string {
+  cgroupPath(project); // throws for a name that is not one path segment
+  return `${MONITOR_CGROUP_DIR}/${project}`;
+}
+
+/** Mount point of every cgroup hierarchy in a mountinfo text: each v1 hierarchy once, and cgroup2. */
+export function parseHierarchyRoots(mountinfo: string): string[] {
+  const roots: string[] = [];
+  const seen = new Set<string>();
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const fields = left.split(' ');
+    const [device, root, mountPoint] = [fields[2], fields[3], fields[4]];
+    const fstype = right.split(' ')[0];
+    if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || !device || !mountPoint || root !== '/') continue;
+    if (seen.has(device)) continue; // the same hierarchy mounted twice
+    seen.add(device);
+    roots.push(mountPoint.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))));
+  }
+  return roots;
+}
+
+let hostRoots: string[] | undefined;
+
+/** This host's hierarchy roots (read once per process). */
+export function hierarchyRoots(): string[] {
+  hostRoots ??= parseHierarchyRoots(readFileSync('/proc/self/mountinfo', 'utf8'));
+  return hostRoots;
+}
+
+/** A v1 cpuset group starts with no CPUs and no memory nodes (joining it fails): take the parent's. */
+async function inheritCpuset(fs: CgroupFs, dir: string): Promise<void> {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    const own = join(dir, file);
+    if (!(await fs.exists(own)) || (await readValue(fs, own)) !== '') continue;
+    await writeValue(fs, own, await readValue(fs, join(dir, '..', file)));
+  }
+}
+
+/** The monitor group of one project, in every hierarchy. */
+export interface MonitorGroup {
+  /** Absolute directories, one per hierarchy. */
+  readonly dirs: readonly string[];
+  /** Creates the group where missing and moves `pid` (the whole process) into it in every hierarchy. */
+  join(pid: number): Promise<void>;
+  /** Every process in the group (the union over the hierarchies), sorted. */
+  pids(): Promise<number[]>;
+  /**
+   * Removes the group (and `stack.monitors` when it is left empty), waiting up to `waitMs` for
+   * its processes to leave (a monitor exits right after it writes its service's exit record).
+   * Gone is success. Returns the dirs still busy, never kills anything.
+   */
+  remove(waitMs?: number): Promise<string[]>;
+}
+
+/** The monitor group of `project` under `roots` (default: this host's hierarchies). */
+export function monitorGroup(project: string, roots: readonly string[] = hierarchyRoots(), fs: CgroupFs = nodeCgroupFs): MonitorGroup {
+  const rel = monitorGroupRel(project);
+  const dirs = roots.map((r) => join(r, rel));
+  const pids = async (): Promise<number[]> => {
+    const all = new Set<number>();
+    for (const dir of dirs) for (const pid of await readProcs(fs, join(dir, 'cgroup.procs'))) all.add(pid);
+    return [...all].sort((a, b) => a - b);
+  };
+  return {
+    dirs,
+    pids,
+    async join(pid) {
+      for (const root of roots) {
+        let dir: string;
+        try {
+          dir = await mkdirChain(fs, root, rel, (level) => inheritCpuset(fs, level));
+          await inheritCpuset(fs, dir);
+        } catch (e) {
+          // A hierarchy mounted read-only (some container runtimes do) is not ours to use.
+          if (e instanceof KernelError && e.errno === 'EROFS') continue;
+          throw e;
+        }
+        await writeValue(fs, join(dir, 'cgroup.procs'), String(pid));
+      }
+    },
+    async remove(waitMs = 5000) {
+      const busy: string[] = [];
+      const rmdirs = async (): Promise<boolean> => {
+        busy.length = 0;
+        for (const dir of dirs) if (!(await rmdirOnce(fs, dir))) busy.push(dir);
+        return busy.length === 0;
+      };
+      await pollUntil(rmdirs, (ms) => new Promise((resolve) => setTimeout(resolve, ms)), waitMs);
+      // The shared parent goes with its last project; another project's group keeps it.
+      for (const root of roots) await rmdirOnce(fs, join(root, MONITOR_CGROUP_DIR)).catch(() => false);
+      return [...busy];
+    },
+  };
+}
+
+/** rmdir: true when removed or gone, false while it holds processes or children. */
+async function rmdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
+  try {
+    await fs.rmdir(dir);
+    return true;
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'ENOENT') return true;
+    if (code === 'EBUSY' || code === 'ENOTEMPTY') return false;
+    throw kernelError(`rmdir ${dir}`, e);
+  }
+}
+
+/** Moves `pid` into the project's monitor group: the supervisor does it for itself, launch() for each monitor. */
+export async function placeInMonitorGroup(project: string, pid: number): Promise<void> {
+  await monitorGroup(project).join(pid);
+}
+
+/**
+ * Removes the project's monitor group (`down`, `gc`); true when there was one. Throws when
+ * processes still hold it after `waitMs` (a monitor or supervisor of the project still runs).
+ */
+export async function removeMonitorGroup(project: string, waitMs = 5000): Promise<boolean> {
+  const group = monitorGroup(project);
+  let existed = false;
+  for (const dir of group.dirs) existed ||= await nodeCgroupFs.exists(dir);
+  if (!existed) return false;
+  const busy = await group.remove(waitMs);
+  if (busy.length === 0) return true;
+  const left = await group.pids();
+  throw new KernelError(`rmdir ${busy.join(', ')} (processes left: ${left.join(' ')})`, 'EBUSY', osConstants.errno.EBUSY);
+}
