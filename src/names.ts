@@ -59,8 +59,9 @@ function netnsProjectPart(project: string): string {
   return part(project, PROJECT_NAME_PATTERN.test(project), NETNS_PART_MAX, '+', /[^a-z0-9_-]/g);
 }
 
-/** The service in a netns name. */
+/** The service in a netns name; none for `''` (then the name is the project's prefix). */
 function netnsServicePart(service: string): string {
+  if (service === '') return '';
   return part(service, isValidServiceName(service), NETNS_PART_MAX, '+', /[^a-zA-Z0-9_-]/g);
 }
 
@@ -74,7 +75,7 @@ export function netnsName(project: string, service: string): string {
   return `${netnsPrefix(project)}${netnsServicePart(service)}`;
 }
 
-/** What every netns of `project`, and of no other project, starts with: `stk-<project>.`. */
+/** What every netns of `project`, and of no other project, starts with: `stk-<project>.` (= netnsName(project, '')). */
 export function netnsPrefix(project: string): string {
   return `${NETNS_PREFIX}${netnsProjectPart(project)}.`;
 }

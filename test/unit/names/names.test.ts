@@ -24,6 +24,8 @@ describe('the collisions of issue 9 are gone', () => {
     expect(netnsName('a-b', 'web').startsWith(netnsPrefix('a'))).toBe(false);
     expect(netnsName('a', 'b-web').startsWith(netnsPrefix('a-b'))).toBe(false);
     expect(netnsName('a', 'b-web').startsWith(netnsPrefix('a'))).toBe(true);
+    expect(netnsName('a', '')).toBe(netnsPrefix('a'));
+    expect(netnsPrefix('a')).toBe('stk-a.');
   });
 });
 

@@ -1,0 +1,179 @@
+// Kernel names are injective (src/names.ts), proved with the collisions issue 9 names: project
+// `a` + service `b-web` beside project `a-b` + service `web` (one netns name before), and
+// `my-app` beside `my_app` (one nftables table before), all up at once, side by side, then
+// `down` (or `gc`) of one at a time, each leaving the others running and intact. And the records
+// that hold environment values are 0600 in 0700 folders, out of reach of other users.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { netnsName, nftTableName } from '../../../src/names.js';
+import { isSameProcess, readStartTime } from '../../../src/runtime/proc.js';
+import { killProcess, supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
+import { Rig } from './rig.js';
+
+/** A rig whose project name the test chooses (the collisions need exact names). */
+class NamedRig extends Rig {
+  constructor(override readonly name: string) {
+    super();
+  }
+}
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
+});
+
+function named(name: string, service: string): NamedRig {
+  const r = new NamedRig(name);
+  rigs.push(r);
+  r.spec(`  ${service}:\n    command: sleep 3600\n`);
+  return r;
+}
+
+/** A random start for the names, a letter first (a project name starts with a letter or digit). */
+function fresh(): string {
+  return `n${randomBytes(3).toString('hex')}`;
+}
+
+/** What is left of the project's names (the monitors' cgroups are the up-down tests' to check). */
+function left(r: Rig, service: string): string[] {
+  return r.leftovers([service]).filter((l) => !l.includes('/stack.monitors/'));
+}
+
+function nftTables(): string[] {
+  return execFileSync('nft', ['list', 'tables', 'inet'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[2] ?? '')
+    .filter(Boolean);
+}
+
+/** The netns inode a process runs in, or the one a named netns file holds. */
+function nsInode(path: string): number {
+  return statSync(path).ino;
+}
+
+/** What one (project, service) owns in the kernel, read from the kernel, with its process. */
+interface Owned {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly netns: string;
+  readonly netnsInode: number;
+  readonly cgroups: readonly string[];
+  readonly table: string;
+}
+
+async function owned(r: Rig, service: string): Promise<Owned> {
+  const record = await r.record(service);
+  const pid = record?.process?.pid;
+  if (!record || pid === undefined || record.netns === null) throw new Error(`${r.name}/${service}: not up`);
+  return {
+    pid,
+    startTime: readStartTime(pid) ?? -1,
+    netns: record.netns,
+    netnsInode: nsInode(`/proc/${pid}/ns/net`),
+    cgroups: record.cgroups,
+    table: nftTableName(r.name),
+  };
+}
+
+/** The objects are still there, the process is the same one, in the same netns and cgroups. */
+function expectIntact(o: Owned): void {
+  expect(isSameProcess(o.pid, o.startTime)).toBe(true);
+  expect(nsInode(`/run/netns/${o.netns}`)).toBe(o.netnsInode);
+  expect(nsInode(`/proc/${o.pid}/ns/net`)).toBe(o.netnsInode);
+  for (const dir of o.cgroups) {
+    expect(existsSync(dir)).toBe(true);
+    if (existsSync(join(dir, 'cgroup.procs'))) expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(o.pid));
+  }
+  expect(nftTables()).toContain(o.table);
+}
+
+describeRoot('injective kernel names: the collision pairs of issue 9 side by side', () => {
+  it('a + b-web and a-b + web, my-app and my_app: up at once, each its own netns, cgroups and table; down one by one leaves the others intact', async () => {
+    const base = fresh();
+    const a = named(base, 'b-web');
+    const ab = named(`${base}-b`, 'web');
+    const dash = named(`${base}-app`, 'web');
+    const under = named(`${base}_app`, 'web');
+    const pairs: [Rig, string][] = [[a, 'b-web'], [ab, 'web'], [dash, 'web'], [under, 'web']];
+    await Promise.all(pairs.map(([r]) => r.ok(['up', '-d', '--progress', 'plain'])));
+
+    const all = await Promise.all(pairs.map(([r, s]) => owned(r, s)));
+    expect(all.map((o) => o.netns)).toEqual([
+      netnsName(base, 'b-web'),
+      netnsName(`${base}-b`, 'web'),
+      netnsName(`${base}-app`, 'web'),
+      netnsName(`${base}_app`, 'web'),
+    ]);
+    expect(new Set(all.map((o) => o.netns)).size).toBe(4);
+    expect(new Set(all.map((o) => o.netnsInode)).size).toBe(4);
+    expect(new Set(all.flatMap((o) => o.cgroups)).size).toBe(all.flatMap((o) => o.cgroups).length);
+    expect(new Set(all.map((o) => o.table)).size).toBe(4);
+    for (const o of all) expectIntact(o);
+
+    // One by one: each down leaves every project not yet down running and intact.
+    for (let i = 0; i < pairs.length; i++) {
+      const [r, s] = pairs[i]!;
+      await r.ok(['down', '--progress', 'plain']);
+      expect(left(r, s)).toEqual([]);
+      expect(isSameProcess(all[i]!.pid, all[i]!.startTime)).toBe(false);
+      for (const o of all.slice(i + 1)) expectIntact(o);
+    }
+  });
+
+  it('gc NAME takes only that project: gc of `a` leaves `a-b`, gc of `my_app` leaves `my-app`', async () => {
+    const base = fresh();
+    const a = named(base, 'b-web');
+    const ab = named(`${base}-b`, 'web');
+    const dash = named(`${base}-app`, 'web');
+    const under = named(`${base}_app`, 'web');
+    await Promise.all([a, ab, dash, under].map((r) => r.ok(['up', '-d', '--progress', 'plain'])));
+    const keep = [await owned(ab, 'web'), await owned(dash, 'web')];
+
+    for (const [gone, service] of [[a, 'b-web'], [under, 'web']] as const) {
+      // A crashed `up` leaves no supervisor: kill this project's (we started it), so gc collects it.
+      for (const s of supervisorProcesses().filter((p) => p.project === gone.name && p.run === gone.roots.run)) await killProcess(s.pid, s.startTime);
+      const gc = await gone.ok(['gc', gone.name]);
+      expect(gc.stdout).toContain(`${gone.name}: removed`);
+      expect(left(gone, service)).toEqual([]);
+      for (const o of keep) expectIntact(o);
+    }
+  });
+});
+
+describeRoot('state records hold secrets: 0600 files in 0700 folders', () => {
+  it('the snapshot (every service environment) and the records are unreadable to other users after a real up', async () => {
+    const r = named(fresh(), 'web');
+    r.spec('  web:\n    command: sleep 3600\n    environment:\n      API_TOKEN: s3cr3t-canary\n');
+    await r.ok(['up', '-d', '--progress', 'plain']);
+    chmodSync(r.dir, 0o755); // the test's temp folder is 0700 itself: open it so only stack's modes stand in the way
+
+    const run = join(r.roots.run, r.name);
+    const snapshot = join(run, 'project.json');
+    expect(readFileSync(snapshot, 'utf8')).toContain('s3cr3t-canary');
+    expect(statSync(snapshot).mode & 0o777).toBe(0o600);
+    for (const dir of [r.roots.run, run, join(run, 'services'), join(run, 'networks')]) {
+      expect({ dir, mode: (statSync(dir).mode & 0o777).toString(8) }).toEqual({ dir, mode: '700' });
+    }
+    for (const folder of ['services', 'networks']) {
+      for (const file of readdirSync(join(run, folder))) {
+        expect({ file, mode: (statSync(join(run, folder, file)).mode & 0o777).toString(8) }).toEqual({ file, mode: '600' });
+      }
+    }
+    // Another user (nobody) can neither read the snapshot nor list the run folder.
+    const asNobody = (args: string[]): number => {
+      try {
+        execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...args], { stdio: 'ignore' });
+        return 0;
+      } catch (e) {
+        return (e as { status?: number }).status ?? -1;
+      }
+    };
+    expect(asNobody(['ls', r.dir])).toBe(0); // the rig's folder is open: the test would see a leak
+    expect(asNobody(['cat', snapshot])).not.toBe(0);
+    expect(asNobody(['ls', run])).not.toBe(0);
+  });
+});
