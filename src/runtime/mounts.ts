@@ -5,10 +5,12 @@
 // folder of its own (recorded per service, so `down -v` removes it); a named volume is its
 // folder (create-volume made it). A restart (`find`) makes nothing: it finds the same folders
 // the first start made. tmpfs passes through. Targets are checked and created inside the
-// service's view by the launcher, never here on the host.
+// service's view by the launcher, never here on the host. A bind source's path may not cross
+// a symlink inside the project folder or a folder bound writable (bindBeneath): the launcher
+// opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
 import { createHash } from 'node:crypto';
-import { chown, mkdir, stat } from 'node:fs/promises';
-import { dirname, relative, sep } from 'node:path';
+import { chown, lstat, mkdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Mount, Project, Service } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
@@ -58,6 +60,11 @@ export async function makeVolumeFolder(path: string, owner: { uid: number; gid: 
   if (made !== undefined) await chown(path, owner.uid, owner.gid);
 }
 
+/** The folder holding every volume's folder (volumeDataDir's parent). */
+function volumesRoot(roots: StateRoots): string {
+  return dirname(volumeDataDir(roots, '_'));
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
@@ -79,12 +86,49 @@ async function makeBindSource(path: string, projectDir: string, invoker: MountSe
   }
 }
 
+/** Whether `path` lies strictly inside `dir`. */
+function inside(dir: string, path: string): boolean {
+  const r = relative(dir, path);
+  return r !== '' && !r.startsWith('..') && !r.startsWith(sep);
+}
+
+/**
+ * The folder below which a bind source's path must not cross a symlink: the outermost of the
+ * project folder and the folders any service of the project binds writable that holds it.
+ * A service can replace what lies inside those (`./data` by a link to `/`); what lies above
+ * them is the host's own layout (`/etc/localtime -> ...`), followed as Docker follows it.
+ */
+export function bindBeneath(project: Project, source: string): string | undefined {
+  const writable = Object.values(project.services).flatMap((s) => s.volumes.flatMap((m) => (m.type === 'bind' && !m.readOnly ? [m.source] : [])));
+  const holders = [project.workingDir, ...writable].filter((dir) => inside(dir, source));
+  return holders.sort((a, b) => a.length - b.length)[0];
+}
+
+/** Refuses a source whose path crosses a symlink below `beneath` (one a service could have planted). */
+async function refuseSymlinks(service: Service, mount: Mount & { source: string }, beneath: string): Promise<void> {
+  let path = beneath;
+  for (const part of relative(beneath, mount.source).split(sep)) {
+    path = join(path, part);
+    const st = await lstat(path).catch(() => undefined);
+    if (st === undefined) return; // missing from here on: made below (mkdir) or refused as missing
+    if (st.isSymbolicLink()) {
+      throw new UserError(
+        'BIND_SOURCE_SYMLINK',
+        `service "${service.name}": bind source ${mount.source} (for ${mount.target}) goes through the symlink ${path}`,
+        `stack does not follow a symlink inside ${beneath} (a service could have made it): if you made it, name the real path in the spec`,
+      );
+    }
+  }
+}
+
 async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Promise<ResolvedMount> {
   const base = { target: mount.target, readOnly: mount.readOnly };
   if (mount.type === 'tmpfs') {
     return { type: 'tmpfs', ...base, ...(mount.sizeBytes !== undefined && { sizeBytes: mount.sizeBytes }), ...(mount.mode !== undefined && { mode: mount.mode }) };
   }
   if (mount.type === 'bind') {
+    const beneath = bindBeneath(ctx.project, mount.source);
+    if (beneath !== undefined) await refuseSymlinks(service, mount, beneath);
     if (ctx.mode === 'make' && !(await exists(mount.source))) {
       if (!mount.createHostPath) {
         throw new UserError(
@@ -95,7 +139,7 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
       }
       await makeBindSource(mount.source, ctx.project.workingDir, ctx.invoker);
     }
-    return { type: 'bind', source: mount.source, ...base };
+    return { type: 'bind', source: mount.source, ...base, ...(beneath !== undefined && { beneath }) };
   }
   if (mount.source !== undefined) {
     const volume = ctx.project.volumes[mount.source];
@@ -111,19 +155,19 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
       }
       throw new Error(`service ${service.name}: volume folder ${path} is missing (a bug: create-volume runs first)`);
     }
-    return { type: 'bind', source: path, ...base };
+    return { type: 'bind', source: path, ...base, beneath: volumesRoot(ctx.roots) };
   }
   const key = anonymousVolumeKey(service.name, mount.target);
   if (ctx.mode === 'find') {
     const record = await volumeRecords.read(ctx.roots, ctx.project.name, key);
     if (!record) throw new Error(`service ${service.name}: no record of its anonymous volume at ${mount.target}`);
-    return { type: 'bind', source: record.path, ...base };
+    return { type: 'bind', source: record.path, ...base, ...(inside(volumesRoot(ctx.roots), record.path) && { beneath: volumesRoot(ctx.roots) }) };
   }
   const name = anonymousVolumeName(ctx.project.name, service.name, mount.target);
   const path = volumeDataDir(ctx.roots, name);
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key, name, path, owner: service.name });
   await makeVolumeFolder(path, volumeOwner(ctx.project, [service.name], ctx.userDb));
-  return { type: 'bind', source: path, ...base };
+  return { type: 'bind', source: path, ...base, beneath: volumesRoot(ctx.roots) };
 }
 
 /** Every volume of `service`, ready to mount, in spec order. */

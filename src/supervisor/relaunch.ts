@@ -11,6 +11,7 @@ import { prepareMounts } from '../runtime/mounts.js';
 import { launch, type LaunchedService } from '../runtime/launch.js';
 import { serviceFiles } from '../runtime/service-files.js';
 import type { ServiceView } from '../runtime/view.js';
+import { serviceHides } from '../runtime/hidden.js';
 import { netnsName } from '../names.js';
 import type { Project, Service } from '../spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../state/paths.js';
@@ -25,6 +26,7 @@ export async function relaunch(roots: StateRoots, project: Project, spec: Servic
   const view: ServiceView = {
     etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
     mounts: await prepareMounts({ roots, project, mode: 'find' }, spec),
+    hide: serviceHides(roots, spec),
   };
   return launch({
     service: spec,

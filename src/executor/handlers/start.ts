@@ -13,6 +13,7 @@ import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
 import { launch } from '../../runtime/launch.js';
 import { checkTargets } from '../../runtime/view.js';
+import { serviceHides } from '../../runtime/hidden.js';
 import { serviceFiles } from '../../runtime/service-files.js';
 import { prepareMounts } from '../../runtime/mounts.js';
 import { awaitDependencies } from './dependencies.js';
@@ -57,7 +58,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         logPath: files.log,
         exitPath: files.exit,
         ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),
-        view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts },
+        view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts, hide: serviceHides(ctx.roots, spec) },
       });
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
         ...r,
