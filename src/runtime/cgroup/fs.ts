@@ -1,8 +1,7 @@
 // The narrow file-system port the cgroup managers use. Everything a manager does to a cgroup
 // hierarchy is one of these six calls, so the managers run unchanged over the real cgroupfs
-// (nodeCgroupFs) and over a kernel-like in-memory hierarchy in tests (fakefs.ts).
+// (nodeCgroupFs) and over a kernel-like in-memory hierarchy in tests (test/doubles/cgroup-fakefs.ts).
 // Errors are node-style: an Error with `code` (`ENOENT`, `EBUSY`, ...) and `errno`.
-import { constants as osConstants } from 'node:os';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 
@@ -49,17 +48,6 @@ export const nodeCgroupFs: CgroupFs = {
     return entries.filter((e) => e.isDirectory()).map((e) => e.name);
   },
 };
-
-/** A node-style errno error, as node:fs throws it (used by the fake hierarchy). */
-export function fsError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
-  const errnoValue = (osConstants.errno as Record<string, number>)[code] ?? 0;
-  const err: NodeJS.ErrnoException = new Error(`${code}: ${syscall} '${path}'`);
-  err.code = code;
-  err.errno = -errnoValue;
-  err.syscall = syscall;
-  err.path = path;
-  return err;
-}
 
 /** The `code` of a node-style error (`ENOENT`), or undefined for anything else. */
 export function errorCode(e: unknown): string | undefined {

@@ -21,7 +21,6 @@ export { nodeCgroupFs } from './fs.js';
 export { v1Manager, V1_CONTROLLERS } from './v1.js';
 export { v2Manager, V2_CONTROLLERS } from './v2.js';
 export { parseFlatKeyed, parseProcs } from './io.js';
-export { FakeCgroup2, type FakeCgroup2Options } from './fakefs.js';
 export { checkLimits, cpuQuotaUs, CPU_PERIOD_US } from './limits.js';
 
 /** The manager for a detected layout (tests pass a layout over a temp dir or a fake hierarchy). */

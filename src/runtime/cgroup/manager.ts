@@ -31,6 +31,11 @@ export interface CgroupHandle {
   readonly procsFiles: readonly string[];
   /** A flat-keyed file whose `oom_kill N` line counts OOM kills in the group (v1 memory.oom_control, v2 memory.events). */
   readonly oomEventsFile: string;
+  /**
+   * Path of one interface file of `controller` (`pids.events`, `pids.max`...): v1 in that
+   * controller's hierarchy, v2 in the group's one dir. What tests and observation read.
+   */
+  controllerFile(controller: 'memory' | 'pids' | 'cpu' | 'freezer', name: string): string;
   /** Whether the group exists (in every hierarchy). */
   exists(): Promise<boolean>;
   /** Writes limits (absent ones become unlimited). */

@@ -78,6 +78,10 @@ class V1Group implements CgroupHandle {
     };
   }
 
+  controllerFile(controller: 'memory' | 'pids' | 'cpu' | 'freezer', name: string): string {
+    return this.file(controller, name);
+  }
+
   private file(controller: V1Controller, name: string): string {
     return join(this.roots[controller], groupRel(this.project, this.service), name);
   }

@@ -74,6 +74,10 @@ class V2Group implements CgroupHandle {
     };
   }
 
+  controllerFile(_controller: 'memory' | 'pids' | 'cpu' | 'freezer', name: string): string {
+    return this.file(name);
+  }
+
   private file(name: string): string {
     return join(this.dir, name);
   }

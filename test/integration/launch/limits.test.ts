@@ -18,7 +18,7 @@ describeRoot('launch: limits hold against the workload', () => {
 
   it('a fork bomb stops at its pids limit; the host keeps spawning; stop clears it', async () => {
     const s = await rig.start(testService({ command: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb; while :; do sleep 1; done'], limits: { pids: 32 } }));
-    const events = join(s.group.dirs.find((d) => d.includes('/pids/')) as string, 'pids.events');
+    const events = s.group.controllerFile('pids', 'pids.events');
     const refusedForks = () => Number(/^max (\d+)$/m.exec(readFileSync(events, 'utf8'))?.[1] ?? 0);
     let peak = 0;
     // It bombs until the kernel refuses a fork for the limit, however loaded the machine is.
@@ -51,11 +51,12 @@ describeRoot('launch: limits hold against the workload', () => {
 
   it('a root service can neither raise its own limits nor move itself out of its cgroups', async () => {
     const group = await rig.group('readonly', { memoryBytes: 64 * 1024 * 1024 });
-    const memoryDir = group.dirs.find((d) => d.includes('/memory/')) as string;
+    const memoryLimit = group.controllerFile('memory', group.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
     const script = [
-      `echo 1073741824 > ${memoryDir}/memory.limit_in_bytes && echo raised`,
-      'echo $$ > /sys/fs/cgroup/memory/cgroup.procs && echo escaped',
-      `cat ${memoryDir}/memory.limit_in_bytes`,
+      `echo 1073741824 > ${memoryLimit} && echo raised`,
+      // The hierarchy's root: the group is stack/<project>/<service>.
+      `echo $$ > ${join(group.dirs[0]!, '..', '..', '..', 'cgroup.procs')} && echo escaped`,
+      `cat ${memoryLimit}`,
     ].join('; ');
     const { record, lines } = await rig.run(testService({ command: ['sh', '-c', script] }), { cgroup: group });
     expect(record.exitCode).toBe(0);

@@ -1,7 +1,7 @@
 // Choosing the hierarchy: v2 only with its controllers, else v1, else a UserError.
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { FakeCgroup2 } from '../../../src/runtime/cgroup/fakefs.js';
+import { FakeCgroup2 } from '../../doubles/cgroup-fakefs.js';
 import { detectCgroups, parseCgroupMounts } from '../../../src/runtime/cgroup/index.js';
 
 // This machine's mounts: v1 controllers each on their own, cgroup2 holding nothing useful.

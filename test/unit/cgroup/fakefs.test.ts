@@ -1,7 +1,7 @@
 // The fake v2 hierarchy keeps the kernel's rules: the v2 manager's tests are only worth what
 // this fake is, so each rule it claims is pinned here.
 import { describe, expect, it } from 'vitest';
-import { FakeCgroup2 } from '../../../src/runtime/cgroup/fakefs.js';
+import { FakeCgroup2 } from '../../doubles/cgroup-fakefs.js';
 
 const ROOT = '/sys/fs/cgroup';
 const fake = (opts: { swap?: boolean; cgroupKill?: boolean } = {}) => new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'memory', 'pids', 'io'], ...opts });

@@ -1,7 +1,8 @@
 // Freeze → kill → thaw until empty (v1, and v2 without cgroup.kill), over the fake hierarchy.
 import { describe, expect, it } from 'vitest';
 import { KernelError } from '../../../src/errors.js';
-import { FakeCgroup2, v2Manager } from '../../../src/runtime/cgroup/index.js';
+import { v2Manager } from '../../../src/runtime/cgroup/index.js';
+import { FakeCgroup2 } from '../../doubles/cgroup-fakefs.js';
 
 const ROOT = '/sys/fs/cgroup';
 const DIR = `${ROOT}/stack/shop/web`;

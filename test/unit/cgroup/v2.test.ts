@@ -1,7 +1,7 @@
 // The v2 manager over the kernel-like fake hierarchy (this host has no usable cgroup2).
 import { describe, expect, it } from 'vitest';
 import { AggregateStackError, KernelError } from '../../../src/errors.js';
-import { FakeCgroup2 } from '../../../src/runtime/cgroup/fakefs.js';
+import { FakeCgroup2 } from '../../doubles/cgroup-fakefs.js';
 import { v2Manager } from '../../../src/runtime/cgroup/index.js';
 
 const ROOT = '/sys/fs/cgroup';

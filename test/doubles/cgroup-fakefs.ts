@@ -1,4 +1,4 @@
-// An in-memory cgroup v2 hierarchy that answers as the kernel does, for tests of the v2
+// Test double: an in-memory cgroup v2 hierarchy that answers as the kernel does, for tests of the v2
 // manager (and of anything built on it) on hosts without a usable cgroup2, such as this one.
 // Kernel rules kept (Documentation/admin-guide/cgroup-v2.rst, kernel/cgroup/cgroup.c):
 // - cgroup.controllers of a group is its parent's cgroup.subtree_control (root: all);
@@ -12,11 +12,23 @@
 // - read-only files refuse writes and write-only files (cgroup.kill) refuse reads: EACCES;
 // - cgroup.kill removes every process of the subtree; pids.max refuses forks (EAGAIN);
 // - memory.max reads back rounded down to whole pages.
+import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
-import { fsError, type CgroupFs } from './fs.js';
-import type { CgroupDeps } from './manager.js';
+import type { CgroupFs } from '../../src/runtime/cgroup/fs.js';
+import type { CgroupDeps } from '../../src/runtime/cgroup/manager.js';
 
 const PAGE = 4096;
+
+/** A node-style errno error, as node:fs throws it on cgroupfs. */
+export function fsError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
+  const errnoValue = (osConstants.errno as Record<string, number>)[code] ?? 0;
+  const err: NodeJS.ErrnoException = new Error(`${code}: ${syscall} '${path}'`);
+  err.code = code;
+  err.errno = -errnoValue;
+  err.syscall = syscall;
+  err.path = path;
+  return err;
+}
 
 interface Group {
   readonly name: string;
