@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import type { IpamRecord } from '../network/ipam.js';
 import type { Project } from '../spec/project.js';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { jsonText, readJson, writeJsonAtomic } from './atomic.js';
-import { projectRunDir, type StateRoots } from './paths.js';
+import { projectRunDir, STATE_DIR_MODE, type StateRoots } from './paths.js';
 
 /** What the snapshot holds. */
 export interface ProjectSnapshot {
@@ -21,8 +21,9 @@ export function snapshotPath(roots: StateRoots, project: string): string {
 }
 
 /**
- * Writes the snapshot (atomically: a reader sees the old one or the new one). An unchanged one
- * is left as it is (a restart or a watch action): no write, and the supervisor sees no change.
+ * Writes the snapshot (atomically: a reader sees the old one or the new one), 0600 in a 0700
+ * folder: it holds every service's environment. An unchanged one is left as it is (a restart or
+ * a watch action): no write, and the supervisor sees no change.
  */
 export async function writeSnapshot(roots: StateRoots, project: Project, ipam: IpamRecord): Promise<void> {
   const snapshot: ProjectSnapshot = { version: 1, project, ipam };
@@ -30,6 +31,7 @@ export async function writeSnapshot(roots: StateRoots, project: Project, ipam: I
   const before = await readFile(path, 'utf8').catch(() => undefined);
   if (before !== undefined && before === jsonText(snapshot)) return;
   await writeJsonAtomic(path, snapshot);
+  await chmod(projectRunDir(roots, project.name), STATE_DIR_MODE); // a folder an earlier version made 0755
 }
 
 /** The snapshot of `project`, or undefined when none was written (or it is unreadable). */
