@@ -2,22 +2,20 @@
 // through one handler per kind (walk.ts), and reports each operation to the sink. It decides
 // nothing the planner did not: an operation that fails has undone what it half-made, what
 // depends on it is skipped, services already started keep running, and the error names the
-// service and why. `down` (an empty project) also stops the supervisor first and clears the
-// project's run folder once nothing is left.
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+// service and why. Every plan is walked the same way, `down` too (src/planner/down.ts: its first
+// step stops the supervisor, its last clears the run folder); the project's supervisor runs
+// after any plan that does not stop it.
 import { AggregateStackError, UserError } from '../errors.js';
 import { openNetworkDriver, type NetworkDriver } from '../network/setup.js';
 import type { IpamRecord } from '../network/ipam.js';
-import { removeFirewall } from '../network/firewall/index.js';
 import type { Operation, Plan } from '../planner/plan.js';
 import { operationService } from '../planner/plan.js';
 import type { Project } from '../spec/project.js';
 import { serialized } from '../state/atomic.js';
 import { emptyLiveState, type LiveState } from '../state/live.js';
 import { acquireFileLock, type ProjectLock } from '../state/lock.js';
-import { projectRunDir, stateRoots } from '../state/paths.js';
-import { networkRecords, serviceRecords } from '../state/records.js';
+import { stateRoots } from '../state/paths.js';
+import { serviceRecords } from '../state/records.js';
 import { openCgroups, type CgroupManager } from '../runtime/cgroup/index.js';
 import type { ExecutorEnv, RunContext } from './context.js';
 import { crashHook } from './crash.js';
@@ -28,7 +26,6 @@ import { allocateProject, hostPrefixes, ipamStore } from './ipam.js';
 import { withOneOffs } from './oneoff.js';
 import { readBootId } from '../runtime/proc.js';
 import { writeSnapshot } from '../state/snapshot.js';
-import { killProcess, supervisorProcesses } from './supervisor-procs.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 
 /** How to apply. */
@@ -57,7 +54,8 @@ const IPAM_LOCK = { path: '/run/lock/stack/ipam.lock', dir: '/run/lock/stack' };
 export async function apply(plan: Plan, project: Project, options: ApplyOptions): Promise<ApplyResult> {
   const env = options.env;
   const roots = env.roots ?? stateRoots();
-  const empty = Object.keys(project.services).length === 0;
+  // A plan that stops the supervisor (`down`, a Ctrl-C of `up`) leaves it stopped; any other leaves it running.
+  const supervised = !plan.operations.some((op) => op.kind === 'stop-supervisor');
   const notices: string[] = [];
   let network: NetworkDriver | undefined;
   let cgroups: Promise<CgroupManager> | undefined;
@@ -67,8 +65,8 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   try {
     const store = ipamStore(roots, project.name);
     // Live one-offs (`stack run`) keep their addresses and stay in the snapshot (oneoff.ts).
-    const full = empty ? project : await withOneOffs(project, roots, plan);
-    const ipam: IpamRecord = empty ? { version: 1, networks: {} } : await allocateProject(full, store, hostPrefixes(project));
+    const full = await withOneOffs(project, roots, plan);
+    const ipam: IpamRecord = await allocateProject(full, store, () => hostPrefixes(project));
     const ctx: RunContext = {
       project,
       live: options.live ?? emptyLiveState(project.name),
@@ -80,18 +78,11 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       cgroups: () => (cgroups ??= (env.openCgroups ?? openCgroups)()),
       serial: (key, work) => serialized(`${roots.run}\0${project.name}\0${key}`, work),
       notice: (message) => void (notices.includes(message) || notices.push(message)),
-      reached: crashHook(env.crashAt),
+      reached: crashHook(),
     };
     // The supervisor starts while the walk runs (it takes a Node start); afterUp tells it to reread.
     let starting: Promise<unknown> = Promise.resolve();
-    if (empty) {
-      await env.supervisor.stop(project.name);
-      // One that a crashed `up` was still starting has no pid file yet: found by its command line.
-      const strays = supervisorProcesses().filter((s) => s.project === project.name && s.run === roots.run);
-      for (const stray of strays) await killProcess(stray.pid, stray.startTime);
-      if (strays.length) await env.supervisor.stop(project.name); // its files, written before it died
-
-    } else {
+    if (supervised) {
       await writeSnapshot(roots, full, ipam);
       starting = env.supervisor.ensure(project.name).catch((e: unknown) => e);
     }
@@ -114,8 +105,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     ipamLock = undefined;
 
     const early = await starting;
-    if (empty) await clearRunFolder(ctx, plan);
-    else if (!options.signal?.aborted) await afterUp(ctx, early, plan);
+    if (supervised && !options.signal?.aborted) await afterUp(ctx, early, plan);
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
     const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';
     const failed = result.failed.filter((f) => !cancelled(f.error));
@@ -152,27 +142,6 @@ async function afterUp(ctx: RunContext, early: unknown, plan: Plan): Promise<voi
     for (const r of records) if (r.process && ctx.project.services[r.service]) await writeNameFiles(ctx, r.service);
   }
   await ctx.env.supervisor.ensure(ctx.project.name);
-}
-
-/**
- * After `down`: once no record is left, the rest of the run folder goes too. The
- * firewall follows the network records (a rule never outlives its record), so it needs a
- * sweep only when a network record was seen and no remove-network of this run rewrote it.
- */
-async function clearRunFolder(ctx: RunContext, plan: Plan): Promise<void> {
-  const name = ctx.project.name;
-  const [services, networks] = await Promise.all([serviceRecords.list(ctx.roots, name), networkRecords.list(ctx.roots, name)]);
-  if (services.records.length > 0 || networks.records.length > 0) return;
-  const rewritten = plan.operations.some((op) => op.kind === 'remove-network');
-  if (Object.keys(ctx.live.networks).length > 0 && !rewritten) {
-    await removeFirewall(name, ctx.env.firewallTarget);
-  }
-  // Everything else of the run folder: allocation, snapshot, runtime files, and the temp files of
-  // a record write that a crash cut short. The lock stays for its holder to remove.
-  const dir = projectRunDir(ctx.roots, name);
-  for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (entry !== 'lock') await rm(join(dir, entry), { recursive: true, force: true });
-  }
 }
 
 /** The error of a walk's failures, each naming its service (or resource) and why. */

@@ -35,8 +35,6 @@ export interface ExecutorEnv {
   readonly invoker?: { readonly uid: number; readonly gid: number };
   /** Grace period for every stop, overriding stop_grace_period (`down --timeout N`). */
   readonly stopTimeoutMs?: number;
-  /** Test only: SIGKILL this process at a point of the run (see crash.ts). */
-  readonly crashAt?: string;
 }
 
 /** What handlers share during one apply(). */

@@ -1,16 +1,16 @@
-// Test only: STACK_TEST_CRASH_AT=<point> makes `stack up`/`down` SIGKILL itself at that point,
-// the way a power cut or an OOM kill would stop it, so tests can prove that `stack down`
-// cleans up after any crash. A point is an operation id (`create-network:default`,
-// `start-service:web`: right after the operation is done) or `<id>:recorded` (after its step
-// is recorded in the state dir, before the kernel object is made). Never set it otherwise.
+// Crash injection, for tests only and unreachable from what ships: nothing in src/ reads an
+// environment variable for it. A test that wants `stack up`/`down` SIGKILLed at a point (the
+// way a power cut or an OOM kill would stop it) starts the CLI with `node --import
+// test/harness/crash-point.mjs`, which installs the hook under CRASH_HOOK on globalThis; without
+// that module loaded, reached() does nothing. A point is an operation id (`create-network:default`,
+// `start-service:web`: right after the operation is done) or `<id>:recorded` (after its step is
+// recorded in the state dir, before the kernel object is made).
 
-/** The env var tests set. */
-export const CRASH_ENV = 'STACK_TEST_CRASH_AT';
+/** The globalThis key a test harness installs its hook under (see test/harness/crash-point.mjs). */
+export const CRASH_HOOK = Symbol.for('stack.test.crash-hook');
 
-/** A `reached(point)` that kills this process when `point` is the one asked for. */
-export function crashHook(crashAt: string | undefined): (point: string) => void {
-  if (crashAt === undefined || crashAt === '') return () => undefined;
-  return (point) => {
-    if (point === crashAt) process.kill(process.pid, 'SIGKILL');
-  };
+/** The installed test hook, or one that does nothing (always, outside the test harness). */
+export function crashHook(): (point: string) => void {
+  const hook = (globalThis as Record<symbol, unknown>)[CRASH_HOOK];
+  return typeof hook === 'function' ? (point) => void (hook as (point: string) => unknown)(point) : () => undefined;
 }

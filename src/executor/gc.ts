@@ -15,7 +15,7 @@ import { netnsDelete, netnsList } from '../network/netns.js';
 import { parseOwnerAlias, projectLinkGroup } from '../network/setup.js';
 import { removeFirewall } from '../network/firewall/index.js';
 import { LINK_PREFIX, netnsPrefix } from '../names.js';
-import { planDown } from '../planner/reconcile.js';
+import { planDown } from '../planner/down.js';
 import { listProjects, observe } from '../state/observe.js';
 import { acquireProjectLock, projectLocked } from '../state/lock.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
@@ -127,7 +127,8 @@ async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }
   try {
     const live = await observe(project, { roots: env.roots });
     const down = planDown(live, { volumes: false });
-    if (down.operations.length) await attempt(`${down.operations.length} recorded objects`, () => apply(down, emptyProject(project), { env, live }));
+    const recorded = down.operations.filter((op) => op.kind !== 'stop-supervisor' && op.kind !== 'remove-project').length;
+    if (recorded) await attempt(`${recorded} recorded objects`, () => apply(down, emptyProject(project), { env, live }));
     // `stk-<project>.`: a project name holds no `.`, so no other project's netns starts so.
     const prefix = netnsPrefix(project);
     for (const ns of netnsList()) {

@@ -29,8 +29,8 @@ export function hostPrefixes(project: Project): string[] {
   });
 }
 
-/** Allocates (or keeps) the project's subnets and addresses and stores them. */
-export async function allocateProject(project: Project, store: IpamStore, reserved: readonly string[]): Promise<IpamRecord> {
+/** Allocates (or keeps) the project's subnets and addresses and stores them; `reserved` is asked only when there are networks. */
+export async function allocateProject(project: Project, store: IpamStore, reserved: () => readonly string[]): Promise<IpamRecord> {
   if (Object.keys(project.networks).length === 0) return { version: 1, networks: {} };
-  return allocateStored(store, { networks: project.networks, services: project.services, reserved });
+  return allocateStored(store, { networks: project.networks, services: project.services, reserved: reserved() });
 }

@@ -40,6 +40,8 @@ export function dependencies(
           .filter((v) => v.kind === 'detach-veth' && v.network === d.network)
           .map((v) => v.id);
       case 'create-volume':
+      case 'stop-supervisor': // project-wide steps of down.ts, which orders them itself
+      case 'remove-project':
         return [];
       case 'remove-volume':
         return [...ofKind('stop-service'), ...ofKind('remove-service')].map((s) => s.id);

@@ -12,13 +12,16 @@ export type {
   Plan,
   RemoveNetns,
   RemoveNetwork,
+  RemoveProject,
   RemoveService,
   RemoveVolume,
   StartService,
   StopService,
+  StopSupervisor,
 } from './plan.js';
 export { operationService } from './plan.js';
-export { plan, planDown, planRestart, planStart, planStop, reconcile, type ReconcileOptions, type UpOptions } from './reconcile.js';
+export { plan, planRestart, planStart, planStop, reconcile, type ReconcileOptions, type UpOptions } from './reconcile.js';
+export { planDown, planRemove } from './down.js';
 export { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 export { attachmentHash, canonicalJson, changedFields, describeChange, hashNetwork, hashService } from './hash.js';
 export { CycleError, toposort } from './toposort.js';

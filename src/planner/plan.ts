@@ -103,6 +103,25 @@ export interface RemoveService extends OperationBase {
   readonly service: string;
 }
 
+/**
+ * Stop the project's supervisor (and one a crashed `up` was still starting): the first step of
+ * `down`, so nothing restarts or serves what the rest of the plan takes away.
+ */
+export interface StopSupervisor extends OperationBase {
+  readonly kind: 'stop-supervisor';
+}
+
+/**
+ * The last step of `down`: once no service or network record is left, the project's run folder
+ * goes (allocation, snapshot, runtime files; the lock stays for its holder). `sweepFirewall`:
+ * networks were observed but no remove-network of the plan rewrote the firewall, so its table
+ * and holes are removed here.
+ */
+export interface RemoveProject extends OperationBase {
+  readonly kind: 'remove-project';
+  readonly sweepFirewall: boolean;
+}
+
 /** One step of a plan; `kind` selects the executor's handler. */
 export type Operation =
   | CreateNetwork
@@ -115,7 +134,9 @@ export type Operation =
   | DetachVeth
   | StartService
   | StopService
-  | RemoveService;
+  | RemoveService
+  | StopSupervisor
+  | RemoveProject;
 
 /** Every operation kind, in the order a reader meets them. */
 export type OperationKind = Operation['kind'];

@@ -1,6 +1,6 @@
 // The planner: desired (Project) vs observed (LiveState) → Plan. Pure and synchronous: same
 // inputs, same plan; no I/O, no clock, no randomness. `down` is reconciling against an empty
-// project. What each operation kind does is written down in plan.ts.
+// project (down.ts). What each operation kind does is written down in plan.ts.
 import type { Project, Service } from '../spec/project.js';
 import type { LiveService, LiveState } from './live.js';
 import { dependencies, type Draft } from './edges.js';
@@ -59,17 +59,6 @@ export function planStart(project: Project, live: LiveState, options: { services
   const mode: ProcessMode = { kind: 'start', cause: options.cause };
   const modes = new Map(withDependencies(project, options.services).map((s) => [s, mode]));
   return reconcile(project, live, { removeVolumes: false, removedCause: options.cause, volumeCause: options.cause, modes });
-}
-
-/** The plan that removes everything of the project (`stack down`, `-v` for volumes too). */
-export function planDown(live: LiveState, options: { volumes: boolean }): Plan {
-  const empty: Project = { name: live.project, workingDir: '', files: [], services: {}, networks: {}, volumes: {} };
-  return reconcile(empty, live, {
-    removeVolumes: options.volumes,
-    removedCause: 'stack down',
-    volumeCause: 'stack down -v',
-    removeOneOffs: true,
-  });
 }
 
 /** Phases, for a readable order among operations that could run at the same time. */

@@ -1,8 +1,7 @@
 // What `up`, `down` and `gc` hand the executor, read from the command's environment: where
-// state lives, who invoked sudo, whether to touch ip_forward, and the test-only crash point.
+// state lives, who invoked sudo, whether to touch ip_forward.
 import { UserError } from '../../errors.js';
 import type { ExecutorEnv } from '../../executor/context.js';
-import { CRASH_ENV } from '../../executor/crash.js';
 import type { SupervisorControl } from '../../executor/supervisor.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
@@ -38,13 +37,11 @@ export type RunEnv = ExecutorEnv & { readonly roots: StateRoots };
 /** The executor's environment for this command line. */
 export function executorEnv(ctx: Pick<CommandContext, 'env'>, supervisor: SupervisorControl, stopTimeoutMs?: number): RunEnv {
   const who = invoker(ctx.env);
-  const crashAt = ctx.env[CRASH_ENV];
   return {
     supervisor,
     roots: stateRoots(ctx.env as NodeJS.ProcessEnv),
     ipForward: ipForward(ctx.env),
     ...(who && { invoker: who }),
     ...(stopTimeoutMs !== undefined && { stopTimeoutMs }),
-    ...(crashAt !== undefined && crashAt !== '' && { crashAt }),
   };
 }

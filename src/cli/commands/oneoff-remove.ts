@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { apply } from '../../executor/apply.js';
-import { planDown } from '../../planner/index.js';
+import { planRemove } from '../../planner/index.js';
 import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { observe } from '../../state/observe.js';
@@ -31,7 +31,7 @@ export async function removeOneOff(env: RunEnv, project: Project, name: string):
   try {
     const live = await observe(project.name, { roots: env.roots });
     const part = oneOffPart(live, name);
-    const planned = planDown(part, { volumes: true });
+    const planned = planRemove(part, { volumes: true });
     if (planned.operations.length > 0) await apply(planned, project, { env, live: part });
   } finally {
     await lock.release();

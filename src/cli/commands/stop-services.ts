@@ -88,7 +88,7 @@ export async function stopServices(
   try {
     const live = await observe(project, { roots: env.roots });
     const all = stopOnly(planDown(live, { volumes: false }));
-    const stops = { ...all, operations: all.operations.filter((op) => op.kind === 'stop-service' && ours(op.service, live)) };
+    const stops = { ...all, operations: all.operations.filter((op) => (op.kind === 'stop-service' && ours(op.service, live)) || (op.kind === 'stop-supervisor' && !services)) };
     const ids = new Set(stops.operations.map((op) => op.id));
     const plan = { ...stops, operations: stops.operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
     await apply(plan, services && only ? only.project : emptyProject(project), { env, live, sink: renderer });

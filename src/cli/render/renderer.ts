@@ -26,6 +26,8 @@ export const VERBS: Readonly<Record<string, readonly [running: string, done: str
   'start-service': ['Starting', 'Started'],
   'stop-service': ['Stopping', 'Stopped'],
   'remove-service': ['Removing', 'Removed'],
+  'stop-supervisor': ['Stopping', 'Stopped'],
+  'remove-project': ['Removing', 'Removed'],
 };
 
 /** `network default`, `service web`, `veth web/backend`: a resource id as words. */

@@ -8,6 +8,7 @@ import { attachVeth, createNetns, detachVeth, removeNetns } from './netns.js';
 import { startService } from './start.js';
 import { removeService, stopService } from './stop.js';
 import { createVolume, removeVolume } from './volume.js';
+import { removeProject, stopSupervisor } from './project.js';
 
 /** The handlers of every kind, acting for the run `ctx`. */
 export function handlersFor(ctx: RunContext): Required<Handlers> {
@@ -23,5 +24,7 @@ export function handlersFor(ctx: RunContext): Required<Handlers> {
     'start-service': (op, context) => startService(ctx, op, context),
     'stop-service': (op) => stopService(ctx, op),
     'remove-service': (op) => removeService(ctx, op),
+    'stop-supervisor': () => stopSupervisor(ctx),
+    'remove-project': (op) => removeProject(ctx, op),
   };
 }

@@ -14,6 +14,8 @@ import { serviceRecords, type ServiceRecord } from '../../../src/state/records.j
 import type { StateRoots } from '../../../src/state/paths.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/stack.cjs', import.meta.url));
+/** Installs the executor's crash hook (STACK_TEST_CRASH_AT) in the CLI it is loaded into. */
+const CRASH_POINT = fileURLToPath(new URL('../../harness/crash-point.mjs', import.meta.url));
 
 /** What a CLI run gave. */
 export interface CliResult {
@@ -41,7 +43,9 @@ export class Rig {
 
   /** Starts `stack ARGS` in the project folder. */
   start(args: readonly string[], env: Record<string, string | undefined> = {}): ResultPromise {
-    return execa(process.execPath, [BIN, ...args], { cwd: this.dir, env: { ...this.env, ...env }, extendEnv: false, reject: false });
+    // The crash hook exists only with the harness's module loaded (src/executor/crash.ts).
+    const crash = (env.STACK_TEST_CRASH_AT ?? this.env.STACK_TEST_CRASH_AT) ? ['--import', CRASH_POINT] : [];
+    return execa(process.execPath, [...crash, BIN, ...args], { cwd: this.dir, env: { ...this.env, ...env }, extendEnv: false, reject: false });
   }
 
   /** Runs `stack ARGS` to its end. */

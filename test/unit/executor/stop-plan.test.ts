@@ -30,8 +30,9 @@ describe('stopOnly', () => {
       warnings: [],
     };
     expect(renderPlan(stopOnly(planDown(live, { volumes: false })))).toMatchInlineSnapshot(`
-      "stop-service  service:api  Ctrl-C
-      stop-service  service:db   Ctrl-C  (after stop-service:api)"
+      "stop-supervisor  supervisor   Ctrl-C
+      stop-service     service:api  Ctrl-C  (after stop-supervisor)
+      stop-service     service:db   Ctrl-C  (after stop-service:api)"
     `);
   });
 });
@@ -40,9 +41,10 @@ describe('executorEnv', () => {
   const supervisor: SupervisorControl = { ensure: async () => undefined, stop: async () => undefined, waitHealthy: async () => undefined };
   const ctx = (env: Record<string, string | undefined>) => ({ env }) as unknown as CommandContext;
 
-  it('reads the state root, the sudo invoker, ip_forward and the crash point', () => {
+  it('reads the state root, the sudo invoker and ip_forward; STACK_TEST_CRASH_AT reaches nothing', () => {
     const env = executorEnv(ctx({ STACK_ROOT: '/x', SUDO_UID: '1000', SUDO_GID: '100', STACK_IP_FORWARD: 'leave', STACK_TEST_CRASH_AT: 'start-service:a' }), supervisor, 0);
-    expect(env).toMatchObject({ roots: { run: '/x/run', lib: '/x/lib' }, invoker: { uid: 1000, gid: 100 }, ipForward: 'leave', crashAt: 'start-service:a', stopTimeoutMs: 0 });
+    expect(env).toMatchObject({ roots: { run: '/x/run', lib: '/x/lib' }, invoker: { uid: 1000, gid: 100 }, ipForward: 'leave', stopTimeoutMs: 0 });
+    expect(env).not.toHaveProperty('crashAt');
     expect(executorEnv(ctx({}), supervisor)).toMatchObject({ roots: { run: '/run/stack', lib: '/var/lib/stack' }, ipForward: 'enable' });
     expect(executorEnv(ctx({ SUDO_UID: 'x', SUDO_GID: '1' }), supervisor).invoker).toBeUndefined();
   });

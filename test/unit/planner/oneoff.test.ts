@@ -3,7 +3,8 @@
 // that takes a live one-off's name is refused.
 import { describe, expect, test } from 'vitest';
 import { ONE_OFF_LABEL } from '../../../src/planner/oneoff.js';
-import { plan, planDown } from '../../../src/planner/reconcile.js';
+import { plan } from '../../../src/planner/reconcile.js';
+import { planRemove } from '../../../src/planner/down.js';
 import { renderPlan } from '../../../src/planner/render.js';
 import { emptyLiveState, type LiveState } from '../../../src/state/live.js';
 import type { Project, Service } from '../../../src/spec/project.js';
@@ -44,7 +45,7 @@ describe('one-offs', () => {
   });
 
   test('down removes the one-off with the rest', () => {
-    const out = renderPlan(planDown(afterRun(), { volumes: false }));
+    const out = renderPlan(planRemove(afterRun(), { volumes: false }));
     expect(out).toContain('remove-service  service:web-run-0a1b2c');
     expect(out).toContain('remove-netns    netns:web-run-0a1b2c');
     expect(out).toContain('remove-service  service:web ');

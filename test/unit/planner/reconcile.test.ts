@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { plan, planDown } from '../../../src/planner/reconcile.js';
+import { plan } from '../../../src/planner/reconcile.js';
+import { planDown, planRemove } from '../../../src/planner/down.js';
 import { renderPlan } from '../../../src/planner/render.js';
 import { emptyLiveState, type LiveState } from '../../../src/state/live.js';
 import type { Project } from '../../../src/spec/project.js';
@@ -308,7 +309,7 @@ describe('plan(desired, observed)', () => {
       live = simulate(step, live, plan(step, live));
       expect(renderPlan(plan(step, live))).toBe('nothing to do');
     }
-    live = simulate(project([]), live, planDown(live, { volumes: true }));
+    live = simulate(project([]), live, planRemove(live, { volumes: true }));
     expect(live).toEqual(empty);
   });
 
@@ -340,7 +341,7 @@ describe('plan(desired, observed)', () => {
   });
 });
 
-describe('planDown(observed, {volumes})', () => {
+describe('planRemove(observed, {volumes})', () => {
   const variants = [
     { volumes: false, check: (out: string) => expect(out).toMatchInlineSnapshot(`
       "stop-service    service:web       stack down
@@ -378,17 +379,17 @@ describe('planDown(observed, {volumes})', () => {
   for (const { volumes, check } of variants) test(`volumes: ${volumes}`, () => {
     const live = copy(upped(app));
     live.volumes['web-anon'] = { key: 'web-anon', name: 'p_web_anon', path: '/lib/anon', present: true, owner: 'web' };
-    const down = planDown(live, { volumes });
+    const down = planRemove(live, { volumes });
     check(renderPlan(down));
     const after = simulate(project([]), live, down);
     expect(Object.keys(after.services)).toEqual([]);
     expect(Object.keys(after.networks)).toEqual([]);
     expect(Object.keys(after.volumes)).toEqual(volumes ? [] : ['data', 'web-anon']);
-    expect(renderPlan(planDown(after, { volumes }))).toBe('nothing to do');
+    expect(renderPlan(planRemove(after, { volumes }))).toBe('nothing to do');
   });
 
   test('an empty host plans nothing', () => {
-    expect(renderPlan(planDown(empty, { volumes: true }))).toBe('nothing to do');
+    expect(renderPlan(planRemove(empty, { volumes: true }))).toBe('nothing to do');
   });
 
   test('a crashed half-made service (netns, no process) is taken down', () => {
@@ -402,9 +403,36 @@ describe('planDown(observed, {volumes})', () => {
       process: null,
       dependsOn: [],
     };
-    expect(renderPlan(planDown(live, { volumes: false }))).toMatchInlineSnapshot(`
+    expect(renderPlan(planRemove(live, { volumes: false }))).toMatchInlineSnapshot(`
       "remove-netns    netns:web    stack down
       remove-service  service:web  stack down  (after remove-netns:web)"
+    `);
+  });
+});
+
+describe('planDown(observed, {volumes}): the removal between the project-wide steps', () => {
+  test('the supervisor stops before anything else; the run folder goes after everything', () => {
+    const live = upped(project([service('db'), service('api', { dependsOn: needs('db') })]));
+    const down = planDown(live, { volumes: false });
+    const removal = planRemove(live, { volumes: false });
+    expect(down.operations[0]).toMatchObject({ kind: 'stop-supervisor', dependsOn: [] });
+    expect(down.operations.at(-1)).toMatchObject({ kind: 'remove-project', resource: 'project:p', sweepFirewall: false });
+    expect(down.operations.slice(1, -1).map((op) => op.id)).toEqual(removal.operations.map((op) => op.id));
+    // Every removal waits for the supervisor's stop; the last step waits for every removal.
+    const after = (id: string): Set<string> => {
+      const seen = new Set<string>();
+      const visit = (x: string): void => void down.operations.find((op) => op.id === x)?.dependsOn.forEach((d) => seen.has(d) || (seen.add(d), visit(d)));
+      visit(id);
+      return seen;
+    };
+    for (const op of removal.operations) expect(after(op.id)).toContain('stop-supervisor');
+    expect(after('remove-project')).toEqual(new Set(['stop-supervisor', ...removal.operations.map((op) => op.id)]));
+  });
+
+  test('an empty host: only the project-wide steps (a stray supervisor, a left run folder)', () => {
+    expect(renderPlan(planDown(empty, { volumes: true }))).toMatchInlineSnapshot(`
+      "stop-supervisor  supervisor  stack down
+      remove-project   project:p   stack down  (after stop-supervisor)"
     `);
   });
 });

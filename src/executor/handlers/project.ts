@@ -1,0 +1,40 @@
+// The two steps of `down` that act on the project as a whole (src/planner/down.ts):
+// stop-supervisor first, so nothing restarts or serves what the plan takes away, and
+// remove-project last, which clears the run folder once no record is left.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeFirewall } from '../../network/firewall/index.js';
+import type { RemoveProject } from '../../planner/plan.js';
+import { removeMonitorGroup } from '../../runtime/cgroup/monitors.js';
+import { projectRunDir } from '../../state/paths.js';
+import { networkRecords, serviceRecords } from '../../state/records.js';
+import type { RunContext } from '../context.js';
+import { killProcess, supervisorProcesses } from '../supervisor-procs.js';
+
+/** Stops the project's supervisor, and one a crashed `up` was still starting (no pid file yet: found by its command line). */
+export async function stopSupervisor(ctx: RunContext): Promise<void> {
+  const name = ctx.project.name;
+  await ctx.env.supervisor.stop(name);
+  const strays = supervisorProcesses().filter((s) => s.project === name && s.run === ctx.roots.run);
+  for (const stray of strays) await killProcess(stray.pid, stray.startTime);
+  if (strays.length) await ctx.env.supervisor.stop(name); // its files, written before it died
+}
+
+/**
+ * Once no service or network record is left, the rest of the run folder goes too. The firewall
+ * follows the network records (a rule never outlives its record), so it needs a sweep only when
+ * the planner saw a network that no remove-network of the plan rewrote.
+ */
+export async function removeProject(ctx: RunContext, op: Pick<RemoveProject, 'sweepFirewall'>): Promise<void> {
+  const name = ctx.project.name;
+  const [services, networks] = await Promise.all([serviceRecords.list(ctx.roots, name), networkRecords.list(ctx.roots, name)]);
+  if (services.records.length > 0 || networks.records.length > 0) return;
+  if (op.sweepFirewall) await removeFirewall(name, ctx.env.firewallTarget);
+  // Everything else of the run folder: allocation, snapshot, runtime files, and the temp files of
+  // a record write that a crash cut short. The lock stays for its holder to remove.
+  const dir = projectRunDir(ctx.roots, name);
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (entry !== 'lock') await rm(join(dir, entry), { recursive: true, force: true });
+  }
+  await removeMonitorGroup(name); // the monitors' and the supervisor's cgroup, empty once they are gone
+}

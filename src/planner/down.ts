@@ -1,0 +1,38 @@
+// `down` as a plan like any other (compose has its own down.go): the reconcile of an empty
+// project against what is live — every service stopped and removed, its netns and veths, the
+// networks, the volumes with `-v` — between the two steps that belong to the project as a
+// whole: its supervisor stopped first, its run folder removed last. apply() walks it as it
+// walks any plan.
+import type { Project } from '../spec/project.js';
+import type { LiveState } from './live.js';
+import type { Operation, Plan, RemoveProject, StopSupervisor } from './plan.js';
+import { reconcile } from './reconcile.js';
+
+/** Removes everything `live` holds, and nothing of the project as a whole (a one-off's removal). */
+export function planRemove(live: LiveState, options: { volumes: boolean }): Plan {
+  const empty: Project = { name: live.project, workingDir: '', files: [], services: {}, networks: {}, volumes: {} };
+  return reconcile(empty, live, {
+    removeVolumes: options.volumes,
+    removedCause: 'stack down',
+    volumeCause: 'stack down -v',
+    removeOneOffs: true,
+  });
+}
+
+/** The plan that removes everything of the project (`stack down`, `-v` for volumes too). */
+export function planDown(live: LiveState, options: { volumes: boolean }): Plan {
+  const removal = planRemove(live, options).operations;
+  const stop: StopSupervisor = { id: 'stop-supervisor', kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
+  const operations: Operation[] = removal.map((op) => (op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op));
+  const waitedFor = new Set(operations.flatMap((op) => op.dependsOn));
+  const last = operations.filter((op) => !waitedFor.has(op.id)).map((op) => op.id);
+  const remove: RemoveProject = {
+    id: 'remove-project',
+    kind: 'remove-project',
+    resource: `project:${live.project}`,
+    cause: 'stack down',
+    dependsOn: last.length > 0 ? last : [stop.id],
+    sweepFirewall: Object.keys(live.networks).length > 0 && !removal.some((op) => op.kind === 'remove-network'),
+  };
+  return { project: live.project, operations: [stop, ...operations, remove] };
+}
