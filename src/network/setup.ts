@@ -4,12 +4,12 @@
 // per (service, network) whose peer is made directly in the service's netns as eth0, eth1, ...
 // Firewall rules, DNS and /etc/hosts are other modules' work.
 import { createHash } from 'node:crypto';
-import { AggregateStackError, KernelError } from '../errors.js';
+import { AggregateStackError, KernelError, UserError } from '../errors.js';
 import { bridgeName, netnsName, vethHostName, vethPeerName } from '../names.js';
 import { addrAdd } from './addr.js';
 import { openHandle, withHandle, type Handle } from './handle.js';
 import type { IpamRecord, NetworkAllocation } from './ipam.js';
-import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkList, linkSetUp } from './link.js';
+import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkGet, linkList, linkSetUp } from './link.js';
 import { netnsAdd, netnsDelete } from './netns.js';
 import { routeAddDefault } from './route.js';
 
@@ -102,6 +102,7 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       const bridge = bridgeName(project, network);
       const prefix = allocation.subnet.split('/')[1] ?? '32';
       const opts = { up: true, group: projectLinkGroup(project), alias: ownerAlias(project, network) };
+      refuseForeign(host, bridge, opts.alias);
       ignore('EEXIST', () => linkAddBridge(host, bridge, opts));
       linkSetUp(host, bridge);
       ignore('EEXIST', () => addrAdd(host, bridge, `${allocation.gateway}/${prefix}`));
@@ -129,6 +130,7 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       const hostSide = vethHostName(r.project, r.service, r.network);
       const peer = vethPeerName(r.index);
       const netns = netnsName(r.project, r.service);
+      refuseForeign(host, hostSide, ownerAlias(r.project, r.network, r.service));
       linkDel(host, hostSide); // the remains of an attempt that failed halfway
       linkAddVeth(host, hostSide, { name: peer, netns }, {
         up: true,
@@ -143,6 +145,20 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     },
     close: () => host.close(),
   };
+}
+
+/**
+ * Refuses a link named `name` whose alias names another owner: link names are 8 hex of a hash,
+ * and two (project, network[, service]) sharing one must fail, never adopt or delete the other's.
+ */
+function refuseForeign(h: Handle, name: string, alias: string): void {
+  const other = linkGet(h, name)?.alias;
+  if (other === undefined || other === alias) return;
+  throw new UserError(
+    'LINK_NAME_TAKEN',
+    `link ${name} (${alias.slice('stack:'.length)}) exists already, made by ${JSON.stringify(other)}`,
+    `\`ip link show ${name}\` shows it; remove it if nothing uses it, or rename the network`,
+  );
 }
 
 function configurePeer(h: Handle, peer: string, r: AttachRequest): void {
