@@ -21,6 +21,7 @@ import { acquireProjectLock, projectLocked } from '../state/lock.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
 import { apply } from './apply.js';
 import type { CgroupManager } from '../runtime/cgroup/index.js';
+import { removeMonitorGroup } from '../runtime/cgroup/monitors.js';
 import type { ExecutorEnv } from './context.js';
 import { killProcess, supervisorProcesses, type SupervisorProcess } from './supervisor-procs.js';
 import { snapshotPath } from '../state/snapshot.js';
@@ -145,6 +146,7 @@ async function collect(project: string, env: ExecutorEnv & { roots: StateRoots }
     for (const orphan of supervisorProcesses().filter((s) => s.project === project && !hasSnapshot(s))) {
       await attempt(`supervisor pid ${orphan.pid}`, () => killProcess(orphan.pid, orphan.startTime));
     }
+    await attempt(`monitor cgroup of ${project}`, () => removeMonitorGroup(project));
   } finally {
     await lock.release();
   }

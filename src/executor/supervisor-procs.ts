@@ -3,8 +3,8 @@
 // starting (it had no pid file yet), and `stack gc` tells a project live in another root from
 // one whose supervisor outlived its state.
 import { readdirSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { isSameProcess, readStartTime } from '../runtime/proc.js';
+import { killProcessAndWait } from '../sys/pidfd.js';
+import { readStartTime } from '../runtime/proc.js';
 
 /** A supervisor process of some state root: `node …/supervisor/main.js <project> <run> <lib>`. */
 export interface SupervisorProcess {
@@ -33,9 +33,7 @@ export function supervisorProcesses(): SupervisorProcess[] {
   return found;
 }
 
-/** SIGKILLs `pid` if it is still the process started at `startTime`, and waits until it is gone. */
+/** SIGKILLs `pid` (through a pidfd) if it is still the process started at `startTime`, and waits until it is gone. */
 export async function killProcess(pid: number, startTime: number): Promise<void> {
-  if (!isSameProcess(pid, startTime)) return;
-  process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 500 && isSameProcess(pid, startTime); i++) await sleep(10);
+  await killProcessAndWait(pid, startTime);
 }

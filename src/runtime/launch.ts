@@ -1,7 +1,9 @@
 // Starts one service as an isolated process: resolves what the launcher needs (command, user,
 // capabilities), spawns native/build/launcher detached with the request on its stdin and
 // waits for its one-line answer. No Node process stays behind: the launcher's monitor waits
-// for the workload, logs its output and writes its exit record (native/launcher.c).
+// for the workload, logs its output and writes its exit record (native/launcher.c). The
+// launcher is moved into its project's monitor group (cgroup/monitors.ts) before it reads its
+// request, so the monitor, and the workload it clones, leave the caller's cgroups first.
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,7 @@ import {
   launchRequest,
   type LogRotation,
 } from './launcher-config.js';
+import { placeInMonitorGroup } from './cgroup/monitors.js';
 import { readBootId } from './proc.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 import { checkTargets, type ServiceView } from './view.js';
@@ -26,8 +29,11 @@ export const LAUNCHER_PATH = fileURLToPath(new URL('../../native/build/launcher'
 /** What to launch and where its traces go. */
 export interface LaunchOptions {
   readonly service: Service;
-  /** The service's cgroups (a CgroupHandle fits): joined before exec; the OOM counter read at exit. */
-  readonly cgroup?: { readonly dirs: readonly string[]; readonly oomEventsFile?: string };
+  /**
+   * The service's cgroups (a CgroupHandle fits): joined before exec; the OOM counter read at
+   * exit. With `project`, the monitor goes into that project's monitor group first.
+   */
+  readonly cgroup?: { readonly dirs: readonly string[]; readonly oomEventsFile?: string; readonly project?: string };
   /** The service's network namespace: a path (/run/netns/stk-…), `new` for a fresh empty one, `host`. */
   readonly netns: string;
   /** The CRI-format log file (rotated as `<logPath>.1`, `.2`, ...); its folder must exist. */
@@ -66,8 +72,11 @@ interface LauncherAnswer {
   readonly monitorPid: number;
 }
 
-/** Spawns the launcher, feeds it the request and collects its answer line. */
-function runLauncher(path: string, request: Buffer): Promise<LauncherAnswer> {
+/**
+ * Spawns the launcher, `place`s it (it waits for its whole request on stdin before doing
+ * anything), feeds it the request and collects its answer line.
+ */
+function runLauncher(path: string, request: Buffer, place?: (pid: number) => Promise<void>): Promise<LauncherAnswer> {
   return new Promise((resolve, reject) => {
     const child = spawn(path, [], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
     let line = '';
@@ -93,7 +102,19 @@ function runLauncher(path: string, request: Buffer): Promise<LauncherAnswer> {
       if (line === '' && child.exitCode === null && child.signalCode === null) child.once('exit', done);
       else done();
     });
-    child.stdin.end(request);
+    if (place === undefined || child.pid === undefined) {
+      child.stdin.end(request);
+      return;
+    }
+    place(child.pid).then(
+      () => child.stdin.end(request),
+      (e: unknown) => {
+        settled = true;
+        child.kill('SIGKILL');
+        child.unref();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   });
 }
 
@@ -146,7 +167,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
     ...(options.view !== undefined && { view: options.view }),
   });
-  const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, encodeLaunchRequest(request));
+  const project = options.cgroup?.project;
+  const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);
+  const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, encodeLaunchRequest(request), place);
   const [kind, pid, startTime, monitorStartTime] = answer.line.trimEnd().split('\t');
   if (kind === 'err') throw launchError(service, argv, answer.line);
   if (kind !== 'ok' || pid === undefined || startTime === undefined || monitorStartTime === undefined) {

@@ -1,6 +1,7 @@
 // Stopping a service: its stop signal, its grace period, then every process left in its
-// cgroup killed. Never by a saved pid alone (the start time must match: pids are reused),
-// and never waiting for nothing: a pid 1 without a handler for the signal cannot act on it
+// cgroup killed. Never by a saved pid alone: the process is pinned by a pidfd once its start
+// time matches (src/sys/pidfd.ts), and every signal and every look at its exit goes through
+// that descriptor, so a pid reused meanwhile is never signalled. And never waiting for nothing: a pid 1 without a handler for the signal cannot act on it
 // (the kernel drops it, docs/architecture.md "Kernel facts"; SigCgt and SigBlk in /proc/PID/status
 // tell), so it is killed at once. Nor after the signal: a pid 1 that took it but no longer
 // catches it (node resets its handler and re-raises the signal, which the kernel drops) will
@@ -9,7 +10,8 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { readExitRecord, type ExitRecord } from './exit-record.js';
-import { blocksSignal, catchesSignal, isSameProcess, processAgeMs, readCpuTicks, readIoCalls, readStatus, type ProcStatus } from './proc.js';
+import { PinnedProcess } from '../sys/pidfd.js';
+import { blocksSignal, catchesSignal, processAgeMs, readCpuTicks, readIoCalls, readStatus, type ProcStatus } from './proc.js';
 
 /** A running service as launch() returned it, with its cgroup (a CgroupHandle fits). */
 export interface StopTarget {
@@ -107,8 +109,9 @@ const EVENT_WAITS = /^(do_epoll_wait|ep_poll|do_select|core_sys_select|do_sys_po
  * (node's early one would take the signal and re-raise it into nothing): a restart right after
  * a start would otherwise wait out the whole grace period.
  */
-async function settled(pid: number, startTime: number): Promise<void> {
-  const age = processAgeMs(startTime);
+async function settled(proc: PinnedProcess): Promise<void> {
+  const { pid } = proc;
+  const age = processAgeMs(proc.startTime);
   if (age === undefined || age >= YOUNG_MS) return;
   const deadline = Date.now() + SETTLE_BUDGET_MS;
   let cpu: number | undefined;
@@ -116,7 +119,7 @@ async function settled(pid: number, startTime: number): Promise<void> {
   for (;;) {
     const status = readStatus(pid);
     const now = readCpuTicks(pid);
-    if (status === undefined || now === undefined) return; // gone
+    if (status === undefined || now === undefined || proc.exited()) return; // gone
     // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
     if (status.state === 'S' && EVENT_WAITS.test(status.wchan)) return;
     if (now !== cpu || status.state !== 'S') {
@@ -129,11 +132,11 @@ async function settled(pid: number, startTime: number): Promise<void> {
 }
 
 /** Whether the process may act on the signal: looks until it sleeps (a process just exec'd is still running). */
-async function mayActOn(pid: number, signal: number): Promise<boolean> {
+async function mayActOn(proc: PinnedProcess, signal: number): Promise<boolean> {
   const deadline = Date.now() + JUDGE_BUDGET_MS;
   for (;;) {
-    const status = readStatus(pid);
-    if (status === undefined) return false; // gone: nothing left to signal
+    const status = readStatus(proc.pid);
+    if (status === undefined || proc.exited()) return false; // gone: nothing left to signal
     const judgement = judgeSignal(status, signal);
     if (judgement !== 'unknown') return judgement === 'can';
     if (Date.now() >= deadline) return true; // still running: the signal and the grace period decide
@@ -153,10 +156,15 @@ async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
 }
 
 async function exitRecord(target: StopTarget): Promise<ExitRecord | undefined> {
-  const monitorAlive = (): boolean =>
-    target.monitorPid === undefined || target.monitorStartTime === undefined || isSameProcess(target.monitorPid, target.monitorStartTime);
-  await waitFor(() => readExitRecord(target.exitPath) !== undefined || !monitorAlive(), RECORD_WAIT_MS);
-  return readExitRecord(target.exitPath);
+  const known = target.monitorPid !== undefined && target.monitorStartTime !== undefined;
+  const monitor = known ? PinnedProcess.open(target.monitorPid!, target.monitorStartTime!) : undefined;
+  try {
+    const monitorAlive = (): boolean => !known || (monitor !== undefined && !monitor.exited());
+    await waitFor(() => readExitRecord(target.exitPath) !== undefined || !monitorAlive(), RECORD_WAIT_MS);
+    return readExitRecord(target.exitPath);
+  } finally {
+    monitor?.close();
+  }
 }
 
 /**
@@ -167,23 +175,35 @@ async function exitRecord(target: StopTarget): Promise<ExitRecord | undefined> {
  */
 export async function stopService(target: StopTarget, options: StopOptions): Promise<StopResult> {
   const signal = signalNumber(target.service, options.signal);
-  const alive = (): boolean => isSameProcess(target.pid, target.startTime);
+  const proc = PinnedProcess.open(target.pid, target.startTime);
+  const alive = (): boolean => proc !== undefined && !proc.exited();
   const finish = async (outcome: StopOutcome): Promise<StopResult> => {
     await target.cgroup.killAll();
-    if (!(await waitFor(() => !alive(), KILL_WAIT_MS))) {
+    if (proc !== undefined && !(await proc.waitExit(KILL_WAIT_MS))) {
       throw new Error(`service ${target.service}: pid ${target.pid} survived SIGKILL of its cgroup for ${KILL_WAIT_MS} ms`);
     }
     return { outcome, record: await exitRecord(target) };
   };
-  if (!alive()) return finish('not-running');
-  await settled(target.pid, target.startTime);
-  if (!(await mayActOn(target.pid, signal))) return finish(alive() ? 'killed-at-once' : 'not-running');
-  const ioBefore = readIoCalls(target.pid);
   try {
-    if (alive()) process.kill(target.pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    if (proc === undefined || !alive()) return await finish('not-running');
+    return await signalAndWait(proc, signal, options.graceMs, alive, finish);
+  } finally {
+    proc?.close();
   }
+}
+
+/** The signal, then the grace period (cut short when the process shows it cannot act on it). */
+async function signalAndWait(
+  proc: PinnedProcess,
+  signal: number,
+  graceMs: number,
+  alive: () => boolean,
+  finish: (outcome: StopOutcome) => Promise<StopResult>,
+): Promise<StopResult> {
+  await settled(proc);
+  if (!(await mayActOn(proc, signal))) return finish(alive() ? 'killed-at-once' : 'not-running');
+  const ioBefore = readIoCalls(proc.pid);
+  proc.signal(signal);
   // Looks at its signal state on each poll too: the handler that was there may be gone. A
   // process still starting up can take the signal in an early handler that resets itself (node's
   // own, before the program's `process.on('SIGTERM')` exists) and install a new one after: seen
@@ -198,10 +218,11 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   let handlerGone = false;
   const exited = await waitFor(() => {
     if (!alive()) return true;
-    const status = readStatus(target.pid);
-    if (status === undefined) return true;
+    const status = readStatus(proc.pid);
+    // Read by pid: believed only while the pinned process still runs (then the pid is still its).
+    if (status === undefined || !alive()) return true;
     if (judgeSignal(status, signal) === 'cannot') {
-      const io = readIoCalls(target.pid);
+      const io = readIoCalls(proc.pid);
       if (ioBefore !== undefined && io === ioBefore) return (gaveUp = true);
       return false;
     }
@@ -209,14 +230,10 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     if (!handled) handlerGone = true;
     else if (handlerGone) {
       handlerGone = false;
-      try {
-        process.kill(target.pid, signal);
-      } catch {
-        // gone meanwhile: the next poll sees it
-      }
+      proc.signal(signal); // false when it exited meanwhile: the next poll sees it
     }
     return false;
-  }, options.graceMs);
+  }, graceMs);
   if (!exited) return finish('killed-after-grace');
   return finish(gaveUp && alive() ? 'killed-after-signal' : 'exited');
 }

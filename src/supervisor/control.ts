@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId } from '../runtime/proc.js';
+import { killProcessAndWait } from '../sys/pidfd.js';
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';
 import { supervisorPaths } from './paths.js';
@@ -148,10 +149,8 @@ export async function stopSupervisor(project: string, roots: StateRoots = stateR
     await send(paths.socket, { command: 'stop' }, 3000).catch(() => undefined);
     const deadline = Date.now() + 5000;
     while (isSameProcess(running.pid, running.startTime) && Date.now() < deadline) await sleep(10);
-    if (isSameProcess(running.pid, running.startTime)) {
-      process.kill(running.pid, 'SIGKILL');
-      while (isSameProcess(running.pid, running.startTime)) await sleep(10);
-    }
+    // Through a pidfd: the pid is signalled only while it is still that supervisor.
+    if (isSameProcess(running.pid, running.startTime)) await killProcessAndWait(running.pid, running.startTime, 60_000);
   }
   await rm(paths.dir, { recursive: true, force: true });
 }

@@ -2,11 +2,14 @@
 // spawned detached (its own session) by ensureSupervisor, its stdout and stderr in the
 // project's supervisor.log. At most one per project: it first binds an abstract unix socket
 // named after the project's run folder, which the kernel releases when the process dies; a
-// second one finds it taken and leaves. Then it records its pid, serves the control socket
-// and rebuilds everything from the records (supervisor.ts).
+// second one finds it taken and leaves. Then it moves into the project's monitor group (out of
+// the cgroups of whoever ran `stack up`, whose end must not end it: runtime/cgroup/monitors.ts),
+// records its pid, serves the control socket and rebuilds everything from the records
+// (supervisor.ts).
 import net from 'node:net';
 import { ftruncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { placeInMonitorGroup } from '../runtime/cgroup/monitors.js';
 import { isSameProcess, readBootId, readStartTime } from '../runtime/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
 import { isAbstract, supervisorPaths } from './paths.js';
@@ -55,6 +58,11 @@ async function main(): Promise<void> {
   if (!mutex) {
     log(`another supervisor of project ${project} runs; leaving`);
     process.exit(ALREADY_RUNNING);
+  }
+  try {
+    await placeInMonitorGroup(project, process.pid);
+  } catch (e) {
+    log(`cannot move into the project's monitor cgroup (it stays in its caller's): ${e instanceof Error ? e.message : String(e)}`);
   }
   const self: PidRecord = { pid: process.pid, startTime: readStartTime(process.pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
   await writeFile(paths.pidFile, self);

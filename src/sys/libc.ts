@@ -50,6 +50,8 @@ interface Bindings {
   getpid: () => number;
   gettid: () => number;
   flock: (fd: number, operation: number) => number;
+  syscall: (number: number, ...args: unknown[]) => number;
+  poll: (fds: Buffer, count: number, timeoutMs: number) => number;
 }
 
 let bindings: Bindings | undefined;
@@ -77,6 +79,8 @@ function lib(): Bindings {
     getpid: f('int getpid()'),
     gettid: f('int gettid()'),
     flock: f('int flock(int fd, int operation)'),
+    syscall: f('long syscall(long number, ...)'),
+    poll: f('int poll(_Inout_ void *fds, unsigned long count, int timeout)'),
   };
   return bindings;
 }
@@ -162,4 +166,27 @@ export function gettid(): number {
 /** flock(2): an advisory lock the kernel drops when its holder dies (per-project locks). */
 export function flock(fd: number, operation: number, what: string): void {
   check(lib().flock(fd, operation), () => `flock(${what})`);
+}
+
+/** syscall(2) with int arguments, for calls the C library has no wrapper for (pidfd.ts). */
+export function syscall(number: number, args: readonly number[], call: () => string): number {
+  const typed = args.flatMap((a) => ['long', a]);
+  return check(lib().syscall(number, ...typed), call);
+}
+
+/** The errno of a KernelError thrown by these calls (`ESRCH`), or undefined for anything else. */
+export function kernelErrno(e: unknown): string | undefined {
+  return e instanceof KernelError ? e.errno : undefined;
+}
+
+/** Bits of struct pollfd's events and revents. */
+export const POLLIN = 1;
+
+/** poll(2) of one descriptor for `events`; returns revents (0 when `timeoutMs` passed). */
+export function pollOne(fd: number, events: number, timeoutMs: number, what: string): number {
+  const pollfd = Buffer.alloc(8);
+  pollfd.writeInt32LE(fd, 0);
+  pollfd.writeInt16LE(events, 4);
+  const n = check(lib().poll(pollfd, 1, timeoutMs), () => `poll(${what})`);
+  return n === 0 ? 0 : pollfd.readInt16LE(6);
 }

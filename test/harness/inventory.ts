@@ -4,18 +4,19 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
-/** One line per object, e.g. `netns stk-web-1a2b`, `link stk1a2b`, `cgroup memory/stack/p/web`. */
+/** One line per object, e.g. `netns stk-web-1a2b`, `link stk1a2b`, `cgroup memory/stack/p/web`, `cgroup unified/stack.monitors/p`. */
 export function inventory(): string[] {
   const found: string[] = [];
   for (const n of list('/run/netns')) if (n.startsWith('stk-')) found.push(`netns ${n}`);
   for (const n of list('/sys/class/net')) if (n.startsWith('stk')) found.push(`link ${n}`);
   for (const controller of list('/sys/fs/cgroup')) {
     const dir = join('/sys/fs/cgroup', controller, 'stack');
-    if (!existsSync(dir)) continue;
-    for (const project of subdirs(dir)) {
+    for (const project of existsSync(dir) ? subdirs(dir) : []) {
       found.push(`cgroup ${controller}/stack/${project}`);
       for (const service of subdirs(join(dir, project))) found.push(`cgroup ${controller}/stack/${project}/${service}`);
     }
+    // Monitor groups (src/runtime/cgroup/monitors.ts): the monitors and supervisor of a project.
+    for (const project of subdirs(join('/sys/fs/cgroup', controller, 'stack.monitors'))) found.push(`cgroup ${controller}/stack.monitors/${project}`);
   }
   const roots = ['/run/stack', '/var/lib/stack', '/run/netns/stk-'];
   if (process.env.STACK_ROOT) roots.push(process.env.STACK_ROOT);

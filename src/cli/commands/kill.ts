@@ -1,5 +1,6 @@
 // `stack kill [-s SIGNAL] [SERVICE...]`: send a signal (default SIGKILL) to each service's main
-// process, checked by pid AND start time, dependents first.
+// process, checked by pid AND start time and signalled through a pidfd (src/sys/pidfd.ts), so a
+// pid reused meanwhile is never hit; dependents first.
 //
 // Restarts, as Docker decides them (moby daemon/kill.go, killWithSignal): SIGKILL, or the
 // service's own stop signal, cancels the container's restart manager, so even `restart: always`
@@ -7,9 +8,8 @@
 // the supervisor honours. Any other signal (SIGUSR1, SIGHUP) is just delivered: if it ends the
 // process, the restart policy applies. `stack start` or `stack up` starts a killed service again.
 import { constants as osConstants } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.js';
-import { isSameProcess } from '../../runtime/proc.js';
+import { PinnedProcess } from '../../sys/pidfd.js';
 import { signalNumber } from '../../runtime/stop.js';
 import { planStop } from '../../planner/index.js';
 import { acquireProjectLock } from '../../state/lock.js';
@@ -68,18 +68,17 @@ export async function run(ctx: CommandContext): Promise<number> {
     for (const service of order) {
       const record = await serviceRecords.read(env.roots, name, service);
       const target = record?.process;
-      if (!target || !isSameProcess(target.pid, target.startTime)) continue;
-      const stopSignal = (record.stop as { signal?: unknown } | undefined)?.signal;
-      const stops = signal.number === signalNumber(service, 'SIGKILL') || (typeof stopSignal === 'string' && signalNumber(service, stopSignal) === signal.number);
-      if (stops) await markStoppedByUser(name, service, target, env.roots);
+      const pinned = target ? PinnedProcess.open(target.pid, target.startTime) : undefined;
+      if (!target || !pinned) continue;
       try {
-        process.kill(target.pid, signal.number);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-      }
-      ctx.stderr.write(`${service}  ${signal.name} sent to pid ${target.pid}${stops ? ' (stopped: not restarted)' : ''}\n`);
-      if (signal.name === 'SIGKILL') {
-        for (let waited = 0; waited < KILL_WAIT_MS && isSameProcess(target.pid, target.startTime); waited += 10) await sleep(10);
+        const stopSignal = (record.stop as { signal?: unknown } | undefined)?.signal;
+        const stops = signal.number === signalNumber(service, 'SIGKILL') || (typeof stopSignal === 'string' && signalNumber(service, stopSignal) === signal.number);
+        if (stops) await markStoppedByUser(name, service, target, env.roots);
+        if (!pinned.signal(signal.number)) continue; // it exited meanwhile
+        ctx.stderr.write(`${service}  ${signal.name} sent to pid ${target.pid}${stops ? ' (stopped: not restarted)' : ''}\n`);
+        if (signal.name === 'SIGKILL') await pinned.waitExit(KILL_WAIT_MS);
+      } finally {
+        pinned.close();
       }
     }
   } finally {

@@ -60,6 +60,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),
         view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts, hide: serviceHides(ctx.roots, spec) },
       });
+      ctx.reached(`${op.id}:launched`); // running, its pid not recorded yet: observe adopts it from its cgroup
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
         ...r,
         process: { pid: launched.pid, startTime: launched.startTime },

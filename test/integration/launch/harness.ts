@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openCgroups, type CgroupHandle, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
+import { removeMonitorGroup } from '../../../src/runtime/cgroup/monitors.js';
 import { readExitRecord, type ExitRecord } from '../../../src/runtime/exit-record.js';
 import { launch, type LaunchedService, type LaunchOptions } from '../../../src/runtime/launch.js';
 import { readLogLines } from '../../../src/runtime/logs.js';
@@ -91,6 +92,7 @@ export class LaunchRig {
       if (isSameProcess(s.monitorPid, s.monitorStartTime)) await waitForExit(s.exitPath).catch(() => undefined);
     }
     for (const g of this.groups) await g.destroy();
+    await removeMonitorGroup(this.project); // where launch() put the monitors
     if (this.tempDir !== undefined) rmSync(this.tempDir, { recursive: true, force: true });
   }
 }

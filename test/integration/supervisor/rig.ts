@@ -22,6 +22,7 @@ import type { Project, Service } from '../../../src/spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../../../src/state/paths.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../../src/state/records.js';
 import { stopSupervisor, supervisorEntry } from '../../../src/supervisor/index.js';
+import { removeMonitorGroup } from '../../../src/runtime/cgroup/monitors.js';
 import { prepareMounts } from '../../../src/runtime/mounts.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { fileURLToPath } from 'node:url';
@@ -251,6 +252,7 @@ export class ProjectRig {
       // The monitor writes the exit record and leaves; wait for it so nothing of ours outlives the test.
       for (let i = 0; monitor && i < 200 && isSameProcess(monitor.pid, monitor.startTime); i++) await sleep(10);
     }
+    await removeMonitorGroup(this.project).catch((e: unknown) => errors.push(e)); // the monitors' and the supervisor's
     if (this.networkSpec) {
       try {
         teardownProjectNetwork(this.networkSpec);

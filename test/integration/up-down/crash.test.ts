@@ -1,5 +1,6 @@
 // `stack up` SIGKILLed at several points (STACK_TEST_CRASH_AT, test only), then `stack down`
-// leaves nothing; `stack gc` removes what a crashed run left even when its records are gone;
+// leaves nothing; killed between a launch and its pid record, the next `up` adopts the running
+// process from its cgroup instead of starting a second copy; `stack gc` removes what a crashed run left even when its records are gone;
 // two commands in one project never act at once (the lock).
 import { rmSync } from 'node:fs';
 import { expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { describeRoot } from '../../harness/require.js';
 import { rigPerTest } from './rig.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { isSameProcess } from '../../../src/runtime/proc.js';
+import { mainProcessesIn } from '../../../src/state/probe.js';
 
 const rig = rigPerTest();
 
@@ -24,6 +26,7 @@ describeRoot('crashes, gc and the lock', () => {
     'create-netns:a:recorded',
     'attach-veth:a/default:recorded',
     'start-service:a:recorded',
+    'start-service:a:launched',
     'start-service:a',
   ])('kill -9 of `stack up` at %s, then `stack down` leaves nothing', async (point) => {
     const r = rig();
@@ -32,6 +35,31 @@ describeRoot('crashes, gc and the lock', () => {
     expect(up.signal).toBe('SIGKILL');
     expect(r.leftovers(['a', 'b']).length).toBeGreaterThan(0);
     await r.ok(['down']);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
+  });
+
+  it('kill -9 of `stack up` between a launch and its pid record: the next `up` adopts the process, never a second copy', async () => {
+    const r = rig();
+    r.spec(SPEC);
+    expect((await r.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'start-service:a:launched' })).signal).toBe('SIGKILL');
+    const crashed = await r.record('a');
+    expect(crashed?.process).toBeNull(); // launched, not recorded
+    const running = await mainProcessesIn(crashed!.cgroups);
+    expect(running).toHaveLength(1);
+    const [first] = running;
+
+    const up = await r.ok(['up', '-d', '--progress', 'plain']);
+    expect(up.stderr).toContain(`its cgroup holds pid ${first!.pid}`);
+    const adopted = await r.record('a');
+    expect(adopted?.process).toEqual({ pid: first!.pid, startTime: first!.startTime });
+    expect(adopted?.monitor).toEqual(first!.monitor);
+    expect(await mainProcessesIn(adopted!.cgroups)).toEqual(running); // the same one process, no second copy
+    expect(await r.pid('b')).toBeGreaterThan(0);
+    const ps = await r.ok(['ps', '--format', 'json']);
+    expect(ps.stdout).toContain(String(first!.pid));
+
+    await r.ok(['down']);
+    expect(isSameProcess(first!.pid, first!.startTime)).toBe(false);
     expect(r.leftovers(['a', 'b'])).toEqual([]);
   });
 

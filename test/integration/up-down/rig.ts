@@ -87,7 +87,7 @@ export class Rig {
       const [kind, what = ''] = entry.split(' ');
       if (kind === 'netns') return what.startsWith(netnsPrefix);
       if (kind === 'link') return links.has(what);
-      if (kind === 'cgroup') return `${what}/`.includes(`/${cgroupPath(this.name)}/`);
+      if (kind === 'cgroup') return `${what}/`.includes(`/${cgroupPath(this.name)}/`) || what.endsWith(`/stack.monitors/${this.name}`);
       if (kind === 'nft') return what === nftTableName(this.name);
       if (kind === 'mount') return what.startsWith(this.dir);
       return false;
