@@ -15,7 +15,8 @@ const HELP = `Usage: stack gc [PROJECT...]
 Remove what crashed or cut-off runs left behind: netns, links, cgroups, nftables tables and
 records of projects that nothing holds: no stack command holds the project's lock and no
 supervisor runs for it. A named PROJECT is collected even when some of its services still run
-(a crashed \`up\` leaves them); without a PROJECT, gc looks at every project of the state dir
+(a crashed \`up\` leaves them), and only its own objects: gc of \`a\` never touches those of
+\`a-b\`. Without a PROJECT, gc looks at every project of the state dir
 and under the cgroup hierarchy, and leaves alone any that still has a live process, or that
 only the kernel knows and whose cgroups are less than 5 minutes old (a run of another state
 root may be starting it).
