@@ -17,8 +17,9 @@ const src = join(root, 'native');
 const out = join(src, 'build');
 mkdirSync(out, { recursive: true });
 
-/** Link flags for every program (libraries go after the sources). */
-const LIBS = [];
+/** Link flags for every program (libraries go after the sources): libseccomp (Debian's
+ * libseccomp-dev, see scripts/apt-packages.txt) for native/common/seccomp.c. */
+const LIBS = ['-lseccomp'];
 /** Link flags for one program only, by name. */
 const PROGRAM_LIBS = { launcher: [], exec: [] };
 /** This script: a change to its flags rebuilds everything. */

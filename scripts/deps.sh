@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what stack and its tests need on a fresh Debian machine: the Debian packages listed
-# in scripts/apt-packages.txt (only those whose command is missing), the npm dependencies, and
+# in scripts/apt-packages.txt (only those whose command is missing, or for a library written
+# `- package`, those dpkg does not have installed), the npm dependencies, and
 # the build (TypeScript to dist/, C helpers to native/build/). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,10 @@ cd "$(dirname "$0")/.."
 missing=()
 while read -r cmd pkg; do
   [[ -z "${cmd:-}" || "$cmd" == \#* ]] && continue
+  if [[ "$cmd" == - ]]; then
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+    continue
+  fi
   command -v "$cmd" >/dev/null 2>&1 || [[ -x "/usr/sbin/$cmd" || -x "/usr/lib/postgresql/15/bin/$cmd" ]] || missing+=("$pkg")
 done < scripts/apt-packages.txt
 

@@ -20,6 +20,7 @@
 #include "common/identity.h"
 #include "common/process.h"
 #include "common/report.h"
+#include "common/seccomp.h"
 #include "exec/pty.h"
 #include "exec/service.h"
 
@@ -70,6 +71,8 @@ __attribute__((noreturn)) static void child_main(const struct request *r, int ro
   const char *program = resolve_program(r, path, sizeof path);
   reset_signals();
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* Last: the service's filter, which a process that entered by setns does not have. */
+  seccomp_apply(&r->seccomp);
   execve(program, r->argv, r->env);
   fail("exec", errno, "%s", r->argv[0]);
 }

@@ -8,6 +8,7 @@
 
 #include "common/number.h"
 #include "common/report.h"
+#include "common/seccomp.h"
 
 /* Any unsigned number: the request's fields are checked by their use (uid -1 is "missing"). */
 static unsigned long long number(const char *key, const char *value, int base) {
@@ -56,6 +57,7 @@ void parse_request(struct request *r, char *buf, size_t len) {
     else if (!strcmp(key, "stdio")) r->stdio = stdio_mode(value);
     else if (!strcmp(key, "env")) r->env[r->nenv++] = value;
     else if (!strcmp(key, "arg")) r->argv[r->nargv++] = value;
+    else if (seccomp_request_key(&r->seccomp, key, value)) continue;
     else fail("request", EINVAL, "unknown key in exec request: %s (helper and Node side out of date?)", key);
   }
   const char *missing = r->pid <= 0 ? "pid" : !r->start_time ? "start_time" : r->uid == (uid_t)-1 ? "uid"

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/seccomp.h"
+
 /* What the command's stdin, stdout and stderr are (see the top of exec.c). */
 enum stdio_mode { STDIO_CAPTURE, STDIO_INHERIT, STDIO_PTY, STDIO_DETACH };
 
@@ -27,6 +29,7 @@ struct request {
   size_t nenv;
   char **argv;
   size_t nargv;
+  struct seccomp_request seccomp; /* the service's filter, loaded before exec (common/seccomp.h) */
 };
 
 /* Parses the request in `buf` (kept: the request points into it); fails with a "request"

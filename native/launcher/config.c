@@ -70,6 +70,7 @@ void parse_config(struct config *c, char *buf, size_t len) {
     else if (!strcmp(key, "mount_read_only")) current_volume(c, key)->read_only = !strcmp(value, "1");
     else if (!strcmp(key, "mount_size")) parse_number("config", key, value, 10, ~0ULL), current_volume(c, key)->size = value;
     else if (!strcmp(key, "mount_mode")) parse_number("config", key, value, 8, 07777), current_volume(c, key)->mode = value;
+    else if (seccomp_request_key(&c->seccomp, key, value)) continue;
     else fail("config", EINVAL, "unknown key in launch request: %s (launcher and Node side out of date?)", key);
   }
   const char *missing = !c->name ? "name" : !c->log_path ? "log" : !c->exit_path ? "exit" : !c->hostname ? "hostname"

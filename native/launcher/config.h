@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/seccomp.h"
+
 /* One volume of the view, in request order: `mount` starts one, `mount_*` keys fill it in. */
 struct volume {
   const char *type;   /* "bind" (a host folder or file, named and anonymous volumes too) or "tmpfs" */
@@ -51,6 +53,7 @@ struct config {
   const char *shm_size; /* bytes of /dev/shm, or NULL (64 MiB) */
   const char **hide;    /* paths of the view hidden from the service (launcher/view.c) */
   size_t nhide;
+  struct seccomp_request seccomp; /* the filter loaded before exec (common/seccomp.h) */
 };
 
 /* Parses the request in `buf` (kept: the config points into it); fails with a "config"

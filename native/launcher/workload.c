@@ -15,6 +15,7 @@
 #include "common/identity.h"
 #include "common/process.h"
 #include "common/report.h"
+#include "common/seccomp.h"
 #include "launcher/filesystem.h"
 
 static void join_cgroups(const struct config *c) {
@@ -58,8 +59,11 @@ void workload_main(const struct config *c, int out_w, int err_w, struct init_rep
   switch_identity(c);
   char path[PATH_MAX];
   const char *program = resolve_program(c, path, sizeof path);
+  /* The seccomp filter comes last: the setup above needs syscalls it refuses (mount, setns,
+   * sethostname...), and the init (pid 1 of the service) must be under it as much as the workload. */
+  seccomp_apply(&c->seccomp);
   /* The init forks here, with everything above done: it has the workload's identity,
-   * capabilities and no_new_privs (and any filter set up above), and only the child returns. */
+   * capabilities, no_new_privs and seccomp filter, and only the child returns. */
   if (c->init) start_init(report);
   reset_signals();
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);

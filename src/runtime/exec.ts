@@ -7,17 +7,21 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { KernelError, UserError } from '../errors.js';
-import type { Service } from '../spec/project.js';
+import type { SeccompChoice, Service } from '../spec/project.js';
 import { ALL_CAPABILITIES, capabilityMask, serviceCapabilities } from './caps.js';
 import { DEFAULT_SEARCH_PATH, encodeLaunchRequest } from './launcher-config.js';
 import { isSameProcess } from './proc.js';
+import { seccompRequestPairs, serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 
 /** The helper built by `npm run build` (scripts/build-native.mjs). */
 export const EXEC_HELPER_PATH = fileURLToPath(new URL('../../native/build/exec', import.meta.url));
 
 /** What of a service's spec an exec inherits: its environment, user, capabilities, folder. */
-export type ExecService = Pick<Service, 'name' | 'environment' | 'user' | 'capAdd' | 'capDrop' | 'workingDir'>;
+export type ExecService = Pick<Service, 'name' | 'environment' | 'user' | 'capAdd' | 'capDrop' | 'workingDir'> & {
+  readonly privileged?: boolean;
+  readonly seccomp?: SeccompChoice;
+};
 
 /** A running service to exec in: its spec, its main process (pid + start time) and its cgroups. */
 export interface ExecTarget {
@@ -97,6 +101,9 @@ export function execRequest(
   ];
   if (stdio !== 'capture') pairs.push(['stdio', stdio]);
   for (const dir of target.cgroupDirs) pairs.push(['cgroup', dir]);
+  // The service's own filter, resolved for its own capabilities even under `exec --privileged`
+  // (Docker's exec keeps the container's profile): setns does not carry the workload's over.
+  pairs.push(...seccompRequestPairs(serviceSeccomp(s, serviceCapabilities(s))));
   for (const gid of identity.groups) pairs.push(['group', String(gid)]);
   for (const [key, value] of Object.entries(env)) pairs.push(['env', `${key}=${value}`]);
   for (const arg of argv) pairs.push(['arg', arg]);

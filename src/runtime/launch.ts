@@ -20,6 +20,7 @@ import {
 } from './launcher-config.js';
 import { placeInMonitorGroup } from './cgroup/monitors.js';
 import { readBootId } from './proc.js';
+import { serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 import { checkTargets, type ServiceView } from './view.js';
 
@@ -154,11 +155,13 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   const { service } = options;
   const argv = commandOf(service);
   if (options.view !== undefined) checkTargets(service, options.view.mounts);
+  const caps = serviceCapabilities(service);
+  const seccomp = serviceSeccomp(service, caps);
   const request = launchRequest({
     service,
     argv,
     identity: resolveUser(service.name, service.user, options.userDb ?? loadUserDb()),
-    caps: capabilityMask(serviceCapabilities(service)),
+    caps: capabilityMask(caps),
     cgroupDirs: options.cgroup?.dirs ?? [],
     ...(options.cgroup?.oomEventsFile !== undefined && { oomEventsFile: options.cgroup.oomEventsFile }),
     netns: options.netns,
@@ -166,6 +169,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     exitPath: options.exitPath,
     logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
     ...(options.view !== undefined && { view: options.view }),
+    ...(seccomp !== undefined && { seccomp }),
   });
   const project = options.cgroup?.project;
   const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);

@@ -5,6 +5,7 @@ import type { Service } from '../spec/project.js';
 import { UserError } from '../errors.js';
 import type { Identity } from './user.js';
 import { viewRequestPairs, type ServiceView } from './view.js';
+import { seccompRequestPairs, type SeccompFilter } from './seccomp/index.js';
 
 /** Docker's PATH for a container whose environment sets none; used only to find the command. */
 export const DEFAULT_SEARCH_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -37,6 +38,8 @@ export interface LaunchSpec {
   readonly logRotation: LogRotation;
   /** The built root (view.ts); without it the service sees the host's root. */
   readonly view?: ServiceView;
+  /** The seccomp filter loaded before exec (seccomp/); none without it. */
+  readonly seccomp?: SeccompFilter;
 }
 
 /** `entrypoint` then `command`, as compose runs them; a UserError when there is nothing to run. */
@@ -73,6 +76,7 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
   if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);
   if (spec.view !== undefined) pairs.push(...viewRequestPairs(s, spec.view));
   for (const dir of spec.cgroupDirs) pairs.push(['cgroup', dir]);
+  pairs.push(...seccompRequestPairs(spec.seccomp));
   for (const gid of spec.identity.groups) pairs.push(['group', String(gid)]);
   for (const [key, value] of Object.entries(s.environment)) pairs.push(['env', `${key}=${value}`]);
   for (const arg of spec.argv) pairs.push(['arg', arg]);

@@ -48,6 +48,7 @@ function service(s: Service): Record<string, unknown> {
     build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, target: s.build.target, args: s.build.args }) : undefined,
     cap_add: s.capAdd,
     cap_drop: s.capDrop,
+    security_opt: s.securityOpt.length > 0 ? s.securityOpt : undefined,
     command: s.command ?? undefined,
     container_name: s.containerName,
     depends_on: mapValues(s.dependsOn, (d) => ({ condition: d.condition, required: d.required, restart: d.restart })),

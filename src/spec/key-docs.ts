@@ -36,6 +36,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     read_only: 'Make the service root read-only (volumes stay as declared).',
     cap_add: 'Capabilities to add (e.g. NET_ADMIN).',
     cap_drop: 'Capabilities to drop (ALL drops every one).',
+    security_opt: 'seccomp=unconfined, seccomp=PATH (a profile in Docker\'s JSON format) or no-new-privileges; the default is Docker\'s seccomp profile.',
     mem_limit: 'Memory limit, e.g. 512m or 1g.',
     cpus: 'CPU limit as a number of cpus, e.g. 0.5.',
     shm_size: 'Size of /dev/shm (64m unless set), a byte size such as 256m.',

@@ -55,7 +55,7 @@ export const KEYS: Catalogue = {
       `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
        networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
-       shm_size`,
+       security_opt shm_size`,
     ),
     ...all(M, 'image build'),
     ...all(C, 'tty stdin_open platform pull_policy pull_refresh_after logging annotations attach'),
@@ -66,7 +66,7 @@ export const KEYS: Catalogue = {
        devices dns dns_opt dns_search domainname label_file provider external_links gpus group_add ipc
        isolation links mac_address mem_reservation mem_swappiness memswap_limit network_mode
        models oom_kill_disable oom_score_adj pid post_start pre_stop privileged runtime scale
-       security_opt secrets sysctls storage_opt ulimits use_api_socket uts userns_mode
+       secrets sysctls storage_opt ulimits use_api_socket uts userns_mode
        volumes_from`,
     ),
   },

@@ -1,6 +1,7 @@
 // The normalized, fully defaulted model of a project. Everything downstream of src/spec
 // (planner, executor, network, supervisor, cli) reads this and never the YAML.
 // All durations are milliseconds, all sizes bytes, all paths absolute.
+import type { SeccompProfile } from './seccomp-profile.js';
 
 /** A whole project after load → interpolate → validate → normalize. */
 export interface Project {
@@ -87,6 +88,10 @@ export interface Service {
   readonly readOnly: boolean;
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];
+  /** `security_opt` as written. */
+  readonly securityOpt: readonly string[];
+  /** The seccomp filter: stack's copy of Docker's default, none, or a profile file's (`security_opt`). */
+  readonly seccomp: SeccompChoice;
   /** `shm_size` in bytes; absent: 64 MiB. */
   readonly shmSizeBytes?: number;
   /** `x-stack-hide`: paths hidden from the service beyond the defaults (`~/x`: in every home). */
@@ -187,6 +192,13 @@ export interface Limits {
   readonly cpus?: number;
   readonly pids?: number;
 }
+
+/** Which seccomp profile a service runs under (`security_opt: [seccomp=...]`). */
+export type SeccompChoice =
+  | { readonly mode: 'default' }
+  | { readonly mode: 'unconfined' }
+  /** A profile file in Docker's format, read and checked when the spec is loaded. */
+  | { readonly mode: 'file'; readonly path: string; readonly profile: SeccompProfile };
 
 export interface Develop {
   readonly watch: readonly WatchRule[];

@@ -221,6 +221,7 @@ export const serviceSchema = level('service', {
   read_only: bool.optional(),
   cap_add: strings.optional(),
   cap_drop: strings.optional(),
+  security_opt: strings.optional(),
   mem_limit: bytes.optional(),
   cpus: cpus.optional(),
   pids_limit: integer.optional(),

@@ -6,6 +6,7 @@ import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { viewOptions } from './view-options.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
 import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
+import { securityOptions } from './security-opt.js';
 import type { KeyPath } from './raw.js';
 import type { ServiceSpec } from './schema.js';
 import { splitWords } from './shellwords.js';
@@ -100,6 +101,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     readOnly: asBoolean(spec.read_only, false),
     capAdd: (spec.cap_add ?? []).map(capability),
     capDrop: (spec.cap_drop ?? []).map(capability),
+    ...securityOptions(spec.security_opt, at, ctx),
     ...viewOptions(spec as Record<string, unknown>, at, report),
     limits: limits(spec, at, ctx),
     develop: develop(spec.develop, at, ctx),

@@ -48,6 +48,8 @@ describe('defaults', () => {
       readOnly: false,
       capAdd: [],
       capDrop: [],
+      securityOpt: [],
+      seccomp: { mode: 'default' },
       limits: {},
       develop: null,
       profiles: [],

@@ -1,0 +1,115 @@
+/* The service's seccomp filter: see seccomp.h. */
+#define _GNU_SOURCE
+#include "common/seccomp.h"
+
+#include <errno.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/report.h"
+
+/* Appends `value` to a growing list. */
+static void push(const char ***list, size_t *n, const char *value) {
+  const char **grown = realloc(*list, (*n + 1) * sizeof **list);
+  if (!grown) fail("seccomp", ENOMEM, "the seccomp request");
+  grown[(*n)++] = value;
+  *list = grown;
+}
+
+int seccomp_request_key(struct seccomp_request *s, const char *key, const char *value) {
+  if (strncmp(key, "seccomp_", 8)) return 0;
+  if (!strcmp(key, "seccomp_default")) s->default_action = value;
+  else if (!strcmp(key, "seccomp_arch")) push(&s->arches, &s->narches, value);
+  else if (!strcmp(key, "seccomp_flag")) push(&s->flags, &s->nflags, value);
+  else if (!strcmp(key, "seccomp_rule")) push(&s->rules, &s->nrules, value);
+  else return 0;
+  return 1;
+}
+
+/* A number of a rule (decimal), or fails naming the rule. */
+static uint64_t rule_number(const char *text, const char *rule) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-') fail("seccomp", EINVAL, "not a number in seccomp rule %s: %s", rule, text);
+  return v;
+}
+
+/* `allow`, `errno:1`, ... as a libseccomp action. */
+static uint32_t action_of(const char *text, const char *rule) {
+  if (!strcmp(text, "allow")) return SCMP_ACT_ALLOW;
+  if (!strcmp(text, "kill_process")) return SCMP_ACT_KILL_PROCESS;
+  if (!strcmp(text, "kill_thread")) return SCMP_ACT_KILL_THREAD;
+  if (!strcmp(text, "trap")) return SCMP_ACT_TRAP;
+  if (!strcmp(text, "log")) return SCMP_ACT_LOG;
+  if (!strncmp(text, "errno:", 6)) return SCMP_ACT_ERRNO((uint16_t)rule_number(text + 6, rule));
+  if (!strncmp(text, "trace:", 6)) return SCMP_ACT_TRACE((uint16_t)rule_number(text + 6, rule));
+  fail("seccomp", EINVAL, "unknown seccomp action %s (in %s)", text, rule);
+}
+
+static enum scmp_compare op_of(const char *text, const char *rule) {
+  static const struct { const char *name; enum scmp_compare op; } ops[] = {
+    {"ne", SCMP_CMP_NE}, {"lt", SCMP_CMP_LT}, {"le", SCMP_CMP_LE}, {"eq", SCMP_CMP_EQ},
+    {"ge", SCMP_CMP_GE}, {"gt", SCMP_CMP_GT}, {"masked_eq", SCMP_CMP_MASKED_EQ},
+  };
+  for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+    if (!strcmp(text, ops[i].name)) return ops[i].op;
+  fail("seccomp", EINVAL, "unknown comparison %s in seccomp rule %s", text, rule);
+}
+
+/* Adds one `seccomp_rule` value to the filter (skipped: an unknown syscall, the default action). */
+static void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const char *rule) {
+  char copy[1024];
+  if (strlen(rule) >= sizeof copy) fail("seccomp", E2BIG, "seccomp rule too long: %.64s...", rule);
+  strcpy(copy, rule);
+  char *save = NULL;
+  const char *action_text = strtok_r(copy, "\t", &save);
+  const char *name = strtok_r(NULL, "\t", &save);
+  if (!action_text || !name) fail("seccomp", EINVAL, "seccomp rule without a syscall: %s", rule);
+  uint32_t action = action_of(action_text, rule);
+  struct scmp_arg_cmp args[6];
+  unsigned nargs = 0;
+  for (char *arg; (arg = strtok_r(NULL, "\t", &save));) {
+    if (nargs == 6) fail("seccomp", EINVAL, "more than 6 argument tests in seccomp rule %s", rule);
+    char *fields[4], *fsave = NULL;
+    int n = 0;
+    for (char *f = strtok_r(arg, ",", &fsave); f && n < 4; f = strtok_r(NULL, ",", &fsave)) fields[n++] = f;
+    if (n != 4) fail("seccomp", EINVAL, "argument test of seccomp rule %s is not index,op,value,value2", rule);
+    uint64_t index = rule_number(fields[0], rule);
+    if (index > 5) fail("seccomp", EINVAL, "argument index %llu out of 0-5 in seccomp rule %s", (unsigned long long)index, rule);
+    args[nargs++] = (struct scmp_arg_cmp){.arg = (unsigned)index, .op = op_of(fields[1], rule),
+                                         .datum_a = rule_number(fields[2], rule), .datum_b = rule_number(fields[3], rule)};
+  }
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR) return; /* newer than this libseccomp: Docker skips it too */
+  if (action == default_action) return; /* libseccomp refuses a rule that changes nothing */
+  int rc = seccomp_rule_add_array(ctx, action, nr, nargs, args);
+  if (rc < 0) fail("seccomp", -rc, "add the seccomp rule %s", rule);
+}
+
+void seccomp_apply(const struct seccomp_request *s) {
+  if (!s->default_action) return;
+  uint32_t default_action = action_of(s->default_action, "seccomp_default");
+  scmp_filter_ctx ctx = seccomp_init(default_action);
+  if (!ctx) fail("seccomp", EINVAL, "seccomp_init with default action %s", s->default_action);
+  for (size_t i = 0; i < s->narches; i++) {
+    uint32_t arch = seccomp_arch_resolve_name(s->arches[i]);
+    if (!arch) fail("seccomp", EINVAL, "unknown seccomp architecture %s", s->arches[i]);
+    int rc = seccomp_arch_add(ctx, arch);
+    if (rc < 0 && rc != -EEXIST) fail("seccomp", -rc, "add the seccomp architecture %s", s->arches[i]);
+  }
+  for (size_t i = 0; i < s->nflags; i++) {
+    enum scmp_filter_attr attr;
+    if (!strcmp(s->flags[i], "log")) attr = SCMP_FLTATR_CTL_LOG;
+    else if (!strcmp(s->flags[i], "spec_allow")) attr = SCMP_FLTATR_CTL_SSB;
+    else fail("seccomp", EINVAL, "unknown seccomp flag %s", s->flags[i]);
+    int rc = seccomp_attr_set(ctx, attr, 1);
+    if (rc < 0) fail("seccomp", -rc, "seccomp flag %s", s->flags[i]);
+  }
+  for (size_t i = 0; i < s->nrules; i++) add_rule(ctx, default_action, s->rules[i]);
+  int rc = seccomp_load(ctx);
+  if (rc < 0) fail("seccomp", -rc, "load the seccomp filter (%zu rules)", s->nrules);
+  seccomp_release(ctx);
+}
