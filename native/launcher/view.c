@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/report.h"
+#include "launcher/devices.h"
 #include "launcher/mountapi.h"
 #include "launcher/overlay.h"
 #include "launcher/target.h"
@@ -254,6 +255,7 @@ void build_view(const struct config *c) {
 
   mirror_host_root();
   build_dev(c);
+  bind_devices(c, HOST_ROOT);
   build_sys_and_proc();
   build_scratch();
   hide_paths(c);

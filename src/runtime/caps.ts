@@ -1,5 +1,6 @@
-// Capabilities of a service: Docker's default set, adjusted by cap_add / cap_drop with
-// Docker's rules (names with or without CAP_, any case, and ALL), as a mask for the launcher.
+// Capabilities of a service: podman's default set, adjusted by cap_add / cap_drop with
+// Docker's rules (names with or without CAP_, any case, and ALL), or every capability for a
+// `privileged: true` service, as a mask for the launcher.
 import { UserError } from '../errors.js';
 
 /** Every capability the kernel knows (6.x), indexed by its number. */
@@ -13,11 +14,14 @@ export const ALL_CAPABILITIES: readonly string[] = [
   'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
 
-/** Docker's default set (moby oci/caps defaults): what a service gets without cap_add/cap_drop. */
+/**
+ * podman's default set (containers.conf default_capabilities): what a service gets without
+ * cap_add/cap_drop. Docker's adds MKNOD, NET_RAW and AUDIT_WRITE; ping still works without
+ * NET_RAW because each service's netns opens net.ipv4.ping_group_range (ICMP datagram sockets).
+ */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL',
-  'CAP_AUDIT_WRITE',
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_NET_BIND_SERVICE',
+  'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
 ];
 
 /** `net_admin` → `CAP_NET_ADMIN`, `all` → `ALL`; a UserError for a name the kernel does not have. */
@@ -37,6 +41,7 @@ function normalize(service: string, key: 'cap_add' | 'cap_drop', name: string): 
 
 /**
  * The service's capabilities (sorted by number), Docker's TweakCapabilities rules:
+ * privileged → every capability (cap_add/cap_drop still checked, as Docker ignores them then);
  * cap_add ALL → every capability but those dropped; cap_drop ALL → only those added;
  * else the defaults minus the dropped plus the added.
  */
@@ -44,11 +49,13 @@ export function serviceCapabilities(service: {
   readonly name: string;
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];
+  readonly privileged?: boolean;
 }): string[] {
   const add = service.capAdd.map((c) => normalize(service.name, 'cap_add', c));
   const drop = service.capDrop.map((c) => normalize(service.name, 'cap_drop', c));
   let caps: string[];
-  if (add.includes('ALL')) caps = ALL_CAPABILITIES.filter((c) => !drop.includes(c));
+  if (service.privileged === true) caps = [...ALL_CAPABILITIES];
+  else if (add.includes('ALL')) caps = ALL_CAPABILITIES.filter((c) => !drop.includes(c));
   else if (drop.includes('ALL')) caps = add;
   else caps = [...DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c)), ...add];
   return ALL_CAPABILITIES.filter((c) => caps.includes(c));

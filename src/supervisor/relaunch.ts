@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { CgroupManager } from '../runtime/cgroup/index.js';
 import { prepareMounts } from '../runtime/mounts.js';
 import { launch, type LaunchedService } from '../runtime/launch.js';
+import { deviceRulesFor } from '../runtime/devices.js';
 import { serviceFiles } from '../runtime/service-files.js';
 import type { ServiceView } from '../runtime/view.js';
 import { serviceHides } from '../runtime/hidden.js';
@@ -19,7 +20,7 @@ import { serviceRecords } from '../state/records.js';
 
 /** Starts `spec` again in its netns, cgroups and view; resolves once its program runs. */
 export async function relaunch(roots: StateRoots, project: Project, spec: Service, cgroups: CgroupManager): Promise<LaunchedService> {
-  const group = await cgroups.create(project.name, spec.name, spec.limits);
+  const group = await cgroups.create(project.name, spec.name, spec.limits, deviceRulesFor(spec));
   await group.killAll();
   const files = serviceFiles(roots, project.name, spec.name);
   await mkdir(files.dir, { recursive: true });

@@ -98,8 +98,11 @@ export class FakeCgroup2 implements CgroupFs {
 
   /** Deps for a manager over this hierarchy: kill is the fake's, sleeping is instant. */
   deps(): CgroupDeps {
-    return { fs: this, kill: (pid) => this.kill(pid), sleep: async () => {} };
+    return { fs: this, kill: (pid) => this.kill(pid), sleep: async () => {}, setDeviceProgram: (dir, program) => void this.devicePrograms.set(dir, program) };
   }
+
+  /** The device program (devices-bpf.ts bytes) last set on each group dir. */
+  readonly devicePrograms = new Map<string, Buffer>();
 
   // ---- the kernel's side, for tests ----
 

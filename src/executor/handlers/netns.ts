@@ -4,6 +4,7 @@
 import type { AttachVeth, CreateNetns, DetachVeth, RemoveNetns } from '../../planner/plan.js';
 import { netnsName, vethHostName, vethPeerName } from '../../names.js';
 import { orderedNetworks } from '../../network/peers.js';
+import { openPingGroupRange } from '../../network/ping-group.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { undoing } from './undo.js';
@@ -12,13 +13,16 @@ function record(ctx: RunContext, service: string, change: Parameters<typeof upda
   return updateServiceRecord(ctx.roots, ctx.project.name, service, ctx.bootId, change);
 }
 
-/** Records the netns, then creates it with `lo` up. */
+/** Records the netns, then creates it with `lo` up and ping_group_range open (ping without CAP_NET_RAW). */
 export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<void> {
   const name = netnsName(ctx.project.name, op.service);
   await record(ctx, op.service, (r) => ({ ...r, netns: name }));
   ctx.reached(`${op.id}:recorded`);
   await undoing(
-    async () => ctx.network().createNetns(ctx.project.name, op.service),
+    async () => {
+      ctx.network().createNetns(ctx.project.name, op.service);
+      openPingGroupRange(name);
+    },
     () => removeNetns(ctx, op),
   );
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
 import { launch } from '../../runtime/launch.js';
+import { deviceRulesFor } from '../../runtime/devices.js';
 import { checkTargets } from '../../runtime/view.js';
 import { serviceHides } from '../../runtime/hidden.js';
 import { serviceFiles } from '../../runtime/service-files.js';
@@ -48,7 +49,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   await undoing(
     async () => {
       await writeNameFiles(ctx, op.service);
-      const handle = await (await ctx.cgroups()).create(project, op.service, spec.limits);
+      const handle = await (await ctx.cgroups()).create(project, op.service, spec.limits, deviceRulesFor(spec));
       if (replacing) await handle.killAll();
       const mounts = await prepareMounts({ roots: ctx.roots, project: ctx.project, mode: 'make', invoker: ctx.env.invoker, userDb: ctx.env.userDb }, spec);
       const launched = await launch({

@@ -1,5 +1,6 @@
-// The real outside world of a cgroup manager: node:fs, kill(2) and timers.
+// The real outside world of a cgroup manager: node:fs, kill(2), timers and bpf(2).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setDeviceProgram } from './bpf.js';
 import { errorCode, nodeCgroupFs } from './fs.js';
 import type { CgroupDeps } from './manager.js';
 
@@ -19,4 +20,5 @@ export const nodeCgroupDeps: CgroupDeps = {
   sleep: async (ms) => {
     await sleep(ms);
   },
+  setDeviceProgram,
 };

@@ -10,6 +10,7 @@ import { errorCode, type CgroupFs } from './fs.js';
 import { kernelError } from './io.js';
 import type { Limits } from '../../spec/project.js';
 import type { CgroupDeps, CgroupHandle } from './manager.js';
+import { DEFAULT_DEVICE_RULES, type DeviceRule } from './devices.js';
 import { pollUntil } from './poll.js';
 
 /** `stack/<project>[/<service>]`, refusing names that would leave that tree (a bug upstream). */
@@ -122,20 +123,23 @@ export async function childGroups(deps: CgroupDeps, dir: string): Promise<string
 }
 
 /**
- * Makes a group's dirs and writes its limits. A group this call created is removed again when
- * that fails, so a failed create leaves nothing; a group that was (even partly) there is left.
+ * Makes a group's dirs and writes its limits and device rules (before any process joins). A
+ * group this call created is removed again when that fails, so a failed create leaves nothing;
+ * a group that was (even partly) there is left.
  */
 export async function createGroup(
   deps: CgroupDeps,
   group: CgroupHandle,
   limits: Limits,
   makeDirs: () => Promise<void>,
+  devices: readonly DeviceRule[] = DEFAULT_DEVICE_RULES,
 ): Promise<CgroupHandle> {
   let existed = false;
   for (const dir of group.dirs) existed ||= await deps.fs.exists(dir);
   try {
     await makeDirs();
     await group.setLimits(limits);
+    await group.setDevices(devices);
   } catch (e) {
     if (!existed) await group.destroy().catch(() => undefined);
     throw e;

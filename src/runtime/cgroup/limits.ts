@@ -1,6 +1,7 @@
 // A service's Limits (memory, cpus, pids) as the values cgroup v1 and v2 interface files take,
 // and back: pure functions, so what gets written and what observation reads are tested
-// without a kernel. Absent limits are written as "unlimited" so an update clears old ones.
+// without a kernel. Absent memory and cpu limits are written as "unlimited" so an update
+// clears old ones; an absent pids limit is podman's default (2048), -1 lifts it.
 import { UserError } from '../../errors.js';
 import type { Limits } from '../../spec/project.js';
 
@@ -8,6 +9,9 @@ import type { Limits } from '../../spec/project.js';
 export const CPU_PERIOD_US = 100_000;
 /** The smallest CFS quota the kernel accepts (1 ms). */
 export const CPU_QUOTA_MIN_US = 1_000;
+
+/** pids.max of a service whose spec sets no pids_limit (podman's default): a fork bomb stops there. */
+export const DEFAULT_PIDS_LIMIT = 2048;
 
 /** One write into an interface file, in order: `file` is relative to a controller's dir. */
 export interface LimitWrite {
@@ -27,7 +31,13 @@ export function checkLimits(limits: Limits): void {
     bad('memory limit', memoryBytes, 'a whole number of bytes of at least 4096');
   }
   if (cpus !== undefined && !(Number.isFinite(cpus) && cpus > 0)) bad('cpus', cpus, 'a number above 0');
-  if (pids !== undefined && !(Number.isSafeInteger(pids) && pids >= 1)) bad('pids_limit', pids, 'a whole number of at least 1');
+  if (pids !== undefined && !(Number.isSafeInteger(pids) && (pids >= 1 || pids === -1))) bad('pids_limit', pids, 'a whole number of at least 1, or -1 for no limit');
+}
+
+/** The pids.max value: the default when absent, `max` for -1. */
+export function pidsMax(limits: Limits): string {
+  if (limits.pids === undefined) return String(DEFAULT_PIDS_LIMIT);
+  return limits.pids === -1 ? 'max' : String(limits.pids);
 }
 
 /** The CFS quota in microseconds per CPU_PERIOD_US for a fractional cpu count. */
@@ -53,7 +63,7 @@ export function v1LimitWrites(limits: Limits, opts: { memsw: boolean }): LimitWr
   memory('memory.oom_control', '0');
   writes.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US) });
   writes.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: limits.cpus === undefined ? '-1' : String(cpuQuotaUs(limits.cpus)) });
-  writes.push({ controller: 'pids', file: 'pids.max', value: limits.pids === undefined ? 'max' : String(limits.pids) });
+  writes.push({ controller: 'pids', file: 'pids.max', value: pidsMax(limits) });
   return writes;
 }
 
@@ -66,7 +76,7 @@ export function v2LimitWrites(limits: Limits, opts: { swap: boolean }): LimitWri
   if (opts.swap) writes.push({ controller: 'memory', file: 'memory.swap.max', value: limits.memoryBytes === undefined ? 'max' : '0' });
   const quota = limits.cpus === undefined ? 'max' : String(cpuQuotaUs(limits.cpus));
   writes.push({ controller: 'cpu', file: 'cpu.max', value: `${quota} ${CPU_PERIOD_US}` });
-  writes.push({ controller: 'pids', file: 'pids.max', value: limits.pids === undefined ? 'max' : String(limits.pids) });
+  writes.push({ controller: 'pids', file: 'pids.max', value: pidsMax(limits) });
   return writes;
 }
 
@@ -90,10 +100,10 @@ export function parseCpus(quota: string, period?: string): number | undefined {
   return Number(q) / Number(p);
 }
 
-/** Parses `pids.max`; undefined = unlimited. */
-export function parsePidsLimit(text: string): number | undefined {
+/** Parses `pids.max` as Limits.pids: -1 = unlimited. */
+export function parsePidsLimit(text: string): number {
   const t = text.trim();
-  if (t === 'max') return undefined;
+  if (t === 'max') return -1;
   if (!/^\d+$/.test(t)) throw new Error(`unexpected pids.max ${JSON.stringify(t)}`);
   return Number(t);
 }

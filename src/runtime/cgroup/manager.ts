@@ -2,6 +2,7 @@
 // v1 (one directory per controller) and v2 (one unified directory) both implement it, over a
 // CgroupFs whose root is passed in, so tests point it at a temp dir or a fake hierarchy.
 import type { Limits } from '../../spec/project.js';
+import type { DeviceRule } from './devices.js';
 import type { CgroupFs } from './fs.js';
 
 /** The cgroup hierarchy a manager drives. */
@@ -10,8 +11,11 @@ export type CgroupVersion = 1 | 2;
 /** Creates and finds the cgroups of services (`stack/<project>/<service>` in each hierarchy). */
 export interface CgroupManager {
   readonly version: CgroupVersion;
-  /** Creates the service's group (or adopts the existing one) and writes its limits. */
-  create(project: string, service: string, limits: Limits): Promise<CgroupHandle>;
+  /**
+   * Creates the service's group (or adopts the existing one) and writes its limits and its
+   * device rules (Docker's default allow-list unless given: devices.ts serviceDeviceRules).
+   */
+  create(project: string, service: string, limits: Limits, devices?: readonly DeviceRule[]): Promise<CgroupHandle>;
   /** The service's group without creating it: for observation, stop and teardown. */
   open(project: string, service: string): CgroupHandle;
   /** Projects that have a group under `stack/` (observation, `stack gc`). */
@@ -40,6 +44,8 @@ export interface CgroupHandle {
   exists(): Promise<boolean>;
   /** Writes limits (absent ones become unlimited). */
   setLimits(limits: Limits): Promise<void>;
+  /** Replaces the device rules: v1 devices.deny/devices.allow, v2 the group's eBPF device program. */
+  setDevices(rules: readonly DeviceRule[]): Promise<void>;
   /** The limits in force, read back from the kernel (observation). */
   limits(): Promise<Limits>;
   /** Moves a running process (all its threads) into the group, in every hierarchy. Its children stay where they are. */
@@ -82,4 +88,9 @@ export interface CgroupDeps {
   readonly kill: (pid: number) => void;
   /** Waits between polls of the kernel (a group emptying, a freeze taking hold). */
   readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Makes `program` (devices-bpf.ts) the one device filter of a v2 group's directory (bpf.ts).
+   * Test doubles over a fake hierarchy leave it out; the v2 manager then refuses device rules.
+   */
+  readonly setDeviceProgram?: (dir: string, program: Buffer) => void;
 }

@@ -9,11 +9,12 @@ import type { Limits } from '../../spec/project.js';
 import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './dirs.js';
 import { ignoreGone, readFlatKeyed, readOr, readProcs, readValue, writeValue } from './io.js';
 import { freezeAndWait, freezeKillThaw, type Freezable } from './kill.js';
+import { v1DeviceWrites, type DeviceRule } from './devices.js';
 import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v1LimitWrites } from './limits.js';
 import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './manager.js';
 
-/** The v1 controllers a service's group uses; each must be mounted. */
-export const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+/** The v1 controllers a service's group uses; each must be mounted (devices: the device allow-list). */
+export const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer', 'devices'] as const;
 /** One of V1_CONTROLLERS. */
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 /** Mount point of each controller's hierarchy (co-mounted controllers share one). */
@@ -25,12 +26,13 @@ export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
   return {
     version: 1,
     open,
-    async create(project, service, limits) {
+    async create(project, service, limits, devices) {
       checkLimits(limits);
       const group = open(project, service);
-      return createGroup(deps, group, limits, async () => {
+      const makeDirs = async () => {
         for (const root of uniqueRoots(roots)) await mkdirChain(deps.fs, root, groupRel(project, service));
-      });
+      };
+      return createGroup(deps, group, limits, makeDirs, devices);
     },
     // Listed from every hierarchy: a group left half-made (a crash between two mkdirs) is found too.
     async projects() {
@@ -94,6 +96,10 @@ class V1Group implements CgroupHandle {
   async setLimits(limits: Limits): Promise<void> {
     const memsw = await this.deps.fs.exists(this.file('memory', 'memory.memsw.limit_in_bytes'));
     for (const w of v1LimitWrites(limits, { memsw })) await writeValue(this.deps.fs, this.file(w.controller, w.file), w.value);
+  }
+
+  async setDevices(rules: readonly DeviceRule[]): Promise<void> {
+    for (const w of v1DeviceWrites(rules)) await writeValue(this.deps.fs, this.file('devices', w.file), w.value);
   }
 
   async limits(): Promise<Limits> {

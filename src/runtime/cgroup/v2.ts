@@ -10,6 +10,8 @@ import type { Limits } from '../../spec/project.js';
 import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './dirs.js';
 import { ignoreGone, readFlatKeyed, readProcs, readValue, writeValue } from './io.js';
 import { freezeAndWait, freezeKillThaw, waitEmpty, type Freezable } from './kill.js';
+import { deviceProgram } from './devices-bpf.js';
+import type { DeviceRule } from './devices.js';
 import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v2LimitWrites } from './limits.js';
 import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './manager.js';
 
@@ -28,12 +30,13 @@ export function v2Manager(root: string, deps: CgroupDeps): CgroupManager {
   return {
     version: 2,
     open,
-    async create(project, service, limits) {
+    async create(project, service, limits, devices) {
       checkLimits(limits);
-      return createGroup(deps, open(project, service), limits, async () => {
+      const makeDirs = async () => {
         await enableControllers(deps, root);
         await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir));
-      });
+      };
+      return createGroup(deps, open(project, service), limits, makeDirs, devices);
     },
     async projects() {
       return childGroups(deps, join(root, CGROUP_DIR));
@@ -89,6 +92,12 @@ class V2Group implements CgroupHandle {
   async setLimits(limits: Limits): Promise<void> {
     const swap = await this.deps.fs.exists(this.file('memory.swap.max'));
     for (const w of v2LimitWrites(limits, { swap })) await writeValue(this.deps.fs, this.file(w.file), w.value);
+  }
+
+  // v2 has no devices controller: an eBPF program attached to the group's dir filters device access.
+  async setDevices(rules: readonly DeviceRule[]): Promise<void> {
+    if (!this.deps.setDeviceProgram) throw new Error(`cgroup ${this.dir}: these CgroupDeps cannot attach a device program`);
+    this.deps.setDeviceProgram(this.dir, deviceProgram(rules));
   }
 
   async limits(): Promise<Limits> {

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openCgroups, type CgroupHandle, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
+import type { DeviceRule } from '../../../src/runtime/cgroup/devices.js';
+import { deviceRulesFor } from '../../../src/runtime/devices.js';
 import { removeMonitorGroup } from '../../../src/runtime/cgroup/monitors.js';
 import { readExitRecord, type ExitRecord } from '../../../src/runtime/exit-record.js';
 import { launch, type LaunchedService, type LaunchOptions } from '../../../src/runtime/launch.js';
@@ -55,10 +57,10 @@ export class LaunchRig {
     return this.tempDir;
   }
 
-  /** A fresh, empty cgroup for a service of this rig. */
-  async group(service: string, limits: Limits = {}): Promise<CgroupHandle> {
+  /** A fresh, empty cgroup for a service of this rig (Docker's default device rules unless given). */
+  async group(service: string, limits: Limits = {}, devices?: readonly DeviceRule[]): Promise<CgroupHandle> {
     this.cgroups ??= await openCgroups();
-    const group = await this.cgroups.create(this.project, service, limits);
+    const group = await this.cgroups.create(this.project, service, limits, devices);
     this.groups.push(group);
     return group;
   }
@@ -71,7 +73,7 @@ export class LaunchRig {
   /** Launches `service` in its own cgroup (unique name) and a new empty netns unless told otherwise. */
   async start(service: Service, extra: Partial<LaunchOptions> = {}): Promise<Started> {
     const name = `s${++this.count}`;
-    const group = await this.group(name, service.limits);
+    const group = await this.group(name, service.limits, deviceRulesFor(service));
     const launched = await launch({ service, cgroup: group, netns: 'new', ...this.paths(name), ...extra });
     const started = { ...launched, group };
     this.started.push(started);

@@ -10,6 +10,7 @@ const HYBRID = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=75
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
 34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
 37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
 39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
@@ -34,6 +35,7 @@ describe('parseCgroupMounts', () => {
       memory: '/sys/fs/cgroup/memory',
       freezer: '/sys/fs/cgroup/freezer',
       pids: '/sys/fs/cgroup/pids',
+      devices: '/sys/fs/cgroup/devices',
     });
   });
   it('maps co-mounted controllers to one mount and unescapes mount points', () => {
@@ -72,7 +74,7 @@ describe('detectCgroups', () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).code).toBe('CGROUP_UNAVAILABLE');
     expect((err as UserError).message).toBe(
-      'no usable cgroup hierarchy: cgroup2 at /sys/fs/cgroup lacks memory, pids (it has: cpu io); cgroup v1 lacks memory, pids, cpu, cpuacct, freezer',
+      'no usable cgroup hierarchy: cgroup2 at /sys/fs/cgroup lacks memory, pids (it has: cpu io); cgroup v1 lacks memory, pids, cpu, cpuacct, freezer, devices',
     );
     expect((err as UserError).hint).toMatch(/run stack as root/);
   });

@@ -34,7 +34,7 @@ describe('v1 limit writes', () => {
       memory/memory.oom_control = 0
       cpu/cpu.cfs_period_us = 100000
       cpu/cpu.cfs_quota_us = -1
-      pids/pids.max = max"
+      pids/pids.max = 2048"
     `);
   });
   it('writes "unlimited" for every absent limit, so an update clears old ones', () => {
@@ -45,7 +45,7 @@ describe('v1 limit writes', () => {
       memory/memory.oom_control = 0
       cpu/cpu.cfs_period_us = 100000
       cpu/cpu.cfs_quota_us = -1
-      pids/pids.max = max"
+      pids/pids.max = 2048"
     `);
   });
 });
@@ -63,7 +63,7 @@ describe('v2 limit writes', () => {
     expect(render(v2LimitWrites({}, { swap: false }))).toMatchInlineSnapshot(`
       "memory/memory.max = max
       cpu/cpu.max = max 100000
-      pids/pids.max = max"
+      pids/pids.max = 2048"
     `);
   });
 });
@@ -96,7 +96,7 @@ describe('parsing what the kernel reports', () => {
   });
   it('reads pids.max', () => {
     expect(parsePidsLimit('32\n')).toBe(32);
-    expect(parsePidsLimit('max\n')).toBeUndefined();
+    expect(parsePidsLimit('max\n')).toBe(-1);
   });
   it('refuses text that is no limit', () => {
     expect(() => parseMemoryLimit('lots')).toThrow(/unexpected memory limit/);

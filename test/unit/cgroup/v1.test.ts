@@ -24,6 +24,7 @@ const KERNEL_FILES: Record<string, Record<string, string>> = {
   cpu: { 'cgroup.procs': '', 'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n', 'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n' },
   cpuacct: { 'cgroup.procs': '', 'cpuacct.usage': '0\n' },
   freezer: { 'cgroup.procs': '', 'freezer.state': 'THAWED\n' },
+  devices: { 'cgroup.procs': '', 'devices.allow': '', 'devices.deny': '', 'devices.list': 'a *:* rwm\n' },
 };
 
 let base: string;
@@ -48,7 +49,7 @@ const read = (controller: string, file: string) => readFile(join(base, controlle
 
 beforeEach(async () => {
   base = await mkdtemp(join(tmpdir(), 'stack-cgroup-v1-'));
-  roots = { memory: join(base, 'memory'), pids: join(base, 'pids'), cpu: join(base, 'cpu'), cpuacct: join(base, 'cpuacct'), freezer: join(base, 'freezer') };
+  roots = { memory: join(base, 'memory'), pids: join(base, 'pids'), cpu: join(base, 'cpu'), cpuacct: join(base, 'cpuacct'), freezer: join(base, 'freezer'), devices: join(base, 'devices') };
 });
 afterEach(async () => {
   await rm(base, { recursive: true, force: true });
@@ -57,7 +58,7 @@ afterEach(async () => {
 describe('v1 manager over a temp dir', () => {
   it('has one dir per hierarchy to join, one cgroup.procs each', () => {
     const group = v1Manager(roots, deps).open('shop', 'web');
-    expect(group.dirs).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'freezer'].map((c) => join(base, c, 'stack/shop/web')));
+    expect(group.dirs).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'freezer', 'devices'].map((c) => join(base, c, 'stack/shop/web')));
     expect(group.procsFiles).toEqual(group.dirs.map((d) => join(d, 'cgroup.procs')));
     expect(group.oomEventsFile).toBe(join(base, 'memory/stack/shop/web/memory.oom_control'));
   });
@@ -65,7 +66,7 @@ describe('v1 manager over a temp dir', () => {
   it('joins co-mounted controllers once', () => {
     const shared = join(base, 'cpu,cpuacct');
     const group = v1Manager({ ...roots, cpu: shared, cpuacct: shared }, deps).open('shop', 'web');
-    expect(group.dirs).toHaveLength(4);
+    expect(group.dirs).toHaveLength(5);
     expect(group.dirs).toContain(join(shared, 'stack/shop/web'));
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AggregateStackError, KernelError } from '../../../src/errors.js';
 import { FakeCgroup2 } from '../../doubles/cgroup-fakefs.js';
 import { v2Manager } from '../../../src/runtime/cgroup/index.js';
+import { DEFAULT_PIDS_LIMIT } from '../../../src/runtime/cgroup/limits.js';
 
 const ROOT = '/sys/fs/cgroup';
 const MiB = 1024 * 1024;
@@ -41,7 +42,7 @@ describe('v2 manager', () => {
   it('leaves memory.swap.max alone where the kernel has no swap accounting', async () => {
     const { manager } = setup({ swap: false });
     const group = await manager.create('shop', 'web', { memoryBytes: 64 * MiB });
-    expect(await group.limits()).toEqual({ memoryBytes: 64 * MiB });
+    expect(await group.limits()).toEqual({ memoryBytes: 64 * MiB, pids: DEFAULT_PIDS_LIMIT });
   });
 
   it('is idempotent: creating again adopts the group and its processes', async () => {

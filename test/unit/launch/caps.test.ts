@@ -5,9 +5,10 @@ import { UserError } from '../../../src/errors.js';
 const caps = (capAdd: string[], capDrop: string[]) => serviceCapabilities({ name: 'web', capAdd, capDrop });
 
 describe('service capabilities (Docker rules)', () => {
-  it('defaults to Docker\'s 14 capabilities, mask 0xa80425fb as CapEff shows it', () => {
-    expect(caps([], [])).toHaveLength(14);
-    expect(capabilityMask(caps([], [])).toString(16)).toBe('a80425fb');
+  it('defaults to podman\'s 11 capabilities (no MKNOD, NET_RAW, AUDIT_WRITE), mask 0x800405fb as CapEff shows it', () => {
+    expect(caps([], [])).toHaveLength(11);
+    expect(capabilityMask(caps([], [])).toString(16)).toBe('800405fb');
+    for (const gone of ['CAP_MKNOD', 'CAP_NET_RAW', 'CAP_AUDIT_WRITE']) expect(caps([], [])).not.toContain(gone);
     expect(new Set(caps([], []))).toEqual(new Set(DEFAULT_CAPABILITIES));
   });
 
@@ -20,7 +21,8 @@ describe('service capabilities (Docker rules)', () => {
   it.each([
     [['NET_ADMIN'], [], 'adds with or without the prefix, any case', (c: string[]) => c.includes('CAP_NET_ADMIN')],
     [['cap_sys_ptrace'], [], 'lower case with prefix', (c: string[]) => c.includes('CAP_SYS_PTRACE')],
-    [[], ['net_raw', 'MKNOD'], 'drops', (c: string[]) => !c.includes('CAP_NET_RAW') && !c.includes('CAP_MKNOD') && c.length === 12],
+    [[], ['kill', 'CHOWN'], 'drops', (c: string[]) => !c.includes('CAP_KILL') && !c.includes('CAP_CHOWN') && c.length === 9],
+    [['NET_RAW', 'mknod'], [], 'adds back what Docker has and podman does not', (c: string[]) => c.includes('CAP_NET_RAW') && c.includes('CAP_MKNOD') && c.length === 13],
   ])('cap_add %j cap_drop %j: %s', (add, drop, _what, check) => {
     expect(check(caps(add, drop))).toBe(true);
   });
@@ -34,6 +36,10 @@ describe('service capabilities (Docker rules)', () => {
     const c = caps(['ALL'], ['SYS_ADMIN']);
     expect(c).toHaveLength(ALL_CAPABILITIES.length - 1);
     expect(c).not.toContain('CAP_SYS_ADMIN');
+  });
+
+  it('privileged gives every capability, whatever cap_drop says', () => {
+    expect(serviceCapabilities({ name: 'web', capAdd: [], capDrop: ['ALL'], privileged: true })).toEqual(ALL_CAPABILITIES);
   });
 
   it('a name the kernel lacks is a UserError naming the service and the key', () => {

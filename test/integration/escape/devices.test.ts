@@ -1,0 +1,150 @@
+// Escape attempts through devices, capabilities and pids (issue 9), each by a root service with
+// the default settings: mknod + open of the host's disk, a raw socket, a fork bomb. Each fails
+// and the host is unchanged; `cap_add`, `devices:` and `privileged: true` give what they ask
+// for, ping works without NET_RAW, and pids_limit is honoured. Real kernel, root, read-only on
+// the disk (never a write).
+import { randomBytes } from 'node:crypto';
+import { closeSync, copyFileSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { netnsAdd, netnsDelete, netnsPath } from '../../../src/network/netns.js';
+import { openPingGroupRange } from '../../../src/network/ping-group.js';
+import { DEFAULT_PIDS_LIMIT } from '../../../src/runtime/cgroup/limits.js';
+import type { ServiceView } from '../../../src/runtime/view.js';
+import type { Service } from '../../../src/spec/project.js';
+import { describeRoot } from '../../harness/require.js';
+import { testService } from '../../fixtures/launch/service.js';
+import { buildLauncher, LaunchRig } from '../launch/harness.js';
+
+/**
+ * A block device this test process can open: the disk holding the host's root first (from
+ * /proc/self/mountinfo), else another of /sys/dev/block (some sandboxes refuse even root the
+ * root disk). Read only, never written.
+ */
+function probeDisk(): { name: string; major: number; minor: number } {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
+  const rootDev = line?.split(' ')[2] ?? '';
+  const all = readdirSync('/sys/dev/block');
+  for (const devno of [rootDev, ...all.filter((d) => !d.startsWith('7:')), ...all.filter((d) => d.startsWith('7:'))]) {
+    let name: string;
+    try {
+      name = basename(readlinkSync(`/sys/dev/block/${devno}`));
+      closeSync(openSync(`/dev/${name}`, 'r'));
+    } catch {
+      continue;
+    }
+    const [major, minor] = devno.split(':').map(Number);
+    return { name, major: major!, minor: minor! };
+  }
+  throw new Error('no block device this host lets root open');
+}
+
+describeRoot('escape: devices, capabilities and pids', () => {
+  const rig = new LaunchRig();
+  const netns = `stk-esc${randomBytes(4).toString('hex')}`;
+  let disk: { name: string; major: number; minor: number };
+  let view: ServiceView;
+
+  beforeAll(() => {
+    buildLauncher();
+    disk = probeDisk();
+    const files = { hosts: join(rig.dir, 'hosts'), hostname: join(rig.dir, 'hostname'), resolvConf: join(rig.dir, 'resolv.conf') };
+    writeFileSync(files.hosts, '127.0.0.1\tlocalhost\n');
+    writeFileSync(files.hostname, 'svc\n');
+    writeFileSync(files.resolvConf, 'nameserver 10.9.8.1\n');
+    view = { etcFiles: files, mounts: [] };
+  });
+
+  afterAll(async () => {
+    await rig.cleanup();
+    netnsDelete(netns);
+  });
+
+  /** Runs `script` as a root service on the host's root (no view) unless `withView`. */
+  async function run(script: string, service: Partial<Service> = {}, withView = false) {
+    const { record, lines } = await rig.run(testService({ command: ['sh', '-c', script], ...service }), withView ? { view } : {});
+    expect(record.exitCode).toBe(0);
+    return lines;
+  }
+
+  const mknodAndRead = (dir: string) =>
+    `mknod ${dir}/disk b ${disk.major} ${disk.minor} 2>/dev/null && echo mknod-ok || echo mknod-refused; ` +
+    `dd if=${dir}/disk of=/dev/null bs=512 count=1 2>&1 | grep -o 'Operation not permitted' || echo opened; rm -f ${dir}/disk; true`;
+
+  it('by default mknod of the host disk is refused (no CAP_MKNOD); with cap_add MKNOD it is made but cannot be opened (device cgroup)', async () => {
+    const dir = rig.dir;
+    expect((await run(mknodAndRead(dir)))[0]).toBe('mknod-refused');
+    expect(await run(mknodAndRead(dir), { capAdd: ['MKNOD'] })).toEqual(['mknod-ok', 'Operation not permitted']);
+  });
+
+  it('privileged: true opens the host disk (read only), also through the view\'s /dev', async () => {
+    expect(await run(mknodAndRead(rig.dir), { privileged: true })).toEqual(['mknod-ok', 'opened']);
+    const open = `dd if=/dev/${disk.name} of=/dev/null bs=512 count=1 2>/dev/null && echo opened || echo refused`;
+    expect(await run(open, { privileged: true }, true)).toEqual(['opened']);
+    expect(await run(open, {}, true)).toEqual(['refused']); // not in the view's /dev by default
+  });
+
+  it('devices: gives that one device at its target, and no other', async () => {
+    const devices = [{ source: '/dev/zero', target: '/dev/myzero', permissions: 'rwm' }];
+    const script = `head -c 16 /dev/myzero | wc -c; dd if=/dev/${disk.name} of=/dev/null count=1 2>/dev/null && echo opened || echo refused`;
+    expect(await run(script, { devices }, true)).toEqual(['16', 'refused']);
+    // The cgroup is the gate: a mapped disk read-only ("r") can be read but not opened for writing.
+    const ro = [{ source: `/dev/${disk.name}`, target: '/dev/disk0', permissions: 'r' }];
+    const lines = await run('dd if=/dev/disk0 of=/dev/null count=1 2>/dev/null && echo opened; (exec 3>>/dev/disk0) 2>&1 | grep -o "Operation not permitted"', { devices: ro }, true);
+    expect(lines).toEqual(['opened', 'Operation not permitted']);
+  });
+
+  it('a raw socket is refused by default and works with cap_add NET_RAW', async () => {
+    const script = `/usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); print("raw")' 2>&1 | tail -1`;
+    expect((await run(script))[0]).toMatch(/PermissionError|Operation not permitted/);
+    expect(await run(script, { capAdd: ['NET_RAW'] })).toEqual(['raw']);
+  });
+
+  it('ping works without NET_RAW in a netns whose ping_group_range stack opened', async () => {
+    netnsAdd(netns);
+    execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    openPingGroupRange(netns);
+    expect(execFileSync('ip', ['netns', 'exec', netns, 'cat', '/proc/sys/net/ipv4/ping_group_range'], { encoding: 'utf8' }).trim().split(/\s+/)).toEqual(['0', '2147483647']);
+    // A copy without the file capability (ping ships with cap_net_raw=ep, which no exec gets without NET_RAW in its bounding set).
+    const ping = join(rig.dir, 'ping');
+    copyFileSync('/usr/bin/ping', ping);
+    const lines = await rig.run(testService({ command: [ping, '-c1', '-W5', '127.0.0.1'] }), { netns: netnsPath(netns) });
+    expect(lines.record.exitCode).toBe(0);
+    expect(lines.lines.join('\n')).toMatch(/1 received/);
+  });
+
+  it('a fork bomb stops at the default pids limit (2048); pids_limit: 100 is honoured; the host keeps its pids', async () => {
+    const hostMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    // Forks sleepers until fork fails (EAGAIN), counts them, kills them (bounded at 5000).
+    const bomb = [
+      'import os, signal, time',
+      'kids = []',
+      'try:',
+      '    while len(kids) < 5000:',
+      '        pid = os.fork()',
+      '        if pid == 0:',
+      '            time.sleep(30); os._exit(0)',
+      '        kids.append(pid)',
+      'except OSError:',
+      '    pass',
+      'print(len(kids), flush=True)',
+      'for k in kids: os.kill(k, signal.SIGKILL)',
+      'for k in kids: os.waitpid(k, 0)',
+    ].join('\n');
+    const forks = async (service: Partial<Service> = {}) => {
+      const { record, lines } = await rig.run(testService({ command: ['/usr/bin/python3', '-c', bomb], ...service }));
+      expect(record.exitCode).toBe(0);
+      return Number(lines[0]);
+    };
+    const counted = await forks();
+    expect(counted).toBeLessThan(DEFAULT_PIDS_LIMIT);
+    expect(counted).toBeGreaterThan(DEFAULT_PIDS_LIMIT - 10);
+    const limited = await forks({ limits: { pids: 100 } });
+    expect(limited).toBeLessThan(100);
+    expect(limited).toBeGreaterThan(90);
+    expect(Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'))).toBe(hostMax);
+    // The host can still fork.
+    expect(execFileSync('sh', ['-c', 'echo forked'], { encoding: 'utf8' }).trim()).toBe('forked');
+  });
+});
