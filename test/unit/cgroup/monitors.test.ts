@@ -38,7 +38,7 @@ describe('monitor group', () => {
     const fs = new FakeCgroup2({ root, controllers: ['cpu', 'io', 'memory', 'pids'] });
     const service = await v2Manager(root, fs.deps()).create('shop', 'web', {}); // enables the controllers at the root
     const session = '/sys/fs/cgroup/session';
-    await fs.mkdir(session, 0o755);
+    await fs.mkdir(session);
     const monitor = fs.spawn(session);
     const workload = fs.spawn(session);
     await service.join(workload);
