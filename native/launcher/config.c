@@ -32,7 +32,8 @@ void parse_config(struct config *c, char *buf, size_t len) {
   c->argv = calloc(strings + 1, sizeof *c->argv);
   c->volumes = calloc(strings, sizeof *c->volumes);
   c->hide = calloc(strings, sizeof *c->hide);
-  if (!c->cgroups || !c->groups || !c->env || !c->argv || !c->volumes || !c->hide) fail("config", ENOMEM, "parsing the launch request");
+  c->devices = calloc(strings, sizeof *c->devices);
+  if (!c->cgroups || !c->groups || !c->env || !c->argv || !c->volumes || !c->hide || !c->devices) fail("config", ENOMEM, "parsing the launch request");
   for (char *p = buf; p < buf + len;) {
     char *key = p;
     p += strlen(p) + 1;
@@ -62,6 +63,8 @@ void parse_config(struct config *c, char *buf, size_t len) {
     else if (!strcmp(key, "etc_hostname")) c->etc_hostname = value;
     else if (!strcmp(key, "etc_resolv_conf")) c->etc_resolv_conf = value;
     else if (!strcmp(key, "hide")) c->hide[c->nhide++] = value;
+    else if (!strcmp(key, "device")) c->devices[c->ndevices++].source = value;
+    else if (!strcmp(key, "device_target") && c->ndevices && !c->devices[c->ndevices - 1].target) c->devices[c->ndevices - 1].target = value;
     else if (!strcmp(key, "shm_size")) parse_number("config", key, value, 10, ~0ULL), c->shm_size = value;
     else if (!strcmp(key, "mount_beneath")) current_volume(c, key)->beneath = value;
     else if (!strcmp(key, "mount")) c->volumes[c->nvolumes++].type = value;
@@ -83,7 +86,9 @@ void parse_config(struct config *c, char *buf, size_t len) {
     if (!bind && strcmp(v->type, "tmpfs")) fail("config", EINVAL, "mount %zu: unknown type %s", i, v->type);
     if (!v->target || (bind && !v->source)) fail("config", EINVAL, "mount %zu (%s) lacks its %s", i, v->type, v->target ? "source" : "target");
   }
-  if (!c->view && (c->nvolumes || c->nhide || c->shm_size || c->read_only || c->etc_hosts || c->etc_hostname || c->etc_resolv_conf))
+  for (size_t i = 0; i < c->ndevices; i++)
+    if (!c->devices[i].target) fail("config", EINVAL, "device %s lacks its device_target", c->devices[i].source);
+  if (!c->view && (c->ndevices || c->nvolumes || c->nhide || c->shm_size || c->read_only || c->etc_hosts || c->etc_hostname || c->etc_resolv_conf))
     fail("config", EINVAL, "volumes, read_only and /etc files need the built view (view 1)");
   if (c->log_max_bytes < 4096 || c->log_max_files < 1) fail("config", EINVAL, "log bound too small");
   if (!c->search_path) c->search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

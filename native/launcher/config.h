@@ -21,6 +21,12 @@ struct volume {
   const char *beneath; /* bind: a folder holding the source below which no symlink is followed, or NULL */
 };
 
+/* A host device node bound into the view's /dev (`device` starts one, `device_target` ends it). */
+struct device {
+  const char *source; /* host path of the node */
+  const char *target; /* path under /dev in the view */
+};
+
 struct config {
   const char *name;        /* service name, for messages */
   const char *log_path;    /* CRI-format log file, rotated */
@@ -53,6 +59,8 @@ struct config {
   const char *shm_size; /* bytes of /dev/shm, or NULL (64 MiB) */
   const char **hide;    /* paths of the view hidden from the service (launcher/view.c) */
   size_t nhide;
+  struct device *devices; /* launcher/devices.h */
+  size_t ndevices;
   struct seccomp_request seccomp; /* the filter loaded before exec (common/seccomp.h) */
 };
 

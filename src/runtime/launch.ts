@@ -20,6 +20,7 @@ import {
 } from './launcher-config.js';
 import { placeInMonitorGroup } from './cgroup/monitors.js';
 import { readBootId } from './proc.js';
+import { serviceDevices } from './devices.js';
 import { serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 import { checkTargets, type ServiceView } from './view.js';
@@ -168,7 +169,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     logPath: options.logPath,
     exitPath: options.exitPath,
     logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
-    ...(options.view !== undefined && { view: options.view }),
+    ...(options.view !== undefined && { view: options.view, devices: serviceDevices(service) }),
     ...(seccomp !== undefined && { seccomp }),
   });
   const project = options.cgroup?.project;

@@ -5,6 +5,7 @@ import type { Service } from '../spec/project.js';
 import { UserError } from '../errors.js';
 import type { Identity } from './user.js';
 import { viewRequestPairs, type ServiceView } from './view.js';
+import type { ResolvedDevice } from './cgroup/devices.js';
 import { seccompRequestPairs, type SeccompFilter } from './seccomp/index.js';
 
 /** Docker's PATH for a container whose environment sets none; used only to find the command. */
@@ -38,6 +39,8 @@ export interface LaunchSpec {
   readonly logRotation: LogRotation;
   /** The built root (view.ts); without it the service sees the host's root. */
   readonly view?: ServiceView;
+  /** Host device nodes bound into the view's /dev (devices.ts serviceDevices); needs the view. */
+  readonly devices?: readonly ResolvedDevice[];
   /** The seccomp filter loaded before exec (seccomp/); none without it. */
   readonly seccomp?: SeccompFilter;
 }
@@ -75,6 +78,7 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
   if (s.init) pairs.push(['init', '1']); // the launcher's own init (native/launcher/init.h)
   if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);
   if (spec.view !== undefined) pairs.push(...viewRequestPairs(s, spec.view));
+  if (spec.view !== undefined) for (const d of spec.devices ?? []) pairs.push(['device', d.source], ['device_target', d.target]);
   for (const dir of spec.cgroupDirs) pairs.push(['cgroup', dir]);
   pairs.push(...seccompRequestPairs(spec.seccomp));
   for (const gid of spec.identity.groups) pairs.push(['group', String(gid)]);

@@ -48,6 +48,8 @@ function service(s: Service): Record<string, unknown> {
     build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, target: s.build.target, args: s.build.args }) : undefined,
     cap_add: s.capAdd,
     cap_drop: s.capDrop,
+    devices: s.devices.length > 0 ? s.devices.map((d) => ({ source: d.source, target: d.target, permissions: d.permissions })) : undefined,
+    privileged: s.privileged || undefined,
     security_opt: s.securityOpt.length > 0 ? s.securityOpt : undefined,
     command: s.command ?? undefined,
     container_name: s.containerName,

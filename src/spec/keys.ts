@@ -29,6 +29,7 @@ export type Level =
   | 'mountBind'
   | 'mountVolume'
   | 'mountTmpfs'
+  | 'device'
   | 'serviceNetwork'
   | 'dependency'
   | 'envFile'
@@ -55,7 +56,7 @@ export const KEYS: Catalogue = {
       `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
        networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
-       security_opt shm_size`,
+       security_opt shm_size privileged devices`,
     ),
     ...all(M, 'image build'),
     ...all(C, 'tty stdin_open platform pull_policy pull_refresh_after logging annotations attach'),
@@ -63,9 +64,9 @@ export const KEYS: Catalogue = {
       U,
       `blkio_config cgroup cgroup_parent configs cpu_count cpu_percent cpu_shares
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpuset credential_spec device_cgroup_rules
-       devices dns dns_opt dns_search domainname label_file provider external_links gpus group_add ipc
+       dns dns_opt dns_search domainname label_file provider external_links gpus group_add ipc
        isolation links mac_address mem_reservation mem_swappiness memswap_limit network_mode
-       models oom_kill_disable oom_score_adj pid post_start pre_stop privileged runtime scale
+       models oom_kill_disable oom_score_adj pid post_start pre_stop runtime scale
        secrets sysctls storage_opt ulimits use_api_socket uts userns_mode
        volumes_from`,
     ),
@@ -91,6 +92,7 @@ export const KEYS: Catalogue = {
   mountBind: { create_host_path: S, ...all(U, 'propagation recursive selinux') },
   mountVolume: { nocopy: C, ...all(U, 'labels subpath') },
   mountTmpfs: all(S, 'size mode'),
+  device: all(S, 'source target permissions'),
   serviceNetwork: {
     ...all(S, 'aliases ipv4_address priority'),
     ...all(U, 'interface_name ipv6_address link_local_ips mac_address driver_opts gw_priority'),
@@ -134,6 +136,7 @@ const PLACES: readonly [Level, readonly string[]][] = [
   ['mountBind', ['services', '*', 'volumes', '*', 'bind']],
   ['mountVolume', ['services', '*', 'volumes', '*', 'volume']],
   ['mountTmpfs', ['services', '*', 'volumes', '*', 'tmpfs']],
+  ['device', ['services', '*', 'devices', '*']],
   ['serviceNetwork', ['services', '*', 'networks', '*']],
   ['dependency', ['services', '*', 'depends_on', '*']],
   ['envFile', ['services', '*', 'env_file', '*']],

@@ -88,6 +88,10 @@ export interface Service {
   readonly readOnly: boolean;
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];
+  /** Every capability and every host device (`privileged: true`). */
+  readonly privileged: boolean;
+  /** Host devices the service may use (`devices:`), besides Docker's default few. */
+  readonly devices: readonly DeviceMapping[];
   /** `security_opt` as written. */
   readonly securityOpt: readonly string[];
   /** The seccomp filter: stack's copy of Docker's default, none, or a profile file's (`security_opt`). */
@@ -190,7 +194,18 @@ export interface Limits {
   readonly memoryBytes?: number;
   /** Fractional cpu count, e.g. 0.5. */
   readonly cpus?: number;
+  /** Most tasks (pids.max): absent = the default (DEFAULT_PIDS_LIMIT, 2048), -1 = no limit. */
   readonly pids?: number;
+}
+
+/** A host device made usable in the service (compose `devices:`). */
+export interface DeviceMapping {
+  /** Absolute host path of the device node, e.g. /dev/fuse. */
+  readonly source: string;
+  /** Absolute path inside the service (the source's path unless given). */
+  readonly target: string;
+  /** Some of `r`, `w`, `m` (the device cgroup's access letters); `rwm` unless given. */
+  readonly permissions: string;
 }
 
 /** Which seccomp profile a service runs under (`security_opt: [seccomp=...]`). */

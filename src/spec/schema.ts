@@ -44,6 +44,7 @@ export function describeLevel(name: Level): string {
     mountBind: 'bind options',
     mountVolume: 'volume options',
     mountTmpfs: 'tmpfs options',
+    device: 'a device (long syntax)',
     serviceNetwork: "a service's network",
     dependency: 'a dependency',
     envFile: 'an env_file entry',
@@ -125,6 +126,12 @@ const mountLong = level('mount', {
     size: bytes.optional(),
     mode: numberOrString('an octal file mode such as 1777', z.number().int().nonnegative(), /^0?[0-7]{3,4}$/).optional(),
   }).optional(),
+});
+
+const deviceLong = level('device', {
+  source: str,
+  target: str.optional(),
+  permissions: z.string().regex(/^[rwm]+$/, expecting('some of r, w and m, e.g. rwm')).optional(),
 });
 
 const serviceNetworks = z.union(
@@ -227,6 +234,8 @@ export const serviceSchema = level('service', {
   pids_limit: integer.optional(),
   shm_size: bytes.optional(),
   deploy: deploy.nullable().optional(),
+  privileged: bool.optional(),
+  devices: z.array(z.union([z.string(), deviceLong], expecting('a device as "HOST[:CONTAINER[:PERMISSIONS]]" or a {source, target, permissions} mapping'))).optional(),
   develop: develop.nullable().optional(),
   profiles: strings.optional(),
   labels: listOrDict.optional(),

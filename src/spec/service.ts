@@ -1,7 +1,8 @@
 // One service spec → the fully defaulted Service of the Project model.
 import { constants } from 'node:os';
 import { isAbsolute } from 'node:path';
-import type { Dependency, Develop, WatchExec, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
+import type { DeviceMapping, Dependency, Develop, WatchExec, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
+import { DEVICE_SYNTAX, parseDevice } from './devices.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { viewOptions } from './view-options.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
@@ -72,6 +73,13 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     if (m) mounts.push(m);
   });
 
+  const devices: DeviceMapping[] = [];
+  (spec.devices ?? []).forEach((d, i) => {
+    const r = parseDevice(d);
+    if (r.ok) devices.push(r.device);
+    else report.error(at('devices', i), 'BAD_DEVICE', `cannot read this device: ${r.reason}`, typeof d === 'object' ? {} : { expected: DEVICE_SYNTAX });
+  });
+
   if (spec.working_dir !== undefined && !isAbsolute(spec.working_dir)) {
     report.error(at('working_dir'), 'BAD_PATH', `\`${spec.working_dir}\` is not an absolute path`, { expected: 'an absolute path inside the service, e.g. /app' });
   }
@@ -101,6 +109,8 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     readOnly: asBoolean(spec.read_only, false),
     capAdd: (spec.cap_add ?? []).map(capability),
     capDrop: (spec.cap_drop ?? []).map(capability),
+    privileged: asBoolean(spec.privileged, false),
+    devices,
     ...securityOptions(spec.security_opt, at, ctx),
     ...viewOptions(spec as Record<string, unknown>, at, report),
     limits: limits(spec, at, ctx),
@@ -268,7 +278,8 @@ function limits(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, c
   return {
     ...(memoryBytes !== undefined && memoryBytes > 0 ? { memoryBytes } : {}),
     ...(cpus !== undefined && cpus > 0 ? { cpus } : {}),
-    ...(pids !== undefined && pids > 0 ? { pids } : {}),
+    // pids_limit -1 or 0 lifts the limit (Docker: "0 or -1 for unlimited"); absent, the default applies.
+    ...(pids !== undefined ? { pids: pids > 0 ? pids : -1 } : {}),
   };
 }
 

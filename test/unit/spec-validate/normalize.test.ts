@@ -48,6 +48,8 @@ describe('defaults', () => {
       readOnly: false,
       capAdd: [],
       capDrop: [],
+      privileged: false,
+      devices: [],
       securityOpt: [],
       seccomp: { mode: 'default' },
       limits: {},
@@ -356,7 +358,8 @@ describe('restart, stop, limits, develop, misc', () => {
     ['mem_limit: 512m\ncpus: 0.5\npids_limit: 100', { memoryBytes: 512 * 1024 ** 2, cpus: 0.5, pids: 100 }],
     ['deploy: {resources: {limits: {memory: 1g, cpus: "1.5", pids: 20}}}', { memoryBytes: 1024 ** 3, cpus: 1.5, pids: 20 }],
     ['mem_limit: 1g\ndeploy: {resources: {limits: {memory: 1024m}}}', { memoryBytes: 1024 ** 3 }],
-    ['pids_limit: -1\ncpus: 0', {}],
+    ['pids_limit: -1\ncpus: 0', { pids: -1 }],
+    ['pids_limit: 0', { pids: -1 }],
   ])('limits: %s', (body, limits) => {
     expect(web(body).limits).toEqual(limits);
   });
