@@ -52,9 +52,9 @@ describeRoot('supervisor: exec inside a service', () => {
     const root = await execInService(web, ['sh', '-c', 'id -u; grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; echo $GREETING $EXTRA']);
     const [uid, capEff, capBnd, nnp, env] = root.stdout.trim().split('\n');
     expect(uid).toBe('0');
-    // Docker's default set: 0x00000000a80425fb.
-    expect(capEff).toMatch(/CapEff:\s+00000000a80425fb/);
-    expect(capBnd).toMatch(/CapBnd:\s+00000000a80425fb/);
+    // podman's default set: 0x00000000800405fb.
+    expect(capEff).toMatch(/CapEff:\s+00000000800405fb/);
+    expect(capBnd).toMatch(/CapBnd:\s+00000000800405fb/);
     expect(nnp).toMatch(/NoNewPrivs:\s+1/);
     expect(env).toBe('hello');
     const other = await execInService(nobody, ['sh', '-c', 'id -u; grep CapEff /proc/self/status'], {});
