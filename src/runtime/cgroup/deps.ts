@@ -1,15 +1,22 @@
-// The real outside world of a cgroup manager: node:fs, kill(2), timers and bpf(2).
+// The real outside world of a cgroup manager: node:fs, pidfd_send_signal(2), timers and bpf(2).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setDeviceProgram } from './bpf.js';
-import { errorCode, nodeCgroupFs } from './fs.js';
+import { close } from '../../sys/libc.js';
+import { pidfdOpen, pidfdSendSignal } from '../../sys/pidfd.js';
+import { nodeCgroupFs } from './fs.js';
 import type { CgroupDeps } from './manager.js';
 
-/** SIGKILL to a pid; a process that already exited (ESRCH) is fine. */
+/**
+ * SIGKILL to a pid listed in a frozen group (no listed pid is reused while frozen), sent through
+ * a pidfd as every signal is (src/sys/pidfd.ts); a process that already exited is fine.
+ */
 function killPid(pid: number): void {
+  const fd = pidfdOpen(pid);
+  if (fd === undefined) return;
   try {
-    process.kill(pid, 'SIGKILL');
-  } catch (e) {
-    if (errorCode(e) !== 'ESRCH') throw e;
+    pidfdSendSignal(fd, 9, `pid ${pid}`);
+  } finally {
+    close(fd);
   }
 }
 
