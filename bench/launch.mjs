@@ -8,7 +8,10 @@
 //                cpuacct/freezer cgroups, sets identity and caps, logs, writes its exit
 //                record), to the monitor's exit
 //   no cgroups   the same launcher joining no cgroup: what the five v1 cgroup.procs writes cost
+//   seccomp      the launcher row plus the default seccomp filter (built and loaded by
+//                libseccomp in the workload): its difference to `launcher` is the filter's cost
 //   launch()     the TypeScript API, from the call to its answer: the workload has exec'd
+//                (under the default seccomp filter, as every service)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,8 @@ if (process.getuid?.() !== 0) {
 const { launch, LAUNCHER_PATH } = await import(dist('runtime/launch.js'));
 const { encodeLaunchRequest } = await import(dist('runtime/launcher-config.js'));
 const { openCgroups } = await import(dist('runtime/cgroup/index.js'));
+const { DEFAULT_CAPABILITIES } = await import(dist('runtime/caps.js'));
+const { serviceSeccomp, seccompRequestPairs } = await import(dist('runtime/seccomp/index.js'));
 
 const N = Number(process.argv[2] ?? 50);
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-launch-'));
@@ -56,11 +61,12 @@ const service = {
 };
 let i = 0;
 const paths = () => ({ logPath: join(dir, `l${++i}.log`), exitPath: join(dir, `l${i}.exit`) });
-const request = (dirs) => {
+const filter = serviceSeccomp({}, DEFAULT_CAPABILITIES);
+const request = (dirs, extra = []) => {
   const p = paths();
   return encodeLaunchRequest([
     ['name', 'svc'], ['log', p.logPath], ['exit', p.exitPath], ['hostname', 'svc'], ['cwd', '/'], ['uid', '0'],
-    ['gid', '0'], ['caps', 'a80425fb'], ['netns', 'new'], ...dirs.map((d) => ['cgroup', d]), ['arg', 'true'],
+    ['gid', '0'], ['caps', 'a80425fb'], ['netns', 'new'], ...dirs.map((d) => ['cgroup', d]), ...extra, ['arg', 'true'],
   ]);
 };
 
@@ -68,6 +74,7 @@ const rows = {
   unshare: () => timed('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', '--net', 'true']),
   launcher: () => timed(LAUNCHER_PATH, [], request(group.dirs)),
   'no cgroups': () => timed(LAUNCHER_PATH, [], request([])),
+  seccomp: () => timed(LAUNCHER_PATH, [], request(group.dirs, seccompRequestPairs(filter))),
   'launch()': async () => {
     const p = paths();
     const t0 = performance.now();
@@ -92,3 +99,5 @@ console.log(`launch cost, median of ${N} runs (kernel ${readFileSync('/proc/sys/
 for (const [name, xs] of Object.entries(samples)) {
   console.log(`  ${name.padEnd(11)} ${median(xs).toFixed(2).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× unshare`);
 }
+const filterCost = median(samples.seccomp) - median(samples.launcher);
+console.log(`  seccomp filter load: ${filterCost.toFixed(2)} ms (${filter.rules.length} rules on ${filter.arches.join(', ')}), ${(filterCost / base).toFixed(2)}× unshare of the launch floor`);
