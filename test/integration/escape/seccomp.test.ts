@@ -82,9 +82,7 @@ describeWith({ root: true, commands: ['perl', 'unshare', 'mount'] }, 'escape: sy
   });
 
   it('privileged: true runs without a filter (as Docker)', async () => {
-    // (typed loosely: Service gains `privileged` with the devices work)
-    const privileged = { privileged: true } as Partial<Service>;
-    const lines = await attempt({ ...privileged, command: ['sh', '-c', `unshare -U true && echo unshare=ok; grep ^Seccomp: /proc/self/status`] });
+    const lines = await attempt({ privileged: true, command: ['sh', '-c', `unshare -U true && echo unshare=ok; grep ^Seccomp: /proc/self/status`] });
     expect(lines).toEqual(['unshare=ok', 'Seccomp:\t0']);
   });
 

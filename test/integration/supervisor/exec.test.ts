@@ -103,11 +103,19 @@ describe('exec request', () => {
 
   it("carries the service's identity, environment (overridable) and search path", () => {
     const pairs = execRequest(target, ['ls', '-l'], { env: { A: '2' }, timeoutMs: 1500 }, db);
-    expect(pairs).toEqual([
+    expect(pairs.filter(([key]) => !key.startsWith('seccomp_'))).toEqual([
       ['pid', '42'], ['start_time', '7'], ['uid', '65534'], ['gid', '65534'], ['caps', '0'], ['cwd', '/'],
       ['search_path', '/opt/bin'], ['timeout_ms', '1500'], ['cgroup', '/sys/fs/cgroup/pids/stack/p/x'],
       ['env', 'A=2'], ['env', 'PATH=/opt/bin'], ['arg', 'ls'], ['arg', '-l'],
     ]);
+  });
+
+  it("carries the service's seccomp filter (the default unless the service says otherwise), never the helper's own", () => {
+    const pairs = execRequest(target, ['ls'], {}, db);
+    expect(pairs.find(([key]) => key === 'seccomp_default')).toEqual(['seccomp_default', 'errno:1']);
+    expect(pairs.filter(([key]) => key === 'seccomp_rule').length).toBeGreaterThan(300);
+    const unconfined = execRequest({ ...target, service: { ...target.service, seccomp: { mode: 'unconfined' } } }, ['ls'], {}, db);
+    expect(unconfined.filter(([key]) => key.startsWith('seccomp_'))).toEqual([]);
   });
 
   it('refuses NUL bytes and an empty command', () => {
