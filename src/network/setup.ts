@@ -43,16 +43,16 @@ export interface AttachRequest {
 export interface NetworkDriver {
   /** Bridge `stkb…` up with the gateway address (create-network). */
   createNetwork(project: string, network: string, allocation: NetworkAllocation): void;
-  /** Deletes the bridge; gone is success (remove-network). */
-  removeNetwork(project: string, network: string): void;
+  /** Deletes the bridge, by the name its record holds when given; gone is success (remove-network). */
+  removeNetwork(project: string, network: string, recorded?: string): void;
   /** The service's netns `stk-<project>.<service>` (src/names.ts) with `lo` up (create-netns). */
   createNetns(project: string, service: string): void;
   /** Deletes the netns, by the name its record holds when given; gone is success (remove-netns). */
   removeNetns(project: string, service: string, recorded?: string): void;
   /** The veth pair, address, and default route when asked (attach-veth). */
   attachVeth(request: AttachRequest): void;
-  /** Deletes the host side, which takes the peer with it; gone is success (detach-veth). */
-  detachVeth(project: string, service: string, network: string): void;
+  /** Deletes the host side (by its recorded name when given), which takes the peer with it; gone is success (detach-veth). */
+  detachVeth(project: string, service: string, network: string, recorded?: string): void;
   /** Closes the host namespace's netlink socket. */
   close(): void;
 }
@@ -107,8 +107,8 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       linkSetUp(host, bridge);
       ignore('EEXIST', () => addrAdd(host, bridge, `${allocation.gateway}/${prefix}`));
     },
-    removeNetwork(project, network) {
-      linkDel(host, bridgeName(project, network));
+    removeNetwork(project, network, recorded) {
+      linkDel(host, recorded ?? bridgeName(project, network));
     },
     createNetns(project, service) {
       const name = netnsName(project, service);
@@ -140,8 +140,8 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       });
       withHandle(netns, (h) => configurePeer(h, peer, r));
     },
-    detachVeth(project, service, network) {
-      linkDel(host, vethHostName(project, service, network));
+    detachVeth(project, service, network, recorded) {
+      linkDel(host, recorded ?? vethHostName(project, service, network));
     },
     close: () => host.close(),
   };

@@ -65,7 +65,8 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
 
 /** Deletes the host side of the pair (the peer goes with it), then clears the record's entry. */
 export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service' | 'network'>): Promise<void> {
-  ctx.network().detachVeth(ctx.project.name, op.service, op.network);
+  const recorded = (await serviceRecords.read(ctx.roots, ctx.project.name, op.service))?.veths[op.network]?.host; // the name it was made with
+  ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded);
   await record(ctx, op.service, (r) => {
     const { [op.network]: _gone, ...veths } = r.veths;
     return { ...r, veths };

@@ -42,7 +42,8 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
  * the record: while any rule of the project may exist, a network record says so.
  */
 export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'network'>): Promise<void> {
-  ctx.network().removeNetwork(ctx.project.name, op.network);
+  const recorded = (await networkRecords.read(ctx.roots, ctx.project.name, op.network))?.bridge; // the name it was made with
+  ctx.network().removeNetwork(ctx.project.name, op.network, recorded);
   await syncProjectFirewall(ctx, op.network);
   await networkRecords.remove(ctx.roots, ctx.project.name, op.network);
 }

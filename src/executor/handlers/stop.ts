@@ -74,7 +74,7 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
       errors.push(e instanceof Error ? e : new Error(String(e)));
     }
   };
-  for (const network of Object.keys(record?.veths ?? {})) attempt(() => ctx.network().detachVeth(project, op.service, network));
+  for (const [network, veth] of Object.entries(record?.veths ?? {})) attempt(() => ctx.network().detachVeth(project, op.service, network, veth.host));
   const netns = record?.netns;
   if (netns) attempt(() => ctx.network().removeNetns(project, op.service, netns));
   if (errors.length) throw new AggregateStackError(`service ${op.service}: removing what its record claims`, errors);

@@ -12,6 +12,7 @@ import { describeRoot } from '../../harness/require.js';
 import { netnsName, nftTableName } from '../../../src/names.js';
 import { isSameProcess, readStartTime } from '../../../src/runtime/proc.js';
 import { killProcess, supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
+import { serviceRecords } from '../../../src/state/records.js';
 import { Rig } from './rig.js';
 
 /** A rig whose project name the test chooses (the collisions need exact names). */
@@ -141,6 +142,28 @@ describeRoot('injective kernel names: the collision pairs of issue 9 side by sid
       expect(left(gone, service)).toEqual([]);
       for (const o of keep) expectIntact(o);
     }
+  });
+});
+
+describeRoot('recorded names are the ones used: a scheme change never orphans what an earlier one made', () => {
+  it('a netns recorded under the old name `stk-<project>-<service>` is used by a recreate and removed by down', async () => {
+    const r = named(fresh(), 'web');
+    await r.ok(['up', '-d', '--progress', 'plain']);
+    // What an earlier version made: the same namespace under its old name, and the record saying so.
+    const made = netnsName(r.name, 'web');
+    const legacy = `stk-${r.name}-web`;
+    execFileSync('sh', ['-c', `touch /run/netns/${legacy} && mount --bind /run/netns/${made} /run/netns/${legacy} && umount /run/netns/${made} && rm /run/netns/${made}`]);
+    await serviceRecords.update(r.roots, r.name, 'web', (rec) => (rec ? { ...rec, netns: legacy } : null));
+    const inode = nsInode(`/run/netns/${legacy}`);
+
+    const again = await r.ok(['up', '-d', '--force-recreate', '--progress', 'plain']);
+    expect(again.stderr).not.toContain('create-netns');
+    expect(nsInode(`/proc/${await r.pid('web')}/ns/net`)).toBe(inode);
+    expect(existsSync(`/run/netns/${made}`)).toBe(false);
+
+    await r.ok(['down', '--progress', 'plain']);
+    expect(existsSync(`/run/netns/${legacy}`)).toBe(false);
+    expect(left(r, 'web')).toEqual([]);
   });
 });
 
