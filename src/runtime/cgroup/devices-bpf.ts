@@ -3,7 +3,8 @@
 // device node by a process of the group, with a struct bpf_cgroup_dev_ctx { u32 access_type
 // (access << 16 | type); u32 major; u32 minor; }, and refuses the access (EPERM) when it
 // returns 0. The program checks the rules in order and returns 1 at the first that covers the
-// access; past the last it returns 0 (deny by default, as v1's `devices.deny a`).
+// access; past the last it returns 0 (deny by default, as v1's `devices.deny a`). Checked on
+// the kernel by test/integration/cgroup/devices-bpf.test.ts.
 import type { DeviceRule } from './devices.js';
 
 /** bpf_cgroup_dev_ctx's type values. */
@@ -61,8 +62,20 @@ export function deviceProgram(rules: readonly DeviceRule[]): Buffer {
     insn(LDX_MEM_W, 4, 1, 4, 0), // r4 = major
     insn(LDX_MEM_W, 5, 1, 8, 0), // r5 = minor
   ];
-  const deny = [insn(ALU64_MOV_K, 0, 0, 0, 0), insn(JMP_EXIT, 0, 0, 0, 0)];
-  const all = [...prologue, ...rules.flatMap(ruleBlock), ...deny];
+  // A rule that matches every access (`a *:* rwm`) ends the program: the verifier refuses
+  // instructions no path reaches, so nothing follows it, not even the deny.
+  const blocks: Insn[] = [];
+  let open = true;
+  for (const rule of rules) {
+    const block = ruleBlock(rule);
+    blocks.push(...block);
+    if (block.length === 2) {
+      open = false;
+      break;
+    }
+  }
+  const deny = open ? [insn(ALU64_MOV_K, 0, 0, 0, 0), insn(JMP_EXIT, 0, 0, 0, 0)] : [];
+  const all = [...prologue, ...blocks, ...deny];
   const out = Buffer.alloc(all.length * 8);
   all.forEach((ins, i) => {
     out.writeUInt8(ins.code, i * 8);

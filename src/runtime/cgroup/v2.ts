@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CGROUP_DIR } from '../../names.js';
-import { KernelError } from '../../errors.js';
+import { KernelError, UserError } from '../../errors.js';
 import type { Limits } from '../../spec/project.js';
 import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './dirs.js';
 import { ignoreGone, readFlatKeyed, readProcs, readValue, writeValue } from './io.js';
@@ -18,10 +18,27 @@ import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './man
 /** The v2 controllers a service's group needs. */
 export const V2_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 
-/** Enables the needed controllers for the children of `dir` (those not yet enabled). */
+/** The controllers a v2 dir's cgroup.controllers lists (those its parent hands down). */
+async function controllersOf(deps: CgroupDeps, dir: string): Promise<Set<string>> {
+  return new Set((await readValue(deps.fs, join(dir, 'cgroup.controllers'))).split(/\s+/).filter(Boolean));
+}
+
+/**
+ * Enables the needed controllers for the children of `dir`: those `dir` has and has not yet
+ * enabled. One `dir` lacks cannot be enabled (detect.ts picks v2 only where the root has them
+ * all); a group under it then holds no limit of that kind (V2Group.setLimits).
+ */
 export async function enableControllers(deps: CgroupDeps, dir: string): Promise<void> {
+  const available = await controllersOf(deps, dir);
   const enabled = new Set((await readValue(deps.fs, join(dir, 'cgroup.subtree_control'))).split(/\s+/));
-  for (const c of V2_CONTROLLERS) if (!enabled.has(c)) await writeValue(deps.fs, join(dir, 'cgroup.subtree_control'), `+${c}`);
+  for (const c of V2_CONTROLLERS) {
+    if (available.has(c) && !enabled.has(c)) await writeValue(deps.fs, join(dir, 'cgroup.subtree_control'), `+${c}`);
+  }
+}
+
+/** Whether a limit write says "no limit" (`max`, cpu.max `max 100000`): nothing to write where the controller is absent. */
+function liftsLimit(value: string): boolean {
+  return value === 'max' || value.startsWith('max ');
 }
 
 /** A CgroupManager over the unified hierarchy mounted at `root`. */
@@ -89,9 +106,22 @@ class V2Group implements CgroupHandle {
     return this.deps.fs.exists(this.dir);
   }
 
+  // A controller the group lacks (a cgroup2 without it, as a hybrid host's) can hold no limit:
+  // "no limit" is then already true; a real limit is refused, naming the controller.
   async setLimits(limits: Limits): Promise<void> {
     const swap = await this.deps.fs.exists(this.file('memory.swap.max'));
-    for (const w of v2LimitWrites(limits, { swap })) await writeValue(this.deps.fs, this.file(w.file), w.value);
+    const available = await controllersOf(this.deps, this.dir);
+    for (const w of v2LimitWrites(limits, { swap })) {
+      if (!available.has(w.controller)) {
+        if (liftsLimit(w.value)) continue;
+        throw new UserError(
+          'CGROUP_CONTROLLER_MISSING',
+          `cannot write ${w.file} ${JSON.stringify(w.value)}: cgroup ${this.dir} has no ${w.controller} controller`,
+          `enable the ${w.controller} controller in the cgroup2 hierarchy, or leave that limit out (pids_limit: -1 for no pids limit)`,
+        );
+      }
+      await writeValue(this.deps.fs, this.file(w.file), w.value);
+    }
   }
 
   // v2 has no devices controller: an eBPF program attached to the group's dir filters device access.
