@@ -1,5 +1,6 @@
 // Escape attempts through devices, capabilities and pids (issue 9), each by a root service with
-// the default settings: mknod + open of the host's disk, a raw socket, a fork bomb. Each fails
+// the default settings: mknod + open of the host's disk, a raw socket, raising its own limits
+// (rlimits, its cgroup's pids.max), a fork bomb. Each fails
 // and the host is unchanged; `cap_add`, `devices:` and `privileged: true` give what they ask
 // for, ping works without NET_RAW, and pids_limit is honoured. Real kernel, root, read-only on
 // the disk (never a write).
@@ -11,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { netnsAdd, netnsDelete, netnsPath } from '../../../src/network/netns.js';
 import { openPingGroupRange } from '../../../src/network/ping-group.js';
 import { DEFAULT_PIDS_LIMIT } from '../../../src/runtime/cgroup/limits.js';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask } from '../../../src/runtime/caps.js';
 import type { ServiceView } from '../../../src/runtime/view.js';
 import type { Service } from '../../../src/spec/project.js';
 import { describeRoot } from '../../harness/require.js';
@@ -112,6 +114,57 @@ describeRoot('escape: devices, capabilities and pids', () => {
     const lines = await rig.run(testService({ command: [ping, '-c1', '-W5', '127.0.0.1'] }), { netns: netnsPath(netns) });
     expect(lines.record.exitCode).toBe(0);
     expect(lines.lines.join('\n')).toMatch(/1 received/);
+  });
+
+  /** A 64-bit capability mask as /proc/PID/status prints it. */
+  const hex = (mask: bigint) => mask.toString(16).padStart(16, '0');
+  /** stack's own bounding set: no process (privileged services included) can hold a capability outside it. */
+  const ownBounding = () => BigInt(`0x${/CapBnd:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]!}`);
+  const SYS_RESOURCE = 1n << BigInt(ALL_CAPABILITIES.indexOf('CAP_SYS_RESOURCE'));
+
+  it('privileged: true bounds the service by every capability the kernel knows (those stack holds); the default set is podman\'s', async () => {
+    const last = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+    // caps.ts names every capability of this kernel: privileged asks for all of them.
+    expect(ALL_CAPABILITIES).toHaveLength(last + 1);
+    const kernelAll = (1n << BigInt(last + 1)) - 1n;
+    const status = 'grep -E "^Cap(Bnd|Eff|Prm)" /proc/self/status';
+    const privileged = await run(status, { privileged: true });
+    // A capability outside stack's own bounding set cannot be given to any child (this machine,
+    // itself a container, lacks SYS_RESOURCE even in pid 1); every other one is there.
+    const expected = hex(kernelAll & ownBounding());
+    expect(privileged).toEqual([`CapPrm:\t${expected}`, `CapEff:\t${expected}`, `CapBnd:\t${expected}`]);
+    const defaults = hex(capabilityMask(DEFAULT_CAPABILITIES));
+    expect(await run(status)).toEqual([`CapPrm:\t${defaults}`, `CapEff:\t${defaults}`, `CapBnd:\t${defaults}`]);
+    expect(capabilityMask(DEFAULT_CAPABILITIES) & SYS_RESOURCE).toBe(0n);
+  });
+
+  it('by default a service cannot raise its own limits: a lowered hard rlimit stays lowered, its pids.max is not writable', async () => {
+    // Lowering the hard limit is allowed; raising it back needs CAP_SYS_RESOURCE.
+    const raise = [
+      'import resource',
+      'soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)',
+      'resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, hard - 1), hard - 1))',
+      'try:',
+      '    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, hard - 1), hard))',
+      '    print("raised")',
+      'except (PermissionError, ValueError) as e:',
+      '    print("refused", e)',
+    ].join('\n');
+    const script = `/usr/bin/python3 -c '${raise}'`;
+    expect((await run(script))[0]).toMatch(/^refused .*Operation not permitted|^refused .*not allowed to raise/);
+    // With the capability (and only where stack itself holds it) the raise goes through.
+    const withCap = (await run(script, { capAdd: ['SYS_RESOURCE'] }))[0];
+    if (ownBounding() & SYS_RESOURCE) expect(withCap).toBe('raised');
+    else expect(withCap).toMatch(/^refused/);
+
+    // Its cgroup's pids.max, seen through the view (/sys read-only there): the write fails and the limit holds.
+    const write =
+      `for f in $(awk -F: '$2=="pids" {print "/sys/fs/cgroup/pids" $3 "/pids.max"} $1=="0" && $3!="/" {print "/sys/fs/cgroup" $3 "/pids.max"}' /proc/self/cgroup); do ` +
+      `[ -e "$f" ] || continue; echo found; (echo max > "$f") 2>/dev/null && echo written || echo refused; cat "$f"; done`;
+    const { record, lines, started } = await rig.run(testService({ command: ['sh', '-c', write] }), { view });
+    expect(record.exitCode).toBe(0);
+    expect(lines).toEqual(['found', 'refused', String(DEFAULT_PIDS_LIMIT)]);
+    expect(readFileSync(started.group.controllerFile('pids', 'pids.max'), 'utf8').trim()).toBe(String(DEFAULT_PIDS_LIMIT));
   });
 
   it('a fork bomb stops at the default pids limit (2048); pids_limit: 100 is honoured; the host keeps its pids', async () => {
