@@ -8,8 +8,10 @@
 //                cpuacct/freezer cgroups, sets identity and caps, logs, writes its exit
 //                record), to the monitor's exit
 //   no cgroups   the same launcher joining no cgroup: what the five v1 cgroup.procs writes cost
-//   seccomp      the launcher row plus the default seccomp filter (built and loaded by
-//                libseccomp in the workload): its difference to `launcher` is the filter's cost
+//   seccomp      the launcher row plus the default seccomp filter's rules, built and loaded
+//                by libseccomp in the workload (what the exec helper does for each command)
+//   seccomp bpf  the launcher row plus the same filter compiled beforehand (seccomp/compile.ts,
+//                once per process), loaded as is: what launch() sends
 //   launch()     the TypeScript API, from the call to its answer: the workload has exec'd
 //                (under the default seccomp filter, as every service)
 import { spawn } from 'node:child_process';
@@ -34,7 +36,7 @@ const { launch, LAUNCHER_PATH } = await import(dist('runtime/launch.js'));
 const { encodeLaunchRequest } = await import(dist('runtime/launcher-config.js'));
 const { openCgroups } = await import(dist('runtime/cgroup/index.js'));
 const { DEFAULT_CAPABILITIES } = await import(dist('runtime/caps.js'));
-const { serviceSeccomp, seccompRequestPairs } = await import(dist('runtime/seccomp/index.js'));
+const { compiledSeccompPairs, serviceSeccomp, seccompRequestPairs } = await import(dist('runtime/seccomp/index.js'));
 
 const N = Number(process.argv[2] ?? 50);
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-launch-'));
@@ -62,6 +64,8 @@ const service = {
 let i = 0;
 const paths = () => ({ logPath: join(dir, `l${++i}.log`), exitPath: join(dir, `l${i}.exit`) });
 const filter = serviceSeccomp({}, DEFAULT_CAPABILITIES);
+const compiled = await compiledSeccompPairs(filter);
+if (compiled[0]?.[0] !== 'seccomp_bpf') throw new Error('bench/launch.mjs: native/build/seccomp did not compile the filter');
 const request = (dirs, extra = []) => {
   const p = paths();
   return encodeLaunchRequest([
@@ -75,6 +79,7 @@ const rows = {
   launcher: () => timed(LAUNCHER_PATH, [], request(group.dirs)),
   'no cgroups': () => timed(LAUNCHER_PATH, [], request([])),
   seccomp: () => timed(LAUNCHER_PATH, [], request(group.dirs, seccompRequestPairs(filter))),
+  'seccomp bpf': () => timed(LAUNCHER_PATH, [], request(group.dirs, compiled)),
   'launch()': async () => {
     const p = paths();
     const t0 = performance.now();
@@ -99,5 +104,8 @@ console.log(`launch cost, median of ${N} runs (kernel ${readFileSync('/proc/sys/
 for (const [name, xs] of Object.entries(samples)) {
   console.log(`  ${name.padEnd(11)} ${median(xs).toFixed(2).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× unshare`);
 }
-const filterCost = median(samples.seccomp) - median(samples.launcher);
-console.log(`  seccomp filter load: ${filterCost.toFixed(2)} ms (${filter.rules.length} rules on ${filter.arches.join(', ')}), ${(filterCost / base).toFixed(2)}× unshare of the launch floor`);
+const cost = (row) => median(samples[row]) - median(samples.launcher);
+const insns = compiled[0][1].length / 16;
+console.log(`  seccomp filter, ${filter.rules.length} rules on ${filter.arches.join(', ')} (${insns} BPF instructions):`);
+console.log(`    built and loaded (exec helper):   +${cost('seccomp').toFixed(2)} ms, +${(cost('seccomp') / base).toFixed(2)}× unshare on the launch floor`);
+console.log(`    compiled beforehand (launches):   +${cost('seccomp bpf').toFixed(2)} ms, +${(cost('seccomp bpf') / base).toFixed(2)}× unshare on the launch floor`);

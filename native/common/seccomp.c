@@ -3,10 +3,14 @@
 #include "common/seccomp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/report.h"
 
@@ -18,9 +22,30 @@ static void push(const char ***list, size_t *n, const char *value) {
   *list = grown;
 }
 
+/* The hex of a compiled filter, decoded; fails unless it is whole instructions. */
+static void decode_bpf(struct seccomp_request *s, const char *hex) {
+  size_t n = strlen(hex);
+  if (n == 0 || n % (2 * sizeof(struct sock_filter)) || n / 2 / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    fail("seccomp", EINVAL, "seccomp_bpf: not a whole filter (%zu hex digits)", n);
+  s->bpf = malloc(n / 2);
+  if (!s->bpf) fail("seccomp", ENOMEM, "the compiled seccomp filter");
+  for (size_t i = 0; i < n / 2; i++) {
+    unsigned byte = 0;
+    for (int j = 0; j < 2; j++) {
+      char c = hex[2 * i + (size_t)j];
+      int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (v < 0) fail("seccomp", EINVAL, "seccomp_bpf: not hex at %zu", 2 * i + (size_t)j);
+      byte = byte * 16 + (unsigned)v;
+    }
+    s->bpf[i] = (unsigned char)byte;
+  }
+  s->bpf_len = n / 2;
+}
+
 int seccomp_request_key(struct seccomp_request *s, const char *key, const char *value) {
   if (strncmp(key, "seccomp_", 8)) return 0;
   if (!strcmp(key, "seccomp_default")) s->default_action = value;
+  else if (!strcmp(key, "seccomp_bpf")) decode_bpf(s, value);
   else if (!strcmp(key, "seccomp_arch")) push(&s->arches, &s->narches, value);
   else if (!strcmp(key, "seccomp_flag")) push(&s->flags, &s->nflags, value);
   else if (!strcmp(key, "seccomp_rule")) push(&s->rules, &s->nrules, value);
@@ -89,8 +114,20 @@ static void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const char *r
   if (rc < 0) fail("seccomp", -rc, "add the seccomp rule %s", rule);
 }
 
-void seccomp_apply(const struct seccomp_request *s) {
-  if (!s->default_action) return;
+/* The seccomp(2) flags the request's `seccomp_flag`s ask for. */
+static unsigned filter_flags(const struct seccomp_request *s) {
+  unsigned flags = 0;
+  for (size_t i = 0; i < s->nflags; i++) {
+    if (!strcmp(s->flags[i], "log")) flags |= SECCOMP_FILTER_FLAG_LOG;
+    else if (!strcmp(s->flags[i], "spec_allow")) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else fail("seccomp", EINVAL, "unknown seccomp flag %s", s->flags[i]);
+  }
+  return flags;
+}
+
+/* The filter of the request in libseccomp's hands (the caller releases it). */
+static scmp_filter_ctx build(const struct seccomp_request *s) {
+  if (!s->default_action) fail("seccomp", EINVAL, "a seccomp filter without seccomp_default");
   uint32_t default_action = action_of(s->default_action, "seccomp_default");
   scmp_filter_ctx ctx = seccomp_init(default_action);
   if (!ctx) fail("seccomp", EINVAL, "seccomp_init with default action %s", s->default_action);
@@ -100,16 +137,31 @@ void seccomp_apply(const struct seccomp_request *s) {
     int rc = seccomp_arch_add(ctx, arch);
     if (rc < 0 && rc != -EEXIST) fail("seccomp", -rc, "add the seccomp architecture %s", s->arches[i]);
   }
-  for (size_t i = 0; i < s->nflags; i++) {
-    enum scmp_filter_attr attr;
-    if (!strcmp(s->flags[i], "log")) attr = SCMP_FLTATR_CTL_LOG;
-    else if (!strcmp(s->flags[i], "spec_allow")) attr = SCMP_FLTATR_CTL_SSB;
-    else fail("seccomp", EINVAL, "unknown seccomp flag %s", s->flags[i]);
-    int rc = seccomp_attr_set(ctx, attr, 1);
-    if (rc < 0) fail("seccomp", -rc, "seccomp flag %s", s->flags[i]);
-  }
+  unsigned flags = filter_flags(s);
+  if (flags & SECCOMP_FILTER_FLAG_LOG) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+  if (flags & SECCOMP_FILTER_FLAG_SPEC_ALLOW) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
   for (size_t i = 0; i < s->nrules; i++) add_rule(ctx, default_action, s->rules[i]);
+  return ctx;
+}
+
+void seccomp_apply(const struct seccomp_request *s) {
+  if (s->bpf) {
+    /* Compiled by native/seccomp.c from the same rules: what seccomp_load would install. */
+    struct sock_fprog prog = {.len = (unsigned short)(s->bpf_len / sizeof(struct sock_filter)), .filter = (struct sock_filter *)s->bpf};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter_flags(s), &prog) < 0)
+      fail("seccomp", errno, "load the compiled seccomp filter (%u instructions)", prog.len);
+    return;
+  }
+  if (!s->default_action) return;
+  scmp_filter_ctx ctx = build(s);
   int rc = seccomp_load(ctx);
   if (rc < 0) fail("seccomp", -rc, "load the seccomp filter (%zu rules)", s->nrules);
+  seccomp_release(ctx);
+}
+
+void seccomp_export(const struct seccomp_request *s, int fd) {
+  scmp_filter_ctx ctx = build(s);
+  int rc = seccomp_export_bpf(ctx, fd);
+  if (rc < 0) fail("seccomp", -rc, "export the seccomp filter (%zu rules)", s->nrules);
   seccomp_release(ctx);
 }

@@ -21,7 +21,7 @@ import {
 import { placeInMonitorGroup } from './cgroup/monitors.js';
 import { readBootId } from './proc.js';
 import { serviceDevices } from './devices.js';
-import { serviceSeccomp } from './seccomp/index.js';
+import { compiledSeccompPairs, serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 import { checkTargets, type ServiceView } from './view.js';
 
@@ -157,7 +157,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   const argv = commandOf(service);
   if (options.view !== undefined) checkTargets(service, options.view.mounts);
   const caps = serviceCapabilities(service);
-  const seccomp = serviceSeccomp(service, caps);
+  const seccomp = await compiledSeccompPairs(serviceSeccomp(service, caps));
   const request = launchRequest({
     service,
     argv,
@@ -170,7 +170,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     exitPath: options.exitPath,
     logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
     ...(options.view !== undefined && { view: options.view, devices: serviceDevices(service) }),
-    ...(seccomp !== undefined && { seccomp }),
+    ...(seccomp.length > 0 && { seccomp }),
   });
   const project = options.cgroup?.project;
   const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);

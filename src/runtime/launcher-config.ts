@@ -6,7 +6,6 @@ import { UserError } from '../errors.js';
 import type { Identity } from './user.js';
 import { viewRequestPairs, type ServiceView } from './view.js';
 import type { ResolvedDevice } from './cgroup/devices.js';
-import { seccompRequestPairs, type SeccompFilter } from './seccomp/index.js';
 
 /** Docker's PATH for a container whose environment sets none; used only to find the command. */
 export const DEFAULT_SEARCH_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -41,8 +40,8 @@ export interface LaunchSpec {
   readonly view?: ServiceView;
   /** Host device nodes bound into the view's /dev (devices.ts serviceDevices); needs the view. */
   readonly devices?: readonly ResolvedDevice[];
-  /** The seccomp filter loaded before exec (seccomp/); none without it. */
-  readonly seccomp?: SeccompFilter;
+  /** The seccomp filter loaded before exec, as request pairs (seccomp/compile.ts); none without it. */
+  readonly seccomp?: readonly (readonly [string, string])[];
 }
 
 /** `entrypoint` then `command`, as compose runs them; a UserError when there is nothing to run. */
@@ -80,7 +79,7 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
   if (spec.view !== undefined) pairs.push(...viewRequestPairs(s, spec.view));
   if (spec.view !== undefined) for (const d of spec.devices ?? []) pairs.push(['device', d.source], ['device_target', d.target]);
   for (const dir of spec.cgroupDirs) pairs.push(['cgroup', dir]);
-  pairs.push(...seccompRequestPairs(spec.seccomp));
+  for (const [key, value] of spec.seccomp ?? []) pairs.push([key, value]);
   for (const gid of spec.identity.groups) pairs.push(['group', String(gid)]);
   for (const [key, value] of Object.entries(s.environment)) pairs.push(['env', `${key}=${value}`]);
   for (const arg of spec.argv) pairs.push(['arg', arg]);

@@ -6,6 +6,7 @@ import type { SeccompChoice } from '../../spec/project.js';
 import { DEFAULT_SECCOMP_PROFILE } from './default.js';
 import { resolveSeccomp, type SeccompFilter, type SeccompHost } from './resolve.js';
 
+export { compiledSeccompPairs, SECCOMP_COMPILER_PATH } from './compile.js';
 export { DEFAULT_SECCOMP_PROFILE } from './default.js';
 export { currentSeccompHost, resolveSeccomp, seccompRequestPairs, type SeccompFilter, type SeccompHost, type SeccompRule } from './resolve.js';
 

@@ -9,7 +9,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEFAULT_CAPABILITIES } from '../../../src/runtime/caps.js';
 import { execInService } from '../../../src/runtime/exec.js';
+import { compiledSeccompPairs, seccompRequestPairs, serviceSeccomp } from '../../../src/runtime/seccomp/index.js';
 import type { Service } from '../../../src/spec/project.js';
 import type { SeccompProfile } from '../../../src/spec/seccomp-profile.js';
 import { describeWith } from '../../harness/require.js';
@@ -112,5 +114,16 @@ describeWith({ root: true, commands: ['perl', 'unshare', 'mount'] }, 'escape: sy
     const started = await rig.start(service);
     const r = await execInService({ service, pid: started.pid, startTime: started.startTime, cgroupDirs: started.group.dirs }, ['sh', '-c', 'unshare -U true && echo unshare=ok; grep ^Seccomp: /proc/self/status']);
     expect(r.stdout.trim().split('\n')).toEqual(['unshare=ok', 'Seccomp:\t0']);
+  });
+
+  it('launches send the filter compiled once by native/build/seccomp (the tests above ran it); without the compiler, the rules', async () => {
+    const filter = serviceSeccomp({ seccomp: { mode: 'file', path: '/p.json', profile: { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG'], syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] } } }, DEFAULT_CAPABILITIES);
+    const pairs = await compiledSeccompPairs(filter);
+    expect(pairs.map(([key]) => key)).toEqual(['seccomp_bpf', 'seccomp_flag']);
+    expect(pairs[0]![1]).toMatch(/^([0-9a-f]{16})+$/);
+    expect(pairs[1]).toEqual(['seccomp_flag', 'log']);
+    const fallback = await compiledSeccompPairs(serviceSeccomp({}, DEFAULT_CAPABILITIES), join(rig.dir, 'no-such-compiler'));
+    expect(fallback).toEqual(seccompRequestPairs(serviceSeccomp({}, DEFAULT_CAPABILITIES)));
+    expect(await compiledSeccompPairs(undefined)).toEqual([]);
   });
 });
