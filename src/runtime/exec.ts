@@ -11,7 +11,7 @@ import type { SeccompChoice, Service } from '../spec/project.js';
 import { ALL_CAPABILITIES, capabilityMask, serviceCapabilities } from './caps.js';
 import { DEFAULT_SEARCH_PATH, encodeLaunchRequest } from './launcher-config.js';
 import { isSameProcess } from './proc.js';
-import { seccompRequestPairs, serviceSeccomp } from './seccomp/index.js';
+import { compiledSeccompPairs, seccompRequestPairs, serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 
 /** The helper built by `npm run build` (scripts/build-native.mjs). */
@@ -84,6 +84,8 @@ export function execRequest(
   options: ExecOptions,
   userDb: UserDb,
   stdio: ExecStdio = 'capture',
+  /** The service's filter as request pairs (compiledSeccompPairs); default: its rules. */
+  seccomp?: readonly (readonly [string, string])[],
 ): [string, string][] {
   const s = target.service;
   if (argv.length === 0) throw new UserError('EXEC_NO_COMMAND', `exec in service "${s.name}": no command given`, 'name the program to run');
@@ -103,7 +105,7 @@ export function execRequest(
   for (const dir of target.cgroupDirs) pairs.push(['cgroup', dir]);
   // The service's own filter, resolved for its own capabilities even under `exec --privileged`
   // (Docker's exec keeps the container's profile): setns does not carry the workload's over.
-  pairs.push(...seccompRequestPairs(serviceSeccomp(s, serviceCapabilities(s))));
+  for (const [key, value] of seccomp ?? seccompRequestPairs(serviceSeccomp(s, serviceCapabilities(s)))) pairs.push([key, value]);
   for (const gid of identity.groups) pairs.push(['group', String(gid)]);
   for (const [key, value] of Object.entries(env)) pairs.push(['env', `${key}=${value}`]);
   for (const arg of argv) pairs.push(['arg', arg]);
@@ -158,16 +160,14 @@ function startError(target: ExecTarget, argv: readonly string[], report: string)
  * Runs `argv` inside the service and resolves with its exit and output. Rejects when it could
  * not be started: SERVICE_NOT_RUNNING (the pid is gone or reused), COMMAND_NOT_FOUND, ... .
  */
-export function execInService(target: ExecTarget, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function execInService(target: ExecTarget, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   if (!isSameProcess(target.pid, target.startTime)) {
-    return Promise.reject(new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`'));
+    throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
   }
-  let request: Buffer;
-  try {
-    request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb()));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  // The filter compiled once per process (the supervisor's healthchecks): the helper only loads it.
+  const s = target.service;
+  const seccomp = await compiledSeccompPairs(serviceSeccomp(s, serviceCapabilities(s)));
+  const request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), 'capture', seccomp));
   const helper = options.helperPath ?? EXEC_HELPER_PATH;
   const max = options.maxOutputBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
