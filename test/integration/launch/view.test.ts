@@ -97,17 +97,17 @@ describeRoot('launch: a service\'s own filesystem view', () => {
 
     it('a root service can write neither its cgroup limits, nor cgroup.procs, nor a sysctl; /proc/sys is read-only', async () => {
       const group = await rig.group('view-limits', { memoryBytes: 64 * 1024 * 1024 });
-      const memoryDir = group.dirs.find((d) => d.includes('/memory/')) as string;
+      const memoryLimit = group.controllerFile('memory', group.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
       const script = [
-        `echo 1073741824 2>/dev/null > ${memoryDir}/memory.limit_in_bytes && echo raised`,
-        'echo $$ 2>/dev/null > /sys/fs/cgroup/memory/cgroup.procs && echo escaped',
+        `echo 1073741824 2>/dev/null > ${memoryLimit} && echo raised`,
+        `echo $$ 2>/dev/null > ${join(group.dirs[0]!, '..', '..', '..', 'cgroup.procs')} && echo escaped`,
         // ip_forward is per network namespace and this one is new: harmless even if it passed.
         'echo 1 2>/dev/null > /proc/sys/net/ipv4/ip_forward && echo sysctl written',
         'grep -E " /(proc/sys|sys|sys/fs/cgroup) " /proc/self/mountinfo | cut -d" " -f5,6 | cut -d, -f1',
       ].join('; ');
       const { lines } = await inView(script, [], {}, { cgroup: group });
       expect(lines).toEqual(['/sys ro', '/sys/fs/cgroup ro', '/proc/sys ro']);
-      expect(readFileSync(join(memoryDir, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(64 * 1024 * 1024));
+      expect(readFileSync(memoryLimit, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
     });
 
     it('reads the host\'s programs and files as they are; top-level symlinks stay symlinks', async () => {

@@ -8,9 +8,9 @@ describe('rulesetScript', () => {
       { bridge: 'stkb0000abcd', subnet: '10.209.0.0/24', internal: false },
     ]);
     expect(script).toMatchInlineSnapshot(`
-      "table inet stack_shop_2
-      delete table inet stack_shop_2
-      table inet stack_shop_2 {
+      "table inet stack_shop-2
+      delete table inet stack_shop-2
+      table inet stack_shop-2 {
       	comment "stack project shop-2: isolation, egress and masquerade of its bridges"
 
       	set bridges {
