@@ -9,7 +9,8 @@
 // a symlink inside the project folder or a folder bound writable (bindBeneath): the launcher
 // opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
 import { createHash } from 'node:crypto';
-import { chown, lstat, mkdir, stat } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { chown, mkdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Mount, Project, Service } from '../spec/project.js';
@@ -72,17 +73,87 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** mkdir -p that hands every folder it creates inside `projectDir` to `invoker`. */
-async function makeBindSource(path: string, projectDir: string, invoker: MountSetup['invoker']): Promise<void> {
-  const first = await mkdir(path, { recursive: true, mode: 0o755 });
-  if (first === undefined || invoker === undefined) return;
-  const inProject = (p: string): boolean => {
-    const r = relative(projectDir, p);
-    return r !== '' && !r.startsWith('..') && !r.startsWith(sep);
-  };
-  for (let p = path; p.length >= first.length; p = dirname(p)) {
-    if (inProject(p)) await chown(p, invoker.uid, invoker.gid);
-    if (p === first) break;
+/** Flags of open(2) for the walk below (O_PATH: x86-64/arm64 Linux value; Node has no constant). */
+const O_PATH = 0o10000000;
+const { O_DIRECTORY, O_NOFOLLOW, O_RDONLY } = fsConstants;
+
+/** The entry `name` of the folder open as `dirFd`, reached through the fd itself, never through a path. */
+function entryOf(dirFd: number, name: string): string {
+  return `/proc/self/fd/${dirFd}/${name}`;
+}
+
+function errorCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code;
+}
+
+function symlinkError(service: Service, mount: Mount & { source: string }, path: string, beneath: string): UserError {
+  return new UserError(
+    'BIND_SOURCE_SYMLINK',
+    `service "${service.name}": bind source ${mount.source} (for ${mount.target}) goes through the symlink ${path}`,
+    `stack does not follow a symlink inside ${beneath} (a service could have made it): if you made it, name the real path in the spec`,
+  );
+}
+
+/** What a walk down a bind source creates: its missing folders, owned by `owner` inside `projectDir`. */
+interface BindSourceMaking {
+  readonly projectDir: string;
+  readonly owner: MountSetup['invoker'];
+}
+
+/**
+ * Walks a bind source down from `beneath` one component at a time, each opened relative to
+ * the folder before it through a held fd (O_PATH|O_NOFOLLOW, then fstat): a symlink at any
+ * component is refused with its path; with `making`, a missing folder is made (mkdir of one
+ * name in the held folder, which never follows a symlink there) and handed to the invoker
+ * through an fd of the folder just opened (fchown), never through a path a service could
+ * swap between mkdir and chown. Returns whether the whole source exists.
+ */
+function walkBindSource(service: Service, mount: Mount & { source: string }, beneath: string, making?: BindSourceMaking): boolean {
+  const parts = relative(beneath, mount.source).split(sep);
+  let dir = openSync(beneath, O_PATH | O_DIRECTORY); // beneath itself is the host's layout, followed as Docker does
+  let path = beneath;
+  try {
+    for (const [i, part] of parts.entries()) {
+      path = join(path, part);
+      let made = false;
+      if (making !== undefined) {
+        try {
+          mkdirSync(entryOf(dir, part), 0o755);
+          made = true;
+        } catch (e) {
+          if (errorCode(e) !== 'EEXIST') throw e;
+        }
+      }
+      let next: number;
+      try {
+        next = openSync(entryOf(dir, part), O_PATH | O_NOFOLLOW);
+      } catch (e) {
+        if (errorCode(e) === 'ENOENT') return false;
+        throw e;
+      }
+      const st = fstatSync(next);
+      if (st.isSymbolicLink()) {
+        closeSync(next);
+        throw symlinkError(service, mount, path, beneath);
+      }
+      if (!st.isDirectory()) {
+        closeSync(next);
+        return i === parts.length - 1; // a file bound as the source itself; a file above it: the launcher says ENOTDIR
+      }
+      if (made && making?.owner !== undefined && inside(making.projectDir, path)) {
+        const real = openSync(`/proc/self/fd/${next}`, O_RDONLY | O_DIRECTORY); // the very folder `next` holds
+        try {
+          fchownSync(real, making.owner.uid, making.owner.gid);
+        } finally {
+          closeSync(real);
+        }
+      }
+      closeSync(dir);
+      dir = next;
+    }
+    return true;
+  } finally {
+    closeSync(dir);
   }
 }
 
@@ -104,23 +175,6 @@ export function bindBeneath(project: Project, source: string): string | undefine
   return holders.sort((a, b) => a.length - b.length)[0];
 }
 
-/** Refuses a source whose path crosses a symlink below `beneath` (one a service could have planted). */
-async function refuseSymlinks(service: Service, mount: Mount & { source: string }, beneath: string): Promise<void> {
-  let path = beneath;
-  for (const part of relative(beneath, mount.source).split(sep)) {
-    path = join(path, part);
-    const st = await lstat(path).catch(() => undefined);
-    if (st === undefined) return; // missing from here on: made below (mkdir) or refused as missing
-    if (st.isSymbolicLink()) {
-      throw new UserError(
-        'BIND_SOURCE_SYMLINK',
-        `service "${service.name}": bind source ${mount.source} (for ${mount.target}) goes through the symlink ${path}`,
-        `stack does not follow a symlink inside ${beneath} (a service could have made it): if you made it, name the real path in the spec`,
-      );
-    }
-  }
-}
-
 async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Promise<ResolvedMount> {
   const base = { target: mount.target, readOnly: mount.readOnly };
   if (mount.type === 'tmpfs') {
@@ -128,8 +182,9 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
   }
   if (mount.type === 'bind') {
     const beneath = bindBeneath(ctx.project, mount.source);
-    if (beneath !== undefined) await refuseSymlinks(service, mount, beneath);
-    if (ctx.mode === 'make' && !(await exists(mount.source))) {
+    const making = ctx.mode === 'make' && mount.createHostPath ? { projectDir: ctx.project.workingDir, owner: ctx.invoker } : undefined;
+    const found = beneath !== undefined ? walkBindSource(service, mount, beneath, making) : await exists(mount.source);
+    if (ctx.mode === 'make' && !found) {
       if (!mount.createHostPath) {
         throw new UserError(
           'BIND_SOURCE_MISSING',
@@ -137,7 +192,8 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
           'create it, or use the short syntax (`./dir:/target`), which creates a missing folder',
         );
       }
-      await makeBindSource(mount.source, ctx.project.workingDir, ctx.invoker);
+      // Outside the project and every folder bound writable: the host's own layout, made as Docker makes it.
+      if (beneath === undefined) await mkdir(mount.source, { recursive: true, mode: 0o755 });
     }
     return { type: 'bind', source: mount.source, ...base, ...(beneath !== undefined && { beneath }) };
   }
