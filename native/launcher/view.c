@@ -23,7 +23,7 @@
 
 #define HOST_ROOT "/.stack-host"
 #define ROOT_SIZE "64m"    /* the view's own root: mount points, and what a service writes at / */
-#define SCRATCH_SIZE "1g"  /* /tmp and /var/tmp */
+#define SCRATCH_SIZE "1g"  /* /tmp, /var/tmp, and a tmpfs volume without a size */
 #define RUN_SIZE "64m"     /* /run */
 
 /* Host top-level entries the view makes itself; lost+found is fsck's, of no use to a service;
@@ -103,8 +103,12 @@ static void mask(const char *path) {
 
 static void build_sys_and_proc(void) {
   bind_host_readonly("/sys");
-  mask("/sys/firmware");
-  mask("/sys/devices/virtual/powercap");
+  /* Docker's masks, and the kernel's debug filesystems a recursive bind brings along (Docker's
+   * fresh sysfs has none): debugfs, tracefs, securityfs, bpffs, pstore (crash logs), configfs. */
+  static const char *const sys_masked[] = {"/sys/firmware", "/sys/devices/virtual/powercap", "/sys/kernel/debug",
+                                           "/sys/kernel/tracing", "/sys/kernel/security", "/sys/fs/bpf",
+                                           "/sys/fs/pstore", "/sys/kernel/config", NULL};
+  for (const char *const *p = sys_masked; *p; p++) mask(*p);
   view_mkdir("/proc", 0555);
   view_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
@@ -209,7 +213,7 @@ static void mount_volumes(const struct config *c, const int *sources, int root) 
       file = !S_ISDIR(st.st_mode);
       tree = sources[i]; /* copied before the host's root was made read-only (build_view) */
     } else {
-      tree = new_tmpfs(v->size, v->mode, v->read_only);
+      tree = new_tmpfs(v->size ? v->size : SCRATCH_SIZE, v->mode, v->read_only); /* never the kernel's default (half of RAM) */
       if (tree < 0) fail("volume", errno, "service %s: tmpfs for %s (size %s, mode %s)", c->name, v->target, v->size ? v->size : "-", v->mode ? v->mode : "-");
     }
     int onto = open_target(c, v, root, file);

@@ -1,8 +1,10 @@
 // What a service's view hides (docs/isolation.md "What a service sees"): the credentials a
 // compromised dependency would go for — in every home on the host (each folder under /home,
-// /root, every user's home from /etc/passwd, the invoking user's from SUDO_USER) the SSH,
-// cloud, registry and package-index credentials; the host's password hashes and private keys;
-// every project's volumes and records (the state roots). The launcher puts an empty read-only
+// /root, every existing home from /etc/passwd, system users' too, the invoking user's from
+// SUDO_USER) the SSH, cloud, registry, package-index and browser credentials; the host's
+// password hashes, private keys, VPN and cluster credentials; other container runtimes' storage;
+// every project's volumes and records (the state roots). The host's /run and /tmp (agent
+// sockets, XDG runtime dirs, podman's runtime auth.json) never reach the view: it has its own. The launcher puts an empty read-only
 // tmpfs over a folder and /dev/null over a file (native/launcher/view.c). Computed on the host:
 // only paths that exist are sent, and a symlink's target is hidden too.
 import { lstatSync, readdirSync, realpathSync } from 'node:fs';
@@ -15,13 +17,28 @@ export const HOME_CREDENTIALS: readonly string[] = [
   '.ssh', '.aws', '.azure', '.gnupg', '.kube', '.docker', '.netrc', '.npmrc', '.pypirc', '.git-credentials',
   '.config/gh', '.config/hub', '.config/gcloud', '.config/doctl', '.config/git/credentials', '.terraform.d',
   '.vault-token', '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials', '.pgpass', '.my.cnf',
-  '.password-store', '.local/share/keyrings',
+  '.password-store', '.local/share/keyrings', '.dockercfg', '.config/containers/auth.json', '.local/share/containers',
+  '.s3cfg', '.boto', '.oci', '.config/rclone', '.mozilla', '.thunderbird', '.config/google-chrome', '.config/chromium',
+  '.config/BraveSoftware', '.pki',
 ];
 
 /** Host files and folders hidden from every service. */
 export const HOST_SECRETS: readonly string[] = [
   '/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd', '/etc/ssl/private',
+  '/etc/pki/tls/private', '/etc/letsencrypt', '/etc/krb5.keytab', '/etc/NetworkManager/system-connections',
+  '/etc/wireguard', '/etc/ipsec.secrets', '/etc/ppp/chap-secrets', '/etc/ppp/pap-secrets', '/etc/kubernetes',
+  '/etc/rancher', '/var/lib/rancher', '/var/lib/kubelet', '/var/lib/docker', '/var/lib/containers',
 ];
+
+/** passwd homes that are no one's own folder (system users pointed at / or a binaries folder), or are never in the view. */
+const NOT_A_HOME = new Set(['/', '/bin', '/sbin', '/usr', '/usr/bin', '/usr/sbin', '/var/empty', '/nonexistent', '/dev/null']);
+const NOT_IN_VIEW = ['/run', '/tmp', '/proc', '/sys', '/dev'];
+
+/** Whether passwd home `home` (normalized) is worth searching for credentials. */
+function isHome(home: string): boolean {
+  if (!home.startsWith('/') || NOT_A_HOME.has(home)) return false;
+  return !NOT_IN_VIEW.some((p) => home === p || home.startsWith(`${p}/`));
+}
 
 /** What the user asked beyond the defaults (`x-stack-hide`, `x-stack-show`): `~/x` means x in every home. */
 export interface ViewChoices {
@@ -55,19 +72,20 @@ function list(dir: string): string[] {
   }
 }
 
-/** Every home folder on the host: /root, each folder under /home, users' homes from /etc/passwd (root and uid ≥ 1000), SUDO_USER's. */
+/** Every home folder on the host: /root, each folder under /home, every user's home from /etc/passwd (system users' too: /var/lib/postgresql), SUDO_USER's. */
 export function homeFolders(layout: HostLayout): string[] {
   const root = layout.root ?? '/';
   const db = layout.userDb ?? loadUserDb(root);
   const homes = new Set<string>(['/root', ...list(join(root, 'home')).map((n) => `/home/${n}`)]);
   for (const user of db.passwd) {
-    if ((user.uid === 0 || (user.uid >= 1000 && user.uid < 65534)) && user.home.startsWith('/') && user.home !== '/') homes.add(posix.normalize(user.home));
+    const home = posix.normalize(user.home);
+    if (isHome(home)) homes.add(home);
   }
   const sudoUser = layout.env?.SUDO_USER;
   const invoker = sudoUser === undefined ? undefined : db.passwd.find((u) => u.name === sudoUser);
-  if (invoker !== undefined && invoker.home.startsWith('/') && invoker.home !== '/') homes.add(posix.normalize(invoker.home));
+  if (invoker !== undefined && isHome(posix.normalize(invoker.home))) homes.add(posix.normalize(invoker.home));
   const home = layout.env?.HOME;
-  if (home !== undefined && home.startsWith('/') && home !== '/') homes.add(posix.normalize(home));
+  if (home !== undefined && isHome(posix.normalize(home))) homes.add(posix.normalize(home));
   return [...homes].sort();
 }
 
