@@ -14,6 +14,12 @@
 //   the machine's credentials), also when the host DNATs them elsewhere (`ct original`), unless
 //   the network allows it (`x-stack-allow-link-local`, docs/isolation.md). fe80::/10 too, though
 //   the kernel never routes it: the table is `inet`, so the rule costs nothing and holds if it did.
+//   The same drops sit on the `input` hook, for what a bridge sends to the host itself: a
+//   link-local address the host holds, or one it DNATs to itself (ECS's 169.254.170.2 → a
+//   credentials proxy on 127.0.0.1). There fe80::/10 is dropped for TCP and UDP only, so ICMPv6
+//   (neighbour discovery, router solicitation to the bridge's link-local address) still works;
+//   DNS on the gateway, the published ports' replies and anything else to the bridge's own
+//   addresses are not link-local and pass.
 // A drop is final across every table, an accept only ends our chain: on a host whose iptables
 // FORWARD policy is DROP (Docker) our accepts are vetoed later, which iptables.ts takes care of.
 import { nftTableName, LINK_PREFIX } from '../../names.js';
@@ -35,6 +41,9 @@ export const LINK_LOCAL_V6 = 'fe80::/10';
 
 /** Priority of our forward chain: just before iptables' filter (0), after conntrack (-200). */
 export const FORWARD_PRIORITY = 'filter - 10';
+
+/** Priority of our input chain: the same, on the host's own inbound traffic. */
+export const INPUT_PRIORITY = 'filter - 10';
 
 /** The nft script that replaces the project's table in one transaction (absent or not). */
 export function rulesetScript(project: string, networks: readonly FirewallNetwork[]): string {
@@ -73,6 +82,13 @@ export function rulesetScript(project: string, networks: readonly FirewallNetwor
     `\t\tiifname @no_link_local ct original ip daddr ${LINK_LOCAL_V4} drop`,
     `\t\tiifname @no_link_local ip6 daddr ${LINK_LOCAL_V6} drop`,
     '\t\tiifname @bridges accept',
+    '\t}',
+    '',
+    '\tchain input {',
+    `\t\ttype filter hook input priority ${INPUT_PRIORITY}; policy accept;`,
+    `\t\tiifname @no_link_local ip daddr ${LINK_LOCAL_V4} drop`,
+    `\t\tiifname @no_link_local ct original ip daddr ${LINK_LOCAL_V4} drop`,
+    `\t\tiifname @no_link_local ip6 daddr ${LINK_LOCAL_V6} meta l4proto { tcp, udp } drop`,
     '\t}',
     '',
     '\tchain postrouting {',

@@ -33,6 +33,9 @@ const OUTSIDE = '198.51.100.2';
 const UPLINK = '198.51.100.1';
 /** The cloud metadata address, held here by the lab's outside namespace (never the real one). */
 const METADATA = '169.254.169.254';
+/** ECS's credentials address: the lab's host DNATs it to a daemon on its own 127.0.0.1 (input, not forward). */
+const ECS = '169.254.170.2';
+const ECS_PROXY_PORT = '51679';
 const NOTICE = 'net.ipv4.ip_forward was 0: turned it on so services reach the outside';
 const BLOCKED = { ok: false, code: 'TIMEOUT' };
 
@@ -79,6 +82,14 @@ async function makeLab(lab: Lab, policy: Policy, ipForward: '0' | '1', roots: St
   await lab.ip('-n', outside, 'addr', 'add', `${METADATA}/32`, 'dev', 'eth0');
   await lab.ip('-n', outside, 'link', 'set', 'eth0', 'up');
   await lab.ip('-n', host, 'route', 'add', 'default', 'via', OUTSIDE);
+  // As the ECS agent sets its host up: 169.254.170.2:80 DNATed to a proxy on the host's loopback.
+  await lab.sysctl(host, { 'net.ipv4.conf.all.route_localnet': '1' });
+  await lab.in(
+    host,
+    'nft',
+    `add table ip ecs; add chain ip ecs prerouting { type nat hook prerouting priority dstnat; }; ` +
+      `add rule ip ecs prerouting ip daddr ${ECS} tcp dport 80 dnat to 127.0.0.1:${ECS_PROXY_PORT}`,
+  );
   await requireBrNetfilter(lab);
   await lab.sysctl(host, { 'net.bridge.bridge-nf-call-iptables': '1' });
   if (policy === 'iptables-nft DROP') await lab.in(host, 'iptables-nft', '-w', '-P', 'FORWARD', 'DROP');
@@ -181,6 +192,7 @@ async function makeLab(lab: Lab, policy: Policy, ipForward: '0' | '1', roots: St
     ...Object.values(ns).map((n) => lab.daemon(n, 'greet.mjs')),
     lab.daemon(outside, 'greet.mjs'),
     lab.daemon(outside, 'dns-server.mjs', OUTSIDE, OUTSIDE),
+    lab.daemon(host, 'on-loopback.mjs', ECS_PROXY_PORT),
   ]);
   const published = (JSON.parse(agent.slice('ready '.length)) as { boundPort: number }[]).map((p) => p.boundPort);
   return {
@@ -252,6 +264,8 @@ for (const policy of POLICIES)
 
         it('(control) without the table, the lab behaves like the host it plays', async () => {
           expect(await hostForward()).toBe(ipForward);
+          // The host's DNAT of the ECS address to its loopback works, whatever the FORWARD policy.
+          expect(await l.probe(l.ns.a1!, `${ECS}:80`)).toEqual([{ ok: true, line: l.ip.a1 }]);
           if (policy !== 'no DROP policy') {
             // br_netfilter hands bridged frames to iptables, whose DROP policy stops even same-bridge traffic.
             expect(await l.probe(l.ns.a1!, l.ip.a2!)).toEqual([BLOCKED]);
@@ -322,6 +336,28 @@ for (const policy of POLICIES)
             [BLOCKED],
             [{ ok: true, line: UPLINK }], // x-stack-allow-link-local: true on `back`
           ]);
+        });
+
+        it('drops a link-local address the host DNATs to itself (input hook) unless the network allows link-local', async () => {
+          const results = await Promise.all([
+            l.probe(l.ns.a1!, `${ECS}:80`),
+            l.probe(l.ns.i1!, `${ECS}:80`),
+            l.probe(l.ns.c1!, `${ECS}:80`),
+            l.probe(l.ns.b1!, `${ECS}:80`),
+          ]);
+          expect(results).toEqual([
+            [BLOCKED],
+            [BLOCKED],
+            [BLOCKED],
+            [{ ok: true, line: l.ip.b1 }], // x-stack-allow-link-local: true on `back`
+          ]);
+          if (!full) return;
+          // ICMPv6 to the bridge's own fe80:: address is not dropped: neighbour discovery works.
+          const front = bridgeName(l.project, 'front');
+          const addr = JSON.parse(await lab.in(l.host, 'ip', '-j', '-6', 'addr', 'show', 'dev', front, 'scope', 'link'))[0]
+            .addr_info[0].local as string;
+          expect(addr).toMatch(/^fe80:/);
+          expect(await lab.in(l.ns.a1!, 'ping', '-6', '-c1', '-W5', `${addr}%eth0`)).toContain('1 received');
         });
 
         if (full)

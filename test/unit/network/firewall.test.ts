@@ -54,6 +54,13 @@ describe('rulesetScript', () => {
       		iifname @bridges accept
       	}
 
+      	chain input {
+      		type filter hook input priority filter - 10; policy accept;
+      		iifname @no_link_local ip daddr 169.254.0.0/16 drop
+      		iifname @no_link_local ct original ip daddr 169.254.0.0/16 drop
+      		iifname @no_link_local ip6 daddr fe80::/10 meta l4proto { tcp, udp } drop
+      	}
+
       	chain postrouting {
       		type nat hook postrouting priority srcnat; policy accept;
       		ip saddr @egress oifname != "stk*" masquerade
@@ -75,6 +82,10 @@ describe('rulesetScript', () => {
     ]);
     expect(script).toContain('\tset no_link_local {\n\t\ttype ifname\n\t\telements = { "stkb1" }\n\t}');
     expect(script).toContain('\t\tiifname @no_link_local ip daddr 169.254.0.0/16 drop\n');
+    // On the input hook too (an address the host holds or DNATs to itself), v6 for TCP/UDP only: ND passes.
+    const input = script.slice(script.indexOf('\tchain input {'));
+    expect(input).toContain('\t\tiifname @no_link_local ct original ip daddr 169.254.0.0/16 drop\n');
+    expect(input).toContain('\t\tiifname @no_link_local ip6 daddr fe80::/10 meta l4proto { tcp, udp } drop\n');
   });
 
   it('is the same text whatever order the networks come in', () => {
