@@ -58,6 +58,13 @@ module.exports = {
       to: { path: '^src/(watch|supervisor)/' },
     },
     {
+      name: 'runtime-through-its-api',
+      comment: 'outside src/runtime, the runtime is used through its one API, src/runtime/index.ts',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/runtime/' },
+      to: { path: '^src/runtime/', pathNot: '^src/runtime/index\\.ts$' },
+    },
+    {
       name: 'planner-no-io',
       comment: 'the planner is pure: no file, network, process or OS access',
       severity: 'error',

@@ -16,7 +16,7 @@ import { emptyLiveState, type LiveState } from '../state/live.js';
 import { acquireFileLock, type ProjectLock } from '../state/lock.js';
 import { stateRoots } from '../state/paths.js';
 import { serviceRecords } from '../state/records.js';
-import { openCgroups, type CgroupManager } from '../runtime/cgroup/index.js';
+import { openCgroups, type CgroupManager, readBootId } from '../runtime/index.js';
 import type { ExecutorEnv, RunContext } from './context.js';
 import { crashHook } from './crash.js';
 import { nullSink, type EventSink } from './events.js';
@@ -24,7 +24,6 @@ import { handlersFor } from './handlers/index.js';
 import { writeNameFiles } from './handlers/names.js';
 import { allocateProject, hostPrefixes, ipamStore } from './ipam.js';
 import { withOneOffs } from './oneoff.js';
-import { readBootId } from '../runtime/proc.js';
 import { writeSnapshot } from '../state/snapshot.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 

@@ -8,9 +8,8 @@ import type { NetTarget } from '../network/firewall/index.js';
 import type { Project } from '../spec/project.js';
 import type { LiveState } from '../state/live.js';
 import type { StateRoots } from '../state/paths.js';
-import type { CgroupManager } from '../runtime/cgroup/index.js';
+import type { CgroupManager, UserDb } from '../runtime/index.js';
 import type { SupervisorControl } from './supervisor.js';
-import type { UserDb } from '../runtime/user.js';
 
 /** What the caller of apply() decides about the host; every field but `supervisor` has a default. */
 export interface ExecutorEnv {

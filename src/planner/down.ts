@@ -19,9 +19,14 @@ export function planRemove(live: LiveState, options: { volumes: boolean }): Plan
   });
 }
 
-/** The plan that removes everything of the project (`stack down`, `-v` for volumes too). */
-export function planDown(live: LiveState, options: { volumes: boolean }): Plan {
+/**
+ * The plan that removes everything of the project (`stack down`, `-v` for volumes too).
+ * `runFiles: false` says the project's run folder holds nothing but its lock (no supervisor,
+ * no snapshot): with nothing to remove either, the plan is empty (`nothing to do`).
+ */
+export function planDown(live: LiveState, options: { volumes: boolean; runFiles?: boolean }): Plan {
   const removal = planRemove(live, options).operations;
+  if (removal.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
   const stop: StopSupervisor = { id: 'stop-supervisor', kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
   const operations: Operation[] = removal.map((op) => (op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op));
   const waitedFor = new Set(operations.flatMap((op) => op.dependsOn));

@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, tru
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSameProcess, readBootId } from '../runtime/proc.js';
+import { isSameProcess, readBootId } from '../runtime/index.js';
 import { killProcessAndWait } from '../sys/pidfd.js';
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';

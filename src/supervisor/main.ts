@@ -9,8 +9,7 @@
 import net from 'node:net';
 import { ftruncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { placeInMonitorGroup } from '../runtime/cgroup/monitors.js';
-import { isSameProcess, readBootId, readStartTime } from '../runtime/proc.js';
+import { placeInMonitorGroup, isSameProcess, readBootId, readStartTime } from '../runtime/index.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
 import { isAbstract, supervisorPaths } from './paths.js';
 import { serve, type Reply, type Request } from './protocol.js';

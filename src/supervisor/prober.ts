@@ -2,7 +2,7 @@
 // service (execInService: its namespaces, cgroups and user), and reports each new verdict.
 // One prober per process: a restarted service gets a fresh one, starting over at `starting`.
 import { readFileSync } from 'node:fs';
-import { execInService, type ExecTarget } from '../runtime/exec.js';
+import { execInService, type ExecTarget } from '../runtime/index.js';
 import type { Healthcheck } from '../spec/project.js';
 import { afterProbe, initialHealth, probeCommand, probeDelay, probeOutput, type HealthState, type ProbeResult } from './health.js';
 

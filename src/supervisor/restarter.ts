@@ -2,7 +2,7 @@
 // `down` (they may be stopping or replacing it on purpose). Once the lock is held, the record
 // must still name the exited process and no stop mark may name it; then the service is
 // relaunched, its restart count and the record updated. Returns what happened, for the loop.
-import type { CgroupManager } from '../runtime/cgroup/index.js';
+import type { CgroupManager } from '../runtime/index.js';
 import { UserError } from '../errors.js';
 import type { Project, Service } from '../spec/project.js';
 import { acquireProjectLock } from '../state/lock.js';

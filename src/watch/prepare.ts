@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { anonymousVolumeName } from '../runtime/mounts.js';
+import { anonymousVolumeName } from '../runtime/index.js';
 import type { Project } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
 import { readDockerignore, watchFilter } from './filter.js';

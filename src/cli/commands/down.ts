@@ -1,7 +1,8 @@
 // `stack down`: reconcile against an empty project. Works from the records alone (no spec
 // needed with -p), whatever happened before: nothing running, a SIGKILLed `up`, objects
 // removed by hand. Idempotent. `-v` removes named and anonymous volumes too.
-import { stateRoots } from '../../state/paths.js';
+import { readdir } from 'node:fs/promises';
+import { projectRunDir, stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
@@ -48,7 +49,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     await withProjectLock(ctx, env, name, 'stack down', !values['no-lock-wait'], renderer, async () => {
       const live = await observe(name, { roots: env.roots });
       for (const w of live.warnings) renderer.notice(`warning: ${w}`);
-      const result = await apply(planDown(live, { volumes: values.volumes }), emptyProject(name), { env, live, sink: renderer });
+      const runFiles = (await readdir(projectRunDir(env.roots, name)).catch(() => [] as string[])).some((entry) => entry !== 'lock');
+      const result = await apply(planDown(live, { volumes: values.volumes, runFiles }), emptyProject(name), { env, live, sink: renderer });
       for (const n of result.notices) renderer.notice(n);
     });
   } finally {

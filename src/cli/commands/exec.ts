@@ -13,7 +13,7 @@ import { UserError } from '../../errors.js';
 import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
 import { readSnapshot } from '../../state/snapshot.js';
-import { execAttached, type ExecService, type ExecTarget } from '../../runtime/exec.js';
+import { execAttached, type ExecService, type ExecTarget } from '../../runtime/index.js';
 import { waitAttached } from './attached.js';
 import type { Project } from '../../spec/project.js';
 

@@ -6,9 +6,7 @@ import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
 import { logPrefixer } from '../render/log-prefix.js';
-import { formatLogLine, readLogLines, type LogLine } from '../../runtime/logs.js';
-import { followLogs } from '../../runtime/follow.js';
-import { runtimeRoot, serviceFiles } from '../../runtime/service-files.js';
+import { formatLogLine, readLogLines, type LogLine, followLogs, runtimeRoot, serviceFiles } from '../../runtime/index.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { UserError } from '../../errors.js';
 

@@ -3,9 +3,7 @@
 // depends on with service_completed_successfully — has completed successfully. A service that
 // exits (or turns unhealthy) instead is an error naming it.
 import { UserError } from '../../errors.js';
-import { describeExit, readExitRecord } from '../../runtime/exit-record.js';
-import { isSameProcess } from '../../runtime/proc.js';
-import { serviceFiles } from '../../runtime/service-files.js';
+import { describeExit, readExitRecord, isSameProcess, serviceFiles } from '../../runtime/index.js';
 import type { Project } from '../../spec/project.js';
 import { serviceRecords } from '../../state/records.js';
 import { waitCompleted, waitHealthy } from '../../supervisor/index.js';

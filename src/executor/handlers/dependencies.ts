@@ -6,8 +6,7 @@ import { UserError } from '../../errors.js';
 import type { Service } from '../../spec/project.js';
 import { serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { describeExit, readExitRecord } from '../../runtime/exit-record.js';
-import { serviceFiles } from '../../runtime/service-files.js';
+import { describeExit, readExitRecord, serviceFiles } from '../../runtime/index.js';
 
 /** How long a dependency may take to become healthy or to complete (compose waits as long). */
 const DEPENDENCY_WAIT_MS = 10 * 60 * 1000;

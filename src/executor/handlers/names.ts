@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostnameFile, hostsFile, resolvConf } from '../../network/hosts.js';
 import type { RunContext } from '../context.js';
-import { serviceFiles } from '../../runtime/service-files.js';
+import { serviceFiles } from '../../runtime/index.js';
 
 async function writeIfChanged(path: string, text: string): Promise<void> {
   const before = await readFile(path, 'utf8').catch(() => undefined);

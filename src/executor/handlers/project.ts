@@ -5,7 +5,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeFirewall } from '../../network/firewall/index.js';
 import type { RemoveProject } from '../../planner/plan.js';
-import { removeMonitorGroup } from '../../runtime/cgroup/monitors.js';
+import { removeMonitorGroup } from '../../runtime/index.js';
 import { projectRunDir } from '../../state/paths.js';
 import { networkRecords, serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';

@@ -6,17 +6,10 @@
 import { rm } from 'node:fs/promises';
 import type { StartService } from '../../planner/plan.js';
 import { netnsName } from '../../names.js';
-import { NETNS_DIR } from '../../state/paths.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
-import { join } from 'node:path';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
-import { launch } from '../../runtime/launch.js';
-import { deviceRulesFor } from '../../runtime/devices.js';
-import { checkTargets } from '../../runtime/view.js';
-import { serviceHides } from '../../runtime/hidden.js';
-import { serviceFiles } from '../../runtime/service-files.js';
-import { prepareMounts } from '../../runtime/mounts.js';
+import { checkTargets, serviceFiles, startServiceProcess } from '../../runtime/index.js';
 import { awaitDependencies } from './dependencies.js';
 import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
@@ -49,17 +42,16 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   await undoing(
     async () => {
       await writeNameFiles(ctx, op.service);
-      const handle = await (await ctx.cgroups()).create(project, op.service, spec.limits, deviceRulesFor(spec));
-      if (replacing) await handle.killAll();
-      const mounts = await prepareMounts({ roots: ctx.roots, project: ctx.project, mode: 'make', invoker: ctx.env.invoker, userDb: ctx.env.userDb }, spec);
-      const launched = await launch({
+      const launched = await startServiceProcess({
+        roots: ctx.roots,
+        project: ctx.project,
         service: spec,
-        cgroup: handle,
-        netns: join(NETNS_DIR, netns),
-        logPath: files.log,
-        exitPath: files.exit,
+        netns,
+        cgroups: await ctx.cgroups(),
+        mode: 'make',
+        empty: replacing,
+        invoker: ctx.env.invoker,
         ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),
-        view: { etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf }, mounts, hide: serviceHides(ctx.roots, spec) },
       });
       ctx.reached(`${op.id}:launched`); // running, its pid not recorded yet: observe adopts it from its cgroup
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({

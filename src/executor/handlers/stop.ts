@@ -8,8 +8,7 @@ import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../s
 import { AggregateStackError } from '../../errors.js';
 import { writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
-import { serviceFiles } from '../../runtime/service-files.js';
-import { stopService as stopProcess } from '../../runtime/stop.js';
+import { serviceFiles, stopService as stopProcess } from '../../runtime/index.js';
 
 /** Docker's defaults, for a record that predates its stop settings. */
 const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };

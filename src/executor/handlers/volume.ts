@@ -9,7 +9,7 @@ import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { makeVolumeFolder, volumeOwner } from '../../runtime/mounts.js';
+import { makeVolumeFolder, volumeOwner } from '../../runtime/index.js';
 import { undoing } from './undo.js';
 
 /** Services of the project that mount the named volume `key`. */

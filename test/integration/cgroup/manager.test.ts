@@ -49,8 +49,9 @@ describeRoot('the cgroup manager on the real kernel', () => {
     }
     expect(statSync(group.controllerFile('pids', 'pids.max')).mode & 0o7777).toBe(0o644);
     expect(await group.limits()).toEqual({ memoryBytes: 64 * MiB, cpus: 0.5, pids: 20 });
+    // A new limit set leaves the others at their defaults: no memory limit, podman's 2048 pids.
     await group.setLimits({ cpus: 1 });
-    expect(await group.limits()).toEqual({ cpus: 1 });
+    expect(await group.limits()).toEqual({ cpus: 1, pids: 2048 });
     expect(await manager.services(project)).toEqual(['web']);
   });
 

@@ -40,6 +40,8 @@ describe('the rules catch what they forbid', () => {
     'src/executor/apply.ts': "import { e } from '../errors.js';\nexport const apply = e;\n",
     'src/supervisor/main.ts': "import { apply } from '../executor/apply.js';\nexport const m = apply;\n",
     'src/runtime/launch.ts': "import { apply } from '../executor/apply.js';\nexport const l = apply;\n",
+    'src/runtime/index.ts': "export { l } from './launch.js';\n",
+    'src/executor/start.ts': "import { l } from '../runtime/index.js';\nimport { l as deep } from '../runtime/launch.js';\nexport const s = [l, deep];\n",
     'src/planner/plan.ts': "import { readFileSync } from 'node:fs';\nimport type { S } from '../state/live.js';\nexport const p = readFileSync;\nexport type P = S;\n",
     'src/state/live.ts': "import type { P } from '../planner/plan.js';\nexport type S = P;\n",
     'src/spec/a.ts': "import { b } from './b.js';\nexport const a = b;\n",
@@ -59,11 +61,14 @@ describe('the rules catch what they forbid', () => {
         'layer-runtime+network+state: src/runtime/launch.ts → src/executor/apply.ts',
         'layer-planner: src/planner/plan.ts → src/state/live.ts',
         'planner-no-io: src/planner/plan.ts → fs',
+        'runtime-through-its-api: src/executor/start.ts → src/runtime/launch.ts',
         expect.stringMatching(/^no-circular: src\/spec\/(a|b|c)\.ts → /),
         expect.stringMatching(/^no-circular: src\/(planner\/plan|state\/live)\.ts → /),
       ]),
     );
     // The clean import of a leaf (errors.ts) from the executor is not a violation.
     expect(found.filter((f) => f.includes('src/executor/apply.ts → src/errors.ts'))).toEqual([]);
+    // Nor is an import of the runtime through its API.
+    expect(found.filter((f) => f.includes('→ src/runtime/index.ts'))).toEqual([]);
   }, 60_000);
 });

@@ -435,4 +435,13 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
       remove-project   project:p   stack down  (after stop-supervisor)"
     `);
   });
+
+  test('nothing recorded and nothing in the run folder but its lock: nothing to do', () => {
+    expect(planDown(empty, { volumes: true, runFiles: false }).operations).toEqual([]);
+    // A supervisor's files without any record (a crashed up) still get the project-wide steps.
+    expect(planDown(empty, { volumes: true, runFiles: true }).operations.map((op) => op.kind)).toEqual(['stop-supervisor', 'remove-project']);
+    // Records are enough: runFiles only decides when there is nothing to remove.
+    const live = upped(project([service('db')]));
+    expect(planDown(live, { volumes: false, runFiles: false }).operations[0]).toMatchObject({ kind: 'stop-supervisor' });
+  });
 });

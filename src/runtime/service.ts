@@ -1,0 +1,70 @@
+// Starting one service's process, the same way for every caller: the executor's start-service
+// (first start, `make` mode: volumes and bind sources are made) and the supervisor's restarts
+// (`find` mode: they exist already). In order: the service's cgroups (limits and device rules,
+// emptied of whatever an earlier run left), its runtime folder, its view (name files, mounts,
+// hidden paths) and the launch into its netns.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Project, Service } from '../spec/project.js';
+import { NETNS_DIR, type StateRoots } from '../state/paths.js';
+import type { CgroupHandle, CgroupManager } from './cgroup/index.js';
+import { deviceRulesFor } from './devices.js';
+import { serviceHides } from './hidden.js';
+import { launch, type LaunchedService } from './launch.js';
+import { prepareMounts, type MountSetup } from './mounts.js';
+import { serviceFiles } from './service-files.js';
+import type { UserDb } from './user.js';
+
+/** Where and how a service is started. */
+export interface StartRequest {
+  readonly roots: StateRoots;
+  readonly project: Project;
+  readonly service: Service;
+  /** The service's netns name (as its record holds it), under /run/netns. */
+  readonly netns: string;
+  readonly cgroups: CgroupManager;
+  /** `make` on a first start (volumes and bind sources created), `find` on a restart. */
+  readonly mode: MountSetup['mode'];
+  /** Kill whatever is left in the service's cgroups first (a replaced or restarted process). */
+  readonly empty: boolean;
+  readonly invoker?: MountSetup['invoker'];
+  readonly userDb?: UserDb;
+}
+
+/** A started service: its process and the cgroup it runs in. */
+export interface StartedService extends LaunchedService {
+  readonly group: CgroupHandle;
+}
+
+/** Creates the service's cgroups and view and starts its process; resolves once it runs. */
+export async function startServiceProcess(request: StartRequest): Promise<StartedService> {
+  const { roots, project, service } = request;
+  const group = await request.cgroups.create(project.name, service.name, service.limits, deviceRulesFor(service));
+  if (request.empty) await group.killAll();
+  const files = serviceFiles(roots, project.name, service.name);
+  await mkdir(files.dir, { recursive: true, mode: 0o700 });
+  const mounts = await prepareMounts(
+    {
+      roots,
+      project,
+      mode: request.mode,
+      ...(request.invoker !== undefined && { invoker: request.invoker }),
+      ...(request.userDb !== undefined && { userDb: request.userDb }),
+    },
+    service,
+  );
+  const launched = await launch({
+    service,
+    cgroup: group,
+    netns: join(NETNS_DIR, request.netns),
+    logPath: files.log,
+    exitPath: files.exit,
+    ...(request.userDb !== undefined && { userDb: request.userDb }),
+    view: {
+      etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
+      mounts,
+      hide: serviceHides(roots, service),
+    },
+  });
+  return { ...launched, group };
+}
