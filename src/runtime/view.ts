@@ -28,6 +28,9 @@ export interface ServiceView {
 /** First components the view builds itself while it is made (the host's old root, overlay layers): never a target. */
 export const STAGING_PREFIX = '.stack-';
 
+/** Size of a tmpfs volume the spec gives none (1 GiB, as the view's own /tmp): never the kernel's half of RAM. */
+export const DEFAULT_TMPFS_SIZE_BYTES = 1024 * 1024 * 1024;
+
 /** Folders of the kernel, never a volume target. */
 const KERNEL_FOLDERS = ['/proc', '/sys'];
 
@@ -81,7 +84,7 @@ export function viewRequestPairs(service: Service, view: ServiceView): [string, 
     if (m.type === 'bind' && m.beneath !== undefined) pairs.push(['mount_beneath', m.beneath]);
     pairs.push(['mount_target', m.target]);
     if (m.readOnly) pairs.push(['mount_read_only', '1']);
-    if (m.type === 'tmpfs' && m.sizeBytes !== undefined) pairs.push(['mount_size', String(m.sizeBytes)]);
+    if (m.type === 'tmpfs') pairs.push(['mount_size', String(m.sizeBytes ?? DEFAULT_TMPFS_SIZE_BYTES)]);
     if (m.type === 'tmpfs' && m.mode !== undefined) pairs.push(['mount_mode', m.mode.toString(8)]);
   }
   return pairs;

@@ -4,18 +4,23 @@
 // staging folder, or through a bind source swapped for a symlink to /; fill its /tmp; grow its
 // /etc/hosts. Each attempt fails and the host is unchanged; a toolchain under a home still runs,
 // `x-stack-show` widens the view; every writable mount is nosuid and nodev. Real kernel, root.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { serviceHides } from '../../../src/runtime/hidden.js';
-import type { ServiceView, ViewMount } from '../../../src/runtime/view.js';
-import type { Service } from '../../../src/spec/project.js';
+import { encodeLaunchRequest } from '../../../src/runtime/launcher-config.js';
+import { LAUNCHER_PATH } from '../../../src/runtime/launch.js';
+import { readLogLines } from '../../../src/runtime/logs.js';
+import { prepareMounts } from '../../../src/runtime/mounts.js';
+import { DEFAULT_TMPFS_SIZE_BYTES, type ServiceView, type ViewMount } from '../../../src/runtime/view.js';
+import type { Project, Service } from '../../../src/spec/project.js';
 import type { StateRoots } from '../../../src/state/paths.js';
 import { describeRoot } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
-import { buildLauncher, LaunchRig } from '../launch/harness.js';
+import { buildLauncher, LaunchRig, waitForExit } from '../launch/harness.js';
 
 const tag = `stkesc${randomBytes(4).toString('hex')}`;
 const canary = `canary-${randomBytes(8).toString('hex')}`;
@@ -110,18 +115,50 @@ describeRoot('escape: the filesystem view', () => {
     expect(existsSync(`/${tag}`)).toBe(false);
   });
 
-  it('a bind source swapped for a symlink to / is refused with its path on the next launch; the host is unchanged', async () => {
+  it('a bind source swapped for a symlink to / is refused with its path on the next up (prepareMounts) and by the launcher; the host is unchanged', async () => {
     const project = join(rig.dir, 'project');
-    mkdirSync(join(project, 'data'), { recursive: true });
-    const mount: ViewMount = { type: 'bind', source: join(project, 'data'), target: '/data', readOnly: false, beneath: project };
-    const first = await inView('echo ok > /data/file && echo wrote', [mount]);
+    mkdirSync(project);
+    const svc = testService({ command: null, name: 'web', volumes: [{ type: 'bind', source: join(project, 'data'), target: '/data', readOnly: false, createHostPath: true }] });
+    const spec: Project = { name: tag, workingDir: project, files: [], services: { web: svc }, networks: {}, volumes: {} };
+    const prepare = () => prepareMounts({ roots, project: spec, mode: 'make' }, svc);
+    const mounts = await prepare(); // the first up: makes ./data (beneath the project folder)
+    expect(mounts).toEqual([{ type: 'bind', source: join(project, 'data'), target: '/data', readOnly: false, beneath: project }]);
+    const first = await inView('echo ok > /data/file && echo wrote', mounts);
     expect(first.lines).toEqual(['wrote']);
+    // The service (it has the folder writable) swaps it for a link to the host's root.
     rmSync(join(project, 'data'), { recursive: true });
     symlinkSync('/', join(project, 'data'));
-    const error = await inView(`touch /data/${tag} && echo escaped`, [mount]).then(() => undefined, (e: unknown) => e);
+    const next = await prepare().then(() => undefined, (e: unknown) => e);
+    expect(next).toBeInstanceOf(UserError);
+    expect((next as UserError).code).toBe('BIND_SOURCE_SYMLINK');
+    expect((next as UserError).message).toContain(`goes through the symlink ${join(project, 'data')}`);
+    // Swapped after prepareMounts looked (between prepare and launch): the launcher's own walk refuses it.
+    const error = await inView(`touch /data/${tag} && echo escaped`, mounts).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain(join(project, 'data'));
     expect(existsSync(`/${tag}`)).toBe(false);
+  });
+
+  it('the launcher itself refuses a target in its staging folders when asked directly (Node\'s checks bypassed); a tmpfs sent without a size gets one', async () => {
+    const request = (target: string, name: string) => {
+      const { logPath, exitPath } = rig.paths(name);
+      const pairs: [string, string][] = [
+        ['name', 'svc'], ['log', logPath], ['exit', exitPath], ['hostname', 'svc'], ['cwd', '/'],
+        ['uid', '0'], ['gid', '0'], ['caps', '0'], ['netns', 'new'], ['view', '1'],
+        ['mount', 'tmpfs'], ['mount_target', target], // no mount_size: the launcher's own default
+        ['arg', 'sh'], ['arg', '-c'], ['arg', `awk '$5 == "${target}" { print $NF }' /proc/self/mountinfo`],
+      ];
+      return { out: spawnSync(LAUNCHER_PATH, [], { input: encodeLaunchRequest(pairs), encoding: 'utf8', timeout: 10_000 }), logPath, exitPath };
+    };
+    for (const staging of ['.stack-host', '.stack-upper']) {
+      const { out } = request(`/${staging}/${tag}`, `direct-${staging}`);
+      expect(out.stdout).toMatch(new RegExp(`^err\ttarget\tEPERM\tservice svc: volume target /\\${staging}/${tag}: /\\${staging} is where stack builds the view`));
+    }
+    expect(existsSync(`/${tag}`)).toBe(false);
+    const sized = request('/scratch', 'direct-size');
+    expect(sized.out.stdout).toMatch(/^ok\t/);
+    await waitForExit(sized.exitPath);
+    expect(readLogLines(sized.logPath).map((l) => l.text.split(',').find((o) => o.startsWith('size=')))).toEqual(['size=1048576k']);
   });
 
   it('filling /tmp stops at its size (ENOSPC); the host\'s /tmp gets nothing', async () => {
@@ -152,11 +189,13 @@ describeRoot('escape: the filesystem view', () => {
     const script = [
       `for m in / /tmp /run /var/tmp /dev /dev/shm /vol /scratch; do awk -v m="$m" '$5 == m { print $5, $6 }' /proc/self/mountinfo | tail -1; done`,
       'df -k /dev/shm | tail -1 | while read fs size rest; do echo "$size"; done',
+      `awk '$5 == "/scratch" { print $NF }' /proc/self/mountinfo`, // its super options: a size though the spec gave none
     ].join('; ');
     const { lines } = await inView(script, mounts, { shmSizeBytes: 128 * 1024 * 1024 });
-    const flags = lines.slice(0, -1);
+    const flags = lines.slice(0, -2);
     expect(flags.map((l) => l.split(' ')[0])).toEqual(['/', '/tmp', '/run', '/var/tmp', '/dev', '/dev/shm', '/vol', '/scratch']);
     for (const line of flags) expect(line.split(' ')[1]!.split(',')).toEqual(expect.arrayContaining(['rw', 'nosuid', 'nodev']));
-    expect(Number(lines.at(-1))).toBe(128 * 1024);
+    expect(Number(lines.at(-2))).toBe(128 * 1024);
+    expect(lines.at(-1)!.split(',')).toContain(`size=${DEFAULT_TMPFS_SIZE_BYTES / 1024}k`);
   });
 });
