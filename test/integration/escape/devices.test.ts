@@ -1,9 +1,11 @@
 // Escape attempts through devices, capabilities and pids (issue 9), each by a root service with
-// the default settings: mknod + open of the host's disk, a raw socket, raising its own limits
-// (rlimits, its cgroup's pids.max), a fork bomb. Each fails
-// and the host is unchanged; `cap_add`, `devices:` and `privileged: true` give what they ask
-// for, ping works without NET_RAW, and pids_limit is honoured. Real kernel, root, read-only on
-// the disk (never a write).
+// the default settings — the default view as start-service builds it (this host's hidden paths,
+// nodev scratch folders) — mknod + open of the host's disk, a raw socket, raising its own limits
+// (rlimits, its cgroup's pids.max), a fork bomb. Each fails and the host is unchanged; `cap_add`,
+// `devices:` and `privileged: true` give what they ask for, ping works without NET_RAW, and
+// pids_limit is honoured. One test runs without a view, on purpose: it isolates the device
+// cgroup's rule (every writable folder of the view is nodev, which refuses the open first).
+// Real kernel, root, read-only on the disk (never a write).
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -12,6 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { netnsAdd, netnsDelete, netnsPath } from '../../../src/network/netns.js';
 import { openPingGroupRange } from '../../../src/network/ping-group.js';
 import { DEFAULT_PIDS_LIMIT } from '../../../src/runtime/cgroup/limits.js';
+import { serviceHides } from '../../../src/runtime/hidden.js';
+import { stateRoots } from '../../../src/state/paths.js';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask } from '../../../src/runtime/caps.js';
 import type { ServiceView } from '../../../src/runtime/view.js';
 import type { Service } from '../../../src/spec/project.js';
@@ -55,7 +59,8 @@ describeRoot('escape: devices, capabilities and pids', () => {
     writeFileSync(files.hosts, '127.0.0.1\tlocalhost\n');
     writeFileSync(files.hostname, 'svc\n');
     writeFileSync(files.resolvConf, 'nameserver 10.9.8.1\n');
-    view = { etcFiles: files, mounts: [] };
+    // The default view: what start-service sends for a service with no x-stack-hide/x-stack-show (this process's state roots).
+    view = { etcFiles: files, mounts: [], hide: serviceHides(stateRoots(), testService({ command: null })) };
   });
 
   afterAll(async () => {
@@ -63,37 +68,44 @@ describeRoot('escape: devices, capabilities and pids', () => {
     netnsDelete(netns);
   });
 
-  /** Runs `script` as a root service on the host's root (no view) unless `withView`. */
-  async function run(script: string, service: Partial<Service> = {}, withView = false) {
-    const { record, lines } = await rig.run(testService({ command: ['sh', '-c', script], ...service }), withView ? { view } : {});
+  /** Runs `script` as a root service in the default view, or on the host's root when `noView` (the one cgroup-only test). */
+  async function run(script: string, service: Partial<Service> = {}, noView = false) {
+    const { record, lines } = await rig.run(testService({ command: ['sh', '-c', script], ...service }), noView ? {} : { view });
     expect(record.exitCode).toBe(0);
     return lines;
   }
 
+  /** mknod of the host's disk in `dir`, then a read of one block: prints mknod-ok/-refused, then why the open failed (or opened). */
   const mknodAndRead = (dir: string) =>
     `mknod ${dir}/disk b ${disk.major} ${disk.minor} 2>/dev/null && echo mknod-ok || echo mknod-refused; ` +
-    `dd if=${dir}/disk of=/dev/null bs=512 count=1 2>&1 | grep -o 'Operation not permitted' || echo opened; rm -f ${dir}/disk; true`;
+    `if [ -e ${dir}/disk ]; then dd if=${dir}/disk of=/dev/null bs=512 count=1 2>&1 | grep -o -e 'Operation not permitted' -e 'Permission denied' || echo opened; fi; ` +
+    `rm -f ${dir}/disk; true`;
+  /** Every folder of the default view a root service can write in. */
+  const writable = ['/', '/tmp', '/var/tmp', '/run', '/dev', '/dev/shm'];
 
-  it('by default mknod of the host disk is refused (no CAP_MKNOD); with cap_add MKNOD it is made but cannot be opened (device cgroup)', async () => {
-    const dir = rig.dir;
-    expect((await run(mknodAndRead(dir)))[0]).toBe('mknod-refused');
-    expect(await run(mknodAndRead(dir), { capAdd: ['MKNOD'] })).toEqual(['mknod-ok', 'Operation not permitted']);
+  it('by default (the default view) mknod of the host disk is refused (no CAP_MKNOD) in every writable folder; with cap_add MKNOD it is made but cannot be opened (all are nodev)', async () => {
+    for (const dir of writable) expect(await run(mknodAndRead(dir === '/' ? '' : dir))).toEqual(['mknod-refused']);
+    for (const dir of writable) expect(await run(mknodAndRead(dir === '/' ? '' : dir), { capAdd: ['MKNOD'] })).toEqual(['mknod-ok', 'Permission denied']);
+    expect(await run(`dd if=/dev/${disk.name} of=/dev/null bs=512 count=1 2>/dev/null && echo opened || echo refused`)).toEqual(['refused']); // not in its /dev
   });
 
-  it('privileged: true opens the host disk (read only), also through the view\'s /dev', async () => {
-    expect(await run(mknodAndRead(rig.dir), { privileged: true })).toEqual(['mknod-ok', 'opened']);
+  it('without a view, on a folder that allows device nodes (isolates the device cgroup): cap_add MKNOD makes the node, opening it fails; privileged opens it', async () => {
+    expect(await run(mknodAndRead(rig.dir), { capAdd: ['MKNOD'] }, true)).toEqual(['mknod-ok', 'Operation not permitted']);
+    expect(await run(mknodAndRead(rig.dir), { privileged: true }, true)).toEqual(['mknod-ok', 'opened']);
+  });
+
+  it('privileged: true opens the host disk (read only) through the view\'s /dev', async () => {
     const open = `dd if=/dev/${disk.name} of=/dev/null bs=512 count=1 2>/dev/null && echo opened || echo refused`;
-    expect(await run(open, { privileged: true }, true)).toEqual(['opened']);
-    expect(await run(open, {}, true)).toEqual(['refused']); // not in the view's /dev by default
+    expect(await run(open, { privileged: true })).toEqual(['opened']);
   });
 
   it('devices: gives that one device at its target, and no other', async () => {
     const devices = [{ source: '/dev/zero', target: '/dev/myzero', permissions: 'rwm' }];
     const script = `head -c 16 /dev/myzero | wc -c; dd if=/dev/${disk.name} of=/dev/null count=1 2>/dev/null && echo opened || echo refused`;
-    expect(await run(script, { devices }, true)).toEqual(['16', 'refused']);
+    expect(await run(script, { devices })).toEqual(['16', 'refused']);
     // The cgroup is the gate: a mapped disk read-only ("r") can be read but not opened for writing.
     const ro = [{ source: `/dev/${disk.name}`, target: '/dev/disk0', permissions: 'r' }];
-    const lines = await run('dd if=/dev/disk0 of=/dev/null count=1 2>/dev/null && echo opened; (exec 3>>/dev/disk0) 2>&1 | grep -o "Operation not permitted"', { devices: ro }, true);
+    const lines = await run('dd if=/dev/disk0 of=/dev/null count=1 2>/dev/null && echo opened; (exec 3>>/dev/disk0) 2>&1 | grep -o "Operation not permitted"', { devices: ro });
     expect(lines).toEqual(['opened', 'Operation not permitted']);
   });
 
@@ -111,7 +123,9 @@ describeRoot('escape: devices, capabilities and pids', () => {
     // A copy without the file capability (ping ships with cap_net_raw=ep, which no exec gets without NET_RAW in its bounding set).
     const ping = join(rig.dir, 'ping');
     copyFileSync('/usr/bin/ping', ping);
-    const lines = await rig.run(testService({ command: [ping, '-c1', '-W5', '127.0.0.1'] }), { netns: netnsPath(netns) });
+    // The view's /tmp is its own: the copy's folder is bound in (nosuid, so no file capability could count either).
+    const withPing: ServiceView = { ...view, mounts: [{ type: 'bind', source: rig.dir, target: '/pingbin', readOnly: true }] };
+    const lines = await rig.run(testService({ command: ['/pingbin/ping', '-c1', '-W5', '127.0.0.1'] }), { netns: netnsPath(netns), view: withPing });
     expect(lines.record.exitCode).toBe(0);
     expect(lines.lines.join('\n')).toMatch(/1 received/);
   });
@@ -186,7 +200,7 @@ describeRoot('escape: devices, capabilities and pids', () => {
       'for k in kids: os.waitpid(k, 0)',
     ].join('\n');
     const forks = async (service: Partial<Service> = {}) => {
-      const { record, lines } = await rig.run(testService({ command: ['/usr/bin/python3', '-c', bomb], ...service }));
+      const { record, lines } = await rig.run(testService({ command: ['/usr/bin/python3', '-c', bomb], ...service }), { view });
       expect(record.exitCode).toBe(0);
       return Number(lines[0]);
     };
