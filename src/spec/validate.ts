@@ -6,6 +6,7 @@ import { describeLevel, EXPECTED_MARK, specSchema } from './schema.js';
 import { COSMETIC_REASONS, isExtensionKey, KEYS, keyStatus, levelAt } from './keys.js';
 import type { KeyPath, Location, RawSpec } from './raw.js';
 import { suggest } from './suggest.js';
+import { isCgroupFileName } from '../cgroup-files.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -31,13 +32,17 @@ export function validate(raw: RawSpec): Diagnostic[] {
   return out;
 }
 
-/** Services named `.` or `..`: the schema's pattern allows them, but they name folders (compose refuses them). */
+/**
+ * Services named `.` or `..` (the schema's pattern allows them, but they name folders; compose
+ * refuses them), or like a file the kernel keeps in every cgroup folder (`memory.max`, `tasks`):
+ * each service gets a cgroup folder of that name beside those files.
+ */
 function folderServiceNames(raw: RawSpec): Diagnostic[] {
   const services = raw.doc.services;
   if (typeof services !== 'object' || services === null || Array.isArray(services)) return [];
   return Object.keys(services)
-    .filter((key) => key === '.' || key === '..')
-    .map((key) => badName(['services', key], raw));
+    .filter((key) => key === '.' || key === '..' || isCgroupFileName(key))
+    .map((key) => (isCgroupFileName(key) ? cgroupFileName(['services', key], key, raw) : badName(['services', key], raw)));
 }
 
 /** A key that is not a valid name, at the key's place. */
@@ -54,6 +59,20 @@ function badName(path: KeyPath, raw: RawSpec): Diagnostic {
     expected: `a name of letters, digits, ".", "_" and "-"${dots ? ', other than "." and ".."' : ''}`,
     found: JSON.stringify(key),
     hint,
+  };
+}
+
+/** A service named like a cgroup interface file, at the key's place. */
+function cgroupFileName(path: KeyPath, key: string, raw: RawSpec): Diagnostic {
+  return {
+    severity: 'error',
+    code: 'BAD_NAME',
+    location: locateKey(raw, path),
+    path,
+    message: `\`${key}\` cannot name a service: it is the name of a file the kernel keeps in every cgroup folder, where stack makes one folder per service`,
+    expected: 'a name other than `tasks`, `notify_on_release`, `release_agent` or `<controller>.<anything>` (`cgroup.`, `memory.`, `cpu.`, `pids.`, `io.`, ...)',
+    found: JSON.stringify(key),
+    hint: `rename it, e.g. \`${key.includes('.') ? key.replace(/\./g, '-') : `${key}-service`}\``,
   };
 }
 

@@ -3,9 +3,10 @@
 // gone as removed (CNI DEL), kills what still runs in a busy group, retries while tasks exit,
 // and leaves the project's dir to the last service and `stack/` to everyone.
 import { constants as osConstants } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { AggregateStackError, KernelError, UserError } from '../../errors.js';
 import { cgroupPath } from '../../names.js';
+import { isCgroupFileName } from '../../cgroup-files.js';
 import { errorCode, type CgroupFs } from './fs.js';
 import { kernelError } from './io.js';
 import type { Limits } from '../../spec/project.js';
@@ -13,21 +14,36 @@ import type { CgroupDeps, CgroupHandle } from './manager.js';
 import { DEFAULT_DEVICE_RULES, type DeviceRule } from './devices.js';
 import { pollUntil } from './poll.js';
 
-/** `stack/<project>[/<service>]`, refusing names that would leave that tree (a bug upstream). */
+/**
+ * `stack/<project>[/<service>]`, refusing names that would leave that tree or that name one of
+ * the kernel's interface files (a bug upstream: the spec refuses both on load).
+ */
 export function groupRel(project: string, service?: string): string {
   for (const name of service === undefined ? [project] : [project, service]) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) throw new Error(`not a valid cgroup name: ${JSON.stringify(name)}`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || isCgroupFileName(name))
+      throw new Error(`not a valid cgroup name: ${JSON.stringify(name)}`);
   }
   return cgroupPath(project, service);
 }
 
-/** mkdir that accepts an existing dir and explains a permission error. */
+/**
+ * mkdir that accepts an existing dir (a group already made) and explains a permission error;
+ * an existing file of that name (one of the kernel's interface files) is an error.
+ */
 async function mkdirOnce(fs: CgroupFs, dir: string): Promise<void> {
   try {
     await fs.mkdir(dir, 0o755);
   } catch (e) {
     const code = errorCode(e);
-    if (code === 'EEXIST') return;
+    if (code === 'EEXIST') {
+      if ((await fs.subdirs(dirname(dir))).includes(basename(dir))) return;
+      throw new UserError(
+        'CGROUP_NAME',
+        `cannot create cgroup ${dir}: the kernel keeps a file of that name there`,
+        'rename the service or project: `tasks`, `notify_on_release`, `release_agent` and `<controller>.<anything>` (memory.max, cgroup.procs, ...) name cgroup interface files',
+        { cause: e },
+      );
+    }
     if (code === 'EACCES' || code === 'EPERM') {
       throw new UserError('CGROUP_PERMISSION', `cannot create cgroup ${dir}: ${code}`, 'stack creates cgroups for its services and must run as root', {
         cause: e,

@@ -29,7 +29,24 @@ describe('service names', () => {
     expect(d).toMatchObject({ code: 'BAD_NAME', path: ['services', name], location: { line: 2, col: 3 } });
   });
 
-  test.each(['Web', 'a.b', '...', '_x', '-x', 'a-b_c.d'])('%j is accepted', (name) => {
+  test.each(['memory.max', 'cgroup.procs', 'cgroup.kill', 'cpu.shares', 'pids.max', 'devices.allow', 'tasks', 'notify_on_release', 'release_agent'])(
+    '%j, a cgroup interface file (each service gets a cgroup folder), is refused at its key',
+    (name) => {
+      const diagnostics = validate(rawSpec(`services:\n  web:\n    command: ["true"]\n  ${name}:\n    command: ["true"]\n`));
+      expect(diagnostics).toHaveLength(1);
+      expect(diagnostics[0]).toMatchObject({
+        code: 'BAD_NAME',
+        severity: 'error',
+        path: ['services', name],
+        location: { file: '/proj/stack.yaml', line: 4, col: 3 },
+        found: JSON.stringify(name),
+        hint: `rename it, e.g. \`${name.includes('.') ? name.replace('.', '-') : `${name}-service`}\``,
+      });
+      expect(diagnostics[0]!.message).toContain('a file the kernel keeps in every cgroup folder');
+    },
+  );
+
+  test.each(['Web', 'a.b', '...', '_x', '-x', 'a-b_c.d', 'memory', 'Memory.max', 'my.memory.max'])('%j is accepted', (name) => {
     expect(validate(rawSpec(`services:\n  "${name}":\n    command: ["true"]\n`))).toEqual([]);
   });
 });
@@ -57,6 +74,20 @@ describe('project names', () => {
       hint: 'try COMPOSE_PROJECT_NAME=myapp',
     });
     expect(() => resolveProjectName({ flag: 'a.b' })).toThrow(/invalid project name "a.b"/);
+  });
+
+  test('a project named like a cgroup file (stack/<project> is a folder) is refused from -p, the variable, name: and the folder', async () => {
+    expect(() => resolveProjectName({ flag: 'tasks' })).toThrow(/invalid project name "tasks": "tasks" is the name of a file the kernel keeps in every cgroup folder/);
+    await expect(loadRaw({ cwd: tree({ 'compose.yaml': svc }), env: { COMPOSE_PROJECT_NAME: 'notify_on_release' } })).rejects.toMatchObject({
+      code: 'PROJECT_NAME',
+      hint: 'try COMPOSE_PROJECT_NAME=notify_on_release-app',
+    });
+    await expect(loadRaw({ cwd: join(tree({ 'Tasks/compose.yaml': svc }), 'Tasks'), env: {} })).rejects.toMatchObject({
+      code: 'PROJECT_NAME',
+      hint: 'set `name:` in the spec or pass -p NAME',
+    });
+    const dir = tree({ 'compose.yaml': 'name: release_agent\n' + svc });
+    await expect(loadRaw({ cwd: dir, env: {} })).rejects.toThrow(/invalid project name "release_agent"/);
   });
 
   test('a folder name is normalized as compose does: lowercased, invalid characters and leading _ - dropped', async () => {

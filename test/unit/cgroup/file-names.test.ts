@@ -1,0 +1,62 @@
+// Service and project names that are the names of cgroup interface files: refused by the
+// spec, by groupRel, and (should one get through) by mkdirChain, which no longer takes a
+// kernel file for a group already made.
+import { describe, expect, it } from 'vitest';
+import { isCgroupFileName } from '../../../src/cgroup-files.js';
+import { groupRel, mkdirChain } from '../../../src/runtime/cgroup/dirs.js';
+import { v2Manager } from '../../../src/runtime/cgroup/index.js';
+import { FakeCgroup2 } from '../../doubles/cgroup-fakefs.js';
+
+const ROOT = '/sys/fs/cgroup';
+const CLASHING = [
+  'cgroup.procs',
+  'cgroup.kill',
+  'cgroup.some-future-file',
+  'memory.max',
+  'cpu.shares',
+  'cpuset.cpus',
+  'cpuacct.usage',
+  'pids.max',
+  'io.max',
+  'blkio.weight',
+  'devices.allow',
+  'freezer.state',
+  'hugetlb.2MB.limit_in_bytes',
+  'net_cls.classid',
+  'net_prio.ifpriomap',
+  'perf_event.x',
+  'rdma.max',
+  'misc.max',
+  'tasks',
+  'notify_on_release',
+  'release_agent',
+];
+
+describe('isCgroupFileName', () => {
+  it.each(CLASHING)('%j names a cgroup file', (name) => expect(isCgroupFileName(name)).toBe(true));
+  it.each(['web', 'memory', 'cgroup', 'Memory.max', 'my.memory.max', 'tasks2', 'a.b', 'memorymax', '.memory'])(
+    '%j does not',
+    (name) => expect(isCgroupFileName(name)).toBe(false),
+  );
+});
+
+describe('cgroup dirs', () => {
+  it('groupRel refuses a service or project named like a cgroup file (a bug upstream)', () => {
+    expect(() => groupRel('shop', 'memory.max')).toThrow(/not a valid cgroup name: "memory.max"/);
+    expect(() => groupRel('tasks')).toThrow(/not a valid cgroup name: "tasks"/);
+    expect(groupRel('shop', 'web')).toBe('stack/shop/web');
+  });
+
+  it('mkdirChain takes an existing group as made, but an interface file of that name as an error', async () => {
+    const fs = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
+    await v2Manager(ROOT, fs.deps()).create('shop', 'web', {});
+    await expect(mkdirChain(fs, ROOT, 'stack/shop/web')).resolves.toBe(`${ROOT}/stack/shop/web`);
+    for (const file of ['memory.max', 'cgroup.procs', 'pids.max']) {
+      expect(await fs.exists(`${ROOT}/stack/shop/${file}`)).toBe(true);
+      await expect(mkdirChain(fs, ROOT, `stack/shop/${file}`)).rejects.toMatchObject({
+        code: 'CGROUP_NAME',
+        message: `cannot create cgroup ${ROOT}/stack/shop/${file}: the kernel keeps a file of that name there`,
+      });
+    }
+  });
+});
