@@ -34,6 +34,12 @@ export const HOST_SECRETS: readonly string[] = [
 const NOT_A_HOME = new Set(['/', '/bin', '/sbin', '/usr', '/usr/bin', '/usr/sbin', '/var/empty', '/nonexistent', '/dev/null']);
 const NOT_IN_VIEW = ['/run', '/tmp', '/proc', '/sys', '/dev'];
 
+/** `path` normalized, without a trailing slash (`/var/lib/jenkins/` is `/var/lib/jenkins`). */
+function homePath(path: string): string {
+  const normal = posix.normalize(path);
+  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+
 /** Whether passwd home `home` (normalized) is worth searching for credentials. */
 function isHome(home: string): boolean {
   if (!home.startsWith('/') || NOT_A_HOME.has(home)) return false;
@@ -78,14 +84,14 @@ export function homeFolders(layout: HostLayout): string[] {
   const db = layout.userDb ?? loadUserDb(root);
   const homes = new Set<string>(['/root', ...list(join(root, 'home')).map((n) => `/home/${n}`)]);
   for (const user of db.passwd) {
-    const home = posix.normalize(user.home);
+    const home = homePath(user.home);
     if (isHome(home)) homes.add(home);
   }
   const sudoUser = layout.env?.SUDO_USER;
   const invoker = sudoUser === undefined ? undefined : db.passwd.find((u) => u.name === sudoUser);
-  if (invoker !== undefined && isHome(posix.normalize(invoker.home))) homes.add(posix.normalize(invoker.home));
-  const home = layout.env?.HOME;
-  if (home !== undefined && isHome(posix.normalize(home))) homes.add(posix.normalize(home));
+  if (invoker !== undefined && isHome(homePath(invoker.home))) homes.add(homePath(invoker.home));
+  const home = layout.env?.HOME === undefined ? undefined : homePath(layout.env.HOME);
+  if (home !== undefined && isHome(home)) homes.add(home);
   return [...homes].sort();
 }
 
