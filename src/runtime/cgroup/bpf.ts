@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import type * as Koffi from 'koffi';
-import { KernelError } from '../../errors.js';
+import { KernelError, UserError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
 
 /** bpf(2) commands, program and attach types, flags (linux/bpf.h). */
@@ -63,7 +63,13 @@ function bpf(): Bpf {
 
 function sysBpf(): number {
   const nr = SYS_BPF[process.arch];
-  if (nr === undefined) throw new Error(`bpf(2): no syscall number for ${process.arch}`);
+  if (nr === undefined) {
+    throw new UserError(
+      'BPF_ARCH',
+      `cannot filter devices on cgroup v2 on ${process.arch}: stack calls bpf(2) only on ${Object.keys(SYS_BPF).join(' and ')}`,
+      'run stack on x64 or arm64, or on a host whose cgroup v1 `devices` controller is mounted (stack uses it instead of bpf there)',
+    );
+  }
   return nr;
 }
 
@@ -73,20 +79,32 @@ function check(ret: number, what: string, detail = ''): number {
   throw new KernelError(`bpf ${what}${detail}`, errnoName(errno), errno);
 }
 
-/** Loads a device program (deviceProgram's bytes); returns its fd. The verifier's log is in the error. */
+/** Size of the verifier's log asked for when a load fails. */
+export const VERIFIER_LOG_BYTES = 64 * 1024;
+
+/**
+ * Loads a device program (deviceProgram's bytes); returns its fd. Loaded without a verifier log
+ * first: before Linux 6.4 a log that fills up fails the load (ENOSPC), which a long `devices:`
+ * list would. Only a load that fails is tried again with a log (as runc does), and the log's
+ * end is in the error, with the first attempt's errno.
+ */
 export function loadDeviceProgram(insns: Buffer): number {
   const b = bpf();
-  const log = Buffer.alloc(64 * 1024);
-  const attr = {
-    prog_type: BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt: insns.length / 8, insns, license: 'MIT', log_level: 1, log_size: log.length,
-    log_buf: log, kern_version: 0, prog_flags: 0, prog_name: PROGRAM_NAME, prog_ifindex: 0, expected_attach_type: BPF_CGROUP_DEVICE,
-  };
-  const fd = b.load(sysBpf(), BPF_PROG_LOAD, attr, b.sizes.load);
-  if (fd < 0) {
-    const verifier = log.toString('utf8').replace(/\0.*$/s, '').trim();
-    check(fd, 'load device program', verifier ? `: ${verifier.split('\n').slice(-3).join(' / ')}` : '');
-  }
-  return fd;
+  const load = (log: Buffer | null) =>
+    b.load(sysBpf(), BPF_PROG_LOAD, {
+      prog_type: BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt: insns.length / 8, insns, license: 'MIT', log_level: log ? 1 : 0,
+      log_size: log ? log.length : 0, log_buf: log, kern_version: 0, prog_flags: 0, prog_name: PROGRAM_NAME, prog_ifindex: 0,
+      expected_attach_type: BPF_CGROUP_DEVICE,
+    }, b.sizes.load);
+  const fd = load(null);
+  if (fd >= 0) return fd;
+  const errno = b.koffi.errno();
+  const log = Buffer.alloc(VERIFIER_LOG_BYTES);
+  const retry = load(log);
+  if (retry >= 0) return retry; // a passing failure (EAGAIN, a signal): the second load worked
+  const verifier = log.toString('utf8').replace(/\0.*$/s, '').trim();
+  const detail = verifier ? `: ${verifier.split('\n').slice(-3).join(' / ')}` : '';
+  throw new KernelError(`bpf load device program${detail}`, errnoName(errno), errno);
 }
 
 /** The ids of the device programs attached to the cgroup `dirFd`. */

@@ -8,13 +8,13 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeRoot } from '../../harness/require.js';
 import { uniqueProject } from './helpers.js';
 import { deviceProgram } from '../../../src/runtime/cgroup/devices-bpf.js';
-import { deviceProgramCount, setDeviceProgram } from '../../../src/runtime/cgroup/bpf.js';
+import { deviceProgramCount, loadDeviceProgram, setDeviceProgram, VERIFIER_LOG_BYTES } from '../../../src/runtime/cgroup/bpf.js';
 import { ALL_DEVICES, DEFAULT_DEVICE_RULES, type DeviceRule } from '../../../src/runtime/cgroup/devices.js';
 import { nodeCgroupDeps, parseCgroupMounts, v2Manager, type CgroupHandle } from '../../../src/runtime/cgroup/index.js';
 import { deviceRulesFor } from '../../../src/runtime/devices.js';
@@ -168,6 +168,27 @@ describeRoot('the eBPF device program (cgroup v2) on the real kernel', () => {
       { key: 'null rw', open: '/dev/null', flags: 'O_RDWR' },
     ]);
     expect(got).toEqual({ 'block r': 'ok', 'null rw': 'ok' });
+  });
+
+  it('a long devices: list loads (no verifier log unless the load fails: before 6.4 a full log was ENOSPC)', async () => {
+    setup();
+    // 300 rules for majors nobody uses, then /dev/zero: 1500 instructions, each a log line of 40+
+    // bytes at log_level 1, so more than the 64 KiB log (6.4+ truncates it; older kernels failed the
+    // load). Far longer lists meet the verifier's 1M-instruction limit instead (E2BIG at ~2000 rules).
+    const many: DeviceRule[] = Array.from({ length: 300 }, (_, i) => ({ type: 'c', major: 3000 + i, minor: i, access: 'rwm' }));
+    expect(deviceProgram(many).length / 8).toBeGreaterThan(VERIFIER_LOG_BYTES / 44);
+    const dir = rawGroup([...many, { type: 'c', major: 1, minor: 5, access: 'rw' }]);
+    const got = await probe(joinRaw(dir), [
+      { key: 'zero r', open: '/dev/zero', flags: 'O_RDONLY' },
+      { key: 'null r', open: '/dev/null', flags: 'O_RDONLY' },
+    ]);
+    expect(got).toEqual({ 'zero r': 'ok', 'null r': 'EPERM' });
+  });
+
+  it('a program the verifier refuses fails with its errno and the end of the verifier log', () => {
+    // One instruction, `exit`, with r0 never set: the verifier says "R0 !read_ok".
+    const exitOnly = Buffer.from([0x95, 0, 0, 0, 0, 0, 0, 0]);
+    expect(() => closeSync(loadDeviceProgram(exitOnly))).toThrow(expect.objectContaining({ errno: 'EACCES', message: expect.stringMatching(/R0 !read_ok/) }));
   });
 
   describe('through the v2 CgroupManager (what a v2 host runs)', () => {
