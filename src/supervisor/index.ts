@@ -1,6 +1,6 @@
 // The per-project supervisor: what the executor and the CLI call.
 //
-// Design (for the README's architecture notes):
+// Design (summarized in docs/architecture.md):
 // - One detached Node process per project (`node dist/supervisor/main.js <project> …`, spawned
 //   with setsid by ensureSupervisor, stdout/stderr to <run>/<project>/supervisor/supervisor.log).
 //   At most one per project: it binds an abstract unix socket named after the project's run

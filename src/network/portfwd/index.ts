@@ -1,6 +1,6 @@
 // Published ports (`ports:`): a userland forwarder, the way docker-proxy and rootlesskit do it.
 //
-// Design decisions (for the README's architecture notes):
+// Design decisions (summarized in docs/architecture.md):
 // - Where it lives: in the per-project supervisor, the one long-lived process of a project,
 //   next to the DNS forwarder. It listens in the host's netns on hostIp:hostPort (127.0.0.1
 //   unless the spec names another address) and connects to the service's address on its first
