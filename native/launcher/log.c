@@ -13,8 +13,9 @@
 #include "common/report.h"
 
 int log_open(struct log *l) {
-  l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600); /* what a service prints may be a secret */
   if (l->fd < 0) return -1;
+  fchmod(l->fd, 0600); /* a log an earlier version made 0640 */
   struct stat st;
   l->size = fstat(l->fd, &st) == 0 ? st.st_size : 0;
   return 0;

@@ -53,7 +53,7 @@ void write_exit_record(const struct config *c, const struct exit_info *e) {
            "\"oomKills\":%lld,\"exitedAt\":\"%s\"}\n",
            (int)e->pid, e->start_time, code, signal_name, kills > 0 ? "true" : "false", kills, stamp);
   snprintf(tmp, sizeof tmp, "%s.tmp%d", c->exit_path, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* a state record: 0600 as every other */
   if (fd < 0) return;
   write_all(fd, body, strlen(body));
   close(fd);

@@ -3,6 +3,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
+import { RECORD_FILE_MODE, STATE_DIR_MODE } from '../state/paths.js';
 import { allocate, type IpamRecord, type IpamRequest } from './ipam.js';
 
 /** The record of one project's allocation: read before allocating, written after. */
@@ -45,9 +46,9 @@ export function jsonFileStore(path: string): IpamStore {
       return record;
     },
     async write(record) {
-      await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
       const temp = `${path}.${process.pid}.tmp`;
-      await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+      await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: RECORD_FILE_MODE });
       await rename(temp, path);
     },
   };

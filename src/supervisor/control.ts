@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId } from '../runtime/index.js';
 import { killProcessAndWait } from '../sys/pidfd.js';
-import { stateRoots, type StateRoots } from '../state/paths.js';
+import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';
 import { supervisorPaths } from './paths.js';
 import { send, type SupervisorStatus } from './protocol.js';
@@ -55,9 +55,9 @@ function logTail(path: string): string {
 /** Spawns a supervisor detached (setsid), its output appended to its log; returns its pid. */
 function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exited: () => number | null } {
   const paths = supervisorPaths(roots, project);
-  mkdirSync(paths.dir, { recursive: true });
+  mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
   if (existsSync(paths.log) && statSync(paths.log).size > LOG_MAX_BYTES) truncateSync(paths.log, 0);
-  const out = openSync(paths.log, 'a');
+  const out = openSync(paths.log, 'a', RECORD_FILE_MODE); // what the supervisor prints may quote a service's environment
   try {
     const child = spawn(process.execPath, [supervisorEntry(), project, roots.run, roots.lib], {
       detached: true,

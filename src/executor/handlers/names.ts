@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostnameFile, hostsFile, resolvConf } from '../../network/hosts.js';
 import type { RunContext } from '../context.js';
 import { serviceFiles } from '../../runtime/index.js';
+import { STATE_DIR_MODE } from '../../state/paths.js';
 
 async function writeIfChanged(path: string, text: string): Promise<void> {
   const before = await readFile(path, 'utf8').catch(() => undefined);
@@ -23,7 +24,7 @@ async function hostSearch(): Promise<string[]> {
 /** Writes the three name files of `service` (creating its runtime folder). */
 export async function writeNameFiles(ctx: RunContext, service: string): Promise<void> {
   const files = serviceFiles(ctx.roots, ctx.project.name, service);
-  await mkdir(files.dir, { recursive: true, mode: 0o755 });
+  await mkdir(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its files stay 0644: a non-root service reads them through its view
   await writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service));
   await writeIfChanged(files.hostname, hostnameFile(ctx.project, service));
   await writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: await hostSearch() }));

@@ -4,15 +4,17 @@
 // `down` (or `gc`) of one at a time, each leaving the others running and intact. And the records
 // that hold environment values are 0600 in 0700 folders, out of reach of other users.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { netnsName, nftTableName } from '../../../src/names.js';
 import { isSameProcess, readStartTime } from '../../../src/runtime/proc.js';
 import { killProcess, supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { serviceRecords } from '../../../src/state/records.js';
+import { serviceFiles } from '../../../src/runtime/service-files.js';
 import { Rig } from './rig.js';
 
 /** A rig whose project name the test chooses (the collisions need exact names). */
@@ -170,8 +172,11 @@ describeRoot('recorded names are the ones used: a scheme change never orphans wh
 describeRoot('state records hold secrets: 0600 files in 0700 folders', () => {
   it('the snapshot (every service environment) and the records are unreadable to other users after a real up', async () => {
     const r = named(fresh(), 'web');
-    r.spec('  web:\n    command: sleep 3600\n    environment:\n      API_TOKEN: s3cr3t-canary\n');
+    // `once` exits (an exit record, a log); web's restart policy starts the supervisor (its log, pid file, socket).
+    r.spec('  web:\n    command: sleep 3600\n    restart: always\n    environment:\n      API_TOKEN: s3cr3t-canary\n  once:\n    command: echo done\n');
     await r.ok(['up', '-d', '--progress', 'plain']);
+    const exitRecord = serviceFiles(r.roots, r.name, 'once').exit;
+    while (!existsSync(exitRecord)) await sleep(20); // the test's own timeout bounds it
     chmodSync(r.dir, 0o755); // the test's temp folder is 0700 itself: open it so only stack's modes stand in the way
 
     const run = join(r.roots.run, r.name);
@@ -186,6 +191,29 @@ describeRoot('state records hold secrets: 0600 files in 0700 folders', () => {
         expect({ file, mode: (statSync(join(run, folder, file)).mode & 0o777).toString(8) }).toEqual({ file, mode: '600' });
       }
     }
+    // Everything under the project's run folder: no file readable and no folder open to the group
+    // or others. Exceptions: the service's /etc name files (hosts, hostname, resolv.conf) are
+    // 0644 because a non-root service reads them through its view (bound from the host, modes
+    // kept); on the host they sit in a 0700 folder. A socket's mode gates connect: no write for others.
+    // (The project's lock file is gone once `up` returns; while held it is 0644 in a 0700 folder.)
+    const nameFiles = new Set(['hosts', 'hostname', 'resolv.conf']);
+    const open: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        const mode = lstatSync(path).mode & 0o777;
+        if (entry.isDirectory()) {
+          if (mode & 0o077) open.push(`${path} ${mode.toString(8)}`);
+          walk(path);
+        } else if (entry.isFile() && mode & 0o077 && !nameFiles.has(entry.name)) open.push(`${path} ${mode.toString(8)}`);
+        else if (entry.isFile() && nameFiles.has(entry.name) && mode & 0o022) open.push(`${path} ${mode.toString(8)}`);
+        else if (entry.isSocket() && mode & 0o022) open.push(`${path} ${mode.toString(8)}`); // others could connect
+      }
+    };
+    walk(run);
+    expect(open).toEqual([]);
+    for (const made of ['ipam.json', 'runtime/web/service.log', 'runtime/once/exit.json', 'supervisor/supervisor.log']) expect(existsSync(join(run, made))).toBe(true);
+
     // Another user (nobody) can neither read the snapshot nor list the run folder.
     const asNobody = (args: string[]): number => {
       try {
