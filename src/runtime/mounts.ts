@@ -6,8 +6,9 @@
 // folder (create-volume made it). A restart (`find`) makes nothing: it finds the same folders
 // the first start made. tmpfs passes through. Targets are checked and created inside the
 // service's view by the launcher, never here on the host. A bind source's path may not cross
-// a symlink inside the project folder or a folder bound writable (bindBeneath): the launcher
-// opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
+// a symlink inside the project folder or a folder bound writable (bindBeneath): it is walked,
+// and its missing folders made and chowned, through held folder fds (walkBindSource), and the
+// launcher opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { chown, mkdir, stat } from 'node:fs/promises';
