@@ -4,13 +4,13 @@
 // `down` (or `gc`) of one at a time, each leaving the others running and intact. And the records
 // that hold environment values are 0600 in 0700 folders, out of reach of other users.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
-import { netnsName, nftTableName } from '../../../src/names.js';
+import { cgroupPath, netnsName, nftTableName } from '../../../src/names.js';
 import { isSameProcess, readStartTime } from '../../../src/runtime/proc.js';
 import { killProcess, supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { serviceRecords } from '../../../src/state/records.js';
@@ -60,6 +60,8 @@ function nsInode(path: string): number {
 
 /** What one (project, service) owns in the kernel, read from the kernel, with its process. */
 interface Owned {
+  readonly project: string;
+  readonly service: string;
   readonly pid: number;
   readonly startTime: number;
   readonly netns: string;
@@ -73,6 +75,8 @@ async function owned(r: Rig, service: string): Promise<Owned> {
   const pid = record?.process?.pid;
   if (!record || pid === undefined || record.netns === null) throw new Error(`${r.name}/${service}: not up`);
   return {
+    project: r.name,
+    service,
     pid,
     startTime: readStartTime(pid) ?? -1,
     netns: record.netns,
@@ -82,14 +86,22 @@ async function owned(r: Rig, service: string): Promise<Owned> {
   };
 }
 
+/** The pids in a cgroup folder (its cgroup.procs, which v1 and v2 folders both have). */
+function procsIn(dir: string): string[] {
+  return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+}
+
 /** The objects are still there, the process is the same one, in the same netns and cgroups. */
 function expectIntact(o: Owned): void {
   expect(isSameProcess(o.pid, o.startTime)).toBe(true);
   expect(nsInode(`/run/netns/${o.netns}`)).toBe(o.netnsInode);
   expect(nsInode(`/proc/${o.pid}/ns/net`)).toBe(o.netnsInode);
+  // One folder per hierarchy, stack/<project>/<service>, each holding the service's process.
+  expect(o.cgroups.length).toBeGreaterThan(0);
   for (const dir of o.cgroups) {
-    expect(existsSync(dir)).toBe(true);
-    if (existsSync(join(dir, 'cgroup.procs'))) expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(o.pid));
+    expect(statSync(dir).isDirectory()).toBe(true);
+    expect(dir.endsWith(`/${cgroupPath(o.project, o.service)}`)).toBe(true);
+    expect(procsIn(dir)).toContain(String(o.pid));
   }
   expect(nftTables()).toContain(o.table);
 }
@@ -113,7 +125,16 @@ describeRoot('injective kernel names: the collision pairs of issue 9 side by sid
     ]);
     expect(new Set(all.map((o) => o.netns)).size).toBe(4);
     expect(new Set(all.map((o) => o.netnsInode)).size).toBe(4);
-    expect(new Set(all.flatMap((o) => o.cgroups)).size).toBe(all.flatMap((o) => o.cgroups).length);
+    // Cgroups: as many folders for each as there are hierarchies, every folder (real path: a
+    // shared mount counts once) and every project folder above it different, none holding
+    // another project's process.
+    expect(all.map((o) => o.cgroups.length)).toEqual(all.map(() => all[0]!.cgroups.length));
+    const dirs = all.flatMap((o) => o.cgroups.map((d) => realpathSync(d)));
+    expect(new Set(dirs).size).toBe(dirs.length);
+    expect(new Set(dirs.map((d) => dirname(d))).size).toBe(dirs.length);
+    for (const o of all)
+      for (const other of all.filter((x) => x !== o))
+        for (const dir of o.cgroups) expect(procsIn(dir)).not.toContain(String(other.pid));
     expect(new Set(all.map((o) => o.table)).size).toBe(4);
     for (const o of all) expectIntact(o);
 
