@@ -104,6 +104,14 @@ export function nftTableName(project: string): string {
   return `${NFT_PREFIX}_${part(project, PROJECT_NAME_PATTERN.test(project), NFT_PART_MAX, '.', /[^a-z0-9_-]/g)}`;
 }
 
+/** Folder under each cgroup hierarchy root that holds every project's monitor group (`stack.monitors/<project>`). */
+export const MONITOR_CGROUP_DIR = 'stack.monitors';
+
+/** The one argument a service's launcher runs with: what ties a launcher still starting to its service. */
+export function launcherMark(service: string): string {
+  return `--service=${service}`;
+}
+
 /** cgroup path of a service relative to a hierarchy root: `stack/<project>/<service>`. */
 export function cgroupPath(project: string, service?: string): string {
   segment('project', project);

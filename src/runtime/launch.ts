@@ -3,11 +3,14 @@
 // waits for its one-line answer. No Node process stays behind: the launcher's monitor waits
 // for the workload, logs its output and writes its exit record (native/launcher.c). The
 // launcher is moved into its project's monitor group (cgroup/monitors.ts) before it reads its
-// request, so the monitor, and the workload it clones, leave the caller's cgroups first.
+// request, so the monitor, and the workload it clones, leave the caller's cgroups first. Its one
+// argument names the service: a launch cut off before it answered is found and killed by the
+// next command that holds the project's lock (state/starting.ts).
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { KernelError, UserError } from '../errors.js';
+import { launcherMark } from '../names.js';
 import type { Service } from '../spec/project.js';
 import { capabilityMask, serviceCapabilities } from './caps.js';
 import {
@@ -75,12 +78,13 @@ interface LauncherAnswer {
 }
 
 /**
- * Spawns the launcher, `place`s it (it waits for its whole request on stdin before doing
+ * Spawns the launcher with `mark` (names.ts launcherMark: how observe ties a launcher that has
+ * not answered yet to its service, state/starting.ts), `place`s it (it waits for its whole request on stdin before doing
  * anything), feeds it the request and collects its answer line.
  */
-function runLauncher(path: string, request: Buffer, place?: (pid: number) => Promise<void>): Promise<LauncherAnswer> {
+function runLauncher(path: string, mark: string, request: Buffer, place?: (pid: number) => Promise<void>): Promise<LauncherAnswer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path, [], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
+    const child = spawn(path, [mark], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
     let line = '';
     let stderr = '';
     let settled = false;
@@ -174,7 +178,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   });
   const project = options.cgroup?.project;
   const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);
-  const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, encodeLaunchRequest(request), place);
+  const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, launcherMark(service.name), encodeLaunchRequest(request), place);
   const [kind, pid, startTime, monitorStartTime] = answer.line.trimEnd().split('\t');
   if (kind === 'err') throw launchError(service, argv, answer.line);
   if (kind !== 'ok' || pid === undefined || startTime === undefined || monitorStartTime === undefined) {

@@ -124,16 +124,26 @@ export async function acquireFileLock(path: string, dir: string, what: string, o
   }
 }
 
+/** Paths of the locks this process holds now (observe adopts and kills only under its project's lock). */
+const heldHere = new Set<string>();
+
+/** Whether this process holds the project's lock now. */
+export function holdsProjectLock(roots: StateRoots, project: string): boolean {
+  return heldHere.has(lockPath(roots, project));
+}
+
 function held(path: string, dir: string, fd: number, command: string): ProjectLock {
   const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
   ftruncateSync(fd, 0);
   writeSync(fd, `${JSON.stringify(holder)}\n`, 0);
   let open = true;
+  heldHere.add(path);
   return {
     path,
     async release() {
       if (!open) return;
       open = false;
+      heldHere.delete(path);
       // Unlink first, unlock second: whoever wins the lock next sees the file is gone and retries.
       await removeFile(path, [dir]);
       try {

@@ -4,13 +4,18 @@
 // claims observes as gone, without probing (a pid of another boot names another process).
 // A service whose record names no live process but whose cgroup holds its main process (a run
 // cut off between launch and the pid record, by a crash or a kill) has that process adopted:
-// written into the record and observed as running, so the next `up` never starts a second copy.
+// observed as running, so the next `up` never starts a second copy. Only a caller that holds
+// the project's lock (up, down, run, ...) writes it into the record, and only such a caller
+// first kills a launch cut off before its workload joined the service's cgroups (starting.ts);
+// `ps`, `exec` and the like observe without the lock and change nothing.
 import { join } from 'node:path';
 import { readBootId } from '../sys/proc.js';
 import { listDir } from './atomic.js';
+import { holdsProjectLock } from './lock.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
 import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';
 import { dirPresent, linkPresent, mainProcessesIn, netnsPresent, processAlive } from './probe.js';
+import { killStartingLaunch, startingLaunchers } from './starting.js';
 import { networkRecords, serviceRecords, volumeRecords, type NetworkRecord, type ServiceRecord } from './records.js';
 
 /** Where to look; every field defaults to the real place. */
@@ -20,6 +25,12 @@ export interface ObserveOptions {
   readonly netnsDir?: string;
   /** This boot's id (default: /proc/sys/kernel/random/boot_id). */
   readonly bootId?: string;
+  /**
+   * The caller holds the project's lock, so observe may act on what a cut-off run left: kill its
+   * half-started launches and write adopted processes into their records. Default: whether this
+   * process holds the lock (state/lock.ts). Without it, an adopted process is reported, not written.
+   */
+  readonly locked?: boolean;
 }
 
 /** What exists of `project` on this host; an empty host observes as empty. */
@@ -27,6 +38,7 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
   const roots = options.roots ?? stateRoots();
   const netnsDir = options.netnsDir ?? NETNS_DIR;
   const bootId = options.bootId ?? readBootId();
+  const locked = options.locked ?? holdsProjectLock(roots, project);
   const [services, networks, volumes] = await Promise.all([
     serviceRecords.list(roots, project),
     networkRecords.list(roots, project),
@@ -41,7 +53,7 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
   };
   await Promise.all([
     ...services.records.map(async (r) => {
-      const adopted = r.bootId === bootId ? await adopt(roots, r) : undefined;
+      const adopted = r.bootId === bootId ? await adopt(roots, r, locked) : undefined;
       if (adopted) live.warnings.push(adopted.note);
       live.services[r.service] = await observeService(adopted?.record ?? r, r.bootId === bootId, netnsDir);
     }),
@@ -60,23 +72,32 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
  * The record with the main process its cgroups hold when the record names none that lives
  * (written back, unless the record changed meanwhile); undefined when there is nothing to adopt.
  */
-async function adopt(roots: StateRoots, r: ServiceRecord): Promise<{ record: ServiceRecord; note: string } | undefined> {
+async function adopt(roots: StateRoots, r: ServiceRecord, locked: boolean): Promise<{ record: ServiceRecord; note: string } | undefined> {
   if (r.cgroups.length === 0) return undefined;
-  if (r.process !== null && processAlive(r.process.pid, r.process.startTime)) return undefined;
+  const killed = locked ? await killStartingLaunches(r) : [];
+  const cutOff = killed.length ? `service ${r.service}: killed pid ${killed.join(', ')}, a launch cut off before it answered` : undefined;
+  const noteOnly = cutOff === undefined ? undefined : { record: r, note: cutOff };
+  if (r.process !== null && processAlive(r.process.pid, r.process.startTime)) return noteOnly;
   const [found, ...more] = await mainProcessesIn(r.cgroups);
-  if (!found) return undefined;
+  if (!found) return noteOnly;
   const process = { pid: found.pid, startTime: found.startTime };
+  const extra = more.length ? ` (and ${more.map((p) => p.pid).join(', ')}, left for its next stop)` : '';
+  const note = (cutOff ? `${cutOff}; ` : '') + `service ${r.service}: its cgroup holds pid ${found.pid}${extra}, which its record did not name (a run cut off after launching it)`;
+  if (!locked) return { record: { ...r, process, monitor: found.monitor }, note: `${note}; the next command that takes the project's lock adopts it` };
   const unchanged = (current: ServiceRecord['process']): boolean =>
     current === r.process || (current !== null && r.process !== null && current.pid === r.process.pid && current.startTime === r.process.startTime);
   const written = await serviceRecords.update(roots, r.project, r.service, (current) =>
     current === undefined ? null : current.bootId === r.bootId && unchanged(current.process) ? { ...current, process, monitor: found.monitor } : current,
   );
-  if (written === null || written.process?.pid !== found.pid || written.process.startTime !== found.startTime) return undefined;
-  const extra = more.length ? ` (and ${more.map((p) => p.pid).join(', ')}, left for its next stop)` : '';
-  return {
-    record: written,
-    note: `service ${r.service}: its cgroup holds pid ${found.pid}${extra}, which its record did not name (a run cut off after launching it): adopted`,
-  };
+  if (written === null || written.process?.pid !== found.pid || written.process.startTime !== found.startTime) return noteOnly;
+  return { record: written, note: `${note}: adopted` };
+}
+
+/** Kills the service's launches cut off before they answered (starting.ts); the pids killed. */
+async function killStartingLaunches(r: ServiceRecord): Promise<number[]> {
+  const killed: number[] = [];
+  for (const launcher of await startingLaunchers(r.project, r.service, r.cgroups)) killed.push(...(await killStartingLaunch(launcher)));
+  return killed;
 }
 
 async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: string): Promise<LiveService> {

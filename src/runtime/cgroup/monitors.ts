@@ -12,14 +12,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { KernelError } from '../../errors.js';
-import { cgroupPath } from '../../names.js';
+import { cgroupPath, MONITOR_CGROUP_DIR } from '../../names.js';
 import { mkdirChain } from './dirs.js';
 import { errorCode, nodeCgroupFs, type CgroupFs } from './fs.js';
 import { kernelError, readProcs, readValue, writeValue } from './io.js';
 import { pollUntil } from './poll.js';
 
 /** Directory under each hierarchy root that holds the monitor groups of all projects. */
-export const MONITOR_CGROUP_DIR = 'stack.monitors';
+export { MONITOR_CGROUP_DIR };
 
 /** `stack.monitors/<project>` (the project name checked as for its service groups). */
 export function monitorGroupRel(project: string): string {

@@ -1,14 +1,21 @@
 // `stack up` SIGKILLed at several points (STACK_TEST_CRASH_AT, test only), then `stack down`
 // leaves nothing; killed between a launch and its pid record, the next `up` adopts the running
-// process from its cgroup instead of starting a second copy; `stack gc` removes what a crashed run left even when its records are gone;
+// process from its cgroup instead of starting a second copy; killed while a launcher holds its
+// request but its workload has not joined the service's cgroups, the next `up` kills that launch
+// and starts one copy; `stack gc` removes what a crashed run left even when its records are gone;
 // two commands in one project never act at once (the lock).
-import { rmSync } from 'node:fs';
-import { expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { expect, it, onTestFinished } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { rigPerTest } from './rig.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { isSameProcess } from '../../../src/runtime/proc.js';
+import { signalProcess } from '../../../src/sys/pidfd.js';
 import { mainProcessesIn } from '../../../src/state/probe.js';
+import { startingLaunchers, type ProcessId } from '../../../src/state/starting.js';
+import { serviceFiles } from '../../../src/runtime/index.js';
 
 const rig = rigPerTest();
 
@@ -60,6 +67,38 @@ describeRoot('crashes, gc and the lock', () => {
 
     await r.ok(['down']);
     expect(isSameProcess(first!.pid, first!.startTime)).toBe(false);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
+  });
+
+  it('kill -9 of `stack up` while a launcher holds its request and its workload has not joined its cgroups: the next `up` kills that launch, one copy runs', async () => {
+    const r = rig();
+    r.spec(SPEC);
+    // The launcher opens its log after it has read its whole request and before it clones the
+    // workload: a FIFO there holds it at that moment (opening a FIFO waits for a reader).
+    const log = serviceFiles(r.roots, r.name, 'a').log;
+    mkdirSync(dirname(log), { recursive: true, mode: 0o700 });
+    execFileSync('mkfifo', ['-m', '600', log]);
+    const up = r.start(['up', '-d']);
+    const held = await launcherBlockedInOpen(r, 'a').finally(() => up.kill('SIGKILL'));
+    onTestFinished(() => void signalProcess(held.pid, held.startTime, 9)); // a failed test leaves no launcher blocked
+    expect((await up).signal).toBe('SIGKILL');
+    rmSync(log); // the next launch logs to a file (the held launcher waits on the FIFO it opened)
+
+    const crashed = await r.record('a');
+    expect(crashed?.process).toBeNull();
+    expect(await mainProcessesIn(crashed!.cgroups)).toEqual([]); // nothing in the service's cgroups to adopt
+    await r.ok(['ps']); // without the lock: observes, kills nothing
+    expect(isSameProcess(held.pid, held.startTime)).toBe(true);
+
+    const again = await r.ok(['up', '-d', '--progress', 'plain']);
+    expect(again.stderr).toContain(`killed pid ${held.pid}, a launch cut off before it answered`);
+    expect(isSameProcess(held.pid, held.startTime)).toBe(false);
+    const record = await r.record('a');
+    const running = await mainProcessesIn(record!.cgroups);
+    expect(running.map((p) => p.pid)).toEqual([record!.process!.pid]); // one copy, the recorded one
+    expect(await startingLaunchers(r.name, 'a', record!.cgroups)).toEqual([]);
+
+    await r.ok(['down']);
     expect(r.leftovers(['a', 'b'])).toEqual([]);
   });
 
@@ -117,3 +156,25 @@ describeRoot('crashes, gc and the lock', () => {
     expect(r.leftovers(['once', 'b'])).toEqual([]);
   });
 });
+
+/** openat's number: what /proc/PID/syscall starts with while the process waits in it. */
+const OPENAT: Record<string, string> = { x64: '257', arm64: '56' };
+
+/** The service's launcher once it waits in openat (its log, a FIFO); polls (at most ~10 s) until then. */
+async function launcherBlockedInOpen(r: ReturnType<typeof rig>, service: string): Promise<ProcessId> {
+  for (let i = 0; i < 500; i++) {
+    const cgroups = (await r.record(service))?.cgroups ?? [];
+    for (const l of await startingLaunchers(r.name, service, cgroups)) {
+      const syscall = (() => {
+        try {
+          return readFileSync(`/proc/${l.pid}/syscall`, 'utf8').split(' ')[0];
+        } catch {
+          return undefined;
+        }
+      })();
+      if (syscall === OPENAT[process.arch]) return l;
+    }
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  throw new Error(`no launcher of ${service} waiting in openat`);
+}
