@@ -37,6 +37,11 @@ export interface ApplyOptions {
   readonly signal?: AbortSignal;
   /** Operations in flight at most (default 8). */
   readonly concurrency?: number;
+  /**
+   * Whether the project's supervisor runs once the plan is done (default: unless the plan stops
+   * it). `down` says false: an empty down plan (nothing left) must not start one.
+   */
+  readonly supervise?: boolean;
 }
 
 /** What happened. */
@@ -54,7 +59,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   const env = options.env;
   const roots = env.roots ?? stateRoots();
   // A plan that stops the supervisor (`down`, a Ctrl-C of `up`) leaves it stopped; any other leaves it running.
-  const supervised = !plan.operations.some((op) => op.kind === 'stop-supervisor');
+  const supervised = options.supervise ?? !plan.operations.some((op) => op.kind === 'stop-supervisor');
   const notices: string[] = [];
   let network: NetworkDriver | undefined;
   let cgroups: Promise<CgroupManager> | undefined;

@@ -50,7 +50,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const live = await observe(name, { roots: env.roots });
       for (const w of live.warnings) renderer.notice(`warning: ${w}`);
       const runFiles = (await readdir(projectRunDir(env.roots, name)).catch(() => [] as string[])).some((entry) => entry !== 'lock');
-      const result = await apply(planDown(live, { volumes: values.volumes, runFiles }), emptyProject(name), { env, live, sink: renderer });
+      const result = await apply(planDown(live, { volumes: values.volumes, runFiles }), emptyProject(name), { env, live, sink: renderer, supervise: false });
       for (const n of result.notices) renderer.notice(n);
     });
   } finally {
