@@ -35,7 +35,7 @@ if (process.getuid?.() !== 0) {
 }
 const { launch, LAUNCHER_PATH } = await import(dist('runtime/launch.js'));
 const { encodeLaunchRequest } = await import(dist('runtime/launcher-config.js'));
-const { openCgroups } = await import(dist('runtime/cgroup/index.js'));
+const { openCgroups, removeMonitorGroup } = await import(dist('runtime/index.js'));
 const { DEFAULT_CAPABILITIES } = await import(dist('runtime/caps.js'));
 const { compiledSeccompPairs, serviceSeccomp, seccompRequestPairs } = await import(dist('runtime/seccomp/index.js'));
 
@@ -100,6 +100,7 @@ try {
   for (let n = 0; n < N; n++) for (const [name, run] of Object.entries(rows)) samples[name].push(await run());
 } finally {
   await group.destroy();
+  await removeMonitorGroup(project); // launch() puts each launcher there (the monitors' own group)
   rmSync(dir, { recursive: true, force: true });
 }
 
