@@ -11,7 +11,7 @@ import { Report } from './report.js';
 import { suggest } from './suggest.js';
 import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
 import { normalizeService, sortKeys } from './service.js';
-import { asBoolean } from './units.js';
+import { asBoolean, parseBoolean } from './units.js';
 
 /** Options of `normalize`. */
 export interface NormalizeOptions {
@@ -48,7 +48,10 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   checkDependencies(services, all, enabled, report);
 
   const networks: Record<string, Network> = {};
-  for (const [key, n] of Object.entries(declaredNetworks)) networks[key] = network(project, key, n ?? {});
+  for (const [key, n] of Object.entries(declaredNetworks)) {
+    networks[key] = network(project, key, n ?? {});
+    checkLinkLocalKey(key, n ?? {}, report);
+  }
   const usesDefault = Object.values(services).some((s) => 'default' in s.networks);
   if (usesDefault && !networks.default) networks.default = network(project, 'default', {});
 
@@ -182,6 +185,16 @@ function checkContainerNames(services: Record<string, Service>, report: Report):
     if (first) report.error(['services', s.name, 'container_name'], 'DUPLICATE_NAME', `\`${s.name}\` and \`${first}\` have the same container_name \`${s.containerName}\``);
     else owner.set(s.containerName, s.name);
   }
+}
+
+/** `x-stack-allow-link-local` must be a boolean: anything else would silently keep the block. */
+function checkLinkLocalKey(key: string, n: NonNullable<NetworkSpec>, report: Report): void {
+  const value = (n as Record<string, unknown>)['x-stack-allow-link-local'];
+  if (value === undefined || parseBoolean(value).ok) return;
+  report.error(['networks', key, 'x-stack-allow-link-local'], 'BAD_VALUE', `\`x-stack-allow-link-local\` must be true or false, not ${JSON.stringify(value)}`, {
+    expected: 'true or false',
+    hint: 'true lets this network\'s services reach 169.254.0.0/16 (the cloud metadata service); leave it out to keep that blocked',
+  });
 }
 
 function network(project: string, key: string, n: NonNullable<NetworkSpec>): Network {

@@ -493,3 +493,18 @@ describe('published ports', () => {
     expect(errorsOf('services:\n  a: {command: x, ports: ["53:53/udp", "127.0.0.2:80:80", "80"]}\n  b: {command: x, ports: ["53:53", "127.0.0.3:80:80", "80"]}\n')).toEqual([]);
   });
 });
+
+describe('x-stack-allow-link-local', () => {
+  test('true opens link-local egress on that network only; false and absent keep it closed', () => {
+    const { project } = load('services:\n  a: {command: [x], networks: [front, back]}\nnetworks:\n  front: {x-stack-allow-link-local: true}\n  back: {x-stack-allow-link-local: false}\n');
+    expect(project.networks.front!.allowLinkLocal).toBe(true);
+    expect(project.networks.back!.allowLinkLocal).toBeUndefined();
+  });
+
+  test('a value that is not a boolean is an error at its line, never a silent block', () => {
+    const errors = errorsOf('services:\n  a: {command: [x], networks: [front]}\nnetworks:\n  front:\n    x-stack-allow-link-local: maybe\n');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'BAD_VALUE', location: { line: 5 } });
+    expect(errors[0]!.message).toContain('"maybe"');
+  });
+});
