@@ -77,7 +77,7 @@ export async function mkdirChain(fs: CgroupFs, root: string, rel: string, prepar
 }
 
 /** rmdir: true when removed or already gone, false while busy (processes or children). */
-async function rmdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
+export async function rmdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
   try {
     await fs.rmdir(dir);
     return true;

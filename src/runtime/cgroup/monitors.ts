@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { KernelError } from '../../errors.js';
 import { cgroupPath, MONITOR_CGROUP_DIR } from '../../names.js';
-import { mkdirChain } from './dirs.js';
-import { errorCode, nodeCgroupFs, type CgroupFs } from './fs.js';
-import { kernelError, readProcs, readValue, writeValue } from './io.js';
+import { mkdirChain, rmdirOnce } from './dirs.js';
+import { nodeCgroupFs, type CgroupFs } from './fs.js';
+import { readProcs, readValue, writeValue } from './io.js';
 import { pollUntil } from './poll.js';
 
 /** Directory under each hierarchy root that holds the monitor groups of all projects. */
@@ -117,19 +117,6 @@ export function monitorGroup(project: string, roots: readonly string[] = hierarc
       return [...busy];
     },
   };
-}
-
-/** rmdir: true when removed or gone, false while it holds processes or children. */
-async function rmdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
-  try {
-    await fs.rmdir(dir);
-    return true;
-  } catch (e) {
-    const code = errorCode(e);
-    if (code === 'ENOENT') return true;
-    if (code === 'EBUSY' || code === 'ENOTEMPTY') return false;
-    throw kernelError(`rmdir ${dir}`, e);
-  }
 }
 
 /** Moves `pid` into the project's monitor group: the supervisor does it for itself, launch() for each monitor. */
