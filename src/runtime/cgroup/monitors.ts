@@ -47,6 +47,9 @@ export function parseHierarchyRoots(mountinfo: string): string[] {
 
 let hostRoots: string[] | undefined;
 
+/** Monitor folders this process made or joined (a later join only writes cgroup.procs). */
+const joined = new Set<string>();
+
 /** This host's hierarchy roots (read once per process). */
 export function hierarchyRoots(): string[] {
   hostRoots ??= parseHierarchyRoots(readFileSync('/proc/self/mountinfo', 'utf8'));
@@ -91,18 +94,32 @@ export function monitorGroup(project: string, roots: readonly string[] = hierarc
     dirs,
     pids,
     async join(pid) {
-      for (const root of roots) {
-        let dir: string;
-        try {
-          dir = await mkdirChain(fs, root, rel, (level) => inheritCpuset(fs, level));
-          await inheritCpuset(fs, dir);
-        } catch (e) {
-          // A hierarchy mounted read-only (some container runtimes do) is not ours to use.
-          if (e instanceof KernelError && e.errno === 'EROFS') continue;
-          throw e;
-        }
-        await writeValue(fs, join(dir, 'cgroup.procs'), String(pid));
-      }
+      // Every hierarchy at once; a folder this process made or joined before is written to
+      // straight away (a launch per service), and made again if a `down` removed it meanwhile.
+      await Promise.all(
+        roots.map(async (root) => {
+          const dir = join(root, rel);
+          if (joined.has(dir)) {
+            try {
+              await writeValue(fs, join(dir, 'cgroup.procs'), String(pid));
+              return;
+            } catch (e) {
+              if (!(e instanceof KernelError && e.errno === 'ENOENT')) throw e;
+              joined.delete(dir);
+            }
+          }
+          try {
+            await mkdirChain(fs, root, rel, (level) => inheritCpuset(fs, level));
+            await inheritCpuset(fs, dir);
+          } catch (e) {
+            // A hierarchy mounted read-only (some container runtimes do) is not ours to use.
+            if (e instanceof KernelError && e.errno === 'EROFS') return;
+            throw e;
+          }
+          await writeValue(fs, join(dir, 'cgroup.procs'), String(pid));
+          joined.add(dir);
+        }),
+      );
     },
     async remove(waitMs = 5000) {
       const busy: string[] = [];
