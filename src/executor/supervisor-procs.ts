@@ -4,7 +4,7 @@
 // one whose supervisor outlived its state.
 import { readdirSync, readFileSync } from 'node:fs';
 import { killProcessAndWait } from '../sys/pidfd.js';
-import { readStartTime } from '../runtime/index.js';
+import { readStartTime } from '../sys/proc.js';
 
 /** A supervisor process of some state root: `node …/supervisor/main.js <project> <run> <lib>`. */
 export interface SupervisorProcess {

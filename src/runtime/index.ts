@@ -4,16 +4,18 @@
 // - create + start: startServiceProcess (cgroups, view, launch), launch for a bare launch;
 // - signal + stop: signalNumber, stopService (the stop signal, the grace period, then the
 //   cgroup killed; every signal through a pidfd);
-// - delete: the service's cgroup handle (destroy) and its runtime files (serviceFiles);
+// - delete: the service's cgroup handle (destroy) and its runtime folder (state/service-files.ts);
 // - the view: prepareMounts, checkTargets, anonymous volumes, volume folders;
 // - cgroups: openCgroups, the monitors' own groups;
 // - exec: execInService (captured), execAttached (a terminal or the caller's stdio);
-// - state: exit records, logs, process identity, users.
+// - state: logs and users. A service's runtime files, its exit record (state/service-files.ts,
+//   state/exit-record.ts) and process identity (sys/proc.ts) sit below, for readers that
+//   start nothing (ps, the supervisor's status).
 export { startServiceProcess, type StartRequest, type StartedService } from './service.js';
 export { launch, LAUNCHER_PATH, type LaunchOptions, type LaunchedService } from './launch.js';
 export { commandOf } from './launcher-config.js';
 export { signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
-export { serviceFiles, runtimeRoot, type ServiceFiles } from './service-files.js';
+export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';
 export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, makeVolumeFolder, volumeOwner, type MountSetup } from './mounts.js';
 export { checkTargets, type ServiceView, type ViewMount } from './view.js';
 export { serviceHides } from './hidden.js';
@@ -21,8 +23,7 @@ export { deviceRulesFor } from './devices.js';
 export { openCgroups, type CgroupHandle, type CgroupManager } from './cgroup/index.js';
 export { placeInMonitorGroup, removeMonitorGroup } from './cgroup/monitors.js';
 export { execAttached, execInService, execTargetOf, type AttachedExec, type ExecService, type ExecTarget } from './exec.js';
-export { describeExit, readExitRecord, type ExitRecord } from './exit-record.js';
+export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
 export { followLogs } from './follow.js';
 export { formatLogLine, readLogLines, type LogLine } from './logs.js';
-export { isSameProcess, readBootId, readStartTime } from './proc.js';
 export { loadUserDb, resolveUser, type UserDb } from './user.js';

@@ -12,7 +12,7 @@ import { deviceRulesFor } from './devices.js';
 import { serviceHides } from './hidden.js';
 import { launch, type LaunchedService } from './launch.js';
 import { prepareMounts, type MountSetup } from './mounts.js';
-import { serviceFiles } from './service-files.js';
+import { serviceFiles } from '../state/service-files.js';
 import type { UserDb } from './user.js';
 
 /** Where and how a service is started. */

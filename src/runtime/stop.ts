@@ -9,7 +9,7 @@
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
-import { readExitRecord, type ExitRecord } from './exit-record.js';
+import { readExitRecord, type ExitRecord } from '../state/exit-record.js';
 import { PinnedProcess } from '../sys/pidfd.js';
 import { blocksSignal, catchesSignal, processAgeMs, readCpuTicks, readIoCalls, readStatus, type ProcStatus } from './proc.js';
 

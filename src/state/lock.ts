@@ -4,11 +4,11 @@
 // one. The holder unlinks the file before unlocking; a waiter that then wins the lock on the
 // unlinked file notices (its inode is no longer the path's) and tries again on a fresh one.
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KernelError, UserError } from '../errors.js';
 import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../sys/libc.js';
 import { removeFile } from './atomic.js';
+import { heldHere, lockPath } from './held-locks.js';
 import { projectRunDir, STATE_DIR_MODE, type StateRoots } from './paths.js';
 
 /** What the lock file says about its holder, for the message of whoever waits. */
@@ -40,10 +40,7 @@ export interface LockOptions {
   readonly pollMs?: number;
 }
 
-/** The lock file of a project. */
-export function lockPath(roots: StateRoots, project: string): string {
-  return join(projectRunDir(roots, project), 'lock');
-}
+export { holdsProjectLock, lockPath } from './held-locks.js';
 
 /** Who holds the lock, as its file says (undefined when unreadable or empty). */
 export function readLockHolder(path: string): LockHolder | undefined {
@@ -124,13 +121,6 @@ export async function acquireFileLock(path: string, dir: string, what: string, o
   }
 }
 
-/** Paths of the locks this process holds now (observe adopts and kills only under its project's lock). */
-const heldHere = new Set<string>();
-
-/** Whether this process holds the project's lock now. */
-export function holdsProjectLock(roots: StateRoots, project: string): boolean {
-  return heldHere.has(lockPath(roots, project));
-}
 
 function held(path: string, dir: string, fd: number, command: string): ProjectLock {
   const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };

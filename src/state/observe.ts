@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { readBootId } from '../sys/proc.js';
 import { listDir } from './atomic.js';
-import { holdsProjectLock } from './lock.js';
+import { holdsProjectLock } from './held-locks.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
 import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';
 import { dirPresent, linkPresent, mainProcessesIn, netnsPresent, processAlive } from './probe.js';

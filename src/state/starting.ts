@@ -13,7 +13,6 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupPath, launcherMark, MONITOR_CGROUP_DIR } from '../names.js';
-import { killProcessAndWait, PinnedProcess } from '../sys/pidfd.js';
 import { readProcFile, readStartTime } from '../sys/proc.js';
 
 const SIGSTOP = 19;
@@ -98,6 +97,8 @@ async function childrenOf(pid: number): Promise<number[]> {
  * Returns the pids killed.
  */
 export async function killStartingLaunch(launcher: ProcessId, stopWaitMs = 5000): Promise<number[]> {
+  // Loaded here, not at the top: a reader that kills nothing (`stack ps`) does not load koffi.
+  const { killProcessAndWait, PinnedProcess } = await import('../sys/pidfd.js');
   const pinned = PinnedProcess.open(launcher.pid, launcher.startTime);
   if (!pinned) return [];
   try {

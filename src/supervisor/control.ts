@@ -6,8 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, tru
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSameProcess, readBootId } from '../runtime/index.js';
-import { killProcessAndWait } from '../sys/pidfd.js';
+import { isSameProcess, readBootId } from '../sys/proc.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';
 import { supervisorPaths } from './paths.js';
@@ -150,7 +149,10 @@ export async function stopSupervisor(project: string, roots: StateRoots = stateR
     const deadline = Date.now() + 5000;
     while (isSameProcess(running.pid, running.startTime) && Date.now() < deadline) await sleep(10);
     // Through a pidfd: the pid is signalled only while it is still that supervisor.
-    if (isSameProcess(running.pid, running.startTime)) await killProcessAndWait(running.pid, running.startTime, 60_000);
+    if (isSameProcess(running.pid, running.startTime)) {
+      const { killProcessAndWait } = await import('../sys/pidfd.js'); // koffi only when a kill is due
+      await killProcessAndWait(running.pid, running.startTime, 60_000);
+    }
   }
   await rm(paths.dir, { recursive: true, force: true });
 }

@@ -9,7 +9,8 @@
 import net from 'node:net';
 import { ftruncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { placeInMonitorGroup, isSameProcess, readBootId, readStartTime } from '../runtime/index.js';
+import { placeInMonitorGroup } from '../runtime/index.js';
+import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
 import { isAbstract, supervisorPaths } from './paths.js';
 import { serve, type Reply, type Request } from './protocol.js';

@@ -4,7 +4,7 @@
 // `stack stop`/`down` leaves. All under the run folder, so `down` removing it leaves nothing.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { serviceFiles } from '../runtime/index.js';
+import { serviceFiles } from '../state/service-files.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
 
 /** Room for a path in a unix socket address (sun_path), its NUL included. */

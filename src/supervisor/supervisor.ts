@@ -4,7 +4,9 @@
 // that has exited, the restart its policy asks for. Level-triggered: a tick after a crash of
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
 import { stat } from 'node:fs/promises';
-import { openCgroups, type CgroupManager, execTargetOf, describeExit, readExitRecord, isSameProcess, readBootId } from '../runtime/index.js';
+import { openCgroups, type CgroupManager, execTargetOf } from '../runtime/index.js';
+import { describeExit, readExitRecord } from '../state/exit-record.js';
+import { isSameProcess, readBootId } from '../sys/proc.js';
 import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snapshot.js';
 import { dnsListeners } from '../network/dns/index.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';

@@ -3,7 +3,8 @@
 // Both read files, so they work whoever asks and survive a restart of the supervisor.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
-import { describeExit, readExitRecord, type ExitRecord, isSameProcess } from '../runtime/index.js';
+import { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
+import { isSameProcess } from '../sys/proc.js';
 import { readSnapshot } from '../state/snapshot.js';
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { serviceRecords } from '../state/records.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../harness/require.js';
 import { inventory } from '../harness/inventory.js';
 import { readLogLines } from '../../src/runtime/logs.js';
-import { serviceFiles } from '../../src/runtime/service-files.js';
+import { serviceFiles } from '../../src/state/service-files.js';
 import { netnsName, nftTableName } from '../../src/names.js';
 import { eventually } from '../harness/eventually.js';
 

@@ -6,7 +6,8 @@ import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
 import { logPrefixer } from '../render/log-prefix.js';
-import { formatLogLine, readLogLines, type LogLine, followLogs, runtimeRoot, serviceFiles } from '../../runtime/index.js';
+import { formatLogLine, readLogLines, type LogLine, followLogs } from '../../runtime/index.js';
+import { runtimeRoot, serviceFiles } from '../../state/service-files.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { UserError } from '../../errors.js';
 

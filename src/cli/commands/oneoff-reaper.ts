@@ -4,7 +4,7 @@
 // state root from STACK_ROOT like every stack command.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSnapshot } from '../../state/snapshot.js';
-import { isSameProcess } from '../../runtime/index.js';
+import { isSameProcess } from '../../sys/proc.js';
 import { stateRoots } from '../../state/paths.js';
 import { serviceRecords } from '../../state/records.js';
 import { supervisorControl } from '../../supervisor/index.js';

@@ -218,7 +218,7 @@ async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string
 
 /** Streams the services' output with `name |` prefixes until stop() (which prints what is left). */
 async function followServices(ctx: CommandContext, project: Project, services: readonly string[], env: RunEnv): Promise<{ stop(): Promise<void> }> {
-  const { followLogs, serviceFiles } = await import('../../runtime/index.js');
+  const [{ followLogs }, { serviceFiles }] = await Promise.all([import('../../runtime/index.js'), import('../../state/service-files.js')]);
   const prefix = logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
   const logs = services.map((service) => ({ service, path: serviceFiles(env.roots, project.name, service).log }));
   const done = new AbortController();

@@ -3,7 +3,9 @@
 // depends on with service_completed_successfully — has completed successfully. A service that
 // exits (or turns unhealthy) instead is an error naming it.
 import { UserError } from '../../errors.js';
-import { describeExit, readExitRecord, isSameProcess, serviceFiles } from '../../runtime/index.js';
+import { describeExit, readExitRecord } from '../../state/exit-record.js';
+import { isSameProcess } from '../../sys/proc.js';
+import { serviceFiles } from '../../state/service-files.js';
 import type { Project } from '../../spec/project.js';
 import { serviceRecords } from '../../state/records.js';
 import { waitCompleted, waitHealthy } from '../../supervisor/index.js';

@@ -6,7 +6,8 @@ import { UserError } from '../../errors.js';
 import type { Service } from '../../spec/project.js';
 import { serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { describeExit, readExitRecord, serviceFiles } from '../../runtime/index.js';
+import { describeExit, readExitRecord } from '../../state/exit-record.js';
+import { serviceFiles } from '../../state/service-files.js';
 
 /** How long a dependency may take to become healthy or to complete (compose waits as long). */
 const DEPENDENCY_WAIT_MS = 10 * 60 * 1000;

@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostnameFile, hostsFile, resolvConf } from '../../network/hosts.js';
 import type { RunContext } from '../context.js';
-import { serviceFiles } from '../../runtime/index.js';
+import { serviceFiles } from '../../state/service-files.js';
 import { STATE_DIR_MODE } from '../../state/paths.js';
 
 async function writeIfChanged(path: string, text: string): Promise<void> {

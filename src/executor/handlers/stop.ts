@@ -8,7 +8,8 @@ import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../s
 import { AggregateStackError } from '../../errors.js';
 import { writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
-import { serviceFiles, stopService as stopProcess } from '../../runtime/index.js';
+import { stopService as stopProcess } from '../../runtime/index.js';
+import { serviceFiles } from '../../state/service-files.js';
 
 /** Docker's defaults, for a record that predates its stop settings. */
 const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };

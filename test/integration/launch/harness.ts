@@ -10,7 +10,7 @@ import { openCgroups, type CgroupHandle, type CgroupManager } from '../../../src
 import type { DeviceRule } from '../../../src/runtime/cgroup/devices.js';
 import { deviceRulesFor } from '../../../src/runtime/devices.js';
 import { removeMonitorGroup } from '../../../src/runtime/cgroup/monitors.js';
-import { readExitRecord, type ExitRecord } from '../../../src/runtime/exit-record.js';
+import { readExitRecord, type ExitRecord } from '../../../src/state/exit-record.js';
 import { launch, type LaunchedService, type LaunchOptions } from '../../../src/runtime/launch.js';
 import { readLogLines } from '../../../src/runtime/logs.js';
 import { isSameProcess } from '../../../src/runtime/proc.js';

@@ -14,7 +14,7 @@ import { openCgroups, type CgroupManager } from '../../../src/runtime/cgroup/ind
 import { launch } from '../../../src/runtime/launch.js';
 import { isSameProcess, readBootId } from '../../../src/runtime/proc.js';
 import { writeSnapshot } from '../../../src/state/snapshot.js';
-import { serviceFiles } from '../../../src/runtime/service-files.js';
+import { serviceFiles } from '../../../src/state/service-files.js';
 import type { IpamRecord } from '../../../src/network/ipam.js';
 import { openNetworkDriver, setupProjectNetwork, teardownProjectNetwork, type ProjectNetworkSpec } from '../../../src/network/setup.js';
 import { netnsName } from '../../../src/names.js';

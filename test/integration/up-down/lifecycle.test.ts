@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
 import { readLogLines } from '../../../src/runtime/logs.js';
-import { serviceFiles } from '../../../src/runtime/service-files.js';
+import { serviceFiles } from '../../../src/state/service-files.js';
 import { isSameProcess } from '../../../src/runtime/proc.js';
 import { serviceStatePaths, supervisorPaths } from '../../../src/supervisor/paths.js';
 import { rigPerTest } from './rig.js';

@@ -14,7 +14,7 @@ import { cgroupPath, netnsName, nftTableName } from '../../../src/names.js';
 import { isSameProcess, readStartTime } from '../../../src/runtime/proc.js';
 import { killProcess, supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { serviceRecords } from '../../../src/state/records.js';
-import { serviceFiles } from '../../../src/runtime/service-files.js';
+import { serviceFiles } from '../../../src/state/service-files.js';
 import { Rig } from './rig.js';
 
 /** A rig whose project name the test chooses (the collisions need exact names). */

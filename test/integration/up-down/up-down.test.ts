@@ -9,7 +9,7 @@ import { describeRoot } from '../../harness/require.js';
 import { bridgeName, netnsName } from '../../../src/names.js';
 import { volumeDataDir } from '../../../src/state/paths.js';
 import { readLogLines } from '../../../src/runtime/logs.js';
-import { serviceFiles } from '../../../src/runtime/service-files.js';
+import { serviceFiles } from '../../../src/state/service-files.js';
 import { rigPerTest } from './rig.js';
 
 const rig = rigPerTest();

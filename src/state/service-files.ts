@@ -2,7 +2,7 @@
 // (bound into its view by the launcher), its log files and its exit record. All under the
 // project's run folder, so `down` removing that folder leaves nothing.
 import { join } from 'node:path';
-import { projectRunDir, type StateRoots } from '../state/paths.js';
+import { projectRunDir, type StateRoots } from './paths.js';
 
 /** The paths of one service's runtime files. */
 export interface ServiceFiles {
