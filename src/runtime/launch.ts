@@ -138,6 +138,15 @@ function launchError(service: Service, argv: readonly string[], answer: string):
   if (stage === 'exec' && errno === 'ENOEXEC') {
     return new UserError('COMMAND_NOT_EXECUTABLE', `service "${service.name}": "${detail}" is not a program this kernel can run`, 'a script needs a #! line; a binary must be built for this machine');
   }
+  if (stage === 'exec' && errno === 'EPERM') {
+    // The kernel refuses to exec a program whose file capabilities (setcap, e.g. Debian's ping:
+    // cap_net_raw=ep) are not all in the service's capability bounding set.
+    return new UserError(
+      'COMMAND_NOT_PERMITTED',
+      `service "${service.name}": the kernel refused to run "${detail}" (EPERM)${searched}`,
+      'a program with file capabilities (see `getcap`) needs them in the service: add them with cap_add (e.g. NET_RAW for ping)',
+    );
+  }
   if (stage === 'chdir' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
     return new UserError('WORKING_DIR_MISSING', `service "${service.name}": working_dir ${detail} does not exist`, 'create the folder or change `working_dir:`');
   }

@@ -19,7 +19,8 @@ import { stateRoots } from '../../../src/state/paths.js';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask } from '../../../src/runtime/caps.js';
 import type { ServiceView } from '../../../src/runtime/view.js';
 import type { Service } from '../../../src/spec/project.js';
-import { describeRoot } from '../../harness/require.js';
+import { UserError } from '../../../src/errors.js';
+import { describeWith } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig } from '../launch/harness.js';
 
@@ -46,7 +47,7 @@ function probeDisk(): { name: string; major: number; minor: number } {
   throw new Error('no block device this host lets root open');
 }
 
-describeRoot('escape: devices, capabilities and pids', () => {
+describeWith({ root: true, commands: ['setcap', 'python3'] }, 'escape: devices, capabilities and pids', () => {
   const rig = new LaunchRig();
   const netns = `stk-esc${randomBytes(4).toString('hex')}`;
   let disk: { name: string; major: number; minor: number };
@@ -128,6 +129,19 @@ describeRoot('escape: devices, capabilities and pids', () => {
     const lines = await rig.run(testService({ command: ['/pingbin/ping', '-c1', '-W5', '127.0.0.1'] }), { netns: netnsPath(netns), view: withPing });
     expect(lines.record.exitCode).toBe(0);
     expect(lines.lines.join('\n')).toMatch(/1 received/);
+  });
+
+  it('a program with file capabilities the service lacks is refused with a hint to add them (cap_add gives them back)', async () => {
+    // A copy of `true` that carries cap_net_raw=ep, as Debian's ping does; no view, so the file's own mount counts.
+    const prog = join(rig.dir, 'needs-net-raw');
+    copyFileSync('/usr/bin/true', prog);
+    execFileSync('setcap', ['cap_net_raw=ep', prog]);
+    const refused = await rig.run(testService({ command: [prog] })).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UserError);
+    expect(refused).toMatchObject({ code: 'COMMAND_NOT_PERMITTED' });
+    expect((refused as UserError).hint).toContain('cap_add');
+    const allowed = await rig.run(testService({ command: [prog], capAdd: ['NET_RAW'] }));
+    expect(allowed.record.exitCode).toBe(0);
   });
 
   /** A 64-bit capability mask as /proc/PID/status prints it. */
