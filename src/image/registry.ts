@@ -1,0 +1,356 @@
+// A small client of the OCI distribution protocol on Node's fetch: manifests and blobs of one
+// registry, the 401 challenge flow (Basic, Bearer tokens with expiry), redirects followed by hand
+// so no Authorization header reaches another host, every blob's sha256 checked while it streams,
+// and each failure a UserError naming the registry or image.
+import { createHash } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { UserError } from '../errors.js';
+import { parseAuthChallenges, type AuthChallenge } from './auth-challenge.js';
+
+/** A user name and password (or token) for a registry. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/** How to reach one registry. */
+export interface RegistryClientOptions {
+  /** Host with optional port, e.g. `ghcr.io`, `127.0.0.1:5000`; `docker.io` means Docker Hub. */
+  registry: string;
+  /** Registries (host[:port]) the user lists as insecure: spoken to over http. */
+  insecure?: readonly string[];
+  credentials?: RegistryCredentials;
+  /** Milliseconds to wait for a connection and the response headers, and between body chunks. */
+  timeoutMs?: number;
+}
+
+/** A manifest as the registry sent it. */
+export interface FetchedManifest {
+  bytes: Buffer;
+  /** Content-Type without parameters, or the manifest's own `mediaType` when none was sent. */
+  mediaType: string;
+  /** sha256 of the bytes (the same as Docker-Content-Digest when the registry sends it). */
+  digest: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** Where fetchOnce leaves a response's AbortController, for the body's idle timer. */
+const ABORT = Symbol('abort');
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const REPO = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/** Refuses a repository name the distribution spec does not allow (it becomes a URL path). */
+function checkRepo(repo: string, image: string): void {
+  if (repo.length > 255 || !REPO.test(repo)) {
+    throw new UserError('IMAGE_REFERENCE_INVALID', `${JSON.stringify(image)} has an invalid repository name`, 'a repository is lower-case path components of letters, digits and . _ - separators');
+  }
+}
+
+/** Whether `registry` (host[:port]) is spoken to over http: loopback names and listed ones. */
+export function isInsecureRegistry(registry: string, insecure: readonly string[] = []): boolean {
+  if (insecure.includes(registry)) return true;
+  const host = new URL(`http://${registry}`).hostname;
+  return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]';
+}
+
+/** The host the API answers on: Docker Hub's index name maps to its registry host. */
+function apiHost(registry: string): string {
+  return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+/** A client of one registry. */
+export class RegistryClient {
+  readonly registry: string;
+  private readonly base: string;
+  private readonly credentials: RegistryCredentials | undefined;
+  private readonly timeoutMs: number;
+  /** Authorization per scope ('' for Basic): the header value and when it stops being good. */
+  private readonly auth = new Map<string, { header: string; expires: number }>();
+
+  constructor(opts: RegistryClientOptions) {
+    this.registry = opts.registry;
+    const host = apiHost(opts.registry);
+    this.base = `${isInsecureRegistry(opts.registry, opts.insecure) ? 'http' : 'https'}://${host}`;
+    this.credentials = opts.credentials;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The manifest `ref` (tag or digest) of `repo`, asking for the media types in `accept`. */
+  async getManifest(repo: string, ref: string, accept: readonly string[]): Promise<FetchedManifest> {
+    const image = this.imageName(repo, ref);
+    checkRepo(repo, image);
+    if (!TAG.test(ref) && !DIGEST.test(ref)) {
+      throw new UserError('IMAGE_REFERENCE_INVALID', `${JSON.stringify(image)} has an invalid tag or digest`, 'a tag is letters, digits, _, . and - (up to 128); a digest is sha256: and 64 hex digits');
+    }
+    const res = await this.request(repo, `/v2/${repo}/manifests/${ref}`, { Accept: accept.join(', ') }, image, 'manifest');
+    const bytes = await this.readAll(res, image, 'manifest');
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const claimed = res.headers.get('docker-content-digest');
+    const expected = DIGEST.test(ref) ? ref : claimed?.startsWith('sha256:') ? claimed : undefined;
+    if (expected && expected !== digest) {
+      throw new UserError(
+        'MANIFEST_DIGEST_MISMATCH',
+        `the manifest of ${image} has digest ${digest}, but ${expected} was expected`,
+        'the registry sent different bytes than it names; try again, or report it to the registry operator',
+      );
+    }
+    let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    if (!mediaType || mediaType === 'application/json' || mediaType === 'text/plain') {
+      try {
+        const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
+        if (typeof parsed.mediaType === 'string') mediaType = parsed.mediaType;
+      } catch {
+        // Not JSON: the caller rejects it by its media type.
+      }
+    }
+    return { bytes, mediaType, digest };
+  }
+
+  /** The blob `digest` of `repo` as a stream that fails with BLOB_DIGEST_MISMATCH at the end if its bytes do not match. */
+  async getBlob(repo: string, digest: string, image = `${this.registry}/${repo}`): Promise<Readable> {
+    if (!DIGEST.test(digest)) {
+      throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
+    }
+    checkRepo(repo, image);
+    const res = await this.request(repo, `/v2/${repo}/blobs/${digest}`, {}, image, 'blob', digest);
+    const hash = createHash('sha256');
+    const verify = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+      flush(cb: TransformCallback) {
+        const got = `sha256:${hash.digest('hex')}`;
+        if (got !== digest) {
+          cb(new UserError('BLOB_DIGEST_MISMATCH', `blob ${digest} of ${image} arrived with digest ${got}`, 'the download was corrupted or the registry serves bad data; pull again, or report it to the registry operator'));
+          return;
+        }
+        cb();
+      },
+    });
+    const body = this.bodyOf(res, image);
+    body.on('error', (e) => verify.destroy(e));
+    verify.on('close', () => body.destroy());
+    return body.pipe(verify);
+  }
+
+  /** `registry/repo:tag` or `registry/repo@digest`, as messages name an image. */
+  private imageName(repo: string, ref: string): string {
+    return `${this.registry}/${repo}${DIGEST.test(ref) ? '@' : ':'}${ref}`;
+  }
+
+  /** A small response body (a manifest, a token) read whole, at most MAX_MANIFEST_BYTES. */
+  private async readAll(res: Response, image: string, what: string): Promise<Buffer> {
+    const tooBig = (size: number) =>
+      new UserError('REGISTRY_RESPONSE_TOO_LARGE', `the ${what} of ${image} from ${this.registry} is ${size} bytes or more (at most ${MAX_MANIFEST_BYTES} are accepted)`, 'check the image reference; this does not look like a registry response');
+    const length = Number(res.headers.get('content-length') ?? '0');
+    if (length > MAX_MANIFEST_BYTES) {
+      await res.body?.cancel().catch(() => undefined);
+      throw tooBig(length);
+    }
+    const body = this.bodyOf(res, image);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of body) {
+        total += (chunk as Buffer).length;
+        if (total > MAX_MANIFEST_BYTES) throw tooBig(total);
+        chunks.push(chunk as Buffer);
+      }
+    } finally {
+      body.destroy();
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * The response body as a Node stream whose timer restarts on each chunk: a registry that stops
+   * sending fails with REGISTRY_TIMEOUT instead of hanging.
+   */
+  private bodyOf(res: Response, image: string): Readable {
+    if (!res.body) return Readable.from([]);
+    const body = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+    const controller = (res as Response & { [ABORT]?: AbortController })[ABORT];
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        body.destroy(this.timeoutError(image));
+        controller?.abort();
+      }, this.timeoutMs);
+    };
+    arm();
+    body.on('data', arm);
+    body.on('close', () => clearTimeout(timer));
+    const out = new Transform({ transform: (c, _e, cb) => cb(null, c) });
+    body.on('error', (e) => out.destroy(this.mapError(e, image)));
+    out.on('close', () => body.destroy());
+    return body.pipe(out);
+  }
+
+  /**
+   * GET `path` with authorization: on a 401 the challenge is answered and the request made once
+   * more; redirects are followed here, without Authorization when they leave the registry's origin.
+   */
+  private async request(
+    repo: string,
+    path: string,
+    headers: Record<string, string>,
+    image: string,
+    kind: 'manifest' | 'blob',
+    digest?: string,
+  ): Promise<Response> {
+    const scope = `repository:${repo}:pull`;
+    let res = await this.follow(`${this.base}${path}`, headers, this.cachedAuth(scope), image);
+    if (res.status === 401) {
+      const challenge = res.headers.get('www-authenticate');
+      await res.body?.cancel().catch(() => undefined);
+      const authorization = await this.answer(challenge, scope, image);
+      res = await this.follow(`${this.base}${path}`, headers, authorization, image);
+    }
+    if (res.ok) return res;
+    await res.body?.cancel().catch(() => undefined);
+    throw this.statusError(res.status, image, kind, digest);
+  }
+
+  /** A UserError for an HTTP failure status. */
+  private statusError(status: number, image: string, kind: 'manifest' | 'blob', digest?: string): UserError {
+    if (status === 401 || status === 403) {
+      return new UserError(
+        'REGISTRY_AUTH',
+        `${this.registry} refused access to ${image} (HTTP ${status})`,
+        this.credentials
+          ? `check the user name and password given for ${this.registry}, and that this account may pull ${image}`
+          : `log in to ${this.registry} (docker login ${this.registry}) or check that ${image} is public and spelled right`,
+      );
+    }
+    if (status === 404) {
+      return kind === 'manifest'
+        ? new UserError('IMAGE_NOT_FOUND', `${image} was not found on ${this.registry}`, 'check the image name and tag')
+        : new UserError('BLOB_NOT_FOUND', `blob ${digest} of ${image} was not found on ${this.registry}`, 'the image is incomplete on the registry; push it again');
+    }
+    return new UserError('REGISTRY_ERROR', `${this.registry} answered HTTP ${status} for ${image}`, status >= 500 ? 'the registry failed; try again later' : undefined);
+  }
+
+  /** The Authorization value for `scope` still good from an earlier challenge, if any. */
+  private cachedAuth(scope: string): string | undefined {
+    for (const key of [scope, '']) {
+      const hit = this.auth.get(key);
+      if (hit && hit.expires > Date.now()) return hit.header;
+    }
+    return undefined;
+  }
+
+  /** Answers a 401's challenge: Basic with the credentials, or a Bearer token from the realm. */
+  private async answer(header: string | null, scope: string, image: string): Promise<string> {
+    const challenges: AuthChallenge[] = header ? parseAuthChallenges(header) : [];
+    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+    const basic = challenges.find((c) => c.scheme === 'basic');
+    const basicHeader = this.credentials
+      ? `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`
+      : undefined;
+    if (bearer) {
+      const token = await this.fetchToken(bearer, scope, basicHeader, image);
+      this.auth.set(scope, token);
+      return token.header;
+    }
+    if (basic && basicHeader) {
+      this.auth.set('', { header: basicHeader, expires: Infinity });
+      return basicHeader;
+    }
+    throw this.statusError(401, image, 'manifest');
+  }
+
+  /** GET realm?service=&scope= (Basic credentials if any); `token` or `access_token`, with `expires_in`. */
+  private async fetchToken(challenge: AuthChallenge, scope: string, basicHeader: string | undefined, image: string): Promise<{ header: string; expires: number }> {
+    let url: URL;
+    try {
+      url = new URL(challenge.params.realm!);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http');
+    } catch {
+      throw new UserError('REGISTRY_ERROR', `${this.registry} names an unusable token realm ${JSON.stringify(challenge.params.realm)} for ${image}`, 'report it to the registry operator');
+    }
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', scope);
+    const started = Date.now();
+    const res = await this.fetchOnce(url.toString(), basicHeader ? { Authorization: basicHeader } : {}, image);
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw this.statusError(res.status === 404 ? 500 : res.status, image, 'manifest');
+    }
+    const text = (await this.readAll(res, image, 'token response')).toString('utf8');
+    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+      if (typeof body !== 'object' || body === null) throw new Error('not an object');
+    } catch (e) {
+      throw new UserError('REGISTRY_ERROR', `the token server of ${this.registry} sent no usable token for ${image}`, 'try again later, or report it to the registry operator', { cause: e });
+    }
+    const token = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : '';
+    if (!token) throw new UserError('REGISTRY_ERROR', `the token server of ${this.registry} sent no token for ${image}`, 'try again later, or report it to the registry operator');
+    // Docker's default lifetime is 60 s; renew 5 s early.
+    const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
+    return { header: `Bearer ${token}`, expires: started + Math.max(0, seconds - 5) * 1000 };
+  }
+
+  /** GET following up to MAX_REDIRECTS redirects; Authorization only to the registry's own origin. */
+  private async follow(url: string, headers: Record<string, string>, authorization: string | undefined, image: string): Promise<Response> {
+    const origin = new URL(this.base).origin;
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const sameOrigin = new URL(current).origin === origin;
+      const res = await this.fetchOnce(current, { ...headers, ...(authorization && sameOrigin ? { Authorization: authorization } : {}) }, image);
+      if (![301, 302, 303, 307, 308].includes(res.status)) return res;
+      const location = res.headers.get('location');
+      await res.body?.cancel().catch(() => undefined);
+      if (!location || hop >= MAX_REDIRECTS) {
+        throw new UserError('REGISTRY_ERROR', `${this.registry} sent ${location ? 'too many redirects' : 'a redirect without a Location'} for ${image}`, 'report it to the registry operator');
+      }
+      const next = new URL(location, current);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw new UserError('REGISTRY_ERROR', `${this.registry} redirected ${image} to an unsupported URL scheme ${next.protocol}`, 'report it to the registry operator');
+      }
+      current = next.toString();
+    }
+  }
+
+  /** One GET with a timeout on connecting and the response headers; network failures as UserErrors. */
+  private async fetchOnce(url: string, headers: Record<string, string>, image: string): Promise<Response> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(this.timeoutError(image)), this.timeoutMs);
+    try {
+      const res = await fetch(url, { headers, redirect: 'manual', signal: controller.signal });
+      (res as Response & { [ABORT]?: AbortController })[ABORT] = controller;
+      return res;
+    } catch (e) {
+      throw this.mapError(e, image);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private timeoutError(image: string): UserError {
+    return new UserError('REGISTRY_TIMEOUT', `${this.registry} did not answer within ${Math.round(this.timeoutMs / 1000)} s for ${image}`, 'check the network and the registry, then try again');
+  }
+
+  /** A network-level failure as REGISTRY_TIMEOUT or REGISTRY_UNREACHABLE (a UserError passes through). */
+  private mapError(e: unknown, image: string): UserError {
+    if (e instanceof UserError) return e;
+    const err = e as { name?: string; code?: string; cause?: { code?: string; name?: string; message?: string } };
+    if (err.name === 'TimeoutError' || err.name === 'AbortError' || err.cause?.name === 'TimeoutError' || err.cause?.code === 'UND_ERR_HEADERS_TIMEOUT' || err.cause?.code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return this.timeoutError(image);
+    }
+    const code = err.cause?.code ?? err.code ?? err.cause?.message ?? String(e);
+    return new UserError(
+      'REGISTRY_UNREACHABLE',
+      `cannot reach ${this.registry} for ${image} (${code})`,
+      code === 'ECONNREFUSED' ? `nothing listens at ${this.base}; check the registry's host and port` : `check the registry's name and the network`,
+      { cause: e },
+    );
+  }
+}

@@ -1,0 +1,119 @@
+// A real distribution registry (Debian's docker-registry, distribution 2.8) for tests: its own
+// config in a temp dir, filesystem storage there, listening on 127.0.0.1 at a free port, with no
+// auth or with htpasswd Basic auth (bcrypt). Never the package's default config or service.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { eventually } from './eventually.js';
+
+/** A running test registry. */
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`, as an image reference names it. */
+  host: string;
+  port: number;
+  /** Base URL, `http://127.0.0.1:PORT`. */
+  url: string;
+  /** The storage root directory (blobs under docker/registry/v2/blobs/sha256/..). */
+  storageDir: string;
+  /** Blob data file of `digest` in the storage dir (for tests that corrupt it). */
+  blobPath(digest: string): string;
+  pid: number;
+  /** Kills the registry by pid and removes its temp dir. */
+  stop(): Promise<void>;
+}
+
+/** Options: `auth` with a user and password makes a Basic-auth (htpasswd, bcrypt) registry. */
+export interface TestRegistryOptions {
+  auth?: { username: string; password: string };
+}
+
+/** A port free on 127.0.0.1 now (the kernel's pick for port 0). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a registry and waits until `GET /v2/` answers (200, or 401 with auth). */
+export async function startRegistry(opts: TestRegistryOptions = {}): Promise<TestRegistry> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-registry-'));
+  const storageDir = path.join(dir, 'data');
+  let child: ChildProcess | undefined;
+  try {
+    const port = await freePort();
+    const config: Record<string, unknown> = {
+      version: 0.1,
+      log: { level: 'warn', accesslog: { disabled: true } },
+      storage: {
+        filesystem: { rootdirectory: storageDir },
+        delete: { enabled: true },
+        maintenance: { uploadpurging: { enabled: false } },
+      },
+      http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
+      health: { storagedriver: { enabled: false } },
+    };
+    if (opts.auth) {
+      const line = execFileSync('htpasswd', ['-Bbn', opts.auth.username, opts.auth.password], { encoding: 'utf8' });
+      const htpasswd = path.join(dir, 'htpasswd');
+      writeFileSync(htpasswd, line.trim() + '\n');
+      config.auth = { htpasswd: { realm: 'stack-test', path: htpasswd } };
+    }
+    const configPath = path.join(dir, 'config.yml');
+    writeFileSync(configPath, stringify(config));
+    let output = '';
+    const proc = spawn('/usr/bin/docker-registry', ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    let exited = false;
+    proc.once('exit', () => (exited = true));
+    const url = `http://127.0.0.1:${port}`;
+    await eventually(`docker-registry on ${url}`, async () => {
+      if (exited) throw new Error(`docker-registry exited: ${output.slice(-2000)}`);
+      try {
+        const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        return res.status === 200 || (opts.auth !== undefined && res.status === 401);
+      } catch {
+        return undefined;
+      }
+    });
+    const pid = proc.pid!;
+    return {
+      host: `127.0.0.1:${port}`,
+      port,
+      url,
+      storageDir,
+      pid,
+      blobPath: (digest) => {
+        const hex = digest.replace(/^sha256:/, '');
+        return path.join(storageDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+      },
+      stop: async () => {
+        if (!exited) {
+          const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+          process.kill(pid, 'SIGKILL');
+          await gone;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((r) => child!.once('exit', () => r()));
+      process.kill(child.pid, 'SIGKILL');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
