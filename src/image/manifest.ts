@@ -208,9 +208,13 @@ export function verifyDigest(bytes: Uint8Array, origin: BlobOrigin, what: string
   return actual;
 }
 
-/** Bytes → JSON object, or a UserError naming the image. */
-function parseJson(bytes: Uint8Array, image: string, what: string, max: number): Record<string, unknown> {
+/** Refuses a document larger than a manifest or config can sensibly be, before hashing it. */
+function checkSize(bytes: Uint8Array, image: string, what: string, max: number): void {
   if (bytes.byteLength > max) throw badManifest(image, `the ${what} is ${bytes.byteLength} bytes, more than the ${max} this reads`);
+}
+
+/** Bytes → JSON object, or a UserError naming the image. */
+function parseJson(bytes: Uint8Array, image: string, what: string): Record<string, unknown> {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -239,15 +243,16 @@ function bareType(contentType: string | undefined | null): string {
 
 /** Parses a manifest or index from the bytes a registry served with its Content-Type. */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined | null, origin: BlobOrigin): ParsedManifest {
+  checkSize(bytes, origin.image, 'manifest', MANIFEST_MAX_BYTES);
   const digest = verifyDigest(bytes, origin, 'manifest');
-  const json = parseJson(bytes, origin.image, 'manifest', MANIFEST_MAX_BYTES);
+  const json = parseJson(bytes, origin.image, 'manifest');
   const header = bareType(contentType);
   const body = typeof json.mediaType === 'string' ? json.mediaType : undefined;
   if (json.schemaVersion === 1 || SCHEMA1_TYPES.has(header) || (body !== undefined && SCHEMA1_TYPES.has(body))) {
     throw badManifest(origin.image, 'it is a Docker schema 1 manifest, a format Docker itself no longer pulls',
       'push the image again with a current Docker, buildah or skopeo (they write schema 2 or OCI manifests)');
   }
-  let mediaType = GENERIC_TYPES.has(header) ? (body ?? guessType(json)) : header;
+  const mediaType = GENERIC_TYPES.has(header) ? (body ?? guessType(json)) : header;
   if (mediaType === undefined) throw badManifest(origin.image, `the manifest (Content-Type ${JSON.stringify(header)}) has no mediaType and is neither an index nor an image manifest`);
   if (body !== undefined && body !== mediaType) {
     throw badManifest(origin.image, `the registry says the manifest is ${mediaType} but the manifest says ${body}`);
@@ -270,7 +275,6 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     for (const layer of manifest.layers) {
       if (!layerKind(layer.mediaType)) throw badManifest(origin.image, `layer ${layer.digest} has media type ${JSON.stringify(layer.mediaType)}, not a filesystem layer (tar, tar+gzip or tar+zstd)`);
     }
-    mediaType = manifest.mediaType ?? mediaType;
     return { kind: 'manifest', mediaType, digest, manifest };
   }
   throw badManifest(origin.image, `the manifest's media type ${JSON.stringify(mediaType)} is not one of ${[...INDEX_TYPES, ...MANIFEST_TYPES].join(', ')}`);
@@ -285,8 +289,9 @@ function guessType(json: Record<string, unknown>): string | undefined {
 
 /** Parses an image config blob; `origin.digest` is the manifest's config digest (the image ID). */
 export function parseImageConfig(bytes: Uint8Array, origin: BlobOrigin): ImageConfig {
+  checkSize(bytes, origin.image, 'image config', CONFIG_MAX_BYTES);
   verifyDigest(bytes, origin, 'image config');
-  const json = parseJson(bytes, origin.image, 'image config', CONFIG_MAX_BYTES);
+  const json = parseJson(bytes, origin.image, 'image config');
   const r = ImageConfigSchema.safeParse(json);
   if (!r.success) throw badManifest(origin.image, `the image config is malformed: ${issues(r.error)}`);
   return r.data;

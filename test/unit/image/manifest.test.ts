@@ -168,6 +168,12 @@ describe('what is refused', () => {
   });
 });
 
+test('an oversized document is refused by its size before it is hashed or parsed', () => {
+  const big = new Uint8Array(4 * 1024 * 1024 + 1).fill(0x20);
+  expect(fails(() => parseManifest(big, MediaType.ociManifest, { image: IMAGE, digest: fake('0') }), 'BAD_MANIFEST').message).toContain('4194305 bytes');
+  expect(fails(() => parseImageConfig(new Uint8Array(8 * 1024 * 1024 + 1), { image: IMAGE, digest: fake('0') }), 'BAD_MANIFEST').message).toContain('image config');
+});
+
 describe('layer media types', () => {
   test.each([
     [MediaType.ociLayer, 'none', false], [MediaType.ociLayerGzip, 'gzip', false], [MediaType.ociLayerZstd, 'zstd', false],
