@@ -129,6 +129,14 @@ describe('choosing from an index', () => {
     expect(() => chooseManifest(idx(attestation('0')), normalizePlatform({ os: 'unknown', architecture: 'unknown' }), IMAGE)).toThrow(UserError);
   });
 
+  test('attestations are known by platform unknown/unknown alone, or by their annotation alone', () => {
+    const byPlatform = entry('0', 'unknown', 'unknown');
+    const byAnnotation = { ...entry('1', 'linux', 'amd64'), annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } };
+    expect(indexPlatforms(idx(byPlatform, entry('e', 'linux', 'arm64')))).toEqual(['linux/arm64/v8']);
+    expect(() => chooseManifest(idx(byPlatform), normalizePlatform({ os: 'unknown', architecture: 'unknown' }), IMAGE)).toThrow(/no runnable platform/);
+    expect(chooseManifest(idx(byAnnotation, entry('a', 'linux', 'amd64')), P('linux/amd64'), IMAGE).digest).toBe(d('a'));
+  });
+
   test('an entry without a platform is the last resort', () => {
     const bare = { mediaType: MediaType.ociManifest, digest: d('7'), size: 1 };
     expect(chooseManifest(idx(bare, entry('a', 'linux', 'amd64')), P('linux/amd64'), IMAGE).digest).toBe(d('a'));
