@@ -1,6 +1,7 @@
 // A real distribution registry (Debian's docker-registry, distribution 2.8) for tests: its own
 // config in a temp dir, filesystem storage there, listening on 127.0.0.1 at a free port, with no
-// auth or with htpasswd Basic auth (bcrypt). Never the package's default config or service.
+// auth, with htpasswd Basic auth (bcrypt), or with token auth (Bearer JWTs from a token server such
+// as test/harness/token-server.ts). Never the package's default config or service.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -26,9 +27,18 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** Options: `auth` with a user and password makes a Basic-auth (htpasswd, bcrypt) registry. */
+/** Token auth as distribution's `auth: token:` config names it. */
+export interface TestRegistryTokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootcertbundle: string;
+}
+
+/** Options: `auth` with a user and password makes a Basic-auth (htpasswd, bcrypt) registry; `token` a token-auth one. */
 export interface TestRegistryOptions {
   auth?: { username: string; password: string };
+  token?: TestRegistryTokenAuth;
 }
 
 /** A port free on 127.0.0.1 now (the kernel's pick for port 0). */
@@ -66,6 +76,8 @@ export async function startRegistry(opts: TestRegistryOptions = {}): Promise<Tes
       const htpasswd = path.join(dir, 'htpasswd');
       writeFileSync(htpasswd, line.trim() + '\n');
       config.auth = { htpasswd: { realm: 'stack-test', path: htpasswd } };
+    } else if (opts.token) {
+      config.auth = { token: { ...opts.token } };
     }
     const configPath = path.join(dir, 'config.yml');
     writeFileSync(configPath, stringify(config));
@@ -82,7 +94,7 @@ export async function startRegistry(opts: TestRegistryOptions = {}): Promise<Tes
       try {
         const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) });
         await res.arrayBuffer();
-        return res.status === 200 || (opts.auth !== undefined && res.status === 401);
+        return res.status === 200 || ((opts.auth !== undefined || opts.token !== undefined) && res.status === 401);
       } catch {
         return undefined;
       }
