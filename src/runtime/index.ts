@@ -27,3 +27,4 @@ export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-rec
 export { followLogs } from './follow.js';
 export { formatLogLine, readLogLines, type LogLine } from './logs.js';
 export { loadUserDb, resolveUser, type UserDb } from './user.js';
+export { parseGroup, parsePasswd, type Identity } from './user.js';
