@@ -9,7 +9,7 @@ const LAYERS = [
   ['errors.ts', 'names.ts', 'sys'], // leaves: usable by every layer, importing none of the others
   ['spec'], // compose files → Project
   ['planner'], // (Project, LiveState) → Plan: pure
-  ['runtime', 'network', 'state'], // the host: processes, views, cgroups; links, firewall; records
+  ['runtime', 'network', 'state', 'image'], // the host: processes, views, cgroups; links, firewall; records; images
   ['executor'], // walks a Plan through its handlers
   ['supervisor', 'watch'], // the long-running processes
   ['cli'], // commands
@@ -52,9 +52,9 @@ module.exports = {
     },
     {
       name: 'runtime-not-watch',
-      comment: 'the runtime, network and state layers never reach up to watch either',
+      comment: 'the runtime, network, state and image layers never reach up to watch either',
       severity: 'error',
-      from: { path: path(['runtime', 'network', 'state']) },
+      from: { path: path(['runtime', 'network', 'state', 'image']) },
       to: { path: '^src/(watch|supervisor)/' },
     },
     {

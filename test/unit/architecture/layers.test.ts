@@ -58,7 +58,7 @@ describe('the rules catch what they forbid', () => {
     expect(found).toEqual(
       expect.arrayContaining([
         'supervisor-not-executor: src/supervisor/main.ts → src/executor/apply.ts',
-        'layer-runtime+network+state: src/runtime/launch.ts → src/executor/apply.ts',
+        'layer-runtime+network+state+image: src/runtime/launch.ts → src/executor/apply.ts',
         'layer-planner: src/planner/plan.ts → src/state/live.ts',
         'planner-no-io: src/planner/plan.ts → fs',
         'runtime-through-its-api: src/executor/start.ts → src/runtime/launch.ts',
