@@ -1,0 +1,155 @@
+// `stack images`: the images in the store, as `docker compose images` shows them: those of the
+// project's services when a spec file is found, every stored image otherwise. SIZE is the bytes
+// of the unpacked layers' regular files (a layer shared by images counted in each).
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CommandContext } from '../context.js';
+import { parseCommandOptions } from '../args.js';
+import { loadFromContext } from '../project.js';
+import { UserError } from '../../errors.js';
+import { stateRoots } from '../../state/paths.js';
+import { parseImageReference } from '../../image/reference.js';
+import { ImageStore, type ImageRecord } from '../../image/store.js';
+
+const HELP = `Usage: stack images [OPTIONS]
+
+List the images of the project's services that are in the image store (every stored image when
+no spec file is found).
+
+Options:
+      --format FORMAT   table (default) or json
+  -q, --quiet           Print the image IDs only
+  -h, --help            Print this help
+`;
+
+/** One row of `stack images`. */
+export interface ImagesRow {
+  readonly services: readonly string[];
+  readonly repository: string;
+  readonly tag: string;
+  /** The config digest (the image ID). */
+  readonly id: string;
+  readonly digest: string;
+  readonly platform: string;
+  readonly size: number;
+}
+
+/** Runs `stack images`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandOptions('images', ctx.args, {
+    format: { type: 'string', default: 'table' },
+    quiet: { type: 'boolean', short: 'q', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  if (values.format !== 'table' && values.format !== 'json') {
+    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format table or --format json');
+  }
+  const store = ImageStore.forRoots(stateRoots(ctx.env as NodeJS.ProcessEnv));
+  const wanted = await projectImages(ctx);
+  const records: { record: ImageRecord; services: string[] }[] = [];
+  if (wanted) {
+    for (const [canonical, services] of wanted) {
+      const record = await store.getRecord(canonical);
+      if (record) records.push({ record, services });
+    }
+  } else {
+    for (const record of await store.listRecords()) records.push({ record, services: [] });
+  }
+  const sizes = new Map<string, Promise<number>>();
+  const layerSize = (chainId: string): Promise<number> => {
+    if (!sizes.has(chainId)) sizes.set(chainId, treeSize(store.layerDir(chainId)));
+    return sizes.get(chainId)!;
+  };
+  const rows: ImagesRow[] = [];
+  for (const { record, services } of records) {
+    const ref = safeParse(record.name);
+    let size = 0;
+    for (const l of record.layers) size += await layerSize(l);
+    rows.push({
+      services,
+      repository: ref?.familiarName ?? record.name,
+      tag: ref?.tag ?? '<none>',
+      id: record.configDigest,
+      digest: record.digest,
+      platform: record.platform,
+      size,
+    });
+  }
+  rows.sort((a, b) => (a.repository === b.repository ? (a.tag < b.tag ? -1 : 1) : a.repository < b.repository ? -1 : 1));
+  const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+  if (values.quiet) {
+    ctx.stdout.write([...new Set(rows.map((r) => shortId(r.id)))].map((id) => id + '\n').join(''));
+    return 0;
+  }
+  if (values.format === 'json') {
+    ctx.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return 0;
+  }
+  const table = [
+    ['REPOSITORY', 'TAG', 'IMAGE ID', 'SIZE'],
+    ...rows.map((r) => [r.repository, r.tag, shortId(r.id), humanSize(r.size)]),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  ctx.stdout.write(table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
+  return 0;
+}
+
+/** Canonical image name → the services naming it; undefined when no spec file is found. */
+async function projectImages(ctx: CommandContext): Promise<Map<string, string[]> | undefined> {
+  let project;
+  try {
+    project = await loadFromContext(ctx);
+  } catch (e) {
+    if (e instanceof UserError && e.code === 'SPEC_NOT_FOUND' && ctx.global.files.length === 0) return undefined;
+    throw e;
+  }
+  const out = new Map<string, string[]>();
+  for (const [name, service] of Object.entries(project.services)) {
+    if (service.image === undefined) continue;
+    const ref = safeParse(service.image);
+    if (!ref) continue;
+    out.set(ref.canonical, [...(out.get(ref.canonical) ?? []), name]);
+  }
+  return out;
+}
+
+function safeParse(name: string) {
+  try {
+    return parseImageReference(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes of the regular files under `dir` (symlinks not followed); 0 when it is missing. */
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await treeSize(path);
+    else if (entry.isFile()) total += (await lstat(path)).size;
+  }
+  return total;
+}
+
+/** Bytes as docker shows them: 1000-based, three significant digits. */
+function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let n = bytes;
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return i === 0 ? `${n}B` : `${n.toPrecision(3)}${units[i]}`;
+}
