@@ -33,7 +33,8 @@ void parse_config(struct config *c, char *buf, size_t len) {
   c->volumes = calloc(strings, sizeof *c->volumes);
   c->hide = calloc(strings, sizeof *c->hide);
   c->devices = calloc(strings, sizeof *c->devices);
-  if (!c->cgroups || !c->groups || !c->env || !c->argv || !c->volumes || !c->hide || !c->devices) fail("config", ENOMEM, "parsing the launch request");
+  c->image_layers = calloc(strings, sizeof *c->image_layers);
+  if (!c->cgroups || !c->groups || !c->env || !c->argv || !c->volumes || !c->hide || !c->devices || !c->image_layers) fail("config", ENOMEM, "parsing the launch request");
   for (char *p = buf; p < buf + len;) {
     char *key = p;
     p += strlen(p) + 1;
@@ -73,6 +74,9 @@ void parse_config(struct config *c, char *buf, size_t len) {
     else if (!strcmp(key, "mount_read_only")) current_volume(c, key)->read_only = !strcmp(value, "1");
     else if (!strcmp(key, "mount_size")) parse_number("config", key, value, 10, ~0ULL), current_volume(c, key)->size = value;
     else if (!strcmp(key, "mount_mode")) parse_number("config", key, value, 8, 07777), current_volume(c, key)->mode = value;
+    else if (!strcmp(key, "image_layer")) c->image_layers[c->nimage_layers++] = value;
+    else if (!strcmp(key, "image_upper")) c->image_upper = value;
+    else if (!strcmp(key, "image_work")) c->image_work = value;
     else if (seccomp_request_key(&c->seccomp, key, value)) continue;
     else fail("config", EINVAL, "unknown key in launch request: %s (launcher and Node side out of date?)", key);
   }
@@ -90,6 +94,9 @@ void parse_config(struct config *c, char *buf, size_t len) {
     if (!c->devices[i].target) fail("config", EINVAL, "device %s lacks its device_target", c->devices[i].source);
   if (!c->view && (c->ndevices || c->nvolumes || c->nhide || c->shm_size || c->read_only || c->etc_hosts || c->etc_hostname || c->etc_resolv_conf))
     fail("config", EINVAL, "volumes, read_only and /etc files need the built view (view 1)");
+  if ((c->nimage_layers || c->image_upper || c->image_work) && !c->view) fail("config", EINVAL, "an image root needs the built view (view 1)");
+  if ((c->image_upper || c->image_work) && (!c->nimage_layers || !c->image_upper || !c->image_work))
+    fail("config", EINVAL, "image_upper and image_work go together, with image_layer");
   if (c->log_max_bytes < 4096 || c->log_max_files < 1) fail("config", EINVAL, "log bound too small");
   if (!c->search_path) c->search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 }

@@ -62,6 +62,12 @@ struct config {
   struct device *devices; /* launcher/devices.h */
   size_t ndevices;
   struct seccomp_request seccomp; /* the filter loaded before exec (common/seccomp.h) */
+  /* An image service's root (launcher/image.h) instead of the host's folders: its unpacked
+   * layers (`image_layer`, lowest first) and its writable upper (`image_upper` and
+   * `image_work`, both or neither: none is a read-only root). */
+  const char **image_layers;
+  size_t nimage_layers;
+  const char *image_upper, *image_work;
 };
 
 /* Parses the request in `buf` (kept: the config points into it); fails with a "config"

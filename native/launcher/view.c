@@ -17,6 +17,7 @@
 
 #include "common/report.h"
 #include "launcher/devices.h"
+#include "launcher/image.h"
 #include "launcher/mountapi.h"
 #include "launcher/overlay.h"
 #include "launcher/target.h"
@@ -249,20 +250,26 @@ void build_view(const struct config *c) {
     close(fd);
   }
 
-  view_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=" ROOT_SIZE);
-  view_mkdir("/tmp" HOST_ROOT, 0700);
-  if (syscall(SYS_pivot_root, "/tmp", "/tmp" HOST_ROOT) < 0) fail("view", errno, "pivot_root into the new root");
+  int image = c->nimage_layers > 0; /* the image's overlay (launcher/image.h), not the host's folders */
+  if (image) {
+    mount_image_root(c, HOST_ROOT);
+    if (syscall(SYS_pivot_root, IMAGE_ROOT, IMAGE_ROOT HOST_ROOT) < 0) fail("view", errno, "pivot_root into the image's root");
+  } else {
+    view_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=" ROOT_SIZE);
+    view_mkdir("/tmp" HOST_ROOT, 0700);
+    if (syscall(SYS_pivot_root, "/tmp", "/tmp" HOST_ROOT) < 0) fail("view", errno, "pivot_root into the new root");
+  }
   if (chdir("/") < 0) fail("view", errno, "chdir /");
   int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) fail("view", errno, "open the new root");
   if (make_tree_readonly(HOST_ROOT) < 0) fail("view", errno, "make the host's root read-only while the view is built");
 
-  mirror_host_root();
+  if (!image) mirror_host_root();
   build_dev(c);
   bind_devices(c, HOST_ROOT);
   build_sys_and_proc();
-  build_scratch();
-  hide_paths(c);
+  if (!image) build_scratch(); /* an image keeps its own /tmp, /run and /var/tmp */
+  if (!image) hide_paths(c);   /* nothing of the host's is in an image's root */
   for (int i = 0; i < 3; i++)
     if (etc[i] >= 0) bind_etc_file(etc[i], etc_names[i]);
   mount_volumes(c, sources, root);
@@ -274,7 +281,8 @@ void build_view(const struct config *c) {
     if (etc[i] >= 0) close(etc[i]);
   free(sources);
   if (umount2(HOST_ROOT, MNT_DETACH) < 0) fail("view", errno, "detach the host's root");
-  if (rmdir(HOST_ROOT) < 0) fail("view", errno, "rmdir " HOST_ROOT);
+  /* An image's is a folder of its read-only mount point layer, left empty. */
+  if (!image && rmdir(HOST_ROOT) < 0) fail("view", errno, "rmdir " HOST_ROOT);
   if (c->read_only && set_readonly(root, "", 0, 1) < 0) fail("view", errno, "make the root read-only");
   close(root);
 }

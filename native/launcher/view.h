@@ -1,6 +1,8 @@
 /* The service's own root (docs/architecture.md "A service's view of the machine"), built in its fresh,
  * private mount namespace before exec:
  *   /            a new tmpfs (read-only with `read_only: true`)
+ *                or, for an image service (`image_layer`), its overlayfs root (launcher/image.h):
+ *                then no host folder, no private /tmp /run /var/tmp and no hidden paths
  *   every top-level folder of the host but the ones below (/usr, /etc, /var, /home, /opt,
  *                /srv, /root, /mnt, /nix...): recursive read-only binds, submounts included
  *                (mount_setattr AT_RECURSIVE); top-level symlinks (/bin -> usr/bin) recreated

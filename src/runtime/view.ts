@@ -23,6 +23,12 @@ export interface ServiceView {
   readonly mounts: readonly ViewMount[];
   /** Paths hidden in the view (hidden.ts): an empty read-only tmpfs over a folder, /dev/null over a file. */
   readonly hide?: readonly string[];
+  /**
+   * An image service's root (native/launcher/image.h) instead of the host's folders: the
+   * unpacked layer folders (absolute, lowest first) under overlayfs, with the service's own
+   * writable upper and work folders (same filesystem), or none: a read-only root.
+   */
+  readonly image?: { readonly layers: readonly string[]; readonly upper?: { readonly upper: string; readonly work: string } };
 }
 
 /** First components the view builds itself while it is made (the host's old root, overlay layers): never a target. */
@@ -78,6 +84,8 @@ export function viewRequestPairs(service: Service, view: ServiceView): [string, 
   if (etc.resolvConf !== undefined) pairs.push(['etc_resolv_conf', etc.resolvConf]);
   if (service.shmSizeBytes !== undefined) pairs.push(['shm_size', String(service.shmSizeBytes)]);
   for (const path of view.hide ?? []) pairs.push(['hide', path]);
+  for (const layer of view.image?.layers ?? []) pairs.push(['image_layer', layer]);
+  if (view.image?.upper !== undefined) pairs.push(['image_upper', view.image.upper.upper], ['image_work', view.image.upper.work]);
   for (const m of view.mounts) {
     pairs.push(['mount', m.type]);
     if (m.type === 'bind') pairs.push(['mount_source', m.source]);
