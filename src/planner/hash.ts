@@ -9,6 +9,14 @@ import type { ConfigStamp } from './plan.js';
 /** Service fields that never require a recreate (compose leaves them out of its hash too). */
 const SERVICE_FIELDS_NOT_HASHED = new Set(['name', 'build', 'dependsOn', 'develop', 'profiles']);
 
+/**
+ * Service fields that only matter with an image (they change nothing for a host program): hashed
+ * only for image services, so the hashes of existing host-program services stay what they were.
+ */
+const SERVICE_FIELDS_IMAGE_ONLY = new Set(['platform', 'stopSignalSet', 'healthcheckDisabled']);
+
+const SERVICE_FIELDS_NOT_HASHED_NO_IMAGE = new Set([...SERVICE_FIELDS_NOT_HASHED, ...SERVICE_FIELDS_IMAGE_ONLY]);
+
 /** Network fields that do not change the bridge (its key is its identity). */
 const NETWORK_FIELDS_NOT_HASHED = new Set(['key', 'labels']);
 
@@ -44,7 +52,7 @@ function stampOf(model: object, skip: ReadonlySet<string>): ConfigStamp {
 
 /** Stamp of a service: what decides "unchanged, leave it running" vs "recreate". */
 export function hashService(service: Service): ConfigStamp {
-  return stampOf(service, SERVICE_FIELDS_NOT_HASHED);
+  return stampOf(service, service.image === undefined ? SERVICE_FIELDS_NOT_HASHED_NO_IMAGE : SERVICE_FIELDS_NOT_HASHED);
 }
 
 /** Stamp of a network: a change (subnet, internal) recreates the bridge and its veths. */

@@ -13,6 +13,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
   service: {
     image: 'An OCI image. Accepted by `config`; `plan` and `up` refuse it until images are supported.',
     build: 'How to build an image. Accepted by `config`; `plan` and `up` refuse it for now.',
+    platform: 'The image platform to pull, e.g. `linux/amd64` or `linux/arm64/v8`; the host\'s when absent. Only images use it.',
     command: 'The program and its arguments: a list, or a string split into words like a shell does (no shell runs).',
     entrypoint: 'Runs before `command`; a list, or a string split into words.',
     environment: 'Variables as KEY: value or KEY=value; a bare KEY takes its value from the environment.',

@@ -58,8 +58,8 @@ export const KEYS: Catalogue = {
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
        security_opt shm_size privileged devices`,
     ),
-    ...all(M, 'image build'),
-    ...all(C, 'tty stdin_open platform pull_policy pull_refresh_after logging annotations attach'),
+    ...all(M, 'image build platform'),
+    ...all(C, 'tty stdin_open pull_policy pull_refresh_after logging annotations attach'),
     ...all(
       U,
       `blkio_config cgroup cgroup_parent configs cpu_count cpu_percent cpu_shares
@@ -110,7 +110,6 @@ export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
   version: 'compose ignores it too; it can be removed',
   tty: 'stack services have no terminal; their output goes to the log',
   stdin_open: 'stack services have no terminal; their output goes to the log',
-  platform: 'it only matters for images, which stack does not run yet',
   pull_policy: 'it only matters for images, which stack does not run yet',
   pull_refresh_after: 'it only matters for images, which stack does not run yet',
   logging: "stack writes each service's output to its own log file",

@@ -1,6 +1,7 @@
 // The normalized, fully defaulted model of a project. Everything downstream of src/spec
 // (planner, executor, network, supervisor, cli) reads this and never the YAML.
 // All durations are milliseconds, all sizes bytes, all paths absolute.
+import type { PlatformSpec } from './platform.js';
 import type { SeccompProfile } from './seccomp-profile.js';
 
 /** A whole project after load → interpolate → validate → normalize. */
@@ -57,6 +58,8 @@ export interface Service {
   readonly name: string;
   /** Set when the spec names an image; `plan`/`up` refuse such a service until images exist. */
   readonly image?: string;
+  /** `platform:` normalized (`linux/arm64` → arm64 v8); absent: the host's. Only images use it. */
+  readonly platform?: PlatformSpec;
   /** Set when the spec has `build:`; modelled only. */
   readonly build?: BuildSpec;
   /** `null` when not given (the image's would apply); a string spec is already split into words. */
@@ -80,9 +83,13 @@ export interface Service {
   readonly dependsOn: Readonly<Record<string, Dependency>>;
   /** `null` when disabled or not given. */
   readonly healthcheck: Healthcheck | null;
+  /** The spec disables the healthcheck (`disable: true` or `test: ["NONE"]`): the image's is not used either. */
+  readonly healthcheckDisabled: boolean;
   readonly restart: RestartPolicy;
-  /** Signal name, e.g. `SIGTERM`. */
+  /** Signal name, e.g. `SIGTERM` (the default when the spec has none). */
   readonly stopSignal: string;
+  /** The spec wrote `stop_signal`: it wins over the image's StopSignal. */
+  readonly stopSignalSet: boolean;
   readonly stopGracePeriodMs: number;
   readonly init: boolean;
   readonly readOnly: boolean;

@@ -205,6 +205,7 @@ const develop = level('develop', {
 export const serviceSchema = level('service', {
   image: str.optional(),
   build: build.optional(),
+  platform: str.optional(),
   command: command.optional(),
   entrypoint: command.optional(),
   environment: listOrDict.optional(),

@@ -5,6 +5,7 @@ import type { DeviceMapping, Dependency, Develop, WatchExec, ExtraHost, Healthch
 import { DEVICE_SYNTAX, parseDevice } from './devices.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { viewOptions } from './view-options.js';
+import { parsePlatform } from './platform.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
 import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
 import { securityOptions } from './security-opt.js';
@@ -12,6 +13,7 @@ import type { KeyPath } from './raw.js';
 import type { ServiceSpec } from './schema.js';
 import { splitWords } from './shellwords.js';
 import { suggest } from './suggest.js';
+import { UserError } from '../errors.js';
 import { asBoolean, parseBytes, parseCpus, parseDuration, parseInteger } from './units.js';
 
 /** What a service needs to know about the rest of the project. */
@@ -88,6 +90,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     name,
     ...(spec.image !== undefined ? { image: spec.image } : {}),
     ...(spec.build !== undefined ? { build: build(spec.build, ctx) } : {}),
+    ...platform(spec.platform, at, ctx),
     entrypoint: words('entrypoint'),
     command: words('command'),
     environment: sortKeys(environment),
@@ -102,8 +105,10 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     extraHosts: extraHosts(spec.extra_hosts, at, ctx),
     dependsOn: dependsOn(spec.depends_on),
     healthcheck: healthcheck(spec, at, ctx),
+    healthcheckDisabled: healthcheckDisabled(spec.healthcheck),
     restart: restart(spec.restart),
     stopSignal: signal(spec.stop_signal, at, ctx),
+    stopSignalSet: spec.stop_signal !== undefined,
     stopGracePeriodMs: spec.stop_grace_period === undefined ? DEFAULT_STOP_GRACE_MS : ok(parseDuration(spec.stop_grace_period), DEFAULT_STOP_GRACE_MS),
     init: asBoolean(spec.init, false),
     readOnly: asBoolean(spec.read_only, false),
@@ -226,6 +231,24 @@ function healthcheck(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPa
     startPeriodMs: ms(h.start_period, HEALTHCHECK_DEFAULTS.startPeriodMs),
     startIntervalMs: ms(h.start_interval, HEALTHCHECK_DEFAULTS.startIntervalMs),
   };
+}
+
+/** `disable: true` or `test: ["NONE"]`: no healthcheck, not even the image's. */
+function healthcheckDisabled(h: ServiceSpec['healthcheck']): boolean {
+  if (h === undefined) return false;
+  return asBoolean(h.disable, false) || (Array.isArray(h.test) && h.test[0] === 'NONE');
+}
+
+/** `platform:` parsed as Docker does; a bad one is BAD_PLATFORM at the key. */
+function platform(spec: string | undefined, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): Pick<Service, 'platform'> {
+  if (typeof spec !== 'string') return {}; // absent, or a type error validation reports
+  try {
+    return { platform: parsePlatform(spec) };
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    ctx.report.error(at('platform'), 'BAD_PLATFORM', e.message, { expected: 'os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8' });
+    return {};
+  }
 }
 
 function restart(spec: string | undefined): RestartPolicy {

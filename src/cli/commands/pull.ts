@@ -84,6 +84,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const credentials = findCredentials(ref.registry, { env: ctx.env as NodeJS.ProcessEnv });
       const record = await pullImage(image, {
         store,
+        ...(service.platform ? { platform: service.platform } : {}),
         ...(credentials ? { credentials } : {}),
         onProgress: (event) => {
           if (event.kind === 'layer' && event.state === 'done') downloaded++;
