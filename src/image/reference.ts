@@ -163,7 +163,8 @@ function describeInvalid(remainder: string): string {
   return 'repository name components are lowercase letters and digits separated by `.`, `_`, `__` or `-`, joined by `/`';
 }
 
-/** The base URL of a registry's API: docker.io is https://registry-1.docker.io. */
-export function registryEndpoint(registry: string): string {
-  return `https://${registry === DOCKER_HUB ? DOCKER_HUB_API : registry}`;
+/** The base URL of a registry's API: docker.io (or index.docker.io) is https://registry-1.docker.io; `insecure` speaks http. */
+export function registryEndpoint(registry: string, insecure = false): string {
+  const host = registry === DOCKER_HUB || registry === 'index.docker.io' ? DOCKER_HUB_API : registry;
+  return `${insecure ? 'http' : 'https'}://${host}`;
 }

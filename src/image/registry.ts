@@ -7,6 +7,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError } from '../errors.js';
 import { parseAuthChallenges, type AuthChallenge } from './auth-challenge.js';
+import { registryEndpoint } from './reference.js';
 
 /** A user name and password (or token) for a registry. */
 export interface RegistryCredentials {
@@ -58,11 +59,6 @@ export function isInsecureRegistry(registry: string, insecure: readonly string[]
   return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]';
 }
 
-/** The host the API answers on: Docker Hub's index name maps to its registry host. */
-function apiHost(registry: string): string {
-  return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
-}
-
 /** A client of one registry. */
 export class RegistryClient {
   readonly registry: string;
@@ -74,8 +70,7 @@ export class RegistryClient {
 
   constructor(opts: RegistryClientOptions) {
     this.registry = opts.registry;
-    const host = apiHost(opts.registry);
-    this.base = `${isInsecureRegistry(opts.registry, opts.insecure) ? 'http' : 'https'}://${host}`;
+    this.base = registryEndpoint(opts.registry, isInsecureRegistry(opts.registry, opts.insecure));
     this.credentials = opts.credentials;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
