@@ -5,35 +5,24 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
-import { parseFlatKeyed, openCgroups, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
-import { Scratch, alive, exitOf, uniqueProject, waitFor } from './helpers.js';
+import { parseFlatKeyed } from '../../../src/runtime/cgroup/index.js';
+import { alive, exitOf, useScratch, waitFor } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
 describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits against the workload', () => {
-  let manager: CgroupManager;
-  let scratch: Scratch;
-  let project: string;
-
-  beforeEach(async () => {
-    manager = await openCgroups();
-    project = uniqueProject();
-    scratch = new Scratch(manager, project);
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const rig = useScratch();
 
   it('OOM-kills a memory hog alone and says so', async () => {
-    const group = await manager.create(project, 'hog', { memoryBytes: 64 * MiB });
-    const neighbour = await manager.create(project, 'neighbour', {});
-    scratch.groups.push(group, neighbour);
-    const bystander = await scratch.spawnIn(neighbour, ['sleep', '60']);
+    const group = await rig.manager.create(rig.project, 'hog', { memoryBytes: 64 * MiB });
+    const neighbour = await rig.manager.create(rig.project, 'neighbour', {});
+    rig.scratch.groups.push(group, neighbour);
+    const bystander = await rig.scratch.spawnIn(neighbour, ['sleep', '60']);
     expect(await group.oomKilled()).toBe(false);
     // dash doubles a string until it needs far more than 64 MiB.
-    const hog = await scratch.spawnIn(group, ['sh', '-c', 'x=0123456789abcdef; while :; do x="$x$x"; done']);
+    const hog = await rig.scratch.spawnIn(group, ['sh', '-c', 'x=0123456789abcdef; while :; do x="$x$x"; done']);
     expect(await exitOf(hog)).toEqual([null, 'SIGKILL']);
     expect(await group.oomKilled()).toBe(true);
     expect(await group.oomKills()).toBe(1);
@@ -43,10 +32,10 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
   });
 
   it('stops a fork bomb at pids.max while the host stays responsive', async () => {
-    const group = await manager.create(project, 'bomb', { pids: 32 });
-    scratch.groups.push(group);
+    const group = await rig.manager.create(rig.project, 'bomb', { pids: 32 });
+    rig.scratch.groups.push(group);
     // bash retries a failed fork, so the bomb keeps pushing against the limit.
-    await scratch.spawnIn(group, ['bash', '-c', 'while :; do sleep 60 & done']);
+    await rig.scratch.spawnIn(group, ['bash', '-c', 'while :; do sleep 60 & done']);
     const refusals = () => parseFlatKeyed(readFileSync(group.controllerFile('pids', 'pids.events'), 'utf8')).get('max') ?? 0;
     await waitFor(() => refusals() > 0, 'the pids limit to refuse a fork');
     expect((await group.stats()).pids).toBe(32);
@@ -58,10 +47,10 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
   });
 
   it('holds a 0.2 cpu quota against a busy loop (measured in cpuacct)', async () => {
-    const group = await manager.create(project, 'spin', { cpus: 0.2 });
-    scratch.groups.push(group);
+    const group = await rig.manager.create(rig.project, 'spin', { cpus: 0.2 });
+    rig.scratch.groups.push(group);
     const started = Date.now();
-    await scratch.spawnIn(group, ['sh', '-c', 'while :; do :; done']);
+    await rig.scratch.spawnIn(group, ['sh', '-c', 'while :; do :; done']);
     await new Promise((r) => setTimeout(r, 1_500));
     const { cpuUsageNs, cpuThrottledPeriods } = await group.stats();
     const wallNs = (Date.now() - started) * 1e6;
@@ -76,10 +65,10 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
   });
 
   it('keeps a workload running as nobody from raising its limits or leaving its group', async () => {
-    const group = await manager.create(project, 'app', { memoryBytes: 64 * MiB, pids: 16 });
-    scratch.groups.push(group);
+    const group = await rig.manager.create(rig.project, 'app', { memoryBytes: 64 * MiB, pids: 16 });
+    rig.scratch.groups.push(group);
     // Every path comes from the manager, so the same attempts run on a v1 and on a v2 host.
-    const memoryLimit = group.controllerFile('memory', manager.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
+    const memoryLimit = group.controllerFile('memory', rig.manager.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
     const tries = [
       `echo 1073741824 > ${memoryLimit}`,
       `echo max > ${group.controllerFile('pids', 'pids.max')}`,
@@ -94,7 +83,7 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
     const outFile = join(dir, 'out');
     let out: string;
     try {
-      const app = await scratch.spawnIn(group, ['sh', '-c', `exec "$@" > ${outFile}`, 'sh', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', 'sh', '-c', script]);
+      const app = await rig.scratch.spawnIn(group, ['sh', '-c', `exec "$@" > ${outFile}`, 'sh', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', 'sh', '-c', script]);
       expect(await exitOf(app)).toEqual([0, null]);
       out = readFileSync(outFile, 'utf8');
     } finally {
@@ -103,7 +92,7 @@ describeWith({ root: true, commands: ['bash', 'setpriv'] }, 'cgroup limits again
     const lines = out.trim().split('\n');
     expect(lines.slice(0, tries.length)).toEqual(tries.map(() => 'denied'));
     // Still in the group in every hierarchy it has: one /proc/self/cgroup line per group dir.
-    const where = lines.slice(tries.length).filter((l) => l.endsWith(`:/stack/${project}/app`));
+    const where = lines.slice(tries.length).filter((l) => l.endsWith(`:/stack/${rig.project}/app`));
     expect(where).toHaveLength(group.dirs.length);
     expect(await group.limits()).toEqual({ memoryBytes: 64 * MiB, pids: 16 });
   });

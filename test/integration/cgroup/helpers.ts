@@ -6,11 +6,37 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import type { CgroupHandle, CgroupManager } from '../../../src/runtime/cgroup/index.js';
+import { afterEach, beforeEach } from 'vitest';
+import { openCgroups, type CgroupHandle, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
 
 /** A project name no other test (or engineer) uses: `t<8 hex>`. */
 export function uniqueProject(): string {
   return `t${randomBytes(4).toString('hex')}`;
+}
+
+/** The host's manager, a fresh project and its Scratch, for the test running now. */
+export interface ScratchRig {
+  manager: CgroupManager;
+  project: string;
+  scratch: Scratch;
+}
+
+/**
+ * Gives each test of the enclosing describe a fresh rig (beforeEach) and cleans it up
+ * (afterEach); `afterCleanup` runs once the scratch is cleaned.
+ */
+export function useScratch(afterCleanup?: (rig: ScratchRig) => Promise<void>): ScratchRig {
+  const rig = {} as ScratchRig;
+  beforeEach(async () => {
+    rig.manager = await openCgroups();
+    rig.project = uniqueProject();
+    rig.scratch = new Scratch(rig.manager, rig.project);
+  });
+  afterEach(async () => {
+    await rig.scratch.cleanup();
+    await afterCleanup?.(rig);
+  });
+  return rig;
 }
 
 /** What a test started and made, for afterEach. */

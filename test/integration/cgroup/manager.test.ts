@@ -4,25 +4,15 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
-import { detectCgroups, nodeCgroupDeps, openCgroups, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
-import { Scratch, alive, exitOf, uniqueProject, waitFor } from './helpers.js';
+import { detectCgroups, nodeCgroupDeps } from '../../../src/runtime/cgroup/index.js';
+import { alive, exitOf, useScratch, waitFor } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
 describeRoot('the cgroup manager on the real kernel', () => {
-  let manager: CgroupManager;
-  let scratch: Scratch;
-  let project: string;
-
-  beforeEach(async () => {
-    manager = await openCgroups();
-    project = uniqueProject();
-    scratch = new Scratch(manager, project);
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
+  const rig = useScratch(async ({ manager, project }) => {
     expect(await manager.projects()).not.toContain(project);
   });
 
@@ -33,16 +23,16 @@ describeRoot('the cgroup manager on the real kernel', () => {
     const controllers = unified ? readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').trim().split(' ') : [];
     const v2 = ['memory', 'pids', 'cpu'].every((c) => controllers.includes(c));
     expect(layout.version).toBe(v2 ? 2 : 1);
-    expect(manager.version).toBe(layout.version);
+    expect(rig.manager.version).toBe(layout.version);
     const hybrid = mounts.find((m) => m[2] === 'cgroup2');
     if (!v2 && hybrid) expect(layout.notes.join()).toContain(`cgroup2 at ${hybrid[1]} lacks`);
   });
 
   it('creates root-owned 0755 dirs in every hierarchy and reads its limits back', async () => {
-    const group = await manager.create(project, 'web', { memoryBytes: 64 * MiB, cpus: 0.5, pids: 20 });
-    scratch.groups.push(group);
+    const group = await rig.manager.create(rig.project, 'web', { memoryBytes: 64 * MiB, cpus: 0.5, pids: 20 });
+    rig.scratch.groups.push(group);
     for (const dir of group.dirs) {
-      expect(dir.endsWith(`/stack/${project}/web`)).toBe(true);
+      expect(dir.endsWith(`/stack/${rig.project}/web`)).toBe(true);
       const st = statSync(dir);
       expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([0, 0, 0o755]);
       expect(statSync(join(dir, 'cgroup.procs')).mode & 0o7777).toBe(0o644);
@@ -52,34 +42,34 @@ describeRoot('the cgroup manager on the real kernel', () => {
     // A new limit set leaves the others at their defaults: no memory limit, podman's 2048 pids.
     await group.setLimits({ cpus: 1 });
     expect(await group.limits()).toEqual({ cpus: 1, pids: 2048 });
-    expect(await manager.services(project)).toEqual(['web']);
+    expect(await rig.manager.services(rig.project)).toEqual(['web']);
   });
 
   it('lists a process that joined before exec, and its children', async () => {
-    const group = await manager.create(project, 'web', {});
-    scratch.groups.push(group);
-    const child = await scratch.spawnIn(group, ['sh', '-c', 'sleep 60 & exec sleep 60']);
+    const group = await rig.manager.create(rig.project, 'web', {});
+    rig.scratch.groups.push(group);
+    const child = await rig.scratch.spawnIn(group, ['sh', '-c', 'sleep 60 & exec sleep 60']);
     await waitFor(async () => (await group.pids()).length === 2, 'the forked sleep to be listed');
     expect(await group.pids()).toContain(child.pid);
     expect((await group.stats()).pids).toBe(2);
   });
 
   it('moves a running process into every hierarchy with join()', async () => {
-    const group = await manager.create(project, 'web', {});
-    scratch.groups.push(group);
+    const group = await rig.manager.create(rig.project, 'web', {});
+    rig.scratch.groups.push(group);
     const child = spawn('sleep', ['60'], { stdio: 'ignore' });
-    scratch.children.push(child);
+    rig.scratch.children.push(child);
     await group.join(child.pid!);
     expect(await group.pids()).toEqual([child.pid]);
     for (const dir of group.dirs) expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8')).toBe(`${child.pid}\n`);
     const lines = readFileSync(`/proc/${child.pid}/cgroup`, 'utf8').split('\n');
-    expect(lines.filter((l) => l.endsWith(`:/stack/${project}/web`))).toHaveLength(group.dirs.length);
+    expect(lines.filter((l) => l.endsWith(`:/stack/${rig.project}/web`))).toHaveLength(group.dirs.length);
   });
 
   it('kills every process, children that ignore SIGTERM included', async () => {
-    const group = await manager.create(project, 'web', {});
-    scratch.groups.push(group);
-    const child = await scratch.spawnIn(group, ['sh', '-c', 'trap "" TERM; sleep 60 & sleep 60 & wait']);
+    const group = await rig.manager.create(rig.project, 'web', {});
+    rig.scratch.groups.push(group);
+    const child = await rig.scratch.spawnIn(group, ['sh', '-c', 'trap "" TERM; sleep 60 & sleep 60 & wait']);
     await waitFor(async () => (await group.pids()).length === 3, 'three processes in the group');
     const pids = await group.pids();
     for (const pid of pids) process.kill(pid, 'SIGTERM');
@@ -92,22 +82,22 @@ describeRoot('the cgroup manager on the real kernel', () => {
   });
 
   it('destroys a populated group, and the project dir with its last service', async () => {
-    const web = await manager.create(project, 'web', {});
-    const db = await manager.create(project, 'db', {});
-    scratch.groups.push(web, db);
-    const child = await scratch.spawnIn(web, ['sleep', '60']);
+    const web = await rig.manager.create(rig.project, 'web', {});
+    const db = await rig.manager.create(rig.project, 'db', {});
+    rig.scratch.groups.push(web, db);
+    const child = await rig.scratch.spawnIn(web, ['sleep', '60']);
     await web.destroy();
     for (const dir of web.dirs) expect(existsSync(dir)).toBe(false);
     expect(await exitOf(child)).toEqual([null, 'SIGKILL']);
-    expect(await manager.projects()).toContain(project);
+    expect(await rig.manager.projects()).toContain(rig.project);
     await db.destroy();
     for (const dir of db.dirs) expect(existsSync(join(dir, '..'))).toBe(false);
     await db.destroy(); // gone is success
   });
 
   it('writes what `cat` reads on cgroupfs (no O_CREAT, one write)', async () => {
-    const group = await manager.create(project, 'web', { pids: 7 });
-    scratch.groups.push(group);
+    const group = await rig.manager.create(rig.project, 'web', { pids: 7 });
+    rig.scratch.groups.push(group);
     expect(execFileSync('cat', [group.controllerFile('pids', 'pids.max')], { encoding: 'utf8' })).toBe('7\n');
   });
 });
