@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/file.h"
+#include "common/pairs.h"
 #include "common/report.h"
 #include "common/seccomp.h"
 
@@ -18,17 +19,12 @@ int main(void) {
   report_fd = 2; /* stdout is the filter */
   size_t len;
   char *buf = read_all(0, &len, "request", "the seccomp filter");
-  if (len == 0 || buf[len - 1] != '\0') fail("request", EINVAL, "request is empty or not NUL-terminated");
+  struct pairs it;
+  pairs_start(&it, buf, len, "request", "request");
   struct seccomp_request s;
   memset(&s, 0, sizeof s);
-  for (char *p = buf; p < buf + len;) {
-    char *key = p;
-    p += strlen(p) + 1;
-    if (p >= buf + len) fail("request", EINVAL, "key without a value: %s", key);
-    char *value = p;
-    p += strlen(p) + 1;
+  for (char *key, *value; pairs_next(&it, &key, &value);)
     if (!seccomp_request_key(&s, key, value) || s.bpf) fail("request", EINVAL, "not a seccomp filter key: %s", key);
-  }
   seccomp_export(&s, 1);
   return 0;
 }

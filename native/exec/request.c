@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/number.h"
+#include "common/pairs.h"
 #include "common/report.h"
 #include "common/seccomp.h"
 
@@ -24,9 +25,8 @@ static enum stdio_mode stdio_mode(const char *value) {
 }
 
 void parse_request(struct request *r, char *buf, size_t len) {
-  if (len == 0 || buf[len - 1] != '\0') fail("request", EINVAL, "request is empty or not NUL-terminated");
-  size_t strings = 0;
-  for (size_t i = 0; i < len; i++) strings += buf[i] == '\0';
+  struct pairs it;
+  size_t strings = pairs_start(&it, buf, len, "request", "request");
   memset(r, 0, sizeof *r);
   r->uid = (uid_t)-1;
   r->gid = (gid_t)-1;
@@ -38,12 +38,7 @@ void parse_request(struct request *r, char *buf, size_t len) {
   r->argv = calloc(strings + 1, sizeof *r->argv);
   if (!r->cgroups || !r->groups || !r->env || !r->argv) fail("request", ENOMEM, "parsing the request");
   int has_caps = 0;
-  for (char *p = buf; p < buf + len;) {
-    char *key = p;
-    p += strlen(p) + 1;
-    if (p >= buf + len) fail("request", EINVAL, "key without a value: %s", key);
-    char *value = p;
-    p += strlen(p) + 1;
+  for (char *key, *value; pairs_next(&it, &key, &value);) {
     if (!strcmp(key, "pid")) r->pid = (pid_t)number(key, value, 10);
     else if (!strcmp(key, "start_time")) r->start_time = number(key, value, 10);
     else if (!strcmp(key, "cgroup")) r->cgroups[r->ncgroups++] = value;

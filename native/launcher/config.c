@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/number.h"
+#include "common/pairs.h"
 #include "common/report.h"
 
 /* The volume the `mount_*` key `key` fills in: the last one started. */
@@ -16,9 +17,8 @@ static struct volume *current_volume(struct config *c, const char *key) {
 }
 
 void parse_config(struct config *c, char *buf, size_t len) {
-  if (len == 0 || buf[len - 1] != '\0') fail("config", EINVAL, "launch request is empty or not NUL-terminated");
-  size_t strings = 0;
-  for (size_t i = 0; i < len; i++) strings += buf[i] == '\0';
+  struct pairs it;
+  size_t strings = pairs_start(&it, buf, len, "config", "launch request");
   if (strings % 2) fail("config", EINVAL, "launch request has a key without a value");
   memset(c, 0, sizeof *c);
   c->log_max_bytes = 10 * 1024 * 1024;
@@ -35,11 +35,7 @@ void parse_config(struct config *c, char *buf, size_t len) {
   c->devices = calloc(strings, sizeof *c->devices);
   c->image_layers = calloc(strings, sizeof *c->image_layers);
   if (!c->cgroups || !c->groups || !c->env || !c->argv || !c->volumes || !c->hide || !c->devices || !c->image_layers) fail("config", ENOMEM, "parsing the launch request");
-  for (char *p = buf; p < buf + len;) {
-    char *key = p;
-    p += strlen(p) + 1;
-    char *value = p;
-    p += strlen(p) + 1;
+  for (char *key, *value; pairs_next(&it, &key, &value);) {
     if (!strcmp(key, "name")) c->name = value;
     else if (!strcmp(key, "log")) c->log_path = value;
     else if (!strcmp(key, "log_max_bytes")) c->log_max_bytes = (long long)parse_number("config", key, value, 10, 1ULL << 40);
