@@ -52,6 +52,9 @@ interface Bindings {
   flock: (fd: number, operation: number) => number;
   syscall: (number: number, ...args: unknown[]) => number;
   poll: (fds: Buffer, count: number, timeoutMs: number) => number;
+  lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
+  lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
+  mknod: (path: string, mode: number, dev: bigint) => number;
 }
 
 let bindings: Bindings | undefined;
@@ -81,6 +84,9 @@ function lib(): Bindings {
     flock: f('int flock(int fd, int operation)'),
     syscall: f('long syscall(long number, ...)'),
     poll: f('int poll(_Inout_ void *fds, unsigned long count, int timeout)'),
+    lsetxattr: f('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+    lgetxattr: f('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+    mknod: f('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   };
   return bindings;
 }
@@ -189,4 +195,19 @@ export function pollOne(fd: number, events: number, timeoutMs: number, what: str
   pollfd.writeInt16LE(events, 4);
   const n = check(lib().poll(pollfd, 1, timeoutMs), () => `poll(${what})`);
   return n === 0 ? 0 : pollfd.readInt16LE(6);
+}
+
+/** lsetxattr(2): sets `name` on `path` itself (a symlink is not followed). */
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  check(lib().lsetxattr(path, name, value, value.length, 0), () => `lsetxattr ${name} on ${path}`);
+}
+
+/** lgetxattr(2) into `value` (null: just the size); returns the value's length. */
+export function lgetxattrInto(path: string, name: string, value: Buffer | null): number {
+  return check(lib().lgetxattr(path, name, value, value?.length ?? 0), () => `lgetxattr ${name} on ${path}`);
+}
+
+/** mknod(2) with a raw mode (file type and permission bits) and device number. */
+export function mknod(path: string, mode: number, dev: bigint, call: () => string): void {
+  check(lib().mknod(path, mode, dev), call);
 }
