@@ -141,7 +141,11 @@ function safeNames(dir: string): string[] {
   }
 }
 
-/** What `service`'s view hides on this host (its `x-stack-hide` and `x-stack-show` applied). */
-export function serviceHides(roots: StateRoots, service: { readonly hide?: readonly string[]; readonly show?: readonly string[] }): string[] {
-  return hiddenPaths({ roots, env: process.env }, { hide: service.hide ?? [], show: service.show ?? [] });
+/** What `service`'s view hides on this host (its `x-stack-hide` and `x-stack-show` applied); `userDb` is the host's, loaded when not given. */
+export function serviceHides(
+  roots: StateRoots,
+  service: { readonly hide?: readonly string[]; readonly show?: readonly string[] },
+  userDb?: UserDb,
+): string[] {
+  return hiddenPaths({ roots, env: process.env, ...(userDb !== undefined && { userDb }) }, { hide: service.hide ?? [], show: service.show ?? [] });
 }

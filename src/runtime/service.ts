@@ -13,7 +13,7 @@ import { serviceHides } from './hidden.js';
 import { launch, type LaunchedService } from './launch.js';
 import { prepareMounts, type MountSetup } from './mounts.js';
 import { serviceFiles } from '../state/service-files.js';
-import type { UserDb } from './user.js';
+import { loadUserDb, type UserDb } from './user.js';
 
 /** Where and how a service is started. */
 export interface StartRequest {
@@ -39,6 +39,8 @@ export interface StartedService extends LaunchedService {
 /** Creates the service's cgroups and view and starts its process; resolves once it runs. */
 export async function startServiceProcess(request: StartRequest): Promise<StartedService> {
   const { roots, project, service } = request;
+  // Read the host's /etc/passwd and /etc/group once: the volume owner, the user and the hidden homes all use it.
+  const userDb = request.userDb ?? loadUserDb();
   const group = await request.cgroups.create(project.name, service.name, service.limits, deviceRulesFor(service));
   if (request.empty) await group.killAll();
   const files = serviceFiles(roots, project.name, service.name);
@@ -49,7 +51,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
       project,
       mode: request.mode,
       ...(request.invoker !== undefined && { invoker: request.invoker }),
-      ...(request.userDb !== undefined && { userDb: request.userDb }),
+      userDb,
     },
     service,
   );
@@ -59,11 +61,11 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
     netns: join(NETNS_DIR, request.netns),
     logPath: files.log,
     exitPath: files.exit,
-    ...(request.userDb !== undefined && { userDb: request.userDb }),
+    userDb,
     view: {
       etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
       mounts,
-      hide: serviceHides(roots, service),
+      hide: serviceHides(roots, service, userDb),
     },
   });
   return { ...launched, group };
