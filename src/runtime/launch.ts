@@ -21,6 +21,7 @@ import {
   launchRequest,
   type LogRotation,
 } from './launcher-config.js';
+import type { ResolvedDevice } from './cgroup/devices.js';
 import { placeInMonitorGroup } from './cgroup/monitors.js';
 import { readBootId } from './proc.js';
 import { serviceDevices } from './devices.js';
@@ -55,6 +56,8 @@ export interface LaunchOptions {
    * `read_only:`. Without it the service sees the host's root (launch tests of other parts).
    */
   readonly view?: ServiceView;
+  /** The service's device nodes (devices.ts serviceDevices) when the caller has them already; read from the host otherwise. */
+  readonly devices?: readonly ResolvedDevice[];
 }
 
 /** A running service: enough to find, check and stop it later (records keep all of it). */
@@ -182,7 +185,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     logPath: options.logPath,
     exitPath: options.exitPath,
     logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,
-    ...(options.view !== undefined && { view: options.view, devices: serviceDevices(service) }),
+    ...(options.view !== undefined && { view: options.view, devices: options.devices ?? serviceDevices(service) }),
     ...(seccomp.length > 0 && { seccomp }),
   });
   const project = options.cgroup?.project;

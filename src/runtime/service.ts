@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';
 import { NETNS_DIR, type StateRoots } from '../state/paths.js';
 import type { CgroupHandle, CgroupManager } from './cgroup/index.js';
-import { deviceRulesFor } from './devices.js';
+import { serviceDeviceRules } from './cgroup/devices.js';
+import { serviceDevices } from './devices.js';
 import { serviceHides } from './hidden.js';
 import { launch, type LaunchedService } from './launch.js';
 import { prepareMounts, type MountSetup } from './mounts.js';
@@ -41,7 +42,9 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
   const { roots, project, service } = request;
   // Read the host's /etc/passwd and /etc/group once: the volume owner, the user and the hidden homes all use it.
   const userDb = request.userDb ?? loadUserDb();
-  const group = await request.cgroups.create(project.name, service.name, service.limits, deviceRulesFor(service));
+  // Resolved once: the cgroup's device rules and the view's /dev come from the same nodes.
+  const devices = serviceDevices(service);
+  const group = await request.cgroups.create(project.name, service.name, service.limits, serviceDeviceRules(service, devices));
   if (request.empty) await group.killAll();
   const files = serviceFiles(roots, project.name, service.name);
   await mkdir(files.dir, { recursive: true, mode: 0o700 });
@@ -62,6 +65,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
     logPath: files.log,
     exitPath: files.exit,
     userDb,
+    devices,
     view: {
       etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
       mounts,
