@@ -49,10 +49,6 @@ static void make_points(const struct config *c, const char *host_root) {
   }
 }
 
-static int fsconfig_string(int fs, const char *key, const char *value) {
-  return (int)syscall(SYS_fsconfig, fs, LAUNCHER_FSCONFIG_SET_STRING, key, value, 0);
-}
-
 /* A new overlay context with the lower layers by `lowerdir+`, one a call (Linux 6.8+); -1 with
  * errno EINVAL when the kernel does not know the key. `lowers` is top first. */
 static int context_lowerdir_plus(char lowers[][FD_PATH_MAX], size_t n) {

@@ -34,12 +34,15 @@ int attach_tree(int tree, int onto) {
   return (int)syscall(SYS_move_mount, tree, "", onto, "", LAUNCHER_MOVE_MOUNT_F_EMPTY_PATH | LAUNCHER_MOVE_MOUNT_T_EMPTY_PATH);
 }
 
+int fsconfig_string(int fs, const char *key, const char *value) {
+  return (int)syscall(SYS_fsconfig, fs, LAUNCHER_FSCONFIG_SET_STRING, key, value, 0);
+}
+
 int new_tmpfs(const char *size, const char *mode, int read_only) {
   int fs = (int)syscall(SYS_fsopen, "tmpfs", 1U /* FSOPEN_CLOEXEC */);
   if (fs < 0) return -1;
-  int ok = syscall(SYS_fsconfig, fs, LAUNCHER_FSCONFIG_SET_STRING, "source", "tmpfs", 0) == 0 &&
-           (!size || syscall(SYS_fsconfig, fs, LAUNCHER_FSCONFIG_SET_STRING, "size", size, 0) == 0) &&
-           (!mode || syscall(SYS_fsconfig, fs, LAUNCHER_FSCONFIG_SET_STRING, "mode", mode, 0) == 0) &&
+  int ok = fsconfig_string(fs, "source", "tmpfs") == 0 && (!size || fsconfig_string(fs, "size", size) == 0) &&
+           (!mode || fsconfig_string(fs, "mode", mode) == 0) &&
            syscall(SYS_fsconfig, fs, LAUNCHER_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
   unsigned attrs = LAUNCHER_MOUNT_ATTR_NOSUID | LAUNCHER_MOUNT_ATTR_NODEV | (read_only ? LAUNCHER_MOUNT_ATTR_RDONLY : 0);
   int mnt = ok ? (int)syscall(SYS_fsmount, fs, 1U /* FSMOUNT_CLOEXEC */, attrs) : -1;

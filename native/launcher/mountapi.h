@@ -34,6 +34,9 @@ int clone_tree(int from);
 /* Attaches the detached mount `tree` on fd `onto` (an O_PATH fd of a file, folder or symlink). */
 int attach_tree(int tree, int onto);
 
+/* Sets the string option `key` of the filesystem context `fs` (fsconfig FSCONFIG_SET_STRING); -1 with errno on failure. */
+int fsconfig_string(int fs, const char *key, const char *value);
+
 /* A detached, new tmpfs; `size` and `mode` as mount(8) takes them, or NULL. Returns its fd or -1. */
 int new_tmpfs(const char *size, const char *mode, int read_only);
 
