@@ -19,12 +19,9 @@ import { serialized } from '../../../src/state/atomic.js';
 import { networkRecords } from '../../../src/state/records.js';
 import type { StateRoots } from '../../../src/state/paths.js';
 import type { Project } from '../../../src/spec/project.js';
-import { Lab } from '../network/lab.js';
+import { Lab, METADATA, OUTSIDE, UPLINK } from '../network/lab.js';
 import { buildLauncher, LaunchRig } from '../launch/harness.js';
 
-const METADATA = '169.254.169.254';
-const UPLINK = '198.51.100.1';
-const OUTSIDE = '198.51.100.2';
 const SUBNET = '10.213.7.0/24';
 const GATEWAY = '10.213.7.1';
 const SERVICE_IP = '10.213.7.2';
@@ -79,13 +76,7 @@ describeWith({ root: true, commands: ['ip', 'nft', 'nsenter', 'sysctl'] }, 'esca
     host = await lab.netns('host', { 'net.ipv4.ip_forward': '0' });
     const outside = await lab.netns('out');
     service = await lab.netns('svc');
-    await lab.ip('-n', host, 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside);
-    await lab.ip('-n', host, 'addr', 'add', `${UPLINK}/24`, 'dev', 'uplink0');
-    await lab.ip('-n', host, 'link', 'set', 'uplink0', 'up');
-    await lab.ip('-n', outside, 'addr', 'add', `${OUTSIDE}/24`, 'dev', 'eth0');
-    await lab.ip('-n', outside, 'addr', 'add', `${METADATA}/32`, 'dev', 'eth0');
-    await lab.ip('-n', outside, 'link', 'set', 'eth0', 'up');
-    await lab.ip('-n', host, 'route', 'add', 'default', 'via', OUTSIDE);
+    await lab.uplink(host, outside);
     await lab.bridge(host, bridgeName(project, 'default'), `${GATEWAY}/24`);
     await lab.attach(host, bridgeName(project, 'default'), `stkt${lab.id}`, service, `${SERVICE_IP}/24`, GATEWAY);
     await lab.daemon(outside, 'greet.mjs'); // answers on 8080 with the address it sees

@@ -24,15 +24,11 @@ import { serialized } from '../../../src/state/atomic.js';
 import { networkRecords } from '../../../src/state/records.js';
 import type { StateRoots } from '../../../src/state/paths.js';
 import type { Project } from '../../../src/spec/project.js';
-import { Lab } from './lab.js';
+import { Lab, METADATA, OUTSIDE, UPLINK } from './lab.js';
 
 type Probe = { ok: true; line: string } | { ok: false; code: string };
 type Policy = 'iptables-nft DROP' | 'iptables-legacy DROP' | 'no DROP policy';
 
-const OUTSIDE = '198.51.100.2';
-const UPLINK = '198.51.100.1';
-/** The cloud metadata address, held here by the lab's outside namespace (never the real one). */
-const METADATA = '169.254.169.254';
 /** ECS's credentials address: the lab's host DNATs it to a daemon on its own 127.0.0.1 (input, not forward). */
 const ECS = '169.254.170.2';
 const ECS_PROXY_PORT = '51679';
@@ -74,14 +70,7 @@ async function makeLab(lab: Lab, policy: Policy, ipForward: '0' | '1', roots: St
   const other = `t${lab.id}x`;
   const host = await lab.netns('host', { 'net.ipv4.ip_forward': ipForward });
   const outside = await lab.netns('out');
-  // The host's uplink to the outside world: its default route. The outside has no route back.
-  await lab.ip('-n', host, 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside);
-  await lab.ip('-n', host, 'addr', 'add', `${UPLINK}/24`, 'dev', 'uplink0');
-  await lab.ip('-n', host, 'link', 'set', 'uplink0', 'up');
-  await lab.ip('-n', outside, 'addr', 'add', `${OUTSIDE}/24`, 'dev', 'eth0');
-  await lab.ip('-n', outside, 'addr', 'add', `${METADATA}/32`, 'dev', 'eth0');
-  await lab.ip('-n', outside, 'link', 'set', 'eth0', 'up');
-  await lab.ip('-n', host, 'route', 'add', 'default', 'via', OUTSIDE);
+  await lab.uplink(host, outside);
   // As the ECS agent sets its host up: 169.254.170.2:80 DNATed to a proxy on the host's loopback.
   await lab.sysctl(host, { 'net.ipv4.conf.all.route_localnet': '1' });
   await lab.in(

@@ -13,6 +13,13 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 const PROGRAMS = join(import.meta.dirname, 'programs');
 
+/** The host's end of the uplink made by Lab.uplink. */
+export const UPLINK = '198.51.100.1';
+/** The outside world's end of that uplink. */
+export const OUTSIDE = '198.51.100.2';
+/** The cloud metadata address, held by the lab's outside namespace (never the real one). */
+export const METADATA = '169.254.169.254';
+
 /** One lab: unique names, and the list of what to remove. */
 export class Lab {
   readonly id = randomBytes(3).toString('hex');
@@ -85,6 +92,20 @@ export class Lab {
       });
       child.once('exit', (code) => reject(new Error(`${file} exited ${code} before it was ready: ${errors}`)));
     });
+  }
+
+  /**
+   * The host's uplink to the outside world: veth uplink0 (UPLINK/24) in `host` and eth0 (OUTSIDE/24,
+   * and METADATA/32) in `outside`, the host's default route via OUTSIDE. The outside has no route back.
+   */
+  async uplink(host: string, outside: string): Promise<void> {
+    await this.ip('-n', host, 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside);
+    await this.ip('-n', host, 'addr', 'add', `${UPLINK}/24`, 'dev', 'uplink0');
+    await this.ip('-n', host, 'link', 'set', 'uplink0', 'up');
+    await this.ip('-n', outside, 'addr', 'add', `${OUTSIDE}/24`, 'dev', 'eth0');
+    await this.ip('-n', outside, 'addr', 'add', `${METADATA}/32`, 'dev', 'eth0');
+    await this.ip('-n', outside, 'link', 'set', 'eth0', 'up');
+    await this.ip('-n', host, 'route', 'add', 'default', 'via', OUTSIDE);
   }
 
   /** Bridge `bridge` with `gateway/24` in netns `host`. */
