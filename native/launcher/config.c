@@ -10,6 +10,13 @@
 #include "common/pairs.h"
 #include "common/report.h"
 
+const char *const etc_file_names[ETC_FILES] = {"hosts", "hostname", "resolv.conf"};
+
+const char *etc_file_path(const struct config *c, int i) {
+  const char *paths[ETC_FILES] = {c->etc_hosts, c->etc_hostname, c->etc_resolv_conf};
+  return paths[i];
+}
+
 /* The volume the `mount_*` key `key` fills in: the last one started. */
 static struct volume *current_volume(struct config *c, const char *key) {
   if (!c->nvolumes) fail("config", EINVAL, "%s before any mount key", key);

@@ -74,4 +74,10 @@ struct config {
  * report on any unknown key or missing value. */
 void parse_config(struct config *c, char *buf, size_t len);
 
+/* The /etc files a request may bind the host's over (etc_hosts, etc_hostname, etc_resolv_conf):
+ * the name of file `i` below /etc, and its host path in `c` (NULL: the root's own shows). */
+#define ETC_FILES 3
+extern const char *const etc_file_names[ETC_FILES];
+const char *etc_file_path(const struct config *c, int i);
+
 #endif

@@ -39,12 +39,10 @@ static void make_points(const struct config *c, const char *host_root) {
   }
   snprintf(path, sizeof path, POINTS "%s", host_root);
   view_mkdir(path, 0700);
-  const char *etc_names[] = {"hosts", "hostname", "resolv.conf"};
-  const char *etc_paths[] = {c->etc_hosts, c->etc_hostname, c->etc_resolv_conf};
-  for (int i = 0; i < 3; i++) {
-    if (!etc_paths[i]) continue; /* else the image's own file shows */
+  for (int i = 0; i < ETC_FILES; i++) {
+    if (!etc_file_path(c, i)) continue; /* else the image's own file shows */
     view_mkdir(POINTS "/etc", 0755);
-    snprintf(path, sizeof path, POINTS "/etc/%s", etc_names[i]);
+    snprintf(path, sizeof path, POINTS "/etc/%s", etc_file_names[i]);
     view_mkfile(path);
   }
 }

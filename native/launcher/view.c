@@ -236,17 +236,16 @@ void build_view(const struct config *c) {
     sources[i] = bind_tree(c, &c->volumes[i], fd);
     close(fd);
   }
-  const char *etc_names[] = {"hosts", "hostname", "resolv.conf"};
-  const char *etc_paths[] = {c->etc_hosts, c->etc_hostname, c->etc_resolv_conf};
-  int etc[3];
-  for (int i = 0; i < 3; i++) {
+  int etc[ETC_FILES];
+  for (int i = 0; i < ETC_FILES; i++) {
     etc[i] = -1;
-    if (!etc_paths[i]) continue;
+    const char *path = etc_file_path(c, i);
+    if (!path) continue;
     /* Read-only: a service writing its /etc/hosts would grow a file on the host's /run. */
-    int fd = open_host_path("view", c, etc_paths[i], etc_names[i]);
+    int fd = open_host_path("view", c, path, etc_file_names[i]);
     etc[i] = clone_tree(fd);
     if (etc[i] < 0 || set_mount_flags(etc[i], LAUNCHER_MOUNT_ATTR_RDONLY | LAUNCHER_MOUNT_ATTR_NOSUID | LAUNCHER_MOUNT_ATTR_NODEV) < 0)
-      fail("view", errno, "copy the mount of %s", etc_paths[i]);
+      fail("view", errno, "copy the mount of %s", path);
     close(fd);
   }
 
@@ -270,14 +269,14 @@ void build_view(const struct config *c) {
   build_sys_and_proc();
   if (!image) build_scratch(); /* an image keeps its own /tmp, /run and /var/tmp */
   if (!image) hide_paths(c);   /* nothing of the host's is in an image's root */
-  for (int i = 0; i < 3; i++)
-    if (etc[i] >= 0) bind_etc_file(etc[i], etc_names[i]);
+  for (int i = 0; i < ETC_FILES; i++)
+    if (etc[i] >= 0) bind_etc_file(etc[i], etc_file_names[i]);
   mount_volumes(c, sources, root);
   seal_overlays();
 
   for (size_t i = 0; i < c->nvolumes; i++)
     if (sources[i] >= 0) close(sources[i]);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < ETC_FILES; i++)
     if (etc[i] >= 0) close(etc[i]);
   free(sources);
   if (umount2(HOST_ROOT, MNT_DETACH) < 0) fail("view", errno, "detach the host's root");
