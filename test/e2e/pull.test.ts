@@ -16,7 +16,7 @@ import { hostPlatform } from '../../src/image/platform.js';
 import { chainIds, ImageStore } from '../../src/image/store.js';
 import { imageStoreDir } from '../../src/image/paths.js';
 import { stateRoots } from '../../src/state/paths.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { pushBlob, startRegistry, type TestRegistry } from '../harness/registry.js';
 import { describeWith } from '../harness/require.js';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
@@ -34,17 +34,6 @@ async function makeTar(files: Record<string, string>): Promise<Buffer> {
   pack.finalize();
   await done;
   return Buffer.concat(chunks);
-}
-
-async function pushBlob(reg: TestRegistry, repo: string, bytes: Buffer): Promise<string> {
-  const digest = sha(bytes);
-  const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  expect(start.status).toBe(202);
-  const location = new URL(start.headers.get('location')!, reg.url);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes });
-  expect(put.status).toBe(201);
-  return digest;
 }
 
 describeWith({ root: true, commands: ['docker-registry'] }, 'stack pull / stack images', () => {

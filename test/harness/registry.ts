@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import { eventually } from './eventually.js';
 
@@ -128,4 +129,17 @@ export async function startRegistry(opts: TestRegistryOptions = {}): Promise<Tes
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Uploads one blob the way a pusher does: POST an upload, PUT its bytes with ?digest=; returns its digest. */
+export async function pushBlob(reg: TestRegistry, repo: string, bytes: Buffer, auth?: string): Promise<string> {
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const headers: Record<string, string> = auth ? { Authorization: auth } : {};
+  const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers });
+  expect(start.status).toBe(202);
+  const location = new URL(start.headers.get('location')!, reg.url);
+  location.searchParams.set('digest', digest);
+  const put = await fetch(location, { method: 'PUT', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: bytes });
+  expect(put.status).toBe(201);
+  return digest;
 }

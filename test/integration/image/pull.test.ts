@@ -17,7 +17,7 @@ import { hostPlatform } from '../../../src/image/platform.js';
 import { pullImage } from '../../../src/image/pull.js';
 import { chainIds, ImageStore } from '../../../src/image/store.js';
 import { eventually } from '../../harness/eventually.js';
-import { startRegistry, type TestRegistry } from '../../harness/registry.js';
+import { pushBlob, startRegistry, type TestRegistry } from '../../harness/registry.js';
 import { describeWith, hasCommand } from '../../harness/require.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -47,17 +47,6 @@ interface Layer {
 function compress(tarBytes: Buffer, how: keyof typeof LAYER): Layer {
   const blob = how === 'gzip' ? gzipSync(tarBytes) : how === 'zstd' ? execFileSync('zstd', ['-q', '-c'], { input: tarBytes, maxBuffer: 1 << 28 }) : tarBytes;
   return { tar: tarBytes, blob, mediaType: LAYER[how] };
-}
-
-async function pushBlob(reg: TestRegistry, repo: string, bytes: Buffer): Promise<string> {
-  const digest = sha(bytes);
-  const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  expect(start.status).toBe(202);
-  const location = new URL(start.headers.get('location')!, reg.url);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes });
-  expect(put.status).toBe(201);
-  return digest;
 }
 
 /** Pushes an image of `layers` (bottom first) as `repo:v1`; returns its digests. */

@@ -9,25 +9,12 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
-import { startRegistry, type TestRegistry } from '../../harness/registry.js';
+import { pushBlob, startRegistry, type TestRegistry } from '../../harness/registry.js';
 import { RegistryClient } from '../../../src/image/registry.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
-
-/** Uploads one blob the way a pusher does: POST an upload, PUT its bytes with ?digest=. */
-async function pushBlob(reg: TestRegistry, repo: string, bytes: Buffer, auth?: string): Promise<string> {
-  const digest = sha(bytes);
-  const headers: Record<string, string> = auth ? { Authorization: auth } : {};
-  const start = await fetch(`${reg.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers });
-  expect(start.status).toBe(202);
-  const location = new URL(start.headers.get('location')!, reg.url);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, { method: 'PUT', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: bytes });
-  expect(put.status).toBe(201);
-  return digest;
-}
 
 /** Pushes a config and a layer blob and an OCI manifest naming them under `tag`. */
 async function pushImage(reg: TestRegistry, repo: string, tag: string, layer: Buffer, auth?: string) {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
-import { startRegistry, type TestRegistry } from '../../harness/registry.js';
+import { pushBlob, startRegistry, type TestRegistry } from '../../harness/registry.js';
 import { startTokenServer, type TestTokenServer } from '../../harness/token-server.js';
 import { RegistryClient } from '../../../src/image/registry.js';
 
@@ -36,19 +36,10 @@ describeWith({ commands: ['docker-registry', 'openssl'] }, 'Bearer token auth ag
     const res = await fetch(`${tokens.realm}?service=${tokens.service}&scope=repository:${REPO}:pull,push`, { headers: { Authorization: basic(USER, PASSWORD) } });
     expect(res.status).toBe(200);
     const auth = { Authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
-    const pushBlob = async (bytes: Buffer) => {
-      const start = await fetch(`${reg.url}/v2/${REPO}/blobs/uploads/`, { method: 'POST', headers: auth });
-      expect(start.status).toBe(202);
-      const location = new URL(start.headers.get('location')!, reg.url);
-      location.searchParams.set('digest', sha(bytes));
-      const put = await fetch(location, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/octet-stream' }, body: bytes });
-      expect(put.status).toBe(201);
-      return sha(bytes);
-    };
     const layer = Buffer.from('token-auth layer bytes\n'.repeat(50));
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }));
-    const configDigest = await pushBlob(config);
-    const layerDigest = await pushBlob(layer);
+    const configDigest = await pushBlob(reg, REPO, config, auth.Authorization);
+    const layerDigest = await pushBlob(reg, REPO, layer, auth.Authorization);
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
