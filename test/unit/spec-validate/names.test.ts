@@ -8,20 +8,25 @@ import { validate } from '../../../src/spec/validate.js';
 import { tree } from '../spec-load/tmp.js';
 import { rawSpec } from './raw-spec.js';
 
+/** The one diagnostic for a second service whose key is `key` (line 4, col 3), checked for what every such refusal says. */
+function refusalOfSecondService(key: string, name: string) {
+  const diagnostics = validate(rawSpec(`services:\n  web:\n    command: ["true"]\n  ${key}:\n    command: ["true"]\n`));
+  expect(diagnostics).toHaveLength(1);
+  expect(diagnostics[0]).toMatchObject({
+    code: 'BAD_NAME',
+    severity: 'error',
+    path: ['services', name],
+    location: { file: '/proj/stack.yaml', line: 4, col: 3 },
+    found: JSON.stringify(name),
+  });
+  return diagnostics[0]!;
+}
+
 describe('service names', () => {
   test.each(['.', '..'])('%j is refused at its key, with file:line:col', (name) => {
-    const yaml = `services:\n  web:\n    command: ["true"]\n  "${name}":\n    command: ["true"]\n`;
-    const diagnostics = validate(rawSpec(yaml));
-    expect(diagnostics).toHaveLength(1);
-    expect(diagnostics[0]).toMatchObject({
-      code: 'BAD_NAME',
-      severity: 'error',
-      path: ['services', name],
-      location: { file: '/proj/stack.yaml', line: 4, col: 3 },
-      found: JSON.stringify(name),
-      expected: 'a name of letters, digits, ".", "_" and "-", other than "." and ".."',
-    });
-    expect(diagnostics[0]!.hint).toContain('names a folder');
+    const d = refusalOfSecondService(`"${name}"`, name);
+    expect(d).toMatchObject({ expected: 'a name of letters, digits, ".", "_" and "-", other than "." and ".."' });
+    expect(d.hint).toContain('names a folder');
   });
 
   test.each(['a b', 'web/1', 'ü'])('%j is refused', (name) => {
@@ -32,17 +37,9 @@ describe('service names', () => {
   test.each(['memory.max', 'cgroup.procs', 'cgroup.kill', 'cpu.shares', 'pids.max', 'devices.allow', 'tasks', 'notify_on_release', 'release_agent'])(
     '%j, a cgroup interface file (each service gets a cgroup folder), is refused at its key',
     (name) => {
-      const diagnostics = validate(rawSpec(`services:\n  web:\n    command: ["true"]\n  ${name}:\n    command: ["true"]\n`));
-      expect(diagnostics).toHaveLength(1);
-      expect(diagnostics[0]).toMatchObject({
-        code: 'BAD_NAME',
-        severity: 'error',
-        path: ['services', name],
-        location: { file: '/proj/stack.yaml', line: 4, col: 3 },
-        found: JSON.stringify(name),
-        hint: `rename it, e.g. \`${name.includes('.') ? name.replace('.', '-') : `${name}-service`}\``,
-      });
-      expect(diagnostics[0]!.message).toContain('a file the kernel keeps in every cgroup folder');
+      const d = refusalOfSecondService(name, name);
+      expect(d).toMatchObject({ hint: `rename it, e.g. \`${name.includes('.') ? name.replace('.', '-') : `${name}-service`}\`` });
+      expect(d.message).toContain('a file the kernel keeps in every cgroup folder');
     },
   );
 
