@@ -13,6 +13,9 @@
 /* Drops to uid/gid with `groups`, keeping `caps` (root only), and sets no_new_privs. */
 void become(uint64_t caps, uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups);
 
+/* The search path of a request without one: Docker's default PATH. */
+#define DEFAULT_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* The path execvp would run for `name` in `search_path` (`buf` holds it when searched);
  * fails with ENOENT or EACCES. */
 const char *find_program(const char *name, const char *search_path, char *buf, size_t size);

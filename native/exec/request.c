@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/identity.h"
 #include "common/number.h"
 #include "common/pairs.h"
 #include "common/report.h"
@@ -31,7 +32,7 @@ void parse_request(struct request *r, char *buf, size_t len) {
   r->uid = (uid_t)-1;
   r->gid = (gid_t)-1;
   r->cwd = "/";
-  r->search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  r->search_path = DEFAULT_SEARCH_PATH;
   r->cgroups = calloc(strings, sizeof *r->cgroups);
   r->groups = calloc(strings, sizeof *r->groups);
   r->env = calloc(strings + 1, sizeof *r->env);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/identity.h"
 #include "common/number.h"
 #include "common/pairs.h"
 #include "common/report.h"
@@ -101,5 +102,5 @@ void parse_config(struct config *c, char *buf, size_t len) {
   if ((c->image_upper || c->image_work) && (!c->nimage_layers || !c->image_upper || !c->image_work))
     fail("config", EINVAL, "image_upper and image_work go together, with image_layer");
   if (c->log_max_bytes < 4096 || c->log_max_files < 1) fail("config", EINVAL, "log bound too small");
-  if (!c->search_path) c->search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (!c->search_path) c->search_path = DEFAULT_SEARCH_PATH;
 }
