@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import * as tar from 'tar-stream';
 import { unpackLayer } from '../../../src/image/unpack.js';
 import { lgetxattr } from '../../../src/sys/xattr.js';
 import { describeWith } from '../../harness/require.js';
+import { makeTar, type TarEntry } from '../../harness/tar.js';
 
-type Entry = { header: tar.Header | (Partial<tar.Header> & { name: string }); body?: string };
+type Entry = TarEntry;
 type Compression = 'none' | 'gzip' | 'zstd';
 
 const MEDIA: Record<Compression, string> = {
@@ -22,21 +22,6 @@ const MEDIA: Record<Compression, string> = {
   gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
   zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
 };
-
-async function makeTar(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  for (const e of entries) {
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({ mtime: new Date(1_600_000_000_000), ...e.header } as tar.Header, e.body ?? '', (err) => (err ? reject(err) : resolve())),
-    );
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 function compress(t: Buffer, c: Compression): Buffer {
   if (c === 'gzip') return gzipSync(t);

@@ -7,30 +7,15 @@ import { randomBytes, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { unpackLayer } from '../../../src/image/unpack.js';
 import type { ServiceView } from '../../../src/runtime/view.js';
 import { describeWith } from '../../harness/require.js';
+import { makeTar, type TarEntry } from '../../harness/tar.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig } from './harness.js';
 
-type Entry = { header: Partial<tar.Header> & { name: string }; body?: Buffer | string };
-
-async function makeTar(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
-  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  for (const e of entries) {
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({ mtime: new Date(1_600_000_000_000), mode: 0o644, ...e.header } as tar.Header, e.body ?? '', (err) => (err ? reject(err) : resolve())),
-    );
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
+type Entry = TarEntry;
 
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'cat', 'ls', 'id', 'touch', 'test', 'echo'];
@@ -47,7 +32,7 @@ describeWith({ root: true, commands: ['busybox'] }, 'launch: an image service\'s
 
   /** Unpacks `entries` as one uncompressed layer; returns its folder. */
   async function layer(entries: Entry[]): Promise<string> {
-    const t = await makeTar(entries);
+    const t = await makeTar(entries, { mode: 0o644 });
     const digest = `sha256:${createHash('sha256').update(t).digest('hex')}`;
     const target = join(layersDir, `l${++count}`);
     await unpackLayer(Readable.from([t]), { dir: target, mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, diffId: digest });
