@@ -1,11 +1,11 @@
-// Builds the small C helpers in native/ (the launcher and the exec helper) from source with the
-// machine's gcc. Nothing is downloaded; an up-to-date binary is left alone.
+// Builds the small C helpers in native/ (the launcher, the exec helper and the seccomp compiler)
+// from source with the machine's gcc. Nothing is downloaded; an up-to-date binary is left alone.
 //
 // A program <name> is native/<name>.c (its main) + native/<name>/*.c + native/common/*.c,
 // compiled in one gcc invocation into native/build/<name>; headers are included as
 // "common/x.h" / "<name>/x.h" (-I native). It is rebuilt when any .c or .h it uses is newer
-// than the binary. To add a shared source, drop a .c (and its .h) in native/common/: both
-// programs pick it up. To link a library, add its flag to LIBS (every program) or to
+// than the binary. To add a shared source, drop a .c (and its .h) in native/common/: every
+// program picks it up. To link a library, add its flag to LIBS (every program) or to
 // PROGRAM_LIBS[name] (one program), e.g. LIBS = ['-lseccomp'].
 import { readdirSync, mkdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -21,7 +21,7 @@ mkdirSync(out, { recursive: true });
  * libseccomp-dev, see scripts/apt-packages.txt) for native/common/seccomp.c. */
 const LIBS = ['-lseccomp'];
 /** Link flags for one program only, by name. */
-const PROGRAM_LIBS = { launcher: [], exec: [] };
+const PROGRAM_LIBS = {};
 /** This script: a change to its flags rebuilds everything. */
 const self = fileURLToPath(import.meta.url);
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-I', src];
