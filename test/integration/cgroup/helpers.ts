@@ -4,9 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach } from 'vitest';
+import { eventually } from '../../harness/eventually.js';
 import { openCgroups, type CgroupHandle, type CgroupManager } from '../../../src/runtime/cgroup/index.js';
 
 /** A project name no other test (or engineer) uses: `t<8 hex>`. */
@@ -93,11 +93,7 @@ export async function exitOf(child: ChildProcess): Promise<[number | null, NodeJ
 
 /** Polls `check` until true, failing after `ms` with what was awaited. */
 export async function waitFor(check: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
+  await eventually(what, check, ms, 10);
 }
 
 /** Whether a pid is alive (and not a zombie). */
