@@ -18,7 +18,7 @@ int host_proc_fd = -1;
 
 int open_service(const struct request *r) {
   int pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
-  if (pidfd < 0) fail("service", errno == ESRCH ? ESRCH : errno, "pid %d is not running", (int)r->pid);
+  if (pidfd < 0) fail("service", errno, "pid %d is not running", (int)r->pid);
   char state = '?';
   /* Checked after the pidfd is open: if the start time matches now, the pidfd is that process. */
   if (process_start_time(r->pid, &state) != r->start_time || state == 'Z')
