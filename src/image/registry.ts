@@ -7,6 +7,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError } from '../errors.js';
 import { parseAuthChallenges, type AuthChallenge } from './auth-challenge.js';
+import { digestOf } from './manifest.js';
 import { registryEndpoint } from './reference.js';
 
 /** A user name and password (or token) for a registry. */
@@ -84,7 +85,7 @@ export class RegistryClient {
     }
     const res = await this.request(repo, `/v2/${repo}/manifests/${ref}`, { Accept: accept.join(', ') }, image, 'manifest');
     const bytes = await this.readAll(res, image, 'manifest');
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = digestOf(bytes);
     const claimed = res.headers.get('docker-content-digest');
     const expected = DIGEST.test(ref) ? ref : claimed?.startsWith('sha256:') ? claimed : undefined;
     if (expected && expected !== digest) {

@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import { listDir, readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
+import { digestOf } from './manifest.js';
 import { imageStoreDir } from './paths.js';
 
 /** What the store knows of one pulled image name. */
@@ -99,7 +100,7 @@ export class ImageStore {
   /** Stores `bytes` as blob `digest` atomically (temp + rename, 0600), refusing bytes of another digest. */
   async putBlob(digest: string, bytes: Uint8Array): Promise<void> {
     const path = this.blobPath(digest);
-    const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const got = digestOf(bytes);
     if (got !== digest) throw new UserError('BLOB_DIGEST_MISMATCH', `blob ${digest} to store has digest ${got}`, 'this is a bug in stack; report it');
     if (await exists(path)) return;
     await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true, mode: STATE_DIR_MODE });
