@@ -61,17 +61,17 @@ export async function run(ctx: CommandContext): Promise<number> {
       continue;
     }
     const image = service.image;
-    let canonical: string;
+    let ref: ReturnType<typeof parseImageReference>;
     try {
-      canonical = parseImageReference(image).canonical;
+      ref = parseImageReference(image);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       handle(ctx, new UserError(e.code, `service ${name}: ${e.message}`, e.hint, { cause: e }), values['ignore-pull-failures'] || service.build !== undefined, quiet);
       continue;
     }
-    if (done.has(canonical)) continue;
-    done.add(canonical);
-    const before = await store.getRecord(canonical);
+    if (done.has(ref.canonical)) continue;
+    done.add(ref.canonical);
+    const before = await store.getRecord(ref.canonical);
     if (policy === 'missing' && before && (await Promise.all(before.layers.map((l) => store.hasLayer(l)))).every(Boolean)) {
       say(`${name}: ${image} is in the store, not pulled (--policy missing)`);
       continue;
@@ -80,7 +80,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     const started = Date.now();
     let downloaded = 0;
     try {
-      const ref = parseImageReference(image);
       const credentials = findCredentials(ref.registry, { env: ctx.env as NodeJS.ProcessEnv });
       const record = await pullImage(image, {
         store,
