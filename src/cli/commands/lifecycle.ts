@@ -12,7 +12,7 @@ import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { acquireProjectLock, describeHolder } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
-import { closest } from '../suggest.js';
+import { assertServices } from './assert-services.js';
 import type { RunEnv } from './executor-env.js';
 
 /** Where a lifecycle verb reports: the executor's events, and notices when the sink takes them (a Renderer does). */
@@ -60,20 +60,6 @@ export async function startServices(request: LifecycleRequest): Promise<void> {
 /** Stops `services` (dependents first); they stay stopped (no restart policy applies) until start or up. */
 export async function stopServicesNamed(request: LifecycleRequest): Promise<void> {
   await planAndApply(request, 'stop', (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
-}
-
-/** A UserError naming the first of `names` the project does not have, with a "did you mean". */
-export function assertServices(project: Project, names: readonly string[], verb: string): void {
-  const known = Object.keys(project.services);
-  for (const name of names) {
-    if (project.services[name]) continue;
-    const near = closest(name, known);
-    throw new UserError(
-      'SERVICE_UNKNOWN',
-      `stack ${verb}: project ${project.name} has no service "${name}"`,
-      near ? `did you mean "${near}"?` : known.length ? `its services: ${known.join(', ')}` : 'it has no services',
-    );
-  }
 }
 
 /** Plans under the lock and applies; resolves with the number of operations made. */

@@ -6,7 +6,7 @@
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
-import { closest } from '../suggest.js';
+import { assertServices } from './assert-services.js';
 import { UserError } from '../../errors.js';
 import { stateRoots } from '../../state/paths.js';
 import { findCredentials } from '../../image/credentials.js';
@@ -45,12 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const say = (line: string) => void (quiet || ctx.stderr.write(line + '\n'));
   const project = await loadFromContext(ctx, quiet);
   const known = Object.keys(project.services);
-  for (const name of positionals) {
-    if (!project.services[name]) {
-      const near = closest(name, known);
-      throw new UserError('SERVICE_UNKNOWN', `project "${project.name}" has no service "${name}"`, near ? `did you mean ${near}?` : `services: ${known.join(', ') || 'none'}`);
-    }
-  }
+  assertServices(project, positionals, 'pull');
   const selected = positionals.length ? [...new Set(positionals)] : known;
   const store = ImageStore.forRoots(stateRoots(ctx.env as NodeJS.ProcessEnv));
   const done = new Set<string>();

@@ -32,7 +32,7 @@ import { openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { execEnv } from './exec.js';
 import { removeOneOff, spawnReaper } from './oneoff-remove.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
-import { assertServices } from './lifecycle.js';
+import { assertServices } from './assert-services.js';
 import { withProjectLock } from './locked.js';
 import { checkOneOffName, generatedName, oneOffService, parseVolumeOption, type OneOffOverrides } from './oneoff-spec.js';
 

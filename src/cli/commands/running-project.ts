@@ -10,7 +10,7 @@ import { supervisorControl } from '../../supervisor/index.js';
 import type { CommandContext } from '../context.js';
 import { resolveProjectName } from '../../spec/project-name.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
-import { assertServices } from './lifecycle.js';
+import { assertServices } from './assert-services.js';
 
 /** What a lifecycle verb acts on: the env, and the project as up applied it (undefined when nothing is up). */
 export interface RunningProject {

@@ -18,7 +18,7 @@ import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
-import { assertServices } from './lifecycle.js';
+import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './start.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]

@@ -10,7 +10,7 @@ import { supervisorControl } from '../../supervisor/index.js';
 import { stateRoots } from '../../state/paths.js';
 import { serviceRecords } from '../../state/records.js';
 import { prepareRules, watchedServices } from '../../watch/prepare.js';
-import { assertServices } from './lifecycle.js';
+import { assertServices } from './assert-services.js';
 import { startWatching } from './watching.js';
 
 const HELP = `Usage: stack watch [OPTIONS] [SERVICE...]
