@@ -56,8 +56,16 @@ export interface Volume {
 /** Everything stack needs to run one service. */
 export interface Service {
   readonly name: string;
-  /** Set when the spec names an image; `plan`/`up` refuse such a service until images exist. */
+  /** The image reference as the spec names it (`postgres:16`); absent for a host program. */
   readonly image?: string;
+  /** compose `pull_policy`: when `up` pulls the image (`if_not_present` is read as `missing`). */
+  readonly pullPolicy?: PullPolicy;
+  /**
+   * The pulled image this service runs, filled in by image resolution before `up` plans (never
+   * by the spec loader): the store's layers and the image config already merged into the
+   * service's fields (command, environment, working dir, stop signal, healthcheck, volumes).
+   */
+  readonly imageRoot?: ImageRoot;
   /** `platform:` normalized (`linux/arm64` → arm64 v8); absent: the host's. Only images use it. */
   readonly platform?: PlatformSpec;
   /** Set when the spec has `build:`; modelled only. */
@@ -147,6 +155,8 @@ export type Mount =
       readonly source?: string;
       readonly target: string;
       readonly readOnly: boolean;
+      /** compose `volume.nocopy` (`:nocopy`): a new volume does not start with the image's content at the target. */
+      readonly noCopy?: true;
     }
   | {
       readonly type: 'tmpfs';
@@ -239,6 +249,25 @@ export interface WatchRule {
   readonly initialSync: boolean;
   /** What `sync+exec` runs in the service after a copy. */
   readonly exec?: WatchExec;
+}
+
+/** compose `pull_policy` values stack acts on. */
+export type PullPolicy = 'always' | 'missing' | 'never';
+
+/** The image a service runs, as resolved from the image store (src/image/resolve.ts). */
+export interface ImageRoot {
+  /** The image ID: its config's digest. A new one (a tag that moved) recreates the service. */
+  readonly id: string;
+  /** The canonical reference pulled (`docker.io/library/postgres:16`), the store record's name. */
+  readonly reference: string;
+  /** The digest the reference resolved to (Docker's RepoDigest). */
+  readonly digest: string;
+  /** ChainIDs (`sha256:...`) of the unpacked layers, lowest first: folders of the image store. */
+  readonly layers: readonly string[];
+  /** The user the service runs as, resolved in the image's own /etc/passwd and /etc/group. */
+  readonly identity: { readonly uid: number; readonly gid: number; readonly groups: readonly number[] };
+  /** The image's ExposedPorts (`5432/tcp`), shown by `ps`. */
+  readonly exposedPorts: readonly string[];
 }
 
 /** A command a watch rule runs inside the service (compose's service_hook). */
