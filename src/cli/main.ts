@@ -28,6 +28,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   gc: { summary: 'Remove what crashed runs left of projects nothing runs any more', load: () => import('./commands/gc.js') },
   pull: { summary: 'Pull the images of the services into the image store', load: () => import('./commands/pull.js') },
   images: { summary: 'List the images of the services that are in the image store', load: () => import('./commands/images.js') },
+  rmi: { summary: 'Remove images from the image store (-f: even one a project uses)', load: () => import('./commands/rmi.js') },
+  image: { summary: 'Manage the image store: ls, rm, prune', load: () => import('./commands/image.js') },
   ps: { summary: 'List the services: state, health, pid, restarts, ports', load: () => import('./commands/ps.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },
   version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },

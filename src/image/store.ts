@@ -4,6 +4,8 @@
 // A layer folder exists only complete: unpackLayer builds it at `<dir>.partial-*` and renames it,
 // under the layer's lock, so two `stack` processes never unpack the same layer at once and a
 // SIGKILLed pull leaves only a `.partial-*` that readers ignore and cleanPartials() removes.
+// A pull pins (pins.ts) each layer and blob it will name from the moment it sees or makes it until
+// its record is written, so a concurrent removal (remove.ts) never takes one from under it.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { acquireFileLock } from '../state/lock.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
 import { digestOf } from './manifest.js';
 import { imageStoreDir } from './paths.js';
+import { pin, unpin } from './pins.js';
 
 /** What the store knows of one pulled image name. */
 export interface ImageRecord {
@@ -100,6 +103,7 @@ export class ImageStore {
   /** Stores `bytes` as blob `digest` atomically (temp + rename, 0600), refusing bytes of another digest. */
   async putBlob(digest: string, bytes: Uint8Array): Promise<void> {
     const path = this.blobPath(digest);
+    await pin(this.pinPath('blob', digest));
     const got = digestOf(bytes);
     if (got !== digest) throw new UserError('BLOB_DIGEST_MISMATCH', `blob ${digest} to store has digest ${got}`, 'this is a bug in stack; report it');
     if (await exists(path)) return;
@@ -130,16 +134,26 @@ export class ImageStore {
     }
   }
 
-  /** Whether the layer is stored (its folder exists only complete). */
+  /** The pin file of a layer (`locks/<hex>.pin`) or of a blob (`locks/blob-<hex>.pin`). */
+  pinPath(kind: 'layer' | 'blob', digest: string): string {
+    return join(this.root, 'locks', `${kind === 'blob' ? 'blob-' : ''}${hexOf(digest, kind)}.pin`);
+  }
+
+  /** The lock file withLayerLock takes. */
+  layerLockPath(chainId: string): string {
+    return join(this.root, 'locks', `${hexOf(chainId, 'layer')}.lock`);
+  }
+
+  /** Whether the layer is stored (its folder exists only complete); pins it until a record names it. */
   async hasLayer(chainId: string): Promise<boolean> {
+    await pin(this.pinPath('layer', chainId));
     return exists(this.layerDir(chainId));
   }
 
   /** Runs `fn` holding the layer's lock (across processes: flock), waiting for another holder. */
   async withLayerLock<T>(chainId: string, fn: () => Promise<T>): Promise<T> {
-    const hex = hexOf(chainId, 'layer');
-    const dir = join(this.root, 'locks');
-    const lock = await acquireFileLock(join(dir, `${hex}.lock`), dir, `layer ${chainId}`, { command: 'stack pull' });
+    await pin(this.pinPath('layer', chainId));
+    const lock = await acquireFileLock(this.layerLockPath(chainId), join(this.root, 'locks'), `layer ${chainId}`, { command: 'stack pull' });
     try {
       return await fn();
     } finally {
@@ -147,9 +161,11 @@ export class ImageStore {
     }
   }
 
-  /** Writes an image's record atomically (0600). */
+  /** Writes an image's record atomically (0600); the record now keeps its layers and blobs, unpinned. */
   async putRecord(record: ImageRecord): Promise<void> {
     await writeJsonAtomic(this.recordPath(record.name), record);
+    for (const chainId of record.layers) unpin(this.pinPath('layer', chainId));
+    for (const digest of new Set([record.digest, record.manifestDigest, record.configDigest])) unpin(this.pinPath('blob', digest));
   }
 
   /** The record of an image name, or undefined when it was never pulled. */
