@@ -6,7 +6,9 @@
 // file the walk found, folders are walked by lstat in the layer folders only. The destination
 // is written with mkdir, O_CREAT|O_EXCL|O_NOFOLLOW, symlink, link, lchown, lutimes, lsetxattr and
 // operations on an fd opened with O_NOFOLLOW, so even a symlink that appeared in it is never
-// followed.
+// followed in the last component. The folders on the way are ones this copy just made inside
+// the new volume folder, which nothing else writes until the copy is done (the service using
+// the volume starts after it), so no component on the way can have become a symlink meanwhile.
 import { constants as C, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
@@ -68,7 +70,11 @@ class Copier {
     for (const name of [...names].sort()) {
       const at = `${inImage.replace(/\/$/, '')}/${name}`;
       const e = mergedChild(src, name, this.image, at);
-      if (!e) continue; // whited out
+      if (!e) {
+        // Whited out, or a name that is not UTF-8 (Node's readdir mangles it, so no layer has the mangled name).
+        if (name.includes('\ufffd')) this.note(`${at}: skipped (its name is not UTF-8)`);
+        continue;
+      }
       const to = join(dst, name);
       if (e.kind === 'dir') {
         await fs.mkdir(to, 0o700);

@@ -149,6 +149,14 @@ describeWith({ root: true, commands: ['mkfifo'] }, 'copyImageContent (a new volu
     expect(lstatSync(dest).mode & 0o7777).toBe(0o755);
   });
 
+  it('skips, with a note, a name that is not UTF-8 (Node cannot name it), copying the rest', async () => {
+    const layers = await unpackLayers(work, 'layers', [[dir('data/'), file('data/ok', 'ok\n')]]);
+    writeFileSync(Buffer.concat([Buffer.from(join(layers[0]!, 'data/')), Buffer.from([0x62, 0xff])]), 'latin-1 name\n');
+    const result = await copyImageContent(layers, '/data', dest, 'i:1');
+    expect(result).toMatchObject({ files: 1, skipped: ['/data/b\ufffd: skipped (its name is not UTF-8)'] });
+    expect(readdirSync(dest)).toEqual(['ok']);
+  });
+
   it('refuses a destination that is not empty or not a real folder, touching nothing', async () => {
     const layers = await unpackLayers(work, 'layers', image());
     writeFileSync(join(dest, 'mine'), 'kept\n');
