@@ -54,10 +54,9 @@ export async function run(ctx: CommandContext, stdin: NodeJS.ReadableStream = pr
       : 'WARNING! This will remove all dangling layers and blobs.\n');
     ctx.stdout.write('Are you sure you want to continue? [y/N] ');
     const answer = (await readAnswer(stdin))?.trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') {
-      if (answer === undefined) ctx.stdout.write('\n');
-      return 0;
-    }
+    // A terminal echoed the answer and its newline; anything else did not: end the prompt's line.
+    if (answer === undefined || !(stdin as { isTTY?: boolean }).isTTY) ctx.stdout.write('\n');
+    if (answer !== 'y' && answer !== 'yes') return 0;
   }
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const report = await pruneImages(ImageStore.forRoots(roots), roots, { all: values.all });
