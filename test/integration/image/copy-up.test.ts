@@ -37,7 +37,7 @@ function snapshot(root: string): Record<string, string> {
   return out;
 }
 
-describeWith({ root: true, commands: ['mkfifo'] }, 'copyImageContent (a new volume starts with the image content)', () => {
+describeWith({ root: true, commands: ['mkfifo', 'mount', 'umount'] }, 'copyImageContent (a new volume starts with the image content)', () => {
   let work: string;
   let canary: string;
   let dest: string;
@@ -123,6 +123,27 @@ describeWith({ root: true, commands: ['mkfifo'] }, 'copyImageContent (a new volu
     expect(readFileSync(join(dest, 'conf'), 'utf8')).toBe('upper\n');
     // Nothing on the host moved: the canary folder the layers aim at is as it was, with no `f` written into it.
     expect(snapshot(canary)).toEqual(before);
+  });
+
+  it('copies exactly what a real overlayfs mount of the same layers shows (the launcher view)', async () => {
+    const layers = await unpackLayers(work, 'layers', image());
+    const mnt = join(work, 'mnt');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${[...layers].reverse().join(':')}`, mnt]);
+    try {
+      expect(await copyImageContent(layers, '/var/lib/pg', dest, 'pg:15')).not.toBe(false);
+      const seen = snapshot(join(mnt, 'var/lib/pg'));
+      const copied = snapshot(dest);
+      // The volume folder keeps its own times (Docker copies only its owner and mode).
+      const [seenRoot, copiedRoot] = [seen['.']!.split(' '), copied['.']!.split(' ')];
+      expect(copiedRoot.slice(0, 2)).toEqual(seenRoot.slice(0, 2));
+      delete seen['.'];
+      delete copied['.'];
+      expect(Object.keys(seen).length).toBeGreaterThan(10);
+      expect(copied).toEqual(seen);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 
   it('a folder path reached through symlinks resolves inside the image: an alias copies its target, a link to the host copies nothing', async () => {
