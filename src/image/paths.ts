@@ -7,3 +7,10 @@ import type { StateRoots } from '../state/paths.js';
 export function imageStoreDir(roots: StateRoots): string {
   return join(roots.lib, 'image-store');
 }
+
+/** The folder of an unpacked layer, by its ChainID (`sha256:<hex>`), under a store root. */
+export function layerDirIn(storeRoot: string, chainId: string): string {
+  const hex = /^sha256:([a-f0-9]{64})$/.exec(chainId)?.[1];
+  if (hex === undefined) throw new Error(`not a sha256 ChainID: ${JSON.stringify(chainId.slice(0, 80))}`);
+  return join(storeRoot, 'layers', hex);
+}

@@ -17,6 +17,9 @@ const SERVICE_FIELDS_IMAGE_ONLY = new Set(['platform', 'stopSignalSet', 'healthc
 
 const SERVICE_FIELDS_NOT_HASHED_NO_IMAGE = new Set([...SERVICE_FIELDS_NOT_HASHED, ...SERVICE_FIELDS_IMAGE_ONLY]);
 
+/** Compose keys of the service fields an image's config fills in (image/resolve.ts). */
+const IMAGE_DERIVED = new Set(['entrypoint', 'command', 'environment', 'working_dir', 'user', 'stop_signal', 'healthcheck', 'volumes']);
+
 /** Network fields that do not change the bridge (its key is its identity). */
 const NETWORK_FIELDS_NOT_HASHED = new Set(['key', 'labels']);
 
@@ -73,7 +76,10 @@ export function changedFields(before: ConfigStamp, after: ConfigStamp): string[]
 
 /** The cause of a recreate, for humans: `environment changed`, `command and ports changed`. */
 export function describeChange(before: ConfigStamp, after: ConfigStamp): string {
-  const fields = changedFields(before, after);
+  let fields = changedFields(before, after);
+  // A new image (a tag that moved, another image): named once as `image`; the fields the image
+  // config fills in (command, environment, ...) change with it and are not named beside it.
+  if (fields.includes('image_root')) fields = ['image', ...fields.filter((f) => f !== 'image' && f !== 'image_root' && !IMAGE_DERIVED.has(f))];
   if (fields.length === 0) return 'config changed';
   const shown = fields.length > 4 ? [...fields.slice(0, 3), `${fields.length - 3} more`] : fields;
   const last = shown.pop() as string;

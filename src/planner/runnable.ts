@@ -1,26 +1,24 @@
-// Which services stack can run today: host commands only. A service that needs an image
-// (`image:` or `build:`) is refused by name before anything is planned (images come later).
+// Which services stack can run: host programs and images. A service that only has `build:`
+// is refused by name before anything is planned (stack builds no images); one with `image:`
+// and `build:` runs the image, as compose does when the image can be pulled.
 import { SpecError, type Diagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
 
-/** Errors for every service that cannot run yet, all at once; empty when the project can run. */
+/** Errors for every service that cannot run, all at once; empty when the project can run. */
 export function checkRunnable(project: Project): Diagnostic[] {
   const found: Diagnostic[] = [];
   for (const name of Object.keys(project.services).sort()) {
     const service = project.services[name];
-    if (!service) continue;
-    if (service.image !== undefined || service.build !== undefined) {
-      const key = service.image !== undefined ? 'image' : 'build';
-      const what = service.image !== undefined ? `image "${service.image}"` : `a build of ${service.build?.context}`;
-      const example = `command: ["${guessProgram(service.image)}", ...]`;
+    if (!service || service.image !== undefined) continue;
+    if (service.build !== undefined) {
       found.push({
         severity: 'error',
-        code: 'NEEDS_IMAGE',
-        path: ['services', name, key],
-        message: `service "${name}" needs ${what} to run; stack runs host programs only for now`,
-        expected: 'a host program in `command:` (or `entrypoint:`)',
-        found: service.image !== undefined ? `image: ${service.image}` : 'build:',
-        hint: `images come later: remove \`${key}:\` and give "${name}" a host \`command:\`, e.g. ${example}`,
+        code: 'NEEDS_BUILD',
+        path: ['services', name, 'build'],
+        message: `service "${name}" needs a build of ${service.build.context}; stack does not build images`,
+        expected: 'an `image:` to pull, or a host program in `command:`',
+        found: 'build:',
+        hint: `build the image with another tool (\`docker build\`, \`buildah\`, \`podman build\`), push it to a registry, and name it in \`image:\``,
       });
     } else if (!service.command?.length && !service.entrypoint?.length) {
       found.push({
@@ -28,9 +26,9 @@ export function checkRunnable(project: Project): Diagnostic[] {
         code: 'NO_COMMAND',
         path: ['services', name],
         message: `service "${name}" has nothing to run`,
-        expected: '`command:` or `entrypoint:` naming a host program',
+        expected: '`image:`, or `command:` (or `entrypoint:`) naming a host program',
         found: 'neither',
-        hint: `give "${name}" a \`command:\`, e.g. command: ["node", "server.js"]`,
+        hint: `give "${name}" an \`image:\` or a \`command:\`, e.g. command: ["node", "server.js"]`,
       });
     }
   }
@@ -41,11 +39,4 @@ export function checkRunnable(project: Project): Diagnostic[] {
 export function assertRunnable(project: Project): void {
   const errors = checkRunnable(project);
   if (errors.length > 0) throw new SpecError(errors);
-}
-
-/** `postgres:16-alpine` → `postgres`, `ghcr.io/acme/api:1` → `api`: a likely host program. */
-function guessProgram(image: string | undefined): string {
-  if (!image) return 'program';
-  const last = image.split('/').pop() ?? image;
-  return last.split(/[:@]/)[0] || 'program';
 }

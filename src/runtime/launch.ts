@@ -133,7 +133,9 @@ function launchError(service: Service, argv: readonly string[], answer: string):
   const program = argv[0] ?? '';
   const searched = program.includes('/') ? '' : ` (searched PATH ${service.environment.PATH ?? DEFAULT_SEARCH_PATH})`;
   if (stage === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
-    return new UserError('COMMAND_NOT_FOUND', `service "${service.name}": program "${detail}" not found${searched}`, 'check the command, or install the program on this host');
+    const where = service.imageRoot !== undefined ? `in image ${service.image}` : 'on this host';
+    return new UserError('COMMAND_NOT_FOUND', `service "${service.name}": program "${detail}" not found ${where}${searched}`,
+      service.imageRoot !== undefined ? 'check the command: the image must contain the program' : 'check the command, or install the program on this host');
   }
   if (stage === 'exec' && errno === 'EACCES') {
     return new UserError('COMMAND_NOT_EXECUTABLE', `service "${service.name}": program "${detail}" is not executable by its user${searched}`, 'check the file mode and the service\'s `user:`');
@@ -177,7 +179,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   const request = launchRequest({
     service,
     argv,
-    identity: resolveUser(service.name, service.user, options.userDb ?? loadUserDb()),
+    // An image service's user was resolved in the image's own /etc/passwd (image/resolve.ts).
+    identity: service.imageRoot?.identity ?? resolveUser(service.name, service.user, options.userDb ?? loadUserDb()),
     caps: capabilityMask(caps),
     cgroupDirs: options.cgroup?.dirs ?? [],
     ...(options.cgroup?.oomEventsFile !== undefined && { oomEventsFile: options.cgroup.oomEventsFile }),

@@ -11,7 +11,7 @@
 // launcher opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
-import { chown, mkdir, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Mount, Project, Service } from '../spec/project.js';
@@ -30,6 +30,12 @@ export interface MountSetup {
   readonly invoker?: { readonly uid: number; readonly gid: number } | undefined;
   /** Users and groups `user:` resolves against (default: the host's). */
   readonly userDb?: UserDb | undefined;
+  /**
+   * An image service's copy-up (Docker's rule): fills a volume folder that is still empty, on a
+   * first start, with the image's content at `target` (its owner and mode too). Not called for a
+   * `nocopy` volume, nor on a restart.
+   */
+  readonly copyUp?: ((target: string, folder: string) => Promise<void>) | undefined;
 }
 
 /** A volume as the launcher mounts it (view.ts). */
@@ -45,10 +51,18 @@ export function anonymousVolumeName(project: string, service: string, target: st
   return `${project}_${anonymousVolumeKey(service, target).replaceAll('+', '_')}`;
 }
 
-/** uid and gid a new volume folder gets: the `user` of the first service (by name) that mounts it. */
+/**
+ * uid and gid a new volume folder gets: the `user` of the first service (by name) that mounts it
+ * (for an image service, as its image resolved it). An image's own folder at the target, copied
+ * up on the first start, then gives the folder its owner, as Docker does.
+ */
 export function volumeOwner(project: Project, mountedBy: readonly string[], userDb?: UserDb): { uid: number; gid: number } {
   for (const name of [...mountedBy].sort()) {
     const service = project.services[name];
+    if (service?.imageRoot !== undefined) {
+      if (service.imageRoot.identity.uid === 0 && service.imageRoot.identity.gid === 0) continue;
+      return { uid: service.imageRoot.identity.uid, gid: service.imageRoot.identity.gid };
+    }
     if (service?.user === undefined) continue;
     const id = resolveUser(name, service.user, userDb ?? loadUserDb());
     return { uid: id.uid, gid: id.gid };
@@ -212,6 +226,7 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
       }
       throw new Error(`service ${service.name}: volume folder ${path} is missing (a bug: create-volume runs first)`);
     }
+    if (ctx.mode === 'make' && !mount.noCopy) await copyUpIfEmpty(ctx, mount.target, path);
     return { type: 'bind', source: path, ...base, beneath: volumesRoot(ctx.roots) };
   }
   const key = anonymousVolumeKey(service.name, mount.target);
@@ -224,7 +239,15 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
   const path = volumeDataDir(ctx.roots, name);
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key, name, path, owner: service.name });
   await makeVolumeFolder(path, volumeOwner(ctx.project, [service.name], ctx.userDb));
+  if (!mount.noCopy) await copyUpIfEmpty(ctx, mount.target, path);
   return { type: 'bind', source: path, ...base, beneath: volumesRoot(ctx.roots) };
+}
+
+/** Runs the setup's copy-up into `folder` when it is empty (a new volume; one with data is left as it is). */
+async function copyUpIfEmpty(ctx: MountSetup, target: string, folder: string): Promise<void> {
+  if (ctx.copyUp === undefined) return;
+  if ((await readdir(folder)).length > 0) return;
+  await ctx.copyUp(target, folder);
 }
 
 /** Every volume of `service`, ready to mount, in spec order. */

@@ -6,7 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';
-import { NETNS_DIR, type StateRoots } from '../state/paths.js';
+import { NETNS_DIR, serviceRootDir, type StateRoots } from '../state/paths.js';
+import { imageStoreDir, layerDirIn } from '../image/paths.js';
+import type { ServiceView } from './view.js';
 import type { CgroupHandle, CgroupManager } from './cgroup/index.js';
 import { serviceDeviceRules } from './cgroup/devices.js';
 import { serviceDevices } from './devices.js';
@@ -30,6 +32,8 @@ export interface StartRequest {
   readonly empty: boolean;
   readonly invoker?: MountSetup['invoker'];
   readonly userDb?: UserDb;
+  /** An image service's copy-up into new volumes (mounts.ts), on a first start. */
+  readonly copyUp?: MountSetup['copyUp'];
 }
 
 /** A started service: its process and the cgroup it runs in. */
@@ -37,9 +41,27 @@ export interface StartedService extends LaunchedService {
   readonly group: CgroupHandle;
 }
 
+/**
+ * The overlayfs root of an image service: its layers' folders in the image store, lowest first,
+ * and its own writable upper (kept across restarts; none for `read_only: true`).
+ */
+async function imageRootView(roots: StateRoots, projectName: string, service: Service): Promise<NonNullable<ServiceView['image']>> {
+  const store = imageStoreDir(roots);
+  const layers = service.imageRoot!.layers.map((chainId) => layerDirIn(store, chainId));
+  if (service.readOnly) return { layers };
+  const dir = serviceRootDir(roots, projectName, service.name);
+  const upper = { upper: join(dir, 'upper'), work: join(dir, 'work') };
+  await mkdir(upper.upper, { recursive: true, mode: 0o755 });
+  await mkdir(upper.work, { recursive: true, mode: 0o700 });
+  return { layers, upper };
+}
+
 /** Creates the service's cgroups and view and starts its process; resolves once it runs. */
 export async function startServiceProcess(request: StartRequest): Promise<StartedService> {
   const { roots, project, service } = request;
+  if (service.image !== undefined && service.imageRoot === undefined) {
+    throw new Error(`service ${service.name}: image ${service.image} was not resolved from the image store before its launch`);
+  }
   // Read the host's /etc/passwd and /etc/group once: the volume owner, the user and the hidden homes all use it.
   const userDb = request.userDb ?? loadUserDb();
   // Resolved once: the cgroup's device rules and the view's /dev come from the same nodes.
@@ -55,6 +77,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
       mode: request.mode,
       ...(request.invoker !== undefined && { invoker: request.invoker }),
       userDb,
+      ...(request.copyUp !== undefined && { copyUp: request.copyUp }),
     },
     service,
   );
@@ -69,7 +92,9 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
     view: {
       etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
       mounts,
-      hide: serviceHides(roots, service, userDb),
+      // An image root holds nothing of the host's: no credential to hide.
+      hide: service.imageRoot === undefined ? serviceHides(roots, service, userDb) : [],
+      ...(service.imageRoot !== undefined && { image: await imageRootView(roots, project.name, service) }),
     },
   });
   return { ...launched, group };

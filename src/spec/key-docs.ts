@@ -11,7 +11,8 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     include: 'Other spec files whose services, networks and volumes join this project.',
   },
   service: {
-    image: 'An OCI image. Accepted by `config`; `plan` and `up` refuse it until images are supported.',
+    image: 'An OCI image to run (`postgres:16`, `ghcr.io/o/n:tag`, `host:5000/n@sha256:...`), pulled into the image store by `up` or `stack pull`.',
+    pull_policy: 'When `up` pulls the image: `missing` (default; also `if_not_present`), `always`, `never`, or `daily`, `weekly`, `every_<duration>` (pull when the last pull is older).',
     build: 'How to build an image. Accepted by `config`; `plan` and `up` refuse it for now.',
     platform: 'The image platform to pull, e.g. `linux/amd64` or `linux/arm64/v8`; the host\'s when absent. Only images use it.',
     command: 'The program and its arguments: a list, or a string split into words like a shell does (no shell runs).',

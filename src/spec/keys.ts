@@ -58,8 +58,9 @@ export const KEYS: Catalogue = {
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
        security_opt shm_size privileged devices`,
     ),
-    ...all(M, 'image build platform'),
-    ...all(C, 'tty stdin_open pull_policy pull_refresh_after logging annotations attach'),
+    ...all(S, 'image platform pull_policy'),
+    build: M,
+    ...all(C, 'tty stdin_open pull_refresh_after logging annotations attach'),
     ...all(
       U,
       `blkio_config cgroup cgroup_parent configs cpu_count cpu_percent cpu_shares
@@ -90,7 +91,7 @@ export const KEYS: Catalogue = {
   port: { ...all(S, 'target published host_ip protocol'), ...all(C, 'name app_protocol mode') },
   mount: { ...all(S, 'type source target read_only bind volume tmpfs'), consistency: C, image: U },
   mountBind: { create_host_path: S, ...all(U, 'propagation recursive selinux') },
-  mountVolume: { nocopy: C, ...all(U, 'labels subpath') },
+  mountVolume: { nocopy: S, ...all(U, 'labels subpath') },
   mountTmpfs: all(S, 'size mode'),
   device: all(S, 'source target permissions'),
   serviceNetwork: {
@@ -110,8 +111,7 @@ export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
   version: 'compose ignores it too; it can be removed',
   tty: 'stack services have no terminal; their output goes to the log',
   stdin_open: 'stack services have no terminal; their output goes to the log',
-  pull_policy: 'it only matters for images, which stack does not run yet',
-  pull_refresh_after: 'it only matters for images, which stack does not run yet',
+  pull_refresh_after: 'stack pulls as `pull_policy` says; use `daily`, `weekly` or `every_<duration>` there',
   logging: "stack writes each service's output to its own log file",
   annotations: 'stack keeps no per-container metadata besides labels',
   attach: 'stack never attaches to output at start; see `stack logs`',

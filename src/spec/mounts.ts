@@ -24,6 +24,7 @@ export interface LongMount {
   target: string;
   read_only?: boolean | string | undefined;
   bind?: { create_host_path?: boolean | string | undefined } | undefined;
+  volume?: { nocopy?: boolean | string | undefined } | undefined;
   tmpfs?: { size?: number | string | undefined; mode?: number | string | undefined } | undefined;
 }
 
@@ -51,8 +52,10 @@ function parseShort(text: string, path: KeyPath, ctx: MountContext): Mount | und
   }
   const [source, target, mode = 'rw'] = parts as [string, string, string?];
   let readOnly = false;
+  let noCopy = false;
   for (const option of mode.split(',')) {
     if (option === 'ro') readOnly = true;
+    else if (option === 'nocopy') noCopy = true;
     else if (!['rw', 'z', 'Z', 'cached', 'delegated', 'consistent', 'nocopy'].includes(option)) {
       ctx.report.error(path, 'BAD_VOLUME', `unknown volume mode \`${option}\``, { expected: 'ro or rw' });
       return undefined;
@@ -60,7 +63,7 @@ function parseShort(text: string, path: KeyPath, ctx: MountContext): Mount | und
   }
   if (!checkTarget(target, path, ctx)) return undefined;
   if (isPath(source)) return { type: 'bind', source: hostPath(source, ctx), target, readOnly, createHostPath: true };
-  return checkVolume(source, path, ctx) ? { type: 'volume', source, target, readOnly } : undefined;
+  return checkVolume(source, path, ctx) ? { type: 'volume', source, target, readOnly, ...(noCopy && { noCopy: true as const }) } : undefined;
 }
 
 function parseLong(entry: LongMount, path: KeyPath, ctx: MountContext): Mount | undefined {
@@ -75,9 +78,11 @@ function parseLong(entry: LongMount, path: KeyPath, ctx: MountContext): Mount | 
       const createHostPath = asBoolean(entry.bind?.create_host_path, false);
       return { type: 'bind', source: hostPath(entry.source, ctx), target: entry.target, readOnly, createHostPath };
     }
-    case 'volume':
-      if (entry.source === undefined || entry.source === '') return { type: 'volume', target: entry.target, readOnly };
-      return checkVolume(entry.source, [...path, 'source'], ctx) ? { type: 'volume', source: entry.source, target: entry.target, readOnly } : undefined;
+    case 'volume': {
+      const noCopy = asBoolean(entry.volume?.nocopy, false) ? { noCopy: true as const } : {};
+      if (entry.source === undefined || entry.source === '') return { type: 'volume', target: entry.target, readOnly, ...noCopy };
+      return checkVolume(entry.source, [...path, 'source'], ctx) ? { type: 'volume', source: entry.source, target: entry.target, readOnly, ...noCopy } : undefined;
+    }
     case 'tmpfs': {
       if (entry.source !== undefined) ctx.report.error([...path, 'source'], 'BAD_VOLUME', 'a tmpfs mount has no `source`', { hint: 'remove `source`' });
       const size = entry.tmpfs?.size === undefined ? undefined : parseBytes(entry.tmpfs.size);

@@ -252,7 +252,7 @@ export interface WatchRule {
 }
 
 /** compose `pull_policy` values stack acts on. */
-export type PullPolicy = 'always' | 'missing' | 'never';
+export type PullPolicy = 'always' | 'missing' | 'never' | { readonly refreshAfterMs: number };
 
 /** The image a service runs, as resolved from the image store (src/image/resolve.ts). */
 export interface ImageRoot {

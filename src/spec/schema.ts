@@ -121,7 +121,7 @@ const mountLong = level('mount', {
   target: str,
   read_only: bool.optional(),
   bind: level('mountBind', { create_host_path: bool.optional() }).optional(),
-  volume: level('mountVolume', {}).optional(),
+  volume: level('mountVolume', { nocopy: bool.optional() }).optional(),
   tmpfs: level('mountTmpfs', {
     size: bytes.optional(),
     mode: numberOrString('an octal file mode such as 1777', z.number().int().nonnegative(), /^0?[0-7]{3,4}$/).optional(),
@@ -204,6 +204,7 @@ const develop = level('develop', {
 /** One service: the keys stack runs with, plus image/build which it only models for now. */
 export const serviceSchema = level('service', {
   image: str.optional(),
+  pull_policy: str.optional(),
   build: build.optional(),
   platform: str.optional(),
   command: command.optional(),

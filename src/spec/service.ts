@@ -1,7 +1,7 @@
 // One service spec → the fully defaulted Service of the Project model.
 import { constants } from 'node:os';
 import { isAbsolute } from 'node:path';
-import type { DeviceMapping, Dependency, Develop, WatchExec, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
+import type { PullPolicy, DeviceMapping, Dependency, Develop, WatchExec, ExtraHost, Healthcheck, Limits, Mount, PortMapping, RestartPolicy, Service, ServiceNetwork } from './project.js';
 import { DEVICE_SYNTAX, parseDevice } from './devices.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { viewOptions } from './view-options.js';
@@ -90,6 +90,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     name,
     ...(spec.image !== undefined ? { image: spec.image } : {}),
     ...(spec.build !== undefined ? { build: build(spec.build, ctx) } : {}),
+    ...pullPolicy(spec.pull_policy, at, ctx),
     ...platform(spec.platform, at, ctx),
     entrypoint: words('entrypoint'),
     command: words('command'),
@@ -237,6 +238,33 @@ function healthcheck(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPa
 function healthcheckDisabled(h: ServiceSpec['healthcheck']): boolean {
   if (h === undefined) return false;
   return asBoolean(h.disable, false) || (Array.isArray(h.test) && h.test[0] === 'NONE');
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * `pull_policy:` as compose reads it: `always`, `never`, `missing` (= `if_not_present`), the
+ * refresh forms `daily`, `weekly`, `every_<duration>`; `build` is refused with builds.
+ */
+function pullPolicy(spec: string | undefined, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): { pullPolicy?: PullPolicy } {
+  if (spec === undefined) return {};
+  const expected = 'always, missing, if_not_present, never, daily, weekly or every_<duration> (e.g. every_12h)';
+  if (spec === 'always' || spec === 'missing' || spec === 'never') return { pullPolicy: spec };
+  if (spec === 'if_not_present') return { pullPolicy: 'missing' };
+  if (spec === 'daily') return { pullPolicy: { refreshAfterMs: DAY_MS } };
+  if (spec === 'weekly') return { pullPolicy: { refreshAfterMs: 7 * DAY_MS } };
+  if (spec.startsWith('every_')) {
+    const d = parseDuration(spec.slice('every_'.length));
+    if (d.ok && d.value > 0) return { pullPolicy: { refreshAfterMs: d.value } };
+    ctx.report.error(at('pull_policy'), 'BAD_PULL_POLICY', `cannot read the duration in \`${spec}\``, { expected: 'every_<duration>, e.g. every_12h or every_30m' });
+    return {};
+  }
+  if (spec === 'build') {
+    ctx.report.error(at('pull_policy'), 'BAD_PULL_POLICY', 'stack does not build images', { hint: 'build the image with another tool, name it in `image:` and use pull_policy: never or missing' });
+    return {};
+  }
+  ctx.report.error(at('pull_policy'), 'BAD_PULL_POLICY', `unknown pull policy \`${spec}\``, { expected });
+  return {};
 }
 
 /** `platform:` parsed as Docker does; a bad one is BAD_PLATFORM at the key. */

@@ -48,6 +48,14 @@ export function projectLibDir(roots: StateRoots, project: string): string {
   return join(roots.lib, 'projects', segment('project', project));
 }
 
+/**
+ * The persistent folder of one image service's writable root (its overlayfs `upper` and `work`):
+ * on disk beside the volumes, kept across restarts, removed when the service is recreated or `down`.
+ */
+export function serviceRootDir(roots: StateRoots, project: string, service: string): string {
+  return join(projectLibDir(roots, project), 'roots', segment('service', service));
+}
+
 /** Record of one service (runtime). */
 export function serviceRecordPath(roots: StateRoots, project: string, service: string): string {
   return join(projectRunDir(roots, project), 'services', `${segment('service', service)}.json`);

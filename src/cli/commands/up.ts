@@ -20,6 +20,7 @@ import { withProjectLock } from './locked.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './start.js';
+import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
@@ -32,6 +33,8 @@ Options:
       --wait-timeout N            Seconds --wait waits at most
       --no-deps                   Don't start the services the named ones depend on
       --force-recreate            Recreate the services even when their spec is unchanged
+      --pull POLICY               Pull images before starting: always, missing, never, or policy
+                                  (default: each service's pull_policy, which defaults to missing)
   -w, --watch                     Act on the services' develop.watch rules as files change (see stack watch)
       --abort-on-container-exit   Stop every service when one exits; exit with its code
       --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
@@ -54,6 +57,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       'wait-timeout': { type: 'string' },
       'no-deps': { type: 'boolean', default: false },
       'force-recreate': { type: 'boolean', default: false },
+      pull: { type: 'string' },
       watch: { type: 'boolean', short: 'w', default: false },
       'abort-on-container-exit': { type: 'boolean', default: false },
       'exit-code-from': { type: 'string' },
@@ -81,18 +85,21 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('CLI_BAD_ARGUMENTS', `stack up: --watch cannot be combined with ${values.wait ? '--wait' : '--detach'}`, 'use `stack watch`, which starts the services and watches without attaching to their output');
   }
   const detach = values.detach || values.wait;
-  const project = await loadFromContext(ctx);
-  assertServices(project, positionals, 'up');
-  if (exitCodeFrom !== undefined) assertServices(project, [exitCodeFrom], 'up --exit-code-from');
-  assertRunnable(project);
+  const pull = parsePullOption(values.pull, 'up');
+  const spec = await loadFromContext(ctx);
+  assertServices(spec, positionals, 'up');
+  if (exitCodeFrom !== undefined) assertServices(spec, [exitCodeFrom], 'up --exit-code-from');
+  assertRunnable(spec);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), stopTimeout);
   const options: UpOptions = {
     ...(positionals.length > 0 && { services: positionals }),
     noDeps: values['no-deps'],
     forceRecreate: values['force-recreate'],
   };
-  const named = positionals.length > 0 ? positionals : Object.keys(project.services);
-  const targets = values['no-deps'] ? named : withDependencies(project, named);
+  const named = positionals.length > 0 ? positionals : Object.keys(spec.services);
+  const targets = values['no-deps'] ? named : withDependencies(spec, named);
+  // Images are pulled (as their policies say) before anything changes: a failed pull starts nothing.
+  const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, pull === undefined ? {} : { pull }) : spec;
   // Watch rules are checked before anything changes: a bad rule fails the whole up.
   const watchRules = values.watch ? await prepareWatch(ctx, project, targets, env) : undefined;
 

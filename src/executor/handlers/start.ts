@@ -11,6 +11,7 @@ import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
 import { checkTargets, startServiceProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
+import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
 import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
@@ -64,6 +65,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
     async () => {
       await group.destroy();
       await rm(files.dir, { recursive: true, force: true });
+      await rm(serviceRootDir(ctx.roots, project, op.service), { recursive: true, force: true });
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     },
   );

@@ -10,6 +10,7 @@ import { writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
+import { serviceRootDir } from '../../state/paths.js';
 
 /** Docker's defaults, for a record that predates its stop settings. */
 const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };
@@ -59,6 +60,8 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   const leaving = ctx.project.services[op.service] === undefined;
   await (await ctx.cgroups()).open(project, op.service).destroy();
   await rm(serviceFiles(ctx.roots, project, op.service).dir, { recursive: true, force: true });
+  // An image service's writable root goes with the service (a recreate starts from the image again).
+  await rm(serviceRootDir(ctx.roots, project, op.service), { recursive: true, force: true });
   if (!leaving) {
     await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     return;

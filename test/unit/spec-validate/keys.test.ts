@@ -14,8 +14,10 @@ describe('key catalogue', () => {
     expect(levelAt(['services', 'web', 'environment'])).toBeUndefined();
   });
 
-  test('statuses follow the issue: image/build modelled, secrets unsupported, tty cosmetic', () => {
-    expect(keyStatus('service', 'image')).toBe('modelled');
+  test('statuses follow the issues: image and pull_policy supported, build modelled, secrets unsupported, tty cosmetic', () => {
+    expect(keyStatus('service', 'image')).toBe('supported');
+    expect(keyStatus('service', 'pull_policy')).toBe('supported');
+    expect(keyStatus('mountVolume', 'nocopy')).toBe('supported');
     expect(keyStatus('service', 'build')).toBe('modelled');
     expect(keyStatus('service', 'secrets')).toBe('unsupported');
     expect(keyStatus('top', 'configs')).toBe('unsupported');

@@ -1,0 +1,133 @@
+// `up` of image services through the real CLI (bin/stack.cjs over dist/: `npm run build` first)
+// against a real docker-registry on 127.0.0.1, with images made by hand from the host's static
+// busybox: up pulls what is missing, runs the image's Entrypoint/Cmd as the image's own user
+// (a name only the image's /etc/passwd knows), with the image's Env under the spec's, its
+// WorkingDir; writes land in the service's own upper (kept across a restart, gone on recreate);
+// `read_only: true` has no upper; a tag that moved recreates with `image changed`; pull_policy
+// never refuses a missing image; down removes the writable root.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readLogLines } from '../../src/runtime/logs.js';
+import { serviceRootDir } from '../../src/state/paths.js';
+import { serviceFiles } from '../../src/state/service-files.js';
+import { eventually } from '../harness/eventually.js';
+import { busyboxLayer, pushImage } from '../harness/oci.js';
+import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { describeWith } from '../harness/require.js';
+import { makeTar } from '../harness/tar.js';
+
+const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
+
+describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image services', () => {
+  const project = `ui${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'stack-up-image-'));
+  const state = join(dir, 'state');
+  const roots = { run: join(state, 'run'), lib: join(state, 'lib') };
+  const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave', HOME: join(dir, 'home'), DOCKER_CONFIG: join(dir, 'docker') };
+  const spec = join(dir, 'compose.yaml');
+  const stack = (...args: string[]) => execa(process.execPath, [bin, '-p', project, '-f', spec, ...args], { env, reject: false });
+  const logOf = async (service: string) => (await readLogLines(serviceFiles(roots, project, service).log)).map((l) => l.text);
+  let reg: TestRegistry;
+  let base: Buffer;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    base = await busyboxLayer([{ name: 'app', uid: 4321, gid: 4322, home: '/home/app' }]);
+    const top = await makeTar([
+      { header: { name: 'work/', type: 'directory', mode: 0o755, uid: 4321, gid: 4322 } },
+      { header: { name: 'work/hello.txt', mode: 0o644 }, body: 'from the image\n' },
+    ]);
+    await pushImage(reg, 'e2e/app', '1', [base, top], {
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['echo "uid=$(id -u) gid=$(id -g) pwd=$(pwd) FOO=$FOO BAR=$BAR"; cat hello.txt; cat /work/written 2>/dev/null; echo written > /work/written; exec sleep 3600'],
+      Env: ['PATH=/bin', 'FOO=image', 'BAR=image'],
+      WorkingDir: '/work',
+      User: 'app',
+      ExposedPorts: { '8080/tcp': {} },
+    });
+    writeFileSync(spec, [
+      'services:',
+      '  app:',
+      `    image: ${reg.host}/e2e/app:1`,
+      '    environment: { FOO: spec }',
+      '  frozen:',
+      `    image: ${reg.host}/e2e/app:1`,
+      '    user: root',
+      '    read_only: true',
+      '    entrypoint: ["/bin/sh", "-c", "touch /work/x 2>/dev/null && echo wrote || echo read-only root; exec sleep 3600"]',
+      '',
+    ].join('\n'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await execa(process.execPath, [bin, '-p', project, 'down', '-v', '--timeout', '0'], { env, reject: false });
+    await reg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pulls, then runs the image as its own user with its env, working dir and a writable root of its own', async () => {
+    expect(readFileSync('/etc/passwd', 'utf8')).not.toMatch(/^app:/m); // only the image knows `app`
+    const up = await stack('up', '-d', '--progress', 'plain');
+    expect(up.exitCode, String(up.stderr)).toBe(0);
+    expect(up.stderr).toMatch(/e2e\/app:1: pulled sha256:/);
+    const lines = await eventually('app output', async () => {
+      const l = await logOf('app');
+      return l.some((x) => x.startsWith('uid=')) && l.includes('from the image') ? l : undefined;
+    });
+    expect(lines).toContain('uid=4321 gid=4322 pwd=/work FOO=spec BAR=image');
+    expect(lines).not.toContain('written'); // a fresh upper: nothing written before
+    await eventually('the write in the service\'s upper', async () => existsSync(join(serviceRootDir(roots, project, 'app'), 'upper', 'work', 'written')) || undefined);
+    const frozen = await eventually('frozen output', async () => ((await logOf('frozen')).length > 0 ? logOf('frozen') : undefined));
+    expect(frozen).toEqual(['read-only root']);
+    expect(existsSync(serviceRootDir(roots, project, 'frozen'))).toBe(false);
+
+    // A second up changes nothing and pulls nothing (pull_policy missing).
+    const again = await stack('up', '-d', '--progress', 'plain');
+    expect(again.exitCode, String(again.stderr)).toBe(0);
+    expect(again.stderr).not.toMatch(/pulled/);
+    expect(again.stderr).not.toMatch(/recreate/i);
+
+    // A restart keeps the upper: the file written by the first run is there.
+    const restart = await stack('restart', 'app');
+    expect(restart.exitCode, String(restart.stderr)).toBe(0);
+    await eventually('the restarted app read its own earlier write', async () => ((await logOf('app')).includes('written') ? true : undefined));
+  }, 120_000);
+
+  it('a tag that moved recreates the service with `image changed`, from a fresh upper', async () => {
+    await pushImage(reg, 'e2e/app', '1', [base, await makeTar([{ header: { name: 'work/', type: 'directory', mode: 0o755, uid: 4321, gid: 4322 } }, { header: { name: 'work/hello.txt', mode: 0o644 }, body: 'from the new image\n' }])], {
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['cat hello.txt; cat /work/written 2>/dev/null || echo no earlier write; exec sleep 3600'],
+      Env: ['PATH=/bin'],
+      WorkingDir: '/work',
+      User: 'app',
+    });
+    const up = await stack('up', '-d', '--pull', 'always', '--progress', 'plain');
+    expect(up.exitCode, String(up.stderr)).toBe(0);
+    expect(up.stderr).toMatch(/app.*image changed/);
+    expect(up.stderr).toMatch(/frozen.*image changed/); // it names the same tag
+    const lines = await eventually('new app output', async () => ((await logOf('app')).includes('no earlier write') ? logOf('app') : undefined));
+    expect(lines).toContain('from the new image');
+  }, 120_000);
+
+  it('pull_policy never refuses an image that is not in the store, naming it; nothing is started', async () => {
+    const other = join(dir, 'never.yaml');
+    writeFileSync(other, ['services:', '  ghost:', `    image: ${reg.host}/e2e/ghost:9`, '    pull_policy: never', ''].join('\n'));
+    const r = await execa(process.execPath, [bin, '-p', `${project}n`, '-f', other, 'up', '-d'], { env, reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/service "ghost": image .*e2e\/ghost:9 is not in the image store and its pull_policy is never/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(roots.run, `${project}n`, 'services'))).toBe(false);
+  });
+
+  it('down removes the services and their writable roots', async () => {
+    const down = await stack('down', '--timeout', '0');
+    expect(down.exitCode, String(down.stderr)).toBe(0);
+    expect(existsSync(serviceRootDir(roots, project, 'app'))).toBe(false);
+    mkdirSync(join(dir, 'home'), { recursive: true });
+  });
+});
