@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hostPlatform } from '../../../src/image/platform.js';
+import { pruneImages } from '../../../src/image/remove.js';
 import { chainIds, ImageStore } from '../../../src/image/store.js';
 import { verifyStore } from '../../../src/image/verify.js';
 import { stateRoots } from '../../../src/state/paths.js';
@@ -147,4 +148,28 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'stack pull SIGKILLe
     // The kills landed inside the pull: most rounds left no record behind.
     expect(outcomes.filter((o) => !o.endsWith('complete')).length).toBeGreaterThan(0);
   }, 240_000);
+
+  it('prune running over and over during a pull never takes a layer the pull unpacked or found but has not recorded yet', async () => {
+    if (existsSync(join(store.root, 'layers'))) expect(readdirSync(join(store.root, 'layers'))).toEqual([]);
+    const child = spawn(process.execPath, [BIN, 'pull', '-q'], { cwd: join(dir, 'project'), env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let running = true;
+    void exited.then(() => (running = false));
+    let prunes = 0;
+    let keptBusy = 0;
+    const roots = stateRoots(env);
+    while (running) {
+      const report = await pruneImages(store, roots, { all: false });
+      keptBusy += report.keptBusy.length;
+      prunes++;
+    }
+    expect(await exited, err).toBe(0);
+    console.log(`${prunes} prunes during the pull; ${keptBusy} times a layer or blob was kept for it`);
+    expect(keptBusy).toBeGreaterThan(0); // the prunes did meet the pull's layers
+    expect(await verifyStore(store)).toEqual([]);
+    expect(sha(readFileSync(join(store.layerDir(chains[1]!), 'data/big.bin')))).toBe(bigHash);
+    await verifyThenEmpty();
+  }, 120_000);
 });
