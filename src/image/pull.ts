@@ -1,6 +1,7 @@
 // Pulling an image into the store: the manifest resolved (an index → the platform's manifest),
 // the config fetched and checked against the layers, the missing layers downloaded three at a
-// time, each blob streamed straight into unpackLayer (digest and DiffID checked as it streams)
+// time, each blob streamed straight into unpackLayer (the registry stream checks the blob's digest
+// before it ends, unpackLayer the digest again and the DiffID)
 // under the layer's lock, a dropped connection retried once, and the record written last, so a
 // record never names a layer that is not there.
 import type { Readable } from 'node:stream';
@@ -12,11 +13,53 @@ import { RegistryClient, type RegistryCredentials } from './registry.js';
 import { chainIds, type ImageRecord, type ImageStore } from './store.js';
 import { unpackLayer } from './unpack.js';
 
-/** One step of a pull, for a progress display. */
+/** Where a layer is: queued, already in the store, streaming (download and unpack at once), being fetched again after a dropped connection, or unpacked. */
+export type LayerState = 'waiting' | 'exists' | 'downloading' | 'retrying' | 'done';
+
+/** One layer's progress; a layer's last event is `exists` or `done`. */
+export interface LayerProgress {
+  readonly kind: 'layer';
+  readonly image: string;
+  /** The blob digest (the manifest's). */
+  readonly digest: string;
+  readonly chainId: string;
+  readonly state: LayerState;
+  /** Compressed size from the manifest descriptor. */
+  readonly size: number;
+  /** Bytes of the blob received so far in this attempt (0 unless downloading, retrying or done). */
+  readonly downloaded: number;
+}
+
+/** How a pull ended. */
+export interface PullDone {
+  readonly kind: 'done';
+  readonly image: string;
+  /** The digest the reference resolved to (the index's when multi-platform). */
+  readonly digest: string;
+  readonly layers: number;
+  /** The image's compressed size: its layers' descriptor sizes. */
+  readonly size: number;
+  /** Layers downloaded by this pull and their bytes (the rest were in the store). */
+  readonly downloadedLayers: number;
+  readonly downloaded: number;
+  readonly durationMs: number;
+  /** Nothing changed: the store already had this digest for the name and every layer. */
+  readonly upToDate: boolean;
+}
+
+/**
+ * One step of a pull, for a progress display: `resolved` once, then `layer` events (`waiting` for
+ * each layer first; `downloading` repeats at most every LAYER_PROGRESS_MS with the byte count),
+ * warnings, and `done` once the record is written.
+ */
 export type PullProgress =
-  | { readonly kind: 'resolved'; readonly image: string; readonly digest: string; readonly layers: number }
-  | { readonly kind: 'layer'; readonly digest: string; readonly chainId: string; readonly state: 'exists' | 'downloading' | 'retrying' | 'done' }
-  | { readonly kind: 'warning'; readonly message: string };
+  | { readonly kind: 'resolved'; readonly image: string; readonly digest: string; readonly layers: number; readonly size: number }
+  | LayerProgress
+  | PullDone
+  | { readonly kind: 'warning'; readonly image: string; readonly message: string };
+
+/** At most one `downloading` event per layer in this many milliseconds. */
+export const LAYER_PROGRESS_MS = 100;
 
 /** How to pull. */
 export interface PullOptions {
@@ -101,6 +144,15 @@ export async function pullImage(reference: string, opts: PullOptions): Promise<I
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
   const repo = ref.repository;
+  const started = Date.now();
+  // A display's failure must not fail the pull.
+  const emit = (event: PullProgress): void => {
+    try {
+      opts.onProgress?.(event);
+    } catch {
+      // ignored
+    }
+  };
   try {
     await store.init();
     // The manifest, through an index when the name is multi-platform.
@@ -125,38 +177,55 @@ export async function pullImage(reference: string, opts: PullOptions): Promise<I
     const config = parseImageConfig(configBytes, { image, digest: manifest.config.digest });
     checkLayersMatchConfig(manifest, config, image);
     const warning = checkConfigPlatform(config, wanted, image, opts.platform !== undefined);
-    if (warning) opts.onProgress?.({ kind: 'warning', message: warning });
+    if (warning) emit({ kind: 'warning', image, message: warning });
     blobs.push([manifest.config.digest, configBytes]);
     const chains = chainIds(config.rootfs.diff_ids);
-    opts.onProgress?.({ kind: 'resolved', image, digest: parsedTop.digest, layers: chains.length });
+    const size = manifest.layers.reduce((sum, l) => sum + l.size, 0);
+    emit({ kind: 'resolved', image, digest: parsedTop.digest, layers: chains.length, size });
 
     const jobs = manifest.layers.map((layer, i) => ({ layer, diffId: config.rootfs.diff_ids[i]!, chainId: chains[i]! }));
+    let downloadedLayers = 0;
+    let downloaded = 0;
+    for (const { layer, chainId } of jobs) emit({ kind: 'layer', image, digest: layer.digest, chainId, state: 'waiting', size: layer.size, downloaded: 0 });
     await eachLimited(jobs, PULL_CONCURRENCY, async ({ layer, diffId, chainId }) => {
+      const step = (state: LayerState, bytes = 0) => emit({ kind: 'layer', image, digest: layer.digest, chainId, state, size: layer.size, downloaded: bytes });
       try {
         if (await store.hasLayer(chainId)) {
-          opts.onProgress?.({ kind: 'layer', digest: layer.digest, chainId, state: 'exists' });
+          step('exists');
           return;
         }
         await store.withLayerLock(chainId, async () => {
           // Another process may have unpacked it while we waited for the lock.
           if (await store.hasLayer(chainId)) {
-            opts.onProgress?.({ kind: 'layer', digest: layer.digest, chainId, state: 'exists' });
+            step('exists');
             return;
           }
+          let received = 0;
           for (let attempt = 0; ; attempt++) {
-            opts.onProgress?.({ kind: 'layer', digest: layer.digest, chainId, state: attempt ? 'retrying' : 'downloading' });
+            const state = attempt ? 'retrying' : 'downloading';
+            received = 0;
+            step(state);
+            let last = Date.now();
             try {
-              const stream = await client.getBlob(repo, layer.digest, image);
-              // The client's digest check can fire after unpackLayer's pipeline has settled (the tar
-              // ended before the blob did); unpackLayer checks the digest itself, so none is lost.
-              stream.on('error', () => undefined);
+              // The stream checks the blob's digest before it ends, so a bad blob fails this unpack.
+              const stream = await client.getBlob(repo, layer.digest, image, {
+                onBytes: (total) => {
+                  received = total;
+                  const now = Date.now();
+                  if (now - last < LAYER_PROGRESS_MS) return;
+                  last = now;
+                  step(state, total);
+                },
+              });
               await unpackLayer(stream, { dir: store.layerDir(chainId), mediaType: layer.mediaType, digest: layer.digest, diffId });
               break;
             } catch (e) {
               if (attempt >= 1 || !dropped(e)) throw e;
             }
           }
-          opts.onProgress?.({ kind: 'layer', digest: layer.digest, chainId, state: 'done' });
+          downloadedLayers++;
+          downloaded += received;
+          step('done', received);
         });
       } catch (e) {
         throw naming(e, image, layer.digest);
@@ -173,7 +242,19 @@ export async function pullImage(reference: string, opts: PullOptions): Promise<I
       layers: chains,
       pulledAt: new Date().toISOString(),
     };
+    const before = await store.getRecord(record.name).catch(() => undefined);
     await store.putRecord(record);
+    emit({
+      kind: 'done',
+      image,
+      digest: record.digest,
+      layers: chains.length,
+      size,
+      downloadedLayers,
+      downloaded,
+      durationMs: Date.now() - started,
+      upToDate: downloadedLayers === 0 && before?.digest === record.digest,
+    });
     return record;
   } catch (e) {
     throw naming(e, image);

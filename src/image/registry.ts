@@ -1,9 +1,10 @@
 // A small client of the OCI distribution protocol on Node's fetch: manifests and blobs of one
 // registry, the 401 challenge flow (Basic, Bearer tokens with expiry), redirects followed by hand
-// so no Authorization header reaches another host, every blob's sha256 checked while it streams,
+// so no Authorization header reaches another host, every blob's sha256 checked while it streams
+// (inside the one stream the caller reads, so a mismatch fails that read and nothing after it),
 // and each failure a UserError naming the registry or image.
 import { createHash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError } from '../errors.js';
 import { parseAuthChallenges, type AuthChallenge } from './auth-challenge.js';
@@ -25,6 +26,12 @@ export interface RegistryClientOptions {
   credentials?: RegistryCredentials;
   /** Milliseconds to wait for a connection and the response headers, and between body chunks. */
   timeoutMs?: number;
+}
+
+/** Options of one blob download. */
+export interface BlobOptions {
+  /** Called with the bytes received so far after each chunk (for a progress display). */
+  onBytes?: (total: number) => void;
 }
 
 /** A manifest as the registry sent it. */
@@ -107,32 +114,39 @@ export class RegistryClient {
     return { bytes, mediaType, digest };
   }
 
-  /** The blob `digest` of `repo` as a stream that fails with BLOB_DIGEST_MISMATCH at the end if its bytes do not match. */
-  async getBlob(repo: string, digest: string, image = `${this.registry}/${repo}`): Promise<Readable> {
+  /**
+   * The blob `digest` of `repo` as one stream that hashes what it yields and fails with
+   * BLOB_DIGEST_MISMATCH before it ends when the bytes do not match: a consumer never sees the
+   * end of a bad blob, and no error is emitted once the consumer has destroyed the stream.
+   * `onBytes` hears the running byte count after each chunk.
+   */
+  async getBlob(repo: string, digest: string, image = `${this.registry}/${repo}`, opts: BlobOptions = {}): Promise<Readable> {
     if (!DIGEST.test(digest)) {
       throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
     }
     checkRepo(repo, image);
     const res = await this.request(repo, `/v2/${repo}/blobs/${digest}`, {}, image, 'blob', digest);
+    return Readable.from(this.verifiedChunks(this.bodyOf(res, image), digest, image, opts.onBytes), { objectMode: false });
+  }
+
+  /** The chunks of `body`, hashed as they pass; throws BLOB_DIGEST_MISMATCH instead of ending when the digest differs. */
+  private async *verifiedChunks(body: Readable, digest: string, image: string, onBytes?: (total: number) => void): AsyncGenerator<Buffer> {
     const hash = createHash('sha256');
-    const verify = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-      flush(cb: TransformCallback) {
-        const got = `sha256:${hash.digest('hex')}`;
-        if (got !== digest) {
-          cb(new UserError('BLOB_DIGEST_MISMATCH', `blob ${digest} of ${image} arrived with digest ${got}`, 'the download was corrupted or the registry serves bad data; pull again, or report it to the registry operator'));
-          return;
-        }
-        cb();
-      },
-    });
-    const body = this.bodyOf(res, image);
-    body.on('error', (e) => verify.destroy(e));
-    verify.on('close', () => body.destroy());
-    return body.pipe(verify);
+    let total = 0;
+    try {
+      for await (const chunk of body) {
+        hash.update(chunk as Buffer);
+        total += (chunk as Buffer).length;
+        onBytes?.(total);
+        yield chunk as Buffer;
+      }
+    } finally {
+      body.destroy();
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== digest) {
+      throw new UserError('BLOB_DIGEST_MISMATCH', `blob ${digest} of ${image} arrived with digest ${got}`, 'the download was corrupted or the registry serves bad data; pull again, or report it to the registry operator');
+    }
   }
 
   /** `registry/repo:tag` or `registry/repo@digest`, as messages name an image. */

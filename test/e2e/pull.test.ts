@@ -1,6 +1,7 @@
 // `stack pull` and `stack images` through the real CLI (bin/stack.cjs over dist/: `npm run build`
 // first) against a real docker-registry on 127.0.0.1 with an image pushed by hand: pull fills the
-// store (record, layers with their files), a second pull is up to date and downloads no layer,
+// store (record, layers with their files) printing one line for the image, a second pull is up to
+// date and downloads no layer,
 // images lists it (project and store-wide), an unknown tag fails naming service and image without
 // a stack trace, --ignore-pull-failures turns that into a warning, build-only services are skipped.
 import { createHash, randomBytes } from 'node:crypto';
@@ -83,9 +84,10 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'stack pull / stack 
 
   it('pulls the image once for the two services that name it; the store has the record and the layer', async () => {
     const r = await stack(projectDir, 'pull');
-    expect(r.stderr).toContain(`Pulling db (${image.ref})`);
-    expect(r.stderr).not.toContain('Pulling replica');
-    expect(r.stderr).toContain(`db: pulled ${image.manifestDigest}`);
+    const short = image.manifestDigest.slice(0, 'sha256:'.length + 12);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith(image.ref))).toEqual([
+      expect.stringMatching(new RegExp(`^${image.ref.replace(/[.]/g, '\\.')}: pulled ${short} \\(1 layer, \\d+B, \\d+\\.\\d s\\)$`)),
+    ]);
     expect(r.stderr).toMatch(/app: skipped/);
     expect(r.exitCode).toBe(0);
     const store = new ImageStore(imageStoreDir(stateRoots({ STACK_ROOT: state })));
@@ -98,11 +100,11 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'stack pull / stack 
   it('a second pull is up to date and downloads no layer; --policy missing pulls nothing that is stored', async () => {
     const r = await stack(projectDir, 'pull', 'db');
     expect(r.exitCode).toBe(0);
-    expect(r.stderr).toContain('db: up to date');
-    expect(r.stderr).not.toContain('pulled');
+    expect(r.stderr).toBe(`${image.ref}: up to date`);
     const m = await stack(projectDir, 'pull', '--policy', 'missing');
     expect(m.exitCode).toBe(0);
-    expect(m.stderr).not.toContain('Pulling');
+    expect(m.stderr).toContain(`${image.ref}: in the store, not pulled (--policy missing)`);
+    expect(m.stderr).not.toContain('pulled sha256');
     const q = await stack(projectDir, 'pull', '-q');
     expect(q.exitCode).toBe(0);
     expect(q.stderr).toBe('');
@@ -135,11 +137,13 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'stack pull / stack 
     const r = await stack(other, 'pull');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`stack: service web: .*${ref.replace(/[.]/g, '\\.')}.* was not found`));
+    expect(r.stderr).toContain(`${ref}: failed: service web: `);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const store = new ImageStore(imageStoreDir(stateRoots({ STACK_ROOT: state })));
     expect(await store.getRecord(ref)).toBeUndefined();
     const ignored = await stack(other, 'pull', '--ignore-pull-failures');
     expect(ignored.exitCode).toBe(0);
-    expect(ignored.stderr).toMatch(/warning: service web: .* was not found/);
+    expect(ignored.stderr).toMatch(new RegExp(`^${ref.replace(/[.]/g, '\\.')}: failed: service web: .* was not found`));
+    expect(ignored.stderr).not.toContain('stack:');
   });
 });

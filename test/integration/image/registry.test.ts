@@ -92,9 +92,15 @@ describeWith({ commands: ['docker-registry', 'htpasswd'] }, 'registry client aga
     onDisk[10] = onDisk[10]! ^ 0xff;
     writeFileSync(file, onDisk);
     const client = new RegistryClient({ registry: open.host });
-    const stream = await client.getBlob('stack/corrupt', digest, `${open.host}/stack/corrupt:v1`);
+    const counts: number[] = [];
+    const stream = await client.getBlob('stack/corrupt', digest, `${open.host}/stack/corrupt:v1`, { onBytes: (n) => void counts.push(n) });
+    let ended = false;
+    stream.on('end', () => (ended = true));
     const err = await readAll(stream).then(() => undefined, (e: unknown) => e);
     expect(err).toMatchObject({ code: 'BLOB_DIGEST_MISMATCH' });
+    // The mismatch is the stream's error in place of its end, after every byte was counted.
+    expect(ended).toBe(false);
+    expect(counts.at(-1)).toBe(own.length);
     expect((err as Error).message).toContain(digest);
     expect((err as Error).message).toContain(`${open.host}/stack/corrupt:v1`);
   });
