@@ -20,9 +20,7 @@ import {
   exposedPorts,
 } from './service-config.js';
 import type { ImageRecord, ImageStore } from './store.js';
-import { resolveImageUser } from './image-user.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolveLayeredUser } from './layered.js';
 
 /** What to pull: `up --pull` overrides every service's `pull_policy`; the default is `missing`. */
 export type PullChoice = 'always' | 'missing' | 'never';
@@ -98,12 +96,6 @@ export async function imagesToPull(project: Project, services: readonly string[]
   return out;
 }
 
-/** The topmost layer folder holding `path` (interim: whiteouts are not looked at). */
-function topLayerWith(layerDirs: readonly string[], path: string): string | undefined {
-  for (let i = layerDirs.length - 1; i >= 0; i--) if (existsSync(join(layerDirs[i]!, path))) return layerDirs[i];
-  return undefined;
-}
-
 /** The image's config, read from the store and checked against its digest. */
 async function readConfig(store: ImageStore, record: ImageRecord, image: string): Promise<ImageConfig> {
   const bytes = await store.readBlob(record.configDigest);
@@ -130,8 +122,7 @@ export async function resolveService(service: Service, store: ImageStore): Promi
   const layerDirs = record.layers.map((l) => store.layerDir(l));
   const command = effectiveCommand(service, config, image);
   const user = effectiveUser(service.user, config);
-  const passwdLayer = user !== undefined && !/^\d+(:\d+)?$/.test(user) ? topLayerWith(layerDirs, 'etc/passwd') : undefined;
-  const identity = resolveImageUser(service.name, image, user, passwdLayer ?? layerDirs.at(-1) ?? '/nonexistent');
+  const identity = resolveLayeredUser(service.name, image, user, layerDirs);
   const anonymous: Mount[] = anonymousVolumeTargets(service.volumes, config, image).map((target) => ({ type: 'volume', target, readOnly: false }));
   const imageRoot: ImageRoot = {
     id: record.configDigest,

@@ -41,25 +41,34 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     const top = await makeTar([
       { header: { name: 'work/', type: 'directory', mode: 0o755, uid: 4321, gid: 4322 } },
       { header: { name: 'work/hello.txt', mode: 0o644 }, body: 'from the image\n' },
+      { header: { name: 'data/', type: 'directory', mode: 0o750, uid: 4321, gid: 4322 } },
+      { header: { name: 'data/seed.txt', mode: 0o640, uid: 4321, gid: 4322 }, body: 'seed in an image volume\n' },
+      { header: { name: 'seed/', type: 'directory', mode: 0o755 } },
+      { header: { name: 'seed/named.txt', mode: 0o644 }, body: 'seed in a named volume\n' },
     ]);
     await pushImage(reg, 'e2e/app', '1', [base, top], {
       Entrypoint: ['/bin/sh', '-c'],
-      Cmd: ['echo "uid=$(id -u) gid=$(id -g) pwd=$(pwd) FOO=$FOO BAR=$BAR"; cat hello.txt; cat /work/written 2>/dev/null; echo written > /work/written; exec sleep 3600'],
+      Cmd: ['echo "uid=$(id -u) gid=$(id -g) pwd=$(pwd) FOO=$FOO BAR=$BAR"; cat hello.txt; echo "data: $(stat -c \'%u:%g %a\' /data) $(cat /data/seed.txt)"; echo "seed: $(cat /seed/named.txt)"; echo "bare: $(ls -A /bare | wc -l)"; cat /work/written 2>/dev/null; echo written > /work/written; exec sleep 3600'],
       Env: ['PATH=/bin', 'FOO=image', 'BAR=image'],
       WorkingDir: '/work',
       User: 'app',
       ExposedPorts: { '8080/tcp': {} },
+      Volumes: { '/data': {} },
     });
     writeFileSync(spec, [
       'services:',
       '  app:',
       `    image: ${reg.host}/e2e/app:1`,
       '    environment: { FOO: spec }',
+      '    volumes: ["seeded:/seed", "bare:/bare:nocopy"]',
       '  frozen:',
       `    image: ${reg.host}/e2e/app:1`,
       '    user: root',
       '    read_only: true',
       '    entrypoint: ["/bin/sh", "-c", "touch /work/x 2>/dev/null && echo wrote || echo read-only root; exec sleep 3600"]',
+      'volumes:',
+      '  seeded: {}',
+      '  bare: {}',
       '',
     ].join('\n'));
   }, 60_000);
@@ -80,6 +89,11 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
       return l.some((x) => x.startsWith('uid=')) && l.includes('from the image') ? l : undefined;
     });
     expect(lines).toContain('uid=4321 gid=4322 pwd=/work FOO=spec BAR=image');
+    // The image's Volumes /data became an anonymous volume filled with the image's content, owner
+    // and mode; the named volume at /seed too; the `nocopy` one stayed empty.
+    expect(lines).toContain('data: 4321:4322 750 seed in an image volume');
+    expect(lines).toContain('seed: seed in a named volume');
+    expect(lines).toContain('bare: 0');
     expect(lines).not.toContain('written'); // a fresh upper: nothing written before
     await eventually('the write in the service\'s upper', async () => existsSync(join(serviceRootDir(roots, project, 'app'), 'upper', 'work', 'written')) || undefined);
     const frozen = await eventually('frozen output', async () => ((await logOf('frozen')).length > 0 ? logOf('frozen') : undefined));
@@ -99,9 +113,9 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
   }, 120_000);
 
   it('a tag that moved recreates the service with `image changed`, from a fresh upper', async () => {
-    await pushImage(reg, 'e2e/app', '1', [base, await makeTar([{ header: { name: 'work/', type: 'directory', mode: 0o755, uid: 4321, gid: 4322 } }, { header: { name: 'work/hello.txt', mode: 0o644 }, body: 'from the new image\n' }])], {
+    await pushImage(reg, 'e2e/app', '1', [base, await makeTar([{ header: { name: 'work/', type: 'directory', mode: 0o755, uid: 4321, gid: 4322 } }, { header: { name: 'work/hello.txt', mode: 0o644 }, body: 'from the new image\n' }, { header: { name: 'seed/', type: 'directory', mode: 0o755 } }])], {
       Entrypoint: ['/bin/sh', '-c'],
-      Cmd: ['cat hello.txt; cat /work/written 2>/dev/null || echo no earlier write; exec sleep 3600'],
+      Cmd: ['cat hello.txt; cat /work/written 2>/dev/null || echo no earlier write; echo "seed: $(cat /seed/named.txt)"; exec sleep 3600'],
       Env: ['PATH=/bin'],
       WorkingDir: '/work',
       User: 'app',
@@ -112,6 +126,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     expect(up.stderr).toMatch(/frozen.*image changed/); // it names the same tag
     const lines = await eventually('new app output', async () => ((await logOf('app')).includes('no earlier write') ? logOf('app') : undefined));
     expect(lines).toContain('from the new image');
+    expect(lines).toContain('seed: seed in a named volume'); // a volume with data is never copied over
   }, 120_000);
 
   it('pull_policy never refuses an image that is not in the store, naming it; nothing is started', async () => {

@@ -5,6 +5,7 @@
 // cannot find: the cgroups hold whatever was started) and the pids right after it.
 import { rm } from 'node:fs/promises';
 import type { StartService } from '../../planner/plan.js';
+import type { Service } from '../../spec/project.js';
 import { netnsName } from '../../names.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import type { HandlerContext } from '../walk.js';
@@ -15,6 +16,21 @@ import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
 import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
+
+/**
+ * An image service's copy-up into its new volumes: the image's content at the volume's target
+ * (its owner and mode too), as Docker fills a new volume; a notice says what was copied.
+ */
+function imageCopyUp(ctx: RunContext, spec: Service): (target: string, folder: string) => Promise<void> {
+  return async (target, folder) => {
+    const [{ copyImageContent }, { layerDirIn, imageStoreDir }] = await Promise.all([import('../../image/copy-up.js'), import('../../image/paths.js')]);
+    const store = imageStoreDir(ctx.roots);
+    const copied = await copyImageContent(spec.imageRoot!.layers.map((l) => layerDirIn(store, l)), target, folder, spec.image!);
+    if (copied !== false && copied.skipped.length > 0) {
+      ctx.notice(`service ${spec.name}: copying image content into the volume at ${target} skipped ${copied.skipped.length} entr${copied.skipped.length === 1 ? 'y' : 'ies'} (${copied.skipped.slice(0, 3).join('; ')})`);
+    }
+  };
+}
 
 /** Starts the service; on failure its cgroups (and whatever runs in them) and files are removed. */
 export async function startService(ctx: RunContext, op: StartService, { signal }: HandlerContext): Promise<void> {
@@ -54,6 +70,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         empty: replacing,
         invoker: ctx.env.invoker,
         ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),
+        ...(spec.imageRoot !== undefined && { copyUp: imageCopyUp(ctx, spec) }),
       });
       ctx.reached(`${op.id}:launched`); // running, its pid not recorded yet: observe adopts it from its cgroup
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
