@@ -6,6 +6,9 @@ import { Box, render, Static, Text } from 'ink';
 import type { PullDone } from '../../image/pull.js';
 import { imageLines, reduceImage, type ImageView, type PullReporter, type ViewLine } from './pull-progress.js';
 
+/** The shortest time between two frames of the live lines (10 a second). */
+const FRAME_MS = 100;
+
 /** Something printed once above the live lines: a finished image's lines or a note. */
 interface Printed {
   readonly key: string;
@@ -46,9 +49,22 @@ export function ttyPullReporter(out: NodeJS.WritableStream): PullReporter {
   const printed: Printed[] = [];
   let serial = 0;
   const listeners = new Set<(s: Snapshot) => void>();
+  let timer: NodeJS.Timeout | undefined;
+  let lastPublish = 0;
   const publish = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    lastPublish = Date.now();
     const snap: Snapshot = { printed: [...printed], live: [...live.values()] };
     listeners.forEach((l) => l(snap));
+  };
+  // Byte counts redraw at most every FRAME_MS (each commit of the view is a frame: ink's own
+  // throttle does not hold with Static in the tree); finished images and notes draw at once.
+  const schedule = (): void => {
+    if (timer) return;
+    const wait = lastPublish + FRAME_MS - Date.now();
+    if (wait <= 0) publish();
+    else timer = setTimeout(publish, wait);
   };
   const feed: Feed = {
     subscribe(listener) {
@@ -70,10 +86,11 @@ export function ttyPullReporter(out: NodeJS.WritableStream): PullReporter {
       if (closed) return;
       if (event.kind === 'warning') {
         printed.push({ key: `w${serial++}`, lines: [{ mark: '!', colour: 'red', text: `${image}: warning: ${event.message}`, indent: false }] });
-      } else {
-        live.set(image, reduceImage(live.get(image), image, event, Date.now()));
+        publish();
+        return;
       }
-      publish();
+      live.set(image, reduceImage(live.get(image), image, event, Date.now()));
+      schedule();
     },
     imageDone(image, summary?: PullDone) {
       if (closed) return;
@@ -92,6 +109,7 @@ export function ttyPullReporter(out: NodeJS.WritableStream): PullReporter {
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(timer);
       // Images never ended (the caller gave up): printed as they stand.
       for (const image of [...live.keys()]) finish(image, {});
       await new Promise((resolve) => setTimeout(resolve, 20)); // let the last frame draw

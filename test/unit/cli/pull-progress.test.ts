@@ -191,6 +191,28 @@ describe('pull display', () => {
     expect(raw.endsWith('\u001b[?25h')).toBe(true);
   });
 
+  it('tty: a burst of byte counts redraws at most 10 times a second (plus the first frame)', async () => {
+    let frames = 0;
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (chunk.toString().includes('Downloading')) frames++;
+        cb();
+      },
+    });
+    Object.assign(out, { isTTY: true, columns: 120, rows: 40 });
+    const r = await pullReporter(out, 'tty');
+    const started = Date.now();
+    for (let i = 0; i < 200; i++) {
+      r.onProgress(IMG, layer(IMG, '1', 'downloading', i * 100_000));
+      await new Promise((res) => setImmediate(res));
+    }
+    await new Promise((res) => setTimeout(res, 150)); // the trailing frame
+    const elapsed = Date.now() - started;
+    await r.close();
+    expect(frames).toBeGreaterThan(0);
+    expect(frames).toBeLessThanOrEqual(2 + Math.floor(elapsed / 100));
+  });
+
   it('layer lines: docker words, bytes of size and a rate while downloading', () => {
     let v = reduceImage(undefined, IMG, layer(IMG, '1', 'waiting'), 0);
     expect(layerText(v.layers[0]!)).toBe('111111111111 Waiting');
