@@ -16,7 +16,7 @@ import { pullImage } from '../../image/pull.js';
 import { parseImageReference } from '../../image/reference.js';
 import { ImageStore } from '../../image/store.js';
 import { progressMode } from '../render/index.js';
-import { pullMode, pullReporter } from '../render/pull-progress.js';
+import { pullMode, pullReporter, reportedPull } from '../render/pull-progress.js';
 
 const HELP = `Usage: stack pull [OPTIONS] [SERVICE...]
 
@@ -102,21 +102,20 @@ export async function run(ctx: CommandContext): Promise<number> {
         reporter.note(`${image}: in the store, not pulled (--policy missing)`);
         return;
       }
+      const who = job.services.length === 1 ? `service ${job.services[0]}` : `services ${job.services.join(', ')}`;
       try {
-        const credentials = findCredentials(ref.registry, { env: ctx.env as NodeJS.ProcessEnv });
-        await pullImage(image, {
-          store,
-          ...(job.platform ? { platform: job.platform } : {}),
-          ...(credentials ? { credentials } : {}),
-          onProgress: (event) => reporter.onProgress(image, event),
-        });
-        reporter.imageDone(image);
+        await reportedPull(
+          reporter,
+          image,
+          async (onProgress) => {
+            const credentials = findCredentials(ref.registry, { env: ctx.env as NodeJS.ProcessEnv });
+            return pullImage(image, { store, ...(job.platform ? { platform: job.platform } : {}), ...(credentials ? { credentials } : {}), onProgress });
+          },
+          (e) => (e instanceof UserError ? new UserError(e.code, `${who}: ${e.message.includes(image) ? e.message : `${image}: ${e.message}`}`, e.hint, { cause: e }) : e),
+        );
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
-        const who = job.services.length === 1 ? `service ${job.services[0]}` : `services ${job.services.join(', ')}`;
-        const named = new UserError(e.code, `${who}: ${e.message.includes(image) ? e.message : `${image}: ${e.message}`}`, e.hint, { cause: e });
-        reporter.imageFailed(image, named);
-        if (!job.ignore) failures.push(named);
+        if (!job.ignore) failures.push(e);
       }
     }));
   } finally {

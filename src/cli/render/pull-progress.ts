@@ -167,6 +167,29 @@ export async function pullReporter(out: NodeJS.WritableStream, mode: PullReporte
   return plainPullReporter(out);
 }
 
+/**
+ * Runs `pull` (given the onProgress to pass to pullImage) with `image`'s progress on `reporter`;
+ * reports it done, or failed with the error as `name` turns it (the caller's wording), which is
+ * then thrown. For `stack pull` and `up`.
+ */
+export async function reportedPull<T>(
+  reporter: PullReporter,
+  image: string,
+  pull: (onProgress: (event: PullProgress) => void) => Promise<T>,
+  name: (error: unknown) => unknown = (e) => e,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await pull((event) => reporter.onProgress(image, event));
+  } catch (e) {
+    const named = name(e);
+    reporter.imageFailed(image, named instanceof Error ? named : new Error(String(named)));
+    throw named;
+  }
+  reporter.imageDone(image);
+  return result;
+}
+
 /** Plain lines: warnings and notes as they come, then one line per image when it ends. */
 export function plainPullReporter(out: NodeJS.WritableStream): PullReporter {
   const last = new Map<string, PullDone>();

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { LayerProgress, PullDone, PullProgress } from '../../../src/image/pull.js';
-import { humanBytes, layerText, pullMode, pullReporter, reduceImage, shortDigest, type PullReporter } from '../../../src/cli/render/pull-progress.js';
+import { humanBytes, layerText, pullMode, pullReporter, reduceImage, reportedPull, shortDigest, type PullReporter } from '../../../src/cli/render/pull-progress.js';
 import { UserError } from '../../../src/errors.js';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -211,6 +211,21 @@ describe('pull display', () => {
     await r.close();
     expect(frames).toBeGreaterThan(0);
     expect(frames).toBeLessThanOrEqual(2 + Math.floor(elapsed / 100));
+  });
+
+  it('reportedPull: passes the events through, reports done, or failed with the caller\'s wording and rethrows it', async () => {
+    const { out, text } = capture(false);
+    const r = await pullReporter(out, 'plain');
+    const got = await reportedPull(r, IMG, async (onProgress) => {
+      pullEvents(IMG).forEach(onProgress);
+      return 'record';
+    });
+    expect(got).toBe('record');
+    const err = await reportedPull(r, OTHER, async () => {
+      throw new UserError('IMAGE_NOT_FOUND', `${OTHER} was not found`);
+    }, (e) => new UserError((e as UserError).code, `service web: ${(e as Error).message}`)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IMAGE_NOT_FOUND', message: `service web: ${OTHER} was not found` });
+    expect(text().split('\n')).toEqual([`${IMG}: pulled sha256:aaaaaaaaaaaa (2 layers, 45.6MB, 1.2 s)`, `${OTHER}: failed: service web: ${OTHER} was not found`, '']);
   });
 
   it('layer lines: docker words, bytes of size and a rate while downloading', () => {
