@@ -4,7 +4,7 @@
 import { createElement as h, useEffect, useState, type ReactElement } from 'react';
 import { Box, render, Static, Text } from 'ink';
 import type { PullDone } from '../../image/pull.js';
-import { imageLines, reduceImage, type ImageView, type PullReporter, type ViewLine } from './pull-progress.js';
+import { imageLines, reduceImage, type ImageView, type PullReporter, type ViewLine } from './pull-view.js';
 
 /** The shortest time between two frames of the live lines (10 a second). */
 const FRAME_MS = 100;
