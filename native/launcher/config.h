@@ -37,6 +37,7 @@ struct config {
   const char *hostname;
   const char *cwd;
   int init;                /* `init: true`: the launcher's own init is pid 1 (launcher/init.h) */
+  int hold;                /* a one-off's holder: under the init, a workload that runs no program and waits */
   const char *search_path; /* PATH used to find the command (the service's, or Docker's default) */
   const char *oom_events;  /* file with the `oom_kill N` line; else found among the cgroups */
   uid_t uid;

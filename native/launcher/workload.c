@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -48,6 +49,20 @@ static const char *resolve_program(const struct config *c, char *buf, size_t siz
   return find_program(c->argv[0], c->search_path, buf, size);
 }
 
+/* A one-off's holder (`stack run`): the service's namespaces, view, identity and filter, held by
+ * a workload that runs no program (the image may have none to spare, not even sleep) and waits
+ * for a signal, under the init; the command then runs in it through the exec helper. Closing
+ * every fd above stdio reports success to the launcher as an exec would (its error pipe ends). */
+__attribute__((noreturn)) static void hold(const struct config *c, struct init_report *report) {
+  if (!c->init) fail("config", EINVAL, "hold needs init");
+  seccomp_apply(&c->seccomp);
+  start_init(report);
+  reset_signals();
+  prctl(PR_SET_NAME, "stack-hold", 0, 0, 0);
+  syscall(SYS_close_range, 3U, ~0U, 0U);
+  for (;;) pause();
+}
+
 void workload_main(const struct config *c, int out_w, int err_w, struct init_report *report) {
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail("stdio", errno, "set up stdio");
@@ -57,6 +72,7 @@ void workload_main(const struct config *c, int out_w, int err_w, struct init_rep
   if (sethostname(c->hostname, strlen(c->hostname)) < 0) fail("hostname", errno, "%s", c->hostname);
   if (chdir(c->cwd) < 0) fail("chdir", errno, "%s", c->cwd);
   switch_identity(c);
+  if (c->hold) hold(c, report);
   char path[PATH_MAX];
   const char *program = resolve_program(c, path, sizeof path);
   /* The seccomp filter comes last: the setup above needs syscalls it refuses (mount, setns,

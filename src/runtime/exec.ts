@@ -19,6 +19,8 @@ export const EXEC_HELPER_PATH = fileURLToPath(new URL('../../native/build/exec',
 
 /** What of a service's spec an exec inherits: its environment, user, capabilities, folder. */
 export type ExecService = Pick<Service, 'name' | 'environment' | 'user' | 'capAdd' | 'capDrop' | 'workingDir'> & {
+  /** An image service's image: its user as the image resolved it (`--user` then resolves in the image's userDb). */
+  readonly imageRoot?: Service['imageRoot'];
   readonly privileged?: boolean;
   readonly seccomp?: SeccompChoice;
 };
@@ -44,7 +46,7 @@ export function execTargetOf(
 export interface ExecOptions {
   /** Added to (and overriding) the service's environment. */
   readonly env?: Readonly<Record<string, string>>;
-  /** `user:` syntax; default the service's user. */
+  /** `user:` syntax; default the service's user. For an image service, pass the image's users in `userDb`. */
   readonly user?: string;
   /** Default the service's working_dir, else `/`. */
   readonly workingDir?: string;
@@ -89,7 +91,7 @@ export function execRequest(
 ): [string, string][] {
   const s = target.service;
   if (argv.length === 0) throw new UserError('EXEC_NO_COMMAND', `exec in service "${s.name}": no command given`, 'name the program to run');
-  const identity = resolveUser(s.name, options.user ?? s.user, userDb);
+  const identity = options.user === undefined && s.imageRoot !== undefined ? s.imageRoot.identity : resolveUser(s.name, options.user ?? s.user, userDb);
   const env = { ...s.environment, ...options.env };
   const pairs: [string, string][] = [
     ['pid', String(target.pid)],

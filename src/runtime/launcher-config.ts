@@ -75,6 +75,7 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
   ];
   if (spec.netns !== 'host') pairs.push(['netns', spec.netns]);
   if (s.init) pairs.push(['init', '1']); // the launcher's own init (native/launcher/init.h)
+  if (s.hold) pairs.push(['hold', '1']); // a one-off's holder: no program (native/launcher/workload.c)
   if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);
   if (spec.view !== undefined) pairs.push(...viewRequestPairs(s, spec.view));
   if (spec.view !== undefined) for (const d of spec.devices ?? []) pairs.push(['device', d.source], ['device_target', d.target]);

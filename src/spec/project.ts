@@ -66,6 +66,11 @@ export interface Service {
    * service's fields (command, environment, working dir, stop signal, healthcheck, volumes).
    */
   readonly imageRoot?: ImageRoot;
+  /**
+   * Set only on a foreground one-off of `stack run`: under its init, the service runs no program
+   * of its own and holds its namespaces while the command runs in it (as `stack exec` runs one).
+   */
+  readonly hold?: true;
   /** `platform:` normalized (`linux/arm64` → arm64 v8); absent: the host's. Only images use it. */
   readonly platform?: PlatformSpec;
   /** Set when the spec has `build:`; modelled only. */

@@ -100,6 +100,19 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     expect(frozen).toEqual(['read-only root']);
     expect(existsSync(serviceRootDir(roots, project, 'frozen'))).toBe(false);
 
+    // ps names the image and the port it exposes that nothing publishes, as docker ps does.
+    const ps = await stack('ps', '--format', 'json');
+    const rows = JSON.parse(ps.stdout) as { name: string; image: string | null; ports: string[] }[];
+    expect(rows.find((r) => r.name === 'app')).toMatchObject({ image: `${reg.host}/e2e/app:1`, ports: ['8080/tcp'] });
+    expect((await stack('ps')).stdout).toMatch(/^NAME\s+IMAGE\s+STATE/);
+
+    // run: the command replaces the image's Cmd (its Entrypoint stays), as the image's user or --user's.
+    const asImageUser = await stack('run', '--rm', '-T', 'app', 'id -un');
+    expect(asImageUser.exitCode, String(asImageUser.stderr)).toBe(0);
+    expect(asImageUser.stdout.trim()).toBe('app');
+    const asRoot = await stack('run', '--rm', '-T', '--user', 'root', 'app', 'id -u; pwd');
+    expect(asRoot.stdout.trim().split('\n')).toEqual(['0', '/work']);
+
     // A second up changes nothing and pulls nothing (pull_policy missing).
     const again = await stack('up', '-d', '--progress', 'plain');
     expect(again.exitCode, String(again.stderr)).toBe(0);

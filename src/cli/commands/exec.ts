@@ -15,7 +15,8 @@ import { stateRoots } from '../../state/paths.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { execAttached, type ExecService, type ExecTarget } from '../../runtime/index.js';
 import { waitAttached } from './attached.js';
-import type { Project } from '../../spec/project.js';
+import type { Project, Service } from '../../spec/project.js';
+import { imageUserDb } from './ready-images.js';
 
 const HELP = `Usage: stack exec [OPTIONS] SERVICE COMMAND [ARGS...]
 
@@ -90,9 +91,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const stdio = values.detach ? 'detach' : values['no-TTY'] || !isatty(0) || !isatty(1) ? 'inherit' : 'pty';
   // On a pty the command's terminal type is the user's (docker's xterm when stack has none).
   if (stdio === 'pty' && target.service.environment.TERM === undefined && env.TERM === undefined) env.TERM = ctx.env.TERM || 'xterm';
+  const userDb = values.user !== undefined ? await imageUserDb(target.service as Pick<Service, 'image' | 'imageRoot'>, stateRoots(ctx.env as NodeJS.ProcessEnv)) : undefined;
   const options = {
     env,
     privileged: values.privileged,
+    ...(userDb !== undefined && { userDb }),
     ...(values.user !== undefined ? { user: values.user } : {}),
     ...(values.workdir !== undefined ? { workingDir: values.workdir } : {}),
   };

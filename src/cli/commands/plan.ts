@@ -2,6 +2,9 @@
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
+import { hasImages } from './ready-images.js';
+import { stateRoots, type StateRoots } from '../../state/paths.js';
+import type { Project } from '../../spec/project.js';
 import { assertRunnable, plan, renderPlan, renderPlanJson } from '../../planner/index.js';
 import { observe } from '../../state/index.js';
 import { UserError } from '../../errors.js';
@@ -14,11 +17,19 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.format !== 'text' && values.format !== 'json') {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format text or --format json');
   }
-  const project = await loadFromContext(ctx);
-  assertRunnable(project);
-  const live = await observe(project.name);
+  const spec = await loadFromContext(ctx);
+  assertRunnable(spec);
+  // Image services as the store has their images now (nothing is pulled: a missing image plans as `up` would start it after its pull).
+  const project = hasImages(spec) ? await resolveFromStore(spec, stateRoots(ctx.env as NodeJS.ProcessEnv)) : spec;
+  const live = await observe(project.name, { roots: stateRoots(ctx.env as NodeJS.ProcessEnv) });
   for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
   const p = plan(project, live);
   ctx.stdout.write((values.format === 'json' ? renderPlanJson(p) : renderPlan(p)) + '\n');
   return 0;
+}
+
+/** The project with the image services whose images are in the store resolved, the others as written. */
+async function resolveFromStore(project: Project, roots: StateRoots): Promise<Project> {
+  const [{ ImageStore }, { resolveProject }] = await Promise.all([import('../../image/store.js'), import('../../image/resolve.js')]);
+  return resolveProject(project, [], ImageStore.forRoots(roots));
 }

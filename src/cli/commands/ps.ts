@@ -1,6 +1,7 @@
 // `stack ps`: one line per service of the project: whether its process runs (the kernel's
 // answer, from observe), its health, restarts and published ports (the supervisor's, when it
-// runs). Read-only: takes no lock, needs no spec file with -p NAME.
+// runs). An image service shows its image, and the ports its image exposes that nothing
+// publishes (`5432/tcp`, as docker ps does). Read-only: takes no lock, needs no spec file with -p NAME.
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
@@ -8,6 +9,7 @@ import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
 import { supervisorStatus, type ServiceStatus } from '../../supervisor/index.js';
 import { UserError } from '../../errors.js';
+import { readSnapshot } from '../../state/snapshot.js';
 
 const HELP = `Usage: stack ps [OPTIONS]
 
@@ -27,6 +29,8 @@ export interface PsRow {
   readonly pid: number | null;
   readonly restarts: number;
   readonly ports: readonly string[];
+  /** The image it runs (as the spec names it), null for a host program. */
+  readonly image: string | null;
 }
 
 /** Runs `stack ps`. */
@@ -45,7 +49,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
-  const [live, status] = await Promise.all([observe(project, { roots }), supervisorStatus(project, roots)]);
+  const [live, status, snapshot] = await Promise.all([observe(project, { roots }), supervisorStatus(project, roots), readSnapshot(roots, project).catch(() => undefined)]);
   const bySupervisor = new Map<string, ServiceStatus>(status?.services.map((s) => [s.name, s]) ?? []);
   const rows: PsRow[] = Object.values(live.services)
     .filter((s) => values.all || s.oneOff === undefined)
@@ -53,13 +57,20 @@ export async function run(ctx: CommandContext): Promise<number> {
     .map((s) => {
       const sup = bySupervisor.get(s.name);
       const running = s.process?.alive === true;
+      const spec = snapshot?.project.services[s.name];
+      const published = new Set(spec?.ports.map((p) => `${p.containerPort}/${p.protocol}`) ?? []);
+      const exposed = (spec?.imageRoot?.exposedPorts ?? []).filter((p) => !published.has(p));
       return {
         name: s.name,
         state: running ? 'running' : (sup?.state === 'restarting' ? 'restarting' : sup?.lastExit ?? 'exited'),
         health: running ? (sup?.health ?? null) : null,
         pid: running ? s.process!.pid : null,
         restarts: sup?.restarts ?? 0,
-        ports: sup?.ports.map((p) => (p.boundPort !== undefined ? `${p.published.replace(/:0\//, `:${p.boundPort}/`)}->${p.target}` : `${p.published} (${p.error ?? 'not bound'})`)) ?? [],
+        ports: [
+          ...(sup?.ports.map((p) => (p.boundPort !== undefined ? `${p.published.replace(/:0\//, `:${p.boundPort}/`)}->${p.target}` : `${p.published} (${p.error ?? 'not bound'})`)) ?? []),
+          ...exposed,
+        ],
+        image: spec?.image ?? null,
       };
     });
   if (values.format === 'json') {
@@ -70,9 +81,11 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stderr.write(`project "${project}" has no services on this host\n`);
     return 0;
   }
+  // The IMAGE column only where some service runs an image: a host-program project's table is as it was.
+  const images = rows.some((r) => r.image !== null);
   const table = [
-    ['NAME', 'STATE', 'HEALTH', 'PID', 'RESTARTS', 'PORTS'],
-    ...rows.map((r) => [r.name, r.state, r.health ?? '-', r.pid === null ? '-' : String(r.pid), String(r.restarts), r.ports.join(', ') || '-']),
+    ['NAME', ...(images ? ['IMAGE'] : []), 'STATE', 'HEALTH', 'PID', 'RESTARTS', 'PORTS'],
+    ...rows.map((r) => [r.name, ...(images ? [r.image ?? '-'] : []), r.state, r.health ?? '-', r.pid === null ? '-' : String(r.pid), String(r.restarts), r.ports.join(', ') || '-']),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   ctx.stdout.write(table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');

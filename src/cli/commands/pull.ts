@@ -17,6 +17,7 @@ import { parseImageReference } from '../../image/reference.js';
 import { ImageStore } from '../../image/store.js';
 import { progressMode } from '../render/index.js';
 import { pullMode, pullReporter, reportedPull } from '../render/pull-progress.js';
+import { insecureRegistries } from '../../image/insecure.js';
 
 const HELP = `Usage: stack pull [OPTIONS] [SERVICE...]
 
@@ -66,6 +67,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const selected = positionals.length ? [...new Set(positionals)] : known;
   const store = ImageStore.forRoots(stateRoots(ctx.env as NodeJS.ProcessEnv));
   const reporter = await pullReporter(ctx.stderr, mode);
+  const insecure = insecureRegistries(ctx.env as NodeJS.ProcessEnv);
   const failures: UserError[] = [];
   try {
     // Each image once, in the order services name them.
@@ -109,7 +111,7 @@ export async function run(ctx: CommandContext): Promise<number> {
           image,
           async (onProgress) => {
             const credentials = findCredentials(ref.registry, { env: ctx.env as NodeJS.ProcessEnv });
-            return pullImage(image, { store, ...(job.platform ? { platform: job.platform } : {}), ...(credentials ? { credentials } : {}), onProgress });
+            return pullImage(image, { store, insecure, ...(job.platform ? { platform: job.platform } : {}), ...(credentials ? { credentials } : {}), onProgress });
           },
           (e) => (e instanceof UserError ? new UserError(e.code, `${who}: ${e.message.includes(image) ? e.message : `${image}: ${e.message}`}`, e.hint, { cause: e }) : e),
         );

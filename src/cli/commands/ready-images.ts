@@ -6,6 +6,9 @@ import type { CommandContext } from '../context.js';
 import type { Project } from '../../spec/project.js';
 import { UserError } from '../../errors.js';
 import type { StateRoots } from '../../state/paths.js';
+import type { UserDb } from '../../runtime/index.js';
+import type { Service } from '../../spec/project.js';
+import type { ProgressMode } from '../render/index.js';
 
 /** `--pull` as `docker compose up` spells it; `policy` (the default) leaves each service's pull_policy. */
 export function parsePullOption(value: string | undefined, verb: string): 'always' | 'missing' | 'never' | undefined {
@@ -29,42 +32,52 @@ export async function readyImages(
   project: Project,
   services: readonly string[],
   roots: StateRoots,
-  options: { readonly pull?: 'always' | 'missing' | 'never'; readonly quiet?: boolean },
+  options: { readonly pull?: 'always' | 'missing' | 'never'; readonly progress?: ProgressMode },
 ): Promise<Project> {
   if (!hasImages(project)) return project;
-  const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }] = await Promise.all([
+  const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }, { pullMode, pullReporter, reportedPull }] = await Promise.all([
     import('../../image/store.js'),
     import('../../image/resolve.js'),
     import('../../image/pull.js'),
     import('../../image/credentials.js'),
     import('../../image/insecure.js'),
+    import('../render/pull-progress.js'),
   ]);
   const store = ImageStore.forRoots(roots);
   const wanted = await imagesToPull(project, services, store, options.pull);
   if (wanted.length > 0) {
     const env = ctx.env as NodeJS.ProcessEnv;
     const insecure = insecureRegistries(env);
-    const say = (line: string): void => void (options.quiet || ctx.stderr.write(`${line}\n`));
-    const results = await Promise.allSettled(
-      wanted.map(async (request) => {
-        const started = Date.now();
-        const credentials = findCredentials(request.reference.registry, { env });
-        let fetched = 0;
-        const record = await pullImage(request.image, {
-          store,
-          insecure,
-          ...(request.platform && { platform: request.platform }),
-          ...(credentials && { credentials }),
-          onProgress: (event) => {
-            if (event.kind === 'layer' && event.state === 'done') fetched++;
-            if (event.kind === 'warning') say(`${request.image}: warning: ${event.message}`);
-          },
-        });
-        say(`${request.image}: ${fetched === 0 ? 'up to date' : `pulled ${record.digest.slice(0, 19)} (${fetched} of ${record.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`}`);
-      }),
-    );
+    const reporter = await pullReporter(ctx.stderr, pullMode(options.progress ?? 'auto', ctx.stderr, env));
+    let results: PromiseSettledResult<unknown>[];
+    try {
+      results = await Promise.allSettled(
+        wanted.map((request) => {
+          const who = request.services.length === 1 ? `service "${request.services[0]}"` : `services ${request.services.map((s) => `"${s}"`).join(', ')}`;
+          return reportedPull(
+            reporter,
+            request.image,
+            (onProgress) => {
+              const credentials = findCredentials(request.reference.registry, { env });
+              return pullImage(request.image, { store, insecure, ...(request.platform && { platform: request.platform }), ...(credentials && { credentials }), onProgress });
+            },
+            (e) => (e instanceof UserError ? new UserError(e.code, `${who}: ${e.message.includes(request.image) ? e.message : `${request.image}: ${e.message}`}`, e.hint, { cause: e }) : e),
+          );
+        }),
+      );
+    } finally {
+      await reporter.close();
+    }
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
   return resolveProject(project, services, store);
+}
+
+/** The users and groups of an image service's image (for `exec --user NAME`); undefined for a host program. */
+export async function imageUserDb(service: Pick<Service, 'image' | 'imageRoot'>, roots: StateRoots): Promise<UserDb | undefined> {
+  if (service.imageRoot === undefined) return undefined;
+  const [{ loadLayeredUserDb }, { imageStoreDir, layerDirIn }] = await Promise.all([import('../../image/layered.js'), import('../../image/paths.js')]);
+  const store = imageStoreDir(roots);
+  return loadLayeredUserDb(service.imageRoot.layers.map((l) => layerDirIn(store, l)), service.image ?? service.imageRoot.reference);
 }

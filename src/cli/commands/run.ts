@@ -34,6 +34,7 @@ import { removeOneOff, spawnReaper } from './oneoff-remove.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
 import { assertServices } from './assert-services.js';
 import { withProjectLock } from './locked.js';
+import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { checkOneOffName, generatedName, oneOffService, parseVolumeOption, type OneOffOverrides } from './oneoff-spec.js';
 
 const HELP = `Usage: stack run [OPTIONS] SERVICE [COMMAND] [ARGS...]
@@ -60,6 +61,8 @@ Options:
   -P, --service-ports       Publish the service's own ports
       --use-aliases         Give the one-off the service's name and aliases on its networks
       --entrypoint CMD      Override the service's entrypoint
+      --pull POLICY         Pull the image first: always, missing, never, or policy (default:
+                            the service's pull_policy)
   -h, --help                Print this help
 
 -i/--interactive and -t/--tty are accepted, as compose accepts them (they are the default).
@@ -79,15 +82,15 @@ const OPTIONS = {
   'service-ports': { type: 'boolean', short: 'P', default: false },
   'use-aliases': { type: 'boolean', default: false },
   entrypoint: { type: 'string' },
+  pull: { type: 'string' },
   interactive: { type: 'boolean', short: 'i', default: true },
   tty: { type: 'boolean', short: 't', default: true },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** What holds a foreground one-off while the command runs in it: a sleep under the launcher's init. */
+/** What holds a foreground one-off while the command runs in it: the launcher's init and a workload that runs nothing. */
 function holder(spec: Service): Service {
-  const sleep = ['/usr/bin/sleep', '/bin/sleep'].find((p) => existsSync(p)) ?? 'sleep';
-  return { ...spec, entrypoint: [sleep], command: ['infinity'], init: true };
+  return { ...spec, entrypoint: ['stack-hold'], command: [], init: true, hold: true };
 }
 
 /** Runs `stack run`. */
@@ -103,10 +106,18 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.workdir !== undefined && !isAbsolute(values.workdir)) {
     throw new UserError('CLI_BAD_ARGUMENTS', `stack run: --workdir ${values.workdir} is not an absolute path`, 'e.g. -w /app');
   }
-  const project = await loadFromContext(ctx);
-  assertServices(project, [service], 'run');
-  const needed = values['no-deps'] ? [service] : withDependencies(project, [service]);
-  assertRunnable({ ...project, services: Object.fromEntries(needed.map((s) => [s, project.services[s]!])) });
+  const pull = parsePullOption(values.pull, 'run');
+  const spec = await loadFromContext(ctx);
+  assertServices(spec, [service], 'run');
+  const needed = values['no-deps'] ? [service] : withDependencies(spec, [service]);
+  assertRunnable({ ...spec, services: Object.fromEntries(needed.map((s) => [s, spec.services[s]!])) });
+  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  // Images pulled (as their policies or --pull say) and resolved first; `--user` on an image
+  // service resolves in the image's own /etc/passwd.
+  let project = hasImages(spec) ? await readyImages(ctx, spec, needed, roots, pull === undefined ? {} : { pull }) : spec;
+  if (values.user !== undefined && project.services[service]!.imageRoot !== undefined) {
+    project = { ...project, services: { ...project.services, [service]: await withImageUser(project.services[service]!, values.user, roots) } };
+  }
 
   const overrides: OneOffOverrides = {
     command: split.rest,
@@ -125,7 +136,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   const draft = oneOffService(project.services[service]!, `${service}-run`, overrides, mounts);
   const argv = commandOf(draft);
 
-  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const env = executorEnv(ctx, supervisorControl(roots));
   const renderer = await openRenderer(progressMode(undefined), ctx.stderr);
   const cancel = new AbortController();
@@ -234,4 +244,13 @@ async function stopOneOff(ctx: CommandContext, env: RunEnv, synth: Project, name
 async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string>> {
   const status = await supervisorStatus(projectName, env.roots);
   return new Set(status?.services.flatMap((s) => s.ports.filter((p) => p.boundPort !== undefined).map((p) => p.published)) ?? []);
+}
+
+/** An image service run as `user` (`run --user`): the name resolved in the image's merged layers. */
+async function withImageUser(service: Service, user: string, roots: ReturnType<typeof stateRoots>): Promise<Service> {
+  const [{ resolveLayeredUser }, { imageStoreDir, layerDirIn }] = await Promise.all([import('../../image/layered.js'), import('../../image/paths.js')]);
+  const root = service.imageRoot!;
+  const store = imageStoreDir(roots);
+  const identity = resolveLayeredUser(service.name, service.image!, user, root.layers.map((l) => layerDirIn(store, l)));
+  return { ...service, user, imageRoot: { ...root, identity: { uid: identity.uid, gid: identity.gid, groups: [...identity.groups] } } };
 }

@@ -99,7 +99,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const named = positionals.length > 0 ? positionals : Object.keys(spec.services);
   const targets = values['no-deps'] ? named : withDependencies(spec, named);
   // Images are pulled (as their policies say) before anything changes: a failed pull starts nothing.
-  const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, pull === undefined ? {} : { pull }) : spec;
+  const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: mode, ...(pull !== undefined && { pull }) }) : spec;
   // Watch rules are checked before anything changes: a bad rule fails the whole up.
   const watchRules = values.watch ? await prepareWatch(ctx, project, targets, env) : undefined;
 

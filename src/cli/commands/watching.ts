@@ -1,6 +1,7 @@
 // A running watch of `stack watch` and `stack up --watch`: the rules' initial syncs, the session
 // over the file watchers, and the verbs it acts through. Both commands import it; neither
 // imports the other.
+import { imageUserDb } from './ready-images.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandContext } from '../context.js';
 import { UserError } from '../../errors.js';
@@ -86,12 +87,15 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
     pause: (service) => stopServicesNamed({ env, project, services: [service], cause: 'exited right after a watch restart', sink }),
     async exec(service, hook: WatchExec) {
       const record = await serviceRecords.read(env.roots, project.name, service);
-      const spec = project.services[service]!;
+      // The service as up made it (an image service's environment, user and folder come from its image).
+      const spec = (await readSnapshot(env.roots, project.name))?.project.services[service] ?? project.services[service]!;
       const target = record && execTargetOf(record, spec);
       if (!target) throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" is not running`, 'start it with `stack up`');
+      const hookUserDb = hook.user !== undefined ? await imageUserDb(spec, env.roots) : undefined;
       const result = await execInService(target, hook.command, {
         env: hook.environment,
         ...(hook.user !== undefined && { user: hook.user }),
+        ...(hookUserDb !== undefined && { userDb: hookUserDb }),
         ...(hook.workingDir !== undefined && { workingDir: hook.workingDir }),
         ...(hook.privileged && { privileged: true }),
         timeoutMs: 60_000,
