@@ -79,7 +79,7 @@ debootstrap_root "$work/root-debian" >"$work/debian.log" 2>&1 &
 p1=$!
 debootstrap_root "$work/root-postgres" --include=postgresql-15 \
   --essential-hook='mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" >"$1/etc/postgresql-common/createcluster.d/stack-test.conf"' \
-  --customize-hook='mkdir -p "$1/var/lib/postgresql/data" "$1/run/postgresql" && chroot "$1" chown postgres:postgres /var/lib/postgresql/data /run/postgresql && chmod 700 "$1/var/lib/postgresql/data" && chmod 3777 "$1/run/postgresql"' \
+  --customize-hook='mkdir -p "$1/var/lib/postgresql/data" && chroot "$1" chown postgres:postgres /var/lib/postgresql/data && chmod 700 "$1/var/lib/postgresql/data"' \
   --customize-hook='install -m 0755 scripts/test-images/postgres-entrypoint.sh "$1/usr/local/bin/docker-entrypoint.sh"' \
   >"$work/postgres.log" 2>&1 &
 p2=$!
@@ -95,6 +95,8 @@ for job in "$p1:debian" "$p2:postgres" "$p3:redis"; do
   fi
 done
 debootstrapped=$((SECONDS - start))
+# mmdebstrap empties /run when it finishes; postgres's socket folder is made here.
+chroot "$work/root-postgres" install -d -o postgres -g postgres -m 3777 /run/postgresql
 
 umoci init --layout "$L"
 

@@ -88,6 +88,7 @@ describeWithImages({ root: true, commands: ['skopeo'] }, 'test images through a 
     expect(statSync(join(pgLayer, 'usr/lib/postgresql/15/bin/postgres')).mode & 0o111).not.toBe(0);
     expect(statSync(join(pgLayer, 'usr/local/bin/docker-entrypoint.sh')).mode & 0o111).not.toBe(0);
     expect(existsSync(join(pgLayer, 'usr/bin/bash'))).toBe(false);
+    expect(statSync(join(pgLayer, 'run/postgresql')).mode & 0o7777).toBe(0o3777);
     expect(statSync(join(store.layerDir(redisRec.layers[1]!), 'usr/bin/redis-server')).isFile()).toBe(true);
 
     const pgConfig = await configOf(store, pgRec);
