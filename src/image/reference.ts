@@ -114,7 +114,7 @@ export function parseImageReference(ref: string): ImageReference {
   const colon = remainder.indexOf(':');
   const remote = colon === -1 ? remainder : remainder.slice(0, colon);
   if (remote.toLowerCase() !== remote) {
-    throw bad(ref, `repository name ${show(remote)} must be lowercase`, `write it as ${show(ref.replace(remote, remote.toLowerCase()))}`);
+    throw bad(ref, `repository name ${show(remote)} must be lowercase`, lowercaseHint(ref, remote, remainder.slice(remote.length)));
   }
   const full = `${domain}/${remainder}`;
   const m = REFERENCE_RE.exec(full);
@@ -145,6 +145,23 @@ export function parseImageReference(ref: string): ImageReference {
     canonical: `${registry}/${repository}${suffix}`,
     pullReference: digest ?? tag!,
   };
+}
+
+/**
+ * The hint for an uppercase repository path: the reference with the path lowercased when that is a
+ * valid reference, else the general hint (`Bad:Name::x` lowercased is still not a reference).
+ * `remote` may carry a `library/` the user did not write; `tail` is the `:tag@digest` as written.
+ */
+function lowercaseHint(ref: string, remote: string, tail: string): string {
+  const head = ref.slice(0, ref.length - tail.length);
+  const written = head.endsWith(remote) ? remote : remote.slice('library/'.length);
+  const suggestion = `${head.slice(0, head.length - written.length)}${written.toLowerCase()}${tail}`;
+  try {
+    parseImageReference(suggestion);
+    return `write it as ${show(suggestion)}`;
+  } catch {
+    return HINT;
+  }
 }
 
 /** Says what is wrong with a reference the grammar refused (the part after the registry). */

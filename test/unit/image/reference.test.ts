@@ -98,6 +98,15 @@ describe('what Docker refuses, with the reason', () => {
     expect(e.hint).toContain('"docker/docker"');
     expect(refused('docker.io/docker/Docker').message).toContain('lowercase');
     expect(refused('ghcr.io/Owner/app:1').message).toContain('"Owner/app" must be lowercase');
+    expect(refused('ghcr.io/Owner/app:1').hint).toBe('write it as "ghcr.io/owner/app:1"');
+    expect(refused('Postgres:16').hint).toBe('write it as "postgres:16"'); // library/ is not written back
+  });
+
+  test('uppercase in a reference that lowercased is still invalid gets the general hint, never itself back', () => {
+    const e = refused('Bad:Name::x');
+    expect(e.message).toContain('"library/Bad" must be lowercase');
+    expect(e.hint).not.toContain('Bad:Name::x');
+    expect(e.hint).toMatch(/an image reference looks like/);
   });
 
   test('a bare 64-digit hex string is an image ID, not a name', () => {
