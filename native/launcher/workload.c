@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,6 +50,27 @@ static const char *resolve_program(const struct config *c, char *buf, size_t siz
   return find_program(c->argv[0], c->search_path, buf, size);
 }
 
+/* An image's working folder that the image lacks is made, as Docker makes it: by root, 0755,
+ * each missing component in turn. This runs inside the view (after the pivot), so a symlink on
+ * the way resolves within the image's root. False when one could not be made (errno set). */
+static int make_folders(const char *path) {
+  char p[PATH_MAX];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof p) {
+    errno = ENAMETOOLONG;
+    return 0;
+  }
+  memcpy(p, path, n + 1);
+  for (char *s = p + 1;; s++) {
+    if (*s != '/' && *s != '\0') continue;
+    char saved = *s;
+    *s = '\0';
+    if (mkdir(p, 0755) < 0 && errno != EEXIST) return 0;
+    *s = saved;
+    if (saved == '\0') return 1;
+  }
+}
+
 /* A one-off's holder (`stack run`): the service's namespaces, view, identity and filter, held by
  * a workload that runs no program (the image may have none to spare, not even sleep) and waits
  * for a signal, under the init; the command then runs in it through the exec helper. Closing
@@ -70,7 +92,7 @@ void workload_main(const struct config *c, int out_w, int err_w, struct init_rep
   enter_netns(c);
   setup_filesystem(c);
   if (sethostname(c->hostname, strlen(c->hostname)) < 0) fail("hostname", errno, "%s", c->hostname);
-  if (chdir(c->cwd) < 0) fail("chdir", errno, "%s", c->cwd);
+  if (chdir(c->cwd) < 0 && !(errno == ENOENT && c->nimage_layers > 0 && make_folders(c->cwd) && chdir(c->cwd) == 0)) fail("chdir", errno, "%s", c->cwd);
   switch_identity(c);
   if (c->hold) hold(c, report);
   char path[PATH_MAX];

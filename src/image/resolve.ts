@@ -96,6 +96,11 @@ export async function imagesToPull(project: Project, services: readonly string[]
   return out;
 }
 
+/** The image's healthcheck with the spec's timings over it (a spec `healthcheck:` without `test`). */
+function withTimings(check: Service['healthcheck'], timings: Service['healthcheckTimings']): Service['healthcheck'] {
+  return check === null || timings === undefined ? check : { ...check, ...timings };
+}
+
 /** The image's config, read from the store and checked against its digest. */
 async function readConfig(store: ImageStore, record: ImageRecord, image: string): Promise<ImageConfig> {
   const bytes = await store.readBlob(record.configDigest);
@@ -140,7 +145,7 @@ export async function resolveService(service: Service, store: ImageStore): Promi
     workingDir: effectiveWorkingDir(service.workingDir, config, image),
     ...(user !== undefined && { user }),
     stopSignal: effectiveStopSignal(service.stopSignalSet ? service.stopSignal : undefined, config, image),
-    healthcheck: effectiveHealthcheck(service.healthcheck, service.healthcheckDisabled, config, image),
+    healthcheck: withTimings(effectiveHealthcheck(service.healthcheck, service.healthcheckDisabled, config, image), service.healthcheckTimings),
     volumes: [...service.volumes, ...anonymous],
     imageRoot,
   };

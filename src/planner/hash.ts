@@ -13,7 +13,7 @@ const SERVICE_FIELDS_NOT_HASHED = new Set(['name', 'build', 'dependsOn', 'develo
  * Service fields that only matter with an image (they change nothing for a host program): hashed
  * only for image services, so the hashes of existing host-program services stay what they were.
  */
-const SERVICE_FIELDS_IMAGE_ONLY = new Set(['platform', 'stopSignalSet', 'healthcheckDisabled']);
+const SERVICE_FIELDS_IMAGE_ONLY = new Set(['platform', 'stopSignalSet', 'healthcheckDisabled', 'healthcheckTimings']);
 
 const SERVICE_FIELDS_NOT_HASHED_NO_IMAGE = new Set([...SERVICE_FIELDS_NOT_HASHED, ...SERVICE_FIELDS_IMAGE_ONLY]);
 

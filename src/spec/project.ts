@@ -98,6 +98,8 @@ export interface Service {
   readonly healthcheck: Healthcheck | null;
   /** The spec disables the healthcheck (`disable: true` or `test: ["NONE"]`): the image's is not used either. */
   readonly healthcheckDisabled: boolean;
+  /** An image service's `healthcheck:` without `test`: its timings, laid over the image's healthcheck. */
+  readonly healthcheckTimings?: Partial<Omit<Healthcheck, 'test'>>;
   readonly restart: RestartPolicy;
   /** Signal name, e.g. `SIGTERM` (the default when the spec has none). */
   readonly stopSignal: string;

@@ -107,6 +107,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     dependsOn: dependsOn(spec.depends_on),
     healthcheck: healthcheck(spec, at, ctx),
     healthcheckDisabled: healthcheckDisabled(spec.healthcheck),
+    ...healthcheckTimings(spec),
     restart: restart(spec.restart),
     stopSignal: signal(spec.stop_signal, at, ctx),
     stopSignalSet: spec.stop_signal !== undefined,
@@ -206,7 +207,7 @@ function healthcheck(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPa
     if (spec.image === undefined) {
       ctx.report.error(at('healthcheck'), 'MISSING_KEY', 'a healthcheck needs a `test`', { expected: 'test: ["CMD", "prog", "arg"] or test: "shell command"', found: 'no test' });
     } else {
-      ctx.report.warn(at('healthcheck'), 'IMAGE_HEALTHCHECK', "a healthcheck without `test` uses the image's, which stack does not read");
+      // The image's test, with the timings given here (image/resolve.ts merges them, as Docker does).
     }
     return null;
   }
@@ -232,6 +233,22 @@ function healthcheck(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPa
     startPeriodMs: ms(h.start_period, HEALTHCHECK_DEFAULTS.startPeriodMs),
     startIntervalMs: ms(h.start_interval, HEALTHCHECK_DEFAULTS.startIntervalMs),
   };
+}
+
+/** An image service's `healthcheck:` without `test`: the timings it gives, laid over the image's healthcheck. */
+function healthcheckTimings(spec: ServiceSpec): Pick<Service, 'healthcheckTimings'> {
+  const h = spec.healthcheck;
+  if (h === undefined || h.test !== undefined || spec.image === undefined || asBoolean(h.disable, false)) return {};
+  const ms = (v: number | string | undefined) => (v === undefined ? undefined : ok(parseDuration(v), undefined as number | undefined));
+  const retries = h.retries === undefined ? undefined : ok(parseInteger(h.retries), undefined as number | undefined);
+  const timings = {
+    ...(ms(h.interval) !== undefined && { intervalMs: ms(h.interval)! }),
+    ...(ms(h.timeout) !== undefined && { timeoutMs: ms(h.timeout)! }),
+    ...(retries !== undefined && { retries }),
+    ...(ms(h.start_period) !== undefined && { startPeriodMs: ms(h.start_period)! }),
+    ...(ms(h.start_interval) !== undefined && { startIntervalMs: ms(h.start_interval)! }),
+  };
+  return Object.keys(timings).length > 0 ? { healthcheckTimings: timings } : {};
 }
 
 /** `disable: true` or `test: ["NONE"]`: no healthcheck, not even the image's. */

@@ -112,6 +112,10 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     expect(asImageUser.stdout.trim()).toBe('app');
     const asRoot = await stack('run', '--rm', '-T', '--user', 'root', 'app', 'id -u; pwd');
     expect(asRoot.stdout.trim().split('\n')).toEqual(['0', '/work']);
+    // A working folder the image lacks is made, as Docker makes it.
+    const made = await stack('run', '--rm', '-T', '-w', '/not/in/image', 'app', 'pwd');
+    expect(made.exitCode, String(made.stderr)).toBe(0);
+    expect(made.stdout.trim()).toBe('/not/in/image');
 
     // A second up changes nothing and pulls nothing (pull_policy missing).
     const again = await stack('up', '-d', '--progress', 'plain');

@@ -142,3 +142,47 @@ describe('config hash', () => {
     expect(Object.keys(disabled.fields)).toContain('healthcheck_disabled');
   });
 });
+
+describe('pull_policy', () => {
+  test('always, missing, never; if_not_present reads as missing; absent means the default', () => {
+    expect(web('image: redis\npull_policy: always').pullPolicy).toBe('always');
+    expect(web('image: redis\npull_policy: never').pullPolicy).toBe('never');
+    expect(web('image: redis\npull_policy: if_not_present').pullPolicy).toBe('missing');
+    expect(web('image: redis').pullPolicy).toBeUndefined();
+  });
+
+  test('daily, weekly and every_<duration> pull when the last pull is older', () => {
+    expect(web('image: redis\npull_policy: daily').pullPolicy).toEqual({ refreshAfterMs: 86_400_000 });
+    expect(web('image: redis\npull_policy: weekly').pullPolicy).toEqual({ refreshAfterMs: 7 * 86_400_000 });
+    expect(web('image: redis\npull_policy: every_12h').pullPolicy).toEqual({ refreshAfterMs: 12 * 3_600_000 });
+  });
+
+  test('build, an unknown policy and a bad duration are errors at the key', () => {
+    for (const [value, message] of [['build', /does not build images/], ['sometimes', /unknown pull policy `sometimes`/], ['every_soon', /cannot read the duration/]] as const) {
+      const { diagnostics } = load(`image: redis\npull_policy: ${value}`);
+      expect(diagnostics).toEqual([expect.objectContaining({ code: 'BAD_PULL_POLICY', path: ['services', 'web', 'pull_policy'], message: expect.stringMatching(message) })]);
+    }
+  });
+});
+
+describe('volume nocopy', () => {
+  test('the short `:nocopy` mode and the long volume.nocopy set noCopy; without them it is absent', () => {
+    const raw = rawSpec(
+      'services:\n  web:\n    image: redis\n    volumes:\n      - data:/data:nocopy\n      - type: volume\n        source: logs\n        target: /logs\n        volume:\n          nocopy: true\n      - cache:/cache\nvolumes: { data: {}, logs: {}, cache: {} }\n',
+      { env: {}, workingDir: '/proj' },
+    );
+    expect(validate(raw)).toEqual([]);
+    const { project, diagnostics } = normalize(raw, { profiles: [] });
+    expect(diagnostics).toEqual([]);
+    const s = project.services.web!;
+    expect(s.volumes.map((m) => (m.type === 'volume' ? [m.target, m.noCopy] : []))).toEqual([['/data', true], ['/logs', true], ['/cache', undefined]]);
+  });
+});
+
+describe('healthcheck without test', () => {
+  test('on an image service: its timings are kept to lay over the image\'s healthcheck, with no warning', () => {
+    const s = web('image: redis\nhealthcheck:\n  interval: 2s\n  retries: 7');
+    expect(s.healthcheck).toBeNull();
+    expect(s.healthcheckTimings).toEqual({ intervalMs: 2000, retries: 7 });
+  });
+});
