@@ -6,6 +6,7 @@
 #   postgres  debian's layer + a layer adding postgresql-15 and an entrypoint of our own
 #             (scripts/test-images/postgres-entrypoint.sh) that honours POSTGRES_* and PGDATA
 #   redis     debian's layer + a layer adding redis-server
+#   node      debian's layer + a layer adding Debian's nodejs (18); Cmd node, WorkingDir /app
 #   busybox   busybox-static and its applet links, no Debian base
 #   multi     an image index: linux/amd64 → busybox, linux/s390x → a small unrunnable image
 # The cache is keyed by a hash of this script and its helper files: when it matches, the run
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 cache="${STACK_TEST_IMAGES:-/var/cache/stack/test-images}"
 layout="$cache/oci"
-images=(debian postgres redis busybox multi)
+images=(debian postgres redis node busybox multi)
 key="$(cat scripts/test-images.sh scripts/test-images/* | sha256sum | cut -c1-32) $(uname -m)"
 
 # Prints the summary written by the build, with `cached` or `built`.
@@ -73,7 +74,7 @@ debootstrap_root() {
 
 PATH_ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# The three Debian roots at once (mostly downloads). Postgres as the official image installs it:
+# The four Debian roots at once (mostly downloads). Postgres as the official image installs it:
 # no cluster made by the package (the entrypoint runs initdb), /run/postgresql for its socket.
 debootstrap_root "$work/root-debian" >"$work/debian.log" 2>&1 &
 p1=$!
@@ -87,7 +88,9 @@ debootstrap_root "$work/root-redis" --include=redis-server \
   --customize-hook='mkdir -p "$1/data" && chroot "$1" chown redis:redis /data' \
   >"$work/redis.log" 2>&1 &
 p3=$!
-for job in "$p1:debian" "$p2:postgres" "$p3:redis"; do
+debootstrap_root "$work/root-node" --include=nodejs --customize-hook='mkdir -p "$1/app"' >"$work/node.log" 2>&1 &
+p4=$!
+for job in "$p1:debian" "$p2:postgres" "$p3:redis" "$p4:node"; do
   if ! wait "${job%%:*}"; then
     echo "test-images: mmdebstrap of ${job#*:} failed:" >&2
     tail -n 30 "$work/${job#*:}.log" >&2
@@ -135,6 +138,10 @@ umoci config --no-history --image "$L:redis" --clear=config.cmd --config.env "$P
 node scripts/test-images/oci-edit.mjs healthcheck "$L" redis \
   '{"Test":["CMD","redis-cli","ping"],"Interval":1000000000,"Timeout":5000000000,"Retries":60}'
 
+over_debian node "$work/root-node"
+umoci config --no-history --image "$L:node" --clear=config.cmd --config.env "$PATH_ENV" \
+  --config.cmd node --config.workingdir /app
+
 # busybox: the static binary of Debian's busybox-static and its applet links.
 bb="$work/root-busybox"
 mkdir -p "$bb"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,root,var,run}
@@ -163,7 +170,7 @@ node scripts/test-images/oci-edit.mjs index "$L" multi busybox s390x
 # Sizes for the summary: compressed layers (as pushed) and the unpacked root.
 size() { du -sh --apparent-size "$1" | cut -f1; }
 {
-  for tag in debian postgres redis busybox; do
+  for tag in debian postgres redis node busybox; do
     n=$(node -e '
       const fs = require("fs"), p = require("path"), [L, tag] = process.argv.slice(1);
       const blob = (d) => JSON.parse(fs.readFileSync(p.join(L, "blobs", ...d.split(":"))));

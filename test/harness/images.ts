@@ -1,4 +1,4 @@
-// The real test images (Debian bookworm roots with postgresql-15 and redis-server sharing a base
+// The real test images (Debian bookworm roots with postgresql-15, redis-server and nodejs sharing a base
 // layer, a busybox-static one, a two-platform index) that scripts/test-images.sh builds into an
 // OCI layout under ${STACK_TEST_IMAGES:-/var/cache/stack/test-images}, and their push into a test
 // registry (test/harness/registry.ts) with skopeo (gzip or zstd) or, uncompressed, by hand.
@@ -20,7 +20,7 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 /** The images scripts/test-images.sh builds (tags of its layout). */
-export type TestImage = 'postgres' | 'redis' | 'busybox' | 'multi';
+export type TestImage = 'postgres' | 'redis' | 'node' | 'busybox' | 'multi';
 
 /** The other platform of the `multi` index, beside the host's busybox (compose `platform:` form). */
 export const MULTI_OTHER_PLATFORM = 'linux/s390x';
@@ -48,7 +48,7 @@ export function testImagesDir(): string | undefined {
   return undefined;
 }
 
-/** The OCI image layout holding the tags debian, postgres, redis, busybox, s390x and multi. */
+/** The OCI image layout holding the tags debian, postgres, redis, node, busybox, s390x and multi. */
 export function testImagesLayout(): string {
   const dir = testImagesDir();
   if (!dir) throw new Error(imagesMissing());
