@@ -90,8 +90,11 @@ function dropped(e: unknown): boolean {
 function naming(e: unknown, image: string, layer?: string): UserError {
   const where = layer ? `pulling ${image}, layer ${layer}` : `pulling ${image}`;
   if (e instanceof UserError) {
-    if (e.message.includes(image) && (!layer || e.message.includes(layer))) return e;
-    return new UserError(e.code, `${where}: ${e.message}`, e.hint, { cause: e });
+    const namesImage = e.message.includes(image);
+    const namesLayer = !layer || e.message.includes(layer);
+    if (namesImage && namesLayer) return e;
+    // unpackLayer's errors name the layer already: add only the image (no "layer X: layer X:").
+    return new UserError(e.code, `${namesLayer ? `pulling ${image}` : where}: ${e.message}`, e.hint, { cause: e });
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new UserError('PULL_FAILED', `${where}: ${msg}`, 'check the image and the registry, then pull again', { cause: e });
