@@ -44,6 +44,8 @@ export interface FetchedManifest {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Where credentials.ts looks, for the hint of a refused pull. */
+const CREDENTIAL_FILES = "$REGISTRY_AUTH_FILE if set, else $DOCKER_CONFIG/config.json or ~/.docker/config.json, then podman's auth.json";
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -235,8 +237,8 @@ export class RegistryClient {
         'REGISTRY_AUTH',
         `${this.registry} refused access to ${image} (HTTP ${status})`,
         this.credentials
-          ? `check the user name and password given for ${this.registry}, and that this account may pull ${image}`
-          : `log in to ${this.registry} (docker login ${this.registry}) or check that ${image} is public and spelled right`,
+          ? `the user name and password stack found for ${this.registry} (${CREDENTIAL_FILES}) were refused: log in again (docker login ${this.registry}) and check that this account may pull ${image}`
+          : `log in to ${this.registry} (docker login ${this.registry}; stack reads ${CREDENTIAL_FILES}), or check that ${image} is public and spelled right`,
       );
     }
     if (status === 404) {
