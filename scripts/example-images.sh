@@ -31,7 +31,7 @@ http: { addr: "127.0.0.1:$port", secret: $(head -c 16 /dev/urandom | od -An -tx1
 EOF
 docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
 registry=$!
-trap 'kill "$registry" 2>/dev/null; wait "$registry" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill "$registry" 2>/dev/null || true; wait "$registry" 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
   node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$port/v2/" && break
   kill -0 "$registry" 2>/dev/null || { cat "$dir/registry.log" >&2; exit 1; }

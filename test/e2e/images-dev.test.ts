@@ -44,6 +44,7 @@ interface Home {
   boots: { id: number; at: string; hostname: string }[];
   postgres: string;
   redis: string;
+  node: string;
 }
 
 describeWithImages({ root: true, commands: ['docker-registry', 'npm'] }, 'examples/images-dev', () => {
@@ -108,6 +109,7 @@ describeWithImages({ root: true, commands: ['docker-registry', 'npm'] }, 'exampl
     expect(first.boots[0]).toMatchObject({ id: 1, hostname: 'app' });
     expect(first.postgres).toMatch(/^15\./);
     expect(first.redis).toMatch(/^7\./);
+    expect(first.node).toMatch(/^v18\./); // the image's node, not the host's
     expect((await home(0)).visits).toBe(2); // the counter lives in redis
   });
 

@@ -1,6 +1,6 @@
 // The images-dev example's app (Node 18+, CommonJS): on start it creates a `boots` table in
 // postgres and records this start in it, then answers HTTP on $PORT:
-//   GET /        JSON: the visit count (INCR in redis), every boot row from postgres, both servers' versions
+//   GET /        JSON: the visit count (INCR in redis), every boot row from postgres, the versions of both servers and of node
 //   GET /health  200 once postgres and redis were reached (the compose healthcheck asks it)
 // Connection settings come from the environment: PGHOST, PGUSER, PGPASSWORD, PGDATABASE (read by
 // `pg` itself) and REDIS_URL. SIGTERM closes everything and exits 0.
@@ -32,6 +32,7 @@ async function home() {
     boots: rows,
     postgres: pg.server_version,
     redis: (/redis_version:(\S+)/.exec(info) || [])[1],
+    node: process.version,
   };
 }
 
