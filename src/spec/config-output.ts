@@ -1,6 +1,7 @@
 // `stack config`: the normalized project printed back as a compose document (YAML or JSON),
 // the way `docker compose config` shows what it will run: long syntax, absolute paths,
 // resolved environment. Values equal to compose's defaults are left out, as compose does.
+import { formatPlatform } from './platform.js';
 import { stringify } from 'yaml';
 import type { Mount, Network, Project, Service, Volume } from './project.js';
 import { formatDuration } from './units.js';
@@ -83,9 +84,16 @@ function service(s: Service): Record<string, unknown> {
       retries: s.healthcheck.retries,
       start_period: formatDuration(s.healthcheck.startPeriodMs),
       start_interval: formatDuration(s.healthcheck.startIntervalMs),
-    } : undefined,
+    } : s.healthcheckDisabled ? { disable: true } : s.healthcheckTimings ? compact({
+      interval: s.healthcheckTimings.intervalMs === undefined ? undefined : formatDuration(s.healthcheckTimings.intervalMs),
+      timeout: s.healthcheckTimings.timeoutMs === undefined ? undefined : formatDuration(s.healthcheckTimings.timeoutMs),
+      retries: s.healthcheckTimings.retries,
+      start_period: s.healthcheckTimings.startPeriodMs === undefined ? undefined : formatDuration(s.healthcheckTimings.startPeriodMs),
+      start_interval: s.healthcheckTimings.startIntervalMs === undefined ? undefined : formatDuration(s.healthcheckTimings.startIntervalMs),
+    }) : undefined,
     hostname: s.hostname === s.name ? undefined : s.hostname,
     image: s.image,
+    platform: s.platform === undefined ? undefined : formatPlatform(s.platform),
     init: s.init,
     labels: s.labels,
     networks: mapValues(s.networks, (n) => {
@@ -94,6 +102,7 @@ function service(s: Service): Record<string, unknown> {
     }),
     ports: s.ports.map((p) => ({ target: p.containerPort, ...(p.hostPort ? { published: String(p.hostPort) } : {}), host_ip: p.hostIp, protocol: p.protocol })),
     profiles: s.profiles,
+    pull_policy: s.pullPolicy === undefined ? undefined : typeof s.pullPolicy === 'string' ? s.pullPolicy : `every_${formatDuration(s.pullPolicy.refreshAfterMs)}`,
     read_only: s.readOnly,
     restart: s.restart.kind === 'no' ? undefined : s.restart.kind === 'on-failure' && s.restart.maxRetries !== undefined ? `on-failure:${s.restart.maxRetries}` : s.restart.kind,
     stop_grace_period: s.stopGracePeriodMs === 10_000 ? undefined : formatDuration(s.stopGracePeriodMs),
@@ -109,7 +118,7 @@ function mount(m: Mount): Record<string, unknown> {
     case 'bind':
       return compact({ type: 'bind', source: m.source, target: m.target, read_only: m.readOnly, bind: m.createHostPath ? { create_host_path: true } : undefined });
     case 'volume':
-      return compact({ type: 'volume', source: m.source, target: m.target, read_only: m.readOnly });
+      return compact({ type: 'volume', source: m.source, target: m.target, read_only: m.readOnly, volume: m.noCopy ? { nocopy: true } : undefined });
     case 'tmpfs':
       return compact({ type: 'tmpfs', target: m.target, read_only: m.readOnly, tmpfs: compact({ size: m.sizeBytes, mode: m.mode?.toString(8) }) });
   }

@@ -168,3 +168,35 @@ volumes:
     "
   `);
 });
+
+test('image keys print back and load again to the same service: pull_policy, platform, nocopy, healthcheck timings or disable', () => {
+  const text = `services:
+  db:
+    image: postgres:15
+    platform: linux/arm64
+    pull_policy: every_12h
+    volumes: ["data:/var/lib/postgresql/data:nocopy"]
+    healthcheck: {interval: 3s, retries: 4}
+  cache:
+    image: redis:7
+    pull_policy: if_not_present
+    healthcheck: {disable: true}
+volumes: {data: {}}
+`;
+  const load = (t: string) => {
+    const raw = rawSpec(t, { env: {}, workingDir: '/proj' });
+    expect(validate(raw)).toEqual([]);
+    return normalize(raw, { profiles: [] }).project;
+  };
+  const first = load(text);
+  const printed = renderConfig(first, 'yaml');
+  expect(printed).toMatch(/pull_policy: every_12h/);
+  expect(printed).toMatch(/platform: linux\/arm64\/v8/);
+  expect(printed).toMatch(/nocopy: true/);
+  expect(printed).toMatch(/pull_policy: missing/);
+  const again = load(printed);
+  for (const name of ['db', 'cache']) {
+    const [a, b] = [first.services[name]!, again.services[name]!];
+    expect({ p: b.pullPolicy, pl: b.platform, v: b.volumes, t: b.healthcheckTimings, d: b.healthcheckDisabled }).toEqual({ p: a.pullPolicy, pl: a.platform, v: a.volumes, t: a.healthcheckTimings, d: a.healthcheckDisabled });
+  }
+});
