@@ -347,7 +347,7 @@ export class RegistryClient {
   }
 
   private timeoutError(image: string): UserError {
-    return new UserError('REGISTRY_TIMEOUT', `${this.registry} did not answer within ${Math.round(this.timeoutMs / 1000)} s for ${image}`, 'check the network and the registry, then try again');
+    return new UserError('REGISTRY_TIMEOUT', `${this.registry} did not answer within ${Math.round(this.timeoutMs / 1000)} s for ${image}`, 'check the network and the registry, then try again (STACK_REGISTRY_TIMEOUT sets the seconds to wait)');
   }
 
   /** A network-level failure as REGISTRY_TIMEOUT or REGISTRY_UNREACHABLE (a UserError passes through). */

@@ -18,6 +18,7 @@ import { ImageStore } from '../../image/store.js';
 import { progressMode } from '../render/index.js';
 import { pullMode, pullReporter, reportedPull } from '../render/pull-progress.js';
 import { insecureRegistries } from '../../image/insecure.js';
+import { registryTimeoutMs } from './ready-images.js';
 
 const HELP = `Usage: stack pull [OPTIONS] [SERVICE...]
 
@@ -68,6 +69,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const store = ImageStore.forRoots(stateRoots(ctx.env as NodeJS.ProcessEnv));
   const reporter = await pullReporter(ctx.stderr, mode);
   const insecure = insecureRegistries(ctx.env as NodeJS.ProcessEnv);
+  const timeoutMs = registryTimeoutMs(ctx.env as NodeJS.ProcessEnv);
   const failures: UserError[] = [];
   try {
     // Each image once, in the order services name them.
@@ -111,7 +113,7 @@ export async function run(ctx: CommandContext): Promise<number> {
           image,
           async (onProgress) => {
             const credentials = findCredentials(ref.registry, { env: ctx.env as NodeJS.ProcessEnv });
-            return pullImage(image, { store, insecure, ...(job.platform ? { platform: job.platform } : {}), ...(credentials ? { credentials } : {}), onProgress });
+            return pullImage(image, { store, insecure, timeoutMs, ...(job.platform ? { platform: job.platform } : {}), ...(credentials ? { credentials } : {}), onProgress });
           },
           (e) => (e instanceof UserError ? new UserError(e.code, `${who}: ${e.message.includes(image) ? e.message : `${image}: ${e.message}`}`, e.hint, { cause: e }) : e),
         );

@@ -17,6 +17,18 @@ export function parsePullOption(value: string | undefined, verb: string): 'alway
   throw new UserError('CLI_BAD_ARGUMENTS', `stack ${verb}: --pull ${JSON.stringify(value)} is not a pull policy`, 'use --pull always, missing, never or policy (the default: each service\'s pull_policy)');
 }
 
+/** Default registry timeout (connect, headers, between body chunks), in seconds. */
+export const REGISTRY_TIMEOUT_S = 30;
+
+/** `STACK_REGISTRY_TIMEOUT` (seconds) as ms, else the default; a bad value is a UserError. */
+export function registryTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const text = env.STACK_REGISTRY_TIMEOUT;
+  if (text === undefined || text === '') return REGISTRY_TIMEOUT_S * 1000;
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0) throw new UserError('CLI_BAD_ARGUMENTS', `STACK_REGISTRY_TIMEOUT=${JSON.stringify(text)} is not a number of seconds`, `e.g. STACK_REGISTRY_TIMEOUT=60 (the default is ${REGISTRY_TIMEOUT_S})`);
+  return Math.round(s * 1000);
+}
+
 /** Whether any service of the project runs an image. */
 export function hasImages(project: Project): boolean {
   return Object.values(project.services).some((s) => s.image !== undefined);
@@ -48,21 +60,20 @@ export async function readyImages(
   if (wanted.length > 0) {
     const env = ctx.env as NodeJS.ProcessEnv;
     const insecure = insecureRegistries(env);
+    const timeoutMs = registryTimeoutMs(env);
     const reporter = await pullReporter(ctx.stderr, pullMode(options.progress ?? 'auto', ctx.stderr, env));
     let results: PromiseSettledResult<unknown>[];
     try {
       results = await Promise.allSettled(
         wanted.map((request) => {
           const who = request.services.length === 1 ? `service "${request.services[0]}"` : `services ${request.services.map((s) => `"${s}"`).join(', ')}`;
-          return reportedPull(
-            reporter,
-            request.image,
-            (onProgress) => {
-              const credentials = findCredentials(request.reference.registry, { env });
-              return pullImage(request.image, { store, insecure, ...(request.platform && { platform: request.platform }), ...(credentials && { credentials }), onProgress });
-            },
-            (e) => (e instanceof UserError ? new UserError(e.code, `${who}: ${e.message.includes(request.image) ? e.message : `${request.image}: ${e.message}`}`, e.hint, { cause: e }) : e),
-          );
+          // The display's failed line has the pull's own error; the one thrown names the services too.
+          return reportedPull(reporter, request.image, (onProgress) => {
+            const credentials = findCredentials(request.reference.registry, { env });
+            return pullImage(request.image, { store, insecure, timeoutMs, ...(request.platform && { platform: request.platform }), ...(credentials && { credentials }), onProgress });
+          }).catch((e: unknown) => {
+            throw e instanceof UserError ? new UserError(e.code, `${who}: ${e.message.includes(request.image) ? e.message : `${request.image}: ${e.message}`}`, e.hint, { cause: e }) : e;
+          });
         }),
       );
     } finally {

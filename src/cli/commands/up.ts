@@ -43,7 +43,8 @@ Options:
   -t, --timeout N                 Seconds to wait for each service to stop on Ctrl-C (default: its stop_grace_period)
   -h, --help                      Print this help
 
-Environment: STACK_IP_FORWARD=leave never touches net.ipv4.ip_forward.
+Environment: STACK_IP_FORWARD=leave never touches net.ipv4.ip_forward; STACK_REGISTRY_TIMEOUT=N
+waits N seconds (default 30) for a registry; STACK_INSECURE_REGISTRIES lists registries spoken to over http.
 `;
 
 /** Runs `stack up`. */
