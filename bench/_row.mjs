@@ -1,0 +1,19 @@
+// The result protocol of issue 11: besides its human output, every bench prints one line per
+// measured row, `@row {json}`, which bench/run.mjs collects into one table (and last.json).
+
+/**
+ * Prints the `@row` line of a timed row: `ours` against `floor` (ms), ratio ours/floor, the
+ * ratio the issue allows (`target`, null when none) and what the floor is.
+ */
+export function emitRow(bench, row, ours, floor, target, what) {
+  const r = (x) => Math.round(x * 100) / 100;
+  const line = { bench, row, ours_ms: r(ours), floor_ms: r(floor), ratio: r(ours / floor), target: target ?? null, floor: what };
+  console.log(`@row ${JSON.stringify(line)}`);
+}
+
+/** Prints the `@row` line of a memory row: `ours` KiB against the `limit` KiB the issue allows. */
+export function emitMemoryRow(bench, row, oursKib, limitKib, what) {
+  const r = (x) => Math.round(x * 100) / 100;
+  const line = { bench, row, ours_kib: r(oursKib), limit_kib: r(limitKib), ratio: r(oursKib / limitKib), target: 1, floor: what };
+  console.log(`@row ${JSON.stringify(line)}`);
+}

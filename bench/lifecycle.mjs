@@ -1,0 +1,186 @@
+// Issue 11's lifecycle targets through the real CLI, each against its floor measured in the same
+// run (bench/_floor.mjs: the same kernel objects made and removed by a script; CLI floor =
+// `node -e 0`), ours and the floor alternating within each round (the order swaps every round):
+//   up -d N        fresh project of N `sleep 3600` services (1, 5, 20; 20 in a depends_on chain)
+//                  vs scripted up + CLI floor, target 1.5×
+//   no-op up -d N  `up -d` again, nothing to do, vs CLI floor, target 2×
+//   down N         vs scripted down + CLI floor, target 1.5×; also for 20 services whose pid 1
+//                  ignores SIGTERM (`trap '' TERM`: down kills it at once) and 20 that exit on it
+//   ps 20          `stack ps` of the 20 running services vs CLI floor, target 1.3×
+//   restart 1      `stack restart s0` vs CLI floor + one scripted launch, target 2×
+// Run after `npm run build`, as root: node bench/lifecycle.mjs [rounds, default 5] [configs,
+// e.g. 1,5,20,chain,ignore,term,restart]
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { median, ms } from './_stats.mjs';
+import { emitRow } from './_row.mjs';
+import { floorCleanup, scriptedDown, scriptedRelaunch, scriptedUp } from './_floor.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin/stack.cjs');
+if (!existsSync(join(root, 'dist/cli/main.js')) || !existsSync(join(root, 'native/build/launcher'))) {
+  console.error('bench/lifecycle.mjs: run `npm run build` first');
+  process.exit(1);
+}
+if (process.getuid?.() !== 0) {
+  console.error('bench/lifecycle.mjs: needs root (namespaces, cgroups, links)');
+  process.exit(1);
+}
+const ROUNDS = Math.max(1, Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5));
+const CONFIGS = (process.argv[3] ?? '1,5,20,chain,ignore,term,restart').split(',');
+const BENCH = 'lifecycle';
+
+/** Wall ms of `cmd args` to its exit (code 0 required). */
+function timed(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    execFile(cmd, args, options, (error, _out, stderr) => {
+      if (error) reject(new Error(`${cmd} ${args.join(' ')}: ${error.message}\n${stderr}`));
+      else resolve(performance.now() - t0);
+    });
+  });
+}
+const cliFloor = () => timed(process.execPath, ['-e', '0']);
+
+const COMMANDS = {
+  sleep: '["sleep", "3600"]',
+  ignore: `["sh", "-c", "trap '' TERM; sleep 3600 & wait"]`,
+  term: `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`,
+};
+
+function spec(name, n, { chain = false, command = COMMANDS.sleep } = {}) {
+  const services = Array.from({ length: n }, (_, i) => {
+    const dep = chain && i > 0 ? `    depends_on: [s${i - 1}]\n` : '';
+    return `  s${i}:\n    command: ${command}\n${dep}`;
+  }).join('');
+  return `name: ${name}\nservices:\n${services}`;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'stack-bench-lifecycle-'));
+const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave' };
+const stack = (...args) => timed(process.execPath, [bin, ...args, '--progress', 'quiet'], { cwd: dir, env });
+const stackPlain = (...args) => timed(process.execPath, [bin, ...args], { cwd: dir, env });
+const live = new Set(); // projects that may be up
+const handles = new Set(); // floor handles that may be up
+
+/** A fresh project (new name) with `n` services written to dir/stack.yaml; returns its name. */
+function freshProject(n, options) {
+  const name = `bench${randomBytes(4).toString('hex')}`;
+  writeFileSync(join(dir, 'stack.yaml'), spec(name, n, options));
+  return name;
+}
+
+async function ourDown(name) {
+  const t = await stack('down');
+  live.delete(name);
+  return t;
+}
+
+async function floorUp(n, options) {
+  const { ms: t, handle } = await scriptedUp(n, options);
+  handles.add(handle);
+  return { t, handle };
+}
+
+async function floorDown(handle) {
+  const t = await scriptedDown(handle);
+  handles.delete(handle);
+  return t;
+}
+
+/** Runs `a` and `b` in alternating order each round (a first on even rounds). */
+async function alternate(a, b) {
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) (await a(), await b());
+    else (await b(), await a());
+  }
+}
+
+const table = [];
+/** Records a row for the human table and prints its @row line. */
+function row(name, ours, floor, target, what) {
+  table.push({ name, ours, floor, target, what });
+  emitRow(BENCH, name, ours, floor, target, what);
+}
+
+/** up -d, no-op up -d (and ps at 20), down of N services against the scripted floor. */
+async function upDown(label, n, options = {}) {
+  const s = { up: [], noop: [], ps: [], down: [], fUp: [], fDown: [], cli: [] };
+  await alternate(
+    async () => {
+      const name = freshProject(n, options);
+      live.add(name);
+      s.up.push(await stack('up', '-d'));
+      s.noop.push(await stack('up', '-d'));
+      if (options.ps) s.ps.push(await stackPlain('ps'));
+      s.cli.push(await cliFloor());
+      s.down.push(await ourDown(name));
+    },
+    async () => {
+      const { t, handle } = await floorUp(n, { chain: options.chain });
+      s.fUp.push(t);
+      s.cli.push(await cliFloor());
+      s.fDown.push(await floorDown(handle));
+    },
+  );
+  const cli = median(s.cli);
+  const [fUp, fDown] = [median(s.fUp), median(s.fDown)];
+  if (options.up !== false) {
+    row(`up -d ${label}`, median(s.up), fUp + cli, 1.5, 'scripted up + node -e 0');
+    row(`no-op up -d ${label}`, median(s.noop), cli, 2, 'node -e 0');
+  }
+  row(`down ${label}`, median(s.down), fDown + cli, 1.5, 'scripted down + node -e 0');
+  if (options.ps) row(`ps ${label}`, median(s.ps), cli, 1.3, 'node -e 0');
+}
+
+/** `stack restart s0` of a running one-service project against node -e 0 + one scripted launch. */
+async function restart() {
+  const name = freshProject(1);
+  live.add(name);
+  await stack('up', '-d');
+  const { handle } = await floorUp(1);
+  const s = { ours: [], launch: [], cli: [] };
+  try {
+    await alternate(
+      async () => s.ours.push(await stack('restart', 's0')),
+      async () => (s.launch.push(await scriptedRelaunch(handle, 0)), s.cli.push(await cliFloor())),
+    );
+  } finally {
+    await ourDown(name);
+    await floorDown(handle);
+  }
+  row('restart 1', median(s.ours), median(s.launch) + median(s.cli), 2, 'node -e 0 + one scripted launch');
+}
+
+const RUNS = {
+  1: () => upDown('1', 1),
+  5: () => upDown('5', 5),
+  20: () => upDown('20', 20, { ps: true }),
+  chain: () => upDown('20 chain', 20, { chain: true }),
+  ignore: () => upDown('20 ignores TERM', 20, { command: COMMANDS.ignore, up: false }),
+  term: () => upDown('20 exits on TERM', 20, { command: COMMANDS.term, up: false }),
+  restart,
+};
+
+const load0 = loadavg()[0];
+try {
+  for (const c of CONFIGS) {
+    if (!RUNS[c]) throw new Error(`bench/lifecycle.mjs: unknown config ${c} (have ${Object.keys(RUNS).join(', ')})`);
+    await RUNS[c]();
+  }
+} finally {
+  for (const name of live) await stack('-p', name, 'down').catch((e) => console.error(`cleanup of ${name}: ${e.message}`));
+  for (const h of handles) await floorCleanup(h);
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`stack lifecycle vs its floor; median of ${ROUNDS} rounds; load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
+console.log(`${'row'.padEnd(26)} ${'stack'.padStart(11)} ${'floor'.padStart(11)}  ratio  target  floor`);
+for (const r of table) {
+  const ratio = r.ours / r.floor;
+  const ok = r.target === null ? ' ' : ratio <= r.target ? '✓' : '✗';
+  console.log(`${r.name.padEnd(26)} ${ms(r.ours).padStart(11)} ${ms(r.floor).padStart(11)}  ${ratio.toFixed(2).padStart(5)}  ${String(r.target ?? '-').padStart(4)}× ${ok} ${r.what}`);
+}
