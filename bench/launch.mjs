@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { emitRow } from './_row.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (p) => join(root, 'dist', p);
@@ -110,6 +111,8 @@ console.log(`launch cost, median of ${N} runs (kernel ${readFileSync('/proc/sys/
 for (const [name, xs] of Object.entries(samples)) {
   console.log(`  ${name.padEnd(11)} ${median(xs).toFixed(2).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× unshare`);
 }
+emitRow('launch', 'launcher', median(samples.launcher), base, null, 'unshare --pid --fork --mount --uts --ipc --net true');
+emitRow('launch', 'launch()', median(samples['launch()']), base, null, 'unshare --pid --fork --mount --uts --ipc --net true');
 const cost = (row) => median(samples[row]) - median(samples['launcher²']);
 const insns = compiled[0][1].length / 16;
 console.log(`  seccomp filter, ${filter.rules.length} rules on ${filter.arches.join(', ')} (${insns} BPF instructions):`);

@@ -14,6 +14,7 @@ import {
   openNetworkDriver, setupProjectNetwork, teardownProjectNetwork,
 } from '../dist/network/index.js';
 import { ms } from './_stats.mjs';
+import { emitRow } from './_row.mjs';
 
 const SIZES = [1, 10, 50];
 const run = `stk-bnl${randomBytes(3).toString('hex')}`;
@@ -155,6 +156,8 @@ try {
     const od = timed(deleteOurs, n);
     const ic = timed(createIp, n);
     const id = timed(deleteIp, n);
+    emitRow('netlink', `units create ${n}`, oc, ic, null, 'ip commands');
+    emitRow('netlink', `units delete ${n}`, od, id, null, 'ip commands');
     console.log(
       `${String(n).padEnd(3)} | ${ms(oc).padStart(12)} ${ms(ic).padStart(11)} ${(ic / oc).toFixed(1).padStart(6)}x` +
         ` | ${ms(od).padStart(12)} ${ms(id).padStart(11)} ${(id / od).toFixed(1).padStart(6)}x`,
@@ -169,6 +172,8 @@ try {
     const ot = timed(teardownOurs, n);
     const is = timed(setupIp, n);
     const it = timed(teardownIp, n);
+    emitRow('netlink', `project setup ${n}`, os, is, null, 'ip commands');
+    emitRow('netlink', `project teardown ${n}`, ot, it, null, 'ip commands');
     console.log(
       `${String(n).padEnd(3)} | ${ms(os).padStart(12)} ${ms(is).padStart(11)} ${(is / os).toFixed(1).padStart(6)}x` +
         ` | ${ms(ot).padStart(12)} ${ms(it).padStart(11)} ${(it / ot).toFixed(1).padStart(6)}x`,

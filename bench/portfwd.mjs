@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { median } from './_stats.mjs';
+import { emitRow } from './_row.mjs';
 
 const MIB = Number(process.argv[2] ?? 512);
 const ROUNDS = 5;
@@ -119,6 +120,9 @@ console.log(`throughput, ${MIB} MiB per connection, median of ${ROUNDS}:`);
 console.log(`  direct to ${serviceIp}:${servicePort}   ${d.toFixed(0)} MiB/s`);
 console.log(`  published 127.0.0.1:${publishedPort}  ${f.toFixed(0)} MiB/s`);
 console.log(`  ratio published/direct: ${(f / d).toFixed(2)}`);
+// As times, so a higher ratio is worse, as in every other row: ms per MiB, ms per connection.
+emitRow('portfwd', 'throughput (ms per MiB)', 1000 / f, 1000 / d, null, 'direct connection');
+emitRow('portfwd', 'connect (ms per connection)', 1000 / forwardedRate, 1000 / directRate, null, 'direct connection');
 console.log(`connections (${CONNECTIONS}, ${CONCURRENCY} at a time, 1 byte each way):`);
 console.log(
   `  direct ${directRate.toFixed(0)}/s, published ${forwardedRate.toFixed(0)}/s, ratio ${(forwardedRate / directRate).toFixed(2)}`,

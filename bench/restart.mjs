@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
+import { emitRow } from './_row.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/stack.cjs');
@@ -22,7 +23,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench/restart.mjs: needs root (namespaces, cgroups, links)');
   process.exit(1);
 }
-const ROUNDS = Number(process.argv[2] ?? 20);
+const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 20);
 
 /** Wall ms of `cmd args` to its exit (code 0 required). */
 function timed(cmd, args, options = {}) {
@@ -89,4 +90,7 @@ console.log(`stack restart of one node http server; median of ${ROUNDS} rounds`)
 console.log(`floor: node -e 0 ${ms(node)} + bare launch ${ms(launch)} = ${ms(floor)}`);
 console.log(`stack restart web (CLI)     ${ms(cli).padStart(10)}  ${(cli / floor).toFixed(1)}x floor`);
 console.log(`stack -p NAME restart web   ${ms(cliP).padStart(10)}  ${(cliP / floor).toFixed(1)}x floor (no spec loaded)`);
+emitRow('restart', 'restart web (CLI)', cli, floor, 2, 'node -e 0 + bare unshare launch');
+emitRow('restart', 'restart -p web (CLI)', cliP, floor, 2, 'node -e 0 + bare unshare launch');
+emitRow('restart', 'restartServices()', fn, launch, null, 'bare unshare launch');
 console.log(`restartServices() (watch)   ${ms(fn).padStart(10)}  ${(fn / launch).toFixed(1)}x bare launch`);

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
+import { emitRow } from './_row.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/stack.cjs');
@@ -23,7 +24,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench/up-down.mjs: needs root (namespaces, cgroups, links)');
   process.exit(1);
 }
-const ROUNDS = Number(process.argv[2] ?? 3);
+const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 3);
 const SIZES = (process.argv[3] ?? '1,10,50').split(',').map(Number);
 
 /** Runs the CLI; resolves with its wall time in ms (exit 0 required). */
@@ -107,6 +108,8 @@ for (const n of SIZES) {
     rmSync(dir, { recursive: true, force: true });
   }
   const [up, down, bu, bd] = [median(rows.up), median(rows.down), median(rows.bareUp), median(rows.bareDown)];
+  emitRow('up-down', `up -d ${n}`, up, bu, null, `${n} bare unshare launches`);
+  emitRow('up-down', `down ${n}`, down, bd, null, `${n} bare unshare kills`);
   console.log(
     `${String(n).padEnd(4)} ${ms(up).padStart(10)}  ${ms(bu).padStart(10)}  ${(up / bu).toFixed(1).padStart(5)}x  ${ms(down).padStart(10)}  ${ms(bd).padStart(10)}  ${(down / bd).toFixed(1).padStart(5)}x`,
   );

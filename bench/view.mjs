@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emitRow } from './_row.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const launcher = join(root, 'native/build/launcher');
@@ -83,4 +84,5 @@ console.log(`filesystem view cost, median of ${N} launcher runs (kernel ${readFi
 for (const [name, xs] of Object.entries(samples)) {
   const m = median(xs);
   console.log(`  ${name.padEnd(13)} ${m.toFixed(2).padStart(7)} ms   +${(m - base).toFixed(2)} ms`);
+  if (name !== 'host root') emitRow('view', `launch, ${name}`, m, base, null, 'launch with the host root');
 }

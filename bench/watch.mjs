@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { emitRow } from './_row.mjs';
 import { median } from './_stats.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -106,6 +107,7 @@ try {
   const target = floor + QUIET_MS + 30;
   console.log(`floor (bare unshare'd node until it answers, median of ${floors.length}): ${floor.toFixed(1)} ms`);
   console.log(`edit → new code answering through stack watch, ${loops.length} edits: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms`);
+  emitRow('watch', 'edit → answering, p50', p50, floor, Math.round((target / floor) * 100) / 100, 'bare unshare\'d node until it answers');
   console.log(`p50 / floor = ${(p50 / floor).toFixed(2)}x; p50 - floor = ${(p50 - floor).toFixed(1)} ms; target p50 <= floor + ${QUIET_MS} + 30 = ${target.toFixed(1)} ms: ${p50 <= target ? 'met' : 'NOT met'}`);
 } finally {
   if (watch && watch.exitCode === null) {
