@@ -1,12 +1,13 @@
-// Loads the project the global options point at and prints the spec's warnings.
+// Loads the project the global options point at and prints the spec's warnings. The spec loader
+// (yaml, zod: about half the CLI's modules) is imported only when a spec is read, so a command
+// given -p NAME never loads it.
 import type { CommandContext } from './context.js';
-import { loadProject } from '../spec/index.js';
-import { formatDiagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
 import { resolveProjectName } from '../spec/project-name.js';
 
 /** The project of this command line; warnings go to stderr unless `quiet`. */
 export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
+  const [{ loadProject }, { formatDiagnostic }] = await Promise.all([import('../spec/index.js'), import('../spec/diagnostics.js')]);
   const { project, warnings } = await loadProject({
     cwd: ctx.cwd,
     env: ctx.env,
