@@ -111,12 +111,15 @@ writeFileSync(join(dir, 'project/stack.yaml'), `name: ${project}\nservices:\n${s
 const cwd = join(dir, 'project');
 
 console.log(`${COUNT} cycles of stack up -d / stack down, ${SERVICES} services (sleep 3600); load ${load()}`);
+// SIGTERM or SIGINT ends the loop after the cycle under way, and the figures of the cycles made are printed.
+let stopAsked = false;
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => (stopAsked = true));
 const fdsBefore = fdCount();
 const cycles = [];
 const started = performance.now();
 let failure;
 try {
-  for (let i = 1; i <= COUNT; i++) {
+  for (let i = 1; i <= COUNT && !stopAsked; i++) {
     const up = await stack(bin, cwd, env, ['up', '-d', '--progress', 'quiet']);
     if (i === 1) {
       // The detector sees what a live project has (else "none leaked" would prove nothing).
@@ -127,7 +130,7 @@ try {
     }
     const down = await stack(bin, cwd, env, ['down', '--progress', 'quiet']);
     cycles.push(up + down);
-    if (i % 50 === 0 || i === COUNT) {
+    if (i % 50 === 0 || i === COUNT || stopAsked) {
       console.log(`  cycle ${i}: ${(up + down).toFixed(0)} ms (up ${up.toFixed(0)}, down ${down.toFixed(0)}), ${((performance.now() - started) / 1000).toFixed(0)} s so far, load ${load()}`);
     }
   }
@@ -147,7 +150,7 @@ try {
   if (cycles.length >= 30) {
     const early = median(cycles.slice(4, 15));
     const late = median(cycles.slice(-11));
-    console.log(`${cycles.length} cycles in ${total.toFixed(0)} s (load ${load()})`);
+    console.log(`${cycles.length} cycles${stopAsked ? ` (stopped early, of ${COUNT})` : ''} in ${total.toFixed(0)} s (load ${load()})`);
     console.log(`cycle time: cycles 5–15 median ${early.toFixed(1)} ms, last 11 median ${late.toFixed(1)} ms, ratio ${(late / early).toFixed(2)}`);
     console.log(`leaked kernel objects and processes: ${left.length === 0 ? 'none' : `\n    ${left.join('\n    ')}`}`);
     console.log(`bench's own fds: ${fdsBefore} before, ${fdsAfter} after`);
