@@ -1,7 +1,7 @@
 // Supervisor processes found by their command line (`node …/supervisor/main.js <project>
-// <run> <lib>`), whatever state root they serve: `down` stops one that a crashed `up` was still
-// starting (it had no pid file yet), and `stack gc` tells a project live in another root from
-// one whose supervisor outlived its state.
+// <run> <lib>`, or the bundle's `node …/bundle/supervisor.mjs …`), whatever state root they
+// serve: `down` stops one that a crashed `up` was still starting (it had no pid file yet), and
+// `stack gc` tells a project live in another root from one whose supervisor outlived its state.
 import { readdirSync, readFileSync } from 'node:fs';
 import { killProcessAndWait } from '../sys/pidfd.js';
 import { readStartTime } from '../sys/proc.js';
@@ -26,7 +26,7 @@ export function supervisorProcesses(): SupervisorProcess[] {
       continue;
     }
     const [, script = '', project, run] = argv;
-    if (!/\/supervisor[^/]*\/main\.m?js$/.test(script) || project === undefined || run === undefined) continue;
+    if (!/\/(?:supervisor[^/]*\/main|bundle\/supervisor)\.m?js$/.test(script) || project === undefined || run === undefined) continue;
     const startTime = readStartTime(Number(entry));
     if (startTime !== undefined) found.push({ pid: Number(entry), startTime, project, run });
   }

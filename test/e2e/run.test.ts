@@ -194,7 +194,8 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
       .filter((p) => /^\d+$/.test(p))
       .filter((p) => {
         try {
-          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`oneoff-reaper.js\0${project}\0`);
+          const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0'); // dist/ or the bundle's reaper
+          return /oneoff-reaper\.m?js$/.test(argv[1] ?? '') && argv[2] === project;
         } catch {
           return false;
         }

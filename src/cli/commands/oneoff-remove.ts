@@ -12,6 +12,7 @@ import { observe } from '../../state/observe.js';
 import type { CommandContext } from '../context.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import type { RunEnv } from './executor-env.js';
+import { bundled } from '../../bundled.js';
 
 /** The part of `live` that is the one-off `name` and its anonymous volumes: what removing it takes. */
 export function oneOffPart(live: LiveState, name: string): LiveState {
@@ -38,9 +39,10 @@ export async function removeOneOff(env: RunEnv, project: Project, name: string):
   }
 }
 
-/** The reaper's script, from src/ (tests) and dist/ alike. */
+/** The reaper's script, from src/ (tests), dist/ and the bundle alike. */
 function reaperPath(): string {
-  const here = import.meta.url;
+  const here = import.meta.url; // in the bundle too, this module's URL in dist/ (scripts/bundle.mjs)
+  if (bundled) return fileURLToPath(new URL('../../bundle/oneoff-reaper.mjs', here));
   return fileURLToPath(here.endsWith('.ts') ? new URL('../../../dist/cli/commands/oneoff-reaper.js', here) : new URL('./oneoff-reaper.js', here));
 }
 

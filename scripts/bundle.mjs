@@ -1,0 +1,63 @@
+// Bundles the CLI and the processes it spawns (the supervisor, the one-off reaper) into
+// dist/bundle/ with esbuild, so a command loads a few files instead of hundreds of modules:
+// cli.mjs, supervisor.mjs, oneoff-reaper.mjs and the chunks they share. Dynamic imports stay
+// chunks of their own (splitting), so a command still loads only what it needs (`ps` never
+// loads yaml, zod, ink or koffi). koffi (a native addon) is not bundled: it is loaded at run
+// time with createRequire. Run after tsc (`npm run build`); bin/stack.cjs uses the bundle when
+// it is there, else dist/cli/main.js.
+//
+// Paths a module derives from its own URL (native/build/launcher, package.json, the supervisor's
+// entry) are written for its place in tsc's dist/ (dist/runtime/launch.js → ../../native/...).
+// In a chunk every `import.meta.url` of a src/ file is replaced by the URL that file has in
+// dist/, computed from the chunk's own URL, so those paths resolve as they do unbundled.
+import { build } from 'esbuild';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const src = join(root, 'src');
+const outdir = join(root, 'dist', 'bundle');
+
+/** Rewrites `import.meta.url` in src/*.ts to the URL of the same module in tsc's dist/. */
+const distUrls = {
+  name: 'dist-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const contents = await readFile(args.path, 'utf8');
+      if (!args.path.startsWith(src + '/') || !contents.includes('import.meta.url')) return undefined;
+      const asBuilt = join(root, 'dist', relative(src, args.path)).replace(/\.ts$/, '.js');
+      const fromChunk = relative(outdir, asBuilt);
+      const url = `new URL(${JSON.stringify(fromChunk)}, import.meta.url).href`;
+      return { contents: contents.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
+
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: {
+    cli: 'src/cli/main.ts',
+    supervisor: 'src/supervisor/main.ts',
+    'oneoff-reaper': 'src/cli/commands/oneoff-reaper.ts',
+  },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // koffi is a native addon; react-devtools-core is ink's optional development hook.
+  external: ['koffi', 'react-devtools-core'],
+  define: { STACK_BUNDLED: 'true' },
+  // CommonJS dependencies bundled into ES modules still call require() for node's modules.
+  banner: { js: "import { createRequire as __stackRequire } from 'node:module'; const require = __stackRequire(import.meta.url);" },
+  plugins: [distUrls],
+  logLevel: 'warning',
+  metafile: process.argv.includes('--meta'),
+});
+// `node scripts/bundle.mjs --meta FILE`: esbuild's metafile (which chunk holds which module).
+const meta = process.argv.indexOf('--meta');
+if (meta >= 0) await writeFile(process.argv[meta + 1], JSON.stringify(result.metafile));
