@@ -93,6 +93,8 @@ function store<T>(
   path: (roots: StateRoots, project: string, name: string) => string,
   nameOf: (record: T) => [project: string, name: string],
   projectDir: (roots: StateRoots, project: string) => string,
+  /** fsync on write: persistent records only (atomic.ts: runtime ones are gone with the boot). */
+  durable: boolean,
 ): RecordStore<T> {
   const read = async (file: string): Promise<T | undefined> => {
     let raw: unknown;
@@ -117,14 +119,14 @@ function store<T>(
     write: (roots, record) => {
       const [project, name] = nameOf(record);
       const file = path(roots, project, name);
-      return serialized(file, () => writeJsonAtomic(file, valid(shape, record)));
+      return serialized(file, () => writeJsonAtomic(file, valid(shape, record), { durable }));
     },
     update: (roots, project, name, change) => {
       const file = path(roots, project, name);
       return serialized(file, async () => {
         const next = change(await read(file));
         if (next === null) await remove(roots, project, name);
-        else await writeJsonAtomic(file, valid(shape, next));
+        else await writeJsonAtomic(file, valid(shape, next), { durable });
         return next;
       });
     },
@@ -156,6 +158,7 @@ export const serviceRecords: RecordStore<ServiceRecord> = store(
   serviceRecordPath,
   (r) => [r.project, r.service],
   projectRunDir,
+  false,
 );
 
 /** Network records (runtime). */
@@ -164,6 +167,7 @@ export const networkRecords: RecordStore<NetworkRecord> = store(
   networkRecordPath,
   (r) => [r.project, r.key],
   projectRunDir,
+  false,
 );
 
 /** Volume records (persistent, under the project's lib folder). */
@@ -172,6 +176,7 @@ export const volumeRecords: RecordStore<VolumeRecord> = store(
   volumeRecordPath,
   (r) => [r.project, r.key],
   projectLibDir,
+  true,
 );
 
 /** A service record that claims nothing yet, for this boot. */

@@ -30,7 +30,7 @@ export async function writeSnapshot(roots: StateRoots, project: Project, ipam: I
   const path = snapshotPath(roots, project.name);
   const before = await readFile(path, 'utf8').catch(() => undefined);
   if (before !== undefined && before === jsonText(snapshot)) return;
-  await writeJsonAtomic(path, snapshot);
+  await writeJsonAtomic(path, snapshot, { durable: false }); // a runtime file (atomic.ts)
   await chmod(projectRunDir(roots, project.name), STATE_DIR_MODE); // a folder an earlier version made 0755
 }
 

@@ -38,7 +38,7 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
     // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
-    await writeJsonAtomic(files.stopped, { pid: record.process.pid, startTime: record.process.startTime });
+    await writeJsonAtomic(files.stopped, { pid: record.process.pid, startTime: record.process.startTime }, { durable: false });
     await stopProcess(
       {
         service: op.service,
