@@ -13,6 +13,7 @@
 // last component is created with O_EXCL|O_NOFOLLOW (files), mkdir, symlink, link or mknod, none
 // of which follows a symlink in the last component.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import { constants as C } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -117,8 +118,11 @@ class ZstdDecompress extends Transform {
   }
 }
 
+/** zlib's output chunk for gzip layers: its 16 KiB default makes one thread-pool round trip per 16 KiB. */
+const GUNZIP_CHUNK = 256 * 1024;
+
 function decompressor(c: Compression): Transform {
-  if (c === 'gzip') return createGunzip();
+  if (c === 'gzip') return createGunzip({ chunkSize: GUNZIP_CHUNK });
   if (c === 'zstd') return new ZstdDecompress();
   return new Transform({ transform: (chunk, _e, cb) => cb(null, chunk) });
 }
@@ -168,62 +172,77 @@ function metadata(h: tar.Header): { uid: number; gid: number; mode: number; mtim
 }
 
 /** lstat that returns undefined for a missing path. */
-async function lstatOrNone(path: string): Promise<import('node:fs').Stats | undefined> {
-  try {
-    return await fs.lstat(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+function lstatOrNone(path: string): fsSync.Stats | undefined {
+  return fsSync.lstatSync(path, { throwIfNoEntry: false });
 }
 
-/** The unpacker of one layer into one fresh directory (see the file comment). */
+/**
+ * The unpacker of one layer into one fresh directory (see the file comment). Its file-system
+ * calls are synchronous: a layer is thousands of small entries, and each asynchronous call costs
+ * a thread-pool round trip (futex and eventfd wake-ups) several times the call itself.
+ */
 class LayerWriter {
   readonly notes: string[] = [];
   entries = 0;
   private readonly dirTimes: [string, Date][] = [];
+  /**
+   * Paths this writer made or lstat'ed as real directories: a parent walk skips their lstat.
+   * Only this writer changes the tree (file comment), and clear() forgets a directory it removes.
+   */
+  private readonly dirs = new Set<string>();
   constructor(
     private readonly root: string,
     private readonly digest: string,
   ) {}
 
   /** Walks `components` but the last from the root, making missing directories (0755); refuses a symlink or non-directory on the way. */
-  private async parent(name: string, components: string[]): Promise<string> {
+  private parent(name: string, components: string[]): string {
     let p = this.root;
     for (const c of components.slice(0, -1)) {
       p = join(p, c);
-      const st = await lstatOrNone(p);
-      if (!st) await fs.mkdir(p, 0o755);
+      if (this.dirs.has(p)) continue;
+      const st = lstatOrNone(p);
+      if (!st) fsSync.mkdirSync(p, 0o755);
       else if (st.isSymbolicLink()) throw escape(this.digest, name, `its parent "${c}" is a symlink (an entry is never written through one)`);
       else if (!st.isDirectory()) throw escape(this.digest, name, `its parent "${c}" is not a directory`);
+      this.dirs.add(p);
     }
     return p;
   }
 
   /** The absolute path `components` name inside the layer, walked safely; the last component may not exist. */
-  private async target(name: string, components: string[]): Promise<string> {
-    const parent = await this.parent(name, components);
+  private target(name: string, components: string[]): string {
+    const parent = this.parent(name, components);
     return join(parent, components[components.length - 1]!);
   }
 
   /** Removes whatever is at `path` (a later entry replaces an earlier one), keeping a directory when `keepDir`. */
-  private async clear(path: string, keepDir: boolean): Promise<boolean> {
-    const st = await lstatOrNone(path);
+  private clear(path: string, keepDir: boolean): boolean {
+    if (keepDir && this.dirs.has(path)) return true;
+    const st = lstatOrNone(path);
     if (!st) return false;
     if (st.isDirectory()) {
       if (keepDir) return true;
-      await fs.rm(path, { recursive: true, force: true });
-    } else await fs.unlink(path);
+      fsSync.rmSync(path, { recursive: true, force: true });
+      this.forgetDirs(path);
+    } else fsSync.unlinkSync(path);
     return false;
   }
 
-  private async finish(path: string, m: ReturnType<typeof metadata>, kind: 'file' | 'dir' | 'symlink', name: string): Promise<void> {
-    await fs.lchown(path, m.uid, m.gid);
-    if (kind !== 'symlink') await fs.chmod(path, m.mode); // after chown, which clears set-id bits
+  /** Forgets `path` and every directory under it (they were removed). */
+  private forgetDirs(path: string): void {
+    this.dirs.delete(path);
+    const prefix = `${path}/`;
+    for (const d of this.dirs) if (d.startsWith(prefix)) this.dirs.delete(d);
+  }
+
+  private finish(path: string, m: ReturnType<typeof metadata>, kind: 'file' | 'dir' | 'symlink', name: string): void {
+    fsSync.lchownSync(path, m.uid, m.gid);
+    if (kind !== 'symlink') fsSync.chmodSync(path, m.mode); // after chown, which clears set-id bits
     for (const [x, value] of m.xattrs) lsetxattr(path, x, value);
     for (const x of m.lossy) this.notes.push(`${name}: xattr ${x} skipped (its value is not UTF-8 and the tar parser cannot keep it)`);
     if (kind === 'dir') this.dirTimes.push([path, m.mtime]);
-    else await fs.lutimes(path, m.mtime, m.mtime);
+    else fsSync.lutimesSync(path, m.mtime, m.mtime);
   }
 
   /** Writes one entry (its content stream must be drained by the caller if unused). */
@@ -237,13 +256,13 @@ class LayerWriter {
 
     if (comps.length === 0) {
       if (type !== 'directory') throw escape(this.digest, name, 'names the layer root but is not a directory');
-      await this.finish(this.root, m, 'dir', name);
+      this.finish(this.root, m, 'dir', name);
       return;
     }
     const base = comps[comps.length - 1]!;
     const wh = whiteoutKind(base);
     if (wh.kind === 'opaque') {
-      const dir = await this.target(name, [...comps.slice(0, -1), 'x']).then((p) => dirname(p));
+      const dir = dirname(this.target(name, [...comps.slice(0, -1), 'x']));
       lsetxattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
       this.entries++;
       return;
@@ -254,8 +273,8 @@ class LayerWriter {
     }
     if (wh.kind === 'whiteout') {
       if (wh.name === '' || wh.name === '.' || wh.name === '..') throw escape(this.digest, name, 'a whiteout of no valid name');
-      const path = await this.target(name, [...comps.slice(0, -1), wh.name]);
-      await this.clear(path, false);
+      const path = this.target(name, [...comps.slice(0, -1), wh.name]);
+      this.clear(path, false);
       mknodChar(path, 0, 0, 0);
       this.entries++;
       return;
@@ -264,44 +283,47 @@ class LayerWriter {
     switch (type) {
       case 'file':
       case 'contiguous-file': {
-        const path = await this.target(name, comps);
-        await this.clear(path, false);
-        const fh = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+        const path = this.target(name, comps);
+        this.clear(path, false);
+        const fd = fsSync.openSync(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
         try {
-          for await (const chunk of content) await fh.write(chunk);
+          for await (const chunk of content) {
+            for (let off = 0; off < chunk.length; ) off += fsSync.writeSync(fd, chunk, off, chunk.length - off);
+          }
         } finally {
-          await fh.close();
+          fsSync.closeSync(fd);
         }
-        await this.finish(path, m, 'file', name);
+        this.finish(path, m, 'file', name);
         break;
       }
       case 'directory': {
-        const path = await this.target(name, comps);
-        if (!(await this.clear(path, true))) await fs.mkdir(path, 0o700);
-        await this.finish(path, m, 'dir', name);
+        const path = this.target(name, comps);
+        if (!this.clear(path, true)) fsSync.mkdirSync(path, 0o700);
+        this.dirs.add(path);
+        this.finish(path, m, 'dir', name);
         break;
       }
       case 'symlink': {
         // The link's text is data, never followed by this unpacker; overlayfs resolves it
         // inside the container's root.
-        const path = await this.target(name, comps);
-        await this.clear(path, false);
-        await fs.symlink(h.linkname ?? '', path);
-        await this.finish(path, m, 'symlink', name);
+        const path = this.target(name, comps);
+        this.clear(path, false);
+        fsSync.symlinkSync(h.linkname ?? '', path);
+        this.finish(path, m, 'symlink', name);
         break;
       }
       case 'link': {
         const link = layerPath(h.linkname ?? '');
         if (!link.ok) throw escape(this.digest, name, `a hardlink to "${h.linkname}", ${link.reason}`);
         if (link.components.length === 0) throw escape(this.digest, name, 'a hardlink to the layer root');
-        const from = await this.target(name, link.components);
-        const st = await lstatOrNone(from);
+        const from = this.target(name, link.components);
+        const st = lstatOrNone(from);
         if (!st) throw escape(this.digest, name, `a hardlink to "${h.linkname}", which is not in the layer (yet)`);
         if (st.isDirectory()) throw escape(this.digest, name, `a hardlink to the directory "${h.linkname}"`);
-        const path = await this.target(name, comps);
+        const path = this.target(name, comps);
         if (path === from) return;
-        await this.clear(path, false);
-        await fs.link(from, path); // linkat without AT_SYMLINK_FOLLOW: a symlink target is linked itself
+        this.clear(path, false);
+        fsSync.linkSync(from, path); // linkat without AT_SYMLINK_FOLLOW: a symlink target is linked itself
         break;
       }
       case 'character-device':
@@ -317,8 +339,8 @@ class LayerWriter {
   }
 
   /** Sets directory mtimes last (writing into a directory changes its mtime). */
-  async close(): Promise<void> {
-    for (const [path, t] of this.dirTimes) await fs.lutimes(path, t, t);
+  close(): void {
+    for (const [path, t] of this.dirTimes) fsSync.lutimesSync(path, t, t);
   }
 }
 
@@ -375,7 +397,7 @@ export async function unpackLayer(stream: Readable, opts: UnpackOptions): Promis
       throw e;
     }
     await feeding;
-    await writer.close();
+    writer.close();
     const gotDigest = compressed.hash.digest('hex');
     if (gotDigest !== want.hex) {
       throw new UserError('LAYER_DIGEST_MISMATCH', `layer ${digest}: the blob's digest is ${want.algorithm}:${gotDigest}`, 'the registry sent other bytes than the manifest names; pull again or report it to the registry');

@@ -98,6 +98,10 @@ describeWith({ root: true, commands: ['zstd', 'mount', 'umount', 'tar'] }, 'unpa
     await refused([{ header: { name: 'a', type: 'symlink', linkname: '/' } }, file(`a/tmp/${mark}`)], 'LAYER_PATH_ESCAPE');
     await refused([{ header: { name: 'up', type: 'symlink', linkname: '..' } }, file('up/x')], 'LAYER_PATH_ESCAPE');
     await refused([{ header: { name: 'd/up', type: 'symlink', linkname: '../..' } }, file('d/up/x')], 'LAYER_PATH_ESCAPE');
+    // A directory the walk already knows, replaced by a later symlink entry, is never walked through.
+    const dirA: Entry = { header: { name: 'a/', type: 'directory', mode: 0o755 } };
+    await refused([dirA, file('a/x'), { header: { name: 'a', type: 'symlink', linkname: '/tmp' } }, file(`a/${mark}`)], 'LAYER_PATH_ESCAPE');
+    await refused([dirA, { header: { name: 'a/b/', type: 'directory', mode: 0o755 } }, { header: { name: 'a', type: 'symlink', linkname: '/' } }, file(`a/tmp/${mark}`)], 'LAYER_PATH_ESCAPE');
     expect(existsSync(join(tmpdir(), mark))).toBe(false);
     expect(existsSync(join(work, 'x'))).toBe(false);
     const passwd = statSync('/etc/passwd').nlink;
