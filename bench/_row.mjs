@@ -2,12 +2,13 @@
 // measured row, `@row {json}`, which bench/run.mjs collects into one table (and last.json).
 
 /**
- * Prints the `@row` line of a timed row: `ours` against `floor` (ms), ratio ours/floor, the
- * ratio the issue allows (`target`, null when none) and what the floor is.
+ * Prints the `@row` line of a timed row: `ours` against `floor` (ms), the ratio (ours/floor
+ * unless given, e.g. the median of per-round ratios), the ratio the issue allows (`target`,
+ * null when none) and what the floor is.
  */
-export function emitRow(bench, row, ours, floor, target, what) {
+export function emitRow(bench, row, ours, floor, target, what, ratio = ours / floor) {
   const r = (x) => Math.round(x * 100) / 100;
-  const line = { bench, row, ours_ms: r(ours), floor_ms: r(floor), ratio: r(ours / floor), target: target ?? null, floor: what };
+  const line = { bench, row, ours_ms: r(ours), floor_ms: r(floor), ratio: r(ratio), target: target ?? null, floor: what };
   console.log(`@row ${JSON.stringify(line)}`);
 }
 

@@ -8,6 +8,9 @@
 //                  ignores SIGTERM (`trap '' TERM`: down kills it at once) and 20 that exit on it
 //   ps 20          `stack ps` of the 20 running services vs CLI floor, target 1.3×
 //   restart 1      `stack restart s0` vs CLI floor + one scripted launch, target 2×
+// Figures are medians over the rounds; the ratio is the median of the per-round ratios (ours
+// against the floor measured in the same round, a few seconds apart), which the load of a shared
+// machine moves less than a ratio of medians taken minutes apart.
 // Run after `npm run build`, as root: node bench/lifecycle.mjs [rounds, default 5] [configs,
 // e.g. 1,5,20,chain,ignore,term,restart]
 import { execFile } from 'node:child_process';
@@ -92,24 +95,35 @@ async function floorDown(handle) {
   return t;
 }
 
-/** Runs `a` and `b` in alternating order each round (a first on even rounds). */
-async function alternate(a, b) {
+/** Runs `a` and `b` in alternating order each round (a first on even rounds), then `end`. */
+async function alternate(a, b, end = () => undefined) {
   for (let r = 0; r < ROUNDS; r++) {
     if (r % 2 === 0) (await a(), await b());
     else (await b(), await a());
+    end();
   }
 }
 
 const table = [];
-/** Records a row for the human table and prints its @row line. */
+/**
+ * Records a row for the human table and prints its @row line: `ours[r]` against `floor[r]` of
+ * the same round r (arrays of equal length).
+ */
 function row(name, ours, floor, target, what) {
-  table.push({ name, ours, floor, target, what });
-  emitRow(BENCH, name, ours, floor, target, what);
+  const ratio = median(ours.map((x, i) => x / floor[i]));
+  const [o, f] = [median(ours), median(floor)];
+  table.push({ name, ours: o, floor: f, ratio, target, what });
+  emitRow(BENCH, name, o, f, target, what, ratio);
 }
+
+/** Per-round sums of aligned samples. */
+const plus = (xs, ys) => xs.map((x, i) => x + ys[i]);
 
 /** up -d, no-op up -d (and ps at 20), down of N services against the scripted floor. */
 async function upDown(label, n, options = {}) {
+  // cli: one node -e 0 per round, taken beside ours and the floor alternately
   const s = { up: [], noop: [], ps: [], down: [], fUp: [], fDown: [], cli: [] };
+  let cliRound = [];
   await alternate(
     async () => {
       const name = freshProject(n, options);
@@ -117,24 +131,27 @@ async function upDown(label, n, options = {}) {
       s.up.push(await stack('up', '-d'));
       s.noop.push(await stack('up', '-d'));
       if (options.ps) s.ps.push(await stackPlain('ps'));
-      s.cli.push(await cliFloor());
+      cliRound.push(await cliFloor());
       s.down.push(await ourDown(name));
     },
     async () => {
       const { t, handle } = await floorUp(n, { chain: options.chain });
       s.fUp.push(t);
-      s.cli.push(await cliFloor());
+      cliRound.push(await cliFloor());
       s.fDown.push(await floorDown(handle));
     },
+    () => {
+      s.cli.push(median(cliRound));
+      cliRound = [];
+    },
   );
-  const cli = median(s.cli);
-  const [fUp, fDown] = [median(s.fUp), median(s.fDown)];
+  const { cli } = s;
   if (options.up !== false) {
-    row(`up -d ${label}`, median(s.up), fUp + cli, 1.5, 'scripted up + node -e 0');
-    row(`no-op up -d ${label}`, median(s.noop), cli, 2, 'node -e 0');
+    row(`up -d ${label}`, s.up, plus(s.fUp, cli), 1.5, 'scripted up + node -e 0');
+    row(`no-op up -d ${label}`, s.noop, cli, 2, 'node -e 0');
   }
-  row(`down ${label}`, median(s.down), fDown + cli, 1.5, 'scripted down + node -e 0');
-  if (options.ps) row(`ps ${label}`, median(s.ps), cli, 1.3, 'node -e 0');
+  row(`down ${label}`, s.down, plus(s.fDown, cli), 1.5, 'scripted down + node -e 0');
+  if (options.ps) row(`ps ${label}`, s.ps, cli, 1.3, 'node -e 0');
 }
 
 /** `stack restart s0` of a running one-service project against node -e 0 + one scripted launch. */
@@ -153,7 +170,7 @@ async function restart() {
     await ourDown(name);
     await floorDown(handle);
   }
-  row('restart 1', median(s.ours), median(s.launch) + median(s.cli), 2, 'node -e 0 + one scripted launch');
+  row('restart 1', s.ours, plus(s.launch, s.cli), 2, 'node -e 0 + one scripted launch');
 }
 
 const RUNS = {
@@ -180,7 +197,7 @@ try {
 console.log(`stack lifecycle vs its floor; median of ${ROUNDS} rounds; load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
 console.log(`${'row'.padEnd(26)} ${'stack'.padStart(11)} ${'floor'.padStart(11)}  ratio  target  floor`);
 for (const r of table) {
-  const ratio = r.ours / r.floor;
+  const { ratio } = r;
   const ok = r.target === null ? ' ' : ratio <= r.target ? '✓' : '✗';
   console.log(`${r.name.padEnd(26)} ${ms(r.ours).padStart(11)} ${ms(r.floor).padStart(11)}  ${ratio.toFixed(2).padStart(5)}  ${String(r.target ?? '-').padStart(4)}× ${ok} ${r.what}`);
 }
