@@ -141,11 +141,33 @@ function safeNames(dir: string): string[] {
   }
 }
 
-/** What `service`'s view hides on this host (its `x-stack-hide` and `x-stack-show` applied); `userDb` is the host's, loaded when not given. */
+/**
+ * Hidden paths already computed, by the services' choices: one `up` or restart of many services
+ * looks at the host once (each look is some 700 lstat calls, ~5 ms, on the launch's path). Made
+ * per run and dropped with it, so a credential file created since is hidden by the next run.
+ */
+export type HidesCache = Map<string, readonly string[]>;
+
+/** An empty HidesCache (one per up, restart or other run of launches). */
+export function hidesCache(): HidesCache {
+  return new Map();
+}
+
+/**
+ * What `service`'s view hides on this host (its `x-stack-hide` and `x-stack-show` applied);
+ * `userDb` is the host's, loaded when not given; `cache` reuses a look this run already made.
+ */
 export function serviceHides(
   roots: StateRoots,
   service: { readonly hide?: readonly string[]; readonly show?: readonly string[] },
   userDb?: UserDb,
+  cache?: HidesCache,
 ): string[] {
-  return hiddenPaths({ roots, env: process.env, ...(userDb !== undefined && { userDb }) }, { hide: service.hide ?? [], show: service.show ?? [] });
+  const choices = { hide: service.hide ?? [], show: service.show ?? [] };
+  const key = JSON.stringify([roots.run, roots.lib, choices.hide, choices.show]);
+  const known = cache?.get(key);
+  if (known !== undefined) return [...known];
+  const paths = hiddenPaths({ roots, env: process.env, ...(userDb !== undefined && { userDb }) }, choices);
+  cache?.set(key, paths);
+  return [...paths];
 }

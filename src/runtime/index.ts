@@ -18,7 +18,7 @@ export { signalNumber, stopService, type StopOptions, type StopResult, type Stop
 export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';
 export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, makeVolumeFolder, volumeOwner, type MountSetup } from './mounts.js';
 export { checkTargets, type ServiceView, type ViewMount } from './view.js';
-export { serviceHides } from './hidden.js';
+export { hidesCache, serviceHides, type HidesCache } from './hidden.js';
 export { deviceRulesFor } from './devices.js';
 export { openCgroups, type CgroupHandle, type CgroupManager } from './cgroup/index.js';
 export { placeInMonitorGroup, removeMonitorGroup } from './cgroup/monitors.js';

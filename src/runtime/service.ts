@@ -12,7 +12,7 @@ import type { ServiceView } from './view.js';
 import type { CgroupHandle, CgroupManager } from './cgroup/index.js';
 import { serviceDeviceRules } from './cgroup/devices.js';
 import { serviceDevices } from './devices.js';
-import { serviceHides } from './hidden.js';
+import { serviceHides, type HidesCache } from './hidden.js';
 import { launch, type LaunchedService } from './launch.js';
 import { prepareMounts, type MountSetup } from './mounts.js';
 import { serviceFiles } from '../state/service-files.js';
@@ -34,6 +34,8 @@ export interface StartRequest {
   readonly userDb?: UserDb;
   /** An image service's copy-up into new volumes (mounts.ts), on a first start. */
   readonly copyUp?: MountSetup['copyUp'];
+  /** The run's hidden-path looks (hidden.ts), shared by the services it starts. */
+  readonly hides?: HidesCache;
 }
 
 /** A started service: its process and the cgroup it runs in. */
@@ -93,7 +95,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
       etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
       mounts,
       // An image root holds nothing of the host's: no credential to hide.
-      hide: service.imageRoot === undefined ? serviceHides(roots, service, userDb) : [],
+      hide: service.imageRoot === undefined ? serviceHides(roots, service, userDb, request.hides) : [],
       ...(service.imageRoot !== undefined && { image: await imageRootView(roots, project.name, service) }),
     },
   });

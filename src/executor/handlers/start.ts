@@ -10,7 +10,7 @@ import { netnsName } from '../../names.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
-import { checkTargets, startServiceProcess } from '../../runtime/index.js';
+import { checkTargets, hidesCache, loadUserDb, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
@@ -30,6 +30,19 @@ function imageCopyUp(ctx: RunContext, spec: Service): (target: string, folder: s
       ctx.notice(`service ${spec.name}: copying image content into the volume at ${target} skipped ${copied.skipped.length} entr${copied.skipped.length === 1 ? 'y' : 'ies'} (${copied.skipped.slice(0, 3).join('; ')})`);
     }
   };
+}
+
+/**
+ * What the services one run (an `up`, a restart) starts share, looked up on the host once per
+ * run: the host's users and groups, and the hidden paths (hidden.ts; ~5 ms of lstat each).
+ */
+const perRun = new WeakMap<RunContext, { readonly hides: HidesCache; userDb?: UserDb }>();
+
+function runShared(ctx: RunContext): { readonly hides: HidesCache; readonly userDb: UserDb } {
+  let shared = perRun.get(ctx);
+  if (shared === undefined) perRun.set(ctx, (shared = { hides: hidesCache() }));
+  const userDb = ctx.env.userDb ?? (shared.userDb ??= loadUserDb());
+  return { hides: shared.hides, userDb };
 }
 
 /** Starts the service; on failure its cgroups (and whatever runs in them) and files are removed. */
@@ -69,7 +82,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         mode: 'make',
         empty: replacing,
         invoker: ctx.env.invoker,
-        ...(ctx.env.userDb !== undefined && { userDb: ctx.env.userDb }),
+        ...runShared(ctx),
         ...(spec.imageRoot !== undefined && { copyUp: imageCopyUp(ctx, spec) }),
       });
       ctx.reached(`${op.id}:launched`); // running, its pid not recorded yet: observe adopts it from its cgroup
