@@ -6,7 +6,9 @@
 // tell), so it is killed at once. Nor after the signal: a pid 1 that took it but no longer
 // catches it (node resets its handler and re-raises the signal, which the kernel drops) will
 // never exit on it, so the looks go on while waiting and such a process is killed then.
+import { watch, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { readExitRecord, type ExitRecord } from '../state/exit-record.js';
@@ -144,23 +146,57 @@ async function mayActOn(proc: PinnedProcess, signal: number): Promise<boolean> {
   }
 }
 
+/** A sleep that ends early when the kernel reports what is waited for. */
+type Nap = (ms: number) => Promise<void>;
+
+/**
+ * A Nap that also ends when the monitor writes the exit record (inotify on its folder): the
+ * monitor writes it right after it reaps the workload, so the end of a stop is seen when it
+ * happens rather than at the next poll (the polls, 1 ms doubling to 50 ms, stay as the bound:
+ * a monitor that is gone writes nothing). Plain sleeps when the folder cannot be watched.
+ */
+function exitWaker(exitPath: string): { nap: Nap; close(): void } {
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  const name = basename(exitPath);
+  try {
+    watcher = watch(dirname(exitPath), { persistent: false }, (_event, file) => {
+      if (file === null || String(file).startsWith(name)) wake?.();
+    });
+    watcher.on('error', () => undefined);
+  } catch {
+    watcher = undefined;
+  }
+  const nap: Nap = (ms) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        if (wake === done) wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+  return { nap: watcher === undefined ? (ms) => sleep(ms) : nap, close: () => watcher?.close() };
+}
+
 /** Polls with a growing interval (1 ms doubling up to 50 ms) until `done` or `ms` pass; returns whether `done` became true. */
-async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
+async function waitFor(done: () => boolean, ms: number, nap: Nap = (t) => sleep(t)): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (let interval = 1; ; interval = Math.min(interval * 2, 50)) {
     if (done()) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await sleep(Math.min(interval, left));
+    await nap(Math.min(interval, left));
   }
 }
 
-async function exitRecord(target: StopTarget): Promise<ExitRecord | undefined> {
+async function exitRecord(target: StopTarget, nap: Nap): Promise<ExitRecord | undefined> {
   const known = target.monitorPid !== undefined && target.monitorStartTime !== undefined;
   const monitor = known ? PinnedProcess.open(target.monitorPid!, target.monitorStartTime!) : undefined;
   try {
     const monitorAlive = (): boolean => !known || (monitor !== undefined && !monitor.exited());
-    await waitFor(() => readExitRecord(target.exitPath) !== undefined || !monitorAlive(), RECORD_WAIT_MS);
+    await waitFor(() => readExitRecord(target.exitPath) !== undefined || !monitorAlive(), RECORD_WAIT_MS, nap);
     return readExitRecord(target.exitPath);
   } finally {
     monitor?.close();
@@ -177,17 +213,19 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   const signal = signalNumber(target.service, options.signal);
   const proc = PinnedProcess.open(target.pid, target.startTime);
   const alive = (): boolean => proc !== undefined && !proc.exited();
+  const waker = exitWaker(target.exitPath);
   const finish = async (outcome: StopOutcome): Promise<StopResult> => {
     await target.cgroup.killAll();
-    if (proc !== undefined && !(await proc.waitExit(KILL_WAIT_MS))) {
+    if (proc !== undefined && !(await waitFor(() => proc.exited(), KILL_WAIT_MS, waker.nap))) {
       throw new Error(`service ${target.service}: pid ${target.pid} survived SIGKILL of its cgroup for ${KILL_WAIT_MS} ms`);
     }
-    return { outcome, record: await exitRecord(target) };
+    return { outcome, record: await exitRecord(target, waker.nap) };
   };
   try {
     if (proc === undefined || !alive()) return await finish('not-running');
-    return await signalAndWait(proc, signal, options.graceMs, alive, finish);
+    return await signalAndWait(proc, signal, options.graceMs, alive, finish, waker.nap);
   } finally {
+    waker.close();
     proc?.close();
   }
 }
@@ -199,6 +237,7 @@ async function signalAndWait(
   graceMs: number,
   alive: () => boolean,
   finish: (outcome: StopOutcome) => Promise<StopResult>,
+  nap: Nap,
 ): Promise<StopResult> {
   await settled(proc);
   if (!(await mayActOn(proc, signal))) return finish(alive() ? 'killed-at-once' : 'not-running');
@@ -233,7 +272,7 @@ async function signalAndWait(
       proc.signal(signal); // false when it exited meanwhile: the next poll sees it
     }
     return false;
-  }, graceMs);
+  }, graceMs, nap);
   if (!exited) return finish('killed-after-grace');
   return finish(gaveUp && alive() ? 'killed-after-signal' : 'exited');
 }
