@@ -144,7 +144,7 @@ async function afterUp(ctx: RunContext, early: unknown, plan: Plan): Promise<voi
   const processesOnly = plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service');
   if (!processesOnly) {
     const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
-    for (const r of records) if (r.process && ctx.project.services[r.service]) await writeNameFiles(ctx, r.service);
+    await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => writeNameFiles(ctx, r.service)));
   }
   await ctx.env.supervisor.ensure(ctx.project.name);
 }

@@ -21,11 +21,23 @@ async function hostSearch(): Promise<string[]> {
     .flatMap((l) => l.trim().split(/\s+/).slice(1));
 }
 
-/** Writes the three name files of `service` (creating its runtime folder). */
+/** The host's search domains, read once per run (every service of an up writes a resolv.conf). */
+const searchOfRun = new WeakMap<RunContext, Promise<string[]>>();
+
+function runSearch(ctx: RunContext): Promise<string[]> {
+  let search = searchOfRun.get(ctx);
+  if (search === undefined) searchOfRun.set(ctx, (search = hostSearch()));
+  return search;
+}
+
+/** Writes the three name files of `service` (creating its runtime folder); the three at once. */
 export async function writeNameFiles(ctx: RunContext, service: string): Promise<void> {
   const files = serviceFiles(ctx.roots, ctx.project.name, service);
+  const search = runSearch(ctx);
   await mkdir(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its files stay 0644: a non-root service reads them through its view
-  await writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service));
-  await writeIfChanged(files.hostname, hostnameFile(ctx.project, service));
-  await writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: await hostSearch() }));
+  await Promise.all([
+    writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service)),
+    writeIfChanged(files.hostname, hostnameFile(ctx.project, service)),
+    search.then((s) => writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: s }))),
+  ]);
 }
