@@ -118,10 +118,12 @@ if (existsSync(baselinePath)) {
   if (worse.length === 0 && compared > 0) console.log(`  no ratio worse by more than ${WORSE * 100} %`);
 }
 if (saveBaseline) {
-  // The rows of benches not run this time stay as they were.
-  const kept = existsSync(baselinePath) ? JSON.parse(readFileSync(baselinePath, 'utf8')).rows.filter((r) => !record.benches.includes(r.bench)) : [];
-  writeFileSync(baselinePath, `${JSON.stringify({ ...record, rows: [...kept, ...rows] }, null, 2)}\n`);
-  console.log('written: bench/baseline.json');
+  // Only benches that ran to the end replace their rows; the others' rows stay as they were.
+  const done = record.benches.filter((b) => !failed.includes(`${b}.mjs`));
+  const kept = existsSync(baselinePath) ? JSON.parse(readFileSync(baselinePath, 'utf8')).rows.filter((r) => !done.includes(r.bench)) : [];
+  const fresh = rows.filter((r) => done.includes(r.bench));
+  writeFileSync(baselinePath, `${JSON.stringify({ ...record, benches: done, rows: [...kept, ...fresh] }, null, 2)}\n`);
+  console.log(`written: bench/baseline.json (rows of ${done.join(', ') || 'no bench'}${failed.length ? `; not of the failed ${failed.join(', ')}` : ''})`);
 }
 if (failed.length) console.log(`failed: ${failed.join(', ')}`);
 process.exit(failed.length ? 1 : 0);
