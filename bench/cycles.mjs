@@ -5,7 +5,8 @@
 // table `stack_<project>`, processes whose command line names its state folder), no supervisor
 // left (none runs after down), and this node process's own fd count unchanged. Speed: median
 // cycle time of cycles 5–15 against the median of the last 11 cycles, and their ratio (1 = the
-// 1000th cycle as fast as the 10th).
+// 1000th cycle as fast as the 10th). The machine is shared: each cycle also times `node -e 0`
+// (the CLI floor) as a load probe, and the same ratio is printed over cycle / probe too.
 // The CLI runs from a frozen copy of dist/, bin/ and native/build/ (other sessions rebuild the
 // checkout while a long run goes on; the code under test must not change mid-run).
 // Run after `npm run build`, as root: node bench/cycles.mjs [count, default 50] (the documented
@@ -68,7 +69,7 @@ function leftovers(project, services, stateDir) {
   const prefix = netnsPrefix(project);
   for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) if (ns.startsWith(prefix)) left.push(`netns ${ns}`);
   const links = new Set(
-    execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+    execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) // ip warns of peers in netns others remove meanwhile
       .split('\n')
       .map((l) => l.split(':')[1]?.trim().split('@')[0])
       .filter(Boolean),
@@ -116,6 +117,12 @@ let stopAsked = false;
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => (stopAsked = true));
 const fdsBefore = fdCount();
 const cycles = [];
+const probes = [];
+const probe = () =>
+  new Promise((resolve) => {
+    const t0 = performance.now();
+    execFile(process.execPath, ['-e', '0'], () => resolve(performance.now() - t0));
+  });
 const started = performance.now();
 let failure;
 try {
@@ -130,6 +137,7 @@ try {
     }
     const down = await stack(bin, cwd, env, ['down', '--progress', 'quiet']);
     cycles.push(up + down);
+    probes.push(await probe());
     if (i % 50 === 0 || i === COUNT || stopAsked) {
       console.log(`  cycle ${i}: ${(up + down).toFixed(0)} ms (up ${up.toFixed(0)}, down ${down.toFixed(0)}), ${((performance.now() - started) / 1000).toFixed(0)} s so far, load ${load()}`);
     }
@@ -152,10 +160,14 @@ try {
     const late = median(cycles.slice(-11));
     console.log(`${cycles.length} cycles${stopAsked ? ` (stopped early, of ${COUNT})` : ''} in ${total.toFixed(0)} s (load ${load()})`);
     console.log(`cycle time: cycles 5–15 median ${early.toFixed(1)} ms, last 11 median ${late.toFixed(1)} ms, ratio ${(late / early).toFixed(2)}`);
+    const relative = cycles.map((c, i) => c / probes[i]);
+    const [earlyRel, lateRel] = [median(relative.slice(4, 15)), median(relative.slice(-11))];
+    console.log(`over the load probe (cycle / node -e 0 right after it): early ${earlyRel.toFixed(1)}, late ${lateRel.toFixed(1)}, ratio ${(lateRel / earlyRel).toFixed(2)}`);
     console.log(`leaked kernel objects and processes: ${left.length === 0 ? 'none' : `\n    ${left.join('\n    ')}`}`);
     console.log(`bench's own fds: ${fdsBefore} before, ${fdsAfter} after`);
     const row = (r) => console.log(`@row ${JSON.stringify({ bench: 'cycles', ...r })}`);
     row({ row: `cycle ${cycles.length} vs 10`, ours_ms: +late.toFixed(1), floor_ms: +early.toFixed(1), ratio: +(late / early).toFixed(2), target: 1.2, floor: 'median cycle time of cycles 5-15 (same run)' });
+    row({ row: `cycle ${cycles.length} vs 10 over node -e 0`, ours_ms: +lateRel.toFixed(2), floor_ms: +earlyRel.toFixed(2), ratio: +(lateRel / earlyRel).toFixed(2), target: 1.2, floor: 'cycles 5-15, each cycle over a node -e 0 timed right after it (load-normalised)' });
     row({ row: 'leaked objects', ours_ms: left.length, floor_ms: 0, ratio: left.length, target: 0, floor: 'nothing left after the loop (count of leaked objects)' });
     row({ row: 'leaked bench fds', ours_ms: fdsAfter - fdsBefore, floor_ms: 0, ratio: fdsAfter - fdsBefore, target: 0, floor: 'fd count of the bench process before the loop' });
     if (left.length > 0 || fdsAfter !== fdsBefore) process.exitCode = 1;
