@@ -11,7 +11,7 @@
 // In a chunk every `import.meta.url` of a src/ file is replaced by the URL that file has in
 // dist/, computed from the chunk's own URL, so those paths resolve as they do unbundled.
 import { build } from 'esbuild';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,7 +34,6 @@ const distUrls = {
   },
 };
 
-await rm(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
   entryPoints: {
@@ -57,7 +56,25 @@ const result = await build({
   plugins: [distUrls],
   logLevel: 'warning',
   metafile: process.argv.includes('--meta'),
+  write: false,
 });
+
+// Written in place, file by file with a rename, chunks before the entries that import them, and
+// chunks of earlier builds kept an hour: a stack command running while the bundle is rebuilt
+// (another checkout's build, a long `stack up`) still finds every chunk it imports later.
+await mkdir(outdir, { recursive: true });
+const entries = new Set(['cli.mjs', 'supervisor.mjs', 'oneoff-reaper.mjs'].map((f) => join(outdir, f)));
+const outputs = [...result.outputFiles].sort((a, b) => Number(entries.has(a.path)) - Number(entries.has(b.path)));
+for (const file of outputs) {
+  const temp = `${file.path}.${process.pid}.tmp`;
+  await writeFile(temp, file.contents);
+  await rename(temp, file.path);
+}
+const written = new Set(outputs.map((f) => f.path));
+for (const name of await readdir(outdir)) {
+  const path = join(outdir, name);
+  if (!written.has(path) && Date.now() - (await stat(path)).mtimeMs > 3600_000) await rm(path, { force: true });
+}
 // `node scripts/bundle.mjs --meta FILE`: esbuild's metafile (which chunk holds which module).
 const meta = process.argv.indexOf('--meta');
 if (meta >= 0) await writeFile(process.argv[meta + 1], JSON.stringify(result.metafile));
