@@ -1,7 +1,9 @@
 // Pull and image-service start (issue 10). A registry of its own on 127.0.0.1 (bench/_registry.mjs)
 // holds the test images' postgres (2 gzip layers) and redis, pushed from the OCI layout that
 // scripts/test-images.sh builds. The registry stays warm; every pull starts from a cold store.
-// Run after `npm run build`, as root: node bench/pull.mjs [runs, default 5] [pull|start: one table only]
+// Run after `npm run build`, as root: node bench/pull.mjs [runs, default BENCH_ROUNDS or 5] [pull|start: one table only]
+// (`npm run bench -- pull` runs it with the others' protocol: one @row line per row, bench/_row.mjs;
+// the pull rows' target 1.5× is the lead's threshold for "far slower than the floor", issue 10 names none).
 //
 // Table 1, pull + unpack of postgres, each row the median of N runs (interleaved, `sync` before each):
 //   floor       `skopeo copy docker://…/bench/postgres:15 dir:<fresh>` then `tar -xzf` of each
@@ -25,6 +27,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
+import { emitRow } from './_row.mjs';
 import { pushTestImage, skopeo, startRegistry, testImagesLayout } from './_registry.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -52,7 +55,7 @@ for (const cmd of ['skopeo', 'docker-registry', 'redis-server', 'tar']) {
 const { pullImage } = await import(dist('image/pull.js'));
 const { ImageStore } = await import(dist('image/store.js'));
 
-const N = Number(process.argv[2] ?? 5);
+const N = Math.max(1, Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5));
 const only = process.argv[3];
 const work = mkdtempSync(join(tmpdir(), 'stack-bench-pull-'));
 const fresh = (what) => mkdtempSync(join(work, `${what}-`));
@@ -156,6 +159,10 @@ try {
       console.log(`  ${name.padEnd(12)} ${ms(m).padStart(12)} ${(mb / (m / 1000)).toFixed(1).padStart(6)} ${(m / base).toFixed(2).padStart(10)}× ${c.toFixed(2).padStart(8)} ${(c / cpuBase).toFixed(2).padStart(9)}×`);
     }
     console.log(`  (floor = skopeo copy ${ms(median(parts[0]))} + tar -xzf ${ms(median(parts[1]))})`);
+    const what = 'skopeo copy + tar -xzf';
+    emitRow('pull', 'pullImage() postgres', median(samples['pullImage()']), base, 1.5, what);
+    emitRow('pull', 'stack pull postgres', median(samples['stack pull']), base, 1.5, what);
+    emitRow('pull', 'pullImage() postgres, CPU ms', median(cpu['pullImage()']) * 1000, cpuBase * 1000, null, `CPU of ${what}`);
   }
 
   // ---- table 2: image service vs host binary ----
@@ -192,6 +199,8 @@ try {
     console.log('  service           up -d        down -v');
     for (const kind of ['image', 'host']) console.log(`  ${kind.padEnd(10)} ${ms(median(up[kind])).padStart(12)}  ${ms(median(down[kind])).padStart(12)}`);
     console.log(`  image/host ${(median(up.image) / median(up.host)).toFixed(2).padStart(11)}×  ${(median(down.image) / median(down.host)).toFixed(2).padStart(11)}×`);
+    emitRow('pull', 'up -d redis image', median(up.image), median(up.host), null, 'up -d of /usr/bin/redis-server');
+    emitRow('pull', 'down -v redis image', median(down.image), median(down.host), null, 'down -v of /usr/bin/redis-server');
   }
 } finally {
   await reg.stop();
