@@ -63,14 +63,25 @@ describe('stack plan', () => {
     expect(r.stdout).toMatch(/^start-service\s+service:worker\s+new service\s+\(after .*start-service:api\)$/m);
   });
 
-  it('refuses a service that needs an image, naming it, exit 1', async () => {
-    const dir = project({ 'compose.yaml': 'services:\n  cache:\n    image: redis:7\n' });
+  it('refuses a service that only has build:, naming it, exit 1', async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  app:\n    build: .\n' });
     try {
       const r = await stack(dir, 'plan');
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/cache/);
-      expect(r.stderr).toMatch(/redis:7/);
-      expect(r.stderr).toMatch(/command/);
+      expect(r.stderr).toMatch(/service "app" needs a build of .*; stack does not build images/);
+      expect(r.stderr).toMatch(/name it in `image:`/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('plans an image service whose image is not pulled yet, saying up pulls it first', async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  cache:\n    image: redis:7\n' });
+    try {
+      const r = await stack(dir, 'plan');
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/start-service\s+service:cache/);
+      expect(r.stderr).toMatch(/service cache: up pulls redis:7 first/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

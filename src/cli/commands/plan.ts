@@ -24,6 +24,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   const live = await observe(project.name, { roots: stateRoots(ctx.env as NodeJS.ProcessEnv) });
   for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
   const p = plan(project, live);
+  // An image not in the store yet: `up` pulls it before it does any of this.
+  for (const s of Object.values(project.services)) {
+    if (s.image !== undefined && s.imageRoot === undefined) ctx.stderr.write(`note: service ${s.name}: up pulls ${s.image} first (not in the image store)\n`);
+  }
   ctx.stdout.write((values.format === 'json' ? renderPlanJson(p) : renderPlan(p)) + '\n');
   return 0;
 }
