@@ -59,7 +59,7 @@ Object.assign(process.env, { STACK_ROOT: env.STACK_ROOT, STACK_IP_FORWARD: 'leav
 const { restartServices } = await import(join(root, 'dist/cli/commands/lifecycle.js'));
 const { executorEnv } = await import(join(root, 'dist/cli/commands/executor-env.js'));
 const { supervisorControl } = await import(join(root, 'dist/supervisor/index.js'));
-const { readSnapshot } = await import(join(root, 'dist/executor/snapshot.js'));
+const { readSnapshot } = await import(join(root, 'dist/state/snapshot.js'));
 const { nullSink } = await import(join(root, 'dist/executor/events.js'));
 
 const rows = { cli: [], cliP: [], fn: [], node: [], launch: [] };
