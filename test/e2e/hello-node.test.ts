@@ -2,9 +2,9 @@
 // the API answers on its published port from the host, the worker reaches the API by name,
 // and `down` leaves nothing. The published port is moved to a free one by an override file,
 // so the test never collides with anything listening on 8080.
+import { freePort } from '../harness/ports.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,18 +19,6 @@ import { eventually } from '../harness/eventually.js';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 const spec = fileURLToPath(new URL('../../examples/hello-node/stack.yaml', import.meta.url));
-
-/** A TCP port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 
 describeRoot('examples/hello-node', () => {

@@ -7,9 +7,9 @@
 // in its named volume; a second project on the same images pulls nothing; `down -v` of both
 // leaves nothing. The app's npm dependencies are installed here (`npm ci` in
 // examples/images-dev/app) when its node_modules is missing.
+import { freePort } from '../harness/ports.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,18 +25,6 @@ const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 const example = fileURLToPath(new URL('../../examples/images-dev/', import.meta.url));
 const spec = join(example, 'compose.yaml');
 const appDir = join(example, 'app');
-
-/** A TCP port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** What the app answers on GET /. */
 interface Home {

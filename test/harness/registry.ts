@@ -2,9 +2,9 @@
 // config in a temp dir, filesystem storage there, listening on 127.0.0.1 at a free port, with no
 // auth, with htpasswd Basic auth (bcrypt), or with token auth (Bearer JWTs from a token server such
 // as test/harness/token-server.ts). Never the package's default config or service.
+import { freePort } from './ports.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -40,18 +40,6 @@ export interface TestRegistryTokenAuth {
 export interface TestRegistryOptions {
   auth?: { username: string; password: string };
   token?: TestRegistryTokenAuth;
-}
-
-/** A port free on 127.0.0.1 now (the kernel's pick for port 0). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts a registry and waits until `GET /v2/` answers (200, or 401 with auth). */

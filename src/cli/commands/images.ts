@@ -10,6 +10,7 @@ import { UserError } from '../../errors.js';
 import { stateRoots } from '../../state/paths.js';
 import { parseImageReference } from '../../image/reference.js';
 import { ImageStore, type ImageRecord } from '../../image/store.js';
+import { humanSize } from '../../image/disk-usage.js';
 
 const HELP = `Usage: stack images [OPTIONS]
 
@@ -142,14 +143,3 @@ async function treeSize(dir: string): Promise<number> {
   return total;
 }
 
-/** Bytes as docker shows them: 1000-based, three significant digits. */
-function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let n = bytes;
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n}B` : `${n.toPrecision(3)}${units[i]}`;
-}

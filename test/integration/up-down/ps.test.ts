@@ -1,6 +1,6 @@
 // `stack ps` through the real CLI: state and pid from the kernel, health, restarts and ports
 // from the supervisor; a killed service shows as exited; after down, nothing.
-import net from 'node:net';
+import { freePort } from '../../harness/ports.js';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { Rig } from './rig.js';
@@ -9,14 +9,6 @@ const rigs: Rig[] = [];
 afterEach(async () => {
   await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Row {
   name: string;
