@@ -5,7 +5,8 @@
 // CPU (utime + stime from /proc/<pid>/stat over IDLE seconds) and memory — supervisor RSS and
 // Pss, each monitor's private memory (Private_Clean + Private_Dirty from smaps_rollup: RSS
 // counts the shared libc pages) and Pss, median over the services.
-// Run after `npm run build`, as root: node bench/scale.mjs [sizes, default 20,200] [idle s, default 30] [rounds, default 2]
+// Run after `npm run build`, as root: node bench/scale.mjs [sizes, default 20,200] [idle s, default 30] [rounds, default
+// BENCH_ROUNDS or 2]
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ if (process.getuid?.() !== 0) {
 }
 const SIZES = (process.argv[2] ?? '20,200').split(',').map(Number);
 const IDLE_S = Number(process.argv[3] ?? 30);
-const ROUNDS = Number(process.argv[4] ?? 2);
+const ROUNDS = Number(process.argv[4] ?? process.env.BENCH_ROUNDS ?? 2);
 const MONITOR_LIMIT_KIB = 300;
 const SUPERVISOR_LIMIT_KIB = 60 * 1024;
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
@@ -152,7 +153,6 @@ for (const n of SIZES) {
   row({ row: `supervisor idle cpu ${n}`, ours_ms: +f1(idle.cpu), floor_ms: +f1(idle.wall), ratio: +(idle.cpu / idle.wall).toFixed(4), target: null, floor: `wall time of the idle window (ratio = share of a core)` });
   row({ row: `monitor private ${n}`, ours_kib: idle.monitorPrivate, limit_kib: MONITOR_LIMIT_KIB, ratio: +(idle.monitorPrivate / MONITOR_LIMIT_KIB).toFixed(2), target: 1, floor: 'issue 11 limit (median over the monitors, Private_* of smaps_rollup)' });
   row({ row: `supervisor rss ${n}`, ours_kib: idle.supervisor.rss, limit_kib: SUPERVISOR_LIMIT_KIB, ratio: +(idle.supervisor.rss / SUPERVISOR_LIMIT_KIB).toFixed(2), target: 1, floor: 'issue 11 limit (60 MiB)' });
-  row({ row: `supervisor pss ${n}`, ours_kib: idle.supervisor.pss, limit_kib: null, ratio: null, target: null, floor: 'none (informative)' });
 }
 
 const [small, large] = [Math.min(...SIZES), Math.max(...SIZES)];
