@@ -6,7 +6,7 @@ export {
 export { openHandle, withHandle, type Handle } from './handle.js';
 export { NetlinkSocket } from './socket.js';
 export {
-  linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkGet, linkIndex, linkList, linkSetAlias, linkSetDown,
+  linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkGet, linkIndex, linkList, linkSetAlias, linkSetDown,
   linkSetMaster, linkSetMtu, linkSetName, linkSetNoMaster, linkSetUp,
   type Link, type LinkAddOptions, type LinkRef, type VethPeer,
 } from './link.js';

@@ -1,6 +1,7 @@
 // Link verbs, one per `ip link` command (vishvananda/netlink style), on a handle bound to a
 // network namespace. Links are named by name or index; names go to the kernel as IFLA_IFNAME
 // so a verb costs one round trip.
+import { randomInt } from 'node:crypto';
 import { KernelError } from '../errors.js';
 import { close } from '../sys/libc.js';
 import type { Handle } from './handle.js';
@@ -156,6 +157,34 @@ export function linkDelGroup(h: Handle, group: number): boolean {
     if (e instanceof KernelError && e.errno === 'ENODEV') return false;
     throw e;
   }
+}
+
+/**
+ * Deletes links in one request, so the kernel pays its RCU grace period once, not once per
+ * link: each is moved into a fresh random device group, and that group is deleted once a dump
+ * shows it holds nothing but them (else each is deleted by name). A link already gone is
+ * skipped; returns the names that existed. Like `ip link set $l group $g` for each, then
+ * `ip link delete group $g`.
+ */
+export function linkDelMany(h: Handle, links: readonly string[]): string[] {
+  const names = [...new Set(links)];
+  if (names.length <= 1) return names.filter((n) => linkDel(h, n));
+  const group = randomInt(1, 0x7fffffff);
+  const moved: string[] = [];
+  for (const name of names) {
+    try {
+      setLink(h, name, { group }, `group ${group}`);
+      moved.push(name);
+    } catch (e) {
+      if (!(e instanceof KernelError && e.errno === 'ENODEV')) throw e;
+    }
+  }
+  if (moved.length === 0) return moved;
+  const ours = new Set(moved);
+  const members = linkList(h).filter((l) => l.group === group);
+  if (members.length === moved.length && members.every((l) => ours.has(l.name))) linkDelGroup(h, group);
+  else for (const name of moved) linkDel(h, name);
+  return moved;
 }
 
 /** Every link of the handle's namespace. Equivalent to: `ip -d link show`. */

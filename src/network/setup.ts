@@ -9,7 +9,7 @@ import { bridgeName, netnsName, vethHostName, vethPeerName } from '../names.js';
 import { addrAdd } from './addr.js';
 import { openHandle, withHandle, type Handle } from './handle.js';
 import type { IpamRecord, NetworkAllocation } from './ipam.js';
-import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkGet, linkList, linkSetUp } from './link.js';
+import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkGet, linkList, linkSetUp } from './link.js';
 import { netnsAdd, netnsDelete } from './netns.js';
 import { routeAddDefault } from './route.js';
 
@@ -53,6 +53,8 @@ export interface NetworkDriver {
   attachVeth(request: AttachRequest): void;
   /** Deletes the host side (by its recorded name when given), which takes the peer with it; gone is success (detach-veth). */
   detachVeth(project: string, service: string, network: string, recorded?: string): void;
+  /** Deletes these host sides (veth names) in one kernel request; gone is success (detach-veth, batched). */
+  detachVeths(hostNames: readonly string[]): void;
   /** Closes the host namespace's netlink socket. */
   close(): void;
 }
@@ -142,6 +144,9 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     },
     detachVeth(project, service, network, recorded) {
       linkDel(host, recorded ?? vethHostName(project, service, network));
+    },
+    detachVeths(hostNames) {
+      linkDelMany(host, hostNames);
     },
     close: () => host.close(),
   };

@@ -28,7 +28,13 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   const removal = planRemove(live, options).operations;
   if (removal.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
   const stop: StopSupervisor = { id: 'stop-supervisor', kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
-  const operations: Operation[] = removal.map((op) => (op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op));
+  // Every veth is unplugged once every service has stopped, so the detaches run together and
+  // the executor deletes them in a few batched kernel requests (netns.ts), not one each.
+  const stops = removal.filter((op) => op.kind === 'stop-service').map((op) => op.id);
+  const operations: Operation[] = removal.map((op) => {
+    if (op.kind === 'detach-veth') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...stops])] };
+    return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
+  });
   const waitedFor = new Set(operations.flatMap((op) => op.dependsOn));
   const last = operations.filter((op) => !waitedFor.has(op.id)).map((op) => op.id);
   const remove: RemoveProject = {

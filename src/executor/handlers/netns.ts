@@ -63,10 +63,49 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
   );
 }
 
+/** The host sides waiting for the next batched delete of a run, and that delete's outcome. */
+interface VethBatch {
+  readonly names: string[];
+  readonly done: Promise<void>;
+}
+const vethBatches = new WeakMap<RunContext, VethBatch>();
+/** How long a batch waits for more host sides: the record reads of its fellow detaches. */
+const BATCH_WINDOW_MS = 2;
+
+/**
+ * Deletes host side `name` together with every other one a detach-veth of this run asks for
+ * within BATCH_WINDOW_MS (the detaches `down` starts together once every service has stopped,
+ * each reading its record first): one request per batch, so the kernel's RCU wait (~30 ms) is
+ * paid per batch, not per veth.
+ */
+function deleteBatched(ctx: RunContext, name: string): Promise<void> {
+  let batch = vethBatches.get(ctx);
+  if (!batch) {
+    const names: string[] = [];
+    const done = new Promise<void>((resolve, reject) =>
+      setTimeout(() => {
+        vethBatches.delete(ctx);
+        try {
+          ctx.network().detachVeths(names);
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      }, BATCH_WINDOW_MS),
+    );
+    batch = { names, done };
+    vethBatches.set(ctx, batch);
+  }
+  batch.names.push(name);
+  return batch.done;
+}
+
 /** Deletes the host side of the pair (the peer goes with it), then clears the record's entry. */
 export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service' | 'network'>): Promise<void> {
   const recorded = (await serviceRecords.read(ctx.roots, ctx.project.name, op.service))?.veths[op.network]?.host; // the name it was made with
-  ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded);
+  const name = recorded ?? vethHostName(ctx.project.name, op.service, op.network);
+  // A failed batch says nothing about which link failed: this one is retried alone, by name.
+  await deleteBatched(ctx, name).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
   await record(ctx, op.service, (r) => {
     const { [op.network]: _gone, ...veths } = r.veths;
     return { ...r, veths };

@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
 import {
-  linkAddBridge, linkAddVeth, linkDel, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
+  linkAddBridge, linkAddVeth, linkDel, linkDelMany, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
   linkSetAlias, linkSetNoMaster, linkSetUp,
 } from '../../../src/network/index.js';
 import {
@@ -70,6 +70,24 @@ describeRoot('link verbs on the real kernel', () => {
     // Deleting one end removes the pair, in both namespaces.
     expect(linkDel(host, 'veth0')).toBe(true);
     expect(linkGet(svc, 'eth0')).toBeUndefined();
+  });
+
+  it('deletes many links in one group request, their peers with them, and nothing else', () => {
+    const hostNs = s.netns('many');
+    const svcNs = s.netns('manysvc');
+    const host = s.handle(hostNs);
+    const svc = s.handle(svcNs);
+    linkAddBridge(host, 'keep0', { group: 7 });
+    for (let i = 0; i < 3; i++) linkAddVeth(host, `v${i}`, { name: `e${i}`, netns: svcNs }, { group: 7 });
+    // A name that is gone already is skipped; the others go, with their peers in the other netns.
+    expect(linkDelMany(host, ['v0', 'v1', 'gone0', 'v2', 'v1']).sort()).toEqual(['v0', 'v1', 'v2']);
+    expect(linkList(host).map((l) => l.name).sort()).toEqual(['keep0', 'lo']);
+    expect(linkList(svc).map((l) => l.name)).toEqual(['lo']);
+    expect(linkGet(host, 'keep0')!.group).toBe(7); // not named: untouched, its group kept
+    // One name is a plain delete; none is nothing.
+    linkAddVeth(host, 'v9', { name: 'e9' });
+    expect(linkDelMany(host, ['v9'])).toEqual(['v9']);
+    expect(linkDelMany(host, [])).toEqual([]);
   });
 
   it('renames a link by name or by index', () => {

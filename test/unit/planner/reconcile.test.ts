@@ -429,6 +429,16 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
     expect(after('remove-project')).toEqual(new Set(['stop-supervisor', ...removal.operations.map((op) => op.id)]));
   });
 
+  test('every veth is detached once every service has stopped, so the executor batches the deletes', () => {
+    const live = upped(project([service('db'), service('api', { dependsOn: needs('db') }), service('web')]));
+    const down = planDown(live, { volumes: false });
+    const stops = down.operations.filter((op) => op.kind === 'stop-service').map((op) => op.id);
+    const detaches = down.operations.filter((op) => op.kind === 'detach-veth');
+    expect(stops).toHaveLength(3);
+    expect(detaches).toHaveLength(3);
+    for (const op of detaches) expect([...op.dependsOn].sort()).toEqual([...stops].sort());
+  });
+
   test('an empty host: only the project-wide steps (a stray supervisor, a left run folder)', () => {
     expect(renderPlan(planDown(empty, { volumes: true }))).toMatchInlineSnapshot(`
       "stop-supervisor  supervisor  stack down
