@@ -23,7 +23,7 @@ import { crashHook } from './crash.js';
 import { nullSink, type EventSink } from './events.js';
 import { handlersFor } from './handlers/index.js';
 import { writeNameFiles } from './handlers/names.js';
-import { allocateProject, hostPrefixes, ipamStore } from './ipam.js';
+import { allocateProject, hostPrefixes, ipamStore, keptAllocation } from './ipam.js';
 import { withOneOffs } from './oneoff.js';
 import { writeSnapshot } from '../state/snapshot.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
@@ -71,7 +71,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     const store = ipamStore(roots, project.name);
     // Live one-offs (`stack run`) keep their addresses and stay in the snapshot (oneoff.ts).
     const full = await withOneOffs(project, roots, plan);
-    const ipam: IpamRecord = await allocateProject(full, store, () => hostPrefixes(project));
+    // A restart (stop and start of processes only) keeps every address: the stored record is reused.
+    const kept = processesOnly(plan) ? await keptAllocation(full, store) : undefined;
+    const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(project)));
     const ctx: RunContext = {
       project,
       live: options.live ?? emptyLiveState(project.name),
@@ -141,12 +143,16 @@ function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
  */
 async function afterUp(ctx: RunContext, early: unknown, plan: Plan): Promise<void> {
   if (early instanceof Error) throw early;
-  const processesOnly = plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service');
-  if (!processesOnly) {
+  if (!processesOnly(plan)) {
     const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
     await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => writeNameFiles(ctx, r.service)));
   }
   await ctx.env.supervisor.ensure(ctx.project.name);
+}
+
+/** Whether `plan` only stops and starts processes (restart, stop, start, a watch action): no address or membership changes. */
+function processesOnly(plan: Plan): boolean {
+  return plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service');
 }
 
 /** The error of a walk's failures, each naming its service (or resource) and why. */

@@ -29,6 +29,31 @@ export function hostPrefixes(project: Project): string[] {
   });
 }
 
+/**
+ * The stored allocation when it is exactly what allocateProject would keep for `project` (every
+ * network and member address there, pinned ones equal, nothing more): a plan that only stops
+ * and starts processes changes no address, so it is used as is, without the host's prefixes
+ * (two netlink dumps) or a write. Undefined when anything differs or nothing is stored.
+ */
+export async function keptAllocation(project: Project, store: IpamStore): Promise<IpamRecord | undefined> {
+  const keys = Object.keys(project.networks).filter((k) => !project.networks[k]?.external);
+  if (keys.length === 0) return undefined;
+  const record = await store.read();
+  if (!record || Object.keys(record.networks).length !== keys.length) return undefined;
+  for (const key of keys) {
+    const kept = record.networks[key];
+    if (!kept) return undefined;
+    const members = Object.keys(project.services).filter((s) => project.services[s]?.networks[key] !== undefined);
+    if (Object.keys(kept.addresses).length !== members.length) return undefined;
+    for (const s of members) {
+      const address = kept.addresses[s];
+      const pinned = project.services[s]?.networks[key]?.ipv4Address;
+      if (address === undefined || (pinned !== undefined && pinned !== address)) return undefined;
+    }
+  }
+  return record;
+}
+
 /** Allocates (or keeps) the project's subnets and addresses and stores them; `reserved` is asked only when there are networks. */
 export async function allocateProject(project: Project, store: IpamStore, reserved: () => readonly string[]): Promise<IpamRecord> {
   if (Object.keys(project.networks).length === 0) return { version: 1, networks: {} };
