@@ -17,6 +17,7 @@ import { UserError } from '../errors.js';
 import type { Mount, Project, Service } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
 import { volumeRecords } from '../state/records.js';
+import { secretMounts } from './secrets.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 import type { ViewMount } from './view.js';
 
@@ -250,9 +251,11 @@ async function copyUpIfEmpty(ctx: MountSetup, target: string, folder: string): P
   await ctx.copyUp(target, folder);
 }
 
-/** Every volume of `service`, ready to mount, in spec order. */
+/** Every volume of `service`, ready to mount, in spec order, then its secrets and configs. */
 export async function prepareMounts(ctx: MountSetup, service: Service): Promise<ResolvedMount[]> {
   const out: ResolvedMount[] = [];
   for (const mount of service.volumes) out.push(await resolveMount(ctx, service, mount));
+  // Secrets and configs: read-only binds of a host file or of the file stack wrote (secrets.ts).
+  for (const mount of await secretMounts(ctx, service)) out.push(await resolveMount(ctx, service, mount));
   return out;
 }

@@ -3,7 +3,7 @@
 // resolved environment. Values equal to compose's defaults are left out, as compose does.
 import { formatPlatform } from './platform.js';
 import { stringify } from 'yaml';
-import type { Mount, Network, Project, Service, Volume } from './project.js';
+import type { Mount, Network, Project, SecretDef, SecretMount, Service, Volume } from './project.js';
 import { formatDuration } from './units.js';
 
 /** Output formats of `stack config`. */
@@ -16,6 +16,8 @@ export function configDocument(project: Project): Record<string, unknown> {
     services: mapValues(project.services, service),
     ...(Object.keys(project.networks).length > 0 ? { networks: mapValues(project.networks, network) } : {}),
     ...(Object.keys(project.volumes).length > 0 ? { volumes: mapValues(project.volumes, volume) } : {}),
+    ...(project.secrets ? { secrets: mapValues(project.secrets, secretDef) } : {}),
+    ...(project.configs ? { configs: mapValues(project.configs, secretDef) } : {}),
   };
 }
 
@@ -109,6 +111,8 @@ function service(s: Service): Record<string, unknown> {
     stop_signal: s.stopSignal === 'SIGTERM' ? undefined : s.stopSignal,
     user: s.user,
     volumes: s.volumes.map(mount),
+    secrets: s.secrets?.map(secretRef),
+    configs: s.configs?.map(secretRef),
     working_dir: s.workingDir,
   });
 }
@@ -133,6 +137,22 @@ function network(n: Network): Record<string, unknown> {
     labels: n.labels,
     'x-stack-allow-link-local': n.allowLinkLocal,
   });
+}
+
+// The source as written (a variable's name, never its value; content as given in the spec).
+function secretDef(d: SecretDef): Record<string, unknown> {
+  const src = d.source;
+  return compact({
+    name: d.name,
+    file: src.type === 'file' ? src.path : undefined,
+    environment: src.type === 'environment' ? src.variable : undefined,
+    content: src.type === 'content' ? src.content : undefined,
+    external: src.type === 'external' || undefined,
+  });
+}
+
+function secretRef(m: SecretMount): Record<string, unknown> {
+  return compact({ source: m.source, target: m.target, uid: m.uid?.toString(), gid: m.gid?.toString(), mode: m.mode === undefined ? undefined : `0${m.mode.toString(8)}` });
 }
 
 function volume(v: Volume): Record<string, unknown> {

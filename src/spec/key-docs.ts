@@ -9,6 +9,8 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     networks: 'Bridges the services join; each is named <project>_<key> unless `name` is set.',
     volumes: 'Named volumes: folders kept under the state root across `down` and `up`.',
     include: 'Other spec files whose services, networks and volumes join this project.',
+    secrets: 'Secrets services mount read-only (/run/secrets/NAME): from a `file` or an `environment` variable.',
+    configs: 'Configs services mount read-only (/NAME): from a `file`, an `environment` variable or inline `content`.',
   },
   service: {
     image: 'An OCI image to run (`postgres:16`, `ghcr.io/o/n:tag`, `host:5000/n@sha256:...`), pulled into the image store by `up` or `stack pull`.',
@@ -44,6 +46,8 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     shm_size: 'Size of /dev/shm (64m unless set), a byte size such as 256m.',
     pids_limit: 'Most processes (threads included) the service may have: 2048 unless set; -1 or 0 for no limit.',
     privileged: 'Every capability and every host device (no device filter), as Docker gives a privileged container.',
+    secrets: 'Secrets to mount read-only: NAME (at /run/secrets/NAME) or {source, target, uid, gid, mode}; a relative target is under /run/secrets.',
+    configs: 'Configs to mount read-only: NAME (at /NAME) or {source, target, uid, gid, mode}; the target is an absolute path.',
     devices: 'Host devices the service may use: "HOST[:CONTAINER[:PERMISSIONS]]" or {source, target, permissions}; permissions are r, w, m (default rwm).',
     deploy: 'Only resources.limits (cpus, memory, pids) is used by stack.',
     develop: 'watch rules for `stack watch` and `up --watch`: path, action (sync, restart, sync+restart, sync+exec; rebuild is refused until builds exist), target, ignore, include, initial_sync, exec.',
@@ -61,5 +65,25 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
   volume: {
     name: 'The volume name (default <project>_<key>).',
     external: 'Created outside this project: stack neither creates nor removes it.',
+  },
+  secret: {
+    name: 'The name shown for it (default <project>_<key>); nothing else uses it.',
+    file: 'A host file (relative to the project folder), bound read-only and live.',
+    environment: 'The variable whose value is the secret, read when the service starts (from the environment of `up`, else the .env file).',
+    external: 'Loads in `config`; `up` refuses it: stack has no secret store.',
+  },
+  config: {
+    name: 'The name shown for it (default <project>_<key>); nothing else uses it.',
+    file: 'A host file (relative to the project folder), bound read-only and live.',
+    environment: 'The variable whose value is the config, read when the service starts.',
+    content: 'The config inline; stack writes it to a file of the service (0400 unless `mode` says).',
+    external: 'Loads in `config`; `up` refuses it: stack has no config store.',
+  },
+  serviceSecret: {
+    source: 'The name of a top-level secret or config.',
+    target: 'Where it appears in the service.',
+    uid: 'Owner of a file stack writes (environment or content source); default: the user the service runs as.',
+    gid: 'Group of a file stack writes; default: the group the service runs as.',
+    mode: 'Mode of a file stack writes, octal (default 0400); for a file source compose ignores it, and so does stack (warning).',
   },
 };

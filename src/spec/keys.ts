@@ -36,7 +36,10 @@ export type Level =
   | 'network'
   | 'ipam'
   | 'ipamConfig'
-  | 'volume';
+  | 'volume'
+  | 'secret'
+  | 'config'
+  | 'serviceSecret';
 
 type Catalogue = Readonly<Record<Level, Readonly<Record<string, KeyStatus>>>>;
 
@@ -49,26 +52,26 @@ const all = (status: KeyStatus, keys: string) => Object.fromEntries(keys.split(/
 
 /** Every compose-spec key (compose-spec.schema.json), per level, with what stack does with it. */
 export const KEYS: Catalogue = {
-  top: { ...all(S, 'name services networks volumes include'), version: C, ...all(U, 'secrets configs models') },
+  top: { ...all(S, 'name services networks volumes include secrets configs'), version: C, ...all(U, 'models') },
   service: {
     ...all(
       S,
       `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
        networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
-       security_opt shm_size privileged devices`,
+       security_opt shm_size privileged devices secrets configs`,
     ),
     ...all(S, 'image platform pull_policy'),
     build: M,
     ...all(C, 'tty stdin_open pull_refresh_after logging annotations attach'),
     ...all(
       U,
-      `blkio_config cgroup cgroup_parent configs cpu_count cpu_percent cpu_shares
+      `blkio_config cgroup cgroup_parent cpu_count cpu_percent cpu_shares
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpuset credential_spec device_cgroup_rules
        dns dns_opt dns_search domainname label_file provider external_links gpus group_add ipc
        isolation links mac_address mem_reservation mem_swappiness memswap_limit network_mode
        models oom_kill_disable oom_score_adj pid post_start pre_stop runtime scale
-       secrets sysctls storage_opt ulimits use_api_socket uts userns_mode
+       sysctls storage_opt ulimits use_api_socket uts userns_mode
        volumes_from`,
     ),
   },
@@ -104,6 +107,9 @@ export const KEYS: Catalogue = {
   ipam: { ...all(S, 'config driver'), options: U },
   ipamConfig: { ...all(S, 'subnet gateway ip_range'), aux_addresses: U },
   volume: { ...all(S, 'name driver external labels'), driver_opts: U },
+  secret: { ...all(S, 'name file environment external'), labels: C, ...all(U, 'driver driver_opts template_driver') },
+  config: { ...all(S, 'name file environment content external'), labels: C, ...all(U, 'template_driver') },
+  serviceSecret: all(S, 'source target uid gid mode'),
 };
 
 /** Why a cosmetic key changes nothing, shown as the warning's hint. */
@@ -115,6 +121,7 @@ export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
   logging: "stack writes each service's output to its own log file",
   annotations: 'stack keeps no per-container metadata besides labels',
   attach: 'stack never attaches to output at start; see `stack logs`',
+  labels: 'stack keeps no metadata on secrets and configs',
 };
 
 // Where each level sits in a document; `*` matches any key or index.
@@ -143,6 +150,10 @@ const PLACES: readonly [Level, readonly string[]][] = [
   ['ipam', ['networks', '*', 'ipam']],
   ['ipamConfig', ['networks', '*', 'ipam', 'config', '*']],
   ['volume', ['volumes', '*']],
+  ['secret', ['secrets', '*']],
+  ['config', ['configs', '*']],
+  ['serviceSecret', ['services', '*', 'secrets', '*']],
+  ['serviceSecret', ['services', '*', 'configs', '*']],
 ];
 
 /** The level of the object at `path`, or undefined for maps of free keys (environment, labels). */

@@ -10,6 +10,7 @@ import type { RawSpec } from './raw.js';
 import { Report } from './report.js';
 import { suggest } from './suggest.js';
 import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
+import { secretDefs, serviceSecretMounts } from './secrets.js';
 import { normalizeService, sortKeys } from './service.js';
 import { asBoolean, parseBoolean } from './units.js';
 
@@ -45,6 +46,14 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   const services: Record<string, Service> = {};
   for (const name of [...enabled].sort()) if (!opts.skip?.has(name)) services[name] = normalizeService(name, all[name]!, ctx);
 
+  const secrets = secretDefs('secret', spec, project, ctx);
+  const configs = secretDefs('config', spec, project, ctx);
+  for (const name of Object.keys(services)) {
+    const s = serviceSecretMounts('secret', name, all[name]!, secrets, ctx);
+    const c = serviceSecretMounts('config', name, all[name]!, configs, ctx);
+    if (s.length > 0 || c.length > 0) services[name] = { ...services[name]!, ...(s.length > 0 && { secrets: s }), ...(c.length > 0 && { configs: c }) };
+  }
+
   checkDependencies(services, all, enabled, report);
 
   const networks: Record<string, Network> = {};
@@ -63,7 +72,16 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
 
   return {
-    project: { name: project, workingDir: raw.workingDir, files: [...raw.files], services, networks: sortKeys(networks), volumes: sortKeys(volumes) },
+    project: {
+      name: project,
+      workingDir: raw.workingDir,
+      files: [...raw.files],
+      services,
+      networks: sortKeys(networks),
+      volumes: sortKeys(volumes),
+      ...(Object.keys(secrets).length > 0 && { secrets }),
+      ...(Object.keys(configs).length > 0 && { configs }),
+    },
     diagnostics: report.diagnostics,
   };
 }

@@ -18,6 +18,41 @@ export interface Project {
   readonly networks: Readonly<Record<string, Network>>;
   /** Named volumes, keyed by spec key. */
   readonly volumes: Readonly<Record<string, Volume>>;
+  /** Top-level `secrets:`, keyed by spec key (absent when there are none). */
+  readonly secrets?: Readonly<Record<string, SecretDef>>;
+  /** Top-level `configs:`, keyed by spec key (absent when there are none). */
+  readonly configs?: Readonly<Record<string, SecretDef>>;
+}
+
+/** Which top-level list a secret-like definition is from. */
+export type SecretKind = 'secret' | 'config';
+
+/**
+ * A top-level secret or config: where its value comes from. An environment source keeps the
+ * variable's NAME only (the value is read when the service starts: the Project is snapshotted).
+ */
+export interface SecretDef {
+  readonly key: string;
+  readonly kind: SecretKind;
+  /** `name:` as given; `<project>_<key>` otherwise (the key itself when external). */
+  readonly name: string;
+  readonly source:
+    | { readonly type: 'file'; readonly path: string }
+    | { readonly type: 'environment'; readonly variable: string }
+    | { readonly type: 'content'; readonly content: string }
+    | { readonly type: 'external' };
+}
+
+/** A service's use of a secret or config: mounted read-only at `target`. */
+export interface SecretMount {
+  /** Key of the top-level definition. */
+  readonly source: string;
+  /** Absolute path inside the service (`/run/secrets/NAME`, `/NAME` for a config, by default). */
+  readonly target: string;
+  /** Owner and mode of the file stack writes (environment and content sources only). */
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly mode?: number;
 }
 
 /** A network of the project: one bridge per network. */
@@ -90,6 +125,10 @@ export interface Service {
   readonly ports: readonly PortMapping[];
   readonly expose: readonly string[];
   readonly volumes: readonly Mount[];
+  /** `secrets:` of the service (absent when none). */
+  readonly secrets?: readonly SecretMount[];
+  /** `configs:` of the service (absent when none). */
+  readonly configs?: readonly SecretMount[];
   /** Networks this service joins, keyed by network key; `default` when the spec names none. */
   readonly networks: Readonly<Record<string, ServiceNetwork>>;
   readonly extraHosts: readonly ExtraHost[];

@@ -4,7 +4,7 @@ import { KEY_DOCS } from './key-docs.js';
 import { KEYS, type KeyStatus, type Level } from './keys.js';
 import { describeLevel } from './schema.js';
 
-const SHOWN: readonly Level[] = ['top', 'service', 'network', 'volume'];
+const SHOWN: readonly Level[] = ['top', 'service', 'network', 'volume', 'secret', 'config', 'serviceSecret'];
 
 /** Markdown: per level, the supported keys with their help, then modelled, cosmetic and unsupported ones. */
 export function keyReference(): string {

@@ -52,6 +52,9 @@ export function describeLevel(name: Level): string {
     ipam: 'ipam',
     ipamConfig: 'an ipam.config entry',
     volume: 'a volume',
+    secret: 'a secret',
+    config: 'a config',
+    serviceSecret: 'a secret or config of the service (long syntax)',
   };
   return names[name];
 }
@@ -201,6 +204,17 @@ const develop = level('develop', {
     .optional(),
 });
 
+const fileMode = numberOrString('an octal file mode such as 0400 or 0440', z.number().int().nonnegative(), /^\s*(0o?)?[0-7]{1,4}\s*$/);
+const numericId = z.union([z.number().int().nonnegative(), z.string()], expecting('a numeric id such as 1000'));
+/** A service's `secrets:` or `configs:`: names, or {source, target, uid, gid, mode}. */
+const serviceSecrets = z.array(
+  z.union(
+    [z.string(), level('serviceSecret', { source: str, target: str.optional(), uid: numericId.optional(), gid: numericId.optional(), mode: fileMode.optional() })],
+    expecting('a name, or a {source, target, uid, gid, mode} mapping'),
+  ),
+  expecting('a list of names or {source, target} mappings'),
+);
+
 /** One service: the keys stack runs with, plus image/build which it only models for now. */
 export const serviceSchema = level('service', {
   image: str.optional(),
@@ -241,6 +255,8 @@ export const serviceSchema = level('service', {
   develop: develop.nullable().optional(),
   profiles: strings.optional(),
   labels: listOrDict.optional(),
+  secrets: serviceSecrets.optional(),
+  configs: serviceSecrets.optional(),
   extends: z.union([z.string(), level('extends', { service: str, file: str.optional() })], expecting('a service name or {service, file}')).optional(),
 });
 
@@ -265,12 +281,20 @@ export const volumeSchema = level('volume', {
   labels: listOrDict.optional(),
 });
 
+/** A top-level secret: a host file or an environment variable (external: refused by `up`). */
+export const secretSchema = level('secret', { name: str.optional(), file: str.optional(), environment: str.optional(), external: external.optional() });
+
+/** A top-level config: a host file, an environment variable or inline content. */
+export const configSchema = level('config', { name: str.optional(), file: str.optional(), environment: str.optional(), content: str.optional(), external: external.optional() });
+
 /** A whole spec file as stack accepts it. */
 export const specSchema = level('top', {
   name: str.optional(),
   services: z.record(keyName, serviceSchema).optional(),
   networks: z.record(keyName, networkSchema.nullable()).optional(),
   volumes: z.record(keyName, volumeSchema.nullable()).optional(),
+  secrets: z.record(keyName, secretSchema.nullable()).optional(),
+  configs: z.record(keyName, configSchema.nullable()).optional(),
   include: z.array(z.union([z.string(), z.record(z.string(), z.unknown())]), expecting('a list of files to include')).optional(),
 });
 

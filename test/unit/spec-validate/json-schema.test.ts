@@ -26,6 +26,7 @@ test('editors get strict objects that allow x- keys, and cosmetic keys marked as
   expect(service.additionalProperties).toBe(false);
   expect(service.patternProperties).toEqual({ '^x-': {} });
   expect(service.properties.tty?.description).toContain('ignores');
-  expect(service.properties.secrets).toBeUndefined();
+  expect(service.properties.blkio_config).toBeUndefined();
+  expect(service.properties.secrets?.description).toContain('read-only');
   expect(Object.keys(service.properties)).toContain('image');
 });

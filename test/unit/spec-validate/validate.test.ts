@@ -90,13 +90,13 @@ describe('validate: errors', () => {
     },
     {
       name: 'unsupported compose key is named',
-      yaml: 'services:\n  web:\n    image: x\n    secrets: [a]\n',
+      yaml: 'services:\n  web:\n    image: x\n    blkio_config: {weight: 300}\n',
       code: 'UNSUPPORTED',
-      path: ['services', 'web', 'secrets'],
+      path: ['services', 'web', 'blkio_config'],
       line: 4,
       col: 5,
-      found: '`secrets`',
-      hint: 'remove `secrets`',
+      found: '`blkio_config`',
+      hint: 'remove `blkio_config`',
     },
     {
       name: 'wrong type',
@@ -235,7 +235,7 @@ describe('validate: errors', () => {
   });
 
   test('every error of a file is reported at once', () => {
-    const diags = check('services:\n  web:\n    imagee: x\n    restart: sometimes\n    ports: [{target: 80, protocol: sctp}]\n  db:\n    configs: [a]\nvolumes:\n  v: {drivr: local}\n');
+    const diags = check('services:\n  web:\n    imagee: x\n    restart: sometimes\n    ports: [{target: 80, protocol: sctp}]\n  db:\n    blkio_config: {weight: 300}\nvolumes:\n  v: {drivr: local}\n');
     expect(diags.map((d) => `${d.location?.line}:${d.code}`).sort()).toEqual(['3:UNKNOWN_KEY', '4:BAD_VALUE', '5:BAD_VALUE', '7:UNSUPPORTED', '9:UNKNOWN_KEY']);
   });
 

@@ -1,0 +1,223 @@
+// Top-level `secrets:` and `configs:` and the services' references to them → the Project's
+// definitions and each service's list of files to mount. A definition keeps where its value
+// comes from (a host file, the NAME of an environment variable, inline content), never the
+// value of a variable: the Project is written into the snapshot. Checks that depend on the
+// host (a missing file, an unset variable) only warn here; `up` refuses them (checkSecretSources).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { readEnvFiles } from './dotenv.js';
+import type { Diagnostic } from './diagnostics.js';
+import { hostPath } from './mounts.js';
+import type { Project, SecretDef, SecretKind, SecretMount } from './project.js';
+import type { KeyPath } from './raw.js';
+import type { Report } from './report.js';
+import type { ServiceSpec, Spec } from './schema.js';
+import { suggest } from './suggest.js';
+import { asBoolean } from './units.js';
+
+/** Where a secret is mounted unless its reference names a target (a relative target is under it). */
+export const SECRETS_DIR = '/run/secrets';
+
+/** The top-level key of a kind. */
+const TOP: Record<SecretKind, 'secrets' | 'configs'> = { secret: 'secrets', config: 'configs' };
+
+interface Ctx {
+  readonly report: Report;
+  readonly workingDir: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** A top-level definition as validation accepted it. */
+interface DefSpec {
+  name?: string;
+  file?: string;
+  environment?: string;
+  content?: string;
+  external?: unknown;
+}
+
+/** A service's long-syntax reference as validation accepted it. */
+interface RefSpec {
+  source: string;
+  target?: string;
+  uid?: string | number;
+  gid?: string | number;
+  mode?: string | number;
+}
+
+/** Normalizes the top-level definitions of one kind; problems go to the report. */
+export function secretDefs(kind: SecretKind, spec: Spec, project: string, ctx: Ctx): Record<string, SecretDef> {
+  const top = TOP[kind];
+  const given = ((spec as Record<string, unknown>)[top] ?? {}) as Record<string, DefSpec | null>;
+  const out: Record<string, SecretDef> = {};
+  for (const key of Object.keys(given).sort()) {
+    const d = given[key] ?? {};
+    const at: KeyPath = [top, key];
+    const external = d.external !== undefined && (typeof d.external === 'object' ? true : asBoolean(d.external as never, false));
+    const sources = (['file', 'environment', 'content'] as const).filter((k) => d[k] !== undefined);
+    const allowed = kind === 'secret' ? '`file` or `environment`' : '`file`, `environment` or `content`';
+    if (external) {
+      if (sources.length > 0) report(ctx, at, 'BAD_SECRET', `${kind} \`${key}\` is external and also has \`${sources[0]}\``, { hint: 'an external one is defined elsewhere: drop `external: true` or the source' });
+      out[key] = { key, kind, name: d.name ?? key, source: { type: 'external' } };
+      continue;
+    }
+    if (sources.length !== 1) {
+      report(ctx, at, 'BAD_SECRET', sources.length === 0 ? `${kind} \`${key}\` has no source` : `${kind} \`${key}\` has more than one source (${sources.join(', ')})`, {
+        expected: `exactly one of ${allowed}`,
+        hint: kind === 'secret' ? `e.g. ${top}: {${key}: {file: ./${key}.txt}}` : `e.g. ${top}: {${key}: {content: "..."}}`,
+      });
+      // Still defined (the spec is refused anyway), so its users are not also told it is undefined.
+      out[key] = { key, kind, name: d.name ?? key, source: { type: 'external' } };
+      continue;
+    }
+    const name = d.name ?? `${project}_${key}`;
+    if (d.file !== undefined) {
+      const path = hostPath(d.file, ctx);
+      if (!existsSync(path)) {
+        ctx.report.warn([...at, 'file'], 'SECRET_FILE_MISSING', `the file of ${kind} \`${key}\` does not exist: ${path}`, { hint: '`up` refuses to start a service that uses it until it exists' });
+      }
+      out[key] = { key, kind, name, source: { type: 'file', path } };
+    } else if (d.environment !== undefined) {
+      if (ctx.env[d.environment] === undefined) {
+        ctx.report.warn([...at, 'environment'], 'SECRET_VARIABLE_UNSET', `the variable ${d.environment} of ${kind} \`${key}\` is not set`, { hint: `set ${d.environment} in the environment or the project's .env; \`up\` refuses it unset` });
+      }
+      out[key] = { key, kind, name, source: { type: 'environment', variable: d.environment } };
+    } else {
+      out[key] = { key, kind, name, source: { type: 'content', content: d.content! } };
+    }
+  }
+  return out;
+}
+
+function report(ctx: Ctx, path: KeyPath, code: string, message: string, detail: { expected?: string; hint?: string }): void {
+  ctx.report.error(path, code, message, detail);
+}
+
+/**
+ * The number at `path` as written in its file when it has a leading 0 (`0440`): compose's YAML
+ * reader (yaml.v3) reads it as octal where YAML 1.2 reads 440. Undefined when not found.
+ */
+function writtenNumber(report: Report, path: KeyPath): string | undefined {
+  const loc = report.raw.locate(path);
+  if (loc === undefined) return undefined;
+  try {
+    const line = readFileSync(loc.file, 'utf8').split('\n')[loc.line - 1] ?? '';
+    const token = /^0[0-7]+\b/.exec(line.slice(loc.col - 1));
+    return token ? token[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Octal mode from `0440`, "0440" or 288; undefined when it is not one. */
+function parseMode(mode: string | number): number | undefined {
+  if (typeof mode === 'number') return Number.isInteger(mode) && mode >= 0 && mode <= 0o7777 ? mode : undefined;
+  const m = /^\s*(0o?)?([0-7]{1,4})\s*$/.exec(mode);
+  return m ? parseInt(m[2]!, 8) : undefined;
+}
+
+function parseId(id: string | number): number | undefined {
+  const text = String(id).trim();
+  return /^\d+$/.test(text) && Number(text) < 2 ** 32 ? Number(text) : undefined;
+}
+
+/** Normalizes a service's references of one kind against the project's definitions. */
+export function serviceSecretMounts(kind: SecretKind, name: string, spec: ServiceSpec, defs: Readonly<Record<string, SecretDef>>, ctx: Ctx): SecretMount[] {
+  const top = TOP[kind];
+  const list = ((spec as Record<string, unknown>)[top] ?? []) as (string | RefSpec)[];
+  const out: SecretMount[] = [];
+  list.forEach((entry, i) => {
+    const at: KeyPath = ['services', name, top, i];
+    const ref: RefSpec = typeof entry === 'string' ? { source: entry } : entry;
+    const def = defs[ref.source];
+    if (def === undefined) {
+      const near = suggest(ref.source, Object.keys(defs));
+      ctx.report.error(typeof entry === 'string' ? at : [...at, 'source'], kind === 'secret' ? 'UNDEFINED_SECRET' : 'UNDEFINED_CONFIG', `\`${name}\` uses ${kind} \`${ref.source}\`, which is not defined under top-level \`${top}:\``, {
+        expected: Object.keys(defs).length ? `one of: ${Object.keys(defs).join(', ')}` : `a ${kind} declared under \`${top}:\``,
+        hint: near ? `did you mean \`${near}\`?` : `declare it: ${top}: {${ref.source}: {file: ./${ref.source}}}`,
+      });
+      return;
+    }
+    let target = ref.target ?? (kind === 'secret' ? `${SECRETS_DIR}/${ref.source}` : `/${ref.source}`);
+    if (!target.startsWith('/')) {
+      if (kind === 'secret') target = `${SECRETS_DIR}/${target}`;
+      else {
+        ctx.report.error([...at, 'target'], 'BAD_PATH', `config target \`${target}\` is not an absolute path`, { expected: 'an absolute path inside the service, e.g. /etc/app/config.yaml' });
+        return;
+      }
+    }
+    if (target.split('/').some((p) => p === '..' || p === '.')) {
+      ctx.report.error([...at, 'target'], 'BAD_PATH', `target \`${target}\` contains \`.\` or \`..\``, { expected: `a plain path such as ${posix.normalize(target)}` });
+      return;
+    }
+    const mount: { -readonly [K in keyof SecretMount]: SecretMount[K] } = { source: ref.source, target };
+    for (const key of ['uid', 'gid'] as const) {
+      if (ref[key] === undefined) continue;
+      const id = parseId(ref[key]);
+      if (id === undefined) ctx.report.error([...at, key], 'BAD_VALUE', `\`${key}\` must be a number`, { expected: 'a numeric id such as 1000' });
+      else mount[key] = id;
+    }
+    if (ref.mode !== undefined) {
+      const mode = parseMode(typeof ref.mode === 'number' ? (writtenNumber(ctx.report, [...at, 'mode']) ?? ref.mode) : ref.mode);
+      if (mode === undefined) ctx.report.error([...at, 'mode'], 'BAD_VALUE', '`mode` is not a file mode', { expected: 'an octal mode such as 0400 or 0440' });
+      else mount.mode = mode;
+    }
+    if (def.source.type === 'file') {
+      const set = (['uid', 'gid', 'mode'] as const).filter((k) => ref[k] !== undefined);
+      if (set.length > 0) {
+        ctx.report.warn([...at, set[0]!], 'IGNORED_FOR_FILE', `\`${set.join('`, `')}\` of ${kind} \`${ref.source}\` is ignored: its source is a file, bound as it is`, {
+          hint: 'compose leaves them unimplemented for a file source too; set the owner and mode of the file itself',
+        });
+        delete mount.uid;
+        delete mount.gid;
+        delete mount.mode;
+      }
+    }
+    out.push(mount);
+  });
+  return out;
+}
+
+/**
+ * What `up` refuses before anything starts, for the secrets and configs the services use: an
+ * external one (stack has no secret store), a missing file, an unset variable. All at once.
+ */
+export function checkSecretSources(project: Project, env: Readonly<Record<string, string | undefined>> = process.env): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  for (const name of Object.keys(project.services).sort()) {
+    const service = project.services[name]!;
+    for (const kind of ['secret', 'config'] as const) {
+      const mounts = (kind === 'secret' ? service.secrets : service.configs) ?? [];
+      const defs = (kind === 'secret' ? project.secrets : project.configs) ?? {};
+      for (const m of mounts) {
+        const def = defs[m.source];
+        if (def === undefined) continue;
+        const path = [TOP[kind], m.source];
+        const base = { severity: 'error' as const, path };
+        if (def.source.type === 'external') {
+          found.push({ ...base, code: 'EXTERNAL_SECRET', message: `service "${name}" uses external ${kind} \`${m.source}\`; stack has no ${kind} store to take it from`, hint: `define it with \`file:\` or \`environment:\`${kind === 'config' ? ' or `content:`' : ''} instead of \`external: true\`` });
+        } else if (def.source.type === 'file' && !existsSync(def.source.path)) {
+          found.push({ ...base, code: 'SECRET_FILE_MISSING', message: `service "${name}" needs ${kind} \`${m.source}\`, whose file ${def.source.path} does not exist`, hint: `create ${def.source.path}, or point \`${TOP[kind]}.${m.source}.file\` at the right file` });
+        } else if (def.source.type === 'environment' && secretVariable(project, def.source.variable, env) === undefined) {
+          found.push({ ...base, code: 'SECRET_VARIABLE_UNSET', message: `service "${name}" needs ${kind} \`${m.source}\`, whose variable ${def.source.variable} is not set`, hint: `set ${def.source.variable} in the environment of \`stack up\`` });
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * The value of a secret's variable, read when the service starts (never kept in the Project): the
+ * environment of the process starting it, else the project's .env file (as the loader reads it).
+ */
+export function secretVariable(project: Project, variable: string, env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  if (env[variable] !== undefined) return env[variable];
+  const dotenv = join(project.workingDir, '.env');
+  if (!existsSync(dotenv) || !statSync(dotenv).isFile()) return undefined;
+  try {
+    return readEnvFiles([dotenv], env)[variable];
+  } catch {
+    return undefined;
+  }
+}
