@@ -3,7 +3,6 @@
 // and `build:` runs the image, as compose does when the image can be pulled.
 import { SpecError, type Diagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
-import { checkSecretSources } from '../spec/secrets.js';
 
 /** Errors for every service that cannot run, all at once; empty when the project can run. */
 export function checkRunnable(project: Project): Diagnostic[] {
@@ -41,4 +40,33 @@ export function checkRunnable(project: Project): Diagnostic[] {
 export function assertRunnable(project: Project): void {
   const errors = checkRunnable(project);
   if (errors.length > 0) throw new SpecError(errors);
+}
+
+/**
+ * What `up` refuses before anything starts, for the secrets and configs the services use: an
+ * external one (stack has no store to take it from), a file or a variable that was missing
+ * when the spec was loaded. All at once, each naming the service, the key and the file.
+ */
+export function checkSecretSources(project: Project): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  for (const name of Object.keys(project.services).sort()) {
+    const service = project.services[name]!;
+    for (const kind of ['secret', 'config'] as const) {
+      const top = kind === 'secret' ? 'secrets' : 'configs';
+      const defs = project[top] ?? {};
+      for (const m of service[top] ?? []) {
+        const def = defs[m.source];
+        if (def === undefined) continue;
+        const base = { severity: 'error' as const, path: [top, m.source] };
+        if (def.source.type === 'external') {
+          found.push({ ...base, code: 'EXTERNAL_SECRET', message: `service "${name}" uses external ${kind} \`${m.source}\`; stack has no ${kind} store to take it from`, hint: `define it with \`file:\` or \`environment:\`${kind === 'config' ? ' or `content:`' : ''} instead of \`external: true\`` });
+        } else if (def.source.type === 'file' && def.source.missing) {
+          found.push({ ...base, code: 'SECRET_FILE_MISSING', message: `service "${name}" needs ${kind} \`${m.source}\`, whose file ${def.source.path} does not exist`, hint: `create ${def.source.path}, or point \`${top}.${m.source}.file\` at the right file` });
+        } else if (def.source.type === 'environment' && def.source.unset) {
+          found.push({ ...base, code: 'SECRET_VARIABLE_UNSET', message: `service "${name}" needs ${kind} \`${m.source}\`, whose variable ${def.source.variable} is not set`, hint: `set ${def.source.variable} in the environment of \`stack up\` or in the project's .env` });
+        }
+      }
+    }
+  }
+  return found;
 }

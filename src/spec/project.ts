@@ -37,8 +37,10 @@ export interface SecretDef {
   /** `name:` as given; `<project>_<key>` otherwise (the key itself when external). */
   readonly name: string;
   readonly source:
-    | { readonly type: 'file'; readonly path: string }
-    | { readonly type: 'environment'; readonly variable: string }
+    /** `missing`: the file did not exist when the spec was loaded (`up` refuses it). */
+    | { readonly type: 'file'; readonly path: string; readonly missing?: true }
+    /** `unset`: the variable was not set when the spec was loaded (`up` refuses it). */
+    | { readonly type: 'environment'; readonly variable: string; readonly unset?: true }
     | { readonly type: 'content'; readonly content: string }
     | { readonly type: 'external' };
 }

@@ -2,11 +2,11 @@
 // definitions and each service's list of files to mount. A definition keeps where its value
 // comes from (a host file, the NAME of an environment variable, inline content), never the
 // value of a variable: the Project is written into the snapshot. Checks that depend on the
-// host (a missing file, an unset variable) only warn here; `up` refuses them (checkSecretSources).
+// host (a missing file, an unset variable) only warn here and are marked in the definition;
+// `up` refuses them (planner/runnable.ts checkSecretSources).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { readEnvFiles } from './dotenv.js';
-import type { Diagnostic } from './diagnostics.js';
 import { hostPath } from './mounts.js';
 import type { Project, SecretDef, SecretKind, SecretMount } from './project.js';
 import type { KeyPath } from './raw.js';
@@ -73,15 +73,17 @@ export function secretDefs(kind: SecretKind, spec: Spec, project: string, ctx: C
     const name = d.name ?? `${project}_${key}`;
     if (d.file !== undefined) {
       const path = hostPath(d.file, ctx);
-      if (!existsSync(path)) {
+      const missing = !existsSync(path);
+      if (missing) {
         ctx.report.warn([...at, 'file'], 'SECRET_FILE_MISSING', `the file of ${kind} \`${key}\` does not exist: ${path}`, { hint: '`up` refuses to start a service that uses it until it exists' });
       }
-      out[key] = { key, kind, name, source: { type: 'file', path } };
+      out[key] = { key, kind, name, source: { type: 'file', path, ...(missing && { missing: true as const }) } };
     } else if (d.environment !== undefined) {
-      if (ctx.env[d.environment] === undefined) {
+      const unset = ctx.env[d.environment] === undefined;
+      if (unset) {
         ctx.report.warn([...at, 'environment'], 'SECRET_VARIABLE_UNSET', `the variable ${d.environment} of ${kind} \`${key}\` is not set`, { hint: `set ${d.environment} in the environment or the project's .env; \`up\` refuses it unset` });
       }
-      out[key] = { key, kind, name, source: { type: 'environment', variable: d.environment } };
+      out[key] = { key, kind, name, source: { type: 'environment', variable: d.environment, ...(unset && { unset: true as const }) } };
     } else {
       out[key] = { key, kind, name, source: { type: 'content', content: d.content! } };
     }
@@ -176,35 +178,6 @@ export function serviceSecretMounts(kind: SecretKind, name: string, spec: Servic
     out.push(mount);
   });
   return out;
-}
-
-/**
- * What `up` refuses before anything starts, for the secrets and configs the services use: an
- * external one (stack has no secret store), a missing file, an unset variable. All at once.
- */
-export function checkSecretSources(project: Project, env: Readonly<Record<string, string | undefined>> = process.env): Diagnostic[] {
-  const found: Diagnostic[] = [];
-  for (const name of Object.keys(project.services).sort()) {
-    const service = project.services[name]!;
-    for (const kind of ['secret', 'config'] as const) {
-      const mounts = (kind === 'secret' ? service.secrets : service.configs) ?? [];
-      const defs = (kind === 'secret' ? project.secrets : project.configs) ?? {};
-      for (const m of mounts) {
-        const def = defs[m.source];
-        if (def === undefined) continue;
-        const path = [TOP[kind], m.source];
-        const base = { severity: 'error' as const, path };
-        if (def.source.type === 'external') {
-          found.push({ ...base, code: 'EXTERNAL_SECRET', message: `service "${name}" uses external ${kind} \`${m.source}\`; stack has no ${kind} store to take it from`, hint: `define it with \`file:\` or \`environment:\`${kind === 'config' ? ' or `content:`' : ''} instead of \`external: true\`` });
-        } else if (def.source.type === 'file' && !existsSync(def.source.path)) {
-          found.push({ ...base, code: 'SECRET_FILE_MISSING', message: `service "${name}" needs ${kind} \`${m.source}\`, whose file ${def.source.path} does not exist`, hint: `create ${def.source.path}, or point \`${TOP[kind]}.${m.source}.file\` at the right file` });
-        } else if (def.source.type === 'environment' && secretVariable(project, def.source.variable, env) === undefined) {
-          found.push({ ...base, code: 'SECRET_VARIABLE_UNSET', message: `service "${name}" needs ${kind} \`${m.source}\`, whose variable ${def.source.variable} is not set`, hint: `set ${def.source.variable} in the environment of \`stack up\`` });
-        }
-      }
-    }
-  }
-  return found;
 }
 
 /**

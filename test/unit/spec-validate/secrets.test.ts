@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadProject, SpecError } from '../../../src/spec/index.js';
 import { normalize } from '../../../src/spec/normalize.js';
-import { checkSecretSources } from '../../../src/spec/secrets.js';
+import { checkSecretSources } from '../../../src/planner/runnable.js';
 import { validate } from '../../../src/spec/validate.js';
 import { rawSpec } from './raw-spec.js';
 
@@ -111,7 +111,7 @@ describe('secrets and configs: bad input, all at once', () => {
     const { project } = load(
       `services:\n  app:\n    command: [x]\n    secrets: [gone, unset, ext, db_password]\nsecrets:\n  db_password: {file: ./pw.txt}\n  gone: {file: ./gone.txt}\n  unset: {environment: NOT_SET_ANYWHERE}\n  ext: {external: true}\n`,
     );
-    const found = checkSecretSources(project!, {});
+    const found = checkSecretSources(project!);
     expect(found.map((d) => d.code)).toEqual(['SECRET_FILE_MISSING', 'SECRET_VARIABLE_UNSET', 'EXTERNAL_SECRET']);
     expect(found[0]!.message).toContain(join(dir, 'gone.txt'));
     expect(found[2]!.message).toContain('no secret store');
