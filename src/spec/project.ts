@@ -55,6 +55,11 @@ export interface SecretMount {
   readonly uid?: number;
   readonly gid?: number;
   readonly mode?: number;
+  /**
+   * sha256 of the definition's source as written (the file's path, the variable's NAME, the
+   * content), never of a variable's value: a changed definition changes the service's hash.
+   */
+  readonly definition: string;
 }
 
 /** A network of the project: one bridge per network. */

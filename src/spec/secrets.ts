@@ -4,6 +4,7 @@
 // value of a variable: the Project is written into the snapshot. Checks that depend on the
 // host (a missing file, an unset variable) only warn here and are marked in the definition;
 // `up` refuses them (planner/runnable.ts checkSecretSources).
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { readEnvFiles } from './dotenv.js';
@@ -111,6 +112,13 @@ function writtenNumber(report: Report, path: KeyPath): string | undefined {
   }
 }
 
+/** sha256 of where a definition's value comes from (never a variable's value). */
+function definitionDigest(def: SecretDef): string {
+  const { type } = def.source;
+  const what = type === 'file' ? def.source.path : type === 'environment' ? def.source.variable : type === 'content' ? def.source.content : def.name;
+  return createHash('sha256').update(`${type}\0${what}`).digest('hex');
+}
+
 /** Octal mode from `0440`, "0440" or 288; undefined when it is not one. */
 function parseMode(mode: string | number): number | undefined {
   if (typeof mode === 'number') return Number.isInteger(mode) && mode >= 0 && mode <= 0o7777 ? mode : undefined;
@@ -152,7 +160,7 @@ export function serviceSecretMounts(kind: SecretKind, name: string, spec: Servic
       ctx.report.error([...at, 'target'], 'BAD_PATH', `target \`${target}\` contains \`.\` or \`..\``, { expected: `a plain path such as ${posix.normalize(target)}` });
       return;
     }
-    const mount: { -readonly [K in keyof SecretMount]: SecretMount[K] } = { source: ref.source, target };
+    const mount: { -readonly [K in keyof SecretMount]: SecretMount[K] } = { source: ref.source, target, definition: definitionDigest(def) };
     for (const key of ['uid', 'gid'] as const) {
       if (ref[key] === undefined) continue;
       const id = parseId(ref[key]);

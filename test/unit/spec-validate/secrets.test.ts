@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadProject, SpecError } from '../../../src/spec/index.js';
+import { describeChange, hashService } from '../../../src/planner/hash.js';
 import { normalize } from '../../../src/spec/normalize.js';
+import type { SecretMount } from '../../../src/spec/project.js';
 import { checkSecretSources } from '../../../src/planner/runnable.js';
 import { validate } from '../../../src/spec/validate.js';
 import { rawSpec } from './raw-spec.js';
@@ -39,11 +41,12 @@ describe('secrets and configs: the model', () => {
     );
     expect(diagnostics).toEqual([]);
     const app = project!.services.app!;
-    expect(app.secrets).toEqual([
+    const plain = (list: readonly SecretMount[] | undefined) => list?.map(({ definition: _, ...m }) => m);
+    expect(plain(app.secrets)).toEqual([
       { source: 'db_password', target: '/run/secrets/db_password' },
       { source: 'api_key', target: '/run/secrets/key', uid: 1000, gid: 1000, mode: 0o440 },
     ]);
-    expect(app.configs).toEqual([
+    expect(plain(app.configs)).toEqual([
       { source: 'app_conf', target: '/app_conf' },
       { source: 'app_conf', target: '/etc/app.conf' },
     ]);
@@ -59,6 +62,17 @@ describe('secrets and configs: the model', () => {
     const { project } = load('services:\n  app:\n    command: [x]\nsecrets:\n  ext: {external: true}\n');
     expect(project!.services.app!.secrets).toBeUndefined();
     expect(project!.secrets!.ext).toEqual({ key: 'ext', kind: 'secret', name: 'ext', source: { type: 'external' } });
+  });
+});
+
+describe('secrets and configs: recreating', () => {
+  test("a changed definition (content, file, variable name) changes the service's hash, saying `configs`; the variable's value does not", () => {
+    const spec = (content: string, variable: string) => `services:\n  app:\n    command: [x]\n    configs: [c]\n    secrets: [s]\nconfigs:\n  c: {content: "${content}"}\nsecrets:\n  s: {environment: ${variable}}\n`;
+    const stamp = (content: string, variable: string, env: Record<string, string>) => hashService(load(spec(content, variable), env).project!.services.app!);
+    const base = stamp('a', 'V', { V: '1', W: '1' });
+    expect(stamp('a', 'V', { V: '2', W: '1' })).toEqual(base);
+    expect(describeChange(base, stamp('b', 'V', { V: '1', W: '1' }))).toContain('configs');
+    expect(describeChange(base, stamp('a', 'W', { V: '1', W: '1' }))).toContain('secrets');
   });
 });
 
@@ -104,7 +118,8 @@ describe('secrets and configs: bad input, all at once', () => {
     const warns = warnings(`services:\n  app:\n    command: [x]\n    secrets: [{source: db_password, mode: "0400"}, gone]\nsecrets:\n  db_password: {file: ./pw.txt}\n  gone: {file: ./gone.txt}\n  unset: {environment: NOT_SET_ANYWHERE}\n`);
     expect(warns.map((w) => w.code).sort()).toEqual(['IGNORED_FOR_FILE', 'SECRET_FILE_MISSING', 'SECRET_VARIABLE_UNSET']);
     const { project } = load(`services:\n  app:\n    command: [x]\n    secrets: [{source: db_password, mode: "0400"}]\nsecrets:\n  db_password: {file: ./pw.txt}\n`);
-    expect(project!.services.app!.secrets).toEqual([{ source: 'db_password', target: '/run/secrets/db_password' }]);
+    expect(project!.services.app!.secrets).toMatchObject([{ source: 'db_password', target: '/run/secrets/db_password' }]);
+    expect(project!.services.app!.secrets![0]).not.toHaveProperty('mode');
   });
 
   test('up refuses, all at once and naming each: a missing file, an unset variable, an external one', () => {
