@@ -54,19 +54,6 @@ function logTail(path: string): string {
   }
 }
 
-/**
- * V8 flags of the supervisor (through NODE_OPTIONS, so its argv stays `node <entry> <project>
- * <run> <lib>`, which supervisor-procs.ts reads): a 1 MiB young generation instead of up to
- * 16 MiB semi-spaces. Measured at 200 services (bench/scale.mjs): the records read during an
- * `up` grew the default young generation to ~25 MiB of private memory that stays.
- */
-export const SUPERVISOR_NODE_OPTIONS = '--max-semi-space-size=1';
-
-/** The supervisor's environment: the caller's, with SUPERVISOR_NODE_OPTIONS added to NODE_OPTIONS. */
-export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...env, NODE_OPTIONS: [env.NODE_OPTIONS, SUPERVISOR_NODE_OPTIONS].filter(Boolean).join(' ') };
-}
-
 /** Spawns a supervisor detached (setsid), its output appended to its log; returns its pid. */
 function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exited: () => number | null } {
   const paths = supervisorPaths(roots, project);
@@ -78,7 +65,7 @@ function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exi
       detached: true,
       stdio: ['ignore', out, out],
       cwd: '/',
-      env: supervisorEnv(process.env),
+      env: process.env,
     });
     let code: number | null = null;
     child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));

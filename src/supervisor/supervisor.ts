@@ -34,11 +34,7 @@ import { readJson, serialized } from '../state/atomic.js';
 
 /** How soon a tick comes again when something is under way (a locked project, a monitor writing its record). */
 export const TICK_MS = 100;
-/**
- * How soon a tick follows a file change, at least (changes in a burst — `up` writing records —
- * share one tick); after a tick that took longer, that long: the supervisor takes at most half a
- * core while a burst of changes goes on (a tick at 200 services reads 200 records).
- */
+/** How soon a tick follows a file change (changes in a burst — `up` writing records — share one tick). */
 export const SETTLE_MS = 20;
 /** How often the live processes are checked without a file change (a killed monitor writes no exit record). */
 export const SWEEP_MS = 5000;
@@ -72,9 +68,7 @@ export class Supervisor {
   private dirty = false;
   /** Set by a tick that left something under way: the next tick comes in TICK_MS. */
   private soon = false;
-  /** How long the last tick took. */
-  private lastTickMs = 0;
-  private readonly folders = new FolderWatches(() => this.wakeIn(Math.max(SETTLE_MS, this.lastTickMs)));
+  private readonly folders = new FolderWatches(() => this.wakeIn(SETTLE_MS));
   private cgroups: CgroupManager | undefined;
   private readonly bootId = readBootId();
   private readonly since = new Date().toISOString();
@@ -148,15 +142,13 @@ export class Supervisor {
 
   /** One reconciliation; ticks never overlap. */
   tick(): Promise<void> {
-    const started = performance.now();
     this.ticking ??= this.reconcile()
       .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
       .finally(() => {
         this.ticking = undefined;
-        this.lastTickMs = performance.now() - started;
         if (this.dirty) {
           this.dirty = false;
-          this.wakeIn(Math.max(SETTLE_MS, this.lastTickMs));
+          this.wakeIn(0);
         }
       });
     return this.ticking;
