@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { parseResolvConf, startDnsForwarder, type DnsForwarder, type DnsListener, type Upstream } from '../network/dns/index.js';
 
-/** How long a failed DNS listener waits before it is tried again. */
-export const DNS_RETRY_MS = 2000;
+/** Retry delay for a listener that could not bind. */
+const RETRY_MS = 2000;
 
 /** The host's resolvers, where the forwarder relays what it does not answer. */
 export function hostUpstreams(resolvConf = '/etc/resolv.conf'): Upstream[] {
@@ -45,7 +45,7 @@ export class DnsSet {
         continue;
       }
       const failure = this.failed.get(address);
-      if (failure && !retryNow && now - failure.at < DNS_RETRY_MS) continue;
+      if (failure && !retryNow && now - failure.at < RETRY_MS) continue;
       try {
         const forwarder = await startDnsForwarder([listener], { upstreams: this.upstreams, log: this.log });
         this.running.set(address, { forwarder, forward: listener.forward });
@@ -57,11 +57,6 @@ export class DnsSet {
         this.failed.set(address, { error, at: now });
       }
     }
-  }
-
-  /** Whether some wanted listener failed (the supervisor wakes to retry it in DNS_RETRY_MS). */
-  failing(): boolean {
-    return this.failed.size > 0;
   }
 
   /** Gateways listened on. */

@@ -16,8 +16,8 @@ export interface PortState {
 /** Ports remembered by key (see portKey). */
 export type RememberedPorts = Record<string, number>;
 
-/** How long a failed port waits before it is tried again. */
-export const PORT_RETRY_MS = 500;
+/** Retry delay for a port that could not be bound. */
+const RETRY_MS = 500;
 /**
  * How long a `hostPort: 0` entry insists on the port it had before (its old holder, a killed
  * supervisor, may still be closing it) before it takes any free one.
@@ -59,7 +59,7 @@ export class PortSet {
       [...keys].map(async ([key, port]) => {
         if (this.open.has(key)) return;
         const failure = this.failed.get(key);
-        if (failure && !retryNow && now - failure.at < PORT_RETRY_MS) return;
+        if (failure && !retryNow && now - failure.at < RETRY_MS) return;
         try {
           const forwarder = await this.listen(key, port, now - (failure?.since ?? now) < REMEMBERED_FOR_MS);
           this.open.set(key, forwarder);
@@ -92,11 +92,6 @@ export class PortSet {
       this.remember(this.remembered);
     }
     return forwarder;
-  }
-
-  /** Whether some wanted port failed (the supervisor wakes to retry it in PORT_RETRY_MS). */
-  failing(): boolean {
-    return this.failed.size > 0;
   }
 
   /** Every wanted port and how it does, in a stable order. */

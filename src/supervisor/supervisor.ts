@@ -1,16 +1,9 @@
-// The supervisor's loop: each tick reads the project's records (and the snapshot when it
+// The supervisor's loop: every tick it reads the project's records (and the snapshot when it
 // changed) and makes the world match them — published ports and DNS listeners open for what
 // runs, one healthcheck prober per live process that has a healthcheck, and for a process
 // that has exited, the restart its policy asks for. Level-triggered: a tick after a crash of
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
-// Ticks are woken, not polled: by inotify on the files that change (the snapshot, the service
-// records, each monitor's exit record: folder-watches.ts), by a timer when something is due
-// (a restart's backoff, a locked project, a port or DNS listener to retry), by `reload` and
-// `status`. While nothing changes, the only periodic work is the liveness sweep every SWEEP_MS
-// (one /proc/<pid>/stat read per live service): the exit of a workload whose monitor was
-// killed (so no exit record comes) is seen there.
 import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { openCgroups, type CgroupManager, execTargetOf } from '../runtime/index.js';
 import { describeExit, readExitRecord } from '../state/exit-record.js';
 import { isSameProcess, readBootId } from '../sys/proc.js';
@@ -18,26 +11,21 @@ import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snaps
 import { dnsListeners } from '../network/dns/index.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';
 import type { Service } from '../spec/project.js';
-import { projectRunDir, serviceRecordPath, type StateRoots } from '../state/paths.js';
+import type { StateRoots } from '../state/paths.js';
 import { serviceRecords, type ServiceRecord } from '../state/records.js';
-import { DNS_RETRY_MS, DnsSet, hostUpstreams } from './dns-set.js';
+import { DnsSet, hostUpstreams } from './dns-set.js';
 import { readHealth, readRestarts, readStopMark, sameProcess, writeFile, type ProcessId, type RestartRecord } from './files.js';
 import { lastOutput, probeCommand } from './health.js';
 import { serviceStatePaths, supervisorPaths } from './paths.js';
-import { PORT_RETRY_MS, PortSet, type RememberedPorts } from './port-set.js';
+import { PortSet, type RememberedPorts } from './port-set.js';
 import { processStartedAt, startProber, type Prober } from './prober.js';
 import type { PortStatus, ServiceStatus, SupervisorStatus } from './protocol.js';
 import { restartExited } from './restarter.js';
-import { FolderWatches } from './folder-watches.js';
 import { BACKOFF_RESET_MS, backoffMs, shouldRestart } from './restart-policy.js';
 import { readJson, serialized } from '../state/atomic.js';
 
-/** How soon a tick comes again when something is under way (a locked project, a monitor writing its record). */
+/** How often the records are read. */
 export const TICK_MS = 100;
-/** How soon a tick follows a file change (changes in a burst — `up` writing records — share one tick). */
-export const SETTLE_MS = 20;
-/** How often the live processes are checked without a file change (a killed monitor writes no exit record). */
-export const SWEEP_MS = 5000;
 
 /** What the supervisor tracks of one service between ticks. */
 interface Watch {
@@ -60,15 +48,7 @@ export class Supervisor {
   private readonly ports: PortSet;
   private readonly dns: DnsSet;
   private timer: NodeJS.Timeout | undefined;
-  /** When `timer` fires (Infinity when none is set). */
-  private timerAt = Infinity;
-  private sweeper: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
-  /** A wake-up came while a tick ran: tick again after it (it may have read the files before the change). */
-  private dirty = false;
-  /** Set by a tick that left something under way: the next tick comes in TICK_MS. */
-  private soon = false;
-  private readonly folders = new FolderWatches(() => this.wakeIn(SETTLE_MS));
   private cgroups: CgroupManager | undefined;
   private readonly bootId = readBootId();
   private readonly since = new Date().toISOString();
@@ -102,34 +82,17 @@ export class Supervisor {
     }
   }
 
-  /** Runs the first tick (everything rebuilt from the records), then ticks whenever woken. */
+  /** Runs the first tick (everything rebuilt from the records), then ticks on. */
   async start(): Promise<void> {
     await this.reload();
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-    this.sweeper.unref();
-  }
-
-  /** A tick in `delay` ms, or sooner when one is already due sooner. */
-  private wakeIn(delay: number): void {
-    if (this.stopped) return;
-    const at = Date.now() + delay;
-    if (this.timer !== undefined && this.timerAt <= at) return;
-    clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      if (this.ticking) this.dirty = true;
-      else void this.tick();
-    }, Math.max(0, delay));
-  }
-
-  /** Wakes a tick when a process it follows (and has not yet seen end) is gone. */
-  private sweep(): void {
-    for (const watch of this.watches.values()) {
-      if (!watch.process || watch.decided !== undefined || watch.pending) continue;
-      if (!isSameProcess(watch.process.pid, watch.process.startTime)) return this.wakeIn(0);
-    }
+    const loop = (): void => {
+      this.timer = setTimeout(() => {
+        void this.tick().finally(() => {
+          if (!this.stopped) loop();
+        });
+      }, TICK_MS);
+    };
+    loop();
   }
 
   /** Rereads the snapshot and the records now. */
@@ -144,13 +107,7 @@ export class Supervisor {
   tick(): Promise<void> {
     this.ticking ??= this.reconcile()
       .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-      .finally(() => {
-        this.ticking = undefined;
-        if (this.dirty) {
-          this.dirty = false;
-          this.wakeIn(0);
-        }
-      });
+      .finally(() => (this.ticking = undefined));
     return this.ticking;
   }
 
@@ -169,11 +126,6 @@ export class Supervisor {
 
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
-    this.soon = false;
-    // Watched before they are read: a change after the read wakes another tick.
-    const runDir = projectRunDir(this.roots, this.project);
-    this.folders.add(runDir, (entry) => entry === 'project.json' || entry === 'services');
-    this.folders.add(dirname(serviceRecordPath(this.roots, this.project, '_')), (entry) => entry.endsWith('.json'));
     await this.readSnapshotIfChanged();
     const { records } = await serviceRecords.list(this.roots, this.project);
     const seen = new Set<string>();
@@ -185,21 +137,8 @@ export class Supervisor {
       if (seen.has(name)) continue;
       watch.prober?.prober.stop();
       this.watches.delete(name);
-      this.folders.remove(serviceStatePaths(this.roots, this.project, name).dir);
     }
     await this.reconcileNetwork(records);
-    this.scheduleNext();
-  }
-
-  /** Sets the timer for what is due without a file change: a restart's backoff, a retry, a tick soon. */
-  private scheduleNext(): void {
-    const now = Date.now();
-    let next = Infinity;
-    for (const watch of this.watches.values()) if (watch.pending && !watch.busy) next = Math.min(next, watch.pending.at - now);
-    if (this.soon) next = Math.min(next, TICK_MS);
-    if (this.ports.failing()) next = Math.min(next, PORT_RETRY_MS);
-    if (this.dns.failing()) next = Math.min(next, DNS_RETRY_MS);
-    if (next !== Infinity) this.wakeIn(next);
   }
 
   private async reconcileNetwork(records: readonly ServiceRecord[]): Promise<void> {
@@ -232,18 +171,15 @@ export class Supervisor {
     const process = record.bootId === this.bootId ? record.process : null;
     const changed = !sameProcess(watch.process, process);
     watch.process = process ? { pid: process.pid, startTime: process.startTime } : null;
-    const paths = serviceStatePaths(this.roots, this.project, name);
     if (changed) {
       watch.pending = undefined;
       watch.decided = undefined;
-      this.folders.remove(paths.dir); // a new process may have a new folder (a recreated service)
     }
+    const paths = serviceStatePaths(this.roots, this.project, name);
     if (!process) {
       this.stopProber(watch);
       return;
     }
-    // Watched before the process is looked at: an exit record written after that wakes a tick.
-    this.folders.add(paths.dir, (entry) => entry === 'exit.json');
     const key = `${process.pid}:${process.startTime}`;
     if (changed) {
       // A process the supervisor did not start (up started or recreated it): its count starts over.
@@ -272,10 +208,7 @@ export class Supervisor {
     const ending = exit && sameProcess(exit, process) ? exit : undefined;
     if (!ending) {
       const monitor = record.monitor as ProcessId | undefined;
-      if (monitor && isSameProcess(monitor.pid, monitor.startTime)) {
-        this.soon = true; // it is writing the record (whose rename wakes a tick too)
-        return;
-      }
+      if (monitor && isSameProcess(monitor.pid, monitor.startTime)) return; // it is writing the record
     }
     watch.lastExit = ending ? describeExit(ending) : 'exited (no exit record)';
     if (sameProcess(await readStopMark(paths.stopped), process)) {
@@ -351,8 +284,7 @@ export class Supervisor {
       });
       switch (outcome.kind) {
         case 'locked':
-          this.wakeIn(TICK_MS); // tried again soon
-          return;
+          return; // the next tick tries again
         case 'moot':
           watch.pending = undefined;
           return;
@@ -364,7 +296,6 @@ export class Supervisor {
         case 'failed':
           watch.pending = { key, at: outcome.retryAt };
           this.log(`${name}: restart failed: ${outcome.error}`);
-          this.wakeIn(outcome.retryAt - Date.now());
           return;
         case 'restarted':
           watch.pending = undefined;
@@ -375,7 +306,6 @@ export class Supervisor {
       }
     } catch (e) {
       this.log(`${name}: restart: ${e instanceof Error ? e.message : String(e)}`);
-      this.wakeIn(TICK_MS); // tried again soon
     } finally {
       watch.busy = false;
     }
@@ -418,8 +348,6 @@ export class Supervisor {
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearInterval(this.sweeper);
-    this.folders.close();
     await this.ticking;
     await Promise.allSettled([...this.restarting]);
     for (const watch of this.watches.values()) this.stopProber(watch);
