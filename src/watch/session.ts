@@ -3,7 +3,7 @@
 // land while an action is under way are kept and make exactly one more. Two loop guards: a
 // service that dies right after a restart is paused (stopped) until the next change, and a rule
 // whose every restart is followed by a change to the same files is suspended (feedback.ts).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { WatchExec, WatchRule } from '../spec/project.js';
 import { Batcher, DEFAULT_MAX_DELAY_MS, DEFAULT_QUIET_MS, realClock, type Clock } from './batcher.js';
@@ -12,6 +12,16 @@ import { copyInto, removeFrom, type Owner, type SyncDestination } from './sync.j
 import type { Change, PathWatcher } from './watcher.js';
 import { FEEDBACK_STREAK, FeedbackGuard } from './feedback.js';
 import type { UserError } from '../errors.js';
+
+/** How long after git wrote its index a batch of the repository's files still stays open. */
+export const GIT_SETTLE_MS = 250;
+
+/** Whether git is at work in `gitDir` (its index.lock exists) or wrote its index less than GIT_SETTLE_MS ago. */
+function gitAtWork(gitDir: string, now: number): boolean {
+  if (existsSync(`${gitDir}/index.lock`)) return true;
+  const index = statSync(`${gitDir}/index`, { throwIfNoEntry: false });
+  return index !== undefined && now - index.mtimeMs >= 0 && now - index.mtimeMs < GIT_SETTLE_MS;
+}
 
 /** A rule ready to watch: its filter and, for sync actions, where copies go. */
 export interface PreparedRule {
@@ -124,14 +134,16 @@ export class WatchSession {
     for (const rule of prepared) {
       this.guards.set(rule, new FeedbackGuard());
       if (!this.services.has(rule.service)) {
-        // While git checks out, merges or rebases (its index.lock exists), the batch stays open.
+        // While git checks out, merges or rebases (its index.lock exists), the batch stays open;
+        // and for GIT_SETTLE_MS after it wrote its index, while the watcher still delivers the
+        // events of the files git wrote (on a busy machine they may come after the lock is gone).
         const gitDirs = [...new Set(prepared.filter((r) => r.service === rule.service && r.gitDir !== undefined).map((r) => r.gitDir!))];
         const batcher = new Batcher<RuleChange>(
           (items) => this.enqueue(rule.service, items),
           options.quietMs ?? DEFAULT_QUIET_MS,
           options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
           this.clock,
-          () => gitDirs.some((dir) => existsSync(`${dir}/index.lock`)),
+          () => gitDirs.some((dir) => gitAtWork(dir, this.clock.now())),
         );
         this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0, restarting: false });
       }
