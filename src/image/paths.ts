@@ -8,6 +8,12 @@ export function imageStoreDir(roots: StateRoots): string {
   return join(roots.lib, 'image-store');
 }
 
+/** The folders of an image service's layers (its imageRoot's ChainIDs), lowest first. */
+export function imageLayerDirs(roots: StateRoots, imageRoot: { readonly layers: readonly string[] }): string[] {
+  const store = imageStoreDir(roots);
+  return imageRoot.layers.map((chainId) => layerDirIn(store, chainId));
+}
+
 /** The folder of an unpacked layer, by its ChainID (`sha256:<hex>`), under a store root. */
 export function layerDirIn(storeRoot: string, chainId: string): string {
   const hex = /^sha256:([a-f0-9]{64})$/.exec(chainId)?.[1];

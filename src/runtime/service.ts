@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';
 import { NETNS_DIR, serviceRootDir, type StateRoots } from '../state/paths.js';
-import { imageStoreDir, layerDirIn } from '../image/paths.js';
+import { imageLayerDirs } from '../image/paths.js';
 import type { ServiceView } from './view.js';
 import type { CgroupHandle, CgroupManager } from './cgroup/index.js';
 import { serviceDeviceRules } from './cgroup/devices.js';
@@ -48,8 +48,7 @@ export interface StartedService extends LaunchedService {
  * and its own writable upper (kept across restarts; none for `read_only: true`).
  */
 async function imageRootView(roots: StateRoots, projectName: string, service: Service): Promise<NonNullable<ServiceView['image']>> {
-  const store = imageStoreDir(roots);
-  const layers = service.imageRoot!.layers.map((chainId) => layerDirIn(store, chainId));
+  const layers = imageLayerDirs(roots, service.imageRoot!);
   if (service.readOnly) return { layers };
   const dir = serviceRootDir(roots, projectName, service.name);
   const upper = { upper: join(dir, 'upper'), work: join(dir, 'work') };

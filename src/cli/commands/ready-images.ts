@@ -88,7 +88,6 @@ export async function readyImages(
 /** The users and groups of an image service's image (for `exec --user NAME`); undefined for a host program. */
 export async function imageUserDb(service: Pick<Service, 'image' | 'imageRoot'>, roots: StateRoots): Promise<UserDb | undefined> {
   if (service.imageRoot === undefined) return undefined;
-  const [{ loadLayeredUserDb }, { imageStoreDir, layerDirIn }] = await Promise.all([import('../../image/layered.js'), import('../../image/paths.js')]);
-  const store = imageStoreDir(roots);
-  return loadLayeredUserDb(service.imageRoot.layers.map((l) => layerDirIn(store, l)), service.image ?? service.imageRoot.reference);
+  const [{ loadLayeredUserDb }, { imageLayerDirs }] = await Promise.all([import('../../image/layered.js'), import('../../image/paths.js')]);
+  return loadLayeredUserDb(imageLayerDirs(roots, service.imageRoot), service.image ?? service.imageRoot.reference);
 }

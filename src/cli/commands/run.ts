@@ -248,9 +248,8 @@ async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string
 
 /** An image service run as `user` (`run --user`): the name resolved in the image's merged layers. */
 async function withImageUser(service: Service, user: string, roots: ReturnType<typeof stateRoots>): Promise<Service> {
-  const [{ resolveLayeredUser }, { imageStoreDir, layerDirIn }] = await Promise.all([import('../../image/layered.js'), import('../../image/paths.js')]);
+  const [{ resolveLayeredUser }, { imageLayerDirs }] = await Promise.all([import('../../image/layered.js'), import('../../image/paths.js')]);
   const root = service.imageRoot!;
-  const store = imageStoreDir(roots);
-  const identity = resolveLayeredUser(service.name, service.image!, user, root.layers.map((l) => layerDirIn(store, l)));
+  const identity = resolveLayeredUser(service.name, service.image!, user, imageLayerDirs(roots, root));
   return { ...service, user, imageRoot: { ...root, identity: { uid: identity.uid, gid: identity.gid, groups: [...identity.groups] } } };
 }

@@ -23,9 +23,8 @@ import { undoing } from './undo.js';
  */
 function imageCopyUp(ctx: RunContext, spec: Service): (target: string, folder: string) => Promise<void> {
   return async (target, folder) => {
-    const [{ copyImageContent }, { layerDirIn, imageStoreDir }] = await Promise.all([import('../../image/copy-up.js'), import('../../image/paths.js')]);
-    const store = imageStoreDir(ctx.roots);
-    const copied = await copyImageContent(spec.imageRoot!.layers.map((l) => layerDirIn(store, l)), target, folder, spec.image!);
+    const [{ copyImageContent }, { imageLayerDirs }] = await Promise.all([import('../../image/copy-up.js'), import('../../image/paths.js')]);
+    const copied = await copyImageContent(imageLayerDirs(ctx.roots, spec.imageRoot!), target, folder, spec.image!);
     if (copied !== false && copied.skipped.length > 0) {
       ctx.notice(`service ${spec.name}: copying image content into the volume at ${target} skipped ${copied.skipped.length} entr${copied.skipped.length === 1 ? 'y' : 'ies'} (${copied.skipped.slice(0, 3).join('; ')})`);
     }
