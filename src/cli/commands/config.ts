@@ -4,12 +4,15 @@ import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { renderConfig } from '../../spec/index.js';
 import { UserError } from '../../errors.js';
+import { configHashes, configImages } from './config-hash.js';
 
-/** Runs `stack config [--format yaml|json] [--services] [-q]`. */
+/** Runs `stack config [--format yaml|json] [--services] [--images] [--hash SERVICES] [-q]`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const { values } = parseCommandOptions('config', ctx.args, {
     format: { type: 'string', default: 'yaml' },
     services: { type: 'boolean', default: false },
+    images: { type: 'boolean', default: false },
+    hash: { type: 'string' },
     quiet: { type: 'boolean', short: 'q', default: false },
   });
   if (values.format !== 'yaml' && values.format !== 'json') {
@@ -17,6 +20,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const project = await loadFromContext(ctx, values.quiet);
   if (values.quiet) return 0;
+  if (values.hash !== undefined) {
+    ctx.stdout.write(await configHashes(project, values.hash, ctx.env as NodeJS.ProcessEnv));
+    return 0;
+  }
+  if (values.images) {
+    ctx.stdout.write(configImages(project));
+    return 0;
+  }
   if (values.services) {
     ctx.stdout.write(Object.keys(project.services).map((s) => s + '\n').join(''));
     return 0;

@@ -1,0 +1,33 @@
+// The running services of a project as the seeing commands (top, stats, events, cp) need them:
+// their main process and the cgroup folders their record names, observed without the lock.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { observe } from '../../state/observe.js';
+import type { StateRoots } from '../../state/paths.js';
+
+/** One service whose main process runs. */
+export interface RunningService {
+  readonly name: string;
+  readonly pid: number;
+  readonly startTime: number;
+  /** Absolute cgroup folders (one per v1 controller, or one on v2). */
+  readonly cgroups: readonly string[];
+}
+
+/** The services of `project` whose main process runs, sorted by name (one-offs left out). */
+export async function runningServices(roots: StateRoots, project: string): Promise<RunningService[]> {
+  const live = await observe(project, { roots, locked: false });
+  return Object.values(live.services)
+    .filter((s) => s.oneOff === undefined && s.process?.alive === true)
+    .map((s) => ({ name: s.name, pid: s.process!.pid, startTime: s.process!.startTime, cgroups: s.cgroups.filter((c) => c.present).map((c) => c.name) }));
+}
+
+/** Every process in the service's cgroups (cgroup.procs of each folder, deduplicated, sorted). */
+export async function cgroupPids(cgroups: readonly string[]): Promise<number[]> {
+  const pids = new Set<number>();
+  for (const dir of cgroups) {
+    const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) if (/^\d+$/.test(line)) pids.add(Number(line));
+  }
+  return [...pids].sort((a, b) => a - b);
+}
