@@ -10,6 +10,7 @@
 #include "common/number.h"
 #include "common/pairs.h"
 #include "common/report.h"
+#include "launcher/settings.h"
 
 const char *const etc_file_names[ETC_FILES] = {"hosts", "hostname", "resolv.conf"};
 
@@ -42,6 +43,9 @@ void parse_config(struct config *c, char *buf, size_t len) {
   c->hide = calloc(strings, sizeof *c->hide);
   c->devices = calloc(strings, sizeof *c->devices);
   c->image_layers = calloc(strings, sizeof *c->image_layers);
+  c->sysctls = calloc(strings, sizeof *c->sysctls);
+  c->rlimits = calloc(strings, sizeof *c->rlimits);
+  if (!c->sysctls || !c->rlimits) fail("config", ENOMEM, "parsing the launch request");
   if (!c->cgroups || !c->groups || !c->env || !c->argv || !c->volumes || !c->hide || !c->devices || !c->image_layers) fail("config", ENOMEM, "parsing the launch request");
   for (char *key, *value; pairs_next(&it, &key, &value);) {
     if (!strcmp(key, "name")) c->name = value;
@@ -82,6 +86,18 @@ void parse_config(struct config *c, char *buf, size_t len) {
     else if (!strcmp(key, "image_layer")) c->image_layers[c->nimage_layers++] = value;
     else if (!strcmp(key, "image_upper")) c->image_upper = value;
     else if (!strcmp(key, "image_work")) c->image_work = value;
+    else if (!strcmp(key, "sysctl")) c->sysctls[c->nsysctls++] = value;
+    else if (!strcmp(key, "rlimit")) {
+      if (!rlimit_request_ok(value)) fail("config", EINVAL, "bad rlimit %s", value);
+      c->rlimits[c->nrlimits++] = value;
+    } else if (!strcmp(key, "oom_score_adj")) {
+      char *end;
+      errno = 0;
+      long v = strtol(value, &end, 10);
+      if (errno || end == value || *end || v < -1000 || v > 1000) fail("config", EINVAL, "bad oom_score_adj %s", value);
+      c->oom_score_adj = value;
+    }
+    else if (!strcmp(key, "domainname")) c->domainname = value;
     else if (seccomp_request_key(&c->seccomp, key, value)) continue;
     else fail("config", EINVAL, "unknown key in launch request: %s (launcher and Node side out of date?)", key);
   }

@@ -69,6 +69,14 @@ struct config {
   const char **image_layers;
   size_t nimage_layers;
   const char *image_upper, *image_work;
+  /* What the workload sets on itself (launcher/settings.h): `sysctl` NAME=VALUE, `rlimit`
+   * NAME SOFT HARD, `oom_score_adj` and `domainname`. */
+  const char **sysctls;
+  size_t nsysctls;
+  const char **rlimits;
+  size_t nrlimits;
+  const char *oom_score_adj;
+  const char *domainname;
 };
 
 /* Parses the request in `buf` (kept: the config points into it); fails with a "config"

@@ -19,6 +19,7 @@
 #include "common/report.h"
 #include "common/seccomp.h"
 #include "launcher/filesystem.h"
+#include "launcher/settings.h"
 
 static void join_cgroups(const struct config *c) {
   char path[PATH_MAX];
@@ -90,9 +91,15 @@ void workload_main(const struct config *c, int out_w, int err_w, struct init_rep
   if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail("stdio", errno, "set up stdio");
   join_cgroups(c);
   enter_netns(c);
+  /* In its final namespaces, through the host's /proc still mounted here (launcher/settings.h). */
+  apply_sysctls(c);
+  apply_oom_score_adj(c);
   setup_filesystem(c);
   if (sethostname(c->hostname, strlen(c->hostname)) < 0) fail("hostname", errno, "%s", c->hostname);
+  apply_domainname(c);
   if (chdir(c->cwd) < 0 && !(errno == ENOENT && c->nimage_layers > 0 && make_folders(c->cwd) && chdir(c->cwd) == 0)) fail("chdir", errno, "%s", c->cwd);
+  /* Last before the identity: a low nofile or nproc must not cut the setup above short. */
+  apply_rlimits(c);
   switch_identity(c);
   if (c->hold) hold(c, report);
   char path[PATH_MAX];

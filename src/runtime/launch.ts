@@ -26,7 +26,9 @@ import { placeInMonitorGroup } from './cgroup/monitors.js';
 import { readBootId } from './proc.js';
 import { serviceDevices } from './devices.js';
 import { compiledSeccompPairs, serviceSeccomp } from './seccomp/index.js';
-import { loadUserDb, resolveUser, type UserDb } from './user.js';
+import { loadUserDb, resolveUser, type Identity, type UserDb } from './user.js';
+import { addedGroups, checkSysctlNamespaces, settingError } from './process-settings.js';
+import { loadLayeredUserDb } from '../image/layered.js';
 import { checkTargets, type ServiceView } from './view.js';
 
 /** The launcher built by `npm run build` (scripts/build-native.mjs), found from src/ and dist/ alike. */
@@ -161,8 +163,23 @@ function launchError(service: Service, argv: readonly string[], answer: string):
   if (stage === 'source' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
     return new UserError('BIND_SOURCE_MISSING', `${detail} does not exist`, 'create it, or let the short syntax (`./dir:/target`) create it');
   }
+  if (stage === 'sysctl' || stage === 'rlimit') return settingError(service, stage, errno, detail);
   const value = (osConstants.errno as Record<string, number>)[errno] ?? 0;
   return new KernelError(`launch service ${service.name}: ${stage} ${detail}`, errno, value);
+}
+
+/**
+ * Who the service runs as: an image service's user was resolved in the image's own /etc/passwd
+ * (image/resolve.ts), a host program's in `userDb`; `group_add` adds its groups (names from the
+ * same group file: the image's, read from its layers, or the host's).
+ */
+function serviceIdentity(service: Service, options: LaunchOptions): Identity {
+  const imageLayers = options.view?.image?.layers;
+  let db: UserDb | undefined;
+  const userDb = (): UserDb => (db ??= service.imageRoot !== undefined && imageLayers !== undefined ? loadLayeredUserDb(imageLayers, service.image ?? '') : (options.userDb ?? loadUserDb()));
+  const base = service.imageRoot?.identity ?? resolveUser(service.name, service.user, userDb());
+  if (service.groupAdd === undefined || service.groupAdd.length === 0) return base;
+  return { ...base, groups: [...new Set([...base.groups, ...addedGroups(service, userDb())])] };
 }
 
 /**
@@ -176,11 +193,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   if (options.view !== undefined) checkTargets(service, options.view.mounts);
   const caps = serviceCapabilities(service);
   const seccomp = await compiledSeccompPairs(serviceSeccomp(service, caps));
+  checkSysctlNamespaces(service, options.netns);
   const request = launchRequest({
     service,
     argv,
-    // An image service's user was resolved in the image's own /etc/passwd (image/resolve.ts).
-    identity: service.imageRoot?.identity ?? resolveUser(service.name, service.user, options.userDb ?? loadUserDb()),
+    identity: serviceIdentity(service, options),
     caps: capabilityMask(caps),
     cgroupDirs: options.cgroup?.dirs ?? [],
     ...(options.cgroup?.oomEventsFile !== undefined && { oomEventsFile: options.cgroup.oomEventsFile }),

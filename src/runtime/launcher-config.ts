@@ -5,6 +5,7 @@ import type { Service } from '../spec/project.js';
 import { UserError } from '../errors.js';
 import type { Identity } from './user.js';
 import { viewRequestPairs, type ServiceView } from './view.js';
+import { processSettingPairs } from './process-settings.js';
 import type { ResolvedDevice } from './cgroup/devices.js';
 
 /** Docker's PATH for a container whose environment sets none; used only to find the command. */
@@ -82,6 +83,7 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
   for (const dir of spec.cgroupDirs) pairs.push(['cgroup', dir]);
   for (const [key, value] of spec.seccomp ?? []) pairs.push([key, value]);
   for (const gid of spec.identity.groups) pairs.push(['group', String(gid)]);
+  pairs.push(...processSettingPairs(s));
   for (const [key, value] of Object.entries(s.environment)) pairs.push(['env', `${key}=${value}`]);
   for (const arg of spec.argv) pairs.push(['arg', arg]);
   for (const [key, value] of pairs) {

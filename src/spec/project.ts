@@ -3,6 +3,7 @@
 // All durations are milliseconds, all sizes bytes, all paths absolute.
 import type { PlatformSpec } from './platform.js';
 import type { SeccompProfile } from './seccomp-profile.js';
+import type { Ulimit } from './ulimits.js';
 
 /** A whole project after load → interpolate → validate → normalize. */
 export interface Project {
@@ -170,6 +171,16 @@ export interface Service {
   readonly hide?: readonly string[];
   /** `x-stack-show`: paths hidden by default that the service may see. */
   readonly show?: readonly string[];
+  /** `sysctls:` set in the service's own net/IPC namespaces (sysctls.ts); absent when none. */
+  readonly sysctls?: Readonly<Record<string, string>>;
+  /** `ulimits:` set with setrlimit before exec (ulimits.ts); -1 is unlimited; absent when none. */
+  readonly ulimits?: Readonly<Record<string, Ulimit>>;
+  /** `oom_score_adj` of the service's process (-1000..1000). */
+  readonly oomScoreAdj?: number;
+  /** `domainname`: the NIS domain name of the service's UTS namespace. */
+  readonly domainname?: string;
+  /** `group_add`: supplementary groups, names (resolved in the service's group db) or gids. */
+  readonly groupAdd?: readonly string[];
   readonly limits: Limits;
   readonly develop: Develop | null;
   readonly profiles: readonly string[];

@@ -5,6 +5,9 @@ import type { PullPolicy, DeviceMapping, Dependency, Develop, WatchExec, ExtraHo
 import { DEVICE_SYNTAX, parseDevice } from './devices.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { viewOptions } from './view-options.js';
+import { processKeys } from './process-keys.js';
+import { sysctls } from './sysctls.js';
+import { ulimits } from './ulimits.js';
 import { parsePlatform } from './platform.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
 import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
@@ -120,6 +123,9 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     devices,
     ...securityOptions(spec.security_opt, at, ctx),
     ...viewOptions(spec as Record<string, unknown>, at, report),
+    ...optional('sysctls', sysctls(spec.sysctls, at, report)),
+    ...optional('ulimits', ulimits(spec.ulimits, at, report)),
+    ...processKeys(spec as Record<string, unknown>, at, report),
     limits: limits(spec, at, ctx),
     develop: develop(spec.develop, at, ctx),
     profiles: [...(spec.profiles ?? [])],
@@ -127,6 +133,9 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
   };
   return service;
 }
+
+/** `{key: value}` when value is defined, else nothing (absent keys keep a service's hash unchanged). */
+const optional = <K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: T }));
 
 const ok = <T>(r: { ok: true; value: T } | { ok: false }, fallback: T): T => (r.ok ? r.value : fallback);
 

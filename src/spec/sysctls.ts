@@ -1,0 +1,75 @@
+// `sysctls:` as compose reads it (a map or a list of NAME=VALUE), and which of them stack can set
+// inside a service's own namespaces: the ones Docker allows (runc's validation): `net.*` in the
+// service's network namespace, and the IPC ones (`kernel.msgmax/msgmnb/msgmni`, `kernel.sem`,
+// `kernel.shmall/shmmax/shmmni`, `kernel.shm_rmid_forced`, `fs.mqueue.*`) in its IPC namespace.
+// Anything else would change the host: refused, with the reason.
+import type { KeyPath } from './raw.js';
+import type { Report } from './report.js';
+
+/** The IPC sysctls namespaced by the kernel that Docker allows by name. */
+export const IPC_SYSCTLS: readonly string[] = [
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+];
+
+/** Which namespace a sysctl lives in, or why it is not one stack sets. */
+export type SysctlKind = { readonly ok: true; readonly namespace: 'net' | 'ipc' } | { readonly ok: false; readonly reason: string };
+
+/** Classifies a sysctl name (dotted, as compose writes it). */
+export function sysctlKind(name: string): SysctlKind {
+  if (!/^[a-z0-9_]+(\.[A-Za-z0-9_@:+-]+)+$/.test(name)) return { ok: false, reason: 'is not a sysctl name (dotted, such as net.core.somaxconn)' };
+  if (name.startsWith('net.')) return { ok: true, namespace: 'net' };
+  if (IPC_SYSCTLS.includes(name) || name.startsWith('fs.mqueue.')) return { ok: true, namespace: 'ipc' };
+  if (name.startsWith('kernel.') || name.startsWith('vm.') || name.startsWith('fs.')) {
+    return { ok: false, reason: 'is not namespaced: setting it would change the whole host' };
+  }
+  return { ok: false, reason: 'is not one a service may set' };
+}
+
+/** The host path of a sysctl as the calling process sees it (its own namespaces). */
+export function sysctlPath(name: string): string {
+  return `/proc/sys/${name.replaceAll('.', '/')}`;
+}
+
+/** Reads `sysctls:`; problems go to `report`; absent or empty gives undefined. */
+export function sysctls(spec: unknown, at: (...rest: (string | number)[]) => KeyPath, report: Report): Record<string, string> | undefined {
+  if (spec === undefined || spec === null) return undefined;
+  const entries: [string, unknown, KeyPath][] = [];
+  if (Array.isArray(spec)) {
+    spec.forEach((item: unknown, i) => {
+      const text = String(item);
+      const eq = text.indexOf('=');
+      if (eq <= 0) {
+        report.error(at('sysctls', i), 'BAD_SYSCTL', `cannot read \`${text}\` as a sysctl`, { expected: 'NAME=VALUE, e.g. net.core.somaxconn=1024' });
+        return;
+      }
+      entries.push([text.slice(0, eq).trim(), text.slice(eq + 1).trim(), at('sysctls', i)]);
+    });
+  } else {
+    for (const [k, v] of Object.entries(spec as Record<string, unknown>)) entries.push([k, v, at('sysctls', k)]);
+  }
+  const out: Record<string, string> = {};
+  for (const [rawName, value, path] of entries) {
+    const name = rawName.replaceAll('/', '.');
+    const kind = sysctlKind(name);
+    if (!kind.ok) {
+      report.error(path, 'BAD_SYSCTL', `sysctl \`${name}\` ${kind.reason}`, {
+        expected: 'a namespaced sysctl: net.*, kernel.msgmax/msgmnb/msgmni, kernel.sem, kernel.shmall/shmmax/shmmni, kernel.shm_rmid_forced or fs.mqueue.*',
+        hint: 'set host-wide sysctls on the host itself (sysctl -w), not in a service',
+      });
+      continue;
+    }
+    if (value === null || value === undefined || typeof value === 'object' || String(value).trim() === '' || String(value).includes('\n')) {
+      report.error(path, 'BAD_SYSCTL', `sysctl \`${name}\` has no value`, { expected: 'a value on one line, e.g. 1024 or "4096 87380 6291456"' });
+      continue;
+    }
+    out[name] = String(value).trim();
+  }
+  return Object.keys(out).length > 0 ? Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
+}
