@@ -35,6 +35,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   ps: { summary: 'List the services: state, health, pid, restarts, ports', load: () => import('./commands/ps.js') },
   top: { summary: 'Print the processes of each running service', load: () => import('./commands/top.js') },
   port: { summary: 'Print the host address a service\'s port is published on', load: () => import('./commands/port.js') },
+  stats: { summary: 'Show the live CPU, memory, network, block I/O and pids of the services', load: () => import('./commands/stats.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },
   version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },
 };
