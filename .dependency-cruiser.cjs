@@ -9,6 +9,7 @@ const LAYERS = [
   ['errors.ts', 'names.ts', 'sys'], // leaves: usable by every layer, importing none of the others
   ['spec'], // compose files → Project
   ['planner'], // (Project, LiveState) → Plan: pure
+  ['export'], // Project → Kubernetes manifests (`stack export kube`): reads only the spec
   ['runtime', 'network', 'state', 'image'], // the host: processes, views, cgroups; links, firewall; records; images
   ['executor'], // walks a Plan through its handlers
   ['supervisor', 'watch'], // the long-running processes

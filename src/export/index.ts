@@ -72,7 +72,9 @@ export function exportKube(project: Project, options: ExportOptions): KubeExport
   objects.push(...jobWaiterObjects(ctx, waiter), ...networkPolicies(ctx));
   reachWarnings(ctx);
   if (findings.refusals.length) throw refusalError(findings.refusals);
-  return { objects: applyOrder(objects), warnings: findings.warnings };
+  // Project-level warnings first, then by service, each service's in the order they were found.
+  const warnings = [...findings.warnings].sort((a, b) => ((a.service ?? '') < (b.service ?? '') ? -1 : (a.service ?? '') > (b.service ?? '') ? 1 : 0));
+  return { objects: applyOrder(objects), warnings };
 }
 
 /** The services named (with what they depend on), or all; sorted by name. */

@@ -13,17 +13,27 @@ interface Reference {
   readonly port?: number;
 }
 
+/** Variable names whose bare value is a host name. */
+const HOSTISH = /HOST|ADDR|SERVER|URL|URI|DSN|ENDPOINT|PEER/i;
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The references to `target` (by its compose name) in one peer's environment and command. */
 function referencesIn(peer: Service, target: string): Reference[] {
   const re = new RegExp(`(?:^|[^A-Za-z0-9_.-])${escape(target)}(?::(\\d+))?(?![A-Za-z0-9_.-])`, 'g');
   const out: Reference[] = [];
-  const scan = (text: string, where: string) => {
-    for (const m of text.matchAll(re)) out.push({ peer: peer.name, where, ...(m[1] !== undefined ? { port: Number(m[1]) } : {}) });
+  // A bare name is a reference only where a host is expected (PGHOST=db, not PGUSER=db); with a
+  // port (db:5432) or in a URL (//db) it always is.
+  const scan = (text: string, where: string, hostish: boolean) => {
+    for (const m of text.matchAll(re)) {
+      const before = text.slice(0, (m.index ?? 0) + 1); // up to the character before the name
+      const inUrl = before.endsWith('//') || before.endsWith('@');
+      if (m[1] === undefined && !hostish && !inUrl) continue;
+      out.push({ peer: peer.name, where, ...(m[1] !== undefined ? { port: Number(m[1]) } : {}) });
+    }
   };
-  for (const [k, v] of Object.entries(peer.environment)) scan(v, `environment ${k}`);
-  for (const word of [...(peer.entrypoint ?? []), ...(peer.command ?? [])]) scan(word, 'command');
+  for (const [k, v] of Object.entries(peer.environment)) scan(v, `environment ${k}`, HOSTISH.test(k));
+  for (const word of [...(peer.entrypoint ?? []), ...(peer.command ?? [])]) scan(word, 'command', false);
   if (peer.dependsOn[target]) out.push({ peer: peer.name, where: `depends_on` });
   return out;
 }
