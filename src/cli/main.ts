@@ -36,6 +36,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   top: { summary: 'Print the processes of each running service', load: () => import('./commands/top.js') },
   port: { summary: 'Print the host address a service\'s port is published on', load: () => import('./commands/port.js') },
   stats: { summary: 'Show the live CPU, memory, network, block I/O and pids of the services', load: () => import('./commands/stats.js') },
+  cp: { summary: 'Copy files or folders between a service and the host', load: () => import('./commands/cp.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },
   version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },
 };

@@ -237,6 +237,9 @@ export interface AttachedExec {
   readonly done: Promise<AttachedResult>;
   /** Sends `signal` to the helper, which passes it on to the command's process group. */
   kill(signal: NodeJS.Signals): void;
+  /** The command's stdin and stdout when started with `pipes` (`stack cp` streams a tar through them). */
+  readonly stdin?: NodeJS.WritableStream;
+  readonly stdout?: NodeJS.ReadableStream;
 }
 
 /**
@@ -250,7 +253,7 @@ export function execAttached(
   target: ExecTarget,
   argv: readonly string[],
   stdio: Exclude<ExecStdio, 'capture'>,
-  options: Pick<ExecOptions, 'env' | 'user' | 'workingDir' | 'privileged' | 'userDb' | 'helperPath'> = {},
+  options: Pick<ExecOptions, 'env' | 'user' | 'workingDir' | 'privileged' | 'userDb' | 'helperPath'> & { readonly pipes?: boolean } = {},
 ): AttachedExec {
   let child: ReturnType<typeof spawn> | undefined;
   const done = new Promise<AttachedResult>((resolve, reject) => {
@@ -260,7 +263,8 @@ export function execAttached(
     const request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), stdio));
     const helper = options.helperPath ?? EXEC_HELPER_PATH;
     const own = stdio === 'detach' ? 'ignore' : 'inherit';
-    child = spawn(helper, ['--request-fd', '4'], { stdio: [own, own, own, 'pipe', 'pipe'], cwd: '/', env: {} });
+    const io = options.pipes && stdio === 'inherit' ? (['pipe', 'pipe'] as const) : ([own, own] as const);
+    child = spawn(helper, ['--request-fd', '4'], { stdio: [...io, own, 'pipe', 'pipe'], cwd: '/', env: {} });
     let report = '';
     const reportStream = child.stdio[3] as NodeJS.ReadableStream;
     const requestStream = child.stdio[4] as NodeJS.WritableStream;
@@ -293,5 +297,6 @@ export function execAttached(
     kill(signal) {
       child?.kill(signal);
     },
+    ...(options.pipes && child?.stdin && child.stdout && { stdin: child.stdin, stdout: child.stdout }),
   };
 }

@@ -1,0 +1,240 @@
+// `stack cp SERVICE:SRC DEST` and `stack cp SRC SERVICE:DEST`: files between the host and a
+// running service, with `docker cp`'s rules (a file onto a file or into a folder, a folder as a
+// new folder or into an existing one, `SRC/.` for a folder's contents, `-` for a tar stream on
+// stdin/stdout, -a to keep owners, -L to follow a symlink SRC).
+// The service's side is always reached THROUGH ITS OWN VIEW: `tar` runs inside the service (the
+// exec helper enters its namespaces and root, as root with every capability, as Docker's cp is
+// not bound by the container's), so every path — symlinks included — resolves the way the
+// service sees it: a link to `/` is the service's `/`, and nothing the service cannot see (the
+// host's /tmp, hidden folders) is reachable. The service's archive is hostile input on the host:
+// GNU tar refuses `..` and absolute members and never writes through a symlink it extracted,
+// and a new destination is unpacked into a fresh folder first and renamed into place.
+// Needs `tar` and `sh` in the service (a host program's service sees the host's).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rename, rm, stat, lstat } from 'node:fs/promises';
+import { dirname, join, posix, resolve } from 'node:path';
+import type { CommandContext } from '../context.js';
+import { parseCommandOptions } from '../args.js';
+import { UserError } from '../../errors.js';
+import { execAttached, execInService, type ExecTarget } from '../../runtime/index.js';
+import { readSnapshot } from '../../state/snapshot.js';
+import { stateRoots } from '../../state/paths.js';
+import { runningProject } from './running-project.js';
+import { runningServices } from './service-cgroups.js';
+
+const HELP = `Usage: stack cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-
+       stack cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH
+
+Copy files or folders between a running service and the host. Paths in the service resolve as
+the service sees them (its own root and mounts): a symlink there never reaches the host's files.
+
+Options:
+  -a, --archive       Keep the owners (uid:gid) of what is copied
+  -L, --follow-link   Follow a symlink given as SRC_PATH
+  -h, --help          Print this help
+`;
+
+/** One side of a copy: a host path (or `-`) or a path in a service. */
+export type CopyEnd = { readonly kind: 'host'; readonly path: string } | { readonly kind: 'service'; readonly service: string; readonly path: string };
+
+/** docker cp's reading of an argument: `SERVICE:PATH` unless it starts with `/` or `.` (a local path with a colon: `./a:b`). */
+export function parseCopyEnd(arg: string): CopyEnd {
+  const colon = arg.indexOf(':');
+  if (arg.startsWith('/') || arg.startsWith('.') || colon <= 0) return { kind: 'host', path: arg };
+  const path = arg.slice(colon + 1);
+  return { kind: 'service', service: arg.slice(0, colon), path: path === '' ? '/' : posix.isAbsolute(path) ? path : `/${path}` };
+}
+
+/** What a path is, as `sh` in the service or lstat/stat on the host reports it. */
+export type PathKind = 'dir' | 'file' | 'link' | 'none';
+
+/** How a copy lands: unpacked into `dir` with the top entry named `name` (undefined: as archived). */
+export interface Landing {
+  /** Folder the archive is unpacked in. */
+  readonly dir: string;
+  /** The new name of the copied entry (a destination that does not exist, or a file replaced). */
+  readonly rename?: string;
+}
+
+/**
+ * docker cp's rules for where a copy of `src` (a `srcKind`, its contents when `contents`) lands
+ * at `dest` (a `destKind`; `destParent` the kind of its folder): a UserError when it cannot.
+ */
+export function landing(srcKind: PathKind, dest: string, destKind: PathKind, destParent: PathKind): Landing {
+  const srcDir = srcKind === 'dir';
+  if (destKind === 'dir') return { dir: dest };
+  if (destKind !== 'none') {
+    if (srcDir) throw new UserError('CP_DIR_ONTO_FILE', `cannot copy a folder onto the file ${dest}`, 'name a folder, or a path that does not exist yet');
+    return { dir: posix.dirname(dest), rename: posix.basename(dest) };
+  }
+  if (dest.endsWith('/') && !srcDir) throw new UserError('CP_NO_DEST_DIR', `destination folder ${dest} does not exist`, 'create it first, or drop the trailing /');
+  if (destParent !== 'dir') throw new UserError('CP_NO_DEST_DIR', `folder ${posix.dirname(dest.replace(/\/+$/, '') || '/')} does not exist`, 'create it first');
+  const trimmed = dest.replace(/\/+$/, '');
+  return { dir: posix.dirname(trimmed), rename: posix.basename(trimmed) };
+}
+
+/** A GNU tar --transform renaming the top entry `from` (or `.` for a folder's contents) to `to`. */
+export function renameTransform(from: string, to: string): string {
+  const re = from.replace(/[\\.*[\]^$,]/g, '\\$&');
+  const rep = to.replace(/[\\&,]/g, '\\$&');
+  return `s,^${re}\\(/\\|$\\),${rep}\\1,`;
+}
+
+/** The kind of `path` in the service, and of its folder. */
+const PROBE = 'k() { if [ -L "$1" ] && [ "$2" != follow ]; then printf link; elif [ -d "$1" ]; then printf dir; elif [ -e "$1" ]; then printf file; else printf none; fi; }; k "$1" "$3"; printf " "; k "$(dirname -- "$1")" follow';
+
+/** Runs `stack cp`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandOptions(
+    'cp',
+    ctx.args,
+    {
+      archive: { type: 'boolean', short: 'a', default: false },
+      'follow-link': { type: 'boolean', short: 'L', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    true,
+  );
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UserError('CLI_BAD_ARGUMENTS', 'stack cp needs a source and a destination', 'e.g. stack cp web:/etc/hosts ./hosts, or stack cp ./conf web:/etc/app/');
+  const [src, dest] = positionals.map(parseCopyEnd) as [CopyEnd, CopyEnd];
+  if ((src.kind === 'service') === (dest.kind === 'service')) {
+    throw new UserError('CLI_BAD_ARGUMENTS', 'stack cp copies between a service and the host: exactly one side is SERVICE:PATH', 'e.g. stack cp web:/data ./data (a local path with a colon: ./a:b)');
+  }
+  const service = src.kind === 'service' ? src.service : (dest as Extract<CopyEnd, { kind: 'service' }>).service;
+  const target = await serviceTarget(ctx, service);
+  const options = { archive: values.archive, follow: values['follow-link'] };
+  if (src.kind === 'service') return copyOut(ctx, target, src.path, resolvePath(ctx, dest.path), options);
+  return copyIn(ctx, target, src.path === '-' ? '-' : resolvePath(ctx, src.path), (dest as Extract<CopyEnd, { kind: 'service' }>).path, options);
+}
+
+/** A host path against the command's folder, a trailing `/` or `/.` kept; `-` as is. */
+function resolvePath(ctx: CommandContext, path: string): string {
+  if (path === '-') return path;
+  const tail = path.endsWith('/.') ? '/.' : path.endsWith('/') ? '/' : '';
+  return resolve(ctx.cwd, path) + (tail && !resolve(ctx.cwd, path).endsWith('/') ? tail : '');
+}
+
+/** The running service to copy from or to (its spec as `up` applied it). */
+async function serviceTarget(ctx: CommandContext, service: string): Promise<ExecTarget> {
+  const { env, name } = await runningProject(ctx, 'cp', [service]);
+  const running = (await runningServices(env.roots, name)).find((s) => s.name === service);
+  const spec = (await readSnapshot(stateRoots(ctx.env as NodeJS.ProcessEnv), name))?.project.services[service];
+  if (!running || !spec) throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" of project "${name}" is not running`, 'start it with `stack up`');
+  return { service: spec, pid: running.pid, startTime: running.startTime, cgroupDirs: running.cgroups };
+}
+
+/** As root with every capability, inside the service's view. */
+const AS_ROOT = { user: '0', privileged: true } as const;
+
+/** The kinds of `path` and its folder in the service (through its view). */
+async function probe(target: ExecTarget, path: string, follow: boolean): Promise<[PathKind, PathKind]> {
+  const r = await execInService(target, ['sh', '-c', PROBE, 'sh', path, '', follow ? 'follow' : ''], AS_ROOT).catch(toolMissing);
+  if (r.exitCode !== 0) throw new UserError('CP_FAILED', `stack cp: cannot look at ${path} in service "${target.service.name}": ${r.stderr.trim()}`, 'is the service running?');
+  return r.stdout.split(' ') as [PathKind, PathKind];
+}
+
+/** COMMAND_NOT_FOUND for tar/sh, said for cp. */
+function toolMissing(e: unknown): never {
+  if (e instanceof UserError && e.code === 'COMMAND_NOT_FOUND') {
+    throw new UserError('CP_NO_TAR', `stack cp needs tar and sh inside the service: ${e.message}`, 'an image without them cannot be copied to or from; use a volume or a bind mount');
+  }
+  throw e;
+}
+
+/** The kind of a host path (lstat, or stat when following). */
+async function hostKind(path: string, follow: boolean): Promise<PathKind> {
+  try {
+    const s = follow ? await stat(path) : await lstat(path);
+    return s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'link' : 'file';
+  } catch {
+    return 'none';
+  }
+}
+
+/** The folder copied and the entry in it: `/a/b/.` is b's contents (`.`), `/` is `/`'s. */
+export function archived(path: string): { dir: string; entry: string; contents: boolean } {
+  const clean = path.replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
+  const contents = path.endsWith('/.') || clean === '/';
+  if (contents) return { dir: clean, entry: '.', contents };
+  return { dir: posix.dirname(clean), entry: posix.basename(clean), contents };
+}
+
+/** Waits for a process's exit code. */
+function exited(child: ReturnType<typeof spawn>): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new UserError('CP_NO_TAR', 'stack cp needs tar on the host', 'install it: apt-get install tar') : e),
+    );
+    child.once('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** Service → host. */
+async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, dest: string, o: { archive: boolean; follow: boolean }): Promise<number> {
+  const [srcKind] = await probe(target, src.replace(/\/\.$/, '') || '/', o.follow);
+  if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder in service "${target.service.name}": ${src}`, 'paths resolve as the service sees them (its root, its mounts)');
+  if (src.endsWith('/') && srcKind !== 'dir' && srcKind !== 'link') throw new UserError('CP_NOT_A_DIR', `${src} is not a folder in service "${target.service.name}"`, 'drop the trailing /');
+  const { dir, entry, contents } = archived(src);
+  const follow = o.follow && srcKind !== 'link' ? ['-h'] : [];
+  const service = execAttached(target, ['tar', '-c', '-f', '-', '-C', dir, ...follow, entry], 'inherit', { ...AS_ROOT, pipes: true });
+  const serviceDone = service.done.catch(toolMissing);
+  if (dest === '-') {
+    service.stdout!.pipe(ctx.stdout, { end: false });
+    const code = (await serviceDone).exitCode;
+    if (code !== 0) throw new UserError('CP_FAILED', `stack cp: tar in service "${target.service.name}" exited with code ${code}`, 'its message is above');
+    return 0;
+  }
+  const destKind = await hostKind(dest.replace(/\/\.?$/, '') || '/', true);
+  const parentKind = await hostKind(dirname(dest.replace(/\/+$/, '')), true);
+  const land = landing(srcKind === 'link' ? 'file' : srcKind, dest, destKind, parentKind);
+  // A new entry is unpacked in a fresh folder beside it and renamed into place; into an existing folder, directly.
+  const stage = land.rename !== undefined ? await mkdtemp(join(land.dir, '.stack-cp-')) : land.dir;
+  try {
+    const owners = o.archive ? ['--same-owner', '--same-permissions', '--numeric-owner'] : ['--no-same-owner'];
+    const host = spawn('tar', ['-x', '-f', '-', '-C', stage, ...owners], { stdio: ['pipe', 'inherit', 'inherit'] });
+    service.stdout!.pipe(host.stdin!);
+    const [serviceResult, hostCode] = await Promise.all([serviceDone, exited(host)]);
+    if (serviceResult.exitCode !== 0) throw new UserError('CP_FAILED', `stack cp: tar in service "${target.service.name}" exited with code ${serviceResult.exitCode}`, 'its message is above');
+    if (hostCode !== 0) throw new UserError('CP_FAILED', `stack cp: unpacking into ${land.dir} failed (tar exited with code ${hostCode})`, 'its message is above');
+    // A folder's contents were unpacked into the stage itself: the stage becomes the destination.
+    if (land.rename !== undefined) await rename(contents ? stage : join(stage, entry), join(land.dir, land.rename));
+  } finally {
+    if (land.rename !== undefined) await rm(stage, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+/** Host → service. */
+async function copyIn(ctx: CommandContext, target: ExecTarget, src: string, dest: string, o: { archive: boolean; follow: boolean }): Promise<number> {
+  const [destKindRaw, parentKind] = await probe(target, dest.replace(/\/+$/, '') || '/', true);
+  const destKind = destKindRaw === 'link' ? 'file' : destKindRaw;
+  const extractOwners = o.archive ? [] : ['-o'];
+  let dir: string;
+  let input: NodeJS.ReadableStream;
+  let host: ReturnType<typeof spawn> | undefined;
+  if (src === '-') {
+    if (destKind !== 'dir') throw new UserError('CP_NO_DEST_DIR', `a tar stream is unpacked into a folder: ${dest} is not one in service "${target.service.name}"`, 'name an existing folder');
+    dir = dest;
+    input = process.stdin;
+  } else {
+    const srcKind = await hostKind(src.replace(/\/\.$/, ''), o.follow);
+    if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder: ${src}`, 'check the host path');
+    const { dir: from, entry } = archived(src);
+    const land = landing(srcKind === 'link' ? 'file' : srcKind, dest, destKind, parentKind);
+    dir = land.dir;
+    const transform = land.rename !== undefined ? ['--transform', renameTransform(entry, land.rename)] : [];
+    const follow = o.follow ? ['-h'] : [];
+    host = spawn('tar', ['-c', '-f', '-', '-C', from, ...follow, ...transform, entry], { stdio: ['ignore', 'pipe', 'inherit'] });
+    input = host.stdout!;
+  }
+  const service = execAttached(target, ['tar', '-x', '-f', '-', '-C', dir, ...extractOwners], 'inherit', { ...AS_ROOT, pipes: true });
+  input.pipe(service.stdin!);
+  const [result, hostCode] = await Promise.all([service.done.catch(toolMissing), host ? exited(host) : Promise.resolve(0)]);
+  if (hostCode !== 0) throw new UserError('CP_FAILED', `stack cp: packing ${src} failed (tar exited with code ${hostCode})`, 'its message is above');
+  if (result.exitCode !== 0) throw new UserError('CP_FAILED', `stack cp: tar in service "${target.service.name}" exited with code ${result.exitCode}`, 'its message is above');
+  return 0;
+}
