@@ -59,7 +59,10 @@ export function hostnameFile(project: NamedProject, service: string): string {
 
 /**
  * /etc/resolv.conf of one service: the DNS forwarders on the gateways of its networks (at most
- * three, the resolver's limit), first network first; the host's search domains are kept.
+ * three, the resolver's limit), first network first, which relay what they do not answer to the
+ * service's `dns:` servers (else the host's); a service on no network of stack's has its `dns:`
+ * servers themselves. Its `dns_search:` replaces the host's search domains, kept otherwise; its
+ * `dns_opt:` is the options line.
  */
 export function resolvConf(
   project: NamedProject,
@@ -75,8 +78,11 @@ export function resolvConf(
   const lines = [
     '# written by stack: the forwarder on the network gateway answers service names and forwards the rest',
   ];
-  for (const gateway of [...new Set(gateways)].slice(0, 3)) lines.push(`nameserver ${gateway}`);
-  if (host.search?.length) lines.push(`search ${host.search.join(' ')}`);
+  const nameservers = gateways.length > 0 ? [...new Set(gateways)] : [...(self.dns ?? [])];
+  for (const server of nameservers.slice(0, 3)) lines.push(`nameserver ${server}`);
+  const search = self.dnsSearch ?? host.search;
+  if (search?.length && !(search.length === 1 && search[0] === '.')) lines.push(`search ${search.join(' ')}`);
+  if (self.dnsOpt?.length) lines.push(`options ${self.dnsOpt.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }
 

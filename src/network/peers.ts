@@ -9,6 +9,11 @@ export interface NamedService {
   readonly containerName?: string;
   readonly networks: Readonly<Record<string, { readonly aliases: readonly string[]; readonly priority: number }>>;
   readonly extraHosts: readonly ExtraHost[];
+  /** `dns:`: the service's own resolvers (the forwarder relays its other queries there). */
+  readonly dns?: readonly string[];
+  /** `dns_search:` (replaces the host's search domains) and `dns_opt:` (resolv.conf options). */
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOpt?: readonly string[];
 }
 
 /** What naming reads of a project (Project fits). */

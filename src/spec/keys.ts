@@ -59,7 +59,7 @@ export const KEYS: Catalogue = {
       `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
        networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
-       security_opt shm_size privileged devices secrets configs sysctls ulimits oom_score_adj domainname group_add`,
+       security_opt shm_size privileged devices secrets configs sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt`,
     ),
     ...all(S, 'image platform pull_policy'),
     build: M,
@@ -68,7 +68,7 @@ export const KEYS: Catalogue = {
       U,
       `blkio_config cgroup cgroup_parent cpu_count cpu_percent cpu_shares
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpuset credential_spec device_cgroup_rules
-       dns dns_opt dns_search label_file provider external_links gpus ipc
+       label_file provider external_links gpus ipc
        isolation links mac_address mem_reservation mem_swappiness memswap_limit network_mode
        models oom_kill_disable pid post_start pre_stop runtime scale
        storage_opt use_api_socket uts userns_mode
@@ -115,8 +115,8 @@ export const KEYS: Catalogue = {
 /** Why a cosmetic key changes nothing, shown as the warning's hint. */
 export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
   version: 'compose ignores it too; it can be removed',
-  tty: 'stack services have no terminal; their output goes to the log',
-  stdin_open: 'stack services have no terminal; their output goes to the log',
+  tty: 'as with `docker compose up`, nothing attaches to a service: stack gives it no terminal and logs its output (`stack logs`); `stack run` and `stack exec` give their command one on a terminal (-T for none)',
+  stdin_open: 'as with `docker compose up`, nothing writes to a service\'s stdin: stack gives it /dev/null; `stack run` and `stack exec` pass yours',
   pull_refresh_after: 'stack pulls as `pull_policy` says; use `daily`, `weekly` or `every_<duration>` there',
   logging: "stack writes each service's output to its own log file",
   annotations: 'stack keeps no per-container metadata besides labels',

@@ -181,6 +181,12 @@ export interface Service {
   readonly domainname?: string;
   /** `group_add`: supplementary groups, names (resolved in the service's group db) or gids. */
   readonly groupAdd?: readonly string[];
+  /** `dns`: the service's own resolvers, where stack's forwarder relays its queries for names outside the project. */
+  readonly dns?: readonly string[];
+  /** `dns_search`: search domains of its resolv.conf (the host's when absent; "." for none). */
+  readonly dnsSearch?: readonly string[];
+  /** `dns_opt`: the options line of its resolv.conf. */
+  readonly dnsOpt?: readonly string[];
   readonly limits: Limits;
   readonly develop: Develop | null;
   readonly profiles: readonly string[];

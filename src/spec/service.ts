@@ -6,6 +6,7 @@ import { DEVICE_SYNTAX, parseDevice } from './devices.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { viewOptions } from './view-options.js';
 import { processKeys } from './process-keys.js';
+import { dnsKeys } from './dns-keys.js';
 import { sysctls } from './sysctls.js';
 import { ulimits } from './ulimits.js';
 import { parsePlatform } from './platform.js';
@@ -112,7 +113,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     healthcheckDisabled: healthcheckDisabled(spec.healthcheck),
     ...healthcheckTimings(spec),
     restart: restart(spec.restart),
-    stopSignal: signal(spec.stop_signal, at, ctx),
+    stopSignal: signal(spec.stop_signal === undefined ? undefined : String(spec.stop_signal), at, ctx),
     stopSignalSet: spec.stop_signal !== undefined,
     stopGracePeriodMs: spec.stop_grace_period === undefined ? DEFAULT_STOP_GRACE_MS : ok(parseDuration(spec.stop_grace_period), DEFAULT_STOP_GRACE_MS),
     init: asBoolean(spec.init, false),
@@ -126,6 +127,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     ...optional('sysctls', sysctls(spec.sysctls, at, report)),
     ...optional('ulimits', ulimits(spec.ulimits, at, report)),
     ...processKeys(spec as Record<string, unknown>, at, report),
+    ...dnsKeys(spec as Record<string, unknown>, at, report),
     limits: limits(spec, at, ctx),
     develop: develop(spec.develop, at, ctx),
     profiles: [...(spec.profiles ?? [])],

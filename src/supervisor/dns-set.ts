@@ -41,7 +41,7 @@ export class DnsSet {
     for (const [address, listener] of byAddress) {
       const entry = this.running.get(address);
       if (entry) {
-        entry.forwarder.setNames(address, listener.names);
+        entry.forwarder.setNames(address, listener.names, listener.upstreamsOf ?? new Map());
         continue;
       }
       const failure = this.failed.get(address);

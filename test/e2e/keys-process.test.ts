@@ -1,7 +1,8 @@
 // Process keys through the real CLI (bin/stack.cjs over dist/: `npm run build` first) and the
 // real kernel: what the SERVICE sees at start (its own output, read back with `stack logs`) —
 // `sysctls` set in its own network and IPC namespaces while the host's values stay as they were,
-// `ulimits` in /proc/self/limits, `oom_score_adj`, `domainname`, `group_add` by name and number;
+// `ulimits` in /proc/self/limits, `oom_score_adj`, `domainname`, `group_add` by name and number,
+// `shm_size` as the size of its /dev/shm, `stop_signal` given as a number;
 // a sysctl this kernel does not namespace refused by `up` naming it; bad input refused by
 // `config` with file:line:col, the key, what was expected and a hint, all at once.
 import { randomBytes } from 'node:crypto';
@@ -37,6 +38,7 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id', 'domainname'] }, 'keys 
       'echo oom=$(cat /proc/self/oom_score_adj)',
       'echo domain=$(domainname)',
       'echo groups=$(id -G)',
+      "echo shm=$(df -k /dev/shm | awk 'NR==2 {print $2}')",
       'echo ready',
       'exec sleep infinity',
     ].join('; ');
@@ -56,6 +58,10 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id', 'domainname'] }, 'keys 
         '    oom_score_adj: 321',
         '    domainname: example.org',
         '    group_add: [audio, 4321]',
+        '    shm_size: 32m',
+        '  sig:',
+        '    command: ["sh", "-c", "trap \'echo stopped-by-usr1; exit 0\' USR1; echo waiting; while :; do sleep 0.1; done"]',
+        '    stop_signal: 10',
         '  listed:',
         '    command: ["sh", "-c", "echo ping=$(cat /proc/sys/net/ipv4/ping_group_range); exec sleep infinity"]',
         '    sysctls: ["net.ipv4.ping_group_range=0 2147483647"]',
@@ -100,6 +106,7 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id', 'domainname'] }, 'keys 
     expect(line('limit')).toEqual(['Max core file size 0 0 bytes', 'Max processes 500 500 processes', 'Max open files 1000 2000 files']);
     expect(line('oom')).toEqual(['321']);
     expect(line('domain')).toEqual(['example.org']);
+    expect(line('shm')).toEqual(['32768']);
     const groups = line('groups')[0]?.split(' ') ?? [];
     expect(groups).toContain('4321');
     if (audio !== undefined) expect(groups).toContain(audio);
@@ -110,6 +117,13 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id', 'domainname'] }, 'keys 
     expect(listed.replace(/\s+/g, ' ')).toBe('ping=0 2147483647');
     // Never on the host.
     expect({ somaxconn: hostValue('net.core.somaxconn'), msgmax: hostValue('kernel.msgmax'), pingRange: hostValue('net.ipv4.ping_group_range') }).toEqual(before);
+  });
+
+  it('stop_signal as a number: the service gets that signal (10 = SIGUSR1)', async () => {
+    await eventually('sig to wait', async () => (await stack('stack.yaml', 'logs', 'sig')).stdout.includes('waiting') || undefined);
+    const stop = await stack('stack.yaml', 'stop', 'sig');
+    expect(stop.exitCode).toBe(0);
+    expect((await stack('stack.yaml', 'logs', '--no-log-prefix', 'sig')).stdout).toContain('stopped-by-usr1');
   });
 
   it('config shows the keys back', async () => {

@@ -19,6 +19,11 @@ export interface DnsListener {
   readonly names: ReadonlyMap<string, readonly string[]>;
   /** Relay unknown names upstream; false for internal networks. */
   readonly forward: boolean;
+  /**
+   * Client address → its own resolvers (a service's `dns:`), used instead of the host's for what
+   * the table does not answer, as Docker's embedded DNS does; absent: the host's for everyone.
+   */
+  readonly upstreamsOf?: ReadonlyMap<string, readonly Upstream[]>;
 }
 
 /** Settings shared by every listener. */
@@ -35,14 +40,15 @@ export interface DnsOptions {
 export interface DnsForwarder {
   /** Where each listener ended up (the port matters when 0 was asked). */
   readonly bound: readonly { address: string; port: number }[];
-  /** Replaces the names a listener answers. */
-  setNames(address: string, names: ReadonlyMap<string, readonly string[]>): void;
+  /** Replaces the names a listener answers (and, when given, its clients' own resolvers). */
+  setNames(address: string, names: ReadonlyMap<string, readonly string[]>, upstreamsOf?: ReadonlyMap<string, readonly Upstream[]>): void;
   close(): Promise<void>;
 }
 
 /** Starts every listener; if one cannot bind, the others are closed and the error is thrown. */
 export async function startDnsForwarder(listeners: readonly DnsListener[], options: DnsOptions): Promise<DnsForwarder> {
   const names = new Map(listeners.map((l) => [l.address, l.names]));
+  const clients = new Map(listeners.map((l) => [l.address, l.upstreamsOf ?? new Map<string, readonly Upstream[]>()]));
   const closers: (() => Promise<void>)[] = [];
   const bound: { address: string; port: number }[] = [];
   const log = options.log ?? (() => {});
@@ -51,8 +57,10 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
   };
   try {
     for (const listener of listeners) {
-      const resolve = (msg: Buffer, transport: 'udp' | 'tcp') =>
-        reply(msg, names.get(listener.address) ?? new Map(), listener.forward, transport, options);
+      const resolve = (msg: Buffer, transport: 'udp' | 'tcp', client: string | undefined) => {
+        const own = client === undefined ? undefined : clients.get(listener.address)?.get(client.replace(/^::ffff:/, ''));
+        return reply(msg, names.get(listener.address) ?? new Map(), listener.forward, transport, own === undefined ? options : { ...options, upstreams: own });
+      };
       const wanted = listener.port ?? 53;
       const udp = await bindUdp(listener.address, wanted, resolve, log).catch((e) => {
         throw bindError(listener.address, wanted, 'udp', e);
@@ -71,7 +79,10 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
   }
   return {
     bound,
-    setNames: (address, table) => void names.set(address, table),
+    setNames: (address, table, upstreamsOf) => {
+      names.set(address, table);
+      if (upstreamsOf !== undefined) clients.set(address, upstreamsOf);
+    },
     close,
   };
 }
@@ -113,14 +124,14 @@ async function reply(
 function bindUdp(
   address: string,
   port: number,
-  resolve: (m: Buffer, t: 'udp') => Promise<Buffer>,
+  resolve: (m: Buffer, t: 'udp', client: string) => Promise<Buffer>,
   log: (m: string) => void,
 ): Promise<dgram.Socket> {
   return new Promise((ok, fail) => {
     const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     socket.once('error', fail);
     socket.on('message', (msg, peer) => {
-      resolve(msg, 'udp').then(
+      resolve(msg, 'udp', peer.address).then(
         (out) => socket.send(out, peer.port, peer.address),
         (e: Error) => log(`dns ${address}: ${e.message}`),
       );
@@ -136,7 +147,7 @@ function bindUdp(
 function listenTcp(
   address: string,
   port: number,
-  resolve: (m: Buffer, t: 'tcp') => Promise<Buffer>,
+  resolve: (m: Buffer, t: 'tcp', client: string | undefined) => Promise<Buffer>,
   log: (m: string) => void,
 ): Promise<net.Server> {
   return new Promise((ok, fail) => {
@@ -154,7 +165,7 @@ function listenTcp(
           const msg = pending.subarray(2, 2 + pending.readUInt16BE(0));
           pending = pending.subarray(2 + msg.length);
           chain = chain.then(async () => {
-            const out = await resolve(msg, 'tcp');
+            const out = await resolve(msg, 'tcp', socket.remoteAddress);
             const length = Buffer.alloc(2);
             length.writeUInt16BE(out.length);
             if (!socket.destroyed) socket.write(Buffer.concat([length, out]));

@@ -4,6 +4,7 @@
 import type { IpamRecord } from '../ipam.js';
 import { type NamedProject, nameTable } from '../peers.js';
 import type { DnsListener } from './forwarder.js';
+import type { Upstream } from './upstream.js';
 
 /** The listeners of a project's forwarder; call again and setNames() when addresses change. */
 export function dnsListeners(
@@ -12,9 +13,23 @@ export function dnsListeners(
 ): DnsListener[] {
   return Object.keys(ipam.networks)
     .sort()
-    .map((network) => ({
-      address: ipam.networks[network]!.gateway,
-      names: nameTable(project, ipam, network),
-      forward: !project.networks[network]?.internal,
-    }));
+    .map((network) => {
+      const upstreamsOf = serviceUpstreams(project, ipam, network);
+      return {
+        address: ipam.networks[network]!.gateway,
+        names: nameTable(project, ipam, network),
+        forward: !project.networks[network]?.internal,
+        ...(upstreamsOf.size > 0 && { upstreamsOf }),
+      };
+    });
+}
+
+/** Address on `network` → that service's own resolvers (`dns:`), for the services that have some. */
+function serviceUpstreams(project: NamedProject, ipam: IpamRecord, network: string): Map<string, Upstream[]> {
+  const out = new Map<string, Upstream[]>();
+  for (const [service, address] of Object.entries(ipam.networks[network]?.addresses ?? {})) {
+    const dns = project.services[service]?.dns;
+    if (dns !== undefined && dns.length > 0) out.set(address, dns.map((a) => ({ address: a })));
+  }
+  return out;
 }
