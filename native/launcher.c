@@ -53,6 +53,15 @@ static void protect_from_oom_killer(void) {
   close(fd);
 }
 
+/* `pid: service:NAME`: the monitor enters that pid namespace for its children only (setns with
+ * CLONE_NEWPID leaves the caller where it is), so the workload it clones is born there. */
+static void join_pid_namespace(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("pidns", errno, "open %s", path);
+  if (setns(fd, CLONE_NEWPID) < 0) fail("pidns", errno, "setns %s", path);
+  close(fd);
+}
+
 /* Relays the workload's failure report, if any; returns whether the exec succeeded. */
 static int exec_succeeded(int errpipe) {
   char msg[1400];
@@ -92,7 +101,9 @@ int main(void) {
 
   struct init_report *init_report = c.init ? init_report_page() : NULL;
   int new_net = c.netns && !strcmp(c.netns, "new");
-  long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (new_net ? CLONE_NEWNET : 0) | SIGCHLD;
+  /* A pid or IPC namespace shared (the host's, another service's) is not made anew. */
+  if (c.pid_ns && strcmp(c.pid_ns, "host")) join_pid_namespace(c.pid_ns);
+  long flags = (c.pid_ns ? 0 : CLONE_NEWPID) | CLONE_NEWNS | CLONE_NEWUTS | (c.ipc_ns ? 0 : CLONE_NEWIPC) | (new_net ? CLONE_NEWNET : 0) | SIGCHLD;
   pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (pid < 0) fail("clone", errno, "new pid, mount, uts, ipc%s namespaces", new_net ? ", net" : "");
   if (pid == 0) {

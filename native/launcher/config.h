@@ -34,6 +34,8 @@ struct config {
   int log_max_files;       /* files kept, the live one included */
   const char *exit_path;   /* exit record, written atomically when the workload is gone */
   const char *netns;       /* NULL: host network; "new": a fresh empty one; else a netns path */
+  const char *pid_ns;      /* NULL: a new one; "host": the host's; else a namespace path to join (/proc/PID/ns/pid) */
+  const char *ipc_ns;      /* NULL: a new one; "host": the host's; else a namespace path to join (/proc/PID/ns/ipc) */
   const char *hostname;
   const char *cwd;
   int init;                /* `init: true`: the launcher's own init is pid 1 (launcher/init.h) */

@@ -31,6 +31,16 @@ static void join_cgroups(const struct config *c) {
   }
 }
 
+/* `ipc: service:NAME`: the workload joins that service's IPC namespace (SysV shm, semaphores,
+ * message queues) before its view mounts /dev/mqueue. */
+static void enter_ipcns(const struct config *c) {
+  if (!c->ipc_ns || !strcmp(c->ipc_ns, "host")) return;
+  int fd = open(c->ipc_ns, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("ipcns", errno, "open %s", c->ipc_ns);
+  if (setns(fd, CLONE_NEWIPC) < 0) fail("ipcns", errno, "setns %s", c->ipc_ns);
+  close(fd);
+}
+
 static void enter_netns(const struct config *c) {
   if (!c->netns || !strcmp(c->netns, "new")) return;
   int fd = open(c->netns, O_RDONLY | O_CLOEXEC);
@@ -91,6 +101,7 @@ void workload_main(const struct config *c, int out_w, int err_w, struct init_rep
   if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail("stdio", errno, "set up stdio");
   join_cgroups(c);
   enter_netns(c);
+  enter_ipcns(c);
   /* In its final namespaces, through the host's /proc still mounted here (launcher/settings.h). */
   apply_sysctls(c);
   apply_oom_score_adj(c);

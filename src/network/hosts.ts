@@ -4,7 +4,7 @@
 // gateway of its networks. Pure: the executor writes the text and rewrites it when peers move.
 import { UserError } from '../errors.js';
 import type { IpamRecord } from './ipam.js';
-import { type NamedProject, namesOn, orderedNetworks } from './peers.js';
+import { type NamedProject, namesOn, netnsOwnerOf, orderedNetworks } from './peers.js';
 
 const LOCAL_LINES = [
   '127.0.0.1\tlocalhost',
@@ -19,10 +19,14 @@ const LOCAL_LINES = [
 export const HOST_GATEWAY = 'host-gateway';
 
 /** /etc/hosts of one service. Each name appears once: the first line that claims it wins. */
-export function hostsFile(project: NamedProject, ipam: IpamRecord, service: string): string {
+export function hostsFile(project: NamedProject, ipam: IpamRecord, service: string, hostHosts = ''): string {
   const self = project.services[service];
   if (!self) throw new Error(`hostsFile: no service ${service}`);
-  const networks = orderedNetworks(self);
+  // network_mode: host: the host's /etc/hosts (`hostHosts`) and its extra_hosts, as Docker writes it.
+  if (self.networkMode?.kind === 'host') return hostModeHosts(service, self, hostHosts);
+  // network_mode: service:NAME: the addresses and peers of the service that owns the netns.
+  const owner = netnsOwnerOf(project, service);
+  const networks = orderedNetworks(project.services[owner] ?? self);
   const lines = [
     `# /etc/hosts of service ${service}, written by stack (rewritten when a peer's address changes)`,
     ...LOCAL_LINES,
@@ -40,11 +44,11 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
   };
   const first = networks[0];
   if (first !== undefined)
-    line(ipam.networks[first]?.addresses[service], [self.hostname, ...namesOn(project, service, first)]);
+    line(ipam.networks[first]?.addresses[owner], [self.hostname, ...namesOn(project, owner, first)]);
   for (const network of networks) {
     const addresses = ipam.networks[network]?.addresses ?? {};
     for (const peer of Object.keys(addresses).sort()) {
-      if (peer !== service) line(addresses[peer], namesOn(project, peer, network));
+      if (peer !== owner) line(addresses[peer], namesOn(project, peer, network));
     }
   }
   return `${lines.join('\n')}\n`;
@@ -68,11 +72,13 @@ export function resolvConf(
   project: NamedProject,
   ipam: IpamRecord,
   service: string,
-  host: { search?: readonly string[] } = {},
+  host: { search?: readonly string[]; resolvConf?: string } = {},
 ): string {
   const self = project.services[service];
   if (!self) throw new Error(`resolvConf: no service ${service}`);
-  const gateways = orderedNetworks(self)
+  // network_mode: host: the host's resolver configuration, as Docker copies it.
+  if (self.networkMode?.kind === 'host' && host.resolvConf !== undefined) return host.resolvConf;
+  const gateways = orderedNetworks(project.services[netnsOwnerOf(project, service)] ?? self)
     .map((n) => ipam.networks[n]?.gateway)
     .filter((g): g is string => g !== undefined);
   const lines = [
@@ -83,6 +89,13 @@ export function resolvConf(
   const search = self.dnsSearch ?? host.search;
   if (search?.length && !(search.length === 1 && search[0] === '.')) lines.push(`search ${search.join(' ')}`);
   if (self.dnsOpt?.length) lines.push(`options ${self.dnsOpt.join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** /etc/hosts under `network_mode: host`: the host's lines, then the service's extra_hosts (host-gateway is the host itself). */
+function hostModeHosts(service: string, self: NamedProject['services'][string], hostHosts: string): string {
+  const lines = [`# /etc/hosts of service ${service} (network_mode: host), written by stack from the host's`, hostHosts.trimEnd()];
+  for (const extra of self.extraHosts) lines.push(`${extra.ip === HOST_GATEWAY ? '127.0.0.1' : extra.ip}\t${extra.host}`);
   return `${lines.join('\n')}\n`;
 }
 

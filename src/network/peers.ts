@@ -2,6 +2,7 @@
 // forwarder (dns/) both serve. Pure: reads the Project and the IPAM record only.
 import type { ExtraHost } from '../spec/project.js';
 import type { IpamRecord } from './ipam.js';
+import { netnsOwner, type NetworkMode } from '../spec/namespace-modes.js';
 
 /** What naming reads of a service (Project's Service fits). */
 export interface NamedService {
@@ -9,6 +10,8 @@ export interface NamedService {
   readonly containerName?: string;
   readonly networks: Readonly<Record<string, { readonly aliases: readonly string[]; readonly priority: number }>>;
   readonly extraHosts: readonly ExtraHost[];
+  /** `network_mode`: a service in another's netns is named at that service's address. */
+  readonly networkMode?: NetworkMode;
   /** `dns:`: the service's own resolvers (the forwarder relays its other queries there). */
   readonly dns?: readonly string[];
   /** `dns_search:` (replaces the host's search domains) and `dns_opt:` (resolv.conf options). */
@@ -35,7 +38,21 @@ export function namesOn(project: NamedProject, service: string, network: string)
   const s = project.services[service];
   const attachment = s?.networks[network];
   if (!s || !attachment) return [];
-  return unique([service, ...(s.containerName ? [s.containerName] : []), ...attachment.aliases]);
+  return unique([service, ...(s.containerName ? [s.containerName] : []), ...attachment.aliases, ...sharerNames(project, service)]);
+}
+
+/** The service whose netns `service` runs in (itself unless `network_mode: service:`; itself under `host`). */
+export function netnsOwnerOf(project: NamedProject, service: string): string {
+  const owner = netnsOwner(project.services, service);
+  return owner.kind === 'service' ? owner.service : service;
+}
+
+/** Names of the services in `owner`'s netns (network_mode: service:), which answer at its address as in Docker. */
+function sharerNames(project: NamedProject, owner: string): string[] {
+  return Object.entries(project.services)
+    .filter(([name, s]) => name !== owner && s.networkMode?.kind === 'service' && netnsOwnerOf(project, name) === owner)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([name, s]) => [name, ...(s.containerName ? [s.containerName] : [])]);
 }
 
 /**

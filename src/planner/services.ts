@@ -1,6 +1,7 @@
 // Services: start, stop, recreate, restart or remove each one, with its netns and veths, and why.
 // Pure, like all the planner.
 import type { Service } from '../spec/project.js';
+import { ownsNetns } from '../spec/namespace-modes.js';
 import type { LiveService } from './live.js';
 import { opId, type Draft } from './edges.js';
 import { attachmentHash, describeChange, hashService } from './hash.js';
@@ -43,7 +44,11 @@ export function planService(
   }
   const stamp = hashService(spec);
   const running = observed?.process?.alive === true;
-  const netnsCause = !observed
+  // A service in the host's or another service's netns (network_mode) has none of its own.
+  const own = ownsNetns(spec);
+  const netnsCause = !own
+    ? undefined
+    : !observed
     ? 'new service'
     : !observed.netns
       ? 'netns missing'
@@ -68,6 +73,9 @@ export function planService(
 
   if (netnsCause)
     add({ id: opId('create-netns', name), kind: 'create-netns', service: name, resource: `netns:${name}`, cause: netnsCause });
+  // Its own netns of before (network_mode set since): gone with the process that ran in it.
+  if (!own && observed?.netns)
+    add({ id: opId('remove-netns', name), kind: 'remove-netns', service: name, resource: `netns:${name}`, cause: process?.cause ?? 'network_mode changed' });
 
   planVeths(spec, observed, netnsCause, process?.cause, recreatedNetworks, add, false);
 

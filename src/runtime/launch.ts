@@ -44,6 +44,9 @@ export interface LaunchOptions {
   readonly cgroup?: { readonly dirs: readonly string[]; readonly oomEventsFile?: string; readonly project?: string };
   /** The service's network namespace: a path (/run/netns/stk-…), `new` for a fresh empty one, `host`. */
   readonly netns: string;
+  /** The pid and IPC namespaces to share (`pid:`, `ipc:`): `host` or a /proc/PID/ns/… path; absent: new ones. */
+  readonly pidNs?: string;
+  readonly ipcNs?: string;
   /** The CRI-format log file (rotated as `<logPath>.1`, `.2`, ...); its folder must exist. */
   readonly logPath: string;
   /** Where the monitor writes the exit record (exit-record.ts); its folder must exist. */
@@ -202,6 +205,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     cgroupDirs: options.cgroup?.dirs ?? [],
     ...(options.cgroup?.oomEventsFile !== undefined && { oomEventsFile: options.cgroup.oomEventsFile }),
     netns: options.netns,
+    ...(options.pidNs !== undefined && { pidNs: options.pidNs }),
+    ...(options.ipcNs !== undefined && { ipcNs: options.ipcNs }),
     logPath: options.logPath,
     exitPath: options.exitPath,
     logRotation: options.logRotation ?? DEFAULT_LOG_ROTATION,

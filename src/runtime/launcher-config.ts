@@ -34,6 +34,9 @@ export interface LaunchSpec {
   readonly oomEventsFile?: string;
   /** A netns path, `new` (a fresh empty one) or `host`. */
   readonly netns: string;
+  /** `pid`/`ipc` shared: `host`, or the path of another service's namespace (/proc/PID/ns/pid); absent: a new one. */
+  readonly pidNs?: string;
+  readonly ipcNs?: string;
   readonly logPath: string;
   readonly exitPath: string;
   readonly logRotation: LogRotation;
@@ -75,6 +78,8 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
     ['search_path', s.environment.PATH ?? DEFAULT_SEARCH_PATH],
   ];
   if (spec.netns !== 'host') pairs.push(['netns', spec.netns]);
+  if (spec.pidNs !== undefined) pairs.push(['pid_ns', spec.pidNs]);
+  if (spec.ipcNs !== undefined) pairs.push(['ipc_ns', spec.ipcNs]);
   if (s.init) pairs.push(['init', '1']); // the launcher's own init (native/launcher/init.h)
   if (s.hold) pairs.push(['hold', '1']); // a one-off's holder: no program (native/launcher/workload.c)
   if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);

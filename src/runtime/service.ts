@@ -23,8 +23,11 @@ export interface StartRequest {
   readonly roots: StateRoots;
   readonly project: Project;
   readonly service: Service;
-  /** The service's netns name (as its record holds it), under /run/netns. */
+  /** The netns name (its own as its record holds it, or its owner's), under /run/netns; `host`: the host's. */
   readonly netns: string;
+  /** The pid and IPC namespaces it shares (network/service-namespaces.ts); absent: its own. */
+  readonly pidNs?: string;
+  readonly ipcNs?: string;
   readonly cgroups: CgroupManager;
   /** `make` on a first start (volumes and bind sources created), `find` on a restart. */
   readonly mode: MountSetup['mode'];
@@ -85,7 +88,9 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
   const launched = await launch({
     service,
     cgroup: group,
-    netns: join(NETNS_DIR, request.netns),
+    netns: request.netns === 'host' ? 'host' : join(NETNS_DIR, request.netns),
+    ...(request.pidNs !== undefined && { pidNs: request.pidNs }),
+    ...(request.ipcNs !== undefined && { ipcNs: request.ipcNs }),
     logPath: files.log,
     exitPath: files.exit,
     userDb,

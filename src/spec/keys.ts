@@ -59,7 +59,7 @@ export const KEYS: Catalogue = {
       `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
        networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
-       security_opt shm_size privileged devices secrets configs sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt`,
+       security_opt shm_size privileged devices secrets configs sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt network_mode pid ipc`,
     ),
     ...all(S, 'image platform pull_policy'),
     build: M,
@@ -68,9 +68,9 @@ export const KEYS: Catalogue = {
       U,
       `blkio_config cgroup cgroup_parent cpu_count cpu_percent cpu_shares
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpuset credential_spec device_cgroup_rules
-       label_file provider external_links gpus ipc
-       isolation links mac_address mem_reservation mem_swappiness memswap_limit network_mode
-       models oom_kill_disable pid post_start pre_stop runtime scale
+       label_file provider external_links gpus
+       isolation links mac_address mem_reservation mem_swappiness memswap_limit
+       models oom_kill_disable post_start pre_stop runtime scale
        storage_opt use_api_socket uts userns_mode
        volumes_from`,
     ),

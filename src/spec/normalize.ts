@@ -12,6 +12,7 @@ import { suggest } from './suggest.js';
 import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
 import { secretDefs, serviceSecretMounts } from './secrets.js';
 import { normalizeService, sortKeys } from './service.js';
+import { linkNamespaceOwners } from './namespace-modes.js';
 import { asBoolean, parseBoolean } from './units.js';
 
 /** Options of `normalize`. */
@@ -45,6 +46,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
 
   const services: Record<string, Service> = {};
   for (const name of [...enabled].sort()) if (!opts.skip?.has(name)) services[name] = normalizeService(name, all[name]!, ctx);
+  linkNamespaceOwners(services, all as Record<string, Record<string, unknown>>, report);
 
   const secrets = secretDefs('secret', spec, project, ctx);
   const configs = secretDefs('config', spec, project, ctx);

@@ -3,6 +3,7 @@
 // All durations are milliseconds, all sizes bytes, all paths absolute.
 import type { PlatformSpec } from './platform.js';
 import type { SeccompProfile } from './seccomp-profile.js';
+import type { IpcMode, NetworkMode, SharedNamespace, VolumesFrom } from './namespace-modes.js';
 import type { Ulimit } from './ulimits.js';
 
 /** A whole project after load → interpolate → validate → normalize. */
@@ -171,6 +172,14 @@ export interface Service {
   readonly hide?: readonly string[];
   /** `x-stack-show`: paths hidden by default that the service may see. */
   readonly show?: readonly string[];
+  /** `network_mode` (namespace-modes.ts); absent: its own netns on `networks:`. Shared or `none`: `networks` is empty. */
+  readonly networkMode?: NetworkMode;
+  /** `pid`: the host's or another service's pid namespace; absent: its own. */
+  readonly pidMode?: SharedNamespace;
+  /** `ipc`; absent: its own (shareable). */
+  readonly ipcMode?: IpcMode;
+  /** `volumes_from`: the volumes of other services, mounted too. */
+  readonly volumesFrom?: readonly VolumesFrom[];
   /** `sysctls:` set in the service's own net/IPC namespaces (sysctls.ts); absent when none. */
   readonly sysctls?: Readonly<Record<string, string>>;
   /** `ulimits:` set with setrlimit before exec (ulimits.ts); -1 is unlimited; absent when none. */

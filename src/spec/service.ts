@@ -5,6 +5,7 @@ import type { PullPolicy, DeviceMapping, Dependency, Develop, WatchExec, ExtraHo
 import { DEVICE_SYNTAX, parseDevice } from './devices.js';
 import { listOrDict, readServiceEnvFiles } from './environment.js';
 import { viewOptions } from './view-options.js';
+import { namespaceModes } from './namespace-modes.js';
 import { processKeys } from './process-keys.js';
 import { dnsKeys } from './dns-keys.js';
 import { sysctls } from './sysctls.js';
@@ -124,6 +125,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     devices,
     ...securityOptions(spec.security_opt, at, ctx),
     ...viewOptions(spec as Record<string, unknown>, at, report),
+    ...namespaceModes(spec as Record<string, unknown>, at, report),
     ...optional('sysctls', sysctls(spec.sysctls, at, report)),
     ...optional('ulimits', ulimits(spec.ulimits, at, report)),
     ...processKeys(spec as Record<string, unknown>, at, report),

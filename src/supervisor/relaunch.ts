@@ -4,20 +4,19 @@
 // same view — its /etc name files and its volumes, which the first start made, so a restart
 // only finds them (src/runtime/mounts.ts in `find` mode: bind sources as given, named volumes'
 // folders, anonymous volumes through their records).
-import { netnsName } from '../names.js';
+import { serviceNamespaces } from '../network/service-namespaces.js';
 import { startServiceProcess, type CgroupManager, type LaunchedService } from '../runtime/index.js';
 import type { Project, Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
-import { serviceRecords } from '../state/records.js';
 
 /** Starts `spec` again in its netns, cgroups and view; resolves once its program runs. */
 export async function relaunch(roots: StateRoots, project: Project, spec: Service, cgroups: CgroupManager): Promise<LaunchedService> {
-  const record = await serviceRecords.read(roots, project.name, spec.name);
   return startServiceProcess({
     roots,
     project,
     service: spec,
-    netns: record?.netns ?? netnsName(project.name, spec.name),
+    // Its netns (or its owner's, or the host's) and the pid/IPC namespaces it shares, as they are now.
+    ...(await serviceNamespaces(roots, project, spec)),
     cgroups,
     mode: 'find',
     empty: true,

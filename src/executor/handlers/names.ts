@@ -34,10 +34,15 @@ function runSearch(ctx: RunContext): Promise<string[]> {
 export async function writeNameFiles(ctx: RunContext, service: string): Promise<void> {
   const files = serviceFiles(ctx.roots, ctx.project.name, service);
   const search = runSearch(ctx);
+  // network_mode: host: the host's own /etc/hosts and /etc/resolv.conf are the service's, as in Docker.
+  const onHost = ctx.project.services[service]?.networkMode?.kind === 'host';
+  const [hostHosts, hostResolv] = onHost
+    ? await Promise.all([readFile('/etc/hosts', 'utf8').catch(() => ''), readFile('/etc/resolv.conf', 'utf8').catch(() => '')])
+    : [undefined, undefined];
   await mkdir(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its files stay 0644: a non-root service reads them through its view
   await Promise.all([
-    writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service)),
+    writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service, hostHosts)),
     writeIfChanged(files.hostname, hostnameFile(ctx.project, service)),
-    search.then((s) => writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: s }))),
+    search.then((s) => writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: s, ...(hostResolv !== undefined && { resolvConf: hostResolv }) }))),
   ]);
 }

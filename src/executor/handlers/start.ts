@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import type { StartService } from '../../planner/plan.js';
 import type { Service } from '../../spec/project.js';
-import { netnsName } from '../../names.js';
+import { serviceNamespaces } from '../../network/service-namespaces.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
@@ -57,8 +57,9 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   // A process that died leaves its cgroups to be reused: whatever it left running in them goes first.
   const before = await serviceRecords.read(ctx.roots, project, op.service);
   const replacing = before?.process != null;
-  // The netns the record names (made by create-netns, perhaps by an earlier version's names).
-  const netns = before?.netns ?? netnsName(project, op.service);
+  // The netns the record names (made by create-netns, perhaps by an earlier version's names), or
+  // the host's or its owner's (network_mode), and the pid/IPC namespaces it shares (pid, ipc).
+  const namespaces = await serviceNamespaces(ctx.roots, ctx.project, spec);
   await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
     ...r,
     config: op.stamp,
@@ -76,7 +77,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         roots: ctx.roots,
         project: ctx.project,
         service: spec,
-        netns,
+        ...namespaces,
         cgroups: await ctx.cgroups(),
         mode: 'make',
         empty: replacing,
