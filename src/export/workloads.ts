@@ -4,16 +4,14 @@
 import type { Service } from '../spec/index.js';
 import { container } from './container.js';
 import { meta, serviceName, type ExportContext } from './context.js';
-import { waits } from './dependencies.js';
+import { JOB_WAITER, waits } from './dependencies.js';
 import { seconds } from './durations.js';
 import { COMPOSE_NAME_ANNOTATION, labelAnnotations, serviceLabels, selectorLabels } from './labels.js';
 import type { KubeObject } from './manifest.js';
-import { isDnsLabel } from './naming.js';
 import { networkLabels } from './network-policies.js';
 import { secretVolumes } from './secrets.js';
 import { HEADLESS_SUFFIX } from './services.js';
 import { serviceVolumes } from './volumes.js';
-import { JOB_WAITER } from './dependencies.js';
 
 /** Which kind of workload a service becomes. */
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'Job';
@@ -79,7 +77,7 @@ function restartNamed(ctx: ExportContext, service: Service): void {
 function podSettings(ctx: ExportContext, service: Service, name: string, pod: Record<string, unknown>): void {
   const f = ctx.findings;
   if (service.hostname !== service.name) {
-    if (isDnsLabel(service.hostname) || /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(service.hostname)) pod.hostname = service.hostname;
+    if (service.hostname.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(service.hostname)) pod.hostname = service.hostname;
     else f.warn(service.name, 'hostname', `"${service.hostname}" is not a DNS-1123 label: the pod keeps its generated hostname`);
   }
   if (service.containerName !== undefined) {
