@@ -14,6 +14,9 @@ export function literal(value: string): string {
   return value.replace(/\$\(/g, '$$$$(');
 }
 
+/** What Kubernetes (1.27) accepts as an environment variable's name. */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
 /** The main container of a service (its volume mounts are added by the caller). */
 export function container(ctx: ExportContext, service: Service, name: string): Record<string, unknown> {
   const f = ctx.findings;
@@ -27,7 +30,11 @@ export function container(ctx: ExportContext, service: Service, name: string): R
     else f.warn(service.name, 'entrypoint', "an empty entrypoint (compose: none at all) cannot be written: Kubernetes reads an empty command as the image's ENTRYPOINT");
   }
   if (service.command !== null) c.args = service.command.map(literal);
-  const env = Object.keys(service.environment).sort();
+  const env = Object.keys(service.environment).sort().filter((k) => {
+    if (ENV_NAME.test(k)) return true;
+    f.refuse(service.name, `environment.${k}`, 'not a variable name Kubernetes accepts (letters, digits, _, - and ., not starting with a digit)', 'rename the variable');
+    return false;
+  });
   if (env.length) c.env = env.map((k) => ({ name: k, value: literal(service.environment[k]!) }));
   if (service.workingDir !== undefined) c.workingDir = service.workingDir;
   const ports = listedPorts(service);

@@ -395,6 +395,10 @@ services:
     expect((e as Error).message).toMatch(/tool: image: runs a program of this host/);
   });
 
+  it('an environment variable name Kubernetes refuses is refused, naming service and key', async () => {
+    await expect(exportSpec(`services: { a: { image: x, environment: { "1BAD": v } } }`)).rejects.toThrow(/a: environment\.1BAD: not a variable name Kubernetes accepts/);
+  });
+
   it('SERVICE... exports those services and what they depend on', async () => {
     const r = await exp(`
 services:
