@@ -23,14 +23,22 @@ export function isQualifiedKey(key: string): boolean {
   return name.length <= 63 && QUALIFIED_NAME.test(name);
 }
 
+/** `value` as a label value: at most 63 of [A-Za-z0-9_.-], alphanumeric at both ends. */
+export function labelValue(value: string): string {
+  return value
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+}
+
 /** The labels of every object of the project. */
 export function projectLabels(project: string): Record<string, string> {
-  return { 'app.kubernetes.io/managed-by': 'stack', [PROJECT_LABEL]: project };
+  return { 'app.kubernetes.io/managed-by': 'stack', [PROJECT_LABEL]: labelValue(project) };
 }
 
 /** The labels that select one service's pods (what its Service and policies match). */
 export function selectorLabels(project: string, service: string): Record<string, string> {
-  return { [SERVICE_LABEL]: service, [PROJECT_LABEL]: project };
+  return { [SERVICE_LABEL]: service, [PROJECT_LABEL]: labelValue(project) };
 }
 
 /** The labels of a service's objects and pods. */

@@ -5,7 +5,7 @@
 // implement NetworkPolicy enforce any of it: that is named.
 import type { Service } from '../spec/index.js';
 import { meta, serviceName, type ExportContext } from './context.js';
-import { PROJECT_LABEL, labelAnnotations, projectLabels, selectorLabels } from './labels.js';
+import { PROJECT_LABEL, labelAnnotations, labelValue, projectLabels, selectorLabels } from './labels.js';
 import type { KubeObject } from './manifest.js';
 import { toDnsLabel } from './naming.js';
 
@@ -49,7 +49,7 @@ export function networkPolicies(ctx: ExportContext): KubeObject[] {
   for (const key of used) {
     const network = ctx.project.networks[key];
     const label = networkLabel(ctx, key);
-    const members = { matchLabels: { [label]: 'true', [PROJECT_LABEL]: ctx.project.name } };
+    const members = { matchLabels: { [label]: 'true', [PROJECT_LABEL]: labelValue(ctx.project.name) } };
     if (network?.external) ctx.findings.warn(undefined, `networks.${key}.external`, "other projects' containers on this network are not carried: only this project's services on it reach each other");
     if (network?.ipam.length) ctx.findings.warn(undefined, `networks.${key}.ipam`, 'subnets and gateways are not carried: the cluster assigns pod addresses');
     const internal = network?.internal ?? false;

@@ -244,6 +244,11 @@ services:
     expect(warned(r, 'web', 'labels.bad key!')).toHaveLength(1);
   });
 
+  it('a project name that ends in - or _ still makes valid label values', async () => {
+    const r = await exp(`name: my_app_\nservices: { web: { image: nginx, expose: [80] } }`);
+    expect(podTemplate(find(r, 'Deployment', 'web'))!.labels['app.kubernetes.io/part-of']).toBe('my_app');
+  });
+
   it('--namespace puts every object in that namespace', async () => {
     const r = await exp(`services: { web: { image: nginx } }`, { namespace: 'staging' });
     expect(find(r, 'Namespace', 'staging')).toBeDefined();
