@@ -37,6 +37,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   port: { summary: 'Print the host address a service\'s port is published on', load: () => import('./commands/port.js') },
   stats: { summary: 'Show the live CPU, memory, network, block I/O and pids of the services', load: () => import('./commands/stats.js') },
   cp: { summary: 'Copy files or folders between a service and the host', load: () => import('./commands/cp.js') },
+  events: { summary: 'Print the services\' lifecycle events as they happen (start, die, oom, restart, health)', load: () => import('./commands/events.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },
   version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },
 };

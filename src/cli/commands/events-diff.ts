@@ -1,0 +1,51 @@
+// What `stack events` compares: a picture of each service's lifecycle facts as the records show
+// them (its process from the service record, the monitor's exit record, the supervisor's health
+// and restart files, the memory cgroup's oom_kill counter), and the events between two pictures,
+// in the order Docker emits them: oom, die (with the exit code, 128+n for signal n), restart,
+// start, health_status. Pure: the reading is in events.ts.
+
+/** One service's facts at one moment. */
+export interface ServiceFacts {
+  /** `pid:startTime` of the main process the record names, or null. */
+  readonly process: string | null;
+  /** The last exit the monitor recorded: the process it was, its code and whether it was an OOM kill. */
+  readonly exit: { readonly process: string; readonly exitCode: number; readonly oomKilled: boolean; readonly at: string } | null;
+  /** The supervisor's health of the current process. */
+  readonly health: { readonly process: string; readonly status: string } | null;
+  /** Restarts the supervisor made since `up` started the service. */
+  readonly restarts: number | null;
+  /** The memory cgroup's oom_kill counter, when readable. */
+  readonly oomKills: number | null;
+}
+
+/** The facts of every service, by name. */
+export type ProjectFacts = ReadonlyMap<string, ServiceFacts>;
+
+/** One lifecycle event. */
+export interface LifecycleEvent {
+  readonly service: string;
+  readonly action: 'start' | 'die' | 'oom' | 'restart' | 'health_status';
+  /** Extra facts: exitCode for die, the status for health_status (`healthy`), pid for start. */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** The events that lead from `before` to `after` (a service new in `after` compares with nothing). */
+export function diffFacts(before: ProjectFacts, after: ProjectFacts): LifecycleEvent[] {
+  const events: LifecycleEvent[] = [];
+  for (const [service, now] of [...after.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const was = before.get(service);
+    const emit = (action: LifecycleEvent['action'], attributes: Record<string, string> = {}) => events.push({ service, action, attributes });
+    const newExit = now.exit !== null && (was?.exit === null || was?.exit === undefined || was.exit.at !== now.exit.at || was.exit.process !== now.exit.process);
+    // oom: the counter rose, or (no counter to read) an exit the monitor marked as an OOM kill.
+    const counterRose = now.oomKills !== null && was?.oomKills !== null && was?.oomKills !== undefined && now.oomKills > was.oomKills;
+    if (counterRose || (newExit && now.exit!.oomKilled && (now.oomKills === null || was?.oomKills === null || was?.oomKills === undefined))) emit('oom');
+    if (newExit) emit('die', { exitCode: String(now.exit!.exitCode) });
+    if (now.restarts !== null && (was?.restarts ?? 0) < now.restarts && was !== undefined) emit('restart');
+    if (now.process !== null && now.process !== (was?.process ?? null)) emit('start', { pid: now.process.split(':')[0]! });
+    const status = now.health?.status;
+    if (status !== undefined && status !== 'starting' && (now.health!.process !== was?.health?.process || status !== was?.health?.status)) {
+      emit('health_status', { healthStatus: status });
+    }
+  }
+  return events;
+}

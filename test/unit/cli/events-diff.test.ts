@@ -1,0 +1,58 @@
+// The events between two pictures of a project's records: Docker's order (oom, die, restart,
+// start, health_status), exit codes as a shell reports them, nothing for what did not change.
+import { describe, expect, it } from 'vitest';
+import { diffFacts, type ServiceFacts } from '../../../src/cli/commands/events-diff.js';
+import { exitCodeOf, formatEvent } from '../../../src/cli/commands/events.js';
+
+const running = (pid: number, extra: Partial<ServiceFacts> = {}): ServiceFacts => ({ process: `${pid}:100`, exit: null, health: null, restarts: 0, oomKills: 0, ...extra });
+const facts = (entries: Record<string, ServiceFacts>) => new Map(Object.entries(entries));
+
+describe('stack events: diffFacts', () => {
+  it('nothing changed, nothing said', () => {
+    expect(diffFacts(facts({ web: running(5) }), facts({ web: running(5) }))).toEqual([]);
+  });
+
+  it('an OOM kill and a restart: oom, die 137, restart, start', () => {
+    const before = facts({ web: running(5) });
+    const after = facts({
+      web: running(9, { exit: { process: '5:100', exitCode: 137, oomKilled: true, at: 't1' }, restarts: 1, oomKills: 1 }),
+    });
+    expect(diffFacts(before, after).map((e) => [e.action, e.attributes])).toEqual([
+      ['oom', {}],
+      ['die', { exitCode: '137' }],
+      ['restart', {}],
+      ['start', { pid: '9' }],
+    ]);
+  });
+
+  it('oom from the exit record when the counter cannot be read; not twice when it can', () => {
+    const exit = { process: '5:100', exitCode: 137, oomKilled: true, at: 't1' };
+    const noCounter = diffFacts(facts({ web: running(5, { oomKills: null }) }), facts({ web: { ...running(5, { oomKills: null }), process: null, exit } }));
+    expect(noCounter.map((e) => e.action)).toEqual(['oom', 'die']);
+    // The counter rose in an earlier reading, the exit comes in this one: die only.
+    const later = diffFacts(facts({ web: running(5, { oomKills: 1 }) }), facts({ web: { ...running(5, { oomKills: 1 }), process: null, exit } }));
+    expect(later.map((e) => e.action)).toEqual(['die']);
+  });
+
+  it('health_status on a change of status or process, never for starting; a new service starts', () => {
+    const healthy = { process: '5:100', status: 'healthy' };
+    expect(diffFacts(facts({ web: running(5, { health: { process: '5:100', status: 'starting' } }) }), facts({ web: running(5, { health: healthy }) }))).toEqual([
+      { service: 'web', action: 'health_status', attributes: { healthStatus: 'healthy' } },
+    ]);
+    expect(diffFacts(facts({ web: running(5, { health: healthy }) }), facts({ web: running(5, { health: healthy }) }))).toEqual([]);
+    expect(diffFacts(facts({}), facts({ db: running(7) })).map((e) => e.action)).toEqual(['start']);
+  });
+
+  it('exit codes as a shell reports them; compose text and JSON lines', () => {
+    expect(exitCodeOf(null, 'SIGKILL')).toBe(137);
+    expect(exitCodeOf(3, null)).toBe(3);
+    const t = new Date('2026-01-02T03:04:05.678Z');
+    expect(formatEvent('p', { service: 'web', action: 'die', attributes: { exitCode: '137' } }, t, false)).toBe(
+      '2026-01-02T03:04:05.678Z container die p-web-1 (exitCode=137, name=p-web-1, project=p, service=web)\n',
+    );
+    expect(JSON.parse(formatEvent('p', { service: 'web', action: 'health_status', attributes: { healthStatus: 'unhealthy' } }, t, true))).toEqual({
+      time: '2026-01-02T03:04:05.678Z', type: 'container', action: 'health_status: unhealthy', id: 'p-web-1', service: 'web',
+      attributes: { healthStatus: 'unhealthy', name: 'p-web-1', project: 'p', service: 'web' },
+    });
+  });
+});
