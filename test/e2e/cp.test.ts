@@ -4,7 +4,7 @@
 // service pointing at `/` (or at a host folder) reaches the service's files, never the host's —
 // the host's /tmp, where this test keeps a secret, is not in the service's view.
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,18 @@ describeRoot('stack cp', () => {
     expect(await inService('cat /tmp/newdir/sub/nested.txt; stat -c %u /tmp/newdir/file.txt')).toBe('nested\n0');
     expect((await stack('cp', join(dir, 'in', 'file.txt'), 'web:/tmp/renamed.txt')).exitCode).toBe(0);
     expect(await inService('cat /tmp/renamed.txt')).toBe('from the host');
+  });
+
+  it('-a keeps the owners both ways; without it the copy is owned by who copies', async () => {
+    writeFileSync(join(dir, 'owned.txt'), 'owned\n');
+    chownSync(join(dir, 'owned.txt'), 1234, 2345);
+    expect((await stack('cp', '-a', join(dir, 'owned.txt'), 'web:/tmp/owned-a.txt')).exitCode).toBe(0);
+    expect((await stack('cp', join(dir, 'owned.txt'), 'web:/tmp/owned-root.txt')).exitCode).toBe(0);
+    expect(await inService('stat -c %u:%g /tmp/owned-a.txt /tmp/owned-root.txt')).toBe('1234:2345\n0:0');
+    await inService('echo x > /tmp/svc-owned && chown 4321:5432 /tmp/svc-owned');
+    expect((await stack('cp', '-a', 'web:/tmp/svc-owned', join(out, 'svc-a'))).exitCode).toBe(0);
+    expect((await stack('cp', 'web:/tmp/svc-owned', join(out, 'svc-root'))).exitCode).toBe(0);
+    expect([statSync(join(out, 'svc-a')).uid, statSync(join(out, 'svc-a')).gid, statSync(join(out, 'svc-root')).uid]).toEqual([4321, 5432, 0]);
   });
 
   it("refuses escapes: a link to / or to a host folder never reaches the host's files, either way", async () => {
