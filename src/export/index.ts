@@ -8,6 +8,7 @@ import { jobWaiterObjects, oneShots } from './dependencies.js';
 import { projectLabels } from './labels.js';
 import { applyOrder, type KubeObject } from './manifest.js';
 import { isDnsLabel, nameAll, toDnsLabel, type Names } from './naming.js';
+import { refuseNetworkMode } from './namespaces.js';
 import { networkPolicies } from './network-policies.js';
 import { reachWarnings } from './reach.js';
 import { secretObjects } from './secrets.js';
@@ -42,7 +43,10 @@ export function exportKube(project: Project, options: ExportOptions): KubeExport
     throw new UserError('CLI_BAD_ARGUMENTS', `--namespace "${options.namespace}" is not a valid namespace name`, 'lowercase letters, digits and -, starting with a letter, at most 63 characters');
   }
   const services = selectServices(project, options.services);
-  for (const s of services) refuseUncarried(findings, s);
+  for (const s of services) {
+    refuseUncarried(findings, s);
+    refuseNetworkMode(findings, s);
+  }
   const names = nameEverything(project, services, findings);
   const ctx: ExportContext = {
     project,
@@ -63,7 +67,7 @@ export function exportKube(project: Project, options: ExportOptions): KubeExport
   const taken = new Set<string>(names.services.values());
   let waiter = false;
   for (const s of services) {
-    const kind: WorkloadKind = jobs.has(s.name) ? 'Job' : hasNamedVolume(s) ? 'StatefulSet' : 'Deployment';
+    const kind: WorkloadKind = jobs.has(s.name) ? 'Job' : hasNamedVolume(ctx, s) ? 'StatefulSet' : 'Deployment';
     objects.push(...servicesOf(ctx, s, kind === 'StatefulSet', taken));
     const w = workload(ctx, s, kind);
     objects.push(w.object);

@@ -8,6 +8,7 @@ import { meta, serviceName, type ExportContext } from './context.js';
 import { PROJECT_LABEL, labelAnnotations, labelValue, projectLabels, selectorLabels } from './labels.js';
 import type { KubeObject } from './manifest.js';
 import { toDnsLabel } from './naming.js';
+import { isolated } from './namespaces.js';
 
 /** Prefix of the label that marks a pod as a member of a compose network. */
 export const NETWORK_LABEL_PREFIX = 'stack.network/';
@@ -43,6 +44,16 @@ const CLUSTER_DNS = {
 /** One policy per network the exported services join, and one per service with published ports. */
 export function networkPolicies(ctx: ExportContext): KubeObject[] {
   const out: KubeObject[] = [];
+  // network_mode: none: nothing in, nothing out (a policy with no rule of either kind).
+  for (const service of ctx.services.filter(isolated)) {
+    const name = serviceName(ctx, service.name);
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(ctx, toDnsLabel(`${name}-no-network`), projectLabels(ctx.project.name)),
+      spec: { podSelector: { matchLabels: selectorLabels(ctx.project.name, name) }, policyTypes: ['Ingress', 'Egress'] },
+    });
+  }
   const used = [...new Set(ctx.services.flatMap((s) => Object.keys(s.networks)))].sort();
   if (!used.length) return out;
   ctx.findings.warn(undefined, 'networks', 'written as NetworkPolicies, which only some network plugins enforce (Calico, Cilium, ...); on others every pod reaches every pod');

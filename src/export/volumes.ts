@@ -1,7 +1,7 @@
 // Volumes: a named volume → a PersistentVolumeClaim (ReadWriteMany when two services share
 // it), an anonymous volume → an emptyDir, tmpfs (and shm_size) → an emptyDir in memory. A bind
 // mount of a host folder cannot be carried (a pod runs on some node, not on this machine).
-import type { Service } from '../spec/index.js';
+import type { Mount, Service } from '../spec/index.js';
 import { meta, type ExportContext } from './context.js';
 import { labelAnnotations, projectLabels } from './labels.js';
 import type { KubeObject } from './manifest.js';
@@ -29,7 +29,7 @@ export function isQuantity(size: string): boolean {
 export function volumeUsers(ctx: ExportContext): Map<string, string[]> {
   const users = new Map<string, string[]>();
   for (const s of ctx.services) {
-    for (const m of s.volumes) {
+    for (const m of [...s.volumes, ...borrowed(ctx, s).map((b) => b.mount)]) {
       if (m.type !== 'volume' || m.source === undefined) continue;
       const list = users.get(m.source) ?? [];
       if (!list.includes(s.name)) list.push(s.name);
@@ -39,9 +39,20 @@ export function volumeUsers(ctx: ExportContext): Map<string, string[]> {
   return users;
 }
 
+/** The mounts a service takes from others with `volumes_from` (read-only with `:ro`). */
+export function borrowed(ctx: ExportContext, service: Service): { mount: Mount; from: string; readOnly: boolean }[] {
+  const out: { mount: Mount; from: string; readOnly: boolean }[] = [];
+  for (const vf of service.volumesFrom ?? []) {
+    const from = ctx.project.services[vf.service];
+    if (!from) continue;
+    for (const mount of from.volumes) out.push({ mount, from: vf.service, readOnly: vf.mode === 'ro' || mount.readOnly });
+  }
+  return out;
+}
+
 /** True when the service keeps data in a named volume (it becomes a StatefulSet). */
-export function hasNamedVolume(service: Service): boolean {
-  return service.volumes.some((m) => m.type === 'volume' && m.source !== undefined);
+export function hasNamedVolume(ctx: ExportContext, service: Service): boolean {
+  return [...service.volumes, ...borrowed(ctx, service).map((b) => b.mount)].some((m) => m.type === 'volume' && m.source !== undefined);
 }
 
 /** One PersistentVolumeClaim per named volume the exported services use (external ones excepted). */
@@ -119,6 +130,17 @@ export function serviceVolumes(ctx: ExportContext, service: Service): PodVolumes
     mounts.push({ name, mountPath: m.target, ...readOnly });
     if (!m.noCopy) ctx.findings.warn(service.name, key, `volume ${m.source} at ${m.target} starts empty: Kubernetes does not copy the image's files at the target into a new volume as Docker does`);
   });
+  for (const { mount: m, from, readOnly: ro } of borrowed(ctx, service)) {
+    const key = 'volumes_from';
+    if (m.type !== 'volume' || m.source === undefined) {
+      ctx.findings.warn(service.name, key, `${from}'s ${m.type === 'volume' ? 'anonymous volume' : m.type} at ${m.target} left out: only a named volume (a claim) can be shared between pods`);
+      continue;
+    }
+    const claim = ctx.names.volumes.get(m.source)!;
+    const name = toDnsLabel(`vol-${claim}`);
+    add(name, { persistentVolumeClaim: { claimName: claim } });
+    if (!mounts.some((x) => x.mountPath === m.target)) mounts.push({ name, mountPath: m.target, ...(ro ? { readOnly: true } : {}) });
+  }
   if (service.shmSizeBytes !== undefined) {
     add('shm', { emptyDir: { medium: 'Memory', sizeLimit: String(service.shmSizeBytes) } });
     mounts.push({ name: 'shm', mountPath: '/dev/shm' });

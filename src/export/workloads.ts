@@ -8,6 +8,8 @@ import { JOB_WAITER, waits } from './dependencies.js';
 import { seconds } from './durations.js';
 import { COMPOSE_NAME_ANNOTATION, labelAnnotations, serviceLabels, selectorLabels } from './labels.js';
 import type { KubeObject } from './manifest.js';
+import { podSecurity } from './kernel-settings.js';
+import { podNamespaces } from './namespaces.js';
 import { networkLabels } from './network-policies.js';
 import { secretVolumes } from './secrets.js';
 import { HEADLESS_SUFFIX } from './services.js';
@@ -43,6 +45,9 @@ export function workload(ctx: ExportContext, service: Service, kind: WorkloadKin
     terminationGracePeriodSeconds: seconds(service.stopGracePeriodMs, 0, f, service.name, 'stop_grace_period'),
   };
   podSettings(ctx, service, name, pod);
+  podNamespaces(ctx, service, pod);
+  const security = podSecurity(ctx, service);
+  if (Object.keys(security).length) pod.securityContext = security;
   const template = { metadata: { labels: { ...labels, ...networkLabels(ctx, service) }, ...(Object.keys(annotations).length ? { annotations } : {}) }, spec: pod };
   const metadata = meta(ctx, name, labels, annotations);
   if (kind === 'Job') {
