@@ -41,6 +41,14 @@ const CLUSTER_DNS = {
   ],
 };
 
+/**
+ * Egress of a non-internal network: anywhere (every pod, every address) but 169.254.0.0/16,
+ * the cloud metadata service, which stack drops unless `x-stack-allow-link-local: true`.
+ */
+const OUTSIDE_BUT_LINK_LOCAL = {
+  to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] } }, { ipBlock: { cidr: '::/0' } }, { namespaceSelector: {} }],
+};
+
 /** One policy per network the exported services join, and one per service with published ports. */
 export function networkPolicies(ctx: ExportContext): KubeObject[] {
   const out: KubeObject[] = [];
@@ -72,7 +80,7 @@ export function networkPolicies(ctx: ExportContext): KubeObject[] {
         podSelector: members,
         policyTypes: ['Ingress', 'Egress'],
         ingress: [{ from: [{ podSelector: members }] }],
-        egress: internal ? [{ to: [{ podSelector: members }] }, CLUSTER_DNS] : [{}],
+        egress: internal ? [{ to: [{ podSelector: members }] }, CLUSTER_DNS] : [network?.allowLinkLocal ? {} : OUTSIDE_BUT_LINK_LOCAL],
       },
     });
   }

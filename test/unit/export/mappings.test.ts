@@ -352,11 +352,21 @@ networks:
     expect(back.spec.ingress).toEqual([{ from: [{ podSelector: members }] }]);
     expect((back.spec.egress as unknown[])[0]).toEqual({ to: [{ podSelector: members }] });
     expect(JSON.stringify(back.spec.egress)).toContain('kube-dns');
-    expect(find(r, 'NetworkPolicy', 'network-front').spec.egress).toEqual([{}]);
+    // Anywhere but the link-local range (cloud metadata), which stack drops too.
+    expect(find(r, 'NetworkPolicy', 'network-front').spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] } }, { ipBlock: { cidr: '::/0' } }, { namespaceSelector: {} }] },
+    ]);
     expect(podTemplate(find(r, 'Deployment', 'web'))!.labels).toMatchObject({ 'stack.network/front': 'true', 'stack.network/back': 'true' });
     expect(podTemplate(find(r, 'Deployment', 'db'))!.labels['stack.network/front']).toBeUndefined();
     expect(find(r, 'NetworkPolicy', 'web-published').spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 80 }] }]);
     expect(warned(r, undefined, 'networks')[0]).toMatch(/only some network plugins enforce/);
+  });
+  it('x-stack-allow-link-local lets a network reach the link-local range too', async () => {
+    const r = await exp(`
+services: { a: { image: x } }
+networks: { default: { x-stack-allow-link-local: true } }
+`);
+    expect(find(r, 'NetworkPolicy', 'network-default').spec.egress).toEqual([{}]);
   });
 });
 
