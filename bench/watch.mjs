@@ -66,13 +66,16 @@ const env = { ...process.env, STACK_ROOT: join(dir, '.state'), STACK_IP_FORWARD:
 let watch;
 try {
   // Floor: the same program, bare in namespaces, from spawn until it answers.
-  const floorPort = await freePort();
-  writeFileSync(join(dir, 'floor.js'), server('floor', floorPort));
+  // Each run on a port of its own, and --kill-child: a SIGKILL of unshare alone would leave its
+  // child (pid 1 of the new pid namespace) serving, and every later run would time a server that
+  // answers already (this bench's floor until 2026-12-03: ~20 ms, not a start).
   const floors = [];
   for (let i = 0; i < 20; i++) {
+    const floorPort = await freePort();
+    writeFileSync(join(dir, 'floor.js'), server(`floor${i}`, floorPort));
     const t0 = performance.now();
-    const child = spawn('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', process.execPath, join(dir, 'floor.js')], { stdio: 'ignore' });
-    floors.push(await untilServes(floorPort, 'floor', t0));
+    const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount', '--uts', '--ipc', process.execPath, join(dir, 'floor.js')], { stdio: 'ignore' });
+    floors.push(await untilServes(floorPort, `floor${i}`, t0));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
   }

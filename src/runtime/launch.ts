@@ -6,6 +6,7 @@
 // request, so the monitor, and the workload it clones, leave the caller's cgroups first. Its one
 // argument names the service: a launch cut off before it answered is found and killed by the
 // next command that holds the project's lock (state/starting.ts).
+import { mark } from '../trace.js';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -195,7 +196,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   const argv = commandOf(service);
   if (options.view !== undefined) checkTargets(service, options.view.mounts);
   const caps = serviceCapabilities(service);
+  mark('launch: begin');
   const seccomp = await compiledSeccompPairs(serviceSeccomp(service, caps));
+  mark('launch: seccomp');
   checkSysctlNamespaces(service, options.netns);
   const request = launchRequest({
     service,
@@ -213,9 +216,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     ...(options.view !== undefined && { view: options.view, devices: options.devices ?? serviceDevices(service) }),
     ...(seccomp.length > 0 && { seccomp }),
   });
+  mark('launch: request built');
   const project = options.cgroup?.project;
   const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);
   const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, launcherMark(service.name), encodeLaunchRequest(request), place);
+  mark('launch: answered');
   const [kind, pid, startTime, monitorStartTime] = answer.line.trimEnd().split('\t');
   if (kind === 'err') throw launchError(service, argv, answer.line);
   if (kind !== 'ok' || pid === undefined || startTime === undefined || monitorStartTime === undefined) {

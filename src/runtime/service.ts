@@ -3,6 +3,7 @@
 // (`find` mode: they exist already). In order: the service's cgroups (limits and device rules,
 // emptied of whatever an earlier run left), its runtime folder, its view (name files, mounts,
 // hidden paths) and the launch into its netns.
+import { mark } from '../trace.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';
@@ -70,8 +71,11 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
   const userDb = request.userDb ?? loadUserDb();
   // Resolved once: the cgroup's device rules and the view's /dev come from the same nodes.
   const devices = serviceDevices(service);
+  mark('service: userdb+devices');
   const group = await request.cgroups.create(project.name, service.name, service.limits, serviceDeviceRules(service, devices));
+  mark('service: cgroup created');
   if (request.empty) await group.killAll();
+  mark('service: cgroup emptied');
   const files = serviceFiles(roots, project.name, service.name);
   await mkdir(files.dir, { recursive: true, mode: 0o700 });
   const mounts = await prepareMounts(
@@ -85,6 +89,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
     },
     service,
   );
+  mark('service: mounts prepared');
   const launched = await launch({
     service,
     cgroup: group,

@@ -3,6 +3,7 @@
 // land while an action is under way are kept and make exactly one more. Two loop guards: a
 // service that dies right after a restart is paused (stopped) until the next change, and a rule
 // whose every restart is followed by a change to the same files is suspended (feedback.ts).
+import { mark } from '../trace.js';
 import { existsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { WatchExec, WatchRule } from '../spec/project.js';
@@ -165,6 +166,7 @@ export class WatchSession {
   /** Feeds one change as a watcher would (tests, and start()). */
   feed(rule: PreparedRule, change: Change): void {
     if (!counts(rule, change)) return;
+    mark(`watch event ${change.kind} ${change.rel}`);
     this.services.get(rule.service)?.batcher.add({ rule, change, at: this.clock.now() });
   }
 
@@ -252,6 +254,7 @@ export class WatchSession {
       [...files.values()].map((c) => ({ path: this.display(rule, c.rel), deleted: c.kind === 'unlink' || c.kind === 'unlinkDir' })),
     );
     const cause = describeChanges(touched);
+    mark('watch batch closed');
 
     // 1. copies
     let copied = 0;
@@ -295,6 +298,7 @@ export class WatchSession {
         state.restarting = false;
       }
       const ended = this.clock.now();
+      mark('watch restart done');
       const verb = state.paused ? 'started again' : 'restarted';
       state.paused = false;
       this.report.line(service, `${verb} in ${ended - t0} ms  (${cause}${copied > 0 ? `; ${copied} synced` : ''})`);

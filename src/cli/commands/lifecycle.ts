@@ -4,6 +4,7 @@
 // calls restartServices on its edit → running-again path with the project it loaded (this module
 // never reads the spec). src/watch should receive these as injected functions from the watch
 // command rather than import src/cli (dependencies point inward).
+import { mark } from '../../trace.js';
 import { UserError } from '../../errors.js';
 import { apply } from '../../executor/apply.js';
 import type { EventSink } from '../../executor/events.js';
@@ -73,12 +74,16 @@ async function planAndApply(request: LifecycleRequest, verb: string, planFor: (l
     ...(signal && { signal }),
     onWait: (holder) => sink.notice?.(`waiting for project ${project.name}: it is locked by ${describeHolder(holder)}`),
   });
+  mark('lifecycle: lock held');
   try {
     const live = await observe(project.name, { roots: env.roots });
     for (const w of live.warnings) sink.notice?.(`warning: ${w}`);
+    mark('lifecycle: observed');
     const planned = planFor(live);
+    mark('lifecycle: planned');
     if (planned.operations.length === 0) return 0;
     const result = await apply(planned, project, { env, live, sink, ...(signal && { signal }) });
+    mark('lifecycle: applied');
     for (const n of result.notices) sink.notice?.(n);
     return planned.operations.length;
   } finally {

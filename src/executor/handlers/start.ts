@@ -3,6 +3,7 @@
 // (view.ts: the host read-only, its /etc name files and volumes bound in). The record gets the
 // stamp, the cgroups and the stop settings before the launch (a crash leaves nothing `down`
 // cannot find: the cgroups hold whatever was started) and the pids right after it.
+import { mark } from '../../trace.js';
 import { rm } from 'node:fs/promises';
 import type { StartService } from '../../planner/plan.js';
 import type { Service } from '../../spec/project.js';
@@ -51,7 +52,9 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   if (!spec) throw new Error(`service ${op.service} is not in the project`);
   // Targets the view would refuse are refused before anything is made for the service.
   checkTargets(spec, spec.volumes.map((m) => ({ type: 'tmpfs', target: m.target, readOnly: m.readOnly })));
+  mark('start: begin');
   await awaitDependencies(ctx, spec, signal);
+  mark('start: dependencies');
   const files = serviceFiles(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
   // A process that died leaves its cgroups to be reused: whatever it left running in them goes first.
@@ -70,9 +73,11 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
     stop: { signal: spec.stopSignal, graceMs: spec.stopGracePeriodMs },
   }));
   ctx.reached(`${op.id}:recorded`);
+  mark('start: recorded');
   await undoing(
     async () => {
       await writeNameFiles(ctx, op.service);
+      mark('start: name files');
       const launched = await startServiceProcess({
         roots: ctx.roots,
         project: ctx.project,
@@ -85,6 +90,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         ...runShared(ctx),
         ...(spec.imageRoot !== undefined && { copyUp: imageCopyUp(ctx, spec) }),
       });
+      mark('start: launched');
       ctx.reached(`${op.id}:launched`); // running, its pid not recorded yet: observe adopts it from its cgroup
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
         ...r,

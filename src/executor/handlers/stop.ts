@@ -2,6 +2,7 @@
 // with (its stop_signal and grace period: the spec may have changed since, or be gone), then
 // kills whatever is left in its cgroups. Remove takes away what a run leaves: the cgroups, the
 // runtime files and, for a service that leaves the project, the record itself.
+import { mark } from '../../trace.js';
 import { rm } from 'node:fs/promises';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
@@ -31,6 +32,7 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
 /** Stops the service's process (signal, grace, kill of its cgroups) and clears it from the record. */
 export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>): Promise<void> {
   const project = ctx.project.name;
+  mark('stop: begin');
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
   const settings = stopSettings(record);
@@ -50,8 +52,10 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
       },
       { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs },
     );
+    mark('stop: stopped');
   } else await group.killAll();
   await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, process: null }));
+  mark('stop: recorded');
 }
 
 /** Removes the service's cgroups and runtime files; a service leaving the project loses its record too. */

@@ -1,0 +1,13 @@
+// Phase timings for profiling latency (issue 11: "decide from profiles"): with STACK_TRACE=1 in
+// the environment, each mark prints `trace +<ms since the previous mark> <label>` to stderr; without
+// it a mark is one branch on a constant.
+const on = process.env.STACK_TRACE === '1';
+let last = 0;
+
+/** Prints the time since the previous mark and `label` when STACK_TRACE=1; nothing otherwise. */
+export function mark(label: string): void {
+  if (!on) return;
+  const now = performance.now();
+  process.stderr.write(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label}\n`);
+  last = now;
+}
