@@ -73,7 +73,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     const full = await withOneOffs(project, roots, plan);
     // A restart (stop and start of processes only) keeps every address: the stored record is reused.
     const kept = processesOnly(plan) ? await keptAllocation(full, store) : undefined;
-    const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(project)));
+    const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(project), roots));
     const ctx: RunContext = {
       project,
       live: options.live ?? emptyLiveState(project.name),

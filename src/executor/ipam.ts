@@ -2,21 +2,21 @@
 // files need them) from the spec, the previous record (addresses stay stable across `up`) and
 // the prefixes the host already uses (its addresses and routes, other projects' bridges
 // included, this project's own left out). Stored in the project's run folder.
-import { join } from 'node:path';
 import { addrList } from '../network/addr.js';
 import { withHandle } from '../network/handle.js';
 import { reservedPrefixes, type IpamRecord } from '../network/ipam.js';
+import { allocateExternal, externalMembers, ipamRecordPath } from '../network/external.js';
 import { allocateStored, jsonFileStore, type IpamStore } from '../network/ipam-store.js';
 import { linkList } from '../network/link.js';
 import { AF_INET } from '../network/nl/index.js';
 import { routeList } from '../network/route.js';
 import { bridgeName } from '../names.js';
 import type { Project } from '../spec/project.js';
-import { projectRunDir, type StateRoots } from '../state/paths.js';
+import type { StateRoots } from '../state/paths.js';
 
 /** Where a project's allocation is kept between runs. */
 export function ipamStore(roots: StateRoots, project: string): IpamStore & { readonly path: string } {
-  const path = join(projectRunDir(roots, project), 'ipam.json');
+  const path = ipamRecordPath(roots, project);
   return { ...jsonFileStore(path), path };
 }
 
@@ -39,7 +39,12 @@ export async function keptAllocation(project: Project, store: IpamStore): Promis
   const keys = Object.keys(project.networks).filter((k) => !project.networks[k]?.external);
   if (keys.length === 0) return undefined;
   const record = await store.read();
-  if (!record || Object.keys(record.networks).length !== keys.length) return undefined;
+  if (!record || Object.keys(record.networks).filter((k) => !project.networks[k]?.external).length !== keys.length) return undefined;
+  // An external network's entry (its addresses from its owner) holds every member, and no other.
+  for (const [network, members] of externalMembers(project)) {
+    const kept = record.networks[network.key];
+    if (!kept || Object.keys(kept.addresses).sort().join() !== members.join()) return undefined;
+  }
   for (const key of keys) {
     const kept = record.networks[key];
     if (!kept) return undefined;
@@ -54,8 +59,20 @@ export async function keptAllocation(project: Project, store: IpamStore): Promis
   return record;
 }
 
-/** Allocates (or keeps) the project's subnets and addresses and stores them; `reserved` is asked only when there are networks. */
-export async function allocateProject(project: Project, store: IpamStore, reserved: () => readonly string[]): Promise<IpamRecord> {
+/**
+ * Allocates (or keeps) the project's subnets and addresses and stores them; `reserved` is asked
+ * only when there are networks. An external network its services join gets its addresses from
+ * its owner (network/external.ts: another project's allocation, or the user's pins on a host
+ * bridge), `roots` saying where the other projects are.
+ */
+export async function allocateProject(project: Project, store: IpamStore, reserved: () => readonly string[], roots?: StateRoots): Promise<IpamRecord> {
   if (Object.keys(project.networks).length === 0) return { version: 1, networks: {} };
-  return allocateStored(store, { networks: project.networks, services: project.services, reserved: reserved() });
+  const own = await allocateStored(store, { networks: project.networks, services: project.services, reserved: reserved() });
+  const externals = roots === undefined ? [] : externalMembers(project);
+  if (externals.length === 0) return own;
+  const networks = { ...own.networks };
+  for (const [network, members] of externals) networks[network.key] = await allocateExternal(roots!, project, network, members);
+  const record: IpamRecord = { version: 1, networks: Object.fromEntries(Object.entries(networks).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  await store.write(record);
+  return record;
 }

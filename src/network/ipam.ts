@@ -59,6 +59,22 @@ export interface NetworkAllocation {
   readonly gateway: string;
   /** Service name → address inside `subnet`. */
   readonly addresses: Readonly<Record<string, string>>;
+  /**
+   * On the owner's record: the services of other projects attached to this network as an
+   * external one (external.ts), `<project>/<service>` → their address and host-side veth; kept
+   * while the subnet stays, and never given to a service of this project.
+   */
+  readonly guests?: Readonly<Record<string, ExternalGuest>>;
+  /** On an external network's entry: the bridge to plug into (another project's, or the host's). */
+  readonly bridge?: string;
+  /** On an external network's entry: the stack project and network key that own it (none for a host bridge). */
+  readonly owner?: { readonly project: string; readonly network: string };
+}
+
+/** A service of another project on a network: its address and the host side of its veth. */
+export interface ExternalGuest {
+  readonly address: string;
+  readonly link: string;
 }
 
 /** The allocation of a whole project, keyed by network key; stored as JSON between runs. */
@@ -98,6 +114,7 @@ export function allocate(request: IpamRequest, previous?: IpamRecord): IpamRecor
     const gateway = chooseGateway(key, subnet, config?.gateway);
     const kept = previous?.networks[key];
     const sameSubnet = kept !== undefined && kept.subnet === formatCidr(subnet);
+    const guests = sameSubnet && kept.guests !== undefined && Object.keys(kept.guests).length > 0 ? kept.guests : undefined;
     networks[key] = {
       subnet: formatCidr(subnet),
       gateway: formatIpv4(gateway),
@@ -109,6 +126,7 @@ export function allocate(request: IpamRequest, previous?: IpamRecord): IpamRecor
         request.services,
         sameSubnet ? kept : undefined,
       ),
+      ...(guests !== undefined && { guests }),
     };
   }
   return { version: 1, networks };
@@ -206,6 +224,11 @@ function chooseAddresses(
     .sort();
   const { first, last } = hostRange(subnet);
   const owner = new Map<number, string>([[gateway, 'the gateway']]);
+  // Services of other projects attached to this network keep their addresses (external.ts).
+  for (const [guest, g] of Object.entries(kept?.guests ?? {})) {
+    const address = parseIpv4(g.address);
+    if (address !== undefined) owner.set(address, `${guest} (another project)`);
+  }
   const result = new Map<string, number>();
   for (const name of members) {
     const pinned = services[name]!.networks[key]!.ipv4Address;

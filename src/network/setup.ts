@@ -37,6 +37,8 @@ export interface AttachRequest {
   readonly address: string;
   /** Set on the attachment that carries the default route: the network's gateway. */
   readonly defaultGateway?: string;
+  /** An external network's bridge (another project's, or the host's); else the project's own. */
+  readonly bridge?: string;
 }
 
 /** The narrow interface the executor drives: one idempotent method per plan operation. */
@@ -136,7 +138,7 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       linkDel(host, hostSide); // the remains of an attempt that failed halfway
       linkAddVeth(host, hostSide, { name: peer, netns }, {
         up: true,
-        master: bridgeName(r.project, r.network),
+        master: r.bridge ?? bridgeName(r.project, r.network),
         group: projectLinkGroup(r.project),
         alias: ownerAlias(r.project, r.network, r.service),
       });

@@ -5,6 +5,10 @@ import type { AttachVeth, CreateNetns, DetachVeth, RemoveNetns } from '../../pla
 import { netnsName, vethHostName, vethPeerName } from '../../names.js';
 import { orderedNetworks } from '../../network/peers.js';
 import { openPingGroupRange } from '../../network/ping-group.js';
+import { releaseExternal } from '../../network/external.js';
+import { withHandle } from '../../network/handle.js';
+import { linkGet } from '../../network/link.js';
+import { parseOwnerAlias } from '../../network/setup.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { undoing } from './undo.js';
@@ -58,6 +62,8 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
         index: op.index,
         address: `${address}/${prefix}`,
         ...(routed === op.network ? { defaultGateway: allocation.gateway } : {}),
+        // An external network: the bridge of the project that owns it, or the host's (network/external.ts).
+        ...(allocation.bridge !== undefined && { bridge: allocation.bridge }),
       }),
     () => detachVeth(ctx, op),
   );
@@ -100,14 +106,33 @@ function deleteBatched(ctx: RunContext, name: string): Promise<void> {
   return batch.done;
 }
 
-/** Deletes the host side of the pair (the peer goes with it), then clears the record's entry. */
+/**
+ * Deletes the host side of the pair (the peer goes with it), then clears the record's entry. On
+ * another project's network (external), the address goes back to that project's allocation.
+ */
 export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service' | 'network'>): Promise<void> {
   const recorded = (await serviceRecords.read(ctx.roots, ctx.project.name, op.service))?.veths[op.network]?.host; // the name it was made with
   const name = recorded ?? vethHostName(ctx.project.name, op.service, op.network);
+  const spec = ctx.project.networks[op.network];
+  const owner = spec === undefined || spec.external ? foreignOwner(ctx.project.name, name) : undefined;
   // A failed batch says nothing about which link failed: this one is retried alone, by name.
   await deleteBatched(ctx, name).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
+  if (owner !== undefined) await releaseExternal(ctx.roots, ctx.project.name, op.service, owner);
   await record(ctx, op.service, (r) => {
     const { [op.network]: _gone, ...veths } = r.veths;
     return { ...r, veths };
   });
+}
+
+/** The other stack project whose bridge the veth `hostSide` is plugged into, as the bridge's alias names it. */
+function foreignOwner(project: string, hostSide: string): { project: string; network: string } | undefined {
+  try {
+    return withHandle(undefined, (h) => {
+      const master = linkGet(h, hostSide)?.master;
+      const owner = master === undefined ? undefined : parseOwnerAlias(linkGet(h, master)?.alias);
+      return owner !== undefined && owner.project !== project && owner.service === undefined ? { project: owner.project, network: owner.network } : undefined;
+    });
+  } catch {
+    return undefined; // no answer: nothing is given back, the owner's next `down` still finds the veth gone
+  }
 }

@@ -6,6 +6,8 @@ import { bridgeName } from '../../names.js';
 import { networkRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { syncProjectFirewall } from './firewall.js';
+import { attachedGuests } from '../../network/external.js';
+import { ipamStore } from '../ipam.js';
 import { undoing } from './undo.js';
 
 /** Records the network, makes its bridge, rewrites the firewall; undoes all of it on failure. */
@@ -43,6 +45,13 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
  */
 export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'network'>): Promise<void> {
   const recorded = (await networkRecords.read(ctx.roots, ctx.project.name, op.network))?.bridge; // the name it was made with
+  // Services of other projects still plugged in (external networks): the network stays, as
+  // Docker keeps a network with endpoints; a later `down` removes it once they are gone.
+  const guests = attachedGuests(await ipamStore(ctx.roots, ctx.project.name).read().catch(() => undefined), op.network, recorded ?? bridgeName(ctx.project.name, op.network));
+  if (guests.length > 0) {
+    ctx.notice(`network ${op.network} kept: ${guests.length === 1 ? 'service' : 'services'} ${guests.join(', ')} of other projects ${guests.length === 1 ? 'is' : 'are'} still attached to it; run \`stack down\` here again once they are gone`);
+    return;
+  }
   ctx.network().removeNetwork(ctx.project.name, op.network, recorded);
   await syncProjectFirewall(ctx, op.network);
   await networkRecords.remove(ctx.roots, ctx.project.name, op.network);

@@ -12,6 +12,8 @@ export function dnsListeners(
   ipam: IpamRecord,
 ): DnsListener[] {
   return Object.keys(ipam.networks)
+    // An external network's gateway is its owner's (another project's forwarder, or the host's bridge).
+    .filter((network) => ipam.networks[network]!.bridge === undefined)
     .sort()
     .map((network) => {
       const upstreamsOf = serviceUpstreams(project, ipam, network);
