@@ -292,6 +292,14 @@ export interface Limits {
   readonly cpus?: number;
   /** Most tasks (pids.max): absent = the default (DEFAULT_PIDS_LIMIT, 2048), -1 = no limit. */
   readonly pids?: number;
+  /** `cpu_shares`: relative cpu weight (v1 cpu.shares; v2 cpu.weight, converted as runc does). */
+  readonly cpuShares?: number;
+  /** `cpuset`: the cpus the service may run on, as cpuset.cpus takes them (`0-1,3`). */
+  readonly cpuset?: string;
+  /** `mem_reservation`: memory the service is protected to keep under pressure (v1 soft limit, v2 memory.low). */
+  readonly memoryReservationBytes?: number;
+  /** `memswap_limit`: memory plus swap (-1: swap unlimited); absent: no swap at all with a memory limit. */
+  readonly memswapBytes?: number;
 }
 
 /** A host device made usable in the service (compose `devices:`). */

@@ -10,6 +10,7 @@ import { processKeys } from './process-keys.js';
 import { dnsKeys } from './dns-keys.js';
 import { sysctls } from './sysctls.js';
 import { ulimits } from './ulimits.js';
+import { cgroupKeys } from './cgroup-keys.js';
 import { parsePlatform } from './platform.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
 import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
@@ -356,11 +357,13 @@ function limits(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, c
   const memoryBytes = pick('mem_limit', 'memory', parseBytes);
   const cpus = pick('cpus', 'cpus', parseCpus);
   const pids = pick('pids_limit', 'pids', parseInteger);
+  const extra = cgroupKeys(spec as Record<string, unknown>, memoryBytes, at, ctx.report);
   return {
     ...(memoryBytes !== undefined && memoryBytes > 0 ? { memoryBytes } : {}),
     ...(cpus !== undefined && cpus > 0 ? { cpus } : {}),
     // pids_limit -1 or 0 lifts the limit (Docker: "0 or -1 for unlimited"); absent, the default applies.
     ...(pids !== undefined ? { pids: pids > 0 ? pids : -1 } : {}),
+    ...extra,
   };
 }
 

@@ -42,7 +42,7 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
     if (fstype === 'cgroup2') unified ??= unescape(mountPoint);
     if (fstype !== 'cgroup') continue;
     for (const option of superOptions.split(',')) {
-      if ((V1_CONTROLLERS as readonly string[]).includes(option) && !v1.has(option)) v1.set(option, unescape(mountPoint));
+      if ([...V1_CONTROLLERS, 'cpuset'].includes(option) && !v1.has(option)) v1.set(option, unescape(mountPoint));
     }
   }
   return { ...(unified !== undefined && { unified }), v1 };
@@ -81,7 +81,8 @@ export async function detectCgroups(deps: CgroupDeps, mountinfo?: string): Promi
   }
   const missing = V1_CONTROLLERS.filter((c) => !mounts.v1.has(c));
   if (missing.length === 0) {
-    const roots = Object.fromEntries(V1_CONTROLLERS.map((c) => [c, mounts.v1.get(c)])) as unknown as V1Roots;
+    const cpuset = mounts.v1.get('cpuset');
+    const roots = { ...Object.fromEntries(V1_CONTROLLERS.map((c) => [c, mounts.v1.get(c)])), ...(cpuset !== undefined && { cpuset }) } as unknown as V1Roots;
     return { version: 1, roots, notes };
   }
   notes.push(`cgroup v1 lacks ${missing.join(', ')}`);

@@ -16,7 +16,7 @@ export const DEFAULT_PIDS_LIMIT = 2048;
 /** One write into an interface file, in order: `file` is relative to a controller's dir. */
 export interface LimitWrite {
   /** v1 controller whose hierarchy holds the file; on v2 always the one dir. */
-  readonly controller: 'memory' | 'cpu' | 'pids';
+  readonly controller: 'memory' | 'cpu' | 'pids' | 'cpuset';
   readonly file: string;
   readonly value: string;
 }
@@ -32,6 +32,18 @@ export function checkLimits(limits: Limits): void {
   }
   if (cpus !== undefined && !(Number.isFinite(cpus) && cpus > 0)) bad('cpus', cpus, 'a number above 0');
   if (pids !== undefined && !(Number.isSafeInteger(pids) && (pids >= 1 || pids === -1))) bad('pids_limit', pids, 'a whole number of at least 1, or -1 for no limit');
+  const { cpuShares, cpuset, memoryReservationBytes: reservation, memswapBytes: memswap } = limits;
+  if (cpuShares !== undefined && !(Number.isSafeInteger(cpuShares) && cpuShares >= 2 && cpuShares <= 262144)) bad('cpu_shares', cpuShares, 'a whole number from 2 to 262144');
+  if (cpuset !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpuset)) bad('cpuset', cpuset, 'a list of cpus such as 0-1 or 0,2');
+  if (reservation !== undefined && !(Number.isSafeInteger(reservation) && reservation >= 0)) bad('mem_reservation', reservation, 'a whole number of bytes');
+  if (memswap !== undefined && !(memswap === -1 || (Number.isSafeInteger(memswap) && memoryBytes !== undefined && memswap >= memoryBytes))) {
+    bad('memswap_limit', memswap, 'at least the memory limit (memory plus swap), or -1, with a memory limit');
+  }
+}
+
+/** runc's conversion of cpu shares [2, 262144] to a v2 cpu.weight [1, 10000] (ConvertCPUSharesToCgroupV2Value). */
+export function cpuWeightOf(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
 /** The pids.max value: the default when absent, `max` for -1. */
@@ -58,9 +70,16 @@ export function v1LimitWrites(limits: Limits, opts: { memsw: boolean }): LimitWr
   const memory = (file: string, value: string) => writes.push({ controller: 'memory', file, value });
   if (opts.memsw) memory('memory.memsw.limit_in_bytes', '-1');
   memory('memory.limit_in_bytes', mem);
-  if (opts.memsw) memory('memory.memsw.limit_in_bytes', mem);
-  else if (limits.memoryBytes !== undefined) memory('memory.swappiness', '0');
+  // memswap_limit lets the service swap (up to memswap - memory, or without bound for -1); without
+  // swap accounting that bound cannot be kept: swapping is then allowed, unbounded.
+  if (opts.memsw) memory('memory.memsw.limit_in_bytes', limits.memswapBytes !== undefined ? String(limits.memswapBytes) : mem);
+  else if (limits.memoryBytes !== undefined && limits.memswapBytes === undefined) memory('memory.swappiness', '0');
+  // The keys beyond mem_limit/cpus/pids_limit are written only when set (a group is made anew
+  // when they change: the service is recreated), so a kernel without those files runs the rest.
+  if (limits.memoryReservationBytes !== undefined) memory('memory.soft_limit_in_bytes', String(limits.memoryReservationBytes));
   memory('memory.oom_control', '0');
+  if (limits.cpuShares !== undefined) writes.push({ controller: 'cpu', file: 'cpu.shares', value: String(limits.cpuShares) });
+  if (limits.cpuset !== undefined) writes.push({ controller: 'cpuset', file: 'cpuset.cpus', value: limits.cpuset });
   writes.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US) });
   writes.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: limits.cpus === undefined ? '-1' : String(cpuQuotaUs(limits.cpus)) });
   writes.push({ controller: 'pids', file: 'pids.max', value: pidsMax(limits) });
@@ -73,11 +92,21 @@ export function v2LimitWrites(limits: Limits, opts: { swap: boolean }): LimitWri
   const writes: LimitWrite[] = [];
   const mem = limits.memoryBytes === undefined ? 'max' : String(limits.memoryBytes);
   writes.push({ controller: 'memory', file: 'memory.max', value: mem });
-  if (opts.swap) writes.push({ controller: 'memory', file: 'memory.swap.max', value: limits.memoryBytes === undefined ? 'max' : '0' });
+  if (opts.swap) writes.push({ controller: 'memory', file: 'memory.swap.max', value: v2SwapMax(limits) });
+  // Written only when set, as on v1.
+  if (limits.memoryReservationBytes !== undefined) writes.push({ controller: 'memory', file: 'memory.low', value: String(limits.memoryReservationBytes) });
+  if (limits.cpuShares !== undefined) writes.push({ controller: 'cpu', file: 'cpu.weight', value: String(cpuWeightOf(limits.cpuShares)) });
+  if (limits.cpuset !== undefined) writes.push({ controller: 'cpuset', file: 'cpuset.cpus', value: limits.cpuset });
   const quota = limits.cpus === undefined ? 'max' : String(cpuQuotaUs(limits.cpus));
   writes.push({ controller: 'cpu', file: 'cpu.max', value: `${quota} ${CPU_PERIOD_US}` });
   writes.push({ controller: 'pids', file: 'pids.max', value: pidsMax(limits) });
   return writes;
+}
+
+/** memory.swap.max: swap only what memswap_limit allows beyond the memory limit (none by default, as v1's memsw = memory). */
+function v2SwapMax(limits: Limits): string {
+  if (limits.memoryBytes === undefined || limits.memswapBytes === -1) return 'max';
+  return String(limits.memswapBytes === undefined ? 0 : limits.memswapBytes - limits.memoryBytes);
 }
 
 /** Values at or above this are v1's "unlimited" (PAGE_COUNTER_MAX pages, about 2^63 bytes). */

@@ -39,7 +39,7 @@ export interface CgroupHandle {
    * Path of one interface file of `controller` (`pids.events`, `pids.max`...): v1 in that
    * controller's hierarchy, v2 in the group's one dir. What tests and observation read.
    */
-  controllerFile(controller: 'memory' | 'pids' | 'cpu' | 'freezer', name: string): string;
+  controllerFile(controller: 'memory' | 'pids' | 'cpu' | 'freezer' | 'cpuset', name: string): string;
   /** Whether the group exists (in every hierarchy). */
   exists(): Promise<boolean>;
   /** Writes limits (absent ones become unlimited). */

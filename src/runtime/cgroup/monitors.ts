@@ -57,7 +57,7 @@ export function hierarchyRoots(): string[] {
 }
 
 /** A v1 cpuset group starts with no CPUs and no memory nodes (joining it fails): take the parent's. */
-async function inheritCpuset(fs: CgroupFs, dir: string): Promise<void> {
+export async function inheritCpuset(fs: CgroupFs, dir: string): Promise<void> {
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
     const own = join(dir, file);
     if (!(await fs.exists(own)) || (await readValue(fs, own)) !== '') continue;

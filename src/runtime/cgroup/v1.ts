@@ -4,7 +4,8 @@
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CGROUP_DIR } from '../../names.js';
-import { KernelError } from '../../errors.js';
+import { KernelError, UserError } from '../../errors.js';
+import { inheritCpuset } from './monitors.js';
 import type { Limits } from '../../spec/project.js';
 import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './dirs.js';
 import { ignoreGone, readFlatKeyed, readOr, readProcs, readValue, writeValue } from './io.js';
@@ -17,8 +18,12 @@ import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './man
 export const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer', 'devices'] as const;
 /** One of V1_CONTROLLERS. */
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
-/** Mount point of each controller's hierarchy (co-mounted controllers share one). */
-export type V1Roots = Readonly<Record<V1Controller, string>>;
+/**
+ * Mount point of each controller's hierarchy (co-mounted controllers share one), and of the
+ * cpuset hierarchy when mounted: a service with `cpuset:` needs it, the others use it too (with
+ * their parent's cpus) so an update can set it.
+ */
+export type V1Roots = Readonly<Record<V1Controller, string>> & { readonly cpuset?: string };
 
 /** A CgroupManager over v1 hierarchies mounted at `roots`. */
 export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
@@ -31,15 +36,20 @@ export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
       const group = open(project, service);
       const makeDirs = async () => {
         for (const root of uniqueRoots(roots)) await mkdirChain(deps.fs, root, groupRel(project, service));
+        // A v1 cpuset group starts with no cpus and no memory nodes: each level takes its parent's.
+        if (roots.cpuset !== undefined) {
+          const leaf = await mkdirChain(deps.fs, roots.cpuset, groupRel(project, service), (level) => inheritCpuset(deps.fs, level));
+          await inheritCpuset(deps.fs, leaf);
+        }
       };
       return createGroup(deps, group, limits, makeDirs, devices);
     },
     // Listed from every hierarchy: a group left half-made (a crash between two mkdirs) is found too.
     async projects() {
-      return unionOf(uniqueRoots(roots).map((r) => childGroups(deps, join(r, CGROUP_DIR))));
+      return unionOf(allRoots(roots).map((r) => childGroups(deps, join(r, CGROUP_DIR))));
     },
     async services(project) {
-      return unionOf(uniqueRoots(roots).map((r) => childGroups(deps, join(r, groupRel(project)))));
+      return unionOf(allRoots(roots).map((r) => childGroups(deps, join(r, groupRel(project)))));
     },
   };
 }
@@ -52,6 +62,11 @@ async function unionOf(lists: Promise<string[]>[]): Promise<string[]> {
 /** The distinct hierarchy roots, in V1_CONTROLLERS order. */
 function uniqueRoots(roots: V1Roots): string[] {
   return [...new Set(V1_CONTROLLERS.map((c) => roots[c]))];
+}
+
+/** uniqueRoots, then the cpuset hierarchy when mounted apart from them. */
+function allRoots(roots: V1Roots): string[] {
+  return [...new Set([...uniqueRoots(roots), ...(roots.cpuset !== undefined ? [roots.cpuset] : [])])];
 }
 
 class V1Group implements CgroupHandle {
@@ -67,7 +82,7 @@ class V1Group implements CgroupHandle {
     readonly project: string,
     readonly service: string,
   ) {
-    this.dirs = uniqueRoots(roots).map((r) => join(r, groupRel(project, service)));
+    this.dirs = allRoots(roots).map((r) => join(r, groupRel(project, service)));
     this.procsFiles = this.dirs.map((d) => join(d, 'cgroup.procs'));
     this.oomEventsFile = this.file('memory', 'memory.oom_control');
     const state = this.file('freezer', 'freezer.state');
@@ -80,22 +95,34 @@ class V1Group implements CgroupHandle {
     };
   }
 
-  controllerFile(controller: 'memory' | 'pids' | 'cpu' | 'freezer', name: string): string {
+  controllerFile(controller: 'memory' | 'pids' | 'cpu' | 'freezer' | 'cpuset', name: string): string {
     return this.file(controller, name);
   }
 
-  private file(controller: V1Controller, name: string): string {
-    return join(this.roots[controller], groupRel(this.project, this.service), name);
+  private file(controller: V1Controller | 'cpuset', name: string): string {
+    const root = controller === 'cpuset' ? this.roots.cpuset : this.roots[controller];
+    if (root === undefined) throw new Error(`cgroup v1: no ${controller} hierarchy`);
+    return join(root, groupRel(this.project, this.service), name);
   }
 
+  // The cpuset dir is not required: a group made before stack used that hierarchy still exists.
   async exists(): Promise<boolean> {
-    for (const dir of this.dirs) if (!(await this.deps.fs.exists(dir))) return false;
+    for (const root of uniqueRoots(this.roots)) if (!(await this.deps.fs.exists(join(root, groupRel(this.project, this.service))))) return false;
     return true;
   }
 
   async setLimits(limits: Limits): Promise<void> {
     const memsw = await this.deps.fs.exists(this.file('memory', 'memory.memsw.limit_in_bytes'));
-    for (const w of v1LimitWrites(limits, { memsw })) await writeValue(this.deps.fs, this.file(w.controller, w.file), w.value);
+    for (const w of v1LimitWrites(limits, { memsw })) {
+      if (w.controller === 'cpuset') {
+        if (this.roots.cpuset === undefined) {
+          throw new UserError('CGROUP_CONTROLLER_MISSING', `cannot apply cpuset ${w.value}: the cpuset cgroup hierarchy is not mounted`, 'mount the cpuset controller (systemd does by default), or remove `cpuset:`');
+        }
+        await writeValue(this.deps.fs, this.file('cpuset', w.file), w.value);
+        continue;
+      }
+      await writeValue(this.deps.fs, this.file(w.controller, w.file), w.value);
+    }
   }
 
   async setDevices(rules: readonly DeviceRule[]): Promise<void> {
@@ -155,7 +182,7 @@ class V1Group implements CgroupHandle {
   }
 
   async destroy(): Promise<void> {
-    const parents = uniqueRoots(this.roots).map((r) => join(r, groupRel(this.project)));
+    const parents = allRoots(this.roots).map((r) => join(r, groupRel(this.project)));
     await removeGroup(this.deps, this.dirs, parents, () => this.killAll());
   }
 }

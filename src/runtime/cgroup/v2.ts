@@ -17,6 +17,8 @@ import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './man
 
 /** The v2 controllers a service's group needs. */
 export const V2_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+/** Enabled down to a service's group only for a service that uses it (`cpuset:`), where the host has it. */
+export const V2_OPTIONAL_CONTROLLERS = ['cpuset'] as const;
 
 /** The controllers a v2 dir's cgroup.controllers lists (those its parent hands down). */
 async function controllersOf(deps: CgroupDeps, dir: string): Promise<Set<string>> {
@@ -28,17 +30,21 @@ async function controllersOf(deps: CgroupDeps, dir: string): Promise<Set<string>
  * enabled. One `dir` lacks cannot be enabled (detect.ts picks v2 only where the root has them
  * all); a group under it then holds no limit of that kind (V2Group.setLimits).
  */
-export async function enableControllers(deps: CgroupDeps, dir: string): Promise<void> {
+export async function enableControllers(deps: CgroupDeps, dir: string, optional: readonly string[] = []): Promise<void> {
   const available = await controllersOf(deps, dir);
   const enabled = new Set((await readValue(deps.fs, join(dir, 'cgroup.subtree_control'))).split(/\s+/));
-  for (const c of V2_CONTROLLERS) {
+  for (const c of [...V2_CONTROLLERS, ...optional]) {
     if (available.has(c) && !enabled.has(c)) await writeValue(deps.fs, join(dir, 'cgroup.subtree_control'), `+${c}`);
   }
 }
 
-/** Whether a limit write says "no limit" (`max`, cpu.max `max 100000`): nothing to write where the controller is absent. */
-function liftsLimit(value: string): boolean {
-  return value === 'max' || value.startsWith('max ');
+/**
+ * Whether a limit write says "no limit" or the default (`max`, cpu.max `max 100000`, an empty
+ * cpuset, no memory.low, the default cpu.weight): nothing to write where the controller is absent.
+ */
+function liftsLimit(w: { file: string; value: string }): boolean {
+  const { file, value } = w;
+  return value === 'max' || value.startsWith('max ') || value === '' || (file === 'memory.low' && value === '0') || (file === 'cpu.weight' && value === '100');
 }
 
 /** A CgroupManager over the unified hierarchy mounted at `root`. */
@@ -49,9 +55,10 @@ export function v2Manager(root: string, deps: CgroupDeps): CgroupManager {
     open,
     async create(project, service, limits, devices) {
       checkLimits(limits);
+      const optional = limits.cpuset !== undefined ? V2_OPTIONAL_CONTROLLERS : [];
       const makeDirs = async () => {
-        await enableControllers(deps, root);
-        await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir));
+        await enableControllers(deps, root, optional);
+        await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir, optional));
       };
       return createGroup(deps, open(project, service), limits, makeDirs, devices);
     },
@@ -94,7 +101,7 @@ class V2Group implements CgroupHandle {
     };
   }
 
-  controllerFile(_controller: 'memory' | 'pids' | 'cpu' | 'freezer', name: string): string {
+  controllerFile(_controller: 'memory' | 'pids' | 'cpu' | 'freezer' | 'cpuset', name: string): string {
     return this.file(name);
   }
 
@@ -113,7 +120,7 @@ class V2Group implements CgroupHandle {
     const available = await controllersOf(this.deps, this.dir);
     for (const w of v2LimitWrites(limits, { swap })) {
       if (!available.has(w.controller)) {
-        if (liftsLimit(w.value)) continue;
+        if (liftsLimit(w)) continue;
         throw new UserError(
           'CGROUP_CONTROLLER_MISSING',
           `cannot write ${w.file} ${JSON.stringify(w.value)}: cgroup ${this.dir} has no ${w.controller} controller`,

@@ -32,6 +32,7 @@ describe('parseCgroupMounts', () => {
     expect(Object.fromEntries(m.v1)).toEqual({
       cpu: '/sys/fs/cgroup/cpu',
       cpuacct: '/sys/fs/cgroup/cpuacct',
+      cpuset: '/sys/fs/cgroup/cpuset',
       memory: '/sys/fs/cgroup/memory',
       freezer: '/sys/fs/cgroup/freezer',
       pids: '/sys/fs/cgroup/pids',
