@@ -18,6 +18,7 @@ import type { Mount, Project, Service } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
 import { volumeRecords } from '../state/records.js';
 import { secretMounts } from './secrets.js';
+import { volumesFromMounts } from './volumes-from.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 import type { ViewMount } from './view.js';
 
@@ -255,6 +256,8 @@ async function copyUpIfEmpty(ctx: MountSetup, target: string, folder: string): P
 export async function prepareMounts(ctx: MountSetup, service: Service): Promise<ResolvedMount[]> {
   const out: ResolvedMount[] = [];
   for (const mount of service.volumes) out.push(await resolveMount(ctx, service, mount));
+  // volumes_from: other services' volumes, found as they made them (volumes-from.ts).
+  for (const [owner, mount] of volumesFromMounts(ctx.project, service)) out.push(await resolveMount({ ...ctx, mode: 'find' }, owner, mount));
   // Secrets and configs: read-only binds of a host file or of the file stack wrote (secrets.ts).
   for (const mount of await secretMounts(ctx, service)) out.push(await resolveMount(ctx, service, mount));
   return out;

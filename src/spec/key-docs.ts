@@ -59,6 +59,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     network_mode: 'none (own network namespace, loopback only), host (the host\'s network namespace: no isolation, ports discarded) or service:NAME (the network namespace of another service: started after it, restarted with it; no networks or ports of its own).',
     pid: 'host (every process of the host visible) or service:NAME (the pid namespace of another service).',
     ipc: 'shareable or private (own IPC namespace; only shareable may be joined), host, or service:NAME (SysV shared memory, semaphores and message queues of another service).',
+    volumes_from: 'SERVICE or service:SERVICE, with :ro or :rw: that service\'s volumes and binds (not its tmpfs) mounted here too, read-only with :ro; it starts first.',
     pids_limit: 'Most processes (threads included) the service may have: 2048 unless set; -1 or 0 for no limit.',
     privileged: 'Every capability and every host device (no device filter), as Docker gives a privileged container.',
     secrets: 'Secrets to mount read-only: NAME (at /run/secrets/NAME) or {source, target, uid, gid, mode}; a relative target is under /run/secrets.',

@@ -59,7 +59,7 @@ export const KEYS: Catalogue = {
       `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
        networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
-       security_opt shm_size privileged devices secrets configs network_mode pid ipc sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt cpu_shares cpuset mem_reservation memswap_limit`,
+       security_opt shm_size privileged devices secrets configs network_mode pid ipc sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt cpu_shares cpuset mem_reservation memswap_limit volumes_from`,
     ),
     ...all(S, 'image platform pull_policy'),
     build: M,
@@ -71,8 +71,7 @@ export const KEYS: Catalogue = {
        label_file provider external_links gpus
        isolation links mac_address mem_swappiness
        models oom_kill_disable post_start pre_stop runtime scale
-       storage_opt use_api_socket uts userns_mode
-       volumes_from`,
+       storage_opt use_api_socket uts userns_mode`,
     ),
   },
   build: {

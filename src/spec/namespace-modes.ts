@@ -157,7 +157,11 @@ export function linkNamespaceOwners<S extends SharingService>(
     if (s.ipcMode?.kind === 'host') report.warn(at('ipc'), 'ISOLATION_OFF', `service \`${name}\` uses the host's IPC namespace: it shares the host's shared memory and semaphores`);
     if (s.pidMode?.kind === 'service') owners.push([s.pidMode.service, at('pid'), true]);
     if (s.ipcMode?.kind === 'service') owners.push([s.ipcMode.service, at('ipc'), true]);
-    for (const [i, v] of (s.volumesFrom ?? []).entries()) owners.push([v.service, at('volumes_from', i), false]);
+    const rawList: unknown[] = Array.isArray(raw.volumes_from) ? raw.volumes_from : [];
+    for (const v of s.volumesFrom ?? []) {
+      const i = rawList.findIndex((e) => typeof e === 'string' && e.replace(/^service:/, '').split(':')[0] === v.service);
+      owners.push([v.service, at('volumes_from', Math.max(i, 0)), false]);
+    }
     const deps = { ...s.dependsOn };
     for (const [owner, path, restart] of owners) {
       if (owner === name) {

@@ -252,6 +252,7 @@ export const serviceSchema = level('service', {
   network_mode: str.optional(),
   pid: str.optional(),
   ipc: str.optional(),
+  volumes_from: strings.optional(),
   sysctls: z.union([z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], expecting('a value such as 1024'))), strings], expecting('a mapping of NAME: VALUE or a list of "NAME=VALUE"')).optional(),
   ulimits: z.record(z.string(), z.union([integer, z.strictObject({ soft: integer, hard: integer })], expecting('a whole number, or {soft: N, hard: N}'))).optional(),
   oom_score_adj: integer.optional(),

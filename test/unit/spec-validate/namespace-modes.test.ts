@@ -140,3 +140,31 @@ describe('pid and ipc', () => {
     expect(e[1]!.hint).toBe('give `a` `ipc: shareable`');
   });
 });
+
+describe('volumes_from', () => {
+  test('SERVICE, service:SERVICE and :ro/:rw; the owner becomes a dependency (no restart)', () => {
+    const { project, diagnostics } = load(`services:
+  data: {command: [x]}
+  app: {command: [x], volumes_from: [data, "service:data:ro"]}
+`);
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(project!.services.app!.volumesFrom).toEqual([
+      { service: 'data', mode: 'rw' },
+      { service: 'data', mode: 'ro' },
+    ]);
+    expect(project!.services.app!.dependsOn.data).toEqual({ condition: 'service_started', required: true, restart: false });
+  });
+
+  test('a container, an unknown service and a bad mode are errors at their entries', () => {
+    const e = errors(`services:
+  data: {command: [x]}
+  app: {command: [x], volumes_from: ["container:abc", dtaa, "data:rx"]}
+`);
+    expect(e.map((d) => [d.code, d.path!.join('.')])).toEqual([
+      ['UNSUPPORTED_VALUE', 'services.app.volumes_from.0'],
+      ['BAD_VALUE', 'services.app.volumes_from.2'],
+      ['UNDEFINED_SERVICE', 'services.app.volumes_from.1'],
+    ]);
+    expect(e[2]!.hint).toBe('did you mean `data`?');
+  });
+});
