@@ -204,3 +204,9 @@ export function netnsOwner(services: Readonly<Record<string, NamespaceModes>>, n
 export function ownsNetns(service: NamespaceModes): boolean {
   return service.networkMode === undefined || service.networkMode.kind === 'none';
 }
+
+/** A mode as the spec writes it (`stack config`): `host`, `none`, `shareable`, `service:NAME`. */
+export function modeText(mode: NetworkMode | IpcMode | undefined): string | undefined {
+  if (mode === undefined) return undefined;
+  return mode.kind === 'service' ? `service:${mode.service}` : mode.kind;
+}

@@ -160,6 +160,7 @@ function checkAddresses(services: Record<string, Service>, networks: Record<stri
       const address = ipv4ToNumber(attachment.ipv4Address);
       const subnets = (networks[key]?.ipam ?? []).flatMap((c) => (c.subnet && parseSubnet(c.subnet) ? [parseSubnet(c.subnet)!] : []));
       if (address === undefined) report.error(at, 'BAD_ADDRESS', `\`${attachment.ipv4Address}\` is not an IPv4 address`, { expected: 'an address such as 10.5.0.7' });
+      else if (networks[key]?.external && subnets.length === 0) continue; // its owner's subnet: checked by `up` (network/external.ts)
       else if (subnets.length === 0) {
         report.error(at, 'BAD_ADDRESS', `a static address needs a subnet on network \`${key}\``, { hint: `add \`ipam: {config: [{subnet: ...}]}\` to network \`${key}\`` });
       } else if (!subnets.some((sub) => subnetContains(sub, address))) {

@@ -168,3 +168,24 @@ describe('volumes_from', () => {
     expect(e[2]!.hint).toBe('did you mean `data`?');
   });
 });
+
+describe('stack config', () => {
+  test('prints the modes as the spec writes them, and loads back to the same model', async () => {
+    const { renderConfig } = await import('../../../src/spec/config-output.js');
+    const { project } = load(`services:
+  web: {command: [x], ipc: shareable}
+  side: {command: [x], network_mode: "service:web", pid: "service:web", ipc: "service:web", volumes_from: ["web:ro"]}
+  edge: {command: [x], network_mode: host}
+`);
+    const printed = renderConfig(project!);
+    expect(printed).toContain('network_mode: service:web');
+    expect(printed).toContain('network_mode: host');
+    expect(printed).toContain('volumes_from:\n      - web:ro');
+    const again = load(printed);
+    expect(again.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    for (const name of ['web', 'side', 'edge']) {
+      const [a, b] = [project!.services[name]!, again.project!.services[name]!];
+      expect([b.networkMode, b.pidMode, b.ipcMode, b.volumesFrom, b.networks, b.dependsOn]).toEqual([a.networkMode, a.pidMode, a.ipcMode, a.volumesFrom, a.networks, a.dependsOn]);
+    }
+  });
+});
