@@ -3,6 +3,7 @@
 // and `build:` runs the image, as compose does when the image can be pulled.
 import { SpecError, type Diagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
+import { checkHostSupport } from './host-support.js';
 
 /** Errors for every service that cannot run, all at once; empty when the project can run. */
 export function checkRunnable(project: Project): Diagnostic[] {
@@ -32,7 +33,7 @@ export function checkRunnable(project: Project): Diagnostic[] {
       });
     }
   }
-  found.push(...checkSecretSources(project));
+  found.push(...checkSecretSources(project), ...checkHostSupport(project));
   return found;
 }
 

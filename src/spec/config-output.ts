@@ -5,7 +5,6 @@ import { formatPlatform } from './platform.js';
 import { stringify } from 'yaml';
 import type { Mount, Network, Project, SecretDef, SecretMount, Service, Volume } from './project.js';
 import { formatDuration } from './units.js';
-import { modeText } from './namespace-modes.js';
 
 /** Output formats of `stack config`. */
 export type ConfigFormat = 'yaml' | 'json';
@@ -97,6 +96,7 @@ function service(s: Service): Record<string, unknown> {
     hostname: s.hostname === s.name ? undefined : s.hostname,
     image: s.image,
     platform: s.platform === undefined ? undefined : formatPlatform(s.platform),
+    runtime: s.runtime,
     init: s.init,
     labels: s.labels,
     networks: mapValues(s.networks, (n) => {
@@ -127,10 +127,6 @@ function service(s: Service): Record<string, unknown> {
     secrets: s.secrets?.map(secretRef),
     configs: s.configs?.map(secretRef),
     working_dir: s.workingDir,
-    network_mode: modeText(s.networkMode),
-    pid: modeText(s.pidMode),
-    ipc: modeText(s.ipcMode),
-    volumes_from: s.volumesFrom?.map((v) => `${v.service}:${v.mode}`),
   });
 }
 

@@ -1,7 +1,6 @@
 // A compose `platform:` read as Docker reads it (containerd's platforms package): os, architecture
 // and variant normalized (x86_64 → amd64, aarch64 → arm64/v8, armhf → arm/v7), the host's platform
 // by default. Pure; lives in spec so the Service model can carry it (src/image re-exports it).
-import { endianness } from 'node:os';
 import { UserError } from '../errors.js';
 
 /** A normalized platform: lowercase, canonical architecture, arm variants always set. */
@@ -59,10 +58,15 @@ export function formatPlatform(p: PlatformSpec): string {
   return [p.os, p.architecture, p.variant].filter((s) => s !== '').join('/');
 }
 
+/** Whether this machine stores numbers little-endian (os.endianness without node:os, so the planner may use this file). */
+function littleEndian(): boolean {
+  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+}
+
 /** The platform this process runs on, from process.arch (arm's variant from Node's build). */
 export function hostPlatform(arch: string = process.arch): PlatformSpec {
   const architecture = ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', mipsel: 'mipsle', riscv64: 'riscv64', s390x: 's390x', loong64: 'loong64', mips: 'mips' } as Record<string, string>)[arch]
-    ?? (arch === 'ppc64' ? (endianness() === 'LE' ? 'ppc64le' : 'ppc64') : arch);
+    ?? (arch === 'ppc64' ? (littleEndian() ? 'ppc64le' : 'ppc64') : arch);
   let variant = '';
   if (architecture === 'arm') {
     const v = (process.config.variables as Record<string, unknown>).arm_version;

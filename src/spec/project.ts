@@ -115,6 +115,8 @@ export interface Service {
    * of its own and holds its namespaces while the command runs in it (as `stack exec` runs one).
    */
   readonly hold?: true;
+  /** `runtime:` as written; `up` refuses any but runc (planner/host-support.ts). */
+  readonly runtime?: string;
   /** `platform:` normalized (`linux/arm64` → arm64 v8); absent: the host's. Only images use it. */
   readonly platform?: PlatformSpec;
   /** Set when the spec has `build:`; modelled only. */

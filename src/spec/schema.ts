@@ -221,6 +221,7 @@ export const serviceSchema = level('service', {
   pull_policy: str.optional(),
   build: build.optional(),
   platform: str.optional(),
+  runtime: str.optional(),
   command: command.optional(),
   entrypoint: command.optional(),
   environment: listOrDict.optional(),

@@ -98,6 +98,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     ...(spec.build !== undefined ? { build: build(spec.build, ctx) } : {}),
     ...pullPolicy(spec.pull_policy, at, ctx),
     ...platform(spec.platform, at, ctx),
+    ...(typeof spec.runtime === 'string' && spec.runtime !== '' ? { runtime: spec.runtime } : {}),
     entrypoint: words('entrypoint'),
     command: words('command'),
     environment: sortKeys(environment),
