@@ -25,6 +25,7 @@ import { handlersFor } from './handlers/index.js';
 import { writeNameFiles } from './handlers/names.js';
 import { allocateProject, hostPrefixes, ipamStore, keptAllocation } from './ipam.js';
 import { withOneOffs } from './oneoff.js';
+import { refuseRecreatingShared } from './shared-networks.js';
 import { writeSnapshot } from '../state/snapshot.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 
@@ -69,6 +70,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
   try {
     const store = ipamStore(roots, project.name);
+    await refuseRecreatingShared(roots, project, plan); // other projects' services on a network it would recreate
     // Live one-offs (`stack run`) keep their addresses and stay in the snapshot (oneoff.ts).
     const full = await withOneOffs(project, roots, plan);
     // A restart (stop and start of processes only) keeps every address: the stored record is reused.

@@ -5,6 +5,7 @@ import { formatPlatform } from './platform.js';
 import { stringify } from 'yaml';
 import type { Mount, Network, Project, SecretDef, SecretMount, Service, Volume } from './project.js';
 import { formatDuration } from './units.js';
+import { modeText } from './namespace-modes.js';
 
 /** Output formats of `stack config`. */
 export type ConfigFormat = 'yaml' | 'json';
@@ -127,6 +128,10 @@ function service(s: Service): Record<string, unknown> {
     secrets: s.secrets?.map(secretRef),
     configs: s.configs?.map(secretRef),
     working_dir: s.workingDir,
+    network_mode: modeText(s.networkMode),
+    pid: modeText(s.pidMode),
+    ipc: modeText(s.ipcMode),
+    volumes_from: s.volumesFrom?.map((v) => `${v.service}:${v.mode}`),
   });
 }
 

@@ -101,6 +101,14 @@ networks:
     for (answer = ''; answer !== 'hello from b'; ) answer = await exec(b, 'client', connect(peer, 9090));
     // A's service reaches B's too: one bridge.
     expect(await exec(a, 'web', connect(peer, 9090))).toBe('hello from b');
+    // A may not recreate the network under B: refused before anything is touched.
+    const spec = readFileSync(join(dir, a, 'stack.yaml'), 'utf8');
+    writeFileSync(join(dir, a, 'stack.yaml'), `${spec}networks:\n  default:\n    internal: true\n`);
+    const refused = await stack(a, 'up', '-d', '--progress', 'quiet');
+    writeFileSync(join(dir, a, 'stack.yaml'), spec);
+    expect(refused.exitCode).toBe(1);
+    expect(String(refused.stderr)).toContain(`network default cannot be recreated (internal changed): ${b}/client, ${b}/peer of other projects are attached to it`);
+    expect(await exec(b, 'client', connect(web, 8080))).toBe('hello from a');
   });
 
   it('A\'s down keeps the network while B is attached, and says so; B\'s down leaves it; A\'s next down removes it', async () => {
