@@ -4,6 +4,7 @@ import type { Dependency, Network, Project, Service, Volume } from '../../../src
 import type { LiveService, LiveState } from '../../../src/state/live.js';
 import type { Operation, Plan } from '../../../src/planner/plan.js';
 import { testService } from '../../fixtures/launch/service.js';
+import { ownsNetns } from '../../../src/spec/namespace-modes.js';
 
 /** A service with compose's defaults, running `sleep 3600` on the default network. */
 export function service(name: string, over: Partial<Service> = {}): Service {
@@ -133,7 +134,8 @@ export function simulate(project: Project, live: LiveState, plan: Plan): LiveSta
         const spec = project.services[op.service];
         if (!spec) return fail(op, 'not in the project');
         if (s.process?.alive) fail(op, 'already running');
-        if (!s.netns?.present) fail(op, 'no netns');
+        // network_mode (host, service:): the netns is the host's or the owner's, not its own.
+        if (ownsNetns(spec) && !s.netns?.present) fail(op, 'no netns');
         for (const key of Object.keys(spec.networks))
           if (!s.veths[key]?.host.present) fail(op, `no veth on ${key}`);
         for (const dep of Object.keys(spec.dependsOn))
