@@ -25,6 +25,7 @@ import {
 import type { ResolvedDevice } from './cgroup/devices.js';
 import { placeInMonitorGroup } from './cgroup/monitors.js';
 import { readBootId } from './proc.js';
+import { launchersOfThisProcess } from '../state/starting.js';
 import { serviceDevices } from './devices.js';
 import { compiledSeccompPairs, serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type Identity, type UserDb } from './user.js';
@@ -86,51 +87,150 @@ interface LauncherAnswer {
   readonly monitorPid: number;
 }
 
+/** A launcher spawned and placed, waiting for its request on stdin; its answer line once fed. */
+interface StartedLauncher {
+  readonly pid: number | undefined;
+  /** Resolves once it is placed (rejects, the launcher killed, when placing failed). */
+  readonly placed: Promise<void>;
+  /** Hands it the request; resolves with its answer. */
+  feed(request: Buffer): Promise<LauncherAnswer>;
+  /** Ends it unfed (it exits on the empty request). */
+  discard(): void;
+  /** Whether it still runs, unfed and not failed. */
+  waiting(): boolean;
+}
+
 /**
  * Spawns the launcher with `mark` (names.ts launcherMark: how observe ties a launcher that has
- * not answered yet to its service, state/starting.ts), `place`s it (it waits for its whole request on stdin before doing
- * anything), feeds it the request and collects its answer line.
+ * not answered yet to its service, state/starting.ts) and `place`s it (it waits for its whole
+ * request on stdin before doing anything); feed() gives it the request and collects its answer.
  */
-function runLauncher(path: string, mark: string, request: Buffer, place?: (pid: number) => Promise<void>): Promise<LauncherAnswer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, [mark], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
-    let line = '';
-    let stderr = '';
-    let settled = false;
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      settled = true;
-      if (e.code === 'ENOENT' || e.code === 'EACCES') {
-        reject(new UserError('LAUNCHER_MISSING', `the launcher ${path} is not built`, 'run `npm run build` (it needs gcc)', { cause: e }));
-      } else reject(e);
-    });
-    child.stdin.on('error', () => undefined); // a launcher that died early: its answer says why
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (line += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.once('end', () => {
-      if (settled) return;
-      const done = (): void => {
-        settled = true;
-        child.unref();
-        resolve({ line, stderr, monitorPid: child.pid ?? 0 });
-      };
-      // No answer means the launcher crashed: wait for its exit status to say so.
-      if (line === '' && child.exitCode === null && child.signalCode === null) child.once('exit', done);
-      else done();
-    });
-    if (place === undefined || child.pid === undefined) {
-      child.stdin.end(request);
-      return;
-    }
-    place(child.pid).then(
-      () => child.stdin.end(request),
-      (e: unknown) => {
-        settled = true;
-        child.kill('SIGKILL');
-        child.unref();
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
+function startLauncher(path: string, mark: string, place?: (pid: number) => Promise<void>): StartedLauncher {
+  const child = spawn(path, [mark], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
+  if (child.pid !== undefined) launchersOfThisProcess.add(child.pid);
+  const forget = (): void => {
+    if (child.pid !== undefined) launchersOfThisProcess.delete(child.pid);
+  };
+  let line = '';
+  let stderr = '';
+  let settled = false;
+  let failed: Error | undefined;
+  let onFailure: ((e: Error) => void) | undefined;
+  let onEnd: (() => void) | undefined;
+  const fail = (e: Error): void => {
+    if (settled) return;
+    settled = true;
+    failed = e;
+    forget();
+    onFailure?.(e);
+  };
+  child.once('error', (e: NodeJS.ErrnoException) => {
+    fail(
+      e.code === 'ENOENT' || e.code === 'EACCES'
+        ? new UserError('LAUNCHER_MISSING', `the launcher ${path} is not built`, 'run `npm run build` (it needs gcc)', { cause: e })
+        : e,
     );
   });
+  child.stdin.on('error', () => undefined); // a launcher that died early: its answer says why
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (line += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let ended = false;
+  child.stdout.once('end', () => {
+    ended = true;
+    onEnd?.();
+  });
+  const placed =
+    place === undefined || child.pid === undefined
+      ? Promise.resolve()
+      : place(child.pid).catch((e: unknown) => {
+          child.kill('SIGKILL');
+          child.unref();
+          const error = e instanceof Error ? e : new Error(String(e));
+          fail(error);
+          throw error;
+        });
+  placed.catch(() => undefined); // feed() or discard() reports it
+  let fed = false;
+  child.once('exit', () => {
+    if (!fed) forget();
+  });
+  return {
+    pid: child.pid,
+    placed,
+    waiting: () => !fed && failed === undefined && child.exitCode === null && child.signalCode === null,
+    discard() {
+      forget();
+      child.stdin.end();
+      child.unref();
+    },
+    async feed(request) {
+      fed = true;
+      await placed;
+      return new Promise((resolve, reject) => {
+        if (failed !== undefined) {
+          reject(failed);
+          return;
+        }
+        onFailure = reject;
+        const done = (): void => {
+          if (settled) return;
+          settled = true;
+          forget();
+          // Its pipes closed now, not when their ends are read: a launch leaves no descriptor behind.
+          child.stdin.destroy();
+          child.stderr.destroy();
+          child.stdout.destroy();
+          child.unref();
+          resolve({ line, stderr, monitorPid: child.pid ?? 0 });
+        };
+        onEnd = () => {
+          // No answer means the launcher crashed: wait for its exit status to say so.
+          if (line === '' && child.exitCode === null && child.signalCode === null) child.once('exit', done);
+          else done();
+        };
+        child.stdin.end(request);
+        if (ended) onEnd();
+      });
+    },
+  };
+}
+
+/** Launchers spawned and placed ahead of their launch (prepareLauncher), by project, service and path. */
+const prepared = new Map<string, StartedLauncher>();
+
+const preparedKey = (project: string, service: string, path: string): string => `${project}\0${service}\0${path}`;
+
+/**
+ * Spawns and places the launcher of a launch to come (a watch restart, between its stop and its
+ * start), so that the launch only hands it its request: the spawn and the move into the monitor
+ * group (on cgroup v1 the first move waits for an RCU grace period, 10-25 ms) are off the
+ * critical path. The caller holds the project's lock until it launches or discards it
+ * (discardPreparedLauncher): observe leaves this process's own launchers alone (state/starting.ts).
+ */
+export function prepareLauncher(project: string, service: string, launcherPath: string = LAUNCHER_PATH): void {
+  const key = preparedKey(project, service, launcherPath);
+  if (prepared.has(key)) return;
+  prepared.set(key, startLauncher(launcherPath, launcherMark(service), (pid) => placeInMonitorGroup(project, pid)));
+}
+
+/** Ends a prepared launcher that no launch took (the restart went another way). */
+export function discardPreparedLauncher(project: string, service: string, launcherPath: string = LAUNCHER_PATH): void {
+  const key = preparedKey(project, service, launcherPath);
+  prepared.get(key)?.discard();
+  prepared.delete(key);
+}
+
+/** The prepared launcher for this launch, when one is there and still waiting; else a new one. */
+function launcherFor(path: string, service: string, project: string | undefined): StartedLauncher {
+  const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);
+  if (project !== undefined) {
+    const key = preparedKey(project, service, path);
+    const ready = prepared.get(key);
+    prepared.delete(key);
+    if (ready?.waiting()) return ready;
+    ready?.discard();
+  }
+  return startLauncher(path, launcherMark(service), place);
 }
 
 /** Turns the launcher's `err` answer into an error a human can act on. */
@@ -217,9 +317,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     ...(seccomp.length > 0 && { seccomp }),
   });
   mark('launch: request built');
-  const project = options.cgroup?.project;
-  const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);
-  const answer = await runLauncher(options.launcherPath ?? LAUNCHER_PATH, launcherMark(service.name), encodeLaunchRequest(request), place);
+  const answer = await launcherFor(options.launcherPath ?? LAUNCHER_PATH, service.name, options.cgroup?.project).feed(encodeLaunchRequest(request));
   mark('launch: answered');
   const [kind, pid, startTime, monitorStartTime] = answer.line.trimEnd().split('\t');
   if (kind === 'err') throw launchError(service, argv, answer.line);

@@ -17,6 +17,12 @@ import { readProcFile, readStartTime } from '../sys/proc.js';
 
 const SIGSTOP = 19;
 
+/**
+ * Launchers this process spawned that have not answered yet (runtime/launch.ts adds and removes
+ * them; a prepared one waits for its request): their caller is alive, so they are not cut off.
+ */
+export const launchersOfThisProcess = new Set<number>();
+
 /** A process named by pid and start time. */
 export interface ProcessId {
   readonly pid: number;
@@ -61,6 +67,7 @@ export async function startingLaunchers(project: string, service: string, servic
   const mark = launcherMark(service);
   const found: ProcessId[] = [];
   for (const pid of pids) {
+    if (launchersOfThisProcess.has(pid)) continue;
     const exe = await linkOf(`/proc/${pid}/exe`);
     if (exe === undefined || basename(exe) !== 'launcher') continue;
     const argv = (readProcFile(`/proc/${pid}/cmdline`) ?? '').split('\0');

@@ -46,6 +46,16 @@ export class FeedbackGuard {
     return { kind: 'suspend', files: [...files] };
   }
 
+  /**
+   * Whether a batch that starts with a change to `file` at `at` may be held back: the rule is
+   * suspended for that file, or one more restart soon after the last may make the streak.
+   */
+  mayHold(file: string, at: number): boolean {
+    if (this.suspended?.has(file)) return true;
+    const last = this.lastRestart;
+    return last !== undefined && at - last.endedAt <= FEEDBACK_WINDOW_MS && last.files.has(file) && this.streak + 1 >= FEEDBACK_STREAK;
+  }
+
   /** A restart for `files` ended at `endedAt`. */
   restarted(files: ReadonlySet<string>, endedAt: number): void {
     this.lastRestart = { files: new Set(files), endedAt };

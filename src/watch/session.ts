@@ -49,6 +49,11 @@ export interface EarlyExit {
 export interface WatchActions {
   /** Restarts the service (or starts it when it is not running), its `restart: true` dependents after it. */
   restart(service: string, cause: string): Promise<void>;
+  /**
+   * Stops the service now, for a restart that finish() completes (as restart() would) once the
+   * batch closes: the stop overlaps the quiet window. Without it, restarts stop after the window.
+   */
+  beginRestart?(service: string): Promise<{ finish(cause: string): Promise<void> }>;
   /** Stops the service and keeps it stopped (the crash-loop pause). */
   pause(service: string): Promise<void>;
   /** Runs a rule's exec in the service; resolves with its exit code and a bit of output. */
@@ -96,6 +101,8 @@ interface ServiceState {
   generation: number;
   /** A restart is under way (a pause now would stop what it starts). */
   restarting: boolean;
+  /** A restart begun at the first change of the open batch (its stop), finished when the batch closes. */
+  early: Promise<{ finish(cause: string): Promise<void> } | undefined> | undefined;
 }
 
 /**
@@ -146,7 +153,7 @@ export class WatchSession {
           this.clock,
           () => gitDirs.some((dir) => gitAtWork(dir, this.clock.now())),
         );
-        this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0, restarting: false });
+        this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0, restarting: false, early: undefined });
       }
     }
   }
@@ -167,7 +174,33 @@ export class WatchSession {
   feed(rule: PreparedRule, change: Change): void {
     if (!counts(rule, change)) return;
     mark(`watch event ${change.kind} ${change.rel}`);
-    this.services.get(rule.service)?.batcher.add({ rule, change, at: this.clock.now() });
+    const state = this.services.get(rule.service);
+    if (!state) return;
+    this.beginEarly(rule, change, state);
+    state.batcher.add({ rule, change, at: this.clock.now() });
+  }
+
+  /**
+   * At the first change of a batch that will restart its service, the stop begins at once: it
+   * overlaps the quiet window, and only the start follows the window. Not while an action is
+   * under way (its changes make one more restart after it), for a paused (stopped) service,
+   * or when the rule's feedback guard may hold the batch back.
+   */
+  private beginEarly(rule: PreparedRule, change: Change, state: ServiceState): void {
+    const begin = this.actions.beginRestart;
+    if (begin === undefined || state.early !== undefined || state.busy || state.paused || this.closed) return;
+    if (rule.rule.action !== 'restart' && rule.rule.action !== 'sync+restart') return;
+    if (this.guards.get(rule)!.mayHold(change.rel, this.clock.now())) return;
+    state.generation++; // the early-exit check of the last restart is moot: this stop is ours
+    state.restarting = true;
+    const early = begin.call(this.actions, rule.service).catch((e: unknown) => {
+      this.report.line(rule.service, `stopping for a restart failed: ${e instanceof Error ? e.message : String(e)}; it restarts once the changes settle`);
+      return undefined;
+    });
+    state.early = early;
+    const tracked = early.then(() => undefined);
+    this.running.add(tracked);
+    void tracked.finally(() => this.running.delete(tracked));
   }
 
   /** Resolves when no action is under way or pending (tests). */
@@ -181,6 +214,18 @@ export class WatchSession {
     for (const s of this.services.values()) s.batcher.cancel();
     await Promise.all(this.watchers.map((w) => w.close()));
     await this.idle();
+    // A restart begun for a batch that will not close now: its service runs again, as before the change.
+    for (const [service, state] of this.services) {
+      const begun = await this.takeEarly(state);
+      await begun?.finish('watch stopped').catch((e: unknown) => this.report.line(service, `starting again failed: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+
+  /** The restart begun for the batch being acted on, once its stop is done (undefined when none was). */
+  private async takeEarly(state: ServiceState): Promise<{ finish(cause: string): Promise<void> } | undefined> {
+    const early = state.early;
+    state.early = undefined;
+    return early === undefined ? undefined : await early;
   }
 
   private enqueue(service: string, items: RuleChange[]): void {
@@ -234,6 +279,23 @@ export class WatchSession {
   }
 
   private async act(service: string, state: ServiceState, batch: RuleChange[]): Promise<void> {
+    const begun = await this.takeEarly(state);
+    let finished = begun === undefined;
+    const finish = async (cause: string): Promise<void> => {
+      finished = true;
+      await begun!.finish(cause);
+    };
+    try {
+      await this.actOn(service, state, batch, begun === undefined ? undefined : finish);
+    } finally {
+      state.restarting = false;
+      // Begun but not acted on (the feedback guard held the batch, or a copy failed before): the
+      // service runs again as before the change, with no restart line.
+      if (!finished) await finish('watch: nothing to act on').catch((e: unknown) => this.report.line(service, `starting again failed: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+
+  private async actOn(service: string, state: ServiceState, batch: RuleChange[], finish: ((cause: string) => Promise<void>) | undefined): Promise<void> {
     // The last event of a path decides (created then deleted: deleted).
     const byRule = new Map<PreparedRule, Map<string, Change>>();
     const firstAt = new Map<PreparedRule, number>();
@@ -290,7 +352,7 @@ export class WatchSession {
       state.restarting = true;
       state.generation++;
       try {
-        await this.actions.restart(service, cause);
+        await (finish !== undefined ? finish(cause) : this.actions.restart(service, cause));
       } catch (e) {
         this.report.line(service, `restart failed: ${e instanceof Error ? e.message : String(e)}  (${cause}); watching goes on`);
         return;

@@ -13,6 +13,7 @@ import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { acquireProjectLock, describeHolder } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
+import { discardPreparedLauncher, prepareLauncher } from '../../runtime/launch.js';
 import { assertServices } from './assert-services.js';
 import type { RunEnv } from './executor-env.js';
 
@@ -63,10 +64,58 @@ export async function stopServicesNamed(request: LifecycleRequest): Promise<void
   await planAndApply(request, 'stop', (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
 }
 
+/** A restart begun before its cause is complete: the project locked and the services stopped until finish(). */
+export interface BegunRestart {
+  /** Starts the services again as restartServices would (their `restart: true` dependents bounce), then unlocks; resolves with the operations made. */
+  finish(cause: string): Promise<number>;
+}
+
+/**
+ * The first half of a restart, for `stack watch`: at the first change of a batch it locks the
+ * project and stops `services`, so the stop overlaps the batch's quiet window instead of
+ * following it; finish() (once the batch closes) starts them. The lock is held in between:
+ * no other command sees the services stopped, or starts them.
+ */
+export async function beginRestart(request: LifecycleRequest): Promise<BegunRestart> {
+  assertServices(request.project, request.services, 'restart');
+  const { env, lock } = await lockFor(request, 'restart');
+  try {
+    await applyPlanned(request, env, (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+  // The start's launchers spawned and placed now, while the batch is still open (launch.ts).
+  for (const service of request.services) prepareLauncher(request.project.name, service);
+  let finished = false;
+  return {
+    async finish(cause) {
+      if (finished) return 0;
+      finished = true;
+      try {
+        return await applyPlanned(request, env, (live) => planRestart(request.project, live, { services: request.services, cause }));
+      } finally {
+        for (const service of request.services) discardPreparedLauncher(request.project.name, service);
+        await lock.release();
+      }
+    },
+  };
+}
+
 /** Plans under the lock and applies; resolves with the number of operations made. */
 async function planAndApply(request: LifecycleRequest, verb: string, planFor: (live: LiveState) => Plan): Promise<number> {
+  assertServices(request.project, request.services, verb);
+  const { env, lock } = await lockFor(request, verb);
+  try {
+    return await applyPlanned(request, env, planFor);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The project's lock (waited for, saying who holds it) and the run environment with `-t`. */
+async function lockFor(request: LifecycleRequest, verb: string): Promise<{ env: RunEnv; lock: Awaited<ReturnType<typeof acquireProjectLock>> }> {
   const { project, sink, signal } = request;
-  assertServices(project, request.services, verb);
   const env: RunEnv = request.timeoutMs !== undefined ? { ...request.env, stopTimeoutMs: request.timeoutMs } : request.env;
   const lock = await acquireProjectLock(env.roots, project.name, {
     command: `stack ${verb}`,
@@ -75,18 +124,20 @@ async function planAndApply(request: LifecycleRequest, verb: string, planFor: (l
     onWait: (holder) => sink.notice?.(`waiting for project ${project.name}: it is locked by ${describeHolder(holder)}`),
   });
   mark('lifecycle: lock held');
-  try {
-    const live = await observe(project.name, { roots: env.roots });
-    for (const w of live.warnings) sink.notice?.(`warning: ${w}`);
-    mark('lifecycle: observed');
-    const planned = planFor(live);
-    mark('lifecycle: planned');
-    if (planned.operations.length === 0) return 0;
-    const result = await apply(planned, project, { env, live, sink, ...(signal && { signal }) });
-    mark('lifecycle: applied');
-    for (const n of result.notices) sink.notice?.(n);
-    return planned.operations.length;
-  } finally {
-    await lock.release();
-  }
+  return { env, lock };
+}
+
+/** Observes, plans and applies under a lock already held; resolves with the number of operations made. */
+async function applyPlanned(request: LifecycleRequest, env: RunEnv, planFor: (live: LiveState) => Plan): Promise<number> {
+  const { project, sink, signal } = request;
+  const live = await observe(project.name, { roots: env.roots });
+  mark('lifecycle: observed');
+  for (const w of live.warnings) sink.notice?.(`warning: ${w}`);
+  const planned = planFor(live);
+  mark('lifecycle: planned');
+  if (planned.operations.length === 0) return 0;
+  const result = await apply(planned, project, { env, live, sink, ...(signal && { signal }) });
+  mark('lifecycle: applied');
+  for (const n of result.notices) sink.notice?.(n);
+  return planned.operations.length;
 }

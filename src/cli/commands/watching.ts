@@ -18,7 +18,7 @@ import { ruleContext } from '../../watch/prepare.js';
 import { WatchSession, type EarlyExit, type PreparedRule, type WatchActions } from '../../watch/session.js';
 import { watchPath } from '../../watch/watcher.js';
 import { initialSync } from '../../watch/initial.js';
-import { restartServices, stopServicesNamed } from './lifecycle.js';
+import { beginRestart, restartServices, stopServicesNamed } from './lifecycle.js';
 
 /** A running watch; close() stops it (the services keep running). */
 export interface Watching {
@@ -83,6 +83,16 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
       const made = await restartServices({ env, project: applied?.services[service] ? applied : project, services: [service], cause, sink });
       // After a `stack down` elsewhere there is nothing to restart: say so rather than a restart line.
       if (made === 0) throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
+    },
+    async beginRestart(service) {
+      const applied = (await readSnapshot(env.roots, project.name))?.project;
+      const begun = await beginRestart({ env, project: applied?.services[service] ? applied : project, services: [service], cause: 'files changing', sink });
+      return {
+        async finish(cause) {
+          const made = await begun.finish(cause);
+          if (made === 0) throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
+        },
+      };
     },
     pause: (service) => stopServicesNamed({ env, project, services: [service], cause: 'exited right after a watch restart', sink }),
     async exec(service, hook: WatchExec) {

@@ -134,6 +134,102 @@ describe('watch session', () => {
     });
   });
 
+  describe('a restart begun at the first change (beginRestart)', () => {
+    /** The recorder's verbs plus beginRestart, whose stop and start are recorded with their time. */
+    function early(restartMs = 0) {
+      const base = recorder(restartMs);
+      const t0 = Date.now();
+      const actions: WatchActions = {
+        ...base.actions,
+        async beginRestart(service) {
+          base.calls.push(`stop ${service} at ${Date.now() - t0}`);
+          return {
+            async finish(cause) {
+              base.calls.push(`start ${service}: ${cause}`);
+            },
+          };
+        },
+      };
+      return { ...base, actions };
+    }
+
+    test('the stop begins with the first change, inside the quiet window; the start follows the window, once per batch', async () => {
+      const { calls, actions } = early();
+      const rule = prepared({ path: '/p/src' });
+      const session = new WatchSession([rule], actions, report, { displayRoot: '/p', quietMs: 200 });
+      session.feed(rule, { rel: 'a.js', kind: 'change' });
+      session.feed(rule, { rel: 'b.js', kind: 'change' });
+      await sleep(50);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatch(/^stop web at \d+$/);
+      expect(Number(calls[0]!.split(' ').pop())).toBeLessThan(200); // not after the window
+      await sleep(250);
+      await session.idle();
+      expect(calls.slice(1)).toEqual(['start web: src/a.js and 1 more changed']);
+      expect(lines.filter((l) => l.includes('restarted in'))).toHaveLength(1);
+      await session.close();
+      expect(calls).toHaveLength(2); // nothing begun since
+    });
+
+    test('changes during the restart make one more, begun after it (not during it)', async () => {
+      const { calls, actions } = early();
+      let release: () => void = () => undefined;
+      const slow: WatchActions = {
+        ...actions,
+        async beginRestart(service) {
+          const begun = await actions.beginRestart!(service);
+          return { finish: async (cause) => { await new Promise<void>((r) => (release = r)); await begun.finish(cause); } };
+        },
+      };
+      const rule = prepared({ path: '/p/src' });
+      const session = new WatchSession([rule], slow, report, { displayRoot: '/p', quietMs: 10 });
+      session.feed(rule, { rel: 'a.js', kind: 'change' });
+      await sleep(40); // closed: the start waits for release()
+      session.feed(rule, { rel: 'b.js', kind: 'change' }); // lands during the restart
+      await sleep(40);
+      expect(calls.filter((c) => c.startsWith('stop'))).toHaveLength(1);
+      release();
+      await sleep(40);
+      release();
+      await session.idle();
+      // Busy when b.js came: its restart is a whole one after the first (stop and start after its window).
+      expect(calls.map((c) => c.replace(/ at \d+$/, ''))).toEqual(['stop web', 'start web: src/a.js changed', 'restart web: src/b.js changed']);
+      await session.close();
+    });
+
+    test('a batch the feedback guard may hold back is not stopped early: no stop for a batch that suspends the rule', async () => {
+      const { calls, actions } = early();
+      const rule = prepared({ path: '/p' });
+      const session = new WatchSession([rule], actions, report, { displayRoot: '/p', quietMs: 5 });
+      session.feed(rule, { rel: 'server.js', kind: 'change' });
+      await sleep(20);
+      await session.idle();
+      for (let i = 0; i < FEEDBACK_STREAK + 2; i++) {
+        session.feed(rule, { rel: 'app.log', kind: 'change' }); // the service writing its own log
+        await sleep(20);
+        await session.idle();
+      }
+      // The batch that makes the streak was foreseen (mayHold): not begun early, so never stopped for nothing.
+      expect(calls.filter((c) => c.startsWith('stop'))).toHaveLength(1 + FEEDBACK_STREAK);
+      expect(calls.filter((c) => c.startsWith('start'))).toHaveLength(1 + FEEDBACK_STREAK);
+      expect(calls.filter((c) => c.startsWith('restart'))).toHaveLength(0);
+      expect(lines.filter((l) => l.includes('restarted in'))).toHaveLength(1 + FEEDBACK_STREAK);
+      expect(lines.some((l) => l.includes('watch rule 1 suspended'))).toBe(true);
+      await session.close();
+    });
+
+    test('closing the session with a batch open starts the stopped service again', async () => {
+      const { calls, actions } = early();
+      const rule = prepared({ path: '/p/src' });
+      const session = new WatchSession([rule], actions, report, { displayRoot: '/p', quietMs: 1000 });
+      session.feed(rule, { rel: 'a.js', kind: 'change' });
+      await sleep(20);
+      await session.close();
+      expect(calls.map((c) => c.replace(/ at \d+$/, ''))).toEqual(['stop web', 'start web: watch stopped']);
+      expect(lines.filter((l) => l.includes('restarted in'))).toHaveLength(0);
+    });
+  });
+
   test('causes name the first file and how many more', () => {
     expect(describeChanges([{ path: 'src/a.js', deleted: false }])).toBe('src/a.js changed');
     expect(describeChanges([{ path: 'src/a.js', deleted: true }])).toBe('src/a.js deleted');
