@@ -106,6 +106,7 @@ export function namespaceModes(spec: Readonly<Record<string, unknown>>, at: (...
 /** What the cross-service pass reads and rewrites of a service (Project's Service fits). */
 export interface SharingService extends NamespaceModes {
   readonly name: string;
+  readonly hostname: string;
   readonly ports: readonly unknown[];
   readonly networks: Readonly<Record<string, unknown>>;
   readonly dependsOn: Readonly<Record<string, { readonly condition: string; readonly required: boolean; readonly restart: boolean }>>;
@@ -183,7 +184,18 @@ export function linkNamespaceOwners<S extends SharingService>(
       deps[owner] ??= { condition: 'service_started', required: true, restart };
     }
     if (owners.length > 0) s = { ...s, dependsOn: Object.fromEntries(Object.entries(deps).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } as S;
+    if (net?.kind === 'service' && raw.hostname !== undefined) {
+      report.error(at('hostname'), 'CONFLICT', `service \`${name}\` shares the network of \`${net.service}\` and takes its hostname`, {
+        hint: `set the hostname on \`${net.service}\`, or remove it here (Docker refuses both together)`,
+      });
+    }
     services[name] = s;
+  }
+  // As Docker does, a service in another's netns has that service's hostname (and name files).
+  for (const name of Object.keys(services)) {
+    const owner = netnsOwner(services, name);
+    const hostname = owner.kind === 'service' && owner.service !== name ? services[owner.service]?.hostname : undefined;
+    if (hostname !== undefined) services[name] = { ...services[name]!, hostname } as S;
   }
 }
 

@@ -58,6 +58,8 @@ describeRoot('network_mode through the CLI', () => {
     for (let i = 0; i < 50 && !answer.includes('hello'); i++) answer = await exec(r, 'side', ...CONNECT);
     expect(answer.trim()).toBe('hello from web');
     expect((await exec(r, 'other', ...CONNECT)).trim()).toBe('error ECONNREFUSED');
+    // As in Docker, the sharer has its owner's hostname.
+    expect((await exec(r, 'side', 'cat', '/proc/sys/kernel/hostname')).trim()).toBe('web');
     // Docker's DNS answers a sharer's name with its owner's address.
     const webAddress = (await exec(r, 'other', 'getent', 'hosts', 'web')).trim().split(/\s+/)[0];
     expect(webAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);

@@ -37,6 +37,16 @@ describe('network_mode: the model', () => {
     expect(netnsOwner(s, 'web')).toEqual({ kind: 'service', service: 'web' });
   });
 
+  test('a sharer has its owner\'s hostname, as in Docker; a hostname of its own is an error', () => {
+    const { project } = load(`services:
+  web: {command: [x], hostname: box}
+  side: {command: [x], network_mode: "service:web"}
+`);
+    expect(project!.services.side!.hostname).toBe('box');
+    const e = errors(`services:\n  web: {command: [x]}\n  side: {command: [x], network_mode: "service:web", hostname: other}\n`);
+    expect(e.map((d) => [d.code, d.path!.join('.')])).toEqual([['CONFLICT', 'services.side.hostname']]);
+  });
+
   test('a chain of sharers ends at the owner of the netns', () => {
     const { project } = load(`services:
   a: {command: [x]}
