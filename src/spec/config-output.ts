@@ -3,7 +3,7 @@
 // resolved environment. Values equal to compose's defaults are left out, as compose does.
 import { formatPlatform } from './platform.js';
 import { stringify } from 'yaml';
-import type { Mount, Network, Project, SecretDef, SecretMount, Service, Volume } from './project.js';
+import type { Mount, Network, Project, SecretDef, SecretMount, Service, Volume, WatchExec } from './project.js';
 import { formatDuration } from './units.js';
 import { modeText } from './namespace-modes.js';
 
@@ -94,11 +94,12 @@ function service(s: Service): Record<string, unknown> {
       start_period: s.healthcheckTimings.startPeriodMs === undefined ? undefined : formatDuration(s.healthcheckTimings.startPeriodMs),
       start_interval: s.healthcheckTimings.startIntervalMs === undefined ? undefined : formatDuration(s.healthcheckTimings.startIntervalMs),
     }) : undefined,
-    // A sharer's hostname is its owner's (namespace-modes.ts), not something its spec says.
-    hostname: s.hostname === s.name || s.networkMode?.kind === 'service' ? undefined : s.hostname,
+    hostname: s.hostname === s.name ? undefined : s.hostname,
     image: s.image,
     platform: s.platform === undefined ? undefined : formatPlatform(s.platform),
     runtime: s.runtime,
+    post_start: s.postStart?.map(hookDocument),
+    pre_stop: s.preStop?.map(hookDocument),
     init: s.init,
     labels: s.labels,
     networks: mapValues(s.networks, (n) => {
@@ -134,6 +135,10 @@ function service(s: Service): Record<string, unknown> {
     ipc: modeText(s.ipcMode),
     volumes_from: s.volumesFrom?.map((v) => `${v.service}:${v.mode}`),
   });
+}
+
+function hookDocument(h: WatchExec): Record<string, unknown> {
+  return compact({ command: h.command, user: h.user, privileged: h.privileged || undefined, working_dir: h.workingDir, environment: h.environment });
 }
 
 function mount(m: Mount): Record<string, unknown> {

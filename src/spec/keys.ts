@@ -61,7 +61,7 @@ export const KEYS: Catalogue = {
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
        security_opt shm_size privileged devices secrets configs network_mode pid ipc sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt cpu_shares cpuset mem_reservation memswap_limit volumes_from`,
     ),
-    ...all(S, 'image platform pull_policy runtime'),
+    ...all(S, 'image platform pull_policy runtime post_start pre_stop'),
     build: M,
     ...all(C, 'tty stdin_open pull_refresh_after logging annotations attach'),
     ...all(
@@ -70,7 +70,7 @@ export const KEYS: Catalogue = {
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime credential_spec device_cgroup_rules
        label_file provider external_links gpus
        isolation links mac_address mem_swappiness
-       models oom_kill_disable post_start pre_stop scale
+       models oom_kill_disable scale
        storage_opt use_api_socket uts userns_mode`,
     ),
   },
@@ -136,6 +136,8 @@ const PLACES: readonly [Level, readonly string[]][] = [
   ['develop', ['services', '*', 'develop']],
   ['watch', ['services', '*', 'develop', 'watch', '*']],
   ['hook', ['services', '*', 'develop', 'watch', '*', 'exec']],
+  ['hook', ['services', '*', 'post_start', '*']],
+  ['hook', ['services', '*', 'pre_stop', '*']],
   ['port', ['services', '*', 'ports', '*']],
   ['mount', ['services', '*', 'volumes', '*']],
   ['mountBind', ['services', '*', 'volumes', '*', 'bind']],

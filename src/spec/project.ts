@@ -115,6 +115,10 @@ export interface Service {
    * of its own and holds its namespaces while the command runs in it (as `stack exec` runs one).
    */
   readonly hold?: true;
+  /** `post_start`: commands run in the service right after it started (compose's lifecycle hooks). */
+  readonly postStart?: readonly WatchExec[];
+  /** `pre_stop`: commands run in the service right before it is stopped. */
+  readonly preStop?: readonly WatchExec[];
   /** `runtime:` as written; `up` refuses any but runc (planner/host-support.ts). */
   readonly runtime?: string;
   /** `platform:` normalized (`linux/arm64` → arm64 v8); absent: the host's. Only images use it. */

@@ -182,6 +182,16 @@ const deploy = level('deploy', {
   }).optional(),
 });
 
+/** A command run in the service: a develop.watch rule's `exec`, a `post_start` or `pre_stop` hook. */
+const hook = level('hook', {
+  command,
+  user: z.union([z.string(), z.number().int()], expecting('a user name or uid, optionally with :group')).optional(),
+  privileged: bool.optional(),
+  working_dir: str.optional(),
+  environment: listOrDict.optional(),
+});
+const hooks = z.array(hook, expecting('a list of {command, user, privileged, working_dir, environment}'));
+
 const develop = level('develop', {
   watch: z
     .array(
@@ -192,13 +202,7 @@ const develop = level('develop', {
         ignore: stringOrList.optional(),
         include: stringOrList.optional(),
         initial_sync: bool.optional(),
-        exec: level('hook', {
-          command,
-          user: z.union([z.string(), z.number().int()], expecting('a user name or uid, optionally with :group')).optional(),
-          privileged: bool.optional(),
-          working_dir: str.optional(),
-          environment: listOrDict.optional(),
-        }).optional(),
+        exec: hook.optional(),
       }),
     )
     .optional(),
@@ -262,6 +266,8 @@ export const serviceSchema = level('service', {
   cpuset: str.optional(),
   mem_reservation: bytes.optional(),
   memswap_limit: z.union([bytes, z.literal(-1), z.literal('-1')], expecting(`${SIZE_FORMAT}, or -1 for unlimited swap`)).optional(),
+  post_start: hooks.optional(),
+  pre_stop: hooks.optional(),
   dns: stringOrList.optional(),
   dns_search: stringOrList.optional(),
   dns_opt: strings.optional(),

@@ -8,6 +8,7 @@ import { viewOptions } from './view-options.js';
 import { namespaceModes } from './namespace-modes.js';
 import { processKeys } from './process-keys.js';
 import { dnsKeys } from './dns-keys.js';
+import { serviceHooks } from './hooks.js';
 import { sysctls } from './sysctls.js';
 import { ulimits } from './ulimits.js';
 import { cgroupKeys } from './cgroup-keys.js';
@@ -132,6 +133,8 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     ...optional('ulimits', ulimits(spec.ulimits, at, report)),
     ...processKeys(spec as Record<string, unknown>, at, report),
     ...dnsKeys(spec as Record<string, unknown>, at, report),
+    ...optional('postStart', serviceHooks('post_start', spec.post_start, at, report, ctx.env)),
+    ...optional('preStop', serviceHooks('pre_stop', spec.pre_stop, at, report, ctx.env)),
     limits: limits(spec, at, ctx),
     develop: develop(spec.develop, at, ctx),
     profiles: [...(spec.profiles ?? [])],

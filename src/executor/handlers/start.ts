@@ -17,6 +17,7 @@ import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
 import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
+import { runPostStart } from './hooks.js';
 
 /**
  * An image service's copy-up into its new volumes: the image's content at the volume's target
@@ -105,4 +106,5 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     },
   );
+  await runPostStart(ctx, spec, signal);
 }

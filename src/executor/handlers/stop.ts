@@ -12,6 +12,7 @@ import type { RunContext } from '../context.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
+import { runPreStop } from './hooks.js';
 
 /** Docker's defaults, for a record that predates its stop settings. */
 const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };
@@ -39,6 +40,7 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
   const files = serviceFiles(ctx.roots, project, op.service);
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
+    await runPreStop(ctx, ctx.project.services[op.service]);
     // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
     await writeJsonAtomic(files.stopped, { pid: record.process.pid, startTime: record.process.startTime }, { durable: false });
     await stopProcess(
