@@ -47,6 +47,9 @@ static const char *resolve_program(const struct request *r, char *buf, size_t si
 }
 
 /* The command's side: `slave` is its terminal in pty mode, else -1. */
+/* The helper's pid, taken before the fork (as the host sees it). */
+static pid_t helper_pid;
+
 __attribute__((noreturn)) static void child_main(const struct request *r, int rootfd, const int *cgroup_fds, int slave) {
   /* A session of its own: the service's pty becomes its controlling terminal; without one, a
    * command reading the user's terminal (`exec -T`) is not stopped by SIGTTIN. */
@@ -65,8 +68,10 @@ __attribute__((noreturn)) static void child_main(const struct request *r, int ro
   switch_identity(r);
   /* After the identity change, which clears it; a helper killed outright takes the command along. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_PDEATHSIG");
-  /* The helper lives outside the pid namespace (ppid 0 here); 1 means it is already gone. */
-  if (getppid() != 0) _exit(137);
+  /* The helper lives outside the pid namespace (ppid 0 here), or in it under `pid: host` (ppid
+   * its own pid); anything else (1, a subreaper) means it is already gone. */
+  pid_t parent = getppid();
+  if (parent != 0 && parent != helper_pid) _exit(137);
   char path[PATH_MAX];
   const char *program = resolve_program(r, path, sizeof path);
   reset_signals();
@@ -112,6 +117,7 @@ int supervise(pid_t child, int sigfd, long long timeout_ms, int *timed_out) {
 pid_t start_command(const struct request *r, int rootfd, const int *cgroup_fds, int slave, int sigfd) {
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) < 0) fail("pipe", errno, "create the error pipe");
+  helper_pid = getpid();
   pid_t child = fork();
   if (child < 0) fail("fork", errno, "into the service's pid namespace");
   if (child == 0) {

@@ -94,7 +94,8 @@ function service(s: Service): Record<string, unknown> {
       start_period: s.healthcheckTimings.startPeriodMs === undefined ? undefined : formatDuration(s.healthcheckTimings.startPeriodMs),
       start_interval: s.healthcheckTimings.startIntervalMs === undefined ? undefined : formatDuration(s.healthcheckTimings.startIntervalMs),
     }) : undefined,
-    hostname: s.hostname === s.name ? undefined : s.hostname,
+    // A sharer's hostname is its owner's (namespace-modes.ts), not something its spec says.
+    hostname: s.hostname === s.name || s.networkMode?.kind === 'service' ? undefined : s.hostname,
     image: s.image,
     platform: s.platform === undefined ? undefined : formatPlatform(s.platform),
     runtime: s.runtime,

@@ -161,4 +161,23 @@ describeRoot('pid and ipc through the CLI', () => {
     await r.ok(['down', '--timeout', '0']);
     expect(r.leftovers(['web', 'side', 'other'])).toEqual([]);
   });
+
+  it('pid: host and ipc: host are the host\'s namespaces (the service sees this test\'s process), with warnings', async () => {
+    const r = rig();
+    r.spec(`  hosted:
+    command: sleep 3604
+    pid: host
+    ipc: host
+`);
+    const up = await r.ok(['up', '-d', '--progress', 'quiet']);
+    expect(up.stderr).toContain('uses the host\'s pid namespace');
+    expect(up.stderr).toContain('uses the host\'s IPC namespace');
+    const pid = await r.pid('hosted');
+    expect(nsOf(pid, 'pid')).toBe(nsOf('self', 'pid'));
+    expect(nsOf(pid, 'ipc')).toBe(nsOf('self', 'ipc'));
+    expect(nsOf(pid, 'net')).not.toBe(nsOf('self', 'net'));
+    expect(await exec(r, 'hosted', 'cat', `/proc/${process.pid}/stat`)).toContain(`${process.pid} (`);
+    await r.ok(['down', '--timeout', '0']);
+    expect(r.leftovers(['hosted'])).toEqual([]);
+  });
 });
