@@ -184,6 +184,15 @@ export function linkNamespaceOwners<S extends SharingService>(
       deps[owner] ??= { condition: 'service_started', required: true, restart };
     }
     if (owners.length > 0) s = { ...s, dependsOn: Object.fromEntries(Object.entries(deps).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } as S;
+    // What Docker refuses beside a shared netns (its validateNetContainerMode): the owner's apply.
+    if (net?.kind === 'service') {
+      for (const key of ['dns', 'dns_search', 'dns_opt', 'extra_hosts', 'expose', 'links', 'mac_address']) {
+        if (raw[key] === undefined) continue;
+        report.error(at(key), 'CONFLICT', `service \`${name}\` shares the network of \`${net.service}\`: \`${key}\` is that service's`, {
+          hint: `set \`${key}\` on \`${net.service}\`, or remove it here (Docker refuses both together)`,
+        });
+      }
+    }
     if (net?.kind === 'service' && raw.hostname !== undefined) {
       report.error(at('hostname'), 'CONFLICT', `service \`${name}\` shares the network of \`${net.service}\` and takes its hostname`, {
         hint: `set the hostname on \`${net.service}\`, or remove it here (Docker refuses both together)`,

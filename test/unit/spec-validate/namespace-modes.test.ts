@@ -47,6 +47,15 @@ describe('network_mode: the model', () => {
     expect(e.map((d) => [d.code, d.path!.join('.')])).toEqual([['CONFLICT', 'services.side.hostname']]);
   });
 
+  test('dns, extra_hosts and expose beside network_mode: service: are errors, as Docker refuses them', () => {
+    const e = errors(`services:\n  web: {command: [x]}\n  side: {command: [x], network_mode: "service:web", dns: [1.1.1.1], extra_hosts: ["a:1.2.3.4"], expose: [80]}\n`);
+    expect(e.map((d) => [d.code, d.path!.join('.')])).toEqual([
+      ['CONFLICT', 'services.side.dns'],
+      ['CONFLICT', 'services.side.extra_hosts'],
+      ['CONFLICT', 'services.side.expose'],
+    ]);
+  });
+
   test('a chain of sharers ends at the owner of the netns', () => {
     const { project } = load(`services:
   a: {command: [x]}
