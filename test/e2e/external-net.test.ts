@@ -99,6 +99,8 @@ networks:
     for (let i = 0; i < 50 && answer !== 'hello from a'; i++) answer = await exec(b, 'client', connect(web, 8080));
     expect(answer).toBe('hello from a');
     for (answer = ''; answer !== 'hello from b'; ) answer = await exec(b, 'client', connect(peer, 9090));
+    // B's services ask A's DNS forwarder (on the network's gateway), which answers A's names.
+    expect((await exec(b, 'client', ['getent', 'hosts', 'web'])).split(/\s+/)[0]).toBe(web);
     // A's service reaches B's too: one bridge.
     expect(await exec(a, 'web', connect(peer, 9090))).toBe('hello from b');
     // A may not recreate the network under B: refused before anything is touched.
