@@ -45,6 +45,11 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
   const first = networks[0];
   if (first !== undefined)
     line(ipam.networks[first]?.addresses[owner], [self.hostname, ...namesOn(project, owner, first)]);
+  // `links`: this service's own names for others, before the peers' names (the link wins, as Docker's).
+  for (const link of self.links ?? []) {
+    const network = networks.find((n) => ipam.networks[n]?.addresses[link.service] !== undefined);
+    if (network !== undefined) line(ipam.networks[network]!.addresses[link.service], [link.alias]);
+  }
   for (const network of networks) {
     const addresses = ipam.networks[network]?.addresses ?? {};
     for (const peer of Object.keys(addresses).sort()) {

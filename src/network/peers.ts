@@ -17,6 +17,8 @@ export interface NamedService {
   /** `dns_search:` (replaces the host's search domains) and `dns_opt:` (resolv.conf options). */
   readonly dnsSearch?: readonly string[];
   readonly dnsOpt?: readonly string[];
+  /** `links`: the names by which this service (only) reaches others. */
+  readonly links?: readonly { readonly service: string; readonly alias: string }[];
 }
 
 /** What naming reads of a project (Project fits). */

@@ -47,6 +47,11 @@ function compact(entries: Record<string, unknown>): Record<string, unknown> {
 }
 
 function service(s: Service): Record<string, unknown> {
+  // `attach: false` says something though compact() drops false values.
+  return { ...serviceKeys(s), ...(s.attach === false && { attach: false }) };
+}
+
+function serviceKeys(s: Service): Record<string, unknown> {
   const limits = compact({ cpus: s.limits.cpus, memory: s.limits.memoryBytes, pids: s.limits.pids });
   return compact({
     build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, target: s.build.target, args: s.build.args }) : undefined,
@@ -99,6 +104,7 @@ function service(s: Service): Record<string, unknown> {
     image: s.image,
     platform: s.platform === undefined ? undefined : formatPlatform(s.platform),
     runtime: s.runtime,
+    links: s.links?.map((l) => (l.alias === l.service ? l.service : `${l.service}:${l.alias}`)),
     post_start: s.postStart?.map(hookDocument),
     pre_stop: s.preStop?.map(hookDocument),
     init: s.init,

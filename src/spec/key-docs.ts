@@ -48,6 +48,8 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     ulimits: 'Resource limits set before the program starts: NAME: N (soft = hard) or NAME: {soft, hard}, -1 for unlimited; names as `ulimit` knows them (nofile, nproc, core, memlock, stack, ...).',
     oom_score_adj: 'The service\'s OOM score adjustment, -1000 (never killed) to 1000 (killed first).',
     domainname: 'The NIS domain name in the service\'s own UTS namespace.',
+    attach: 'false: a foreground `stack up` does not stream this service\'s output (`stack logs` shows it).',
+    links: 'SERVICE or SERVICE:ALIAS: a name by which this service (only) reaches another, in its /etc/hosts; the linked service starts first.',
     post_start: 'Commands run in the service right after it started ({command, user, privileged, working_dir, environment}, as `stack exec` runs them); one that fails fails `up`, the service keeps running.',
     pre_stop: 'Commands run in the service right before it is stopped (same form as post_start); one that fails is reported and the stop goes on.',
     runtime: 'Loaded by `config`; `up` refuses any runtime but runc (stack\'s launcher is its only one: no containerd shims such as WasmEdge).',

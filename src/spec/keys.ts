@@ -61,15 +61,15 @@ export const KEYS: Catalogue = {
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
        security_opt shm_size privileged devices secrets configs network_mode pid ipc sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt cpu_shares cpuset mem_reservation memswap_limit volumes_from`,
     ),
-    ...all(S, 'image platform pull_policy runtime post_start pre_stop'),
+    ...all(S, 'image platform pull_policy runtime post_start pre_stop links attach'),
     build: M,
-    ...all(C, 'tty stdin_open pull_refresh_after logging annotations attach'),
+    ...all(C, 'tty stdin_open pull_refresh_after logging annotations'),
     ...all(
       U,
       `blkio_config cgroup cgroup_parent cpu_count cpu_percent
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime credential_spec device_cgroup_rules
        label_file provider external_links gpus
-       isolation links mac_address mem_swappiness
+       isolation mac_address mem_swappiness
        models oom_kill_disable scale
        storage_opt use_api_socket uts userns_mode`,
     ),
@@ -111,6 +111,12 @@ export const KEYS: Catalogue = {
   serviceSecret: all(S, 'source target uid gid mode'),
 };
 
+/** Why stack refuses an unsupported key, where there is more to say than "not yet" (the error's hint). */
+export const UNSUPPORTED_REASONS: Readonly<Record<string, string>> = {
+  external_links:
+    'stack has no containers outside its projects to link to: to reach a service of another project, join that project\'s network (`networks: {NAME: {external: true}}`) and use the service\'s name there',
+};
+
 /** Why a cosmetic key changes nothing, shown as the warning's hint. */
 export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
   version: 'compose ignores it too; it can be removed',
@@ -119,7 +125,6 @@ export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
   pull_refresh_after: 'stack pulls as `pull_policy` says; use `daily`, `weekly` or `every_<duration>` there',
   logging: "stack writes each service's output to its own log file",
   annotations: 'stack keeps no per-container metadata besides labels',
-  attach: 'stack never attaches to output at start; see `stack logs`',
   labels: 'stack keeps no metadata on secrets and configs',
 };
 

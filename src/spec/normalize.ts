@@ -13,6 +13,7 @@ import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
 import { secretDefs, serviceSecretMounts } from './secrets.js';
 import { normalizeService, sortKeys } from './service.js';
 import { linkNamespaceOwners } from './namespace-modes.js';
+import { resolveLinks } from './links.js';
 import { asBoolean, parseBoolean } from './units.js';
 
 /** Options of `normalize`. */
@@ -47,6 +48,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   const services: Record<string, Service> = {};
   for (const name of [...enabled].sort()) if (!opts.skip?.has(name)) services[name] = normalizeService(name, all[name]!, ctx);
   linkNamespaceOwners(services, all as Record<string, Record<string, unknown>>, report);
+  resolveLinks(services, all, report);
 
   const secrets = secretDefs('secret', spec, project, ctx);
   const configs = secretDefs('config', spec, project, ctx);

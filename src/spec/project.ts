@@ -5,6 +5,7 @@ import type { PlatformSpec } from './platform.js';
 import type { SeccompProfile } from './seccomp-profile.js';
 import type { IpcMode, NetworkMode, SharedNamespace, VolumesFrom } from './namespace-modes.js';
 import type { Ulimit } from './ulimits.js';
+import type { Link } from './links.js';
 
 /** A whole project after load → interpolate → validate → normalize. */
 export interface Project {
@@ -115,6 +116,10 @@ export interface Service {
    * of its own and holds its namespaces while the command runs in it (as `stack exec` runs one).
    */
   readonly hold?: true;
+  /** `attach: false`: a foreground `up` does not stream this service's output (`stack logs` still has it). */
+  readonly attach?: false;
+  /** `links`: names by which this service reaches others (in its /etc/hosts), each an implicit depends_on. */
+  readonly links?: readonly Link[];
   /** `post_start`: commands run in the service right after it started (compose's lifecycle hooks). */
   readonly postStart?: readonly WatchExec[];
   /** `pre_stop`: commands run in the service right before it is stopped. */

@@ -266,6 +266,8 @@ export const serviceSchema = level('service', {
   cpuset: str.optional(),
   mem_reservation: bytes.optional(),
   memswap_limit: z.union([bytes, z.literal(-1), z.literal('-1')], expecting(`${SIZE_FORMAT}, or -1 for unlimited swap`)).optional(),
+  links: strings.optional(),
+  attach: bool.optional(),
   post_start: hooks.optional(),
   pre_stop: hooks.optional(),
   dns: stringOrList.optional(),

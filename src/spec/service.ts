@@ -9,6 +9,7 @@ import { namespaceModes } from './namespace-modes.js';
 import { processKeys } from './process-keys.js';
 import { dnsKeys } from './dns-keys.js';
 import { serviceHooks } from './hooks.js';
+import { links } from './links.js';
 import { sysctls } from './sysctls.js';
 import { ulimits } from './ulimits.js';
 import { cgroupKeys } from './cgroup-keys.js';
@@ -133,6 +134,8 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     ...optional('ulimits', ulimits(spec.ulimits, at, report)),
     ...processKeys(spec as Record<string, unknown>, at, report),
     ...dnsKeys(spec as Record<string, unknown>, at, report),
+    ...optional('links', links(spec.links, at, report)),
+    ...(spec.attach !== undefined && !asBoolean(spec.attach, true) ? { attach: false as const } : {}),
     ...optional('postStart', serviceHooks('post_start', spec.post_start, at, report, ctx.env)),
     ...optional('preStop', serviceHooks('pre_stop', spec.pre_stop, at, report, ctx.env)),
     limits: limits(spec, at, ctx),

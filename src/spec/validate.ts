@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { Diagnostic } from './diagnostics.js';
 import { describeLevel, EXPECTED_MARK, specSchema } from './schema.js';
-import { COSMETIC_REASONS, isExtensionKey, KEYS, keyStatus, levelAt } from './keys.js';
+import { COSMETIC_REASONS, isExtensionKey, KEYS, keyStatus, levelAt, UNSUPPORTED_REASONS } from './keys.js';
 import type { KeyPath, Location, RawSpec } from './raw.js';
 import { suggest } from './suggest.js';
 import { isCgroupFileName } from '../cgroup-files.js';
@@ -179,7 +179,7 @@ function keyDiagnostic(parent: KeyPath, key: string, raw: RawSpec): Diagnostic {
       message: `\`${key}\` is a compose key that stack does not support yet`,
       expected: `a key stack supports in ${where}`,
       found: `\`${key}\``,
-      hint: `remove \`${key}\` (or move it under an \`x-\` key) to run this spec with stack`,
+      hint: UNSUPPORTED_REASONS[key] ?? `remove \`${key}\` (or move it under an \`x-\` key) to run this spec with stack`,
     };
   }
   const near = level ? suggest(key, Object.keys(KEYS[level])) : undefined;

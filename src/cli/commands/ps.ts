@@ -59,7 +59,9 @@ export async function run(ctx: CommandContext): Promise<number> {
       const running = s.process?.alive === true;
       const spec = snapshot?.project.services[s.name];
       const published = new Set(spec?.ports.map((p) => `${p.containerPort}/${p.protocol}`) ?? []);
-      const exposed = (spec?.imageRoot?.exposedPorts ?? []).filter((p) => !published.has(p));
+      // What the image and the spec's `expose:` declare that nothing publishes (as `docker ps` shows them: 8080/tcp).
+      const declared = [...(spec?.imageRoot?.exposedPorts ?? []), ...(spec?.expose ?? []).map((e) => (e.includes('/') ? e : `${e}/tcp`))];
+      const exposed = [...new Set(declared)].filter((p) => !published.has(p));
       return {
         name: s.name,
         state: running ? 'running' : (sup?.state === 'restarting' ? 'restarting' : sup?.lastExit ?? 'exited'),

@@ -136,8 +136,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (detach && !interrupt.signal.aborted) return 0;
     // Loaded only here, so `up -d` does not load them.
     const { exitCodeOf, stopServices, untilAllExited, untilFirstExit } = await import('./stop-services.js');
-    // Output of the named services (all when none is named), as compose attaches.
-    const logs = await followServices(ctx, project, named, env);
+    // Output of the named services (all when none is named), as compose attaches; not of a service with `attach: false`.
+    const logs = await followServices(ctx, project, named.filter((s) => spec.services[s]?.attach !== false), env);
     let watching: { close(): Promise<void> } | undefined;
     let watchFailed: unknown;
     let code = 0;
