@@ -1,7 +1,8 @@
 // External networks end to end through the real CLI (bin/stack.cjs over dist/: `npm run build`
 // first): project B joins project A's default network (`external: true`, `name: <A>_default`),
 // its services get addresses from A's allocation (recorded there as guests, distinct from A's),
-// talk to A's service and to each other inside their namespaces; A's `down` keeps the network
+// talk to A's service and to each other inside their namespaces (a third project attaching at
+// the same time gets an address of its own: A's lock serializes them); A's `down` keeps the network
 // while B is attached and says so; B's `down` leaves A's bridge alone; A's second `down` removes
 // it. Before A is up, B's `up` is refused naming the network, and makes nothing.
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,7 @@ const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 describeWith({ root: true, commands: ['ip'] }, 'external networks', () => {
   const a = `xa${randomBytes(4).toString('hex')}`;
   const b = `xb${randomBytes(4).toString('hex')}`;
+  const c = `xc${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'stack-extnet-'));
   const state = join(dir, 'state');
   const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
@@ -61,6 +63,7 @@ networks:
     name: ${a}_default
 `,
     ],
+    [c, `name: ${c}\nservices:\n  solo:\n    command: sleep 3600\n    networks: [shared]\nnetworks:\n  shared:\n    external: true\n    name: ${a}_default\n`],
   ] as const) {
     mkdirSync(join(dir, project));
     writeFileSync(join(dir, project, 'stack.yaml'), spec);
@@ -69,6 +72,7 @@ networks:
   afterAll(async () => {
     try {
       await stack(b, 'down', '--timeout', '0');
+      await stack(c, 'down', '--timeout', '0');
       await stack(a, 'down', '--timeout', '0');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -85,13 +89,16 @@ networks:
 
   it('attaches B to A\'s network with addresses from A\'s allocation; traffic flows inside their namespaces', async () => {
     await ok(a, 'up', '-d', '--progress', 'quiet');
-    await ok(b, 'up', '-d', '--progress', 'quiet');
+    // Two projects attach at once: A's lock serializes them, no address is taken twice.
+    await Promise.all([ok(b, 'up', '-d', '--progress', 'quiet'), ok(c, 'up', '-d', '--progress', 'quiet')]);
     const own = ipamOf(a).networks.default!;
     const guests = own.guests ?? {};
-    expect(Object.keys(guests).sort()).toEqual([`${b}/client`, `${b}/peer`]);
+    expect(Object.keys(guests).sort()).toEqual([`${b}/client`, `${b}/peer`, `${c}/solo`]);
     const web = own.addresses.web!;
     const [client, peer] = [guests[`${b}/client`]!.address, guests[`${b}/peer`]!.address];
-    expect(new Set([web, client, peer]).size).toBe(3);
+    expect(new Set([web, client, peer, guests[`${c}/solo`]!.address]).size).toBe(4);
+    await ok(c, 'down', '--timeout', '0');
+    expect(Object.keys(ipamOf(a).networks.default!.guests ?? {}).sort()).toEqual([`${b}/client`, `${b}/peer`]);
     // B's record of the network: A's subnet, its members only.
     expect(ipamOf(b).networks.shared).toMatchObject({ subnet: own.subnet, addresses: { client, peer } });
     const exec = async (project: string, service: string, cmd: string[]) => (await ok(project, 'exec', '-T', service, ...cmd)).stdout.trim();
