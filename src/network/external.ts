@@ -91,8 +91,10 @@ export async function allocateExternal(roots: StateRoots, project: Project, netw
     const taken = new Map<number, string>([[parseIpv4(alloc.gateway)!, 'the gateway']]);
     for (const [service, address] of Object.entries(alloc.addresses)) taken.set(parseIpv4(address)!, `service ${service} of project ${owner.project}`);
     const guests: Record<string, ExternalGuest> = {};
+    const projects = new Set(await listProjects(roots));
     for (const [key, g] of Object.entries(alloc.guests ?? {})) {
       if (key.startsWith(`${project.name}/`)) continue; // this project's are chosen again below
+      if (!projects.has(key.split('/')[0]!)) continue; // a project with no state left (`stack gc`): its address is free
       guests[key] = g;
       taken.set(parseIpv4(g.address)!, `service ${key}`);
     }
