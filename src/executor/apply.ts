@@ -149,7 +149,7 @@ async function afterUp(ctx: RunContext, early: unknown, plan: Plan): Promise<voi
     const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
     await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => writeNameFiles(ctx, r.service)));
   }
-  await ctx.env.supervisor.ensure(ctx.project.name);
+  await ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
 }
 
 /** Whether `plan` only stops and starts processes (restart, stop, start, a watch action): no address or membership changes. */

@@ -6,8 +6,12 @@
 
 /** The executor's handle on a project's supervisor. */
 export interface SupervisorControl {
-  /** Starts the project's supervisor, or tells the running one to reread the project. */
-  ensure(project: string): Promise<void>;
+  /**
+   * Starts the project's supervisor, or tells the running one to reread the project. With
+   * `soon` a running one answers before it rereads (a plan that only stopped and started
+   * processes changed no port or name it serves).
+   */
+  ensure(project: string, options?: { soon?: boolean }): Promise<void>;
   /** Stops the project's supervisor; none running is success. Services keep running. */
   stop(project: string): Promise<void>;
   /**

@@ -61,8 +61,8 @@ export async function markStoppedByUser(project: string, service: string, proces
  * supervisor never imports the executor (docs/architecture.md, "Layers").
  */
 export interface SupervisorHandle {
-  /** Starts the project's supervisor, or tells the running one to reread the project. */
-  ensure(project: string): Promise<void>;
+  /** Starts the project's supervisor, or tells the running one to reread the project (`soon`: answered before the reread). */
+  ensure(project: string, options?: { soon?: boolean }): Promise<void>;
   /** Stops the project's supervisor; none running is success. Services keep running. */
   stop(project: string): Promise<void>;
   /** Resolves once the service's healthcheck passes; rejects when it is unhealthy, exits, times out or is aborted. */
@@ -74,8 +74,8 @@ export interface SupervisorHandle {
 /** The supervisor of projects under `roots`, for the executor and the CLI. */
 export function supervisorControl(roots: StateRoots = stateRoots()): SupervisorHandle {
   return {
-    ensure: async (project) => {
-      await ensureSupervisor(project, roots);
+    ensure: async (project, options) => {
+      await ensureSupervisor(project, roots, options);
     },
     stop: (project) => stopSupervisor(project, roots),
     waitHealthy: (project, service, timeoutMs, signal) => waitHealthy(project, service, { timeoutMs, signal, roots }),

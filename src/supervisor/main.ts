@@ -85,7 +85,8 @@ async function main(): Promise<void> {
       case 'status':
         return { ok: true, status: await supervisor.status() };
       case 'reload':
-        await supervisor.reload();
+        if (request.soon === true) void supervisor.reload();
+        else await supervisor.reload();
         return { ok: true };
       case 'stop':
         setImmediate(() => void shutdown('asked to stop'));

@@ -5,7 +5,11 @@ import net from 'node:net';
 import type { HealthStatus } from './health.js';
 
 /** What a client asks. */
-export type Request = { readonly command: 'status' } | { readonly command: 'reload' } | { readonly command: 'stop' };
+export type Request =
+  | { readonly command: 'status' }
+  /** `soon`: answered at once, the reread done right after (a restart changes no port or name). */
+  | { readonly command: 'reload'; readonly soon?: boolean }
+  | { readonly command: 'stop' };
 
 /** One published port as the supervisor serves it. */
 export interface PortStatus {
