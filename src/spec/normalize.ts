@@ -14,6 +14,7 @@ import { secretDefs, serviceSecretMounts } from './secrets.js';
 import { normalizeService, sortKeys } from './service.js';
 import { linkNamespaceOwners } from './namespace-modes.js';
 import { resolveLinks } from './links.js';
+import { checkSysctlModes } from './sysctls.js';
 import { asBoolean, parseBoolean } from './units.js';
 
 /** Options of `normalize`. */
@@ -49,6 +50,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   for (const name of [...enabled].sort()) if (!opts.skip?.has(name)) services[name] = normalizeService(name, all[name]!, ctx);
   linkNamespaceOwners(services, all as Record<string, Record<string, unknown>>, report);
   resolveLinks(services, all, report);
+  checkSysctlModes(services, report);
 
   const secrets = secretDefs('secret', spec, project, ctx);
   const configs = secretDefs('config', spec, project, ctx);

@@ -73,3 +73,35 @@ export function sysctls(spec: unknown, at: (...rest: (string | number)[]) => Key
   }
   return Object.keys(out).length > 0 ? Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
 }
+
+/** What the namespace check reads of a service. */
+interface SysctlService {
+  readonly sysctls?: Readonly<Record<string, string>>;
+  readonly networkMode?: { readonly kind: string };
+  readonly ipcMode?: { readonly kind: string };
+}
+
+/**
+ * Refuses sysctls whose namespace the service does not own, as Docker does: `net.*` with
+ * `network_mode: host` (they would change the host) or `service:NAME` (another service's netns),
+ * the IPC ones with `ipc: host`.
+ */
+export function checkSysctlModes(services: Readonly<Record<string, SysctlService>>, report: Report): void {
+  for (const [name, s] of Object.entries(services)) {
+    for (const key of Object.keys(s.sysctls ?? {})) {
+      const kind = sysctlKind(key);
+      if (!kind.ok) continue;
+      const mode = kind.namespace === 'net' ? s.networkMode?.kind : s.ipcMode?.kind;
+      const modeKey = kind.namespace === 'net' ? 'network_mode' : 'ipc';
+      if (mode === 'host') {
+        report.error(['services', name, 'sysctls', key], 'CONFLICT', `sysctl \`${key}\` would change the host: service \`${name}\` uses the host's ${kind.namespace === 'net' ? 'network' : 'IPC'} namespace (\`${modeKey}: host\`)`, {
+          hint: `remove the sysctl, or give the service its own ${kind.namespace === 'net' ? 'network' : 'IPC'} namespace`,
+        });
+      } else if (mode === 'service' && kind.namespace === 'net') {
+        report.error(['services', name, 'sysctls', key], 'CONFLICT', `sysctl \`${key}\` would change another service's network namespace (\`network_mode: service:\`)`, {
+          hint: 'set it on the service that owns the network namespace',
+        });
+      }
+    }
+  }
+}

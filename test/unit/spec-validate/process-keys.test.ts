@@ -41,6 +41,17 @@ describe('sysctls', () => {
   });
 });
 
+describe('sysctls and shared namespaces', () => {
+  test('net.* with network_mode host or service:, IPC ones with ipc host are refused; ipc service: is allowed', () => {
+    expect(errors('network_mode: host\nsysctls: {net.core.somaxconn: 5, kernel.sem: "1 2 3 4"}').filter((e) => e.code === 'CONFLICT')).toEqual([
+      { code: 'CONFLICT', path: 'services.web.sysctls.net.core.somaxconn' },
+    ]);
+    expect(errors('ipc: host\nsysctls: {net.core.somaxconn: 5, kernel.shmmax: 1}').filter((e) => e.code === 'CONFLICT')).toEqual([
+      { code: 'CONFLICT', path: 'services.web.sysctls.kernel.shmmax' },
+    ]);
+  });
+});
+
 describe('ulimits', () => {
   test('a number is soft and hard; a mapping gives both; -1 is unlimited', () => {
     expect(web('ulimits:\n  nofile: {soft: 1024, hard: 4096}\n  nproc: 65535\n  memlock: -1').ulimits).toEqual({
