@@ -80,7 +80,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     name: 'The bridge name stack shows (default <project>_<key>).',
     driver: 'Only bridge.',
     internal: 'No route out of this network.',
-    external: 'Created outside this project: stack neither creates nor removes it.',
+    external: 'Created outside this project, found by `name:`: a network of another stack project on this host (addresses from that project\'s allocation; its `down` keeps it while others are attached), or else a bridge of the host (each service gives its ipv4_address). stack neither creates nor removes it.',
     ipam: 'config: [{subnet, gateway, ip_range}] to choose the addresses.',
   },
   volume: {
