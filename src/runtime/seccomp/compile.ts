@@ -2,10 +2,15 @@
 // so that every later launch of a service with the same filter sends the BPF and the launcher
 // loads it as is: building ~380 rules for three x86 ABIs costs milliseconds, loading the result
 // almost nothing. `stack up` compiles each distinct filter once; the supervisor keeps its
-// compilations for its restarts. When the compiler cannot run, the launcher builds the filter
-// itself from the rules (the same filter, the old cost).
+// compilations for its restarts. Each compilation is also kept in /var/cache/stack/seccomp
+// (STACK_CACHE), keyed by the filter and the compiler binary, so that a later command (a
+// `stack restart`, the next `up`) reads it instead of running the compiler (~20 ms). When the
+// compiler cannot run, the launcher builds the filter itself from the rules (the same filter,
+// the old cost).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seccompRequestPairs, type SeccompFilter } from './resolve.js';
 
@@ -13,6 +18,43 @@ import { seccompRequestPairs, type SeccompFilter } from './resolve.js';
 export const SECCOMP_COMPILER_PATH = fileURLToPath(new URL('../../../native/build/seccomp', import.meta.url));
 
 const compiled = new Map<string, Promise<Buffer | undefined>>();
+
+/** Where compiled filters are kept between commands (root's own folder: a filter read back is trusted). */
+export function seccompCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.STACK_CACHE !== undefined && env.STACK_CACHE !== '' ? env.STACK_CACHE : '/var/cache/stack', 'seccomp');
+}
+
+/** A BPF program as the compiler gives it: whole 8-byte instructions, at least one. */
+const isBpf = (bpf: Buffer): boolean => bpf.length > 0 && bpf.length % 8 === 0;
+
+/** The kept compilation of `key`, when there is one. */
+function cached(key: string): Buffer | undefined {
+  try {
+    const bpf = readFileSync(join(seccompCacheDir(), `${key}.bpf`));
+    return isBpf(bpf) ? bpf : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps a compilation for later commands; best effort (a read-only /var/cache only costs the next compile). */
+function keep(key: string, bpf: Buffer): void {
+  try {
+    const dir = seccompCacheDir();
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = join(dir, `.${key}.${process.pid}.tmp`);
+    writeFileSync(tmp, bpf, { mode: 0o600 });
+    renameSync(tmp, join(dir, `${key}.bpf`));
+  } catch {
+    // not kept
+  }
+}
+
+/** What tells one build of the compiler from another (a rebuild may change its output). */
+function compilerIdentity(compiler: string): string {
+  const s = statSync(compiler, { throwIfNoEntry: false });
+  return s === undefined ? 'missing' : `${s.ino}:${s.size}:${s.mtimeMs}`;
+}
 
 /** Runs the compiler on the filter's pairs; the BPF, or undefined when it failed. */
 function compile(pairs: readonly [string, string][], compiler: string): Promise<Buffer | undefined> {
@@ -24,7 +66,7 @@ function compile(pairs: readonly [string, string][], compiler: string): Promise<
     child.once('error', () => resolve(undefined));
     child.once('close', (code) => {
       const bpf = Buffer.concat(chunks);
-      resolve(code === 0 && bpf.length > 0 && bpf.length % 8 === 0 ? bpf : undefined);
+      resolve(code === 0 && isBpf(bpf) ? bpf : undefined);
     });
     child.stdin.end(Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''), 'utf8'));
   });
@@ -37,10 +79,11 @@ function compile(pairs: readonly [string, string][], compiler: string): Promise<
 export async function compiledSeccompPairs(filter: SeccompFilter | undefined, compiler = SECCOMP_COMPILER_PATH): Promise<[string, string][]> {
   const pairs = seccompRequestPairs(filter);
   if (filter === undefined) return pairs;
-  const key = createHash('sha256').update(JSON.stringify([compiler, pairs])).digest('hex');
+  const key = createHash('sha256').update(JSON.stringify([compiler, compilerIdentity(compiler), pairs])).digest('hex');
   let bpf = compiled.get(key);
   if (bpf === undefined) {
-    bpf = compile(pairs, compiler);
+    const kept = cached(key);
+    bpf = kept !== undefined ? Promise.resolve(kept) : compile(pairs, compiler).then((code) => (code !== undefined && keep(key, code), code));
     compiled.set(key, bpf);
   }
   const code = await bpf;

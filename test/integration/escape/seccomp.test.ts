@@ -6,12 +6,13 @@
 // and `privileged: true` run without a filter; a profile file is honoured. Real kernel, root.
 // The syscalls go through perl's syscall(), with arguments that change nothing on the host
 // when they do run (a keyring id lookup, an empty bpf attribute, kexec flags it rejects).
-import { writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPABILITIES } from '../../../src/runtime/caps.js';
 import { execInService } from '../../../src/runtime/exec.js';
 import { compiledSeccompPairs, seccompRequestPairs, serviceSeccomp } from '../../../src/runtime/seccomp/index.js';
+import { SECCOMP_COMPILER_PATH, seccompCacheDir } from '../../../src/runtime/seccomp/compile.js';
 import type { Service } from '../../../src/spec/project.js';
 import type { SeccompProfile } from '../../../src/spec/seccomp-profile.js';
 import { describeWith } from '../../harness/require.js';
@@ -125,5 +126,35 @@ describeWith({ root: true, commands: ['perl', 'unshare', 'mount'] }, 'escape: sy
     const fallback = await compiledSeccompPairs(serviceSeccomp({}, DEFAULT_CAPABILITIES), join(rig.dir, 'no-such-compiler'));
     expect(fallback).toEqual(seccompRequestPairs(serviceSeccomp({}, DEFAULT_CAPABILITIES)));
     expect(await compiledSeccompPairs(undefined)).toEqual([]);
+  });
+
+  it('a compilation is kept in STACK_CACHE (0600 in a 0700 folder) and a later command reads it instead of running the compiler', async () => {
+    const cache = join(rig.dir, 'cache');
+    const compiler = join(rig.dir, 'seccomp-compiler');
+    copyFileSync(SECCOMP_COMPILER_PATH, compiler);
+    chmodSync(compiler, 0o755);
+    const filter = serviceSeccomp({ seccomp: { mode: 'file', path: '/q.json', profile: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['rmdir'], action: 'SCMP_ACT_ERRNO' }] } } }, DEFAULT_CAPABILITIES);
+    const previous = process.env.STACK_CACHE;
+    process.env.STACK_CACHE = cache;
+    try {
+      const first = await compiledSeccompPairs(filter, compiler);
+      const kept = readdirSync(seccompCacheDir()).filter((f) => f.endsWith('.bpf'));
+      expect(kept).toHaveLength(1);
+      expect(readFileSync(join(seccompCacheDir(), kept[0]!)).toString('hex')).toBe(first[0]![1]);
+      expect(statSync(join(seccompCacheDir(), kept[0]!)).mode & 0o777).toBe(0o600);
+      expect(statSync(seccompCacheDir()).mode & 0o777).toBe(0o700);
+      // A later command (a fresh module: nothing compiled in memory) with a compiler that can no
+      // longer run (its mode changed, its content and mtime not) still sends the BPF: it was read back.
+      chmodSync(compiler, 0o644);
+      vi.resetModules();
+      const fresh = await import('../../../src/runtime/seccomp/index.js');
+      expect(await fresh.compiledSeccompPairs(filter, compiler)).toEqual(first);
+      // A filter never compiled, with that compiler: the rules (the compiler did not run).
+      const other = serviceSeccomp({}, DEFAULT_CAPABILITIES);
+      expect(await fresh.compiledSeccompPairs(other, compiler)).toEqual(seccompRequestPairs(other));
+    } finally {
+      if (previous === undefined) delete process.env.STACK_CACHE;
+      else process.env.STACK_CACHE = previous;
+    }
   });
 });
