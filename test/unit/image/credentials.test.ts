@@ -8,16 +8,17 @@ import { credentialFiles, credentialsHome, dockerConfigCredentials, dockerConfig
 import type { UserError } from '../../../src/errors.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-let dir: string | undefined;
+// Every folder a test made (a test may write several files): all removed after it.
+const dirs: string[] = [];
 const file = (content: string) => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'stack-creds-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-creds-'));
+  dirs.push(dir);
   const f = path.join(dir, 'config.json');
   writeFileSync(f, content);
   return f;
 };
 afterEach(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('dockerConfigCredentials', () => {
