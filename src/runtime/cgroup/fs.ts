@@ -2,6 +2,7 @@
 // hierarchy is one of these six calls, so the managers run unchanged over the real cgroupfs
 // (nodeCgroupFs) and over a kernel-like in-memory hierarchy in tests (test/doubles/cgroup-fakefs.ts).
 // Errors are node-style: an Error with `code` (`ENOENT`, `EBUSY`, ...) and `errno`.
+import { writeFile } from 'node:fs/promises';
 import { closeSync, constants as fsConstants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from 'node:fs';
 
 /** The file operations a cgroup manager needs; paths are absolute. */
@@ -24,6 +25,7 @@ export interface CgroupFs {
  * through libuv's thread pool and back to the event loop, which under load cost milliseconds
  * apiece: a restart's ~60 cgroup calls (open a group in 6 v1 hierarchies, its limits and
  * device rules, the monitor group in 12) took 10-30 ms of a watch restart, ~4 ms of CPU.
+ * Moving a process is the exception (below).
  */
 export const nodeCgroupFs: CgroupFs = {
   mkdir: async (path, mode) => {
@@ -34,6 +36,13 @@ export const nodeCgroupFs: CgroupFs = {
   },
   readFile: async (path) => readFileSync(path, 'utf8'),
   writeFile: async (path, data) => {
+    // Moving a process (cgroup.procs, tasks) may wait for an RCU grace period (cgroup v1, and v2
+    // without favordynmods: 10-25 ms): that one goes through the thread pool, so that the event
+    // loop goes on meanwhile (a launcher placed while a service stops).
+    if (path.endsWith('/cgroup.procs') || path.endsWith('/tasks')) {
+      await writeFile(path, data, { flag: fsConstants.O_WRONLY | fsConstants.O_TRUNC });
+      return;
+    }
     // No O_CREAT: a missing interface file is ENOENT, as on cgroupfs (shells use O_TRUNC too).
     const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_TRUNC);
     try {
