@@ -57,6 +57,7 @@ void parse_config(struct config *c, char *buf, size_t len) {
     else if (!strcmp(key, "netns")) c->netns = value;
     else if (!strcmp(key, "pid_ns")) c->pid_ns = value;
     else if (!strcmp(key, "ipc_ns")) c->ipc_ns = value;
+    else if (!strcmp(key, "shm_from")) c->shm_from = value;
     else if (!strcmp(key, "hostname")) c->hostname = value;
     else if (!strcmp(key, "cwd")) c->cwd = value;
     else if (!strcmp(key, "init")) c->init = !strcmp(value, "1");

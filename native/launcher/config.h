@@ -36,6 +36,7 @@ struct config {
   const char *netns;       /* NULL: host network; "new": a fresh empty one; else a netns path */
   const char *pid_ns;      /* NULL: a new one; "host": the host's; else a namespace path to join (/proc/PID/ns/pid) */
   const char *ipc_ns;      /* NULL: a new one; "host": the host's; else a namespace path to join (/proc/PID/ns/ipc) */
+  const char *shm_from;    /* NULL: a /dev/shm of its own; "host": the host's; else the mount namespace (/proc/PID/ns/mnt) whose /dev/shm it shares */
   const char *hostname;
   const char *cwd;
   int init;                /* `init: true`: the launcher's own init is pid 1 (launcher/init.h) */

@@ -3,6 +3,7 @@
 #include "launcher/view.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -68,6 +69,31 @@ static void mirror_host_root(void) {
   closedir(dir);
 }
 
+/* `ipc: service:NAME` or `ipc: host`: that service's /dev/shm, or the host's, shared along with the
+ * IPC namespace as Docker shares it. A mount of another mount namespace cannot be copied from
+ * here (open_tree: EINVAL), so the copy is made inside that namespace, which is then left
+ * (setns resets root and cwd: this runs before the view is built). -1: a tmpfs of its own. */
+static int shared_shm = -1;
+
+static void copy_shared_shm(const struct config *c) {
+  if (!c->shm_from) return;
+  int self = -1, other = -1;
+  if (strcmp(c->shm_from, "host")) {
+    self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    other = open(c->shm_from, O_RDONLY | O_CLOEXEC);
+    if (self < 0 || other < 0) fail("shm", errno, "open the mount namespace %s", c->shm_from);
+    if (setns(other, CLONE_NEWNS) < 0) fail("shm", errno, "enter the mount namespace %s", c->shm_from);
+  }
+  int fd = open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int saved = errno;
+  shared_shm = fd < 0 ? -1 : clone_tree(fd);
+  if (fd >= 0) saved = errno, close(fd);
+  if (self >= 0 && setns(self, CLONE_NEWNS) < 0) fail("shm", errno, "return to the service's mount namespace");
+  if (shared_shm < 0) fail("shm", saved, "copy /dev/shm of %s", c->shm_from);
+  if (set_mount_flags(shared_shm, LAUNCHER_MOUNT_ATTR_NOSUID | LAUNCHER_MOUNT_ATTR_NODEV) < 0) fail("shm", errno, "make the shared /dev/shm nosuid, nodev");
+  if (self >= 0) close(self), close(other);
+}
+
 static void build_dev(const struct config *c) {
   view_mkdir("/dev", 0755);
   view_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k");
@@ -85,7 +111,13 @@ static void build_dev(const struct config *c) {
   view_mkdir("/dev/shm", 01777);
   char shm[64];
   snprintf(shm, sizeof shm, "mode=1777,size=%s", c->shm_size ? c->shm_size : "65536k");
-  view_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+  if (shared_shm >= 0) {
+    int onto = open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (onto < 0 || attach_tree(shared_shm, onto) < 0) fail("view", errno, "mount the shared /dev/shm");
+    close(onto);
+    close(shared_shm);
+  } else
+    view_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
   view_mkdir("/dev/mqueue", 01777);
   view_mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   view_symlink("/proc/self/fd", "/dev/fd");
@@ -225,6 +257,7 @@ static void mount_volumes(const struct config *c, const int *sources, int root) 
 }
 
 void build_view(const struct config *c) {
+  copy_shared_shm(c); /* first: it leaves this namespace for a moment */
   int *sources = calloc(c->nvolumes + 1, sizeof *sources);
   if (!sources) fail("view", ENOMEM, "volumes");
   /* Every host file the view takes in is opened and its mount copied now, with its own flags:

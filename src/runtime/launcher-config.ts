@@ -80,6 +80,8 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
   if (spec.netns !== 'host') pairs.push(['netns', spec.netns]);
   if (spec.pidNs !== undefined) pairs.push(['pid_ns', spec.pidNs]);
   if (spec.ipcNs !== undefined) pairs.push(['ipc_ns', spec.ipcNs]);
+  // The IPC namespace's /dev/shm comes along (Docker's): the host's, or the other service's (its mount namespace).
+  if (spec.ipcNs !== undefined && spec.view !== undefined) pairs.push(['shm_from', spec.ipcNs === 'host' ? 'host' : spec.ipcNs.replace(/\/ipc$/, '/mnt')]);
   if (s.init) pairs.push(['init', '1']); // the launcher's own init (native/launcher/init.h)
   if (s.hold) pairs.push(['hold', '1']); // a one-off's holder: no program (native/launcher/workload.c)
   if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);

@@ -3,7 +3,7 @@
 // in the host's netns (checked read-only: no traffic), `none` has loopback only; pid and ipc of
 // another service show its processes and its SysV shared memory. `down` leaves nothing and the
 // host's netns as it was.
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { rigPerTest, type Rig } from '../up-down/rig.js';
@@ -158,6 +158,10 @@ describeRoot('pid and ipc through the CLI', () => {
     const shmIds = async (service: string) => (await exec(r, service, 'ipcs', '-m')).split('\n').map((l) => l.split(/\s+/)[1]);
     expect(await shmIds('side')).toContain(id);
     expect(await shmIds('other')).not.toContain(id);
+    // POSIX shared memory too: /dev/shm is web's, as Docker shares it with the IPC namespace.
+    await exec(r, 'web', 'sh', '-c', 'echo shared > /dev/shm/seg');
+    expect((await exec(r, 'side', 'cat', '/dev/shm/seg')).trim()).toBe('shared');
+    expect((await r.stack(['exec', '-T', 'other', 'cat', '/dev/shm/seg'])).exitCode).not.toBe(0);
     await r.ok(['down', '--timeout', '0']);
     expect(r.leftovers(['web', 'side', 'other'])).toEqual([]);
   });
@@ -177,6 +181,14 @@ describeRoot('pid and ipc through the CLI', () => {
     expect(nsOf(pid, 'ipc')).toBe(nsOf('self', 'ipc'));
     expect(nsOf(pid, 'net')).not.toBe(nsOf('self', 'net'));
     expect(await exec(r, 'hosted', 'cat', `/proc/${process.pid}/stat`)).toContain(`${process.pid} (`);
+    // The host's /dev/shm comes with the host's IPC namespace (a file this test makes and removes).
+    const seg = `/dev/shm/stack-test-${process.pid}-${r.name}`;
+    writeFileSync(seg, 'from the host');
+    try {
+      expect(await exec(r, 'hosted', 'cat', seg)).toBe('from the host');
+    } finally {
+      rmSync(seg, { force: true });
+    }
     await r.ok(['down', '--timeout', '0']);
     expect(r.leftovers(['hosted'])).toEqual([]);
   });
