@@ -37,7 +37,8 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
   }
   const seen = new Set<string>();
   const line = (ip: string | undefined, names: readonly string[]): void => {
-    const fresh = names.filter((n) => !seen.has(n.toLowerCase()));
+    // Once per line too: a hostname that is the service's name (the default) is not written twice.
+    const fresh = names.filter((n, i) => !seen.has(n.toLowerCase()) && names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) === i);
     if (ip === undefined || fresh.length === 0) return;
     for (const n of fresh) seen.add(n.toLowerCase());
     lines.push(`${ip}\t${fresh.join(' ')}`);
