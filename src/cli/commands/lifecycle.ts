@@ -13,7 +13,7 @@ import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { acquireProjectLock, describeHolder } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
-import { discardPreparedLauncher, prepareLauncher } from '../../runtime/launch.js';
+import { discardPreparedLauncher, prepareLauncher } from '../../runtime/index.js';
 import { assertServices } from './assert-services.js';
 import type { RunEnv } from './executor-env.js';
 
