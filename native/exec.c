@@ -102,6 +102,7 @@ int main(int argc, char **argv) {
   }
 
   int pidfd = open_service(&r);
+  read_service_rlimits(r.pid);
   int *cgroup_fds = open_cgroups(&r);
   if (r.stdio == STDIO_DETACH) return detach(&r, pidfd, cgroup_fds);
   int rootfd;

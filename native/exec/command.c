@@ -65,6 +65,7 @@ __attribute__((noreturn)) static void child_main(const struct request *r, int ro
   if (fchdir(rootfd) < 0 || chroot(".") < 0) fail("root", errno, "enter the service's root");
   close(rootfd);
   if (chdir(r->cwd) < 0) fail("chdir", errno, "%s", r->cwd);
+  apply_service_rlimits();
   switch_identity(r);
   /* After the identity change, which clears it; a helper killed outright takes the command along. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail("prctl", errno, "PR_SET_PDEATHSIG");

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,6 +16,22 @@
 #include "common/report.h"
 
 int host_proc_fd = -1;
+
+static struct rlimit service_limits[RLIM_NLIMITS];
+static int have_service_limits;
+
+/* Best effort: a process the helper may not inspect (prlimit's EPERM) leaves the helper's own limits. */
+void read_service_rlimits(pid_t pid) {
+  for (int i = 0; i < RLIM_NLIMITS; i++)
+    if (prlimit(pid, (__rlimit_resource_t)i, NULL, &service_limits[i]) < 0) return;
+  have_service_limits = 1;
+}
+
+void apply_service_rlimits(void) {
+  if (!have_service_limits) return;
+  for (int i = 0; i < RLIM_NLIMITS; i++)
+    if (setrlimit((__rlimit_resource_t)i, &service_limits[i]) < 0) fail("rlimit", errno, "set resource %d", i);
+}
 
 int open_service(const struct request *r) {
   int pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);

@@ -26,4 +26,11 @@ void join_cgroups(const struct request *r, const int *fds);
  * `*rootfd` gets the service's root, opened before, and host_proc_fd the host's /proc. */
 void enter_namespaces(const struct request *r, int pidfd, int *rootfd);
 
+/* The resource limits of the service's process (its `ulimits:`), read from the host when it may, kept for
+ * apply_service_rlimits: a command run in a service has them, as with `docker exec` (runc). */
+void read_service_rlimits(pid_t pid);
+
+/* Sets the limits read_service_rlimits kept on the calling process (the command, before exec). */
+void apply_service_rlimits(void);
+
 #endif

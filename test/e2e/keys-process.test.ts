@@ -119,6 +119,12 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id', 'domainname'] }, 'keys 
     expect({ somaxconn: hostValue('net.core.somaxconn'), msgmax: hostValue('kernel.msgmax'), pingRange: hostValue('net.ipv4.ping_group_range') }).toEqual(before);
   });
 
+  it("a command run with stack exec has the service's ulimits (as docker exec)", async () => {
+    const r = await stack('stack.yaml', 'exec', '-T', 'app', 'sh', '-c', 'ulimit -n; ulimit -Hn');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim().split(/\s+/)).toEqual(['1000', '2000']);
+  });
+
   it('stop_signal as a number: the service gets that signal (10 = SIGUSR1)', async () => {
     await eventually('sig to wait', async () => (await stack('stack.yaml', 'logs', 'sig')).stdout.includes('waiting') || undefined);
     const stop = await stack('stack.yaml', 'stop', 'sig');
