@@ -44,7 +44,32 @@ export function container(ctx: ExportContext, service: Service, name: string): R
   const resources = limits(ctx, service);
   if (resources) c.resources = resources;
   Object.assign(c, probes(ctx, service));
+  const lifecycle = hooks(ctx, service);
+  if (lifecycle) c.lifecycle = lifecycle;
+  if (service.runtime !== undefined) {
+    f.warn(service.name, 'runtime', `${service.runtime} left out: a pod's runtime is a RuntimeClass of the cluster (spec.runtimeClassName), which must exist there first`);
+  }
   return c;
+}
+
+/** post_start / pre_stop → lifecycle exec handlers (one each); what they cannot carry is named. */
+function hooks(ctx: ExportContext, service: Service): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const [key, list, field] of [
+    ['post_start', service.postStart, 'postStart'],
+    ['pre_stop', service.preStop, 'preStop'],
+  ] as const) {
+    if (!list?.length) continue;
+    const [first, ...rest] = list;
+    out[field] = { exec: { command: first!.command.map(literal) } };
+    if (rest.length) ctx.findings.warn(service.name, `${key}[1]`, `a pod runs one ${field} handler: only the first hook is written, ${rest.length} left out`);
+    list.forEach((h, i) => {
+      const lost = [h.user !== undefined && 'user', h.privileged && 'privileged', h.workingDir !== undefined && 'working_dir', Object.keys(h.environment).length > 0 && 'environment'].filter(Boolean);
+      if (lost.length) ctx.findings.warn(service.name, `${key}[${i}]`, `${lost.join(', ')} left out: a ${field} handler runs as the container, in its folder, with its environment`);
+    });
+    if (key === 'post_start') ctx.findings.warn(service.name, key, 'a failing postStart handler kills the container in Kubernetes (compose reports it and keeps the service running)');
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 function pullPolicy(ctx: ExportContext, service: Service): string | undefined {

@@ -8,11 +8,29 @@ import { loadFromContext } from '../project.js';
 import { UserError } from '../../errors.js';
 import { exportKube, formatWarning, renderStream, strictError, writeFolder, type PublishType } from '../../export/index.js';
 
+const HELP = `Usage: stack export kube [OPTIONS] [SERVICE...]
+
+Write the project as Kubernetes manifests (the services named and what they depend on, or all),
+in an order \`kubectl apply -f\` accepts; every change of meaning is named on stderr.
+
+Options:
+  -o, --output DIR|-         A folder (one file per object) or - for one stream on stdout (default -)
+  -n, --namespace NS         Namespace of every object (default: the project name)
+      --service-type TYPE    What published ports become: LoadBalancer (default), NodePort or ClusterIP
+      --volume-size SIZE     Size of a claim whose volume has no stack.export.size label (default 1Gi)
+      --strict               Fail (exit 1, nothing written) when anything changes meaning
+  -h, --help                 Print this help
+`;
+
 const SERVICE_TYPES: readonly PublishType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
 
 /** Runs `stack export kube [-o DIR|-] [--namespace NS] [--service-type T] [--volume-size Q] [--strict] [SERVICE...]`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const [target, ...rest] = ctx.args;
+  if (target === '--help' || target === '-h' || (target === 'kube' && rest.some((a) => a === '--help' || a === '-h'))) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
   if (target !== 'kube') {
     throw new UserError(
       'CLI_BAD_ARGUMENTS',

@@ -1,9 +1,10 @@
 // The checks the other export tests rely on can fail: the schema check refuses a bad object,
 // and each invariant a schema cannot see is caught. Also the folder writer's names and order.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UserError } from '../../../src/errors.js';
 import { writeFolder, type KubeObject } from '../../../src/export/index.js';
 import { isDnsLabel, toDnsLabel } from '../../../src/export/naming.js';
 import { exportSpec, invariantErrors, schemaErrors } from './kube-check.js';
@@ -68,4 +69,34 @@ describe('writeFolder', () => {
     expect(files[0]).toMatch(/^00-namespace-/);
     expect(readFileSync(join(dir, files.find((f) => f.includes('statefulset'))!), 'utf8')).toMatch(/^apiVersion: apps\/v1\nkind: StatefulSet\n/);
   });
+
+  it('a Secret\'s file is readable by its owner only; the other files as usual', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-export-out-'));
+    const objects = (await exportSpec(`
+services:
+  web: { image: nginx, secrets: [pw] }
+secrets: { pw: { environment: PW } }
+`, { env: { PW: 'hunter2' } })).objects;
+    const files = writeFolder(join(dir, 'new', 'deeper'), objects);
+    const mode = (f: string) => statSync(join(dir, 'new', 'deeper', f)).mode & 0o777;
+    expect(mode(files.find((f) => f.includes('-secret-'))!)).toBe(0o600);
+    expect(mode(files.find((f) => f.includes('-deployment-'))!)).toBe(0o644 & ~process.umask());
+  });
+
+  it('a folder that is a file, or one that cannot be made, is a UserError naming it (no hang under /proc)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-export-out-'));
+    writeFileSync(join(dir, 'file'), '');
+    const objects = await base();
+    for (const target of [join(dir, 'file'), join(dir, 'file', 'sub'), '/proc/stack-export-nope']) {
+      let err: unknown;
+      try {
+        writeFolder(target, objects);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, target).toBeInstanceOf(UserError);
+      expect((err as UserError).message, target).toContain(target);
+    }
+  });
 });
+

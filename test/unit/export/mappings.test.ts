@@ -476,6 +476,26 @@ services:
     expect((e as Error).message).toMatch(/tool: image: runs a program of this host/);
   });
 
+  it('post_start/pre_stop → lifecycle exec handlers (what they cannot carry named); runtime named', async () => {
+    const r = await exp(`
+services:
+  web:
+    image: nginx
+    runtime: io.containerd.wasmedge.v1
+    post_start: [{ command: [sh, -c, "echo $(date) > /tmp/up"] }, { command: [touch, /b] }]
+    pre_stop: [{ command: [nginx, -s, quit], user: "1000", environment: { A: "1" } }]
+`);
+    const c = mainContainer(find(r, 'Deployment', 'web'));
+    expect(c.lifecycle).toEqual({
+      postStart: { exec: { command: ['sh', '-c', 'echo $$(date) > /tmp/up'] } },
+      preStop: { exec: { command: ['nginx', '-s', 'quit'] } },
+    });
+    expect(warned(r, 'web', 'post_start[1]')[0]).toMatch(/only the first hook is written, 1 left out/);
+    expect(warned(r, 'web', 'post_start')[0]).toMatch(/kills the container/);
+    expect(warned(r, 'web', 'pre_stop[0]')[0]).toMatch(/^user, environment left out/);
+    expect(warned(r, 'web', 'runtime')[0]).toMatch(/io.containerd.wasmedge.v1 left out: .*RuntimeClass/);
+  });
+
   it('an environment variable name Kubernetes refuses is refused, naming service and key', async () => {
     await expect(exportSpec(`services: { a: { image: x, environment: { "1BAD": v } } }`)).rejects.toThrow(/a: environment\.1BAD: not a variable name Kubernetes accepts/);
   });
