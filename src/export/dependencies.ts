@@ -56,6 +56,10 @@ export function waits(ctx: ExportContext, service: Service): { initContainers: R
         command: ['kubectl', 'wait', '--for=condition=complete', '--timeout=-1s', `job/${target}`],
       });
       ctx.findings.warn(service.name, key, `${depKey} becomes a Job; an init container (${WAIT_JOB_IMAGE}, ServiceAccount ${JOB_WAITER}) waits for it to complete each time a pod of this service starts`);
+      const nets = Object.keys(service.networks);
+      if (nets.length && nets.every((n) => ctx.project.networks[n]?.internal)) {
+        ctx.findings.warn(service.name, key, `its networks are all internal: their NetworkPolicy lets no pod reach the API server, so the waiting init container cannot ask for ${depKey}'s Job until egress to the API server is allowed`);
+      }
       continue;
     }
     const port = listedPorts(dep).find((p) => p.protocol === 'TCP');

@@ -476,6 +476,16 @@ services:
     expect((e as Error).message).toMatch(/tool: image: runs a program of this host/);
   });
 
+  it('a service on internal networks only that waits for a Job is told its waiter cannot reach the API server', async () => {
+    const r = await exp(`
+services:
+  web: { image: nginx, networks: [back], depends_on: { migrate: { condition: service_completed_successfully } } }
+  migrate: { image: migrate, networks: [back] }
+networks: { back: { internal: true } }
+`);
+    expect(warned(r, 'web', 'depends_on.migrate').join('\n')).toMatch(/all internal: .*API server/);
+  });
+
   it('post_start/pre_stop → lifecycle exec handlers (what they cannot carry named); runtime named', async () => {
     const r = await exp(`
 services:
