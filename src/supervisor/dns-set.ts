@@ -41,7 +41,7 @@ export class DnsSet {
     for (const [address, listener] of byAddress) {
       const entry = this.running.get(address);
       if (entry) {
-        entry.forwarder.setNames(address, listener.names, listener.upstreamsOf ?? new Map());
+        entry.forwarder.setNames(address, listener.names, listener.upstreamsOf ?? new Map(), listener.aliasesOf ?? new Map());
         continue;
       }
       const failure = this.failed.get(address);

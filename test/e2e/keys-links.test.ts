@@ -1,6 +1,7 @@
 // links, extra_hosts (map form), expose in ps, attach and external_links through the real CLI
 // (bin/stack.cjs over dist/: `npm run build` first): a link's alias resolves for the linking
-// service only, to the linked service's address, and orders the start; extra_hosts given as a
+// service only (in its /etc/hosts and from stack's DNS), to the linked service's address, and
+// orders the start; extra_hosts given as a
 // map land in /etc/hosts; `ps` lists the ports `expose:` declares; a foreground `up` does not
 // stream a service with `attach: false` (its log still has its output); external_links is
 // refused at file:line:col with the reason.
@@ -64,6 +65,10 @@ describeWith({ root: true, commands: ['sh', 'getent', 'cat'] }, 'links, extra_ho
     expect(db).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect((await main('exec', 'app', 'getent', 'hosts', 'database')).stdout.split(/\s+/)[0]).toBe(db);
     expect((await main('exec', 'other', 'cat', '/etc/hosts')).stdout).not.toContain('database');
+    // Through stack's DNS too (a resolver that skips /etc/hosts: node's dns.resolve4), for app only.
+    const resolve = (service: string) => main('exec', service, process.execPath, '-e', "require('dns').promises.resolve4('database').then((a) => console.log(a.join(' ')), (e) => console.log(e.code))");
+    expect((await resolve('app')).stdout.trim()).toBe(db);
+    expect((await resolve('other')).stdout.trim()).not.toBe(db);
   });
 
   it('extra_hosts as a map, one or more addresses per host', async () => {

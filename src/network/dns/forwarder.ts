@@ -24,6 +24,8 @@ export interface DnsListener {
    * the table does not answer, as Docker's embedded DNS does; absent: the host's for everyone.
    */
   readonly upstreamsOf?: ReadonlyMap<string, readonly Upstream[]>;
+  /** Client address → names only that client is answered (a service's `links` aliases), before `names`. */
+  readonly aliasesOf?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
 /** Settings shared by every listener. */
@@ -40,8 +42,13 @@ export interface DnsOptions {
 export interface DnsForwarder {
   /** Where each listener ended up (the port matters when 0 was asked). */
   readonly bound: readonly { address: string; port: number }[];
-  /** Replaces the names a listener answers (and, when given, its clients' own resolvers). */
-  setNames(address: string, names: ReadonlyMap<string, readonly string[]>, upstreamsOf?: ReadonlyMap<string, readonly Upstream[]>): void;
+  /** Replaces the names a listener answers (and, when given, its clients' own resolvers and names). */
+  setNames(
+    address: string,
+    names: ReadonlyMap<string, readonly string[]>,
+    upstreamsOf?: ReadonlyMap<string, readonly Upstream[]>,
+    aliasesOf?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+  ): void;
   close(): Promise<void>;
 }
 
@@ -49,6 +56,7 @@ export interface DnsForwarder {
 export async function startDnsForwarder(listeners: readonly DnsListener[], options: DnsOptions): Promise<DnsForwarder> {
   const names = new Map(listeners.map((l) => [l.address, l.names]));
   const clients = new Map(listeners.map((l) => [l.address, l.upstreamsOf ?? new Map<string, readonly Upstream[]>()]));
+  const aliases = new Map(listeners.map((l) => [l.address, l.aliasesOf ?? new Map<string, ReadonlyMap<string, readonly string[]>>()]));
   const closers: (() => Promise<void>)[] = [];
   const bound: { address: string; port: number }[] = [];
   const log = options.log ?? (() => {});
@@ -58,8 +66,11 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
   try {
     for (const listener of listeners) {
       const resolve = (msg: Buffer, transport: 'udp' | 'tcp', client: string | undefined) => {
-        const own = client === undefined ? undefined : clients.get(listener.address)?.get(client.replace(/^::ffff:/, ''));
-        return reply(msg, names.get(listener.address) ?? new Map(), listener.forward, transport, own === undefined ? options : { ...options, upstreams: own });
+        const from = client?.replace(/^::ffff:/, '');
+        const own = from === undefined ? undefined : clients.get(listener.address)?.get(from);
+        const table = names.get(listener.address) ?? new Map<string, readonly string[]>();
+        const extra = from === undefined ? undefined : aliases.get(listener.address)?.get(from);
+        return reply(msg, extra === undefined ? table : new Map([...table, ...extra]), listener.forward, transport, own === undefined ? options : { ...options, upstreams: own });
       };
       const wanted = listener.port ?? 53;
       const udp = await bindUdp(listener.address, wanted, resolve, log).catch((e) => {
@@ -79,9 +90,10 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
   }
   return {
     bound,
-    setNames: (address, table, upstreamsOf) => {
+    setNames: (address, table, upstreamsOf, aliasesOf) => {
       names.set(address, table);
       if (upstreamsOf !== undefined) clients.set(address, upstreamsOf);
+      if (aliasesOf !== undefined) aliases.set(address, aliasesOf);
     },
     close,
   };

@@ -17,13 +17,30 @@ export function dnsListeners(
     .sort()
     .map((network) => {
       const upstreamsOf = serviceUpstreams(project, ipam, network);
+      const aliasesOf = linkAliases(project, ipam, network);
       return {
         address: ipam.networks[network]!.gateway,
         names: nameTable(project, ipam, network),
         forward: !project.networks[network]?.internal,
         ...(upstreamsOf.size > 0 && { upstreamsOf }),
+        ...(aliasesOf.size > 0 && { aliasesOf }),
       };
     });
+}
+
+/** Address on `network` → the `links` aliases of that service (alias → the linked service's address there). */
+function linkAliases(project: NamedProject, ipam: IpamRecord, network: string): Map<string, Map<string, string[]>> {
+  const out = new Map<string, Map<string, string[]>>();
+  const addresses = ipam.networks[network]?.addresses ?? {};
+  for (const [service, address] of Object.entries(addresses)) {
+    const table = new Map<string, string[]>();
+    for (const link of project.services[service]?.links ?? []) {
+      const target = addresses[link.service];
+      if (target !== undefined) table.set(link.alias.toLowerCase(), [target]);
+    }
+    if (table.size > 0) out.set(address, table);
+  }
+  return out;
 }
 
 /** Address on `network` → that service's own resolvers (`dns:`), for the services that have some. */

@@ -39,6 +39,15 @@ describe('resolv.conf with dns keys', () => {
   });
 });
 
+describe('forwarder listeners with links', () => {
+  it("answer a link's alias to the linking service only", () => {
+    const linked = { ...project, services: { ...project.services, db: svc(['back'], { links: [{ service: 'app', alias: 'api' }] }) } };
+    const [listener] = dnsListeners(linked, ipam);
+    expect(Object.fromEntries([...(listener!.aliasesOf ?? [])].map(([k, v]) => [k, Object.fromEntries(v)]))).toEqual({ '10.209.0.3': { api: ['10.209.0.2'] } });
+    expect(listener!.names.has('api')).toBe(false);
+  });
+});
+
 describe('forwarder listeners with dns keys', () => {
   it("map the service's address to its own resolvers; others use the host's", () => {
     const [listener] = dnsListeners(project, ipam);
