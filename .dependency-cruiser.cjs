@@ -6,7 +6,7 @@
 
 /** Bottom to top: each entry is one layer, a list of the folders (or files) under src/ in it. */
 const LAYERS = [
-  ['errors.ts', 'names.ts', 'sys'], // leaves: usable by every layer, importing none of the others
+  ['errors.ts', 'names.ts', 'replica-key.ts', 'sys'], // leaves: usable by every layer, importing none of the others
   ['spec'], // compose files → Project
   ['planner'], // (Project, LiveState) → Plan: pure
   ['export'], // Project → Kubernetes manifests (`stack export kube`): reads only the spec

@@ -5,6 +5,7 @@
 // limits allow, and end in a hash of the exact name where they do not. The names an object was
 // made with are recorded in the state records; teardown reads them from there.
 import { createHash } from 'node:crypto';
+import { parseReplicaKey } from './replica-key.js';
 
 /** Longest interface name the kernel accepts (IFNAMSIZ - 1). */
 export const IFNAME_MAX = 15;
@@ -62,8 +63,10 @@ function netnsProjectPart(project: string): string {
 /** The service in a netns name; none for `''` (then the name is the project's prefix). */
 function netnsServicePart(service: string): string {
   if (service === '') return '';
-  return part(service, isValidServiceName(service), NETNS_PART_MAX, '+', /[^a-zA-Z0-9_-]/g);
+  return part(service, isValidServiceName(service) || parseReplicaKey(service) !== undefined, NETNS_PART_MAX, '+', /[^a-zA-Z0-9_-]/g);
 }
+
+export { REPLICA_MARK, parseReplicaKey, replicaKey } from './replica-key.js';
 
 /**
  * Network namespace of one service: `stk-<project>.<service>`. A project name cannot hold `.`,

@@ -35,7 +35,9 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
     const ip = extra.ip === HOST_GATEWAY ? gatewayOf(ipam, service, networks[0]) : extra.ip;
     lines.push(`${ip}\t${extra.host}`);
   }
-  const seen = new Set<string>();
+  // The name of a scaled service is left to the DNS forwarder, which answers every replica's address
+  // (a hosts line would pin one); each replica's own names stay.
+  const seen = new Set<string>(Object.values(project.services).flatMap((s) => (s.replica ? [s.replica.of.toLowerCase()] : [])));
   const line = (ip: string | undefined, names: readonly string[]): void => {
     // Once per line too: a hostname that is the service's name (the default) is not written twice.
     const fresh = names.filter((n, i) => !seen.has(n.toLowerCase()) && names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) === i);

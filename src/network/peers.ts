@@ -19,6 +19,8 @@ export interface NamedService {
   readonly dnsOpt?: readonly string[];
   /** `links`: the names by which this service (only) reaches others. */
   readonly links?: readonly { readonly service: string; readonly alias: string }[];
+  /** A replica 2..N of a scaled service (planner/replicas.ts): the service it copies. */
+  readonly replica?: { readonly of: string };
 }
 
 /** What naming reads of a project (Project fits). */
@@ -40,7 +42,8 @@ export function namesOn(project: NamedProject, service: string, network: string)
   const s = project.services[service];
   const attachment = s?.networks[network];
   if (!s || !attachment) return [];
-  return unique([service, ...(s.containerName ? [s.containerName] : []), ...attachment.aliases, ...sharerNames(project, service)]);
+  // A replica 2..N is known by its container name and the service's (its key `web#2` names nothing: `#` starts a comment in /etc/hosts).
+  return unique([...(s.replica ? [] : [service]), ...(s.containerName ? [s.containerName] : []), ...attachment.aliases, ...sharerNames(project, service)]);
 }
 
 /** The service whose netns `service` runs in (itself unless `network_mode: service:`; itself under `host`). */
@@ -68,7 +71,7 @@ export function nameTable(project: NamedProject, ipam: IpamRecord, network: stri
   const table = new Map<string, string[]>();
   const addresses = ipam.networks[network]?.addresses ?? {};
   const services = Object.keys(addresses).sort();
-  const passes = [(s: string) => [s], (s: string) => namesOn(project, s, network).slice(1)];
+  const passes = [(s: string) => (project.services[s]?.replica ? [] : [s]), (s: string) => namesOn(project, s, network).filter((n) => n !== s)];
   for (const namesOf of passes) {
     for (const service of services) {
       for (const name of namesOf(service)) {

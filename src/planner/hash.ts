@@ -7,7 +7,7 @@ import type { Network, Service } from '../spec/project.js';
 import type { ConfigStamp } from './plan.js';
 
 /** Service fields that never require a recreate (compose leaves them out of its hash too). */
-const SERVICE_FIELDS_NOT_HASHED = new Set(['name', 'build', 'dependsOn', 'develop', 'profiles']);
+const SERVICE_FIELDS_NOT_HASHED = new Set(['name', 'build', 'dependsOn', 'develop', 'profiles', 'scale']);
 
 /**
  * Service fields that only matter with an image (they change nothing for a host program): hashed

@@ -10,6 +10,7 @@ import { assertNoOneOffClash } from './oneoff.js';
 import { planRemoval, planService } from './services.js';
 import { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 import { toposort } from './toposort.js';
+import { parseReplicaKey } from '../replica-key.js';
 import type { ReconcileOptions } from './options.js';
 
 export type { ReconcileOptions } from './options.js';
@@ -92,12 +93,15 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
   assertNoOneOffClash(project, live);
   const modes = options.modes;
   const cleans = !modes || options.whole === true;
-  const orphans = !cleans
-    ? []
-    : Object.keys(live.services)
-        .filter((s) => !project.services[s] && (options.removeOneOffs || live.services[s]?.oneOff === undefined))
-        .sort();
   const modeOf = (name: string): ProcessMode => (modes ? (modes.get(name) ?? { kind: 'keep', follow: options.follow ?? true }) : { kind: 'converge' });
+  // Replicas beyond the count (scaled down) go with their service's up, targeted or not.
+  const scaledDown = (s: string): boolean => {
+    const of = parseReplicaKey(s)?.service;
+    return of !== undefined && project.services[of] !== undefined && ['converge', 'recreate'].includes(modeOf(of).kind);
+  };
+  const orphans = Object.keys(live.services)
+    .filter((s) => !project.services[s] && (options.removeOneOffs || live.services[s]?.oneOff === undefined) && (cleans || scaledDown(s)))
+    .sort();
   const touchesResources = (name: string): boolean => !['keep', 'stop'].includes(modeOf(name).kind);
 
   const scope = modes && !options.whole ? scoped(project, serviceOrder.filter(touchesResources)) : project;
@@ -111,7 +115,7 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     const bounced = planService(spec, observed, restarted, recreatedNetworks, add, modeOf(name));
     if (bounced) restarted.add(name);
   }
-  for (const name of orphans) planRemoval(live.services[name] as LiveService, options.removedCause, add);
+  for (const name of orphans) planRemoval(live.services[name] as LiveService, scaledDown(name) ? `scaled to ${replicaCountOf(project, name)}` : options.removedCause, add);
 
   const all = [...drafts.values()];
   const deps = dependencies(all, project, live);
@@ -159,6 +163,12 @@ function withoutImplied(ordered: readonly string[], deps: ReadonlyMap<string, re
     reach.set(id, all);
   }
   return direct;
+}
+
+/** How many replicas of the service of replica key `key` the project runs. */
+function replicaCountOf(project: Project, key: string): number {
+  const of = parseReplicaKey(key)?.service;
+  return Object.values(project.services).filter((s) => s.name === of || s.replica?.of === of).length;
 }
 
 function compareRank(a: [number, number, string], b: [number, number, string]): number {

@@ -62,6 +62,7 @@ function serviceKeys(s: Service): Record<string, unknown> {
     security_opt: s.securityOpt.length > 0 ? s.securityOpt : undefined,
     command: s.command ?? undefined,
     container_name: s.containerName,
+    scale: s.scale,
     depends_on: mapValues(s.dependsOn, (d) => ({ condition: d.condition, required: d.required, restart: d.restart })),
     deploy: Object.keys(limits).length > 0 ? { resources: { limits } } : undefined,
     develop: s.develop
@@ -113,7 +114,7 @@ function serviceKeys(s: Service): Record<string, unknown> {
       const opts = compact({ aliases: n.aliases, ipv4_address: n.ipv4Address, priority: n.priority || undefined });
       return Object.keys(opts).length > 0 ? opts : null;
     }),
-    ports: s.ports.map((p) => ({ target: p.containerPort, ...(p.hostPort ? { published: String(p.hostPort) } : {}), host_ip: p.hostIp, protocol: p.protocol })),
+    ports: s.ports.map((p) => ({ target: p.containerPort, ...(p.hostPort ? { published: p.hostPortEnd !== undefined ? `${p.hostPort}-${p.hostPortEnd}` : String(p.hostPort) } : {}), host_ip: p.hostIp, protocol: p.protocol })),
     profiles: s.profiles,
     pull_policy: s.pullPolicy === undefined ? undefined : typeof s.pullPolicy === 'string' ? s.pullPolicy : `every_${formatDuration(s.pullPolicy.refreshAfterMs)}`,
     read_only: s.readOnly,

@@ -61,7 +61,7 @@ export const KEYS: Catalogue = {
        cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
        security_opt shm_size privileged devices secrets configs network_mode pid ipc sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt cpu_shares cpuset mem_reservation memswap_limit volumes_from`,
     ),
-    ...all(S, 'image platform pull_policy runtime post_start pre_stop links attach'),
+    ...all(S, 'image platform pull_policy runtime post_start pre_stop links attach scale'),
     build: M,
     ...all(C, 'tty stdin_open pull_refresh_after logging annotations'),
     ...all(
@@ -70,7 +70,7 @@ export const KEYS: Catalogue = {
        cpu_quota cpu_period cpu_rt_period cpu_rt_runtime credential_spec device_cgroup_rules
        label_file provider external_links gpus
        isolation mac_address mem_swappiness
-       models oom_kill_disable scale
+       models oom_kill_disable
        storage_opt use_api_socket uts userns_mode`,
     ),
   },
@@ -84,7 +84,7 @@ export const KEYS: Catalogue = {
   },
   extends: all(S, 'service file'),
   healthcheck: all(S, 'test interval timeout retries start_period start_interval disable'),
-  deploy: { resources: S, ...all(U, 'mode endpoint_mode replicas labels rollback_config update_config restart_policy placement') },
+  deploy: { ...all(S, 'resources replicas'), ...all(U, 'mode endpoint_mode labels rollback_config update_config restart_policy placement') },
   resources: { limits: S, reservations: U },
   limits: all(S, 'cpus memory pids'),
   develop: { watch: S },

@@ -38,6 +38,9 @@ export function expandPorts(hostIp: string, host: string | undefined, container:
     if (typeof parsed === 'string') return { ok: false, reason: parsed };
     h = parsed;
     const hostCount = h.end - h.start + 1;
+    // A host range for one container port (compose's "8000-8002:80"): one port of the range,
+    // each replica its own (planner/replicas.ts).
+    if (count === 1 && hostCount > 1 && h.start > 0) return { ok: true, ports: [{ hostIp, hostPort: h.start, hostPortEnd: h.end, containerPort: c.start, protocol }] };
     if (hostCount !== count) return { ok: false, reason: `host range ${host} and container range ${container} differ in length` };
   }
   const ports: PortMapping[] = [];

@@ -141,6 +141,10 @@ export interface Service {
   /** Defaults to the service name. */
   readonly hostname: string;
   readonly containerName?: string;
+  /** `scale` / `deploy.replicas` as written (absent: 1); `up --scale` overrides it (planner/replicas.ts). */
+  readonly scale?: number;
+  /** Set on replicas 2..N made by `up` (planner/replicas.ts): the service copied and which replica this is. */
+  readonly replica?: { readonly of: string; readonly index: number };
   /** One entry per published port (ranges are expanded). */
   readonly ports: readonly PortMapping[];
   readonly expose: readonly string[];
@@ -225,6 +229,8 @@ export interface PortMapping {
   readonly hostIp: string;
   /** 0 means "any free port" (compose's `"3000"` short form). */
   readonly hostPort: number;
+  /** A host range for one container port ("8000-8002:80"): its last port; `hostPort` is its first. */
+  readonly hostPortEnd?: number;
   readonly containerPort: number;
   readonly protocol: 'tcp' | 'udp';
 }

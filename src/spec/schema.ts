@@ -177,6 +177,7 @@ const healthcheck = level('healthcheck', {
 });
 
 const deploy = level('deploy', {
+  replicas: integer.optional(),
   resources: level('resources', {
     limits: level('limits', { cpus: cpus.optional(), memory: bytes.optional(), pids: integer.optional() }).optional(),
   }).optional(),
@@ -234,6 +235,7 @@ export const serviceSchema = level('service', {
   user: z.union([z.string(), z.number().int()], expecting('a user name or uid, optionally with :group')).optional(),
   hostname: str.optional(),
   container_name: str.optional(),
+  scale: integer.optional(),
   ports: z.array(z.union([z.number().int(), z.string(), portLong], expecting('a port as "[IP:][HOST:]CONTAINER[/PROTOCOL]" or a {target, published} mapping'))).optional(),
   expose: z.array(z.union([z.string(), z.number().int()], expecting('a port or range'))).optional(),
   volumes: z.array(z.union([z.string(), mountLong], expecting('a volume as "SOURCE:TARGET[:ro]" or a {type, source, target} mapping'))).optional(),

@@ -12,6 +12,7 @@ import { serviceHooks } from './hooks.js';
 import { links } from './links.js';
 import { sysctls } from './sysctls.js';
 import { ulimits } from './ulimits.js';
+import { scaleKeys } from './scale.js';
 import { cgroupKeys } from './cgroup-keys.js';
 import { parsePlatform } from './platform.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
@@ -60,9 +61,11 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
   };
 
   const ports: PortMapping[] = [];
+  const portEntries: { index: number; mappings: readonly PortMapping[] }[] = [];
   (spec.ports ?? []).forEach((p, i) => {
     const r = typeof p === 'object' ? parseLongPort(p) : parseShortPort(p);
     if (r.ok) ports.push(...r.ports);
+    if (r.ok) portEntries.push({ index: i, mappings: r.ports });
     else report.error(at('ports', i), 'BAD_PORT', `cannot read this port: ${r.reason}`, typeof p === 'object' ? {} : { expected: PORT_SYNTAX });
   });
 
@@ -108,6 +111,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     ...(spec.user !== undefined ? { user: String(spec.user) } : {}),
     hostname: spec.hostname ?? name,
     ...(spec.container_name !== undefined ? { containerName: spec.container_name } : {}),
+    ...scaleKeys(spec, portEntries, at, report),
     ports,
     expose,
     volumes: mounts,

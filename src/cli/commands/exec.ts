@@ -17,6 +17,8 @@ import { execAttached, type ExecService, type ExecTarget } from '../../runtime/i
 import { waitAttached } from './attached.js';
 import type { Project, Service } from '../../spec/project.js';
 import { imageUserDb } from './ready-images.js';
+import { replicaKeys } from '../../planner/replicas.js';
+import { replicaKey } from '../../names.js';
 
 const HELP = `Usage: stack exec [OPTIONS] SERVICE COMMAND [ARGS...]
 
@@ -30,7 +32,7 @@ Options:
   -e, --env KEY=VALUE   Set an environment variable (repeatable); -e KEY takes stack's own value
   -u, --user USER       Run as USER (name or uid[:gid]; default: the service's user)
   -w, --workdir DIR     Working folder, absolute (default: the service's working_dir, else /)
-      --index N         Which instance of the service (only 1: services are not scaled)
+      --index N         Which replica of a scaled service (default 1)
       --privileged      Give the command every capability stack has (bounding set, and
                         effective for root); it stays in the service's namespaces, cgroups and
                         read-only view, under no_new_privs
@@ -80,14 +82,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('CLI_BAD_ARGUMENTS', `stack exec: --index ${values.index} is not a positive whole number`, 'e.g. --index 1');
   }
 
-  const target = await runningTarget(ctx, service);
-  if (index !== 1) {
-    throw new UserError(
-      'SERVICE_INDEX_UNKNOWN',
-      `service "${service}" has no instance #${index}: stack runs one instance of each service`,
-      'drop --index, or use --index 1',
-    );
-  }
+  const target = await runningTarget(ctx, service, index);
   const stdio = values.detach ? 'detach' : values['no-TTY'] || !isatty(0) || !isatty(1) ? 'inherit' : 'pty';
   // On a pty the command's terminal type is the user's (docker's xterm when stack has none).
   if (stdio === 'pty' && target.service.environment.TERM === undefined && env.TERM === undefined) env.TERM = ctx.env.TERM || 'xterm';
@@ -116,10 +111,23 @@ export function execEnv(entries: readonly string[], own: CommandContext['env']):
 }
 
 /** The service's running process and the spec it was started with; SERVICE_UNKNOWN or SERVICE_NOT_RUNNING otherwise. */
-async function runningTarget(ctx: CommandContext, service: string): Promise<ExecTarget> {
+async function runningTarget(ctx: CommandContext, service: string, index: number): Promise<ExecTarget> {
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const [snapshot, live] = await Promise.all([readSnapshot(roots, project), observe(project, { roots })]);
+  if (index !== 1) {
+    // Replica N of a scaled service: its own key (planner/replicas.ts).
+    const replicas = replicaKeys(live.services, service);
+    const key = replicaKey(service, index);
+    if (!live.services[key]) {
+      throw new UserError(
+        'SERVICE_INDEX_UNKNOWN',
+        `service "${service}" has no replica #${index}: ${replicas.length === 0 ? 'it is not up' : `it runs ${replicas.length} (${replicas.length === 1 ? '--index 1' : `--index 1 to ${replicas.length}`})`}`,
+        replicas.length === 0 ? 'start it with `stack up`' : `use --index 1${replicas.length > 1 ? `..${replicas.length}` : ''}, or scale it with \`stack up --scale ${service}=${index}\``,
+      );
+    }
+    service = key;
+  }
   const main = live.services[service]?.process;
   let spec: ExecService | undefined = snapshot?.project.services[service];
   let fromFile: Project | undefined;

@@ -8,6 +8,7 @@ import type { Project } from '../../spec/project.js';
 import { assertRunnable, plan, renderPlan, renderPlanJson } from '../../planner/index.js';
 import { observe } from '../../state/index.js';
 import { UserError } from '../../errors.js';
+import { expandReplicas } from '../../planner/replicas.js';
 
 /** Runs `stack plan [--format text|json]`. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -17,7 +18,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.format !== 'text' && values.format !== 'json') {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format text or --format json');
   }
-  const spec = await loadFromContext(ctx);
+  // Each service as its replicas (scale, deploy.replicas), as `up` runs it.
+  const spec = expandReplicas(await loadFromContext(ctx));
   assertRunnable(spec);
   // Image services as the store has their images now (nothing is pulled: a missing image plans as `up` would start it after its pull).
   const project = hasImages(spec) ? await resolveFromStore(spec, stateRoots(ctx.env as NodeJS.ProcessEnv)) : spec;

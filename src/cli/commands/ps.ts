@@ -10,6 +10,7 @@ import { stateRoots } from '../../state/paths.js';
 import { supervisorStatus, type ServiceStatus } from '../../supervisor/index.js';
 import { UserError } from '../../errors.js';
 import { readSnapshot } from '../../state/snapshot.js';
+import { replicaOf } from '../../planner/replicas.js';
 
 const HELP = `Usage: stack ps [OPTIONS]
 
@@ -23,7 +24,11 @@ Options:
 
 /** One row of `stack ps`. */
 export interface PsRow {
+  /** The service's name, or `SERVICE-N` for each replica of a scaled service (compose's PROJECT-SERVICE-N). */
   readonly name: string;
+  /** The service it is (a replica's service) and its replica number. */
+  readonly service: string;
+  readonly index: number;
   readonly state: string;
   readonly health: string | null;
   readonly pid: number | null;
@@ -51,9 +56,19 @@ export async function run(ctx: CommandContext): Promise<number> {
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const [live, status, snapshot] = await Promise.all([observe(project, { roots }), supervisorStatus(project, roots), readSnapshot(roots, project).catch(() => undefined)]);
   const bySupervisor = new Map<string, ServiceStatus>(status?.services.map((s) => [s.name, s]) ?? []);
+  // A service with replicas beyond the first shows each as SERVICE-N (one of one keeps its name).
+  const scaled = new Set(Object.keys(live.services).flatMap((k) => (replicaOf(k).index > 1 ? [replicaOf(k).service] : [])));
+  const rowName = (key: string): string => {
+    const r = replicaOf(key);
+    return scaled.has(r.service) && live.services[key]?.oneOff === undefined ? `${r.service}-${r.index}` : key;
+  };
   const rows: PsRow[] = Object.values(live.services)
     .filter((s) => values.all || s.oneOff === undefined)
-    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .sort((a, b) => {
+      const x = replicaOf(a.name);
+      const y = replicaOf(b.name);
+      return x.service !== y.service ? (x.service < y.service ? -1 : 1) : x.index - y.index;
+    })
     .map((s) => {
       const sup = bySupervisor.get(s.name);
       const running = s.process?.alive === true;
@@ -63,7 +78,9 @@ export async function run(ctx: CommandContext): Promise<number> {
       const declared = [...(spec?.imageRoot?.exposedPorts ?? []), ...(spec?.expose ?? []).map((e) => (e.includes('/') ? e : `${e}/tcp`))];
       const exposed = [...new Set(declared)].filter((p) => !published.has(p));
       return {
-        name: s.name,
+        name: rowName(s.name),
+        service: replicaOf(s.name).service,
+        index: replicaOf(s.name).index,
         state: running ? 'running' : (sup?.state === 'restarting' ? 'restarting' : sup?.lastExit ?? 'exited'),
         health: running ? (sup?.health ?? null) : null,
         pid: running ? s.process!.pid : null,

@@ -21,6 +21,7 @@ import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './start.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
+import { expandReplicas, parseScaleOptions, replicaKeys } from '../../planner/replicas.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
@@ -33,6 +34,7 @@ Options:
       --wait-timeout N            Seconds --wait waits at most
       --no-deps                   Don't start the services the named ones depend on
       --force-recreate            Recreate the services even when their spec is unchanged
+      --scale SERVICE=N           Run N replicas of SERVICE (repeatable); overrides scale / deploy.replicas
       --pull POLICY               Pull images before starting: always, missing, never, or policy
                                   (default: each service's pull_policy, which defaults to missing)
   -w, --watch                     Act on the services' develop.watch rules as files change (see stack watch)
@@ -58,6 +60,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       'wait-timeout': { type: 'string' },
       'no-deps': { type: 'boolean', default: false },
       'force-recreate': { type: 'boolean', default: false },
+      scale: { type: 'string', multiple: true, default: [] as string[] },
       pull: { type: 'string' },
       watch: { type: 'boolean', short: 'w', default: false },
       'abort-on-container-exit': { type: 'boolean', default: false },
@@ -87,17 +90,20 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const detach = values.detach || values.wait;
   const pull = parsePullOption(values.pull, 'up');
-  const spec = await loadFromContext(ctx);
-  assertServices(spec, positionals, 'up');
+  const loaded = await loadFromContext(ctx);
+  assertServices(loaded, positionals, 'up');
+  // Each service as its replicas (`scale`, `deploy.replicas`, --scale): replica 1 keeps the service's key.
+  const spec = expandReplicas(loaded, parseScaleOptions(values.scale, loaded));
+  const replicasOf = (names: readonly string[]): string[] => names.flatMap((n) => replicaKeys(spec.services, n));
   if (exitCodeFrom !== undefined) assertServices(spec, [exitCodeFrom], 'up --exit-code-from');
   assertRunnable(spec);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), stopTimeout);
   const options: UpOptions = {
-    ...(positionals.length > 0 && { services: positionals }),
+    ...(positionals.length > 0 && { services: replicasOf(positionals) }),
     noDeps: values['no-deps'],
     forceRecreate: values['force-recreate'],
   };
-  const named = positionals.length > 0 ? positionals : Object.keys(spec.services);
+  const named = positionals.length > 0 ? replicasOf(positionals) : Object.keys(spec.services);
   const targets = values['no-deps'] ? named : withDependencies(spec, named);
   // Images are pulled (as their policies say) before anything changes: a failed pull starts nothing.
   const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: mode, ...(pull !== undefined && { pull }) }) : spec;

@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AggregateStackError, KernelError, UserError } from '../../errors.js';
-import { cgroupPath } from '../../names.js';
+import { cgroupPath, parseReplicaKey } from '../../names.js';
 import { isCgroupFileName } from '../../cgroup-files.js';
 import { errorCode, type CgroupFs } from './fs.js';
 import { kernelError } from './io.js';
@@ -19,7 +19,8 @@ import { pollUntil } from './poll.js';
  * the kernel's interface files (a bug upstream: the spec refuses both on load).
  */
 export function groupRel(project: string, service?: string): string {
-  for (const name of service === undefined ? [project] : [project, service]) {
+  // A replica 2..N of a scaled service is `<service>#<index>` (names.ts replicaKey).
+  for (const name of service === undefined ? [project] : [project, parseReplicaKey(service)?.service ?? service]) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || isCgroupFileName(name))
       throw new Error(`not a valid cgroup name: ${JSON.stringify(name)}`);
   }

@@ -167,7 +167,7 @@ describe('ports', () => {
   test.each([
     ['"8080:80/sctp"', 'protocol "sctp"'],
     ['"1:2:3:4"', 'too many ":"'],
-    ['"80-81:90"', 'differ in length'],
+    ['"80-82:90-91"', 'differ in length'],
     ['"99999:80"', 'out of range'],
     ['"http"', 'not a port'],
     ['"0"', 'out of range'],

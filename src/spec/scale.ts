@@ -1,0 +1,57 @@
+// `scale` and `deploy.replicas`: how many replicas of a service `up` runs (compose-go: both may
+// be given and must agree). What a replica cannot share with another is refused here with the
+// key's place: a fixed `container_name`, a fixed host port. `up --scale` is checked at `up`
+// (planner/replicas.ts), as compose checks it.
+import type { PortMapping, Service } from './project.js';
+import type { KeyPath } from './raw.js';
+import type { Report } from './report.js';
+import type { ServiceSpec } from './schema.js';
+import { parseInteger } from './units.js';
+
+/** `{scale}` when the spec sets `scale` or `deploy.replicas` (absent otherwise: a service's hash stays as it was). */
+export function scaleKeys(
+  spec: ServiceSpec,
+  ports: readonly { index: number; mappings: readonly PortMapping[] }[],
+  at: (...p: (string | number)[]) => KeyPath,
+  report: Report,
+): Pick<Service, 'scale'> {
+  const read = (value: unknown, path: KeyPath, key: string): number | undefined => {
+    if (value === undefined || value === null) return undefined;
+    const n = parseInteger(value);
+    if (n.ok && n.value >= 0) return n.value;
+    report.error(path, 'BAD_VALUE', `\`${key}\` must be a whole number of replicas, 0 or more`, { found: String(value), expected: 'a whole number >= 0, e.g. 3' });
+    return undefined;
+  };
+  const scale = read(spec.scale, at('scale'), 'scale');
+  const replicas = read(spec.deploy?.replicas, at('deploy', 'replicas'), 'deploy.replicas');
+  if (scale !== undefined && replicas !== undefined && scale !== replicas) {
+    report.error(at('scale'), 'CONFLICT', '`scale` and `deploy.replicas` disagree', {
+      found: `${scale} and ${replicas}`,
+      hint: 'keep only one of them (compose requires them to be equal)',
+    });
+  }
+  const count = scale ?? replicas;
+  if (count === undefined) return {};
+  if (count > 1) {
+    const where = scale !== undefined ? `scale: ${scale}` : `deploy.replicas: ${replicas}`;
+    if (spec.container_name !== undefined) {
+      report.error(at('container_name'), 'CONFLICT', `a fixed \`container_name\` cannot name ${count} replicas (${where})`, {
+        hint: 'remove container_name (replicas are named PROJECT-SERVICE-1..N), or run one replica',
+      });
+    }
+    for (const { index, mappings } of ports) {
+      const fixed = fixedHostPort(mappings);
+      if (fixed === undefined) continue;
+      report.error(at('ports', index), 'CONFLICT', `host port ${fixed} cannot be published by ${count} replicas (${where}): only one can listen on it`, {
+        hint: 'publish a host range as wide as the replicas (e.g. "8000-8002:80"), or leave the host port out ("80") for a free one each',
+      });
+    }
+  }
+  return { scale: count };
+}
+
+/** The host port of a mapping that pins one (not 0, not a range shared out); undefined when none does. */
+export function fixedHostPort(mappings: readonly PortMapping[]): number | undefined {
+  const pinned = mappings.filter((m) => m.hostPort !== 0 && m.hostPortEnd === undefined);
+  return pinned[0]?.hostPort;
+}
