@@ -127,8 +127,14 @@ async function serviceTarget(ctx: CommandContext, service: string): Promise<Exec
   return { service: spec, pid: running.pid, startTime: running.startTime, cgroupDirs: running.cgroups };
 }
 
-/** As root with every capability, inside the service's view. */
-const AS_ROOT = { user: '0', privileged: true } as const;
+/**
+ * As root inside the service's view, with the service's own capabilities and filters, never
+ * more: cp runs the service's own `sh` and `tar`, and a hostile image gets no privilege it did
+ * not have (Docker's cp runs nothing of the container's). Root's default set reads and writes any
+ * file and keeps owners (DAC_OVERRIDE, CHOWN, FOWNER); a service that dropped those cannot be
+ * copied from beyond what they allow.
+ */
+const AS_ROOT = { user: '0' } as const;
 
 /** The kinds of `path` and its folder in the service (through its view). */
 async function probe(target: ExecTarget, path: string, follow: boolean): Promise<[PathKind, PathKind]> {
