@@ -51,6 +51,7 @@ export function workload(ctx: ExportContext, service: Service, kind: WorkloadKin
   const template = { metadata: { labels: { ...labels, ...networkLabels(ctx, service) }, ...(Object.keys(annotations).length ? { annotations } : {}) }, spec: pod };
   const metadata = meta(ctx, name, labels, annotations);
   if (kind === 'Job') {
+    if ((service.scale ?? 1) !== 1) f.warn(service.name, 'scale', `scale ${service.scale} on a service peers wait to complete: its Job runs one pod to completion`);
     const r = service.restart;
     pod.restartPolicy = r.kind === 'on-failure' ? 'OnFailure' : 'Never';
     const backoffLimit = r.kind === 'on-failure' ? (r.maxRetries ?? 6) : 0;
@@ -63,10 +64,11 @@ export function workload(ctx: ExportContext, service: Service, kind: WorkloadKin
   }
   restartNamed(ctx, service);
   const selector = { matchLabels: selectorLabels(ctx.project.name, name) };
+  const replicas = replicaCount(ctx, service, kind);
   const spec =
     kind === 'StatefulSet'
-      ? { serviceName: `${name}${HEADLESS_SUFFIX}`, replicas: 1, selector, template }
-      : { replicas: 1, selector, template };
+      ? { serviceName: `${name}${HEADLESS_SUFFIX}`, replicas, selector, template }
+      : { replicas, selector, template };
   return { object: { apiVersion: 'apps/v1', kind, metadata, spec }, waitsForJob };
 }
 
@@ -112,4 +114,13 @@ function podSettings(ctx: ExportContext, service: Service, name: string, pod: Re
   if (service.build) {
     f.warn(service.name, 'build', `not built: the manifests use image ${service.image}, which must be in a registry the cluster pulls from`);
   }
+}
+
+/** `replicas` of a Deployment or StatefulSet: the service's `scale` / `deploy.replicas` (1 when unset). */
+function replicaCount(ctx: ExportContext, service: Service, kind: WorkloadKind): number {
+  const n = service.scale ?? 1;
+  if (kind === 'StatefulSet' && n > 1) {
+    ctx.findings.warn(service.name, 'scale', `scale ${n} with a named volume: compose's replicas share the volume; the StatefulSet's ${n} pods share its one claim, which a ReadWriteOnce volume allows only on one node`);
+  }
+  return n;
 }

@@ -7,6 +7,8 @@ import { UserError } from '../../errors.js';
 import { stateRoots } from '../../state/paths.js';
 import { supervisorStatus, type PortStatus } from '../../supervisor/index.js';
 import { runningProject } from './running-project.js';
+import { replicaKey } from '../../names.js';
+import { replicaKeys } from '../../planner/replicas.js';
 
 const HELP = `Usage: stack port [OPTIONS] SERVICE PRIVATE_PORT
 
@@ -14,7 +16,7 @@ Print the host address a service's port is published on.
 
 Options:
       --protocol PROTO  tcp (default) or udp
-      --index N         Index of the service's copy (default 1)
+      --index N         Which replica of a scaled service (default 1)
   -h, --help            Print this help
 `;
 
@@ -57,11 +59,16 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown protocol "${values.protocol}"`, 'use --protocol tcp or --protocol udp');
   }
   if (!/^[1-9]\d*$/.test(values.index)) throw new UserError('CLI_BAD_ARGUMENTS', `--index ${values.index} is not a copy number`, 'copies are numbered from 1');
-  const { name } = await runningProject(ctx, 'port', [service]);
-  if (values.index !== '1') throw new UserError('SERVICE_NO_SUCH_COPY', `service "${service}" has no copy ${values.index}`, 'it runs one copy: --index 1');
+  const { name, project } = await runningProject(ctx, 'port', [service]);
+  // Replica N of a scaled service has a key of its own (planner/replicas.ts).
+  const key = replicaKey(service, Number(values.index));
+  if (!project?.services[key]) {
+    const count = replicaKeys(project?.services ?? {}, service).length;
+    throw new UserError('SERVICE_NO_SUCH_COPY', `service "${service}" has no replica ${values.index}`, `it runs ${count}: --index 1${count > 1 ? ` to ${count}` : ''}`);
+  }
   const status = await supervisorStatus(name, stateRoots(ctx.env as NodeJS.ProcessEnv));
   if (!status) throw new UserError('PORT_NOT_SERVED', `project ${name} has no supervisor running, so no port of it is served`, '`stack up -d` starts it');
-  const ports = status.services.find((s) => s.name === service)?.ports ?? [];
+  const ports = status.services.find((s) => s.name === key)?.ports ?? [];
   const matching = portsFor(ports, privatePort, values.protocol);
   if (matching.length === 0) {
     const published = ports.map((p) => `${p.target.replace(/^.*:/, '')}/${p.published.replace(/^.*\//, '')}`);
