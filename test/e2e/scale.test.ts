@@ -1,0 +1,145 @@
+// scale through the real CLI (bin/stack.cjs over dist/: `npm run build` first): `scale: 3` of a
+// small HTTP server runs three replicas — ps one row each, the service name answering all three
+// addresses in stack's DNS from a peer, exec --index 2 in replica 2, a host range shared out one
+// port per replica (each port reaching its own replica), port --index; `up --scale web=1` removes
+// replicas 2 and 3 (their netns with them); a fixed host port for several replicas is refused at
+// file:line:col from the spec and naming --scale from the flag; `down` leaves nothing.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith } from '../harness/require.js';
+import { netnsPrefix } from '../../src/names.js';
+
+const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
+
+/** True when nothing listens on 127.0.0.1:port. */
+function free(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** The first of three consecutive free ports. */
+async function freeRange(): Promise<number> {
+  for (let base = 20000 + Math.floor(Math.random() * 20000); ; base += 3) {
+    if ((await free(base)) && (await free(base + 1)) && (await free(base + 2))) return base;
+  }
+}
+
+/** GET http://127.0.0.1:port/ until it answers (the server starts after `up` returns). */
+async function get(port: number): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      return await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    } catch (e) {
+      if (i >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, deploy.replicas, up --scale', () => {
+  const project = `sc${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'stack-scale-'));
+  const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave' };
+  const stack = (spec: string, ...args: string[]) => execa(process.execPath, [bin, '-p', project, '-f', join(dir, spec), ...args], { env, reject: false });
+  const main = (...args: string[]) => stack('stack.yaml', ...args);
+  const netns = async () => (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(netnsPrefix(project)));
+  let base = 0;
+  const server = `require('http').createServer((q, r) => r.end(require('os').hostname())).listen(8000)`;
+
+  beforeAll(async () => {
+    base = await freeRange();
+    writeFileSync(
+      join(dir, 'stack.yaml'),
+      [
+        'services:',
+        '  web:',
+        `    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(server)}]`,
+        '    scale: 3',
+        '    ports:',
+        `      - "127.0.0.1:${base}-${base + 2}:8000"`,
+        '  peer:',
+        '    command: sleep infinity',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'fixed.yaml'), ['services:', '  web:', '    command: sleep infinity', '    deploy:', '      replicas: 2', '    ports: ["127.0.0.1:9:80"]', ''].join('\n'));
+    writeFileSync(join(dir, 'fixed-one.yaml'), ['services:', '  web:', '    command: sleep infinity', '    ports: ["127.0.0.1:9:80"]', ''].join('\n'));
+  });
+  afterAll(async () => {
+    await main('down', '--timeout', '0');
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('scale: 3 runs three replicas: ps one row each, DNS answers all three, exec --index, a port each', async () => {
+    const up = await main('up', '-d', '--progress', 'plain');
+    expect(up.exitCode, up.stderr).toBe(0);
+    const rows = JSON.parse((await main('ps', '--format', 'json')).stdout) as { name: string; service: string; index: number; state: string }[];
+    expect(rows.map((r) => `${r.name} ${r.state}`)).toEqual(['peer running', 'web-1 running', 'web-2 running', 'web-3 running']);
+    expect(rows.filter((r) => r.service === 'web').map((r) => r.index)).toEqual([1, 2, 3]);
+
+    const dns = await main('exec', '-T', 'peer', 'getent', 'ahostsv4', 'web');
+    expect(dns.exitCode, dns.stderr).toBe(0);
+    const addresses = new Set(dns.stdout.split('\n').filter((l) => l.includes('STREAM')).map((l) => l.split(/\s+/)[0]));
+    expect(addresses.size).toBe(3);
+    // each replica by its own name too, compose's PROJECT-SERVICE-N
+    const second = (await main('exec', '-T', 'peer', 'getent', 'ahostsv4', `${project}-web-2`)).stdout.split(/\s+/)[0];
+    expect(addresses.has(second)).toBe(true);
+
+    expect((await main('exec', '-T', '--index', '2', 'web', 'hostname')).stdout).toBe('web-2');
+    expect((await main('exec', '-T', 'web', 'hostname')).stdout).toBe('web');
+    const none = await main('exec', '-T', '--index', '4', 'web', 'hostname');
+    expect(none.exitCode).not.toBe(0);
+    expect(none.stderr).toContain('has no replica #4: it runs 3');
+
+    // The host range is shared out in replica order, and each port reaches its own replica.
+    expect(await get(base)).toBe('web');
+    expect(await get(base + 1)).toBe('web-2');
+    expect(await get(base + 2)).toBe('web-3');
+    expect((await main('port', '--index', '3', 'web', '8000')).stdout).toBe(`127.0.0.1:${base + 2}`);
+    expect((await netns()).length).toBe(4);
+  }, 120_000);
+
+  it('up --scale web=1 removes replicas 2 and 3; up again (scale 3) brings them back, replica 1 untouched', async () => {
+    const pidOf = async () => (JSON.parse((await main('ps', '--format', 'json')).stdout) as { name: string; pid: number }[]).find((r) => r.name === 'web' || r.name === 'web-1')!.pid;
+    const before = await pidOf();
+    const down = await main('up', '-d', '--progress', 'plain', '--scale', 'web=1');
+    expect(down.exitCode, down.stderr).toBe(0);
+    const rows = JSON.parse((await main('ps', '--format', 'json')).stdout) as { name: string }[];
+    expect(rows.map((r) => r.name)).toEqual(['peer', 'web']);
+    expect((await netns()).sort()).toEqual([`${netnsPrefix(project)}peer`, `${netnsPrefix(project)}web`]);
+    expect(await pidOf()).toBe(before);
+    const dns = await main('exec', '-T', 'peer', 'getent', 'ahostsv4', 'web');
+    expect(new Set(dns.stdout.split('\n').filter((l) => l.includes('STREAM')).map((l) => l.split(/\s+/)[0])).size).toBe(1);
+    const again = await main('up', '-d', '--progress', 'plain');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((JSON.parse((await main('ps', '--format', 'json')).stdout) as unknown[]).length).toBe(4);
+    expect(await pidOf()).toBe(before);
+  }, 120_000);
+
+  it('a fixed host port for several replicas: refused at file:line:col from the spec, naming --scale from the flag', async () => {
+    const cfg = await stack('fixed.yaml', 'config');
+    expect(cfg.exitCode).not.toBe(0);
+    expect(cfg.stderr).toMatch(/fixed\.yaml:6:\d+/);
+    expect(cfg.stderr).toContain('host port 9 cannot be published by 2 replicas');
+    const flag = await stack('fixed-one.yaml', 'up', '-d', '--scale', 'web=2');
+    expect(flag.exitCode).not.toBe(0);
+    expect(flag.stderr).toContain('--scale web=2');
+    expect(flag.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('down leaves nothing of the project', async () => {
+    const r = await main('down', '--timeout', '0');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await netns()).toEqual([]);
+    expect((await main('ps', '--format', 'json')).stdout.trim()).toBe('[]');
+  }, 60_000);
+});
