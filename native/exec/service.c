@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,11 +21,37 @@ int host_proc_fd = -1;
 static struct rlimit service_limits[RLIM_NLIMITS];
 static int have_service_limits;
 
-/* Best effort: a process the helper may not inspect (prlimit's EPERM) leaves the helper's own limits. */
+/* One column of /proc/PID/limits: `unlimited` or a number. */
+static int limit_value(const char *text, rlim_t *out) {
+  if (!strncmp(text, "unlimited", 9)) return *out = RLIM_INFINITY, 1;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text) return 0;
+  *out = (rlim_t)v;
+  return 1;
+}
+
+/* /proc/PID/limits, one line per resource in resource order (the kernel's fixed columns: the
+ * soft limit at 26, the hard at 47); readable where prlimit is refused (a service's process of
+ * another uid under no_new_privs answers EPERM). */
+static int read_proc_limits(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return 0;
+  int ok = fgets(line, sizeof line, f) != NULL; /* the header */
+  for (int i = 0; ok && i < RLIM_NLIMITS; i++)
+    ok = fgets(line, sizeof line, f) && strlen(line) > 47 && limit_value(line + 26, &service_limits[i].rlim_cur) && limit_value(line + 47, &service_limits[i].rlim_max);
+  fclose(f);
+  return ok;
+}
+
+/* Best effort: limits that cannot be read leave the helper's own. */
 void read_service_rlimits(pid_t pid) {
-  for (int i = 0; i < RLIM_NLIMITS; i++)
-    if (prlimit(pid, (__rlimit_resource_t)i, NULL, &service_limits[i]) < 0) return;
-  have_service_limits = 1;
+  int i = 0;
+  while (i < RLIM_NLIMITS && prlimit(pid, (__rlimit_resource_t)i, NULL, &service_limits[i]) == 0) i++;
+  have_service_limits = i == RLIM_NLIMITS || read_proc_limits(pid);
 }
 
 void apply_service_rlimits(void) {

@@ -123,6 +123,10 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id', 'domainname'] }, 'keys 
     const r = await stack('stack.yaml', 'exec', '-T', 'app', 'sh', '-c', 'ulimit -n; ulimit -Hn');
     expect(r.exitCode).toBe(0);
     expect(r.stdout.trim().split(/\s+/)).toEqual(['1000', '2000']);
+    // A one-off as another user (its process answers prlimit with EPERM: read from /proc/PID/limits).
+    const one = await stack('stack.yaml', 'run', '--rm', '-T', '-u', '65534', 'app', 'sh', '-c', 'ulimit -n; ulimit -Hn');
+    expect(one.exitCode).toBe(0);
+    expect(one.stdout.trim().split(/\s+/)).toEqual(['1000', '2000']);
   });
 
   it('stop_signal as a number: the service gets that signal (10 = SIGUSR1)', async () => {
