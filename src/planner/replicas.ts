@@ -108,3 +108,13 @@ export function replicaKeys(services: Readonly<Record<string, unknown>>, service
 export function replicaOf(key: string): { service: string; index: number } {
   return parseReplicaKey(key) ?? { service: key, index: 1 };
 }
+
+/**
+ * How commands show each of `keys` (ps rows, log prefixes): a service with replicas beyond the
+ * first among them shows each as `SERVICE-N` (compose's PROJECT-SERVICE-N without the project);
+ * any other key as it is, so a service of one replica is shown as before.
+ */
+export function replicaLabels(keys: readonly string[]): Map<string, string> {
+  const scaled = new Set(keys.flatMap((k) => (replicaOf(k).index > 1 ? [replicaOf(k).service] : [])));
+  return new Map(keys.map((k) => [k, scaled.has(replicaOf(k).service) && (k === replicaOf(k).service || replicaOf(k).index > 1) ? `${replicaOf(k).service}-${replicaOf(k).index}` : k]));
+}

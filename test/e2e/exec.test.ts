@@ -149,7 +149,7 @@ describeWith({ root: true, commands: ['script', 'stty'] }, 'stack exec', () => {
     expect(missing.stderr).toContain('exec in service "web": program "no-such-program-stk" not found');
     const index = await stack('exec', '--index', '2', 'web', 'true');
     expect(index.exitCode).toBe(1);
-    expect(index.stderr).toContain('service "web" has no instance #2');
+    expect(index.stderr).toContain('service "web" has no replica #2: it runs 1 (--index 1)');
     expect(unknown.stderr + stopped.stderr + missing.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 

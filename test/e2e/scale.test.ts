@@ -2,7 +2,7 @@
 // small HTTP server runs three replicas — ps one row each, the service name answering all three
 // addresses in stack's DNS from a peer, exec --index 2 in replica 2, a host range shared out one
 // port per replica (each port reaching its own replica), port --index; `up --scale web=1` removes
-// replicas 2 and 3 (their netns with them); a fixed host port for several replicas is refused at
+// replicas 2 and 3 (their netns with them); stop/start SERVICE act on every replica; a fixed host port for several replicas is refused at
 // file:line:col from the spec and naming --scale from the flag; `down` leaves nothing.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -123,6 +123,12 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
     expect(again.exitCode, again.stderr).toBe(0);
     expect((JSON.parse((await main('ps', '--format', 'json')).stdout) as unknown[]).length).toBe(4);
     expect(await pidOf()).toBe(before);
+    // the lifecycle verbs act on every replica of the service they name
+    const states = async () => (JSON.parse((await main('ps', '--format', 'json')).stdout) as { name: string; state: string }[]).map((r) => `${r.name} ${r.state === 'running' ? 'running' : 'stopped'}`);
+    expect((await main('stop', '--timeout', '0', 'web')).exitCode).toBe(0);
+    expect(await states()).toEqual(['peer running', 'web-1 stopped', 'web-2 stopped', 'web-3 stopped']);
+    expect((await main('start', 'web')).exitCode).toBe(0);
+    expect(await states()).toEqual(['peer running', 'web-1 running', 'web-2 running', 'web-3 running']);
   }, 120_000);
 
   it('a fixed host port for several replicas: refused at file:line:col from the spec, naming --scale from the flag', async () => {

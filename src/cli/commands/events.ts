@@ -21,6 +21,7 @@ import { readHealth, readRestarts, serviceStatePaths } from '../../supervisor/in
 import { parseKeyed } from './stats-sample.js';
 import { runningProject } from './running-project.js';
 import { diffFacts, type LifecycleEvent, type ProjectFacts, type ServiceFacts } from './events-diff.js';
+import { replicaOf } from '../../planner/replicas.js';
 
 const HELP = `Usage: stack events [OPTIONS] [SERVICE...]
 
@@ -83,10 +84,12 @@ export async function readFacts(roots: StateRoots, project: string, only: Readon
 
 /** One event as compose prints it: `TIME container ACTION ID (k=v, ...)`, or its JSON line. */
 export function formatEvent(project: string, event: LifecycleEvent, time: Date, json: boolean): string {
-  const id = `${project}-${event.service}-1`;
+  // A replica N of a scaled service (key web#N, planner/replicas.ts) is compose's PROJECT-web-N of service web.
+  const { service, index } = replicaOf(event.service);
+  const id = `${project}-${service}-${index}`;
   const action = event.action === 'health_status' ? `health_status: ${event.attributes.healthStatus}` : event.action;
-  const attributes = { ...event.attributes, name: id, project, service: event.service };
-  if (json) return JSON.stringify({ time: time.toISOString(), type: 'container', action, id, service: event.service, attributes }) + '\n';
+  const attributes = { ...event.attributes, name: id, project, service };
+  if (json) return JSON.stringify({ time: time.toISOString(), type: 'container', action, id, service, attributes }) + '\n';
   const attrs = Object.entries(attributes)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${v}`)

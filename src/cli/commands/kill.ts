@@ -18,7 +18,7 @@ import { serviceRecords } from '../../state/records.js';
 import { markStoppedByUser } from '../../supervisor/index.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
-import { runningProject } from './running-project.js';
+import { runningProject, withReplicas } from './running-project.js';
 
 const HELP = `Usage: stack kill [OPTIONS] [SERVICE...]
 
@@ -58,7 +58,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stderr.write('No service to kill\n');
     return 0;
   }
-  const services = positionals.length ? positionals : Object.keys(project.services);
+  const services = positionals.length ? withReplicas(project, positionals) : Object.keys(project.services);
   const lock = await acquireProjectLock(env.roots, name, { command: 'stack kill', wait: true });
   try {
     const live = await observe(name, { roots: env.roots });

@@ -6,6 +6,7 @@ import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
 import { logPrefixer } from '../render/log-prefix.js';
+import { replicaKeys } from '../../planner/replicas.js';
 import { formatLogLine, readLogLines, type LogLine, followLogs } from '../../runtime/index.js';
 import { runtimeRoot, serviceFiles } from '../../state/service-files.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
@@ -52,12 +53,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('NO_LOGS', `project "${project}" has no service output`, 'start it with `stack up`; logs are removed by `stack down`');
   }
   for (const name of positionals) {
-    if (!known.includes(name)) {
+    if (!known.includes(name) && replicaKeys(Object.fromEntries(known.map((k) => [k, true])), name).length === 0) {
       const near = closest(name, known);
       throw new UserError('SERVICE_UNKNOWN', `project "${project}" has no logs of a service "${name}"`, near ? `did you mean ${near}?` : `services with logs: ${known.join(', ')}`);
     }
   }
-  const services = positionals.length ? positionals : known;
+  // A scaled service's name stands for all its replicas (planner/replicas.ts).
+  const services = positionals.length ? [...new Set(positionals.flatMap((n) => replicaKeys(Object.fromEntries(known.map((k) => [k, true])), n)))] : known;
   const prefix = values['no-log-prefix']
     ? (_: string, line: string) => line
     : logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);

@@ -5,7 +5,7 @@ import { parseCommandOptions } from '../args.js';
 import { withRenderer, progressMode } from '../render/index.js';
 import { timeoutMs } from './executor-env.js';
 import { restartServices } from './lifecycle.js';
-import { runningProject } from './running-project.js';
+import { runningProject, withReplicas } from './running-project.js';
 
 const HELP = `Usage: stack restart [OPTIONS] [SERVICE...]
 
@@ -39,7 +39,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const mode = progressMode(values.progress);
   const { env, project } = await runningProject(ctx, 'restart', positionals, timeoutMs(values.timeout, 'restart'));
   if (!project) return 0; // nothing is up: nothing to restart
-  const services = positionals.length ? positionals : Object.keys(project.services);
+  const services = positionals.length ? withReplicas(project, positionals) : Object.keys(project.services);
   await withRenderer(mode, ctx.stderr, (sink) => restartServices({ env, project, services, cause: 'stack restart', sink, noDeps: values['no-deps'] }));
   return 0;
 }

@@ -11,6 +11,7 @@ import type { CommandContext } from '../context.js';
 import { resolveProjectName } from '../../spec/project-name.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
 import { assertServices } from './assert-services.js';
+import { replicaKeys } from '../../planner/replicas.js';
 
 /** What a lifecycle verb acts on: the env, and the project as up applied it (undefined when nothing is up). */
 export interface RunningProject {
@@ -39,4 +40,9 @@ export async function runningProject(ctx: CommandContext, verb: string, names: r
     assertServices(project ?? spec ?? { name, workingDir: '', files: [], services: {}, networks: {}, volumes: {} }, names, verb);
   }
   return { env, name, project };
+}
+
+/** `names` with every replica of each (a scaled service's name stands for all its replicas, planner/replicas.ts). */
+export function withReplicas(project: Project, names: readonly string[]): string[] {
+  return [...new Set(names.flatMap((n) => replicaKeys(project.services, n)))];
 }

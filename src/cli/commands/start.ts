@@ -5,7 +5,7 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { withRenderer, progressMode } from '../render/index.js';
 import { startServices } from './lifecycle.js';
-import { runningProject } from './running-project.js';
+import { runningProject, withReplicas } from './running-project.js';
 import { withDependencies } from '../../planner/index.js';
 import { serviceRecords } from '../../state/records.js';
 
@@ -44,7 +44,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!project) throw new UserError('NOT_CREATED', `stack start: project ${name} has no services to start`, '`stack up` creates and starts them');
   // No name: every service that was created (one never created is left to `up`).
   const created = positionals.length ? [] : (await serviceRecords.list(env.roots, name)).records.map((r) => r.service);
-  const services = positionals.length ? positionals : Object.keys(project.services).filter((s) => created.includes(s));
+  const services = positionals.length ? withReplicas(project, positionals) : Object.keys(project.services).filter((s) => created.includes(s));
   await withRenderer(mode, ctx.stderr, (sink) => startServices({ env, project, services, cause: 'stack start', sink }));
   if (values.wait) {
     const { waitReady } = await import('./wait-ready.js');

@@ -5,7 +5,7 @@ import { parseCommandOptions } from '../args.js';
 import { withRenderer, progressMode } from '../render/index.js';
 import { timeoutMs } from './executor-env.js';
 import { stopServicesNamed } from './lifecycle.js';
-import { runningProject } from './running-project.js';
+import { runningProject, withReplicas } from './running-project.js';
 
 const HELP = `Usage: stack stop [OPTIONS] [SERVICE...]
 
@@ -37,7 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const mode = progressMode(values.progress);
   const { env, project } = await runningProject(ctx, 'stop', positionals, timeoutMs(values.timeout, 'stop'));
   if (!project) return 0; // nothing is up: nothing to stop
-  const services = positionals.length ? positionals : Object.keys(project.services);
+  const services = positionals.length ? withReplicas(project, positionals) : Object.keys(project.services);
   await withRenderer(mode, ctx.stderr, (sink) => stopServicesNamed({ env, project, services, cause: 'stack stop', sink }));
   return 0;
 }

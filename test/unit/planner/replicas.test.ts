@@ -4,7 +4,8 @@
 // alias; scaling down removes the highest-numbered ones (targeted `up web` too); `down` removes
 // all; what replicas cannot share is refused naming --scale. Names stay injective.
 import { describe, expect, test } from 'vitest';
-import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../../src/planner/replicas.js';
+import { expandReplicas, parseScaleOptions, replicaKeys, replicaLabels, replicaOf } from '../../../src/planner/replicas.js';
+import { logPrefixer } from '../../../src/cli/render/log-prefix.js';
 import { plan } from '../../../src/planner/reconcile.js';
 import { planDown } from '../../../src/planner/down.js';
 import { hashService } from '../../../src/planner/hash.js';
@@ -130,5 +131,18 @@ describe('names of replicas', () => {
     expect(hosts).not.toMatch(/\sweb(\s|$)/m);
     expect(hosts.split('\n').filter((l) => !l.startsWith('#')).join('\n')).not.toContain('#');
     expect(hosts).toContain('10.0.0.4\tp-web-2');
+  });
+});
+
+describe('how replicas are shown', () => {
+  test('a scaled service as SERVICE-N, every replica; anything else as it is', () => {
+    expect([...replicaLabels(['peer', 'web', 'web#2', 'web#3', 'web-run-0a1b2c']).values()]).toEqual(['peer', 'web-1', 'web-2', 'web-3', 'web-run-0a1b2c']);
+    expect([...replicaLabels(['peer', 'web']).values()]).toEqual(['peer', 'web']);
+  });
+  test('log prefixes as compose prints them: web-1 | ..., web-2 | ...', () => {
+    const prefix = logPrefixer(['web', 'web#2', 'db'], false);
+    expect(prefix('web', 'a')).toBe('web-1 | a');
+    expect(prefix('web#2', 'b')).toBe('web-2 | b');
+    expect(prefix('db', 'c')).toBe('db    | c');
   });
 });
