@@ -20,7 +20,8 @@ import {
   exposedPorts,
 } from './service-config.js';
 import type { ImageRecord, ImageStore } from './store.js';
-import { resolveLayeredUser } from './layered.js';
+import { loadLayeredUserDb, resolveLayeredUser } from './layered.js';
+import { addedGroups } from '../runtime/index.js';
 
 /** What to pull: `up --pull` overrides every service's `pull_policy`; the default is `missing`. */
 export type PullChoice = 'always' | 'missing' | 'never';
@@ -128,13 +129,16 @@ export async function resolveService(service: Service, store: ImageStore): Promi
   const command = effectiveCommand(service, config, image);
   const user = effectiveUser(service.user, config);
   const identity = resolveLayeredUser(service.name, image, user, layerDirs);
+  // `group_add` names resolve in the image's /etc/group, never the host's.
+  const named = (service.groupAdd ?? []).some((g) => !/^\d+$/.test(g));
+  const added = addedGroups(service, named ? loadLayeredUserDb(layerDirs, image) : { passwd: [], group: [] });
   const anonymous: Mount[] = anonymousVolumeTargets(service.volumes, config, image).map((target) => ({ type: 'volume', target, readOnly: false }));
   const imageRoot: ImageRoot = {
     id: record.configDigest,
     reference: record.name,
     digest: record.digest,
     layers: [...record.layers],
-    identity: { uid: identity.uid, gid: identity.gid, groups: [...identity.groups] },
+    identity: { uid: identity.uid, gid: identity.gid, groups: [...new Set([...identity.groups, ...added])] },
     exposedPorts: exposedPorts(config).map((p) => `${p.port}/${p.protocol}`),
   };
   return {

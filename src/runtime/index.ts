@@ -27,4 +27,5 @@ export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-rec
 export { followLogs } from './follow.js';
 export { formatLogLine, readLogLines, type LogLine } from './logs.js';
 export { loadUserDb, resolveUser, type UserDb } from './user.js';
+export { addedGroups } from './process-settings.js';
 export { parseGroup, parsePasswd, type Identity } from './user.js';

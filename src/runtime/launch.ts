@@ -30,7 +30,6 @@ import { serviceDevices } from './devices.js';
 import { compiledSeccompPairs, serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type Identity, type UserDb } from './user.js';
 import { addedGroups, checkSysctlNamespaces, settingError } from './process-settings.js';
-import { loadLayeredUserDb } from '../image/layered.js';
 import { checkTargets, type ServiceView } from './view.js';
 
 /** The launcher built by `npm run build` (scripts/build-native.mjs), found from src/ and dist/ alike. */
@@ -273,17 +272,16 @@ function launchError(service: Service, argv: readonly string[], answer: string):
 }
 
 /**
- * Who the service runs as: an image service's user was resolved in the image's own /etc/passwd
- * (image/resolve.ts), a host program's in `userDb`; `group_add` adds its groups (names from the
- * same group file: the image's, read from its layers, or the host's).
+ * Who the service runs as: an image service's user and `group_add` were resolved in the image's
+ * own /etc/passwd and /etc/group (image/resolve.ts); a host program's in `userDb`, `group_add`
+ * adding its groups.
  */
 function serviceIdentity(service: Service, options: LaunchOptions): Identity {
-  const imageLayers = options.view?.image?.layers;
-  let db: UserDb | undefined;
-  const userDb = (): UserDb => (db ??= service.imageRoot !== undefined && imageLayers !== undefined ? loadLayeredUserDb(imageLayers, service.image ?? '') : (options.userDb ?? loadUserDb()));
-  const base = service.imageRoot?.identity ?? resolveUser(service.name, service.user, userDb());
+  if (service.imageRoot !== undefined) return service.imageRoot.identity;
+  const db = options.userDb ?? loadUserDb();
+  const base = resolveUser(service.name, service.user, db);
   if (service.groupAdd === undefined || service.groupAdd.length === 0) return base;
-  return { ...base, groups: [...new Set([...base.groups, ...addedGroups(service, userDb())])] };
+  return { ...base, groups: [...new Set([...base.groups, ...addedGroups(service, db)])] };
 }
 
 /**

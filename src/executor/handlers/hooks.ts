@@ -5,8 +5,7 @@
 // fails the start (the service keeps running; `up` reports the hook's exit and output); a
 // pre_stop hook that fails is reported and the service is stopped anyway.
 import { UserError } from '../../errors.js';
-import { execInService, execTargetOf } from '../../runtime/index.js';
-import type { UserDb } from '../../runtime/user.js';
+import { execInService, execTargetOf, type UserDb } from '../../runtime/index.js';
 import type { Service, WatchExec } from '../../spec/project.js';
 import { serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
