@@ -3,6 +3,7 @@
 import type { Project } from '../spec/project.js';
 import type { LiveState } from './live.js';
 import type { Operation } from './plan.js';
+import { replicaKeys, replicaOf } from './replicas.js';
 
 /** Operation ids: `<kind>:<service>`, `<kind>:<network>`, `<kind>:<service>/<network>`. */
 export function opId(kind: Operation['kind'], target: string): string {
@@ -66,13 +67,14 @@ export function dependencies(
             .filter((v) => v.kind === 'attach-veth' && v.service === d.service)
             .map((v) => v.id),
           ...volumes,
-          ...Object.keys(spec?.dependsOn ?? {}).map((dep) => opId('start-service', dep)),
+          // every replica of a scaled dependency (planner/replicas.ts)
+          ...Object.keys(spec?.dependsOn ?? {}).flatMap((dep) => [dep, ...replicaKeys(project.services, dep)].map((key) => opId('start-service', key))),
         ];
       }
       case 'stop-service':
         // Reverse dependency order: a service stops after everything that depends on it.
         return allServiceNames
-          .filter((other) => runningDeps(other, project, live).includes(d.service))
+          .filter((other) => runningDeps(other, project, live).includes(replicaOf(d.service).service))
           .map((other) => opId('stop-service', other));
       case 'remove-service':
         return project.services[d.service]

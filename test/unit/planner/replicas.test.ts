@@ -14,7 +14,7 @@ import { cgroupPath, netnsName, parseReplicaKey, replicaKey, vethHostName } from
 import { UserError } from '../../../src/errors.js';
 import { nameTable } from '../../../src/network/peers.js';
 import { hostsFile } from '../../../src/network/hosts.js';
-import { project, service, simulate } from './fixtures.js';
+import { needs, project, service, simulate } from './fixtures.js';
 
 const app = project([service('web', { scale: 3 }), service('peer')]);
 
@@ -114,6 +114,22 @@ describe('plans of replicas', () => {
     expect(targeted.operations.filter((o) => o.kind === 'remove-service').map((o) => o.id).sort()).toEqual(['remove-service:web#2', 'remove-service:web#3']);
     const gone = planDown(upThree, { volumes: false });
     expect(gone.operations.filter((o) => o.kind === 'remove-service').map((o) => o.id).sort()).toEqual(['remove-service:peer', 'remove-service:web', 'remove-service:web#2', 'remove-service:web#3']);
+  });
+});
+
+describe('depends_on a scaled service', () => {
+  const deps = expandReplicas(project([service('web', { scale: 3 }), service('api', { dependsOn: needs('web') })]));
+  test('the dependent starts after every replica, and stops before every one', () => {
+    const up = plan(deps, emptyLiveState('p')).operations.map((o) => o.id);
+    for (const k of ['web', 'web#2', 'web#3']) expect(up.indexOf(`start-service:${k}`)).toBeLessThan(up.indexOf('start-service:api'));
+    const running = simulate(deps, emptyLiveState('p'), plan(deps, emptyLiveState('p')));
+    const down = planDown(running, { volumes: false });
+    const ops = down.operations;
+    for (const k of ['web', 'web#2', 'web#3']) {
+      const stop = ops.find((o) => o.id === `stop-service:${k}`)!;
+      expect(stop, k).toBeDefined();
+      expect(ops.indexOf(stop)).toBeGreaterThan(ops.findIndex((o) => o.id === 'stop-service:api'));
+    }
   });
 });
 
