@@ -53,7 +53,7 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
   const main = (...args: string[]) => stack('stack.yaml', ...args);
   const netns = async () => (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(netnsPrefix(project)));
   let base = 0;
-  const server = `require('http').createServer((q, r) => r.end(require('os').hostname())).listen(8000)`;
+  const server = `require('http').createServer((q, r) => r.end(require('os').hostname())).listen(8000, () => console.log('listening on', require('os').hostname()))`;
 
   beforeAll(async () => {
     base = await freeRange();
@@ -106,6 +106,15 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
     expect(await get(base + 2)).toBe('web-3');
     expect((await main('port', '--index', '3', 'web', '8000')).stdout).toBe(`127.0.0.1:${base + 2}`);
     expect((await netns()).length).toBe(4);
+
+    // logs and top of the service: every replica, named as compose names them
+    const logs = (await main('logs', '--no-log-prefix', 'web')).stdout;
+    expect(logs.split('\n').filter(Boolean).sort()).toEqual(['listening on web', 'listening on web-2', 'listening on web-3']);
+    const prefixed = (await main('logs', 'web')).stdout;
+    expect(prefixed).toMatch(/^web-2 \| listening on web-2$/m);
+    const top = (await main('top', 'web')).stdout;
+    for (const n of [1, 2, 3]) expect(top).toContain(`${project}-web-${n}\n`);
+    expect(top).not.toContain('peer');
   }, 120_000);
 
   it('up --scale web=1 removes replicas 2 and 3; up again (scale 3) brings them back, replica 1 untouched', async () => {

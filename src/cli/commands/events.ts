@@ -19,7 +19,7 @@ import { serviceRecords } from '../../state/records.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { readHealth, readRestarts, serviceStatePaths } from '../../supervisor/index.js';
 import { parseKeyed } from './stats-sample.js';
-import { runningProject } from './running-project.js';
+import { runningProject, withReplicas } from './running-project.js';
 import { diffFacts, type LifecycleEvent, type ProjectFacts, type ServiceFacts } from './events-diff.js';
 import { replicaOf } from '../../planner/replicas.js';
 
@@ -117,8 +117,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format text or --format json');
   }
   const json = values.json || values.format === 'json';
-  const { env, name } = await runningProject(ctx, 'events', positionals);
-  const only = new Set(positionals);
+  const { env, name, project } = await runningProject(ctx, 'events', positionals);
+  // A scaled service's name stands for all its replicas.
+  const only = new Set(project ? withReplicas(project, positionals) : positionals);
   const roots = env.roots;
   const stop = new AbortController();
   const onSignal = () => stop.abort();

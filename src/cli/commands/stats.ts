@@ -9,7 +9,7 @@ import { parseCommandOptions } from '../args.js';
 import { UserError } from '../../errors.js';
 import { formatTable } from '../render/table.js';
 import { binarySize, decimalSize, percent } from '../render/stats-format.js';
-import { runningProject } from './running-project.js';
+import { runningProject, withReplicas } from './running-project.js';
 import { runningServices, type RunningService } from './service-cgroups.js';
 import { cpuPercent, sampleService, type UsageSample } from './stats-sample.js';
 
@@ -82,7 +82,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format table or --format json');
   }
   const { env, name, project } = await runningProject(ctx, 'stats', positionals);
-  const wanted = new Set(positionals);
+  const wanted = new Set(project ? withReplicas(project, positionals) : positionals);
   const nameOf = (s: string) => project?.services[s]?.containerName ?? `${name}-${s}-1`;
   const tty = (ctx.stdout as NodeJS.WriteStream).isTTY === true;
   const stop = new AbortController();

@@ -8,7 +8,7 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { UserError } from '../../errors.js';
 import { formatTable } from '../render/table.js';
-import { runningProject } from './running-project.js';
+import { runningProject, withReplicas } from './running-project.js';
 import { cgroupPids, runningServices } from './service-cgroups.js';
 
 const HELP = `Usage: stack top [SERVICE...]
@@ -57,7 +57,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   const { env, name, project } = await runningProject(ctx, 'top', positionals);
-  const wanted = new Set(positionals);
+  const wanted = new Set(project ? withReplicas(project, positionals) : positionals);
   const services = (await runningServices(env.roots, name)).filter((s) => wanted.size === 0 || wanted.has(s.name));
   const blocks: string[] = [];
   for (const s of services) {
