@@ -8,6 +8,7 @@ import { serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { describeExit, readExitRecord } from '../../state/exit-record.js';
 import { serviceFiles } from '../../state/service-files.js';
+import { replicaKeys } from '../../planner/replicas.js';
 
 /** How long a dependency may take to become healthy or to complete (compose waits as long). */
 const DEPENDENCY_WAIT_MS = 10 * 60 * 1000;
@@ -34,8 +35,13 @@ async function completed(ctx: RunContext, service: string, dependency: string, s
 
 /** Resolves once every depends_on condition of `spec` holds; a UserError naming both services otherwise. */
 export async function awaitDependencies(ctx: RunContext, spec: Service, signal: AbortSignal): Promise<void> {
+  // A scaled dependency: every replica must meet the condition, as compose waits for each container.
+  const each = Object.entries(spec.dependsOn).flatMap(([dependency, d]) => {
+    const keys = replicaKeys(ctx.project.services, dependency);
+    return (keys.length ? keys : [dependency]).map((key) => [key, d] as const);
+  });
   await Promise.all(
-    Object.entries(spec.dependsOn).map(async ([dependency, d]) => {
+    each.map(async ([dependency, d]) => {
       if (!ctx.project.services[dependency]) {
         if (d.required) throw new UserError('DEPENDENCY_MISSING', `service "${spec.name}" depends on "${dependency}", which is not enabled`);
         return;
