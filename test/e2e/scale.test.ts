@@ -1,6 +1,6 @@
 // scale through the real CLI (bin/stack.cjs over dist/: `npm run build` first): `scale: 3` of a
 // small HTTP server runs three replicas — ps one row each, the service name answering all three
-// addresses in stack's DNS from a peer, exec --index 2 in replica 2, a host range shared out one
+// addresses in stack's DNS from a peer, exec --index 2 in replica 2 (cp --index 3 from replica 3), a host range shared out one
 // port per replica (each port reaching its own replica), port --index; `up --scale web=1` removes
 // replicas 2 and 3 (their netns with them); stop/start SERVICE act on every replica; a fixed host port for several replicas is refused at
 // file:line:col from the spec and naming --scale from the flag; `down` leaves nothing.
@@ -115,6 +115,10 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
     const top = (await main('top', 'web')).stdout;
     for (const n of [1, 2, 3]) expect(top).toContain(`${project}-web-${n}\n`);
     expect(top).not.toContain('peer');
+    // cp --index: replica 3's own /etc/hostname
+    const cp = await main('cp', '--index', '3', 'web:/etc/hostname', '-');
+    expect(cp.exitCode, cp.stderr).toBe(0);
+    expect(cp.stdout).toContain('web-3');
   }, 120_000);
 
   it('up --scale web=1 removes replicas 2 and 3; up again (scale 3) brings them back, replica 1 untouched', async () => {

@@ -21,6 +21,7 @@ import { readSnapshot } from '../../state/snapshot.js';
 import { stateRoots } from '../../state/paths.js';
 import { runningProject } from './running-project.js';
 import { runningServices } from './service-cgroups.js';
+import { replicaKey } from '../../names.js';
 
 const HELP = `Usage: stack cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-
        stack cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH
@@ -31,6 +32,7 @@ the service sees them (its own root and mounts): a symlink there never reaches t
 Options:
   -a, --archive       Keep the owners (uid:gid) of what is copied
   -L, --follow-link   Follow a symlink given as SRC_PATH
+      --index N       Which replica of a scaled service (default 1)
   -h, --help          Print this help
 `;
 
@@ -91,6 +93,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     {
       archive: { type: 'boolean', short: 'a', default: false },
       'follow-link': { type: 'boolean', short: 'L', default: false },
+      index: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     true,
@@ -105,7 +108,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('CLI_BAD_ARGUMENTS', 'stack cp copies between a service and the host: exactly one side is SERVICE:PATH', 'e.g. stack cp web:/data ./data (a local path with a colon: ./a:b)');
   }
   const service = src.kind === 'service' ? src.service : (dest as Extract<CopyEnd, { kind: 'service' }>).service;
-  const target = await serviceTarget(ctx, service);
+  if (!/^[1-9]\d*$/.test(values.index)) throw new UserError('CLI_BAD_ARGUMENTS', `stack cp: --index ${values.index} is not a replica number`, 'replicas are numbered from 1');
+  const target = await serviceTarget(ctx, service, Number(values.index));
   const options = { archive: values.archive, follow: values['follow-link'] };
   if (src.kind === 'service') return copyOut(ctx, target, src.path, resolvePath(ctx, dest.path), options);
   return copyIn(ctx, target, src.path === '-' ? '-' : resolvePath(ctx, src.path), (dest as Extract<CopyEnd, { kind: 'service' }>).path, options);
@@ -119,11 +123,14 @@ function resolvePath(ctx: CommandContext, path: string): string {
 }
 
 /** The running service to copy from or to (its spec as `up` applied it). */
-async function serviceTarget(ctx: CommandContext, service: string): Promise<ExecTarget> {
+async function serviceTarget(ctx: CommandContext, service: string, index: number): Promise<ExecTarget> {
   const { env, name } = await runningProject(ctx, 'cp', [service]);
-  const running = (await runningServices(env.roots, name)).find((s) => s.name === service);
-  const spec = (await readSnapshot(stateRoots(ctx.env as NodeJS.ProcessEnv), name))?.project.services[service];
-  if (!running || !spec) throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" of project "${name}" is not running`, 'start it with `stack up`');
+  // Replica N of a scaled service has a key of its own (planner/replicas.ts).
+  const key = replicaKey(service, index);
+  const running = (await runningServices(env.roots, name)).find((s) => s.name === key);
+  const spec = (await readSnapshot(stateRoots(ctx.env as NodeJS.ProcessEnv), name))?.project.services[key];
+  const which = index === 1 ? `service "${service}"` : `replica ${index} of service "${service}"`;
+  if (!running || !spec) throw new UserError('SERVICE_NOT_RUNNING', `${which} of project "${name}" is not running`, index === 1 ? 'start it with `stack up`' : `\`stack ps\` lists the replicas; \`stack up --scale ${service}=${index}\` runs ${index}`);
   return { service: spec, pid: running.pid, startTime: running.startTime, cgroupDirs: running.cgroups };
 }
 
