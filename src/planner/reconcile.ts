@@ -11,6 +11,7 @@ import { planRemoval, planService } from './services.js';
 import { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 import { toposort } from './toposort.js';
 import { parseReplicaKey } from '../replica-key.js';
+import { replicaKeys } from './replicas.js';
 import type { ReconcileOptions } from './options.js';
 
 export type { ReconcileOptions } from './options.js';
@@ -29,7 +30,8 @@ export function plan(project: Project, live: LiveState, options: UpOptions = {})
   const base = { removeVolumes: false, removedCause: 'removed from the spec', volumeCause: 'removed from the spec' };
   if (options.services === undefined && !options.forceRecreate) return reconcile(project, live, base);
   const names = options.services ?? Object.keys(project.services);
-  const targets = options.noDeps ? names : withDependencies(project, names);
+  // A scaled dependency comes with every replica (planner/replicas.ts).
+  const targets = options.noDeps ? names : [...new Set(withDependencies(project, names).flatMap((n) => [n, ...replicaKeys(project.services, n)]))];
   const mode: ProcessMode = options.forceRecreate ? { kind: 'recreate', cause: 'forced recreate' } : { kind: 'converge' };
   return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, mode])), whole: options.services === undefined });
 }
@@ -58,7 +60,7 @@ export function planStop(project: Project, live: LiveState, options: { services:
 /** `stack start`: start `services` and what they depend on where not running; never recreate. */
 export function planStart(project: Project, live: LiveState, options: { services: readonly string[]; cause: string }): Plan {
   const mode: ProcessMode = { kind: 'start', cause: options.cause };
-  const modes = new Map(withDependencies(project, options.services).map((s) => [s, mode]));
+  const modes = new Map(withDependencies(project, options.services).flatMap((s) => [s, ...replicaKeys(project.services, s)]).map((s) => [s, mode]));
   return reconcile(project, live, { removeVolumes: false, removedCause: options.cause, volumeCause: options.cause, modes });
 }
 

@@ -94,7 +94,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   assertServices(loaded, positionals, 'up');
   // Each service as its replicas (`scale`, `deploy.replicas`, --scale): replica 1 keeps the service's key.
   const spec = expandReplicas(loaded, parseScaleOptions(values.scale, loaded));
-  const replicasOf = (names: readonly string[]): string[] => names.flatMap((n) => replicaKeys(spec.services, n));
+  const replicasOf = (names: readonly string[]): string[] => [...new Set(names.flatMap((n) => replicaKeys(spec.services, n)))];
   if (exitCodeFrom !== undefined) assertServices(spec, [exitCodeFrom], 'up --exit-code-from');
   assertRunnable(spec);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), stopTimeout);
@@ -104,7 +104,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     forceRecreate: values['force-recreate'],
   };
   const named = positionals.length > 0 ? replicasOf(positionals) : Object.keys(spec.services);
-  const targets = values['no-deps'] ? named : withDependencies(spec, named);
+  // every replica of a dependency too (--wait waits for them, images are readied for them)
+  const targets = values['no-deps'] ? named : replicasOf(withDependencies(spec, named));
   // Images are pulled (as their policies say) before anything changes: a failed pull starts nothing.
   const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: mode, ...(pull !== undefined && { pull }) }) : spec;
   // Watch rules are checked before anything changes: a bad rule fails the whole up.

@@ -122,6 +122,9 @@ describe('depends_on a scaled service', () => {
   test('the dependent starts after every replica, and stops before every one', () => {
     const up = plan(deps, emptyLiveState('p')).operations.map((o) => o.id);
     for (const k of ['web', 'web#2', 'web#3']) expect(up.indexOf(`start-service:${k}`)).toBeLessThan(up.indexOf('start-service:api'));
+    // `up api` brings every replica of its dependency
+    const targeted = plan(deps, emptyLiveState('p'), { services: ['api'] }).operations.map((o) => o.id);
+    for (const k of ['web', 'web#2', 'web#3', 'api']) expect(targeted).toContain(`start-service:${k}`);
     const running = simulate(deps, emptyLiveState('p'), plan(deps, emptyLiveState('p')));
     const down = planDown(running, { volumes: false });
     const ops = down.operations;
