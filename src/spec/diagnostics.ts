@@ -45,10 +45,13 @@ export function formatDiagnostic(d: Diagnostic, cwd = process.cwd()): string {
 export class SpecError extends UserError {
   constructor(readonly diagnostics: readonly Diagnostic[]) {
     const errors = diagnostics.filter((d) => d.severity === 'error');
+    // An unset variable (an empty string in its place) is often what an error is about: said too.
+    const unset = diagnostics.filter((d) => d.severity === 'warning' && d.code === 'UNSET_VARIABLE');
     super(
       'SPEC_INVALID',
       `${errors.length} error${errors.length === 1 ? '' : 's'} in the spec:\n` +
-        errors.map((d) => formatDiagnostic(d)).join('\n'),
+        errors.map((d) => formatDiagnostic(d)).join('\n') +
+        (unset.length > 0 ? `\nand ${unset.length === 1 ? 'a variable' : `${unset.length} variables`} not set:\n${unset.map((d) => formatDiagnostic(d)).join('\n')}` : ''),
     );
   }
 }
