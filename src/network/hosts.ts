@@ -36,8 +36,10 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
     lines.push(`${ip}\t${extra.host}`);
   }
   // The name of a scaled service is left to the DNS forwarder, which answers every replica's address
-  // (a hosts line would pin one); each replica's own names stay.
-  const seen = new Set<string>(Object.values(project.services).flatMap((s) => (s.replica ? [s.replica.of.toLowerCase()] : [])));
+  // (a hosts line would pin one); each replica's own names stay, and replica 1's hostname (the
+  // service's name) names itself in its own file, as a container's hostname does.
+  const scaled = new Set<string>(Object.values(project.services).flatMap((s) => (s.replica ? [s.replica.of.toLowerCase()] : [])));
+  const seen = new Set<string>();
   const line = (ip: string | undefined, names: readonly string[]): void => {
     // Once per line too: a hostname that is the service's name (the default) is not written twice.
     const fresh = names.filter((n, i) => !seen.has(n.toLowerCase()) && names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) === i);
@@ -47,7 +49,8 @@ export function hostsFile(project: NamedProject, ipam: IpamRecord, service: stri
   };
   const first = networks[0];
   if (first !== undefined)
-    line(ipam.networks[first]?.addresses[owner], [self.hostname, ...namesOn(project, owner, first)]);
+    line(ipam.networks[first]?.addresses[owner], [self.hostname, ...namesOn(project, owner, first).filter((n) => !scaled.has(n.toLowerCase()))]);
+  for (const n of scaled) seen.add(n);
   // `links`: this service's own names for others, before the peers' names (the link wins, as Docker's).
   for (const link of self.links ?? []) {
     const network = networks.find((n) => ipam.networks[n]?.addresses[link.service] !== undefined);

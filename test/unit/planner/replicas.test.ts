@@ -150,6 +150,11 @@ describe('names of replicas', () => {
     expect(hosts).not.toMatch(/\sweb(\s|$)/m);
     expect(hosts.split('\n').filter((l) => !l.startsWith('#')).join('\n')).not.toContain('#');
     expect(hosts).toContain('10.0.0.4\tp-web-2');
+    // replica 1's hostname (the service's name) is itself in its own file; replica 2 leaves `web` to DNS
+    expect(hostsFile(x, ipam as never, 'web')).toMatch(/^10\.0\.0\.3\tweb$/m);
+    const second = hostsFile(x, ipam as never, 'web#2');
+    expect(second).toMatch(/^10\.0\.0\.4\tweb-2 p-web-2$/m);
+    expect(second).not.toMatch(/\sweb(\s|$)/m);
   });
 });
 
