@@ -1,6 +1,6 @@
 // `scale` and `deploy.replicas`: how many replicas of a service `up` runs (compose-go: both may
 // be given and must agree). What a replica cannot share with another is refused here with the
-// key's place: a fixed `container_name`, a fixed host port. `up --scale` is checked at `up`
+// key's place: a fixed `container_name`, a fixed host port, a fixed `ipv4_address`. `up --scale` is checked at `up`
 // (planner/replicas.ts), as compose checks it.
 import type { PortMapping, Service } from './project.js';
 import type { KeyPath } from './raw.js';
@@ -38,6 +38,14 @@ export function scaleKeys(
       report.error(at('container_name'), 'CONFLICT', `a fixed \`container_name\` cannot name ${count} replicas (${where})`, {
         hint: 'remove container_name (replicas are named PROJECT-SERVICE-1..N), or run one replica',
       });
+    }
+    if (spec.networks && !Array.isArray(spec.networks)) {
+      for (const [network, n] of Object.entries(spec.networks as Record<string, { ipv4_address?: unknown } | null>)) {
+        if (n?.ipv4_address === undefined) continue;
+        report.error(at('networks', network, 'ipv4_address'), 'CONFLICT', `a fixed address cannot be given to ${count} replicas (${where})`, {
+          hint: 'remove ipv4_address: each replica takes an address of its own',
+        });
+      }
     }
     for (const { index, mappings } of ports) {
       const fixed = fixedHostPort(mappings);

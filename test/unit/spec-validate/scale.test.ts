@@ -43,6 +43,8 @@ describe('scale and deploy.replicas', () => {
   test('a fixed container_name with more than one replica is an error at container_name', () => {
     expect(errors('scale: 2\ncontainer_name: fixed')).toEqual(['CONFLICT services.web.container_name']);
     expect(errors('scale: 1\ncontainer_name: fixed')).toEqual([]);
+    expect(errors('scale: 2\nnetworks:\n  default:\n    ipv4_address: 10.0.0.5')).toContain('CONFLICT services.web.networks.default.ipv4_address');
+    expect(errors('scale: 1\nnetworks:\n  default:\n    ipv4_address: 10.0.0.5')).not.toContain('CONFLICT services.web.networks.default.ipv4_address');
   });
   test('a fixed host port with more than one replica is an error at that port; a range or an ephemeral port is not', () => {
     expect(errors('scale: 3\nports: ["9000:80", "81", "8000-8002:82"]')).toEqual(['CONFLICT services.web.ports.0']);
