@@ -3,9 +3,11 @@
 // addresses in stack's DNS from a peer, exec --index 2 in replica 2 (cp --index 3 from replica 3), a host range shared out one
 // port per replica (each port reaching its own replica), port --index; `up --scale web=1` removes
 // replicas 2 and 3 (their netns with them); stop/start SERVICE act on every replica; a fixed host port for several replicas is refused at
-// file:line:col from the spec and naming --scale from the flag; `down` leaves nothing.
+// file:line:col from the spec and naming --scale from the flag; a watch restart rule restarts
+// every replica; `down` leaves nothing.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +156,40 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
     expect(flag.stderr).toContain('--scale web=2');
     expect(flag.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('watch: a restart rule restarts every replica', async () => {
+    const other = `${project}w`;
+    const wstack = (...args: string[]) => execa(process.execPath, [bin, '-p', other, '-f', join(dir, 'watch.yaml'), ...args], { env, cwd: dir, reject: false });
+    const idle = "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)";
+    mkdirSync(join(dir, 'wsrc'));
+    writeFileSync(
+      join(dir, 'watch.yaml'),
+      ['services:', '  w:', `    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(idle)}]`, '    scale: 2', '    develop:', '      watch:', '        - path: ./wsrc', '          action: restart', ''].join('\n'),
+    );
+    const pids = async () => (JSON.parse((await wstack('ps', '--format', 'json')).stdout) as { name: string; pid: number | null }[]).map((r) => `${r.name} ${r.pid}`);
+    const watch = spawn(process.execPath, [bin, '-p', other, '-f', join(dir, 'watch.yaml'), 'watch', '--quiet'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    watch.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    try {
+      for (let i = 0; !err.includes('watching '); i++) {
+        if (i > 600) throw new Error(`watch did not start:\n${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const before = await pids();
+      expect(before.map((p) => p.split(' ')[0])).toEqual(['w-1', 'w-2']);
+      writeFileSync(join(dir, 'wsrc', 'a.txt'), 'changed');
+      let after = before;
+      for (let i = 0; i < 300 && after.some((p) => before.includes(p) || p.endsWith(' null')); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await pids();
+      }
+      expect(after.filter((p) => before.includes(p)), `before ${before.join(', ')}; after ${after.join(', ')}`).toEqual([]);
+    } finally {
+      watch.kill('SIGINT');
+      await new Promise((r) => watch.once('exit', r));
+      await wstack('down', '--timeout', '0');
+    }
+  }, 120_000);
 
   it('down leaves nothing of the project', async () => {
     const r = await main('down', '--timeout', '0');

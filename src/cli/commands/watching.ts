@@ -19,6 +19,7 @@ import { WatchSession, type EarlyExit, type PreparedRule, type WatchActions } fr
 import { watchPath } from '../../watch/watcher.js';
 import { initialSync } from '../../watch/initial.js';
 import { beginRestart, restartServices, stopServicesNamed } from './lifecycle.js';
+import { withReplicas } from './running-project.js';
 
 /** A running watch; close() stops it (the services keep running). */
 export interface Watching {
@@ -80,13 +81,16 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
       // As `stack restart`: the service as the last `up` made it (an edit of the spec since is
       // applied by `up`, not by a restart).
       const applied = (await readSnapshot(env.roots, project.name))?.project;
-      const made = await restartServices({ env, project: applied?.services[service] ? applied : project, services: [service], cause, sink });
+      // Every replica of a scaled service (planner/replicas.ts).
+      const target = applied?.services[service] ? applied : project;
+      const made = await restartServices({ env, project: target, services: withReplicas(target, [service]), cause, sink });
       // After a `stack down` elsewhere there is nothing to restart: say so rather than a restart line.
       if (made === 0) throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
     },
     async beginRestart(service) {
       const applied = (await readSnapshot(env.roots, project.name))?.project;
-      const begun = await beginRestart({ env, project: applied?.services[service] ? applied : project, services: [service], cause: 'files changing', sink });
+      const target = applied?.services[service] ? applied : project;
+      const begun = await beginRestart({ env, project: target, services: withReplicas(target, [service]), cause: 'files changing', sink });
       return {
         async finish(cause) {
           const made = await begun.finish(cause);
