@@ -98,3 +98,9 @@ export function parseCommandOptions<T extends NonNullable<ParseArgsConfig['optio
     throw new UserError('CLI_BAD_ARGUMENTS', `stack ${command}: ${message.replace(/\. To specify.*$/s, '')}`, `see \`stack ${command} --help\``);
   }
 }
+
+/** `--format`'s value where a command prints a table or JSON (`ps`, `ls`, `images`, `stats`); anything else is a UserError. */
+export function tableOrJson(format: string | undefined): 'table' | 'json' {
+  if (format === undefined || format === 'table' || format === 'json') return format ?? 'table';
+  throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${format}"`, 'use --format table or --format json');
+}

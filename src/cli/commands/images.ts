@@ -4,7 +4,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandContext } from '../context.js';
-import { parseCommandOptions } from '../args.js';
+import { parseCommandOptions, tableOrJson } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { UserError } from '../../errors.js';
 import { stateRoots } from '../../state/paths.js';
@@ -46,9 +46,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return 0;
   }
-  if (values.format !== 'table' && values.format !== 'json') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format table or --format json');
-  }
+  tableOrJson(values.format);
   const store = ImageStore.forRoots(stateRoots(ctx.env as NodeJS.ProcessEnv));
   const wanted = await projectImages(ctx);
   const records: { record: ImageRecord; services: string[] }[] = [];

@@ -5,7 +5,7 @@
 // supervisor (restarting), the folder and files from the snapshot the last `up` wrote.
 // Read-only: takes no lock. Without -a, only projects with a running service (as compose).
 import type { CommandContext } from '../context.js';
-import { parseCommandOptions } from '../args.js';
+import { parseCommandOptions, tableOrJson } from '../args.js';
 import { UserError } from '../../errors.js';
 import { listProjects, observe } from '../../state/observe.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
@@ -82,9 +82,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return 0;
   }
-  if (values.format !== 'table' && values.format !== 'json') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format table or --format json');
-  }
+  tableOrJson(values.format);
   const names = values.filter.map((f) => {
     const m = /^name=(.*)$/.exec(f);
     if (!m) throw new UserError('CLI_BAD_ARGUMENTS', `unknown filter "${f}"`, 'use --filter name=TEXT');

@@ -3,7 +3,7 @@
 // runs). An image service shows its image, and the ports its image exposes that nothing
 // publishes (`5432/tcp`, as docker ps does). Read-only: takes no lock, needs no spec file with -p NAME.
 import type { CommandContext } from '../context.js';
-import { parseCommandOptions } from '../args.js';
+import { parseCommandOptions, tableOrJson } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
@@ -49,9 +49,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return 0;
   }
-  if (values.format !== 'table' && values.format !== 'json') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format table or --format json');
-  }
+  tableOrJson(values.format);
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const [live, status, snapshot] = await Promise.all([observe(project, { roots }), supervisorStatus(project, roots), readSnapshot(roots, project).catch(() => undefined)]);

@@ -5,7 +5,7 @@
 // prints it once (after the two samples CPU % needs). --format json: one JSON object per service
 // per refresh, with docker's fields. Read-only: takes no lock.
 import type { CommandContext } from '../context.js';
-import { parseCommandOptions } from '../args.js';
+import { parseCommandOptions, tableOrJson } from '../args.js';
 import { UserError } from '../../errors.js';
 import { formatTable } from '../render/table.js';
 import { binarySize, decimalSize, percent } from '../render/stats-format.js';
@@ -78,9 +78,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return 0;
   }
-  if (values.format !== 'table' && values.format !== 'json') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format table or --format json');
-  }
+  tableOrJson(values.format);
   const { env, name, project } = await runningProject(ctx, 'stats', positionals);
   const wanted = new Set(project ? withReplicas(project, positionals) : positionals);
   const nameOf = (s: string) => project?.services[s]?.containerName ?? `${name}-${s}-1`;
