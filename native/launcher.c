@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -89,9 +91,28 @@ int main(void) {
   if (unlink(c.exit_path) < 0 && errno != ENOENT) fail("exit", errno, "remove the old exit record %s", c.exit_path);
   struct exit_info ended = {.oom_before = read_oom_kills(&c)};
 
-  int out[2], err[2], errpipe[2];
+  int out[2], err[2], errpipe[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0)
     fail("pipe", errno, "create the output and error pipes");
+  /* `tty: true`: a pseudo-terminal (the host's devpts; the fds stay valid in the view) is the
+   * workload's stdin, stdout and stderr; the monitor logs what the master reads as stdout.
+   * ONLCR off: log lines end in \n, not \r\n. `stdin_open`: a pipe nobody writes to, kept
+   * open by the monitor, so a shell waits instead of reading end-of-file. */
+  int master = -1, slave = -1;
+  if (c.tty) {
+    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) fail("tty", errno, "open a pseudo-terminal");
+    const char *name = ptsname(master);
+    slave = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+    if (slave < 0) fail("tty", errno, "open the terminal %s", name ? name : "(no name)");
+    struct termios t;
+    if (tcgetattr(slave, &t) == 0) {
+      t.c_oflag &= ~(tcflag_t)ONLCR;
+      tcsetattr(slave, TCSANOW, &t);
+    }
+  } else if (c.stdin_open && pipe2(in, O_CLOEXEC) < 0) {
+    fail("pipe", errno, "create the stdin pipe");
+  }
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -108,11 +129,14 @@ int main(void) {
   if (pid < 0) fail("clone", errno, "new pid, mount, uts, ipc%s namespaces", new_net ? ", net" : "");
   if (pid == 0) {
     report_fd = errpipe[1];
-    workload_main(&c, out[1], err[1], init_report);
+    workload_main(&c, c.tty ? slave : out[1], c.tty ? slave : err[1], c.tty ? slave : in[0], init_report);
   }
   close(out[1]);
   close(err[1]);
   close(errpipe[1]);
+  if (slave >= 0) close(slave); /* the master reads EIO (an end) once the workload's copies are gone */
+  if (in[0] >= 0) close(in[0]); /* in[1] stays open, unwritten, until the monitor exits */
+  if (master >= 0) close(out[0]);
   if (!exec_succeeded(errpipe[0])) {
     waitpid(pid, NULL, 0);
     return 1;
@@ -125,7 +149,7 @@ int main(void) {
   write_all(1, ok, (size_t)n);
   let_go_of_node();
 
-  ended.status = monitor_loop(&log, pid, out[0], err[0], sigfd);
+  ended.status = monitor_loop(&log, pid, master >= 0 ? master : out[0], err[0], sigfd);
   /* Under the init, the record tells the workload's own end (an init SIGKILLed with its
    * cgroup left no report: that kill is the end). */
   if (init_report && WIFEXITED(ended.status) && __atomic_load_n(&init_report->reaped, __ATOMIC_ACQUIRE))

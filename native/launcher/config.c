@@ -62,6 +62,8 @@ void parse_config(struct config *c, char *buf, size_t len) {
     else if (!strcmp(key, "cwd")) c->cwd = value;
     else if (!strcmp(key, "init")) c->init = !strcmp(value, "1");
     else if (!strcmp(key, "hold")) c->hold = !strcmp(value, "1");
+    else if (!strcmp(key, "tty")) c->tty = !strcmp(value, "1");
+    else if (!strcmp(key, "stdin_open")) c->stdin_open = !strcmp(value, "1");
     else if (!strcmp(key, "search_path")) c->search_path = value;
     else if (!strcmp(key, "oom_events")) c->oom_events = value;
     else if (!strcmp(key, "uid")) c->uid = (uid_t)parse_number("config", key, value, 10, 0xfffffffeULL);

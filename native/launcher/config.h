@@ -41,6 +41,8 @@ struct config {
   const char *cwd;
   int init;                /* `init: true`: the launcher's own init is pid 1 (launcher/init.h) */
   int hold;                /* a one-off's holder: under the init, a workload that runs no program and waits */
+  int tty;                 /* `tty: true`: stdin, stdout and stderr are a pseudo-terminal the monitor logs */
+  int stdin_open;          /* `stdin_open: true`: stdin a pipe kept open (never written), not /dev/null */
   const char *search_path; /* PATH used to find the command (the service's, or Docker's default) */
   const char *oom_events;  /* file with the `oom_kill N` line; else found among the cgroups */
   uid_t uid;

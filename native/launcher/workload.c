@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -96,9 +97,11 @@ __attribute__((noreturn)) static void hold(const struct config *c, struct init_r
   for (;;) pause();
 }
 
-void workload_main(const struct config *c, int out_w, int err_w, struct init_report *report) {
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail("stdio", errno, "set up stdio");
+void workload_main(const struct config *c, int out_w, int err_w, int in_r, struct init_report *report) {
+  int in = in_r >= 0 ? in_r : open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in < 0 || dup2(in, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail("stdio", errno, "set up stdio");
+  /* `tty: true`: the pseudo-terminal on 0-2 becomes the controlling terminal of a session of its own. */
+  if (c->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0)) fail("tty", errno, "make the terminal the service's own");
   join_cgroups(c);
   enter_netns(c);
   enter_ipcns(c);

@@ -12,6 +12,6 @@
 
 /* Runs in the cloned child: sets up and execs the service with stdout/stderr on `out_w` and
  * `err_w`. `report` is the init's shared page, NULL without `init`. Never returns. */
-__attribute__((noreturn)) void workload_main(const struct config *c, int out_w, int err_w, struct init_report *report);
+__attribute__((noreturn)) void workload_main(const struct config *c, int out_w, int err_w, int in_r, struct init_report *report);
 
 #endif

@@ -84,6 +84,8 @@ export function launchRequest(spec: LaunchSpec): [string, string][] {
   if (spec.ipcNs !== undefined && spec.view !== undefined) pairs.push(['shm_from', spec.ipcNs === 'host' ? 'host' : spec.ipcNs.replace(/\/ipc$/, '/mnt')]);
   if (s.init) pairs.push(['init', '1']); // the launcher's own init (native/launcher/init.h)
   if (s.hold) pairs.push(['hold', '1']); // a one-off's holder: no program (native/launcher/workload.c)
+  if (s.tty) pairs.push(['tty', '1']); // stdio a pseudo-terminal, logged as stdout (native/launcher.c)
+  if (s.stdinOpen) pairs.push(['stdin_open', '1']); // stdin a pipe kept open, not /dev/null
   if (spec.oomEventsFile !== undefined) pairs.push(['oom_events', spec.oomEventsFile]);
   if (spec.view !== undefined) pairs.push(...viewRequestPairs(s, spec.view));
   if (spec.view !== undefined) for (const d of spec.devices ?? []) pairs.push(['device', d.source], ['device_target', d.target]);

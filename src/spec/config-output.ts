@@ -109,6 +109,8 @@ function serviceKeys(s: Service): Record<string, unknown> {
     post_start: s.postStart?.map(hookDocument),
     pre_stop: s.preStop?.map(hookDocument),
     init: s.init,
+    tty: s.tty,
+    stdin_open: s.stdinOpen,
     labels: s.labels,
     networks: mapValues(s.networks, (n) => {
       const opts = compact({ aliases: n.aliases, ipv4_address: n.ipv4Address, priority: n.priority || undefined });

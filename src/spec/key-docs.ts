@@ -37,6 +37,8 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     stop_signal: 'The signal that asks the service to stop (default SIGTERM): a name (SIGINT or INT) or a number (2).',
     stop_grace_period: 'How long to wait after the stop signal before killing (default 10s).',
     init: 'Run a tiny init as pid 1 that reaps zombies and forwards signals.',
+    tty: 'The service\'s stdin, stdout and stderr are a pseudo-terminal (programs see a terminal: colours, line buffering); its output is logged as stdout.',
+    stdin_open: 'Keep the service\'s stdin open (a pipe nothing writes to) instead of /dev/null, so that a shell or REPL waits rather than ends.',
     read_only: 'Make the service root read-only (volumes stay as declared).',
     cap_add: 'Capabilities to add (e.g. NET_ADMIN).',
     cap_drop: 'Capabilities to drop (ALL drops every one).',

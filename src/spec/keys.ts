@@ -58,12 +58,12 @@ export const KEYS: Catalogue = {
       S,
       `command entrypoint environment env_file working_dir user hostname ports expose volumes tmpfs
        networks extra_hosts depends_on healthcheck restart stop_signal stop_grace_period init read_only
-       cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends
+       cap_add cap_drop mem_limit cpus pids_limit deploy develop profiles container_name labels extends tty stdin_open
        security_opt shm_size privileged devices secrets configs network_mode pid ipc sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt cpu_shares cpuset mem_reservation memswap_limit volumes_from`,
     ),
     ...all(S, 'image platform pull_policy runtime post_start pre_stop links attach scale'),
     build: M,
-    ...all(C, 'tty stdin_open pull_refresh_after logging annotations'),
+    ...all(C, 'pull_refresh_after logging annotations'),
     ...all(
       U,
       `blkio_config cgroup cgroup_parent cpu_count cpu_percent
@@ -120,8 +120,6 @@ export const UNSUPPORTED_REASONS: Readonly<Record<string, string>> = {
 /** Why a cosmetic key changes nothing, shown as the warning's hint. */
 export const COSMETIC_REASONS: Readonly<Record<string, string>> = {
   version: 'compose ignores it too; it can be removed',
-  tty: 'as with `docker compose up`, nothing attaches to a service: stack gives it no terminal and logs its output (`stack logs`); `stack run` and `stack exec` give their command one on a terminal (-T for none)',
-  stdin_open: 'as with `docker compose up`, nothing writes to a service\'s stdin: stack gives it /dev/null; `stack run` and `stack exec` pass yours',
   pull_refresh_after: 'stack pulls as `pull_policy` says; use `daily`, `weekly` or `every_<duration>` there',
   logging: "stack writes each service's output to its own log file",
   annotations: 'stack keeps no per-container metadata besides labels',

@@ -170,6 +170,10 @@ export interface Service {
   readonly stopSignalSet: boolean;
   readonly stopGracePeriodMs: number;
   readonly init: boolean;
+  /** `tty: true`: stdin, stdout and stderr are a pseudo-terminal (absent when false: no config change for others). */
+  readonly tty?: true;
+  /** `stdin_open: true`: stdin stays open (a pipe nothing writes to) instead of /dev/null. */
+  readonly stdinOpen?: true;
   readonly readOnly: boolean;
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];

@@ -248,6 +248,8 @@ export const serviceSchema = level('service', {
   stop_signal: z.union([z.string().regex(/^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/, expecting('a signal name such as SIGTERM or SIGINT, or its number')), z.number().int()], expecting('a signal name such as SIGTERM or SIGINT, or its number')).optional(),
   stop_grace_period: duration.optional(),
   init: bool.optional(),
+  tty: bool.optional(),
+  stdin_open: bool.optional(),
   read_only: bool.optional(),
   cap_add: strings.optional(),
   cap_drop: strings.optional(),

@@ -126,6 +126,8 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
     stopSignalSet: spec.stop_signal !== undefined,
     stopGracePeriodMs: spec.stop_grace_period === undefined ? DEFAULT_STOP_GRACE_MS : ok(parseDuration(spec.stop_grace_period), DEFAULT_STOP_GRACE_MS),
     init: asBoolean(spec.init, false),
+    ...(asBoolean(spec.tty, false) && { tty: true as const }),
+    ...(asBoolean(spec.stdin_open, false) && { stdinOpen: true as const }),
     readOnly: asBoolean(spec.read_only, false),
     capAdd: (spec.cap_add ?? []).map(capability),
     capDrop: (spec.cap_drop ?? []).map(capability),

@@ -21,6 +21,7 @@ Options:
   -t, --timestamps      Put each line's time first
   -n, --tail N          Only the last N lines of each service
       --no-log-prefix   Print lines without the "name |" prefix
+      --no-color        Print the "name |" prefixes without colours
   -h, --help            Print this help
 `;
 
@@ -34,6 +35,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       timestamps: { type: 'boolean', short: 't', default: false },
       tail: { type: 'string', short: 'n' },
       'no-log-prefix': { type: 'boolean', default: false },
+      'no-color': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     true,
@@ -62,7 +64,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const services = positionals.length ? [...new Set(positionals.flatMap((n) => replicaKeys(Object.fromEntries(known.map((k) => [k, true])), n)))] : known;
   const prefix = values['no-log-prefix']
     ? (_: string, line: string) => line
-    : logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
+    : logPrefixer(services, !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true);
   const print = (service: string, line: LogLine) =>
     ctx.stdout.write(`${prefix(service, formatLogLine(line, { timestamps: values.timestamps }))}\n`);
 

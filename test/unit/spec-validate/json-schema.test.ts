@@ -25,7 +25,7 @@ test('editors get strict objects that allow x- keys, and cosmetic keys marked as
   const service = json.properties.services.additionalProperties as { additionalProperties: unknown; patternProperties: unknown; properties: Record<string, { description?: string }> };
   expect(service.additionalProperties).toBe(false);
   expect(service.patternProperties).toEqual({ '^x-': {} });
-  expect(service.properties.tty?.description).toContain('ignores');
+  expect(service.properties.logging?.description).toContain('ignores');
   expect(service.properties.blkio_config).toBeUndefined();
   expect(service.properties.secrets?.description).toContain('read-only');
   expect(Object.keys(service.properties)).toContain('image');

@@ -14,7 +14,7 @@ describe('key catalogue', () => {
     expect(levelAt(['services', 'web', 'environment'])).toBeUndefined();
   });
 
-  test('statuses follow the issues: image and pull_policy supported, build modelled, secrets supported, blkio_config unsupported, tty cosmetic', () => {
+  test('statuses follow the issues: image and pull_policy supported, build modelled, secrets supported, blkio_config unsupported, tty supported, logging cosmetic', () => {
     expect(keyStatus('service', 'image')).toBe('supported');
     expect(keyStatus('service', 'pull_policy')).toBe('supported');
     expect(keyStatus('mountVolume', 'nocopy')).toBe('supported');
@@ -23,7 +23,8 @@ describe('key catalogue', () => {
     expect(keyStatus('service', 'blkio_config')).toBe('unsupported');
     expect(keyStatus('top', 'configs')).toBe('supported');
     expect(keyStatus('top', 'models')).toBe('unsupported');
-    expect(keyStatus('service', 'tty')).toBe('cosmetic');
+    expect(keyStatus('service', 'tty')).toBe('supported');
+    expect(keyStatus('service', 'logging')).toBe('cosmetic');
     expect(keyStatus('top', 'version')).toBe('cosmetic');
     expect(keyStatus('service', 'imagee')).toBeUndefined();
     expect(keyStatus('service', 'toString')).toBeUndefined();

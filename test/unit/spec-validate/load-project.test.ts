@@ -14,7 +14,7 @@ describe('loadProject', () => {
     expect(p.services.api!.environment).toEqual({ DB_HOST: 'db', FROM_FILE: 'yes', LOG_LEVEL: 'info', SECRET: 's3cret' });
     expect(p.services.api!.command).toEqual(['node', 'server.js', '--port', '3000']);
     expect(p.services.api!.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: 3000, containerPort: 3000, protocol: 'tcp' }]);
-    expect(warnings.map((w) => `${w.code} ${w.path?.join('.')} ${w.location?.line}`)).toEqual(['IGNORED_KEY services.db.tty 30']);
+    expect(warnings.map((w) => `${w.code} ${w.path?.join('.')} ${w.location?.line}`)).toEqual(['IGNORED_KEY services.db.annotations 30']);
     expect(Object.isFrozen(p.services.api!.ports)).toBe(true);
   });
 

@@ -7,5 +7,5 @@ test('the key reference lists every accepted service key with its help, and name
   for (const key of acceptedKeys('service')) expect(md).toMatch(new RegExp(`\\| \`${key}\` \\| \\S`));
   expect(md).toContain('| `ports` | Published ports');
   expect(md).toMatch(/Refused by name \(not supported yet\): .*`blkio_config`/);
-  expect(md).toMatch(/Accepted with a warning \(no effect\): .*`tty`/);
+  expect(md).toMatch(/Accepted with a warning \(no effect\): .*`logging`/);
 });
