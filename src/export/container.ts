@@ -37,6 +37,9 @@ export function container(ctx: ExportContext, service: Service, name: string): R
   });
   if (env.length) c.env = env.map((k) => ({ name: k, value: literal(service.environment[k]!) }));
   if (service.workingDir !== undefined) c.workingDir = service.workingDir;
+  // compose's tty and stdin_open are the container's own fields.
+  if (service.tty) c.tty = true;
+  if (service.stdinOpen) c.stdin = true;
   const ports = listedPorts(service);
   if (ports.length) c.ports = ports.map((p) => ({ name: portName(p), containerPort: p.port, protocol: p.protocol }));
   const security = securityContext(ctx, service);

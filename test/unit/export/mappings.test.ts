@@ -58,6 +58,16 @@ services:
     expect(b.args).toEqual(['run', '--fast']);
   });
 
+  it('tty and stdin_open → the container\'s tty and stdin', async () => {
+    const r = await exp(`
+services:
+  shell: { image: alpine, command: sh, tty: true, stdin_open: true }
+  plain: { image: alpine }
+`);
+    expect(mainContainer(find(r, 'Deployment', 'shell'))).toMatchObject({ tty: true, stdin: true });
+    expect(mainContainer(find(r, 'Deployment', 'plain')).tty).toBeUndefined();
+  });
+
   it('user uid:gid → runAsUser/runAsGroup; a user name is named, not guessed', async () => {
     const r = await exp(`
 services:
