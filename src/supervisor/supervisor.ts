@@ -9,6 +9,8 @@ import { describeExit, readExitRecord } from '../state/exit-record.js';
 import { isSameProcess, readBootId } from '../sys/proc.js';
 import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snapshot.js';
 import { dnsListeners } from '../network/dns/index.js';
+import { ipamRecordPath } from '../network/external.js';
+import { jsonFileStore } from '../network/ipam-store.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';
 import type { Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
@@ -154,7 +156,9 @@ export class Supervisor {
       records.filter((r) => r.process !== null && snapshot.project.services[r.service]).map((r) => [r.service, snapshot.project.services[r.service]!]),
     );
     await this.ports.reconcile(publishedPorts(published, snapshot.ipam), retryNow);
-    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam), retryNow);
+    // Other projects' services attach to this project's networks after its up: their names come from the stored allocation.
+    const stored = await jsonFileStore(ipamRecordPath(this.roots, this.project)).read().catch(() => undefined);
+    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam, stored), retryNow);
   }
 
   private spec(service: string): Service | undefined {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { describeWith } from '../harness/require.js';
+import { eventually } from '../harness/eventually.js';
 import { inventory } from '../harness/inventory.js';
 import { bridgeName, netnsName, vethHostName } from '../../src/names.js';
 
@@ -110,6 +111,11 @@ networks:
     expect((await exec(b, 'client', ['getent', 'hosts', 'web'])).split(/\s+/)[0]).toBe(web);
     // A's service reaches B's too: one bridge.
     expect(await exec(a, 'web', connect(peer, 9090))).toBe('hello from b');
+    // And A's DNS answers B's services by name (as Docker's DNS answers every container of a
+    // network): the service name and the container name, read from A's stored allocation.
+    expect(await eventually('A\'s DNS to answer peer', async () => ((await exec(a, 'web', ['getent', 'hosts', 'peer'])).split(/\s+/)[0] === peer ? true : undefined), 10_000)).toBe(true);
+    expect((await exec(a, 'web', ['getent', 'hosts', `${b}-peer-1`])).split(/\s+/)[0]).toBe(peer);
+    expect((await exec(b, 'client', ['getent', 'hosts', 'peer'])).split(/\s+/)[0]).toBe(peer);
     // A may not recreate the network under B: refused before anything is touched.
     const spec = readFileSync(join(dir, a, 'stack.yaml'), 'utf8');
     writeFileSync(join(dir, a, 'stack.yaml'), `${spec}networks:\n  default:\n    internal: true\n`);

@@ -10,6 +10,8 @@ import type { Upstream } from './upstream.js';
 export function dnsListeners(
   project: NamedProject & { readonly networks: Readonly<Record<string, { readonly internal: boolean }>> },
   ipam: IpamRecord,
+  /** The project's stored allocation (network/ipam-store.ts), whose networks name the guests other projects attached since (external.ts). */
+  stored?: IpamRecord,
 ): DnsListener[] {
   return Object.keys(ipam.networks)
     // An external network's gateway is its owner's (another project's forwarder, or the host's bridge).
@@ -20,12 +22,31 @@ export function dnsListeners(
       const aliasesOf = linkAliases(project, ipam, network);
       return {
         address: ipam.networks[network]!.gateway,
-        names: nameTable(project, ipam, network),
+        names: withGuests(nameTable(project, ipam, network), stored?.networks[network]?.guests),
         forward: !project.networks[network]?.internal,
         ...(upstreamsOf.size > 0 && { upstreamsOf }),
         ...(aliasesOf.size > 0 && { aliasesOf }),
       };
     });
+}
+
+/**
+ * The names of another project's services attached to this network (`<project>/<service>` →
+ * address), as Docker's DNS answers every container of a network: the service's name (beside any
+ * of this project's with that name) and its container name `<project>-<service>-1`.
+ */
+function withGuests(table: Map<string, string[]>, guests: Readonly<Record<string, { readonly address: string }>> | undefined): Map<string, string[]> {
+  for (const [key, guest] of Object.entries(guests ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const slash = key.indexOf('/');
+    if (slash <= 0) continue;
+    const [project, service] = [key.slice(0, slash), key.slice(slash + 1)];
+    for (const name of [service, `${project}-${service}-1`]) {
+      const list = table.get(name.toLowerCase()) ?? [];
+      if (!list.includes(guest.address)) list.push(guest.address);
+      table.set(name.toLowerCase(), list);
+    }
+  }
+  return table;
 }
 
 /** Address on `network` → the `links` aliases of that service (alias → the linked service's address there). */

@@ -54,3 +54,15 @@ describe('forwarder listeners with dns keys', () => {
     expect(Object.fromEntries(listener!.upstreamsOf ?? [])).toEqual({ '10.209.0.2': [{ address: '192.0.2.53' }, { address: '192.0.2.54' }] });
   });
 });
+
+describe('forwarder listeners with guests of other projects', () => {
+  it("answer a guest's service and container names (beside this project's service of that name), from the stored allocation", () => {
+    const back = ipam.networks.back!;
+    const stored: IpamRecord = { ...ipam, networks: { ...ipam.networks, back: { ...back, guests: { 'other/db': { address: '10.209.0.9', link: 'stkx' }, 'other/cache': { address: '10.209.0.10', link: 'stky' } } } } };
+    const [listener] = dnsListeners(project, ipam, stored);
+    expect(listener!.names.get('cache')).toEqual(['10.209.0.10']);
+    expect(listener!.names.get('other-cache-1')).toEqual(['10.209.0.10']);
+    expect(listener!.names.get('db')).toEqual([back.addresses.db, '10.209.0.9']);
+    expect(dnsListeners(project, ipam)[0]!.names.has('cache')).toBe(false);
+  });
+});
