@@ -1,14 +1,15 @@
 // Loads the project the global options point at and prints the spec's warnings. The spec loader
-// (yaml, zod: about half the CLI's modules) is imported only when a spec is read, so a command
-// given -p NAME never loads it.
+// (yaml, zod: about half the CLI's modules) is imported only when a spec is read and no kept load
+// fits (spec/cache.ts), so a command given -p NAME, or run again on an unchanged spec, never loads it.
 import type { CommandContext } from './context.js';
 import type { Project } from '../spec/project.js';
 import { resolveProjectName } from '../spec/project-name.js';
 
 /** The project of this command line; warnings go to stderr unless `quiet`. */
 export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
-  const [{ loadProject }, { formatDiagnostic }] = await Promise.all([import('../spec/index.js'), import('../spec/diagnostics.js')]);
-  const { project, warnings } = await loadProject({
+  // A kept load when nothing it read changed (spec/cache.ts): yaml and zod are then never loaded.
+  const [{ loadProjectCached }, { formatDiagnostic }] = await Promise.all([import('../spec/cache.js'), import('../spec/diagnostics.js')]);
+  const { project, warnings } = await loadProjectCached({
     cwd: ctx.cwd,
     env: ctx.env,
     files: ctx.global.files.length ? ctx.global.files : undefined,

@@ -1,6 +1,6 @@
 // Finds the spec files as compose does: the -f files, else the first known file name in the
 // current folder or the nearest parent, plus its `.override` sibling.
-import { existsSync, statSync } from 'node:fs';
+import { pathExists, pathStat } from './fs.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -25,7 +25,7 @@ export interface Discovered {
 
 function isFile(p: string): boolean {
   try {
-    return statSync(p).isFile();
+    return pathStat(p).isFile();
   } catch {
     return false;
   }
@@ -40,7 +40,7 @@ export function discoverSpecFiles(cwd: string, files?: readonly string[]): Disco
       throw new UserError(
         'SPEC_NOT_FOUND',
         `spec file not found: ${missing.join(', ')}`,
-        existsSync(missing[0]!) ? 'pass a file, not a folder, to -f' : 'check the path given to -f',
+        pathExists(missing[0]!) ? 'pass a file, not a folder, to -f' : 'check the path given to -f',
       );
     return { files: abs };
   }

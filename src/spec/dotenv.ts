@@ -1,7 +1,7 @@
 // The .env format as compose reads it: KEY=VAL, `export KEY=VAL`, `KEY: VAL`, a bare KEY taking
 // the host's value, '#' comments, single quotes literal, double quotes with escapes, and ${VAR}
 // interpolation (unquoted and double-quoted values) from the environment, then earlier keys.
-import { readFileSync } from 'node:fs';
+import { readText } from './fs.js';
 import { SpecError, type Diagnostic } from './diagnostics.js';
 import type { Location } from './raw.js';
 import { substitute, TemplateError } from './interpolate.js';
@@ -154,7 +154,7 @@ export function readEnvFiles(
   for (const file of files) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readText(file);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       errors.push({

@@ -1,6 +1,6 @@
 // A service's environment: env_file entries first, then `environment`, with a bare `KEY`
 // taking the value from the project's environment (host env over .env), as compose does.
-import { readFileSync } from 'node:fs';
+import { readText } from './fs.js';
 import { resolve } from 'node:path';
 import { parseDotenv } from './dotenv.js';
 import { SpecError } from './diagnostics.js';
@@ -53,7 +53,7 @@ export function readServiceEnvFiles(
     const required = typeof entry === 'string' ? true : asBoolean(entry.required, true);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readText(file);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && !required) return;

@@ -1,7 +1,7 @@
 // `include` as compose does it: each entry is loaded as its own application (its own project
 // folder for relative paths, its own .env), then its services, networks, volumes, secrets and
 // configs join the project. A name defined on both sides differently is an error; cycles are named.
-import { existsSync, statSync } from 'node:fs';
+import { pathExists, pathStat } from './fs.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import { formatLocation, SpecError } from './diagnostics.js';
 import { readEnvFiles } from './dotenv.js';
@@ -108,13 +108,13 @@ function includeEnv(entry: Entry, baseDir: string, projectDir: string, env: Env,
   let files: string[];
   if (!entry.envFiles) {
     const dflt = join(projectDir, '.env');
-    files = existsSync(dflt) && statSync(dflt).isFile() ? [dflt] : [];
+    files = pathExists(dflt) && pathStat(dflt).isFile() ? [dflt] : [];
   } else {
     files = entry.envFiles
       .filter((f) => f !== '/dev/null')
       .map((f) => {
         const abs = resolve(baseDir, f);
-        return existsSync(abs) && statSync(abs).isDirectory() ? join(abs, '.env') : abs;
+        return pathExists(abs) && pathStat(abs).isDirectory() ? join(abs, '.env') : abs;
       });
   }
   try {

@@ -1,6 +1,6 @@
 // Loads a project's spec files into one merged, interpolated document that remembers where each
 // value was written: discovery, .env, project name, interpolation, extends, merge, include.
-import { existsSync, statSync } from 'node:fs';
+import { pathExists, pathStat } from './fs.js';
 import { dirname, join, resolve } from 'node:path';
 import { SpecError } from './diagnostics.js';
 import { discoverSpecFiles, STDIN } from './discover.js';
@@ -95,7 +95,7 @@ function projectEnv(opts: LoadOptions, cwd: string, workingDir: string): Record<
   if (opts.envFiles && opts.envFiles.length > 0) files = opts.envFiles.map((f) => resolve(cwd, f));
   else {
     const dflt = join(workingDir, '.env');
-    files = existsSync(dflt) && statSync(dflt).isFile() ? [dflt] : [];
+    files = pathExists(dflt) && pathStat(dflt).isFile() ? [dflt] : [];
   }
   return { ...readEnvFiles(files, defined), ...defined };
 }

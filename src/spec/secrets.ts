@@ -5,7 +5,7 @@
 // host (a missing file, an unset variable) only warn here and are marked in the definition;
 // `up` refuses them (planner/runnable.ts checkSecretSources).
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { pathExists, pathStat, readText } from './fs.js';
 import { join, posix } from 'node:path';
 import { readEnvFiles } from './dotenv.js';
 import { hostPath } from './mounts.js';
@@ -74,7 +74,7 @@ export function secretDefs(kind: SecretKind, spec: Spec, project: string, ctx: C
     const name = d.name ?? `${project}_${key}`;
     if (d.file !== undefined) {
       const path = hostPath(d.file, ctx);
-      const missing = !existsSync(path);
+      const missing = !pathExists(path);
       if (missing) {
         ctx.report.warn([...at, 'file'], 'SECRET_FILE_MISSING', `the file of ${kind} \`${key}\` does not exist: ${path}`, { hint: '`up` refuses to start a service that uses it until it exists' });
       }
@@ -104,7 +104,7 @@ function writtenNumber(report: Report, path: KeyPath): string | undefined {
   const loc = report.raw.locate(path);
   if (loc === undefined) return undefined;
   try {
-    const line = readFileSync(loc.file, 'utf8').split('\n')[loc.line - 1] ?? '';
+    const line = readText(loc.file).split('\n')[loc.line - 1] ?? '';
     const token = /^0[0-7]+\b/.exec(line.slice(loc.col - 1));
     return token ? token[0] : undefined;
   } catch {
@@ -195,7 +195,7 @@ export function serviceSecretMounts(kind: SecretKind, name: string, spec: Servic
 export function secretVariable(project: Project, variable: string, env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
   if (env[variable] !== undefined) return env[variable];
   const dotenv = join(project.workingDir, '.env');
-  if (!existsSync(dotenv) || !statSync(dotenv).isFile()) return undefined;
+  if (!pathExists(dotenv) || !pathStat(dotenv).isFile()) return undefined;
   try {
     return readEnvFiles([dotenv], env)[variable];
   } catch {

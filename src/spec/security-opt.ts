@@ -3,7 +3,7 @@
 // relative to the project folder) and `no-new-privileges[=true]` (stack sets no_new_privs on every
 // service anyway). SELinux labels and AppArmor profiles change nothing here (a warning); other
 // options are errors that say what stack has.
-import { readFileSync } from 'node:fs';
+import { readText } from './fs.js';
 import { hostPath, type MountContext } from './mounts.js';
 import type { SeccompChoice } from './project.js';
 import type { KeyPath } from './raw.js';
@@ -68,7 +68,7 @@ function readProfile(file: string, path: KeyPath, ctx: Pick<MountContext, 'repor
   const absolute = hostPath(file, ctx);
   let text: string;
   try {
-    text = readFileSync(absolute, 'utf8');
+    text = readText(absolute);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     ctx.report.error(path, 'SECCOMP_PROFILE', `cannot read the seccomp profile ${absolute} (${code})`, {

@@ -1,6 +1,6 @@
 // Reading one spec file for the loader: parse, check that each document is a mapping, and
 // interpolate, with every finding collected in the load's context.
-import { readFileSync } from 'node:fs';
+import { readText } from './fs.js';
 import type { Diagnostic } from './diagnostics.js';
 import { STDIN } from './discover.js';
 import { interpolateTree, type Lookup } from './interpolate.js';
@@ -13,7 +13,7 @@ export class LoadContext {
   readonly diagnostics: Diagnostic[] = [];
 
   /** `stdin` gives the text of `-f -`. */
-  constructor(private readonly stdin: () => string = () => readFileSync(0, 'utf8')) {}
+  constructor(private readonly stdin: () => string = () => readText(0)) {}
 
   private readonly parsed = new Map<string, MapNode[] | undefined>();
   private readonly warnedUnset = new Set<string>();
@@ -65,7 +65,7 @@ export class LoadContext {
   private read(file: string, from: Location | undefined, what: string): MapNode[] | undefined {
     let text: string;
     try {
-      text = file === STDIN ? this.stdin() : readFileSync(file, 'utf8');
+      text = file === STDIN ? this.stdin() : readText(file);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       this.error({

@@ -1,0 +1,72 @@
+// The spec cache (src/spec/cache.ts): a kept load is used only while every file it read and every
+// path it tested look the same, for the same options and environment; anything else loads anew.
+import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadProjectCached } from '../../../src/spec/cache.js';
+import { loadProject, SpecError } from '../../../src/spec/index.js';
+import { hashService } from '../../../src/planner/hash.js';
+
+describe('spec cache', () => {
+  let dir: string;
+  let cache: string;
+  const env = (extra: Record<string, string> = {}) => ({ HOME: '/home/t', PATH: '/usr/bin', ...extra });
+  const load = (extra: Record<string, string> = {}, opts: { files?: string[]; profiles?: string[] } = {}) =>
+    loadProjectCached({ cwd: dir, env: env(extra), ...opts }, cache);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stack-spec-cache-'));
+    cache = join(dir, 'cache');
+    writeFileSync(join(dir, 'compose.yaml'), 'name: p\nservices:\n  web:\n    command: ["sleep", "${NAP:-1}"]\n    env_file: [vars.env]\n');
+    writeFileSync(join(dir, 'vars.env'), 'A=1\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a second load of an unchanged spec is the kept one, equal to a fresh load (same config hashes), kept 0600', async () => {
+    const first = await load();
+    const second = await load();
+    expect([first.cached, second.cached]).toEqual([false, true]);
+    const fresh = await loadProject({ cwd: dir, env: env() });
+    expect(second.project).toEqual(fresh.project);
+    expect(hashService(second.project.services.web!)).toEqual(hashService(fresh.project.services.web!));
+    expect(Object.isFrozen(second.project.services.web)).toBe(true);
+    const [entry] = readdirSync(cache);
+    expect(statSync(join(cache, entry!)).mode & 0o777).toBe(0o600);
+    expect(statSync(cache).mode & 0o777).toBe(0o700);
+  });
+
+  it('an edited compose file, env_file or .env, a new override file, a changed variable or option: a fresh load', async () => {
+    await load();
+    writeFileSync(join(dir, 'compose.yaml'), 'name: p\nservices:\n  web:\n    command: ["sleep", "${NAP:-2}"]\n    env_file: [vars.env]\n');
+    let r = await load();
+    expect(r.cached).toBe(false);
+    expect(r.project.services.web!.command).toEqual(['sleep', '2']);
+    writeFileSync(join(dir, 'vars.env'), 'A=2\n');
+    r = await load();
+    expect([r.cached, r.project.services.web!.environment.A]).toEqual([false, '2']);
+    writeFileSync(join(dir, '.env'), 'NAP=5\n');
+    r = await load();
+    expect([r.cached, r.project.services.web!.command]).toEqual([false, ['sleep', '5']]);
+    writeFileSync(join(dir, 'compose.override.yaml'), 'services:\n  web:\n    working_dir: /srv\n');
+    r = await load();
+    expect([r.cached, r.project.services.web!.workingDir]).toEqual([false, '/srv']);
+    expect((await load()).cached).toBe(true);
+    r = await load({ NAP: '9' });
+    expect([r.cached, r.project.services.web!.command]).toEqual([false, ['sleep', '9']]);
+    expect((await load({}, { profiles: ['x'] })).cached).toBe(false);
+    expect((await load()).cached).toBe(true); // the earlier entry still fits
+  });
+
+  it('a spec with errors is never kept: each load reports them', async () => {
+    writeFileSync(join(dir, 'compose.yaml'), 'services:\n  web:\n    command: 3\n');
+    await expect(load()).rejects.toBeInstanceOf(SpecError);
+    await expect(load()).rejects.toBeInstanceOf(SpecError);
+    expect(() => readdirSync(cache)).toThrow();
+  });
+
+  it('STACK_SPEC_CACHE=0 loads anew every time', async () => {
+    await load({ STACK_SPEC_CACHE: '0' });
+    expect((await load({ STACK_SPEC_CACHE: '0' })).cached).toBe(false);
+  });
+});
