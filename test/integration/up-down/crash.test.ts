@@ -107,7 +107,7 @@ describeRoot('crashes, gc and the lock', () => {
     crashed.spec(SPEC);
     // Killed at the last operation: the supervisor, started beside the walk, has been spawned by then.
     expect((await crashed.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'start-service:b' })).signal).toBe('SIGKILL');
-    rmSync(crashed.roots.run, { recursive: true, force: true }); // a cut-off test run: its state dir is gone
+    rmSync(crashed.roots.run, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }); // a cut-off test run: its state dir is gone
     expect(crashed.leftovers(['a', 'b']).length).toBeGreaterThan(0);
 
     const live = rig();
