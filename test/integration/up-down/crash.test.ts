@@ -107,7 +107,16 @@ describeRoot('crashes, gc and the lock', () => {
     crashed.spec(SPEC);
     // Killed at the last operation: the supervisor, started beside the walk, has been spawned by then.
     expect((await crashed.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'start-service:b' })).signal).toBe('SIGKILL');
-    rmSync(crashed.roots.run, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }); // a cut-off test run: its state dir is gone
+    // A cut-off test run: its state dir is gone. The run's supervisor, if it got to start, is held
+    // still meanwhile (SIGSTOP, then SIGCONT): alive, it rewrites its files (and their folders)
+    // every tick, and the removal would race it.
+    const held = supervisorProcesses().filter((p) => p.project === crashed.name);
+    for (const p of held) process.kill(p.pid, 'SIGSTOP');
+    try {
+      rmSync(crashed.roots.run, { recursive: true, force: true });
+    } finally {
+      for (const p of held) if (isSameProcess(p.pid, p.startTime)) process.kill(p.pid, 'SIGCONT');
+    }
     expect(crashed.leftovers(['a', 'b']).length).toBeGreaterThan(0);
 
     const live = rig();
