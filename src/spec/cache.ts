@@ -7,6 +7,7 @@
 // (a bad spec is reported from a fresh load), nor a load that read stdin (`-f -`). Entries live
 // in /var/cache/stack/spec (STACK_CACHE), 0600 in a 0700 folder; STACK_SPEC_CACHE=0 turns it off.
 // This module loads neither yaml nor zod: on a hit they are never imported.
+import { deepFreeze } from './freeze.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,13 +47,6 @@ function keyOf(build: string, opts: LoadProjectOptions): string {
   return createHash('sha256').update(JSON.stringify(['stack-spec-cache-1', build, process.arch, given, env])).digest('hex');
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /** What a load gives, and whether it came from the cache. */
 export interface CachedLoad {

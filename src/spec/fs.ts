@@ -18,15 +18,15 @@ const typeOf = (s: Stats): 'file' | 'dir' | 'other' => (s.isFile() ? 'file' : s.
 
 /** readFileSync(path, 'utf8'), recorded; a number is a file descriptor (stdin: `-f -`), never cacheable. */
 export function readText(path: string | number): string {
+  if (typeof path === 'number') {
+    if (recording) recording.uncacheable = true;
+    return nodeRead(path, 'utf8');
+  }
+  let text: string | undefined;
   try {
-    const text = nodeRead(path, 'utf8');
-    if (typeof path === 'number') recording && (recording.uncacheable = true);
-    else recording?.seen.push({ kind: 'read', path, digest: digestOf(text) });
-    return text;
-  } catch (e) {
-    if (typeof path === 'number') recording && (recording.uncacheable = true);
-    else recording?.seen.push({ kind: 'read', path, digest: null });
-    throw e;
+    return (text = nodeRead(path, 'utf8'));
+  } finally {
+    recording?.seen.push({ kind: 'read', path, digest: text === undefined ? null : digestOf(text) });
   }
 }
 

@@ -1,4 +1,5 @@
 // The spec area's public face: load → validate → normalize into a Project, and print it back.
+import { deepFreeze } from './freeze.js';
 import { SpecError, type Diagnostic } from './diagnostics.js';
 import { loadRaw, type LoadOptions } from './load.js';
 import { normalize } from './normalize.js';
@@ -51,10 +52,3 @@ export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
   });
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

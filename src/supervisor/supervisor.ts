@@ -11,6 +11,7 @@ import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snaps
 import { dnsListeners } from '../network/dns/index.js';
 import { ipamRecordPath } from '../network/external.js';
 import { jsonFileStore } from '../network/ipam-store.js';
+import type { IpamRecord } from '../network/ipam.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';
 import type { Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
@@ -47,6 +48,8 @@ export class Supervisor {
   private readonly watches = new Map<string, Watch>();
   private snapshot: ProjectSnapshot | undefined;
   private snapshotStamp = '';
+  private stored: IpamRecord | undefined;
+  private storedStamp = '';
   private readonly ports: PortSet;
   private readonly dns: DnsSet;
   private timer: NodeJS.Timeout | undefined;
@@ -101,6 +104,7 @@ export class Supervisor {
   async reload(): Promise<void> {
     await this.ticking; // a tick under way may have read the records before the change
     this.snapshotStamp = '';
+    this.storedStamp = '';
     this.retryNow = true;
     await this.tick();
   }
@@ -114,16 +118,24 @@ export class Supervisor {
   }
 
   private async readSnapshotIfChanged(): Promise<void> {
-    let stamp: string;
-    try {
-      const s = await stat(snapshotPath(this.roots, this.project));
-      stamp = `${s.ino}:${s.mtimeMs}:${s.size}`;
-    } catch {
-      stamp = 'none';
-    }
+    const stamp = await fileStamp(snapshotPath(this.roots, this.project));
     if (stamp === this.snapshotStamp) return;
     this.snapshotStamp = stamp;
     this.snapshot = await readSnapshot(this.roots, this.project);
+  }
+
+  /**
+   * The project's stored allocation, reread when it changed: other projects' services attach to
+   * its networks after its up (network/external.ts), and the DNS answers their names.
+   */
+  private async readStoredIfChanged(): Promise<IpamRecord | undefined> {
+    const path = ipamRecordPath(this.roots, this.project);
+    const stamp = await fileStamp(path);
+    if (stamp !== this.storedStamp) {
+      this.storedStamp = stamp;
+      this.stored = await jsonFileStore(path).read().catch(() => undefined);
+    }
+    return this.stored;
   }
 
   private async reconcile(): Promise<void> {
@@ -156,9 +168,7 @@ export class Supervisor {
       records.filter((r) => r.process !== null && snapshot.project.services[r.service]).map((r) => [r.service, snapshot.project.services[r.service]!]),
     );
     await this.ports.reconcile(publishedPorts(published, snapshot.ipam), retryNow);
-    // Other projects' services attach to this project's networks after its up: their names come from the stored allocation.
-    const stored = await jsonFileStore(ipamRecordPath(this.roots, this.project)).read().catch(() => undefined);
-    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam, stored), retryNow);
+    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam, await this.readStoredIfChanged()), retryNow);
   }
 
   private spec(service: string): Service | undefined {
@@ -357,5 +367,15 @@ export class Supervisor {
     for (const watch of this.watches.values()) this.stopProber(watch);
     await this.ports.close();
     await this.dns.close();
+  }
+}
+
+/** What tells one version of a file from the next (replaced atomically: a new inode), `none` when absent. */
+async function fileStamp(path: string): Promise<string> {
+  try {
+    const s = await stat(path);
+    return `${s.ino}:${s.mtimeMs}:${s.size}`;
+  } catch {
+    return 'none';
   }
 }

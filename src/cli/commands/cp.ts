@@ -17,8 +17,6 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { UserError } from '../../errors.js';
 import { execAttached, execInService, type ExecTarget } from '../../runtime/index.js';
-import { readSnapshot } from '../../state/snapshot.js';
-import { stateRoots } from '../../state/paths.js';
 import { runningProject } from './running-project.js';
 import { runningServices } from './service-cgroups.js';
 import { replicaKey } from '../../names.js';
@@ -124,11 +122,11 @@ function resolvePath(ctx: CommandContext, path: string): string {
 
 /** The running service to copy from or to (its spec as `up` applied it). */
 async function serviceTarget(ctx: CommandContext, service: string, index: number): Promise<ExecTarget> {
-  const { env, name } = await runningProject(ctx, 'cp', [service]);
+  const { env, name, project } = await runningProject(ctx, 'cp', [service]);
   // Replica N of a scaled service has a key of its own (planner/replicas.ts).
   const key = replicaKey(service, index);
   const running = (await runningServices(env.roots, name)).find((s) => s.name === key);
-  const spec = (await readSnapshot(stateRoots(ctx.env as NodeJS.ProcessEnv), name))?.project.services[key];
+  const spec = project?.services[key];
   const which = index === 1 ? `service "${service}"` : `replica ${index} of service "${service}"`;
   if (!running || !spec) throw new UserError('SERVICE_NOT_RUNNING', `${which} of project "${name}" is not running`, index === 1 ? 'start it with `stack up`' : `\`stack ps\` lists the replicas; \`stack up --scale ${service}=${index}\` runs ${index}`);
   return { service: spec, pid: running.pid, startTime: running.startTime, cgroupDirs: running.cgroups };
