@@ -104,7 +104,9 @@ describeWith({ root: true, commands: ['script'] }, 'stack stats', () => {
     expect(out.split('\n').filter(Boolean).every((l) => (JSON.parse(l) as Row).Service === 'web')).toBe(true);
 
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const term = spawn('script', ['-qefc', [process.execPath, ...cli, 'stats', 'web'].map(q).join(' '), '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // `exec`: without it /bin/sh (dash, when SHELL is unset as under CI) waits on the terminal's
+    // process group too, dies of the ^C itself, and script reports 130 whatever stats did.
+    const term = spawn('script', ['-qefc', `exec ${[process.execPath, ...cli, 'stats', 'web'].map(q).join(' ')}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
     term.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     const termExited = new Promise<number | null>((resolve) => term.once('exit', (code) => resolve(code)));
