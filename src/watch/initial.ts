@@ -19,13 +19,19 @@ async function differs(source: string, root: string, rel: string): Promise<boole
   return !copy.equals(await fs.readFile(source));
 }
 
-/** Copies what differs; resolves with the number of files copied. */
+/** Copies what differs into each of the destination's folders (one per replica of an anonymous volume); resolves with the number of files copied. */
 export async function initialSync(rule: PreparedRule, owner: Owner | undefined): Promise<number> {
   const dest = rule.destination;
   if (dest?.kind !== 'volume') return 0;
+  let copied = 0;
+  for (const root of dest.roots) copied += await syncInto(rule, root, dest.base, owner);
+  return copied;
+}
+
+async function syncInto(rule: PreparedRule, root: string, base: string, owner: Owner | undefined): Promise<number> {
   if (rule.isFile) {
-    if (!(await differs(rule.rule.path, dest.root, dest.base))) return 0;
-    return (await copyInto(dest.root, dest.base, rule.rule.path, owner)) === 'copied' ? 1 : 0;
+    if (!(await differs(rule.rule.path, root, base))) return 0;
+    return (await copyInto(root, base, rule.rule.path, owner)) === 'copied' ? 1 : 0;
   }
   let copied = 0;
   const walk = async (rel: string): Promise<void> => {
@@ -36,9 +42,9 @@ export async function initialSync(rule: PreparedRule, owner: Owner | undefined):
         if (!rule.filter.prunes(path)) await walk(path);
       } else if ((entry.isFile() || entry.isSymbolicLink()) && !rule.filter.ignores(path, false)) {
         const source = posix.join(rule.rule.path, path);
-        const inVolume = posix.join(dest.base, path);
-        if (await differs(source, dest.root, inVolume)) {
-          if ((await copyInto(dest.root, inVolume, source, owner)) === 'copied') copied++;
+        const inVolume = posix.join(base, path);
+        if (await differs(source, root, inVolume)) {
+          if ((await copyInto(root, inVolume, source, owner)) === 'copied') copied++;
         }
       }
     }

@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { anonymousVolumeName } from '../runtime/index.js';
 import type { Project } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
+import { expandReplicas, replicaKeys } from '../planner/replicas.js';
 import { readDockerignore, watchFilter } from './filter.js';
 import type { PreparedRule } from './session.js';
 import { syncDestination } from './sync.js';
@@ -49,9 +50,14 @@ export function watchedServices(project: Project, named: readonly string[]): str
   return [...new Set(named)];
 }
 
-/** Every rule of `services`, checked and ready to watch. */
+/**
+ * Every rule of `services` (service names, not replica keys), checked and ready to watch. A rule
+ * belongs to its service, and acts on every replica of it: `project` as loaded (its `scale` is
+ * what `up` runs) or already as `up` expanded it (planner/replicas.ts).
+ */
 export function prepareRules(project: Project, services: readonly string[], roots: StateRoots): PreparedRule[] {
   const out: PreparedRule[] = [];
+  const replicas = Object.values(project.services).some((s) => s.replica !== undefined) ? project : expandReplicas(project);
   for (const name of services) {
     const service = project.services[name]!;
     (service.develop?.watch ?? []).forEach((rule, i) => {
@@ -73,8 +79,9 @@ export function prepareRules(project: Project, services: readonly string[], root
       const filter = watchFilter(rule, isFile ? [] : readDockerignore(rule.path), context);
       const destination = rule.action.startsWith('sync')
         ? syncDestination(service, rule, context, (mount) => {
-            if (mount.source !== undefined) return volumeDataDir(roots, project.volumes[mount.source]?.name ?? `${project.name}_${mount.source}`);
-            return volumeDataDir(roots, anonymousVolumeName(project.name, name, mount.target));
+            if (mount.source !== undefined) return [volumeDataDir(roots, project.volumes[mount.source]?.name ?? `${project.name}_${mount.source}`)];
+            // An anonymous volume is each replica's own: a copy goes into every one.
+            return replicaKeys(replicas.services, name).map((key) => volumeDataDir(roots, anonymousVolumeName(project.name, key, mount.target)));
           }, !isFile)
         : undefined;
       const gitDir = findGitDir(isFile ? dirname(rule.path) : rule.path);

@@ -328,20 +328,25 @@ export class WatchSession {
         const source = change.rel === '' ? rule.rule.path : posix.join(rule.rule.path, change.rel);
         // Where it goes inside the volume: the target itself for a file rule, else under it.
         const rel = rule.isFile ? dest.base : posix.join(dest.base, change.rel);
-        try {
-          if (change.kind === 'unlink' || change.kind === 'unlinkDir') await removeFrom(dest.root, rel);
-          else if ((await copyInto(dest.root, rel, source, this.actions.owner(service))) === 'skipped') continue;
-          copied++;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') {
-            // gone again since the event: mirror that
-            await removeFrom(dest.root, rel).catch(() => undefined);
-            copied++;
-            continue;
+        let done = false;
+        // into each replica's folder of an anonymous volume (one folder for a named volume)
+        for (const root of dest.roots) {
+          try {
+            if (change.kind === 'unlink' || change.kind === 'unlinkDir') await removeFrom(root, rel);
+            else if ((await copyInto(root, rel, source, this.actions.owner(service))) === 'skipped') continue;
+            done = true;
+          } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code === 'ENOENT') {
+              // gone again since the event: mirror that
+              await removeFrom(root, rel).catch(() => undefined);
+              done = true;
+              continue;
+            }
+            this.report.line(service, `sync of ${this.display(rule, change.rel)} failed: ${e instanceof Error ? e.message : String(e)}`);
           }
-          this.report.line(service, `sync of ${this.display(rule, change.rel)} failed: ${e instanceof Error ? e.message : String(e)}`);
         }
+        if (done) copied++;
       }
     }
 

@@ -16,10 +16,11 @@ import type { Mount, Service, WatchRule } from '../spec/project.js';
 /** Where a sync rule's copies go. */
 export type SyncDestination =
   /**
-   * A place in one of the service's volumes: its host folder (`root`, made and owned by stack)
-   * and the target's path inside it (`base`, `''` for the volume's mount point).
+   * A place in one of the service's volumes: its host folders (`roots`, made and owned by stack:
+   * one for a named volume, which every replica shares; one per replica for an anonymous volume)
+   * and the target's path inside each (`base`, `''` for the volume's mount point).
    */
-  | { readonly kind: 'volume'; readonly root: string; readonly base: string; readonly volume: string }
+  | { readonly kind: 'volume'; readonly roots: readonly string[]; readonly base: string; readonly volume: string }
   /** The watched path is bind-mounted at the target already: nothing to copy. */
   | { readonly kind: 'bound' };
 
@@ -30,14 +31,15 @@ function within(outer: string, inner: string): boolean {
 }
 
 /**
- * The destination of `rule` for `service`; `volumeDir(mount)` gives a volume mount's host folder.
+ * The destination of `rule` for `service`; `volumeDirs(mount)` gives a volume mount's host folders
+ * (an anonymous volume's, one per replica of a scaled service).
  * A UserError names service and rule when the target is not in a writable volume.
  */
 export function syncDestination(
   service: Service,
   rule: WatchRule,
   context: string,
-  volumeDir: (mount: Extract<Mount, { type: 'volume' }>) => string,
+  volumeDirs: (mount: Extract<Mount, { type: 'volume' }>) => readonly string[],
   isDirectory = true,
 ): SyncDestination {
   const target = posix.normalize(rule.target ?? '/');
@@ -68,7 +70,7 @@ export function syncDestination(
       `name the file inside it, e.g. target: ${posix.join(target, posix.basename(rule.path))}`,
     );
   }
-  return { kind: 'volume', root: volumeDir(covering), base, volume: covering.source ?? `anonymous volume at ${covering.target}` };
+  return { kind: 'volume', roots: volumeDirs(covering), base, volume: covering.source ?? `anonymous volume at ${covering.target}` };
 }
 
 /** Who owns what a sync writes (the service's user). */

@@ -4,7 +4,7 @@
 // port per replica (each port reaching its own replica), port --index; `up --scale web=1` removes
 // replicas 2 and 3 (their netns with them); stop/start SERVICE act on every replica; a fixed host port for several replicas is refused at
 // file:line:col from the spec and naming --scale from the flag; a watch restart rule restarts
-// every replica; `down` leaves nothing.
+// every replica, and a sync rule copies into every replica's anonymous volume; `down` leaves nothing.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -157,15 +157,30 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
     expect(flag.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('watch: a restart rule restarts every replica', async () => {
+  it('watch: a restart rule restarts every replica; a sync rule copies into each replica\'s anonymous volume', async () => {
     const other = `${project}w`;
     const wstack = (...args: string[]) => execa(process.execPath, [bin, '-p', other, '-f', join(dir, 'watch.yaml'), ...args], { env, cwd: dir, reject: false });
     const idle = "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)";
     mkdirSync(join(dir, 'wsrc'));
     writeFileSync(
       join(dir, 'watch.yaml'),
-      ['services:', '  w:', `    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(idle)}]`, '    scale: 2', '    develop:', '      watch:', '        - path: ./wsrc', '          action: restart', ''].join('\n'),
+      [
+        'services:',
+        '  w:',
+        `    command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(idle)}]`,
+        '    scale: 2',
+        '    volumes: [/cache]',
+        '    develop:',
+        '      watch:',
+        '        - path: ./wsrc',
+        '          action: restart',
+        '        - path: ./wsync',
+        '          action: sync',
+        '          target: /cache/app',
+        '',
+      ].join('\n'),
     );
+    mkdirSync(join(dir, 'wsync'));
     const pids = async () => (JSON.parse((await wstack('ps', '--format', 'json')).stdout) as { name: string; pid: number | null }[]).map((r) => `${r.name} ${r.pid}`);
     const watch = spawn(process.execPath, [bin, '-p', other, '-f', join(dir, 'watch.yaml'), 'watch', '--quiet'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -184,6 +199,13 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
         after = await pids();
       }
       expect(after.filter((p) => before.includes(p)), `before ${before.join(', ')}; after ${after.join(', ')}`).toEqual([]);
+
+      // A sync rule into an anonymous volume: each replica has its own, and each gets the copy.
+      writeFileSync(join(dir, 'wsync', 'b.txt'), 'synced');
+      const seen = async (index: string) => (await wstack('exec', '--index', index, 'w', 'cat', '/cache/app/b.txt')).stdout;
+      for (let i = 0; i < 100 && (await seen('2')) !== 'synced'; i++) await new Promise((r) => setTimeout(r, 100));
+      expect([await seen('1'), await seen('2')]).toEqual(['synced', 'synced']);
+      expect(await pids(), 'a sync rule restarts nothing').toEqual(after);
     } finally {
       watch.kill('SIGINT');
       await new Promise((r) => watch.once('exit', r));

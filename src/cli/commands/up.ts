@@ -21,7 +21,7 @@ import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './start.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
-import { expandReplicas, parseScaleOptions, replicaKeys } from '../../planner/replicas.js';
+import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
@@ -196,7 +196,8 @@ export async function run(ctx: CommandContext): Promise<number> {
 /** The checked watch rules of the services up starts (none with rules: a warning, as compose gives). */
 async function prepareWatch(ctx: CommandContext, project: Project, services: readonly string[], env: RunEnv) {
   const { prepareRules } = await import('../../watch/prepare.js');
-  const watched = services.filter((s) => (project.services[s]?.develop?.watch.length ?? 0) > 0);
+  // A rule is its service's and acts on every replica of it: each service once, by its own name.
+  const watched = [...new Set(services.map((s) => replicaOf(s).service))].filter((s) => (project.services[s]?.develop?.watch.length ?? 0) > 0);
   if (watched.length === 0) ctx.stderr.write('warning: --watch: none of the services has develop.watch rules; nothing is watched\n');
   return prepareRules(project, watched, env.roots);
 }

@@ -98,24 +98,39 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
         },
       };
     },
-    pause: (service) => stopServicesNamed({ env, project, services: [service], cause: 'exited right after a watch restart', sink }),
+    async pause(service) {
+      const applied = (await readSnapshot(env.roots, project.name))?.project;
+      const target = applied?.services[service] ? applied : project;
+      await stopServicesNamed({ env, project: target, services: withReplicas(target, [service]), cause: 'exited right after a watch restart', sink });
+    },
     async exec(service, hook: WatchExec) {
-      const record = await serviceRecords.read(env.roots, project.name, service);
-      // The service as up made it (an image service's environment, user and folder come from its image).
-      const spec = (await readSnapshot(env.roots, project.name))?.project.services[service] ?? project.services[service]!;
-      const target = record && execTargetOf(record, spec);
-      if (!target) throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" is not running`, 'start it with `stack up`');
-      const hookUserDb = hook.user !== undefined ? await imageUserDb(spec, env.roots) : undefined;
-      const result = await execInService(target, hook.command, {
-        env: hook.environment,
-        ...(hook.user !== undefined && { user: hook.user }),
-        ...(hookUserDb !== undefined && { userDb: hookUserDb }),
-        ...(hook.workingDir !== undefined && { workingDir: hook.workingDir }),
-        ...(hook.privileged && { privileged: true }),
-        timeoutMs: 60_000,
-        maxOutputBytes: 64 * 1024,
-      });
-      return { exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
+      // In every replica of the service, as compose does; the first failure is the rule's result.
+      const applied = (await readSnapshot(env.roots, project.name))?.project;
+      const from = applied?.services[service] ? applied : project;
+      const keys = withReplicas(from, [service]);
+      let result: { exitCode: number | null; output: string } | undefined;
+      for (const key of keys) {
+        const record = await serviceRecords.read(env.roots, project.name, key);
+        // The service as up made it (an image service's environment, user and folder come from its image).
+        const spec = from.services[key] ?? project.services[service]!;
+        const target = record && execTargetOf(record, spec);
+        if (!target) throw new UserError('SERVICE_NOT_RUNNING', `service "${key}" is not running`, 'start it with `stack up`');
+        const hookUserDb = hook.user !== undefined ? await imageUserDb(spec, env.roots) : undefined;
+        const ran = await execInService(target, hook.command, {
+          env: hook.environment,
+          ...(hook.user !== undefined && { user: hook.user }),
+          ...(hookUserDb !== undefined && { userDb: hookUserDb }),
+          ...(hook.workingDir !== undefined && { workingDir: hook.workingDir }),
+          ...(hook.privileged && { privileged: true }),
+          timeoutMs: 60_000,
+          maxOutputBytes: 64 * 1024,
+        });
+        const output = `${ran.stdout}${ran.stderr}`;
+        if (result === undefined || (result.exitCode === 0 && ran.exitCode !== 0)) {
+          result = { exitCode: ran.exitCode, output: keys.length > 1 && ran.exitCode !== 0 ? `(in ${spec.containerName ?? key}) ${output}` : output };
+        }
+      }
+      return result ?? { exitCode: 0, output: '' };
     },
     async exitWithin(service, ms): Promise<EarlyExit | undefined> {
       const record = await serviceRecords.read(env.roots, project.name, service);

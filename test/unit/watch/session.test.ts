@@ -117,7 +117,7 @@ describe('watch session', () => {
       const { calls, actions } = recorder();
       const rule = prepared(
         { path: join(dir, 'src'), action: 'sync+exec', target: '/app', exec: { command: ['kill', '-HUP', '1'], privileged: false, environment: {} } },
-        { destination: { kind: 'volume', root: join(dir, 'vol'), base: '', volume: 'app' } },
+        { destination: { kind: 'volume', roots: [join(dir, 'vol')], base: '', volume: 'app' } },
       );
       writeFileSync(join(dir, 'vol', 'old.js'), 'old');
       writeFileSync(join(dir, 'src', 'new.js'), 'new');
@@ -129,6 +129,24 @@ describe('watch session', () => {
       expect(readFileSync(join(dir, 'vol', 'new.js'), 'utf8')).toBe('new');
       expect(existsSync(join(dir, 'vol', 'old.js'))).toBe(false);
       expect(calls).toEqual(['exec web: kill -HUP 1']);
+      expect(lines.some((l) => /synced 2 in \d+ ms/.test(l))).toBe(true);
+      await session.close();
+    });
+    test("a scaled service's anonymous volume: each replica's folder gets the copies and the deletions", async () => {
+      const { actions } = recorder();
+      mkdirSync(join(dir, 'vol2'));
+      const rule = prepared({ path: join(dir, 'src'), action: 'sync', target: '/app' }, { destination: { kind: 'volume', roots: [join(dir, 'vol'), join(dir, 'vol2')], base: '', volume: 'anonymous volume at /app' } });
+      for (const v of ['vol', 'vol2']) writeFileSync(join(dir, v, 'old.js'), 'old');
+      writeFileSync(join(dir, 'src', 'new.js'), 'new');
+      const session = new WatchSession([rule], actions, report, { displayRoot: dir, quietMs: 5 });
+      session.feed(rule, { rel: 'new.js', kind: 'add' });
+      session.feed(rule, { rel: 'old.js', kind: 'unlink' });
+      await sleep(20);
+      await session.idle();
+      for (const v of ['vol', 'vol2']) {
+        expect(readFileSync(join(dir, v, 'new.js'), 'utf8')).toBe('new');
+        expect(existsSync(join(dir, v, 'old.js'))).toBe(false);
+      }
       expect(lines.some((l) => /synced 2 in \d+ ms/.test(l))).toBe(true);
       await session.close();
     });

@@ -8,7 +8,7 @@ import { service as testService } from '../planner/fixtures.js';
 import type { Mount, WatchRule } from '../../../src/spec/project.js';
 
 const rule = (path: string, target: string): WatchRule => ({ path, action: 'sync', target, ignore: [], include: [], initialSync: false });
-const volumeDir = (m: Extract<Mount, { type: 'volume' }>) => `/vol/${m.source ?? 'anon'}`;
+const volumeDir = (m: Extract<Mount, { type: 'volume' }>) => [`/vol/${m.source ?? 'anon'}`];
 
 describe('sync destination', () => {
   test('a target inside a named volume maps into its folder; the deepest mount wins', () => {
@@ -18,9 +18,9 @@ describe('sync destination', () => {
         { type: 'volume', target: '/app/cache', readOnly: false },
       ],
     });
-    expect(syncDestination(s, rule('/p/src', '/app/src'), 'ctx', volumeDir)).toEqual({ kind: 'volume', root: '/vol/app', base: 'src', volume: 'app' });
-    expect(syncDestination(s, rule('/p/c', '/app/cache/x'), 'ctx', volumeDir)).toMatchObject({ kind: 'volume', root: '/vol/anon', base: 'x' });
-    expect(syncDestination(s, rule('/p/src', '/app'), 'ctx', volumeDir)).toMatchObject({ root: '/vol/app', base: '' });
+    expect(syncDestination(s, rule('/p/src', '/app/src'), 'ctx', volumeDir)).toEqual({ kind: 'volume', roots: ['/vol/app'], base: 'src', volume: 'app' });
+    expect(syncDestination(s, rule('/p/c', '/app/cache/x'), 'ctx', volumeDir)).toMatchObject({ kind: 'volume', roots: ['/vol/anon'], base: 'x' });
+    expect(syncDestination(s, rule('/p/src', '/app'), 'ctx', volumeDir)).toMatchObject({ roots: ['/vol/app'], base: '' });
   });
 
   test('a file rule whose target is the mount point of a volume is refused', () => {
