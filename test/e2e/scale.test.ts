@@ -4,7 +4,8 @@
 // port per replica (each port reaching its own replica), port --index; `up --scale web=1` removes
 // replicas 2 and 3 (their netns with them); stop/start SERVICE act on every replica; a fixed host port for several replicas is refused at
 // file:line:col from the spec and naming --scale from the flag; a watch restart rule restarts
-// every replica, and a sync rule copies into every replica's anonymous volume; `down` leaves nothing.
+// every replica, and a sync rule copies into every replica's anonymous volume; `run` starts a scaled
+// dependency with every replica and runs one copy of a scaled service; `down` leaves nothing.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -212,6 +213,24 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
       await wstack('down', '--timeout', '0');
     }
   }, 120_000);
+
+  it('run: a scaled dependency starts with every replica; the one-off of a scaled service is one copy', async () => {
+    const other = `${project}r`;
+    const rstack = (...args: string[]) => execa(process.execPath, [bin, '-p', other, '-f', join(dir, 'run.yaml'), ...args], { env, cwd: dir, reject: false });
+    writeFileSync(
+      join(dir, 'run.yaml'),
+      ['services:', '  db:', '    command: sleep infinity', '    scale: 2', '  job:', '    command: [sh, -c, "getent ahostsv4 db | grep -c STREAM"]', '    depends_on: [db]', '    scale: 3', ''].join('\n'),
+    );
+    try {
+      const r = await rstack('run', '--rm', '-T', 'job');
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toBe('2'); // db answers with both replicas' addresses
+      const rows = JSON.parse((await rstack('ps', '-a', '--format', 'json')).stdout) as { name: string; state: string }[];
+      expect(rows.map((row) => `${row.name} ${row.state}`)).toEqual(['db-1 running', 'db-2 running']);
+    } finally {
+      await rstack('down', '--timeout', '0');
+    }
+  }, 60_000);
 
   it('down leaves nothing of the project', async () => {
     const r = await main('down', '--timeout', '0');

@@ -96,7 +96,8 @@ export function oneOffService(service: Service, name: string, o: OneOffOverrides
       { aliases: o.useAliases ? [...new Set([service.name, ...(service.containerName ? [service.containerName] : []), ...n.aliases])] : [], priority: n.priority },
     ]),
   );
-  const { containerName: _name, ...rest } = service;
+  // One copy, whatever the service's scale; none of a replica's marks.
+  const { containerName: _name, scale: _scale, replica: _replica, ...rest } = service;
   return {
     ...rest,
     name,

@@ -23,6 +23,7 @@ import { recordOneOff } from '../../executor/oneoff.js';
 import { assertPortsFree } from '../../executor/port-check.js';
 import { assertRunnable, plan, planDown, planStop, withDependencies } from '../../planner/index.js';
 import type { Project, Service } from '../../spec/project.js';
+import { expandReplicas } from '../../planner/replicas.js';
 import type { LiveState } from '../../state/live.js';
 import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
@@ -118,6 +119,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.user !== undefined && project.services[service]!.imageRoot !== undefined) {
     project = { ...project, services: { ...project.services, [service]: await withImageUser(project.services[service]!, values.user, roots) } };
   }
+  // Dependencies run as `up` runs them: a scaled one with every replica. The one-off itself is one copy.
+  project = expandReplicas(project);
 
   const overrides: OneOffOverrides = {
     command: split.rest,
