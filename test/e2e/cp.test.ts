@@ -4,7 +4,7 @@
 // service pointing at `/` (or at a host folder) reaches the service's files, never the host's —
 // the host's /tmp, where this test keeps a secret, is not in the service's view.
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,24 @@ describeRoot('stack cp', () => {
     expect((await stack('cp', '-a', 'web:/tmp/svc-owned', join(out, 'svc-a'))).exitCode).toBe(0);
     expect((await stack('cp', 'web:/tmp/svc-owned', join(out, 'svc-root'))).exitCode).toBe(0);
     expect([statSync(join(out, 'svc-a')).uid, statSync(join(out, 'svc-a')).gid, statSync(join(out, 'svc-root')).uid]).toEqual([4321, 5432, 0]);
+  });
+
+  it('-L follows SRC itself, named as SRC, and no link inside a copied folder, either way', async () => {
+    // in the service: lnk -> /tmp/data (a folder holding inner -> a.txt), flink -> /tmp/data/a.txt
+    await inService('ln -s a.txt /tmp/data/inner && ln -s /tmp/data /tmp/lnk && ln -s /tmp/data/a.txt /tmp/flink');
+    expect((await stack('cp', '-L', 'web:/tmp/lnk', out)).exitCode).toBe(0);
+    expect(lstatSync(join(out, 'lnk')).isDirectory()).toBe(true); // SRC's name, its target's content
+    expect(readFileSync(join(out, 'lnk', 'a.txt'), 'utf8')).toBe('hello\n');
+    expect(readlinkSync(join(out, 'lnk', 'inner'))).toBe('a.txt'); // still a link
+    expect((await stack('cp', '-L', 'web:/tmp/flink', out)).exitCode).toBe(0);
+    expect([lstatSync(join(out, 'flink')).isFile(), readFileSync(join(out, 'flink'), 'utf8')]).toEqual([true, 'hello\n']);
+    // on the host: hlnk -> in (a folder holding inner -> file.txt)
+    symlinkSync('file.txt', join(dir, 'in', 'inner'));
+    symlinkSync(join(dir, 'in'), join(dir, 'hlnk'));
+    expect((await stack('cp', '-L', join(dir, 'hlnk'), 'web:/tmp/')).exitCode).toBe(0);
+    expect(await inService('cat /tmp/hlnk/file.txt; readlink /tmp/hlnk/inner; [ -d /tmp/hlnk ] && [ ! -L /tmp/hlnk ] && echo dir')).toBe('from the host\nfile.txt\ndir');
+    expect((await stack('cp', join(dir, 'hlnk'), 'web:/tmp/plain-link')).exitCode).toBe(0); // without -L: the link itself
+    expect(await inService('readlink /tmp/plain-link')).toBe(join(dir, 'in'));
   });
 
   it("refuses escapes: a link to / or to a host folder never reaches the host's files, either way", async () => {

@@ -11,7 +11,7 @@
 // and a new destination is unpacked into a fresh folder first and renamed into place.
 // Needs `tar` and `sh` in the service (a host program's service sees the host's).
 import { spawn } from 'node:child_process';
-import { mkdtemp, rename, rm, stat, lstat } from 'node:fs/promises';
+import { mkdtemp, realpath, rename, rm, stat, lstat } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
@@ -148,6 +148,13 @@ async function probe(target: ExecTarget, path: string, follow: boolean): Promise
   return r.stdout.split(' ') as [PathKind, PathKind];
 }
 
+/** Where the symlink `path` leads in the service's view (`readlink -f` there); undefined when nowhere. */
+async function resolveInService(target: ExecTarget, path: string): Promise<string | undefined> {
+  const r = await execInService(target, ['readlink', '-f', '--', path], AS_ROOT).catch(toolMissing);
+  const real = r.stdout.trim();
+  return r.exitCode === 0 && posix.isAbsolute(real) ? real : undefined;
+}
+
 /** COMMAND_NOT_FOUND for tar/sh, said for cp. */
 function toolMissing(e: unknown): never {
   if (e instanceof UserError && e.code === 'COMMAND_NOT_FOUND') {
@@ -186,12 +193,24 @@ function exited(child: ReturnType<typeof spawn>): Promise<number> {
 
 /** Service → host. */
 async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, dest: string, o: { archive: boolean; follow: boolean }): Promise<number> {
-  const [srcKind] = await probe(target, src.replace(/\/\.$/, '') || '/', o.follow);
-  if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder in service "${target.service.name}": ${src}`, 'paths resolve as the service sees them (its root, its mounts)');
+  const noSource = () => new UserError('CP_NO_SOURCE', `no such file or folder in service "${target.service.name}": ${src}`, 'paths resolve as the service sees them (its root, its mounts)');
+  // `X/.` is the contents of the folder X leads to, a link or not (the kernel follows it).
+  let [srcKind] = await probe(target, src.replace(/\/\.$/, '') || '/', src.endsWith('/.'));
+  // -L follows SRC itself when it is a symlink (resolved in the service's view), and only SRC:
+  // links inside a copied folder stay links, as docker cp -L leaves them.
+  let from = src;
+  if (o.follow && srcKind === 'link' && !src.endsWith('/.')) {
+    const real = await resolveInService(target, src.replace(/\/+$/, ''));
+    if (real === undefined) throw noSource();
+    [srcKind] = await probe(target, real, false);
+    from = real;
+  }
+  if (srcKind === 'none') throw noSource();
   if (src.endsWith('/') && srcKind !== 'dir' && srcKind !== 'link') throw new UserError('CP_NOT_A_DIR', `${src} is not a folder in service "${target.service.name}"`, 'drop the trailing /');
-  const { dir, entry, contents } = archived(src);
-  const follow = o.follow && srcKind !== 'link' ? ['-h'] : [];
-  const service = execAttached(target, ['tar', '-c', '-f', '-', '-C', dir, ...follow, entry], 'inherit', { ...AS_ROOT, pipes: true });
+  const { dir, entry, contents } = archived(from);
+  // The copy keeps SRC's own name, not its link target's.
+  const named = archived(src).entry;
+  const service = execAttached(target, ['tar', '-c', '-f', '-', '-C', dir, entry], 'inherit', { ...AS_ROOT, pipes: true });
   const serviceDone = service.done.catch(toolMissing);
   if (dest === '-') {
     service.stdout!.pipe(ctx.stdout, { end: false });
@@ -206,13 +225,14 @@ async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, des
   const stage = land.rename !== undefined ? await mkdtemp(join(land.dir, '.stack-cp-')) : land.dir;
   try {
     const owners = o.archive ? ['--same-owner', '--same-permissions', '--numeric-owner'] : ['--no-same-owner'];
-    const host = spawn('tar', ['-x', '-f', '-', '-C', stage, ...owners], { stdio: ['pipe', 'inherit', 'inherit'] });
+    const renamed = named !== entry ? ['--transform', renameTransform(entry, named)] : [];
+    const host = spawn('tar', ['-x', '-f', '-', '-C', stage, ...owners, ...renamed], { stdio: ['pipe', 'inherit', 'inherit'] });
     service.stdout!.pipe(host.stdin!);
     const [serviceResult, hostCode] = await Promise.all([serviceDone, exited(host)]);
     if (serviceResult.exitCode !== 0) throw new UserError('CP_FAILED', `stack cp: tar in service "${target.service.name}" exited with code ${serviceResult.exitCode}`, 'its message is above');
     if (hostCode !== 0) throw new UserError('CP_FAILED', `stack cp: unpacking into ${land.dir} failed (tar exited with code ${hostCode})`, 'its message is above');
     // A folder's contents were unpacked into the stage itself: the stage becomes the destination.
-    if (land.rename !== undefined) await rename(contents ? stage : join(stage, entry), join(land.dir, land.rename));
+    if (land.rename !== undefined) await rename(contents ? stage : join(stage, named), join(land.dir, land.rename));
   } finally {
     if (land.rename !== undefined) await rm(stage, { recursive: true, force: true });
   }
@@ -232,14 +252,21 @@ async function copyIn(ctx: CommandContext, target: ExecTarget, src: string, dest
     dir = dest;
     input = process.stdin;
   } else {
-    const srcKind = await hostKind(src.replace(/\/\.$/, ''), o.follow);
+    let srcKind = await hostKind(src.replace(/\/\.$/, ''), src.endsWith('/.'));
+    // -L follows SRC itself when it is a symlink, and only SRC (links inside a folder stay links).
+    let path = src;
+    if (o.follow && srcKind === 'link' && !src.endsWith('/.')) {
+      path = await realpath(src).catch(() => src);
+      srcKind = path === src ? 'none' : await hostKind(path, false);
+    }
     if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder: ${src}`, 'check the host path');
-    const { dir: from, entry } = archived(src);
+    const { dir: from, entry } = archived(path);
     const land = landing(srcKind === 'link' ? 'file' : srcKind, dest, destKind, parentKind);
     dir = land.dir;
-    const transform = land.rename !== undefined ? ['--transform', renameTransform(entry, land.rename)] : [];
-    const follow = o.follow ? ['-h'] : [];
-    host = spawn('tar', ['-c', '-f', '-', '-C', from, ...follow, ...transform, entry], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The copy is named as SRC (not its link target), or as the destination that replaces it.
+    const name = land.rename ?? archived(src).entry;
+    const transform = name !== entry ? ['--transform', renameTransform(entry, name)] : [];
+    host = spawn('tar', ['-c', '-f', '-', '-C', from, ...transform, entry], { stdio: ['ignore', 'pipe', 'inherit'] });
     input = host.stdout!;
   }
   const service = execAttached(target, ['tar', '-x', '-f', '-', '-C', dir, ...extractOwners], 'inherit', { ...AS_ROOT, pipes: true });
