@@ -60,7 +60,7 @@ describeRoot('stack events', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('tells start, oom, die 137, restart, start again, and health_status as they happen', async () => {
+  it('tells create, start, oom, die 137, restart, start again, health_status, and destroy on down as they happen', async () => {
     watcher = spawn(process.execPath, [...cli, 'events', '--format', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     watcher.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     let errors = '';
@@ -69,6 +69,8 @@ describeRoot('stack events', () => {
     expect(up.exitCode, String(up.stderr)).toBe(0);
     const firstStart = await waitFor('hog', 'start');
     await waitFor('checked', 'start');
+    expect(seen('hog', 'create')).toBeGreaterThanOrEqual(0);
+    expect(seen('hog', 'create')).toBeLessThan(firstStart);
     const pid = Number(events()[firstStart]!.attributes.pid);
 
     expect((await stack('exec', 'hog', 'touch', '/tmp/go')).exitCode).toBe(0);
@@ -95,6 +97,12 @@ describeRoot('stack events', () => {
       expect(Number.isNaN(Date.parse(e.time))).toBe(false);
     }
 
+    // down: each service destroyed
+    const mark = events().length;
+    expect((await stack('down', '--timeout', '0', '--progress', 'quiet')).exitCode).toBe(0);
+    await waitFor('hog', 'destroy', mark);
+    await waitFor('checked', 'destroy', mark);
+
     const exited = new Promise<number | null>((resolve) => watcher!.once('exit', (code) => resolve(code)));
     watcher.kill('SIGINT');
     expect(await exited, errors).toBe(0);
@@ -104,6 +112,7 @@ describeRoot('stack events', () => {
     const bad = await stack('events', '--format', 'yaml');
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('unknown format "yaml"');
+    expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0); // the test above took it down
     const child = spawn(process.execPath, [...cli, 'events', 'checked'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

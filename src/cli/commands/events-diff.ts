@@ -1,8 +1,9 @@
 // What `stack events` compares: a picture of each service's lifecycle facts as the records show
 // them (its process from the service record, the monitor's exit record, the supervisor's health
 // and restart files, the memory cgroup's oom_kill counter), and the events between two pictures,
-// in the order Docker emits them: oom, die (with the exit code, 128+n for signal n), restart,
-// start, health_status. Pure: the reading is in events.ts.
+// in the order Docker emits them: create, oom, die (with the exit code, 128+n for signal n),
+// restart, start, health_status, destroy. A service whose record appears is created; one whose
+// record goes (`down`, `up` removing it) is destroyed. Pure: the reading is in events.ts.
 
 /** One service's facts at one moment. */
 export interface ServiceFacts {
@@ -24,17 +25,18 @@ export type ProjectFacts = ReadonlyMap<string, ServiceFacts>;
 /** One lifecycle event. */
 export interface LifecycleEvent {
   readonly service: string;
-  readonly action: 'start' | 'die' | 'oom' | 'restart' | 'health_status';
+  readonly action: 'create' | 'start' | 'die' | 'oom' | 'restart' | 'health_status' | 'destroy';
   /** Extra facts: exitCode for die, the status for health_status (`healthy`), pid for start. */
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-/** The events that lead from `before` to `after` (a service new in `after` compares with nothing). */
+/** The events that lead from `before` to `after` (a service new in `after` is created, and compares with nothing). */
 export function diffFacts(before: ProjectFacts, after: ProjectFacts): LifecycleEvent[] {
   const events: LifecycleEvent[] = [];
   for (const [service, now] of [...after.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const was = before.get(service);
     const emit = (action: LifecycleEvent['action'], attributes: Record<string, string> = {}) => events.push({ service, action, attributes });
+    if (was === undefined) emit('create');
     const newExit = now.exit !== null && (was?.exit === null || was?.exit === undefined || was.exit.at !== now.exit.at || was.exit.process !== now.exit.process);
     // oom: the counter rose, or (no counter to read) an exit the monitor marked as an OOM kill.
     const counterRose = now.oomKills !== null && was?.oomKills !== null && was?.oomKills !== undefined && now.oomKills > was.oomKills;
@@ -46,6 +48,9 @@ export function diffFacts(before: ProjectFacts, after: ProjectFacts): LifecycleE
     if (status !== undefined && status !== 'starting' && (now.health!.process !== was?.health?.process || status !== was?.health?.status)) {
       emit('health_status', { healthStatus: status });
     }
+  }
+  for (const service of [...before.keys()].sort()) {
+    if (!after.has(service)) events.push({ service, action: 'destroy', attributes: {} });
   }
   return events;
 }

@@ -1,5 +1,5 @@
 // `stack events [--format json] [SERVICE...]`: the project's lifecycle events as they happen —
-// start, die (with the exit code), oom, restart, health_status — as `docker compose events`
+// create, start, die (with the exit code), oom, restart, health_status, destroy — as `docker compose events`
 // prints them, until ^C. Nothing new is recorded for it: the facts are the records stack already
 // writes (the service record's process, the monitor's exit record, the supervisor's health and
 // restart files) and the memory cgroup's oom_kill counter, read again whenever inotify (fs.watch)
@@ -25,7 +25,8 @@ import { replicaOf } from '../../planner/replicas.js';
 
 const HELP = `Usage: stack events [OPTIONS] [SERVICE...]
 
-Print the project's lifecycle events as they happen (start, die, oom, restart, health_status), until ^C.
+Print the project's lifecycle events as they happen (create, start, die, oom, restart,
+health_status, destroy), until ^C.
 
 Options:
       --format FORMAT   text (default) or json (one object per line)

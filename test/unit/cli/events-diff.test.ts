@@ -1,5 +1,5 @@
-// The events between two pictures of a project's records: Docker's order (oom, die, restart,
-// start, health_status), exit codes as a shell reports them, nothing for what did not change.
+// The events between two pictures of a project's records: Docker's order (create, oom, die,
+// restart, start, health_status, destroy), exit codes as a shell reports them, nothing for what did not change.
 import { describe, expect, it } from 'vitest';
 import { diffFacts, type ServiceFacts } from '../../../src/cli/commands/events-diff.js';
 import { exitCodeOf, formatEvent } from '../../../src/cli/commands/events.js';
@@ -40,7 +40,15 @@ describe('stack events: diffFacts', () => {
       { service: 'web', action: 'health_status', attributes: { healthStatus: 'healthy' } },
     ]);
     expect(diffFacts(facts({ web: running(5, { health: healthy }) }), facts({ web: running(5, { health: healthy }) }))).toEqual([]);
-    expect(diffFacts(facts({}), facts({ db: running(7) })).map((e) => e.action)).toEqual(['start']);
+    expect(diffFacts(facts({}), facts({ db: running(7) })).map((e) => e.action)).toEqual(['create', 'start']);
+  });
+
+  it('a record that appears is created (then started when its process runs); one that goes is destroyed', () => {
+    expect(diffFacts(facts({}), facts({ db: { ...running(7), process: null } })).map((e) => `${e.service} ${e.action}`)).toEqual(['db create']);
+    const exit = { process: '5:100', exitCode: 0, oomKilled: false, at: 't1' };
+    expect(diffFacts(facts({ db: running(5), web: running(6) }), facts({ web: running(6) })).map((e) => `${e.service} ${e.action}`)).toEqual(['db destroy']);
+    // the exit seen with the removal: die first, as Docker orders them
+    expect(diffFacts(facts({ a: running(5), b: running(6) }), facts({ b: { ...running(6), process: null, exit: { ...exit, process: '6:100' } } })).map((e) => `${e.service} ${e.action}`)).toEqual(['b die', 'a destroy']);
   });
 
   it('exit codes as a shell reports them; compose text and JSON lines', () => {
