@@ -115,4 +115,18 @@ describeWith({ root: true, commands: ['script'] }, 'stack stats', () => {
     expect(await termExited).toBe(0);
     expect(screen.split('\x1b[H\x1b[2J').slice(1).every((frame) => frame.replace(/\r/g, '').startsWith('NAME '))).toBe(true);
   }, 30_000);
+  it('-a shows a stopped service too, with zeros; without it the stopped one is left out', async () => {
+    expect((await stack('stop', 'peer')).exitCode).toBe(0);
+    try {
+      expect(Object.keys(await rows()).sort()).toEqual(['busy', 'web']);
+      const r = await stack('stats', '-a', '--no-stream', '--format', 'json');
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const all = Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row).map((row) => [row.Service, row]));
+      expect(Object.keys(all).sort()).toEqual(['busy', 'peer', 'web']);
+      expect([all.peer!.PIDs, all.peer!.CPUPerc, all.peer!.MemUsage]).toEqual(['0', '0.00%', '0B / 0B']);
+      expect(all.web!.PIDs).toBe('1');
+    } finally {
+      await stack('start', 'peer');
+    }
+  }, 30_000);
 });

@@ -16,10 +16,19 @@ export interface RunningService {
 
 /** The services of `project` whose main process runs, sorted by name (one-offs left out). */
 export async function runningServices(roots: StateRoots, project: string): Promise<RunningService[]> {
+  return (await projectServices(roots, project)).running;
+}
+
+/** The services of `project` (one-offs left out): those whose main process runs, and the names of the others. */
+export async function projectServices(roots: StateRoots, project: string): Promise<{ running: RunningService[]; stopped: string[] }> {
   const live = await observe(project, { roots, locked: false });
-  return Object.values(live.services)
-    .filter((s) => s.oneOff === undefined && s.process?.alive === true)
-    .map((s) => ({ name: s.name, pid: s.process!.pid, startTime: s.process!.startTime, cgroups: s.cgroups.filter((c) => c.present).map((c) => c.name) }));
+  const services = Object.values(live.services).filter((s) => s.oneOff === undefined);
+  return {
+    running: services
+      .filter((s) => s.process?.alive === true)
+      .map((s) => ({ name: s.name, pid: s.process!.pid, startTime: s.process!.startTime, cgroups: s.cgroups.filter((c) => c.present).map((c) => c.name) })),
+    stopped: services.filter((s) => s.process?.alive !== true).map((s) => s.name),
+  };
 }
 
 /** Every process in the service's cgroups (cgroup.procs of each folder, deduplicated, sorted). */

@@ -1,4 +1,5 @@
-// `stack stats [SERVICE...]`: live usage of each running service as `docker compose stats`
+// `stack stats [-a] [SERVICE...]`: live usage of each running service (-a: the stopped ones too,
+// with zeros) as `docker compose stats`
 // shows it — CPU % (between two samples), memory usage / limit and %, network and block I/O,
 // pids — from its cgroup (v1 or v2) and its netns (stats-sample.ts). On a terminal the table is
 // redrawn in place every second until ^C; elsewhere it is printed every second; --no-stream
@@ -10,7 +11,7 @@ import { UserError } from '../../errors.js';
 import { formatTable } from '../render/table.js';
 import { binarySize, decimalSize, percent } from '../render/stats-format.js';
 import { runningProject, withReplicas } from './running-project.js';
-import { runningServices, type RunningService } from './service-cgroups.js';
+import { projectServices, type RunningService } from './service-cgroups.js';
 import { cpuPercent, sampleService, type UsageSample } from './stats-sample.js';
 
 const HELP = `Usage: stack stats [OPTIONS] [SERVICE...]
@@ -18,11 +19,15 @@ const HELP = `Usage: stack stats [OPTIONS] [SERVICE...]
 Show the live resource usage of the running services (all of them when none is named).
 
 Options:
+  -a, --all             Show the stopped services too (with zero figures)
       --no-stream       Print the figures once and exit
       --format FORMAT   table (default) or json (one object per service and refresh)
       --no-trunc        Do not truncate the output (names are never truncated)
   -h, --help            Print this help
 `;
+
+/** The figures of a service that does not run. */
+const IDLE: UsageSample = { memoryBytes: 0, memoryLimitBytes: 0, cpuNs: 0, pids: 0, netRxBytes: 0, netTxBytes: 0, blockReadBytes: 0, blockWriteBytes: 0, atNs: 0n };
 
 /** Time between two samples (docker stats refreshes about once a second). */
 export const STATS_INTERVAL_MS = 1000;
@@ -67,6 +72,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     'stats',
     ctx.args,
     {
+      all: { type: 'boolean', short: 'a', default: false },
       'no-stream': { type: 'boolean', default: false },
       format: { type: 'string', default: 'table' },
       'no-trunc': { type: 'boolean', default: false },
@@ -100,18 +106,25 @@ export async function run(ctx: CommandContext): Promise<number> {
       );
       return next;
     };
-    const services = async () => (await runningServices(env.roots, name)).filter((s) => wanted.size === 0 || wanted.has(s.name));
-    previous = await sampleAll(await services());
+    const pick = (s: string) => wanted.size === 0 || wanted.has(s);
+    const services = async () => {
+      const { running, stopped } = await projectServices(env.roots, name);
+      return { running: running.filter((s) => pick(s.name)), stopped: values.all ? stopped.filter(pick) : [] };
+    };
+    previous = await sampleAll((await services()).running);
     for (;;) {
       await sleep(STATS_INTERVAL_MS, stop.signal);
       if (stop.signal.aborted) return 0;
-      const now = await sampleAll(await services());
-      const rows = [...now.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([service, { key, sample }]) => {
+      const { running, stopped } = await services();
+      const now = await sampleAll(running);
+      const rows = [
+        ...[...now.entries()].map(([service, { key, sample }]) => {
           const before = previous.get(service);
           return statsRow(nameOf(service), service, before?.key === key ? before.sample : sample, sample);
-        });
+        }),
+        // -a: a stopped service uses nothing (docker stats -a shows zeros)
+        ...stopped.filter((s) => !now.has(s)).map((s) => statsRow(nameOf(s), s, IDLE, IDLE)),
+      ].sort((a, b) => (a.Service < b.Service ? -1 : 1));
       previous = now;
       if (values.format === 'json') ctx.stdout.write(rows.map((r) => JSON.stringify(r) + '\n').join(''));
       else ctx.stdout.write((tty && !values['no-stream'] ? '\x1b[H\x1b[2J' : '') + statsTable(rows));
