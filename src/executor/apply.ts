@@ -5,6 +5,7 @@
 // service and why. Every plan is walked the same way, `down` too (src/planner/down.ts: its first
 // step stops the supervisor, its last clears the run folder); the project's supervisor runs
 // after any plan that does not stop it.
+import { mark } from '../trace.js';
 import { AggregateStackError, UserError } from '../errors.js';
 import { openNetworkDriver, type NetworkDriver } from '../network/setup.js';
 import type { IpamRecord } from '../network/ipam.js';
@@ -113,8 +114,11 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     await ipamLock?.release();
     ipamLock = undefined;
 
+    mark('apply: walked');
     const early = await starting;
+    mark('apply: supervisor up');
     if (supervised && !options.signal?.aborted) await afterUp(ctx, early, plan);
+    mark('apply: supervisor told');
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
     const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';
     const failed = result.failed.filter((f) => !cancelled(f.error));

@@ -21,6 +21,7 @@ import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './start.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
+import { mark } from '../../trace.js';
 import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
@@ -90,7 +91,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const detach = values.detach || values.wait;
   const pull = parsePullOption(values.pull, 'up');
+  mark('up: begin');
   const loaded = await loadFromContext(ctx);
+  mark('up: loaded');
   assertServices(loaded, positionals, 'up');
   // Each service as its replicas (`scale`, `deploy.replicas`, --scale): replica 1 keeps the service's key.
   const spec = expandReplicas(loaded, parseScaleOptions(values.scale, loaded));
@@ -213,11 +216,15 @@ async function upOnce(
   signal: AbortSignal,
 ): Promise<boolean> {
   return withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
+    mark('up: locked');
     const live = await observe(project.name, { roots: env.roots });
+    mark('up: observed');
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
     const planned = plan(project, live, options);
     await assertPortsFree(project, planned, await servedPorts(project.name, env));
+    mark('up: planned');
     const result = await apply(planned, project, { env, live, sink: renderer, signal });
+    mark('up: applied');
     for (const n of result.notices) renderer.notice(n);
     return true;
   }, signal).catch((e: unknown) => {
