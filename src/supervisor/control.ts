@@ -2,15 +2,17 @@
 // supervisor is found through its pid file (pid + start time: pids are reused) and its
 // control socket; a dead one leaves at most those two files, which stop removes.
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId } from '../sys/proc.js';
+import { placeInMonitorGroup } from '../runtime/cgroup/monitors.js';
 import { bundled } from '../bundled.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';
-import { supervisorPaths } from './paths.js';
+import { READY_FD_VARIABLE, supervisorPaths } from './paths.js';
 import { send, type SupervisorStatus } from './protocol.js';
 
 /** How long a new supervisor may take to answer on its socket. */
@@ -54,8 +56,12 @@ function logTail(path: string): string {
   }
 }
 
-/** Spawns a supervisor detached (setsid), its output appended to its log; returns its pid. */
-function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exited: () => number | null } {
+/**
+ * Spawns a supervisor detached (setsid), its output appended to its log; returns its pid and a
+ * promise that settles when it says it serves (a line on fd 3) or leaves (the pipe closes), so
+ * the caller waits for the event rather than polling on a timer.
+ */
+function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exited: () => number | null; signalled: Promise<void>; placed: Promise<void> } {
   const paths = supervisorPaths(roots, project);
   mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
   if (existsSync(paths.log) && statSync(paths.log).size > LOG_MAX_BYTES) truncateSync(paths.log, 0);
@@ -63,15 +69,26 @@ function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exi
   try {
     const child = spawn(process.execPath, [supervisorEntry(), project, roots.run, roots.lib], {
       detached: true,
-      stdio: ['ignore', out, out],
+      stdio: ['ignore', out, out, 'pipe'],
       cwd: '/',
-      env: process.env,
+      env: { ...process.env, [READY_FD_VARIABLE]: '3' },
     });
     let code: number | null = null;
     child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));
     child.once('error', () => (code = 127));
     child.unref();
-    return { pid: child.pid ?? 0, exited: () => code };
+    // Into the project's monitor group while it loads (off its path: a move waits for an RCU
+    // grace period); it moves itself when this did not happen in time.
+    const placed = child.pid === undefined ? Promise.resolve() : placeInMonitorGroup(project, child.pid).catch(() => undefined);
+    const ready = child.stdio[3] as Socket | null;
+    const signalled = new Promise<void>((resolve) => {
+      if (!ready) return resolve();
+      ready.unref(); // the pipe never keeps this process alive
+      ready.once('data', () => resolve());
+      ready.once('close', () => resolve());
+      ready.once('error', () => resolve());
+    }).finally(() => ready?.destroy());
+    return { pid: child.pid ?? 0, exited: () => code, signalled, placed };
   } finally {
     closeSync(out);
   }
@@ -102,6 +119,7 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
         if (now && (await answers(paths.socket))) {
           // Ours lost the race to another one: see it leave, so it cannot start after a stop.
           while (now.pid !== child.pid && child.exited() === null && Date.now() < deadline) await sleep(10);
+          await child.placed;
           return now;
         }
         const code = child.exited();
@@ -111,7 +129,8 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
         }
         if (code === 3 && !(await runningSupervisor(project, roots))) break;
         if (Date.now() > deadline) break;
-        await sleep(20);
+        // its word (or its exit), else a look again a little later
+        await Promise.race([child.signalled, sleep(50)]);
       }
     }
     if (Date.now() > deadline) {

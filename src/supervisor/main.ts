@@ -7,14 +7,15 @@
 // records its pid, serves the control socket and rebuilds everything from the records
 // (supervisor.ts).
 import net from 'node:net';
-import { ftruncateSync } from 'node:fs';
+import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { placeInMonitorGroup } from '../runtime/index.js';
+import { inMonitorGroup, placeInMonitorGroup } from '../runtime/cgroup/monitors.js';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
-import { isAbstract, supervisorPaths } from './paths.js';
+import { isAbstract, READY_FD_VARIABLE, supervisorPaths } from './paths.js';
 import { serve, type Reply, type Request } from './protocol.js';
 import { Supervisor } from './supervisor.js';
+import { mark } from '../trace.js';
 
 /** Exit code of a supervisor that found another one running. */
 export const ALREADY_RUNNING = 3;
@@ -46,6 +47,26 @@ function takeMutex(name: string): Promise<net.Server | undefined> {
   });
 }
 
+/**
+ * Says `ready` on the fd the starting `stack` named (control.ts spawnSupervisor), then closes it,
+ * so no process started later inherits the pipe. Nothing when started otherwise.
+ */
+function tellReady(): void {
+  const fd = Number(process.env[READY_FD_VARIABLE]);
+  delete process.env[READY_FD_VARIABLE];
+  if (!Number.isInteger(fd) || fd < 3) return;
+  try {
+    writeSync(fd, 'ready\n');
+  } catch {
+    // the starter is gone: nobody to tell
+  }
+  try {
+    closeSync(fd);
+  } catch {
+    // not open
+  }
+}
+
 async function main(): Promise<void> {
   const [project, run, lib] = process.argv.slice(2);
   if (!project || !run || !lib) {
@@ -54,16 +75,20 @@ async function main(): Promise<void> {
   }
   const roots = { run, lib };
   const paths = supervisorPaths(roots, project);
+  mark('supervisor: modules loaded');
   const mutex = await takeMutex(paths.mutex);
+  mark('supervisor: mutex');
   if (!mutex) {
     log(`another supervisor of project ${project} runs; leaving`);
     process.exit(ALREADY_RUNNING);
   }
   try {
-    await placeInMonitorGroup(project, process.pid);
+    // The `stack` that started it moves it while it loads; a supervisor started otherwise moves itself.
+    if (!(await inMonitorGroup(project))) await placeInMonitorGroup(project, process.pid);
   } catch (e) {
     log(`cannot move into the project's monitor cgroup (it stays in its caller's): ${e instanceof Error ? e.message : String(e)}`);
   }
+  mark('supervisor: in its monitor group');
   const self: PidRecord = { pid: process.pid, startTime: readStartTime(process.pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
   await writeFile(paths.pidFile, self);
   if (!isAbstract(paths.socket)) await rm(paths.socket, { force: true }); // a dead predecessor's
@@ -95,11 +120,14 @@ async function main(): Promise<void> {
         return { ok: false, error: `unknown command ${JSON.stringify((request as { command?: unknown }).command)}` };
     }
   };
+  mark('supervisor: ports remembered');
   const server = await serve(paths.socket, handle);
+  mark('supervisor: serving');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGHUP', () => void supervisor.reload());
   log(`supervisor of project ${project} started (pid ${process.pid})`);
+  tellReady();
   await supervisor.start();
   // Once the project is gone (down removed its run folder) or another supervisor took over, leave.
   const watchdog = setInterval(() => {

@@ -9,6 +9,7 @@ import { syncProjectFirewall } from './firewall.js';
 import { attachedGuests } from '../../network/external.js';
 import { ipamStore } from '../ipam.js';
 import { undoing } from './undo.js';
+import { mark } from '../../trace.js';
 
 /** Records the network, makes its bridge, rewrites the firewall; undoes all of it on failure. */
 export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise<void> {
@@ -30,10 +31,13 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     ...(spec.allowLinkLocal && { allowLinkLocal: true }),
   });
   ctx.reached(`${op.id}:recorded`);
+  mark('network: recorded');
   await undoing(
     async () => {
       ctx.network().createNetwork(project, op.network, allocation);
+      mark('network: bridge made');
       await syncProjectFirewall(ctx);
+      mark('network: firewall written');
     },
     () => removeNetwork(ctx, op),
   );

@@ -38,14 +38,17 @@ export async function syncFirewall(
       return undefined;
     }
   };
-  await attempt(() => applyRuleset(project, networks, target));
-  await attempt(() =>
-    syncForwardHoles(
-      project,
-      networks.map((n) => n.bridge),
-      target,
+  // The nft table and the iptables holes are apart (their own tables): both at once.
+  await Promise.all([
+    attempt(() => applyRuleset(project, networks, target)),
+    attempt(() =>
+      syncForwardHoles(
+        project,
+        networks.map((n) => n.bridge),
+        target,
+      ),
     ),
-  );
+  ]);
   const forward = (options.ipForward ?? 'enable') === 'enable' && networks.some((n) => !n.internal);
   const change = forward ? await attempt(() => ensureIpv4Forwarding(target)) : undefined;
   if (errors.length === 1) throw errors[0];

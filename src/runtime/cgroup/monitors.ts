@@ -9,6 +9,7 @@
 // killing a service's group never reaches its monitor. `down` removes the group once its
 // processes are gone (removeMonitorGroup).
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { KernelError } from '../../errors.js';
@@ -139,6 +140,18 @@ export function monitorGroup(project: string, roots: readonly string[] = hierarc
 /** Moves `pid` into the project's monitor group: the supervisor does it for itself, launch() for each monitor. */
 export async function placeInMonitorGroup(project: string, pid: number): Promise<void> {
   await monitorGroup(project).join(pid);
+}
+
+/**
+ * Whether this process is already in the project's monitor group in every hierarchy (the `stack`
+ * that started a supervisor moves it there while it loads: a move costs an RCU grace period).
+ */
+export async function inMonitorGroup(project: string): Promise<boolean> {
+  const rel = `/${monitorGroupRel(project)}`;
+  const lines = (await readFile('/proc/self/cgroup', 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  // `id:controllers:/path`; a v1 hierarchy with no controller stack mounts (net_cls, ...) is not joined
+  const joinedDirs = hierarchyRoots().length;
+  return lines.filter((l) => l.slice(l.indexOf(':', l.indexOf(':') + 1) + 1) === rel).length >= joinedDirs && joinedDirs > 0;
 }
 
 /**
