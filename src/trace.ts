@@ -11,3 +11,9 @@ export function mark(label: string): void {
   process.stderr.write(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label}\n`);
   last = now;
 }
+
+/** With STACK_TRACE=1, one operation's span (`op <id> <from>..<to> ms` since the process began). */
+export function traceSpan(label: string, from: number, to: number): void {
+  if (!on) return;
+  process.stderr.write(`trace ${String(process.pid)} op ${label} ${from.toFixed(1)}..${to.toFixed(1)} ms\n`);
+}
