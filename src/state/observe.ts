@@ -15,7 +15,8 @@ import { holdsProjectLock } from './held-locks.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
 import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';
 import { dirPresent, linkPresent, mainProcessesIn, netnsPresent, processAlive } from './probe.js';
-import { killStartingLaunch, startingLaunchers } from './starting.js';
+import { killStartingLaunch, monitorDirsOf, unansweredLaunchers, type UnansweredLauncher } from './starting.js';
+import { launcherMark } from '../names.js';
 import { networkRecords, serviceRecords, volumeRecords, type NetworkRecord, type ServiceRecord } from './records.js';
 
 /** Where to look; every field defaults to the real place. */
@@ -51,9 +52,19 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
     volumes: {} as Record<string, LiveVolume>,
     warnings: [...services.warnings, ...networks.warnings, ...volumes.warnings],
   };
+  // The project's unanswered launchers, looked for once (not once per service: that was every
+  // process of the monitor group read for each service, quadratic in the services).
+  const looked = new Map<string, Promise<UnansweredLauncher[]>>();
+  const launchersOf = (r: ServiceRecord): Promise<UnansweredLauncher[]> => {
+    const dirs = monitorDirsOf(r.project, r.service, r.cgroups);
+    const key = dirs.join('\0');
+    let list = looked.get(key);
+    if (!list) looked.set(key, (list = unansweredLaunchers(dirs)));
+    return list;
+  };
   await Promise.all([
     ...services.records.map(async (r) => {
-      const adopted = r.bootId === bootId ? await adopt(roots, r, locked) : undefined;
+      const adopted = r.bootId === bootId ? await adopt(roots, r, locked, launchersOf) : undefined;
       if (adopted) live.warnings.push(adopted.note);
       live.services[r.service] = await observeService(adopted?.record ?? r, r.bootId === bootId, netnsDir);
     }),
@@ -72,9 +83,14 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
  * The record with the main process its cgroups hold when the record names none that lives
  * (written back, unless the record changed meanwhile); undefined when there is nothing to adopt.
  */
-async function adopt(roots: StateRoots, r: ServiceRecord, locked: boolean): Promise<{ record: ServiceRecord; note: string } | undefined> {
+async function adopt(
+  roots: StateRoots,
+  r: ServiceRecord,
+  locked: boolean,
+  launchersOf: (r: ServiceRecord) => Promise<UnansweredLauncher[]>,
+): Promise<{ record: ServiceRecord; note: string } | undefined> {
   if (r.cgroups.length === 0) return undefined;
-  const killed = locked ? await killStartingLaunches(r) : [];
+  const killed = locked ? await killStartingLaunches(r, launchersOf) : [];
   const cutOff = killed.length ? `service ${r.service}: killed pid ${killed.join(', ')}, a launch cut off before it answered` : undefined;
   const noteOnly = cutOff === undefined ? undefined : { record: r, note: cutOff };
   if (r.process !== null && processAlive(r.process.pid, r.process.startTime)) return noteOnly;
@@ -94,9 +110,10 @@ async function adopt(roots: StateRoots, r: ServiceRecord, locked: boolean): Prom
 }
 
 /** Kills the service's launches cut off before they answered (starting.ts); the pids killed. */
-async function killStartingLaunches(r: ServiceRecord): Promise<number[]> {
+async function killStartingLaunches(r: ServiceRecord, launchersOf: (r: ServiceRecord) => Promise<UnansweredLauncher[]>): Promise<number[]> {
   const killed: number[] = [];
-  for (const launcher of await startingLaunchers(r.project, r.service, r.cgroups)) killed.push(...(await killStartingLaunch(launcher)));
+  const mark = launcherMark(r.service);
+  for (const launcher of (await launchersOf(r)).filter((l) => l.mark === mark)) killed.push(...(await killStartingLaunch(launcher)));
   return killed;
 }
 

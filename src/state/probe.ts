@@ -1,6 +1,10 @@
 // Kernel probes behind observation: does this netns, link, cgroup, folder or process still
-// exist? Each answers from the kernel's own files, never from our records.
-import { readFile, readlink, stat, statfs } from 'node:fs/promises';
+// exist? Each answers from the kernel's own files, never from our records. The existence probes
+// are synchronous calls behind an async signature: a stat of sysfs, cgroupfs or nsfs answers in
+// microseconds, while a round trip through libuv's four threads per probe made observing 20
+// services (~260 probes) take ~38 ms.
+import { statfsSync, statSync } from 'node:fs';
+import { readFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isSameProcess, readProcFile, readStartTime } from '../sys/proc.js';
 
@@ -10,7 +14,7 @@ const NSFS_MAGIC = 0x6e736673;
 /** A named netns exists: its bind mount under `netnsDir` is a namespace, not a leftover file. */
 export async function netnsPresent(name: string, netnsDir: string): Promise<boolean> {
   try {
-    return (await statfs(join(netnsDir, name))).type === NSFS_MAGIC;
+    return statfsSync(join(netnsDir, name)).type === NSFS_MAGIC;
   } catch {
     return false;
   }
@@ -24,7 +28,7 @@ export async function linkPresent(name: string, sysClassNet = '/sys/class/net'):
 /** A folder exists (cgroup directories, volume folders). */
 export async function dirPresent(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }

@@ -52,32 +52,42 @@ async function linkOf(path: string): Promise<string | undefined> {
   }
 }
 
+/** A launcher in a monitor group that has not answered yet, with the service mark it was run with. */
+export interface UnansweredLauncher extends ProcessId {
+  readonly mark: string;
+}
+
 /**
- * The launchers of `service` in the project's monitor group that have not answered yet: the
- * launcher binary run with the service's mark, in this pid namespace (not a workload it
- * cloned, which is pid 1 of its own), its stdout still a pipe.
+ * The launchers in the monitor groups `monitorDirs` that have not answered yet: the launcher
+ * binary, in this pid namespace (not a workload it cloned, which is pid 1 of its own), its
+ * stdout still a pipe. One look at the group serves every service of the project (observe.ts).
  */
-export async function startingLaunchers(project: string, service: string, serviceDirs: readonly string[]): Promise<ProcessId[]> {
+export async function unansweredLaunchers(monitorDirs: readonly string[]): Promise<UnansweredLauncher[]> {
   const pids = new Set<number>();
-  for (const dir of monitorDirsOf(project, service, serviceDirs)) {
+  for (const dir of monitorDirs) {
     const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
     for (const line of text.split('\n')) if (/^\d+$/.test(line)) pids.add(Number(line));
   }
   const depth = nsDepth('self');
-  const mark = launcherMark(service);
-  const found: ProcessId[] = [];
+  const found: UnansweredLauncher[] = [];
   for (const pid of pids) {
     if (launchersOfThisProcess.has(pid)) continue;
     const exe = await linkOf(`/proc/${pid}/exe`);
     if (exe === undefined || basename(exe) !== 'launcher') continue;
     const argv = (readProcFile(`/proc/${pid}/cmdline`) ?? '').split('\0');
-    if (argv[1] !== mark || nsDepth(pid) !== depth) continue;
+    if (argv[1] === undefined || nsDepth(pid) !== depth) continue;
     const stdout = await linkOf(`/proc/${pid}/fd/1`);
     if (stdout === undefined || stdout === '/dev/null') continue; // answered (or gone)
     const startTime = readStartTime(pid);
-    if (startTime !== undefined) found.push({ pid, startTime });
+    if (startTime !== undefined) found.push({ pid, startTime, mark: argv[1] });
   }
   return found;
+}
+
+/** The launchers of `service` in the project's monitor group that have not answered yet. */
+export async function startingLaunchers(project: string, service: string, serviceDirs: readonly string[]): Promise<ProcessId[]> {
+  const mark = launcherMark(service);
+  return (await unansweredLaunchers(monitorDirsOf(project, service, serviceDirs))).filter((l) => l.mark === mark).map(({ pid, startTime }) => ({ pid, startTime }));
 }
 
 /** The state letter of /proc/PID/stat (`T` stopped, `Z` zombie), undefined when gone. */
