@@ -109,6 +109,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
         }
       },
     };
+    mark('apply: walking');
     const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
     const result = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency: options.concurrency ?? 8 });
     await ipamLock?.release();

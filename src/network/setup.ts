@@ -3,6 +3,7 @@
 // setup and teardown are built from the same methods. One bridge per network, one veth pair
 // per (service, network) whose peer is made directly in the service's netns as eth0, eth1, ...
 // Firewall rules, DNS and /etc/hosts are other modules' work.
+import { mark } from '../trace.js';
 import { createHash } from 'node:crypto';
 import { AggregateStackError, KernelError, UserError } from '../errors.js';
 import { bridgeName, netnsName, vethHostName, vethPeerName } from '../names.js';
@@ -118,6 +119,7 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       const name = netnsName(project, service);
       try {
         netnsAdd(name);
+        mark('netns: added');
       } catch (e) {
         if (!(e instanceof KernelError && e.errno === 'EEXIST')) throw e;
         if (!usable(name)) {

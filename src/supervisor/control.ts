@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId } from '../sys/proc.js';
 import { placeInMonitorGroup } from '../runtime/cgroup/monitors.js';
+import { mark } from '../trace.js';
 import { bundled } from '../bundled.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';
@@ -113,7 +114,9 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
         // starting up (no socket yet) or shutting down: look again
       }
     } else if (attempt === 0 || Date.now() < deadline) {
+      mark('ensure: spawning');
       const child = spawnSupervisor(project, roots);
+      mark('ensure: spawned');
       for (;;) {
         const now = await runningSupervisor(project, roots);
         if (now && (await answers(paths.socket))) {

@@ -1,6 +1,7 @@
 // create-netns, remove-netns, attach-veth, detach-veth: a service's network namespace and the
 // veth pairs joining it to its networks. Each claim goes into the service record before the
 // object is made, and leaves it only once the object is gone.
+import { mark } from '../../trace.js';
 import type { AttachVeth, CreateNetns, DetachVeth, RemoveNetns } from '../../planner/plan.js';
 import { netnsName, vethHostName, vethPeerName } from '../../names.js';
 import { orderedNetworks } from '../../network/peers.js';
@@ -24,8 +25,11 @@ export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<voi
   ctx.reached(`${op.id}:recorded`);
   await undoing(
     async () => {
+      mark('netns: recorded');
       ctx.network().createNetns(ctx.project.name, op.service);
+      mark('netns: made');
       openPingGroupRange(name);
+      mark('netns: ping range');
     },
     () => removeNetns(ctx, op),
   );
