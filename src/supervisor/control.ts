@@ -8,7 +8,6 @@ import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId } from '../sys/proc.js';
-import { placeInMonitorGroup } from '../runtime/cgroup/monitors.js';
 import { mark } from '../trace.js';
 import { bundled } from '../bundled.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
@@ -80,7 +79,9 @@ function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exi
     child.unref();
     // Into the project's monitor group while it loads (off its path: a move waits for an RCU
     // grace period); it moves itself when this did not happen in time.
-    const placed = child.pid === undefined ? Promise.resolve() : placeInMonitorGroup(project, child.pid).catch(() => undefined);
+    // (The runtime is loaded here, not at the top: `ps` and `status` never start a supervisor.)
+    const pid = child.pid;
+    const placed = pid === undefined ? Promise.resolve() : import('../runtime/index.js').then(({ placeInMonitorGroup }) => placeInMonitorGroup(project, pid)).catch(() => undefined);
     const ready = child.stdio[3] as Socket | null;
     const signalled = new Promise<void>((resolve) => {
       if (!ready) return resolve();
@@ -117,6 +118,7 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
       mark('ensure: spawning');
       const child = spawnSupervisor(project, roots);
       mark('ensure: spawned');
+      let heard = false;
       for (;;) {
         const now = await runningSupervisor(project, roots);
         if (now && (await answers(paths.socket))) {
@@ -132,8 +134,13 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
         }
         if (code === 3 && !(await runningSupervisor(project, roots))) break;
         if (Date.now() > deadline) break;
-        // its word (or its exit), else a look again a little later
-        await Promise.race([child.signalled, sleep(50)]);
+        // its word (or its exit) while it has not spoken, else a look again a little later
+        if (heard) await sleep(50);
+        else {
+          const pause = new AbortController();
+          await Promise.race([child.signalled.then(() => (heard = true)), sleep(50, undefined, { signal: pause.signal }).catch(() => undefined)]);
+          pause.abort(); // no timer left behind to hold the process after the answer
+        }
       }
     }
     if (Date.now() > deadline) {

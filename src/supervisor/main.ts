@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { inMonitorGroup, placeInMonitorGroup } from '../runtime/cgroup/monitors.js';
+import { inMonitorGroup, placeInMonitorGroup } from '../runtime/index.js';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
 import { isAbstract, READY_FD_VARIABLE, supervisorPaths } from './paths.js';

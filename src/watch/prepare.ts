@@ -52,12 +52,16 @@ export function watchedServices(project: Project, named: readonly string[]): str
 
 /**
  * Every rule of `services` (service names, not replica keys), checked and ready to watch. A rule
- * belongs to its service, and acts on every replica of it: `project` as loaded (its `scale` is
- * what `up` runs) or already as `up` expanded it (planner/replicas.ts).
+ * belongs to its service, and acts on every replica of it: `replicasOf` names them (planner/
+ * replicas.ts keys) as they run — by default as `project`'s own `scale` would run them.
  */
-export function prepareRules(project: Project, services: readonly string[], roots: StateRoots): PreparedRule[] {
+export function prepareRules(
+  project: Project,
+  services: readonly string[],
+  roots: StateRoots,
+  replicasOf: (service: string) => readonly string[] = (service) => replicaKeys(expandReplicas(project).services, service),
+): PreparedRule[] {
   const out: PreparedRule[] = [];
-  const replicas = Object.values(project.services).some((s) => s.replica !== undefined) ? project : expandReplicas(project);
   for (const name of services) {
     const service = project.services[name]!;
     (service.develop?.watch ?? []).forEach((rule, i) => {
@@ -81,7 +85,7 @@ export function prepareRules(project: Project, services: readonly string[], root
         ? syncDestination(service, rule, context, (mount) => {
             if (mount.source !== undefined) return [volumeDataDir(roots, project.volumes[mount.source]?.name ?? `${project.name}_${mount.source}`)];
             // An anonymous volume is each replica's own: a copy goes into every one.
-            return replicaKeys(replicas.services, name).map((key) => volumeDataDir(roots, anonymousVolumeName(project.name, key, mount.target)));
+            return replicasOf(name).map((key) => volumeDataDir(roots, anonymousVolumeName(project.name, key, mount.target)));
           }, !isFile)
         : undefined;
       const gitDir = findGitDir(isFile ? dirname(rule.path) : rule.path);

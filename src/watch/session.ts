@@ -5,6 +5,7 @@
 // whose every restart is followed by a change to the same files is suspended (feedback.ts).
 import { mark } from '../trace.js';
 import { existsSync, statSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { WatchExec, WatchRule } from '../spec/project.js';
 import { Batcher, DEFAULT_MAX_DELAY_MS, DEFAULT_QUIET_MS, realClock, type Clock } from './batcher.js';
@@ -337,7 +338,8 @@ export class WatchSession {
             done = true;
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
-            if (code === 'ENOENT') {
+            // The source gone again since the event (not the volume's folder missing: that fails)
+            if (code === 'ENOENT' && !(await exists(source))) {
               // gone again since the event: mirror that
               await removeFrom(root, rel).catch(() => undefined);
               done = true;
@@ -413,5 +415,15 @@ export class WatchSession {
     })();
     this.running.add(check);
     void check.finally(() => this.running.delete(check));
+  }
+}
+
+/** Whether `path` exists (a symlink counts, whatever it points at). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -91,6 +91,9 @@ describeRoot('stack cp', () => {
     expect(lstatSync(join(out, 'lnk')).isDirectory()).toBe(true); // SRC's name, its target's content
     expect(readFileSync(join(out, 'lnk', 'a.txt'), 'utf8')).toBe('hello\n');
     expect(readlinkSync(join(out, 'lnk', 'inner'))).toBe('a.txt'); // still a link
+    // a trailing slash resolves the link as a folder too, -L or not
+    expect((await stack('cp', 'web:/tmp/lnk/', join(out, 'viaslash'))).exitCode).toBe(0);
+    expect([lstatSync(join(out, 'viaslash')).isDirectory(), readFileSync(join(out, 'viaslash', 'a.txt'), 'utf8')]).toEqual([true, 'hello\n']);
     expect((await stack('cp', '-L', 'web:/tmp/flink', out)).exitCode).toBe(0);
     expect([lstatSync(join(out, 'flink')).isFile(), readFileSync(join(out, 'flink'), 'utf8')]).toEqual([true, 'hello\n']);
     // on the host: hlnk -> in (a folder holding inner -> file.txt)

@@ -214,12 +214,25 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
     }
   }, 120_000);
 
-  it('run: a scaled dependency starts with every replica; the one-off of a scaled service is one copy', async () => {
+  it('run: a scaled dependency starts with every replica; the one-off of a scaled service is one copy, of a service of 0 replicas too', async () => {
     const other = `${project}r`;
     const rstack = (...args: string[]) => execa(process.execPath, [bin, '-p', other, '-f', join(dir, 'run.yaml'), ...args], { env, cwd: dir, reject: false });
     writeFileSync(
       join(dir, 'run.yaml'),
-      ['services:', '  db:', '    command: sleep infinity', '    scale: 2', '  job:', '    command: [sh, -c, "getent ahostsv4 db | grep -c STREAM"]', '    depends_on: [db]', '    scale: 3', ''].join('\n'),
+      [
+        'services:',
+        '  db:',
+        '    command: sleep infinity',
+        '    scale: 2',
+        '  job:',
+        '    command: [sh, -c, "getent ahostsv4 db | grep -c STREAM"]',
+        '    depends_on: [db]',
+        '    scale: 3',
+        '  tool:', // compose's tool service: never up, run on demand
+        '    command: [echo, tool ran]',
+        '    deploy: {replicas: 0}',
+        '',
+      ].join('\n'),
     );
     try {
       const r = await rstack('run', '--rm', '-T', 'job');
@@ -227,6 +240,8 @@ describeWith({ root: true, commands: ['getent', 'hostname', 'ip'] }, 'scale, dep
       expect(r.stdout).toBe('2'); // db answers with both replicas' addresses
       const rows = JSON.parse((await rstack('ps', '-a', '--format', 'json')).stdout) as { name: string; state: string }[];
       expect(rows.map((row) => `${row.name} ${row.state}`)).toEqual(['db-1 running', 'db-2 running']);
+      const tool = await rstack('run', '--rm', '-T', 'tool');
+      expect([tool.exitCode, tool.stdout, tool.stderr]).toEqual([0, 'tool ran', expect.any(String)]);
     } finally {
       await rstack('down', '--timeout', '0');
     }

@@ -77,7 +77,7 @@ export function landing(srcKind: PathKind, dest: string, destKind: PathKind, des
 export function renameTransform(from: string, to: string): string {
   const re = from.replace(/[\\.*[\]^$,]/g, '\\$&');
   const rep = to.replace(/[\\&,]/g, '\\$&');
-  return `s,^${re}\\(/\\|$\\),${rep}\\1,`;
+  return `s,^${re}\\(/\\|$\\),${rep}\\1,S`; // S: member names only, never a symlink's target
 }
 
 /** The kind of `path` in the service, and of its folder. */
@@ -195,12 +195,15 @@ function exited(child: ReturnType<typeof spawn>): Promise<number> {
 async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, dest: string, o: { archive: boolean; follow: boolean }): Promise<number> {
   const noSource = () => new UserError('CP_NO_SOURCE', `no such file or folder in service "${target.service.name}": ${src}`, 'paths resolve as the service sees them (its root, its mounts)');
   // `X/.` is the contents of the folder X leads to, a link or not (the kernel follows it).
-  let [srcKind] = await probe(target, src.replace(/\/\.$/, '') || '/', src.endsWith('/.'));
-  // -L follows SRC itself when it is a symlink (resolved in the service's view), and only SRC:
-  // links inside a copied folder stay links, as docker cp -L leaves them.
+  const contentsOf = src.endsWith('/.');
+  const bare = src.replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
+  let [srcKind] = await probe(target, bare, contentsOf);
+  // -L (or a trailing slash, which resolves a path as a folder) follows SRC itself when it is a
+  // symlink, resolved in the service's view, and only SRC: links inside a copied folder stay
+  // links, as docker cp leaves them.
   let from = src;
-  if (o.follow && srcKind === 'link' && !src.endsWith('/.')) {
-    const real = await resolveInService(target, src.replace(/\/+$/, ''));
+  if (srcKind === 'link' && !contentsOf && (o.follow || src.endsWith('/'))) {
+    const real = await resolveInService(target, bare);
     if (real === undefined) throw noSource();
     [srcKind] = await probe(target, real, false);
     from = real;
@@ -252,11 +255,13 @@ async function copyIn(ctx: CommandContext, target: ExecTarget, src: string, dest
     dir = dest;
     input = process.stdin;
   } else {
-    let srcKind = await hostKind(src.replace(/\/\.$/, ''), src.endsWith('/.'));
-    // -L follows SRC itself when it is a symlink, and only SRC (links inside a folder stay links).
+    const contentsOf = src.endsWith('/.');
+    const bare = src.replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
+    let srcKind = await hostKind(bare, contentsOf);
+    // -L (or a trailing slash) follows SRC itself when it is a symlink, and only SRC (links inside a folder stay links).
     let path = src;
-    if (o.follow && srcKind === 'link' && !src.endsWith('/.')) {
-      path = await realpath(src).catch(() => src);
+    if (srcKind === 'link' && !contentsOf && (o.follow || src.endsWith('/'))) {
+      path = await realpath(bare).catch(() => src);
       srcKind = path === src ? 'none' : await hostKind(path, false);
     }
     if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder: ${src}`, 'check the host path');

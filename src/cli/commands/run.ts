@@ -119,7 +119,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.user !== undefined && project.services[service]!.imageRoot !== undefined) {
     project = { ...project, services: { ...project.services, [service]: await withImageUser(project.services[service]!, values.user, roots) } };
   }
-  // Dependencies run as `up` runs them: a scaled one with every replica. The one-off itself is one copy.
+  // The one-off is one copy of the service as written, whatever its scale (0 included: compose's
+  // tool services); its dependencies run as `up` runs them, a scaled one with every replica.
+  const template = project.services[service]!;
   project = expandReplicas(project);
 
   const overrides: OneOffOverrides = {
@@ -136,7 +138,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   };
   const mounts = values.volume.map((v) => parseVolumeOption(v, project, ctx.env));
   // Checked before anything is made: the spec with a placeholder name, then argv.
-  const draft = oneOffService(project.services[service]!, `${service}-run`, overrides, mounts);
+  const draft = oneOffService(template, `${service}-run`, overrides, mounts);
   const argv = commandOf(draft);
 
   const env = executorEnv(ctx, supervisorControl(roots));
@@ -146,7 +148,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   process.on('SIGINT', onSigint);
   let oneOff: { name: string; spec: Service; synth: Project };
   try {
-    oneOff = await startOneOff(ctx, env, project, service, overrides, mounts, values, renderer, cancel.signal);
+    oneOff = await startOneOff(ctx, env, project, service, template, overrides, mounts, values, renderer, cancel.signal);
   } finally {
     process.off('SIGINT', onSigint);
     await renderer.close();
@@ -178,6 +180,7 @@ async function startOneOff(
   env: RunEnv,
   project: Project,
   service: string,
+  template: Service,
   overrides: OneOffOverrides,
   mounts: Parameters<typeof oneOffService>[3],
   values: { name?: string | undefined; detach: boolean; 'no-deps': boolean },
@@ -202,7 +205,7 @@ async function startOneOff(
           name = generatedName(service, randomBytes(3));
         }
         checkOneOffName(name, project, taken);
-        const spec = oneOffService(project.services[service]!, name, overrides, mounts);
+        const spec = oneOffService(template, name, overrides, mounts);
         const launched = values.detach ? spec : holder(spec);
         await recordOneOff(env.roots, project.name, env.bootId ?? readBootId(), service, launched);
         made = name;

@@ -122,8 +122,9 @@ export async function run(ctx: CommandContext): Promise<number> {
           const before = previous.get(service);
           return statsRow(nameOf(service), service, before?.key === key ? before.sample : sample, sample);
         }),
-        // -a: a stopped service uses nothing (docker stats -a shows zeros)
-        ...stopped.filter((s) => !now.has(s)).map((s) => statsRow(nameOf(s), s, IDLE, IDLE)),
+        // -a: a stopped service uses nothing (docker stats -a shows zeros); so does one that
+        // ended between the listing and its sample
+        ...(values.all ? [...stopped, ...running.map((r) => r.name)] : []).filter((s) => !now.has(s)).map((s) => statsRow(nameOf(s), s, IDLE, IDLE)),
       ].sort((a, b) => (a.Service < b.Service ? -1 : 1));
       previous = now;
       if (values.format === 'json') ctx.stdout.write(rows.map((r) => JSON.stringify(r) + '\n').join(''));

@@ -202,7 +202,8 @@ async function prepareWatch(ctx: CommandContext, project: Project, services: rea
   // A rule is its service's and acts on every replica of it: each service once, by its own name.
   const watched = [...new Set(services.map((s) => replicaOf(s).service))].filter((s) => (project.services[s]?.develop?.watch.length ?? 0) > 0);
   if (watched.length === 0) ctx.stderr.write('warning: --watch: none of the services has develop.watch rules; nothing is watched\n');
-  return prepareRules(project, watched, env.roots);
+  // `project` runs as up expanded it (--scale included): each rule acts on those replicas.
+  return prepareRules(project, watched, env.roots, (service) => replicaKeys(project.services, service));
 }
 
 /** observe → plan → apply, under the lock; false when Ctrl-C came while waiting for it. */

@@ -10,6 +10,8 @@ import { supervisorControl } from '../../supervisor/index.js';
 import { stateRoots } from '../../state/paths.js';
 import { serviceRecords } from '../../state/records.js';
 import { prepareRules, watchedServices } from '../../watch/prepare.js';
+import { expandReplicas, replicaKeys } from '../../planner/replicas.js';
+import { readSnapshot } from '../../state/snapshot.js';
 import { assertServices } from './assert-services.js';
 import { startWatching } from './watching.js';
 
@@ -62,8 +64,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   assertServices(project, positionals, 'watch');
   const services = watchedServices(project, positionals);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)));
-  // Every rule is checked before anything starts: a bad rule changes nothing.
-  const rules = prepareRules(project, services, env.roots);
+  // Every rule is checked before anything starts: a bad rule changes nothing. With --no-up the
+  // services run as the last `up` made them (perhaps with --scale): their replicas are those.
+  const running = values['no-up'] ? (await readSnapshot(env.roots, project.name).catch(() => undefined))?.project : undefined;
+  const expanded = expandReplicas(project);
+  const rules = prepareRules(project, services, env.roots, (service) => replicaKeys((running?.services[service] ? running : expanded).services, service));
 
   if (values['no-up']) {
     const { records } = await serviceRecords.list(env.roots, project.name);

@@ -20,6 +20,7 @@ import { watchPath } from '../../watch/watcher.js';
 import { initialSync } from '../../watch/initial.js';
 import { beginRestart, restartServices, stopServicesNamed } from './lifecycle.js';
 import { withReplicas } from './running-project.js';
+import { replicaOf } from '../../planner/replicas.js';
 
 /** A running watch; close() stops it (the services keep running). */
 export interface Watching {
@@ -76,20 +77,23 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
   const sink = { ...nullSink, notice: (message: string) => line('', message) }; // events stay quiet: one line per action is printed instead
   let userDb: ReturnType<typeof loadUserDb> | undefined;
   const owners = new Map<string, { uid: number; gid: number } | undefined>();
+  /**
+   * The project as the last `up` made it, when it has `service` (a restart applies no edit of the
+   * spec since: `up` does; a scaled service is every replica up made), else as loaded.
+   */
+  const asUpMadeIt = async (service: string): Promise<Project> => {
+    const applied = (await readSnapshot(env.roots, project.name))?.project;
+    return applied?.services[service] ? applied : project;
+  };
   return {
     async restart(service, cause) {
-      // As `stack restart`: the service as the last `up` made it (an edit of the spec since is
-      // applied by `up`, not by a restart).
-      const applied = (await readSnapshot(env.roots, project.name))?.project;
-      // Every replica of a scaled service (planner/replicas.ts).
-      const target = applied?.services[service] ? applied : project;
+      const target = await asUpMadeIt(service);
       const made = await restartServices({ env, project: target, services: withReplicas(target, [service]), cause, sink });
       // After a `stack down` elsewhere there is nothing to restart: say so rather than a restart line.
       if (made === 0) throw new UserError('SERVICE_NOT_UP', `service "${service}" is not up (was the project taken down?)`, 'run `stack up` (or restart `stack watch`) to bring it back');
     },
     async beginRestart(service) {
-      const applied = (await readSnapshot(env.roots, project.name))?.project;
-      const target = applied?.services[service] ? applied : project;
+      const target = await asUpMadeIt(service);
       const begun = await beginRestart({ env, project: target, services: withReplicas(target, [service]), cause: 'files changing', sink });
       return {
         async finish(cause) {
@@ -99,24 +103,30 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
       };
     },
     async pause(service) {
-      const applied = (await readSnapshot(env.roots, project.name))?.project;
-      const target = applied?.services[service] ? applied : project;
+      const target = await asUpMadeIt(service);
       await stopServicesNamed({ env, project: target, services: withReplicas(target, [service]), cause: 'exited right after a watch restart', sink });
     },
     async exec(service, hook: WatchExec) {
-      // In every replica of the service, as compose does; the first failure is the rule's result.
-      const applied = (await readSnapshot(env.roots, project.name))?.project;
-      const from = applied?.services[service] ? applied : project;
+      // In every running replica of the service, as compose runs it in each container; the
+      // result names the replicas that failed or were not running.
+      const from = await asUpMadeIt(service);
       const keys = withReplicas(from, [service]);
-      let result: { exitCode: number | null; output: string } | undefined;
+      const failed: string[] = [];
+      let output = '';
+      let ran = 0;
+      let failure: { exitCode: number | null } | undefined;
       for (const key of keys) {
         const record = await serviceRecords.read(env.roots, project.name, key);
         // The service as up made it (an image service's environment, user and folder come from its image).
         const spec = from.services[key] ?? project.services[service]!;
+        const label = keys.length > 1 ? (spec.containerName ?? `${project.name}-${service}-${replicaOf(key).index}`) : service;
         const target = record && execTargetOf(record, spec);
-        if (!target) throw new UserError('SERVICE_NOT_RUNNING', `service "${key}" is not running`, 'start it with `stack up`');
+        if (!target) {
+          failed.push(`${label} not running`);
+          continue;
+        }
         const hookUserDb = hook.user !== undefined ? await imageUserDb(spec, env.roots) : undefined;
-        const ran = await execInService(target, hook.command, {
+        const result = await execInService(target, hook.command, {
           env: hook.environment,
           ...(hook.user !== undefined && { user: hook.user }),
           ...(hookUserDb !== undefined && { userDb: hookUserDb }),
@@ -125,12 +135,19 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
           timeoutMs: 60_000,
           maxOutputBytes: 64 * 1024,
         });
-        const output = `${ran.stdout}${ran.stderr}`;
-        if (result === undefined || (result.exitCode === 0 && ran.exitCode !== 0)) {
-          result = { exitCode: ran.exitCode, output: keys.length > 1 && ran.exitCode !== 0 ? `(in ${spec.containerName ?? key}) ${output}` : output };
-        }
+        ran++;
+        if (result.exitCode !== 0) {
+          failure ??= { exitCode: result.exitCode };
+          failed.push(`${label} exited with ${result.exitCode ?? 'a signal'}`);
+          output = `${result.stdout}${result.stderr}`; // the last failure's output
+        } else if (output === '') output = `${result.stdout}${result.stderr}`;
       }
-      return result ?? { exitCode: 0, output: '' };
+      if (ran === 0) throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" is not running`, 'start it with `stack up`');
+      if (failed.length === 0) return { exitCode: 0, output };
+      // One replica: its own result; several: the first failure's code (1 for one not running),
+      // the output kept, then which replicas failed (the last lines are what watch shows).
+      if (keys.length === 1) return { exitCode: failure?.exitCode ?? 1, output };
+      return { exitCode: failure?.exitCode ?? 1, output: `${output.trimEnd()}\n${failed.join('; ')}` };
     },
     async exitWithin(service, ms): Promise<EarlyExit | undefined> {
       const record = await serviceRecords.read(env.roots, project.name, service);

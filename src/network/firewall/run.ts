@@ -2,7 +2,8 @@
 // one (nsenter --net), so the same code serves `stack up` and the tests' throwaway "host" netns.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { DEFAULT_SEARCH_PATH } from '../../runtime/index.js';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 
@@ -94,11 +95,12 @@ function spawnCollect(bin: string, argv: readonly string[], input: string): Prom
  * 10-15 ms); the netns does not matter, nsenter --net changes nothing of the filesystem.
  */
 export async function has(_target: NetTarget, file: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+  for (const dir of (process.env.PATH || DEFAULT_SEARCH_PATH).split(':')) {
     if (dir === '') continue;
     try {
-      await access(join(dir, file), constants.X_OK);
-      return true;
+      const path = join(dir, file);
+      await access(path, constants.X_OK);
+      if ((await stat(path)).isFile()) return true;
     } catch {
       // not here
     }

@@ -149,7 +149,9 @@ export async function placeInMonitorGroup(project: string, pid: number): Promise
 export async function inMonitorGroup(project: string): Promise<boolean> {
   const rel = `/${monitorGroupRel(project)}`;
   const lines = (await readFile('/proc/self/cgroup', 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  // `id:controllers:/path`; a v1 hierarchy with no controller stack mounts (net_cls, ...) is not joined
+  // Lines are `id:controllers:/path`, one per hierarchy the kernel has (some perhaps not mounted
+  // here, so not joined): at least as many at the group's path as the hierarchies a join writes
+  // to. Errs only towards "not in" (a hierarchy skipped as read-only): the move is then repeated.
   const joinedDirs = hierarchyRoots().length;
   return lines.filter((l) => l.slice(l.indexOf(':', l.indexOf(':') + 1) + 1) === rel).length >= joinedDirs && joinedDirs > 0;
 }
