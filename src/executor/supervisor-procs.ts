@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { killProcessAndWait } from '../sys/pidfd.js';
 import { readStartTime } from '../sys/proc.js';
 
-/** A supervisor process of some state root: `node …/supervisor/main.js <project> <run> <lib>`. */
+/** A supervisor process of some state root: `node [options] …/supervisor/main.js <project> <run> <lib>`. */
 export interface SupervisorProcess {
   readonly pid: number;
   readonly startTime: number;
@@ -25,7 +25,9 @@ export function supervisorProcesses(): SupervisorProcess[] {
     } catch {
       continue;
     }
-    const [, script = '', project, run] = argv;
+    // `node [node options] SCRIPT <project> <run> <lib>` (control.ts passes V8 options first)
+    const at = argv.findIndex((word, i) => i > 0 && !word.startsWith('-'));
+    const [script = '', project, run] = at > 0 ? argv.slice(at) : [];
     if (!/\/(?:supervisor[^/]*\/main|bundle\/supervisor)\.m?js$/.test(script) || project === undefined || run === undefined) continue;
     const startTime = readStartTime(Number(entry));
     if (startTime !== undefined) found.push({ pid: Number(entry), startTime, project, run });

@@ -17,6 +17,13 @@ import { send, type SupervisorStatus } from './protocol.js';
 
 /** How long a new supervisor may take to answer on its socket. */
 const START_TIMEOUT_MS = 15_000;
+/**
+ * V8's young generation kept at 1 MiB a half (16 by default): the supervisor is a long-lived,
+ * mostly idle process, and with the default it sat at 110 MiB RSS for 200 services (69 MiB of it
+ * anonymous); with this, 65 MiB (22). bench/portfwd.mjs through the forwarder it runs: 1006 vs
+ * 900 MiB/s, 4069 vs 3067 connections/s (no loss).
+ */
+const SUPERVISOR_NODE_FLAGS = ['--max-semi-space-size=1'];
 /** Its log is cut when it grew past this at a start. */
 const LOG_MAX_BYTES = 1024 * 1024;
 
@@ -67,7 +74,7 @@ function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exi
   if (existsSync(paths.log) && statSync(paths.log).size > LOG_MAX_BYTES) truncateSync(paths.log, 0);
   const out = openSync(paths.log, 'a', RECORD_FILE_MODE); // what the supervisor prints may quote a service's environment
   try {
-    const child = spawn(process.execPath, [supervisorEntry(), project, roots.run, roots.lib], {
+    const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), project, roots.run, roots.lib], {
       detached: true,
       stdio: ['ignore', out, out, 'pipe'],
       cwd: '/',
