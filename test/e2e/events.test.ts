@@ -97,11 +97,14 @@ describeRoot('stack events', () => {
       expect(Number.isNaN(Date.parse(e.time))).toBe(false);
     }
 
-    // down: each service destroyed
+    // down: each service dies, then is destroyed
     const mark = events().length;
     expect((await stack('down', '--timeout', '0', '--progress', 'quiet')).exitCode).toBe(0);
+    const destroyed = await waitFor('checked', 'destroy', mark);
     await waitFor('hog', 'destroy', mark);
-    await waitFor('checked', 'destroy', mark);
+    const died = seen('checked', 'die', mark);
+    expect(died, 'checked dies before it is destroyed').toBeGreaterThanOrEqual(0);
+    expect(mark + died).toBeLessThan(destroyed);
 
     const exited = new Promise<number | null>((resolve) => watcher!.once('exit', (code) => resolve(code)));
     watcher.kill('SIGINT');

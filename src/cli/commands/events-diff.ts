@@ -3,7 +3,8 @@
 // and restart files, the memory cgroup's oom_kill counter), and the events between two pictures,
 // in the order Docker emits them: create, oom, die (with the exit code, 128+n for signal n),
 // restart, start, health_status, destroy. A service whose record appears is created; one whose
-// record goes (`down`, `up` removing it) is destroyed. Pure: the reading is in events.ts.
+// record goes (`down`, `up` removing it) is destroyed, after a die (without its code) when it was
+// running at the last reading. Pure: the reading is in events.ts.
 
 /** One service's facts at one moment. */
 export interface ServiceFacts {
@@ -50,7 +51,11 @@ export function diffFacts(before: ProjectFacts, after: ProjectFacts): LifecycleE
     }
   }
   for (const service of [...before.keys()].sort()) {
-    if (!after.has(service)) events.push({ service, action: 'destroy', attributes: {} });
+    if (after.has(service)) continue;
+    // Running at the last reading and gone with its record (a fast `down`): it died too, its
+    // exit code gone with the record.
+    if (before.get(service)!.process !== null) events.push({ service, action: 'die', attributes: {} });
+    events.push({ service, action: 'destroy', attributes: {} });
   }
   return events;
 }

@@ -46,9 +46,12 @@ describe('stack events: diffFacts', () => {
   it('a record that appears is created (then started when its process runs); one that goes is destroyed', () => {
     expect(diffFacts(facts({}), facts({ db: { ...running(7), process: null } })).map((e) => `${e.service} ${e.action}`)).toEqual(['db create']);
     const exit = { process: '5:100', exitCode: 0, oomKilled: false, at: 't1' };
-    expect(diffFacts(facts({ db: running(5), web: running(6) }), facts({ web: running(6) })).map((e) => `${e.service} ${e.action}`)).toEqual(['db destroy']);
-    // the exit seen with the removal: die first, as Docker orders them
-    expect(diffFacts(facts({ a: running(5), b: running(6) }), facts({ b: { ...running(6), process: null, exit: { ...exit, process: '6:100' } } })).map((e) => `${e.service} ${e.action}`)).toEqual(['b die', 'a destroy']);
+    expect(diffFacts(facts({ db: running(5), web: running(6) }), facts({ web: running(6) })).map((e) => `${e.service} ${e.action}`)).toEqual(['db die', 'db destroy']);
+    expect(diffFacts(facts({ db: { ...running(5), process: null } }), facts({})).map((e) => `${e.service} ${e.action}`)).toEqual(['db destroy']);
+    // b's exit seen; a gone while it ran: its die (without a code) before its destroy, as Docker orders them
+    const gone = diffFacts(facts({ a: running(5), b: running(6) }), facts({ b: { ...running(6), process: null, exit: { ...exit, process: '6:100' } } }));
+    expect(gone.map((e) => `${e.service} ${e.action}`)).toEqual(['b die', 'a die', 'a destroy']);
+    expect(gone.map((e) => e.attributes)).toEqual([{ exitCode: '0' }, {}, {}]);
   });
 
   it('exit codes as a shell reports them; compose text and JSON lines', () => {
