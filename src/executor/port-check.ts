@@ -20,7 +20,12 @@ export function portsToCheck(project: Project, plan: Plan, served: ReadonlySet<s
   return ports;
 }
 
-/** Throws PORT_IN_USE for every port the plan needs that cannot be bound now. */
-export async function assertPortsFree(project: Project, plan: Plan, served: ReadonlySet<string>): Promise<void> {
-  await checkPortsFree(portsToCheck(project, plan, served));
+/**
+ * Throws PORT_IN_USE for every port the plan needs that cannot be bound now. `served` (a question
+ * to the supervisor) is asked only when a service the plan starts publishes a port.
+ */
+export async function assertPortsFree(project: Project, plan: Plan, served: () => Promise<ReadonlySet<string>>): Promise<void> {
+  const publishing = plan.operations.some((op) => op.kind === 'start-service' && (project.services[op.service]?.ports.length ?? 0) > 0);
+  if (!publishing) return;
+  await checkPortsFree(portsToCheck(project, plan, await served()));
 }

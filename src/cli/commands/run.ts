@@ -212,7 +212,7 @@ async function startOneOff(
         const synth: Project = { ...project, services: { ...project.services, [name]: launched } };
         const live = await observe(project.name, { roots: env.roots });
         const planned = plan(synth, live, { services: [name], noDeps: values['no-deps'] });
-        await assertPortsFree(synth, planned, await servedPorts(project.name, env));
+        await assertPortsFree(synth, planned, () => servedPorts(project.name, env));
         const result = await apply(planned, synth, { env, live, sink: renderer, signal });
         for (const n of result.notices) renderer.notice(n);
         return { name, spec, synth };

@@ -222,7 +222,7 @@ async function upOnce(
     mark('up: observed');
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
     const planned = plan(project, live, options);
-    await assertPortsFree(project, planned, await servedPorts(project.name, env));
+    await assertPortsFree(project, planned, () => servedPorts(project.name, env));
     mark('up: planned');
     const result = await apply(planned, project, { env, live, sink: renderer, signal });
     mark('up: applied');
