@@ -9,7 +9,7 @@ import { readSnapshot } from '../state/snapshot.js';
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { serviceRecords } from '../state/records.js';
 import { ensureSupervisor, runningSupervisor } from './control.js';
-import { readHealth, sameProcess } from './files.js';
+import { readHealth, sameProcess, type ProcessId } from './files.js';
 import { lastOutput, probeCommand, type HealthState } from './health.js';
 import { serviceStatePaths } from './paths.js';
 
@@ -56,7 +56,8 @@ export async function waitHealthy(project: string, service: string, options: Wai
         'give it a `healthcheck:`, or depend on it with condition service_started',
       );
     }
-    const process = (await serviceRecords.read(roots, project, service))?.process;
+    const record = await serviceRecords.read(roots, project, service);
+    const process = record?.process;
     if (!process) throw new UserError('SERVICE_EXITED', `service "${service}" is not running`, `see \`stack logs ${service}\``);
     const saved = await readHealth(paths.health);
     health = sameProcess(saved, process) ? saved : health;
@@ -70,7 +71,14 @@ export async function waitHealthy(project: string, service: string, options: Wai
     }
     if (!isSameProcess(process.pid, process.startTime)) {
       const exit = readExitRecord(paths.exit);
-      const how = exit && sameProcess(exit, process) ? describeExit(exit) : 'exited';
+      const ended = exit && sameProcess(exit, process) ? exit : undefined;
+      // Its monitor writes the exit record right after the exit: while it lives, that is a moment away.
+      const monitor = record!.monitor as ProcessId | undefined;
+      if (!ended && monitor && isSameProcess(monitor.pid, monitor.startTime) && Date.now() <= deadline) {
+        await pause(options);
+        continue;
+      }
+      const how = ended ? describeExit(ended) : 'exited';
       throw new UserError('SERVICE_EXITED', `service "${service}" ${how} before it was healthy${quoted(lastOutput(health))}`, `see \`stack logs ${service}\``);
     }
     if (Date.now() - checkedSupervisor > 1000) {
@@ -91,7 +99,8 @@ export async function waitCompleted(project: string, service: string, options: W
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   for (;;) {
     options.signal?.throwIfAborted();
-    const process = (await serviceRecords.read(roots, project, service))?.process;
+    const record = await serviceRecords.read(roots, project, service);
+    const process = record?.process;
     const exit = readExitRecord(paths.exit);
     if (exit && (!process || sameProcess(exit, process))) {
       if (exit.exitCode === 0 && exit.signal === null) return exit;
