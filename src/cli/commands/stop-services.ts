@@ -8,6 +8,8 @@ import type { RunEnv } from './executor-env.js';
 import { openCgroups } from '../../runtime/index.js';
 import { describeExit, readExitRecord } from '../../state/exit-record.js';
 import { serviceFiles } from '../../state/service-files.js';
+import { serviceRecords } from '../../state/records.js';
+import { isSameProcess } from '../../sys/proc.js';
 import { emptyProject, stopOnly } from '../../executor/stop-plan.js';
 import { planDown } from '../../planner/index.js';
 import type { Project } from '../../spec/project.js';
@@ -44,6 +46,12 @@ export async function untilFirstExit(
       if (!process || process.alive) continue;
       const exit = readExitRecord(serviceFiles(env.roots, project.name, name).exit);
       const mine = exit && exit.pid === process.pid && exit.startTime === process.startTime ? exit : undefined;
+      if (!mine) {
+        // Its monitor writes the exit record right after the exit: while it lives, the code (what
+        // --exit-code-from returns) is a moment away; look again next round.
+        const monitor = (await serviceRecords.read(env.roots, project.name, name))?.monitor as { pid: number; startTime: number } | undefined;
+        if (monitor && isSameProcess(monitor.pid, monitor.startTime)) continue;
+      }
       return { service: name, code: mine ? codeOf(mine) : 1, how: mine ? describeExit(mine) : 'exited' };
     }
     await sleep(100, undefined, { signal }).catch(() => undefined);
