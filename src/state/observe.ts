@@ -15,8 +15,7 @@ import { holdsProjectLock } from './held-locks.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
 import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';
 import { dirPresent, linkPresent, mainProcessesIn, netnsPresent, processAlive } from './probe.js';
-import { killStartingLaunch, monitorDirsOf, unansweredLaunchers, type UnansweredLauncher } from './starting.js';
-import { launcherMark } from '../names.js';
+import { killStartingLaunch, launchersOfService, monitorDirsOf, unansweredLaunchers, type UnansweredLauncher } from './starting.js';
 import { networkRecords, serviceRecords, volumeRecords, type NetworkRecord, type ServiceRecord } from './records.js';
 
 /** Where to look; every field defaults to the real place. */
@@ -112,8 +111,7 @@ async function adopt(
 /** Kills the service's launches cut off before they answered (starting.ts); the pids killed. */
 async function killStartingLaunches(r: ServiceRecord, launchersOf: (r: ServiceRecord) => Promise<UnansweredLauncher[]>): Promise<number[]> {
   const killed: number[] = [];
-  const mark = launcherMark(r.service);
-  for (const launcher of (await launchersOf(r)).filter((l) => l.mark === mark)) killed.push(...(await killStartingLaunch(launcher)));
+  for (const launcher of launchersOfService(r.service, await launchersOf(r))) killed.push(...(await killStartingLaunch(launcher)));
   return killed;
 }
 

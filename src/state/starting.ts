@@ -84,10 +84,15 @@ export async function unansweredLaunchers(monitorDirs: readonly string[]): Promi
   return found;
 }
 
+/** Those of `launchers` that were run for `service` (by its mark, names.ts launcherMark). */
+export function launchersOfService(service: string, launchers: readonly UnansweredLauncher[]): ProcessId[] {
+  const mark = launcherMark(service);
+  return launchers.filter((l) => l.mark === mark).map(({ pid, startTime }) => ({ pid, startTime }));
+}
+
 /** The launchers of `service` in the project's monitor group that have not answered yet. */
 export async function startingLaunchers(project: string, service: string, serviceDirs: readonly string[]): Promise<ProcessId[]> {
-  const mark = launcherMark(service);
-  return (await unansweredLaunchers(monitorDirsOf(project, service, serviceDirs))).filter((l) => l.mark === mark).map(({ pid, startTime }) => ({ pid, startTime }));
+  return launchersOfService(service, await unansweredLaunchers(monitorDirsOf(project, service, serviceDirs)));
 }
 
 /** The state letter of /proc/PID/stat (`T` stopped, `Z` zombie), undefined when gone. */

@@ -7,7 +7,6 @@ import { UserError } from '../errors.js';
 import { anonymousVolumeName } from '../runtime/index.js';
 import type { Project } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
-import { expandReplicas, replicaKeys } from '../planner/replicas.js';
 import { readDockerignore, watchFilter } from './filter.js';
 import type { PreparedRule } from './session.js';
 import { syncDestination } from './sync.js';
@@ -53,13 +52,13 @@ export function watchedServices(project: Project, named: readonly string[]): str
 /**
  * Every rule of `services` (service names, not replica keys), checked and ready to watch. A rule
  * belongs to its service, and acts on every replica of it: `replicasOf` names them (planner/
- * replicas.ts keys) as they run — by default as `project`'s own `scale` would run them.
+ * replicas.ts keys) as they run.
  */
 export function prepareRules(
   project: Project,
   services: readonly string[],
   roots: StateRoots,
-  replicasOf: (service: string) => readonly string[] = (service) => replicaKeys(expandReplicas(project).services, service),
+  replicasOf: (service: string) => readonly string[],
 ): PreparedRule[] {
   const out: PreparedRule[] = [];
   for (const name of services) {

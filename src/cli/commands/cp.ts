@@ -148,6 +148,26 @@ async function probe(target: ExecTarget, path: string, follow: boolean): Promise
   return r.stdout.split(' ') as [PathKind, PathKind];
 }
 
+/**
+ * What SRC is, and the path to archive: `X/.` is the contents of the folder X leads to, a link or
+ * not (the kernel follows it); -L, or a trailing slash (which resolves a path as a folder),
+ * follows SRC itself when it is a symlink, and only SRC: links inside a copied folder stay
+ * links, as docker cp leaves them. `kindOf` and `resolve` look on SRC's side (service or host).
+ */
+async function sourceOf(
+  src: string,
+  follow: boolean,
+  kindOf: (path: string, follow: boolean) => Promise<PathKind>,
+  resolve: (path: string) => Promise<string | undefined>,
+): Promise<{ kind: PathKind; path: string }> {
+  const contentsOf = src.endsWith('/.');
+  const bare = src.replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
+  const kind = await kindOf(bare, contentsOf);
+  if (kind !== 'link' || contentsOf || !(follow || src.endsWith('/'))) return { kind, path: src };
+  const real = await resolve(bare);
+  return real === undefined ? { kind: 'none', path: src } : { kind: await kindOf(real, false), path: real };
+}
+
 /** Where the symlink `path` leads in the service's view (`readlink -f` there); undefined when nowhere. */
 async function resolveInService(target: ExecTarget, path: string): Promise<string | undefined> {
   const r = await execInService(target, ['readlink', '-f', '--', path], AS_ROOT).catch(toolMissing);
@@ -193,22 +213,9 @@ function exited(child: ReturnType<typeof spawn>): Promise<number> {
 
 /** Service → host. */
 async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, dest: string, o: { archive: boolean; follow: boolean }): Promise<number> {
-  const noSource = () => new UserError('CP_NO_SOURCE', `no such file or folder in service "${target.service.name}": ${src}`, 'paths resolve as the service sees them (its root, its mounts)');
-  // `X/.` is the contents of the folder X leads to, a link or not (the kernel follows it).
-  const contentsOf = src.endsWith('/.');
-  const bare = src.replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
-  let [srcKind] = await probe(target, bare, contentsOf);
-  // -L (or a trailing slash, which resolves a path as a folder) follows SRC itself when it is a
-  // symlink, resolved in the service's view, and only SRC: links inside a copied folder stay
-  // links, as docker cp leaves them.
-  let from = src;
-  if (srcKind === 'link' && !contentsOf && (o.follow || src.endsWith('/'))) {
-    const real = await resolveInService(target, bare);
-    if (real === undefined) throw noSource();
-    [srcKind] = await probe(target, real, false);
-    from = real;
-  }
-  if (srcKind === 'none') throw noSource();
+  // resolved in the service's view
+  const { kind: srcKind, path: from } = await sourceOf(src, o.follow, async (path, follow) => (await probe(target, path, follow))[0], (path) => resolveInService(target, path));
+  if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder in service "${target.service.name}": ${src}`, 'paths resolve as the service sees them (its root, its mounts)');
   if (src.endsWith('/') && srcKind !== 'dir' && srcKind !== 'link') throw new UserError('CP_NOT_A_DIR', `${src} is not a folder in service "${target.service.name}"`, 'drop the trailing /');
   const { dir, entry, contents } = archived(from);
   // The copy keeps SRC's own name, not its link target's.
@@ -255,15 +262,7 @@ async function copyIn(ctx: CommandContext, target: ExecTarget, src: string, dest
     dir = dest;
     input = process.stdin;
   } else {
-    const contentsOf = src.endsWith('/.');
-    const bare = src.replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
-    let srcKind = await hostKind(bare, contentsOf);
-    // -L (or a trailing slash) follows SRC itself when it is a symlink, and only SRC (links inside a folder stay links).
-    let path = src;
-    if (srcKind === 'link' && !contentsOf && (o.follow || src.endsWith('/'))) {
-      path = await realpath(bare).catch(() => src);
-      srcKind = path === src ? 'none' : await hostKind(path, false);
-    }
+    const { kind: srcKind, path } = await sourceOf(src, o.follow, hostKind, (bare) => realpath(bare).catch(() => undefined));
     if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder: ${src}`, 'check the host path');
     const { dir: from, entry } = archived(path);
     const land = landing(srcKind === 'link' ? 'file' : srcKind, dest, destKind, parentKind);

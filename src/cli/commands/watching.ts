@@ -144,10 +144,9 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
       }
       if (ran === 0) throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" is not running`, 'start it with `stack up`');
       if (failed.length === 0) return { exitCode: 0, output };
-      // One replica: its own result; several: the first failure's code (1 for one not running),
-      // the output kept, then which replicas failed (the last lines are what watch shows).
-      if (keys.length === 1) return { exitCode: failure?.exitCode ?? 1, output };
-      return { exitCode: failure?.exitCode ?? 1, output: `${output.trimEnd()}\n${failed.join('; ')}` };
+      // The first failure's code (1 for a replica not running); with several replicas, which
+      // failed after the output kept (the last lines are what watch shows).
+      return { exitCode: failure?.exitCode ?? 1, output: keys.length === 1 ? output : `${output.trimEnd()}\n${failed.join('; ')}` };
     },
     async exitWithin(service, ms): Promise<EarlyExit | undefined> {
       const record = await serviceRecords.read(env.roots, project.name, service);
