@@ -3,6 +3,7 @@
 // schema cannot see: selectors that match their pods, names that are DNS-1123 labels, volume
 // mounts that have their volume, references to objects that exist in the export.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterEach, expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -137,4 +138,26 @@ export function find(result: KubeExport, kind: string, name: string): KubeObject
 /** The main container of a workload. */
 export function mainContainer(o: KubeObject): Rec {
   return list(podTemplate(o)!.spec.containers)[0]!;
+}
+
+/**
+ * For a test file whose every export is checked after each test: valid against the Kubernetes
+ * schemas and holding together (invariantErrors). `exp` exports as `exportSpec` does; `check`
+ * has a result made another way checked the same. Call at the file's top level.
+ */
+export function checkedExports(): {
+  exp: (yaml: string, options?: Partial<ExportOptions>, extra?: Record<string, string>) => Promise<KubeExport>;
+  check: (result: KubeExport) => KubeExport;
+} {
+  let last: KubeExport | undefined;
+  afterEach(() => {
+    if (!last) return;
+    expect(last.objects.map(schemaErrors).filter(Boolean)).toEqual([]);
+    expect(invariantErrors(last.objects)).toEqual([]);
+    last = undefined;
+  });
+  return {
+    exp: async (yaml, options = {}, extra = {}) => (last = await exportSpec(yaml, options, extra)),
+    check: (result) => (last = result),
+  };
 }

@@ -1,23 +1,13 @@
 // One test per mapping of `stack export kube` (issue 13): what each compose key becomes, and the
 // warning that names each change of meaning. Every export here is also schema-validated.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeExport } from '../../../src/export/index.js';
 import { loadProject } from '../../../src/spec/index.js';
 import { exportKube } from '../../../src/export/index.js';
-import { exportSpec, find, invariantErrors, mainContainer, podTemplate, projectDir, schemaErrors } from './kube-check.js';
+import { checkedExports, exportSpec, find, mainContainer, podTemplate, projectDir } from './kube-check.js';
 
-let last: KubeExport | undefined;
-async function exp(yaml: string, options: Parameters<typeof exportSpec>[1] = {}, extra: Record<string, string> = {}): Promise<KubeExport> {
-  last = await exportSpec(yaml, options, extra);
-  return last;
-}
-afterEach(() => {
-  // Whatever a test exported is valid Kubernetes and holds together.
-  if (!last) return;
-  expect(last.objects.map(schemaErrors).filter(Boolean)).toEqual([]);
-  expect(invariantErrors(last.objects)).toEqual([]);
-  last = undefined;
-});
+// Whatever a test exports is valid Kubernetes and holds together (checked after each test).
+const { exp, check } = checkedExports();
 const warned = (r: KubeExport, service: string | undefined, key: string) => r.warnings.filter((w) => w.service === service && w.key === key).map((w) => w.message);
 
 describe('workloads', () => {
@@ -464,7 +454,7 @@ describe('volumes_from', () => {
     // The spec does not accept volumes_from yet: the Project is given it as normalization would.
     const b = { ...project.services.b!, volumesFrom: [{ service: 'a', mode: 'ro' as const }] };
     const r = exportKube({ ...project, services: { ...project.services, b } }, { serviceType: 'LoadBalancer', services: [], env: {} });
-    last = r;
+    check(r);
     expect(mainContainer(find(r, 'StatefulSet', 'b')).volumeMounts).toEqual([{ name: 'vol-d', mountPath: '/d', readOnly: true }]);
     expect(find(r, 'PersistentVolumeClaim', 'd').spec.accessModes).toEqual(['ReadWriteMany']);
     expect(warned(r, 'b', 'volumes_from')[0]).toMatch(/anonymous volume at \/scratch left out/);

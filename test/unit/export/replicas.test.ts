@@ -1,21 +1,12 @@
 // `stack export kube` and replicas: a Deployment's (or StatefulSet's) `replicas` is the service's
 // `scale` / `deploy.replicas` (1 when unset), a StatefulSet of several replicas warns that they
 // share its claim, and a Job (a service peers wait to complete) says it runs one pod.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeExport } from '../../../src/export/index.js';
-import { exportSpec, find, invariantErrors, schemaErrors } from './kube-check.js';
+import { checkedExports, find } from './kube-check.js';
 
-let last: KubeExport | undefined;
-async function exp(yaml: string): Promise<KubeExport> {
-  last = await exportSpec(yaml, {}, {});
-  return last;
-}
-afterEach(() => {
-  if (!last) return;
-  expect(last.objects.map(schemaErrors).filter(Boolean)).toEqual([]);
-  expect(invariantErrors(last.objects)).toEqual([]);
-  last = undefined;
-});
+// Whatever a test exports is valid Kubernetes and holds together (checked after each test).
+const { exp } = checkedExports();
 const warned = (r: KubeExport, service: string, key: string) => r.warnings.filter((w) => w.service === service && w.key === key).map((w) => w.message);
 
 describe('replicas', () => {

@@ -2,24 +2,11 @@
 // group_add, dns, dns_search, dns_opt): both syntaxes, what the Service carries, and what is
 // refused with which code at which key. The launcher's side is tested in test/e2e/keys-*.
 import { describe, expect, test } from 'vitest';
-import { normalize } from '../../../src/spec/normalize.js';
-import type { Service } from '../../../src/spec/project.js';
-import { validate } from '../../../src/spec/validate.js';
 import { sysctlKind } from '../../../src/spec/sysctls.js';
-import { rawSpec } from './raw-spec.js';
+import { loadWeb, web } from './web-spec.js';
 
-function load(body: string) {
-  const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n${body.replace(/^/gm, '    ')}\n`, { env: {}, workingDir: '/proj' });
-  const structural = validate(raw).filter((d) => d.severity === 'error');
-  return { structural, ...normalize(raw, { profiles: [] }) };
-}
-function web(body: string): Service {
-  const { structural, project, diagnostics } = load(body);
-  expect([...structural, ...diagnostics.filter((d) => d.severity === 'error')]).toEqual([]);
-  return project.services.web!;
-}
 function errors(body: string): { code: string; path: string }[] {
-  const { structural, diagnostics } = load(body);
+  const { structural, diagnostics } = loadWeb(body);
   return [...structural, ...diagnostics].filter((d) => d.severity === 'error').map((d) => ({ code: d.code, path: (d.path ?? []).join('.') }));
 }
 

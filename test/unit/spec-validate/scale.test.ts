@@ -3,24 +3,11 @@
 // container_name, a fixed host port (a host range for one container port and an ephemeral port
 // are fine). The planner's expansion is tested in test/unit/planner/replicas.test.ts.
 import { describe, expect, test } from 'vitest';
-import { normalize } from '../../../src/spec/normalize.js';
-import type { Service } from '../../../src/spec/project.js';
-import { validate } from '../../../src/spec/validate.js';
 import { parseShortPort } from '../../../src/spec/ports.js';
-import { rawSpec } from './raw-spec.js';
+import { loadWeb, web } from './web-spec.js';
 
-function load(body: string) {
-  const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n${body.replace(/^/gm, '    ')}\n`, { env: {}, workingDir: '/proj' });
-  const structural = validate(raw).filter((d) => d.severity === 'error');
-  return { structural, ...normalize(raw, { profiles: [] }) };
-}
-function web(body: string): Service {
-  const { structural, project, diagnostics } = load(body);
-  expect([...structural, ...diagnostics.filter((d) => d.severity === 'error')]).toEqual([]);
-  return project.services.web!;
-}
 function errors(body: string): string[] {
-  const { structural, diagnostics } = load(body);
+  const { structural, diagnostics } = loadWeb(body);
   return [...structural, ...diagnostics].filter((d) => d.severity === 'error').map((d) => `${d.code} ${(d.path ?? []).join('.')}`);
 }
 

@@ -39,6 +39,18 @@ function prepared(rule: Partial<WatchRule> & { path: string }, extra: Partial<Pr
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One change to server.js, then the service writing its own log after each action, past the feedback guard's streak. */
+async function feedbackStreak(session: WatchSession, rule: PreparedRule): Promise<void> {
+  session.feed(rule, { rel: 'server.js', kind: 'change' });
+  await sleep(20);
+  await session.idle();
+  for (let i = 0; i < FEEDBACK_STREAK + 2; i++) {
+    session.feed(rule, { rel: 'app.log', kind: 'change' });
+    await sleep(20);
+    await session.idle();
+  }
+}
+
 describe('watch session', () => {
   let lines: string[];
   const report = { line: (s: string, t: string) => lines.push(`${s}: ${t}`), error: (e: Error) => lines.push(`error: ${e.message}`) };
@@ -65,14 +77,7 @@ describe('watch session', () => {
     const { calls, actions } = recorder();
     const rule = prepared({ path: '/p' });
     const session = new WatchSession([rule], actions, report, { displayRoot: '/p', quietMs: 5 });
-    session.feed(rule, { rel: 'server.js', kind: 'change' });
-    await sleep(20);
-    await session.idle();
-    for (let i = 0; i < FEEDBACK_STREAK + 2; i++) {
-      session.feed(rule, { rel: 'app.log', kind: 'change' }); // the service writing its own log
-      await sleep(20);
-      await session.idle();
-    }
+    await feedbackStreak(session, rule);
     const restarts = calls.filter((c) => c.startsWith('restart'));
     expect(restarts).toHaveLength(1 + FEEDBACK_STREAK);
     expect(lines.some((l) => l.includes('watch rule 1 suspended') && l.includes('app.log'))).toBe(true);
@@ -219,14 +224,7 @@ describe('watch session', () => {
       const { calls, actions } = early();
       const rule = prepared({ path: '/p' });
       const session = new WatchSession([rule], actions, report, { displayRoot: '/p', quietMs: 5 });
-      session.feed(rule, { rel: 'server.js', kind: 'change' });
-      await sleep(20);
-      await session.idle();
-      for (let i = 0; i < FEEDBACK_STREAK + 2; i++) {
-        session.feed(rule, { rel: 'app.log', kind: 'change' }); // the service writing its own log
-        await sleep(20);
-        await session.idle();
-      }
+      await feedbackStreak(session, rule);
       // The batch that makes the streak was foreseen (mayHold): not begun early, so never stopped for nothing.
       expect(calls.filter((c) => c.startsWith('stop'))).toHaveLength(1 + FEEDBACK_STREAK);
       expect(calls.filter((c) => c.startsWith('start'))).toHaveLength(1 + FEEDBACK_STREAK);
