@@ -4,12 +4,14 @@
 // then failing gives health_status healthy then unhealthy; SIGINT ends it with exit 0.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { serviceFiles } from '../../src/state/service-files.js';
+import { stateRoots } from '../../src/state/paths.js';
 import { describeRoot } from '../harness/require.js';
 import { eventually } from '../harness/eventually.js';
 
@@ -28,11 +30,37 @@ describeRoot('stack events', () => {
   let text = '';
   const events = (): Event[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
   const seen = (service: string, action: string, from = 0) => events().slice(from).findIndex((e) => e.service === service && e.action === action);
-  const waitFor = (service: string, action: string, from = 0) =>
-    eventually(`${service} ${action} (events: ${text})`, () => {
-      const i = seen(service, action, from);
-      return i >= 0 ? from + i : undefined;
+  let errors = '';
+  /** What a timeout should tell: the watcher's state and stderr, and the service's state as `ps` and its exit record show it. */
+  const diagnosis = async (service: string) => {
+    const ps = await stack('ps', '--all', '--format', 'json');
+    let exit = '(none)';
+    try {
+      exit = readFileSync(serviceFiles(stateRoots(env), project, service).exit, 'utf8');
+    } catch {
+      // absent
+    }
+    const pids = events().filter((e) => e.service === service && e.action === 'start').map((e) => e.attributes.pid!);
+    const kernel = pids.map((pid) => {
+      try {
+        return `${pid}: ${/^State:.*$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[0] ?? '?'}`;
+      } catch {
+        return `${pid}: gone`;
+      }
     });
+    const watcherState = watcher ? `exit ${String(watcher.exitCode)} signal ${String(watcher.signalCode)}` : 'not started';
+    return `watcher: ${watcherState}; processes: ${kernel.join(', ')}; stderr: ${errors || '(empty)'}; ps: ${ps.stdout}${ps.stderr}; exit record: ${exit}; events:\n${text}`;
+  };
+  const waitFor = async (service: string, action: string, from = 0) => {
+    try {
+      return await eventually(`${service} ${action}`, () => {
+        const i = seen(service, action, from);
+        return i >= 0 ? from + i : undefined;
+      });
+    } catch (e) {
+      throw new Error(`${(e as Error).message} (${await diagnosis(service)})`);
+    }
+  };
 
   beforeAll(() => {
     writeFileSync(
@@ -63,7 +91,6 @@ describeRoot('stack events', () => {
   it('tells create, start, oom, die 137, restart, start again, health_status, and destroy on down as they happen', async () => {
     watcher = spawn(process.execPath, [...cli, 'events', '--format', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     watcher.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    let errors = '';
     watcher.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
     const up = await stack('up', '-d', '--progress', 'plain');
     expect(up.exitCode, String(up.stderr)).toBe(0);
