@@ -187,14 +187,27 @@ export function kernelErrno(e: unknown): string | undefined {
 
 /** Bits of struct pollfd's events and revents. */
 export const POLLIN = 1;
+/** errno of a call cut short by a signal handler. */
+const EINTR = 4;
 
-/** poll(2) of one descriptor for `events`; returns revents (0 when `timeoutMs` passed). */
+/**
+ * poll(2) of one descriptor for `events`; returns revents (0 when `timeoutMs` passed). A poll
+ * cut short by a signal is made again for the time left: poll is never restarted after a
+ * handler, and Node has handlers (SIGCHLD once a child was spawned; SIGPROF under --cpu-prof).
+ * Even a poll of timeout 0 fails with EINTR when a signal is pending.
+ */
 export function pollOne(fd: number, events: number, timeoutMs: number, what: string): number {
   const pollfd = Buffer.alloc(8);
   pollfd.writeInt32LE(fd, 0);
   pollfd.writeInt16LE(events, 4);
-  const n = check(lib().poll(pollfd, 1, timeoutMs), () => `poll(${what})`);
-  return n === 0 ? 0 : pollfd.readInt16LE(6);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const left = timeoutMs <= 0 ? timeoutMs : Math.max(0, Math.ceil(deadline - performance.now()));
+    const ret = lib().poll(pollfd, 1, left);
+    if (ret < 0 && lib().koffi.errno() === EINTR) continue;
+    const n = check(ret, () => `poll(${what})`);
+    return n === 0 ? 0 : pollfd.readInt16LE(6);
+  }
 }
 
 /** lsetxattr(2): sets `name` on `path` itself (a symlink is not followed). */

@@ -3,6 +3,7 @@
 // a clean shutdown is waited for, a program that handles the signal but keeps running is
 // killed after the grace period, and nothing is left: no process, no fd, no cgroup. Real
 // kernel, root.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +130,24 @@ describeRoot('stopService', () => {
     const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGINT', graceMs: 10_000 });
     // Its re-raised SIGINT is dropped for pid 1 too, but it exits 130 right after.
     expect(result).toMatchObject({ outcome: 'exited', record: { exitCode: 130, signal: null } });
+  });
+
+  it('kills a process that joined the cgroup from outside the service\'s pid namespace too', async () => {
+    // The init's SIGKILL takes its namespace with it; a host process moved into the group is not
+    // in that namespace, and is killed by the cgroup-wide kill that follows.
+    const s = await rig.start(testService({ command: ['sleep', '3600'] }));
+    const outsider = spawn('sleep', ['3600'], { stdio: 'ignore' });
+    const gone = new Promise<NodeJS.Signals | null>((resolve) => outsider.once('exit', (_code, signal) => resolve(signal)));
+    try {
+      await s.group.join(outsider.pid!);
+      expect((await s.group.pids()).sort()).toEqual([s.pid, outsider.pid!].sort());
+      const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
+      expect(result.outcome).toBe('killed-at-once');
+      expect(await gone).toBe('SIGKILL');
+      expect(await s.group.pids()).toEqual([]);
+    } finally {
+      if (outsider.exitCode === null && outsider.signalCode === null) outsider.kill('SIGKILL');
+    }
   });
 
   it('leaves no process, fd or cgroup behind', async () => {
