@@ -1,10 +1,10 @@
 // The one module that loads koffi: the C library's system calls the network layer needs,
 // typed, and throwing KernelError with the symbolic errno. koffi is loaded on first use, so
 // importing this file (or anything above it) costs nothing to commands that never call it.
-import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
 import { KernelError } from '../errors.js';
 import { errnoName } from './errno.js';
+import { loadKoffi } from './koffi.js';
 
 /** Flags and constants of the calls below (x86-64/arm64 Linux values). */
 export const AF_NETLINK = 16;
@@ -61,7 +61,7 @@ let bindings: Bindings | undefined;
 
 function lib(): Bindings {
   if (bindings) return bindings;
-  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  const koffi = loadKoffi();
   const c = koffi.load('libc.so.6');
   const f = <T extends Fn>(decl: string): T => c.func(decl) as unknown as T;
   bindings = {

@@ -1,10 +1,10 @@
 // llistxattr(2): the names of a path's own extended attributes, which copying an image folder
 // into a volume needs and Node's fs lacks. libc.ts (the C library module) has no binding for it,
 // so this file loads the same libc for this one call, as runtime/cgroup/bpf.ts does for bpf(2).
-import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
 import { KernelError } from '../errors.js';
 import { errnoName } from './errno.js';
+import { loadKoffi } from './koffi.js';
 
 interface Bound {
   koffi: typeof Koffi;
@@ -15,7 +15,7 @@ let bound: Bound | undefined;
 
 function lib(): Bound {
   if (bound) return bound;
-  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  const koffi = loadKoffi();
   const c = koffi.load('libc.so.6');
   bound = { koffi, llistxattr: c.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)') as unknown as Bound['llistxattr'] };
   return bound;

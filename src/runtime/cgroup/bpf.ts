@@ -4,11 +4,11 @@
 // laid out here for koffi (which the C library module loads; this file loads the same libc for
 // the one variadic syscall(2) it needs). A program lives while attached: removing the cgroup
 // directory releases it.
-import { createRequire } from 'node:module';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import type * as Koffi from 'koffi';
 import { KernelError, UserError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
+import { loadKoffi } from '../../sys/koffi.js';
 
 /** bpf(2) commands, program and attach types, flags (linux/bpf.h). */
 const BPF_PROG_LOAD = 5;
@@ -37,7 +37,7 @@ let bound: Bpf | undefined;
 
 function bpf(): Bpf {
   if (bound) return bound;
-  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  const koffi = loadKoffi();
   const c = koffi.load('libc.so.6');
   const Load = koffi.struct('stack_bpf_prog_load', {
     prog_type: 'uint32', insn_cnt: 'uint32', insns: 'void *', license: 'const char *', log_level: 'uint32', log_size: 'uint32',
