@@ -92,9 +92,12 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     };
     // The supervisor starts while the walk runs (it takes a Node start); afterUp tells it to reread.
     let starting: Promise<unknown> = Promise.resolve();
+    // Nothing to do and a snapshot the same as the running supervisor's: it has nothing to
+    // reread, and is only started when none runs (a no-op `up` is observation, nothing else).
+    let unchanged = false;
     if (supervised) {
-      await writeSnapshot(roots, full, ipam);
-      starting = env.supervisor.ensure(project.name).catch((e: unknown) => e);
+      unchanged = !(await writeSnapshot(roots, full, ipam)) && plan.operations.length === 0;
+      starting = env.supervisor.ensure(project.name, unchanged ? { unchanged: true } : undefined).catch((e: unknown) => e);
     }
 
     let pendingCreates = creates;
@@ -118,7 +121,8 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     mark('apply: walked');
     const early = await starting;
     mark('apply: supervisor up');
-    if (supervised && !options.signal?.aborted) await afterUp(ctx, early, plan);
+    if (supervised && unchanged && early instanceof Error) throw early;
+    if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, early, plan);
     mark('apply: supervisor told');
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
     const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';

@@ -9,9 +9,10 @@ export interface SupervisorControl {
   /**
    * Starts the project's supervisor, or tells the running one to reread the project. With
    * `soon` a running one answers before it rereads (a plan that only stopped and started
-   * processes changed no port or name it serves).
+   * processes changed no port or name it serves). With `unchanged` a running one is left
+   * alone (nothing changed that it would reread).
    */
-  ensure(project: string, options?: { soon?: boolean }): Promise<void>;
+  ensure(project: string, options?: { soon?: boolean; unchanged?: boolean }): Promise<void>;
   /** Stops the project's supervisor; none running is success. Services keep running. */
   stop(project: string): Promise<void>;
   /**

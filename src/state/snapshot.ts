@@ -24,14 +24,16 @@ export function snapshotPath(roots: StateRoots, project: string): string {
  * Writes the snapshot (atomically: a reader sees the old one or the new one), 0600 in a 0700
  * folder: it holds every service's environment. An unchanged one is left as it is (a restart or
  * a watch action): no write, and the supervisor sees no change.
+ * Resolves whether it wrote (false: the file already said the same).
  */
-export async function writeSnapshot(roots: StateRoots, project: Project, ipam: IpamRecord): Promise<void> {
+export async function writeSnapshot(roots: StateRoots, project: Project, ipam: IpamRecord): Promise<boolean> {
   const snapshot: ProjectSnapshot = { version: 1, project, ipam };
   const path = snapshotPath(roots, project.name);
   const before = await readFile(path, 'utf8').catch(() => undefined);
-  if (before !== undefined && before === jsonText(snapshot)) return;
+  if (before !== undefined && before === jsonText(snapshot)) return false;
   await writeJsonAtomic(path, snapshot, { durable: false }); // a runtime file (atomic.ts)
   await chmod(projectRunDir(roots, project.name), STATE_DIR_MODE); // a folder an earlier version made 0755
+  return true;
 }
 
 /** The snapshot of `project`, or undefined when none was written (or it is unreadable). */

@@ -109,13 +109,15 @@ function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exi
  * Makes sure the project's supervisor runs: a live one is told to reread the records; else a
  * new one is started, which rebuilds everything from them. Resolves once it answers: with
  * `soon`, a live one answers before its reread (for a plan that changed only processes: the
- * ports and names it serves are the same; it acts on the new processes a moment later).
+ * ports and names it serves are the same; it acts on the new processes a moment later); with
+ * `unchanged`, a live one is not asked at all (nothing changed that it would reread).
  */
-export async function ensureSupervisor(project: string, roots: StateRoots = stateRoots(), options: { soon?: boolean } = {}): Promise<PidRecord> {
+export async function ensureSupervisor(project: string, roots: StateRoots = stateRoots(), options: { soon?: boolean; unchanged?: boolean } = {}): Promise<PidRecord> {
   const paths = supervisorPaths(roots, project);
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (let attempt = 0; ; attempt++) {
     const running = await runningSupervisor(project, roots);
+    if (running && options.unchanged === true) return running;
     if (running) {
       try {
         const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);

@@ -62,7 +62,7 @@ export async function markStoppedByUser(project: string, service: string, proces
  */
 export interface SupervisorHandle {
   /** Starts the project's supervisor, or tells the running one to reread the project (`soon`: answered before the reread). */
-  ensure(project: string, options?: { soon?: boolean }): Promise<void>;
+  ensure(project: string, options?: { soon?: boolean; unchanged?: boolean }): Promise<void>;
   /** Stops the project's supervisor; none running is success. Services keep running. */
   stop(project: string): Promise<void>;
   /** Resolves once the service's healthcheck passes; rejects when it is unhealthy, exits, times out or is aborted. */
