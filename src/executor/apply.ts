@@ -7,7 +7,7 @@
 // after any plan that does not stop it.
 import { mark } from '../trace.js';
 import { AggregateStackError, UserError } from '../errors.js';
-import { openNetworkDriver, type NetworkDriver } from '../network/setup.js';
+import type { NetworkDriver } from '../network/setup.js';
 import type { IpamRecord } from '../network/ipam.js';
 import type { Operation, Plan } from '../planner/plan.js';
 import { operationService } from '../planner/plan.js';
@@ -17,18 +17,18 @@ import { emptyLiveState, type LiveState } from '../state/live.js';
 import { acquireFileLock, type ProjectLock } from '../state/lock.js';
 import { stateRoots } from '../state/paths.js';
 import { serviceRecords } from '../state/records.js';
-import { openCgroups, type CgroupManager } from '../runtime/index.js';
+import type { CgroupManager } from '../runtime/index.js';
 import { readBootId } from '../sys/proc.js';
 import type { ExecutorEnv, RunContext } from './context.js';
 import { crashHook } from './crash.js';
 import { nullSink, type EventSink } from './events.js';
-import { handlersFor } from './handlers/index.js';
-import { writeNameFiles } from './handlers/names.js';
 import { allocateProject, hostPrefixes, ipamStore, keptAllocation } from './ipam.js';
 import { withOneOffs } from './oneoff.js';
 import { refuseRecreatingShared } from './shared-networks.js';
 import { writeSnapshot } from '../state/snapshot.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
+
+type Kernel = typeof import('./kernel.js');
 
 /** How to apply. */
 export interface ApplyOptions {
@@ -66,6 +66,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   const notices: string[] = [];
   let network: NetworkDriver | undefined;
   let cgroups: Promise<CgroupManager> | undefined;
+  // The kernel side only for a plan with something to do (kernel.ts); loading while the rest is read.
+  const loading = plan.operations.length > 0 ? import('./kernel.js') : undefined;
+  let loaded: Kernel | undefined;
+  const kernel = (): Kernel => {
+    if (!loaded) throw new Error('the executor acted on the kernel for a plan without operations (a bug)');
+    return loaded;
+  };
   const creates = plan.operations.filter((op) => op.kind === 'create-network').length;
   let ipamLock: ProjectLock | undefined =
     creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
@@ -84,8 +91,8 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       bootId: env.bootId ?? readBootId(),
       ipam,
       env,
-      network: () => (network ??= (env.openNetwork ?? openNetworkDriver)()),
-      cgroups: () => (cgroups ??= (env.openCgroups ?? openCgroups)()),
+      network: () => (network ??= (env.openNetwork ?? kernel().openNetworkDriver)()),
+      cgroups: () => (cgroups ??= (env.openCgroups ?? kernel().openCgroups)()),
       serial: (key, work) => serialized(`${roots.run}\0${project.name}\0${key}`, work),
       notice: (message) => void (notices.includes(message) || notices.push(message)),
       reached: crashHook(),
@@ -101,12 +108,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     }
 
     let pendingCreates = creates;
-    const handlers = handlersFor(ctx);
+    loaded = await loading;
+    const handlers: Handlers = loaded?.handlersFor(ctx) ?? {};
     const wrapped: Handlers = {
       ...handlers,
       'create-network': async (op, context) => {
         try {
-          await handlers['create-network'](op, context);
+          await handlers['create-network']!(op, context);
         } finally {
           if (--pendingCreates === 0) await ipamLock?.release();
         }
@@ -122,7 +130,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     const early = await starting;
     mark('apply: supervisor up');
     if (supervised && unchanged && early instanceof Error) throw early;
-    if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, early, plan);
+    if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, early, plan, loaded);
     mark('apply: supervisor told');
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
     const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';
@@ -152,11 +160,11 @@ function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
  * told. A plan that only stops and starts processes (restart, stop, start, a watch action)
  * changes no address or membership, and start-service writes its own files: no rewrite then.
  */
-async function afterUp(ctx: RunContext, early: unknown, plan: Plan): Promise<void> {
+async function afterUp(ctx: RunContext, early: unknown, plan: Plan, kernel: Kernel | undefined): Promise<void> {
   if (early instanceof Error) throw early;
   if (!processesOnly(plan)) {
     const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
-    await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => writeNameFiles(ctx, r.service)));
+    await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => kernel!.writeNameFiles(ctx, r.service)));
   }
   await ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
 }

@@ -1,5 +1,6 @@
 // `stack start [SERVICE...]`: start services that were stopped (and what they depend on),
 // without recreating them; `--wait` returns once they are ready, as `up --wait` does.
+import { waitTimeoutMs } from './wait-ready.js';
 import { UserError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
@@ -53,11 +54,3 @@ export async function run(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-/** `--wait-timeout N` (seconds) as milliseconds. */
-export function waitTimeoutMs(value: string | undefined, command: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(value)) {
-    throw new UserError('CLI_BAD_ARGUMENTS', `stack ${command}: --wait-timeout ${value} is not a number of seconds`, 'e.g. --wait-timeout 30');
-  }
-  return Math.round(Number(value) * 1000);
-}

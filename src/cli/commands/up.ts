@@ -19,7 +19,7 @@ import { logPrefixer, openRenderer, progressMode, type Renderer } from '../rende
 import { withProjectLock } from './locked.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
-import { waitTimeoutMs } from './start.js';
+import { waitTimeoutMs } from './wait-ready.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { mark } from '../../trace.js';
 import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';

@@ -47,3 +47,12 @@ async function assertRunning(project: string, service: string, env: RunEnv): Pro
   const how = exit && process && exit.pid === process.pid ? describeExit(exit) : 'is not running';
   throw new UserError('SERVICE_EXITED', `service "${service}" ${how}`, `see \`stack logs ${service}\``);
 }
+
+/** `--wait-timeout N` (seconds) as milliseconds. */
+export function waitTimeoutMs(value: string | undefined, command: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack ${command}: --wait-timeout ${value} is not a number of seconds`, 'e.g. --wait-timeout 30');
+  }
+  return Math.round(Number(value) * 1000);
+}
