@@ -5,6 +5,7 @@
 // the rename alone keeps them whole across a crash of stack, as the IPAM record always did, and
 // the fsyncs were ~15 ms each (p90 60 ms) on a busy disk, on the critical path of every start. Updates of one file are serialized within the process. Files are
 // 0600 and the folders made for them 0700 (records hold environment values).
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
@@ -75,6 +76,21 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
   if (durable) await syncDir(dirname(path));
 }
 
+/**
+ * readJson, synchronously: for listing many small records at once (a round trip through libuv's
+ * threads per file costs more than the read).
+ */
+export function readJsonSync(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+  return JSON.parse(text) as unknown;
+}
+
 /** The parsed JSON at `path`, or undefined when there is no such file. */
 export async function readJson(path: string): Promise<unknown> {
   let text: string;
@@ -97,6 +113,16 @@ export async function removeFile(path: string, prune: readonly string[] = []): P
       if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST' || errno(e) === 'ENOENT') continue;
       throw e;
     }
+  }
+}
+
+/** listDir, synchronously (with readJsonSync, for listing records). */
+export function listDirNow(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return [];
+    throw e;
   }
 }
 

@@ -3,7 +3,7 @@
 // network (runtime) and volume (persistent). Objects are loose: later layers may add fields.
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
-import { listDir, readJson, removeFile, serialized, writeJsonAtomic } from './atomic.js';
+import { listDirNow, readJson, readJsonSync, removeFile, serialized, writeJsonAtomic } from './atomic.js';
 import {
   networkRecordPath,
   projectLibDir,
@@ -103,11 +103,24 @@ function store<T>(
     } catch (e) {
       throw new RecordError(file, e instanceof Error ? e.message : String(e));
     }
+    return checked(file, raw);
+  };
+  /** read(), synchronously (list: many small files at once). */
+  const readNow = (file: string): T | undefined => {
+    let raw: unknown;
+    try {
+      raw = readJsonSync(file);
+    } catch (e) {
+      throw new RecordError(file, e instanceof Error ? e.message : String(e));
+    }
+    return checked(file, raw);
+  };
+  const checked = (file: string, raw: unknown): T | undefined => {
     if (raw === undefined) return undefined;
     const issues: string[] = [];
-    const checked = shape(raw, '', issues);
+    const value = shape(raw, '', issues);
     if (issues.length) throw new RecordError(file, issues.join('; '));
-    return checked;
+    return value;
   };
   const remove = (roots: StateRoots, project: string, name: string): Promise<void> => {
     const file = path(roots, project, name);
@@ -135,10 +148,10 @@ function store<T>(
       const dir = dirname(path(roots, project, 'x'));
       const records: T[] = [];
       const warnings: string[] = [];
-      for (const entry of (await listDir(dir)).sort()) {
+      for (const entry of listDirNow(dir).sort()) {
         if (!entry.endsWith('.json')) continue;
         try {
-          const record = await read(`${dir}/${entry}`);
+          const record = readNow(`${dir}/${entry}`);
           if (record === undefined) continue;
           const [p, name] = nameOf(record);
           if (p !== project || `${name}.json` !== entry) warnings.push(`${dir}/${entry}: belongs to ${p}/${name}, ignored`);

@@ -9,7 +9,8 @@
 // the project's monitor group (launch() places it there before handing the request over), by
 // its one argument (names.ts launcherMark) and by its stdout, still the pipe of its dead caller
 // (it points stdout at /dev/null right after answering).
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupPath, launcherMark, MONITOR_CGROUP_DIR } from '../names.js';
@@ -44,9 +45,9 @@ function nsDepth(pid: number | 'self'): number {
   return (/^NSpid:\s*(.*)$/m.exec(status ?? '')?.[1] ?? '').split(/\s+/).filter(Boolean).length;
 }
 
-async function linkOf(path: string): Promise<string | undefined> {
+function linkOf(path: string): string | undefined {
   try {
-    return await readlink(path);
+    return readlinkSync(path);
   } catch {
     return undefined;
   }
@@ -63,20 +64,22 @@ export interface UnansweredLauncher extends ProcessId {
  * stdout still a pipe. One look at the group serves every service of the project (observe.ts).
  */
 export async function unansweredLaunchers(monitorDirs: readonly string[]): Promise<UnansweredLauncher[]> {
+  // Synchronous reads: /proc and cgroupfs answer in microseconds, and a round trip through
+  // libuv's threads per file (three per process of the group) was most of a no-op up's observe.
   const pids = new Set<number>();
   for (const dir of monitorDirs) {
-    const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+    const text = readProcFile(join(dir, 'cgroup.procs')) ?? '';
     for (const line of text.split('\n')) if (/^\d+$/.test(line)) pids.add(Number(line));
   }
   const depth = nsDepth('self');
   const found: UnansweredLauncher[] = [];
   for (const pid of pids) {
     if (launchersOfThisProcess.has(pid)) continue;
-    const exe = await linkOf(`/proc/${pid}/exe`);
+    const exe = linkOf(`/proc/${pid}/exe`);
     if (exe === undefined || basename(exe) !== 'launcher') continue;
     const argv = (readProcFile(`/proc/${pid}/cmdline`) ?? '').split('\0');
     if (argv[1] === undefined || nsDepth(pid) !== depth) continue;
-    const stdout = await linkOf(`/proc/${pid}/fd/1`);
+    const stdout = linkOf(`/proc/${pid}/fd/1`);
     if (stdout === undefined || stdout === '/dev/null') continue; // answered (or gone)
     const startTime = readStartTime(pid);
     if (startTime !== undefined) found.push({ pid, startTime, mark: argv[1] });
