@@ -5,7 +5,8 @@
 import { addrList } from '../network/addr.js';
 import { withHandle } from '../network/handle.js';
 import { reservedPrefixes, type IpamRecord } from '../network/ipam.js';
-import { allocateExternal, externalMembers, ipamRecordPath } from '../network/external.js';
+import { allocateExternal, externalMembers } from '../network/external.js';
+import { ipamRecordPath } from '../network/ipam-store.js';
 import { allocateStored, jsonFileStore, type IpamStore } from '../network/ipam-store.js';
 import { linkList } from '../network/link.js';
 import { AF_INET } from '../network/nl/index.js';

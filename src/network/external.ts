@@ -5,30 +5,24 @@
 // off them) — or else a bridge of the host the user names, where every service gives its
 // `ipv4_address`. Nothing external is ever created or removed here; a guest's address is given
 // back when its veth goes.
-import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { vethHostName } from '../names.js';
 import type { Network, Project } from '../spec/project.js';
 import { acquireProjectLock } from '../state/lock.js';
 import { listProjects } from '../state/observe.js';
-import { projectRunDir, type StateRoots } from '../state/paths.js';
+import type { StateRoots } from '../state/paths.js';
 import { networkRecords } from '../state/records.js';
 import { readSnapshot } from '../state/snapshot.js';
 import { addrList } from './addr.js';
 import { contains, formatCidr, formatIpv4, hostRange, parseCidr, parseIpv4 } from './cidr.js';
 import { withHandle } from './handle.js';
 import type { ExternalGuest, IpamRecord, NetworkAllocation } from './ipam.js';
-import { jsonFileStore } from './ipam-store.js';
+import { ipamRecordPath, jsonFileStore } from './ipam-store.js';
 import { linkGet } from './link.js';
 import { AF_INET } from './nl/index.js';
 
 /** How long to wait for the owning project's lock (its own `up` or `down` running). */
 const OWNER_LOCK_TIMEOUT_MS = 30_000;
-
-/** The allocation record of `project` (executor/ipam.ts keeps it there too). */
-export function ipamRecordPath(roots: StateRoots, project: string): string {
-  return join(projectRunDir(roots, project), 'ipam.json');
-}
 
 /** Where an external network lives: a network of another stack project. */
 export interface ExternalOwner {

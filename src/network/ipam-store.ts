@@ -3,8 +3,14 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
-import { RECORD_FILE_MODE, STATE_DIR_MODE } from '../state/paths.js';
+import { join } from 'node:path';
+import { projectRunDir, RECORD_FILE_MODE, STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
 import { allocate, type IpamRecord, type IpamRequest } from './ipam.js';
+
+/** The allocation record of `project` (executor/ipam.ts keeps it there; the supervisor reads it). */
+export function ipamRecordPath(roots: StateRoots, project: string): string {
+  return join(projectRunDir(roots, project), 'ipam.json');
+}
 
 /** The record of one project's allocation: read before allocating, written after. */
 export interface IpamStore {

@@ -9,7 +9,6 @@
 import net from 'node:net';
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { inMonitorGroup, placeInMonitorGroup } from '../runtime/index.js';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
 import { isAbstract, READY_FD_VARIABLE, supervisorPaths } from './paths.js';
@@ -82,13 +81,6 @@ async function main(): Promise<void> {
     log(`another supervisor of project ${project} runs; leaving`);
     process.exit(ALREADY_RUNNING);
   }
-  try {
-    // The `stack` that started it moves it while it loads; a supervisor started otherwise moves itself.
-    if (!(await inMonitorGroup(project))) await placeInMonitorGroup(project, process.pid);
-  } catch (e) {
-    log(`cannot move into the project's monitor cgroup (it stays in its caller's): ${e instanceof Error ? e.message : String(e)}`);
-  }
-  mark('supervisor: in its monitor group');
   const self: PidRecord = { pid: process.pid, startTime: readStartTime(process.pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
   await writeFile(paths.pidFile, self);
   if (!isAbstract(paths.socket)) await rm(paths.socket, { force: true }); // a dead predecessor's
@@ -128,6 +120,18 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void supervisor.reload());
   log(`supervisor of project ${project} started (pid ${process.pid})`);
   tellReady();
+  // The `stack` that started it moves it while it loads; a supervisor started otherwise moves
+  // itself. Checked once it serves: the runtime this loads is not on the path of `up`, which
+  // waits for the word above.
+  void (async () => {
+    try {
+      const { inMonitorGroup, placeInMonitorGroup } = await import('../runtime/index.js');
+      if (!(await inMonitorGroup(project))) await placeInMonitorGroup(project, process.pid);
+    } catch (e) {
+      log(`cannot move into the project's monitor cgroup (it stays in its caller's): ${e instanceof Error ? e.message : String(e)}`);
+    }
+    mark('supervisor: in its monitor group');
+  })();
   await supervisor.start();
   // Once the project is gone (down removed its run folder) or another supervisor took over, leave.
   const watchdog = setInterval(() => {

@@ -2,7 +2,7 @@
 // service (execInService: its namespaces, cgroups and user), and reports each new verdict.
 // One prober per process: a restarted service gets a fresh one, starting over at `starting`.
 import { readFileSync } from 'node:fs';
-import { execInService, type ExecTarget } from '../runtime/index.js';
+import type { ExecTarget } from '../runtime/index.js';
 import type { Healthcheck } from '../spec/project.js';
 import { afterProbe, initialHealth, probeCommand, probeDelay, probeOutput, type HealthState, type ProbeResult } from './health.js';
 
@@ -43,6 +43,7 @@ export function startProber(
     const during = inStartPeriod();
     let result: ProbeResult;
     try {
+      const { execInService } = await import('../runtime/index.js'); // loaded at the first probe, not at the supervisor's start
       const r = await execInService(target, argv!, { timeoutMs: check.timeoutMs, signal: abort.signal });
       const output = r.timedOut ? `Health check exceeded timeout (${check.timeoutMs} ms)` : probeOutput(r.stdout, r.stderr);
       result = { start, end: new Date().toISOString(), exitCode: r.exitCode ?? -1, output };

@@ -5,12 +5,14 @@
 // only finds them (src/runtime/mounts.ts in `find` mode: bind sources as given, named volumes'
 // folders, anonymous volumes through their records).
 import { serviceNamespaces } from '../network/service-namespaces.js';
-import { startServiceProcess, type CgroupManager, type LaunchedService } from '../runtime/index.js';
+import type { CgroupManager, LaunchedService } from '../runtime/index.js';
 import type { Project, Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
 
 /** Starts `spec` again in its netns, cgroups and view; resolves once its program runs. */
 export async function relaunch(roots: StateRoots, project: Project, spec: Service, cgroups: CgroupManager): Promise<LaunchedService> {
+  // The runtime is loaded at the first restart, not at the supervisor's start (on its critical path: `up` waits for it).
+  const { startServiceProcess } = await import('../runtime/index.js');
   return startServiceProcess({
     roots,
     project,

@@ -5,13 +5,12 @@
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { openCgroups, type CgroupManager, execTargetOf } from '../runtime/index.js';
+import type { CgroupManager, ExecTarget } from '../runtime/index.js';
 import { describeExit, readExitRecord } from '../state/exit-record.js';
 import { isSameProcess, readBootId } from '../sys/proc.js';
 import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snapshot.js';
 import { dnsListeners } from '../network/dns/index.js';
-import { ipamRecordPath } from '../network/external.js';
-import { jsonFileStore } from '../network/ipam-store.js';
+import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
 import type { IpamRecord } from '../network/ipam.js';
 import { portLabel, publishedPorts } from '../network/portfwd/index.js';
 import type { Service } from '../spec/project.js';
@@ -277,7 +276,8 @@ export class Supervisor {
 
   private async ensureProber(watch: Watch, record: ServiceRecord, spec: Service | undefined, key: string, healthPath: string): Promise<void> {
     const check = spec?.healthcheck;
-    const target = spec && execTargetOf(record, spec);
+    const target: ExecTarget | undefined =
+      spec && record.process ? { service: spec, pid: record.process.pid, startTime: record.process.startTime, cgroupDirs: record.cgroups } : undefined;
     if (!check || !probeCommand(check.test) || !target) {
       this.stopProber(watch);
       return;
@@ -323,7 +323,7 @@ export class Supervisor {
         spec,
         exited,
         bootId: this.bootId,
-        cgroups: async () => (this.cgroups ??= await openCgroups()),
+        cgroups: async () => (this.cgroups ??= await (await import('../runtime/index.js')).openCgroups()),
       });
       switch (outcome.kind) {
         case 'locked':
