@@ -129,7 +129,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     mark('apply: walked');
     const early = await starting;
     mark('apply: supervisor up');
-    if (supervised && unchanged && early instanceof Error) throw early;
+    if (supervised && unchanged && early instanceof Error && !options.signal?.aborted) throw early;
     if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, early, plan, loaded);
     mark('apply: supervisor told');
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.

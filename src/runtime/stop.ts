@@ -60,6 +60,8 @@ export interface StopResult {
 const RECORD_WAIT_MS = 5000;
 /** How long a SIGKILLed cgroup may take to empty. */
 const KILL_WAIT_MS = 5000;
+/** How long a SIGKILLed namespace init may take to exit before its cgroup is killed too. */
+const NAMESPACE_KILL_WAIT_MS = 1000;
 
 /** Signal number from a compose stop_signal; a UserError for a name the kernel lacks. */
 export function signalNumber(service: string, name: string): number {
@@ -225,13 +227,15 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     // kernel kills them all, and none can fork meanwhile): one SIGKILL through the pidfd, and
     // the cgroup is empty once it has exited, unless something outside the namespace joined it.
     // Freezing to kill (cgroup v1, v2 before 5.14) costs synchronous writes of ~2 ms each on the
-    // caller's thread; it is left for what remains.
+    // caller's thread; it is left for what remains. One deadline for both waits: a namespace held
+    // up by a process in uninterruptible sleep gets the cgroup-wide kill after a second.
+    const deadline = Date.now() + KILL_WAIT_MS;
     if (proc !== undefined && alive() && ownNamespaceInit(proc)) {
       proc.signal(osConstants.signals.SIGKILL);
-      await waitFor(() => proc.exited(), KILL_WAIT_MS, waker.nap);
+      await waitFor(() => proc.exited(), NAMESPACE_KILL_WAIT_MS, waker.nap);
     }
     await target.cgroup.killAll();
-    if (proc !== undefined && !(await waitFor(() => proc.exited(), KILL_WAIT_MS, waker.nap))) {
+    if (proc !== undefined && !(await waitFor(() => proc.exited(), Math.max(0, deadline - Date.now()), waker.nap))) {
       throw new Error(`service ${target.service}: pid ${target.pid} survived SIGKILL of its cgroup for ${KILL_WAIT_MS} ms`);
     }
     return { outcome, record: await exitRecord(target, waker.nap) };

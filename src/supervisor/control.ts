@@ -117,7 +117,8 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (let attempt = 0; ; attempt++) {
     const running = await runningSupervisor(project, roots);
-    if (running && options.unchanged === true) return running;
+    // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
+    if (running && options.unchanged === true && (await answers(paths.socket))) return running;
     if (running) {
       try {
         const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);

@@ -61,7 +61,10 @@ export async function markStoppedByUser(project: string, service: string, proces
  * supervisor never imports the executor (docs/architecture.md, "Layers").
  */
 export interface SupervisorHandle {
-  /** Starts the project's supervisor, or tells the running one to reread the project (`soon`: answered before the reread). */
+  /**
+   * Starts the project's supervisor, or tells the running one to reread the project (`soon`:
+   * answered before the reread; `unchanged`: a running one that answers is not told anything).
+   */
   ensure(project: string, options?: { soon?: boolean; unchanged?: boolean }): Promise<void>;
   /** Stops the project's supervisor; none running is success. Services keep running. */
   stop(project: string): Promise<void>;

@@ -1,6 +1,7 @@
-// The one module that loads koffi: the C library's system calls the network layer needs,
-// typed, and throwing KernelError with the symbolic errno. koffi is loaded on first use, so
-// importing this file (or anything above it) costs nothing to commands that never call it.
+// The C library's system calls the network layer and the runtime need (through koffi, loaded
+// by sys/koffi.ts), typed, and throwing KernelError with the symbolic errno. koffi is loaded on
+// first use, so importing this file (or anything above it) costs nothing to commands that
+// never call it.
 import type * as Koffi from 'koffi';
 import { KernelError } from '../errors.js';
 import { errnoName } from './errno.js';
