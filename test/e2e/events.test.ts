@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { serviceFiles } from '../../src/state/service-files.js';
 import { stateRoots } from '../../src/state/paths.js';
+import { supervisorPaths } from '../../src/supervisor/paths.js';
 import { describeRoot } from '../harness/require.js';
 import { eventually } from '../harness/eventually.js';
 
@@ -31,7 +32,7 @@ describeRoot('stack events', () => {
   const events = (): Event[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
   const seen = (service: string, action: string, from = 0) => events().slice(from).findIndex((e) => e.service === service && e.action === action);
   let errors = '';
-  /** What a timeout should tell: the watcher's state and stderr, and the service's state as `ps` and its exit record show it. */
+  /** What a timeout should tell: the watcher's state and stderr, and the service's state as `ps`, its exit record and the supervisor's log show it. */
   const diagnosis = async (service: string) => {
     const ps = await stack('ps', '--all', '--format', 'json');
     let exit = '(none)';
@@ -49,7 +50,13 @@ describeRoot('stack events', () => {
       }
     });
     const watcherState = watcher ? `exit ${String(watcher.exitCode)} signal ${String(watcher.signalCode)}` : 'not started';
-    return `watcher: ${watcherState}; processes: ${kernel.join(', ')}; stderr: ${errors || '(empty)'}; ps: ${ps.stdout}${ps.stderr}; exit record: ${exit}; events:\n${text}`;
+    let supervisor = '(none)';
+    try {
+      supervisor = readFileSync(supervisorPaths(stateRoots(env), project).log, 'utf8').split('\n').slice(-15).join('\n');
+    } catch {
+      // absent
+    }
+    return `watcher: ${watcherState}; processes: ${kernel.join(', ')}; stderr: ${errors || '(empty)'}; ps: ${ps.stdout}${ps.stderr}; exit record: ${exit}; supervisor log:\n${supervisor}\nevents:\n${text}`;
   };
   const waitFor = async (service: string, action: string, from = 0) => {
     try {
