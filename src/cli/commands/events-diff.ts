@@ -4,7 +4,8 @@
 // in the order Docker emits them: create, oom, die (with the exit code, 128+n for signal n),
 // restart, start, health_status, destroy. A service whose record appears is created; one whose
 // record goes (`down`, `up` removing it) is destroyed, after a die (without its code) when it was
-// running at the last reading. Pure: the reading is in events.ts.
+// running at the last reading; a process replaced before its exit record was read dies without
+// its code too. Pure: the reading is in events.ts.
 
 /** One service's facts at one moment. */
 export interface ServiceFacts {
@@ -43,6 +44,10 @@ export function diffFacts(before: ProjectFacts, after: ProjectFacts): LifecycleE
     const counterRose = now.oomKills !== null && was?.oomKills !== null && was?.oomKills !== undefined && now.oomKills > was.oomKills;
     if (counterRose || (newExit && now.exit!.oomKilled && (now.oomKills === null || was?.oomKills === null || was?.oomKills === undefined))) emit('oom');
     if (newExit) emit('die', { exitCode: String(now.exit!.exitCode) });
+    // Replaced by a new process before its exit record was read: a restart's launcher removes
+    // the record as it starts (100 ms after the exit at the first restart). It died all the
+    // same; its code went with the record.
+    else if (was !== undefined && was.process !== null && now.process !== was.process && was.exit?.process !== was.process) emit('die');
     if (now.restarts !== null && (was?.restarts ?? 0) < now.restarts && was !== undefined) emit('restart');
     if (now.process !== null && now.process !== (was?.process ?? null)) emit('start', { pid: now.process.split(':')[0]! });
     const status = now.health?.status;

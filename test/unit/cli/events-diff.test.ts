@@ -25,6 +25,21 @@ describe('stack events: diffFacts', () => {
     ]);
   });
 
+  it('a process replaced before its exit record was read (a restart removes it): die without a code, restart, start', () => {
+    const after = facts({ web: running(9, { restarts: 1 }) });
+    expect(diffFacts(facts({ web: running(5) }), after).map((e) => [e.action, e.attributes])).toEqual([
+      ['die', {}],
+      ['restart', {}],
+      ['start', { pid: '9' }],
+    ]);
+    // Its exit was read in an earlier picture: that die was told then, not again.
+    const exited = { ...running(5), process: null, exit: { process: '5:100', exitCode: 1, oomKilled: false, at: 't1' } };
+    expect(diffFacts(facts({ web: exited }), facts({ web: { ...running(9, { restarts: 1 }), exit: exited.exit } })).map((e) => e.action)).toEqual(['restart', 'start']);
+    // Nor when the exit it was replaced after is still there, with its code.
+    const seen = { ...running(5), exit: { process: '5:100', exitCode: 1, oomKilled: false, at: 't1' } };
+    expect(diffFacts(facts({ web: seen }), facts({ web: running(9, { exit: seen.exit, restarts: 1 }) })).map((e) => e.action)).toEqual(['restart', 'start']);
+  });
+
   it('oom from the exit record when the counter cannot be read; not twice when it can', () => {
     const exit = { process: '5:100', exitCode: 137, oomKilled: true, at: 't1' };
     const noCounter = diffFacts(facts({ web: running(5, { oomKills: null }) }), facts({ web: { ...running(5, { oomKills: null }), process: null, exit } }));
