@@ -130,7 +130,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     const early = await starting;
     mark('apply: supervisor up');
     if (supervised && unchanged && early instanceof Error && !options.signal?.aborted) throw early;
-    if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, early, plan, loaded);
+    if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, early, plan, kernel);
     mark('apply: supervisor told');
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
     const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';
@@ -160,11 +160,11 @@ function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
  * told. A plan that only stops and starts processes (restart, stop, start, a watch action)
  * changes no address or membership, and start-service writes its own files: no rewrite then.
  */
-async function afterUp(ctx: RunContext, early: unknown, plan: Plan, kernel: Kernel | undefined): Promise<void> {
+async function afterUp(ctx: RunContext, early: unknown, plan: Plan, kernel: () => Kernel): Promise<void> {
   if (early instanceof Error) throw early;
   if (!processesOnly(plan)) {
     const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
-    await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => kernel!.writeNameFiles(ctx, r.service)));
+    await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => kernel().writeNameFiles(ctx, r.service)));
   }
   await ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
 }

@@ -1,9 +1,8 @@
 // Where IPAM records live between runs: the allocator takes a store (podman style), so the
 // executor points it at the project's state dir and the tests at a temp dir or at memory.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
-import { join } from 'node:path';
 import { projectRunDir, RECORD_FILE_MODE, STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
 import { allocate, type IpamRecord, type IpamRequest } from './ipam.js';
 

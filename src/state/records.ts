@@ -3,7 +3,7 @@
 // network (runtime) and volume (persistent). Objects are loose: later layers may add fields.
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
-import { listDirNow, readJson, readJsonSync, removeFile, serialized, writeJsonAtomic } from './atomic.js';
+import { listDirNow, readJsonSync, removeFile, serialized, writeJsonAtomic } from './atomic.js';
 import {
   networkRecordPath,
   projectLibDir,
@@ -96,26 +96,15 @@ function store<T>(
   /** fsync on write: persistent records only (atomic.ts: runtime ones are gone with the boot). */
   durable: boolean,
 ): RecordStore<T> {
-  const read = async (file: string): Promise<T | undefined> => {
-    let raw: unknown;
-    try {
-      raw = await readJson(file);
-    } catch (e) {
-      throw new RecordError(file, e instanceof Error ? e.message : String(e));
-    }
-    return checked(file, raw);
-  };
-  /** read(), synchronously (list: many small files at once). */
-  const readNow = (file: string): T | undefined => {
+  // Synchronous: a record is a small file, and a round trip through libuv's threads per file
+  // cost more than the read (observe and the supervisor list every record of a project).
+  const read = (file: string): T | undefined => {
     let raw: unknown;
     try {
       raw = readJsonSync(file);
     } catch (e) {
       throw new RecordError(file, e instanceof Error ? e.message : String(e));
     }
-    return checked(file, raw);
-  };
-  const checked = (file: string, raw: unknown): T | undefined => {
     if (raw === undefined) return undefined;
     const issues: string[] = [];
     const value = shape(raw, '', issues);
@@ -128,7 +117,7 @@ function store<T>(
   };
   return {
     path,
-    read: (roots, project, name) => read(path(roots, project, name)),
+    read: async (roots, project, name) => read(path(roots, project, name)),
     write: (roots, record) => {
       const [project, name] = nameOf(record);
       const file = path(roots, project, name);
@@ -137,7 +126,7 @@ function store<T>(
     update: (roots, project, name, change) => {
       const file = path(roots, project, name);
       return serialized(file, async () => {
-        const next = change(await read(file));
+        const next = change(read(file));
         if (next === null) await remove(roots, project, name);
         else await writeJsonAtomic(file, valid(shape, next), { durable });
         return next;
@@ -151,7 +140,7 @@ function store<T>(
       for (const entry of listDirNow(dir).sort()) {
         if (!entry.endsWith('.json')) continue;
         try {
-          const record = readNow(`${dir}/${entry}`);
+          const record = read(`${dir}/${entry}`);
           if (record === undefined) continue;
           const [p, name] = nameOf(record);
           if (p !== project || `${name}.json` !== entry) warnings.push(`${dir}/${entry}: belongs to ${p}/${name}, ignored`);

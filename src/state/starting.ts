@@ -93,11 +93,6 @@ export function launchersOfService(service: string, launchers: readonly Unanswer
   return launchers.filter((l) => l.mark === mark).map(({ pid, startTime }) => ({ pid, startTime }));
 }
 
-/** The launchers of `service` in the project's monitor group that have not answered yet. */
-export async function startingLaunchers(project: string, service: string, serviceDirs: readonly string[]): Promise<ProcessId[]> {
-  return launchersOfService(service, await unansweredLaunchers(monitorDirsOf(project, service, serviceDirs)));
-}
-
 /** The state letter of /proc/PID/stat (`T` stopped, `Z` zombie), undefined when gone. */
 function stateOf(pid: number): string | undefined {
   const stat = readProcFile(`/proc/${pid}/stat`);

@@ -28,12 +28,12 @@ export class DnsSet {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** Starts, updates and stops listeners to match `wanted`; `retryNow` retries failed ones without waiting. */
   /** Whether something wanted failed and waits for its retry (the next reconcile tries it again). */
   get retrying(): boolean {
     return this.failed.size > 0;
   }
 
+  /** Starts, updates and stops listeners to match `wanted`; `retryNow` retries failed ones without waiting. */
   async reconcile(wanted: readonly DnsListener[], retryNow = false, now = Date.now()): Promise<void> {
     const byAddress = new Map(wanted.map((l) => [l.address, l]));
     for (const [address, entry] of this.running) {

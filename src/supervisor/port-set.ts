@@ -45,12 +45,12 @@ export class PortSet {
     private readonly remember: (ports: RememberedPorts) => void,
   ) {}
 
-  /** Opens what `wanted` adds, closes what it drops; `retryNow` retries failed ports without waiting. */
   /** Whether something wanted failed and waits for its retry (the next reconcile tries it again). */
   get retrying(): boolean {
     return this.failed.size > 0;
   }
 
+  /** Opens what `wanted` adds, closes what it drops; `retryNow` retries failed ports without waiting. */
   async reconcile(wanted: readonly PublishedPort[], retryNow = false, now = Date.now()): Promise<void> {
     const keys = new Map(wanted.map((p) => [portKey(p), p]));
     for (const [key, forwarder] of this.open) {

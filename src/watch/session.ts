@@ -338,9 +338,8 @@ export class WatchSession {
             done = true;
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
-            // The source gone again since the event (not the volume's folder missing: that fails)
+            // The source gone again since the event: mirror that (the volume's folder missing fails)
             if (code === 'ENOENT' && !(await exists(source))) {
-              // gone again since the event: mirror that
               await removeFrom(root, rel).catch(() => undefined);
               done = true;
               continue;

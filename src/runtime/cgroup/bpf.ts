@@ -1,8 +1,8 @@
 // bpf(2) for the cgroup v2 device filter: load a BPF_PROG_TYPE_CGROUP_DEVICE program, attach
 // it to a cgroup directory (BPF_F_ALLOW_MULTI, as runc and crun do) and detach the programs it
 // replaces, so a group carries exactly one filter of stack's. Each command's attribute union is
-// laid out here for koffi (which the C library module loads; this file loads the same libc for
-// the one variadic syscall(2) it needs). A program lives while attached: removing the cgroup
+// laid out here for koffi (sys/koffi.ts; this file loads the same libc as sys/libc.ts for the one
+// variadic syscall(2) it needs). A program lives while attached: removing the cgroup
 // directory releases it.
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import type * as Koffi from 'koffi';

@@ -14,7 +14,7 @@ import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { isSameProcess } from '../../../src/runtime/proc.js';
 import { signalProcess } from '../../../src/sys/pidfd.js';
 import { mainProcessesIn } from '../../../src/state/probe.js';
-import { startingLaunchers, type ProcessId } from '../../../src/state/starting.js';
+import { launchersOfService, monitorDirsOf, unansweredLaunchers, type ProcessId } from '../../../src/state/starting.js';
 import { serviceFiles } from '../../../src/runtime/index.js';
 
 const rig = rigPerTest();
@@ -168,6 +168,11 @@ describeRoot('crashes, gc and the lock', () => {
 
 /** openat's number: what /proc/PID/syscall starts with while the process waits in it. */
 const OPENAT: Record<string, string> = { x64: '257', arm64: '56' };
+
+/** The launchers of `service` that have not answered, looked for as observe() does. */
+async function startingLaunchers(project: string, service: string, cgroups: readonly string[]): Promise<ProcessId[]> {
+  return launchersOfService(service, await unansweredLaunchers(monitorDirsOf(project, service, cgroups)));
+}
 
 /** The service's launcher once it waits in openat (its log, a FIFO); polls (at most ~10 s) until then. */
 async function launcherBlockedInOpen(r: ReturnType<typeof rig>, service: string): Promise<ProcessId> {
