@@ -69,6 +69,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   // The kernel side only for a plan with something to do (kernel.ts); loading while the rest is read.
   const loading = plan.operations.length > 0 ? import('./kernel.js') : undefined;
   let loaded: Kernel | undefined;
+  let preparedFor: Kernel | undefined;
   const kernel = (): Kernel => {
     if (!loaded) throw new Error('the executor acted on the kernel for a plan without operations (a bug)');
     return loaded;
@@ -109,6 +110,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
 
     let pendingCreates = creates;
     loaded = await loading;
+    // Each service's launcher is spawned and moved into the monitor group now (launch.ts
+    // prepareLauncher), while the networks and namespaces are made and its dependencies start:
+    // its launch only hands it the request. The ones no launch took are ended below.
+    if (loaded !== undefined) {
+      for (const service of startedServices(plan)) loaded.prepareLauncher(project.name, service);
+      preparedFor = loaded;
+    }
     const handlers: Handlers = loaded?.handlersFor(ctx) ?? {};
     const wrapped: Handlers = {
       ...handlers,
@@ -138,9 +146,15 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     if (failed.length) throw failure({ ...result, failed });
     return { walk: result, notices };
   } finally {
+    if (preparedFor !== undefined) for (const service of startedServices(plan)) preparedFor.discardPreparedLauncher(project.name, service);
     await ipamLock?.release();
     network?.close();
   }
+}
+
+/** The services `plan` starts a process for. */
+function startedServices(plan: Plan): string[] {
+  return plan.operations.flatMap((op) => (op.kind === 'start-service' ? [op.service] : []));
 }
 
 /** Calls the crash hook once each operation is done (test only, see crash.ts). */

@@ -5,4 +5,4 @@
 export { handlersFor } from './handlers/index.js';
 export { writeNameFiles } from './handlers/names.js';
 export { openNetworkDriver } from '../network/setup.js';
-export { openCgroups } from '../runtime/index.js';
+export { discardPreparedLauncher, openCgroups, prepareLauncher } from '../runtime/index.js';

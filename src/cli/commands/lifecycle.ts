@@ -136,17 +136,8 @@ async function applyPlanned(request: LifecycleRequest, env: RunEnv, planFor: (li
   const planned = planFor(live);
   mark('lifecycle: planned');
   if (planned.operations.length === 0) return 0;
-  // A service stopped then started again (a restart): its launcher is spawned and placed while
-  // it stops (launch.ts prepareLauncher), and ended if the plan does not get to its start.
-  const stopped = new Set(planned.operations.flatMap((op) => (op.kind === 'stop-service' ? [op.service] : [])));
-  const bounced = planned.operations.flatMap((op) => (op.kind === 'start-service' && stopped.has(op.service) ? [op.service] : []));
-  for (const service of bounced) prepareLauncher(project.name, service);
-  let result;
-  try {
-    result = await apply(planned, project, { env, live, sink, ...(signal && { signal }) });
-  } finally {
-    for (const service of bounced) discardPreparedLauncher(project.name, service);
-  }
+  // apply() spawns and places each start's launcher while the services stop (launch.ts prepareLauncher).
+  const result = await apply(planned, project, { env, live, sink, ...(signal && { signal }) });
   mark('lifecycle: applied');
   for (const n of result.notices) sink.notice?.(n);
   return planned.operations.length;
