@@ -5,7 +5,7 @@
 // the rename alone keeps them whole across a crash of stack, as the IPAM record always did, and
 // the fsyncs were ~15 ms each (p90 60 ms) on a busy disk, on the critical path of every start. Updates of one file are serialized within the process. Files are
 // 0600 and the folders made for them 0700 (records hold environment values).
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
@@ -74,6 +74,26 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
     }
   }
   if (durable) await syncDir(dirname(path));
+}
+
+/**
+ * writeJsonAtomic of a runtime file (not durable), synchronously: for a small file on the
+ * critical path, where each step's round trip through libuv's threads costs more than the write.
+ */
+export function writeRuntimeJsonSync(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
+  const text = jsonText(value);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
+      writeFileSync(tmp, text, { mode: RECORD_FILE_MODE });
+      renameSync(tmp, path);
+      return;
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      if (errno(e) !== 'ENOENT' || attempt >= 10) throw e; // a folder pruned meanwhile: again (writeJsonAtomic)
+    }
+  }
 }
 
 /**

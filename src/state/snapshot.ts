@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import type { IpamRecord } from '../network/ipam.js';
 import type { Project } from '../spec/project.js';
-import { chmod, readFile } from 'node:fs/promises';
-import { jsonText, readJson, writeJsonAtomic } from './atomic.js';
+import { chmodSync, readFileSync } from 'node:fs';
+import { jsonText, readJsonSync, writeRuntimeJsonSync } from './atomic.js';
 import { projectRunDir, STATE_DIR_MODE, type StateRoots } from './paths.js';
 
 /** What the snapshot holds. */
@@ -29,17 +29,23 @@ export function snapshotPath(roots: StateRoots, project: string): string {
 export async function writeSnapshot(roots: StateRoots, project: Project, ipam: IpamRecord): Promise<boolean> {
   const snapshot: ProjectSnapshot = { version: 1, project, ipam };
   const path = snapshotPath(roots, project.name);
-  const before = await readFile(path, 'utf8').catch(() => undefined);
+  // Synchronous (a runtime file, atomic.ts): apply starts the supervisor right after it.
+  let before: string | undefined;
+  try {
+    before = readFileSync(path, 'utf8');
+  } catch {
+    before = undefined;
+  }
   if (before !== undefined && before === jsonText(snapshot)) return false;
-  await writeJsonAtomic(path, snapshot, { durable: false }); // a runtime file (atomic.ts)
-  await chmod(projectRunDir(roots, project.name), STATE_DIR_MODE); // a folder an earlier version made 0755
+  writeRuntimeJsonSync(path, snapshot);
+  chmodSync(projectRunDir(roots, project.name), STATE_DIR_MODE); // a folder an earlier version made 0755
   return true;
 }
 
 /** The snapshot of `project`, or undefined when none was written (or it is unreadable). */
 export async function readSnapshot(roots: StateRoots, project: string): Promise<ProjectSnapshot | undefined> {
   try {
-    const value = (await readJson(snapshotPath(roots, project))) as ProjectSnapshot | undefined;
+    const value = readJsonSync(snapshotPath(roots, project)) as ProjectSnapshot | undefined;
     return value?.version === 1 ? value : undefined;
   } catch {
     return undefined;

@@ -1,7 +1,7 @@
 // The small JSON files the supervisor and its clients share: its pid file, each service's
 // health and restart count, and the mark `stop`/`down` leaves on a process they stop. Each is
 // written atomically; a missing or unreadable one reads as undefined (never believed half).
-import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { readJsonSync, writeJsonAtomic } from '../state/atomic.js';
 import type { HealthState } from './health.js';
 
 /** A process named for the life of the boot: pid and start time. */
@@ -25,9 +25,12 @@ export interface RestartRecord extends ProcessId {
   readonly consecutive: number;
 }
 
+// Read synchronously (a small file; a round trip through libuv's threads costs more): `up`'s
+// look for a running supervisor then settles at once, and the one it starts is spawned before
+// the executor's kernel side has loaded (apply.ts).
 async function read<T>(path: string, valid: (v: Record<string, unknown>) => boolean): Promise<T | undefined> {
   try {
-    const value = (await readJson(path)) as Record<string, unknown> | undefined;
+    const value = readJsonSync(path) as Record<string, unknown> | undefined;
     return value && typeof value === 'object' && valid(value) ? (value as T) : undefined;
   } catch {
     return undefined;
