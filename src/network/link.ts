@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { KernelError } from '../errors.js';
 import { close } from '../sys/libc.js';
-import type { Handle } from './handle.js';
+import { openHandle, type Handle } from './handle.js';
 import { netnsOpen } from './netns.js';
 import {
   decodeLink, encodeLinkRequest, IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK,
@@ -141,6 +141,30 @@ export function linkDel(h: Handle, link: LinkRef): boolean {
 }
 
 /**
+ * A deletion whose kernel work (RCU grace periods: ~60 ms for a bridge, ~20 ms for a group of
+ * veths) is done on one of libuv's threads, on a socket of its own in the handle's namespace,
+ * so this thread goes on meanwhile. `what` names the link (or group) in errors. A link already
+ * gone (ENODEV) is false.
+ */
+async function deleteOffThread(h: Handle, request: Buffer, what: string): Promise<boolean> {
+  const own = openHandle(h.netns);
+  try {
+    await own.socket.requestOffThread(RTM_DELLINK, 0, request, `${what}${h.where}`);
+    return true;
+  } catch (e) {
+    if (e instanceof KernelError && e.errno === 'ENODEV') return false;
+    throw e;
+  } finally {
+    own.close();
+  }
+}
+
+/** linkDel, the kernel's work done off this thread (deleteOffThread). */
+export function linkDelOffThread(h: Handle, link: LinkRef): Promise<boolean> {
+  return deleteOffThread(h, encodeLinkRequest(ref(link)), String(link));
+}
+
+/**
  * Deletes every link of a device group in one request: the kernel unregisters them together,
  * paying its RCU grace period once instead of once per link (~30 ms each here).
  * Equivalent to: `ip link delete group $group`. Group 0 (every link's default) is refused.
@@ -166,9 +190,10 @@ export function linkDelGroup(h: Handle, group: number): boolean {
  * skipped; returns the names that existed. Like `ip link set $l group $g` for each, then
  * `ip link delete group $g`.
  */
-export function linkDelMany(h: Handle, links: readonly string[]): string[] {
+export async function linkDelMany(h: Handle, links: readonly string[]): Promise<string[]> {
   const names = [...new Set(links)];
-  if (names.length <= 1) return names.filter((n) => linkDel(h, n));
+  if (names.length === 0) return [];
+  if (names.length === 1) return (await linkDelOffThread(h, names[0]!)) ? names : [];
   const group = randomInt(1, 0x7fffffff);
   const moved: string[] = [];
   for (const name of names) {
@@ -182,7 +207,7 @@ export function linkDelMany(h: Handle, links: readonly string[]): string[] {
   if (moved.length === 0) return moved;
   const ours = new Set(moved);
   const members = linkList(h).filter((l) => l.group === group);
-  if (members.length === moved.length && members.every((l) => ours.has(l.name))) linkDelGroup(h, group);
+  if (members.length === moved.length && members.every((l) => ours.has(l.name))) await deleteOffThread(h, encodeLinkRequest({ group }), `group ${group}`);
   else for (const name of moved) linkDel(h, name);
   return moved;
 }

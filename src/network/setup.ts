@@ -10,7 +10,7 @@ import { bridgeName, netnsName, vethHostName, vethPeerName } from '../names.js';
 import { addrAdd } from './addr.js';
 import { openHandle, withHandle, type Handle } from './handle.js';
 import type { IpamRecord, NetworkAllocation } from './ipam.js';
-import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkGet, linkList, linkSetUp } from './link.js';
+import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkDelOffThread, linkGet, linkList, linkSetUp } from './link.js';
 import { netnsAdd, netnsDelete } from './netns.js';
 import { routeAddDefault } from './route.js';
 
@@ -47,7 +47,7 @@ export interface NetworkDriver {
   /** Bridge `stkb…` up with the gateway address (create-network). */
   createNetwork(project: string, network: string, allocation: NetworkAllocation): void;
   /** Deletes the bridge, by the name its record holds when given; gone is success (remove-network). */
-  removeNetwork(project: string, network: string, recorded?: string): void;
+  removeNetwork(project: string, network: string, recorded?: string): Promise<void>;
   /** The service's netns `stk-<project>.<service>` (src/names.ts) with `lo` up (create-netns). */
   createNetns(project: string, service: string): void;
   /** Deletes the netns, by the name its record holds when given; gone is success (remove-netns). */
@@ -57,7 +57,7 @@ export interface NetworkDriver {
   /** Deletes the host side (by its recorded name when given), which takes the peer with it; gone is success (detach-veth). */
   detachVeth(project: string, service: string, network: string, recorded?: string): void;
   /** Deletes these host sides (veth names) in one kernel request; gone is success (detach-veth, batched). */
-  detachVeths(hostNames: readonly string[]): void;
+  detachVeths(hostNames: readonly string[]): Promise<void>;
   /** Closes the host namespace's netlink socket. */
   close(): void;
 }
@@ -112,8 +112,10 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       linkSetUp(host, bridge);
       ignore('EEXIST', () => addrAdd(host, bridge, `${allocation.gateway}/${prefix}`));
     },
-    removeNetwork(project, network, recorded) {
-      linkDel(host, recorded ?? bridgeName(project, network));
+    async removeNetwork(project, network, recorded) {
+      // Off this thread: the bridge's unregistering waits ~60 ms in the kernel, while the
+      // services' namespaces and cgroups are removed here.
+      await linkDelOffThread(host, recorded ?? bridgeName(project, network));
     },
     createNetns(project, service) {
       const name = netnsName(project, service);
@@ -149,8 +151,8 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     detachVeth(project, service, network, recorded) {
       linkDel(host, recorded ?? vethHostName(project, service, network));
     },
-    detachVeths(hostNames) {
-      linkDelMany(host, hostNames);
+    async detachVeths(hostNames) {
+      await linkDelMany(host, hostNames);
     },
     close: () => host.close(),
   };

@@ -4,7 +4,7 @@
 import { KernelError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import {
-  AF_NETLINK, bind, close, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, recv, sendto, setsockopt,
+  AF_NETLINK, bind, close, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, recv, sendto, sendtoOffThread, setsockopt,
   setsockoptInt, SO_RCVTIMEO, SOCK_CLOEXEC, SOCK_RAW, socket, SOL_NETLINK, SOL_SOCKET, MSG_TRUNC,
 } from '../sys/libc.js';
 import {
@@ -52,6 +52,20 @@ export class NetlinkSocket {
   request(type: number, flags: number, body: Buffer, what: string): Message[] {
     const call = `${messageTypeName(type)} ${what}`;
     const seq = this.send(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, call);
+    return this.collect(seq, call, false).messages;
+  }
+
+  /**
+   * request(), the kernel's work done on one of libuv's threads (sendtoOffThread): for a request
+   * that waits in the kernel (a link deletion). Nothing else may use this socket meanwhile (its
+   * replies would be taken for stale ones): callers open a socket of its own for it.
+   */
+  async requestOffThread(type: number, flags: number, body: Buffer, what: string): Promise<Message[]> {
+    const call = `${messageTypeName(type)} ${what}`;
+    if (this.closed) throw new Error(`${call}: netlink socket is closed`);
+    this.seq = (this.seq + 1) >>> 0;
+    const seq = this.seq;
+    await sendtoOffThread(this.fd, encodeMessage({ type, flags: NLM_F_REQUEST | NLM_F_ACK | flags, seq }, body), sockaddrNetlink(), () => `send ${call}`);
     return this.collect(seq, call, false).messages;
   }
 

@@ -124,6 +124,31 @@ export function sendto(fd: number, buf: Buffer, addr: Buffer | null, call: () =>
   return check(lib().sendto(fd, buf, buf.length, 0, addr, addr?.length ?? 0), call);
 }
 
+/**
+ * sendto(2) made on one of libuv's threads (koffi's async call), for a request the kernel
+ * carries out inside the call for long: a netlink deletion of a bridge waits for RCU grace
+ * periods (~60 ms), which then no longer hold up this thread. errno is the worker thread's, so a
+ * failed send is made once more here, synchronously, to report it (a send that fails delivers
+ * nothing: the request is not made twice).
+ */
+export function sendtoOffThread(fd: number, buf: Buffer, addr: Buffer | null, call: () => string): Promise<number> {
+  const { sendto: fn } = lib();
+  const async = (fn as unknown as { async: (...args: unknown[]) => void }).async;
+  return new Promise((resolve, reject) => {
+    async(fd, buf, buf.length, 0, addr, addr?.length ?? 0, (error: unknown, ret: number) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else if (ret >= 0) resolve(ret);
+      else {
+        try {
+          resolve(sendto(fd, buf, addr, call));
+        } catch (e) {
+          reject(e);
+        }
+      }
+    });
+  });
+}
+
 /** recv(2) into `buf`; returns the datagram's length (its full length with MSG_TRUNC). */
 export function recv(fd: number, buf: Buffer, flags: number, call: () => string): number {
   return check(lib().recv(fd, buf, buf.length, flags), call);

@@ -95,12 +95,7 @@ function deleteBatched(ctx: RunContext, name: string): Promise<void> {
     const done = new Promise<void>((resolve, reject) =>
       setTimeout(() => {
         vethBatches.delete(ctx);
-        try {
-          ctx.network().detachVeths(names);
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
+        ctx.network().detachVeths(names).then(resolve, reject);
       }, BATCH_WINDOW_MS),
     );
     batch = { names, done };

@@ -56,7 +56,7 @@ export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'ne
     ctx.notice(`network ${op.network} kept: ${guests.length === 1 ? 'service' : 'services'} ${guests.join(', ')} of other projects ${guests.length === 1 ? 'is' : 'are'} still attached to it; run \`stack down\` here again once they are gone`);
     return;
   }
-  ctx.network().removeNetwork(ctx.project.name, op.network, recorded);
+  await ctx.network().removeNetwork(ctx.project.name, op.network, recorded);
   await syncProjectFirewall(ctx, op.network);
   await networkRecords.remove(ctx.roots, ctx.project.name, op.network);
 }

@@ -72,7 +72,7 @@ describeRoot('link verbs on the real kernel', () => {
     expect(linkGet(svc, 'eth0')).toBeUndefined();
   });
 
-  it('deletes many links in one group request, their peers with them, and nothing else', () => {
+  it('deletes many links in one group request, their peers with them, and nothing else', async () => {
     const hostNs = s.netns('many');
     const svcNs = s.netns('manysvc');
     const host = s.handle(hostNs);
@@ -80,14 +80,14 @@ describeRoot('link verbs on the real kernel', () => {
     linkAddBridge(host, 'keep0', { group: 7 });
     for (let i = 0; i < 3; i++) linkAddVeth(host, `v${i}`, { name: `e${i}`, netns: svcNs }, { group: 7 });
     // A name that is gone already is skipped; the others go, with their peers in the other netns.
-    expect(linkDelMany(host, ['v0', 'v1', 'gone0', 'v2', 'v1']).sort()).toEqual(['v0', 'v1', 'v2']);
+    expect((await linkDelMany(host, ['v0', 'v1', 'gone0', 'v2', 'v1'])).sort()).toEqual(['v0', 'v1', 'v2']);
     expect(linkList(host).map((l) => l.name).sort()).toEqual(['keep0', 'lo']);
     expect(linkList(svc).map((l) => l.name)).toEqual(['lo']);
     expect(linkGet(host, 'keep0')!.group).toBe(7); // not named: untouched, its group kept
     // One name is a plain delete; none is nothing.
     linkAddVeth(host, 'v9', { name: 'e9' });
-    expect(linkDelMany(host, ['v9'])).toEqual(['v9']);
-    expect(linkDelMany(host, [])).toEqual([]);
+    expect(await linkDelMany(host, ['v9'])).toEqual(['v9']);
+    expect(await linkDelMany(host, [])).toEqual([]);
   });
 
   it('renames a link by name or by index', () => {

@@ -123,7 +123,7 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
     expect(() => teardownProjectNetwork(spec, hostNs)).not.toThrow();
   });
 
-  it('repeats every driver operation without error or duplicates', () => {
+  it('repeats every driver operation without error or duplicates', async () => {
     const { spec, hostNs } = begin();
     const p = spec.project;
     const d = openNetworkDriver(hostNs);
@@ -144,8 +144,8 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
       d.detachVeth(p, 'worker', 'front');
       d.removeNetns(p, 'worker');
       d.removeNetns(p, 'worker');
-      d.removeNetwork(p, 'front');
-      d.removeNetwork(p, 'front');
+      await d.removeNetwork(p, 'front');
+      await d.removeNetwork(p, 'front');
       expect(linkList(s.handle(hostNs)).map((l) => l.name)).toEqual(['lo']);
     } finally {
       d.close();
