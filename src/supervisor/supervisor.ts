@@ -31,6 +31,13 @@ import { readJson, serialized } from '../state/atomic.js';
 export const TICK_MS = 100;
 /** A folder changed this recently may have changed again within the same clock tick. */
 const RECENT_MS = 2000;
+/**
+ * A full garbage collection this long after the last change the supervisor read (node's
+ * --expose-gc, control.ts): what a reread of 200 records and the start-up left is garbage, and
+ * V8 keeps the heap it grew until it collects on its own. Once per change, so an idle project
+ * costs nothing.
+ */
+const COMPACT_AFTER_MS = 3000;
 
 /** What the supervisor tracks of one service between ticks. */
 interface Watch {
@@ -57,6 +64,7 @@ export class Supervisor {
   private readonly ports: PortSet;
   private readonly dns: DnsSet;
   private timer: NodeJS.Timeout | undefined;
+  private compaction: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private cgroups: CgroupManager | undefined;
   private readonly bootId = readBootId();
@@ -181,6 +189,16 @@ export class Supervisor {
     // Ports and DNS follow the records, the snapshot and the allocation only: nothing to do
     // while none changed, unless a port or listener that failed waits for its retry.
     if (snapshotChanged || recordsChanged || storedChanged || this.retryNow || this.ports.retrying || this.dns.retrying) await this.reconcileNetwork(records);
+    if (snapshotChanged || recordsChanged || storedChanged) this.compactLater();
+  }
+
+  /** Schedules the collection COMPACT_AFTER_MS after this change (none without --expose-gc). */
+  private compactLater(): void {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) return;
+    clearTimeout(this.compaction);
+    this.compaction = setTimeout(() => gc(), COMPACT_AFTER_MS);
+    this.compaction.unref();
   }
 
   private async reconcileNetwork(records: readonly ServiceRecord[]): Promise<void> {
@@ -391,6 +409,7 @@ export class Supervisor {
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.compaction);
     await this.ticking;
     await Promise.allSettled([...this.restarting]);
     for (const watch of this.watches.values()) this.stopProber(watch);
