@@ -130,9 +130,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     };
     mark('apply: walking');
     const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
-    const result = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency: options.concurrency ?? 8 });
+    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency: options.concurrency ?? 8 });
     await ipamLock?.release();
     ipamLock = undefined;
+    // A firewall rewrite create-network left running (handlers/firewall.ts) that failed after
+    // every start: the run failed all the same.
+    const firewall = await loaded?.firewallWritten(ctx).then(() => undefined, (e: unknown) => e);
+    const result = firewall === undefined ? walked : { ...walked, failed: [...walked.failed, ...firewallFailure(plan, firewall, walked)] };
 
     mark('apply: walked');
     const early = await starting;
@@ -181,6 +185,13 @@ async function afterUp(ctx: RunContext, early: unknown, plan: Plan, kernel: () =
     await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => kernel().writeNameFiles(ctx, r.service)));
   }
   await ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
+}
+
+/** The failure a late firewall error adds to the walk's: on the first create-network, unless a start already reported it. */
+function firewallFailure(plan: Plan, error: unknown, walked: WalkResult): WalkResult['failed'] {
+  if (walked.failed.some((f) => f.error === error)) return [];
+  const op = plan.operations.find((o) => o.kind === 'create-network');
+  return op === undefined ? [] : [{ op, error }];
 }
 
 /** Whether `plan` only stops and starts processes (restart, stop, start, a watch action): no address or membership changes. */

@@ -4,5 +4,6 @@
 // node:child_process, dgram and crypto), since its time is start-up and observation.
 export { handlersFor } from './handlers/index.js';
 export { writeNameFiles } from './handlers/names.js';
+export { firewallWritten } from './handlers/firewall.js';
 export { openNetworkDriver } from '../network/setup.js';
 export { discardPreparedLauncher, openCgroups, prepareLauncher } from '../runtime/index.js';

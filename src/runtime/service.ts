@@ -38,6 +38,8 @@ export interface StartRequest {
   readonly userDb?: UserDb;
   /** An image service's copy-up into new volumes (mounts.ts), on a first start. */
   readonly copyUp?: MountSetup['copyUp'];
+  /** Awaited once the cgroups and mounts are ready, just before the launch (the executor's firewall). */
+  readonly beforeLaunch?: () => Promise<void>;
   /** The run's hidden-path looks (hidden.ts), shared by the services it starts. */
   readonly hides?: HidesCache;
 }
@@ -90,6 +92,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
     service,
   );
   mark('service: mounts prepared');
+  await request.beforeLaunch?.();
   const launched = await launch({
     service,
     cgroup: group,

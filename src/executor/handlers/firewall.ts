@@ -28,3 +28,25 @@ export function syncProjectFirewall(ctx: FirewallContext, without?: string): Pro
     if (change === 'enabled') ctx.notice('net.ipv4.ip_forward was 0: turned it on so services reach the outside');
   });
 }
+
+/** The rewrites create-network started and did not wait for, by run (writeFirewallBehind). */
+const behind = new WeakMap<FirewallContext, Promise<void>[]>();
+
+/**
+ * Starts the rewrite after a new network's bridge without waiting for it (nft and iptables are
+ * spawned: 40-90 ms): the veths, namespaces, cgroups and name files of the services are made
+ * meanwhile. No service is launched before it is written (firewallWritten, awaited by
+ * start-service before its launch, and by apply once the walk is done, which reports a failure).
+ */
+export function writeFirewallBehind(ctx: FirewallContext): void {
+  const writing = syncProjectFirewall(ctx);
+  writing.catch(() => undefined); // reported by firewallWritten
+  const list = behind.get(ctx) ?? [];
+  list.push(writing);
+  behind.set(ctx, list);
+}
+
+/** Resolves once every rewrite writeFirewallBehind started for this run is written; rejects with the first failure. */
+export async function firewallWritten(ctx: FirewallContext): Promise<void> {
+  await Promise.all(behind.get(ctx) ?? []);
+}

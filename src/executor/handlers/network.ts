@@ -5,13 +5,17 @@ import type { CreateNetwork, RemoveNetwork } from '../../planner/plan.js';
 import { bridgeName } from '../../names.js';
 import { networkRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { syncProjectFirewall } from './firewall.js';
+import { syncProjectFirewall, writeFirewallBehind } from './firewall.js';
 import { attachedGuests } from '../../network/external.js';
 import { ipamStore } from '../ipam.js';
 import { undoing } from './undo.js';
 import { mark } from '../../trace.js';
 
-/** Records the network, makes its bridge, rewrites the firewall; undoes all of it on failure. */
+/**
+ * Records the network and makes its bridge (undone on failure), then starts the firewall's
+ * rewrite: the services attach meanwhile, and none is launched before it is written
+ * (firewall.ts writeFirewallBehind; a failed rewrite fails the starts, and the run).
+ */
 export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise<void> {
   const project = ctx.project.name;
   const allocation = ctx.ipam.networks[op.network];
@@ -36,11 +40,10 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     async () => {
       ctx.network().createNetwork(project, op.network, allocation);
       mark('network: bridge made');
-      await syncProjectFirewall(ctx);
-      mark('network: firewall written');
     },
     () => removeNetwork(ctx, op),
   );
+  writeFirewallBehind(ctx);
 }
 
 /**

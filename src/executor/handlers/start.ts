@@ -18,6 +18,7 @@ import { awaitDependencies } from './dependencies.js';
 import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
 import { runPostStart } from './hooks.js';
+import { firewallWritten } from './firewall.js';
 
 /**
  * An image service's copy-up into its new volumes: the image's content at the volume's target
@@ -90,6 +91,8 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
         invoker: ctx.env.invoker,
         ...runShared(ctx),
         ...(spec.imageRoot !== undefined && { copyUp: imageCopyUp(ctx, spec) }),
+        // No workload runs before the firewall of a network made in this run is written.
+        beforeLaunch: () => firewallWritten(ctx),
       });
       mark('start: launched');
       ctx.reached(`${op.id}:launched`); // running, its pid not recorded yet: observe adopts it from its cgroup
