@@ -56,13 +56,14 @@ export interface CachedLoad {
 }
 
 /** loadProject (spec/index.ts), from a kept entry when nothing it looked at changed. */
-export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env)): Promise<CachedLoad> {
+export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env), onMiss?: () => void): Promise<CachedLoad> {
   const build = opts.env.STACK_SPEC_CACHE === '0' ? undefined : buildId();
   const path = build === undefined ? undefined : join(dir, `${keyOf(build, opts)}.json`);
   if (path !== undefined) {
     const entry = readEntry(path);
     if (entry !== undefined && unchanged(entry.seen)) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
   }
+  onMiss?.(); // before the loader's ~100 ms of module loading (`up` starts its supervisor meanwhile)
   const { loadProject } = await import('./index.js');
   const { value, seen } = await recorded(() => loadProject(opts));
   if (path !== undefined && seen !== undefined) keep(dir, path, { seen, project: value.project, warnings: value.warnings });

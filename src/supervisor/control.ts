@@ -1,14 +1,15 @@
 // Starting, asking and stopping a project's supervisor from the CLI and the executor. The
 // supervisor is found through its pid file (pid + start time: pids are reused) and its
 // control socket; a dead one leaves at most those two files, which stop removes.
-import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId } from '../sys/proc.js';
 import { mark } from '../trace.js';
+import { STANDBY_ARGUMENT } from '../names.js';
 import { bundled } from '../bundled.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';
@@ -69,44 +70,118 @@ function logTail(path: string): string {
   }
 }
 
+/** A supervisor process as ensureSupervisor follows it while it starts. */
+interface StartedSupervisor {
+  readonly pid: number;
+  /** Its exit code once it exited, else null. */
+  readonly exited: () => number | null;
+  /** Settles when it says it serves (a line on fd 3) or leaves (the pipe closes). */
+  readonly signalled: Promise<void>;
+  /** Settles once it is in the project's monitor group (or that failed: it moves itself). */
+  readonly placed: Promise<void>;
+}
+
 /**
- * Spawns a supervisor detached (setsid), its output appended to its log; returns its pid and a
- * promise that settles when it says it serves (a line on fd 3) or leaves (the pipe closes), so
- * the caller waits for the event rather than polling on a timer.
+ * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, its
+ * stdin `stdin`; its ready word comes on fd 3, so the caller waits for the event rather than
+ * polling on a timer.
  */
-function spawnSupervisor(project: string, roots: StateRoots): { pid: number; exited: () => number | null; signalled: Promise<void>; placed: Promise<void> } {
+async function spawnProgram(args: readonly string[], out: number, stdin: 'ignore' | 'pipe') {
+  // Loaded here: node:child_process (with net and dgram, which it loads) costs `ps` and
+  // `status`, which only read, ~5 ms of compiling.
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args], {
+    detached: true,
+    stdio: [stdin, out, out, 'pipe'],
+    cwd: '/',
+    env: { ...process.env, [READY_FD_VARIABLE]: '3' },
+  });
+  let code: number | null = null;
+  child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));
+  child.once('error', () => (code = 127));
+  child.unref();
+  const ready = child.stdio[3] as Socket | null;
+  const signalled = new Promise<void>((resolve) => {
+    if (!ready) return resolve();
+    ready.unref(); // the pipe never keeps this process alive
+    ready.once('data', () => resolve());
+    ready.once('close', () => resolve());
+    ready.once('error', () => resolve());
+  }).finally(() => ready?.destroy());
+  return { child, pid: child.pid ?? 0, exited: () => code, signalled };
+}
+
+/**
+ * Into the project's monitor group while it loads (off its path: a move waits for an RCU
+ * grace period); it moves itself when this did not happen in time. (The runtime is loaded
+ * here, not at the top: `ps` and `status` never start a supervisor.)
+ */
+function place(project: string, pid: number): Promise<void> {
+  if (pid === 0) return Promise.resolve();
+  return import('../runtime/index.js').then(({ placeInMonitorGroup }) => placeInMonitorGroup(project, pid)).catch(() => undefined);
+}
+
+/** Spawns the supervisor of `project`, its output appended to its log. */
+async function spawnSupervisor(project: string, roots: StateRoots): Promise<StartedSupervisor> {
   const paths = supervisorPaths(roots, project);
   mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
   if (existsSync(paths.log) && statSync(paths.log).size > LOG_MAX_BYTES) truncateSync(paths.log, 0);
   const out = openSync(paths.log, 'a', RECORD_FILE_MODE); // what the supervisor prints may quote a service's environment
   try {
-    const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), project, roots.run, roots.lib], {
-      detached: true,
-      stdio: ['ignore', out, out, 'pipe'],
-      cwd: '/',
-      env: { ...process.env, [READY_FD_VARIABLE]: '3' },
-    });
-    let code: number | null = null;
-    child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));
-    child.once('error', () => (code = 127));
-    child.unref();
-    // Into the project's monitor group while it loads (off its path: a move waits for an RCU
-    // grace period); it moves itself when this did not happen in time.
-    // (The runtime is loaded here, not at the top: `ps` and `status` never start a supervisor.)
-    const pid = child.pid;
-    const placed = pid === undefined ? Promise.resolve() : import('../runtime/index.js').then(({ placeInMonitorGroup }) => placeInMonitorGroup(project, pid)).catch(() => undefined);
-    const ready = child.stdio[3] as Socket | null;
-    const signalled = new Promise<void>((resolve) => {
-      if (!ready) return resolve();
-      ready.unref(); // the pipe never keeps this process alive
-      ready.once('data', () => resolve());
-      ready.once('close', () => resolve());
-      ready.once('error', () => resolve());
-    }).finally(() => ready?.destroy());
-    return { pid: child.pid ?? 0, exited: () => code, signalled, placed };
+    const started = await spawnProgram([project, roots.run, roots.lib], out, 'ignore');
+    return { ...started, placed: place(project, started.pid) };
   } finally {
     closeSync(out);
   }
+}
+
+type Standby = Awaited<ReturnType<typeof spawnProgram>>;
+
+/** The standby supervisor this process started (startStandbySupervisor) and has not handed a project yet. */
+let standby: Promise<Standby | undefined> | undefined;
+
+/**
+ * Starts a supervisor process that loads its modules and waits, on its stdin, for the project
+ * it is to supervise (main.ts STANDBY_ARGUMENT): `up` starts one when it expects to need a new
+ * supervisor (a spec it has not loaded before, a project no supervisor runs for), so Node's
+ * start and the module loading (~250 ms on 2 busy cores) overlap the spec's loading and the
+ * walk, where they followed them; ensureSupervisor hands it the project instead of spawning.
+ * One that gets none (endStandbySupervisor, or this process's exit closing its stdin) leaves.
+ * Its output, until it has a project, goes to <run root>/.supervisor-standby.log.
+ */
+export function startStandbySupervisor(roots: StateRoots = stateRoots()): void {
+  if (standby !== undefined) return;
+  standby = (async () => {
+    mkdirSync(roots.run, { recursive: true, mode: STATE_DIR_MODE });
+    const log = join(roots.run, '.supervisor-standby.log'); // no project's name starts with a dot
+    if (existsSync(log) && statSync(log).size > LOG_MAX_BYTES) truncateSync(log, 0);
+    const out = openSync(log, 'a', RECORD_FILE_MODE);
+    try {
+      const started = await spawnProgram([STANDBY_ARGUMENT], out, 'pipe');
+      (started.child.stdin as Socket | null)?.unref(); // never keeps this process alive
+      started.child.stdin?.on('error', () => undefined); // one that left: ensureSupervisor spawns
+      return started;
+    } finally {
+      closeSync(out);
+    }
+  })().catch(() => undefined);
+}
+
+/** Ends the standby supervisor unless it was handed a project (it leaves on the end of its stdin). */
+export function endStandbySupervisor(): void {
+  const ending = standby;
+  standby = undefined;
+  void ending?.then((s) => s?.child.stdin?.end());
+}
+
+/** The standby supervisor, handed `project`; undefined when there is none or it left. */
+async function takeStandby(project: string, roots: StateRoots): Promise<StartedSupervisor | undefined> {
+  const taking = standby;
+  standby = undefined;
+  const s = await taking;
+  if (s === undefined || s.exited() !== null || s.child.stdin === null || s.child.stdin.destroyed) return undefined;
+  s.child.stdin.end(`${JSON.stringify([project, roots.run, roots.lib])}\n`);
+  return { pid: s.pid, exited: s.exited, signalled: s.signalled, placed: place(project, s.pid) };
 }
 
 /**
@@ -132,7 +207,7 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
       }
     } else if (attempt === 0 || Date.now() < deadline) {
       mark('ensure: spawning');
-      const child = spawnSupervisor(project, roots);
+      const child = (await takeStandby(project, roots)) ?? (await spawnSupervisor(project, roots));
       mark('ensure: spawned');
       let heard = false;
       for (;;) {

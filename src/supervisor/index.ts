@@ -40,7 +40,16 @@ import { writeFile, type ProcessId } from './files.js';
 import { serviceStatePaths } from './paths.js';
 import { waitHealthy } from './wait.js';
 
-export { ensureSupervisor, reloadSupervisor, runningSupervisor, stopSupervisor, supervisorEntry, supervisorStatus } from './control.js';
+export {
+  endStandbySupervisor,
+  ensureSupervisor,
+  reloadSupervisor,
+  runningSupervisor,
+  startStandbySupervisor,
+  stopSupervisor,
+  supervisorEntry,
+  supervisorStatus,
+} from './control.js';
 export { waitCompleted, waitHealthy, type WaitOptions } from './wait.js';
 export { type PortStatus, type ServiceStatus, type SupervisorStatus } from './protocol.js';
 export { type HealthState, type HealthStatus, type ProbeResult } from './health.js';

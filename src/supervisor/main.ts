@@ -7,14 +7,16 @@
 // records its pid, serves the control socket and rebuilds everything from the records
 // (supervisor.ts).
 import net from 'node:net';
-import { closeSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
 import { isAbstract, READY_FD_VARIABLE, supervisorPaths } from './paths.js';
+import { RECORD_FILE_MODE, STATE_DIR_MODE } from '../state/paths.js';
 import { serve, type Reply, type Request } from './protocol.js';
 import { Supervisor } from './supervisor.js';
 import { mark } from '../trace.js';
+import { STANDBY_ARGUMENT } from '../names.js';
 
 /** Exit code of a supervisor that found another one running. */
 export const ALREADY_RUNNING = 3;
@@ -22,19 +24,61 @@ export const ALREADY_RUNNING = 3;
 /** The log (our stdout, opened O_APPEND by ensureSupervisor) is started over past this size. */
 const LOG_MAX_BYTES = 4 * 1024 * 1024;
 let logged = 0;
+/** The log's descriptor when it is not stdout: a supervisor started on standby opens it once it has a project. */
+let logFd: number | undefined;
 
 function log(message: string): void {
   const line = `${new Date().toISOString()} ${message}\n`;
   logged += Buffer.byteLength(line);
   if (logged > LOG_MAX_BYTES) {
     try {
-      ftruncateSync(1, 0); // appends then start at 0 again
+      ftruncateSync(logFd ?? 1, 0); // appends then start at 0 again
     } catch {
       // not a file (run by hand on a terminal)
     }
     logged = Buffer.byteLength(line);
   }
-  process.stdout.write(line);
+  if (logFd !== undefined) writeSync(logFd, line);
+  else process.stdout.write(line);
+}
+
+/**
+ * On standby (control.ts startStandbySupervisor): the project, run root and lib root the
+ * starting `stack` writes on stdin as one JSON line; undefined when its stdin ends first.
+ * The project's log is then opened as ensureSupervisor would have opened it for a spawn.
+ */
+function handedOver(): Promise<string[] | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (args: string[] | undefined): void => {
+      process.stdin.removeAllListeners();
+      process.stdin.destroy();
+      resolve(args);
+    };
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      text += chunk;
+      const end = text.indexOf('\n');
+      if (end < 0) return;
+      let args: unknown;
+      try {
+        args = JSON.parse(text.slice(0, end));
+      } catch {
+        args = undefined;
+      }
+      done(Array.isArray(args) && args.length === 3 && args.every((a) => typeof a === 'string' && a !== '') ? (args as string[]) : undefined);
+    });
+    process.stdin.on('end', () => done(undefined));
+    process.stdin.on('error', () => done(undefined));
+  });
+}
+
+/** Opens the project's log for a supervisor that was on standby (cut when past 1 MiB, as a spawn's). */
+function openProjectLog(dir: string, path: string): number {
+  mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
+  const fd = openSync(path, 'a', RECORD_FILE_MODE);
+  if (existsSync(path) && statSync(path).size > 1024 * 1024) ftruncateSync(fd, 0);
+  return fd;
 }
 
 /** Binds the mutex; false when another supervisor of the project holds it. */
@@ -67,14 +111,17 @@ function tellReady(): void {
 }
 
 async function main(): Promise<void> {
-  const [project, run, lib] = process.argv.slice(2);
+  const standby = process.argv[2] === STANDBY_ARGUMENT;
+  mark('supervisor: modules loaded');
+  const [project, run, lib] = standby ? ((await handedOver()) ?? process.exit(0)) : process.argv.slice(2);
   if (!project || !run || !lib) {
-    process.stderr.write('usage: supervisor <project> <run root> <lib root>\n');
+    process.stderr.write(`usage: supervisor <project> <run root> <lib root> | ${STANDBY_ARGUMENT}\n`);
     process.exit(2);
   }
   const roots = { run, lib };
   const paths = supervisorPaths(roots, project);
-  mark('supervisor: modules loaded');
+  if (standby) logFd = openProjectLog(paths.dir, paths.log);
+  mark('supervisor: handed its project');
   const mutex = await takeMutex(paths.mutex);
   mark('supervisor: mutex');
   if (!mutex) {

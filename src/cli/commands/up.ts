@@ -17,7 +17,7 @@ import { UserError } from '../../errors.js';
 import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { withProjectLock } from './locked.js';
-import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
+import { endStandbySupervisor, runningSupervisor, startStandbySupervisor, supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './wait-ready.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
@@ -92,7 +92,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   const detach = values.detach || values.wait;
   const pull = parsePullOption(values.pull, 'up');
   mark('up: begin');
-  const loaded = await loadFromContext(ctx);
+  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  // A supervisor on standby (control.ts) while the spec loads, when none may run for the
+  // project: a spec not loaded before (no kept load fits), or a project none runs for. Ended
+  // below (or by this process's exit) when the run does not hand it the project.
+  const loaded = await loadFromContext(ctx, false, () => startStandbySupervisor(roots));
+  if ((await runningSupervisor(loaded.name, roots)) === undefined) startStandbySupervisor(roots);
+  else endStandbySupervisor();
   mark('up: loaded');
   assertServices(loaded, positionals, 'up');
   // Each service as its replicas (`scale`, `deploy.replicas`, --scale): replica 1 keeps the service's key.
@@ -100,7 +106,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const replicasOf = (names: readonly string[]): string[] => [...new Set(names.flatMap((n) => replicaKeys(spec.services, n)))];
   if (exitCodeFrom !== undefined) assertServices(spec, [exitCodeFrom], 'up --exit-code-from');
   assertRunnable(spec);
-  const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), stopTimeout);
+  const env = executorEnv(ctx, supervisorControl(roots), stopTimeout);
   const options: UpOptions = {
     ...(positionals.length > 0 && { services: replicasOf(positionals) }),
     noDeps: values['no-deps'],
@@ -130,6 +136,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     try {
       acted = await upOnce(ctx, project, options, env, renderer, !values['no-lock-wait'], interrupt.signal);
     } finally {
+      endStandbySupervisor(); // handed the project by apply, or not needed
       await renderer.close();
     }
     if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
