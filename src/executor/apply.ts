@@ -110,11 +110,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
 
     let pendingCreates = creates;
     loaded = await loading;
-    // Each service's launcher is spawned and moved into the monitor group now (launch.ts
-    // prepareLauncher), while the networks and namespaces are made and its dependencies start:
-    // its launch only hands it the request. The ones no launch took are ended below.
+    // The first starts' launchers are spawned and moved into the monitor group now (launch.ts
+    // prepareLauncher), while the networks and namespaces are made: their launches only hand
+    // them the request. As many as the walk runs at once (each spawn is a fork of this process,
+    // on this thread); every other start prepares its own as it begins (start.ts). The ones no
+    // launch took are ended below.
     if (loaded !== undefined) {
-      for (const service of startedServices(plan)) loaded.prepareLauncher(project.name, service);
+      for (const service of startedServices(plan).slice(0, options.concurrency ?? 8)) loaded.prepareLauncher(project.name, service);
       preparedFor = loaded;
     }
     const handlers: Handlers = loaded?.handlersFor(ctx) ?? {};

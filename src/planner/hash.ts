@@ -74,6 +74,13 @@ export function changedFields(before: ConfigStamp, after: ConfigStamp): string[]
   return [...keys].filter((k) => before.fields[k] !== after.fields[k]).sort();
 }
 
+/**
+ * The stamp create-network records until the firewall rewrite it starts has been written
+ * (executor/handlers/network.ts): it matches no spec, so when that rewrite failed, or the run
+ * was cut off before it, the next `up` recreates the network, which writes the firewall.
+ */
+export const FIREWALL_PENDING: ConfigStamp = { hash: 'firewall-pending', fields: {} };
+
 /** The cause of a recreate, for humans: `environment changed`, `command and ports changed`. */
 export function describeChange(before: ConfigStamp, after: ConfigStamp): string {
   let fields = changedFields(before, after);

@@ -2,7 +2,7 @@
 import type { Project } from '../spec/project.js';
 import type { LiveState } from './live.js';
 import { opId, type Draft } from './edges.js';
-import { describeChange, hashNetwork } from './hash.js';
+import { describeChange, FIREWALL_PENDING, hashNetwork } from './hash.js';
 import type { ReconcileOptions } from './options.js';
 
 /** Networks to create, recreate (remove + create) or remove; returns recreated keys → cause. */
@@ -22,6 +22,7 @@ export function planNetworks(
     const resource = `network:${network.key}`;
     let cause: string | undefined;
     if (!observed) cause = 'new network';
+    else if (observed.config.hash === FIREWALL_PENDING.hash) cause = 'its firewall was not written (a run failed or was cut off)';
     else if (observed.config.hash !== stamp.hash) cause = describeChange(observed.config, stamp);
     else if (!observed.bridge.present) cause = `bridge ${observed.bridge.name} gone`;
     if (cause === undefined) continue;

@@ -200,7 +200,8 @@ const prepared = new Map<string, StartedLauncher>();
 const preparedKey = (project: string, service: string, path: string): string => `${project}\0${service}\0${path}`;
 
 /**
- * Spawns and places the launcher of a launch to come (a watch restart, between its stop and its
+ * Spawns and places the launcher of a launch to come (apply() does it before walking a plan for
+ * its first starts, start-service as it begins, a watch restart between its stop and its
  * start), so that the launch only hands it its request: the spawn and the move into the monitor
  * group (on cgroup v1 the first move waits for an RCU grace period, 10-25 ms) are off the
  * critical path. The caller holds the project's lock until it launches or discards it

@@ -13,7 +13,7 @@ import { STANDBY_ARGUMENT } from '../names.js';
 import { bundled } from '../bundled.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
 import { readPidRecord, type PidRecord } from './files.js';
-import { READY_FD_VARIABLE, supervisorPaths } from './paths.js';
+import { READY_FD_VARIABLE, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { send, type SupervisorStatus } from './protocol.js';
 
 /** How long a new supervisor may take to answer on its socket. */
@@ -121,12 +121,20 @@ function place(project: string, pid: number): Promise<void> {
   return import('../runtime/index.js').then(({ placeInMonitorGroup }) => placeInMonitorGroup(project, pid)).catch(() => undefined);
 }
 
-/** Spawns the supervisor of `project`, its output appended to its log. */
-async function spawnSupervisor(project: string, roots: StateRoots): Promise<StartedSupervisor> {
-  const paths = supervisorPaths(roots, project);
+/**
+ * Opens the project's supervisor log for appending (0600: what the supervisor prints may quote
+ * a service's environment), cut when it grew past LOG_MAX_BYTES: for a spawn, and by a
+ * supervisor handed its project on standby (main.ts).
+ */
+export function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): number {
   mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
   if (existsSync(paths.log) && statSync(paths.log).size > LOG_MAX_BYTES) truncateSync(paths.log, 0);
-  const out = openSync(paths.log, 'a', RECORD_FILE_MODE); // what the supervisor prints may quote a service's environment
+  return openSync(paths.log, 'a', RECORD_FILE_MODE);
+}
+
+/** Spawns the supervisor of `project`, its output appended to its log. */
+async function spawnSupervisor(project: string, roots: StateRoots): Promise<StartedSupervisor> {
+  const out = openSupervisorLog(supervisorPaths(roots, project));
   try {
     const started = await spawnProgram([project, roots.run, roots.lib], out, 'ignore');
     return { ...started, placed: place(project, started.pid) };

@@ -1,19 +1,21 @@
 // The supervisor process: `node dist/supervisor/main.js <project> <run root> <lib root>`,
 // spawned detached (its own session) by ensureSupervisor, its stdout and stderr in the
-// project's supervisor.log. At most one per project: it first binds an abstract unix socket
+// project's supervisor.log; or `… --standby` (names.ts STANDBY_ARGUMENT), started by `up` before
+// it knows the project, which reads those three on its stdin, then logs to that log itself
+// (its stdout and stderr stay <run root>/.supervisor-standby.log). At most one per project: it first binds an abstract unix socket
 // named after the project's run folder, which the kernel releases when the process dies; a
 // second one finds it taken and leaves. Then it moves into the project's monitor group (out of
 // the cgroups of whoever ran `stack up`, whose end must not end it: runtime/cgroup/monitors.ts),
 // records its pid, serves the control socket and rebuilds everything from the records
 // (supervisor.ts).
 import net from 'node:net';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, writeFile, type PidRecord } from './files.js';
 import { isAbstract, READY_FD_VARIABLE, supervisorPaths } from './paths.js';
-import { RECORD_FILE_MODE, STATE_DIR_MODE } from '../state/paths.js';
 import { serve, type Reply, type Request } from './protocol.js';
+import { openSupervisorLog } from './control.js';
 import { Supervisor } from './supervisor.js';
 import { mark } from '../trace.js';
 import { STANDBY_ARGUMENT } from '../names.js';
@@ -21,7 +23,7 @@ import { STANDBY_ARGUMENT } from '../names.js';
 /** Exit code of a supervisor that found another one running. */
 export const ALREADY_RUNNING = 3;
 
-/** The log (our stdout, opened O_APPEND by ensureSupervisor) is started over past this size. */
+/** The log (our stdout as ensureSupervisor opened it O_APPEND, or logFd on standby) is started over past this size. */
 const LOG_MAX_BYTES = 4 * 1024 * 1024;
 let logged = 0;
 /** The log's descriptor when it is not stdout: a supervisor started on standby opens it once it has a project. */
@@ -73,14 +75,6 @@ function handedOver(): Promise<string[] | undefined> {
   });
 }
 
-/** Opens the project's log for a supervisor that was on standby (cut when past 1 MiB, as a spawn's). */
-function openProjectLog(dir: string, path: string): number {
-  mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
-  const fd = openSync(path, 'a', RECORD_FILE_MODE);
-  if (existsSync(path) && statSync(path).size > 1024 * 1024) ftruncateSync(fd, 0);
-  return fd;
-}
-
 /** Binds the mutex; false when another supervisor of the project holds it. */
 function takeMutex(name: string): Promise<net.Server | undefined> {
   return new Promise((resolve, reject) => {
@@ -120,7 +114,18 @@ async function main(): Promise<void> {
   }
   const roots = { run, lib };
   const paths = supervisorPaths(roots, project);
-  if (standby) logFd = openProjectLog(paths.dir, paths.log);
+  if (standby) {
+    logFd = openSupervisorLog(paths);
+    // Its stderr is still the standby log: what would end it unlogged goes to its own log.
+    process.on('uncaughtException', (e) => {
+      log(`supervisor failed: ${e.stack ?? e.message}`);
+      process.exit(1);
+    });
+    process.on('unhandledRejection', (e) => {
+      log(`supervisor failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      process.exit(1);
+    });
+  }
   mark('supervisor: handed its project');
   const mutex = await takeMutex(paths.mutex);
   mark('supervisor: mutex');

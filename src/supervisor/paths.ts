@@ -80,4 +80,3 @@ export function serviceStatePaths(roots: StateRoots, project: string, service: s
 
 /** The fd on which a new supervisor says it serves (`ready`, then closed), named to it by this variable (control.ts). */
 export const READY_FD_VARIABLE = 'STACK_SUPERVISOR_READY_FD';
-

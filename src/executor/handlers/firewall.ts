@@ -37,9 +37,10 @@ const behind = new WeakMap<FirewallContext, Promise<void>[]>();
  * spawned: 40-90 ms): the veths, namespaces, cgroups and name files of the services are made
  * meanwhile. No service is launched before it is written (firewallWritten, awaited by
  * start-service before its launch, and by apply once the walk is done, which reports a failure).
+ * `written` runs once it is (create-network then records the network's real stamp).
  */
-export function writeFirewallBehind(ctx: FirewallContext): void {
-  const writing = syncProjectFirewall(ctx);
+export function writeFirewallBehind(ctx: FirewallContext, written: () => Promise<void>): void {
+  const writing = syncProjectFirewall(ctx).then(written);
   writing.catch(() => undefined); // reported by firewallWritten
   const list = behind.get(ctx) ?? [];
   list.push(writing);

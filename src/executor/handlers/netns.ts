@@ -95,7 +95,10 @@ function deleteBatched(ctx: RunContext, name: string): Promise<void> {
     const done = new Promise<void>((resolve, reject) =>
       setTimeout(() => {
         vethBatches.delete(ctx);
-        ctx.network().detachVeths(names).then(resolve, reject);
+        // Inside the chain: opening the driver can throw (the first use in a `down`).
+        Promise.resolve()
+          .then(() => ctx.network().detachVeths(names))
+          .then(resolve, reject);
       }, BATCH_WINDOW_MS),
     );
     batch = { names, done };

@@ -10,11 +10,14 @@ import { attachedGuests } from '../../network/external.js';
 import { ipamStore } from '../ipam.js';
 import { undoing } from './undo.js';
 import { mark } from '../../trace.js';
+import { FIREWALL_PENDING } from '../../planner/hash.js';
 
 /**
  * Records the network and makes its bridge (undone on failure), then starts the firewall's
  * rewrite: the services attach meanwhile, and none is launched before it is written
- * (firewall.ts writeFirewallBehind; a failed rewrite fails the starts, and the run).
+ * (firewall.ts writeFirewallBehind; a failed rewrite fails the starts, and the run). The record
+ * carries FIREWALL_PENDING as its stamp until the rewrite is written: a failed or cut-off one
+ * makes the next `up` recreate the network, so a firewall is never left unwritten.
  */
 export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise<void> {
   const project = ctx.project.name;
@@ -27,7 +30,7 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     project,
     key: op.network,
     bootId: ctx.bootId,
-    config: op.stamp,
+    config: FIREWALL_PENDING,
     bridge: bridgeName(project, op.network),
     subnet: allocation.subnet,
     gateway: allocation.gateway,
@@ -43,7 +46,9 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     },
     () => removeNetwork(ctx, op),
   );
-  writeFirewallBehind(ctx);
+  writeFirewallBehind(ctx, () =>
+    networkRecords.update(ctx.roots, project, op.network, (r) => (r === undefined ? null : r.config.hash === FIREWALL_PENDING.hash ? { ...r, config: op.stamp } : r)).then(() => undefined),
+  );
 }
 
 /**

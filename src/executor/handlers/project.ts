@@ -11,7 +11,7 @@ import { networkRecords, serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { killProcess, supervisorProcesses } from '../supervisor-procs.js';
 
-/** Stops the project's supervisor, and one a crashed `up` was still starting (no pid file yet: found by its command line). */
+/** Stops the project's supervisor, and one a crashed `up` was still starting (no pid file yet: found by its command line, or the log it holds: supervisor-procs.ts). */
 export async function stopSupervisor(ctx: RunContext): Promise<void> {
   const name = ctx.project.name;
   await ctx.env.supervisor.stop(name);

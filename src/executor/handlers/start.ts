@@ -11,7 +11,7 @@ import { serviceNamespaces } from '../../network/service-namespaces.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
-import { checkTargets, hidesCache, loadUserDb, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
+import { checkTargets, hidesCache, loadUserDb, prepareLauncher, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
@@ -55,6 +55,9 @@ export async function startService(ctx: RunContext, op: StartService, { signal }
   // Targets the view would refuse are refused before anything is made for the service.
   checkTargets(spec, spec.volumes.map((m) => ({ type: 'tmpfs', target: m.target, readOnly: m.readOnly })));
   mark('start: begin');
+  // Its launcher spawned and placed while its dependencies start (apply.ts prepared the first
+  // ones already; apply ends it if no launch takes it).
+  prepareLauncher(project, op.service);
   await awaitDependencies(ctx, spec, signal);
   mark('start: dependencies');
   const files = serviceFiles(ctx.roots, project, op.service);

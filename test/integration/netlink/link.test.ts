@@ -1,6 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
+import { sendtoOffThread } from '../../../src/sys/libc.js';
 import {
   linkAddBridge, linkAddVeth, linkDel, linkDelMany, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
   linkSetAlias, linkSetNoMaster, linkSetUp,
@@ -148,5 +149,16 @@ describeRoot('link verbs on the real kernel', () => {
     const err = thrown(() => h.socket.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, 'x0 (nosuchkind)'));
     expect(err.message).toBe('RTM_NEWLINK x0 (nosuchkind): EOPNOTSUPP');
     expect(String((err.cause as Error).message)).toBe('kernel: Unknown device type');
+  });
+
+  it('an off-thread send that fails reports its errno, as a synchronous one does', async () => {
+    // sendtoOffThread (link deletions): errno is the worker thread's, so the failure is made again here.
+    const err = await sendtoOffThread(-1, Buffer.alloc(16), null, () => 'send to fd -1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KernelError);
+    expect((err as KernelError).errno).toBe('EBADF');
+    expect((err as KernelError).message).toBe('send to fd -1: EBADF');
   });
 });

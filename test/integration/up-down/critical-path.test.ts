@@ -11,6 +11,9 @@ import { eventually } from '../../harness/eventually.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { supervisorPaths } from '../../../src/supervisor/paths.js';
 import { isSameProcess } from '../../../src/sys/proc.js';
+import { networkRecords } from '../../../src/state/records.js';
+import { FIREWALL_PENDING } from '../../../src/planner/hash.js';
+import { nftTableName } from '../../../src/names.js';
 import { rigPerTest, type Rig } from './rig.js';
 
 const rig = rigPerTest();
@@ -53,9 +56,27 @@ describeRoot('up: what runs beside the walk', () => {
     // Its start waited for the firewall: no process was launched, none is recorded.
     expect((await r.record('web'))?.process ?? null).toBeNull();
     expect(r.leftovers(['web']).filter((l) => l.startsWith('cgroup') && l.includes('/web'))).toEqual([]);
-    // With the real nft the next up starts it, and down removes everything.
-    await r.ok(['up', '-d', '--progress', 'plain']);
+    // The network stays recorded as not firewalled: the next up (the real nft) recreates it,
+    // which writes the firewall, and starts the service.
+    expect((await networkRecords.read(r.roots, r.name, 'default'))?.config).toEqual(FIREWALL_PENDING);
+    const again = await r.ok(['up', '-d', '--progress', 'plain']);
+    expect(again.stderr).toContain('its firewall was not written');
+    expect(r.leftovers(['web'])).toContain(`nft ${nftTableName(r.name)}`);
+    expect((await networkRecords.read(r.roots, r.name, 'default'))?.config.hash).not.toBe(FIREWALL_PENDING.hash);
     expect(isSameProcess(await r.pid('web'), (await r.record('web'))!.process!.startTime)).toBe(true);
+    await r.ok(['down', '--progress', 'plain']);
+    expect(r.leftovers(['web'])).toEqual([]);
+  });
+
+  it('a run cut off once its bridge is made leaves the network recorded as not firewalled: the next up recreates it, firewall and all', async () => {
+    const r = rig();
+    r.spec('  web:\n    command: ["sleep", "3600"]\n');
+    expect((await r.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'create-network:default' })).signal).toBe('SIGKILL');
+    expect((await networkRecords.read(r.roots, r.name, 'default'))?.config).toEqual(FIREWALL_PENDING);
+    const again = await r.ok(['up', '-d', '--progress', 'plain']);
+    expect(again.stderr).toContain('its firewall was not written');
+    expect(r.leftovers(['web'])).toContain(`nft ${nftTableName(r.name)}`);
+    expect(await r.pid('web')).toBeGreaterThan(0);
     await r.ok(['down', '--progress', 'plain']);
     expect(r.leftovers(['web'])).toEqual([]);
   });
