@@ -159,6 +159,7 @@ let standby: Promise<Standby | undefined> | undefined;
  */
 export function startStandbySupervisor(roots: StateRoots = stateRoots()): void {
   if (standby !== undefined) return;
+  mark('standby: starting');
   standby = (async () => {
     mkdirSync(roots.run, { recursive: true, mode: STATE_DIR_MODE });
     const log = join(roots.run, '.supervisor-standby.log'); // no project's name starts with a dot

@@ -84,7 +84,8 @@ describeRoot('up: what runs beside the walk', () => {
   it('hands a fresh project to the supervisor it started on standby, which down stops like any other', async () => {
     const r = rig();
     r.spec('  web:\n    command: ["sleep", "3600"]\n');
-    await r.ok(['up', '-d', '--progress', 'plain']);
+    const fresh = await r.ok(['up', '-d', '--progress', 'plain'], { STACK_TRACE: '1' });
+    expect(fresh.stderr).toContain('standby: starting');
     const pid = supervisorPid(r);
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--standby');
     // Known by the log it holds open: down's and gc's search for strays finds it.
@@ -95,6 +96,12 @@ describeRoot('up: what runs beside the walk', () => {
     await r.ok(['up', '-d', '--progress', 'plain']);
     expect(supervisorPid(r)).toBe(pid);
     await eventually('the unused standby to leave', () => standbysOf(r).every((p) => p === pid), 10_000);
+    // Named on the command line (-p), a running project's edited spec starts none at all.
+    r.spec('  web:\n    command: ["sleep", "3600"]\n    environment: { A: "2" }\n');
+    const named = await r.ok(['-p', r.name, 'up', '-d', '--progress', 'plain'], { STACK_TRACE: '1' });
+    expect(named.stderr).toContain('environment changed');
+    expect(named.stderr).not.toContain('standby: starting');
+    expect(supervisorPid(r)).toBe(pid);
     await r.ok(['down', '--progress', 'plain']);
     expect(supervisorProcesses().some((s) => s.pid === pid)).toBe(false);
     expect(r.leftovers(['web'])).toEqual([]);
