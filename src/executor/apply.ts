@@ -69,7 +69,6 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   // The kernel side only for a plan with something to do (kernel.ts); loading while the rest is read.
   const loading = plan.operations.length > 0 ? import('./kernel.js') : undefined;
   let loaded: Kernel | undefined;
-  let preparedFor: Kernel | undefined;
   const kernel = (): Kernel => {
     if (!loaded) throw new Error('the executor acted on the kernel for a plan without operations (a bug)');
     return loaded;
@@ -115,10 +114,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // them the request. As many as the walk runs at once (each spawn is a fork of this process,
     // on this thread); every other start prepares its own as it begins (start.ts). The ones no
     // launch took are ended below.
-    if (loaded !== undefined) {
-      for (const service of startedServices(plan).slice(0, options.concurrency ?? 8)) loaded.prepareLauncher(project.name, service);
-      preparedFor = loaded;
-    }
+    for (const service of startedServices(plan).slice(0, options.concurrency ?? 8)) loaded?.prepareLauncher(project.name, service);
     const handlers: Handlers = loaded?.handlersFor(ctx) ?? {};
     const wrapped: Handlers = {
       ...handlers,
@@ -152,7 +148,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     if (failed.length) throw failure({ ...result, failed });
     return { walk: result, notices };
   } finally {
-    if (preparedFor !== undefined) for (const service of startedServices(plan)) preparedFor.discardPreparedLauncher(project.name, service);
+    for (const service of startedServices(plan)) loaded?.discardPreparedLauncher(project.name, service);
     await ipamLock?.release();
     network?.close();
   }

@@ -135,9 +135,14 @@ export function linkDel(h: Handle, link: LinkRef): boolean {
     h.socket.request(RTM_DELLINK, 0, encodeLinkRequest(ref(link)), `${link}${h.where}`);
     return true;
   } catch (e) {
-    if (e instanceof KernelError && e.errno === 'ENODEV') return false;
+    if (gone(e)) return false;
     throw e;
   }
+}
+
+/** Whether a deletion failed because what it names is gone already. */
+function gone(e: unknown): boolean {
+  return e instanceof KernelError && e.errno === 'ENODEV';
 }
 
 /**
@@ -152,7 +157,7 @@ async function deleteOffThread(h: Handle, request: Buffer, what: string): Promis
     await own.socket.requestOffThread(RTM_DELLINK, 0, request, `${what}${h.where}`);
     return true;
   } catch (e) {
-    if (e instanceof KernelError && e.errno === 'ENODEV') return false;
+    if (gone(e)) return false;
     throw e;
   } finally {
     own.close();
@@ -171,16 +176,21 @@ export function linkDelOffThread(h: Handle, link: LinkRef): Promise<boolean> {
  * An empty group is success; returns whether any link was deleted.
  */
 export function linkDelGroup(h: Handle, group: number): boolean {
+  try {
+    h.socket.request(RTM_DELLINK, 0, groupRequest(group), `group ${group}${h.where}`);
+    return true;
+  } catch (e) {
+    if (gone(e)) return false;
+    throw e;
+  }
+}
+
+/** The deletion request of a device group; group 0 (every link's default) and non-groups are refused. */
+function groupRequest(group: number): Buffer {
   if (!Number.isInteger(group) || group <= 0 || group > 0xffffffff) {
     throw new RangeError(`refusing to delete link group ${group}`);
   }
-  try {
-    h.socket.request(RTM_DELLINK, 0, encodeLinkRequest({ group }), `group ${group}${h.where}`);
-    return true;
-  } catch (e) {
-    if (e instanceof KernelError && e.errno === 'ENODEV') return false;
-    throw e;
-  }
+  return encodeLinkRequest({ group });
 }
 
 /**
@@ -207,7 +217,7 @@ export async function linkDelMany(h: Handle, links: readonly string[]): Promise<
   if (moved.length === 0) return moved;
   const ours = new Set(moved);
   const members = linkList(h).filter((l) => l.group === group);
-  if (members.length === moved.length && members.every((l) => ours.has(l.name))) await deleteOffThread(h, encodeLinkRequest({ group }), `group ${group}`);
+  if (members.length === moved.length && members.every((l) => ours.has(l.name))) await deleteOffThread(h, groupRequest(group), `group ${group}`);
   else for (const name of moved) linkDel(h, name);
   return moved;
 }

@@ -62,10 +62,8 @@ export class NetlinkSocket {
    */
   async requestOffThread(type: number, flags: number, body: Buffer, what: string): Promise<Message[]> {
     const call = `${messageTypeName(type)} ${what}`;
-    if (this.closed) throw new Error(`${call}: netlink socket is closed`);
-    this.seq = (this.seq + 1) >>> 0;
-    const seq = this.seq;
-    await sendtoOffThread(this.fd, encodeMessage({ type, flags: NLM_F_REQUEST | NLM_F_ACK | flags, seq }, body), sockaddrNetlink(), () => `send ${call}`);
+    const { seq, msg } = this.next(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, call);
+    await sendtoOffThread(this.fd, msg, sockaddrNetlink(), () => `send ${call}`);
     return this.collect(seq, call, false).messages;
   }
 
@@ -86,12 +84,17 @@ export class NetlinkSocket {
     close(this.fd);
   }
 
-  private send(type: number, flags: number, body: Buffer, call: string): number {
+  /** The next request's sequence number and its encoded message. */
+  private next(type: number, flags: number, body: Buffer, call: string): { seq: number; msg: Buffer } {
     if (this.closed) throw new Error(`${call}: netlink socket is closed`);
     this.seq = (this.seq + 1) >>> 0;
-    const msg = encodeMessage({ type, flags, seq: this.seq }, body);
+    return { seq: this.seq, msg: encodeMessage({ type, flags, seq: this.seq }, body) };
+  }
+
+  private send(type: number, flags: number, body: Buffer, call: string): number {
+    const { seq, msg } = this.next(type, flags, body, call);
     sendto(this.fd, msg, sockaddrNetlink(), () => `send ${call}`);
-    return this.seq;
+    return seq;
   }
 
   /** One datagram; a read cut short by a signal (EINTR: SIGCHLD from a spawn) is retried. */

@@ -26,7 +26,8 @@ const START_TIMEOUT_MS = 15_000;
  * flags against without: 992 vs 900 MiB/s, 3257 vs 3067 connections/s (no loss). (--lite-mode
  * would save 8 MiB more but cost a fifth of the connection rate.) --expose-gc: the supervisor
  * collects fully 3 s after each change it read (supervisor.ts COMPACT_AFTER_MS): at 200
- * services after a fresh `up`, 60-62 MB RSS (anonymous 18-19) instead of 64-72 (22-31).
+ * services after a fresh `up`, 60-62 MB RSS by hand (anonymous 18-19) and 64.8 in
+ * bench/scale.mjs, instead of 64-72 (22-31).
  * A smaller old space (--max-old-space-size=128), UV_THREADPOOL_SIZE=2 or MALLOC_ARENA_MAX=2
  * changed nothing measurable; ~42 MB of the RSS are pages of node's own binary.
  */
@@ -122,9 +123,9 @@ function place(project: string, pid: number): Promise<void> {
 }
 
 /**
- * Opens the project's supervisor log for appending (0600: what the supervisor prints may quote
- * a service's environment), cut when it grew past LOG_MAX_BYTES: for a spawn, and by a
- * supervisor handed its project on standby (main.ts).
+ * Opens a supervisor log for appending (0600: what the supervisor prints may quote a service's
+ * environment), cut when it grew past LOG_MAX_BYTES: the project's for a spawn and for a
+ * supervisor handed its project on standby (main.ts), the run root's standby log.
  */
 export function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): number {
   mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
@@ -161,10 +162,7 @@ export function startStandbySupervisor(roots: StateRoots = stateRoots()): void {
   if (standby !== undefined) return;
   mark('standby: starting');
   standby = (async () => {
-    mkdirSync(roots.run, { recursive: true, mode: STATE_DIR_MODE });
-    const log = join(roots.run, '.supervisor-standby.log'); // no project's name starts with a dot
-    if (existsSync(log) && statSync(log).size > LOG_MAX_BYTES) truncateSync(log, 0);
-    const out = openSync(log, 'a', RECORD_FILE_MODE);
+    const out = openSupervisorLog({ dir: roots.run, log: join(roots.run, '.supervisor-standby.log') }); // no project's name starts with a dot
     try {
       const started = await spawnProgram([STANDBY_ARGUMENT], out, 'pipe');
       (started.child.stdin as Socket | null)?.unref(); // never keeps this process alive
