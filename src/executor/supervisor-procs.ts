@@ -1,8 +1,9 @@
 // Supervisor processes found by their command line (`node …/supervisor/main.js <project>
-// <run> <lib>`, or the bundle's `node …/bundle/supervisor.mjs …`), whatever state root they
-// serve: `down` stops one that a crashed `up` was still starting (it had no pid file yet), and
-// `stack gc` tells a project live in another root from one whose supervisor outlived its state.
-// One started on standby (`… supervisor.mjs --standby`, names.ts) names its project nowhere on
+// <run> <lib>`, or the bundle's `node …/bundle/supervisor.cjs …`, an older build's .mjs too),
+// whatever state root they serve: `down` stops one that a crashed `up` was still starting (it
+// had no pid file yet), and `stack gc` tells a project live in another root from one whose
+// supervisor outlived its state.
+// One started on standby (`… supervisor.cjs --standby`, names.ts) names its project nowhere on
 // its command line: it is known by the log it opened once handed its project
 // (`<run>/<project>/supervisor/supervisor.log`), found among its open descriptors.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -32,7 +33,7 @@ export function supervisorProcesses(): SupervisorProcess[] {
     // `node [node options] SCRIPT <project> <run> <lib>` (control.ts passes V8 options first)
     const at = argv.findIndex((word, i) => i > 0 && !word.startsWith('-'));
     const [script = '', first, second] = at > 0 ? argv.slice(at) : [];
-    if (!/\/(?:supervisor[^/]*\/main|bundle\/supervisor)\.m?js$/.test(script)) continue;
+    if (!/\/(?:supervisor[^/]*\/main|bundle\/supervisor)\.[mc]?js$/.test(script)) continue;
     const { project, run } = argv[at + 1] === STANDBY_ARGUMENT ? (handedProject(entry) ?? {}) : { project: first, run: second };
     if (project === undefined || run === undefined) continue;
     const startTime = readStartTime(Number(entry));

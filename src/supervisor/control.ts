@@ -37,13 +37,13 @@ const LOG_MAX_BYTES = 1024 * 1024;
 
 /**
  * The program a supervisor runs: STACK_SUPERVISOR_ENTRY when set (tests point it at a fresh
- * bundle), else from the bundle dist/bundle/supervisor.mjs, else main.js next to this module in
+ * bundle), else from the bundle dist/bundle/supervisor.cjs, else main.js next to this module in
  * dist/ (from src/ under a test runner: dist's).
  */
 export function supervisorEntry(env: NodeJS.ProcessEnv = process.env): string {
   if (env.STACK_SUPERVISOR_ENTRY) return env.STACK_SUPERVISOR_ENTRY;
   const here = import.meta.url; // in the bundle too, this module's URL in dist/ (scripts/bundle.mjs)
-  if (bundled) return fileURLToPath(new URL('../bundle/supervisor.mjs', here));
+  if (bundled) return fileURLToPath(new URL('../bundle/supervisor.cjs', here));
   if (here.endsWith('.ts')) return fileURLToPath(new URL('../../dist/supervisor/main.js', here));
   return fileURLToPath(new URL('./main.js', here));
 }

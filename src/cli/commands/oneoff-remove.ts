@@ -42,7 +42,7 @@ export async function removeOneOff(env: RunEnv, project: Project, name: string):
 /** The reaper's script, from src/ (tests), dist/ and the bundle alike. */
 function reaperPath(): string {
   const here = import.meta.url; // in the bundle too, this module's URL in dist/ (scripts/bundle.mjs)
-  if (bundled) return fileURLToPath(new URL('../../bundle/oneoff-reaper.mjs', here));
+  if (bundled) return fileURLToPath(new URL('../../bundle/oneoff-reaper.cjs', here));
   return fileURLToPath(here.endsWith('.ts') ? new URL('../../../dist/cli/commands/oneoff-reaper.js', here) : new URL('./oneoff-reaper.js', here));
 }
 

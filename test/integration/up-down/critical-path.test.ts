@@ -24,7 +24,7 @@ function supervisorPid(r: Rig): number {
 }
 
 /**
- * Pids of processes started on standby (`… supervisor.mjs --standby`) whose output is this rig's
+ * Pids of processes started on standby (`… supervisor.cjs --standby`) whose output is this rig's
  * standby log: the project's supervisor when it was started so, and any standby not handed one.
  */
 function standbysOf(r: Rig): number[] {
