@@ -90,7 +90,7 @@ const result = await build({
  * module imports a CommonJS chunk by name: esbuild annotates the names it exports
  * (`0 && (module.exports = {…})`) for Node's CommonJS export detection.
  */
-async function asCommonJs(files, imports) {
+async function asCommonJs(files, imports, entryNames) {
   const names = new Map(files.map((f) => [f.path, f.path.slice(outdir.length + 1).replace(/\.mjs$/, '')]));
   const transformed = new Map();
   const esm = new Set();
@@ -132,6 +132,7 @@ async function asCommonJs(files, imports) {
     // An ES module's code is strict: so is its CommonJS form (a write to a frozen object throws).
     const preamble =
       "'use strict';\n" +
+      (entryNames.has(names.get(f.path)) ? 'require("./code-cache.cjs").install(__dirname);\n' : '') +
       (code.includes('__stackUrl') ? 'var __stackUrl = require("node:url").pathToFileURL(__filename).href;\n' : '') +
       (code.includes('__stackImport(') ? 'var __stackImport = (p) => import(require("node:url").pathToFileURL(require("node:path").join(__dirname, p)).href);\n' : '');
     transformed.set(f.path, { path: f.path.replace(/\.mjs$/, '.cjs'), contents: Buffer.from(preamble + code) });
@@ -144,7 +145,9 @@ async function asCommonJs(files, imports) {
 // (another checkout's build, a long `stack up`) still finds every chunk it imports later.
 await mkdir(outdir, { recursive: true });
 const imports = new Map(Object.entries(result.metafile.outputs).map(([path, o]) => [join(root, path), o.imports.map((i) => ({ ...i, path: join(root, i.path) }))]));
-const files = await asCommonJs(result.outputFiles, imports);
+const files = await asCommonJs(result.outputFiles, imports, new Set(['cli', 'supervisor', 'oneoff-reaper']));
+// The entries' first line installs V8's code cache for the bundle (src/code-cache.cjs).
+files.unshift({ path: join(outdir, 'code-cache.cjs'), contents: await readFile(join(src, 'code-cache.cjs')) });
 const entries = new Set(['cli.cjs', 'supervisor.cjs', 'oneoff-reaper.cjs'].map((f) => join(outdir, f)));
 for (const entry of entries) if (!files.some((f) => f.path === entry)) throw new Error(`bundle: ${entry} is not CommonJS (it imports a chunk with a top-level await)`);
 const outputs = files.sort((a, b) => Number(entries.has(a.path)) - Number(entries.has(b.path)));

@@ -1,6 +1,7 @@
 // Phase timings for profiling latency (issue 11: "decide from profiles"): with STACK_TRACE=1 in
-// the environment, each mark prints `trace +<ms since the previous mark> <label>` to stderr; without
-// it a mark is one branch on a constant.
+// the environment, each mark prints `trace <pid> +<ms since the previous mark> ms <label> @<wall
+// clock ms, last 6 digits>` to stderr (the clock lines up the CLI's marks with its supervisor's);
+// without it a mark is one branch on a constant.
 const on = process.env.STACK_TRACE === '1';
 let last = 0;
 
@@ -8,7 +9,8 @@ let last = 0;
 export function mark(label: string): void {
   if (!on) return;
   const now = performance.now();
-  process.stderr.write(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label}\n`);
+  const wall = ((performance.timeOrigin + now) % 1e6).toFixed(1);
+  process.stderr.write(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label} @${wall}\n`);
   last = now;
 }
 

@@ -1,0 +1,157 @@
+// V8's code cache for the bundle's CommonJS files (scripts/bundle.mjs copies this file into
+// dist/bundle/ and makes every entry require it first). Node 20 compiles a CommonJS module from
+// its source on every run (its compile cache, NODE_COMPILE_CACHE, came in Node 22.1): yaml and
+// zod alone were ~40 ms of compiling in a fresh `up`. Here a module of the bundle is compiled with
+// the code V8 made for it in an earlier run, kept as a file:
+//   <STACK_CACHE or /var/cache/stack>/code/<folder>-<file>.<inode>-<mtime ns>-<size>.<node, flags>
+// The name holds what V8 does not check itself: V8 accepts cached code for any source of the
+// same length, so the file's identity (a rebuild writes a new file: another inode and mtime)
+// is in the name; a cache V8 rejects (another V8, other flags) is made anew, and the files of a
+// file's older versions are removed when a new one is written. The code of a
+// module is written once, when the process exits or 3 s after the module loaded, whichever
+// comes first, and holds every function the run had compiled by then. Nothing here may fail a
+// command: a cache that cannot be read or written only costs compiling.
+'use strict';
+const Module = require('node:module');
+const vm = require('node:vm');
+const fs = require('node:fs');
+const path = require('node:path');
+
+/** Modules compiled without usable cached code: [script, where its code goes]. */
+const pending = [];
+let dir;
+/** The bundle folder install() was given. */
+let bundle;
+let timer;
+/** What this process compiled through the hook (tests): modules, of them from kept code, kept code V8 refused. */
+const counts = { compiled: 0, cached: 0, rejected: 0 };
+
+function cacheDir() {
+  const root = process.env.STACK_CACHE !== undefined && process.env.STACK_CACHE !== '' ? process.env.STACK_CACHE : '/var/cache/stack';
+  return path.join(root, 'code');
+}
+
+/** FNV-1a, twice (two offsets): 64 bits naming a set of flags, without loading node:crypto (~8 ms). */
+function fnv(text) {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** What the cached code of a file depends on besides its source: this node and its flags. */
+const runtime = `${process.version}-${process.arch}-${fnv(process.execArgv.join('\0'))}`;
+
+/** Kept files at most; beyond, the oldest go (checkouts come and go, each with its own files). */
+const MAX_FILES = 2000;
+/** This bundle folder's mark on its kept files (bundle folders of several checkouts share the cache). */
+let folder;
+
+/** <folder>-<file>.<inode>-<mtime ns>-<size>: the name of a version of a file (undefined when it is gone). */
+function version(filename) {
+  const s = fs.statSync(filename, { bigint: true, throwIfNoEntry: false });
+  return s === undefined ? undefined : `${folder}-${path.basename(filename)}.${s.ino}-${s.mtimeNs}-${s.size}`;
+}
+
+function cachePath(filename) {
+  const v = version(filename);
+  return v === undefined ? undefined : path.join(dir, `${v}.${runtime}`);
+}
+
+/** Removes the kept code of this folder's files that changed or went (a rebuild), and the oldest beyond MAX_FILES. */
+function prune(bundleDir) {
+  const names = fs.readdirSync(dir);
+  const current = new Map();
+  for (const name of names) {
+    const m = /^([0-9a-f]{16})-(.+?\.c?js)\.(\d+-\d+-\d+)\./.exec(name);
+    if (m === null || m[1] !== folder) continue;
+    if (!current.has(m[2])) current.set(m[2], version(path.join(bundleDir, m[2])));
+    if (current.get(m[2]) !== `${folder}-${m[2]}.${m[3]}`) fs.rmSync(path.join(dir, name), { force: true });
+  }
+  const left = fs.readdirSync(dir);
+  if (left.length <= MAX_FILES) return;
+  const byAge = left.map((n) => ({ n, t: fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => a.t - b.t);
+  for (const { n } of byAge.slice(0, left.length - MAX_FILES)) fs.rmSync(path.join(dir, n), { force: true });
+}
+
+function writePending() {
+  if (timer !== undefined) clearTimeout(timer);
+  timer = undefined;
+  const todo = pending.splice(0);
+  if (todo.length === 0) return;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    return;
+  }
+  for (const [script, where] of todo) {
+    try {
+      const temp = `${where}.${process.pid}.tmp`;
+      fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
+      fs.renameSync(temp, where);
+    } catch {
+      // not kept: the next run compiles this module again
+    }
+  }
+  try {
+    prune(bundle);
+  } catch {
+    // pruned by a later run
+  }
+}
+
+/** The `require` a module's code is given, as Node makes it. */
+function requireFor(mod) {
+  const require = (id) => mod.require(id);
+  require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+  require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
+  require.main = process.mainModule;
+  require.extensions = Module._extensions;
+  require.cache = Module._cache;
+  return require;
+}
+
+/** Compiles the CommonJS modules under `bundleDir` with their cached code; once per process. */
+function install(bundleDir) {
+  if (dir !== undefined || process.env.STACK_CODE_CACHE === '0') return;
+  dir = cacheDir();
+  bundle = bundleDir;
+  folder = fnv(path.resolve(bundleDir));
+  const prefix = bundleDir.endsWith(path.sep) ? bundleDir : bundleDir + path.sep;
+  const compile = Module.prototype._compile;
+  Module.prototype._compile = function compileCached(content, filename) {
+    if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename);
+    const where = cachePath(filename);
+    let cachedData;
+    if (where !== undefined) {
+      try {
+        cachedData = fs.readFileSync(where);
+      } catch {
+        cachedData = undefined;
+      }
+    }
+    const script = new vm.Script(Module.wrap(content), {
+      filename,
+      cachedData,
+      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    counts.compiled++;
+    if (cachedData !== undefined) counts[script.cachedDataRejected ? 'rejected' : 'cached']++;
+    if (where !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
+      pending.push([script, where]);
+      if (timer === undefined) {
+        timer = setTimeout(writePending, 3000);
+        timer.unref();
+      }
+    }
+    const fn = script.runInThisContext({ displayErrors: true });
+    return fn.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
+  };
+  process.once('exit', writePending);
+}
+
+module.exports = { install, stats: () => ({ ...counts }) };

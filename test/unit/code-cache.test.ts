@@ -1,0 +1,93 @@
+// src/code-cache.cjs (V8's code cache for the bundle's CommonJS files), through real node
+// processes: a module's code is kept on exit, compiled from it in the next run, never used for
+// another file of the same length, kept apart for other V8 flags, and a cache that cannot be
+// written or read costs nothing but compiling.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const hook = fileURLToPath(new URL('../../src/code-cache.cjs', import.meta.url));
+
+let dir: string;
+let bundle: string;
+let cache: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'stack-code-cache-'));
+  bundle = join(dir, 'bundle');
+  cache = join(dir, 'cache');
+  mkdirSync(bundle);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs node: installs the hook for `bundle`, requires mod.cjs, prints its value and what the hook saw. */
+function run(flags: string[] = [], env: Record<string, string> = {}): { value: string; stats: { compiled: number; cached: number; rejected: number } } {
+  const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)}); const v = require(${JSON.stringify(join(bundle, 'mod.cjs'))}).value(); process.stdout.write(JSON.stringify({ value: v, stats: c.stats() }));`;
+  const out = execFileSync(process.execPath, [...flags, '-e', script], { env: { ...process.env, STACK_CACHE: cache, ...env }, encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+/** The bundle files the cache holds code of (one entry per version and flags). */
+const kept = (): string[] => readdirSync(join(cache, 'code')).map((n) => (n.split('.')[0] ?? '').replace(/^[0-9a-f]+-/, '')).sort();
+
+const source = (word: string) => `'use strict';\nconst helper = require('./helper.cjs');\nexports.value = () => helper.twice(${JSON.stringify(word)});\n`;
+
+describe('code cache of the bundle', () => {
+  beforeEach(() => writeFileSync(join(bundle, 'helper.cjs'), "'use strict';\nexports.twice = (s) => s + s;\n"));
+
+  it('keeps each module on exit and compiles from it in the next run', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0 } });
+    expect(kept()).toEqual(['helper', 'mod']);
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 2, rejected: 0 } });
+  });
+
+  it('never runs the kept code of another file of the same length', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    run();
+    // A rebuild: same length, other code (V8 itself only compares the length).
+    rmSync(join(bundle, 'mod.cjs'));
+    writeFileSync(join(bundle, 'mod.cjs'), source('xy'));
+    expect(run()).toEqual({ value: 'xyxy', stats: { compiled: 2, cached: 1, rejected: 0 } });
+    // The old version's code went when the new one's was written.
+    expect(kept()).toEqual(['helper', 'mod']);
+    expect(run().stats.cached).toBe(2);
+  });
+
+  it('keeps the code for other V8 flags apart (as the supervisor runs node)', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    run();
+    expect(run(['--max-semi-space-size=1'])).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0 } });
+    expect(run(['--max-semi-space-size=1']).stats.cached).toBe(2);
+    expect(run().stats.cached).toBe(2);
+  });
+
+  it('compiles anew from a damaged kept file, and replaces it', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    run();
+    for (const name of readdirSync(join(cache, 'code'))) writeFileSync(join(cache, 'code', name), 'not V8 code');
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 2 } });
+    expect(run().stats.cached).toBe(2);
+  });
+
+  it('costs only compiling when the cache cannot be written, and is off with STACK_CODE_CACHE=0', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    writeFileSync(cache, 'a file where the cache folder would be');
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0 } });
+    rmSync(cache);
+    expect(run([], { STACK_CODE_CACHE: '0' })).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0 } });
+    expect(() => readdirSync(cache)).toThrow();
+  });
+
+  it('leaves modules outside the bundle to node', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    const outside = join(dir, 'outside.cjs');
+    writeFileSync(outside, "exports.value = () => 'out';\n");
+    chmodSync(outside, 0o644);
+    const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)}); require(${JSON.stringify(outside)}); process.stdout.write(JSON.stringify(c.stats()));`;
+    const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ compiled: 0, cached: 0, rejected: 0 });
+  });
+});
