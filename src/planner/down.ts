@@ -29,10 +29,15 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   if (removal.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
   const stop: StopSupervisor = { id: 'stop-supervisor', kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
   // Every veth is unplugged once every service has stopped, so the detaches run together and
-  // the executor deletes them in a few batched kernel requests (netns.ts), not one each.
+  // the executor deletes them in a few batched kernel requests (netns.ts), not one each. A
+  // network goes once every service has stopped too, beside the detaches rather than after them:
+  // its firewall rewrite (nft and iptables, ~75 ms) then overlaps the veths' and namespaces'
+  // removal (a bridge deleted with ports lets go of them; the detaches delete the veths all the same).
   const stops = removal.filter((op) => op.kind === 'stop-service').map((op) => op.id);
+  const afterStops = (op: Operation): Operation => ({ ...op, dependsOn: stops.length > 0 ? stops : [stop.id] });
   const operations: Operation[] = removal.map((op) => {
     if (op.kind === 'detach-veth') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...stops])] };
+    if (op.kind === 'remove-network') return afterStops(op);
     return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
   });
   const waitedFor = new Set(operations.flatMap((op) => op.dependsOn));

@@ -52,8 +52,10 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
 }
 
 /**
- * Deletes the bridge (gone is success), rewrites the firewall without it, and only then drops
- * the record: while any rule of the project may exist, a network record says so.
+ * Deletes the bridge (gone is success) and rewrites the firewall without it, side by side (the
+ * rewrite reads the records, not the kernel: a bridge's deletion waits ~20-60 ms for RCU grace
+ * periods, nft and iptables take 40-90 ms), and only once both are done drops the record: while
+ * any rule of the project or its bridge may exist, a network record says so.
  */
 export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'network'>): Promise<void> {
   const recorded = (await networkRecords.read(ctx.roots, ctx.project.name, op.network))?.bridge; // the name it was made with
@@ -64,7 +66,11 @@ export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'ne
     ctx.notice(`network ${op.network} kept: ${guests.length === 1 ? 'service' : 'services'} ${guests.join(', ')} of other projects ${guests.length === 1 ? 'is' : 'are'} still attached to it; run \`stack down\` here again once they are gone`);
     return;
   }
-  await ctx.network().removeNetwork(ctx.project.name, op.network, recorded);
-  await syncProjectFirewall(ctx, op.network);
+  const [bridge, firewall] = await Promise.allSettled([
+    ctx.network().removeNetwork(ctx.project.name, op.network, recorded).then(() => mark('network: bridge deleted')),
+    syncProjectFirewall(ctx, op.network).then(() => mark('network: firewall rewritten')),
+  ]);
+  if (bridge.status === 'rejected') throw bridge.reason;
+  if (firewall.status === 'rejected') throw firewall.reason;
   await networkRecords.remove(ctx.roots, ctx.project.name, op.network);
 }

@@ -439,6 +439,17 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
     for (const op of detaches) expect([...op.dependsOn].sort()).toEqual([...stops].sort());
   });
 
+  test('a network goes once every service has stopped, beside the detaches (its firewall rewrite overlaps them)', () => {
+    const live = upped(project([service('db'), service('api', { dependsOn: needs('db') }), service('web')]));
+    const down = planDown(live, { volumes: false });
+    const stops = down.operations.filter((op) => op.kind === 'stop-service').map((op) => op.id);
+    const network = down.operations.find((op) => op.kind === 'remove-network');
+    expect(network).toBeDefined();
+    expect([...network!.dependsOn].sort()).toEqual([...stops].sort());
+    // planRemove alone (a one-off's removal, a changed network in up) keeps the network after its detaches.
+    expect(planRemove(live, { volumes: false }).operations.find((op) => op.kind === 'remove-network')?.dependsOn.every((d) => d.startsWith('detach-veth:'))).toBe(true);
+  });
+
   test('an empty host: only the project-wide steps (a stray supervisor, a left run folder)', () => {
     expect(renderPlan(planDown(empty, { volumes: true }))).toMatchInlineSnapshot(`
       "stop-supervisor  supervisor  stack down
