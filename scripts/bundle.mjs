@@ -1,8 +1,8 @@
 // Bundles the CLI and the processes it spawns (the supervisor, the one-off reaper) into
 // dist/bundle/ with esbuild, so a command loads a few files instead of hundreds of modules:
-// cli.mjs, supervisor.mjs, oneoff-reaper.mjs and the chunks they share. Dynamic imports stay
-// chunks of their own (splitting), so a command still loads only what it needs (`ps` never
-// loads yaml, zod, ink or koffi). koffi (a native addon) is not bundled: it is loaded at run
+// cli.cjs, supervisor.cjs, oneoff-reaper.cjs and the chunks they share (CommonJS: asCommonJs).
+// Dynamic imports stay chunks of their own (splitting), so a command still loads only what it
+// needs (`ps` never loads yaml, zod, ink or koffi). koffi (a native addon) is not bundled: it is loaded at run
 // time with createRequire. Run after tsc (`npm run build`); bin/stack.cjs uses the bundle when
 // it is there, else dist/cli/main.js.
 //
@@ -11,6 +11,7 @@
 // In a chunk every `import.meta.url` of a src/ file is replaced by the URL that file has in
 // dist/, computed from the chunk's own URL, so those paths resolve as they do unbundled.
 import { build, transform } from 'esbuild';
+import { isBuiltin } from 'node:module';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,7 +96,7 @@ async function asCommonJs(files, imports, entryNames) {
   const transformed = new Map();
   const esm = new Set();
   const toCjs = (f, specifier) =>
-    transform(specifier(f.text).replace(BANNER, '').replaceAll('import.meta.url', '__stackUrl'), { format: 'cjs', platform: 'node', target: 'node20', supported: { 'dynamic-import': false }, sourcefile: names.get(f.path) + '.mjs', logLevel: 'silent' });
+    transform(specifier(f.text).replace(BANNER, '').replaceAll('import.meta.url', '__stackUrl'), { format: 'cjs', platform: 'node', target: 'node20', supported: { 'dynamic-import': false }, sourcefile: names.get(f.path) + '.js', logLevel: 'silent' });
   // A first pass finds the chunks that cannot be CommonJS (a top-level await)…
   for (const f of files) {
     try {
@@ -104,6 +105,12 @@ async function asCommonJs(files, imports, entryNames) {
       if (!/top-level await/i.test(String(error))) throw error;
       esm.add(f.path);
     }
+  }
+  // A chunk importing a package left out of the bundle stays one as well: ink's devtools hook
+  // (loaded with DEV=true) imports react-devtools-core, which ink expects to fail as an ES
+  // import does (ERR_MODULE_NOT_FOUND, caught), not as a require (MODULE_NOT_FOUND, rethrown).
+  for (const f of files) {
+    if ((imports.get(f.path) ?? []).some((i) => i.external && i.kind === 'import-statement' && !isBuiltin(i.path))) esm.add(f.path);
   }
   // …and every chunk importing one (statically: it waits for it) stays an ES module too.
   for (let grew = true; grew; ) {
@@ -144,7 +151,9 @@ async function asCommonJs(files, imports, entryNames) {
 // chunks of earlier builds kept an hour: a stack command running while the bundle is rebuilt
 // (another checkout's build, a long `stack up`) still finds every chunk it imports later.
 await mkdir(outdir, { recursive: true });
-const imports = new Map(Object.entries(result.metafile.outputs).map(([path, o]) => [join(root, path), o.imports.map((i) => ({ ...i, path: join(root, i.path) }))]));
+const imports = new Map(Object.entries(result.metafile.outputs).map(([path, o]) => [join(root, path), o.imports.map((i) => (i.external ? i : { ...i, path: join(root, i.path) }))]));
+const others = result.outputFiles.filter((f) => !f.path.endsWith('.mjs'));
+if (others.length > 0) throw new Error(`bundle: esbuild wrote ${others.map((f) => f.path).join(', ')}, which the CommonJS pass does not handle`);
 const files = await asCommonJs(result.outputFiles, imports, new Set(['cli', 'supervisor', 'oneoff-reaper']));
 // The entries' first line installs V8's code cache for the bundle (src/code-cache.cjs).
 files.unshift({ path: join(outdir, 'code-cache.cjs'), contents: await readFile(join(src, 'code-cache.cjs')) });

@@ -43,8 +43,8 @@ function fnv(text) {
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
-/** What the cached code of a file depends on besides its source: this node and its flags. */
-const runtime = `${process.version}-${process.arch}-${fnv(process.execArgv.join('\0'))}`;
+/** What the cached code of a file depends on besides its source: this node and its flags (NODE_OPTIONS too). */
+const runtime = `${process.version}-${process.arch}-${fnv([...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0'))}`;
 
 /** Kept files at most; beyond, the oldest go (checkouts come and go, each with its own files). */
 const MAX_FILES = 2000;
@@ -85,8 +85,10 @@ function writePending() {
   if (todo.length === 0) return;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.accessSync(dir, fs.constants.W_OK);
+    if (!trusted()) return;
   } catch {
-    return;
+    return; // not writable (a user without root, a read-only file system): no code is made for nothing
   }
   for (const [script, where] of todo) {
     try {
@@ -104,6 +106,16 @@ function writePending() {
   }
 }
 
+/**
+ * Whether the cache folder may be read: code in it runs as this process, so it must be this
+ * user's and writable by no one else (STACK_CACHE comes from the environment, kept by `sudo -E`).
+ * A folder that is not there yet is made 0700 by the first write.
+ */
+function trusted() {
+  const s = fs.statSync(dir, { throwIfNoEntry: false });
+  return s === undefined || (s.isDirectory() && s.uid === process.geteuid() && (s.mode & 0o022) === 0);
+}
+
 /** The `require` a module's code is given, as Node makes it. */
 function requireFor(mod) {
   const require = (id) => mod.require(id);
@@ -117,8 +129,16 @@ function requireFor(mod) {
 
 /** Compiles the CommonJS modules under `bundleDir` with their cached code; once per process. */
 function install(bundleDir) {
-  if (dir !== undefined || process.env.STACK_CODE_CACHE === '0') return;
+  // Node before 20.12 cannot run import() from a vm.Script in the main context: no cache there.
+  if (dir !== undefined || process.env.STACK_CODE_CACHE === '0' || vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER === undefined) return;
   dir = cacheDir();
+  let usable;
+  try {
+    usable = trusted();
+  } catch {
+    usable = false;
+  }
+  if (!usable) return;
   bundle = bundleDir;
   folder = fnv(path.resolve(bundleDir));
   const prefix = bundleDir.endsWith(path.sep) ? bundleDir : bundleDir + path.sep;

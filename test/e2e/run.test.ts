@@ -195,7 +195,7 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
       .filter((p) => {
         try {
           const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0'); // dist/ or the bundle's reaper
-          return /oneoff-reaper\.m?js$/.test(argv[1] ?? '') && argv[2] === project;
+          return /oneoff-reaper\.[mc]?js$/.test(argv[1] ?? '') && argv[2] === project;
         } catch {
           return false;
         }

@@ -75,10 +75,19 @@ describe('code cache of the bundle', () => {
   it('costs only compiling when the cache cannot be written, and is off with STACK_CODE_CACHE=0', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     writeFileSync(cache, 'a file where the cache folder would be');
-    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0 } });
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0 } }); // node compiles
     rmSync(cache);
     expect(run([], { STACK_CODE_CACHE: '0' })).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0 } });
     expect(() => readdirSync(cache)).toThrow();
+  });
+
+  it('neither reads nor writes a cache folder that others may write (its code would run as root)', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    run();
+    chmodSync(join(cache, 'code'), 0o777);
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0 } });
+    chmodSync(join(cache, 'code'), 0o700);
+    expect(run().stats.cached).toBe(2);
   });
 
   it('leaves modules outside the bundle to node', () => {

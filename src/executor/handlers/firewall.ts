@@ -15,12 +15,25 @@ function firewallNetwork(record: Record<string, unknown> & { bridge: string }): 
   return { bridge: record.bridge, subnet, internal: internal === true, allowLinkLocal: allowLinkLocal === true };
 }
 
-/** Rewrites the project's firewall from its network records, leaving out the network `without` (being removed). */
+/**
+ * The networks this run is removing: each rewrite leaves them all out, not only its own. Two
+ * networks removed side by side (`down`) would otherwise each write the other back, its record
+ * still there until its own removal is done, and the last rewrite would leave its rules behind.
+ */
+const leaving = new WeakMap<FirewallContext, Set<string>>();
+
+/** Rewrites the project's firewall from its network records, leaving out the network `without` and every other this run is removing. */
 export function syncProjectFirewall(ctx: FirewallContext, without?: string): Promise<void> {
+  if (without !== undefined) {
+    const set = leaving.get(ctx) ?? new Set<string>();
+    set.add(without);
+    leaving.set(ctx, set);
+  }
   return ctx.serial('firewall', async () => {
     const project = ctx.project.name;
     const { records } = await networkRecords.list(ctx.roots, project);
-    const networks = records.filter((r) => r.key !== without).flatMap((r) => firewallNetwork(r) ?? []);
+    const gone = leaving.get(ctx) ?? new Set<string>();
+    const networks = records.filter((r) => !gone.has(r.key)).flatMap((r) => firewallNetwork(r) ?? []);
     const change = await syncFirewall(project, networks, {
       ...(ctx.env.firewallTarget && { target: ctx.env.firewallTarget }),
       ...(ctx.env.ipForward && { ipForward: ctx.env.ipForward }),
@@ -37,9 +50,11 @@ const behind = new WeakMap<FirewallContext, Promise<void>[]>();
  * spawned: 40-90 ms): the veths, namespaces, cgroups and name files of the services are made
  * meanwhile. No service is launched before it is written (firewallWritten, awaited by
  * start-service before its launch, and by apply once the walk is done, which reports a failure).
- * `written` runs once it is (create-network then records the network's real stamp).
+ * `written` runs once it is (create-network then records the network's real stamp). `network`
+ * is the new network: one this run removed before (a recreate) is written again.
  */
-export function writeFirewallBehind(ctx: FirewallContext, written: () => Promise<void>): void {
+export function writeFirewallBehind(ctx: FirewallContext, network: string, written: () => Promise<void>): void {
+  leaving.get(ctx)?.delete(network); // made again in the run that removed it (a network recreated by `up`)
   const writing = syncProjectFirewall(ctx).then(written);
   writing.catch(() => undefined); // reported by firewallWritten
   const list = behind.get(ctx) ?? [];

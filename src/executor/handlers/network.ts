@@ -46,7 +46,7 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     },
     () => removeNetwork(ctx, op),
   );
-  writeFirewallBehind(ctx, () =>
+  writeFirewallBehind(ctx, op.network, () =>
     networkRecords.update(ctx.roots, project, op.network, (r) => (r === undefined ? null : r.config.hash === FIREWALL_PENDING.hash ? { ...r, config: op.stamp } : r)).then(() => undefined),
   );
 }

@@ -81,6 +81,17 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['web'])).toEqual([]);
   });
 
+  it('down removes two networks side by side and leaves neither firewall rule nor table behind', async () => {
+    // Each network's firewall rewrite leaves out every network the run removes: else the last
+    // one wrote the other back (its record still there) and the nft table outlived the project.
+    const r = rig();
+    r.spec('  a:\n    command: ["sleep", "3600"]\n    networks: [front, back]\n  b:\n    command: ["sleep", "3600"]\n    networks: [back]\n', 'networks:\n  front: {}\n  back: {}\n');
+    await r.ok(['up', '-d', '--progress', 'plain']);
+    expect(r.leftovers(['a', 'b'], ['front', 'back'])).toContain(`nft ${nftTableName(r.name)}`);
+    await r.ok(['down', '--progress', 'plain']);
+    expect(r.leftovers(['a', 'b'], ['front', 'back'])).toEqual([]);
+  });
+
   it('hands a fresh project to the supervisor it started on standby, which down stops like any other', async () => {
     const r = rig();
     r.spec('  web:\n    command: ["sleep", "3600"]\n');
