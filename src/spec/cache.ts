@@ -1,9 +1,10 @@
 // Loaded projects kept between commands (issue 11: yaml and zod, loaded and run, were ~200 ms of
 // the CPU of a no-op `up`). An entry is found by what the command was given — the code's build,
-// the folder, the options, the whole environment and the machine's architecture — and is used
-// only if every file the load read still has the same content and every path it tested still
-// tests the same (spec/fs.ts records both): an edited compose file, .env or env_file, a
-// compose.override.yaml that appeared, a changed variable, all load anew. Errors are never kept
+// the folder, the options and the machine's architecture — and is used only if every file the
+// load read still has the same content, every path it tested still tests the same and every
+// variable of the environment it read has the same value (spec/fs.ts records all three): an
+// edited compose file, .env or env_file, a compose.override.yaml that appeared, a changed
+// variable the spec uses, all load anew; another terminal's environment does not. Errors are never kept
 // (a bad spec is reported from a fresh load), nor a load that read stdin (`-f -`). Entries live
 // in /var/cache/stack/spec (STACK_CACHE), 0600 in a 0700 folder; STACK_SPEC_CACHE=0 turns it off.
 // This module loads neither yaml nor zod: on a hit they are never imported.
@@ -41,11 +42,14 @@ function buildId(): string | undefined {
   }
 }
 
+/** The file of the loads of these options; the environment is not in it: each load kept there names the variables it read (spec/fs.ts watchedEnv). */
 function keyOf(build: string, opts: LoadProjectOptions): string {
-  const env = Object.entries(opts.env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
   const given = [opts.cwd, opts.files ?? null, opts.projectName ?? null, opts.projectDirectory ?? null, opts.envFiles ?? null, opts.profiles ?? [], opts.stdin ?? null];
-  return createHash('sha256').update(JSON.stringify(['stack-spec-cache-1', build, process.arch, given, env])).digest('hex');
+  return createHash('sha256').update(JSON.stringify(['stack-spec-cache-2', build, process.arch, given])).digest('hex');
 }
+
+/** Loads kept per file, the latest first: one for each environment the variables read took (a shell with FOO=1, one without). */
+const MAX_VARIANTS = 8;
 
 
 /** What a load gives, and whether it came from the cache. */
@@ -59,32 +63,32 @@ export interface CachedLoad {
 export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env), onMiss?: () => void): Promise<CachedLoad> {
   const build = opts.env.STACK_SPEC_CACHE === '0' ? undefined : buildId();
   const path = build === undefined ? undefined : join(dir, `${keyOf(build, opts)}.json`);
-  if (path !== undefined) {
-    const entry = readEntry(path);
-    if (entry !== undefined && unchanged(entry.seen)) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
-  }
+  const kept = path === undefined ? [] : readEntries(path);
+  const entry = kept.find((e) => unchanged(e.seen, opts.env));
+  if (entry !== undefined) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
   onMiss?.(); // before the loader's ~100 ms of module loading (`up` starts its supervisor meanwhile)
   const { loadProject } = await import('./index.js');
   const { value, seen } = await recorded(() => loadProject(opts));
-  if (path !== undefined && seen !== undefined) keep(dir, path, { seen, project: value.project, warnings: value.warnings });
+  if (path !== undefined && seen !== undefined) keep(dir, path, [{ seen, project: value.project, warnings: value.warnings }, ...kept].slice(0, MAX_VARIANTS));
   return { ...value, cached: false };
 }
 
-function readEntry(path: string): Entry | undefined {
+function readEntries(path: string): Entry[] {
   try {
-    const entry = JSON.parse(readFileSync(path, 'utf8')) as Entry;
-    return Array.isArray(entry.seen) && entry.project !== undefined && Array.isArray(entry.warnings) ? entry : undefined;
+    const file = JSON.parse(readFileSync(path, 'utf8')) as { variants?: unknown };
+    if (!Array.isArray(file.variants)) return [];
+    return (file.variants as Entry[]).filter((e) => Array.isArray(e?.seen) && e.project !== undefined && Array.isArray(e.warnings));
   } catch {
-    return undefined;
+    return [];
   }
 }
 
-/** Writes the entry (atomically); best effort: a cache that cannot be written only costs the next load. */
-function keep(dir: string, path: string, entry: Entry): void {
+/** Writes the loads kept for one key (atomically); best effort: a cache that cannot be written only costs the next load. */
+function keep(dir: string, path: string, variants: readonly Entry[]): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify({ variants }), { mode: 0o600 });
     renameSync(tmp, path);
     const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
     if (names.length > MAX_ENTRIES) {

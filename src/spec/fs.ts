@@ -4,11 +4,18 @@
 import { createHash } from 'node:crypto';
 import { existsSync as nodeExists, readFileSync as nodeRead, statSync as nodeStat, type Stats } from 'node:fs';
 
-/** One look of a load, with what it saw. */
+/** One look of a load, with what it saw: a file, a path, a variable of the environment, or all of it (an enumeration). */
 export type Observation =
   | { readonly kind: 'read'; readonly path: string; readonly digest: string | null }
   | { readonly kind: 'exists'; readonly path: string; readonly value: boolean }
-  | { readonly kind: 'stat'; readonly path: string; readonly type: 'file' | 'dir' | 'other' | null };
+  | { readonly kind: 'stat'; readonly path: string; readonly type: 'file' | 'dir' | 'other' | null }
+  | { readonly kind: 'env'; readonly name: string; readonly value: string | null }
+  | { readonly kind: 'env-all'; readonly digest: string };
+
+/** The process environment as the cache compares it whole: its defined variables, sorted. */
+type Environment = Readonly<Record<string, string | undefined>>;
+const envDigest = (env: Environment): string =>
+  digestOf(JSON.stringify(Object.entries(env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1))));
 
 /** The looks of the load under way, when one is recorded; `uncacheable` once it read something that cannot be looked at again (stdin). */
 let recording: { seen: Observation[]; uncacheable: boolean } | undefined;
@@ -49,6 +56,35 @@ export function pathStat(path: string): Stats {
   }
 }
 
+/**
+ * `env` (variables of `given`, the process environment, over env files) as the loader reads it:
+ * during a recorded load every variable looked up is recorded with its value in `given` (null:
+ * not set there), so a kept load is used again while those variables are as they were, whatever
+ * else the environment holds (another terminal, `FOO=1 stack ps`). Enumerating it (a spread)
+ * records the whole environment. Outside a recorded load, `env` itself.
+ */
+export function watchedEnv<T extends Record<string, string | undefined>>(env: T, given: Environment): T {
+  const into = recording;
+  if (into === undefined) return env;
+  const noted = new Set<string>();
+  let all = false;
+  const note = (name: string | symbol): void => {
+    if (typeof name !== 'string' || noted.has(name)) return;
+    noted.add(name);
+    into.seen.push({ kind: 'env', name, value: given[name] ?? null });
+  };
+  return new Proxy(env, {
+    get: (target, name, receiver) => (note(name), Reflect.get(target, name, receiver)),
+    has: (target, name) => (note(name), Reflect.has(target, name)),
+    getOwnPropertyDescriptor: (target, name) => (note(name), Reflect.getOwnPropertyDescriptor(target, name)),
+    ownKeys: (target) => {
+      if (!all) into.seen.push({ kind: 'env-all', digest: envDigest(given) });
+      all = true;
+      return Reflect.ownKeys(target);
+    },
+  });
+}
+
 /** Runs `load` recording its looks; undefined `seen` when it read something that cannot be looked at again. */
 export async function recorded<T>(load: () => Promise<T>): Promise<{ value: T; seen: readonly Observation[] | undefined }> {
   const mine = { seen: [] as Observation[], uncacheable: false };
@@ -61,10 +97,14 @@ export async function recorded<T>(load: () => Promise<T>): Promise<{ value: T; s
   }
 }
 
-/** Whether the file system still shows what `seen` recorded. */
-export function unchanged(seen: readonly Observation[]): boolean {
+/** Whether the file system and `env` (the process environment) still show what `seen` recorded. */
+export function unchanged(seen: readonly Observation[], env: Environment): boolean {
   for (const o of seen) {
-    if (o.kind === 'exists') {
+    if (o.kind === 'env') {
+      if ((env[o.name] ?? null) !== o.value) return false;
+    } else if (o.kind === 'env-all') {
+      if (envDigest(env) !== o.digest) return false;
+    } else if (o.kind === 'exists') {
       if (nodeExists(o.path) !== o.value) return false;
     } else if (o.kind === 'stat') {
       let type: 'file' | 'dir' | 'other' | null = null;

@@ -1,6 +1,6 @@
 // Loads a project's spec files into one merged, interpolated document that remembers where each
 // value was written: discovery, .env, project name, interpolation, extends, merge, include.
-import { pathExists, pathStat } from './fs.js';
+import { pathExists, pathStat, watchedEnv } from './fs.js';
 import { dirname, join, resolve } from 'node:path';
 import { SpecError } from './diagnostics.js';
 import { discoverSpecFiles, STDIN } from './discover.js';
@@ -97,7 +97,8 @@ function projectEnv(opts: LoadOptions, cwd: string, workingDir: string): Record<
     const dflt = join(workingDir, '.env');
     files = pathExists(dflt) && pathStat(dflt).isFile() ? [dflt] : [];
   }
-  return { ...readEnvFiles(files, defined), ...defined };
+  // Looked at through watchedEnv: a kept load depends on the variables the load read, not on the whole environment.
+  return watchedEnv({ ...readEnvFiles(files, watchedEnv(defined, opts.env)), ...defined }, opts.env);
 }
 
 /** -p, else COMPOSE_PROJECT_NAME, else the last `name:` of the files (interpolated), else the project folder's name. */

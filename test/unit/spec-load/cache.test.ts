@@ -58,6 +58,27 @@ describe('spec cache', () => {
     expect((await load()).cached).toBe(true); // the earlier entry still fits
   });
 
+  it('depends on the variables the load read, not on the rest of the environment', async () => {
+    await load({ TERM: 'xterm', OLDPWD: '/a' });
+    // Another terminal, another folder before: the same load.
+    expect((await load({ TERM: 'vt100', OLDPWD: '/b', SSH_TTY: '/dev/pts/3' })).cached).toBe(true);
+    // A variable the spec reads, newly set: a fresh load, kept beside the first.
+    const nap = await load({ NAP: '7' });
+    expect([nap.cached, nap.project.services.web!.command]).toEqual([false, ['sleep', '7']]);
+    expect((await load({ NAP: '7', TERM: 'dumb' })).cached).toBe(true);
+    expect((await load()).cached).toBe(true);
+    // Read through the .env file's own interpolation (BASE is used by .env only).
+    writeFileSync(join(dir, '.env'), 'NAP=${BASE:-3}0\n');
+    const fromEnvFile = await load({ BASE: '4' });
+    expect([fromEnvFile.cached, fromEnvFile.project.services.web!.command]).toEqual([false, ['sleep', '40']]);
+    expect((await load({ BASE: '4', TERM: 'x' })).cached).toBe(true);
+    const other = await load({ BASE: '5' });
+    expect([other.cached, other.project.services.web!.command]).toEqual([false, ['sleep', '50']]);
+    // COMPOSE_PROJECT_NAME is read (it names the project).
+    const named = await load({ BASE: '5', COMPOSE_PROJECT_NAME: 'other' });
+    expect([named.cached, named.project.name]).toEqual([false, 'other']);
+  });
+
   it('a spec with errors is never kept: each load reports them', async () => {
     writeFileSync(join(dir, 'compose.yaml'), 'services:\n  web:\n    command: 3\n');
     await expect(load()).rejects.toBeInstanceOf(SpecError);
