@@ -42,15 +42,24 @@ export function composeKey(field: string): string {
   return field.replace(/Ms$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/**
+ * The stamp of `model` without the fields in `skip`. Its per-field hashes are made when first
+ * read (a change to name, a record to write): a no-op `up` compares the whole hash only, and
+ * one sha256 per field was ~0.4 ms a service (10 ms of a 20-service no-op, profiled).
+ */
 function stampOf(model: object, skip: ReadonlySet<string>): ConfigStamp {
-  const fields: Record<string, string> = {};
   const hashed: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(model)) {
     if (skip.has(field) || value === undefined) continue;
     hashed[field] = value;
-    fields[composeKey(field)] = sha256(canonicalJson(value)).slice(0, 16);
   }
-  return { hash: sha256(canonicalJson(hashed)), fields };
+  let fields: Record<string, string> | undefined;
+  const stamp = { hash: sha256(canonicalJson(hashed)) } as { hash: string; fields: Record<string, string> };
+  Object.defineProperty(stamp, 'fields', {
+    enumerable: true,
+    get: () => (fields ??= Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), sha256(canonicalJson(value)).slice(0, 16)]))),
+  });
+  return stamp;
 }
 
 /** Stamp of a service: what decides "unchanged, leave it running" vs "recreate". */
