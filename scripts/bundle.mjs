@@ -55,13 +55,16 @@ const zodEnglishOnly = {
 /** CommonJS dependencies bundled into ES modules still call require() for node's modules. */
 const BANNER = "import { createRequire as __stackRequire } from 'node:module'; const require = __stackRequire(import.meta.url);";
 
+/** The bundle's programs: the CLI and the processes it spawns (each becomes <name>.cjs). */
+const ENTRY_POINTS = {
+  cli: 'src/cli/main.ts',
+  supervisor: 'src/supervisor/main.ts',
+  'oneoff-reaper': 'src/cli/commands/oneoff-reaper.ts',
+};
+
 const result = await build({
   absWorkingDir: root,
-  entryPoints: {
-    cli: 'src/cli/main.ts',
-    supervisor: 'src/supervisor/main.ts',
-    'oneoff-reaper': 'src/cli/commands/oneoff-reaper.ts',
-  },
+  entryPoints: ENTRY_POINTS,
   outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -154,10 +157,10 @@ await mkdir(outdir, { recursive: true });
 const imports = new Map(Object.entries(result.metafile.outputs).map(([path, o]) => [join(root, path), o.imports.map((i) => (i.external ? i : { ...i, path: join(root, i.path) }))]));
 const others = result.outputFiles.filter((f) => !f.path.endsWith('.mjs'));
 if (others.length > 0) throw new Error(`bundle: esbuild wrote ${others.map((f) => f.path).join(', ')}, which the CommonJS pass does not handle`);
-const files = await asCommonJs(result.outputFiles, imports, new Set(['cli', 'supervisor', 'oneoff-reaper']));
+const files = await asCommonJs(result.outputFiles, imports, new Set(Object.keys(ENTRY_POINTS)));
 // The entries' first line installs V8's code cache for the bundle (src/code-cache.cjs).
 files.unshift({ path: join(outdir, 'code-cache.cjs'), contents: await readFile(join(src, 'code-cache.cjs')) });
-const entries = new Set(['cli.cjs', 'supervisor.cjs', 'oneoff-reaper.cjs'].map((f) => join(outdir, f)));
+const entries = new Set(Object.keys(ENTRY_POINTS).map((name) => join(outdir, `${name}.cjs`)));
 for (const entry of entries) if (!files.some((f) => f.path === entry)) throw new Error(`bundle: ${entry} is not CommonJS (it imports a chunk with a top-level await)`);
 const outputs = files.sort((a, b) => Number(entries.has(a.path)) - Number(entries.has(b.path)));
 for (const file of outputs) {

@@ -114,7 +114,8 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // them the request. As many as the walk runs at once (each spawn is a fork of this process,
     // on this thread); every other start prepares its own as it begins (start.ts). The ones no
     // launch took are ended below.
-    for (const service of startedServices(plan).slice(0, options.concurrency ?? 8)) loaded?.prepareLauncher(project.name, service);
+    const concurrency = options.concurrency ?? 8;
+    for (const service of startedServices(plan).slice(0, concurrency)) loaded?.prepareLauncher(project.name, service);
     const handlers: Handlers = loaded?.handlersFor(ctx) ?? {};
     const wrapped: Handlers = {
       ...handlers,
@@ -128,7 +129,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     };
     mark('apply: walking');
     const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
-    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency: options.concurrency ?? 8 });
+    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency });
     await ipamLock?.release();
     ipamLock = undefined;
     // A firewall rewrite create-network left running (handlers/firewall.ts) that failed after

@@ -4,9 +4,10 @@
 // load read still has the same content, every path it tested still tests the same and every
 // variable of the environment it read has the same value (spec/fs.ts records all three): an
 // edited compose file, .env or env_file, a compose.override.yaml that appeared, a changed
-// variable the spec uses, all load anew; another terminal's environment does not. Errors are never kept
-// (a bad spec is reported from a fresh load), nor a load that read stdin (`-f -`). Entries live
-// in /var/cache/stack/spec (STACK_CACHE), 0600 in a 0700 folder; STACK_SPEC_CACHE=0 turns it off.
+// variable the spec uses, all load anew; another terminal's environment does not. Errors are
+// never kept (a bad spec is reported from a fresh load), nor a load that read stdin (`-f -`).
+// Entries live in /var/cache/stack/spec (STACK_CACHE), 0600 in a 0700 folder;
+// STACK_SPEC_CACHE=0 turns it off.
 // This module loads neither yaml nor zod: on a hit they are never imported.
 import { deepFreeze } from './freeze.js';
 import { createHash } from 'node:crypto';

@@ -18,7 +18,7 @@ const envDigest = (env: Environment): string =>
   digestOf(JSON.stringify(Object.entries(env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1))));
 
 /** The looks of the load under way, when one is recorded; `uncacheable` once it read something that cannot be looked at again (stdin). */
-let recording: { seen: Observation[]; uncacheable: boolean } | undefined;
+let recording: { seen: Observation[]; uncacheable: boolean; env: Set<string>; envAll: boolean } | undefined;
 
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 const typeOf = (s: Stats): 'file' | 'dir' | 'other' => (s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other');
@@ -66,11 +66,9 @@ export function pathStat(path: string): Stats {
 export function watchedEnv<T extends Record<string, string | undefined>>(env: T, given: Environment): T {
   const into = recording;
   if (into === undefined) return env;
-  const noted = new Set<string>();
-  let all = false;
   const note = (name: string | symbol): void => {
-    if (typeof name !== 'string' || noted.has(name)) return;
-    noted.add(name);
+    if (typeof name !== 'string' || into.env.has(name)) return;
+    into.env.add(name);
     into.seen.push({ kind: 'env', name, value: given[name] ?? null });
   };
   return new Proxy(env, {
@@ -78,8 +76,8 @@ export function watchedEnv<T extends Record<string, string | undefined>>(env: T,
     has: (target, name) => (note(name), Reflect.has(target, name)),
     getOwnPropertyDescriptor: (target, name) => (note(name), Reflect.getOwnPropertyDescriptor(target, name)),
     ownKeys: (target) => {
-      if (!all) into.seen.push({ kind: 'env-all', digest: envDigest(given) });
-      all = true;
+      if (!into.envAll) into.seen.push({ kind: 'env-all', digest: envDigest(given) });
+      into.envAll = true;
       return Reflect.ownKeys(target);
     },
   });
@@ -87,7 +85,7 @@ export function watchedEnv<T extends Record<string, string | undefined>>(env: T,
 
 /** Runs `load` recording its looks; undefined `seen` when it read something that cannot be looked at again. */
 export async function recorded<T>(load: () => Promise<T>): Promise<{ value: T; seen: readonly Observation[] | undefined }> {
-  const mine = { seen: [] as Observation[], uncacheable: false };
+  const mine = { seen: [] as Observation[], uncacheable: false, env: new Set<string>(), envAll: false };
   recording = mine;
   try {
     const value = await load();

@@ -153,7 +153,7 @@ async function spawnSupervisor(project: string, roots: StateRoots): Promise<Star
 type Standby = ReturnType<typeof spawnProgram>;
 
 /** The standby supervisor this process started (startStandbySupervisor) and has not handed a project yet. */
-let standby: Promise<Standby | undefined> | undefined;
+let standby: Standby | undefined;
 
 /**
  * Starts a supervisor process that loads its modules and waits, on its stdin, for the project
@@ -167,34 +167,30 @@ let standby: Promise<Standby | undefined> | undefined;
 export function startStandbySupervisor(roots: StateRoots = stateRoots()): void {
   if (standby !== undefined) return;
   mark('standby: starting');
-  let started: Standby | undefined;
   try {
     const out = openSupervisorLog({ dir: roots.run, log: join(roots.run, '.supervisor-standby.log') }); // no project's name starts with a dot
     try {
-      started = spawnProgram([STANDBY_ARGUMENT], out, 'pipe');
-      (started.child.stdin as Socket | null)?.unref(); // never keeps this process alive
-      started.child.stdin?.on('error', () => undefined); // one that left: ensureSupervisor spawns
+      standby = spawnProgram([STANDBY_ARGUMENT], out, 'pipe');
+      (standby.child.stdin as Socket | null)?.unref(); // never keeps this process alive
+      standby.child.stdin?.on('error', () => undefined); // one that left: ensureSupervisor spawns
     } finally {
       closeSync(out);
     }
   } catch {
-    started = undefined; // ensureSupervisor spawns
+    standby = undefined; // ensureSupervisor spawns
   }
-  standby = Promise.resolve(started);
 }
 
 /** Ends the standby supervisor unless it was handed a project (it leaves on the end of its stdin). */
 export function endStandbySupervisor(): void {
-  const ending = standby;
+  standby?.child.stdin?.end();
   standby = undefined;
-  void ending?.then((s) => s?.child.stdin?.end());
 }
 
 /** The standby supervisor, handed `project`; undefined when there is none or it left. */
-async function takeStandby(project: string, roots: StateRoots): Promise<StartedSupervisor | undefined> {
-  const taking = standby;
+function takeStandby(project: string, roots: StateRoots): StartedSupervisor | undefined {
+  const s = standby;
   standby = undefined;
-  const s = await taking;
   if (s === undefined || s.exited() !== null || s.child.stdin === null || s.child.stdin.destroyed) return undefined;
   s.child.stdin.end(`${JSON.stringify([project, roots.run, roots.lib])}\n`);
   return { pid: s.pid, exited: s.exited, signalled: s.signalled, placed: place(project, s.pid) };
@@ -223,7 +219,7 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
       }
     } else if (attempt === 0 || Date.now() < deadline) {
       mark('ensure: spawning');
-      const child = (await takeStandby(project, roots)) ?? (await spawnSupervisor(project, roots));
+      const child = takeStandby(project, roots) ?? (await spawnSupervisor(project, roots));
       mark('ensure: spawned');
       let heard = false;
       for (;;) {

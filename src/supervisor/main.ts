@@ -3,8 +3,8 @@
 // project's supervisor.log; or `… --standby` (names.ts STANDBY_ARGUMENT), started by `up` before
 // it knows the project, which reads those three on its stdin, then logs to that log itself
 // (its stdout and stderr stay <run root>/.supervisor-standby.log). At most one per project: it
-// first binds an abstract unix socket named after the project's run folder, which the kernel releases when the process dies; a
-// second one finds it taken and leaves. Then it moves into the project's monitor group (out of
+// first binds an abstract unix socket named after the project's run folder, which the kernel
+// releases when the process dies; a second one finds it taken and leaves. Then it moves into the project's monitor group (out of
 // the cgroups of whoever ran `stack up`, whose end must not end it: runtime/cgroup/monitors.ts),
 // records its pid, serves the control socket and rebuilds everything from the records
 // (supervisor.ts).

@@ -16,24 +16,28 @@ function firewallNetwork(record: Record<string, unknown> & { bridge: string }): 
 }
 
 /**
- * The networks this run is removing: each rewrite leaves them all out, not only its own. Two
- * networks removed side by side (`down`) would otherwise each write the other back, its record
- * still there until its own removal is done, and the last rewrite would leave its rules behind.
+ * What a run's rewrites share. `leaving`: the networks the run is removing; each rewrite leaves
+ * them all out, not only its own (two networks removed side by side in `down` would otherwise
+ * each write the other back, its record still there until its own removal is done, and the last
+ * rewrite would leave its rules behind). `behind`: the rewrites create-network started and did
+ * not wait for (writeFirewallBehind).
  */
-const leaving = new WeakMap<FirewallContext, Set<string>>();
+const runs = new WeakMap<FirewallContext, { leaving: Set<string>; behind: Promise<void>[] }>();
+
+function runOf(ctx: FirewallContext): { leaving: Set<string>; behind: Promise<void>[] } {
+  let run = runs.get(ctx);
+  if (run === undefined) runs.set(ctx, (run = { leaving: new Set(), behind: [] }));
+  return run;
+}
 
 /** Rewrites the project's firewall from its network records, leaving out the network `without` and every other this run is removing. */
 export function syncProjectFirewall(ctx: FirewallContext, without?: string): Promise<void> {
-  if (without !== undefined) {
-    const set = leaving.get(ctx) ?? new Set<string>();
-    set.add(without);
-    leaving.set(ctx, set);
-  }
+  const { leaving } = runOf(ctx);
+  if (without !== undefined) leaving.add(without);
   return ctx.serial('firewall', async () => {
     const project = ctx.project.name;
     const { records } = await networkRecords.list(ctx.roots, project);
-    const gone = leaving.get(ctx) ?? new Set<string>();
-    const networks = records.filter((r) => !gone.has(r.key)).flatMap((r) => firewallNetwork(r) ?? []);
+    const networks = records.filter((r) => !leaving.has(r.key)).flatMap((r) => firewallNetwork(r) ?? []);
     const change = await syncFirewall(project, networks, {
       ...(ctx.env.firewallTarget && { target: ctx.env.firewallTarget }),
       ...(ctx.env.ipForward && { ipForward: ctx.env.ipForward }),
@@ -41,9 +45,6 @@ export function syncProjectFirewall(ctx: FirewallContext, without?: string): Pro
     if (change === 'enabled') ctx.notice('net.ipv4.ip_forward was 0: turned it on so services reach the outside');
   });
 }
-
-/** The rewrites create-network started and did not wait for, by run (writeFirewallBehind). */
-const behind = new WeakMap<FirewallContext, Promise<void>[]>();
 
 /**
  * Starts the rewrite after a new network's bridge without waiting for it (nft and iptables are
@@ -54,15 +55,14 @@ const behind = new WeakMap<FirewallContext, Promise<void>[]>();
  * is the new network: one this run removed before (a recreate) is written again.
  */
 export function writeFirewallBehind(ctx: FirewallContext, network: string, written: () => Promise<void>): void {
-  leaving.get(ctx)?.delete(network); // made again in the run that removed it (a network recreated by `up`)
+  const run = runOf(ctx);
+  run.leaving.delete(network); // made again in the run that removed it (a network recreated by `up`)
   const writing = syncProjectFirewall(ctx).then(written);
   writing.catch(() => undefined); // reported by firewallWritten
-  const list = behind.get(ctx) ?? [];
-  list.push(writing);
-  behind.set(ctx, list);
+  run.behind.push(writing);
 }
 
 /** Resolves once every rewrite writeFirewallBehind started for this run is written; rejects with the first failure. */
 export async function firewallWritten(ctx: FirewallContext): Promise<void> {
-  await Promise.all(behind.get(ctx) ?? []);
+  await Promise.all(runs.get(ctx)?.behind ?? []);
 }
