@@ -78,7 +78,7 @@ const port = numberOrString(PORT_TEXT, z.number(expecting(PORT_TEXT)).int(expect
 const duration = numberOrString(
   DURATION_FORMAT,
   z.number(expecting(DURATION_FORMAT)).nonnegative(expecting(DURATION_FORMAT)),
-  /^\s*(\d+(\.\d+)?|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)\s*$/,
+  /^\s*(\d+(\.\d+)?|((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)\s*$/,
 );
 const bytes = numberOrString(
   SIZE_FORMAT,

@@ -31,7 +31,7 @@ export function parseDuration(input: unknown): Parsed<number> {
   const text = input.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return { ok: true, value: Number(text) * 1000 };
   if (text === '') return { ok: false, reason: 'empty' };
-  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
   let total = 0;
   let at = 0;
   while (at < text.length) {

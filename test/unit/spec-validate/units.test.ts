@@ -12,6 +12,8 @@ describe('parseDuration (milliseconds)', () => {
     ['1.5s', 1500],
     ['2h45m', 9_900_000],
     ['100us', 0.1],
+    ['100\u00b5s', 0.1], // the micro sign, as Go's time.ParseDuration takes it
+    ['100\u03bcs', 0.1], // the Greek small mu
     [' 30s ', 30_000],
   ])('%j → %d', (input, ms) => {
     expect(parseDuration(input)).toEqual({ ok: true, value: ms });
