@@ -7,7 +7,7 @@
 // argument names the service: a launch cut off before it answered is found and killed by the
 // next command that holds the project's lock (state/starting.ts).
 import { mark } from '../trace.js';
-import { spawn } from 'node:child_process';
+import { spawnChild, type SpawnedChild } from '../sys/spawn.js';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { KernelError, UserError } from '../errors.js';
@@ -105,10 +105,20 @@ interface StartedLauncher {
  * request on stdin before doing anything); feed() gives it the request and collects its answer.
  */
 function startLauncher(path: string, mark: string, place?: (pid: number) => Promise<void>): StartedLauncher {
-  const child = spawn(path, [mark], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
-  if (child.pid !== undefined) launchersOfThisProcess.add(child.pid);
+  let child: SpawnedChild;
+  try {
+    child = spawnChild(path, [mark], { detached: true, cwd: '/', env: {} });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const error =
+      code === 'ENOENT' || code === 'EACCES'
+        ? new UserError('LAUNCHER_MISSING', `the launcher ${path} is not built`, 'run `npm run build` (it needs gcc)', { cause: e })
+        : (e as Error);
+    return failedLauncher(error);
+  }
+  launchersOfThisProcess.add(child.pid);
   const forget = (): void => {
-    if (child.pid !== undefined) launchersOfThisProcess.delete(child.pid);
+    launchersOfThisProcess.delete(child.pid);
   };
   let line = '';
   let stderr = '';
@@ -123,13 +133,6 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
     forget();
     onFailure?.(e);
   };
-  child.once('error', (e: NodeJS.ErrnoException) => {
-    fail(
-      e.code === 'ENOENT' || e.code === 'EACCES'
-        ? new UserError('LAUNCHER_MISSING', `the launcher ${path} is not built`, 'run `npm run build` (it needs gcc)', { cause: e })
-        : e,
-    );
-  });
   child.stdin.on('error', () => undefined); // a launcher that died early: its answer says why
   child.stdout.setEncoding('utf8').on('data', (d: string) => (line += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -139,7 +142,7 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
     onEnd?.();
   });
   const placed =
-    place === undefined || child.pid === undefined
+    place === undefined
       ? Promise.resolve()
       : place(child.pid).catch((e: unknown) => {
           child.kill('SIGKILL');
@@ -180,7 +183,7 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
           child.stderr.destroy();
           child.stdout.destroy();
           child.unref();
-          resolve({ line, stderr, monitorPid: child.pid ?? 0 });
+          resolve({ line, stderr, monitorPid: child.pid });
         };
         onEnd = () => {
           // No answer means the launcher crashed: wait for its exit status to say so.
@@ -191,6 +194,19 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
         if (ended) onEnd();
       });
     },
+  };
+}
+
+/** A launcher that could not be spawned: feeding it gives the reason. */
+function failedLauncher(error: Error): StartedLauncher {
+  const placed = Promise.reject(error);
+  placed.catch(() => undefined);
+  return {
+    pid: undefined,
+    placed,
+    waiting: () => false,
+    discard: () => undefined,
+    feed: () => Promise.reject(error),
   };
 }
 

@@ -56,9 +56,32 @@ interface Bindings {
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
   mknod: (path: string, mode: number, dev: bigint) => number;
+  socketpair: (domain: number, type: number, protocol: number, fds: Buffer) => number;
+  waitid: (idtype: number, id: number, info: Buffer, options: number) => number;
+  sigemptyset: (set: Buffer) => number;
+  sigfillset: (set: Buffer) => number;
+  posixSpawnp: (pid: number[], file: string, actions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[]) => number;
+  fileActionsInit: (actions: Buffer) => number;
+  fileActionsDestroy: (actions: Buffer) => number;
+  fileActionsAddDup2: (actions: Buffer, fd: number, newFd: number) => number;
+  fileActionsAddChdir: ((actions: Buffer, path: string) => number) | undefined;
+  spawnAttrInit: (attr: Buffer) => number;
+  spawnAttrDestroy: (attr: Buffer) => number;
+  spawnAttrSetFlags: (attr: Buffer, flags: number) => number;
+  spawnAttrSetSigMask: (attr: Buffer, set: Buffer) => number;
+  spawnAttrSetSigDefault: (attr: Buffer, set: Buffer) => number;
 }
 
 let bindings: Bindings | undefined;
+
+/** A function the C library may lack (a GNU extension): undefined then. */
+function optional<T>(bind: () => T): T | undefined {
+  try {
+    return bind();
+  } catch {
+    return undefined;
+  }
+}
 
 function lib(): Bindings {
   if (bindings) return bindings;
@@ -88,6 +111,20 @@ function lib(): Bindings {
     lsetxattr: f('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     lgetxattr: f('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
     mknod: f('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+    socketpair: f('int socketpair(int domain, int type, int protocol, _Out_ void *fds)'),
+    waitid: f('int waitid(int idtype, int id, _Out_ void *info, int options)'),
+    sigemptyset: f('int sigemptyset(_Out_ void *set)'),
+    sigfillset: f('int sigfillset(_Out_ void *set)'),
+    posixSpawnp: f('int posix_spawnp(_Out_ int *pid, const char *file, const void *actions, const void *attr, const char **argv, const char **envp)'),
+    fileActionsInit: f('int posix_spawn_file_actions_init(_Out_ void *actions)'),
+    fileActionsDestroy: f('int posix_spawn_file_actions_destroy(void *actions)'),
+    fileActionsAddDup2: f('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)'),
+    fileActionsAddChdir: optional(() => f('int posix_spawn_file_actions_addchdir_np(void *actions, const char *path)')),
+    spawnAttrInit: f('int posix_spawnattr_init(_Out_ void *attr)'),
+    spawnAttrDestroy: f('int posix_spawnattr_destroy(void *attr)'),
+    spawnAttrSetFlags: f('int posix_spawnattr_setflags(void *attr, short flags)'),
+    spawnAttrSetSigMask: f('int posix_spawnattr_setsigmask(void *attr, const void *set)'),
+    spawnAttrSetSigDefault: f('int posix_spawnattr_setsigdefault(void *attr, const void *set)'),
   };
   return bindings;
 }
@@ -215,6 +252,8 @@ export function kernelErrno(e: unknown): string | undefined {
 export const POLLIN = 1;
 /** errno of a call cut short by a signal handler. */
 const EINTR = 4;
+/** errno of a wait for a process that is no child (any longer). */
+const ECHILD = 10;
 
 /**
  * poll(2) of one descriptor for `events`; returns revents (0 when `timeoutMs` passed). A poll
@@ -249,4 +288,104 @@ export function lgetxattrInto(path: string, name: string, value: Buffer | null):
 /** mknod(2) with a raw mode (file type and permission bits) and device number. */
 export function mknod(path: string, mode: number, dev: bigint, call: () => string): void {
   check(lib().mknod(path, mode, dev), call);
+}
+
+/** socketpair(2) of connected stream sockets, both ends close-on-exec. */
+export function socketPair(what: string): [number, number] {
+  const fds = Buffer.alloc(8);
+  check(lib().socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0, fds), () => `socketpair(${what})`);
+  return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+/** How a reaped child ended: its exit code, or the signal that killed it. */
+export interface ChildStatus {
+  readonly code: number | null;
+  readonly signal: number | null;
+}
+
+/**
+ * waitid(2) of the child `pid`, without blocking: its status when it has exited (it is reaped
+ * then), undefined while it runs. Only this process's own child: its pid cannot have been reused
+ * while it is not reaped.
+ */
+export function reapChild(pid: number, what: string): ChildStatus | undefined {
+  const info = Buffer.alloc(128); // siginfo_t
+  for (;;) {
+    const ret = lib().waitid(1 /* P_PID */, pid, info, 4 /* WEXITED */ | 1 /* WNOHANG */);
+    if (ret >= 0) break;
+    const errno = lib().koffi.errno();
+    if (errno === EINTR) continue;
+    if (errno === ECHILD) return { code: null, signal: null }; // reaped already (SIGCHLD ignored): gone, how is not known
+    check(ret, () => `waitid(${what})`);
+  }
+  if (info.readInt32LE(16) === 0) return undefined; // si_pid 0: not exited yet
+  const code = info.readInt32LE(8); // si_code: CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3
+  const status = info.readInt32LE(24);
+  return code === 1 ? { code: status, signal: null } : { code: null, signal: status };
+}
+
+/** What posixSpawn runs and how. */
+export interface SpawnRequest {
+  /** A path, or a name looked up on the PATH of `env` (as execvp does). */
+  readonly file: string;
+  readonly argv: readonly string[];
+  /** `NAME=value` entries. */
+  readonly env: readonly string[];
+  /** The child's working directory (this process's when absent). */
+  readonly cwd?: string;
+  /** Descriptors of this process that become the child's 0, 1, 2. */
+  readonly stdio: readonly [number, number, number];
+  /** A session of its own (setsid), as child_process's `detached`. */
+  readonly newSession?: boolean;
+}
+
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+
+/** Whether posixSpawn can honour a working directory (glibc 2.29+, musl 1.1.24+). */
+export function canSpawnInDirectory(): boolean {
+  return lib().fileActionsAddChdir !== undefined;
+}
+
+/**
+ * posix_spawnp(3): the child runs on this process's memory until it execs (glibc: clone with
+ * CLONE_VM|CLONE_VFORK), so nothing of this process is copied. Every signal starts at its default
+ * disposition and unblocked in the child (Node ignores SIGPIPE; a program must not inherit that),
+ * as libuv does for child_process. Returns the pid; throws a KernelError (ENOENT, EACCES: the exec
+ * failed, and glibc reaped that child).
+ */
+export function posixSpawn(request: SpawnRequest): number {
+  const c = lib();
+  const actions = Buffer.alloc(256); // posix_spawn_file_actions_t: 80 bytes on glibc x86-64
+  const attr = Buffer.alloc(1024); // posix_spawnattr_t: 336
+  const what = (): string => `posix_spawn ${request.file}`;
+  const fail = (ret: number): void => {
+    if (ret !== 0) throw new KernelError(what(), errnoName(ret), ret);
+  };
+  fail(c.fileActionsInit(actions));
+  try {
+    fail(c.spawnAttrInit(attr));
+    try {
+      request.stdio.forEach((fd, i) => fail(c.fileActionsAddDup2(actions, fd, i)));
+      if (request.cwd !== undefined) {
+        if (c.fileActionsAddChdir === undefined) throw new KernelError(`${what()} in ${request.cwd}`, 'ENOSYS', 38);
+        fail(c.fileActionsAddChdir(actions, request.cwd));
+      }
+      const all = Buffer.alloc(128);
+      const none = Buffer.alloc(128);
+      c.sigfillset(all);
+      c.sigemptyset(none);
+      fail(c.spawnAttrSetSigDefault(attr, all));
+      fail(c.spawnAttrSetSigMask(attr, none));
+      fail(c.spawnAttrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (request.newSession ? POSIX_SPAWN_SETSID : 0)));
+      const pid = [0];
+      fail(c.posixSpawnp(pid, request.file, actions, attr, [...request.argv, null], [...request.env, null]));
+      return pid[0]!;
+    } finally {
+      c.spawnAttrDestroy(attr);
+    }
+  } finally {
+    c.fileActionsDestroy(actions);
+  }
 }

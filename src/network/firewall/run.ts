@@ -1,11 +1,12 @@
 // Runs the firewall's programs (nft, iptables) in the host's network namespace or in a named
 // one (nsenter --net), so the same code serves `stack up` and the tests' throwaway "host" netns.
-import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { constants } from 'node:fs';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { DEFAULT_SEARCH_PATH } from '../../runtime/index.js';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
+import { spawnChild, type SpawnedChild } from '../../sys/spawn.js';
 
 /** Where firewall commands take effect: the caller's netns, or the netns bind-mounted at `netnsPath`. */
 export interface NetTarget {
@@ -68,25 +69,22 @@ interface Finished {
  * execa: loading execa's ~140 modules cost every `stack up`/`down` 0.1-0.2 s for these few calls.
  */
 function spawnCollect(bin: string, argv: readonly string[], input: string): Promise<Finished> {
-  return new Promise((resolve) => {
-    const child = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let failed: string | undefined;
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.stdin.on('error', () => undefined); // a program that exits without reading its stdin (EPIPE)
-    child.once('error', (e: NodeJS.ErrnoException) => (failed = e.code ?? 'ERROR'));
-    child.once('close', (exitCode: number | null) =>
-      resolve({
-        exitCode: exitCode ?? undefined,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        ...(failed !== undefined && { code: failed }),
-      }),
-    );
-    child.stdin.end(input);
-  });
+  let child: SpawnedChild;
+  try {
+    child = spawnChild(bin, argv);
+  } catch (e) {
+    return Promise.resolve({ exitCode: undefined, stdout: '', stderr: '', code: (e as NodeJS.ErrnoException).code ?? 'ERROR' });
+  }
+  const collect = (stream: Readable): Promise<string> =>
+    new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdin.on('error', () => undefined); // a program that exits without reading its stdin (EPIPE)
+  child.stdin.end(input);
+  return Promise.all([exited, collect(child.stdout), collect(child.stderr)]).then(([exitCode, stdout, stderr]) => ({ exitCode: exitCode ?? undefined, stdout, stderr }));
 }
 
 /**

@@ -20,6 +20,14 @@ describeRoot('launch: exit records', () => {
     expect(record).toMatchObject({ pid: started.pid, startTime: started.startTime, exitCode: 3, signal: null, oomKilled: false });
   });
 
+  it('starts the workload with every signal at its default and none blocked', async () => {
+    // Node ignores SIGPIPE and SIGXFSZ; glibc's posix_spawn (src/sys/spawn.ts) leaves its own
+    // signals 32 and 33 ignored in the launcher: the launcher hands none of that on.
+    const { record, lines } = await rig.run(testService({ command: ['grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status'] }));
+    expect(record).toMatchObject({ exitCode: 0 });
+    expect(lines.sort()).toEqual(['SigBlk:\t0000000000000000', 'SigIgn:\t0000000000000000']);
+  });
+
   it('records the signal that killed it', async () => {
     const started = await rig.start(testService({ command: ['sleep', '3600'] }));
     process.kill(started.pid, 'SIGKILL');

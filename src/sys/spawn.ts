@@ -1,0 +1,184 @@
+// Starting a program without forking this process (issue 11). child_process.spawn forks Node:
+// on this 2-core kind each spawn held the CLI's only thread 5.3-6.0 ms (at 50 to 130 MB of RSS),
+// where posix_spawn holds it 1.6 ms (glibc's child runs on this process's memory until it execs),
+// and `up -d` of 20 services spawns 20 launchers besides nft and iptables. A profiled `up -d` of
+// 20 spent 184 ms of its ~1 s in ChildProcess.spawn.
+//
+// What it gives is the part of a ChildProcess stack uses: the pid, three stream sockets as its
+// stdin, stdout and stderr (a socketpair each, as libuv makes for stdio 'pipe'), the exit
+// (`exit` event, exitCode, signalCode), kill() and unref(). A SIGCHLD listener, there only while
+// such a child runs, reaps those of them that ended (waitid of each of their pids: never another
+// child of this process, so child_process's own are left to libuv). A child not unref()'d keeps
+// the event loop alive until it is reaped, as child_process does.
+// Without koffi or posix_spawn's chdir (a C library before glibc 2.29), spawnChild falls back to
+// child_process.spawn.
+import { spawn as forkSpawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { canSpawnInDirectory, close, posixSpawn, reapChild, socketPair, type ChildStatus } from './libc.js';
+
+/** The subset of a ChildProcess that spawnChild's callers use. */
+export interface SpawnedChild {
+  readonly pid: number;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  kill(signal?: NodeJS.Signals | number): boolean;
+  /** This child no longer keeps the event loop alive (its pipes still do until closed). */
+  unref(): void;
+}
+
+export interface SpawnChildOptions {
+  /** Its environment (this process's when absent). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+  /** A session of its own (setsid). */
+  readonly detached?: boolean;
+}
+
+const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+
+class PosixChild extends EventEmitter implements SpawnedChild {
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  refed = true;
+  constructor(
+    readonly pid: number,
+    readonly stdin: Socket,
+    readonly stdout: Socket,
+    readonly stderr: Socket,
+  ) {
+    super();
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (this.exitCode !== null || this.signalCode !== null) return false; // reaped: the pid may be another's now
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  unref(): void {
+    this.refed = false;
+    keepAlive();
+  }
+
+  ended(status: ChildStatus): void {
+    this.exitCode = status.code;
+    this.signalCode = status.signal === null ? null : (signalNames.get(status.signal) ?? null);
+    this.emit('exit', this.exitCode, this.signalCode);
+  }
+}
+
+/** The children of posix_spawn not reaped yet, by pid. */
+const running = new Map<number, PosixChild>();
+/** Holds the event loop open while a child not unref()'d runs (a SIGCHLD listener does not). */
+let holder: NodeJS.Timeout | undefined;
+
+function keepAlive(): void {
+  const wanted = [...running.values()].some((c) => c.refed);
+  if (wanted && holder === undefined) holder = setInterval(() => undefined, 1 << 30);
+  if (!wanted && holder !== undefined) {
+    clearInterval(holder);
+    holder = undefined;
+  }
+}
+
+/** Reaps every child of posixSpawn that has ended (on SIGCHLD, and once after each spawn). */
+function reap(): void {
+  if (running.size === 0) return;
+  const ended: [PosixChild, ChildStatus][] = [];
+  for (const [pid, child] of running) {
+    const status = reapChild(pid, `pid ${pid}`);
+    if (status === undefined) continue;
+    running.delete(pid);
+    ended.push([child, status]);
+  }
+  if (running.size === 0) process.off('SIGCHLD', reap);
+  keepAlive();
+  for (const [child, status] of ended) child.ended(status);
+}
+
+let usable: boolean | undefined;
+
+function posixUsable(options: SpawnChildOptions): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    usable ??= (canSpawnInDirectory(), true);
+  } catch {
+    usable = false; // koffi cannot be loaded here
+  }
+  return usable && (options.cwd === undefined || canSpawnInDirectory());
+}
+
+/**
+ * Runs `file` (a path, or a name on this process's PATH) with `args`, its stdio three stream
+ * sockets. Throws an Error with `code` ENOENT or EACCES when it cannot be run (posix_spawn reports
+ * the exec's failure; child_process would emit it as an 'error' event).
+ */
+export function spawnChild(file: string, args: readonly string[], options: SpawnChildOptions = {}): SpawnedChild {
+  if (!posixUsable(options)) return forked(file, args, options);
+  const pairs: [number, number][] = [];
+  try {
+    for (const name of ['stdin', 'stdout', 'stderr']) pairs.push(socketPair(`${name} of ${file}`));
+  } catch (e) {
+    for (const pair of pairs) pair.forEach((fd) => close(fd));
+    throw e;
+  }
+  const env = Object.entries(options.env ?? process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  // Listening before the child exists: a SIGCHLD that comes before the listener would be lost.
+  if (running.size === 0) process.on('SIGCHLD', reap);
+  let pid: number;
+  try {
+    pid = posixSpawn({
+      file,
+      argv: [file, ...args],
+      env,
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+      stdio: [pairs[0]![1], pairs[1]![1], pairs[2]![1]],
+      ...(options.detached === true && { newSession: true }),
+    });
+  } catch (e) {
+    if (running.size === 0) process.off('SIGCHLD', reap);
+    for (const pair of pairs) pair.forEach((fd) => close(fd));
+    const error = Object.assign(new Error(`spawn ${file}: ${(e as { errno?: string }).errno ?? String(e)}`, { cause: e }), {
+      code: (e as { errno?: string }).errno,
+      path: file,
+    });
+    throw error;
+  }
+  for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
+  const socket = (fd: number, readable: boolean): Socket => new Socket({ fd, readable, writable: !readable });
+  const child = new PosixChild(pid, socket(pairs[0]![0], false), socket(pairs[1]![0], true), socket(pairs[2]![0], true));
+  running.set(pid, child);
+  keepAlive();
+  setImmediate(reap); // a child that ended before the listener ran
+  return child;
+}
+
+/** child_process.spawn with the same stdio, where koffi or posix_spawn's chdir is missing. */
+function forked(file: string, args: readonly string[], options: SpawnChildOptions): SpawnedChild {
+  const child: ChildProcess = forkSpawn(file, [...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.env !== undefined && { env: options.env as NodeJS.ProcessEnv }),
+    ...(options.cwd !== undefined && { cwd: options.cwd }),
+    ...(options.detached === true && { detached: true }),
+  });
+  if (child.pid === undefined) {
+    // The spawn failed: child_process says why only in an 'error' event, after this tick; a
+    // path that exists was not executable.
+    child.once('error', () => undefined);
+    const code = file.includes('/') && existsSync(file) ? 'EACCES' : 'ENOENT';
+    throw Object.assign(new Error(`spawn ${file}: ${code}`), { code, path: file });
+  }
+  return child as SpawnedChild;
+}
