@@ -116,9 +116,41 @@ function trusted() {
   return s === undefined || (s.isDirectory() && s.uid === process.geteuid() && (s.mode & 0o022) === 0);
 }
 
-/** The `require` a module's code is given, as Node makes it. */
+/**
+ * A chunk of the bundle that another chunk requires (`./chunk-X.cjs`, a sibling), loaded as
+ * Module.prototype.load would but without Node's resolution of the name: a stat of the file and
+ * a look for the package.json that scopes it, ~0.14 ms a require (34 of them in `ps`: 4.7 ms).
+ * Node's own require reports a file that is not there.
+ */
+function requireSibling(filename, parent) {
+  const cached = Module._cache[filename];
+  if (cached !== undefined) return cached.exports;
+  let content;
+  try {
+    content = fs.readFileSync(filename, 'utf8');
+  } catch {
+    return parent.require(filename);
+  }
+  const child = new Module(filename, parent);
+  child.filename = filename;
+  child.paths = Module._nodeModulePaths(path.dirname(filename));
+  Module._cache[filename] = child; // before it runs, as Node does: a require cycle gets its exports so far
+  let threw = true;
+  try {
+    child._compile(content, filename);
+    threw = false;
+  } finally {
+    if (threw) delete Module._cache[filename];
+  }
+  child.loaded = true;
+  return child.exports;
+}
+
+/** The `require` a module's code is given, as Node makes it (a sibling chunk found directly). */
 function requireFor(mod) {
-  const require = (id) => mod.require(id);
+  const here = path.dirname(mod.filename);
+  const require = (id) =>
+    here === bundle && id.startsWith('./') && id.endsWith('.cjs') && id.indexOf('/', 2) === -1 ? requireSibling(path.join(here, id), mod) : mod.require(id);
   require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
   require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
   require.main = process.mainModule;
@@ -139,7 +171,7 @@ function install(bundleDir) {
     usable = false;
   }
   if (!usable) return;
-  bundle = bundleDir;
+  bundle = path.resolve(bundleDir);
   folder = fnv(path.resolve(bundleDir));
   const prefix = bundleDir.endsWith(path.sep) ? bundleDir : bundleDir + path.sep;
   const compile = Module.prototype._compile;

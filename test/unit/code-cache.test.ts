@@ -90,6 +90,26 @@ describe('code cache of the bundle', () => {
     expect(run().stats.cached).toBe(2);
   });
 
+  it('finds a sibling chunk without node\'s resolution; a require cycle and a missing chunk behave as in node', () => {
+    // a.cjs and b.cjs require each other (b sees a's exports so far); c.cjs requires a chunk that is not there.
+    writeFileSync(join(bundle, 'a.cjs'), "'use strict';\nexports.early = 'a-early';\nconst b = require('./b.cjs');\nexports.value = () => b.seen + '/' + b.self();\n");
+    writeFileSync(join(bundle, 'b.cjs'), "'use strict';\nconst a = require('./a.cjs');\nexports.seen = a.early;\nexports.self = () => typeof require('./b.cjs').self;\n");
+    writeFileSync(join(bundle, 'c.cjs'), "'use strict';\ntry { require('./gone.cjs'); } catch (e) { exports.code = e.code; }\n");
+    const script = `const Module = require('node:module'); const resolved = []; const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) { resolved.push(require('node:path').basename(request)); return resolve.call(this, request, ...rest); };
+      const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
+      const a = require(${JSON.stringify(join(bundle, 'a.cjs'))});
+      const code = require(${JSON.stringify(join(bundle, 'c.cjs'))}).code;
+      process.stdout.write(JSON.stringify({ value: a.value(), code, resolved, stats: c.stats() }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+    expect(out.value).toBe('a-early/function');
+    expect(out.code).toBe('MODULE_NOT_FOUND');
+    // Node resolved what -e required by path, and the missing chunk (to report it); b.cjs never.
+    expect(out.resolved).not.toContain('b.cjs');
+    expect(out.resolved).toContain('gone.cjs');
+    expect(out.stats.compiled).toBe(3);
+  });
+
   it('leaves modules outside the bundle to node', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     const outside = join(dir, 'outside.cjs');
