@@ -57,6 +57,9 @@ interface Bindings {
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
   mknod: (path: string, mode: number, dev: bigint) => number;
   socketpair: (domain: number, type: number, protocol: number, fds: Buffer) => number;
+  eventfd: (initial: number, flags: number) => number;
+  write: (fd: number, buf: Buffer, len: number) => number;
+  read: (fd: number, buf: Buffer, len: number) => number;
   waitid: (idtype: number, id: number, info: Buffer, options: number) => number;
   sigemptyset: (set: Buffer) => number;
   sigfillset: (set: Buffer) => number;
@@ -112,6 +115,9 @@ function lib(): Bindings {
     lgetxattr: f('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
     mknod: f('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
     socketpair: f('int socketpair(int domain, int type, int protocol, _Out_ void *fds)'),
+    eventfd: f('int eventfd(unsigned int initval, int flags)'),
+    write: f('intptr_t write(int fd, const void *buf, size_t len)'),
+    read: f('intptr_t read(int fd, _Out_ void *buf, size_t len)'),
     waitid: f('int waitid(int idtype, int id, _Out_ void *info, int options)'),
     sigemptyset: f('int sigemptyset(_Out_ void *set)'),
     sigfillset: f('int sigfillset(_Out_ void *set)'),
@@ -388,4 +394,39 @@ export function posixSpawn(request: SpawnRequest): number {
   } finally {
     c.fileActionsDestroy(actions);
   }
+}
+
+/** An eventfd(2), close-on-exec and non-blocking: a counter another thread's poll can wait on. */
+export function eventFd(what: string): number {
+  return check(lib().eventfd(0, 0o2000000 /* EFD_CLOEXEC */ | 0o4000 /* EFD_NONBLOCK */), () => `eventfd(${what})`);
+}
+
+/** Adds one to an eventfd (wakes whoever polls it). */
+export function eventFdSignal(fd: number): void {
+  const one = Buffer.alloc(8);
+  one.writeBigUInt64LE(1n);
+  lib().write(fd, one, 8); // a full counter (2^64 - 2 wakes pending) has woken its poller anyway
+}
+
+/** Empties an eventfd (non-blocking: nothing to read is no error). */
+export function eventFdDrain(fd: number): void {
+  lib().read(fd, Buffer.alloc(8), 8);
+}
+
+/**
+ * poll(2) of `fds` for readability on one of libuv's threads (koffi's async call), with no
+ * timeout: `done` gets the descriptors that turned readable, or undefined when the call failed
+ * (EINTR: a signal that thread took). The thread is held until one of them is readable.
+ */
+export function pollReadableOffThread(fds: readonly number[], done: (readable: number[] | undefined) => void): void {
+  const pollfds = Buffer.alloc(8 * fds.length);
+  fds.forEach((fd, i) => {
+    pollfds.writeInt32LE(fd, 8 * i);
+    pollfds.writeInt16LE(POLLIN, 8 * i + 4);
+  });
+  const async = (lib().poll as unknown as { async: (...args: unknown[]) => void }).async;
+  async(pollfds, fds.length, -1, (error: unknown, ret: number) => {
+    if (error || ret <= 0) return done(undefined);
+    done(fds.filter((_, i) => pollfds.readInt16LE(8 * i + 6) !== 0));
+  });
 }
