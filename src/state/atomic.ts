@@ -52,6 +52,11 @@ export interface WriteOptions {
 /** Writes `value` as JSON to `path` atomically (and durably unless told otherwise; mode 0600), creating its folder (0700). */
 export async function writeJsonAtomic(path: string, value: unknown, options: WriteOptions = {}): Promise<void> {
   const durable = options.durable ?? true;
+  // A runtime file is written synchronously: five steps (mkdir, open, write, close, rename), each
+  // a round trip through libuv's four threads, which twenty starts or stops at once queue up on.
+  // 5 alternating rounds of 20 services, twice: `up -d` 862-882 vs 885-903 ms, `down` 408-418
+  // vs 425-432.
+  if (!durable) return writeRuntimeJsonSync(path, value);
   const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
   const text = jsonText(value);
   for (let attempt = 0; ; attempt++) {
