@@ -1,15 +1,26 @@
 // A service's /etc/hosts, /etc/hostname and /etc/resolv.conf, written into its runtime folder
 // for the launcher to bind into its view. Rewritten in place (never replaced by a rename: a
 // bind-mounted file is an inode) whenever its text changes, so peers that join later are named.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { hostnameFile, hostsFile, resolvConf } from '../../network/hosts.js';
 import type { RunContext } from '../context.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { STATE_DIR_MODE } from '../../state/paths.js';
 
-async function writeIfChanged(path: string, text: string): Promise<void> {
-  const before = await readFile(path, 'utf8').catch(() => undefined);
-  if (before !== text) await writeFile(path, text, { mode: 0o644 });
+/**
+ * Writes `text` unless the file holds it already. Synchronously: three small files of the run
+ * folder per service, where each asynchronous step is a round trip through libuv's four threads
+ * that the other services' starts queue up on (state/atomic.ts writes records so too).
+ */
+function writeIfChanged(path: string, text: string): void {
+  let before: string | undefined;
+  try {
+    before = readFileSync(path, 'utf8');
+  } catch {
+    before = undefined;
+  }
+  if (before !== text) writeFileSync(path, text, { mode: 0o644 });
 }
 
 /** Search domains of the host's resolver, kept in the services' resolv.conf. */
@@ -30,7 +41,7 @@ function runSearch(ctx: RunContext): Promise<string[]> {
   return search;
 }
 
-/** Writes the three name files of `service` (creating its runtime folder); the three at once. */
+/** Writes the three name files of `service` (creating its runtime folder). */
 export async function writeNameFiles(ctx: RunContext, service: string): Promise<void> {
   const files = serviceFiles(ctx.roots, ctx.project.name, service);
   const search = runSearch(ctx);
@@ -39,10 +50,9 @@ export async function writeNameFiles(ctx: RunContext, service: string): Promise<
   const [hostHosts, hostResolv] = onHost
     ? await Promise.all([readFile('/etc/hosts', 'utf8').catch(() => ''), readFile('/etc/resolv.conf', 'utf8').catch(() => '')])
     : [undefined, undefined];
-  await mkdir(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its files stay 0644: a non-root service reads them through its view
-  await Promise.all([
-    writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service, hostHosts)),
-    writeIfChanged(files.hostname, hostnameFile(ctx.project, service)),
-    search.then((s) => writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: s, ...(hostResolv !== undefined && { resolvConf: hostResolv }) }))),
-  ]);
+  mkdirSync(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its files stay 0644: a non-root service reads them through its view
+  writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service, hostHosts));
+  writeIfChanged(files.hostname, hostnameFile(ctx.project, service));
+  const domains = await search;
+  writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: domains, ...(hostResolv !== undefined && { resolvConf: hostResolv }) }));
 }
