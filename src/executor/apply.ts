@@ -111,8 +111,8 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     loaded = await loading;
     // The first starts' launchers are spawned and moved into the monitor group now (launch.ts
     // prepareLauncher), while the networks and namespaces are made: their launches only hand
-    // them the request. As many as the walk runs at once (each spawn is a fork of this process,
-    // on this thread); every other start prepares its own as it begins (start.ts). The ones no
+    // them the request. As many as the walk runs at once (each spawn holds this thread ~1.6 ms:
+    // sys/spawn.ts); every other start prepares its own as it begins (start.ts). The ones no
     // launch took are ended below.
     const concurrency = options.concurrency ?? 8;
     for (const service of startedServices(plan).slice(0, concurrency)) loaded?.prepareLauncher(project.name, service);
