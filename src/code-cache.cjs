@@ -124,7 +124,10 @@ function trusted() {
  */
 function requireSibling(filename, parent) {
   const cached = Module._cache[filename];
-  if (cached !== undefined) return cached.exports;
+  if (cached !== undefined && cached.loaded) return cached.exports;
+  // Still running (a require cycle), or put there unrun by the ES module loader (an .mjs chunk
+  // that imports it): Node's require knows both.
+  if (cached !== undefined) return parent.require(filename);
   let content;
   try {
     content = fs.readFileSync(filename, 'utf8');

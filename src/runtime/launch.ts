@@ -159,7 +159,7 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
   return {
     pid: child.pid,
     placed,
-    waiting: () => !fed && failed === undefined && child.exitCode === null && child.signalCode === null,
+    waiting: () => !fed && failed === undefined && !child.exited,
     discard() {
       forget();
       child.stdin.end();
@@ -187,7 +187,7 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
         };
         onEnd = () => {
           // No answer means the launcher crashed: wait for its exit status to say so.
-          if (line === '' && child.exitCode === null && child.signalCode === null) child.once('exit', done);
+          if (line === '' && !child.exited) child.once('exit', done);
           else done();
         };
         child.stdin.end(request);

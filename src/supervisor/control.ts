@@ -104,7 +104,8 @@ function spawnProgram(args: readonly string[], out: number, stdin: 'ignore' | 'p
     detached: true,
     stdio: [stdin, out, out, 'pipe'],
     cwd: '/',
-    env: { ...process.env, [READY_FD_VARIABLE]: '3' },
+    // One of libuv's threads waits on its services' exits (sys/exit-watch.ts): never its only one.
+    env: { ...process.env, [READY_FD_VARIABLE]: '3', ...(process.env.UV_THREADPOOL_SIZE !== undefined && !(Number(process.env.UV_THREADPOOL_SIZE) >= 2) && { UV_THREADPOOL_SIZE: '2' }) },
   });
   let code: number | null = null;
   child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));

@@ -79,10 +79,16 @@ export class Supervisor {
   private retryNow = false;
   /**
    * Tells when a service's process exits (sys/exit-watch.ts), so a tick looks at no running
-   * service's /proc: at 200 services those looks were 1500 file opens a second. Undefined
-   * without pidfds: each tick reads /proc then.
+   * service's /proc: at 200 services those looks were 1500 file opens a second. Opened at the
+   * first look (it loads koffi, which the supervisor's start, on `up`'s path, does not need);
+   * null without pidfds: each tick reads /proc then.
    */
-  private readonly exits = ExitWatcher.open();
+  private exitWatcher: ExitWatcher | null | undefined;
+
+  private exits(): ExitWatcher | undefined {
+    if (this.exitWatcher === undefined) this.exitWatcher = ExitWatcher.open() ?? null;
+    return this.exitWatcher !== null && this.exitWatcher.working() ? this.exitWatcher : undefined;
+  }
 
   constructor(
     readonly project: string,
@@ -190,7 +196,7 @@ export class Supervisor {
     const every = snapshotChanged || recordsChanged;
     for (const record of records) {
       seen.add(record.service);
-      if (every || !this.quiet(this.watches.get(record.service))) await this.follow(record);
+      if (every || !this.quiet(record.service, this.watches.get(record.service))) await this.follow(record);
     }
     for (const [name, watch] of this.watches) {
       if (seen.has(name)) continue;
@@ -310,11 +316,15 @@ export class Supervisor {
    * exit watch has not fired, it is stopped, or its exit was decided; never without exit
    * watches, nor while a restart of it is due or under way.
    */
-  private quiet(watch: Watch | undefined): boolean {
-    if (watch === undefined || this.exits === undefined || !this.exits.working() || watch.busy || watch.pending) return false;
+  private quiet(name: string, watch: Watch | undefined): boolean {
+    if (watch === undefined || this.exitWatcher == null || this.exits() === undefined || watch.busy || watch.pending) return false;
     if (watch.process === null) return true;
     const key = `${watch.process.pid}:${watch.process.startTime}`;
-    return watch.decided === key || (watch.alive?.key === key && !watch.alive.exited);
+    if (watch.decided === key) return true;
+    if (watch.alive?.key !== key || watch.alive.exited) return false;
+    // Running, and its healthcheck's prober started (one that failed to start is tried again).
+    const check = this.spec(name)?.healthcheck;
+    return !(check && probeCommand(check.test) && watch.prober?.key !== key);
   }
 
   /**
@@ -322,17 +332,26 @@ export class Supervisor {
    * seen: no look at /proc after that), or from /proc where there are no exit watches.
    */
   private running(watch: Watch, process: ProcessId, key: string): boolean {
-    if (this.exits === undefined || !this.exits.working()) return isSameProcess(process.pid, process.startTime);
+    const exits = this.exits();
+    if (exits === undefined) return isSameProcess(process.pid, process.startTime);
     if (watch.alive?.key !== key) {
       watch.alive?.unwatch?.();
+      watch.alive = undefined;
       const alive: NonNullable<Watch['alive']> = { key, exited: false };
-      watch.alive = alive;
-      const unwatch = this.exits.watch(process.pid, process.startTime, () => {
-        alive.exited = true;
-        if (!this.stopped) void this.tick(); // its restart (or its record of no restart) now, not at the next tick
-      });
+      let unwatch: (() => void) | undefined;
+      try {
+        unwatch = exits.watch(process.pid, process.startTime, () => {
+          alive.exited = true;
+          if (!this.stopped) void this.tick(); // its restart (or its record of no restart) now, not at the next tick
+        });
+      } catch (e) {
+        // No watch (out of descriptors?): this tick looks at /proc, the next tries again.
+        this.log(`watching ${process.pid}: ${e instanceof Error ? e.message : String(e)}`);
+        return isSameProcess(process.pid, process.startTime);
+      }
       if (unwatch === undefined) alive.exited = true; // not running now
       else alive.unwatch = unwatch;
+      watch.alive = alive;
     }
     return !watch.alive.exited;
   }
@@ -458,7 +477,7 @@ export class Supervisor {
     await this.ticking;
     await Promise.allSettled([...this.restarting]);
     for (const watch of this.watches.values()) this.stopProber(watch);
-    this.exits?.close();
+    this.exitWatcher?.close();
     await this.ports.close();
     await this.dns.close();
   }

@@ -4,8 +4,9 @@
 // 1500 opens a second, 6.6 % of a core. Here each watched process is pinned by a pidfd (checked
 // to be the one its record names, as PinnedProcess does) and one poll(2) over all of them waits
 // on one of libuv's threads; a pidfd turns readable when its process exits, and an eventfd wakes
-// the poll when the set of watched processes changes. The thread is held for as long as the
-// watcher is open; close() lets it go.
+// the poll when the set of watched processes changes. The thread is held while something is
+// watched; close() lets it go, and so does the process's exit: Node's exit waits for libuv's
+// threads (a pending poll would hold an exiting supervisor, its loop dead, until a service ended).
 import { close, eventFd, eventFdDrain, eventFdSignal, pollReadableOffThread } from './libc.js';
 import { pidfdOpen } from './pidfd.js';
 import { isSameProcess } from './proc.js';
@@ -28,7 +29,9 @@ export class ExitWatcher {
   /** Polls in a row that failed; past FAILURES_TOLERATED the watcher gives up (working() false). */
   private failures = 0;
 
-  private constructor(private readonly wake: number) {}
+  private constructor(private readonly wake: number) {
+    process.once('exit', () => this.close());
+  }
 
   /** A watcher, or undefined where pidfds or koffi are not there (the caller looks at /proc then). */
   static open(): ExitWatcher | undefined {

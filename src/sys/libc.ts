@@ -332,7 +332,7 @@ export function reapChild(pid: number, what: string): ChildStatus | undefined {
 
 /** What posixSpawn runs and how. */
 export interface SpawnRequest {
-  /** A path, or a name looked up on the PATH of `env` (as execvp does). */
+  /** A path, or a name looked up on this process's PATH (posix_spawnp; child_process would use `env`'s). */
   readonly file: string;
   readonly argv: readonly string[];
   /** `NAME=value` entries. */

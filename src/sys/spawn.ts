@@ -28,6 +28,8 @@ export interface SpawnedChild {
   readonly stderr: Readable;
   readonly exitCode: number | null;
   readonly signalCode: NodeJS.Signals | null;
+  /** Whether it has exited (and was reaped): true even when how is not known. */
+  readonly exited: boolean;
   once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
   kill(signal?: NodeJS.Signals | number): boolean;
   /** This child no longer keeps the event loop alive (its pipes still do until closed). */
@@ -47,6 +49,7 @@ const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) 
 class PosixChild extends EventEmitter implements SpawnedChild {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
+  exited = false;
   refed = true;
   constructor(
     readonly pid: number,
@@ -58,7 +61,7 @@ class PosixChild extends EventEmitter implements SpawnedChild {
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    if (this.exitCode !== null || this.signalCode !== null) return false; // reaped: the pid may be another's now
+    if (this.exited) return false; // reaped: the pid may be another's now
     try {
       process.kill(this.pid, signal);
       return true;
@@ -73,6 +76,8 @@ class PosixChild extends EventEmitter implements SpawnedChild {
   }
 
   ended(status: ChildStatus): void {
+    this.exited = true;
+    this.stdin.destroy(); // as child_process does: a stdin never ended (a launcher that could not be placed) is not left open
     this.exitCode = status.code;
     this.signalCode = status.signal === null ? null : (signalNames.get(status.signal) ?? null);
     this.emit('exit', this.exitCode, this.signalCode);
@@ -180,5 +185,5 @@ function forked(file: string, args: readonly string[], options: SpawnChildOption
     const code = file.includes('/') && existsSync(file) ? 'EACCES' : 'ENOENT';
     throw Object.assign(new Error(`spawn ${file}: ${code}`), { code, path: file });
   }
-  return child as SpawnedChild;
+  return Object.defineProperty(child, 'exited', { get: () => child.exitCode !== null || child.signalCode !== null }) as unknown as SpawnedChild;
 }

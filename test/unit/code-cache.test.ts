@@ -110,6 +110,19 @@ describe('code cache of the bundle', () => {
     expect(out.stats.compiled).toBe(3);
   });
 
+  it('a chunk an ES module of the bundle imported first is run, not taken as its empty placeholder', () => {
+    // An .mjs chunk importing a .cjs one (ink's chunks do): Node's ES loader puts the CommonJS
+    // module in the cache before running it; a chunk that requires it then must get its exports.
+    writeFileSync(join(bundle, 'dep.cjs'), "'use strict';\nmodule.exports = { twice: (s) => s + s };\n");
+    writeFileSync(join(bundle, 'user.cjs'), "'use strict';\nexports.value = () => require('./dep.cjs').twice('ab');\n");
+    // first.mjs runs after the loader parsed dep.cjs and before dep.cjs ran: its require meets the placeholder.
+    writeFileSync(join(bundle, 'first.mjs'), "import { createRequire } from 'node:module';\nexport const early = createRequire(import.meta.url)('./user.cjs').value();\n");
+    writeFileSync(join(bundle, 'esm.mjs'), "import { early } from './first.mjs';\nimport dep from './dep.cjs';\nexport const value = early + dep.twice('c');\n");
+    const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
+      import(${JSON.stringify(join(bundle, 'esm.mjs'))}).then((m) => process.stdout.write(m.value), (e) => process.stdout.write('failed: ' + e.message));`;
+    expect(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' })).toBe('ababcc');
+  });
+
   it('leaves modules outside the bundle to node', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     const outside = join(dir, 'outside.cjs');

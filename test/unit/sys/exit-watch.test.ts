@@ -74,4 +74,25 @@ describe('ExitWatcher', () => {
     expect(run(true)).toBe('watching'); // ended once closed, before the process it watched did
     expect(run(false)).toBe('watching\nexited'); // held until the process it watched ended
   });
+
+  test('process.exit and an uncaught exception end the process while a poll waits (Node waits for libuv\'s threads)', () => {
+    const module = new URL('../../../dist/sys/exit-watch.js', import.meta.url).pathname;
+    const program = (end: string): string =>
+      `import { ExitWatcher } from '${module}';
+       import { spawn } from 'node:child_process';
+       import { readFileSync } from 'node:fs';
+       const child = spawn('sleep', ['5'], { stdio: 'ignore', detached: true });
+       child.unref();
+       console.log(child.pid);
+       const start = Number(readFileSync('/proc/' + child.pid + '/stat', 'utf8').split(') ')[1].split(' ')[19]);
+       ExitWatcher.open().watch(child.pid, start, () => console.log('exited'));
+       setTimeout(() => { ${end} }, 100);`;
+    for (const [end, status] of [['process.exit(3)', 3], ["throw new Error('boom')", 1]] as const) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', program(end)], { encoding: 'utf8', timeout: 4000 });
+      const pid = Number(r.stdout.trim().split('\n')[0]);
+      if (pid > 0) spawnSync('kill', ['-9', String(pid)]);
+      // Ended by itself with its own status, before the sleep it watched (the timeout would give null).
+      expect({ status: r.status, out: r.stdout.includes('exited') }).toEqual({ status, out: false });
+    }
+  });
 });
