@@ -182,10 +182,9 @@ files.unshift({ path: join(outdir, 'code-cache.cjs'), contents: await readFile(j
 const entries = new Set(Object.keys(ENTRY_POINTS).map((name) => join(outdir, `${name}.cjs`)));
 for (const entry of entries) if (!files.some((f) => f.path === entry)) throw new Error(`bundle: ${entry} is not CommonJS (it imports a chunk with a top-level await)`);
 const outputs = files.sort((a, b) => Number(entries.has(a.path)) - Number(entries.has(b.path)));
-for (const file of outputs) file.contents = await asciiOnly(file);
 for (const file of outputs) {
   const temp = `${file.path}.${process.pid}.tmp`;
-  await writeFile(temp, file.contents);
+  await writeFile(temp, await asciiOnly(file));
   await rename(temp, file.path);
 }
 const written = new Set(outputs.map((f) => f.path));

@@ -175,8 +175,8 @@ function install(bundleDir) {
   }
   if (!usable) return;
   bundle = path.resolve(bundleDir);
-  folder = fnv(path.resolve(bundleDir));
-  const prefix = bundleDir.endsWith(path.sep) ? bundleDir : bundleDir + path.sep;
+  folder = fnv(bundle);
+  const prefix = bundle + path.sep;
   const compile = Module.prototype._compile;
   Module.prototype._compile = function compileCached(content, filename) {
     if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename);

@@ -51,12 +51,11 @@ export interface WriteOptions {
 
 /** Writes `value` as JSON to `path` atomically (and durably unless told otherwise; mode 0600), creating its folder (0700). */
 export async function writeJsonAtomic(path: string, value: unknown, options: WriteOptions = {}): Promise<void> {
-  const durable = options.durable ?? true;
   // A runtime file is written synchronously: five steps (mkdir, open, write, close, rename), each
   // a round trip through libuv's four threads, which twenty starts or stops at once queue up on.
   // 5 alternating rounds of 20 services, twice: `up -d` 862-882 vs 885-903 ms, `down` 408-418
   // vs 425-432.
-  if (!durable) return writeRuntimeJsonSync(path, value);
+  if (options.durable === false) return writeRuntimeJsonSync(path, value);
   const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
   const text = jsonText(value);
   for (let attempt = 0; ; attempt++) {
@@ -66,7 +65,7 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
       const handle = await open(tmp, 'w', RECORD_FILE_MODE);
       try {
         await handle.writeFile(text);
-        if (durable) await handle.sync();
+        await handle.sync();
       } finally {
         await handle.close();
       }
@@ -78,7 +77,7 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
       if (errno(e) !== 'ENOENT' || attempt >= 10) throw e;
     }
   }
-  if (durable) await syncDir(dirname(path));
+  await syncDir(dirname(path));
 }
 
 /**

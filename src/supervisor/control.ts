@@ -90,6 +90,15 @@ interface StartedSupervisor {
 }
 
 /**
+ * One of libuv's threads in the supervisor waits on its services' exits (sys/exit-watch.ts): a
+ * UV_THREADPOOL_SIZE below 2 is raised to 2, so that thread is never its only one.
+ */
+function threadsForExitWatch(env: NodeJS.ProcessEnv): { UV_THREADPOOL_SIZE?: string } {
+  const size = env.UV_THREADPOOL_SIZE;
+  return size !== undefined && !(Number(size) >= 2) ? { UV_THREADPOOL_SIZE: '2' } : {};
+}
+
+/**
  * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, its
  * stdin `stdin`; its ready word comes on fd 3, so the caller waits for the event rather than
  * polling on a timer.
@@ -104,8 +113,7 @@ function spawnProgram(args: readonly string[], out: number, stdin: 'ignore' | 'p
     detached: true,
     stdio: [stdin, out, out, 'pipe'],
     cwd: '/',
-    // One of libuv's threads waits on its services' exits (sys/exit-watch.ts): never its only one.
-    env: { ...process.env, [READY_FD_VARIABLE]: '3', ...(process.env.UV_THREADPOOL_SIZE !== undefined && !(Number(process.env.UV_THREADPOOL_SIZE) >= 2) && { UV_THREADPOOL_SIZE: '2' }) },
+    env: { ...process.env, [READY_FD_VARIABLE]: '3', ...threadsForExitWatch(process.env) },
   });
   let code: number | null = null;
   child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));

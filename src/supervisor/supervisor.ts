@@ -147,7 +147,7 @@ export class Supervisor {
 
   /** Rereads the snapshot when its file changed (each write is a new file: a new inode); true then. */
   private async readSnapshotIfChanged(): Promise<boolean> {
-    const stamp = await fileStamp(snapshotPath(this.roots, this.project));
+    const stamp = fileStamp(snapshotPath(this.roots, this.project));
     if (stamp === this.snapshotStamp) return false;
     this.snapshotStamp = stamp;
     this.snapshot = await readSnapshot(this.roots, this.project);
@@ -161,7 +161,7 @@ export class Supervisor {
    */
   private async readStoredIfChanged(): Promise<boolean> {
     const path = ipamRecordPath(this.roots, this.project);
-    const stamp = await fileStamp(path);
+    const stamp = fileStamp(path);
     if (stamp === this.storedStamp) return false;
     this.storedStamp = stamp;
     this.stored = await jsonFileStore(path).read().catch(() => undefined);
@@ -259,7 +259,7 @@ export class Supervisor {
       this.stopProber(watch);
       return;
     }
-    const key = `${process.pid}:${process.startTime}`;
+    const key = processKey(process);
     if (changed) {
       // A process the supervisor did not start (up started or recreated it): its count starts over.
       const restarts = await readRestarts(paths.restarts);
@@ -317,9 +317,9 @@ export class Supervisor {
    * watches, nor while a restart of it is due or under way.
    */
   private quiet(name: string, watch: Watch | undefined): boolean {
-    if (watch === undefined || this.exitWatcher == null || this.exits() === undefined || watch.busy || watch.pending) return false;
+    if (watch === undefined || this.exitWatcher?.working() !== true || watch.busy || watch.pending) return false;
     if (watch.process === null) return true;
-    const key = `${watch.process.pid}:${watch.process.startTime}`;
+    const key = processKey(watch.process);
     if (watch.decided === key) return true;
     if (watch.alive?.key !== key || watch.alive.exited) return false;
     // Running, and its healthcheck's prober started (one that failed to start is tried again).
@@ -483,8 +483,13 @@ export class Supervisor {
   }
 }
 
+/** How a watch names one run of a service's process (pid and start time). */
+function processKey(process: ProcessId): string {
+  return `${process.pid}:${process.startTime}`;
+}
+
 /** What tells one version of a file from the next (replaced atomically: a new inode), `none` when absent. */
-async function fileStamp(path: string): Promise<string> {
+function fileStamp(path: string): string {
   // Synchronous: a stat of a local file takes microseconds, and on libuv's threads each one cost a wake-up of a thread (three a tick).
   const s = statSync(path, { throwIfNoEntry: false });
   return s ? `${s.ino}:${s.mtimeMs}:${s.size}` : 'none';

@@ -1,29 +1,28 @@
 // Told when processes end, without looking at them over and over (issue 11: "the supervisor's
 // CPU is near zero while nothing changes, no polling loop whose cost grows with services"). The
 // supervisor used to read /proc/PID/stat of every service on each 100 ms tick: at 200 services
-// 1500 opens a second, 6.6 % of a core. Here each watched process is pinned by a pidfd (checked
-// to be the one its record names, as PinnedProcess does) and one poll(2) over all of them waits
+// 1500 opens a second, 6.6 % of a core. Here each watched process is pinned by a pidfd
+// (PinnedProcess: checked to be the one its record names) and one poll(2) over all of them waits
 // on one of libuv's threads; a pidfd turns readable when its process exits, and an eventfd wakes
 // the poll when the set of watched processes changes. The thread is held while something is
 // watched; close() lets it go, and so does the process's exit: Node's exit waits for libuv's
 // threads (a pending poll would hold an exiting supervisor, its loop dead, until a service ended).
 import { close, eventFd, eventFdDrain, eventFdSignal, pollReadableOffThread } from './libc.js';
-import { pidfdOpen } from './pidfd.js';
-import { isSameProcess } from './proc.js';
+import { PinnedProcess, pidfdOpen } from './pidfd.js';
 
 /** Failed polls in a row after which exits are no longer believed to be reported. */
 const FAILURES_TOLERATED = 20;
 
 interface Watched {
-  readonly pid: number;
+  readonly process: PinnedProcess;
   readonly onExit: () => void;
 }
 
 export class ExitWatcher {
   /** Watched processes by pidfd. */
   private readonly watched = new Map<number, Watched>();
-  /** pidfds let go of while a poll had them: closed once it returns. */
-  private readonly dropped: number[] = [];
+  /** Processes let go of while a poll had their pidfds: closed once it returns. */
+  private readonly dropped: PinnedProcess[] = [];
   private polling = false;
   private closed = false;
   /** Polls in a row that failed; past FAILURES_TOLERATED the watcher gives up (working() false). */
@@ -52,18 +51,14 @@ export class ExitWatcher {
    */
   watch(pid: number, startTime: number, onExit: () => void): (() => void) | undefined {
     if (this.closed) return undefined;
-    const fd = pidfdOpen(pid);
-    if (fd === undefined) return undefined;
-    // Opened first, then checked: if /proc shows that process now, the descriptor is of it.
-    if (!isSameProcess(pid, startTime)) {
-      close(fd);
-      return undefined;
-    }
-    this.watched.set(fd, { pid, onExit });
+    const pinned = PinnedProcess.open(pid, startTime);
+    const fd = pinned?.descriptor;
+    if (pinned === undefined || fd === undefined) return undefined;
+    this.watched.set(fd, { process: pinned, onExit });
     this.rearm();
     return () => {
       if (!this.watched.delete(fd)) return;
-      this.drop(fd);
+      this.drop(pinned);
       this.rearm();
     };
   }
@@ -77,19 +72,19 @@ export class ExitWatcher {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const fd of this.watched.keys()) this.drop(fd);
+    for (const { process: pinned } of this.watched.values()) this.drop(pinned);
     this.watched.clear();
     if (this.polling) eventFdSignal(this.wake);
     else this.release();
   }
 
-  private drop(fd: number): void {
-    if (this.polling) this.dropped.push(fd);
-    else close(fd);
+  private drop(pinned: PinnedProcess): void {
+    if (this.polling) this.dropped.push(pinned);
+    else pinned.close();
   }
 
   private release(): void {
-    for (const fd of this.dropped.splice(0)) close(fd);
+    for (const pinned of this.dropped.splice(0)) pinned.close();
     close(this.wake);
   }
 
@@ -103,7 +98,7 @@ export class ExitWatcher {
     this.polling = true;
     pollReadableOffThread([this.wake, ...this.watched.keys()], (readable) => {
       this.polling = false;
-      for (const fd of this.dropped.splice(0)) close(fd);
+      for (const pinned of this.dropped.splice(0)) pinned.close();
       if (this.closed) {
         this.release();
         return;
@@ -123,7 +118,7 @@ export class ExitWatcher {
         const watched = this.watched.get(fd);
         if (watched === undefined) continue;
         this.watched.delete(fd);
-        close(fd);
+        watched.process.close();
         ended.push(watched);
       }
       this.rearm();

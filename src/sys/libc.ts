@@ -261,6 +261,19 @@ const EINTR = 4;
 /** errno of a wait for a process that is no child (any longer). */
 const ECHILD = 10;
 
+/** An array of struct pollfd for `fds`, each waiting for `events`. */
+function pollfds(fds: readonly number[], events: number): Buffer {
+  const buf = Buffer.alloc(8 * fds.length);
+  fds.forEach((fd, i) => {
+    buf.writeInt32LE(fd, 8 * i);
+    buf.writeInt16LE(events, 8 * i + 4);
+  });
+  return buf;
+}
+
+/** The revents of entry `i` of a pollfds() array after the poll. */
+const revents = (buf: Buffer, i: number): number => buf.readInt16LE(8 * i + 6);
+
 /**
  * poll(2) of one descriptor for `events`; returns revents (0 when `timeoutMs` passed). A poll
  * cut short by a signal is made again for the time left: poll is never restarted after a
@@ -268,16 +281,14 @@ const ECHILD = 10;
  * Even a poll of timeout 0 fails with EINTR when a signal is pending.
  */
 export function pollOne(fd: number, events: number, timeoutMs: number, what: string): number {
-  const pollfd = Buffer.alloc(8);
-  pollfd.writeInt32LE(fd, 0);
-  pollfd.writeInt16LE(events, 4);
+  const pollfd = pollfds([fd], events);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const left = timeoutMs <= 0 ? timeoutMs : Math.max(0, Math.ceil(deadline - performance.now()));
     const ret = lib().poll(pollfd, 1, left);
     if (ret < 0 && lib().koffi.errno() === EINTR) continue;
     const n = check(ret, () => `poll(${what})`);
-    return n === 0 ? 0 : pollfd.readInt16LE(6);
+    return n === 0 ? 0 : revents(pollfd, 0);
   }
 }
 
@@ -419,14 +430,10 @@ export function eventFdDrain(fd: number): void {
  * (EINTR: a signal that thread took). The thread is held until one of them is readable.
  */
 export function pollReadableOffThread(fds: readonly number[], done: (readable: number[] | undefined) => void): void {
-  const pollfds = Buffer.alloc(8 * fds.length);
-  fds.forEach((fd, i) => {
-    pollfds.writeInt32LE(fd, 8 * i);
-    pollfds.writeInt16LE(POLLIN, 8 * i + 4);
-  });
+  const buf = pollfds(fds, POLLIN);
   const async = (lib().poll as unknown as { async: (...args: unknown[]) => void }).async;
-  async(pollfds, fds.length, -1, (error: unknown, ret: number) => {
+  async(buf, fds.length, -1, (error: unknown, ret: number) => {
     if (error || ret <= 0) return done(undefined);
-    done(fds.filter((_, i) => pollfds.readInt16LE(8 * i + 6) !== 0));
+    done(fds.filter((_, i) => revents(buf, i) !== 0));
   });
 }

@@ -68,6 +68,11 @@ export class PinnedProcess {
     return undefined;
   }
 
+  /** The pidfd (undefined once closed): readable when the process exits, for a poll of many (exit-watch.ts). */
+  get descriptor(): number | undefined {
+    return this.fd;
+  }
+
   /** Whether the process has exited (a zombie counts as exited). */
   exited(): boolean {
     if (this.fd === undefined) return true;

@@ -98,7 +98,7 @@ function keepAlive(): void {
   }
 }
 
-/** Reaps every child of posixSpawn that has ended (on SIGCHLD, and once after each spawn). */
+/** Reaps every child of posixSpawn that has ended (on SIGCHLD). */
 function reap(): void {
   if (running.size === 0) return;
   const ended: [PosixChild, ChildStatus][] = [];
@@ -164,9 +164,8 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
   for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
   const socket = (fd: number, readable: boolean): Socket => new Socket({ fd, readable, writable: !readable });
   const child = new PosixChild(pid, socket(pairs[0]![0], false), socket(pairs[1]![0], true), socket(pairs[2]![0], true));
-  running.set(pid, child);
+  running.set(pid, child); // before any SIGCHLD of it can be handled: those run on a later turn
   keepAlive();
-  setImmediate(reap); // a child that ended before the listener ran
   return child;
 }
 
