@@ -5,6 +5,12 @@
 // loader never starts; scripts/bundle.mjs) when it is there and not older than tsc's
 // dist/cli/main.js (a bare `tsc` after a build leaves the bundle stale), else dist/cli/main.js.
 'use strict';
+// Once nothing is left to do, leave through process.exit(): Node's own way out of an idle loop
+// also tears the V8 heap and the environment down, ~7 ms of a `restart` (bench/lifecycle.mjs
+// restart rows, alternating, 15 rounds: 209.2 vs 201.9 ms) that no one waits for. Output is
+// written synchronously on Linux (files, pipes and terminals alike), so nothing is cut short;
+// 'beforeExit' comes only when the loop has nothing left, so no pending work is either.
+process.once('beforeExit', () => process.exit());
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
   process.stdout.write(require('../package.json').version + '\n');
