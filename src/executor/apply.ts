@@ -96,6 +96,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       serial: (key, work) => serialized(`${roots.run}\0${project.name}\0${key}`, work),
       notice: (message) => void (notices.includes(message) || notices.push(message)),
       reached: crashHook(),
+      supervisorExit: {},
     };
     // The supervisor starts while the walk runs (it takes a Node start); afterUp tells it to reread.
     let starting: Promise<unknown> = Promise.resolve();
@@ -135,7 +136,10 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // A firewall rewrite create-network left running (handlers/firewall.ts) that failed after
     // every start: the run failed all the same.
     const firewall = await loaded?.firewallWritten(ctx).then(() => undefined, (e: unknown) => e);
-    const result = firewall === undefined ? walked : { ...walked, failed: [...walked.failed, ...firewallFailure(plan, firewall, walked)] };
+    // A supervisor stop-supervisor told to stop is gone before the run ends (handlers/project.ts).
+    const supervisorExit = await ctx.supervisorExit.current?.then(() => undefined, (e: unknown) => e);
+    const late = [...lateFailure(plan, 'create-network', firewall, walked), ...lateFailure(plan, 'stop-supervisor', supervisorExit, walked)];
+    const result = late.length === 0 ? walked : { ...walked, failed: [...walked.failed, ...late] };
 
     mark('apply: walked');
     const early = await starting;
@@ -186,10 +190,13 @@ async function afterUp(ctx: RunContext, early: unknown, plan: Plan, kernel: () =
   await ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
 }
 
-/** The failure a late firewall error adds to the walk's: on the first create-network, unless a start already reported it. */
-function firewallFailure(plan: Plan, error: unknown, walked: WalkResult): WalkResult['failed'] {
-  if (walked.failed.some((f) => f.error === error)) return [];
-  const op = plan.operations.find((o) => o.kind === 'create-network');
+/**
+ * A failure that showed after the walk (`error`, undefined for none: a firewall rewrite's, on the
+ * first create-network; a supervisor's exit, on stop-supervisor), unless the walk reported it.
+ */
+function lateFailure(plan: Plan, kind: Operation['kind'], error: unknown, walked: WalkResult): WalkResult['failed'] {
+  if (error === undefined || walked.failed.some((f) => f.error === error)) return [];
+  const op = plan.operations.find((o) => o.kind === kind);
   return op === undefined ? [] : [{ op, error }];
 }
 

@@ -55,4 +55,9 @@ export interface RunContext {
   notice(message: string): void;
   /** Test hook: called once a step is recorded and once it is made (crash.ts). */
   reached(point: string): void;
+  /**
+   * The stopping supervisor's exit, once stop-supervisor has told it to stop (handlers/project.ts):
+   * the steps after it need only that it was told, remove-project and the end of the run need it gone.
+   */
+  readonly supervisorExit: { current?: Promise<void> };
 }

@@ -13,8 +13,11 @@ export interface SupervisorControl {
    * alone (nothing changed that it would reread).
    */
   ensure(project: string, options?: { soon?: boolean; unchanged?: boolean }): Promise<void>;
-  /** Stops the project's supervisor; none running is success. Services keep running. */
-  stop(project: string): Promise<void>;
+  /**
+   * Stops the project's supervisor; none running is success. Services keep running. `asked`
+   * is called once it was told to stop (it restarts and probes nothing more), before it is gone.
+   */
+  stop(project: string, asked?: () => void): Promise<void>;
   /**
    * Resolves once the service's healthcheck passes; rejects (a UserError naming the service)
    * when it is declared unhealthy, exits, `timeoutMs` passes or `signal` aborts.

@@ -289,19 +289,29 @@ export async function supervisorStatus(project: string, roots: StateRoots = stat
 /**
  * Stops the project's supervisor (services keep running) and removes its files; a dead or
  * unresponsive one is killed (checked by start time) and its files removed all the same.
+ * `asked` is called once the supervisor has been told to stop (it then restarts and probes
+ * nothing more: it answers `stop` before it closes), or is found not running; the promise
+ * settles once it is gone.
  */
-export async function stopSupervisor(project: string, roots: StateRoots = stateRoots()): Promise<void> {
+export async function stopSupervisor(project: string, roots: StateRoots = stateRoots(), asked?: () => void): Promise<void> {
   const paths = supervisorPaths(roots, project);
   const running = await runningSupervisor(project, roots);
   if (running) {
-    await send(paths.socket, { command: 'stop' }, 3000).catch(() => undefined);
-    const deadline = Date.now() + 5000;
-    while (isSameProcess(running.pid, running.startTime) && Date.now() < deadline) await sleep(10);
-    // Through a pidfd: the pid is signalled only while it is still that supervisor.
-    if (isSameProcess(running.pid, running.startTime)) {
-      const { killProcessAndWait } = await import('../sys/pidfd.js'); // koffi only when a kill is due
-      await killProcessAndWait(running.pid, running.startTime, 60_000);
+    const answered = await send(paths.socket, { command: 'stop' }, 3000).then((reply) => reply.ok, () => false);
+    if (answered) asked?.();
+    // Through a pidfd: its exit is seen when it happens (not at the next look of a polling
+    // loop), and the pid is signalled only while it is still that supervisor.
+    const { PinnedProcess } = await import('../sys/pidfd.js');
+    const pinned = PinnedProcess.open(running.pid, running.startTime);
+    try {
+      if (pinned !== undefined && !(await pinned.waitExit(5000))) {
+        pinned.signal(9);
+        await pinned.waitExit(60_000);
+      }
+    } finally {
+      pinned?.close();
     }
   }
+  asked?.();
   await rm(paths.dir, { recursive: true, force: true });
 }

@@ -75,8 +75,8 @@ export interface SupervisorHandle {
    * answered before the reread; `unchanged`: a running one that answers is not told anything).
    */
   ensure(project: string, options?: { soon?: boolean; unchanged?: boolean }): Promise<void>;
-  /** Stops the project's supervisor; none running is success. Services keep running. */
-  stop(project: string): Promise<void>;
+  /** Stops the project's supervisor; none running is success. Services keep running. `asked`: once it was told, before it is gone. */
+  stop(project: string, asked?: () => void): Promise<void>;
   /** Resolves once the service's healthcheck passes; rejects when it is unhealthy, exits, times out or is aborted. */
   waitHealthy(project: string, service: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
   /** Marks `process` of the service as stopped by the user (never restarted). */
@@ -89,7 +89,7 @@ export function supervisorControl(roots: StateRoots = stateRoots()): SupervisorH
     ensure: async (project, options) => {
       await ensureSupervisor(project, roots, options);
     },
-    stop: (project) => stopSupervisor(project, roots),
+    stop: (project, asked) => stopSupervisor(project, roots, asked),
     waitHealthy: (project, service, timeoutMs, signal) => waitHealthy(project, service, { timeoutMs, signal, roots }),
     markStopped: (project, service, process) => markStoppedByUser(project, service, process, roots),
   };

