@@ -1,9 +1,10 @@
 // Where IPAM records live between runs: the allocator takes a store (podman style), so the
 // executor points it at the project's state dir and the tests at a temp dir or at memory.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { projectRunDir, RECORD_FILE_MODE, STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
+import { writeRuntimeJsonSync } from '../state/atomic.js';
+import { projectRunDir, type StateRoots } from '../state/paths.js';
 import { allocate, type IpamRecord, type IpamRequest } from './ipam.js';
 
 /** The allocation record of `project` (executor/ipam.ts keeps it there; the supervisor reads it). */
@@ -29,13 +30,18 @@ export function memoryStore(initial?: IpamRecord): IpamStore & { current(): Ipam
   };
 }
 
-/** A store in one JSON file, replaced atomically (temp file + rename) so a crash leaves the old one. */
+/**
+ * A store in one JSON file, replaced atomically (temp file + rename) so a crash leaves the old
+ * one. Read and written with synchronous calls: a few hundred bytes in the run folder, where
+ * the round trips through libuv's threads (mkdir, open, write, close, rename) cost more than
+ * the work (traced: allocating a fresh project's addresses took 11-14 ms of `up -d`).
+ */
 export function jsonFileStore(path: string): IpamStore {
   return {
     async read() {
       let text: string;
       try {
-        text = await readFile(path, 'utf8');
+        text = readFileSync(path, 'utf8');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw e;
@@ -51,10 +57,7 @@ export function jsonFileStore(path: string): IpamStore {
       return record;
     },
     async write(record) {
-      await mkdir(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
-      const temp = `${path}.${process.pid}.tmp`;
-      await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: RECORD_FILE_MODE });
-      await rename(temp, path);
+      writeRuntimeJsonSync(path, record);
     },
   };
 }
