@@ -92,7 +92,11 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
     service,
   );
   mark('service: mounts prepared');
+  // An image root holds nothing of the host's: no credential to hide.
+  const hide = service.imageRoot === undefined ? serviceHides(roots, service, userDb, request.hides) : [];
+  mark('service: hides');
   await request.beforeLaunch?.();
+  mark('service: before launch');
   const launched = await launch({
     service,
     cgroup: group,
@@ -106,8 +110,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
     view: {
       etcFiles: { hosts: files.hosts, hostname: files.hostname, resolvConf: files.resolvConf },
       mounts,
-      // An image root holds nothing of the host's: no credential to hide.
-      hide: service.imageRoot === undefined ? serviceHides(roots, service, userDb, request.hides) : [],
+      hide,
       ...(service.imageRoot !== undefined && { image: await imageRootView(roots, project.name, service) }),
     },
   });
