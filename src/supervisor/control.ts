@@ -289,16 +289,18 @@ export async function supervisorStatus(project: string, roots: StateRoots = stat
 /**
  * Stops the project's supervisor (services keep running) and removes its files; a dead or
  * unresponsive one is killed (checked by start time) and its files removed all the same.
- * `asked` is called once the supervisor has been told to stop (it then restarts and probes
- * nothing more: it answers `stop` before it closes), or is found not running; the promise
- * settles once it is gone.
+ * `asked` is called once: when the supervisor has answered `stop` (it then restarts and probes
+ * nothing more: it answers before it closes), else once it is gone (none ran, or it was killed);
+ * the promise settles once it is gone.
  */
 export async function stopSupervisor(project: string, roots: StateRoots = stateRoots(), asked?: () => void): Promise<void> {
   const paths = supervisorPaths(roots, project);
   const running = await runningSupervisor(project, roots);
   if (running) {
-    const answered = await send(paths.socket, { command: 'stop' }, 3000).then((reply) => reply.ok, () => false);
-    if (answered) asked?.();
+    if (await send(paths.socket, { command: 'stop' }, 3000).then((reply) => reply.ok, () => false)) {
+      asked?.();
+      asked = undefined;
+    }
     // Through a pidfd: its exit is seen when it happens (not at the next look of a polling
     // loop), and the pid is signalled only while it is still that supervisor.
     const { PinnedProcess } = await import('../sys/pidfd.js');

@@ -74,11 +74,11 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
 }
 
 /** The host links (veth host sides, bridges) waiting for the next batched delete of a run, and that delete's outcome. */
-interface VethBatch {
+interface LinkBatch {
   readonly names: string[];
   readonly done: Promise<void>;
 }
-const vethBatches = new WeakMap<RunContext, VethBatch>();
+const linkBatches = new WeakMap<RunContext, LinkBatch>();
 /** How long a batch waits for more host sides: the record reads of its fellow detaches. */
 const BATCH_WINDOW_MS = 2;
 
@@ -89,12 +89,12 @@ const BATCH_WINDOW_MS = 2;
  * batch, so the kernel's RCU wait (~30 ms) is paid per batch, not per veth or bridge.
  */
 export function deleteLinkBatched(ctx: RunContext, name: string): Promise<void> {
-  let batch = vethBatches.get(ctx);
+  let batch = linkBatches.get(ctx);
   if (!batch) {
     const names: string[] = [];
     const done = new Promise<void>((resolve, reject) =>
       setTimeout(() => {
-        vethBatches.delete(ctx);
+        linkBatches.delete(ctx);
         // Inside the chain: opening the driver can throw (the first use in a `down`).
         Promise.resolve()
           .then(() => ctx.network().detachVeths(names))
@@ -102,7 +102,7 @@ export function deleteLinkBatched(ctx: RunContext, name: string): Promise<void> 
       }, BATCH_WINDOW_MS),
     );
     batch = { names, done };
-    vethBatches.set(ctx, batch);
+    linkBatches.set(ctx, batch);
   }
   batch.names.push(name);
   return batch.done;

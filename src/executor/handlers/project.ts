@@ -30,13 +30,8 @@ export async function stopSupervisor(ctx: RunContext): Promise<void> {
     if (strays.length) await ctx.env.supervisor.stop(name); // its files, written before it died
   })();
   ctx.supervisorExit.current = exit;
-  exit.catch(() => undefined); // waited for (and its error reported) by supervisorGone
+  exit.catch(() => undefined); // waited for (and its error reported) by remove-project and apply
   await Promise.race([told, exit]);
-}
-
-/** Once the supervisor stop-supervisor told to stop is gone (at once when none was told); rejects as that stop failed. */
-export async function supervisorGone(ctx: RunContext): Promise<void> {
-  await ctx.supervisorExit.current;
 }
 
 /**
@@ -46,7 +41,7 @@ export async function supervisorGone(ctx: RunContext): Promise<void> {
  */
 export async function removeProject(ctx: RunContext, op: Pick<RemoveProject, 'sweepFirewall'>): Promise<void> {
   const name = ctx.project.name;
-  await supervisorGone(ctx); // its files and cgroup go below
+  await ctx.supervisorExit.current; // the supervisor stop-supervisor told to stop is gone: its files and cgroup go below
   const [services, networks] = await Promise.all([serviceRecords.list(ctx.roots, name), networkRecords.list(ctx.roots, name)]);
   if (services.records.length > 0 || networks.records.length > 0) return;
   if (op.sweepFirewall) await removeFirewall(name, ctx.env.firewallTarget);
