@@ -3,7 +3,7 @@
 // (hostile input): each parse checks the digest of the exact bytes, the shape and the media type,
 // and answers a typed value or a UserError naming the image.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { UserError } from '../errors.js';
 import { digestProblem } from './reference.js';
 

@@ -1,7 +1,7 @@
 // The zod schema of what stack accepts in a spec: the structure of every supported and
 // modelled compose key. Validation maps its issues to our own Diagnostics (never zod's
 // messages), and scripts/gen-schema.mjs turns it into schema/stack.schema.json for editors.
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { CPUS_FORMAT, DURATION_FORMAT, SIZE_FORMAT } from './units.js';
 import { KEY_DOCS } from './key-docs.js';
 import { cosmeticKeys, type Level } from './keys.js';

@@ -4,7 +4,7 @@
 // where includes/excludes are {caps, arches, minKernel}. Parsed here, purely, so that a user's
 // file and stack's own default (src/runtime/seccomp/default.ts) go through the same checks;
 // src/runtime/seccomp/resolve.ts turns a profile into the rules for one service.
-import { z } from 'zod';
+import { z } from '../zod.js';
 
 /** Actions libseccomp knows, as Docker spells them. SCMP_ACT_NOTIFY is refused (no agent). */
 export const SECCOMP_ACTIONS = [
