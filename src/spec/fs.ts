@@ -105,9 +105,12 @@ export function unchanged(seen: readonly Observation[], env: Environment): boole
     } else if (o.kind === 'exists') {
       if (nodeExists(o.path) !== o.value) return false;
     } else if (o.kind === 'stat') {
+      // A path that is not there is most of them (compose.yml, .override.yaml, ...): asked
+      // without an exception, which costs ~40 µs where the answer costs ~7.
       let type: 'file' | 'dir' | 'other' | null = null;
       try {
-        type = typeOf(nodeStat(o.path));
+        const s = nodeStat(o.path, { throwIfNoEntry: false });
+        type = s === undefined ? null : typeOf(s);
       } catch {
         type = null;
       }

@@ -11,6 +11,7 @@ import { supervisorStatus, type ServiceStatus } from '../../supervisor/index.js'
 import { UserError } from '../../errors.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { replicaOf } from '../../planner/replicas.js';
+import { mark } from '../../trace.js';
 
 const HELP = `Usage: stack ps [OPTIONS]
 
@@ -40,6 +41,7 @@ export interface PsRow {
 
 /** Runs `stack ps`. */
 export async function run(ctx: CommandContext): Promise<number> {
+  mark('ps: begin');
   const { values } = parseCommandOptions('ps', ctx.args, {
     all: { type: 'boolean', short: 'a', default: false },
     format: { type: 'string', default: 'table' },
@@ -52,7 +54,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   tableOrJson(values.format);
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
-  const [live, status, snapshot] = await Promise.all([observe(project, { roots }), supervisorStatus(project, roots), readSnapshot(roots, project).catch(() => undefined)]);
+  mark('ps: named');
+  // The supervisor's answer is asked for first, and the loop turned once so the request is on
+  // its way (connect and write are completed by the loop): the supervisor works on it while this
+  // process observes the kernel, which is synchronous calls and would otherwise go first.
+  const asked = supervisorStatus(project, roots);
+  await new Promise((resolve) => setImmediate(resolve));
+  const [live, status, snapshot] = await Promise.all([observe(project, { roots }), asked, readSnapshot(roots, project).catch(() => undefined)]);
+  mark('ps: observed and answered');
   const bySupervisor = new Map<string, ServiceStatus>(status?.services.map((s) => [s.name, s]) ?? []);
   // A service with replicas beyond the first shows each as SERVICE-N (one of one keeps its name).
   const scaled = new Set(Object.keys(live.services).flatMap((k) => (replicaOf(k).index > 1 ? [replicaOf(k).service] : [])));
