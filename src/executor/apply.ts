@@ -180,14 +180,23 @@ function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
  * After `up`: every running service's name files current (peers may have joined), the supervisor
  * told. A plan that only stops and starts processes (restart, stop, start, a watch action)
  * changes no address or membership, and start-service writes its own files: no rewrite then.
+ * Nor for a service this plan started: it wrote them from this run's project and allocation,
+ * which are what a rewrite would write (20 services: 60 files read and compared for nothing).
+ * The supervisor rereads meanwhile: it reads none of these files.
  */
 async function afterUp(ctx: RunContext, early: unknown, plan: Plan, kernel: () => Kernel): Promise<void> {
   if (early instanceof Error) throw early;
-  if (!processesOnly(plan)) {
-    const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
-    await Promise.all(records.filter((r) => r.process && ctx.project.services[r.service]).map((r) => kernel().writeNameFiles(ctx, r.service)));
+  const told = ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
+  try {
+    if (!processesOnly(plan)) {
+      const started = new Set(startedServices(plan));
+      const { records } = await serviceRecords.list(ctx.roots, ctx.project.name);
+      const others = records.filter((r) => r.process && ctx.project.services[r.service] && !started.has(r.service));
+      await Promise.all(others.map((r) => kernel().writeNameFiles(ctx, r.service)));
+    }
+  } finally {
+    await told;
   }
-  await ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
 }
 
 /**
