@@ -5,6 +5,7 @@
 // hidden paths) and the launch into its netns.
 import { mark } from '../trace.js';
 import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';
 import { NETNS_DIR, serviceRootDir, type StateRoots } from '../state/paths.js';
@@ -79,7 +80,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
   if (request.empty) await group.killAll();
   mark('service: cgroup emptied');
   const files = serviceFiles(roots, project.name, service.name);
-  await mkdir(files.dir, { recursive: true, mode: 0o700 });
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 }); // its name files' folder: made already by start-service
   const mounts = await prepareMounts(
     {
       roots,

@@ -2,7 +2,6 @@
 // for the launcher to bind into its view. Rewritten in place (never replaced by a rename: a
 // bind-mounted file is an inode) whenever its text changes, so peers that join later are named.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { hostnameFile, hostsFile, resolvConf } from '../../network/hosts.js';
 import type { RunContext } from '../context.js';
 import { serviceFiles } from '../../state/service-files.js';
@@ -23,9 +22,18 @@ function writeIfChanged(path: string, text: string): void {
   if (before !== text) writeFileSync(path, text, { mode: 0o644 });
 }
 
+/** A host file's text ('' when it cannot be read): read synchronously, as the writes are. */
+function hostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** Search domains of the host's resolver, kept in the services' resolv.conf. */
-async function hostSearch(): Promise<string[]> {
-  const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+function hostSearch(): string[] {
+  const text = hostFile('/etc/resolv.conf');
   return text
     .split('\n')
     .filter((l) => /^\s*(search|domain)\s/.test(l))
@@ -33,9 +41,9 @@ async function hostSearch(): Promise<string[]> {
 }
 
 /** The host's search domains, read once per run (every service of an up writes a resolv.conf). */
-const searchOfRun = new WeakMap<RunContext, Promise<string[]>>();
+const searchOfRun = new WeakMap<RunContext, string[]>();
 
-function runSearch(ctx: RunContext): Promise<string[]> {
+function runSearch(ctx: RunContext): string[] {
   let search = searchOfRun.get(ctx);
   if (search === undefined) searchOfRun.set(ctx, (search = hostSearch()));
   return search;
@@ -44,15 +52,11 @@ function runSearch(ctx: RunContext): Promise<string[]> {
 /** Writes the three name files of `service` (creating its runtime folder). */
 export async function writeNameFiles(ctx: RunContext, service: string): Promise<void> {
   const files = serviceFiles(ctx.roots, ctx.project.name, service);
-  const search = runSearch(ctx);
   // network_mode: host: the host's own /etc/hosts and /etc/resolv.conf are the service's, as in Docker.
   const onHost = ctx.project.services[service]?.networkMode?.kind === 'host';
-  const [hostHosts, hostResolv] = onHost
-    ? await Promise.all([readFile('/etc/hosts', 'utf8').catch(() => ''), readFile('/etc/resolv.conf', 'utf8').catch(() => '')])
-    : [undefined, undefined];
+  const [hostHosts, hostResolv] = onHost ? [hostFile('/etc/hosts'), hostFile('/etc/resolv.conf')] : [undefined, undefined];
   mkdirSync(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its files stay 0644: a non-root service reads them through its view
   writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service, hostHosts));
   writeIfChanged(files.hostname, hostnameFile(ctx.project, service));
-  const domains = await search;
-  writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: domains, ...(hostResolv !== undefined && { resolvConf: hostResolv }) }));
+  writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: runSearch(ctx), ...(hostResolv !== undefined && { resolvConf: hostResolv }) }));
 }

@@ -2,8 +2,7 @@
 // hierarchy is one of these six calls, so the managers run unchanged over the real cgroupfs
 // (nodeCgroupFs) and over a kernel-like in-memory hierarchy in tests (test/doubles/cgroup-fakefs.ts).
 // Errors are node-style: an Error with `code` (`ENOENT`, `EBUSY`, ...) and `errno`.
-import { writeFile } from 'node:fs/promises';
-import { closeSync, constants as fsConstants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, write, writeSync } from 'node:fs';
 
 /** The file operations a cgroup manager needs; paths are absolute. */
 export interface CgroupFs {
@@ -36,17 +35,19 @@ export const nodeCgroupFs: CgroupFs = {
   },
   readFile: async (path) => readFileSync(path, 'utf8'),
   writeFile: async (path, data) => {
-    // Moving a process (cgroup.procs, tasks) may wait for an RCU grace period (cgroup v1, and v2
-    // without favordynmods: 10-25 ms): that one goes through the thread pool, so that the event
-    // loop goes on meanwhile (a launcher placed while a service stops).
-    if (path.endsWith('/cgroup.procs') || path.endsWith('/tasks')) {
-      await writeFile(path, data, { flag: fsConstants.O_WRONLY | fsConstants.O_TRUNC });
-      return;
-    }
     // No O_CREAT: a missing interface file is ENOENT, as on cgroupfs (shells use O_TRUNC too).
     const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_TRUNC);
     try {
-      writeSync(fd, data);
+      // Moving a process (cgroup.procs, tasks) may wait for an RCU grace period (cgroup v1, and
+      // v2 without favordynmods: 10-25 ms): that write goes through the thread pool, so that the
+      // event loop goes on meanwhile (a launcher placed while a service stops). Only the write:
+      // fs/promises' writeFile made the open and the close trips through the pool too, and a
+      // launcher's placement is one move per hierarchy (12 on this hybrid host), so the first
+      // starts of an `up` queued ~300 pool trips that every other asynchronous file call of the
+      // run then waited behind.
+      if (path.endsWith('/cgroup.procs') || path.endsWith('/tasks')) {
+        await new Promise<void>((resolve, reject) => write(fd, data, (e) => (e ? reject(e) : resolve())));
+      } else writeSync(fd, data);
     } finally {
       closeSync(fd);
     }
