@@ -373,6 +373,53 @@ export function canSpawnInDirectory(): boolean {
  * failed, and glibc reaped that child).
  */
 export function posixSpawn(request: SpawnRequest): number {
+  const call = spawnCall(request);
+  try {
+    const pid = [0];
+    call.fail(lib().posixSpawnp(pid, ...call.args));
+    return pid[0]!;
+  } finally {
+    call.destroy();
+  }
+}
+
+/**
+ * posixSpawn on one of libuv's threads (koffi's async call): the caller's thread is not held
+ * while the child runs on its memory until it execs (~2.4 ms a spawn of the launcher here,
+ * median of 20: 46 ms for the 20 launchers of an `up -d` of 20, now ~1.4 ms for all of them).
+ * Resolves with the pid; rejects as posixSpawn throws.
+ */
+export function posixSpawnAsync(request: SpawnRequest): Promise<number> {
+  let call: ReturnType<typeof spawnCall>;
+  try {
+    call = spawnCall(request);
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+  const pid = [0];
+  const spawn = (lib().posixSpawnp as unknown as { async: (...args: unknown[]) => void }).async;
+  return new Promise<number>((resolve, reject) => {
+    try {
+      spawn(pid, ...call.args, (error: unknown, ret: number) => {
+        try {
+          if (error) throw error instanceof Error ? error : new Error(String(error));
+          call.fail(ret);
+          resolve(pid[0]!);
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        } finally {
+          call.destroy(); // after the call: its file actions and attributes were in use until then
+        }
+      });
+    } catch (e) {
+      call.destroy();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  });
+}
+
+/** The file actions and attributes of a posix_spawnp call (see posixSpawn), the rest of its arguments, and their destruction. */
+function spawnCall(request: SpawnRequest) {
   const c = lib();
   const actions = Buffer.alloc(256); // posix_spawn_file_actions_t: 80 bytes on glibc x86-64
   const attr = Buffer.alloc(1024); // posix_spawnattr_t: 336
@@ -381,30 +428,32 @@ export function posixSpawn(request: SpawnRequest): number {
     if (ret !== 0) throw new KernelError(what(), errnoName(ret), ret);
   };
   fail(c.fileActionsInit(actions));
+  let attrMade = false;
+  const destroy = (): void => {
+    if (attrMade) c.spawnAttrDestroy(attr);
+    c.fileActionsDestroy(actions);
+  };
   try {
     fail(c.spawnAttrInit(attr));
-    try {
-      request.stdio.forEach((fd, i) => fail(c.fileActionsAddDup2(actions, fd, i)));
-      if (request.cwd !== undefined) {
-        if (c.fileActionsAddChdir === undefined) throw new KernelError(`${what()} in ${request.cwd}`, 'ENOSYS', 38);
-        fail(c.fileActionsAddChdir(actions, request.cwd));
-      }
-      const all = Buffer.alloc(128);
-      const none = Buffer.alloc(128);
-      c.sigfillset(all);
-      c.sigemptyset(none);
-      fail(c.spawnAttrSetSigDefault(attr, all));
-      fail(c.spawnAttrSetSigMask(attr, none));
-      fail(c.spawnAttrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (request.newSession ? POSIX_SPAWN_SETSID : 0)));
-      const pid = [0];
-      fail(c.posixSpawnp(pid, request.file, actions, attr, [...request.argv, null], [...request.env, null]));
-      return pid[0]!;
-    } finally {
-      c.spawnAttrDestroy(attr);
+    attrMade = true;
+    request.stdio.forEach((fd, i) => fail(c.fileActionsAddDup2(actions, fd, i)));
+    if (request.cwd !== undefined) {
+      if (c.fileActionsAddChdir === undefined) throw new KernelError(`${what()} in ${request.cwd}`, 'ENOSYS', 38);
+      fail(c.fileActionsAddChdir(actions, request.cwd));
     }
-  } finally {
-    c.fileActionsDestroy(actions);
+    const all = Buffer.alloc(128);
+    const none = Buffer.alloc(128);
+    c.sigfillset(all);
+    c.sigemptyset(none);
+    fail(c.spawnAttrSetSigDefault(attr, all));
+    fail(c.spawnAttrSetSigMask(attr, none));
+    fail(c.spawnAttrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (request.newSession ? POSIX_SPAWN_SETSID : 0)));
+  } catch (e) {
+    destroy();
+    throw e;
   }
+  const args: [string, Buffer, Buffer, (string | null)[], (string | null)[]] = [request.file, actions, attr, [...request.argv, null], [...request.env, null]];
+  return { args, fail, destroy };
 }
 
 /** An eventfd(2), close-on-exec and non-blocking: a counter another thread's poll can wait on. */

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { canSpawnInDirectory, close, posixSpawn, reapChild, socketPair, type ChildStatus } from './libc.js';
+import { canSpawnInDirectory, close, posixSpawn, posixSpawnAsync, reapChild, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
 /** The subset of a ChildProcess that spawnChild's callers use. */
 export interface SpawnedChild {
@@ -86,6 +86,8 @@ class PosixChild extends EventEmitter implements SpawnedChild {
 
 /** The children of posix_spawn not reaped yet, by pid. */
 const running = new Map<number, PosixChild>();
+/** Asynchronous spawns under way (spawnChildAsync): the SIGCHLD listener stays while there are any. */
+let spawning = 0;
 /** Holds the event loop open while a child not unref()'d runs (a SIGCHLD listener does not). */
 let holder: NodeJS.Timeout | undefined;
 
@@ -108,7 +110,7 @@ function reap(): void {
     running.delete(pid);
     ended.push([child, status]);
   }
-  if (running.size === 0) process.off('SIGCHLD', reap);
+  if (running.size === 0 && spawning === 0) process.off('SIGCHLD', reap);
   keepAlive();
   for (const [child, status] of ended) child.ended(status);
 }
@@ -132,6 +134,44 @@ function posixUsable(options: SpawnChildOptions): boolean {
  */
 export function spawnChild(file: string, args: readonly string[], options: SpawnChildOptions = {}): SpawnedChild {
   if (!posixUsable(options)) return forked(file, args, options);
+  const { pairs, request } = spawnRequest(file, args, options);
+  // Listening before the child exists: a SIGCHLD that comes before the listener would be lost.
+  if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
+  let pid: number;
+  try {
+    pid = posixSpawn(request);
+  } catch (e) {
+    throw spawnFailed(file, pairs, e);
+  }
+  // Registered before any SIGCHLD of it can be handled: those run on a later turn.
+  return registered(pid, pairs);
+}
+
+/**
+ * spawnChild with posix_spawn run on one of libuv's threads (libc.ts posixSpawnAsync): the
+ * caller's thread goes on while the child execs. Rejects as spawnChild throws.
+ */
+export async function spawnChildAsync(file: string, args: readonly string[], options: SpawnChildOptions = {}): Promise<SpawnedChild> {
+  if (!posixUsable(options)) return forked(file, args, options);
+  const { pairs, request } = spawnRequest(file, args, options);
+  if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
+  spawning++;
+  let pid: number;
+  try {
+    pid = await posixSpawnAsync(request);
+  } catch (e) {
+    spawning--;
+    throw spawnFailed(file, pairs, e);
+  }
+  spawning--;
+  const child = registered(pid, pairs);
+  // A SIGCHLD of it may have come before it was registered (one that died at once): look now.
+  reap();
+  return child;
+}
+
+/** The child's three socket pairs and the posix_spawn request of `file` with `args`. */
+function spawnRequest(file: string, args: readonly string[], options: SpawnChildOptions): { pairs: [number, number][]; request: SpawnRequest } {
   const pairs: [number, number][] = [];
   try {
     for (const name of ['stdin', 'stdout', 'stderr']) pairs.push(socketPair(`${name} of ${file}`));
@@ -140,31 +180,33 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
     throw e;
   }
   const env = Object.entries(options.env ?? process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
-  // Listening before the child exists: a SIGCHLD that comes before the listener would be lost.
-  if (running.size === 0) process.on('SIGCHLD', reap);
-  let pid: number;
-  try {
-    pid = posixSpawn({
-      file,
-      argv: [file, ...args],
-      env,
-      ...(options.cwd !== undefined && { cwd: options.cwd }),
-      stdio: [pairs[0]![1], pairs[1]![1], pairs[2]![1]],
-      ...(options.detached === true && { newSession: true }),
-    });
-  } catch (e) {
-    if (running.size === 0) process.off('SIGCHLD', reap);
-    for (const pair of pairs) pair.forEach((fd) => close(fd));
-    const error = Object.assign(new Error(`spawn ${file}: ${(e as { errno?: string }).errno ?? String(e)}`, { cause: e }), {
-      code: (e as { errno?: string }).errno,
-      path: file,
-    });
-    throw error;
-  }
+  const request: SpawnRequest = {
+    file,
+    argv: [file, ...args],
+    env,
+    ...(options.cwd !== undefined && { cwd: options.cwd }),
+    stdio: [pairs[0]![1], pairs[1]![1], pairs[2]![1]],
+    ...(options.detached === true && { newSession: true }),
+  };
+  return { pairs, request };
+}
+
+/** The error of a spawn that failed (its `code` the errno: ENOENT, EACCES), the pairs closed. */
+function spawnFailed(file: string, pairs: readonly [number, number][], e: unknown): Error {
+  if (running.size === 0 && spawning === 0) process.off('SIGCHLD', reap);
+  for (const pair of pairs) pair.forEach((fd) => close(fd));
+  return Object.assign(new Error(`spawn ${file}: ${(e as { errno?: string }).errno ?? String(e)}`, { cause: e }), {
+    code: (e as { errno?: string }).errno,
+    path: file,
+  });
+}
+
+/** The spawned child `pid` with its ends of `pairs` as its stdio, in the table SIGCHLD reaps from. */
+function registered(pid: number, pairs: readonly [number, number][]): PosixChild {
   for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
   const socket = (fd: number, readable: boolean): Socket => new Socket({ fd, readable, writable: !readable });
   const child = new PosixChild(pid, socket(pairs[0]![0], false), socket(pairs[1]![0], true), socket(pairs[2]![0], true));
-  running.set(pid, child); // before any SIGCHLD of it can be handled: those run on a later turn
+  running.set(pid, child);
   keepAlive();
   return child;
 }

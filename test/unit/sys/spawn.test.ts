@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { spawnChild, type SpawnedChild } from '../../../src/sys/spawn.js';
+import { spawnChild, spawnChildAsync, type SpawnedChild } from '../../../src/sys/spawn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-spawn-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,5 +93,66 @@ describe('spawnChild', () => {
       spawnSync(process.execPath, ['--input-type=module', '-e', program(unref)], { encoding: 'utf8' }).stdout;
     expect(run(false).trim()).toBe('exit 7');
     expect(run(true).trim()).toBe('');
+  });
+});
+
+// The launcher's spawn (runtime/launch.ts): posix_spawn on one of libuv's threads.
+describe('spawnChildAsync', () => {
+  test('stdio, exit code and reaping are those of spawnChild', async () => {
+    const child = await spawnChildAsync('sh', ['-c', 'cat; echo to-stderr >&2; exit 3']);
+    child.stdin.end('hello\n');
+    expect(await finished(child)).toEqual({ out: 'hello\n', err: 'to-stderr\n', code: 3, signal: null });
+    expect(procState(child.pid)).toBeUndefined();
+  });
+
+  test('a child that exits at once is reaped and reported, one after another', async () => {
+    // `true` execs and exits at once: its SIGCHLD may come before the spawn's answer reaches this
+    // thread (spawnChildAsync then reaps once it knows the pid), and with no other child of
+    // posix_spawn running no later SIGCHLD would. Here the answer came first in every run seen.
+    for (let i = 0; i < 30; i++) {
+      const child = await spawnChildAsync('true', []);
+      const code = child.exited ? child.exitCode : await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+      expect(code).toBe(0);
+      expect(procState(child.pid)).toBeUndefined();
+    }
+  });
+
+  test('twenty at once: each its own stdio and exit code, a session of its own, no signal ignored or blocked', async () => {
+    const children = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        spawnChildAsync('/bin/sh', ['-c', `read x; echo "$x ${i}"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$; exit ${i}`], {
+          env: { PATH: '/usr/bin:/bin' },
+          cwd: dir,
+          detached: true,
+        }),
+      ),
+    );
+    expect(new Set(children.map((c) => c.pid)).size).toBe(20);
+    const results = await Promise.all(
+      children.map((c, i) => {
+        const done = finished(c);
+        c.stdin.end(`child\n`);
+        return done.then((r) => ({ ...r, i }));
+      }),
+    );
+    for (const { out, code, i } of results) {
+      const [first, ...rest] = out.trim().split('\n');
+      const pid = rest.pop();
+      const sid = rest.pop();
+      expect(first).toBe(`child ${i}`);
+      expect(code).toBe(i);
+      const bits = (key: string): bigint => BigInt(`0x${rest.find((l) => l.startsWith(`${key}:`))?.split(/\s+/)[1] ?? 'ff'}`);
+      expect(bits('SigIgn') & 0x7fffffffn).toBe(0n);
+      expect(bits('SigBlk')).toBe(0n);
+      expect(sid!.trim()).toBe(pid);
+    }
+  });
+
+  test('a program that is not there, or not executable, rejects with ENOENT or EACCES', async () => {
+    await expect(spawnChildAsync(join(dir, 'missing'), [])).rejects.toMatchObject({ code: 'ENOENT' });
+    const script = join(dir, 'not-executable-async');
+    writeFileSync(script, '#!/bin/sh\n');
+    chmodSync(script, 0o644);
+    await expect(spawnChildAsync(script, [])).rejects.toMatchObject({ code: 'EACCES' });
   });
 });
