@@ -7,7 +7,7 @@
 // argument names the service: a launch cut off before it answered is found and killed by the
 // next command that holds the project's lock (state/starting.ts).
 import { mark } from '../trace.js';
-import { spawnChildAsync, type SpawnedChild } from '../sys/spawn.js';
+import { spawnChild, type SpawnedChild } from '../sys/spawn.js';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { KernelError, UserError } from '../errors.js';
@@ -103,7 +103,7 @@ interface StartedLauncher {
  * Spawns the launcher with `mark` (names.ts launcherMark: how observe ties a launcher that has
  * not answered yet to its service, state/starting.ts) and `place`s it (it waits for its whole
  * request on stdin before doing anything); feed() gives it the request and collects its answer.
- * The spawn runs on one of libuv's threads (sys/spawn.ts spawnChildAsync): posix_spawn holds
+ * The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
  * its thread until the launcher execs, ~2.4 ms a launcher on this machine, which for the 20
  * launchers of an `up -d` of 20 was 46 ms of the CLI's only thread. What is asked of the
  * launcher before the spawn is done waits for it.
@@ -111,7 +111,7 @@ interface StartedLauncher {
 function startLauncher(path: string, mark: string, place?: (pid: number) => Promise<void>): StartedLauncher {
   let started: StartedLauncher | undefined;
   let dropped = false;
-  const ready = spawnChildAsync(path, [mark], { detached: true, cwd: '/', env: {} }).then(
+  const ready = spawnChild(path, [mark], { detached: true, cwd: '/', env: {} }).then(
     (child) => spawnedLauncher(child, place),
     (e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;

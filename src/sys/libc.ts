@@ -369,27 +369,13 @@ export function canSpawnInDirectory(): boolean {
  * posix_spawnp(3): the child runs on this process's memory until it execs (glibc: clone with
  * CLONE_VM|CLONE_VFORK), so nothing of this process is copied. Every signal starts at its default
  * disposition and unblocked in the child (Node ignores SIGPIPE; a program must not inherit that),
- * as libuv does for child_process. Returns the pid; throws a KernelError (ENOENT, EACCES: the exec
+ * as libuv does for child_process. Called through koffi's async call, on one of libuv's threads:
+ * the caller's thread is not held while the child runs on this process's memory until it execs
+ * (~2.4 ms a launcher here, median of 20: 46 ms of the CLI's thread for the 20 launchers of an
+ * `up -d` of 20). Resolves with the pid; rejects with a KernelError (ENOENT, EACCES: the exec
  * failed, and glibc reaped that child).
  */
-export function posixSpawn(request: SpawnRequest): number {
-  const call = spawnCall(request);
-  try {
-    const pid = [0];
-    call.fail(lib().posixSpawnp(pid, ...call.args));
-    return pid[0]!;
-  } finally {
-    call.destroy();
-  }
-}
-
-/**
- * posixSpawn on one of libuv's threads (koffi's async call): the caller's thread is not held
- * while the child runs on its memory until it execs (~2.4 ms a spawn of the launcher here,
- * median of 20: 46 ms for the 20 launchers of an `up -d` of 20, now ~1.4 ms for all of them).
- * Resolves with the pid; rejects as posixSpawn throws.
- */
-export function posixSpawnAsync(request: SpawnRequest): Promise<number> {
+export function posixSpawn(request: SpawnRequest): Promise<number> {
   let call: ReturnType<typeof spawnCall>;
   try {
     call = spawnCall(request);
@@ -418,7 +404,7 @@ export function posixSpawnAsync(request: SpawnRequest): Promise<number> {
   });
 }
 
-/** The file actions and attributes of a posix_spawnp call (see posixSpawn), the rest of its arguments, and their destruction. */
+/** The file actions and attributes of a posix_spawnp call, the rest of its arguments, and their destruction. */
 function spawnCall(request: SpawnRequest) {
   const c = lib();
   const actions = Buffer.alloc(256); // posix_spawn_file_actions_t: 80 bytes on glibc x86-64

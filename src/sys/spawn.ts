@@ -1,15 +1,16 @@
 // Starting a program without forking this process (issue 11). child_process.spawn forks Node:
-// on this 2-core kind each spawn held the CLI's only thread 5.3-6.0 ms (at 50 to 130 MB of RSS),
-// where posix_spawn holds it 1.6 ms (glibc's child runs on this process's memory until it execs),
-// and `up -d` of 20 services spawns 20 launchers besides nft and iptables. A profiled `up -d` of
-// 20 spent 184 ms of its ~1 s in ChildProcess.spawn.
+// on this 2-core kind each spawn held the CLI's only thread 5.3-6.0 ms (at 50 to 130 MB of RSS).
+// posix_spawn does not fork (glibc's child runs on this process's memory until it execs), and
+// it runs on one of libuv's threads (koffi's async call), so the CLI's thread is held ~0.2 ms
+// (socket pairs, the call's set-up) where a synchronous posix_spawn held it ~2.4 ms; `up -d` of 20
+// services spawns 20 launchers besides nft and iptables.
 //
 // What it gives is the part of a ChildProcess stack uses: the pid, three stream sockets as its
 // stdin, stdout and stderr (a socketpair each, as libuv makes for stdio 'pipe'), the exit
 // (`exit` event, exitCode, signalCode), kill() and unref(). A SIGCHLD listener, there only while
-// such a child runs, reaps those of them that ended (waitid of each of their pids: never another
-// child of this process, so child_process's own are left to libuv). A child not unref()'d keeps
-// the event loop alive until it is reaped, as child_process does.
+// such a child runs or is being spawned, reaps those of them that ended (waitid of each of their
+// pids: never another child of this process, so child_process's own are left to libuv). A child
+// not unref()'d keeps the event loop alive until it is reaped, as child_process does.
 // Without koffi or posix_spawn's chdir (a C library before glibc 2.29), spawnChild falls back to
 // child_process.spawn.
 import { spawn as forkSpawn, type ChildProcess } from 'node:child_process';
@@ -18,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { canSpawnInDirectory, close, posixSpawn, posixSpawnAsync, reapChild, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
+import { canSpawnInDirectory, close, posixSpawn, reapChild, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
 /** The subset of a ChildProcess that spawnChild's callers use. */
 export interface SpawnedChild {
@@ -86,7 +87,7 @@ class PosixChild extends EventEmitter implements SpawnedChild {
 
 /** The children of posix_spawn not reaped yet, by pid. */
 const running = new Map<number, PosixChild>();
-/** Asynchronous spawns under way (spawnChildAsync): the SIGCHLD listener stays while there are any. */
+/** Spawns under way (posix_spawn not returned yet): the SIGCHLD listener stays while there are any. */
 let spawning = 0;
 /** Holds the event loop open while a child not unref()'d runs (a SIGCHLD listener does not). */
 let holder: NodeJS.Timeout | undefined;
@@ -129,44 +130,28 @@ function posixUsable(options: SpawnChildOptions): boolean {
 
 /**
  * Runs `file` (a path, or a name on this process's PATH) with `args`, its stdio three stream
- * sockets. Throws an Error with `code` ENOENT or EACCES when it cannot be run (posix_spawn reports
- * the exec's failure; child_process would emit it as an 'error' event).
+ * sockets. posix_spawn runs on one of libuv's threads (libc.ts posixSpawn): it holds its thread
+ * until the child execs, and the caller's goes on meanwhile. Rejects with an Error with `code`
+ * ENOENT or EACCES when it cannot be run (posix_spawn reports the exec's failure; child_process
+ * would emit it as an 'error' event).
  */
-export function spawnChild(file: string, args: readonly string[], options: SpawnChildOptions = {}): SpawnedChild {
-  if (!posixUsable(options)) return forked(file, args, options);
-  const { pairs, request } = spawnRequest(file, args, options);
-  // Listening before the child exists: a SIGCHLD that comes before the listener would be lost.
-  if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
-  let pid: number;
-  try {
-    pid = posixSpawn(request);
-  } catch (e) {
-    throw spawnFailed(file, pairs, e);
-  }
-  // Registered before any SIGCHLD of it can be handled: those run on a later turn.
-  return registered(pid, pairs);
-}
-
-/**
- * spawnChild with posix_spawn run on one of libuv's threads (libc.ts posixSpawnAsync): the
- * caller's thread goes on while the child execs. Rejects as spawnChild throws.
- */
-export async function spawnChildAsync(file: string, args: readonly string[], options: SpawnChildOptions = {}): Promise<SpawnedChild> {
+export async function spawnChild(file: string, args: readonly string[], options: SpawnChildOptions = {}): Promise<SpawnedChild> {
   if (!posixUsable(options)) return forked(file, args, options);
   const { pairs, request } = spawnRequest(file, args, options);
   if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
   spawning++;
   let pid: number;
   try {
-    pid = await posixSpawnAsync(request);
+    pid = await posixSpawn(request);
   } catch (e) {
     spawning--;
     throw spawnFailed(file, pairs, e);
   }
   spawning--;
   const child = registered(pid, pairs);
-  // A SIGCHLD of it may have come before it was registered (one that died at once): look now.
-  reap();
+  // A SIGCHLD of it may have come before it was registered (one that died at once): looked for
+  // on a later turn, as a SIGCHLD's reaping is, so the caller has its 'exit' listener by then.
+  setImmediate(reap);
   return child;
 }
 

@@ -68,12 +68,12 @@ interface Finished {
  * Runs `bin argv` with `input` on stdin and collects its output. Plain child_process rather than
  * execa: loading execa's ~140 modules cost every `stack up`/`down` 0.1-0.2 s for these few calls.
  */
-function spawnCollect(bin: string, argv: readonly string[], input: string): Promise<Finished> {
+async function spawnCollect(bin: string, argv: readonly string[], input: string): Promise<Finished> {
   let child: SpawnedChild;
   try {
-    child = spawnChild(bin, argv);
+    child = await spawnChild(bin, argv); // posix_spawn off this thread (sys/spawn.ts), as the launchers
   } catch (e) {
-    return Promise.resolve({ exitCode: undefined, stdout: '', stderr: '', code: (e as NodeJS.ErrnoException).code ?? 'ERROR' });
+    return { exitCode: undefined, stdout: '', stderr: '', code: (e as NodeJS.ErrnoException).code ?? 'ERROR' };
   }
   const collect = (stream: Readable): Promise<string> =>
     new Promise((resolve) => {
@@ -84,7 +84,8 @@ function spawnCollect(bin: string, argv: readonly string[], input: string): Prom
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.stdin.on('error', () => undefined); // a program that exits without reading its stdin (EPIPE)
   child.stdin.end(input);
-  return Promise.all([exited, collect(child.stdout), collect(child.stderr)]).then(([exitCode, stdout, stderr]) => ({ exitCode: exitCode ?? undefined, stdout, stderr }));
+  const [exitCode, stdout, stderr] = await Promise.all([exited, collect(child.stdout), collect(child.stderr)]);
+  return { exitCode: exitCode ?? undefined, stdout, stderr };
 }
 
 /**

@@ -1,11 +1,12 @@
-// spawnChild (src/sys/spawn.ts): real programs started with posix_spawn, their stdio, their exit
-// (reaped, no zombie left), what they inherit, and the errors of a program that cannot run.
+// spawnChild (src/sys/spawn.ts): real programs started with posix_spawn (on one of libuv's
+// threads), their stdio, their exit (reaped, no zombie left), what they inherit, and the errors of
+// a program that cannot run.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { spawnChild, spawnChildAsync, type SpawnedChild } from '../../../src/sys/spawn.js';
+import { spawnChild, type SpawnedChild } from '../../../src/sys/spawn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-spawn-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +33,7 @@ function procState(pid: number): string | undefined {
 
 describe('spawnChild', () => {
   test('stdin, stdout and stderr are the child\'s, and its exit code comes back; it is reaped', async () => {
-    const child = spawnChild('sh', ['-c', 'cat; echo to-stderr >&2; exit 3']);
+    const child = await spawnChild('sh', ['-c', 'cat; echo to-stderr >&2; exit 3']);
     child.stdin.end('hello\n');
     const result = await finished(child);
     expect(result).toEqual({ out: 'hello\n', err: 'to-stderr\n', code: 3, signal: null });
@@ -41,7 +42,7 @@ describe('spawnChild', () => {
   });
 
   test('a signal that ends it is reported by name', async () => {
-    const child = spawnChild('sleep', ['30']);
+    const child = await spawnChild('sleep', ['30']);
     const done = finished(child);
     child.stdin.end();
     expect(child.kill('SIGKILL')).toBe(true);
@@ -50,7 +51,7 @@ describe('spawnChild', () => {
   });
 
   test('the environment, working directory and session are the ones asked for; no signal ignored or blocked', async () => {
-    const child = spawnChild('/bin/sh', ['-c', 'echo "$FOO $(pwd)"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$'], {
+    const child = await spawnChild('/bin/sh', ['-c', 'echo "$FOO $(pwd)"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$'], {
       env: { FOO: 'bar', PATH: '/usr/bin:/bin' },
       cwd: dir,
       detached: true,
@@ -71,12 +72,12 @@ describe('spawnChild', () => {
     expect(sid!.trim()).toBe(pid); // setsid: it leads its own session
   });
 
-  test('a program that is not there, or not executable, throws ENOENT or EACCES', () => {
-    expect(() => spawnChild(join(dir, 'missing'), [])).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  test('a program that is not there, or not executable, rejects with ENOENT or EACCES', async () => {
+    await expect(spawnChild(join(dir, 'missing'), [])).rejects.toMatchObject({ code: 'ENOENT' });
     const script = join(dir, 'not-executable');
     writeFileSync(script, '#!/bin/sh\n');
     chmodSync(script, 0o644);
-    expect(() => spawnChild(script, [])).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    await expect(spawnChild(script, [])).rejects.toMatchObject({ code: 'EACCES' });
   });
 
   test('a child keeps the event loop alive until it ends, unless unref()\'d', () => {
@@ -85,7 +86,7 @@ describe('spawnChild', () => {
     expect(existsSync(module), `${module} is missing: run npm run build`).toBe(true);
     const program = (unref: boolean): string =>
       `import { spawnChild } from '${module}';
-       const child = spawnChild('sh', ['-c', 'sleep 0.3; exit 7']);
+       const child = await spawnChild('sh', ['-c', 'sleep 0.3; exit 7']);
        child.stdin.destroy(); child.stdout.destroy(); child.stderr.destroy();
        ${unref ? 'child.unref();' : ''}
        child.once('exit', (code) => console.log('exit', code));`;
@@ -94,24 +95,15 @@ describe('spawnChild', () => {
     expect(run(false).trim()).toBe('exit 7');
     expect(run(true).trim()).toBe('');
   });
-});
-
-// The launcher's spawn (runtime/launch.ts): posix_spawn on one of libuv's threads.
-describe('spawnChildAsync', () => {
-  test('stdio, exit code and reaping are those of spawnChild', async () => {
-    const child = await spawnChildAsync('sh', ['-c', 'cat; echo to-stderr >&2; exit 3']);
-    child.stdin.end('hello\n');
-    expect(await finished(child)).toEqual({ out: 'hello\n', err: 'to-stderr\n', code: 3, signal: null });
-    expect(procState(child.pid)).toBeUndefined();
-  });
 
   test('a child that exits at once is reaped and reported, one after another', async () => {
     // `true` execs and exits at once: its SIGCHLD may come before the spawn's answer reaches this
-    // thread (spawnChildAsync then reaps once it knows the pid), and with no other child of
+    // thread (spawnChild then reaps once it knows the pid), and with no other child of
     // posix_spawn running no later SIGCHLD would. Here the answer came first in every run seen.
     for (let i = 0; i < 30; i++) {
-      const child = await spawnChildAsync('true', []);
-      const code = child.exited ? child.exitCode : await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+      const child = await spawnChild('true', []);
+      // As its callers do: the listener right after the spawn, never a look at `exited` first.
+      const code = await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
       expect(code).toBe(0);
       expect(procState(child.pid)).toBeUndefined();
     }
@@ -120,7 +112,7 @@ describe('spawnChildAsync', () => {
   test('twenty at once: each its own stdio and exit code, a session of its own, no signal ignored or blocked', async () => {
     const children = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        spawnChildAsync('/bin/sh', ['-c', `read x; echo "$x ${i}"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$; exit ${i}`], {
+        spawnChild('/bin/sh', ['-c', `read x; echo "$x ${i}"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$; exit ${i}`], {
           env: { PATH: '/usr/bin:/bin' },
           cwd: dir,
           detached: true,
@@ -146,13 +138,5 @@ describe('spawnChildAsync', () => {
       expect(bits('SigBlk')).toBe(0n);
       expect(sid!.trim()).toBe(pid);
     }
-  });
-
-  test('a program that is not there, or not executable, rejects with ENOENT or EACCES', async () => {
-    await expect(spawnChildAsync(join(dir, 'missing'), [])).rejects.toMatchObject({ code: 'ENOENT' });
-    const script = join(dir, 'not-executable-async');
-    writeFileSync(script, '#!/bin/sh\n');
-    chmodSync(script, 0o644);
-    await expect(spawnChildAsync(script, [])).rejects.toMatchObject({ code: 'EACCES' });
   });
 });
