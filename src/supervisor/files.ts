@@ -1,7 +1,7 @@
 // The small JSON files the supervisor and its clients share: its pid file, each service's
 // health and restart count, and the mark `stop`/`down` leaves on a process they stop. Each is
 // written atomically; a missing or unreadable one reads as undefined (never believed half).
-import { readJsonSync, writeRuntimeJsonSync } from '../state/atomic.js';
+import { readJsonSync, writeJsonAtomic } from '../state/atomic.js';
 import type { HealthState } from './health.js';
 
 /** A process named for the life of the boot: pid and start time. */
@@ -50,19 +50,14 @@ export const readRestarts = (path: string): Promise<RestartRecord | undefined> =
 export const readStopMark = (path: string): Promise<ProcessId | undefined> => read(path, isProcess);
 
 /**
- * Writes any of them: runtime files, under the run root and gone with the boot, so without
- * fsync (as the service records, state/atomic.ts), and synchronously. Durable and asynchronous,
- * each write was a file and a folder fsync through the supervisor's libuv threads, of which the
- * exit watch holds one: the first tick to follow the 20 services an `up` had just started took
+ * Writes any of them: runtime files, under the run root and gone with the boot, so not durable
+ * (no fsync, written synchronously: state/atomic.ts), as the service records are. Durable, each
+ * write was a file and a folder fsync through the supervisor's libuv threads, of which the exit
+ * watch holds one: the first tick to follow the 20 services an `up` had just started took
  * 24-124 ms (instrumented reconcile, 3 runs), most of it writing each one's restart count.
  */
 export function writeFile(path: string, value: object): Promise<void> {
-  try {
-    writeRuntimeJsonSync(path, value);
-    return Promise.resolve();
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
+  return writeJsonAtomic(path, value, { durable: false });
 }
 
 /** Whether `a` and `b` name the same process. */

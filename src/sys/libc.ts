@@ -376,30 +376,21 @@ export function canSpawnInDirectory(): boolean {
  * failed, and glibc reaped that child).
  */
 export function posixSpawn(request: SpawnRequest): Promise<number> {
-  let call: ReturnType<typeof spawnCall>;
-  try {
-    call = spawnCall(request);
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
-  const pid = [0];
-  const spawn = (lib().posixSpawnp as unknown as { async: (...args: unknown[]) => void }).async;
+  // A throw in the executor (spawnCall's set-up) rejects the promise.
   return new Promise<number>((resolve, reject) => {
+    const call = spawnCall(request);
+    const pid = [0];
+    const done = (error: unknown, ret: number): void => {
+      call.destroy(); // after the call: its file actions and attributes were in use until then
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else if (ret !== 0) reject(call.failure(ret));
+      else resolve(pid[0]!);
+    };
     try {
-      spawn(pid, ...call.args, (error: unknown, ret: number) => {
-        try {
-          if (error) throw error instanceof Error ? error : new Error(String(error));
-          call.fail(ret);
-          resolve(pid[0]!);
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        } finally {
-          call.destroy(); // after the call: its file actions and attributes were in use until then
-        }
-      });
+      (lib().posixSpawnp as unknown as { async: (...args: unknown[]) => void }).async(pid, ...call.args, done);
     } catch (e) {
       call.destroy();
-      reject(e instanceof Error ? e : new Error(String(e)));
+      throw e;
     }
   });
 }
@@ -410,8 +401,9 @@ function spawnCall(request: SpawnRequest) {
   const actions = Buffer.alloc(256); // posix_spawn_file_actions_t: 80 bytes on glibc x86-64
   const attr = Buffer.alloc(1024); // posix_spawnattr_t: 336
   const what = (): string => `posix_spawn ${request.file}`;
+  const failure = (ret: number): KernelError => new KernelError(what(), errnoName(ret), ret);
   const fail = (ret: number): void => {
-    if (ret !== 0) throw new KernelError(what(), errnoName(ret), ret);
+    if (ret !== 0) throw failure(ret);
   };
   fail(c.fileActionsInit(actions));
   let attrMade = false;
@@ -439,7 +431,7 @@ function spawnCall(request: SpawnRequest) {
     throw e;
   }
   const args: [string, Buffer, Buffer, (string | null)[], (string | null)[]] = [request.file, actions, attr, [...request.argv, null], [...request.env, null]];
-  return { args, fail, destroy };
+  return { args, failure, destroy };
 }
 
 /** An eventfd(2), close-on-exec and non-blocking: a counter another thread's poll can wait on. */

@@ -140,14 +140,11 @@ export async function spawnChild(file: string, args: readonly string[], options:
   const { pairs, request } = spawnRequest(file, args, options);
   if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
   spawning++;
-  let pid: number;
-  try {
-    pid = await posixSpawn(request);
-  } catch (e) {
-    spawning--;
-    throw spawnFailed(file, pairs, e);
-  }
-  spawning--;
+  const pid = await posixSpawn(request)
+    .finally(() => void spawning--)
+    .catch((e: unknown) => {
+      throw spawnFailed(file, pairs, e);
+    });
   const child = registered(pid, pairs);
   // A SIGCHLD of it may have come before it was registered (one that died at once): looked for
   // on a later turn, as a SIGCHLD's reaping is, so the caller has its 'exit' listener by then.
