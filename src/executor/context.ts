@@ -60,4 +60,6 @@ export interface RunContext {
    * the steps after it need only that it was told, remove-project and the end of the run need it gone.
    */
   readonly supervisorExit: { current?: Promise<void> };
+  /** The services whose remove-service is in the plan: their records go before the run ends. */
+  readonly removed: ReadonlySet<string>;
 }

@@ -135,15 +135,18 @@ async function settled(proc: PinnedProcess): Promise<void> {
   }
 }
 
-/** Whether the process may act on the signal: looks until it sleeps (a process just exec'd is still running). */
-async function mayActOn(proc: PinnedProcess, signal: number): Promise<boolean> {
+/**
+ * Whether the process may act on the signal: looks until it sleeps (a process just exec'd is
+ * still running). With the status of the last look (undefined once it is gone).
+ */
+async function mayActOn(proc: PinnedProcess, signal: number): Promise<{ can: boolean; status: ProcStatus | undefined }> {
   const deadline = Date.now() + JUDGE_BUDGET_MS;
   for (;;) {
     const status = readStatus(proc.pid);
-    if (status === undefined || proc.exited()) return false; // gone: nothing left to signal
+    if (status === undefined || proc.exited()) return { can: false, status: undefined }; // gone: nothing left to signal
     const judgement = judgeSignal(status, signal);
-    if (judgement !== 'unknown') return judgement === 'can';
-    if (Date.now() >= deadline) return true; // still running: the signal and the grace period decide
+    if (judgement !== 'unknown') return { can: judgement === 'can', status };
+    if (Date.now() >= deadline) return { can: true, status }; // still running: the signal and the grace period decide
     await sleep(2);
   }
 }
@@ -182,9 +185,12 @@ function exitWaker(exitPath: string): { nap: Nap; close(): void } {
   return { nap: watcher === undefined ? (ms) => sleep(ms) : nap, close: () => watcher?.close() };
 }
 
-/** Whether `proc` is pid 1 of a pid namespace of its own (read while it runs, so the pid is its). */
-function ownNamespaceInit(proc: PinnedProcess): boolean {
-  const nsPids = readStatus(proc.pid)?.nsPids ?? [];
+/**
+ * Whether `proc` is pid 1 of a pid namespace of its own (read while it runs, so the pid is its).
+ * `seen` is a status read of it moment ago: its namespace pids are the same for its whole life.
+ */
+function ownNamespaceInit(proc: PinnedProcess, seen?: ProcStatus): boolean {
+  const nsPids = (seen ?? readStatus(proc.pid))?.nsPids ?? [];
   return nsPids.length > 1 && nsPids[nsPids.length - 1] === 1 && !proc.exited();
 }
 
@@ -222,7 +228,7 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   const proc = PinnedProcess.open(target.pid, target.startTime);
   const alive = (): boolean => proc !== undefined && !proc.exited();
   const waker = exitWaker(target.exitPath);
-  const finish = async (outcome: StopOutcome): Promise<StopResult> => {
+  const finish = async (outcome: StopOutcome, seen?: ProcStatus): Promise<StopResult> => {
     // The init of its own pid namespace takes every process of that namespace with it (the
     // kernel kills them all, and none can fork meanwhile): one SIGKILL through the pidfd, and
     // the cgroup is empty once it has exited, unless something outside the namespace joined it.
@@ -230,7 +236,7 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     // caller's thread; it is left for what remains. One deadline for both waits: a namespace held
     // up by a process in uninterruptible sleep gets the cgroup-wide kill after a second.
     const deadline = Date.now() + KILL_WAIT_MS;
-    if (proc !== undefined && alive() && ownNamespaceInit(proc)) {
+    if (proc !== undefined && alive() && ownNamespaceInit(proc, seen)) {
       proc.signal(osConstants.signals.SIGKILL);
       await waitFor(() => proc.exited(), NAMESPACE_KILL_WAIT_MS, waker.nap);
     }
@@ -255,11 +261,12 @@ async function signalAndWait(
   signal: number,
   graceMs: number,
   alive: () => boolean,
-  finish: (outcome: StopOutcome) => Promise<StopResult>,
+  finish: (outcome: StopOutcome, seen?: ProcStatus) => Promise<StopResult>,
   nap: Nap,
 ): Promise<StopResult> {
   await settled(proc);
-  if (!(await mayActOn(proc, signal))) return finish(alive() ? 'killed-at-once' : 'not-running');
+  const judged = await mayActOn(proc, signal);
+  if (!judged.can) return finish(alive() ? 'killed-at-once' : 'not-running', judged.status);
   const ioBefore = readIoCalls(proc.pid);
   proc.signal(signal);
   // Looks at its signal state on each poll too: the handler that was there may be gone. A
