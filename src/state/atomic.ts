@@ -5,8 +5,8 @@
 // the rename alone keeps them whole across a crash of stack, as the IPAM record always did, and
 // the fsyncs were ~15 ms each (p90 60 ms) on a busy disk, on the critical path of every start. Updates of one file are serialized within the process. Files are
 // 0600 and the folders made for them 0700 (records hold environment values).
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
 
@@ -129,10 +129,16 @@ export async function readJson(path: string): Promise<unknown> {
 
 /** Deletes `path` (absent is success), then each of `prune` that is left empty, in order. */
 export async function removeFile(path: string, prune: readonly string[] = []): Promise<void> {
-  await rm(path, { force: true });
+  // Synchronous: two small metadata calls. Through libuv's pool each was a trip queued behind the
+  // run's other file work (a down of 20 services: 20 record removals took 4-5 ms that way).
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if (errno(e) !== 'ENOENT') throw e;
+  }
   for (const dir of prune) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
     } catch (e) {
       if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST' || errno(e) === 'ENOENT') continue;
       throw e;

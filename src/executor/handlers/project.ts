@@ -1,7 +1,8 @@
 // The two steps of `down` that act on the project as a whole (src/planner/down.ts):
 // stop-supervisor first, so nothing restarts or serves what the plan takes away, and
 // remove-project last, which clears the run folder once no record is left.
-import { readdir, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeFirewall } from '../../network/firewall/index.js';
 import type { RemoveProject } from '../../planner/plan.js';
@@ -47,9 +48,11 @@ export async function removeProject(ctx: RunContext, op: Pick<RemoveProject, 'sw
   if (op.sweepFirewall) await removeFirewall(name, ctx.env.firewallTarget);
   // Everything else of the run folder: allocation, snapshot, runtime files, and the temp files of
   // a record write that a crash cut short. The lock stays for its holder to remove.
+  // Small runtime files only (volumes live under the lib root): removed synchronously, not one
+  // trip through libuv's pool per call.
   const dir = projectRunDir(ctx.roots, name);
   for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (entry !== 'lock') await rm(join(dir, entry), { recursive: true, force: true });
+    if (entry !== 'lock') rmSync(join(dir, entry), { recursive: true, force: true });
   }
   await removeMonitorGroup(name); // the monitors' and the supervisor's cgroup, empty once they are gone
 }

@@ -3,6 +3,7 @@
 // kills whatever is left in its cgroups. Remove takes away what a run leaves: the cgroups, the
 // runtime files and, for a service that leaves the project, the record itself.
 import { mark } from '../../trace.js';
+import { lstatSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
@@ -78,9 +79,13 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   const project = ctx.project.name;
   const leaving = ctx.project.services[op.service] === undefined;
   await (await ctx.cgroups()).open(project, op.service).destroy();
-  await rm(serviceFiles(ctx.roots, project, op.service).dir, { recursive: true, force: true });
-  // An image service's writable root goes with the service (a recreate starts from the image again).
-  await rm(serviceRootDir(ctx.roots, project, op.service), { recursive: true, force: true });
+  // The runtime files are a handful of small files: removed synchronously. Through libuv's pool
+  // (fs/promises rm walks a tree one call per trip) the 20 removals of a `down` took ~13 ms.
+  rmSync(serviceFiles(ctx.roots, project, op.service).dir, { recursive: true, force: true });
+  // An image service's writable root goes with the service (a recreate starts from the image
+  // again). It may be large: walked off this thread, when there is one.
+  const root = serviceRootDir(ctx.roots, project, op.service);
+  if (lstatSync(root, { throwIfNoEntry: false }) !== undefined) await rm(root, { recursive: true, force: true });
   if (!leaving) {
     await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     return;
