@@ -97,7 +97,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       notice: (message) => void (notices.includes(message) || notices.push(message)),
       reached: crashHook(),
       supervisorExit: {},
-      removed: new Set(plan.operations.flatMap((op) => (op.kind === 'remove-service' ? [op.service] : []))),
+      planned: new Set(plan.operations.map((op) => op.id)),
     };
     // The supervisor starts while the walk runs (it takes a Node start); afterUp tells it to reread.
     let starting: Promise<unknown> = Promise.resolve();

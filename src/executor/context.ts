@@ -10,6 +10,7 @@ import type { LiveState } from '../state/live.js';
 import type { StateRoots } from '../state/paths.js';
 import type { CgroupManager, UserDb } from '../runtime/index.js';
 import type { SupervisorControl } from './supervisor.js';
+import { opId } from '../planner/edges.js';
 
 /** What the caller of apply() decides about the host; every field but `supervisor` has a default. */
 export interface ExecutorEnv {
@@ -60,6 +61,16 @@ export interface RunContext {
    * the steps after it need only that it was told, remove-project and the end of the run need it gone.
    */
   readonly supervisorExit: { current?: Promise<void> };
-  /** The services whose remove-service is in the plan: their records go before the run ends. */
-  readonly removed: ReadonlySet<string>;
+  /** The ids of the plan's operations (planner/edges.ts opId). */
+  readonly planned: ReadonlySet<string>;
+}
+
+/**
+ * Whether the run deletes `service`'s record: it leaves the project and its remove-service is
+ * planned. Its steps then leave the record's fields as they are (handlers/stop.ts, netns.ts):
+ * the record goes, and what a record still names that is gone from the kernel reads as gone (a
+ * process by pid and start time, a netns or veth by name) to every later step and run.
+ */
+export function recordGoes(ctx: RunContext, service: string): boolean {
+  return ctx.project.services[service] === undefined && ctx.planned.has(opId('remove-service', service));
 }

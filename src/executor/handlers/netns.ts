@@ -11,7 +11,7 @@ import { withHandle } from '../../network/handle.js';
 import { linkGet } from '../../network/link.js';
 import { parseOwnerAlias } from '../../network/setup.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
-import type { RunContext } from '../context.js';
+import { recordGoes, type RunContext } from '../context.js';
 import { undoing } from './undo.js';
 
 function record(ctx: RunContext, service: string, change: Parameters<typeof updateServiceRecord>[4]) {
@@ -39,7 +39,7 @@ export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<voi
 export async function removeNetns(ctx: RunContext, op: Pick<RemoveNetns, 'service'>): Promise<void> {
   const recorded = (await serviceRecords.read(ctx.roots, ctx.project.name, op.service))?.netns ?? undefined;
   ctx.network().removeNetns(ctx.project.name, op.service, recorded);
-  await record(ctx, op.service, (r) => ({ ...r, netns: null }));
+  if (!recordGoes(ctx, op.service)) await record(ctx, op.service, (r) => ({ ...r, netns: null }));
 }
 
 /** Records the veth, then makes the pair with the service's address (and default route). */
@@ -124,6 +124,7 @@ export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service'
   // A failed batch says nothing about which link failed: this one is retried alone, by name.
   await deleteLinkBatched(ctx, name).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
   if (owner !== undefined) await releaseExternal(ctx.roots, ctx.project.name, op.service, owner);
+  if (recordGoes(ctx, op.service)) return;
   await record(ctx, op.service, (r) => {
     const { [op.network]: _gone, ...veths } = r.veths;
     return { ...r, veths };

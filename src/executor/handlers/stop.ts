@@ -6,10 +6,11 @@ import { mark } from '../../trace.js';
 import { lstatSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { RemoveService, StopService } from '../../planner/plan.js';
+import { opId } from '../../planner/edges.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
 import { writeJsonAtomic } from '../../state/atomic.js';
-import type { RunContext } from '../context.js';
+import { recordGoes, type RunContext } from '../context.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
@@ -38,9 +39,7 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  * - the stop mark, once this run told the project's supervisor to stop (stop-supervisor, which
  *   every step of `down` follows): from then on it restarts nothing, and it is gone before the
  *   run ends;
- * - the record's `process: null`, for a service leaving the project whose remove-service is in
- *   the plan: that deletes the record, and until then a record naming a process that has exited
- *   reads as stopped (a record names its process by pid and start time).
+ * - the record's `process: null`, when the run deletes the record (context.ts recordGoes).
  */
 export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>): Promise<void> {
   const project = ctx.project.name;
@@ -50,7 +49,6 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
   const settings = stopSettings(record);
   const files = serviceFiles(ctx.roots, project, op.service);
   const monitor = record?.monitor as Pid | undefined;
-  const recordGoes = ctx.project.services[op.service] === undefined && ctx.removed.has(op.service);
   if (record?.process) {
     await runPreStop(ctx, ctx.project.services[op.service]);
     // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
@@ -70,7 +68,7 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
     );
     mark('stop: stopped');
   } else await group.killAll();
-  if (!recordGoes) await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, process: null }));
+  if (!recordGoes(ctx, op.service)) await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, process: null }));
   mark('stop: recorded');
 }
 
@@ -91,7 +89,8 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
     return;
   }
   // What the record still claims although the kernel showed it gone (a netns file left half-made
-  // by a crash, a veth): removed by name, best effort, then the record goes.
+  // by a crash, a veth): removed by name, best effort, then the record goes. What a step of this
+  // plan removed is left out: that step did not clear it from the record (recordGoes).
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const errors: Error[] = [];
   const attempt = (fn: () => void): void => {
@@ -101,9 +100,11 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
       errors.push(e instanceof Error ? e : new Error(String(e)));
     }
   };
-  for (const [network, veth] of Object.entries(record?.veths ?? {})) attempt(() => ctx.network().detachVeth(project, op.service, network, veth.host));
+  for (const [network, veth] of Object.entries(record?.veths ?? {})) {
+    if (!ctx.planned.has(opId('detach-veth', `${op.service}/${network}`))) attempt(() => ctx.network().detachVeth(project, op.service, network, veth.host));
+  }
   const netns = record?.netns;
-  if (netns) attempt(() => ctx.network().removeNetns(project, op.service, netns));
+  if (netns && !ctx.planned.has(opId('remove-netns', op.service))) attempt(() => ctx.network().removeNetns(project, op.service, netns));
   if (errors.length) throw new AggregateStackError(`service ${op.service}: removing what its record claims`, errors);
   await serviceRecords.remove(ctx.roots, project, op.service);
 }

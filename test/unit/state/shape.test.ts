@@ -27,6 +27,19 @@ describe('record shapes', () => {
     expect(out).toEqual({ kind: 'service', pid: { pid: 3, extra: 1 }, list: ['a'], map: { x: { host: 'h' } }, later: true });
   });
 
+  test('a value that passes as it is comes back as itself; one a strict object must trim is a copy', () => {
+    const good = { kind: 'service', pid: null, list: ['a'], map: { x: { host: 'h' } }, later: true };
+    expect(check(shape, good).out).toBe(good);
+    expect(shape.accepts(good)).toBe(true);
+    const stray = { ...good, map: { x: { host: 'h', stray: 2 } } };
+    expect(shape.accepts(stray)).toBe(false);
+    const out = check(shape, stray).out as typeof stray;
+    expect(out).not.toBe(stray);
+    expect(out.map.x).toEqual({ host: 'h' });
+    expect(stray.map.x).toEqual({ host: 'h', stray: 2 }); // the value read is left as it was
+    expect(shape.accepts({ ...good, pid: { pid: 0 } })).toBe(false);
+  });
+
   test('every problem is named by its path', () => {
     const { issues } = check(shape, { kind: 'network', pid: { pid: 0 }, list: ['a', 2], map: { x: null } });
     expect(issues).toEqual([
