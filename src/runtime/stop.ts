@@ -111,26 +111,28 @@ const EVENT_WAITS = /^(do_epoll_wait|ep_poll|do_select|core_sys_select|do_sys_po
  * Waits (up to SETTLE_BUDGET_MS) until a process that started moments ago is idle: asleep, its
  * CPU time unchanged for 30 ms. A program still starting has not installed its own handler yet
  * (node's early one would take the signal and re-raise it into nothing): a restart right after
- * a start would otherwise wait out the whole grace period.
+ * a start would otherwise wait out the whole grace period. Returns the status it read last when
+ * that look found it asleep in an event wait (mayActOn judges that status, not a new read).
  */
-async function settled(proc: PinnedProcess): Promise<void> {
+async function settled(proc: PinnedProcess): Promise<ProcStatus | undefined> {
   const { pid } = proc;
   const age = processAgeMs(proc.startTime);
-  if (age === undefined || age >= YOUNG_MS) return;
+  if (age === undefined || age >= YOUNG_MS) return undefined;
   const deadline = Date.now() + SETTLE_BUDGET_MS;
   let cpu: number | undefined;
   let quietSince = Date.now();
   for (;;) {
     const status = readStatus(pid);
-    const now = readCpuTicks(pid);
-    if (status === undefined || now === undefined || proc.exited()) return; // gone
+    if (status === undefined || proc.exited()) return undefined; // gone
     // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
-    if (status.state === 'S' && EVENT_WAITS.test(status.wchan)) return;
+    if (status.state === 'S' && EVENT_WAITS.test(status.wchan)) return status;
+    const now = readCpuTicks(pid);
+    if (now === undefined) return undefined; // gone
     if (now !== cpu || status.state !== 'S') {
       cpu = now;
       quietSince = Date.now();
-    } else if (Date.now() - quietSince >= 30) return;
-    if (Date.now() >= deadline) return;
+    } else if (Date.now() - quietSince >= 30) return undefined;
+    if (Date.now() >= deadline) return undefined;
     await sleep(5);
   }
 }
@@ -139,10 +141,10 @@ async function settled(proc: PinnedProcess): Promise<void> {
  * Whether the process may act on the signal: looks until it sleeps (a process just exec'd is
  * still running). With the status of the last look (undefined once it is gone).
  */
-async function mayActOn(proc: PinnedProcess, signal: number): Promise<{ can: boolean; status: ProcStatus | undefined }> {
+async function mayActOn(proc: PinnedProcess, signal: number, seen?: ProcStatus): Promise<{ can: boolean; status: ProcStatus | undefined }> {
   const deadline = Date.now() + JUDGE_BUDGET_MS;
-  for (;;) {
-    const status = readStatus(proc.pid);
+  for (let look = seen; ; look = undefined) {
+    const status = look ?? readStatus(proc.pid);
     if (status === undefined || proc.exited()) return { can: false, status: undefined }; // gone: nothing left to signal
     const judgement = judgeSignal(status, signal);
     if (judgement !== 'unknown') return { can: judgement === 'can', status };
@@ -264,8 +266,7 @@ async function signalAndWait(
   finish: (outcome: StopOutcome, seen?: ProcStatus) => Promise<StopResult>,
   nap: Nap,
 ): Promise<StopResult> {
-  await settled(proc);
-  const judged = await mayActOn(proc, signal);
+  const judged = await mayActOn(proc, signal, await settled(proc));
   if (!judged.can) return finish(alive() ? 'killed-at-once' : 'not-running', judged.status);
   const ioBefore = readIoCalls(proc.pid);
   proc.signal(signal);
