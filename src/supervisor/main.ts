@@ -172,9 +172,10 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void supervisor.reload());
   log(`supervisor of project ${project} started (pid ${process.pid})`);
   tellReady();
+  await supervisor.start();
   // The `stack` that started it moves it while it loads; a supervisor started otherwise moves
-  // itself. Checked once it serves: the runtime this loads is not on the path of `up`, which
-  // waits for the word above.
+  // itself. Checked once its first reconcile is done: loading the runtime for it took ~12 ms of
+  // this thread, and `up` waits for the answer that reconcile holds back (a status or a reread).
   void (async () => {
     try {
       const { inMonitorGroup, placeInMonitorGroup } = await import('../runtime/index.js');
@@ -184,7 +185,6 @@ async function main(): Promise<void> {
     }
     mark('supervisor: in its monitor group');
   })();
-  await supervisor.start();
   // Once the project is gone (down removed its run folder) or another supervisor took over, leave.
   const watchdog = setInterval(() => {
     void readPidRecord(paths.pidFile).then((current) => {

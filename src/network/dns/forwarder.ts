@@ -5,6 +5,7 @@
 // the port forwarder; setNames() follows peers whose address changed without a restart.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { udpType } from '../udp-family.js';
 import { UserError } from '../../errors.js';
 import { answer, failure, isInternet, parseQuery, RCODE, TYPE } from './codec.js';
 import { exchange, type Upstream } from './upstream.js';
@@ -140,7 +141,7 @@ function bindUdp(
   log: (m: string) => void,
 ): Promise<dgram.Socket> {
   return new Promise((ok, fail) => {
-    const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket(udpType(address));
     socket.once('error', fail);
     socket.on('message', (msg, peer) => {
       resolve(msg, 'udp', peer.address).then(

@@ -3,7 +3,7 @@
 // it was sent to; the reply must carry the query's id.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { isIPv6 } from 'node:net';
+import { udpType } from '../udp-family.js';
 import { messageId } from './codec.js';
 
 /** A resolver to forward to. */
@@ -29,7 +29,7 @@ export async function exchange(
 
 function overUdp(msg: Buffer, upstream: Upstream, timeoutMs: number): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
-    const socket = dgram.createSocket(isIPv6(upstream.address) ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket(udpType(upstream.address));
     const done = (reply: Buffer | undefined) => {
       clearTimeout(timer);
       socket.close();

@@ -3,6 +3,7 @@
 // (two services on one host port) are found without touching the host.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { udpType } from '../udp-family.js';
 import { UserError } from '../../errors.js';
 import { bindError, combined } from './errors.js';
 import { type PublishedPort, portLabel } from './types.js';
@@ -46,7 +47,7 @@ function clashes(a: PublishedPort, b: PublishedPort): boolean {
 function probe(port: PublishedPort): Promise<void> {
   return new Promise((resolve, reject) => {
     if (port.protocol === 'udp') {
-      const socket = dgram.createSocket(net.isIPv6(port.hostIp) ? 'udp6' : 'udp4');
+      const socket = dgram.createSocket(udpType(port.hostIp));
       socket.once('error', (e) => {
         try {
           socket.close();

@@ -2,7 +2,7 @@
 // own socket towards the service, so the service's replies find their way back to the right
 // client; a flow silent for `idleMs` is dropped (docker-proxy keeps UDP flows 90 s).
 import dgram from 'node:dgram';
-import net from 'node:net';
+import { udpType } from '../udp-family.js';
 import { bindError } from './errors.js';
 import { type BoundPort, type Log, type PublishedPort, portLabel } from './types.js';
 
@@ -24,8 +24,8 @@ interface Flow {
 
 /** Binds the published port; PORT_IN_USE when it is taken. */
 export function forwardUdp(port: PublishedPort, log: Log, idleMs = UDP_IDLE_MS): Promise<UdpForwarder> {
-  const family = net.isIPv6(port.hostIp) ? 'udp6' : 'udp4';
-  const targetFamily = net.isIPv6(port.targetIp) ? 'udp6' : 'udp4';
+  const family = udpType(port.hostIp);
+  const targetFamily = udpType(port.targetIp);
   const flows = new Map<string, Flow>();
   const server = dgram.createSocket(family);
   const drop = (key: string) => {

@@ -3,7 +3,7 @@
 // enabled for children; otherwise v1 when memory, pids, cpu, cpuacct and freezer are mounted;
 // otherwise a UserError saying what was found. Hybrid hosts (this one) mount cgroup2 with
 // nothing useful in it and land on v1.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { readValue } from './io.js';
@@ -70,7 +70,7 @@ async function v2Unusable(deps: CgroupDeps, root: string): Promise<string | unde
 
 /** Chooses v2 or v1 from the mounts, explaining each rejection in `notes`; UserError when neither works. */
 export async function detectCgroups(deps: CgroupDeps, mountinfo?: string): Promise<CgroupLayout> {
-  const mounts = parseCgroupMounts(mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8')));
+  const mounts = parseCgroupMounts(mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8'));
   const notes: string[] = [];
   if (mounts.unified !== undefined) {
     const why = await v2Unusable(deps, mounts.unified);

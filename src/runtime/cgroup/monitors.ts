@@ -9,7 +9,6 @@
 // killing a service's group never reaches its monitor. `down` removes the group once its
 // processes are gone (removeMonitorGroup).
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { KernelError } from '../../errors.js';
@@ -142,13 +141,22 @@ export async function placeInMonitorGroup(project: string, pid: number): Promise
   await monitorGroup(project).join(pid);
 }
 
+/** /proc/self/cgroup, '' when it cannot be read (synchronous: one small read, no pool trip). */
+function readProcSelfCgroup(): string {
+  try {
+    return readFileSync('/proc/self/cgroup', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Whether this process is already in the project's monitor group in every hierarchy (the `stack`
  * that started a supervisor moves it there while it loads: a move costs an RCU grace period).
  */
 export async function inMonitorGroup(project: string): Promise<boolean> {
   const rel = `/${monitorGroupRel(project)}`;
-  const lines = (await readFile('/proc/self/cgroup', 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const lines = readProcSelfCgroup().split('\n').filter(Boolean);
   // Lines are `id:controllers:/path`, one per hierarchy the kernel has (some perhaps not mounted
   // here, so not joined): at least as many at the group's path as the hierarchies a join writes
   // to. Errs only towards "not in" (a hierarchy skipped as read-only): the move is then repeated.
