@@ -67,9 +67,10 @@ export interface RunContext {
 
 /**
  * Whether the run deletes `service`'s record: it leaves the project and its remove-service is
- * planned. Its steps then leave the record's fields as they are (handlers/stop.ts, netns.ts):
- * the record goes, and what a record still names that is gone from the kernel reads as gone (a
- * process by pid and start time, a netns or veth by name) to every later step and run.
+ * planned. Its detach-veth and remove-netns then leave the record's veths and netns as they are
+ * (handlers/netns.ts): the record goes, and until then a record naming a veth or a netns that is
+ * gone reads as gone to observation, the planner and remove-service's pass over leftovers (each
+ * removes by name, gone is success). Not its process: see handlers/stop.ts.
  */
 export function recordGoes(ctx: RunContext, service: string): boolean {
   return ctx.project.services[service] === undefined && ctx.planned.has(opId('remove-service', service));

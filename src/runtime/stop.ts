@@ -189,7 +189,7 @@ function exitWaker(exitPath: string): { nap: Nap; close(): void } {
 
 /**
  * Whether `proc` is pid 1 of a pid namespace of its own (read while it runs, so the pid is its).
- * `seen` is a status read of it moment ago: its namespace pids are the same for its whole life.
+ * `seen` is a status read of it a moment ago: its namespace pids are the same for its whole life.
  */
 function ownNamespaceInit(proc: PinnedProcess, seen?: ProcStatus): boolean {
   const nsPids = (seen ?? readStatus(proc.pid))?.nsPids ?? [];

@@ -111,7 +111,8 @@ export function record<T>(item: Check<T>): Check<Record<string, T>> {
     },
     (value) => {
       if (!isPlainObject(value)) return false;
-      for (const k in value) if (hasOwn(value, k) && !item.accepts(value[k])) return false;
+      // A "__proto__" key is one the copy below drops: such a value is not returned as it is.
+      for (const k in value) if (hasOwn(value, k) && (k === '__proto__' || !item.accepts(value[k]))) return false;
       return true;
     },
   );

@@ -10,7 +10,7 @@ import { opId } from '../../planner/edges.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
 import { writeJsonAtomic } from '../../state/atomic.js';
-import { recordGoes, type RunContext } from '../context.js';
+import type { RunContext } from '../context.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
@@ -34,12 +34,10 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
 
 /**
  * Stops the service's process (signal, grace, kill of its cgroups) and clears it from the record.
- * Two writes are left out where nothing would read them (`down` of 20 services: 40 atomic
- * writes of its stops):
- * - the stop mark, once this run told the project's supervisor to stop (stop-supervisor, which
- *   every step of `down` follows): from then on it restarts nothing, and it is gone before the
- *   run ends;
- * - the record's `process: null`, when the run deletes the record (context.ts recordGoes).
+ * Both writes stay even in a `down`, which deletes the record later: a run cut off after the
+ * stop (Ctrl-C, a failed detach or removal) leaves the record, and the next supervisor of the
+ * project would apply the restart policy to a process with no stop mark, publish the ports of a
+ * service whose record names a process, and `restart` would count it as started.
  */
 export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>): Promise<void> {
   const project = ctx.project.name;
@@ -52,9 +50,7 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
   if (record?.process) {
     await runPreStop(ctx, ctx.project.services[op.service]);
     // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
-    if (ctx.supervisorExit.current === undefined) {
-      await writeJsonAtomic(files.stopped, { pid: record.process.pid, startTime: record.process.startTime }, { durable: false });
-    }
+    await writeJsonAtomic(files.stopped, { pid: record.process.pid, startTime: record.process.startTime }, { durable: false });
     await stopProcess(
       {
         service: op.service,
@@ -68,7 +64,7 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
     );
     mark('stop: stopped');
   } else await group.killAll();
-  if (!recordGoes(ctx, op.service)) await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, process: null }));
+  await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, process: null }));
   mark('stop: recorded');
 }
 
@@ -77,8 +73,9 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   const project = ctx.project.name;
   const leaving = ctx.project.services[op.service] === undefined;
   await (await ctx.cgroups()).open(project, op.service).destroy();
-  // The runtime files are a handful of small files: removed synchronously. Through libuv's pool
-  // (fs/promises rm walks a tree one call per trip) the 20 removals of a `down` took ~13 ms.
+  // The runtime files (name files, exit record, the log and its rotations) removed synchronously:
+  // through libuv's pool (fs/promises rm walks a tree one call per trip) the 20 removals of a
+  // `down` took ~13 ms. Unlinking a log is one metadata change, whatever its size.
   rmSync(serviceFiles(ctx.roots, project, op.service).dir, { recursive: true, force: true });
   // An image service's writable root goes with the service (a recreate starts from the image
   // again). It may be large: walked off this thread, when there is one.

@@ -45,6 +45,24 @@ describeRoot('crashes, gc and the lock', () => {
     expect(r.leftovers(['a', 'b'])).toEqual([]);
   });
 
+  it.each(['detach-veth:a/default', 'remove-netns:a'])(
+    'kill -9 of `stack down` at %s (the record still names the veth and netns it removed): up starts both again, down leaves nothing',
+    async (point) => {
+      const r = rig();
+      r.spec(SPEC);
+      await r.ok(['up', '-d']);
+      expect((await r.stack(['down'], { STACK_TEST_CRASH_AT: point })).signal).toBe('SIGKILL');
+      const left = await r.record('a');
+      expect(left?.process).toBeNull(); // stopped and recorded so: no supervisor would restart it
+      expect(left?.veths.default?.host).toBeDefined(); // down leaves a record it deletes as it is
+      await r.ok(['up', '-d']);
+      expect(await r.pid('a')).toBeGreaterThan(0);
+      expect(await r.pid('b')).toBeGreaterThan(0);
+      await r.ok(['down']);
+      expect(r.leftovers(['a', 'b'])).toEqual([]);
+    },
+  );
+
   it('kill -9 of `stack up` between a launch and its pid record: the next `up` adopts the process, never a second copy', async () => {
     const r = rig();
     r.spec(SPEC);
