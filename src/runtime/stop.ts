@@ -143,13 +143,14 @@ async function settled(proc: PinnedProcess): Promise<ProcStatus | undefined> {
  */
 async function mayActOn(proc: PinnedProcess, signal: number, seen?: ProcStatus): Promise<{ can: boolean; status: ProcStatus | undefined }> {
   const deadline = Date.now() + JUDGE_BUDGET_MS;
-  for (let look = seen; ; look = undefined) {
-    const status = look ?? readStatus(proc.pid);
+  let status = seen ?? readStatus(proc.pid);
+  for (;;) {
     if (status === undefined || proc.exited()) return { can: false, status: undefined }; // gone: nothing left to signal
     const judgement = judgeSignal(status, signal);
     if (judgement !== 'unknown') return { can: judgement === 'can', status };
     if (Date.now() >= deadline) return { can: true, status }; // still running: the signal and the grace period decide
     await sleep(2);
+    status = readStatus(proc.pid);
   }
 }
 

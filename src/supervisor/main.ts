@@ -107,6 +107,17 @@ function tellReady(): void {
 /** When a supervisor checks that it is in its project's monitor cgroup (main below). */
 const MONITOR_GROUP_CHECK_MS = 1000;
 
+/** Moves this process into the project's monitor cgroup unless it is there; a failure is logged. */
+async function joinMonitorGroup(project: string): Promise<void> {
+  try {
+    const { inMonitorGroup, placeInMonitorGroup } = await import('../runtime/index.js');
+    if (!(await inMonitorGroup(project))) await placeInMonitorGroup(project, process.pid);
+  } catch (e) {
+    log(`cannot move into the project's monitor cgroup (it stays in its caller's): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  mark('supervisor: in its monitor group');
+}
+
 async function main(): Promise<void> {
   const standby = process.argv[2] === STANDBY_ARGUMENT;
   mark('supervisor: modules loaded');
@@ -180,17 +191,7 @@ async function main(): Promise<void> {
   // itself. Checked a second after its start: loading the runtime for it holds this thread
   // ~12-15 ms, and `up` is waiting then for its answers (a status after the first reconcile, then
   // a reread); right after the first reconcile, the status answer was written only after the load.
-  setTimeout(() => {
-    void (async () => {
-      try {
-        const { inMonitorGroup, placeInMonitorGroup } = await import('../runtime/index.js');
-        if (!(await inMonitorGroup(project))) await placeInMonitorGroup(project, process.pid);
-      } catch (e) {
-        log(`cannot move into the project's monitor cgroup (it stays in its caller's): ${e instanceof Error ? e.message : String(e)}`);
-      }
-      mark('supervisor: in its monitor group');
-    })();
-  }, MONITOR_GROUP_CHECK_MS).unref();
+  setTimeout(() => void joinMonitorGroup(project), MONITOR_GROUP_CHECK_MS).unref();
   // Once the project is gone (down removed its run folder) or another supervisor took over, leave.
   const watchdog = setInterval(() => {
     void readPidRecord(paths.pidFile).then((current) => {

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { KernelError } from '../../errors.js';
+import { readProcFile } from '../../sys/proc.js';
 import { cgroupPath, MONITOR_CGROUP_DIR } from '../../names.js';
 import { mkdirChain, rmdirOnce } from './dirs.js';
 import { nodeCgroupFs, type CgroupFs } from './fs.js';
@@ -141,22 +142,13 @@ export async function placeInMonitorGroup(project: string, pid: number): Promise
   await monitorGroup(project).join(pid);
 }
 
-/** /proc/self/cgroup, '' when it cannot be read (synchronous: one small read, no pool trip). */
-function readProcSelfCgroup(): string {
-  try {
-    return readFileSync('/proc/self/cgroup', 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /**
  * Whether this process is already in the project's monitor group in every hierarchy (the `stack`
  * that started a supervisor moves it there while it loads: a move costs an RCU grace period).
  */
 export async function inMonitorGroup(project: string): Promise<boolean> {
   const rel = `/${monitorGroupRel(project)}`;
-  const lines = readProcSelfCgroup().split('\n').filter(Boolean);
+  const lines = (readProcFile('/proc/self/cgroup') ?? '').split('\n').filter(Boolean); // synchronous: no pool trip
   // Lines are `id:controllers:/path`, one per hierarchy the kernel has (some perhaps not mounted
   // here, so not joined): at least as many at the group's path as the hierarchies a join writes
   // to. Errs only towards "not in" (a hierarchy skipped as read-only): the move is then repeated.
