@@ -18,7 +18,16 @@ process.once('beforeExit', function leave() {
 });
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
-  process.stdout.write(require('../package.json').version + '\n');
+  // write(2) on the descriptor: making process.stdout would cost more than the rest of this
+  // answer (src/cli/output.ts); a failed write (a full non-blocking pipe, a reader gone) is
+  // left to the stream, as every write was before. A line this short (under PIPE_BUF) is
+  // written whole or not at all.
+  const line = require('../package.json').version + '\n';
+  try {
+    require('node:fs').writeSync(1, line);
+  } catch {
+    process.stdout.write(line);
+  }
 } else {
   const { statSync } = require('node:fs');
   const { join } = require('node:path');

@@ -7,7 +7,7 @@ import { close } from '../sys/libc.js';
 import { openHandle, type Handle } from './handle.js';
 import { netnsOpen } from './netns.js';
 import {
-  decodeLink, encodeLinkRequest, IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK,
+  decodeLink, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK,
   RTM_SETLINK, vethPeerData, type Link, type LinkRequest,
 } from './nl/index.js';
 
@@ -216,7 +216,9 @@ export async function linkDelMany(h: Handle, links: readonly string[]): Promise<
   }
   if (moved.length === 0) return moved;
   const ours = new Set(moved);
-  const members = linkList(h).filter((l) => l.group === group);
+  // Only names and groups are read of the dump (which leaves IPv6's counters out): decoding every
+  // attribute of every link made this take 7.4-8.8 ms in a fresh process with 25 links, 5.5-6.1 now.
+  const members = h.socket.dump(RTM_GETLINK, encodeLinkDumpWithoutStats(), `dump${h.where}`).map((m) => decodeLinkGroup(m.body)).filter((l) => l.group === group);
   if (members.length === moved.length && members.every((l) => ours.has(l.name))) await deleteOffThread(h, groupRequest(group), `group ${group}`);
   else for (const name of moved) linkDel(h, name);
   return moved;

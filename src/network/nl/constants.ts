@@ -58,6 +58,10 @@ export const IFLA_NET_NS_PID = 19;
 export const IFLA_IFALIAS = 20;
 export const IFLA_GROUP = 27;
 export const IFLA_NET_NS_FD = 28;
+/** u32 mask of RTEXT_FILTER_* bits in a GETLINK request: what a dump may leave out. */
+export const IFLA_EXT_MASK = 29;
+/** IFLA_EXT_MASK bit: no per-family counters (IPv6's, in IFLA_AF_SPEC) nor VF counters in the reply; IFLA_STATS64 stays. */
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 export const IFLA_LINK_NETNSID = 37;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;

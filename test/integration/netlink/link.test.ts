@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
@@ -7,7 +8,7 @@ import {
   linkSetAlias, linkSetNoMaster, linkSetUp,
 } from '../../../src/network/index.js';
 import {
-  encodeLinkRequest, NLM_F_CREATE, NLM_F_EXCL, RTM_GETLINK, RTM_NEWLINK,
+  AttrSet, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, IFINFOMSG_LEN, NLM_F_CREATE, NLM_F_EXCL, RTM_GETLINK, RTM_NEWLINK,
 } from '../../../src/network/nl/index.js';
 import { Scratch } from './fixture.js';
 
@@ -89,6 +90,26 @@ describeRoot('link verbs on the real kernel', () => {
     linkAddVeth(host, 'v9', { name: 'e9' });
     expect(await linkDelMany(host, ['v9'])).toEqual(['v9']);
     expect(await linkDelMany(host, [])).toEqual([]);
+  });
+
+  it("dumps links without IPv6's counters, and reads their names and groups from that dump", () => {
+    const h = s.handle(s.netns('dg'));
+    linkAddBridge(h, 'br0', { group: 9 });
+    linkSetUp(h, 'br0'); // an IPv6 device block (with its counters) comes with the link going up
+    const IFLA_AF_SPEC = 26;
+    const afSpec = (dump: { body: Buffer }[]): number[] =>
+      dump.map((m) => new AttrSet(m.body.subarray(IFINFOMSG_LEN)).bytes(IFLA_AF_SPEC)?.length ?? 0);
+    const full = afSpec(h.socket.dump(RTM_GETLINK, encodeLinkRequest({}), 'dump'));
+    const leanDump = h.socket.dump(RTM_GETLINK, encodeLinkDumpWithoutStats(), 'dump');
+    const lean = afSpec(leanDump);
+    expect(lean.length).toBe(full.length);
+    // Without IPv6 (ipv6.disable=1) there are no such counters to leave out.
+    const ipv6 = existsSync('/proc/net/if_inet6');
+    lean.forEach((size, i) => (ipv6 ? expect(size).toBeLessThan(full[i]!) : expect(size).toBe(full[i])));
+    expect(leanDump.map((m) => decodeLinkGroup(m.body)).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'br0', group: 9 },
+      { name: 'lo', group: 0 },
+    ]);
   });
 
   it('renames a link by name or by index', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AttrSet, decodeIfInfo, decodeLink, encodeAttrs, encodeIfInfo, encodeLinkRequest, nestedAttr, stringAttr,
+  AttrSet, decodeIfInfo, decodeLink, decodeLinkGroup, encodeAttrs, encodeLinkDumpWithoutStats, IFLA_EXT_MASK, IFLA_GROUP, RTEXT_FILTER_SKIP_STATS, encodeIfInfo, encodeLinkRequest, nestedAttr, stringAttr,
   u32Attr, u8Attr, bytesAttr, vethPeerData, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA,
   IFLA_INFO_KIND, IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD,
   IFLA_OPERSTATE, VETH_INFO_PEER,
@@ -92,5 +92,37 @@ describe('link replies', () => {
   it('leaves out what the kernel did not say', () => {
     const body = Buffer.concat([encodeIfInfo({ index: 1, flags: 0 }), encodeAttrs([stringAttr(IFLA_IFNAME, 'lo')])]);
     expect(decodeLink(body)).toEqual({ index: 1, name: 'lo', flags: 0, up: false });
+  });
+
+  it('reads only the name and the group of a link, stepping over the rest (linkDelMany)', () => {
+    const body = Buffer.concat([
+      encodeIfInfo({ type: 1, index: 9, flags: IFF_UP }),
+      encodeAttrs([
+        u32Attr(IFLA_MTU, 1500),
+        nestedAttr(IFLA_LINKINFO, [stringAttr(IFLA_INFO_KIND, 'veth')]),
+        stringAttr(IFLA_IFNAME, 'stkv00ff'),
+        bytesAttr(IFLA_ADDRESS, Buffer.from('02a0b1c2d3e4', 'hex')),
+        u32Attr(IFLA_GROUP, 0x7fff0001),
+        u32Attr(IFLA_MASTER, 4),
+      ]),
+    ]);
+    expect(decodeLinkGroup(body)).toEqual({ name: 'stkv00ff', group: 0x7fff0001 });
+    // No group attribute: the default group; a name without its NUL ends at its attribute's end.
+    const bare = Buffer.concat([encodeIfInfo({ index: 1 }), encodeAttrs([bytesAttr(IFLA_IFNAME, Buffer.from('lo')), u32Attr(IFLA_MTU, 65536)])]);
+    expect(decodeLinkGroup(bare)).toEqual({ name: 'lo', group: 0 });
+    // An attribute that claims more than the message holds is refused, as AttrSet refuses it.
+    const cut = body.subarray(0, body.length - 2);
+    expect(() => decodeLinkGroup(cut)).toThrow(/malformed netlink attribute/);
+  });
+});
+
+describe('link dumps', () => {
+  it('asks a dump to leave the per-family counters out (IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS)', () => {
+    const request = encodeLinkDumpWithoutStats();
+    expect(decodeIfInfo(request)).toEqual(decodeIfInfo(encodeIfInfo({})));
+    const attrs = new AttrSet(request.subarray(IFINFOMSG_LEN));
+    expect(attrs.all.map((a) => a.type)).toEqual([IFLA_EXT_MASK]);
+    expect(attrs.u32(IFLA_EXT_MASK)).toBe(RTEXT_FILTER_SKIP_STATS);
+    expect(RTEXT_FILTER_SKIP_STATS).toBe(8); // include/uapi/linux/rtnetlink.h
   });
 });

@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { directOutput } from '../../../src/cli/output.js';
+
+const dirs: string[] = [];
+const fds: number[] = [];
+afterEach(() => {
+  for (const fd of fds.splice(0)) {
+    try {
+      closeSync(fd);
+    } catch {
+      // closed by its stream
+    }
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function scratch(): string {
+  const d = mkdtempSync(join(tmpdir(), 'stack-output-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('directOutput', () => {
+  it('writes strings and bytes to the descriptor, in order, without making the stream', async () => {
+    const file = join(scratch(), 'out');
+    const fd = openSync(file, 'w');
+    fds.push(fd);
+    const out = directOutput(fd, () => {
+      throw new Error('the stream was made');
+    });
+    expect(out.write('héllo ')).toBe(true);
+    out.write(Buffer.from('wörld '));
+    out.write('6869', 'hex');
+    const called = await new Promise<boolean>((resolve) => out.write('\n', () => resolve(true)));
+    expect(called).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe('héllo wörld hi\n');
+  });
+
+  it('makes the stream when anything but write is asked for, and then writes only through it', async () => {
+    const file = join(scratch(), 'out');
+    const fd = openSync(file, 'w');
+    fds.push(fd);
+    let made = 0;
+    const out = directOutput(fd, () => {
+      made++;
+      return createWriteStream('', { fd, autoClose: false }) as unknown as NodeJS.WriteStream;
+    });
+    out.write('one ');
+    expect(made).toBe(0);
+    expect(out.writable).toBe(true);
+    expect(made).toBe(1);
+    out.write('two ');
+    out.write('three\n');
+    await new Promise<void>((resolve) => out.end(resolve));
+    expect(made).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe('one two three\n');
+  });
+
+  it('hands the rest to the stream when a non-blocking pipe is full (EAGAIN), losing and reordering nothing', async () => {
+    const fifo = join(scratch(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    fds.push(reader, writer);
+    // What Node makes of a pipe on stdout: a net.Socket on the descriptor.
+    let stream: Socket | undefined;
+    const out = directOutput(writer, () => (stream = new Socket({ fd: writer, readable: false, writable: true })) as unknown as NodeJS.WriteStream);
+    const input = new Socket({ fd: reader, readable: true, writable: false });
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const expected = Buffer.concat(Array.from({ length: 6 }, (_, i) => Buffer.alloc(200_000, 0x61 + i)));
+    const received = new Promise<void>((resolve) =>
+      input.on('data', (c: Buffer) => {
+        chunks.push(c);
+        total += c.length;
+        if (total >= expected.length) resolve();
+      }),
+    );
+    // More than a pipe holds (64 KiB), before anyone reads: write(2) meets EAGAIN on the first chunk.
+    for (let i = 0; i < 6; i++) out.write(expected.subarray(i * 200_000, (i + 1) * 200_000));
+    expect(stream).toBeDefined();
+    await received;
+    expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    input.destroy();
+    stream!.destroy();
+    fds.length = 0; // both descriptors were closed by their sockets
+  });
+});
