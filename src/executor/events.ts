@@ -4,6 +4,7 @@
 import { KernelError, UserError } from '../errors.js';
 import type { Operation } from '../planner/plan.js';
 import { operationService } from '../planner/plan.js';
+import { sinceStart } from '../trace.js';
 
 /** An error as data: what a renderer shows and a JSON consumer reads. */
 export interface ErrorSummary {
@@ -81,8 +82,8 @@ export function fanOut(...sinks: EventSink[]): EventSink {
 /** Milliseconds from an arbitrary origin; injected so tests need no real time. */
 export type Clock = () => number;
 
-/** The real clock. */
-export const monotonic: Clock = () => performance.now();
+/** The real clock (trace.ts sinceStart: without loading perf_hooks). */
+export const monotonic: Clock = sinceStart;
 
 /** The reference to `op` every operation event carries. */
 export function refOf(op: Operation): OperationRef {

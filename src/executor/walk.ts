@@ -2,7 +2,7 @@
 // dependencies are done, through one handler per kind supplied by the caller. It carries no
 // decision logic: a failure stops what depends on it, everything independent carries on, and
 // every failure is reported at the end.
-import { traceSpan } from '../trace.js';
+import { sinceStart, traceSpan } from '../trace.js';
 import { AggregateStackError } from '../errors.js';
 import type { Operation, OperationKind, OperationOf, Plan } from '../planner/plan.js';
 import { toposort } from '../planner/toposort.js';
@@ -88,9 +88,9 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
         const op = ready.shift() as Operation;
         running++;
         const handler = handlers[op.kind] as (op: Operation, context: HandlerContext) => Promise<void>;
-        const begun = performance.now(); // the trace's own clock, not the walk's (tests fake that one)
+        const begun = sinceStart(); // the trace's own clock, not the walk's (tests fake that one)
         timed(sink, op, () => handler(op, { signal }), now)
-          .finally(() => traceSpan(op.id, begun, performance.now()))
+          .finally(() => traceSpan(op.id, begun, sinceStart()))
           .then(
             () => {
               done.push(op.id);

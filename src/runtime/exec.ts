@@ -3,10 +3,11 @@
 // the command (native/exec.c). No Node code ever enters a namespace: Node only spawns the
 // helper, feeds it the request and either collects the command's output and exit
 // (execInService) or leaves the user's stdio to it (execAttached: `stack exec`).
-import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { KernelError, UserError } from '../errors.js';
+import { builtin } from '../sys/builtin.js';
 import type { SeccompChoice, Service } from '../spec/project.js';
 import { ALL_CAPABILITIES, capabilityMask, serviceCapabilities } from './caps.js';
 import { DEFAULT_SEARCH_PATH, encodeLaunchRequest } from './launcher-config.js';
@@ -173,6 +174,7 @@ export async function execInService(target: ExecTarget, argv: readonly string[],
   const helper = options.helperPath ?? EXEC_HELPER_PATH;
   const max = options.maxOutputBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
+    const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
     const child = spawn(helper, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
     const stdout = collector(max);
     const stderr = collector(max);
@@ -255,7 +257,7 @@ export function execAttached(
   stdio: Exclude<ExecStdio, 'capture'>,
   options: Pick<ExecOptions, 'env' | 'user' | 'workingDir' | 'privileged' | 'userDb' | 'helperPath'> & { readonly pipes?: boolean } = {},
 ): AttachedExec {
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   const done = new Promise<AttachedResult>((resolve, reject) => {
     if (!isSameProcess(target.pid, target.startTime)) {
       throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
@@ -264,6 +266,7 @@ export function execAttached(
     const helper = options.helperPath ?? EXEC_HELPER_PATH;
     const own = stdio === 'detach' ? 'ignore' : 'inherit';
     const io = options.pipes && stdio === 'inherit' ? (['pipe', 'pipe'] as const) : ([own, own] as const);
+    const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
     child = spawn(helper, ['--request-fd', '4'], { stdio: [...io, own, 'pipe', 'pipe'], cwd: '/', env: {} });
     let report = '';
     const reportStream = child.stdio[3] as NodeJS.ReadableStream;

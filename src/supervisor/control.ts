@@ -4,10 +4,10 @@
 import type { Socket } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { builtin } from '../sys/builtin.js';
 import { isSameProcess, readBootId } from '../sys/proc.js';
 import { mark } from '../trace.js';
 import { STANDBY_ARGUMENT } from '../names.js';
@@ -17,8 +17,6 @@ import { readPidRecord, type PidRecord } from './files.js';
 import { READY_FD_VARIABLE, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { send, type SupervisorStatus } from './protocol.js';
 
-/** A module of Node's, loaded when first needed and synchronously. */
-const builtin = <T>(name: string): T => createRequire(import.meta.url)(name) as T;
 
 /** How long a new supervisor may take to answer on its socket. */
 const START_TIMEOUT_MS = 15_000;

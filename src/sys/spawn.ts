@@ -13,12 +13,13 @@
 // not unref()'d keeps the event loop alive until it is reaped, as child_process does.
 // Without koffi or posix_spawn's chdir (a C library before glibc 2.29), spawnChild falls back to
 // child_process.spawn.
-import { spawn as forkSpawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { builtin } from './builtin.js';
 import { canSpawnInDirectory, close, posixSpawn, reapChild, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
 /** The subset of a ChildProcess that spawnChild's callers use. */
@@ -195,7 +196,8 @@ function registered(pid: number, pairs: readonly [number, number][]): PosixChild
 
 /** child_process.spawn with the same stdio, where koffi or posix_spawn's chdir is missing. */
 function forked(file: string, args: readonly string[], options: SpawnChildOptions): SpawnedChild {
-  const child: ChildProcess = forkSpawn(file, [...args], {
+  const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
+  const child: ChildProcess = spawn(file, [...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     ...(options.env !== undefined && { env: options.env as NodeJS.ProcessEnv }),
     ...(options.cwd !== undefined && { cwd: options.cwd }),
