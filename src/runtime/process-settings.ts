@@ -3,7 +3,7 @@
 // (setrlimit), `oom_score_adj` and `domainname`; and `group_add` resolved to gids.
 import { UserError } from '../errors.js';
 import type { Service } from '../spec/project.js';
-import { sysctlKind } from '../spec/sysctls.js';
+import { sysctlKind } from '../spec/sysctl-kind.js';
 import type { UserDb } from './user.js';
 
 /** The request pairs for the service's sysctls, rlimits, OOM score and domain name. */

@@ -11,7 +11,6 @@ import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Mount, Project, SecretDef, SecretKind, SecretMount, Service } from '../spec/project.js';
-import { secretVariable } from '../spec/secrets.js';
 import type { StateRoots } from '../state/paths.js';
 import { serviceFiles } from '../state/service-files.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
@@ -55,9 +54,12 @@ function writeSecretFile(path: string, value: string, owner: { uid: number; gid:
   renameSync(tmp, path);
 }
 
-function valueOf(project: Project, service: Service, kind: SecretKind, ref: SecretMount, def: SecretDef): string {
+async function valueOf(project: Project, service: Service, kind: SecretKind, ref: SecretMount, def: SecretDef): Promise<string> {
   if (def.source.type === 'content') return def.source.content;
   if (def.source.type === 'environment') {
+    // Imported here: the spec loader's module (and the chunk it shares, 29 KB) is needed only by
+    // a secret taken from a variable, not by every start.
+    const { secretVariable } = await import('../spec/secrets.js');
     const value = secretVariable(project, def.source.variable);
     if (value === undefined) {
       throw new UserError('SECRET_VARIABLE_UNSET', `service "${service.name}": the variable ${def.source.variable} of ${kind} ${ref.source} is not set`, `set ${def.source.variable} in the environment of \`stack up\` or in the project's .env`);
@@ -99,7 +101,7 @@ export async function secretMounts(
       const path = join(dir, `${kind}-${i}-${ref.source}`);
       if (!(ctx.mode === 'find' && (await exists(path)))) {
         const owner = { ...serviceOwner(service, ctx.userDb), ...(ref.uid !== undefined && { uid: ref.uid }), ...(ref.gid !== undefined && { gid: ref.gid }) };
-        writeSecretFile(path, valueOf(ctx.project, service, kind, ref, def), owner, ref.mode ?? DEFAULT_SECRET_MODE);
+        writeSecretFile(path, await valueOf(ctx.project, service, kind, ref, def), owner, ref.mode ?? DEFAULT_SECRET_MODE);
       }
       out.push({ type: 'bind', source: path, target: ref.target, readOnly: true, createHostPath: false });
     }

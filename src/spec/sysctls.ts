@@ -5,37 +5,9 @@
 // Anything else would change the host: refused, with the reason.
 import type { KeyPath } from './raw.js';
 import type { Report } from './report.js';
+import { sysctlKind } from './sysctl-kind.js';
 
-/** The IPC sysctls namespaced by the kernel that Docker allows by name. */
-export const IPC_SYSCTLS: readonly string[] = [
-  'kernel.msgmax',
-  'kernel.msgmnb',
-  'kernel.msgmni',
-  'kernel.sem',
-  'kernel.shmall',
-  'kernel.shmmax',
-  'kernel.shmmni',
-  'kernel.shm_rmid_forced',
-];
-
-/** Which namespace a sysctl lives in, or why it is not one stack sets. */
-export type SysctlKind = { readonly ok: true; readonly namespace: 'net' | 'ipc' } | { readonly ok: false; readonly reason: string };
-
-/** Classifies a sysctl name (dotted, as compose writes it). */
-export function sysctlKind(name: string): SysctlKind {
-  if (!/^[a-z0-9_]+(\.[A-Za-z0-9_@:+-]+)+$/.test(name)) return { ok: false, reason: 'is not a sysctl name (dotted, such as net.core.somaxconn)' };
-  if (name.startsWith('net.')) return { ok: true, namespace: 'net' };
-  if (IPC_SYSCTLS.includes(name) || name.startsWith('fs.mqueue.')) return { ok: true, namespace: 'ipc' };
-  if (name.startsWith('kernel.') || name.startsWith('vm.') || name.startsWith('fs.')) {
-    return { ok: false, reason: 'is not namespaced: setting it would change the whole host' };
-  }
-  return { ok: false, reason: 'is not one a service may set' };
-}
-
-/** The host path of a sysctl as the calling process sees it (its own namespaces). */
-export function sysctlPath(name: string): string {
-  return `/proc/sys/${name.replaceAll('.', '/')}`;
-}
+export { IPC_SYSCTLS, sysctlKind, sysctlPath, type SysctlKind } from './sysctl-kind.js';
 
 /** Reads `sysctls:`; problems go to `report`; absent or empty gives undefined. */
 export function sysctls(spec: unknown, at: (...rest: (string | number)[]) => KeyPath, report: Report): Record<string, string> | undefined {
