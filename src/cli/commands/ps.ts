@@ -7,7 +7,10 @@ import { parseCommandOptions, tableOrJson } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
-import { supervisorStatus, type ServiceStatus } from '../../supervisor/index.js';
+// From its module, not the supervisor's index: that one brings the code that starts, waits for
+// and stops supervisors (a chunk of its own, 7 KB), none of which `ps` runs.
+import { supervisorStatus } from '../../supervisor/control.js';
+import type { ServiceStatus } from '../../supervisor/protocol.js';
 import { UserError } from '../../errors.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { replicaOf } from '../../planner/replicas.js';
