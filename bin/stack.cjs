@@ -7,9 +7,10 @@
 'use strict';
 // Once nothing is left to do, leave through process.exit(): Node's own way out of an idle loop
 // also tears the V8 heap and the environment down, ~7 ms of a `restart` (bench/lifecycle.mjs
-// restart rows, alternating, 15 rounds: 209.2 vs 201.9 ms) that no one waits for. Output is
-// written synchronously on Linux (files, pipes and terminals alike), so nothing is cut short;
-// 'beforeExit' comes only when the loop has nothing left, so no pending work is either. Another
+// restart rows, alternating, 15 rounds: 209.2 vs 201.9 ms) that no one waits for. Nothing is cut
+// short: output to files and terminals is written synchronously on Linux, what a full pipe did
+// not take yet is a pending write, and 'beforeExit' comes only when the loop has nothing left,
+// no pending write or other work. Another
 // listener of it (ink unmounts on it when a render was not unmounted) goes first: this one then
 // waits for the next 'beforeExit', and Node's own way out is taken if none comes.
 process.once('beforeExit', function leave() {
@@ -19,15 +20,17 @@ process.once('beforeExit', function leave() {
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
   // write(2) on the descriptor: making process.stdout would cost more than the rest of this
-  // answer (src/cli/output.ts); a failed write (a full non-blocking pipe, a reader gone) is
-  // left to the stream, as every write was before. A line this short (under PIPE_BUF) is
-  // written whole or not at all.
-  const line = require('../package.json').version + '\n';
+  // answer (src/cli/output.ts). A line this short (under PIPE_BUF) fits whole into any pipe with
+  // room; what write(2) did not take (a full non-blocking pipe, a reader gone, a full disk) is
+  // left to the stream, as every write was before.
+  const line = Buffer.from(require('../package.json').version + '\n');
+  let written = 0;
   try {
-    require('node:fs').writeSync(1, line);
+    written = require('node:fs').writeSync(1, line);
   } catch {
-    process.stdout.write(line);
+    // the stream writes it, or reports why it cannot
   }
+  if (written < line.length) process.stdout.write(line.subarray(written));
 } else {
   const { statSync } = require('node:fs');
   const { join } = require('node:path');

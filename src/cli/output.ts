@@ -1,38 +1,58 @@
 // The CLI's stdout and stderr, written with write(2) on the descriptor until something needs
-// Node's stream itself. Creating process.stdout costs its first user 5-10 ms (a pipe is a
-// net.Socket, a file or /dev/null a SyncWriteStream: the stream modules load for it), which
-// `node -e 0`, the floor of issue 11's targets, never pays. One-line scripts, 40 alternating
-// rounds: a line written through process.stdout took 9.7 ms more than no write to /dev/null and
-// 5.0 ms more than fs.writeSync into a pipe; fs.writeSync took 1.2 ms more than no write.
+// Node's stream itself, when the descriptor is a file or a terminal. Creating process.stdout
+// costs its first user 5-10 ms (a file or /dev/null is a SyncWriteStream, a terminal a
+// tty.WriteStream: the stream modules load for them), which `node -e 0`, the floor of issue 11's
+// targets, never pays. One-line scripts, 40 alternating rounds: a line written through
+// process.stdout took 9.7 ms more than no write to /dev/null; fs.writeSync took 1.2 ms more.
 //
-// Order is kept: a write is complete when write() returns (Node's own stdout is synchronous
-// for files, pipes and terminals on Linux, so the two never overtook each other either), and
-// once the stream is made, everything goes through it. The stream is made when a caller reads
-// anything but write (isTTY, columns, on, pipe: Node's answers, not guesses), when a chunk is
-// neither a string nor bytes, and when write(2) fails: EAGAIN (a descriptor someone made
-// non-blocking, whose pipe is full) and EPIPE (a reader gone) are then the stream's to handle,
-// exactly as before, with the rest of the chunk.
-import { writeSync } from 'node:fs';
+// Node writes to files and terminals synchronously on Linux, so a direct write behaves as its
+// stream's would: complete when write() returns, in order with anything written through the
+// stream. A pipe or a socket goes to the stream from the first write: Node makes it non-blocking
+// and queues what a full pipe does not take, so the command goes on while a slow reader catches
+// up (a blocking write(2) would stop it, lock held, until the reader reads).
+// The stream is also made when a caller reads anything but write (isTTY, columns, on, pipe:
+// Node's answers, not guesses), when a chunk is neither a string nor bytes, and when write(2)
+// fails (a descriptor someone made non-blocking, ENOSPC): the rest of the chunk is then the
+// stream's to write or to report, as every write was before. From then on, every write goes
+// through the stream.
+import { fstatSync, writeSync } from 'node:fs';
 
 type Callback = (error?: Error | null) => void;
+
+/** Whether `fd` is written synchronously by Node's own stream: a file, a terminal, /dev/null. */
+function synchronous(fd: number): boolean {
+  try {
+    const s = fstatSync(fd);
+    return !(s.isFIFO() || s.isSocket());
+  } catch {
+    return false; // closed or unknown: the stream says what is wrong with it
+  }
+}
 
 /** `fd` as a NodeJS.WriteStream whose writes are write(2) calls until `stream()` is needed. */
 export function directOutput(fd: number, stream: () => NodeJS.WriteStream): NodeJS.WriteStream {
   let made: NodeJS.WriteStream | undefined;
+  let direct: boolean | undefined;
   const real = (): NodeJS.WriteStream => (made ??= stream());
   const write = (chunk: unknown, encoding?: BufferEncoding | Callback, callback?: Callback): boolean => {
     const done = typeof encoding === 'function' ? encoding : callback;
     const charset = typeof encoding === 'string' ? encoding : 'utf8';
-    if (made !== undefined || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+    direct ??= synchronous(fd);
+    if (made !== undefined || !direct || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) {
       return typeof encoding === 'function' ? real().write(chunk as string, encoding) : real().write(chunk as string, charset, callback);
     }
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, charset) : chunk;
     let written = 0;
     try {
-      while (written < bytes.length) written += writeSync(fd, bytes, written);
+      while (written < bytes.length) {
+        const n = writeSync(fd, bytes, written);
+        if (n <= 0) break;
+        written += n;
+      }
     } catch {
-      return real().write(bytes.subarray(written), done);
+      // the stream writes the rest, or reports why it cannot
     }
+    if (written < bytes.length) return real().write(bytes.subarray(written), done);
     if (done) process.nextTick(done);
     return true;
   };

@@ -77,7 +77,6 @@ export function encodeLinkRequest(r: LinkRequest): Buffer {
   return Buffer.concat([info, encodeAttrs(attrs)]);
 }
 
-/** IFLA_INFO_DATA of a veth: its peer, described as a link request of its own. */
 /** A GETLINK dump request whose replies leave out the per-family counters (IPv6's: ~370 of a veth's ~1800 bytes). */
 export function encodeLinkDumpWithoutStats(): Buffer {
   return Buffer.concat([encodeIfInfo({}), encodeAttrs([u32Attr(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)])]);
@@ -89,11 +88,14 @@ export function encodeLinkDumpWithoutStats(): Buffer {
  * every link of a namespace. Group 0 when the message has none.
  */
 export function decodeLinkGroup(body: Buffer): { readonly name: string; readonly group: number } {
+  if (body.length < IFINFOMSG_LEN) throw new RangeError(`truncated ifinfomsg: ${body.length} bytes`);
   let name = '';
   let group = 0;
   for (let offset = IFINFOMSG_LEN; offset + 4 <= body.length; ) {
     const len = readU16(body, offset);
-    if (len < 4 || offset + len > body.length) throw new RangeError(`malformed netlink attribute at byte ${offset}: length ${len} of ${body.length - offset} left`);
+    if (len < 4 || offset + len > body.length) {
+      throw new RangeError(`malformed netlink attribute at byte ${offset - IFINFOMSG_LEN}: length ${len} of ${body.length - offset} left`);
+    }
     const type = readU16(body, offset + 2) & NLA_TYPE_MASK;
     if (type === IFLA_IFNAME) {
       const nul = body.indexOf(0, offset + 4);
@@ -104,6 +106,7 @@ export function decodeLinkGroup(body: Buffer): { readonly name: string; readonly
   return { name, group };
 }
 
+/** IFLA_INFO_DATA of a veth: its peer, described as a link request of its own. */
 export function vethPeerData(peer: LinkRequest): Attr[] {
   return [bytesAttr(VETH_INFO_PEER, encodeLinkRequest(peer))];
 }

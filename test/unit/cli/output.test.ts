@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,33 +61,45 @@ describe('directOutput', () => {
     expect(readFileSync(file, 'utf8')).toBe('one two three\n');
   });
 
-  it('hands the rest to the stream when a non-blocking pipe is full (EAGAIN), losing and reordering nothing', async () => {
+  it('writes a pipe through the stream from the first write: a full pipe queues, it does not block', async () => {
     const fifo = join(scratch(), 'fifo');
     execFileSync('mkfifo', [fifo]);
     const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY);
     fds.push(reader, writer);
     // What Node makes of a pipe on stdout: a net.Socket on the descriptor.
     let stream: Socket | undefined;
     const out = directOutput(writer, () => (stream = new Socket({ fd: writer, readable: false, writable: true })) as unknown as NodeJS.WriteStream);
+    const expected = Buffer.concat(Array.from({ length: 6 }, (_, i) => Buffer.alloc(200_000, 0x61 + i)));
+    // More than a pipe holds (64 KiB), before anyone reads: a blocking write(2) would never return here.
+    for (let i = 0; i < 6; i++) out.write(expected.subarray(i * 200_000, (i + 1) * 200_000));
+    expect(stream).toBeDefined();
     const input = new Socket({ fd: reader, readable: true, writable: false });
     const chunks: Buffer[] = [];
     let total = 0;
-    const expected = Buffer.concat(Array.from({ length: 6 }, (_, i) => Buffer.alloc(200_000, 0x61 + i)));
-    const received = new Promise<void>((resolve) =>
+    await new Promise<void>((resolve) =>
       input.on('data', (c: Buffer) => {
         chunks.push(c);
         total += c.length;
         if (total >= expected.length) resolve();
       }),
     );
-    // More than a pipe holds (64 KiB), before anyone reads: write(2) meets EAGAIN on the first chunk.
-    for (let i = 0; i < 6; i++) out.write(expected.subarray(i * 200_000, (i + 1) * 200_000));
-    expect(stream).toBeDefined();
-    await received;
     expect(Buffer.concat(chunks).equals(expected)).toBe(true);
     input.destroy();
     stream!.destroy();
     fds.length = 0; // both descriptors were closed by their sockets
+  });
+
+  it('hands what write(2) refused to the stream, with the callback (/dev/full: ENOSPC)', async () => {
+    const fd = openSync('/dev/full', 'w');
+    fds.push(fd);
+    const got: Buffer[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (c: Buffer) => got.push(c));
+    const out = directOutput(fd, () => stream as unknown as NodeJS.WriteStream);
+    const called = await new Promise<boolean>((resolve) => out.write('refused\n', () => resolve(true)));
+    expect(called).toBe(true);
+    out.write('later\n'); // the stream is made: everything goes through it now
+    expect(Buffer.concat(got).toString()).toBe('refused\nlater\n');
   });
 });

@@ -107,12 +107,23 @@ describe('link replies', () => {
       ]),
     ]);
     expect(decodeLinkGroup(body)).toEqual({ name: 'stkv00ff', group: 0x7fff0001 });
-    // No group attribute: the default group; a name without its NUL ends at its attribute's end.
-    const bare = Buffer.concat([encodeIfInfo({ index: 1 }), encodeAttrs([bytesAttr(IFLA_IFNAME, Buffer.from('lo')), u32Attr(IFLA_MTU, 65536)])]);
-    expect(decodeLinkGroup(bare)).toEqual({ name: 'lo', group: 0 });
-    // An attribute that claims more than the message holds is refused, as AttrSet refuses it.
+    // No group attribute: the default group. A name without its NUL (4 bytes: no padding after
+    // it) ends at its attribute's end, not at the next attribute's first zero byte.
+    const bare = Buffer.concat([encodeIfInfo({ index: 1 }), encodeAttrs([bytesAttr(IFLA_IFNAME, Buffer.from('eth0')), u32Attr(IFLA_MTU, 65536)])]);
+    expect(decodeLinkGroup(bare)).toEqual({ name: 'eth0', group: 0 });
+    // An attribute that claims more than the message holds is refused, with the offset AttrSet
+    // would name; so is a message shorter than its ifinfomsg.
     const cut = body.subarray(0, body.length - 2);
     expect(() => decodeLinkGroup(cut)).toThrow(/malformed netlink attribute/);
+    expect(() => new AttrSet(cut.subarray(IFINFOMSG_LEN))).toThrow((() => {
+      try {
+        decodeLinkGroup(cut);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    })());
+    expect(() => decodeLinkGroup(body.subarray(0, 10))).toThrow(/truncated ifinfomsg/);
   });
 });
 
