@@ -1,6 +1,6 @@
 // The `stack` command: parse the command line, run one command, turn errors into exit codes.
 // Commands are loaded on demand so `stack --version` pays for nothing it does not use.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { parseCommandLine, type GlobalOptions } from './args.js';
 import type { CommandContext } from './context.js';
 import { closest } from './suggest.js';
@@ -49,9 +49,33 @@ export async function main(argv: string[]): Promise<void> {
     cwd: process.cwd(),
     env: process.env,
     // Written with write(2) until a command needs the stream itself (output.ts: ~5-10 ms).
-    stdout: directOutput(1, () => process.stdout),
-    stderr: directOutput(2, () => process.stderr),
+    stdout: directOutput(1, () => endsOnWriteError(process.stdout, 'stdout')),
+    stderr: directOutput(2, () => endsOnWriteError(process.stderr, 'stderr')),
   });
+}
+
+/** SIGPIPE's status: what a shell reports for a program a closed pipe ended. */
+const BROKEN_PIPE_STATUS = 128 + 13;
+
+/**
+ * A failed write to stdout or stderr ends the command instead of ending in Node's unhandled
+ * 'error' event and its stack trace (`stack config | head -1` did). A reader gone (EPIPE) ends it
+ * as SIGPIPE ends a C or Go program, quietly with status 141 (Node ignores SIGPIPE, so write(2)
+ * fails instead); any other failure (ENOSPC) is said on stderr, once, with status 1. A command
+ * cut short so is one killed: what it made is left for the next `up` or `down`, as a kill leaves it.
+ */
+function endsOnWriteError(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr'): NodeJS.WriteStream {
+  stream.once('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && name === 'stdout') {
+      try {
+        writeSync(2, `stack: cannot write to stdout: ${e.code ?? e.message}\n`);
+      } catch {
+        // stderr is gone too
+      }
+    }
+    process.exit(e.code === 'EPIPE' ? BROKEN_PIPE_STATUS : 1);
+  });
+  return stream;
 }
 
 /** Testable core of main: returns the exit code (0 ok, 1 user error, 2 internal error). */

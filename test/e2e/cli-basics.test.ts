@@ -1,6 +1,10 @@
 // The real CLI binary (bin/stack.cjs over dist/): start-up paths and exit codes.
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
@@ -25,5 +29,26 @@ describe('stack CLI basics', () => {
     expect(r.stderr).toContain('unknown command "verison"');
     expect(r.stderr).toContain('did you mean `stack version`?');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a reader that goes away ends the command as SIGPIPE would: status 141, no stack trace', async () => {
+    // A project whose normalized form (~1.6 MB) is far more than the socket pair between the two
+    // processes holds (a few hundred KB), of which the first bytes are read.
+    const dir = mkdtempSync(join(tmpdir(), 'stack-epipe-'));
+    try {
+      const services = Array.from({ length: 200 }, (_, i) => `  s${i}:\n    command: ["true"]\n    environment: {A: "${'x'.repeat(8000)}"}\n`).join('');
+      writeFileSync(join(dir, 'compose.yaml'), `name: epipe\nservices:\n${services}`);
+      const child = spawn(process.execPath, [bin, 'config'], { cwd: dir, env: { ...process.env, STACK_CACHE: join(dir, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      // The first bytes, then the reading end is closed, as `| head -c 100` closes it.
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdout.destroy();
+      const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      expect(stderr).toBe('');
+      expect(status).toBe(141);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
