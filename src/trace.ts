@@ -5,17 +5,6 @@
 const on = process.env.STACK_TRACE === '1';
 let last = 0;
 
-/**
- * Milliseconds since the process began, on the monotonic clock performance.now() reads (libuv's
- * hrtime); its origin is libuv's start, ~2 ms before performance.now()'s, so the two are
- * compared only with themselves. The global `performance` loads Node's perf_hooks on its first
- * use (1.6 ms in a fresh process, 12 modules), which a command that times its operations but
- * prints no trace never needs.
- */
-export function sinceStart(): number {
-  return process.uptime() * 1000;
-}
-
 /** Prints the time since the previous mark and `label` when STACK_TRACE=1; nothing otherwise. */
 export function mark(label: string): void {
   if (!on) return;

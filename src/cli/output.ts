@@ -38,9 +38,7 @@ export function directOutput(fd: number, stream: () => NodeJS.WriteStream): Node
     const done = typeof encoding === 'function' ? encoding : callback;
     const charset = typeof encoding === 'string' ? encoding : 'utf8';
     direct ??= synchronous(fd);
-    if (made !== undefined || !direct || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) {
-      return typeof encoding === 'function' ? real().write(chunk as string, encoding) : real().write(chunk as string, charset, callback);
-    }
+    if (made !== undefined || !direct || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) return real().write(chunk as string, charset, done);
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, charset) : chunk;
     let written = 0;
     try {

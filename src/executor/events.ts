@@ -4,7 +4,7 @@
 import { KernelError, UserError } from '../errors.js';
 import type { Operation } from '../planner/plan.js';
 import { operationService } from '../planner/plan.js';
-import { sinceStart } from '../trace.js';
+import { sinceStart } from '../sys/builtin.js';
 
 /** An error as data: what a renderer shows and a JSON consumer reads. */
 export interface ErrorSummary {
@@ -82,7 +82,7 @@ export function fanOut(...sinks: EventSink[]): EventSink {
 /** Milliseconds from an arbitrary origin; injected so tests need no real time. */
 export type Clock = () => number;
 
-/** The real clock (trace.ts sinceStart: without loading perf_hooks). */
+/** The real clock (sys/builtin.ts sinceStart: without loading perf_hooks). */
 export const monotonic: Clock = sinceStart;
 
 /** The reference to `op` every operation event carries. */

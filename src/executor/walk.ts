@@ -2,7 +2,8 @@
 // dependencies are done, through one handler per kind supplied by the caller. It carries no
 // decision logic: a failure stops what depends on it, everything independent carries on, and
 // every failure is reported at the end.
-import { sinceStart, traceSpan } from '../trace.js';
+import { traceSpan } from '../trace.js';
+import { sinceStart } from '../sys/builtin.js';
 import { AggregateStackError } from '../errors.js';
 import type { Operation, OperationKind, OperationOf, Plan } from '../planner/plan.js';
 import { toposort } from '../planner/toposort.js';

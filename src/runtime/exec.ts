@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { KernelError, UserError } from '../errors.js';
-import { builtin } from '../sys/builtin.js';
+import { childProcess } from '../sys/builtin.js';
 import type { SeccompChoice, Service } from '../spec/project.js';
 import { ALL_CAPABILITIES, capabilityMask, serviceCapabilities } from './caps.js';
 import { DEFAULT_SEARCH_PATH, encodeLaunchRequest } from './launcher-config.js';
@@ -174,7 +174,7 @@ export async function execInService(target: ExecTarget, argv: readonly string[],
   const helper = options.helperPath ?? EXEC_HELPER_PATH;
   const max = options.maxOutputBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
+    const { spawn } = childProcess();
     const child = spawn(helper, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], cwd: '/', env: {} });
     const stdout = collector(max);
     const stderr = collector(max);
@@ -266,7 +266,7 @@ export function execAttached(
     const helper = options.helperPath ?? EXEC_HELPER_PATH;
     const own = stdio === 'detach' ? 'ignore' : 'inherit';
     const io = options.pipes && stdio === 'inherit' ? (['pipe', 'pipe'] as const) : ([own, own] as const);
-    const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
+    const { spawn } = childProcess();
     child = spawn(helper, ['--request-fd', '4'], { stdio: [...io, own, 'pipe', 'pipe'], cwd: '/', env: {} });
     let report = '';
     const reportStream = child.stdio[3] as NodeJS.ReadableStream;

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { builtin } from '../sys/builtin.js';
+import { childProcess } from '../sys/builtin.js';
 import { isSameProcess, readBootId } from '../sys/proc.js';
 import { mark } from '../trace.js';
 import { STANDBY_ARGUMENT } from '../names.js';
@@ -106,7 +106,7 @@ function spawnProgram(args: readonly string[], out: number, stdin: 'ignore' | 'p
   // `status`, which only read, ~5 ms of compiling. Loaded synchronously: behind an import()'s
   // await, the standby's spawn waited for the spec loader's 100 ms of synchronous loading that
   // `up` starts right after it (traced: the standby ran 65 ms after `standby: starting`).
-  const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
+  const { spawn } = childProcess();
   const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args], {
     detached: true,
     stdio: [stdin, out, out, 'pipe'],

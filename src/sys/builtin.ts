@@ -1,13 +1,25 @@
-// Node's own modules, loaded synchronously when first needed. A static import is paid by every
-// command whose bundle chunk holds the importer, used or not: child_process (with dgram, which
-// it loads) took ~5 ms of each `restart` and `down`, whose chunk imports it for fallbacks and for
-// `exec` (bench: a cpu profile of `restart`, node:child_process 5.0 ms inclusive).
+// Node's modules that few commands use, loaded synchronously when first needed. A static import
+// is paid by every command whose bundle chunk holds the importer, used or not: child_process
+// (with dgram, which it loads) took ~5 ms of each `restart` and `down`, whose chunk imports it
+// for fallbacks and for `exec` (bench: a cpu profile of `restart`, node:child_process 5.0 ms
+// inclusive). process.uptime() in ms is the clock that spares perf_hooks the same way.
 import { createRequire } from 'node:module';
 
 let load: NodeJS.Require | undefined;
 
-/** `require(name)` of one of Node's modules (`node:child_process`), typed by the caller. */
-export function builtin<T>(name: `node:${string}`): T {
+/** node:child_process, required on first use. */
+export function childProcess(): typeof import('node:child_process') {
   load ??= createRequire(import.meta.url);
-  return load(name) as T;
+  return load('node:child_process') as typeof import('node:child_process');
+}
+
+/**
+ * Milliseconds since the process began, on the monotonic clock performance.now() reads (libuv's
+ * hrtime); its origin is libuv's start, ~2 ms before performance.now()'s, so the two are
+ * compared only with themselves. The global `performance` loads Node's perf_hooks on its first
+ * use (1.6 ms in a fresh process, 12 modules), which a command that times its operations but
+ * prints no trace never needs.
+ */
+export function sinceStart(): number {
+  return process.uptime() * 1000;
 }

@@ -6,6 +6,7 @@ import type * as Koffi from 'koffi';
 import { KernelError } from '../errors.js';
 import { errnoName } from './errno.js';
 import { loadKoffi } from './koffi.js';
+import { sinceStart } from './builtin.js';
 
 /** Flags and constants of the calls below (x86-64/arm64 Linux values). */
 export const AF_NETLINK = 16;
@@ -282,10 +283,9 @@ const revents = (buf: Buffer, i: number): number => buf.readInt16LE(8 * i + 6);
  */
 export function pollOne(fd: number, events: number, timeoutMs: number, what: string): number {
   const pollfd = pollfds([fd], events);
-  // process.uptime(): the monotonic clock of performance.now() without loading perf_hooks (trace.ts sinceStart).
-  const deadline = process.uptime() * 1000 + timeoutMs;
+  const deadline = sinceStart() + timeoutMs;
   for (;;) {
-    const left = timeoutMs <= 0 ? timeoutMs : Math.max(0, Math.ceil(deadline - process.uptime() * 1000));
+    const left = timeoutMs <= 0 ? timeoutMs : Math.max(0, Math.ceil(deadline - sinceStart()));
     const ret = lib().poll(pollfd, 1, left);
     if (ret < 0 && lib().koffi.errno() === EINTR) continue;
     const n = check(ret, () => `poll(${what})`);

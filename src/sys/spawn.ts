@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { builtin } from './builtin.js';
+import { childProcess } from './builtin.js';
 import { canSpawnInDirectory, close, posixSpawn, reapChild, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
 /** The subset of a ChildProcess that spawnChild's callers use. */
@@ -196,7 +196,7 @@ function registered(pid: number, pairs: readonly [number, number][]): PosixChild
 
 /** child_process.spawn with the same stdio, where koffi or posix_spawn's chdir is missing. */
 function forked(file: string, args: readonly string[], options: SpawnChildOptions): SpawnedChild {
-  const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
+  const { spawn } = childProcess();
   const child: ChildProcess = spawn(file, [...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     ...(options.env !== undefined && { env: options.env as NodeJS.ProcessEnv }),

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtin } from '../../sys/builtin.js';
+import { childProcess } from '../../sys/builtin.js';
 import { seccompRequestPairs, type SeccompFilter } from './resolve.js';
 
 /** The compiler built by `npm run build` (scripts/build-native.mjs). */
@@ -59,7 +59,7 @@ function compilerIdentity(compiler: string): string {
 /** Runs the compiler on the filter's pairs; the BPF, or undefined when it failed. */
 function compile(pairs: readonly [string, string][], compiler: string): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
-    const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
+    const { spawn } = childProcess();
     const child = spawn(compiler, [], { stdio: ['pipe', 'pipe', 'ignore'], cwd: '/', env: {} });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
