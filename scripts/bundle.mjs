@@ -94,12 +94,23 @@ const result = await build({
  * module imports a CommonJS chunk by name: esbuild annotates the names it exports
  * (`0 && (module.exports = {…})`) for Node's CommonJS export detection.
  */
-async function asCommonJs(files, imports, entryNames) {
+async function asCommonJs(files, imports, entryNames, inputs) {
   const names = new Map(files.map((f) => [f.path, f.path.slice(outdir.length + 1).replace(/\.mjs$/, '')]));
   const transformed = new Map();
   const esm = new Set();
+  // A chunk of generated code alone (src/spec/accepts.generated.ts: ajv's one line of ~200 KB)
+  // keeps it on few lines: printed out, it was three times the size, and V8 reads every byte.
+  const generated = (f) => (inputs.get(f.path) ?? []).every((i) => i.endsWith('.generated.ts'));
   const toCjs = (f, specifier) =>
-    transform(specifier(f.text).replace(BANNER, '').replaceAll('import.meta.url', '__stackUrl'), { format: 'cjs', platform: 'node', target: 'node20', supported: { 'dynamic-import': false }, sourcefile: names.get(f.path) + '.js', logLevel: 'silent' });
+    transform(specifier(f.text).replace(BANNER, '').replaceAll('import.meta.url', '__stackUrl'), {
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      supported: { 'dynamic-import': false },
+      sourcefile: names.get(f.path) + '.js',
+      logLevel: 'silent',
+      minifyWhitespace: generated(f),
+    });
   // A first pass finds the chunks that cannot be CommonJS (a top-level await)…
   for (const f of files) {
     try {
@@ -176,7 +187,8 @@ await mkdir(outdir, { recursive: true });
 const imports = new Map(Object.entries(result.metafile.outputs).map(([path, o]) => [join(root, path), o.imports.map((i) => (i.external ? i : { ...i, path: join(root, i.path) }))]));
 const others = result.outputFiles.filter((f) => !f.path.endsWith('.mjs'));
 if (others.length > 0) throw new Error(`bundle: esbuild wrote ${others.map((f) => f.path).join(', ')}, which the CommonJS pass does not handle`);
-const files = await asCommonJs(result.outputFiles, imports, new Set(Object.keys(ENTRY_POINTS)));
+const inputs = new Map(Object.entries(result.metafile.outputs).map(([path, o]) => [join(root, path), Object.keys(o.inputs)]));
+const files = await asCommonJs(result.outputFiles, imports, new Set(Object.keys(ENTRY_POINTS)), inputs);
 // The entries' first line installs V8's code cache for the bundle (src/code-cache.cjs).
 files.unshift({ path: join(outdir, 'code-cache.cjs'), contents: await readFile(join(src, 'code-cache.cjs')) });
 const entries = new Set(Object.keys(ENTRY_POINTS).map((name) => join(outdir, `${name}.cjs`)));

@@ -4,7 +4,9 @@ import { SpecError, type Diagnostic } from './diagnostics.js';
 import { loadRaw, type LoadOptions } from './load.js';
 import { normalize } from './normalize.js';
 import type { Project } from './project.js';
-import { validate } from './validate.js';
+import type { RawSpec } from './raw.js';
+import type { SeccompProfileReader } from './security-opt.js';
+import { checkStructure } from './structure.js';
 
 // Re-exports: other areas import the spec area from here only.
 export type * from './project.js';
@@ -13,8 +15,6 @@ export type { LoadOptions } from './load.js';
 export { formatDiagnostic, SpecError, type Diagnostic } from './diagnostics.js';
 export { configDocument, renderConfig, type ConfigFormat } from './config-output.js';
 export { normalize } from './normalize.js';
-export { validate } from './validate.js';
-export { toJsonSchema } from './schema.js';
 
 /** What `loadProject` needs: the loader's options plus the active profiles (`--profile`). */
 export type LoadProjectOptions = LoadOptions & { profiles?: readonly string[] };
@@ -25,7 +25,7 @@ export type LoadProjectOptions = LoadOptions & { profiles?: readonly string[] };
  */
 export async function loadProject(opts: LoadProjectOptions): Promise<{ project: Project; warnings: Diagnostic[] }> {
   const raw = await loadRaw(opts);
-  const structural = validate(raw);
+  const structural = await checkStructure(raw);
   // Services with structural errors are skipped, so the semantic errors of the others (ports,
   // references, cycles) come in the same report; errors elsewhere stop before normalizing.
   const broken = new Set<string>();
@@ -34,13 +34,23 @@ export async function loadProject(opts: LoadProjectOptions): Promise<{ project: 
     if (d.path?.[0] === 'services' && typeof d.path[1] === 'string') broken.add(d.path[1]);
     else normalizable = false;
   }
-  const semantic = normalizable ? normalize(raw, { profiles: opts.profiles ?? [], skip: broken }) : undefined;
+  const semantic = normalizable ? normalize(raw, { profiles: opts.profiles ?? [], skip: broken, ...(await seccompReader(raw)) }) : undefined;
   const all = sortDiagnostics([...raw.warnings, ...structural, ...(semantic?.diagnostics ?? [])]);
   if (!semantic || all.some(isError)) throw new SpecError(all);
   return { project: deepFreeze(semantic.project), warnings: all };
 }
 
 const isError = (d: Diagnostic) => d.severity === 'error';
+
+/**
+ * The reader of `seccomp=FILE` profiles when a service has `security_opt` at all: it is written
+ * with zod, which a spec without such a key (nearly all) then never loads.
+ */
+async function seccompReader(raw: RawSpec): Promise<{ seccompProfile?: SeccompProfileReader }> {
+  const services = raw.doc.services;
+  const some = typeof services === 'object' && services !== null && Object.values(services).some((s) => typeof s === 'object' && s !== null && Object.hasOwn(s, 'security_opt'));
+  return some ? { seccompProfile: (await import('./seccomp-profile.js')).parseSeccompProfile } : {};
+}
 
 /** Diagnostics in reading order: by file, line and column. */
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {

@@ -191,3 +191,37 @@ export function keyStatus(level: Level, key: string): KeyStatus | undefined {
 export function isExtensionKey(key: string): boolean {
   return key.startsWith('x-');
 }
+
+/** How a level is named in messages. */
+export function describeLevel(name: Level): string {
+  const names: Record<Level, string> = {
+    top: 'the top level of the spec',
+    service: 'a service',
+    build: 'build',
+    extends: 'extends',
+    healthcheck: 'a healthcheck',
+    deploy: 'deploy',
+    resources: 'deploy.resources',
+    limits: 'deploy.resources.limits',
+    develop: 'develop',
+    watch: 'a develop.watch rule',
+    hook: 'a command to run in the service (exec)',
+    port: 'a port (long syntax)',
+    mount: 'a volume mount (long syntax)',
+    mountBind: 'bind options',
+    mountVolume: 'volume options',
+    mountTmpfs: 'tmpfs options',
+    device: 'a device (long syntax)',
+    serviceNetwork: "a service's network",
+    dependency: 'a dependency',
+    envFile: 'an env_file entry',
+    network: 'a network',
+    ipam: 'ipam',
+    ipamConfig: 'an ipam.config entry',
+    volume: 'a volume',
+    secret: 'a secret',
+    config: 'a config',
+    serviceSecret: 'a secret or config of the service (long syntax)',
+  };
+  return names[name];
+}

@@ -8,6 +8,7 @@ import { activeProfiles, enabledServices, profilesOf } from './profiles.js';
 import type { IpamConfig, Network, Project, Service, Volume } from './project.js';
 import type { RawSpec } from './raw.js';
 import { Report } from './report.js';
+import type { SeccompProfileReader } from './security-opt.js';
 import { suggest } from './suggest.js';
 import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
 import { secretDefs, serviceSecretMounts } from './secrets.js';
@@ -23,6 +24,11 @@ export interface NormalizeOptions {
   readonly profiles?: readonly string[];
   /** Services that failed validation: counted as existing, but not normalized. */
   readonly skip?: ReadonlySet<string>;
+  /**
+   * Reads a `seccomp=FILE` profile (seccomp-profile.ts parseSeccompProfile); needed when a
+   * service names one (index.ts loadProject gives it when any service has `security_opt`).
+   */
+  readonly seccompProfile?: SeccompProfileReader;
 }
 
 /**
@@ -44,6 +50,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
     env: raw.env,
     volumes: new Set(Object.keys(declaredVolumes)),
     networks: new Set([...Object.keys(declaredNetworks), 'default']),
+    seccompProfile: opts.seccompProfile,
   };
 
   const services: Record<string, Service> = {};

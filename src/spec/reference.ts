@@ -1,8 +1,7 @@
 // The reference of spec keys (for the README), generated from the key catalogue so that the
 // documentation and what validation accepts cannot drift apart.
 import { KEY_DOCS } from './key-docs.js';
-import { COSMETIC_REASONS, KEYS, UNSUPPORTED_REASONS, type KeyStatus, type Level } from './keys.js';
-import { describeLevel } from './schema.js';
+import { COSMETIC_REASONS, describeLevel, KEYS, UNSUPPORTED_REASONS, type KeyStatus, type Level } from './keys.js';
 
 const SHOWN: readonly Level[] = ['top', 'service', 'network', 'volume', 'secret', 'config', 'serviceSecret'];
 

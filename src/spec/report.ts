@@ -2,7 +2,7 @@
 // places in the spec, so that every one of them is reported together.
 import type { Diagnostic } from './diagnostics.js';
 import type { KeyPath, RawSpec } from './raw.js';
-import { describeValue, locate, valueAt } from './validate.js';
+import { describeValue, locate, valueAt } from './findings.js';
 
 /** What a finding says besides its message. */
 export interface Detail {

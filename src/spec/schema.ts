@@ -4,7 +4,7 @@
 import { z } from '../zod.js';
 import { CPUS_FORMAT, DURATION_FORMAT, SIZE_FORMAT } from './units.js';
 import { KEY_DOCS } from './key-docs.js';
-import { cosmeticKeys, type Level } from './keys.js';
+import { cosmeticKeys, describeLevel, type Level } from './keys.js';
 
 /** Marks a message that is an "expected" text of ours rather than a zod message. */
 export const EXPECTED_MARK = '\u0000expected:';
@@ -23,40 +23,6 @@ function level<T extends z.core.$ZodLooseShape>(name: Level, shape: T) {
   levels.add(schema, { level: name });
   levelSchemas.push([name, schema]);
   return schema;
-}
-
-/** How a level is named in messages. */
-export function describeLevel(name: Level): string {
-  const names: Record<Level, string> = {
-    top: 'the top level of the spec',
-    service: 'a service',
-    build: 'build',
-    extends: 'extends',
-    healthcheck: 'a healthcheck',
-    deploy: 'deploy',
-    resources: 'deploy.resources',
-    limits: 'deploy.resources.limits',
-    develop: 'develop',
-    watch: 'a develop.watch rule',
-    hook: 'a command to run in the service (exec)',
-    port: 'a port (long syntax)',
-    mount: 'a volume mount (long syntax)',
-    mountBind: 'bind options',
-    mountVolume: 'volume options',
-    mountTmpfs: 'tmpfs options',
-    device: 'a device (long syntax)',
-    serviceNetwork: "a service's network",
-    dependency: 'a dependency',
-    envFile: 'an env_file entry',
-    network: 'a network',
-    ipam: 'ipam',
-    ipamConfig: 'an ipam.config entry',
-    volume: 'a volume',
-    secret: 'a secret',
-    config: 'a config',
-    serviceSecret: 'a secret or config of the service (long syntax)',
-  };
-  return names[name];
 }
 
 const str = z.string();

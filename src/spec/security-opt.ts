@@ -7,7 +7,14 @@ import { readText } from './fs.js';
 import { hostPath, type MountContext } from './mounts.js';
 import type { SeccompChoice } from './project.js';
 import type { KeyPath } from './raw.js';
-import { parseSeccompProfile } from './seccomp-profile.js';
+import type { ParsedProfile } from './seccomp-profile.js';
+
+/**
+ * Reads the text of a `seccomp=FILE` profile: seccomp-profile.ts parseSeccompProfile. Given by
+ * the caller (normalize.ts NormalizeOptions), so that loading a spec without such a profile
+ * never loads zod, which that check is written in.
+ */
+export type SeccompProfileReader = (text: string) => ParsedProfile;
 
 /** What `security_opt` decides for a service. */
 export interface SecurityOptions {
@@ -18,11 +25,14 @@ export interface SecurityOptions {
 
 const KNOWN = 'seccomp=unconfined, seccomp=builtin, seccomp=FILE or no-new-privileges';
 
+/** What securityOptions reads besides the entries. */
+type SecurityContext = Pick<MountContext, 'report' | 'workingDir' | 'env'> & { readonly seccompProfile?: SeccompProfileReader | undefined };
+
 /** Reads `security_opt`; problems go to `ctx.report` (the seccomp choice is then the default). */
 export function securityOptions(
   given: readonly string[] | undefined,
   at: (...rest: (string | number)[]) => KeyPath,
-  ctx: Pick<MountContext, 'report' | 'workingDir' | 'env'>,
+  ctx: SecurityContext,
 ): SecurityOptions {
   let seccomp: SeccompChoice = { mode: 'default' };
   (given ?? []).forEach((entry, i) => {
@@ -64,7 +74,7 @@ export function securityOptions(
 }
 
 /** Reads and checks a profile file; reports and returns undefined when it is unusable. */
-function readProfile(file: string, path: KeyPath, ctx: Pick<MountContext, 'report' | 'workingDir' | 'env'>): SeccompChoice | undefined {
+function readProfile(file: string, path: KeyPath, ctx: SecurityContext): SeccompChoice | undefined {
   const absolute = hostPath(file, ctx);
   let text: string;
   try {
@@ -76,7 +86,8 @@ function readProfile(file: string, path: KeyPath, ctx: Pick<MountContext, 'repor
     });
     return undefined;
   }
-  const parsed = parseSeccompProfile(text);
+  if (!ctx.seccompProfile) throw new Error('normalize: a seccomp=FILE profile without NormalizeOptions.seccompProfile to read it');
+  const parsed = ctx.seccompProfile(text);
   if (!parsed.ok) {
     ctx.report.error(path, 'SECCOMP_PROFILE', `seccomp profile ${absolute}: ${parsed.reason}`, {
       hint: "the profile is Docker's JSON format: defaultAction, syscalls[{names, action, args}] ...",

@@ -17,7 +17,7 @@ import { cgroupKeys } from './cgroup-keys.js';
 import { parsePlatform } from './platform.js';
 import { hostPath, parseMount, parseTmpfs, type LongMount, type MountContext } from './mounts.js';
 import { parseLongPort, parseShortPort, PORT_SYNTAX } from './ports.js';
-import { securityOptions } from './security-opt.js';
+import { securityOptions, type SeccompProfileReader } from './security-opt.js';
 import type { KeyPath } from './raw.js';
 import type { ServiceSpec } from './schema.js';
 import { splitWords } from './shellwords.js';
@@ -29,6 +29,8 @@ import { asBoolean, parseBytes, parseCpus, parseDuration, parseInteger } from '.
 export interface ServiceContext extends MountContext {
   /** Keys of the project's top-level networks (plus `default`). */
   readonly networks: ReadonlySet<string>;
+  /** Reads a `seccomp=FILE` profile (normalize.ts NormalizeOptions.seccompProfile). */
+  readonly seccompProfile?: SeccompProfileReader | undefined;
 }
 
 /** Docker's healthcheck defaults (ms). */

@@ -17,7 +17,7 @@ function load(opts: string[]) {
   const yaml = `services:\n  web:\n    command: ["true"]\n    security_opt: ${JSON.stringify(opts)}\n`;
   const raw = rawSpec(yaml, { workingDir: dir });
   expect(validate(raw).filter((d) => d.severity === 'error')).toEqual([]);
-  return normalize(raw, { profiles: [] });
+  return normalize(raw, { profiles: [], seccompProfile: parseSeccompProfile });
 }
 
 describe('the profile format', () => {

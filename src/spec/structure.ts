@@ -1,0 +1,26 @@
+// Structure validation as loading a spec runs it: the merged document is first given to the
+// check generated from the zod schema (accepts.generated.ts, scripts/spec-accepts.mjs), which
+// is true exactly when validation would find nothing in it; only a document with something to
+// report loads zod and the schema (validate.ts), to say what and where. The top-level
+// `version:` key compose files still carry is cosmetic: one warning, and the rest of the
+// document on the fast path.
+import type { Diagnostic } from './diagnostics.js';
+import { emptySpec, folderServiceNames, keyDiagnostic } from './findings.js';
+import type { RawSpec } from './raw.js';
+
+/** Every structural finding about `raw.doc`: errors and warnings (validate.ts's, in its order). */
+export async function checkStructure(raw: RawSpec): Promise<Diagnostic[]> {
+  const empty = emptySpec(raw);
+  if (empty) return [empty];
+  const doc = raw.doc;
+  const versioned = Object.hasOwn(doc, 'version');
+  // a chunk of its own in the bundle, kept compact there (scripts/bundle.mjs)
+  const { default: acceptsSpec } = await import('./accepts.generated.js');
+  if (acceptsSpec(versioned ? Object.fromEntries(Object.entries(doc).filter(([key]) => key !== 'version')) : doc)) {
+    const out = folderServiceNames(raw);
+    if (versioned) out.push(keyDiagnostic([], 'version', raw));
+    return out;
+  }
+  const { validate } = await import('./validate.js');
+  return validate(raw);
+}
