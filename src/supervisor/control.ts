@@ -16,6 +16,7 @@ import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '.
 import { readPidRecord, type PidRecord } from './files.js';
 import { READY_FD_VARIABLE, supervisorPaths, type SupervisorPaths } from './paths.js';
 import { send, type SupervisorStatus } from './protocol.js';
+import { nodeHelperEnv } from '../sys/node-env.js';
 
 
 /** How long a new supervisor may take to answer on its socket. */
@@ -111,7 +112,7 @@ function spawnProgram(args: readonly string[], out: number, stdin: 'ignore' | 'p
     detached: true,
     stdio: [stdin, out, out, 'pipe'],
     cwd: '/',
-    env: { ...process.env, [READY_FD_VARIABLE]: '3', ...threadsForExitWatch(process.env) },
+    env: { ...nodeHelperEnv(process.env), [READY_FD_VARIABLE]: '3', ...threadsForExitWatch(process.env) },
   });
   let code: number | null = null;
   child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));

@@ -210,7 +210,8 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     const deadline = Date.now() + 30_000;
     let body = '';
     while (body !== 'web' && Date.now() < deadline) {
-      body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => '');
+      // each attempt bounded: one connection hung for the whole test timeout once (120 s, in a run beside the supervisor suites)
+      body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) }).then((r) => r.text()).catch(() => '');
       if (body !== 'web') await new Promise((r) => setTimeout(r, 100));
     }
     expect(body).toBe('web');

@@ -13,6 +13,7 @@ import type { CommandContext } from '../context.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import type { RunEnv } from './executor-env.js';
 import { bundled } from '../../bundled.js';
+import { nodeHelperEnv } from '../../sys/node-env.js';
 
 /** The part of `live` that is the one-off `name` and its anonymous volumes: what removing it takes. */
 export function oneOffPart(live: LiveState, name: string): LiveState {
@@ -48,6 +49,6 @@ function reaperPath(): string {
 
 /** Starts the detached process that removes one-off `name` once its command has ended. */
 export function spawnReaper(ctx: Pick<CommandContext, 'env'>, project: string, name: string): void {
-  const child = spawn(process.execPath, [reaperPath(), project, name], { detached: true, stdio: 'ignore', cwd: '/', env: ctx.env as NodeJS.ProcessEnv });
+  const child = spawn(process.execPath, [reaperPath(), project, name], { detached: true, stdio: 'ignore', cwd: '/', env: nodeHelperEnv(ctx.env as NodeJS.ProcessEnv) });
   child.unref();
 }
