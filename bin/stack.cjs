@@ -21,16 +21,28 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
   // write(2) on the descriptor: making process.stdout would cost more than the rest of this
   // answer (src/cli/output.ts). A line this short (under PIPE_BUF) fits whole into any pipe with
-  // room; what write(2) did not take (a full non-blocking pipe, a reader gone, a full disk) is
-  // left to the stream, as every write was before.
+  // room; what write(2) did not take (a full non-blocking pipe) is left to the stream. A write
+  // that fails ends as the CLI's do (src/cli/main.ts endsOnWriteError): a reader gone (EPIPE)
+  // quietly with 141, anything else (ENOSPC: `stack --version > /dev/full`) said once, status 1.
+  const fs = require('node:fs');
+  const failed = (e) => {
+    if (e.code !== 'EPIPE') {
+      try {
+        fs.writeSync(2, `stack: cannot write to stdout: ${e.code ?? e.message}\n`);
+      } catch {
+        // stderr is gone too
+      }
+    }
+    process.exit(e.code === 'EPIPE' ? 128 + 13 : 1);
+  };
   const line = Buffer.from(require('../package.json').version + '\n');
   let written = 0;
   try {
-    written = require('node:fs').writeSync(1, line);
-  } catch {
-    // the stream writes it, or reports why it cannot
+    written = fs.writeSync(1, line);
+  } catch (e) {
+    if (e.code !== 'EAGAIN') failed(e);
   }
-  if (written < line.length) process.stdout.write(line.subarray(written));
+  if (written < line.length) process.stdout.once('error', failed).write(line.subarray(written));
 } else {
   const { statSync } = require('node:fs');
   const { join } = require('node:path');

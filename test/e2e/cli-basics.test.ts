@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,20 @@ describe('stack CLI basics', () => {
       expect(status).toBe(141);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([['--version'], ['--help']])('%s to a full disk (/dev/full) says so once, status 1, no stack trace', async (flag) => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [bin, flag], { stdio: ['ignore', full, 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      expect(stderr).toBe('stack: cannot write to stdout: ENOSPC\n');
+      expect(status).toBe(1);
+    } finally {
+      closeSync(full);
     }
   });
 });
