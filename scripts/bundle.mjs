@@ -100,7 +100,10 @@ async function asCommonJs(files, imports, entryNames, inputs) {
   const esm = new Set();
   // A chunk of generated code alone (src/spec/accepts.generated.ts: ajv's one line of ~200 KB)
   // keeps it on few lines: printed out, it was three times the size, and V8 reads every byte.
-  const generated = (f) => (inputs.get(f.path) ?? []).every((i) => i.endsWith('.generated.ts'));
+  const generated = (f) => {
+    const from = inputs.get(f.path) ?? [];
+    return from.length > 0 && from.every((i) => i.endsWith('.generated.ts'));
+  };
   const toCjs = (f, specifier) =>
     transform(specifier(f.text).replace(BANNER, '').replaceAll('import.meta.url', '__stackUrl'), {
       format: 'cjs',

@@ -23,30 +23,40 @@ export function emptySpec(raw: RawSpec): Diagnostic | undefined {
 }
 
 /**
- * Services named `.` or `..` (the schema's pattern allows them, but they name folders; compose
- * refuses them), or like a file the kernel keeps in every cgroup folder (`memory.max`, `tasks`):
- * each service gets a cgroup folder of that name beside those files.
+ * Names the schema's pattern allows that stack cannot use: services named `.` or `..` (they name
+ * folders; compose refuses them), or like a file the kernel keeps in every cgroup folder
+ * (`memory.max`, `tasks`: each service gets a cgroup folder of that name beside those files);
+ * and `__proto__` as the name of anything, which zod's records skip unchecked (a service so
+ * named reached normalization unvalidated, and its `ports: 7` ended in a TypeError).
  */
-export function folderServiceNames(raw: RawSpec): Diagnostic[] {
-  const services = raw.doc.services;
-  if (typeof services !== 'object' || services === null || Array.isArray(services)) return [];
-  return Object.keys(services)
-    .filter((key) => key === '.' || key === '..' || isCgroupFileName(key))
-    .map((key) => (isCgroupFileName(key) ? cgroupFileName(['services', key], key, raw) : badName(['services', key], raw)));
+export function nameFindings(raw: RawSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const kind of ['services', 'networks', 'volumes', 'secrets', 'configs']) {
+    const names = raw.doc[kind];
+    if (typeof names !== 'object' || names === null || Array.isArray(names)) continue;
+    for (const key of Object.keys(names)) {
+      if (key === '__proto__') out.push(badName([kind, key], raw));
+      else if (kind !== 'services') continue;
+      else if (isCgroupFileName(key)) out.push(cgroupFileName([kind, key], key, raw));
+      else if (key === '.' || key === '..') out.push(badName([kind, key], raw));
+    }
+  }
+  return out;
 }
 
 /** A key that is not a valid name, at the key's place. */
 export function badName(path: KeyPath, raw: RawSpec): Diagnostic {
   const key = String(path[path.length - 1]);
   const dots = key === '.' || key === '..';
-  const hint = dots ? `\`${key}\` names a folder: rename it, e.g. \`app\`` : `rename it, e.g. \`${key.replace(/[^a-zA-Z0-9._-]+/g, '-')}\``;
+  const proto = key === '__proto__';
+  const hint = dots ? `\`${key}\` names a folder: rename it, e.g. \`app\`` : proto ? 'rename it, e.g. `proto`' : `rename it, e.g. \`${key.replace(/[^a-zA-Z0-9._-]+/g, '-')}\``;
   return {
     severity: 'error',
     code: 'BAD_NAME',
     location: locateKey(raw, path),
     path,
     message: `\`${key}\` is not a valid name`,
-    expected: `a name of letters, digits, ".", "_" and "-"${dots ? ', other than "." and ".."' : ''}`,
+    expected: `a name of letters, digits, ".", "_" and "-"${dots ? ', other than "." and ".."' : proto ? ', other than "__proto__"' : ''}`,
     found: JSON.stringify(key),
     hint,
   };

@@ -1,11 +1,11 @@
 // Structure validation as loading a spec runs it: the merged document is first given to the
 // check generated from the zod schema (accepts.generated.ts, scripts/spec-accepts.mjs), which
-// is true exactly when validation would find nothing in it; only a document with something to
-// report loads zod and the schema (validate.ts), to say what and where. The top-level
-// `version:` key compose files still carry is cosmetic: one warning, and the rest of the
-// document on the fast path.
+// is true only when validation would find nothing in it; any other document loads zod and the
+// schema (validate.ts), to say what and where (or that it is fine after all: the check refuses
+// a few documents validation accepts). The top-level `version:` key compose files still carry
+// is cosmetic: one warning, and the rest of the document on the fast path.
 import type { Diagnostic } from './diagnostics.js';
-import { emptySpec, folderServiceNames, keyDiagnostic } from './findings.js';
+import { emptySpec, nameFindings, keyDiagnostic } from './findings.js';
 import type { RawSpec } from './raw.js';
 
 /** Every structural finding about `raw.doc`: errors and warnings (validate.ts's, in its order). */
@@ -17,7 +17,7 @@ export async function checkStructure(raw: RawSpec): Promise<Diagnostic[]> {
   // a chunk of its own in the bundle, kept compact there (scripts/bundle.mjs)
   const { default: acceptsSpec } = await import('./accepts.generated.js');
   if (acceptsSpec(versioned ? Object.fromEntries(Object.entries(doc).filter(([key]) => key !== 'version')) : doc)) {
-    const out = folderServiceNames(raw);
+    const out = nameFindings(raw);
     if (versioned) out.push(keyDiagnostic([], 'version', raw));
     return out;
   }

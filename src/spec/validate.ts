@@ -6,7 +6,7 @@ import { EXPECTED_MARK, specSchema } from './schema.js';
 import { isExtensionKey } from './keys.js';
 import type { KeyPath, RawSpec } from './raw.js';
 import { suggest } from './suggest.js';
-import { badName, describeValue, emptySpec, folderServiceNames, keyDiagnostic, locate, valueAt } from './findings.js';
+import { badName, describeValue, emptySpec, nameFindings, keyDiagnostic, locate, valueAt } from './findings.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -18,7 +18,7 @@ export function validate(raw: RawSpec): Diagnostic[] {
   const empty = emptySpec(raw);
   if (empty) return [empty];
   const result = specSchema.safeParse(raw.doc);
-  const out: Diagnostic[] = folderServiceNames(raw);
+  const out: Diagnostic[] = nameFindings(raw);
   if (result.success) return out;
   for (const issue of result.error.issues) out.push(...toDiagnostics(issue, [], raw));
   return out;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SECCOMP_PROFILE } from '../../../src/runtime/seccomp/index.js';
+import { loadProject } from '../../../src/spec/index.js';
 import { normalize } from '../../../src/spec/normalize.js';
 import { checkSeccompProfile, parseSeccompProfile } from '../../../src/spec/seccomp-profile.js';
 import { validate } from '../../../src/spec/validate.js';
@@ -81,6 +82,14 @@ describe('security_opt', () => {
     const { project, diagnostics } = load(['seccomp=./deny-mkdir.json']);
     expect(diagnostics).toEqual([]);
     expect(project.services.web!.seccomp).toEqual({ mode: 'file', path: join(dir, 'deny-mkdir.json'), profile });
+  });
+
+  test('loading the project (what the CLI does) gives normalize the profile reader', async () => {
+    const folder = mkdtempSync(join(dir, 'project-'));
+    writeFileSync(join(folder, 'deny.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] }));
+    writeFileSync(join(folder, 'compose.yaml'), 'services:\n  web:\n    command: ["true"]\n    security_opt: ["seccomp=./deny.json"]\n');
+    const { project } = await loadProject({ cwd: folder, env: {} });
+    expect(project.services.web!.seccomp).toMatchObject({ mode: 'file', path: join(folder, 'deny.json') });
   });
 
   test('a missing or bad profile file is an error at the entry naming the file and the problem', () => {

@@ -1,7 +1,8 @@
 // The check generated from the zod schema (src/spec/accepts.generated.ts) against validation
-// itself: loading a spec skips zod when the check accepts, so checkStructure must say exactly
-// what validate says, for every document: the corpus as written, and mutated (values of other
-// kinds, numbers zod refuses, unknown and x- keys at any depth).
+// itself: loading a spec skips zod when the check accepts, so checkStructure must say what
+// validate says for every document the loader can build: the corpus as written, and mutated
+// (values of other kinds, numbers zod refuses, renamed keys, unknown and x- keys at any depth,
+// the top level included).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, test } from 'vitest';
@@ -62,6 +63,7 @@ test('checkStructure says what validate says, for the corpus as written and muta
   for (let round = 0; round < 6; round++) {
     for (const doc of docs) {
       const input = round === 0 ? doc : Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, mutate(v)]));
+      if (round > 0 && round % 2 === 0) input[round === 2 ? 'x-top' : 'bogus'] = { a: 1 };
       const raw = { ...rawSpec('{}'), doc: input };
       const expected = validate(raw);
       expect(await checkStructure(raw)).toEqual(expected);
@@ -111,7 +113,7 @@ test('names that are no valid key of a mapping of names are refused', () => {
   }
 });
 
-test('x- keys are forgiven at the top and in a service; inside a branch of a union the check refuses and validation decides', async () => {
+test('x- keys are forgiven at the top and in a service; in a branch of a union the check refuses (validation decides)', async () => {
   const at = (doc: Record<string, unknown>) => ({ ...rawSpec('{}'), doc });
   const top = { 'x-common': { a: 1 }, services: { a: { image: 'x', 'x-note': 'n' } } };
   expect(acceptsSpec(top)).toBe(true);
@@ -119,7 +121,16 @@ test('x- keys are forgiven at the top and in a service; inside a branch of a uni
   // `external:` is true/false or {name}: an x- key in the mapping fails the union as a whole
   const inUnion = { services: { a: { image: 'x' } }, networks: { n: { external: { name: 'n', 'x-a': 1 } } } };
   expect(acceptsSpec(inUnion)).toBe(false);
-  expect(await checkStructure(at(inUnion))).toEqual(validate(at(inUnion)));
+});
+
+test('__proto__ names nothing: refused on both ways, where zod alone skipped it unchecked', async () => {
+  for (const kind of ['services', 'networks', 'volumes']) {
+    const rest = kind === 'services' ? '' : `${kind}:\n`;
+    const raw = rawSpec(`services:\n  a:\n    image: x\n${rest}  __proto__:\n    ports: 7\n`);
+    const found = await checkStructure(raw);
+    expect(found).toEqual(validate(raw));
+    expect(found.map((d) => [d.code, d.path?.join('.')]), kind).toEqual([['BAD_NAME', `${kind}.__proto__`]]);
+  }
 });
 
 test('a top-level version: key warns and leaves the rest on the fast path', async () => {
