@@ -90,8 +90,12 @@ const verdict = (r) => (r.target === null || r.target === undefined ? '' : r.rat
 
 const fmt = (n) => n.toFixed(2);
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Linux ${release()}`;
+// Node parses the certificate bundle NODE_EXTRA_CA_CERTS names before any code runs: every Node
+// start, the CLI floor `node -e 0` included, is 40-60 ms longer with Debian's bundle on this
+// kind, which moves every ratio towards 1. Named with the table, so runs are compared alike.
+const certificates = process.env.NODE_EXTRA_CA_CERTS ? `NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}` : 'no NODE_EXTRA_CA_CERTS';
 const loadText = (l) => l.map(fmt).join(' ');
-console.log(`\n== all rows (${started.toISOString()}, ${machine}; load average ${loadText(load0)} → ${loadText(load1)}) ==`);
+console.log(`\n== all rows (${started.toISOString()}, ${machine}, ${certificates}; load average ${loadText(load0)} → ${loadText(load1)}) ==`);
 const header = ['bench', 'row', 'ours', 'floor', 'ratio', 'target', ''];
 const lines = rows.map((r) => [r.bench, r.row, ours(r), floor(r), `${fmt(r.ratio)}×`, r.target == null ? '-' : `${r.target}×`, verdict(r)]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -100,7 +104,7 @@ const print = (cells) => console.log(cells.map((c, i) => (right.has(i) ? c.padSt
 print(header);
 for (const l of lines) print(l);
 
-const record = { date: started.toISOString(), machine, load: { before: load0, after: load1 }, benches: benches.map((f) => f.replace(/\.mjs$/, '')), rows };
+const record = { date: started.toISOString(), machine, certificates, load: { before: load0, after: load1 }, benches: benches.map((f) => f.replace(/\.mjs$/, '')), rows };
 writeFileSync(join(here, 'last.json'), `${JSON.stringify(record, null, 2)}\n`);
 console.log('\nwritten: bench/last.json');
 
@@ -111,6 +115,9 @@ if (existsSync(baselinePath)) {
   const worse = rows.filter((r) => before.has(key(r)) && r.ratio > before.get(key(r)).ratio * (1 + WORSE));
   const compared = rows.filter((r) => before.has(key(r))).length;
   console.log(`compared with bench/baseline.json (${base.date}, load ${loadText(base.load?.before ?? [])}): ${compared} rows in both`);
+  if (base.certificates !== undefined && base.certificates !== certificates) {
+    console.log(`  the baseline was run with ${base.certificates}, this run with ${certificates}: Node's start differs, and so does every ratio`);
+  }
   for (const r of worse) {
     const b = before.get(key(r));
     console.log(`  worse by more than ${WORSE * 100} %: ${r.bench} / ${r.row}: ${fmt(b.ratio)}× → ${fmt(r.ratio)}× (+${fmt((r.ratio / b.ratio - 1) * 100)} %)`);
