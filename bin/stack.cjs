@@ -10,9 +10,9 @@
 // restart rows, alternating, 15 rounds: 209.2 vs 201.9 ms) that no one waits for. Nothing is cut
 // short: output to files and terminals is written synchronously on Linux, what a full pipe did
 // not take yet is a pending write, and 'beforeExit' comes only when the loop has nothing left,
-// no pending write or other work. Another
-// listener of it (ink unmounts on it when a render was not unmounted) goes first: this one then
-// waits for the next 'beforeExit', and Node's own way out is taken if none comes.
+// no pending write or other work. Another listener of it (ink unmounts on it when a render was
+// not unmounted) goes first: this one then waits for the next 'beforeExit', and Node's own way
+// out is taken if none comes.
 process.once('beforeExit', function leave() {
   if (process.listenerCount('beforeExit') > 0) process.once('beforeExit', leave);
   else process.exit();

@@ -34,11 +34,10 @@ export function nameFindings(raw: RawSpec): Diagnostic[] {
   for (const kind of ['services', 'networks', 'volumes', 'secrets', 'configs']) {
     const names = raw.doc[kind];
     if (typeof names !== 'object' || names === null || Array.isArray(names)) continue;
+    const service = kind === 'services';
     for (const key of Object.keys(names)) {
-      if (key === '__proto__') out.push(badName([kind, key], raw));
-      else if (kind !== 'services') continue;
-      else if (isCgroupFileName(key)) out.push(cgroupFileName([kind, key], key, raw));
-      else if (key === '.' || key === '..') out.push(badName([kind, key], raw));
+      if (key === '__proto__' || (service && (key === '.' || key === '..'))) out.push(badName([kind, key], raw));
+      else if (service && isCgroupFileName(key)) out.push(cgroupFileName([kind, key], key, raw));
     }
   }
   return out;

@@ -4,7 +4,7 @@
 // ~2.5 ms to load) on the path of every `restart` and `down`, which use nothing else of it.
 
 /** The IPC sysctls namespaced by the kernel that Docker allows by name. */
-export const IPC_SYSCTLS: readonly string[] = [
+const IPC_SYSCTLS: readonly string[] = [
   'kernel.msgmax',
   'kernel.msgmnb',
   'kernel.msgmni',
@@ -27,9 +27,4 @@ export function sysctlKind(name: string): SysctlKind {
     return { ok: false, reason: 'is not namespaced: setting it would change the whole host' };
   }
   return { ok: false, reason: 'is not one a service may set' };
-}
-
-/** The host path of a sysctl as the calling process sees it (its own namespaces). */
-export function sysctlPath(name: string): string {
-  return `/proc/sys/${name.replaceAll('.', '/')}`;
 }

@@ -7,7 +7,6 @@ import type { KeyPath } from './raw.js';
 import type { Report } from './report.js';
 import { sysctlKind } from './sysctl-kind.js';
 
-export { IPC_SYSCTLS, sysctlKind, sysctlPath, type SysctlKind } from './sysctl-kind.js';
 
 /** Reads `sysctls:`; problems go to `report`; absent or empty gives undefined. */
 export function sysctls(spec: unknown, at: (...rest: (string | number)[]) => KeyPath, report: Report): Record<string, string> | undefined {

@@ -75,7 +75,6 @@ function toDiagnostics(issue: Issue, base: KeyPath, raw: RawSpec): Diagnostic[] 
   }
 }
 
-
 // A hint for the usual ways a value ends up of the wrong kind.
 function typeHint(found: unknown, expected: string): string | undefined {
   if (found === null) return 'the key has no value: give it one, or remove the key';

@@ -18,7 +18,6 @@ import { READY_FD_VARIABLE, supervisorPaths, type SupervisorPaths } from './path
 import { send, type SupervisorStatus } from './protocol.js';
 import { nodeHelperEnv } from '../sys/node-env.js';
 
-
 /** How long a new supervisor may take to answer on its socket. */
 const START_TIMEOUT_MS = 15_000;
 /**

@@ -115,17 +115,20 @@ describe('link replies', () => {
     // would name; so is a message shorter than its ifinfomsg.
     const cut = body.subarray(0, body.length - 2);
     expect(() => decodeLinkGroup(cut)).toThrow(/malformed netlink attribute/);
-    expect(() => new AttrSet(cut.subarray(IFINFOMSG_LEN))).toThrow((() => {
-      try {
-        decodeLinkGroup(cut);
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return 'no error';
-    })());
+    expect(() => new AttrSet(cut.subarray(IFINFOMSG_LEN))).toThrow(thrown(() => decodeLinkGroup(cut)));
     expect(() => decodeLinkGroup(body.subarray(0, 10))).toThrow(/truncated ifinfomsg/);
   });
 });
+
+/** The message `f` throws ('no error' when it returns). */
+function thrown(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'no error';
+}
 
 describe('link dumps', () => {
   it('asks a dump to leave the per-family counters out (IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS)', () => {

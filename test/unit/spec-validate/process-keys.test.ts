@@ -2,7 +2,7 @@
 // group_add, dns, dns_search, dns_opt): both syntaxes, what the Service carries, and what is
 // refused with which code at which key. The launcher's side is tested in test/e2e/keys-*.
 import { describe, expect, test } from 'vitest';
-import { sysctlKind } from '../../../src/spec/sysctls.js';
+import { sysctlKind } from '../../../src/spec/sysctl-kind.js';
 import { loadWeb, web } from './web-spec.js';
 
 function errors(body: string): { code: string; path: string }[] {
