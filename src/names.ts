@@ -110,14 +110,6 @@ export function nftTableName(project: string): string {
 /** Folder under each cgroup hierarchy root that holds every project's monitor group (`stack.monitors/<project>`). */
 export const MONITOR_CGROUP_DIR = 'stack.monitors';
 
-/**
- * The supervisor's argument (instead of <project> <run root> <lib root>) that starts it on
- * standby: it loads, then reads those three as a JSON array line on its stdin (supervisor/
- * control.ts startStandbySupervisor), or leaves at the end of its stdin. Its command line then
- * does not name its project: executor/supervisor-procs.ts finds it by the log it holds open.
- */
-export const STANDBY_ARGUMENT = '--standby';
-
 /** The one argument a service's launcher runs with: what ties a launcher still starting to its service. */
 export function launcherMark(service: string): string {
   return `--service=${service}`;

@@ -5,8 +5,8 @@ import type { CommandContext } from './context.js';
 import type { Project } from '../spec/project.js';
 import { resolveProjectName } from '../spec/project-name.js';
 
-/** The project of this command line; warnings go to stderr unless `quiet`; `onMiss` is called when no kept load fits. */
-export async function loadFromContext(ctx: CommandContext, quiet = false, onMiss?: () => void): Promise<Project> {
+/** The project of this command line; warnings go to stderr unless `quiet`. */
+export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
   // A kept load when nothing it read changed (spec/cache.ts): yaml and zod are then never loaded.
   const [{ loadProjectCached }, { formatDiagnostic }] = await Promise.all([import('../spec/cache.js'), import('../spec/diagnostics.js')]);
   const { project, warnings } = await loadProjectCached({
@@ -17,7 +17,7 @@ export async function loadFromContext(ctx: CommandContext, quiet = false, onMiss
     projectDirectory: ctx.global.projectDirectory,
     envFiles: ctx.global.envFiles.length ? ctx.global.envFiles : undefined,
     profiles: ctx.global.profiles,
-  }, undefined, onMiss);
+  });
   if (!quiet) for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
   return project;
 }

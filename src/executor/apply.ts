@@ -99,14 +99,16 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       supervisorExit: {},
       planned: new Set(plan.operations.map((op) => op.id)),
     };
-    // The supervisor starts while the walk runs (it takes a Node start); afterUp tells it to reread.
-    let starting: Promise<unknown> = Promise.resolve();
     // Nothing to do and a snapshot the same as the running supervisor's: it has nothing to
     // reread, and is only started when none runs (a no-op `up` is observation, nothing else).
+    // Otherwise the supervisor is told once the walk is done (afterUp), and one that does not
+    // run is started then: socket-activated, not waited for (supervisor/activation.ts), with the
+    // DNS listeners on the bridges the walk made.
+    let starting: Promise<unknown> = Promise.resolve();
     let unchanged = false;
     if (supervised) {
       unchanged = !(await writeSnapshot(roots, full, ipam)) && plan.operations.length === 0;
-      starting = env.supervisor.ensure(project.name, unchanged ? { unchanged: true } : undefined).catch((e: unknown) => e);
+      if (unchanged) starting = env.supervisor.ensure(project.name, { unchanged: true }).catch((e: unknown) => e);
     }
 
     let pendingCreates = creates;

@@ -3,11 +3,7 @@
 // whatever state root they serve: `down` stops one that a crashed `up` was still starting (it
 // had no pid file yet), and `stack gc` tells a project live in another root from one whose
 // supervisor outlived its state.
-// One started on standby (`… supervisor.cjs --standby`, names.ts) names its project nowhere on
-// its command line: it is known by the log it opened once handed its project
-// (`<run>/<project>/supervisor/supervisor.log`), found among its open descriptors.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { STANDBY_ARGUMENT } from '../names.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { killProcessAndWait } from '../sys/pidfd.js';
 import { readStartTime } from '../sys/proc.js';
 
@@ -32,35 +28,13 @@ export function supervisorProcesses(): SupervisorProcess[] {
     }
     // `node [node options] SCRIPT <project> <run> <lib>` (control.ts passes V8 options first)
     const at = argv.findIndex((word, i) => i > 0 && !word.startsWith('-'));
-    const [script = '', first, second] = at > 0 ? argv.slice(at) : [];
+    const [script = '', project, run] = at > 0 ? argv.slice(at) : [];
     if (!/\/(?:supervisor[^/]*\/main|bundle\/supervisor)\.[mc]?js$/.test(script)) continue;
-    const { project, run } = argv[at + 1] === STANDBY_ARGUMENT ? (handedProject(entry) ?? {}) : { project: first, run: second };
     if (project === undefined || run === undefined) continue;
     const startTime = readStartTime(Number(entry));
     if (startTime !== undefined) found.push({ pid: Number(entry), startTime, project, run });
   }
   return found;
-}
-
-/** The project and run root of a supervisor started on standby, from the log it holds open; undefined while it has none. */
-function handedProject(pid: string): { project: string; run: string } | undefined {
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return undefined;
-  }
-  for (const fd of fds) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    const m = /^(\/.*)\/([^/]+)\/supervisor\/supervisor\.log(?: \(deleted\))?$/.exec(target);
-    if (m) return { run: m[1]!, project: m[2]! };
-  }
-  return undefined;
 }
 
 /** SIGKILLs `pid` (through a pidfd) if it is still the process started at `startTime`, and waits until it is gone. */

@@ -61,13 +61,12 @@ export interface CachedLoad {
 }
 
 /** loadProject (spec/index.ts), from a kept entry when nothing it looked at changed. */
-export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env), onMiss?: () => void): Promise<CachedLoad> {
+export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env)): Promise<CachedLoad> {
   const build = opts.env.STACK_SPEC_CACHE === '0' ? undefined : buildId();
   const path = build === undefined ? undefined : join(dir, `${keyOf(build, opts)}.json`);
   const kept = path === undefined ? [] : readEntries(path);
   const entry = kept.find((e) => unchanged(e.seen, opts.env));
   if (entry !== undefined) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
-  onMiss?.(); // before the loader's ~100 ms of module loading (`up` starts its supervisor meanwhile)
   const { loadProject } = await import('./index.js');
   const { value, seen } = await recorded(() => loadProject(opts));
   if (path !== undefined && seen !== undefined) keep(dir, path, [{ seen, project: value.project, warnings: value.warnings }, ...kept].slice(0, MAX_VARIANTS));

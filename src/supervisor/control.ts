@@ -1,20 +1,18 @@
 // Starting, asking and stopping a project's supervisor from the CLI and the executor. The
 // supervisor is found through its pid file (pid + start time: pids are reused) and its
 // control socket; a dead one leaves at most those two files, which stop removes.
-import type { Socket } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { childProcess } from '../sys/builtin.js';
-import { isSameProcess, readBootId } from '../sys/proc.js';
+import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { mark } from '../trace.js';
-import { STANDBY_ARGUMENT } from '../names.js';
 import { bundled } from '../bundled.js';
 import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '../state/paths.js';
-import { readPidRecord, type PidRecord } from './files.js';
-import { READY_FD_VARIABLE, supervisorPaths, type SupervisorPaths } from './paths.js';
+import { readPidRecord, readRememberedPorts, writeFile, type PidRecord } from './files.js';
+import { SOCKETS_ARGUMENT } from './handed.js';
+import { supervisorPaths, type SupervisorPaths } from './paths.js';
 import { send, type SupervisorStatus } from './protocol.js';
 import { nodeHelperEnv } from '../sys/node-env.js';
 
@@ -76,17 +74,6 @@ function logTail(path: string): string {
   }
 }
 
-/** A supervisor process as ensureSupervisor follows it while it starts. */
-interface StartedSupervisor {
-  readonly pid: number;
-  /** Its exit code once it exited, else null. */
-  readonly exited: () => number | null;
-  /** Settles when it says it serves (a line on fd 3) or leaves (the pipe closes). */
-  readonly signalled: Promise<void>;
-  /** Settles once it is in the project's monitor group (or that failed: it moves itself). */
-  readonly placed: Promise<void>;
-}
-
 /**
  * One of libuv's threads in the supervisor waits on its services' exits (sys/exit-watch.ts): a
  * UV_THREADPOOL_SIZE below 2 is raised to 2, so that thread is never its only one.
@@ -97,35 +84,22 @@ function threadsForExitWatch(env: NodeJS.ProcessEnv): { UV_THREADPOOL_SIZE?: str
 }
 
 /**
- * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, its
- * stdin `stdin`; its ready word comes on fd 3, so the caller waits for the event rather than
- * polling on a timer.
+ * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, and
+ * `sockets` as its descriptors 3, 4, ...; resolves to its pid. (node:child_process, with net and
+ * dgram, which it loads, is loaded here: `ps` and `status` never start a supervisor.)
  */
-function spawnProgram(args: readonly string[], out: number, stdin: 'ignore' | 'pipe') {
-  // Loaded here: node:child_process (with net and dgram, which it loads) costs `ps` and
-  // `status`, which only read, ~5 ms of compiling. Loaded synchronously: behind an import()'s
-  // await, the standby's spawn waited for the spec loader's 100 ms of synchronous loading that
-  // `up` starts right after it (traced: the standby ran 65 ms after `standby: starting`).
+function spawnProgram(args: readonly string[], out: number, sockets: readonly number[]): Promise<number> {
   const { spawn } = childProcess();
   const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args], {
     detached: true,
-    stdio: [stdin, out, out, 'pipe'],
+    stdio: ['ignore', out, out, ...sockets],
     cwd: '/',
-    env: { ...nodeHelperEnv(process.env), [READY_FD_VARIABLE]: '3', ...threadsForExitWatch(process.env) },
+    env: { ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) },
   });
-  let code: number | null = null;
-  child.once('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));
-  child.once('error', () => (code = 127));
   child.unref();
-  const ready = child.stdio[3] as Socket | null;
-  const signalled = new Promise<void>((resolve) => {
-    if (!ready) return resolve();
-    ready.unref(); // the pipe never keeps this process alive
-    ready.once('data', () => resolve());
-    ready.once('close', () => resolve());
-    ready.once('error', () => resolve());
-  }).finally(() => ready?.destroy());
-  return { child, pid: child.pid ?? 0, exited: () => code, signalled };
+  if (child.pid !== undefined) return Promise.resolve(child.pid);
+  // Not started (no such program, no resources): child_process says why a moment later.
+  return new Promise((_resolve, reject) => child.once('error', (e) => reject(new Error(`cannot start the supervisor: ${e.message}`, { cause: e }))));
 }
 
 /**
@@ -149,112 +123,76 @@ export function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): 
   return openSync(paths.log, 'a', RECORD_FILE_MODE);
 }
 
-/** Spawns the supervisor of `project`, its output appended to its log. */
-async function spawnSupervisor(project: string, roots: StateRoots): Promise<StartedSupervisor> {
-  const out = openSupervisorLog(supervisorPaths(roots, project));
+/**
+ * Starts the supervisor of `project` socket-activated (activation.ts): its sockets are bound
+ * here and it inherits them, so it is not waited for. Its pid file is written here too, before
+ * the caller lets go of the project's lock: a `down` right after finds it and asks it to stop
+ * (the request waits on its control socket until it serves). It goes into the project's
+ * monitor group while it loads (off its path: a move waits for an RCU grace period).
+ */
+async function activateSupervisor(project: string, roots: StateRoots): Promise<PidRecord> {
+  mark('ensure: activating');
+  const paths = supervisorPaths(roots, project);
+  const out = openSupervisorLog(paths);
   try {
-    const started = spawnProgram([project, roots.run, roots.lib], out, 'ignore');
-    return { ...started, placed: place(project, started.pid) };
+    const { bindSupervisorSockets } = await import('./activation.js');
+    const sockets = await bindSupervisorSockets(project, roots, await readRememberedPorts(paths.ports));
+    let pid: number;
+    try {
+      pid = await spawnProgram([project, roots.run, roots.lib, `${SOCKETS_ARGUMENT}${JSON.stringify(sockets.handed)}`], out, sockets.fds);
+    } finally {
+      sockets.close();
+    }
+    const record: PidRecord = { pid, startTime: readStartTime(pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
+    await writeFile(paths.pidFile, record);
+    mark('ensure: activated');
+    await place(project, pid);
+    return record;
   } finally {
     closeSync(out);
   }
 }
 
-type Standby = ReturnType<typeof spawnProgram>;
-
-/** The standby supervisor this process started (startStandbySupervisor) and has not handed a project yet. */
-let standby: Standby | undefined;
+/** Activations under way in this process, by run root and project. */
+const activating = new Map<string, Promise<PidRecord>>();
 
 /**
- * Starts a supervisor process that loads its modules and waits, on its stdin, for the project
- * it is to supervise (main.ts STANDBY_ARGUMENT): `up` starts one when it expects to need a new
- * supervisor (a spec it has not loaded before, a project no supervisor runs for), so Node's
- * start and the module loading (~250 ms on 2 busy cores) overlap the spec's loading and the
- * walk, where they followed them; ensureSupervisor hands it the project instead of spawning.
- * One that gets none (endStandbySupervisor, or this process's exit closing its stdin) leaves.
- * Its output, until it has a project, goes to <run root>/.supervisor-standby.log.
+ * One activation at a time for a project: the ensures of this process that find no supervisor
+ * together (the depends_on waits of one `up` for services that are healthy) share it. Between
+ * processes, the project's lock keeps `up`, `run` and the supervisor's restarts apart; should two
+ * start one all the same, the second to bind the project's mutex leaves, and one whose pid file
+ * names another leaves within a second (main.ts).
  */
-export function startStandbySupervisor(roots: StateRoots = stateRoots()): void {
-  if (standby !== undefined) return;
-  mark('standby: starting');
-  try {
-    const out = openSupervisorLog({ dir: roots.run, log: join(roots.run, '.supervisor-standby.log') }); // no project's name starts with a dot
-    try {
-      standby = spawnProgram([STANDBY_ARGUMENT], out, 'pipe');
-      (standby.child.stdin as Socket | null)?.unref(); // never keeps this process alive
-      standby.child.stdin?.on('error', () => undefined); // one that left: ensureSupervisor spawns
-    } finally {
-      closeSync(out);
-    }
-  } catch {
-    standby = undefined; // ensureSupervisor spawns
+function activateOnce(project: string, roots: StateRoots): Promise<PidRecord> {
+  const key = `${roots.run}\0${project}`;
+  let started = activating.get(key);
+  if (started === undefined) {
+    started = activateSupervisor(project, roots).finally(() => activating.delete(key));
+    activating.set(key, started);
   }
-}
-
-/** Ends the standby supervisor unless it was handed a project (it leaves on the end of its stdin). */
-export function endStandbySupervisor(): void {
-  standby?.child.stdin?.end();
-  standby = undefined;
-}
-
-/** The standby supervisor, handed `project`; undefined when there is none or it left. */
-function takeStandby(project: string, roots: StateRoots): StartedSupervisor | undefined {
-  const s = standby;
-  standby = undefined;
-  if (s === undefined || s.exited() !== null || s.child.stdin === null || s.child.stdin.destroyed) return undefined;
-  s.child.stdin.end(`${JSON.stringify([project, roots.run, roots.lib])}\n`);
-  return { pid: s.pid, exited: s.exited, signalled: s.signalled, placed: place(project, s.pid) };
+  return started;
 }
 
 /**
- * Makes sure the project's supervisor runs: a live one is told to reread the records; else a
- * new one is started, which rebuilds everything from them. Resolves once it answers: with
- * `soon`, a live one answers before its reread (for a plan that changed only processes: the
- * ports and names it serves are the same; it acts on the new processes a moment later); with
- * `unchanged`, a live one is not asked at all (nothing changed that it would reread).
+ * Makes sure the project's supervisor runs: a live one is told to reread the records (with
+ * `soon`, it answers before its reread: a plan that changed only processes changed no port or
+ * name it serves; with `unchanged`, it is only asked whether it answers: nothing changed that
+ * it would reread); else a new one is started socket-activated, which rebuilds everything from
+ * the records once it runs.
  */
 export async function ensureSupervisor(project: string, roots: StateRoots = stateRoots(), options: { soon?: boolean; unchanged?: boolean } = {}): Promise<PidRecord> {
   const paths = supervisorPaths(roots, project);
   const deadline = Date.now() + START_TIMEOUT_MS;
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     const running = await runningSupervisor(project, roots);
+    if (!running) return activateOnce(project, roots);
     // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
-    if (running && options.unchanged === true && (await answers(paths.socket))) return running;
-    if (running) {
-      try {
-        const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);
-        if (reply.ok) return running;
-      } catch {
-        // starting up (no socket yet) or shutting down: look again
-      }
-    } else if (attempt === 0 || Date.now() < deadline) {
-      mark('ensure: spawning');
-      const child = takeStandby(project, roots) ?? (await spawnSupervisor(project, roots));
-      mark('ensure: spawned');
-      let heard = false;
-      for (;;) {
-        const now = await runningSupervisor(project, roots);
-        if (now && (await answers(paths.socket))) {
-          // Ours lost the race to another one: see it leave, so it cannot start after a stop.
-          while (now.pid !== child.pid && child.exited() === null && Date.now() < deadline) await sleep(10);
-          await child.placed;
-          return now;
-        }
-        const code = child.exited();
-        // Lost the race to another supervisor (which then answers), or failed.
-        if (code !== null && code !== 3) {
-          throw new Error(`the supervisor of project ${project} exited with code ${code} at start:\n${logTail(paths.log)}`);
-        }
-        if (code === 3 && !(await runningSupervisor(project, roots))) break;
-        if (Date.now() > deadline) break;
-        // its word (or its exit) while it has not spoken, else a look again a little later
-        if (heard) await sleep(50);
-        else {
-          const pause = new AbortController();
-          await Promise.race([child.signalled.then(() => (heard = true)), sleep(50, undefined, { signal: pause.signal }).catch(() => undefined)]);
-          pause.abort(); // no timer left behind to hold the process after the answer
-        }
-      }
+    if (options.unchanged === true && (await answers(paths.socket))) return running;
+    try {
+      const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);
+      if (reply.ok) return running;
+    } catch {
+      // shutting down: look again
     }
     if (Date.now() > deadline) {
       throw new Error(`the supervisor of project ${project} did not answer within ${START_TIMEOUT_MS} ms:\n${logTail(paths.log)}`);

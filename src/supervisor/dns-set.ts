@@ -3,6 +3,7 @@
 // others: it is retried. Names follow the records: setNames() when addresses change.
 import { readFileSync } from 'node:fs';
 import { parseResolvConf, startDnsForwarder, type DnsForwarder, type DnsListener, type Upstream } from '../network/dns/index.js';
+import { closeUnused } from './port-set.js';
 
 /** Retry delay for a listener that could not bind. */
 const RETRY_MS = 2000;
@@ -22,11 +23,16 @@ export function hostUpstreams(resolvConf = '/etc/resolv.conf'): Upstream[] {
 export class DnsSet {
   private readonly running = new Map<string, { forwarder: DnsForwarder; forward: boolean }>();
   private readonly failed = new Map<string, { error: string; at: number }>();
+  /** Sockets bound for this supervisor by the `stack` that started it (activation.ts), by address, until used. */
+  private readonly handed: Map<string, { readonly udp: number; readonly tcp: number }>;
 
   constructor(
     private readonly upstreams: readonly Upstream[],
     private readonly log: (message: string) => void,
-  ) {}
+    handed: Readonly<Record<string, { readonly udp: number; readonly tcp: number }>> = {},
+  ) {
+    this.handed = new Map(Object.entries(handed));
+  }
 
   /** Whether something wanted failed and waits for its retry (the next reconcile tries it again). */
   get retrying(): boolean {
@@ -51,8 +57,10 @@ export class DnsSet {
       }
       const failure = this.failed.get(address);
       if (failure && !retryNow && now - failure.at < RETRY_MS) continue;
+      const fds = this.handed.get(address);
+      this.handed.delete(address);
       try {
-        const forwarder = await startDnsForwarder([listener], { upstreams: this.upstreams, log: this.log });
+        const forwarder = await startDnsForwarder([fds === undefined ? listener : { ...listener, fds }], { upstreams: this.upstreams, log: this.log });
         this.running.set(address, { forwarder, forward: listener.forward });
         this.failed.delete(address);
         this.log(`dns listening on ${address}:${forwarder.bound[0]?.port ?? '?'}`);
@@ -62,6 +70,7 @@ export class DnsSet {
         this.failed.set(address, { error, at: now });
       }
     }
+    closeUnused(this.handed);
   }
 
   /** Gateways listened on. */

@@ -46,6 +46,10 @@ export const readHealth = (path: string): Promise<HealthState | undefined> =>
   read(path, (v) => isProcess(v) && typeof v.status === 'string' && Array.isArray(v.log));
 /** Reads a restart record. */
 export const readRestarts = (path: string): Promise<RestartRecord | undefined> => read(path, (v) => isProcess(v) && typeof v.restarts === 'number');
+/** Reads the ports a supervisor remembers (port-set.ts): a port key → the port it had; none when unreadable. */
+export async function readRememberedPorts(path: string): Promise<Record<string, number>> {
+  return (await read<Record<string, number>>(path, (v) => Object.values(v).every((n) => typeof n === 'number'))) ?? {};
+}
 /** Reads a stop mark. */
 export const readStopMark = (path: string): Promise<ProcessId | undefined> => read(path, isProcess);
 

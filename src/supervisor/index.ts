@@ -41,11 +41,9 @@ import { serviceStatePaths } from './paths.js';
 import { waitHealthy } from './wait.js';
 
 export {
-  endStandbySupervisor,
   ensureSupervisor,
   reloadSupervisor,
   runningSupervisor,
-  startStandbySupervisor,
   stopSupervisor,
   supervisorEntry,
   supervisorStatus,

@@ -1,78 +1,43 @@
-// The supervisor process: `node dist/supervisor/main.js <project> <run root> <lib root>`,
-// spawned detached (its own session) by ensureSupervisor, its stdout and stderr in the
-// project's supervisor.log; or `… --standby` (names.ts STANDBY_ARGUMENT), started by `up` before
-// it knows the project, which reads those three on its stdin, then logs to that log itself
-// (its stdout and stderr stay <run root>/.supervisor-standby.log). At most one per project: it
-// first binds an abstract unix socket named after the project's run folder, which the kernel
-// releases when the process dies; a second one finds it taken and leaves. Then it moves into the project's monitor group (out of
-// the cgroups of whoever ran `stack up`, whose end must not end it: runtime/cgroup/monitors.ts),
-// records its pid, serves the control socket and rebuilds everything from the records
-// (supervisor.ts).
+// The supervisor process: `node dist/bundle/supervisor.cjs <project> <run root> <lib root>
+// [--sockets=…]`, spawned detached (its own session) by ensureSupervisor (control.ts), its
+// stdout and stderr in the project's supervisor.log. `--sockets=` names the sockets it inherits
+// bound (handed.ts: its control socket, DNS listeners, published ports; socket activation,
+// activation.ts), which it serves instead of binding them. At most one per project: it first
+// binds an abstract unix socket named after the project's run folder, which the kernel releases
+// when the process dies; a second one finds it taken and leaves. Then it records its pid (the
+// `stack` that started it wrote the same record already), serves the control socket and
+// rebuilds everything from the records (supervisor.ts); it moves itself into the project's
+// monitor group when the `stack` that started it did not (runtime/cgroup/monitors.ts).
 import net from 'node:net';
-import { closeSync, ftruncateSync, writeSync } from 'node:fs';
+import { ftruncateSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
-import { readPidRecord, writeFile, type PidRecord } from './files.js';
-import { isAbstract, READY_FD_VARIABLE, supervisorPaths } from './paths.js';
+import { readPidRecord, readRememberedPorts, writeFile, type PidRecord } from './files.js';
+import { parseHandedSockets, SOCKETS_ARGUMENT } from './handed.js';
+import { isAbstract, supervisorPaths } from './paths.js';
 import { serve, type Reply, type Request } from './protocol.js';
-import { openSupervisorLog } from './control.js';
 import { Supervisor } from './supervisor.js';
 import { mark } from '../trace.js';
-import { STANDBY_ARGUMENT } from '../names.js';
 
 /** Exit code of a supervisor that found another one running. */
 export const ALREADY_RUNNING = 3;
 
-/** The log (our stdout as ensureSupervisor opened it O_APPEND, or logFd on standby) is started over past this size. */
+/** The log (our stdout as ensureSupervisor opened it, O_APPEND) is started over past this size. */
 const LOG_MAX_BYTES = 4 * 1024 * 1024;
 let logged = 0;
-/** The log's descriptor when it is not stdout: a supervisor started on standby opens it once it has a project. */
-let logFd: number | undefined;
 
 function log(message: string): void {
   const line = `${new Date().toISOString()} ${message}\n`;
   logged += Buffer.byteLength(line);
   if (logged > LOG_MAX_BYTES) {
     try {
-      ftruncateSync(logFd ?? 1, 0); // appends then start at 0 again
+      ftruncateSync(1, 0); // appends then start at 0 again
     } catch {
       // not a file (run by hand on a terminal)
     }
     logged = Buffer.byteLength(line);
   }
-  if (logFd !== undefined) writeSync(logFd, line);
-  else process.stdout.write(line);
-}
-
-/**
- * On standby (control.ts startStandbySupervisor): the project, run root and lib root the
- * starting `stack` writes on stdin as one JSON line; undefined when its stdin ends first.
- * The project's log is then opened as ensureSupervisor would have opened it for a spawn.
- */
-function handedOver(): Promise<string[] | undefined> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = (args: string[] | undefined): void => {
-      process.stdin.removeAllListeners();
-      process.stdin.destroy();
-      resolve(args);
-    };
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk: string) => {
-      text += chunk;
-      const end = text.indexOf('\n');
-      if (end < 0) return;
-      let args: unknown;
-      try {
-        args = JSON.parse(text.slice(0, end));
-      } catch {
-        args = undefined;
-      }
-      done(Array.isArray(args) && args.length === 3 && args.every((a) => typeof a === 'string' && a !== '') ? (args as string[]) : undefined);
-    });
-    process.stdin.on('end', () => done(undefined));
-    process.stdin.on('error', () => done(undefined));
-  });
+  process.stdout.write(line);
 }
 
 /** Binds the mutex; false when another supervisor of the project holds it. */
@@ -82,26 +47,6 @@ function takeMutex(name: string): Promise<net.Server | undefined> {
     server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(undefined) : reject(e)));
     server.listen({ path: name }, () => resolve(server));
   });
-}
-
-/**
- * Says `ready` on the fd the starting `stack` named (control.ts spawnSupervisor), then closes it,
- * so no process started later inherits the pipe. Nothing when started otherwise.
- */
-function tellReady(): void {
-  const fd = Number(process.env[READY_FD_VARIABLE]);
-  delete process.env[READY_FD_VARIABLE];
-  if (!Number.isInteger(fd) || fd < 3) return;
-  try {
-    writeSync(fd, 'ready\n');
-  } catch {
-    // the starter is gone: nobody to tell
-  }
-  try {
-    closeSync(fd);
-  } catch {
-    // not open
-  }
 }
 
 /** When a supervisor checks that it is in its project's monitor cgroup (main below). */
@@ -119,28 +64,15 @@ async function joinMonitorGroup(project: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const standby = process.argv[2] === STANDBY_ARGUMENT;
   mark('supervisor: modules loaded');
-  const [project, run, lib] = standby ? ((await handedOver()) ?? process.exit(0)) : process.argv.slice(2);
-  if (!project || !run || !lib) {
-    process.stderr.write(`usage: supervisor <project> <run root> <lib root> | ${STANDBY_ARGUMENT}\n`);
+  const [project, run, lib, sockets] = process.argv.slice(2);
+  const handed = parseHandedSockets(sockets);
+  if (!project || !run || !lib || (sockets !== undefined && handed === undefined)) {
+    process.stderr.write(`usage: supervisor <project> <run root> <lib root> [${SOCKETS_ARGUMENT}<json>]\n`);
     process.exit(2);
   }
   const roots = { run, lib };
   const paths = supervisorPaths(roots, project);
-  if (standby) {
-    logFd = openSupervisorLog(paths);
-    // Its stderr is still the standby log: what would end it unlogged goes to its own log.
-    process.on('uncaughtException', (e) => {
-      log(`supervisor failed: ${e.stack ?? e.message}`);
-      process.exit(1);
-    });
-    process.on('unhandledRejection', (e) => {
-      log(`supervisor failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      process.exit(1);
-    });
-  }
-  mark('supervisor: handed its project');
   const mutex = await takeMutex(paths.mutex);
   mark('supervisor: mutex');
   if (!mutex) {
@@ -149,8 +81,9 @@ async function main(): Promise<void> {
   }
   const self: PidRecord = { pid: process.pid, startTime: readStartTime(process.pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
   await writeFile(paths.pidFile, self);
-  if (!isAbstract(paths.socket)) await rm(paths.socket, { force: true }); // a dead predecessor's
-  const supervisor = new Supervisor(project, roots, log, await Supervisor.rememberedPorts(roots, project));
+  // A dead predecessor's socket file (a handed socket is bound there already).
+  if (handed === undefined && !isAbstract(paths.socket)) await rm(paths.socket, { force: true });
+  const supervisor = new Supervisor(project, roots, log, await readRememberedPorts(paths.ports), handed);
   let closing: Promise<void> | undefined;
   const shutdown = (why: string): Promise<void> =>
     (closing ??= (async () => {
@@ -179,13 +112,12 @@ async function main(): Promise<void> {
     }
   };
   mark('supervisor: ports remembered');
-  const server = await serve(paths.socket, handle);
+  const server = await serve(paths.socket, handle, handed?.control);
   mark('supervisor: serving');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGHUP', () => void supervisor.reload());
   log(`supervisor of project ${project} started (pid ${process.pid})`);
-  tellReady();
   await supervisor.start();
   // The `stack` that started it moves it while it loads; a supervisor started otherwise moves
   // itself. Checked a second after its start: loading the runtime for it holds this thread

@@ -2,6 +2,7 @@
 // wants whenever the records change: new ones opened, removed ones closed, ones that could
 // not be bound (PORT_IN_USE) retried. A `hostPort: 0` entry remembers the port it got, so
 // after a supervisor restart it listens on the same one again.
+import { closeSync } from 'node:fs';
 import { forwardTcp, forwardUdp, portLabel, type BoundPort, type PublishedPort } from '../network/portfwd/index.js';
 
 /** How one wanted port is doing. */
@@ -38,12 +39,17 @@ interface Open {
 export class PortSet {
   private readonly open = new Map<string, Open>();
   private readonly failed = new Map<string, { port: PublishedPort; error: string; at: number; since: number }>();
+  /** Sockets bound for this supervisor by the `stack` that started it (activation.ts), by port key, until used. */
+  private readonly handed: Map<string, number>;
 
   constructor(
     private readonly log: (message: string) => void,
     private readonly remembered: RememberedPorts,
     private readonly remember: (ports: RememberedPorts) => void,
-  ) {}
+    handed: Readonly<Record<string, number>> = {},
+  ) {
+    this.handed = new Map(Object.entries(handed));
+  }
 
   /** Whether something wanted failed and waits for its retry (the next reconcile tries it again). */
   get retrying(): boolean {
@@ -77,12 +83,15 @@ export class PortSet {
         }
       }),
     );
+    closeUnused(this.handed);
   }
 
   private async listen(key: string, port: PublishedPort, insist: boolean): Promise<Open> {
-    const start = (p: PublishedPort): Promise<Open> => (p.protocol === 'tcp' ? forwardTcp(p, this.log) : forwardUdp(p, this.log));
+    const fd = this.handed.get(key);
+    this.handed.delete(key);
+    const start = (p: PublishedPort, socket?: number): Promise<Open> => (p.protocol === 'tcp' ? forwardTcp(p, this.log, socket) : forwardUdp(p, this.log, undefined, socket));
     const again = this.remembered[key];
-    if (port.hostPort === 0 && again !== undefined) {
+    if (fd === undefined && port.hostPort === 0 && again !== undefined) {
       try {
         const forwarder = await start({ ...port, hostPort: again });
         return { port: { ...forwarder.port, hostPort: 0 }, close: () => forwarder.close() };
@@ -91,7 +100,9 @@ export class PortSet {
         // taken for good: any free port will do
       }
     }
-    const forwarder = await start(port);
+    // A socket the `stack` that started this supervisor bound for it (activation.ts, on the
+    // remembered port when it could have it) is taken as it is.
+    const forwarder = await start(port, fd);
     if (port.hostPort === 0 && this.remembered[key] !== forwarder.port.boundPort) {
       this.remembered[key] = forwarder.port.boundPort;
       this.remember(this.remembered);
@@ -115,6 +126,13 @@ export class PortSet {
     await Promise.allSettled(all.map((f) => f.close()));
   }
 }
+
+/** Closes the handed sockets nothing wanted (the project changed before the supervisor read it). */
+export function closeUnused(handed: Map<unknown, number | { readonly udp: number; readonly tcp: number }>): void {
+  for (const socket of handed.values()) for (const fd of typeof socket === 'number' ? [socket] : [socket.udp, socket.tcp]) closeSync(fd);
+  handed.clear();
+}
+
 
 function withoutBound(p: BoundPort): PublishedPort {
   const { boundPort: _bound, ...port } = p;

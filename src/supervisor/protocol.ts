@@ -80,8 +80,11 @@ export function send(path: string, request: Request, timeoutMs = 3000): Promise<
   });
 }
 
-/** Serves requests on `path` (a stale socket file is replaced); `handle` answers each one. */
-export function serve(path: string, handle: (request: Request) => Promise<Reply>): Promise<net.Server> {
+/**
+ * Serves requests on `path`, or on `fd` when given (a socket already listening there: a
+ * supervisor's activation); `handle` answers each one.
+ */
+export function serve(path: string, handle: (request: Request) => Promise<Reply>, fd?: number): Promise<net.Server> {
   const server = net.createServer((socket) => {
     let text = '';
     socket.setEncoding('utf8');
@@ -105,7 +108,7 @@ export function serve(path: string, handle: (request: Request) => Promise<Reply>
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ path }, () => {
+    server.listen(fd === undefined ? { path } : { fd }, () => {
       server.off('error', reject);
       resolve(server);
     });

@@ -10,10 +10,11 @@ import { describeExit, readExitRecord } from '../state/exit-record.js';
 import { isSameProcess, readBootId } from '../sys/proc.js';
 import { ExitWatcher } from '../sys/exit-watch.js';
 import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snapshot.js';
-import { dnsListeners } from '../network/dns/index.js';
 import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
 import type { IpamRecord } from '../network/ipam.js';
-import { portLabel, publishedPorts } from '../network/portfwd/index.js';
+import { portLabel } from '../network/portfwd/index.js';
+import { wantedListeners } from './wanted.js';
+import type { HandedSockets } from './handed.js';
 import type { Service } from '../spec/project.js';
 import { serviceRecordPath, type StateRoots } from '../state/paths.js';
 import { serviceRecords, type ServiceRecord } from '../state/records.js';
@@ -26,7 +27,7 @@ import { processStartedAt, startProber, type Prober } from './prober.js';
 import type { PortStatus, ServiceStatus, SupervisorStatus } from './protocol.js';
 import { restartExited } from './restarter.js';
 import { BACKOFF_RESET_MS, backoffMs, shouldRestart } from './restart-policy.js';
-import { readJson, serialized } from '../state/atomic.js';
+import { serialized } from '../state/atomic.js';
 
 /** How often the records are read. */
 export const TICK_MS = 100;
@@ -98,23 +99,14 @@ export class Supervisor {
     readonly roots: StateRoots,
     private readonly log: (message: string) => void,
     remembered: RememberedPorts,
+    handed: Pick<HandedSockets, 'dns' | 'ports'> = { dns: {}, ports: {} },
   ) {
     const paths = supervisorPaths(roots, project);
     // Saved one write at a time, each with what is remembered by then (two ports bound at once
     // must not leave the file with only the first).
     const save = (ports: RememberedPorts): Promise<void> => serialized(paths.ports, () => writeFile(paths.ports, { ...ports }));
-    this.ports = new PortSet(log, remembered, (ports) => void save(ports).catch((e: Error) => log(`saving ports: ${e.message}`)));
-    this.dns = new DnsSet(hostUpstreams(), log);
-  }
-
-  /** Ports remembered by an earlier supervisor of the project. */
-  static async rememberedPorts(roots: StateRoots, project: string): Promise<RememberedPorts> {
-    try {
-      const value = await readJson(supervisorPaths(roots, project).ports);
-      return value && typeof value === 'object' ? (value as RememberedPorts) : {};
-    } catch {
-      return {};
-    }
+    this.ports = new PortSet(log, remembered, (ports) => void save(ports).catch((e: Error) => log(`saving ports: ${e.message}`)), handed.ports);
+    this.dns = new DnsSet(hostUpstreams(), log, handed.dns);
   }
 
   /** Runs the first tick (everything rebuilt from the records), then ticks on. */
@@ -232,11 +224,9 @@ export class Supervisor {
       await this.dns.reconcile([]);
       return;
     }
-    const published = Object.fromEntries(
-      records.filter((r) => r.process !== null && snapshot.project.services[r.service]).map((r) => [r.service, snapshot.project.services[r.service]!]),
-    );
-    await this.ports.reconcile(publishedPorts(published, snapshot.ipam), retryNow);
-    await this.dns.reconcile(dnsListeners(snapshot.project, snapshot.ipam, this.stored), retryNow);
+    const wanted = wantedListeners(snapshot, records, this.stored);
+    await this.ports.reconcile(wanted.ports, retryNow);
+    await this.dns.reconcile(wanted.dns, retryNow);
   }
 
   private spec(service: string): Service | undefined {

@@ -40,6 +40,7 @@ interface Bindings {
   koffi: typeof Koffi;
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrLen: number) => number;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
@@ -96,6 +97,7 @@ function lib(): Bindings {
     koffi,
     socket: f('int socket(int domain, int type, int protocol)'),
     bind: f('int bind(int fd, const void *addr, uint32_t len)'),
+    listen: f('int listen(int fd, int backlog)'),
     setsockopt: f('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
     sendto: f('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
     recv: f('intptr_t recv(int fd, _Inout_ void *buf, size_t len, int flags)'),
@@ -151,6 +153,11 @@ export function socket(domain: number, type: number, protocol: number): number {
 /** bind(2) with a raw sockaddr. */
 export function bind(fd: number, addr: Buffer): void {
   check(lib().bind(fd, addr, addr.length), () => `bind(fd ${fd})`);
+}
+
+/** listen(2). */
+export function listen(fd: number, backlog: number): void {
+  check(lib().listen(fd, backlog), () => `listen(fd ${fd})`);
 }
 
 /** setsockopt(2) with a raw option value. */

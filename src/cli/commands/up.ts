@@ -4,9 +4,7 @@
 // does. Named services come with their dependencies (unless --no-deps); the others are left as
 // they are. --wait returns once they are ready; --abort-on-container-exit / --exit-code-from
 // stop everything when one exits and pass its exit code on.
-import { dirname, resolve } from 'node:path';
-import { stateRoots, type StateRoots } from '../../state/paths.js';
-import { resolveProjectName } from '../../spec/project-name.js';
+import { stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
@@ -19,7 +17,7 @@ import { UserError } from '../../errors.js';
 import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { withProjectLock } from './locked.js';
-import { endStandbySupervisor, runningSupervisor, startStandbySupervisor, supervisorControl, supervisorStatus } from '../../supervisor/index.js';
+import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './wait-ready.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
@@ -95,16 +93,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const pull = parsePullOption(values.pull, 'up');
   mark('up: begin');
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
-  // A supervisor on standby (control.ts) while the spec loads, when none may run for the
-  // project: a spec not loaded before (no kept load fits) unless a supervisor runs for the name
-  // the command line most likely gives it, or a project none runs for. Ended below (or by this
-  // process's exit) when the run does not hand it the project.
-  const supervised = await likelySupervised(ctx, roots);
-  const loaded = await loadFromContext(ctx, false, () => {
-    if (!supervised) startStandbySupervisor(roots);
-  });
-  if ((await runningSupervisor(loaded.name, roots)) === undefined) startStandbySupervisor(roots);
-  else endStandbySupervisor();
+  const loaded = await loadFromContext(ctx, false);
   mark('up: loaded');
   assertServices(loaded, positionals, 'up');
   // Each service as its replicas (`scale`, `deploy.replicas`, --scale): replica 1 keeps the service's key.
@@ -142,7 +131,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     try {
       acted = await upOnce(ctx, project, options, env, renderer, !values['no-lock-wait'], interrupt.signal);
     } finally {
-      endStandbySupervisor(); // handed the project by apply, or not needed
       await renderer.close();
     }
     if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
@@ -206,23 +194,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-  }
-}
-
-/**
- * Whether a supervisor runs for the name -p, COMPOSE_PROJECT_NAME or the project folder gives
- * (a spec's `name:` is only known once it is loaded): editing the spec of a running project
- * then starts no standby it would end unused. A guess: wrong either way, it only costs time.
- */
-async function likelySupervised(ctx: CommandContext, roots: StateRoots): Promise<boolean> {
-  const { files, projectDirectory, projectName } = ctx.global;
-  const folder = projectDirectory ?? (files.length > 0 && files[0] !== '-' ? dirname(resolve(ctx.cwd, files[0]!)) : ctx.cwd);
-  const variable = ctx.env.COMPOSE_PROJECT_NAME;
-  const source = projectName !== undefined ? { flag: projectName } : variable ? { variable } : { folder };
-  try {
-    return (await runningSupervisor(resolveProjectName(source), roots)) !== undefined;
-  } catch {
-    return false; // no valid name: the spec's load says why
   }
 }
 

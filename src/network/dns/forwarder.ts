@@ -27,6 +27,8 @@ export interface DnsListener {
   readonly upstreamsOf?: ReadonlyMap<string, readonly Upstream[]>;
   /** Client address → names only that client is answered (a service's `links` aliases), before `names`. */
   readonly aliasesOf?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  /** Sockets already bound there, the TCP one listening (a supervisor's activation): taken instead of binding. */
+  readonly fds?: { readonly udp: number; readonly tcp: number };
 }
 
 /** Settings shared by every listener. */
@@ -74,12 +76,12 @@ export async function startDnsForwarder(listeners: readonly DnsListener[], optio
         return reply(msg, extra === undefined ? table : new Map([...table, ...extra]), listener.forward, transport, own === undefined ? options : { ...options, upstreams: own });
       };
       const wanted = listener.port ?? 53;
-      const udp = await bindUdp(listener.address, wanted, resolve, log).catch((e) => {
+      const udp = await bindUdp(listener.address, wanted, resolve, log, listener.fds?.udp).catch((e) => {
         throw bindError(listener.address, wanted, 'udp', e);
       });
       closers.push(() => new Promise<void>((r) => udp.close(() => r())));
       const port = udp.address().port;
-      const tcp = await listenTcp(listener.address, port, resolve, log).catch((e) => {
+      const tcp = await listenTcp(listener.address, port, resolve, log, listener.fds?.tcp).catch((e) => {
         throw bindError(listener.address, port, 'tcp', e);
       });
       closers.push(() => new Promise<void>((r) => tcp.close(() => r())));
@@ -139,6 +141,7 @@ function bindUdp(
   port: number,
   resolve: (m: Buffer, t: 'udp', client: string) => Promise<Buffer>,
   log: (m: string) => void,
+  fd?: number,
 ): Promise<dgram.Socket> {
   return new Promise((ok, fail) => {
     const socket = dgram.createSocket(udpType(address));
@@ -149,11 +152,13 @@ function bindUdp(
         (e: Error) => log(`dns ${address}: ${e.message}`),
       );
     });
-    socket.bind(port, address, () => {
+    const bound = (): void => {
       socket.off('error', fail);
       socket.on('error', (e) => log(`dns udp ${address}:${port}: ${e.message}`));
       ok(socket);
-    });
+    };
+    if (fd === undefined) socket.bind(port, address, bound);
+    else socket.bind({ fd }, bound);
   });
 }
 
@@ -162,6 +167,7 @@ function listenTcp(
   port: number,
   resolve: (m: Buffer, t: 'tcp', client: string | undefined) => Promise<Buffer>,
   log: (m: string) => void,
+  fd?: number,
 ): Promise<net.Server> {
   return new Promise((ok, fail) => {
     const clients = new Set<net.Socket>();
@@ -193,7 +199,7 @@ function listenTcp(
       return close(cb);
     };
     server.once('error', fail);
-    server.listen({ host: address, port }, () => {
+    server.listen(fd === undefined ? { host: address, port } : { fd }, () => {
       server.off('error', fail);
       server.on('error', (e) => log(`dns tcp ${address}:${port}: ${e.message}`));
       ok(server);

@@ -17,8 +17,11 @@ export interface TcpForwarder {
   close(): Promise<void>;
 }
 
-/** Listens on the published port; PORT_IN_USE when it is taken. */
-export function forwardTcp(port: PublishedPort, log: Log): Promise<TcpForwarder> {
+/**
+ * Listens on the published port; PORT_IN_USE when it is taken. `fd`: a socket already bound and
+ * listening there (a supervisor's activation), taken instead.
+ */
+export function forwardTcp(port: PublishedPort, log: Log, fd?: number): Promise<TcpForwarder> {
   const live = new Set<net.Socket>();
   let joined = 0;
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
@@ -51,7 +54,7 @@ export function forwardTcp(port: PublishedPort, log: Log): Promise<TcpForwarder>
   });
   return new Promise((resolve, reject) => {
     server.once('error', (e) => reject(bindError(port, e)));
-    server.listen({ host: port.hostIp, port: port.hostPort, backlog: 1024 }, () => {
+    server.listen(fd === undefined ? { host: port.hostIp, port: port.hostPort, backlog: 1024 } : { fd }, () => {
       server.removeAllListeners('error');
       server.on('error', (e) => log(`${portLabel(port)}: ${e.message}`));
       const boundPort = (server.address() as net.AddressInfo).port;

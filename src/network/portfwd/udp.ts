@@ -22,8 +22,8 @@ interface Flow {
   lastSeen: number;
 }
 
-/** Binds the published port; PORT_IN_USE when it is taken. */
-export function forwardUdp(port: PublishedPort, log: Log, idleMs = UDP_IDLE_MS): Promise<UdpForwarder> {
+/** Binds the published port; PORT_IN_USE when it is taken. `fd`: a socket already bound there (a supervisor's activation), taken instead. */
+export function forwardUdp(port: PublishedPort, log: Log, idleMs = UDP_IDLE_MS, fd?: number): Promise<UdpForwarder> {
   const family = udpType(port.hostIp);
   const targetFamily = udpType(port.targetIp);
   const flows = new Map<string, Flow>();
@@ -67,7 +67,7 @@ export function forwardUdp(port: PublishedPort, log: Log, idleMs = UDP_IDLE_MS):
       clearInterval(sweep);
       reject(bindError(port, e));
     });
-    server.bind(port.hostPort, port.hostIp, () => {
+    const bound = (): void => {
       server.removeAllListeners('error');
       server.on('error', (e) => log(`${portLabel(port)}: ${e.message}`));
       resolve({
@@ -79,6 +79,8 @@ export function forwardUdp(port: PublishedPort, log: Log, idleMs = UDP_IDLE_MS):
           await new Promise<void>((done) => server.close(() => done()));
         },
       });
-    });
+    };
+    if (fd === undefined) server.bind(port.hostPort, port.hostIp, bound);
+    else server.bind({ fd }, bound);
   });
 }

@@ -1,15 +1,18 @@
 // What `up` moved off its critical path (issue 11) keeps its guarantees: the firewall of a new
 // network, written while the services' namespaces and cgroups are made, is written before any
-// of them is launched (a failed rewrite launches nothing and fails the run); the supervisor `up`
-// starts on standby while the spec loads is the one that serves, found like any supervisor, and
-// one `up` does not need leaves.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+// of them is launched (a failed rewrite launches nothing and fails the run); the supervisor a
+// fresh `up` starts after its walk, not waited for, has every socket it serves bound before `up`
+// returns (socket activation), and a `down` right after stops it.
+import net from 'node:net';
+import { chmodSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
-import { eventually } from '../../harness/eventually.js';
+import { freePort } from '../../harness/ports.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { supervisorPaths } from '../../../src/supervisor/paths.js';
+import { supervisorStatus } from '../../../src/supervisor/control.js';
+import { parseHandedSockets, SOCKETS_ARGUMENT } from '../../../src/supervisor/handed.js';
 import { isSameProcess } from '../../../src/sys/proc.js';
 import { networkRecords } from '../../../src/state/records.js';
 import { FIREWALL_PENDING } from '../../../src/planner/hash.js';
@@ -18,27 +21,13 @@ import { rigPerTest, type Rig } from './rig.js';
 
 const rig = rigPerTest();
 
-/** The pid of the project's supervisor, from its pid file. */
-function supervisorPid(r: Rig): number {
-  return (JSON.parse(readFileSync(supervisorPaths(r.roots, r.name).pidFile, 'utf8')) as { pid: number }).pid;
+/** The project's supervisor, from its pid file. */
+function supervisorRecord(r: Rig): { pid: number; startTime: number } {
+  return JSON.parse(readFileSync(supervisorPaths(r.roots, r.name).pidFile, 'utf8')) as { pid: number; startTime: number };
 }
 
-/**
- * Pids of processes started on standby (`… supervisor.cjs --standby`) whose output is this rig's
- * standby log: the project's supervisor when it was started so, and any standby not handed one.
- */
-function standbysOf(r: Rig): number[] {
-  const log = join(r.roots.run, '.supervisor-standby.log');
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('--standby') && readlinkSync(`/proc/${p}/fd/1`) === log;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+function supervisorPid(r: Rig): number {
+  return supervisorRecord(r).pid;
 }
 
 describeRoot('up: what runs beside the walk', () => {
@@ -92,29 +81,47 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['a', 'b'], ['front', 'back'])).toEqual([]);
   });
 
-  it('hands a fresh project to the supervisor it started on standby, which down stops like any other', async () => {
+  it('starts a fresh project\'s supervisor with its sockets bound and does not wait for it: what comes meanwhile waits, down right after stops it', async () => {
     const r = rig();
-    r.spec('  web:\n    command: ["sleep", "3600"]\n');
+    const port = await freePort();
+    r.spec(`  web:\n    command: ["sleep", "3600"]\n    ports: ["127.0.0.1:${port}:80"]\n`);
     const fresh = await r.ok(['up', '-d', '--progress', 'plain'], { STACK_TRACE: '1' });
-    expect(fresh.stderr).toContain('standby: starting');
-    const pid = supervisorPid(r);
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--standby');
-    // Known by the log it holds open: down's and gc's search for strays finds it.
+    expect(fresh.stderr).toContain('ensure: activated');
+    // Before anything else: the published port takes a connection, the kernel holding it in
+    // the listen backlog until the supervisor serves it (refused, the connect would fail).
+    const early = net.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((done, fail) => early.once('connect', done).once('error', fail));
+    early.destroy();
+    const { pid, startTime } = supervisorRecord(r);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const handed = parseHandedSockets(argv.find((a) => a.startsWith(SOCKETS_ARGUMENT)));
+    expect(handed).toBeDefined();
+    // Its control socket, the DNS listener on the gateway (UDP and TCP), the published port.
+    const fds = [handed!.control, ...Object.values(handed!.dns).flatMap((d) => [d.udp, d.tcp]), ...Object.values(handed!.ports)];
+    expect(fds).toEqual([3, 4, 5, 6]);
+    for (const fd of fds) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toMatch(/^socket:/);
+    const status = await supervisorStatus(r.name, r.roots);
+    expect(status?.pid).toBe(pid);
+    expect(status?.dns).toEqual(Object.keys(handed!.dns));
+    expect(status?.services[0]?.ports).toEqual([expect.objectContaining({ boundPort: port })]);
     expect(supervisorProcesses().filter((s) => s.pid === pid)).toEqual([expect.objectContaining({ project: r.name, run: r.roots.run })]);
-    expect(readFileSync(supervisorPaths(r.roots, r.name).log, 'utf8')).toContain(`supervisor of project ${r.name} started (pid ${pid})`);
-    // A changed spec of a running project: a standby may start while it loads, and leaves unused.
-    r.spec('  web:\n    command: ["sleep", "3600"]\n    environment: { A: "1" }\n');
-    await r.ok(['up', '-d', '--progress', 'plain']);
-    expect(supervisorPid(r)).toBe(pid);
-    await eventually('the unused standby to leave', () => standbysOf(r).every((p) => p === pid), 10_000);
-    // Named on the command line (-p), a running project's edited spec starts none at all.
-    r.spec('  web:\n    command: ["sleep", "3600"]\n    environment: { A: "2" }\n');
-    const named = await r.ok(['-p', r.name, 'up', '-d', '--progress', 'plain'], { STACK_TRACE: '1' });
-    expect(named.stderr).toContain('environment changed');
-    expect(named.stderr).not.toContain('standby: starting');
+    // A changed spec of a running project: the running supervisor is told, none is started.
+    r.spec(`  web:\n    command: ["sleep", "3600"]\n    ports: ["127.0.0.1:${port}:80"]\n    environment: { A: "1" }\n`);
+    const edited = await r.ok(['up', '-d', '--progress', 'plain'], { STACK_TRACE: '1' });
+    expect(edited.stderr).not.toContain('ensure: activating');
     expect(supervisorPid(r)).toBe(pid);
     await r.ok(['down', '--progress', 'plain']);
-    expect(supervisorProcesses().some((s) => s.pid === pid)).toBe(false);
+    expect(isSameProcess(pid, startTime)).toBe(false);
+    expect(r.leftovers(['web'])).toEqual([]);
+  });
+
+  it('down right after a fresh up stops the supervisor still starting', async () => {
+    const r = rig();
+    r.spec('  web:\n    command: ["sleep", "3600"]\n');
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    const { pid, startTime } = supervisorRecord(r);
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(isSameProcess(pid, startTime)).toBe(false);
     expect(r.leftovers(['web'])).toEqual([]);
   });
 });

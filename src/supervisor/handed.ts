@@ -1,0 +1,35 @@
+// The sockets a new supervisor inherits bound from the `stack` that started it (socket
+// activation, activation.ts), as its last argument names them: by the descriptor it has each at.
+// Read by the supervisor (main.ts), written by `stack`; no kernel code here.
+
+/** The argument's prefix: `--sockets=` and the HandedSockets as JSON. */
+export const SOCKETS_ARGUMENT = '--sockets=';
+
+/** Each socket by the descriptor the supervisor has it at. */
+export interface HandedSockets {
+  /** The control socket, listening. */
+  readonly control: number;
+  /** A network gateway's address → its DNS listener's UDP socket and listening TCP socket. */
+  readonly dns: Readonly<Record<string, { readonly udp: number; readonly tcp: number }>>;
+  /** A published port's key (port-set.ts portKey) → its socket (listening, for TCP). */
+  readonly ports: Readonly<Record<string, number>>;
+}
+
+const isFd = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 3;
+
+/** The HandedSockets of a supervisor's argument; undefined when it is not one, or not well formed. */
+export function parseHandedSockets(argument: string | undefined): HandedSockets | undefined {
+  if (argument?.startsWith(SOCKETS_ARGUMENT) !== true) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(argument.slice(SOCKETS_ARGUMENT.length));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { control, dns, ports } = value as Record<string, unknown>;
+  if (!isFd(control) || typeof dns !== 'object' || dns === null || typeof ports !== 'object' || ports === null) return undefined;
+  const dnsOk = Object.values(dns).every((d: unknown) => typeof d === 'object' && d !== null && isFd((d as { udp?: unknown }).udp) && isFd((d as { tcp?: unknown }).tcp));
+  if (!dnsOk || !Object.values(ports).every(isFd)) return undefined;
+  return { control, dns: dns as HandedSockets['dns'], ports: ports as HandedSockets['ports'] };
+}
