@@ -23,4 +23,11 @@ export interface SupervisorControl {
    * when it is declared unhealthy, exits, `timeoutMs` passes or `signal` aborts.
    */
   waitHealthy(project: string, service: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * A network's bridge was made with its gateway address (create-network). When no supervisor
+   * runs, the one this run starts after its walk will answer DNS there: its listener is bound
+   * now, before any service is launched, so a name a service asks for early waits for the
+   * supervisor instead of being refused. Best effort: what cannot be bound now is bound later.
+   */
+  networkMade?(project: string, gateway: string): Promise<void>;
 }

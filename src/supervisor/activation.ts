@@ -33,6 +33,8 @@ const SO_REUSEADDR = 2;
 /** Node's own backlog for a server (net.Server.listen), and the published ports' (portfwd/tcp.ts). */
 const BACKLOG = 511;
 const PORT_BACKLOG = 1024;
+/** Where a DNS listener listens. */
+const DNS_PORT = 53;
 /** The first descriptor the supervisor has its sockets at (after stdin, stdout, stderr). */
 const FIRST_FD = 3;
 
@@ -82,6 +84,59 @@ function bound(domain: number, type: number, addr: Buffer, backlog?: number): nu
 
 const ipDomain = (address: string): number => (address.includes(':') ? AF_INET6 : AF_INET);
 
+/** A DNS listener's two sockets: UDP, and TCP listening. */
+interface DnsSockets {
+  readonly udp: number;
+  readonly tcp: number;
+}
+
+/** Binds the UDP and TCP sockets of a DNS listener on `address`; throws when either cannot be bound. */
+function bindDns(address: string, port: number): DnsSockets {
+  const udp = bound(ipDomain(address), SOCK_DGRAM, sockaddrIp(address, port));
+  try {
+    return { udp, tcp: bound(ipDomain(address), SOCK_STREAM, sockaddrIp(address, port), BACKLOG) };
+  } catch (e) {
+    close(udp);
+    throw e;
+  }
+}
+
+/** DNS listeners bound early (bindEarly), by run root and project, then by address: until the activation takes them. */
+const early = new Map<string, Map<string, DnsSockets>>();
+const runKey = (project: string, roots: StateRoots): string => `${roots.run}\0${project}`;
+
+/**
+ * Binds the DNS listener on a bridge's gateway as soon as the bridge is made, for the supervisor
+ * this run will start once its walk is done: a service launched before then that asks for a
+ * name waits for the answer instead of being refused. Nothing when it cannot be bound yet (the
+ * supervisor binds it itself, and retries).
+ */
+export function bindEarly(project: string, roots: StateRoots, gateway: string): void {
+  const key = runKey(project, roots);
+  const bound = early.get(key) ?? new Map<string, DnsSockets>();
+  if (bound.has(gateway)) return;
+  try {
+    bound.set(gateway, bindDns(gateway, DNS_PORT));
+    early.set(key, bound);
+  } catch {
+    // taken (a resolver on 0.0.0.0:53), or not on the host: the supervisor's reconcile says so
+  }
+}
+
+/** Takes the early listeners of a project: those `wanted` names are the caller's, the rest are closed. */
+function takeEarly(project: string, roots: StateRoots, wanted: ReadonlySet<string>): Map<string, DnsSockets> {
+  const key = runKey(project, roots);
+  const bound = early.get(key) ?? new Map<string, DnsSockets>();
+  early.delete(key);
+  for (const [address, sockets] of bound) {
+    if (wanted.has(address)) continue;
+    bound.delete(address);
+    close(sockets.udp);
+    close(sockets.tcp);
+  }
+  return bound;
+}
+
 /**
  * Binds the sockets the new supervisor of `project` will serve, from the files it reads at its
  * start (the snapshot, the service records, the stored allocation, the ports it remembers).
@@ -114,16 +169,16 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
         .read()
         .catch(() => undefined);
       const wanted = wantedListeners(snapshot, records, stored);
-      for (const listener of wanted.dns) {
-        const port = listener.port ?? 53;
-        if (port === 0) continue; // any free port (tests): the supervisor picks it, TCP on UDP's
-        let udp: number | undefined;
+      // Any free port (tests) is the supervisor's to pick: its TCP listener goes on UDP's.
+      const listeners = wanted.dns.filter((l) => (l.port ?? DNS_PORT) === DNS_PORT);
+      const earlier = takeEarly(project, roots, new Set(listeners.map((l) => l.address)));
+      for (const listener of listeners) {
         try {
-          udp = bound(ipDomain(listener.address), SOCK_DGRAM, sockaddrIp(listener.address, port));
-          const tcp = bound(ipDomain(listener.address), SOCK_STREAM, sockaddrIp(listener.address, port), BACKLOG);
-          dns[listener.address] = { udp: keep(udp), tcp: keep(tcp) };
+          const sockets = earlier.get(listener.address) ?? bindDns(listener.address, DNS_PORT);
+          earlier.delete(listener.address);
+          dns[listener.address] = { udp: keep(sockets.udp), tcp: keep(sockets.tcp) };
         } catch {
-          if (udp !== undefined) close(udp); // the supervisor binds this listener itself, and retries
+          // taken, or not on the host: the supervisor binds this listener itself, and retries
         }
       }
       for (const port of wanted.ports) {
@@ -138,6 +193,7 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
         }
       }
     }
+    if (snapshot === undefined) takeEarly(project, roots, new Set()); // closed: nothing to serve
     return { fds: [...fds], handed: { control, dns, ports }, close: closeAll };
   } catch (e) {
     closeAll();

@@ -153,6 +153,16 @@ async function activateSupervisor(project: string, roots: StateRoots): Promise<P
   }
 }
 
+/**
+ * The DNS listener on a new bridge's gateway, bound now for the supervisor this run will start
+ * after its walk (none runs for the project): activation.ts keeps it until then.
+ */
+export async function bindDnsEarly(project: string, roots: StateRoots, gateway: string): Promise<void> {
+  if ((await runningSupervisor(project, roots)) !== undefined) return; // it binds the listener itself when told
+  const { bindEarly } = await import('./activation.js');
+  bindEarly(project, roots, gateway);
+}
+
 /** Activations under way in this process, by run root and project. */
 const activating = new Map<string, Promise<PidRecord>>();
 

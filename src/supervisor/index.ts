@@ -35,7 +35,7 @@
 //   (non-blocking, retried), so it never races `up`/`down`, and it never revives a process that
 //   `stop`/`down` marked as stopped by the user (markStoppedByUser, written before the signal).
 import { stateRoots, type StateRoots } from '../state/paths.js';
-import { ensureSupervisor, stopSupervisor } from './control.js';
+import { bindDnsEarly, ensureSupervisor, stopSupervisor } from './control.js';
 import { writeFile, type ProcessId } from './files.js';
 import { serviceStatePaths } from './paths.js';
 import { waitHealthy } from './wait.js';
@@ -79,6 +79,8 @@ export interface SupervisorHandle {
   waitHealthy(project: string, service: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
   /** Marks `process` of the service as stopped by the user (never restarted). */
   markStopped(project: string, service: string, process: ProcessId): Promise<void>;
+  /** Binds the DNS listener on a new bridge's gateway for the supervisor this run will start (none runs). */
+  networkMade(project: string, gateway: string): Promise<void>;
 }
 
 /** The supervisor of projects under `roots`, for the executor and the CLI. */
@@ -90,5 +92,6 @@ export function supervisorControl(roots: StateRoots = stateRoots()): SupervisorH
     stop: (project, asked) => stopSupervisor(project, roots, asked),
     waitHealthy: (project, service, timeoutMs, signal) => waitHealthy(project, service, { timeoutMs, signal, roots }),
     markStopped: (project, service, process) => markStoppedByUser(project, service, process, roots),
+    networkMade: (project, gateway) => bindDnsEarly(project, roots, gateway),
   };
 }

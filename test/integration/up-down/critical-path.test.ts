@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { freePort } from '../../harness/ports.js';
+import { eventually } from '../../harness/eventually.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { supervisorPaths } from '../../../src/supervisor/paths.js';
 import { supervisorStatus } from '../../../src/supervisor/control.js';
@@ -20,6 +21,21 @@ import { nftTableName } from '../../../src/names.js';
 import { rigPerTest, type Rig } from './rig.js';
 
 const rig = rigPerTest();
+
+/** A program that asks its nameserver for one name (A) and says how it went, in one line. */
+const ASK = `import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+const server = readFileSync('/etc/resolv.conf', 'utf8').split('\\n').find((l) => l.startsWith('nameserver')).split(/\\s+/)[1];
+const labels = process.argv[2].split('.').map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p)]));
+const query = Buffer.concat([Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+const socket = dgram.createSocket('udp4');
+const began = Date.now();
+const done = (line) => { console.log(line); clearTimeout(timer); socket.close(); };
+const timer = setTimeout(() => done('no answer in 8 s'), 8000);
+socket.on('error', (e) => done('refused: ' + e.code));
+socket.on('message', (m) => done('answered rcode ' + (m[3] & 15) + ' answers ' + m.readUInt16BE(6) + ' after ' + (Date.now() - began) + ' ms'));
+socket.connect(53, server, () => socket.send(query));
+`;
 
 /** The project's supervisor, from its pid file. */
 function supervisorRecord(r: Rig): { pid: number; startTime: number } {
@@ -113,6 +129,30 @@ describeRoot('up: what runs beside the walk', () => {
     await r.ok(['down', '--progress', 'plain']);
     expect(isSameProcess(pid, startTime)).toBe(false);
     expect(r.leftovers(['web'])).toEqual([]);
+  });
+
+  it('answers a name a service asks for before its supervisor runs: the DNS listener is bound once the bridge is made', async () => {
+    const r = rig();
+    // Asks the nameserver of its resolv.conf (the gateway) for its own name at once, on a
+    // connected UDP socket: a refusal (nothing bound there) is an ECONNREFUSED error.
+    writeFileSync(join(r.dir, 'ask.mjs'), ASK);
+    // The walk waits for `slow` to complete before it starts `last`: the supervisor starts a
+    // second after `asker` asked.
+    r.spec(
+      '  asker:\n    command: ["node", "/ask.mjs", "asker"]\n    volumes: ["./ask.mjs:/ask.mjs:ro"]\n' +
+        '  slow:\n    command: ["sleep", "1"]\n' +
+        '  last:\n    command: ["sleep", "3600"]\n    depends_on: { slow: { condition: service_completed_successfully } }\n',
+    );
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    const said = await eventually('the asker to say how it went', async () => {
+      const line = (await r.ok(['logs', '--no-log-prefix', 'asker'])).stdout.trim();
+      return line === '' ? undefined : line;
+    }, 10_000);
+    expect(said).toMatch(/^answered rcode 0 answers 1 after \d+ ms$/);
+    // It waited for the supervisor, which started after the walk.
+    expect(Number(/after (\d+) ms/.exec(said)?.[1])).toBeGreaterThan(500);
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(r.leftovers(['asker', 'slow', 'last'])).toEqual([]);
   });
 
   it('down right after a fresh up stops the supervisor still starting', async () => {
