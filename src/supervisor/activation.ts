@@ -13,6 +13,7 @@
 // meanwhile inherits one. A port or listener that cannot be bound here (taken, an address
 // not on the host) is left out: the supervisor binds it itself and retries, as it would have.
 import { rmSync } from 'node:fs';
+import { mark } from '../trace.js';
 import { bind, close, listen, setsockoptInt, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
 import { ipToBytes } from '../network/nl/ip.js';
 import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
@@ -118,6 +119,7 @@ export function bindEarly(project: string, roots: StateRoots, gateway: string): 
   try {
     bound.set(gateway, bindDns(gateway, DNS_PORT));
     early.set(key, bound);
+    mark('dns: bound early');
   } catch {
     // taken (a resolver on 0.0.0.0:53), or not on the host: the supervisor's reconcile says so
   }

@@ -44,6 +44,7 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     async () => {
       ctx.network().createNetwork(project, op.network, allocation);
       mark('network: bridge made');
+      await ctx.env.supervisor.networkMade?.(project, allocation.gateway);
     },
     () => removeNetwork(ctx, op),
   );
