@@ -113,11 +113,10 @@ function place(project: string, pid: number): Promise<void> {
 }
 
 /**
- * Opens a supervisor log for appending (0600: what the supervisor prints may quote a service's
- * environment), cut when it grew past LOG_MAX_BYTES: the project's for a spawn and for a
- * supervisor handed its project on standby (main.ts), the run root's standby log.
+ * Opens the project's supervisor log for appending (0600: what the supervisor prints may quote a
+ * service's environment), cut when it grew past LOG_MAX_BYTES; makes the supervisor's folder.
  */
-export function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): number {
+function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): number {
   mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
   if (existsSync(paths.log) && statSync(paths.log).size > LOG_MAX_BYTES) truncateSync(paths.log, 0);
   return openSync(paths.log, 'a', RECORD_FILE_MODE);

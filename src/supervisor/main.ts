@@ -121,8 +121,8 @@ async function main(): Promise<void> {
   await supervisor.start();
   // The `stack` that started it moves it while it loads; a supervisor started otherwise moves
   // itself. Checked a second after its start: loading the runtime for it holds this thread
-  // ~12-15 ms, and `up` is waiting then for its answers (a status after the first reconcile, then
-  // a reread); right after the first reconcile, the status answer was written only after the load.
+  // ~12-15 ms, and the requests that waited for its start (a `ps`, a `down` right after `up`)
+  // are answered first.
   setTimeout(() => void joinMonitorGroup(project), MONITOR_GROUP_CHECK_MS).unref();
   // Once the project is gone (down removed its run folder) or another supervisor took over, leave.
   const watchdog = setInterval(() => {

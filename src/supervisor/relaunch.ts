@@ -11,7 +11,7 @@ import type { StateRoots } from '../state/paths.js';
 
 /** Starts `spec` again in its netns, cgroups and view; resolves once its program runs. */
 export async function relaunch(roots: StateRoots, project: Project, spec: Service, cgroups: CgroupManager): Promise<LaunchedService> {
-  // The runtime is loaded at the first restart, not at the supervisor's start (on its critical path: `up` waits for it).
+  // The runtime is loaded at the first restart, not at the supervisor's start (requests made meanwhile wait for it).
   const { startServiceProcess } = await import('../runtime/index.js');
   return startServiceProcess({
     roots,
