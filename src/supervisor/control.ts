@@ -58,9 +58,15 @@ export async function runningSupervisor(project: string, roots: StateRoots = sta
   return record;
 }
 
+/**
+ * Whether the supervisor on `socket` answers at all (a `ping`, answered whatever it is doing: a
+ * status would wait for a reconcile of every service). Any answer counts: a supervisor of an
+ * earlier build knows no `ping` and says so.
+ */
 async function answers(socket: string): Promise<boolean> {
   try {
-    return (await send(socket, { command: 'status' }, 2000)).ok;
+    await send(socket, { command: 'ping' }, 2000);
+    return true;
   } catch {
     return false;
   }

@@ -100,6 +100,8 @@ async function main(): Promise<void> {
     switch (request.command) {
       case 'status':
         return { ok: true, status: await supervisor.status() };
+      case 'ping':
+        return { ok: true };
       case 'reload':
         if (request.soon === true) void supervisor.reload();
         else await supervisor.reload();

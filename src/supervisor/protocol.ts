@@ -1,12 +1,15 @@
 // The control socket's protocol: one JSON request per connection, one JSON line back.
 // `status` reports every service (pid, health, restarts, ports), `reload` rereads the records
-// and the snapshot now, `stop` shuts the supervisor down (services keep running).
+// and the snapshot now, `stop` shuts the supervisor down (services keep running), `ping` only
+// answers.
 import net from 'node:net';
 import type { HealthStatus } from './health.js';
 
 /** What a client asks. */
 export type Request =
   | { readonly command: 'status' }
+  /** Answered at once, whatever the supervisor is doing: whether it serves at all. */
+  | { readonly command: 'ping' }
   /** `soon`: answered at once, the reread done right after (a restart changes no port or name). */
   | { readonly command: 'reload'; readonly soon?: boolean }
   | { readonly command: 'stop' };

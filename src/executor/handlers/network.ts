@@ -15,8 +15,9 @@ import { FIREWALL_PENDING } from '../../planner/hash.js';
 
 /**
  * Records the network and makes its bridge (undone on failure), then starts the firewall's
- * rewrite: the services attach meanwhile, and none is launched before it is written
- * (firewall.ts writeFirewallBehind; a failed rewrite fails the starts, and the run). The record
+ * rewrite and binds the DNS listener for a supervisor to come. The services are launched once
+ * the rewrite is written (firewall.ts writeFirewallBehind; a failed rewrite fails the starts,
+ * and the run), while their veths, namespaces and cgroups are made meanwhile. The record
  * carries FIREWALL_PENDING as its stamp until the rewrite is written: a failed or cut-off one
  * makes the next `up` recreate the network, so a firewall is never left unwritten.
  */
@@ -44,13 +45,15 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
     async () => {
       ctx.network().createNetwork(project, op.network, allocation);
       mark('network: bridge made');
-      await ctx.env.supervisor.networkMade?.(project, allocation.gateway);
     },
     () => removeNetwork(ctx, op),
   );
   writeFirewallBehind(ctx, op.network, () =>
     networkRecords.update(ctx.roots, project, op.network, (r) => (r === undefined ? null : r.config.hash === FIREWALL_PENDING.hash ? { ...r, config: op.stamp } : r)).then(() => undefined),
   );
+  // While nft runs: the DNS listener for a supervisor this run starts (none runs), bound before
+  // any service is launched (their attach-veth waits for this step).
+  await ctx.env.supervisor.networkMade?.(project, allocation.gateway);
 }
 
 /**
