@@ -2,8 +2,7 @@
 // (`sleep 3600`), through the real CLI. After the loop: no leaked kernel object of the project
 // (netns `stk-<project>.…`, its bridge and veths `stk…`, cgroups under `stack/<project>` and
 // `stack.monitors/<project>` in every hierarchy, mounts naming its state folder or netns, nft
-// table `stack_<project>`, processes whose command line (or, for a supervisor started on
-// standby, an open descriptor) names its state folder), no supervisor
+// table `stack_<project>`, processes whose command line names its state folder), no supervisor
 // left (none runs after down), and this node process's own fd count unchanged. Speed: median
 // cycle time of cycles 5–15 against the median of the last 11 cycles, and their ratio (1 = the
 // 1000th cycle as fast as the 10th). The machine is shared: each cycle also times `node -e 0`
@@ -104,27 +103,9 @@ function leftovers(project, services, stateDir) {
       continue;
     }
     if (Number(pid) === process.pid) continue;
-    // A supervisor started on standby (names.ts STANDBY_ARGUMENT) names no folder: its open
-    // descriptors (the project's log once handed one, the standby log before) do.
-    const named = cmd.includes(stateDir) || (cmd.includes('\0--standby') && fdTargets(pid).some((t) => t.includes(stateDir)));
-    if (named) left.push(`process ${pid} ${cmd.replaceAll('\0', ' ').trim()}`);
+    if (cmd.includes(stateDir)) left.push(`process ${pid} ${cmd.replaceAll('\0', ' ').trim()}`);
   }
   return left;
-}
-
-/** What the descriptors of `pid` point at. */
-function fdTargets(pid) {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
-      try {
-        return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
-      } catch {
-        return [];
-      }
-    });
-  } catch {
-    return [];
-  }
 }
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

@@ -1,8 +1,8 @@
 // Which UDP socket an address needs, for addresses already known to be IP addresses (a checked
 // spec's host_ip, a resolv.conf nameserver, an address the supervisor binds). Not node:net's
-// isIPv6: its first call compiles an RFC 4291 regular expression, 7.6-12.3 ms here, and the
-// supervisor's first reconcile paid it binding its DNS forwarder, while `up` waited for the
-// answer. Only IPv6 text holds a colon (mapped and scoped forms included).
+// isIPv6: its first call compiles an RFC 4291 regular expression, 7.6-12.3 ms here, which the
+// supervisor's first reconcile paid binding its DNS forwarder. Only IPv6 text holds a colon
+// (mapped and scoped forms included).
 
 /** `udp6` for IPv6 text, `udp4` otherwise. */
 export function udpType(address: string): 'udp4' | 'udp6' {

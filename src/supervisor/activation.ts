@@ -1,5 +1,5 @@
 // Socket activation of a new supervisor, as systemd starts a socket-activated service: the
-// `stack` that starts it binds every socket the supervisor will serve (its control socket, the
+// `stack` that starts it binds every socket the supervisor will serve (its mutex, its control socket, the
 // DNS listener on each network's gateway, the published ports of the services that run) and the
 // supervisor inherits them, bound and listening. What comes meanwhile waits in the kernel (a
 // connection in the listen backlog, a datagram in the receive queue) until the supervisor
@@ -8,13 +8,13 @@
 // answered as soon as the supervisor can, never refused in between.
 //
 // Made with socket(2), bind(2) and listen(2) through koffi, as libuv makes them (SO_REUSEADDR
-// on TCP, IPv6 sockets left dual-stack as the host's default says), close-on-exec: the spawn
+// and dual-stack IPv6 on TCP), close-on-exec: the spawn
 // gives the supervisor its own copies (descriptors 3, 4, ...), and no launcher spawned
 // meanwhile inherits one. A port or listener that cannot be bound here (taken, an address
 // not on the host) is left out: the supervisor binds it itself and retries, as it would have.
 import { rmSync } from 'node:fs';
 import { mark } from '../trace.js';
-import { bind, close, listen, setsockoptInt, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
+import { bind, close, kernelErrno, listen, setsockoptInt, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
 import { ipToBytes } from '../network/nl/ip.js';
 import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
 import { serviceRecords } from '../state/records.js';
@@ -31,6 +31,8 @@ const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SO_REUSEADDR = 2;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
 /** Node's own backlog for a server (net.Server.listen), and the published ports' (portfwd/tcp.ts). */
 const BACKLOG = 511;
 const PORT_BACKLOG = 1024;
@@ -74,6 +76,8 @@ function bound(domain: number, type: number, addr: Buffer, backlog?: number): nu
   const fd = socket(domain, type | SOCK_CLOEXEC, 0);
   try {
     if (type === SOCK_STREAM && domain !== AF_UNIX) setsockoptInt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    // libuv makes its IPv6 TCP sockets dual-stack whatever net.ipv6.bindv6only says.
+    if (type === SOCK_STREAM && domain === AF_INET6) setsockoptInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
     bind(fd, addr);
     if (backlog !== undefined) listen(fd, backlog);
     return fd;
@@ -105,6 +109,13 @@ function bindDns(address: string, port: number): DnsSockets {
 /** DNS listeners bound early (bindEarly), by run root and project, then by address: until the activation takes them. */
 const early = new Map<string, Map<string, DnsSockets>>();
 const runKey = (project: string, roots: StateRoots): string => `${roots.run}\0${project}`;
+/** Projects this process started a supervisor for: no listener is bound early for them any more. */
+const activated = new Set<string>();
+
+/** The project's mutex is held: by a supervisor still starting or leaving, which its pid file does not name yet. */
+export class SupervisorMutexTaken extends Error {
+  override readonly name = 'SupervisorMutexTaken';
+}
 
 /**
  * Binds the DNS listener on a bridge's gateway as soon as the bridge is made, for the supervisor
@@ -114,6 +125,7 @@ const runKey = (project: string, roots: StateRoots): string => `${roots.run}\0${
  */
 export function bindEarly(project: string, roots: StateRoots, gateway: string): void {
   const key = runKey(project, roots);
+  if (activated.has(key)) return; // the supervisor runs by now: told after the walk, it binds the listener
   const bound = early.get(key) ?? new Map<string, DnsSockets>();
   if (bound.has(gateway)) return;
   try {
@@ -128,6 +140,7 @@ export function bindEarly(project: string, roots: StateRoots, gateway: string): 
 /** Takes the early listeners of a project: those `wanted` names are the caller's, the rest are closed. */
 function takeEarly(project: string, roots: StateRoots, wanted: ReadonlySet<string>): Map<string, DnsSockets> {
   const key = runKey(project, roots);
+  activated.add(key);
   const bound = early.get(key) ?? new Map<string, DnsSockets>();
   early.delete(key);
   for (const [address, sockets] of bound) {
@@ -159,7 +172,17 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
   /** Keeps `fd` and returns the descriptor the supervisor will have it at. */
   const keep = (fd: number): number => fds.push(fd) - 1 + FIRST_FD;
   try {
-    // The caller holds the project's lock and saw no supervisor run: a socket file left is a dead one's.
+    // The mutex first: held by another supervisor (one starting that its pid file does not name
+    // yet, one leaving), nothing of it is touched, and the caller looks again.
+    let mutexFd: number;
+    try {
+      mutexFd = bound(AF_UNIX, SOCK_STREAM, sockaddrUnix(paths.mutex));
+    } catch (e) {
+      if (kernelErrno(e) === 'EADDRINUSE') throw new SupervisorMutexTaken(`the supervisor mutex of project ${project} is held`);
+      throw e;
+    }
+    const mutex = keep(mutexFd);
+    // No supervisor holds the mutex: a socket file left is a dead one's.
     if (!isAbstract(paths.socket)) rmSync(paths.socket, { force: true });
     const control = keep(bound(AF_UNIX, SOCK_STREAM, sockaddrUnix(paths.socket), BACKLOG));
     const dns: Record<string, { udp: number; tcp: number }> = {};
@@ -196,7 +219,7 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
       }
     }
     if (snapshot === undefined) takeEarly(project, roots, new Set()); // closed: nothing to serve
-    return { fds: [...fds], handed: { control, dns, ports }, close: closeAll };
+    return { fds: [...fds], handed: { mutex, control, dns, ports }, close: closeAll };
   } catch (e) {
     closeAll();
     throw e;

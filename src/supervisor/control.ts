@@ -16,7 +16,7 @@ import { supervisorPaths, type SupervisorPaths } from './paths.js';
 import { send, type SupervisorStatus } from './protocol.js';
 import { nodeHelperEnv } from '../sys/node-env.js';
 
-/** How long a new supervisor may take to answer on its socket. */
+/** How long ensureSupervisor looks again for a supervisor that does not answer, or whose mutex is held. */
 const START_TIMEOUT_MS = 15_000;
 /**
  * The supervisor is a long-lived, mostly idle process. V8's young generation kept at 1 MiB a half
@@ -70,6 +70,11 @@ async function answers(socket: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The last lines of the project's supervisor log ('' when there is none). */
+export function supervisorLogTail(project: string, roots: StateRoots): string {
+  return logTail(supervisorPaths(roots, project).log);
 }
 
 function logTail(path: string): string {
@@ -200,14 +205,23 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     const running = await runningSupervisor(project, roots);
-    if (!running) return activateOnce(project, roots);
-    // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
-    if (options.unchanged === true && (await answers(paths.socket))) return running;
-    try {
-      const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);
-      if (reply.ok) return running;
-    } catch {
-      // shutting down: look again
+    if (!running) {
+      try {
+        return await activateOnce(project, roots);
+      } catch (e) {
+        // Its mutex is held: by one starting that another `stack` has not recorded yet, or one
+        // leaving. Looked at again, as a running one that does not answer is.
+        if ((e as Error).name !== 'SupervisorMutexTaken') throw e;
+      }
+    } else {
+      // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
+      if (options.unchanged === true && (await answers(paths.socket))) return running;
+      try {
+        const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);
+        if (reply.ok) return running;
+      } catch {
+        // shutting down: look again
+      }
     }
     if (Date.now() > deadline) {
       throw new Error(`the supervisor of project ${project} did not answer within ${START_TIMEOUT_MS} ms:\n${logTail(paths.log)}`);

@@ -7,6 +7,8 @@ export const SOCKETS_ARGUMENT = '--sockets=';
 
 /** Each socket by the descriptor the supervisor has it at. */
 export interface HandedSockets {
+  /** The project's mutex (paths.ts), bound: the supervisor holds it for its life. */
+  readonly mutex: number;
   /** The control socket, listening. */
   readonly control: number;
   /** A network gateway's address → its DNS listener's UDP socket and listening TCP socket. */
@@ -16,6 +18,11 @@ export interface HandedSockets {
 }
 
 const isFd = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 3;
+
+/** Every descriptor of `handed`. */
+export function handedFds(handed: HandedSockets): number[] {
+  return [handed.mutex, handed.control, ...Object.values(handed.dns).flatMap((d) => [d.udp, d.tcp]), ...Object.values(handed.ports)];
+}
 
 /** The HandedSockets of a supervisor's argument; undefined when it is not one, or not well formed. */
 export function parseHandedSockets(argument: string | undefined): HandedSockets | undefined {
@@ -27,9 +34,9 @@ export function parseHandedSockets(argument: string | undefined): HandedSockets 
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { control, dns, ports } = value as Record<string, unknown>;
-  if (!isFd(control) || typeof dns !== 'object' || dns === null || typeof ports !== 'object' || ports === null) return undefined;
+  const { mutex, control, dns, ports } = value as Record<string, unknown>;
+  if (!isFd(mutex) || !isFd(control) || typeof dns !== 'object' || dns === null || typeof ports !== 'object' || ports === null) return undefined;
   const dnsOk = Object.values(dns).every((d: unknown) => typeof d === 'object' && d !== null && isFd((d as { udp?: unknown }).udp) && isFd((d as { tcp?: unknown }).tcp));
   if (!dnsOk || !Object.values(ports).every(isFd)) return undefined;
-  return { control, dns: dns as HandedSockets['dns'], ports: ports as HandedSockets['ports'] };
+  return { mutex, control, dns: dns as HandedSockets['dns'], ports: ports as HandedSockets['ports'] };
 }

@@ -6,7 +6,9 @@
 //   At most one per project: it binds an abstract unix socket named after the project's run
 //   folder before anything else; the kernel frees that name when the process dies, so a crash
 //   never leaves a stale lock. Its pid and start time go to supervisor/pid.json; it answers
-//   `status`, `reload` and `stop` on supervisor/control.sock.
+//   `status`, `reload`, `stop` and `ping` on supervisor/control.sock. A new one is
+//   socket-activated (activation.ts): the `stack` that starts it binds that name, its control
+//   socket, its DNS listeners and published ports, and does not wait for its start.
 // - It hosts what must outlive `stack up` but not be tied to any one service: the published-port
 //   forwarders (host IP 127.0.0.1 unless the spec says otherwise, towards the service's address
 //   on its first network), the DNS forwarder on each network's gateway, the healthchecks, and

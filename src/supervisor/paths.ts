@@ -77,6 +77,3 @@ export function serviceStatePaths(roots: StateRoots, project: string, service: s
     exit: files.exit,
   };
 }
-
-/** The fd on which a new supervisor says it serves (`ready`, then closed), named to it by this variable (control.ts). */
-export const READY_FD_VARIABLE = 'STACK_SUPERVISOR_READY_FD';

@@ -8,10 +8,10 @@ import { isSameProcess } from '../sys/proc.js';
 import { readSnapshot } from '../state/snapshot.js';
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { serviceRecords } from '../state/records.js';
-import { ensureSupervisor, runningSupervisor } from './control.js';
+import { ensureSupervisor, runningSupervisor, supervisorLogTail } from './control.js';
 import { readHealth, sameProcess, type ProcessId } from './files.js';
 import { lastOutput, probeCommand, type HealthState } from './health.js';
-import { serviceStatePaths } from './paths.js';
+import { serviceStatePaths, supervisorPaths } from './paths.js';
 
 /** How to wait. */
 export interface WaitOptions {
@@ -45,6 +45,7 @@ export async function waitHealthy(project: string, service: string, options: Wai
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   let health: HealthState | undefined;
   let checkedSupervisor = 0;
+  let startedSupervisor = false;
   for (;;) {
     options.signal?.throwIfAborted();
     const spec = (await readSnapshot(roots, project))?.project.services[service];
@@ -83,7 +84,14 @@ export async function waitHealthy(project: string, service: string, options: Wai
     }
     if (Date.now() - checkedSupervisor > 1000) {
       checkedSupervisor = Date.now();
-      if (!(await runningSupervisor(project, roots))) await ensureSupervisor(project, roots);
+      if (!(await runningSupervisor(project, roots))) {
+        // Gone again after this wait started it (`stack` does not wait for its start): say why.
+        if (startedSupervisor) {
+          throw new UserError('SUPERVISOR_FAILED', `the supervisor of project ${project}, which runs the healthcheck of service "${service}", left${quoted(supervisorLogTail(project, roots))}`, `see ${supervisorPaths(roots, project).log}`);
+        }
+        await ensureSupervisor(project, roots);
+        startedSupervisor = true;
+      }
     }
     if (Date.now() > deadline) {
       throw new UserError('HEALTH_TIMEOUT', `service "${service}" did not become healthy in time${quoted(lastOutput(health))}`, `see \`stack logs ${service}\``);

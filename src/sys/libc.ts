@@ -41,6 +41,7 @@ interface Bindings {
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
   listen: (fd: number, backlog: number) => number;
+  fcntl: (fd: number, cmd: number, ...args: unknown[]) => number;
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrLen: number) => number;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
@@ -98,6 +99,7 @@ function lib(): Bindings {
     socket: f('int socket(int domain, int type, int protocol)'),
     bind: f('int bind(int fd, const void *addr, uint32_t len)'),
     listen: f('int listen(int fd, int backlog)'),
+    fcntl: f('int fcntl(int fd, int cmd, ...)'),
     setsockopt: f('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
     sendto: f('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
     recv: f('intptr_t recv(int fd, _Inout_ void *buf, size_t len, int flags)'),
@@ -158,6 +160,13 @@ export function bind(fd: number, addr: Buffer): void {
 /** listen(2). */
 export function listen(fd: number, backlog: number): void {
   check(lib().listen(fd, backlog), () => `listen(fd ${fd})`);
+}
+
+/** Sets FD_CLOEXEC on `fd` (fcntl F_SETFD): a descriptor inherited through exec is not, and would pass on to every child. */
+export function setCloexec(fd: number): void {
+  const F_SETFD = 2;
+  const FD_CLOEXEC = 1;
+  check(lib().fcntl(fd, F_SETFD, 'int', FD_CLOEXEC), () => `fcntl(fd ${fd}, F_SETFD, FD_CLOEXEC)`);
 }
 
 /** setsockopt(2) with a raw option value. */

@@ -54,7 +54,7 @@ export function forwardTcp(port: PublishedPort, log: Log, fd?: number): Promise<
   });
   return new Promise((resolve, reject) => {
     server.once('error', (e) => reject(bindError(port, e)));
-    server.listen(fd === undefined ? { host: port.hostIp, port: port.hostPort, backlog: 1024 } : { fd }, () => {
+    server.listen(fd === undefined ? { host: port.hostIp, port: port.hostPort, backlog: 1024 } : { fd, backlog: 1024 }, () => {
       server.removeAllListeners('error');
       server.on('error', (e) => log(`${portLabel(port)}: ${e.message}`));
       const boundPort = (server.address() as net.AddressInfo).port;

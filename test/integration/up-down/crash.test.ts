@@ -122,8 +122,16 @@ describeRoot('crashes, gc and the lock', () => {
 
   it('gc removes what a crashed run left, records or not, and leaves a live project alone', async () => {
     const crashed = rig();
-    crashed.spec(SPEC);
-    // Killed at the last operation: the supervisor, started beside the walk, has been spawned by then.
+    // `b` waits for `a` to be healthy: the supervisor, which runs the healthcheck, is started in
+    // the walk (a fresh `up` starts it after its walk otherwise), and is running at the kill.
+    crashed.spec(`  a:
+    command: sleep 3600
+    healthcheck: { test: ["CMD", "true"], interval: 100ms, start_interval: 50ms, start_period: 10s }
+  b:
+    command: sleep 3600
+    depends_on: { a: { condition: service_healthy } }
+`);
+    // Killed at the last operation.
     expect((await crashed.stack(['up', '-d'], { STACK_TEST_CRASH_AT: 'start-service:b' })).signal).toBe('SIGKILL');
     // A cut-off test run: its state dir is gone. The run's supervisor, if it got to start, is held
     // still meanwhile (SIGSTOP, then SIGCONT): alive, it rewrites its files (and their folders)
@@ -142,8 +150,9 @@ describeRoot('crashes, gc and the lock', () => {
     await live.ok(['up', '-d']);
 
     // gc runs in the live project's state root: that is where its supervisor and lock are found.
-    // The crashed run's supervisor, when it got to start before the kill (it starts beside the walk).
+    // The crashed run's supervisor (started in its walk, for the healthcheck).
     const strays = supervisorProcesses().filter((p) => p.project === crashed.name);
+    expect(strays.length).toBe(1);
     const gc = await live.ok(['gc', crashed.name, live.name]);
     expect(gc.stdout).toContain(`${live.name}: live`);
     expect(gc.stdout).toContain(`${crashed.name}: removed`);

@@ -13,7 +13,7 @@ import { eventually } from '../../harness/eventually.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { supervisorPaths } from '../../../src/supervisor/paths.js';
 import { supervisorStatus } from '../../../src/supervisor/control.js';
-import { parseHandedSockets, SOCKETS_ARGUMENT } from '../../../src/supervisor/handed.js';
+import { handedFds, parseHandedSockets, SOCKETS_ARGUMENT } from '../../../src/supervisor/handed.js';
 import { isSameProcess } from '../../../src/sys/proc.js';
 import { networkRecords } from '../../../src/state/records.js';
 import { FIREWALL_PENDING } from '../../../src/planner/hash.js';
@@ -97,7 +97,7 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['a', 'b'], ['front', 'back'])).toEqual([]);
   });
 
-  it('starts a fresh project\'s supervisor with its sockets bound and does not wait for it: what comes meanwhile waits, down right after stops it', async () => {
+  it('starts a fresh project\'s supervisor with its sockets bound and does not wait for it: what comes meanwhile waits', async () => {
     const r = rig();
     const port = await freePort();
     r.spec(`  web:\n    command: ["sleep", "3600"]\n    ports: ["127.0.0.1:${port}:80"]\n`);
@@ -112,10 +112,15 @@ describeRoot('up: what runs beside the walk', () => {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const handed = parseHandedSockets(argv.find((a) => a.startsWith(SOCKETS_ARGUMENT)));
     expect(handed).toBeDefined();
-    // Its control socket, the DNS listener on the gateway (UDP and TCP), the published port.
-    const fds = [handed!.control, ...Object.values(handed!.dns).flatMap((d) => [d.udp, d.tcp]), ...Object.values(handed!.ports)];
-    expect(fds).toEqual([3, 4, 5, 6]);
-    for (const fd of fds) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toMatch(/^socket:/);
+    // Its mutex, its control socket, the DNS listener on the gateway (UDP and TCP), the published
+    // port: sockets, close-on-exec again (no child of the supervisor inherits one).
+    const fds = handedFds(handed!);
+    expect(fds).toEqual([3, 4, 5, 6, 7]);
+    for (const fd of fds) {
+      expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toMatch(/^socket:/);
+      const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1];
+      expect(Number.parseInt(flags ?? '0', 8) & 0o2000000).not.toBe(0);
+    }
     const status = await supervisorStatus(r.name, r.roots);
     expect(status?.pid).toBe(pid);
     expect(status?.dns).toEqual(Object.keys(handed!.dns));
@@ -155,12 +160,18 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['asker', 'slow', 'last'])).toEqual([]);
   });
 
-  it('down right after a fresh up stops the supervisor still starting', async () => {
+  it('down stops a supervisor that cannot serve yet: its stop waits on the control socket', async () => {
     const r = rig();
     r.spec('  web:\n    command: ["sleep", "3600"]\n');
     await r.ok(['up', '-d', '--progress', 'quiet']);
     const { pid, startTime } = supervisorRecord(r);
-    await r.ok(['down', '--progress', 'quiet']);
+    // Stopped (as if still loading) while down asks it to stop, then let go.
+    process.kill(pid, 'SIGSTOP');
+    const down = r.stack(['down', '--progress', 'quiet']);
+    await new Promise((done) => setTimeout(done, 700));
+    expect(isSameProcess(pid, startTime)).toBe(true);
+    process.kill(pid, 'SIGCONT');
+    expect((await down).exitCode).toBe(0);
     expect(isSameProcess(pid, startTime)).toBe(false);
     expect(r.leftovers(['web'])).toEqual([]);
   });
