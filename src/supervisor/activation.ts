@@ -1,17 +1,17 @@
 // Socket activation of a new supervisor, as systemd starts a socket-activated service: the
-// `stack` that starts it binds every socket the supervisor will serve (its mutex, its control socket, the
-// DNS listener on each network's gateway, the published ports of the services that run) and the
-// supervisor inherits them, bound and listening. What comes meanwhile waits in the kernel (a
-// connection in the listen backlog, a datagram in the receive queue) until the supervisor
-// serves it, so `stack` does not wait for the supervisor's start (a Node start and its modules,
-// ~100-200 ms on two busy cores): `up` returns once its services run, and a port or a name is
-// answered as soon as the supervisor can, never refused in between.
+// `stack` that starts it binds every socket the supervisor will serve (its mutex, its control
+// socket, the DNS listener on each network's gateway, the published ports of the services that
+// run) and the supervisor inherits them, bound and listening. What comes meanwhile waits in the
+// kernel (a connection in the listen backlog, a datagram in the receive queue) until the
+// supervisor serves it, so `stack` does not wait for the supervisor's start (a Node start and
+// its modules, ~100-200 ms on two busy cores): `up` returns once its services run, and a port or
+// a name is answered as soon as the supervisor can, never refused in between.
 //
 // Made with socket(2), bind(2) and listen(2) through koffi, as libuv makes them (SO_REUSEADDR
-// and dual-stack IPv6 on TCP), close-on-exec: the spawn
-// gives the supervisor its own copies (descriptors 3, 4, ...), and no launcher spawned
-// meanwhile inherits one. A port or listener that cannot be bound here (taken, an address
-// not on the host) is left out: the supervisor binds it itself and retries, as it would have.
+// and dual-stack IPv6 on TCP), close-on-exec: the spawn gives the supervisor its own copies
+// (descriptors 3, 4, ..., which it makes close-on-exec again), and no launcher spawned meanwhile
+// inherits one. A port or listener that cannot be bound here (taken, an address not on the host)
+// is left out: the supervisor binds it itself and retries, as it would have.
 import { rmSync } from 'node:fs';
 import { mark } from '../trace.js';
 import { bind, close, kernelErrno, listen, setsockoptInt, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
@@ -153,9 +153,18 @@ function takeEarly(project: string, roots: StateRoots, wanted: ReadonlySet<strin
 }
 
 /**
+ * Releases the early listeners of a project whose supervisor runs after all (another `stack`
+ * started it): it binds them itself when told, and none is bound early for it any more.
+ */
+export function releaseEarly(project: string, roots: StateRoots): void {
+  takeEarly(project, roots, new Set());
+}
+
+/**
  * Binds the sockets the new supervisor of `project` will serve, from the files it reads at its
  * start (the snapshot, the service records, the stored allocation, the ports it remembers).
- * Throws only when the control socket cannot be bound; the caller's folder for it must exist.
+ * Throws SupervisorMutexTaken when another supervisor holds the project's mutex, and when the
+ * control socket cannot be bound; the caller's folder for it must exist.
  */
 export async function bindSupervisorSockets(project: string, roots: StateRoots, remembered: Readonly<Record<string, number>>): Promise<BoundSockets> {
   const paths = supervisorPaths(roots, project);

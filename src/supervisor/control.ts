@@ -171,7 +171,11 @@ export async function bindDnsEarly(project: string, roots: StateRoots, gateway: 
   if ((await runningSupervisor(project, roots)) !== undefined) return; // it binds the listener itself when told
   const { bindEarly } = await import('./activation.js');
   bindEarly(project, roots, gateway);
+  boundEarly.add(`${roots.run}\0${project}`);
 }
+
+/** Projects bindDnsEarly bound a listener for in this process (activation.ts keeps them). */
+const boundEarly = new Set<string>();
 
 /** Activations under way in this process, by run root and project. */
 const activating = new Map<string, Promise<PidRecord>>();
@@ -187,7 +191,12 @@ function activateOnce(project: string, roots: StateRoots): Promise<PidRecord> {
   const key = `${roots.run}\0${project}`;
   let started = activating.get(key);
   if (started === undefined) {
-    started = activateSupervisor(project, roots).finally(() => activating.delete(key));
+    started = activateSupervisor(project, roots)
+      .then((record) => {
+        boundEarly.delete(key); // the activation took them
+        return record;
+      })
+      .finally(() => activating.delete(key));
     activating.set(key, started);
   }
   return started;
@@ -214,6 +223,8 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
         if ((e as Error).name !== 'SupervisorMutexTaken') throw e;
       }
     } else {
+      // Started by another `stack` meanwhile: the listeners bound early for a new one are its to bind.
+      if (boundEarly.delete(`${roots.run}\0${project}`)) (await import('./activation.js')).releaseEarly(project, roots);
       // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
       if (options.unchanged === true && (await answers(paths.socket))) return running;
       try {
