@@ -12,14 +12,14 @@
 // (descriptors 3, 4, ..., which it makes close-on-exec again), and no launcher spawned meanwhile
 // inherits one. A port or listener that cannot be bound here (taken, an address not on the host)
 // is left out: the supervisor binds it itself and retries, as it would have.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { mark } from '../trace.js';
 import { bind, close, kernelErrno, listen, setsockoptInt, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
 import { ipToBytes } from '../network/nl/ip.js';
 import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
 import { serviceRecords } from '../state/records.js';
 import { readSnapshot } from '../state/snapshot.js';
-import type { StateRoots } from '../state/paths.js';
+import { STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
 import type { HandedSockets } from './handed.js';
 import { isAbstract, supervisorPaths } from './paths.js';
 import { portKey } from './port-set.js';
@@ -163,8 +163,8 @@ export function releaseEarly(project: string, roots: StateRoots): void {
 /**
  * Binds the sockets the new supervisor of `project` will serve, from the files it reads at its
  * start (the snapshot, the service records, the stored allocation, the ports it remembers).
- * Throws SupervisorMutexTaken when another supervisor holds the project's mutex, and when the
- * control socket cannot be bound; the caller's folder for it must exist.
+ * Throws SupervisorMutexTaken when another supervisor holds the project's mutex (then nothing is
+ * touched), and when the control socket cannot be bound. Makes the supervisor's folder.
  */
 export async function bindSupervisorSockets(project: string, roots: StateRoots, remembered: Readonly<Record<string, number>>): Promise<BoundSockets> {
   const paths = supervisorPaths(roots, project);
@@ -191,6 +191,7 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
       throw e;
     }
     const mutex = keep(mutexFd);
+    mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
     // No supervisor holds the mutex: a socket file left is a dead one's.
     if (!isAbstract(paths.socket)) rmSync(paths.socket, { force: true });
     const control = keep(bound(AF_UNIX, SOCK_STREAM, sockaddrUnix(paths.socket), BACKLOG));

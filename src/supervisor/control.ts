@@ -143,24 +143,26 @@ function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): number 
 async function activateSupervisor(project: string, roots: StateRoots): Promise<PidRecord> {
   mark('ensure: activating');
   const paths = supervisorPaths(roots, project);
-  const out = openSupervisorLog(paths);
+  const { bindSupervisorSockets } = await import('./activation.js');
+  // Its mutex first: nothing of the project's supervisor folder (its log, its socket file) is
+  // touched while another supervisor holds it.
+  const sockets = await bindSupervisorSockets(project, roots, await readRememberedPorts(paths.ports));
+  let pid: number;
   try {
-    const { bindSupervisorSockets } = await import('./activation.js');
-    const sockets = await bindSupervisorSockets(project, roots, await readRememberedPorts(paths.ports));
-    let pid: number;
+    const out = openSupervisorLog(paths);
     try {
       pid = await spawnProgram([project, roots.run, roots.lib, `${SOCKETS_ARGUMENT}${JSON.stringify(sockets.handed)}`], out, sockets.fds);
     } finally {
-      sockets.close();
+      closeSync(out);
     }
-    const record: PidRecord = { pid, startTime: readStartTime(pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
-    await writeFile(paths.pidFile, record);
-    mark('ensure: activated');
-    await place(project, pid);
-    return record;
   } finally {
-    closeSync(out);
+    sockets.close();
   }
+  const record: PidRecord = { pid, startTime: readStartTime(pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
+  await writeFile(paths.pidFile, record);
+  mark('ensure: activated');
+  await place(project, pid);
+  return record;
 }
 
 /**
@@ -221,6 +223,9 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
         // Its mutex is held: by one starting that another `stack` has not recorded yet, or one
         // leaving. Looked at again, as a running one that does not answer is.
         if ((e as Error).name !== 'SupervisorMutexTaken') throw e;
+        if (Date.now() > deadline) {
+          throw new Error(`a supervisor of project ${project} that its pid file does not name holds the project's mutex, ${START_TIMEOUT_MS} ms on (see \`stack gc\`)`);
+        }
       }
     } else {
       // Started by another `stack` meanwhile: the listeners bound early for a new one are its to bind.

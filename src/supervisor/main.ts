@@ -14,13 +14,11 @@ import { rm } from 'node:fs/promises';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, readRememberedPorts, writeFile, type PidRecord } from './files.js';
 import { handedFds, parseHandedSockets, SOCKETS_ARGUMENT } from './handed.js';
-import { setCloexec, setsockoptInt, SOL_SOCKET } from '../sys/libc.js';
+import { setCloexec } from '../sys/libc.js';
 import { isAbstract, supervisorPaths } from './paths.js';
 import { serve, type Reply, type Request } from './protocol.js';
 import { Supervisor } from './supervisor.js';
 import { mark } from '../trace.js';
-
-const SO_REUSEADDR = 2;
 
 /** Exit code of a supervisor that found another one running. */
 export const ALREADY_RUNNING = 3;
@@ -128,21 +126,6 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void supervisor.reload());
   log(`supervisor of project ${project} started (pid ${process.pid})`);
   await supervisor.start();
-  // libuv took the handed UDP sockets (DNS, published ports) with SO_REUSEADDR set (uv_udp_open),
-  // which would let another socket bind their address and port too: taken off again, as a socket
-  // the supervisor binds itself never has it. (One closed unused may be a new socket of this
-  // process by now: the option means nothing to a socket that is bound already.)
-  if (handed !== undefined) {
-    const udpPorts = Object.entries(handed.ports).filter(([key]) => key.split('|')[1] === 'udp'); // port-set.ts portKey
-    const udp = [...Object.values(handed.dns).map((d) => d.udp), ...udpPorts.map(([, fd]) => fd)];
-    for (const fd of udp) {
-      try {
-        setsockoptInt(fd, SOL_SOCKET, SO_REUSEADDR, 0);
-      } catch {
-        // closed unused (the project changed before it started)
-      }
-    }
-  }
   // The `stack` that started it moves it while it loads; a supervisor started otherwise moves
   // itself. Checked a second after its start: loading the runtime for it holds this thread
   // ~12-15 ms, and the requests that waited for its start (a `ps`, a `down` right after `up`)

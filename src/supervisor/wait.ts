@@ -29,6 +29,14 @@ function quoted(output: string): string {
   return output ? `: ${output.length > 300 ? `${output.slice(0, 300)}…` : output}` : '';
 }
 
+/** The end of a log, as a quote: where a failure says why. */
+function lastPart(text: string): string {
+  return text ? `: ${text.length > 600 ? `…${text.slice(-600)}` : text}` : '';
+}
+
+/** A supervisor this wait started that is gone within this time failed at its start. */
+const FAILED_START_MS = 5000;
+
 async function pause(options: WaitOptions): Promise<void> {
   await sleep(options.pollMs ?? 50, undefined, options.signal ? { signal: options.signal } : {});
 }
@@ -45,7 +53,7 @@ export async function waitHealthy(project: string, service: string, options: Wai
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   let health: HealthState | undefined;
   let checkedSupervisor = 0;
-  let startedSupervisor = false;
+  let startedAt: number | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
     const spec = (await readSnapshot(roots, project))?.project.services[service];
@@ -85,12 +93,13 @@ export async function waitHealthy(project: string, service: string, options: Wai
     if (Date.now() - checkedSupervisor > 1000) {
       checkedSupervisor = Date.now();
       if (!(await runningSupervisor(project, roots))) {
-        // Gone again after this wait started it (`stack` does not wait for its start): say why.
-        if (startedSupervisor) {
-          throw new UserError('SUPERVISOR_FAILED', `the supervisor of project ${project}, which runs the healthcheck of service "${service}", left${quoted(supervisorLogTail(project, roots))}`, `see ${supervisorPaths(roots, project).log}`);
+        // Gone again moments after this wait started it (`stack` does not wait for its start):
+        // it fails at its start, and another would too. Say why. (One that ran a while is started again.)
+        if (startedAt !== undefined && Date.now() - startedAt < FAILED_START_MS) {
+          throw new UserError('SUPERVISOR_FAILED', `the supervisor of project ${project}, which runs the healthcheck of service "${service}", left at its start${lastPart(supervisorLogTail(project, roots))}`, `see ${supervisorPaths(roots, project).log}`);
         }
         await ensureSupervisor(project, roots);
-        startedSupervisor = true;
+        startedAt = Date.now();
       }
     }
     if (Date.now() > deadline) {

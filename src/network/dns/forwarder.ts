@@ -5,7 +5,7 @@
 // the port forwarder; setNames() follows peers whose address changed without a restart.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { udpType } from '../udp-family.js';
+import { adoptedUdp, udpType } from '../udp-family.js';
 import { UserError } from '../../errors.js';
 import { answer, failure, isInternet, parseQuery, RCODE, TYPE } from './codec.js';
 import { exchange, type Upstream } from './upstream.js';
@@ -158,7 +158,7 @@ function bindUdp(
       ok(socket);
     };
     if (fd === undefined) socket.bind(port, address, bound);
-    else socket.bind({ fd }, bound);
+    else socket.bind({ fd }, () => (adoptedUdp(fd), bound()));
   });
 }
 

@@ -2,7 +2,7 @@
 // own socket towards the service, so the service's replies find their way back to the right
 // client; a flow silent for `idleMs` is dropped (docker-proxy keeps UDP flows 90 s).
 import dgram from 'node:dgram';
-import { udpType } from '../udp-family.js';
+import { adoptedUdp, udpType } from '../udp-family.js';
 import { bindError } from './errors.js';
 import { type BoundPort, type Log, type PublishedPort, portLabel } from './types.js';
 
@@ -81,6 +81,6 @@ export function forwardUdp(port: PublishedPort, log: Log, idleMs = UDP_IDLE_MS, 
       });
     };
     if (fd === undefined) server.bind(port.hostPort, port.hostIp, bound);
-    else server.bind({ fd }, bound);
+    else server.bind({ fd }, () => (adoptedUdp(fd), bound()));
   });
 }

@@ -112,16 +112,16 @@ describeRoot('up: what runs beside the walk', () => {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const handed = parseHandedSockets(argv.find((a) => a.startsWith(SOCKETS_ARGUMENT)));
     expect(handed).toBeDefined();
-    // Its mutex, its control socket, the DNS listener on the gateway (UDP and TCP), the published
-    // port: sockets, close-on-exec again (no child of the supervisor inherits one).
+    // Its mutex, its control socket, the DNS listener on the gateway (UDP and TCP), the published port.
     const fds = handedFds(handed!);
     expect(fds).toEqual([3, 4, 5, 6, 7]);
+    for (const fd of fds) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toMatch(/^socket:/);
+    const status = await supervisorStatus(r.name, r.roots);
+    // Serving, it has made them close-on-exec again: no child of the supervisor inherits one.
     for (const fd of fds) {
-      expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toMatch(/^socket:/);
       const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1];
       expect(Number.parseInt(flags ?? '0', 8) & 0o2000000).not.toBe(0);
     }
-    const status = await supervisorStatus(r.name, r.roots);
     expect(status?.pid).toBe(pid);
     expect(status?.dns).toEqual(Object.keys(handed!.dns));
     expect(status?.services[0]?.ports).toEqual([expect.objectContaining({ boundPort: port })]);
