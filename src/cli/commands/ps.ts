@@ -10,6 +10,7 @@ import { stateRoots } from '../../state/paths.js';
 // From its module, not the supervisor's index: that one brings the code that starts, waits for
 // and stops supervisors (a chunk of its own, 7 KB), none of which `ps` runs.
 import { supervisorStatus } from '../../supervisor/control.js';
+import { supervisorPaths } from '../../supervisor/paths.js';
 import type { ServiceStatus } from '../../supervisor/protocol.js';
 import { UserError } from '../../errors.js';
 import { readSnapshot } from '../../state/snapshot.js';
@@ -65,6 +66,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   await new Promise((resolve) => setImmediate(resolve));
   const [live, status, snapshot] = await Promise.all([observe(project, { roots }), asked, readSnapshot(roots, project).catch(() => undefined)]);
   mark('ps: observed and answered');
+  // `up` does not wait for a supervisor it starts: one that failed at its start shows here.
+  if (status === undefined && Object.keys(live.services).length > 0) {
+    ctx.stderr.write(
+      `warning: the supervisor of project ${project} does not run or does not answer: no restart, healthcheck, published port or DNS answer is served (its log: ${supervisorPaths(roots, project).log}); \`stack up -d\` starts it again\n`,
+    );
+  }
   const bySupervisor = new Map<string, ServiceStatus>(status?.services.map((s) => [s.name, s]) ?? []);
   // A service with replicas beyond the first shows each as SERVICE-N (one of one keeps its name).
   const scaled = new Set(Object.keys(live.services).flatMap((k) => (replicaOf(k).index > 1 ? [replicaOf(k).service] : [])));

@@ -1,6 +1,8 @@
 // `stack ps` through the real CLI: state and pid from the kernel, health, restarts and ports
 // from the supervisor; a killed service shows as exited; after down, nothing.
+import { existsSync, readFileSync } from 'node:fs';
 import { freePort } from '../../harness/ports.js';
+import { supervisorPaths } from '../../../src/supervisor/paths.js';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { Rig } from './rig.js';
@@ -58,5 +60,22 @@ describeRoot('stack ps', () => {
 
     await r.ok(['down', '--progress', 'quiet']);
     expect(await ps()).toEqual([]);
+  });
+
+  it('warns when the supervisor does not run, until up starts it again', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    r.spec('  idle:\n    command: sleep 3600\n');
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    expect((await r.ok(['ps'])).stderr).toBe('');
+    // Gone as one that failed at its start would be (`up` does not wait for it).
+    const { pid } = JSON.parse(readFileSync(supervisorPaths(r.roots, r.name).pidFile, 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); i++) await new Promise((res) => setTimeout(res, 20));
+    const warned = await r.ok(['ps']);
+    expect(warned.stderr).toContain(`warning: the supervisor of project ${r.name} does not run or does not answer`);
+    expect(warned.stdout).toContain('idle');
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    expect((await r.ok(['ps'])).stderr).toBe('');
   });
 });
