@@ -148,7 +148,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     const early = await starting;
     mark('apply: supervisor up');
     if (supervised && unchanged && early instanceof Error && !options.signal?.aborted) throw early;
-    if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, early, plan, kernel);
+    if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, plan, kernel);
     mark('apply: supervisor told');
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.
     const cancelled = (e: unknown): boolean => options.signal?.aborted === true && e instanceof Error && e.name === 'AbortError';
@@ -187,8 +187,7 @@ function withCrashHook(handlers: Handlers, ctx: RunContext): Handlers {
  * which are what a rewrite would write (20 services: 60 files read and compared for nothing).
  * The supervisor rereads meanwhile: it reads none of these files.
  */
-async function afterUp(ctx: RunContext, early: unknown, plan: Plan, kernel: () => Kernel): Promise<void> {
-  if (early instanceof Error) throw early;
+async function afterUp(ctx: RunContext, plan: Plan, kernel: () => Kernel): Promise<void> {
   const told = ctx.env.supervisor.ensure(ctx.project.name, processesOnly(plan) ? { soon: true } : undefined);
   try {
     if (!processesOnly(plan)) {

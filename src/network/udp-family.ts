@@ -3,9 +3,7 @@
 // isIPv6: its first call compiles an RFC 4291 regular expression, 7.6-12.3 ms here, which the
 // supervisor's first reconcile paid binding its DNS forwarder. Only IPv6 text holds a colon
 // (mapped and scoped forms included). And what a UDP socket bound elsewhere needs once taken.
-import { setsockoptInt, SOL_SOCKET } from '../sys/libc.js';
-
-const SO_REUSEADDR = 2;
+import { setsockoptInt, SO_REUSEADDR, SOL_SOCKET } from '../sys/libc.js';
 
 /** `udp6` for IPv6 text, `udp4` otherwise. */
 export function udpType(address: string): 'udp4' | 'udp6' {

@@ -81,7 +81,7 @@ export function locate(raw: RawSpec, path: KeyPath): Location | undefined {
 }
 
 /** Where the key at the end of `path` was written, when the loader tells keys from values. */
-export function locateKey(raw: RawSpec, path: KeyPath): Location | undefined {
+function locateKey(raw: RawSpec, path: KeyPath): Location | undefined {
   const byKey = (raw as { locateKey?: (p: KeyPath) => Location | undefined }).locateKey;
   return (typeof byKey === 'function' ? byKey.call(raw, path) : undefined) ?? locate(raw, path);
 }

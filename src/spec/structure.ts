@@ -16,7 +16,8 @@ export async function checkStructure(raw: RawSpec): Promise<Diagnostic[]> {
   const versioned = Object.hasOwn(doc, 'version');
   // a chunk of its own in the bundle, kept compact there (scripts/bundle.mjs)
   const { default: acceptsSpec } = await import('./accepts.generated.js');
-  if (acceptsSpec(versioned ? Object.fromEntries(Object.entries(doc).filter(([key]) => key !== 'version')) : doc)) {
+  const { version: _version, ...unversioned } = doc;
+  if (acceptsSpec(versioned ? unversioned : doc)) {
     const out = nameFindings(raw);
     if (versioned) out.push(keyDiagnostic([], 'version', raw));
     return out;

@@ -14,23 +14,21 @@
 // is left out: the supervisor binds it itself and retries, as it would have.
 import { mkdirSync, rmSync } from 'node:fs';
 import { mark } from '../trace.js';
-import { bind, close, kernelErrno, listen, setsockoptInt, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
-import { ipToBytes } from '../network/nl/ip.js';
+import { bind, close, kernelErrno, listen, setsockoptInt, SO_REUSEADDR, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
+import { ipFamily, ipToBytes } from '../network/nl/ip.js';
+import { AF_INET, AF_INET6 } from '../network/nl/constants.js';
 import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
 import { serviceRecords } from '../state/records.js';
 import { readSnapshot } from '../state/snapshot.js';
 import { STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
-import type { HandedSockets } from './handed.js';
+import type { DnsSockets, HandedSockets } from './handed.js';
 import { isAbstract, supervisorPaths } from './paths.js';
 import { portKey } from './port-set.js';
 import { wantedListeners } from './wanted.js';
 
 const AF_UNIX = 1;
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
-const SO_REUSEADDR = 2;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 /** Node's own backlog for a server (net.Server.listen), and the published ports' (portfwd/tcp.ts). */
@@ -87,19 +85,12 @@ function bound(domain: number, type: number, addr: Buffer, backlog?: number): nu
   }
 }
 
-const ipDomain = (address: string): number => (address.includes(':') ? AF_INET6 : AF_INET);
-
-/** A DNS listener's two sockets: UDP, and TCP listening. */
-interface DnsSockets {
-  readonly udp: number;
-  readonly tcp: number;
-}
 
 /** Binds the UDP and TCP sockets of a DNS listener on `address`; throws when either cannot be bound. */
 function bindDns(address: string, port: number): DnsSockets {
-  const udp = bound(ipDomain(address), SOCK_DGRAM, sockaddrIp(address, port));
+  const udp = bound(ipFamily(address), SOCK_DGRAM, sockaddrIp(address, port));
   try {
-    return { udp, tcp: bound(ipDomain(address), SOCK_STREAM, sockaddrIp(address, port), BACKLOG) };
+    return { udp, tcp: bound(ipFamily(address), SOCK_STREAM, sockaddrIp(address, port), BACKLOG) };
   } catch (e) {
     close(udp);
     throw e;
@@ -195,7 +186,7 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
     // No supervisor holds the mutex: a socket file left is a dead one's.
     if (!isAbstract(paths.socket)) rmSync(paths.socket, { force: true });
     const control = keep(bound(AF_UNIX, SOCK_STREAM, sockaddrUnix(paths.socket), BACKLOG));
-    const dns: Record<string, { udp: number; tcp: number }> = {};
+    const dns: Record<string, DnsSockets> = {};
     const ports: Record<string, number> = {};
     const snapshot = await readSnapshot(roots, project);
     if (snapshot !== undefined) {
@@ -221,14 +212,14 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
         // A `hostPort: 0` entry gets the port it had before, as the supervisor would insist on it.
         const number = port.hostPort === 0 ? (remembered[key] ?? 0) : port.hostPort;
         try {
-          const fd = bound(ipDomain(port.hostIp), port.protocol === 'tcp' ? SOCK_STREAM : SOCK_DGRAM, sockaddrIp(port.hostIp, number), port.protocol === 'tcp' ? PORT_BACKLOG : undefined);
+          const fd = bound(ipFamily(port.hostIp), port.protocol === 'tcp' ? SOCK_STREAM : SOCK_DGRAM, sockaddrIp(port.hostIp, number), port.protocol === 'tcp' ? PORT_BACKLOG : undefined);
           ports[key] = keep(fd);
         } catch {
           // taken, or an address the host lacks: the supervisor binds it itself, and retries
         }
       }
     }
-    if (snapshot === undefined) takeEarly(project, roots, new Set()); // closed: nothing to serve
+    if (snapshot === undefined) releaseEarly(project, roots); // nothing to serve
     return { fds: [...fds], handed: { mutex, control, dns, ports }, close: closeAll };
   } catch (e) {
     closeAll();

@@ -171,13 +171,12 @@ async function activateSupervisor(project: string, roots: StateRoots): Promise<P
  */
 export async function bindDnsEarly(project: string, roots: StateRoots, gateway: string): Promise<void> {
   if ((await runningSupervisor(project, roots)) !== undefined) return; // it binds the listener itself when told
-  const { bindEarly } = await import('./activation.js');
-  bindEarly(project, roots, gateway);
-  boundEarly.add(`${roots.run}\0${project}`);
+  activation ??= await import('./activation.js');
+  activation.bindEarly(project, roots, gateway);
 }
 
-/** Projects bindDnsEarly bound a listener for in this process (activation.ts keeps them). */
-const boundEarly = new Set<string>();
+/** activation.ts once bindDnsEarly loaded it (it keeps the early listeners): `ps` never loads it. */
+let activation: typeof import('./activation.js') | undefined;
 
 /** Activations under way in this process, by run root and project. */
 const activating = new Map<string, Promise<PidRecord>>();
@@ -193,12 +192,7 @@ function activateOnce(project: string, roots: StateRoots): Promise<PidRecord> {
   const key = `${roots.run}\0${project}`;
   let started = activating.get(key);
   if (started === undefined) {
-    started = activateSupervisor(project, roots)
-      .then((record) => {
-        boundEarly.delete(key); // the activation took them
-        return record;
-      })
-      .finally(() => activating.delete(key));
+    started = activateSupervisor(project, roots).finally(() => activating.delete(key));
     activating.set(key, started);
   }
   return started;
@@ -229,7 +223,7 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
       }
     } else {
       // Started by another `stack` meanwhile: the listeners bound early for a new one are its to bind.
-      if (boundEarly.delete(`${roots.run}\0${project}`)) (await import('./activation.js')).releaseEarly(project, roots);
+      activation?.releaseEarly(project, roots);
       // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
       if (options.unchanged === true && (await answers(paths.socket))) return running;
       try {

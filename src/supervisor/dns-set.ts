@@ -3,7 +3,7 @@
 // others: it is retried. Names follow the records: setNames() when addresses change.
 import { readFileSync } from 'node:fs';
 import { parseResolvConf, startDnsForwarder, type DnsForwarder, type DnsListener, type Upstream } from '../network/dns/index.js';
-import { closeUnused } from './port-set.js';
+import { closeSockets, type DnsSockets } from './handed.js';
 
 /** Retry delay for a listener that could not bind. */
 const RETRY_MS = 2000;
@@ -24,12 +24,12 @@ export class DnsSet {
   private readonly running = new Map<string, { forwarder: DnsForwarder; forward: boolean }>();
   private readonly failed = new Map<string, { error: string; at: number }>();
   /** Sockets bound for this supervisor by the `stack` that started it (activation.ts), by address, until used. */
-  private readonly handed: Map<string, { readonly udp: number; readonly tcp: number }>;
+  private readonly handed: Map<string, DnsSockets>;
 
   constructor(
     private readonly upstreams: readonly Upstream[],
     private readonly log: (message: string) => void,
-    handed: Readonly<Record<string, { readonly udp: number; readonly tcp: number }>> = {},
+    handed: Readonly<Record<string, DnsSockets>> = {},
   ) {
     this.handed = new Map(Object.entries(handed));
   }
@@ -70,7 +70,8 @@ export class DnsSet {
         this.failed.set(address, { error, at: now });
       }
     }
-    closeUnused(this.handed);
+    closeSockets([...this.handed.values()].flatMap((s) => [s.udp, s.tcp]));
+    this.handed.clear();
   }
 
   /** Gateways listened on. */

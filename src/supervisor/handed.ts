@@ -1,9 +1,16 @@
 // The sockets a new supervisor inherits bound from the `stack` that started it (socket
 // activation, activation.ts), as its last argument names them: by the descriptor it has each at.
 // Read by the supervisor (main.ts), written by `stack`; no kernel code here.
+import { closeSync } from 'node:fs';
 
 /** The argument's prefix: `--sockets=` and the HandedSockets as JSON. */
 export const SOCKETS_ARGUMENT = '--sockets=';
+
+/** A DNS listener's two sockets: UDP, and TCP listening. */
+export interface DnsSockets {
+  readonly udp: number;
+  readonly tcp: number;
+}
 
 /** Each socket by the descriptor the supervisor has it at. */
 export interface HandedSockets {
@@ -12,7 +19,7 @@ export interface HandedSockets {
   /** The control socket, listening. */
   readonly control: number;
   /** A network gateway's address → its DNS listener's UDP socket and listening TCP socket. */
-  readonly dns: Readonly<Record<string, { readonly udp: number; readonly tcp: number }>>;
+  readonly dns: Readonly<Record<string, DnsSockets>>;
   /** A published port's key (port-set.ts portKey) → its socket (listening, for TCP). */
   readonly ports: Readonly<Record<string, number>>;
 }
@@ -22,6 +29,11 @@ const isFd = (v: unknown): v is number => typeof v === 'number' && Number.isInte
 /** Every descriptor of `handed`. */
 export function handedFds(handed: HandedSockets): number[] {
   return [handed.mutex, handed.control, ...Object.values(handed.dns).flatMap((d) => [d.udp, d.tcp]), ...Object.values(handed.ports)];
+}
+
+/** Closes handed sockets nothing took (the project changed before the supervisor read it). */
+export function closeSockets(fds: Iterable<number>): void {
+  for (const fd of fds) closeSync(fd);
 }
 
 /** The HandedSockets of a supervisor's argument; undefined when it is not one, or not well formed. */

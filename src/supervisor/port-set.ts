@@ -2,7 +2,7 @@
 // wants whenever the records change: new ones opened, removed ones closed, ones that could
 // not be bound (PORT_IN_USE) retried. A `hostPort: 0` entry remembers the port it got, so
 // after a supervisor restart it listens on the same one again.
-import { closeSync } from 'node:fs';
+import { closeSockets } from './handed.js';
 import { forwardTcp, forwardUdp, portLabel, type BoundPort, type PublishedPort } from '../network/portfwd/index.js';
 
 /** How one wanted port is doing. */
@@ -83,7 +83,8 @@ export class PortSet {
         }
       }),
     );
-    closeUnused(this.handed);
+    closeSockets(this.handed.values());
+    this.handed.clear();
   }
 
   private async listen(key: string, port: PublishedPort, insist: boolean): Promise<Open> {
@@ -125,12 +126,6 @@ export class PortSet {
     this.failed.clear();
     await Promise.allSettled(all.map((f) => f.close()));
   }
-}
-
-/** Closes the handed sockets nothing wanted (the project changed before the supervisor read it). */
-export function closeUnused(handed: Map<unknown, number | { readonly udp: number; readonly tcp: number }>): void {
-  for (const socket of handed.values()) for (const fd of typeof socket === 'number' ? [socket] : [socket.udp, socket.tcp]) closeSync(fd);
-  handed.clear();
 }
 
 

@@ -14,6 +14,7 @@ export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 export const NETLINK_ROUTE = 0;
 export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
 export const SOL_NETLINK = 270;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
