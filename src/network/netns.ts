@@ -127,18 +127,23 @@ export function netnsOpenCurrent(): number {
  * between, or its sockets would open in the wrong namespace.
  */
 export function inNetns<T>(name: string, fn: () => T): T {
+  return inNetnsAt(netnsPath(name), fn);
+}
+
+/** inNetns for the namespace bind-mounted (or /proc/PID/ns/net) at `path`. */
+export function inNetnsAt<T>(path: string, fn: () => T): T {
   const original = netnsOpenCurrent();
   try {
-    const target = netnsOpen(name);
+    const target = open(path, O_RDONLY | O_CLOEXEC);
     try {
-      setns(target, CLONE_NEWNET, `netns ${name}`);
+      setns(target, CLONE_NEWNET, `netns ${path}`);
     } finally {
       close(target);
     }
     try {
       return fn();
     } finally {
-      setns(original, CLONE_NEWNET, `back to the original netns from ${name}`);
+      setns(original, CLONE_NEWNET, `back to the original netns from ${path}`);
     }
   } finally {
     close(original);

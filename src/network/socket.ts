@@ -1,15 +1,17 @@
-// One rtnetlink socket: requests go out with a fresh sequence number, and the replies that
-// carry it come back as messages, an ACK, or an error naming the whole call. Blocking reads
-// are fine here: rtnetlink answers synchronously, within the send (dumps, within the read).
+// One netlink socket (rtnetlink, or nfnetlink for nf_tables): requests go out with a fresh
+// sequence number, and the replies that carry it come back as messages, an ACK, or an error
+// naming the whole call. Blocking reads are fine here: the kernel answers synchronously, within
+// the send (dumps, within the read).
 import { KernelError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import {
-  AF_NETLINK, bind, close, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, recv, sendto, sendtoOffThread, setsockopt,
+  AF_NETLINK, bind, close, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_NETFILTER, NETLINK_ROUTE, recv, sendto, sendtoOffThread, setsockopt,
   setsockoptInt, SO_RCVTIMEO, SOCK_CLOEXEC, SOCK_RAW, socket, SOL_NETLINK, SOL_SOCKET, MSG_TRUNC,
 } from '../sys/libc.js';
 import {
-  decodeAck, decodeMessages, encodeMessage, messageTypeName, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR,
-  NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, readI32, writeU16, type Message,
+  decodeAck, decodeMessages, encodeMessage, messageTypeName, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END,
+  NFNL_SUBSYS_NFTABLES, nfgenmsg, NFPROTO_UNSPEC, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+  NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, readI32, writeU16, type Message,
 } from './nl/index.js';
 
 /** Largest datagram we read; the kernel sends dumps in parts of at most 32 KiB. */
@@ -19,7 +21,15 @@ const REPLY_TIMEOUT_SECONDS = 10;
 /** How often a dump the kernel reports as interrupted (NLM_F_DUMP_INTR) is retried. */
 const DUMP_ATTEMPTS = 5;
 
-/** A NETLINK_ROUTE socket in the network namespace of the thread that opened it. */
+/** One request of a batch: its type, flags beyond NLM_F_REQUEST | NLM_F_ACK, body, and what an error calls it besides its type. */
+export interface BatchedRequest {
+  readonly type: number;
+  readonly flags: number;
+  readonly body: Buffer;
+  readonly what: string;
+}
+
+/** A netlink socket (NETLINK_ROUTE unless said) in the network namespace of the thread that opened it. */
 export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly buf = Buffer.alloc(RECV_BUFFER);
@@ -27,9 +37,9 @@ export class NetlinkSocket {
 
   private constructor(readonly fd: number) {}
 
-  /** Opens a socket in the calling thread's current network namespace. */
-  static open(): NetlinkSocket {
-    const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  /** Opens a socket in the calling thread's current network namespace (NETLINK_NETFILTER: nf_tables). */
+  static open(protocol: typeof NETLINK_ROUTE | typeof NETLINK_NETFILTER = NETLINK_ROUTE): NetlinkSocket {
+    const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     try {
       // The kernel's own explanation with every error, and no copy of our request in it.
       setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
@@ -67,6 +77,46 @@ export class NetlinkSocket {
     return this.collect(seq, call, false).messages;
   }
 
+  /**
+   * Sends nf_tables requests as one batch (NFNL_MSG_BATCH_BEGIN … END in one datagram): the
+   * kernel applies all of them or none. Each is acknowledged; the first that failed, in the
+   * batch's order, is thrown, named by its `what` (a batch the kernel refused as a whole is
+   * reported against its first request).
+   */
+  batch(requests: readonly BatchedRequest[]): void {
+    if (requests.length === 0) return;
+    const named = (r: BatchedRequest) => `${messageTypeName(r.type)} ${r.what}`;
+    const first = named(requests[0]!);
+    const control = (type: number) => encodeMessage({ type, flags: NLM_F_REQUEST, seq: this.nextSeq() }, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES));
+    const begin = control(NFNL_MSG_BATCH_BEGIN);
+    const beginSeq = this.seq;
+    const calls = new Map<number, string>();
+    const parts = [begin];
+    for (const r of requests) {
+      const { seq, msg } = this.next(r.type, NLM_F_REQUEST | NLM_F_ACK | r.flags, r.body, named(r));
+      calls.set(seq, named(r));
+      parts.push(msg);
+    }
+    parts.push(control(NFNL_MSG_BATCH_END));
+    sendto(this.fd, Buffer.concat(parts), sockaddrNetlink(), () => `send the batch of ${first} and ${requests.length - 1} more`);
+    const failed = new Map<number, KernelError>();
+    const waiting = new Set(calls.keys());
+    while (waiting.size > 0) {
+      const n = this.receive(first);
+      if (n > this.buf.length) throw new Error(`${first}: reply of ${n} bytes exceeds the ${this.buf.length}-byte buffer`);
+      for (const m of decodeMessages(Buffer.from(this.buf.subarray(0, n)))) {
+        if (m.header.type !== NLMSG_ERROR) continue;
+        const ack = decodeAck(m.body, m.header.flags);
+        if (m.header.seq === beginSeq && ack.errno !== 0) throw kernelError(`batch of ${first} and ${requests.length - 1} more`, ack.errno, ack.message);
+        const call = calls.get(m.header.seq);
+        if (call === undefined || !waiting.delete(m.header.seq)) continue; // an earlier, abandoned request's
+        if (ack.errno !== 0) failed.set(m.header.seq, kernelError(call, ack.errno, ack.message));
+      }
+    }
+    const firstFailed = [...calls.keys()].find((seq) => failed.has(seq));
+    if (firstFailed !== undefined) throw failed.get(firstFailed)!;
+  }
+
   /** Sends a dump request (NLM_F_DUMP) and returns every message of the multi-part reply. */
   dump(type: number, body: Buffer, what: string): Message[] {
     const call = `${messageTypeName(type)} ${what}`;
@@ -87,8 +137,13 @@ export class NetlinkSocket {
   /** The next request's sequence number and its encoded message. */
   private next(type: number, flags: number, body: Buffer, call: string): { seq: number; msg: Buffer } {
     if (this.closed) throw new Error(`${call}: netlink socket is closed`);
+    const seq = this.nextSeq();
+    return { seq, msg: encodeMessage({ type, flags, seq }, body) };
+  }
+
+  private nextSeq(): number {
     this.seq = (this.seq + 1) >>> 0;
-    return { seq: this.seq, msg: encodeMessage({ type, flags, seq: this.seq }, body) };
+    return this.seq;
   }
 
   private send(type: number, flags: number, body: Buffer, call: string): number {

@@ -31,7 +31,7 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   // Every veth is unplugged once every service has stopped, so the detaches run together and
   // the executor deletes them in a few batched kernel requests (netns.ts), not one each. A
   // network goes once every service has stopped too, beside the detaches rather than after them:
-  // its firewall rewrite (nft and iptables, ~75 ms) then overlaps the veths' and namespaces'
+  // its firewall rewrite (a netlink batch, and iptables where a FORWARD policy is DROP) then overlaps the veths' and namespaces'
   // removal (a bridge deleted with ports lets go of them; the detaches delete the veths all the same).
   const stops = removal.filter((op) => op.kind === 'stop-service').map((op) => op.id);
   const afterStops = (op: Operation): Operation => ({ ...op, dependsOn: stops.length > 0 ? stops : [stop.id] });

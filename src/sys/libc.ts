@@ -13,6 +13,7 @@ export const AF_NETLINK = 16;
 export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SOL_NETLINK = 270;

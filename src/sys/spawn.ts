@@ -3,7 +3,7 @@
 // posix_spawn does not fork (glibc's child runs on this process's memory until it execs), and
 // it runs on one of libuv's threads (koffi's async call), so the CLI's thread is held ~0.2 ms
 // (socket pairs, the call's set-up) where a synchronous posix_spawn held it ~2.4 ms; `up -d` of 20
-// services spawns 20 launchers besides nft and iptables.
+// services spawns 20 launchers (and iptables, on a host whose FORWARD policy is DROP).
 //
 // What it gives is the part of a ChildProcess stack uses: the pid, three stream sockets as its
 // stdin, stdout and stderr (a socketpair each, as libuv makes for stdio 'pipe'), the exit

@@ -51,7 +51,7 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
   writeFirewallBehind(ctx, op.network, () =>
     networkRecords.update(ctx.roots, project, op.network, (r) => (r === undefined ? null : r.config.hash === FIREWALL_PENDING.hash ? { ...r, config: op.stamp } : r)).then(() => undefined),
   );
-  // While nft runs: the DNS listener for a supervisor this run starts (none runs), bound before
+  // While the firewall is written: the DNS listener for a supervisor this run starts (none runs), bound before
   // any service is launched (their attach-veth waits for this step).
   await ctx.env.supervisor.networkMade?.(project, allocation.gateway);
 }
@@ -59,7 +59,7 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
 /**
  * Deletes the bridge (gone is success) and rewrites the firewall without it, side by side (the
  * rewrite reads the records, not the kernel: a bridge's deletion waits ~20-60 ms for RCU grace
- * periods, nft and iptables take 40-90 ms), and only once both are done drops the record: while
+ * periods; iptables, where it is started, 10-40 ms), and only once both are done drops the record: while
  * any rule of the project or its bridge may exist, a network record says so.
  */
 export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'network'>): Promise<void> {

@@ -8,8 +8,9 @@ export {
   FORWARD_PRIORITY,
   LINK_LOCAL_V4,
   LINK_LOCAL_V6,
-  rulesetScript,
-  deleteScript,
+  rulesetRequests,
+  deleteRequests,
+  tableComment,
 } from './ruleset.js';
 export { hasRuleset } from './nft.js';
 export { holesIn } from './iptables.js';

@@ -1,4 +1,4 @@
-// Runs the firewall's programs (nft, iptables) in the host's network namespace or in a named
+// Runs the firewall's programs (iptables) in the host's network namespace or in a named
 // one (nsenter --net), so the same code serves `stack up` and the tests' throwaway "host" netns.
 import type { Readable } from 'node:stream';
 import { constants } from 'node:fs';
@@ -32,7 +32,6 @@ export class CommandError extends Error {
 
 /** Debian packages of the programs the firewall runs, for the hint when one is missing. */
 const PACKAGES: Record<string, string> = {
-  nft: 'nftables',
   'iptables-nft': 'iptables',
   'iptables-legacy': 'iptables',
   nsenter: 'util-linux',

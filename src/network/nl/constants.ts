@@ -116,7 +116,15 @@ const MESSAGE_NAMES: Readonly<Record<number, string>> = {
   [RTM_GETROUTE]: 'RTM_GETROUTE',
 };
 
-/** The kernel's name of a message type, for error messages: `RTM_NEWLINK`. */
+/** nf_tables messages (nfnetlink subsystem 10 in the high byte, linux/netfilter/nf_tables.h). */
+const NFT_MESSAGE_NAMES: readonly string[] = [
+  'NEWTABLE', 'GETTABLE', 'DELTABLE', 'NEWCHAIN', 'GETCHAIN', 'DELCHAIN', 'NEWRULE', 'GETRULE',
+  'DELRULE', 'NEWSET', 'GETSET', 'DELSET', 'NEWSETELEM', 'GETSETELEM', 'DELSETELEM',
+];
+
+/** The kernel's name of a message type, for error messages: `RTM_NEWLINK`, `NFT_MSG_NEWRULE`. */
 export function messageTypeName(type: number): string {
+  const nft = type >> 8 === 10 ? NFT_MESSAGE_NAMES[type & 0xff] : undefined;
+  if (nft !== undefined) return `NFT_MSG_${nft}`;
   return MESSAGE_NAMES[type] ?? `NLMSG(${type})`;
 }

@@ -1,4 +1,4 @@
-// Pure rtnetlink codecs (no FFI, no I/O): what the socket sends and what it gets back.
+// Pure netlink codecs (rtnetlink, nf_tables; no FFI, no I/O): what the socket sends and what it gets back.
 export * from './constants.js';
 export * from './bytes.js';
 export * from './attr.js';
@@ -8,3 +8,4 @@ export * from './ip.js';
 export * from './link.js';
 export * from './addr.js';
 export * from './route.js';
+export * from './nftables.js';

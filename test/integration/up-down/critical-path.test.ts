@@ -4,7 +4,8 @@
 // fresh `up` starts after its walk, not waited for, has every socket it serves bound before `up`
 // returns (socket activation), and a `down` right after stops it.
 import net from 'node:net';
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
@@ -50,14 +51,27 @@ describeRoot('up: what runs beside the walk', () => {
   it('launches nothing when the firewall of its new network cannot be written, and says why', async () => {
     const r = rig();
     r.spec('  web:\n    command: ["sleep", "3600"]\n');
-    // An nft that fails: the rewrite create-network leaves running fails after the bridge is made.
-    const bin = join(r.dir, 'fake-bin');
-    mkdirSync(bin);
-    writeFileSync(join(bin, 'nft'), '#!/bin/sh\necho "nft: refused by the test" >&2\nexit 1\n');
-    chmodSync(join(bin, 'nft'), 0o755);
-    const up = await r.stack(['up', '-d', '--progress', 'plain'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
-    expect(up.exitCode).not.toBe(0);
-    expect(up.stderr).toContain('refused by the test');
+    // The project's table, owned by another program (nft, interactive, holding its netlink socket
+    // open): the kernel refuses to replace it, so the rewrite create-network leaves running fails
+    // after the bridge is made. The table goes when its owner does.
+    const table = nftTableName(r.name);
+    const owner = spawn('nft', ['-i'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const gone = new Promise((resolve) => owner.once('exit', resolve));
+    const tables = () => execFileSync('nft', ['list', 'tables', 'inet'], { encoding: 'utf8' });
+    let up: Awaited<ReturnType<Rig['stack']>>;
+    try {
+      owner.stdin.write(`add table inet ${table} { flags owner; }\n`);
+      await eventually('the owned table', () => (tables().includes(table) ? true : undefined), 10_000);
+      up = await r.stack(['up', '-d', '--progress', 'plain']);
+    } finally {
+      owner.kill('SIGKILL'); // by its pid
+      await gone;
+    }
+    expect(tables()).not.toContain(table);
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toContain(`stack: service "web": the kernel refused the firewall of project ${r.name} (table inet ${table}): NFT_MSG_NEWTABLE table ${table}: EPERM`);
+    expect(up.stderr).toContain('a table another program owns');
+    expect(up.stderr).not.toContain('internal error');
     // Its start waited for the firewall: no process was launched, none is recorded.
     expect((await r.record('web'))?.process ?? null).toBeNull();
     expect(r.leftovers(['web']).filter((l) => l.startsWith('cgroup') && l.includes('/web'))).toEqual([]);
