@@ -5,8 +5,8 @@
 import { KernelError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import {
-  AF_NETLINK, bind, close, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_NETFILTER, NETLINK_ROUTE, recv, sendto, sendtoOffThread, setsockopt,
-  setsockoptInt, SO_RCVTIMEO, SOCK_CLOEXEC, SOCK_RAW, socket, SOL_NETLINK, SOL_SOCKET, MSG_TRUNC,
+  AF_NETLINK, bind, close, MSG_DONTWAIT, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_NETFILTER, NETLINK_ROUTE, recv, sendto, sendtoOffThread, setsockopt,
+  setsockoptInt, SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO, SOCK_CLOEXEC, SOCK_RAW, socket, SOL_NETLINK, SOL_SOCKET, MSG_TRUNC,
 } from '../sys/libc.js';
 import {
   decodeAck, decodeMessages, encodeMessage, messageTypeName, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END,
@@ -81,10 +81,22 @@ export class NetlinkSocket {
    * Sends nf_tables requests as one batch (NFNL_MSG_BATCH_BEGIN … END in one datagram): the
    * kernel applies all of them or none. Each is acknowledged; the first that failed, in the
    * batch's order, is thrown, named by its `what` (a batch the kernel refused as a whole is
-   * reported against its first request).
+   * reported against its first request). The kernel processes the batch, and queues every
+   * answer it gives, within the send: what is not queued once the queue is read empty never
+   * comes (a batch it could not parse, answers it failed to queue), and is said so at once.
    */
   batch(requests: readonly BatchedRequest[]): void {
     if (requests.length === 0) return;
+    // Room for an acknowledgement each (~1 KiB of buffer apiece, the kernel's accounting): past
+    // the default (~208 KiB, ~200 answers) the kernel would drop them, the batch applied all the same.
+    const room = requests.length * 1024 + 64 * 1024;
+    if (room > 200 * 1024) {
+      try {
+        setsockoptInt(this.fd, SOL_SOCKET, SO_RCVBUFFORCE, room);
+      } catch {
+        setsockoptInt(this.fd, SOL_SOCKET, SO_RCVBUF, room); // without CAP_NET_ADMIN: up to net.core.rmem_max
+      }
+    }
     const named = (r: BatchedRequest) => `${messageTypeName(r.type)} ${r.what}`;
     const first = named(requests[0]!);
     const control = (type: number) => encodeMessage({ type, flags: NLM_F_REQUEST, seq: this.nextSeq() }, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES));
@@ -102,7 +114,12 @@ export class NetlinkSocket {
     const failed = new Map<number, KernelError>();
     const waiting = new Set(calls.keys());
     while (waiting.size > 0) {
-      const n = this.receive(first);
+      const n = this.receive(first, MSG_DONTWAIT);
+      if (n === undefined) {
+        if (failed.size > 0) break; // the first failure says what went wrong
+        const unanswered = [...calls.keys()].filter((seq) => waiting.has(seq));
+        throw new Error(`${first}: the kernel answered ${calls.size - unanswered.length} of the batch's ${calls.size} requests and no more (first unanswered: ${calls.get(unanswered[0]!)})`);
+      }
       if (n > this.buf.length) throw new Error(`${first}: reply of ${n} bytes exceeds the ${this.buf.length}-byte buffer`);
       for (const m of decodeMessages(Buffer.from(this.buf.subarray(0, n)))) {
         if (m.header.type !== NLMSG_ERROR) continue;
@@ -152,12 +169,18 @@ export class NetlinkSocket {
     return seq;
   }
 
-  /** One datagram; a read cut short by a signal (EINTR: SIGCHLD from a spawn) is retried. */
-  private receive(call: string): number {
+  /**
+   * One datagram; a read cut short by a signal (EINTR: SIGCHLD from a spawn) is retried. With
+   * MSG_DONTWAIT, undefined when nothing is queued.
+   */
+  private receive(call: string): number;
+  private receive(call: string, dontWait: typeof MSG_DONTWAIT): number | undefined;
+  private receive(call: string, dontWait = 0): number | undefined {
     for (;;) {
       try {
-        return recv(this.fd, this.buf, MSG_TRUNC, () => `receive reply to ${call}`);
+        return recv(this.fd, this.buf, MSG_TRUNC | dontWait, () => `receive reply to ${call}`);
       } catch (e) {
+        if (dontWait !== 0 && e instanceof KernelError && e.errno === 'EAGAIN') return undefined;
         if (!(e instanceof KernelError && e.errno === 'EINTR')) throw e;
       }
     }

@@ -86,7 +86,8 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     expect(up.stderr).toMatch(/e2e\/app:1: pulled sha256:/);
     const lines = await eventually('app output', async () => {
       const l = await logOf('app');
-      return l.some((x) => x.startsWith('uid=')) && l.includes('from the image') ? l : undefined;
+      // up to its last line before the sleep: read sooner, the log held only the first lines of it
+      return l.some((x) => x.startsWith('uid=')) && l.some((x) => x.startsWith('bare:')) ? l : undefined;
     });
     expect(lines).toContain('uid=4321 gid=4322 pwd=/work FOO=spec BAR=image');
     // The image's Volumes /data became an anonymous volume filled with the image's content, owner

@@ -48,8 +48,8 @@ export function syncProjectFirewall(ctx: FirewallContext, without?: string): Pro
 
 /**
  * Starts the rewrite after a new network's bridge without waiting for it (its records are read,
- * and iptables is started on a host whose FORWARD policy is DROP): the veths, namespaces, cgroups
- * and name files of the services are made meanwhile. No service is launched before it is written (firewallWritten, awaited by
+ * and iptables is started where a FORWARD policy is DROP or the project's holes are left): the
+ * veths, namespaces, cgroups and name files of the services are made meanwhile. No service is launched before it is written (firewallWritten, awaited by
  * start-service before its launch, and by apply once the walk is done, which reports a failure).
  * `written` runs once it is (create-network then records the network's real stamp). `network`
  * is the new network: one this run removed before (a recreate) is written again.

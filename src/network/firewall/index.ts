@@ -5,14 +5,12 @@
 export { syncFirewall, removeFirewall, type FirewallOptions } from './project.js';
 export {
   type FirewallNetwork,
-  FORWARD_PRIORITY,
   LINK_LOCAL_V4,
   LINK_LOCAL_V6,
   rulesetRequests,
   deleteRequests,
   tableComment,
 } from './ruleset.js';
-export { hasRuleset } from './nft.js';
 export { holesIn } from './iptables.js';
 export { type ForwardingChange } from './forwarding.js';
 export { type NetTarget, HOST, CommandError } from './run.js';

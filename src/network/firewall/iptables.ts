@@ -65,17 +65,16 @@ export async function syncForwardHoles(
 export function forwardChain(target: NetTarget, project: string): { policyDrop: boolean; holes: boolean } | undefined {
   const chain = getChain(NFPROTO_IPV4, 'filter', 'FORWARD');
   const rules = getRules(NFPROTO_IPV4, 'filter', 'FORWARD');
-  let answer: Message[];
-  let listed: Message[];
-  try {
-    ({ answer, listed } = withNftSocket(target, (socket) => ({
-      answer: socket.request(chain.type, chain.flags, chain.body, chain.what),
-      listed: socket.dump(rules.type, rules.body, rules.what),
-    })));
-  } catch (e) {
-    if (e instanceof KernelError && e.errno === 'ENOENT') return undefined; // no table ip filter, or no FORWARD in it
-    throw e;
-  }
+  const read = withNftSocket(target, (socket): { answer: Message[]; listed: Message[] } | undefined => {
+    try {
+      return { answer: socket.request(chain.type, chain.flags, chain.body, chain.what), listed: socket.dump(rules.type, rules.body, rules.what) };
+    } catch (e) {
+      if (e instanceof KernelError && e.errno === 'ENOENT') return undefined; // no table ip filter, or no FORWARD in it
+      throw e;
+    }
+  });
+  if (read === undefined) return undefined;
+  const { answer, listed } = read;
   const policy = answer[0] && new AttrSet(answer[0].body.subarray(4)).bytes(NFTA_CHAIN_POLICY);
   const comment = Buffer.from(`stack:${project}\0`);
   return {

@@ -3,7 +3,7 @@
 // that loads libnftables and parses its script: ~15 ms of CPU in every `up` that makes a network).
 import { KernelError, UserError } from '../../errors.js';
 import { nftTableName } from '../../names.js';
-import { getTable, NFPROTO_INET, type NftMessage } from '../nl/index.js';
+import type { NftMessage } from '../nl/index.js';
 import { inNetnsAt } from '../netns.js';
 import { NetlinkSocket } from '../socket.js';
 import { NETLINK_NETFILTER } from '../../sys/libc.js';
@@ -21,22 +21,20 @@ export function withNftSocket<T>(target: NetTarget, fn: (socket: NetlinkSocket) 
   }
 }
 
-/** Sends `requests` as one transaction in the target's namespace. */
-function apply(target: NetTarget, requests: readonly NftMessage[]): void {
-  withNftSocket(target, (socket) => socket.batch(requests));
-}
-
 /** Replaces the project's table with one for `networks`; with no networks left, removes it. */
 export async function applyRuleset(
   project: string,
   networks: readonly FirewallNetwork[],
   target: NetTarget = {},
 ): Promise<void> {
-  try {
-    apply(target, networks.length ? rulesetRequests(project, networks) : deleteRequests(project));
-  } catch (e) {
-    throw e instanceof KernelError ? refused(project, e) : e;
-  }
+  const requests: readonly NftMessage[] = networks.length ? rulesetRequests(project, networks) : deleteRequests(project);
+  withNftSocket(target, (socket) => {
+    try {
+      socket.batch(requests);
+    } catch (e) {
+      throw e instanceof KernelError ? refused(project, e) : e;
+    }
+  });
 }
 
 /** What the kernel's refusal of the table means for the person who ran stack. */
@@ -45,20 +43,8 @@ function refused(project: string, e: KernelError): UserError {
   const hint =
     e.errno === 'EPERM'
       ? `it takes CAP_NET_ADMIN (run stack as root), and a table another program owns (\`flags owner\`) cannot be replaced: \`nft list table ${table}\` shows it`
-      : ['ENOENT', 'EOPNOTSUPP', 'EAFNOSUPPORT'].includes(e.errno)
+      : ['ENOENT', 'EOPNOTSUPP', 'EAFNOSUPPORT', 'EPROTONOSUPPORT'].includes(e.errno)
         ? 'the kernel lacks a part of nf_tables the table needs (nf_tables, nft_ct, nft_masq, nf_nat): load the modules or enable them'
         : `\`nft list ruleset\` shows what the kernel holds`;
   return new UserError('FIREWALL_REFUSED', `the kernel refused the firewall of project ${project} (table ${table}): ${e.message}`, hint, { cause: e });
-}
-
-/** Whether the project's table exists (observation for the planner and teardown checks). */
-export async function hasRuleset(project: string, target: NetTarget = {}): Promise<boolean> {
-  const request = getTable(NFPROTO_INET, nftTableName(project));
-  try {
-    withNftSocket(target, (socket) => socket.request(request.type, request.flags, request.body, request.what));
-    return true;
-  } catch (e) {
-    if (e instanceof KernelError && e.errno === 'ENOENT') return false;
-    throw e;
-  }
 }

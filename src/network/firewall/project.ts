@@ -38,7 +38,8 @@ export async function syncFirewall(
       return undefined;
     }
   };
-  // The nft table and the iptables holes are apart (their own tables): both at once.
+  // The nft table (one netlink batch, written before its promise returns) and the iptables holes
+  // are apart (their own tables): each is attempted whatever the other did.
   await Promise.all([
     attempt(() => applyRuleset(project, networks, target)),
     attempt(() =>

@@ -55,9 +55,14 @@ export const FORWARD_PRIORITY = -10;
 /** Priority of the masquerade chain: `srcnat`. */
 const SRCNAT_PRIORITY = 100;
 
-/** The comment `nft list` shows on the table. */
+/** Longest comment nft reads back in a ruleset it listed (`nft list ruleset > f; nft -f f`). */
+const COMMENT_MAX = 128;
+
+/** The comment `nft list` shows on the table (a long project name cut short to fit COMMENT_MAX). */
 export function tableComment(project: string): string {
-  return `stack project ${project}: isolation, egress and masquerade of its bridges`;
+  const full = `stack project ${project}: isolation, egress and masquerade of its bridges`;
+  if (full.length <= COMMENT_MAX) return full;
+  return `stack project ${project}`.slice(0, COMMENT_MAX - 3) + '...';
 }
 
 // What nft (1.0.6) keeps in a set's user data, byte for byte, so that `nft list` shows the sets

@@ -95,7 +95,7 @@ async function spawnCollect(bin: string, argv: readonly string[], input: string)
 export async function has(_target: NetTarget, file: string): Promise<boolean> {
   // Synchronous: a few metadata calls. Through libuv's pool they queued behind the placement of
   // the first launchers (cgroup.procs writes that wait for RCU grace periods), and the iptables
-  // holes started 7 ms and more after the nft table, though the two are written at once.
+  // holes started 7 ms and more late.
   for (const dir of (process.env.PATH || DEFAULT_SEARCH_PATH).split(':')) {
     if (dir === '') continue;
     const path = join(dir, file);

@@ -15,7 +15,6 @@ export const NFNL_MSG_BATCH_END = 17;
 
 /** nf_tables message types (the low byte of nlmsg_type; the subsystem is the high byte). */
 export const NFT_MSG_NEWTABLE = 0;
-export const NFT_MSG_GETTABLE = 1;
 export const NFT_MSG_DELTABLE = 2;
 export const NFT_MSG_NEWCHAIN = 3;
 export const NFT_MSG_GETCHAIN = 4;
@@ -171,11 +170,6 @@ export function newTable(family: number, name: string, comment?: string): NftMes
 /** Deletes the table and everything in it. */
 export function delTable(family: number, name: string): NftMessage {
   return message(NFT_MSG_DELTABLE, 0, family, [stringAttr(NFTA_TABLE_NAME, name)], `table ${name}`);
-}
-
-/** Asks for one table (GETTABLE); ENOENT when there is none. */
-export function getTable(family: number, name: string): NftMessage {
-  return message(NFT_MSG_GETTABLE, 0, family, [stringAttr(NFTA_TABLE_NAME, name)], `table ${name}`);
 }
 
 /** Asks for one chain (GETCHAIN); ENOENT when there is none. */
