@@ -5,7 +5,6 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, tru
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { childProcess } from '../sys/builtin.js';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { mark } from '../trace.js';
 import { bundled } from '../bundled.js';
@@ -96,21 +95,24 @@ function threadsForExitWatch(env: NodeJS.ProcessEnv): { UV_THREADPOOL_SIZE?: str
 
 /**
  * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, and
- * `sockets` as its descriptors 3, 4, ...; resolves to its pid. (node:child_process, with net and
- * dgram, which it loads, is loaded here: `ps` and `status` never start a supervisor.)
+ * `sockets` as its descriptors 3, 4, ...; resolves to its pid. (sys/spawn.ts is loaded here:
+ * `ps` and `status` never start a supervisor.)
  */
-function spawnProgram(args: readonly string[], out: number, sockets: readonly number[]): Promise<number> {
-  const { spawn } = childProcess();
-  const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args], {
-    detached: true,
-    stdio: ['ignore', out, out, ...sockets],
-    cwd: '/',
-    env: { ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) },
-  });
-  child.unref();
-  if (child.pid !== undefined) return Promise.resolve(child.pid);
-  // Not started (no such program, no resources): child_process says why a moment later.
-  return new Promise((_resolve, reject) => child.once('error', (e) => reject(new Error(`cannot start the supervisor: ${e.message}`, { cause: e }))));
+async function spawnProgram(args: readonly string[], out: number, sockets: readonly number[]): Promise<number> {
+  const { spawnDetached } = await import('../sys/spawn.js');
+  const nothing = openSync('/dev/null', 'r');
+  try {
+    return await spawnDetached(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args], {
+      fds: [nothing, out, out, ...sockets],
+      cwd: '/',
+      env: { ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) },
+    });
+  } catch (e) {
+    // Not started (no such program, no resources).
+    throw new Error(`cannot start the supervisor: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  } finally {
+    closeSync(nothing);
+  }
 }
 
 /**

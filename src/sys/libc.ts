@@ -173,6 +173,12 @@ export function setCloexec(fd: number): void {
   check(lib().fcntl(fd, F_SETFD, 'int', FD_CLOEXEC), () => `fcntl(fd ${fd}, F_SETFD, FD_CLOEXEC)`);
 }
 
+/** fcntl F_DUPFD_CLOEXEC: a close-on-exec copy of `fd` numbered `min` or above. */
+export function dupAbove(fd: number, min: number): number {
+  const F_DUPFD_CLOEXEC = 1030;
+  return check(lib().fcntl(fd, F_DUPFD_CLOEXEC, 'int', min), () => `fcntl(fd ${fd}, F_DUPFD_CLOEXEC, ${min})`);
+}
+
 /** setsockopt(2) with a raw option value. */
 export function setsockopt(fd: number, level: number, name: number, value: Buffer): void {
   check(lib().setsockopt(fd, level, name, value, value.length), () => `setsockopt(fd ${fd}, ${level}, ${name})`);
@@ -371,8 +377,8 @@ export interface SpawnRequest {
   readonly env: readonly string[];
   /** The child's working directory (this process's when absent). */
   readonly cwd?: string;
-  /** Descriptors of this process that become the child's 0, 1, 2. */
-  readonly stdio: readonly [number, number, number];
+  /** Descriptors of this process that become the child's 0, 1, 2 (and 3, 4, … when more are given). */
+  readonly stdio: readonly number[];
   /** A session of its own (setsid), as child_process's `detached`. */
   readonly newSession?: boolean;
 }
@@ -428,14 +434,21 @@ function spawnCall(request: SpawnRequest) {
   };
   fail(c.fileActionsInit(actions));
   let attrMade = false;
+  const copies: number[] = [];
+  const copied = (fd: number): number => (copies.push(fd), fd);
   const destroy = (): void => {
     if (attrMade) c.spawnAttrDestroy(attr);
     c.fileActionsDestroy(actions);
+    for (const fd of copies.splice(0)) close(fd);
   };
   try {
     fail(c.spawnAttrInit(attr));
     attrMade = true;
-    request.stdio.forEach((fd, i) => fail(c.fileActionsAddDup2(actions, fd, i)));
+    // dup2 actions run in order: a descriptor that is also a later action's target would be
+    // overwritten before it is read. Those (and one that is its own target, whose dup2 would
+    // keep it close-on-exec) are copied above every target first (copies, closed after the call).
+    const sources = request.stdio.map((fd, i) => (fd < request.stdio.length && (fd !== i || i > 2) ? copied(dupAbove(fd, request.stdio.length)) : fd));
+    sources.forEach((fd, i) => fail(c.fileActionsAddDup2(actions, fd, i)));
     if (request.cwd !== undefined) {
       if (c.fileActionsAddChdir === undefined) throw new KernelError(`${what()} in ${request.cwd}`, 'ENOSYS', 38);
       fail(c.fileActionsAddChdir(actions, request.cwd));

@@ -86,8 +86,14 @@ class PosixChild extends EventEmitter implements SpawnedChild {
   }
 }
 
+/** What reaping a child tells its owner, and whether that child keeps the event loop alive. */
+interface Reaped {
+  readonly refed: boolean;
+  ended(status: ChildStatus): void;
+}
+
 /** The children of posix_spawn not reaped yet, by pid. */
-const running = new Map<number, PosixChild>();
+const running = new Map<number, Reaped>();
 /** Spawns under way (posix_spawn not returned yet): the SIGCHLD listener stays while there are any. */
 let spawning = 0;
 /** Holds the event loop open while a child not unref()'d runs (a SIGCHLD listener does not). */
@@ -105,7 +111,7 @@ function keepAlive(): void {
 /** Reaps every child of posixSpawn that has ended (on SIGCHLD). */
 function reap(): void {
   if (running.size === 0) return;
-  const ended: [PosixChild, ChildStatus][] = [];
+  const ended: [Reaped, ChildStatus][] = [];
   for (const [pid, child] of running) {
     const status = reapChild(pid, `pid ${pid}`);
     if (status === undefined) continue;
@@ -151,6 +157,40 @@ export async function spawnChild(file: string, args: readonly string[], options:
   // on a later turn, as a SIGCHLD's reaping is, so the caller has its 'exit' listener by then.
   setImmediate(reap);
   return child;
+}
+
+/**
+ * Starts `file` with `args` in a session of its own, its descriptors 0, 1, 2, … this process's
+ * `fds`, and resolves to its pid; nothing of it keeps this process running (a daemon: the
+ * supervisor). posix_spawn on one of libuv's threads, as spawnChild: a fork of Node held the
+ * caller's thread 7-10 ms at the end of every `up` that started a supervisor. It is reaped
+ * should it end while this process runs, so its pid never names a zombie here.
+ */
+export async function spawnDetached(
+  file: string,
+  args: readonly string[],
+  options: { readonly fds: readonly number[]; readonly env: Readonly<Record<string, string | undefined>>; readonly cwd?: string },
+): Promise<number> {
+  if (!posixUsable(options)) {
+    const { spawn } = childProcess();
+    const child = spawn(file, [...args], { detached: true, stdio: [...options.fds], ...(options.cwd !== undefined && { cwd: options.cwd }), env: options.env as NodeJS.ProcessEnv });
+    child.unref();
+    if (child.pid !== undefined) return child.pid;
+    // Not started: child_process says why a moment later.
+    return new Promise((_resolve, reject) => child.once('error', reject));
+  }
+  const env = Object.entries(options.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
+  spawning++;
+  const pid = await posixSpawn({ file, argv: [file, ...args], env, stdio: options.fds, newSession: true, ...(options.cwd !== undefined && { cwd: options.cwd }) })
+    .finally(() => void spawning--)
+    .catch((e: unknown) => {
+      if (running.size === 0 && spawning === 0) process.off('SIGCHLD', reap);
+      throw Object.assign(new Error(`spawn ${file}: ${(e as { errno?: string }).errno ?? String(e)}`, { cause: e }), { code: (e as { errno?: string }).errno, path: file });
+    });
+  running.set(pid, { refed: false, ended: () => undefined });
+  setImmediate(reap); // one that ended before it was in the table
+  return pid;
 }
 
 /** The child's three socket pairs and the posix_spawn request of `file` with `args`. */

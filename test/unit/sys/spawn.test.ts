@@ -2,11 +2,11 @@
 // threads), their stdio, their exit (reaped, no zombie left), what they inherit, and the errors of
 // a program that cannot run.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { spawnChild, type SpawnedChild } from '../../../src/sys/spawn.js';
+import { spawnChild, spawnDetached, type SpawnedChild } from '../../../src/sys/spawn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-spawn-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -137,6 +137,45 @@ describe('spawnChild', () => {
       expect(bits('SigIgn') & 0x7fffffffn).toBe(0n);
       expect(bits('SigBlk')).toBe(0n);
       expect(sid!.trim()).toBe(pid);
+    }
+  });
+});
+
+describe('spawnDetached', () => {
+  test('hands over descriptors as 0, 1, 2, 3, … in the order given, whatever their numbers; a session of its own; reaped when it ends', async () => {
+    // Enough files that their descriptors are numbered among the targets (3 … 3 + count): a
+    // dup2 done in order would overwrite one before it is read.
+    const files = Array.from({ length: 40 }, (_, i) => join(dir, `fd-${i}`));
+    for (const f of files) writeFileSync(f, '');
+    const fds = files.map((f) => openSync(f, 'r'));
+    const report = join(dir, 'fd-report');
+    const out = openSync(report, 'w');
+    try {
+      const given = [fds[0]!, out, out, ...[...fds].reverse()]; // 0 from fds[0], 1 and 2 the report, 3… the rest backwards
+      expect(Math.min(...fds)).toBeLessThan(given.length); // some are among the targets
+      const targets = Array.from({ length: fds.length }, (_, i) => i + 3);
+      const pid = await spawnDetached('/bin/sh', ['-c', `for n in 0 ${targets.join(' ')}; do echo "$n $(readlink /proc/self/fd/$n)"; done; ps -o sid= -p $$; echo $$`], {
+        fds: given,
+        env: { PATH: '/usr/bin:/bin' },
+        cwd: dir,
+      });
+      for (const fd of fds) closeSync(fd); // the child has its own
+      const lines = await (async () => {
+        for (let i = 0; i < 100; i++) {
+          const text = readFileSync(report, 'utf8');
+          if (text.split('\n').length >= fds.length + 4) return text.trim().split('\n');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error(`no report: ${readFileSync(report, 'utf8')}`);
+      })();
+      expect(lines.slice(0, fds.length + 1)).toEqual([`0 ${files[0]}`, ...[...files].reverse().map((f, i) => `${i + 3} ${f}`)]);
+      const [sid, self] = lines.slice(fds.length + 1);
+      expect(sid!.trim()).toBe(String(pid)); // its own session
+      expect(self).toBe(String(pid));
+      for (let i = 0; i < 100 && procState(pid) !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(procState(pid)).toBeUndefined(); // reaped: no zombie while this process runs
+    } finally {
+      closeSync(out);
     }
   });
 });
