@@ -99,9 +99,10 @@ function threadsForExitWatch(env: NodeJS.ProcessEnv): { UV_THREADPOOL_SIZE?: str
  * `ps` and `status` never start a supervisor.)
  */
 async function spawnProgram(args: readonly string[], out: number, sockets: readonly number[]): Promise<number> {
-  const { spawnDetached } = await import('../sys/spawn.js');
-  const nothing = openSync('/dev/null', 'r');
+  let nothing: number | undefined;
   try {
+    const { spawnDetached } = await import('../sys/spawn.js');
+    nothing = openSync('/dev/null', 'r');
     return await spawnDetached(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args], {
       fds: [nothing, out, out, ...sockets],
       cwd: '/',
@@ -111,7 +112,7 @@ async function spawnProgram(args: readonly string[], out: number, sockets: reado
     // Not started (no such program, no resources).
     throw new Error(`cannot start the supervisor: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {
-    closeSync(nothing);
+    if (nothing !== undefined) closeSync(nothing);
   }
 }
 

@@ -439,14 +439,21 @@ function spawnCall(request: SpawnRequest) {
   const destroy = (): void => {
     if (attrMade) c.spawnAttrDestroy(attr);
     c.fileActionsDestroy(actions);
-    for (const fd of copies.splice(0)) close(fd);
+    for (const fd of copies.splice(0)) {
+      try {
+        close(fd);
+      } catch {
+        // a copy of ours: only EBADF could fail it, and then there is nothing left to close
+      }
+    }
   };
   try {
     fail(c.spawnAttrInit(attr));
     attrMade = true;
     // dup2 actions run in order: a descriptor that is also a later action's target would be
-    // overwritten before it is read. Those (and one that is its own target, whose dup2 would
-    // keep it close-on-exec) are copied above every target first (copies, closed after the call).
+    // overwritten before it is read. Those are copied above every target first (close-on-exec
+    // copies, closed after the call), and so is one that is its own target past 2 (a dup2 onto
+    // itself clears close-on-exec only since glibc 2.29).
     const sources = request.stdio.map((fd, i) => (fd < request.stdio.length && (fd !== i || i > 2) ? copied(dupAbove(fd, request.stdio.length)) : fd));
     sources.forEach((fd, i) => fail(c.fileActionsAddDup2(actions, fd, i)));
     if (request.cwd !== undefined) {

@@ -12,7 +12,9 @@
 // pids: never another child of this process, so child_process's own are left to libuv). A child
 // not unref()'d keeps the event loop alive until it is reaped, as child_process does.
 // Without koffi or posix_spawn's chdir (a C library before glibc 2.29), spawnChild falls back to
-// child_process.spawn.
+// child_process.spawn. spawnDetached starts a daemon (the supervisor) the same way: no pipes, its
+// descriptors given, never keeping this process alive; the SIGCHLD listener then stays until it
+// is reaped, as libuv's stayed for an unref()'d ChildProcess.
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';

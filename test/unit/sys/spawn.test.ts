@@ -2,7 +2,7 @@
 // threads), their stdio, their exit (reaped, no zombie left), what they inherit, and the errors of
 // a program that cannot run.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -154,20 +154,35 @@ describe('spawnDetached', () => {
       const given = [fds[0]!, out, out, ...[...fds].reverse()]; // 0 from fds[0], 1 and 2 the report, 3… the rest backwards
       expect(Math.min(...fds)).toBeLessThan(given.length); // some are among the targets
       const targets = Array.from({ length: fds.length }, (_, i) => i + 3);
-      const pid = await spawnDetached('/bin/sh', ['-c', `for n in 0 ${targets.join(' ')}; do echo "$n $(readlink /proc/self/fd/$n)"; done; ps -o sid= -p $$; echo $$`], {
+      const before = readdirSync('/proc/self/fd').length;
+      // Its descriptors besides 0..42 (the shell's own, from 10 up, are not ours: it moves
+      // nothing it was given, so only a leaked copy of ours above 42 would show).
+      const extra = `ls /proc/$$/fd | awk '$1 > ${given.length - 1}' | tr '\\n' ' '; echo`;
+      const pid = await spawnDetached('/bin/sh', ['-c', `${extra}; for n in 0 ${targets.join(' ')}; do echo "$n $(readlink /proc/self/fd/$n)"; done; ps -o sid= -p $$; echo $$`], {
         fds: given,
         env: { PATH: '/usr/bin:/bin' },
         cwd: dir,
       });
+      expect(readdirSync('/proc/self/fd').length).toBe(before); // the copies above the targets are closed
       for (const fd of fds) closeSync(fd); // the child has its own
-      const lines = await (async () => {
+      const all = await (async () => {
         for (let i = 0; i < 100; i++) {
           const text = readFileSync(report, 'utf8');
-          if (text.split('\n').length >= fds.length + 4) return text.trim().split('\n');
+          if (text.split('\n').length >= fds.length + 5) return text.replace(/\n$/, '').split('\n');
           await new Promise((r) => setTimeout(r, 20));
         }
         throw new Error(`no report: ${readFileSync(report, 'utf8')}`);
       })();
+      const [above, ...lines] = all;
+      // Above its 43: only what this process holds without close-on-exec (inherited by it, as
+      // a fork would pass them on), never a copy made for the spawn.
+      const inheritable = readdirSync('/proc/self/fdinfo')
+        .filter((fd) => Number(fd) >= given.length)
+        .filter((fd) => {
+          const flags = /^flags:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+          return flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0;
+        });
+      expect(above!.trim().split(/\s+/).filter(Boolean).filter((fd) => !inheritable.includes(fd))).toEqual([]);
       expect(lines.slice(0, fds.length + 1)).toEqual([`0 ${files[0]}`, ...[...files].reverse().map((f, i) => `${i + 3} ${f}`)]);
       const [sid, self] = lines.slice(fds.length + 1);
       expect(sid!.trim()).toBe(String(pid)); // its own session
@@ -176,6 +191,20 @@ describe('spawnDetached', () => {
       expect(procState(pid)).toBeUndefined(); // reaped: no zombie while this process runs
     } finally {
       closeSync(out);
+    }
+  });
+
+  test('a program that cannot be run is said so, and the copies made for it are closed', async () => {
+    const files = Array.from({ length: 30 }, (_, i) => join(dir, `gone-${i}`));
+    for (const f of files) writeFileSync(f, '');
+    const fds = files.map((f) => openSync(f, 'r'));
+    try {
+      const before = readdirSync('/proc/self/fd').length;
+      const failed = await spawnDetached(join(dir, 'no-such-program'), [], { fds: [fds[0]!, fds[1]!, fds[2]!, ...fds], env: {} }).catch((e: unknown) => e);
+      expect(failed).toMatchObject({ code: 'ENOENT' });
+      expect(readdirSync('/proc/self/fd').length).toBe(before);
+    } finally {
+      for (const fd of fds) closeSync(fd);
     }
   });
 });
