@@ -133,6 +133,20 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     expect(await lab.in(byStack, 'nft', 'list', 'tables')).not.toContain(table); // the first request was undone too
   });
 
+  it('says at once when the kernel answers nothing (a batch it cannot parse), rather than waiting for answers that never come', async () => {
+    const table = nftTableName('unparsed');
+    const good = newTable(NFPROTO_INET, table);
+    // A request too short for its nfgenmsg: the kernel drops the whole batch without a word.
+    const broken = { ...good, body: good.body.subarray(0, 2), what: 'cut short' };
+    const began = Date.now();
+    const error = await Promise.resolve()
+      .then(() => withNftSocket(at(byStack), (socket) => socket.batch([good, broken])))
+      .catch((e: unknown) => e);
+    expect(Date.now() - began).toBeLessThan(5000); // the socket's receive timeout is 10 s
+    expect(String(error)).toContain(`NFT_MSG_NEWTABLE table ${table}: the kernel answered 0 of the batch's 2 requests and no more (first unanswered: NFT_MSG_NEWTABLE table ${table})`);
+    expect(await lab.in(byStack, 'nft', 'list', 'tables')).not.toContain(table);
+  });
+
   it('reads iptables-nft\'s FORWARD chain over netlink, and starts iptables only when a hole is to be made or removed', async () => {
     const host = await lab.netns('host');
     const dir = mkdtempSync(join(tmpdir(), 'stack-iptables-'));
