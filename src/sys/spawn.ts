@@ -147,13 +147,7 @@ function posixUsable(options: SpawnChildOptions): boolean {
 export async function spawnChild(file: string, args: readonly string[], options: SpawnChildOptions = {}): Promise<SpawnedChild> {
   if (!posixUsable(options)) return forked(file, args, options);
   const { pairs, request } = spawnRequest(file, args, options);
-  if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
-  spawning++;
-  const pid = await posixSpawn(request)
-    .finally(() => void spawning--)
-    .catch((e: unknown) => {
-      throw spawnFailed(file, pairs, e);
-    });
+  const pid = await spawned(request, () => pairs.forEach((pair) => pair.forEach((fd) => close(fd))));
   const child = registered(pid, pairs);
   // A SIGCHLD of it may have come before it was registered (one that died at once): looked for
   // on a later turn, as a SIGCHLD's reaping is, so the caller has its 'exit' listener by then.
@@ -181,15 +175,7 @@ export async function spawnDetached(
     // Not started: child_process says why a moment later.
     return new Promise((_resolve, reject) => child.once('error', reject));
   }
-  const env = Object.entries(options.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
-  if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
-  spawning++;
-  const pid = await posixSpawn({ file, argv: [file, ...args], env, stdio: options.fds, newSession: true, ...(options.cwd !== undefined && { cwd: options.cwd }) })
-    .finally(() => void spawning--)
-    .catch((e: unknown) => {
-      if (running.size === 0 && spawning === 0) process.off('SIGCHLD', reap);
-      throw Object.assign(new Error(`spawn ${file}: ${(e as { errno?: string }).errno ?? String(e)}`, { cause: e }), { code: (e as { errno?: string }).errno, path: file });
-    });
+  const pid = await spawned({ file, argv: [file, ...args], env: environment(options.env), stdio: options.fds, newSession: true, ...(options.cwd !== undefined && { cwd: options.cwd }) });
   running.set(pid, { refed: false, ended: () => undefined });
   setImmediate(reap); // one that ended before it was in the table
   return pid;
@@ -204,11 +190,10 @@ function spawnRequest(file: string, args: readonly string[], options: SpawnChild
     for (const pair of pairs) pair.forEach((fd) => close(fd));
     throw e;
   }
-  const env = Object.entries(options.env ?? process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   const request: SpawnRequest = {
     file,
     argv: [file, ...args],
-    env,
+    env: environment(options.env ?? process.env),
     ...(options.cwd !== undefined && { cwd: options.cwd }),
     stdio: [pairs[0]![1], pairs[1]![1], pairs[2]![1]],
     ...(options.detached === true && { newSession: true }),
@@ -216,14 +201,31 @@ function spawnRequest(file: string, args: readonly string[], options: SpawnChild
   return { pairs, request };
 }
 
-/** The error of a spawn that failed (its `code` the errno: ENOENT, EACCES), the pairs closed. */
-function spawnFailed(file: string, pairs: readonly [number, number][], e: unknown): Error {
-  if (running.size === 0 && spawning === 0) process.off('SIGCHLD', reap);
-  for (const pair of pairs) pair.forEach((fd) => close(fd));
-  return Object.assign(new Error(`spawn ${file}: ${(e as { errno?: string }).errno ?? String(e)}`, { cause: e }), {
-    code: (e as { errno?: string }).errno,
-    path: file,
-  });
+/** `NAME=value` entries of an environment (unset names left out). */
+function environment(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+}
+
+/**
+ * posixSpawn with the SIGCHLD listener there while it runs (the caller registers the pid for
+ * reaping next). A spawn that failed runs `failed` (what was made for it) and rejects with an
+ * Error whose `code` is the errno (ENOENT, EACCES).
+ */
+async function spawned(request: SpawnRequest, failed: () => void = () => undefined): Promise<number> {
+  if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
+  spawning++;
+  let pid: number;
+  try {
+    pid = await posixSpawn(request);
+  } catch (e) {
+    spawning--;
+    if (running.size === 0 && spawning === 0) process.off('SIGCHLD', reap);
+    failed();
+    const errno = (e as { errno?: string }).errno;
+    throw Object.assign(new Error(`spawn ${request.file}: ${errno ?? String(e)}`, { cause: e }), { code: errno, path: request.file });
+  }
+  spawning--;
+  return pid;
 }
 
 /** The spawned child `pid` with its ends of `pairs` as its stdio, in the table SIGCHLD reaps from. */

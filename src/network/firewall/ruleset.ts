@@ -25,6 +25,7 @@
 // A drop is final across every table, an accept only ends our chain: on a host whose iptables
 // FORWARD policy is DROP (Docker) our accepts are vetoed later, which iptables.ts takes care of.
 import { nftTableName, LINK_PREFIX } from '../../names.js';
+import { lastAddress, parseCidr } from '../cidr.js';
 import {
   bitwise, cmp, concatType, ctLoad, delTable, hostU32, ifname, IP_CT_DIR_ORIGINAL, lookup, masquerade, metaLoad,
   newBaseChain, newRule, newSet, newSetElements, newTable, NF_ACCEPT, NF_DROP, NF_INET_FORWARD, NF_INET_LOCAL_IN,
@@ -90,16 +91,9 @@ interface TableSet {
 
 /** An IPv4 prefix as [first, last] address (inclusive). */
 function prefixRange(subnet: string): [number, number] {
-  const [address, bits] = subnet.split('/');
-  const octets = (address ?? '').split('.').map(Number);
-  const length = Number(bits);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255) || !Number.isInteger(length) || length < 0 || length > 32) {
-    throw new RangeError(`not an IPv4 prefix: ${subnet}`);
-  }
-  const value = octets.reduce((v, o) => v * 256 + o, 0);
-  const size = 2 ** (32 - length);
-  const first = value - (value % size);
-  return [first, first + size - 1];
+  const cidr = subnet.includes('/') ? parseCidr(subnet) : undefined; // a bare address is no network's prefix
+  if (cidr === undefined) throw new RangeError(`not an IPv4 prefix: ${subnet}`);
+  return [cidr.network, lastAddress(cidr)];
 }
 
 function ipv4(value: number): Buffer {

@@ -1,6 +1,6 @@
 // rtattr: the type-length-value attributes that follow every rtnetlink header, nested where
 // an attribute holds more attributes (IFLA_LINKINFO > IFLA_INFO_DATA > VETH_INFO_PEER).
-import { align4, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { align4, hostU32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 
 /** Size of struct rtattr (rta_len u16, rta_type u16). */
@@ -21,8 +21,13 @@ export function u8Attr(type: number, value: number): Attr {
 
 /** A u32 attribute in host byte order (IFLA_MTU, IFLA_MASTER, RTA_OIF, IFLA_NET_NS_FD). */
 export function u32Attr(type: number, value: number): Attr {
+  return { type, value: hostU32(value) };
+}
+
+/** A big-endian u32 attribute (nf_tables' NLA_BE32: every integer of nf_tables is one). */
+export function be32Attr(type: number, value: number): Attr {
   const b = Buffer.alloc(4);
-  writeU32(b, value, 0);
+  b.writeUInt32BE(value >>> 0, 0);
   return { type, value: b };
 }
 

@@ -37,6 +37,13 @@ export function writeI32(buf: Buffer, value: number, offset: number): void {
   else buf.writeInt32BE(value, offset);
 }
 
+/** A u32 as 4 bytes in host byte order (an attribute's value, nftnl's user data). */
+export function hostU32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  writeU32(b, value, 0);
+  return b;
+}
+
 /** Rounds a length up to netlink's 4-byte alignment (NLMSG_ALIGN, RTA_ALIGN). */
 export function align4(n: number): number {
   return (n + 3) & ~3;

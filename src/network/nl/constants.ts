@@ -26,6 +26,8 @@ export const NLM_F_DUMP = 0x300;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
+/** A new rule goes at the end of its chain (nf_tables). */
+export const NLM_F_APPEND = 0x800;
 export const NLM_F_CAPPED = 0x100;
 export const NLM_F_ACK_TLVS = 0x200;
 
@@ -116,7 +118,10 @@ const MESSAGE_NAMES: Readonly<Record<number, string>> = {
   [RTM_GETROUTE]: 'RTM_GETROUTE',
 };
 
-/** nf_tables messages (nfnetlink subsystem 10 in the high byte, linux/netfilter/nf_tables.h). */
+/** nfnetlink's nf_tables subsystem: the high byte of an nf_tables message's type. */
+export const NFNL_SUBSYS_NFTABLES = 10;
+
+/** nf_tables messages (the subsystem in the high byte, linux/netfilter/nf_tables.h). */
 const NFT_MESSAGE_NAMES: readonly string[] = [
   'NEWTABLE', 'GETTABLE', 'DELTABLE', 'NEWCHAIN', 'GETCHAIN', 'DELCHAIN', 'NEWRULE', 'GETRULE',
   'DELRULE', 'NEWSET', 'GETSET', 'DELSET', 'NEWSETELEM', 'GETSETELEM', 'DELSETELEM',
@@ -124,7 +129,7 @@ const NFT_MESSAGE_NAMES: readonly string[] = [
 
 /** The kernel's name of a message type, for error messages: `RTM_NEWLINK`, `NFT_MSG_NEWRULE`. */
 export function messageTypeName(type: number): string {
-  const nft = type >> 8 === 10 ? NFT_MESSAGE_NAMES[type & 0xff] : undefined;
+  const nft = type >> 8 === NFNL_SUBSYS_NFTABLES ? NFT_MESSAGE_NAMES[type & 0xff] : undefined;
   if (nft !== undefined) return `NFT_MSG_${nft}`;
   return MESSAGE_NAMES[type] ?? `NLMSG(${type})`;
 }

@@ -4,12 +4,10 @@
 // I/O; the socket (network/socket.ts) sends them. Every integer attribute of nf_tables is
 // big-endian (NLA_BE32); data values (addresses, interface names, the bytes a `cmp` compares)
 // are the bytes as they are in the packet or in the register.
-import { bytesAttr, encodeAttrs, nestedAttr, stringAttr, u8Attr, type Attr } from './attr.js';
-import { writeU32 } from './bytes.js';
-import { NLM_F_CREATE } from './constants.js';
+import { be32Attr, bytesAttr, encodeAttrs, nestedAttr, stringAttr, u8Attr, type Attr } from './attr.js';
+import { NFNL_SUBSYS_NFTABLES, NLM_F_APPEND, NLM_F_CREATE } from './constants.js';
 
-/** The nf_tables subsystem of nfnetlink, and the messages that open and close a batch. */
-export const NFNL_SUBSYS_NFTABLES = 10;
+/** The messages that open and close a batch of the nf_tables subsystem (NFNL_SUBSYS_NFTABLES). */
 export const NFNL_MSG_BATCH_BEGIN = 16;
 export const NFNL_MSG_BATCH_END = 17;
 
@@ -27,9 +25,6 @@ export const NFT_MSG_NEWSETELEM = 12;
 export function nftMessageType(msg: number): number {
   return (NFNL_SUBSYS_NFTABLES << 8) | msg;
 }
-
-/** NLM_F_APPEND: a new rule goes at the end of its chain. */
-export const NLM_F_APPEND = 0x800;
 
 /** Protocol families of nf_tables (nfgen_family). */
 export const NFPROTO_UNSPEC = 0;
@@ -112,13 +107,6 @@ export function concatType(...types: number[]): number {
   return types.reduce((id, t) => (id << 6) | t, 0);
 }
 
-/** A big-endian u32 attribute (nf_tables' NLA_BE32). */
-export function be32Attr(type: number, value: number): Attr {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0, 0);
-  return bytesAttr(type, b);
-}
-
 /** struct nfgenmsg: family, version (NFNETLINK_V0) and res_id (big-endian). */
 export function nfgenmsg(family: number, resId = 0): Buffer {
   const b = Buffer.alloc(4);
@@ -148,13 +136,6 @@ export function userData(entries: readonly (readonly [type: number, value: Buffe
       return Buffer.concat([Buffer.from([type, value.length]), value]);
     }),
   );
-}
-
-/** A u32 in host byte order, as nftnl writes the numbers of its user data. */
-export function hostU32(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  writeU32(b, value, 0);
-  return b;
 }
 
 /** NFTNL_UDATA_TABLE_COMMENT: what `nft list` shows as the table's comment. */

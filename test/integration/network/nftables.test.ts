@@ -59,6 +59,8 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
   let byNft: string;
   let byStack: string;
   const at = (ns: string) => ({ netnsPath: lab.path(ns) });
+  /** `nft -f -` of `script` in the lab's namespace `ns`. */
+  const nftLoad = (ns: string, script: string) => lab.run('ip', 'netns', 'exec', ns, 'sh', '-c', `printf '%s' "$0" | nft -f -`, script);
 
   beforeAll(async () => {
     byNft = await lab.netns('nft');
@@ -72,7 +74,7 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     const networks = MIXES[mix]!;
     const project = `p-${Object.keys(MIXES).indexOf(mix)}`;
     const table = nftTableName(project);
-    await lab.run('ip', 'netns', 'exec', byNft, 'sh', '-c', `printf '%s' "$0" | nft -f -`, rulesetScript(project, networks));
+    await nftLoad(byNft, rulesetScript(project, networks));
     await applyRuleset(project, networks, at(byStack));
     for (const debug of [[], ['--debug=netlink']]) {
       const [theirs, ours] = await Promise.all(
@@ -92,7 +94,7 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     expect(ruleset).toContain(`comment "${tableComment(LONG)}"`);
     // What an admin's `nft list ruleset > f; nft flush ruleset; nft -f f` does with it.
     await lab.in(saved, 'nft', 'flush', 'ruleset');
-    await lab.run('ip', 'netns', 'exec', saved, 'sh', '-c', `printf '%s' "$0" | nft -f -`, ruleset);
+    await nftLoad(saved, ruleset);
     expect(await lab.in(saved, 'nft', 'list', 'ruleset')).toBe(ruleset);
     await applyRuleset(LONG, [], at(saved));
     expect(await lab.in(saved, 'nft', 'list', 'ruleset')).toBe('');
@@ -103,7 +105,7 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     const [first, second] = [MIXES['one network']!, MIXES['internal and not, given out of order']!];
     await applyRuleset(project, first, at(byStack));
     await applyRuleset(project, second, at(byStack));
-    await lab.run('ip', 'netns', 'exec', byNft, 'sh', '-c', `printf '%s' "$0" | nft -f -`, rulesetScript(project, second));
+    await nftLoad(byNft, rulesetScript(project, second));
     const list = (ns: string) => lab.in(ns, 'nft', 'list', 'table', 'inet', nftTableName(project));
     expect(canonical(await list(byStack))).toBe(canonical(await list(byNft)));
     expect(await list(byStack)).not.toContain('"stkb1"');
