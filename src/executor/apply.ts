@@ -147,7 +147,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     mark('apply: walked');
     const early = await starting;
     mark('apply: supervisor up');
-    if (supervised && unchanged && early instanceof Error && !options.signal?.aborted) throw early;
+    if (early instanceof Error && !options.signal?.aborted) throw early; // an error only from the no-op's ensure above
     if (supervised && !unchanged && !options.signal?.aborted) await afterUp(ctx, plan, kernel);
     mark('apply: supervisor told');
     // A wait cut short by the cancellation (Ctrl-C) is not a failure of its own.

@@ -17,7 +17,7 @@ export async function checkStructure(raw: RawSpec): Promise<Diagnostic[]> {
   // a chunk of its own in the bundle, kept compact there (scripts/bundle.mjs)
   const { default: acceptsSpec } = await import('./accepts.generated.js');
   const { version: _version, ...unversioned } = doc;
-  if (acceptsSpec(versioned ? unversioned : doc)) {
+  if (acceptsSpec(unversioned)) {
     const out = nameFindings(raw);
     if (versioned) out.push(keyDiagnostic([], 'version', raw));
     return out;

@@ -117,11 +117,11 @@ export class SupervisorMutexTaken extends Error {
 export function bindEarly(project: string, roots: StateRoots, gateway: string): void {
   const key = runKey(project, roots);
   if (activated.has(key)) return; // the supervisor runs by now: told after the walk, it binds the listener
-  const bound = early.get(key) ?? new Map<string, DnsSockets>();
-  if (bound.has(gateway)) return;
+  const byGateway = early.get(key) ?? new Map<string, DnsSockets>();
+  if (byGateway.has(gateway)) return;
   try {
-    bound.set(gateway, bindDns(gateway, DNS_PORT));
-    early.set(key, bound);
+    byGateway.set(gateway, bindDns(gateway, DNS_PORT));
+    early.set(key, byGateway);
     mark('dns: bound early');
   } catch {
     // taken (a resolver on 0.0.0.0:53), or not on the host: the supervisor's reconcile says so
@@ -132,15 +132,15 @@ export function bindEarly(project: string, roots: StateRoots, gateway: string): 
 function takeEarly(project: string, roots: StateRoots, wanted: ReadonlySet<string>): Map<string, DnsSockets> {
   const key = runKey(project, roots);
   activated.add(key);
-  const bound = early.get(key) ?? new Map<string, DnsSockets>();
+  const byGateway = early.get(key) ?? new Map<string, DnsSockets>();
   early.delete(key);
-  for (const [address, sockets] of bound) {
+  for (const [address, sockets] of byGateway) {
     if (wanted.has(address)) continue;
-    bound.delete(address);
+    byGateway.delete(address);
     close(sockets.udp);
     close(sockets.tcp);
   }
-  return bound;
+  return byGateway;
 }
 
 /**
@@ -201,7 +201,6 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
       for (const listener of listeners) {
         try {
           const sockets = earlier.get(listener.address) ?? bindDns(listener.address, DNS_PORT);
-          earlier.delete(listener.address);
           dns[listener.address] = { udp: keep(sockets.udp), tcp: keep(sockets.tcp) };
         } catch {
           // taken, or not on the host: the supervisor binds this listener itself, and retries

@@ -146,10 +146,10 @@ function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): number 
 async function activateSupervisor(project: string, roots: StateRoots): Promise<PidRecord> {
   mark('ensure: activating');
   const paths = supervisorPaths(roots, project);
-  const { bindSupervisorSockets } = await import('./activation.js');
+  activation ??= await import('./activation.js');
   // Its mutex first: nothing of the project's supervisor folder (its log, its socket file) is
   // touched while another supervisor holds it.
-  const sockets = await bindSupervisorSockets(project, roots, await readRememberedPorts(paths.ports));
+  const sockets = await activation.bindSupervisorSockets(project, roots, await readRememberedPorts(paths.ports));
   let pid: number;
   try {
     const out = openSupervisorLog(paths);
