@@ -10,11 +10,11 @@
 // STACK_SPEC_CACHE=0 turns it off.
 // This module loads neither yaml nor zod: on a hit they are never imported.
 import { deepFreeze } from './freeze.js';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from './diagnostics.js';
+import { fnv1a64 } from './digest.js';
 import { recorded, unchanged, type Observation } from './fs.js';
 import type { LoadProjectOptions } from './index.js';
 import type { Project } from './project.js';
@@ -43,10 +43,14 @@ function buildId(): string | undefined {
   }
 }
 
-/** The file of the loads of these options; the environment is not in it: each load kept there names the variables it read (spec/fs.ts watchedEnv). */
-function keyOf(build: string, opts: LoadProjectOptions): string {
+/**
+ * What names the loads of these options: the environment is not in it (each load kept names the
+ * variables it read, spec/fs.ts watchedEnv). Its digest names the file, which holds the text
+ * itself too: two texts of one digest share a file without ever taking each other's loads.
+ */
+function givenOf(build: string, opts: LoadProjectOptions): string {
   const given = [opts.cwd, opts.files ?? null, opts.projectName ?? null, opts.projectDirectory ?? null, opts.envFiles ?? null, opts.profiles ?? [], opts.stdin ?? null];
-  return createHash('sha256').update(JSON.stringify(['stack-spec-cache-2', build, process.arch, given])).digest('hex');
+  return JSON.stringify(['stack-spec-cache-3', build, process.arch, given]);
 }
 
 /** Loads kept per file, the latest first: one for each environment the variables read took (a shell with FOO=1, one without). */
@@ -63,20 +67,28 @@ export interface CachedLoad {
 /** loadProject (spec/index.ts), from a kept entry when nothing it looked at changed. */
 export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env)): Promise<CachedLoad> {
   const build = opts.env.STACK_SPEC_CACHE === '0' ? undefined : buildId();
-  const path = build === undefined ? undefined : join(dir, `${keyOf(build, opts)}.json`);
-  const kept = path === undefined ? [] : readEntries(path);
+  const given = build === undefined ? undefined : givenOf(build, opts);
+  const file = given === undefined ? undefined : { path: join(dir, `${fnv1a64(given)}.json`), given };
+  const kept = file === undefined ? [] : readEntries(file);
   const entry = kept.find((e) => unchanged(e.seen, opts.env));
   if (entry !== undefined) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
   const { loadProject } = await import('./index.js');
   const { value, seen } = await recorded(() => loadProject(opts));
-  if (path !== undefined && seen !== undefined) keep(dir, path, [{ seen, project: value.project, warnings: value.warnings }, ...kept].slice(0, MAX_VARIANTS));
+  if (file !== undefined && seen !== undefined) keep(dir, file, [{ seen, project: value.project, warnings: value.warnings }, ...kept].slice(0, MAX_VARIANTS));
   return { ...value, cached: false };
 }
 
-function readEntries(path: string): Entry[] {
+/** A file of kept loads, and the text of the options it is for. */
+interface KeptFile {
+  readonly path: string;
+  readonly given: string;
+}
+
+/** The loads kept for `given` (none when its file holds another text of the same digest). */
+function readEntries({ path, given }: KeptFile): Entry[] {
   try {
-    const file = JSON.parse(readFileSync(path, 'utf8')) as { variants?: unknown };
-    if (!Array.isArray(file.variants)) return [];
+    const file = JSON.parse(readFileSync(path, 'utf8')) as { given?: unknown; variants?: unknown };
+    if (file.given !== given || !Array.isArray(file.variants)) return [];
     return (file.variants as Entry[]).filter((e) => Array.isArray(e?.seen) && e.project !== undefined && Array.isArray(e.warnings));
   } catch {
     return [];
@@ -84,11 +96,11 @@ function readEntries(path: string): Entry[] {
 }
 
 /** Writes the loads kept for one key (atomically); best effort: a cache that cannot be written only costs the next load. */
-function keep(dir: string, path: string, variants: readonly Entry[]): void {
+function keep(dir: string, { path, given }: KeptFile, variants: readonly Entry[]): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ variants }), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify({ given, variants }), { mode: 0o600 });
     renameSync(tmp, path);
     const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
     if (names.length > MAX_ENTRIES) {

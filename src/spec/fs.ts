@@ -1,7 +1,7 @@
 // The spec loader's look at the file system: every file it reads and every path it tests goes
 // through these three calls, so that a load can be recorded (spec/cache.ts) and its cache entry
 // checked later by looking again at exactly what the load looked at.
-import { createHash } from 'node:crypto';
+import { fnv1a64 as digestOf } from './digest.js';
 import { existsSync as nodeExists, readFileSync as nodeRead, statSync as nodeStat, type Stats } from 'node:fs';
 
 /** One look of a load, with what it saw: a file, a path, a variable of the environment, or all of it (an enumeration). */
@@ -20,7 +20,6 @@ const envDigest = (env: Environment): string =>
 /** The looks of the load under way, when one is recorded; `uncacheable` once it read something that cannot be looked at again (stdin). */
 let recording: { seen: Observation[]; uncacheable: boolean; env: Set<string>; envAll: boolean } | undefined;
 
-const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 const typeOf = (s: Stats): 'file' | 'dir' | 'other' => (s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other');
 
 /** readFileSync(path, 'utf8'), recorded; a number is a file descriptor (stdin: `-f -`), never cacheable. */

@@ -2,7 +2,7 @@
 // process itself (pid file, socket, log, bound ports), and per service, next to the files
 // the executor keeps for it (service-files.ts), its health and restart state and the mark
 // `stack stop`/`down` leaves. All under the run folder, so `down` removing it leaves nothing.
-import { createHash } from 'node:crypto';
+import { crypto } from '../sys/builtin.js';
 import { join } from 'node:path';
 import { serviceFiles } from '../state/service-files.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
@@ -40,15 +40,18 @@ export interface SupervisorPaths {
 /** The supervisor's paths for `project`. */
 export function supervisorPaths(roots: StateRoots, project: string): SupervisorPaths {
   const dir = join(projectRunDir(roots, project), 'supervisor');
-  const key = createHash('sha256').update(projectRunDir(roots, project)).digest('hex').slice(0, 32);
+  // Hashed when asked for: `ps` and `down` use the socket's file, not the mutex.
+  const key = (): string => crypto().createHash('sha256').update(projectRunDir(roots, project)).digest('hex').slice(0, 32);
   const socketPath = join(dir, 'control.sock');
   return {
     dir,
     pidFile: join(dir, 'pid.json'),
-    socket: socketPath.length < SUN_PATH_MAX ? socketPath : `\0stack-supervisor-control-${key}`,
+    socket: socketPath.length < SUN_PATH_MAX ? socketPath : `\0stack-supervisor-control-${key()}`,
     log: join(dir, 'supervisor.log'),
     ports: join(dir, 'ports.json'),
-    mutex: `\0stack-supervisor-${key}`,
+    get mutex() {
+      return `\0stack-supervisor-${key()}`;
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // The spec cache (src/spec/cache.ts): a kept load is used only while every file it read and every
 // path it tested look the same, for the same options and environment; anything else loads anew.
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,6 +84,21 @@ describe('spec cache', () => {
     await expect(load()).rejects.toBeInstanceOf(SpecError);
     await expect(load()).rejects.toBeInstanceOf(SpecError);
     expect(() => readdirSync(cache)).toThrow();
+  });
+
+  it('a file of kept loads is for the exact options it names: another text of the same digest is a fresh load, and takes the file', async () => {
+    await load();
+    const [name] = readdirSync(cache);
+    const path = join(cache, name!);
+    const kept = JSON.parse(readFileSync(path, 'utf8')) as { given: string; variants: unknown[] };
+    expect(name).toMatch(/^[0-9a-f]{16}\.json$/);
+    expect(JSON.parse(kept.given)).toContainEqual(expect.arrayContaining([dir]));
+    // The file as a colliding text of other options would have left it.
+    writeFileSync(path, JSON.stringify({ ...kept, given: kept.given.replace(dir, '/elsewhere') }));
+    const r = await load();
+    expect(r.cached).toBe(false);
+    expect(JSON.parse(readFileSync(path, 'utf8')).given).toBe(kept.given);
+    expect((await load()).cached).toBe(true);
   });
 
   it('STACK_SPEC_CACHE=0 loads anew every time', async () => {
