@@ -6,7 +6,7 @@ import { traceSpan } from '../trace.js';
 import { sinceStart } from '../sys/builtin.js';
 import { AggregateStackError } from '../errors.js';
 import type { Operation, OperationKind, OperationOf, Plan } from '../planner/plan.js';
-import { toposort } from '../planner/toposort.js';
+import { insertByRank, toposort } from '../planner/toposort.js';
 import { monotonic, nullSink, refOf, timed, type Clock, type EventSink } from './events.js';
 
 /** What a handler gets besides its operation. */
@@ -67,6 +67,7 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
   sink.emit({ type: 'plan-started', project: plan.project, operations: plan.operations });
 
   const order = new Map(plan.operations.map((op, i) => [op.id, i]));
+  const rankOf = (op: Operation): number => order.get(op.id) ?? 0;
   const waiting = new Map(plan.operations.map((op) => [op.id, new Set(op.dependsOn)]));
   const dependents = new Map<string, Operation[]>(plan.operations.map((op) => [op.id, []]));
   for (const op of plan.operations) for (const dep of op.dependsOn) dependents.get(dep)?.push(op);
@@ -98,9 +99,8 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
               for (const next of dependents.get(op.id) ?? []) {
                 const left = waiting.get(next.id);
                 left?.delete(op.id);
-                if (left?.size === 0 && !skipped.has(next.id)) ready.push(next);
+                if (left?.size === 0 && !skipped.has(next.id)) insertByRank(ready, next, rankOf);
               }
-              ready.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
             },
             (error: unknown) => {
               failed.push({ op, error });
