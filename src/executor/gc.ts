@@ -6,7 +6,7 @@
 // cgroups, its nftables table and iptables holes, its run folder. Never another project's:
 // names are injective (src/names.ts), so an exact project matches only its own objects.
 import { existsSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { rm, stat } from '../sys/fs-async.js';
 import { dirname } from 'node:path';
 import { AggregateStackError } from '../errors.js';
 import { withHandle } from '../network/handle.js';

@@ -11,7 +11,7 @@
 // launcher opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
-import { chown, mkdir, readdir, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, stat } from '../sys/fs-async.js';
 import { dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Mount, Project, Service } from '../spec/project.js';

@@ -7,7 +7,7 @@
 // variable is read here, at start, and goes nowhere but that file (no record, no log).
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, fchmodSync, fchownSync, openSync, renameSync, writeSync } from 'node:fs';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from '../sys/fs-async.js';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Mount, Project, SecretDef, SecretKind, SecretMount, Service } from '../spec/project.js';

@@ -4,7 +4,7 @@
 // emptied of whatever an earlier run left), its runtime folder, its view (name files, mounts,
 // hidden paths) and the launch into its netns.
 import { mark } from '../trace.js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir } from '../sys/fs-async.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';

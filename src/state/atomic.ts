@@ -6,7 +6,7 @@
 // the fsyncs were ~15 ms each (p90 60 ms) on a busy disk, on the critical path of every start. Updates of one file are serialized within the process. Files are
 // 0600 and the folders made for them 0700 (records hold environment values).
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { close, fsync, mkdir, open, readFile, readdir, rename, rm, writeFile } from '../sys/fs-async.js';
 import { dirname } from 'node:path';
 import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
 
@@ -30,11 +30,11 @@ export function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  const fd = await open(dir, 'r');
   try {
-    await handle.sync();
+    await fsync(fd);
   } finally {
-    await handle.close();
+    await close(fd);
   }
 }
 
@@ -62,12 +62,12 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
     try {
       // Inside the try: a concurrent prune can remove a parent between mkdir's own steps (ENOENT).
       await mkdir(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
-      const handle = await open(tmp, 'w', RECORD_FILE_MODE);
+      const fd = await open(tmp, 'w', RECORD_FILE_MODE);
       try {
-        await handle.writeFile(text);
-        await handle.sync();
+        await writeFile(fd, text);
+        await fsync(fd);
       } finally {
-        await handle.close();
+        await close(fd);
       }
       await rename(tmp, path);
       break;

@@ -4,7 +4,7 @@
 // microseconds, while a round trip through libuv's four threads per probe made observing 20
 // services (~260 probes) take ~38 ms.
 import { statfsSync, statSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { readFile, readlink } from '../sys/fs-async.js';
 import { basename, join } from 'node:path';
 import { isSameProcess, readProcFile, readStartTime } from '../sys/proc.js';
 

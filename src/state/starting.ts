@@ -10,7 +10,7 @@
 // its one argument (names.ts launcherMark) and by its stdout, still the pipe of its dead caller
 // (it points stdout at /dev/null right after answering).
 import { readlinkSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from '../sys/fs-async.js';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupPath, launcherMark, MONITOR_CGROUP_DIR } from '../names.js';

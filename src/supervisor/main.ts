@@ -10,7 +10,7 @@
 // monitor group when the `stack` that started it did not (runtime/cgroup/monitors.ts).
 import net from 'node:net';
 import { closeSync, ftruncateSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm } from '../sys/fs-async.js';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { readPidRecord, readRememberedPorts, writeFile, type PidRecord } from './files.js';
 import { handedFds, parseHandedSockets, SOCKETS_ARGUMENT } from './handed.js';

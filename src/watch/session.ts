@@ -5,7 +5,7 @@
 // whose every restart is followed by a change to the same files is suspended (feedback.ts).
 import { mark } from '../trace.js';
 import { existsSync, statSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat } from '../sys/fs-async.js';
 import { posix } from 'node:path';
 import type { WatchExec, WatchRule } from '../spec/project.js';
 import { Batcher, DEFAULT_MAX_DELAY_MS, DEFAULT_QUIET_MS, realClock, type Clock } from './batcher.js';

@@ -11,7 +11,7 @@
 // and a new destination is unpacked into a fresh folder first and renamed into place.
 // Needs `tar` and `sh` in the service (a host program's service sees the host's).
 import { spawn } from 'node:child_process';
-import { mkdtemp, realpath, rename, rm, stat, lstat } from 'node:fs/promises';
+import { mkdtemp, realpath, rename, rm, stat, lstat } from '../../sys/fs-async.js';
 import { dirname, join, posix, resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';

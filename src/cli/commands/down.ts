@@ -2,7 +2,7 @@
 // needed with -p), whatever happened before: nothing running, a SIGKILLed `up`, objects
 // removed by hand. Idempotent. `-v` removes named and anonymous volumes too.
 import { mark } from '../../trace.js';
-import { readdir } from 'node:fs/promises';
+import { readdir } from '../../sys/fs-async.js';
 import { projectRunDir, stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';

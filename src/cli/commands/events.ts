@@ -7,7 +7,7 @@
 // counter on v1, a folder made later). Events between two readings are told apart by
 // events-diff.ts. Read-only: takes no lock.
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../../sys/fs-async.js';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CommandContext } from '../context.js';

@@ -1,7 +1,7 @@
 // `stack images`: the images in the store, as `docker compose images` shows them: those of the
 // project's services when a spec file is found, every stored image otherwise. SIZE is the bytes
 // of the unpacked layers' regular files (a layer shared by images counted in each).
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir } from '../../sys/fs-async.js';
 import { join } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';

@@ -1,6 +1,6 @@
 // The running services of a project as the seeing commands (top, stats, events, cp) need them:
 // their main process and the cgroup folders their record names, observed without the lock.
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../../sys/fs-async.js';
 import { join } from 'node:path';
 import { observe } from '../../state/observe.js';
 import type { StateRoots } from '../../state/paths.js';

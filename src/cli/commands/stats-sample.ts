@@ -4,7 +4,7 @@
 // /proc/<pid>/net/dev of its main process (its netns; `lo` left out, as Docker does) and block
 // I/O from v2's io.stat, or, where the service has no io/blkio group of its own (v1 here, or a
 // v2 tree without the io controller), the sum of /proc/<pid>/io over its live processes.
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../../sys/fs-async.js';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { cgroupPids } from './service-cgroups.js';

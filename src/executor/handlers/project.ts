@@ -2,7 +2,7 @@
 // stop-supervisor first, so nothing restarts or serves what the plan takes away, and
 // remove-project last, which clears the run folder once no record is left.
 import { rmSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir } from '../../sys/fs-async.js';
 import { join } from 'node:path';
 import { removeFirewall } from '../../network/firewall/index.js';
 import type { RemoveProject } from '../../planner/plan.js';

@@ -4,7 +4,7 @@
 // stamp, the cgroups and the stop settings before the launch (a crash leaves nothing `down`
 // cannot find: the cgroups hold whatever was started) and the pids right after it.
 import { mark } from '../../trace.js';
-import { rm } from 'node:fs/promises';
+import { rm } from '../../sys/fs-async.js';
 import type { StartService } from '../../planner/plan.js';
 import type { Service } from '../../spec/project.js';
 import { serviceNamespaces } from '../../network/service-namespaces.js';

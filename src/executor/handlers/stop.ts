@@ -4,7 +4,7 @@
 // runtime files and, for a service that leaves the project, the record itself.
 import { mark } from '../../trace.js';
 import { lstatSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm } from '../../sys/fs-async.js';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { opId } from '../../planner/edges.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';

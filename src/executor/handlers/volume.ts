@@ -2,7 +2,7 @@
 // (docs/architecture.md "Names and places"), recorded before it is made. A new one belongs to the `user`
 // of the service that mounts it, the way an image's folder ownership carries into a docker
 // volume (postgres can then init its data dir). Removal (`down -v`) deletes folder and record.
-import { rm } from 'node:fs/promises';
+import { rm } from '../../sys/fs-async.js';
 import { relative } from 'node:path';
 import type { CreateVolume, RemoveVolume } from '../../planner/plan.js';
 import type { Project } from '../../spec/project.js';
