@@ -33,18 +33,11 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   // network goes once every service has stopped too, beside the detaches rather than after them:
   // its firewall rewrite (a netlink batch, and iptables where a FORWARD policy is DROP) then overlaps the veths' and namespaces'
   // removal (a bridge deleted with ports lets go of them; the detaches delete the veths all the same).
-  // The services stop beside the supervisor's stop, not after it: until it has answered `stop`
-  // (5-6 ms) it restarts nothing all the same (a restart takes the project's lock, which down
-  // holds; the stop mark tells it the exit is wanted, handlers/stop.ts). What it writes or
-  // serves waits for that answer: a service's runtime folder (its health and restart files) and
-  // a network's firewall (its published ports) are removed only then.
   const stops = removal.filter((op) => op.kind === 'stop-service').map((op) => op.id);
-  const after = (op: Operation, ids: readonly string[]): Operation => ({ ...op, dependsOn: [...new Set([...op.dependsOn, ...ids])] });
+  const afterStops = (op: Operation): Operation => ({ ...op, dependsOn: stops.length > 0 ? stops : [stop.id] });
   const operations: Operation[] = removal.map((op) => {
-    if (op.kind === 'stop-service') return op;
-    if (op.kind === 'detach-veth') return after(op, stops);
-    if (op.kind === 'remove-network') return { ...op, dependsOn: [...stops, stop.id] };
-    if (op.kind === 'remove-service') return after(op, [stop.id]);
+    if (op.kind === 'detach-veth') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...stops])] };
+    if (op.kind === 'remove-network') return afterStops(op);
     return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
   });
   const waitedFor = new Set(operations.flatMap((op) => op.dependsOn));

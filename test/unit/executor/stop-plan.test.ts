@@ -31,7 +31,7 @@ describe('stopOnly', () => {
     };
     expect(renderPlan(stopOnly(planDown(live, { volumes: false })))).toMatchInlineSnapshot(`
       "stop-supervisor  supervisor   Ctrl-C
-      stop-service     service:api  Ctrl-C
+      stop-service     service:api  Ctrl-C  (after stop-supervisor)
       stop-service     service:db   Ctrl-C  (after stop-service:api)"
     `);
   });

@@ -411,27 +411,21 @@ describe('planRemove(observed, {volumes})', () => {
 });
 
 describe('planDown(observed, {volumes}): the removal between the project-wide steps', () => {
-  test("the supervisor's stop comes first, the services' stops beside it; what it writes or serves goes after it; the run folder goes last", () => {
+  test('the supervisor stops before anything else; the run folder goes after everything', () => {
     const live = upped(project([service('db'), service('api', { dependsOn: needs('db') })]));
     const down = planDown(live, { volumes: false });
     const removal = planRemove(live, { volumes: false });
     expect(down.operations[0]).toMatchObject({ kind: 'stop-supervisor', dependsOn: [] });
     expect(down.operations.at(-1)).toMatchObject({ kind: 'remove-project', resource: 'project:p', sweepFirewall: false });
     expect(down.operations.slice(1, -1).map((op) => op.id)).toEqual(removal.operations.map((op) => op.id));
-    // Every removal but the stops waits for the supervisor's stop; the last step waits for every removal.
+    // Every removal waits for the supervisor's stop; the last step waits for every removal.
     const after = (id: string): Set<string> => {
       const seen = new Set<string>();
       const visit = (x: string): void => void down.operations.find((op) => op.id === x)?.dependsOn.forEach((d) => seen.has(d) || (seen.add(d), visit(d)));
       visit(id);
       return seen;
     };
-    const stops = removal.operations.filter((op) => op.kind === 'stop-service');
-    expect(stops.map((op) => op.id).sort()).toEqual(['stop-service:api', 'stop-service:db']);
-    for (const op of stops) expect(after(op.id)).not.toContain('stop-supervisor');
-    // Its answer comes before what holds its files or rules goes: the services' runtime folders (their health and restart files), the networks (their firewall, its published ports).
-    const waiting = removal.operations.filter((op) => op.kind === 'remove-service' || op.kind === 'remove-network');
-    expect(waiting.map((op) => op.kind).sort()).toEqual(['remove-network', 'remove-service', 'remove-service']);
-    for (const op of waiting) expect(down.operations.find((o) => o.id === op.id)?.dependsOn).toContain('stop-supervisor');
+    for (const op of removal.operations) expect(after(op.id)).toContain('stop-supervisor');
     expect(after('remove-project')).toEqual(new Set(['stop-supervisor', ...removal.operations.map((op) => op.id)]));
   });
 
@@ -445,13 +439,13 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
     for (const op of detaches) expect([...op.dependsOn].sort()).toEqual([...stops].sort());
   });
 
-  test('a network goes once every service and the supervisor have stopped, beside the detaches (its firewall rewrite overlaps them)', () => {
+  test('a network goes once every service has stopped, beside the detaches (its firewall rewrite overlaps them)', () => {
     const live = upped(project([service('db'), service('api', { dependsOn: needs('db') }), service('web')]));
     const down = planDown(live, { volumes: false });
     const stops = down.operations.filter((op) => op.kind === 'stop-service').map((op) => op.id);
     const network = down.operations.find((op) => op.kind === 'remove-network');
     expect(network).toBeDefined();
-    expect([...network!.dependsOn].sort()).toEqual([...stops, 'stop-supervisor'].sort());
+    expect([...network!.dependsOn].sort()).toEqual([...stops].sort());
     // planRemove alone (a one-off's removal, a changed network in up) keeps the network after its detaches.
     expect(planRemove(live, { volumes: false }).operations.find((op) => op.kind === 'remove-network')?.dependsOn.every((d) => d.startsWith('detach-veth:'))).toBe(true);
   });
