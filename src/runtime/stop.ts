@@ -104,8 +104,20 @@ const JUDGE_BUDGET_MS = 1000;
 const YOUNG_MS = 2000;
 /** How long a young process may take to settle before the signal goes anyway. */
 const SETTLE_BUDGET_MS = 1000;
-/** Kernel functions a process sleeps in when it waits for events (its start-up is over). */
-const EVENT_WAITS = /^(do_epoll_wait|ep_poll|do_select|core_sys_select|do_sys_poll|do_sigtimedwait|hrtimer_nanosleep|do_nanosleep|inet_csk_accept|sk_wait_data|unix_stream_read_generic|pipe_read|do_wait)$/;
+/**
+ * Kernel functions a process sleeps in when it waits for events (its start-up is over), as
+ * /proc/PID/wchan names them: with the suffix the compiler may give a specialised copy
+ * (`sigsuspend.isra.0`). sigsuspend is dash's `wait` (a `sh -c '… & wait'` service: without it,
+ * such a service stopped in its first 2 s waited 30 ms of unchanged CPU time first), pause(2)
+ * a program that only waits for signals.
+ */
+const EVENT_WAITS =
+  /^(do_epoll_wait|ep_poll|do_select|core_sys_select|do_sys_poll|do_sigtimedwait|sigsuspend|__do_sys_pause|hrtimer_nanosleep|do_nanosleep|inet_csk_accept|sk_wait_data|unix_stream_read_generic|pipe_read|do_wait)(\.(isra|constprop|part)\.\d+)*$/;
+
+/** Whether a process asleep in `wchan` waits for events (its start-up is over). */
+export function isEventWait(wchan: string): boolean {
+  return EVENT_WAITS.test(wchan);
+}
 
 /**
  * Waits (up to SETTLE_BUDGET_MS) until a process that started moments ago is idle: asleep, its
@@ -125,7 +137,7 @@ async function settled(proc: PinnedProcess): Promise<ProcStatus | undefined> {
     const status = readStatus(pid);
     if (status === undefined || proc.exited()) return undefined; // gone
     // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
-    if (status.state === 'S' && EVENT_WAITS.test(status.wchan)) return status;
+    if (status.state === 'S' && isEventWait(status.wchan)) return status;
     const now = readCpuTicks(pid);
     if (now === undefined) return undefined; // gone
     if (now !== cpu || status.state !== 'S') {

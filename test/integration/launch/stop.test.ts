@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readLogLines } from '../../../src/runtime/logs.js';
-import { isSameProcess } from '../../../src/runtime/proc.js';
-import { stopService } from '../../../src/runtime/stop.js';
+import { isSameProcess, readStatus } from '../../../src/runtime/proc.js';
+import { isEventWait, stopService } from '../../../src/runtime/stop.js';
 import { describeRoot, hasCommand } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig, openFds, waitForExit, type Started } from './harness.js';
@@ -40,6 +40,19 @@ describeRoot('stopService', () => {
     expect(result.outcome).toBe('killed-at-once');
     expect(result.record).toMatchObject({ signal: 'SIGKILL', pid: s.pid });
     expect(elapsed).toBeLessThan(5_000);
+  });
+
+  it("takes sh's `wait` (dash: sigsuspend) for a program done starting, and kills that pid 1 ignoring SIGTERM at once", async () => {
+    const s = await rig.start(testService({ command: ['sh', '-c', "trap '' TERM; sleep 3600 & wait"] }));
+    let wchan = '';
+    for (let i = 0; i < 400 && !isEventWait(wchan); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      wchan = readStatus(s.pid)?.wchan ?? '';
+    }
+    expect(wchan).toMatch(/sigsuspend|do_wait/); // dash, or bash where /bin/sh is bash
+    expect(isEventWait(wchan)).toBe(true);
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
+    expect(result.outcome).toBe('killed-at-once');
   });
 
   it('gives a program with a SIGTERM handler its clean shutdown', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { catchesSignal, parseStartTime, parseStatus } from '../../../src/runtime/proc.js';
-import { judgeSignal, signalNumber } from '../../../src/runtime/stop.js';
+import { isEventWait, judgeSignal, signalNumber } from '../../../src/runtime/stop.js';
 
 // A real /proc/PID/stat line whose command name contains spaces and parentheses.
 const stat = '4242 (my (odd) prog) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 987654 4464640 230 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0';
@@ -51,3 +51,23 @@ describe('whether a main process can act on its stop signal', () => {
     expect(signalNumber('svc', '64')).toBe(64);
   });
 });
+
+describe('whether a process that just started is done starting (asleep waiting for events)', () => {
+  it.each([
+    ['sleep', 'hrtimer_nanosleep', true],
+    ["node's loop", 'do_epoll_wait', true],
+    ["bash's wait", 'do_wait', true],
+    ["dash's wait (sh -c '… & wait'), as this kernel names it", 'sigsuspend.isra.0', true],
+    ['sigsuspend, without a suffix', 'sigsuspend', true],
+    ['pause(2)', '__do_sys_pause', true],
+    ['a constprop copy', 'do_sys_poll.constprop.0', true],
+    ['running', '0', false],
+    ['no wait channel', '', false],
+    ['reading a file', 'folio_wait_bit_common', false],
+    ['a name that only starts like one', 'do_wait_for_something', false],
+    ['a suffix that is not a copy', 'sigsuspend.foo', false],
+  ])('%s (%s): %s', (_what, wchan, expected) => {
+    expect(isEventWait(wchan)).toBe(expected);
+  });
+});
+
