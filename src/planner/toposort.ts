@@ -15,8 +15,9 @@ export class CycleError extends UserError {
 
 /**
  * Nodes ordered so each comes after its dependencies; among nodes that are ready at the same time
- * the one earlier in `nodes` comes first, so the result is stable. Dependencies that are not in
- * `nodes` are ignored. Throws CycleError naming one cycle.
+ * the one earlier in `nodes` comes first, so the result is stable. `nodes` are distinct (keys of a
+ * record, ids of a plan). Dependencies that are not in `nodes` are ignored. Throws CycleError
+ * naming one cycle.
  */
 export function toposort(
   nodes: readonly string[],

@@ -40,7 +40,7 @@ export interface SupervisorPaths {
 /** The supervisor's paths for `project`. */
 export function supervisorPaths(roots: StateRoots, project: string): SupervisorPaths {
   const dir = join(projectRunDir(roots, project), 'supervisor');
-  // Hashed when asked for: `ps` and `down` use the socket's file, not the mutex.
+  // Hashed when asked for: only what starts a supervisor binds the mutex (`ps` loads no node:crypto).
   const key = (): string => crypto().createHash('sha256').update(projectRunDir(roots, project)).digest('hex').slice(0, 32);
   const socketPath = join(dir, 'control.sock');
   return {

@@ -12,7 +12,8 @@ export const readFile = promisify(fs.readFile) as typeof fsp.readFile;
 export const writeFile = promisify(fs.writeFile) as (file: string | number, data: string | Uint8Array, options?: fs.WriteFileOptions) => Promise<void>;
 export const readdir = promisify(fs.readdir) as typeof fsp.readdir;
 export const readlink = promisify(fs.readlink) as typeof fsp.readlink;
-export const realpath = promisify(fs.realpath) as typeof fsp.realpath;
+/** realpath(3), as node:fs/promises calls it (fs.realpath itself walks the path in JavaScript). */
+export const realpath = promisify(fs.realpath.native) as typeof fsp.realpath;
 export const mkdir = promisify(fs.mkdir) as typeof fsp.mkdir;
 export const mkdtemp = promisify(fs.mkdtemp) as typeof fsp.mkdtemp;
 export const rename = promisify(fs.rename) as typeof fsp.rename;

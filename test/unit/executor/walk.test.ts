@@ -61,6 +61,13 @@ describe('walk', () => {
     }
   });
 
+  test('of the operations ready at once, the one earlier in the plan goes first', async () => {
+    // b becomes ready after c was: one at a time, b still runs before c, and e (ready with d) after it.
+    const plan = starts({ a: [], b: ['a'], c: [], d: ['c'], e: ['b'] });
+    const result = await walk(plan, recording().handlers, { concurrency: 1 });
+    expect(result.done).toEqual(['a', 'b', 'c', 'd', 'e'].map((n) => `start-service:${n}`));
+  });
+
   test('never runs more than the concurrency limit at once, and reaches it', async () => {
     const plan = starts(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`s${i}`, []])));
     const gates = new Map(plan.operations.map((op) => [op.id, deferred()]));

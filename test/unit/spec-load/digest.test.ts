@@ -17,6 +17,22 @@ describe('fnv1a64', () => {
     expect(fnv1a64('é€😀')).toBe('ea9aea879c98b56d');
   });
 
+  it('is the 64-bit arithmetic of the definition, on random texts of every code unit and on a long one', () => {
+    const reference = (text: string): string => {
+      let h = 0xcbf29ce484222325n;
+      for (let i = 0; i < text.length; i++) h = ((h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
+      return h.toString(16).padStart(16, '0');
+    };
+    let seed = 11;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let round = 0; round < 300; round++) {
+      const text = String.fromCharCode(...Array.from({ length: random(40) }, () => (random(4) === 0 ? random(0x10000) : 32 + random(95))));
+      expect(fnv1a64(text)).toBe(reference(text));
+    }
+    const long = 'services:\n  web:\n    image: nginx\n'.repeat(2000);
+    expect(fnv1a64(long)).toBe(reference(long));
+  });
+
   it('tells apart texts one character, one case or one order apart', () => {
     const texts = ['A=1\n', 'A=2\n', 'a=1\n', '1=A\n', 'A=1', 'A=1\n\n', 'B=1\n'];
     expect(new Set(texts.map(fnv1a64)).size).toBe(texts.length);
