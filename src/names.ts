@@ -4,7 +4,7 @@
 // different projects, never share a kernel object. Names stay readable where the kernel's
 // limits allow, and end in a hash of the exact name where they do not. The names an object was
 // made with are recorded in the state records; teardown reads them from there.
-import { crypto } from './sys/builtin.js';
+import { sha256Hex } from './sys/builtin.js';
 import { parseReplicaKey } from './replica-key.js';
 
 /** Longest interface name the kernel accepts (IFNAMSIZ - 1). */
@@ -32,7 +32,7 @@ export const NFT_PART_MAX = 200;
 const PART_HASH = 12;
 
 function hexHash(bytes: number, ...parts: string[]): string {
-  return crypto().createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, bytes);
+  return sha256Hex(parts.join('\0')).slice(0, bytes);
 }
 
 function shortHash(...parts: string[]): string {

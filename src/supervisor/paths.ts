@@ -2,7 +2,7 @@
 // process itself (pid file, socket, log, bound ports), and per service, next to the files
 // the executor keeps for it (service-files.ts), its health and restart state and the mark
 // `stack stop`/`down` leaves. All under the run folder, so `down` removing it leaves nothing.
-import { crypto } from '../sys/builtin.js';
+import { sha256Hex } from '../sys/builtin.js';
 import { join } from 'node:path';
 import { serviceFiles } from '../state/service-files.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
@@ -41,7 +41,7 @@ export interface SupervisorPaths {
 export function supervisorPaths(roots: StateRoots, project: string): SupervisorPaths {
   const dir = join(projectRunDir(roots, project), 'supervisor');
   // Hashed when asked for: only what starts a supervisor binds the mutex (`ps` loads no node:crypto).
-  const key = (): string => crypto().createHash('sha256').update(projectRunDir(roots, project)).digest('hex').slice(0, 32);
+  const key = (): string => sha256Hex(projectRunDir(roots, project)).slice(0, 32);
   const socketPath = join(dir, 'control.sock');
   return {
     dir,

@@ -18,9 +18,14 @@ export function childProcess(): typeof import('node:child_process') {
  * every command that imports a hashing module, where `ps` hashes nothing on most runs (a long
  * name's part, an abstract socket's key).
  */
-export function crypto(): typeof import('node:crypto') {
+function crypto(): typeof import('node:crypto') {
   load ??= createRequire(import.meta.url);
   return load('node:crypto') as typeof import('node:crypto');
+}
+
+/** SHA-256 of `text` as hex, node:crypto required on first use. */
+export function sha256Hex(text: string): string {
+  return crypto().createHash('sha256').update(text).digest('hex');
 }
 
 /**

@@ -74,7 +74,7 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   const leaving = ctx.project.services[op.service] === undefined;
   await (await ctx.cgroups()).open(project, op.service).destroy();
   // The runtime files (name files, exit record, the log and its rotations) removed synchronously:
-  // through libuv's pool (fs/promises rm walks a tree one call per trip) the 20 removals of a
+  // through libuv's pool (an async rm walks a tree one call per trip) the 20 removals of a
   // `down` took ~13 ms. Unlinking a log is one metadata change, whatever its size.
   rmSync(serviceFiles(ctx.roots, project, op.service).dir, { recursive: true, force: true });
   // An image service's writable root goes with the service (a recreate starts from the image
