@@ -4,7 +4,7 @@
 // different projects, never share a kernel object. Names stay readable where the kernel's
 // limits allow, and end in a hash of the exact name where they do not. The names an object was
 // made with are recorded in the state records; teardown reads them from there.
-import { sha256Hex } from './sys/builtin.js';
+import { sha256Hex } from './sys/lazy-crypto.js';
 import { parseReplicaKey } from './replica-key.js';
 
 /** Longest interface name the kernel accepts (IFNAMSIZ - 1). */

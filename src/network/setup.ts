@@ -3,8 +3,8 @@
 // setup and teardown are built from the same methods. One bridge per network, one veth pair
 // per (service, network) whose peer is made directly in the service's netns as eth0, eth1, ...
 // Firewall rules, DNS and /etc/hosts are other modules' work.
+import { sha256Hex } from '../sys/lazy-crypto.js';
 import { mark } from '../trace.js';
-import { createHash } from 'node:crypto';
 import { AggregateStackError, KernelError, UserError } from '../errors.js';
 import { bridgeName, netnsName, vethHostName, vethPeerName } from '../names.js';
 import { addrAdd } from './addr.js';
@@ -68,7 +68,7 @@ export interface NetworkDriver {
  * Derived from the project name; never 0, the default group of every other link.
  */
 export function projectLinkGroup(project: string): number {
-  const n = createHash('sha256').update(`stack-link-group\0${project}`).digest().readUInt32BE(0);
+  const n = Number.parseInt(sha256Hex(`stack-link-group\0${project}`).slice(0, 8), 16);
   return (n % 0x7ffffffe) + 1;
 }
 

@@ -1,8 +1,9 @@
 // Config hashes: a service (or network) is unchanged when the hash of its normalized spec is.
 // Per-field hashes are stamped too, so a recreate can say what changed ("environment changed")
-// without the old spec. The only node:* import of the planner: sha256 from node:crypto, which is
-// deterministic and does no I/O, so the planner stays pure.
-import { createHash } from 'node:crypto';
+// without the old spec. sha256 is node:crypto's, required when the first hash is made (`down`
+// plans without hashing and never loads it); it is deterministic and does no I/O, so the
+// planner stays pure.
+import { sha256Hex } from '../sys/lazy-crypto.js';
 import type { Network, Service } from '../spec/project.js';
 import type { ConfigStamp } from './plan.js';
 
@@ -33,10 +34,6 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 /** The compose key a model field came from: `stopGracePeriodMs` → `stop_grace_period`. */
 export function composeKey(field: string): string {
   return field.replace(/Ms$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -54,10 +51,10 @@ function stampOf(model: object, skip: ReadonlySet<string>): ConfigStamp {
     hashed[field] = value;
   }
   let fields: Record<string, string> | undefined;
-  const stamp = { hash: sha256(canonicalJson(hashed)) } as { hash: string; fields: Record<string, string> };
+  const stamp = { hash: sha256Hex(canonicalJson(hashed)) } as { hash: string; fields: Record<string, string> };
   Object.defineProperty(stamp, 'fields', {
     enumerable: true,
-    get: () => (fields ??= Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), sha256(canonicalJson(value)).slice(0, 16)]))),
+    get: () => (fields ??= Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), sha256Hex(canonicalJson(value)).slice(0, 16)]))),
   });
   return stamp;
 }
@@ -74,7 +71,7 @@ export function hashNetwork(network: Network): ConfigStamp {
 
 /** Stamp of one veth: its place inside the netns (`eth<index>`) and its fixed address. */
 export function attachmentHash(index: number, ipv4Address: string | undefined): string {
-  return sha256(canonicalJson({ index, ipv4Address })).slice(0, 16);
+  return sha256Hex(canonicalJson({ index, ipv4Address })).slice(0, 16);
 }
 
 /** The fields whose hashes differ (present on one side only counts), sorted. */

@@ -9,10 +9,10 @@
 // a symlink inside the project folder or a folder bound writable (bindBeneath): it is walked,
 // and its missing folders made and chowned, through held folder fds (walkBindSource), and the
 // launcher opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
-import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { chown, mkdir, readdir, stat } from '../sys/fs-async.js';
 import { dirname, join, relative, sep } from 'node:path';
+import { sha256Hex } from '../sys/lazy-crypto.js';
 import { UserError } from '../errors.js';
 import type { Mount, Project, Service } from '../spec/project.js';
 import { volumeDataDir, type StateRoots } from '../state/paths.js';
@@ -45,7 +45,7 @@ export type ResolvedMount = ViewMount;
 
 /** Record key of the anonymous volume of `service` at `target`. */
 export function anonymousVolumeKey(service: string, target: string): string {
-  return `anon+${service}+${createHash('sha256').update(target).digest('hex').slice(0, 12)}`;
+  return `anon+${service}+${sha256Hex(target).slice(0, 12)}`;
 }
 
 /** The volume name (its folder under the state root) of the anonymous volume of `service` at `target`. */

@@ -5,10 +5,10 @@
 // reference's uid/gid or else by the user the service runs as (so a service that is not root
 // can read it; compose writes such files 0444 root-owned inside the container). The value of a
 // variable is read here, at start, and goes nowhere but that file (no record, no log).
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, fchmodSync, fchownSync, openSync, renameSync, writeSync } from 'node:fs';
 import { chmod, mkdir, stat } from '../sys/fs-async.js';
 import { join } from 'node:path';
+import { randomHex } from '../sys/lazy-crypto.js';
 import { UserError } from '../errors.js';
 import type { Mount, Project, SecretDef, SecretKind, SecretMount, Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
@@ -40,7 +40,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** Writes `value` to `path` through a new file of mode 0600 renamed into place, then sets owner and mode. */
 function writeSecretFile(path: string, value: string, owner: { uid: number; gid: number }, mode: number): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${path}.${randomHex(6)}.tmp`;
   const fd = openSync(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
   try {
     const data = Buffer.from(value, 'utf8');

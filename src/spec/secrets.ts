@@ -4,7 +4,7 @@
 // value of a variable: the Project is written into the snapshot. Checks that depend on the
 // host (a missing file, an unset variable) only warn here and are marked in the definition;
 // `up` refuses them (planner/runnable.ts checkSecretSources).
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../sys/lazy-crypto.js';
 import { pathExists, pathStat, readText } from './fs.js';
 import { join, posix } from 'node:path';
 import { readEnvFiles } from './dotenv.js';
@@ -116,7 +116,7 @@ function writtenNumber(report: Report, path: KeyPath): string | undefined {
 function definitionDigest(def: SecretDef): string {
   const { type } = def.source;
   const what = type === 'file' ? def.source.path : type === 'environment' ? def.source.variable : type === 'content' ? def.source.content : def.name;
-  return createHash('sha256').update(`${type}\0${what}`).digest('hex');
+  return sha256Hex(`${type}\0${what}`);
 }
 
 /** Octal mode from `0440`, "0440" or 288; undefined when it is not one. */

@@ -2,7 +2,7 @@
 // process itself (pid file, socket, log, bound ports), and per service, next to the files
 // the executor keeps for it (service-files.ts), its health and restart state and the mark
 // `stack stop`/`down` leaves. All under the run folder, so `down` removing it leaves nothing.
-import { sha256Hex } from '../sys/builtin.js';
+import { sha256Hex } from '../sys/lazy-crypto.js';
 import { join } from 'node:path';
 import { serviceFiles } from '../state/service-files.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';

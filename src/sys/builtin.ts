@@ -14,21 +14,6 @@ export function childProcess(): typeof import('node:child_process') {
 }
 
 /**
- * node:crypto, required on first use: its module and the ~20 of Node's it loads took ~5 ms of
- * every command that imports a hashing module, where `ps` hashes nothing on most runs (a long
- * name's part, an abstract socket's key).
- */
-function crypto(): typeof import('node:crypto') {
-  load ??= createRequire(import.meta.url);
-  return load('node:crypto') as typeof import('node:crypto');
-}
-
-/** SHA-256 of `text` as hex, node:crypto required on first use. */
-export function sha256Hex(text: string): string {
-  return crypto().createHash('sha256').update(text).digest('hex');
-}
-
-/**
  * Milliseconds since the process began, on the monotonic clock performance.now() reads (libuv's
  * hrtime); its origin is libuv's start, ~2 ms before performance.now()'s, so the two are
  * compared only with themselves. The global `performance` loads Node's perf_hooks on its first

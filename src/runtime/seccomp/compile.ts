@@ -7,11 +7,11 @@
 // `stack restart`, the next `up`) reads it instead of running the compiler (~20 ms). When the
 // compiler cannot run, the launcher builds the filter itself from the rules (the same filter,
 // the old cost).
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childProcess } from '../../sys/builtin.js';
+import { sha256Hex } from '../../sys/lazy-crypto.js';
 import { seccompRequestPairs, type SeccompFilter } from './resolve.js';
 
 /** The compiler built by `npm run build` (scripts/build-native.mjs). */
@@ -80,7 +80,7 @@ function compile(pairs: readonly [string, string][], compiler: string): Promise<
 export async function compiledSeccompPairs(filter: SeccompFilter | undefined, compiler = SECCOMP_COMPILER_PATH): Promise<[string, string][]> {
   const pairs = seccompRequestPairs(filter);
   if (filter === undefined) return pairs;
-  const key = createHash('sha256').update(JSON.stringify([compiler, compilerIdentity(compiler), pairs])).digest('hex');
+  const key = sha256Hex(JSON.stringify([compiler, compilerIdentity(compiler), pairs]));
   let bpf = compiled.get(key);
   if (bpf === undefined) {
     const kept = cached(key);

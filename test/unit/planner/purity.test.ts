@@ -3,7 +3,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { expect, test } from 'vitest';
 
 // The planner is pure (docs/architecture.md): nothing it loads may do I/O or read a clock or randomness.
-// hash.ts alone imports node:crypto, for sha256, which is deterministic and does no I/O.
+// hash.ts alone hashes (sha256, deterministic, no I/O), through sys/lazy-crypto.ts, which requires
+// node:crypto on first use and nothing else.
 const root = resolve(__dirname, '../../..');
 
 function imports(file: string): string[] {
@@ -24,19 +25,24 @@ function closure(entry: string): Set<string> {
   return seen;
 }
 
-test('the planner loads no I/O, clock or randomness; only hash.ts uses node:crypto', () => {
+test('the planner loads no I/O, clock or randomness; only hash.ts uses node:crypto, through sys/lazy-crypto.ts', () => {
   const files = [...closure(join(root, 'src/planner/index.ts'))].map((f) => relative(root, f)).sort();
   expect(files).toContain('src/planner/reconcile.ts');
   const outside: string[] = [];
   for (const file of files) {
     for (const spec of imports(join(root, file))) {
       if (spec.startsWith('.')) continue;
-      if (file === 'src/planner/hash.ts' && spec === 'node:crypto') continue;
+      if (file === 'src/sys/lazy-crypto.ts' && spec === 'node:module') continue;
       outside.push(`${file}: ${spec}`);
     }
+    if (file.startsWith('src/planner/') && file !== 'src/planner/hash.ts' && imports(join(root, file)).some((spec) => spec.endsWith('/sys/lazy-crypto.js')))
+      outside.push(`${file}: sys/lazy-crypto.ts`);
     const text = readFileSync(join(root, file), 'utf8');
     for (const banned of ['Date.now', 'new Date', 'Math.random', 'performance.now', 'process.env'])
       if (text.includes(banned)) outside.push(`${file}: ${banned}`);
   }
+  expect(files).toContain('src/sys/lazy-crypto.ts');
+  const lazy = readFileSync(join(root, 'src/sys/lazy-crypto.ts'), 'utf8');
+  expect([...new Set([...lazy.matchAll(/['"](node:[^'"]+)['"]/g)].map((m) => m[1]))].sort()).toEqual(['node:crypto', 'node:module']);
   expect(outside).toEqual([]);
 });
