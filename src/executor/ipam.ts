@@ -2,14 +2,9 @@
 // files need them) from the spec, the previous record (addresses stay stable across `up`) and
 // the prefixes the host already uses (its addresses and routes, other projects' bridges
 // included, this project's own left out). Stored in the project's run folder.
-import { addrList } from '../network/addr.js';
-import { withHandle } from '../network/handle.js';
-import { reservedPrefixes, type IpamRecord } from '../network/ipam.js';
+import type { IpamRecord } from '../network/ipam.js';
 import { allocateExternal, externalMembers } from '../network/external.js';
 import { allocateStored, ipamRecordPath, jsonFileStore, type IpamStore } from '../network/ipam-store.js';
-import { linkList } from '../network/link.js';
-import { AF_INET } from '../network/nl/index.js';
-import { routeList } from '../network/route.js';
 import { bridgeName } from '../names.js';
 import type { Project } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
@@ -20,13 +15,13 @@ export function ipamStore(roots: StateRoots, project: string): IpamStore & { rea
   return { ...jsonFileStore(path), path };
 }
 
-/** The prefixes in use on the host, without those of `project`'s own bridges. */
-export function hostPrefixes(project: Project): string[] {
-  return withHandle(undefined, (h) => {
-    const own = new Set(Object.keys(project.networks).map((k) => bridgeName(project.name, k)));
-    const ownIndexes = new Set(linkList(h).filter((l) => own.has(l.name)).map((l) => l.index));
-    return reservedPrefixes(addrList(h, undefined, AF_INET), routeList(h, AF_INET), ownIndexes);
-  });
+/**
+ * The prefixes in use on the host, without those of `project`'s own bridges. The netlink layer
+ * is loaded here, when an allocation is made, not by every `up` (a no-op keeps its record).
+ */
+export async function hostPrefixes(project: Project): Promise<string[]> {
+  const view = await import('../network/host-view.js');
+  return view.hostPrefixes(new Set(Object.keys(project.networks).map((k) => bridgeName(project.name, k))));
 }
 
 /**
@@ -65,9 +60,14 @@ export async function keptAllocation(project: Project, store: IpamStore): Promis
  * its owner (network/external.ts: another project's allocation, or the user's pins on a host
  * bridge), `roots` saying where the other projects are.
  */
-export async function allocateProject(project: Project, store: IpamStore, reserved: () => readonly string[], roots?: StateRoots): Promise<IpamRecord> {
+export async function allocateProject(
+  project: Project,
+  store: IpamStore,
+  reserved: () => readonly string[] | Promise<readonly string[]>,
+  roots?: StateRoots,
+): Promise<IpamRecord> {
   if (Object.keys(project.networks).length === 0) return { version: 1, networks: {} };
-  const own = await allocateStored(store, { networks: project.networks, services: project.services, reserved: reserved() });
+  const own = await allocateStored(store, { networks: project.networks, services: project.services, reserved: await reserved() });
   const externals = roots === undefined ? [] : externalMembers(project);
   if (externals.length === 0) return own;
   const networks = { ...own.networks };

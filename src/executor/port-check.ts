@@ -1,8 +1,8 @@
 // Published ports are checked before `up` creates anything: a host port another program holds
 // is PORT_IN_USE (naming port and service) while the host is still untouched. Ports this
 // project's own supervisor already serves are not in the way: they stay with the project.
-// check.js and types.js directly: the index also loads the forwarders, which only the supervisor runs.
-import { checkPortsFree } from '../network/portfwd/check.js';
+// check.js and types.js directly: the index also loads the forwarders, which only the supervisor
+// runs; check.js (its binds, the UDP family probe) only when a port is to be checked.
 import { portLabel, type PublishedPort } from '../network/portfwd/types.js';
 import type { Plan } from '../planner/index.js';
 import type { Project } from '../spec/project.js';
@@ -27,5 +27,7 @@ export function portsToCheck(project: Project, plan: Plan, served: ReadonlySet<s
 export async function assertPortsFree(project: Project, plan: Plan, served: () => Promise<ReadonlySet<string>>): Promise<void> {
   const publishing = plan.operations.some((op) => op.kind === 'start-service' && (project.services[op.service]?.ports.length ?? 0) > 0);
   if (!publishing) return;
-  await checkPortsFree(portsToCheck(project, plan, await served()));
+  const ports = portsToCheck(project, plan, await served());
+  const { checkPortsFree } = await import('../network/portfwd/check.js');
+  await checkPortsFree(ports);
 }

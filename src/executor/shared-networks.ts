@@ -18,7 +18,7 @@ export async function refuseRecreatingShared(roots: StateRoots, project: Project
   for (const op of recreated) {
     if (op.kind !== 'remove-network') continue;
     const bridge = (await networkRecords.read(roots, project.name, op.network))?.bridge ?? bridgeName(project.name, op.network);
-    const guests = attachedGuests(record, op.network, bridge);
+    const guests = await attachedGuests(record, op.network, bridge);
     if (guests.length === 0) continue;
     throw new UserError(
       'NETWORK_IN_USE',

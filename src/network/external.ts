@@ -13,13 +13,9 @@ import { listProjects } from '../state/observe.js';
 import type { StateRoots } from '../state/paths.js';
 import { networkRecords } from '../state/records.js';
 import { readSnapshot } from '../state/snapshot.js';
-import { addrList } from './addr.js';
 import { contains, formatCidr, formatIpv4, hostRange, parseCidr, parseIpv4 } from './cidr.js';
-import { withHandle } from './handle.js';
 import type { ExternalGuest, IpamRecord, NetworkAllocation } from './ipam.js';
 import { ipamRecordPath, jsonFileStore } from './ipam-store.js';
-import { linkGet } from './link.js';
-import { AF_INET } from './nl/index.js';
 
 /** How long to wait for the owning project's lock (its own `up` or `down` running). */
 const OWNER_LOCK_TIMEOUT_MS = 30_000;
@@ -72,7 +68,7 @@ const guestKey = (project: string, service: string): string => `${project}/${ser
  */
 export async function allocateExternal(roots: StateRoots, project: Project, network: Network, members: readonly string[]): Promise<NetworkAllocation> {
   const owner = await findOwner(roots, project.name, network.name);
-  if (!owner) return hostBridgeAllocation(project, network, members);
+  if (!owner) return await hostBridgeAllocation(project, network, members);
   return underOwnerLock(roots, owner.project, project.name, async () => {
     const store = jsonFileStore(ipamRecordPath(roots, owner.project));
     const record = await store.read();
@@ -134,13 +130,9 @@ export async function allocateExternal(roots: StateRoots, project: Project, netw
 }
 
 /** A host bridge named as an external network: its subnet from its address; each member's ipv4_address is required. */
-function hostBridgeAllocation(project: Project, network: Network, members: readonly string[]): NetworkAllocation {
+async function hostBridgeAllocation(project: Project, network: Network, members: readonly string[]): Promise<NetworkAllocation> {
   // A link name is at most 15 bytes (IFNAMSIZ): a longer one names no bridge.
-  const found = Buffer.byteLength(network.name) > 15 || network.name.includes('/') ? undefined : withHandle(undefined, (h) => {
-    const link = linkGet(h, network.name);
-    if (!link) return undefined;
-    return { kind: link.kind, addresses: addrList(h, link.index, AF_INET).map((a) => a.cidr) };
-  });
+  const found = Buffer.byteLength(network.name) > 15 || network.name.includes('/') ? undefined : (await import('./host-view.js')).hostLink(network.name);
   if (!found) {
     throw new UserError(
       'EXTERNAL_NETWORK_MISSING',
@@ -196,15 +188,9 @@ export async function releaseExternal(roots: StateRoots, project: string, servic
 }
 
 /** The guests of `network` in `record` whose veth is still plugged into `bridge` (a `down` keeps such a network). */
-export function attachedGuests(record: IpamRecord | undefined, network: string, bridge: string): string[] {
+export async function attachedGuests(record: IpamRecord | undefined, network: string, bridge: string): Promise<string[]> {
   const guests = record?.networks[network]?.guests ?? {};
   if (Object.keys(guests).length === 0) return [];
-  return withHandle(undefined, (h) => {
-    const master = linkGet(h, bridge)?.index;
-    if (master === undefined) return [];
-    return Object.entries(guests)
-      .filter(([, g]) => linkGet(h, g.link)?.master === master)
-      .map(([key]) => key)
-      .sort();
-  });
+  const view = await import('./host-view.js');
+  return view.pluggedInto(bridge, Object.entries(guests).map(([key, g]) => [key, g.link] as const));
 }

@@ -66,7 +66,7 @@ export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'ne
   const recorded = (await networkRecords.read(ctx.roots, ctx.project.name, op.network))?.bridge; // the name it was made with
   // Services of other projects still plugged in (external networks): the network stays, as
   // Docker keeps a network with endpoints; a later `down` removes it once they are gone.
-  const guests = attachedGuests(await ipamStore(ctx.roots, ctx.project.name).read().catch(() => undefined), op.network, recorded ?? bridgeName(ctx.project.name, op.network));
+  const guests = await attachedGuests(await ipamStore(ctx.roots, ctx.project.name).read().catch(() => undefined), op.network, recorded ?? bridgeName(ctx.project.name, op.network));
   if (guests.length > 0) {
     ctx.notice(`network ${op.network} kept: ${guests.length === 1 ? 'service' : 'services'} ${guests.join(', ')} of other projects ${guests.length === 1 ? 'is' : 'are'} still attached to it; run \`stack down\` here again once they are gone`);
     return;
