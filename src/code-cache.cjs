@@ -23,8 +23,10 @@ let dir;
 /** The bundle folder install() was given. */
 let bundle;
 let timer;
-/** What this process compiled through the hook (tests): modules, of them from kept code, kept code V8 refused. */
-const counts = { compiled: 0, cached: 0, rejected: 0 };
+/** What this process compiled through the hook (tests): modules, of them from kept code, kept code V8 refused; modules run from a pack. */
+const counts = { compiled: 0, cached: 0, rejected: 0, packed: 0 };
+/** The code of modules of loaded packs not run yet: chunk file name → the function of its code. */
+const packed = new Map();
 
 function cacheDir() {
   const root = process.env.STACK_CACHE !== undefined && process.env.STACK_CACHE !== '' ? process.env.STACK_CACHE : '/var/cache/stack';
@@ -128,25 +130,78 @@ function requireSibling(filename, parent) {
   // Still running (a require cycle), or put there unrun by the ES module loader (an .mjs chunk
   // that imports it): Node's require knows both.
   if (cached !== undefined) return parent.require(filename);
+  const code = packed.get(filename) ?? (loadPack(filename) ? packed.get(filename) : undefined);
+  if (code !== undefined) {
+    packed.delete(filename);
+    counts.packed++;
+    return run(filename, parent, (child) => code.call(child.exports, child.exports, requireFor(child), child, filename, path.dirname(filename)));
+  }
   let content;
   try {
     content = fs.readFileSync(filename, 'utf8');
   } catch {
     return parent.require(filename);
   }
+  return run(filename, parent, (child) => child._compile(content, filename));
+}
+
+/** Makes the module of `filename` and runs its code (`body`) as Module.prototype.load would. */
+function run(filename, parent, body) {
   const child = new Module(filename, parent);
   child.filename = filename;
   child.paths = Module._nodeModulePaths(path.dirname(filename));
   Module._cache[filename] = child; // before it runs, as Node does: a require cycle gets its exports so far
   let threw = true;
   try {
-    child._compile(content, filename);
+    body(child);
     threw = false;
   } finally {
     if (threw) delete Module._cache[filename];
   }
   child.loaded = true;
   return child.exports;
+}
+
+/**
+ * Loads the pack of chunk `filename` when the bundle has one (`pack.<chunk>`, scripts/bundle.mjs):
+ * one file holding, each as a function, the code of the chunk and of the chunks it loads with
+ * it (its static imports, but those its importers have loaded already). Reading and compiling
+ * a file costs ~0.19 ms besides its code (a stat, two reads, a script; measured with 40 tiny
+ * chunks: 7.6 ms from files, 2.0 from one pack), and a command loads 40-90 chunks. A module of
+ * the pack is run when first required; one that is loaded already, or another pack's, is left.
+ * Returns whether a pack was loaded.
+ */
+function loadPack(filename) {
+  const where = path.join(path.dirname(filename), `pack.${path.basename(filename)}`);
+  let content;
+  try {
+    content = fs.readFileSync(where, 'utf8');
+  } catch {
+    return false; // no pack: the chunk is read from its own file
+  }
+  const pack = new Module(where, null);
+  pack.filename = where;
+  try {
+    pack._compile(content, where); // its code only makes the object of functions
+  } catch {
+    return false; // a damaged pack: the chunks' own files are there
+  }
+  const dir = path.dirname(filename);
+  for (const [name, code] of Object.entries(pack.exports)) {
+    const member = path.join(dir, name);
+    if (Module._cache[member] === undefined && !packed.has(member)) packed.set(member, code);
+  }
+  return true;
+}
+
+/**
+ * For an entry of the bundle (its second line): loads the entry's pack and returns the `require`
+ * its chunks are then found with (Node's own, which reads each file, when nothing is installed).
+ */
+function enter(mod, nodeRequire) {
+  if (bundle === undefined || path.dirname(mod.filename) !== bundle) return nodeRequire;
+  loadPack(mod.filename);
+  return requireFor(mod);
 }
 
 /** The `require` a module's code is given, as Node makes it (a sibling chunk found directly). */
@@ -209,4 +264,4 @@ function install(bundleDir) {
   process.once('exit', writePending);
 }
 
-module.exports = { install, stats: () => ({ ...counts }) };
+module.exports = { install, enter, stats: () => ({ ...counts }) };

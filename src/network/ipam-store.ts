@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeRuntimeJsonSync } from '../state/atomic.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
-import { allocate, type IpamRecord, type IpamRequest } from './ipam.js';
+import type { IpamRecord, IpamRequest } from './ipam.js';
 
 /** The allocation record of `project` (executor/ipam.ts keeps it there; the supervisor reads it). */
 export function ipamRecordPath(roots: StateRoots, project: string): string {
@@ -62,9 +62,13 @@ export function jsonFileStore(path: string): IpamStore {
   };
 }
 
-/** Reads the previous record, allocates, and writes the result back when it changed. */
+/**
+ * Reads the previous record, allocates, and writes the result back when it changed. The
+ * allocator is imported here: an `up` that keeps its record (a no-op, a restart) never loads it.
+ */
 export async function allocateStored(store: IpamStore, request: IpamRequest): Promise<IpamRecord> {
   const previous = await store.read();
+  const { allocate } = await import('./ipam.js');
   const record = allocate(request, previous);
   if (JSON.stringify(record) !== JSON.stringify(previous)) await store.write(record);
   return record;

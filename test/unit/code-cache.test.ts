@@ -39,9 +39,9 @@ describe('code cache of the bundle', () => {
 
   it('keeps each module on exit and compiles from it in the next run', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
-    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0 } });
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0, packed: 0 } });
     expect(kept()).toEqual(['helper', 'mod']);
-    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 2, rejected: 0 } });
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 2, rejected: 0, packed: 0 } });
   });
 
   it('never runs the kept code of another file of the same length', () => {
@@ -50,7 +50,7 @@ describe('code cache of the bundle', () => {
     // A rebuild: same length, other code (V8 itself only compares the length).
     rmSync(join(bundle, 'mod.cjs'));
     writeFileSync(join(bundle, 'mod.cjs'), source('xy'));
-    expect(run()).toEqual({ value: 'xyxy', stats: { compiled: 2, cached: 1, rejected: 0 } });
+    expect(run()).toEqual({ value: 'xyxy', stats: { compiled: 2, cached: 1, rejected: 0, packed: 0 } });
     // The old version's code went when the new one's was written.
     expect(kept()).toEqual(['helper', 'mod']);
     expect(run().stats.cached).toBe(2);
@@ -59,7 +59,7 @@ describe('code cache of the bundle', () => {
   it('keeps the code for other V8 flags apart (as the supervisor runs node)', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     run();
-    expect(run(['--max-semi-space-size=1'])).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0 } });
+    expect(run(['--max-semi-space-size=1'])).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 0, packed: 0 } });
     expect(run(['--max-semi-space-size=1']).stats.cached).toBe(2);
     expect(run().stats.cached).toBe(2);
   });
@@ -68,16 +68,16 @@ describe('code cache of the bundle', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     run();
     for (const name of readdirSync(join(cache, 'code'))) writeFileSync(join(cache, 'code', name), 'not V8 code');
-    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 2 } });
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 0, rejected: 2, packed: 0 } });
     expect(run().stats.cached).toBe(2);
   });
 
   it('costs only compiling when the cache cannot be written, and is off with STACK_CODE_CACHE=0', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     writeFileSync(cache, 'a file where the cache folder would be');
-    expect(run()).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0 } }); // node compiles
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0, packed: 0 } }); // node compiles
     rmSync(cache);
-    expect(run([], { STACK_CODE_CACHE: '0' })).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0 } });
+    expect(run([], { STACK_CODE_CACHE: '0' })).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0, packed: 0 } });
     expect(() => readdirSync(cache)).toThrow();
   });
 
@@ -85,7 +85,7 @@ describe('code cache of the bundle', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     run();
     chmodSync(join(cache, 'code'), 0o777);
-    expect(run()).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0 } });
+    expect(run()).toEqual({ value: 'abab', stats: { compiled: 0, cached: 0, rejected: 0, packed: 0 } });
     chmodSync(join(cache, 'code'), 0o700);
     expect(run().stats.cached).toBe(2);
   });
@@ -123,6 +123,76 @@ describe('code cache of the bundle', () => {
     expect(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' })).toBe('ababcc');
   });
 
+  describe('packs', () => {
+    // a.cjs loads b.cjs; pack.a.cjs holds both, with other values, so the output tells which ran.
+    const member = (name: string, body: string) => `${JSON.stringify(name)}: function (exports, require, module, __filename, __dirname) {\n'use strict';\n${body}\n},\n`;
+    const pack = (...members: string[]) => `'use strict';\nmodule.exports = {\n${members.join('')}};\n`;
+    const aFrom = (where: string) => `const b = require('./b.cjs');\nexports.value = () => '${where}-a/' + b.value() + '/' + require('node:path').basename(__filename);`;
+    beforeEach(() => {
+      writeFileSync(join(bundle, 'a.cjs'), `'use strict';\n${aFrom('file')}\n`);
+      writeFileSync(join(bundle, 'b.cjs'), "'use strict';\nexports.value = () => 'file-b';\n");
+    });
+    /** Runs node: `first` required (bundle paths) before a.cjs; prints a's value, the bundle files node opened and the stats. */
+    const runA = (first: string[] = []) => {
+      const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
+        const fs = require('node:fs'); const read = fs.readFileSync; const opened = [];
+        fs.readFileSync = function (p, ...rest) { if (String(p).startsWith(${JSON.stringify(bundle)})) opened.push(require('node:path').basename(String(p))); return read.call(this, p, ...rest); };
+        for (const f of ${JSON.stringify(first.map((f) => join(bundle, f)))}) require(f);
+        const value = require(${JSON.stringify(join(bundle, 'a.cjs'))}).value();
+        process.stdout.write(JSON.stringify({ value, opened, stats: c.stats() }));`;
+      return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+    };
+
+    it('runs a chunk and the chunks it loads from its pack, reading neither file', () => {
+      writeFileSync(join(bundle, 'pack.a.cjs'), pack(member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';")));
+      // a.cjs itself is required by path here (node reads it, as it reads an entry); from the pack when a sibling asks.
+      writeFileSync(join(bundle, 'x.cjs'), "'use strict';\nexports.a = require('./a.cjs');\n");
+      const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
+        const fs = require('node:fs'); const read = fs.readFileSync; const opened = [];
+        fs.readFileSync = function (p, ...rest) { if (String(p).startsWith(${JSON.stringify(bundle)})) opened.push(require('node:path').basename(String(p))); return read.call(this, p, ...rest); };
+        const value = require(${JSON.stringify(join(bundle, 'x.cjs'))}).a.value();
+        process.stdout.write(JSON.stringify({ value, opened, stats: c.stats() }));`;
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+      expect(out.value).toBe('pack-a/pack-b/a.cjs');
+      expect(out.opened).toEqual(['x.cjs', 'pack.a.cjs']); // x.cjs: required by path, node reads it
+      expect(out.stats.packed).toBe(2);
+    });
+
+    it('leaves a member that is loaded already, and reads the files when the pack is missing or damaged', () => {
+      writeFileSync(join(bundle, 'x.cjs'), "'use strict';\nexports.a = require('./a.cjs');\n");
+      writeFileSync(join(bundle, 'pack.x.cjs'), pack(member('x.cjs', "exports.a = require('./a.cjs');"), member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';")));
+      const viaX = (first: string[]) => {
+        const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
+          for (const f of ${JSON.stringify(first.map((f) => join(bundle, f)))}) require(f);
+          const value = require(${JSON.stringify(join(bundle, 'y.cjs'))}).x.a.value();
+          process.stdout.write(JSON.stringify({ value, stats: c.stats() }));`;
+        return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+      };
+      writeFileSync(join(bundle, 'y.cjs'), "'use strict';\nexports.x = require('./x.cjs');\n");
+      expect(viaX([])).toMatchObject({ value: 'pack-a/pack-b/a.cjs', stats: { packed: 3 } });
+      // b.cjs loaded before the pack: its own file's code stays the one module of it.
+      expect(viaX(['b.cjs'])).toMatchObject({ value: 'pack-a/file-b/a.cjs', stats: { packed: 2 } });
+      writeFileSync(join(bundle, 'pack.x.cjs'), "'use strict';\nmodule.exports = { broken");
+      expect(viaX([])).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+      rmSync(join(bundle, 'pack.x.cjs'));
+      expect(viaX([])).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+      // A sibling without a pack costs one failed read (pack.b.cjs) before its own file.
+      expect(runA()).toMatchObject({ value: 'file-a/file-b/a.cjs', opened: ['a.cjs', 'pack.b.cjs', 'b.cjs'] });
+    });
+
+    it("an entry's pack serves the chunks it requires, and node's require is kept when nothing is installed", () => {
+      writeFileSync(join(bundle, 'entry.cjs'), `'use strict';\nrequire = require(${JSON.stringify(hook)}).enter(module, require);\nexports.value = () => require('./a.cjs').value();\n`);
+      writeFileSync(join(bundle, 'pack.entry.cjs'), pack(member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';")));
+      const entry = (install: boolean) => {
+        const script = `const c = require(${JSON.stringify(hook)}); ${install ? `c.install(${JSON.stringify(bundle)});` : ''}
+          process.stdout.write(JSON.stringify({ value: require(${JSON.stringify(join(bundle, 'entry.cjs'))}).value(), stats: c.stats() }));`;
+        return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+      };
+      expect(entry(true)).toMatchObject({ value: 'pack-a/pack-b/a.cjs', stats: { packed: 2 } });
+      expect(entry(false)).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+    });
+  });
+
   it('leaves modules outside the bundle to node', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     const outside = join(dir, 'outside.cjs');
@@ -130,6 +200,6 @@ describe('code cache of the bundle', () => {
     chmodSync(outside, 0o644);
     const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)}); require(${JSON.stringify(outside)}); process.stdout.write(JSON.stringify(c.stats()));`;
     const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual({ compiled: 0, cached: 0, rejected: 0 });
+    expect(JSON.parse(out)).toEqual({ compiled: 0, cached: 0, rejected: 0, packed: 0 });
   });
 });

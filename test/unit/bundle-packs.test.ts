@@ -1,0 +1,84 @@
+// The packs scripts/bundle.mjs writes into dist/bundle/ (src/code-cache.cjs runs a command's
+// chunks from them): each member is exactly its chunk's file, an entry's pack holds what the
+// entry requires, and a real command runs its chunks from packs instead of reading each file.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bundle = join(root, 'dist', 'bundle');
+const require = createRequire(import.meta.url);
+const HEADER = 'function (exports, require, module, __filename, __dirname) {\n';
+
+/** The members of a pack: chunk name → the code it runs for that chunk. */
+function members(pack: string): Map<string, string> {
+  const fns = require(join(bundle, pack)) as Record<string, (...args: unknown[]) => unknown>;
+  return new Map(Object.entries(fns).map(([name, fn]) => {
+    const text = fn.toString();
+    expect(text.startsWith(HEADER)).toBe(true);
+    return [name, text.slice(HEADER.length, -2)];
+  }));
+}
+
+/** The chunks a CommonJS chunk requires at its top (its static imports). */
+const staticRequires = (text: string): string[] => [...text.matchAll(/^var \w+ = require\("\.\/([\w.-]+\.cjs)"\);$/gm)].map((m) => m[1]!);
+
+describe('the bundle packs', () => {
+  it('is built (npm run build)', () => {
+    expect(existsSync(join(bundle, 'cli.cjs'))).toBe(true);
+  });
+
+  it('holds in each pack the exact code of its chunks', () => {
+    const packs = readdirSync(bundle).filter((n) => n.startsWith('pack.') && n.endsWith('.cjs'));
+    expect(packs).toContain('pack.cli.cjs');
+    for (const pack of packs) {
+      for (const [name, code] of members(pack)) {
+        const file = join(bundle, name);
+        if (existsSync(file)) expect(code, `${pack}: ${name}`).toBe(readFileSync(file, 'utf8'));
+      }
+    }
+  });
+
+  it("gives an entry's static requires, and theirs, to its pack", () => {
+    for (const entry of ['cli.cjs', 'supervisor.cjs']) {
+      const packed = members(`pack.${entry}`);
+      const want = new Set<string>();
+      const visit = (name: string) => {
+        for (const next of staticRequires(readFileSync(join(bundle, name), 'utf8'))) {
+          if (next === 'code-cache.cjs' || want.has(next)) continue;
+          want.add(next);
+          visit(next);
+        }
+      };
+      visit(entry);
+      expect(want.size).toBeGreaterThan(0);
+      expect([...packed.keys()].sort(), entry).toEqual([...want].sort());
+    }
+  });
+
+  describe('a command', () => {
+    let state: string;
+    beforeAll(() => {
+      state = mkdtempSync(join(tmpdir(), 'stack-packs-'));
+    });
+    afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+    it('runs its chunks from packs: `stack ps` reads a handful of bundle files', () => {
+      // The stats of src/code-cache.cjs, printed as the CLI leaves (a project that does not exist: nothing runs).
+      const probe = `process.on('exit', () => process.stderr.write('STATS ' + JSON.stringify(require(${JSON.stringify(join(bundle, 'code-cache.cjs'))}).stats()) + '\\n'));`;
+      const { stderr } = spawnSync(process.execPath, ['-e', `${probe} process.argv.splice(1, 0, ${JSON.stringify(join(root, 'bin', 'stack.cjs'))}); require(process.argv[1]);`, 'ps', '-p', 'packsprobe'], {
+        env: { ...process.env, STACK_ROOT: join(state, 'root'), STACK_CACHE: join(state, 'cache') },
+        encoding: 'utf8',
+      });
+      const line = /STATS (.*)/.exec(stderr)?.[1];
+      expect(line, stderr).toBeDefined();
+      const stats = JSON.parse(line!) as { compiled: number; packed: number };
+      expect(stats.packed).toBeGreaterThan(15);
+      expect(stats.compiled).toBeLessThanOrEqual(5);
+    });
+  });
+});
