@@ -10,7 +10,8 @@
 // entry) are written for its place in tsc's dist/ (dist/runtime/launch.js → ../../native/...).
 // In a chunk every `import.meta.url` of a src/ file is replaced by the URL that file has in
 // dist/, computed from the chunk's own URL, so those paths resolve as they do unbundled.
-import { build, transform } from 'esbuild';
+import { build, transform, version as esbuildVersion } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { isBuiltin } from 'node:module';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
@@ -52,8 +53,20 @@ const zodEnglishOnly = {
   },
 };
 
-/** CommonJS dependencies bundled into ES modules still call require() for node's modules. */
-const BANNER = "import { createRequire as __stackRequire } from 'node:module'; const require = __stackRequire(import.meta.url);";
+/**
+ * CommonJS dependencies bundled into ES modules still call require() for node's modules. Its
+ * comment names this script, src/code-cache.cjs and esbuild's version: esbuild hashes a chunk's
+ * name from its ES module text, and this script turns that into what runs (CommonJS, packs), so a
+ * change to either makes every chunk a new name and a command still running from an older build
+ * never meets a chunk of the same name with other code (the comment itself is dropped below).
+ */
+const toolsDigest = createHash('sha256')
+  .update(await readFile(fileURLToPath(import.meta.url)))
+  .update(await readFile(join(src, 'code-cache.cjs')))
+  .update(esbuildVersion)
+  .digest('hex')
+  .slice(0, 16);
+const BANNER = `/* stack bundle ${toolsDigest} */ import { createRequire as __stackRequire } from 'node:module'; const require = __stackRequire(import.meta.url);`;
 
 /** The bundle's programs: the CLI and the processes it spawns (each becomes <name>.cjs). */
 const ENTRY_POINTS = {

@@ -181,15 +181,15 @@ function loadPack(filename) {
   }
   const pack = new Module(where, null);
   pack.filename = where;
+  const dir = path.dirname(filename);
   try {
     pack._compile(content, where); // its code only makes the object of functions
+    for (const [name, code] of Object.entries(pack.exports)) {
+      const member = path.join(dir, name);
+      if (typeof code === 'function' && Module._cache[member] === undefined && !packed.has(member)) packed.set(member, code);
+    }
   } catch {
     return false; // a damaged pack: the chunks' own files are there
-  }
-  const dir = path.dirname(filename);
-  for (const [name, code] of Object.entries(pack.exports)) {
-    const member = path.join(dir, name);
-    if (Module._cache[member] === undefined && !packed.has(member)) packed.set(member, code);
   }
   return true;
 }

@@ -8,7 +8,7 @@ import { resolveProjectName } from '../spec/project-name.js';
 /** The project of this command line; warnings go to stderr unless `quiet`. */
 export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
   // A kept load when nothing it read changed (spec/cache.ts): yaml and zod are then never loaded.
-  const [{ loadProjectCached }, { formatDiagnostic }] = await Promise.all([import('../spec/cache.js'), import('../spec/diagnostics.js')]);
+  const { loadProjectCached } = await import('../spec/cache.js');
   const { project, warnings } = await loadProjectCached({
     cwd: ctx.cwd,
     env: ctx.env,
@@ -18,7 +18,10 @@ export async function loadFromContext(ctx: CommandContext, quiet = false): Promi
     envFiles: ctx.global.envFiles.length ? ctx.global.envFiles : undefined,
     profiles: ctx.global.profiles,
   });
-  if (!quiet) for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
+  if (!quiet && warnings.length > 0) {
+    const { formatDiagnostic } = await import('../spec/diagnostics.js'); // only when there is something to say
+    for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
+  }
   return project;
 }
 

@@ -8,7 +8,7 @@
 import { closeSync, constants as fsConstants, fchmodSync, fchownSync, openSync, renameSync, writeSync } from 'node:fs';
 import { chmod, mkdir, stat } from '../sys/fs-async.js';
 import { join } from 'node:path';
-import { randomHex } from '../sys/lazy-crypto.js';
+import { randomHex } from '../sys/builtin.js';
 import { UserError } from '../errors.js';
 import type { Mount, Project, SecretDef, SecretKind, SecretMount, Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';

@@ -7,6 +7,12 @@ import { createRequire } from 'node:module';
 
 let load: NodeJS.Require | undefined;
 
+/** node:crypto's randomBytes as hex, node:crypto required on first use (hashing: lazy-crypto.ts). */
+export function randomHex(bytes: number): string {
+  load ??= createRequire(import.meta.url);
+  return (load('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+}
+
 /** node:child_process, required on first use. */
 export function childProcess(): typeof import('node:child_process') {
   load ??= createRequire(import.meta.url);

@@ -1,7 +1,8 @@
-// node:crypto, required on first use. Its module and the ~20 of Node's it loads took ~5 ms of
-// every command that imports a hashing module, where `ps` hashes nothing on most runs (a long
-// name's part, an abstract socket's key), and `down` nothing at all. A module of its own, apart
-// from builtin.ts's child_process, so the pure planner can hash without importing a way to do I/O.
+// SHA-256 with node:crypto required on first use. Its module and the ~20 of Node's it loads took
+// ~5 ms of every command that imports a hashing module, where `ps` and `down` hash nothing on
+// most runs (a long name's part, a supervisor socket path too long for its folder). A module of
+// its own, hashing only, so the pure planner can hash without importing a way to do I/O or to
+// draw random numbers (those are sys/builtin.ts's).
 import { createRequire } from 'node:module';
 
 let load: NodeJS.Require | undefined;
@@ -14,9 +15,4 @@ function crypto(): typeof import('node:crypto') {
 /** SHA-256 of `text` as hex. */
 export function sha256Hex(text: string): string {
   return crypto().createHash('sha256').update(text).digest('hex');
-}
-
-/** `bytes` random bytes from the system's CSPRNG, as hex. */
-export function randomHex(bytes: number): string {
-  return crypto().randomBytes(bytes).toString('hex');
 }

@@ -180,6 +180,45 @@ describe('code cache of the bundle', () => {
       expect(runA()).toMatchObject({ value: 'file-a/file-b/a.cjs', opened: ['a.cjs', 'pack.b.cjs', 'b.cjs'] });
     });
 
+    it('runs each member once, as one module, through a require cycle inside the pack and a chunk an ES module met first', () => {
+      // p.cjs and q.cjs require each other; both count their runs; r.cjs is imported by an .mjs first.
+      const counted = (name: string, body: string) => `globalThis.runs = (globalThis.runs ?? []).concat('${name}');\n${body}`;
+      writeFileSync(join(bundle, 'r.cjs'), "'use strict';\nexports.from = 'file-r';\n");
+      writeFileSync(join(bundle, 'pack.p.cjs'), pack(
+        member('p.cjs', counted('p', "exports.early = 'p-early';\nconst q = require('./q.cjs');\nexports.value = () => q.seen + '/' + require('./q.cjs').p().early + '/' + require('./r.cjs').from;")),
+        member('q.cjs', counted('q', "const p = require('./p.cjs');\nexports.seen = p.early;\nexports.p = () => require('./p.cjs');")),
+        member('r.cjs', counted('r', "exports.from = 'pack-r';")),
+      ));
+      writeFileSync(join(bundle, 'p.cjs'), "'use strict';\nthrow new Error('the file of a packed chunk ran');\n");
+      writeFileSync(join(bundle, 'q.cjs'), "'use strict';\nthrow new Error('the file of a packed chunk ran');\n");
+      writeFileSync(join(bundle, 'esm.mjs'), "import r from './r.cjs';\nexport const from = r.from;\n");
+      writeFileSync(join(bundle, 'top.cjs'), "'use strict';\nexports.p = require('./p.cjs');\n");
+      const script = (esmFirst: boolean) => `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
+        (async () => {
+          const esm = ${esmFirst} ? (await import(${JSON.stringify(join(bundle, 'esm.mjs'))})).from : '-';
+          const top = require(${JSON.stringify(join(bundle, 'top.cjs'))});
+          process.stdout.write(JSON.stringify({ esm, value: top.p.value(), same: top.p === require(${JSON.stringify(join(bundle, 'p.cjs'))}), runs: globalThis.runs ?? [], stats: c.stats() }));
+        })();`;
+      const out = (esmFirst: boolean) => JSON.parse(execFileSync(process.execPath, ['-e', script(esmFirst)], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+      expect(out(false)).toMatchObject({ value: 'p-early/p-early/pack-r', same: true, runs: ['p', 'q', 'r'], stats: { packed: 3 } });
+      // The ES module loader read r.cjs from its file before any pack was loaded: that module stays the one.
+      expect(out(true)).toMatchObject({ esm: 'file-r', value: 'p-early/p-early/file-r', same: true, runs: ['p', 'q'], stats: { packed: 2 } });
+    });
+
+    it('a pack that does not make an object of functions is left for the files', () => {
+      writeFileSync(join(bundle, 'x.cjs'), "'use strict';\nexports.a = require('./a.cjs');\n");
+      writeFileSync(join(bundle, 'y.cjs'), "'use strict';\nexports.x = require('./x.cjs');\n");
+      const viaY = () => {
+        const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
+          process.stdout.write(JSON.stringify({ value: require(${JSON.stringify(join(bundle, 'y.cjs'))}).x.a.value(), stats: c.stats() }));`;
+        return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+      };
+      writeFileSync(join(bundle, 'pack.x.cjs'), "'use strict';\nmodule.exports = null;\n");
+      expect(viaY()).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+      writeFileSync(join(bundle, 'pack.x.cjs'), "'use strict';\nmodule.exports = { 'x.cjs': 'not code', 'b.cjs': function (exports) { exports.value = () => 'pack-b'; } };\n");
+      expect(viaY()).toMatchObject({ value: 'file-a/pack-b/a.cjs', stats: { packed: 1 } });
+    });
+
     it("an entry's pack serves the chunks it requires, and node's require is kept when nothing is installed", () => {
       writeFileSync(join(bundle, 'entry.cjs'), `'use strict';\nrequire = require(${JSON.stringify(hook)}).enter(module, require);\nexports.value = () => require('./a.cjs').value();\n`);
       writeFileSync(join(bundle, 'pack.entry.cjs'), pack(member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';")));
