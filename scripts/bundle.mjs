@@ -1,6 +1,8 @@
 // Bundles the CLI and the processes it spawns (the supervisor, the one-off reaper) into
 // dist/bundle/ with esbuild, so a command loads a few files instead of hundreds of modules:
-// cli.cjs, supervisor.cjs, oneoff-reaper.cjs and the chunks they share (CommonJS: asCommonJs).
+// cli.cjs, supervisor.cjs, oneoff-reaper.cjs and the chunks they share (CommonJS: asCommonJs),
+// and for each entry and each chunk a dynamic import loads, a pack of the chunks it loads with it
+// (packs(), run by src/code-cache.cjs).
 // Dynamic imports stay chunks of their own (splitting), so a command still loads only what it
 // needs (`ps` never loads yaml, zod, ink or koffi). koffi (a native addon) is not bundled: it is loaded at run
 // time with createRequire. Run after tsc (`npm run build`); bin/stack.cjs uses the bundle when

@@ -9,8 +9,10 @@
 // is in the name; a cache V8 rejects (another V8, other flags) is made anew, and the files of a
 // file's older versions are removed when a new one is written. The code of a
 // module is written once, when the process exits or 3 s after the module loaded, whichever
-// comes first, and holds every function the run had compiled by then. Nothing here may fail a
-// command: a cache that cannot be read or written only costs compiling.
+// comes first, and holds every function the run had compiled by then. A chunk that a loaded pack
+// holds (pack.<chunk>.cjs, loadPack below) runs from it, and a pack is one file with one cache.
+// Nothing here may fail a command: a cache or a pack that cannot be read or written only costs
+// compiling, or reading the chunks' own files.
 'use strict';
 const Module = require('node:module');
 const vm = require('node:vm');
