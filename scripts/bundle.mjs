@@ -210,7 +210,11 @@ async function asciiOnly(file) {
  */
 function packs(files, imports, entries) {
   const final = new Map(files.map((f) => [f.path, f]));
-  const as = (path) => (final.has(path.replace(/\.mjs$/, '.cjs')) ? path.replace(/\.mjs$/, '.cjs') : path);
+  /** A chunk's path as written: its .cjs form, unless it stayed an ES module. */
+  const as = (path) => {
+    const cjs = path.replace(/\.mjs$/, '.cjs');
+    return final.has(cjs) ? cjs : path;
+  };
   const staticOf = new Map();
   const dynamicOf = new Map();
   for (const [path, list] of imports) {

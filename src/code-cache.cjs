@@ -197,7 +197,7 @@ function loadPack(filename) {
 }
 
 /**
- * For an entry of the bundle (its second line): loads the entry's pack and returns the `require`
+ * For an entry of the bundle (on the line after install()): loads the entry's pack and returns the `require`
  * its chunks are then found with (Node's own, which reads each file, when nothing is installed).
  */
 function enter(mod, nodeRequire) {

@@ -128,54 +128,46 @@ describe('code cache of the bundle', () => {
     const member = (name: string, body: string) => `${JSON.stringify(name)}: function (exports, require, module, __filename, __dirname) {\n'use strict';\n${body}\n},\n`;
     const pack = (...members: string[]) => `'use strict';\nmodule.exports = {\n${members.join('')}};\n`;
     const aFrom = (where: string) => `const b = require('./b.cjs');\nexports.value = () => '${where}-a/' + b.value() + '/' + require('node:path').basename(__filename);`;
+    const at = (name: string): string => JSON.stringify(join(bundle, name));
     beforeEach(() => {
       writeFileSync(join(bundle, 'a.cjs'), `'use strict';\n${aFrom('file')}\n`);
       writeFileSync(join(bundle, 'b.cjs'), "'use strict';\nexports.value = () => 'file-b';\n");
+      // y.cjs loads x.cjs loads a.cjs: a sibling chain, so a.cjs and b.cjs are found by the hook.
+      writeFileSync(join(bundle, 'x.cjs'), "'use strict';\nexports.a = require('./a.cjs');\n");
+      writeFileSync(join(bundle, 'y.cjs'), "'use strict';\nexports.x = require('./x.cjs');\n");
     });
-    /** Runs node: `first` required (bundle paths) before a.cjs; prints a's value, the bundle files node opened and the stats. */
-    const runA = (first: string[] = []) => {
-      const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
-        const fs = require('node:fs'); const read = fs.readFileSync; const opened = [];
-        fs.readFileSync = function (p, ...rest) { if (String(p).startsWith(${JSON.stringify(bundle)})) opened.push(require('node:path').basename(String(p))); return read.call(this, p, ...rest); };
-        for (const f of ${JSON.stringify(first.map((f) => join(bundle, f)))}) require(f);
-        const value = require(${JSON.stringify(join(bundle, 'a.cjs'))}).value();
-        process.stdout.write(JSON.stringify({ value, opened, stats: c.stats() }));`;
+    /** Runs `body` in node (the hook installed for `bundle` unless `install` is false) and parses what it printed. */
+    const nodeJson = (body: string, install = true) => {
+      const script = `const c = require(${JSON.stringify(hook)}); ${install ? `c.install(${JSON.stringify(bundle)});` : ''}\n${body}`;
       return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
     };
+    /** Node code that lists, in `opened`, the bundle files read from then on. */
+    const trackReads = () => `const fs = require('node:fs'); const read = fs.readFileSync; const opened = [];
+      fs.readFileSync = function (p, ...rest) { if (String(p).startsWith(${JSON.stringify(bundle)})) opened.push(require('node:path').basename(String(p))); return read.call(this, p, ...rest); };`;
+    /** a.cjs's value, the bundle files read and the stats, a.cjs required by path (node reads it, as it reads an entry). */
+    const runA = () => nodeJson(`${trackReads()}\nconst value = require(${at('a.cjs')}).value();\nprocess.stdout.write(JSON.stringify({ value, opened, stats: c.stats() }));`);
+    /** a.cjs's value through y.cjs and x.cjs, `first` (bundle files) required before; and the stats. */
+    const viaY = (first: string[] = []) =>
+      nodeJson(`for (const f of ${JSON.stringify(first.map((f) => join(bundle, f)))}) require(f);\nprocess.stdout.write(JSON.stringify({ value: require(${at('y.cjs')}).x.a.value(), stats: c.stats() }));`);
 
     it('runs a chunk and the chunks it loads from its pack, reading neither file', () => {
       writeFileSync(join(bundle, 'pack.a.cjs'), pack(member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';")));
-      // a.cjs itself is required by path here (node reads it, as it reads an entry); from the pack when a sibling asks.
-      writeFileSync(join(bundle, 'x.cjs'), "'use strict';\nexports.a = require('./a.cjs');\n");
-      const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
-        const fs = require('node:fs'); const read = fs.readFileSync; const opened = [];
-        fs.readFileSync = function (p, ...rest) { if (String(p).startsWith(${JSON.stringify(bundle)})) opened.push(require('node:path').basename(String(p))); return read.call(this, p, ...rest); };
-        const value = require(${JSON.stringify(join(bundle, 'x.cjs'))}).a.value();
-        process.stdout.write(JSON.stringify({ value, opened, stats: c.stats() }));`;
-      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+      // x.cjs is required by path here; a.cjs, a sibling it asks for, comes from the pack.
+      const out = nodeJson(`${trackReads()}\nconst value = require(${at('x.cjs')}).a.value();\nprocess.stdout.write(JSON.stringify({ value, opened, stats: c.stats() }));`);
       expect(out.value).toBe('pack-a/pack-b/a.cjs');
       expect(out.opened).toEqual(['x.cjs', 'pack.a.cjs']); // x.cjs: required by path, node reads it
       expect(out.stats.packed).toBe(2);
     });
 
     it('leaves a member that is loaded already, and reads the files when the pack is missing or damaged', () => {
-      writeFileSync(join(bundle, 'x.cjs'), "'use strict';\nexports.a = require('./a.cjs');\n");
       writeFileSync(join(bundle, 'pack.x.cjs'), pack(member('x.cjs', "exports.a = require('./a.cjs');"), member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';")));
-      const viaX = (first: string[]) => {
-        const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
-          for (const f of ${JSON.stringify(first.map((f) => join(bundle, f)))}) require(f);
-          const value = require(${JSON.stringify(join(bundle, 'y.cjs'))}).x.a.value();
-          process.stdout.write(JSON.stringify({ value, stats: c.stats() }));`;
-        return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
-      };
-      writeFileSync(join(bundle, 'y.cjs'), "'use strict';\nexports.x = require('./x.cjs');\n");
-      expect(viaX([])).toMatchObject({ value: 'pack-a/pack-b/a.cjs', stats: { packed: 3 } });
+      expect(viaY([])).toMatchObject({ value: 'pack-a/pack-b/a.cjs', stats: { packed: 3 } });
       // b.cjs loaded before the pack: its own file's code stays the one module of it.
-      expect(viaX(['b.cjs'])).toMatchObject({ value: 'pack-a/file-b/a.cjs', stats: { packed: 2 } });
+      expect(viaY(['b.cjs'])).toMatchObject({ value: 'pack-a/file-b/a.cjs', stats: { packed: 2 } });
       writeFileSync(join(bundle, 'pack.x.cjs'), "'use strict';\nmodule.exports = { broken");
-      expect(viaX([])).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+      expect(viaY([])).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
       rmSync(join(bundle, 'pack.x.cjs'));
-      expect(viaX([])).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+      expect(viaY([])).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
       // A sibling without a pack costs one failed read (pack.b.cjs) before its own file.
       expect(runA()).toMatchObject({ value: 'file-a/file-b/a.cjs', opened: ['a.cjs', 'pack.b.cjs', 'b.cjs'] });
     });
@@ -193,26 +185,18 @@ describe('code cache of the bundle', () => {
       writeFileSync(join(bundle, 'q.cjs'), "'use strict';\nthrow new Error('the file of a packed chunk ran');\n");
       writeFileSync(join(bundle, 'esm.mjs'), "import r from './r.cjs';\nexport const from = r.from;\n");
       writeFileSync(join(bundle, 'top.cjs'), "'use strict';\nexports.p = require('./p.cjs');\n");
-      const script = (esmFirst: boolean) => `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
-        (async () => {
-          const esm = ${esmFirst} ? (await import(${JSON.stringify(join(bundle, 'esm.mjs'))})).from : '-';
-          const top = require(${JSON.stringify(join(bundle, 'top.cjs'))});
-          process.stdout.write(JSON.stringify({ esm, value: top.p.value(), same: top.p === require(${JSON.stringify(join(bundle, 'p.cjs'))}), runs: globalThis.runs ?? [], stats: c.stats() }));
-        })();`;
-      const out = (esmFirst: boolean) => JSON.parse(execFileSync(process.execPath, ['-e', script(esmFirst)], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
+      const out = (esmFirst: boolean) =>
+        nodeJson(`(async () => {
+          const esm = ${esmFirst} ? (await import(${at('esm.mjs')})).from : '-';
+          const top = require(${at('top.cjs')});
+          process.stdout.write(JSON.stringify({ esm, value: top.p.value(), same: top.p === require(${at('p.cjs')}), runs: globalThis.runs ?? [], stats: c.stats() }));
+        })();`);
       expect(out(false)).toMatchObject({ value: 'p-early/p-early/pack-r', same: true, runs: ['p', 'q', 'r'], stats: { packed: 3 } });
       // The ES module loader read r.cjs from its file before any pack was loaded: that module stays the one.
       expect(out(true)).toMatchObject({ esm: 'file-r', value: 'p-early/p-early/file-r', same: true, runs: ['p', 'q'], stats: { packed: 2 } });
     });
 
     it('a pack that does not make an object of functions is left for the files', () => {
-      writeFileSync(join(bundle, 'x.cjs'), "'use strict';\nexports.a = require('./a.cjs');\n");
-      writeFileSync(join(bundle, 'y.cjs'), "'use strict';\nexports.x = require('./x.cjs');\n");
-      const viaY = () => {
-        const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)});
-          process.stdout.write(JSON.stringify({ value: require(${JSON.stringify(join(bundle, 'y.cjs'))}).x.a.value(), stats: c.stats() }));`;
-        return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
-      };
       writeFileSync(join(bundle, 'pack.x.cjs'), "'use strict';\nmodule.exports = null;\n");
       expect(viaY()).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
       writeFileSync(join(bundle, 'pack.x.cjs'), "'use strict';\nmodule.exports = { 'x.cjs': 'not code', 'b.cjs': function (exports) { exports.value = () => 'pack-b'; } };\n");
@@ -222,11 +206,7 @@ describe('code cache of the bundle', () => {
     it("an entry's pack serves the chunks it requires, and node's require is kept when nothing is installed", () => {
       writeFileSync(join(bundle, 'entry.cjs'), `'use strict';\nrequire = require(${JSON.stringify(hook)}).enter(module, require);\nexports.value = () => require('./a.cjs').value();\n`);
       writeFileSync(join(bundle, 'pack.entry.cjs'), pack(member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';")));
-      const entry = (install: boolean) => {
-        const script = `const c = require(${JSON.stringify(hook)}); ${install ? `c.install(${JSON.stringify(bundle)});` : ''}
-          process.stdout.write(JSON.stringify({ value: require(${JSON.stringify(join(bundle, 'entry.cjs'))}).value(), stats: c.stats() }));`;
-        return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, encoding: 'utf8' }));
-      };
+      const entry = (install: boolean) => nodeJson(`process.stdout.write(JSON.stringify({ value: require(${at('entry.cjs')}).value(), stats: c.stats() }));`, install);
       expect(entry(true)).toMatchObject({ value: 'pack-a/pack-b/a.cjs', stats: { packed: 2 } });
       expect(entry(false)).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
     });
