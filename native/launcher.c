@@ -33,6 +33,7 @@
 #include "launcher/init.h"
 #include "launcher/log.h"
 #include "launcher/monitor.h"
+#include "launcher/place.h"
 #include "launcher/workload.h"
 
 /* Points fds 0-2 at /dev/null: Node's pipes must not stay open for the service's lifetime. */
@@ -73,13 +74,39 @@ static int exec_succeeded(int errpipe) {
   return 0;
 }
 
-int main(void) {
+/* `launcher --monitor-group=… --hierarchy=… --placed-fd=N --exec PROGRAM ARGS…`
+ * (src/supervisor/control.ts):
+ * PROGRAM (the project's supervisor) is born in the monitor group, with every descriptor it was
+ * given (its sockets), instead of being moved there once it runs. Placing is best effort here:
+ * the supervisor checks where it is and moves itself when this could not. */
+static void exec_placed(int at, char **argv) {
+  /* `--placed-fd=N`: the caller's end of a socket pair, closed by the exec below, so the caller
+   * knows when this process is placed (whether or not the move succeeded). */
+  static const char placed_flag[] = "--placed-fd=";
+  for (int i = 1; i < at; i++)
+    if (!strncmp(argv[i], placed_flag, sizeof placed_flag - 1)) fcntl(atoi(argv[i] + sizeof placed_flag - 1), F_SETFD, FD_CLOEXEC);
+  signal(SIGPIPE, SIG_DFL);
+  execv(argv[at + 1], argv + at + 1);
+  dprintf(2, "stack launcher: cannot run %s: %s\n", argv[at + 1], strerror(errno));
+  _exit(127);
+}
+
+int main(int argc, char **argv) {
+  int exec_at = 0;
+  for (int i = 1; i < argc && !exec_at; i++)
+    if (!strcmp(argv[i], "--exec") && i + 1 < argc) exec_at = i;
+  /* Out of the caller's cgroups before anything else, while Node has yet to write the request
+   * (launcher/place.h); a failure is the answer to the request. */
+  struct placement placement;
+  place_in_monitor_group(exec_at ? exec_at : argc, argv, &placement);
+  if (exec_at) exec_placed(exec_at, argv);
   signal(SIGPIPE, SIG_IGN); /* Node may die before reading the result */
   /* The monitor lives as long as the service: an fd it inherited by mistake (a lock file
    * of the caller's) would be held that long. Only stdio is ours. */
   syscall(SYS_close_range, 3U, ~0U, 0U);
   size_t len;
   char *request = read_all(0, &len, "config", "the launch request");
+  if (placement.err) fail("place", placement.err, "%s", placement.detail);
   struct config c;
   parse_config(&c, request, len);
 

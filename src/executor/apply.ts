@@ -76,6 +76,19 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   const creates = plan.operations.filter((op) => op.kind === 'create-network').length;
   let ipamLock: ProjectLock | undefined =
     creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
+  // The first starts' launchers are spawned and moved into the monitor group as soon as the
+  // kernel side is loaded (launch.ts prepareLauncher), while the addresses are allocated and the
+  // networks and namespaces made: their launches only hand them the request. As many as the walk
+  // runs at once; every other start prepares its own as it begins (start.ts). The ones no launch
+  // took are ended below.
+  const concurrency = options.concurrency ?? 8;
+  let applied = false;
+  const preparing = loading?.then(
+    (k) => {
+      if (!applied) for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
+    },
+    () => undefined,
+  );
   try {
     const store = ipamStore(roots, project.name);
     await refuseRecreatingShared(roots, project, plan); // other projects' services on a network it would recreate
@@ -113,13 +126,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
 
     let pendingCreates = creates;
     loaded = await loading;
-    // The first starts' launchers are spawned and moved into the monitor group now (launch.ts
-    // prepareLauncher), while the networks and namespaces are made: their launches only hand
-    // them the request. As many as the walk runs at once (each spawn holds this thread ~1.6 ms:
-    // sys/spawn.ts); every other start prepares its own as it begins (start.ts). The ones no
-    // launch took are ended below.
-    const concurrency = options.concurrency ?? 8;
-    for (const service of startedServices(plan).slice(0, concurrency)) loaded?.prepareLauncher(project.name, service);
+    await preparing;
     const handlers: Handlers = loaded?.handlersFor(ctx) ?? {};
     const wrapped: Handlers = {
       ...handlers,
@@ -156,7 +163,10 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     if (failed.length) throw failure({ ...result, failed });
     return { walk: result, notices };
   } finally {
-    for (const service of startedServices(plan)) loaded?.discardPreparedLauncher(project.name, service);
+    applied = true;
+    await preparing;
+    const prepared = loaded ?? (await loading?.catch(() => undefined));
+    for (const service of startedServices(plan)) prepared?.discardPreparedLauncher(project.name, service);
     await ipamLock?.release();
     network?.close();
   }

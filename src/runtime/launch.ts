@@ -2,14 +2,13 @@
 // capabilities), spawns native/build/launcher detached with the request on its stdin and
 // waits for its one-line answer. No Node process stays behind: the launcher's monitor waits
 // for the workload, logs its output and writes its exit record (native/launcher.c). The
-// launcher is moved into its project's monitor group (cgroup/monitors.ts) before it reads its
-// request, so the monitor, and the workload it clones, leave the caller's cgroups first. Its one
-// argument names the service: a launch cut off before it answered is found and killed by the
-// next command that holds the project's lock (state/starting.ts).
+// launcher moves itself into its project's monitor group (cgroup/monitors.ts monitorGroupArgs)
+// before it reads its request, so the monitor, and the workload it clones, leave the caller's
+// cgroups first. Its first argument names the service: a launch cut off before it answered is
+// found and killed by the next command that holds the project's lock (state/starting.ts).
 import { mark } from '../trace.js';
 import { spawnChild, type SpawnedChild } from '../sys/spawn.js';
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { KernelError, UserError } from '../errors.js';
 import { launcherMark } from '../names.js';
 import type { Service } from '../spec/project.js';
@@ -23,7 +22,8 @@ import {
   type LogRotation,
 } from './launcher-config.js';
 import type { ResolvedDevice } from './cgroup/devices.js';
-import { placeInMonitorGroup } from './cgroup/monitors.js';
+import { monitorGroupArgs } from './cgroup/monitors.js';
+import { LAUNCHER_PATH } from './launcher-path.js';
 import { readBootId } from './proc.js';
 import { launchersOfThisProcess } from '../state/starting.js';
 import { serviceDevices } from './devices.js';
@@ -32,8 +32,7 @@ import { loadUserDb, resolveUser, type Identity, type UserDb } from './user.js';
 import { addedGroups, checkSysctlNamespaces, settingError } from './process-settings.js';
 import { checkTargets, type ServiceView } from './view.js';
 
-/** The launcher built by `npm run build` (scripts/build-native.mjs), found from src/ and dist/ alike. */
-export const LAUNCHER_PATH = fileURLToPath(new URL('../../native/build/launcher', import.meta.url));
+export { LAUNCHER_PATH };
 
 /** What to launch and where its traces go. */
 export interface LaunchOptions {
@@ -86,11 +85,9 @@ interface LauncherAnswer {
   readonly monitorPid: number;
 }
 
-/** A launcher spawned and placed, waiting for its request on stdin; its answer line once fed. */
+/** A launcher spawned, waiting for its request on stdin; its answer line once fed. */
 interface StartedLauncher {
   readonly pid: number | undefined;
-  /** Resolves once it is placed (rejects, the launcher killed, when placing failed). */
-  readonly placed: Promise<void>;
   /** Hands it the request; resolves with its answer. */
   feed(request: Buffer): Promise<LauncherAnswer>;
   /** Ends it unfed (it exits on the empty request). */
@@ -100,19 +97,20 @@ interface StartedLauncher {
 }
 
 /**
- * Spawns the launcher with `mark` (names.ts launcherMark: how observe ties a launcher that has
- * not answered yet to its service, state/starting.ts) and `place`s it (it waits for its whole
- * request on stdin before doing anything); feed() gives it the request and collects its answer.
- * The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
+ * Spawns the launcher with `args`: first its mark (names.ts launcherMark: how observe ties a
+ * launcher that has not answered yet to its service, state/starting.ts), then the monitor group
+ * it moves itself into as it starts (cgroup/monitors.ts monitorGroupArgs, native/launcher/place.h)
+ * while it waits for its whole request on stdin; feed() gives it the request and collects its
+ * answer. The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
  * its thread until the launcher execs, ~2.4 ms a launcher on this machine, which for the 20
  * launchers of an `up -d` of 20 was 46 ms of the CLI's only thread. What is asked of the
  * launcher before the spawn is done waits for it.
  */
-function startLauncher(path: string, mark: string, place?: (pid: number) => Promise<void>): StartedLauncher {
+function startLauncher(path: string, args: readonly string[]): StartedLauncher {
   let started: StartedLauncher | undefined;
   let dropped = false;
-  const ready = spawnChild(path, [mark], { detached: true, cwd: '/', env: {} }).then(
-    (child) => spawnedLauncher(child, place),
+  const ready = spawnChild(path, args, { detached: true, cwd: '/', env: {} }).then(
+    (child) => spawnedLauncher(child),
     (e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       const error =
@@ -128,13 +126,10 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
     if (dropped) launcher.discard();
     return launcher;
   });
-  const placed = ready.then((launcher) => launcher.placed);
-  placed.catch(() => undefined); // feed() or discard() reports it
   return {
     get pid() {
       return started?.pid;
     },
-    placed,
     waiting: () => !dropped && (started === undefined || started.waiting()),
     discard() {
       dropped = true;
@@ -145,7 +140,7 @@ function startLauncher(path: string, mark: string, place?: (pid: number) => Prom
 }
 
 /** A launcher spawned (`child`): placed with `place`, fed its request by feed(). */
-function spawnedLauncher(child: SpawnedChild, place?: (pid: number) => Promise<void>): StartedLauncher {
+function spawnedLauncher(child: SpawnedChild): StartedLauncher {
   launchersOfThisProcess.add(child.pid);
   const forget = (): void => {
     launchersOfThisProcess.delete(child.pid);
@@ -153,16 +148,7 @@ function spawnedLauncher(child: SpawnedChild, place?: (pid: number) => Promise<v
   let line = '';
   let stderr = '';
   let settled = false;
-  let failed: Error | undefined;
-  let onFailure: ((e: Error) => void) | undefined;
   let onEnd: (() => void) | undefined;
-  const fail = (e: Error): void => {
-    if (settled) return;
-    settled = true;
-    failed = e;
-    forget();
-    onFailure?.(e);
-  };
   child.stdin.on('error', () => undefined); // a launcher that died early: its answer says why
   child.stdout.setEncoding('utf8').on('data', (d: string) => (line += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -171,39 +157,21 @@ function spawnedLauncher(child: SpawnedChild, place?: (pid: number) => Promise<v
     ended = true;
     onEnd?.();
   });
-  const placed =
-    place === undefined
-      ? Promise.resolve()
-      : place(child.pid).catch((e: unknown) => {
-          child.kill('SIGKILL');
-          child.unref();
-          const error = e instanceof Error ? e : new Error(String(e));
-          fail(error);
-          throw error;
-        });
-  placed.catch(() => undefined); // feed() or discard() reports it
   let fed = false;
   child.once('exit', () => {
     if (!fed) forget();
   });
   return {
     pid: child.pid,
-    placed,
-    waiting: () => !fed && failed === undefined && !child.exited,
+    waiting: () => !fed && !child.exited,
     discard() {
       forget();
       child.stdin.end();
       child.unref();
     },
-    async feed(request) {
+    feed(request) {
       fed = true;
-      await placed;
-      return new Promise((resolve, reject) => {
-        if (failed !== undefined) {
-          reject(failed);
-          return;
-        }
-        onFailure = reject;
+      return new Promise((resolve) => {
         const done = (): void => {
           if (settled) return;
           settled = true;
@@ -229,34 +197,31 @@ function spawnedLauncher(child: SpawnedChild, place?: (pid: number) => Promise<v
 
 /** A launcher that could not be spawned: feeding it gives the reason. */
 function failedLauncher(error: Error): StartedLauncher {
-  const placed = Promise.reject(error);
-  placed.catch(() => undefined);
   return {
     pid: undefined,
-    placed,
     waiting: () => false,
     discard: () => undefined,
     feed: () => Promise.reject(error),
   };
 }
 
-/** Launchers spawned and placed ahead of their launch (prepareLauncher), by project, service and path. */
+/** Launchers spawned ahead of their launch (prepareLauncher), by project, service and path. */
 const prepared = new Map<string, StartedLauncher>();
 
 const preparedKey = (project: string, service: string, path: string): string => `${project}\0${service}\0${path}`;
 
 /**
- * Spawns and places the launcher of a launch to come (apply() does it before walking a plan for
- * its first starts, start-service as it begins, a watch restart between its stop and its
- * start), so that the launch only hands it its request: the spawn and the move into the monitor
- * group (on cgroup v1 the first move waits for an RCU grace period, 10-25 ms) are off the
- * critical path. The caller holds the project's lock until it launches or discards it
+ * Spawns the launcher of a launch to come (apply() does it before walking a plan for its first
+ * starts, start-service as it begins, a watch restart between its stop and its start), so that
+ * the launch only hands it its request: the spawn and the launcher's move into the monitor group
+ * (on cgroup v1 the first move waits for an RCU grace period, 10-25 ms) are off the critical
+ * path. The caller holds the project's lock until it launches or discards it
  * (discardPreparedLauncher): observe leaves this process's own launchers alone (state/starting.ts).
  */
 export function prepareLauncher(project: string, service: string, launcherPath: string = LAUNCHER_PATH): void {
   const key = preparedKey(project, service, launcherPath);
   if (prepared.has(key)) return;
-  prepared.set(key, startLauncher(launcherPath, launcherMark(service), (pid) => placeInMonitorGroup(project, pid)));
+  prepared.set(key, startLauncher(launcherPath, [launcherMark(service), ...monitorGroupArgs(project)]));
 }
 
 /** Ends a prepared launcher that no launch took (the restart went another way). */
@@ -268,7 +233,6 @@ export function discardPreparedLauncher(project: string, service: string, launch
 
 /** The prepared launcher for this launch, when one is there and still waiting; else a new one. */
 function launcherFor(path: string, service: string, project: string | undefined): StartedLauncher {
-  const place = project === undefined ? undefined : (pid: number) => placeInMonitorGroup(project, pid);
   if (project !== undefined) {
     const key = preparedKey(project, service, path);
     const ready = prepared.get(key);
@@ -276,7 +240,7 @@ function launcherFor(path: string, service: string, project: string | undefined)
     if (ready?.waiting()) return ready;
     ready?.discard();
   }
-  return startLauncher(path, launcherMark(service), place);
+  return startLauncher(path, [launcherMark(service), ...(project === undefined ? [] : monitorGroupArgs(project))]);
 }
 
 /** Turns the launcher's `err` answer into an error a human can act on. */

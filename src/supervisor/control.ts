@@ -93,37 +93,55 @@ function threadsForExitWatch(env: NodeJS.ProcessEnv): { UV_THREADPOOL_SIZE?: str
   return size !== undefined && !(Number(size) >= 2) ? { UV_THREADPOOL_SIZE: '2' } : {};
 }
 
+/** A supervisor spawned: its pid, and when it is in the project's monitor group. */
+interface SpawnedSupervisor {
+  readonly pid: number;
+  /** Resolves once it is in the monitor group, or once it runs (it then moves itself); never rejects. */
+  readonly placed: Promise<void>;
+}
+
 /**
  * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, and
- * `sockets` as its descriptors 3, 4, ...; resolves to its pid. (sys/spawn.ts is loaded here:
- * `ps` and `status` never start a supervisor.)
+ * `sockets` as its descriptors 3, 4, ...; resolves to its pid. It is spawned through the
+ * launcher (native/launcher/place.h), which moves itself into the project's monitor group, in C
+ * and in its own process, and execs Node with the same pid: the supervisor is born there. The
+ * launcher is given one end of a socket pair, which its exec closes: `placed` is that end's
+ * close. Without a built launcher, Node is spawned straight away and moves itself (main.ts).
+ * (sys/spawn.ts and the runtime are loaded here: `ps` and `status` never start a
+ * supervisor.)
  */
-async function spawnProgram(args: readonly string[], out: number, sockets: readonly number[]): Promise<number> {
+async function spawnProgram(project: string, args: readonly string[], out: number, sockets: readonly number[]): Promise<SpawnedSupervisor> {
   let nothing: number | undefined;
+  let pair: [number, number] | undefined;
   try {
-    const { spawnDetached } = await import('../sys/spawn.js');
-    nothing = openSync('/dev/null', 'r');
-    return await spawnDetached(process.execPath, [...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args], {
-      fds: [nothing, out, out, ...sockets],
-      cwd: '/',
-      env: { ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) },
+    const [{ spawnDetached }, { LAUNCHER_PATH, monitorGroupArgs }, { socketPair }] = await Promise.all([import('../sys/spawn.js'), import('../runtime/index.js'), import('../sys/libc.js')]);
+    const node = [process.execPath, ...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args];
+    const fds = [(nothing = openSync('/dev/null', 'r')), out, out, ...sockets];
+    let argv = node;
+    if (existsSync(LAUNCHER_PATH)) {
+      pair = socketPair('the supervisor\'s placement');
+      argv = [LAUNCHER_PATH, ...monitorGroupArgs(project), `--placed-fd=${fds.length}`, '--exec', ...node];
+      fds.push(pair[1]);
+    }
+    const env = { ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) };
+    const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env });
+    if (pair === undefined) return { pid, placed: Promise.resolve() };
+    closeSync(pair[1]);
+    const ours = pair[0];
+    pair = undefined;
+    const { Socket } = await import('node:net');
+    const placed = new Promise<void>((resolve) => {
+      const end = new Socket({ fd: ours, readable: true, writable: false });
+      end.once('close', () => resolve()).on('error', () => undefined).resume();
     });
+    return { pid, placed };
   } catch (e) {
     // Not started (no such program, no resources).
     throw new Error(`cannot start the supervisor: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {
     if (nothing !== undefined) closeSync(nothing);
+    for (const fd of pair ?? []) closeSync(fd);
   }
-}
-
-/**
- * Into the project's monitor group while it loads (off its path: a move waits for an RCU
- * grace period); it moves itself when this did not happen in time. (The runtime is loaded
- * here, not at the top: `ps` and `status` never start a supervisor.)
- */
-function place(project: string, pid: number): Promise<void> {
-  if (pid === 0) return Promise.resolve();
-  return import('../runtime/index.js').then(({ placeInMonitorGroup }) => placeInMonitorGroup(project, pid)).catch(() => undefined);
 }
 
 /**
@@ -140,8 +158,8 @@ function openSupervisorLog(paths: Pick<SupervisorPaths, 'dir' | 'log'>): number 
  * Starts the supervisor of `project` socket-activated (activation.ts): its sockets are bound
  * here and it inherits them, so it is not waited for. Its pid file is written here too, before
  * the caller lets go of the project's lock: a `down` right after finds it and asks it to stop
- * (the request waits on its control socket until it serves). It goes into the project's
- * monitor group while it loads (off its path: a move waits for an RCU grace period).
+ * (the request waits on its control socket until it serves). It is born in the project's
+ * monitor group (spawnProgram).
  */
 async function activateSupervisor(project: string, roots: StateRoots): Promise<PidRecord> {
   mark('ensure: activating');
@@ -150,21 +168,25 @@ async function activateSupervisor(project: string, roots: StateRoots): Promise<P
   // Its mutex first: nothing of the project's supervisor folder (its log, its socket file) is
   // touched while another supervisor holds it.
   const sockets = await activation.bindSupervisorSockets(project, roots, await readRememberedPorts(paths.ports));
-  let pid: number;
+  let spawned: SpawnedSupervisor;
   try {
     const out = openSupervisorLog(paths);
     try {
-      pid = await spawnProgram([project, roots.run, roots.lib, `${SOCKETS_ARGUMENT}${JSON.stringify(sockets.handed)}`], out, sockets.fds);
+      spawned = await spawnProgram(project, [project, roots.run, roots.lib, `${SOCKETS_ARGUMENT}${JSON.stringify(sockets.handed)}`], out, sockets.fds);
     } finally {
       closeSync(out);
     }
   } finally {
     sockets.close();
   }
+  const { pid } = spawned;
   const record: PidRecord = { pid, startTime: readStartTime(pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
   await writeFile(paths.pidFile, record);
   mark('ensure: activated');
-  await place(project, pid);
+  // Out of the caller's cgroups before this command ends: a session that ends with it (systemd
+  // kills a login scope's processes) must not take the supervisor along.
+  await spawned.placed;
+  mark('ensure: placed');
   return record;
 }
 

@@ -137,7 +137,17 @@ export function monitorGroup(project: string, roots: readonly string[] = hierarc
   };
 }
 
-/** Moves `pid` into the project's monitor group: the supervisor does it for itself, launch() for each monitor. */
+/**
+ * The launcher's arguments that name the monitor group it moves itself into as it starts
+ * (native/launcher/place.h): the group's path under each hierarchy root, then each root. The
+ * launcher does what join() does, in C and in its own process, so that the move's RCU grace
+ * period and the cgroupfs calls cost neither this thread nor libuv's pool.
+ */
+export function monitorGroupArgs(project: string, roots: readonly string[] = hierarchyRoots()): string[] {
+  return [`--monitor-group=${monitorGroupRel(project)}`, ...roots.map((root) => `--hierarchy=${root}`)];
+}
+
+/** Moves `pid` into the project's monitor group: the supervisor does it for itself, the `stack` that starts it while it loads. */
 export async function placeInMonitorGroup(project: string, pid: number): Promise<void> {
   await monitorGroup(project).join(pid);
 }

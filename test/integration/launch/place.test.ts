@@ -1,0 +1,91 @@
+// The launcher moves itself into its project's monitor group as it starts, before it reads its
+// request (native/launcher/place.h), in every hierarchy this host mounts: launches running at
+// once make the group together, a failure to join is the answer to the request, and with
+// `--exec` it starts the project's supervisor already placed, with the descriptors it was given.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { afterEach, expect, it } from 'vitest';
+import { hierarchyRoots, monitorGroup, monitorGroupArgs, monitorGroupRel } from '../../../src/runtime/cgroup/monitors.js';
+import { LAUNCHER_PATH } from '../../../src/runtime/launcher-path.js';
+import { launcherMark } from '../../../src/names.js';
+import { eventually } from '../../harness/eventually.js';
+import { describeRoot } from '../../harness/require.js';
+
+const children: ChildProcess[] = [];
+const projects: string[] = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const project of projects.splice(0)) expect(await monitorGroup(project).remove(5000)).toEqual([]);
+});
+
+function project(): string {
+  const name = `stkplace${randomBytes(3).toString('hex')}`;
+  projects.push(name);
+  return name;
+}
+
+/** Whether `pid` is in `project`'s monitor group in every hierarchy. */
+function placed(pid: number, project: string): boolean {
+  const rel = monitorGroupRel(project);
+  return hierarchyRoots().every((root) => readFileSync(join(root, rel, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)));
+}
+
+function launcher(args: readonly string[], stdio: ('pipe' | 'ignore')[] = ['pipe', 'pipe', 'pipe']): ChildProcess {
+  const child = spawn(LAUNCHER_PATH, [...args], { stdio, env: {} });
+  children.push(child);
+  return child;
+}
+
+/** Resolves with its exit code once it has exited (at once when it has). */
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return once(child, 'exit').then(([code]) => code as number | null);
+}
+
+async function text(stream: Readable): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
+}
+
+describeRoot('launcher: its monitor group', () => {
+  it('eight launchers started at once make and join one group, a cpuset group made and not filled yet included', async () => {
+    const name = project();
+    // What another launcher leaves for an instant: the group's folder made, its v1 cpuset (where
+    // the host has one) not filled yet, so that joining it fails with ENOSPC.
+    const cpuset = hierarchyRoots().find((root) => existsSync(join(root, 'cpuset.cpus')) && !existsSync(join(root, 'cgroup.controllers')));
+    if (cpuset !== undefined) mkdirSync(join(cpuset, monitorGroupRel(name)), { recursive: true });
+    const launchers = Array.from({ length: 8 }, (_, i) => launcher([launcherMark(`s${i}`), ...monitorGroupArgs(name)]));
+    await eventually('every launcher in the group in every hierarchy', () => launchers.every((l) => placed(l.pid!, name)));
+    expect(new Set(await monitorGroup(name).pids())).toEqual(new Set(launchers.map((l) => l.pid)));
+    for (const l of launchers) l.stdin!.end(); // an empty request: each leaves
+    await Promise.all(launchers.map(exited));
+  });
+
+  it('a group it cannot make is the answer to its request, naming what failed', async () => {
+    const l = launcher([launcherMark('web'), `--monitor-group=${monitorGroupRel('stkplace')}`, '--hierarchy=/nonexistent-stk-hierarchy']);
+    const answer = text(l.stdout!);
+    l.stdin!.end('name\0web\0');
+    expect(await answer).toBe('err\tplace\tENOENT\tmkdir /nonexistent-stk-hierarchy/stack.monitors\n');
+    expect(await exited(l)).toBe(127);
+  });
+
+  it('--exec runs the program placed, with its descriptors, and closes the placed one as it does', async () => {
+    const name = project();
+    const script = 'cat /proc/self/cgroup; for fd in 3 4; do [ -e /proc/$$/fd/$fd ] && echo "fd $fd"; done; echo kept >&4';
+    const l = launcher([...monitorGroupArgs(name), '--placed-fd=3', '--exec', '/bin/sh', '-c', script], ['ignore', 'pipe', 'pipe', 'pipe', 'pipe']);
+    const [out, placedEnd, kept] = [text(l.stdout!), text(l.stdio[3] as Readable), text(l.stdio[4] as Readable)];
+    expect(await placedEnd).toBe(''); // closed by the exec, nothing written
+    const lines = (await out).split('\n');
+    expect(lines.filter((line) => line.endsWith(`/${monitorGroupRel(name)}`))).toHaveLength(hierarchyRoots().length);
+    expect(lines).not.toContain('fd 3');
+    expect(lines).toContain('fd 4');
+    expect(await kept).toBe('kept\n');
+    expect(await exited(l)).toBe(0);
+  });
+});
