@@ -64,14 +64,23 @@ export function encodeAttrs(attrs: readonly Attr[]): Buffer {
   return out;
 }
 
+/**
+ * Writes `attrs` at `offset` (room made by attrsLength) and returns the offset after them. A
+ * nested attribute's length is known once its children are written, and patched in then: one
+ * pass over the tree (asking each level for its length made it quadratic in the nesting, ~5 ms
+ * of CPU profile for the firewall of one network, whose rule expressions nest five deep).
+ */
 function writeAttrs(out: Buffer, offset: number, attrs: readonly Attr[]): number {
   for (const a of attrs) {
-    const len = RTA_HDRLEN + payloadLength(a);
+    let end: number;
+    if (Buffer.isBuffer(a.value)) {
+      a.value.copy(out, offset + RTA_HDRLEN);
+      end = offset + RTA_HDRLEN + a.value.length;
+    } else end = writeAttrs(out, offset + RTA_HDRLEN, a.value as readonly Attr[]);
+    const len = end - offset;
     if (len > 0xffff) throw new RangeError(`netlink attribute ${a.type} is ${len} bytes, over 65535`);
     writeU16(out, len, offset);
     writeU16(out, a.flagNested ? a.type | NLA_F_NESTED : a.type, offset + 2);
-    if (Buffer.isBuffer(a.value)) a.value.copy(out, offset + RTA_HDRLEN);
-    else writeAttrs(out, offset + RTA_HDRLEN, a.value as readonly Attr[]);
     offset += align4(len);
   }
   return offset;
