@@ -35,8 +35,12 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   // removal (a bridge deleted with ports lets go of them; the detaches delete the veths all the same).
   const stops = removal.filter((op) => op.kind === 'stop-service').map((op) => op.id);
   const afterStops = (op: Operation): Operation => ({ ...op, dependsOn: stops.length > 0 ? stops : [stop.id] });
+  // A service's cgroups and runtime files too (remove-service): they then go while the kernel
+  // deletes the veths, which waits for RCU grace periods with this thread idle, instead of
+  // between the stops, whose work keeps it busy (its record goes with the last step of its
+  // removal: executor/handlers/leaving.ts).
   const operations: Operation[] = removal.map((op) => {
-    if (op.kind === 'detach-veth') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...stops])] };
+    if (op.kind === 'detach-veth' || op.kind === 'remove-service') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...stops])] };
     if (op.kind === 'remove-network') return afterStops(op);
     return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
   });

@@ -77,9 +77,10 @@ export function dependencies(
           .filter((other) => runningDeps(other, project, live).includes(replicaOf(d.service).service))
           .map((other) => opId('stop-service', other));
       case 'remove-service':
-        return project.services[d.service]
-          ? [opId('stop-service', d.service)]
-          : [opId('stop-service', d.service), opId('remove-netns', d.service), ...detachesOf(d.service)];
+        // Not after the service's netns and veths, even when it leaves the project: its cgroups
+        // and runtime files go while the kernel deletes the veths, and its record goes with the
+        // last of these steps (executor/handlers/leaving.ts).
+        return [opId('stop-service', d.service)];
     }
   };
 

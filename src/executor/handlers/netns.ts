@@ -13,6 +13,8 @@ import { parseOwnerAlias } from '../../network/setup.js';
 import { serviceRecords, updateServiceRecord } from '../../state/records.js';
 import { recordGoes, type RunContext } from '../context.js';
 import { undoing } from './undo.js';
+import { removalStepDone } from './leaving.js';
+import { opId } from '../../planner/edges.js';
 
 function record(ctx: RunContext, service: string, change: Parameters<typeof updateServiceRecord>[4]) {
   return updateServiceRecord(ctx.roots, ctx.project.name, service, ctx.bootId, change);
@@ -39,7 +41,8 @@ export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<voi
 export async function removeNetns(ctx: RunContext, op: Pick<RemoveNetns, 'service'>): Promise<void> {
   const recorded = (await serviceRecords.read(ctx.roots, ctx.project.name, op.service))?.netns ?? undefined;
   ctx.network().removeNetns(ctx.project.name, op.service, recorded);
-  if (!recordGoes(ctx, op.service)) await record(ctx, op.service, (r) => ({ ...r, netns: null }));
+  if (recordGoes(ctx, op.service)) await removalStepDone(ctx, op.service, opId('remove-netns', op.service));
+  else await record(ctx, op.service, (r) => ({ ...r, netns: null }));
 }
 
 /** Records the veth, then makes the pair with the service's address (and default route). */
@@ -124,7 +127,7 @@ export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service'
   // A failed batch says nothing about which link failed: this one is retried alone, by name.
   await deleteLinkBatched(ctx, name).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
   if (owner !== undefined) await releaseExternal(ctx.roots, ctx.project.name, op.service, owner);
-  if (recordGoes(ctx, op.service)) return;
+  if (recordGoes(ctx, op.service)) return removalStepDone(ctx, op.service, opId('detach-veth', `${op.service}/${op.network}`));
   await record(ctx, op.service, (r) => {
     const { [op.network]: _gone, ...veths } = r.veths;
     return { ...r, veths };

@@ -15,6 +15,7 @@ import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { runPreStop } from './hooks.js';
+import { removalStepDone } from './leaving.js';
 
 /** Docker's defaults, for a record that predates its stop settings. */
 const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };
@@ -103,5 +104,5 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   const netns = record?.netns;
   if (netns && !ctx.planned.has(opId('remove-netns', op.service))) attempt(() => ctx.network().removeNetns(project, op.service, netns));
   if (errors.length) throw new AggregateStackError(`service ${op.service}: removing what its record claims`, errors);
-  await serviceRecords.remove(ctx.roots, project, op.service);
+  await removalStepDone(ctx, op.service, opId('remove-service', op.service));
 }

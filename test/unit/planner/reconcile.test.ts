@@ -89,7 +89,7 @@ const cases: Case[] = [
       "stop-service    service:web       removed from the spec
       detach-veth     veth:web/default  removed from the spec  (after stop-service:web)
       remove-netns    netns:web         removed from the spec  (after detach-veth:web/default)
-      remove-service  service:web       removed from the spec  (after remove-netns:web)"
+      remove-service  service:web       removed from the spec  (after stop-service:web)"
     `),
   },
   {
@@ -353,9 +353,9 @@ describe('planRemove(observed, {volumes})', () => {
       remove-netns    netns:api         stack down  (after detach-veth:api/default)
       remove-netns    netns:db          stack down  (after detach-veth:db/default)
       remove-netns    netns:web         stack down  (after detach-veth:web/default)
-      remove-service  service:api       stack down  (after remove-netns:api)
-      remove-service  service:db        stack down  (after remove-netns:db)
-      remove-service  service:web       stack down  (after remove-netns:web)
+      remove-service  service:api       stack down  (after stop-service:api)
+      remove-service  service:db        stack down  (after stop-service:db)
+      remove-service  service:web       stack down  (after stop-service:web)
       remove-network  network:default   stack down  (after detach-veth:api/default, detach-veth:db/default, detach-veth:web/default)"
     `) },
     { volumes: true, check: (out: string) => expect(out).toMatchInlineSnapshot(`
@@ -368,9 +368,9 @@ describe('planRemove(observed, {volumes})', () => {
       remove-netns    netns:api         stack down  (after detach-veth:api/default)
       remove-netns    netns:db          stack down  (after detach-veth:db/default)
       remove-netns    netns:web         stack down  (after detach-veth:web/default)
-      remove-service  service:api       stack down  (after remove-netns:api)
-      remove-service  service:db        stack down  (after remove-netns:db)
-      remove-service  service:web       stack down  (after remove-netns:web)
+      remove-service  service:api       stack down  (after stop-service:api)
+      remove-service  service:db        stack down  (after stop-service:db)
+      remove-service  service:web       stack down  (after stop-service:web)
       remove-network  network:default   stack down  (after detach-veth:api/default, detach-veth:db/default, detach-veth:web/default)
       remove-volume   volume:data       stack down -v  [destroys data]  (after remove-service:api, remove-service:db, remove-service:web)
       remove-volume   volume:web-anon   stack down -v  [destroys data]  (after remove-service:api, remove-service:db, remove-service:web)"
@@ -405,7 +405,7 @@ describe('planRemove(observed, {volumes})', () => {
     };
     expect(renderPlan(planRemove(live, { volumes: false }))).toMatchInlineSnapshot(`
       "remove-netns    netns:web    stack down
-      remove-service  service:web  stack down  (after remove-netns:web)"
+      remove-service  service:web  stack down"
     `);
   });
 });
