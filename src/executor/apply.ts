@@ -76,19 +76,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   const creates = plan.operations.filter((op) => op.kind === 'create-network').length;
   let ipamLock: ProjectLock | undefined =
     creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
-  // The first starts' launchers are spawned and moved into the monitor group as soon as the
-  // kernel side is loaded (launch.ts prepareLauncher), while the addresses are allocated and the
-  // networks and namespaces made: their launches only hand them the request. As many as the walk
-  // runs at once; every other start prepares its own as it begins (start.ts). The ones no launch
-  // took are ended below.
   const concurrency = options.concurrency ?? 8;
   let applied = false;
-  const preparing = loading?.then(
-    (k) => {
-      if (!applied) for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
-    },
-    () => undefined,
-  );
+  let preparing: Promise<void> | undefined;
   try {
     const store = ipamStore(roots, project.name);
     await refuseRecreatingShared(roots, project, plan); // other projects' services on a network it would recreate
@@ -97,6 +87,18 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // A restart (stop and start of processes only) keeps every address: the stored record is reused.
     const kept = processesOnly(plan) ? await keptAllocation(full, store) : undefined;
     const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(project), roots));
+    // The first starts' launchers are spawned now (launch.ts prepareLauncher), once the kernel
+    // side is loaded and the addresses are given (a run refused before, an external network
+    // missing, leaves no monitor group behind): each moves itself into the monitor group while
+    // the snapshot is written and the networks and namespaces made, and its launch only hands it
+    // the request. As many as the walk runs at once; every other start prepares its own as it
+    // begins (start.ts). The ones no launch took are ended below.
+    preparing = loading?.then(
+      (k) => {
+        if (!applied) for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
+      },
+      () => undefined,
+    );
     const ctx: RunContext = {
       project,
       live: options.live ?? emptyLiveState(project.name),
