@@ -79,15 +79,26 @@ static int exec_succeeded(int errpipe) {
  * PROGRAM (the project's supervisor) is born in the monitor group, with every descriptor it was
  * given (its sockets), instead of being moved there once it runs. Placing is best effort here:
  * the supervisor checks where it is and moves itself when this could not. */
-static void exec_placed(int at, char **argv) {
+static void exec_placed(int at, char **argv, const struct placement *placement) {
   /* `--placed-fd=N`: the caller's end of a socket pair, closed by the exec below, so the caller
-   * knows when this process is placed (whether or not the move succeeded). */
+   * knows when this process is placed; a byte written on it says the exec failed. */
   static const char placed_flag[] = "--placed-fd=";
-  for (int i = 1; i < at; i++)
-    if (!strncmp(argv[i], placed_flag, sizeof placed_flag - 1)) fcntl(atoi(argv[i] + sizeof placed_flag - 1), F_SETFD, FD_CLOEXEC);
+  int placed_fd = -1;
+  for (int i = 1; i < at; i++) {
+    if (strncmp(argv[i], placed_flag, sizeof placed_flag - 1)) continue;
+    char *end;
+    long fd = strtol(argv[i] + sizeof placed_flag - 1, &end, 10);
+    if (*end == '\0' && fd >= 3 && fd < 65536) placed_fd = (int)fd;
+  }
+  if (placed_fd >= 0) fcntl(placed_fd, F_SETFD, FD_CLOEXEC);
+  /* Its output is the program's log: a move that failed is said there (the program moves
+   * itself later). */
+  if (placement->err) dprintf(2, "stack launcher: not in the monitor group: %s: %s\n", placement->detail, strerror(placement->err));
   signal(SIGPIPE, SIG_DFL);
   execv(argv[at + 1], argv + at + 1);
-  dprintf(2, "stack launcher: cannot run %s: %s\n", argv[at + 1], strerror(errno));
+  int err = errno;
+  dprintf(2, "stack launcher: cannot run %s: %s\n", argv[at + 1], strerror(err));
+  if (placed_fd >= 0) write_all(placed_fd, "x", 1);
   _exit(127);
 }
 
@@ -99,7 +110,7 @@ int main(int argc, char **argv) {
    * (launcher/place.h); a failure is the answer to the request. */
   struct placement placement;
   place_in_monitor_group(exec_at ? exec_at : argc, argv, &placement);
-  if (exec_at) exec_placed(exec_at, argv);
+  if (exec_at) exec_placed(exec_at, argv, &placement);
   signal(SIGPIPE, SIG_IGN); /* Node may die before reading the result */
   /* The monitor lives as long as the service: an fd it inherited by mistake (a lock file
    * of the caller's) would be held that long. Only stdio is ours. */

@@ -85,7 +85,8 @@ static enum scmp_compare op_of(const char *text, const char *rule) {
 }
 
 /* Adds one `seccomp_rule` value to the filter (skipped: an unknown syscall, the default action). */
-static void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const char *rule) {
+/* Adds one rule; returns whether it was added (not skipped). */
+static int add_rule(scmp_filter_ctx ctx, uint32_t default_action, const char *rule) {
   char copy[1024];
   if (strlen(rule) >= sizeof copy) fail("seccomp", E2BIG, "seccomp rule too long: %.64s...", rule);
   strcpy(copy, rule);
@@ -108,10 +109,11 @@ static void add_rule(scmp_filter_ctx ctx, uint32_t default_action, const char *r
                                          .datum_a = rule_number(fields[2], rule), .datum_b = rule_number(fields[3], rule)};
   }
   int nr = seccomp_syscall_resolve_name(name);
-  if (nr == __NR_SCMP_ERROR) return; /* newer than this libseccomp: Docker skips it too */
-  if (action == default_action) return; /* libseccomp refuses a rule that changes nothing */
+  if (nr == __NR_SCMP_ERROR) return 0; /* newer than this libseccomp: Docker skips it too */
+  if (action == default_action) return 0; /* libseccomp refuses a rule that changes nothing */
   int rc = seccomp_rule_add_array(ctx, action, nr, nargs, args);
   if (rc < 0) fail("seccomp", -rc, "add the seccomp rule %s", rule);
+  return 1;
 }
 
 /* The seccomp(2) flags the request's `seccomp_flag`s ask for. */
@@ -140,14 +142,19 @@ static scmp_filter_ctx build(const struct seccomp_request *s) {
   unsigned flags = filter_flags(s);
   if (flags & SECCOMP_FILTER_FLAG_LOG) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
   if (flags & SECCOMP_FILTER_FLAG_SPEC_ALLOW) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+  size_t added = 0;
+  for (size_t i = 0; i < s->nrules; i++) added += (size_t)add_rule(ctx, default_action, s->rules[i]);
 #if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 5)
   /* A binary tree over the syscall numbers instead of one long chain of comparisons: ~10 tests
    * per syscall instead of up to ~400, for every syscall the service makes and for the kernel's
-   * check of each syscall number when the filter is loaded (its action cache). A libseccomp
-   * that refuses keeps the chain: the same filter, only slower. */
-  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+   * check of each syscall number when the filter is loaded (its action cache). Only with a
+   * libseccomp of 2.5.4 or later running (2.5.0-2.5.3 could lose the default action of a tree,
+   * libseccomp issue #370) and only with rules to sort (2.5.5 fixed empty trees); otherwise, or
+   * should it refuse, the chain: the same filter, only slower. */
+  const struct scmp_version *v = seccomp_version();
+  if (added > 0 && v && (v->major > 2 || (v->major == 2 && (v->minor > 5 || (v->minor == 5 && v->micro >= 4)))))
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 #endif
-  for (size_t i = 0; i < s->nrules; i++) add_rule(ctx, default_action, s->rules[i]);
   return ctx;
 }
 

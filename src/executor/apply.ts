@@ -93,12 +93,11 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // the snapshot is written and the networks and namespaces made, and its launch only hands it
     // the request. As many as the walk runs at once; every other start prepares its own as it
     // begins (start.ts). The ones no launch took are ended below.
-    preparing = loading?.then(
-      (k) => {
+    preparing = loading
+      ?.then((k) => {
         if (!applied) for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
-      },
-      () => undefined,
-    );
+      })
+      .catch(() => undefined); // a launch spawns its own launcher then, and says what failed
     const ctx: RunContext = {
       project,
       live: options.live ?? emptyLiveState(project.name),

@@ -40,7 +40,7 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   // between the stops, whose work keeps it busy (its record goes with the last step of its
   // removal: executor/handlers/leaving.ts).
   const operations: Operation[] = removal.map((op) => {
-    if (op.kind === 'detach-veth' || op.kind === 'remove-service') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...stops])] };
+    if (op.kind === 'detach-veth' || op.kind === 'remove-service') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...(stops.length > 0 ? stops : [stop.id])])] };
     if (op.kind === 'remove-network') return afterStops(op);
     return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
   });

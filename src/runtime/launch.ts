@@ -139,7 +139,7 @@ function startLauncher(path: string, args: readonly string[]): StartedLauncher {
   };
 }
 
-/** A launcher spawned (`child`): placed with `place`, fed its request by feed(). */
+/** A launcher spawned (`child`), placing itself: fed its request by feed(). */
 function spawnedLauncher(child: SpawnedChild): StartedLauncher {
   launchersOfThisProcess.add(child.pid);
   const forget = (): void => {

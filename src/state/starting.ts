@@ -6,8 +6,8 @@
 // restarts), so a launcher of the project that has not answered while this process holds that
 // lock is one whose caller died. It is killed with whatever it cloned (half started, it is
 // safer killed than adopted) and the plan starts the service anew. Such a launcher is found in
-// the project's monitor group (launch() places it there before handing the request over), by
-// its one argument (names.ts launcherMark) and by its stdout, still the pipe of its dead caller
+// the project's monitor group (it places itself there before it reads its request), by its
+// first argument (names.ts launcherMark) and by its stdout, still the pipe of its dead caller
 // (it points stdout at /dev/null right after answering).
 import { readlinkSync } from 'node:fs';
 import { readdir, readFile } from '../sys/fs-async.js';

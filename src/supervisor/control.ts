@@ -96,9 +96,15 @@ function threadsForExitWatch(env: NodeJS.ProcessEnv): { UV_THREADPOOL_SIZE?: str
 /** A supervisor spawned: its pid, and when it is in the project's monitor group. */
 interface SpawnedSupervisor {
   readonly pid: number;
-  /** Resolves once it is in the monitor group, or once it runs (it then moves itself); never rejects. */
-  readonly placed: Promise<void>;
+  /**
+   * Resolves once it runs, placed (or not: it then moves itself), true; false when the launcher
+   * could not run Node (its log says why). Never rejects.
+   */
+  readonly placed: Promise<boolean>;
 }
+
+/** How long a launcher may take to place itself and run Node before the supervisor is left to move itself. */
+const PLACED_WAIT_MS = 2000;
 
 /**
  * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, and
@@ -125,14 +131,22 @@ async function spawnProgram(project: string, args: readonly string[], out: numbe
     }
     const env = { ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) };
     const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env });
-    if (pair === undefined) return { pid, placed: Promise.resolve() };
+    if (pair === undefined) return { pid, placed: Promise.resolve(true) };
     closeSync(pair[1]);
     const ours = pair[0];
     pair = undefined;
     const { Socket } = await import('node:net');
-    const placed = new Promise<void>((resolve) => {
+    const placed = new Promise<boolean>((resolve) => {
       const end = new Socket({ fd: ours, readable: true, writable: false });
-      end.once('close', () => resolve()).on('error', () => undefined).resume();
+      let failed = false;
+      const timer = setTimeout(() => end.destroy(), PLACED_WAIT_MS);
+      end
+        .on('data', () => (failed = true)) // the exec failed (native/launcher.c exec_placed)
+        .once('close', () => {
+          clearTimeout(timer);
+          resolve(!failed);
+        })
+        .on('error', () => undefined);
     });
     return { pid, placed };
   } catch (e) {
@@ -181,12 +195,12 @@ async function activateSupervisor(project: string, roots: StateRoots): Promise<P
   }
   const { pid } = spawned;
   const record: PidRecord = { pid, startTime: readStartTime(pid) ?? 0, bootId: readBootId(), since: new Date().toISOString() };
-  await writeFile(paths.pidFile, record);
-  mark('ensure: activated');
   // Out of the caller's cgroups before this command ends: a session that ends with it (systemd
   // kills a login scope's processes) must not take the supervisor along.
-  await spawned.placed;
+  if (!(await spawned.placed)) throw new Error(`cannot start the supervisor: the launcher could not run node; its log ${paths.log} says why:\n${logTail(paths.log)}`);
   mark('ensure: placed');
+  await writeFile(paths.pidFile, record);
+  mark('ensure: activated');
   return record;
 }
 

@@ -6,8 +6,9 @@
 // binds an abstract unix socket named after the project's run folder, which the kernel releases
 // when the process dies; a second one finds it taken and leaves. Then it records its pid (the
 // `stack` that started it wrote the same record already), serves the control socket and
-// rebuilds everything from the records (supervisor.ts); it moves itself into the project's
-// monitor group when the `stack` that started it did not (runtime/cgroup/monitors.ts).
+// rebuilds everything from the records (supervisor.ts). It is born in the project's monitor
+// group (the launcher that `stack` spawns it through places itself, then runs it: control.ts),
+// and moves itself there when it is not (no built launcher, a move that failed).
 import net from 'node:net';
 import { closeSync, ftruncateSync } from 'node:fs';
 import { rm } from '../sys/fs-async.js';
@@ -126,8 +127,8 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void supervisor.reload());
   log(`supervisor of project ${project} started (pid ${process.pid})`);
   await supervisor.start();
-  // The `stack` that started it moves it while it loads; a supervisor started otherwise moves
-  // itself. Checked a second after its start: loading the runtime for it holds this thread
+  // Born in the group through the launcher; a supervisor started otherwise, or whose launcher
+  // could not move, moves itself. Checked a second after its start: loading the runtime for it holds this thread
   // ~12-15 ms, and the requests that waited for its start (a `ps`, a `down` right after `up`)
   // are answered first.
   setTimeout(() => void joinMonitorGroup(project), MONITOR_GROUP_CHECK_MS).unref();

@@ -81,7 +81,7 @@ class PosixChild extends EventEmitter implements SpawnedChild {
 
   ended(status: ChildStatus): void {
     this.exited = true;
-    this.stdin.destroy(); // as child_process does: a stdin never ended (a launcher that could not be placed) is not left open
+    this.stdin.destroy(); // as child_process does: a stdin never ended (a launcher discarded unfed) is not left open
     this.exitCode = status.code;
     this.signalCode = status.signal === null ? null : (signalNames.get(status.signal) ?? null);
     this.emit('exit', this.exitCode, this.signalCode);

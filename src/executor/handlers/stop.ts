@@ -87,8 +87,9 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
     return;
   }
   // What the record still claims although the kernel showed it gone (a netns file left half-made
-  // by a crash, a veth): removed by name, best effort, then the record goes. What a step of this
-  // plan removed is left out: that step did not clear it from the record (recordGoes).
+  // by a crash, a veth): removed by name, best effort; the record goes with the last step of the
+  // service's removal (leaving.ts). What a step of this plan removes is left to it: that step
+  // does not clear it from the record (recordGoes).
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const errors: Error[] = [];
   const attempt = (fn: () => void): void => {

@@ -147,14 +147,14 @@ export function monitorGroupArgs(project: string, roots: readonly string[] = hie
   return [`--monitor-group=${monitorGroupRel(project)}`, ...roots.map((root) => `--hierarchy=${root}`)];
 }
 
-/** Moves `pid` into the project's monitor group: the supervisor does it for itself, the `stack` that starts it while it loads. */
+/** Moves `pid` into the project's monitor group: a supervisor for itself, when its launcher did not (supervisor/main.ts). */
 export async function placeInMonitorGroup(project: string, pid: number): Promise<void> {
   await monitorGroup(project).join(pid);
 }
 
 /**
- * Whether this process is already in the project's monitor group in every hierarchy (the `stack`
- * that started a supervisor moves it there while it loads: a move costs an RCU grace period).
+ * Whether this process is already in the project's monitor group in every hierarchy (a
+ * supervisor is born there: the launcher it is run through places itself first).
  */
 export async function inMonitorGroup(project: string): Promise<boolean> {
   const rel = `/${monitorGroupRel(project)}`;

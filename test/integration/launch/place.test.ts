@@ -29,10 +29,17 @@ function project(): string {
   return name;
 }
 
-/** Whether `pid` is in `project`'s monitor group in every hierarchy. */
+/** Whether `pid` is in `project`'s monitor group in every hierarchy (not yet where the group is not made yet). */
 function placed(pid: number, project: string): boolean {
   const rel = monitorGroupRel(project);
-  return hierarchyRoots().every((root) => readFileSync(join(root, rel, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)));
+  return hierarchyRoots().every((root) => {
+    try {
+      return readFileSync(join(root, rel, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  });
 }
 
 function launcher(args: readonly string[], stdio: ('pipe' | 'ignore')[] = ['pipe', 'pipe', 'pipe']): ChildProcess {
@@ -87,5 +94,14 @@ describeRoot('launcher: its monitor group', () => {
     expect(lines).toContain('fd 4');
     expect(await kept).toBe('kept\n');
     expect(await exited(l)).toBe(0);
+  });
+
+  it('--exec of a program that cannot run: a byte on the placed descriptor, the reason on stderr, 127', async () => {
+    const name = project();
+    const l = launcher([...monitorGroupArgs(name), '--placed-fd=3', '--exec', '/nonexistent-stk-program'], ['ignore', 'pipe', 'pipe', 'pipe']);
+    const [err, placedEnd] = [text(l.stderr!), text(l.stdio[3] as Readable)];
+    expect(await placedEnd).toBe('x');
+    expect(await err).toBe('stack launcher: cannot run /nonexistent-stk-program: No such file or directory\n');
+    expect(await exited(l)).toBe(127);
   });
 });

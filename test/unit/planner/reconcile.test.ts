@@ -429,6 +429,22 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
     expect(after('remove-project')).toEqual(new Set(['stop-supervisor', ...removal.operations.map((op) => op.id)]));
   });
 
+  test('with no service running (after `stack stop`), every removal still waits for the supervisor\'s stop', () => {
+    const live = upped(project([service('db'), service('api', { dependsOn: needs('db') })]));
+    for (const s of Object.values(live.services)) (s as { process: unknown }).process = null;
+    const down = planDown(live, { volumes: false });
+    expect(down.operations.filter((op) => op.kind === 'stop-service')).toEqual([]);
+    const removals = down.operations.filter((op) => op.kind !== 'stop-supervisor' && op.kind !== 'remove-project');
+    expect(removals.map((op) => op.kind)).toEqual(expect.arrayContaining(['detach-veth', 'remove-netns', 'remove-service']));
+    const after = (id: string): Set<string> => {
+      const seen = new Set<string>();
+      const visit = (x: string): void => void down.operations.find((op) => op.id === x)?.dependsOn.forEach((d) => seen.has(d) || (seen.add(d), visit(d)));
+      visit(id);
+      return seen;
+    };
+    for (const op of removals) expect(after(op.id), op.id).toContain('stop-supervisor');
+  });
+
   test('every veth is detached once every service has stopped, so the executor batches the deletes', () => {
     const live = upped(project([service('db'), service('api', { dependsOn: needs('db') }), service('web')]));
     const down = planDown(live, { volumes: false });
