@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/report.h"
@@ -33,4 +34,18 @@ ssize_t read_small_file(const char *path, char *buf, size_t size) {
   if (n <= 0) return -1;
   buf[n] = '\0';
   return n;
+}
+
+int write_small_file(const char *path, const char *value) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  size_t n = strlen(value);
+  ssize_t w = write(fd, value, n);
+  int saved = errno;
+  close(fd);
+  if (w != (ssize_t)n) {
+    errno = w < 0 ? saved : EIO;
+    return -1;
+  }
+  return 0;
 }

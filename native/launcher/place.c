@@ -3,7 +3,6 @@
 #include "launcher/place.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,19 +23,6 @@ static int join_path(char *buf, size_t size, const char *a, const char *b) {
   return -1;
 }
 
-/* Writes `value` to the file at `path`; 0, or -1 with errno. */
-static int write_value(const char *path, const char *value) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  size_t len = strlen(value);
-  ssize_t n = write(fd, value, len);
-  int saved = errno;
-  close(fd);
-  if (n == (ssize_t)len) return 0;
-  errno = n < 0 ? saved : EIO;
-  return -1;
-}
-
 /* A v1 cpuset group starts with no CPUs and no memory nodes: take the parent's. Nothing where
  * the file is absent (another controller, cgroup v2 without cpuset) or already set, or where the
  * parent has none to give (cgroup v2's root: an empty value there means the parent's). */
@@ -50,7 +36,7 @@ static int inherit_cpuset(const char *dir) {
     if (n > 0 && strspn(value, " \n") != (size_t)n) continue; /* set already */
     n = read_small_file(parent, value, sizeof value);
     if (n <= 0 || strspn(value, " \n") == (size_t)n) continue;
-    if (write_value(own, value) < 0) return -1;
+    if (write_small_file(own, value) < 0) return -1;
   }
   return 0;
 }
@@ -92,13 +78,13 @@ static int join_group(const char *root, const char *rel, char *failed, size_t si
     return -1;
   }
   say(failed, size, "join", procs);
-  if (write_value(procs, "0") == 0) return 0;
+  if (write_small_file(procs, "0") == 0) return 0;
   if (errno == EROFS) return 0; /* a hierarchy mounted read-only is not ours to use */
   /* ENOSPC: a cpuset group another launcher has just made and not filled yet. */
   if (errno != ENOENT && errno != ENOSPC) return -1;
   if (make_group(root, rel, failed, size) < 0) return errno == EROFS ? 0 : -1;
   say(failed, size, "join", procs);
-  return write_value(procs, "0");
+  return write_small_file(procs, "0");
 }
 
 void place_in_monitor_group(int argc, char **argv, struct placement *out) {

@@ -3,7 +3,6 @@
 #include "launcher/settings.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,21 +55,6 @@ void apply_rlimits(const struct config *c) {
   }
 }
 
-/* Writes `value` to `path` whole; errno on failure. */
-static int write_file(const char *path, const char *value) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return -1;
-  size_t n = strlen(value);
-  ssize_t w = write(fd, value, n);
-  int saved = errno;
-  close(fd);
-  if (w != (ssize_t)n) {
-    errno = w < 0 ? saved : EIO;
-    return -1;
-  }
-  return 0;
-}
-
 void apply_sysctls(const struct config *c) {
   char path[PATH_MAX];
   for (size_t i = 0; i < c->nsysctls; i++) {
@@ -84,13 +68,13 @@ void apply_sysctls(const struct config *c) {
     path[10 + len] = '\0';
     /* No `..` or empty component: the name stays below /proc/sys. */
     if (strstr(path + 9, "/../") || strstr(path + 9, "//") || strstr(path + 9, "/./")) fail("sysctl", EINVAL, "%.*s", (int)len, item);
-    if (write_file(path, eq + 1) < 0) fail("sysctl", errno, "%.*s", (int)len, item);
+    if (write_small_file(path, eq + 1) < 0) fail("sysctl", errno, "%.*s", (int)len, item);
   }
 }
 
 void apply_oom_score_adj(const struct config *c) {
   if (!c->oom_score_adj) return;
-  if (write_file("/proc/self/oom_score_adj", c->oom_score_adj) < 0) fail("oom_score_adj", errno, "%s", c->oom_score_adj);
+  if (write_small_file("/proc/self/oom_score_adj", c->oom_score_adj) < 0) fail("oom_score_adj", errno, "%s", c->oom_score_adj);
 }
 
 void apply_domainname(const struct config *c) {

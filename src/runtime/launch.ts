@@ -205,6 +205,11 @@ function failedLauncher(error: Error): StartedLauncher {
   };
 }
 
+/** A launcher's arguments: its service's mark, then the monitor group of `project` it places itself in. */
+function launcherArgs(service: string, project: string | undefined): string[] {
+  return [launcherMark(service), ...(project === undefined ? [] : monitorGroupArgs(project))];
+}
+
 /** Launchers spawned ahead of their launch (prepareLauncher), by project, service and path. */
 const prepared = new Map<string, StartedLauncher>();
 
@@ -221,7 +226,7 @@ const preparedKey = (project: string, service: string, path: string): string => 
 export function prepareLauncher(project: string, service: string, launcherPath: string = LAUNCHER_PATH): void {
   const key = preparedKey(project, service, launcherPath);
   if (prepared.has(key)) return;
-  prepared.set(key, startLauncher(launcherPath, [launcherMark(service), ...monitorGroupArgs(project)]));
+  prepared.set(key, startLauncher(launcherPath, launcherArgs(service, project)));
 }
 
 /** Ends a prepared launcher that no launch took (the restart went another way). */
@@ -240,7 +245,7 @@ function launcherFor(path: string, service: string, project: string | undefined)
     if (ready?.waiting()) return ready;
     ready?.discard();
   }
-  return startLauncher(path, [launcherMark(service), ...(project === undefined ? [] : monitorGroupArgs(project))]);
+  return startLauncher(path, launcherArgs(service, project));
 }
 
 /** Turns the launcher's `err` answer into an error a human can act on. */
