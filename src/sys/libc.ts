@@ -229,6 +229,19 @@ export function close(fd: number): void {
   check(lib().close(fd), () => `close(fd ${fd})`);
 }
 
+/** close(2) on one of libuv's threads (koffi's async call), for a descriptor whose release waits in the kernel; rejects as close() throws. */
+export function closeOffThread(fd: number): Promise<void> {
+  const async = (lib().close as unknown as { async: (...args: unknown[]) => void }).async;
+  return new Promise((resolve, reject) => {
+    async(fd, (error: unknown, ret: number) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      // errno is the worker thread's: a failed close (EBADF, a bookkeeping bug) is named without it.
+      else if (ret < 0) reject(new Error(`close(fd ${fd}) failed`));
+      else resolve();
+    });
+  });
+}
+
 /** setns(2): moves the calling thread into the namespace `fd` refers to. */
 export function setns(fd: number, nstype: number, what: string): void {
   check(lib().setns(fd, nstype), () => `setns(${what})`);

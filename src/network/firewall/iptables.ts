@@ -33,7 +33,7 @@ export async function syncForwardHoles(
   const dropping: Backend[] = [];
   for (const backend of await activeBackends(target)) {
     if (backend === 'iptables-nft') {
-      const chain = forwardChain(target, project);
+      const chain = await forwardChain(target, project);
       if (chain === undefined || (!chain.policyDrop && !chain.holes)) continue; // nothing to open, nothing to close
     }
     const listing = await run(target, backend, ['-w', '-S', 'FORWARD']);
@@ -62,12 +62,14 @@ export async function syncForwardHoles(
  * of it carries the comment `stack:<project>` (the comment match keeps it NUL-terminated, as does
  * the rule's user data where newer iptables put it); undefined when there is no such chain.
  */
-export function forwardChain(target: NetTarget, project: string): { policyDrop: boolean; holes: boolean } | undefined {
+export async function forwardChain(target: NetTarget, project: string): Promise<{ policyDrop: boolean; holes: boolean } | undefined> {
   const chain = getChain(NFPROTO_IPV4, 'filter', 'FORWARD');
   const rules = getRules(NFPROTO_IPV4, 'filter', 'FORWARD');
-  const read = withNftSocket(target, (socket): { answer: Message[]; listed: Message[] } | undefined => {
+  const read = await withNftSocket(target, async (socket): Promise<{ answer: Message[]; listed: Message[] } | undefined> => {
     try {
-      return { answer: socket.request(chain.type, chain.flags, chain.body, chain.what), listed: socket.dump(rules.type, rules.body, rules.what) };
+      // Off this thread: the request waits while a batch of the project's table is applied (syncFirewall sends both at once).
+      const answer = await socket.requestOffThread(chain.type, chain.flags, chain.body, chain.what);
+      return { answer, listed: socket.dump(rules.type, rules.body, rules.what) };
     } catch (e) {
       if (e instanceof KernelError && e.errno === 'ENOENT') return undefined; // no table ip filter, or no FORWARD in it
       throw e;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
 import { nftTableName } from '../../../src/names.js';
 import { tableComment, type FirewallNetwork } from '../../../src/network/firewall/index.js';
-import { applyRuleset, withNftSocket } from '../../../src/network/firewall/nft.js';
+import { applyRuleset, sendNftBatch } from '../../../src/network/firewall/nft.js';
 import { forwardChain, syncForwardHoles } from '../../../src/network/firewall/iptables.js';
 import { cmp, lookup, newRule, newTable, NFPROTO_INET, NFT_CMP_EQ, NFT_REG_1, verdict, NF_DROP } from '../../../src/network/nl/index.js';
 import { KernelError } from '../../../src/errors.js';
@@ -119,14 +119,12 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     const table = nftTableName('refused');
     const error = await Promise.resolve()
       .then(() =>
-        withNftSocket(at(byStack), (socket) =>
-          socket.batch([
-            newTable(NFPROTO_INET, table),
-            // a rule in a chain that does not exist
-            newRule(NFPROTO_INET, table, 'nowhere', [cmp(NFT_REG_1, NFT_CMP_EQ, Buffer.from([1])), verdict(NF_DROP)], 'a rule of no chain'),
-            newRule(NFPROTO_INET, table, 'nowhere', [lookup(NFT_REG_1, { name: 'none', id: 99 }), verdict(NF_DROP)], 'another'),
-          ]),
-        ),
+        sendNftBatch(at(byStack), [
+          newTable(NFPROTO_INET, table),
+          // a rule in a chain that does not exist
+          newRule(NFPROTO_INET, table, 'nowhere', [cmp(NFT_REG_1, NFT_CMP_EQ, Buffer.from([1])), verdict(NF_DROP)], 'a rule of no chain'),
+          newRule(NFPROTO_INET, table, 'nowhere', [lookup(NFT_REG_1, { name: 'none', id: 99 }), verdict(NF_DROP)], 'another'),
+        ]),
       )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KernelError);
@@ -142,7 +140,7 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     const broken = { ...good, body: good.body.subarray(0, 2), what: 'cut short' };
     const began = Date.now();
     const error = await Promise.resolve()
-      .then(() => withNftSocket(at(byStack), (socket) => socket.batch([good, broken])))
+      .then(() => sendNftBatch(at(byStack), [good, broken]))
       .catch((e: unknown) => e);
     expect(Date.now() - began).toBeLessThan(5000); // the socket's receive timeout is 10 s
     expect(String(error)).toContain(`NFT_MSG_NEWTABLE table ${table}: the kernel answered 0 of the batch's 2 requests and no more (first unanswered: NFT_MSG_NEWTABLE table ${table})`);
@@ -162,17 +160,17 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     process.env.PATH = `${dir}:${path ?? ''}`;
     const started = () => readFileSync(calls, 'utf8').split('\n').filter(Boolean);
     try {
-      expect(forwardChain(at(host), 'p')).toBeUndefined(); // no `ip filter` table at all
+      expect(await forwardChain(at(host), 'p')).toBeUndefined(); // no `ip filter` table at all
       expect(await syncForwardHoles('p', ['stkb1'], at(host))).toEqual([]);
       expect(started()).toEqual([]);
 
       await lab.in(host, 'iptables-nft', '-w', '-P', 'FORWARD', 'DROP');
-      expect(forwardChain(at(host), 'p')).toEqual({ policyDrop: true, holes: false });
+      expect(await forwardChain(at(host), 'p')).toEqual({ policyDrop: true, holes: false });
       expect(await syncForwardHoles('p', ['stkb1'], at(host))).toEqual(['iptables-nft']);
       expect(started().length).toBeGreaterThan(0);
       // The comment ends where the project's name does: p's holes are not p-2's.
-      expect(forwardChain(at(host), 'p')).toEqual({ policyDrop: true, holes: true });
-      expect(forwardChain(at(host), 'p-2')).toEqual({ policyDrop: true, holes: false });
+      expect(await forwardChain(at(host), 'p')).toEqual({ policyDrop: true, holes: true });
+      expect(await forwardChain(at(host), 'p-2')).toEqual({ policyDrop: true, holes: false });
 
       // Policy ACCEPT again (Docker gone): p's holes are still there to close, iptables runs once more.
       await lab.in(host, 'iptables-nft', '-w', '-P', 'FORWARD', 'ACCEPT');
@@ -182,7 +180,7 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
       expect(await lab.in(host, 'iptables-nft', '-w', '-S', 'FORWARD')).not.toContain('stack:p');
       // Nothing left to close: iptables is not started.
       writeFileSync(calls, '');
-      expect(forwardChain(at(host), 'p')).toEqual({ policyDrop: false, holes: false });
+      expect(await forwardChain(at(host), 'p')).toEqual({ policyDrop: false, holes: false });
       expect(await syncForwardHoles('p', ['stkb1'], at(host))).toEqual([]);
       expect(started()).toEqual([]);
     } finally {
