@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, un
 import { close, fsync, mkdir, open, readFile, readdir, rename, rm, writeFile } from '../sys/fs-async.js';
 import { dirname } from 'node:path';
 import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
+import { exchangePaths } from '../sys/libc.js';
 
 let sequence = 0;
 const queues = new Map<string, Promise<unknown>>();
@@ -89,14 +90,28 @@ export function writeRuntimeJsonSync(path: string, value: unknown): void {
   const text = jsonText(value);
   for (let attempt = 0; ; attempt++) {
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
+      // The folder is made when the first try finds it missing (ENOENT), not tried at every write.
+      if (attempt > 0) mkdirSync(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
       writeFileSync(tmp, text, { mode: RECORD_FILE_MODE });
-      renameSync(tmp, path);
+      // Swapped in where a version is there (tmp then holds the old one, unlinked), else renamed:
+      // either way a reader sees one whole version. A swapped-out version left by a crash or
+      // a failed unlink is a .tmp file, which no reader takes for a record.
+      if (!exchangePaths(tmp, path)) renameSync(tmp, path);
+      else unlinkQuietly(tmp);
       return;
     } catch (e) {
       rmSync(tmp, { force: true });
       if (errno(e) !== 'ENOENT' || attempt >= 10) throw e; // a folder pruned meanwhile: again (writeJsonAtomic)
     }
+  }
+}
+
+/** Unlinks `path`, whatever stops it: what is left is a stray temp file, harmless. */
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // left behind
   }
 }
 

