@@ -6,7 +6,7 @@
 // and `privileged: true` run without a filter; a profile file is honoured. Real kernel, root.
 // The syscalls go through perl's syscall(), with arguments that change nothing on the host
 // when they do run (a keyring id lookup, an empty bpf attribute, kexec flags it rejects).
-import { chmodSync, copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { DEFAULT_CAPABILITIES } from '../../../src/runtime/caps.js';
@@ -152,6 +152,16 @@ describeWith({ root: true, commands: ['perl', 'unshare', 'mount'] }, 'escape: sy
       // A filter never compiled, with that compiler: the rules (the compiler did not run).
       const other = serviceSeccomp({}, DEFAULT_CAPABILITIES);
       expect(await fresh.compiledSeccompPairs(other, compiler)).toEqual(seccompRequestPairs(other));
+      // Within one process a filter answered once is answered from memory: the compiler cannot
+      // run and the kept compilation is gone, and the same filter still gets its BPF, each
+      // answer a copy of its own; an equal filter (another object) gets the same BPF, by its content.
+      rmSync(seccompCacheDir(), { recursive: true, force: true });
+      const again = await fresh.compiledSeccompPairs(filter, compiler);
+      expect(again).toEqual(first);
+      again.pop();
+      expect(await fresh.compiledSeccompPairs(filter, compiler)).toEqual(first);
+      const equal = { ...filter!, rules: [...filter!.rules] };
+      expect(await fresh.compiledSeccompPairs(equal, compiler)).toEqual(first);
     } finally {
       if (previous === undefined) delete process.env.STACK_CACHE;
       else process.env.STACK_CACHE = previous;

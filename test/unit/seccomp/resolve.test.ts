@@ -98,6 +98,18 @@ describe('which filter a service gets', () => {
     });
   });
 
+  test('services with the same profile and capabilities share one filter; other capabilities, host or profile make another', () => {
+    const plain = serviceSeccomp({}, DEFAULT_CAPABILITIES, amd64);
+    expect(serviceSeccomp({ seccomp: { mode: 'default' }, privileged: false }, [...DEFAULT_CAPABILITIES], amd64)).toBe(plain);
+    const admin = serviceSeccomp({}, [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'], amd64);
+    expect(admin).not.toBe(plain);
+    expect(admin!.rules.length).toBeGreaterThan(plain!.rules.length);
+    expect(serviceSeccomp({}, DEFAULT_CAPABILITIES, { ...amd64, kernel: [4, 4] })).not.toBe(plain);
+    const custom = serviceSeccomp({ seccomp: { mode: 'file', path: '/p.json', profile: file } }, DEFAULT_CAPABILITIES, amd64);
+    expect(serviceSeccomp({ seccomp: { mode: 'file', path: '/p.json', profile: file } }, DEFAULT_CAPABILITIES, amd64)).toBe(custom);
+    expect(serviceSeccomp({ seccomp: { mode: 'file', path: '/p.json', profile: { ...file } } }, DEFAULT_CAPABILITIES, amd64)).not.toBe(custom);
+  });
+
   test('an empty profile filters nothing (Docker runs it unconfined)', () => {
     expect(resolveSeccomp({}, DEFAULT_CAPABILITIES, amd64)).toBeUndefined();
   });
