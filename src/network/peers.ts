@@ -52,13 +52,28 @@ export function netnsOwnerOf(project: NamedProject, service: string): string {
   return owner.kind === 'service' ? owner.service : service;
 }
 
-/** Names of the services in `owner`'s netns (network_mode: service:), which answer at its address as in Docker. */
+/**
+ * Names of the services in `owner`'s netns (network_mode: service:), which answer at its address
+ * as in Docker. Found for every owner in one pass over the project, kept for the project object
+ * (a Project is never changed): namesOn asks it for every peer of every service's /etc/hosts, and
+ * a scan of all services each time made writing the name files of N services cubic in N.
+ */
 function sharerNames(project: NamedProject, owner: string): string[] {
-  return Object.entries(project.services)
-    .filter(([name, s]) => name !== owner && s.networkMode?.kind === 'service' && netnsOwnerOf(project, name) === owner)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .flatMap(([name, s]) => [name, ...(s.containerName ? [s.containerName] : [])]);
+  let byOwner = sharersOf.get(project);
+  if (byOwner === undefined) {
+    byOwner = new Map();
+    for (const [name, s] of Object.entries(project.services).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (s.networkMode?.kind !== 'service') continue;
+      const of = netnsOwnerOf(project, name);
+      if (of === name) continue;
+      byOwner.set(of, [...(byOwner.get(of) ?? []), name, ...(s.containerName ? [s.containerName] : [])]);
+    }
+    sharersOf.set(project, byOwner);
+  }
+  return byOwner.get(owner) ?? [];
 }
+
+const sharersOf = new WeakMap<NamedProject, Map<string, string[]>>();
 
 /**
  * Name → addresses of the services on one network: the table the DNS forwarder answers from.
