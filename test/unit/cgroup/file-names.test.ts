@@ -64,9 +64,9 @@ describe('cgroup dirs', () => {
     const fs = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
     const made: string[] = [];
     const mkdir = fs.mkdir.bind(fs);
-    fs.mkdir = async (path: string, mode: number) => {
+    fs.mkdir = async (path: string) => {
       made.push(path.slice(ROOT.length + 1));
-      await mkdir(path, mode);
+      await mkdir(path);
     };
     const prepared: string[] = [];
     const prepare = async (dir: string) => void prepared.push(dir.slice(ROOT.length + 1));
