@@ -12,7 +12,8 @@ import { RECORD_FILE_MODE, STATE_DIR_MODE, stateRoots, type StateRoots } from '.
 import { readPidRecord, readRememberedPorts, writeFile, type PidRecord } from './files.js';
 import { SOCKETS_ARGUMENT } from './handed.js';
 import { supervisorPaths, type SupervisorPaths } from './paths.js';
-import { send, type SupervisorStatus } from './protocol.js';
+import { send, type PublishedStatus, type SupervisorStatus } from './protocol.js';
+import { readJsonSync } from '../state/atomic.js';
 import { nodeHelperEnv } from '../sys/node-env.js';
 
 /** How long ensureSupervisor looks again for a supervisor that does not answer, or whose mutex is held. */
@@ -298,6 +299,37 @@ export async function supervisorStatus(project: string, roots: StateRoots = stat
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The supervisor's status as it last published it (supervisor.ts publishStatus), when that
+ * still holds: its writer is the running supervisor, and every service in `seen` (name -> pid
+ * of its running process, null when none runs, as the kernel shows it to the caller) is there
+ * with that process, running, or not running. 'none' when no supervisor runs; undefined when the
+ * file is missing, another's or behind the kernel: then ask (supervisorStatus), which ticks first.
+ * No socket, no node:net: a `ps` of 20 services ~9 ms sooner.
+ */
+export async function publishedStatus(
+  project: string,
+  roots: StateRoots,
+  seen: ReadonlyMap<string, number | null>,
+): Promise<SupervisorStatus | 'none' | undefined> {
+  const running = await runningSupervisor(project, roots);
+  if (running === undefined) return 'none';
+  let status: Partial<PublishedStatus> | undefined;
+  try {
+    status = readJsonSync(supervisorPaths(roots, project).status) as Partial<PublishedStatus> | undefined;
+  } catch {
+    return undefined; // unreadable: ask
+  }
+  if (status?.pid !== running.pid || status.startTime !== running.startTime || status.project !== project || !Array.isArray(status.services)) return undefined;
+  const byName = new Map(status.services.map((s) => [s.name, s]));
+  for (const [name, pid] of seen) {
+    const published = byName.get(name);
+    if (published === undefined) return undefined;
+    if (pid === null ? published.state === 'running' : published.state !== 'running' || published.pid !== pid) return undefined;
+  }
+  return status as SupervisorStatus;
 }
 
 /**

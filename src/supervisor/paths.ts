@@ -29,6 +29,8 @@ export interface SupervisorPaths {
   readonly log: string;
   /** Ports bound for `hostPort: 0` entries, so a new supervisor listens on the same ones. */
   readonly ports: string;
+  /** What `status` answers, written by the supervisor when it changes (PublishedStatus): `ps` reads it instead of asking. */
+  readonly status: string;
   /**
    * The abstract unix socket bound as the one-supervisor-per-project mutex: the kernel frees it
    * when its holder dies, so a crash never leaves a stale lock. Keyed by the run folder's path,
@@ -49,6 +51,7 @@ export function supervisorPaths(roots: StateRoots, project: string): SupervisorP
     socket: socketPath.length < SUN_PATH_MAX ? socketPath : `\0stack-supervisor-control-${key()}`,
     log: join(dir, 'supervisor.log'),
     ports: join(dir, 'ports.json'),
+    status: join(dir, 'status.json'),
     get mutex() {
       return `\0stack-supervisor-${key()}`;
     },

@@ -2,7 +2,8 @@
 // `status` reports every service (pid, health, restarts, ports), `reload` rereads the records
 // and the snapshot now, `stop` shuts the supervisor down (services keep running), `ping` only
 // answers.
-import net from 'node:net';
+import type net from 'node:net';
+import { netModule } from '../sys/builtin.js';
 import type { HealthStatus } from './health.js';
 
 /** What a client asks. */
@@ -53,13 +54,21 @@ export interface SupervisorStatus {
   readonly dns: readonly string[];
 }
 
+/**
+ * The status as the supervisor publishes it (SupervisorPaths.status), with what tells which
+ * supervisor wrote it: the pid and the start time (clock ticks since boot) of its process.
+ */
+export interface PublishedStatus extends SupervisorStatus {
+  readonly startTime: number;
+}
+
 /** A reply line. */
 export type Reply = { readonly ok: true; readonly status?: SupervisorStatus } | { readonly ok: false; readonly error: string };
 
 /** Sends one request to the socket at `path` and resolves with the reply; rejects when nobody answers. */
 export function send(path: string, request: Request, timeoutMs = 3000): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ path });
+    const socket = netModule().connect({ path });
     let text = '';
     const timer = setTimeout(() => {
       socket.destroy();
@@ -88,7 +97,7 @@ export function send(path: string, request: Request, timeoutMs = 3000): Promise<
  * supervisor's activation); `handle` answers each one.
  */
 export function serve(path: string, handle: (request: Request) => Promise<Reply>, fd?: number): Promise<net.Server> {
-  const server = net.createServer((socket) => {
+  const server = netModule().createServer((socket) => {
     let text = '';
     socket.setEncoding('utf8');
     socket.on('error', () => undefined);

@@ -19,6 +19,12 @@ export function childProcess(): typeof import('node:child_process') {
   return load('node:child_process') as typeof import('node:child_process');
 }
 
+/** node:net, required on first use: `ps` reads the supervisor's published status and loads none (~2 ms). */
+export function netModule(): typeof import('node:net') {
+  load ??= createRequire(import.meta.url);
+  return load('node:net') as typeof import('node:net');
+}
+
 /**
  * Milliseconds since the process began, on the monotonic clock performance.now() reads (libuv's
  * hrtime); its origin is libuv's start, ~2 ms before performance.now()'s, so the two are

@@ -9,7 +9,7 @@ import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
 // From its module, not the supervisor's index: that one brings the code that starts, waits for
 // and stops supervisors (a chunk of its own, 7 KB), none of which `ps` runs.
-import { supervisorStatus } from '../../supervisor/control.js';
+import { publishedStatus, supervisorStatus } from '../../supervisor/control.js';
 import { supervisorPaths } from '../../supervisor/paths.js';
 import type { ServiceStatus } from '../../supervisor/protocol.js';
 import { UserError } from '../../errors.js';
@@ -59,12 +59,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   mark('ps: named');
-  // The supervisor's answer is asked for first, and the loop turned once so the request is on
-  // its way (connect and write are completed by the loop): the supervisor works on it while this
-  // process observes the kernel, which is synchronous calls and would otherwise go first.
-  const asked = supervisorStatus(project, roots);
-  await new Promise((resolve) => setImmediate(resolve));
-  const [live, status, snapshot] = await Promise.all([observe(project, { roots }), asked, readSnapshot(roots, project).catch(() => undefined)]);
+  const [live, snapshot] = await Promise.all([observe(project, { roots }), readSnapshot(roots, project).catch(() => undefined)]);
+  const shown = Object.values(live.services).filter((s) => values.all || s.oneOff === undefined);
+  // The supervisor's side from the status it publishes, while that agrees with the kernel's view
+  // of every service shown; else asked over its socket (it ticks, then answers).
+  const seen = new Map(shown.map((s) => [s.name, s.process?.alive === true ? s.process.pid : null]));
+  const published = await publishedStatus(project, roots, seen);
+  mark('ps: observed');
+  const status = published === 'none' ? undefined : (published ?? (await supervisorStatus(project, roots)));
   mark('ps: observed and answered');
   // `up` does not wait for a supervisor it starts: one that failed at its start shows here.
   if (status === undefined && Object.keys(live.services).length > 0) {
@@ -79,8 +81,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const r = replicaOf(key);
     return scaled.has(r.service) && live.services[key]?.oneOff === undefined ? `${r.service}-${r.index}` : key;
   };
-  const rows: PsRow[] = Object.values(live.services)
-    .filter((s) => values.all || s.oneOff === undefined)
+  const rows: PsRow[] = shown
     .sort((a, b) => {
       const x = replicaOf(a.name);
       const y = replicaOf(b.name);

@@ -5,8 +5,10 @@ import { expect, it } from 'vitest';
 import type { Healthcheck } from '../../../src/spec/project.js';
 import { ensureSupervisor, readHealth, serviceStatePaths, supervisorStatus, waitHealthy } from '../../../src/supervisor/index.js';
 import { processStartedAt } from '../../../src/supervisor/prober.js';
+import { publishedStatus } from '../../../src/supervisor/control.js';
+import type { ServiceStatus } from '../../../src/supervisor/protocol.js';
 import { describeRoot } from '../../harness/require.js';
-import { PROGRAMS_DIR, supervisorRigs } from './rig.js';
+import { eventually, PROGRAMS_DIR, supervisorRigs } from './rig.js';
 
 const echo = `${PROGRAMS_DIR}/echo.mjs`;
 
@@ -50,6 +52,21 @@ describeRoot('supervisor: healthchecks', () => {
       ['plain', 'running', null],
     ]);
     expect(status!.services[1]!.healthOutput).toBe('no database on broken');
+
+    // What it publishes for `ps` (supervisor.ts publishStatus) says the same, and is taken only
+    // while the kernel shows the processes it names; else undefined: ps asks (supervisorStatus).
+    const seen = new Map<string, number | null>();
+    for (const name of ['api', 'broken', 'plain']) seen.set(name, (await rig.record(name))!.process!.pid);
+    const shown = (s: { services: readonly ServiceStatus[] }) => s.services.map((x) => [x.name, x.state, x.pid, x.health, x.healthOutput ?? null, x.restarts]);
+    const published = await eventually(async () => {
+      const p = await publishedStatus(rig.project, rig.roots, seen);
+      return p !== undefined && p !== 'none' && JSON.stringify(shown(p)) === JSON.stringify(shown(status!)) ? p : undefined;
+    }, 'the published status to say what status() says');
+    expect(shown(published)).toEqual(shown(status!));
+    expect(await publishedStatus(rig.project, rig.roots, new Map([...seen, ['api', seen.get('api')! + 1]]))).toBeUndefined();
+    expect(await publishedStatus(rig.project, rig.roots, new Map([...seen, ['plain', null]]))).toBeUndefined();
+    expect(await publishedStatus(rig.project, rig.roots, new Map([...seen, ['absent', null]]))).toBeUndefined();
+    expect(await publishedStatus('not-' + rig.project, rig.roots, seen)).toBe('none');
   });
 
   it('start_period: failures do not count until it is over, a timeout is a failure', async () => {
