@@ -5,14 +5,17 @@
 import { addrList } from './addr.js';
 import { withHandle } from './handle.js';
 import { reservedPrefixes } from './ipam.js';
-import { linkGet, linkList } from './link.js';
+import { linkGet } from './link.js';
 import { AF_INET } from './nl/index.js';
 import { routeList } from './route.js';
 
 /** The prefixes in use on the host (its addresses and routes), without those of the bridges in `own`. */
 export function hostPrefixes(own: ReadonlySet<string>): string[] {
   return withHandle(undefined, (h) => {
-    const ownIndexes = new Set(linkList(h).filter((l) => own.has(l.name)).map((l) => l.index));
+    // The own bridges asked for by name (none there yet on a first `up`), not found in a dump of
+    // every link of the host decoded whole: 20 services' veths made that dump most of the
+    // allocation's time (hostPrefixes 7.5 ms in a fresh process, 1.3 warm).
+    const ownIndexes = new Set([...own].flatMap((name) => linkGet(h, name)?.index ?? []));
     return reservedPrefixes(addrList(h, undefined, AF_INET), routeList(h, AF_INET), ownIndexes);
   });
 }
