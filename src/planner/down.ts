@@ -54,10 +54,5 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
     dependsOn: last.length > 0 ? last : [stop.id],
     sweepFirewall: Object.keys(live.networks).length > 0 && !removal.some((op) => op.kind === 'remove-network'),
   };
-  // The networks' removals first among the steps that wait for the stops: the walk starts ready
-  // steps in plan order, and a remove-network started behind the services' removals missed the
-  // veths' batch, its bridge then deleted in a request of its own after theirs (two RCU waits in
-  // a row: detach-veth 146.5-205.6 ms, remove-network 155.7-206.4 in a traced `down` of 20).
-  const networksFirst = [...operations.filter((op) => op.kind === 'remove-network'), ...operations.filter((op) => op.kind !== 'remove-network')];
-  return { project: live.project, operations: [stop, ...networksFirst, remove] };
+  return { project: live.project, operations: [stop, ...operations, remove] };
 }

@@ -3,8 +3,11 @@
 // a whole record or none. Runtime files (under the run root, /run/stack: gone with the boot
 // where /run is a tmpfs, and describing processes a power loss ends anyway) skip both fsyncs:
 // the rename alone keeps them whole across a crash of stack, as the IPAM record always did, and
-// the fsyncs were ~15 ms each (p90 60 ms) on a busy disk, on the critical path of every start. Updates of one file are serialized within the process. Files are
-// 0600 and the folders made for them 0700 (records hold environment values).
+// the fsyncs were ~15 ms each (p90 60 ms) on a busy disk, on the critical path of every start;
+// where a version is there, the new one is swapped in (renameat2 RENAME_EXCHANGE) rather than
+// renamed over it, which ext4 makes a writeback (writeRuntimeJsonSync). Updates of one file are
+// serialized within the process. Files are 0600 and the folders made for them 0700 (records
+// hold environment values).
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { close, fsync, mkdir, open, readFile, readdir, rename, rm, writeFile } from '../sys/fs-async.js';
 import { dirname } from 'node:path';
@@ -52,11 +55,14 @@ export interface WriteOptions {
 
 /** Writes `value` as JSON to `path` atomically (and durably unless told otherwise; mode 0600), creating its folder (0700). */
 export async function writeJsonAtomic(path: string, value: unknown, options: WriteOptions = {}): Promise<void> {
-  // A runtime file is written synchronously: five steps (mkdir, open, write, close, rename), each
+  // A runtime file is written synchronously: its steps (open, write, close, exchange or rename), each
   // a round trip through libuv's four threads, which twenty starts or stops at once queue up on.
   // 5 alternating rounds of 20 services, twice: `up -d` 862-882 vs 885-903 ms, `down` 408-418
   // vs 425-432.
-  if (options.durable === false) return writeRuntimeJsonSync(path, value);
+  if (options.durable === false) {
+    writeRuntimeJsonSync(path, value);
+    return;
+  }
   const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
   const text = jsonText(value);
   for (let attempt = 0; ; attempt++) {
@@ -84,21 +90,26 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
 /**
  * writeJsonAtomic of a runtime file (not durable), synchronously: for a small file on the
  * critical path, where each step's round trip through libuv's threads costs more than the write.
+ * True once written; false only with makeFolder: false and the folder gone.
  */
-export function writeRuntimeJsonSync(path: string, value: unknown): void {
+export function writeRuntimeJsonSync(path: string, value: unknown, options: { makeFolder?: boolean } = {}): boolean {
   const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
   const text = jsonText(value);
   for (let attempt = 0; ; attempt++) {
     try {
-      // The folder is made when the first try finds it missing (ENOENT), not tried at every write.
-      if (attempt > 0) mkdirSync(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
+      // The folder is made when the first try finds it missing (ENOENT), not tried at every write;
+      // with makeFolder: false, a missing folder is no write (false): the file's owner is gone.
+      if (attempt > 0) {
+        if (options.makeFolder === false) return false;
+        mkdirSync(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
+      }
       writeFileSync(tmp, text, { mode: RECORD_FILE_MODE });
       // Swapped in where a version is there (tmp then holds the old one, unlinked), else renamed:
       // either way a reader sees one whole version. A swapped-out version left by a crash or
       // a failed unlink is a .tmp file, which no reader takes for a record.
       if (!exchangePaths(tmp, path)) renameSync(tmp, path);
       else unlinkQuietly(tmp);
-      return;
+      return true;
     } catch (e) {
       rmSync(tmp, { force: true });
       if (errno(e) !== 'ENOENT' || attempt >= 10) throw e; // a folder pruned meanwhile: again (writeJsonAtomic)

@@ -16,6 +16,8 @@ import { send, type PublishedStatus, type SupervisorStatus } from './protocol.js
 import { readJsonSync } from '../state/atomic.js';
 import { nodeHelperEnv } from '../sys/node-env.js';
 
+/** A published status older than this is not believed (supervisor.ts renews it every STATUS_HEARTBEAT_MS). */
+const PUBLISHED_FRESH_MS = 3000;
 /** How long ensureSupervisor looks again for a supervisor that does not answer, or whose mutex is held. */
 const START_TIMEOUT_MS = 15_000;
 /**
@@ -306,7 +308,8 @@ export async function supervisorStatus(project: string, roots: StateRoots = stat
  * still holds: its writer is the running supervisor, and every service in `seen` (name -> pid
  * of its running process, null when none runs, as the kernel shows it to the caller) is there
  * with that process, running, or not running. 'none' when no supervisor runs; undefined when the
- * file is missing, another's or behind the kernel: then ask (supervisorStatus), which ticks first.
+ * file is missing, another's, older than PUBLISHED_FRESH_MS or behind the kernel: then ask
+ * (supervisorStatus), which ticks first.
  * No socket, no node:net: a `ps` of 20 services ~9 ms sooner.
  */
 export async function publishedStatus(
@@ -316,9 +319,14 @@ export async function publishedStatus(
 ): Promise<SupervisorStatus | 'none' | undefined> {
   const running = await runningSupervisor(project, roots);
   if (running === undefined) return 'none';
+  const path = supervisorPaths(roots, project).status;
+  // Renewed every second by a supervisor that ticks (supervisor.ts heartbeat): an older one is
+  // a supervisor stopped or hung, asked instead (it answers, or ps says it does not).
+  const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+  if (age > PUBLISHED_FRESH_MS) return undefined;
   let status: Partial<PublishedStatus> | undefined;
   try {
-    status = readJsonSync(supervisorPaths(roots, project).status) as Partial<PublishedStatus> | undefined;
+    status = readJsonSync(path) as Partial<PublishedStatus> | undefined;
   } catch {
     return undefined; // unreadable: ask
   }

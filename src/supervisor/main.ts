@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       if (!isAbstract(paths.socket)) await rm(paths.socket, { force: true });
       const current = await readPidRecord(paths.pidFile);
       if (current?.pid === self.pid && current.startTime === self.startTime) await rm(paths.pidFile, { force: true });
+      await rm(paths.status, { force: true }); // a status no one publishes any more is not shown (ps checks the pid too)
       mutex.close();
       setImmediate(() => process.exit(0));
     })());

@@ -3,7 +3,7 @@
 // runs, one healthcheck prober per live process that has a healthcheck, and for a process
 // that has exited, the restart its policy asks for. Level-triggered: a tick after a crash of
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
-import { statSync } from 'node:fs';
+import { statSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CgroupManager, ExecTarget } from '../runtime/index.js';
 import { describeExit, readExitRecord } from '../state/exit-record.js';
@@ -31,6 +31,8 @@ import { serialized, writeRuntimeJsonSync } from '../state/atomic.js';
 
 /** How often the records are read. */
 export const TICK_MS = 100;
+/** How often the published status's time is renewed while nothing changes (control.ts PUBLISHED_FRESH_MS). */
+export const STATUS_HEARTBEAT_MS = 1000;
 /** A folder changed this recently may have changed again within the same clock tick. */
 const RECENT_MS = 2000;
 /**
@@ -96,8 +98,10 @@ export class Supervisor {
    * of the tick (publishStatus). An idle tick sets nothing and publishes nothing.
    */
   private statusDirty = true;
-  /** The text last published. */
+  /** The text last published ('' before the first publication, or once the file was found gone). */
   private published = '';
+  /** When the status file was last written or touched (Date.now()). */
+  private touched = 0;
   private readonly statusPath: string;
 
   private exits(): ExitWatcher | undefined {
@@ -163,17 +167,39 @@ export class Supervisor {
    * of the kernel (every service's process), and asks otherwise.
    */
   private publishStatus(): void {
-    if (!this.statusDirty || this.stopped) return;
+    if (this.stopped) return;
+    if (!this.statusDirty) {
+      this.heartbeat();
+      return;
+    }
     this.statusDirty = false;
     const status: PublishedStatus = { ...this.currentStatus(), startTime: this.startTime };
     const text = JSON.stringify(status);
-    if (text === this.published) return;
+    if (text === this.published) return this.heartbeat();
     try {
-      writeRuntimeJsonSync(this.statusPath, status);
-      this.published = text;
+      // Not into a folder that is gone (the project's run folder removed under it): it would come back.
+      if (writeRuntimeJsonSync(this.statusPath, status, { makeFolder: false })) {
+        this.published = text;
+        this.touched = Date.now();
+      }
     } catch (e) {
       this.statusDirty = true; // the next tick tries again
       this.log(`publishing the status: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /**
+   * Every STATUS_HEARTBEAT_MS the published status's time is set to now (one utimes, whatever the
+   * number of services): `ps` takes a status older than PUBLISHED_FRESH_MS for a supervisor that
+   * no longer ticks (stopped, hung), and asks it instead, as it always did, waiting for its answer.
+   */
+  private heartbeat(): void {
+    if (this.published === '' || Date.now() - this.touched < STATUS_HEARTBEAT_MS) return;
+    this.touched = Date.now();
+    try {
+      utimesSync(this.statusPath, new Date(), new Date());
+    } catch {
+      this.published = ''; // gone: written again when something changes
     }
   }
 
@@ -257,7 +283,19 @@ export class Supervisor {
   }
 
   private async reconcileNetwork(records: readonly ServiceRecord[]): Promise<void> {
-    this.statusDirty = true; // the ports' bound numbers and errors
+    // The status shows the ports (bound numbers, errors) and the DNS addresses: dirty only when
+    // they changed (a listener that keeps failing is retried at every tick, with nothing new).
+    const before = this.listenersShown();
+    await this.reconcileListeners(records);
+    if (this.listenersShown() !== before) this.statusDirty = true;
+  }
+
+  /** What status() shows of the listeners, as text. */
+  private listenersShown(): string {
+    return JSON.stringify([this.ports.states(), this.dns.addresses()]);
+  }
+
+  private async reconcileListeners(records: readonly ServiceRecord[]): Promise<void> {
     const snapshot = this.snapshot;
     const retryNow = this.retryNow;
     this.retryNow = false;
@@ -421,15 +459,21 @@ export class Supervisor {
     const saved = await readHealth(healthPath);
     const initial = sameProcess(saved, target) ? saved : undefined;
     let last = initial?.status;
+    let lastShown: string | undefined;
     const prober = startProber(
       target,
       check,
       (state) => {
         if (state.status !== last) this.log(`${record.service}: ${state.status}${state.status === 'unhealthy' ? ` (${lastOutput(state)})` : ''}`);
+        const shown = `${state.status}\0${state.log.length > 0 ? lastOutput(state) : ''}`;
         last = state.status;
         void writeFile(healthPath, state).catch((e: Error) => this.log(`${record.service}: saving health: ${e.message}`));
-        this.statusDirty = true;
-        if (this.ticking === undefined) this.publishStatus(); // else at the tick's end
+        // What the status shows of it (health, the last probe's output) changed: published now, or at the tick's end.
+        if (shown !== lastShown) {
+          lastShown = shown;
+          this.statusDirty = true;
+          if (this.ticking === undefined) this.publishStatus();
+        }
       },
       initial,
     );

@@ -83,28 +83,32 @@ interface LinkBatch {
   readonly send: () => void;
 }
 const linkBatches = new WeakMap<RunContext, LinkBatch>();
-/** How many link deletions a run has asked deleteLinkBatched for so far. */
-const askedOf = new WeakMap<RunContext, number>();
+/** A run's planned deletions (one by each detach-veth and remove-network) and those of them asked for so far. */
+const deletionsOf = new WeakMap<RunContext, { planned: number; asked: Set<string> }>();
 /** How long a batch waits for more host sides: the record reads of its fellow detaches. */
 const BATCH_WINDOW_MS = 2;
 
-/** The deletions a run's plan asks for: one by each detach-veth and each remove-network. */
-function plannedDeletions(ctx: RunContext): number {
-  let n = 0;
-  for (const id of ctx.planned) if (id.startsWith('detach-veth:') || id.startsWith('remove-network:')) n++;
-  return n;
+/** The run's count of the deletions its plan holds, and which of them have asked. */
+function deletions(ctx: RunContext): { planned: number; asked: Set<string> } {
+  let d = deletionsOf.get(ctx);
+  if (d === undefined) {
+    let planned = 0;
+    for (const id of ctx.planned) if (id.startsWith('detach-veth:') || id.startsWith('remove-network:')) planned++;
+    deletionsOf.set(ctx, (d = { planned, asked: new Set() }));
+  }
+  return d;
 }
 
 /**
- * Deletes host link `name` together with every other one a detach-veth or remove-network of
- * this run asks for within BATCH_WINDOW_MS (the detaches and the network removals `down` starts
+ * Deletes host link `name` (asked for by the step `by`, an operation id) together with every
+ * other one a detach-veth or remove-network of this run asks for within BATCH_WINDOW_MS (the detaches and the network removals `down` starts
  * together once every service has stopped, each reading its records first): one request per
  * batch, so the kernel's RCU wait (~30 ms) is paid per batch, not per veth or bridge. Once every
  * deletion the plan holds has been asked for, the batch goes at once: its timer fires only when
  * this thread is free, and in a `down` the services' removals kept it busy for ~16 ms first
  * (traced, 20 services), the kernel's wait beginning only then.
  */
-export function deleteLinkBatched(ctx: RunContext, name: string): Promise<void> {
+export function deleteLinkBatched(ctx: RunContext, name: string, by: string): Promise<void> {
   let batch = linkBatches.get(ctx);
   if (!batch) {
     const names: string[] = [];
@@ -129,9 +133,11 @@ export function deleteLinkBatched(ctx: RunContext, name: string): Promise<void> 
     linkBatches.set(ctx, batch);
   }
   batch.names.push(name);
-  const asked = (askedOf.get(ctx) ?? 0) + 1;
-  askedOf.set(ctx, asked);
-  if (asked >= plannedDeletions(ctx)) batch.send();
+  // Counted by the planned step that asks (`by`, its id): an undo's deletion (a failed
+  // attach-veth or create-network undone) is no step of the plan's and counts for nothing.
+  const d = deletions(ctx);
+  if (ctx.planned.has(by)) d.asked.add(by);
+  if (d.asked.size >= d.planned) batch.send();
   return batch.done;
 }
 
@@ -149,7 +155,7 @@ export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service'
   const own = ctx.live.networks[op.network] !== undefined;
   const owner = !own && (spec === undefined || spec.external) ? foreignOwner(ctx.project.name, name) : undefined;
   // A failed batch says nothing about which link failed: this one is retried alone, by name.
-  await deleteLinkBatched(ctx, name).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
+  await deleteLinkBatched(ctx, name, opId('detach-veth', `${op.service}/${op.network}`)).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
   if (owner !== undefined) await releaseExternal(ctx.roots, ctx.project.name, op.service, owner);
   if (recordGoes(ctx, op.service)) return removalStepDone(ctx, op.service, opId('detach-veth', `${op.service}/${op.network}`));
   await record(ctx, op.service, (r) => {

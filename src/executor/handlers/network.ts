@@ -11,6 +11,7 @@ import { ipamStore } from '../ipam.js';
 import { undoing } from './undo.js';
 import { deleteLinkBatched } from './netns.js';
 import { mark } from '../../trace.js';
+import { opId } from '../../planner/edges.js';
 import { FIREWALL_PENDING } from '../../planner/hash.js';
 
 /**
@@ -75,7 +76,7 @@ export async function removeNetwork(ctx: RunContext, op: Pick<RemoveNetwork, 'ne
   // less); a failed batch says nothing about which link failed: this one is retried alone.
   const bridgeLink = recorded ?? bridgeName(ctx.project.name, op.network);
   const [bridge, firewall] = await Promise.allSettled([
-    deleteLinkBatched(ctx, bridgeLink)
+    deleteLinkBatched(ctx, bridgeLink, opId('remove-network', op.network))
       .catch(() => ctx.network().removeNetwork(ctx.project.name, op.network, recorded))
       .then(() => mark('network: bridge deleted')),
     syncProjectFirewall(ctx, op.network).then(() => mark('network: firewall rewritten')),

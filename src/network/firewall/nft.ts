@@ -41,11 +41,15 @@ export async function applyRuleset(
   target: NetTarget = {},
 ): Promise<void> {
   const requests: readonly NftMessage[] = networks.length ? rulesetRequests(project, networks) : deleteRequests(project);
-  try {
-    await sendNftBatch(target, requests);
-  } catch (e) {
-    throw e instanceof KernelError ? refused(project, e) : e;
-  }
+  // The kernel's refusal of the batch is explained; a socket that cannot be opened (a namespace
+  // that is gone, no netlink) is reported as it is.
+  await withNftSocket(target, async (socket) => {
+    try {
+      await socket.batch(requests);
+    } catch (e) {
+      throw e instanceof KernelError ? refused(project, e) : e;
+    }
+  });
 }
 
 /** What the kernel's refusal of the table means for the person who ran stack. */

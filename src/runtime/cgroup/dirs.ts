@@ -58,10 +58,13 @@ async function mkdirOnce(fs: CgroupFs, dir: string): Promise<void> {
  * Creates `root/<rel>` one level at a time; `prepare` runs on each level above the leaf once
  * it exists (v2 enables controllers for the level below there). A sibling's teardown may
  * remove a parent between two mkdirs (ENOENT): the chain is then walked again, from the top.
- * A level above the leaf that this process made or found, and prepared, is not made or prepared
- * again (the `stack` and project levels, shared by every service: profiled in an `up -d` of 20,
- * the EEXISTs and the parent listings that check them were ~10 ms of the CLI's thread). One that
- * went meanwhile shows as the leaf's ENOENT, and the walk again from the top makes it.
+ * Without `prepare` (v1's hierarchies but cpuset), a level above the leaf that this process made
+ * or found is not made again (the `stack` and project levels, shared by every service: profiled
+ * in an `up -d` of 20, the EEXISTs and the parent listings that check them were ~10 ms of the
+ * CLI's thread); one that went meanwhile shows as the leaf's ENOENT, and the walk again from the
+ * top makes it. A chain with `prepare` walks every level each time: what it prepares depends on
+ * the service (v2's cpuset controller only for a service with `cpuset:`), and another process may
+ * have made a level again without it.
  */
 export async function mkdirChain(fs: CgroupFs, root: string, rel: string, prepare?: (dir: string) => Promise<void>): Promise<string> {
   const parts = rel.split('/');
@@ -73,11 +76,11 @@ export async function mkdirChain(fs: CgroupFs, root: string, rel: string, prepar
       for (const [i, part] of parts.entries()) {
         dir = join(dir, part);
         const leaf = i === parts.length - 1;
-        if (!leaf && attempt === 0 && ready.has(dir)) continue;
+        if (!leaf && prepare === undefined && attempt === 0 && ready.has(dir)) continue;
         await mkdirOnce(fs, dir);
         if (leaf) continue;
         if (prepare) await prepare(dir);
-        ready.add(dir);
+        else ready.add(dir);
       }
       return dir;
     } catch (e) {
@@ -91,7 +94,7 @@ export async function mkdirChain(fs: CgroupFs, root: string, rel: string, prepar
   }
 }
 
-/** The levels above a leaf each cgroup file system has made or found and prepared in this process (mkdirChain). */
+/** The levels above a leaf each cgroup file system has made or found in this process, in chains with nothing to prepare (mkdirChain). */
 const readyLevels = new WeakMap<CgroupFs, Set<string>>();
 
 /** rmdir: true when removed or already gone, false while busy (processes or children). */

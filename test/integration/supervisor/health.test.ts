@@ -1,11 +1,13 @@
 // Healthchecks run by the supervisor inside each service: a service that answers turns
 // healthy, one whose check fails turns unhealthy with the check's output kept, and
 // waitHealthy reports both (and refuses a service without a healthcheck). Real kernel, root.
+import { utimesSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import type { Healthcheck } from '../../../src/spec/project.js';
 import { ensureSupervisor, readHealth, serviceStatePaths, supervisorStatus, waitHealthy } from '../../../src/supervisor/index.js';
 import { processStartedAt } from '../../../src/supervisor/prober.js';
 import { publishedStatus } from '../../../src/supervisor/control.js';
+import { supervisorPaths } from '../../../src/supervisor/paths.js';
 import type { ServiceStatus } from '../../../src/supervisor/protocol.js';
 import { describeRoot } from '../../harness/require.js';
 import { eventually, PROGRAMS_DIR, supervisorRigs } from './rig.js';
@@ -67,6 +69,12 @@ describeRoot('supervisor: healthchecks', () => {
     expect(await publishedStatus(rig.project, rig.roots, new Map([...seen, ['plain', null]]))).toBeUndefined();
     expect(await publishedStatus(rig.project, rig.roots, new Map([...seen, ['absent', null]]))).toBeUndefined();
     expect(await publishedStatus('not-' + rig.project, rig.roots, seen)).toBe('none');
+    // Older than 3 s: a supervisor that no longer ticks; not taken until its heartbeat renews it (every second).
+    const file = supervisorPaths(rig.roots, rig.project).status;
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(file, old, old);
+    expect(await publishedStatus(rig.project, rig.roots, seen)).toBeUndefined();
+    await eventually(async () => (await publishedStatus(rig.project, rig.roots, seen)) !== undefined, 'the heartbeat to renew the published status', 5000);
   });
 
   it('start_period: failures do not count until it is over, a timeout is a failure', async () => {

@@ -60,7 +60,7 @@ describe('cgroup dirs', () => {
     }
   });
 
-  it('mkdirChain makes and prepares the levels above a leaf once per file system; one removed meanwhile is made and prepared again', async () => {
+  it('mkdirChain makes the levels above a leaf once per file system when nothing is to be prepared; one removed meanwhile is made again', async () => {
     const fs = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
     const made: string[] = [];
     const mkdir = fs.mkdir.bind(fs);
@@ -68,21 +68,26 @@ describe('cgroup dirs', () => {
       made.push(path.slice(ROOT.length + 1));
       await mkdir(path);
     };
-    const prepared: string[] = [];
-    const prepare = async (dir: string) => void prepared.push(dir.slice(ROOT.length + 1));
-    await mkdirChain(fs, ROOT, 'stack/shop/web', prepare);
-    await mkdirChain(fs, ROOT, 'stack/shop/db', prepare);
+    await mkdirChain(fs, ROOT, 'stack/shop/web');
+    await mkdirChain(fs, ROOT, 'stack/shop/db');
     expect(made).toEqual(['stack', 'stack/shop', 'stack/shop/web', 'stack/shop/db']);
-    expect(prepared).toEqual(['stack', 'stack/shop']);
     // The project's level goes with its last group (a `down` by another command): made again.
     for (const dir of ['stack/shop/web', 'stack/shop/db', 'stack/shop']) await fs.rmdir(`${ROOT}/${dir}`);
     made.length = 0;
-    prepared.length = 0;
-    await expect(mkdirChain(fs, ROOT, 'stack/shop/api', prepare)).resolves.toBe(`${ROOT}/stack/shop/api`);
+    await expect(mkdirChain(fs, ROOT, 'stack/shop/api')).resolves.toBe(`${ROOT}/stack/shop/api`);
     expect(made).toEqual(['stack/shop/api', 'stack', 'stack/shop', 'stack/shop/api']);
-    expect(prepared).toEqual(['stack', 'stack/shop']);
     // Another file system (another hierarchy, a test's fresh one) knows none of these levels.
     const other = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
     await expect(mkdirChain(other, ROOT, 'stack/shop/web')).resolves.toBe(`${ROOT}/stack/shop/web`);
+  });
+
+  it('mkdirChain prepares every level above the leaf each time it is given something to prepare (what it prepares depends on the service)', async () => {
+    const fs = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
+    await mkdirChain(fs, ROOT, 'stack/shop/web'); // the levels known, unprepared
+    const prepared: string[] = [];
+    const prepare = async (dir: string) => void prepared.push(dir.slice(ROOT.length + 1));
+    await mkdirChain(fs, ROOT, 'stack/shop/db', prepare);
+    await mkdirChain(fs, ROOT, 'stack/shop/api', prepare);
+    expect(prepared).toEqual(['stack', 'stack/shop', 'stack', 'stack/shop']);
   });
 });

@@ -23,7 +23,7 @@ describe('deleteLinkBatched', () => {
   it('sends the batch at once when every deletion of the plan has been asked for, without waiting for its timer', async () => {
     vi.useFakeTimers();
     const { ctx, batches } = run(['stop-service:a', 'detach-veth:a/default', 'detach-veth:b/default', 'remove-network:default', 'remove-netns:a']);
-    const done = [deleteLinkBatched(ctx, 'stkva'), deleteLinkBatched(ctx, 'stkvb'), deleteLinkBatched(ctx, 'stkbr')];
+    const done = [deleteLinkBatched(ctx, 'stkva', 'detach-veth:a/default'), deleteLinkBatched(ctx, 'stkvb', 'detach-veth:b/default'), deleteLinkBatched(ctx, 'stkbr', 'remove-network:default')];
     await Promise.all(done); // no timer advanced
     expect(batches).toEqual([['stkva', 'stkvb', 'stkbr']]);
   });
@@ -31,15 +31,17 @@ describe('deleteLinkBatched', () => {
   it('waits for its window while a deletion of the plan is still to come, then sends what it has', async () => {
     vi.useFakeTimers();
     const { ctx, batches } = run(['detach-veth:a/default', 'detach-veth:b/default', 'remove-network:default']);
-    const first = deleteLinkBatched(ctx, 'stkva');
-    const second = deleteLinkBatched(ctx, 'stkvb');
+    const first = deleteLinkBatched(ctx, 'stkva', 'detach-veth:a/default');
+    // An undo's deletion (no step of the plan's) does not count: the batch still waits.
+    const undo = deleteLinkBatched(ctx, 'stkvx', 'detach-veth:x/default');
+    const second = deleteLinkBatched(ctx, 'stkvb', 'detach-veth:b/default');
     await settle();
     expect(batches).toEqual([]);
     await vi.advanceTimersByTimeAsync(2);
-    await Promise.all([first, second]);
-    expect(batches).toEqual([['stkva', 'stkvb']]);
+    await Promise.all([first, undo, second]);
+    expect(batches).toEqual([['stkva', 'stkvx', 'stkvb']]);
     // The last one, asked for later (a network kept for its guests never asks), goes alone and at once.
-    await deleteLinkBatched(ctx, 'stkbr');
-    expect(batches).toEqual([['stkva', 'stkvb'], ['stkbr']]);
+    await deleteLinkBatched(ctx, 'stkbr', 'remove-network:default');
+    expect(batches).toEqual([['stkva', 'stkvx', 'stkvb'], ['stkbr']]);
   });
 });

@@ -49,6 +49,23 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('walk', () => {
+  test('starts the steps that become ready together in plan order, a network\'s removal first (its bridge joins the veths\' batch)', async () => {
+    const op = (id: string, kind: OperationKind, dependsOn: string[]): Operation =>
+      ({ id, kind, resource: id, cause: 'test', dependsOn, service: 's', network: 'n' }) as unknown as Operation;
+    const plan: Plan = {
+      project: 'p',
+      operations: [
+        op('stop-service:s', 'stop-service', []),
+        op('detach-veth:s/n', 'detach-veth', ['stop-service:s']),
+        op('remove-service:s', 'remove-service', ['stop-service:s']),
+        op('remove-network:n', 'remove-network', ['stop-service:s']),
+      ],
+    };
+    const { handlers, log } = recording();
+    await walk(plan, handlers, { concurrency: 8 });
+    expect(log.filter((l) => l.startsWith('start ')).map((l) => l.slice(6))).toEqual(['stop-service:s', 'remove-network:n', 'detach-veth:s/n', 'remove-service:s']);
+  });
+
   test('runs each operation once, each after its dependencies are done', async () => {
     const plan = makePlan(project([service('db'), service('api', { dependsOn: needs('db') }), service('web', { dependsOn: needs('api') })]), emptyLiveState('p'));
     const { handlers, log } = recording();
