@@ -343,23 +343,26 @@ export async function publishedStatus(
 /**
  * Stops the project's supervisor (services keep running) and removes its files; a dead or
  * unresponsive one is killed (checked by start time) and its files removed all the same.
- * `asked` is called once: when the supervisor has answered `stop` (it then restarts and probes
- * nothing more: it answers before it closes), else once it is gone (none ran, or it was killed);
- * the promise settles once it is gone.
+ * `asked` is called once: when the supervisor was sent SIGTERM (it then closes: a restart would
+ * take the project lock, which callers hold), else once it is gone (none ran); the promise
+ * settles once it is gone.
  */
 export async function stopSupervisor(project: string, roots: StateRoots = stateRoots(), asked?: () => void): Promise<void> {
   const paths = supervisorPaths(roots, project);
   const running = await runningSupervisor(project, roots);
   if (running) {
-    if (await send(paths.socket, { command: 'stop' }, 3000).then((reply) => reply.ok, () => false)) {
-      asked?.();
-      asked = undefined;
-    }
-    // Through a pidfd: its exit is seen when it happens (not at the next look of a polling
-    // loop), and the pid is signalled only while it is still that supervisor.
+    // Through a pidfd: the pid is signalled only while it is still that supervisor, and its exit
+    // is seen when it happens (not at the next look of a polling loop). Told by SIGTERM, which it
+    // handles as the control socket's `stop` (main.ts shutdown): no connection to make and no
+    // answer to wait for (node:net's loading and a round trip, ~4 ms of every `down`). It
+    // restarts nothing meanwhile: a restart takes the project lock, which the caller holds.
     const { PinnedProcess } = await import('../sys/pidfd.js');
     const pinned = PinnedProcess.open(running.pid, running.startTime);
     try {
+      if (pinned?.signal(15)) {
+        asked?.();
+        asked = undefined;
+      }
       if (pinned !== undefined && !(await pinned.waitExit(5000))) {
         pinned.signal(9);
         await pinned.waitExit(60_000);
