@@ -79,10 +79,11 @@ function compile(pairs: readonly [string, string][], compiler: string): Promise<
  */
 export async function compiledSeccompPairs(filter: SeccompFilter | undefined, compiler = SECCOMP_COMPILER_PATH): Promise<[string, string][]> {
   if (filter === undefined) return [];
-  const known = answered.get(filter)?.get(compiler);
+  const identity = compilerIdentity(compiler); // a rebuilt compiler (a long-lived supervisor outlives builds) answers anew
+  const known = answered.get(filter)?.get(`${compiler}\0${identity}`);
   if (known !== undefined) return known.map(([k, v]): [string, string] => [k, v]);
   const pairs = seccompRequestPairs(filter);
-  const key = sha256Hex(JSON.stringify([compiler, compilerIdentity(compiler), pairs]));
+  const key = sha256Hex(JSON.stringify([compiler, identity, pairs]));
   let bpf = compiled.get(key);
   if (bpf === undefined) {
     const kept = cached(key);
@@ -97,14 +98,15 @@ export async function compiledSeccompPairs(filter: SeccompFilter | undefined, co
   const answer: [string, string][] = [['seccomp_bpf', code.toString('hex')], ...filter.flags.map((f): [string, string] => ['seccomp_flag', f])];
   let byCompiler = answered.get(filter);
   if (byCompiler === undefined) answered.set(filter, (byCompiler = new Map()));
-  byCompiler.set(compiler, answer);
+  byCompiler.set(`${compiler}\0${identity}`, answer);
   return answer.map(([k, v]): [string, string] => [k, v]);
 }
 
 /**
  * The answers given already, by filter object (serviceSeccomp hands the services that share a
- * profile and capabilities one filter) and compiler: a later launch skips building ~400 rule
- * pairs, hashing them and writing the BPF as hex (~0.15 ms a launch, profiled in an `up -d` of
- * 20). Only compiled answers are kept; a failed compilation is tried again.
+ * profile and capabilities one filter) and compiler build (path and identity): a later launch
+ * skips building ~400 rule pairs, hashing them and writing the BPF as hex (~0.15 ms a launch,
+ * profiled in an `up -d` of 20). Only compiled answers are kept; a failed compilation is tried
+ * again.
  */
 const answered = new WeakMap<SeccompFilter, Map<string, [string, string][]>>();
