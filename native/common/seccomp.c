@@ -84,8 +84,8 @@ static enum scmp_compare op_of(const char *text, const char *rule) {
   fail("seccomp", EINVAL, "unknown comparison %s in seccomp rule %s", text, rule);
 }
 
-/* Adds one `seccomp_rule` value to the filter (skipped: an unknown syscall, the default action). */
-/* Adds one rule; returns whether it was added (not skipped). */
+/* Adds one `seccomp_rule` value to the filter; returns whether it was added (skipped: an unknown
+ * syscall, the default action). */
 static int add_rule(scmp_filter_ctx ctx, uint32_t default_action, const char *rule) {
   char copy[1024];
   if (strlen(rule) >= sizeof copy) fail("seccomp", E2BIG, "seccomp rule too long: %.64s...", rule);

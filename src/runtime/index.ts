@@ -12,7 +12,8 @@
 //   state/exit-record.ts) and process identity (sys/proc.ts) sit below, for readers that
 //   start nothing (ps, the supervisor's status).
 export { startServiceProcess, type StartRequest, type StartedService } from './service.js';
-export { discardPreparedLauncher, launch, LAUNCHER_PATH, prepareLauncher, type LaunchOptions, type LaunchedService } from './launch.js';
+export { discardPreparedLauncher, launch, prepareLauncher, type LaunchOptions, type LaunchedService } from './launch.js';
+export { LAUNCHER_PATH } from './launcher-path.js';
 export { commandOf } from './launcher-config.js';
 export { signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
 export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';

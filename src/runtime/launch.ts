@@ -32,8 +32,6 @@ import { loadUserDb, resolveUser, type Identity, type UserDb } from './user.js';
 import { addedGroups, checkSysctlNamespaces, settingError } from './process-settings.js';
 import { checkTargets, type ServiceView } from './view.js';
 
-export { LAUNCHER_PATH };
-
 /** What to launch and where its traces go. */
 export interface LaunchOptions {
   readonly service: Service;

@@ -203,20 +203,18 @@ export function sendto(fd: number, buf: Buffer, addr: Buffer | null, call: () =>
  * failed send is made once more here, synchronously, to report it (a send that fails delivers
  * nothing: the request is not made twice).
  */
-export function sendtoOffThread(fd: number, buf: Buffer, addr: Buffer | null, call: () => string): Promise<number> {
-  const { sendto: fn } = lib();
-  const async = (fn as unknown as { async: (...args: unknown[]) => void }).async;
+export async function sendtoOffThread(fd: number, buf: Buffer, addr: Buffer | null, call: () => string): Promise<number> {
+  const ret = await offThread(lib().sendto, fd, buf, buf.length, 0, addr, addr?.length ?? 0);
+  return ret >= 0 ? ret : sendto(fd, buf, addr, call);
+}
+
+/** `fn(...args)` through koffi's async call, on one of libuv's threads; resolves with what it returned (errno is that thread's). */
+function offThread(fn: Fn, ...args: unknown[]): Promise<number> {
+  const onThread = (fn as unknown as { async: (...args: unknown[]) => void }).async;
   return new Promise((resolve, reject) => {
-    async(fd, buf, buf.length, 0, addr, addr?.length ?? 0, (error: unknown, ret: number) => {
+    onThread(...args, (error: unknown, ret: number) => {
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
-      else if (ret >= 0) resolve(ret);
-      else {
-        try {
-          resolve(sendto(fd, buf, addr, call));
-        } catch (e) {
-          reject(e);
-        }
-      }
+      else resolve(ret);
     });
   });
 }
@@ -232,16 +230,9 @@ export function close(fd: number): void {
 }
 
 /** close(2) on one of libuv's threads (koffi's async call), for a descriptor whose release waits in the kernel; rejects as close() throws. */
-export function closeOffThread(fd: number): Promise<void> {
-  const async = (lib().close as unknown as { async: (...args: unknown[]) => void }).async;
-  return new Promise((resolve, reject) => {
-    async(fd, (error: unknown, ret: number) => {
-      if (error) reject(error instanceof Error ? error : new Error(String(error)));
-      // errno is the worker thread's: a failed close (EBADF, a bookkeeping bug) is named without it.
-      else if (ret < 0) reject(new Error(`close(fd ${fd}) failed`));
-      else resolve();
-    });
-  });
+export async function closeOffThread(fd: number): Promise<void> {
+  // errno is the worker thread's: a failed close (EBADF, a bookkeeping bug) is named without it.
+  if ((await offThread(lib().close, fd)) < 0) throw new Error(`close(fd ${fd}) failed`);
 }
 
 const AT_FDCWD = -100;

@@ -156,9 +156,10 @@ export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service'
   const own = ctx.live.networks[op.network] !== undefined;
   const owner = !own && (spec === undefined || spec.external) ? foreignOwner(ctx.project.name, name) : undefined;
   // A failed batch says nothing about which link failed: this one is retried alone, by name.
-  await deleteLinkBatched(ctx, name, opId('detach-veth', `${op.service}/${op.network}`)).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
+  const id = opId('detach-veth', `${op.service}/${op.network}`);
+  await deleteLinkBatched(ctx, name, id).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
   if (owner !== undefined) await releaseExternal(ctx.roots, ctx.project.name, op.service, owner);
-  if (recordGoes(ctx, op.service)) return removalStepDone(ctx, op.service, opId('detach-veth', `${op.service}/${op.network}`));
+  if (recordGoes(ctx, op.service)) return removalStepDone(ctx, op.service, id);
   await record(ctx, op.service, (r) => {
     const { [op.network]: _gone, ...veths } = r.veths;
     return { ...r, veths };

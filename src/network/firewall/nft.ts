@@ -5,7 +5,7 @@ import { KernelError, UserError } from '../../errors.js';
 import { nftTableName } from '../../names.js';
 import type { NftMessage } from '../nl/index.js';
 import { inNetnsAt } from '../netns.js';
-import { NetlinkSocket, type BatchedRequest } from '../socket.js';
+import { NetlinkSocket } from '../socket.js';
 import { NETLINK_NETFILTER } from '../../sys/libc.js';
 import { deleteRequests, type FirewallNetwork, rulesetRequests } from './ruleset.js';
 import type { NetTarget } from './run.js';
@@ -27,11 +27,6 @@ export async function withNftSocket<T>(target: NetTarget, fn: (socket: NetlinkSo
   } finally {
     socket.closeOffThread().catch(() => undefined);
   }
-}
-
-/** Sends `requests` as one nf_tables batch (all or nothing) on a socket of its own in the target's namespace. */
-export function sendNftBatch(target: NetTarget, requests: readonly BatchedRequest[]): Promise<void> {
-  return withNftSocket(target, (socket) => socket.batch(requests));
 }
 
 /** Replaces the project's table with one for `networks`; with no networks left, removes it. */

@@ -80,7 +80,8 @@ function compile(pairs: readonly [string, string][], compiler: string): Promise<
 export async function compiledSeccompPairs(filter: SeccompFilter | undefined, compiler = SECCOMP_COMPILER_PATH): Promise<[string, string][]> {
   if (filter === undefined) return [];
   const identity = compilerIdentity(compiler); // a rebuilt compiler (a long-lived supervisor outlives builds) answers anew
-  const known = answered.get(filter)?.get(`${compiler}\0${identity}`);
+  const build = `${compiler}\0${identity}`;
+  const known = answered.get(filter)?.get(build);
   if (known !== undefined) return known.map(([k, v]): [string, string] => [k, v]);
   const pairs = seccompRequestPairs(filter);
   const key = sha256Hex(JSON.stringify([compiler, identity, pairs]));
@@ -98,7 +99,7 @@ export async function compiledSeccompPairs(filter: SeccompFilter | undefined, co
   const answer: [string, string][] = [['seccomp_bpf', code.toString('hex')], ...filter.flags.map((f): [string, string] => ['seccomp_flag', f])];
   let byCompiler = answered.get(filter);
   if (byCompiler === undefined) answered.set(filter, (byCompiler = new Map()));
-  byCompiler.set(`${compiler}\0${identity}`, answer);
+  byCompiler.set(build, answer);
   return answer.map(([k, v]): [string, string] => [k, v]);
 }
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { serviceHides } from '../../../src/runtime/hidden.js';
 import { encodeLaunchRequest } from '../../../src/runtime/launcher-config.js';
-import { LAUNCHER_PATH } from '../../../src/runtime/launch.js';
+import { LAUNCHER_PATH } from '../../../src/runtime/launcher-path.js';
 import { readLogLines } from '../../../src/runtime/logs.js';
 import { prepareMounts } from '../../../src/runtime/mounts.js';
 import { DEFAULT_TMPFS_SIZE_BYTES, type ServiceView, type ViewMount } from '../../../src/runtime/view.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
 import { nftTableName } from '../../../src/names.js';
 import { tableComment, type FirewallNetwork } from '../../../src/network/firewall/index.js';
-import { applyRuleset, sendNftBatch } from '../../../src/network/firewall/nft.js';
+import { applyRuleset, withNftSocket } from '../../../src/network/firewall/nft.js';
 import { forwardChain, syncForwardHoles } from '../../../src/network/firewall/iptables.js';
 import { cmp, lookup, newRule, newTable, NFPROTO_INET, NFT_CMP_EQ, NFT_REG_1, verdict, NF_DROP } from '../../../src/network/nl/index.js';
 import { KernelError } from '../../../src/errors.js';
@@ -119,12 +119,14 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     const table = nftTableName('refused');
     const error = await Promise.resolve()
       .then(() =>
-        sendNftBatch(at(byStack), [
-          newTable(NFPROTO_INET, table),
-          // a rule in a chain that does not exist
-          newRule(NFPROTO_INET, table, 'nowhere', [cmp(NFT_REG_1, NFT_CMP_EQ, Buffer.from([1])), verdict(NF_DROP)], 'a rule of no chain'),
-          newRule(NFPROTO_INET, table, 'nowhere', [lookup(NFT_REG_1, { name: 'none', id: 99 }), verdict(NF_DROP)], 'another'),
-        ]),
+        withNftSocket(at(byStack), (socket) =>
+          socket.batch([
+            newTable(NFPROTO_INET, table),
+            // a rule in a chain that does not exist
+            newRule(NFPROTO_INET, table, 'nowhere', [cmp(NFT_REG_1, NFT_CMP_EQ, Buffer.from([1])), verdict(NF_DROP)], 'a rule of no chain'),
+            newRule(NFPROTO_INET, table, 'nowhere', [lookup(NFT_REG_1, { name: 'none', id: 99 }), verdict(NF_DROP)], 'another'),
+          ]),
+        ),
       )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KernelError);
@@ -140,7 +142,7 @@ describeWith({ root: true, commands: ['ip', 'nft', 'iptables-nft'] }, 'nf_tables
     const broken = { ...good, body: good.body.subarray(0, 2), what: 'cut short' };
     const began = Date.now();
     const error = await Promise.resolve()
-      .then(() => sendNftBatch(at(byStack), [good, broken]))
+      .then(() => withNftSocket(at(byStack), (socket) => socket.batch([good, broken])))
       .catch((e: unknown) => e);
     expect(Date.now() - began).toBeLessThan(5000); // the socket's receive timeout is 10 s
     expect(String(error)).toContain(`NFT_MSG_NEWTABLE table ${table}: the kernel answered 0 of the batch's 2 requests and no more (first unanswered: NFT_MSG_NEWTABLE table ${table})`);
