@@ -15,12 +15,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from './diagnostics.js';
 import { fnv1a64 } from './digest.js';
-import { recorded, unchanged, type Observation } from './fs.js';
+import { newLooks, recorded, unchanged, type Observation } from './fs.js';
 import type { LoadProjectOptions } from './index.js';
 import type { Project } from './project.js';
 
 /** Entries kept at most; the oldest go first. */
 const MAX_ENTRIES = 256;
+/**
+ * How many a prune leaves: a quarter below the most, so that the next 64 new entries write
+ * without one. Pruning to the most itself stat'ed all 256 files at every new entry once the folder
+ * was full (~3 ms of each `up` of a project whose file had just changed).
+ */
+const PRUNED_TO = 192;
 
 interface Entry {
   readonly seen: readonly Observation[];
@@ -70,7 +76,8 @@ export async function loadProjectCached(opts: LoadProjectOptions, dir: string = 
   const given = build === undefined ? undefined : givenOf(build, opts);
   const file = given === undefined ? undefined : { path: join(dir, `${fnv1a64(given)}.json`), given };
   const kept = file === undefined ? [] : readEntries(file);
-  const entry = kept.find((e) => unchanged(e.seen, opts.env));
+  const looks = newLooks();
+  const entry = kept.find((e) => unchanged(e.seen, opts.env, looks));
   if (entry !== undefined) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
   const { loadProject } = await import('./index.js');
   const { value, seen } = await recorded(() => loadProject(opts));
@@ -105,7 +112,7 @@ function keep(dir: string, { path, given }: KeptFile, variants: readonly Entry[]
     const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
     if (names.length > MAX_ENTRIES) {
       const byAge = names.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => a.t - b.t);
-      for (const { n } of byAge.slice(0, names.length - MAX_ENTRIES)) rmSync(join(dir, n), { force: true });
+      for (const { n } of byAge.slice(0, names.length - PRUNED_TO)) rmSync(join(dir, n), { force: true });
     }
   } catch {
     // not kept

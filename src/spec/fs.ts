@@ -94,35 +94,68 @@ export async function recorded<T>(load: () => Promise<T>): Promise<{ value: T; s
   }
 }
 
-/** Whether the file system and `env` (the process environment) still show what `seen` recorded. */
-export function unchanged(seen: readonly Observation[], env: Environment): boolean {
+/**
+ * What the looks of one cache lookup found, by path (and the environment's digest): the kept loads
+ * of one folder (up to 8, spec/cache.ts) mostly look at the same files, and each was read and
+ * hashed once per load checked.
+ */
+export interface Looks {
+  readonly digests: Map<string, string | null>;
+  readonly types: Map<string, 'file' | 'dir' | 'other' | null>;
+  readonly exists: Map<string, boolean>;
+  envAll?: string;
+}
+
+/** A fresh memo for unchanged(): one per lookup, since the files may change between lookups. */
+export function newLooks(): Looks {
+  return { digests: new Map(), types: new Map(), exists: new Map() };
+}
+
+function memo<V>(map: Map<string, V>, path: string, look: () => V): V {
+  if (map.has(path)) return map.get(path) as V;
+  const value = look();
+  map.set(path, value);
+  return value;
+}
+
+/**
+ * Whether the file system and `env` (the process environment) still show what `seen` recorded.
+ * `looks` keeps what was looked at for the other entries checked in the same lookup.
+ */
+export function unchanged(seen: readonly Observation[], env: Environment, looks: Looks = newLooks()): boolean {
   for (const o of seen) {
     if (o.kind === 'env') {
       if ((env[o.name] ?? null) !== o.value) return false;
     } else if (o.kind === 'env-all') {
-      if (envDigest(env) !== o.digest) return false;
+      if ((looks.envAll ??= envDigest(env)) !== o.digest) return false;
     } else if (o.kind === 'exists') {
-      if (nodeExists(o.path) !== o.value) return false;
+      if (memo(looks.exists, o.path, () => nodeExists(o.path)) !== o.value) return false;
     } else if (o.kind === 'stat') {
-      // A path that is not there is most of them (compose.yml, .override.yaml, ...): asked
-      // without an exception, which costs ~40 µs where the answer costs ~7.
-      let type: 'file' | 'dir' | 'other' | null = null;
-      try {
-        const s = nodeStat(o.path, { throwIfNoEntry: false });
-        type = s === undefined ? null : typeOf(s);
-      } catch {
-        type = null;
-      }
-      if (type !== o.type) return false;
-    } else {
-      let digest: string | null = null;
-      try {
-        digest = digestOf(nodeRead(o.path, 'utf8'));
-      } catch {
-        digest = null;
-      }
-      if (digest !== o.digest) return false;
-    }
+      if (memo(looks.types, o.path, () => typeAt(o.path)) !== o.type) return false;
+    } else if (memo(looks.digests, o.path, () => digestAt(o.path)) !== o.digest) return false;
   }
   return true;
+}
+
+/**
+ * The type of what is at `path`, null when nothing is. A path that is not there is most of them
+ * (compose.yml, .override.yaml, ...): asked without an exception, which costs ~40 µs where the
+ * answer costs ~7.
+ */
+function typeAt(path: string): 'file' | 'dir' | 'other' | null {
+  try {
+    const s = nodeStat(path, { throwIfNoEntry: false });
+    return s === undefined ? null : typeOf(s);
+  } catch {
+    return null;
+  }
+}
+
+/** The digest of the file at `path`, null when it cannot be read. */
+function digestAt(path: string): string | null {
+  try {
+    return digestOf(nodeRead(path, 'utf8'));
+  } catch {
+    return null;
+  }
 }

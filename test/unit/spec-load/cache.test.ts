@@ -1,11 +1,12 @@
 // The spec cache (src/spec/cache.ts): a kept load is used only while every file it read and every
 // path it tested look the same, for the same options and environment; anything else loads anew.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadProjectCached } from '../../../src/spec/cache.js';
 import { loadProject, SpecError } from '../../../src/spec/index.js';
+import { newLooks, recorded, readText, unchanged } from '../../../src/spec/fs.js';
 import { hashService } from '../../../src/planner/hash.js';
 
 describe('spec cache', () => {
@@ -104,5 +105,34 @@ describe('spec cache', () => {
   it('STACK_SPEC_CACHE=0 loads anew every time', async () => {
     await load({ STACK_SPEC_CACHE: '0' });
     expect((await load({ STACK_SPEC_CACHE: '0' })).cached).toBe(false);
+  });
+
+  it('a folder past 256 files is pruned to the newest 192, so the next new files write without a prune', async () => {
+    mkdirSync(cache, { recursive: true, mode: 0o700 });
+    for (let i = 0; i < 256; i++) {
+      const old = join(cache, `${String(i).padStart(16, '0')}.json`);
+      writeFileSync(old, '{}');
+      utimesSync(old, 1_000_000 + i, 1_000_000 + i); // file i is the i-th oldest
+    }
+    await load();
+    let names = readdirSync(cache);
+    expect(names).toHaveLength(192);
+    expect(names).not.toContain(`${'64'.padStart(16, '0')}.json`); // the 65 oldest went
+    expect(names).toContain(`${'65'.padStart(16, '0')}.json`);
+    expect((await load()).cached).toBe(true); // the new entry stayed
+    await load({}, { profiles: ['other'] }); // other options: another file
+    names = readdirSync(cache);
+    expect(names).toHaveLength(193);
+  });
+
+  it('one lookup looks at each file once for all the loads kept in a folder: the memo answers the second', async () => {
+    const file = join(dir, 'compose.yaml');
+    const { seen } = await recorded(async () => readText(file));
+    const looks = newLooks();
+    expect(unchanged(seen!, env(), looks)).toBe(true);
+    writeFileSync(file, 'name: q\n');
+    expect(unchanged(seen!, env(), looks)).toBe(true); // what this lookup saw
+    expect(unchanged(seen!, env())).toBe(false); // a new lookup looks again
+    expect(unchanged(seen!, env(), newLooks())).toBe(false);
   });
 });
