@@ -17,7 +17,15 @@ export interface Handle {
 
 /** Opens a handle in a named namespace, or in the current one when `netns` is undefined. */
 export function openHandle(netns?: string): Handle {
-  const socket = netns === undefined ? NetlinkSocket.open() : inNetns(netns, () => NetlinkSocket.open());
+  return netns === undefined ? handleHere(undefined) : inNetns(netns, () => handleHere(netns));
+}
+
+/**
+ * A handle whose socket is opened in the namespace the calling thread is in now, named `netns`
+ * (a namespace being made, entered already: netns.ts netnsAdd's `inside`).
+ */
+export function handleHere(netns: string | undefined): Handle {
+  const socket = NetlinkSocket.open();
   return {
     netns,
     socket,

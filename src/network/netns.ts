@@ -46,8 +46,11 @@ function ensureRunDir(): void {
  * Creates a named network namespace. Equivalent to: `ip netns add $name`.
  * The calling thread unshares into the new namespace only long enough to bind-mount it, and is
  * always moved back to the namespace it was in. Fails with EEXIST when the name is taken.
+ * `inside` runs in the new namespace once it is mounted, before the thread goes back (a socket
+ * or a /proc/sys/net file opened there belongs to it): what it throws is thrown once the thread
+ * is back, the namespace left made.
  */
-export function netnsAdd(name: string): void {
+export function netnsAdd(name: string, inside?: () => void): void {
   const path = netnsPath(name);
   ensureRunDir();
   try {
@@ -57,10 +60,16 @@ export function netnsAdd(name: string): void {
     throw new KernelError(`create netns ${name} (${path})`, err.code ?? 'EIO', Math.abs(err.errno ?? 5), { cause: e });
   }
   const original = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
+  let failedInside: { error: unknown } | undefined;
   try {
     unshare(CLONE_NEWNET, `CLONE_NEWNET for netns ${name}`);
     try {
       mount(THREAD_NETNS, path, 'none', MS_BIND);
+      try {
+        inside?.();
+      } catch (error) {
+        failedInside = { error };
+      }
     } finally {
       setns(original, CLONE_NEWNET, `back to the original netns after creating ${name}`);
     }
@@ -74,6 +83,7 @@ export function netnsAdd(name: string): void {
   } finally {
     close(original);
   }
+  if (failedInside) throw failedInside.error;
 }
 
 /**

@@ -14,5 +14,10 @@ export const ALL_GROUPS_RANGE = '0 2147483647';
 
 /** Lets every group of the named netns open ICMP datagram sockets (ping without CAP_NET_RAW). */
 export function openPingGroupRange(netns: string): void {
-  inNetns(netns, () => writeFileSync(PING_GROUP_RANGE, ALL_GROUPS_RANGE));
+  inNetns(netns, openPingGroupRangeHere);
+}
+
+/** openPingGroupRange for the netns the calling thread is in (one being made: netns.ts netnsAdd's `inside`). */
+export function openPingGroupRangeHere(): void {
+  writeFileSync(PING_GROUP_RANGE, ALL_GROUPS_RANGE);
 }

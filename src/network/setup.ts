@@ -8,9 +8,10 @@ import { mark } from '../trace.js';
 import { AggregateStackError, KernelError, UserError } from '../errors.js';
 import { bridgeName, netnsName, vethHostName, vethPeerName } from '../names.js';
 import { addrAdd } from './addr.js';
-import { openHandle, withHandle, type Handle } from './handle.js';
+import { handleHere, openHandle, withHandle, type Handle } from './handle.js';
+import { openPingGroupRange, openPingGroupRangeHere } from './ping-group.js';
 import type { IpamRecord, NetworkAllocation } from './ipam.js';
-import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkDelOffThread, linkGet, linkList, linkSetUp } from './link.js';
+import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkDelOffThread, linkGet, linkIndex, linkList, linkSetUp } from './link.js';
 import { netnsAdd, netnsDelete } from './netns.js';
 import { routeAddDefault } from './route.js';
 
@@ -109,6 +110,17 @@ export interface LinkOwner {
  */
 export function openNetworkDriver(hostNetns?: string): NetworkDriver {
   const host = openHandle(hostNetns);
+  // The handles opened in the namespaces this driver made, kept for their veths' peers until
+  // the namespace is removed or the driver closed.
+  const netnsHandles = new Map<string, Handle>();
+  // The bridges' indexes, looked up once for all the veths a run plugs into each (IFLA_MASTER
+  // takes an index); forgotten when the driver removes the bridge.
+  const bridgeIndexes = new Map<string, number>();
+  const bridgeIndex = (name: string): number => {
+    const index = linkIndex(host, name, `RTM_NEWLINK master ${name}${host.where}`);
+    bridgeIndexes.set(name, index);
+    return index;
+  };
   return {
     createNetwork(project, network, allocation) {
       const bridge = bridgeName(project, network);
@@ -122,39 +134,74 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     async removeNetwork(project, network, recorded) {
       // Off this thread: the bridge's unregistering waits ~60 ms in the kernel, while the
       // services' namespaces and cgroups are removed here.
-      await linkDelOffThread(host, recorded ?? bridgeName(project, network));
+      const name = recorded ?? bridgeName(project, network);
+      bridgeIndexes.delete(name);
+      await linkDelOffThread(host, name);
     },
     createNetns(project, service) {
       const name = netnsName(project, service);
+      let h: Handle;
       try {
-        netnsAdd(name);
+        h = makeNetns(name);
         mark('netns: added');
       } catch (e) {
         if (!(e instanceof KernelError && e.errno === 'EEXIST')) throw e;
-        if (!usable(name)) {
+        const existing = tryOpenHandle(name);
+        if (existing !== undefined) {
+          h = existing;
+          openPingGroupRange(name);
+        } else {
           netnsDelete(name); // a half-made one: its file is there, no namespace mounted on it
-          netnsAdd(name);
+          h = makeNetns(name);
         }
       }
-      withHandle(name, (h) => linkSetUp(h, 'lo'));
+      try {
+        linkSetUp(h, 'lo');
+      } catch (e) {
+        h.close();
+        throw e;
+      }
+      netnsHandles.get(name)?.close();
+      netnsHandles.set(name, h);
     },
     removeNetns(project, service, recorded) {
-      netnsDelete(recorded ?? netnsName(project, service));
+      const name = recorded ?? netnsName(project, service);
+      netnsHandles.get(name)?.close();
+      netnsHandles.delete(name);
+      netnsDelete(name);
     },
     attachVeth(r) {
       const hostSide = vethHostName(r.project, r.service, r.network);
       const peer = vethPeerName(r.index);
       const netns = netnsName(r.project, r.service);
-      // The remains of an attempt that failed halfway go first; a name that is free (the usual
-      // case) costs no deletion request and no error.
-      if (refuseForeign(host, hostSide, ownerAlias(r.project, r.network, r.service))) linkDel(host, hostSide);
-      linkAddVeth(host, hostSide, { name: peer, netns }, {
-        up: true,
-        master: r.bridge ?? bridgeName(r.project, r.network),
-        group: projectLinkGroup(r.project),
-        alias: ownerAlias(r.project, r.network, r.service),
-      });
-      withHandle(netns, (h) => configurePeer(h, peer, r));
+      const alias = ownerAlias(r.project, r.network, r.service);
+      const bridge = r.bridge ?? bridgeName(r.project, r.network);
+      const add = (master: number): void =>
+        linkAddVeth(host, hostSide, { name: peer, netns }, { up: true, master, group: projectLinkGroup(r.project), alias });
+      const attempt = (master: number): void => {
+        try {
+          add(master);
+        } catch (e) {
+          if (!(e instanceof KernelError && e.errno === 'EEXIST')) throw e;
+          // The remains of an attempt that failed halfway: deleted (unless another owner's), then
+          // made again. A free name (the usual case) costs no lookup before the creation.
+          if (refuseForeign(host, hostSide, alias)) linkDel(host, hostSide);
+          add(master);
+        }
+      };
+      const known = bridgeIndexes.get(bridge);
+      try {
+        attempt(known ?? bridgeIndex(bridge));
+      } catch (e) {
+        // A bridge made again since its index was kept (another project's, external): EINVAL
+        // for a master that is gone. Looked up once more.
+        if (known === undefined || !(e instanceof KernelError && e.errno === 'EINVAL')) throw e;
+        bridgeIndexes.delete(bridge);
+        attempt(bridgeIndex(bridge));
+      }
+      const made = netnsHandles.get(netns);
+      if (made !== undefined) configurePeer(made, peer, r);
+      else withHandle(netns, (h) => configurePeer(h, peer, r));
     },
     detachVeth(project, service, network, recorded) {
       linkDel(host, recorded ?? vethHostName(project, service, network));
@@ -162,8 +209,40 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     async detachVeths(hostNames) {
       await linkDelMany(host, hostNames);
     },
-    close: () => host.close(),
+    close: () => {
+      for (const h of netnsHandles.values()) h.close();
+      netnsHandles.clear();
+      host.close();
+    },
   };
+}
+
+/**
+ * Makes the named netns and, inside it as it is made, a handle there and its ping range
+ * (ping-group.ts): stepping into a namespace (two opens, two setns, two closes) was done three
+ * times a service besides its making, for `lo`, the ping range and the veth's peer.
+ */
+function makeNetns(name: string): Handle {
+  let made: Handle | undefined;
+  try {
+    netnsAdd(name, () => {
+      made = handleHere(name);
+      openPingGroupRangeHere();
+    });
+  } catch (e) {
+    made?.close();
+    throw e;
+  }
+  return made!;
+}
+
+/** A handle in the named netns, or undefined when it cannot be entered (no namespace mounted on its file). */
+function tryOpenHandle(netns: string): Handle | undefined {
+  try {
+    return openHandle(netns);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -182,19 +261,12 @@ function refuseForeign(h: Handle, name: string, alias: string): boolean {
   );
 }
 
+/** The peer's address, the peer up, and the default route through it: its index looked up once for the three. */
 function configurePeer(h: Handle, peer: string, r: AttachRequest): void {
-  addrAdd(h, peer, r.address);
-  linkSetUp(h, peer);
-  if (r.defaultGateway !== undefined) routeAddDefault(h, r.defaultGateway, peer);
-}
-
-function usable(netns: string): boolean {
-  try {
-    openHandle(netns).close();
-    return true;
-  } catch {
-    return false;
-  }
+  const index = linkIndex(h, peer, `RTM_NEWADDR ${r.address} dev ${peer}${h.where}`);
+  addrAdd(h, index, r.address);
+  linkSetUp(h, index);
+  if (r.defaultGateway !== undefined) routeAddDefault(h, r.defaultGateway, index);
 }
 
 function ignore(errno: string, fn: () => void): void {

@@ -5,7 +5,6 @@ import { mark } from '../../trace.js';
 import type { AttachVeth, CreateNetns, DetachVeth, RemoveNetns } from '../../planner/plan.js';
 import { netnsName, vethHostName, vethPeerName } from '../../names.js';
 import { orderedNetworks } from '../../network/peers.js';
-import { openPingGroupRange } from '../../network/ping-group.js';
 import { releaseExternal } from '../../network/external.js';
 import { withHandle } from '../../network/handle.js';
 import { linkGet } from '../../network/link.js';
@@ -20,7 +19,7 @@ function record(ctx: RunContext, service: string, change: Parameters<typeof upda
   return updateServiceRecord(ctx.roots, ctx.project.name, service, ctx.bootId, change);
 }
 
-/** Records the netns, then creates it with `lo` up and ping_group_range open (ping without CAP_NET_RAW). */
+/** Records the netns, then creates it with `lo` up and ping_group_range open (ping without CAP_NET_RAW: the driver's). */
 export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<void> {
   const name = netnsName(ctx.project.name, op.service);
   await record(ctx, op.service, (r) => ({ ...r, netns: name }));
@@ -30,8 +29,6 @@ export async function createNetns(ctx: RunContext, op: CreateNetns): Promise<voi
       mark('netns: recorded');
       ctx.network().createNetns(ctx.project.name, op.service);
       mark('netns: made');
-      openPingGroupRange(name);
-      mark('netns: ping range');
     },
     () => removeNetns(ctx, op),
   );

@@ -57,6 +57,8 @@ export interface LinkRequest {
   readonly kind?: string;
   /** Kind-specific attributes (IFLA_INFO_DATA). */
   readonly data?: readonly Attr[];
+  /** What a reply leaves out (IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS), for a GETLINK. */
+  readonly extMask?: number;
 }
 
 /** Encodes a link request body: ifinfomsg and its attributes. */
@@ -68,6 +70,7 @@ export function encodeLinkRequest(r: LinkRequest): Buffer {
   if (r.group !== undefined) attrs.push(u32Attr(IFLA_GROUP, r.group));
   if (r.alias !== undefined) attrs.push(stringAttr(IFLA_IFALIAS, r.alias));
   if (r.netnsFd !== undefined) attrs.push(u32Attr(IFLA_NET_NS_FD, r.netnsFd));
+  if (r.extMask !== undefined) attrs.push(u32Attr(IFLA_EXT_MASK, r.extMask));
   if (r.kind !== undefined) {
     const info: Attr[] = [stringAttr(IFLA_INFO_KIND, r.kind)];
     if (r.data) info.push(nestedAttr(IFLA_INFO_DATA, r.data));

@@ -1,6 +1,7 @@
 // A project's whole network set up and torn down through the driver, inside a throwaway netns
 // that plays the host: bridges per network, veths per (service, network) with eth0, eth1, ...
 // inside, addresses from the allocation, the default route via the first non-internal network.
+import { execFileSync } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
@@ -101,6 +102,10 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
     const group = projectLinkGroup(p);
     expect(linkList(h).filter((l) => l.group === group).length).toBe(2 + 4);
     expect(linkList(s.handle(netnsName(p, 'db'))).find((l) => l.name === 'lo')!.up).toBe(true);
+    // ping without CAP_NET_RAW: the range opened as each namespace was made (ping-group.ts; a new
+    // namespace starts at the kernel's default, `1 0`, whatever the host has).
+    const pingRange = (svc: string) => execFileSync('ip', ['netns', 'exec', netnsName(p, svc), 'cat', '/proc/sys/net/ipv4/ping_group_range'], { encoding: 'utf8' });
+    for (const svc of ['web', 'db', 'worker']) expect(pingRange(svc).trim().split(/\s+/)).toEqual(['0', '2147483647']);
 
     // web and db talk over back; worker reaches web over front; db's loopback works.
     await ready(s.node(netnsName(p, 'db'), echoServer('10.251.2.3', 5432)));
@@ -149,6 +154,33 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
       expect(linkList(s.handle(hostNs)).map((l) => l.name)).toEqual(['lo']);
     } finally {
       d.close();
+    }
+  });
+
+  it('plugs a veth into a bridge made again since the driver looked it up (another owner\'s down and up): its kept index is looked up anew', async () => {
+    const { spec, hostNs } = begin();
+    const p = spec.project;
+    const d = openNetworkDriver(hostNs);
+    const other = openNetworkDriver(hostNs);
+    try {
+      d.createNetwork(p, 'front', spec.ipam.networks.front!);
+      d.createNetns(p, 'web');
+      d.createNetns(p, 'worker');
+      d.attachVeth({ project: p, service: 'web', network: 'front', index: 0, address: '10.251.1.2/24' });
+      const h = s.handle(hostNs);
+      const bridgeOf = () => linkList(h).find((l) => l.name === bridgeName(p, 'front'))!;
+      const first = bridgeOf().index;
+      // Another driver (an external network's owner) removes the bridge and makes it again.
+      other.detachVeth(p, 'web', 'front');
+      await other.removeNetwork(p, 'front');
+      other.createNetwork(p, 'front', spec.ipam.networks.front!);
+      const again = bridgeOf().index;
+      expect(again).not.toBe(first);
+      d.attachVeth({ project: p, service: 'worker', network: 'front', index: 0, address: '10.251.1.3/24' });
+      expect(linkList(h).find((l) => l.name === vethHostName(p, 'worker', 'front'))?.master).toBe(again);
+    } finally {
+      d.close();
+      other.close();
     }
   });
 
