@@ -58,35 +58,47 @@ async function mkdirOnce(fs: CgroupFs, dir: string): Promise<void> {
  * Creates `root/<rel>` one level at a time; `prepare` runs on each level above the leaf once
  * it exists (v2 enables controllers for the level below there). A sibling's teardown may
  * remove a parent between two mkdirs (ENOENT): the chain is then walked again, from the top.
- * Without `prepare` (v1's hierarchies but cpuset), a level above the leaf that this process made
- * or found is not made again (the `stack` and project levels, shared by every service: profiled
- * in an `up -d` of 20, the EEXISTs and the parent listings that check them were ~10 ms of the
- * CLI's thread); one that went meanwhile shows as the leaf's ENOENT, and the walk again from the
- * top makes it. A chain with `prepare` walks every level each time: what it prepares depends on
- * the service (v2's cpuset controller only for a service with `cpuset:`), and another process may
- * have made a level again without it.
+ * A level above the leaf that this process made or found, and prepared the same way, is not made
+ * or prepared again (the `stack` and project levels, shared by every service: profiled in an
+ * `up -d` of 20, the EEXISTs and the parent listings that check them were ~10 ms of the CLI's
+ * thread, and v1's cpuset levels cost four reads each besides); one that went meanwhile shows as
+ * the leaf's ENOENT, and the walk again from the top makes it. `prepared` names what `prepare`
+ * does (v2's controllers: the cpuset controller only for a service with `cpuset:`), so a chain
+ * prepared otherwise walks those levels again; a `prepare` without a name runs every time.
  */
-export async function mkdirChain(fs: CgroupFs, root: string, rel: string, prepare?: (dir: string) => Promise<void>): Promise<string> {
+export async function mkdirChain(
+  fs: CgroupFs,
+  root: string,
+  rel: string,
+  prepare?: (dir: string) => Promise<void>,
+  prepared?: string,
+): Promise<string> {
   const parts = rel.split('/');
   let ready = readyLevels.get(fs);
   if (ready === undefined) readyLevels.set(fs, (ready = new Set()));
+  const remembered = prepare === undefined || prepared !== undefined;
+  const key = (dir: string): string => `${prepare === undefined ? '' : `${prepared}:`}${dir}`;
   for (let attempt = 0; ; attempt++) {
     try {
       let dir = root;
       for (const [i, part] of parts.entries()) {
         dir = join(dir, part);
         const leaf = i === parts.length - 1;
-        if (!leaf && prepare === undefined && attempt === 0 && ready.has(dir)) continue;
+        if (!leaf && remembered && attempt === 0 && ready.has(key(dir))) continue;
         await mkdirOnce(fs, dir);
         if (leaf) continue;
         if (prepare) await prepare(dir);
-        else ready.add(dir);
+        if (remembered) ready.add(key(dir));
       }
       return dir;
     } catch (e) {
       if (attempt < 3 && e instanceof KernelError && e.errno === 'ENOENT') {
+        // Every way it was prepared: the level is made again from the top.
         let dir = root;
-        for (const part of parts) ready.delete((dir = join(dir, part)));
+        for (const part of parts) {
+          dir = join(dir, part);
+          for (const k of [...ready]) if (k === dir || k.endsWith(`:${dir}`)) ready.delete(k);
+        }
         continue;
       }
       throw e;
@@ -94,7 +106,7 @@ export async function mkdirChain(fs: CgroupFs, root: string, rel: string, prepar
   }
 }
 
-/** The levels above a leaf each cgroup file system has made or found in this process, in chains with nothing to prepare (mkdirChain). */
+/** The levels above a leaf each cgroup file system has made or found (and prepared, under the preparation's name) in this process (mkdirChain). */
 const readyLevels = new WeakMap<CgroupFs, Set<string>>();
 
 /** rmdir: true when removed or already gone, false while busy (processes or children). */

@@ -110,7 +110,7 @@ export function monitorGroup(project: string, roots: readonly string[] = hierarc
             }
           }
           try {
-            await mkdirChain(fs, root, rel, (level) => inheritCpuset(fs, level));
+            await mkdirChain(fs, root, rel, (level) => inheritCpuset(fs, level), 'cpuset');
             await inheritCpuset(fs, dir);
           } catch (e) {
             // A hierarchy mounted read-only (some container runtimes do) is not ours to use.

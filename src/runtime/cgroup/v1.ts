@@ -38,7 +38,7 @@ export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
         for (const root of uniqueRoots(roots)) await mkdirChain(deps.fs, root, groupRel(project, service));
         // A v1 cpuset group starts with no cpus and no memory nodes: each level takes its parent's.
         if (roots.cpuset !== undefined) {
-          const leaf = await mkdirChain(deps.fs, roots.cpuset, groupRel(project, service), (level) => inheritCpuset(deps.fs, level));
+          const leaf = await mkdirChain(deps.fs, roots.cpuset, groupRel(project, service), (level) => inheritCpuset(deps.fs, level), 'cpuset');
           await inheritCpuset(deps.fs, leaf);
         }
       };

@@ -58,7 +58,7 @@ export function v2Manager(root: string, deps: CgroupDeps): CgroupManager {
       const optional = limits.cpuset !== undefined ? V2_OPTIONAL_CONTROLLERS : [];
       const makeDirs = async () => {
         await enableControllers(deps, root, optional);
-        await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir, optional));
+        await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir, optional), `controllers ${optional.join(' ')}`);
       };
       return createGroup(deps, open(project, service), limits, makeDirs, devices);
     },

@@ -81,13 +81,26 @@ describe('cgroup dirs', () => {
     await expect(mkdirChain(other, ROOT, 'stack/shop/web')).resolves.toBe(`${ROOT}/stack/shop/web`);
   });
 
-  it('mkdirChain prepares every level above the leaf each time it is given something to prepare (what it prepares depends on the service)', async () => {
+  it('mkdirChain prepares the levels above the leaf once per preparation it is told the name of, and every time for one without a name', async () => {
     const fs = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
     await mkdirChain(fs, ROOT, 'stack/shop/web'); // the levels known, unprepared
     const prepared: string[] = [];
-    const prepare = async (dir: string) => void prepared.push(dir.slice(ROOT.length + 1));
-    await mkdirChain(fs, ROOT, 'stack/shop/db', prepare);
-    await mkdirChain(fs, ROOT, 'stack/shop/api', prepare);
-    expect(prepared).toEqual(['stack', 'stack/shop', 'stack', 'stack/shop']);
+    const prepare = (how: string) => async (dir: string) => void prepared.push(`${how} ${dir.slice(ROOT.length + 1)}`);
+    await mkdirChain(fs, ROOT, 'stack/shop/db', prepare('cpuset'), 'cpuset');
+    await mkdirChain(fs, ROOT, 'stack/shop/api', prepare('cpuset'), 'cpuset');
+    // What a service with `cpuset:` prepares (v2's cpuset controller): the levels again, once.
+    await mkdirChain(fs, ROOT, 'stack/shop/pinned', prepare('more'), 'more');
+    await mkdirChain(fs, ROOT, 'stack/shop/pinned2', prepare('more'), 'more');
+    expect(prepared).toEqual(['cpuset stack', 'cpuset stack/shop', 'more stack', 'more stack/shop']);
+    prepared.length = 0;
+    await mkdirChain(fs, ROOT, 'stack/shop/x', prepare('anon'));
+    await mkdirChain(fs, ROOT, 'stack/shop/y', prepare('anon'));
+    expect(prepared).toEqual(['anon stack', 'anon stack/shop', 'anon stack', 'anon stack/shop']);
+    // The project's level removed (its last group went): made and prepared again.
+    for (const dir of ['web', 'db', 'api', 'pinned', 'pinned2', 'x', 'y']) await fs.rmdir(`${ROOT}/stack/shop/${dir}`);
+    await fs.rmdir(`${ROOT}/stack/shop`);
+    prepared.length = 0;
+    await expect(mkdirChain(fs, ROOT, 'stack/shop/z', prepare('cpuset'), 'cpuset')).resolves.toBe(`${ROOT}/stack/shop/z`);
+    expect(prepared).toEqual(['cpuset stack', 'cpuset stack/shop']);
   });
 });
