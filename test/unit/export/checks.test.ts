@@ -1,13 +1,12 @@
 // The checks the other export tests rely on can fail: the schema check refuses a bad object,
 // and each invariant a schema cannot see is caught. Also the folder writer's names and order.
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { writeFolder, type KubeObject } from '../../../src/export/index.js';
 import { isDnsLabel, toDnsLabel } from '../../../src/export/naming.js';
-import { exportSpec, invariantErrors, schemaErrors } from './kube-check.js';
+import { exportSpec, invariantErrors, schemaErrors, tempDir } from './kube-check.js';
 
 const base = async () => (await exportSpec(`
 services:
@@ -57,7 +56,7 @@ describe('names', () => {
 
 describe('writeFolder', () => {
   it('one file per object, named in apply order; stale files of an earlier export removed, others kept', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stack-export-out-'));
+    const dir = tempDir('out-');
     writeFileSync(join(dir, '09-deployment-old.yaml'), 'metadata:\n  labels:\n    app.kubernetes.io/managed-by: stack\n');
     writeFileSync(join(dir, 'notes.txt'), 'mine');
     const objects = await base();
@@ -71,7 +70,7 @@ describe('writeFolder', () => {
   });
 
   it('a Secret\'s file is readable by its owner only; the other files as usual', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stack-export-out-'));
+    const dir = tempDir('out-');
     const objects = (await exportSpec(`
 services:
   web: { image: nginx, secrets: [pw] }
@@ -84,7 +83,7 @@ secrets: { pw: { environment: PW } }
   });
 
   it('a folder that is a file, or one that cannot be made, is a UserError naming it (no hang under /proc)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stack-export-out-'));
+    const dir = tempDir('out-');
     writeFileSync(join(dir, 'file'), '');
     const objects = await base();
     for (const target of [join(dir, 'file'), join(dir, 'file', 'sub'), '/proc/stack-export-nope']) {

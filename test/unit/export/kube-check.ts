@@ -2,8 +2,8 @@
 // kubernetes-models package carries the schemas and validates with ajv, offline), and what a
 // schema cannot see: selectors that match their pods, names that are DNS-1123 labels, volume
 // mounts that have their volume, references to objects that exist in the export.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { afterEach, expect } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, afterEach, expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -104,9 +104,22 @@ export function invariantErrors(objects: readonly KubeObject[]): string[] {
   return errors;
 }
 
+/** The temporary folders this test file made, removed once its tests are done. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new temporary folder (`stack-export-<prefix>…`), removed after the test file's tests. */
+export function tempDir(prefix = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), `stack-export-${prefix}`));
+  made.push(dir);
+  return dir;
+}
+
 /** Writes `files` into a new temporary folder and returns it. */
 export function projectDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'stack-export-'));
+  const dir = tempDir();
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }
