@@ -187,7 +187,7 @@ function loadPack(filename) {
   try {
     pack._compile(content, where); // its code only makes the object of functions
     for (const [name, code] of Object.entries(pack.exports)) {
-      const member = path.join(dir, name);
+      const member = `${dir}/${name}`; // a chunk file's own name (scripts/bundle.mjs): nothing for path.join to normalize
       if (typeof code === 'function' && Module._cache[member] === undefined && !packed.has(member)) packed.set(member, code);
     }
   } catch {
@@ -210,7 +210,7 @@ function enter(mod, nodeRequire) {
 function requireFor(mod) {
   const here = path.dirname(mod.filename);
   const require = (id) =>
-    here === bundle && id.startsWith('./') && id.endsWith('.cjs') && id.indexOf('/', 2) === -1 ? requireSibling(path.join(here, id), mod) : mod.require(id);
+    here === bundle && id.startsWith('./') && id.endsWith('.cjs') && id.indexOf('/', 2) === -1 ? requireSibling(`${here}/${id.slice(2)}`, mod) : mod.require(id);
   require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
   require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
   require.main = process.mainModule;
