@@ -27,13 +27,15 @@ export function runtimeRoot(roots: StateRoots, project: string): string {
 /** The runtime files of one service. */
 export function serviceFiles(roots: StateRoots, project: string, service: string): ServiceFiles {
   const dir = join(runtimeRoot(roots, project), service);
+  // Plain file names under a folder join normalized: appended as strings (a start asks for these
+  // paths several times a service).
   return {
     dir,
-    hosts: join(dir, 'hosts'),
-    hostname: join(dir, 'hostname'),
-    resolvConf: join(dir, 'resolv.conf'),
-    log: join(dir, 'service.log'),
-    exit: join(dir, 'exit.json'),
-    stopped: join(dir, 'stopped.json'),
+    hosts: `${dir}/hosts`,
+    hostname: `${dir}/hostname`,
+    resolvConf: `${dir}/resolv.conf`,
+    log: `${dir}/service.log`,
+    exit: `${dir}/exit.json`,
+    stopped: `${dir}/stopped.json`,
   };
 }

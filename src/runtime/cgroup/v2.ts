@@ -106,7 +106,7 @@ class V2Group implements CgroupHandle {
   }
 
   private file(name: string): string {
-    return join(this.dir, name);
+    return `${this.dir}/${name}`; // a cgroup file's plain name under the joined folder
   }
 
   async exists(): Promise<boolean> {
