@@ -221,6 +221,10 @@ async function waitFor(done: () => boolean, ms: number, nap: Nap = (t) => sleep(
 }
 
 async function exitRecord(target: StopTarget, nap: Nap): Promise<ExitRecord | undefined> {
+  // Most often written already (the monitor writes it as it reaps the workload, and the wait for
+  // the exit ends on its inotify event): the monitor is pinned only to wait for it.
+  const written = readExitRecord(target.exitPath);
+  if (written !== undefined) return written;
   const known = target.monitorPid !== undefined && target.monitorStartTime !== undefined;
   const monitor = known ? PinnedProcess.open(target.monitorPid!, target.monitorStartTime!) : undefined;
   try {
@@ -295,8 +299,12 @@ async function signalAndWait(
   // handler ran (`process.once('SIGTERM', ...)` drops it) gets its grace period, as in compose.
   let gaveUp = false;
   let handlerGone = false;
+  let first = true;
   const exited = await waitFor(() => {
     if (!alive()) return true;
+    // The first look comes right after the signal, microseconds after mayActOn's: the status is
+    // read from the next one on (1 ms later), which is as soon as a changed handler matters.
+    if (first) return (first = false);
     const status = readStatus(proc.pid);
     // Read by pid: believed only while the pinned process still runs (then the pid is still its).
     if (status === undefined || !alive()) return true;
