@@ -9,8 +9,8 @@ import {
 export type { Address } from './nl/index.js';
 
 /** Adds an address to a link. Equivalent to: `ip addr add $cidr brd + dev $link`. */
-export function addrAdd(h: Handle, link: LinkRef, cidr: string): void {
-  const what = `${cidr} dev ${link}${h.where}`;
+export function addrAdd(h: Handle, link: LinkRef, cidr: string, name: string = String(link)): void {
+  const what = `${cidr} dev ${name}${h.where}`;
   const index = typeof link === 'number' ? link : linkIndex(h, link, `RTM_NEWADDR ${what}`);
   h.socket.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, encodeAddrRequest(index, parseCidr(cidr)), what);
 }

@@ -14,10 +14,12 @@ export interface RouteSpec {
   readonly dst?: string;
   readonly gateway?: string;
   readonly dev?: LinkRef;
+  /** The name `dev` is known by, for messages, when `dev` is an index. */
+  readonly devName?: string;
 }
 
 function describe(r: RouteSpec): string {
-  const parts = [r.dst ?? 'default', r.gateway && `via ${r.gateway}`, r.dev !== undefined && `dev ${r.dev}`];
+  const parts = [r.dst ?? 'default', r.gateway && `via ${r.gateway}`, r.dev !== undefined && `dev ${r.devName ?? r.dev}`];
   return parts.filter(Boolean).join(' ');
 }
 
@@ -34,8 +36,8 @@ export function routeAdd(h: Handle, r: RouteSpec): void {
 }
 
 /** Adds the default route via a gateway. Equivalent to: `ip route add default via $gateway`. */
-export function routeAddDefault(h: Handle, gateway: string, dev?: LinkRef): void {
-  routeAdd(h, { gateway, ...(dev !== undefined ? { dev } : {}) });
+export function routeAddDefault(h: Handle, gateway: string, dev?: LinkRef, devName?: string): void {
+  routeAdd(h, { gateway, ...(dev !== undefined ? { dev } : {}), ...(devName !== undefined ? { devName } : {}) });
 }
 
 /** The main table's routes of one family. Equivalent to: `ip route show` (`ip -6 route show`). */

@@ -49,7 +49,7 @@ export interface NetworkDriver {
   createNetwork(project: string, network: string, allocation: NetworkAllocation): void;
   /** Deletes the bridge, by the name its record holds when given; gone is success (remove-network). */
   removeNetwork(project: string, network: string, recorded?: string): Promise<void>;
-  /** The service's netns `stk-<project>.<service>` (src/names.ts) with `lo` up (create-netns). */
+  /** The service's netns `stk-<project>.<service>` (src/names.ts) with `lo` up and its ping range open (create-netns). */
   createNetns(project: string, service: string): void;
   /** Deletes the netns, by the name its record holds when given; gone is success (remove-netns). */
   removeNetns(project: string, service: string, recorded?: string): void;
@@ -59,7 +59,7 @@ export interface NetworkDriver {
   detachVeth(project: string, service: string, network: string, recorded?: string): void;
   /** Deletes these host sides (veth names) in one kernel request; gone is success (detach-veth, batched). */
   detachVeths(hostNames: readonly string[]): Promise<void>;
-  /** Closes the host namespace's netlink socket. */
+  /** Closes the host namespace's netlink socket and the handles kept in the namespaces it made. */
   close(): void;
 }
 
@@ -114,10 +114,11 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
   // the namespace is removed or the driver closed.
   const netnsHandles = new Map<string, Handle>();
   // The bridges' indexes, looked up once for all the veths a run plugs into each (IFLA_MASTER
-  // takes an index); forgotten when the driver removes the bridge.
+  // takes an index); forgotten when the driver deletes links. A bridge deleted and made again
+  // elsewhere meanwhile is found by the creation's EINVAL (attachVeth).
   const bridgeIndexes = new Map<string, number>();
-  const bridgeIndex = (name: string): number => {
-    const index = linkIndex(host, name, `RTM_NEWLINK master ${name}${host.where}`);
+  const bridgeIndex = (name: string, veth: string): number => {
+    const index = linkIndex(host, name, `RTM_NEWLINK ${veth} master ${name}${host.where}`);
     bridgeIndexes.set(name, index);
     return index;
   };
@@ -149,7 +150,12 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
         const existing = tryOpenHandle(name);
         if (existing !== undefined) {
           h = existing;
-          openPingGroupRange(name);
+          try {
+            openPingGroupRange(name);
+          } catch (e) {
+            h.close();
+            throw e;
+          }
         } else {
           netnsDelete(name); // a half-made one: its file is there, no namespace mounted on it
           h = makeNetns(name);
@@ -191,22 +197,34 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       };
       const known = bridgeIndexes.get(bridge);
       try {
-        attempt(known ?? bridgeIndex(bridge));
+        attempt(known ?? bridgeIndex(bridge, hostSide));
       } catch (e) {
         // A bridge made again since its index was kept (another project's, external): EINVAL
         // for a master that is gone. Looked up once more.
         if (known === undefined || !(e instanceof KernelError && e.errno === 'EINVAL')) throw e;
         bridgeIndexes.delete(bridge);
-        attempt(bridgeIndex(bridge));
+        attempt(bridgeIndex(bridge, hostSide));
       }
       const made = netnsHandles.get(netns);
-      if (made !== undefined) configurePeer(made, peer, r);
-      else withHandle(netns, (h) => configurePeer(h, peer, r));
+      if (made !== undefined) {
+        try {
+          configurePeer(made, peer, r);
+          return;
+        } catch (e) {
+          // The namespace was deleted and made again by another process since this driver made
+          // it: its peer is in the new one, which a handle opened now reaches.
+          if (!(e instanceof KernelError && e.errno === 'ENODEV')) throw e;
+          made.close();
+          netnsHandles.delete(netns);
+        }
+      }
+      withHandle(netns, (h) => configurePeer(h, peer, r));
     },
     detachVeth(project, service, network, recorded) {
       linkDel(host, recorded ?? vethHostName(project, service, network));
     },
     async detachVeths(hostNames) {
+      bridgeIndexes.clear(); // a bridge may be among them (handlers/netns.ts deleteLinkBatched)
       await linkDelMany(host, hostNames);
     },
     close: () => {
@@ -236,12 +254,17 @@ function makeNetns(name: string): Handle {
   return made!;
 }
 
-/** A handle in the named netns, or undefined when it cannot be entered (no namespace mounted on its file). */
+/**
+ * A handle in the named netns, or undefined when its file holds no namespace (a half-made one:
+ * setns on a plain file is EINVAL). Any other failure (EMFILE, EPERM) is thrown: the namespace
+ * may well be there, in use.
+ */
 function tryOpenHandle(netns: string): Handle | undefined {
   try {
     return openHandle(netns);
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (e instanceof KernelError && e.errno === 'EINVAL') return undefined;
+    throw e;
   }
 }
 
@@ -261,12 +284,12 @@ function refuseForeign(h: Handle, name: string, alias: string): boolean {
   );
 }
 
-/** The peer's address, the peer up, and the default route through it: its index looked up once for the three. */
+/** The peer's address, the peer up, and the default route through it: its index looked up once for the address and the route. */
 function configurePeer(h: Handle, peer: string, r: AttachRequest): void {
   const index = linkIndex(h, peer, `RTM_NEWADDR ${r.address} dev ${peer}${h.where}`);
-  addrAdd(h, index, r.address);
-  linkSetUp(h, index);
-  if (r.defaultGateway !== undefined) routeAddDefault(h, r.defaultGateway, index);
+  addrAdd(h, index, r.address, peer);
+  linkSetUp(h, peer); // by name: no lookup
+  if (r.defaultGateway !== undefined) routeAddDefault(h, r.defaultGateway, index, peer);
 }
 
 function ignore(errno: string, fn: () => void): void {

@@ -299,7 +299,7 @@ async function signalAndWait(
   // handler ran (`process.once('SIGTERM', ...)` drops it) gets its grace period, as in compose.
   let gaveUp = false;
   let handlerGone = false;
-  let first = true;
+  let first = graceMs > 0; // with no grace, the one look there is reads the status
   const exited = await waitFor(() => {
     if (!alive()) return true;
     // The first look comes right after the signal, microseconds after mayActOn's: the status is

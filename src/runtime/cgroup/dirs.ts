@@ -29,15 +29,17 @@ export function groupRel(project: string, service?: string): string {
 
 /**
  * mkdir that accepts an existing dir (a group already made) and explains a permission error;
- * an existing file of that name (one of the kernel's interface files) is an error.
+ * an existing file of that name (one of the kernel's interface files) is an error. True when
+ * it made the dir.
  */
-async function mkdirOnce(fs: CgroupFs, dir: string): Promise<void> {
+async function mkdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
   try {
     await fs.mkdir(dir, 0o755);
+    return true;
   } catch (e) {
     const code = errorCode(e);
     if (code === 'EEXIST') {
-      if ((await fs.subdirs(dirname(dir))).includes(basename(dir))) return;
+      if ((await fs.subdirs(dirname(dir))).includes(basename(dir))) return false;
       throw new UserError(
         'CGROUP_NAME',
         `cannot create cgroup ${dir}: the kernel keeps a file of that name there`,
@@ -63,8 +65,10 @@ async function mkdirOnce(fs: CgroupFs, dir: string): Promise<void> {
  * `up -d` of 20, the EEXISTs and the parent listings that check them were ~10 ms of the CLI's
  * thread, and v1's cpuset levels cost four reads each besides); one that went meanwhile shows as
  * the leaf's ENOENT, and the walk again from the top makes it. `prepared` names what `prepare`
- * does (v2's controllers: the cpuset controller only for a service with `cpuset:`), so a chain
- * prepared otherwise walks those levels again; a `prepare` without a name runs every time.
+ * does, so a chain prepared otherwise walks those levels again; a level a chain makes anew is
+ * forgotten under every other name (it went meanwhile: nothing of theirs is on it). A `prepare`
+ * without a name runs every time: one another process's chain may leave undone (v2's cpuset
+ * controller, enabled only for a service with `cpuset:`).
  */
 export async function mkdirChain(
   fs: CgroupFs,
@@ -85,8 +89,10 @@ export async function mkdirChain(
         dir = join(dir, part);
         const leaf = i === parts.length - 1;
         if (!leaf && remembered && attempt === 0 && ready.has(key(dir))) continue;
-        await mkdirOnce(fs, dir);
+        const made = await mkdirOnce(fs, dir);
         if (leaf) continue;
+        // Made now: prepared by no one yet, however it was remembered before its removal.
+        if (made) forget(ready, dir);
         if (prepare) await prepare(dir);
         if (remembered) ready.add(key(dir));
       }
@@ -95,10 +101,7 @@ export async function mkdirChain(
       if (attempt < 3 && e instanceof KernelError && e.errno === 'ENOENT') {
         // Every way it was prepared: the level is made again from the top.
         let dir = root;
-        for (const part of parts) {
-          dir = join(dir, part);
-          for (const k of [...ready]) if (k === dir || k.endsWith(`:${dir}`)) ready.delete(k);
-        }
+        for (const part of parts) forget(ready, (dir = join(dir, part)));
         continue;
       }
       throw e;
@@ -108,6 +111,11 @@ export async function mkdirChain(
 
 /** The levels above a leaf each cgroup file system has made or found (and prepared, under the preparation's name) in this process (mkdirChain). */
 const readyLevels = new WeakMap<CgroupFs, Set<string>>();
+
+/** Forgets level `dir` however it was prepared (it went, or was made anew). */
+function forget(ready: Set<string>, dir: string): void {
+  for (const k of [...ready]) if (k === dir || k.endsWith(`:${dir}`)) ready.delete(k);
+}
 
 /** rmdir: true when removed or already gone, false while busy (processes or children). */
 export async function rmdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {

@@ -58,7 +58,9 @@ export function v2Manager(root: string, deps: CgroupDeps): CgroupManager {
       const optional = limits.cpuset !== undefined ? V2_OPTIONAL_CONTROLLERS : [];
       const makeDirs = async () => {
         await enableControllers(deps, root, optional);
-        await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir, optional), `controllers ${optional.join(' ')}`);
+        // Remembered only without optional controllers: a level made again by another stack
+        // process enables the base ones, not necessarily cpuset, which is asked of it each time.
+        await mkdirChain(deps.fs, root, groupRel(project, service), (dir) => enableControllers(deps, dir, optional), optional.length === 0 ? 'controllers' : undefined);
       };
       return createGroup(deps, open(project, service), limits, makeDirs, devices);
     },

@@ -2,12 +2,13 @@
 // that plays the host: bridges per network, veths per (service, network) with eth0, eth1, ...
 // inside, addresses from the allocation, the default route via the first non-internal network.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { describeWith } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
 import { bridgeName, netnsName, vethHostName } from '../../../src/names.js';
 import {
-  addrList, linkList, netnsList, observeProjectNetwork, openHandle, openNetworkDriver, projectLinkGroup,
+  addrList, linkList, netnsAdd, netnsDelete, netnsList, netnsPath, observeProjectNetwork, openHandle, openNetworkDriver, projectLinkGroup,
   setupProjectNetwork, teardownProjectNetwork, type ProjectNetworkSpec,
 } from '../../../src/network/index.js';
 import { AF_INET } from '../../../src/network/nl/index.js';
@@ -104,7 +105,7 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
     expect(linkList(s.handle(netnsName(p, 'db'))).find((l) => l.name === 'lo')!.up).toBe(true);
     // ping without CAP_NET_RAW: the range opened as each namespace was made (ping-group.ts; a new
     // namespace starts at the kernel's default, `1 0`, whatever the host has).
-    const pingRange = (svc: string) => execFileSync('ip', ['netns', 'exec', netnsName(p, svc), 'cat', '/proc/sys/net/ipv4/ping_group_range'], { encoding: 'utf8' });
+    const pingRange = (svc: string) => execFileSync('nsenter', [`--net=/run/netns/${netnsName(p, svc)}`, 'cat', '/proc/sys/net/ipv4/ping_group_range'], { encoding: 'utf8' });
     for (const svc of ['web', 'db', 'worker']) expect(pingRange(svc).trim().split(/\s+/)).toEqual(['0', '2147483647']);
 
     // web and db talk over back; worker reaches web over front; db's loopback works.
@@ -181,6 +182,50 @@ describeWith({ root: true, commands: ['nsenter'] }, 'project network setup and t
     } finally {
       d.close();
       other.close();
+    }
+  });
+
+  it('keeps the handle of each namespace it makes for its veth until the namespace or the driver goes; one made again elsewhere meanwhile is reached anew', () => {
+    const { spec, hostNs } = begin();
+    const p = spec.project;
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const d = openNetworkDriver(hostNs);
+    try {
+      d.createNetwork(p, 'front', spec.ipam.networks.front!);
+      d.createNetns(p, 'web');
+      d.createNetns(p, 'worker');
+      d.createNetns(p, 'db');
+      expect(fds()).toBe(before + 4); // the host's socket and one a namespace
+      d.removeNetns(p, 'db');
+      expect(fds()).toBe(before + 3);
+      // web's namespace deleted and made anew by someone else: the kept handle is of the old one.
+      netnsDelete(netnsName(p, 'web'));
+      netnsAdd(netnsName(p, 'web'));
+      d.attachVeth({ project: p, service: 'web', network: 'front', index: 0, address: '10.251.1.2/24', defaultGateway: '10.251.1.1' });
+      d.attachVeth({ project: p, service: 'worker', network: 'front', index: 0, address: '10.251.1.3/24' });
+      const seen = observeProjectNetwork(spec, hostNs).services;
+      const front = (service: string) => seen.find((x) => x.service === service)!.veths.find((v) => v.network === 'front');
+      expect(front('web')).toMatchObject({ present: true, peer: { name: 'eth0', addresses: ['10.251.1.2/24'] } });
+      expect(front('worker')).toMatchObject({ present: true, peer: { name: 'eth0', addresses: ['10.251.1.3/24'] } });
+    } finally {
+      d.close();
+    }
+    expect(fds()).toBe(before);
+  });
+
+  it('makes anew a namespace whose file is there with no namespace mounted on it (a crash halfway), its ping range open', () => {
+    const { spec, hostNs } = begin();
+    const p = spec.project;
+    writeFileSync(netnsPath(netnsName(p, 'web')), ''); // the half-made file of an earlier attempt
+    const d = openNetworkDriver(hostNs);
+    try {
+      d.createNetns(p, 'web');
+      expect(linkList(s.handle(netnsName(p, 'web'))).find((l) => l.name === 'lo')?.up).toBe(true);
+      const range = execFileSync('nsenter', [`--net=${netnsPath(netnsName(p, 'web'))}`, 'cat', '/proc/sys/net/ipv4/ping_group_range'], { encoding: 'utf8' });
+      expect(range.trim().split(/\s+/)).toEqual(['0', '2147483647']);
+    } finally {
+      d.close();
     }
   });
 

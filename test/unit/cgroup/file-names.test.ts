@@ -3,7 +3,7 @@
 // kernel file for a group already made.
 import { describe, expect, it } from 'vitest';
 import { isCgroupFileName } from '../../../src/cgroup-files.js';
-import { groupRel, mkdirChain } from '../../../src/runtime/cgroup/dirs.js';
+import { groupRel, mkdirChain, removeGroup } from '../../../src/runtime/cgroup/dirs.js';
 import { v2Manager } from '../../../src/runtime/cgroup/index.js';
 import { FakeCgroup2 } from '../../doubles/cgroup-fakefs.js';
 
@@ -102,5 +102,26 @@ describe('cgroup dirs', () => {
     prepared.length = 0;
     await expect(mkdirChain(fs, ROOT, 'stack/shop/z', prepare('cpuset'), 'cpuset')).resolves.toBe(`${ROOT}/stack/shop/z`);
     expect(prepared).toEqual(['cpuset stack', 'cpuset stack/shop']);
+  });
+
+  it('mkdirChain prepares again a level removed with the project\'s last group, or made anew, whatever it was remembered as', async () => {
+    const fs = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
+    const prepared: string[] = [];
+    const prepare = (how: string) => async (dir: string) => void prepared.push(`${how} ${dir.slice(ROOT.length + 1)}`);
+    await mkdirChain(fs, ROOT, 'stack/shop/web', prepare('a'), 'a');
+    // The project's last group goes, and its level with it (a leaf's removal: removeGroup); the
+    // level, made again by a chain that remembered it otherwise, is prepared again.
+    await removeGroup(fs.deps(), [`${ROOT}/stack/shop/web`], [`${ROOT}/stack/shop`], async () => undefined);
+    expect(await fs.exists(`${ROOT}/stack/shop`)).toBe(false);
+    await mkdirChain(fs, ROOT, 'stack/shop/db', prepare('b'), 'b'); // the level made again, prepared as b only
+    await mkdirChain(fs, ROOT, 'stack/shop/api', prepare('a'), 'a');
+    expect(prepared).toEqual(['a stack', 'a stack/shop', 'b stack', 'b stack/shop', 'a stack/shop']);
+    // Removed by another process this time (its `down`), then made again here by a chain that
+    // remembers nothing of it: the level it made is prepared by no one else yet.
+    for (const dir of ['stack/shop/db', 'stack/shop/api', 'stack/shop']) await fs.rmdir(`${ROOT}/${dir}`);
+    prepared.length = 0;
+    await mkdirChain(fs, ROOT, 'stack/shop/x', prepare('c'), 'c');
+    await mkdirChain(fs, ROOT, 'stack/shop/y', prepare('a'), 'a');
+    expect(prepared).toEqual(['c stack', 'c stack/shop', 'a stack/shop']);
   });
 });
