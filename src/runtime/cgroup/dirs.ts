@@ -195,7 +195,7 @@ export async function createGroup(
   for (const dir of group.dirs) existed ||= await deps.fs.exists(dir);
   try {
     await makeDirs();
-    await group.setLimits(limits);
+    await group.setLimits(limits, { fresh: !existed });
     await group.setDevices(devices);
   } catch (e) {
     if (!existed) await group.destroy().catch(() => undefined);

@@ -58,6 +58,28 @@ export function cpuQuotaUs(cpus: number): number {
 }
 
 /**
+ * The values a cgroup holds from its making, whatever its parent's (no memory, swap, CPU or pids
+ * limit: the kernel's defaults, not inherited): a write of one of them to a group made by this
+ * start changes nothing, and is left out (createGroup's `fresh`). memory.oom_control and v1's
+ * swappiness are not among them: a new v1 group takes those from its parent.
+ */
+const FRESH_DEFAULTS: ReadonlyMap<string, string> = new Map([
+  ['memory.limit_in_bytes', '-1'],
+  ['memory.memsw.limit_in_bytes', '-1'],
+  ['cpu.cfs_period_us', String(CPU_PERIOD_US)],
+  ['cpu.cfs_quota_us', '-1'],
+  ['pids.max', 'max'],
+  ['memory.max', 'max'],
+  ['memory.swap.max', 'max'],
+  ['cpu.max', `max ${CPU_PERIOD_US}`],
+]);
+
+/** Whether `w` writes what a group made just now holds already (FRESH_DEFAULTS). */
+export function holdsFromMaking(w: LimitWrite): boolean {
+  return FRESH_DEFAULTS.get(w.file) === w.value;
+}
+
+/**
  * The v1 writes for `limits`. With memsw (swap accounting on), memory+swap is capped at the
  * memory limit, so a service never swaps (as v2's memory.swap.max=0); it is first lifted to
  * unlimited because the kernel requires memsw >= memory at every step. Without memsw,

@@ -42,8 +42,11 @@ export interface CgroupHandle {
   controllerFile(controller: 'memory' | 'pids' | 'cpu' | 'freezer' | 'cpuset', name: string): string;
   /** Whether the group exists (in every hierarchy). */
   exists(): Promise<boolean>;
-  /** Writes limits (absent ones become unlimited). */
-  setLimits(limits: Limits): Promise<void>;
+  /**
+   * Writes limits (absent ones become unlimited). `fresh`: the group was made just now, so what
+   * a new group holds already (no limit: limits.ts holdsFromMaking) is not written.
+   */
+  setLimits(limits: Limits, options?: { readonly fresh?: boolean }): Promise<void>;
   /** Replaces the device rules: v1 devices.deny/devices.allow, v2 the group's eBPF device program. */
   setDevices(rules: readonly DeviceRule[]): Promise<void>;
   /** The limits in force, read back from the kernel (observation). */

@@ -11,7 +11,7 @@ import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './d
 import { ignoreGone, readFlatKeyed, readOr, readProcs, readValue, writeValue } from './io.js';
 import { freezeAndWait, freezeKillThaw, type Freezable } from './kill.js';
 import { v1DeviceWrites, type DeviceRule } from './devices.js';
-import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v1LimitWrites } from './limits.js';
+import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, holdsFromMaking, v1LimitWrites } from './limits.js';
 import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './manager.js';
 
 /** The v1 controllers a service's group uses; each must be mounted (devices: the device allow-list). */
@@ -118,9 +118,10 @@ class V1Group implements CgroupHandle {
     return true;
   }
 
-  async setLimits(limits: Limits): Promise<void> {
+  async setLimits(limits: Limits, { fresh = false }: { readonly fresh?: boolean } = {}): Promise<void> {
     const memsw = await this.deps.fs.exists(this.file('memory', 'memory.memsw.limit_in_bytes'));
     for (const w of v1LimitWrites(limits, { memsw })) {
+      if (fresh && holdsFromMaking(w)) continue;
       if (w.controller === 'cpuset') {
         if (this.roots.cpuset === undefined) {
           throw new UserError('CGROUP_CONTROLLER_MISSING', `cannot apply cpuset ${w.value}: the cpuset cgroup hierarchy is not mounted`, 'mount the cpuset controller (systemd does by default), or remove `cpuset:`');

@@ -12,7 +12,7 @@ import { ignoreGone, readFlatKeyed, readProcs, readValue, writeValue } from './i
 import { freezeAndWait, freezeKillThaw, waitEmpty, type Freezable } from './kill.js';
 import { deviceProgram } from './devices-bpf.js';
 import type { DeviceRule } from './devices.js';
-import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, v2LimitWrites } from './limits.js';
+import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, holdsFromMaking, v2LimitWrites } from './limits.js';
 import type { CgroupDeps, CgroupHandle, CgroupManager, CgroupStats } from './manager.js';
 
 /** The v2 controllers a service's group needs. */
@@ -117,10 +117,11 @@ class V2Group implements CgroupHandle {
 
   // A controller the group lacks (a cgroup2 without it, as a hybrid host's) can hold no limit:
   // "no limit" is then already true; a real limit is refused, naming the controller.
-  async setLimits(limits: Limits): Promise<void> {
+  async setLimits(limits: Limits, { fresh = false }: { readonly fresh?: boolean } = {}): Promise<void> {
     const swap = await this.deps.fs.exists(this.file('memory.swap.max'));
     const available = await controllersOf(this.deps, this.dir);
     for (const w of v2LimitWrites(limits, { swap })) {
+      if (fresh && holdsFromMaking(w)) continue;
       if (!available.has(w.controller)) {
         if (liftsLimit(w)) continue;
         throw new UserError(

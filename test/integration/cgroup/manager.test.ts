@@ -45,6 +45,16 @@ describeRoot('the cgroup manager on the real kernel', () => {
     expect(await rig.manager.services(rig.project)).toEqual(['web']);
   });
 
+  it('a group made anew holds no limit without a write; one found again has its old limits lifted', async () => {
+    const fresh = await rig.manager.create(rig.project, 'api', {});
+    rig.scratch.groups.push(fresh);
+    expect(await fresh.limits()).toEqual({ pids: 2048 });
+    const limited = await rig.manager.create(rig.project, 'db', { memoryBytes: 64 * MiB, cpus: 0.5, pids: 20 });
+    rig.scratch.groups.push(limited);
+    const again = await rig.manager.create(rig.project, 'db', {});
+    expect(await again.limits()).toEqual({ pids: 2048 });
+  });
+
   it('lists a process that joined before exec, and its children', async () => {
     const group = await rig.manager.create(rig.project, 'web', {});
     rig.scratch.groups.push(group);

@@ -39,6 +39,22 @@ describe('v2 manager', () => {
     expect(await group.limits()).toEqual({ pids: 10 });
   });
 
+  it('writes to a group it made only what a new group does not hold from its making, and every limit to one it found', async () => {
+    const { fs, manager } = setup();
+    const written: string[] = [];
+    const write = fs.writeFile.bind(fs);
+    fs.writeFile = async (path: string, data: string) => {
+      if (path.startsWith(`${ROOT}/stack/shop/web/`)) written.push(path.slice(`${ROOT}/stack/shop/web/`.length));
+      await write(path, data);
+    };
+    await manager.create('shop', 'web', {});
+    expect(written).toEqual(['pids.max']); // podman's 2048, not the kernel's max
+    written.length = 0;
+    const found = await manager.create('shop', 'web', {});
+    expect(written.sort()).toEqual(['cpu.max', 'memory.max', 'memory.swap.max', 'pids.max']);
+    expect(await found.limits()).toEqual({ pids: DEFAULT_PIDS_LIMIT });
+  });
+
   it('leaves memory.swap.max alone where the kernel has no swap accounting', async () => {
     const { manager } = setup({ swap: false });
     const group = await manager.create('shop', 'web', { memoryBytes: 64 * MiB });
