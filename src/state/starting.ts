@@ -36,7 +36,8 @@ export interface ProcessId {
  */
 export function monitorDirsOf(project: string, service: string, serviceDirs: readonly string[]): string[] {
   const suffix = `/${cgroupPath(project, service)}`;
-  return serviceDirs.filter((d) => d.endsWith(suffix)).map((d) => join(d.slice(0, -suffix.length), MONITOR_CGROUP_DIR, project));
+  // The hierarchy's root as the service's dir has it, the group's names appended (observe asks this of every service).
+  return serviceDirs.filter((d) => d.endsWith(suffix)).map((d) => `${d.slice(0, -suffix.length)}/${MONITOR_CGROUP_DIR}/${project}`);
 }
 
 /** Length of the NSpid line of /proc/PID/status (how deep its pid namespace is), 0 when gone. */
@@ -75,12 +76,13 @@ export async function unansweredLaunchers(monitorDirs: readonly string[]): Promi
   const found: UnansweredLauncher[] = [];
   for (const pid of pids) {
     if (launchersOfThisProcess.has(pid)) continue;
+    // Looked at first: nearly every process of the group is a monitor that answered.
+    const stdout = linkOf(`/proc/${pid}/fd/1`);
+    if (stdout === undefined || stdout === '/dev/null') continue; // answered (or gone)
     const exe = linkOf(`/proc/${pid}/exe`);
     if (exe === undefined || basename(exe) !== 'launcher') continue;
     const argv = (readProcFile(`/proc/${pid}/cmdline`) ?? '').split('\0');
     if (argv[1] === undefined || nsDepth(pid) !== depth) continue;
-    const stdout = linkOf(`/proc/${pid}/fd/1`);
-    if (stdout === undefined || stdout === '/dev/null') continue; // answered (or gone)
     const startTime = readStartTime(pid);
     if (startTime !== undefined) found.push({ pid, startTime, mark: argv[1] });
   }
