@@ -244,8 +244,8 @@ export function linkGet(h: Handle, link: LinkRef): Link | undefined {
 
 /**
  * The index of a named link, or a KernelError ENODEV naming `call` when there is none. Only the
- * reply's header is read (the index is in it): decoding every attribute of a veth, as linkGet
- * does, was most of the JavaScript of an attach (three lookups each).
+ * reply's header is read (the index is in it), and the per-family counters are left out of it:
+ * decodeLink of every attribute of each veth looked up was ~3 ms of a profiled `up -d` of 20.
  */
 export function linkIndex(h: Handle, name: string, call: string): number {
   let index: number | undefined;
