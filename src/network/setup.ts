@@ -57,8 +57,11 @@ export interface NetworkDriver {
   attachVeth(request: AttachRequest): void;
   /** Deletes the host side (by its recorded name when given), which takes the peer with it; gone is success (detach-veth). */
   detachVeth(project: string, service: string, network: string, recorded?: string): void;
-  /** Deletes these host sides (veth names) in one kernel request; gone is success (detach-veth, batched). */
-  detachVeths(hostNames: readonly string[]): Promise<void>;
+  /**
+   * Deletes these host sides (veth names) in one kernel request; gone is success (detach-veth,
+   * batched). `project`: whose link group may hold exactly them (link.ts linkDelMany).
+   */
+  detachVeths(hostNames: readonly string[], project?: string): Promise<void>;
   /** Closes the host namespace's netlink socket and the handles kept in the namespaces it made. */
   close(): void;
 }
@@ -223,9 +226,9 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     detachVeth(project, service, network, recorded) {
       linkDel(host, recorded ?? vethHostName(project, service, network));
     },
-    async detachVeths(hostNames) {
+    async detachVeths(hostNames, project) {
       bridgeIndexes.clear(); // a bridge may be among them (handlers/netns.ts deleteLinkBatched)
-      await linkDelMany(host, hostNames);
+      await linkDelMany(host, hostNames, project === undefined ? undefined : projectLinkGroup(project));
     },
     close: () => {
       for (const h of netnsHandles.values()) h.close();

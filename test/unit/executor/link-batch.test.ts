@@ -14,7 +14,7 @@ afterEach(() => {
 function run(planned: string[]): { ctx: RunContext; batches: string[][] } {
   const batches: string[][] = [];
   const network = { detachVeths: async (names: readonly string[]) => void batches.push([...names]) };
-  return { ctx: { planned: new Set(planned), network: () => network } as unknown as RunContext, batches };
+  return { ctx: { project: { name: 'p' }, planned: new Set(planned), network: () => network } as unknown as RunContext, batches };
 }
 
 const settle = () => new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => Promise.resolve());
