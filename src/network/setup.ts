@@ -145,26 +145,19 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     createNetns(project, service) {
       const name = netnsName(project, service);
       let h: Handle;
+      let found = false; // made before: its ping range is opened from here
       try {
         h = makeNetns(name);
         mark('netns: added');
       } catch (e) {
         if (!(e instanceof KernelError && e.errno === 'EEXIST')) throw e;
         const existing = tryOpenHandle(name);
-        if (existing !== undefined) {
-          h = existing;
-          try {
-            openPingGroupRange(name);
-          } catch (e) {
-            h.close();
-            throw e;
-          }
-        } else {
-          netnsDelete(name); // a half-made one: its file is there, no namespace mounted on it
-          h = makeNetns(name);
-        }
+        found = existing !== undefined;
+        if (existing === undefined) netnsDelete(name); // a half-made one: its file is there, no namespace mounted on it
+        h = existing ?? makeNetns(name);
       }
       try {
+        if (found) openPingGroupRange(name);
         linkSetUp(h, 'lo');
       } catch (e) {
         h.close();

@@ -95,26 +95,21 @@ export async function recorded<T>(load: () => Promise<T>): Promise<{ value: T; s
 }
 
 /**
- * What the looks of one cache lookup found, by path (and the environment's digest): the kept loads
- * of one folder (up to 8, spec/cache.ts) mostly look at the same files, and each was read and
- * hashed once per load checked.
+ * What the looks of one cache lookup found, by kind and path (and the environment's digest): the
+ * kept loads of one folder (up to 8, spec/cache.ts) mostly look at the same files, and each was
+ * read and hashed once per load checked.
  */
-export interface Looks {
-  readonly digests: Map<string, string | null>;
-  readonly types: Map<string, 'file' | 'dir' | 'other' | null>;
-  readonly exists: Map<string, boolean>;
-  envAll?: string;
-}
+export type Looks = Map<string, unknown>;
 
 /** A fresh memo for unchanged(): one per lookup, since the files may change between lookups. */
 export function newLooks(): Looks {
-  return { digests: new Map(), types: new Map(), exists: new Map() };
+  return new Map();
 }
 
-function memo<V>(map: Map<string, V>, path: string, look: () => V): V {
-  if (map.has(path)) return map.get(path) as V;
+function memo<V>(looks: Looks, key: string, look: () => V): V {
+  if (looks.has(key)) return looks.get(key) as V;
   const value = look();
-  map.set(path, value);
+  looks.set(key, value);
   return value;
 }
 
@@ -127,12 +122,12 @@ export function unchanged(seen: readonly Observation[], env: Environment, looks:
     if (o.kind === 'env') {
       if ((env[o.name] ?? null) !== o.value) return false;
     } else if (o.kind === 'env-all') {
-      if ((looks.envAll ??= envDigest(env)) !== o.digest) return false;
+      if (memo(looks, 'env-all', () => envDigest(env)) !== o.digest) return false;
     } else if (o.kind === 'exists') {
-      if (memo(looks.exists, o.path, () => nodeExists(o.path)) !== o.value) return false;
+      if (memo(looks, `exists\0${o.path}`, () => nodeExists(o.path)) !== o.value) return false;
     } else if (o.kind === 'stat') {
-      if (memo(looks.types, o.path, () => typeAt(o.path)) !== o.type) return false;
-    } else if (memo(looks.digests, o.path, () => digestAt(o.path)) !== o.digest) return false;
+      if (memo(looks, `stat\0${o.path}`, () => typeAt(o.path)) !== o.type) return false;
+    } else if (memo(looks, `read\0${o.path}`, () => digestAt(o.path)) !== o.digest) return false;
   }
   return true;
 }
