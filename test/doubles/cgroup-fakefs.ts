@@ -178,8 +178,23 @@ export class FakeCgroup2 implements CgroupFs {
     this.write(r.group, r.file, data.trim(), path);
   }
 
+  async writeEach(path: string, values: readonly string[]): Promise<void> {
+    for (const value of values) {
+      try {
+        await this.writeFile(path, value);
+      } catch (e) {
+        throw Object.assign(e as Error, { value });
+      }
+    }
+  }
+
   async exists(path: string): Promise<boolean> {
     return this.resolve(path) !== undefined;
+  }
+
+  async isDirectory(path: string): Promise<boolean> {
+    const r = this.resolve(path);
+    return r !== undefined && !('file' in r);
   }
 
   async subdirs(path: string): Promise<string[]> {

@@ -3,7 +3,7 @@
 // gone as removed (CNI DEL), kills what still runs in a busy group, retries while tasks exit,
 // and leaves the project's dir to the last service and `stack/` to everyone.
 import { constants as osConstants } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { AggregateStackError, KernelError, UserError } from '../../errors.js';
 import { cgroupPath, parseReplicaKey } from '../../names.js';
 import { isCgroupFileName } from '../../cgroup-files.js';
@@ -39,7 +39,7 @@ async function mkdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
   } catch (e) {
     const code = errorCode(e);
     if (code === 'EEXIST') {
-      if ((await fs.subdirs(dirname(dir))).includes(basename(dir))) return false;
+      if (await fs.isDirectory(dir)) return false;
       throw new UserError(
         'CGROUP_NAME',
         `cannot create cgroup ${dir}: the kernel keeps a file of that name there`,
@@ -63,7 +63,9 @@ async function mkdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
  * A level above the leaf that this process made or found, and prepared the same way, is not made
  * or prepared again (the `stack` and project levels, shared by every service: profiled in an
  * `up -d` of 20, the EEXISTs and the parent listings that check them were ~10 ms of the CLI's
- * thread, and v1's cpuset levels cost four reads each besides); one that went meanwhile shows as
+ * thread, and v1's cpuset levels cost four reads each besides), nor while another chain of this
+ * process makes it (strace of an `up -d` of 20: the first starts, side by side, each met the
+ * `stack` and project levels' EEXIST, 12-16 per hierarchy); one that went meanwhile shows as
  * the leaf's ENOENT, and the walk again from the top makes it. `prepared` names what `prepare`
  * does, so a chain prepared otherwise walks those levels again; a level a chain makes anew is
  * forgotten under every other name (it went meanwhile: nothing of theirs is on it). A `prepare`
@@ -80,6 +82,8 @@ export async function mkdirChain(
   const parts = rel.split('/');
   let ready = readyLevels.get(fs);
   if (ready === undefined) readyLevels.set(fs, (ready = new Set()));
+  let making = levelsMaking.get(fs);
+  if (making === undefined) levelsMaking.set(fs, (making = new Map()));
   const remembered = prepare === undefined || prepared !== undefined;
   const key = (dir: string): string => `${prepare === undefined ? '' : `${prepared}:`}${dir}`;
   for (let attempt = 0; ; attempt++) {
@@ -87,14 +91,28 @@ export async function mkdirChain(
       let dir = root;
       for (const [i, part] of parts.entries()) {
         dir = join(dir, part);
-        const leaf = i === parts.length - 1;
-        if (!leaf && remembered && attempt === 0 && ready.has(key(dir))) continue;
-        const made = await mkdirOnce(fs, dir);
-        if (leaf) continue;
-        // Made now: prepared by no one yet, however it was remembered before its removal.
-        if (made) forget(ready, dir);
-        if (prepare) await prepare(dir);
-        if (remembered) ready.add(key(dir));
+        if (i === parts.length - 1) {
+          await mkdirOnce(fs, dir);
+          continue;
+        }
+        const k = key(dir);
+        if (remembered && attempt === 0) {
+          if (ready.has(k)) continue;
+          // Another chain of this process is making it (the first starts of an `up` run side by
+          // side): its making is this one's too, not an EEXIST and a look of its own.
+          const other = making.get(k);
+          if (other !== undefined) {
+            await other;
+            continue;
+          }
+        }
+        const level = makeLevel(fs, dir, ready, prepare, remembered ? k : undefined);
+        if (remembered) making.set(k, level);
+        try {
+          await level;
+        } finally {
+          if (making.get(k) === level) making.delete(k);
+        }
       }
       return dir;
     } catch (e) {
@@ -108,6 +126,23 @@ export async function mkdirChain(
     }
   }
 }
+
+/** Makes (or finds) one level above a leaf and prepares it; `remember`: the key it is then ready under. */
+async function makeLevel(
+  fs: CgroupFs,
+  dir: string,
+  ready: Set<string>,
+  prepare: ((dir: string) => Promise<void>) | undefined,
+  remember: string | undefined,
+): Promise<void> {
+  // Made now: prepared by no one yet, however it was remembered before its removal.
+  if (await mkdirOnce(fs, dir)) forget(ready, dir);
+  if (prepare) await prepare(dir);
+  if (remember !== undefined) ready.add(remember);
+}
+
+/** The levels each cgroup file system is making and preparing now, by mkdirChain's key: chains side by side wait for the one making it. */
+const levelsMaking = new WeakMap<CgroupFs, Map<string, Promise<void>>>();
 
 /** The levels above a leaf each cgroup file system has made or found (and prepared, under the preparation's name) in this process (mkdirChain). */
 const readyLevels = new WeakMap<CgroupFs, Set<string>>();
@@ -130,9 +165,31 @@ export async function rmdirOnce(fs: CgroupFs, dir: string): Promise<boolean> {
   }
 }
 
+/** rmdirOnce of each dir; the ones still busy, and the failures pushed onto `errors`. */
+async function rmdirEach(fs: CgroupFs, dirs: readonly string[], errors: Error[]): Promise<string[]> {
+  const busy: string[] = [];
+  for (const dir of dirs) {
+    try {
+      if (!(await rmdirOnce(fs, dir))) busy.push(dir);
+    } catch (e) {
+      errors.push(e as Error);
+    }
+  }
+  return busy;
+}
+
+/** Removes each parent dir that is empty; busy (another service's group is in it) is no error. */
+export async function removeEmptyParents(fs: CgroupFs, parents: readonly string[]): Promise<void> {
+  const errors: Error[] = [];
+  await rmdirEach(fs, parents, errors);
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateStackError(`removing cgroup ${parents.join(', ')}`, errors);
+}
+
 /**
  * Removes a group's leaf dirs, killing its processes first if a leaf is busy, then each
- * parent dir that became empty. Every failure is collected and reported together.
+ * parent dir that became empty (none given: left to the caller). Every failure is collected
+ * and reported together.
  */
 export async function removeGroup(
   deps: CgroupDeps,
@@ -141,17 +198,7 @@ export async function removeGroup(
   killAll: () => Promise<void>,
 ): Promise<void> {
   const errors: Error[] = [];
-  const attempt = async (dirs: readonly string[]): Promise<string[]> => {
-    const busy: string[] = [];
-    for (const dir of dirs) {
-      try {
-        if (!(await rmdirOnce(deps.fs, dir))) busy.push(dir);
-      } catch (e) {
-        errors.push(e as Error);
-      }
-    }
-    return busy;
-  };
+  const attempt = (dirs: readonly string[]): Promise<string[]> => rmdirEach(deps.fs, dirs, errors);
   let busy = await attempt(leaves);
   if (busy.length > 0) {
     try {

@@ -1,5 +1,5 @@
 // The narrow file-system port the cgroup managers use. Everything a manager does to a cgroup
-// hierarchy is one of these six calls, so the managers run unchanged over the real cgroupfs
+// hierarchy is one of these eight calls, so the managers run unchanged over the real cgroupfs
 // (nodeCgroupFs) and over a kernel-like in-memory hierarchy in tests (test/doubles/cgroup-fakefs.ts).
 // Errors are node-style: an Error with `code` (`ENOENT`, `EBUSY`, ...) and `errno`.
 import { closeSync, constants as fsConstants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, write, writeSync } from 'node:fs';
@@ -13,7 +13,15 @@ export interface CgroupFs {
   readFile(path: string): Promise<string>;
   /** One write of `data` into an existing file (cgroupfs files cannot be created). */
   writeFile(path: string, data: string): Promise<void>;
+  /**
+   * One write(2) of each value, in order, through one open of an existing file: what a file
+   * that takes one entry a write wants (v1 devices.allow, a rule each). A failed write throws
+   * with `value` set to the value it was given; the ones before it were written.
+   */
+  writeEach(path: string, values: readonly string[]): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /** Whether `path` is a directory (a group, not one of the kernel's interface files); false when it is not there. */
+  isDirectory(path: string): Promise<boolean>;
   /** Names of the child directories of a directory (child cgroups; interface files left out). */
   subdirs(path: string): Promise<string[]>;
 }
@@ -52,7 +60,22 @@ export const nodeCgroupFs: CgroupFs = {
       closeSync(fd);
     }
   },
+  writeEach: async (path, values) => {
+    const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_TRUNC);
+    try {
+      for (const value of values) {
+        try {
+          writeSync(fd, value);
+        } catch (e) {
+          throw Object.assign(e as Error, { value });
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  },
   exists: async (path) => statSync(path, { throwIfNoEntry: false }) !== undefined,
+  isDirectory: async (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true,
   subdirs: async (path) =>
     readdirSync(path, { withFileTypes: true })
       .filter((e) => e.isDirectory())

@@ -124,4 +124,26 @@ describe('cgroup dirs', () => {
     await mkdirChain(fs, ROOT, 'stack/shop/y', prepare('a'), 'a');
     expect(prepared).toEqual(['c stack', 'c stack/shop', 'a stack/shop']);
   });
+
+  it('mkdirChain: chains side by side make and prepare a level once, the others wait for it; an existing group is told from a file by the path itself', async () => {
+    const fs = new FakeCgroup2({ root: ROOT, controllers: ['cpu', 'io', 'memory', 'pids'] });
+    await fs.mkdir(`${ROOT}/stack`); // made by an earlier run: this process meets its EEXIST
+    const calls: string[] = [];
+    for (const name of ['mkdir', 'subdirs', 'isDirectory'] as const) {
+      const real = (fs[name] as (path: string) => Promise<unknown>).bind(fs);
+      (fs as unknown as Record<string, (path: string) => Promise<unknown>>)[name] = async (path: string) => {
+        calls.push(`${name} ${path.slice(ROOT.length + 1)}`);
+        return real(path);
+      };
+    }
+    const prepared: string[] = [];
+    const prepare = async (dir: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a preparation that waits (v1's cpuset reads and writes)
+      prepared.push(dir.slice(ROOT.length + 1));
+    };
+    const leaves = ['web', 'db', 'api', 'worker'];
+    expect(await Promise.all(leaves.map((l) => mkdirChain(fs, ROOT, `stack/shop/${l}`, prepare, 'cpuset')))).toEqual(leaves.map((l) => `${ROOT}/stack/shop/${l}`));
+    expect(prepared).toEqual(['stack', 'stack/shop']);
+    expect(calls).toEqual(['mkdir stack', 'isDirectory stack', 'mkdir stack/shop', ...leaves.map((l) => `mkdir stack/shop/${l}`)]);
+  });
 });
