@@ -22,6 +22,16 @@ export async function writeValue(fs: CgroupFs, path: string, value: string): Pro
   }
 }
 
+/** Writes each value with a write(2) of its own through one open (fs.writeEach); a failure names the value the kernel refused. */
+export async function writeValues(fs: CgroupFs, path: string, values: readonly string[]): Promise<void> {
+  try {
+    await fs.writeEach(path, values);
+  } catch (e) {
+    const value = (e as { value?: unknown }).value;
+    throw kernelError(`write ${path}${typeof value === 'string' ? ` ${JSON.stringify(value)}` : ''}`, e);
+  }
+}
+
 /** Reads an interface file, trimmed. */
 export async function readValue(fs: CgroupFs, path: string): Promise<string> {
   try {

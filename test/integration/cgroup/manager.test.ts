@@ -8,6 +8,7 @@ import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { detectCgroups, nodeCgroupDeps } from '../../../src/runtime/cgroup/index.js';
 import { alive, exitOf, useScratch, waitFor } from './helpers.js';
+import { DEFAULT_DEVICE_RULES, deviceRuleLine, type DeviceRule } from '../../../src/runtime/cgroup/devices.js';
 
 const MiB = 1024 * 1024;
 
@@ -103,6 +104,30 @@ describeRoot('the cgroup manager on the real kernel', () => {
     await db.destroy();
     for (const dir of db.dirs) expect(existsSync(join(dir, '..'))).toBe(false);
     await db.destroy(); // gone is success
+  });
+
+  it('leaves the project dir to removeProjectDir when told to keep it, and that leaves it while a group is in it', async () => {
+    const web = await rig.manager.create(rig.project, 'web', {});
+    const db = await rig.manager.create(rig.project, 'db', {});
+    rig.scratch.groups.push(web, db);
+    await web.destroy({ keepProject: true });
+    await db.removeProjectDir(); // db is still in it: refused, no error
+    expect(await rig.manager.projects()).toContain(rig.project);
+    await db.destroy({ keepProject: true });
+    for (const dir of db.dirs) expect(existsSync(dir)).toBe(false);
+    expect(await rig.manager.projects()).toContain(rig.project); // empty, kept
+    await web.removeProjectDir();
+    expect(await rig.manager.projects()).not.toContain(rig.project);
+    await web.removeProjectDir(); // gone is success
+  });
+
+  it('v1: the device rules the kernel holds are the deny-all and each allow, written one a write through one open', async () => {
+    const rules: DeviceRule[] = [...DEFAULT_DEVICE_RULES, { type: 'b', major: 7, minor: 0, access: 'r' }];
+    const group = await rig.manager.create(rig.project, 'web', {}, rules);
+    rig.scratch.groups.push(group);
+    if (group.version !== 1) return; // v2 holds them as an eBPF program (devices-bpf.test.ts)
+    const list = readFileSync(join(group.dirs.find((d) => existsSync(join(d, 'devices.list')))!, 'devices.list'), 'utf8');
+    expect(list.trim().split('\n').sort()).toEqual(rules.map(deviceRuleLine).sort());
   });
 
   it('writes what `cat` reads on cgroupfs (no O_CREAT, one write)', async () => {
