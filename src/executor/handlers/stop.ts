@@ -69,11 +69,31 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
   mark('stop: recorded');
 }
 
+/** The remove-service steps of a run whose group removal has not ended yet. */
+const runRemovals = new WeakMap<RunContext, { left: number }>();
+
+function groupRemovals(ctx: RunContext): { left: number } {
+  let removals = runRemovals.get(ctx);
+  if (removals === undefined) {
+    const left = [...ctx.planned].filter((id) => id.startsWith(`${opId('remove-service', '')}`)).length;
+    runRemovals.set(ctx, (removals = { left: Math.max(left, 1) }));
+  }
+  return removals;
+}
+
 /** Removes the service's cgroups and runtime files; a service leaving the project loses its record too. */
 export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'service'>): Promise<void> {
   const project = ctx.project.name;
   const leaving = ctx.project.services[op.service] === undefined;
-  await (await ctx.cgroups()).open(project, op.service).destroy();
+  const group = (await ctx.cgroups()).open(project, op.service);
+  const removals = groupRemovals(ctx);
+  try {
+    await group.destroy({ keepProject: true });
+  } finally {
+    // The last of the run's removals tries the project's dir (in each hierarchy): while any other
+    // is under way, the try is refused (a `down` of 20 made ~150 such rmdirs, each refused).
+    if (--removals.left <= 0) await group.removeProjectDir();
+  }
   // The runtime files (name files, exit record, the log and its rotations) removed synchronously:
   // through libuv's pool (an async rm walks a tree one call per trip) the 20 removals of a
   // `down` took ~13 ms. Unlinking a log is one metadata change, whatever its size.

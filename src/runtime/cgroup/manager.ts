@@ -66,8 +66,15 @@ export interface CgroupHandle {
   oomKilled(): Promise<boolean>;
   /** Current usage, for `ps` and tests. */
   stats(): Promise<CgroupStats>;
-  /** Removes the group (killing what is left) and the project's dir when it is empty; gone = success. */
-  destroy(): Promise<void>;
+  /**
+   * Removes the group (killing what is left) and the project's dir when it is empty; gone =
+   * success. `keepProject`: the project's dir is left to a later removeProjectDir (other groups
+   * of the project go too, side by side: each one's try at it would be refused while any other
+   * is there).
+   */
+  destroy(options?: { readonly keepProject?: boolean }): Promise<void>;
+  /** Removes the project's dir of this group where it is empty (busy, or gone, is no error). */
+  removeProjectDir(): Promise<void>;
 }
 
 /** Usage of one group. */

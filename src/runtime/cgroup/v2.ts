@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CGROUP_DIR } from '../../names.js';
 import { KernelError, UserError } from '../../errors.js';
 import type { Limits } from '../../spec/project.js';
-import { childGroups, createGroup, groupRel, mkdirChain, removeGroup } from './dirs.js';
+import { childGroups, createGroup, groupRel, mkdirChain, removeEmptyParents, removeGroup } from './dirs.js';
 import { ignoreGone, readFlatKeyed, readProcs, readValue, writeValue } from './io.js';
 import { freezeAndWait, freezeKillThaw, waitEmpty, type Freezable } from './kill.js';
 import { deviceProgram } from './devices-bpf.js';
@@ -192,7 +192,11 @@ class V2Group implements CgroupHandle {
     };
   }
 
-  async destroy(): Promise<void> {
-    await removeGroup(this.deps, [this.dir], [join(this.root, groupRel(this.project))], () => this.killAll());
+  async destroy({ keepProject = false }: { readonly keepProject?: boolean } = {}): Promise<void> {
+    await removeGroup(this.deps, [this.dir], keepProject ? [] : [join(this.root, groupRel(this.project))], () => this.killAll());
+  }
+
+  async removeProjectDir(): Promise<void> {
+    await removeEmptyParents(this.deps.fs, [join(this.root, groupRel(this.project))]);
   }
 }
