@@ -63,9 +63,12 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
   };
   await Promise.all([
     ...services.records.map(async (r) => {
-      const adopted = r.bootId === bootId ? await adopt(roots, r, locked, launchersOf) : undefined;
+      // The recorded process is looked at once (/proc/PID/stat), by the adoption and the observation.
+      let recordedAlive: boolean | undefined;
+      const alive: Alive = (p) => (p === r.process ? (recordedAlive ??= processAlive(p.pid, p.startTime)) : processAlive(p.pid, p.startTime));
+      const adopted = r.bootId === bootId ? await adopt(roots, r, locked, launchersOf, alive) : undefined;
       if (adopted) live.warnings.push(adopted.note);
-      live.services[r.service] = await observeService(adopted?.record ?? r, r.bootId === bootId, netnsDir);
+      live.services[r.service] = await observeService(adopted?.record ?? r, r.bootId === bootId, netnsDir, alive);
     }),
     ...networks.records.map(async (r) => {
       live.networks[r.key] = await observeNetwork(r, r.bootId === bootId);
@@ -78,6 +81,9 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
   return { ...live, services: sorted(live.services), networks: sorted(live.networks), volumes: sorted(live.volumes) };
 }
 
+/** Whether a process a record names still runs (probe.ts processAlive). */
+type Alive = (process: { readonly pid: number; readonly startTime: number }) => boolean;
+
 /**
  * The record with the main process its cgroups hold when the record names none that lives
  * (written back, unless the record changed meanwhile); undefined when there is nothing to adopt.
@@ -87,12 +93,13 @@ async function adopt(
   r: ServiceRecord,
   locked: boolean,
   launchersOf: (r: ServiceRecord) => Promise<UnansweredLauncher[]>,
+  alive: Alive,
 ): Promise<{ record: ServiceRecord; note: string } | undefined> {
   if (r.cgroups.length === 0) return undefined;
   const killed = locked ? await killStartingLaunches(r, launchersOf) : [];
   const cutOff = killed.length ? `service ${r.service}: killed pid ${killed.join(', ')}, a launch cut off before it answered` : undefined;
   const noteOnly = cutOff === undefined ? undefined : { record: r, note: cutOff };
-  if (r.process !== null && processAlive(r.process.pid, r.process.startTime)) return noteOnly;
+  if (r.process !== null && alive(r.process)) return noteOnly;
   const [found, ...more] = await mainProcessesIn(r.cgroups);
   if (!found) return noteOnly;
   const process = { pid: found.pid, startTime: found.startTime };
@@ -115,7 +122,7 @@ async function killStartingLaunches(r: ServiceRecord, launchersOf: (r: ServiceRe
   return killed;
 }
 
-async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: string): Promise<LiveService> {
+async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: string, alive: Alive): Promise<LiveService> {
   const veths = await Promise.all(
     Object.entries(r.veths).map(async ([network, v]) => {
       const present = thisBoot && (await linkPresent(v.host));
@@ -132,7 +139,7 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
     process:
       r.process === null
         ? null
-        : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && processAlive(r.process.pid, r.process.startTime) },
+        : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process) },
     ...(r.oneOff !== undefined && { oneOff: r.oneOff.service }),
   };
 }
