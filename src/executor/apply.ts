@@ -141,7 +141,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     };
     mark('apply: walking');
     const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
-    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency });
+    // A start's dependencies on other starts are late (walk.ts): it prepares while they launch.
+    const lateStart = (op: Operation, dependency: Operation): boolean => op.kind === 'start-service' && dependency.kind === 'start-service';
+    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency, late: lateStart });
     await ipamLock?.release();
     ipamLock = undefined;
     // A firewall rewrite create-network left running (handlers/firewall.ts) that failed after

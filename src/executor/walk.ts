@@ -13,6 +13,27 @@ import { monotonic, nullSink, refOf, timed, type Clock, type EventSink } from '.
 export interface HandlerContext {
   /** Aborted when the walk is cancelled (Ctrl-C): long waits should give up. */
   readonly signal: AbortSignal;
+  /**
+   * Resolves once the operation's late dependencies (WalkOptions.late) are done: the handler
+   * waits for it where their order matters. Rejects with a DependencyBlocked when one failed,
+   * was skipped or the walk was cancelled: the handler undoes what it did and lets it through,
+   * and the operation is reported skipped, as one that never began. No late dependency: resolved.
+   */
+  readonly after: () => Promise<void>;
+  /**
+   * Lets the operations that have this one as a late dependency begin (else they begin once it
+   * is done): a start calls it once it is prepared, before its launch, so the next start of a
+   * depends_on chain prepares while this one launches, not while this one prepares too.
+   */
+  readonly ready: () => void;
+}
+
+/** An operation given up because a late dependency of it did not happen (HandlerContext.after). */
+export class DependencyBlocked extends Error {
+  override readonly name = 'DependencyBlocked';
+  constructor(readonly blockedBy: string) {
+    super(`blocked by ${blockedBy}`);
+  }
 }
 
 /** Does the work of one operation kind; resolves when done, rejects with a reason for humans. */
@@ -29,6 +50,13 @@ export interface WalkOptions {
   readonly now?: Clock;
   /** Stops starting new operations; those not started are reported as skipped (`cancelled`). */
   readonly signal?: AbortSignal;
+  /**
+   * Which dependencies of an operation are late: it begins once the others are done, and waits
+   * for these itself (HandlerContext.after) where their order matters, its slot given back
+   * meanwhile. A dependent's start does what comes before its launch (its records, cgroups,
+   * files, request) while the service it depends on is being launched.
+   */
+  readonly late?: (op: Operation, dependency: Operation) => boolean;
 }
 
 /** What happened to each operation. */
@@ -73,41 +101,120 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
   // removals, it came after that batch had gone, and the kernel paid two RCU waits in a row
   // (a traced `down` of 20: detach-veth 146.5-205.6 ms, remove-network 155.7-206.4).
   const rankOf = (op: Operation): number => (op.kind === 'remove-network' ? -1 : (order.get(op.id) ?? 0));
-  const waiting = new Map(plan.operations.map((op) => [op.id, new Set(op.dependsOn)]));
+  const byId = new Map(plan.operations.map((op) => [op.id, op]));
+  const isLate = (op: Operation, dep: string): boolean => options.late !== undefined && options.late(op, byId.get(dep)!);
+  // What each operation waits for before it begins, and the late ones it waits for itself.
+  const waiting = new Map(plan.operations.map((op) => [op.id, new Set(op.dependsOn.filter((d) => !isLate(op, d)))]));
+  const lateLeft = new Map(plan.operations.map((op) => [op.id, new Set(op.dependsOn.filter((d) => isLate(op, d)))]));
+  const lateDone = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: DependencyBlocked) => void }>();
+  const afterOf = (id: string) => {
+    let d = lateDone.get(id);
+    if (d === undefined) {
+      let resolve!: () => void;
+      let reject!: (e: DependencyBlocked) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => undefined); // the handler may never ask
+      lateDone.set(id, (d = { promise, resolve, reject }));
+      if (lateLeft.get(id)?.size === 0) resolve();
+    }
+    return d;
+  };
+  // The late dependencies that have not said ready yet (HandlerContext.ready, or done): an
+  // operation begins once these and its other dependencies allow.
+  const unready = new Map(plan.operations.map((op) => [op.id, new Set(lateLeft.get(op.id))]));
   const dependents = new Map<string, Operation[]>(plan.operations.map((op) => [op.id, []]));
   for (const op of plan.operations) for (const dep of op.dependsOn) dependents.get(dep)?.push(op);
-  const ready = plan.operations.filter((op) => op.dependsOn.length === 0);
+  const canBegin = (op: Operation): boolean => waiting.get(op.id)!.size === 0 && unready.get(op.id)!.size === 0;
+  const ready = plan.operations.filter(canBegin);
   const done: string[] = [];
   const failed: { op: Operation; error: unknown }[] = [];
   const skipped = new Set<string>();
+  /** Begun and not settled yet (running, or waiting for a late dependency). */
+  const begun = new Set<string>();
+  /** Done, failed, or given up for a late dependency. */
+  const settled = new Set<string>();
   let running = 0;
 
   const skip = (op: Operation, blockedBy: string): void => {
-    if (skipped.has(op.id)) return;
+    if (skipped.has(op.id) || settled.has(op.id)) return;
+    if (begun.has(op.id)) {
+      // Under way, waiting (or to wait) for this late dependency: it gives up there (after()).
+      afterOf(op.id).reject(new DependencyBlocked(blockedBy));
+      return;
+    }
     skipped.add(op.id);
     sink.emit({ type: 'operation-skipped', ...refOf(op), blockedBy });
     for (const next of dependents.get(op.id) ?? []) skip(next, blockedBy);
   };
 
+  // Cancelled: one waiting for a late dependency gives up now, not once that is done.
+  const giveUp = (): void => {
+    for (const id of begun) afterOf(id).reject(new DependencyBlocked('cancelled'));
+  };
+  signal.addEventListener('abort', giveUp, { once: true });
+
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       while (running < limit && ready.length > 0 && !signal.aborted) {
         const op = ready.shift() as Operation;
+        if (skipped.has(op.id)) continue; // let begin by a late dependency's ready, then blocked by another's failure
         running++;
+        begun.add(op.id);
         const handler = handlers[op.kind] as (op: Operation, context: HandlerContext) => Promise<void>;
-        const begun = sinceStart(); // the trace's own clock, not the walk's (tests fake that one)
-        timed(sink, op, () => handler(op, { signal }), now)
-          .finally(() => traceSpan(op.id, begun, sinceStart()))
+        const from = sinceStart(); // the trace's own clock, not the walk's (tests fake that one)
+        // Waiting for its late dependencies, an operation holds no slot: the ones it waits for
+        // may need one.
+        const after = async (): Promise<void> => {
+          const late = afterOf(op.id);
+          if (lateLeft.get(op.id)?.size === 0) return late.promise;
+          running--;
+          pump();
+          try {
+            await late.promise;
+          } finally {
+            running++;
+          }
+        };
+        // Its late dependents may begin (an operation done says so too, below).
+        const readied = (): void => {
+          let more = false;
+          for (const next of dependents.get(op.id) ?? []) {
+            if (!unready.get(next.id)?.delete(op.id)) continue;
+            if (canBegin(next) && !skipped.has(next.id) && !begun.has(next.id) && !settled.has(next.id)) {
+              insertByRank(ready, next, rankOf);
+              more = true;
+            }
+          }
+          // Begun from the event loop's next turn, not now: the preparations a chain lets begin
+          // one after another run in promise callbacks, which keep the loop from the answers
+          // and completions under way (a launch's answer, the firewall's write) until they stop.
+          if (more) setImmediate(pump);
+        };
+        timed(sink, op, () => handler(op, { signal, after, ready: readied }), now)
+          .finally(() => traceSpan(op.id, from, sinceStart()))
           .then(
             () => {
               done.push(op.id);
+              settled.add(op.id);
+              begun.delete(op.id);
               for (const next of dependents.get(op.id) ?? []) {
-                const left = waiting.get(next.id);
-                left?.delete(op.id);
-                if (left?.size === 0 && !skipped.has(next.id)) insertByRank(ready, next, rankOf);
+                const late = lateLeft.get(next.id);
+                if (late?.delete(op.id)) {
+                  if (late.size === 0 && !signal.aborted) afterOf(next.id).resolve();
+                  if (!unready.get(next.id)?.delete(op.id)) continue; // it said ready before, and its dependent was let begin then
+                } else waiting.get(next.id)?.delete(op.id);
+                if (canBegin(next) && !skipped.has(next.id) && !begun.has(next.id) && !settled.has(next.id)) insertByRank(ready, next, rankOf);
               }
             },
             (error: unknown) => {
+              begun.delete(op.id);
+              if (error instanceof DependencyBlocked) {
+                // Given up where it waited for a late dependency: skipped, as if never begun.
+                skip(op, error.blockedBy);
+                settled.add(op.id);
+                return;
+              }
+              settled.add(op.id);
               failed.push({ op, error });
               for (const next of dependents.get(op.id) ?? []) skip(next, op.id);
             },
@@ -119,9 +226,11 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
       }
       if (running > 0) return;
       if (signal.aborted) {
-        const settled = new Set([...done, ...failed.map((f) => f.op.id)]);
+        // Cancelled: what never began is skipped; one waiting for a late dependency gives up.
         for (const op of plan.operations) if (!settled.has(op.id)) skip(op, 'cancelled');
       }
+      if (begun.size > 0) return; // one waiting for a late dependency settles later
+      signal.removeEventListener('abort', giveUp);
       resolve();
     };
     pump();

@@ -189,4 +189,29 @@ describeRoot('up: what runs beside the walk', () => {
     expect(isSameProcess(pid, startTime)).toBe(false);
     expect(r.leftovers(['web'])).toEqual([]);
   });
+
+  it('a depends_on chain launches each service after the one before it runs, preparing it meanwhile; one that cannot start leaves those after it unlaunched, their groups gone', async () => {
+    const r = rig();
+    const chain = (first: string) =>
+      `  a:\n    command: ${first}\n  b:\n    command: ["sleep", "3600"]\n    depends_on: [a]\n  c:\n    command: ["sleep", "3600"]\n    depends_on: [b]\n`;
+    r.spec(chain('["sleep", "3600"]'));
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    // Each workload is cloned when its launcher gets its request: pids in the chain's order.
+    const [a, b, c] = [await r.pid('a'), await r.pid('b'), await r.pid('c')];
+    expect(a).toBeLessThan(b);
+    expect(b).toBeLessThan(c);
+    await r.ok(['down', '--progress', 'quiet']);
+
+    r.spec(chain('["/nonexistent/program"]'));
+    const failed = await r.stack(['up', '-d', '--progress', 'quiet']);
+    expect(failed.exitCode).not.toBe(0);
+    expect(failed.stderr).toContain('/nonexistent/program');
+    // b began (a was prepared) and gave up when a failed: what it made is gone, its record says so.
+    const recordB = await r.record('b');
+    expect(recordB?.process ?? null).toBeNull();
+    expect(recordB?.cgroups ?? []).toEqual([]);
+    for (const service of ['b', 'c']) expect(r.leftovers([service]).filter((l) => l.startsWith('cgroup') && l.includes(`/${service}`))).toEqual([]);
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
+  });
 });

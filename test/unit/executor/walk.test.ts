@@ -179,4 +179,97 @@ describe('walk', () => {
     expect(await walk({ project: 'p', operations: [] }, {}, { sink })).toEqual({ done: [], failed: [], skipped: [] });
     expect(sink.events.map((e) => e.type)).toEqual(['plan-started', 'plan-done']);
   });
+
+  describe('late dependencies (a dependent begins, and waits for them itself)', () => {
+    const lateStarts = (op: Operation, dep: Operation) => op.kind === 'start-service' && dep.kind === 'start-service';
+    /**
+     * Handlers that log "prepared", say ready (once their gate in `readyGates` opens), wait for
+     * their late dependencies, then end (once their gate in `gates` opens), or fail.
+     */
+    function twoPhase(fail: Record<string, Error> = {}, gates: Record<string, Promise<void>> = {}, readyGates: Record<string, Promise<void>> = {}): { handlers: Handlers; log: string[] } {
+      const log: string[] = [];
+      const handler = async (op: Operation, { after, ready }: { after: () => Promise<void>; ready: () => void }): Promise<void> => {
+        log.push(`prepared ${op.id}`);
+        await readyGates[op.id];
+        ready();
+        try {
+          await after();
+        } catch (e) {
+          log.push(`undone ${op.id}`);
+          throw e;
+        }
+        await gates[op.id];
+        if (fail[op.id]) throw fail[op.id];
+        log.push(`end ${op.id}`);
+      };
+      return { handlers: { 'start-service': handler as Handlers['start-service'] }, log };
+    }
+    const tick = () => new Promise((r) => setTimeout(r, 5));
+
+    test('a dependent begins once its late dependency is ready (prepared), prepares while that one ends, and ends after it; waiting, it holds no slot', async () => {
+      const readyA = deferred();
+      const endA = deferred();
+      const { handlers, log } = twoPhase({}, { 'start-service:a': endA.promise }, { 'start-service:a': readyA.promise });
+      // Two slots: a holds one; b, then c, take the other in turn, each giving it back to wait.
+      const walking = walk(starts({ c: ['b'], b: ['a'], a: [] }), handlers, { concurrency: 2, late: lateStarts });
+      await tick();
+      expect(log).toEqual(['prepared start-service:a']); // b waits for a to be prepared
+      readyA.resolve();
+      await tick();
+      expect(log).toEqual(['prepared start-service:a', 'prepared start-service:b', 'prepared start-service:c']);
+      endA.resolve();
+      const result = await walking;
+      expect(log.slice(3)).toEqual(['end start-service:a', 'end start-service:b', 'end start-service:c']);
+      expect(result).toEqual({ done: ['start-service:a', 'start-service:b', 'start-service:c'], failed: [], skipped: [] });
+    });
+
+    test('a late dependency that fails: the one waiting for it gives up (undoing what it did) and is skipped, as are its dependents', async () => {
+      const boom = new UserError('BOOM', 'a broke');
+      const endA = deferred();
+      const { handlers, log } = twoPhase({ 'start-service:a': boom }, { 'start-service:a': endA.promise });
+      const sink = new RecordingSink();
+      const walking = walk(starts({ a: [], b: ['a'], c: ['b'], d: [] }), handlers, { late: lateStarts, sink });
+      await tick(); // b and c prepared, waiting for a
+      endA.resolve();
+      const result = await walking;
+      expect(result.failed).toEqual([{ op: expect.objectContaining({ id: 'start-service:a' }), error: boom }]);
+      expect([...result.skipped].sort()).toEqual(['start-service:b', 'start-service:c']);
+      expect(result.done).toEqual(['start-service:d']);
+      expect(log.filter((l) => l.startsWith('undone')).sort()).toEqual(['undone start-service:b', 'undone start-service:c']);
+      const skips = sink.events.filter((e) => e.type === 'operation-skipped').map((e) => [(e as { id: string }).id, (e as { blockedBy: string }).blockedBy]);
+      expect(skips.sort()).toEqual([['start-service:b', 'start-service:a'], ['start-service:c', 'start-service:a']]);
+      expect(() => throwIfFailed(result)).toThrow(boom);
+    });
+
+    test('one let begin by its late dependency\'s ready, and blocked by that one\'s failure before it began: skipped, never begun', async () => {
+      const boom = new UserError('BOOM', 'a broke');
+      const { handlers, log } = twoPhase({ 'start-service:a': boom });
+      const result = await walk(starts({ a: [], b: ['a'] }), handlers, { late: lateStarts });
+      expect(result.skipped).toEqual(['start-service:b']);
+      expect(log).toEqual(['prepared start-service:a']);
+    });
+
+    test('cancelled while one waits for a late dependency: it gives up, and the walk ends', async () => {
+      const gate = deferred();
+      const controller = new AbortController();
+      const { handlers, log } = twoPhase({}, { 'start-service:a': gate.promise });
+      const walking = walk(starts({ a: [], b: ['a'] }), handlers, { late: lateStarts, signal: controller.signal });
+      await tick();
+      controller.abort();
+      await tick();
+      // b gives up at once, while a (running) is still under way.
+      expect(log).toEqual(['prepared start-service:a', 'prepared start-service:b', 'undone start-service:b']);
+      gate.resolve();
+      const result = await walking;
+      expect(result.done).toEqual(['start-service:a']);
+      expect(result.skipped).toEqual(['start-service:b']);
+      expect(log.at(-1)).toBe('end start-service:a');
+    });
+
+    test('without `late`, a dependent begins only once its dependencies are done', async () => {
+      const { handlers, log } = twoPhase();
+      await walk(starts({ b: ['a'], a: [] }), handlers);
+      expect(log).toEqual(['prepared start-service:a', 'end start-service:a', 'prepared start-service:b', 'end start-service:b']);
+    });
+  });
 });
