@@ -10,7 +10,7 @@ const withCpu = process.env.STACK_TRACE === 'cpu';
 let last = 0;
 let lastCpu = 0;
 
-/** Prints the time since the previous mark and `label` when STACK_TRACE=1; nothing otherwise. */
+/** Prints the time since the previous mark and `label` when STACK_TRACE is 1 or cpu; nothing otherwise. */
 export function mark(label: string): void {
   if (!on) return;
   const now = performance.now();
@@ -19,14 +19,14 @@ export function mark(label: string): void {
   if (withCpu) {
     const { user, system } = process.cpuUsage();
     const used = (user + system) / 1000;
-    cpu = ` cpu +${(used - lastCpu).toFixed(1)}`;
+    cpu = ` cpu +${(used - lastCpu).toFixed(1)} ms`;
     lastCpu = used;
   }
   process.stderr.write(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label} @${wall}${cpu}\n`);
   last = now;
 }
 
-/** With STACK_TRACE=1, one operation's span (`op <id> <from>..<to> ms` since the process began). */
+/** With STACK_TRACE set (1 or cpu), one operation's span (`op <id> <from>..<to> ms` since the process began). */
 export function traceSpan(label: string, from: number, to: number): void {
   if (!on) return;
   process.stderr.write(`trace ${String(process.pid)} op ${label} ${from.toFixed(1)}..${to.toFixed(1)} ms\n`);

@@ -100,8 +100,12 @@ export function summarizeError(error: unknown): ErrorSummary {
   return { name: 'Error', message: String(error) };
 }
 
-/** Runs one operation's work, emitting started, then done or failed with its duration; rethrows. */
-export async function timed<T>(sink: EventSink, op: Operation, work: () => Promise<T>, now: Clock = monotonic): Promise<T> {
+/**
+ * Runs one operation's work, emitting started, then done or failed with its duration; rethrows.
+ * An error `gaveUp` tells is no failure of the operation (it gave up for a dependency's: walk.ts
+ * reports it skipped) and emits nothing here.
+ */
+export async function timed<T>(sink: EventSink, op: Operation, work: () => Promise<T>, now: Clock = monotonic, gaveUp?: (error: unknown) => boolean): Promise<T> {
   const ref = refOf(op);
   const start = now();
   sink.emit({ type: 'operation-started', ...ref });
@@ -110,7 +114,7 @@ export async function timed<T>(sink: EventSink, op: Operation, work: () => Promi
     sink.emit({ type: 'operation-done', ...ref, durationMs: now() - start });
     return result;
   } catch (error) {
-    sink.emit({ type: 'operation-failed', ...ref, durationMs: now() - start, error: summarizeError(error) });
+    if (gaveUp?.(error) !== true) sink.emit({ type: 'operation-failed', ...ref, durationMs: now() - start, error: summarizeError(error) });
     throw error;
   }
 }

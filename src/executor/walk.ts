@@ -17,7 +17,8 @@ export interface HandlerContext {
    * Resolves once the operation's late dependencies (WalkOptions.late) are done: the handler
    * waits for it where their order matters. Rejects with a DependencyBlocked when one failed,
    * was skipped or the walk was cancelled: the handler undoes what it did and lets it through,
-   * and the operation is reported skipped, as one that never began. No late dependency: resolved.
+   * and the operation is reported skipped (after its operation-started: it began), not failed.
+   * No late dependency: resolved.
    */
   readonly after: () => Promise<void>;
   /**
@@ -48,7 +49,10 @@ export interface WalkOptions {
   readonly concurrency?: number;
   readonly sink?: EventSink;
   readonly now?: Clock;
-  /** Stops starting new operations; those not started are reported as skipped (`cancelled`). */
+  /**
+   * Stops starting new operations; those not started, and those waiting for a late dependency
+   * (which give up), are reported as skipped (`cancelled`).
+   */
   readonly signal?: AbortSignal;
   /**
    * Which dependencies of an operation are late: it begins once the others are done, and waits
@@ -64,7 +68,7 @@ export interface WalkResult {
   /** Ids, in completion order. */
   readonly done: readonly string[];
   readonly failed: readonly { readonly op: Operation; readonly error: unknown }[];
-  /** Ids never started: a dependency failed, or the walk was cancelled. */
+  /** Ids never started, or given up while waiting for a late dependency: a dependency failed, or the walk was cancelled. */
   readonly skipped: readonly string[];
 }
 
@@ -133,6 +137,8 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
   const begun = new Set<string>();
   /** Done, failed, or given up for a late dependency. */
   const settled = new Set<string>();
+  /** Operations whose late dependencies are done, waiting for a slot to go on in (after()). */
+  const resuming: (() => void)[] = [];
   let running = 0;
 
   const skip = (op: Operation, blockedBy: string): void => {
@@ -155,6 +161,10 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
 
   await new Promise<void>((resolve) => {
     const pump = (): void => {
+      while (running < limit && resuming.length > 0) {
+        running++;
+        resuming.shift()!();
+      }
       while (running < limit && ready.length > 0 && !signal.aborted) {
         const op = ready.shift() as Operation;
         if (skipped.has(op.id)) continue; // let begin by a late dependency's ready, then blocked by another's failure
@@ -172,7 +182,11 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
           try {
             await late.promise;
           } finally {
-            running++;
+            // Back in a slot of its own: at once when one is free, else the next one to free
+            // up (before any operation not begun yet). Twenty starts let go by one dependency
+            // go on at most `limit` at a time.
+            if (running < limit) running++;
+            else await new Promise<void>((take) => resuming.push(take));
           }
         };
         // Its late dependents may begin (an operation done says so too, below).
@@ -190,7 +204,7 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
           // and completions under way (a launch's answer, the firewall's write) until they stop.
           if (more) setImmediate(pump);
         };
-        timed(sink, op, () => handler(op, { signal, after, ready: readied }), now)
+        timed(sink, op, () => handler(op, { signal, after, ready: readied }), now, (e) => e instanceof DependencyBlocked)
           .finally(() => traceSpan(op.id, from, sinceStart()))
           .then(
             () => {
@@ -209,7 +223,7 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
             (error: unknown) => {
               begun.delete(op.id);
               if (error instanceof DependencyBlocked) {
-                // Given up where it waited for a late dependency: skipped, as if never begun.
+                // Given up where it waited for a late dependency (what it made undone): skipped.
                 skip(op, error.blockedBy);
                 settled.add(op.id);
                 return;

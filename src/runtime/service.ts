@@ -39,7 +39,7 @@ export interface StartRequest {
   readonly userDb?: UserDb;
   /** An image service's copy-up into new volumes (mounts.ts), on a first start. */
   readonly copyUp?: MountSetup['copyUp'];
-  /** Awaited once the cgroups and mounts are ready, just before the launch (the executor's firewall). */
+  /** Awaited once the cgroups and mounts are ready, just before the launch (the executor's firewall, and the services it depends on). */
   readonly beforeLaunch?: () => Promise<void>;
   /** The run's hidden-path looks (hidden.ts), shared by the services it starts. */
   readonly hides?: HidesCache;

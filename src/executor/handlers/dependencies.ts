@@ -1,6 +1,7 @@
-// depends_on conditions, checked by a dependent's start-service before it launches: the walk
-// already ordered the starts (service_started); service_healthy waits for the supervisor's
-// healthcheck verdict; service_completed_successfully waits for the dependency's exit record.
+// depends_on conditions, checked by a dependent's start-service before it launches, once the
+// walk says the starts it depends on are done (service_started: start.ts waits with after());
+// service_healthy waits for the supervisor's healthcheck verdict; service_completed_successfully
+// waits for the dependency's exit record.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.js';
 import type { Service } from '../../spec/project.js';

@@ -1,14 +1,16 @@
-// start-service: waits for its depends_on conditions, writes its name files, records then
-// creates its cgroups, readies its volumes and launches it in its netns, in its own root
-// (view.ts: the host read-only, its /etc name files and volumes bound in). The record gets the
-// stamp, the cgroups and the stop settings before the launch (a crash leaves nothing `down`
-// cannot find: the cgroups hold whatever was started) and the pids right after it.
+// start-service: writes its name files, records then creates its cgroups, readies its volumes
+// and launches it in its netns, in its own root (view.ts: the host read-only, its /etc name files
+// and volumes bound in), once the services it depends on are started and its depends_on
+// conditions hold: waited for just before the launch, or before anything (waitsBeforePreparing).
+// The record gets the stamp, the cgroups and the stop settings before the launch (a crash leaves
+// nothing `down` cannot find: the cgroups hold whatever was started) and the pids right after it.
 import { mark } from '../../trace.js';
 import { rm } from '../../sys/fs-async.js';
 import type { StartService } from '../../planner/plan.js';
 import type { Service } from '../../spec/project.js';
 import { serviceNamespaces } from '../../network/service-namespaces.js';
-import { serviceRecords, updateServiceRecord } from '../../state/records.js';
+import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
+import { existsSync } from 'node:fs';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
 import { checkTargets, hidesCache, loadUserDb, prepareLauncher, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
@@ -32,6 +34,21 @@ function imageCopyUp(ctx: RunContext, spec: Service): (target: string, folder: s
       ctx.notice(`service ${spec.name}: copying image content into the volume at ${target} skipped ${copied.skipped.length} entr${copied.skipped.length === 1 ? 'y' : 'ies'} (${copied.skipped.slice(0, 3).join('; ')})`);
     }
   };
+}
+
+/**
+ * Whether a start waits for the services it depends on before it makes anything, not just
+ * before its launch: when what it makes depends on them having run (an image's copy-up fills a
+ * new volume with the content of the first service that mounts it; `pid:`/`ipc:` of a service
+ * join that service's running process; a dependency to be healthy or done may first make the
+ * files it binds, as an init job does, and its wait is the longer one anyway), and when an
+ * earlier run of it left what a start given up undoes (its logs, an image's writable layer).
+ */
+function waitsBeforePreparing(spec: Service, before: ServiceRecord | undefined, runtimeDir: string): boolean {
+  if (spec.imageRoot !== undefined && spec.volumes.some((m) => m.type === 'volume')) return true;
+  if (spec.pidMode?.kind === 'service' || spec.ipcMode?.kind === 'service') return true;
+  if (Object.values(spec.dependsOn).some((d) => d.condition !== 'service_started')) return true;
+  return (before !== undefined && before.config !== null) || existsSync(runtimeDir);
 }
 
 /**
@@ -65,23 +82,25 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
   // Its launcher spawned and placed while its dependencies start (apply.ts prepared the first
   // ones already; apply ends it if no launch takes it).
   prepareLauncher(project, op.service);
+  let turn = async (): Promise<void> => undefined;
+  let waiting = false; // its dependencies are waited for just before its launch
   const dependencies = async (): Promise<void> => {
     await after();
     await awaitDependencies(ctx, spec, signal);
     mark('start: dependencies');
   };
-  // An image's copy-up fills a new volume with the content of the first service that mounts it:
-  // a service with one waits before anything, so that is still the one its dependencies name.
-  const waitsFirst = spec.imageRoot !== undefined && spec.volumes.some((m) => m.type === 'volume');
-  if (waitsFirst) await dependencies();
-  // Preparing while the service before it launches, it gives the event loop a turn between its
-  // steps: that launch's answer is then taken at once, not after the whole preparation.
-  const turn = !waitsFirst && Object.keys(spec.dependsOn).length > 0 ? () => new Promise<void>((resolve) => setImmediate(resolve)) : async () => undefined;
-  await turn();
   const files = serviceFiles(ctx.roots, project, op.service);
+  const before = await serviceRecords.read(ctx.roots, project, op.service);
+  if (waitsBeforePreparing(spec, before, files.dir)) await dependencies();
+  else if (Object.keys(spec.dependsOn).length > 0) {
+    // Preparing while the service before it launches, it gives the event loop a turn between its
+    // steps: that launch's answer is then taken at once, not after the whole preparation.
+    turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    waiting = true;
+  }
+  await turn();
   const group = (await ctx.cgroups()).open(project, op.service);
   // A process that died leaves its cgroups to be reused: whatever it left running in them goes first.
-  const before = await serviceRecords.read(ctx.roots, project, op.service);
   const replacing = before?.process != null;
   // The netns the record names (made by create-netns, perhaps by an earlier version's names), or
   // the host's or its owner's (network_mode), and the pid/IPC namespaces it shares (pid, ipc).
@@ -117,7 +136,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
         // before the services it depends on are started (and healthy, or done, as asked).
         beforeLaunch: async () => {
           await firewallWritten(ctx);
-          if (!waitsFirst) await dependencies();
+          if (waiting) await dependencies();
           ready(); // the starts that depend on this one prepare now, while it launches
         },
       });

@@ -5,7 +5,8 @@
 // returns (socket activation), and a `down` right after stops it.
 import net from 'node:net';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { serviceFiles } from '../../../src/state/service-files.js';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
@@ -203,9 +204,13 @@ describeRoot('up: what runs beside the walk', () => {
     await r.ok(['down', '--progress', 'quiet']);
 
     r.spec(chain('["/nonexistent/program"]'));
-    const failed = await r.stack(['up', '-d', '--progress', 'quiet']);
+    const failed = await r.stack(['up', '-d', '--progress', 'plain']);
     expect(failed.exitCode).not.toBe(0);
     expect(failed.stderr).toContain('/nonexistent/program');
+    // b and c are skipped for a's failure, not failed themselves.
+    expect(failed.stderr).toMatch(/b: start-service skipped \(start-service:a failed\)/);
+    expect(failed.stderr).toMatch(/c: start-service skipped \(start-service:a failed\)/);
+    expect(failed.stderr).not.toMatch(/[bc]: start-service failed/);
     // b began (a was prepared) and gave up when a failed: what it made is gone, its record says so.
     const recordB = await r.record('b');
     expect(recordB?.process ?? null).toBeNull();
@@ -213,5 +218,44 @@ describeRoot('up: what runs beside the walk', () => {
     for (const service of ['b', 'c']) expect(r.leftovers([service]).filter((l) => l.startsWith('cgroup') && l.includes(`/${service}`))).toEqual([]);
     await r.ok(['down', '--progress', 'quiet']);
     expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
+  });
+
+  it('a service that waits for a job to complete binds what the job made: its bind sources are looked at once the job is done', async () => {
+    const r = rig();
+    // The init job writes a file the app binds (short syntax: a missing source would be made a
+    // folder, in which the job could then not write its file).
+    r.spec(
+      '  init:\n    command: ["sh", "-c", "sleep 0.3; echo made-by-init > /out/token"]\n    volumes: ["./out:/out"]\n' +
+        '  app:\n    command: ["sh", "-c", "cat /token; sleep 3600"]\n    volumes: ["./out/token:/token"]\n' +
+        '    depends_on: { init: { condition: service_completed_successfully } }\n',
+    );
+    mkdirSync(join(r.dir, 'out'));
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    expect(statSync(join(r.dir, 'out/token')).isFile()).toBe(true);
+    const said = await eventually('the app to print the token', async () => {
+      const out = (await r.ok(['logs', '--no-log-prefix', 'app'])).stdout.trim();
+      return out === '' ? undefined : out;
+    }, 10_000);
+    expect(said).toBe('made-by-init');
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(r.leftovers(['init', 'app'])).toEqual([]);
+  });
+
+  it('a stopped service whose dependency then fails to start keeps its logs: a start given up touches nothing an earlier run left', async () => {
+    const r = rig();
+    const spec = (first: string) => `  a:\n    command: ${first}\n  b:\n    command: ["sh", "-c", "echo b-was-here; sleep 3600"]\n    depends_on: [a]\n`;
+    r.spec(spec('["sleep", "3600"]'));
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    await eventually('b to log', async () => ((await r.ok(['logs', '--no-log-prefix', 'b'])).stdout.includes('b-was-here') ? true : undefined), 10_000);
+    await r.ok(['stop', 'b']);
+    r.spec(spec('["/nonexistent/program"]'));
+    const failed = await r.stack(['up', '-d', '--progress', 'plain']);
+    expect(failed.exitCode).not.toBe(0);
+    expect(failed.stderr).toMatch(/start-service skipped \(start-service:a failed\)/);
+    expect(failed.stderr).not.toMatch(/b: start-service failed/);
+    expect(existsSync(serviceFiles(r.roots, r.name, 'b').log)).toBe(true);
+    expect((await r.ok(['logs', '--no-log-prefix', 'b'])).stdout).toContain('b-was-here');
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
   });
 });

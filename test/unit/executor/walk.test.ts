@@ -238,7 +238,30 @@ describe('walk', () => {
       expect(log.filter((l) => l.startsWith('undone')).sort()).toEqual(['undone start-service:b', 'undone start-service:c']);
       const skips = sink.events.filter((e) => e.type === 'operation-skipped').map((e) => [(e as { id: string }).id, (e as { blockedBy: string }).blockedBy]);
       expect(skips.sort()).toEqual([['start-service:b', 'start-service:a'], ['start-service:c', 'start-service:a']]);
+      // Given up, not failed: a's is the one failure reported.
+      expect(sink.events.filter((e) => e.type === 'operation-failed').map((e) => (e as { id: string }).id)).toEqual(['start-service:a']);
       expect(() => throwIfFailed(result)).toThrow(boom);
+    });
+
+    test('the ones a dependency lets go on go on within the concurrency limit', async () => {
+      const endA = deferred();
+      let now = 0;
+      let most = 0;
+      const handler = async (op: Operation, { after, ready }: { after: () => Promise<void>; ready: () => void }): Promise<void> => {
+        ready();
+        if (op.id === 'start-service:a') return endA.promise;
+        await after();
+        most = Math.max(most, ++now);
+        await tick();
+        now--;
+      };
+      const graph = { a: [], b1: ['a'], b2: ['a'], b3: ['a'], b4: ['a'] };
+      const walking = walk(starts(graph), { 'start-service': handler as Handlers['start-service'] }, { concurrency: 2, late: lateStarts });
+      await tick();
+      endA.resolve();
+      const result = await walking;
+      expect(result.done).toHaveLength(5);
+      expect(most).toBe(2);
     });
 
     test('one let begin by its late dependency\'s ready, and blocked by that one\'s failure before it began: skipped, never begun', async () => {
