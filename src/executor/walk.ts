@@ -23,7 +23,7 @@ export interface HandlerContext {
   readonly after: () => Promise<void>;
   /**
    * Lets the operations that have this one as a late dependency begin (else they begin once it
-   * is done): a start calls it once it is prepared, before its launch, so the next start of a
+   * is done): a start calls it as it launches, its own waits over, so the next start of a
    * depends_on chain prepares while this one launches, not while this one prepares too.
    */
   readonly ready: () => void;

@@ -4,13 +4,13 @@
 // conditions hold: waited for just before the launch, or before anything (waitsBeforePreparing).
 // The record gets the stamp, the cgroups and the stop settings before the launch (a crash leaves
 // nothing `down` cannot find: the cgroups hold whatever was started) and the pids right after it.
+import { existsSync } from 'node:fs';
 import { mark } from '../../trace.js';
 import { rm } from '../../sys/fs-async.js';
 import type { StartService } from '../../planner/plan.js';
 import type { Service } from '../../spec/project.js';
 import { serviceNamespaces } from '../../network/service-namespaces.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
-import { existsSync } from 'node:fs';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
 import { checkTargets, hidesCache, loadUserDb, prepareLauncher, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
@@ -67,10 +67,10 @@ function runShared(ctx: RunContext): { readonly hides: HidesCache; readonly user
 /**
  * Starts the service; on failure its cgroups (and whatever runs in them) and files are removed.
  * The services it depends on are late dependencies of its start (apply.ts, walk.ts): it begins
- * once they are prepared (`ready`, called here before the launch), makes what comes before its
- * own launch (its record, name files, cgroups, view) while they launch, and waits for them
- * (`after`) and their depends_on conditions only then. In a depends_on chain each service's
- * ~3 ms of this thread's preparation came after the launch before it, in a row.
+ * once they launch (`ready`, called here as it launches itself), makes what comes before its
+ * own launch (its record, name files, cgroups, view) meanwhile, and waits for them (`after`) and
+ * their depends_on conditions only then, unless waitsBeforePreparing. In a depends_on chain each
+ * service's ~3 ms of this thread's preparation came after the launch before it, in a row.
  */
 export async function startService(ctx: RunContext, op: StartService, { signal, after, ready }: HandlerContext): Promise<void> {
   const project = ctx.project.name;

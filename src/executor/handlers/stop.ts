@@ -75,7 +75,7 @@ const runRemovals = new WeakMap<RunContext, { left: number }>();
 function groupRemovals(ctx: RunContext): { left: number } {
   let removals = runRemovals.get(ctx);
   if (removals === undefined) {
-    const left = [...ctx.planned].filter((id) => id.startsWith(`${opId('remove-service', '')}`)).length;
+    const left = [...ctx.planned].filter((id) => id.startsWith(opId('remove-service', ''))).length;
     runRemovals.set(ctx, (removals = { left: Math.max(left, 1) }));
   }
   return removals;
