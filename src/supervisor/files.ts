@@ -2,6 +2,7 @@
 // health and restart count, and the mark `stop`/`down` leaves on a process they stop. Each is
 // written atomically; a missing or unreadable one reads as undefined (never believed half).
 import { readJsonSync, writeJsonAtomic } from '../state/atomic.js';
+import type { ExitRecord } from '../state/exit-record.js';
 import type { HealthState } from './health.js';
 
 /** A process named for the life of the boot: pid and start time. */
@@ -23,6 +24,13 @@ export interface RestartRecord extends ProcessId {
   readonly restarts: number;
   /** Restarts in a row of processes that ran less than BACKOFF_RESET_MS (sets the delay). */
   readonly consecutive: number;
+  /**
+   * The exit record of the process the last restart replaced, as its monitor wrote it: the
+   * restarted launcher removes that file as it starts, and `stack events` takes the exit's code
+   * from here when it read the facts only after that (a watcher slower than the 100 ms before
+   * a first restart).
+   */
+  readonly lastExit?: ExitRecord;
 }
 
 // Read synchronously (a small file; a round trip through libuv's threads costs more): `up`'s

@@ -12,6 +12,8 @@ import { readRestarts, readStopMark, sameProcess, writeFile, type ProcessId, typ
 import { serviceStatePaths } from './paths.js';
 import { relaunch } from './relaunch.js';
 import { backoffMs } from './restart-policy.js';
+import { readExitRecord } from '../state/exit-record.js';
+import { serviceFiles } from '../state/service-files.js';
 
 /** What a restart attempt came to. */
 export type RestartOutcome =
@@ -56,15 +58,18 @@ export async function restartExited(request: RestartRequest): Promise<RestartOut
     const counts = await readRestarts(paths.restarts);
     const restarts = counts?.restarts ?? 0;
     const consecutive = (counts?.consecutive ?? 0) + 1;
+    // The exit being restarted from, read before the relaunch removes its file.
+    const written = readExitRecord(serviceFiles(roots, project, name).exit);
+    const replaced = written !== undefined && sameProcess(written, exited) ? { lastExit: written } : {};
     let launched;
     try {
       launched = await relaunch(roots, request.project, spec, await request.cgroups());
     } catch (e) {
-      await writeFile(paths.restarts, { ...exited, restarts, consecutive } satisfies RestartRecord);
+      await writeFile(paths.restarts, { ...exited, restarts, consecutive, ...replaced } satisfies RestartRecord);
       return { kind: 'failed', error: e instanceof Error ? e.message : String(e), retryAt: Date.now() + backoffMs(consecutive) };
     }
     const process = { pid: launched.pid, startTime: launched.startTime };
-    await writeFile(paths.restarts, { ...process, restarts: restarts + 1, consecutive } satisfies RestartRecord);
+    await writeFile(paths.restarts, { ...process, restarts: restarts + 1, consecutive, ...replaced } satisfies RestartRecord);
     await updateServiceRecord(roots, project, name, request.bootId, (r) => ({
       ...r,
       process,

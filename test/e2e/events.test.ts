@@ -107,7 +107,19 @@ describeRoot('stack events', () => {
     expect(seen('hog', 'create')).toBeLessThan(firstStart);
     const pid = Number(events()[firstStart]!.attributes.pid);
 
-    expect((await stack('exec', 'hog', 'touch', '/tmp/go')).exitCode).toBe(0);
+    // The watcher held still from before the OOM kill until the restart is made: the restarted
+    // launcher has removed the exit record by then, and the code comes from the supervisor's
+    // restart record (a watcher slower than the 100 ms before a first restart said die without it).
+    watcher.kill('SIGSTOP');
+    try {
+      expect((await stack('exec', 'hog', 'touch', '/tmp/go')).exitCode).toBe(0);
+      await eventually('hog to be restarted', async () => {
+        const listed = JSON.parse((await stack('ps', '--format', 'json')).stdout || '[]') as { name: string; restarts: number }[];
+        return (listed.find((s) => s.name === 'hog')?.restarts ?? 0) >= 1 ? true : undefined;
+      }, 30_000);
+    } finally {
+      watcher.kill('SIGCONT');
+    }
     const oom = await waitFor('hog', 'oom', firstStart + 1);
     const die = await waitFor('hog', 'die', firstStart + 1);
     const restart = await waitFor('hog', 'restart', firstStart + 1);

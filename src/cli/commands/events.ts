@@ -71,6 +71,8 @@ export async function readFacts(roots: StateRoots, project: string, only: Readon
           exit = undefined; // half a file cannot be: it is written atomically; unreadable is no fact
         }
         const [health, restarts, ooms] = await Promise.all([readHealth(state.health), readRestarts(state.restarts), oomKills(r.cgroups)]);
+        // Gone with a restart (its launcher removes it as it starts): the supervisor kept it.
+        exit ??= restarts?.lastExit;
         facts.set(r.service, {
           process: r.process === null ? null : `${r.process.pid}:${r.process.startTime}`,
           exit: exit === undefined ? null : { process: `${exit.pid}:${exit.startTime}`, exitCode: exitCodeOf(exit.exitCode, exit.signal), oomKilled: exit.oomKilled, at: exit.exitedAt },

@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { openCgroups } from '../../../src/runtime/cgroup/index.js';
 import { isSameProcess } from '../../../src/runtime/proc.js';
 import { acquireProjectLock } from '../../../src/state/lock.js';
-import { ensureSupervisor, markStoppedByUser, readHealth, serviceStatePaths, supervisorStatus, type ServiceStatus } from '../../../src/supervisor/index.js';
+import { ensureSupervisor, markStoppedByUser, readHealth, readRestarts, serviceStatePaths, supervisorStatus, type ServiceStatus } from '../../../src/supervisor/index.js';
 import { describeRoot } from '../../harness/require.js';
 import { eventually, supervisorRigs, type ProjectRig } from './rig.js';
 
@@ -49,6 +49,8 @@ describeRoot('supervisor: restart policies', () => {
       return s?.state === 'exited' && s.restarts === 2 ? s : undefined;
     }, 'flaky to give up after 2 restarts');
     expect(flaky.lastExit).toBe('exited with code 3');
+    // The exit record the last restart replaced (its launcher removed the file) is kept with the count.
+    expect((await readRestarts(serviceStatePaths(rig.roots, rig.project, 'flaky').restarts))?.lastExit).toMatchObject({ exitCode: 3, signal: null });
     await eventually(async () => ((await service(r, 'loop'))?.restarts ?? 0) >= 3, 'loop to be restarted 3 times');
     // Given time for one more restart of each (the next delay would be 400 ms), nothing more happens.
     await sleep(1000);

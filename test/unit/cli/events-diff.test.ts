@@ -2,7 +2,15 @@
 // restart, start, health_status, destroy), exit codes as a shell reports them, nothing for what did not change.
 import { describe, expect, it } from 'vitest';
 import { diffFacts, type ServiceFacts } from '../../../src/cli/commands/events-diff.js';
-import { exitCodeOf, formatEvent } from '../../../src/cli/commands/events.js';
+import { exitCodeOf, formatEvent, readFacts } from '../../../src/cli/commands/events.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshServiceRecord, serviceRecords } from '../../../src/state/records.js';
+import { stateRoots } from '../../../src/state/paths.js';
+import { writeJsonAtomic } from '../../../src/state/atomic.js';
+import { serviceFiles } from '../../../src/state/service-files.js';
+import { serviceStatePaths } from '../../../src/supervisor/index.js';
 
 const running = (pid: number, extra: Partial<ServiceFacts> = {}): ServiceFacts => ({ process: `${pid}:100`, exit: null, health: null, restarts: 0, oomKills: 0, ...extra });
 const facts = (entries: Record<string, ServiceFacts>) => new Map(Object.entries(entries));
@@ -80,5 +88,24 @@ describe('stack events: diffFacts', () => {
       time: '2026-01-02T03:04:05.678Z', type: 'container', action: 'health_status: unhealthy', id: 'p-web-1', service: 'web',
       attributes: { healthStatus: 'unhealthy', name: 'p-web-1', project: 'p', service: 'web' },
     });
+  });
+});
+
+describe('stack events: readFacts', () => {
+  it('an exit whose record a restart removed is read from the restart record the supervisor kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-events-facts-'));
+    try {
+      const roots = stateRoots({ STACK_ROOT: join(dir, 'state') });
+      await serviceRecords.write(roots, { ...freshServiceRecord('p', 'web', 'boot'), process: { pid: 9, startTime: 200 } });
+      const exit = { pid: 5, startTime: 100, exitCode: null, signal: 'SIGKILL', oomKilled: true, oomKills: 1, exitedAt: 't1' };
+      await writeJsonAtomic(serviceStatePaths(roots, 'p', 'web').restarts, { pid: 9, startTime: 200, restarts: 1, consecutive: 1, lastExit: exit }, { durable: false });
+      const facts = await readFacts(roots, 'p', new Set());
+      expect(facts.get('web')?.exit).toEqual({ process: '5:100', exitCode: 137, oomKilled: true, at: 't1' });
+      // A newer exit record of its own comes first.
+      await writeJsonAtomic(serviceFiles(roots, 'p', 'web').exit, { ...exit, pid: 9, startTime: 200, exitCode: 3, signal: null, oomKilled: false, exitedAt: 't2' }, { durable: false });
+      expect((await readFacts(roots, 'p', new Set())).get('web')?.exit).toEqual({ process: '9:200', exitCode: 3, oomKilled: false, at: 't2' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
