@@ -140,6 +140,12 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
   /** Operations whose late dependencies are done, waiting for a slot to go on in (after()). */
   const resuming: (() => void)[] = [];
   let running = 0;
+  /** Queues `op` to begin when nothing holds it back any more and it is not under way, settled or skipped; whether it did. */
+  const letBegin = (op: Operation): boolean => {
+    if (!canBegin(op) || skipped.has(op.id) || begun.has(op.id) || settled.has(op.id)) return false;
+    insertByRank(ready, op, rankOf);
+    return true;
+  };
 
   const skip = (op: Operation, blockedBy: string): void => {
     if (skipped.has(op.id) || settled.has(op.id)) return;
@@ -192,13 +198,7 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
         // Its late dependents may begin (an operation done says so too, below).
         const readied = (): void => {
           let more = false;
-          for (const next of dependents.get(op.id) ?? []) {
-            if (!unready.get(next.id)?.delete(op.id)) continue;
-            if (canBegin(next) && !skipped.has(next.id) && !begun.has(next.id) && !settled.has(next.id)) {
-              insertByRank(ready, next, rankOf);
-              more = true;
-            }
-          }
+          for (const next of dependents.get(op.id) ?? []) if (unready.get(next.id)?.delete(op.id) && letBegin(next)) more = true;
           // Begun from the event loop's next turn, not now: the preparations a chain lets begin
           // one after another run in promise callbacks, which keep the loop from the answers
           // and completions under way (a launch's answer, the firewall's write) until they stop.
@@ -217,7 +217,7 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
                   if (late.size === 0 && !signal.aborted) afterOf(next.id).resolve();
                   if (!unready.get(next.id)?.delete(op.id)) continue; // it said ready before, and its dependent was let begin then
                 } else waiting.get(next.id)?.delete(op.id);
-                if (canBegin(next) && !skipped.has(next.id) && !begun.has(next.id) && !settled.has(next.id)) insertByRank(ready, next, rankOf);
+                letBegin(next);
               }
             },
             (error: unknown) => {

@@ -12,8 +12,7 @@ import { readRestarts, readStopMark, sameProcess, writeFile, type ProcessId, typ
 import { serviceStatePaths } from './paths.js';
 import { relaunch } from './relaunch.js';
 import { backoffMs } from './restart-policy.js';
-import { readExitRecord } from '../state/exit-record.js';
-import { serviceFiles } from '../state/service-files.js';
+import type { ExitRecord } from '../state/exit-record.js';
 
 /** What a restart attempt came to. */
 export type RestartOutcome =
@@ -34,6 +33,8 @@ export interface RestartRequest {
   readonly spec: Service;
   /** The process that exited. */
   readonly exited: ProcessId;
+  /** Its exit record, as the supervisor read it when it decided the restart (the relaunch removes the file). */
+  readonly exit?: ExitRecord;
   readonly bootId: string;
   readonly cgroups: () => Promise<CgroupManager>;
 }
@@ -58,9 +59,7 @@ export async function restartExited(request: RestartRequest): Promise<RestartOut
     const counts = await readRestarts(paths.restarts);
     const restarts = counts?.restarts ?? 0;
     const consecutive = (counts?.consecutive ?? 0) + 1;
-    // The exit being restarted from, read before the relaunch removes its file.
-    const written = readExitRecord(serviceFiles(roots, project, name).exit);
-    const replaced = written !== undefined && sameProcess(written, exited) ? { lastExit: written } : {};
+    const replaced = request.exit !== undefined && sameProcess(request.exit, exited) ? { lastExit: request.exit } : {};
     let launched;
     try {
       launched = await relaunch(roots, request.project, spec, await request.cgroups());

@@ -6,7 +6,7 @@
 import { statSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CgroupManager, ExecTarget } from '../runtime/index.js';
-import { describeExit, readExitRecord } from '../state/exit-record.js';
+import { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
 import { ExitWatcher } from '../sys/exit-watch.js';
 import { readSnapshot, snapshotPath, type ProjectSnapshot } from '../state/snapshot.js';
@@ -49,8 +49,8 @@ interface Watch {
   prober?: { key: string; prober: Prober };
   /** The exit of this process was decided (restart made, or none to make). */
   decided?: string;
-  /** A restart due at `at` for the exited process `key`. */
-  pending?: { key: string; at: number };
+  /** A restart due at `at` for the exited process `key`, with its exit record when the monitor wrote one. */
+  pending?: { key: string; at: number; exit?: ExitRecord };
   busy?: boolean;
   lastExit?: string;
   restarts: number;
@@ -380,7 +380,7 @@ export class Supervisor {
     const consecutive = ranLong ? 0 : (counts?.consecutive ?? 0);
     if (ranLong && counts && counts.consecutive !== 0) await writeFile(paths.restarts, { ...counts, consecutive: 0 } satisfies RestartRecord);
     const delay = backoffMs(consecutive);
-    watch.pending = { key, at: Date.now() + delay };
+    watch.pending = { key, at: Date.now() + delay, ...(ending && { exit: ending }) };
     this.log(`${name}: ${watch.lastExit}; restarting in ${delay} ms (restart ${watch.restarts + 1})`);
   }
 
@@ -503,6 +503,7 @@ export class Supervisor {
         project,
         spec,
         exited,
+        ...(watch.pending?.exit && { exit: watch.pending.exit }),
         bootId: this.bootId,
         cgroups: async () => (this.cgroups ??= await (await import('../runtime/index.js')).openCgroups()),
       });
@@ -518,7 +519,7 @@ export class Supervisor {
           this.log(`${name}: stopped by the user meanwhile, not restarted`);
           return;
         case 'failed':
-          watch.pending = { key, at: outcome.retryAt };
+          watch.pending = { ...watch.pending, key, at: outcome.retryAt };
           this.log(`${name}: restart failed: ${outcome.error}`);
           return;
         case 'restarted':

@@ -82,8 +82,6 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
   // Its launcher spawned and placed while its dependencies start (apply.ts prepared the first
   // ones already; apply ends it if no launch takes it).
   prepareLauncher(project, op.service);
-  let turn = async (): Promise<void> => undefined;
-  let waiting = false; // its dependencies are waited for just before its launch
   const dependencies = async (): Promise<void> => {
     await after();
     await awaitDependencies(ctx, spec, signal);
@@ -91,13 +89,15 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
   };
   const files = serviceFiles(ctx.roots, project, op.service);
   const before = await serviceRecords.read(ctx.roots, project, op.service);
-  if (waitsBeforePreparing(spec, before, files.dir)) await dependencies();
-  else if (Object.keys(spec.dependsOn).length > 0) {
-    // Preparing while the service before it launches, it gives the event loop a turn between its
-    // steps: that launch's answer is then taken at once, not after the whole preparation.
-    turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-    waiting = true;
-  }
+  const waitsFirst = waitsBeforePreparing(spec, before, files.dir);
+  if (waitsFirst) await dependencies();
+  // Otherwise its dependencies are waited for just before its launch. Preparing while the
+  // service before it launches, it gives the event loop a turn between its steps: that launch's
+  // answer is then taken at once, not after the whole preparation.
+  const waitsAtLaunch = !waitsFirst && Object.keys(spec.dependsOn).length > 0;
+  const turn = async (): Promise<void> => {
+    if (waitsAtLaunch) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
   await turn();
   const group = (await ctx.cgroups()).open(project, op.service);
   // A process that died leaves its cgroups to be reused: whatever it left running in them goes first.
@@ -136,7 +136,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
         // before the services it depends on are started (and healthy, or done, as asked).
         beforeLaunch: async () => {
           await firewallWritten(ctx);
-          if (waiting) await dependencies();
+          if (waitsAtLaunch) await dependencies();
           ready(); // the starts that depend on this one prepare now, while it launches
         },
       });
