@@ -194,27 +194,29 @@ function groupRequest(group: number): Buffer {
 
 /**
  * Deletes links in one request, so the kernel pays its RCU grace period once, not once per
- * link. When `holder` (a device group, the project's) holds exactly those of them that exist,
- * it is deleted as it is (a `down` deleting every link of its project); otherwise each link is
- * moved into a fresh random device group, and that group is deleted once a dump shows it holds
- * nothing but them (else each is deleted by name). A link already gone is skipped; returns the
- * names that existed. Like `ip link set $l group $g` for each, then `ip link delete group $g`.
+ * link. When the links of them that exist share a device group that holds nothing else (a
+ * `down` deleting every link of its project, all made in the project's group), that group is
+ * deleted as it is; otherwise each link is moved into a fresh random device group, and that
+ * group is deleted once a dump shows it holds nothing but them (else each is deleted by name).
+ * A link already gone is skipped; returns the names that existed. Like `ip link set $l group
+ * $g` for each, then `ip link delete group $g`.
  */
-export async function linkDelMany(h: Handle, links: readonly string[], holder?: number): Promise<string[]> {
+export async function linkDelMany(h: Handle, links: readonly string[]): Promise<string[]> {
   const names = [...new Set(links)];
   if (names.length === 0) return [];
   if (names.length === 1) return (await linkDelOffThread(h, names[0]!)) ? names : [];
-  if (holder !== undefined && holder > 0) {
-    // Moving each link first was ~1.6 ms of a traced `down` of 20, before the kernel's wait began.
-    const held = heldExactly(groupsOf(h), names, holder);
-    if (held !== undefined) {
-      await deleteOffThread(h, groupRequest(holder), `group ${holder}`);
-      return held;
-    }
+  // The group is read from the dump, not derived from the project's name: that took a sha256,
+  // and `down` loaded node:crypto for it alone (~2 ms before the kernel's wait could begin).
+  // Moving each link first was ~1.6 ms of a traced `down` of 20, before the kernel's wait began.
+  const dump = groupsOf(h);
+  const shared = sharedGroup(dump, names);
+  const held = shared === undefined ? undefined : heldExactly(dump, names, shared);
+  if (held !== undefined) {
+    await deleteOffThread(h, groupRequest(shared!), `group ${shared}`);
+    return held;
   }
   // Any unused group will do, and it need not be unpredictable: the dump below checks that it holds
-  // nothing but these links. Math.random, not node:crypto, which `down` would load for this alone
-  // (~5 ms of its start).
+  // nothing but these links. Math.random, not node:crypto, which `down` would load for this alone.
   const group = 1 + Math.floor(Math.random() * 0x7ffffffe);
   const moved: string[] = [];
   for (const name of names) {
@@ -231,6 +233,17 @@ export async function linkDelMany(h: Handle, links: readonly string[], holder?: 
   if (members.length === moved.length && members.every((l) => ours.has(l.name))) await deleteOffThread(h, groupRequest(group), `group ${group}`);
   else for (const name of moved) linkDel(h, name);
   return moved;
+}
+
+/**
+ * The device group that every one of `links` present in `dump` is in, when they share one and
+ * it is not 0 (every other link's default); undefined otherwise, or when none is there.
+ */
+export function sharedGroup(dump: readonly { name: string; group: number }[], links: readonly string[]): number | undefined {
+  const wanted = new Set(links);
+  const groups = new Set(dump.filter((l) => wanted.has(l.name)).map((l) => l.group));
+  const [group] = groups;
+  return groups.size === 1 && group !== 0 ? group : undefined;
 }
 
 /**

@@ -59,9 +59,9 @@ export interface NetworkDriver {
   detachVeth(project: string, service: string, network: string, recorded?: string): void;
   /**
    * Deletes these host sides (veth names) in one kernel request; gone is success (detach-veth,
-   * batched). `project`: whose link group may hold exactly them (link.ts linkDelMany).
+   * batched). Deleted as their device group when it holds exactly them (link.ts linkDelMany).
    */
-  detachVeths(hostNames: readonly string[], project?: string): Promise<void>;
+  detachVeths(hostNames: readonly string[]): Promise<void>;
   /** Closes the host namespace's netlink socket and the handles kept in the namespaces it made. */
   close(): void;
 }
@@ -219,9 +219,9 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     detachVeth(project, service, network, recorded) {
       linkDel(host, recorded ?? vethHostName(project, service, network));
     },
-    async detachVeths(hostNames, project) {
+    async detachVeths(hostNames) {
       bridgeIndexes.clear(); // a bridge may be among them (handlers/netns.ts deleteLinkBatched)
-      await linkDelMany(host, hostNames, project === undefined ? undefined : projectLinkGroup(project));
+      await linkDelMany(host, hostNames);
     },
     close: () => {
       for (const h of netnsHandles.values()) h.close();

@@ -121,7 +121,7 @@ export function deleteLinkBatched(ctx: RunContext, name: string, by: string): Pr
         Promise.resolve()
           .then(() => {
             mark(`links: deleting ${names.length}`);
-            return ctx.network().detachVeths(names, ctx.project.name);
+            return ctx.network().detachVeths(names);
           })
           .then(() => mark(`links: deleted ${names.length}`))
           .then(resolve, reject);

@@ -3,13 +3,13 @@
 // kills whatever is left in its cgroups. Remove takes away what a run leaves: the cgroups, the
 // runtime files and, for a service that leaves the project, the record itself.
 import { mark } from '../../trace.js';
-import { lstatSync, rmSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { rm } from '../../sys/fs-async.js';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { opId } from '../../planner/edges.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
-import { writeJsonAtomic } from '../../state/atomic.js';
+import { removeFolderSync, writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
@@ -107,7 +107,7 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   // The runtime files (name files, exit record, the log and its rotations) removed synchronously:
   // through libuv's pool (an async rm walks a tree one call per trip) the 20 removals of a
   // `down` took ~13 ms. Unlinking a log is one metadata change, whatever its size.
-  rmSync(serviceFiles(ctx.roots, project, op.service).dir, { recursive: true, force: true });
+  removeFolderSync(serviceFiles(ctx.roots, project, op.service).dir);
   // An image service's writable root goes with the service (a recreate starts from the image
   // again). It may be large: walked off this thread, when there is one.
   const root = serviceRootDir(ctx.roots, project, op.service);

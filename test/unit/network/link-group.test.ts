@@ -1,8 +1,8 @@
-// linkDelMany's choice (src/network/link.ts heldExactly): a device group is deleted as it is
-// only when it holds exactly the links asked for; anything else goes the safe way (each link
-// moved into a fresh group first, or deleted by name).
+// linkDelMany's choice (src/network/link.ts sharedGroup, heldExactly): a device group is
+// deleted as it is only when the links asked for share it and it holds exactly them; anything
+// else goes the safe way (each link moved into a fresh group first, or deleted by name).
 import { describe, expect, it } from 'vitest';
-import { heldExactly } from '../../../src/network/link.js';
+import { heldExactly, sharedGroup } from '../../../src/network/link.js';
 
 const dump = [
   { name: 'lo', group: 0 },
@@ -27,5 +27,23 @@ describe('heldExactly', () => {
 
   it('refuses an empty group: nothing of it to delete', () => {
     expect(heldExactly(dump, ['gone'], 42 + 1)).toBeUndefined();
+  });
+});
+
+describe('sharedGroup', () => {
+  it('is the group every link asked for that exists is in (gone names skipped)', () => {
+    expect(sharedGroup(dump, ['stkv1', 'stkb1', 'gone'])).toBe(42);
+  });
+
+  it('is none when the links asked for are in two groups', () => {
+    expect(sharedGroup(dump, ['stkv1', 'other'])).toBeUndefined();
+  });
+
+  it('is never group 0, every link\'s default', () => {
+    expect(sharedGroup(dump, ['lo'])).toBeUndefined();
+  });
+
+  it('is none when no link asked for exists', () => {
+    expect(sharedGroup(dump, ['gone'])).toBeUndefined();
   });
 });

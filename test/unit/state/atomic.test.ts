@@ -1,11 +1,11 @@
 // Runtime files are replaced whole: a new version is swapped in (renameat2 RENAME_EXCHANGE) where
 // one is there, renamed in where none is; a reader sees one version or the other, and no temp
 // file stays behind. The real kernel on the test's temp folder (ext4 or tmpfs).
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, symlinkSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { writeRuntimeJsonSync } from '../../../src/state/atomic.js';
+import { removeFolderSync, writeRuntimeJsonSync } from '../../../src/state/atomic.js';
 import { exchangePaths } from '../../../src/sys/libc.js';
 
 let dir: string;
@@ -59,5 +59,30 @@ describe('writeRuntimeJsonSync', () => {
     }
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ v: 2 });
     expect(readdirSync(dir)).toEqual(['web.json']);
+  });
+});
+
+describe('removeFolderSync', () => {
+  test('removes a folder with its files, sub-folders and links (not what a link points at)', () => {
+    const target = join(dir, 'kept');
+    writeFileSync(target, 'stays');
+    const gone = join(dir, 'runtime');
+    mkdirSync(join(gone, 'secrets', 'deeper'), { recursive: true });
+    for (const f of ['hosts', 'hostname', 'service.log', 'secrets/a', 'secrets/deeper/b']) writeFileSync(join(gone, f), f);
+    symlinkSync(target, join(gone, 'link'));
+    symlinkSync(join(dir, 'nowhere'), join(gone, 'dangling'));
+    removeFolderSync(gone);
+    expect(existsSync(gone)).toBe(false);
+    expect(readFileSync(target, 'utf8')).toBe('stays');
+  });
+
+  test('is nothing for a folder that is not there', () => {
+    expect(() => removeFolderSync(join(dir, 'none'))).not.toThrow();
+  });
+
+  test('removes an empty folder', () => {
+    mkdirSync(join(dir, 'empty'));
+    removeFolderSync(join(dir, 'empty'));
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
