@@ -2,7 +2,8 @@
 // Per-field hashes are stamped too, so a recreate can say what changed ("environment changed")
 // without the old spec. sha256 is node:crypto's, required when the first hash is made (`down`
 // plans without hashing and never loads it); it is deterministic and does no I/O, so the
-// planner stays pure.
+// planner stays pure. The per-field hashes only name what changed, for humans (the whole hash
+// decides): they are a cheap FNV-1a (fieldHash), not a sha256 each.
 import { sha256Hex } from '../sys/lazy-crypto.js';
 import type { Network, Service } from '../spec/project.js';
 import type { ConfigStamp } from './plan.js';
@@ -34,6 +35,24 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/** What a per-field hash starts with (a record of an older stack holds a sha256's 16 hex digits). */
+const FIELD_HASH = 'f:';
+
+/**
+ * A field's hash in a stamp: FNV-1a (32 bits) over the text's UTF-16 units forwards and again
+ * backwards, 16 hex digits. Only for naming what changed: a sha256 each (23 fields a service)
+ * was 465 of the 579 sha256s of a fresh `up -d` of 20, ~4 ms of its profile.
+ */
+export function fieldHash(text: string): string {
+  let forwards = 0x811c9dc5;
+  let backwards = 0x811c9dc5;
+  for (let i = 0, j = text.length - 1; i < text.length; i++, j--) {
+    forwards = Math.imul(forwards ^ text.charCodeAt(i), 0x01000193);
+    backwards = Math.imul(backwards ^ text.charCodeAt(j), 0x01000193);
+  }
+  return `${FIELD_HASH}${(forwards >>> 0).toString(16).padStart(8, '0')}${(backwards >>> 0).toString(16).padStart(8, '0')}`;
+}
+
 /** The compose key a model field came from: `stopGracePeriodMs` → `stop_grace_period`. */
 export function composeKey(field: string): string {
   return field.replace(/Ms$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -54,7 +73,7 @@ function stampOf(model: object, skip: ReadonlySet<string>): ConfigStamp {
   const stamp = { hash: sha256Hex(canonicalJson(hashed)) } as { hash: string; fields: Record<string, string> };
   Object.defineProperty(stamp, 'fields', {
     enumerable: true,
-    get: () => (fields ??= Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), sha256Hex(canonicalJson(value)).slice(0, 16)]))),
+    get: () => (fields ??= Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), fieldHash(canonicalJson(value))]))),
   });
   return stamp;
 }
@@ -74,8 +93,19 @@ export function attachmentHash(index: number, ipv4Address: string | undefined): 
   return sha256Hex(canonicalJson({ index, ipv4Address })).slice(0, 16);
 }
 
-/** The fields whose hashes differ (present on one side only counts), sorted. */
+/** Whether a stamp's per-field hashes are fieldHash's (undefined: it has none to tell by). */
+function fieldHashes(stamp: ConfigStamp): boolean | undefined {
+  const [first] = Object.values(stamp.fields);
+  return first === undefined ? undefined : first.startsWith(FIELD_HASH);
+}
+
+/**
+ * The fields whose hashes differ (present on one side only counts), sorted. None when the two
+ * were hashed differently (a record of an older stack): which fields changed is not known then.
+ */
 export function changedFields(before: ConfigStamp, after: ConfigStamp): string[] {
+  const [was, is] = [fieldHashes(before), fieldHashes(after)];
+  if (was !== undefined && is !== undefined && was !== is) return [];
   const keys = new Set([...Object.keys(before.fields), ...Object.keys(after.fields)]);
   return [...keys].filter((k) => before.fields[k] !== after.fields[k]).sort();
 }

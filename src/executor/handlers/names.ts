@@ -12,12 +12,15 @@ import { STATE_DIR_MODE } from '../../state/paths.js';
  * folder per service, where each asynchronous step is a round trip through libuv's four threads
  * that the other services' starts queue up on (state/atomic.ts writes records so too).
  */
-function writeIfChanged(path: string, text: string): void {
+function writeIfChanged(path: string, text: string, fresh: boolean): void {
   let before: string | undefined;
-  try {
-    before = readFileSync(path, 'utf8');
-  } catch {
-    before = undefined;
+  // In a folder made just now there is nothing to read (a failed open and an exception a file).
+  if (!fresh) {
+    try {
+      before = readFileSync(path, 'utf8');
+    } catch {
+      before = undefined;
+    }
   }
   if (before !== text) writeFileSync(path, text, { mode: 0o644 });
 }
@@ -55,8 +58,10 @@ export async function writeNameFiles(ctx: RunContext, service: string): Promise<
   // network_mode: host: the host's own /etc/hosts and /etc/resolv.conf are the service's, as in Docker.
   const onHost = ctx.project.services[service]?.networkMode?.kind === 'host';
   const [hostHosts, hostResolv] = onHost ? [hostFile('/etc/hosts'), hostFile('/etc/resolv.conf')] : [undefined, undefined];
-  mkdirSync(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its files stay 0644: a non-root service reads them through its view
-  writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service, hostHosts));
-  writeIfChanged(files.hostname, hostnameFile(ctx.project, service));
-  writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: runSearch(ctx), ...(hostResolv !== undefined && { resolvConf: hostResolv }) }));
+  // Its files stay 0644: a non-root service reads them through its view. mkdir names the first
+  // folder it made: the runtime folder is new (a first start), and so are its files.
+  const fresh = mkdirSync(files.dir, { recursive: true, mode: STATE_DIR_MODE }) !== undefined;
+  writeIfChanged(files.hosts, hostsFile(ctx.project, ctx.ipam, service, hostHosts), fresh);
+  writeIfChanged(files.hostname, hostnameFile(ctx.project, service), fresh);
+  writeIfChanged(files.resolvConf, resolvConf(ctx.project, ctx.ipam, service, { search: runSearch(ctx), ...(hostResolv !== undefined && { resolvConf: hostResolv }) }), fresh);
 }

@@ -5,6 +5,7 @@ import {
   changedFields,
   composeKey,
   describeChange,
+  fieldHash,
   hashNetwork,
   hashService,
 } from '../../../src/planner/hash.js';
@@ -78,6 +79,27 @@ describe('describeChange', () => {
     [{ a: '1' }, { a: '1' }, 'config changed'],
   ])('%j → %j: %s', (before, after, text) => {
     expect(describeChange(stamp(before), stamp(after))).toBe(text);
+  });
+});
+
+describe('per-field hashes', () => {
+  test('are the same for the same text, and differ when one character does (at either end)', () => {
+    const text = canonicalJson({ environment: { A: '1', B: 'two' } });
+    expect(fieldHash(text)).toBe(fieldHash(`${text}`));
+    expect(fieldHash(text)).toMatch(/^f:[0-9a-f]{16}$/);
+    expect(fieldHash(text.replace('1', '2'))).not.toBe(fieldHash(text));
+    expect(fieldHash(`${text} `)).not.toBe(fieldHash(text));
+    expect(fieldHash('ba')).not.toBe(fieldHash('ab'));
+  });
+
+  test('a stamp names its fields by them', () => {
+    const stamp = hashService(service('web', { command: ['a'] }));
+    expect(Object.values(stamp.fields).every((h) => /^f:[0-9a-f]{16}$/.test(h))).toBe(true);
+  });
+
+  test("a record of an older stack (a sha256's 16 hex digits a field) names no field: config changed", () => {
+    const older = { hash: 'old', fields: { command: '0123456789abcdef', environment: 'fedcba9876543210' } };
+    expect(describeChange(older, hashService(service('web', { command: ['a'] })))).toBe('config changed');
   });
 });
 
