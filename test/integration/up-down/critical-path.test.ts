@@ -191,7 +191,7 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['web'])).toEqual([]);
   });
 
-  it('a depends_on chain launches each service after the one before it runs, preparing it meanwhile; one that cannot start leaves those after it unlaunched, their groups gone', async () => {
+  it('a depends_on chain launches each service after the one before it runs (its preparing meanwhile: test/unit/executor/walk.test.ts); one that cannot start leaves those after it unlaunched, their groups gone', async () => {
     const r = rig();
     const chain = (first: string) =>
       `  a:\n    command: ${first}\n  b:\n    command: ["sleep", "3600"]\n    depends_on: [a]\n  c:\n    command: ["sleep", "3600"]\n    depends_on: [b]\n`;
