@@ -82,5 +82,13 @@ describe('the bundle packs', () => {
       expect(stats.packed).toBeGreaterThan(15);
       expect(stats.compiled).toBeLessThanOrEqual(5);
     });
+
+    it('runs the CLI\'s entry itself from kept code: bin/stack.cjs installs the cache before it loads cli.cjs', () => {
+      const cache = join(state, 'entry-cache');
+      const env = { ...process.env, STACK_ROOT: join(state, 'root'), STACK_CACHE: cache };
+      spawnSync(process.execPath, [join(root, 'bin', 'stack.cjs'), 'ps', '-p', 'packsprobe'], { env, encoding: 'utf8' });
+      // <folder>-<file>.<inode>-<mtime>-<size>.<node, flags>: one for cli.cjs beside the packs'.
+      expect(readdirSync(join(cache, 'code')).filter((n) => /^[0-9a-f]+-cli\.cjs\./.test(n))).toHaveLength(1);
+    });
   });
 });
