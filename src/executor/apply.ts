@@ -141,9 +141,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     };
     mark('apply: walking');
     const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
-    // A start's dependencies on other starts are late (walk.ts): it prepares while they launch.
-    const lateStart = (op: Operation, dependency: Operation): boolean => op.kind === 'start-service' && dependency.kind === 'start-service';
-    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency, late: lateStart });
+    // Late dependencies (walk.ts): a start's on other starts (it prepares while they launch),
+    // and a veth's or a network's removal on the stops (it begins once their processes are gone,
+    // while the stops end: a `down`'s link deletion is a wait for the kernel).
+    const lateDependency = (op: Operation, dependency: Operation): boolean =>
+      (op.kind === 'start-service' && dependency.kind === 'start-service') ||
+      ((op.kind === 'detach-veth' || op.kind === 'remove-network') && dependency.kind === 'stop-service');
+    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency, late: lateDependency });
     await ipamLock?.release();
     ipamLock = undefined;
     // A firewall rewrite create-network left running (handlers/firewall.ts) that failed after

@@ -27,6 +27,12 @@ export interface HandlerContext {
    * depends_on chain prepares while this one launches, not while this one prepares too.
    */
   readonly ready: () => void;
+  /**
+   * Waits for `wait` holding no slot, so that others begin meanwhile (a wait for the kernel, for
+   * other operations), then takes one again to go on: at once when one is free, else the next
+   * one to free up (before any operation not begun yet). Settles as `wait` does.
+   */
+  readonly aside: <T>(wait: Promise<T>) => Promise<T>;
 }
 
 /** An operation given up because a late dependency of it did not happen (HandlerContext.after). */
@@ -178,15 +184,12 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
         begun.add(op.id);
         const handler = handlers[op.kind] as (op: Operation, context: HandlerContext) => Promise<void>;
         const from = sinceStart(); // the trace's own clock, not the walk's (tests fake that one)
-        // Waiting for its late dependencies, an operation holds no slot: the ones it waits for
-        // may need one.
-        const after = async (): Promise<void> => {
-          const late = afterOf(op.id);
-          if (lateLeft.get(op.id)?.size === 0) return late.promise;
+        // Waiting, an operation holds no slot: what it waits for may need one.
+        const aside = async <T,>(wait: Promise<T>): Promise<T> => {
           running--;
           pump();
           try {
-            await late.promise;
+            return await wait;
           } finally {
             // Back in a slot of its own: at once when one is free, else the next one to free
             // up (before any operation not begun yet). Twenty starts let go by one dependency
@@ -194,6 +197,12 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
             if (running < limit) running++;
             else await new Promise<void>((take) => resuming.push(take));
           }
+        };
+        // Waiting for its late dependencies, aside: the ones it waits for may need a slot.
+        const after = async (): Promise<void> => {
+          const late = afterOf(op.id);
+          if (lateLeft.get(op.id)?.size === 0) return late.promise;
+          await aside(late.promise);
         };
         // Its late dependents may begin (an operation done says so too, below).
         const readied = (): void => {
@@ -204,7 +213,7 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
           // and completions under way (a launch's answer, the firewall's write) until they stop.
           if (more) setImmediate(pump);
         };
-        timed(sink, op, () => handler(op, { signal, after, ready: readied }), now, (e) => e instanceof DependencyBlocked)
+        timed(sink, op, () => handler(op, { signal, after, ready: readied, aside }), now, (e) => e instanceof DependencyBlocked)
           .finally(() => traceSpan(op.id, from, sinceStart()))
           .then(
             () => {

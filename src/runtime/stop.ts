@@ -32,6 +32,13 @@ export interface StopOptions {
   /** `SIGTERM`, `TERM` or a number. */
   readonly signal: string;
   readonly graceMs: number;
+  /**
+   * Called once no process of the service runs any more (its pid namespace's init gone, which
+   * takes every process of the namespace with it, or its cgroup killed and its main process
+   * gone), before the stop's last steps (the kill of what is left in its cgroup, the wait for the
+   * exit record), which wait for what it returns.
+   */
+  readonly gone?: () => void | Promise<void>;
 }
 
 /** How the stop went. */
@@ -247,6 +254,12 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   const proc = PinnedProcess.open(target.pid, target.startTime);
   const alive = (): boolean => proc !== undefined && !proc.exited();
   const waker = exitWaker(target.exitPath);
+  let told = false;
+  const gone = async (): Promise<void> => {
+    if (told) return;
+    told = true;
+    await options.gone?.();
+  };
   const finish = async (outcome: StopOutcome, seen?: ProcStatus): Promise<StopResult> => {
     // The init of its own pid namespace takes every process of that namespace with it (the
     // kernel kills them all, and none can fork meanwhile): one SIGKILL through the pidfd, and
@@ -257,12 +270,14 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     const deadline = Date.now() + KILL_WAIT_MS;
     if (proc !== undefined && alive() && ownNamespaceInit(proc, seen)) {
       proc.signal(osConstants.signals.SIGKILL);
-      await waitFor(() => proc.exited(), NAMESPACE_KILL_WAIT_MS, waker.nap);
+      // Its exit came after every other process of its namespace was gone (the kernel waits).
+      if (await waitFor(() => proc.exited(), NAMESPACE_KILL_WAIT_MS, waker.nap)) await gone();
     }
     await target.cgroup.killAll();
     if (proc !== undefined && !(await waitFor(() => proc.exited(), Math.max(0, deadline - Date.now()), waker.nap))) {
       throw new Error(`service ${target.service}: pid ${target.pid} survived SIGKILL of its cgroup for ${KILL_WAIT_MS} ms`);
     }
+    await gone();
     return { outcome, record: await exitRecord(target, waker.nap) };
   };
   try {

@@ -143,7 +143,7 @@ export function deleteLinkBatched(ctx: RunContext, name: string, by: string): Pr
  * Deletes the host side of the pair (the peer goes with it), then clears the record's entry. On
  * another project's network (external), the address goes back to that project's allocation.
  */
-export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service' | 'network'>): Promise<void> {
+export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service' | 'network'>, aside: <T>(wait: Promise<T>) => Promise<T> = (wait) => wait): Promise<void> {
   const recorded = (await serviceRecords.read(ctx.roots, ctx.project.name, op.service))?.veths[op.network]?.host; // the name it was made with
   const name = recorded ?? vethHostName(ctx.project.name, op.service, op.network);
   const spec = ctx.project.networks[op.network];
@@ -154,7 +154,8 @@ export async function detachVeth(ctx: RunContext, op: Pick<DetachVeth, 'service'
   const owner = !own && (spec === undefined || spec.external) ? foreignOwner(ctx.project.name, name) : undefined;
   // A failed batch says nothing about which link failed: this one is retried alone, by name.
   const id = opId('detach-veth', `${op.service}/${op.network}`);
-  await deleteLinkBatched(ctx, name, id).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
+  // The batch's wait for the kernel (~30 ms of RCU grace periods) holds no slot of the walk.
+  await aside(deleteLinkBatched(ctx, name, id)).catch(() => ctx.network().detachVeth(ctx.project.name, op.service, op.network, recorded));
   if (owner !== undefined) await releaseExternal(ctx.roots, ctx.project.name, op.service, owner);
   if (recordGoes(ctx, op.service)) return removalStepDone(ctx, op.service, id);
   await record(ctx, op.service, (r) => {

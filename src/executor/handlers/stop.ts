@@ -11,6 +11,7 @@ import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../s
 import { AggregateStackError } from '../../errors.js';
 import { removeFolderSync, writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
+import type { HandlerContext } from '../walk.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
@@ -40,9 +41,78 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  * project would apply the restart policy to a process with no stop mark, publish the ports of a
  * service whose record names a process, and `restart` would count it as started.
  */
-export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>): Promise<void> {
-  const project = ctx.project.name;
+export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
   mark('stop: begin');
+  let together = stopsOf.get(ctx);
+  if (together === undefined) stopsOf.set(ctx, (together = new StopsTogether()));
+  const stop = together.enter();
+  try {
+    // Its processes gone: what needs only that begins (ready: a `down`'s veth deletion), and
+    // its last steps wait, holding no slot of the walk, for the other stops under way.
+    await stopAndRecord(ctx, op, () => {
+      walk?.ready();
+      const others = stop.gone();
+      return walk === undefined ? others : walk.aside(others);
+    });
+  } finally {
+    stop.leave();
+  }
+}
+
+/** The stops under way in a run. */
+const stopsOf = new WeakMap<RunContext, StopsTogether>();
+
+/**
+ * The stops of a run under way at once. Once a stop's processes are gone, its last steps (the
+ * kill of what is left in its cgroup, the exit record, its record) wait until every stop under
+ * way has got that far: each of them is this thread's work, and done at once they held up the
+ * other stops' signals and exits behind them, and with them what waits for every process to be
+ * gone (a `down` of 20: its veth deletion began ~9 ms after the first stop's processes were gone).
+ */
+export class StopsTogether {
+  private running = 0;
+  private gone = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  /** A stop begins: it says when its processes are gone (the returned promise resolves once the last stop under way says so), and when it ends. */
+  enter(): { gone(): Promise<void>; leave(): void } {
+    this.running++;
+    let isGone = false;
+    return {
+      gone: () => {
+        if (!isGone) {
+          isGone = true;
+          this.gone++;
+        }
+        const wait = new Promise<void>((go) => this.waiting.push(go));
+        this.release();
+        return wait;
+      },
+      leave: () => {
+        this.running--;
+        if (isGone) this.gone--;
+        this.release();
+      },
+    };
+  }
+
+  /**
+   * Lets the waiting stops go on once every stop under way is gone (or ended): from the event
+   * loop's next turn, after the walker's (it begins from there the operations their ready()
+   * let begin), so that those begin first.
+   */
+  private release(): void {
+    if (this.gone < this.running || this.waiting.length === 0) return;
+    const waiting = this.waiting.splice(0);
+    setImmediate(() => {
+      for (const go of waiting) go();
+    });
+  }
+}
+
+/** The stop itself: `gone` is called once its processes are gone, and its last steps wait for what it returns. */
+async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, gone: () => Promise<void>): Promise<void> {
+  const project = ctx.project.name;
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
   const settings = stopSettings(record);
@@ -61,10 +131,13 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
         ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
         cgroup: group,
       },
-      { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs },
+      { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs, gone },
     );
     mark('stop: stopped');
-  } else await group.killAll();
+  } else {
+    await group.killAll();
+    await gone();
+  }
   await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, process: null }));
   mark('stop: recorded');
 }

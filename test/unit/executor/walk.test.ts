@@ -206,6 +206,31 @@ describe('walk', () => {
     }
     const tick = () => new Promise((r) => setTimeout(r, 5));
 
+    test('an operation waiting aside holds no slot: others begin meanwhile, and it takes one again to go on, within the limit', async () => {
+      const log: string[] = [];
+      const wait = deferred();
+      const ends: Record<string, ReturnType<typeof deferred>> = { b: deferred(), c: deferred() };
+      const handler = async (op: Operation, walkContext: { aside: <T>(w: Promise<T>) => Promise<T> }): Promise<void> => {
+        const name = op.id.split(':')[1]!;
+        log.push(`begin ${name}`);
+        if (name === 'a') await walkContext.aside(wait.promise);
+        else await ends[name]!.promise;
+        log.push(`end ${name}`);
+      };
+      const walking = walk(starts({ a: [], b: [], c: [] }), { 'start-service': handler as Handlers['start-service'] }, { concurrency: 2 });
+      await tick();
+      // a waits aside: b and c hold the two slots.
+      expect(log).toEqual(['begin a', 'begin b', 'begin c']);
+      wait.resolve();
+      await tick();
+      expect(log).toEqual(['begin a', 'begin b', 'begin c']); // no slot free: a waits for one
+      ends.b!.resolve();
+      await tick();
+      expect(log).toEqual(['begin a', 'begin b', 'begin c', 'end b', 'end a']);
+      ends.c!.resolve();
+      expect((await walking).done).toEqual(['start-service:b', 'start-service:a', 'start-service:c']);
+    });
+
     test('a dependent begins once its late dependency is ready (prepared), prepares while that one ends, and ends after it; waiting, it holds no slot', async () => {
       const readyA = deferred();
       const endA = deferred();
