@@ -191,6 +191,20 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['web'])).toEqual([]);
   });
 
+  it("a down deletes a service's veth once its processes are gone, not before: one that handles SIGTERM slowly keeps its network while the others are gone at once", async () => {
+    const r = rig();
+    mkdirSync(join(r.dir, 'out'));
+    // On SIGTERM it waits half a second, then writes the network devices it still has.
+    r.spec(
+      `  slow:\n    command: ["sh", "-c", "trap 'sleep 0.5; cat /proc/net/dev > /out/nets; exit 0' TERM; sleep 3600 & wait"]\n    volumes: ["./out:/out"]\n` +
+        '  quick:\n    command: ["sleep", "3600"]\n',
+    );
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(readFileSync(join(r.dir, 'out/nets'), 'utf8')).toMatch(/^\s*eth0:/m);
+    expect(r.leftovers(['slow', 'quick'])).toEqual([]);
+  });
+
   it('a depends_on chain launches each service after the one before it runs (its preparing meanwhile: test/unit/executor/walk.test.ts); one that cannot start leaves those after it unlaunched, their groups gone', async () => {
     const r = rig();
     const chain = (first: string) =>
