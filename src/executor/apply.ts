@@ -112,6 +112,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       reached: crashHook(),
       supervisorExit: {},
       planned: new Set(plan.operations.map((op) => op.id)),
+      stopsTogether: teardownStops(plan),
     };
     // Nothing to do and a snapshot the same as the running supervisor's: it has nothing to
     // reread, and is only started when none runs (a no-op `up` is observation, nothing else).
@@ -142,11 +143,13 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     mark('apply: walking');
     const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
     // Late dependencies (walk.ts): a start's on other starts (it prepares while they launch),
-    // and a veth's or a network's removal on the stops (it begins once their processes are gone,
-    // while the stops end: a `down`'s link deletion is a wait for the kernel).
+    // and in a teardown a veth's or a network's removal on the stops (it begins once their
+    // processes are gone, while the stops end: a `down`'s link deletion is a wait for the
+    // kernel). Such a removal, begun, goes on when the stop then fails: its processes are gone.
+    const teardown = isTeardown(plan);
     const lateDependency = (op: Operation, dependency: Operation): boolean =>
       (op.kind === 'start-service' && dependency.kind === 'start-service') ||
-      ((op.kind === 'detach-veth' || op.kind === 'remove-network') && dependency.kind === 'stop-service');
+      (teardown && (op.kind === 'detach-veth' || op.kind === 'remove-network') && dependency.kind === 'stop-service');
     const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency, late: lateDependency });
     await ipamLock?.release();
     ipamLock = undefined;
@@ -177,6 +180,22 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     await ipamLock?.release();
     network?.close();
   }
+}
+
+/** Whether `plan` takes the whole project down (`down`: its run folder goes last), nothing started again. */
+function isTeardown(plan: Plan): boolean {
+  return plan.operations.some((op) => op.kind === 'remove-project') && !plan.operations.some((op) => op.kind === 'start-service');
+}
+
+/**
+ * The stops of a teardown whose last steps may wait for one another (RunContext.stopsTogether):
+ * those no other stop waits for (a depends_on chain stops one after another), so the wait holds
+ * up nothing but what waits for every stop anyway.
+ */
+export function teardownStops(plan: Plan): ReadonlySet<string> {
+  if (!isTeardown(plan)) return new Set();
+  const waitedByStops = new Set(plan.operations.filter((op) => op.kind === 'stop-service').flatMap((op) => op.dependsOn));
+  return new Set(plan.operations.filter((op) => op.kind === 'stop-service' && !waitedByStops.has(op.id)).map((op) => op.id));
 }
 
 /** The services `plan` starts a process for. */

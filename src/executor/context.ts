@@ -63,6 +63,11 @@ export interface RunContext {
   readonly supervisorExit: { current?: Promise<void> };
   /** The ids of the plan's operations (planner/edges.ts opId). */
   readonly planned: ReadonlySet<string>;
+  /**
+   * The stop-service ids of a teardown (`down`) on which no stop or start waits: their last steps
+   * wait for one another once their processes are gone (handlers/stop.ts StopsTogether).
+   */
+  readonly stopsTogether?: ReadonlySet<string>;
 }
 
 /**

@@ -24,13 +24,15 @@ export interface HandlerContext {
   /**
    * Lets the operations that have this one as a late dependency begin (else they begin once it
    * is done): a start calls it as it launches, its own waits over, so the next start of a
-   * depends_on chain prepares while this one launches, not while this one prepares too.
+   * depends_on chain prepares while this one launches, not while this one prepares too; a stop
+   * once its service's processes are gone (a teardown's veth and network removals begin then).
    */
   readonly ready: () => void;
   /**
    * Waits for `wait` holding no slot, so that others begin meanwhile (a wait for the kernel, for
    * other operations), then takes one again to go on: at once when one is free, else the next
-   * one to free up (before any operation not begun yet). Settles as `wait` does.
+   * one to free up (before any operation not begun yet). Settles as `wait` does. One wait at a
+   * time: the operation gives back the one slot it holds.
    */
   readonly aside: <T>(wait: Promise<T>) => Promise<T>;
 }
@@ -61,10 +63,12 @@ export interface WalkOptions {
    */
   readonly signal?: AbortSignal;
   /**
-   * Which dependencies of an operation are late: it begins once the others are done, and waits
-   * for these itself (HandlerContext.after) where their order matters, its slot given back
-   * meanwhile. A dependent's start does what comes before its launch (its records, cgroups,
-   * files, request) while the service it depends on is being launched.
+   * Which dependencies of an operation are late: it begins once the others are done and these
+   * said ready (or are done), and waits for these itself (HandlerContext.after) where their order
+   * matters, its slot given back meanwhile. A dependent's start does what comes before its
+   * launch (its records, cgroups, files, request) while the service it depends on is being
+   * launched. One that never waits (a teardown's veth removal after a stop's ready) goes on
+   * whatever the late dependency does next, failing included.
    */
   readonly late?: (op: Operation, dependency: Operation) => boolean;
 }
@@ -143,7 +147,7 @@ export async function walk(plan: Plan, handlers: Handlers, options: WalkOptions 
   const begun = new Set<string>();
   /** Done, failed, or given up for a late dependency. */
   const settled = new Set<string>();
-  /** Operations whose late dependencies are done, waiting for a slot to go on in (after()). */
+  /** Operations done waiting (after(), aside()), waiting for a slot to go on in. */
   const resuming: (() => void)[] = [];
   let running = 0;
   /** Queues `op` to begin when nothing holds it back any more and it is not under way, settled or skipped; whether it did. */

@@ -28,7 +28,8 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   const removal = planRemove(live, options).operations;
   if (removal.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
   const stop: StopSupervisor = { id: 'stop-supervisor', kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
-  // Every veth is unplugged once every service has stopped, so the detaches run together and
+  // Every veth is unplugged once every service has stopped (begun once their processes are
+  // gone: apply() makes these dependencies late in a teardown), so the detaches run together and
   // the executor deletes them in a few batched kernel requests (netns.ts), not one each. A
   // network goes once every service has stopped too, beside the detaches rather than after them:
   // its firewall rewrite (a netlink batch, and iptables where a FORWARD policy is DROP) then overlaps the veths' and namespaces'

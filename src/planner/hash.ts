@@ -3,7 +3,8 @@
 // without the old spec. sha256 is node:crypto's, required when the first hash is made (`down`
 // plans without hashing and never loads it); it is deterministic and does no I/O, so the
 // planner stays pure. The per-field hashes only name what changed, for humans (the whole hash
-// decides): they are a cheap FNV-1a (fieldHash), not a sha256 each.
+// decides): they are a cheap FNV-1a (fieldHash), not a sha256 each; a record of an older stack,
+// whose field hashes are sha256s, is compared with the new stamp's fields hashed that way.
 import { sha256Hex } from '../sys/lazy-crypto.js';
 import type { Network, Service } from '../spec/project.js';
 import type { ConfigStamp } from './plan.js';
@@ -75,8 +76,12 @@ function stampOf(model: object, skip: ReadonlySet<string>): ConfigStamp {
     enumerable: true,
     get: () => (fields ??= Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), fieldHash(canonicalJson(value))]))),
   });
+  olderFields.set(stamp, () => Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), sha256Hex(canonicalJson(value)).slice(0, 16)])));
   return stamp;
 }
+
+/** A stamp made here, its fields hashed as older stacks hashed them (changedFields, against their records). */
+const olderFields = new WeakMap<ConfigStamp, () => Record<string, string>>();
 
 /** Stamp of a service: what decides "unchanged, leave it running" vs "recreate". */
 export function hashService(service: Service): ConfigStamp {
@@ -100,14 +105,20 @@ function fieldHashes(stamp: ConfigStamp): boolean | undefined {
 }
 
 /**
- * The fields whose hashes differ (present on one side only counts), sorted. None when the two
- * were hashed differently (a record of an older stack): which fields changed is not known then.
+ * The fields whose hashes differ (present on one side only counts), sorted. A record of an older
+ * stack (sha256 field hashes) is compared with the new stamp's fields hashed that way; none when
+ * that cannot be done (two stamps of a record each).
  */
 export function changedFields(before: ConfigStamp, after: ConfigStamp): string[] {
   const [was, is] = [fieldHashes(before), fieldHashes(after)];
-  if (was !== undefined && is !== undefined && was !== is) return [];
-  const keys = new Set([...Object.keys(before.fields), ...Object.keys(after.fields)]);
-  return [...keys].filter((k) => before.fields[k] !== after.fields[k]).sort();
+  let now = after.fields;
+  if (was !== undefined && is !== undefined && was !== is) {
+    const older = was === false ? olderFields.get(after) : undefined;
+    if (older === undefined) return [];
+    now = older();
+  }
+  const keys = new Set([...Object.keys(before.fields), ...Object.keys(now)]);
+  return [...keys].filter((k) => before.fields[k] !== now[k]).sort();
 }
 
 /**

@@ -33,10 +33,11 @@ export interface StopOptions {
   readonly signal: string;
   readonly graceMs: number;
   /**
-   * Called once no process of the service runs any more (its pid namespace's init gone, which
-   * takes every process of the namespace with it, or its cgroup killed and its main process
-   * gone), before the stop's last steps (the kill of what is left in its cgroup, the wait for the
-   * exit record), which wait for what it returns.
+   * Called once the service's processes are gone: its pid namespace's init has exited, which
+   * the kernel lets happen only once every other process of the namespace is gone; or, for one
+   * that is no such init, once its cgroup was killed and its main process is gone. The stop's
+   * last steps wait for what it returns: the kill of anything left in its cgroup that joined it
+   * from outside the namespace (then, not before), and the wait for the exit record.
    */
   readonly gone?: () => void | Promise<void>;
 }

@@ -8,7 +8,7 @@
 // renamed over it, which ext4 makes a writeback (writeRuntimeJsonSync). Updates of one file are
 // serialized within the process. Files are 0600 and the folders made for them 0700 (records
 // hold environment values).
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { close, fsync, mkdir, open, readFile, readdir, rename, rm, writeFile } from '../sys/fs-async.js';
 import { dirname } from 'node:path';
 import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
@@ -181,6 +181,13 @@ export async function removeFile(path: string, prune: readonly string[] = []): P
  * rmSync; so does anything the listing cannot read (rmSync says why).
  */
 export function removeFolderSync(dir: string): void {
+  // A link is removed itself, never what it points at (a listing would follow it).
+  const at = lstatSync(dir, { throwIfNoEntry: false });
+  if (at === undefined) return;
+  if (!at.isDirectory()) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -196,7 +203,10 @@ export function removeFolderSync(dir: string): void {
       try {
         unlinkSync(path);
       } catch (e) {
-        if (errno(e) !== 'ENOENT') throw e;
+        if (errno(e) === 'ENOENT') continue;
+        // A folder made there since the listing (EISDIR; EPERM where unlink(2) says so): rmSync.
+        if (errno(e) !== 'EISDIR' && errno(e) !== 'EPERM') throw e;
+        rmSync(path, { recursive: true, force: true });
       }
     }
   }

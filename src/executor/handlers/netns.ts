@@ -99,8 +99,8 @@ function deletions(ctx: RunContext): { planned: number; asked: Set<string> } {
 /**
  * Deletes host link `name` (asked for by the step `by`, an operation id) together with every
  * other one a detach-veth or remove-network of this run asks for within BATCH_WINDOW_MS (the
- * detaches and the network removals `down` starts together once every service has stopped, each
- * reading its records first): one request per batch, so the kernel's RCU wait (~30 ms) is paid
+ * detaches and the network removals `down` starts together once every service's processes are
+ * gone, each reading its records first): one request per batch, so the kernel's RCU wait (~30 ms) is paid
  * per batch, not per veth or bridge. Once every
  * deletion the plan holds has been asked for, the batch goes at once: its timer fires only when
  * this thread is free, and in a `down` the services' removals kept it busy for ~16 ms first

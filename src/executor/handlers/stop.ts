@@ -43,12 +43,16 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  */
 export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
   mark('stop: begin');
+  if (!ctx.stopsTogether?.has(opId('stop-service', op.service))) {
+    // Its processes gone: what needs only that begins (ready: in a teardown, the veths' deletion).
+    await stopAndRecord(ctx, op, () => walk?.ready());
+    return;
+  }
   let together = stopsOf.get(ctx);
   if (together === undefined) stopsOf.set(ctx, (together = new StopsTogether()));
   const stop = together.enter();
   try {
-    // Its processes gone: what needs only that begins (ready: a `down`'s veth deletion), and
-    // its last steps wait, holding no slot of the walk, for the other stops under way.
+    // Also its last steps wait, holding no slot of the walk, for the other stops under way.
     await stopAndRecord(ctx, op, () => {
       walk?.ready();
       const others = stop.gone();
@@ -63,11 +67,13 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
 const stopsOf = new WeakMap<RunContext, StopsTogether>();
 
 /**
- * The stops of a run under way at once. Once a stop's processes are gone, its last steps (the
- * kill of what is left in its cgroup, the exit record, its record) wait until every stop under
- * way has got that far: each of them is this thread's work, and done at once they held up the
- * other stops' signals and exits behind them, and with them what waits for every process to be
- * gone (a `down` of 20: its veth deletion began ~9 ms after the first stop's processes were gone).
+ * The stops of a teardown under way at once (RunContext.stopsTogether: those no other stop
+ * waits for). Once a stop's processes are gone, its last steps (the kill of what is left in its
+ * cgroup, the exit record, its record) wait until every such stop under way has got that far:
+ * each of them is this thread's work, and done at once they held up the other stops' signals
+ * and exits behind them, and with them what waits for every process to be gone (a `down` of 20:
+ * its veth deletion began ~9 ms after the first stop's processes were gone). In a teardown
+ * nothing waits for one of these stops but what waits for all of them (the removals).
  */
 export class StopsTogether {
   private running = 0;
@@ -111,7 +117,7 @@ export class StopsTogether {
 }
 
 /** The stop itself: `gone` is called once its processes are gone, and its last steps wait for what it returns. */
-async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, gone: () => Promise<void>): Promise<void> {
+async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, gone: () => void | Promise<void>): Promise<void> {
   const project = ctx.project.name;
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);

@@ -191,7 +191,7 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['web'])).toEqual([]);
   });
 
-  it("a down deletes a service's veth once its processes are gone, not before: one that handles SIGTERM slowly keeps its network while the others are gone at once", async () => {
+  it("a down deletes a service's veth once its processes are gone, not before: one that handles SIGTERM slowly keeps its network meanwhile, beside one killed at once", async () => {
     const r = rig();
     mkdirSync(join(r.dir, 'out'));
     // On SIGTERM it waits half a second, then writes the network devices it still has.

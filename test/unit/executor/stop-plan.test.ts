@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { planDown, renderPlan } from '../../../src/planner/index.js';
 import type { LiveService, LiveState } from '../../../src/state/live.js';
 import { stopOnly } from '../../../src/executor/stop-plan.js';
+import { teardownStops } from '../../../src/executor/apply.js';
 import { executorEnv, timeoutMs } from '../../../src/cli/commands/executor-env.js';
 import type { CommandContext } from '../../../src/cli/main.js';
 import type { SupervisorControl } from '../../../src/executor/supervisor.js';
@@ -34,6 +35,24 @@ describe('stopOnly', () => {
       stop-service     service:api  Ctrl-C  (after stop-supervisor)
       stop-service     service:db   Ctrl-C  (after stop-service:api)"
     `);
+  });
+});
+
+describe('teardownStops', () => {
+  const live: LiveState = {
+    project: 'p',
+    services: { api: service('api', ['db']), db: service('db', []), web: service('web', []) },
+    networks: { default: { key: 'default', config: { hash: 'n', fields: {} }, bridge: { name: 'stkb1', present: true } } },
+    volumes: {},
+    warnings: [],
+  };
+
+  it('in a down, the stops no other stop waits for (not api, which db waits for)', () => {
+    expect([...teardownStops(planDown(live, { volumes: false }))].sort()).toEqual(['stop-service:db', 'stop-service:web']);
+  });
+
+  it('none in a plan that is no teardown (the stops of a Ctrl-C)', () => {
+    expect([...teardownStops(stopOnly(planDown(live, { volumes: false })))]).toEqual([]);
   });
 });
 

@@ -35,7 +35,7 @@ describe('stops under way together', () => {
     expect(goneOn).toBe(true);
   });
 
-  test('a stop that begins while others wait is waited for too; one that began after they went on is not', async () => {
+  test('a stop that begins while others wait is waited for too', async () => {
     const together = new StopsTogether();
     const a = together.enter();
     const b = together.enter();
@@ -49,12 +49,14 @@ describe('stops under way together', () => {
     await late.gone();
     await Promise.all([goneA, goneB]);
     expect(aOn).toBe(true);
-    a.leave();
-    b.leave();
-    late.leave();
-    // Later stops wait only for each other.
-    const next = together.enter();
-    await next.gone();
-    next.leave();
+  });
+
+  test('a stop that begins once the others went on (still ending) waits for none of them', async () => {
+    const together = new StopsTogether();
+    const [a, b] = [together.enter(), together.enter()];
+    await Promise.all([a.gone(), b.gone()]); // both went on, neither has ended
+    const c = together.enter();
+    await c.gone(); // the gone ones count as gone until they end
+    for (const stop of [a, b, c]) stop.leave();
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import {
   attachmentHash,
@@ -97,9 +98,18 @@ describe('per-field hashes', () => {
     expect(Object.values(stamp.fields).every((h) => /^f:[0-9a-f]{16}$/.test(h))).toBe(true);
   });
 
-  test("a record of an older stack (a sha256's 16 hex digits a field) names no field: config changed", () => {
-    const older = { hash: 'old', fields: { command: '0123456789abcdef', environment: 'fedcba9876543210' } };
-    expect(describeChange(older, hashService(service('web', { command: ['a'] })))).toBe('config changed');
+  test("a record of an older stack (a sha256's 16 hex digits a field) is compared with the new stamp's fields hashed that way", () => {
+    const sha16 = (value: unknown) => createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
+    const now = hashService(service('web', { command: ['a'], environment: { A: '1' } }));
+    // What an older stack recorded for the same service with another command: each hashed field's sha256.
+    const was = service('web', { command: ['b'], environment: { A: '1' } }) as unknown as Record<string, unknown>;
+    const hashedKeys = new Set(Object.keys(hashService(service('web', { command: ['b'], environment: { A: '1' } })).fields));
+    const fields = Object.fromEntries(Object.entries(was).filter(([f, v]) => v !== undefined && hashedKeys.has(composeKey(f))).map(([f, v]) => [composeKey(f), sha16(v)]));
+    const older = { hash: 'old', fields };
+    expect(Object.keys(fields).sort()).toEqual([...hashedKeys].sort());
+    expect(describeChange(older, now)).toBe('command changed');
+    // Two records' stamps, hashed differently: nothing to tell by.
+    expect(describeChange(older, { hash: 'new', fields: { command: fieldHash('"x"') } })).toBe('config changed');
   });
 });
 

@@ -76,6 +76,16 @@ describe('removeFolderSync', () => {
     expect(readFileSync(target, 'utf8')).toBe('stays');
   });
 
+  test('removes a link to a folder, not what the folder holds', () => {
+    const kept = join(dir, 'kept');
+    mkdirSync(kept);
+    writeFileSync(join(kept, 'a'), 'stays');
+    symlinkSync(kept, join(dir, 'link'));
+    removeFolderSync(join(dir, 'link'));
+    expect(existsSync(join(dir, 'link'))).toBe(false);
+    expect(readFileSync(join(kept, 'a'), 'utf8')).toBe('stays');
+  });
+
   test('is nothing for a folder that is not there', () => {
     expect(() => removeFolderSync(join(dir, 'none'))).not.toThrow();
   });
