@@ -9,8 +9,12 @@
 // is in the name; a cache V8 rejects (another V8, other flags) is made anew, and the files of a
 // file's older versions are removed when a new one is written. The code of a
 // module is written once, when the process exits or 3 s after the module loaded, whichever
-// comes first, and holds every function the run had compiled by then. A chunk that a loaded pack
-// holds (pack.<chunk>.cjs, loadPack below) runs from it, and a pack is one file with one cache.
+// comes first, and holds every function the run had compiled by then; a run that fails (exits
+// non-zero) writes none at its exit: one cut short by a bad spec or option ran a sliver of the
+// code it loaded, and what it kept would have every later run compile the rest (an `up -d`
+// whose pack was first kept by a failed `up`: 53 KB of code instead of 385, ~15 ms a run).
+// A chunk that a loaded pack holds (pack.<chunk>.cjs, loadPack below) runs from it, and a pack
+// is one file with one cache.
 // Nothing here may fail a command: a cache or a pack that cannot be read or written only costs
 // compiling, or reading the chunks' own files.
 'use strict';
@@ -263,7 +267,9 @@ function install(bundleDir) {
     const fn = script.runInThisContext({ displayErrors: true });
     return fn.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
   };
-  process.once('exit', writePending);
+  process.once('exit', (code) => {
+    if (code === 0) writePending();
+  });
 }
 
 module.exports = { install, enter, stats: () => ({ ...counts }) };

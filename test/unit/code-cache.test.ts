@@ -44,6 +44,15 @@ describe('code cache of the bundle', () => {
     expect(run()).toEqual({ value: 'abab', stats: { compiled: 2, cached: 2, rejected: 0, packed: 0 } });
   });
 
+  it('keeps nothing from a run that fails: the next run that ends well keeps it', () => {
+    writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
+    const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)}); require(${JSON.stringify(join(bundle, 'mod.cjs'))}).value(); process.exitCode = 1;`;
+    expect(() => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, stdio: 'ignore' })).toThrow();
+    expect(() => readdirSync(join(cache, 'code'))).toThrow(); // nothing made
+    expect(run().stats).toEqual({ compiled: 2, cached: 0, rejected: 0, packed: 0 });
+    expect(run().stats.cached).toBe(2);
+  });
+
   it('never runs the kept code of another file of the same length', () => {
     writeFileSync(join(bundle, 'mod.cjs'), source('ab'));
     run();
