@@ -18,6 +18,12 @@ import { buildLauncher, LaunchRig, openFds, waitForExit, type Started } from './
 const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/launch/${name}`, import.meta.url));
 
 /** Waits until the service printed `ready` (its handler is installed). */
+/** Whether `pid` runs (neither gone nor a zombie not reaped yet). */
+function running(pid: number): boolean {
+  const state = readStatus(pid)?.state;
+  return state !== undefined && state !== 'Z';
+}
+
 async function ready(s: Started): Promise<void> {
   for (let i = 0; i < 1000 && !readLogLines(s.logPath).some((l) => l.text === 'ready'); i++) await new Promise((r) => setTimeout(r, 5));
   expect(readLogLines(s.logPath).map((l) => l.text)).toContain('ready');
@@ -157,6 +163,23 @@ describeRoot('stopService', () => {
       const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
       expect(result.outcome).toBe('killed-at-once');
       expect(await gone).toBe('SIGKILL');
+      expect(await s.group.pids()).toEqual([]);
+    } finally {
+      if (outsider.exitCode === null && outsider.signalCode === null) outsider.kill('SIGKILL');
+    }
+  });
+
+  it('says its processes are gone once its namespace\'s init was killed and exited, before it kills what joined from outside', async () => {
+    const s = await rig.start(testService({ command: ['sleep', '3600'] }));
+    const outsider = spawn('sleep', ['3600'], { stdio: 'ignore' });
+    try {
+      await s.group.join(outsider.pid!);
+      const seen: { main: boolean; outsider: boolean }[] = [];
+      const gone = (): void => void seen.push({ main: isSameProcess(s.pid, s.startTime), outsider: running(outsider.pid!) });
+      const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000, gone });
+      expect(result.outcome).toBe('killed-at-once');
+      // Once, with the namespace gone and the outsider (not in it) still there: killed after.
+      expect(seen).toEqual([{ main: false, outsider: true }]);
       expect(await s.group.pids()).toEqual([]);
     } finally {
       if (outsider.exitCode === null && outsider.signalCode === null) outsider.kill('SIGKILL');
