@@ -211,8 +211,8 @@ export async function linkDelMany(h: Handle, links: readonly string[]): Promise<
   const dump = groupsOf(h);
   const shared = sharedGroup(dump, names);
   const held = shared === undefined ? undefined : heldExactly(dump, names, shared);
-  if (held !== undefined) {
-    await deleteOffThread(h, groupRequest(shared!), `group ${shared}`);
+  if (shared !== undefined && held !== undefined) {
+    await deleteOffThread(h, groupRequest(shared), `group ${shared}`);
     return held;
   }
   // Any unused group will do, and it need not be unpredictable: the dump below checks that it holds

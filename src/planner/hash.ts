@@ -74,10 +74,15 @@ function stampOf(model: object, skip: ReadonlySet<string>): ConfigStamp {
   const stamp = { hash: sha256Hex(canonicalJson(hashed)) } as { hash: string; fields: Record<string, string> };
   Object.defineProperty(stamp, 'fields', {
     enumerable: true,
-    get: () => (fields ??= Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), fieldHash(canonicalJson(value))]))),
+    get: () => (fields ??= fieldsHashed(hashed, fieldHash)),
   });
-  olderFields.set(stamp, () => Object.fromEntries(Object.entries(hashed).map(([field, value]) => [composeKey(field), sha256Hex(canonicalJson(value)).slice(0, 16)])));
+  olderFields.set(stamp, () => fieldsHashed(hashed, (text) => sha256Hex(text).slice(0, 16)));
   return stamp;
+}
+
+/** Each field's compose key and the hash of its canonical JSON. */
+function fieldsHashed(fields: Record<string, unknown>, hash: (text: string) => string): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).map(([field, value]) => [composeKey(field), hash(canonicalJson(value))]));
 }
 
 /** A stamp made here, its fields hashed as older stacks hashed them (changedFields, against their records). */

@@ -8,7 +8,7 @@
 // renamed over it, which ext4 makes a writeback (writeRuntimeJsonSync). Updates of one file are
 // serialized within the process. Files are 0600 and the folders made for them 0700 (records
 // hold environment values).
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { close, fsync, mkdir, open, readFile, readdir, rename, rm, writeFile } from '../sys/fs-async.js';
 import { dirname } from 'node:path';
 import { RECORD_FILE_MODE, STATE_DIR_MODE } from './paths.js';
@@ -177,45 +177,28 @@ export async function removeFile(path: string, prune: readonly string[] = []): P
  * entries say which are folders), an unlink a file, one rmdir. rmSync's walk first tries the
  * rmdir that fails, then lstat's every entry: in a `down` of 20, whose removals of the
  * services' runtime folders go while the kernel deletes the veths, that was ~9 calls a service
- * more on this thread. A sub-folder, or a folder that gained an entry meanwhile, goes through
- * rmSync; so does anything the listing cannot read (rmSync says why).
+ * more on this thread. A link is removed itself, never what it points at (a listing would follow
+ * it); a sub-folder goes through rmSync, and so does the rest when a step fails (an entry gone
+ * or made meanwhile, a listing refused): rmSync then finishes, or says why it cannot.
  */
 export function removeFolderSync(dir: string): void {
-  // A link is removed itself, never what it points at (a listing would follow it).
   const at = lstatSync(dir, { throwIfNoEntry: false });
-  if (at === undefined) return;
-  if (!at.isDirectory()) {
-    rmSync(dir, { recursive: true, force: true });
-    return;
-  }
-  let entries: Dirent[];
+  if (at === undefined || (at.isDirectory() && emptiedAndRemoved(dir))) return;
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** removeFolderSync's own way; false when a step failed. */
+function emptiedAndRemoved(dir: string): boolean {
   try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return;
-    rmSync(dir, { recursive: true, force: true });
-    return;
-  }
-  for (const entry of entries) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) rmSync(path, { recursive: true, force: true });
-    else {
-      try {
-        unlinkSync(path);
-      } catch (e) {
-        if (errno(e) === 'ENOENT') continue;
-        // A folder made there since the listing (EISDIR; EPERM where unlink(2) says so): rmSync.
-        if (errno(e) !== 'EISDIR' && errno(e) !== 'EPERM') throw e;
-        rmSync(path, { recursive: true, force: true });
-      }
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) rmSync(path, { recursive: true, force: true });
+      else unlinkSync(path);
     }
-  }
-  try {
     rmdirSync(dir);
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return;
-    if (errno(e) !== 'ENOTEMPTY' && errno(e) !== 'EEXIST') throw e;
-    rmSync(dir, { recursive: true, force: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 

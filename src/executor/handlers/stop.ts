@@ -43,28 +43,29 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  */
 export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
   mark('stop: begin');
-  if (!ctx.stopsTogether?.has(opId('stop-service', op.service))) {
-    // Its processes gone: what needs only that begins (ready: in a teardown, the veths' deletion).
-    await stopAndRecord(ctx, op, () => walk?.ready());
-    return;
-  }
-  let together = stopsOf.get(ctx);
-  if (together === undefined) stopsOf.set(ctx, (together = new StopsTogether()));
-  const stop = together.enter();
+  const stop = ctx.stopsTogether?.has(opId('stop-service', op.service)) ? togetherOf(ctx).enter() : undefined;
   try {
-    // Also its last steps wait, holding no slot of the walk, for the other stops under way.
+    // Its processes gone: what needs only that begins (ready: in a teardown, the veths'
+    // deletion); one of the stops together also waits, holding no slot, for the others.
     await stopAndRecord(ctx, op, () => {
       walk?.ready();
+      if (stop === undefined) return;
       const others = stop.gone();
       return walk === undefined ? others : walk.aside(others);
     });
   } finally {
-    stop.leave();
+    stop?.leave();
   }
 }
 
 /** The stops under way in a run. */
 const stopsOf = new WeakMap<RunContext, StopsTogether>();
+
+function togetherOf(ctx: RunContext): StopsTogether {
+  let together = stopsOf.get(ctx);
+  if (together === undefined) stopsOf.set(ctx, (together = new StopsTogether()));
+  return together;
+}
 
 /**
  * The stops of a teardown under way at once (RunContext.stopsTogether: those no other stop
