@@ -1,0 +1,68 @@
+// compiledSeccompPairs when the launches of one `up` ask at once: one answer for all of them.
+// The compiler here is a script standing in for native/build/seccomp (the real one runs in
+// test/integration/escape/seccomp.test.ts); what is counted is the rule pairs' building.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { DEFAULT_CAPABILITIES } from '../../../src/runtime/caps.js';
+
+const built = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../../../src/runtime/seccomp/resolve.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../../src/runtime/seccomp/resolve.js')>();
+  return {
+    ...original,
+    seccompRequestPairs: (...args: Parameters<typeof original.seccompRequestPairs>) => {
+      built.count++;
+      return original.seccompRequestPairs(...args);
+    },
+  };
+});
+const { compiledSeccompPairs, serviceSeccomp } = await import('../../../src/runtime/seccomp/index.js');
+
+let dir: string;
+let previousCache: string | undefined;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'stack-seccomp-compile-'));
+  previousCache = process.env.STACK_CACHE;
+  process.env.STACK_CACHE = join(dir, 'cache'); // nothing read from or kept in /var/cache
+});
+afterAll(() => {
+  if (previousCache === undefined) delete process.env.STACK_CACHE;
+  else process.env.STACK_CACHE = previousCache;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A compiler that reads the pairs and prints one 8-byte instruction, or fails. */
+function compiler(name: string, works: boolean): string {
+  const path = join(dir, name);
+  writeFileSync(path, works ? "#!/bin/sh\ncat > /dev/null\nprintf 'ABCDEFGH'\n" : '#!/bin/sh\ncat > /dev/null\nexit 1\n');
+  chmodSync(path, 0o755);
+  return path;
+}
+
+test('launches asking at once for one filter share one answer: its pairs built once, each launch a copy of its own', async () => {
+  const filter = serviceSeccomp({}, DEFAULT_CAPABILITIES);
+  const works = compiler('works', true);
+  const before = built.count;
+  const answers = await Promise.all(Array.from({ length: 5 }, () => compiledSeccompPairs(filter, works)));
+  expect(built.count - before).toBe(1);
+  expect(answers[0]).toEqual([['seccomp_bpf', Buffer.from('ABCDEFGH').toString('hex')]]);
+  for (const a of answers) expect(a).toEqual(answers[0]);
+  answers[0]!.pop();
+  expect(answers[1]).toHaveLength(1);
+  // Answered: a later launch builds nothing.
+  expect(await compiledSeccompPairs(filter, works)).toEqual(answers[1]);
+  expect(built.count - before).toBe(1);
+});
+
+test('a failed compilation is shared by the launches that asked meanwhile (the rules), and tried again by the next', async () => {
+  const filter = serviceSeccomp({}, DEFAULT_CAPABILITIES);
+  const failing = compiler('fails', false);
+  const before = built.count;
+  const answers = await Promise.all(Array.from({ length: 3 }, () => compiledSeccompPairs(filter, failing)));
+  expect(built.count - before).toBe(1);
+  for (const a of answers) expect(a[0]?.[0]).toBe('seccomp_default');
+  await compiledSeccompPairs(filter, failing);
+  expect(built.count - before).toBe(2);
+});
