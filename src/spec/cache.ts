@@ -10,12 +10,12 @@
 // STACK_SPEC_CACHE=0 turns it off.
 // This module loads neither yaml nor zod: on a hit they are never imported.
 import { deepFreeze } from './freeze.js';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from './diagnostics.js';
 import { fnv1a64 } from './digest.js';
-import { newLooks, recorded, unchanged, type Observation } from './fs.js';
+import { filesUnchanged, newLooks, recorded, unchanged, type Observation } from './fs.js';
 import type { LoadProjectOptions } from './index.js';
 import type { Project } from './project.js';
 
@@ -81,7 +81,10 @@ export async function loadProjectCached(opts: LoadProjectOptions, dir: string = 
   if (entry !== undefined) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
   const { loadProject } = await import('./index.js');
   const { value, seen } = await recorded(() => loadProject(opts));
-  if (file !== undefined && seen !== undefined) keep(dir, file, [{ seen, project: value.project, warnings: value.warnings }, ...kept].slice(0, MAX_VARIANTS));
+  // The loads kept before that another environment would still use: one whose files changed
+  // since (the compose file edited) is dropped, not parsed and written again at every command.
+  const others = kept.filter((e) => filesUnchanged(e.seen, looks));
+  if (file !== undefined && seen !== undefined) keep(dir, file, [{ seen, project: value.project, warnings: value.warnings }, ...others].slice(0, MAX_VARIANTS));
   return { ...value, cached: false };
 }
 
@@ -108,8 +111,9 @@ function keep(dir: string, { path, given }: KeptFile, variants: readonly Entry[]
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify({ given, variants }), { mode: 0o600 });
+    const added = !existsSync(path); // a file replaced adds no entry: the folder is not listed
     renameSync(tmp, path);
-    const names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+    const names = added ? readdirSync(dir).filter((n) => n.endsWith('.json')) : [];
     if (names.length > MAX_ENTRIES) {
       const byAge = names.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => a.t - b.t);
       for (const { n } of byAge.slice(0, names.length - PRUNED_TO)) rmSync(join(dir, n), { force: true });

@@ -118,18 +118,24 @@ function memo<V>(looks: Looks, key: string, look: () => V): V {
  * `looks` keeps what was looked at for the other entries checked in the same lookup.
  */
 export function unchanged(seen: readonly Observation[], env: Environment, looks: Looks = newLooks()): boolean {
-  for (const o of seen) {
-    if (o.kind === 'env') {
-      if ((env[o.name] ?? null) !== o.value) return false;
-    } else if (o.kind === 'env-all') {
-      if (memo(looks, 'env-all', () => envDigest(env)) !== o.digest) return false;
-    } else if (o.kind === 'exists') {
-      if (memo(looks, `exists\0${o.path}`, () => nodeExists(o.path)) !== o.value) return false;
-    } else if (o.kind === 'stat') {
-      if (memo(looks, `stat\0${o.path}`, () => typeAt(o.path)) !== o.type) return false;
-    } else if (memo(looks, `read\0${o.path}`, () => digestAt(o.path)) !== o.digest) return false;
-  }
-  return true;
+  return seen.every((o) => holds(o, env, looks));
+}
+
+/**
+ * Whether the files and folders `seen` recorded still look as they did, whatever the variables:
+ * a kept load that only another environment would use again.
+ */
+export function filesUnchanged(seen: readonly Observation[], looks: Looks = newLooks()): boolean {
+  return seen.every((o) => o.kind === 'env' || o.kind === 'env-all' || holds(o, {}, looks));
+}
+
+/** Whether one observation still holds. */
+function holds(o: Observation, env: Environment, looks: Looks): boolean {
+  if (o.kind === 'env') return (env[o.name] ?? null) === o.value;
+  if (o.kind === 'env-all') return memo(looks, 'env-all', () => envDigest(env)) === o.digest;
+  if (o.kind === 'exists') return memo(looks, `exists\0${o.path}`, () => nodeExists(o.path)) === o.value;
+  if (o.kind === 'stat') return memo(looks, `stat\0${o.path}`, () => typeAt(o.path)) === o.type;
+  return memo(looks, `read\0${o.path}`, () => digestAt(o.path)) === o.digest;
 }
 
 /**

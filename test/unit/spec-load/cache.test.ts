@@ -80,6 +80,20 @@ describe('spec cache', () => {
     expect([named.cached, named.project.name]).toEqual([false, 'other']);
   });
 
+  it('a kept load whose files changed since is dropped when the next is kept; one for another environment stays', async () => {
+    const variants = () => (JSON.parse(readFileSync(join(cache, readdirSync(cache)[0]!), 'utf8')) as { variants: unknown[] }).variants.length;
+    await load();
+    await load({ NAP: '7' });
+    expect(variants()).toBe(2);
+    writeFileSync(join(dir, 'vars.env'), 'A=2\n'); // both read it
+    expect((await load()).cached).toBe(false);
+    expect(variants()).toBe(1);
+    const nap = await load({ NAP: '7' });
+    expect([nap.cached, nap.project.services.web!.environment.A]).toEqual([false, '2']);
+    expect(variants()).toBe(2);
+    expect((await load()).cached).toBe(true); // kept beside the other environment's
+  });
+
   it('a spec with errors is never kept: each load reports them', async () => {
     writeFileSync(join(dir, 'compose.yaml'), 'services:\n  web:\n    command: 3\n');
     await expect(load()).rejects.toBeInstanceOf(SpecError);
