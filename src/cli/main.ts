@@ -6,7 +6,7 @@ import type { CommandContext } from './context.js';
 import { closest } from './suggest.js';
 import { UserError } from '../errors.js';
 import { reportError } from './report.js';
-import { directOutput } from './output.js';
+import { directOutput, writePipesDirectly } from './output.js';
 
 /** What every command receives: global options, its own arguments, and where to write. */
 export type { CommandContext } from './context.js';
@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   cp: { summary: 'Copy files or folders between a service and the host', load: () => import('./commands/cp.js') },
   events: { summary: 'Print the services\' lifecycle events as they happen (start, die, oom, restart, health)', load: () => import('./commands/events.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },
-  version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }) },
+  version: { summary: 'Print the version', load: async () => ({ run: async (c) => (writePipesDirectly(), c.stdout.write(version() + '\n'), 0) }) },
 };
 
 /** Runs the CLI with `argv` (without node and script) and sets process.exitCode. */

@@ -10,6 +10,12 @@
 // stream. A pipe or a socket goes to the stream from the first write: Node makes it non-blocking
 // and queues what a full pipe does not take, so the command goes on while a slow reader catches
 // up (a blocking write(2) would stop it, lock held, until the reader reads).
+// A command that writes its whole answer at once and holds no lock (ps, ls, port, images, config,
+// version) writes a pipe or a socket directly too (writePipesDirectly), as any Unix tool does:
+// `stack ps | grep`, or a program reading its output (Node's child_process hands a socket), made
+// the stream for one table, ~9 ms of a 70 ms `ps`. A full blocking pipe then holds the command
+// until the reader reads, which is all it waits for; a full non-blocking one (EAGAIN) and a
+// reader gone (EPIPE) go to the stream, which queues the rest or ends the command.
 // The stream is also made when a caller reads anything but write (isTTY, columns, on, pipe:
 // Node's answers, not guesses), when a chunk is neither a string nor bytes, and when write(2)
 // fails (a descriptor someone made non-blocking, ENOSPC): the rest of the chunk is then the
@@ -19,26 +25,41 @@ import { fstatSync, writeSync } from 'node:fs';
 
 type Callback = (error?: Error | null) => void;
 
-/** Whether `fd` is written synchronously by Node's own stream: a file, a terminal, /dev/null. */
-function synchronous(fd: number): boolean {
+/** Set by a command that writes its whole answer at once and holds no lock: pipes are written directly too. */
+let pipesDirectly = false;
+
+/** Writes what the command prints to a pipe with write(2) too (see above); called before its first write. */
+export function writePipesDirectly(): void {
+  pipesDirectly = true;
+}
+
+/**
+ * Whether `fd` is written with write(2): a file, a terminal, /dev/null (which Node's own stream
+ * writes synchronously), and a pipe or a socket when `pipes`.
+ */
+function direct(fd: number, pipes: boolean): boolean {
   try {
     const s = fstatSync(fd);
-    return !(s.isFIFO() || s.isSocket());
+    return pipes || !(s.isFIFO() || s.isSocket());
   } catch {
     return false; // closed or unknown: the stream says what is wrong with it
   }
 }
 
-/** `fd` as a NodeJS.WriteStream whose writes are write(2) calls until `stream()` is needed. */
-export function directOutput(fd: number, stream: () => NodeJS.WriteStream): NodeJS.WriteStream {
+/**
+ * `fd` as a NodeJS.WriteStream whose writes are write(2) calls until `stream()` is needed;
+ * `pipes` says at the first write whether a pipe is written so too (default: writePipesDirectly
+ * was called).
+ */
+export function directOutput(fd: number, stream: () => NodeJS.WriteStream, pipes: () => boolean = () => pipesDirectly): NodeJS.WriteStream {
   let made: NodeJS.WriteStream | undefined;
-  let direct: boolean | undefined;
+  let directly: boolean | undefined;
   const real = (): NodeJS.WriteStream => (made ??= stream());
   const write = (chunk: unknown, encoding?: BufferEncoding | Callback, callback?: Callback): boolean => {
     const done = typeof encoding === 'function' ? encoding : callback;
     const charset = typeof encoding === 'string' ? encoding : 'utf8';
-    direct ??= synchronous(fd);
-    if (made !== undefined || !direct || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) return real().write(chunk as string, charset, done);
+    directly ??= direct(fd, pipes());
+    if (made !== undefined || !directly || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) return real().write(chunk as string, charset, done);
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, charset) : chunk;
     let written = 0;
     try {

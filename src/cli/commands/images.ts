@@ -11,6 +11,7 @@ import { stateRoots } from '../../state/paths.js';
 import { parseImageReference } from '../../image/reference.js';
 import { ImageStore, type ImageRecord } from '../../image/store.js';
 import { humanSize } from '../../image/disk-usage.js';
+import { writePipesDirectly } from '../output.js';
 
 const HELP = `Usage: stack images [OPTIONS]
 
@@ -37,6 +38,7 @@ export interface ImagesRow {
 
 /** Runs `stack images`. */
 export async function run(ctx: CommandContext): Promise<number> {
+  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
   const { values } = parseCommandOptions('images', ctx.args, {
     format: { type: 'string', default: 'table' },
     quiet: { type: 'boolean', short: 'q', default: false },

@@ -9,6 +9,7 @@ import { supervisorStatus, type PortStatus } from '../../supervisor/index.js';
 import { runningProject } from './running-project.js';
 import { replicaKey } from '../../names.js';
 import { replicaKeys } from '../../planner/replicas.js';
+import { writePipesDirectly } from '../output.js';
 
 const HELP = `Usage: stack port [OPTIONS] SERVICE PRIVATE_PORT
 
@@ -35,6 +36,7 @@ export function portsFor(ports: readonly PortStatus[], privatePort: number, prot
 
 /** Runs `stack port`. */
 export async function run(ctx: CommandContext): Promise<number> {
+  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
   const { values, positionals } = parseCommandOptions(
     'port',
     ctx.args,

@@ -16,6 +16,7 @@ import { UserError } from '../../errors.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { replicaOf } from '../../planner/replicas.js';
 import { mark } from '../../trace.js';
+import { writePipesDirectly } from '../output.js';
 
 const HELP = `Usage: stack ps [OPTIONS]
 
@@ -45,6 +46,7 @@ export interface PsRow {
 
 /** Runs `stack ps`. */
 export async function run(ctx: CommandContext): Promise<number> {
+  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
   mark('ps: begin');
   const { values } = parseCommandOptions('ps', ctx.args, {
     all: { type: 'boolean', short: 'a', default: false },

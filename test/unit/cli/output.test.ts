@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, constants, createWriteStream, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
@@ -88,6 +88,71 @@ describe('directOutput', () => {
     input.destroy();
     stream!.destroy();
     fds.length = 0; // both descriptors were closed by their sockets
+  });
+
+  it('writes a pipe directly when told (a command that answers at once): no stream, the bytes in order', () => {
+    const fifo = join(scratch(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY);
+    fds.push(reader, writer);
+    const out = directOutput(
+      writer,
+      () => {
+        throw new Error('the stream was made');
+      },
+      () => true,
+    );
+    out.write('NAME  STATE\n');
+    out.write(Buffer.from('web   running\n'));
+    const got = Buffer.alloc(100);
+    expect(got.subarray(0, readSync(reader, got)).toString()).toBe('NAME  STATE\nweb   running\n');
+  });
+
+  it('told to write a pipe directly, a full non-blocking one gets the rest through the stream (EAGAIN): nothing lost, nothing reordered', async () => {
+    const fifo = join(scratch(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    fds.push(reader, writer);
+    let stream: Socket | undefined;
+    const out = directOutput(writer, () => (stream = new Socket({ fd: writer, readable: false, writable: true })) as unknown as NodeJS.WriteStream, () => true);
+    out.write('first ');
+    expect(stream).toBeUndefined();
+    const big = Buffer.alloc(300_000, 0x62);
+    out.write(big); // more than the pipe holds: write(2) takes part, EAGAIN, the stream the rest
+    out.write(' last');
+    expect(stream).toBeDefined();
+    const input = new Socket({ fd: reader, readable: true, writable: false });
+    const expected = Buffer.concat([Buffer.from('first '), big, Buffer.from(' last')]);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    await new Promise<void>((resolve) =>
+      input.on('data', (c: Buffer) => {
+        chunks.push(c);
+        total += c.length;
+        if (total >= expected.length) resolve();
+      }),
+    );
+    expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    input.destroy();
+    stream!.destroy();
+    fds.length = 0; // both descriptors were closed by their sockets
+  });
+
+  it('`stack ls` read by a program (a socket, as child_process hands it) prints through write(2): process.stdout is never made', () => {
+    const dir = scratch();
+    const probe = join(dir, 'probe.cjs');
+    // Reports on stderr whether anything made process.stdout (Node makes it when first read).
+    writeFileSync(probe, `const d = Object.getOwnPropertyDescriptor(process, 'stdout');
+Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enumerable, get() { require('node:fs').writeSync(2, 'stdout made\\n'); return d.get.call(process); } });
+`);
+    const bin = join(import.meta.dirname, '../../../bin/stack.cjs');
+    // An empty state root: no project, the header alone.
+    const r = spawnSync(process.execPath, ['-r', probe, bin, 'ls'], { encoding: 'utf8', env: { ...process.env, STACK_ROOT: join(dir, 'state') } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^NAME +STATUS/);
   });
 
   it('hands what write(2) refused to the stream, with the callback (/dev/full: ENOSPC)', async () => {
