@@ -86,6 +86,7 @@ export async function run(
   try {
     const line = parseCommandLine(argv);
     if (line.global.version) {
+      writePipesDirectly();
       io.stdout.write(version() + '\n');
       return 0;
     }

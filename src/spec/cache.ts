@@ -81,10 +81,13 @@ export async function loadProjectCached(opts: LoadProjectOptions, dir: string = 
   if (entry !== undefined) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
   const { loadProject } = await import('./index.js');
   const { value, seen } = await recorded(() => loadProject(opts));
-  // The loads kept before that another environment would still use: one whose files changed
-  // since (the compose file edited) is dropped, not parsed and written again at every command.
-  const others = kept.filter((e) => filesUnchanged(e.seen, looks));
-  if (file !== undefined && seen !== undefined) keep(dir, file, [{ seen, project: value.project, warnings: value.warnings }, ...others].slice(0, MAX_VARIANTS));
+  if (file !== undefined && seen !== undefined) {
+    // Beside it, the loads kept before that another environment would still use. One whose
+    // files changed since (the compose file edited) is dropped, not parsed and written again at
+    // every command; a file changed back (a branch checked out again) then loads anew once.
+    const others = kept.filter((e) => filesUnchanged(e.seen, looks));
+    keep(dir, file, [{ seen, project: value.project, warnings: value.warnings }, ...others].slice(0, MAX_VARIANTS));
+  }
   return { ...value, cached: false };
 }
 

@@ -9,7 +9,7 @@ import { writePipesDirectly } from '../output.js';
 
 /** Runs `stack config [--format yaml|json] [--services] [--images] [--hash SERVICES] [-q]`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
+  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values } = parseCommandOptions('config', ctx.args, {
     format: { type: 'string', default: 'yaml' },
     services: { type: 'boolean', default: false },

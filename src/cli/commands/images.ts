@@ -38,7 +38,7 @@ export interface ImagesRow {
 
 /** Runs `stack images`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
+  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values } = parseCommandOptions('images', ctx.args, {
     format: { type: 'string', default: 'table' },
     quiet: { type: 'boolean', short: 'q', default: false },

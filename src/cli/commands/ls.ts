@@ -72,7 +72,7 @@ export async function summarizeProject(roots: StateRoots, name: string): Promise
 
 /** Runs `stack ls`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
+  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values } = parseCommandOptions('ls', ctx.args, {
     all: { type: 'boolean', short: 'a', default: false },
     filter: { type: 'string', multiple: true, default: [] },

@@ -36,7 +36,7 @@ export function portsFor(ports: readonly PortStatus[], privatePort: number, prot
 
 /** Runs `stack port`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
+  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values, positionals } = parseCommandOptions(
     'port',
     ctx.args,

@@ -46,7 +46,7 @@ export interface PsRow {
 
 /** Runs `stack ps`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // its whole answer at once, no lock held (cli/output.ts)
+  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   mark('ps: begin');
   const { values } = parseCommandOptions('ps', ctx.args, {
     all: { type: 'boolean', short: 'a', default: false },

@@ -69,7 +69,7 @@ describe('directOutput', () => {
     fds.push(reader, writer);
     // What Node makes of a pipe on stdout: a net.Socket on the descriptor.
     let stream: Socket | undefined;
-    const out = directOutput(writer, () => (stream = new Socket({ fd: writer, readable: false, writable: true })) as unknown as NodeJS.WriteStream);
+    const out = directOutput(writer, () => (stream = new Socket({ fd: writer, readable: false, writable: true })) as unknown as NodeJS.WriteStream, () => false);
     const expected = Buffer.concat(Array.from({ length: 6 }, (_, i) => Buffer.alloc(200_000, 0x61 + i)));
     // More than a pipe holds (64 KiB), before anyone reads: a blocking write(2) would never return here.
     for (let i = 0; i < 6; i++) out.write(expected.subarray(i * 200_000, (i + 1) * 200_000));
@@ -116,28 +116,34 @@ describe('directOutput', () => {
     const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
     fds.push(reader, writer);
     let stream: Socket | undefined;
-    const out = directOutput(writer, () => (stream = new Socket({ fd: writer, readable: false, writable: true })) as unknown as NodeJS.WriteStream, () => true);
-    out.write('first ');
-    expect(stream).toBeUndefined();
-    const big = Buffer.alloc(300_000, 0x62);
-    out.write(big); // more than the pipe holds: write(2) takes part, EAGAIN, the stream the rest
-    out.write(' last');
-    expect(stream).toBeDefined();
-    const input = new Socket({ fd: reader, readable: true, writable: false });
-    const expected = Buffer.concat([Buffer.from('first '), big, Buffer.from(' last')]);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    await new Promise<void>((resolve) =>
-      input.on('data', (c: Buffer) => {
-        chunks.push(c);
-        total += c.length;
-        if (total >= expected.length) resolve();
-      }),
-    );
-    expect(Buffer.concat(chunks).equals(expected)).toBe(true);
-    input.destroy();
-    stream!.destroy();
-    fds.length = 0; // both descriptors were closed by their sockets
+    let input: Socket | undefined;
+    try {
+      const out = directOutput(writer, () => (stream = new Socket({ fd: writer, readable: false, writable: true })) as unknown as NodeJS.WriteStream, () => true);
+      out.write('first ');
+      expect(stream).toBeUndefined();
+      const big = Buffer.alloc(300_000, 0x62);
+      out.write(big); // more than the pipe holds: write(2) takes part, EAGAIN, the stream the rest
+      out.write(' last');
+      expect(stream).toBeDefined();
+      input = new Socket({ fd: reader, readable: true, writable: false });
+      const expected = Buffer.concat([Buffer.from('first '), big, Buffer.from(' last')]);
+      const chunks: Buffer[] = [];
+      let total = 0;
+      await new Promise<void>((resolve) =>
+        input!.on('data', (c: Buffer) => {
+          chunks.push(c);
+          total += c.length;
+          if (total >= expected.length) resolve();
+        }),
+      );
+      expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    } finally {
+      // The sockets own their descriptors from their making: closed by them, not by afterEach.
+      if (input !== undefined) fds.splice(fds.indexOf(reader), 1);
+      if (stream !== undefined) fds.splice(fds.indexOf(writer), 1);
+      input?.destroy();
+      stream?.destroy();
+    }
   });
 
   it('`stack ls` read by a program (a socket, as child_process hands it) prints through write(2): process.stdout is never made', () => {
@@ -149,7 +155,8 @@ Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enu
 `);
     const bin = join(import.meta.dirname, '../../../bin/stack.cjs');
     // An empty state root: no project, the header alone.
-    const r = spawnSync(process.execPath, ['-r', probe, bin, 'ls'], { encoding: 'utf8', env: { ...process.env, STACK_ROOT: join(dir, 'state') } });
+    // The environment a shell gives (no STACK_TRACE, no NODE_OPTIONS of the test runner's).
+    const r = spawnSync(process.execPath, ['-r', probe, bin, 'ls'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/root', STACK_ROOT: join(dir, 'state') } });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^NAME +STATUS/);
