@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
 import { emitRow } from './_row.mjs';
 import { floorCleanup, scriptedDown, scriptedRelaunch, scriptedUp } from './_floor.mjs';
+import { COMMANDS, spec } from './_spec.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/stack.cjs');
@@ -48,20 +49,6 @@ function timed(cmd, args, options = {}) {
   });
 }
 const cliFloor = () => timed(process.execPath, ['-e', '0']);
-
-const COMMANDS = {
-  sleep: '["sleep", "3600"]',
-  ignore: `["sh", "-c", "trap '' TERM; sleep 3600 & wait"]`,
-  term: `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`,
-};
-
-function spec(name, n, { chain = false, command = COMMANDS.sleep } = {}) {
-  const services = Array.from({ length: n }, (_, i) => {
-    const dep = chain && i > 0 ? `    depends_on: [s${i - 1}]\n` : '';
-    return `  s${i}:\n    command: ${command}\n${dep}`;
-  }).join('');
-  return `name: ${name}\nservices:\n${services}`;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-lifecycle-'));
 const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave' };
