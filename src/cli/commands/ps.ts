@@ -5,7 +5,7 @@
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
 import { projectNameFromContext } from '../project.js';
-import { observe } from '../../state/observe.js';
+import { observeProcesses } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
 // From its module, not the supervisor's index: that one brings the code that starts, waits for
 // and stops supervisors (a chunk of its own, 7 KB), none of which `ps` runs.
@@ -61,7 +61,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   mark('ps: named');
-  const [live, snapshot] = await Promise.all([observe(project, { roots }), readSnapshot(roots, project).catch(() => undefined)]);
+  // Its processes only: ps shows no namespace, link or cgroup (state/observe.ts observeProcesses).
+  const [live, snapshot] = await Promise.all([observeProcesses(project, { roots }), readSnapshot(roots, project).catch(() => undefined)]);
   const shown = Object.values(live.services).filter((s) => values.all || s.oneOff === undefined);
   // The supervisor's side from the status it publishes, while that agrees with the kernel's view
   // of every service shown; else asked over its socket (it ticks, then answers).

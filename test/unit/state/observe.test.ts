@@ -8,7 +8,7 @@ import { attachmentHash, hashNetwork, hashService } from '../../../src/planner/h
 import { plan } from '../../../src/planner/reconcile.js';
 import { renderPlan } from '../../../src/planner/render.js';
 import { emptyLiveState } from '../../../src/state/live.js';
-import { listProjects, observe } from '../../../src/state/observe.js';
+import { listProjects, observe, observeProcesses } from '../../../src/state/observe.js';
 import { stateRoots, type StateRoots } from '../../../src/state/paths.js';
 import {
   freshServiceRecord,
@@ -129,6 +129,21 @@ describe('observe', () => {
       anon1: { key: 'anon1', name: 'p_anon1', path: join(dir, 'nope'), present: false, owner: 'web' },
       data: { key: 'data', name: 'p_data', path: join(dir, 'cgroup'), present: true },
     });
+  });
+
+  test('observeProcesses: the processes observe sees (alive, dead, another boot, a one-off without one)', async () => {
+    const dead = deadPid();
+    await serviceRecords.write(roots, webRecord());
+    await serviceRecords.write(roots, { ...webRecord({ process: { pid: dead, startTime: me.startTime } }), service: 'api' });
+    await serviceRecords.write(roots, { ...webRecord({ process: null, oneOff: { service: 'web' } }), service: 'web-run-1' });
+    await serviceRecords.write(roots, { ...webRecord({ bootId: 'another-boot' }), service: 'old' });
+    const full = await observe('p', { roots, netnsDir });
+    const processes = await observeProcesses('p', { roots, netnsDir });
+    expect(processes.services).toEqual(Object.fromEntries(Object.entries(full.services).map(([k, s]) => [k, { name: s.name, process: s.process, ...(s.oneOff !== undefined && { oneOff: s.oneOff }) }])));
+    expect(processes.services.web?.process?.alive).toBe(true);
+    expect(processes.services.api?.process?.alive).toBe(false);
+    expect(processes.services.old?.process?.alive).toBe(false);
+    expect(processes.services['web-run-1']).toEqual({ name: 'web-run-1', process: null, oneOff: 'web' });
   });
 
   test('an unreadable record is a warning, the rest is still observed', async () => {
