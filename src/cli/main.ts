@@ -14,8 +14,12 @@ export type { CommandContext } from './context.js';
 /** A command module's single entry point; resolves to the exit code. */
 export type CommandRun = (ctx: CommandContext) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandRun }> }> = {
-  config: { summary: 'Validate the spec and print the normalized project', load: () => import('./commands/config.js') },
+/**
+ * The commands. `answers`: one that holds no lock and streams nothing, its output written once
+ * it is ready: it writes a pipe or a socket with write(2) as it writes a file (output.ts).
+ */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandRun }>; answers?: true }> = {
+  config: { summary: 'Validate the spec and print the normalized project', load: () => import('./commands/config.js'), answers: true },
   plan: { summary: 'Print what `up` would do, one line per operation with its cause', load: () => import('./commands/plan.js') },
   up: { summary: 'Create and start the services (only what changed); -d to detach', load: () => import('./commands/up.js') },
   down: { summary: 'Stop and remove the services, networks and state; -v for volumes too', load: () => import('./commands/down.js') },
@@ -28,19 +32,19 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   kill: { summary: 'Send a signal (default SIGKILL) to services', load: () => import('./commands/kill.js') },
   gc: { summary: 'Remove what crashed runs left of projects nothing runs any more', load: () => import('./commands/gc.js') },
   pull: { summary: 'Pull the images of the services into the image store', load: () => import('./commands/pull.js') },
-  images: { summary: 'List the images of the services that are in the image store', load: () => import('./commands/images.js') },
+  images: { summary: 'List the images of the services that are in the image store', load: () => import('./commands/images.js'), answers: true },
   rmi: { summary: 'Remove images from the image store (-f: even one a project uses)', load: () => import('./commands/rmi.js') },
   image: { summary: 'Manage the image store: ls, rm, prune', load: () => import('./commands/image.js') },
-  ls: { summary: 'List the projects on this host (no spec needed); -a for stopped ones too', load: () => import('./commands/ls.js') },
+  ls: { summary: 'List the projects on this host (no spec needed); -a for stopped ones too', load: () => import('./commands/ls.js'), answers: true },
   export: { summary: 'Write the project as Kubernetes manifests (`export kube`), every change of meaning named', load: () => import('./commands/export.js') },
-  ps: { summary: 'List the services: state, health, pid, restarts, ports', load: () => import('./commands/ps.js') },
+  ps: { summary: 'List the services: state, health, pid, restarts, ports', load: () => import('./commands/ps.js'), answers: true },
   top: { summary: 'Print the processes of each running service', load: () => import('./commands/top.js') },
-  port: { summary: 'Print the host address a service\'s port is published on', load: () => import('./commands/port.js') },
+  port: { summary: 'Print the host address a service\'s port is published on', load: () => import('./commands/port.js'), answers: true },
   stats: { summary: 'Show the live CPU, memory, network, block I/O and pids of the services', load: () => import('./commands/stats.js') },
   cp: { summary: 'Copy files or folders between a service and the host', load: () => import('./commands/cp.js') },
   events: { summary: 'Print the services\' lifecycle events as they happen (start, die, oom, restart, health)', load: () => import('./commands/events.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },
-  version: { summary: 'Print the version', load: async () => ({ run: async (c) => (writePipesDirectly(), c.stdout.write(version() + '\n'), 0) }) },
+  version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }), answers: true },
 };
 
 /** Runs the CLI with `argv` (without node and script) and sets process.exitCode. */
@@ -103,6 +107,7 @@ export async function run(
         near ? `did you mean \`stack ${near}\`?` : 'see `stack --help` for the commands',
       );
     }
+    if (command.answers) writePipesDirectly();
     const module = await command.load();
     return await module.run({ ...io, global: line.global, args: line.rest });
   } catch (e) {

@@ -11,8 +11,8 @@
 // stream. A pipe or a socket goes to the stream from the first write: Node makes it non-blocking
 // and queues what a full pipe does not take, so the command goes on while a slow reader catches
 // up (a blocking write(2) would stop it, lock held, until the reader reads).
-// A command that holds no lock and streams nothing (ps, ls, port, images, config, version: it
-// writes once its answer is ready) writes a pipe or a socket directly too, stdout and stderr
+// A command that holds no lock and streams nothing (ps, ls, port, images, config, version: main.ts
+// marks them `answers`) writes a pipe or a socket directly too, stdout and stderr
 // (writePipesDirectly), as any Unix tool does: `stack ps | grep`, or a program reading its output
 // (Node's child_process hands it a socket), made the stream for one table (`ps` of 20 read by a
 // program, 30 alternating rounds: 75.0 -> 71.3 ms). A full blocking pipe then holds the command

@@ -81,7 +81,7 @@ export async function observeProcesses(project: string, options: ObserveOptions 
   await Promise.all(
     services.records.map(async (r) => {
       const { record, thisBoot, alive } = await current(looking, r, warnings);
-      found[r.service] = { name: r.service, process: processOf(record, thisBoot, alive), ...(record.oneOff !== undefined && { oneOff: record.oneOff.service }) };
+      found[r.service] = liveProcess(record, thisBoot, alive);
     }),
   );
   return { services: sorted(found), warnings };
@@ -177,20 +177,22 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
     }),
   );
   return {
-    name: r.service,
+    ...liveProcess(r, thisBoot, alive),
     config: r.config,
     dependsOn: r.dependsOn,
     netns: r.netns === null ? null : { name: r.netns, present: thisBoot && (await netnsPresent(r.netns, netnsDir)) },
     veths: Object.fromEntries(veths),
     cgroups: await Promise.all(r.cgroups.map(async (name) => ({ name, present: thisBoot && (await dirPresent(name)) }))),
-    process: processOf(r, thisBoot, alive),
-    ...(r.oneOff !== undefined && { oneOff: r.oneOff.service }),
   };
 }
 
-/** The record's process and whether it runs (never believed from another boot). */
-function processOf(r: ServiceRecord, thisBoot: boolean, alive: Alive): LiveService['process'] {
-  return r.process === null ? null : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process) };
+/** The service's name, its record's process and whether it runs (never believed from another boot), its one-off's service. */
+function liveProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): LiveProcess {
+  return {
+    name: r.service,
+    process: r.process === null ? null : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process) },
+    ...(r.oneOff !== undefined && { oneOff: r.oneOff.service }),
+  };
 }
 
 async function observeNetwork(r: NetworkRecord, thisBoot: boolean): Promise<LiveNetwork> {

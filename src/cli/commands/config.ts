@@ -5,11 +5,9 @@ import { loadFromContext } from '../project.js';
 import { renderConfig } from '../../spec/index.js';
 import { UserError } from '../../errors.js';
 import { configHashes, configImages } from './config-hash.js';
-import { writePipesDirectly } from '../output.js';
 
 /** Runs `stack config [--format yaml|json] [--services] [--images] [--hash SERVICES] [-q]`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values } = parseCommandOptions('config', ctx.args, {
     format: { type: 'string', default: 'yaml' },
     services: { type: 'boolean', default: false },

@@ -11,7 +11,6 @@ import { stateRoots } from '../../state/paths.js';
 import { parseImageReference } from '../../image/reference.js';
 import { ImageStore, type ImageRecord } from '../../image/store.js';
 import { humanSize } from '../../image/disk-usage.js';
-import { writePipesDirectly } from '../output.js';
 
 const HELP = `Usage: stack images [OPTIONS]
 
@@ -38,7 +37,6 @@ export interface ImagesRow {
 
 /** Runs `stack images`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values } = parseCommandOptions('images', ctx.args, {
     format: { type: 'string', default: 'table' },
     quiet: { type: 'boolean', short: 'q', default: false },

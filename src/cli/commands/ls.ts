@@ -12,7 +12,6 @@ import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { supervisorStatus } from '../../supervisor/index.js';
 import { formatTable } from '../render/table.js';
-import { writePipesDirectly } from '../output.js';
 
 const HELP = `Usage: stack ls [OPTIONS]
 
@@ -72,7 +71,6 @@ export async function summarizeProject(roots: StateRoots, name: string): Promise
 
 /** Runs `stack ls`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values } = parseCommandOptions('ls', ctx.args, {
     all: { type: 'boolean', short: 'a', default: false },
     filter: { type: 'string', multiple: true, default: [] },

@@ -9,7 +9,6 @@ import { supervisorStatus, type PortStatus } from '../../supervisor/index.js';
 import { runningProject } from './running-project.js';
 import { replicaKey } from '../../names.js';
 import { replicaKeys } from '../../planner/replicas.js';
-import { writePipesDirectly } from '../output.js';
 
 const HELP = `Usage: stack port [OPTIONS] SERVICE PRIVATE_PORT
 
@@ -36,7 +35,6 @@ export function portsFor(ports: readonly PortStatus[], privatePort: number, prot
 
 /** Runs `stack port`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   const { values, positionals } = parseCommandOptions(
     'port',
     ctx.args,

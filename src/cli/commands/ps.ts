@@ -16,7 +16,6 @@ import { UserError } from '../../errors.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { replicaOf } from '../../planner/replicas.js';
 import { mark } from '../../trace.js';
-import { writePipesDirectly } from '../output.js';
 
 const HELP = `Usage: stack ps [OPTIONS]
 
@@ -46,7 +45,6 @@ export interface PsRow {
 
 /** Runs `stack ps`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  writePipesDirectly(); // no lock held, nothing streamed: a pipe is written as a file is (cli/output.ts)
   mark('ps: begin');
   const { values } = parseCommandOptions('ps', ctx.args, {
     all: { type: 'boolean', short: 'a', default: false },

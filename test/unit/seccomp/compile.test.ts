@@ -41,12 +41,18 @@ function compiler(name: string, works: boolean): string {
   return path;
 }
 
-test('launches asking at once for one filter share one answer: its pairs built once, each launch a copy of its own', async () => {
+/** `n` launches asking at once for the default filter, compiled by `path`: their answers, and the pairs' builds since. */
+async function askAtOnce(n: number, path: string) {
   const filter = serviceSeccomp({}, DEFAULT_CAPABILITIES);
-  const works = compiler('works', true);
   const before = built.count;
-  const answers = await Promise.all(Array.from({ length: 5 }, () => compiledSeccompPairs(filter, works)));
-  expect(built.count - before).toBe(1);
+  const answers = await Promise.all(Array.from({ length: n }, () => compiledSeccompPairs(filter, path)));
+  return { filter, answers, builds: () => built.count - before };
+}
+
+test('launches asking at once for one filter share one answer: its pairs built once, each launch a copy of its own', async () => {
+  const works = compiler('works', true);
+  const { filter, answers, builds } = await askAtOnce(5, works);
+  expect(builds()).toBe(1);
   expect(answers[0]).toEqual([['seccomp_bpf', Buffer.from('ABCDEFGH').toString('hex')]]);
   for (const a of answers) expect(a).toEqual(answers[0]);
   answers[0]![0]![1] = 'changed';
@@ -54,16 +60,14 @@ test('launches asking at once for one filter share one answer: its pairs built o
   expect(answers[1]).toEqual([['seccomp_bpf', Buffer.from('ABCDEFGH').toString('hex')]]);
   // Answered: a later launch builds nothing.
   expect(await compiledSeccompPairs(filter, works)).toEqual(answers[1]);
-  expect(built.count - before).toBe(1);
+  expect(builds()).toBe(1);
 });
 
 test('a failed compilation is shared by the launches that asked meanwhile (the rules), and tried again by the next', async () => {
-  const filter = serviceSeccomp({}, DEFAULT_CAPABILITIES);
   const failing = compiler('fails', false);
-  const before = built.count;
-  const answers = await Promise.all(Array.from({ length: 3 }, () => compiledSeccompPairs(filter, failing)));
-  expect(built.count - before).toBe(1);
+  const { filter, answers, builds } = await askAtOnce(3, failing);
+  expect(builds()).toBe(1);
   for (const a of answers) expect(a[0]?.[0]).toBe('seccomp_default');
   await compiledSeccompPairs(filter, failing);
-  expect(built.count - before).toBe(2);
+  expect(builds()).toBe(2);
 });
