@@ -8,6 +8,9 @@ import type { LiveState } from './live.js';
 import type { Operation, Plan, RemoveProject, StopSupervisor } from './plan.js';
 import { reconcile } from './reconcile.js';
 
+/** The id of a down plan's first step, which stops the supervisor before any service is stopped. */
+export const STOP_SUPERVISOR_ID = 'stop-supervisor';
+
 /** Removes everything `live` holds, and nothing of the project as a whole (a one-off's removal). */
 export function planRemove(live: LiveState, options: { volumes: boolean }): Plan {
   const empty: Project = { name: live.project, workingDir: '', files: [], services: {}, networks: {}, volumes: {} };
@@ -27,7 +30,7 @@ export function planRemove(live: LiveState, options: { volumes: boolean }): Plan
 export function planDown(live: LiveState, options: { volumes: boolean; runFiles?: boolean }): Plan {
   const removal = planRemove(live, options).operations;
   if (removal.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
-  const stop: StopSupervisor = { id: 'stop-supervisor', kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
+  const stop: StopSupervisor = { id: STOP_SUPERVISOR_ID, kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
   // Every veth is unplugged once every service has stopped (begun once their processes are
   // gone: apply() makes these dependencies late in a teardown), so the detaches run together and
   // the executor deletes them in a few batched kernel requests (netns.ts), not one each. A

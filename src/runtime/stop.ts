@@ -6,7 +6,7 @@
 // tell), so it is killed at once. Nor after the signal: a pid 1 that took it but no longer
 // catches it (node resets its handler and re-raises the signal, which the kernel drops) will
 // never exit on it, so the looks go on while waiting and such a process is killed then.
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,7 +24,7 @@ export interface StopTarget {
   /** The monitor; when given and gone, no exit record is waited for. */
   readonly monitorPid?: number;
   readonly monitorStartTime?: number;
-  readonly cgroup: { killAll(): Promise<void> };
+  readonly cgroup: { killAll(): Promise<void>; readonly procsFiles: readonly string[] };
 }
 
 /** The service's stop_signal and stop_grace_period. */
@@ -33,11 +33,14 @@ export interface StopOptions {
   readonly signal: string;
   readonly graceMs: number;
   /**
-   * Called once the service's processes are gone: its pid namespace's init has exited, which
-   * the kernel lets happen only once every other process of the namespace is gone; or, for one
-   * that is no such init, once its cgroup was killed and its main process is gone. The stop's
-   * last steps wait for what it returns: the kill of anything left in its cgroup that joined it
-   * from outside the namespace (then, not before), and the wait for the exit record.
+   * Called once none of the service's processes can run again. A pid namespace's init killed
+   * (SIGKILL) whose cgroup then holds no other process: at once, while the kernel tears it down
+   * (a process with SIGKILL pending never returns to its code). Otherwise once that init has
+   * exited, which the kernel lets happen only once every other process of the namespace is
+   * gone; or, for one that is no such init, once its cgroup was killed and its main process is
+   * gone. The stop's last steps wait for what it returns: the wait for the init's exit, the kill
+   * of anything left in its cgroup that joined it from outside the namespace (then, not before),
+   * and the wait for the exit record.
    */
   readonly gone?: () => void | Promise<void>;
 }
@@ -217,6 +220,24 @@ function ownNamespaceInit(proc: PinnedProcess, seen?: ProcStatus): boolean {
   return nsPids.length > 1 && nsPids[nsPids.length - 1] === 1 && !proc.exited();
 }
 
+/**
+ * Whether the cgroup holds no process but `pid` (or none: it exited already), as the first of
+ * its `procsFiles` lists them: every process of a service is in each of its hierarchies (a
+ * child is born in its parent's groups; a launch and an exec join them in this order), so one
+ * listing tells. Read synchronously (one small read: in a depends_on chain every stop waits for
+ * it). False when it cannot be read: the caller then waits for the exit.
+ */
+function aloneIn(procsFiles: readonly string[], pid: number): boolean {
+  if (procsFiles.length === 0) return false;
+  let text: string;
+  try {
+    text = readFileSync(procsFiles[0]!, 'utf8');
+  } catch {
+    return false;
+  }
+  return text.split('\n').every((line) => line === '' || Number(line) === pid);
+}
+
 /** Polls with a growing interval (1 ms doubling up to 50 ms) until `done` or `ms` pass; returns whether `done` became true. */
 async function waitFor(done: () => boolean, ms: number, nap: Nap = (t) => sleep(t)): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -270,8 +291,13 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     // up by a process in uninterruptible sleep gets the cgroup-wide kill after a second.
     const deadline = Date.now() + KILL_WAIT_MS;
     if (proc !== undefined && alive() && ownNamespaceInit(proc, seen)) {
-      proc.signal(osConstants.signals.SIGKILL);
-      // Its exit came after every other process of its namespace was gone (the kernel waits).
+      // Alone in its cgroup once killed, nothing of the service can run again: it is gone for
+      // what waits on that (the stops of the services it depends on, a teardown's veths) while
+      // the kernel tears it down (~0.5 ms a namespace, one after another in a depends_on chain).
+      // The cgroup is read after the kill, when the init can no longer fork: a child forked
+      // before is listed, and then the wait is for the init's exit, which comes after its
+      // namespace's other processes are gone (the kernel waits).
+      if (proc.signal(osConstants.signals.SIGKILL) && aloneIn(target.cgroup.procsFiles, target.pid)) await gone();
       if (await waitFor(() => proc.exited(), NAMESPACE_KILL_WAIT_MS, waker.nap)) await gone();
     }
     await target.cgroup.killAll();
@@ -299,6 +325,9 @@ async function signalAndWait(
   finish: (outcome: StopOutcome, seen?: ProcStatus) => Promise<StopResult>,
   nap: Nap,
 ): Promise<StopResult> {
+  // SIGKILL is nothing to judge, nor to wait for a young process to settle for (its settling
+  // only waits for it to be idle, up to a second for one that computes).
+  if (signal === osConstants.signals.SIGKILL) return finish(alive() ? 'killed-at-once' : 'not-running');
   const judged = await mayActOn(proc, signal, await settled(proc));
   if (!judged.can) return finish(alive() ? 'killed-at-once' : 'not-running', judged.status);
   const ioBefore = readIoCalls(proc.pid);

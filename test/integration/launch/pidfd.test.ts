@@ -48,7 +48,7 @@ describe('pidfd', () => {
     expect(signalProcess(pid, startTime + 1, 9)).toBe(false);
     expect(await killProcessAndWait(pid, startTime + 1)).toBe(true);
     const stop = await stopService(
-      { service: 'x', pid, startTime: startTime + 1, exitPath: '/nonexistent/exit', monitorPid: 2 ** 22 + 1, monitorStartTime: 1, cgroup: { killAll: async () => undefined } },
+      { service: 'x', pid, startTime: startTime + 1, exitPath: '/nonexistent/exit', monitorPid: 2 ** 22 + 1, monitorStartTime: 1, cgroup: { killAll: async () => undefined, procsFiles: [] } },
       { signal: 'SIGKILL', graceMs: 0 },
     );
     expect(stop.outcome).toBe('not-running');

@@ -4,7 +4,7 @@
 // killed after the grace period, and nothing is left: no process, no fd, no cgroup. Real
 // kernel, root.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -184,6 +184,46 @@ describeRoot('stopService', () => {
     } finally {
       if (outsider.exitCode === null && outsider.signalCode === null) outsider.kill('SIGKILL');
     }
+  });
+
+  /** The size of `path` (0 before it exists). */
+  const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
+
+  /** Waits until `path` has grown (the service's writes have begun). */
+  async function growing(path: string): Promise<void> {
+    for (let i = 0; i < 400 && sizeOf(path) === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(sizeOf(path)).toBeGreaterThan(0);
+  }
+
+  it('says a killed init alone in its cgroup is gone at once: nothing of it writes after', async () => {
+    // A pid 1 that appends to a file without a pause (dash's echo is a builtin: no child). Its
+    // stop signal is SIGKILL: nothing to judge, killed at once.
+    const out = join(rig.dir, 'alone.out');
+    const s = await rig.start(testService({ command: ['sh', '-c', `while :; do echo x >> ${out}; done`], stopSignal: 'SIGKILL' }));
+    await growing(out);
+    let atGone = -1;
+    const gone = (): void => void (atGone = sizeOf(out));
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGKILL', graceMs: 10_000, gone });
+    expect(result.outcome).toBe('killed-at-once');
+    expect(atGone).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sizeOf(out)).toBe(atGone);
+  });
+
+  it('says an init killed with a child beside it in its cgroup is gone only once it exited: the child wrote nothing after', async () => {
+    // pid 1 (no handler for SIGTERM, asleep in `wait`) is killed at once; its child, which
+    // appends without a pause, runs on until the init's exit takes the namespace with it.
+    const out = join(rig.dir, 'child.out');
+    const s = await rig.start(testService({ command: ['sh', '-c', `(while :; do echo x >> ${out}; done) & wait`] }));
+    await growing(out);
+    const seen: { main: boolean; size: number }[] = [];
+    const gone = (): void => void seen.push({ main: isSameProcess(s.pid, s.startTime), size: sizeOf(out) });
+    const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000, gone });
+    expect(result.outcome).toBe('killed-at-once');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.main).toBe(false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sizeOf(out)).toBe(seen[0]!.size);
   });
 
   it('leaves no process, fd or cgroup behind', async () => {

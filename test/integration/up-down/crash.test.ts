@@ -48,6 +48,7 @@ describeRoot('crashes, gc and the lock', () => {
   // remove-service goes beside the detaches (planner/down.ts), the record with the last step of
   // the service's removal (executor/handlers/leaving.ts): remove-netns, which waits for the veths.
   it.each([
+    ['stop-service:a', 'its process stopped (the stop mark written once it was gone, the supervisor stopped first), its record says so'],
     ['detach-veth:a/default', 'the record still names the veth and netns it removed'],
     ['remove-service:a', 'its cgroups and files gone; its veth and netns go beside it'],
     ['remove-netns:a', 'the record gone when it is the last step of its removal'],
@@ -57,8 +58,14 @@ describeRoot('crashes, gc and the lock', () => {
       const r = rig();
       r.spec(SPEC);
       await r.ok(['up', '-d']);
+      const pid = await r.pid('a');
       expect((await r.stack(['down'], { STACK_TEST_CRASH_AT: point })).signal).toBe('SIGKILL');
       const left = await r.record('a');
+      if (point === 'stop-service:a') {
+        // Its removal waits for every stop: its runtime files are there, the stop mark with them.
+        expect(left?.process).toBeNull();
+        expect(JSON.parse(readFileSync(serviceFiles(r.roots, r.name, 'a').stopped, 'utf8'))).toMatchObject({ pid });
+      }
       // remove-service:a and remove-netns:a are not ordered: the record goes with whichever ends
       // last (the kernel's deletion of the veths, RCU grace periods, nearly always outlasts
       // remove-service). Until then it is there, naming its veth.
