@@ -63,6 +63,15 @@ describe('v1 manager over a temp dir', () => {
     expect(group.oomEventsFile).toBe(join(base, 'memory/stack/shop/web/memory.oom_control'));
   });
 
+  it('names the same folders and files as path.join for roots given with a trailing or doubled slash', () => {
+    const untidy = Object.fromEntries(Object.entries(roots).map(([c, r], i) => [c, i % 2 === 0 ? `${r}/` : r.replace(base, `${base}//`)])) as unknown as V1Roots;
+    const group = v1Manager(untidy, deps).open('shop', 'web');
+    expect(group.dirs).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'freezer', 'devices'].map((c) => join(base, c, 'stack/shop/web')));
+    expect(group.procsFiles).toEqual(group.dirs.map((d) => join(d, 'cgroup.procs')));
+    expect(group.controllerFile('pids', 'pids.max')).toBe(join(base, 'pids', 'stack/shop/web', 'pids.max'));
+    expect(group.controllerFile('memory', 'memory.limit_in_bytes')).toBe(join(base, 'memory', 'stack/shop/web', 'memory.limit_in_bytes'));
+  });
+
   it('joins co-mounted controllers once', () => {
     const shared = join(base, 'cpu,cpuacct');
     const group = v1Manager({ ...roots, cpu: shared, cpuacct: shared }, deps).open('shop', 'web');
