@@ -1,13 +1,25 @@
 // Ctrl-C of a foreground `up` stops the services and keeps everything else (compose does the
 // same): the supervisor and the stop-service operations of the down plan, in its order, and
 // nothing more.
-import type { Plan } from '../planner/plan.js';
+import type { Operation, Plan } from '../planner/plan.js';
+import { STOP_SUPERVISOR_ID } from '../planner/index.js';
 
-/** Only the stop-supervisor and stop-service operations of `plan` (they depend on nothing but each other), with `cause`. */
-export function stopOnly(plan: Plan, cause = 'Ctrl-C'): Plan {
-  const operations = plan.operations.filter((op) => op.kind === 'stop-service' || op.kind === 'stop-supervisor').map((op) => ({ ...op, cause }));
+/**
+ * Only the stop-supervisor and stop-service operations of `plan` that `keep` keeps (they depend
+ * on nothing but each other), with `cause`. A stop whose dependents were all left out (one-offs
+ * that a Ctrl-C leaves running) goes after the supervisor's stop when that is kept, as in the
+ * down plan: such a plan writes its stop marks beside the signals (handlers/stop.ts), for a
+ * supervisor told to stop first.
+ */
+export function stopOnly(plan: Plan, cause = 'Ctrl-C', keep: (op: Operation) => boolean = () => true): Plan {
+  const operations = plan.operations.filter((op) => (op.kind === 'stop-service' || op.kind === 'stop-supervisor') && keep(op)).map((op) => ({ ...op, cause }));
   const ids = new Set(operations.map((op) => op.id));
-  return { project: plan.project, operations: operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
+  const first = ids.has(STOP_SUPERVISOR_ID) ? [STOP_SUPERVISOR_ID] : [];
+  const dependsOn = (op: Operation): string[] => {
+    const kept = op.dependsOn.filter((d) => ids.has(d));
+    return kept.length === 0 && op.kind === 'stop-service' ? first : kept;
+  };
+  return { project: plan.project, operations: operations.map((op) => ({ ...op, dependsOn: dependsOn(op) })) };
 }
 
 /** The project with no services, networks or volumes: what `down` and the Ctrl-C stop apply. */

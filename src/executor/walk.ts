@@ -25,7 +25,8 @@ export interface HandlerContext {
    * Lets the operations that have this one as a late dependency begin (else they begin once it
    * is done): a start calls it as it launches, its own waits over, so the next start of a
    * depends_on chain prepares while this one launches, not while this one prepares too; a stop
-   * once its service's processes are gone (a teardown's veth and network removals begin then).
+   * once its service's processes are gone (the stops of the services it depends on begin then,
+   * and a teardown's veth and network removals).
    */
   readonly ready: () => void;
   /**

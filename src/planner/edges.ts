@@ -72,7 +72,8 @@ export function dependencies(
         ];
       }
       case 'stop-service':
-        // Reverse dependency order: a service stops after everything that depends on it.
+        // Reverse dependency order: a service stops after everything that depends on it (from
+        // once their processes are gone: the executor makes these dependencies late, apply.ts).
         return allServiceNames
           .filter((other) => runningDeps(other, project, live).includes(replicaOf(d.service).service))
           .map((other) => opId('stop-service', other));

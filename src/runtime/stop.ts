@@ -6,7 +6,7 @@
 // tell), so it is killed at once. Nor after the signal: a pid 1 that took it but no longer
 // catches it (node resets its handler and re-raises the signal, which the kernel drops) will
 // never exit on it, so the looks go on while waiting and such a process is killed then.
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,9 +33,10 @@ export interface StopOptions {
   readonly signal: string;
   readonly graceMs: number;
   /**
-   * Called once none of the service's processes can run again. A pid namespace's init killed
-   * (SIGKILL) whose cgroup then holds no other process: at once, while the kernel tears it down
-   * (a process with SIGKILL pending never returns to its code). Otherwise once that init has
+   * Called once the service's processes are gone. A pid namespace's init killed (SIGKILL) whose
+   * cgroup then holds no other process: at once, while the kernel tears it down (a process with
+   * SIGKILL pending never returns to its code; what the cgroup cannot show ends with the init's
+   * exit: finish() below). Otherwise once that init has
    * exited, which the kernel lets happen only once every other process of the namespace is
    * gone; or, for one that is no such init, once its cgroup was killed and its main process is
    * gone. The stop's last steps wait for what it returns: the wait for the init's exit, the kill
@@ -221,21 +222,24 @@ function ownNamespaceInit(proc: PinnedProcess, seen?: ProcStatus): boolean {
 }
 
 /**
- * Whether the cgroup holds no process but `pid` (or none: it exited already), as the first of
- * its `procsFiles` lists them: every process of a service is in each of its hierarchies (a
- * child is born in its parent's groups; a launch and an exec join them in this order), so one
- * listing tells. Read synchronously (one small read: in a depends_on chain every stop waits for
- * it). False when it cannot be read: the caller then waits for the exit.
+ * Whether the service's cgroup holds no process but its killed init `pid`, as the first of its
+ * `procsFiles` lists them, and no group below it: every process of a service is in each of its
+ * hierarchies (a child is born in its parent's groups; a launch and an exec join them in this
+ * order, the first first), unless a privileged workload moved some into groups of its own. An
+ * empty listing (the init gone already, or moved) says nothing: the caller waits for the exit,
+ * at once when it happened. Read synchronously (two small reads: in a depends_on chain every
+ * stop waits for them). False when either cannot be read.
  */
 function aloneIn(procsFiles: readonly string[], pid: number): boolean {
-  if (procsFiles.length === 0) return false;
-  let text: string;
+  const procs = procsFiles[0];
+  if (procs === undefined) return false;
   try {
-    text = readFileSync(procsFiles[0]!, 'utf8');
+    const listed = readFileSync(procs, 'utf8').split('\n').filter((line) => line !== '');
+    if (listed.length === 0 || listed.some((line) => Number(line) !== pid)) return false;
+    return !readdirSync(dirname(procs), { withFileTypes: true }).some((entry) => entry.isDirectory());
   } catch {
     return false;
   }
-  return text.split('\n').every((line) => line === '' || Number(line) === pid);
 }
 
 /** Polls with a growing interval (1 ms doubling up to 50 ms) until `done` or `ms` pass; returns whether `done` became true. */
@@ -289,15 +293,21 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
     // Freezing to kill (cgroup v1, v2 before 5.14) costs synchronous writes of ~2 ms each on the
     // caller's thread; it is left for what remains. One deadline for both waits: a namespace held
     // up by a process in uninterruptible sleep gets the cgroup-wide kill after a second.
-    const deadline = Date.now() + KILL_WAIT_MS;
+    let deadline = Date.now() + KILL_WAIT_MS;
     if (proc !== undefined && alive() && ownNamespaceInit(proc, seen)) {
-      // Alone in its cgroup once killed, nothing of the service can run again: it is gone for
-      // what waits on that (the stops of the services it depends on, a teardown's veths) while
-      // the kernel tears it down (~0.5 ms a namespace, one after another in a depends_on chain).
+      // Alone in its cgroup once killed, the service runs nothing any more: it is gone for what
+      // waits on that (the stops of the services it depends on, a teardown's veths) while the
+      // kernel tears it down (~0.5 ms a namespace, one after another in a depends_on chain).
       // The cgroup is read after the kill, when the init can no longer fork: a child forked
       // before is listed, and then the wait is for the init's exit, which comes after its
-      // namespace's other processes are gone (the kernel waits).
-      if (proc.signal(osConstants.signals.SIGKILL) && aloneIn(target.cgroup.procsFiles, target.pid)) await gone();
+      // namespace's other processes are gone (the kernel waits). What the listing cannot show,
+      // the init's exit ends too: a child forked in the very microseconds of the kill, and a
+      // process entering the namespace from outside that has not joined the cgroup yet (an exec
+      // being set up, which runs the service's code only once it joined).
+      if (proc.signal(osConstants.signals.SIGKILL) && aloneIn(target.cgroup.procsFiles, target.pid)) {
+        await gone(); // may wait for the other stops together (handlers/stop.ts): the deadline is from then
+        deadline = Date.now() + KILL_WAIT_MS;
+      }
       if (await waitFor(() => proc.exited(), NAMESPACE_KILL_WAIT_MS, waker.nap)) await gone();
     }
     await target.cgroup.killAll();

@@ -95,10 +95,7 @@ export async function stopServices(
   const lock = await acquireProjectLock(env.roots, project, { command: 'stack up (stopping)' });
   try {
     const live = await observe(project, { roots: env.roots });
-    const all = stopOnly(planDown(live, { volumes: false }));
-    const stops = { ...all, operations: all.operations.filter((op) => (op.kind === 'stop-service' && ours(op.service, live)) || (op.kind === 'stop-supervisor' && !services)) };
-    const ids = new Set(stops.operations.map((op) => op.id));
-    const plan = { ...stops, operations: stops.operations.map((op) => ({ ...op, dependsOn: op.dependsOn.filter((d) => ids.has(d)) })) };
+    const plan = stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', (op) => (op.kind === 'stop-service' && ours(op.service, live)) || (op.kind === 'stop-supervisor' && !services));
     await apply(plan, services && only ? only.project : emptyProject(project), { env, live, sink: renderer });
   } finally {
     kill.removeEventListener('abort', killer);

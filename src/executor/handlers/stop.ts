@@ -10,7 +10,7 @@ import { STOP_SUPERVISOR_ID } from '../../planner/down.js';
 import { opId } from '../../planner/edges.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
-import { removeFolderSync, writeJsonAtomic } from '../../state/atomic.js';
+import { removeFolderSync, writeJsonAtomic, writeRuntimeJson } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
 import type { HandlerContext } from '../walk.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
@@ -129,38 +129,52 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, 
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
     const { pid, startTime } = record.process;
-    // The mark tells the supervisor this exit is wanted: no restart policy applies to it. A plan
-    // that stops the supervisor (`down`) told it to stop before any stop began, and from then on
-    // it restarts nothing (nor could it: a restart takes the project lock, which this run holds):
-    // the mark is for a later supervisor (a run cut off after the stop), and is written once the
-    // processes are gone, with what waits on that already begun. Before the signal, a sync file
-    // write each took 0.2-2.3 ms of the stops' way on ext4 (a `down` of a depends_on chain of 20).
-    const markStop = (): Promise<void> => writeJsonAtomic(files.stopped, { pid, startTime }, { durable: false });
-    const supervisorStopped = ctx.planned.has(STOP_SUPERVISOR_ID);
+    const stopMark = { pid, startTime };
+    // The mark tells the supervisor this exit is wanted: no restart policy applies to it. Where
+    // the supervisor runs it is written before the signal. A plan that stops the supervisor
+    // first (`down`, and what is made of it: the Ctrl-C of a foreground `up`, gc) told it to
+    // stop before any of its stops began, and from then on it restarts nothing (nor could it: a
+    // restart takes the project lock, which this run holds): the mark is for a later supervisor
+    // (a run cut off during or after the stop), and its write goes beside the signal, through
+    // libuv's pool, and is waited for once the processes are gone, after what waits on that has
+    // begun. Before the signal, a sync file write each took 0.2-2.3 ms of the stops' way on
+    // ext4 (a `down` of a depends_on chain of 20).
+    const beside = ctx.planned.has(STOP_SUPERVISOR_ID);
     await runPreStop(ctx, ctx.project.services[op.service]);
-    if (!supervisorStopped) await markStop();
-    await stopProcess(
-      {
-        service: op.service,
-        pid: record.process.pid,
-        startTime: record.process.startTime,
-        exitPath: files.exit,
-        ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
-        cgroup: group,
-      },
-      {
-        signal: settings.signal,
-        graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs,
-        gone: supervisorStopped
-          ? async () => {
-              const others = gone();
-              await new Promise<void>((resolve) => setImmediate(resolve)); // what gone() let begin goes first
-              await markStop();
-              await others;
-            }
-          : gone,
-      },
-    );
+    if (!beside) await writeJsonAtomic(files.stopped, stopMark, { durable: false });
+    const marking = beside ? writeRuntimeJson(files.stopped, stopMark) : undefined;
+    marking?.catch(() => undefined); // waited for below
+    try {
+      await stopProcess(
+        {
+          service: op.service,
+          pid,
+          startTime,
+          exitPath: files.exit,
+          ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
+          cgroup: group,
+        },
+        {
+          signal: settings.signal,
+          graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs,
+          gone:
+            marking === undefined
+              ? gone
+              : async () => {
+                  const others = gone();
+                  try {
+                    await marking;
+                  } finally {
+                    await others;
+                  }
+                },
+        },
+      );
+    } catch (e) {
+      await marking?.catch(() => undefined); // a failed stop signalled it all the same: its mark is there
+      throw e;
+    }
+    await marking; // written, or its failure the stop's
     mark('stop: stopped');
   } else {
     await group.killAll();

@@ -5,7 +5,7 @@
 // and starts one copy; `stack gc` removes what a crashed run left even when its records are gone;
 // two commands in one project never act at once (the lock).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
@@ -136,6 +136,23 @@ describeRoot('crashes, gc and the lock', () => {
 
     await r.ok(['down']);
     expect(r.leftovers(['a', 'b'])).toEqual([]);
+  });
+
+  it('kill -9 of `stack down` while a service takes its time on SIGTERM: its stop mark is written, so no later supervisor restarts it', async () => {
+    const r = rig();
+    mkdirSync(`${r.dir}/out`);
+    // On SIGTERM it says so, then takes 1.5 s to exit; restart: always would bring it back.
+    r.spec(`  slow:\n    command: ["sh", "-c", "trap 'echo term > /out/term; sleep 1.5; exit 0' TERM; sleep 3600 & wait"]\n    restart: always\n    volumes: ["./out:/out"]\n`);
+    await r.ok(['up', '-d']);
+    const pid = await r.pid('slow');
+    const down = r.start(['down']);
+    for (let i = 0; i < 1000 && !existsSync(`${r.dir}/out/term`); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(existsSync(`${r.dir}/out/term`)).toBe(true);
+    down.kill('SIGKILL');
+    expect((await down).signal).toBe('SIGKILL');
+    expect(JSON.parse(readFileSync(serviceFiles(r.roots, r.name, 'slow').stopped, 'utf8'))).toMatchObject({ pid });
+    await r.ok(['down']);
+    expect(r.leftovers(['slow'])).toEqual([]);
   });
 
   it('gc removes what a crashed run left, records or not, and leaves a live project alone', async () => {

@@ -38,6 +38,30 @@ describe('stopOnly', () => {
   });
 });
 
+describe('stopOnly, keeping some', () => {
+  it("a stop whose dependents were all left out (a one-off's) goes after the supervisor's stop", () => {
+    const live: LiveState = {
+      project: 'p',
+      services: { db: service('db', []), job: { ...service('job', ['db']), oneOff: 'db' }, web: service('web', []) },
+      networks: { default: { key: 'default', config: { hash: 'n', fields: {} }, bridge: { name: 'stkb1', present: true } } },
+      volumes: {},
+      warnings: [],
+    };
+    const notOneOffs = (op: { kind: string; id: string }): boolean => op.id !== 'stop-service:job';
+    expect(renderPlan(stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', notOneOffs))).toMatchInlineSnapshot(`
+      "stop-supervisor  supervisor   Ctrl-C
+      stop-service     service:web  Ctrl-C  (after stop-supervisor)
+      stop-service     service:db   Ctrl-C  (after stop-supervisor)"
+    `);
+    // Without the supervisor's stop (a Ctrl-C of `up SERVICE`), such a stop depends on nothing.
+    const withoutSupervisor = stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', (op) => notOneOffs(op) && op.kind !== 'stop-supervisor');
+    expect(withoutSupervisor.operations.map((op) => [op.id, op.dependsOn])).toEqual([
+      ['stop-service:web', []],
+      ['stop-service:db', []],
+    ]);
+  });
+});
+
 describe('teardownStops', () => {
   const live: LiveState = {
     project: 'p',
