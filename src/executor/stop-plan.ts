@@ -7,9 +7,8 @@ import { STOP_SUPERVISOR_ID } from '../planner/index.js';
 /**
  * Only the stop-supervisor and stop-service operations of `plan` that `keep` keeps (they depend
  * on nothing but each other), with `cause`. A stop whose dependents were all left out (one-offs
- * that a Ctrl-C leaves running) goes after the supervisor's stop when that is kept, as in the
- * down plan: such a plan writes its stop marks beside the signals (handlers/stop.ts), for a
- * supervisor told to stop first.
+ * that a Ctrl-C leaves running) goes after the supervisor's stop when that is kept, as every
+ * stop of the down plan does: the supervisor is told to stop before any service is.
  */
 export function stopOnly(plan: Plan, cause = 'Ctrl-C', keep: (op: Operation) => boolean = () => true): Plan {
   const operations = plan.operations.filter((op) => (op.kind === 'stop-service' || op.kind === 'stop-supervisor') && keep(op)).map((op) => ({ ...op, cause }));

@@ -117,27 +117,6 @@ export function writeRuntimeJsonSync(path: string, value: unknown, options: { ma
   }
 }
 
-/**
- * A runtime file (not durable) written through libuv's pool, for a write that goes beside other
- * work rather than before it (a stop mark beside its signal: handlers/stop.ts). The folder is
- * made when the first try finds it missing.
- */
-export async function writeRuntimeJson(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.${++sequence}.tmp`;
-  const text = jsonText(value);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (attempt > 0) await mkdir(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
-      await writeFile(tmp, text, { mode: RECORD_FILE_MODE });
-      await rename(tmp, path);
-      return;
-    } catch (e) {
-      await rm(tmp, { force: true });
-      if (errno(e) !== 'ENOENT' || attempt >= 10) throw e;
-    }
-  }
-}
-
 /** Unlinks `path`, whatever stops it: what is left is a stray temp file, harmless. */
 function unlinkQuietly(path: string): void {
   try {

@@ -15,7 +15,7 @@ export interface ServiceFiles {
   readonly log: string;
   /** The monitor's exit record. */
   readonly exit: string;
-  /** `{pid, startTime}` of a process stack is stopping on purpose, written before the signal where the supervisor runs, beside it in a plan that stopped the supervisor first (no restart). */
+  /** `{pid, startTime}` of a process stack is stopping on purpose, written before the signal (no restart). */
   readonly stopped: string;
 }
 

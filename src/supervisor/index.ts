@@ -35,8 +35,7 @@
 //   doubling from 100 ms to 30 s, reset after 10 s of running) relaunch the service through the
 //   same launcher, netns, cgroups and files as `up`. A restart takes the project lock
 //   (non-blocking, retried), so it never races `up`/`down`, and it never revives a process that
-//   `stop`/`down` marked as stopped by the user (its stop mark: written before the signal where
-//   the supervisor runs; beside it in a plan that stopped the supervisor first, executor/handlers/stop.ts).
+//   `stop`/`down` marked as stopped by the user (its stop mark, written before the signal).
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { bindDnsEarly, ensureSupervisor, stopSupervisor } from './control.js';
 import { writeFile, type ProcessId } from './files.js';
@@ -59,8 +58,7 @@ export { serviceStatePaths, supervisorPaths } from './paths.js';
 
 /**
  * Marks `process` of the service as stopped by the user, so the supervisor never restarts it:
- * written before the stop signal where the supervisor runs (executor/handlers/stop.ts writes the
- * same mark beside the signal in a plan that stopped the supervisor first).
+ * written before the stop signal (`kill`; `stop` and `down` write the same mark: executor/handlers/stop.ts).
  */
 export async function markStoppedByUser(project: string, service: string, process: ProcessId, roots: StateRoots = stateRoots()): Promise<void> {
   await writeFile(serviceStatePaths(roots, project, service).stopped, { pid: process.pid, startTime: process.startTime });

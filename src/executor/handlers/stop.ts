@@ -6,11 +6,10 @@ import { mark } from '../../trace.js';
 import { lstatSync } from 'node:fs';
 import { rm } from '../../sys/fs-async.js';
 import type { RemoveService, StopService } from '../../planner/plan.js';
-import { STOP_SUPERVISOR_ID } from '../../planner/down.js';
 import { opId } from '../../planner/edges.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
-import { removeFolderSync, writeJsonAtomic, writeRuntimeJson } from '../../state/atomic.js';
+import { removeFolderSync, writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
 import type { HandlerContext } from '../walk.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
@@ -46,7 +45,7 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
   mark('stop: begin');
   const stop = ctx.stopsTogether?.has(opId('stop-service', op.service)) ? togetherOf(ctx).enter() : undefined;
   try {
-    // Its processes gone (none can run again: runtime/stop.ts): what needs only that begins
+    // Its processes gone (runtime/stop.ts says when): what needs only that begins
     // (ready: the stops of the services it depends on, in a teardown the veths' deletion); one
     // of the stops together also waits, holding no slot, for the others.
     await stopAndRecord(ctx, op, () => {
@@ -129,52 +128,25 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, 
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
     const { pid, startTime } = record.process;
-    const stopMark = { pid, startTime };
-    // The mark tells the supervisor this exit is wanted: no restart policy applies to it. Where
-    // the supervisor runs it is written before the signal. A plan that stops the supervisor
-    // first (`down`, and what is made of it: the Ctrl-C of a foreground `up`, gc) told it to
-    // stop before any of its stops began, and from then on it restarts nothing (nor could it: a
-    // restart takes the project lock, which this run holds): the mark is for a later supervisor
-    // (a run cut off during or after the stop), and its write goes beside the signal, through
-    // libuv's pool, and is waited for once the processes are gone, after what waits on that has
-    // begun. Before the signal, a sync file write each took 0.2-2.3 ms of the stops' way on
-    // ext4 (a `down` of a depends_on chain of 20).
-    const beside = ctx.planned.has(STOP_SUPERVISOR_ID);
     await runPreStop(ctx, ctx.project.services[op.service]);
-    if (!beside) await writeJsonAtomic(files.stopped, stopMark, { durable: false });
-    const marking = beside ? writeRuntimeJson(files.stopped, stopMark) : undefined;
-    marking?.catch(() => undefined); // waited for below
-    try {
-      await stopProcess(
-        {
-          service: op.service,
-          pid,
-          startTime,
-          exitPath: files.exit,
-          ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
-          cgroup: group,
-        },
-        {
-          signal: settings.signal,
-          graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs,
-          gone:
-            marking === undefined
-              ? gone
-              : async () => {
-                  const others = gone();
-                  try {
-                    await marking;
-                  } finally {
-                    await others;
-                  }
-                },
-        },
-      );
-    } catch (e) {
-      await marking?.catch(() => undefined); // a failed stop signalled it all the same: its mark is there
-      throw e;
-    }
-    await marking; // written, or its failure the stop's
+    // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
+    // Written before the signal, always: a `down` cut off while a service takes its grace period
+    // must leave the mark for a later supervisor. (Written beside the signal through libuv's pool
+    // in a `down`, whose supervisor is stopped first, a `down` of a chain of 20 took ~4 ms less;
+    // but a kill -9 of it right after a service had taken its SIGTERM, under a CI run's load,
+    // came before the write had ended and left the service signalled without its mark.)
+    await writeJsonAtomic(files.stopped, { pid, startTime }, { durable: false });
+    await stopProcess(
+      {
+        service: op.service,
+        pid,
+        startTime,
+        exitPath: files.exit,
+        ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
+        cgroup: group,
+      },
+      { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs, gone },
+    );
     mark('stop: stopped');
   } else {
     await group.killAll();

@@ -48,7 +48,7 @@ describeRoot('crashes, gc and the lock', () => {
   // remove-service goes beside the detaches (planner/down.ts), the record with the last step of
   // the service's removal (executor/handlers/leaving.ts): remove-netns, which waits for the veths.
   it.each([
-    ['stop-service:a', 'its process stopped (the stop mark written once it was gone, the supervisor stopped first), its record says so'],
+    ['stop-service:a', 'its process stopped, its stop mark and its record say so'],
     ['detach-veth:a/default', 'the record still names the veth and netns it removed'],
     ['remove-service:a', 'its cgroups and files gone; its veth and netns go beside it'],
     ['remove-netns:a', 'the record gone when it is the last step of its removal'],
