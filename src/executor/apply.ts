@@ -142,19 +142,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     };
     mark('apply: walking');
     const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
-    // Late dependencies (walk.ts): a start's on other starts (it prepares while they launch);
-    // a stop's on the stops of the services that depend on it, and in a teardown a veth's or a
-    // network's removal on the stops: each begins once their processes are gone (none can run
-    // again: handlers/stop.ts), while the stops end (a killed init's exit, its exit record, its
-    // record: in a depends_on chain one after another, and a `down`'s link deletion is a wait
-    // for the kernel). Such a stop or removal, begun, goes on when the stop then fails: its
-    // processes are gone.
-    const teardown = isTeardown(plan);
-    const lateDependency = (op: Operation, dependency: Operation): boolean =>
-      (op.kind === 'start-service' && dependency.kind === 'start-service') ||
-      (op.kind === 'stop-service' && dependency.kind === 'stop-service') ||
-      (teardown && (op.kind === 'detach-veth' || op.kind === 'remove-network') && dependency.kind === 'stop-service');
-    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency, late: lateDependency });
+    const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency, late: lateDependencies(plan) });
     await ipamLock?.release();
     ipamLock = undefined;
     // A firewall rewrite create-network left running (handlers/firewall.ts) that failed after
@@ -184,6 +172,22 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     await ipamLock?.release();
     network?.close();
   }
+}
+
+/**
+ * Which dependencies of `plan`'s operations are late (walk.ts): a start's on other starts (it
+ * prepares while they launch); a stop's on the stops of the services that depend on it, and in a
+ * teardown a veth's or a network's removal on the stops: each begins once their processes are
+ * gone (handlers/stop.ts), while the stops end (a killed init's exit, its exit record, its record:
+ * in a depends_on chain one after another, and a `down`'s link deletion is a wait for the
+ * kernel). Such a stop or removal, begun, goes on when the stop then fails: its processes are gone.
+ */
+export function lateDependencies(plan: Plan): (op: Operation, dependency: Operation) => boolean {
+  const teardown = isTeardown(plan);
+  return (op, dependency) =>
+    (op.kind === 'start-service' && dependency.kind === 'start-service') ||
+    (op.kind === 'stop-service' && dependency.kind === 'stop-service') ||
+    (teardown && (op.kind === 'detach-veth' || op.kind === 'remove-network') && dependency.kind === 'stop-service');
 }
 
 /** Whether `plan` takes the whole project down (`down`: its run folder goes last), nothing started again. */

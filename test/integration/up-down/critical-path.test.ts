@@ -205,31 +205,29 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['slow', 'quick'])).toEqual([]);
   });
 
-  it("a down stops a service once the services that depend on it can no longer run: once one that handles SIGTERM exited, once one killed at once was killed (before its stop ends)", async () => {
+  it('a down stops a service once the services that depend on it are gone: one that handles SIGTERM once it exited, one killed at once once it was killed', async () => {
     const r = rig();
     mkdirSync(join(r.dir, 'out'));
     // c appends to the file without a pause (dash's echo: no child) until it is killed (its
-    // stop_signal); b, which c depends on, takes 0.3 s on SIGTERM, then appends its line; a,
-    // which b depends on, appends its own at once.
-    const trap = (line: string, pause = ''): string =>
-      `["sh", "-c", "trap '${pause}echo ${line} >> /out/order; exit 0' TERM; sleep 3600 & wait"]`;
+    // stop_signal); b, which c depends on, says it got SIGTERM, takes 0.3 s, then says it is
+    // done; a, which b depends on, appends its line at once.
+    const trap = (action: string): string => `["sh", "-c", "trap '${action} exit 0' TERM; sleep 3600 & wait"]`;
     r.spec(
-      `  a:\n    command: ${trap('a-term')}\n    volumes: ["./out:/out"]\n` +
-        `  b:\n    command: ${trap('b-done', 'sleep 0.3; ')}\n    volumes: ["./out:/out"]\n    depends_on: [a]\n` +
+      `  a:\n    command: ${trap('echo a-term >> /out/order;')}\n    volumes: ["./out:/out"]\n` +
+        `  b:\n    command: ${trap('echo b-term >> /out/order; sleep 0.3; echo b-done >> /out/order;')}\n    volumes: ["./out:/out"]\n    depends_on: [a]\n` +
         '  c:\n    command: ["sh", "-c", "while :; do echo c >> /out/order; done"]\n    stop_signal: SIGKILL\n    volumes: ["./out:/out"]\n    depends_on: [b]\n',
     );
     await r.ok(['up', '-d', '--progress', 'quiet']);
     const order = join(r.dir, 'out/order');
     for (let i = 0; i < 400 && !(existsSync(order) && statSync(order).size > 0); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-    const down = await r.ok(['down', '--progress', 'json']);
+    await r.ok(['down', '--progress', 'quiet']);
     const lines = readFileSync(order, 'utf8').split('\n').filter(Boolean);
-    expect(lines.filter((l) => l !== 'c')).toEqual(['b-done', 'a-term']);
-    expect(lines.lastIndexOf('c')).toBeLessThan(lines.indexOf('b-done'));
-    // b's stop began once c was killed, before c's stop had ended (its exit, its records).
-    const events = down.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; id?: string });
-    const at = (type: string, id: string): number => events.findIndex((e) => e.type === type && e.id === id);
-    expect(at('operation-started', 'stop-service:b')).toBeGreaterThan(at('operation-started', 'stop-service:c'));
-    expect(at('operation-started', 'stop-service:b')).toBeLessThan(at('operation-done', 'stop-service:c'));
+    expect(lines.filter((l) => l !== 'c')).toEqual(['b-term', 'b-done', 'a-term']);
+    // Nothing of c after b got its signal: c was gone (killed, alone in its cgroup) before.
+    expect(lines.lastIndexOf('c')).toBeLessThan(lines.indexOf('b-term'));
+    // Whether b's stop begins before c's has ended depends on how soon the kernel is done with
+    // c (its last steps run in one go once its exit is seen): which dependencies are late is
+    // test/unit/executor/stop-plan.test.ts's.
     expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
   });
 

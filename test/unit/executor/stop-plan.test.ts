@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { planDown, renderPlan } from '../../../src/planner/index.js';
 import type { LiveService, LiveState } from '../../../src/state/live.js';
 import { stopOnly } from '../../../src/executor/stop-plan.js';
-import { teardownStops } from '../../../src/executor/apply.js';
+import { lateDependencies, teardownStops } from '../../../src/executor/apply.js';
 import { executorEnv, timeoutMs } from '../../../src/cli/commands/executor-env.js';
 import type { CommandContext } from '../../../src/cli/main.js';
 import type { SupervisorControl } from '../../../src/executor/supervisor.js';
@@ -21,15 +21,20 @@ function service(name: string, dependsOn: string[]): LiveService {
   };
 }
 
+/** A project `p` with these services on its default network. */
+function liveOf(services: Record<string, LiveService>): LiveState {
+  return {
+    project: 'p',
+    services,
+    networks: { default: { key: 'default', config: { hash: 'n', fields: {} }, bridge: { name: 'stkb1', present: true } } },
+    volumes: {},
+    warnings: [],
+  };
+}
+
 describe('stopOnly', () => {
   it('keeps the stops of the down plan, dependents first, and nothing else', () => {
-    const live: LiveState = {
-      project: 'p',
-      services: { api: service('api', ['db']), db: service('db', []) },
-      networks: { default: { key: 'default', config: { hash: 'n', fields: {} }, bridge: { name: 'stkb1', present: true } } },
-      volumes: {},
-      warnings: [],
-    };
+    const live = liveOf({ api: service('api', ['db']), db: service('db', []) });
     expect(renderPlan(stopOnly(planDown(live, { volumes: false })))).toMatchInlineSnapshot(`
       "stop-supervisor  supervisor   Ctrl-C
       stop-service     service:api  Ctrl-C  (after stop-supervisor)
@@ -40,13 +45,7 @@ describe('stopOnly', () => {
 
 describe('stopOnly, keeping some', () => {
   it("a stop whose dependents were all left out (a one-off's) goes after the supervisor's stop", () => {
-    const live: LiveState = {
-      project: 'p',
-      services: { db: service('db', []), job: { ...service('job', ['db']), oneOff: 'db' }, web: service('web', []) },
-      networks: { default: { key: 'default', config: { hash: 'n', fields: {} }, bridge: { name: 'stkb1', present: true } } },
-      volumes: {},
-      warnings: [],
-    };
+    const live = liveOf({ db: service('db', []), job: { ...service('job', ['db']), oneOff: 'db' }, web: service('web', []) });
     const notOneOffs = (op: { kind: string; id: string }): boolean => op.id !== 'stop-service:job';
     expect(renderPlan(stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', notOneOffs))).toMatchInlineSnapshot(`
       "stop-supervisor  supervisor   Ctrl-C
@@ -63,13 +62,7 @@ describe('stopOnly, keeping some', () => {
 });
 
 describe('teardownStops', () => {
-  const live: LiveState = {
-    project: 'p',
-    services: { api: service('api', ['db']), db: service('db', []), web: service('web', []) },
-    networks: { default: { key: 'default', config: { hash: 'n', fields: {} }, bridge: { name: 'stkb1', present: true } } },
-    volumes: {},
-    warnings: [],
-  };
+  const live = liveOf({ api: service('api', ['db']), db: service('db', []), web: service('web', []) });
 
   it('in a down, the stops no other stop waits for (not api, which db waits for)', () => {
     expect([...teardownStops(planDown(live, { volumes: false }))].sort()).toEqual(['stop-service:db', 'stop-service:web']);
@@ -77,6 +70,32 @@ describe('teardownStops', () => {
 
   it('none in a plan that is no teardown (the stops of a Ctrl-C)', () => {
     expect([...teardownStops(stopOnly(planDown(live, { volumes: false })))]).toEqual([]);
+  });
+});
+
+describe('lateDependencies', () => {
+  const live = liveOf({ api: service('api', ['db']), db: service('db', []) });
+  /** The late dependencies of `plan`, as `op <- dependency` lines. */
+  const late = (plan: ReturnType<typeof planDown>): string[] => {
+    const isLate = lateDependencies(plan);
+    const byId = new Map(plan.operations.map((op) => [op.id, op]));
+    return plan.operations.flatMap((op) => op.dependsOn.filter((d) => isLate(op, byId.get(d)!)).map((d) => `${op.id} <- ${d}`)).sort();
+  };
+
+  it("in a down: a stop's on its dependents' stops, and the veths' and the network's removals on the stops", () => {
+    expect(late(planDown(live, { volumes: false }))).toEqual([
+      'detach-veth:api/default <- stop-service:api',
+      'detach-veth:api/default <- stop-service:db',
+      'detach-veth:db/default <- stop-service:api',
+      'detach-veth:db/default <- stop-service:db',
+      'remove-network:default <- stop-service:api',
+      'remove-network:default <- stop-service:db',
+      'stop-service:db <- stop-service:api',
+    ]);
+  });
+
+  it("in the stops of a Ctrl-C (no teardown): a stop's on its dependents' stops only", () => {
+    expect(late(stopOnly(planDown(live, { volumes: false })))).toEqual(['stop-service:db <- stop-service:api']);
   });
 });
 
