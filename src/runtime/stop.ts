@@ -36,12 +36,11 @@ export interface StopOptions {
    * Called once the service's processes are gone. A pid namespace's init killed (SIGKILL) whose
    * cgroup then holds no other process: at once, while the kernel tears it down (a process with
    * SIGKILL pending never returns to its code; what the cgroup cannot show ends with the init's
-   * exit: finish() below). Otherwise once that init has
-   * exited, which the kernel lets happen only once every other process of the namespace is
-   * gone; or, for one that is no such init, once its cgroup was killed and its main process is
-   * gone. The stop's last steps wait for what it returns: the wait for the init's exit, the kill
-   * of anything left in its cgroup that joined it from outside the namespace (then, not before),
-   * and the wait for the exit record.
+   * exit: finish() below). Otherwise once that init has exited, which the kernel lets happen
+   * only once every other process of the namespace is gone; or, for one that is no such init,
+   * once its cgroup was killed and its main process is gone. The stop's last steps wait for what
+   * it returns: the wait for the init's exit, the kill of anything left in its cgroup that joined
+   * it from outside the namespace (then, not before), and the wait for the exit record.
    */
   readonly gone?: () => void | Promise<void>;
 }
