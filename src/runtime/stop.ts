@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { readExitRecord, type ExitRecord } from '../state/exit-record.js';
 import { PinnedProcess } from '../sys/pidfd.js';
+import { parseProcs } from './cgroup/io.js';
 import { blocksSignal, catchesSignal, processAgeMs, readCpuTicks, readIoCalls, readStatus, type ProcStatus } from './proc.js';
 
 /** A running service as launch() returned it, with its cgroup (a CgroupHandle fits). */
@@ -233,8 +234,8 @@ function aloneIn(procsFiles: readonly string[], pid: number): boolean {
   const procs = procsFiles[0];
   if (procs === undefined) return false;
   try {
-    const listed = readFileSync(procs, 'utf8').split('\n').filter((line) => line !== '');
-    if (listed.length === 0 || listed.some((line) => Number(line) !== pid)) return false;
+    const listed = parseProcs(readFileSync(procs, 'utf8'));
+    if (listed.length === 0 || listed.some((p) => p !== pid)) return false;
     return !readdirSync(dirname(procs), { withFileTypes: true }).some((entry) => entry.isDirectory());
   } catch {
     return false;

@@ -64,8 +64,8 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
   return { ...live, services: sorted(live.services), networks: sorted(live.networks), volumes: sorted(live.volumes) };
 }
 
-/** A service's process as observe() sees it, and nothing else of it. */
-export type LiveProcess = Pick<LiveService, 'name' | 'process' | 'oneOff'>;
+/** A service's process as observe() sees it, and nothing else of it (not the planner's LiveProcess: the recorded pid alone). */
+export type ServiceProcess = Pick<LiveService, 'name' | 'process' | 'oneOff'>;
 
 /**
  * The project's services and their processes, as observe() sees them (a process its cgroups hold
@@ -73,15 +73,15 @@ export type LiveProcess = Pick<LiveService, 'name' | 'process' | 'oneOff'>;
  * project's networks and volumes: what `ps` shows. Those were ~9 of the ~10 looks a service on
  * cgroup v1 (a `stat` each).
  */
-export async function observeProcesses(project: string, options: ObserveOptions = {}): Promise<{ services: Record<string, LiveProcess>; warnings: string[] }> {
+export async function observeProcesses(project: string, options: ObserveOptions = {}): Promise<{ services: Record<string, ServiceProcess>; warnings: string[] }> {
   const looking = lookingAt(project, options);
   const services = await serviceRecords.list(looking.roots, project);
-  const found: Record<string, LiveProcess> = {};
+  const found: Record<string, ServiceProcess> = {};
   const warnings = [...services.warnings];
   await Promise.all(
     services.records.map(async (r) => {
       const { record, thisBoot, alive } = await current(looking, r, warnings);
-      found[r.service] = liveProcess(record, thisBoot, alive);
+      found[r.service] = serviceProcess(record, thisBoot, alive);
     }),
   );
   return { services: sorted(found), warnings };
@@ -177,7 +177,7 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
     }),
   );
   return {
-    ...liveProcess(r, thisBoot, alive),
+    ...serviceProcess(r, thisBoot, alive),
     config: r.config,
     dependsOn: r.dependsOn,
     netns: r.netns === null ? null : { name: r.netns, present: thisBoot && (await netnsPresent(r.netns, netnsDir)) },
@@ -187,7 +187,7 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
 }
 
 /** The service's name, its record's process and whether it runs (never believed from another boot), its one-off's service. */
-function liveProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): LiveProcess {
+function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): ServiceProcess {
   return {
     name: r.service,
     process: r.process === null ? null : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process) },

@@ -28,7 +28,7 @@ export type V1Roots = Readonly<Record<V1Controller, string>> & { readonly cpuset
 /** A CgroupManager over v1 hierarchies mounted at `roots`. */
 export function v1Manager(roots: V1Roots, deps: CgroupDeps): CgroupManager {
   const hierarchies = hierarchyRoots(roots);
-  const open = (project: string, service: string) => new V1Group(roots, hierarchies, deps, project, service);
+  const open = (project: string, service: string) => new V1Group(hierarchies, deps, project, service);
   return {
     version: 1,
     open,
@@ -101,7 +101,6 @@ class V1Group implements CgroupHandle {
   private readonly rel: string;
 
   constructor(
-    private readonly roots: V1Roots,
     private readonly hierarchies: HierarchyRoots,
     private readonly deps: CgroupDeps,
     readonly project: string,
@@ -133,7 +132,7 @@ class V1Group implements CgroupHandle {
 
   // The cpuset dir is not required: a group made before stack used that hierarchy still exists.
   async exists(): Promise<boolean> {
-    for (const root of uniqueRoots(this.roots)) if (!(await this.deps.fs.exists(join(root, groupRel(this.project, this.service))))) return false;
+    for (const root of uniqueRoots(this.hierarchies.byController)) if (!(await this.deps.fs.exists(`${root}/${this.rel}`))) return false;
     return true;
   }
 
@@ -142,7 +141,7 @@ class V1Group implements CgroupHandle {
     for (const w of v1LimitWrites(limits, { memsw })) {
       if (fresh && holdsFromMaking(w)) continue;
       if (w.controller === 'cpuset') {
-        if (this.roots.cpuset === undefined) {
+        if (this.hierarchies.byController.cpuset === undefined) {
           throw new UserError('CGROUP_CONTROLLER_MISSING', `cannot apply cpuset ${w.value}: the cpuset cgroup hierarchy is not mounted`, 'mount the cpuset controller (systemd does by default), or remove `cpuset:`');
         }
         await writeValue(this.deps.fs, this.file('cpuset', w.file), w.value);
@@ -228,6 +227,6 @@ class V1Group implements CgroupHandle {
   }
 
   private projectDirs(): string[] {
-    return allRoots(this.roots).map((r) => join(r, groupRel(this.project)));
+    return this.hierarchies.all.map((r) => `${r}/${groupRel(this.project)}`);
   }
 }
