@@ -3,7 +3,7 @@
 // not be bound (PORT_IN_USE) retried. A `hostPort: 0` entry remembers the port it got, so
 // after a supervisor restart it listens on the same one again.
 import { closeSockets } from './handed.js';
-import { forwardTcp, forwardUdp, portLabel, type BoundPort, type PublishedPort } from '../network/portfwd/index.js';
+import { forwardTcp, forwardUdp, portKey, portLabel, type BoundPort, type PublishedPort } from '../network/portfwd/index.js';
 
 /** How one wanted port is doing. */
 export interface PortState {
@@ -24,11 +24,6 @@ const RETRY_MS = 500;
  * supervisor, may still be closing it) before it takes any free one.
  */
 const REMEMBERED_FOR_MS = 10_000;
-
-/** Identity of a wanted port: what it listens on and where it goes. */
-export function portKey(p: PublishedPort): string {
-  return `${p.service}|${p.protocol}|${p.hostIp}|${p.hostPort}|${p.targetIp}|${p.targetPort}`;
-}
 
 interface Open {
   readonly port: BoundPort;

@@ -5,8 +5,13 @@
 import type { ServiceRecord } from '../state/records.js';
 import type { ProjectSnapshot } from '../state/snapshot.js';
 import type { IpamRecord } from '../network/ipam.js';
-import { dnsListeners, type DnsListener } from '../network/dns/index.js';
-import { publishedPorts, type PublishedPort } from '../network/portfwd/index.js';
+// From their own modules, not the folders' indexes: the CLI's socket activation (activation.ts)
+// reads what is wanted, and the indexes load the forwarders (node:dgram, the DNS codec) that
+// only the supervisor runs.
+import { dnsListeners } from '../network/dns/listeners.js';
+import type { DnsListener } from '../network/dns/forwarder.js';
+import { publishedPorts } from '../network/portfwd/published.js';
+import type { PublishedPort } from '../network/portfwd/types.js';
 
 /** The ports and DNS listeners the supervisor of `snapshot` keeps open. */
 export function wantedListeners(

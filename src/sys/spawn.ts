@@ -18,10 +18,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { childProcess } from './builtin.js';
+import { childProcess, netModule } from './builtin.js';
 import { canSpawnInDirectory, close, posixSpawn, reapChild, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
 /** The subset of a ChildProcess that spawnChild's callers use. */
@@ -231,6 +231,7 @@ async function spawned(request: SpawnRequest, failed: () => void = () => undefin
 /** The spawned child `pid` with its ends of `pairs` as its stdio, in the table SIGCHLD reaps from. */
 function registered(pid: number, pairs: readonly [number, number][]): PosixChild {
   for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
+  const { Socket } = netModule(); // node:net (~2 ms with the streams it loads) only once a child has pipes: `down` spawns none
   const socket = (fd: number, readable: boolean): Socket => new Socket({ fd, readable, writable: !readable });
   const child = new PosixChild(pid, socket(pairs[0]![0], false), socket(pairs[1]![0], true), socket(pairs[2]![0], true));
   running.set(pid, child);

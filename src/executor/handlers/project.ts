@@ -1,7 +1,6 @@
 // The two steps of `down` that act on the project as a whole (src/planner/down.ts):
 // stop-supervisor first, so nothing restarts or serves what the plan takes away, and
 // remove-project last, which clears the run folder once no record is left.
-import { rmSync } from 'node:fs';
 import { readdir } from '../../sys/fs-async.js';
 import { join } from 'node:path';
 import { removeFirewall } from '../../network/firewall/index.js';
@@ -9,6 +8,7 @@ import type { RemoveProject } from '../../planner/plan.js';
 import { removeMonitorGroup } from '../../runtime/index.js';
 import { projectRunDir } from '../../state/paths.js';
 import { networkRecords, serviceRecords } from '../../state/records.js';
+import { removeFolderSync } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
 import { killProcess, supervisorProcesses } from '../supervisor-procs.js';
 
@@ -52,7 +52,7 @@ export async function removeProject(ctx: RunContext, op: Pick<RemoveProject, 'sw
   // trip through libuv's pool per call.
   const dir = projectRunDir(ctx.roots, name);
   for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (entry !== 'lock') rmSync(join(dir, entry), { recursive: true, force: true });
+    if (entry !== 'lock') removeFolderSync(join(dir, entry));
   }
   await removeMonitorGroup(name); // the monitors' and the supervisor's cgroup, empty once they are gone
 }

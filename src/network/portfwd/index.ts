@@ -26,7 +26,7 @@ export { checkPortsFree } from './check.js';
 export { publishedPorts, type PublishingService } from './published.js';
 export { forwardTcp, type TcpForwarder } from './tcp.js';
 export { forwardUdp, UDP_IDLE_MS, type UdpForwarder } from './udp.js';
-export { type PublishedPort, type BoundPort, type Log, portLabel } from './types.js';
+export { type PublishedPort, type BoundPort, type Log, portKey, portLabel } from './types.js';
 
 /** Every published port of a project, forwarding. */
 export interface PortForwarders {

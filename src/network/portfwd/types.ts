@@ -23,6 +23,11 @@ export interface BoundPort extends PublishedPort {
 /** Where the forwarder reports connection-level trouble (never fatal). */
 export type Log = (message: string) => void;
 
+/** Identity of a wanted port: what it listens on and where it goes (the supervisor's port set, socket activation). */
+export function portKey(p: PublishedPort): string {
+  return `${p.service}|${p.protocol}|${p.hostIp}|${p.hostPort}|${p.targetIp}|${p.targetPort}`;
+}
+
 /** `127.0.0.1:5432/tcp` — how a published port is named in messages. */
 export function portLabel(p: Pick<PublishedPort, 'hostIp' | 'hostPort' | 'protocol'>): string {
   const host = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;

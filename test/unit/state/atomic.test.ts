@@ -86,6 +86,20 @@ describe('removeFolderSync', () => {
     expect(readFileSync(join(kept, 'a'), 'utf8')).toBe('stays');
   });
 
+  test('removes a file given as the folder, and a sub-folder\'s link to a folder without following it', () => {
+    const kept = join(dir, 'kept');
+    mkdirSync(kept);
+    writeFileSync(join(kept, 'a'), 'stays');
+    writeFileSync(join(dir, 'ipam.json'), '{}');
+    removeFolderSync(join(dir, 'ipam.json'));
+    expect(existsSync(join(dir, 'ipam.json'))).toBe(false);
+    mkdirSync(join(dir, 'runtime', 'web'), { recursive: true });
+    symlinkSync(kept, join(dir, 'runtime', 'web', 'link'));
+    removeFolderSync(join(dir, 'runtime'));
+    expect(readdirSync(dir)).toEqual(['kept']);
+    expect(readFileSync(join(kept, 'a'), 'utf8')).toBe('stays');
+  });
+
   test('is nothing for a folder that is not there', () => {
     expect(() => removeFolderSync(join(dir, 'none'))).not.toThrow();
   });
