@@ -34,7 +34,8 @@ if (process.getuid?.() !== 0) {
   console.error('bench/launch.mjs: needs root (namespaces, cgroups)');
   process.exit(1);
 }
-const { launch, LAUNCHER_PATH } = await import(dist('runtime/launch.js'));
+const { launch } = await import(dist('runtime/launch.js'));
+const { LAUNCHER_PATH } = await import(dist('runtime/launcher-path.js'));
 const { encodeLaunchRequest } = await import(dist('runtime/launcher-config.js'));
 const { openCgroups, removeMonitorGroup } = await import(dist('runtime/index.js'));
 const { DEFAULT_CAPABILITIES } = await import(dist('runtime/caps.js'));
