@@ -26,6 +26,7 @@ import { allocateProject, hostPrefixes, ipamStore, keptAllocation } from './ipam
 import { withOneOffs } from './oneoff.js';
 import { refuseRecreatingShared } from './shared-networks.js';
 import { writeSnapshot } from '../state/snapshot.js';
+import { StopsTogether } from './stops-together.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 
 type Kernel = typeof import('./kernel.js');
@@ -98,6 +99,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
         if (!applied) for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
       })
       .catch(() => undefined); // a launch spawns its own launcher then, and says what failed
+    const together = new StopsTogether(teardownStops(plan));
     const ctx: RunContext = {
       project,
       live: options.live ?? emptyLiveState(project.name),
@@ -112,7 +114,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       reached: crashHook(),
       supervisorExit: {},
       planned: new Set(plan.operations.map((op) => op.id)),
-      stopsTogether: teardownStops(plan),
+      stopsTogether: together,
     };
     // Nothing to do and a snapshot the same as the running supervisor's: it has nothing to
     // reread, and is only started when none runs (a no-op `up` is observation, nothing else).
@@ -141,7 +143,15 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       },
     };
     mark('apply: walking');
-    const walkOptions = { sink: options.sink ?? nullSink, ...(options.signal && { signal: options.signal }) };
+    // A stop the walker skips never begins: the stops together stop waiting for it.
+    const sink = options.sink ?? nullSink;
+    const told: EventSink = {
+      emit(event) {
+        if (event.type === 'operation-skipped') together.skipped(event.id);
+        sink.emit(event);
+      },
+    };
+    const walkOptions = { sink: told, ...(options.signal && { signal: options.signal }) };
     const walked = await walk(plan, withCrashHook(wrapped, ctx), { ...walkOptions, concurrency, late: lateDependencies(plan) });
     await ipamLock?.release();
     ipamLock = undefined;
@@ -196,14 +206,14 @@ function isTeardown(plan: Plan): boolean {
 }
 
 /**
- * The stops of a teardown whose last steps may wait for one another (RunContext.stopsTogether):
- * those no other stop waits for (a depends_on chain stops one after another), so the wait holds
- * up nothing but what waits for every stop anyway.
+ * The stop-service operations of a teardown, whose last steps wait for one another
+ * (RunContext.stopsTogether): a stop's dependents need only its processes gone (its dependency
+ * is late, lateDependencies), so the wait holds up nothing but what waits for every stop anyway.
+ * None in any other plan.
  */
 export function teardownStops(plan: Plan): ReadonlySet<string> {
   if (!isTeardown(plan)) return new Set();
-  const waitedByStops = new Set(plan.operations.filter((op) => op.kind === 'stop-service').flatMap((op) => op.dependsOn));
-  return new Set(plan.operations.filter((op) => op.kind === 'stop-service' && !waitedByStops.has(op.id)).map((op) => op.id));
+  return new Set(plan.operations.filter((op) => op.kind === 'stop-service').map((op) => op.id));
 }
 
 /** The services `plan` starts a process for. */

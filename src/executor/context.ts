@@ -10,6 +10,7 @@ import type { LiveState } from '../state/live.js';
 import type { StateRoots } from '../state/paths.js';
 import type { CgroupManager, UserDb } from '../runtime/index.js';
 import type { SupervisorControl } from './supervisor.js';
+import type { StopsTogether } from './stops-together.js';
 import { opId } from '../planner/edges.js';
 
 /** What the caller of apply() decides about the host; every field but `supervisor` has a default. */
@@ -64,10 +65,10 @@ export interface RunContext {
   /** The ids of the plan's operations (planner/edges.ts opId). */
   readonly planned: ReadonlySet<string>;
   /**
-   * The stop-service ids of a teardown (`down`) on which no stop or start waits: their last steps
-   * wait for one another once their processes are gone (handlers/stop.ts StopsTogether).
+   * The stops of a teardown (`down`): their last steps wait for one another once their processes
+   * are gone (stops-together.ts).
    */
-  readonly stopsTogether?: ReadonlySet<string>;
+  readonly stopsTogether?: StopsTogether;
 }
 
 /**

@@ -43,7 +43,8 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  */
 export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
   mark('stop: begin');
-  const stop = ctx.stopsTogether?.has(opId('stop-service', op.service)) ? togetherOf(ctx).enter() : undefined;
+  const id = opId('stop-service', op.service);
+  const stop = ctx.stopsTogether?.has(id) ? ctx.stopsTogether.enter(id) : undefined;
   try {
     // Its processes gone (runtime/stop.ts says when): what needs only that begins
     // (ready: the stops of the services it depends on, in a teardown the veths' deletion); one
@@ -56,65 +57,6 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
     });
   } finally {
     stop?.leave();
-  }
-}
-
-/** The stops under way in a run. */
-const stopsOf = new WeakMap<RunContext, StopsTogether>();
-
-function togetherOf(ctx: RunContext): StopsTogether {
-  let together = stopsOf.get(ctx);
-  if (together === undefined) stopsOf.set(ctx, (together = new StopsTogether()));
-  return together;
-}
-
-/**
- * The stops of a teardown under way at once (RunContext.stopsTogether: those no other stop
- * waits for). Once a stop's processes are gone, its last steps (the kill of what is left in its
- * cgroup, the exit record, its record) wait until every such stop under way has got that far:
- * each of them is this thread's work, and done at once they held up the other stops' signals
- * and exits behind them, and with them what waits for every process to be gone (a `down` of 20:
- * its veth deletion began ~9 ms after the first stop's processes were gone). In a teardown
- * nothing waits for one of these stops but what waits for all of them (the removals).
- */
-export class StopsTogether {
-  private running = 0;
-  private gone = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  /** A stop begins: it says when its processes are gone (the returned promise resolves once the last stop under way says so), and when it ends. */
-  enter(): { gone(): Promise<void>; leave(): void } {
-    this.running++;
-    let isGone = false;
-    return {
-      gone: () => {
-        if (!isGone) {
-          isGone = true;
-          this.gone++;
-        }
-        const wait = new Promise<void>((go) => this.waiting.push(go));
-        this.release();
-        return wait;
-      },
-      leave: () => {
-        this.running--;
-        if (isGone) this.gone--;
-        this.release();
-      },
-    };
-  }
-
-  /**
-   * Lets the waiting stops go on once every stop under way is gone (or ended): from the event
-   * loop's next turn, after the walker's (it begins from there the operations their ready()
-   * let begin), so that those begin first.
-   */
-  private release(): void {
-    if (this.gone < this.running || this.waiting.length === 0) return;
-    const waiting = this.waiting.splice(0);
-    setImmediate(() => {
-      for (const go of waiting) go();
-    });
   }
 }
 

@@ -5,7 +5,7 @@
 // returns (socket activation), and a `down` right after stops it.
 import net from 'node:net';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { serviceFiles } from '../../../src/state/service-files.js';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -256,6 +256,33 @@ describeRoot('up: what runs beside the walk', () => {
     expect(recordB?.process ?? null).toBeNull();
     expect(recordB?.cgroups ?? []).toEqual([]);
     for (const service of ['b', 'c']) expect(r.leftovers([service]).filter((l) => l.startsWith('cgroup') && l.includes(`/${service}`))).toEqual([]);
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
+  });
+
+  it("a down of a depends_on chain whose middle stop fails: the stops before it end, it says why and what it skipped, the rest stays running for the next down", async () => {
+    // c depends on b, b on a: c stops first, then b, then a. b's stop fails before its signal
+    // (its runtime folder is a file: its stop mark cannot be written), so a's never begins.
+    // The stops' last steps wait for every stop of the teardown (executor/stops-together.ts):
+    // a's, skipped, must not be waited for, or this down never ends.
+    const r = rig();
+    r.spec('  a:\n    command: ["sleep", "3600"]\n  b:\n    command: ["sleep", "3600"]\n    depends_on: [a]\n  c:\n    command: ["sleep", "3600"]\n    depends_on: [b]\n');
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    const [a, b, c] = [await r.pid('a'), await r.pid('b'), await r.pid('c')];
+    const folder = serviceFiles(r.roots, r.name, 'b').dir;
+    const kept = `${folder}.kept`;
+    renameSync(folder, kept);
+    writeFileSync(folder, 'not a folder');
+    const down = await r.stack(['down', '--progress', 'plain']);
+    expect(down.exitCode).not.toBe(0);
+    expect(down.stderr).toMatch(/service b: stop-service failed: ENOTDIR/);
+    expect(down.stderr).toMatch(/service a: stop-service skipped \(stop-service:b failed\)/);
+    expect(existsSync(`/proc/${c}`)).toBe(false); // c stopped and reaped
+    expect(existsSync(`/proc/${b}`)).toBe(true); // b never signalled
+    expect(existsSync(`/proc/${a}`)).toBe(true);
+    expect((await r.record('c'))?.process ?? null).toBeNull();
+    rmSync(folder);
+    renameSync(kept, folder);
     await r.ok(['down', '--progress', 'quiet']);
     expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
   });

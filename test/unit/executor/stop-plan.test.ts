@@ -64,8 +64,8 @@ describe('stopOnly, keeping some', () => {
 describe('teardownStops', () => {
   const live = liveOf({ api: service('api', ['db']), db: service('db', []), web: service('web', []) });
 
-  it('in a down, the stops no other stop waits for (not api, which db waits for)', () => {
-    expect([...teardownStops(planDown(live, { volumes: false }))].sort()).toEqual(['stop-service:db', 'stop-service:web']);
+  it('in a down, every stop (api too, which db waits for)', () => {
+    expect([...teardownStops(planDown(live, { volumes: false }))].sort()).toEqual(['stop-service:api', 'stop-service:db', 'stop-service:web']);
   });
 
   it('none in a plan that is no teardown (the stops of a Ctrl-C)', () => {

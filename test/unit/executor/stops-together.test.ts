@@ -1,9 +1,9 @@
-// The stops of a run under way at once (src/executor/handlers/stop.ts StopsTogether): once a
-// stop's processes are gone, its last steps wait until every stop under way has got that far,
-// then go on from the event loop's next turn, after what was queued there first (the walker
-// begins from there what the stops' ready() let begin).
+// The stops of a teardown (src/executor/stops-together.ts): once a stop's processes are gone, its
+// last steps wait until every stop under way has got that far and every stop of the teardown has
+// begun or was skipped, then go on from the event loop's next turn, after what was queued there
+// first (the walker begins from there what the stops' ready() let begin).
 import { describe, expect, test } from 'vitest';
-import { StopsTogether } from '../../../src/executor/handlers/stop.js';
+import { StopsTogether } from '../../../src/executor/stops-together.js';
 
 const turn = (): Promise<void> => new Promise((go) => setImmediate(go));
 
@@ -58,5 +58,44 @@ describe('stops under way together', () => {
     const c = together.enter();
     await c.gone(); // the gone ones count as gone until they end
     for (const stop of [a, b, c]) stop.leave();
+  });
+
+  test('in a depends_on chain, the last steps wait until the last stop of the teardown is gone', async () => {
+    // c <- b <- a: c stops first, b once c is gone, a once b is gone.
+    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
+    expect(together.has('stop-service:b')).toBe(true);
+    expect(together.has('stop-service:x')).toBe(false);
+    const log: string[] = [];
+    const c = together.enter('stop-service:c');
+    const goneC = c.gone().then(() => log.push('c goes on'));
+    await turn();
+    await turn();
+    const b = together.enter('stop-service:b');
+    const goneB = b.gone().then(() => log.push('b goes on'));
+    await turn();
+    await turn();
+    expect(log).toEqual([]); // a has not begun yet
+    const a = together.enter('stop-service:a');
+    const goneA = a.gone().then(() => log.push('a goes on'));
+    await Promise.all([goneA, goneB, goneC]);
+    expect(log).toEqual(['c goes on', 'b goes on', 'a goes on']);
+  });
+
+  test('a stop the walker skipped (one it waited for failed) is not waited for', async () => {
+    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
+    const c = together.enter('stop-service:c');
+    let goneOn = false;
+    const goneC = c.gone().then(() => (goneOn = true));
+    const b = together.enter('stop-service:b');
+    b.leave(); // b failed before its processes were gone
+    await turn();
+    await turn();
+    expect(goneOn).toBe(false); // a has not begun, nor was it skipped
+    together.skipped('stop-service:x'); // not one of the teardown's: changes nothing
+    await turn();
+    expect(goneOn).toBe(false);
+    together.skipped('stop-service:a');
+    await goneC;
+    expect(goneOn).toBe(true);
   });
 });

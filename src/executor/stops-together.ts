@@ -1,0 +1,79 @@
+// The stops of a teardown (`down`): once a stop's processes are gone, its last steps (the kill of
+// what is left in its cgroup, the exit record, its record) wait until every stop of the teardown
+// has got that far, has ended, or will never begin (the walker skipped it: a stop it waited for
+// failed, or the walk was cancelled). Each of those steps is this thread's work. Done at once,
+// they held up the other stops' signals and exits behind them, and with them what waits for
+// every process to be gone: in a `down` of 20 the veth deletion began ~9 ms after the first
+// stop's processes were gone; in a depends_on chain, where each stop begins once the one before
+// it is gone, each link waited for the last steps of the one before (~0.6 ms a link, 20 links).
+// In a teardown nothing waits for a stop's end but what waits for every stop anyway (the
+// removals): a stop's dependents need only its processes gone (apply.ts lateDependencies).
+// Its own module: apply() makes it for the run, the stop handlers (loaded with the kernel side,
+// executor/kernel.ts) use it.
+
+/** One stop under way: it says when its processes are gone (then waits for the others), and when it ends. */
+export interface StopTogether {
+  /** Its processes are gone; resolves once every stop of the teardown is gone, ended or skipped. */
+  gone(): Promise<void>;
+  /** It ended (after gone, or without: it failed). */
+  leave(): void;
+}
+
+export class StopsTogether {
+  private running = 0;
+  private gone = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Of `ids`, those that began or that the walker skipped. */
+  private readonly accounted = new Set<string>();
+
+  /** `ids`: the teardown's stop-service operations, all of which are waited for (none: only those under way). */
+  constructor(private readonly ids: ReadonlySet<string> = new Set()) {}
+
+  /** Whether the stop `id` (an operation id) is one of the teardown's. */
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  /** Stop `id` begins (`id` undefined: one outside `ids`, waited for while under way). */
+  enter(id?: string): StopTogether {
+    if (id !== undefined) this.accounted.add(id);
+    this.running++;
+    let isGone = false;
+    return {
+      gone: () => {
+        if (!isGone) {
+          isGone = true;
+          this.gone++;
+        }
+        const wait = new Promise<void>((go) => this.waiting.push(go));
+        this.release();
+        return wait;
+      },
+      leave: () => {
+        this.running--;
+        if (isGone) this.gone--;
+        this.release();
+      },
+    };
+  }
+
+  /** The walker skipped stop `id`: it will never begin, and is not waited for. */
+  skipped(id: string): void {
+    if (!this.ids.has(id)) return;
+    this.accounted.add(id);
+    this.release();
+  }
+
+  /**
+   * Lets the waiting stops go on once every stop under way is gone (or ended) and every stop of
+   * the teardown has begun or was skipped: from the event loop's next turn, after the walker's
+   * (it begins from there the operations their ready() let begin), so that those begin first.
+   */
+  private release(): void {
+    if (this.gone < this.running || this.waiting.length === 0 || this.accounted.size < this.ids.size) return;
+    const waiting = this.waiting.splice(0);
+    setImmediate(() => {
+      for (const go of waiting) go();
+    });
+  }
+}
