@@ -25,9 +25,14 @@ export class StopsTogether {
   private readonly waiting: (() => void)[] = [];
   /** Of `ids`, those that began or that the walker skipped. */
   private readonly accounted = new Set<string>();
+  private everyGone: (() => void) | undefined;
+  /** Resolves once every stop of the teardown is gone, ended or skipped (at once without stops). */
+  readonly allGone: Promise<void>;
 
   /** `ids`: the teardown's stop-service operations, all of which are waited for (none: only those under way). */
-  constructor(private readonly ids: ReadonlySet<string> = new Set()) {}
+  constructor(private readonly ids: ReadonlySet<string> = new Set()) {
+    this.allGone = ids.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.everyGone = resolve));
+  }
 
   /** Whether the stop `id` (an operation id) is one of the teardown's. */
   has(id: string): boolean {
@@ -70,7 +75,9 @@ export class StopsTogether {
    * (it begins from there the operations their ready() let begin), so that those begin first.
    */
   private release(): void {
-    if (this.gone < this.running || this.waiting.length === 0 || this.accounted.size < this.ids.size) return;
+    if (this.gone < this.running || this.accounted.size < this.ids.size) return;
+    this.everyGone?.();
+    if (this.waiting.length === 0) return;
     const waiting = this.waiting.splice(0);
     setImmediate(() => {
       for (const go of waiting) go();

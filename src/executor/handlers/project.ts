@@ -26,6 +26,10 @@ export async function stopSupervisor(ctx: RunContext): Promise<void> {
   const told = new Promise<void>((resolve) => (asked = resolve));
   const exit = (async () => {
     await ctx.env.supervisor.stop(name, asked);
+    // The look for a stray supervisor (every process's command line: ~2 ms of this thread) once
+    // the teardown's stops are gone, not in the middle of a depends_on chain's stops. A stray one
+    // restarts nothing meanwhile: a restart takes the project's lock, which this run holds.
+    await ctx.stopsTogether?.allGone;
     const strays = supervisorProcesses().filter((s) => s.project === name && s.run === ctx.roots.run);
     for (const stray of strays) await killProcess(stray.pid, stray.startTime);
     if (strays.length) await ctx.env.supervisor.stop(name); // its files, written before it died

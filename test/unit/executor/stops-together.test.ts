@@ -98,4 +98,25 @@ describe('stops under way together', () => {
     await goneC;
     expect(goneOn).toBe(true);
   });
+
+  test('allGone: at once without stops; else once every stop of the teardown is gone, ended or skipped', async () => {
+    let none = false;
+    await new StopsTogether().allGone.then(() => (none = true));
+    expect(none).toBe(true);
+    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
+    let all = false;
+    void together.allGone.then(() => (all = true));
+    const c = together.enter('stop-service:c');
+    void c.gone();
+    const b = together.enter('stop-service:b');
+    await turn();
+    expect(all).toBe(false); // b is still under way, a not begun
+    b.leave(); // b failed
+    await turn();
+    expect(all).toBe(false); // a not begun
+    together.skipped('stop-service:a');
+    await together.allGone;
+    expect(all).toBe(true);
+  });
 });
+
