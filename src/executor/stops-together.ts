@@ -8,6 +8,8 @@
 // it is gone, each link waited for the last steps of the one before (~0.6 ms a link, 20 links).
 // In a teardown nothing waits for a stop's end but what waits for every stop anyway (the
 // removals): a stop's dependents need only its processes gone (apply.ts lateDependencies).
+// A stop that signalled its service and waits for it to exit (its grace period) holds no one's
+// last steps: nothing begins until it is gone, and their records would otherwise wait with it.
 // Its own module: apply() makes it for the run, the stop handlers (loaded with the kernel side,
 // executor/kernel.ts) use it.
 
@@ -15,6 +17,8 @@
 export interface StopTogether {
   /** Its processes are gone; resolves once every stop of the teardown is gone, ended or skipped. */
   gone(): Promise<void>;
+  /** It signalled its service and waits for it to exit (until gone() or leave()). */
+  awaitsExit(): void;
   /** It ended (after gone, or without: it failed). */
   leave(): void;
 }
@@ -22,6 +26,8 @@ export interface StopTogether {
 export class StopsTogether {
   private running = 0;
   private gone = 0;
+  /** Stops under way that signalled their service and wait for its exit. */
+  private exiting = 0;
   private readonly waiting: (() => void)[] = [];
   /** Of `ids`, those that began or that the walker skipped. */
   private readonly accounted = new Set<string>();
@@ -39,13 +45,21 @@ export class StopsTogether {
     return this.ids.has(id);
   }
 
-  /** Stop `id` begins (`id` undefined: one outside `ids`, waited for while under way). */
+  /** Stop `id` begins (`id` undefined or not of `ids`: one waited for while under way). */
   enter(id?: string): StopTogether {
-    if (id !== undefined) this.accounted.add(id);
+    if (id !== undefined && this.ids.has(id)) this.accounted.add(id);
     this.running++;
     let isGone = false;
+    let isExiting = false;
+    const notExiting = (): void => {
+      if (isExiting) {
+        isExiting = false;
+        this.exiting--;
+      }
+    };
     return {
       gone: () => {
+        notExiting();
         if (!isGone) {
           isGone = true;
           this.gone++;
@@ -54,7 +68,14 @@ export class StopsTogether {
         this.release();
         return wait;
       },
+      awaitsExit: () => {
+        if (isGone || isExiting) return;
+        isExiting = true;
+        this.exiting++;
+        this.release();
+      },
       leave: () => {
+        notExiting();
         this.running--;
         if (isGone) this.gone--;
         this.release();
@@ -71,12 +92,15 @@ export class StopsTogether {
 
   /**
    * Lets the waiting stops go on once every stop under way is gone (or ended) and every stop of
-   * the teardown has begun or was skipped: from the event loop's next turn, after the walker's
-   * (it begins from there the operations their ready() let begin), so that those begin first.
+   * the teardown has begun or was skipped, or once every stop under way is gone or waits for its
+   * service's exit (one does: nothing begins before it is gone): from the event loop's next
+   * turn, after the walker's (it begins from there the operations their ready() let begin), so
+   * that those begin first. allGone resolves on the first condition only.
    */
   private release(): void {
-    if (this.gone < this.running || this.accounted.size < this.ids.size) return;
-    this.everyGone?.();
+    const everyOne = this.gone >= this.running && this.accounted.size >= this.ids.size;
+    if (everyOne) this.everyGone?.();
+    if (!everyOne && !(this.exiting > 0 && this.gone + this.exiting >= this.running)) return;
     if (this.waiting.length === 0) return;
     const waiting = this.waiting.splice(0);
     setImmediate(() => {

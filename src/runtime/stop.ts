@@ -44,6 +44,8 @@ export interface StopOptions {
    * it from outside the namespace (then, not before), and the wait for the exit record.
    */
   readonly gone?: () => void | Promise<void>;
+  /** Called when the stop signal went and the grace period begins (the process may act on it). */
+  readonly awaitsExit?: () => void;
 }
 
 /** How the stop went. */
@@ -305,7 +307,7 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
       // process entering the namespace from outside that has not joined the cgroup yet (an exec
       // being set up, which runs the service's code only once it joined).
       if (proc.signal(osConstants.signals.SIGKILL) && aloneIn(target.cgroup.procsFiles, target.pid)) {
-        await gone(); // may wait for the other stops together (handlers/stop.ts): the deadline is from then
+        await gone(); // may wait for the other stops together (executor/stops-together.ts): the deadline is from then
         deadline = Date.now() + KILL_WAIT_MS;
       }
       if (await waitFor(() => proc.exited(), NAMESPACE_KILL_WAIT_MS, waker.nap)) await gone();
@@ -319,7 +321,7 @@ export async function stopService(target: StopTarget, options: StopOptions): Pro
   };
   try {
     if (proc === undefined || !alive()) return await finish('not-running');
-    return await signalAndWait(proc, signal, options.graceMs, alive, finish, waker.nap);
+    return await signalAndWait(proc, signal, options.graceMs, alive, finish, waker.nap, options.awaitsExit);
   } finally {
     waker.close();
     proc?.close();
@@ -334,6 +336,7 @@ async function signalAndWait(
   alive: () => boolean,
   finish: (outcome: StopOutcome, seen?: ProcStatus) => Promise<StopResult>,
   nap: Nap,
+  awaitsExit?: () => void,
 ): Promise<StopResult> {
   // SIGKILL is nothing to judge, nor to wait for a young process to settle for (its settling
   // only waits for it to be idle, up to a second for one that computes).
@@ -342,6 +345,7 @@ async function signalAndWait(
   if (!judged.can) return finish(alive() ? 'killed-at-once' : 'not-running', judged.status);
   const ioBefore = readIoCalls(proc.pid);
   proc.signal(signal);
+  if (graceMs > 0) awaitsExit?.();
   // Looks at its signal state on each poll too: the handler that was there may be gone. A
   // process still starting up can take the signal in an early handler that resets itself (node's
   // own, before the program's `process.on('SIGTERM')` exists) and install a new one after: seen

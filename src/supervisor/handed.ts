@@ -20,7 +20,7 @@ export interface HandedSockets {
   readonly control: number;
   /** A network gateway's address → its DNS listener's UDP socket and listening TCP socket. */
   readonly dns: Readonly<Record<string, DnsSockets>>;
-  /** A published port's key (port-set.ts portKey) → its socket (listening, for TCP). */
+  /** A published port's key (network/portfwd/types.ts portKey) → its socket (listening, for TCP). */
   readonly ports: Readonly<Record<string, number>>;
 }
 

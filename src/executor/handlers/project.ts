@@ -26,6 +26,7 @@ export async function stopSupervisor(ctx: RunContext): Promise<void> {
   const told = new Promise<void>((resolve) => (asked = resolve));
   const exit = (async () => {
     await ctx.env.supervisor.stop(name, asked);
+    asked(); // told by now (the stops wait for it, and the wait below for the stops)
     // The look for a stray supervisor (every process's command line: ~2 ms of this thread) once
     // the teardown's stops are gone, not in the middle of a depends_on chain's stops. A stray one
     // restarts nothing meanwhile: a restart takes the project's lock, which this run holds.

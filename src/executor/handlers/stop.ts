@@ -41,27 +41,31 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  * project would apply the restart policy to a process with no stop mark, publish the ports of a
  * service whose record names a process, and `restart` would count it as started.
  */
-export async function stopService(ctx: RunContext, op: Pick<StopService, 'service'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
+export async function stopService(ctx: RunContext, op: Pick<StopService, 'service' | 'id'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
   mark('stop: begin');
-  const id = opId('stop-service', op.service);
-  const stop = ctx.stopsTogether?.has(id) ? ctx.stopsTogether.enter(id) : undefined;
+  const stop = ctx.stopsTogether?.has(op.id) ? ctx.stopsTogether.enter(op.id) : undefined;
   try {
     // Its processes gone (runtime/stop.ts says when): what needs only that begins
     // (ready: the stops of the services it depends on, in a teardown the veths' deletion); one
     // of the stops together also waits, holding no slot, for the others.
-    await stopAndRecord(ctx, op, () => {
-      walk?.ready();
-      if (stop === undefined) return;
-      const others = stop.gone();
-      return walk === undefined ? others : walk.aside(others);
-    });
+    await stopAndRecord(
+      ctx,
+      op,
+      () => {
+        walk?.ready();
+        if (stop === undefined) return;
+        const others = stop.gone();
+        return walk === undefined ? others : walk.aside(others);
+      },
+      () => stop?.awaitsExit(),
+    );
   } finally {
     stop?.leave();
   }
 }
 
 /** The stop itself: `gone` is called once its processes are gone, and its last steps wait for what it returns. */
-async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, gone: () => void | Promise<void>): Promise<void> {
+async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, gone: () => void | Promise<void>, awaitsExit: () => void): Promise<void> {
   const project = ctx.project.name;
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
@@ -87,7 +91,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, 
         ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
         cgroup: group,
       },
-      { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs, gone },
+      { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs, gone, awaitsExit },
     );
     mark('stop: stopped');
   } else {

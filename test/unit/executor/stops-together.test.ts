@@ -118,5 +118,43 @@ describe('stops under way together', () => {
     await together.allGone;
     expect(all).toBe(true);
   });
+
+  test('a stop waiting for its service to exit on the stop signal holds no one: the last steps of those gone go on', async () => {
+    // c <- b <- a; b takes its grace period: a cannot begin before b is gone, so c's last steps
+    // (its record among them) do not wait for b's service.
+    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
+    const c = together.enter('stop-service:c');
+    let cOn = false;
+    const goneC = c.gone().then(() => (cOn = true));
+    const b = together.enter('stop-service:b');
+    await turn();
+    await turn();
+    expect(cOn).toBe(false); // b still judging, before its signal
+    b.awaitsExit();
+    await goneC;
+    expect(cOn).toBe(true);
+    // Once b is gone, a begins; b's own last steps wait for a as before.
+    let bOn = false;
+    const goneB = b.gone().then(() => (bOn = true));
+    await turn();
+    await turn();
+    expect(bOn).toBe(false);
+    const a = together.enter('stop-service:a');
+    await Promise.all([a.gone(), goneB]);
+    expect(bOn).toBe(true);
+  });
+
+  test('a stop that is not one of the teardown\'s counts while under way, never as one of them begun', async () => {
+    const together = new StopsTogether(new Set(['stop-service:a']));
+    const other = together.enter('stop-service:x');
+    let on = false;
+    const gone = other.gone().then(() => (on = true));
+    await turn();
+    await turn();
+    expect(on).toBe(false); // a has not begun
+    const a = together.enter('stop-service:a');
+    await Promise.all([a.gone(), gone]);
+    expect(on).toBe(true);
+  });
 });
 
