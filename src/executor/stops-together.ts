@@ -35,19 +35,15 @@ export class StopsTogether {
   /** Resolves once every stop of the teardown is gone, ended or skipped (at once without stops). */
   readonly allGone: Promise<void>;
 
-  /** `ids`: the teardown's stop-service operations, all of which are waited for (none: only those under way). */
-  constructor(private readonly ids: ReadonlySet<string> = new Set()) {
+  /** `ids`: the teardown's stop-service operations (none in any other plan). */
+  constructor(private readonly ids: ReadonlySet<string>) {
     this.allGone = ids.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.everyGone = resolve));
   }
 
-  /** Whether the stop `id` (an operation id) is one of the teardown's. */
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-
-  /** Stop `id` begins (`id` undefined or not of `ids`: one waited for while under way). */
-  enter(id?: string): StopTogether {
-    if (id !== undefined && this.ids.has(id)) this.accounted.add(id);
+  /** Stop `id` (an operation id) begins: its part when it is one of the teardown's, else none (it waits for no one). */
+  join(id: string): StopTogether | undefined {
+    if (!this.ids.has(id)) return undefined;
+    this.accounted.add(id);
     this.running++;
     let isGone = false;
     let isExiting = false;

@@ -117,12 +117,13 @@ export function writeRuntimeJsonSync(path: string, value: unknown, options: { ma
   }
 }
 
-/** Unlinks `path`, whatever stops it: what is left is a stray temp file, harmless. */
-function unlinkQuietly(path: string): void {
+/** Unlinks `path`, whatever stops it (what is left of a temp file is harmless); whether it was unlinked. */
+function unlinkQuietly(path: string): boolean {
   try {
     unlinkSync(path);
+    return true;
   } catch {
-    // left behind
+    return false;
   }
 }
 
@@ -184,18 +185,8 @@ export async function removeFile(path: string, prune: readonly string[] = []): P
  */
 export function removeFolderSync(dir: string): void {
   const at = lstatSync(dir, { throwIfNoEntry: false });
-  if (at === undefined || (at.isDirectory() ? emptiedAndRemoved(dir) : unlinkedQuietly(dir))) return;
+  if (at === undefined || (at.isDirectory() ? emptiedAndRemoved(dir) : unlinkQuietly(dir))) return;
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** Whether `path` was unlinked. */
-function unlinkedQuietly(path: string): boolean {
-  try {
-    unlinkSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -12,7 +12,7 @@
 // (descriptors 3, 4, ..., which it makes close-on-exec again), and no launcher spawned meanwhile
 // inherits one. A port or listener that cannot be bound here (taken, an address not on the host)
 // is left out: the supervisor binds it itself and retries, as it would have.
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mark } from '../trace.js';
 import { bind, close, kernelErrno, listen, setsockoptInt, SO_REUSEADDR, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
 import { ipFamily, ipToBytes } from '../network/nl/ip.js';
@@ -21,6 +21,7 @@ import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
 import { serviceRecords } from '../state/records.js';
 import { readSnapshot } from '../state/snapshot.js';
 import { STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
+import { removeFolderSync } from '../state/atomic.js';
 import type { DnsSockets, HandedSockets } from './handed.js';
 import { isAbstract, supervisorPaths } from './paths.js';
 import { portKey } from '../network/portfwd/types.js';
@@ -38,15 +39,6 @@ const PORT_BACKLOG = 1024;
 const DNS_PORT = 53;
 /** The first descriptor the supervisor has its sockets at (after stdin, stdout, stderr). */
 const FIRST_FD = 3;
-
-/** Unlinks `path`; absent is success. */
-function unlinkGone(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
 
 /** Sockets bound for a new supervisor: what to give its spawn, and what to tell it. */
 export interface BoundSockets {
@@ -192,9 +184,9 @@ export async function bindSupervisorSockets(project: string, roots: StateRoots, 
     }
     const mutex = keep(mutexFd);
     mkdirSync(paths.dir, { recursive: true, mode: STATE_DIR_MODE });
-    // No supervisor holds the mutex: a socket file left is a dead one's. Unlinked, not rmSync'd:
-    // fs.rmSync loads Node's rimraf (0.3 ms) whatever it removes.
-    if (!isAbstract(paths.socket)) unlinkGone(paths.socket);
+    // No supervisor holds the mutex: a socket file left is a dead one's (removeFolderSync unlinks
+    // a file: fs.rmSync would load Node's rimraf, 0.3 ms, whatever it removes).
+    if (!isAbstract(paths.socket)) removeFolderSync(paths.socket);
     const control = keep(bound(AF_UNIX, SOCK_STREAM, sockaddrUnix(paths.socket), BACKLOG));
     const dns: Record<string, DnsSockets> = {};
     const ports: Record<string, number> = {};

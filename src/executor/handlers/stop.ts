@@ -43,7 +43,7 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  */
 export async function stopService(ctx: RunContext, op: Pick<StopService, 'service' | 'id'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
   mark('stop: begin');
-  const stop = ctx.stopsTogether?.has(op.id) ? ctx.stopsTogether.enter(op.id) : undefined;
+  const stop = ctx.stopsTogether?.join(op.id);
   try {
     // Its processes gone (runtime/stop.ts says when): what needs only that begins
     // (ready: the stops of the services it depends on, in a teardown the veths' deletion); one

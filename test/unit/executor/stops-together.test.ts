@@ -3,14 +3,27 @@
 // begun or was skipped, then go on from the event loop's next turn, after what was queued there
 // first (the walker begins from there what the stops' ready() let begin).
 import { describe, expect, test } from 'vitest';
-import { StopsTogether } from '../../../src/executor/stops-together.js';
+import { StopsTogether, type StopTogether } from '../../../src/executor/stops-together.js';
 
 const turn = (): Promise<void> => new Promise((go) => setImmediate(go));
 
+/** The stops of a teardown of `names`, and each one's part as it begins. */
+function teardown(...names: string[]): { together: StopsTogether; begin: (name: string) => StopTogether } {
+  const together = new StopsTogether(new Set(names.map((n) => `stop-service:${n}`)));
+  return {
+    together,
+    begin: (name) => {
+      const part = together.join(`stop-service:${name}`);
+      if (part === undefined) throw new Error(`${name} is not one of the teardown's stops`);
+      return part;
+    },
+  };
+}
+
 describe('stops under way together', () => {
   test('a stop gone waits for the others under way; the last one gone lets them all go on, after what was queued before it', async () => {
-    const together = new StopsTogether();
-    const [a, b, c] = [together.enter(), together.enter(), together.enter()];
+    const { begin } = teardown('a', 'b', 'c');
+    const [a, b, c] = [begin('a'), begin('b'), begin('c')];
     const log: string[] = [];
     const goneA = a.gone().then(() => log.push('a goes on'));
     const goneB = b.gone().then(() => log.push('b goes on'));
@@ -24,8 +37,8 @@ describe('stops under way together', () => {
   });
 
   test('a stop that ends before its processes are gone (it failed) does not hold the others', async () => {
-    const together = new StopsTogether();
-    const [a, b] = [together.enter(), together.enter()];
+    const { begin } = teardown('a', 'b');
+    const [a, b] = [begin('a'), begin('b')];
     let goneOn = false;
     const goneA = a.gone().then(() => (goneOn = true));
     await turn();
@@ -36,12 +49,12 @@ describe('stops under way together', () => {
   });
 
   test('a stop that begins while others wait is waited for too', async () => {
-    const together = new StopsTogether();
-    const a = together.enter();
-    const b = together.enter();
+    const { begin } = teardown('a', 'b', 'late');
+    const a = begin('a');
+    const b = begin('b');
     let aOn = false;
     const goneA = a.gone().then(() => (aOn = true));
-    const late = together.enter(); // begun before b is gone
+    const late = begin('late'); // begun before b is gone
     const goneB = b.gone();
     await turn();
     await turn();
@@ -52,41 +65,41 @@ describe('stops under way together', () => {
   });
 
   test('a stop that begins once the others went on (still ending) waits for none of them', async () => {
-    const together = new StopsTogether();
-    const [a, b] = [together.enter(), together.enter()];
+    const { begin } = teardown('x', 'a', 'b', 'c');
+    const x = begin('x');
+    x.awaitsExit(); // its grace period: the others go on meanwhile
+    const [a, b] = [begin('a'), begin('b')];
     await Promise.all([a.gone(), b.gone()]); // both went on, neither has ended
-    const c = together.enter();
+    const c = begin('c');
     await c.gone(); // the gone ones count as gone until they end
-    for (const stop of [a, b, c]) stop.leave();
+    for (const stop of [a, b, c, x]) stop.leave();
   });
 
   test('in a depends_on chain, the last steps wait until the last stop of the teardown is gone', async () => {
     // c <- b <- a: c stops first, b once c is gone, a once b is gone.
-    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
-    expect(together.has('stop-service:b')).toBe(true);
-    expect(together.has('stop-service:x')).toBe(false);
+    const { begin } = teardown('a', 'b', 'c');
     const log: string[] = [];
-    const c = together.enter('stop-service:c');
+    const c = begin('c');
     const goneC = c.gone().then(() => log.push('c goes on'));
     await turn();
     await turn();
-    const b = together.enter('stop-service:b');
+    const b = begin('b');
     const goneB = b.gone().then(() => log.push('b goes on'));
     await turn();
     await turn();
     expect(log).toEqual([]); // a has not begun yet
-    const a = together.enter('stop-service:a');
+    const a = begin('a');
     const goneA = a.gone().then(() => log.push('a goes on'));
     await Promise.all([goneA, goneB, goneC]);
     expect(log).toEqual(['c goes on', 'b goes on', 'a goes on']);
   });
 
   test('a stop the walker skipped (one it waited for failed) is not waited for', async () => {
-    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
-    const c = together.enter('stop-service:c');
+    const { together, begin } = teardown('a', 'b', 'c');
+    const c = begin('c');
     let goneOn = false;
     const goneC = c.gone().then(() => (goneOn = true));
-    const b = together.enter('stop-service:b');
+    const b = begin('b');
     b.leave(); // b failed before its processes were gone
     await turn();
     await turn();
@@ -101,14 +114,14 @@ describe('stops under way together', () => {
 
   test('allGone: at once without stops; else once every stop of the teardown is gone, ended or skipped', async () => {
     let none = false;
-    await new StopsTogether().allGone.then(() => (none = true));
+    await new StopsTogether(new Set()).allGone.then(() => (none = true));
     expect(none).toBe(true);
-    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
+    const { together, begin } = teardown('a', 'b', 'c');
     let all = false;
     void together.allGone.then(() => (all = true));
-    const c = together.enter('stop-service:c');
+    const c = begin('c');
     void c.gone();
-    const b = together.enter('stop-service:b');
+    const b = begin('b');
     await turn();
     expect(all).toBe(false); // b is still under way, a not begun
     b.leave(); // b failed
@@ -122,11 +135,11 @@ describe('stops under way together', () => {
   test('a stop waiting for its service to exit on the stop signal holds no one: the last steps of those gone go on', async () => {
     // c <- b <- a; b takes its grace period: a cannot begin before b is gone, so c's last steps
     // (its record among them) do not wait for b's service.
-    const together = new StopsTogether(new Set(['stop-service:a', 'stop-service:b', 'stop-service:c']));
-    const c = together.enter('stop-service:c');
+    const { begin } = teardown('a', 'b', 'c');
+    const c = begin('c');
     let cOn = false;
     const goneC = c.gone().then(() => (cOn = true));
-    const b = together.enter('stop-service:b');
+    const b = begin('b');
     await turn();
     await turn();
     expect(cOn).toBe(false); // b still judging, before its signal
@@ -139,22 +152,16 @@ describe('stops under way together', () => {
     await turn();
     await turn();
     expect(bOn).toBe(false);
-    const a = together.enter('stop-service:a');
+    const a = begin('a');
     await Promise.all([a.gone(), goneB]);
     expect(bOn).toBe(true);
   });
 
-  test('a stop that is not one of the teardown\'s counts while under way, never as one of them begun', async () => {
-    const together = new StopsTogether(new Set(['stop-service:a']));
-    const other = together.enter('stop-service:x');
-    let on = false;
-    const gone = other.gone().then(() => (on = true));
-    await turn();
-    await turn();
-    expect(on).toBe(false); // a has not begun
-    const a = together.enter('stop-service:a');
-    await Promise.all([a.gone(), gone]);
-    expect(on).toBe(true);
+  test('a stop that is not one of the teardown\'s has no part in it: it waits for no one, and no one for it', async () => {
+    const { together, begin } = teardown('a');
+    expect(together.join('stop-service:x')).toBeUndefined();
+    const a = begin('a');
+    await a.gone(); // the only stop of the teardown: nothing else is waited for
   });
 });
 
