@@ -103,6 +103,9 @@ static void exec_placed(int at, char **argv, const struct placement *placement) 
 }
 
 int main(int argc, char **argv) {
+  /* Spawned wherever its caller is (posix_spawn's chdir is a glibc 2.29 extension): the monitor
+   * outlives the caller and must not pin its folder, nor the program it execs (`--exec`). */
+  if (chdir("/") < 0) { /* nothing to pin; keep going */ }
   int exec_at = 0;
   for (int i = 1; i < argc && !exec_at; i++)
     if (!strcmp(argv[i], "--exec") && i + 1 < argc) exec_at = i;

@@ -7,7 +7,10 @@
 // cgroups first. Its first argument names the service: a launch cut off before it answered is
 // found and killed by the next command that holds the project's lock (state/starting.ts).
 import { mark } from '../trace.js';
-import { spawnChild, type SpawnedChild } from '../sys/spawn.js';
+import { spawnPiped, type PipedChild } from '../sys/spawn.js';
+import { readToEnd, writeAll } from '../sys/fd-io.js';
+import { close } from '../sys/libc.js';
+import { readyWatcher, type ReadyWatcher } from '../sys/ready-watch.js';
 import { constants as osConstants } from 'node:os';
 import { KernelError, UserError } from '../errors.js';
 import { launcherMark } from '../names.js';
@@ -107,8 +110,10 @@ interface StartedLauncher {
 function startLauncher(path: string, args: readonly string[]): StartedLauncher {
   let started: StartedLauncher | undefined;
   let dropped = false;
-  const ready = spawnChild(path, args, { detached: true, cwd: '/', env: {} }).then(
-    (child) => spawnedLauncher(child),
+  // No `cwd`: the launcher moves to / itself, first thing (native/launcher.c).
+  const watcher = readyWatcher();
+  const ready = (watcher === undefined ? Promise.reject(new Error('cannot watch the launcher\'s pipes: eventfd or koffi failed')) : spawnPiped(path, args, { detached: true, env: {} })).then(
+    (child) => spawnedLauncher(child, watcher!),
     (e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       const error =
@@ -137,58 +142,51 @@ function startLauncher(path: string, args: readonly string[]): StartedLauncher {
   };
 }
 
-/** A launcher spawned (`child`), placing itself: fed its request by feed(). */
-function spawnedLauncher(child: SpawnedChild): StartedLauncher {
+/**
+ * A launcher spawned (`child`), placing itself: fed its request by feed(). Its stdio are
+ * descriptors (spawnPiped), written and read as this process's ReadyWatcher says they can be:
+ * the request on stdin, then its stdout (the answer line) and stderr read to their end.
+ */
+function spawnedLauncher(child: PipedChild, watcher: ReadyWatcher): StartedLauncher {
   launchersOfThisProcess.add(child.pid);
   const forget = (): void => {
     launchersOfThisProcess.delete(child.pid);
   };
-  let line = '';
-  let stderr = '';
-  let settled = false;
-  let onEnd: (() => void) | undefined;
-  child.stdin.on('error', () => undefined); // a launcher that died early: its answer says why
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (line += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  let ended = false;
-  child.stdout.once('end', () => {
-    ended = true;
-    onEnd?.();
-  });
+  const what = `launcher ${child.pid}`;
+  // Its descriptors are closed by discard() or at the end of feed(), never when it exits alone:
+  // their numbers are not given to another descriptor while this one may still use them.
   let fed = false;
+  let discarded = false;
   child.once('exit', () => {
     if (!fed) forget();
   });
   return {
     pid: child.pid,
-    waiting: () => !fed && !child.exited,
+    waiting: () => !fed && !discarded && !child.exited,
     discard() {
+      if (fed || discarded) return; // a feed under way has its descriptors, and closes them
+      discarded = true;
       forget();
-      child.stdin.end();
+      for (const fd of [child.stdin, child.stdout, child.stderr]) close(fd); // unfed: it exits on the empty request
       child.unref();
     },
-    feed(request) {
+    async feed(request) {
       fed = true;
-      return new Promise((resolve) => {
-        const done = (): void => {
-          if (settled) return;
-          settled = true;
-          forget();
-          // Its pipes closed now, not when their ends are read: a launch leaves no descriptor behind.
-          child.stdin.destroy();
-          child.stderr.destroy();
-          child.stdout.destroy();
-          child.unref();
-          resolve({ line, stderr, monitorPid: child.pid });
-        };
-        onEnd = () => {
-          // No answer means the launcher crashed: wait for its exit status to say so.
-          if (line === '' && !child.exited) child.once('exit', done);
-          else done();
-        };
-        child.stdin.end(request);
-        if (ended) onEnd();
-      });
+      const stdout = readToEnd(child.stdout, watcher, `stdout of ${what}`);
+      const stderr = readToEnd(child.stderr, watcher, `stderr of ${what}`);
+      // A launcher that died early (EPIPE): its answer, or its exit, says why.
+      await writeAll(child.stdin, request, watcher, `stdin of ${what}`).catch(() => undefined);
+      watcher.whenFree(() => close(child.stdin)); // the end of the request: the launcher reads to it
+      await stdout.ended;
+      // No answer means the launcher crashed: wait for its exit status to say so.
+      if (stdout.text() === '' && !child.exited) await new Promise((resolve) => child.once('exit', resolve));
+      const answer = { line: stdout.text(), stderr: stderr.text(), monitorPid: child.pid };
+      forget();
+      // Its pipes closed now, not when their ends are read: a launch leaves no descriptor behind.
+      stdout.stop(() => close(child.stdout));
+      stderr.stop(() => close(child.stderr));
+      child.unref();
+      return answer;
     },
   };
 }

@@ -2,7 +2,7 @@
 // service's own resolvers, which stack's forwarder relays its queries for names outside the
 // project to (as Docker's embedded DNS does: service names keep resolving), the search domains
 // of its resolv.conf (replacing the host's; "." for none) and its `options` line.
-import { isIP } from 'node:net';
+import { ipVersion } from './addresses.js';
 import type { KeyPath } from './raw.js';
 import type { Report } from './report.js';
 
@@ -24,8 +24,8 @@ export function dnsKeys(spec: Readonly<Record<string, unknown>>, at: (...rest: (
     const servers: string[] = [];
     dns.forEach((d, i) => {
       const text = String(d).trim();
-      if (isIP(text) === 0) report.error(where('dns', i), 'BAD_DNS', `\`${text}\` is not an IP address`, { expected: 'the address of a DNS server, e.g. 1.1.1.1', hint: 'a name cannot be looked up before there is a resolver: give its address' });
-      else if (isIP(text) === 6) report.error(where('dns', i), 'BAD_DNS', `\`${text}\` is an IPv6 address`, { expected: 'an IPv4 address (stack networks are IPv4 only)' });
+      if (ipVersion(text) === 0) report.error(where('dns', i), 'BAD_DNS', `\`${text}\` is not an IP address`, { expected: 'the address of a DNS server, e.g. 1.1.1.1', hint: 'a name cannot be looked up before there is a resolver: give its address' });
+      else if (ipVersion(text) === 6) report.error(where('dns', i), 'BAD_DNS', `\`${text}\` is an IPv6 address`, { expected: 'an IPv4 address (stack networks are IPv4 only)' });
       else servers.push(text);
     });
     if (servers.length > 0) out.dns = servers;

@@ -137,18 +137,23 @@ async function spawnProgram(project: string, args: readonly string[], out: numbe
     closeSync(pair[1]);
     const ours = pair[0];
     pair = undefined;
-    const { Socket } = await import('node:net');
+    // The end's close (or a byte on it) read as it comes, without a net.Socket (node:net and the
+    // streams, which nothing else of an `up` loads). Without a watcher it is not waited for.
+    const [{ readyWatcher }, { readToEnd }] = await Promise.all([import('../sys/ready-watch.js'), import('../sys/fd-io.js')]);
+    const watcher = readyWatcher();
+    if (watcher === undefined) {
+      closeSync(ours);
+      return { pid, placed: Promise.resolve(true) };
+    }
+    const reading = readToEnd(ours, watcher, 'the supervisor\'s placement');
     const placed = new Promise<boolean>((resolve) => {
-      const end = new Socket({ fd: ours, readable: true, writable: false });
-      let failed = false;
-      const timer = setTimeout(() => end.destroy(), PLACED_WAIT_MS);
-      end
-        .on('data', () => (failed = true)) // the exec failed (native/launcher.c exec_placed)
-        .once('close', () => {
-          clearTimeout(timer);
-          resolve(!failed);
-        })
-        .on('error', () => undefined);
+      const timer = setTimeout(() => reading.stop(() => closeSync(ours)), PLACED_WAIT_MS);
+      void reading.ended.then(() => {
+        clearTimeout(timer);
+        const failed = reading.text() !== ''; // the exec failed (native/launcher.c exec_placed)
+        reading.stop(() => closeSync(ours));
+        resolve(!failed);
+      });
     });
     return { pid, placed };
   } catch (e) {

@@ -175,6 +175,15 @@ export function setCloexec(fd: number): void {
   check(lib().fcntl(fd, F_SETFD, 'int', FD_CLOEXEC), () => `fcntl(fd ${fd}, F_SETFD, FD_CLOEXEC)`);
 }
 
+/** Sets O_NONBLOCK on `fd` (fcntl F_SETFL): this process's end of a socket pair, read and written as it turns ready. */
+export function setNonBlocking(fd: number): void {
+  const F_GETFL = 3;
+  const F_SETFL = 4;
+  const O_NONBLOCK = 0o4000;
+  const flags = check(lib().fcntl(fd, F_GETFL, 'int', 0), () => `fcntl(fd ${fd}, F_GETFL)`);
+  check(lib().fcntl(fd, F_SETFL, 'int', flags | O_NONBLOCK), () => `fcntl(fd ${fd}, F_SETFL, O_NONBLOCK)`);
+}
+
 /** fcntl F_DUPFD_CLOEXEC: a close-on-exec copy of `fd` numbered `min` or above. */
 export function dupAbove(fd: number, min: number): number {
   const F_DUPFD_CLOEXEC = 1030;
@@ -305,15 +314,16 @@ export function kernelErrno(e: unknown): string | undefined {
 
 /** Bits of struct pollfd's events and revents. */
 export const POLLIN = 1;
+export const POLLOUT = 4;
 /** errno of a call cut short by a signal handler. */
 const EINTR = 4;
 /** errno of a wait for a process that is no child (any longer). */
 const ECHILD = 10;
 
-/** An array of struct pollfd for `fds`, each waiting for `events`. */
-function pollfds(fds: readonly number[], events: number): Buffer {
-  const buf = Buffer.alloc(8 * fds.length);
-  fds.forEach((fd, i) => {
+/** An array of struct pollfd for `entries` (descriptor, events). */
+function pollfds(entries: readonly (readonly [number, number])[]): Buffer {
+  const buf = Buffer.alloc(8 * entries.length);
+  entries.forEach(([fd, events], i) => {
     buf.writeInt32LE(fd, 8 * i);
     buf.writeInt16LE(events, 8 * i + 4);
   });
@@ -330,7 +340,7 @@ const revents = (buf: Buffer, i: number): number => buf.readInt16LE(8 * i + 6);
  * Even a poll of timeout 0 fails with EINTR when a signal is pending.
  */
 export function pollOne(fd: number, events: number, timeoutMs: number, what: string): number {
-  const pollfd = pollfds([fd], events);
+  const pollfd = pollfds([[fd, events]]);
   const deadline = sinceStart() + timeoutMs;
   for (;;) {
     const left = timeoutMs <= 0 ? timeoutMs : Math.max(0, Math.ceil(deadline - sinceStart()));
@@ -509,21 +519,52 @@ export function eventFdSignal(fd: number): void {
   lib().write(fd, one, 8); // a full counter (2^64 - 2 wakes pending) has woken its poller anyway
 }
 
+/** errno of a non-blocking call that would have blocked. */
+const EAGAIN = 11;
+
+/**
+ * read(2) of the non-blocking `fd` into `buf`: the bytes read (0 at the end of the stream), or
+ * undefined when nothing is there yet (EAGAIN). Throws a KernelError for anything else.
+ */
+export function readSome(fd: number, buf: Buffer, what: () => string): number | undefined {
+  for (;;) {
+    const n = lib().read(fd, buf, buf.length);
+    if (n >= 0) return n;
+    const errno = lib().koffi.errno();
+    if (errno === EAGAIN) return undefined;
+    if (errno !== EINTR) return check(n, what);
+  }
+}
+
+/**
+ * write(2) of `buf` to the non-blocking `fd`: the bytes written, or undefined when there is no
+ * room yet (EAGAIN). Throws a KernelError for anything else (EPIPE: no one reads any more).
+ */
+export function writeSome(fd: number, buf: Buffer, what: () => string): number | undefined {
+  for (;;) {
+    const n = lib().write(fd, buf, buf.length);
+    if (n >= 0) return n;
+    const errno = lib().koffi.errno();
+    if (errno === EAGAIN) return undefined;
+    if (errno !== EINTR) return check(n, what);
+  }
+}
+
 /** Empties an eventfd (non-blocking: nothing to read is no error). */
 export function eventFdDrain(fd: number): void {
   lib().read(fd, Buffer.alloc(8), 8);
 }
 
 /**
- * poll(2) of `fds` for readability on one of libuv's threads (koffi's async call), with no
- * timeout: `done` gets the descriptors that turned readable, or undefined when the call failed
- * (EINTR: a signal that thread took). The thread is held until one of them is readable.
+ * poll(2) of `entries` (descriptor, events) on one of libuv's threads (koffi's async call), with
+ * no timeout: `done` gets each entry's revents, in order, or undefined when the call failed
+ * (EINTR: a signal that thread took). The thread is held until one of them is ready.
  */
-export function pollReadableOffThread(fds: readonly number[], done: (readable: number[] | undefined) => void): void {
-  const buf = pollfds(fds, POLLIN);
+export function pollOffThread(entries: readonly (readonly [number, number])[], done: (revents: number[] | undefined) => void): void {
+  const buf = pollfds(entries);
   const async = (lib().poll as unknown as { async: (...args: unknown[]) => void }).async;
-  async(buf, fds.length, -1, (error: unknown, ret: number) => {
+  async(buf, entries.length, -1, (error: unknown, ret: number) => {
     if (error || ret <= 0) return done(undefined);
-    done(fds.filter((_, i) => revents(buf, i) !== 0));
+    done(entries.map((_, i) => revents(buf, i)));
   });
 }

@@ -22,14 +22,11 @@ import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { childProcess, netModule } from './builtin.js';
-import { canSpawnInDirectory, close, posixSpawn, reapChild, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
+import { canSpawnInDirectory, close, posixSpawn, reapChild, setNonBlocking, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
-/** The subset of a ChildProcess that spawnChild's callers use. */
-export interface SpawnedChild {
+/** What a spawned child is besides its stdio: the subset of a ChildProcess stack uses. */
+interface Child {
   readonly pid: number;
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
   readonly exitCode: number | null;
   readonly signalCode: NodeJS.Signals | null;
   /** Whether it has exited (and was reaped): true even when how is not known. */
@@ -38,6 +35,13 @@ export interface SpawnedChild {
   kill(signal?: NodeJS.Signals | number): boolean;
   /** This child no longer keeps the event loop alive (its pipes still do until closed). */
   unref(): void;
+}
+
+/** A child of spawnChild: its stdio are streams. */
+export interface SpawnedChild extends Child {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
 }
 
 export interface SpawnChildOptions {
@@ -50,16 +54,17 @@ export interface SpawnChildOptions {
 
 const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
-class PosixChild extends EventEmitter implements SpawnedChild {
+class PosixChild<S> extends EventEmitter {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   exited = false;
   refed = true;
   constructor(
     readonly pid: number,
-    readonly stdin: Socket,
-    readonly stdout: Socket,
-    readonly stderr: Socket,
+    readonly stdin: S,
+    readonly stdout: S,
+    readonly stderr: S,
+    private readonly onEnd: () => void,
   ) {
     super();
   }
@@ -81,7 +86,7 @@ class PosixChild extends EventEmitter implements SpawnedChild {
 
   ended(status: ChildStatus): void {
     this.exited = true;
-    this.stdin.destroy(); // as child_process does: a stdin never ended (a launcher discarded unfed) is not left open
+    this.onEnd();
     this.exitCode = status.code;
     this.signalCode = status.signal === null ? null : (signalNames.get(status.signal) ?? null);
     this.emit('exit', this.exitCode, this.signalCode);
@@ -152,6 +157,43 @@ export async function spawnChild(file: string, args: readonly string[], options:
   // A SIGCHLD of it may have come before it was registered (one that died at once): looked for
   // on a later turn, as a SIGCHLD's reaping is, so the caller has its 'exit' listener by then.
   setImmediate(reap);
+  return child;
+}
+
+/** A child of spawnPiped: its stdio are this process's ends of three socket pairs, as descriptors. */
+export interface PipedChild extends Child {
+  /** Its stdin's end here, and its stdout's and stderr's: non-blocking, close-on-exec, the caller's to close. */
+  readonly stdin: number;
+  readonly stdout: number;
+  readonly stderr: number;
+}
+
+/**
+ * spawnChild without streams: the child's stdio are left to the caller as descriptors, read
+ * and written as they turn ready (ready-watch.ts). A net.Socket cost the CLI's thread ~1 ms
+ * each at first, and node:net with the streams it loads ~2 ms more, in every `up` (three a
+ * launcher). Needs posix_spawn through koffi (and its chdir for `cwd`): rejects with an Error
+ * with `code` ENOSYS without them, ENOENT or EACCES when `file` cannot be run.
+ */
+export async function spawnPiped(file: string, args: readonly string[], options: SpawnChildOptions = {}): Promise<PipedChild> {
+  if (!posixUsable(options)) throw Object.assign(new Error(`spawn ${file}: posix_spawn cannot be called here`), { code: 'ENOSYS', path: file });
+  const { pairs, request } = spawnRequest(file, args, options);
+  const pid = await spawned(request, () => pairs.forEach((pair) => pair.forEach((fd) => close(fd))));
+  for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
+  const [stdin, stdout, stderr] = pairs.map((pair) => pair[0]) as [number, number, number];
+  try {
+    for (const fd of [stdin, stdout, stderr]) setNonBlocking(fd);
+  } catch (e) {
+    // Only EBADF could fail it: the descriptors are this function's own. The child is reaped.
+    for (const fd of [stdin, stdout, stderr]) close(fd);
+    running.set(pid, { refed: false, ended: () => undefined });
+    setImmediate(reap);
+    throw e;
+  }
+  const child = new PosixChild(pid, stdin, stdout, stderr, () => undefined);
+  running.set(pid, child);
+  keepAlive();
+  setImmediate(reap); // one that ended before it was in the table, as spawnChild
   return child;
 }
 
@@ -229,11 +271,13 @@ async function spawned(request: SpawnRequest, failed: () => void = () => undefin
 }
 
 /** The spawned child `pid` with its ends of `pairs` as its stdio, in the table SIGCHLD reaps from. */
-function registered(pid: number, pairs: readonly [number, number][]): PosixChild {
+function registered(pid: number, pairs: readonly [number, number][]): PosixChild<Socket> {
   for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
   const { Socket } = netModule(); // node:net (~2 ms with the streams it loads) only once a child has pipes: `down` spawns none
   const socket = (fd: number, readable: boolean): Socket => new Socket({ fd, readable, writable: !readable });
-  const child = new PosixChild(pid, socket(pairs[0]![0], false), socket(pairs[1]![0], true), socket(pairs[2]![0], true));
+  const [stdin, stdout, stderr] = [socket(pairs[0]![0], false), socket(pairs[1]![0], true), socket(pairs[2]![0], true)];
+  // As child_process does at the exit: a stdin never ended (a launcher discarded unfed) is not left open.
+  const child = new PosixChild(pid, stdin, stdout, stderr, () => stdin.destroy());
   running.set(pid, child);
   keepAlive();
   return child;

@@ -1,0 +1,97 @@
+// Reading and writing non-blocking descriptors (a child's stdio of spawnPiped) as they turn
+// ready, told by a ReadyWatcher (ready-watch.ts), without a stream: the bytes go straight
+// between the descriptor and a Buffer, on this thread, when the poll says they can.
+import { POLLIN, POLLOUT, readSome, writeSome } from './libc.js';
+import type { ReadyWatcher } from './ready-watch.js';
+
+/** What one read takes at most. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Writes all of `data` to the non-blocking `fd`, waiting for room with `watcher` when the
+ * reader has not taken what came before. Resolves once all is written; rejects with the
+ * write's KernelError (EPIPE: the reader is gone, its end closed).
+ */
+export function writeAll(fd: number, data: Buffer, watcher: ReadyWatcher, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let at = 0;
+    const more = (): void => {
+      try {
+        while (at < data.length) {
+          const n = writeSome(fd, data.subarray(at), () => `write(${what})`);
+          if (n === undefined) {
+            watcher.watch(fd, POLLOUT, more);
+            return;
+          }
+          at += n;
+        }
+      } catch (e) {
+        reject(e as Error);
+        return;
+      }
+      resolve();
+    };
+    more();
+  });
+}
+
+/** A descriptor read to its end as it turns ready (readToEnd). */
+export interface Reading {
+  /** Resolves once the end of the stream was read, or a read failed (what was read before stays). */
+  readonly ended: Promise<void>;
+  /** What was read so far, and what is there now (read without waiting), as UTF-8 text. */
+  text(): string;
+  /** Stops reading: `closeFd` runs once no poll holds the descriptor (the first call's; later calls do nothing). */
+  stop(closeFd: () => void): void;
+}
+
+/** Reads the non-blocking `fd` until the end of its stream, each time `watcher` says it is readable. */
+export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Reading {
+  const chunks: Buffer[] = [];
+  let buf: Buffer | undefined;
+  let done = false;
+  let stopped = false;
+  let stopWatch: ((closeFd?: () => void) => void) | undefined;
+  let finish: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (finish = resolve));
+  /** Reads what is there; whether the stream ended (or failed). */
+  const drain = (): boolean => {
+    if (done) return true;
+    try {
+      for (;;) {
+        buf ??= Buffer.allocUnsafe(CHUNK);
+        const n = readSome(fd, buf, () => `read(${what})`);
+        if (n === undefined) return false;
+        if (n === 0) break;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+      }
+    } catch {
+      // ECONNRESET and the like: the stream is over, with what came before it
+    }
+    done = true;
+    finish();
+    return true;
+  };
+  const more = (): void => {
+    stopWatch = undefined;
+    if (!drain()) stopWatch = watcher.watch(fd, POLLIN, more);
+  };
+  more();
+  return {
+    ended,
+    text: () => {
+      drain();
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    stop(closeFd) {
+      if (stopped) return;
+      stopped = true;
+      done = true;
+      finish();
+      const stop = stopWatch;
+      stopWatch = undefined;
+      if (stop !== undefined) stop(closeFd);
+      else watcher.whenFree(closeFd);
+    },
+  };
+}
