@@ -5,27 +5,25 @@
 // (socket pairs, the call's set-up) where a synchronous posix_spawn held it ~2.4 ms; `up -d` of 20
 // services spawns 20 launchers (and iptables, on a host whose FORWARD policy is DROP).
 //
-// What it gives is the part of a ChildProcess stack uses: the pid, three stream sockets as its
-// stdin, stdout and stderr (a socketpair each, as libuv makes for stdio 'pipe'), the exit
-// (`exit` event, exitCode, signalCode), kill() and unref(). A SIGCHLD listener, there only while
-// such a child runs or is being spawned, reaps those of them that ended (waitid of each of their
-// pids: never another child of this process, so child_process's own are left to libuv). A child
-// not unref()'d keeps the event loop alive until it is reaped, as child_process does.
-// Without koffi or posix_spawn's chdir (a C library before glibc 2.29), spawnChild falls back to
-// child_process.spawn. spawnDetached starts a daemon (the supervisor) the same way: no pipes, its
-// descriptors given, never keeping this process alive; the SIGCHLD listener then stays until it
-// is reaped, as libuv's stayed for an unref()'d ChildProcess.
-import type { ChildProcess } from 'node:child_process';
+// What it gives is the part of a ChildProcess stack uses: the pid, its stdin, stdout and stderr
+// as this process's ends of three socket pairs (as libuv makes for stdio 'pipe'), non-blocking
+// descriptors read and written as they turn ready (fd-io.ts; no stream: node:net and the
+// streams cost ~3 ms of every `up`), the exit (`exit` event, exitCode, signalCode), kill() and
+// unref(). A SIGCHLD listener, there only while such a child runs or is being spawned, reaps
+// those of them that ended (waitid of each of their pids: never another child of this process,
+// so child_process's own are left to libuv). A child not unref()'d keeps the event loop alive
+// until it is reaped, as child_process does. spawnDetached starts a daemon (the supervisor) the
+// same way: no pipes, its descriptors given, never keeping this process alive; the SIGCHLD
+// listener then stays until it is reaped, as libuv's stayed for an unref()'d ChildProcess;
+// without koffi or posix_spawn's chdir (a C library before glibc 2.29) it falls back to
+// child_process.spawn.
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import type { Readable, Writable } from 'node:stream';
-import { childProcess, netModule } from './builtin.js';
+import { childProcess } from './builtin.js';
 import { canSpawnInDirectory, close, posixSpawn, reapChild, setNonBlocking, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
-/** What a spawned child is besides its stdio: the subset of a ChildProcess stack uses. */
-interface Child {
+/** A child of spawnPiped: the subset of a ChildProcess stack uses, its stdio as descriptors. */
+export interface PipedChild {
   readonly pid: number;
   readonly exitCode: number | null;
   readonly signalCode: NodeJS.Signals | null;
@@ -33,18 +31,15 @@ interface Child {
   readonly exited: boolean;
   once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
   kill(signal?: NodeJS.Signals | number): boolean;
-  /** This child no longer keeps the event loop alive (its pipes still do until closed). */
+  /** This child no longer keeps the event loop alive. */
   unref(): void;
+  /** Its stdin's end here, and its stdout's and stderr's: non-blocking, close-on-exec, the caller's to close. */
+  readonly stdin: number;
+  readonly stdout: number;
+  readonly stderr: number;
 }
 
-/** A child of spawnChild: its stdio are streams. */
-export interface SpawnedChild extends Child {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-}
-
-export interface SpawnChildOptions {
+export interface SpawnOptions {
   /** Its environment (this process's when absent). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
@@ -54,17 +49,16 @@ export interface SpawnChildOptions {
 
 const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
-class PosixChild<S> extends EventEmitter {
+class PosixChild extends EventEmitter implements PipedChild {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   exited = false;
   refed = true;
   constructor(
     readonly pid: number,
-    readonly stdin: S,
-    readonly stdout: S,
-    readonly stderr: S,
-    private readonly onEnd: () => void,
+    readonly stdin: number,
+    readonly stdout: number,
+    readonly stderr: number,
   ) {
     super();
   }
@@ -86,7 +80,6 @@ class PosixChild<S> extends EventEmitter {
 
   ended(status: ChildStatus): void {
     this.exited = true;
-    this.onEnd();
     this.exitCode = status.code;
     this.signalCode = status.signal === null ? null : (signalNames.get(status.signal) ?? null);
     this.emit('exit', this.exitCode, this.signalCode);
@@ -132,7 +125,7 @@ function reap(): void {
 
 let usable: boolean | undefined;
 
-function posixUsable(options: SpawnChildOptions): boolean {
+function posixUsable(options: SpawnOptions): boolean {
   if (process.platform !== 'linux') return false;
   try {
     usable ??= (canSpawnInDirectory(), true);
@@ -143,39 +136,15 @@ function posixUsable(options: SpawnChildOptions): boolean {
 }
 
 /**
- * Runs `file` (a path, or a name on this process's PATH) with `args`, its stdio three stream
- * sockets. posix_spawn runs on one of libuv's threads (libc.ts posixSpawn): it holds its thread
- * until the child execs, and the caller's goes on meanwhile. Rejects with an Error with `code`
- * ENOENT or EACCES when it cannot be run (posix_spawn reports the exec's failure; child_process
- * would emit it as an 'error' event).
+ * Runs `file` (a path, or a name on this process's PATH) with `args`, its stdio three socket
+ * pairs whose ends here the caller reads and writes (fd-io.ts) and closes. posix_spawn runs on
+ * one of libuv's threads (libc.ts posixSpawn): it holds its thread until the child execs, and
+ * the caller's goes on meanwhile. Rejects with an Error with `code` ENOENT or EACCES when `file`
+ * cannot be run (posix_spawn reports the exec's failure), ENOSYS without koffi (or without
+ * posix_spawn's chdir, for `cwd`). A net.Socket an end cost the CLI's thread ~1 ms each at
+ * first, and node:net with the streams it loads ~2 ms more, in every `up` (three a launcher).
  */
-export async function spawnChild(file: string, args: readonly string[], options: SpawnChildOptions = {}): Promise<SpawnedChild> {
-  if (!posixUsable(options)) return forked(file, args, options);
-  const { pairs, request } = spawnRequest(file, args, options);
-  const pid = await spawned(request, () => pairs.forEach((pair) => pair.forEach((fd) => close(fd))));
-  const child = registered(pid, pairs);
-  // A SIGCHLD of it may have come before it was registered (one that died at once): looked for
-  // on a later turn, as a SIGCHLD's reaping is, so the caller has its 'exit' listener by then.
-  setImmediate(reap);
-  return child;
-}
-
-/** A child of spawnPiped: its stdio are this process's ends of three socket pairs, as descriptors. */
-export interface PipedChild extends Child {
-  /** Its stdin's end here, and its stdout's and stderr's: non-blocking, close-on-exec, the caller's to close. */
-  readonly stdin: number;
-  readonly stdout: number;
-  readonly stderr: number;
-}
-
-/**
- * spawnChild without streams: the child's stdio are left to the caller as descriptors, read
- * and written as they turn ready (ready-watch.ts). A net.Socket cost the CLI's thread ~1 ms
- * each at first, and node:net with the streams it loads ~2 ms more, in every `up` (three a
- * launcher). Needs posix_spawn through koffi (and its chdir for `cwd`): rejects with an Error
- * with `code` ENOSYS without them, ENOENT or EACCES when `file` cannot be run.
- */
-export async function spawnPiped(file: string, args: readonly string[], options: SpawnChildOptions = {}): Promise<PipedChild> {
+export async function spawnPiped(file: string, args: readonly string[], options: SpawnOptions = {}): Promise<PipedChild> {
   if (!posixUsable(options)) throw Object.assign(new Error(`spawn ${file}: posix_spawn cannot be called here`), { code: 'ENOSYS', path: file });
   const { pairs, request } = spawnRequest(file, args, options);
   const pid = await spawned(request, () => pairs.forEach((pair) => pair.forEach((fd) => close(fd))));
@@ -190,17 +159,19 @@ export async function spawnPiped(file: string, args: readonly string[], options:
     setImmediate(reap);
     throw e;
   }
-  const child = new PosixChild(pid, stdin, stdout, stderr, () => undefined);
+  const child = new PosixChild(pid, stdin, stdout, stderr);
   running.set(pid, child);
   keepAlive();
-  setImmediate(reap); // one that ended before it was in the table, as spawnChild
+  // A SIGCHLD of it may have come before it was registered (one that died at once): looked for
+  // on a later turn, as a SIGCHLD's reaping is, so the caller has its 'exit' listener by then.
+  setImmediate(reap);
   return child;
 }
 
 /**
  * Starts `file` with `args` in a session of its own, its descriptors 0, 1, 2, … this process's
  * `fds`, and resolves to its pid; nothing of it keeps this process running (a daemon: the
- * supervisor). posix_spawn on one of libuv's threads, as spawnChild: a fork of Node held the
+ * supervisor). posix_spawn on one of libuv's threads, as spawnPiped: a fork of Node held the
  * caller's thread 7-10 ms at the end of every `up` that started a supervisor. It is reaped
  * should it end while this process runs, so its pid never names a zombie here.
  */
@@ -224,7 +195,7 @@ export async function spawnDetached(
 }
 
 /** The child's three socket pairs and the posix_spawn request of `file` with `args`. */
-function spawnRequest(file: string, args: readonly string[], options: SpawnChildOptions): { pairs: [number, number][]; request: SpawnRequest } {
+function spawnRequest(file: string, args: readonly string[], options: SpawnOptions): { pairs: [number, number][]; request: SpawnRequest } {
   const pairs: [number, number][] = [];
   try {
     for (const name of ['stdin', 'stdout', 'stderr']) pairs.push(socketPair(`${name} of ${file}`));
@@ -270,34 +241,3 @@ async function spawned(request: SpawnRequest, failed: () => void = () => undefin
   return pid;
 }
 
-/** The spawned child `pid` with its ends of `pairs` as its stdio, in the table SIGCHLD reaps from. */
-function registered(pid: number, pairs: readonly [number, number][]): PosixChild<Socket> {
-  for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
-  const { Socket } = netModule(); // node:net (~2 ms with the streams it loads) only once a child has pipes: `down` spawns none
-  const socket = (fd: number, readable: boolean): Socket => new Socket({ fd, readable, writable: !readable });
-  const [stdin, stdout, stderr] = [socket(pairs[0]![0], false), socket(pairs[1]![0], true), socket(pairs[2]![0], true)];
-  // As child_process does at the exit: a stdin never ended (a launcher discarded unfed) is not left open.
-  const child = new PosixChild(pid, stdin, stdout, stderr, () => stdin.destroy());
-  running.set(pid, child);
-  keepAlive();
-  return child;
-}
-
-/** child_process.spawn with the same stdio, where koffi or posix_spawn's chdir is missing. */
-function forked(file: string, args: readonly string[], options: SpawnChildOptions): SpawnedChild {
-  const { spawn } = childProcess();
-  const child: ChildProcess = spawn(file, [...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    ...(options.env !== undefined && { env: options.env as NodeJS.ProcessEnv }),
-    ...(options.cwd !== undefined && { cwd: options.cwd }),
-    ...(options.detached === true && { detached: true }),
-  });
-  if (child.pid === undefined) {
-    // The spawn failed: child_process says why only in an 'error' event, after this tick; a
-    // path that exists was not executable.
-    child.once('error', () => undefined);
-    const code = file.includes('/') && existsSync(file) ? 'EACCES' : 'ENOENT';
-    throw Object.assign(new Error(`spawn ${file}: ${code}`), { code, path: file });
-  }
-  return Object.defineProperty(child, 'exited', { get: () => child.exitCode !== null || child.signalCode !== null }) as unknown as SpawnedChild;
-}

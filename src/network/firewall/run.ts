@@ -1,12 +1,14 @@
 // Runs the firewall's programs (iptables) in the host's network namespace or in a named
 // one (nsenter --net), so the same code serves `stack up` and the tests' throwaway "host" netns.
-import type { Readable } from 'node:stream';
 import { constants } from 'node:fs';
 import { accessSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { DEFAULT_SEARCH_PATH } from '../../runtime/index.js';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
-import { spawnChild, type SpawnedChild } from '../../sys/spawn.js';
+import { spawnPiped, type PipedChild } from '../../sys/spawn.js';
+import { readToEnd, writeAll } from '../../sys/fd-io.js';
+import { close } from '../../sys/libc.js';
+import { readyWatcher } from '../../sys/ready-watch.js';
 
 /** Where firewall commands take effect: the caller's netns, or the netns bind-mounted at `netnsPath`. */
 export interface NetTarget {
@@ -64,27 +66,31 @@ interface Finished {
 }
 
 /**
- * Runs `bin argv` with `input` on stdin and collects its output. Plain child_process rather than
- * execa: loading execa's ~140 modules cost every `stack up`/`down` 0.1-0.2 s for these few calls.
+ * Runs `bin argv` with `input` on stdin and collects its output. posix_spawn off this thread
+ * and the stdio read as they turn ready (sys/spawn.ts spawnPiped, sys/fd-io.ts), as the
+ * launchers are: no child_process, no streams (execa's ~140 modules once cost every `stack
+ * up`/`down` 0.1-0.2 s for these few calls; node:net and the streams ~3 ms of every `up` on a
+ * host whose FORWARD policy is DROP).
  */
 async function spawnCollect(bin: string, argv: readonly string[], input: string): Promise<Finished> {
-  let child: SpawnedChild;
+  const watcher = readyWatcher();
+  let child: PipedChild;
   try {
-    child = await spawnChild(bin, argv); // posix_spawn off this thread (sys/spawn.ts), as the launchers
+    if (watcher === undefined) throw Object.assign(new Error('no ready watcher'), { code: 'ENOSYS' });
+    child = await spawnPiped(bin, argv);
   } catch (e) {
     return { exitCode: undefined, stdout: '', stderr: '', code: (e as NodeJS.ErrnoException).code ?? 'ERROR' };
   }
-  const collect = (stream: Readable): Promise<string> =>
-    new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.stdin.on('error', () => undefined); // a program that exits without reading its stdin (EPIPE)
-  child.stdin.end(input);
-  const [exitCode, stdout, stderr] = await Promise.all([exited, collect(child.stdout), collect(child.stderr)]);
-  return { exitCode: exitCode ?? undefined, stdout, stderr };
+  const stdout = readToEnd(child.stdout, watcher, `stdout of ${bin}`);
+  const stderr = readToEnd(child.stderr, watcher, `stderr of ${bin}`);
+  await writeAll(child.stdin, Buffer.from(input, 'utf8'), watcher, `stdin of ${bin}`).catch(() => undefined); // one that exits without reading it (EPIPE)
+  watcher.whenFree(() => close(child.stdin));
+  const [exitCode] = await Promise.all([exited, stdout.ended, stderr.ended]);
+  const result = { exitCode: exitCode ?? undefined, stdout: stdout.text(), stderr: stderr.text() };
+  stdout.stop(() => close(child.stdout));
+  stderr.stop(() => close(child.stderr));
+  return result;
 }
 
 /**

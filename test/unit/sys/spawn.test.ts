@@ -1,25 +1,35 @@
-// spawnChild (src/sys/spawn.ts): real programs started with posix_spawn (on one of libuv's
-// threads), their stdio, their exit (reaped, no zombie left), what they inherit, and the errors of
-// a program that cannot run.
+// spawnPiped and spawnDetached (src/sys/spawn.ts): real programs started with posix_spawn (on
+// one of libuv's threads), their stdio (read and written with sys/fd-io.ts), their exit (reaped,
+// no zombie left), what they inherit, and the errors of a program that cannot run.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { spawnChild, spawnDetached, type SpawnedChild } from '../../../src/sys/spawn.js';
+import { readToEnd, writeAll } from '../../../src/sys/fd-io.js';
+import { close } from '../../../src/sys/libc.js';
+import { readyWatcher } from '../../../src/sys/ready-watch.js';
+import { spawnDetached, spawnPiped, type PipedChild } from '../../../src/sys/spawn.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-spawn-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Everything the child writes to stdout and stderr, and how it ended. */
-function finished(child: SpawnedChild): Promise<{ out: string; err: string; code: number | null; signal: NodeJS.Signals | null }> {
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const closed = (s: NodeJS.ReadableStream): Promise<void> => new Promise((resolve) => s.once('end', resolve));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
-  return Promise.all([closed(child.stdout), closed(child.stderr), exited]).then(([, , [code, signal]]) => ({ out, err, code, signal }));
+/** Feeds the child `input` (then the end of its stdin); everything it writes to stdout and stderr, and how it ended. Its descriptors are closed. */
+async function finished(child: PipedChild, input = ''): Promise<{ out: string; err: string; code: number | null; signal: NodeJS.Signals | null }> {
+  const watcher = readyWatcher()!;
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.exited ? resolve([child.exitCode, child.signalCode]) : child.once('exit', (c, s) => resolve([c, s])),
+  );
+  const out = readToEnd(child.stdout, watcher, 'stdout');
+  const err = readToEnd(child.stderr, watcher, 'stderr');
+  await writeAll(child.stdin, Buffer.from(input), watcher, 'stdin').catch(() => undefined);
+  close(child.stdin);
+  await Promise.all([out.ended, err.ended]);
+  const [code, signal] = await exited;
+  const result = { out: out.text(), err: err.text(), code, signal };
+  out.stop(() => close(child.stdout));
+  err.stop(() => close(child.stderr));
+  return result;
 }
 
 /** The state letter of `pid` in /proc (undefined once it is reaped). */
@@ -31,32 +41,29 @@ function procState(pid: number): string | undefined {
   }
 }
 
-describe('spawnChild', () => {
+describe('spawnPiped', () => {
   test('stdin, stdout and stderr are the child\'s, and its exit code comes back; it is reaped', async () => {
-    const child = await spawnChild('sh', ['-c', 'cat; echo to-stderr >&2; exit 3']);
-    child.stdin.end('hello\n');
-    const result = await finished(child);
+    const child = await spawnPiped('sh', ['-c', 'cat; echo to-stderr >&2; exit 3']);
+    const result = await finished(child, 'hello\n');
     expect(result).toEqual({ out: 'hello\n', err: 'to-stderr\n', code: 3, signal: null });
     expect(child.exitCode).toBe(3);
     expect(procState(child.pid)).toBeUndefined(); // no zombie
   });
 
   test('a signal that ends it is reported by name', async () => {
-    const child = await spawnChild('sleep', ['30']);
+    const child = await spawnPiped('sleep', ['30']);
     const done = finished(child);
-    child.stdin.end();
     expect(child.kill('SIGKILL')).toBe(true);
     expect(await done).toMatchObject({ code: null, signal: 'SIGKILL' });
     expect(child.kill('SIGKILL')).toBe(false); // reaped: its pid is not signalled again
   });
 
   test('the environment, working directory and session are the ones asked for; no signal ignored or blocked', async () => {
-    const child = await spawnChild('/bin/sh', ['-c', 'echo "$FOO $(pwd)"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$'], {
+    const child = await spawnPiped('/bin/sh', ['-c', 'echo "$FOO $(pwd)"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$'], {
       env: { FOO: 'bar', PATH: '/usr/bin:/bin' },
       cwd: dir,
       detached: true,
     });
-    child.stdin.end();
     const { out, code } = await finished(child);
     expect(code).toBe(0);
     const [first, ...rest] = out.trim().split('\n');
@@ -72,12 +79,14 @@ describe('spawnChild', () => {
     expect(sid!.trim()).toBe(pid); // setsid: it leads its own session
   });
 
-  test('a program that is not there, or not executable, rejects with ENOENT or EACCES', async () => {
-    await expect(spawnChild(join(dir, 'missing'), [])).rejects.toMatchObject({ code: 'ENOENT' });
+  test('a program that is not there, or not executable, rejects with ENOENT or EACCES, and leaves no descriptor open', async () => {
+    const before = readdirSync('/proc/self/fd').length;
+    await expect(spawnPiped(join(dir, 'missing'), [])).rejects.toMatchObject({ code: 'ENOENT' });
     const script = join(dir, 'not-executable');
     writeFileSync(script, '#!/bin/sh\n');
     chmodSync(script, 0o644);
-    await expect(spawnChild(script, [])).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(spawnPiped(script, [])).rejects.toMatchObject({ code: 'EACCES' });
+    expect(readdirSync('/proc/self/fd').length).toBe(before); // the socket pairs made for them are closed
   });
 
   test('a child keeps the event loop alive until it ends, unless unref()\'d', () => {
@@ -85,9 +94,10 @@ describe('spawnChild', () => {
     const module = new URL('../../../dist/sys/spawn.js', import.meta.url).pathname;
     expect(existsSync(module), `${module} is missing: run npm run build`).toBe(true);
     const program = (unref: boolean): string =>
-      `import { spawnChild } from '${module}';
-       const child = await spawnChild('sh', ['-c', 'sleep 0.3; exit 7']);
-       child.stdin.destroy(); child.stdout.destroy(); child.stderr.destroy();
+      `import { spawnPiped } from '${module}';
+       import { closeSync } from 'node:fs';
+       const child = await spawnPiped('sh', ['-c', 'sleep 0.3; exit 7']);
+       closeSync(child.stdin); closeSync(child.stdout); closeSync(child.stderr);
        ${unref ? 'child.unref();' : ''}
        child.once('exit', (code) => console.log('exit', code));`;
     const run = (unref: boolean): string =>
@@ -98,12 +108,13 @@ describe('spawnChild', () => {
 
   test('a child that exits at once is reaped and reported, one after another', async () => {
     // `true` execs and exits at once: its SIGCHLD may come before the spawn's answer reaches this
-    // thread (spawnChild then reaps once it knows the pid), and with no other child of
+    // thread (spawnPiped then reaps once it knows the pid), and with no other child of
     // posix_spawn running no later SIGCHLD would. Here the answer came first in every run seen.
     for (let i = 0; i < 30; i++) {
-      const child = await spawnChild('true', []);
+      const child = await spawnPiped('true', []);
       // As its callers do: the listener right after the spawn, never a look at `exited` first.
       const code = await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+      for (const fd of [child.stdin, child.stdout, child.stderr]) close(fd);
       expect(code).toBe(0);
       expect(procState(child.pid)).toBeUndefined();
     }
@@ -112,7 +123,7 @@ describe('spawnChild', () => {
   test('twenty at once: each its own stdio and exit code, a session of its own, no signal ignored or blocked', async () => {
     const children = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        spawnChild('/bin/sh', ['-c', `read x; echo "$x ${i}"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$; exit ${i}`], {
+        spawnPiped('/bin/sh', ['-c', `read x; echo "$x ${i}"; grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo $$; exit ${i}`], {
           env: { PATH: '/usr/bin:/bin' },
           cwd: dir,
           detached: true,
@@ -121,11 +132,7 @@ describe('spawnChild', () => {
     );
     expect(new Set(children.map((c) => c.pid)).size).toBe(20);
     const results = await Promise.all(
-      children.map((c, i) => {
-        const done = finished(c);
-        c.stdin.end(`child\n`);
-        return done.then((r) => ({ ...r, i }));
-      }),
+      children.map((c, i) => finished(c, 'child\n').then((r) => ({ ...r, i }))),
     );
     for (const { out, code, i } of results) {
       const [first, ...rest] = out.trim().split('\n');
