@@ -176,15 +176,15 @@ function spawnedLauncher(child: PipedChild, watcher: ReadyWatcher): StartedLaunc
       const stderr = readToEnd(child.stderr, watcher, `stderr of ${what}`);
       // A launcher that died early (EPIPE): its answer, or its exit, says why.
       await writeAll(child.stdin, request, watcher, `stdin of ${what}`).catch(() => undefined);
-      watcher.whenFree(() => close(child.stdin)); // the end of the request: the launcher reads to it
+      const stdinClosed = watcher.whenFree(() => close(child.stdin)); // the end of the request: the launcher reads to it
       await stdout.ended;
       // No answer means the launcher crashed: wait for its exit status to say so.
       if (stdout.text() === '' && !child.exited) await new Promise((resolve) => child.once('exit', resolve));
       const answer = { line: stdout.text(), stderr: stderr.text(), monitorPid: child.pid };
       forget();
-      // Its pipes closed now, not when their ends are read: a launch leaves no descriptor behind.
-      stdout.stop(() => close(child.stdout));
-      stderr.stop(() => close(child.stderr));
+      // Its pipes closed before the answer is given, not when their ends are read: a launch
+      // leaves no descriptor behind (one a poll under way holds is closed once it returned).
+      await Promise.all([stdinClosed, stdout.stop(() => close(child.stdout)), stderr.stop(() => close(child.stderr))]);
       child.unref();
       return answer;
     },

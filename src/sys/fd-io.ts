@@ -41,8 +41,8 @@ export interface Reading {
   readonly ended: Promise<void>;
   /** What was read so far, and what is there now (read without waiting), as UTF-8 text. */
   text(): string;
-  /** Stops reading: `closeFd` runs once no poll holds the descriptor (the first call's; later calls do nothing). */
-  stop(closeFd: () => void): void;
+  /** Stops reading: `closeFd` runs once no poll holds the descriptor (the first call's; later calls do nothing). Resolves once it ran. */
+  stop(closeFd: () => void): Promise<void>;
 }
 
 /** Reads the non-blocking `fd` until the end of its stream, each time `watcher` says it is readable. */
@@ -51,7 +51,7 @@ export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Read
   let buf: Buffer | undefined;
   let done = false;
   let stopped = false;
-  let stopWatch: ((closeFd?: () => void) => void) | undefined;
+  let stopWatch: ((closeFd?: () => void) => Promise<void>) | undefined;
   let finish: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (finish = resolve));
   /** Reads what is there; whether the stream ended (or failed). */
@@ -84,14 +84,13 @@ export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Read
       return Buffer.concat(chunks).toString('utf8');
     },
     stop(closeFd) {
-      if (stopped) return;
+      if (stopped) return Promise.resolve();
       stopped = true;
       done = true;
       finish();
       const stop = stopWatch;
       stopWatch = undefined;
-      if (stop !== undefined) stop(closeFd);
-      else watcher.whenFree(closeFd);
+      return stop !== undefined ? stop(closeFd) : watcher.whenFree(closeFd);
     },
   };
 }

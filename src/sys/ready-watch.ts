@@ -48,9 +48,9 @@ export class ReadyWatcher {
    * Calls `onReady` once `fd` has one of `events` (poll(2) bits), or POLLHUP or POLLERR: later,
    * never from this call, and not at all once stopped or closed. Returns the function that stops
    * the watch and runs `closeFd` (if given) once no poll holds the descriptor, now or when the
-   * poll under way returns. Watching a descriptor watched already replaces that watch.
+   * poll under way returns (whenFree). Watching a descriptor watched already replaces that watch.
    */
-  watch(fd: number, events: number, onReady: (revents: number) => void): (closeFd?: () => void) => void {
+  watch(fd: number, events: number, onReady: (revents: number) => void): (closeFd?: () => void) => Promise<void> {
     if (this.closed) throw new Error('ready watcher: closed');
     const mine: Watch = { events, onReady };
     this.watched.set(fd, mine);
@@ -60,7 +60,7 @@ export class ReadyWatcher {
         this.watched.delete(fd);
         this.rearm();
       }
-      if (closeFd !== undefined) this.whenFree(closeFd);
+      return closeFd === undefined ? Promise.resolve() : this.whenFree(closeFd);
     };
   }
 
@@ -69,10 +69,21 @@ export class ReadyWatcher {
     return !this.closed && this.failures <= FAILURES_TOLERATED;
   }
 
-  /** Runs `closeFd` once no poll holds what it closes: at once when none is under way. */
-  whenFree(closeFd: () => void): void {
-    if (this.polling) this.closers.push(closeFd);
-    else closeFd();
+  /** Runs `closeFd` once no poll holds what it closes: at once when none is under way. Resolves once it ran. */
+  whenFree(closeFd: () => void): Promise<void> {
+    if (!this.polling) {
+      closeFd();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.closers.push(() => {
+        try {
+          closeFd();
+        } finally {
+          resolve();
+        }
+      }),
+    );
   }
 
   /** Stops every watch and lets go of the poll's thread (idempotent). */

@@ -85,11 +85,10 @@ async function spawnCollect(bin: string, argv: readonly string[], input: string)
   const stdout = readToEnd(child.stdout, watcher, `stdout of ${bin}`);
   const stderr = readToEnd(child.stderr, watcher, `stderr of ${bin}`);
   await writeAll(child.stdin, Buffer.from(input, 'utf8'), watcher, `stdin of ${bin}`).catch(() => undefined); // one that exits without reading it (EPIPE)
-  watcher.whenFree(() => close(child.stdin));
+  const stdinClosed = watcher.whenFree(() => close(child.stdin));
   const [exitCode] = await Promise.all([exited, stdout.ended, stderr.ended]);
   const result = { exitCode: exitCode ?? undefined, stdout: stdout.text(), stderr: stderr.text() };
-  stdout.stop(() => close(child.stdout));
-  stderr.stop(() => close(child.stderr));
+  await Promise.all([stdinClosed, stdout.stop(() => close(child.stdout)), stderr.stop(() => close(child.stderr))]);
   return result;
 }
 

@@ -67,18 +67,18 @@ describe('ReadyWatcher', () => {
     for (const fd of [a, b, c, d]) close(fd);
   });
 
-  test('a descriptor a poll under way holds is closed once that poll returned, not at once', async () => {
+  test('a descriptor a poll under way holds is closed once that poll returned, not at once; the stop resolves then', async () => {
     const watcher = ReadyWatcher.open()!;
     const [a, b] = socketPair('test a');
     const stop = watcher.watch(a, POLLIN, () => undefined);
     await new Promise((resolve) => setTimeout(resolve, 20)); // the poll is under way on its thread
     let closed = false;
-    stop(() => {
+    const done = stop(() => {
       close(a);
       closed = true;
     });
     expect(closed).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await done; // resolves once it ran
     expect(closed).toBe(true);
     watcher.close();
     close(b);
