@@ -27,8 +27,8 @@ export function planRemove(live: LiveState, options: { volumes: boolean }): Plan
  * `runFiles: false` says the project's run folder holds nothing but its lock (no supervisor,
  * no snapshot): with nothing to remove either, the plan is empty (`nothing to do`).
  */
-export function planDown(live: LiveState, options: { volumes: boolean; runFiles?: boolean }): Plan {
-  const removal = planRemove(live, options).operations;
+export function planDown(live: LiveState, options: { volumes: boolean; runFiles?: boolean; cannotActOnStop?: ReadonlySet<string> }): Plan {
+  const { removal, early } = unplugEarly(planRemove(live, options).operations, options.cannotActOnStop ?? new Set());
   if (removal.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
   const stop: StopSupervisor = { id: STOP_SUPERVISOR_ID, kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
   // Every veth is unplugged once every service has stopped (begun once their processes are
@@ -44,6 +44,7 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
   // between the stops, whose work keeps it busy (its record goes with the last step of its
   // removal: executor/handlers/leaving.ts).
   const operations: Operation[] = removal.map((op) => {
+    if (early.has(op.id)) return { ...op, dependsOn: [stop.id] }; // a network unplugged beside the stops
     if (op.kind === 'detach-veth' || op.kind === 'remove-service') return { ...op, dependsOn: [...new Set([...op.dependsOn, ...(stops.length > 0 ? stops : [stop.id])])] };
     if (op.kind === 'remove-network') return afterStops(op);
     return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
@@ -59,4 +60,38 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
     sweepFirewall: Object.keys(live.networks).length > 0 && !removal.some((op) => op.kind === 'remove-network'),
   };
   return { project: live.project, operations: [stop, ...operations, remove] };
+}
+
+/**
+ * A network none of whose running services can act on its stop signal (`cannotActOnStop`: their
+ * main process, a namespace's pid 1 without a handler or ignoring it, was seen so by `down`
+ * before planning) is unplugged beside the stops, not after them: its veths and bridge are
+ * deleted (two RCU waits in the kernel, ~35-45 ms) while the services are killed, instead of
+ * after the last is gone. Those services are killed at once (killAtOnce), as their stops would
+ * have done on the same look at /proc; no process of theirs can then act on anything, so none
+ * sees its network go. A network with a service that can act on its signal keeps the order: a
+ * graceful shutdown (a database waiting for its clients' connections to close, a client's FIN
+ * reaching it) needs the network until its processes are gone.
+ */
+function unplugEarly(removal: readonly Operation[], cannotActOnStop: ReadonlySet<string>): { removal: Operation[]; early: Set<string> } {
+  const stopping = new Set(removal.flatMap((op) => (op.kind === 'stop-service' ? [op.service] : [])));
+  const attached = new Map<string, string[]>(); // network -> its services with a veth to detach
+  for (const op of removal) if (op.kind === 'detach-veth') attached.set(op.network, [...(attached.get(op.network) ?? []), op.service]);
+  const quiet = new Set(
+    [...attached].filter(([, services]) => services.some((s) => stopping.has(s)) && services.every((s) => !stopping.has(s) || cannotActOnStop.has(s))).map(([network]) => network),
+  );
+  const earlyOps = removal.filter((op) => (op.kind === 'detach-veth' || op.kind === 'remove-network') && quiet.has(op.network));
+  const early = new Set(earlyOps.map((op) => op.id));
+  // What waited for an early op waited, through it, for what that op waited for (the plan keeps
+  // only direct edges: a netns's removal waits for its service's stop through its veth's
+  // detach): those waits are made direct before the early ops let go of them.
+  const implied = new Map(earlyOps.map((op) => [op.id, op.dependsOn]));
+  return {
+    removal: removal.map((op) => {
+      const inherited = op.dependsOn.flatMap((id) => (early.has(op.id) ? [] : (implied.get(id) ?? [])));
+      const withWaits = inherited.length > 0 ? { ...op, dependsOn: [...new Set([...op.dependsOn, ...inherited])] } : op;
+      return withWaits.kind === 'stop-service' && cannotActOnStop.has(withWaits.service) ? { ...withWaits, killAtOnce: true } : withWaits;
+    }),
+    early,
+  };
 }

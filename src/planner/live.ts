@@ -17,6 +17,8 @@ export interface LiveProcess {
   /** Start time in clock ticks since boot (/proc/PID/stat field 22). */
   readonly startTime: number;
   readonly alive: boolean;
+  /** The stop signal it was started with (its record's), when the record says. */
+  readonly stopSignal?: string;
 }
 
 /** One veth pair of a service, keyed in LiveService.veths by network key. */

@@ -92,6 +92,11 @@ export interface StartService extends OperationBase {
 export interface StopService extends OperationBase {
   readonly kind: 'stop-service';
   readonly service: string;
+  /**
+   * Killed at once (SIGKILL), not signalled: its main process was seen unable to act on its stop
+   * signal when the plan was made, and its networks go beside the stops (planDown).
+   */
+  readonly killAtOnce?: boolean;
 }
 
 /**

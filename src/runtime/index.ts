@@ -15,7 +15,7 @@ export { startServiceProcess, type StartRequest, type StartedService } from './s
 export { discardPreparedLauncher, launch, prepareLauncher, type LaunchOptions, type LaunchedService } from './launch.js';
 export { LAUNCHER_PATH } from './launcher-path.js';
 export { commandOf } from './launcher-config.js';
-export { signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
+export { cannotActOnStop, signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
 export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';
 export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, makeVolumeFolder, volumeOwner, type MountSetup } from './mounts.js';
 export { checkTargets, type ServiceView, type ViewMount } from './view.js';

@@ -112,6 +112,29 @@ export function judgeSignal(status: ProcStatus, signal: number): SignalJudgement
   return 'cannot';
 }
 
+/**
+ * Whether the running process `pid` (started at `startTime`) cannot act on its stop signal
+ * `signalName`, judged on one look at /proc, as a stop would judge it without waiting: a
+ * namespace's pid 1 asleep without a handler for it, or ignoring it. A process that started in
+ * the last YOUNG_MS counts only asleep in an event wait (its start-up is over); anything that
+ * cannot be judged at once (running, gone, an unknown signal) is false. `down` plans with it
+ * (planner/down.ts: such services are killed at once, their networks unplugged meanwhile).
+ */
+export function cannotActOnStop(pid: number, startTime: number, signalName: string): boolean {
+  let signal: number;
+  try {
+    signal = signalNumber('', signalName);
+  } catch {
+    return false;
+  }
+  if (signal === osConstants.signals.SIGKILL) return true;
+  const status = readStatus(pid);
+  if (status === undefined) return false;
+  const age = processAgeMs(startTime);
+  if ((age === undefined || age < YOUNG_MS) && !(status.state === 'S' && isEventWait(status.wchan))) return false;
+  return judgeSignal(status, signal) === 'cannot';
+}
+
 /** How long to wait for a running main process to sleep so it can be judged. */
 const JUDGE_BUDGET_MS = 1000;
 /** A process younger than this may still be starting up (installing its signal handlers). */

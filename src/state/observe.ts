@@ -190,9 +190,15 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
 function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): ServiceProcess {
   return {
     name: r.service,
-    process: r.process === null ? null : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process) },
+    process: r.process === null ? null : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process), ...stopSignalOf(r) },
     ...(r.oneOff !== undefined && { oneOff: r.oneOff.service }),
   };
+}
+
+/** The stop signal of a record's process, when the record has one. */
+function stopSignalOf(r: ServiceRecord): { stopSignal?: string } {
+  const signal = (r.stop as { signal?: unknown } | undefined)?.signal;
+  return typeof signal === 'string' ? { stopSignal: signal } : {};
 }
 
 async function observeNetwork(r: NetworkRecord, thisBoot: boolean): Promise<LiveNetwork> {

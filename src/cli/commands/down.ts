@@ -15,6 +15,7 @@ import { executorEnv, timeoutMs } from './executor-env.js';
 import { openRenderer, progressMode } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { supervisorControl } from '../../supervisor/index.js';
+import type { LiveState } from '../../planner/live.js';
 
 const HELP = `Usage: stack down [OPTIONS]
 
@@ -75,7 +76,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       mark('down: observed');
       for (const w of live.warnings) renderer.notice(`warning: ${w}`);
       const runFiles = runFolderHolds(projectRunDir(env.roots, name));
-      const result = await apply(planDown(live, { volumes: values.volumes, runFiles }), emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY });
+      const plan = planDown(live, { volumes: values.volumes, runFiles, cannotActOnStop: await cannotActOnStopNow(live) });
+      const result = await apply(plan, emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY });
       mark('down: applied');
       for (const n of result.notices) renderer.notice(n);
     });
@@ -83,4 +85,22 @@ export async function run(ctx: CommandContext): Promise<number> {
     await renderer.close();
   }
   return 0;
+}
+
+/**
+ * The running services whose main process cannot act on its stop signal now (runtime/stop.ts
+ * cannotActOnStop: one read of its /proc status each): planDown kills them at once and unplugs
+ * a network of only such services while they are killed, not after.
+ */
+async function cannotActOnStopNow(live: LiveState): Promise<Set<string>> {
+  const found = new Set<string>();
+  const running = Object.values(live.services).some((s) => s.process?.alive === true);
+  if (!running) return found;
+  // The runtime's module: the kernel side apply() loads next anyway (`ps` and the rest load none).
+  const { cannotActOnStop } = await import('../../runtime/index.js');
+  for (const s of Object.values(live.services)) {
+    const p = s.process;
+    if (p?.alive === true && cannotActOnStop(p.pid, p.startTime, p.stopSignal ?? 'SIGTERM')) found.add(s.name);
+  }
+  return found;
 }

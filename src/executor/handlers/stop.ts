@@ -41,7 +41,7 @@ function stopSettings(record: ServiceRecord | undefined): { signal: string; grac
  * project would apply the restart policy to a process with no stop mark, publish the ports of a
  * service whose record names a process, and `restart` would count it as started.
  */
-export async function stopService(ctx: RunContext, op: Pick<StopService, 'service' | 'id'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
+export async function stopService(ctx: RunContext, op: Pick<StopService, 'service' | 'id' | 'killAtOnce'>, walk?: Pick<HandlerContext, 'ready' | 'aside'>): Promise<void> {
   mark('stop: begin');
   const stop = ctx.stopsTogether?.join(op.id);
   try {
@@ -65,7 +65,7 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
 }
 
 /** The stop itself: `gone` is called once its processes are gone, and its last steps wait for what it returns. */
-async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, gone: () => void | Promise<void>, awaitsExit: () => void): Promise<void> {
+async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 'killAtOnce'>, gone: () => void | Promise<void>, awaitsExit: () => void): Promise<void> {
   const project = ctx.project.name;
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
@@ -91,7 +91,8 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service'>, 
         ...(monitor && { monitorPid: monitor.pid, monitorStartTime: monitor.startTime }),
         cgroup: group,
       },
-      { signal: settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs, gone, awaitsExit },
+      // killAtOnce: seen unable to act on its signal when the plan was made (planner/down.ts), and its networks go meanwhile.
+      { signal: op.killAtOnce === true ? 'SIGKILL' : settings.signal, graceMs: ctx.env.stopTimeoutMs ?? settings.graceMs, gone, awaitsExit },
     );
     mark('stop: stopped');
   } else {

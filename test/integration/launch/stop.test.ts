@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readLogLines } from '../../../src/runtime/logs.js';
 import { isSameProcess, readStatus } from '../../../src/runtime/proc.js';
-import { isEventWait, stopService } from '../../../src/runtime/stop.js';
+import { cannotActOnStop, isEventWait, stopService } from '../../../src/runtime/stop.js';
 import { describeRoot, hasCommand } from '../../harness/require.js';
 import { testService } from '../../fixtures/launch/service.js';
 import { buildLauncher, LaunchRig, openFds, waitForExit, type Started } from './harness.js';
@@ -59,6 +59,30 @@ describeRoot('stopService', () => {
     expect(isEventWait(wchan)).toBe(true);
     const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000 });
     expect(result.outcome).toBe('killed-at-once');
+  });
+
+  it('cannotActOnStop: true for a pid 1 asleep without a handler or ignoring the signal, false for one with a handler, for a process that is gone and for a signal the kernel lacks', async () => {
+    // Judged once asleep in an event wait (a process just launched may still be starting).
+    const eventually = async (s: Started, signal: string): Promise<boolean> => {
+      for (let i = 0; i < 400; i++) {
+        if (cannotActOnStop(s.pid, s.startTime, signal)) return true;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return false;
+    };
+    const sleeper = await rig.start(testService({ command: ['sleep', '3600'] }));
+    const ignoring = await rig.start(testService({ command: ['sh', '-c', "trap '' TERM; sleep 3600 & wait"] }));
+    const handling = await rig.start(testService({ command: ['sh', fixture('term-handler.sh')] }));
+    await ready(handling);
+    expect(await eventually(sleeper, 'SIGTERM')).toBe(true);
+    expect(await eventually(ignoring, 'TERM')).toBe(true);
+    expect(cannotActOnStop(handling.pid, handling.startTime, 'SIGTERM')).toBe(false);
+    expect(cannotActOnStop(handling.pid, handling.startTime, 'SIGKILL')).toBe(true); // nothing can act on it
+    expect(cannotActOnStop(sleeper.pid, sleeper.startTime, 'SIGNOPE')).toBe(false);
+    // SIGUSR1's default action is to end a process, but a namespace's pid 1 is spared it: the same judgement.
+    expect(cannotActOnStop(sleeper.pid, sleeper.startTime, 'SIGUSR1')).toBe(true);
+    for (const s of [sleeper, ignoring, handling]) await stopService({ ...s, cgroup: s.group }, { signal: 'SIGKILL', graceMs: 0 });
+    expect(cannotActOnStop(sleeper.pid, sleeper.startTime, 'SIGTERM')).toBe(false); // gone
   });
 
   it('gives a program with a SIGTERM handler its clean shutdown', async () => {

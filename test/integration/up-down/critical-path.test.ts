@@ -287,6 +287,27 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
   });
 
+  it('a down unplugs a network whose services cannot act on SIGTERM while it kills them; a network with a service that handles it keeps its links until that one has stopped', async () => {
+    // quiet: q alone (sleep: pid 1 without a handler). mixed: m (the same) and g, whose handler
+    // looks for its eth0 0.3 s after the SIGTERM: a network unplugged beside the stops (as
+    // quiet's is, planner/down.ts) would be gone by then.
+    const r = rig();
+    mkdirSync(join(r.dir, 'out'));
+    r.spec(
+      '  q:\n    command: ["sleep", "3600"]\n    networks: [quiet]\n' +
+        '  m:\n    command: ["sleep", "3600"]\n    networks: [mixed]\n' +
+        `  g:\n    command: ["sh", "-c", "trap 'sleep 0.3; grep -c eth0: /proc/net/dev > /out/at-term; exit 0' TERM; echo ready; sleep 3600 & wait"]\n    networks: [mixed]\n    volumes: ["./out:/out"]\n`,
+      'networks:\n  quiet: {}\n  mixed: {}\n',
+    );
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    await eventually('g to be ready', async () => ((await r.ok(['logs', '--no-log-prefix', 'g'])).stdout.includes('ready') ? true : undefined), 10_000);
+    const [q, m] = [await r.pid('q'), await r.pid('m')];
+    await r.ok(['down', '--progress', 'quiet']);
+    expect(readFileSync(join(r.dir, 'out/at-term'), 'utf8').trim()).toBe('1'); // its eth0 was still there
+    expect(existsSync(`/proc/${q}`) || existsSync(`/proc/${m}`)).toBe(false);
+    expect(r.leftovers(['q', 'm', 'g'], ['quiet', 'mixed'])).toEqual([]);
+  });
+
   it('a service that waits for a job to complete binds what the job made: its bind sources are looked at once the job is done', async () => {
     const r = rig();
     // The init job writes a file the app binds (short syntax: a missing source would be made a

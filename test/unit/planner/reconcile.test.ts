@@ -466,6 +466,32 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
     expect(planRemove(live, { volumes: false }).operations.find((op) => op.kind === 'remove-network')?.dependsOn.every((d) => d.startsWith('detach-veth:'))).toBe(true);
   });
 
+  test('a network whose running services all cannot act on their stop signal is unplugged beside their stops, which kill at once', () => {
+    // quiet: q1 and q2, both seen unable to act on their stop signal. mixed: m (unable too) and g
+    // (able: a graceful stop), so it keeps the order. m is also on quiet's network.
+    const live = upped(
+      project([service('q1', { networks: on('quiet') }), service('q2', { networks: on('quiet') }), service('m', { networks: on('quiet', 'mixed') }), service('g', { networks: on('mixed') })]),
+    );
+    const down = planDown(live, { volumes: false, cannotActOnStop: new Set(['q1', 'q2', 'm']) });
+    const op = (id: string) => down.operations.find((o) => o.id === id)!;
+    const stops = down.operations.filter((o) => o.kind === 'stop-service');
+    expect(Object.fromEntries(stops.map((o) => [o.id, o.kind === 'stop-service' && o.killAtOnce === true]))).toEqual({
+      'stop-service:q1': true,
+      'stop-service:q2': true,
+      'stop-service:m': true,
+      'stop-service:g': false,
+    });
+    for (const id of ['detach-veth:q1/quiet', 'detach-veth:q2/quiet', 'detach-veth:m/quiet', 'remove-network:quiet']) expect(op(id).dependsOn, id).toEqual(['stop-supervisor']);
+    const allStops = stops.map((o) => o.id).sort();
+    for (const id of ['detach-veth:m/mixed', 'detach-veth:g/mixed', 'remove-network:mixed']) expect([...op(id).dependsOn].sort(), id).toEqual(expect.arrayContaining(allStops));
+    // The netns of a service unplugged early still goes once it has stopped and its veths are gone.
+    expect(op('remove-netns:q1').dependsOn).toEqual(expect.arrayContaining(['stop-service:q1', 'detach-veth:q1/quiet']));
+    // Without the set (or with a service missing from it), nothing moves and no stop kills at once.
+    const plain = planDown(live, { volumes: false, cannotActOnStop: new Set(['q1']) });
+    expect(plain.operations.find((o) => o.id === 'remove-network:quiet')!.dependsOn).toEqual(expect.arrayContaining(allStops));
+    expect(plain.operations.filter((o) => o.kind === 'stop-service' && o.killAtOnce === true).map((o) => o.id)).toEqual(['stop-service:q1']);
+  });
+
   test('an empty host: only the project-wide steps (a stray supervisor, a left run folder)', () => {
     expect(renderPlan(planDown(empty, { volumes: true }))).toMatchInlineSnapshot(`
       "stop-supervisor  supervisor  stack down
