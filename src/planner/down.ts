@@ -63,22 +63,46 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
 }
 
 /**
- * A network none of whose running services can act on its stop signal (`cannotActOnStop`: their
- * main process, a namespace's pid 1 without a handler or ignoring it, was seen so by `down`
- * before planning) is unplugged beside the stops, not after them: its veths and bridge are
- * deleted (two RCU waits in the kernel, ~35-45 ms) while the services are killed, instead of
- * after the last is gone. Those services are killed at once (killAtOnce), as their stops would
- * have done on the same look at /proc; no process of theirs can then act on anything, so none
- * sees its network go. A network with a service that can act on its signal keeps the order: a
- * graceful shutdown (a database waiting for its clients' connections to close, a client's FIN
- * reaching it) needs the network until its processes are gone.
+ * Services killed together at once, and networks unplugged meanwhile. A service whose main
+ * process cannot act on its stop signal (`cannotActOnStop`: a namespace's pid 1 asleep without
+ * a handler, or ignoring it, seen so by `down` before planning) and whose stop waits for no stop
+ * of a service that can (its dependents', all the way down) is killed at once (killAtOnce: its
+ * stop sends SIGKILL), and waits for no other such stop: the order of kills matters to no one
+ * who cannot act on them, and a graceful dependent still waits for them. A network whose
+ * running services are all such, when every running service without a veth of its own is such
+ * too (`network_mode: service:` shares another's namespace), is unplugged beside the stops, not
+ * after them: its veths' and bridge's deletion (two RCU waits in the kernel, ~35-45 ms) then
+ * overlaps the kills. Its services may run for the few milliseconds until their SIGKILL without
+ * their network: they are killed without a grace period either way. A network with a service
+ * that can act on its signal keeps the order: a graceful shutdown may need it (a database
+ * waiting for its clients' connections to close, their FIN reaching it).
  */
 function unplugEarly(removal: readonly Operation[], cannotActOnStop: ReadonlySet<string>): { removal: Operation[]; early: Set<string> } {
-  const stopping = new Set(removal.flatMap((op) => (op.kind === 'stop-service' ? [op.service] : [])));
+  const stops = new Map(removal.flatMap((op): [string, Operation & { kind: 'stop-service' }][] => (op.kind === 'stop-service' ? [[op.id, op]] : [])));
+  const prompt = new Map<string, boolean>(); // stop id -> killed at once, with no wait for another stop
+  const isPrompt = (id: string): boolean => {
+    const known = prompt.get(id);
+    if (known !== undefined) return known;
+    prompt.set(id, false); // a cycle (none in a plan) is not prompt
+    const op = stops.get(id);
+    const yes = op !== undefined && cannotActOnStop.has(op.service) && op.dependsOn.every((d) => !stops.has(d) || isPrompt(d));
+    prompt.set(id, yes);
+    return yes;
+  };
+  const killed = new Set([...stops.values()].filter((op) => isPrompt(op.id)).map((op) => op.service));
+  const stopping = new Set([...stops.values()].map((op) => op.service));
   const attached = new Map<string, string[]>(); // network -> its services with a veth to detach
-  for (const op of removal) if (op.kind === 'detach-veth') attached.set(op.network, [...(attached.get(op.network) ?? []), op.service]);
+  const withVeth = new Set<string>();
+  for (const op of removal) {
+    if (op.kind !== 'detach-veth') continue;
+    attached.set(op.network, [...(attached.get(op.network) ?? []), op.service]);
+    withVeth.add(op.service);
+  }
+  const sharersKilled = [...stopping].every((s) => withVeth.has(s) || killed.has(s));
   const quiet = new Set(
-    [...attached].filter(([, services]) => services.some((s) => stopping.has(s)) && services.every((s) => !stopping.has(s) || cannotActOnStop.has(s))).map(([network]) => network),
+    [...attached]
+      .filter(([, services]) => sharersKilled && services.some((s) => stopping.has(s)) && services.every((s) => !stopping.has(s) || killed.has(s)))
+      .map(([network]) => network),
   );
   const earlyOps = removal.filter((op) => (op.kind === 'detach-veth' || op.kind === 'remove-network') && quiet.has(op.network));
   const early = new Set(earlyOps.map((op) => op.id));
@@ -88,9 +112,9 @@ function unplugEarly(removal: readonly Operation[], cannotActOnStop: ReadonlySet
   const implied = new Map(earlyOps.map((op) => [op.id, op.dependsOn]));
   return {
     removal: removal.map((op) => {
-      const inherited = op.dependsOn.flatMap((id) => (early.has(op.id) ? [] : (implied.get(id) ?? [])));
-      const withWaits = inherited.length > 0 ? { ...op, dependsOn: [...new Set([...op.dependsOn, ...inherited])] } : op;
-      return withWaits.kind === 'stop-service' && cannotActOnStop.has(withWaits.service) ? { ...withWaits, killAtOnce: true } : withWaits;
+      if (op.kind === 'stop-service' && killed.has(op.service)) return { ...op, killAtOnce: true, dependsOn: op.dependsOn.filter((d) => !stops.has(d)) };
+      const inherited = early.has(op.id) ? [] : op.dependsOn.flatMap((id) => implied.get(id) ?? []);
+      return inherited.length > 0 ? { ...op, dependsOn: [...new Set([...op.dependsOn, ...inherited])] } : op;
     }),
     early,
   };

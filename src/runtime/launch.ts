@@ -8,7 +8,7 @@
 // found and killed by the next command that holds the project's lock (state/starting.ts).
 import { mark } from '../trace.js';
 import { spawnPiped, type PipedChild } from '../sys/spawn.js';
-import { readToEnd, writeAll } from '../sys/fd-io.js';
+import { communicate } from '../sys/fd-io.js';
 import { close } from '../sys/libc.js';
 import { readyWatcher, type ReadyWatcher } from '../sys/ready-watch.js';
 import { constants as osConstants } from 'node:os';
@@ -111,9 +111,12 @@ function startLauncher(path: string, args: readonly string[]): StartedLauncher {
   let started: StartedLauncher | undefined;
   let dropped = false;
   // No `cwd`: the launcher moves to / itself, first thing (native/launcher.c).
-  const watcher = readyWatcher();
-  const ready = (watcher === undefined ? Promise.reject(new Error('cannot watch the launcher\'s pipes: eventfd or koffi failed')) : spawnPiped(path, args, { detached: true, env: {} })).then(
-    (child) => spawnedLauncher(child, watcher!),
+  const spawn = async (): Promise<StartedLauncher> => {
+    const watcher = readyWatcher(); // before the spawn: a child is never left without its reader
+    return spawnedLauncher(await spawnPiped(path, args, { detached: true, env: {} }), watcher);
+  };
+  const ready = spawn().then(
+    (launcher) => launcher,
     (e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       const error =
@@ -152,7 +155,6 @@ function spawnedLauncher(child: PipedChild, watcher: ReadyWatcher): StartedLaunc
   const forget = (): void => {
     launchersOfThisProcess.delete(child.pid);
   };
-  const what = `launcher ${child.pid}`;
   // Its descriptors are closed by discard() or at the end of feed(), never when it exits alone:
   // their numbers are not given to another descriptor while this one may still use them.
   let fed = false;
@@ -172,21 +174,14 @@ function spawnedLauncher(child: PipedChild, watcher: ReadyWatcher): StartedLaunc
     },
     async feed(request) {
       fed = true;
-      const stdout = readToEnd(child.stdout, watcher, `stdout of ${what}`);
-      const stderr = readToEnd(child.stderr, watcher, `stderr of ${what}`);
-      // A launcher that died early (EPIPE): its answer, or its exit, says why.
-      await writeAll(child.stdin, request, watcher, `stdin of ${what}`).catch(() => undefined);
-      const stdinClosed = watcher.whenFree(() => close(child.stdin)); // the end of the request: the launcher reads to it
-      await stdout.ended;
-      // No answer means the launcher crashed: wait for its exit status to say so.
-      if (stdout.text() === '' && !child.exited) await new Promise((resolve) => child.once('exit', resolve));
-      const answer = { line: stdout.text(), stderr: stderr.text(), monitorPid: child.pid };
+      const said = await communicate(child, request, watcher, async (stdout) => {
+        await stdout.ended;
+        // No answer means the launcher crashed: wait for its exit status to say so.
+        if (stdout.text() === '' && !child.exited) await new Promise((resolve) => child.once('exit', resolve));
+      });
       forget();
-      // Its pipes closed before the answer is given, not when their ends are read: a launch
-      // leaves no descriptor behind (one a poll under way holds is closed once it returned).
-      await Promise.all([stdinClosed, stdout.stop(() => close(child.stdout)), stderr.stop(() => close(child.stderr))]);
       child.unref();
-      return answer;
+      return { line: said.stdout, stderr: said.stderr, monitorPid: child.pid };
     },
   };
 }

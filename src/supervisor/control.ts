@@ -139,10 +139,13 @@ async function spawnProgram(project: string, args: readonly string[], out: numbe
     pair = undefined;
     // The end's close (or a byte on it) read as it comes, without a net.Socket (node:net and the
     // streams, which nothing else of an `up` loads). Without a watcher it is not waited for.
-    const [{ readyWatcher }, { readToEnd }] = await Promise.all([import('../sys/ready-watch.js'), import('../sys/fd-io.js')]);
-    const watcher = readyWatcher();
-    if (watcher === undefined) {
-      closeSync(ours);
+    const [{ readyWatcher }, { readToEnd }, { setNonBlocking }] = await Promise.all([import('../sys/ready-watch.js'), import('../sys/fd-io.js'), import('../sys/libc.js')]);
+    let watcher;
+    try {
+      watcher = readyWatcher();
+      setNonBlocking(ours); // read as it turns ready: a read of it blocked this thread until the exec
+    } catch {
+      closeSync(ours); // not waited for: the supervisor moves itself when it was not placed
       return { pid, placed: Promise.resolve(true) };
     }
     const reading = readToEnd(ours, watcher, 'the supervisor\'s placement');

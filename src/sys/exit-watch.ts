@@ -3,31 +3,33 @@
 // supervisor used to read /proc/PID/stat of every service on each 100 ms tick: at 200 services
 // 1500 opens a second, 6.6 % of a core. Here each watched process is pinned by a pidfd
 // (PinnedProcess: checked to be the one its record names), which turns readable when its
-// process exits, and a ReadyWatcher (ready-watch.ts: one poll(2) over all of them on one of
-// libuv's threads) says when. The thread is held while something is watched; close() lets it
-// go, and so does the process's exit.
+// process exits, and the process's ReadyWatcher (ready-watch.ts: one poll(2) over all of them,
+// and over every other descriptor the process watches, on one of libuv's threads) says when.
+// The thread is held while something is watched; close() stops this watcher's watches.
 import { close, POLLIN } from './libc.js';
 import { PinnedProcess, pidfdOpen } from './pidfd.js';
-import { ReadyWatcher } from './ready-watch.js';
+import { readyWatcher, type ReadyWatcher } from './ready-watch.js';
 
 export class ExitWatcher {
-  /** The processes watched: closed when let go of, when they exit, or by close(). */
-  private readonly pinned = new Set<PinnedProcess>();
+  /** The processes watched, each with what stops its watch: closed when let go of, when they exit, or by close(). */
+  private readonly watches = new Map<PinnedProcess, (closeFd?: () => void) => Promise<void>>();
   private closed = false;
 
   private constructor(private readonly ready: ReadyWatcher) {}
 
-  /** A watcher, or undefined where pidfds or koffi are not there (the caller looks at /proc then). */
+  /**
+   * A watcher on this process's ReadyWatcher (one poll thread for every watch of the process),
+   * or undefined where pidfds or koffi are not there (the caller looks at /proc then).
+   */
   static open(): ExitWatcher | undefined {
     try {
       const self = pidfdOpen(process.pid);
       if (self === undefined) return undefined;
       close(self);
+      return new ExitWatcher(readyWatcher());
     } catch {
       return undefined;
     }
-    const ready = ReadyWatcher.open();
-    return ready === undefined ? undefined : new ExitWatcher(ready);
   }
 
   /**
@@ -40,16 +42,21 @@ export class ExitWatcher {
     const pinned = PinnedProcess.open(pid, startTime);
     const fd = pinned?.descriptor;
     if (pinned === undefined || fd === undefined) return undefined;
-    this.pinned.add(pinned);
-    const stop = this.ready.watch(fd, POLLIN, () => {
-      this.pinned.delete(pinned);
+    const watch = this.ready.watch(fd, POLLIN, () => {
+      if (!this.watches.delete(pinned)) return;
       pinned.close();
-      onExit();
+      if (this.ready.working()) onExit(); // else told POLLERR: the caller looks at /proc now (working())
     });
-    return () => {
-      if (!this.pinned.delete(pinned)) return;
-      stop(() => pinned.close());
-    };
+    this.watches.set(pinned, watch);
+    return () => this.stop(pinned);
+  }
+
+  /** Stops watching `pinned` and closes it once no poll holds its pidfd. */
+  private stop(pinned: PinnedProcess): void {
+    const watch = this.watches.get(pinned);
+    if (watch === undefined) return;
+    this.watches.delete(pinned);
+    void watch(() => pinned.close());
   }
 
   /** Whether exits are still reported: false once polls kept failing (the caller looks at /proc then). */
@@ -57,13 +64,10 @@ export class ExitWatcher {
     return !this.closed && this.ready.working();
   }
 
-  /** Stops watching everything and lets go of the poll's thread (idempotent). */
+  /** Stops watching everything (idempotent): with nothing else watched, the poll's thread is let go. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const pinned = [...this.pinned];
-    this.pinned.clear();
-    for (const p of pinned) this.ready.whenFree(() => p.close());
-    this.ready.close();
+    for (const pinned of [...this.watches.keys()]) this.stop(pinned);
   }
 }

@@ -1,8 +1,9 @@
 // Reading and writing non-blocking descriptors (a child's stdio of spawnPiped) as they turn
 // ready, told by a ReadyWatcher (ready-watch.ts), without a stream: the bytes go straight
 // between the descriptor and a Buffer, on this thread, when the poll says they can.
-import { POLLIN, POLLOUT, readSome, writeSome } from './libc.js';
+import { close, POLLIN, POLLOUT, readSome, writeSome } from './libc.js';
 import type { ReadyWatcher } from './ready-watch.js';
+import type { PipedChild } from './spawn.js';
 
 /** What one read takes at most. */
 const CHUNK = 64 * 1024;
@@ -10,7 +11,7 @@ const CHUNK = 64 * 1024;
 /**
  * Writes all of `data` to the non-blocking `fd`, waiting for room with `watcher` when the
  * reader has not taken what came before. Resolves once all is written; rejects with the
- * write's KernelError (EPIPE: the reader is gone, its end closed).
+ * write's KernelError (EPIPE: the reader is gone, its end closed), or when the watcher gave up.
  */
 export function writeAll(fd: number, data: Buffer, watcher: ReadyWatcher, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -20,6 +21,7 @@ export function writeAll(fd: number, data: Buffer, watcher: ReadyWatcher, what: 
         while (at < data.length) {
           const n = writeSome(fd, data.subarray(at), () => `write(${what})`);
           if (n === undefined) {
+            if (!watcher.working()) throw new Error(`write(${what}): the descriptors' watcher gave up`);
             watcher.watch(fd, POLLOUT, more);
             return;
           }
@@ -45,7 +47,10 @@ export interface Reading {
   stop(closeFd: () => void): Promise<void>;
 }
 
-/** Reads the non-blocking `fd` until the end of its stream, each time `watcher` says it is readable. */
+/**
+ * Reads the non-blocking `fd` until the end of its stream, each time `watcher` says it is
+ * readable. A watcher that gave up ends the reading with what was read.
+ */
 export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Reading {
   const chunks: Buffer[] = [];
   let buf: Buffer | undefined;
@@ -61,8 +66,8 @@ export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Read
       for (;;) {
         buf ??= Buffer.allocUnsafe(CHUNK);
         const n = readSome(fd, buf, () => `read(${what})`);
-        if (n === undefined) return false;
-        if (n === 0) break;
+        if (n === undefined && watcher.working()) return false;
+        if (n === undefined || n === 0) break;
         chunks.push(Buffer.from(buf.subarray(0, n)));
       }
     } catch {
@@ -93,4 +98,28 @@ export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Read
       return stop !== undefined ? stop(closeFd) : watcher.whenFree(closeFd);
     },
   };
+}
+
+/**
+ * Feeds `child` `input` on its stdin (then the end of it), reads its stdout and stderr until
+ * `until` resolves (given their readings), and closes its three descriptors before it returns
+ * what they said. A child that exits without reading its stdin (EPIPE) is no error here: what
+ * it said, or its exit status, tells why.
+ */
+export async function communicate(
+  child: PipedChild,
+  input: Buffer,
+  watcher: ReadyWatcher,
+  until: (stdout: Reading, stderr: Reading) => Promise<unknown>,
+): Promise<{ stdout: string; stderr: string }> {
+  const what = `pid ${child.pid}`;
+  const stdout = readToEnd(child.stdout, watcher, `stdout of ${what}`);
+  const stderr = readToEnd(child.stderr, watcher, `stderr of ${what}`);
+  await writeAll(child.stdin, input, watcher, `stdin of ${what}`).catch(() => undefined);
+  const stdinClosed = watcher.whenFree(() => close(child.stdin)); // the end of the input
+  await until(stdout, stderr);
+  const said = { stdout: stdout.text(), stderr: stderr.text() };
+  // Closed before it returns, not when their ends are read: a child leaves no descriptor behind.
+  await Promise.all([stdinClosed, stdout.stop(() => close(child.stdout)), stderr.stop(() => close(child.stderr))]);
+  return said;
 }

@@ -315,6 +315,7 @@ export function kernelErrno(e: unknown): string | undefined {
 /** Bits of struct pollfd's events and revents. */
 export const POLLIN = 1;
 export const POLLOUT = 4;
+export const POLLERR = 8;
 /** errno of a call cut short by a signal handler. */
 const EINTR = 4;
 /** errno of a wait for a process that is no child (any longer). */
@@ -522,13 +523,10 @@ export function eventFdSignal(fd: number): void {
 /** errno of a non-blocking call that would have blocked. */
 const EAGAIN = 11;
 
-/**
- * read(2) of the non-blocking `fd` into `buf`: the bytes read (0 at the end of the stream), or
- * undefined when nothing is there yet (EAGAIN). Throws a KernelError for anything else.
- */
-export function readSome(fd: number, buf: Buffer, what: () => string): number | undefined {
+/** read(2) or write(2) of the non-blocking `fd` and `buf`: its count, or undefined for EAGAIN; made again after EINTR. */
+function nonBlocking(call: (fd: number, buf: Buffer, len: number) => number, fd: number, buf: Buffer, what: () => string): number | undefined {
   for (;;) {
-    const n = lib().read(fd, buf, buf.length);
+    const n = call(fd, buf, buf.length);
     if (n >= 0) return n;
     const errno = lib().koffi.errno();
     if (errno === EAGAIN) return undefined;
@@ -537,17 +535,19 @@ export function readSome(fd: number, buf: Buffer, what: () => string): number | 
 }
 
 /**
+ * read(2) of the non-blocking `fd` into `buf`: the bytes read (0 at the end of the stream), or
+ * undefined when nothing is there yet (EAGAIN). Throws a KernelError for anything else.
+ */
+export function readSome(fd: number, buf: Buffer, what: () => string): number | undefined {
+  return nonBlocking(lib().read, fd, buf, what);
+}
+
+/**
  * write(2) of `buf` to the non-blocking `fd`: the bytes written, or undefined when there is no
  * room yet (EAGAIN). Throws a KernelError for anything else (EPIPE: no one reads any more).
  */
 export function writeSome(fd: number, buf: Buffer, what: () => string): number | undefined {
-  for (;;) {
-    const n = lib().write(fd, buf, buf.length);
-    if (n >= 0) return n;
-    const errno = lib().koffi.errno();
-    if (errno === EAGAIN) return undefined;
-    if (errno !== EINTR) return check(n, what);
-  }
+  return nonBlocking(lib().write, fd, buf, what);
 }
 
 /** Empties an eventfd (non-blocking: nothing to read is no error). */

@@ -1,17 +1,20 @@
 // Told when descriptors turn ready, without libuv's handles (issue 11). One poll(2) over every
 // watched descriptor waits on one of libuv's threads (koffi's async call); an eventfd wakes it
-// when the set changes. Two users:
+// when the set changes. A process has one (readyWatcher()), so it holds at most one of libuv's
+// threads, whoever watches:
 //   - exit-watch.ts: pidfds, which turn readable when their process exits (the supervisor);
-//   - the launchers' stdio (runtime/launch.ts): a net.Socket a descriptor cost the CLI's thread
-//     ~1 ms each at first, node:net and the streams it loads ~2 ms more, in every `up`.
+//   - the stdio of the children of sys/spawn.ts spawnPiped (the launchers, iptables: fd-io.ts)
+//     and the supervisor's placement end (supervisor/control.ts): a net.Socket a descriptor cost
+//     the CLI's thread ~1 ms each at first, node:net and the streams it loads ~2 ms more, in
+//     every `up`.
 // A watch is one-shot: its callback runs once, after the poll returned, with the poll's revents
 // (POLLHUP and POLLERR come whatever was asked), and the watcher forgets the descriptor; the
 // owner watches it again for more. A descriptor a poll under way holds is closed only once that
-// poll returned (stop(close)): a number closed and given to a new descriptor meanwhile would
-// have the old poll's answer taken for the new one's. The thread is held while anything is
-// watched; close() lets it go, and so does the process's exit: Node's exit waits for libuv's
-// threads (a pending poll would hold an exiting process until a descriptor turned ready).
-import { close, eventFd, eventFdDrain, eventFdSignal, pollOffThread, POLLIN } from './libc.js';
+// poll returned (whenFree, which wakes it): a number closed and given to a new descriptor
+// meanwhile would have the old poll's answer taken for the new one's. The thread is held while
+// anything is watched; the process's exit lets it go: Node's exit waits for libuv's threads (a
+// pending poll would hold an exiting process until a descriptor turned ready).
+import { close, eventFd, eventFdDrain, eventFdSignal, POLLERR, POLLIN, pollOffThread } from './libc.js';
 
 /** Failed polls in a row after which readiness is no longer believed to be reported. */
 const FAILURES_TOLERATED = 20;
@@ -30,6 +33,8 @@ export class ReadyWatcher {
   private closed = false;
   /** Polls in a row that failed; past FAILURES_TOLERATED the watcher gives up (working() false). */
   private failures = 0;
+  /** A failed poll's retry: holds the event loop, as the poll it stands for did. */
+  private retry: NodeJS.Timeout | undefined;
 
   private constructor(private readonly wake: number) {
     process.once('exit', () => this.close());
@@ -46,13 +51,18 @@ export class ReadyWatcher {
 
   /**
    * Calls `onReady` once `fd` has one of `events` (poll(2) bits), or POLLHUP or POLLERR: later,
-   * never from this call, and not at all once stopped or closed. Returns the function that stops
-   * the watch and runs `closeFd` (if given) once no poll holds the descriptor, now or when the
-   * poll under way returns (whenFree). Watching a descriptor watched already replaces that watch.
+   * never from this call, and not at all once stopped. Returns the function that stops the
+   * watch and runs `closeFd` (if given) once no poll holds the descriptor (whenFree). Watching a
+   * descriptor watched already replaces that watch. Once the watcher gave up (working() false),
+   * `onReady` is called with POLLERR on a later turn: the owner finds nothing to read or write
+   * (EAGAIN) and must not watch again.
    */
   watch(fd: number, events: number, onReady: (revents: number) => void): (closeFd?: () => void) => Promise<void> {
-    if (this.closed) throw new Error('ready watcher: closed');
     const mine: Watch = { events, onReady };
+    if (!this.working()) {
+      setImmediate(() => onReady(POLLERR));
+      return (closeFd) => (closeFd === undefined ? Promise.resolve() : this.whenFree(closeFd));
+    }
     this.watched.set(fd, mine);
     this.rearm();
     return (closeFd) => {
@@ -69,28 +79,30 @@ export class ReadyWatcher {
     return !this.closed && this.failures <= FAILURES_TOLERATED;
   }
 
-  /** Runs `closeFd` once no poll holds what it closes: at once when none is under way. Resolves once it ran. */
+  /**
+   * Runs `closeFd` once no poll holds what it closes: at once when none is under way, else once
+   * the poll, woken for it, returned. Resolves once it ran (its failure is not this watcher's).
+   */
   whenFree(closeFd: () => void): Promise<void> {
     if (!this.polling) {
-      closeFd();
+      quietly(closeFd);
       return Promise.resolve();
     }
-    return new Promise((resolve) =>
+    return new Promise((resolve) => {
       this.closers.push(() => {
-        try {
-          closeFd();
-        } finally {
-          resolve();
-        }
-      }),
-    );
+        quietly(closeFd);
+        resolve();
+      });
+      eventFdSignal(this.wake);
+    });
   }
 
-  /** Stops every watch and lets go of the poll's thread (idempotent). */
+  /** Stops every watch and lets go of the poll's thread (idempotent); at the process's exit. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.watched.clear();
+    clearTimeout(this.retry);
     if (this.polling) eventFdSignal(this.wake);
     else this.release();
   }
@@ -106,9 +118,9 @@ export class ReadyWatcher {
       eventFdSignal(this.wake);
       return;
     }
-    if (this.closed || this.watched.size === 0) return;
+    if (this.closed || this.retry !== undefined || this.watched.size === 0) return;
     this.polling = true;
-    const polled = [...this.watched].map(([fd, w]): [number, Watch] => [fd, w]);
+    const polled = [...this.watched];
     pollOffThread([[this.wake, POLLIN], ...polled.map(([fd, w]): [number, number] => [fd, w.events])], (revents) => {
       this.polling = false;
       for (const closeFd of this.closers.splice(0)) closeFd();
@@ -117,8 +129,7 @@ export class ReadyWatcher {
         return;
       }
       if (revents === undefined) {
-        // A signal this thread took (EINTR), most likely: polled again after a pause, unless it keeps failing.
-        if (++this.failures <= FAILURES_TOLERATED) setTimeout(() => this.rearm(), 10).unref();
+        this.failed();
         return;
       }
       this.failures = 0;
@@ -132,15 +143,55 @@ export class ReadyWatcher {
         ready.push([w, r]);
       });
       this.rearm();
-      for (const [w, r] of ready) w.onReady(r);
+      tellAll(ready.map(([w, r]) => () => w.onReady(r)));
     });
+  }
+
+  /**
+   * A poll that failed (EINTR: a signal that thread took, most likely): made again after a
+   * pause, unless they keep failing; then every watch is told POLLERR (working() is false).
+   */
+  private failed(): void {
+    if (++this.failures <= FAILURES_TOLERATED) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.rearm();
+      }, 10);
+      return;
+    }
+    const left = [...this.watched.values()];
+    this.watched.clear();
+    tellAll(left.map((w) => () => w.onReady(POLLERR)));
   }
 }
 
-let shared: ReadyWatcher | null | undefined;
+/** Runs `closeFd`; a close that fails (EBADF: a bug of its caller's) must not stop the others. */
+function quietly(closeFd: () => void): void {
+  try {
+    closeFd();
+  } catch {
+    // the descriptor is not open: nothing is left to close
+  }
+}
 
-/** This process's watcher (one poll thread for all), made at the first call; undefined where none can be made. */
-export function readyWatcher(): ReadyWatcher | undefined {
-  if (shared === undefined || (shared !== null && !shared.working())) shared = ReadyWatcher.open() ?? null;
-  return shared ?? undefined;
+/** Runs each callback; one that throws does not keep the others from running, and is rethrown after them. */
+function tellAll(callbacks: readonly (() => void)[]): void {
+  let thrown: { error: unknown } | undefined;
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch (error) {
+      thrown ??= { error };
+    }
+  }
+  if (thrown !== undefined) throw thrown.error;
+}
+
+let shared: ReadyWatcher | undefined;
+
+/** This process's watcher (one poll thread for all), made at the first call; throws where none can be made (no koffi, no eventfd). */
+export function readyWatcher(): ReadyWatcher {
+  shared ??= ReadyWatcher.open();
+  if (shared === undefined) throw new Error('cannot watch descriptors: koffi or eventfd(2) is not usable here');
+  return shared;
 }

@@ -6,9 +6,8 @@ import { DEFAULT_SEARCH_PATH } from '../../runtime/index.js';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { spawnPiped, type PipedChild } from '../../sys/spawn.js';
-import { readToEnd, writeAll } from '../../sys/fd-io.js';
-import { close } from '../../sys/libc.js';
-import { readyWatcher } from '../../sys/ready-watch.js';
+import { communicate } from '../../sys/fd-io.js';
+import { readyWatcher, type ReadyWatcher } from '../../sys/ready-watch.js';
 
 /** Where firewall commands take effect: the caller's netns, or the netns bind-mounted at `netnsPath`. */
 export interface NetTarget {
@@ -73,23 +72,17 @@ interface Finished {
  * host whose FORWARD policy is DROP).
  */
 async function spawnCollect(bin: string, argv: readonly string[], input: string): Promise<Finished> {
-  const watcher = readyWatcher();
   let child: PipedChild;
+  let watcher: ReadyWatcher;
   try {
-    if (watcher === undefined) throw Object.assign(new Error('no ready watcher'), { code: 'ENOSYS' });
+    watcher = readyWatcher();
     child = await spawnPiped(bin, argv);
   } catch (e) {
-    return { exitCode: undefined, stdout: '', stderr: '', code: (e as NodeJS.ErrnoException).code ?? 'ERROR' };
+    return { exitCode: undefined, stdout: '', stderr: e instanceof Error ? e.message : String(e), code: (e as NodeJS.ErrnoException).code ?? 'ERROR' };
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const stdout = readToEnd(child.stdout, watcher, `stdout of ${bin}`);
-  const stderr = readToEnd(child.stderr, watcher, `stderr of ${bin}`);
-  await writeAll(child.stdin, Buffer.from(input, 'utf8'), watcher, `stdin of ${bin}`).catch(() => undefined); // one that exits without reading it (EPIPE)
-  const stdinClosed = watcher.whenFree(() => close(child.stdin));
-  const [exitCode] = await Promise.all([exited, stdout.ended, stderr.ended]);
-  const result = { exitCode: exitCode ?? undefined, stdout: stdout.text(), stderr: stderr.text() };
-  await Promise.all([stdinClosed, stdout.stop(() => close(child.stdout)), stderr.stop(() => close(child.stderr))]);
-  return result;
+  const said = await communicate(child, Buffer.from(input, 'utf8'), watcher, (stdout, stderr) => Promise.all([exited, stdout.ended, stderr.ended]));
+  return { exitCode: (await exited) ?? undefined, ...said };
 }
 
 /**

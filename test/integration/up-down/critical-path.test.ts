@@ -261,12 +261,14 @@ describeRoot('up: what runs beside the walk', () => {
   });
 
   it("a down of a depends_on chain whose middle stop fails: the stops before it end, it says why and what it skipped, the rest stays running for the next down", async () => {
-    // c depends on b, b on a: c stops first, then b, then a. b's stop fails before its signal
-    // (its runtime folder is a file: its stop mark cannot be written), so a's never begins.
-    // The stops' last steps wait for every stop of the teardown (executor/stops-together.ts):
-    // a's, skipped, must not be waited for, or this down never ends.
+    // c depends on b, b on a: c stops first, then b, then a (each exits on SIGTERM: services
+    // that cannot act on it are killed together, in no order, planner/down.ts). b's stop fails
+    // before its signal (its runtime folder is a file: its stop mark cannot be written), so a's
+    // never begins. The stops' last steps wait for every stop of the teardown
+    // (executor/stops-together.ts): a's, skipped, must not be waited for, or this down never ends.
     const r = rig();
-    r.spec('  a:\n    command: ["sleep", "3600"]\n  b:\n    command: ["sleep", "3600"]\n    depends_on: [a]\n  c:\n    command: ["sleep", "3600"]\n    depends_on: [b]\n');
+    const command = `command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
+    r.spec(`  a:\n    ${command}\n  b:\n    ${command}\n    depends_on: [a]\n  c:\n    ${command}\n    depends_on: [b]\n`);
     await r.ok(['up', '-d', '--progress', 'quiet']);
     const [a, b, c] = [await r.pid('a'), await r.pid('b'), await r.pid('c')];
     const folder = serviceFiles(r.roots, r.name, 'b').dir;
@@ -302,7 +304,19 @@ describeRoot('up: what runs beside the walk', () => {
     await r.ok(['up', '-d', '--progress', 'quiet']);
     await eventually('g to be ready', async () => ((await r.ok(['logs', '--no-log-prefix', 'g'])).stdout.includes('ready') ? true : undefined), 10_000);
     const [q, m] = [await r.pid('q'), await r.pid('m')];
-    await r.ok(['down', '--progress', 'quiet']);
+    const events = (await r.ok(['down', '--progress', 'json'])).stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; id?: string; operations?: { id: string; dependsOn: string[]; killAtOnce?: boolean }[] });
+    const planned = new Map((events.find((e) => e.type === 'plan-started')?.operations ?? []).map((op) => [op.id, op]));
+    // quiet goes beside q's kill; mixed after every stop, m's and g's signalled as their own stops judge.
+    expect(planned.get('stop-service:q')).toMatchObject({ killAtOnce: true });
+    expect(planned.get('detach-veth:q/quiet')?.dependsOn).toEqual(['stop-supervisor']);
+    expect(planned.get('remove-network:quiet')?.dependsOn).toEqual(['stop-supervisor']);
+    expect(planned.get('stop-service:g')?.killAtOnce).toBeUndefined();
+    expect(planned.get('detach-veth:g/mixed')?.dependsOn).toEqual(expect.arrayContaining(['stop-service:q', 'stop-service:m', 'stop-service:g']));
+    const at = (type: string, id: string): number => events.findIndex((e) => e.type === type && e.id === id);
+    expect(at('operation-started', 'detach-veth:q/quiet')).toBeLessThan(at('operation-done', 'stop-service:q'));
     expect(readFileSync(join(r.dir, 'out/at-term'), 'utf8').trim()).toBe('1'); // its eth0 was still there
     expect(existsSync(`/proc/${q}`) || existsSync(`/proc/${m}`)).toBe(false);
     expect(r.leftovers(['q', 'm', 'g'], ['quiet', 'mixed'])).toEqual([]);

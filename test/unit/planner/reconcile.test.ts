@@ -481,15 +481,43 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
       'stop-service:m': true,
       'stop-service:g': false,
     });
+    // m is on mixed too: quiet is still all killed at once, mixed is not.
     for (const id of ['detach-veth:q1/quiet', 'detach-veth:q2/quiet', 'detach-veth:m/quiet', 'remove-network:quiet']) expect(op(id).dependsOn, id).toEqual(['stop-supervisor']);
     const allStops = stops.map((o) => o.id).sort();
     for (const id of ['detach-veth:m/mixed', 'detach-veth:g/mixed', 'remove-network:mixed']) expect([...op(id).dependsOn].sort(), id).toEqual(expect.arrayContaining(allStops));
     // The netns of a service unplugged early still goes once it has stopped and its veths are gone.
     expect(op('remove-netns:q1').dependsOn).toEqual(expect.arrayContaining(['stop-service:q1', 'detach-veth:q1/quiet']));
-    // Without the set (or with a service missing from it), nothing moves and no stop kills at once.
+    // With a service of quiet's left out of the set, nothing moves; only the set's stops kill at once.
     const plain = planDown(live, { volumes: false, cannotActOnStop: new Set(['q1']) });
     expect(plain.operations.find((o) => o.id === 'remove-network:quiet')!.dependsOn).toEqual(expect.arrayContaining(allStops));
     expect(plain.operations.filter((o) => o.kind === 'stop-service' && o.killAtOnce === true).map((o) => o.id)).toEqual(['stop-service:q1']);
+  });
+
+  test('a depends_on chain of services that cannot act on their signal is killed all at once; one whose dependent can act waits for it, signalled', () => {
+    const chain = upped(project([service('a'), service('b', { dependsOn: needs('a') }), service('c', { dependsOn: needs('b') })]));
+    const all = planDown(chain, { volumes: false, cannotActOnStop: new Set(['a', 'b', 'c']) });
+    for (const o of all.operations.filter((x) => x.kind === 'stop-service')) expect(o, o.id).toMatchObject({ killAtOnce: true, dependsOn: ['stop-supervisor'] });
+    expect(all.operations.find((o) => o.id === 'remove-network:default')!.dependsOn).toEqual(['stop-supervisor']);
+    // c can act on its signal: b and a wait for its stop (they keep the reverse order), nothing is killed at once, the network waits.
+    const graceful = planDown(chain, { volumes: false, cannotActOnStop: new Set(['a', 'b']) });
+    const stop = (s: string) => graceful.operations.find((o) => o.id === `stop-service:${s}`)!;
+    expect(stop('b')).toMatchObject({ dependsOn: ['stop-service:c'] });
+    expect(stop('a')).toMatchObject({ dependsOn: ['stop-service:b'] });
+    for (const s of ['a', 'b', 'c']) expect((stop(s) as { killAtOnce?: boolean }).killAtOnce, s).toBeUndefined();
+    expect(graceful.operations.find((o) => o.id === 'remove-network:default')!.dependsOn).toEqual(expect.arrayContaining(['stop-service:a', 'stop-service:b', 'stop-service:c']));
+  });
+
+  test('a service sharing another\'s namespace (network_mode: service:) that can act on its signal keeps every network until the stops', () => {
+    // Without its depends_on on web (compose adds one; the rule does not rely on it): web's stop
+    // then waits for no stop, and only the namespace it shares says the network is side's too.
+    const live = upped(project([service('web'), service('side', { networkMode: { kind: 'service', service: 'web' }, networks: {} })]));
+    const down = planDown(live, { volumes: false, cannotActOnStop: new Set(['web']) });
+    expect(down.operations.find((o) => o.id === 'stop-service:web')).toMatchObject({ killAtOnce: true });
+    expect(down.operations.find((o) => o.id === 'remove-network:default')!.dependsOn).toEqual(expect.arrayContaining(['stop-service:web', 'stop-service:side']));
+    expect(down.operations.find((o) => o.id === 'detach-veth:web/default')!.dependsOn).toContain('stop-service:side');
+    // Both unable: unplugged at once.
+    const both = planDown(live, { volumes: false, cannotActOnStop: new Set(['web', 'side']) });
+    expect(both.operations.find((o) => o.id === 'remove-network:default')!.dependsOn).toEqual(['stop-supervisor']);
   });
 
   test('an empty host: only the project-wide steps (a stray supervisor, a left run folder)', () => {

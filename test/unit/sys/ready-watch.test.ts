@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { readToEnd, writeAll } from '../../../src/sys/fd-io.js';
+import { communicate, readToEnd, writeAll } from '../../../src/sys/fd-io.js';
 import { close, POLLIN, readSome, socketPair } from '../../../src/sys/libc.js';
 import { readyWatcher, ReadyWatcher } from '../../../src/sys/ready-watch.js';
 import { spawnPiped, type PipedChild } from '../../../src/sys/spawn.js';
@@ -15,21 +15,17 @@ const exited = (child: PipedChild): Promise<number | null> =>
   child.exited ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 
 describe('spawnPiped and fd-io', () => {
-  test('a request larger than the socket\'s buffer goes through whole, and comes back whole, with stderr and the exit code', async () => {
-    const watcher = readyWatcher()!;
+  test('a request larger than the socket\'s buffer goes through whole, and comes back whole, with stderr and the exit code; the descriptors are closed', async () => {
+    const watcher = readyWatcher();
     const child = await spawnPiped('sh', ['-c', 'cat; echo done >&2; exit 4']);
-    const data = Buffer.alloc(4 << 20, 'abcdefghij'); // 4 MiB: many times what a socket pair holds
-    const out = readToEnd(child.stdout, watcher, 'stdout');
-    const err = readToEnd(child.stderr, watcher, 'stderr');
-    await writeAll(child.stdin, data, watcher, 'stdin');
-    close(child.stdin);
-    await Promise.all([out.ended, err.ended]);
-    expect(out.text().length).toBe(data.length);
-    expect(out.text() === data.toString('utf8')).toBe(true);
-    expect(err.text()).toBe('done\n');
+    const data = Buffer.alloc(4 << 20, 'abcdefghij'); // 4 MiB: many times what a socket pair holds, so the write waits for room
+    // The end of stdin is closed through whenFree while a poll waits for the output: it wakes it.
+    const said = await communicate(child, data, watcher, (stdout, stderr) => Promise.all([stdout.ended, stderr.ended]));
+    expect(said.stdout.length).toBe(data.length);
+    expect(said.stdout === data.toString('utf8')).toBe(true);
+    expect(said.stderr).toBe('done\n');
     expect(await exited(child)).toBe(4);
-    out.stop(() => close(child.stdout));
-    err.stop(() => close(child.stderr));
+    for (const fd of [child.stdin, child.stdout, child.stderr]) expect(() => readSome(fd, Buffer.alloc(1), () => 'read')).toThrow(/EBADF/);
   });
 
   test('its descriptors do not block: nothing there yet reads as undefined', async () => {
@@ -41,7 +37,7 @@ describe('spawnPiped and fd-io', () => {
   });
 
   test('a write to a child that no longer reads fails (EPIPE)', async () => {
-    const watcher = readyWatcher()!;
+    const watcher = readyWatcher();
     const child = await spawnPiped('true', []);
     await exited(child);
     await expect(writeAll(child.stdin, Buffer.alloc(1 << 20), watcher, 'stdin')).rejects.toMatchObject({ errno: 'EPIPE' });
@@ -82,6 +78,24 @@ describe('ReadyWatcher', () => {
     expect(closed).toBe(true);
     watcher.close();
     close(b);
+  });
+
+  test('whenFree wakes a poll under way that waits for something else: what it closes is closed at once', async () => {
+    const watcher = ReadyWatcher.open()!;
+    const [a, b] = socketPair('test a');
+    const [c, d] = socketPair('test c');
+    watcher.watch(a, POLLIN, () => undefined); // never ready: the poll waits
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let closed = false;
+    const done = watcher.whenFree(() => {
+      close(c);
+      closed = true;
+    });
+    const late = new Promise((resolve) => setTimeout(() => resolve('late'), 2000));
+    expect(await Promise.race([done.then(() => 'closed'), late])).toBe('closed');
+    expect(closed).toBe(true);
+    watcher.close();
+    for (const fd of [a, b, d]) close(fd);
   });
 
   test('a process whose reads are done ends; one still reading is held until the child ends', () => {

@@ -6,7 +6,7 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { readToEnd, writeAll } from '../../../src/sys/fd-io.js';
+import { communicate } from '../../../src/sys/fd-io.js';
 import { close } from '../../../src/sys/libc.js';
 import { readyWatcher } from '../../../src/sys/ready-watch.js';
 import { spawnDetached, spawnPiped, type PipedChild } from '../../../src/sys/spawn.js';
@@ -16,20 +16,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Feeds the child `input` (then the end of its stdin); everything it writes to stdout and stderr, and how it ended. Its descriptors are closed. */
 async function finished(child: PipedChild, input = ''): Promise<{ out: string; err: string; code: number | null; signal: NodeJS.Signals | null }> {
-  const watcher = readyWatcher()!;
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.exited ? resolve([child.exitCode, child.signalCode]) : child.once('exit', (c, s) => resolve([c, s])),
   );
-  const out = readToEnd(child.stdout, watcher, 'stdout');
-  const err = readToEnd(child.stderr, watcher, 'stderr');
-  await writeAll(child.stdin, Buffer.from(input), watcher, 'stdin').catch(() => undefined);
-  close(child.stdin);
-  await Promise.all([out.ended, err.ended]);
+  const said = await communicate(child, Buffer.from(input), readyWatcher(), (stdout, stderr) => Promise.all([stdout.ended, stderr.ended]));
   const [code, signal] = await exited;
-  const result = { out: out.text(), err: err.text(), code, signal };
-  out.stop(() => close(child.stdout));
-  err.stop(() => close(child.stderr));
-  return result;
+  return { out: said.stdout, err: said.stderr, code, signal };
 }
 
 /** The state letter of `pid` in /proc (undefined once it is reaped). */
