@@ -6,4 +6,4 @@ export { handlersFor } from './handlers/index.js';
 export { writeNameFiles } from './handlers/names.js';
 export { firewallWritten } from './handlers/firewall.js';
 export { openNetworkDriver } from '../network/setup.js';
-export { discardPreparedLauncher, openCgroups, prepareLauncher } from '../runtime/index.js';
+export { cannotActOnStop, discardPreparedLauncher, openCgroups, prepareLauncher } from '../runtime/index.js';

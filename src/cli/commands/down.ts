@@ -96,8 +96,8 @@ async function cannotActOnStopNow(live: LiveState): Promise<Set<string>> {
   const found = new Set<string>();
   const running = Object.values(live.services).some((s) => s.process?.alive === true);
   if (!running) return found;
-  // The runtime's module: the kernel side apply() loads next anyway (`ps` and the rest load none).
-  const { cannotActOnStop } = await import('../../runtime/index.js');
+  // The executor's kernel side, which apply() loads next anyway (one pack: `ps` and the rest load none).
+  const { cannotActOnStop } = await import('../../executor/kernel.js');
   for (const s of Object.values(live.services)) {
     const p = s.process;
     if (p?.alive === true && cannotActOnStop(p.pid, p.startTime, p.stopSignal ?? 'SIGTERM')) found.add(s.name);
