@@ -36,21 +36,37 @@ export function parseStatus(text: string, wchan = ''): ProcStatus {
     if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
   }
   const mask = (key: string): bigint => BigInt(`0x${fields.get(key) ?? '0'}`);
-  return {
-    state: (fields.get('State') ?? '?').charAt(0),
-    wchan: wchan.trim(),
-    nsPids: (fields.get('NSpid') ?? '').split(/\s+/).filter(Boolean).map(Number),
-    caught: mask('SigCgt'),
-    ignored: mask('SigIgn'),
-    blocked: mask('SigBlk'),
-    inSigwait: wchan.startsWith('do_sigtimedwait'),
-  };
+  return withWchan(
+    {
+      state: (fields.get('State') ?? '?').charAt(0),
+      wchan: '',
+      nsPids: (fields.get('NSpid') ?? '').split(/\s+/).filter(Boolean).map(Number),
+      caught: mask('SigCgt'),
+      ignored: mask('SigIgn'),
+      blocked: mask('SigBlk'),
+      inSigwait: false,
+    },
+    wchan,
+  );
 }
 
-/** /proc/PID/status of `pid`, or undefined when no such process exists. */
-export function readStatus(pid: number): ProcStatus | undefined {
+/** `status` with where the process sleeps (/proc/PID/wchan's text). */
+export function withWchan(status: ProcStatus, wchan: string): ProcStatus {
+  return { ...status, wchan: wchan.trim(), inSigwait: wchan.startsWith('do_sigtimedwait') };
+}
+
+/**
+ * /proc/PID/status of `pid`, or undefined when no such process exists; with /proc/PID/wchan
+ * unless `wchan` is 'skip' (its fields are then empty: readWchan adds them).
+ */
+export function readStatus(pid: number, wchan: 'read' | 'skip' = 'read'): ProcStatus | undefined {
   const text = readProc(`/proc/${pid}/status`);
-  return text === undefined ? undefined : parseStatus(text, readProc(`/proc/${pid}/wchan`) ?? '');
+  return text === undefined ? undefined : parseStatus(text, wchan === 'read' ? (readProc(`/proc/${pid}/wchan`) ?? '') : '');
+}
+
+/** Where `pid` sleeps (/proc/PID/wchan), '' when it runs or is gone. */
+export function readWchan(pid: number): string {
+  return readProc(`/proc/${pid}/wchan`) ?? '';
 }
 
 /** Whether a process with these masks has a handler for signal number `signal`. */

@@ -14,7 +14,7 @@ import { UserError } from '../errors.js';
 import { readExitRecord, type ExitRecord } from '../state/exit-record.js';
 import { PinnedProcess } from '../sys/pidfd.js';
 import { parseProcs } from './cgroup/io.js';
-import { blocksSignal, catchesSignal, processAgeMs, readCpuTicks, readIoCalls, readStatus, type ProcStatus } from './proc.js';
+import { blocksSignal, catchesSignal, processAgeMs, readCpuTicks, readIoCalls, readStatus, readWchan, withWchan, type ProcStatus } from './proc.js';
 
 /** A running service as launch() returned it, with its cgroup (a CgroupHandle fits). */
 export interface StopTarget {
@@ -128,8 +128,10 @@ export function cannotActOnStop(pid: number, startTime: number, signalName: stri
     return false;
   }
   if (signal === osConstants.signals.SIGKILL) return true;
-  const status = readStatus(pid);
-  if (status === undefined) return false;
+  // One read tells a handler or a block (most services that can act); wchan only for the rest.
+  const quick = readStatus(pid, 'skip');
+  if (quick === undefined || catchesSignal(quick, signal) || blocksSignal(quick, signal)) return false;
+  const status = withWchan(quick, readWchan(pid));
   const age = processAgeMs(startTime);
   if ((age === undefined || age < YOUNG_MS) && !(status.state === 'S' && isEventWait(status.wchan))) return false;
   return judgeSignal(status, signal) === 'cannot';
