@@ -109,11 +109,24 @@ function unplugEarly(removal: readonly Operation[], cannotActOnStop: ReadonlySet
   // What waited for an early op waited, through it, for what that op waited for (the plan keeps
   // only direct edges: a netns's removal waits for its service's stop through its veth's
   // detach): those waits are made direct before the early ops let go of them.
-  const implied = new Map(earlyOps.map((op) => [op.id, op.dependsOn]));
+  // So do the stops killed at once, which let go of their waits for other stops: a graceful
+  // stop that waited for one waits for the stops it waited for too (db, then api killed at once,
+  // then web killed at once: db's stop still waits for web's), all the way.
+  const implied = new Map<string, readonly string[]>(earlyOps.map((op) => [op.id, op.dependsOn]));
+  const promptStops = [...stops.values()].filter((op) => killed.has(op.service));
+  for (const op of promptStops) implied.set(op.id, op.dependsOn.filter((d) => stops.has(d)));
+  const inheritedOf = (deps: readonly string[]): string[] => {
+    const seen = new Set<string>();
+    const visit = (id: string): void => {
+      for (const d of implied.get(id) ?? []) if (!seen.has(d)) (seen.add(d), visit(d));
+    };
+    deps.forEach(visit);
+    return [...seen];
+  };
   return {
     removal: removal.map((op) => {
       if (op.kind === 'stop-service' && killed.has(op.service)) return { ...op, killAtOnce: true, dependsOn: op.dependsOn.filter((d) => !stops.has(d)) };
-      const inherited = early.has(op.id) ? [] : op.dependsOn.flatMap((id) => implied.get(id) ?? []);
+      const inherited = early.has(op.id) ? [] : inheritedOf(op.dependsOn);
       return inherited.length > 0 ? { ...op, dependsOn: [...new Set([...op.dependsOn, ...inherited])] } : op;
     }),
     early,

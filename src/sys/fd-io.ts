@@ -39,7 +39,11 @@ export function writeAll(fd: number, data: Buffer, watcher: ReadyWatcher, what: 
 
 /** A descriptor read to its end as it turns ready (readToEnd). */
 export interface Reading {
-  /** Resolves once the end of the stream was read, or a read failed (what was read before stays). */
+  /**
+   * Resolves once the end of the stream was read, or a read failed (what was read before
+   * stays), or the reading was stopped; rejects when the watcher gave up before the end (what
+   * the peer still writes would not be read).
+   */
   readonly ended: Promise<void>;
   /** What was read so far, and what is there now (read without waiting), as UTF-8 text. */
   text(): string;
@@ -49,7 +53,7 @@ export interface Reading {
 
 /**
  * Reads the non-blocking `fd` until the end of its stream, each time `watcher` says it is
- * readable. A watcher that gave up ends the reading with what was read.
+ * readable. A watcher that gave up fails the reading (`ended` rejects).
  */
 export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Reading {
   const chunks: Buffer[] = [];
@@ -57,24 +61,30 @@ export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Read
   let done = false;
   let stopped = false;
   let stopWatch: ((closeFd?: () => void) => Promise<void>) | undefined;
-  let finish: () => void = () => undefined;
-  const ended = new Promise<void>((resolve) => (finish = resolve));
-  /** Reads what is there; whether the stream ended (or failed). */
+  let finish: (failure?: Error) => void = () => undefined;
+  const ended = new Promise<void>((resolve, reject) => (finish = (failure) => (failure === undefined ? resolve() : reject(failure))));
+  ended.catch(() => undefined); // the caller may not wait for it (a reading it stops)
+  /** Reads what is there; whether the reading is over (the stream ended or failed, the watcher gave up). */
   const drain = (): boolean => {
     if (done) return true;
+    let failure: Error | undefined;
     try {
       for (;;) {
         buf ??= Buffer.allocUnsafe(CHUNK);
         const n = readSome(fd, buf, () => `read(${what})`);
-        if (n === undefined && watcher.working()) return false;
-        if (n === undefined || n === 0) break;
+        if (n === undefined) {
+          if (watcher.working()) return false;
+          failure = new Error(`read(${what}): the descriptors' watcher gave up before the end`);
+          break;
+        }
+        if (n === 0) break;
         chunks.push(Buffer.from(buf.subarray(0, n)));
       }
     } catch {
       // ECONNRESET and the like: the stream is over, with what came before it
     }
     done = true;
-    finish();
+    finish(failure);
     return true;
   };
   const more = (): void => {
@@ -117,9 +127,11 @@ export async function communicate(
   const stderr = readToEnd(child.stderr, watcher, `stderr of ${what}`);
   await writeAll(child.stdin, input, watcher, `stdin of ${what}`).catch(() => undefined);
   const stdinClosed = watcher.whenFree(() => close(child.stdin)); // the end of the input
-  await until(stdout, stderr);
-  const said = { stdout: stdout.text(), stderr: stderr.text() };
-  // Closed before it returns, not when their ends are read: a child leaves no descriptor behind.
-  await Promise.all([stdinClosed, stdout.stop(() => close(child.stdout)), stderr.stop(() => close(child.stderr))]);
-  return said;
+  try {
+    await until(stdout, stderr);
+    return { stdout: stdout.text(), stderr: stderr.text() };
+  } finally {
+    // Closed before it returns (or fails), not when their ends are read: a child leaves no descriptor behind.
+    await Promise.all([stdinClosed, stdout.stop(() => close(child.stdout)), stderr.stop(() => close(child.stderr))]);
+  }
 }

@@ -119,8 +119,18 @@ export class ReadyWatcher {
       return;
     }
     if (this.closed || this.retry !== undefined || this.watched.size === 0) return;
-    this.polling = true;
     const polled = [...this.watched];
+    this.polling = true; // its answer comes on a later turn; a call that cannot be made is undone below
+    try {
+      this.poll(polled);
+    } catch {
+      this.polling = false; // no poll runs: nothing waits for it (koffi's async call could not be made)
+      this.failed();
+    }
+  }
+
+  /** The poll of `polled` (and the eventfd) on one of libuv's threads; its answer tells the watches. */
+  private poll(polled: [number, Watch][]): void {
     pollOffThread([[this.wake, POLLIN], ...polled.map(([fd, w]): [number, number] => [fd, w.events])], (revents) => {
       this.polling = false;
       for (const closeFd of this.closers.splice(0)) closeFd();

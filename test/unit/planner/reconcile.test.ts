@@ -507,6 +507,18 @@ describe('planDown(observed, {volumes}): the removal between the project-wide st
     expect(graceful.operations.find((o) => o.id === 'remove-network:default')!.dependsOn).toEqual(expect.arrayContaining(['stop-service:a', 'stop-service:b', 'stop-service:c']));
   });
 
+  test('a graceful service still waits for every dependent, when those between are killed at once together', () => {
+    // web depends on api, api on db. api and web cannot act on their signal: killed at once,
+    // together. db can: its stop waits for both (it waited for web through api's stop before).
+    const live = upped(project([service('db'), service('api', { dependsOn: needs('db') }), service('web', { dependsOn: needs('api') })]));
+    const down = planDown(live, { volumes: false, cannotActOnStop: new Set(['api', 'web']) });
+    const stop = (s: string) => down.operations.find((o) => o.id === `stop-service:${s}`)!;
+    expect(stop('web')).toMatchObject({ killAtOnce: true, dependsOn: ['stop-supervisor'] });
+    expect(stop('api')).toMatchObject({ killAtOnce: true, dependsOn: ['stop-supervisor'] });
+    expect((stop('db') as { killAtOnce?: boolean }).killAtOnce).toBeUndefined();
+    expect([...stop('db').dependsOn].sort()).toEqual(['stop-service:api', 'stop-service:web']);
+  });
+
   test('a service sharing another\'s namespace (network_mode: service:) that can act on its signal keeps every network until the stops', () => {
     // Without its depends_on on web (compose adds one; the rule does not rely on it): web's stop
     // then waits for no stop, and only the namespace it shares says the network is side's too.
