@@ -1,6 +1,10 @@
 // IP addresses as netlink carries them: 4 or 16 raw bytes in network order. Parsing and
 // formatting here keeps the codecs free of string handling and their callers free of bytes.
 import { AF_INET, AF_INET6 } from './constants.js';
+import { ipToBytes } from '../../sys/ip-text.js';
+
+/** Its text's bytes (the grammar is sys/ip-text.ts's, which the spec's checks share). */
+export { ipToBytes };
 
 /** An address with its prefix length, as `ip addr add 10.0.0.2/24` takes it. */
 export interface Cidr {
@@ -11,45 +15,6 @@ export interface Cidr {
 /** The address family of an IP address string (IPv6 when it has a colon). */
 export function ipFamily(address: string): typeof AF_INET | typeof AF_INET6 {
   return address.includes(':') ? AF_INET6 : AF_INET;
-}
-
-/** An IPv4 or IPv6 address as its network-order bytes. */
-export function ipToBytes(address: string): Buffer {
-  return address.includes(':') ? ipv6ToBytes(address) : ipv4ToBytes(address);
-}
-
-function ipv4ToBytes(address: string): Buffer {
-  const parts = address.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new TypeError(`not an IPv4 address: ${JSON.stringify(address)}`);
-  }
-  return Buffer.from(parts.map(Number));
-}
-
-function ipv6ToBytes(address: string): Buffer {
-  const bad = (): never => {
-    throw new TypeError(`not an IPv6 address: ${JSON.stringify(address)}`);
-  };
-  let text = address;
-  const lastColon = text.lastIndexOf(':');
-  const last = text.slice(lastColon + 1);
-  if (last.includes('.')) {
-    // An embedded IPv4 address (::ffff:10.0.0.1) is two more 16-bit groups.
-    const v4 = ipv4ToBytes(last);
-    text = `${text.slice(0, lastColon + 1)}${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) bad();
-  const groups = (s: string): number[] =>
-    s === '' ? [] : s.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : bad()));
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  const given = head.length + tail.length;
-  if (halves.length === 1 ? given !== 8 : given > 7) bad();
-  const words = [...head, ...new Array<number>(8 - given).fill(0), ...tail];
-  const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
-  return out;
 }
 
 /** Formats 4 or 16 network-order bytes (IPv6 compressed as RFC 5952 says). */
