@@ -17,7 +17,7 @@ export interface LiveProcess {
   /** Start time in clock ticks since boot (/proc/PID/stat field 22). */
   readonly startTime: number;
   readonly alive: boolean;
-  /** The stop signal it was started with (its record's), when the record says. */
+  /** The stop signal it was started with, when its record says (state/records.ts stopOf). */
   readonly stopSignal?: string;
 }
 

@@ -16,7 +16,7 @@ import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js'
 import { NETNS_DIR, stateRoots, type StateRoots } from './paths.js';
 import { dirPresent, linkPresent, mainProcessesIn, netnsPresent, processAlive } from './probe.js';
 import { killStartingLaunch, launchersOfService, monitorDirsOf, unansweredLaunchers, type UnansweredLauncher } from './starting.js';
-import { networkRecords, serviceRecords, volumeRecords, type NetworkRecord, type ServiceRecord } from './records.js';
+import { networkRecords, serviceRecords, stopOf, volumeRecords, type NetworkRecord, type ServiceRecord } from './records.js';
 
 /** Where to look; every field defaults to the real place. */
 export interface ObserveOptions {
@@ -195,10 +195,10 @@ function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): Serv
   };
 }
 
-/** The stop signal of a record's process, when the record has one. */
+/** The stop signal its record holds, when it holds one. */
 function stopSignalOf(r: ServiceRecord): { stopSignal?: string } {
-  const signal = (r.stop as { signal?: unknown } | undefined)?.signal;
-  return typeof signal === 'string' ? { stopSignal: signal } : {};
+  const { signal } = stopOf(r);
+  return signal === undefined ? {} : { stopSignal: signal };
 }
 
 async function observeNetwork(r: NetworkRecord, thisBoot: boolean): Promise<LiveNetwork> {

@@ -187,6 +187,28 @@ export function freshServiceRecord(project: string, service: string, bootId: str
   return { version: 1, kind: 'service', project, service, bootId, ...claims };
 }
 
+/** Docker's stop defaults, for a record that predates its stop settings. */
+const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };
+
+/**
+ * The stop_signal and stop_grace_period its process was started with (the `stop` the start
+ * handler writes beside the shape's fields), Docker's defaults where the record has none: a stop
+ * uses them, not the spec's, which may have changed since or be gone.
+ */
+export function recordedStop(record: ServiceRecord | undefined): { signal: string; graceMs: number } {
+  const { signal, graceMs } = stopOf(record);
+  return { signal: signal ?? DEFAULT_STOP.signal, graceMs: graceMs ?? DEFAULT_STOP.graceMs };
+}
+
+/** The `stop` the record holds, each part only when it is there (observe shows the signal as recorded). */
+export function stopOf(record: ServiceRecord | undefined): { signal?: string; graceMs?: number } {
+  const stop = (record as { stop?: { signal?: unknown; graceMs?: unknown } } | undefined)?.stop;
+  return {
+    ...(typeof stop?.signal === 'string' && { signal: stop.signal }),
+    ...(typeof stop?.graceMs === 'number' && { graceMs: stop.graceMs }),
+  };
+}
+
 /** True when a service record claims no kernel object any more (it can go). */
 export function claimsNothing(record: ServiceRecord): boolean {
   return record.netns === null && Object.keys(record.veths).length === 0 && record.cgroups.length === 0 && record.process === null;

@@ -122,7 +122,13 @@ async function spawnProgram(project: string, args: readonly string[], out: numbe
   let nothing: number | undefined;
   let pair: [number, number] | undefined;
   try {
-    const [{ spawnDetached }, { LAUNCHER_PATH, monitorGroupArgs }, { socketPair }] = await Promise.all([import('../sys/spawn.js'), import('../runtime/index.js'), import('../sys/libc.js')]);
+    const [{ spawnDetached }, { LAUNCHER_PATH, monitorGroupArgs }, { setNonBlocking, socketPair }, { readyWatcher }, { readToEnd }] = await Promise.all([
+      import('../sys/spawn.js'),
+      import('../runtime/index.js'),
+      import('../sys/libc.js'),
+      import('../sys/ready-watch.js'),
+      import('../sys/fd-io.js'),
+    ]);
     const node = [process.execPath, ...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args];
     const fds = [(nothing = openSync('/dev/null', 'r')), out, out, ...sockets];
     let argv = node;
@@ -139,7 +145,6 @@ async function spawnProgram(project: string, args: readonly string[], out: numbe
     pair = undefined;
     // The end's close (or a byte on it) read as it comes, without a net.Socket (node:net and the
     // streams, which nothing else of an `up` loads). Without a watcher it is not waited for.
-    const [{ readyWatcher }, { readToEnd }, { setNonBlocking }] = await Promise.all([import('../sys/ready-watch.js'), import('../sys/fd-io.js'), import('../sys/libc.js')]);
     let watcher;
     try {
       watcher = readyWatcher();

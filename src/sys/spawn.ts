@@ -155,8 +155,7 @@ export async function spawnPiped(file: string, args: readonly string[], options:
   } catch (e) {
     // Only EBADF could fail it: the descriptors are this function's own. The child is reaped.
     for (const fd of [stdin, stdout, stderr]) close(fd);
-    running.set(pid, { refed: false, ended: () => undefined });
-    setImmediate(reap);
+    reapedUnheeded(pid);
     throw e;
   }
   const child = new PosixChild(pid, stdin, stdout, stderr);
@@ -189,9 +188,17 @@ export async function spawnDetached(
     return new Promise((_resolve, reject) => child.once('error', reject));
   }
   const pid = await spawned({ file, argv: [file, ...args], env: environment(options.env), stdio: options.fds, newSession: true, ...(options.cwd !== undefined && { cwd: options.cwd }) });
-  running.set(pid, { refed: false, ended: () => undefined });
-  setImmediate(reap); // one that ended before it was in the table
+  reapedUnheeded(pid);
   return pid;
+}
+
+/**
+ * Child `pid` is reaped when it ends (its pid never names a zombie here), and nothing waits for
+ * it or is kept alive by it; one that ended before it was in the table is looked for on a later turn.
+ */
+function reapedUnheeded(pid: number): void {
+  running.set(pid, { refed: false, ended: () => undefined });
+  setImmediate(reap);
 }
 
 /** The child's three socket pairs and the posix_spawn request of `file` with `args`. */

@@ -93,14 +93,9 @@ export async function run(ctx: CommandContext): Promise<number> {
  * a network of only such services while they are killed, not after.
  */
 async function cannotActOnStopNow(live: LiveState): Promise<Set<string>> {
-  const found = new Set<string>();
-  const running = Object.values(live.services).some((s) => s.process?.alive === true);
-  if (!running) return found;
+  const running = Object.values(live.services).filter((s) => s.process?.alive === true);
+  if (running.length === 0) return new Set();
   // The executor's kernel side, which apply() loads next anyway (one pack: `ps` and the rest load none).
   const { cannotActOnStop } = await import('../../executor/kernel.js');
-  for (const s of Object.values(live.services)) {
-    const p = s.process;
-    if (p?.alive === true && cannotActOnStop(p.pid, p.startTime, p.stopSignal ?? 'SIGTERM')) found.add(s.name);
-  }
-  return found;
+  return new Set(running.filter(({ process: p }) => cannotActOnStop(p!.pid, p!.startTime, p!.stopSignal ?? 'SIGTERM')).map((s) => s.name));
 }

@@ -7,7 +7,7 @@ import { lstatSync } from 'node:fs';
 import { rm } from '../../sys/fs-async.js';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { opId } from '../../planner/edges.js';
-import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
+import { recordedStop, serviceRecords, updateServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
 import { removeFolderSync, writeJsonAtomic } from '../../state/atomic.js';
 import type { RunContext } from '../context.js';
@@ -18,20 +18,9 @@ import { serviceRootDir } from '../../state/paths.js';
 import { runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
 
-/** Docker's defaults, for a record that predates its stop settings. */
-const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };
-
 interface Pid {
   pid: number;
   startTime: number;
-}
-
-function stopSettings(record: ServiceRecord | undefined): { signal: string; graceMs: number } {
-  const stop = record?.stop as { signal?: unknown; graceMs?: unknown } | undefined;
-  return {
-    signal: typeof stop?.signal === 'string' ? stop.signal : DEFAULT_STOP.signal,
-    graceMs: typeof stop?.graceMs === 'number' ? stop.graceMs : DEFAULT_STOP.graceMs,
-  };
 }
 
 /**
@@ -69,7 +58,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
   const project = ctx.project.name;
   const record = await serviceRecords.read(ctx.roots, project, op.service);
   const group = (await ctx.cgroups()).open(project, op.service);
-  const settings = stopSettings(record);
+  const settings = recordedStop(record);
   const files = serviceFiles(ctx.roots, project, op.service);
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
