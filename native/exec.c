@@ -11,8 +11,8 @@
  *            it is nobody's zombie inside the service, and the helper returns once it runs.
  * It:
  *   - opens a pidfd of the service's main process and checks its start time (pids are reused);
- *   - opens the service's cgroups' cgroup.procs while it still sees the host's cgroupfs (the
- *     command joins them before exec; the helper itself stays out of them);
+ *   - opens the file that joins each of the service's cgroups (common/cgroup.h) while it still
+ *     sees the host's cgroupfs (the command joins them before exec; the helper stays out);
  *   - enters the service's ipc, uts, net, pid and mount namespaces in one setns(pidfd) call
  *     (no user namespace: services have none), and the service's root;
  *   - forks (a pid namespace holds only children), and the child starts a session of its own,

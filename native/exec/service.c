@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/cgroup.h"
 #include "common/process.h"
 #include "common/report.h"
 
@@ -75,8 +76,8 @@ int *open_cgroups(const struct request *r) {
   int *fds = calloc(r->ncgroups + 1, sizeof *fds);
   if (!fds) fail("cgroup", ENOMEM, "cgroup list");
   for (size_t i = 0; i < r->ncgroups; i++) {
-    snprintf(path, sizeof path, "%s/cgroup.procs", r->cgroups[i]);
-    fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+    /* Written by the command's process, one thread then (start_command): common/cgroup.h. */
+    fds[i] = cgroup_join_open(r->cgroups[i], path);
     if (fds[i] < 0) fail("cgroup", errno, "open %s", path);
   }
   return fds;

@@ -13,7 +13,8 @@ extern int host_proc_fd;
 /* A pidfd of the service's main process, refused when that pid is another process now. */
 int open_service(const struct request *r);
 
-/* The cgroup.procs of each of the service's cgroups, opened while the host's cgroupfs is in sight. */
+/* The file that joins each of the service's cgroups (common/cgroup.h: `tasks` on v1, else cgroup.procs),
+ * opened while the host's cgroupfs is in sight. */
 int *open_cgroups(const struct request *r);
 
 /* Closes what open_cgroups opened (in the helper, once the command has joined). */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cgroup.h"
 #include "common/file.h"
 
 /* Writes "`what` `path`" to `out`, cut short with "..." when it does not fit. */
@@ -70,21 +71,22 @@ static int make_group(const char *root, const char *rel, char *failed, size_t si
   return 0;
 }
 
-/* Moves this process into `root`/`rel`; 0, or -1 with errno and `failed` saying what failed. */
+/* Moves this process (one thread, as the launcher is: common/cgroup.h) into `root`/`rel`; 0, or
+ * -1 with errno and `failed` saying what failed. */
 static int join_group(const char *root, const char *rel, char *failed, size_t size) {
-  char dir[PATH_MAX], procs[PATH_MAX];
-  if (join_path(dir, sizeof dir, root, rel) < 0 || join_path(procs, sizeof procs, dir, "cgroup.procs") < 0) {
+  char dir[PATH_MAX], file[PATH_MAX];
+  if (join_path(dir, sizeof dir, root, rel) < 0) {
     say(failed, size, "name the monitor group under", root);
     return -1;
   }
-  say(failed, size, "join", procs);
-  if (write_small_file(procs, "0") == 0) return 0;
+  say(failed, size, "join", dir);
+  if (cgroup_join(dir, file) == 0) return 0;
   if (errno == EROFS) return 0; /* a hierarchy mounted read-only is not ours to use */
   /* ENOSPC: a cpuset group another launcher has just made and not filled yet. */
   if (errno != ENOENT && errno != ENOSPC) return -1;
   if (make_group(root, rel, failed, size) < 0) return errno == EROFS ? 0 : -1;
-  say(failed, size, "join", procs);
-  return write_small_file(procs, "0");
+  say(failed, size, "join", dir);
+  return cgroup_join(dir, file);
 }
 
 void place_in_monitor_group(int argc, char **argv, struct placement *out) {

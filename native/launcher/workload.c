@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/cgroup.h"
 #include "common/identity.h"
 #include "common/process.h"
 #include "common/report.h"
@@ -24,12 +25,9 @@
 
 static void join_cgroups(const struct config *c) {
   char path[PATH_MAX];
-  for (size_t i = 0; i < c->ncgroups; i++) {
-    snprintf(path, sizeof path, "%s/cgroup.procs", c->cgroups[i]);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0", 1) != 1) fail("cgroup", errno, "join %s", path);
-    close(fd);
-  }
+  /* This process has one thread: it was cloned a moment ago (common/cgroup.h). */
+  for (size_t i = 0; i < c->ncgroups; i++)
+    if (cgroup_join(c->cgroups[i], path) < 0) fail("cgroup", errno, "join %s", path);
 }
 
 /* `ipc: service:NAME`: the workload joins that service's IPC namespace (SysV shm, semaphores,

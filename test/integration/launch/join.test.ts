@@ -1,0 +1,88 @@
+// A workload joins its cgroups as a process with one thread moving itself (native/common/cgroup.h):
+// through a v1 hierarchy's `tasks` (the kernel moves a thread that moves itself without its
+// threadgroup lock, whose write side waits for an RCU grace period), and through cgroup.procs
+// where a folder has no `tasks` (cgroup v2). This host's hierarchies are both kinds where it has
+// both (a v1 host with a unified hierarchy beside): the workload is joined to a group in each.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { hierarchyRoots } from '../../../src/runtime/cgroup/monitors.js';
+import { encodeLaunchRequest } from '../../../src/runtime/launcher-config.js';
+import { LAUNCHER_PATH } from '../../../src/runtime/launcher-path.js';
+import { cgroupPath } from '../../../src/names.js';
+import { eventually } from '../../harness/eventually.js';
+import { describeRoot } from '../../harness/require.js';
+import { buildLauncher, LaunchRig, waitForExit } from './harness.js';
+
+const rig = new LaunchRig();
+const made: string[] = [];
+
+afterEach(async () => {
+  // Deepest first: the service's folder, then the project's.
+  for (const dir of made.splice(0).reverse()) await eventually(`${dir} removed`, () => (existsSync(dir) ? (rmdirSync(dir), false) : true));
+  await rig.cleanup();
+});
+
+/** The hierarchy's folder of `rel` and its project's, made here (and removed after the test). */
+function group(root: string, rel: string): string {
+  for (const dir of [join(root, rel, '..'), join(root, rel)]) {
+    if (existsSync(dir)) continue;
+    mkdirSync(dir);
+    made.push(dir);
+  }
+  return join(root, rel);
+}
+
+describeRoot('launcher: the workload joins its cgroups', () => {
+  it('through `tasks` in a v1 hierarchy and cgroup.procs in a v2 one: in each group, and listed in its cgroup.procs', async () => {
+    buildLauncher();
+    const rel = cgroupPath(`stkjoin${randomBytes(3).toString('hex')}`, 'svc');
+    // A v1 hierarchy without cpuset (whose new groups have no CPUs to join until filled).
+    const v1 = hierarchyRoots().find((root) => existsSync(join(root, 'tasks')) && !existsSync(join(root, 'cpuset.cpus')));
+    const v2 = hierarchyRoots().find((root) => existsSync(join(root, 'cgroup.controllers')));
+    const kinds = [v1, v2].filter((root): root is string => root !== undefined);
+    expect(kinds.length).toBeGreaterThan(0);
+    const dirs = kinds.map((root) => group(root, rel));
+    // Which file each join wrote: inotify sees a write(2) to a cgroup file as any other.
+    const written: string[] = [];
+    const watchers: FSWatcher[] = dirs.flatMap((dir) =>
+      ['tasks', 'cgroup.procs'].filter((f) => existsSync(join(dir, f))).map((f) => watch(join(dir, f), () => written.push(join(dir, f)))),
+    );
+    const { logPath, exitPath } = rig.paths('join');
+    const pairs: [string, string][] = [
+      ['name', 'svc'], ['log', logPath], ['exit', exitPath], ['hostname', 'svc'], ['cwd', '/'],
+      ['uid', '0'], ['gid', '0'], ['caps', '0'], ['netns', 'new'],
+      ...dirs.map((dir): [string, string] => ['cgroup', dir]),
+      ['arg', 'sleep'], ['arg', '120'],
+    ];
+    // The launcher answers and lives on as the workload's monitor: its answer is its first line.
+    const launcher = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    launcher.stdin.end(encodeLaunchRequest(pairs));
+    const [answer] = (await once(launcher.stdout, 'data')) as [Buffer];
+    expect(String(answer)).toMatch(/^ok\t\d+\t/);
+    const pid = Number(String(answer).split('\t')[1]);
+    try {
+      const expected = kinds.map((root, i) => join(dirs[i]!, root === v2 ? 'cgroup.procs' : 'tasks'));
+      await eventually('each join seen', () => expected.every((f) => written.includes(f)), 5000);
+      expect([...new Set(written)].sort()).toEqual(expected.sort());
+      const memberships = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      for (const [i, root] of kinds.entries()) {
+        expect(readFileSync(join(dirs[i]!, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(pid));
+        // v2's line is `0::/path`; a v1 hierarchy's names its controllers.
+        const line = root === v2 ? `0::/${rel}` : `:/${rel}`;
+        expect(memberships.split('\n').some((l) => l.endsWith(line) && (root === v2) === l.startsWith('0::'))).toBe(true);
+      }
+    } finally {
+      for (const w of watchers) w.close();
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already (its sleep ended while an assertion waited)
+      }
+      await waitForExit(exitPath);
+    }
+  });
+});
