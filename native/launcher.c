@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include "launcher/log.h"
 #include "launcher/monitor.h"
 #include "launcher/place.h"
+#include "launcher/take.h"
 #include "launcher/workload.h"
 
 /* Points fds 0-2 at /dev/null: Node's pipes must not stay open for the service's lifetime. */
@@ -74,30 +76,50 @@ static int exec_succeeded(int errpipe) {
   return 0;
 }
 
-/* `launcher --monitor-group=… --hierarchy=… --placed-fd=N --exec PROGRAM ARGS…`
+/* `launcher --monitor-group=… --hierarchy=… --placed-fd=N [--take-fds=PID] --exec PROGRAM ARGS…`
  * (src/supervisor/control.ts):
  * PROGRAM (the project's supervisor) is born in the monitor group, with every descriptor it was
  * given (its sockets), instead of being moved there once it runs. Placing is best effort here:
- * the supervisor checks where it is and moves itself when this could not. */
+ * the supervisor checks where it is and moves itself when this could not. With `--take-fds`, its
+ * descriptors and last argument come later, from its caller (launcher/take.h): it was spawned
+ * ahead, and placed itself while its caller went on. */
 static void exec_placed(int at, char **argv, const struct placement *placement) {
   /* `--placed-fd=N`: the caller's end of a socket pair, closed by the exec below, so the caller
-   * knows when this process is placed; a byte written on it says the exec failed. */
-  static const char placed_flag[] = "--placed-fd=";
+   * knows when this process is placed; a byte written on it says the exec failed ("take" and
+   * why, with --take-fds: the descriptors could not be taken, and nothing was run). */
+  static const char placed_flag[] = "--placed-fd=", take_flag[] = "--take-fds=";
   int placed_fd = -1;
+  const char *take = NULL;
   for (int i = 1; i < at; i++) {
-    if (strncmp(argv[i], placed_flag, sizeof placed_flag - 1)) continue;
-    char *end;
-    long fd = strtol(argv[i] + sizeof placed_flag - 1, &end, 10);
-    if (*end == '\0' && fd >= 3 && fd < 65536) placed_fd = (int)fd;
+    if (!strncmp(argv[i], placed_flag, sizeof placed_flag - 1)) {
+      char *end;
+      long fd = strtol(argv[i] + sizeof placed_flag - 1, &end, 10);
+      if (*end == '\0' && fd >= 3 && fd < 65536) placed_fd = (int)fd;
+    } else if (!strncmp(argv[i], take_flag, sizeof take_flag - 1)) {
+      take = argv[i] + sizeof take_flag - 1;
+    }
   }
   if (placed_fd >= 0) fcntl(placed_fd, F_SETFD, FD_CLOEXEC);
+  char **program = argv + at + 1;
+  if (take) {
+    char why[1024], *end;
+    long caller = strtol(take, &end, 10);
+    int taken = *end == '\0' && caller > 0 && caller <= INT_MAX
+                    ? take_descriptors((pid_t)caller, &placed_fd, program, &program, why, sizeof why)
+                    : (snprintf(why, sizeof why, "--take-fds=%s: not a pid", take), -1);
+    if (taken == 1) _exit(0); /* let go: the supervisor is started another way, or not at all */
+    if (taken < 0) {
+      if (placed_fd >= 0) dprintf(placed_fd, "take\t%s\n", why);
+      _exit(127);
+    }
+  }
   /* Its output is the program's log: a move that failed is said there (the program moves
    * itself later). */
   if (placement->err) dprintf(2, "stack launcher: not in the monitor group: %s: %s\n", placement->detail, strerror(placement->err));
   signal(SIGPIPE, SIG_DFL);
-  execv(argv[at + 1], argv + at + 1);
+  execv(program[0], program);
   int err = errno;
-  dprintf(2, "stack launcher: cannot run %s: %s\n", argv[at + 1], strerror(err));
+  dprintf(2, "stack launcher: cannot run %s: %s\n", program[0], strerror(err));
   if (placed_fd >= 0) write_all(placed_fd, "x", 1);
   _exit(127);
 }

@@ -74,6 +74,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     if (!loaded) throw new Error('the executor acted on the kernel for a plan without operations (a bug)');
     return loaded;
   };
+  // The supervisor it starts after the walk (none runs): its launcher places itself meanwhile.
+  const prepares = supervised && plan.operations.length > 0 && env.supervisor.prepare !== undefined;
+  if (prepares) env.supervisor.prepare!(project.name);
   const creates = plan.operations.filter((op) => op.kind === 'create-network').length;
   let ipamLock: ProjectLock | undefined =
     creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
@@ -179,6 +182,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     await preparing;
     const prepared = loaded ?? (await loading?.catch(() => undefined));
     for (const service of startedServices(plan)) prepared?.discardPreparedLauncher(project.name, service);
+    if (prepares) env.supervisor.release?.(project.name);
     await ipamLock?.release();
     network?.close();
   }

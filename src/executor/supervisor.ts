@@ -30,4 +30,12 @@ export interface SupervisorControl {
    * supervisor instead of being refused. Best effort: what cannot be bound now is bound later.
    */
   networkMade?(project: string, gateway: string): Promise<void>;
+  /**
+   * The plan has work to do and the project's supervisor may be started once it is done: the
+   * launcher that would start one is spawned now and places itself meanwhile (on a v2
+   * hierarchy a move waits for an RCU grace period), if none runs. `release` lets go of one the
+   * run did not take (a supervisor already ran, the walk failed before).
+   */
+  prepare?(project: string): void;
+  release?(project: string): void;
 }

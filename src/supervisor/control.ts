@@ -1,7 +1,7 @@
 // Starting, asking and stopping a project's supervisor from the CLI and the executor. The
 // supervisor is found through its pid file (pid + start time: pids are reused) and its
 // control socket; a dead one leaves at most those two files, which stop removes.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
@@ -107,6 +107,66 @@ interface SpawnedSupervisor {
 
 /** How long a launcher may take to place itself and run Node before the supervisor is left to move itself. */
 const PLACED_WAIT_MS = 2000;
+/**
+ * How long a prepared launcher may take to copy its descriptors and run Node before it is killed
+ * and the supervisor started the other way (the descriptors are this process's until it took them).
+ */
+const TAKEN_WAIT_MS = 10_000;
+
+/**
+ * What the launcher says on its placement end before the exec closes it: '' once Node runs,
+ * "take\t…" when a prepared launcher could not take its descriptors (nothing runs), anything
+ * else when the exec failed (native/launcher.c exec_placed). `ms` on, or when the descriptors'
+ * watcher gave up, undefined: it is not waited for any longer. Closes `ours`.
+ */
+function placementSaid(ours: number, ms: number, modules: SpawnModules): Promise<string | undefined> {
+  const { readyWatcher, readToEnd } = modules;
+  const reading = readToEnd(ours, readyWatcher(), "the supervisor's placement");
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      resolve(undefined);
+      void reading.stop(() => closeSync(ours));
+    }, ms);
+    const said = (text: string | undefined): void => {
+      clearTimeout(timer);
+      resolve(text);
+      void reading.stop(() => closeSync(ours));
+    };
+    reading.ended.then(
+      () => said(reading.text()),
+      () => said(undefined),
+    );
+  });
+}
+
+/** What a spawn of the supervisor loads (sys/spawn.ts and the runtime: `ps` and `status` never start one). */
+interface SpawnModules {
+  readonly spawnDetached: typeof import('../sys/spawn.js').spawnDetached;
+  readonly LAUNCHER_PATH: string;
+  readonly monitorGroupArgs: typeof import('../runtime/index.js').monitorGroupArgs;
+  readonly setNonBlocking: typeof import('../sys/libc.js').setNonBlocking;
+  readonly socketPair: typeof import('../sys/libc.js').socketPair;
+  readonly readyWatcher: typeof import('../sys/ready-watch.js').readyWatcher;
+  readonly readToEnd: typeof import('../sys/fd-io.js').readToEnd;
+}
+
+async function spawnModules(): Promise<SpawnModules> {
+  const [{ spawnDetached }, { LAUNCHER_PATH, monitorGroupArgs }, { setNonBlocking, socketPair }, { readyWatcher }, { readToEnd }] = await Promise.all([
+    import('../sys/spawn.js'),
+    import('../runtime/index.js'),
+    import('../sys/libc.js'),
+    import('../sys/ready-watch.js'),
+    import('../sys/fd-io.js'),
+  ]);
+  return { spawnDetached, LAUNCHER_PATH, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher, readToEnd };
+}
+
+/** Node running the supervisor's program for `project` (its last argument, the sockets', comes apart). */
+function supervisorCommand(project: string, roots: StateRoots): string[] {
+  return [process.execPath, ...SUPERVISOR_NODE_FLAGS, supervisorEntry(), project, roots.run, roots.lib];
+}
+
+const supervisorEnv = (): Record<string, string | undefined> => ({ ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) });
 
 /**
  * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, and
@@ -115,61 +175,152 @@ const PLACED_WAIT_MS = 2000;
  * and in its own process, and execs Node with the same pid: the supervisor is born there. The
  * launcher is given one end of a socket pair, which its exec closes: `placed` is that end's
  * close. Without a built launcher, Node is spawned straight away and moves itself (main.ts).
- * (sys/spawn.ts and the runtime are loaded here: `ps` and `status` never start a
- * supervisor.)
  */
-async function spawnProgram(project: string, args: readonly string[], out: number, sockets: readonly number[]): Promise<SpawnedSupervisor> {
+async function spawnProgram(project: string, roots: StateRoots, last: string, out: number, sockets: readonly number[]): Promise<SpawnedSupervisor> {
   let nothing: number | undefined;
   let pair: [number, number] | undefined;
   try {
-    const [{ spawnDetached }, { LAUNCHER_PATH, monitorGroupArgs }, { setNonBlocking, socketPair }, { readyWatcher }, { readToEnd }] = await Promise.all([
-      import('../sys/spawn.js'),
-      import('../runtime/index.js'),
-      import('../sys/libc.js'),
-      import('../sys/ready-watch.js'),
-      import('../sys/fd-io.js'),
-    ]);
-    const node = [process.execPath, ...SUPERVISOR_NODE_FLAGS, supervisorEntry(), ...args];
+    const modules = await spawnModules();
+    const { spawnDetached, LAUNCHER_PATH, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
+    const node = [...supervisorCommand(project, roots), last];
     const fds = [(nothing = openSync('/dev/null', 'r')), out, out, ...sockets];
     let argv = node;
     if (existsSync(LAUNCHER_PATH)) {
-      pair = socketPair('the supervisor\'s placement');
+      pair = socketPair("the supervisor's placement");
       argv = [LAUNCHER_PATH, ...monitorGroupArgs(project), `--placed-fd=${fds.length}`, '--exec', ...node];
       fds.push(pair[1]);
     }
-    const env = { ...nodeHelperEnv(process.env), ...threadsForExitWatch(process.env) };
-    const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env });
+    const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env: supervisorEnv() });
     if (pair === undefined) return { pid, placed: Promise.resolve(true) };
     closeSync(pair[1]);
     const ours = pair[0];
     pair = undefined;
     // The end's close (or a byte on it) read as it comes, without a net.Socket (node:net and the
     // streams, which nothing else of an `up` loads). Without a watcher it is not waited for.
-    let watcher;
     try {
-      watcher = readyWatcher();
+      readyWatcher();
       setNonBlocking(ours); // read as it turns ready: a read of it blocked this thread until the exec
     } catch {
       closeSync(ours); // not waited for: the supervisor moves itself when it was not placed
       return { pid, placed: Promise.resolve(true) };
     }
-    const reading = readToEnd(ours, watcher, 'the supervisor\'s placement');
-    const placed = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => reading.stop(() => closeSync(ours)), PLACED_WAIT_MS);
-      void reading.ended.then(() => {
-        clearTimeout(timer);
-        const failed = reading.text() !== ''; // the exec failed (native/launcher.c exec_placed)
-        reading.stop(() => closeSync(ours));
-        resolve(!failed);
-      });
-    });
-    return { pid, placed };
+    // Not said by the time: not waited for (the supervisor moves itself when it was not placed).
+    return { pid, placed: placementSaid(ours, PLACED_WAIT_MS, modules).then((said) => said === undefined || said === '') };
   } catch (e) {
     // Not started (no such program, no resources).
     throw new Error(`cannot start the supervisor: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {
     if (nothing !== undefined) closeSync(nothing);
     for (const fd of pair ?? []) closeSync(fd);
+  }
+}
+
+/** A supervisor's launcher spawned ahead of its start (prepareSupervisor), waiting for its descriptors. */
+interface PreparedSupervisor {
+  readonly pid: number;
+  /** Our end of its stdin: the numbers of its descriptors and its last argument go there, once. */
+  readonly request: number;
+  /** Our end of its placement pair (placementSaid), non-blocking. */
+  readonly placement: number;
+  readonly modules: SpawnModules;
+}
+
+/** Prepared launchers no start has taken yet, by run root and project. */
+const preparedSupervisors = new Map<string, Promise<PreparedSupervisor | undefined>>();
+
+/**
+ * Spawns the launcher of the supervisor this run is to start after its walk (none runs now):
+ * its move into the project's monitor group — through cgroup.procs on a v2 hierarchy (the
+ * unified one beside v1's too), which waits for an RCU grace period (10-20 ms here) unless
+ * another move ended within the last one — is made while the walk goes on, not after it; the
+ * start then hands it its descriptors and last argument (native/launcher/take.h), and it runs
+ * Node already placed. Nothing when no launcher is built or a supervisor runs.
+ * discardPreparedSupervisor lets go of one no start took.
+ */
+export function prepareSupervisor(project: string, roots: StateRoots = stateRoots()): void {
+  const key = `${roots.run}\0${project}`;
+  if (preparedSupervisors.has(key)) return;
+  preparedSupervisors.set(key, spawnPrepared(project, roots).catch(() => undefined));
+}
+
+async function spawnPrepared(project: string, roots: StateRoots): Promise<PreparedSupervisor | undefined> {
+  if ((await runningSupervisor(project, roots)) !== undefined) return undefined;
+  const modules = await spawnModules();
+  const { spawnDetached, LAUNCHER_PATH, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
+  if (!existsSync(LAUNCHER_PATH)) return undefined;
+  readyWatcher(); // throws where none can be made: then it is started the other way
+  const opened: number[] = [];
+  try {
+    const request = socketPair("the supervisor's descriptors");
+    opened.push(...request);
+    const placement = socketPair("the supervisor's placement");
+    opened.push(...placement);
+    const nothing = openSync('/dev/null', 'r+');
+    opened.push(nothing);
+    const argv = [...monitorGroupArgs(project), '--placed-fd=3', `--take-fds=${process.pid}`, '--exec', ...supervisorCommand(project, roots)];
+    const pid = await spawnDetached(LAUNCHER_PATH, argv, { fds: [request[1], nothing, nothing, placement[1]], cwd: '/', env: supervisorEnv() });
+    setNonBlocking(placement[0]);
+    for (const fd of [request[1], placement[1], nothing]) closeSync(fd);
+    opened.length = 0;
+    return { pid, request: request[0], placement: placement[0], modules };
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+}
+
+/** The prepared launcher for `project`, taken (undefined when none was prepared or it could not be). */
+async function takePrepared(project: string, roots: StateRoots): Promise<PreparedSupervisor | undefined> {
+  const key = `${roots.run}\0${project}`;
+  const prepared = preparedSupervisors.get(key);
+  preparedSupervisors.delete(key);
+  return prepared;
+}
+
+/** Lets go of the prepared launcher no start took: the end of its stdin, and it leaves without running anything. */
+export function discardPreparedSupervisor(project: string, roots: StateRoots = stateRoots()): void {
+  void takePrepared(project, roots).then((prepared) => {
+    if (prepared === undefined) return;
+    closeSync(prepared.request);
+    closeSync(prepared.placement);
+  });
+}
+
+/**
+ * Hands the prepared launcher its descriptors (`fds`: its 1, 2, 3, ...) and last argument, and
+ * waits until it has taken them (they stay open here until then): the supervisor, or undefined
+ * when it could not take them or said nothing in time (then killed), and the caller starts it the
+ * other way.
+ */
+async function handOver(prepared: PreparedSupervisor, fds: readonly number[], last: string): Promise<SpawnedSupervisor | undefined> {
+  const said = placementSaid(prepared.placement, TAKEN_WAIT_MS, prepared.modules);
+  try {
+    writeSync(prepared.request, `${fds.join(' ')}\n${last}`);
+  } catch {
+    // gone (EPIPE): its placement end says so
+  } finally {
+    closeSync(prepared.request);
+  }
+  const text = await said;
+  if (text === undefined) {
+    try {
+      process.kill(prepared.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    return undefined;
+  }
+  if (text.startsWith('take\t')) return undefined;
+  // Its end closes at its exec, but at its death too: only a launcher that became Node started one.
+  if (text === '' && !runsNode(prepared.pid)) return undefined;
+  return { pid: prepared.pid, placed: Promise.resolve(text === '') };
+}
+
+/** Whether `pid` runs this Node's program (a zombie has no exe to read). */
+function runsNode(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
+  } catch {
+    return false;
   }
 }
 
@@ -201,7 +352,9 @@ async function activateSupervisor(project: string, roots: StateRoots): Promise<P
   try {
     const out = openSupervisorLog(paths);
     try {
-      spawned = await spawnProgram(project, [project, roots.run, roots.lib, `${SOCKETS_ARGUMENT}${JSON.stringify(sockets.handed)}`], out, sockets.fds);
+      const last = `${SOCKETS_ARGUMENT}${JSON.stringify(sockets.handed)}`;
+      const prepared = await takePrepared(project, roots);
+      spawned = (prepared && (await handOver(prepared, [out, out, ...sockets.fds], last))) ?? (await spawnProgram(project, roots, last, out, sockets.fds));
     } finally {
       closeSync(out);
     }

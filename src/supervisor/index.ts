@@ -37,7 +37,7 @@
 //   (non-blocking, retried), so it never races `up`/`down`, and it never revives a process that
 //   `stop`/`down` marked as stopped by the user (its stop mark, written before the signal).
 import { stateRoots, type StateRoots } from '../state/paths.js';
-import { bindDnsEarly, ensureSupervisor, stopSupervisor } from './control.js';
+import { bindDnsEarly, discardPreparedSupervisor, ensureSupervisor, prepareSupervisor, stopSupervisor } from './control.js';
 import { writeFile, type ProcessId } from './files.js';
 import { serviceStatePaths } from './paths.js';
 import { waitHealthy } from './wait.js';
@@ -83,6 +83,10 @@ export interface SupervisorHandle {
   markStopped(project: string, service: string, process: ProcessId): Promise<void>;
   /** Binds the DNS listener on a new bridge's gateway for the supervisor this run will start (none runs). */
   networkMade(project: string, gateway: string): Promise<void>;
+  /** Spawns ahead the launcher of the supervisor this run will start (none runs): it places itself meanwhile. */
+  prepare(project: string): void;
+  /** Lets go of a launcher `prepare` spawned and no start took. */
+  release(project: string): void;
 }
 
 /** The supervisor of projects under `roots`, for the executor and the CLI. */
@@ -95,5 +99,7 @@ export function supervisorControl(roots: StateRoots = stateRoots()): SupervisorH
     waitHealthy: (project, service, timeoutMs, signal) => waitHealthy(project, service, { timeoutMs, signal, roots }),
     markStopped: (project, service, process) => markStoppedByUser(project, service, process, roots),
     networkMade: (project, gateway) => bindDnsEarly(project, roots, gateway),
+    prepare: (project) => prepareSupervisor(project, roots),
+    release: (project) => discardPreparedSupervisor(project, roots),
   };
 }

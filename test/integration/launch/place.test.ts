@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, expect, it } from 'vitest';
@@ -103,5 +104,56 @@ describeRoot('launcher: its monitor group', () => {
     expect(await placedEnd).toBe('x');
     expect(await err).toBe('stack launcher: cannot run /nonexistent-stk-program: No such file or directory\n');
     expect(await exited(l)).toBe(127);
+  });
+
+  it('--take-fds: placed first, it copies its caller\'s descriptors to its 1, 2, 3 and adds the last argument only when told', async () => {
+    const name = project();
+    const dir = mkdtempSync(join(tmpdir(), 'stack-take-'));
+    const [log, sockets] = [openSync(join(dir, 'log'), 'w'), openSync(join(dir, 'sockets'), 'w')];
+    try {
+      const script = 'echo "args $*"; cat /proc/self/cgroup; echo "to fd 3" >&3; [ -e /proc/$$/fd/4 ] && echo "fd 4"; exit 0';
+      const l = launcher([...monitorGroupArgs(name), '--placed-fd=3', `--take-fds=${process.pid}`, '--exec', '/bin/sh', '-c', script, 'sh'], ['pipe', 'ignore', 'ignore', 'pipe']);
+      const placedEnd = text(l.stdio[3] as Readable);
+      // Placed before it is told anything: it waits for its descriptors there.
+      await eventually('the launcher in the group in every hierarchy', () => placed(l.pid!, name));
+      l.stdin!.end(`${log} ${log} ${sockets}\n--sockets=[1,2]`);
+      expect(await placedEnd).toBe(''); // the exec closed it
+      expect(await exited(l)).toBe(0);
+      const lines = readFileSync(join(dir, 'log'), 'utf8').split('\n');
+      expect(lines[0]).toBe('args --sockets=[1,2]');
+      expect(lines.filter((line) => line.endsWith(`/${monitorGroupRel(name)}`))).toHaveLength(hierarchyRoots().length);
+      expect(lines).not.toContain('fd 4'); // its placed end, set aside, closed by the exec
+      expect(readFileSync(join(dir, 'sockets'), 'utf8')).toBe('to fd 3\n');
+    } finally {
+      closeSync(log);
+      closeSync(sockets);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--take-fds: let go (the end of its stdin, nothing said) it runs nothing; a request it cannot take is said on the placed descriptor', async () => {
+    const name = project();
+    const args = [...monitorGroupArgs(name), '--placed-fd=3', `--take-fds=${process.pid}`, '--exec', '/bin/sh', '-c', 'echo ran'];
+    const letGo = launcher(args, ['pipe', 'pipe', 'pipe', 'pipe']);
+    const [out, placedEnd] = [text(letGo.stdout!), text(letGo.stdio[3] as Readable)];
+    letGo.stdin!.end();
+    expect(await exited(letGo)).toBe(0);
+    expect([await out, await placedEnd]).toEqual(['', '']);
+
+    // A descriptor its caller does not have (9999): nothing runs, and it says why.
+    const refused = launcher(args, ['pipe', 'pipe', 'pipe', 'pipe']);
+    const [out2, placedEnd2] = [text(refused.stdout!), text(refused.stdio[3] as Readable)];
+    refused.stdin!.end('1 9999\n');
+    expect(await exited(refused)).toBe(127);
+    expect(await placedEnd2).toBe('take\tpidfd_getfd descriptor 9999 of its caller: Bad file descriptor\n');
+    expect(await out2).toBe('');
+
+    // Named a caller that is not its parent (this process's own parent): nothing is taken from it.
+    const other = launcher([...monitorGroupArgs(name), '--placed-fd=3', `--take-fds=${process.ppid}`, '--exec', '/bin/sh', '-c', 'echo ran'], ['pipe', 'pipe', 'pipe', 'pipe']);
+    const [out3, placedEnd3] = [text(other.stdout!), text(other.stdio[3] as Readable)];
+    other.stdin!.end('1\n');
+    expect(await exited(other)).toBe(127);
+    expect(await placedEnd3).toBe(`take\tpid ${process.ppid} is not its parent (its caller is gone): No such process\n`);
+    expect(await out3).toBe('');
   });
 });
