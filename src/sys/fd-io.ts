@@ -105,7 +105,7 @@ export function readToEnd(fd: number, watcher: ReadyWatcher, what: string): Read
       finish();
       const stop = stopWatch;
       stopWatch = undefined;
-      return stop !== undefined ? stop(closeFd) : watcher.whenFree(closeFd);
+      return stop !== undefined ? stop(closeFd) : watcher.whenFree(closeFd, fd);
     },
   };
 }
@@ -126,7 +126,7 @@ export async function communicate(
   const stdout = readToEnd(child.stdout, watcher, `stdout of ${what}`);
   const stderr = readToEnd(child.stderr, watcher, `stderr of ${what}`);
   await writeAll(child.stdin, input, watcher, `stdin of ${what}`).catch(() => undefined);
-  const stdinClosed = watcher.whenFree(() => close(child.stdin)); // the end of the input
+  const stdinClosed = watcher.whenFree(() => close(child.stdin), child.stdin); // the end of the input: at once unless a poll holds it
   try {
     await until(stdout, stderr);
     return { stdout: stdout.text(), stderr: stderr.text() };

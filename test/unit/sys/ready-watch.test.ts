@@ -98,6 +98,32 @@ describe('ReadyWatcher', () => {
     for (const fd of [a, b, d]) close(fd);
   });
 
+  test('whenFree of a descriptor the poll under way was not made with closes it at once (a request written whole, never watched)', async () => {
+    const watcher = ReadyWatcher.open()!;
+    const [a, b] = socketPair('test a');
+    const [c, d] = socketPair('test c');
+    watcher.watch(a, POLLIN, () => undefined); // never ready: the poll waits, holding a only
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let closed = false;
+    const done = watcher.whenFree(() => {
+      close(c);
+      closed = true;
+    }, c);
+    expect(closed).toBe(true); // not on a later turn, once the woken poll came back to this thread
+    await done;
+    // Named, a descriptor the poll holds still waits for it.
+    let closedA = false;
+    const doneA = watcher.whenFree(() => {
+      close(a);
+      closedA = true;
+    }, a);
+    expect(closedA).toBe(false);
+    await doneA;
+    expect(closedA).toBe(true);
+    watcher.close();
+    for (const fd of [b, d]) close(fd);
+  });
+
   test('a process whose reads are done ends; one still reading is held until the child ends', () => {
     // In a node of its own (vitest's has handles of its own): the build's modules (npm run build).
     const root = new URL('../../../dist/sys/', import.meta.url).pathname;
