@@ -74,15 +74,15 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     if (!loaded) throw new Error('the executor acted on the kernel for a plan without operations (a bug)');
     return loaded;
   };
-  // The supervisor it starts after the walk (none runs): its launcher places itself meanwhile.
-  const prepares = supervised && plan.operations.length > 0 && env.supervisor.prepare !== undefined;
-  if (prepares) env.supervisor.prepare!(project.name);
   const creates = plan.operations.filter((op) => op.kind === 'create-network').length;
   let ipamLock: ProjectLock | undefined =
     creates > 0 ? await acquireFileLock(IPAM_LOCK.path, IPAM_LOCK.dir, 'address allocation', { command: `stack (project ${project.name})` }) : undefined;
   const concurrency = options.concurrency ?? 8;
   let applied = false;
   let preparing: Promise<void> | undefined;
+  // The supervisor it starts after the walk, when none runs: its launcher is prepared with the
+  // first starts' (below), once the addresses are given, and let go of at the end if not taken.
+  const prepares = supervised && plan.operations.length > 0 && env.supervisor.prepare !== undefined;
   try {
     const store = ipamStore(roots, project.name);
     await refuseRecreatingShared(roots, project, plan); // other projects' services on a network it would recreate
@@ -96,7 +96,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // missing, leaves no monitor group behind): each moves itself into the monitor group while
     // the snapshot is written and the networks and namespaces made, and its launch only hands it
     // the request. As many as the walk runs at once; every other start prepares its own as it
-    // begins (start.ts). The ones no launch took are ended below.
+    // begins (start.ts). The ones no launch took are ended below. So is the supervisor's
+    // (supervisor/control.ts prepareSupervisor), which places itself while the walk goes on.
+    if (prepares) env.supervisor.prepare!(project.name);
     preparing = loading
       ?.then((k) => {
         if (!applied) for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);

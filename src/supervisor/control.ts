@@ -218,6 +218,8 @@ async function spawnProgram(project: string, roots: StateRoots, last: string, ou
 /** A supervisor's launcher spawned ahead of its start (prepareSupervisor), waiting for its descriptors. */
 interface PreparedSupervisor {
   readonly pid: number;
+  /** Its start time (/proc): the pid names it only while this holds (pids are reused). */
+  readonly startTime: number;
   /** Our end of its stdin: the numbers of its descriptors and its last argument go there, once. */
   readonly request: number;
   /** Our end of its placement pair (placementSaid), non-blocking. */
@@ -225,8 +227,14 @@ interface PreparedSupervisor {
   readonly modules: SpawnModules;
 }
 
+/** A preparation under way or done, which its discard may cancel before the spawn. */
+interface Preparation {
+  prepared: Promise<PreparedSupervisor | undefined>;
+  cancelled: boolean;
+}
+
 /** Prepared launchers no start has taken yet, by run root and project. */
-const preparedSupervisors = new Map<string, Promise<PreparedSupervisor | undefined>>();
+const preparedSupervisors = new Map<string, Preparation>();
 
 /**
  * Spawns the launcher of the supervisor this run is to start after its walk (none runs now):
@@ -240,14 +248,17 @@ const preparedSupervisors = new Map<string, Promise<PreparedSupervisor | undefin
 export function prepareSupervisor(project: string, roots: StateRoots = stateRoots()): void {
   const key = `${roots.run}\0${project}`;
   if (preparedSupervisors.has(key)) return;
-  preparedSupervisors.set(key, spawnPrepared(project, roots).catch(() => undefined));
+  const preparation: Preparation = { prepared: Promise.resolve(undefined), cancelled: false };
+  preparation.prepared = spawnPrepared(project, roots, preparation).catch(() => undefined);
+  preparedSupervisors.set(key, preparation);
 }
 
-async function spawnPrepared(project: string, roots: StateRoots): Promise<PreparedSupervisor | undefined> {
+async function spawnPrepared(project: string, roots: StateRoots, preparation: Preparation): Promise<PreparedSupervisor | undefined> {
   if ((await runningSupervisor(project, roots)) !== undefined) return undefined;
   const modules = await spawnModules();
   const { spawnDetached, LAUNCHER_PATH, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
-  if (!existsSync(LAUNCHER_PATH)) return undefined;
+  // Let go of before it was spawned (a run refused, cut short): none is, and no group is made.
+  if (preparation.cancelled || !existsSync(LAUNCHER_PATH)) return undefined;
   readyWatcher(); // throws where none can be made: then it is started the other way
   const opened: number[] = [];
   try {
@@ -259,10 +270,12 @@ async function spawnPrepared(project: string, roots: StateRoots): Promise<Prepar
     opened.push(nothing);
     const argv = [...monitorGroupArgs(project), '--placed-fd=3', `--take-fds=${process.pid}`, '--exec', ...supervisorCommand(project, roots)];
     const pid = await spawnDetached(LAUNCHER_PATH, argv, { fds: [request[1], nothing, nothing, placement[1]], cwd: '/', env: supervisorEnv() });
+    const startTime = readStartTime(pid);
+    if (startTime === undefined) return undefined; // gone already: its descriptors are closed below
     setNonBlocking(placement[0]);
     for (const fd of [request[1], placement[1], nothing]) closeSync(fd);
     opened.length = 0;
-    return { pid, request: request[0], placement: placement[0], modules };
+    return { pid, startTime, request: request[0], placement: placement[0], modules };
   } finally {
     for (const fd of opened) closeSync(fd);
   }
@@ -271,14 +284,22 @@ async function spawnPrepared(project: string, roots: StateRoots): Promise<Prepar
 /** The prepared launcher for `project`, taken (undefined when none was prepared or it could not be). */
 async function takePrepared(project: string, roots: StateRoots): Promise<PreparedSupervisor | undefined> {
   const key = `${roots.run}\0${project}`;
-  const prepared = preparedSupervisors.get(key);
+  const preparation = preparedSupervisors.get(key);
   preparedSupervisors.delete(key);
-  return prepared;
+  return preparation?.prepared;
 }
 
-/** Lets go of the prepared launcher no start took: the end of its stdin, and it leaves without running anything. */
+/**
+ * Lets go of the prepared launcher no start took: one not spawned yet never is; one spawned is
+ * given the end of its stdin, and leaves without running anything.
+ */
 export function discardPreparedSupervisor(project: string, roots: StateRoots = stateRoots()): void {
-  void takePrepared(project, roots).then((prepared) => {
+  const key = `${roots.run}\0${project}`;
+  const preparation = preparedSupervisors.get(key);
+  if (preparation === undefined) return;
+  preparedSupervisors.delete(key);
+  preparation.cancelled = true;
+  void preparation.prepared.then((prepared) => {
     if (prepared === undefined) return;
     closeSync(prepared.request);
     closeSync(prepared.placement);
@@ -303,7 +324,7 @@ async function handOver(prepared: PreparedSupervisor, fds: readonly number[], la
   const text = await said;
   if (text === undefined) {
     try {
-      process.kill(prepared.pid, 'SIGKILL');
+      if (isSameProcess(prepared.pid, prepared.startTime)) process.kill(prepared.pid, 'SIGKILL');
     } catch {
       // gone
     }
@@ -311,14 +332,14 @@ async function handOver(prepared: PreparedSupervisor, fds: readonly number[], la
   }
   if (text.startsWith('take\t')) return undefined;
   // Its end closes at its exec, but at its death too: only a launcher that became Node started one.
-  if (text === '' && !runsNode(prepared.pid)) return undefined;
+  if (text === '' && !runsNode(prepared)) return undefined;
   return { pid: prepared.pid, placed: Promise.resolve(text === '') };
 }
 
-/** Whether `pid` runs this Node's program (a zombie has no exe to read). */
-function runsNode(pid: number): boolean {
+/** Whether the prepared launcher is still that process and runs this Node now (a zombie has no exe to read). */
+function runsNode({ pid, startTime }: PreparedSupervisor): boolean {
   try {
-    return readlinkSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
+    return isSameProcess(pid, startTime) && readlinkSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
   } catch {
     return false;
   }

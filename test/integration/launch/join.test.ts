@@ -2,7 +2,8 @@
 // through a v1 hierarchy's `tasks` (the kernel moves a thread that moves itself without its
 // threadgroup lock, whose write side waits for an RCU grace period), and through cgroup.procs
 // where a folder has no `tasks` (cgroup v2). This host's hierarchies are both kinds where it has
-// both (a v1 host with a unified hierarchy beside): the workload is joined to a group in each.
+// both (a v1 host with a unified hierarchy beside): the workload is joined to a group in each
+// (a pure v2 host has no `tasks`: there only the v2 half is tried).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -26,14 +27,16 @@ afterEach(async () => {
   await rig.cleanup();
 });
 
-/** The hierarchy's folder of `rel` and its project's, made here (and removed after the test). */
+/** The hierarchy's folder of `rel`, with every level above it that is not there yet (all removed after the test). */
 function group(root: string, rel: string): string {
-  for (const dir of [join(root, rel, '..'), join(root, rel)]) {
+  let dir = root;
+  for (const part of rel.split('/')) {
+    dir = join(dir, part);
     if (existsSync(dir)) continue;
     mkdirSync(dir);
     made.push(dir);
   }
-  return join(root, rel);
+  return dir;
 }
 
 describeRoot('launcher: the workload joins its cgroups', () => {
@@ -59,12 +62,13 @@ describeRoot('launcher: the workload joins its cgroups', () => {
       ['arg', 'sleep'], ['arg', '120'],
     ];
     // The launcher answers and lives on as the workload's monitor: its answer is its first line.
-    const launcher = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    launcher.stdin.end(encodeLaunchRequest(pairs));
-    const [answer] = (await once(launcher.stdout, 'data')) as [Buffer];
-    expect(String(answer)).toMatch(/^ok\t\d+\t/);
-    const pid = Number(String(answer).split('\t')[1]);
+    let pid: number | undefined;
     try {
+      const launcher = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+      launcher.stdin.end(encodeLaunchRequest(pairs));
+      const [answer] = (await once(launcher.stdout, 'data')) as [Buffer];
+      expect(String(answer)).toMatch(/^ok\t\d+\t/);
+      pid = Number(String(answer).split('\t')[1]);
       const expected = kinds.map((root, i) => join(dirs[i]!, root === v2 ? 'cgroup.procs' : 'tasks'));
       await eventually('each join seen', () => expected.every((f) => written.includes(f)), 5000);
       expect([...new Set(written)].sort()).toEqual(expected.sort());
@@ -77,12 +81,14 @@ describeRoot('launcher: the workload joins its cgroups', () => {
       }
     } finally {
       for (const w of watchers) w.close();
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already (its sleep ended while an assertion waited)
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already (its sleep ended while an assertion waited)
+        }
+        await waitForExit(exitPath);
       }
-      await waitForExit(exitPath);
     }
   });
 });

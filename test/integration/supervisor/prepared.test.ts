@@ -63,6 +63,15 @@ describeRoot('supervisor: prepared ahead', () => {
     expect(await monitorGroup(rig.project).pids()).toEqual(before);
   });
 
+  it('let go before it was spawned (a run refused early), none is: no monitor group is made', async () => {
+    const rig = newRig();
+    const project = `${rig.project}x`; // nothing of it on the host
+    prepareSupervisor(project, rig.roots);
+    discardPreparedSupervisor(project, rig.roots);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(monitorGroup(project).dirs.filter((dir) => existsSync(dir))).toEqual([]);
+  });
+
   it('one that died before its start: the supervisor is started the other way', async () => {
     const rig = newRig();
     await rig.up({ web: { command: ['node', echo, '8080'] } });

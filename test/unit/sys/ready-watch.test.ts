@@ -102,7 +102,7 @@ describe('ReadyWatcher', () => {
     const watcher = ReadyWatcher.open()!;
     const [a, b] = socketPair('test a');
     const [c, d] = socketPair('test c');
-    watcher.watch(a, POLLIN, () => undefined); // never ready: the poll waits, holding a only
+    const stopA = watcher.watch(a, POLLIN, () => undefined); // never ready: the poll waits, holding a only
     await new Promise((resolve) => setTimeout(resolve, 20));
     let closed = false;
     const done = watcher.whenFree(() => {
@@ -111,12 +111,12 @@ describe('ReadyWatcher', () => {
     }, c);
     expect(closed).toBe(true); // not on a later turn, once the woken poll came back to this thread
     await done;
-    // Named, a descriptor the poll holds still waits for it.
+    // One the poll holds still waits for it (its watch's stop names it).
     let closedA = false;
-    const doneA = watcher.whenFree(() => {
+    const doneA = stopA(() => {
       close(a);
       closedA = true;
-    }, a);
+    });
     expect(closedA).toBe(false);
     await doneA;
     expect(closedA).toBe(true);
