@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cgroup.h"
 #include "common/file.h"
 #include "common/process.h"
 #include "common/report.h"
@@ -65,6 +67,41 @@ static void join_pid_namespace(const char *path) {
   if (fd < 0) fail("pidns", errno, "open %s", path);
   if (setns(fd, CLONE_NEWPID) < 0) fail("pidns", errno, "setns %s", path);
   close(fd);
+}
+
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+/* clone3(2)'s arguments (linux/sched.h's struct clone_args, whose header clashes with glibc's). */
+struct clone3_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
+
+/* The workload's clone (`flags`: its namespaces and SIGCHLD). Where one of its groups is a cgroup
+ * v2 folder it is cloned straight into it (clone3 CLONE_INTO_CGROUP, Linux 5.7): born there, it is
+ * never moved, so it does not wait for the grace period a cgroup.procs write may (v2 has no
+ * `tasks`: common/cgroup.h), and it joins only its other groups (c->born_in). Where clone3 cannot
+ * (an older kernel, a group it refuses), clone(2), and the workload joins every group itself. */
+static pid_t clone_workload(struct config *c, long flags) {
+  c->born_in = -1;
+  for (size_t i = 0; i < c->ncgroups; i++) {
+    if (!cgroup_is_v2(c->cgroups[i])) continue;
+    int group = open(c->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (group < 0) break; /* the workload's join says why */
+    struct clone3_args args = {
+        .flags = ((uint64_t)flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP_FLAG,
+        .exit_signal = (uint64_t)(flags & CSIGNAL),
+        .cgroup = (uint64_t)group,
+    };
+    c->born_in = (int)i; /* the child's copy says where it was born */
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    close(group);
+    if (pid >= 0) return pid;
+    c->born_in = -1;
+    break;
+  }
+  return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
 /* Relays the workload's failure report, if any; returns whether the exec succeeded. */
@@ -188,7 +225,7 @@ int main(int argc, char **argv) {
   /* A pid or IPC namespace shared (the host's, another service's) is not made anew. */
   if (c.pid_ns && strcmp(c.pid_ns, "host")) join_pid_namespace(c.pid_ns);
   long flags = (c.pid_ns ? 0 : CLONE_NEWPID) | CLONE_NEWNS | CLONE_NEWUTS | (c.ipc_ns ? 0 : CLONE_NEWIPC) | (new_net ? CLONE_NEWNET : 0) | SIGCHLD;
-  pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  pid_t pid = clone_workload(&c, flags);
   if (pid < 0) fail("clone", errno, "new pid, mount, uts, ipc%s namespaces", new_net ? ", net" : "");
   if (pid == 0) {
     report_fd = errpipe[1];

@@ -34,3 +34,8 @@ int cgroup_join(const char *dir, char *path) {
   errno = w < 0 ? saved : EIO;
   return -1;
 }
+
+int cgroup_is_v2(const char *dir) {
+  char path[PATH_MAX];
+  return file_of(dir, "cgroup.controllers", path) == 0 && access(path, F_OK) == 0;
+}

@@ -50,6 +50,7 @@ struct config {
   uint64_t caps; /* capabilities of a root workload; its bounding set in every case */
   const char **cgroups;
   size_t ncgroups;
+  int born_in; /* the index in cgroups of the group the workload was cloned into (launcher.c), -1: none */
   gid_t *groups;
   size_t ngroups;
   char **env; /* NULL-terminated */

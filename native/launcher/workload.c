@@ -25,9 +25,10 @@
 
 static void join_cgroups(const struct config *c) {
   char path[PATH_MAX];
-  /* This process has one thread: it was cloned a moment ago (common/cgroup.h). */
+  /* This process has one thread: it was cloned a moment ago (common/cgroup.h). The group it
+   * was cloned into, if any, it is in already (launcher.c clone_workload). */
   for (size_t i = 0; i < c->ncgroups; i++)
-    if (cgroup_join(c->cgroups[i], path) < 0) fail("cgroup", errno, "join %s", path);
+    if ((int)i != c->born_in && cgroup_join(c->cgroups[i], path) < 0) fail("cgroup", errno, "join %s", path);
 }
 
 /* `ipc: service:NAME`: the workload joins that service's IPC namespace (SysV shm, semaphores,
