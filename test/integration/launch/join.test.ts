@@ -8,9 +8,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { hierarchyRoots } from '../../../src/runtime/cgroup/monitors.js';
 import { encodeLaunchRequest } from '../../../src/runtime/launcher-config.js';
 import { LAUNCHER_PATH } from '../../../src/runtime/launcher-path.js';
@@ -25,8 +26,8 @@ const made: string[] = [];
 afterEach(async () => {
   // Deepest first: the service's folder, then the project's.
   for (const dir of made.splice(0).reverse()) await eventually(`${dir} removed`, () => (existsSync(dir) ? (rmdirSync(dir), false) : true));
-  await rig.cleanup();
 });
+afterAll(() => rig.cleanup());
 
 /** The hierarchy's folder of `rel`, with every level above it that is not there yet (all removed after the test). */
 function group(root: string, rel: string): string {
@@ -70,8 +71,11 @@ describeRoot('launcher: the workload joins its cgroups', () => {
       const [answer] = (await once(launcher.stdout, 'data')) as [Buffer];
       expect(String(answer)).toMatch(/^ok\t\d+\t/);
       pid = Number(String(answer).split('\t')[1]);
-      // The only write: the v1 join (none where there is no v1 hierarchy).
-      const expected = kinds.flatMap((root, i) => (root === v2 ? [] : [join(dirs[i]!, 'tasks')]));
+      // The only write: the v1 join (none where there is no v1 hierarchy). A kernel before 5.7
+      // has no CLONE_INTO_CGROUP: there the workload joins its v2 group through cgroup.procs.
+      const [major = 0, minor = 0] = release().split('.').map(Number);
+      const cloneInto = major > 5 || (major === 5 && minor >= 7);
+      const expected = kinds.flatMap((root, i) => (root === v2 ? (cloneInto ? [] : [join(dirs[i]!, 'cgroup.procs')]) : [join(dirs[i]!, 'tasks')]));
       await eventually('each join seen', () => expected.every((f) => written.includes(f)), 5000);
       await new Promise((resolve) => setTimeout(resolve, 100)); // a late event would be a write to the v2 group
       expect([...new Set(written)].sort()).toEqual(expected.sort());
@@ -93,5 +97,28 @@ describeRoot('launcher: the workload joins its cgroups', () => {
         await waitForExit(exitPath);
       }
     }
+  });
+
+  it('a v2 group that refuses the workload fails the launch, naming the group: no move around its refusal', async () => {
+    buildLauncher();
+    const v2 = hierarchyRoots().find((root) => existsSync(join(root, 'cgroup.controllers')));
+    expect(v2, 'a cgroup v2 hierarchy (the unified one beside v1, or v2 alone)').toBeDefined();
+    const project = `stkjoin${randomBytes(3).toString('hex')}`;
+    // svc is left "domain invalid" once its sibling becomes threaded: no process may be put there.
+    const svc = group(v2!, cgroupPath(project, 'svc'));
+    const threads = group(v2!, cgroupPath(project, 'threads'));
+    writeFileSync(join(threads, 'cgroup.type'), 'threaded');
+    expect(readFileSync(join(svc, 'cgroup.type'), 'utf8').trim()).toBe('domain invalid');
+    const { logPath, exitPath } = rig.paths('refused');
+    const pairs: [string, string][] = [
+      ['name', 'svc'], ['log', logPath], ['exit', exitPath], ['hostname', 'svc'], ['cwd', '/'],
+      ['uid', '0'], ['gid', '0'], ['caps', '0'], ['netns', 'new'], ['cgroup', svc], ['arg', 'true'],
+    ];
+    const launcher = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    launcher.stdin.end(encodeLaunchRequest(pairs));
+    const [answer] = (await once(launcher.stdout, 'data')) as [Buffer];
+    expect(String(answer)).toBe(`err\tcgroup\tEOPNOTSUPP\tclone into ${svc}\n`);
+    await once(launcher, 'exit');
+    expect(readFileSync(join(svc, 'cgroup.procs'), 'utf8')).toBe('');
   });
 });
