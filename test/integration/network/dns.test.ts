@@ -74,9 +74,13 @@ async function tcpQuery(address: string, port: number, name: string): Promise<Bu
 describe('dns forwarder over loopback', () => {
   let upstream: Awaited<ReturnType<typeof fakeUpstream>>;
   let forwarder: DnsForwarder | undefined;
-  const upstreamAddress = `127.0.${rand()}.${rand()}`;
-  const gateway = `127.0.${rand()}.${rand()}`;
-  const internalGateway = `127.0.${rand()}.${rand()}`;
+  // Three distinct addresses of one random loopback /24: drawn one by one, two could be the same
+  // (a CI run drew the internal gateway's address for the gateway: the forwarder keeps one name
+  // table an address, and four tests failed on the other listener's answers).
+  const subnet = `127.0.${rand()}`;
+  const upstreamAddress = `${subnet}.10`;
+  const gateway = `${subnet}.20`;
+  const internalGateway = `${subnet}.30`;
 
   beforeEach(async () => {
     upstream = await fakeUpstream(upstreamAddress);
