@@ -79,17 +79,10 @@ struct clone3_args {
 };
 #define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
 
-/* Whether a child cloned into v2 group `dir` gets the group's CPUs and memory nodes: always, but
- * where the group has the cpuset controller on a kernel before 6.3, whose cpuset_fork() kept the
- * parent's masks for CLONE_INTO_CGROUP (fixed by 42a11bf5c543, 6.3); a move applies them. */
-static int born_with_its_cpuset(const char *dir) {
-  char path[PATH_MAX], controllers[4096];
-  if ((size_t)snprintf(path, sizeof path, "%s/cgroup.controllers", dir) >= sizeof path) return 0;
-  ssize_t n = read_small_file(path, controllers, sizeof controllers);
-  int cpuset = 0;
-  for (char *word = n > 0 ? strtok(controllers, " \n") : NULL; word; word = strtok(NULL, " \n"))
-    if (!strcmp(word, "cpuset")) cpuset = 1;
-  if (!cpuset) return 1;
+/* Whether this kernel gives a child cloned into a v2 group with the cpuset controller the
+ * group's CPUs and memory nodes: from 6.3 on; before, cpuset_fork() kept the parent's masks for
+ * CLONE_INTO_CGROUP (fixed by 42a11bf5c543); a move applies them. */
+static int cpuset_follows_clone_into(void) {
   struct utsname u;
   unsigned major = 0, minor = 0;
   return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 && (major > 6 || (major == 6 && minor >= 3));
@@ -100,14 +93,15 @@ static int born_with_its_cpuset(const char *dir) {
  * never moved, so it does not wait for the grace period a cgroup.procs write may (v2 has no
  * `tasks`: common/cgroup.h), and it joins only its other groups (c->born_in). Where clone3 is not
  * there (ENOSYS before 5.3, E2BIG before 5.7, a seccomp profile that refuses it: EPERM, EINVAL),
- * or could not give it its cpuset (born_with_its_cpuset), clone(2), and the workload joins every
+ * or could not give it its cpuset (cpuset_follows_clone_into), clone(2), and the workload joins every
  * group itself. A group that refuses it (pids.max reached: EAGAIN, a domain it cannot be in) fails
  * the launch here: a move would not count it against pids.max. */
 static pid_t clone_workload(struct config *c, long flags) {
   c->born_in = -1;
   for (size_t i = 0; i < c->ncgroups; i++) {
-    if (!cgroup_is_v2(c->cgroups[i])) continue;
-    if (!born_with_its_cpuset(c->cgroups[i])) break;
+    int cpuset = cgroup_v2_has(c->cgroups[i], "cpuset");
+    if (cpuset < 0) continue; /* v1 */
+    if (cpuset && !cpuset_follows_clone_into()) break;
     int group = open(c->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (group < 0) break; /* the workload's join says why */
     struct clone3_args args = {

@@ -1,26 +1,21 @@
 /* See cgroup.h. */
 #define _GNU_SOURCE
 #include "common/cgroup.h"
+#include "common/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
-/* `dir`/`name` into `path` (PATH_MAX); -1 (ENAMETOOLONG) when it does not fit. */
-static int file_of(const char *dir, const char *name, char *path) {
-  if (snprintf(path, PATH_MAX, "%s/%s", dir, name) < PATH_MAX) return 0;
-  errno = ENAMETOOLONG;
-  return -1;
-}
-
 int cgroup_join_open(const char *dir, char *path) {
-  if (file_of(dir, "tasks", path) < 0) return -1;
+  if (path_join(path, PATH_MAX, dir, "tasks") < 0) return -1;
   int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd >= 0 || errno != ENOENT) return fd;
   /* No `tasks`: cgroup v2, or the folder is not there (cgroup.procs' open says so then). */
-  if (file_of(dir, "cgroup.procs", path) < 0) return -1;
+  if (path_join(path, PATH_MAX, dir, "cgroup.procs") < 0) return -1;
   return open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
@@ -35,7 +30,16 @@ int cgroup_join(const char *dir, char *path) {
   return -1;
 }
 
-int cgroup_is_v2(const char *dir) {
-  char path[PATH_MAX];
-  return file_of(dir, "cgroup.controllers", path) == 0 && access(path, F_OK) == 0;
+int cgroup_v2_has(const char *dir, const char *controller) {
+  char path[PATH_MAX], controllers[4096];
+  if (path_join(path, sizeof path, dir, "cgroup.controllers") < 0) return -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, controllers, sizeof controllers - 1);
+  close(fd);
+  if (n < 0) return -1;
+  controllers[n] = '\0';
+  for (char *word = strtok(controllers, " \n"); word; word = strtok(NULL, " \n"))
+    if (!strcmp(word, controller)) return 1;
+  return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,4 +49,10 @@ int write_small_file(const char *path, const char *value) {
     return -1;
   }
   return 0;
+}
+
+int path_join(char *buf, size_t size, const char *a, const char *b) {
+  if ((size_t)snprintf(buf, size, "%s/%s", a, b) < size) return 0;
+  errno = ENAMETOOLONG;
+  return -1;
 }

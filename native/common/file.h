@@ -15,4 +15,7 @@ ssize_t read_small_file(const char *path, char *buf, size_t size);
  * symlink in its last component is refused); 0, or -1 with errno. */
 int write_small_file(const char *path, const char *value);
 
+/* `a`/`b` into `buf` (`size` bytes); 0, or -1 (ENAMETOOLONG) when it does not fit. */
+int path_join(char *buf, size_t size, const char *a, const char *b);
+
 #endif

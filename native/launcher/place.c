@@ -17,13 +17,6 @@ static void say(char *out, size_t size, const char *what, const char *path) {
   if ((size_t)snprintf(out, size, "%s %s", what, path) >= size && size > 4) memcpy(out + size - 4, "...", 4);
 }
 
-/* `a`/`b` into `buf`; -1 (ENAMETOOLONG) when it does not fit. */
-static int join_path(char *buf, size_t size, const char *a, const char *b) {
-  if ((size_t)snprintf(buf, size, "%s/%s", a, b) < size) return 0;
-  errno = ENAMETOOLONG;
-  return -1;
-}
-
 /* A v1 cpuset group starts with no CPUs and no memory nodes: take the parent's. Nothing where
  * the file is absent (another controller, cgroup v2 without cpuset) or already set, or where the
  * parent has none to give (cgroup v2's root: an empty value there means the parent's). */
@@ -31,7 +24,7 @@ static int inherit_cpuset(const char *dir) {
   static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     char own[PATH_MAX], up[PATH_MAX], parent[PATH_MAX], value[4096];
-    if (join_path(own, sizeof own, dir, files[i]) < 0 || join_path(up, sizeof up, dir, "..") < 0 || join_path(parent, sizeof parent, up, files[i]) < 0) return -1;
+    if (path_join(own, sizeof own, dir, files[i]) < 0 || path_join(up, sizeof up, dir, "..") < 0 || path_join(parent, sizeof parent, up, files[i]) < 0) return -1;
     if (access(own, F_OK) < 0) continue;
     ssize_t n = read_small_file(own, value, sizeof value);
     if (n > 0 && strspn(value, " \n") != (size_t)n) continue; /* set already */
@@ -75,7 +68,7 @@ static int make_group(const char *root, const char *rel, char *failed, size_t si
  * -1 with errno and `failed` saying what failed. */
 static int join_group(const char *root, const char *rel, char *failed, size_t size) {
   char dir[PATH_MAX], file[PATH_MAX];
-  if (join_path(dir, sizeof dir, root, rel) < 0) {
+  if (path_join(dir, sizeof dir, root, rel) < 0) {
     say(failed, size, "name the monitor group under", root);
     return -1;
   }

@@ -233,8 +233,11 @@ interface Preparation {
   cancelled: boolean;
 }
 
-/** Prepared launchers no start has taken yet, by run root and project. */
+/** Prepared launchers no start has taken yet, by run root and project (runKey). */
 const preparedSupervisors = new Map<string, Preparation>();
+
+/** What names a project of a run root in this process's maps. */
+const runKey = (project: string, roots: StateRoots): string => `${roots.run}\0${project}`;
 
 /**
  * Spawns the launcher of the supervisor this run is to start after its walk (none runs now):
@@ -246,7 +249,7 @@ const preparedSupervisors = new Map<string, Preparation>();
  * discardPreparedSupervisor lets go of one no start took.
  */
 export function prepareSupervisor(project: string, roots: StateRoots = stateRoots()): void {
-  const key = `${roots.run}\0${project}`;
+  const key = runKey(project, roots);
   if (preparedSupervisors.has(key)) return;
   const preparation: Preparation = { prepared: Promise.resolve(undefined), cancelled: false };
   preparation.prepared = spawnPrepared(project, roots, preparation).catch(() => undefined);
@@ -281,12 +284,12 @@ async function spawnPrepared(project: string, roots: StateRoots, preparation: Pr
   }
 }
 
-/** The prepared launcher for `project`, taken (undefined when none was prepared or it could not be). */
-async function takePrepared(project: string, roots: StateRoots): Promise<PreparedSupervisor | undefined> {
-  const key = `${roots.run}\0${project}`;
+/** The preparation for `project`, taken out of the map (no later take or discard finds it). */
+function takePreparation(project: string, roots: StateRoots): Preparation | undefined {
+  const key = runKey(project, roots);
   const preparation = preparedSupervisors.get(key);
   preparedSupervisors.delete(key);
-  return preparation?.prepared;
+  return preparation;
 }
 
 /**
@@ -294,10 +297,8 @@ async function takePrepared(project: string, roots: StateRoots): Promise<Prepare
  * given the end of its stdin, and leaves without running anything.
  */
 export function discardPreparedSupervisor(project: string, roots: StateRoots = stateRoots()): void {
-  const key = `${roots.run}\0${project}`;
-  const preparation = preparedSupervisors.get(key);
+  const preparation = takePreparation(project, roots);
   if (preparation === undefined) return;
-  preparedSupervisors.delete(key);
   preparation.cancelled = true;
   void preparation.prepared.then((prepared) => {
     if (prepared === undefined) return;
@@ -374,7 +375,7 @@ async function activateSupervisor(project: string, roots: StateRoots): Promise<P
     const out = openSupervisorLog(paths);
     try {
       const last = `${SOCKETS_ARGUMENT}${JSON.stringify(sockets.handed)}`;
-      const prepared = await takePrepared(project, roots);
+      const prepared = await takePreparation(project, roots)?.prepared;
       spawned = (prepared && (await handOver(prepared, [out, out, ...sockets.fds], last))) ?? (await spawnProgram(project, roots, last, out, sockets.fds));
     } finally {
       closeSync(out);
@@ -417,7 +418,7 @@ const activating = new Map<string, Promise<PidRecord>>();
  * names another leaves within a second (main.ts).
  */
 function activateOnce(project: string, roots: StateRoots): Promise<PidRecord> {
-  const key = `${roots.run}\0${project}`;
+  const key = runKey(project, roots);
   let started = activating.get(key);
   if (started === undefined) {
     started = activateSupervisor(project, roots).finally(() => activating.delete(key));

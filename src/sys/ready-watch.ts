@@ -134,7 +134,7 @@ export class ReadyWatcher {
       this.poll(polled);
     } catch {
       this.polling = false; // no poll runs: nothing waits for it (koffi's async call could not be made)
-      this.inPoll = new Set();
+      this.inPoll.clear();
       this.failed();
     }
   }
@@ -144,7 +144,7 @@ export class ReadyWatcher {
     this.inPoll = new Set(polled.map(([fd]) => fd));
     pollOffThread([[this.wake, POLLIN], ...polled.map(([fd, w]): [number, number] => [fd, w.events])], (revents) => {
       this.polling = false;
-      this.inPoll = new Set();
+      this.inPoll.clear();
       for (const closeFd of this.closers.splice(0)) closeFd();
       if (this.closed) {
         this.release();

@@ -5,7 +5,7 @@
 // (native/common/cgroup.h). This host's hierarchies are both kinds where it has both (a v1 host
 // with a unified hierarchy beside): the workload is given a group in each (a pure v2 host has no
 // `tasks`: there only the v2 half is tried).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
@@ -41,6 +41,24 @@ function group(root: string, rel: string): string {
   return dir;
 }
 
+/**
+ * Runs the launcher on a request for `argv` in new namespaces with `cgroups`: its answer (its first
+ * line; it lives on as the workload's monitor). The rig's paths of `name` hold its log and exit record.
+ */
+async function launched(name: string, cgroups: readonly string[], argv: readonly string[]): Promise<{ answer: Buffer; launcher: ChildProcess }> {
+  const { logPath, exitPath } = rig.paths(name);
+  const pairs: [string, string][] = [
+    ['name', 'svc'], ['log', logPath], ['exit', exitPath], ['hostname', 'svc'], ['cwd', '/'],
+    ['uid', '0'], ['gid', '0'], ['caps', '0'], ['netns', 'new'],
+    ...cgroups.map((dir): [string, string] => ['cgroup', dir]),
+    ...argv.map((arg): [string, string] => ['arg', arg]),
+  ];
+  const launcher = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  launcher.stdin.end(encodeLaunchRequest(pairs));
+  const [answer] = (await once(launcher.stdout!, 'data')) as [Buffer];
+  return { answer, launcher };
+}
+
 describeRoot('launcher: the workload joins its cgroups', () => {
   it('born in its v2 group (no write to its cgroup.procs), joined to its v1 group through `tasks`: in each, and listed in its cgroup.procs', async () => {
     buildLauncher();
@@ -56,19 +74,10 @@ describeRoot('launcher: the workload joins its cgroups', () => {
     const watchers: FSWatcher[] = dirs.flatMap((dir) =>
       ['tasks', 'cgroup.procs'].filter((f) => existsSync(join(dir, f))).map((f) => watch(join(dir, f), () => written.push(join(dir, f)))),
     );
-    const { logPath, exitPath } = rig.paths('join');
-    const pairs: [string, string][] = [
-      ['name', 'svc'], ['log', logPath], ['exit', exitPath], ['hostname', 'svc'], ['cwd', '/'],
-      ['uid', '0'], ['gid', '0'], ['caps', '0'], ['netns', 'new'],
-      ...dirs.map((dir): [string, string] => ['cgroup', dir]),
-      ['arg', 'sleep'], ['arg', '120'],
-    ];
-    // The launcher answers and lives on as the workload's monitor: its answer is its first line.
+    const { exitPath } = rig.paths('join');
     let pid: number | undefined;
     try {
-      const launcher = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-      launcher.stdin.end(encodeLaunchRequest(pairs));
-      const [answer] = (await once(launcher.stdout, 'data')) as [Buffer];
+      const { answer } = await launched('join', dirs, ['sleep', '120']);
       expect(String(answer)).toMatch(/^ok\t\d+\t/);
       pid = Number(String(answer).split('\t')[1]);
       // The only write: the v1 join (none where there is no v1 hierarchy). A kernel before 5.7
@@ -109,14 +118,7 @@ describeRoot('launcher: the workload joins its cgroups', () => {
     const threads = group(v2!, cgroupPath(project, 'threads'));
     writeFileSync(join(threads, 'cgroup.type'), 'threaded');
     expect(readFileSync(join(svc, 'cgroup.type'), 'utf8').trim()).toBe('domain invalid');
-    const { logPath, exitPath } = rig.paths('refused');
-    const pairs: [string, string][] = [
-      ['name', 'svc'], ['log', logPath], ['exit', exitPath], ['hostname', 'svc'], ['cwd', '/'],
-      ['uid', '0'], ['gid', '0'], ['caps', '0'], ['netns', 'new'], ['cgroup', svc], ['arg', 'true'],
-    ];
-    const launcher = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    launcher.stdin.end(encodeLaunchRequest(pairs));
-    const [answer] = (await once(launcher.stdout, 'data')) as [Buffer];
+    const { answer, launcher } = await launched('refused', [svc], ['true']);
     expect(String(answer)).toBe(`err\tcgroup\tEOPNOTSUPP\tclone into ${svc}\n`);
     await once(launcher, 'exit');
     expect(readFileSync(join(svc, 'cgroup.procs'), 'utf8')).toBe('');

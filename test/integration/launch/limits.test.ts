@@ -17,7 +17,9 @@ describeRoot('launch: limits hold against the workload', () => {
   afterAll(() => rig.cleanup());
 
   it('a fork bomb stops at its pids limit; the host keeps spawning; stop clears it', async () => {
-    const s = await rig.start(testService({ command: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb; while :; do sleep 1; done'], limits: { pids: 32 } }));
+    // pid 1 execs into sleep once the bomb is lit: a shell looping on `sleep 1` could meet the
+    // limit at its own fork and exit (dash does), which left nothing running to stop (1 run in 6).
+    const s = await rig.start(testService({ command: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb; exec sleep 3600'], limits: { pids: 32 } }));
     const events = s.group.controllerFile('pids', 'pids.events');
     const refusedForks = () => Number(/^max (\d+)$/m.exec(readFileSync(events, 'utf8'))?.[1] ?? 0);
     let peak = 0;

@@ -29,6 +29,14 @@ async function preparedLauncher(rig: ProjectRig, before: readonly number[]): Pro
   }, 'the prepared launcher in the monitor group');
 }
 
+/** The rig's project up with one service (web), then its supervisor prepared: the launcher, and the monitor group's pids before it. */
+async function upAndPrepare(rig: ProjectRig): Promise<{ before: number[]; launcher: number }> {
+  await rig.up({ web: { command: ['node', echo, '8080'] } });
+  const before = await monitorGroup(rig.project).pids();
+  prepareSupervisor(rig.project, rig.roots);
+  return { before, launcher: await preparedLauncher(rig, before) };
+}
+
 async function answersName(rig: ProjectRig, name: string): Promise<string[]> {
   const resolver = new Resolver({ timeout: 2000, tries: 1 });
   resolver.setServers([rig.gateway]);
@@ -40,10 +48,7 @@ describeRoot('supervisor: prepared ahead', () => {
 
   it('placed while its caller goes on, it becomes the supervisor with the sockets the start binds', async () => {
     const rig = newRig();
-    await rig.up({ web: { command: ['node', echo, '8080'] } });
-    const before = await monitorGroup(rig.project).pids();
-    prepareSupervisor(rig.project, rig.roots);
-    const launcher = await preparedLauncher(rig, before);
+    const { launcher } = await upAndPrepare(rig);
     const record = await ensureSupervisor(rig.project, rig.roots);
     expect(record.pid).toBe(launcher); // the same process: it exec'd Node
     expect(readlinkSync(`/proc/${launcher}/exe`)).not.toBe(LAUNCHER_PATH);
@@ -53,10 +58,7 @@ describeRoot('supervisor: prepared ahead', () => {
 
   it('let go, it leaves without running anything', async () => {
     const rig = newRig();
-    await rig.up({ web: { command: ['node', echo, '8080'] } });
-    const before = await monitorGroup(rig.project).pids();
-    prepareSupervisor(rig.project, rig.roots);
-    const launcher = await preparedLauncher(rig, before);
+    const { before, launcher } = await upAndPrepare(rig);
     discardPreparedSupervisor(rig.project, rig.roots);
     await eventually(() => !existsSync(`/proc/${launcher}/exe`) || undefined, 'the launcher gone');
     expect(await runningSupervisor(rig.project, rig.roots)).toBeUndefined();
@@ -74,10 +76,7 @@ describeRoot('supervisor: prepared ahead', () => {
 
   it('one that died before its start: the supervisor is started the other way', async () => {
     const rig = newRig();
-    await rig.up({ web: { command: ['node', echo, '8080'] } });
-    const before = await monitorGroup(rig.project).pids();
-    prepareSupervisor(rig.project, rig.roots);
-    const launcher = await preparedLauncher(rig, before);
+    const { launcher } = await upAndPrepare(rig);
     process.kill(launcher, 'SIGKILL');
     await eventually(() => !existsSync(`/proc/${launcher}/exe`) || undefined, 'the launcher gone');
     const record = await ensureSupervisor(rig.project, rig.roots);
