@@ -31,6 +31,22 @@ export class KernelError extends Error {
   }
 }
 
+/**
+ * An operation of a run that failed for a reason stack does not know as the user's: its message
+ * names the service or resource (`subject`) and the operation; `cause` is what was thrown.
+ */
+export class OperationFailure extends Error {
+  override readonly name = 'OperationFailure';
+  constructor(
+    message: string,
+    /** `service "web"`, or the resource the operation acts on. */
+    readonly subject: string,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Several failures of a best-effort operation (teardown), all reported together. */
 export class AggregateStackError extends Error {
   override readonly name = 'AggregateStackError';

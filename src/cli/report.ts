@@ -1,12 +1,15 @@
 // Turns any error into what a human reads on stderr and an exit code: a mistake of the user's
-// is a message and a hint (exit 1); anything else is a bug, shown with its stack (exit 2).
+// is a message and a hint (exit 1), and so is a refusal of the host's (a full disk: host-refusal.ts);
+// anything else is a bug, shown with its stack (exit 2).
 import { UserError } from '../errors.js';
+import { hostRefusal } from './host-refusal.js';
 
 /** Writes `e` for a human and returns the exit code. */
 export function reportError(e: unknown, stderr: NodeJS.WritableStream, _cwd: string): number {
-  if (e instanceof UserError) {
-    stderr.write(`stack: ${e.message}\n`);
-    if (e.hint) stderr.write(`hint: ${e.hint}\n`);
+  const user = e instanceof UserError ? e : hostRefusal(e);
+  if (user !== undefined) {
+    stderr.write(`stack: ${user.message}\n`);
+    if (user.hint) stderr.write(`hint: ${user.hint}\n`);
     return 1;
   }
   const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);

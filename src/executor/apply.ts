@@ -6,7 +6,7 @@
 // step stops the supervisor, its last clears the run folder); the project's supervisor runs
 // after any plan that does not stop it.
 import { mark } from '../trace.js';
-import { AggregateStackError, UserError } from '../errors.js';
+import { AggregateStackError, OperationFailure, UserError } from '../errors.js';
 import type { NetworkDriver } from '../network/setup.js';
 import type { IpamRecord } from '../network/ipam.js';
 import type { Operation, Plan } from '../planner/plan.js';
@@ -292,5 +292,5 @@ function named(op: Operation, error: unknown): Error {
   const raw = error instanceof Error ? error.message : String(error);
   const message = service !== undefined && raw.includes(`"${service}"`) ? raw : `${what}: ${raw}`;
   if (error instanceof UserError) return new UserError(error.code, message, error.hint, { cause: error });
-  return new Error(`${message} (${op.id})`, { cause: error });
+  return new OperationFailure(`${message} (${op.id})`, what, { cause: error });
 }

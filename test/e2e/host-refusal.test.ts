@@ -1,0 +1,80 @@
+// A full disk under stack's state, through the real CLI (bin/stack.cjs over dist/: `npm run
+// build` first): STACK_ROOT on a tmpfs of this test's with few inodes, filled once the project
+// runs. `up` and `down` then say what the host refused and what to do (status 1), not "internal
+// error" and a stack trace; once files are freed, `down` removes everything.
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, expect, it } from 'vitest';
+import { describeWith } from '../harness/require.js';
+import { inventory } from '../harness/inventory.js';
+
+const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
+
+describeWith({ root: true, commands: ['mount', 'umount'] }, 'a full disk under the state', () => {
+  const project = `hf${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'stack-full-'));
+  const state = join(dir, 'state');
+  mkdirSync(state);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,nr_inodes=512,mode=0700', 'tmpfs', state]);
+  const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
+  const stack = (...args: string[]) => execa(process.execPath, [bin, ...args], { cwd: dir, env, reject: false });
+  const service = (name: string) => `  ${name}:\n    command: ["sleep", "3600"]\n`;
+  const filler = join(state, 'filler');
+  const ours = () => inventory().filter((e) => e.includes(project));
+
+  /** Takes every inode left on the tmpfs; returns how many files that took. */
+  function fill(): number {
+    mkdirSync(filler, { recursive: true });
+    for (let i = 0; ; i++) {
+      try {
+        writeFileSync(join(filler, String(i)), '');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return i;
+        throw e;
+      }
+    }
+  }
+
+  afterAll(async () => {
+    try {
+      rmSync(filler, { recursive: true, force: true });
+      await stack('down', '--timeout', '0');
+    } finally {
+      try {
+        execFileSync('umount', [state]);
+      } catch {
+        execFileSync('umount', ['-l', state]); // something still holds it: detached, and gone once let go
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says what the host refused, and down cleans up once there is room', async () => {
+    writeFileSync(join(dir, 'stack.yaml'), `name: ${project}\nservices:\n${service('a')}`);
+    const first = await stack('up', '-d');
+    expect(first.exitCode, String(first.stderr)).toBe(0);
+    expect(fill()).toBeGreaterThan(0);
+
+    writeFileSync(join(dir, 'stack.yaml'), `name: ${project}\nservices:\n${service('a')}${service('b')}`);
+    const up = await stack('up', '-d');
+    expect(up.exitCode, String(up.stderr)).toBe(1);
+    expect(String(up.stderr)).toMatch(/^stack: .*no space left on device: \w+ .*$/m);
+    expect(String(up.stderr)).toMatch(/^hint: free space on the file system that holds .*`df -i`/m);
+    expect(String(up.stderr)).not.toContain('internal error');
+
+    const downFull = await stack('down');
+    expect(downFull.exitCode, String(downFull.stderr)).toBe(1);
+    expect(String(downFull.stderr)).toMatch(/^stack: no space left on device: open .*\/lock$/m);
+    expect(String(downFull.stderr)).not.toContain('internal error');
+
+    rmSync(filler, { recursive: true, force: true });
+    const down = await stack('down');
+    expect(down.exitCode, String(down.stderr)).toBe(0);
+    expect(ours()).toEqual([]);
+  });
+});
