@@ -1,10 +1,10 @@
-// A full disk under stack's state, through the real CLI (bin/stack.cjs over dist/: `npm run
-// build` first): STACK_ROOT on a tmpfs of this test's with few inodes, filled once the project
-// runs. `up` and `down` then say what the host refused and what to do (status 1), not "internal
-// error" and a stack trace; once files are freed, `down` removes everything.
+// What the host refuses, through the real CLI (bin/stack.cjs over dist/: `npm run build` first),
+// is said with what to do (status 1), not as "internal error" and a stack trace: a full disk
+// under stack's state (STACK_ROOT on a tmpfs of this test's with few inodes, filled once the
+// project runs; once files are freed, `down` removes everything), and a run without root.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { inventory } from '../harness/inventory.js';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 
-describeWith({ root: true, commands: ['mount', 'umount'] }, 'a full disk under the state', () => {
+describeWith({ root: true, commands: ['mount', 'umount', 'setpriv'] }, 'what the host refuses', () => {
   const project = `hf${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'stack-full-'));
   const state = join(dir, 'state');
@@ -76,5 +76,36 @@ describeWith({ root: true, commands: ['mount', 'umount'] }, 'a full disk under t
     const down = await stack('down');
     expect(down.exitCode, String(down.stderr)).toBe(0);
     expect(ours()).toEqual([]);
+  });
+
+  it('tells someone not root to run it as root, and makes nothing', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'stack-nonroot-'));
+    // The checkout seen through a folder anyone may enter (its own may be under /root, 0700).
+    const checkout = join(elsewhere, 'checkout');
+    mkdirSync(checkout);
+    execFileSync('mount', ['--bind', '-o', 'ro', fileURLToPath(new URL('../..', import.meta.url)), checkout]);
+    try {
+      chmodSync(elsewhere, 0o755);
+      const name = `hn${randomBytes(4).toString('hex')}`;
+      writeFileSync(join(elsewhere, 'stack.yaml'), `name: ${name}\nservices:\n${service('a')}`, { mode: 0o644 });
+      // nobody (65534), no supplementary groups; its STACK_ROOT under /run, where only root writes
+      const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(checkout, 'bin/stack.cjs'), 'up', '-d'], {
+        cwd: elsewhere,
+        env: { ...process.env, STACK_ROOT: join('/run', `stack-nonroot-${name}`), HOME: elsewhere },
+        reject: false,
+      });
+      expect(r.exitCode, String(r.stderr)).toBe(1);
+      expect(String(r.stderr)).toMatch(/^stack: permission denied: \w+ \/run\/stack-nonroot-/m);
+      expect(String(r.stderr)).toMatch(/^hint: .*run it as root \(`sudo stack \.\.\.`\)$/m);
+      expect(String(r.stderr)).not.toContain('internal error');
+      expect(inventory().filter((e) => e.includes(name))).toEqual([]);
+    } finally {
+      try {
+        execFileSync('umount', [checkout]);
+      } catch {
+        execFileSync('umount', ['-l', checkout]); // detached at once: the removal below never reaches the checkout
+      }
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });

@@ -54,6 +54,27 @@ describe('hostRefusal', () => {
     expect(hostRefusal(fsError('ENOSPC', 'mkdir', '/sys/fs/cgroup/memory/stack/p/a'))?.code).toBe('HOST_NO_CGROUPS');
   });
 
+  it('tells a permission refused to someone not root to run stack as root', () => {
+    const u = hostRefusal(fsError('EACCES', 'mkdir', '/run/stack/p'), false);
+    expect(u?.code).toBe('NEEDS_ROOT');
+    expect(u?.message).toBe('permission denied: mkdir /run/stack/p');
+    expect(u?.hint).toContain('run it as root (`sudo stack ...`)');
+    expect(hostRefusal(new KernelError('RTM_NEWLINK stk1a2b', 'EPERM', 1), false)?.code).toBe('NEEDS_ROOT');
+  });
+
+  it('tells a file system that refuses root, and leaves a kernel request refused to root a bug', () => {
+    const u = hostRefusal(fsError('EACCES', 'open', '/nfs/state/run/p/lock'), true);
+    expect(u?.code).toBe('HOST_PERMISSION_DENIED');
+    expect(u?.hint).toContain('/nfs/state/run/p refuses root');
+    expect(hostRefusal(new KernelError('mount tmpfs on /x', 'EPERM', 1), true)).toBeUndefined();
+  });
+
+  it('tells a file where a folder of the state is expected', () => {
+    const u = hostRefusal(fsError('ENOTDIR', 'mkdir', '/tmp/statefile/run/p'));
+    expect(u?.code).toBe('HOST_NOT_A_FOLDER');
+    expect(u?.hint).toContain('a part of /tmp/statefile/run is a file where a folder is expected: check STACK_ROOT');
+  });
+
   it('leaves a kernel request\'s ENOSPC, and an errno stack caused, to be reported as bugs', () => {
     expect(hostRefusal(new KernelError('RTM_NEWADDR 10.0.0.1/24 dev stk1', 'ENOSPC', 28))).toBeUndefined();
     expect(hostRefusal(fsError('EINVAL', 'open', '/x'))).toBeUndefined();
