@@ -85,4 +85,23 @@ describeWith({ root: true, commands: ['sh', 'grep'] }, 'cgroup keys: cpu_shares,
     expect(r.stderr).toMatch(/bad\.yaml:6:22: error: services\.app\.mem_reservation: `mem_reservation` is above the memory limit[^]*hint: +lower mem_reservation/);
     expect(r.stderr).toMatch(/bad\.yaml:8:20: error: services\.app\.memswap_limit: `memswap_limit` is below the memory limit/);
   });
+
+  it('up refuses a cpuset of cpus the host does not give, naming the ones it gives', async () => {
+    const other = `${project}x`;
+    const beyond = String(Number(lastCpu) + 1); // the cpu after the last this host has
+    writeFileSync(join(dir, 'beyond.yaml'), ['services:', '  app:', '    command: sleep 3600', `    cpuset: "${beyond}"`, ''].join('\n'));
+    const run = (...args: string[]) => execa(process.execPath, [bin, '-p', other, '-f', join(dir, 'beyond.yaml'), ...args], { env, reject: false });
+    try {
+      const up = await run('up', '-d');
+      expect(up.exitCode, up.stderr).toBe(1);
+      expect(up.stderr).not.toContain('internal error');
+      // Where the cpuset controller is there (v1, or delegated in v2), the kernel's refusal is
+      // told with the parent's cpus; without it, its absence is.
+      expect(up.stderr).toMatch(
+        new RegExp(`^stack: service "app": (cpuset ${beyond}: not cpus this host gives its services \\(it gives [0-9,-]+\\)|.*cpuset.*(not mounted|no cpuset controller).*)$`, 'm'),
+      );
+    } finally {
+      await run('down', '--timeout', '0');
+    }
+  });
 });

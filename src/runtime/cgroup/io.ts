@@ -2,7 +2,8 @@
 // into KernelErrors that carry the whole call (`write /sys/fs/cgroup/pids/stack/p/web/pids.max
 // "32": EINVAL`), plus the parsers for the two formats those files use.
 import { constants as osConstants } from 'node:os';
-import { KernelError } from '../../errors.js';
+import { dirname } from 'node:path';
+import { KernelError, UserError } from '../../errors.js';
 import { errorCode, type CgroupFs } from './fs.js';
 
 /** Wraps a failed file-system call into a KernelError naming the call; other errors pass through. */
@@ -19,6 +20,27 @@ export async function writeValue(fs: CgroupFs, path: string, value: string): Pro
     await fs.writeFile(path, value);
   } catch (e) {
     throw kernelError(`write ${path} ${JSON.stringify(value)}`, e);
+  }
+}
+
+/**
+ * Writes a group's cpuset.cpus. The kernel refuses cpus its parent group does not have (EINVAL)
+ * and cpu numbers past the host's (ERANGE): that is the spec's `cpuset`, told with the cpus the
+ * parent has (`parentFile`: v1's cpuset.cpus, v2's cpuset.cpus.effective, one level up), as
+ * Docker tells it ("requested 0-63, available: 0-1").
+ */
+export async function writeCpuset(fs: CgroupFs, file: string, value: string, parentFile: string): Promise<void> {
+  try {
+    await writeValue(fs, file, value);
+  } catch (e) {
+    if (!(e instanceof KernelError && (e.errno === 'EINVAL' || e.errno === 'ERANGE'))) throw e;
+    const available = await readValue(fs, `${dirname(dirname(file))}/${parentFile}`).catch(() => undefined);
+    throw new UserError(
+      'CPUSET_UNAVAILABLE',
+      `cpuset ${value}: not cpus this host gives its services${available === undefined ? '' : ` (it gives ${available})`}`,
+      `name cpus among ${available ?? "the host's (/sys/devices/system/cpu/online)"} in \`cpuset:\`, or remove it`,
+      { cause: e },
+    );
   }
 }
 

@@ -8,7 +8,7 @@ import { KernelError, UserError } from '../../errors.js';
 import { inheritCpuset } from './monitors.js';
 import type { Limits } from '../../spec/project.js';
 import { childGroups, createGroup, groupRel, mkdirChain, removeEmptyParents, removeGroup } from './dirs.js';
-import { ignoreGone, readFlatKeyed, readOr, readProcs, readValue, writeValue, writeValues } from './io.js';
+import { ignoreGone, readFlatKeyed, readOr, readProcs, readValue, writeCpuset, writeValue, writeValues } from './io.js';
 import { freezeAndWait, freezeKillThaw, type Freezable } from './kill.js';
 import { v1DeviceWrites, type DeviceRule } from './devices.js';
 import { checkLimits, limitsOf, parseCpus, parseMemoryLimit, parsePidsLimit, holdsFromMaking, v1LimitWrites } from './limits.js';
@@ -144,7 +144,7 @@ class V1Group implements CgroupHandle {
         if (this.hierarchies.byController.cpuset === undefined) {
           throw new UserError('CGROUP_CONTROLLER_MISSING', `cannot apply cpuset ${w.value}: the cpuset cgroup hierarchy is not mounted`, 'mount the cpuset controller (systemd does by default), or remove `cpuset:`');
         }
-        await writeValue(this.deps.fs, this.file('cpuset', w.file), w.value);
+        await writeCpuset(this.deps.fs, this.file('cpuset', w.file), w.value, 'cpuset.cpus');
         continue;
       }
       await writeValue(this.deps.fs, this.file(w.controller, w.file), w.value);

@@ -8,7 +8,7 @@ import { CGROUP_DIR } from '../../names.js';
 import { KernelError, UserError } from '../../errors.js';
 import type { Limits } from '../../spec/project.js';
 import { childGroups, createGroup, groupRel, mkdirChain, removeEmptyParents, removeGroup } from './dirs.js';
-import { ignoreGone, readFlatKeyed, readProcs, readValue, writeValue } from './io.js';
+import { ignoreGone, readFlatKeyed, readProcs, readValue, writeCpuset, writeValue } from './io.js';
 import { freezeAndWait, freezeKillThaw, waitEmpty, type Freezable } from './kill.js';
 import { deviceProgram } from './devices-bpf.js';
 import type { DeviceRule } from './devices.js';
@@ -130,7 +130,8 @@ class V2Group implements CgroupHandle {
           `enable the ${w.controller} controller in the cgroup2 hierarchy, or leave that limit out (pids_limit: -1 for no pids limit)`,
         );
       }
-      await writeValue(this.deps.fs, this.file(w.file), w.value);
+      if (w.file === 'cpuset.cpus') await writeCpuset(this.deps.fs, this.file(w.file), w.value, 'cpuset.cpus.effective');
+      else await writeValue(this.deps.fs, this.file(w.file), w.value);
     }
   }
 
