@@ -351,6 +351,9 @@ function capability(cap: string): string {
   return upper.startsWith('CAP_') ? upper.slice(4) : upper;
 }
 
+/** Docker's least memory limit (linuxMinMemory): a process given less is killed as it starts. */
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
 // mem_limit/cpus/pids_limit and deploy.resources.limits: either may be given; both must agree.
 function limits(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): Limits {
   const deploy = spec.deploy?.resources?.limits;
@@ -370,6 +373,13 @@ function limits(spec: ServiceSpec, at: (...p: (string | number)[]) => KeyPath, c
     return a ?? b;
   };
   const memoryBytes = pick('mem_limit', 'memory', parseBytes);
+  if (memoryBytes !== undefined && memoryBytes > 0 && memoryBytes < MIN_MEMORY_BYTES) {
+    const key = spec.mem_limit !== undefined ? at('mem_limit') : at('deploy', 'resources', 'limits', 'memory');
+    ctx.report.error(key, 'BAD_SIZE', `a memory limit of ${memoryBytes} bytes is below the 6 MiB a service needs to start`, {
+      expected: 'at least 6m (Docker refuses less too)',
+      hint: 'raise it, or remove it for no limit: below, the kernel kills the service as it starts (out of memory)',
+    });
+  }
   const cpus = pick('cpus', 'cpus', parseCpus);
   const pids = pick('pids_limit', 'pids', parseInteger);
   const extra = cgroupKeys(spec as Record<string, unknown>, memoryBytes, at, ctx.report);

@@ -32,7 +32,7 @@ test('every normalized key prints back in compose long syntax', () => {
     cap_add: [NET_ADMIN]
     cap_drop: [ALL]
     cpus: 0.5
-    mem_limit: 1m
+    mem_limit: 64m
     pids_limit: 10
     develop: {watch: [{path: ./src, action: restart, ignore: [x]}]}
     profiles: [p]
@@ -78,7 +78,7 @@ volumes:
           resources:
             limits:
               cpus: 0.5
-              memory: 1048576
+              memory: 67108864
               pids: 10
         develop:
           watch:

@@ -366,6 +366,14 @@ describe('restart, stop, limits, develop, misc', () => {
     expect(web(body).limits).toEqual(limits);
   });
 
+  test('a memory limit below 6 MiB is an error where it is written, as Docker refuses it', () => {
+    const [e] = errorsOf('services:\n  web:\n    mem_limit: 4k\n');
+    expect(e).toMatchObject({ code: 'BAD_SIZE', path: ['services', 'web', 'mem_limit'], expected: 'at least 6m (Docker refuses less too)' });
+    const [d] = errorsOf('services:\n  web:\n    deploy: {resources: {limits: {memory: 5m}}}\n');
+    expect(d).toMatchObject({ code: 'BAD_SIZE', path: ['services', 'web', 'deploy', 'resources', 'limits', 'memory'] });
+    expect(errorsOf('services:\n  web:\n    mem_limit: 6m\n')).toEqual([]);
+  });
+
   test('limits that disagree are an error, like compose', () => {
     const [e] = errorsOf('services:\n  web:\n    mem_limit: 1g\n    deploy: {resources: {limits: {memory: 2g}}}\n');
     expect(e).toMatchObject({ code: 'CONFLICT', path: ['services', 'web', 'mem_limit'], found: '1g and 2g' });
