@@ -268,7 +268,9 @@ function launchError(service: Service, argv: readonly string[], answer: string):
     return new UserError('WORKING_DIR_MISSING', `service "${service.name}": working_dir ${detail} does not exist`, 'create the folder or change `working_dir:`');
   }
   if (stage === 'target') {
-    return new UserError('MOUNT_TARGET', detail, 'a volume target is a real path inside the service, reached without symlinks, outside /proc and /sys');
+    // The launcher's detail names the service bare (`service web: volume target ...`): named as every message here names it.
+    const what = detail.startsWith(`service ${service.name}: `) ? detail.slice(`service ${service.name}: `.length) : detail;
+    return new UserError('MOUNT_TARGET', `service "${service.name}": ${what}`, 'a volume target is a real path inside the service, reached without symlinks, outside /proc and /sys');
   }
   if (stage === 'source' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
     return new UserError('BIND_SOURCE_MISSING', `${detail} does not exist`, 'create it, or let the short syntax (`./dir:/target`) create it');

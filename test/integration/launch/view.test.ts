@@ -295,11 +295,11 @@ describeRoot('launch: a service\'s own filesystem view', () => {
       const bind: ViewMount = { type: 'bind', source: project, target: '/proj', readOnly: false };
       await expectRefused(
         inView('true', [bind, { type: 'tmpfs', target: '/proj/data', readOnly: false }]),
-        /^service svc: volume target \/proj\/data: \/proj\/data is a symlink \(-> \/etc\)/,
+        /^service "svc": volume target \/proj\/data: \/proj\/data is a symlink \(-> \/etc\)/,
       );
       await expectRefused(
         inView('true', [bind, { type: 'tmpfs', target: '/proj/data/x', readOnly: false }]),
-        /^service svc: volume target \/proj\/data\/x: \/proj\/data is a symlink \(-> \/etc\)/,
+        /^service "svc": volume target \/proj\/data\/x: \/proj\/data is a symlink \(-> \/etc\)/,
       );
       expect(existsSync('/etc/x')).toBe(false);
     });
