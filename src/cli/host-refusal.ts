@@ -96,15 +96,23 @@ interface Refused {
 
 function refusedCall(e: unknown, root: boolean): Refused | undefined {
   if (e instanceof KernelError) {
-    const refusal = refusalOf(e.errno, e.call, undefined, false, root);
-    return refusal && { refusal, call: e.call, where: undefined };
+    // One made of a node:fs error (the cgroup files' calls, runtime/cgroup/io.ts) is a file system's.
+    const fsCause = fsCall(e.cause);
+    const refusal = refusalOf(e.errno, e.call, fsCause?.path, fsCause !== undefined, root);
+    return refusal && { refusal, call: e.call, where: fsCause?.path === undefined ? undefined : dirname(fsCause.path) };
   }
+  const call = fsCall(e);
+  if (call === undefined) return undefined;
+  const refusal = refusalOf(call.code, call.syscall, call.path, true, root);
+  return refusal && { refusal, call: call.path !== undefined ? `${call.syscall} ${call.path}` : call.syscall, where: call.path !== undefined ? dirname(call.path) : undefined };
+}
+
+/** The code, call and path of an error node:fs threw. */
+function fsCall(e: unknown): { code: string; syscall: string; path: string | undefined } | undefined {
   if (!(e instanceof Error)) return undefined;
   const { code, syscall, path } = e as NodeJS.ErrnoException;
   if (typeof code !== 'string' || typeof syscall !== 'string') return undefined;
-  const file = typeof path === 'string' ? path : undefined;
-  const refusal = refusalOf(code, syscall, file, true, root);
-  return refusal && { refusal, call: file !== undefined ? `${syscall} ${file}` : syscall, where: file !== undefined ? dirname(file) : undefined };
+  return { code, syscall, path: typeof path === 'string' ? path : undefined };
 }
 
 /** One failure's message and its refusal: `e`, an operation's failure around it, or what caused either. */

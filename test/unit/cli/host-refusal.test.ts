@@ -52,6 +52,11 @@ describe('hostRefusal', () => {
     expect(hostRefusal(new KernelError('inotify_add_watch /s/run/p/runtime/a', 'ENOSPC', 28))?.code).toBe('HOST_NO_WATCHES');
     expect(hostRefusal(fsError('ENOSPC', 'watch', '/project/src'))?.hint).toContain('fs.inotify.max_user_watches');
     expect(hostRefusal(fsError('ENOSPC', 'mkdir', '/sys/fs/cgroup/memory/stack/p/a'))?.code).toBe('HOST_NO_CGROUPS');
+    // as the cgroup files' calls throw it: a KernelError made of node:fs's error (runtime/cgroup/io.ts)
+    const wrapped = new KernelError('mkdir /sys/fs/cgroup/memory/stack/p/a', 'ENOSPC', 28, { cause: fsError('ENOSPC', 'mkdir', '/sys/fs/cgroup/memory/stack/p/a') });
+    expect(hostRefusal(wrapped)?.code).toBe('HOST_NO_CGROUPS');
+    const full = new KernelError('write /s/f "1"', 'EROFS', 30, { cause: fsError('EROFS', 'open', '/s/f') });
+    expect(hostRefusal(full)).toMatchObject({ code: 'HOST_READ_ONLY', message: 'read-only file system: write /s/f "1"' });
   });
 
   it('tells a permission refused to someone not root to run stack as root', () => {
