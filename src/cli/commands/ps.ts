@@ -69,8 +69,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   mark('ps: observed');
   const status = published === 'none' ? undefined : (published ?? (await supervisorStatus(project, roots)));
   mark('ps: observed and answered');
-  // `up` does not wait for a supervisor it starts: one that failed at its start shows here.
-  if (status === undefined && Object.keys(live.services).length > 0) {
+  // `up` does not wait for a supervisor it starts: one that failed at its start shows here. Only
+  // while a service's record names a process (running, or ended without being stopped): a
+  // project stopped on purpose (`stop`, a Ctrl-C of `up`) left its supervisor stopped with it.
+  if (status === undefined && Object.values(live.services).some((s) => s.process !== null)) {
     ctx.stderr.write(
       `warning: the supervisor of project ${project} does not run or does not answer: no restart, healthcheck, published port or DNS answer is served (its log: ${supervisorPaths(roots, project).log}); \`stack up -d\` starts it again\n`,
     );

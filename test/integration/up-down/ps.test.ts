@@ -78,4 +78,22 @@ describeRoot('stack ps', () => {
     await r.ok(['up', '-d', '--progress', 'quiet']);
     expect((await r.ok(['ps'])).stderr).toBe('');
   });
+
+  it('says nothing of the supervisor of a project stopped on purpose (a Ctrl-C of up), which stopped with it', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    r.spec('  ticker:\n    command: ["sh", "-c", "while true; do echo tick; sleep 0.1; done"]\n');
+    const up = r.start(['up']);
+    let out = '';
+    up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 200 && !out.includes('tick'); i++) await new Promise((res) => setTimeout(res, 25));
+    expect(out).toContain('tick');
+    up.kill('SIGINT');
+    const ended = await up;
+    expect(String(ended.stderr)).toContain('Gracefully stopping');
+    expect(existsSync(supervisorPaths(r.roots, r.name).pidFile)).toBe(false); // stopped with the services
+    const quiet = await r.ok(['ps', '-a']);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/^ticker\s+exited/m);
+  });
 });
