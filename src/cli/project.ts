@@ -4,12 +4,11 @@
 import type { CommandContext } from './context.js';
 import type { Project } from '../spec/project.js';
 import { resolveProjectName } from '../spec/project-name.js';
+import type { LoadProjectOptions } from '../spec/index.js';
 
-/** The project of this command line; warnings go to stderr unless `quiet`. */
-export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
-  // A kept load when nothing it read changed (spec/cache.ts): yaml and zod are then never loaded.
-  const { loadProjectCached } = await import('../spec/cache.js');
-  const { project, warnings } = await loadProjectCached({
+/** The spec loader's options from the command line. */
+export function loadOptions(ctx: CommandContext): LoadProjectOptions {
+  return {
     cwd: ctx.cwd,
     env: ctx.env,
     files: ctx.global.files.length ? ctx.global.files : undefined,
@@ -17,7 +16,14 @@ export async function loadFromContext(ctx: CommandContext, quiet = false): Promi
     projectDirectory: ctx.global.projectDirectory,
     envFiles: ctx.global.envFiles.length ? ctx.global.envFiles : undefined,
     profiles: ctx.global.profiles,
-  });
+  };
+}
+
+/** The project of this command line; warnings go to stderr unless `quiet`. */
+export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
+  // A kept load when nothing it read changed (spec/cache.ts): yaml and zod are then never loaded.
+  const { loadProjectCached } = await import('../spec/cache.js');
+  const { project, warnings } = await loadProjectCached(loadOptions(ctx));
   if (!quiet && warnings.length > 0) {
     const { formatDiagnostic } = await import('../spec/diagnostics.js'); // only when there is something to say
     for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
@@ -32,3 +38,4 @@ export async function projectNameFromContext(ctx: CommandContext): Promise<strin
   if (variable) return resolveProjectName({ variable });
   return (await loadFromContext(ctx, true)).name;
 }
+

@@ -63,12 +63,15 @@ describe('stack plan', () => {
     expect(r.stdout).toMatch(/^start-service\s+service:worker\s+new service\s+\(after .*start-service:api\)$/m);
   });
 
-  it('refuses a service that only has build:, naming it, exit 1', async () => {
-    const dir = project({ 'compose.yaml': 'services:\n  app:\n    build: .\n' });
+  it('refuses a service that only has build:, and one with nothing to run, where the spec says them, exit 1', async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    environment: {A: "1"}\n  app:\n    build: .\n' });
     try {
       const r = await stack(dir, 'plan');
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/service "app" needs a build of .*; stack does not build images/);
+      // In the files' order, each at its file:line:col (found in the loaded project, placed by reading the files again).
+      expect(r.stderr).toMatch(/^compose\.yaml:5:12: error: services\.app\.build: service "app" needs a build of .*; stack does not build images$/m);
+      expect(r.stderr).toMatch(/^compose\.yaml:3:5: error: services\.web: service "web" has nothing to run$/m);
+      expect(r.stderr.indexOf('compose.yaml:3:5')).toBeLessThan(r.stderr.indexOf('compose.yaml:5:12'));
       expect(r.stderr).toMatch(/name it in `image:`/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,10 +5,11 @@ import { loadFromContext } from '../project.js';
 import { hasImages } from './ready-images.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import type { Project } from '../../spec/project.js';
-import { assertRunnable, plan, renderPlan, renderPlanJson } from '../../planner/index.js';
+import { plan, renderPlan, renderPlanJson } from '../../planner/index.js';
 import { observe } from '../../state/index.js';
 import { UserError } from '../../errors.js';
 import { expandReplicas } from '../../planner/replicas.js';
+import { assertRunnableIn } from '../runnable.js';
 
 /** Runs `stack plan [--format text|json]`. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -20,7 +21,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   // Each service as its replicas (scale, deploy.replicas), as `up` runs it.
   const spec = expandReplicas(await loadFromContext(ctx));
-  assertRunnable(spec);
+  await assertRunnableIn(ctx, spec);
   // Image services as the store has their images now (nothing is pulled: a missing image plans as `up` would start it after its pull).
   const project = hasImages(spec) ? await resolveFromStore(spec, stateRoots(ctx.env as NodeJS.ProcessEnv)) : spec;
   const live = await observe(project.name, { roots: stateRoots(ctx.env as NodeJS.ProcessEnv) });

@@ -21,7 +21,7 @@ import { readBootId } from '../../sys/proc.js';
 import { waitAttached } from './attached.js';
 import { recordOneOff } from '../../executor/oneoff.js';
 import { assertPortsFree } from '../../executor/port-check.js';
-import { assertRunnable, plan, planDown, planStop, withDependencies } from '../../planner/index.js';
+import { plan, planDown, planStop, withDependencies } from '../../planner/index.js';
 import type { Project, Service } from '../../spec/project.js';
 import { expandReplicas } from '../../planner/replicas.js';
 import type { LiveState } from '../../state/live.js';
@@ -37,6 +37,7 @@ import { assertServices } from './assert-services.js';
 import { withProjectLock } from './locked.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { checkOneOffName, generatedName, oneOffService, parseVolumeOption, type OneOffOverrides } from './oneoff-spec.js';
+import { assertRunnableIn } from '../runnable.js';
 
 const HELP = `Usage: stack run [OPTIONS] SERVICE [COMMAND] [ARGS...]
 
@@ -111,7 +112,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const spec = await loadFromContext(ctx);
   assertServices(spec, [service], 'run');
   const needed = values['no-deps'] ? [service] : withDependencies(spec, [service]);
-  assertRunnable({ ...spec, services: Object.fromEntries(needed.map((s) => [s, spec.services[s]!])) });
+  await assertRunnableIn(ctx, { ...spec, services: Object.fromEntries(needed.map((s) => [s, spec.services[s]!])) });
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   // Images pulled (as their policies or --pull say) and resolved first; `--user` on an image
   // service resolves in the image's own /etc/passwd.

@@ -8,7 +8,7 @@ import { stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
-import { assertRunnable, plan, withDependencies, type UpOptions } from '../../planner/index.js';
+import { plan, withDependencies, type UpOptions } from '../../planner/index.js';
 import { assertPortsFree } from '../../executor/port-check.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
@@ -23,6 +23,7 @@ import { waitTimeoutMs } from './wait-ready.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { mark } from '../../trace.js';
 import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';
+import { assertRunnableIn } from '../runnable.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
@@ -100,7 +101,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const spec = expandReplicas(loaded, parseScaleOptions(values.scale, loaded));
   const replicasOf = (names: readonly string[]): string[] => [...new Set(names.flatMap((n) => replicaKeys(spec.services, n)))];
   if (exitCodeFrom !== undefined) assertServices(spec, [exitCodeFrom], 'up --exit-code-from');
-  assertRunnable(spec);
+  await assertRunnableIn(ctx, spec);
   const env = executorEnv(ctx, supervisorControl(roots), stopTimeout);
   const options: UpOptions = {
     ...(positionals.length > 0 && { services: replicasOf(positionals) }),
