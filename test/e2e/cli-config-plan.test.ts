@@ -78,6 +78,19 @@ describe('stack plan', () => {
     }
   });
 
+  it('refuses an image: that is no image reference where the spec says it, once for a scaled service, exit 1', async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  app:\n    image: MyApp:latest\n    scale: 3\n' });
+    try {
+      const r = await stack(dir, 'plan');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^stack: 1 error in the spec:$/m);
+      expect(r.stderr).toMatch(/^compose\.yaml:3:12: error: services\.app\.image: service "app": image reference "MyApp:latest": .* must be lowercase$/m);
+      expect(r.stderr).toMatch(/hint: +write it as "myapp:latest"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('plans an image service whose image is not pulled yet, saying up pulls it first', async () => {
     const dir = project({ 'compose.yaml': 'services:\n  cache:\n    image: redis:7\n' });
     try {

@@ -108,7 +108,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up refuses bad imag
     expect(stderr).toContain(image);
     expect(stderr).toContain('service "bad"');
     for (const m of mentions) expect(stderr).toMatch(m);
-    expect(stderr).toMatch(/^hint: \S/m);
+    expect(stderr).toMatch(/^(hint: | +hint: +)\S/m); // a UserError's, or a spec finding's
     expect(stderr).not.toMatch(/\n\s+at /);
 
     // Nothing started, not even `ok`: no run folder (service records, logs), no project lib
@@ -138,7 +138,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up refuses bad imag
   }
 
   it('a name that does not parse', async () => {
-    await refused('name', 'Bad:Name::x', [/image reference "Bad:Name::x"/, /must be lowercase/]);
+    await refused('name', 'Bad:Name::x', [/image reference "Bad:Name::x"/, /must be lowercase/, /compose\.yaml:3:12: error: services\.bad\.image: /]);
   });
 
   it('a tag that does not exist on the registry', async () => {
