@@ -49,12 +49,22 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
 
 /** Runs the CLI with `argv` (without node and script) and sets process.exitCode. */
 export async function main(argv: string[]): Promise<void> {
+  // Written with write(2) until a command needs the stream itself (output.ts: ~5-10 ms).
+  const stderr = directOutput(2, () => endsOnWriteError(process.stderr, 'stderr'));
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch (e) {
+    // getcwd(3) fails when the shell's folder was removed (ENOENT) or cannot be read (EACCES).
+    const gone = new UserError('CWD_GONE', `cannot tell the current folder (${(e as NodeJS.ErrnoException).code ?? String(e)}): it was removed, or it cannot be read`, '`cd` to a folder that exists, then run the command again');
+    process.exitCode = reportError(gone, stderr, '/');
+    return;
+  }
   process.exitCode = await run(argv, {
-    cwd: process.cwd(),
+    cwd,
     env: process.env,
-    // Written with write(2) until a command needs the stream itself (output.ts: ~5-10 ms).
     stdout: directOutput(1, () => endsOnWriteError(process.stdout, 'stdout')),
-    stderr: directOutput(2, () => endsOnWriteError(process.stderr, 'stderr')),
+    stderr,
   });
 }
 

@@ -31,6 +31,14 @@ describe('stack CLI basics', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('run from a folder that was removed, says so: status 1, no stack trace', async () => {
+    const gone = mkdtempSync(join(tmpdir(), 'stack-cwd-gone-'));
+    // The shell's folder removed under it: the child starts there, then getcwd(3) fails (ENOENT).
+    const r = await execa('sh', ['-c', `cd "${gone}" && rmdir "${gone}" && exec "${process.execPath}" "${bin}" ps`], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toBe('stack: cannot tell the current folder (ENOENT): it was removed, or it cannot be read\nhint: `cd` to a folder that exists, then run the command again');
+  });
+
   it('a reader that goes away ends the command as SIGPIPE would: status 141, no stack trace', async () => {
     // A project whose normalized form (~1.6 MB) is far more than the socket pair between the two
     // processes holds (a few hundred KB), of which the first bytes are read.
