@@ -1,45 +1,79 @@
 // A failure the host caused, not stack: a full or read-only file system, a quota, no file
-// descriptors left, a disk that fails, a command run without root (or a file system that
-// refuses root), a file where stack's state needs a folder. A system call refused so (Node's fs
-// errors, the kernel requests' KernelError), however deep in a run's failures it was thrown, is
-// told as a UserError: what was refused, where, and what to do, without the stack trace and the
-// "this is a bug" that report.ts gives anything it does not know. Any other errno (EINVAL,
-// EBADF, ENOENT, ...) stays a bug: stack asked for something wrong; so does a kernel request
-// refused to root (EPERM), which may be a wrong request as well as a missing capability.
+// descriptors left on the host, a disk that fails, a command run without root (or a file system
+// that refuses root), a file where a folder is expected, the kernel out of cgroups or inotify
+// watches. A system call refused so (Node's fs errors, the KernelErrors of the cgroup files'
+// calls and of kernel requests), however deep in a run's failures it was thrown, is told as a
+// UserError: what was refused, where, and what to do, without the stack trace and the "this is a
+// bug" that report.ts gives anything it does not know.
+// Everything else stays a bug, shown as one: any other errno (EINVAL, EBADF, ENOENT, ...); a
+// kernel request or a kernel interface file (/proc, /sys: a cgroup's limits, a sysctl) refused
+// to root, which a wrong request is as well as a missing capability; EMFILE (Node raises its
+// soft limit of descriptors to the hard one as it starts: a short command out of them leaked
+// them); a call that is not a file's (a signal, a socket's connect) but for someone not root.
 import { dirname } from 'node:path';
 import { AggregateStackError, KernelError, OperationFailure, UserError } from '../errors.js';
+import { stateRoots } from '../state/paths.js';
+
+/** Who runs stack and where its state is: what a hint may suggest. */
+interface Seen {
+  readonly root: boolean;
+  /** The folders of stack's state (run, lib). */
+  readonly state: readonly string[];
+}
 
 interface Refusal {
   readonly code: string;
   /** strerror's words, as a human reads them. */
   readonly what: string;
-  readonly hint: (where: string | undefined) => string;
+  /** `where`: the folder of the file the call was about, when it was about one. */
+  readonly hint: (where: string | undefined, seen: Seen) => string;
 }
 
-const freeSpace = (where: string | undefined): string =>
-  `free space on the file system that holds ${where ?? 'stack\'s state'} (\`df -h\`, and \`df -i\`: each file takes an inode), then run the command again; STACK_ROOT puts stack's state on another file system`;
+/** Whether `where` is in stack's state, which STACK_ROOT can move. */
+const inState = (where: string | undefined, seen: Seen): boolean => where !== undefined && seen.state.some((s) => where === s || where.startsWith(`${s}/`));
 
-const REFUSALS = {
-  ENOSPC: { code: 'HOST_NO_SPACE', what: 'no space left on device', hint: freeSpace },
-  EDQUOT: { code: 'HOST_NO_SPACE', what: 'disk quota exceeded', hint: freeSpace },
+const FULL: (what: string) => Refusal = (what) => ({
+  code: 'HOST_NO_SPACE',
+  what,
+  hint: (where, seen) =>
+    `free space on the file system that holds ${where ?? 'the file'} (\`df -h\`, and \`df -i\`: each file takes an inode), then run the command again` +
+    (inState(where, seen) ? "; STACK_ROOT puts stack's state on another file system" : ''),
+});
+
+/** The refusals of a file system's call, by errno. */
+const FILE_REFUSALS: Readonly<Record<string, Refusal>> = {
+  ENOSPC: FULL('no space left on device'),
+  EDQUOT: FULL('disk quota exceeded'),
   EROFS: {
     code: 'HOST_READ_ONLY',
     what: 'read-only file system',
-    hint: (where) => `${where ?? 'stack\'s state'} is on a file system mounted read-only: remount it read-write, or set STACK_ROOT to a folder on a writable one`,
-  },
-  EMFILE: { code: 'HOST_NO_DESCRIPTORS', what: 'too many open files in this process', hint: () => 'raise the limit of open files (`ulimit -n`), then run the command again' },
-  ENFILE: {
-    code: 'HOST_NO_DESCRIPTORS',
-    what: 'too many open files on this host',
-    hint: () => 'the whole host is out of file descriptors (`cat /proc/sys/fs/file-nr`): end what holds them, or raise fs.file-max',
+    hint: (where, seen) =>
+      `${where ?? 'the file'} is on a file system mounted read-only: remount it read-write` + (inState(where, seen) ? ', or set STACK_ROOT to a folder on a writable one' : ''),
   },
   EIO: {
     code: 'HOST_IO_ERROR',
     what: 'input/output error',
-    hint: (where) => `the device that holds ${where ?? 'this file'} failed a read or a write: \`dmesg\` says why; the file system may need a check`,
+    hint: (where) => `the device that holds ${where ?? 'the file'} failed a read or a write: \`dmesg\` says why; the file system may need a check`,
   },
-} satisfies Record<string, Refusal>;
+  ENOTDIR: {
+    code: 'HOST_NOT_A_FOLDER',
+    what: 'not a directory',
+    hint: (where, seen) => `a part of ${where ?? 'the path'} is a file where a folder is expected: ${inState(where, seen) ? 'check STACK_ROOT, or ' : ''}move that file away`,
+  },
+  EACCES: {
+    code: 'HOST_PERMISSION_DENIED',
+    what: 'permission denied, although stack runs as root',
+    hint: (where, seen) =>
+      `${where ?? 'the file'} refuses root: a read-only or root-squashed mount (NFS), or a security module (SELinux, AppArmor); \`ls -ld\` and the mount's options tell which` +
+      (inState(where, seen) ? ", and STACK_ROOT moves stack's state elsewhere" : ''),
+  },
+};
 
+const NO_DESCRIPTORS: Refusal = {
+  code: 'HOST_NO_DESCRIPTORS',
+  what: 'too many open files on this host',
+  hint: () => 'the whole host is out of file descriptors (`cat /proc/sys/fs/file-nr`): end what holds them, or raise fs.file-max',
+};
 /** ENOSPC where it means no room in a kernel table, not on a disk. */
 const NO_WATCHES: Refusal = {
   code: 'HOST_NO_WATCHES',
@@ -51,64 +85,62 @@ const NO_CGROUPS: Refusal = {
   what: 'the kernel has no room for another cgroup',
   hint: () => 'too many cgroups, or removed ones the kernel still holds (`cat /proc/cgroups` counts them): end what made them, or reboot, then run the command again',
 };
-
 /** Permission refused to someone not root: the most common of all (no sudo). */
 const NEEDS_ROOT: Refusal = {
   code: 'NEEDS_ROOT',
   what: 'permission denied',
   hint: () => 'stack makes namespaces, cgroups, links and mounts, and keeps its state where only root writes (/run/stack, /var/lib/stack): run it as root (`sudo stack ...`)',
 };
-/** A file system that refuses root itself. */
-const ROOT_REFUSED: Refusal = {
-  code: 'HOST_PERMISSION_DENIED',
-  what: 'permission denied, although stack runs as root',
-  hint: (where) =>
-    `${where ?? 'the file'} refuses root: a read-only or root-squashed mount (NFS), or a security module (SELinux, AppArmor); \`ls -ld\` and the mount's options tell which, and STACK_ROOT moves stack's state elsewhere`,
-};
-const NOT_A_FOLDER: Refusal = {
-  code: 'HOST_NOT_A_FOLDER',
-  what: 'not a directory',
-  hint: (where) => `a part of ${where ?? 'the path'} is a file where a folder is expected: check STACK_ROOT, or move that file away`,
-};
 
-/**
- * The refusal an errno of `call` means (`path`: the file of a file system call, `file`: whether
- * it was one, Node's fs; `root`: whether stack runs as root); undefined for a bug's errno.
- */
-function refusalOf(errno: string, call: string, path: string | undefined, file: boolean, root: boolean): Refusal | undefined {
-  if (errno === 'EACCES' || errno === 'EPERM') return !root ? NEEDS_ROOT : file ? ROOT_REFUSED : undefined;
-  if (errno === 'ENOTDIR') return file ? NOT_A_FOLDER : undefined;
-  if (errno === 'ENOSPC' && /^(inotify|watch)/.test(call)) return NO_WATCHES;
-  if (errno === 'ENOSPC' && path?.startsWith('/sys/fs/cgroup/')) return NO_CGROUPS;
-  // A kernel request (netlink, a mount) that says ENOSPC, EDQUOT or EROFS is not about a disk's room: left to report.ts.
-  if (!file && ['ENOSPC', 'EDQUOT', 'EROFS'].includes(errno)) return undefined;
-  return (REFUSALS as Readonly<Record<string, Refusal>>)[errno];
-}
+/** node:fs's names of the calls it makes on files (an error's `syscall`), fs.watch's included. */
+const FILE_CALLS = new Set([
+  'open', 'read', 'write', 'close', 'mkdir', 'mkdtemp', 'rmdir', 'rm', 'rename', 'unlink', 'scandir', 'opendir', 'stat', 'lstat', 'fstat',
+  'statfs', 'access', 'copyfile', 'cp', 'fsync', 'fdatasync', 'ftruncate', 'link', 'symlink', 'readlink', 'realpath', 'chmod', 'fchmod', 'lchmod',
+  'chown', 'fchown', 'lchown', 'utime', 'futime', 'lutime', 'watch',
+]);
 
-/** The refused call within `e`: Node's fs error (code, syscall, path) or a kernel request. */
-interface Refused {
-  readonly refusal: Refusal;
-  /** `open /var/lib/x`, `RTM_NEWLINK stk1a2b`. */
+/** The kernel's own files (a cgroup's interface files, sysctls): what they refuse is no disk's doing. */
+const kernelFile = (path: string | undefined): boolean => path !== undefined && (path.startsWith('/sys/') || path.startsWith('/proc/'));
+
+/** A call refused, as refusedCall reads it: the errno, the call for the message, and its file when it has one. */
+interface Call {
+  readonly errno: string;
+  /** `open /var/lib/x`, `write /sys/fs/cgroup/... "1"`, `RTM_NEWLINK stk1a2b`. */
   readonly call: string;
-  /** The folder that holds the file the call was about, when it was about one. */
-  readonly where: string | undefined;
+  readonly path: string | undefined;
+  /** A file system's call (node:fs), not a kernel request. */
+  readonly file: boolean;
+  /** The bare call's name (`mkdir`, `watch`, `inotify_add_watch`). */
+  readonly name: string;
 }
 
-function refusedCall(e: unknown, root: boolean): Refused | undefined {
+/** The refusal a call's errno means; undefined when it is a bug's. */
+function refusalOf(c: Call, seen: Seen): Refusal | undefined {
+  if ((c.errno === 'EACCES' || c.errno === 'EPERM') && !seen.root) return NEEDS_ROOT;
+  if (c.errno === 'ENFILE') return NO_DESCRIPTORS;
+  if (c.errno === 'ENOSPC' && (c.name === 'watch' || c.name.startsWith('inotify'))) return NO_WATCHES;
+  if (c.errno === 'ENOSPC' && c.name === 'mkdir' && c.path?.startsWith('/sys/fs/cgroup/')) return NO_CGROUPS;
+  if (!c.file || kernelFile(c.path)) return undefined; // a kernel request's or a kernel file's: a bug's as much as the host's
+  if (c.errno === 'EIO' && c.path === undefined) return undefined; // a descriptor's (a terminal hung up), not a disk's
+  return FILE_REFUSALS[c.errno === 'EPERM' ? 'EACCES' : c.errno];
+}
+
+/** The call `e` was refused, when it is a system call's error: node:fs's, or a KernelError (around node:fs's, for the cgroup files). */
+function callOf(e: unknown): Call | undefined {
   if (e instanceof KernelError) {
-    // One made of a node:fs error (the cgroup files' calls, runtime/cgroup/io.ts) is a file system's.
-    const fsCause = fsCall(e.cause);
-    const refusal = refusalOf(e.errno, e.call, fsCause?.path, fsCause !== undefined, root);
-    return refusal && { refusal, call: e.call, where: fsCause?.path === undefined ? undefined : dirname(fsCause.path) };
+    const fs = nodeCall(e.cause);
+    // `write /sys/fs/cgroup/x "1"`: the file is the call's second word (its cause's path is
+    // none for a write on a descriptor).
+    const named = /^(\S+) (\/\S*)/.exec(e.call);
+    return { errno: e.errno, call: e.call, path: fs?.path ?? named?.[2], file: fs !== undefined, name: fs?.syscall ?? e.call.split(' ')[0]! };
   }
-  const call = fsCall(e);
-  if (call === undefined) return undefined;
-  const refusal = refusalOf(call.code, call.syscall, call.path, true, root);
-  return refusal && { refusal, call: call.path !== undefined ? `${call.syscall} ${call.path}` : call.syscall, where: call.path !== undefined ? dirname(call.path) : undefined };
+  const fs = nodeCall(e);
+  if (fs === undefined) return undefined;
+  return { errno: fs.code, call: fs.path !== undefined ? `${fs.syscall} ${fs.path}` : fs.syscall, path: fs.path, file: FILE_CALLS.has(fs.syscall), name: fs.syscall };
 }
 
-/** The code, call and path of an error node:fs threw. */
-function fsCall(e: unknown): { code: string; syscall: string; path: string | undefined } | undefined {
+/** The code, call and path of an error a system call gave Node (`code` and `syscall` set). */
+function nodeCall(e: unknown): { code: string; syscall: string; path: string | undefined } | undefined {
   if (!(e instanceof Error)) return undefined;
   const { code, syscall, path } = e as NodeJS.ErrnoException;
   if (typeof code !== 'string' || typeof syscall !== 'string') return undefined;
@@ -116,31 +148,42 @@ function fsCall(e: unknown): { code: string; syscall: string; path: string | und
 }
 
 /** One failure's message and its refusal: `e`, an operation's failure around it, or what caused either. */
-function told(e: unknown, root: boolean): { message: string; refusal: Refusal; where: string | undefined } | undefined {
-  const direct = refusedCall(e, root);
-  if (direct !== undefined) return { message: `${direct.refusal.what}: ${direct.call}`, refusal: direct.refusal, where: direct.where };
-  if (e instanceof OperationFailure) {
-    const inner = told(e.cause, root);
-    return inner && { ...inner, message: `${e.subject}: ${inner.message}` };
+function told(e: unknown, seen: Seen): { message: string; refusal: Refusal; where: string | undefined } | undefined {
+  const call = callOf(e);
+  const refusal = call && refusalOf(call, seen);
+  if (call !== undefined && refusal !== undefined) {
+    return { message: `${refusal.what}: ${call.call}`, refusal, where: call.path === undefined ? undefined : dirname(call.path) };
   }
-  if (e instanceof Error && e.cause !== undefined && !(e instanceof AggregateStackError)) return told(e.cause, root);
-  return undefined;
+  if (e instanceof KernelError || !(e instanceof Error) || e.cause === undefined || e instanceof AggregateStackError) return undefined;
+  const inner = told(e.cause, seen);
+  if (inner === undefined) return undefined;
+  if (e instanceof OperationFailure) return { ...inner, message: `${e.subject}: ${inner.message}` };
+  // A wrapper's own words kept (`cannot start the supervisor: `), the cause's said as the host's.
+  const raw = e.cause instanceof Error ? e.cause.message : String(e.cause);
+  const own = e.message.endsWith(raw) ? e.message.slice(0, e.message.length - raw.length) : `${e.message}: `;
+  return { ...inner, message: `${own}${inner.message}` };
 }
 
 /**
  * `e` as a UserError when the host refused it (every failure of it, for several: one a bug makes
  * the whole a bug, shown as such); undefined otherwise. UserErrors among several stay as they are.
+ * `seen`: whether stack runs as root and where its state is (by default, this process's).
  */
-export function hostRefusal(e: unknown, root: boolean = process.geteuid?.() === 0): UserError | undefined {
+export function hostRefusal(e: unknown, seen: Partial<Seen> = {}): UserError | undefined {
+  const roots = seen.state ?? (() => {
+    const r = stateRoots();
+    return [r.run, r.lib];
+  })();
+  const s: Seen = { root: seen.root ?? process.geteuid?.() === 0, state: roots };
   if (e instanceof UserError) return undefined;
   if (e instanceof AggregateStackError) {
-    const parts = e.errors.map((x) => (x instanceof UserError ? { message: x.message, user: x } : told(x, root)));
+    const parts = e.errors.map((x) => (x instanceof UserError ? { message: x.message, user: x } : told(x, s)));
     if (parts.length === 0 || parts.some((p) => p === undefined)) return undefined;
     const first = parts.find((p) => p !== undefined && !('user' in p)) as ReturnType<typeof told>;
     if (first === undefined) return undefined; // user errors only: not the host's doing
     const title = e.message.split(':\n')[0]!; // AggregateStackError's own message, before its list
-    return new UserError(first.refusal.code, `${title}:\n  ${parts.map((p) => p!.message).join('\n  ')}`, first.refusal.hint(first.where), { cause: e });
+    return new UserError(first.refusal.code, `${title}:\n  ${parts.map((p) => p!.message).join('\n  ')}`, first.refusal.hint(first.where, s), { cause: e });
   }
-  const one = told(e, root);
-  return one && new UserError(one.refusal.code, one.message, one.refusal.hint(one.where), { cause: e });
+  const one = told(e, s);
+  return one && new UserError(one.refusal.code, one.message, one.refusal.hint(one.where, s), { cause: e });
 }

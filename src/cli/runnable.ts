@@ -1,7 +1,7 @@
 // What `up`, `plan` and `run` refuse before anything is planned, told where the spec says it.
 import type { CommandContext } from './context.js';
 import { loadOptions } from './project.js';
-import { SpecError, type Diagnostic } from '../spec/diagnostics.js';
+import { SpecError, sortDiagnostics, type Diagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
 import { checkRunnable } from '../planner/index.js';
 import { UserError } from '../errors.js';
@@ -12,18 +12,17 @@ import { parseReplicaKey } from '../replica-key.js';
  * missing file, a platform this host cannot run) and each `image:` read as a reference, all at
  * once, each placed in the spec's files: they are found in the loaded Project, which keeps no
  * places, so the files are read again to say where (file:line:col), only when something is
- * refused.
+ * refused (not a spec read from stdin, `-f -`, which cannot be read twice). A scaled service is
+ * looked at once: its replicas 2..N (`web#2`) are what its first is.
  */
 export async function assertRunnableIn(ctx: CommandContext, project: Project): Promise<void> {
-  // A scaled service's replicas 2..N (`web#2`) are refused as its first is: said once, there.
-  const found = [...checkRunnable(project), ...(await imageReferences(project))].filter((d) => typeof d.path?.[1] !== 'string' || parseReplicaKey(d.path[1]) === undefined);
+  const firsts: Project = { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([key]) => parseReplicaKey(key) === undefined)) };
+  const found = [...checkRunnable(firsts), ...(await imageReferences(firsts))];
   if (!found.some((d) => d.severity === 'error')) return;
-  const [{ loadRaw }, { sortDiagnostics }] = await Promise.all([import('../spec/load.js'), import('../spec/index.js')]);
+  if (ctx.global.files.includes('-')) throw new SpecError(found);
+  const [{ loadRaw }, { locate }] = await Promise.all([import('../spec/load.js'), import('../spec/findings.js')]);
   const raw = await loadRaw(loadOptions(ctx)).catch(() => undefined);
-  const placed = found.map((d) => {
-    const at = raw !== undefined && d.location === undefined && d.path !== undefined ? raw.locate(d.path) : undefined;
-    return at === undefined ? d : { ...d, location: at };
-  });
+  const placed = found.map((d) => (raw === undefined || d.location !== undefined || d.path === undefined ? d : { ...d, location: locate(raw, d.path) }));
   throw new SpecError(sortDiagnostics(placed));
 }
 

@@ -242,6 +242,8 @@ function launcherFor(path: string, service: string, project: string | undefined)
 /** Turns the launcher's `err` answer into an error a human can act on. */
 function launchError(service: Service, argv: readonly string[], answer: string): Error {
   const [, stage = '?', errno = '0', detail = ''] = answer.trimEnd().split('\t');
+  // The launcher's details name the service bare (`service web: volume target ...`); the messages here name it quoted, once.
+  const bare = detail.startsWith(`service ${service.name}: `) ? detail.slice(`service ${service.name}: `.length) : detail;
   const program = argv[0] ?? '';
   const searched = program.includes('/') ? '' : ` (searched PATH ${service.environment.PATH ?? DEFAULT_SEARCH_PATH})`;
   if (stage === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
@@ -268,12 +270,10 @@ function launchError(service: Service, argv: readonly string[], answer: string):
     return new UserError('WORKING_DIR_MISSING', `service "${service.name}": working_dir ${detail} does not exist`, 'create the folder or change `working_dir:`');
   }
   if (stage === 'target') {
-    // The launcher's detail names the service bare (`service web: volume target ...`): named as every message here names it.
-    const what = detail.startsWith(`service ${service.name}: `) ? detail.slice(`service ${service.name}: `.length) : detail;
-    return new UserError('MOUNT_TARGET', `service "${service.name}": ${what}`, 'a volume target is a real path inside the service, reached without symlinks, outside /proc and /sys');
+    return new UserError('MOUNT_TARGET', `service "${service.name}": ${bare}`, 'a volume target is a real path inside the service, reached without symlinks, outside /proc and /sys');
   }
   if (stage === 'source' && (errno === 'ENOENT' || errno === 'ENOTDIR')) {
-    return new UserError('BIND_SOURCE_MISSING', `${detail} does not exist`, 'create it, or let the short syntax (`./dir:/target`) create it');
+    return new UserError('BIND_SOURCE_MISSING', `service "${service.name}": ${bare} does not exist`, 'create it, or let the short syntax (`./dir:/target`) create it');
   }
   if (stage === 'sysctl' || stage === 'rlimit') return settingError(service, stage, errno, detail);
   const value = (osConstants.errno as Record<string, number>)[errno] ?? 0;

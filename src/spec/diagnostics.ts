@@ -55,3 +55,13 @@ export class SpecError extends UserError {
     );
   }
 }
+
+/** Diagnostics in reading order: by file (its path), line and column; those without a place last. */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  return [...list].sort((a, b) => {
+    const x = a.location;
+    const y = b.location;
+    if (!x || !y) return x ? 1 : y ? -1 : 0;
+    return x.file < y.file ? -1 : x.file > y.file ? 1 : x.line - y.line || x.col - y.col;
+  });
+}

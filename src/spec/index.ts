@@ -1,6 +1,6 @@
 // The spec area's public face: load → validate → normalize into a Project, and print it back.
 import { deepFreeze } from './freeze.js';
-import { SpecError, type Diagnostic } from './diagnostics.js';
+import { SpecError, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { loadRaw, type LoadOptions } from './load.js';
 import { normalize } from './normalize.js';
 import type { Project } from './project.js';
@@ -12,7 +12,7 @@ import { checkStructure } from './structure.js';
 export type * from './project.js';
 export type { KeyPath, Location, RawSpec } from './raw.js';
 export type { LoadOptions } from './load.js';
-export { formatDiagnostic, SpecError, type Diagnostic } from './diagnostics.js';
+export { formatDiagnostic, SpecError, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 export { configDocument, renderConfig, type ConfigFormat } from './config-output.js';
 export { normalize } from './normalize.js';
 
@@ -52,13 +52,4 @@ async function seccompReader(raw: RawSpec): Promise<{ seccompProfile?: SeccompPr
   return some ? { seccompProfile: (await import('./seccomp-profile.js')).parseSeccompProfile } : {};
 }
 
-/** Diagnostics in reading order: by file, line and column. */
-export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => {
-    const x = a.location;
-    const y = b.location;
-    if (!x || !y) return x ? 1 : y ? -1 : 0;
-    return x.file < y.file ? -1 : x.file > y.file ? 1 : x.line - y.line || x.col - y.col;
-  });
-}
 

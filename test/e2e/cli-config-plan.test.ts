@@ -91,6 +91,18 @@ describe('stack plan', () => {
     }
   });
 
+  it("refuses a scaled service's missing secret file once, not once a replica", async () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    command: sleep 1\n    scale: 3\n    secrets: [token]\nsecrets:\n  token:\n    file: ./missing.txt\n' });
+    try {
+      const r = await stack(dir, 'plan');
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^stack: 1 error in the spec:$/m);
+      expect(r.stderr).toMatch(/^compose\.yaml:\d+:\d+: error: .*missing\.txt/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('plans an image service whose image is not pulled yet, saying up pulls it first', async () => {
     const dir = project({ 'compose.yaml': 'services:\n  cache:\n    image: redis:7\n' });
     try {

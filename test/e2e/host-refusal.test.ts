@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../harness/require.js';
 import { inventory } from '../harness/inventory.js';
 
@@ -17,14 +17,20 @@ const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 
 describeWith({ root: true, commands: ['mount', 'umount', 'setpriv'] }, 'what the host refuses', () => {
   const project = `hf${randomBytes(4).toString('hex')}`;
-  const dir = mkdtempSync(join(tmpdir(), 'stack-full-'));
-  const state = join(dir, 'state');
-  mkdirSync(state);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,nr_inodes=512,mode=0700', 'tmpfs', state]);
-  const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
-  const stack = (...args: string[]) => execa(process.execPath, [bin, ...args], { cwd: dir, env, reject: false });
+  let dir = '';
+  let state = '';
+  let filler = '';
+  let mounted = false;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stack-full-'));
+    state = join(dir, 'state');
+    filler = join(state, 'filler');
+    mkdirSync(state);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,nr_inodes=512,mode=0700', 'tmpfs', state]);
+    mounted = true;
+  });
+  const stack = (...args: string[]) => execa(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' }, reject: false });
   const service = (name: string) => `  ${name}:\n    command: ["sleep", "3600"]\n`;
-  const filler = join(state, 'filler');
   const ours = () => inventory().filter((e) => e.includes(project));
 
   /** Takes every inode left on the tmpfs; returns how many files that took. */
@@ -41,15 +47,14 @@ describeWith({ root: true, commands: ['mount', 'umount', 'setpriv'] }, 'what the
   }
 
   afterAll(async () => {
+    if (dir === '') return;
     try {
-      rmSync(filler, { recursive: true, force: true });
-      await stack('down', '--timeout', '0');
-    } finally {
-      try {
-        execFileSync('umount', [state]);
-      } catch {
-        execFileSync('umount', ['-l', state]); // something still holds it: detached, and gone once let go
+      if (mounted) {
+        rmSync(filler, { recursive: true, force: true });
+        await stack('down', '--timeout', '0');
       }
+    } finally {
+      if (mounted) unmount(state);
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -80,18 +85,26 @@ describeWith({ root: true, commands: ['mount', 'umount', 'setpriv'] }, 'what the
 
   it('tells someone not root to run it as root, and makes nothing', async () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'stack-nonroot-'));
-    // The checkout seen through a folder anyone may enter (its own may be under /root, 0700).
+    chmodSync(elsewhere, 0o755);
+    // The checkout and node seen through a folder anyone may enter (theirs may be under /root, 0700).
     const checkout = join(elsewhere, 'checkout');
-    mkdirSync(checkout);
-    execFileSync('mount', ['--bind', '-o', 'ro', fileURLToPath(new URL('../..', import.meta.url)), checkout]);
+    const node = join(elsewhere, 'node');
+    const binds: string[] = [];
     try {
-      chmodSync(elsewhere, 0o755);
+      mkdirSync(checkout);
+      execFileSync('mount', ['--bind', '-o', 'ro', fileURLToPath(new URL('../..', import.meta.url)), checkout]);
+      binds.push(checkout);
+      writeFileSync(node, '', { mode: 0o755 });
+      execFileSync('mount', ['--bind', '-o', 'ro', process.execPath, node]);
+      binds.push(node);
       const name = `hn${randomBytes(4).toString('hex')}`;
       writeFileSync(join(elsewhere, 'stack.yaml'), `name: ${name}\nservices:\n${service('a')}`, { mode: 0o644 });
-      // nobody (65534), no supplementary groups; its STACK_ROOT under /run, where only root writes
-      const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(checkout, 'bin/stack.cjs'), 'up', '-d'], {
+      // nobody (65534), no supplementary groups, an environment of its own; its STACK_ROOT under
+      // /run, where only root writes
+      const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', node, join(checkout, 'bin/stack.cjs'), 'up', '-d'], {
         cwd: elsewhere,
-        env: { ...process.env, STACK_ROOT: join('/run', `stack-nonroot-${name}`), HOME: elsewhere },
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: elsewhere, STACK_ROOT: join('/run', `stack-nonroot-${name}`) },
+        extendEnv: false,
         reject: false,
       });
       expect(r.exitCode, String(r.stderr)).toBe(1);
@@ -100,12 +113,17 @@ describeWith({ root: true, commands: ['mount', 'umount', 'setpriv'] }, 'what the
       expect(String(r.stderr)).not.toContain('internal error');
       expect(inventory().filter((e) => e.includes(name))).toEqual([]);
     } finally {
-      try {
-        execFileSync('umount', [checkout]);
-      } catch {
-        execFileSync('umount', ['-l', checkout]); // detached at once: the removal below never reaches the checkout
-      }
+      for (const b of binds.reverse()) unmount(b);
       rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 });
+
+/** Unmounts `path`, detaching it at once when something still holds it (gone once let go). */
+function unmount(path: string): void {
+  try {
+    execFileSync('umount', [path]);
+  } catch {
+    execFileSync('umount', ['-l', path]);
+  }
+}

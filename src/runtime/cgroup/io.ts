@@ -24,10 +24,11 @@ export async function writeValue(fs: CgroupFs, path: string, value: string): Pro
 }
 
 /**
- * Writes a group's cpuset.cpus. The kernel refuses cpus its parent group does not have (EINVAL)
- * and cpu numbers past the host's (ERANGE): that is the spec's `cpuset`, told with the cpus the
- * parent has (`parentFile`: v1's cpuset.cpus, v2's cpuset.cpus.effective, one level up), as
- * Docker tells it ("requested 0-63, available: 0-1").
+ * Writes a group's cpuset.cpus. The kernel refuses cpu numbers past the host's (ERANGE) and
+ * cpus its parent group does not have (EINVAL): that is the spec's `cpuset`, told with the cpus
+ * the parent has (`parentFile`: v1's cpuset.cpus, v2's cpuset.cpus.effective, one level up), as
+ * Docker tells it ("requested 0-63, available: 0-1"). An EINVAL for cpus the parent has (a
+ * sibling's cpu_exclusive) is left as the kernel said it.
  */
 export async function writeCpuset(fs: CgroupFs, file: string, value: string, parentFile: string): Promise<void> {
   try {
@@ -35,6 +36,10 @@ export async function writeCpuset(fs: CgroupFs, file: string, value: string, par
   } catch (e) {
     if (!(e instanceof KernelError && (e.errno === 'EINVAL' || e.errno === 'ERANGE'))) throw e;
     const available = await readValue(fs, `${dirname(dirname(file))}/${parentFile}`).catch(() => undefined);
+    const wanted = cpuList(value);
+    const has = available === undefined ? undefined : cpuList(available);
+    const notGiven = e.errno === 'ERANGE' || (wanted !== undefined && has !== undefined && [...wanted].some((c) => !has.has(c)));
+    if (!notGiven) throw e;
     throw new UserError(
       'CPUSET_UNAVAILABLE',
       `cpuset ${value}: not cpus this host gives its services${available === undefined ? '' : ` (it gives ${available})`}`,
@@ -42,6 +47,20 @@ export async function writeCpuset(fs: CgroupFs, file: string, value: string, par
       { cause: e },
     );
   }
+}
+
+/** The cpus of a cpu list (`0-3,5`); undefined when it is not one (a range backwards, a huge one). */
+export function cpuList(text: string): Set<number> | undefined {
+  const cpus = new Set<number>();
+  if (text.trim() === '') return cpus;
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return undefined;
+    const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (hi < lo || hi - lo > 65536) return undefined;
+    for (let c = lo; c <= hi; c++) cpus.add(c);
+  }
+  return cpus;
 }
 
 /** Writes each value with a write(2) of its own through one open (fs.writeEach); a failure names the value the kernel refused. */

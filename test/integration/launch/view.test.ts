@@ -229,7 +229,7 @@ describeRoot('launch: a service\'s own filesystem view', () => {
       const error = await inView('true', [{ type: 'bind', source: missing, target: '/data', readOnly: false }]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UserError);
       expect((error as UserError).code).toBe('BIND_SOURCE_MISSING');
-      expect((error as UserError).message).toBe(`service svc: volume source ${missing} does not exist`);
+      expect((error as UserError).message).toBe(`service "svc": volume source ${missing} does not exist`);
     });
 
     it('a tmpfs has its size and mode; a read-only one refuses writes', async () => {
