@@ -9,7 +9,9 @@
 // kernel request or a kernel interface file (/proc, /sys: a cgroup's limits, a sysctl) refused
 // to root, which a wrong request is as well as a missing capability; EMFILE (Node raises its
 // soft limit of descriptors to the hard one as it starts: a short command out of them leaked
-// them); a call that is not a file's (a signal, a socket's connect) but for someone not root.
+// them); a call that is not a file's (a signal, a socket's connect) but for someone not root;
+// EACCES or EPERM to root on a read or write with no path (a sysctl's, as likely); a file call
+// made through libc rather than node:fs (an image layer's mknod or lsetxattr), for now.
 import { dirname } from 'node:path';
 import { AggregateStackError, KernelError, OperationFailure, UserError } from '../errors.js';
 import { stateRoots } from '../state/paths.js';
@@ -53,7 +55,8 @@ const FILE_REFUSALS: Readonly<Record<string, Refusal>> = {
   EIO: {
     code: 'HOST_IO_ERROR',
     what: 'input/output error',
-    hint: (where) => `the device that holds ${where ?? 'the file'} failed a read or a write: \`dmesg\` says why; the file system may need a check`,
+    hint: (where) =>
+      `the device that holds ${where ?? 'the file'} failed a read or a write (or, for a terminal, it hung up): \`dmesg\` says why; a file system may need a check`,
   },
   ENOTDIR: {
     code: 'HOST_NOT_A_FOLDER',
@@ -121,7 +124,9 @@ function refusalOf(c: Call, seen: Seen): Refusal | undefined {
   if (c.errno === 'ENOSPC' && (c.name === 'watch' || c.name.startsWith('inotify'))) return NO_WATCHES;
   if (c.errno === 'ENOSPC' && c.name === 'mkdir' && c.path?.startsWith('/sys/fs/cgroup/')) return NO_CGROUPS;
   if (!c.file || kernelFile(c.path)) return undefined; // a kernel request's or a kernel file's: a bug's as much as the host's
-  if (c.errno === 'EIO' && c.path === undefined) return undefined; // a descriptor's (a terminal hung up), not a disk's
+  // Refused to root on a write with no path (node:fs names none for a read or a write on a
+  // descriptor): a sysctl's as likely as a file system's; told only with the file it opened.
+  if ((c.errno === 'EACCES' || c.errno === 'EPERM') && c.path === undefined) return undefined;
   return FILE_REFUSALS[c.errno === 'EPERM' ? 'EACCES' : c.errno];
 }
 
@@ -160,7 +165,8 @@ function told(e: unknown, seen: Seen): { message: string; refusal: Refusal; wher
   if (e instanceof OperationFailure) return { ...inner, message: `${e.subject}: ${inner.message}` };
   // A wrapper's own words kept (`cannot start the supervisor: `), the cause's said as the host's.
   const raw = e.cause instanceof Error ? e.cause.message : String(e.cause);
-  const own = e.message.endsWith(raw) ? e.message.slice(0, e.message.length - raw.length) : `${e.message}: `;
+  // Its words up to the cause's, or up to its own `: ERRNO` (spawn.ts says `spawn X: ENFILE`).
+  const own = e.message.endsWith(raw) ? e.message.slice(0, e.message.length - raw.length) : `${e.message.replace(/: E[A-Z0-9]+$/, '')}: `;
   return { ...inner, message: `${own}${inner.message}` };
 }
 

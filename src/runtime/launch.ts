@@ -277,7 +277,7 @@ function launchError(service: Service, argv: readonly string[], answer: string):
   }
   if (stage === 'sysctl' || stage === 'rlimit') return settingError(service, stage, errno, detail);
   const value = (osConstants.errno as Record<string, number>)[errno] ?? 0;
-  return new KernelError(`launch service ${service.name}: ${stage} ${detail}`, errno, value);
+  return new KernelError(`launch service ${service.name}: ${stage} ${bare}`, errno, value);
 }
 
 /**

@@ -4,7 +4,7 @@
 // project runs; once files are freed, `down` removes everything), and a run without root.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,21 +84,25 @@ describeWith({ root: true, commands: ['mount', 'umount', 'setpriv'] }, 'what the
   });
 
   it('tells someone not root to run it as root, and makes nothing', async () => {
-    const elsewhere = mkdtempSync(join(tmpdir(), 'stack-nonroot-'));
+    // Under /tmp itself (1777), which nobody may enter whatever TMPDIR says.
+    const elsewhere = mkdtempSync('/tmp/stack-nonroot-');
     chmodSync(elsewhere, 0o755);
     // The checkout and node seen through a folder anyone may enter (theirs may be under /root, 0700).
     const checkout = join(elsewhere, 'checkout');
     const node = join(elsewhere, 'node');
+    const spec = join(elsewhere, 'stack.yaml');
     const binds: string[] = [];
     try {
       mkdirSync(checkout);
-      execFileSync('mount', ['--bind', '-o', 'ro', fileURLToPath(new URL('../..', import.meta.url)), checkout]);
-      binds.push(checkout);
       writeFileSync(node, '', { mode: 0o755 });
-      execFileSync('mount', ['--bind', '-o', 'ro', process.execPath, node]);
+      // Counted before the mount: a bind left by a mount that then failed (its read-only remount)
+      // is unmounted too.
+      binds.push(checkout);
+      execFileSync('mount', ['--bind', '-o', 'ro', fileURLToPath(new URL('../..', import.meta.url)), checkout]);
       binds.push(node);
+      execFileSync('mount', ['--bind', '-o', 'ro', process.execPath, node]);
       const name = `hn${randomBytes(4).toString('hex')}`;
-      writeFileSync(join(elsewhere, 'stack.yaml'), `name: ${name}\nservices:\n${service('a')}`, { mode: 0o644 });
+      writeFileSync(spec, `name: ${name}\nservices:\n${service('a')}`, { mode: 0o644 });
       // nobody (65534), no supplementary groups, an environment of its own; its STACK_ROOT under
       // /run, where only root writes
       const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', node, join(checkout, 'bin/stack.cjs'), 'up', '-d'], {
@@ -114,13 +118,20 @@ describeWith({ root: true, commands: ['mount', 'umount', 'setpriv'] }, 'what the
       expect(inventory().filter((e) => e.includes(name))).toEqual([]);
     } finally {
       for (const b of binds.reverse()) unmount(b);
-      rmSync(elsewhere, { recursive: true, force: true });
+      // Never a recursive removal here: each mount point goes with rmdir or unlink, which a live
+      // mount refuses (EBUSY), so nothing under a bind of the checkout can be touched.
+      rmSync(spec, { force: true });
+      rmSync(node, { force: true });
+      rmdirSync(checkout);
+      rmdirSync(elsewhere);
     }
   });
 });
 
-/** Unmounts `path`, detaching it at once when something still holds it (gone once let go). */
+/** Unmounts `path`, detaching it at once when something still holds it (gone once let go); nothing when it is no mount point. */
 function unmount(path: string): void {
+  const mounted = (): boolean => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
+  if (!mounted()) return;
   try {
     execFileSync('umount', [path]);
   } catch {

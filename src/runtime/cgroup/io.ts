@@ -24,7 +24,7 @@ export async function writeValue(fs: CgroupFs, path: string, value: string): Pro
 }
 
 /**
- * Writes a group's cpuset.cpus. The kernel refuses cpu numbers past the host's (ERANGE) and
+ * Writes a group's cpuset.cpus. The kernel refuses cpu numbers past the host's (ERANGE, EOVERFLOW past 2^32) and
  * cpus its parent group does not have (EINVAL): that is the spec's `cpuset`, told with the cpus
  * the parent has (`parentFile`: v1's cpuset.cpus, v2's cpuset.cpus.effective, one level up), as
  * Docker tells it ("requested 0-63, available: 0-1"). An EINVAL for cpus the parent has (a
@@ -34,16 +34,16 @@ export async function writeCpuset(fs: CgroupFs, file: string, value: string, par
   try {
     await writeValue(fs, file, value);
   } catch (e) {
-    if (!(e instanceof KernelError && (e.errno === 'EINVAL' || e.errno === 'ERANGE'))) throw e;
+    if (!(e instanceof KernelError && (e.errno === 'EINVAL' || e.errno === 'ERANGE' || e.errno === 'EOVERFLOW'))) throw e;
     const available = await readValue(fs, `${dirname(dirname(file))}/${parentFile}`).catch(() => undefined);
     const wanted = cpuList(value);
     const has = available === undefined ? undefined : cpuList(available);
-    const notGiven = e.errno === 'ERANGE' || (wanted !== undefined && has !== undefined && [...wanted].some((c) => !has.has(c)));
+    const notGiven = e.errno !== 'EINVAL' || (wanted !== undefined && has !== undefined && [...wanted].some((c) => !has.has(c)));
     if (!notGiven) throw e;
     throw new UserError(
       'CPUSET_UNAVAILABLE',
-      `cpuset ${value}: not cpus this host gives its services${available === undefined ? '' : ` (it gives ${available})`}`,
-      `name cpus among ${available ?? "the host's (/sys/devices/system/cpu/online)"} in \`cpuset:\`, or remove it`,
+      `cpuset ${value}: not cpus this host gives its services${available === undefined ? '' : ` (it gives ${available === '' ? 'none' : available})`}`,
+      `name cpus among ${available !== undefined && available !== '' ? available : "the host's (/sys/devices/system/cpu/online)"} in \`cpuset:\`, or remove it`,
       { cause: e },
     );
   }

@@ -41,6 +41,12 @@ describe('writeCpuset', () => {
     expect(e).toMatchObject({ code: 'CPUSET_UNAVAILABLE', message: 'cpuset 2: not cpus this host gives its services (it gives 0-1,3)' });
   });
 
+  it('tells a cpu number past 2^32 (EOVERFLOW), and a parent that gives none', async () => {
+    const e = await writeCpuset(refusing('EOVERFLOW', ''), file, '4294967296', 'cpuset.cpus').catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'CPUSET_UNAVAILABLE', message: 'cpuset 4294967296: not cpus this host gives its services (it gives none)' });
+    expect((e as UserError).hint).toContain("the host's (/sys/devices/system/cpu/online)");
+  });
+
   it("leaves an EINVAL for cpus the parent gives (a sibling's cpu_exclusive) as the kernel said it", async () => {
     const e = await writeCpuset(refusing('EINVAL', '0-3'), file, '0-1', 'cpuset.cpus').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(KernelError);

@@ -50,6 +50,10 @@ describe('hostRefusal', () => {
     const inner = fsError('ENFILE', 'pipe2');
     const wrapper = new Error(`cannot start the supervisor: ${inner.message}`, { cause: inner });
     expect(hostRefusal(wrapper, ROOT)?.message).toBe('cannot start the supervisor: too many open files on this host: pipe2');
+    // spawn.ts's own words end with the errno, not with its cause's message: said once
+    const spawned = Object.assign(new Error('spawn /usr/bin/node: ENFILE', { cause: fsError('ENFILE', 'posix_spawn /usr/bin/node') }), { code: 'ENFILE' });
+    const outer = new Error(`cannot start the supervisor: ${spawned.message}`, { cause: spawned });
+    expect(hostRefusal(outer, ROOT)?.message).toBe('cannot start the supervisor: spawn /usr/bin/node: too many open files on this host: posix_spawn /usr/bin/node');
   });
 
   it("takes a write on a descriptor (no path: the lock's holder line) as a file system's refusal", () => {
@@ -61,13 +65,16 @@ describe('hostRefusal', () => {
 
   it('tells a read-only file system, a failing disk, a host out of descriptors', () => {
     expect(hostRefusal(fsError('EROFS', 'open', '/s/run/p/lock'), ROOT)?.code).toBe('HOST_READ_ONLY');
-    expect(hostRefusal(fsError('EIO', 'read', '/disk/f'), ROOT)?.hint).toContain('dmesg');
+    // node:fs names no path for a read or a write (a descriptor's): a failing disk's all the same
+    expect(hostRefusal(fsError('EIO', 'read'), ROOT)).toMatchObject({ code: 'HOST_IO_ERROR', message: 'input/output error: read' });
+    expect(hostRefusal(fsError('EIO', 'open', '/disk/f'), ROOT)?.hint).toContain('dmesg');
     expect(hostRefusal(new KernelError('socket(AF_NETLINK)', 'ENFILE', 23), ROOT)?.code).toBe('HOST_NO_DESCRIPTORS');
   });
 
-  it("leaves EMFILE (a leak of stack's: Node raises its own limit), and EIO of a descriptor (a terminal), bugs", () => {
+  it("leaves EMFILE (a leak of stack's: Node raises its own limit), and a write refused to root with no path (a sysctl's as likely), bugs", () => {
     expect(hostRefusal(fsError('EMFILE', 'open', '/s/run/p/x'), ROOT)).toBeUndefined();
-    expect(hostRefusal(fsError('EIO', 'write'), ROOT)).toBeUndefined();
+    expect(hostRefusal(fsError('EPERM', 'write'), ROOT)).toBeUndefined();
+    expect(hostRefusal(fsError('EACCES', 'write'), USER)?.code).toBe('NEEDS_ROOT');
   });
 
   it('tells the inotify watch limit and a kernel out of cgroups apart from a full disk', () => {
