@@ -74,6 +74,23 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   return { global, command, rest: argv.slice(i + 1) as string[] };
 }
 
+/**
+ * docker compose's options stack has on purpose no equivalent of, by command: a compose user
+ * reaching for one is told why and what to do instead, not only that it is unknown.
+ */
+const COMPOSE_ONLY: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  up: {
+    '--build': 'stack builds no images: build with `docker build`, `buildah` or `podman build`, push to a registry, and name the image in `image:`',
+    '--no-build': 'stack builds no images: nothing to leave out',
+  },
+  run: {
+    '--build': 'stack builds no images: build with `docker build`, `buildah` or `podman build`, push to a registry, and name the image in `image:`',
+  },
+  down: {
+    '--rmi': '`stack down` leaves the images in the store: `stack rmi IMAGE...` removes them (`stack images` lists them)',
+  },
+};
+
 /** Parses one command's own options; unknown options become a UserError with a suggestion. */
 export function parseCommandOptions<T extends NonNullable<ParseArgsConfig['options']>>(
   command: string,
@@ -87,6 +104,8 @@ export function parseCommandOptions<T extends NonNullable<ParseArgsConfig['optio
     const message = e instanceof Error ? e.message : String(e);
     const unknown = /Unknown option '([^']+)'/.exec(message)?.[1];
     if (unknown) {
+      const composeOnly = COMPOSE_ONLY[command]?.[unknown];
+      if (composeOnly !== undefined) throw new UserError('CLI_UNSUPPORTED_OPTION', `stack ${command} has no ${unknown}`, composeOnly);
       const names = Object.entries(options).flatMap(([long, o]) => [`--${long}`, ...(o.short ? [`-${o.short}`] : [])]);
       const near = closest(unknown, names);
       throw new UserError(

@@ -58,6 +58,21 @@ describe('parseCommandOptions', () => {
       expect((e as UserError).hint).toBe('did you mean --format?');
     }
   });
+
+  it("tells a compose option stack has on purpose no equivalent of, with what to do instead", () => {
+    const refusal = (command: string, args: string[]) => {
+      try {
+        parseCommandOptions(command, args, { detach: { type: 'boolean' as const, short: 'd' } });
+      } catch (e) {
+        return e as UserError;
+      }
+      return expect.unreachable();
+    };
+    expect(refusal('up', ['--build'])).toMatchObject({ code: 'CLI_UNSUPPORTED_OPTION', message: 'stack up has no --build' });
+    expect(refusal('up', ['--build']).hint).toContain('stack builds no images');
+    expect(refusal('down', ['--rmi', 'all']).hint).toContain('`stack rmi IMAGE...` removes them');
+    expect(refusal('ps', ['--build']).code).toBe('CLI_UNKNOWN_OPTION'); // only where compose has it
+  });
 });
 
 describe('closest', () => {
