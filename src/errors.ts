@@ -51,10 +51,11 @@ export class OperationFailure extends Error {
 export class AggregateStackError extends Error {
   override readonly name = 'AggregateStackError';
   constructor(
-    message: string,
+    /** What failed, before the list (`2 operations failed`). */
+    readonly summary: string,
     readonly errors: readonly Error[],
   ) {
-    super(`${message}:\n  ${errors.map((e) => e.message).join('\n  ')}`);
+    super(`${summary}:\n  ${errors.map((e) => e.message).join('\n  ')}`);
   }
 }
 

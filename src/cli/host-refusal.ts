@@ -152,8 +152,15 @@ function nodeCall(e: unknown): { code: string; syscall: string; path: string | u
   return { code, syscall, path: typeof path === 'string' ? path : undefined };
 }
 
-/** One failure's message and its refusal: `e`, an operation's failure around it, or what caused either. */
-function told(e: unknown, seen: Seen): { message: string; refusal: Refusal; where: string | undefined } | undefined {
+/** A failure told as the host's: its message, what the host refused, and the folder of the file it was about. */
+interface Told {
+  readonly message: string;
+  readonly refusal: Refusal;
+  readonly where: string | undefined;
+}
+
+/** One failure told: `e`, an operation's failure around it, or what caused either. */
+function told(e: unknown, seen: Seen): Told | undefined {
   const call = callOf(e);
   const refusal = call && refusalOf(call, seen);
   if (call !== undefined && refusal !== undefined) {
@@ -176,19 +183,14 @@ function told(e: unknown, seen: Seen): { message: string; refusal: Refusal; wher
  * `seen`: whether stack runs as root and where its state is (by default, this process's).
  */
 export function hostRefusal(e: unknown, seen: Partial<Seen> = {}): UserError | undefined {
-  const roots = seen.state ?? (() => {
-    const r = stateRoots();
-    return [r.run, r.lib];
-  })();
-  const s: Seen = { root: seen.root ?? process.geteuid?.() === 0, state: roots };
   if (e instanceof UserError) return undefined;
+  const s: Seen = { root: seen.root ?? process.geteuid?.() === 0, state: seen.state ?? Object.values(stateRoots()) };
   if (e instanceof AggregateStackError) {
-    const parts = e.errors.map((x) => (x instanceof UserError ? { message: x.message, user: x } : told(x, s)));
-    if (parts.length === 0 || parts.some((p) => p === undefined)) return undefined;
-    const first = parts.find((p) => p !== undefined && !('user' in p)) as ReturnType<typeof told>;
-    if (first === undefined) return undefined; // user errors only: not the host's doing
-    const title = e.message.split(':\n')[0]!; // AggregateStackError's own message, before its list
-    return new UserError(first.refusal.code, `${title}:\n  ${parts.map((p) => p!.message).join('\n  ')}`, first.refusal.hint(first.where, s), { cause: e });
+    const parts = e.errors.map((x) => (x instanceof UserError ? x : told(x, s)));
+    if (parts.some((p) => p === undefined)) return undefined;
+    const host = parts.find((p): p is Told => p !== undefined && !(p instanceof UserError));
+    if (host === undefined) return undefined; // user errors only: not the host's doing
+    return new UserError(host.refusal.code, `${e.summary}:\n  ${parts.map((p) => p!.message).join('\n  ')}`, host.refusal.hint(host.where, s), { cause: e });
   }
   const one = told(e, s);
   return one && new UserError(one.refusal.code, one.message, one.refusal.hint(one.where, s), { cause: e });

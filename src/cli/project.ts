@@ -38,4 +38,3 @@ export async function projectNameFromContext(ctx: CommandContext): Promise<strin
   if (variable) return resolveProjectName({ variable });
   return (await loadFromContext(ctx, true)).name;
 }
-

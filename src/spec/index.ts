@@ -51,5 +51,3 @@ async function seccompReader(raw: RawSpec): Promise<{ seccompProfile?: SeccompPr
   const some = typeof services === 'object' && services !== null && Object.values(services).some((s) => typeof s === 'object' && s !== null && Object.hasOwn(s, 'security_opt'));
   return some ? { seccompProfile: (await import('./seccomp-profile.js')).parseSeccompProfile } : {};
 }
-
-

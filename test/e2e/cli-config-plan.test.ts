@@ -18,6 +18,16 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
+/** `stack plan` in a project of `files`, removed after. */
+async function planIn(files: Record<string, string>) {
+  const dir = project(files);
+  try {
+    return await stack(dir, 'plan');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
 
 describe('stack config', () => {
@@ -64,43 +74,28 @@ describe('stack plan', () => {
   });
 
   it('refuses a service that only has build:, and one with nothing to run, where the spec says them, exit 1', async () => {
-    const dir = project({ 'compose.yaml': 'services:\n  web:\n    environment: {A: "1"}\n  app:\n    build: .\n' });
-    try {
-      const r = await stack(dir, 'plan');
-      expect(r.exitCode).toBe(1);
-      // In the files' order, each at its file:line:col (found in the loaded project, placed by reading the files again).
-      expect(r.stderr).toMatch(/^compose\.yaml:5:12: error: services\.app\.build: service "app" needs a build of .*; stack does not build images$/m);
-      expect(r.stderr).toMatch(/^compose\.yaml:3:5: error: services\.web: service "web" has nothing to run$/m);
-      expect(r.stderr.indexOf('compose.yaml:3:5')).toBeLessThan(r.stderr.indexOf('compose.yaml:5:12'));
-      expect(r.stderr).toMatch(/name it in `image:`/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await planIn({ 'compose.yaml': 'services:\n  web:\n    environment: {A: "1"}\n  app:\n    build: .\n' });
+    expect(r.exitCode).toBe(1);
+    // In the files' order, each at its file:line:col (found in the loaded project, placed by reading the files again).
+    expect(r.stderr).toMatch(/^compose\.yaml:5:12: error: services\.app\.build: service "app" needs a build of .*; stack does not build images$/m);
+    expect(r.stderr).toMatch(/^compose\.yaml:3:5: error: services\.web: service "web" has nothing to run$/m);
+    expect(r.stderr.indexOf('compose.yaml:3:5')).toBeLessThan(r.stderr.indexOf('compose.yaml:5:12'));
+    expect(r.stderr).toMatch(/name it in `image:`/);
   });
 
   it('refuses an image: that is no image reference where the spec says it, once for a scaled service, exit 1', async () => {
-    const dir = project({ 'compose.yaml': 'services:\n  app:\n    image: MyApp:latest\n    scale: 3\n' });
-    try {
-      const r = await stack(dir, 'plan');
-      expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/^stack: 1 error in the spec:$/m);
-      expect(r.stderr).toMatch(/^compose\.yaml:3:12: error: services\.app\.image: service "app": image reference "MyApp:latest": .* must be lowercase$/m);
-      expect(r.stderr).toMatch(/hint: +write it as "myapp:latest"/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await planIn({ 'compose.yaml': 'services:\n  app:\n    image: MyApp:latest\n    scale: 3\n' });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^stack: 1 error in the spec:$/m);
+    expect(r.stderr).toMatch(/^compose\.yaml:3:12: error: services\.app\.image: service "app": image reference "MyApp:latest": .* must be lowercase$/m);
+    expect(r.stderr).toMatch(/hint: +write it as "myapp:latest"/);
   });
 
   it("refuses a scaled service's missing secret file once, not once a replica", async () => {
-    const dir = project({ 'compose.yaml': 'services:\n  web:\n    command: sleep 1\n    scale: 3\n    secrets: [token]\nsecrets:\n  token:\n    file: ./missing.txt\n' });
-    try {
-      const r = await stack(dir, 'plan');
-      expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/^stack: 1 error in the spec:$/m);
-      expect(r.stderr).toMatch(/^compose\.yaml:\d+:\d+: error: .*missing\.txt/m);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await planIn({ 'compose.yaml': 'services:\n  web:\n    command: sleep 1\n    scale: 3\n    secrets: [token]\nsecrets:\n  token:\n    file: ./missing.txt\n' });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^stack: 1 error in the spec:$/m);
+    expect(r.stderr).toMatch(/^compose\.yaml:\d+:\d+: error: .*missing\.txt/m);
   });
 
   it('plans an image service whose image is not pulled yet, saying up pulls it first', async () => {
