@@ -1,5 +1,7 @@
 // Builds the small C helpers in native/ (the launcher, the exec helper and the seccomp compiler)
-// from source with the machine's gcc. Nothing is downloaded; an up-to-date binary is left alone.
+// from source with the machine's gcc, and libstack.so, the functions the CLI calls through koffi
+// (native/lib/*.c, e.g. spawning into a cgroup). Nothing is downloaded; an up-to-date binary is
+// left alone.
 //
 // A program <name> is native/<name>.c (its main) + native/<name>/*.c + native/common/*.c,
 // compiled in one gcc invocation into native/build/<name>; headers are included as
@@ -57,5 +59,22 @@ for (const file of existsSync(src) ? readdirSync(src).sort() : []) {
   } catch {
     console.error(`stack: building native/${file} failed (gcc ${args.join(' ')})`);
     process.exit(1);
+  }
+}
+
+// native/lib/*.c: one shared library, native/build/libstack.so, loaded by koffi (src/sys/native-spawn.ts).
+const libSources = filesIn('lib', '.c');
+if (libSources.length > 0) {
+  const output = join(out, 'libstack.so');
+  const headers = [...filesIn('lib', '.h')];
+  const newest = Math.max(...[...libSources, ...headers].map((f) => statSync(f).mtimeMs), statSync(self).mtimeMs);
+  if (!existsSync(output) || statSync(output).mtimeMs < newest) {
+    const args = [...CFLAGS, '-shared', '-fPIC', '-fvisibility=hidden', '-o', output, ...libSources];
+    try {
+      execFileSync('gcc', args, { stdio: 'inherit' });
+    } catch {
+      console.error(`stack: building native/lib failed (gcc ${args.join(' ')})`);
+      process.exit(1);
+    }
   }
 }

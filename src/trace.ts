@@ -4,23 +4,42 @@
 // without it a mark is one branch on a constant. STACK_TRACE=cpu adds the CPU time this process
 // spent since the previous mark (all its threads, user + system: getrusage): wall time says when
 // a phase ended, this what it cost, which the other core's work (launchers, the kernel's
-// threads) does not move.
+// threads) does not move; then the CPU time of the calling thread alone (schedstat), which
+// libuv's threads do not move either: wall minus thread is when the CLI's thread waited (or
+// was runnable, the other core busy). With STACK_TRACE_MONO=1 the clock printed after `@` is
+// CLOCK_MONOTONIC in ms, the clock of `perf record -k mono`, to line marks up with the
+// kernel's tracepoints (sched_switch, cgroup_attach_task).
+import { readFileSync } from 'node:fs';
+
 const on = process.env.STACK_TRACE === '1' || process.env.STACK_TRACE === 'cpu';
 const withCpu = process.env.STACK_TRACE === 'cpu';
+const monotonic = process.env.STACK_TRACE_MONO === '1';
 let last = 0;
 let lastCpu = 0;
+let lastMain = 0;
+
+/** This thread's CPU time in ms (schedstat's first field, ns), or NaN where /proc has none. */
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ', 1)[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
 
 /** Prints the time since the previous mark and `label` when STACK_TRACE is 1 or cpu; nothing otherwise. */
 export function mark(label: string): void {
   if (!on) return;
   const now = performance.now();
-  const wall = ((performance.timeOrigin + now) % 1e6).toFixed(1);
+  const wall = monotonic ? (Number(process.hrtime.bigint() / 1000n) / 1000).toFixed(3) : ((performance.timeOrigin + now) % 1e6).toFixed(1);
   let cpu = '';
   if (withCpu) {
     const { user, system } = process.cpuUsage();
     const used = (user + system) / 1000;
-    cpu = ` cpu +${(used - lastCpu).toFixed(1)} ms`;
+    const main = threadCpuMs();
+    cpu = ` cpu +${(used - lastCpu).toFixed(1)} ms, thread +${(main - lastMain).toFixed(1)} ms`;
     lastCpu = used;
+    lastMain = main;
   }
   process.stderr.write(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label} @${wall}${cpu}\n`);
   last = now;

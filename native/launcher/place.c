@@ -64,6 +64,25 @@ static int make_group(const char *root, const char *rel, char *failed, size_t si
   return 0;
 }
 
+/* Whether this process is in `rel` of the cgroup v2 hierarchy mounted at `root` already: its
+ * caller spawned it there (src/sys/native-spawn.ts, clone3's CLONE_INTO_CGROUP). A v2 root has
+ * cgroup.controllers, a v1 one does not; /proc/self/cgroup's v2 line is `0::/<path>`. Writing
+ * cgroup.procs to stay where it is would still wait for an RCU grace period, holding the
+ * kernel's cgroup mutex (every other mkdir and move of a cgroup waits with it). */
+static int in_v2_group(const char *root, const char *rel) {
+  char path[PATH_MAX], own[PATH_MAX + 8];
+  if (path_join(path, sizeof path, root, "cgroup.controllers") < 0 || access(path, F_OK) < 0) return 0;
+  ssize_t n = read_small_file("/proc/self/cgroup", own, sizeof own);
+  if (n <= 0) return 0;
+  for (char *line = own; line && *line;) {
+    char *end = strchr(line, '\n');
+    if (end) *end = '\0';
+    if (!strncmp(line, "0::/", 4)) return !strcmp(line + 4, rel);
+    line = end ? end + 1 : NULL;
+  }
+  return 0;
+}
+
 /* Moves this process (one thread, as the launcher is: common/cgroup.h) into `root`/`rel`; 0, or
  * -1 with errno and `failed` saying what failed. */
 static int join_group(const char *root, const char *rel, char *failed, size_t size) {
@@ -72,6 +91,7 @@ static int join_group(const char *root, const char *rel, char *failed, size_t si
     say(failed, size, "name the monitor group under", root);
     return -1;
   }
+  if (in_v2_group(root, rel)) return 0;
   say(failed, size, "join", dir);
   if (cgroup_join(dir, file) == 0) return 0;
   if (errno == EROFS) return 0; /* a hierarchy mounted read-only is not ours to use */

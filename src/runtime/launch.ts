@@ -2,9 +2,10 @@
 // capabilities), spawns native/build/launcher detached with the request on its stdin and
 // waits for its one-line answer. No Node process stays behind: the launcher's monitor waits
 // for the workload, logs its output and writes its exit record (native/launcher.c). The
-// launcher moves itself into its project's monitor group (cgroup/monitors.ts monitorGroupArgs)
-// before it reads its request, so the monitor, and the workload it clones, leave the caller's
-// cgroups first. Its first argument names the service: a launch cut off before it answered is
+// launcher is born in its project's monitor group on the cgroup v2 hierarchy where it can be
+// (monitorCgroupFolder, sys/native-spawn.ts) and moves itself into it on the others
+// (cgroup/monitors.ts monitorGroupArgs) before it reads its request, so the monitor, and the
+// workload it clones, leave the caller's cgroups first. Its first argument names the service: a launch cut off before it answered is
 // found and killed by the next command that holds the project's lock (state/starting.ts).
 import { mark } from '../trace.js';
 import { spawnPiped, type PipedChild } from '../sys/spawn.js';
@@ -25,7 +26,7 @@ import {
   type LogRotation,
 } from './launcher-config.js';
 import type { ResolvedDevice } from './cgroup/devices.js';
-import { monitorGroupArgs } from './cgroup/monitors.js';
+import { monitorCgroupFolder, monitorGroupArgs } from './cgroup/monitors.js';
 import { LAUNCHER_PATH } from './launcher-path.js';
 import { readBootId } from './proc.js';
 import { launchersOfThisProcess } from '../state/starting.js';
@@ -98,22 +99,24 @@ interface StartedLauncher {
 }
 
 /**
- * Spawns the launcher with `args`: first its mark (names.ts launcherMark: how observe ties a
- * launcher that has not answered yet to its service, state/starting.ts), then the monitor group
- * it moves itself into as it starts (cgroup/monitors.ts monitorGroupArgs, native/launcher/place.h)
- * while it waits for its whole request on stdin; feed() gives it the request and collects its
+ * Spawns the launcher of `service` (of `project`: in its monitor group) with its arguments: first
+ * its mark (names.ts launcherMark: how observe ties a launcher that has not answered yet to its
+ * service, state/starting.ts), then the monitor group it moves itself into as it starts
+ * (cgroup/monitors.ts monitorGroupArgs, native/launcher/place.h; born there on cgroup v2, where
+ * it can be: monitorCgroupFolder) while it waits for its whole request on stdin; feed() gives it the request and collects its
  * answer. The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
  * its thread until the launcher execs, ~2.4 ms a launcher on this machine, which for the 20
  * launchers of an `up -d` of 20 was 46 ms of the CLI's only thread. What is asked of the
  * launcher before the spawn is done waits for it.
  */
-function startLauncher(path: string, args: readonly string[]): StartedLauncher {
+function startLauncher(path: string, service: string, project: string | undefined): StartedLauncher {
   let started: StartedLauncher | undefined;
   let dropped = false;
   // No `cwd`: the launcher moves to / itself, first thing (native/launcher.c).
   const spawn = async (): Promise<StartedLauncher> => {
     const watcher = readyWatcher(); // before the spawn: a child is never left without its reader
-    return spawnedLauncher(await spawnPiped(path, args, { detached: true, env: {} }), watcher);
+    const cgroup = project === undefined ? undefined : monitorCgroupFolder(project);
+    return spawnedLauncher(await spawnPiped(path, launcherArgs(service, project), { detached: true, env: {}, ...(cgroup !== undefined && { cgroup }) }), watcher);
   };
   const ready = spawn().then(
     (launcher) => launcher,
@@ -217,7 +220,7 @@ const preparedKey = (project: string, service: string, path: string): string => 
 export function prepareLauncher(project: string, service: string, launcherPath: string = LAUNCHER_PATH): void {
   const key = preparedKey(project, service, launcherPath);
   if (prepared.has(key)) return;
-  prepared.set(key, startLauncher(launcherPath, launcherArgs(service, project)));
+  prepared.set(key, startLauncher(launcherPath, service, project));
 }
 
 /** Ends a prepared launcher that no launch took (the restart went another way). */
@@ -236,7 +239,7 @@ function launcherFor(path: string, service: string, project: string | undefined)
     if (ready?.waiting()) return ready;
     ready?.discard();
   }
-  return startLauncher(path, launcherArgs(service, project));
+  return startLauncher(path, service, project);
 }
 
 /** Turns the launcher's `err` answer into an error a human can act on. */

@@ -144,6 +144,7 @@ interface SpawnModules {
   readonly spawnDetached: typeof import('../sys/spawn.js').spawnDetached;
   readonly LAUNCHER_PATH: string;
   readonly monitorGroupArgs: typeof import('../runtime/index.js').monitorGroupArgs;
+  readonly monitorCgroupFolder: typeof import('../runtime/index.js').monitorCgroupFolder;
   readonly setNonBlocking: typeof import('../sys/libc.js').setNonBlocking;
   readonly socketPair: typeof import('../sys/libc.js').socketPair;
   readonly readyWatcher: typeof import('../sys/ready-watch.js').readyWatcher;
@@ -151,14 +152,14 @@ interface SpawnModules {
 }
 
 async function spawnModules(): Promise<SpawnModules> {
-  const [{ spawnDetached }, { LAUNCHER_PATH, monitorGroupArgs }, { setNonBlocking, socketPair }, { readyWatcher }, { readToEnd }] = await Promise.all([
+  const [{ spawnDetached }, { LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs }, { setNonBlocking, socketPair }, { readyWatcher }, { readToEnd }] = await Promise.all([
     import('../sys/spawn.js'),
     import('../runtime/index.js'),
     import('../sys/libc.js'),
     import('../sys/ready-watch.js'),
     import('../sys/fd-io.js'),
   ]);
-  return { spawnDetached, LAUNCHER_PATH, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher, readToEnd };
+  return { spawnDetached, LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher, readToEnd };
 }
 
 /** Node running the supervisor's program for `project` (its last argument, the sockets', comes apart). */
@@ -181,16 +182,18 @@ async function spawnProgram(project: string, roots: StateRoots, last: string, ou
   let pair: [number, number] | undefined;
   try {
     const modules = await spawnModules();
-    const { spawnDetached, LAUNCHER_PATH, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
+    const { spawnDetached, LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
     const node = [...supervisorCommand(project, roots), last];
     const fds = [(nothing = openSync('/dev/null', 'r')), out, out, ...sockets];
     let argv = node;
+    let cgroup: string | undefined;
     if (existsSync(LAUNCHER_PATH)) {
       pair = socketPair("the supervisor's placement");
       argv = [LAUNCHER_PATH, ...monitorGroupArgs(project), `--placed-fd=${fds.length}`, '--exec', ...node];
       fds.push(pair[1]);
+      cgroup = monitorCgroupFolder(project);
     }
-    const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env: supervisorEnv() });
+    const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env: supervisorEnv(), ...(cgroup !== undefined && { cgroup }) });
     if (pair === undefined) return { pid, placed: Promise.resolve(true) };
     closeSync(pair[1]);
     const ours = pair[0];
@@ -259,7 +262,7 @@ export function prepareSupervisor(project: string, roots: StateRoots = stateRoot
 async function spawnPrepared(project: string, roots: StateRoots, preparation: Preparation): Promise<PreparedSupervisor | undefined> {
   if ((await runningSupervisor(project, roots)) !== undefined) return undefined;
   const modules = await spawnModules();
-  const { spawnDetached, LAUNCHER_PATH, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
+  const { spawnDetached, LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
   // Let go of before it was spawned (a run refused, cut short): none is, and no group is made.
   if (preparation.cancelled || !existsSync(LAUNCHER_PATH)) return undefined;
   readyWatcher(); // throws where none can be made: then it is started the other way
@@ -272,7 +275,8 @@ async function spawnPrepared(project: string, roots: StateRoots, preparation: Pr
     const nothing = openSync('/dev/null', 'r+');
     opened.push(nothing);
     const argv = [...monitorGroupArgs(project), '--placed-fd=3', `--take-fds=${process.pid}`, '--exec', ...supervisorCommand(project, roots)];
-    const pid = await spawnDetached(LAUNCHER_PATH, argv, { fds: [request[1], nothing, nothing, placement[1]], cwd: '/', env: supervisorEnv() });
+    const cgroup = monitorCgroupFolder(project); // born in the monitor group on cgroup v2: no move, no grace period
+    const pid = await spawnDetached(LAUNCHER_PATH, argv, { fds: [request[1], nothing, nothing, placement[1]], cwd: '/', env: supervisorEnv(), ...(cgroup !== undefined && { cgroup }) });
     const startTime = readStartTime(pid);
     if (startTime === undefined) return undefined; // gone already: its descriptors are closed below
     setNonBlocking(placement[0]);

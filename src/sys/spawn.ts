@@ -20,6 +20,7 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { childProcess } from './builtin.js';
+import { spawnIntoCgroup } from './native-spawn.js';
 import { canSpawnInDirectory, close, posixSpawn, reapChild, setNonBlocking, socketPair, type ChildStatus, type SpawnRequest } from './libc.js';
 
 /** A child of spawnPiped: the subset of a ChildProcess stack uses, its stdio as descriptors. */
@@ -45,6 +46,11 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** A session of its own (setsid). */
   readonly detached?: boolean;
+  /**
+   * A cgroup v2 folder (made by the caller) the child is born in, never moved to (native-spawn.ts);
+   * where it cannot be, the child is spawned where this process is and `file` places itself.
+   */
+  readonly cgroup?: string;
 }
 
 const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -147,7 +153,7 @@ function posixUsable(options: SpawnOptions): boolean {
 export async function spawnPiped(file: string, args: readonly string[], options: SpawnOptions = {}): Promise<PipedChild> {
   if (!posixUsable(options)) throw Object.assign(new Error(`spawn ${file}: posix_spawn cannot be called here`), { code: 'ENOSYS', path: file });
   const { pairs, request } = spawnRequest(file, args, options);
-  const pid = await spawned(request, () => pairs.forEach((pair) => pair.forEach((fd) => close(fd))));
+  const pid = await spawned(request, () => pairs.forEach((pair) => pair.forEach((fd) => close(fd))), options.cgroup);
   for (const pair of pairs) close(pair[1]); // the child's ends: it has them now
   const [stdin, stdout, stderr] = pairs.map((pair) => pair[0]) as [number, number, number];
   try {
@@ -177,7 +183,7 @@ export async function spawnPiped(file: string, args: readonly string[], options:
 export async function spawnDetached(
   file: string,
   args: readonly string[],
-  options: { readonly fds: readonly number[]; readonly env: Readonly<Record<string, string | undefined>>; readonly cwd?: string },
+  options: { readonly fds: readonly number[]; readonly env: Readonly<Record<string, string | undefined>>; readonly cwd?: string; readonly cgroup?: string },
 ): Promise<number> {
   if (!posixUsable(options)) {
     const { spawn } = childProcess();
@@ -187,7 +193,8 @@ export async function spawnDetached(
     // Not started: child_process says why a moment later.
     return new Promise((_resolve, reject) => child.once('error', reject));
   }
-  const pid = await spawned({ file, argv: [file, ...args], env: environment(options.env), stdio: options.fds, newSession: true, ...(options.cwd !== undefined && { cwd: options.cwd }) });
+  const request = { file, argv: [file, ...args], env: environment(options.env), stdio: options.fds, newSession: true, ...(options.cwd !== undefined && { cwd: options.cwd }) };
+  const pid = await spawned(request, undefined, options.cgroup);
   reapedUnheeded(pid);
   return pid;
 }
@@ -227,16 +234,17 @@ function environment(env: Readonly<Record<string, string | undefined>>): string[
 }
 
 /**
- * posixSpawn with the SIGCHLD listener there while it runs (the caller registers the pid for
- * reaping next). A spawn that failed runs `failed` (what was made for it) and rejects with an
- * Error whose `code` is the errno (ENOENT, EACCES).
+ * posixSpawn (or, with `cgroup`, spawnIntoCgroup where it can) with the SIGCHLD listener there
+ * while it runs (the caller registers the pid for reaping next). A spawn that failed runs
+ * `failed` (what was made for it) and rejects with an Error whose `code` is the errno (ENOENT,
+ * EACCES).
  */
-async function spawned(request: SpawnRequest, failed: () => void = () => undefined): Promise<number> {
+async function spawned(request: SpawnRequest, failed: () => void = () => undefined, cgroup?: string): Promise<number> {
   if (running.size === 0 && spawning === 0) process.on('SIGCHLD', reap);
   spawning++;
   let pid: number;
   try {
-    pid = await posixSpawn(request);
+    pid = (cgroup !== undefined ? await spawnIntoCgroup(request, cgroup) : undefined) ?? (await posixSpawn(request));
   } catch (e) {
     spawning--;
     if (running.size === 0 && spawning === 0) process.off('SIGCHLD', reap);

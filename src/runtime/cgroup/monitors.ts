@@ -8,7 +8,7 @@
 // so nothing of it stays in the caller's cgroups either. The tree is apart from `stack/`:
 // killing a service's group never reaches its monitor. `down` removes the group once its
 // processes are gone (removeMonitorGroup).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { KernelError } from '../../errors.js';
@@ -30,7 +30,12 @@ export function monitorGroupRel(project: string): string {
 
 /** Mount point of every cgroup hierarchy in a mountinfo text: each v1 hierarchy once, and cgroup2. */
 export function parseHierarchyRoots(mountinfo: string): string[] {
-  const roots: string[] = [];
+  return parseHierarchies(mountinfo).map((h) => h.root);
+}
+
+/** Each cgroup hierarchy of a mountinfo text once: where it is mounted, and whether it is cgroup v2's. */
+function parseHierarchies(mountinfo: string): { root: string; v2: boolean }[] {
+  const roots: { root: string; v2: boolean }[] = [];
   const seen = new Set<string>();
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
@@ -41,20 +46,44 @@ export function parseHierarchyRoots(mountinfo: string): string[] {
     if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || !device || !mountPoint || root !== '/') continue;
     if (seen.has(device)) continue; // the same hierarchy mounted twice
     seen.add(device);
-    roots.push(mountPoint.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))));
+    roots.push({ root: mountPoint.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))), v2: fstype === 'cgroup2' });
   }
   return roots;
 }
 
-let hostRoots: string[] | undefined;
+let hostHierarchies: { root: string; v2: boolean }[] | undefined;
 
 /** Monitor folders this process made or joined (a later join only writes cgroup.procs). */
 const joined = new Set<string>();
 
+/** This host's hierarchies (read once per process). */
+function hierarchies(): { root: string; v2: boolean }[] {
+  hostHierarchies ??= parseHierarchies(readFileSync('/proc/self/mountinfo', 'utf8'));
+  return hostHierarchies;
+}
+
 /** This host's hierarchy roots (read once per process). */
 export function hierarchyRoots(): string[] {
-  hostRoots ??= parseHierarchyRoots(readFileSync('/proc/self/mountinfo', 'utf8'));
-  return hostRoots;
+  return hierarchies().map((h) => h.root);
+}
+
+/**
+ * The project's monitor folder in the cgroup v2 hierarchy (the only one, or the unified one
+ * beside v1's), made when missing, for a launcher to be born in (sys/native-spawn.ts); the
+ * launcher still joins the v1 hierarchies itself, through their `tasks`. Undefined without a v2
+ * hierarchy, or when the folder cannot be made (a read-only mount): the launcher then moves
+ * itself there as before.
+ */
+export function monitorCgroupFolder(project: string, roots: readonly { root: string; v2: boolean }[] = hierarchies()): string | undefined {
+  const v2 = roots.find((h) => h.v2);
+  if (v2 === undefined) return undefined;
+  const dir = join(v2.root, monitorGroupRel(project));
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    return dir;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A v1 cpuset group starts with no CPUs and no memory nodes (joining it fails): take the parent's. */

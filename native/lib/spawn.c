@@ -1,0 +1,163 @@
+/* See spawn.h. */
+#define _GNU_SOURCE
+#include "lib/spawn.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* clone3(2)'s argument as of Linux 5.7 (CLONE_ARGS_SIZE_VER2): the header's may be older. */
+struct clone_args_v2 {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* What the child does, and where it says why it could not (it shares this memory until it execs). */
+struct child {
+  const char *path;
+  char *const *argv;
+  char *const *envp;
+  const int *fds;
+  int nfds;
+  const char *cwd;
+  int new_session;
+  int err;
+};
+
+/* Descriptors a child is given at most. */
+#define MAX_FDS 1024
+
+/* The child's stack: its work is a few system calls, but glibc's wrappers and sigaction's frame need room. */
+#define CHILD_STACK (64 * 1024)
+
+/* clone3 with `args` (size `size`); in the child, on the stack the arguments name, fn(arg), then
+ * exit with what it returns. Returns the child's pid, or -errno. Written in assembly: a child
+ * sharing this memory must not return into a frame of its parent's. */
+long stack_clone3_run(struct clone_args_v2 *args, size_t size, int (*fn)(void *), void *arg);
+
+#if defined(__x86_64__)
+#define CLONE3_RUN_ARCH 1
+__asm__(
+    ".text\n"
+    ".globl stack_clone3_run\n"
+    ".hidden stack_clone3_run\n"
+    ".type stack_clone3_run,@function\n"
+    "stack_clone3_run:\n"
+    "  mov %rdx, %r8\n"       /* fn and arg in registers the system call keeps */
+    "  mov %rcx, %r9\n"
+    "  mov $435, %eax\n"      /* SYS_clone3: args in rdi, size in rsi */
+    "  syscall\n"
+    "  test %rax, %rax\n"
+    "  jnz 1f\n"
+    "  xor %ebp, %ebp\n"      /* the child, on its own stack: no frame above this one */
+    "  mov %r9, %rdi\n"
+    "  call *%r8\n"
+    "  mov %eax, %edi\n"
+    "  mov $231, %eax\n"      /* SYS_exit_group */
+    "  syscall\n"
+    "  hlt\n"
+    "1:\n"
+    "  ret\n"
+    ".size stack_clone3_run, .-stack_clone3_run\n");
+#elif defined(__aarch64__)
+#define CLONE3_RUN_ARCH 1
+__asm__(
+    ".text\n"
+    ".globl stack_clone3_run\n"
+    ".hidden stack_clone3_run\n"
+    ".type stack_clone3_run,%function\n"
+    "stack_clone3_run:\n"
+    "  mov x10, x2\n"
+    "  mov x11, x3\n"
+    "  mov x8, #435\n"
+    "  svc #0\n"
+    "  cbnz x0, 1f\n"
+    "  mov x29, xzr\n"
+    "  mov x30, xzr\n"
+    "  mov x0, x11\n"
+    "  blr x10\n"
+    "  mov x8, #94\n"         /* SYS_exit_group */
+    "  svc #0\n"
+    "  brk #0\n"
+    "1:\n"
+    "  ret\n"
+    ".size stack_clone3_run, .-stack_clone3_run\n");
+#endif
+
+#ifdef CLONE3_RUN_ARCH
+/* The child, on its own stack and this process's memory, every signal blocked: Node's handlers
+ * must not run here. Each signal with a handler or ignored (Node ignores SIGPIPE) goes back to
+ * its default, none is blocked any more, then the session, the descriptors, the folder, the
+ * exec. A failure is left in c->err, and the child exits 127. */
+static int run_child(void *arg) {
+  struct child *c = arg;
+  int copies[MAX_FDS];
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; s++) {
+    struct sigaction old;
+    if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &old) < 0) continue; /* glibc's own (32, 33) refuse */
+    if (old.sa_handler != SIG_DFL) sigaction(s, &dfl, NULL);
+  }
+  if (c->new_session && setsid() < 0) goto failed;
+  /* Each source copied above every target first (a source may be an earlier target), then put
+   * in place: dup2 leaves the target without close-on-exec; the copies have it. */
+  for (int i = 0; i < c->nfds; i++)
+    if ((copies[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, c->nfds)) < 0) goto failed;
+  for (int i = 0; i < c->nfds; i++)
+    if (dup2(copies[i], i) < 0) goto failed;
+  if (c->cwd && chdir(c->cwd) < 0) goto failed;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(c->path, c->argv, c->envp);
+failed:
+  c->err = errno ? errno : EINVAL;
+  return 127;
+}
+#endif
+
+__attribute__((visibility("default"))) int stack_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, const char *cwd, int new_session,
+                int cgroup_fd, int *child_failed) {
+  *child_failed = 0;
+#ifndef CLONE3_RUN_ARCH
+  (void)path, (void)argv, (void)envp, (void)fds, (void)nfds, (void)cwd, (void)new_session, (void)cgroup_fd;
+  return -ENOSYS;
+#else
+  if (nfds < 0 || nfds > MAX_FDS) return -EINVAL;
+  struct child c = {path, argv, envp, fds, nfds, cwd, new_session, 0};
+  void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -errno;
+  struct clone_args_v2 args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_VM | CLONE_VFORK | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.exit_signal = SIGCHLD;
+  args.stack = (uint64_t)(uintptr_t)stack;
+  args.stack_size = CHILD_STACK;
+  args.cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  /* CLONE_VFORK: back here once the child has exec'd or exited. */
+  long pid = stack_clone3_run(&args, sizeof args, run_child, &c);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  munmap(stack, CHILD_STACK);
+  if (pid < 0) return (int)pid;
+  if (c.err) {
+    while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {}
+    *child_failed = 1;
+    return -c.err;
+  }
+  return (int)pid;
+#endif
+}
