@@ -140,7 +140,8 @@ static int exec_succeeded(int errpipe) {
 static void exec_placed(int at, char **argv, const struct placement *placement) {
   /* `--placed-fd=N`: the caller's end of a socket pair, closed by the exec below, so the caller
    * knows when this process is placed; a byte written on it says the exec failed ("take" and
-   * why, with --take-fds: the descriptors could not be taken, and nothing was run). */
+   * why, with --take-fds: the descriptors could not be taken, and nothing was run). With
+   * --take-fds it is "t" and closed once the descriptors are taken, before the exec. */
   static const char placed_flag[] = "--placed-fd=", take_flag[] = "--take-fds=";
   int placed_fd = -1;
   const char *take = NULL;
@@ -165,6 +166,13 @@ static void exec_placed(int at, char **argv, const struct placement *placement) 
     if (taken < 0) {
       if (placed_fd >= 0) dprintf(placed_fd, "take\t%s\n", why);
       _exit(127);
+    }
+    /* Taken: its caller need not wait for the exec (1-3 ms here) before it goes on and ends.
+     * "t" says so; an exec that fails now is said in the log (its stderr now). */
+    if (placed_fd >= 0) {
+      write_all(placed_fd, "t", 1);
+      close(placed_fd);
+      placed_fd = -1;
     }
   }
   /* Its output is the program's log: a move that failed is said there (the program moves

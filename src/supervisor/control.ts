@@ -1,7 +1,7 @@
 // Starting, asking and stopping a project's supervisor from the CLI and the executor. The
 // supervisor is found through its pid file (pid + start time: pids are reused) and its
 // control socket; a dead one leaves at most those two files, which stop removes.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
@@ -313,7 +313,8 @@ export function discardPreparedSupervisor(project: string, roots: StateRoots = s
 
 /**
  * Hands the prepared launcher its descriptors (`fds`: its 1, 2, 3, ...) and last argument, and
- * waits until it has taken them (they stay open here until then): the supervisor, or undefined
+ * waits until it has taken them (they stay open here until then; native/launcher.c says "t"
+ * then, before its exec): the supervisor, or undefined
  * when it could not take them or said nothing in time (then killed), and the caller starts it the
  * other way.
  */
@@ -335,19 +336,11 @@ async function handOver(prepared: PreparedSupervisor, fds: readonly number[], la
     }
     return undefined;
   }
-  if (text.startsWith('take\t')) return undefined;
-  // Its end closes at its exec, but at its death too: only a launcher that became Node started one.
-  if (text === '' && !runsNode(prepared)) return undefined;
-  return { pid: prepared.pid, placed: Promise.resolve(text === '') };
-}
-
-/** Whether the prepared launcher is still that process and runs this Node now (a zombie has no exe to read). */
-function runsNode({ pid, startTime }: PreparedSupervisor): boolean {
-  try {
-    return isSameProcess(pid, startTime) && readlinkSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
-  } catch {
-    return false;
-  }
+  // "t": taken, its exec of Node under way, not waited for (1-3 ms here; should it fail, the
+  // supervisor's log says why, and the next command finds no supervisor and starts one). Else it
+  // could not take them ("take\t…"), or died before it said so (its end closed, nothing said).
+  if (text !== 't') return undefined;
+  return { pid: prepared.pid, placed: Promise.resolve(true) };
 }
 
 /**
