@@ -41,7 +41,9 @@ struct child {
 
 /* clone3 with `args` (size `size`); in the child, on the stack the arguments name, fn(arg), then
  * exit with what it returns. Returns the child's pid, or -errno. Written in assembly: a child
- * sharing this memory must not return into a frame of its parent's. */
+ * sharing this memory must not return into a frame of its parent's. x86-64 only for now (the
+ * machines this is built and tested on); elsewhere stack_spawn says ENOSYS and the caller uses
+ * posix_spawn, the launcher then moving itself as before. */
 long stack_clone3_run(struct clone_args_v2 *args, size_t size, int (*fn)(void *), void *arg);
 
 #if defined(__x86_64__)
@@ -65,29 +67,6 @@ __asm__(
     "  mov $231, %eax\n"      /* SYS_exit_group */
     "  syscall\n"
     "  hlt\n"
-    "1:\n"
-    "  ret\n"
-    ".size stack_clone3_run, .-stack_clone3_run\n");
-#elif defined(__aarch64__)
-#define CLONE3_RUN_ARCH 1
-__asm__(
-    ".text\n"
-    ".globl stack_clone3_run\n"
-    ".hidden stack_clone3_run\n"
-    ".type stack_clone3_run,%function\n"
-    "stack_clone3_run:\n"
-    "  mov x10, x2\n"
-    "  mov x11, x3\n"
-    "  mov x8, #435\n"
-    "  svc #0\n"
-    "  cbnz x0, 1f\n"
-    "  mov x29, xzr\n"
-    "  mov x30, xzr\n"
-    "  mov x0, x11\n"
-    "  blr x10\n"
-    "  mov x8, #94\n"         /* SYS_exit_group */
-    "  svc #0\n"
-    "  brk #0\n"
     "1:\n"
     "  ret\n"
     ".size stack_clone3_run, .-stack_clone3_run\n");

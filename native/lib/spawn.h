@@ -12,7 +12,7 @@
  * The child runs on this process's memory until it execs (CLONE_VM | CLONE_VFORK), on a stack of
  * its own, as glibc's posix_spawn does; this thread waits meanwhile.
  * Returns the pid; or -errno with *child_failed 0 when no child was made (ENOSYS: no clone3, or
- * not on x86-64 or arm64; a seccomp filter's ENOSYS or EPERM; EBUSY or EOPNOTSUPP: a group that
+ * not on x86-64; a seccomp filter's ENOSYS or EPERM; EBUSY or EOPNOTSUPP: a group that
  * cannot take a process; ENOMEM), or 1 when the child could not do its part (the exec's ENOENT,
  * EACCES; a setsid, dup or chdir): that child is reaped. */
 int stack_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, const char *cwd, int new_session,

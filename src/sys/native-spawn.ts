@@ -6,7 +6,7 @@
 // groups waited with it (traced with the cgroup tracepoints: an `up -d` of 1 service, the first
 // launcher's move 11.9 ms, the CLI's first mkdir right after it ended). spawn.ts uses this for a
 // child given a `cgroup` folder and posix_spawn for the others, and for that one too where this
-// cannot make a child (no libstack.so, no koffi, another architecture than x86-64 and arm64, a
+// cannot make a child (no libstack.so, no koffi, another architecture than x86-64, a
 // kernel before 5.7, a seccomp filter refusing clone3, a group that cannot take a process).
 import { openSync, closeSync, constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
