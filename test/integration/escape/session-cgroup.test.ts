@@ -84,7 +84,11 @@ describeRoot('the invoking session cgroup', () => {
     for (const dir of session) expect(procs(dir)).toEqual([sessionSleep]);
 
     const records = { talker: (await r.record('talker'))!, quiet: (await r.record('quiet'))! };
-    const supervisors = supervisorProcesses().filter((s) => s.project === r.name);
+    // `up -d` returned once the supervisor's launcher had taken its sockets: it may be execing Node still.
+    const supervisors = await eventually('the supervisor running Node', () => {
+      const found = supervisorProcesses().filter((s) => s.project === r.name);
+      return found.length > 0 ? found : undefined;
+    }, 5000);
     expect(supervisors).toHaveLength(1);
     const monitors = monitorGroup(r.name);
     const inMonitorGroup = await monitors.pids();

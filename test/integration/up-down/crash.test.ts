@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { rigPerTest } from './rig.js';
+import { eventually } from '../../harness/eventually.js';
 import { supervisorProcesses } from '../../../src/executor/supervisor-procs.js';
 import { isSameProcess } from '../../../src/runtime/proc.js';
 import { signalProcess } from '../../../src/sys/pidfd.js';
@@ -171,8 +172,11 @@ describeRoot('crashes, gc and the lock', () => {
     // A cut-off test run: its state dir is gone. The run's supervisor, if it got to start, is held
     // still meanwhile (SIGSTOP, then SIGCONT): alive, it rewrites its files (and their folders)
     // every tick, and the removal would race it.
-    const held = supervisorProcesses().filter((p) => p.project === crashed.name);
-    // Started in its walk, for the healthcheck.
+    // Started in its walk, for the healthcheck (its launcher had taken its sockets: execing Node, perhaps, still).
+    const held = await eventually('the crashed run\'s supervisor running Node', () => {
+      const found = supervisorProcesses().filter((p) => p.project === crashed.name);
+      return found.length > 0 ? found : undefined;
+    }, 5000);
     expect(held.length).toBe(1);
     for (const p of held) process.kill(p.pid, 'SIGSTOP');
     try {

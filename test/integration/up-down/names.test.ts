@@ -16,6 +16,7 @@ import { killProcess, supervisorProcesses } from '../../../src/executor/supervis
 import { serviceRecords } from '../../../src/state/records.js';
 import { serviceFiles } from '../../../src/state/service-files.js';
 import { Rig } from './rig.js';
+import { eventually } from '../../harness/eventually.js';
 
 /** A rig whose project name the test chooses (the collisions need exact names). */
 class NamedRig extends Rig {
@@ -159,7 +160,12 @@ describeRoot('injective kernel names: the collision pairs of issue 9 side by sid
 
     for (const [gone, service] of [[a, 'b-web'], [under, 'web']] as const) {
       // A crashed `up` leaves no supervisor: kill this project's (we started it), so gc collects it.
-      for (const s of supervisorProcesses().filter((p) => p.project === gone.name && p.run === gone.roots.run)) await killProcess(s.pid, s.startTime);
+      // `up -d` returns once its launcher has taken its sockets: it may be execing Node still.
+      const ours = await eventually('the supervisor running Node', () => {
+        const found = supervisorProcesses().filter((p) => p.project === gone.name && p.run === gone.roots.run);
+        return found.length > 0 ? found : undefined;
+      });
+      for (const s of ours) await killProcess(s.pid, s.startTime);
       const gc = await gone.ok(['gc', gone.name]);
       expect(gc.stdout).toContain(`${gone.name}: removed`);
       expect(left(gone, service)).toEqual([]);
