@@ -4,8 +4,13 @@
 // deprecated aliases. The addon is all stack uses (load, func, struct, errno, ...): it is loaded
 // from its place in the package, `build/koffi/<platform>_<arch>/koffi.node`, in 5 ms, when it is
 // there and of the package's version; else through the entry, as before.
+//
+// Once loaded, it offers sys/lazy-crypto.ts the C library's SHA-256: OpenSSL's one-shot SHA256,
+// found among the process's own symbols (Node links OpenSSL and exports it, or links a shared
+// libcrypto), so that hashing loads none of node:crypto's JavaScript.
 import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
+import { offerSha256, type Sha256Digest } from './lazy-crypto.js';
 
 let loaded: typeof Koffi | undefined;
 
@@ -16,9 +21,18 @@ export function loadKoffi(): typeof Koffi {
   try {
     const { version } = require('koffi/package.json') as { version: string };
     const addon = require(`koffi/build/koffi/${process.platform}_${process.arch}/koffi.node`) as typeof Koffi & { version?: string };
-    if (addon.version === version) return (loaded = addon);
+    if (addon.version === version) return offering((loaded = addon));
   } catch {
     // another layout (a musl build, a future release): the entry finds it
   }
-  return (loaded = require('koffi') as typeof Koffi);
+  return offering((loaded = require('koffi') as typeof Koffi));
+}
+
+/** Offers koffi's way to OpenSSL's SHA256 to lazy-crypto.ts (bound on its first use there). */
+function offering(koffi: typeof Koffi): typeof Koffi {
+  offerSha256((): Sha256Digest | undefined => {
+    const sha256 = koffi.load(null as unknown as string).func('void *SHA256(const uint8_t *data, size_t length, _Out_ uint8_t *digest)') as unknown as (data: Buffer, length: number, out: Buffer) => unknown;
+    return (data, out) => void sha256(data, data.length, out);
+  });
+  return koffi;
 }
