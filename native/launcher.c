@@ -170,6 +170,9 @@ static void exec_placed(int at, char **argv, const struct placement *placement) 
     /* Taken: its caller need not wait for the exec (1-3 ms here) before it goes on and ends.
      * "t" says so; an exec that fails now is said in the log (its stderr now). */
     if (placed_fd >= 0) {
+      /* A caller gone by now (killed once the descriptors were taken) must not take this
+       * launcher along through SIGPIPE: Node runs all the same. Reset before the exec below. */
+      signal(SIGPIPE, SIG_IGN);
       write_all(placed_fd, "t", 1);
       close(placed_fd);
       placed_fd = -1;

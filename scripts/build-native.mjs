@@ -69,7 +69,7 @@ if (libSources.length > 0) {
   const headers = [...filesIn('lib', '.h')];
   const newest = Math.max(...[...libSources, ...headers].map((f) => statSync(f).mtimeMs), statSync(self).mtimeMs);
   if (!existsSync(output) || statSync(output).mtimeMs < newest) {
-    const args = [...CFLAGS, '-shared', '-fPIC', '-fvisibility=hidden', '-o', output, ...libSources];
+    const args = [...CFLAGS, '-shared', '-fPIC', '-fvisibility=hidden', '-Wl,-z,now', '-o', output, ...libSources];
     try {
       execFileSync('gcc', args, { stdio: 'inherit' });
     } catch {

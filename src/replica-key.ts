@@ -1,6 +1,6 @@
 // The key of one replica of a scaled service (records, netns, cgroups, files): the naming contract
 // of names.ts for replicas, apart so the pure planner can use it without names.ts, which hashes
-// long names (node:crypto, through sys/lazy-crypto.ts, which only the planner's hash.ts may use).
+// long names (SHA-256, through sys/lazy-crypto.ts, which only the planner's hash.ts may use).
 // Pure: no imports.
 
 /** What separates a service from its replica number in the key of replica 2..N (never in a service name). */

@@ -1,8 +1,9 @@
 /* The launcher moves itself into its project's monitor group (src/runtime/cgroup/monitors.ts)
  * as it starts, before it reads its request: Node names the group on the command line
- * (`--monitor-group=<rel>`, then `--hierarchy=<root>` for each cgroup hierarchy), and the move,
- * which on cgroup v1 waits for an RCU grace period, runs in this process while Node goes on
- * making the project's networks. */
+ * (`--monitor-group=<rel>`, then `--hierarchy=<root>` for each cgroup hierarchy), and the move
+ * runs in this process while Node goes on making the project's networks. A v2 hierarchy where it
+ * was born in the group (src/sys/native-spawn.ts) is left alone: a cgroup.procs write to stay
+ * would wait for an RCU grace period. */
 #ifndef STACK_LAUNCHER_PLACE_H
 #define STACK_LAUNCHER_PLACE_H
 

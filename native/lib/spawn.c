@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #ifndef CLONE_INTO_CGROUP
@@ -36,8 +39,10 @@ struct child {
 /* Descriptors a child is given at most. */
 #define MAX_FDS 1024
 
-/* The child's stack: its work is a few system calls, but glibc's wrappers and sigaction's frame need room. */
+/* The child's stack (its frame is ~4.5 KiB: the descriptors' copies), above a page that faults
+ * should it ever overflow, rather than writing over whatever this process maps below it. */
 #define CHILD_STACK (64 * 1024)
+#define GUARD 4096
 
 /* clone3 with `args` (size `size`); in the child, on the stack the arguments name, fn(arg), then
  * exit with what it returns. Returns the child's pid, or -errno. Written in assembly: a child
@@ -73,10 +78,24 @@ __asm__(
 #endif
 
 #ifdef CLONE3_RUN_ARCH
+/* The kernel's sigaction, for glibc's own signals (32, 33), which its sigaction() refuses. */
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  uint64_t mask;
+};
+
+/* Every signal blocked, glibc's own too (its sigprocmask() leaves them out), or none: `set` 0 or ~0. */
+static long mask_all(uint64_t set, uint64_t *old) {
+  return syscall(SYS_rt_sigprocmask, SIG_SETMASK, &set, old, sizeof set);
+}
+
 /* The child, on its own stack and this process's memory, every signal blocked: Node's handlers
- * must not run here. Each signal with a handler or ignored (Node ignores SIGPIPE) goes back to
- * its default, none is blocked any more, then the session, the descriptors, the folder, the
- * exec. A failure is left in c->err, and the child exits 127. */
+ * must not run here. As glibc's posix_spawn leaves them: each signal with a handler or ignored
+ * (Node ignores SIGPIPE) back to its default, glibc's own two ignored; then none blocked, its
+ * session, the descriptors, the folder, the exec. A failure is left in c->err, and the child
+ * exits 127. */
 static int run_child(void *arg) {
   struct child *c = arg;
   int copies[MAX_FDS];
@@ -85,7 +104,13 @@ static int run_child(void *arg) {
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; s++) {
     struct sigaction old;
-    if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &old) < 0) continue; /* glibc's own (32, 33) refuse */
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    if (sigaction(s, NULL, &old) < 0) {
+      /* glibc's own (its cancellation and setxid signals): ignored, as posix_spawn leaves them */
+      struct kernel_sigaction ign = {SIG_IGN, 0, NULL, 0};
+      syscall(SYS_rt_sigaction, s, &ign, NULL, sizeof ign.mask);
+      continue;
+    }
     if (old.sa_handler != SIG_DFL) sigaction(s, &dfl, NULL);
   }
   if (c->new_session && setsid() < 0) goto failed;
@@ -96,13 +121,31 @@ static int run_child(void *arg) {
   for (int i = 0; i < c->nfds; i++)
     if (dup2(copies[i], i) < 0) goto failed;
   if (c->cwd && chdir(c->cwd) < 0) goto failed;
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  mask_all(0, NULL);
   execve(c->path, c->argv, c->envp);
 failed:
   c->err = errno ? errno : EINVAL;
   return 127;
+}
+
+/* Whether a child born in the v2 group `cgroup_fd` gets the group's CPUs: before Linux 6.3 a
+ * clone into a group whose cpuset controller is on kept its parent's (the launcher's
+ * clone_workload has the same rule). */
+static int cpus_follow(int cgroup_fd) {
+  char controllers[4096];
+  int fd = openat(cgroup_fd, "cgroup.controllers", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 1; /* no such file: not a v2 folder, clone3 says so */
+  ssize_t n = read(fd, controllers, sizeof controllers - 1);
+  close(fd);
+  if (n <= 0) return 1;
+  controllers[n] = '\0';
+  int cpuset = 0;
+  for (char *word = strtok(controllers, " \n"); word; word = strtok(NULL, " \n"))
+    if (!strcmp(word, "cpuset")) cpuset = 1;
+  if (!cpuset) return 1;
+  struct utsname u;
+  unsigned major = 0, minor = 0;
+  return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 && (major > 6 || (major == 6 && minor >= 3));
 }
 #endif
 
@@ -114,23 +157,32 @@ __attribute__((visibility("default"))) int stack_spawn(const char *path, char *c
   return -ENOSYS;
 #else
   if (nfds < 0 || nfds > MAX_FDS) return -EINVAL;
+  if (cgroup_fd >= 0 && !cpus_follow(cgroup_fd)) return -EOPNOTSUPP;
   struct child c = {path, argv, envp, fds, nfds, cwd, new_session, 0};
-  void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -errno;
+  char *map = mmap(NULL, GUARD + CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (map == MAP_FAILED) return -errno;
+  if (mprotect(map, GUARD, PROT_NONE) < 0) {
+    int err = errno;
+    munmap(map, GUARD + CHILD_STACK);
+    return -err;
+  }
   struct clone_args_v2 args;
   memset(&args, 0, sizeof args);
   args.flags = CLONE_VM | CLONE_VFORK | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
   args.exit_signal = SIGCHLD;
-  args.stack = (uint64_t)(uintptr_t)stack;
+  args.stack = (uint64_t)(uintptr_t)(map + GUARD);
   args.stack_size = CHILD_STACK;
   args.cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  uint64_t old = 0;
+  if (mask_all(~(uint64_t)0, &old) < 0) {
+    int err = errno;
+    munmap(map, GUARD + CHILD_STACK);
+    return -err;
+  }
   /* CLONE_VFORK: back here once the child has exec'd or exited. */
   long pid = stack_clone3_run(&args, sizeof args, run_child, &c);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  munmap(stack, CHILD_STACK);
+  mask_all(old, NULL);
+  munmap(map, GUARD + CHILD_STACK);
   if (pid < 0) return (int)pid;
   if (c.err) {
     while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {}

@@ -100,7 +100,8 @@ interface SpawnedSupervisor {
   readonly pid: number;
   /**
    * Resolves once it runs, placed (or not: it then moves itself), true; false when the launcher
-   * could not run Node (its log says why). Never rejects.
+   * could not run Node (its log says why). Never rejects. A prepared launcher (handOver) resolves
+   * true once it has taken its descriptors: its exec of Node is not waited for.
    */
   readonly placed: Promise<boolean>;
 }
@@ -108,16 +109,17 @@ interface SpawnedSupervisor {
 /** How long a launcher may take to place itself and run Node before the supervisor is left to move itself. */
 const PLACED_WAIT_MS = 2000;
 /**
- * How long a prepared launcher may take to copy its descriptors and run Node before it is killed
+ * How long a prepared launcher may take to copy its descriptors (and say "t") before it is killed
  * and the supervisor started the other way (the descriptors are this process's until it took them).
  */
 const TAKEN_WAIT_MS = 10_000;
 
 /**
- * What the launcher says on its placement end before the exec closes it: '' once Node runs,
- * "take\t…" when a prepared launcher could not take its descriptors (nothing runs), anything
- * else when the exec failed (native/launcher.c exec_placed). `ms` on, or when the descriptors'
- * watcher gave up, undefined: it is not waited for any longer. Closes `ours`.
+ * What the launcher says on its placement end before it closes (at the exec): '' once Node runs,
+ * anything else when the exec failed (native/launcher.c exec_placed); a prepared launcher says
+ * "t" once it has taken its descriptors and closes it then, or "take\t…" when it could not take
+ * them (nothing runs). `ms` on, or when the descriptors' watcher gave up, undefined: it is not
+ * waited for any longer. Closes `ours`.
  */
 function placementSaid(ours: number, ms: number, modules: SpawnModules): Promise<string | undefined> {
   const { readyWatcher, readToEnd } = modules;
@@ -172,8 +174,9 @@ const supervisorEnv = (): Record<string, string | undefined> => ({ ...nodeHelper
 /**
  * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, and
  * `sockets` as its descriptors 3, 4, ...; resolves to its pid. It is spawned through the
- * launcher (native/launcher/place.h), which moves itself into the project's monitor group, in C
- * and in its own process, and execs Node with the same pid: the supervisor is born there. The
+ * launcher (native/launcher/place.h), born in the project's monitor group on cgroup v2 (where it
+ * can be: monitorCgroupFolder) and moving itself there on v1's, in C and in its own process, and
+ * execs Node with the same pid: the supervisor is born there. The
  * launcher is given one end of a socket pair, which its exec closes: `placed` is that end's
  * close. Without a built launcher, Node is spawned straight away and moves itself (main.ts).
  */
@@ -244,11 +247,10 @@ const runKey = (project: string, roots: StateRoots): string => `${roots.run}\0${
 
 /**
  * Spawns the launcher of the supervisor this run is to start after its walk (none runs now):
- * its move into the project's monitor group — through cgroup.procs on a v2 hierarchy (the
- * unified one beside v1's too), which waits for an RCU grace period (10-20 ms here) unless
- * another move ended within the last one — is made while the walk goes on, not after it; the
- * start then hands it its descriptors and last argument (native/launcher/take.h), and it runs
- * Node already placed. Nothing when no launcher is built or a supervisor runs.
+ * it is born in the project's monitor group on a v2 hierarchy (the unified one beside v1's too;
+ * a move through cgroup.procs would wait for an RCU grace period, 10-20 ms here, holding the
+ * kernel's cgroup mutex) and joins the v1 ones while the walk goes on; the start then hands it
+ * its descriptors and last argument (native/launcher/take.h), and it runs Node already placed. Nothing when no launcher is built or a supervisor runs.
  * discardPreparedSupervisor lets go of one no start took.
  */
 export function prepareSupervisor(project: string, roots: StateRoots = stateRoots()): void {

@@ -32,7 +32,10 @@ export function loadKoffi(): typeof Koffi {
 function offering(koffi: typeof Koffi): typeof Koffi {
   offerSha256((): Sha256Digest | undefined => {
     const sha256 = koffi.load(null as unknown as string).func('void *SHA256(const uint8_t *data, size_t length, _Out_ uint8_t *digest)') as unknown as (data: Buffer, length: number, out: Buffer) => unknown;
-    return (data, out) => void sha256(data, data.length, out);
+    return (data, out) => {
+      // OpenSSL 3's one-shot can fail (it fetches the digest from a provider): NULL then.
+      if (sha256(data, data.length, out) === null) throw new Error('SHA256 failed');
+    };
   });
   return koffi;
 }

@@ -15,7 +15,7 @@ function crypto(): typeof import('node:crypto') {
   return load('node:crypto') as typeof import('node:crypto');
 }
 
-/** A digest of `data`'s bytes into the 32 bytes of `out`. */
+/** A digest of `data`'s bytes into the 32 bytes of `out`; throws when it could not make one. */
 export type Sha256Digest = (data: Buffer, out: Buffer) => void;
 
 /** What was offered (a maker of the native digest, called on first use), and what it made. */
@@ -53,8 +53,14 @@ function nativeDigest(): Sha256Digest | null {
 /** SHA-256 of `text` (its UTF-8 bytes) as hex. */
 export function sha256Hex(text: string): string {
   const digest = nativeDigest();
-  if (digest === null) return crypto().createHash('sha256').update(text).digest('hex');
-  const out = Buffer.allocUnsafe(32);
-  digest(Buffer.from(text, 'utf8'), out);
-  return out.toString('hex');
+  if (digest !== null) {
+    const out = Buffer.alloc(32);
+    try {
+      digest(Buffer.from(text, 'utf8'), out);
+      return out.toString('hex');
+    } catch {
+      // this once, node:crypto's
+    }
+  }
+  return crypto().createHash('sha256').update(text).digest('hex');
 }

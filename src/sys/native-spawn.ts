@@ -22,8 +22,12 @@ type StackSpawn = ((...args: unknown[]) => number) & { async: (...args: unknown[
 
 let bound: StackSpawn | null | undefined;
 
+/** What clone3 says where it can never make such a child (no clone3: ENOSYS, E2BIG before 5.7; a seccomp filter: EPERM, EINVAL): not asked again. */
+const NEVER = new Set([-38 /* ENOSYS */, -7 /* E2BIG */, -1 /* EPERM */, -22 /* EINVAL */]);
+
 function stackSpawn(): StackSpawn | null {
   if (bound !== undefined) return bound;
+  if (process.arch !== 'x64') return (bound = null); // native/lib/spawn.c's trampoline is x86-64's
   try {
     const lib = loadKoffi().load(LIBSTACK_PATH);
     bound = lib.func(
@@ -58,7 +62,10 @@ export function spawnIntoCgroup(request: SpawnRequest, cgroup: string): Promise<
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
       else if (ret > 0) resolve(ret);
       else if (childFailed[0] === 1) reject(new KernelError(`spawn ${request.file}`, errnoName(-ret), -ret));
-      else resolve(undefined);
+      else {
+        if (NEVER.has(ret)) bound = null;
+        resolve(undefined);
+      }
     };
     try {
       call.async(

@@ -170,7 +170,8 @@ export function monitorGroup(project: string, roots: readonly string[] = hierarc
  * The launcher's arguments that name the monitor group it moves itself into as it starts
  * (native/launcher/place.h): the group's path under each hierarchy root, then each root. The
  * launcher does what join() does, in C and in its own process, so that the move's RCU grace
- * period and the cgroupfs calls cost neither this thread nor libuv's pool.
+ * period and the cgroupfs calls cost neither this thread nor libuv's pool; on a v2 hierarchy
+ * where it was born in the group (monitorCgroupFolder), it leaves it at that.
  */
 export function monitorGroupArgs(project: string, roots: readonly string[] = hierarchyRoots()): string[] {
   return [`--monitor-group=${monitorGroupRel(project)}`, ...roots.map((root) => `--hierarchy=${root}`)];

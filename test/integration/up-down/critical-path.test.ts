@@ -124,7 +124,11 @@ describeRoot('up: what runs beside the walk', () => {
     await new Promise<void>((done, fail) => early.once('connect', done).once('error', fail));
     early.destroy();
     const { pid, startTime } = supervisorRecord(r);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // Its launcher took the sockets before `up` went on; it may be execing Node still.
+    const argv = await eventually('the supervisor running Node', () => {
+      const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return words.some((a) => a.startsWith(SOCKETS_ARGUMENT)) ? words : undefined;
+    }, 5000);
     const handed = parseHandedSockets(argv.find((a) => a.startsWith(SOCKETS_ARGUMENT)));
     expect(handed).toBeDefined();
     // Its mutex, its control socket, the DNS listener on the gateway (UDP and TCP), the published port.

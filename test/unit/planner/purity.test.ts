@@ -4,7 +4,8 @@ import { expect, test } from 'vitest';
 
 // The planner is pure (docs/architecture.md): nothing it loads may do I/O or read a clock or randomness.
 // hash.ts alone hashes (sha256, deterministic, no I/O), through sys/lazy-crypto.ts, which requires
-// node:crypto on first use and nothing else.
+// node:crypto on first use and nothing else (a native digest is offered to it by sys/koffi.ts,
+// which it does not import).
 const root = resolve(__dirname, '../../..');
 
 function imports(file: string): string[] {

@@ -2,7 +2,8 @@
 // through it), a process hashes without loading node:crypto; the digests are node:crypto's, byte
 // for byte (records keep them: a config stamp must not change with the way it was computed); an
 // offered digest that gets "abc" wrong is not used. Run in fresh processes from dist/ (`npm run
-// build`), whose module list says what was loaded.
+// build`), whose module list says what was loaded. A digest that fails later is replaced by
+// node:crypto's for that hash.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -31,6 +32,12 @@ test('with koffi loaded: OpenSSL\'s digest through it, node:crypto never loaded,
 
 test('without koffi: node:crypto, the same digests', () => {
   expect(hashIn('')).toEqual({ digests: expected, crypto: true });
+});
+
+test('a native digest that fails (OpenSSL\'s returns NULL: it throws) leaves that hash to node:crypto', () => {
+  // Right for "abc" (the check), failing for everything after.
+  const setup = `offerSha256(() => { let checked = false; return (data, out) => { if (checked) throw new Error('SHA256 failed'); checked = true; out.write('${createHash('sha256').update('abc').digest('hex')}', 'hex'); }; });`;
+  expect(hashIn(setup)).toEqual({ digests: expected, crypto: true });
 });
 
 test('an offered digest that gets "abc" wrong is not used; one that throws neither', () => {
