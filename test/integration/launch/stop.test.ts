@@ -210,6 +210,24 @@ describeRoot('stopService', () => {
     }
   });
 
+  it('says its processes are gone once its namespace\'s init exited on its signal, before it kills what joined from outside', async () => {
+    // The init exits on SIGTERM by itself: the kernel ended it last of its namespace, so that is
+    // gone (a down's veths go from there) before the cgroup's listing and kill of the outsider.
+    const s = await rig.start(testService({ command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"] }));
+    const outsider = spawn('sleep', ['3600'], { stdio: 'ignore' });
+    try {
+      await s.group.join(outsider.pid!);
+      const seen: { main: boolean; outsider: boolean }[] = [];
+      const gone = (): void => void seen.push({ main: isSameProcess(s.pid, s.startTime), outsider: running(outsider.pid!) });
+      const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000, gone });
+      expect(result.outcome).toBe('exited');
+      expect(seen).toEqual([{ main: false, outsider: true }]);
+      expect(await s.group.pids()).toEqual([]);
+    } finally {
+      if (outsider.exitCode === null && outsider.signalCode === null) outsider.kill('SIGKILL');
+    }
+  });
+
   /** The size of `path` (0 before it exists). */
   const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
 
