@@ -193,39 +193,34 @@ describeRoot('stopService', () => {
     }
   });
 
-  it('says its processes are gone once its namespace\'s init was killed and exited, before it kills what joined from outside', async () => {
-    const s = await rig.start(testService({ command: ['sleep', '3600'] }));
+  /**
+   * Stops a service running `command` with a host process joined to its cgroup from outside its
+   * pid namespace: how it ended, and what gone() saw each time it was called.
+   */
+  async function stopWithOutsider(command: string[]): Promise<{ outcome: string; seen: { main: boolean; outsider: boolean }[] }> {
+    const s = await rig.start(testService({ command }));
     const outsider = spawn('sleep', ['3600'], { stdio: 'ignore' });
     try {
       await s.group.join(outsider.pid!);
       const seen: { main: boolean; outsider: boolean }[] = [];
       const gone = (): void => void seen.push({ main: isSameProcess(s.pid, s.startTime), outsider: running(outsider.pid!) });
       const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000, gone });
-      expect(result.outcome).toBe('killed-at-once');
-      // Once, with the namespace gone and the outsider (not in it) still there: killed after.
-      expect(seen).toEqual([{ main: false, outsider: true }]);
       expect(await s.group.pids()).toEqual([]);
+      return { outcome: result.outcome, seen };
     } finally {
       if (outsider.exitCode === null && outsider.signalCode === null) outsider.kill('SIGKILL');
     }
+  }
+
+  it('says its processes are gone once its namespace\'s init was killed and exited, before it kills what joined from outside', async () => {
+    // Once, with the namespace gone and the outsider (not in it) still there: killed after.
+    expect(await stopWithOutsider(['sleep', '3600'])).toEqual({ outcome: 'killed-at-once', seen: [{ main: false, outsider: true }] });
   });
 
   it('says its processes are gone once its namespace\'s init exited on its signal, before it kills what joined from outside', async () => {
     // The init exits on SIGTERM by itself: the kernel ended it last of its namespace, so that is
     // gone (a down's veths go from there) before the cgroup's listing and kill of the outsider.
-    const s = await rig.start(testService({ command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"] }));
-    const outsider = spawn('sleep', ['3600'], { stdio: 'ignore' });
-    try {
-      await s.group.join(outsider.pid!);
-      const seen: { main: boolean; outsider: boolean }[] = [];
-      const gone = (): void => void seen.push({ main: isSameProcess(s.pid, s.startTime), outsider: running(outsider.pid!) });
-      const result = await stopService({ ...s, cgroup: s.group }, { signal: 'SIGTERM', graceMs: 10_000, gone });
-      expect(result.outcome).toBe('exited');
-      expect(seen).toEqual([{ main: false, outsider: true }]);
-      expect(await s.group.pids()).toEqual([]);
-    } finally {
-      if (outsider.exitCode === null && outsider.signalCode === null) outsider.kill('SIGKILL');
-    }
+    expect(await stopWithOutsider(['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"])).toEqual({ outcome: 'exited', seen: [{ main: false, outsider: true }] });
   });
 
   /** The size of `path` (0 before it exists). */
