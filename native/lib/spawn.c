@@ -140,7 +140,8 @@ static int cpus_follow(int cgroup_fd) {
   if (n <= 0) return 1;
   controllers[n] = '\0';
   int cpuset = 0;
-  for (char *word = strtok(controllers, " \n"); word; word = strtok(NULL, " \n"))
+  char *save = NULL; /* strtok_r: launchers are spawned from several of libuv's threads at once */
+  for (char *word = strtok_r(controllers, " \n", &save); word; word = strtok_r(NULL, " \n", &save))
     if (!strcmp(word, "cpuset")) cpuset = 1;
   if (!cpuset) return 1;
   struct utsname u;
@@ -156,7 +157,7 @@ __attribute__((visibility("default"))) int stack_spawn(const char *path, char *c
   (void)path, (void)argv, (void)envp, (void)fds, (void)nfds, (void)cwd, (void)new_session, (void)cgroup_fd;
   return -ENOSYS;
 #else
-  if (nfds < 0 || nfds > MAX_FDS) return -EINVAL;
+  if (nfds < 0 || nfds > MAX_FDS) return -EMFILE; /* not EINVAL: native-spawn.ts takes that for clone3's refusal */
   if (cgroup_fd >= 0 && !cpus_follow(cgroup_fd)) return -EOPNOTSUPP;
   struct child c = {path, argv, envp, fds, nfds, cwd, new_session, 0};
   char *map = mmap(NULL, GUARD + CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

@@ -13,7 +13,8 @@
  * its own, as glibc's posix_spawn does; this thread waits meanwhile.
  * Returns the pid; or -errno with *child_failed 0 when no child was made (ENOSYS: no clone3, or
  * not on x86-64; a seccomp filter's ENOSYS or EPERM; EBUSY or EOPNOTSUPP: a group that
- * cannot take a process; ENOMEM), or 1 when the child could not do its part (the exec's ENOENT,
+ * cannot take a process, or one with the cpuset controller before Linux 6.3: EOPNOTSUPP; ENOMEM;
+ * EMFILE: more than 1024 descriptors), or 1 when the child could not do its part (the exec's ENOENT,
  * EACCES; a setsid, dup or chdir): that child is reaped. */
 int stack_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, const char *cwd, int new_session,
                 int cgroup_fd, int *child_failed);

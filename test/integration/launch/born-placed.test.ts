@@ -6,10 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, expect, it } from 'vitest';
+import { parseCgroupMounts } from '../../../src/runtime/cgroup/detect.js';
 import { monitorCgroupFolder, monitorGroup, monitorGroupRel } from '../../../src/runtime/cgroup/monitors.js';
 import { LAUNCHER_PATH } from '../../../src/runtime/launcher-path.js';
 import { launcherMark } from '../../../src/names.js';
@@ -20,8 +21,23 @@ import { describeRoot } from '../../harness/require.js';
 import { eventually } from '../../harness/eventually.js';
 
 const projects: string[] = [];
-/** Where libstack.so can make a child born in a group (native/lib/spawn.c); elsewhere the fallback is the launcher's own move. */
-const bornThere = process.arch === 'x64';
+/**
+ * Where libstack.so can make a child born in a group (native/lib/spawn.c): x86-64, Linux 5.7
+ * (clone3 with a cgroup), and not a group with the cpuset controller before 6.3 (a monitor group
+ * has it where stack.monitors passes it on). Elsewhere the fallback is the launcher's own move.
+ */
+const bornThere = ((): boolean => {
+  const [major = 0, minor = 0] = release().split('.').map(Number);
+  const atLeast = (a: number, b: number): boolean => major > a || (major === a && minor >= b);
+  const v2 = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).unified;
+  let cpuset = false;
+  try {
+    cpuset = v2 !== undefined && readFileSync(join(v2, 'stack.monitors', 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes('cpuset');
+  } catch {
+    // no stack.monitors yet: a new one passes nothing on
+  }
+  return process.arch === 'x64' && atLeast(5, 7) && (atLeast(6, 3) || !cpuset);
+})();
 const dir = mkdtempSync(join(tmpdir(), 'stack-born-placed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
