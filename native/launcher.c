@@ -25,11 +25,11 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cgroup.h"
+#include "common/clone-into.h"
 #include "common/file.h"
 #include "common/process.h"
 #include "common/report.h"
@@ -79,15 +79,6 @@ struct clone3_args {
 };
 #define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
 
-/* Whether this kernel gives a child cloned into a v2 group with the cpuset controller the
- * group's CPUs and memory nodes: from 6.3 on; before, cpuset_fork() kept the parent's masks for
- * CLONE_INTO_CGROUP (fixed by 42a11bf5c543); a move applies them. */
-static int cpuset_follows_clone_into(void) {
-  struct utsname u;
-  unsigned major = 0, minor = 0;
-  return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 && (major > 6 || (major == 6 && minor >= 3));
-}
-
 /* The workload's clone (`flags`: its namespaces and SIGCHLD). Where one of its groups is a cgroup
  * v2 folder it is cloned straight into it (clone3 CLONE_INTO_CGROUP, Linux 5.7): born there, it is
  * never moved, so it does not wait for the grace period a cgroup.procs write may (v2 has no
@@ -99,11 +90,14 @@ static int cpuset_follows_clone_into(void) {
 static pid_t clone_workload(struct config *c, long flags) {
   c->born_in = -1;
   for (size_t i = 0; i < c->ncgroups; i++) {
-    int cpuset = cgroup_v2_has(c->cgroups[i], "cpuset");
-    if (cpuset < 0) continue; /* v1 */
-    if (cpuset && !cpuset_follows_clone_into()) break;
     int group = open(c->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (group < 0) break; /* the workload's join says why */
+    if (group < 0) continue; /* not there: the workload's join says why */
+    int cpuset = cgroup_v2_has_at(group, "cpuset");
+    if (cpuset < 0 || (cpuset && !cpuset_follows_clone_into())) {
+      close(group);
+      if (cpuset < 0) continue; /* v1 */
+      break;
+    }
     struct clone3_args args = {
         .flags = ((uint64_t)flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP_FLAG,
         .exit_signal = (uint64_t)(flags & CSIGNAL),

@@ -62,11 +62,13 @@ for (const file of existsSync(src) ? readdirSync(src).sort() : []) {
   }
 }
 
-// native/lib/*.c: one shared library, native/build/libstack.so, loaded by koffi (src/sys/native-spawn.ts).
-const libSources = filesIn('lib', '.c');
-if (libSources.length > 0) {
+// native/lib/*.c: one shared library, native/build/libstack.so, loaded by koffi (src/sys/native-spawn.ts),
+// with the common sources it shares with the programs (LIB_COMMON: none that reports or exits).
+const LIB_COMMON = ['clone-into'];
+const libSources = [...filesIn('lib', '.c'), ...LIB_COMMON.map((name) => join(src, 'common', `${name}.c`))];
+if (filesIn('lib', '.c').length > 0) {
   const output = join(out, 'libstack.so');
-  const headers = [...filesIn('lib', '.h')];
+  const headers = [...filesIn('lib', '.h'), ...LIB_COMMON.map((name) => join(src, 'common', `${name}.h`))];
   const newest = Math.max(...[...libSources, ...headers].map((f) => statSync(f).mtimeMs), statSync(self).mtimeMs);
   if (!existsSync(output) || statSync(output).mtimeMs < newest) {
     const args = [...CFLAGS, '-shared', '-fPIC', '-fvisibility=hidden', '-Wl,-z,now', '-o', output, ...libSources];

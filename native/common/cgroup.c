@@ -29,17 +29,3 @@ int cgroup_join(const char *dir, char *path) {
   errno = w < 0 ? saved : EIO;
   return -1;
 }
-
-int cgroup_v2_has(const char *dir, const char *controller) {
-  char path[PATH_MAX], controllers[4096];
-  if (path_join(path, sizeof path, dir, "cgroup.controllers") < 0) return -1;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, controllers, sizeof controllers - 1);
-  close(fd);
-  if (n < 0) return -1;
-  controllers[n] = '\0';
-  for (char *word = strtok(controllers, " \n"); word; word = strtok(NULL, " \n"))
-    if (!strcmp(word, controller)) return 1;
-  return 0;
-}

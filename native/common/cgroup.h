@@ -15,8 +15,4 @@ int cgroup_join_open(const char *dir, char *path);
 /* cgroup_join_open, then "0" written and the file closed: 0, or -1 with errno (`path` as above). */
 int cgroup_join(const char *dir, char *path);
 
-/* -1 when `dir` is not a cgroup v2 folder (no cgroup.controllers: v1 folders lack it), else
- * whether `controller` is one of those its cgroup.controllers lists (one read of it). */
-int cgroup_v2_has(const char *dir, const char *controller);
-
 #endif

@@ -1,6 +1,7 @@
 /* See spawn.h. */
 #define _GNU_SOURCE
 #include "lib/spawn.h"
+#include "common/clone-into.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -10,9 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #ifndef CLONE_INTO_CGROUP
@@ -128,26 +127,6 @@ failed:
   return 127;
 }
 
-/* Whether a child born in the v2 group `cgroup_fd` gets the group's CPUs: before Linux 6.3 a
- * clone into a group whose cpuset controller is on kept its parent's (the launcher's
- * clone_workload has the same rule). */
-static int cpus_follow(int cgroup_fd) {
-  char controllers[4096];
-  int fd = openat(cgroup_fd, "cgroup.controllers", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 1; /* no such file: not a v2 folder, clone3 says so */
-  ssize_t n = read(fd, controllers, sizeof controllers - 1);
-  close(fd);
-  if (n <= 0) return 1;
-  controllers[n] = '\0';
-  int cpuset = 0;
-  char *save = NULL; /* strtok_r: launchers are spawned from several of libuv's threads at once */
-  for (char *word = strtok_r(controllers, " \n", &save); word; word = strtok_r(NULL, " \n", &save))
-    if (!strcmp(word, "cpuset")) cpuset = 1;
-  if (!cpuset) return 1;
-  struct utsname u;
-  unsigned major = 0, minor = 0;
-  return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 && (major > 6 || (major == 6 && minor >= 3));
-}
 #endif
 
 __attribute__((visibility("default"))) int stack_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, const char *cwd, int new_session,
@@ -158,7 +137,9 @@ __attribute__((visibility("default"))) int stack_spawn(const char *path, char *c
   return -ENOSYS;
 #else
   if (nfds < 0 || nfds > MAX_FDS) return -EMFILE; /* not EINVAL: native-spawn.ts takes that for clone3's refusal */
-  if (cgroup_fd >= 0 && !cpus_follow(cgroup_fd)) return -EOPNOTSUPP;
+  /* A group with the cpuset controller before Linux 6.3 would not give the child its CPUs: it
+   * moves itself there instead (the launcher's clone_workload has the same rule). */
+  if (cgroup_fd >= 0 && cgroup_v2_has_at(cgroup_fd, "cpuset") == 1 && !cpuset_follows_clone_into()) return -EOPNOTSUPP;
   struct child c = {path, argv, envp, fds, nfds, cwd, new_session, 0};
   char *map = mmap(NULL, GUARD + CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (map == MAP_FAILED) return -errno;

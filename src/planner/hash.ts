@@ -1,10 +1,11 @@
 // Config hashes: a service (or network) is unchanged when the hash of its normalized spec is.
 // Per-field hashes are stamped too, so a recreate can say what changed ("environment changed")
-// without the old spec. sha256 is sys/lazy-crypto.ts's (OpenSSL's through koffi where the process
-// loaded koffi, else node:crypto's, required when the first hash is made: `down` plans without
-// hashing and never loads it); it is deterministic and does no I/O, so the planner stays pure. The per-field hashes only name what changed, for humans (the whole hash
-// decides): they are a cheap FNV-1a (fieldHash), not a sha256 each; a record of an older stack,
-// whose field hashes are sha256s, is compared with the new stamp's fields hashed that way.
+// without the old spec. sha256 is sys/lazy-crypto.ts's (OpenSSL's through koffi where the
+// process loaded koffi, else node:crypto's, required when the first hash is made: `down` plans
+// without hashing and never loads it); it is deterministic and does no I/O, so the planner stays
+// pure. The per-field hashes only name what changed, for humans (the whole hash decides): they
+// are a cheap FNV-1a (fieldHash), not a sha256 each; a record of an older stack, whose field
+// hashes are sha256s, is compared with the new stamp's fields hashed that way.
 import { sha256Hex } from '../sys/lazy-crypto.js';
 import type { Network, Service } from '../spec/project.js';
 import type { ConfigStamp } from './plan.js';

@@ -2,11 +2,11 @@
 // capabilities), spawns native/build/launcher detached with the request on its stdin and
 // waits for its one-line answer. No Node process stays behind: the launcher's monitor waits
 // for the workload, logs its output and writes its exit record (native/launcher.c). The
-// launcher is born in its project's monitor group on the cgroup v2 hierarchy where it can be
-// (monitorCgroupFolder, sys/native-spawn.ts) and moves itself into it on the others
-// (cgroup/monitors.ts monitorGroupArgs) before it reads its request, so the monitor, and the
-// workload it clones, leave the caller's cgroups first. Its first argument names the service: a launch cut off before it answered is
-// found and killed by the next command that holds the project's lock (state/starting.ts).
+// launcher is born in its project's monitor group on the cgroup v2 hierarchy where it can be,
+// and moves itself into it on the others before it reads its request (cgroup/monitors.ts
+// monitorPlacement), so the monitor, and the workload it clones, leave the caller's cgroups
+// first. Its first argument names the service: a launch cut off before it answered is found and
+// killed by the next command that holds the project's lock (state/starting.ts).
 import { mark } from '../trace.js';
 import { spawnPiped, type PipedChild } from '../sys/spawn.js';
 import { communicate } from '../sys/fd-io.js';
@@ -26,7 +26,7 @@ import {
   type LogRotation,
 } from './launcher-config.js';
 import type { ResolvedDevice } from './cgroup/devices.js';
-import { monitorCgroupFolder, monitorGroupArgs } from './cgroup/monitors.js';
+import { monitorPlacement } from './cgroup/monitors.js';
 import { LAUNCHER_PATH } from './launcher-path.js';
 import { readBootId } from './proc.js';
 import { launchersOfThisProcess } from '../state/starting.js';
@@ -101,10 +101,9 @@ interface StartedLauncher {
 /**
  * Spawns the launcher of `service` (of `project`: in its monitor group) with its arguments: first
  * its mark (names.ts launcherMark: how observe ties a launcher that has not answered yet to its
- * service, state/starting.ts), then the monitor group it moves itself into as it starts
- * (cgroup/monitors.ts monitorGroupArgs, native/launcher/place.h; born there on cgroup v2, where
- * it can be: monitorCgroupFolder) while it waits for its whole request on stdin; feed() gives it the request and collects its
- * answer. The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
+ * service, state/starting.ts), then the monitor group it moves itself into as it starts, where
+ * it was not born there (cgroup/monitors.ts monitorPlacement, native/launcher/place.h), while it
+ * waits for its whole request on stdin; feed() gives it the request and collects its answer. The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
  * its thread until the launcher execs, ~2.4 ms a launcher on this machine, which for the 20
  * launchers of an `up -d` of 20 was 46 ms of the CLI's only thread. What is asked of the
  * launcher before the spawn is done waits for it.
@@ -115,8 +114,9 @@ function startLauncher(path: string, service: string, project: string | undefine
   // No `cwd`: the launcher moves to / itself, first thing (native/launcher.c).
   const spawn = async (): Promise<StartedLauncher> => {
     const watcher = readyWatcher(); // before the spawn: a child is never left without its reader
-    const cgroup = project === undefined ? undefined : monitorCgroupFolder(project);
-    return spawnedLauncher(await spawnPiped(path, launcherArgs(service, project), { detached: true, env: {}, ...(cgroup !== undefined && { cgroup }) }), watcher);
+    const placement = project === undefined ? undefined : monitorPlacement(project);
+    const args = [launcherMark(service), ...(placement?.args ?? [])];
+    return spawnedLauncher(await spawnPiped(path, args, { detached: true, env: {}, ...placement?.spawn }), watcher);
   };
   const ready = spawn().then(
     (launcher) => launcher,
@@ -199,10 +199,6 @@ function failedLauncher(error: Error): StartedLauncher {
   };
 }
 
-/** A launcher's arguments: its service's mark, then the monitor group of `project` it places itself in. */
-function launcherArgs(service: string, project: string | undefined): string[] {
-  return [launcherMark(service), ...(project === undefined ? [] : monitorGroupArgs(project))];
-}
 
 /** Launchers spawned ahead of their launch (prepareLauncher), by project, service and path. */
 const prepared = new Map<string, StartedLauncher>();

@@ -145,8 +145,7 @@ function placementSaid(ours: number, ms: number, modules: SpawnModules): Promise
 interface SpawnModules {
   readonly spawnDetached: typeof import('../sys/spawn.js').spawnDetached;
   readonly LAUNCHER_PATH: string;
-  readonly monitorGroupArgs: typeof import('../runtime/index.js').monitorGroupArgs;
-  readonly monitorCgroupFolder: typeof import('../runtime/index.js').monitorCgroupFolder;
+  readonly monitorPlacement: typeof import('../runtime/index.js').monitorPlacement;
   readonly setNonBlocking: typeof import('../sys/libc.js').setNonBlocking;
   readonly socketPair: typeof import('../sys/libc.js').socketPair;
   readonly readyWatcher: typeof import('../sys/ready-watch.js').readyWatcher;
@@ -154,14 +153,14 @@ interface SpawnModules {
 }
 
 async function spawnModules(): Promise<SpawnModules> {
-  const [{ spawnDetached }, { LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs }, { setNonBlocking, socketPair }, { readyWatcher }, { readToEnd }] = await Promise.all([
+  const [{ spawnDetached }, { LAUNCHER_PATH, monitorPlacement }, { setNonBlocking, socketPair }, { readyWatcher }, { readToEnd }] = await Promise.all([
     import('../sys/spawn.js'),
     import('../runtime/index.js'),
     import('../sys/libc.js'),
     import('../sys/ready-watch.js'),
     import('../sys/fd-io.js'),
   ]);
-  return { spawnDetached, LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher, readToEnd };
+  return { spawnDetached, LAUNCHER_PATH, monitorPlacement, setNonBlocking, socketPair, readyWatcher, readToEnd };
 }
 
 /** Node running the supervisor's program for `project` (its last argument, the sockets', comes apart). */
@@ -174,8 +173,8 @@ const supervisorEnv = (): Record<string, string | undefined> => ({ ...nodeHelper
 /**
  * Spawns the supervisor's program detached (setsid) with `args`, its output to `out`, and
  * `sockets` as its descriptors 3, 4, ...; resolves to its pid. It is spawned through the
- * launcher (native/launcher/place.h), born in the project's monitor group on cgroup v2 (where it
- * can be: monitorCgroupFolder) and moving itself there on v1's, in C and in its own process, and
+ * launcher (native/launcher/place.h), born in the project's monitor group on cgroup v2 where it
+ * can be and moving itself there on v1's (monitorPlacement), in C and in its own process, and
  * execs Node with the same pid: the supervisor is born there. The
  * launcher is given one end of a socket pair, which its exec closes: `placed` is that end's
  * close. Without a built launcher, Node is spawned straight away and moves itself (main.ts).
@@ -185,18 +184,19 @@ async function spawnProgram(project: string, roots: StateRoots, last: string, ou
   let pair: [number, number] | undefined;
   try {
     const modules = await spawnModules();
-    const { spawnDetached, LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
+    const { spawnDetached, LAUNCHER_PATH, monitorPlacement, setNonBlocking, socketPair, readyWatcher } = modules;
     const node = [...supervisorCommand(project, roots), last];
     const fds = [(nothing = openSync('/dev/null', 'r')), out, out, ...sockets];
     let argv = node;
-    let cgroup: string | undefined;
+    let bornIn = {};
     if (existsSync(LAUNCHER_PATH)) {
       pair = socketPair("the supervisor's placement");
-      argv = [LAUNCHER_PATH, ...monitorGroupArgs(project), `--placed-fd=${fds.length}`, '--exec', ...node];
+      const placement = monitorPlacement(project);
+      argv = [LAUNCHER_PATH, ...placement.args, `--placed-fd=${fds.length}`, '--exec', ...node];
       fds.push(pair[1]);
-      cgroup = monitorCgroupFolder(project);
+      bornIn = placement.spawn;
     }
-    const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env: supervisorEnv(), ...(cgroup !== undefined && { cgroup }) });
+    const pid = await spawnDetached(argv[0]!, argv.slice(1), { fds, cwd: '/', env: supervisorEnv(), ...bornIn });
     if (pair === undefined) return { pid, placed: Promise.resolve(true) };
     closeSync(pair[1]);
     const ours = pair[0];
@@ -250,7 +250,8 @@ const runKey = (project: string, roots: StateRoots): string => `${roots.run}\0${
  * it is born in the project's monitor group on a v2 hierarchy (the unified one beside v1's too;
  * a move through cgroup.procs would wait for an RCU grace period, 10-20 ms here, holding the
  * kernel's cgroup mutex) and joins the v1 ones while the walk goes on; the start then hands it
- * its descriptors and last argument (native/launcher/take.h), and it runs Node already placed. Nothing when no launcher is built or a supervisor runs.
+ * its descriptors and last argument (native/launcher/take.h), and it runs Node already placed.
+ * Nothing when no launcher is built or a supervisor runs.
  * discardPreparedSupervisor lets go of one no start took.
  */
 export function prepareSupervisor(project: string, roots: StateRoots = stateRoots()): void {
@@ -264,7 +265,7 @@ export function prepareSupervisor(project: string, roots: StateRoots = stateRoot
 async function spawnPrepared(project: string, roots: StateRoots, preparation: Preparation): Promise<PreparedSupervisor | undefined> {
   if ((await runningSupervisor(project, roots)) !== undefined) return undefined;
   const modules = await spawnModules();
-  const { spawnDetached, LAUNCHER_PATH, monitorCgroupFolder, monitorGroupArgs, setNonBlocking, socketPair, readyWatcher } = modules;
+  const { spawnDetached, LAUNCHER_PATH, monitorPlacement, setNonBlocking, socketPair, readyWatcher } = modules;
   // Let go of before it was spawned (a run refused, cut short): none is, and no group is made.
   if (preparation.cancelled || !existsSync(LAUNCHER_PATH)) return undefined;
   readyWatcher(); // throws where none can be made: then it is started the other way
@@ -276,9 +277,9 @@ async function spawnPrepared(project: string, roots: StateRoots, preparation: Pr
     opened.push(...placement);
     const nothing = openSync('/dev/null', 'r+');
     opened.push(nothing);
-    const argv = [...monitorGroupArgs(project), '--placed-fd=3', `--take-fds=${process.pid}`, '--exec', ...supervisorCommand(project, roots)];
-    const cgroup = monitorCgroupFolder(project); // born in the monitor group on cgroup v2: no move, no grace period
-    const pid = await spawnDetached(LAUNCHER_PATH, argv, { fds: [request[1], nothing, nothing, placement[1]], cwd: '/', env: supervisorEnv(), ...(cgroup !== undefined && { cgroup }) });
+    const into = monitorPlacement(project);
+    const argv = [...into.args, '--placed-fd=3', `--take-fds=${process.pid}`, '--exec', ...supervisorCommand(project, roots)];
+    const pid = await spawnDetached(LAUNCHER_PATH, argv, { fds: [request[1], nothing, nothing, placement[1]], cwd: '/', env: supervisorEnv(), ...into.spawn });
     const startTime = readStartTime(pid);
     if (startTime === undefined) return undefined; // gone already: its descriptors are closed below
     setNonBlocking(placement[0]);

@@ -23,7 +23,7 @@ type StackSpawn = ((...args: unknown[]) => number) & { async: (...args: unknown[
 let bound: StackSpawn | null | undefined;
 
 /** What clone3 says where it can never make such a child (no clone3: ENOSYS, E2BIG before 5.7; a seccomp filter: EPERM, EINVAL): not asked again. */
-const NEVER = new Set([-38 /* ENOSYS */, -7 /* E2BIG */, -1 /* EPERM */, -22 /* EINVAL */]);
+const NEVER = new Set(['ENOSYS', 'E2BIG', 'EPERM', 'EINVAL']);
 
 function stackSpawn(): StackSpawn | null {
   if (bound !== undefined) return bound;
@@ -63,7 +63,7 @@ export function spawnIntoCgroup(request: SpawnRequest, cgroup: string): Promise<
       else if (ret > 0) resolve(ret);
       else if (childFailed[0] === 1) reject(new KernelError(`spawn ${request.file}`, errnoName(-ret), -ret));
       else {
-        if (NEVER.has(ret)) bound = null;
+        if (NEVER.has(errnoName(-ret))) bound = null;
         resolve(undefined);
       }
     };

@@ -33,9 +33,15 @@ export function parseHierarchyRoots(mountinfo: string): string[] {
   return parseHierarchies(mountinfo).map((h) => h.root);
 }
 
-/** Each cgroup hierarchy of a mountinfo text once: where it is mounted, and whether it is cgroup v2's. */
-function parseHierarchies(mountinfo: string): { root: string; v2: boolean }[] {
-  const roots: { root: string; v2: boolean }[] = [];
+/** A cgroup hierarchy: where it is mounted, and whether it is cgroup v2's. */
+interface Hierarchy {
+  readonly root: string;
+  readonly v2: boolean;
+}
+
+/** Each cgroup hierarchy of a mountinfo text once. */
+function parseHierarchies(mountinfo: string): Hierarchy[] {
+  const roots: Hierarchy[] = [];
   const seen = new Set<string>();
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
@@ -51,13 +57,13 @@ function parseHierarchies(mountinfo: string): { root: string; v2: boolean }[] {
   return roots;
 }
 
-let hostHierarchies: { root: string; v2: boolean }[] | undefined;
+let hostHierarchies: Hierarchy[] | undefined;
 
 /** Monitor folders this process made or joined (a later join only writes cgroup.procs). */
 const joined = new Set<string>();
 
 /** This host's hierarchies (read once per process). */
-function hierarchies(): { root: string; v2: boolean }[] {
+function hierarchies(): Hierarchy[] {
   hostHierarchies ??= parseHierarchies(readFileSync('/proc/self/mountinfo', 'utf8'));
   return hostHierarchies;
 }
@@ -74,7 +80,7 @@ export function hierarchyRoots(): string[] {
  * hierarchy, or when the folder cannot be made (a read-only mount): the launcher then moves
  * itself there as before.
  */
-export function monitorCgroupFolder(project: string, roots: readonly { root: string; v2: boolean }[] = hierarchies()): string | undefined {
+export function monitorCgroupFolder(project: string, roots: readonly Hierarchy[] = hierarchies()): string | undefined {
   const v2 = roots.find((h) => h.v2);
   if (v2 === undefined) return undefined;
   const dir = join(v2.root, monitorGroupRel(project));
@@ -175,6 +181,16 @@ export function monitorGroup(project: string, roots: readonly string[] = hierarc
  */
 export function monitorGroupArgs(project: string, roots: readonly string[] = hierarchyRoots()): string[] {
   return [`--monitor-group=${monitorGroupRel(project)}`, ...roots.map((root) => `--hierarchy=${root}`)];
+}
+
+/**
+ * How a launcher gets into the project's monitor group: the arguments that name the groups it
+ * joins itself (monitorGroupArgs), and the spawn options (sys/spawn.ts) that have it born in the
+ * v2 one (monitorCgroupFolder), none where it cannot be.
+ */
+export function monitorPlacement(project: string): { readonly args: string[]; readonly spawn: { readonly cgroup?: string } } {
+  const cgroup = monitorCgroupFolder(project);
+  return { args: monitorGroupArgs(project), spawn: cgroup === undefined ? {} : { cgroup } };
 }
 
 /** Moves `pid` into the project's monitor group: a supervisor for itself, when its launcher did not (supervisor/main.ts). */
