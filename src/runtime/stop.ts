@@ -165,18 +165,28 @@ export function isEventWait(wchan: string): boolean {
  * (node's early one would take the signal and re-raise it into nothing): a restart right after
  * a start would otherwise wait out the whole grace period. Returns the status it read last when
  * that look found it asleep in an event wait (mayActOn judges that status, not a new read).
+ * Answers at once, not through a promise, when its first look decides (most stops: an old
+ * process, or one asleep in its event loop): a stop does not yield before its signal then
+ * (stopAndRecord in executor/handlers/stop.ts).
  */
-async function settled(proc: PinnedProcess): Promise<ProcStatus | undefined> {
-  const { pid } = proc;
+function settled(proc: PinnedProcess): ProcStatus | undefined | Promise<ProcStatus | undefined> {
   const age = processAgeMs(proc.startTime);
   if (age === undefined || age >= YOUNG_MS) return undefined;
+  const status = readStatus(proc.pid);
+  if (status === undefined || proc.exited()) return undefined; // gone
+  // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
+  if (status.state === 'S' && isEventWait(status.wchan)) return status;
+  return settling(proc, status);
+}
+
+/** settled()'s looks after a first that did not decide (`first`, its status). */
+async function settling(proc: PinnedProcess, first: ProcStatus): Promise<ProcStatus | undefined> {
+  const { pid } = proc;
   const deadline = Date.now() + SETTLE_BUDGET_MS;
   let cpu: number | undefined;
   let quietSince = Date.now();
-  for (;;) {
-    const status = readStatus(pid);
+  for (let status: ProcStatus | undefined = first; ; status = readStatus(pid)) {
     if (status === undefined || proc.exited()) return undefined; // gone
-    // Asleep in an event loop's wait (node's epoll, a select, a sleep): done starting.
     if (status.state === 'S' && isEventWait(status.wchan)) return status;
     const now = readCpuTicks(pid);
     if (now === undefined) return undefined; // gone
@@ -189,20 +199,39 @@ async function settled(proc: PinnedProcess): Promise<ProcStatus | undefined> {
   }
 }
 
+/** What mayActOn answers: whether the process may act on the signal, with the status of its last look. */
+interface Judged {
+  readonly can: boolean;
+  readonly status: ProcStatus | undefined;
+}
+
 /**
  * Whether the process may act on the signal: looks until it sleeps (a process just exec'd is
- * still running). With the status of the last look (undefined once it is gone).
+ * still running). With the status of the last look (undefined once it is gone). At once, not
+ * through a promise, when the first look decides (as settled()).
  */
-async function mayActOn(proc: PinnedProcess, signal: number, seen?: ProcStatus): Promise<{ can: boolean; status: ProcStatus | undefined }> {
+function mayActOn(proc: PinnedProcess, signal: number, seen?: ProcStatus): Judged | Promise<Judged> {
+  const status = seen ?? readStatus(proc.pid);
+  const first = judgeLook(proc, signal, status);
+  return first ?? judging(proc, signal, status);
+}
+
+/** One look's answer for mayActOn, or undefined when the process is running and cannot be judged yet. */
+function judgeLook(proc: PinnedProcess, signal: number, status: ProcStatus | undefined): Judged | undefined {
+  if (status === undefined || proc.exited()) return { can: false, status: undefined }; // gone: nothing left to signal
+  const judgement = judgeSignal(status, signal);
+  return judgement === 'unknown' ? undefined : { can: judgement === 'can', status };
+}
+
+/** mayActOn's looks after a first (`status`) that could not judge, every 2 ms for up to JUDGE_BUDGET_MS. */
+async function judging(proc: PinnedProcess, signal: number, status: ProcStatus | undefined): Promise<Judged> {
   const deadline = Date.now() + JUDGE_BUDGET_MS;
-  let status = seen ?? readStatus(proc.pid);
   for (;;) {
-    if (status === undefined || proc.exited()) return { can: false, status: undefined }; // gone: nothing left to signal
-    const judgement = judgeSignal(status, signal);
-    if (judgement !== 'unknown') return { can: judgement === 'can', status };
     if (Date.now() >= deadline) return { can: true, status }; // still running: the signal and the grace period decide
     await sleep(2);
     status = readStatus(proc.pid);
+    const judged = judgeLook(proc, signal, status);
+    if (judged !== undefined) return judged;
   }
 }
 
@@ -390,7 +419,11 @@ async function signalAndWait(
   // SIGKILL is nothing to judge, nor to wait for a young process to settle for (its settling
   // only waits for it to be idle, up to a second for one that computes).
   if (signal === osConstants.signals.SIGKILL) return finish(alive() ? 'killed-at-once' : 'not-running');
-  const judged = await mayActOn(proc, signal, await settled(proc));
+  // Neither is awaited when it answered at once (see settled()).
+  let seen = settled(proc);
+  if (seen instanceof Promise) seen = await seen;
+  let judged = mayActOn(proc, signal, seen);
+  if (judged instanceof Promise) judged = await judged;
   if (!judged.can) return finish(alive() ? 'killed-at-once' : 'not-running', judged.status);
   const ioBefore = readIoCalls(proc.pid);
   proc.signal(signal);

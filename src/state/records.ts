@@ -71,6 +71,8 @@ export interface RecordStore<T> {
   path(roots: StateRoots, project: string, name: string): string;
   /** The record, or undefined when there is none; RecordError when it is unreadable. */
   read(roots: StateRoots, project: string, name: string): Promise<T | undefined>;
+  /** read(), synchronously: for a step that must not yield before it acts (a stop's signal). */
+  readNow(roots: StateRoots, project: string, name: string): T | undefined;
   write(roots: StateRoots, record: T): Promise<void>;
   /** Read-modify-write, serialized per record; `null` deletes the record. */
   update(roots: StateRoots, project: string, name: string, change: (current: T | undefined) => T | null): Promise<T | null>;
@@ -118,6 +120,7 @@ function store<T>(
   return {
     path,
     read: async (roots, project, name) => read(path(roots, project, name)),
+    readNow: (roots, project, name) => read(path(roots, project, name)),
     write: (roots, record) => {
       const [project, name] = nameOf(record);
       const file = path(roots, project, name);
