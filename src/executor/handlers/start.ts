@@ -17,7 +17,7 @@ import { checkTargets, hidesCache, loadUserDb, prepareLauncher, startServiceProc
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
-import { writeNameFiles } from './names.js';
+import { writeNameFilesOffThread } from './names.js';
 import { undoing } from './undo.js';
 import { runPostStart } from './hooks.js';
 import { firewallWritten } from './firewall.js';
@@ -116,10 +116,11 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
   }));
   ctx.reached(`${op.id}:recorded`);
   mark('start: recorded');
+  // Its name files are written on libuv's threads meanwhile, and waited for before its launch.
+  const names = writeNameFilesOffThread(ctx, op.service);
+  names.catch(() => undefined); // waited for below (before the launch, or before an undo removes the folder)
   await undoing(
     async () => {
-      await writeNameFiles(ctx, op.service);
-      mark('start: name files');
       await turn();
       const launched = await startServiceProcess({
         roots: ctx.roots,
@@ -135,6 +136,8 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
         // No workload runs before the firewall of a network made in this run is written, nor
         // before the services it depends on are started (and healthy, or done, as asked).
         beforeLaunch: async () => {
+          await names;
+          mark('start: name files');
           await firewallWritten(ctx);
           if (waitsAtLaunch) await dependencies();
           ready(); // the starts that depend on this one prepare now, while it launches
@@ -149,6 +152,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
       }));
     },
     async () => {
+      await names.catch(() => undefined); // no write of it left to make the folder again
       await group.destroy();
       await rm(files.dir, { recursive: true, force: true });
       await rm(serviceRootDir(ctx.roots, project, op.service), { recursive: true, force: true });
