@@ -8,7 +8,7 @@ import { mkdir } from '../sys/fs-async.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';
-import { NETNS_DIR, serviceRootDir, type StateRoots } from '../state/paths.js';
+import { NETNS_DIR, serviceRootDir, STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
 import { imageLayerDirs } from '../image/paths.js';
 import type { ServiceView } from './view.js';
 import type { CgroupHandle, CgroupManager } from './cgroup/index.js';
@@ -80,7 +80,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
   if (request.empty) await group.killAll();
   mark('service: cgroup emptied');
   const files = serviceFiles(roots, project.name, service.name);
-  mkdirSync(files.dir, { recursive: true, mode: 0o700 }); // its name files' folder: made already by start-service
+  mkdirSync(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its name files' folder (start-service made it already; a direct caller, not)
   const mounts = await prepareMounts(
     {
       roots,

@@ -166,7 +166,7 @@ export function isEventWait(wchan: string): boolean {
  * a start would otherwise wait out the whole grace period. Returns the status it read last when
  * that look found it asleep in an event wait (mayActOn judges that status, not a new read).
  * Answers at once, not through a promise, when its first look decides (most stops: an old
- * process, or one asleep in its event loop): a stop does not yield before its signal then
+ * process, or one asleep in its event loop): a stop then awaits nothing before its signal
  * (stopAndRecord in executor/handlers/stop.ts).
  */
 function settled(proc: PinnedProcess): ProcStatus | undefined | Promise<ProcStatus | undefined> {
@@ -208,7 +208,8 @@ interface Judged {
 /**
  * Whether the process may act on the signal: looks until it sleeps (a process just exec'd is
  * still running). With the status of the last look (undefined once it is gone). At once, not
- * through a promise, when the first look decides (as settled()).
+ * through a promise, when the first look decides (as settled()); a namespace's pid 1 without a
+ * handler for the signal, seen running, is looked at again (a promise), whatever its age.
  */
 function mayActOn(proc: PinnedProcess, signal: number, seen?: ProcStatus): Judged | Promise<Judged> {
   const status = seen ?? readStatus(proc.pid);
@@ -427,6 +428,7 @@ async function signalAndWait(
   if (!judged.can) return finish(alive() ? 'killed-at-once' : 'not-running', judged.status);
   const ioBefore = readIoCalls(proc.pid);
   proc.signal(signal);
+  mark('stop: signalled');
   if (graceMs > 0) awaitsExit?.();
   // Looks at its signal state on each poll too: the handler that was there may be gone. A
   // process still starting up can take the signal in an early handler that resets itself (node's

@@ -119,8 +119,8 @@ function store<T>(
   };
   return {
     path,
-    read: async (roots, project, name) => read(path(roots, project, name)),
     readNow: (roots, project, name) => read(path(roots, project, name)),
+    read: async (roots, project, name) => read(path(roots, project, name)),
     write: (roots, record) => {
       const [project, name] = nameOf(record);
       const file = path(roots, project, name);

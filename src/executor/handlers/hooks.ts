@@ -22,7 +22,7 @@ async function hookUserDb(ctx: RunContext, spec: Service): Promise<UserDb | unde
 
 /** Runs `which` hooks of `spec` in its running process; returns why the first failed, or undefined. */
 async function runHooks(ctx: RunContext, spec: Service, which: 'post_start' | 'pre_stop', signal?: AbortSignal): Promise<string | undefined> {
-  const hooks: readonly WatchExec[] = (which === 'post_start' ? spec.postStart : spec.preStop) ?? [];
+  const hooks = hooksOf(spec, which);
   if (hooks.length === 0) return undefined;
   const record = await serviceRecords.read(ctx.roots, ctx.project.name, spec.name);
   const target = record && execTargetOf(record, spec);
@@ -51,6 +51,16 @@ async function runHooks(ctx: RunContext, spec: Service, which: 'post_start' | 'p
 export async function runPostStart(ctx: RunContext, spec: Service, signal?: AbortSignal): Promise<void> {
   const failed = await runHooks(ctx, spec, 'post_start', signal);
   if (failed !== undefined) throw new UserError('HOOK_FAILED', failed, 'fix the hook\'s command (`stack exec` runs it the same way); the service itself was started');
+}
+
+/** The hooks of `which` of `spec` (none for a service that left the project). */
+function hooksOf(spec: Service | undefined, which: 'post_start' | 'pre_stop'): readonly WatchExec[] {
+  return (which === 'post_start' ? spec?.postStart : spec?.preStop) ?? [];
+}
+
+/** Whether `spec` has hooks of `which` (a stop without pre_stop hooks does not wait for them: stop.ts). */
+export function hasHooks(spec: Service | undefined, which: 'post_start' | 'pre_stop'): boolean {
+  return hooksOf(spec, which).length > 0;
 }
 
 /** Before a stop: the service's pre_stop hooks; a failure is a notice, and the stop goes on. */

@@ -1,5 +1,5 @@
-// start-service: writes its name files, records then creates its cgroups, readies its volumes
-// and launches it in its netns, in its own root (view.ts: the host read-only, its /etc name files
+// start-service: records the service, writes its name files (on libuv's threads: names.ts),
+// creates its cgroups, readies its volumes and launches it in its netns, in its own root (view.ts: the host read-only, its /etc name files
 // and volumes bound in), once the services it depends on are started and its depends_on
 // conditions hold: waited for just before the launch, or before anything (waitsBeforePreparing).
 // The record gets the stamp, the cgroups and the stop settings before the launch (a crash leaves
@@ -17,7 +17,7 @@ import { checkTargets, hidesCache, loadUserDb, prepareLauncher, startServiceProc
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
-import { writeNameFilesOffThread } from './names.js';
+import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
 import { runPostStart } from './hooks.js';
 import { firewallWritten } from './firewall.js';
@@ -116,12 +116,16 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
   }));
   ctx.reached(`${op.id}:recorded`);
   mark('start: recorded');
-  // Its name files are written on libuv's threads meanwhile, and waited for before its launch.
-  const names = writeNameFilesOffThread(ctx, op.service);
-  names.catch(() => undefined); // waited for below (before the launch, or before an undo removes the folder)
+  // Its name files, made on libuv's threads while it gives the event loop its turn (other
+  // starts' steps go on meanwhile), are there before anything else of it is made: a failed
+  // write leaves no volume or bind source made for nothing.
+  const names = writeNameFiles(ctx, op.service);
+  names.catch(() => undefined); // awaited below, and by the undo before it removes the folder
   await undoing(
     async () => {
       await turn();
+      await names;
+      mark('start: name files');
       const launched = await startServiceProcess({
         roots: ctx.roots,
         project: ctx.project,
@@ -136,8 +140,6 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
         // No workload runs before the firewall of a network made in this run is written, nor
         // before the services it depends on are started (and healthy, or done, as asked).
         beforeLaunch: async () => {
-          await names;
-          mark('start: name files');
           await firewallWritten(ctx);
           if (waitsAtLaunch) await dependencies();
           ready(); // the starts that depend on this one prepare now, while it launches
@@ -152,7 +154,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
       }));
     },
     async () => {
-      await names.catch(() => undefined); // no write of it left to make the folder again
+      await names.catch(() => undefined); // no write of it is left to make the folder again
       await group.destroy();
       await rm(files.dir, { recursive: true, force: true });
       await rm(serviceRootDir(ctx.roots, project, op.service), { recursive: true, force: true });

@@ -15,7 +15,7 @@ import type { HandlerContext } from '../walk.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
-import { runPreStop } from './hooks.js';
+import { hasHooks, runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
 
 interface Pid {
@@ -55,15 +55,17 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
 
 /**
  * The stop itself: `gone` is called once its processes are gone, and its last steps wait for what
- * it returns. From its record's read to its signal it does not yield (unless the service has
- * pre_stop hooks, or its process is still starting: runtime/stop.ts): the stops of a `down` start
- * together, and each turn of the event loop one of them awaited let every other one do its step
- * first, so no signal went out before every stop had read its record and written its mark (a
- * `down` of 20 that exit on SIGTERM: the first signal ~15 ms after the stops began, traced).
+ * it returns. From its record's read to its signal it awaits nothing (unless the service has
+ * pre_stop hooks, or its process cannot be judged at one look: one still starting, or running
+ * when looked at; runtime/stop.ts settled() and mayActOn()): the stops of a `down` begin
+ * together, and at each await of one (most of them on promises resolved already) every other
+ * one did its own step first, so no signal went out before every stop had read its record and
+ * written its mark (a `down` of 20 that exit on SIGTERM: the first signal ~15 ms after the
+ * stops began, traced). The marks `stop: marked` and `stop: signalled` (STACK_TRACE) show it.
  */
 async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 'killAtOnce'>, gone: () => void | Promise<void>, awaitsExit: () => void): Promise<void> {
   const project = ctx.project.name;
-  const cgroups = await ctx.cgroups(); // the one turn, before any of its work
+  const cgroups = await ctx.cgroups(); // its one await, before any of its work
   const record = serviceRecords.readNow(ctx.roots, project, op.service);
   const group = cgroups.open(project, op.service);
   const settings = recordedStop(record);
@@ -72,7 +74,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
   if (record?.process) {
     const { pid, startTime } = record.process;
     const spec = ctx.project.services[op.service];
-    if (spec?.preStop !== undefined && spec.preStop.length > 0) await runPreStop(ctx, spec);
+    if (hasHooks(spec, 'pre_stop')) await runPreStop(ctx, spec);
     // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
     // Written before the signal, always: a `down` cut off while a service takes its grace period
     // must leave the mark for a later supervisor. (Written beside the signal through libuv's pool
@@ -80,6 +82,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
     // but a kill -9 of it right after a service had taken its SIGTERM, under a CI run's load,
     // came before the write had ended and left the service signalled without its mark.)
     writeRuntimeJsonSync(files.stopped, { pid, startTime });
+    mark('stop: marked');
     await stopProcess(
       {
         service: op.service,

@@ -155,6 +155,23 @@ describeRoot('up: what runs beside the walk', () => {
     expect(r.leftovers(['web'])).toEqual([]);
   });
 
+  it('signals each service of a `down` before the next stop writes its mark: no stop waits for the others\' steps first', async () => {
+    const r = rig();
+    const services = ['a', 'b', 'c'];
+    r.spec(services.map((s) => `  ${s}:\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]\n`).join(''));
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    // Each asleep in its `wait` (sigsuspend): judged at one look, as a settled service is.
+    for (const s of services) {
+      const pid = await r.pid(s);
+      await eventually(`${s} waiting`, () => readFileSync(`/proc/${pid}/wchan`, 'utf8').startsWith('sigsuspend'));
+    }
+    const down = await r.ok(['down', '--progress', 'plain'], { STACK_TRACE: '1' });
+    const steps = down.stderr.split('\n').flatMap((l) => /^trace \d+ +\+ *[\d.]+ ms (stop: (?:marked|signalled)) /.exec(l)?.[1] ?? []);
+    // Awaiting between its steps, every stop wrote its mark before any signal went out.
+    expect(steps).toEqual(services.flatMap(() => ['stop: marked', 'stop: signalled']));
+    expect(r.leftovers(services)).toEqual([]);
+  });
+
   it('answers a name a service asks for before its supervisor runs: the DNS listener is bound once the bridge is made', async () => {
     const r = rig();
     // Asks the nameserver of its resolv.conf (the gateway) for its own name at once, on a

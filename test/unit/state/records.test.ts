@@ -55,6 +55,14 @@ describe('records', () => {
     await expect(serviceRecords.read(roots, 'shop', 'bad')).rejects.toThrow(/bad\.json is unreadable: project/);
   });
 
+  test('readNow answers without a promise: the record, undefined when absent, and an unreadable one thrown at once', async () => {
+    await serviceRecords.write(roots, web);
+    expect(serviceRecords.readNow(roots, 'shop', 'web')).toEqual(web);
+    expect(serviceRecords.readNow(roots, 'shop', 'nope')).toBeUndefined();
+    await writeFile(join(dir, 'run/shop/services/bad.json'), '{"version":1,"kind":"service"');
+    expect(() => serviceRecords.readNow(roots, 'shop', 'bad')).toThrow(expect.objectContaining({ code: 'STATE_RECORD_INVALID' }));
+  });
+
   test('writing a record of the wrong shape is refused', async () => {
     await expect(serviceRecords.write(roots, { ...web, process: { pid: -1, startTime: 0 } })).rejects.toThrow();
     expect(await serviceRecords.read(roots, 'shop', 'web')).toBeUndefined();
