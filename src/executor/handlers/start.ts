@@ -1,7 +1,8 @@
 // start-service: records the service, writes its name files (on libuv's threads: names.ts),
-// creates its cgroups, readies its volumes and launches it in its netns, in its own root (view.ts: the host read-only, its /etc name files
-// and volumes bound in), once the services it depends on are started and its depends_on
-// conditions hold: waited for just before the launch, or before anything (waitsBeforePreparing).
+// creates its cgroups, readies its volumes and launches it in its netns, in its own root
+// (view.ts: the host read-only, its /etc name files and volumes bound in), once the services it
+// depends on are started and its depends_on conditions hold: waited for just before the launch,
+// or before anything (waitsBeforePreparing).
 // The record gets the stamp, the cgroups and the stop settings before the launch (a crash leaves
 // nothing `down` cannot find: the cgroups hold whatever was started) and the pids right after it.
 import { existsSync } from 'node:fs';
