@@ -57,9 +57,9 @@ function nameFiles(ctx: RunContext, service: string): { dir: string; files: [str
  * here). A start begins this once it has recorded itself and waits for it before it makes its
  * cgroups (start.ts); the peers of the services an `up` started are rewritten so after its walk
  * (apply.ts afterUp). On this host kind's ext4 without a journal (/run and /tmp), making a file
- * searches past every inode freed in the last minute: after a few `up`s and `down`s the folder
- * and each of the three files took 0.2-1 ms of the kernel's time, 8-21 ms of an `up -d` of 20
- * on the CLI's thread when they were made there (docs/architecture.md, "Kernel facts").
+ * passes over the inodes freed in the last minute: after many `up`s and `down`s the folder and
+ * each of the three files took 0.2-1 ms of the kernel's time, 8-21 ms of an `up -d` of 20 on
+ * the CLI's thread when they were made there (docs/architecture.md, "Kernel facts").
  */
 export async function writeNameFiles(ctx: RunContext, service: string): Promise<void> {
   const { dir, files } = nameFiles(ctx, service);

@@ -56,12 +56,12 @@ export async function stopService(ctx: RunContext, op: Pick<StopService, 'servic
 /**
  * The stop itself: `gone` is called once its processes are gone, and its last steps wait for what
  * it returns. From its record's read to its signal it awaits nothing (unless the service has
- * pre_stop hooks, or its process cannot be judged at one look: one still starting, or running
- * when looked at; runtime/stop.ts settled() and mayActOn()): the stops of a `down` begin
- * together, and at each await of one (most of them on promises resolved already) every other
- * one did its own step first, so no signal went out before every stop had read its record and
- * written its mark (a `down` of 20 that exit on SIGTERM: the first signal ~15 ms after the
- * stops began, traced). The marks `stop: marked` and `stop: signalled` (STACK_TRACE) show it.
+ * pre_stop hooks, or one look cannot judge its process: runtime/stop.ts settled() and
+ * mayActOn()): the stops of a `down` begin together, and at each await of one (most of them on
+ * promises resolved already) every other one did its own step first, so no signal went out
+ * before every stop had read its record and written its mark (a `down` of 20 that exit on
+ * SIGTERM: the first signal ~15 ms after the stops began, traced). The marks `stop: marked` and
+ * `stop: signalled` (STACK_TRACE) show it.
  */
 async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 'killAtOnce'>, gone: () => void | Promise<void>, awaitsExit: () => void): Promise<void> {
   const project = ctx.project.name;

@@ -20,6 +20,7 @@ import { isSameProcess } from '../../../src/sys/proc.js';
 import { networkRecords } from '../../../src/state/records.js';
 import { FIREWALL_PENDING } from '../../../src/planner/hash.js';
 import { nftTableName } from '../../../src/names.js';
+import { isEventWait } from '../../../src/runtime/stop.js';
 import { rigPerTest, type Rig } from './rig.js';
 
 const rig = rigPerTest();
@@ -160,10 +161,10 @@ describeRoot('up: what runs beside the walk', () => {
     const services = ['a', 'b', 'c'];
     r.spec(services.map((s) => `  ${s}:\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]\n`).join(''));
     await r.ok(['up', '-d', '--progress', 'quiet']);
-    // Each asleep in its `wait` (sigsuspend): judged at one look, as a settled service is.
+    // Each asleep in its `wait` (dash: sigsuspend; bash: do_wait): judged at one look, as a settled service is.
     for (const s of services) {
       const pid = await r.pid(s);
-      await eventually(`${s} waiting`, () => readFileSync(`/proc/${pid}/wchan`, 'utf8').startsWith('sigsuspend'));
+      await eventually(`${s} waiting`, () => isEventWait(readFileSync(`/proc/${pid}/wchan`, 'utf8').trim()));
     }
     const down = await r.ok(['down', '--progress', 'plain'], { STACK_TRACE: '1' });
     const steps = down.stderr.split('\n').flatMap((l) => /^trace \d+ +\+ *[\d.]+ ms (stop: (?:marked|signalled)) /.exec(l)?.[1] ?? []);

