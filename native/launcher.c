@@ -70,15 +70,6 @@ static void join_pid_namespace(const char *path) {
   close(fd);
 }
 
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-/* clone3(2)'s arguments (linux/sched.h's struct clone_args, whose header clashes with glibc's). */
-struct clone3_args {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-};
-#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
-
 /* The workload's clone (`flags`: its namespaces and SIGCHLD). Where one of its groups is a cgroup
  * v2 folder it is cloned straight into it (clone3 CLONE_INTO_CGROUP, Linux 5.7): born there, it is
  * never moved, so it does not wait for the grace period a cgroup.procs write may (v2 has no

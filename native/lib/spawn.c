@@ -14,15 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
-/* clone3(2)'s argument as of Linux 5.7 (CLONE_ARGS_SIZE_VER2): the header's may be older. */
-struct clone_args_v2 {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-};
-
 /* What the child does, and where it says why it could not (it shares this memory until it execs). */
 struct child {
   const char *path;
@@ -48,7 +39,7 @@ struct child {
  * sharing this memory must not return into a frame of its parent's. x86-64 only for now (the
  * machines this is built and tested on); elsewhere stack_spawn says ENOSYS and the caller uses
  * posix_spawn, the launcher then moving itself as before. */
-long stack_clone3_run(struct clone_args_v2 *args, size_t size, int (*fn)(void *), void *arg);
+long stack_clone3_run(struct clone3_args *args, size_t size, int (*fn)(void *), void *arg);
 
 #if defined(__x86_64__)
 #define CLONE3_RUN_ARCH 1
@@ -148,9 +139,9 @@ __attribute__((visibility("default"))) int stack_spawn(const char *path, char *c
     munmap(map, GUARD + CHILD_STACK);
     return -err;
   }
-  struct clone_args_v2 args;
+  struct clone3_args args;
   memset(&args, 0, sizeof args);
-  args.flags = CLONE_VM | CLONE_VFORK | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.flags = CLONE_VM | CLONE_VFORK | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP_FLAG : 0);
   args.exit_signal = SIGCHLD;
   args.stack = (uint64_t)(uintptr_t)(map + GUARD);
   args.stack_size = CHILD_STACK;

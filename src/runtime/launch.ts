@@ -103,7 +103,8 @@ interface StartedLauncher {
  * its mark (names.ts launcherMark: how observe ties a launcher that has not answered yet to its
  * service, state/starting.ts), then the monitor group it moves itself into as it starts, where
  * it was not born there (cgroup/monitors.ts monitorPlacement, native/launcher/place.h), while it
- * waits for its whole request on stdin; feed() gives it the request and collects its answer. The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
+ * waits for its whole request on stdin; feed() gives it the request and collects its answer.
+ * The spawn runs on one of libuv's threads (sys/spawn.ts): posix_spawn holds
  * its thread until the launcher execs, ~2.4 ms a launcher on this machine, which for the 20
  * launchers of an `up -d` of 20 was 46 ms of the CLI's only thread. What is asked of the
  * launcher before the spawn is done waits for it.
@@ -198,7 +199,6 @@ function failedLauncher(error: Error): StartedLauncher {
     feed: () => Promise.reject(error),
   };
 }
-
 
 /** Launchers spawned ahead of their launch (prepareLauncher), by project, service and path. */
 const prepared = new Map<string, StartedLauncher>();

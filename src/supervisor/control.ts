@@ -175,9 +175,9 @@ const supervisorEnv = (): Record<string, string | undefined> => ({ ...nodeHelper
  * `sockets` as its descriptors 3, 4, ...; resolves to its pid. It is spawned through the
  * launcher (native/launcher/place.h), born in the project's monitor group on cgroup v2 where it
  * can be and moving itself there on v1's (monitorPlacement), in C and in its own process, and
- * execs Node with the same pid: the supervisor is born there. The
- * launcher is given one end of a socket pair, which its exec closes: `placed` is that end's
- * close. Without a built launcher, Node is spawned straight away and moves itself (main.ts).
+ * execs Node with the same pid: the supervisor is born there. The launcher is given one end of
+ * a socket pair, which its exec closes: `placed` is that end's close. Without a built launcher,
+ * Node is spawned straight away and moves itself (main.ts).
  */
 async function spawnProgram(project: string, roots: StateRoots, last: string, out: number, sockets: readonly number[]): Promise<SpawnedSupervisor> {
   let nothing: number | undefined;
@@ -317,9 +317,8 @@ export function discardPreparedSupervisor(project: string, roots: StateRoots = s
 /**
  * Hands the prepared launcher its descriptors (`fds`: its 1, 2, 3, ...) and last argument, and
  * waits until it has taken them (they stay open here until then; native/launcher.c says "t"
- * then, before its exec): the supervisor, or undefined
- * when it could not take them or said nothing in time (then killed), and the caller starts it the
- * other way.
+ * then, before its exec): the supervisor, or undefined when it could not take them or said
+ * nothing in time (then killed), and the caller starts it the other way.
  */
 async function handOver(prepared: PreparedSupervisor, fds: readonly number[], last: string): Promise<SpawnedSupervisor | undefined> {
   const said = placementSaid(prepared.placement, TAKEN_WAIT_MS, prepared.modules);
