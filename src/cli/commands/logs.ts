@@ -1,5 +1,6 @@
 // `stack logs`: the services' output from their log files (written by each service's monitor,
-// whether or not anything else runs), merged in time order, `name |` prefixed; -f follows.
+// whether or not anything else runs), merged in time order, `name |` prefixed; -f follows;
+// --since and --until choose lines by their time, in the forms `docker compose logs` takes.
 import { existsSync, readdirSync } from 'node:fs';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
@@ -11,6 +12,7 @@ import { formatLogLine, readLogLines, type LogLine, followLogs } from '../../run
 import { runtimeRoot, serviceFiles } from '../../state/service-files.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { UserError } from '../../errors.js';
+import { parseLogTime } from '../log-time.js';
 
 const HELP = `Usage: stack logs [OPTIONS] [SERVICE...]
 
@@ -20,6 +22,9 @@ Options:
   -f, --follow          Keep printing new output until Ctrl-C
   -t, --timestamps      Put each line's time first
   -n, --tail N          Only the last N lines of each service
+      --since TIME      Only lines from TIME on: 2024-01-02T15:04:05Z, 2024-01-02, a Unix time,
+                        or a duration back from now (42m, 1h30m)
+      --until TIME      Only lines up to TIME (the same forms); -f stops following then
       --no-log-prefix   Print lines without the "name |" prefix
       --no-color        Print the "name |" prefixes without colours
   -h, --help            Print this help
@@ -34,6 +39,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       follow: { type: 'boolean', short: 'f', default: false },
       timestamps: { type: 'boolean', short: 't', default: false },
       tail: { type: 'string', short: 'n' },
+      since: { type: 'string' },
+      until: { type: 'string' },
       'no-log-prefix': { type: 'boolean', default: false },
       'no-color': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -48,6 +55,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) {
     throw new UserError('CLI_BAD_ARGUMENTS', `--tail wants a whole number of lines, not "${values.tail}"`, 'e.g. stack logs --tail 50 web');
   }
+  const now = Date.now();
+  const since = values.since === undefined ? undefined : parseLogTime('--since', values.since, now);
+  const until = values.until === undefined ? undefined : parseLogTime('--until', values.until, now);
+  /** Within --since and --until (log times compare as text: logTimeOf). */
+  const within = (line: LogLine): boolean => (since === undefined || line.time >= since) && (until === undefined || line.time <= until);
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const known = servicesWithLogs(roots, project);
@@ -65,25 +77,32 @@ export async function run(ctx: CommandContext): Promise<number> {
   const prefix = values['no-log-prefix']
     ? (_: string, line: string) => line
     : logPrefixer(services, !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true);
-  const print = (service: string, line: LogLine) =>
-    ctx.stdout.write(`${prefix(service, formatLogLine(line, { timestamps: values.timestamps }))}\n`);
+  const print = (service: string, line: LogLine) => {
+    if (within(line)) ctx.stdout.write(`${prefix(service, formatLogLine(line, { timestamps: values.timestamps }))}\n`);
+  };
 
   const past = services.flatMap((service) =>
     readLogLines(serviceFiles(roots, project, service).log, tail === undefined ? {} : { tail }).map((line) => ({ service, line })),
   );
   // Times are RFC 3339 with a fixed width, so string order is time order; the sort is stable.
+  // --tail takes each service's last lines, then --since and --until choose among them, as Docker does.
   past.sort((a, b) => (a.line.time < b.line.time ? -1 : a.line.time > b.line.time ? 1 : 0));
   for (const { service, line } of past) print(service, line);
-  if (!values.follow) return 0;
+  // Nothing can come after --until once it has passed: no following then (Docker's rule too).
+  const followFor = until === undefined ? Infinity : Date.parse(`${until.slice(0, 23)}Z`) - Date.now();
+  if (!values.follow || followFor <= 0) return 0;
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // --until in the future: the following ends then, as a Ctrl-C would end it.
+  const timer = Number.isFinite(followFor) ? setTimeout(onSignal, Math.min(followFor, 2 ** 31 - 1)) : undefined;
   try {
     const logs = services.map((service) => ({ service, path: serviceFiles(roots, project, service).log }));
     await followLogs(logs, print, stop.signal, 100, true);
   } finally {
+    clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -55,4 +55,39 @@ describeRoot('stack logs', () => {
     expect(wrong.exitCode).toBe(1);
     expect(wrong.stderr).toContain('did you mean two?');
   });
+
+  it('--since and --until choose lines by their time (an RFC 3339 time, a Unix time, a duration back from now)', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    r.spec(`  one:
+    command: ["sh", "-c", "echo early; sleep 1.2; echo late; sleep 3600"]
+`);
+    await r.ok(['up', '-d', '--progress', 'quiet']);
+    const stamped = await eventually(r, ['-t', '--no-log-prefix', 'one'], /late$/m);
+    const timeOf = (word: string): string => stamped.split('\n').find((l) => l.endsWith(` ${word}`))!.split(' ')[0]!;
+    const [early, late] = [timeOf('early'), timeOf('late')];
+    expect(early < late).toBe(true);
+    // A time between the two lines: the log files' times, to the millisecond, in RFC 3339 and as a Unix time.
+    const between = new Date((Date.parse(early) + Date.parse(late)) / 2);
+    const lines = async (...args: string[]) => (await r.ok(['logs', '--no-log-prefix', ...args, 'one'])).stdout.trim().split('\n');
+    expect(await lines('--since', between.toISOString())).toEqual(['late']);
+    expect(await lines('--until', between.toISOString())).toEqual(['early']);
+    expect(await lines('--since', String(between.getTime() / 1000))).toEqual(['late']);
+    expect(await lines('--since', '10m')).toEqual(['early', 'late']);
+    expect(await lines('--since', early, '--until', early)).toEqual(['early']); // both ends included
+    // --tail first, then the times choose among those lines (Docker's order).
+    expect((await r.ok(['logs', '--no-log-prefix', '--tail', '1', '--until', between.toISOString(), 'one'])).stdout).toBe('');
+    // -f with --until in the past prints and ends at once; in the future, it ends then.
+    const past = await r.stack(['logs', '-f', '--no-log-prefix', '--until', between.toISOString(), 'one']);
+    expect([past.exitCode, past.stdout.trim()]).toEqual([0, 'early']);
+    const started = Date.now();
+    const soon = await r.stack(['logs', '-f', '--no-log-prefix', '--until=-1s', 'one']); // a second from now
+    expect([soon.exitCode, soon.stdout.trim()]).toEqual([0, 'early\nlate']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+
+    const bad = await r.stack(['logs', '--since', 'yesterday', 'one']);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('--since wants a time, not "yesterday"');
+    expect(bad.stderr).toContain('--since 42m');
+  });
 });
