@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compares two builds of stack on this host, as the README's Performance section does: rounds of
+// Compares two builds of stack on this host, as docs/performance.md's measurements do: rounds of
 // a fresh `up -d` of N services, a no-op `up -d`, `ps` (its output read by this script, as a
 // program or a pipe reads it) and `down`, each build in turn, the order swapped every round so
 // that the machine's moods (its load moves timings by 5-20 % within minutes) hit both. Prints
