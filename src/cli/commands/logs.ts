@@ -24,11 +24,15 @@ Options:
   -n, --tail N          Only the last N lines of each service
       --since TIME      Only lines from TIME on: 2024-01-02T15:04:05Z, 2024-01-02, a Unix time,
                         or a duration back from now (42m, 1h30m)
-      --until TIME      Only lines up to TIME (the same forms); -f stops following then
+      --until TIME      Only lines up to TIME (the same forms; --until=-1h is an hour from now);
+                        -f stops following then
       --no-log-prefix   Print lines without the "name |" prefix
       --no-color        Print the "name |" prefixes without colours
   -h, --help            Print this help
 `;
+
+/** How often -f looks at the log files. */
+const FOLLOW_POLL_MS = 100;
 
 /** Runs `stack logs`. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -89,18 +93,27 @@ export async function run(ctx: CommandContext): Promise<number> {
   past.sort((a, b) => (a.line.time < b.line.time ? -1 : a.line.time > b.line.time ? 1 : 0));
   for (const { service, line } of past) print(service, line);
   // Nothing can come after --until once it has passed: no following then (Docker's rule too).
-  const followFor = until === undefined ? Infinity : Date.parse(`${until.slice(0, 23)}Z`) - Date.now();
-  if (!values.follow || followFor <= 0) return 0;
+  const untilMs = until === undefined ? undefined : Date.parse(`${until.slice(0, 23)}Z`) + 1;
+  if (!values.follow || (untilMs !== undefined && untilMs <= Date.now())) return 0;
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // --until in the future: the following ends then, as a Ctrl-C would end it.
-  const timer = Number.isFinite(followFor) ? setTimeout(onSignal, Math.min(followFor, 2 ** 31 - 1)) : undefined;
+  // --until to come: the following ends then, as a Ctrl-C would end it, looked at again on the
+  // wall clock (a timer waits 24.8 days at most, and on a clock the wall clock's changes do not
+  // move). Two polls later: a line is stamped as its first byte is read and written after
+  // (native/launcher/log.c); print() leaves out anything past --until.
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    const left = untilMs! + 2 * FOLLOW_POLL_MS - Date.now();
+    if (left <= 0) onSignal();
+    else timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+  };
+  if (untilMs !== undefined) arm();
   try {
     const logs = services.map((service) => ({ service, path: serviceFiles(roots, project, service).log }));
-    await followLogs(logs, print, stop.signal, 100, true);
+    await followLogs(logs, print, stop.signal, FOLLOW_POLL_MS, true);
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', onSignal);

@@ -1,6 +1,6 @@
 // The times `stack logs --since/--until` take (src/cli/log-time.ts): the forms Docker's parser
 // takes, each turned into the log files' own form, and what is not a time refused with a hint.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logTimeOf, parseGoDuration, parseLogTime } from '../../../src/cli/log-time.js';
 import { UserError } from '../../../src/errors.js';
 
@@ -19,8 +19,14 @@ describe('parseGoDuration', () => {
     expect(parseGoDuration('.5s')).toBe(500_000_000n);
   });
 
-  it('is undefined for what is no duration', () => {
-    for (const text of ['', '10', 'm', '1x', '1h30', '10 m', '1.s2', 'h1']) expect(parseGoDuration(text), text).toBeUndefined();
+  it('takes a zero of either sign, as Go does', () => {
+    expect(parseGoDuration('0')).toBe(0n);
+    expect(parseGoDuration('-0')).toBe(0n);
+  });
+
+  it('is undefined for what is no duration, and for one past Go\'s largest (~292 years)', () => {
+    for (const text of ['', '10', 'm', '1x', '1h30', '10 m', '1.s2', 'h1', '2600000h']) expect(parseGoDuration(text), text).toBeUndefined();
+    expect(parseGoDuration('2500000h')).toBe(2_500_000n * 3600n * 1_000_000_000n);
   });
 });
 
@@ -31,10 +37,17 @@ describe('parseLogTime', () => {
     expect(logTimeOf(5n) < logTimeOf(6n)).toBe(true);
   });
 
-  it('counts a duration back from now', () => {
+  it('counts a duration back from now, to the whole second (as Docker does)', () => {
     expect(parseLogTime('--since', '42m', NOW)).toBe('2024-01-02T14:22:05.000000000Z');
+    expect(parseLogTime('--since', '42m', NOW + 999)).toBe('2024-01-02T14:22:05.000000000Z');
     expect(parseLogTime('--since', '1h30m', NOW)).toBe('2024-01-02T13:34:05.000000000Z');
     expect(parseLogTime('--until', '-1h', NOW)).toBe('2024-01-02T16:04:05.000000000Z');
+    expect(parseLogTime('--until', '-0', NOW + 500)).toBe('2024-01-02T15:04:05.000000000Z');
+  });
+
+  it('sets nothing for an empty value, as Docker', () => {
+    expect(parseLogTime('--since', '', NOW)).toBeUndefined();
+    expect(parseLogTime('--since', '  ', NOW)).toBeUndefined();
   });
 
   it('reads RFC 3339 times with a zone, a fraction or an offset', () => {
@@ -43,14 +56,24 @@ describe('parseLogTime', () => {
     expect(parseLogTime('--since', '2024-01-02T15:04:05.123456789Z', NOW)).toBe('2024-01-02T15:04:05.123456789Z');
     expect(parseLogTime('--since', '2024-01-02T17:04:05+02:00', NOW)).toBe('2024-01-02T15:04:05.000000000Z');
     expect(parseLogTime('--since', '2024-01-02T10:04:05-05:00', NOW)).toBe('2024-01-02T15:04:05.000000000Z');
+    expect(parseLogTime('--since', '2024-01-02T15:04:05.1234567891Z', NOW)).toBe('2024-01-02T15:04:05.123456789Z'); // past nine digits: dropped
+    expect(parseLogTime('--since', '2024-01-02T15Z', NOW)).toBe('2024-01-02T15:00:00.000000000Z');
+    expect(parseLogTime('--since', '2024-01-02Z', NOW)).toBe('2024-01-02T00:00:00.000000000Z');
+    expect(parseLogTime('--since', '2024-01-02+02:00', NOW)).toBe('2024-01-01T22:00:00.000000000Z');
   });
 
-  it("reads a time without a zone, and a date, as the host's local time", () => {
-    const local = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => logTimeOf(BigInt(new Date(y, mo - 1, d, h, mi, s).getTime()) * 1_000_000n);
-    expect(parseLogTime('--since', '2024-01-02T15:04:05', NOW)).toBe(local(2024, 1, 2, 15, 4, 5));
-    expect(parseLogTime('--since', '2024-01-02T15:04', NOW)).toBe(local(2024, 1, 2, 15, 4));
-    expect(parseLogTime('--since', '2024-01-02T15', NOW)).toBe(local(2024, 1, 2, 15));
-    expect(parseLogTime('--since', '2024-01-02', NOW)).toBe(local(2024, 1, 2));
+  describe("without a zone, the host's local time on that date", () => {
+    const tz = process.env.TZ;
+    beforeAll(() => void (process.env.TZ = 'Europe/Berlin')); // Node takes a new TZ at once
+    afterAll(() => (tz === undefined ? delete process.env.TZ : (process.env.TZ = tz)));
+
+    it('in winter and in summer (not today\'s offset for every date, as Docker applies)', () => {
+      expect(parseLogTime('--since', '2024-01-02T15:04:05', NOW)).toBe('2024-01-02T14:04:05.000000000Z');
+      expect(parseLogTime('--since', '2024-01-02T15:04', NOW)).toBe('2024-01-02T14:04:00.000000000Z');
+      expect(parseLogTime('--since', '2024-01-02T15', NOW)).toBe('2024-01-02T14:00:00.000000000Z');
+      expect(parseLogTime('--since', '2024-01-02', NOW)).toBe('2024-01-01T23:00:00.000000000Z');
+      expect(parseLogTime('--since', '2024-07-01T12:00', NOW)).toBe('2024-07-01T10:00:00.000000000Z');
+    });
   });
 
   it('reads a Unix time in seconds, with a fraction; 0 is the epoch, not a duration', () => {
@@ -60,7 +83,7 @@ describe('parseLogTime', () => {
   });
 
   it('refuses what is no time, naming the option and the forms it takes', () => {
-    for (const bad of ['yesterday', '2024-13-01', '2024-02-30', '2024-01-02T25:00:00Z', '10 minutes', '']) {
+    for (const bad of ['yesterday', '2024-13-01', '2024-02-30', '2024-01-02T25:00:00Z', '2024-01-02T15:04:05+24:00', '10 minutes', '3000000h']) {
       let caught: unknown;
       try {
         parseLogTime('--until', bad, NOW);
