@@ -26,6 +26,8 @@ Options:
   -v, --volumes         Remove named and anonymous volumes too
   -t, --timeout N       Seconds to wait for each service to stop (default: its stop_grace_period)
       --no-lock-wait    Fail at once when another stack command holds the project's lock
+      --remove-orphans  Accepted for compose's sake: down removes every service stack recorded
+                        for the project, those the spec no longer has too
       --progress MODE   auto (default), tty, plain, json or quiet
   -h, --help            Print this help
 `;
@@ -56,6 +58,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     volumes: { type: 'boolean', short: 'v', default: false },
     timeout: { type: 'string', short: 't' },
     'no-lock-wait': { type: 'boolean', default: false },
+    'remove-orphans': { type: 'boolean', default: false }, // what down always does
     progress: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });

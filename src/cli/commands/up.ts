@@ -43,6 +43,8 @@ Options:
       --abort-on-container-exit   Stop every service when one exits; exit with its code
       --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
       --no-lock-wait              Fail at once when another stack command holds the project's lock
+      --remove-orphans            Accepted for compose's sake: up always removes the services the spec
+                                  no longer has (compose keeps them unless given this)
       --progress MODE             auto (default), tty, plain, json or quiet
   -t, --timeout N                 Seconds to wait for each service to stop on Ctrl-C (default: its stop_grace_period)
   -h, --help                      Print this help
@@ -68,6 +70,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       'abort-on-container-exit': { type: 'boolean', default: false },
       'exit-code-from': { type: 'string' },
       'no-lock-wait': { type: 'boolean', default: false },
+      'remove-orphans': { type: 'boolean', default: false }, // what up always does
       progress: { type: 'string' },
       timeout: { type: 'string', short: 't' },
       help: { type: 'boolean', short: 'h', default: false },

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
-import { bridgeName, netnsName } from '../../../src/names.js';
+import { bridgeName, netnsName, vethHostName } from '../../../src/names.js';
 import { volumeDataDir } from '../../../src/state/paths.js';
 import { readLogLines } from '../../../src/runtime/logs.js';
 import { serviceFiles } from '../../../src/state/service-files.js';
@@ -112,6 +112,25 @@ describeRoot('stack up / stack down', () => {
     expect(await r.pid('a')).toBe(a);
     expect(await r.pid('b')).not.toBe(b);
     expect(readFileSync(`/proc/${await r.pid('b')}/environ`, 'utf8')).toContain('LEVEL=2');
+  });
+
+  it("a service the spec no longer has goes at the next up, --remove-orphans or not (compose's option, accepted by up and down)", async () => {
+    const r = rig();
+    r.spec(TWO.replace('    depends_on: [a]\n', ''));
+    await r.ok(['up', '-d']);
+    const a = await r.pid('a');
+    r.spec('  a:\n    command: sleep 3600\n');
+    await r.ok(['up', '-d', '--remove-orphans']);
+    expect(await r.pid('a')).toBe(a);
+    // b's namespace, veth, cgroups and record are gone; a's and the project's stay.
+    const ofB = r.leftovers(['b']).filter(
+      (e) => e.includes(netnsName(r.name, 'b')) || e.includes(vethHostName(r.name, 'b', 'default')) || e.endsWith(`/${r.name}/b`) || e.includes('services/b.json'),
+    );
+    expect(ofB).toEqual([]);
+    expect(r.leftovers(['a']).some((e) => e.includes(netnsName(r.name, 'a')))).toBe(true);
+    expect((await r.ok(['ps'])).stdout).not.toMatch(/^b\s/m);
+    await r.ok(['down', '--remove-orphans']);
+    expect(r.leftovers(['a', 'b'])).toEqual([]);
   });
 
   it('down works without the spec file, from the records (-p NAME)', async () => {
