@@ -23,9 +23,14 @@ List the project's services: state, health, pid, restarts and published ports.
 
 Options:
   -a, --all             Show the one-offs of \`stack run\` too (as compose's ps -a does)
+      --status STATE    Only the services in STATE: running, restarting or exited (repeatable)
+      --services        Print the services' names only, one a line
       --format FORMAT   table (default) or json
   -h, --help            Print this help
 `;
+
+/** The states --status takes (compose's others, created, paused, removing and dead, never show here). */
+const STATES = ['running', 'restarting', 'exited'] as const;
 
 /** One row of `stack ps`. */
 export interface PsRow {
@@ -48,6 +53,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   mark('ps: begin');
   const { values } = parseCommandOptions('ps', ctx.args, {
     all: { type: 'boolean', short: 'a', default: false },
+    status: { type: 'string', multiple: true, default: [] as string[] },
+    services: { type: 'boolean', default: false },
     format: { type: 'string', default: 'table' },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -56,6 +63,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   tableOrJson(values.format);
+  const unknown = values.status.find((state) => !(STATES as readonly string[]).includes(state));
+  if (unknown !== undefined) {
+    throw new UserError('CLI_BAD_ARGUMENTS', `--status takes ${STATES.join(', ')}, not "${unknown}"`, 'e.g. stack ps --status running');
+  }
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   mark('ps: named');
@@ -84,7 +95,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const r = replicaOf(key);
     return scaled.has(r.service) && live.services[key]?.oneOff === undefined ? `${r.service}-${r.index}` : key;
   };
-  const rows: PsRow[] = shown
+  const all: PsRow[] = shown
     .sort((a, b) => {
       const x = replicaOf(a.name);
       const y = replicaOf(b.name);
@@ -113,6 +124,15 @@ export async function run(ctx: CommandContext): Promise<number> {
         image: spec?.image ?? null,
       };
     });
+  // An exit shows how it ended (`exited with code 1`): its state for --status is `exited`.
+  const stateOf = (row: PsRow): string => (row.state === 'running' || row.state === 'restarting' ? row.state : 'exited');
+  const rows = values.status.length === 0 ? all : all.filter((r) => values.status.includes(stateOf(r)));
+  if (values.services) {
+    // compose's `ps --services`: the services' names (a scaled service's once), whatever --format says.
+    const names = [...new Set(rows.map((r) => r.service))];
+    ctx.stdout.write(names.map((n) => `${n}\n`).join(''));
+    return 0;
+  }
   if (values.format === 'json') {
     ctx.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return 0;

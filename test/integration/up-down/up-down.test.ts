@@ -133,6 +133,28 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['a', 'b'])).toEqual([]);
   });
 
+  it("ps --status chooses services by state and --services prints their names (compose's options)", async () => {
+    const r = rig();
+    r.spec('  a:\n    command: sleep 3600\n  b:\n    command: ["sh", "-c", "exit 3"]\n');
+    await r.ok(['up', '-d']);
+    const ps = async (...args: string[]) => (await r.ok(['ps', ...args])).stdout;
+    for (let tries = 0; !/^b\s+exited with code 3/m.test(await ps()); tries++) {
+      expect(tries, 'b never showed as exited').toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await ps('--services')).toBe('a\nb'); // the final newline trimmed by the rig
+    expect(await ps('--services', '--status', 'running')).toBe('a');
+    expect(await ps('--services', '--status', 'exited')).toBe('b');
+    expect(await ps('--services', '--status', 'exited', '--status', 'running')).toBe('a\nb');
+    expect(await ps('--services', '--status', 'restarting')).toBe('');
+    const table = await ps('--status', 'exited');
+    expect(table).toMatch(/^b\s+exited with code 3/m);
+    expect(table).not.toMatch(/^a\s/m);
+    const bad = await r.stack(['ps', '--status', 'paused']);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('--status takes running, restarting, exited, not "paused"');
+  });
+
   it('down works without the spec file, from the records (-p NAME)', async () => {
     const r = rig();
     r.spec(TWO);
