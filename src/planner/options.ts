@@ -20,6 +20,11 @@ export interface ReconcileOptions {
   readonly follow?: boolean;
   /** Remove live one-offs (`stack run`) too: `down`. Otherwise they are no orphans and stay. */
   readonly removeOneOffs?: boolean;
+  /**
+   * compose's `up --remove-orphans`: the services the spec no longer has go even when the up names
+   * services (a plain up removes them anyway), and so do the one-offs whose process has ended.
+   */
+  readonly removeOrphans?: boolean;
   /** With modes that cover the whole project (`up --force-recreate` naming no service): orphans and unused networks still go, as in a plain up. */
   readonly whole?: boolean;
 }

@@ -23,11 +23,13 @@ export interface UpOptions {
   readonly noDeps?: boolean;
   /** Recreate the targeted services even when unchanged. */
   readonly forceRecreate?: boolean;
+  /** compose's --remove-orphans (ReconcileOptions.removeOrphans). */
+  readonly removeOrphans?: boolean;
 }
 
 /** The plan that brings the host from `live` to `project` (`stack plan`, `stack up`). */
 export function plan(project: Project, live: LiveState, options: UpOptions = {}): Plan {
-  const base = { removeVolumes: false, removedCause: 'removed from the spec', volumeCause: 'removed from the spec' };
+  const base = { removeVolumes: false, removedCause: 'removed from the spec', volumeCause: 'removed from the spec', removeOrphans: options.removeOrphans === true };
   if (options.services === undefined && !options.forceRecreate) return reconcile(project, live, base);
   const names = options.services ?? Object.keys(project.services);
   // A scaled dependency comes with every replica (planner/replicas.ts).
@@ -101,8 +103,15 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     const of = parseReplicaKey(s)?.service;
     return of !== undefined && project.services[of] !== undefined && ['converge', 'recreate'].includes(modeOf(of).kind);
   };
+  // A one-off is no orphan unless it goes with `down`, or with --remove-orphans once it has ended
+  // (compose's: a one-off container that exited).
+  const goes = (s: string): boolean => {
+    const observed = live.services[s];
+    if (observed?.oneOff === undefined) return cleans || options.removeOrphans === true || scaledDown(s);
+    return options.removeOneOffs === true || (options.removeOrphans === true && observed.process?.alive !== true);
+  };
   const orphans = Object.keys(live.services)
-    .filter((s) => !project.services[s] && (options.removeOneOffs || live.services[s]?.oneOff === undefined) && (cleans || scaledDown(s)))
+    .filter((s) => !project.services[s] && goes(s))
     .sort();
   const touchesResources = (name: string): boolean => !['keep', 'stop'].includes(modeOf(name).kind);
 
@@ -117,7 +126,9 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     const bounced = planService(spec, observed, restarted, recreatedNetworks, add, modeOf(name));
     if (bounced) restarted.add(name);
   }
-  for (const name of orphans) planRemoval(live.services[name] as LiveService, scaledDown(name) ? `scaled to ${replicaCountOf(project, name)}` : options.removedCause, add);
+  const causeOf = (name: string): string =>
+    scaledDown(name) ? `scaled to ${replicaCountOf(project, name)}` : live.services[name]?.oneOff !== undefined && !options.removeOneOffs ? 'a one-off that ended (--remove-orphans)' : options.removedCause;
+  for (const name of orphans) planRemoval(live.services[name] as LiveService, causeOf(name), add);
 
   const all = [...drafts.values()];
   const deps = dependencies(all, project, live);

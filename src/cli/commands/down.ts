@@ -26,8 +26,9 @@ Options:
   -v, --volumes         Remove named and anonymous volumes too
   -t, --timeout N       Seconds to wait for each service to stop (default: its stop_grace_period)
       --no-lock-wait    Fail at once when another stack command holds the project's lock
-      --remove-orphans  Accepted for compose's sake: down removes every service stack recorded
-                        for the project, those the spec no longer has too
+      --remove-orphans  Accepted for compose's sake: down always removes every service stack
+                        recorded for the project, those the spec no longer has and the one-offs
+                        of \`stack run\` too
       --progress MODE   auto (default), tty, plain, json or quiet
   -h, --help            Print this help
 `;

@@ -93,8 +93,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   past.sort((a, b) => (a.line.time < b.line.time ? -1 : a.line.time > b.line.time ? 1 : 0));
   for (const { service, line } of past) print(service, line);
   // Nothing can come after --until once it has passed: no following then (Docker's rule too).
-  const untilMs = until === undefined ? undefined : Date.parse(`${until.slice(0, 23)}Z`) + 1;
-  if (!values.follow || (untilMs !== undefined && untilMs <= Date.now())) return 0;
+  // Two polls past it: a line is stamped as its first byte is read and written after
+  // (native/launcher/log.c); print() leaves out anything past --until.
+  const endMs = until === undefined ? undefined : Date.parse(`${until.slice(0, 23)}Z`) + 1 + 2 * FOLLOW_POLL_MS;
+  if (!values.follow || (endMs !== undefined && endMs <= Date.now())) return 0;
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -102,15 +104,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   process.once('SIGTERM', onSignal);
   // --until to come: the following ends then, as a Ctrl-C would end it, looked at again on the
   // wall clock (a timer waits 24.8 days at most, and on a clock the wall clock's changes do not
-  // move). Two polls later: a line is stamped as its first byte is read and written after
-  // (native/launcher/log.c); print() leaves out anything past --until.
+  // move).
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
-    const left = untilMs! + 2 * FOLLOW_POLL_MS - Date.now();
+    const left = endMs! - Date.now();
     if (left <= 0) onSignal();
     else timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
   };
-  if (untilMs !== undefined) arm();
+  if (endMs !== undefined) arm();
   try {
     const logs = services.map((service) => ({ service, path: serviceFiles(roots, project, service).log }));
     await followLogs(logs, print, stop.signal, FOLLOW_POLL_MS, true);

@@ -23,14 +23,16 @@ List the project's services: state, health, pid, restarts and published ports.
 
 Options:
   -a, --all             Show the one-offs of \`stack run\` too (as compose's ps -a does)
-      --status STATE    Only the services in STATE: running, restarting or exited (repeatable)
+      --status STATE    Only the services in STATE: running, restarting or exited (compose's
+                        created, paused, removing and dead match none here); repeatable; with
+                        it, the one-offs of \`stack run\` show too (as in compose)
       --services        Print the services' names only, one a line
       --format FORMAT   table (default) or json
   -h, --help            Print this help
 `;
 
-/** The states --status takes (compose's others, created, paused, removing and dead, never show here). */
-const STATES = ['running', 'restarting', 'exited'] as const;
+/** The states --status takes: compose's; stack shows only the first three (an ended service is exited). */
+const STATES = ['running', 'restarting', 'exited', 'created', 'paused', 'removing', 'dead'] as const;
 
 /** One row of `stack ps`. */
 export interface PsRow {
@@ -72,7 +74,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   mark('ps: named');
   // Its processes only: ps shows no namespace, link or cgroup (state/observe.ts observeProcesses).
   const [live, snapshot] = await Promise.all([observeProcesses(project, { roots }), readSnapshot(roots, project).catch(() => undefined)]);
-  const shown = Object.values(live.services).filter((s) => values.all || s.oneOff === undefined);
+  // --status shows the one-offs too, as compose's does (All when a status is given).
+  const shown = Object.values(live.services).filter((s) => values.all || values.status.length > 0 || s.oneOff === undefined);
   // The supervisor's side from the status it publishes, while that agrees with the kernel's view
   // of every service shown; else asked over its socket (it ticks, then answers).
   const seen = new Map(shown.map((s) => [s.name, s.process?.alive === true ? s.process.pid : null]));
@@ -128,8 +131,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   const stateOf = (row: PsRow): string => (row.state === 'running' || row.state === 'restarting' ? row.state : 'exited');
   const rows = values.status.length === 0 ? all : all.filter((r) => values.status.includes(stateOf(r)));
   if (values.services) {
-    // compose's `ps --services`: the services' names (a scaled service's once), whatever --format says.
-    const names = [...new Set(rows.map((r) => r.service))];
+    // compose's `ps --services`: the services' names (a scaled service's once, a one-off's as the
+    // service it copies), whatever --format says.
+    const serviceOf = new Map(shown.map((s) => [rowName(s.name), s.oneOff ?? replicaOf(s.name).service]));
+    const names = [...new Set(rows.map((r) => serviceOf.get(r.name) ?? r.service))];
     ctx.stdout.write(names.map((n) => `${n}\n`).join(''));
     return 0;
   }
@@ -137,7 +142,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return 0;
   }
-  if (rows.length === 0) {
+  if (all.length === 0) {
     ctx.stderr.write(`project "${project}" has no services on this host\n`);
     return 0;
   }

@@ -43,8 +43,9 @@ Options:
       --abort-on-container-exit   Stop every service when one exits; exit with its code
       --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
       --no-lock-wait              Fail at once when another stack command holds the project's lock
-      --remove-orphans            Accepted for compose's sake: up always removes the services the spec
-                                  no longer has (compose keeps them unless given this)
+      --remove-orphans            Remove the services the spec no longer has also when services are
+                                  named (an up of the whole project always removes them), and the
+                                  one-offs of \`stack run\` that have ended
       --progress MODE             auto (default), tty, plain, json or quiet
   -t, --timeout N                 Seconds to wait for each service to stop on Ctrl-C (default: its stop_grace_period)
   -h, --help                      Print this help
@@ -70,7 +71,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       'abort-on-container-exit': { type: 'boolean', default: false },
       'exit-code-from': { type: 'string' },
       'no-lock-wait': { type: 'boolean', default: false },
-      'remove-orphans': { type: 'boolean', default: false }, // what up always does
+      'remove-orphans': { type: 'boolean', default: false },
       progress: { type: 'string' },
       timeout: { type: 'string', short: 't' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -110,6 +111,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ...(positionals.length > 0 && { services: replicasOf(positionals) }),
     noDeps: values['no-deps'],
     forceRecreate: values['force-recreate'],
+    removeOrphans: values['remove-orphans'],
   };
   const named = positionals.length > 0 ? replicasOf(positionals) : Object.keys(spec.services);
   // every replica of a dependency too (--wait waits for them, images are readied for them)

@@ -114,21 +114,27 @@ describeRoot('stack up / stack down', () => {
     expect(readFileSync(`/proc/${await r.pid('b')}/environ`, 'utf8')).toContain('LEVEL=2');
   });
 
-  it("a service the spec no longer has goes at the next up, --remove-orphans or not (compose's option, accepted by up and down)", async () => {
+  it("up --remove-orphans naming a service removes what the spec no longer has and the one-offs that ended; down accepts it", async () => {
     const r = rig();
     r.spec(TWO.replace('    depends_on: [a]\n', ''));
     await r.ok(['up', '-d']);
     const a = await r.pid('a');
+    await r.ok(['run', 'a', 'true']); // a one-off of a that ends at once, kept (no --rm)
+    const listed = async () => (await r.ok(['ps', '-a', '--services'])).stdout.split('\n');
+    expect((await r.ok(['ps', '-a', '--status', 'exited'])).stdout).toMatch(/^a-run-\w+\s/m); // ended
     r.spec('  a:\n    command: sleep 3600\n');
-    await r.ok(['up', '-d', '--remove-orphans']);
+    await r.ok(['up', '-d', 'a']); // naming a service: the orphan stays, as in compose
+    expect(r.leftovers(['b']).some((e) => e.includes(netnsName(r.name, 'b')))).toBe(true);
+    await r.ok(['up', '-d', '--remove-orphans', 'a']);
     expect(await r.pid('a')).toBe(a);
-    // b's namespace, veth, cgroups and record are gone; a's and the project's stay.
+    // b's namespace, veth, cgroups and record are gone, and the one-off; a's and the project's stay.
     const ofB = r.leftovers(['b']).filter(
       (e) => e.includes(netnsName(r.name, 'b')) || e.includes(vethHostName(r.name, 'b', 'default')) || e.endsWith(`/${r.name}/b`) || e.includes('services/b.json'),
     );
     expect(ofB).toEqual([]);
     expect(r.leftovers(['a']).some((e) => e.includes(netnsName(r.name, 'a')))).toBe(true);
-    expect((await r.ok(['ps'])).stdout).not.toMatch(/^b\s/m);
+    expect((await r.ok(['ps', '-a'])).stdout).not.toMatch(/^(b|a-run-\w+)\s/m);
+    expect(await listed()).toEqual(['a']);
     await r.ok(['down', '--remove-orphans']);
     expect(r.leftovers(['a', 'b'])).toEqual([]);
   });
@@ -147,12 +153,14 @@ describeRoot('stack up / stack down', () => {
     expect(await ps('--services', '--status', 'exited')).toBe('b');
     expect(await ps('--services', '--status', 'exited', '--status', 'running')).toBe('a\nb');
     expect(await ps('--services', '--status', 'restarting')).toBe('');
+    expect(await ps('--services', '--status', 'paused')).toBe(''); // compose's, never shown here
     const table = await ps('--status', 'exited');
     expect(table).toMatch(/^b\s+exited with code 3/m);
     expect(table).not.toMatch(/^a\s/m);
-    const bad = await r.stack(['ps', '--status', 'paused']);
+    expect((await ps('--status', 'dead')).split('\n')).toEqual([expect.stringMatching(/^NAME\s+STATE/)]); // the header alone
+    const bad = await r.stack(['ps', '--status', 'sleeping']);
     expect(bad.exitCode).toBe(1);
-    expect(bad.stderr).toContain('--status takes running, restarting, exited, not "paused"');
+    expect(bad.stderr).toContain('--status takes running, restarting, exited, created, paused, removing, dead, not "sleeping"');
   });
 
   it('down works without the spec file, from the records (-p NAME)', async () => {

@@ -51,6 +51,27 @@ describe('one-offs', () => {
     expect(out).toContain('remove-service  service:web ');
   });
 
+  test('up --remove-orphans removes a one-off that has ended, and leaves one that runs', () => {
+    const ran = afterRun();
+    const running = ran.services[oneOff.name]!;
+    expect(running.process?.alive).toBe(true);
+    expect(renderPlan(plan(app, ran, { removeOrphans: true }))).toBe('nothing to do');
+    const ended: LiveState = { ...ran, services: { ...ran.services, [oneOff.name]: { ...running, process: { ...running.process!, alive: false } } } };
+    expect(renderPlan(plan(app, ended))).toBe('nothing to do'); // without the option it stays, as in compose
+    const out = renderPlan(plan(app, ended, { removeOrphans: true }));
+    expect(out).toMatch(/^remove-service +service:web-run-0a1b2c +a one-off that ended \(--remove-orphans\)/m);
+    expect(out).not.toMatch(/service:(api|web) /);
+  });
+
+  test('up --remove-orphans naming services removes what the spec no longer has; naming services without it does not', () => {
+    const upped = simulate(app, emptyLiveState('p'), plan(app, emptyLiveState('p')));
+    const less = project([service('api')]);
+    expect(renderPlan(plan(less, upped, { services: ['api'] }))).toBe('nothing to do');
+    const out = renderPlan(plan(less, upped, { services: ['api'], removeOrphans: true }));
+    expect(out).toMatch(/^remove-service +service:web +removed from the spec/m);
+    expect(out).not.toMatch(/service:api /);
+  });
+
   test('a service named like a live one-off is refused, naming both', () => {
     const clash = project([service('api'), service('web'), service('web-run-0a1b2c')]);
     expect(() => plan(clash, afterRun())).toThrow(expect.objectContaining({ code: 'ONE_OFF_NAME_CLASH', message: expect.stringContaining('"web-run-0a1b2c"') }));
