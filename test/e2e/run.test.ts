@@ -217,11 +217,12 @@ describeWith({ root: true, commands: ['script', 'node', 'getent'] }, 'stack run'
     expect(body).toBe('web');
   });
 
-  it('without --rm the one-off stays, stopped, until down', async () => {
-    const r = await stack('run', '-T', '--name', `kept-${project}`, 'web', 'true');
-    expect(r.exitCode, String(r.stderr)).toBe(0);
+  it('without --rm the one-off stays, stopped, until down; ps -a shows how its command ended', async () => {
+    const r = await stack('run', '-T', '--name', `kept-${project}`, 'web', 'sh', '-c', 'exit 3');
+    expect(r.exitCode, String(r.stderr)).toBe(3);
     const kept = (JSON.parse((await stack('ps', '-a', '--format', 'json')).stdout) as { name: string; state: string }[]).find((s) => s.name === `kept-${project}`);
-    expect(kept?.state).not.toBe('running');
+    expect(kept?.state).toBe('exited with code 3'); // its command's end, not its init's SIGTERM (compose: Exited (3))
+    expect((await stack('ps', '--status', 'exited', '--services')).stdout.split('\n')).toContain('web');
     expect(objects().some((o) => o.includes(`kept-${project}`))).toBe(true);
   });
 

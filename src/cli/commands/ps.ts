@@ -16,6 +16,8 @@ import { UserError } from '../../errors.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { replicaOf } from '../../planner/replicas.js';
 import { mark } from '../../trace.js';
+import { describeExit, readExitRecord } from '../../state/exit-record.js';
+import { serviceFiles } from '../../state/service-files.js';
 
 const HELP = `Usage: stack ps [OPTIONS]
 
@@ -98,6 +100,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     const r = replicaOf(key);
     return scaled.has(r.service) && live.services[key]?.oneOff === undefined ? `${r.service}-${r.index}` : key;
   };
+  // A one-off's end as its exit record says it now: `stack run` writes its command's there once
+  // the one-off is stopped, which the supervisor may have described before (its init's SIGTERM).
+  const endOf = (s: (typeof shown)[number]): string | undefined => {
+    if (s.oneOff === undefined) return undefined;
+    const ended = readExitRecord(serviceFiles(roots, project, s.name).exit);
+    return ended === undefined ? undefined : describeExit(ended);
+  };
   const all: PsRow[] = shown
     .sort((a, b) => {
       const x = replicaOf(a.name);
@@ -116,7 +125,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         name: rowName(s.name),
         service: replicaOf(s.name).service,
         index: replicaOf(s.name).index,
-        state: running ? 'running' : (sup?.state === 'restarting' ? 'restarting' : sup?.lastExit ?? 'exited'),
+        state: running ? 'running' : (sup?.state === 'restarting' ? 'restarting' : (endOf(s) ?? sup?.lastExit ?? 'exited')),
         health: running ? (sup?.health ?? null) : null,
         pid: running ? s.process!.pid : null,
         restarts: sup?.restarts ?? 0,

@@ -4,7 +4,8 @@
 // (unless --no-deps) with their conditions honoured. In the foreground the one-off holds a
 // sleeping init and the command runs in it as `stack exec` runs one (a pty when stdin and stdout
 // are terminals, unless -T; ^C to the command; its exit code is stack's); then the one-off is
-// stopped, or with --rm removed with everything it made. -d runs the command as the one-off's
+// stopped, its exit record saying how the command ended, or with --rm removed with everything it
+// made. -d runs the command as the one-off's
 // main process and prints its name. See oneoff-spec.ts for what the one-off is given.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -28,6 +29,9 @@ import type { LiveState } from '../../state/live.js';
 import { observe } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
 import { serviceRecords } from '../../state/records.js';
+import { readExitRecord, type ExitRecord } from '../../state/exit-record.js';
+import { serviceFiles } from '../../state/service-files.js';
+import { writeRuntimeJsonSync } from '../../state/atomic.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { openRenderer, progressMode, type Renderer } from '../render/index.js';
 import { execEnv } from './exec.js';
@@ -165,14 +169,30 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
 
-  let exitCode: number;
+  let exitCode: number | undefined;
   try {
     exitCode = await attach(ctx, env, project.name, oneOff.name, oneOff.spec, argv, values['no-TTY']);
   } finally {
     if (values.rm) await removeOneOff(env, project, oneOff.name);
-    else await stopOneOff(ctx, env, oneOff.synth, oneOff.name);
+    else {
+      await stopOneOff(ctx, env, oneOff.synth, oneOff.name);
+      if (exitCode !== undefined) recordCommandExit(env, project.name, oneOff.name, exitCode);
+    }
   }
   return exitCode;
+}
+
+/**
+ * The one-off's exit record says how its command ended (\`ps -a\`: \`exited with code 3\`, as
+ * compose shows a one-off container Exited (3)), not how its sleeping init did (SIGTERM, stopped
+ * once the command had ended). Written over the monitor's record of that init, once it is there
+ * (the stop waited for it); a code over 128 is the command's end by a signal, as a shell says it.
+ */
+function recordCommandExit(env: RunEnv, project: string, name: string, exitCode: number): void {
+  const path = serviceFiles(env.roots, project, name).exit;
+  const init = readExitRecord(path);
+  if (init === undefined) return; // no monitor wrote one (it died): nothing to say it over
+  writeRuntimeJsonSync(path, { ...init, exitCode, signal: null, exitedAt: new Date().toISOString() } satisfies ExitRecord, { makeFolder: false });
 }
 
 /** Records, plans and starts the one-off (and, unless --no-deps, its dependencies); removes it again when that fails. */
