@@ -103,16 +103,27 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     const of = parseReplicaKey(s)?.service;
     return of !== undefined && project.services[of] !== undefined && ['converge', 'recreate'].includes(modeOf(of).kind);
   };
-  // A one-off is no orphan unless it goes with `down`, or with --remove-orphans once it has ended
-  // (compose's: a one-off container that exited).
-  const goes = (s: string): boolean => {
+  // What the project no longer has that goes, and why. A one-off is no orphan unless it goes with
+  // `down`, or with --remove-orphans once it has ended (compose's: a one-off container that exited).
+  const orphanCause = (s: string): string | undefined => {
     const observed = live.services[s];
-    if (observed?.oneOff === undefined) return cleans || options.removeOrphans === true || scaledDown(s);
-    return options.removeOneOffs === true || (options.removeOrphans === true && observed.process?.alive !== true);
+    if (project.services[s] !== undefined || observed === undefined) return undefined;
+    if (observed.oneOff !== undefined) {
+      if (options.removeOneOffs === true) return options.removedCause;
+      return options.removeOrphans === true && observed.process?.alive !== true ? 'a one-off that ended (--remove-orphans)' : undefined;
+    }
+    if (scaledDown(s)) return `scaled to ${replicaCountOf(project, s)}`;
+    return cleans || options.removeOrphans === true ? options.removedCause : undefined;
   };
-  const orphans = Object.keys(live.services)
-    .filter((s) => !project.services[s] && goes(s))
-    .sort();
+  const orphanCauses = new Map(
+    Object.keys(live.services)
+      .sort()
+      .flatMap((s) => {
+        const cause = orphanCause(s);
+        return cause === undefined ? [] : [[s, cause] as const];
+      }),
+  );
+  const orphans = [...orphanCauses.keys()];
   const touchesResources = (name: string): boolean => !['keep', 'stop'].includes(modeOf(name).kind);
 
   const scope = modes && !options.whole ? scoped(project, serviceOrder.filter(touchesResources)) : project;
@@ -126,9 +137,7 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
     const bounced = planService(spec, observed, restarted, recreatedNetworks, add, modeOf(name));
     if (bounced) restarted.add(name);
   }
-  const causeOf = (name: string): string =>
-    scaledDown(name) ? `scaled to ${replicaCountOf(project, name)}` : live.services[name]?.oneOff !== undefined && !options.removeOneOffs ? 'a one-off that ended (--remove-orphans)' : options.removedCause;
-  for (const name of orphans) planRemoval(live.services[name] as LiveService, causeOf(name), add);
+  for (const [name, cause] of orphanCauses) planRemoval(live.services[name] as LiveService, cause, add);
 
   const all = [...drafts.values()];
   const deps = dependencies(all, project, live);

@@ -5,8 +5,8 @@
 // sleeping init and the command runs in it as `stack exec` runs one (a pty when stdin and stdout
 // are terminals, unless -T; ^C to the command; its exit code is stack's); then the one-off is
 // stopped, its exit record saying how the command ended, or with --rm removed with everything it
-// made. -d runs the command as the one-off's
-// main process and prints its name. See oneoff-spec.ts for what the one-off is given.
+// made. -d runs the command as the one-off's main process and prints its name. See
+// oneoff-spec.ts for what the one-off is given.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
