@@ -91,7 +91,8 @@ export class StopsTogether {
    * the teardown has begun or was skipped, or once every stop under way is gone or waits for its
    * service's exit (one does: nothing begins before it is gone): from the event loop's next
    * turn, after the walker's (it begins from there the operations their ready() let begin), so
-   * that those begin first. allGone resolves on the first condition only.
+   * that those begin first; in the second case one per turn. allGone resolves on the first
+   * condition only.
    */
   private release(): void {
     const everyOne = this.gone >= this.running && this.accounted.size >= this.ids.size;
@@ -99,8 +100,23 @@ export class StopsTogether {
     if (!everyOne && !(this.exiting > 0 && this.gone + this.exiting >= this.running)) return;
     if (this.waiting.length === 0) return;
     const waiting = this.waiting.splice(0);
-    setImmediate(() => {
-      for (const go of waiting) go();
-    });
+    if (everyOne) {
+      setImmediate(() => {
+        for (const go of waiting) go();
+      });
+      return;
+    }
+    // Some stops wait for their service's exit: one stop goes on per turn of the event loop, so
+    // that an exit coming meanwhile is seen between them (its gone() and ready(): what waits for
+    // every process to be gone, the veths' deletion in a down, begins then, not after every last
+    // step of the others). A down of 20 that exit on SIGTERM (traced): 13 stops were gone when
+    // the last signal went out, their last steps then held this thread for ~10 ms, and the other
+    // 7 exits, ~1-4 ms after their signals, were seen only after them: the veths' deletion began
+    // 13.5 ms after the last signal, one per turn 6.3 ms (bench-ab, 14 rounds: 167.7 -> 154.8 ms).
+    const next = (): void => {
+      waiting.shift()?.();
+      if (waiting.length > 0) setImmediate(next);
+    };
+    setImmediate(next);
   }
 }
