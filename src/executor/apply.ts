@@ -98,10 +98,14 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // the request. As many as the walk runs at once; every other start prepares its own as it
     // begins (start.ts). The ones no launch took are ended below. So is the supervisor's
     // (supervisor/control.ts prepareSupervisor), which places itself while the walk goes on.
+    // A plan that deletes host links in a batch (a `down`) spawns the helper that will send
+    // that request now too (network/link.ts prepareLinkDeletion); the deletion only writes it.
     if (prepares) env.supervisor.prepare!(project.name);
     preparing = loading
       ?.then((k) => {
-        if (!applied) for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
+        if (applied) return;
+        for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
+        if (linkDeletions(plan) > 1 && env.openNetwork === undefined) k.prepareLinkDeletion();
       })
       .catch(() => undefined); // a launch spawns its own launcher then, and says what failed
     const together = new StopsTogether(teardownStops(plan));
@@ -220,6 +224,11 @@ function isTeardown(plan: Plan): boolean {
 export function teardownStops(plan: Plan): ReadonlySet<string> {
   if (!isTeardown(plan)) return new Set();
   return new Set(plan.operations.filter((op) => op.kind === 'stop-service').map((op) => op.id));
+}
+
+/** How many host links `plan` deletes in its batches at most (handlers/netns.ts deleteLinkBatched): one a veth's detach or a network's removal. */
+function linkDeletions(plan: Plan): number {
+  return plan.operations.filter((op) => op.kind === 'detach-veth' || op.kind === 'remove-network').length;
 }
 
 /** The services `plan` starts a process for. */

@@ -55,6 +55,41 @@ export class NetlinkSocket {
   }
 
   /**
+   * A socket in the calling thread's current network namespace that receives the kernel's
+   * notifications of the multicast `groups` (RTMGRP_ bits: RTMGRP_LINK), read with pending(),
+   * with `room` bytes of receive buffer (what the kernel queues past it is dropped: ENOBUFS).
+   */
+  static listen(groups: number, room: number): NetlinkSocket {
+    const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    try {
+      try {
+        setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, room);
+      } catch {
+        setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, room); // without CAP_NET_ADMIN: up to net.core.rmem_max
+      }
+      bind(fd, sockaddrNetlink(groups));
+    } catch (e) {
+      close(fd);
+      throw e;
+    }
+    return new NetlinkSocket(fd);
+  }
+
+  /**
+   * The messages queued on this socket now (a listen() socket's notifications), read without
+   * waiting. Throws a KernelError ENOBUFS when the kernel dropped some (the buffer overran).
+   */
+  pending(): Message[] {
+    const messages: Message[] = [];
+    for (;;) {
+      const n = this.receive('notifications', MSG_DONTWAIT);
+      if (n === undefined) return messages;
+      if (n > this.buf.length) throw new Error(`netlink notification of ${n} bytes exceeds the ${this.buf.length}-byte buffer`);
+      messages.push(...decodeMessages(Buffer.from(this.buf.subarray(0, n))));
+    }
+  }
+
+  /**
    * Sends a request with NLM_F_ACK and returns the messages the kernel answered before its
    * ACK (none for a change, the object for a get). `what` completes the message type into the
    * call an error names: `stkv1a2b (peer eth0 in stk-p-web)`.
@@ -242,8 +277,9 @@ function kernelError(call: string, errno: number, message: string | undefined): 
 }
 
 /** struct sockaddr_nl addressed to the kernel (pid 0, no multicast groups). */
-function sockaddrNetlink(): Buffer {
+function sockaddrNetlink(groups = 0): Buffer {
   const b = Buffer.alloc(12);
   writeU16(b, AF_NETLINK, 0);
+  b.writeUInt32LE(groups >>> 0, 8); // nl_groups, after nl_pad and nl_pid
   return b;
 }

@@ -183,28 +183,38 @@ export async function spawnPiped(file: string, args: readonly string[], options:
 export async function spawnDetached(
   file: string,
   args: readonly string[],
-  options: { readonly fds: readonly number[]; readonly env: Readonly<Record<string, string | undefined>>; readonly cwd?: string; readonly cgroup?: string },
+  options: {
+    readonly fds: readonly number[];
+    readonly env: Readonly<Record<string, string | undefined>>;
+    readonly cwd?: string;
+    readonly cgroup?: string;
+    /** Told how it ended, should it end while this process runs (never otherwise). */
+    readonly onExit?: (status: ChildStatus) => void;
+  },
 ): Promise<number> {
   if (!posixUsable(options)) {
     const { spawn } = childProcess();
     const child = spawn(file, [...args], { detached: true, stdio: [...options.fds], ...(options.cwd !== undefined && { cwd: options.cwd }), env: options.env as NodeJS.ProcessEnv });
     child.unref();
+    const { onExit } = options;
+    if (onExit !== undefined) child.once('exit', (code, signal) => onExit({ code, signal: signal === null ? null : osConstants.signals[signal] }));
     if (child.pid !== undefined) return child.pid;
     // Not started: child_process says why a moment later.
     return new Promise((_resolve, reject) => child.once('error', reject));
   }
   const request = { file, argv: [file, ...args], env: environment(options.env), stdio: options.fds, newSession: true, ...(options.cwd !== undefined && { cwd: options.cwd }) };
   const pid = await spawned(request, undefined, options.cgroup);
-  reapedUnheeded(pid);
+  reapedUnheeded(pid, options.onExit);
   return pid;
 }
 
 /**
  * Child `pid` is reaped when it ends (its pid never names a zombie here), and nothing waits for
- * it or is kept alive by it; one that ended before it was in the table is looked for on a later turn.
+ * it or is kept alive by it but `onExit`; one that ended before it was in the table is looked
+ * for on a later turn.
  */
-function reapedUnheeded(pid: number): void {
-  running.set(pid, { refed: false, ended: () => undefined });
+function reapedUnheeded(pid: number, onExit: (status: ChildStatus) => void = () => undefined): void {
+  running.set(pid, { refed: false, ended: onExit });
   setImmediate(reap);
 }
 

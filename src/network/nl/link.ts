@@ -86,11 +86,11 @@ export function encodeLinkDumpWithoutStats(): Buffer {
 }
 
 /**
- * A link message's name and device group, read by stepping over its other attributes (a veth's
- * dozens: link info, per-family settings), not by decoding them: what linkDelMany needs of
- * every link of a namespace. Group 0 when the message has none.
+ * A link message's name, device group and index, read by stepping over its other attributes (a
+ * veth's dozens: link info, per-family settings), not by decoding them: what linkDelMany needs
+ * of every link of a namespace. Group 0 when the message has none.
  */
-export function decodeLinkGroup(body: Buffer): { readonly name: string; readonly group: number } {
+export function decodeLinkGroup(body: Buffer): { readonly name: string; readonly group: number; readonly index: number } {
   if (body.length < IFINFOMSG_LEN) throw new RangeError(`truncated ifinfomsg: ${body.length} bytes`);
   let name = '';
   let group = 0;
@@ -106,7 +106,7 @@ export function decodeLinkGroup(body: Buffer): { readonly name: string; readonly
     } else if (type === IFLA_GROUP && len >= 8) group = readU32(body, offset + 4);
     offset += align4(len);
   }
-  return { name, group };
+  return { name, group, index: readI32(body, 4) };
 }
 
 /** IFLA_INFO_DATA of a veth: its peer, described as a link request of its own. */

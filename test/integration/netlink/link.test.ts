@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
@@ -7,8 +7,13 @@ import {
   linkAddBridge, linkAddVeth, linkDel, linkDelMany, linkGet, linkList, linkSetDown, linkSetMaster, linkSetMtu, linkSetName,
   linkSetAlias, linkSetNoMaster, linkSetUp,
 } from '../../../src/network/index.js';
+import { prepareLinkDeletion } from '../../../src/network/link.js';
+import { inNetns } from '../../../src/network/netns.js';
+import { NetlinkSocket } from '../../../src/network/socket.js';
+import { eventually } from '../../harness/eventually.js';
 import {
-  AttrSet, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, IFINFOMSG_LEN, NLM_F_CREATE, NLM_F_EXCL, RTM_GETLINK, RTM_NEWLINK,
+  AttrSet, decodeIfInfo, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, IFINFOMSG_LEN, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK,
+  RTM_NEWLINK,
 } from '../../../src/network/nl/index.js';
 import { Scratch } from './fixture.js';
 
@@ -114,6 +119,52 @@ describeRoot('link verbs on the real kernel', () => {
     expect(linkList(host).map((l) => l.name)).toEqual(['lo']);
   });
 
+  it('deletes a group through the helper spawned ahead (native/netlink.c), and here when that helper is gone before its request', async () => {
+    const hostNs = s.netns('ho');
+    const svcNs = s.netns('hosvc');
+    const host = s.handle(hostNs);
+    const make = (tag: string): string[] => {
+      linkAddBridge(host, `b${tag}`, { group: 5 });
+      for (let i = 0; i < 3; i++) linkAddVeth(host, `${tag}${i}`, { name: `e${tag}${i}`, netns: svcNs }, { group: 5 });
+      return [`b${tag}`, `${tag}0`, `${tag}1`, `${tag}2`];
+    };
+    const names = (netns: string): string[] => linkList(s.handle(netns)).map((l) => l.name).sort();
+    const first = make('p');
+    prepareLinkDeletion(hostNs);
+    // Spawned ahead: a child of this process, waiting for its request.
+    const helper = await eventually('the prepared helper', () => netlinkHelpers()[0]);
+    expect((await linkDelMany(host, first)).sort()).toEqual(first);
+    expect(names(hostNs)).toEqual(['lo']); // unregistered when it resolves, the peers with them
+    expect(names(svcNs)).toEqual(['lo']);
+    await eventually('the helper to end once answered', () => !netlinkHelpers().includes(helper));
+    // A helper gone before its request (killed): the deletion is made here, the same.
+    const second = make('q');
+    prepareLinkDeletion(hostNs);
+    const doomed = await eventually('the second prepared helper', () => netlinkHelpers()[0]);
+    process.kill(doomed, 'SIGKILL');
+    await eventually('the killed helper reaped', () => !netlinkHelpers().includes(doomed));
+    expect((await linkDelMany(host, second)).sort()).toEqual(second);
+    expect(names(hostNs)).toEqual(['lo']);
+    expect(names(svcNs)).toEqual(['lo']);
+  });
+
+  it('listens for link notifications: a link made and deleted says RTM_NEWLINK, then RTM_DELLINK with its index', () => {
+    const ns = s.netns('ln');
+    const h = s.handle(ns);
+    const joined: NetlinkSocket = inNetnsSocket(ns);
+    try {
+      expect(joined.pending()).toEqual([]);
+      linkAddBridge(h, 'heard0');
+      const index = linkGet(h, 'heard0')!.index;
+      linkDel(h, 'heard0');
+      const told = joined.pending().map((m) => ({ type: m.header.type, index: decodeIfInfo(m.body).index }));
+      expect(told.filter((t) => t.index === index).map((t) => t.type)).toContain(RTM_NEWLINK);
+      expect(told.at(-1)).toEqual({ type: RTM_DELLINK, index });
+    } finally {
+      joined.close();
+    }
+  });
+
   it("dumps links without IPv6's counters, and reads their names and groups from that dump", () => {
     const h = s.handle(s.netns('dg'));
     linkAddBridge(h, 'br0', { group: 9 });
@@ -128,8 +179,8 @@ describeRoot('link verbs on the real kernel', () => {
     const ipv6 = existsSync('/proc/net/if_inet6');
     lean.forEach((size, i) => (ipv6 ? expect(size).toBeLessThan(full[i]!) : expect(size).toBe(full[i])));
     expect(leanDump.map((m) => decodeLinkGroup(m.body)).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
-      { name: 'br0', group: 9 },
-      { name: 'lo', group: 0 },
+      { name: 'br0', group: 9, index: linkGet(h, 'br0')!.index },
+      { name: 'lo', group: 0, index: 1 },
     ]);
   });
 
@@ -204,3 +255,27 @@ describeRoot('link verbs on the real kernel', () => {
     expect((err as KernelError).message).toBe('send to fd -1: EBADF');
   });
 });
+
+/** The pids of this process's children running native/build/netlink (prepareLinkDeletion's helpers). */
+function netlinkHelpers(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const [state, ppid] = stat.slice(close + 2).split(' ');
+    if (comm === 'netlink' && Number(ppid) === process.pid && state !== 'Z') pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** A socket in `netns` joined to the link notifications' group (RTMGRP_LINK). */
+function inNetnsSocket(netns: string): NetlinkSocket {
+  return inNetns(netns, () => NetlinkSocket.listen(1, 256 * 1024));
+}

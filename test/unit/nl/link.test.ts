@@ -94,7 +94,7 @@ describe('link replies', () => {
     expect(decodeLink(body)).toEqual({ index: 1, name: 'lo', flags: 0, up: false });
   });
 
-  it('reads only the name and the group of a link, stepping over the rest (linkDelMany)', () => {
+  it('reads only the name, the group and the index of a link, stepping over the rest (linkDelMany)', () => {
     const body = Buffer.concat([
       encodeIfInfo({ type: 1, index: 9, flags: IFF_UP }),
       encodeAttrs([
@@ -106,11 +106,11 @@ describe('link replies', () => {
         u32Attr(IFLA_MASTER, 4),
       ]),
     ]);
-    expect(decodeLinkGroup(body)).toEqual({ name: 'stkv00ff', group: 0x7fff0001 });
+    expect(decodeLinkGroup(body)).toEqual({ name: 'stkv00ff', group: 0x7fff0001, index: 9 });
     // No group attribute: the default group. A name without its NUL (4 bytes: no padding after
     // it) ends at its attribute's end, not at the next attribute's first zero byte.
     const bare = Buffer.concat([encodeIfInfo({ index: 1 }), encodeAttrs([bytesAttr(IFLA_IFNAME, Buffer.from('eth0')), u32Attr(IFLA_MTU, 65536)])]);
-    expect(decodeLinkGroup(bare)).toEqual({ name: 'eth0', group: 0 });
+    expect(decodeLinkGroup(bare)).toEqual({ name: 'eth0', group: 0, index: 1 });
     // An attribute that claims more than the message holds is refused, with the offset AttrSet
     // would name; so is a message shorter than its ifinfomsg.
     const cut = body.subarray(0, body.length - 2);
