@@ -1,9 +1,9 @@
 // Follows services' log files as the monitor writes them (`stack up` in the foreground, later
 // `logs -f`): polls each file, reads what was appended, and across a rotation finishes the
 // rotated file before starting on the new one. Lines come out whole (logs.ts joins P pieces).
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LineJoiner, parseLogRecords, type LogLine } from './logs.js';
+import { LineJoiner, logFiles, parseLogRecords, type LogLine, type LogRecord } from './logs.js';
 
 /** One log to follow. */
 export interface FollowedLog {
@@ -19,8 +19,69 @@ interface Cursor {
   rest: Buffer;
   /** P pieces waiting for their F, joined as bytes (a piece may end inside a UTF-8 character). */
   joiner: LineJoiner;
-  /** The file (or its absence) was looked at once: later files are read from their start. */
-  seen?: boolean;
+}
+
+/**
+ * Where following a log goes on (followLogs' `start`): its file as opened when its past lines
+ * were read, the offset after the last whole record read then, and the pieces of a line that
+ * had not ended.
+ */
+export interface FollowStart {
+  readonly fd: number;
+  readonly ino: number;
+  readonly offset: number;
+  readonly joiner: LineJoiner;
+}
+
+/**
+ * The lines a log holds now, oldest first (`tail` keeps the last n), and where following it goes
+ * on (`logs -f`). The live file is opened first and read through that descriptor up to its last
+ * whole record, and the follower goes on from there on the same descriptor: a line written
+ * between the read and the following is told once (read by path, then followed from the file's
+ * end as a later look found it, such a line was lost). A file rotated meanwhile is read once: a
+ * rotated file that is the one opened is left to the descriptor. A line whose pieces have not
+ * all come is told once its end does. No live file: the lines of the rotated ones, and no start.
+ */
+export function readLogToFollow(logPath: string, options: { tail?: number } = {}): { lines: LogLine[]; start?: FollowStart } {
+  let live: { fd: number; ino: number; size: number } | undefined;
+  try {
+    const fd = openSync(logPath, 'r');
+    try {
+      const { ino, size } = fstatSync(fd);
+      live = { fd, ino, size };
+    } catch {
+      closeSync(fd);
+    }
+  } catch {
+    live = undefined; // none yet, or rotated away this instant: followed from its start
+  }
+  const records: LogRecord[] = [];
+  for (const file of logFiles(logPath)) {
+    if (file === logPath) continue;
+    try {
+      if (live !== undefined && statSync(file).ino === live.ino) continue; // the live file, rotated since it was opened
+      records.push(...parseLogRecords(readFileSync(file)));
+    } catch {
+      // rotated away while reading
+    }
+  }
+  let offset = 0;
+  if (live !== undefined) {
+    const data = Buffer.alloc(live.size);
+    let got = 0;
+    while (got < live.size) {
+      const n = readSync(live.fd, data, got, live.size - got, got);
+      if (n <= 0) break;
+      got += n;
+    }
+    offset = data.lastIndexOf(0x0a, got - 1) + 1; // a record still being written is the follower's
+    records.push(...parseLogRecords(data.subarray(0, offset)));
+  }
+  const joiner = new LineJoiner();
+  const all = records.flatMap((r) => joiner.push(r) ?? []);
+  const lines = options.tail === undefined ? all : all.slice(Math.max(0, all.length - options.tail));
+  if (live === undefined) return { lines: [...lines, ...joiner.flush()] };
+  return { lines, start: { fd: live.fd, ino: live.ino, offset, joiner } };
 }
 
 function readNew(cursor: Cursor): Buffer {
@@ -43,17 +104,24 @@ function lines(cursor: Cursor, data: Buffer): LogLine[] {
   return parseLogRecords(end < 0 ? Buffer.alloc(0) : all.subarray(0, end)).flatMap((r) => cursor.joiner.push(r) ?? []);
 }
 
-/** Calls `onLine` for every line of the logs, from their start, until `signal` aborts. */
+/**
+ * Calls `onLine` for every line of the logs until `signal` aborts: from where `start` says for a
+ * log it has (readLogToFollow; its descriptor is then the follower's, closed at the end), else
+ * from the start of its files.
+ */
 export async function followLogs(
   logs: readonly FollowedLog[],
   onLine: (service: string, line: LogLine) => void,
   signal: AbortSignal,
   pollMs = 100,
-  /** Start at the current end of each file that exists now (`logs -f` after printing the tail). */
-  fromEnd = false,
+  start: ReadonlyMap<string, FollowStart> = new Map(),
 ): Promise<void> {
   const cursors = new Map<string, Cursor>(
-    logs.map((l) => [l.path, { fd: undefined, ino: -1, offset: 0, rest: Buffer.alloc(0), joiner: new LineJoiner() }]),
+    logs.map((l) => {
+      const from = start.get(l.path);
+      const cursor: Cursor = from === undefined ? { fd: undefined, ino: -1, offset: 0, rest: Buffer.alloc(0), joiner: new LineJoiner() } : { ...from, rest: Buffer.alloc(0) };
+      return [l.path, cursor];
+    }),
   );
   try {
     for (;;) {
@@ -75,14 +143,11 @@ export async function followLogs(
         if (cursor.fd === undefined && ino !== undefined) {
           try {
             cursor.fd = openSync(log.path, 'r');
-            const stat = fstatSync(cursor.fd);
-            cursor.ino = stat.ino;
-            if (fromEnd && !cursor.seen) cursor.offset = stat.size;
+            cursor.ino = fstatSync(cursor.fd).ino;
           } catch {
             cursor.fd = undefined;
           }
         }
-        cursor.seen = true;
         for (const line of lines(cursor, readNew(cursor))) onLine(log.service, line);
       }
       if (last) break;

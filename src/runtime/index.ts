@@ -25,7 +25,7 @@ export { openCgroups, type CgroupHandle, type CgroupManager } from './cgroup/ind
 export { inMonitorGroup, monitorPlacement, placeInMonitorGroup, removeMonitorGroup } from './cgroup/monitors.js';
 export { execAttached, execInService, execTargetOf, type AttachedExec, type ExecService, type ExecTarget } from './exec.js';
 export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
-export { followLogs } from './follow.js';
+export { followLogs, readLogToFollow, type FollowStart } from './follow.js';
 export { formatLogLine, readLogLines, type LogLine } from './logs.js';
 export { loadUserDb, resolveUser, type UserDb } from './user.js';
 export { addedGroups } from './process-settings.js';

@@ -1,14 +1,14 @@
 // `stack logs`: the services' output from their log files (written by each service's monitor,
 // whether or not anything else runs), merged in time order, `name |` prefixed; -f follows;
 // --since and --until choose lines by their time, in the forms `docker compose logs` takes.
-import { existsSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync } from 'node:fs';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
 import { logPrefixer } from '../render/log-prefix.js';
 import { replicaKeys } from '../../planner/replicas.js';
-import { formatLogLine, readLogLines, type LogLine, followLogs } from '../../runtime/index.js';
+import { formatLogLine, readLogLines, readLogToFollow, type FollowStart, type LogLine, followLogs } from '../../runtime/index.js';
 import { runtimeRoot, serviceFiles } from '../../state/service-files.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { UserError } from '../../errors.js';
@@ -85,9 +85,17 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (within(line)) ctx.stdout.write(`${prefix(service, formatLogLine(line, { timestamps: values.timestamps }))}\n`);
   };
 
-  const past = services.flatMap((service) =>
-    readLogLines(serviceFiles(roots, project, service).log, tail === undefined ? {} : { tail }).map((line) => ({ service, line })),
-  );
+  // Followed: each live file is read through a descriptor the following goes on with, so that
+  // no line written between the two is lost or told twice (runtime/follow.ts readLogToFollow).
+  const starts = new Map<string, FollowStart>();
+  const past = services.flatMap((service) => {
+    const log = serviceFiles(roots, project, service).log;
+    const options = tail === undefined ? {} : { tail };
+    if (!values.follow) return readLogLines(log, options).map((line) => ({ service, line }));
+    const { lines, start } = readLogToFollow(log, options);
+    if (start !== undefined) starts.set(log, start);
+    return lines.map((line) => ({ service, line }));
+  });
   // Times are RFC 3339 with a fixed width, so string order is time order; the sort is stable.
   // --tail takes each service's last lines, then --since and --until choose among them, as Docker does.
   past.sort((a, b) => (a.line.time < b.line.time ? -1 : a.line.time > b.line.time ? 1 : 0));
@@ -96,7 +104,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   // Two polls past it: a line is stamped as its first byte is read and written after
   // (native/launcher/log.c); print() leaves out anything past --until.
   const endMs = until === undefined ? undefined : Date.parse(`${until.slice(0, 23)}Z`) + 1 + 2 * FOLLOW_POLL_MS;
-  if (!values.follow || (endMs !== undefined && endMs <= Date.now())) return 0;
+  if (!values.follow || (endMs !== undefined && endMs <= Date.now())) {
+    for (const start of starts.values()) closeSync(start.fd);
+    return 0;
+  }
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -114,7 +125,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (endMs !== undefined) arm();
   try {
     const logs = services.map((service) => ({ service, path: serviceFiles(roots, project, service).log }));
-    await followLogs(logs, print, stop.signal, FOLLOW_POLL_MS, true);
+    await followLogs(logs, print, stop.signal, FOLLOW_POLL_MS, starts);
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', onSignal);
