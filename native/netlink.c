@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/file.h"
@@ -46,6 +47,9 @@ static unsigned char *read_request(size_t *len) {
 
 int main(int argc, char **argv) {
   report_fd = 2;
+  /* It may outlive its caller: a descriptor it inherited by mistake (a pipe or a lock of the
+   * caller's caller) would be held that long. Only stdio is its own. */
+  syscall(SYS_close_range, 3U, ~0U, 0U);
   const char *netns = NULL;
   if (argc == 3 && strcmp(argv[1], "--netns") == 0) {
     netns = argv[2];

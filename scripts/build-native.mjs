@@ -1,7 +1,7 @@
-// Builds the small C helpers in native/ (the launcher, the exec helper and the seccomp compiler)
-// from source with the machine's gcc, and libstack.so, the functions the CLI calls through koffi
-// (native/lib/*.c, e.g. spawning into a cgroup). Nothing is downloaded; an up-to-date binary is
-// left alone.
+// Builds the small C helpers in native/ (the launcher, the exec helper, the seccomp compiler and
+// the netlink helper) from source with the machine's gcc, and libstack.so, the functions the CLI
+// calls through koffi (native/lib/*.c, e.g. spawning into a cgroup). Nothing is downloaded; an
+// up-to-date binary is left alone.
 //
 // A program <name> is native/<name>.c (its main) + native/<name>/*.c + native/common/*.c,
 // compiled in one gcc invocation into native/build/<name>; headers are included as

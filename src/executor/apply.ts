@@ -188,6 +188,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     await preparing;
     const prepared = loaded ?? (await loading?.catch(() => undefined));
     for (const service of startedServices(plan)) prepared?.discardPreparedLauncher(project.name, service);
+    prepared?.discardPreparedLinkDeletion();
     if (prepares) env.supervisor.release?.(project.name);
     await ipamLock?.release();
     network?.close();

@@ -6,5 +6,5 @@ export { handlersFor } from './handlers/index.js';
 export { writeNameFiles } from './handlers/names.js';
 export { firewallWritten } from './handlers/firewall.js';
 export { openNetworkDriver } from '../network/setup.js';
-export { prepareLinkDeletion } from '../network/link.js';
+export { discardPreparedLinkDeletion, prepareLinkDeletion } from '../network/link.js';
 export { cannotActOnStop, discardPreparedLauncher, openCgroups, prepareLauncher } from '../runtime/index.js';

@@ -195,6 +195,19 @@ export function prepareLinkDeletion(netns?: string): void {
   prepared ??= spawnHelper(netns);
 }
 
+/**
+ * Lets the helper prepareLinkDeletion spawned go when no deletion took it (apply()'s end: a
+ * batch of one link, links deleted one by one, a walk cut short): it ends with nothing to do,
+ * not when this process does (a foreground `up` runs on).
+ */
+export function discardPreparedLinkDeletion(): void {
+  const ahead = prepared;
+  prepared = undefined;
+  void ahead?.then((helper) => {
+    if (helper !== undefined) close(helper.input);
+  });
+}
+
 /** A helper for `netns`: the one prepared when it is for that namespace, else a new one. */
 async function takeHelper(netns: string | undefined): Promise<NetlinkHelper | undefined> {
   const ahead = prepared;
@@ -250,7 +263,8 @@ async function spawnHelper(netns: string | undefined): Promise<NetlinkHelper | u
  * notifications are read from a socket of its own, joined to the group before the request is
  * written. When the helper ends before every notification was seen (it failed, or the socket
  * overran and lost some), its answer decides: a deletion it could not make is made here
- * (deleteOffThread), which says why it fails. Without a helper, deleteOffThread.
+ * (deleteOffThread), which says why it fails; so is one with no outcome after
+ * HANDOFF_LIMIT_MS. Without a helper, deleteOffThread.
  */
 async function deleteHandedOff(h: Handle, request: Buffer, what: string, links: readonly { name: string; index: number }[]): Promise<boolean> {
   const here = (): Promise<boolean> => deleteOffThread(h, request, what);
@@ -267,8 +281,12 @@ async function deleteHandedOff(h: Handle, request: Buffer, what: string, links: 
     return here();
   }
   const left = new Set(links.map((l) => l.index));
-  let unwatch: (closeFd?: () => void) => Promise<void> = () => Promise.resolve();
+  let unwatch = (closeFd?: () => void): Promise<void> => (closeFd?.(), Promise.resolve());
+  // The timer holds the event loop too: the helper's exit (reaped on SIGCHLD) does not, and a
+  // wait for it alone would let this process end mid-`down`.
+  let limit: NodeJS.Timeout | undefined;
   const outcome = await new Promise<'unregistered' | 'answered' | 'failed'>((resolve) => {
+    limit = setTimeout(() => resolve('failed'), HANDOFF_LIMIT_MS);
     // Not watched again after an error (the kernel dropped notifications: ENOBUFS; the watcher
     // gave up): the helper's answer decides then.
     const read = (revents: number): void => {
@@ -294,14 +312,40 @@ async function deleteHandedOff(h: Handle, request: Buffer, what: string, links: 
       close(helper.input); // its end of input: it sends now
     }
   });
+  clearTimeout(limit);
   void unwatch(() => watch.close());
   if (outcome === 'failed') return here();
-  // The kernel removes a link's sysfs folder right after its notification (the host's /sys is
-  // the host namespace's): one not gone yet means the answer is waited for after all.
-  if (outcome === 'unregistered' && h.netns === undefined && links.some((l) => existsSync(`/sys/class/net/${l.name}`))) {
-    return (await helper.exit) === 0 || here();
-  }
+  if (outcome === 'unregistered' && h.netns === undefined) return (await sysfsLetGo(links, helper.exit)) || here();
   return true;
+}
+
+/** How long a handed-off deletion is waited for before it is made here (deleteOffThread's socket waits as long for an answer). */
+const HANDOFF_LIMIT_MS = 10_000;
+
+/**
+ * Whether the sysfs folders of `links` (unregistered: their notifications came) are gone. The
+ * kernel removes a link's folder right after its notification (netdev_unregister_kobject; the
+ * host's /sys is the host namespace's), so one still there is looked at again each
+ * millisecond, up to HANDOFF_LIMIT_MS, unless the helper's answer (`exit`) comes first and
+ * decides. A timer holds the event loop meanwhile.
+ */
+function sysfsLetGo(links: readonly { name: string }[], exit: Promise<number | null>): Promise<boolean> {
+  const listed = (): boolean => links.some((l) => existsSync(`/sys/class/net/${l.name}`));
+  if (!listed()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const deadline = Date.now() + HANDOFF_LIMIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const look = (): void => {
+      if (!listed()) resolve(true);
+      else if (Date.now() >= deadline) resolve(false);
+      else timer = setTimeout(look, 1);
+    };
+    void exit.then((code) => {
+      clearTimeout(timer);
+      resolve(code === 0);
+    });
+    timer = setTimeout(look, 1);
+  });
 }
 
 /** linkDel, the kernel's work done off this thread (deleteOffThread). */

@@ -55,33 +55,43 @@ export function readLogToFollow(logPath: string, options: { tail?: number } = {}
   } catch {
     live = undefined; // none yet, or rotated away this instant: followed from its start
   }
-  const records: LogRecord[] = [];
-  for (const file of logFiles(logPath)) {
-    if (file === logPath) continue;
-    try {
-      if (live !== undefined && statSync(file).ino === live.ino) continue; // the live file, rotated since it was opened
-      records.push(...parseLogRecords(readFileSync(file)));
-    } catch {
-      // rotated away while reading
+  try {
+    const records: LogRecord[] = [];
+    for (const file of logFiles(logPath)) {
+      if (file === logPath) continue;
+      // Opened, then known by its descriptor: one renamed meanwhile is still the file looked at.
+      let fd: number | undefined;
+      try {
+        fd = openSync(file, 'r');
+        if (live !== undefined && fstatSync(fd).ino === live.ino) continue; // the live file, rotated since it was opened
+        records.push(...parseLogRecords(readFileSync(fd)));
+      } catch {
+        // rotated away while reading
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
     }
-  }
-  let offset = 0;
-  if (live !== undefined) {
-    const data = Buffer.alloc(live.size);
-    let got = 0;
-    while (got < live.size) {
-      const n = readSync(live.fd, data, got, live.size - got, got);
-      if (n <= 0) break;
-      got += n;
+    let offset = 0;
+    if (live !== undefined) {
+      const data = Buffer.alloc(live.size);
+      let got = 0;
+      while (got < live.size) {
+        const n = readSync(live.fd, data, got, live.size - got, got);
+        if (n <= 0) break;
+        got += n;
+      }
+      offset = data.lastIndexOf(0x0a, got - 1) + 1; // a record still being written is the follower's
+      records.push(...parseLogRecords(data.subarray(0, offset)));
     }
-    offset = data.lastIndexOf(0x0a, got - 1) + 1; // a record still being written is the follower's
-    records.push(...parseLogRecords(data.subarray(0, offset)));
+    const joiner = new LineJoiner();
+    const all = records.flatMap((r) => joiner.push(r) ?? []);
+    const lines = options.tail === undefined ? all : all.slice(Math.max(0, all.length - options.tail));
+    if (live === undefined) return { lines: [...lines, ...joiner.flush()] };
+    return { lines, start: { fd: live.fd, ino: live.ino, offset, joiner } };
+  } catch (e) {
+    if (live !== undefined) closeSync(live.fd); // a read that failed (EIO): the descriptor is not handed over
+    throw e;
   }
-  const joiner = new LineJoiner();
-  const all = records.flatMap((r) => joiner.push(r) ?? []);
-  const lines = options.tail === undefined ? all : all.slice(Math.max(0, all.length - options.tail));
-  if (live === undefined) return { lines: [...lines, ...joiner.flush()] };
-  return { lines, start: { fd: live.fd, ino: live.ino, offset, joiner } };
 }
 
 function readNew(cursor: Cursor): Buffer {

@@ -88,14 +88,24 @@ export async function run(ctx: CommandContext): Promise<number> {
   // Followed: each live file is read through a descriptor the following goes on with, so that
   // no line written between the two is lost or told twice (runtime/follow.ts readLogToFollow).
   const starts = new Map<string, FollowStart>();
-  const past = services.flatMap((service) => {
-    const log = serviceFiles(roots, project, service).log;
-    const options = tail === undefined ? {} : { tail };
-    if (!values.follow) return readLogLines(log, options).map((line) => ({ service, line }));
-    const { lines, start } = readLogToFollow(log, options);
-    if (start !== undefined) starts.set(log, start);
-    return lines.map((line) => ({ service, line }));
-  });
+  const closeStarts = (): void => {
+    for (const start of starts.values()) closeSync(start.fd);
+    starts.clear();
+  };
+  let past: { service: string; line: LogLine }[];
+  try {
+    past = services.flatMap((service) => {
+      const log = serviceFiles(roots, project, service).log;
+      const options = tail === undefined ? {} : { tail };
+      if (!values.follow) return readLogLines(log, options).map((line) => ({ service, line }));
+      const { lines, start } = readLogToFollow(log, options);
+      if (start !== undefined) starts.set(log, start);
+      return lines.map((line) => ({ service, line }));
+    });
+  } catch (e) {
+    closeStarts();
+    throw new UserError('LOGS_UNREADABLE', `cannot read the logs of project "${project}": ${e instanceof Error ? e.message : String(e)}`, 'stack ps shows what runs; try again');
+  }
   // Times are RFC 3339 with a fixed width, so string order is time order; the sort is stable.
   // --tail takes each service's last lines, then --since and --until choose among them, as Docker does.
   past.sort((a, b) => (a.line.time < b.line.time ? -1 : a.line.time > b.line.time ? 1 : 0));
@@ -105,7 +115,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   // (native/launcher/log.c); print() leaves out anything past --until.
   const endMs = until === undefined ? undefined : Date.parse(`${until.slice(0, 23)}Z`) + 1 + 2 * FOLLOW_POLL_MS;
   if (!values.follow || (endMs !== undefined && endMs <= Date.now())) {
-    for (const start of starts.values()) closeSync(start.fd);
+    closeStarts();
     return 0;
   }
 

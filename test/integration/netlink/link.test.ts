@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { KernelError } from '../../../src/errors.js';
@@ -11,9 +13,10 @@ import { prepareLinkDeletion } from '../../../src/network/link.js';
 import { inNetns } from '../../../src/network/netns.js';
 import { NetlinkSocket } from '../../../src/network/socket.js';
 import { eventually } from '../../harness/eventually.js';
+import { fileURLToPath } from 'node:url';
 import {
-  AttrSet, decodeIfInfo, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, IFINFOMSG_LEN, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK,
-  RTM_NEWLINK,
+  AttrSet, decodeIfInfo, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, encodeMessage, IFINFOMSG_LEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
+  NLM_F_REQUEST, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK,
 } from '../../../src/network/nl/index.js';
 import { Scratch } from './fixture.js';
 
@@ -148,6 +151,60 @@ describeRoot('link verbs on the real kernel', () => {
     expect(names(svcNs)).toEqual(['lo']);
   });
 
+  it('deletes a group of host links (the host namespace, as down does), their sysfs folders gone when it resolves', async () => {
+    const svcNs = s.netns('hostsvc');
+    const host = s.handle();
+    const group = 0x5eed0000 + Math.floor(Math.random() * 0xffff);
+    const bridge = s.hostLink('hb');
+    const veths = [s.hostLink('hv'), s.hostLink('hv')];
+    linkAddBridge(host, bridge, { group });
+    veths.forEach((v, i) => linkAddVeth(host, v, { name: `eh${i}`, netns: svcNs }, { group, master: bridge }));
+    prepareLinkDeletion();
+    expect((await linkDelMany(host, [bridge, ...veths])).sort()).toEqual([bridge, ...veths].sort());
+    for (const name of [bridge, ...veths]) {
+      expect(linkGet(host, name)).toBeUndefined();
+      expect(existsSync(`/sys/class/net/${name}`)).toBe(false);
+    }
+    expect(linkList(s.handle(svcNs)).map((l) => l.name)).toEqual(['lo']);
+  });
+
+  it('the helper (native/build/netlink) sends the request read on its stdin and says how it ended, holding no descriptor of its caller but its stdio', async () => {
+    const ns = s.netns('nh');
+    const h = s.handle(ns);
+    linkAddBridge(h, 'gone0', { group: 11 });
+    linkAddBridge(h, 'gone1', { group: 11 });
+    const deletion = encodeMessage({ type: RTM_DELLINK, flags: NLM_F_REQUEST | NLM_F_ACK, seq: 7 }, encodeLinkRequest({ group: 11 }));
+    // A descriptor its caller left open (no close-on-exec): gone in the helper as it starts.
+    const inherited = openSync('/dev/null', 'r');
+    const waiting = spawn(HELPER, ['--netns', `/run/netns/${ns}`], { stdio: ['pipe', 'ignore', 'pipe', inherited] });
+    closeSync(inherited);
+    const fds = await eventually('the helper waiting for its request', () => {
+      try {
+        // Exec'd and asleep reading its stdin (past its start, where it lets go of the rest).
+        const reading = readlinkSync(`/proc/${waiting.pid}/exe`).endsWith('/netlink') && readFileSync(`/proc/${waiting.pid}/wchan`, 'utf8').includes('read');
+        return reading ? readdirSync(`/proc/${waiting.pid}/fd`).map(Number).sort((a, b) => a - b) : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    expect(fds).toEqual([0, 1, 2]);
+    waiting.stdin!.end(deletion);
+    const [code] = (await once(waiting, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(linkList(h).map((l) => l.name)).toEqual(['lo']);
+    // The same request again: nothing to delete is the kernel's error, told on stderr.
+    const again = spawnSync(HELPER, ['--netns', `/run/netns/${ns}`], { input: deletion, encoding: 'utf8' });
+    expect(again.status).toBe(127);
+    expect(again.stderr).toMatch(/^err\trequest\tENODEV\t/);
+    // Not a netlink request asking for an answer: refused, nothing sent.
+    const bad = spawnSync(HELPER, [], { input: Buffer.from('not a request'), encoding: 'utf8' });
+    expect(bad.status).toBe(127);
+    expect(bad.stderr).toMatch(/^err\trequest\tEINVAL\t/);
+    // Nothing at all (its caller gone, or no deletion due): a quiet end.
+    const none = spawnSync(HELPER, [], { input: '', encoding: 'utf8' });
+    expect([none.status, none.stderr]).toEqual([0, '']);
+  });
+
   it('listens for link notifications: a link made and deleted says RTM_NEWLINK, then RTM_DELLINK with its index', () => {
     const ns = s.netns('ln');
     const h = s.handle(ns);
@@ -255,6 +312,9 @@ describeRoot('link verbs on the real kernel', () => {
     expect((err as KernelError).message).toBe('send to fd -1: EBADF');
   });
 });
+
+/** The netlink helper as `npm run build` makes it. */
+const HELPER = fileURLToPath(new URL('../../../native/build/netlink', import.meta.url));
 
 /** The pids of this process's children running native/build/netlink (prepareLinkDeletion's helpers). */
 function netlinkHelpers(): number[] {

@@ -36,19 +36,20 @@ describe('stops under way together', () => {
     expect(log).toEqual(['queued before the last one gone (the walker)', 'a goes on', 'b goes on', 'c goes on']);
   });
 
-  test('while a stop waits for its service to exit, the stops gone go on one per turn, and an exit seen meanwhile comes before the rest', async () => {
-    const { begin } = teardown('a', 'b', 'c', 'x');
-    const [a, b, c, x] = [begin('a'), begin('b'), begin('c'), begin('x')];
+  test('while a stop waits for its service to exit, the stops gone go on one per turn; once it is gone too, the rest go together', async () => {
+    const { begin } = teardown('a', 'b', 'c', 'd', 'x');
+    const [a, b, c, d, x] = [begin('a'), begin('b'), begin('c'), begin('d'), begin('x')];
     x.awaitsExit(); // signalled, in its grace period
     const log: string[] = [];
-    const gone = [a, b, c].map((stop, i) => stop.gone().then(() => log.push(`${'abc'[i]} goes on`)));
+    const gone = [a, b, c, d].map((stop, i) => stop.gone().then(() => log.push(`${'abcd'[i]} goes on`)));
     await turn();
     expect(log).toEqual(['a goes on']);
     await turn();
     expect(log).toEqual(['a goes on', 'b goes on']);
     const goneX = x.gone().then(() => log.push('x goes on')); // its exit, seen between two of them
+    await turn();
+    expect(log).toEqual(['a goes on', 'b goes on', 'c goes on', 'd goes on', 'x goes on']);
     await Promise.all([...gone, goneX]);
-    expect(log).toEqual(['a goes on', 'b goes on', 'c goes on', 'x goes on']);
   });
 
   test('a stop that ends before its processes are gone (it failed) does not hold the others', async () => {
