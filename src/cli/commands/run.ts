@@ -63,6 +63,8 @@ Options:
   -v, --volume VOLUME       Add a volume: ./host:/target[:ro], NAME:/target or /target (repeatable)
       --name NAME           Name of the one-off
       --no-deps             Don't start the services SERVICE depends on
+      --remove-orphans      Remove the services the spec no longer has, and the one-offs that
+                            ended, as \`stack up --remove-orphans\` does
   -p, --publish PORTS       Publish a port, e.g. 8080:80 (repeatable)
   -P, --service-ports       Publish the service's own ports
       --use-aliases         Give the one-off the service's name and aliases on its networks
@@ -84,6 +86,7 @@ const OPTIONS = {
   volume: { type: 'string', short: 'v', multiple: true, default: [] as string[] },
   name: { type: 'string' },
   'no-deps': { type: 'boolean', default: false },
+  'remove-orphans': { type: 'boolean', default: false },
   publish: { type: 'string', short: 'p', multiple: true, default: [] as string[] },
   'service-ports': { type: 'boolean', short: 'P', default: false },
   'use-aliases': { type: 'boolean', default: false },
@@ -204,7 +207,7 @@ async function startOneOff(
   template: Service,
   overrides: OneOffOverrides,
   mounts: Parameters<typeof oneOffService>[3],
-  values: { name?: string | undefined; detach: boolean; 'no-deps': boolean },
+  values: { name?: string | undefined; detach: boolean; 'no-deps': boolean; 'remove-orphans': boolean },
   renderer: Renderer,
   signal: AbortSignal,
 ): Promise<{ name: string; spec: Service; synth: Project }> {
@@ -232,7 +235,7 @@ async function startOneOff(
         made = name;
         const synth: Project = { ...project, services: { ...project.services, [name]: launched } };
         const live = await observe(project.name, { roots: env.roots });
-        const planned = plan(synth, live, { services: [name], noDeps: values['no-deps'] });
+        const planned = plan(synth, live, { services: [name], noDeps: values['no-deps'], removeOrphans: values['remove-orphans'] });
         await assertPortsFree(synth, planned, () => servedPorts(project.name, env));
         const result = await apply(planned, synth, { env, live, sink: renderer, signal });
         for (const n of result.notices) renderer.notice(n);

@@ -114,7 +114,7 @@ describeRoot('stack up / stack down', () => {
     expect(readFileSync(`/proc/${await r.pid('b')}/environ`, 'utf8')).toContain('LEVEL=2');
   });
 
-  it("up --remove-orphans naming a service removes what the spec no longer has and the one-offs that ended; down accepts it", async () => {
+  it("up and run --remove-orphans naming a service remove what the spec no longer has and the one-offs that ended; down accepts it", async () => {
     const r = rig();
     r.spec(TWO.replace('    depends_on: [a]\n', ''));
     await r.ok(['up', '-d']);
@@ -135,8 +135,17 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['a']).some((e) => e.includes(netnsName(r.name, 'a')))).toBe(true);
     expect((await r.ok(['ps', '-a'])).stdout).not.toMatch(/^(b|a-run-\w+)\s/m);
     expect(await listed()).toEqual(['a']);
+    // run takes it too: a service the spec drops goes as the one-off starts, the one-off stays.
+    r.spec('  a:\n    command: sleep 3600\n  c:\n    command: sleep 3600\n');
+    await r.ok(['up', '-d']);
+    r.spec('  a:\n    command: sleep 3600\n');
+    await r.ok(['run', 'a', 'true']);
+    expect(await listed()).toEqual(['a', 'c']); // without the option, c stays
+    await r.ok(['run', '--remove-orphans', 'a', 'true']);
+    expect(await listed()).toEqual(['a']);
+    expect((await r.ok(['ps', '-a', '--status', 'exited'])).stdout.match(/^a-run-\w+\s/gm)).toHaveLength(1); // the earlier ended one-off went, this one stays
     await r.ok(['down', '--remove-orphans']);
-    expect(r.leftovers(['a', 'b'])).toEqual([]);
+    expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
   });
 
   it("ps --status chooses services by state and --services prints their names (compose's options)", async () => {
