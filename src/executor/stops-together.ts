@@ -99,7 +99,7 @@ export class StopsTogether {
   private release(): void {
     const everyOne = this.gone >= this.running && this.accounted.size >= this.ids.size;
     if (everyOne) this.everyGone?.();
-    if (!everyOne && !(this.exiting > 0 && this.gone + this.exiting >= this.running)) return;
+    if (!everyOne && !this.mayDrip()) return;
     if (everyOne) {
       // Those still let go one per turn go now too: no exit is left to see between them.
       const waiting = [...this.dripping.splice(0), ...this.waiting.splice(0)];
@@ -122,9 +122,20 @@ export class StopsTogether {
     this.dripping.push(...this.waiting.splice(0));
     if (dripping) return; // the turns under way take them
     const next = (): void => {
+      // A stop begun meanwhile (one a gone stop's ready() let begin) holds the rest back again,
+      // as it would have held them here; the release it then calls lets them go on.
+      if (!this.mayDrip()) {
+        this.waiting.unshift(...this.dripping.splice(0));
+        return;
+      }
       this.dripping.shift()?.();
       if (this.dripping.length > 0) setImmediate(next);
     };
     setImmediate(next);
+  }
+
+  /** Every stop under way is gone or waits for its service's exit, and one does. */
+  private mayDrip(): boolean {
+    return this.exiting > 0 && this.gone + this.exiting >= this.running;
   }
 }

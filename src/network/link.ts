@@ -178,6 +178,8 @@ interface NetlinkHelper {
   readonly netns: string | undefined;
   readonly input: number;
   readonly exit: Promise<number | null>;
+  /** SIGKILLs it unless it has ended (and was reaped: its pid is another's then). */
+  readonly kill: () => void;
 }
 
 /** The helper prepareLinkDeletion spawned, not taken yet. */
@@ -233,13 +235,18 @@ async function spawnHelper(netns: string | undefined): Promise<NetlinkHelper | u
     pair.forEach((fd) => close(fd));
     return undefined;
   }
+  let ended = false;
   let exited: (code: number | null) => void = () => undefined;
   const exit = new Promise<number | null>((resolve) => (exited = resolve));
+  let pid: number;
   try {
-    await spawnDetached(NETLINK_HELPER_PATH, netns === undefined ? [] : ['--netns', netnsPath(netns)], {
+    pid = await spawnDetached(NETLINK_HELPER_PATH, netns === undefined ? [] : ['--netns', netnsPath(netns)], {
       fds: [pair[1], nothing, nothing],
       env: {},
-      onExit: ({ code }) => exited(code),
+      onExit: ({ code }) => {
+        ended = true;
+        exited(code);
+      },
     });
   } catch {
     close(pair[0]);
@@ -248,7 +255,14 @@ async function spawnHelper(netns: string | undefined): Promise<NetlinkHelper | u
     close(pair[1]);
     closeSync(nothing);
   }
-  return { netns, input: pair[0], exit };
+  const kill = (): void => {
+    try {
+      if (!ended) process.kill(pid, 'SIGKILL'); // not reaped yet: still this process's child
+    } catch {
+      // gone meanwhile
+    }
+  };
+  return { netns, input: pair[0], exit, kill };
 }
 
 /**
@@ -314,8 +328,11 @@ async function deleteHandedOff(h: Handle, request: Buffer, what: string, links: 
   });
   clearTimeout(limit);
   void unwatch(() => watch.close());
-  if (outcome === 'failed') return here();
-  if (outcome === 'unregistered' && h.netns === undefined) return (await sysfsLetGo(links, helper.exit)) || here();
+  // Made here, the deletion is the helper's no more: one only slow to send it (stopped, starved)
+  // would delete the group later, by its number, when a next `up` may have made it anew.
+  const instead = (): Promise<boolean> => (helper.kill(), here());
+  if (outcome === 'failed') return instead();
+  if (outcome === 'unregistered' && h.netns === undefined) return (await sysfsLetGo(links, helper.exit)) || instead();
   return true;
 }
 
@@ -329,8 +346,12 @@ const HANDOFF_LIMIT_MS = 10_000;
  * millisecond, up to HANDOFF_LIMIT_MS, unless the helper's answer (`exit`) comes first and
  * decides. A timer holds the event loop meanwhile.
  */
-function sysfsLetGo(links: readonly { name: string }[], exit: Promise<number | null>): Promise<boolean> {
-  const listed = (): boolean => links.some((l) => existsSync(`/sys/class/net/${l.name}`));
+export function sysfsLetGo(
+  links: readonly { name: string }[],
+  exit: Promise<number | null>,
+  exists: (path: string) => boolean = existsSync,
+): Promise<boolean> {
+  const listed = (): boolean => links.some((l) => exists(`/sys/class/net/${l.name}`));
   if (!listed()) return Promise.resolve(true);
   return new Promise((resolve) => {
     const deadline = Date.now() + HANDOFF_LIMIT_MS;

@@ -155,6 +155,7 @@ export async function followLogs(
             cursor.fd = openSync(log.path, 'r');
             cursor.ino = fstatSync(cursor.fd).ino;
           } catch {
+            if (cursor.fd !== undefined) closeSync(cursor.fd);
             cursor.fd = undefined;
           }
         }

@@ -180,8 +180,9 @@ describeRoot('link verbs on the real kernel', () => {
     closeSync(inherited);
     const fds = await eventually('the helper waiting for its request', () => {
       try {
-        // Exec'd and asleep reading its stdin (past its start, where it lets go of the rest).
-        const reading = readlinkSync(`/proc/${waiting.pid}/exe`).endsWith('/netlink') && readFileSync(`/proc/${waiting.pid}/wchan`, 'utf8').includes('read');
+        // Exec'd and in read(2) of its stdin (past its start, where it lets go of the rest):
+        // /proc/PID/syscall says `0 0x0 ...` (read, descriptor 0) while it blocks there.
+        const reading = readlinkSync(`/proc/${waiting.pid}/exe`).endsWith('/netlink') && /^0 0x0 /.test(readFileSync(`/proc/${waiting.pid}/syscall`, 'utf8'));
         return reading ? readdirSync(`/proc/${waiting.pid}/fd`).map(Number).sort((a, b) => a - b) : undefined;
       } catch {
         return undefined;

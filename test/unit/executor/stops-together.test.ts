@@ -52,6 +52,43 @@ describe('stops under way together', () => {
     await Promise.all([...gone, goneX]);
   });
 
+  test('a stop gone while others are let go one per turn joins the turns, one per turn still', async () => {
+    const { begin } = teardown('a', 'b', 'c', 'x', 'y');
+    const [a, b, c, x, y] = [begin('a'), begin('b'), begin('c'), begin('x'), begin('y')];
+    x.awaitsExit();
+    y.awaitsExit();
+    const log: string[] = [];
+    const gone = [a, b, c].map((stop, i) => stop.gone().then(() => log.push('abc'[i]!)));
+    await turn();
+    expect(log).toEqual(['a']);
+    const goneY = y.gone().then(() => log.push('y')); // x still waits for its exit
+    await turn();
+    expect(log).toEqual(['a', 'b']);
+    await turn();
+    await turn();
+    expect(log).toEqual(['a', 'b', 'c', 'y']);
+    await Promise.all([...gone, goneY, x.gone()]);
+  });
+
+  test('a stop that begins while others are let go one per turn holds the rest back until it is gone too', async () => {
+    const { begin } = teardown('a', 'b', 'x', 'd');
+    const [a, b, x] = [begin('a'), begin('b'), begin('x')];
+    x.awaitsExit();
+    const log: string[] = [];
+    const gone = [a, b].map((stop, i) => stop.gone().then(() => log.push('ab'[i]!)));
+    await turn();
+    expect(log).toEqual(['a']);
+    const d = begin('d'); // let begin by a's ready(): running, neither gone nor waiting for an exit
+    await turn();
+    await turn();
+    expect(log).toEqual(['a']);
+    const goneD = d.gone().then(() => log.push('d'));
+    await turn();
+    await turn();
+    expect(log).toEqual(['a', 'b', 'd']);
+    await Promise.all([...gone, goneD, x.gone()]);
+  });
+
   test('a stop that ends before its processes are gone (it failed) does not hold the others', async () => {
     const { begin } = teardown('a', 'b');
     const [a, b] = [begin('a'), begin('b')];

@@ -1,8 +1,9 @@
 // linkDelMany's choice (src/network/link.ts sharedGroup, heldExactly): a device group is
 // deleted as it is only when the links asked for share it and it holds exactly them; anything
-// else goes the safe way (each link moved into a fresh group first, or deleted by name).
+// else goes the safe way (each link moved into a fresh group first, or deleted by name). And
+// sysfsLetGo, the last look of a handed-off deletion.
 import { describe, expect, it } from 'vitest';
-import { heldExactly, sharedGroup } from '../../../src/network/link.js';
+import { heldExactly, sharedGroup, sysfsLetGo } from '../../../src/network/link.js';
 
 const dump = [
   { name: 'lo', group: 0 },
@@ -45,5 +46,22 @@ describe('sharedGroup', () => {
 
   it('is none when no link asked for exists', () => {
     expect(sharedGroup(dump, ['gone'])).toBeUndefined();
+  });
+});
+
+describe('sysfsLetGo (a handed-off deletion, its links unregistered: their sysfs folders gone?)', () => {
+  const never = new Promise<number | null>(() => undefined);
+  it('answers at once when no folder is there', async () => {
+    expect(await sysfsLetGo([{ name: 'stkv1' }], never, () => false)).toBe(true);
+  });
+  it('looks again while a folder is still there, and answers once it is gone', async () => {
+    let looks = 0;
+    const exists = (path: string): boolean => path === '/sys/class/net/stkv2' && ++looks < 4;
+    expect(await sysfsLetGo([{ name: 'stkv1' }, { name: 'stkv2' }], never, exists)).toBe(true);
+    expect(looks).toBe(4);
+  });
+  it("takes the helper's answer when it comes first: its success, or its failure", async () => {
+    expect(await sysfsLetGo([{ name: 'stkv1' }], Promise.resolve(0), () => true)).toBe(true);
+    expect(await sysfsLetGo([{ name: 'stkv1' }], Promise.resolve(127), () => true)).toBe(false);
   });
 });
