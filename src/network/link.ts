@@ -4,6 +4,7 @@
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KernelError } from '../errors.js';
+import { mark } from '../trace.js';
 import { close, POLLERR, POLLIN, socketPair } from '../sys/libc.js';
 import { readyWatcher } from '../sys/ready-watch.js';
 import { spawnDetached } from '../sys/spawn.js';
@@ -330,9 +331,9 @@ async function deleteHandedOff(h: Handle, request: Buffer, what: string, links: 
   void unwatch(() => watch.close());
   // Made here, the deletion is the helper's no more: one only slow to send it (stopped, starved)
   // would delete the group later, by its number, when a next `up` may have made it anew.
-  const instead = (): Promise<boolean> => (helper.kill(), here());
-  if (outcome === 'failed') return instead();
-  if (outcome === 'unregistered' && h.netns === undefined) return (await sysfsLetGo(links, helper.exit)) || instead();
+  const instead = (why: string): Promise<boolean> => (mark(`links: deletion made here (${why})`), helper.kill(), here());
+  if (outcome === 'failed') return instead('the helper failed or did not answer');
+  if (outcome === 'unregistered' && h.netns === undefined) return (await sysfsLetGo(links, helper.exit)) || instead('a sysfs folder stayed');
   return true;
 }
 
