@@ -356,12 +356,15 @@ export class Supervisor {
       }
       return;
     }
-    const exit = readExitRecord(paths.exit);
-    const ending = exit && sameProcess(exit, process) ? exit : undefined;
-    if (!ending) {
+    let exit = readExitRecord(paths.exit);
+    if (!(exit && sameProcess(exit, process))) {
       const monitor = record.monitor as ProcessId | undefined;
       if (monitor && isSameProcess(monitor.pid, monitor.startTime)) return; // it is writing the record
+      // Gone: the monitor writes the record before it exits, maybe since the read above (CI at
+      // 900ca68 said 'exited (no exit record)' of an exit with code 3 that way, under load).
+      exit = readExitRecord(paths.exit);
     }
+    const ending = exit && sameProcess(exit, process) ? exit : undefined;
     watch.lastExit = ending ? describeExit(ending) : 'exited (no exit record)';
     if (sameProcess(await readStopMark(paths.stopped), process)) {
       watch.decided = key;

@@ -79,14 +79,17 @@ export async function waitHealthy(project: string, service: string, options: Wai
       );
     }
     if (!isSameProcess(process.pid, process.startTime)) {
-      const exit = readExitRecord(paths.exit);
-      const ended = exit && sameProcess(exit, process) ? exit : undefined;
+      let exit = readExitRecord(paths.exit);
       // Its monitor writes the exit record right after the exit: while it lives, that is a moment away.
       const monitor = record!.monitor as ProcessId | undefined;
-      if (!ended && monitor && isSameProcess(monitor.pid, monitor.startTime) && Date.now() <= deadline) {
-        await pause(options);
-        continue;
+      if (!(exit && sameProcess(exit, process))) {
+        if (monitor && isSameProcess(monitor.pid, monitor.startTime) && Date.now() <= deadline) {
+          await pause(options);
+          continue;
+        }
+        exit = readExitRecord(paths.exit); // the monitor gone, its record written first: maybe since the read above
       }
+      const ended = exit && sameProcess(exit, process) ? exit : undefined;
       const how = ended ? describeExit(ended) : 'exited';
       throw new UserError('SERVICE_EXITED', `service "${service}" ${how} before it was healthy${quoted(lastOutput(health))}`, `see \`stack logs ${service}\``);
     }
