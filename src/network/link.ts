@@ -11,8 +11,8 @@ import { spawnDetached } from '../sys/spawn.js';
 import { openHandle, type Handle } from './handle.js';
 import { inNetns, netnsOpen, netnsPath } from './netns.js';
 import {
-  AF_UNSPEC, decodeIfInfo, decodeLink, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, encodeMessage, IFF_UP, IFINFOMSG_LEN, NLM_F_ACK, NLM_F_CREATE,
-  NLM_F_EXCL, NLM_F_REQUEST, readI32, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTEXT_FILTER_SKIP_STATS, RTM_SETLINK, vethPeerData, type Link, type LinkRequest,
+  AF_UNSPEC, decodeIfInfo, decodeLink, decodeLinkGroup, encodeLinkDumpWithoutStats, encodeLinkRequest, encodeMessage, IFF_UP, NLM_F_ACK, NLM_F_CREATE,
+  NLM_F_EXCL, NLM_F_REQUEST, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTEXT_FILTER_SKIP_STATS, RTM_SETLINK, vethPeerData, type Link, type LinkRequest,
 } from './nl/index.js';
 import { NetlinkSocket } from './socket.js';
 
@@ -307,8 +307,10 @@ async function deleteHandedOff(h: Handle, request: Buffer, what: string, links: 
     const read = (revents: number): void => {
       try {
         for (const m of watch.pending()) {
+          if (m.header.type !== RTM_DELLINK) continue;
           // The unregistering's own (AF_UNSPEC): a bridge port's removal says RTM_DELLINK too (AF_BRIDGE), earlier.
-          if (m.header.type === RTM_DELLINK && m.body.length >= IFINFOMSG_LEN && m.body[0] === AF_UNSPEC) left.delete(readI32(m.body, 4));
+          const { family, index } = decodeIfInfo(m.body);
+          if (family === AF_UNSPEC) left.delete(index);
         }
       } catch {
         return;

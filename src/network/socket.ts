@@ -62,11 +62,7 @@ export class NetlinkSocket {
   static listen(groups: number, room: number): NetlinkSocket {
     const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     try {
-      try {
-        setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, room);
-      } catch {
-        setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, room); // without CAP_NET_ADMIN: up to net.core.rmem_max
-      }
+      receiveRoom(fd, room);
       bind(fd, sockaddrNetlink(groups));
     } catch (e) {
       close(fd);
@@ -128,13 +124,7 @@ export class NetlinkSocket {
     // Room for an acknowledgement each (~1 KiB of buffer apiece, the kernel's accounting): past
     // the default (~208 KiB, ~200 answers) the kernel would drop them, the batch applied all the same.
     const room = requests.length * 1024 + 64 * 1024;
-    if (room > 200 * 1024) {
-      try {
-        setsockoptInt(this.fd, SOL_SOCKET, SO_RCVBUFFORCE, room);
-      } catch {
-        setsockoptInt(this.fd, SOL_SOCKET, SO_RCVBUF, room); // without CAP_NET_ADMIN: up to net.core.rmem_max
-      }
-    }
+    if (room > 200 * 1024) receiveRoom(this.fd, room);
     const named = (r: BatchedRequest) => `${messageTypeName(r.type)} ${r.what}`;
     const first = named(requests[0]!);
     const control = (type: number) => encodeMessage({ type, flags: NLM_F_REQUEST, seq: this.nextSeq() }, nfgenmsg(NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES));
@@ -276,7 +266,16 @@ function kernelError(call: string, errno: number, message: string | undefined): 
   return new KernelError(call, errnoName(errno), errno, options);
 }
 
-/** struct sockaddr_nl addressed to the kernel (pid 0, no multicast groups). */
+/** Sets the receive buffer of socket `fd` to `room` bytes, past net.core.rmem_max where it may (CAP_NET_ADMIN). */
+function receiveRoom(fd: number, room: number): void {
+  try {
+    setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, room);
+  } catch {
+    setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, room); // without CAP_NET_ADMIN: up to net.core.rmem_max
+  }
+}
+
+/** struct sockaddr_nl: pid 0 (the kernel, or this socket's own the kernel picks), and the multicast `groups` it joins (none by default). */
 function sockaddrNetlink(groups = 0): Buffer {
   const b = Buffer.alloc(12);
   writeU16(b, AF_NETLINK, 0);

@@ -43,12 +43,11 @@ export interface FollowStart {
  * all come is told once its end does. No live file: the lines of the rotated ones, and no start.
  */
 export function readLogToFollow(logPath: string, options: { tail?: number } = {}): { lines: LogLine[]; start?: FollowStart } {
-  let live: { fd: number; ino: number; size: number } | undefined;
+  let live: { fd: number; ino: number } | undefined;
   try {
     const fd = openSync(logPath, 'r');
     try {
-      const { ino, size } = fstatSync(fd);
-      live = { fd, ino, size };
+      live = { fd, ino: fstatSync(fd).ino };
     } catch {
       closeSync(fd);
     }
@@ -73,14 +72,8 @@ export function readLogToFollow(logPath: string, options: { tail?: number } = {}
     }
     let offset = 0;
     if (live !== undefined) {
-      const data = Buffer.alloc(live.size);
-      let got = 0;
-      while (got < live.size) {
-        const n = readSync(live.fd, data, got, live.size - got, got);
-        if (n <= 0) break;
-        got += n;
-      }
-      offset = data.lastIndexOf(0x0a, got - 1) + 1; // a record still being written is the follower's
+      const data = readNew({ fd: live.fd, offset: 0 });
+      offset = data.lastIndexOf(0x0a) + 1; // a record still being written is the follower's
       records.push(...parseLogRecords(data.subarray(0, offset)));
     }
     const joiner = new LineJoiner();
@@ -94,7 +87,8 @@ export function readLogToFollow(logPath: string, options: { tail?: number } = {}
   }
 }
 
-function readNew(cursor: Cursor): Buffer {
+/** What `cursor`'s file holds from its offset on, the offset moved past it. */
+function readNew(cursor: Pick<Cursor, 'fd' | 'offset'>): Buffer {
   if (cursor.fd === undefined) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   const buffer = Buffer.alloc(64 * 1024);

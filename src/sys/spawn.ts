@@ -209,9 +209,9 @@ export async function spawnDetached(
 }
 
 /**
- * Child `pid` is reaped when it ends (its pid never names a zombie here), and nothing waits for
- * it or is kept alive by it but `onExit`; one that ended before it was in the table is looked
- * for on a later turn.
+ * Child `pid` is reaped when it ends (its pid never names a zombie here); nothing is kept alive
+ * by it, and only `onExit` is told. One that ended before it was in the table is looked for on a
+ * later turn.
  */
 function reapedUnheeded(pid: number, onExit: (status: ChildStatus) => void = () => undefined): void {
   running.set(pid, { refed: false, ended: onExit });

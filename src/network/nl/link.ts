@@ -106,7 +106,7 @@ export function decodeLinkGroup(body: Buffer): { readonly name: string; readonly
     } else if (type === IFLA_GROUP && len >= 8) group = readU32(body, offset + 4);
     offset += align4(len);
   }
-  return { name, group, index: readI32(body, 4) };
+  return { name, group, index: decodeIfInfo(body).index };
 }
 
 /** IFLA_INFO_DATA of a veth: its peer, described as a link request of its own. */
