@@ -9,7 +9,7 @@
 // was runnable, the other core busy). With STACK_TRACE_MONO=1 the clock printed after `@` is
 // CLOCK_MONOTONIC in ms, the clock of `perf record -k mono`, to line marks up with the
 // kernel's tracepoints (sched_switch, cgroup_attach_task).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 
 const on = process.env.STACK_TRACE === '1' || process.env.STACK_TRACE === 'cpu';
 const withCpu = process.env.STACK_TRACE === 'cpu';
@@ -27,6 +27,37 @@ function threadCpuMs(): number {
   }
 }
 
+/** Set once a trace line went to process.stderr: the later ones follow it there, in order. */
+let streamed = false;
+
+/**
+ * Writes a trace line with write(2): making process.stderr for it would cost the traced command
+ * ~5 ms at its first mark (cli/output.ts), which the same command without STACK_TRACE never
+ * spends. What write(2) does not take (a full non-blocking pipe) goes to the stream, and so does
+ * every line after it.
+ */
+function say(line: string): void {
+  if (streamed) {
+    process.stderr.write(line);
+    return;
+  }
+  const bytes = Buffer.from(line);
+  let written = 0;
+  try {
+    while (written < bytes.length) {
+      const n = writeSync(2, bytes, written);
+      if (n <= 0) break;
+      written += n;
+    }
+  } catch {
+    // EAGAIN: the stream queues the rest
+  }
+  if (written < bytes.length) {
+    streamed = true;
+    process.stderr.write(bytes.subarray(written));
+  }
+}
+
 /** Prints the time since the previous mark and `label` when STACK_TRACE is 1 or cpu; nothing otherwise. */
 export function mark(label: string): void {
   if (!on) return;
@@ -41,12 +72,12 @@ export function mark(label: string): void {
     lastCpu = used;
     lastMain = main;
   }
-  process.stderr.write(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label} @${wall}${cpu}\n`);
+  say(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label} @${wall}${cpu}\n`);
   last = now;
 }
 
 /** With STACK_TRACE set (1 or cpu), one operation's span (`op <id> <from>..<to> ms` since the process began). */
 export function traceSpan(label: string, from: number, to: number): void {
   if (!on) return;
-  process.stderr.write(`trace ${String(process.pid)} op ${label} ${from.toFixed(1)}..${to.toFixed(1)} ms\n`);
+  say(`trace ${String(process.pid)} op ${label} ${from.toFixed(1)}..${to.toFixed(1)} ms\n`);
 }

@@ -7,6 +7,7 @@ import { closest } from './suggest.js';
 import { UserError } from '../errors.js';
 import { reportError } from './report.js';
 import { directOutput, writePipesDirectly } from './output.js';
+import { mark } from '../trace.js';
 
 /** What every command receives: global options, its own arguments, and where to write. */
 export type { CommandContext } from './context.js';
@@ -118,7 +119,9 @@ export async function run(
       );
     }
     if (command.answers) writePipesDirectly();
+    mark('main: parsed');
     const module = await command.load();
+    mark('main: loaded');
     return await module.run({ ...io, global: line.global, args: line.rest });
   } catch (e) {
     return reportError(e, io.stderr, io.cwd);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { catchesSignal, parseStartTime, parseStatus } from '../../../src/runtime/proc.js';
 import { isEventWait, judgeSignal, signalNumber } from '../../../src/runtime/stop.js';
 
@@ -71,3 +72,27 @@ describe('whether a process that just started is done starting (asleep waiting f
   });
 });
 
+
+describe('/proc/PID/status fields', () => {
+  it('reads the fields wherever their line is, and only whole keys', () => {
+    // State on the first line, no trailing newline, a key (Pid) that ends another (TracerPid).
+    const s = parseStatus('State:\tR (running)\nTracerPid:\t77\nNSpid:\t12\t3\nSigCgt:\t0000000000004000');
+    expect(s.state).toBe('R');
+    expect(s.nsPids).toEqual([12, 3]);
+    expect(s.caught).toBe(0x4000n);
+    expect(s.blocked).toBe(0n); // no SigBlk line
+    // A line whose key ends with a field's key is not that field.
+    expect(parseStatus('XSigCgt:\t00ff\nSigCgt:\t4000\n').caught).toBe(0x4000n);
+  });
+
+  it("reads this process's own status as the kernel writes it", () => {
+    const text = readFileSync('/proc/self/status', 'utf8');
+    const s = parseStatus(text);
+    expect(s.nsPids.at(-1)).toBe(process.pid);
+    expect(['R', 'S']).toContain(s.state);
+    const mask = (key: string) => BigInt(`0x${new RegExp(`^${key}:\\s*([0-9a-f]+)$`, 'm').exec(text)![1]}`);
+    expect(s.caught).toBe(mask('SigCgt'));
+    expect(s.ignored).toBe(mask('SigIgn'));
+    expect(s.blocked).toBe(mask('SigBlk'));
+  });
+});
