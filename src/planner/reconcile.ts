@@ -25,15 +25,21 @@ export interface UpOptions {
   readonly forceRecreate?: boolean;
   /** compose's --remove-orphans (ReconcileOptions.removeOrphans). */
   readonly removeOrphans?: boolean;
+  /**
+   * Services of `project` that no active profile enables but that are there, kept as they are
+   * (planner/disabled.ts): no operation names them, as a service an `up SERVICE` does not target.
+   */
+  readonly kept?: readonly string[];
 }
 
 /** The plan that brings the host from `live` to `project` (`stack plan`, `stack up`). */
 export function plan(project: Project, live: LiveState, options: UpOptions = {}): Plan {
   const base = { removeVolumes: false, removedCause: 'removed from the spec', volumeCause: 'removed from the spec', removeOrphans: options.removeOrphans === true };
-  if (options.services === undefined && !options.forceRecreate) return reconcile(project, live, base);
-  const names = options.services ?? Object.keys(project.services);
+  const kept = new Set(options.kept ?? []);
+  if (options.services === undefined && !options.forceRecreate && kept.size === 0) return reconcile(project, live, base);
+  const names = (options.services ?? Object.keys(project.services)).filter((n) => !kept.has(n));
   // A scaled dependency comes with every replica (planner/replicas.ts).
-  const targets = options.noDeps ? names : [...new Set(withDependencies(project, names).flatMap((n) => [n, ...replicaKeys(project.services, n)]))];
+  const targets = (options.noDeps ? names : [...new Set(withDependencies(project, names).flatMap((n) => [n, ...replicaKeys(project.services, n)]))]).filter((n) => !kept.has(n));
   const mode: ProcessMode = options.forceRecreate ? { kind: 'recreate', cause: 'forced recreate' } : { kind: 'converge' };
   return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, mode])), whole: options.services === undefined });
 }

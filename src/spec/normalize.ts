@@ -83,6 +83,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
 
   const volumes: Record<string, Volume> = {};
   for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
+  const disabled = Object.keys(all).filter((name) => !enabled.has(name)).sort();
 
   return {
     project: {
@@ -90,6 +91,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
       workingDir: raw.workingDir,
       files: [...raw.files],
       services,
+      ...(disabled.length > 0 && { disabledServices: disabled }),
       networks: sortKeys(networks),
       volumes: sortKeys(volumes),
       ...(Object.keys(secrets).length > 0 && { secrets }),

@@ -17,6 +17,12 @@ export interface Project {
   readonly files: readonly string[];
   /** Services that are enabled (profiles applied), keyed by service name, sorted. */
   readonly services: Readonly<Record<string, Service>>;
+  /**
+   * The spec's services that no active profile enables (compose's disabled services), sorted;
+   * absent when there are none. A whole `up` leaves those that are there as they are
+   * (planner/disabled.ts).
+   */
+  readonly disabledServices?: readonly string[];
   /** Networks used by at least one enabled service or declared, keyed by spec key. */
   readonly networks: Readonly<Record<string, Network>>;
   /** Named volumes, keyed by spec key. */

@@ -10,6 +10,7 @@ import { observe } from '../../state/index.js';
 import { UserError } from '../../errors.js';
 import { expandReplicas } from '../../planner/replicas.js';
 import { assertRunnableIn } from '../runnable.js';
+import { keepDisabled } from '../disabled.js';
 
 /** Runs `stack plan [--format text|json]`. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -24,9 +25,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   await assertRunnableIn(ctx, spec);
   // Image services as the store has their images now (nothing is pulled: a missing image plans as `up` would start it after its pull).
   const project = hasImages(spec) ? await resolveFromStore(spec, stateRoots(ctx.env as NodeJS.ProcessEnv)) : spec;
-  const live = await observe(project.name, { roots: stateRoots(ctx.env as NodeJS.ProcessEnv) });
+  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  const live = await observe(project.name, { roots });
   for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
-  const p = plan(project, live);
+  const { project: desired, kept } = await keepDisabled(project, live, roots);
+  const p = plan(desired, live, { kept });
   // An image not in the store yet: `up` pulls it before it does any of this.
   for (const s of Object.values(project.services)) {
     if (s.image !== undefined && s.imageRoot === undefined) ctx.stderr.write(`note: service ${s.name}: up pulls ${s.image} first (not in the image store)\n`);

@@ -24,6 +24,7 @@ import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { mark } from '../../trace.js';
 import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';
 import { assertRunnableIn } from '../runnable.js';
+import { keepDisabled } from '../disabled.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
@@ -45,7 +46,8 @@ Options:
       --no-lock-wait              Fail at once when another stack command holds the project's lock
       --remove-orphans            Remove the services the spec no longer has also when services are
                                   named (an up of the whole project always removes them), and the
-                                  one-offs of \`stack run\` that have ended
+                                  one-offs of \`stack run\` that have ended; a service that no
+                                  active profile enables is no orphan: it is left as it is
       --progress MODE             auto (default), tty, plain, json or quiet
   -t, --timeout N                 Seconds to wait for each service to stop on Ctrl-C (default: its stop_grace_period)
   -h, --help                      Print this help
@@ -228,10 +230,12 @@ async function upOnce(
     const live = await observe(project.name, { roots: env.roots });
     mark('up: observed');
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
-    const planned = plan(project, live, options);
-    await assertPortsFree(project, planned, () => servedPorts(project.name, env));
+    // The services a profile no longer enables that are there stay as they are (compose's).
+    const { project: desired, kept } = await keepDisabled(project, live, env.roots);
+    const planned = plan(desired, live, { ...options, kept });
+    await assertPortsFree(desired, planned, () => servedPorts(project.name, env));
     mark('up: planned');
-    const result = await apply(planned, project, { env, live, sink: renderer, signal });
+    const result = await apply(planned, desired, { env, live, sink: renderer, signal });
     mark('up: applied');
     for (const n of result.notices) renderer.notice(n);
     return true;

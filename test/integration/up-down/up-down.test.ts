@@ -148,6 +148,40 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['a', 'b', 'c'])).toEqual([]);
   });
 
+  it("a service no active profile enables stays as it runs, supervised, through up and --remove-orphans (compose's); down takes it", async () => {
+    const r = rig();
+    // a on its own network; debug, behind a profile, on the default network no other service uses.
+    const spec = (sleep: number) =>
+      r.spec(`  a:\n    command: sleep 3600\n    networks: [front]\n  debug:\n    command: sleep ${sleep}\n    profiles: [debug]\n    restart: always\n`, 'networks:\n  front: {}\n');
+    spec(3600);
+    await r.ok(['--profile', 'debug', 'up', '-d']);
+    const [a, debug] = [await r.pid('a'), await r.pid('debug')];
+    // The profile off, debug edited: nothing of it is touched, nor its network (which the spec
+    // now loads without: only debug used it).
+    spec(3601);
+    const up = await r.ok(['up', '-d', '--progress', 'json']);
+    const ops = up.stderr.split('\n').filter(Boolean).flatMap((l) => ((JSON.parse(l) as { type: string; id?: string }).type === 'operation-started' ? [(JSON.parse(l) as { id: string }).id] : []));
+    expect(ops).toEqual([]);
+    await r.ok(['up', '-d', '--remove-orphans']);
+    expect([await r.pid('a'), await r.pid('debug')]).toEqual([a, debug]);
+    expect(existsSync(`/sys/class/net/${bridgeName(r.name, 'default')}`)).toBe(true);
+    expect(readFileSync(`/proc/${debug}/cmdline`, 'utf8')).toBe('sleep\u00003600\u0000');
+    // Still the supervisor's: killed, its restart policy starts it again.
+    process.kill(debug, 'SIGKILL');
+    let again = debug;
+    for (let tries = 0; again === debug; tries++) {
+      expect(tries, 'the supervisor never restarted debug').toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      again = (await r.record('debug'))?.process?.pid ?? debug;
+    }
+    // The profile on again: debug is recreated as the spec now says.
+    await r.ok(['--profile', 'debug', 'up', '-d']);
+    expect(readFileSync(`/proc/${await r.pid('debug')}/cmdline`, 'utf8')).toBe('sleep\u00003601\u0000');
+    expect(await r.pid('a')).toBe(a);
+    await r.ok(['down']);
+    expect(r.leftovers(['a', 'debug'], ['default', 'front'])).toEqual([]);
+  });
+
   it("ps --status chooses services by state and --services prints their names (compose's options)", async () => {
     const r = rig();
     r.spec('  a:\n    command: sleep 3600\n  b:\n    command: ["sh", "-c", "exit 3"]\n');

@@ -278,6 +278,10 @@ describe('depends_on and profiles', () => {
     expect(Object.keys(load(yaml, { profiles: ['tools'] }).project.services)).toEqual(['tools', 'web']);
     expect(Object.keys(load(yaml, { profiles: ['*'] }).project.services)).toEqual(['debug', 'tools', 'web']);
     expect(Object.keys(load(yaml, { env: { COMPOSE_PROFILES: 'tools' } }).project.services)).toEqual(['tools', 'web']);
+    // The others are named (compose's disabled services: a whole up leaves them as they are).
+    expect(load(yaml).project.disabledServices).toEqual(['debug', 'tools']);
+    expect(load(yaml, { profiles: ['tools'] }).project.disabledServices).toEqual(['debug']);
+    expect(load(yaml, { profiles: ['*'] }).project).not.toHaveProperty('disabledServices');
   });
 
   test('like compose, a required dependency is not enabled for you: it is an error', () => {

@@ -1,0 +1,107 @@
+// compose's disabled services: a service of the spec that no active profile enables. A whole `up`
+// (and `--remove-orphans`) leaves one that is there as it is, as compose has since 2.23.2
+// (docker/compose#11204): `stack --profile debug up -d`, then `stack up -d` after an edit, keeps
+// `debug` running. It is not in the loaded project, so it joins the project an `up` plans and
+// applies as it was last applied (the snapshot of the project, state/snapshot.ts): the plan keeps
+// it (a service no operation names), the addresses keep its address, the snapshot keeps it, and
+// the supervisor goes on supervising it (its restarts, its published ports, its DNS name). With
+// it come what it uses that the spec no longer declares: its networks, volumes, secrets and
+// configs as they were. `down` takes it away with everything else.
+// Pure: no I/O.
+import type { Project, Service } from '../spec/project.js';
+import type { LiveState } from './live.js';
+import { parseReplicaKey } from '../replica-key.js';
+
+/** The project with the disabled services that are there kept, and their keys (sorted). */
+export interface WithDisabled {
+  readonly project: Project;
+  readonly kept: readonly string[];
+}
+
+/** The keys of the services there (not one-offs) that `project` disables: replicas by their service. */
+export function disabledThere(project: Project, live: LiveState): string[] {
+  const disabled = new Set(project.disabledServices ?? []);
+  if (disabled.size === 0) return [];
+  return Object.keys(live.services)
+    .filter((key) => project.services[key] === undefined && live.services[key]?.oneOff === undefined && disabled.has(parseReplicaKey(key)?.service ?? key))
+    .sort();
+}
+
+/**
+ * `project` with each disabled service that is there (disabledThere) as `applied` (the project
+ * as last applied) has it. One that `applied` does not have, or that uses a network, volume,
+ * secret or config neither has, or another service's namespaces or volumes that are in neither,
+ * is not kept: the plan removes it, as a service the spec no longer has.
+ */
+export function withDisabledKept(project: Project, live: LiveState, applied: Project | undefined): WithDisabled {
+  const there = disabledThere(project, live);
+  if (there.length === 0 || applied === undefined) return { project, kept: [] };
+  const candidates = new Map(there.flatMap((key) => (applied.services[key] ? [[key, applied.services[key]] as const] : [])));
+  // A service sharing another's namespaces or volumes needs that one kept or enabled too: drop
+  // those whose owner is neither, until none is left to drop.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [key, spec] of candidates) {
+      if (ownersOf(spec).every((owner) => project.services[owner] !== undefined || candidates.has(owner))) continue;
+      candidates.delete(key);
+      changed = true;
+    }
+  }
+  const networks: Record<string, Project['networks'][string]> = { ...project.networks };
+  const volumes: Record<string, Project['volumes'][string]> = { ...project.volumes };
+  const secrets: Record<string, NonNullable<Project['secrets']>[string]> = { ...project.secrets };
+  const configs: Record<string, NonNullable<Project['configs']>[string]> = { ...project.configs };
+  const services: Record<string, Service> = { ...project.services };
+  const kept: string[] = [];
+  for (const [key, spec] of candidates) {
+    const needs = {
+      networks: Object.keys(spec.networks),
+      volumes: spec.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : [])),
+      secrets: (spec.secrets ?? []).map((m) => m.source),
+      configs: (spec.configs ?? []).map((m) => m.source),
+    };
+    const found =
+      needs.networks.every((n) => networks[n] ?? applied.networks[n]) &&
+      needs.volumes.every((v) => volumes[v] ?? applied.volumes[v]) &&
+      needs.secrets.every((s) => secrets[s] ?? applied.secrets?.[s]) &&
+      needs.configs.every((c) => configs[c] ?? applied.configs?.[c]);
+    if (!found) continue;
+    for (const n of needs.networks) networks[n] ??= applied.networks[n]!;
+    for (const v of needs.volumes) volumes[v] ??= applied.volumes[v]!;
+    for (const s of needs.secrets) secrets[s] ??= applied.secrets![s]!;
+    for (const c of needs.configs) configs[c] ??= applied.configs![c]!;
+    services[key] = spec;
+    kept.push(key);
+  }
+  if (kept.length === 0) return { project, kept: [] };
+  // Their depends_on as far as the project has the services: a kept service is never started by
+  // this run, and what the supervisor restarts waits only for services that are there.
+  for (const key of kept) {
+    const spec = services[key]!;
+    const dependsOn = Object.fromEntries(Object.entries(spec.dependsOn).filter(([dep]) => services[dep] !== undefined));
+    if (Object.keys(dependsOn).length !== Object.keys(spec.dependsOn).length) services[key] = { ...spec, dependsOn };
+  }
+  return {
+    project: {
+      ...project,
+      services: sortKeys(services),
+      networks: sortKeys(networks),
+      volumes: sortKeys(volumes),
+      ...(Object.keys(secrets).length > 0 && { secrets: sortKeys(secrets) }),
+      ...(Object.keys(configs).length > 0 && { configs: sortKeys(configs) }),
+    },
+    kept,
+  };
+}
+
+/** The services whose namespaces or volumes `spec` uses. */
+function ownersOf(spec: Service): string[] {
+  const owners: string[] = [];
+  for (const mode of [spec.networkMode, spec.pidMode, spec.ipcMode]) if (mode?.kind === 'service') owners.push(mode.service);
+  for (const from of spec.volumesFrom ?? []) owners.push(from.service);
+  return owners;
+}
+
+function sortKeys<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

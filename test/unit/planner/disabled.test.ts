@@ -1,0 +1,79 @@
+// compose's disabled services in the planner: one a profile no longer enables that is there is
+// kept as last applied (no operation names it, what it uses comes with it), unless what it needs
+// is gone; a plan without it kept removes it, as before.
+import { describe, expect, test } from 'vitest';
+import { disabledThere, withDisabledKept } from '../../../src/planner/disabled.js';
+import { plan } from '../../../src/planner/reconcile.js';
+import { emptyLiveState, type LiveState } from '../../../src/state/live.js';
+import type { Project, Service } from '../../../src/spec/project.js';
+import { needs, network, on, project, service, simulate, volume } from './fixtures.js';
+
+/** The project as `--profile debug up` applied it: web on front, debug (and its second replica) on default. */
+const applied = project(
+  [
+    service('web', { networks: on('front') }),
+    service('debug', { dependsOn: needs('web'), volumes: [{ type: 'volume', source: 'dumps', target: '/dumps', readOnly: false }] }),
+    service('debug#2', { replica: { of: 'debug', index: 2 } }),
+    service('tool', { networks: {}, networkMode: { kind: 'service', service: 'debug' } }),
+  ],
+  { volumes: [volume('dumps')] },
+);
+
+/** The same spec loaded without the profile: debug and tool disabled, default and dumps unused. */
+const loaded: Project = { ...project([service('web', { networks: on('front') })]), disabledServices: ['debug', 'tool'] };
+
+function there(p: Project): LiveState {
+  return simulate(p, emptyLiveState('p'), plan(p, emptyLiveState('p')));
+}
+
+describe('disabled services that are there', () => {
+  test('are kept as applied, with the network and volume only they use, and no operation names them', () => {
+    const live = there(applied);
+    expect(disabledThere(loaded, live)).toEqual(['debug', 'debug#2', 'tool']);
+    const { project: desired, kept } = withDisabledKept(loaded, live, applied);
+    expect(kept).toEqual(['debug', 'debug#2', 'tool']);
+    expect(Object.keys(desired.networks)).toEqual(['default', 'front']);
+    expect(Object.keys(desired.volumes)).toEqual(['dumps']);
+    expect(plan(desired, live, { kept }).operations).toEqual([]);
+    expect(plan(desired, live, { kept, forceRecreate: true }).operations.map((op) => op.id)).toEqual([
+      'stop-service:web',
+      'remove-service:web',
+      'start-service:web',
+    ]);
+  });
+
+  test('without them kept, a whole up and --remove-orphans remove them; a targeted up leaves them', () => {
+    const live = there(applied);
+    const removed = (ops: readonly { kind: string; id: string }[]) => ops.filter((op) => op.kind === 'remove-service').map((op) => op.id);
+    expect(removed(plan(loaded, live).operations)).toEqual(['remove-service:debug', 'remove-service:debug#2', 'remove-service:tool']);
+    expect(removed(plan(loaded, live, { services: ['web'] }).operations)).toEqual([]);
+    expect(removed(plan(loaded, live, { services: ['web'], removeOrphans: true }).operations)).toHaveLength(3);
+  });
+
+  test('a kept service waits only for the services the project has: one the spec dropped is removed', () => {
+    const withCache = project([service('web', { networks: on('front') }), service('cache'), service('debug', { dependsOn: needs('web', 'cache') })]);
+    const live = there(withCache);
+    const { project: desired, kept } = withDisabledKept({ ...loaded, disabledServices: ['debug'] }, live, withCache);
+    expect(kept).toEqual(['debug']);
+    expect(Object.keys(desired.services.debug!.dependsOn)).toEqual(['web']);
+    expect(plan(desired, live, { kept }).operations.map((op) => op.id)).toEqual(['stop-service:cache', 'detach-veth:cache/default', 'remove-netns:cache', 'remove-service:cache']);
+  });
+
+  test('one not in the applied project, or whose network is in neither, is not kept; nor one sharing its namespaces', () => {
+    const live = there(applied);
+    const withoutDebug: Project = { ...applied, services: Object.fromEntries(Object.entries(applied.services).filter(([k]) => k !== 'debug')) };
+    expect(withDisabledKept(loaded, live, withoutDebug).kept).toEqual(['debug#2']); // tool shares debug's netns
+    const noDefault: Project = { ...applied, networks: { front: network('front') } };
+    expect(withDisabledKept(loaded, live, noDefault).kept).toEqual(['tool']); // debug and debug#2 were on default
+    expect(withDisabledKept(loaded, live, undefined).kept).toEqual([]);
+  });
+
+  test('a one-off of a disabled service, and a service the spec no longer has at all, are not its', () => {
+    const live = there(applied);
+    const oneOff: Service = { ...applied.services.web!, name: 'debug-run-1' };
+    const withOneOff = there({ ...applied, services: { ...applied.services, 'debug-run-1': oneOff } });
+    const marked: LiveState = { ...withOneOff, services: { ...withOneOff.services, 'debug-run-1': { ...withOneOff.services['debug-run-1']!, oneOff: 'debug' } } };
+    expect(disabledThere(loaded, marked)).toEqual(['debug', 'debug#2', 'tool']);
+    expect(disabledThere({ ...loaded, disabledServices: ['tool'] }, live)).toEqual(['tool']);
+  });
+});
