@@ -6,8 +6,8 @@ import type { Project } from '../spec/project.js';
 import { resolveProjectName } from '../spec/project-name.js';
 import type { LoadProjectOptions } from '../spec/index.js';
 
-/** The spec loader's options from the command line. */
-export function loadOptions(ctx: CommandContext): LoadProjectOptions {
+/** The spec loader's options from the command line; `targets`: the services the command names (their profiles are active too). */
+export function loadOptions(ctx: CommandContext, targets: readonly string[] = []): LoadProjectOptions {
   return {
     cwd: ctx.cwd,
     env: ctx.env,
@@ -16,14 +16,18 @@ export function loadOptions(ctx: CommandContext): LoadProjectOptions {
     projectDirectory: ctx.global.projectDirectory,
     envFiles: ctx.global.envFiles.length ? ctx.global.envFiles : undefined,
     profiles: ctx.global.profiles,
+    ...(targets.length > 0 && { targets }),
   };
 }
 
-/** The project of this command line; warnings go to stderr unless `quiet`. */
-export async function loadFromContext(ctx: CommandContext, quiet = false): Promise<Project> {
+/**
+ * The project of this command line; warnings go to stderr unless `quiet`. `targets`: the services
+ * the command names, enabled with their profiles (compose's explicitly targeted services).
+ */
+export async function loadFromContext(ctx: CommandContext, quiet = false, targets: readonly string[] = []): Promise<Project> {
   // A kept load when nothing it read changed (spec/cache.ts): yaml and zod are then never loaded.
   const { loadProjectCached } = await import('../spec/cache.js');
-  const { project, warnings } = await loadProjectCached(loadOptions(ctx));
+  const { project, warnings } = await loadProjectCached(loadOptions(ctx, targets));
   if (!quiet && warnings.length > 0) {
     const { formatDiagnostic } = await import('../spec/diagnostics.js'); // only when there is something to say
     for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');

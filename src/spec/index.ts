@@ -16,8 +16,11 @@ export { formatDiagnostic, SpecError, sortDiagnostics, type Diagnostic } from '.
 export { configDocument, renderConfig, type ConfigFormat } from './config-output.js';
 export { normalize } from './normalize.js';
 
-/** What `loadProject` needs: the loader's options plus the active profiles (`--profile`). */
-export type LoadProjectOptions = LoadOptions & { profiles?: readonly string[] };
+/**
+ * What `loadProject` needs: the loader's options plus the active profiles (`--profile`) and the
+ * services the command names (`targets`: their profiles are active too, normalize.ts).
+ */
+export type LoadProjectOptions = LoadOptions & { profiles?: readonly string[]; targets?: readonly string[] };
 
 /**
  * Loads the project the CLI's options point at. Throws SpecError carrying every diagnostic when
@@ -34,7 +37,7 @@ export async function loadProject(opts: LoadProjectOptions): Promise<{ project: 
     if (d.path?.[0] === 'services' && typeof d.path[1] === 'string') broken.add(d.path[1]);
     else normalizable = false;
   }
-  const semantic = normalizable ? normalize(raw, { profiles: opts.profiles ?? [], skip: broken, ...(await seccompReader(raw)) }) : undefined;
+  const semantic = normalizable ? normalize(raw, { profiles: opts.profiles ?? [], ...(opts.targets && { targets: opts.targets }), skip: broken, ...(await seccompReader(raw)) }) : undefined;
   const all = sortDiagnostics([...raw.warnings, ...structural, ...(semantic?.diagnostics ?? [])]);
   if (!semantic || all.some(isError)) throw new SpecError(all);
   return { project: deepFreeze(semantic.project), warnings: all };

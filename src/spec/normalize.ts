@@ -22,6 +22,12 @@ import { asBoolean, parseBoolean } from './units.js';
 export interface NormalizeOptions {
   /** Active profiles (`--profile`); COMPOSE_PROFILES from the environment when empty. */
   readonly profiles?: readonly string[];
+  /**
+   * The services the command names (`stack up SERVICE`, `stack run SERVICE`): the profiles of one
+   * no active profile enables are active too, as the compose spec has it ("unless the service is
+   * explicitly targeted by a command"): `stack run migrate` runs a `migrate` behind a profile.
+   */
+  readonly targets?: readonly string[];
   /** Services that failed validation: counted as existing, but not normalized. */
   readonly skip?: ReadonlySet<string>;
   /**
@@ -40,7 +46,9 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   const report = new Report(raw);
   const project = raw.projectName;
   const all = spec.services ?? {};
-  const enabled = enabledServices(all, activeProfiles(opts.profiles, raw.env));
+  const active = activeProfiles(opts.profiles, raw.env);
+  const targeted = (opts.targets ?? []).filter((t) => all[t] !== undefined && !enabledServices({ [t]: all[t] }, active).has(t));
+  const enabled = enabledServices(all, [...active, ...targeted.flatMap((t) => profilesOf(all[t]))]);
 
   const declaredNetworks = spec.networks ?? {};
   const declaredVolumes = spec.volumes ?? {};

@@ -62,7 +62,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const quiet = values.quiet;
   const mode = quiet ? 'quiet' : pullMode(progressMode(values.progress), ctx.stderr, ctx.env as NodeJS.ProcessEnv);
-  const project = await loadFromContext(ctx, quiet);
+  const project = await loadFromContext(ctx, quiet, positionals);
   const known = Object.keys(project.services);
   assertServices(project, positionals, 'pull');
   const selected = positionals.length ? [...new Set(positionals)] : known;

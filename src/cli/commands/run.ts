@@ -117,7 +117,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('CLI_BAD_ARGUMENTS', `stack run: --workdir ${values.workdir} is not an absolute path`, 'e.g. -w /app');
   }
   const pull = parsePullOption(values.pull, 'run');
-  const spec = await loadFromContext(ctx);
+  const spec = await loadFromContext(ctx, false, [service]);
   assertServices(spec, [service], 'run');
   const needed = values['no-deps'] ? [service] : withDependencies(spec, [service]);
   await assertRunnableIn(ctx, { ...spec, services: Object.fromEntries(needed.map((s) => [s, spec.services[s]!])) });

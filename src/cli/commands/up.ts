@@ -100,7 +100,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const pull = parsePullOption(values.pull, 'up');
   mark('up: begin');
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
-  const loaded = await loadFromContext(ctx, false);
+  const loaded = await loadFromContext(ctx, false, positionals);
   mark('up: loaded');
   assertServices(loaded, positionals, 'up');
   // Each service as its replicas (`scale`, `deploy.replicas`, --scale): replica 1 keeps the service's key.

@@ -60,7 +60,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   const quietMs = debounceMs(values.debounce);
-  const project = await loadFromContext(ctx);
+  const project = await loadFromContext(ctx, false, positionals);
   assertServices(project, positionals, 'watch');
   const services = watchedServices(project, positionals);
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)));

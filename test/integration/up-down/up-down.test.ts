@@ -182,6 +182,24 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['a', 'debug'], ['default', 'front'])).toEqual([]);
   });
 
+  it('a service behind a profile runs when the command names it, with run and with up (the compose spec: "explicitly targeted")', async () => {
+    const r = rig();
+    r.spec('  a:\n    command: sleep 3600\n  migrate:\n    command: ["sh", "-c", "echo migrated"]\n    profiles: [tools]\n  debug:\n    command: sleep 3600\n    profiles: [debug]\n');
+    expect((await r.ok(['run', '--rm', 'migrate'])).stdout).toContain('migrated');
+    await r.ok(['up', '-d', 'debug']);
+    const services = async () => (await r.ok(['ps', '--services'])).stdout.split('\n');
+    expect(await services()).toEqual(['debug']);
+    const debug = await r.pid('debug');
+    // A plain up starts a and leaves debug, which no active profile enables, as it runs.
+    await r.ok(['up', '-d']);
+    expect(await services()).toEqual(['a', 'debug']);
+    expect(await r.pid('debug')).toBe(debug);
+    const unknown = await r.stack(['up', '-d', 'nosuch']);
+    expect([unknown.exitCode, unknown.stderr]).toEqual([1, expect.stringContaining('has no service "nosuch"')]);
+    await r.ok(['down']);
+    expect(r.leftovers(['a', 'debug', 'migrate'])).toEqual([]);
+  });
+
   it("ps --status chooses services by state and --services prints their names (compose's options)", async () => {
     const r = rig();
     r.spec('  a:\n    command: sleep 3600\n  b:\n    command: ["sh", "-c", "exit 3"]\n');

@@ -13,7 +13,7 @@ describe('spec cache', () => {
   let dir: string;
   let cache: string;
   const env = (extra: Record<string, string> = {}) => ({ HOME: '/home/t', PATH: '/usr/bin', ...extra });
-  const load = (extra: Record<string, string> = {}, opts: { files?: string[]; profiles?: string[] } = {}) =>
+  const load = (extra: Record<string, string> = {}, opts: { files?: string[]; profiles?: string[]; targets?: string[] } = {}) =>
     loadProjectCached({ cwd: dir, env: env(extra), ...opts }, cache);
 
   beforeEach(() => {
@@ -57,6 +57,15 @@ describe('spec cache', () => {
     expect([r.cached, r.project.services.web!.command]).toEqual([false, ['sleep', '9']]);
     expect((await load({}, { profiles: ['x'] })).cached).toBe(false);
     expect((await load()).cached).toBe(true); // the earlier entry still fits
+  });
+
+  it('the services a command names are its own key: a service behind a profile they enable is there', async () => {
+    writeFileSync(join(dir, 'compose.yaml'), 'name: p\nservices:\n  web:\n    command: ["sleep", "1"]\n  debug:\n    command: ["sleep", "1"]\n    profiles: [debug]\n');
+    expect(Object.keys((await load()).project.services)).toEqual(['web']);
+    const named = await load({}, { targets: ['debug'] });
+    expect([named.cached, Object.keys(named.project.services)]).toEqual([false, ['debug', 'web']]);
+    expect((await load({}, { targets: ['debug', 'debug'] })).cached).toBe(true);
+    expect(Object.keys((await load()).project.services)).toEqual(['web']);
   });
 
   it('depends on the variables the load read, not on the rest of the environment', async () => {

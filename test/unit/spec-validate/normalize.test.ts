@@ -7,11 +7,11 @@ import { rawSpec } from './raw-spec.js';
 
 const fixtures = resolve(import.meta.dirname, '../../fixtures/spec-validate');
 
-function load(yaml: string, opts: { profiles?: string[]; env?: Record<string, string>; workingDir?: string } = {}) {
+function load(yaml: string, opts: { profiles?: string[]; targets?: string[]; env?: Record<string, string>; workingDir?: string } = {}) {
   const raw = rawSpec(yaml, { env: opts.env ?? {}, workingDir: opts.workingDir ?? '/proj' });
   const structural = validate(raw).filter((d) => d.severity === 'error');
   expect(structural).toEqual([]);
-  return normalize(raw, { profiles: opts.profiles ?? [] });
+  return normalize(raw, { profiles: opts.profiles ?? [], ...(opts.targets && { targets: opts.targets }) });
 }
 
 /** The single service `web` of a spec that only sets `body` on it. */
@@ -282,6 +282,19 @@ describe('depends_on and profiles', () => {
     expect(load(yaml).project.disabledServices).toEqual(['debug', 'tools']);
     expect(load(yaml, { profiles: ['tools'] }).project.disabledServices).toEqual(['debug']);
     expect(load(yaml, { profiles: ['*'] }).project).not.toHaveProperty('disabledServices');
+  });
+
+  test('a service the command names is enabled with its profiles (compose: "unless the service is explicitly targeted by a command")', () => {
+    const yaml = 'services:\n  web: {image: x}\n  debug: {image: x, profiles: [debug]}\n  tools: {image: x, profiles: [tools, debug]}\n  migrate: {image: x, profiles: [tools]}\n';
+    // debug's profile comes with it: tools, in that profile too, is enabled; migrate is not.
+    expect(Object.keys(load(yaml, { targets: ['debug'] }).project.services)).toEqual(['debug', 'tools', 'web']);
+    expect(Object.keys(load(yaml, { targets: ['migrate'] }).project.services)).toEqual(['migrate', 'tools', 'web']);
+    // A service enabled already, or one the spec does not have, changes nothing.
+    expect(Object.keys(load(yaml, { targets: ['web', 'nosuch'] }).project.services)).toEqual(['web']);
+    expect(Object.keys(load(yaml, { profiles: ['debug'], targets: ['debug'] }).project.services)).toEqual(['debug', 'tools', 'web']);
+    // Only its own profiles: a dependency behind another profile is still an error, as in compose.
+    const dependent = 'services:\n  db: {image: x, profiles: [dev]}\n  phpmyadmin: {image: x, profiles: [debug], depends_on: [db]}\n';
+    expect(load(dependent, { targets: ['phpmyadmin'] }).diagnostics.find((d) => d.severity === 'error')).toMatchObject({ code: 'DISABLED_DEPENDENCY' });
   });
 
   test('like compose, a required dependency is not enabled for you: it is an error', () => {
