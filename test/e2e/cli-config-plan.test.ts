@@ -47,6 +47,31 @@ describe('stack config', () => {
     expect(JSON.parse(r.stdout).name).toBe('other');
   });
 
+  it("lists the services, profiles, volumes and networks one a line (compose's --services, --profiles, --volumes, --networks)", async () => {
+    const dir = project({
+      'compose.yaml':
+        'services:\n  web:\n    command: x\n    networks: [front]\n  debug:\n    command: x\n    profiles: [debug, tools]\n    volumes: [dumps:/d]\n  cache:\n    command: x\n    profiles: [cache]\nnetworks:\n  front: {}\nvolumes:\n  dumps: {}\n',
+    });
+    try {
+      const lines = async (...args: string[]) => {
+        const r = await stack(dir, ...args);
+        expect(r.exitCode, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      expect(await lines('config', '--services')).toBe('web');
+      expect(await lines('--profile', 'debug', 'config', '--services')).toBe('debug\nweb');
+      // Every profile a service names, whichever are active.
+      expect(await lines('config', '--profiles')).toBe('cache\ndebug\ntools');
+      expect(await lines('config', '--volumes')).toBe('dumps');
+      expect(await lines('config', '--networks')).toBe('front');
+      expect(await lines('--profile', 'debug', 'config', '--networks')).toBe('default\nfront');
+      expect(await lines('config', '--help')).toMatch(/^Usage: stack config \[OPTIONS\]/);
+      expect(await lines('plan', '--help')).toMatch(/^Usage: stack plan \[OPTIONS\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports every mistake of a bad spec with file:line:col, no stack trace, exit 1', async () => {
     const dir = project({
       'compose.yaml': 'services:\n  web:\n    command: ["true"]\n    imagee: nginx\n  api:\n    command: x\n    ports: ["abc"]\n  db:\n    command: x\n    restart: sometimes\n',

@@ -6,20 +6,59 @@ import { renderConfig } from '../../spec/index.js';
 import { UserError } from '../../errors.js';
 import { configHashes, configImages } from './config-hash.js';
 
-/** Runs `stack config [--format yaml|json] [--services] [--images] [--hash SERVICES] [-q]`. */
+const HELP = `Usage: stack config [OPTIONS]
+
+Validate the spec and print the project as stack reads it (defaults filled in, paths absolute,
+variables replaced), as \`docker compose config\` does.
+
+Options:
+      --format FORMAT   yaml (default) or json
+      --services        Print the names of the services the active profiles enable, one a line
+      --profiles        Print the profiles the services name, one a line
+      --volumes         Print the names of the named volumes, one a line
+      --networks        Print the names of the networks, one a line
+      --images          Print the image of each service that runs one, one a line
+      --hash SERVICES   Print \`service hash\` lines, the hash \`up\` compares (SERVICES: a,b or '*')
+  -q, --quiet           Only validate: print nothing, exit 1 on a bad spec
+  -h, --help            Print this help
+`;
+
+/** Runs `stack config [--format yaml|json] [--services] [--profiles] [--volumes] [--networks] [--images] [--hash SERVICES] [-q]`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const { values } = parseCommandOptions('config', ctx.args, {
     format: { type: 'string', default: 'yaml' },
     services: { type: 'boolean', default: false },
+    profiles: { type: 'boolean', default: false },
+    volumes: { type: 'boolean', default: false },
+    networks: { type: 'boolean', default: false },
     images: { type: 'boolean', default: false },
     hash: { type: 'string' },
     quiet: { type: 'boolean', short: 'q', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   });
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
   if (values.format !== 'yaml' && values.format !== 'json') {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format yaml or --format json');
   }
+  if (values.profiles) {
+    // compose's: every profile a service of the spec names, enabled or not (loaded with all of them on).
+    const all = await loadFromContext({ ...ctx, global: { ...ctx.global, profiles: ['*'] } }, values.quiet);
+    ctx.stdout.write(lines([...new Set(Object.values(all.services).flatMap((s) => s.profiles))].sort()));
+    return 0;
+  }
   const project = await loadFromContext(ctx, values.quiet);
   if (values.quiet) return 0;
+  if (values.volumes) {
+    ctx.stdout.write(lines(Object.keys(project.volumes)));
+    return 0;
+  }
+  if (values.networks) {
+    ctx.stdout.write(lines(Object.keys(project.networks)));
+    return 0;
+  }
   if (values.hash !== undefined) {
     ctx.stdout.write(await configHashes(project, values.hash, ctx.env as NodeJS.ProcessEnv));
     return 0;
@@ -29,9 +68,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   if (values.services) {
-    ctx.stdout.write(Object.keys(project.services).map((s) => s + '\n').join(''));
+    ctx.stdout.write(lines(Object.keys(project.services)));
     return 0;
   }
   ctx.stdout.write(renderConfig(project, values.format));
   return 0;
+}
+
+/** One name a line. */
+function lines(names: readonly string[]): string {
+  return names.map((n) => `${n}\n`).join('');
 }

@@ -12,11 +12,26 @@ import { expandReplicas } from '../../planner/replicas.js';
 import { assertRunnableIn } from '../runnable.js';
 import { keepDisabled } from '../disabled.js';
 
+const HELP = `Usage: stack plan [OPTIONS]
+
+Observe the host, plan against the spec and print the operations \`up\` would run, one a line,
+each with its cause and what it waits for. Changes nothing.
+
+Options:
+      --format FORMAT   text (default) or json
+  -h, --help            Print this help
+`;
+
 /** Runs `stack plan [--format text|json]`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const { values } = parseCommandOptions('plan', ctx.args, {
     format: { type: 'string', default: 'text' },
+    help: { type: 'boolean', short: 'h', default: false },
   });
+  if (values.help) {
+    ctx.stdout.write(HELP);
+    return 0;
+  }
   if (values.format !== 'text' && values.format !== 'json') {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format text or --format json');
   }
