@@ -29,16 +29,42 @@ export function disabledThere(project: Project, live: LiveState): string[] {
 
 /**
  * `project` with each disabled service that is there (disabledThere) as `applied` (the project
- * as last applied) has it. One that `applied` does not have, or that uses a network, volume,
- * secret or config neither has, or another service's namespaces or volumes that are in neither,
- * is not kept: the plan removes it, as a service the spec no longer has.
+ * as last applied) has it (withAsApplied): the plan keeps those, and removes the others as
+ * services the spec no longer has.
  */
 export function withDisabledKept(project: Project, live: LiveState, applied: Project | undefined): WithDisabled {
   const there = disabledThere(project, live);
   if (there.length === 0 || applied === undefined) return { project, kept: [] };
-  const candidates = new Map(there.flatMap((key) => (applied.services[key] ? [[key, applied.services[key]] as const] : [])));
-  // A service sharing another's namespaces or volumes needs that one kept or enabled too: drop
-  // those whose owner is neither, until none is left to drop.
+  return withAsApplied(project, there, applied);
+}
+
+/**
+ * `project` with the services `keys` as `applied` has them, and what they use that `project`
+ * lacks: their networks, volumes, secrets and configs as `applied` declares them. One that
+ * `applied` does not have (or has in a shape this build does not know: a snapshot of an older
+ * one), that uses one of those neither has, or that shares the namespaces or volumes of a
+ * service neither `project` has nor is added, is left out; so are, in turn, those sharing its.
+ * Their depends_on keep only the services the result has.
+ */
+export function withAsApplied(project: Project, keys: readonly string[], applied: Project): WithDisabled {
+  const needs = (spec: Service) => ({
+    networks: Object.keys(spec.networks),
+    volumes: spec.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : [])),
+    secrets: (spec.secrets ?? []).map((m) => m.source),
+    configs: (spec.configs ?? []).map((m) => m.source),
+  });
+  const found = (spec: Service): boolean => {
+    const n = needs(spec);
+    return (
+      n.networks.every((k) => project.networks[k] ?? applied.networks[k]) &&
+      n.volumes.every((k) => project.volumes[k] ?? applied.volumes[k]) &&
+      n.secrets.every((k) => project.secrets?.[k] ?? applied.secrets?.[k]) &&
+      n.configs.every((k) => project.configs?.[k] ?? applied.configs?.[k])
+    );
+  };
+  const candidates = new Map(keys.flatMap((key) => (project.services[key] === undefined && usable(applied.services[key]) && found(applied.services[key]) ? [[key, applied.services[key]] as const] : [])));
+  // A service sharing another's namespaces or volumes needs that one in the result too: drop
+  // those whose owner is not, until none is left to drop.
   for (let changed = true; changed; ) {
     changed = false;
     for (const [key, spec] of candidates) {
@@ -47,34 +73,22 @@ export function withDisabledKept(project: Project, live: LiveState, applied: Pro
       changed = true;
     }
   }
+  if (candidates.size === 0) return { project, kept: [] };
   const networks: Record<string, Project['networks'][string]> = { ...project.networks };
   const volumes: Record<string, Project['volumes'][string]> = { ...project.volumes };
   const secrets: Record<string, NonNullable<Project['secrets']>[string]> = { ...project.secrets };
   const configs: Record<string, NonNullable<Project['configs']>[string]> = { ...project.configs };
   const services: Record<string, Service> = { ...project.services };
-  const kept: string[] = [];
   for (const [key, spec] of candidates) {
-    const needs = {
-      networks: Object.keys(spec.networks),
-      volumes: spec.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : [])),
-      secrets: (spec.secrets ?? []).map((m) => m.source),
-      configs: (spec.configs ?? []).map((m) => m.source),
-    };
-    const found =
-      needs.networks.every((n) => networks[n] ?? applied.networks[n]) &&
-      needs.volumes.every((v) => volumes[v] ?? applied.volumes[v]) &&
-      needs.secrets.every((s) => secrets[s] ?? applied.secrets?.[s]) &&
-      needs.configs.every((c) => configs[c] ?? applied.configs?.[c]);
-    if (!found) continue;
-    for (const n of needs.networks) networks[n] ??= applied.networks[n]!;
-    for (const v of needs.volumes) volumes[v] ??= applied.volumes[v]!;
-    for (const s of needs.secrets) secrets[s] ??= applied.secrets![s]!;
-    for (const c of needs.configs) configs[c] ??= applied.configs![c]!;
+    const n = needs(spec);
+    for (const k of n.networks) networks[k] ??= applied.networks[k]!;
+    for (const k of n.volumes) volumes[k] ??= applied.volumes[k]!;
+    for (const k of n.secrets) secrets[k] ??= applied.secrets![k]!;
+    for (const k of n.configs) configs[k] ??= applied.configs![k]!;
     services[key] = spec;
-    kept.push(key);
   }
-  if (kept.length === 0) return { project, kept: [] };
-  // Their depends_on as far as the project has the services: a kept service is never started by
+  const kept = [...candidates.keys()].sort();
+  // Their depends_on as far as the result has the services: a kept service is never started by
   // this run, and what the supervisor restarts waits only for services that are there.
   for (const key of kept) {
     const spec = services[key]!;
@@ -92,6 +106,22 @@ export function withDisabledKept(project: Project, live: LiveState, applied: Pro
     },
     kept,
   };
+}
+
+/** Whether a snapshot's service has the shape this build reads (an older build's may not). */
+function usable(spec: Service | undefined): spec is Service {
+  return (
+    spec !== undefined &&
+    spec !== null &&
+    typeof spec === 'object' &&
+    typeof spec.name === 'string' &&
+    typeof spec.networks === 'object' &&
+    spec.networks !== null &&
+    Array.isArray(spec.volumes) &&
+    typeof spec.dependsOn === 'object' &&
+    spec.dependsOn !== null &&
+    Array.isArray(spec.ports)
+  );
 }
 
 /** The services whose namespaces or volumes `spec` uses. */

@@ -133,7 +133,9 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
   const touchesResources = (name: string): boolean => !['keep', 'stop'].includes(modeOf(name).kind);
 
   const scope = modes && !options.whole ? scoped(project, serviceOrder.filter(touchesResources)) : project;
-  const recreatedNetworks = planNetworks(scope, live, { ...options, removeUnused: cleans }, add);
+  // The networks the one-offs that stay are plugged into.
+  const held = new Set(Object.values(live.services).flatMap((s) => (s.oneOff !== undefined && !orphanCauses.has(s.name) ? Object.keys(s.veths) : [])));
+  const recreatedNetworks = planNetworks(scope, live, { ...options, removeUnused: cleans }, add, held);
   planVolumes(scope, live, options, add);
 
   const restarted = new Set<string>();

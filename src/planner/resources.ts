@@ -5,12 +5,17 @@ import { opId, type Draft } from './edges.js';
 import { describeChange, FIREWALL_PENDING, hashNetwork } from './hash.js';
 import type { ReconcileOptions } from './options.js';
 
-/** Networks to create, recreate (remove + create) or remove; returns recreated keys → cause. */
+/**
+ * Networks to create, recreate (remove + create) or remove; returns recreated keys → cause. A
+ * network the project no longer uses stays while a one-off this plan leaves is plugged into it
+ * (`held`: a `stack run` of a service whose network no other service uses).
+ */
 export function planNetworks(
   project: Project,
   live: LiveState,
   options: ReconcileOptions & { readonly removeUnused: boolean },
   add: (d: Draft) => void,
+  held: ReadonlySet<string> = new Set(),
 ): Map<string, string> {
   const recreated = new Map<string, string>();
   const wanted = Object.values(project.networks)
@@ -33,7 +38,7 @@ export function planNetworks(
     add({ id: opId('create-network', network.key), kind: 'create-network', network: network.key, resource, cause, stamp });
   }
   for (const key of Object.keys(live.networks).sort()) {
-    if (!options.removeUnused || wanted.some((n) => n.key === key)) continue;
+    if (!options.removeUnused || wanted.some((n) => n.key === key) || held.has(key)) continue;
     const resource = `network:${key}`;
     add({ id: opId('remove-network', key), kind: 'remove-network', network: key, resource, cause: options.removedCause });
   }

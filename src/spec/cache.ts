@@ -73,6 +73,16 @@ export interface CachedLoad {
 /** loadProject (spec/index.ts), from a kept entry when nothing it looked at changed. */
 export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env)): Promise<CachedLoad> {
   const build = opts.env.STACK_SPEC_CACHE === '0' ? undefined : buildId();
+  // Named services that the load without them enables already (or does not have) change nothing:
+  // `up web` takes the kept load of `up`, and keeps none of its own.
+  if (build !== undefined && opts.targets !== undefined && opts.targets.length > 0) {
+    const { targets: _named, ...plain } = opts;
+    const given = givenOf(build, plain);
+    const entry = readEntries({ path: join(dir, `${fnv1a64(given)}.json`), given }).find((e) => unchanged(e.seen, opts.env, newLooks()));
+    if (entry !== undefined && !opts.targets.some((t) => entry.project.disabledServices?.includes(t))) {
+      return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
+    }
+  }
   const given = build === undefined ? undefined : givenOf(build, opts);
   const file = given === undefined ? undefined : { path: join(dir, `${fnv1a64(given)}.json`), given };
   const kept = file === undefined ? [] : readEntries(file);

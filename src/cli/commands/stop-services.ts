@@ -73,7 +73,9 @@ function codeOf(exit: { exitCode: number | null; signal: string | null }): numbe
 
 /**
  * Stops every service of the project (and its supervisor), or only `only.services` of
- * `only.project` (the supervisor stays for the others); `kill` aborting kills them at once.
+ * `only.project` (the supervisor stays for the others: services it does not name that are there,
+ * as one that no active profile enables, which compose's Ctrl-C leaves running too); `kill`
+ * aborting kills them at once.
  */
 export async function stopServices(
   project: string,
@@ -82,9 +84,10 @@ export async function stopServices(
   kill: AbortSignal,
   only?: { readonly project: Project; readonly services: readonly string[] },
 ): Promise<void> {
-  const services = only && Object.keys(only.project.services).some((s) => !only.services.includes(s)) ? only.services : undefined;
   // One-offs of `stack run` are not up's: its Ctrl-C leaves them running.
-  const ours = (name: string, live: LiveState): boolean => live.services[name]?.oneOff === undefined && (!services || services.includes(name));
+  const ours = (name: string, live: LiveState): boolean => live.services[name]?.oneOff === undefined && (!only || only.services.includes(name));
+  // Everything of the project when no service outside `only` is there (one-offs aside): the supervisor goes too.
+  const everything = (live: LiveState): boolean => Object.keys(live.services).every((s) => live.services[s]?.oneOff !== undefined || ours(s, live));
   const onKill = async (): Promise<void> => {
     const cgroups = await openCgroups();
     const live = await observe(project, { roots: env.roots });
@@ -95,8 +98,9 @@ export async function stopServices(
   const lock = await acquireProjectLock(env.roots, project, { command: 'stack up (stopping)' });
   try {
     const live = await observe(project, { roots: env.roots });
-    const plan = stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', (op) => (op.kind === 'stop-service' && ours(op.service, live)) || (op.kind === 'stop-supervisor' && !services));
-    await apply(plan, services && only ? only.project : emptyProject(project), { env, live, sink: renderer });
+    const all = everything(live);
+    const plan = stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', (op) => (op.kind === 'stop-service' && ours(op.service, live)) || (op.kind === 'stop-supervisor' && all));
+    await apply(plan, !all && only ? only.project : emptyProject(project), { env, live, sink: renderer });
   } finally {
     kill.removeEventListener('abort', killer);
     await lock.release();

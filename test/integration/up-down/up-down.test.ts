@@ -182,6 +182,56 @@ describeRoot('stack up / stack down', () => {
     expect(r.leftovers(['a', 'debug'], ['default', 'front'])).toEqual([]);
   });
 
+  it('a kept service stays the supervisor\'s through a one-off and a Ctrl-C of a foreground up; taking its port is refused until it stops', async () => {
+    const r = rig();
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const spec = (webPort: number) =>
+      r.spec(`  web:\n    command: sleep 3600\n    ports: ["127.0.0.1:${webPort}:80"]\n  debug:\n    command: sleep 3600\n    profiles: [debug]\n    ports: ["127.0.0.1:${port}:80"]\n  migrate:\n    command: ["true"]\n    profiles: [tools]\n`);
+    spec(port + 1);
+    await r.ok(['--profile', 'debug', 'up', '-d']);
+    const debug = await r.pid('debug');
+    const snapshot = () => Object.keys((JSON.parse(readFileSync(join(r.roots.run, r.name, 'project.json'), 'utf8')) as { project: { services: object } }).project.services);
+    await r.ok(['run', '--rm', 'migrate']); // its removal is an apply of a project without debug
+    expect(snapshot()).toContain('debug');
+    // A foreground up, then Ctrl-C: web stops, debug runs on and is still in the snapshot.
+    const web = await r.pid('web');
+    const fg = r.start(['up', '--progress', 'plain']);
+    for (let tries = 0; !(await r.stack(['ps', '--services', '--status', 'running'])).stdout.includes('web'); tries++) expect(tries).toBeLessThan(100);
+    expect(await r.pid('web')).toBe(web);
+    fg.kill('SIGINT');
+    expect((await fg).exitCode).toBe(130);
+    expect((await r.stack(['ps', '--services', '--status', 'running'])).stdout).toBe('debug');
+    expect(await r.pid('debug')).toBe(debug);
+    expect(snapshot()).toContain('debug');
+    // web now wants debug's port: refused while debug runs, fine once it is stopped.
+    spec(port);
+    const clash = await r.stack(['up', '-d']);
+    expect(clash.exitCode).toBe(1);
+    expect(clash.stderr).toContain(`127.0.0.1:${port}/tcp is \`web\`'s in the spec, and \`debug\` has it`);
+    expect(clash.stderr).not.toMatch(/\n\s+at /);
+    await r.ok(['stop', 'debug']);
+    await r.ok(['up', '-d']);
+    await r.ok(['down']);
+    expect(r.leftovers(['web', 'debug', 'migrate'])).toEqual([]);
+  });
+
+  it('a one-off on a network no service of the spec uses keeps it, in the kernel and in the snapshot, through an up', async () => {
+    const r = rig();
+    r.spec('  web:\n    command: sleep 3600\n    networks: [front]\n  tool:\n    command: sleep 3600\n    profiles: [tools]\n', 'networks:\n  front: {}\n');
+    await r.ok(['up', '-d']);
+    await r.ok(['run', '-d', '--name', 'tool-1', 'tool']);
+    const pid = (await r.record('tool-1'))?.process?.pid;
+    await r.ok(['up', '-d']);
+    expect(existsSync(`/sys/class/net/${bridgeName(r.name, 'default')}`)).toBe(true);
+    expect(existsSync(`/sys/class/net/${vethHostName(r.name, 'tool-1', 'default')}/master`)).toBe(true);
+    expect((await r.record('tool-1'))?.process?.pid).toBe(pid);
+    const snapshot = JSON.parse(readFileSync(join(r.roots.run, r.name, 'project.json'), 'utf8')) as { project: { networks: object }; ipam: { networks: object } };
+    expect(Object.keys(snapshot.project.networks)).toEqual(['default', 'front']);
+    expect(Object.keys(snapshot.ipam.networks)).toEqual(['default', 'front']);
+    await r.ok(['down']);
+    expect(r.leftovers(['web', 'tool-1'], ['default', 'front'])).toEqual([]);
+  });
+
   it('a service behind a profile runs when the command names it, with run and with up (the compose spec: "explicitly targeted")', async () => {
     const r = rig();
     r.spec('  a:\n    command: sleep 3600\n  migrate:\n    command: ["sh", "-c", "echo migrated"]\n    profiles: [tools]\n  debug:\n    command: sleep 3600\n    profiles: [debug]\n');

@@ -64,16 +64,22 @@ describe('disabled services that are there', () => {
     const withoutDebug: Project = { ...applied, services: Object.fromEntries(Object.entries(applied.services).filter(([k]) => k !== 'debug')) };
     expect(withDisabledKept(loaded, live, withoutDebug).kept).toEqual(['debug#2']); // tool shares debug's netns
     const noDefault: Project = { ...applied, networks: { front: network('front') } };
-    expect(withDisabledKept(loaded, live, noDefault).kept).toEqual(['tool']); // debug and debug#2 were on default
+    // debug and debug#2 were on default; tool shares debug's netns, so it goes with it.
+    expect(withDisabledKept(loaded, live, noDefault).kept).toEqual([]);
     expect(withDisabledKept(loaded, live, undefined).kept).toEqual([]);
   });
 
-  test('a one-off of a disabled service, and a service the spec no longer has at all, are not its', () => {
+  test('a one-off named as a disabled service (`stack run --name tool web`) is no disabled service; nor one the spec does not disable', () => {
+    const web = project([service('web', { networks: on('front') })]);
+    const ran = there({ ...web, services: { ...web.services, tool: { ...web.services.web!, name: 'tool' } } });
+    const marked: LiveState = { ...ran, services: { ...ran.services, tool: { ...ran.services.tool!, oneOff: 'web' } } };
+    expect(disabledThere(loaded, marked)).toEqual([]);
+    expect(disabledThere({ ...loaded, disabledServices: ['tool'] }, there(applied))).toEqual(['tool']);
+  });
+
+  test("a snapshot's service of a shape this build does not read is not kept", () => {
     const live = there(applied);
-    const oneOff: Service = { ...applied.services.web!, name: 'debug-run-1' };
-    const withOneOff = there({ ...applied, services: { ...applied.services, 'debug-run-1': oneOff } });
-    const marked: LiveState = { ...withOneOff, services: { ...withOneOff.services, 'debug-run-1': { ...withOneOff.services['debug-run-1']!, oneOff: 'debug' } } };
-    expect(disabledThere(loaded, marked)).toEqual(['debug', 'debug#2', 'tool']);
-    expect(disabledThere({ ...loaded, disabledServices: ['tool'] }, live)).toEqual(['tool']);
+    const older = { ...applied, services: { ...applied.services, debug: { name: 'debug', command: ['sleep', '1'] } as unknown as Service } };
+    expect(withDisabledKept(loaded, live, older).kept).toEqual(['debug#2']); // tool shared debug's netns
   });
 });

@@ -8,7 +8,7 @@ import { planRemove } from '../../../src/planner/down.js';
 import { renderPlan } from '../../../src/planner/render.js';
 import { emptyLiveState, type LiveState } from '../../../src/state/live.js';
 import type { Project, Service } from '../../../src/spec/project.js';
-import { needs, project, service, simulate } from './fixtures.js';
+import { needs, network, on, project, service, simulate } from './fixtures.js';
 
 const app = project([service('api'), service('web', { dependsOn: needs('api') })]);
 const oneOff: Service = { ...app.services.web!, name: 'web-run-0a1b2c', labels: { [ONE_OFF_LABEL]: 'web' } };
@@ -70,6 +70,18 @@ describe('one-offs', () => {
     const out = renderPlan(plan(less, upped, { services: ['api'], removeOrphans: true }));
     expect(out).toMatch(/^remove-service +service:web +removed from the spec/m);
     expect(out).not.toMatch(/service:api /);
+  });
+
+  test("a network only a one-off that stays is plugged into is not removed; with the one-off it goes", () => {
+    // `stack run -d tool` of a tool on the default network, which no service of the spec uses.
+    const front = project([service('api', { networks: on('front') })]);
+    const tool: Service = { ...service('tool-run-1'), labels: { [ONE_OFF_LABEL]: 'tool' } };
+    const upped = simulate(front, emptyLiveState('p'), plan(front, emptyLiveState('p')));
+    const withTool: Project = { ...front, networks: { ...front.networks, default: network('default') }, services: { ...front.services, [tool.name]: tool } };
+    const ran = simulate(withTool, upped, plan(withTool, upped, { services: [tool.name] }));
+    const marked: LiveState = { ...ran, services: { ...ran.services, [tool.name]: { ...ran.services[tool.name]!, oneOff: 'tool' } } };
+    expect(renderPlan(plan(front, marked))).toBe('nothing to do');
+    expect(renderPlan(planRemove(marked, { volumes: false }))).toMatch(/^remove-network +network:default/m);
   });
 
   test('a service named like a live one-off is refused, naming both', () => {

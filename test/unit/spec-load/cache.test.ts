@@ -59,9 +59,13 @@ describe('spec cache', () => {
     expect((await load()).cached).toBe(true); // the earlier entry still fits
   });
 
-  it('the services a command names are its own key: a service behind a profile they enable is there', async () => {
+  it('the services a command names are its own key when they enable one: a service behind a profile is there', async () => {
     writeFileSync(join(dir, 'compose.yaml'), 'name: p\nservices:\n  web:\n    command: ["sleep", "1"]\n  debug:\n    command: ["sleep", "1"]\n    profiles: [debug]\n');
     expect(Object.keys((await load()).project.services)).toEqual(['web']);
+    // Naming a service the plain load enables (or does not have) is the plain load, kept.
+    expect((await load({}, { targets: ['web'] })).cached).toBe(true);
+    expect((await load({}, { targets: ['nosuch'] })).cached).toBe(true);
+    expect(readdirSync(cache)).toHaveLength(1);
     const named = await load({}, { targets: ['debug'] });
     expect([named.cached, Object.keys(named.project.services)]).toEqual([false, ['debug', 'web']]);
     expect((await load({}, { targets: ['debug', 'debug'] })).cached).toBe(true);
