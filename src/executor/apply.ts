@@ -86,11 +86,14 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   try {
     const store = ipamStore(roots, project.name);
     await refuseRecreatingShared(roots, project, plan); // other projects' services on a network it would recreate
-    // Live one-offs (`stack run`) keep their addresses and stay in the snapshot (oneoff.ts).
+    // Live one-offs (`stack run`) keep their addresses and stay in the snapshot, and so do the
+    // other services the plan leaves there that `project` lacks (oneoff.ts).
     const full = await withOneOffs(project, roots, plan);
-    // A restart (stop and start of processes only) keeps every address: the stored record is reused.
+    // A restart (stop and start of processes only, a Ctrl-C's stops) keeps every address: the stored record is reused.
     const kept = processesOnly(plan) ? await keptAllocation(full, store) : undefined;
-    const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(project), roots));
+    // The host's prefixes less the bridges of every network `full` has: a network it carries is
+    // this project's, not the host's (its own subnet would clash with itself and move).
+    const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(full), roots));
     // The first starts' launchers are spawned now (launch.ts prepareLauncher), once the kernel
     // side is loaded and the addresses are given (a run refused before, an external network
     // missing, leaves no monitor group behind): each moves itself into the monitor group while
@@ -283,7 +286,7 @@ function lateFailure(plan: Plan, kind: Operation['kind'], error: unknown, walked
 
 /** Whether `plan` only stops and starts processes (restart, stop, start, a watch action): no address or membership changes. */
 function processesOnly(plan: Plan): boolean {
-  return plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service');
+  return plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service' || op.kind === 'stop-supervisor');
 }
 
 /** The error of a walk's failures, each naming its service (or resource) and why. */

@@ -11,6 +11,7 @@
 import type { Project, Service } from '../spec/project.js';
 import type { LiveState } from './live.js';
 import { parseReplicaKey } from '../replica-key.js';
+import { hashNetwork } from './hash.js';
 
 /** The project with the disabled services that are there kept, and their keys (sorted). */
 export interface WithDisabled {
@@ -42,20 +43,31 @@ export function withDisabledKept(project: Project, live: LiveState, applied: Pro
  * `project` with the services `keys` as `applied` has them, and what they use that `project`
  * lacks: their networks, volumes, secrets and configs as `applied` declares them. One that
  * `applied` does not have (or has in a shape this build does not know: a snapshot of an older
- * one), that uses one of those neither has, or that shares the namespaces or volumes of a
- * service neither `project` has nor is added, is left out; so are, in turn, those sharing its.
- * Their depends_on keep only the services the result has.
+ * one), that uses one of those neither has, that is on a network `project` declares otherwise
+ * than `applied` did (its address may not fit it any more), that has an address a service of
+ * `project` pins, or that shares the namespaces or volumes of a service neither `project` has
+ * nor is added, is left out; so are, in turn, those sharing its. With `dropClashing`, so is one
+ * that publishes a host port or has a container_name a service of `project` has (the project's
+ * service wins it). Their depends_on keep only the services the result has.
  */
-export function withAsApplied(project: Project, keys: readonly string[], applied: Project): WithDisabled {
+export function withAsApplied(project: Project, keys: readonly string[], applied: Project, { dropClashing = false }: { readonly dropClashing?: boolean } = {}): WithDisabled {
   const needs = (spec: Service) => ({
     networks: Object.keys(spec.networks),
     volumes: spec.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : [])),
     secrets: (spec.secrets ?? []).map((m) => m.source),
     configs: (spec.configs ?? []).map((m) => m.source),
   });
+  const pinned = new Set(Object.values(project.services).flatMap((s) => Object.entries(s.networks).flatMap(([k, n]) => (n.ipv4Address !== undefined ? [`${k} ${n.ipv4Address}`] : []))));
+  const sameNetwork = (k: string): boolean => {
+    const now = project.networks[k];
+    const then = applied.networks[k];
+    return now === undefined || then === undefined || hashNetwork(now).hash === hashNetwork(then).hash;
+  };
   const found = (spec: Service): boolean => {
     const n = needs(spec);
     return (
+      n.networks.every((k) => sameNetwork(k) && !pinned.has(`${k} ${spec.networks[k]!.ipv4Address}`)) &&
+      (!dropClashing || Object.values(project.services).every((other) => clashOf(spec, other) === undefined)) &&
       n.networks.every((k) => project.networks[k] ?? applied.networks[k]) &&
       n.volumes.every((k) => project.volumes[k] ?? applied.volumes[k]) &&
       n.secrets.every((k) => project.secrets?.[k] ?? applied.secrets?.[k]) &&
@@ -122,6 +134,24 @@ function usable(spec: Service | undefined): spec is Service {
     spec.dependsOn !== null &&
     Array.isArray(spec.ports)
   );
+}
+
+/**
+ * What `a` has that `b` has too and only one can hold: a published host port (its address, port
+ * or range and protocol: `1.2.3.4:8080/tcp`) or a container_name; undefined when nothing. An
+ * address 0.0.0.0 holds the port on every IPv4 address, :: on every address.
+ */
+export function clashOf(a: Service, b: Service): string | undefined {
+  const family = (ip: string): number => (ip.includes(':') ? 6 : 4);
+  const covers = (x: string, y: string): boolean => x === y || x === '::' || (x === '0.0.0.0' && family(y) === 4);
+  for (const p of a.ports) {
+    if (p.hostPort === 0) continue;
+    const pEnd = p.hostPortEnd ?? p.hostPort;
+    const q = b.ports.find((q) => q.hostPort !== 0 && q.protocol === p.protocol && q.hostPort <= pEnd && p.hostPort <= (q.hostPortEnd ?? q.hostPort) && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp)));
+    if (q !== undefined) return `${p.hostIp}:${Math.max(p.hostPort, q.hostPort)}/${p.protocol}`;
+  }
+  if (a.containerName !== undefined && a.containerName === b.containerName) return `container_name ${a.containerName}`;
+  return undefined;
 }
 
 /** The services whose namespaces or volumes `spec` uses. */

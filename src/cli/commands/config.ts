@@ -43,7 +43,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.format !== 'yaml' && values.format !== 'json') {
     throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format yaml or --format json');
   }
-  if (values.profiles) {
+  if (values.profiles && !values.quiet) {
     // compose's: every profile a service of the spec names, enabled or not (loaded with all of them on).
     const all = await loadFromContext({ ...ctx, global: { ...ctx.global, profiles: ['*'] } }, values.quiet);
     ctx.stdout.write(lines([...new Set(Object.values(all.services).flatMap((s) => s.profiles))].sort()));

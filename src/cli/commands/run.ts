@@ -42,7 +42,7 @@ import { withProjectLock } from './locked.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { checkOneOffName, generatedName, oneOffService, parseVolumeOption, type OneOffOverrides } from './oneoff-spec.js';
 import { assertRunnableIn } from '../runnable.js';
-import { keepDisabled } from '../disabled.js';
+import { keepDisabled, refuseKeptClash } from '../disabled.js';
 
 const HELP = `Usage: stack run [OPTIONS] SERVICE [COMMAND] [ARGS...]
 
@@ -236,8 +236,10 @@ async function startOneOff(
         made = name;
         const synth: Project = { ...project, services: { ...project.services, [name]: launched } };
         const live = await observe(project.name, { roots: env.roots });
-        const { project: desired, kept } = await keepDisabled(synth, live, env.roots);
+        const keeping = await keepDisabled(synth, live, env.roots);
+        const { project: desired, kept } = keeping;
         const planned = plan(desired, live, { services: [name], noDeps: values['no-deps'], removeOrphans: values['remove-orphans'], kept });
+        refuseKeptClash(keeping, planned, live);
         await assertPortsFree(desired, planned, () => servedPorts(project.name, env));
         const result = await apply(planned, desired, { env, live, sink: renderer, signal });
         for (const n of result.notices) renderer.notice(n);

@@ -74,8 +74,8 @@ function codeOf(exit: { exitCode: number | null; signal: string | null }): numbe
 /**
  * Stops every service of the project (and its supervisor), or only `only.services` of
  * `only.project` (the supervisor stays for the others: services it does not name that are there,
- * as one that no active profile enables, which compose's Ctrl-C leaves running too); `kill`
- * aborting kills them at once.
+ * as one that no active profile enables, which compose's Ctrl-C leaves running too, and the
+ * one-offs of `stack run`); `kill` aborting kills them at once.
  */
 export async function stopServices(
   project: string,
@@ -86,8 +86,9 @@ export async function stopServices(
 ): Promise<void> {
   // One-offs of `stack run` are not up's: its Ctrl-C leaves them running.
   const ours = (name: string, live: LiveState): boolean => live.services[name]?.oneOff === undefined && (!only || only.services.includes(name));
-  // Everything of the project when no service outside `only` is there (one-offs aside): the supervisor goes too.
-  const everything = (live: LiveState): boolean => Object.keys(live.services).every((s) => live.services[s]?.oneOff !== undefined || ours(s, live));
+  // Everything of the project when no service outside `only` is there, nor a one-off: the
+  // supervisor goes too. Otherwise it stays for them (a one-off's ports, names and restarts).
+  const everything = (live: LiveState): boolean => Object.keys(live.services).every((s) => ours(s, live));
   const onKill = async (): Promise<void> => {
     const cgroups = await openCgroups();
     const live = await observe(project, { roots: env.roots });

@@ -24,7 +24,7 @@ import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { mark } from '../../trace.js';
 import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';
 import { assertRunnableIn } from '../runnable.js';
-import { keepDisabled } from '../disabled.js';
+import { keepDisabled, refuseKeptClash } from '../disabled.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
@@ -231,8 +231,10 @@ async function upOnce(
     mark('up: observed');
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
     // The services a profile no longer enables that are there stay as they are (compose's).
-    const { project: desired, kept } = await keepDisabled(project, live, env.roots);
+    const keeping = await keepDisabled(project, live, env.roots);
+    const { project: desired, kept } = keeping;
     const planned = plan(desired, live, { ...options, kept });
+    refuseKeptClash(keeping, planned, live);
     await assertPortsFree(desired, planned, () => servedPorts(project.name, env));
     mark('up: planned');
     const result = await apply(planned, desired, { env, live, sink: renderer, signal });

@@ -1,7 +1,8 @@
 // Foreground `stack up`: each service's output streams with a `name |` prefix; Ctrl-C stops the
 // services gracefully (their stop signal, then their exit) and keeps the networks for the next
 // `up`; `down` then removes the rest.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { bridgeName } from '../../../src/names.js';
@@ -27,6 +28,8 @@ describeRoot('foreground stack up', () => {
     up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     for (let i = 0; i < 300 && !out.includes('hello from talker'); i++) await new Promise((res) => setTimeout(res, 20));
     expect(out).toMatch(/^talker +\| hello from talker$/m);
+    const allocation = () => readFileSync(join(r.roots.run, r.name, 'ipam.json'), 'utf8');
+    const before = allocation();
     up.kill('SIGINT');
     const result = await up;
     expect(result.exitCode).toBe(130);
@@ -35,6 +38,8 @@ describeRoot('foreground stack up', () => {
     expect((await r.record('talker'))?.process).toBeNull();
     expect((await r.record('sleeper'))?.process).toBeNull();
     expect(existsSync(`/sys/class/net/${bridgeName(r.name, 'default')}`)).toBe(true);
+    // The stops change no address: the network keeps its subnet, each service its address.
+    expect(allocation()).toBe(before);
     await r.ok(['down']);
     expect(r.leftovers(['talker', 'sleeper'])).toEqual([]);
   });

@@ -2,7 +2,7 @@
 // kept as last applied (no operation names it, what it uses comes with it), unless what it needs
 // is gone; a plan without it kept removes it, as before.
 import { describe, expect, test } from 'vitest';
-import { disabledThere, withDisabledKept } from '../../../src/planner/disabled.js';
+import { clashOf, disabledThere, withAsApplied, withDisabledKept } from '../../../src/planner/disabled.js';
 import { plan } from '../../../src/planner/reconcile.js';
 import { emptyLiveState, type LiveState } from '../../../src/state/live.js';
 import type { Project, Service } from '../../../src/spec/project.js';
@@ -81,5 +81,36 @@ describe('disabled services that are there', () => {
     const live = there(applied);
     const older = { ...applied, services: { ...applied.services, debug: { name: 'debug', command: ['sleep', '1'] } as unknown as Service } };
     expect(withDisabledKept(loaded, live, older).kept).toEqual(['debug#2']); // tool shared debug's netns
+  });
+});
+
+describe('what a kept or carried service may not share', () => {
+  const port = (hostIp: string, hostPort: number, protocol: 'tcp' | 'udp' = 'tcp', hostPortEnd?: number) => ({ hostIp, hostPort, protocol, containerPort: 80, ...(hostPortEnd !== undefined && { hostPortEnd }) });
+  const publishing = (name: string, ...ports: ReturnType<typeof port>[]) => service(name, { ports });
+
+  test('a host port: the same address, a wildcard of its family or ::, an overlapping range, the same protocol', () => {
+    expect(clashOf(publishing('a', port('127.0.0.1', 8080)), publishing('b', port('127.0.0.1', 8080)))).toBe('127.0.0.1:8080/tcp');
+    expect(clashOf(publishing('a', port('0.0.0.0', 8080)), publishing('b', port('127.0.0.1', 8080)))).toBe('0.0.0.0:8080/tcp');
+    expect(clashOf(publishing('a', port('::1', 8080)), publishing('b', port('::', 8080)))).toBe('::1:8080/tcp');
+    expect(clashOf(publishing('a', port('127.0.0.1', 8000, 'tcp', 8010)), publishing('b', port('127.0.0.1', 8005)))).toBe('127.0.0.1:8005/tcp');
+    expect(clashOf(publishing('a', port('0.0.0.0', 8080)), publishing('b', port('::1', 8080)))).toBeUndefined();
+    expect(clashOf(publishing('a', port('127.0.0.1', 8080)), publishing('b', port('127.0.0.1', 8080, 'udp')))).toBeUndefined();
+    expect(clashOf(publishing('a', port('127.0.0.1', 0)), publishing('b', port('127.0.0.1', 0)))).toBeUndefined();
+    expect(clashOf(service('a', { containerName: 'x' }), service('b', { containerName: 'x' }))).toBe('container_name x');
+  });
+
+  test('a network the project declares otherwise, an address it pins, and with dropClashing a port it publishes', () => {
+    const live = there(applied);
+    const redeclared: Project = { ...loaded, networks: { ...loaded.networks, default: network('default', { internal: true }) } };
+    expect(withAsApplied(redeclared, ['debug', 'debug#2'], applied).kept).toEqual([]);
+    const pinnedApplied: Project = { ...applied, services: { ...applied.services, debug: { ...applied.services.debug!, networks: { default: { aliases: [], priority: 0, ipv4Address: '10.0.0.9' } } } } };
+    const pinning: Project = { ...loaded, services: { ...loaded.services, web: { ...loaded.services.web!, networks: { ...loaded.services.web!.networks, default: { aliases: [], priority: 0, ipv4Address: '10.0.0.9' } } } }, networks: { ...loaded.networks, default: network('default') } };
+    expect(withAsApplied(pinning, ['debug'], pinnedApplied).kept).toEqual([]);
+    expect(withAsApplied(loaded, ['debug'], pinnedApplied).kept).toEqual(['debug']);
+    const taken: Project = { ...loaded, services: { ...loaded.services, web: { ...loaded.services.web!, containerName: 'dbg' } } };
+    const named: Project = { ...applied, services: { ...applied.services, debug: { ...applied.services.debug!, containerName: 'dbg' } } };
+    expect(withAsApplied(taken, ['debug'], named).kept).toEqual(['debug']);
+    expect(withAsApplied(taken, ['debug'], named, { dropClashing: true }).kept).toEqual([]);
+    expect(live.services.debug).toBeDefined();
   });
 });
