@@ -89,8 +89,12 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // Live one-offs (`stack run`) keep their addresses and stay in the snapshot, and so do the
     // other services the plan leaves there that `project` lacks (oneoff.ts).
     const full = await withOneOffs(project, roots, plan);
-    // A restart (stop and start of processes only, a Ctrl-C's stops) keeps every address: the stored record is reused.
-    const kept = processesOnly(plan) ? await keptAllocation(full, store) : undefined;
+    // Stops alone (a Ctrl-C's, with the supervisor's) change no address: the stored record is
+    // used as it is, networks no service uses and other projects' guests included. A restart
+    // (stop and start of processes only) keeps every address: the stored record is reused when
+    // it holds exactly what the project has.
+    const stopsOnly = plan.operations.length > 0 && plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'stop-supervisor');
+    const kept = (stopsOnly ? await store.read() : undefined) ?? (processesOnly(plan) ? await keptAllocation(full, store) : undefined);
     // The host's prefixes less the bridges of every network `full` has: a network it carries is
     // this project's, not the host's (its own subnet would clash with itself and move).
     const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(full), roots));
@@ -286,7 +290,7 @@ function lateFailure(plan: Plan, kind: Operation['kind'], error: unknown, walked
 
 /** Whether `plan` only stops and starts processes (restart, stop, start, a watch action): no address or membership changes. */
 function processesOnly(plan: Plan): boolean {
-  return plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service' || op.kind === 'stop-supervisor');
+  return plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'start-service');
 }
 
 /** The error of a walk's failures, each naming its service (or resource) and why. */

@@ -42,12 +42,12 @@ export async function withOneOffs(project: Project, roots: StateRoots, plan?: Pl
     else if (r.oneOff === undefined) left.push(r.service);
   }
   // What the project's services publish or are named stays theirs: a service carried that has
-  // it too is left out (withAsApplied's dropClashing), as before it was carried at all.
+  // it too is carried without it (withAsApplied's yieldClashing), keeping its address.
   // A one-off's network the project no longer has (the planner keeps it while the one-off is
   // plugged into it) stays in the allocation and the snapshot as last applied.
   const unheld = (p: Project): string[] => [...new Set(Object.values(extra).flatMap((s) => Object.keys(s.networks)))].filter((n) => p.networks[n] === undefined);
   const applied = left.length > 0 || unheld(project).length > 0 ? (await readSnapshot(roots, project.name))?.project : undefined;
-  const withLeft = applied === undefined || left.length === 0 ? project : withAsApplied(project, left, applied, { dropClashing: true }).project;
+  const withLeft = applied === undefined || left.length === 0 ? project : withAsApplied(project, left, applied, { yieldClashing: true }).project;
   if (Object.keys(extra).length === 0) return withLeft;
   const services = Object.fromEntries(Object.entries({ ...withLeft.services, ...extra }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const held = unheld(withLeft).flatMap((n) => (applied?.networks[n] ? [[n, applied.networks[n]] as const] : []));

@@ -36,28 +36,33 @@ export function disabledThere(project: Project, live: LiveState): string[] {
 export function withDisabledKept(project: Project, live: LiveState, applied: Project | undefined): WithDisabled {
   const there = disabledThere(project, live);
   if (there.length === 0 || applied === undefined) return { project, kept: [] };
-  return withAsApplied(project, there, applied);
+  return withAsApplied(project, there, applied, { sameNetworks: true });
 }
 
 /**
  * `project` with the services `keys` as `applied` has them, and what they use that `project`
  * lacks: their networks, volumes, secrets and configs as `applied` declares them. One that
  * `applied` does not have (or has in a shape this build does not know: a snapshot of an older
- * one), that uses one of those neither has, that is on a network `project` declares otherwise
- * than `applied` did (its address may not fit it any more), that has an address a service of
- * `project` pins, or that shares the namespaces or volumes of a service neither `project` has
- * nor is added, is left out; so are, in turn, those sharing its. With `dropClashing`, so is one
- * that publishes a host port or has a container_name a service of `project` has (the project's
- * service wins it). Their depends_on keep only the services the result has.
+ * one), that uses one of those neither has, or that shares the namespaces or volumes of a
+ * service neither `project` has nor is added, is left out; so are, in turn, those sharing its.
+ * With `sameNetworks`, so is one on a network `project` declares otherwise than `applied` did (a
+ * whole `up` then removes it rather than keep it on a network made anew). With
+ * `yieldClashing`, one that publishes a host port or has a container_name a service of `project`
+ * has is added without them (the project's service wins them; it keeps its address, names and
+ * restarts). Their depends_on keep only the services the result has.
  */
-export function withAsApplied(project: Project, keys: readonly string[], applied: Project, { dropClashing = false }: { readonly dropClashing?: boolean } = {}): WithDisabled {
+export function withAsApplied(
+  project: Project,
+  keys: readonly string[],
+  applied: Project,
+  { sameNetworks = false, yieldClashing = false }: { readonly sameNetworks?: boolean; readonly yieldClashing?: boolean } = {},
+): WithDisabled {
   const needs = (spec: Service) => ({
     networks: Object.keys(spec.networks),
     volumes: spec.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : [])),
     secrets: (spec.secrets ?? []).map((m) => m.source),
     configs: (spec.configs ?? []).map((m) => m.source),
   });
-  const pinned = new Set(Object.values(project.services).flatMap((s) => Object.entries(s.networks).flatMap(([k, n]) => (n.ipv4Address !== undefined ? [`${k} ${n.ipv4Address}`] : []))));
   const sameNetwork = (k: string): boolean => {
     const now = project.networks[k];
     const then = applied.networks[k];
@@ -66,8 +71,7 @@ export function withAsApplied(project: Project, keys: readonly string[], applied
   const found = (spec: Service): boolean => {
     const n = needs(spec);
     return (
-      n.networks.every((k) => sameNetwork(k) && !pinned.has(`${k} ${spec.networks[k]!.ipv4Address}`)) &&
-      (!dropClashing || Object.values(project.services).every((other) => clashOf(spec, other) === undefined)) &&
+      (!sameNetworks || n.networks.every(sameNetwork)) &&
       n.networks.every((k) => project.networks[k] ?? applied.networks[k]) &&
       n.volumes.every((k) => project.volumes[k] ?? applied.volumes[k]) &&
       n.secrets.every((k) => project.secrets?.[k] ?? applied.secrets?.[k]) &&
@@ -97,7 +101,7 @@ export function withAsApplied(project: Project, keys: readonly string[], applied
     for (const k of n.volumes) volumes[k] ??= applied.volumes[k]!;
     for (const k of n.secrets) secrets[k] ??= applied.secrets![k]!;
     for (const k of n.configs) configs[k] ??= applied.configs![k]!;
-    services[key] = spec;
+    services[key] = yieldClashing ? yielding(spec, Object.values(project.services)) : spec;
   }
   const kept = [...candidates.keys()].sort();
   // Their depends_on as far as the result has the services: a kept service is never started by
@@ -118,6 +122,15 @@ export function withAsApplied(project: Project, keys: readonly string[], applied
     },
     kept,
   };
+}
+
+/** `spec` less the published ports and container_name that one of `others` has too. */
+function yielding(spec: Service, others: readonly Service[]): Service {
+  const ports = spec.ports.filter((p) => others.every((o) => clashOf({ ...spec, ports: [p], containerName: undefined } as Service, o) === undefined));
+  const named = spec.containerName !== undefined && others.some((o) => o.containerName === spec.containerName);
+  if (ports.length === spec.ports.length && !named) return spec;
+  const { containerName: _name, ...rest } = spec;
+  return { ...(named ? rest : spec), ports };
 }
 
 /** Whether a snapshot's service has the shape this build reads (an older build's may not). */
@@ -148,7 +161,7 @@ export function clashOf(a: Service, b: Service): string | undefined {
     if (p.hostPort === 0) continue;
     const pEnd = p.hostPortEnd ?? p.hostPort;
     const q = b.ports.find((q) => q.hostPort !== 0 && q.protocol === p.protocol && q.hostPort <= pEnd && p.hostPort <= (q.hostPortEnd ?? q.hostPort) && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp)));
-    if (q !== undefined) return `${p.hostIp}:${Math.max(p.hostPort, q.hostPort)}/${p.protocol}`;
+    if (q !== undefined) return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${Math.max(p.hostPort, q.hostPort)}/${p.protocol}`;
   }
   if (a.containerName !== undefined && a.containerName === b.containerName) return `container_name ${a.containerName}`;
   return undefined;

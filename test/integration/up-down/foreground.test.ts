@@ -22,7 +22,7 @@ describeRoot('foreground stack up', () => {
     command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo hello from talker; while :; do sleep 0.1; done"]
   sleeper:
     command: sleep 3600
-`);
+`, 'networks:\n  spare: {}\n'); // declared, used by no service: still made, and kept across the Ctrl-C
     const up = r.start(['up', '--progress', 'plain']);
     let out = '';
     up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -38,10 +38,11 @@ describeRoot('foreground stack up', () => {
     expect((await r.record('talker'))?.process).toBeNull();
     expect((await r.record('sleeper'))?.process).toBeNull();
     expect(existsSync(`/sys/class/net/${bridgeName(r.name, 'default')}`)).toBe(true);
-    // The stops change no address: the network keeps its subnet, each service its address.
+    // The stops change no address: each network keeps its subnet, each service its address.
     expect(allocation()).toBe(before);
+    expect(allocation()).toContain('"spare"');
     await r.ok(['down']);
-    expect(r.leftovers(['talker', 'sleeper'])).toEqual([]);
+    expect(r.leftovers(['talker', 'sleeper'], ['default', 'spare'])).toEqual([]);
   });
 
   it('a second Ctrl-C kills what is still stopping', async () => {

@@ -1,7 +1,7 @@
 // What every apply keeps in the allocation and the snapshot besides the project it is given
 // (executor/oneoff.ts withOneOffs): the one-offs, from their records; the services that are there
-// and that its plan leaves, as the snapshot last had them (unless a service of the project
-// publishes their port); a network only a one-off that stays is plugged into.
+// and that its plan leaves, as the snapshot last had them (less a port a service of the project
+// publishes); a network only a one-off that stays is plugged into.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,11 +42,14 @@ describe('what an apply carries', () => {
     expect(Object.keys(full.services)).toEqual(['b', 'debug', 'web']);
     expect(Object.keys(full.networks)).toEqual(['default', 'front']);
     expect(full.services.b).toEqual(applied.services.b);
-    // One the plan removes is not; nor one whose port a service of the project publishes now.
+    // One the plan removes is not; one whose port a service of the project publishes now is
+    // carried without that port (its address and names stay).
     const removing: Plan = { project: 'p', operations: [{ id: 'remove-service:b', kind: 'remove-service', service: 'b', resource: 'service:b', cause: 'x', dependsOn: [] }] };
     expect(Object.keys((await withOneOffs(front, roots, removing)).services)).toEqual(['debug', 'web']);
     const taking = project([service('web', { networks: on('front'), ...published(9090) })]);
-    expect(Object.keys((await withOneOffs(taking, roots, nothing)).services)).toEqual(['debug', 'web']);
+    const yielded = await withOneOffs(taking, roots, nothing);
+    expect(Object.keys(yielded.services)).toEqual(['b', 'debug', 'web']);
+    expect(yielded.services.b!.ports).toEqual([]);
   });
 
   it('nothing without a snapshot, and nothing read when the project has every service there', async () => {

@@ -91,7 +91,7 @@ describe('what a kept or carried service may not share', () => {
   test('a host port: the same address, a wildcard of its family or ::, an overlapping range, the same protocol', () => {
     expect(clashOf(publishing('a', port('127.0.0.1', 8080)), publishing('b', port('127.0.0.1', 8080)))).toBe('127.0.0.1:8080/tcp');
     expect(clashOf(publishing('a', port('0.0.0.0', 8080)), publishing('b', port('127.0.0.1', 8080)))).toBe('0.0.0.0:8080/tcp');
-    expect(clashOf(publishing('a', port('::1', 8080)), publishing('b', port('::', 8080)))).toBe('::1:8080/tcp');
+    expect(clashOf(publishing('a', port('::1', 8080)), publishing('b', port('::', 8080)))).toBe('[::1]:8080/tcp');
     expect(clashOf(publishing('a', port('127.0.0.1', 8000, 'tcp', 8010)), publishing('b', port('127.0.0.1', 8005)))).toBe('127.0.0.1:8005/tcp');
     expect(clashOf(publishing('a', port('0.0.0.0', 8080)), publishing('b', port('::1', 8080)))).toBeUndefined();
     expect(clashOf(publishing('a', port('127.0.0.1', 8080)), publishing('b', port('127.0.0.1', 8080, 'udp')))).toBeUndefined();
@@ -99,18 +99,20 @@ describe('what a kept or carried service may not share', () => {
     expect(clashOf(service('a', { containerName: 'x' }), service('b', { containerName: 'x' }))).toBe('container_name x');
   });
 
-  test('a network the project declares otherwise, an address it pins, and with dropClashing a port it publishes', () => {
-    const live = there(applied);
+  test('with sameNetworks, not one on a network the project declares otherwise; with yieldClashing, one without what a service of the project has', () => {
     const redeclared: Project = { ...loaded, networks: { ...loaded.networks, default: network('default', { internal: true }) } };
-    expect(withAsApplied(redeclared, ['debug', 'debug#2'], applied).kept).toEqual([]);
-    const pinnedApplied: Project = { ...applied, services: { ...applied.services, debug: { ...applied.services.debug!, networks: { default: { aliases: [], priority: 0, ipv4Address: '10.0.0.9' } } } } };
-    const pinning: Project = { ...loaded, services: { ...loaded.services, web: { ...loaded.services.web!, networks: { ...loaded.services.web!.networks, default: { aliases: [], priority: 0, ipv4Address: '10.0.0.9' } } } }, networks: { ...loaded.networks, default: network('default') } };
-    expect(withAsApplied(pinning, ['debug'], pinnedApplied).kept).toEqual([]);
-    expect(withAsApplied(loaded, ['debug'], pinnedApplied).kept).toEqual(['debug']);
-    const taken: Project = { ...loaded, services: { ...loaded.services, web: { ...loaded.services.web!, containerName: 'dbg' } } };
-    const named: Project = { ...applied, services: { ...applied.services, debug: { ...applied.services.debug!, containerName: 'dbg' } } };
-    expect(withAsApplied(taken, ['debug'], named).kept).toEqual(['debug']);
-    expect(withAsApplied(taken, ['debug'], named, { dropClashing: true }).kept).toEqual([]);
-    expect(live.services.debug).toBeDefined();
+    expect(withAsApplied(redeclared, ['debug', 'debug#2'], applied, { sameNetworks: true }).kept).toEqual([]);
+    expect(withAsApplied(redeclared, ['debug', 'debug#2'], applied).kept).toEqual(['debug', 'debug#2']);
+    // A whole up: a disabled service on a network made anew is not kept (the plan removes it).
+    expect(withDisabledKept({ ...redeclared, disabledServices: ['debug'] }, there(applied), applied).kept).toEqual([]);
+    const port = { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const };
+    const other = { ...port, hostPort: 9090 };
+    const taken: Project = { ...loaded, services: { ...loaded.services, web: { ...loaded.services.web!, containerName: 'dbg', ports: [port] } } };
+    const named: Project = { ...applied, services: { ...applied.services, debug: { ...applied.services.debug!, containerName: 'dbg', ports: [port, other] } } };
+    expect(withAsApplied(taken, ['debug'], named).project.services.debug).toEqual(named.services.debug);
+    const yielded = withAsApplied(taken, ['debug'], named, { yieldClashing: true }).project.services.debug!;
+    expect(yielded.ports).toEqual([other]);
+    expect(yielded).not.toHaveProperty('containerName');
+    expect(yielded.networks).toEqual(named.services.debug!.networks);
   });
 });
