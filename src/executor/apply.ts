@@ -89,12 +89,15 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // Live one-offs (`stack run`) keep their addresses and stay in the snapshot, and so do the
     // other services the plan leaves there that `project` lacks (oneoff.ts).
     const full = await withOneOffs(project, roots, plan);
-    // Stops alone (a Ctrl-C's, with the supervisor's) change no address: the stored record is
-    // used as it is, networks no service uses and other projects' guests included. A restart
-    // (stop and start of processes only) keeps every address: the stored record is reused when
-    // it holds exactly what the project has.
+    // A plan that gives no address (stops, removals: a Ctrl-C's, a one-off's removal, `down`)
+    // uses the stored record as it is, networks no service uses and other projects' guests
+    // included: what it removes is released by the next allocation, and a clash the project's
+    // spec has (an address it pins that another service holds) never holds up a removal. A
+    // restart (stop and start of processes only) keeps every address: the stored record is
+    // reused when it holds exactly what the project has.
+    const givesNone = plan.operations.length > 0 && plan.operations.every((op) => op.kind !== 'create-network' && op.kind !== 'attach-veth' && op.kind !== 'start-service');
     const stopsOnly = plan.operations.length > 0 && plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'stop-supervisor');
-    const kept = (stopsOnly ? await store.read() : undefined) ?? (processesOnly(plan) ? await keptAllocation(full, store) : undefined);
+    const kept = (givesNone ? await store.read() : undefined) ?? (processesOnly(plan) ? await keptAllocation(full, store) : undefined);
     // The host's prefixes less the bridges of every network `full` has: a network it carries is
     // this project's, not the host's (its own subnet would clash with itself and move).
     const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(full), roots));
@@ -139,7 +142,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // DNS listeners on the bridges the walk made.
     let starting: Promise<unknown> = Promise.resolve();
     let unchanged = false;
-    if (supervised) {
+    // Stops change nothing of the project as applied (the supervisor learns of them from the
+    // records): the snapshot is left as it is, not rewritten from the project this run was given.
+    if (supervised && !stopsOnly) {
       unchanged = !(await writeSnapshot(roots, full, ipam)) && plan.operations.length === 0;
       if (unchanged) starting = env.supervisor.ensure(project.name, { unchanged: true }).catch((e: unknown) => e);
     }

@@ -2,7 +2,7 @@
 // netns, re-runs that change only what changed, and a `down` that leaves nothing, whatever
 // happened in between (no spec file, objects removed by hand, a failed start).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
@@ -213,6 +213,27 @@ describeRoot('stack up / stack down', () => {
     await r.ok(['up', '-d']);
     await r.ok(['down']);
     expect(r.leftovers(['web', 'debug', 'migrate'])).toEqual([]);
+  });
+
+  it("a run refused for an address a kept service holds leaves no one-off behind", async () => {
+    const r = rig();
+    const subnet = `10.213.${Math.floor(Math.random() * 250)}`;
+    const spec = (webPin: string) =>
+      r.spec(
+        `  web:\n    command: sleep 3600\n    networks: {lan: {${webPin}}}\n  debug:\n    command: sleep 3600\n    profiles: [debug]\n    networks: {lan: {ipv4_address: ${subnet}.9}}\n`,
+        `networks:\n  lan:\n    ipam:\n      config: [{subnet: ${subnet}.0/24}]\n`,
+      );
+    spec('');
+    await r.ok(['--profile', 'debug', 'up', '-d']);
+    spec(`ipv4_address: ${subnet}.9`); // web now pins debug's address
+    const ran = await r.stack(['run', '--rm', 'web', 'true']);
+    expect(ran.exitCode).toBe(1);
+    expect(ran.stderr).toContain(`${subnet}.9`);
+    expect(ran.stderr).not.toMatch(/\n\s+at /);
+    const records = readdirSync(join(r.roots.run, r.name, 'services')).sort();
+    expect(records).toEqual(['debug.json', 'web.json']);
+    await r.ok(['down']);
+    expect(r.leftovers(['web', 'debug'], ['lan'])).toEqual([]);
   });
 
   it('a one-off on a network no service of the spec uses keeps it, in the kernel and in the snapshot, through an up', async () => {
