@@ -196,7 +196,13 @@ describeRoot('stack up / stack down', () => {
     // A foreground up, then Ctrl-C: web stops, debug runs on and is still in the snapshot.
     const web = await r.pid('web');
     const fg = r.start(['up', '--progress', 'plain']);
-    for (let tries = 0; !(await r.stack(['ps', '--services', '--status', 'running'])).stdout.includes('web'); tries++) expect(tries).toBeLessThan(100);
+    // Its Ctrl-C handler is there once it says what it did (web runs already: nothing to do).
+    let said = '';
+    fg.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    for (let tries = 0; !said.includes(`project ${r.name}`); tries++) {
+      expect(tries, 'the foreground up never said what it did').toBeLessThan(300);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(await r.pid('web')).toBe(web);
     fg.kill('SIGINT');
     expect((await fg).exitCode).toBe(130);
