@@ -151,17 +151,18 @@ function usable(spec: Service | undefined): spec is Service {
 
 /**
  * What `a` has that `b` has too and only one can hold: a published host port (its address, port
- * or range and protocol: `1.2.3.4:8080/tcp`) or a container_name; undefined when nothing. An
- * address 0.0.0.0 holds the port on every IPv4 address, :: on every address.
+ * and protocol: `1.2.3.4:8080/tcp`) or a container_name; undefined when nothing. An address
+ * 0.0.0.0 holds the port on every IPv4 address, :: on every address. A host range's mapping
+ * holds its first port, the one the supervisor binds (the others are its replicas', each a
+ * mapping of its own: planner/replicas.ts).
  */
 export function clashOf(a: Service, b: Service): string | undefined {
   const family = (ip: string): number => (ip.includes(':') ? 6 : 4);
   const covers = (x: string, y: string): boolean => x === y || x === '::' || (x === '0.0.0.0' && family(y) === 4);
   for (const p of a.ports) {
     if (p.hostPort === 0) continue;
-    const pEnd = p.hostPortEnd ?? p.hostPort;
-    const q = b.ports.find((q) => q.hostPort !== 0 && q.protocol === p.protocol && q.hostPort <= pEnd && p.hostPort <= (q.hostPortEnd ?? q.hostPort) && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp)));
-    if (q !== undefined) return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${Math.max(p.hostPort, q.hostPort)}/${p.protocol}`;
+    const q = b.ports.find((q) => q.hostPort === p.hostPort && q.protocol === p.protocol && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp)));
+    if (q !== undefined) return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol}`;
   }
   if (a.containerName !== undefined && a.containerName === b.containerName) return `container_name ${a.containerName}`;
   return undefined;

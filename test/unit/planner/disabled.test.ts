@@ -88,11 +88,12 @@ describe('what a kept or carried service may not share', () => {
   const port = (hostIp: string, hostPort: number, protocol: 'tcp' | 'udp' = 'tcp', hostPortEnd?: number) => ({ hostIp, hostPort, protocol, containerPort: 80, ...(hostPortEnd !== undefined && { hostPortEnd }) });
   const publishing = (name: string, ...ports: ReturnType<typeof port>[]) => service(name, { ports });
 
-  test('a host port: the same address, a wildcard of its family or ::, an overlapping range, the same protocol', () => {
+  test('a host port: the same address, a wildcard of its family or ::, the same protocol; a range by the first port, the one bound', () => {
     expect(clashOf(publishing('a', port('127.0.0.1', 8080)), publishing('b', port('127.0.0.1', 8080)))).toBe('127.0.0.1:8080/tcp');
     expect(clashOf(publishing('a', port('0.0.0.0', 8080)), publishing('b', port('127.0.0.1', 8080)))).toBe('0.0.0.0:8080/tcp');
     expect(clashOf(publishing('a', port('::1', 8080)), publishing('b', port('::', 8080)))).toBe('[::1]:8080/tcp');
-    expect(clashOf(publishing('a', port('127.0.0.1', 8000, 'tcp', 8010)), publishing('b', port('127.0.0.1', 8005)))).toBe('127.0.0.1:8005/tcp');
+    expect(clashOf(publishing('a', port('127.0.0.1', 8000, 'tcp', 8010)), publishing('b', port('127.0.0.1', 8005)))).toBeUndefined();
+    expect(clashOf(publishing('a', port('127.0.0.1', 8000, 'tcp', 8010)), publishing('b', port('127.0.0.1', 8000)))).toBe('127.0.0.1:8000/tcp');
     expect(clashOf(publishing('a', port('0.0.0.0', 8080)), publishing('b', port('::1', 8080)))).toBeUndefined();
     expect(clashOf(publishing('a', port('127.0.0.1', 8080)), publishing('b', port('127.0.0.1', 8080, 'udp')))).toBeUndefined();
     expect(clashOf(publishing('a', port('127.0.0.1', 0)), publishing('b', port('127.0.0.1', 0)))).toBeUndefined();
