@@ -1,15 +1,28 @@
-// The disabled services an `up`, `run` or `plan` keeps (planner/disabled.ts), with the project as
-// last applied read only when some are there.
+// The plan of an `up`, `run` or `plan` with the disabled services it keeps (planner/disabled.ts),
+// the project as last applied read only when some are there.
 import { UserError } from '../errors.js';
 import { clashOf, disabledThere, withDisabledKept, type WithDisabled } from '../planner/disabled.js';
 import type { LiveState } from '../planner/live.js';
 import type { Plan } from '../planner/plan.js';
+import { plan, type UpOptions } from '../planner/reconcile.js';
 import type { Project } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
 import { readSnapshot } from '../state/snapshot.js';
 
+/**
+ * The plan from `live` to `project` with the services it disables that are there kept as last
+ * applied (`project` is then the project with them, the one to apply); refused when it starts a
+ * service that clashes with a kept one (refuseKeptClash).
+ */
+export async function planKeeping(project: Project, live: LiveState, roots: StateRoots, options: UpOptions = {}): Promise<{ project: Project; plan: Plan }> {
+  const keeping = await keepDisabled(project, live, roots);
+  const planned = plan(keeping.project, live, { ...options, kept: keeping.kept });
+  refuseKeptClash(keeping, planned, live);
+  return { project: keeping.project, plan: planned };
+}
+
 /** `project` with the services it disables that are there, as last applied; none read when none is there. */
-export async function keepDisabled(project: Project, live: LiveState, roots: StateRoots): Promise<WithDisabled> {
+async function keepDisabled(project: Project, live: LiveState, roots: StateRoots): Promise<WithDisabled> {
   if (disabledThere(project, live).length === 0) return { project, kept: [] };
   return withDisabledKept(project, live, (await readSnapshot(roots, project.name))?.project);
 }
@@ -19,7 +32,7 @@ export async function keepDisabled(project: Project, live: LiveState, roots: Sta
  * which runs has: compose's start of it would fail the same way. `stack stop` of the kept one
  * lets it go.
  */
-export function refuseKeptClash(kept: WithDisabled, plan: Plan, live: LiveState): void {
+function refuseKeptClash(kept: WithDisabled, plan: Plan, live: LiveState): void {
   const started = plan.operations.flatMap((op) => (op.kind === 'start-service' ? [op.service] : []));
   for (const key of kept.kept) {
     if (live.services[key]?.process?.alive !== true) continue;

@@ -95,9 +95,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // spec has (an address it pins that another service holds) never holds up a removal. A
     // restart (stop and start of processes only) keeps every address: the stored record is
     // reused when it holds exactly what the project has.
-    const givesNone = plan.operations.length > 0 && plan.operations.every((op) => op.kind !== 'create-network' && op.kind !== 'attach-veth' && op.kind !== 'start-service');
-    const stopsOnly = plan.operations.length > 0 && plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'stop-supervisor');
-    const kept = (givesNone ? await store.read() : undefined) ?? (processesOnly(plan) ? await keptAllocation(full, store) : undefined);
+    const kept = (givesNoAddress(plan) ? await store.read() : undefined) ?? (processesOnly(plan) ? await keptAllocation(full, store) : undefined);
     // The host's prefixes less the bridges of every network `full` has: a network it carries is
     // this project's, not the host's (its own subnet would clash with itself and move).
     const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(full), roots));
@@ -144,7 +142,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     let unchanged = false;
     // Stops change nothing of the project as applied (the supervisor learns of them from the
     // records): the snapshot is left as it is, not rewritten from the project this run was given.
-    if (supervised && !stopsOnly) {
+    if (supervised && !stopsOnly(plan)) {
       unchanged = !(await writeSnapshot(roots, full, ipam)) && plan.operations.length === 0;
       if (unchanged) starting = env.supervisor.ensure(project.name, { unchanged: true }).catch((e: unknown) => e);
     }
@@ -291,6 +289,16 @@ function lateFailure(plan: Plan, kind: Operation['kind'], error: unknown, walked
   if (error === undefined || walked.failed.some((f) => f.error === error)) return [];
   const op = plan.operations.find((o) => o.kind === kind);
   return op === undefined ? [] : [{ op, error }];
+}
+
+/** Whether `plan` (not empty) gives no address: no network made, no veth attached, no service started. */
+function givesNoAddress(plan: Plan): boolean {
+  return plan.operations.length > 0 && plan.operations.every((op) => op.kind !== 'create-network' && op.kind !== 'attach-veth' && op.kind !== 'start-service');
+}
+
+/** Whether `plan` (not empty) only stops services, and perhaps the supervisor. */
+function stopsOnly(plan: Plan): boolean {
+  return plan.operations.length > 0 && plan.operations.every((op) => op.kind === 'stop-service' || op.kind === 'stop-supervisor');
 }
 
 /** Whether `plan` only stops and starts processes (restart, stop, start, a watch action): no address or membership changes. */

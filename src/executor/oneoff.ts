@@ -8,7 +8,7 @@ import type { Project, Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
 import { freshServiceRecord, serviceRecords } from '../state/records.js';
 import { readSnapshot } from '../state/snapshot.js';
-import { withAsApplied } from '../planner/disabled.js';
+import { sortKeys, withAsApplied } from '../planner/disabled.js';
 
 /** Records `name` as a one-off of `spec.name`'s service before anything of it is made. */
 export async function recordOneOff(roots: StateRoots, project: string, bootId: string, service: string, spec: Service): Promise<void> {
@@ -49,8 +49,7 @@ export async function withOneOffs(project: Project, roots: StateRoots, plan?: Pl
   const applied = left.length > 0 || unheld(project).length > 0 ? (await readSnapshot(roots, project.name))?.project : undefined;
   const withLeft = applied === undefined || left.length === 0 ? project : withAsApplied(project, left, applied, { yieldClashing: true }).project;
   if (Object.keys(extra).length === 0) return withLeft;
-  const services = Object.fromEntries(Object.entries({ ...withLeft.services, ...extra }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const held = unheld(withLeft).flatMap((n) => (applied?.networks[n] ? [[n, applied.networks[n]] as const] : []));
-  const networks = held.length === 0 ? withLeft.networks : Object.fromEntries(Object.entries({ ...withLeft.networks, ...Object.fromEntries(held) }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { ...withLeft, services, networks };
+  const networks = held.length === 0 ? withLeft.networks : sortKeys({ ...withLeft.networks, ...Object.fromEntries(held) });
+  return { ...withLeft, services: sortKeys({ ...withLeft.services, ...extra }), networks };
 }

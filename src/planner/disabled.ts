@@ -8,7 +8,7 @@
 // it come what it uses that the spec no longer declares: its networks, volumes, secrets and
 // configs as they were. `down` takes it away with everything else.
 // Pure: no I/O.
-import type { Project, Service } from '../spec/project.js';
+import type { PortMapping, Project, Service } from '../spec/project.js';
 import type { LiveState } from './live.js';
 import { parseReplicaKey } from '../replica-key.js';
 import { hashNetwork } from './hash.js';
@@ -126,7 +126,7 @@ export function withAsApplied(
 
 /** `spec` less the published ports and container_name that one of `others` has too. */
 function yielding(spec: Service, others: readonly Service[]): Service {
-  const ports = spec.ports.filter((p) => others.every((o) => clashOf({ ...spec, ports: [p], containerName: undefined } as Service, o) === undefined));
+  const ports = spec.ports.filter((p) => others.every((o) => !o.ports.some((q) => portsClash(p, q))));
   const named = spec.containerName !== undefined && others.some((o) => o.containerName === spec.containerName);
   if (ports.length === spec.ports.length && !named) return spec;
   const { containerName: _name, ...rest } = spec;
@@ -157,15 +157,17 @@ function usable(spec: Service | undefined): spec is Service {
  * mapping of its own: planner/replicas.ts).
  */
 export function clashOf(a: Service, b: Service): string | undefined {
-  const family = (ip: string): number => (ip.includes(':') ? 6 : 4);
-  const covers = (x: string, y: string): boolean => x === y || x === '::' || (x === '0.0.0.0' && family(y) === 4);
-  for (const p of a.ports) {
-    if (p.hostPort === 0) continue;
-    const q = b.ports.find((q) => q.hostPort === p.hostPort && q.protocol === p.protocol && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp)));
-    if (q !== undefined) return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol}`;
-  }
+  const p = a.ports.find((p) => b.ports.some((q) => portsClash(p, q)));
+  if (p !== undefined) return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol}`;
   if (a.containerName !== undefined && a.containerName === b.containerName) return `container_name ${a.containerName}`;
   return undefined;
+}
+
+/** Whether two published ports take the same host port (clashOf's rule; port 0 is any free one). */
+function portsClash(p: PortMapping, q: PortMapping): boolean {
+  const family = (ip: string): number => (ip.includes(':') ? 6 : 4);
+  const covers = (x: string, y: string): boolean => x === y || x === '::' || (x === '0.0.0.0' && family(y) === 4);
+  return p.hostPort !== 0 && q.hostPort === p.hostPort && q.protocol === p.protocol && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp));
 }
 
 /** The services whose namespaces or volumes `spec` uses. */
@@ -176,6 +178,7 @@ function ownersOf(spec: Service): string[] {
   return owners;
 }
 
-function sortKeys<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+/** A record with its keys sorted (the order the snapshot and the allocation keep). */
+export function sortKeys<T>(record: Readonly<Record<string, T>>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -37,7 +37,7 @@ export function plan(project: Project, live: LiveState, options: UpOptions = {})
   const base = { removeVolumes: false, removedCause: 'removed from the spec', volumeCause: 'removed from the spec', removeOrphans: options.removeOrphans === true };
   const kept = new Set(options.kept ?? []);
   if (options.services === undefined && !options.forceRecreate && kept.size === 0) return reconcile(project, live, base);
-  const names = (options.services ?? Object.keys(project.services)).filter((n) => !kept.has(n));
+  const names = options.services ?? Object.keys(project.services);
   // A scaled dependency comes with every replica (planner/replicas.ts).
   const targets = (options.noDeps ? names : [...new Set(withDependencies(project, names).flatMap((n) => [n, ...replicaKeys(project.services, n)]))]).filter((n) => !kept.has(n));
   const mode: ProcessMode = options.forceRecreate ? { kind: 'recreate', cause: 'forced recreate' } : { kind: 'converge' };

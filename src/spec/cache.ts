@@ -73,20 +73,18 @@ export interface CachedLoad {
 /** loadProject (spec/index.ts), from a kept entry when nothing it looked at changed. */
 export async function loadProjectCached(opts: LoadProjectOptions, dir: string = specCacheDir(opts.env)): Promise<CachedLoad> {
   const build = opts.env.STACK_SPEC_CACHE === '0' ? undefined : buildId();
+  const looks = newLooks();
   // Named services that the load without them enables already (or does not have) change nothing:
   // `up web` takes the kept load of `up`, and keeps none of its own.
   if (build !== undefined && opts.targets !== undefined && opts.targets.length > 0) {
     const { targets: _named, ...plain } = opts;
-    const given = givenOf(build, plain);
-    const entry = readEntries({ path: join(dir, `${fnv1a64(given)}.json`), given }).find((e) => unchanged(e.seen, opts.env, newLooks()));
+    const entry = readEntries(keptFile(build, plain, dir)).find((e) => unchanged(e.seen, opts.env, looks));
     if (entry !== undefined && !opts.targets.some((t) => entry.project.disabledServices?.includes(t))) {
       return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
     }
   }
-  const given = build === undefined ? undefined : givenOf(build, opts);
-  const file = given === undefined ? undefined : { path: join(dir, `${fnv1a64(given)}.json`), given };
+  const file = build === undefined ? undefined : keptFile(build, opts, dir);
   const kept = file === undefined ? [] : readEntries(file);
-  const looks = newLooks();
   const entry = kept.find((e) => unchanged(e.seen, opts.env, looks));
   if (entry !== undefined) return { project: deepFreeze(entry.project), warnings: entry.warnings, cached: true };
   const { loadProject } = await import('./index.js');
@@ -105,6 +103,12 @@ export async function loadProjectCached(opts: LoadProjectOptions, dir: string = 
 interface KeptFile {
   readonly path: string;
   readonly given: string;
+}
+
+/** The file that keeps the loads of `opts` in `dir`. */
+function keptFile(build: string, opts: LoadProjectOptions, dir: string): KeptFile {
+  const given = givenOf(build, opts);
+  return { path: join(dir, `${fnv1a64(given)}.json`), given };
 }
 
 /** The loads kept for `given` (none when its file holds another text of the same digest). */

@@ -5,12 +5,12 @@ import { loadFromContext } from '../project.js';
 import { hasImages } from './ready-images.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import type { Project } from '../../spec/project.js';
-import { plan, renderPlan, renderPlanJson } from '../../planner/index.js';
+import { renderPlan, renderPlanJson } from '../../planner/index.js';
 import { observe } from '../../state/index.js';
 import { UserError } from '../../errors.js';
 import { expandReplicas } from '../../planner/replicas.js';
 import { assertRunnableIn } from '../runnable.js';
-import { keepDisabled, refuseKeptClash } from '../disabled.js';
+import { planKeeping } from '../disabled.js';
 
 const HELP = `Usage: stack plan [OPTIONS]
 
@@ -43,9 +43,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const live = await observe(project.name, { roots });
   for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
-  const keeping = await keepDisabled(project, live, roots);
-  const p = plan(keeping.project, live, { kept: keeping.kept });
-  refuseKeptClash(keeping, p, live); // as up refuses it
+  const { plan: p } = await planKeeping(project, live, roots); // refused as up refuses it
   // An image not in the store yet: `up` pulls it before it does any of this.
   for (const s of Object.values(project.services)) {
     if (s.image !== undefined && s.imageRoot === undefined) ctx.stderr.write(`note: service ${s.name}: up pulls ${s.image} first (not in the image store)\n`);

@@ -22,7 +22,7 @@ import { readBootId } from '../../sys/proc.js';
 import { waitAttached } from './attached.js';
 import { recordOneOff } from '../../executor/oneoff.js';
 import { assertPortsFree } from '../../executor/port-check.js';
-import { plan, planDown, planStop, withDependencies } from '../../planner/index.js';
+import { planDown, planStop, withDependencies } from '../../planner/index.js';
 import type { Project, Service } from '../../spec/project.js';
 import { expandReplicas } from '../../planner/replicas.js';
 import type { LiveState } from '../../state/live.js';
@@ -42,7 +42,7 @@ import { withProjectLock } from './locked.js';
 import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { checkOneOffName, generatedName, oneOffService, parseVolumeOption, type OneOffOverrides } from './oneoff-spec.js';
 import { assertRunnableIn } from '../runnable.js';
-import { keepDisabled, refuseKeptClash } from '../disabled.js';
+import { planKeeping } from '../disabled.js';
 
 const HELP = `Usage: stack run [OPTIONS] SERVICE [COMMAND] [ARGS...]
 
@@ -236,10 +236,7 @@ async function startOneOff(
         made = name;
         const synth: Project = { ...project, services: { ...project.services, [name]: launched } };
         const live = await observe(project.name, { roots: env.roots });
-        const keeping = await keepDisabled(synth, live, env.roots);
-        const { project: desired, kept } = keeping;
-        const planned = plan(desired, live, { services: [name], noDeps: values['no-deps'], removeOrphans: values['remove-orphans'], kept });
-        refuseKeptClash(keeping, planned, live);
+        const { project: desired, plan: planned } = await planKeeping(synth, live, env.roots, { services: [name], noDeps: values['no-deps'], removeOrphans: values['remove-orphans'] });
         await assertPortsFree(desired, planned, () => servedPorts(project.name, env));
         const result = await apply(planned, desired, { env, live, sink: renderer, signal });
         for (const n of result.notices) renderer.notice(n);

@@ -8,7 +8,7 @@ import { stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
-import { plan, withDependencies, type UpOptions } from '../../planner/index.js';
+import { withDependencies, type UpOptions } from '../../planner/index.js';
 import { assertPortsFree } from '../../executor/port-check.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
@@ -24,7 +24,7 @@ import { hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { mark } from '../../trace.js';
 import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';
 import { assertRunnableIn } from '../runnable.js';
-import { keepDisabled, refuseKeptClash } from '../disabled.js';
+import { planKeeping } from '../disabled.js';
 
 const HELP = `Usage: stack up [OPTIONS] [SERVICE...]
 
@@ -231,10 +231,7 @@ async function upOnce(
     mark('up: observed');
     for (const w of live.warnings) renderer.notice(`warning: ${w}`);
     // The services a profile no longer enables that are there stay as they are (compose's).
-    const keeping = await keepDisabled(project, live, env.roots);
-    const { project: desired, kept } = keeping;
-    const planned = plan(desired, live, { ...options, kept });
-    refuseKeptClash(keeping, planned, live);
+    const { project: desired, plan: planned } = await planKeeping(project, live, env.roots, options);
     await assertPortsFree(desired, planned, () => servedPorts(project.name, env));
     mark('up: planned');
     const result = await apply(planned, desired, { env, live, sink: renderer, signal });
