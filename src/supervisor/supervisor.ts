@@ -3,7 +3,7 @@
 // runs, one healthcheck prober per live process that has a healthcheck, and for a process
 // that has exited, the restart its policy asks for. Level-triggered: a tick after a crash of
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
-import { statSync, utimesSync } from 'node:fs';
+import { statSync, utimesSync, watch as watchFolder, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CgroupManager, ExecTarget } from '../runtime/index.js';
 import { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
@@ -29,8 +29,16 @@ import { restartExited } from './restarter.js';
 import { BACKOFF_RESET_MS, backoffMs, shouldRestart } from './restart-policy.js';
 import { serialized, writeRuntimeJsonSync } from '../state/atomic.js';
 
-/** How often the records are read. */
+/** How often the records are read while something is under way (a restart due, a listener to retry, a change being read). */
 export const TICK_MS = 100;
+/**
+ * How often they are read while nothing is under way and the folders they are in are watched
+ * (inotify, watchFolders): then a change to them, or an exit, brings the next tick at once
+ * (wake), and this one only renews the published status (STATUS_HEARTBEAT_MS) and looks for an
+ * exit its watch missed (missedExit). At 20 idle services the 100 ms ticks cost the supervisor
+ * 50.6 ms of CPU in 10 s (0.5 % of a core), for three stats of files that had not changed.
+ */
+export const IDLE_TICK_MS = 1000;
 /** How often the published status's time is renewed while nothing changes (control.ts PUBLISHED_FRESH_MS). */
 export const STATUS_HEARTBEAT_MS = 1000;
 /** A folder changed this recently may have changed again within the same clock tick. */
@@ -73,6 +81,16 @@ export class Supervisor {
   private readonly ports: PortSet;
   private readonly dns: DnsSet;
   private timer: NodeJS.Timeout | undefined;
+  /** start() was called: ticks plan the next one from then on. */
+  private started = false;
+  /** The last tick found nothing under way (reconcile()): the next may wait IDLE_TICK_MS. */
+  private idle = false;
+  /** The planned tick is an idle one (wake() brings it forward). */
+  private waitsIdle = false;
+  /** Something changed since the tick under way began (wake()): the next is not an idle one. */
+  private woken = false;
+  /** The folders a tick reads, watched (watchFolders()). */
+  private readonly folderWatches = new Map<string, { watcher: FSWatcher; ino: number }>();
   private compaction: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private cgroups: CgroupManager | undefined;
@@ -125,17 +143,63 @@ export class Supervisor {
     this.dns = new DnsSet(hostUpstreams(), log, handed.dns);
   }
 
-  /** Runs the first tick (everything rebuilt from the records), then ticks on. */
+  /** Runs the first tick (everything rebuilt from the records), then ticks on: each tick plans the next (tick()). */
   async start(): Promise<void> {
+    this.started = true;
     await this.reload();
-    const loop = (): void => {
-      this.timer = setTimeout(() => {
-        void this.tick().finally(() => {
-          if (!this.stopped) loop();
+  }
+
+  /**
+   * The next tick, `ms` from now (the one planned before is dropped). Planned at the end of
+   * every tick, whatever began it (the loop, an exit, a request): TICK_MS after it while
+   * something is under way, IDLE_TICK_MS while nothing is and a change would wake it.
+   */
+  private plan(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+    this.waitsIdle = ms === IDLE_TICK_MS;
+  }
+
+  /**
+   * Something it reads may have changed (a folder's event, an exit): a supervisor waiting out an
+   * idle tick ticks now; one ticking now ticks again within TICK_MS (what it read may predate
+   * the change).
+   */
+  private wake(): void {
+    this.woken = true;
+    if (this.stopped || !this.started || this.ticking !== undefined || !this.waitsIdle) return;
+    this.plan(0);
+  }
+
+  /**
+   * Watches the folders a tick reads (the run folder: snapshot and allocation; the records'
+   * folder) so that their changes wake it; true while both are watched. A folder that is not
+   * there (yet: no record written; any more: the project taken down) is tried again at the next
+   * tick, which comes within TICK_MS meanwhile.
+   */
+  private watchFolders(): boolean {
+    const folders = [dirname(snapshotPath(this.roots, this.project)), dirname(serviceRecordPath(this.roots, this.project, 'x'))];
+    for (const folder of folders) {
+      // A folder removed and made again is another inode, which the old watch does not see.
+      const ino = statSync(folder, { throwIfNoEntry: false })?.ino;
+      const watched = this.folderWatches.get(folder);
+      if (watched !== undefined && watched.ino === ino) continue;
+      watched?.watcher.close();
+      this.folderWatches.delete(folder);
+      if (ino === undefined) return false;
+      try {
+        const watcher = watchFolder(folder, { persistent: false }, () => this.wake());
+        watcher.on('error', () => {
+          watcher.close();
+          if (this.folderWatches.get(folder)?.watcher === watcher) this.folderWatches.delete(folder);
+          this.wake();
         });
-      }, TICK_MS);
-    };
-    loop();
+        this.folderWatches.set(folder, { watcher, ino });
+      } catch {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Rereads the snapshot and the records now. */
@@ -148,14 +212,22 @@ export class Supervisor {
     await this.tick();
   }
 
-  /** One reconciliation; ticks never overlap. */
+  /** One reconciliation; ticks never overlap. Each plans the next (plan()). */
   tick(): Promise<void> {
-    this.ticking ??= this.reconcile()
-      .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-      .finally(() => {
-        this.ticking = undefined;
-        this.publishStatus();
-      });
+    if (this.ticking === undefined) {
+      this.woken = false;
+      this.idle = false;
+      this.ticking = this.reconcile()
+        .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
+        .finally(() => {
+          this.ticking = undefined;
+          this.publishStatus();
+          if (this.stopped || !this.started) return;
+          // Woken meanwhile: within TICK_MS, as while busy (a command writing twenty records
+          // wakes it twenty times: one tick at once, then no more than one a TICK_MS).
+          this.plan(!this.woken && this.idle && this.watchFolders() ? IDLE_TICK_MS : TICK_MS);
+        });
+    }
     return this.ticking;
   }
 
@@ -252,10 +324,12 @@ export class Supervisor {
     // With exit watches, a service whose record did not change has nothing to look at unless
     // its process exited or its restart is due: an idle tick then reads nothing per service.
     const every = snapshotChanged || recordsChanged;
+    let followed = false;
     for (const record of records) {
       seen.add(record.service);
       if (every || !this.quiet(record.service, this.watches.get(record.service))) {
         this.statusDirty = true;
+        followed = true;
         await this.follow(record);
       }
     }
@@ -271,6 +345,9 @@ export class Supervisor {
     // while none changed, unless a port or listener that failed waits for its retry.
     if (snapshotChanged || recordsChanged || storedChanged || this.retryNow || this.ports.retrying || this.dns.retrying) await this.reconcileNetwork(records);
     if (snapshotChanged || recordsChanged || storedChanged) this.compactLater();
+    // Nothing under way: every service quiet (its exit watched, no restart due or running, its
+    // prober started), no listener to retry, nothing read that changed.
+    this.idle = !every && !storedChanged && !followed && !this.retryNow && !this.ports.retrying && !this.dns.retrying && this.restarting.size === 0;
   }
 
   /** Schedules the collection COMPACT_AFTER_MS after this change (none without --expose-gc). */
@@ -352,7 +429,10 @@ export class Supervisor {
       if (Date.now() >= watch.pending.at) {
         const attempt = this.restart(watch, name, key);
         this.restarting.add(attempt);
-        void attempt.finally(() => this.restarting.delete(attempt));
+        void attempt.finally(() => {
+          this.restarting.delete(attempt);
+          this.wake(); // its outcome (a new process to watch, a retry to plan) at once
+        });
       }
       return;
     }
@@ -435,7 +515,10 @@ export class Supervisor {
       try {
         unwatch = exits.watch(process.pid, process.startTime, () => {
           alive.exited = true;
-          if (!this.stopped) void this.tick(); // its restart (or its record of no restart) now, not at the next tick
+          // Its restart (or its record of no restart) now, not at the next tick; after the tick
+          // under way, which may have looked before the exit, when there is one (wake()).
+          this.wake();
+          if (!this.stopped) void this.tick();
         });
       } catch (e) {
         // No watch (out of descriptors?): this tick looks at /proc, the next tries again.
@@ -581,6 +664,8 @@ export class Supervisor {
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const { watcher } of this.folderWatches.values()) watcher.close();
+    this.folderWatches.clear();
     clearTimeout(this.compaction);
     await this.ticking;
     await Promise.allSettled([...this.restarting]);

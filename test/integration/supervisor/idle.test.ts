@@ -1,0 +1,65 @@
+// An idle supervisor (issue 11: "the supervisor's CPU is near zero while nothing changes"):
+// once nothing is under way it wakes about once a second (its status heartbeat), not at every
+// 100 ms tick, and it still acts at once on what changes meanwhile: a service killed from
+// outside is restarted, a service recorded by another command shows in its published status
+// (the folders it reads are watched). Real kernel, root.
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect, it } from 'vitest';
+import { ensureSupervisor, supervisorPaths, supervisorStatus } from '../../../src/supervisor/index.js';
+import { describeRoot } from '../../harness/require.js';
+import { eventually, supervisorRigs, type ProjectRig } from './rig.js';
+
+/** How many times the supervisor's main thread went to sleep on its own (voluntary context switches). */
+function sleeps(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1]);
+}
+
+/** Its sleeps during `ms`. */
+async function sleepsDuring(pid: number, ms: number): Promise<number> {
+  const before = sleeps(pid);
+  await sleep(ms);
+  return sleeps(pid) - before;
+}
+
+/** The services its published status file lists (what `stack ps` reads), by name. */
+function published(rig: ProjectRig): Record<string, { state: string; pid: number | null }> {
+  try {
+    const status = JSON.parse(readFileSync(supervisorPaths(rig.roots, rig.project).status, 'utf8')) as { services: { name: string; state: string; pid: number | null }[] };
+    return Object.fromEntries(status.services.map((s) => [s.name, { state: s.state, pid: s.pid }]));
+  } catch {
+    return {};
+  }
+}
+
+describeRoot('supervisor: idle', () => {
+  const newRig = supervisorRigs();
+
+  it('wakes about once a second while nothing changes, and still acts at once on an exit and on a new record', async () => {
+    const rig = newRig();
+    await rig.up({ web: { command: ['sleep', '3600'], restart: { kind: 'always' } } });
+    await ensureSupervisor(rig.project, rig.roots);
+    const pid = (await supervisorStatus(rig.project, rig.roots))!.pid;
+    // Settled: the records were written moments ago (it rereads them while their folder's time
+    // is recent), then it has nothing to do. At a tick every 100 ms a second holds 10 sleeps
+    // or more (each tick, the watchdog's look at its pid file).
+    await eventually(async () => (await sleepsDuring(pid, 1000)) <= 5, 'the supervisor to go idle', 10_000);
+    // Measured: 7 in 3 s (each idle tick, each look of the watchdog); 30 ticks or more before.
+    expect(await sleepsDuring(pid, 3000)).toBeLessThanOrEqual(12);
+
+    // An exit wakes it: killed from outside, `web` is restarted (restart: always).
+    const first = (await supervisorStatus(rig.project, rig.roots))!.services.find((s) => s.name === 'web')!;
+    await eventually(async () => ((await sleepsDuring(pid, 1000)) <= 5 ? true : undefined), 'the supervisor to go idle again', 10_000);
+    process.kill(first.pid!, 'SIGKILL');
+    await eventually(() => {
+      const web = published(rig).web;
+      return web?.state === 'running' && web.pid !== null && web.pid !== first.pid ? true : undefined;
+    }, 'web restarted');
+
+    // A record written by another command (a `stack up` of one more service) shows in its published status.
+    await eventually(async () => ((await sleepsDuring(pid, 1000)) <= 5 ? true : undefined), 'the supervisor to go idle again', 10_000);
+    await rig.add('api', { command: ['sleep', '3600'] });
+    expect(await eventually(() => published(rig).api, 'api in the published status')).toMatchObject({ state: 'running' });
+  });
+});
