@@ -66,8 +66,15 @@ interface Watch {
   alive?: { key: string; exited: boolean; unwatch?: () => void; checkedAt?: number };
 }
 
-/** How often a quiet service's exit watch is checked against /proc (missedExit). */
+/** How often a quiet service's exit watch is checked against /proc (missedExit), at most. */
 const VERIFY_WATCH_MS = 2000;
+/**
+ * Quiet services checked against /proc in one tick, at most (missedExit): the looks an idle
+ * supervisor makes do not grow with its services (issue 11). Up to 10 services each is looked
+ * at every VERIFY_WATCH_MS; at 200, every 20 s (an idle tick a second), where every 2 s made
+ * 100 reads of /proc a second, most of an idle supervisor's 2-3 ms of CPU a second.
+ */
+const VERIFY_PER_TICK = 10;
 
 /** One project's supervisor, inside the supervisor process. */
 export class Supervisor {
@@ -87,6 +94,8 @@ export class Supervisor {
   private idle = false;
   /** The planned tick is an idle one (wake() brings it forward). */
   private waitsIdle = false;
+  /** Looks at /proc left to the tick under way (missedExit). */
+  private verifyLeft = VERIFY_PER_TICK;
   /** Something changed since the tick under way began (wake()): the next is not an idle one. */
   private woken = false;
   /** The folders a tick reads, watched (watchFolders()). */
@@ -217,6 +226,7 @@ export class Supervisor {
     if (this.ticking === undefined) {
       this.woken = false;
       this.idle = false;
+      this.verifyLeft = VERIFY_PER_TICK;
       this.ticking = this.reconcile()
         .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
         .finally(() => {
@@ -486,13 +496,15 @@ export class Supervisor {
 
   /**
    * Whether an exit the watch should have reported has happened all the same: a look at /proc
-   * once every VERIFY_WATCH_MS per running service (at 200 services, 100 reads a second), so an
-   * exit whose report never came (a CI run once waited 15 s for a restart that never came; the
-   * cause is not known) is acted on within that time instead of never. Logged when it finds one.
+   * per running service once every VERIFY_WATCH_MS, VERIFY_PER_TICK of them a tick at most, so
+   * an exit whose report never came (a CI run once waited 15 s for a restart that never came;
+   * the cause is not known) is acted on within that time instead of never. Logged when it finds one.
    */
   private missedExit(alive: NonNullable<Watch['alive']>, process: ProcessId): boolean {
     const now = Date.now();
     if (alive.checkedAt !== undefined && now - alive.checkedAt < VERIFY_WATCH_MS) return false;
+    if (this.verifyLeft <= 0) return false; // later: the services checked longest ago go first then
+    this.verifyLeft--;
     alive.checkedAt = now;
     if (isSameProcess(process.pid, process.startTime)) return false;
     this.log(`pid ${process.pid} ended without its exit watch reporting it`);
