@@ -20,7 +20,9 @@
 //   snapshot (project.json: the normalized Project and its IPAM record, written by `up`), the
 //   service records (pid + start time, cgroups), the monitor's exit records, and the small files
 //   it writes next to them (each service's health.json and restarts.json, the ports it bound for
-//   `hostPort: 0`). Every 100 ms it makes the world match them (level-triggered).
+//   `hostPort: 0`). At each tick it makes the world match them (level-triggered): every 100 ms
+//   while something is under way, once a second while nothing is, and at once when a folder it
+//   reads changes or a process exits.
 // - After a crash or a SIGKILL, the next `ensureSupervisor` (every `stack up`, `waitHealthy`)
 //   starts a new one, which rebuilds everything from those files: it listens again on exactly
 //   the recorded ports, resumes each healthcheck where the health file left it (same process),

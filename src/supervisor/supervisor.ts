@@ -4,7 +4,7 @@
 // that has exited, the restart its policy asks for. Level-triggered: a tick after a crash of
 // the supervisor finds the same records and rebuilds the same state; nothing lives only here.
 import { statSync, utimesSync, watch as watchFolder, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { CgroupManager, ExecTarget } from '../runtime/index.js';
 import { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
 import { isSameProcess, readBootId, readStartTime } from '../sys/proc.js';
@@ -36,7 +36,7 @@ export const TICK_MS = 100;
  * (inotify, watchFolders): then a change to them, or an exit, brings the next tick at once
  * (wake), and this one only renews the published status (STATUS_HEARTBEAT_MS) and looks for an
  * exit its watch missed (missedExit). At 20 idle services the 100 ms ticks cost the supervisor
- * 50.6 ms of CPU in 10 s (0.5 % of a core), for three stats of files that had not changed.
+ * 26.6-54.6 ms of CPU in 5 s (0.5-1.1 % of a core), for stats of files that had not changed.
  */
 export const IDLE_TICK_MS = 1000;
 /** How often the published status's time is renewed while nothing changes (control.ts PUBLISHED_FRESH_MS). */
@@ -69,10 +69,10 @@ interface Watch {
 /** How often a quiet service's exit watch is checked against /proc (missedExit), at most. */
 const VERIFY_WATCH_MS = 2000;
 /**
- * Quiet services checked against /proc in one tick, at most (missedExit): the looks an idle
- * supervisor makes do not grow with its services (issue 11). Up to 10 services each is looked
- * at every VERIFY_WATCH_MS; at 200, every 20 s (an idle tick a second), where every 2 s made
- * 100 reads of /proc a second, most of an idle supervisor's 2-3 ms of CPU a second.
+ * Quiet services checked against /proc in one tick, at most (missedExit), in turn: the
+ * looks an idle supervisor makes do not grow with its services (issue 11). Up to 10 services
+ * each is looked at every VERIFY_WATCH_MS; at 200, every ~20 s (an idle tick a second), where
+ * every 2 s made 100 reads of /proc a second, most of an idle supervisor's 2-3 ms of CPU a second.
  */
 const VERIFY_PER_TICK = 10;
 
@@ -96,6 +96,12 @@ export class Supervisor {
   private waitsIdle = false;
   /** Looks at /proc left to the tick under way (missedExit). */
   private verifyLeft = VERIFY_PER_TICK;
+  /** Where in the records the last look was: the next tick's looks begin after it. */
+  private verifiedUpTo = -1;
+  /** verifiedUpTo as the tick under way began. */
+  private verifyAfter = -1;
+  /** Where in the records the service the tick looks at is. */
+  private looking = 0;
   /** Something changed since the tick under way began (wake()): the next is not an idle one. */
   private woken = false;
   /** The folders a tick reads, watched (watchFolders()). */
@@ -188,27 +194,43 @@ export class Supervisor {
    */
   private watchFolders(): boolean {
     const folders = [dirname(snapshotPath(this.roots, this.project)), dirname(serviceRecordPath(this.roots, this.project, 'x'))];
+    let watched = true;
     for (const folder of folders) {
-      // A folder removed and made again is another inode, which the old watch does not see.
+      // A folder removed and made again is another inode, which the old watch does not see (on
+      // ext4 it may get the same number: the watch is dropped at the event of its removal too).
       const ino = statSync(folder, { throwIfNoEntry: false })?.ino;
-      const watched = this.folderWatches.get(folder);
-      if (watched !== undefined && watched.ino === ino) continue;
-      watched?.watcher.close();
-      this.folderWatches.delete(folder);
-      if (ino === undefined) return false;
+      const current = this.folderWatches.get(folder);
+      if (current !== undefined && current.ino === ino) continue;
+      this.unwatchFolder(folder);
+      watched = false; // a watch made now: what changed before it is read at a tick TICK_MS away
+      if (ino === undefined) continue;
       try {
-        const watcher = watchFolder(folder, { persistent: false }, () => this.wake());
+        const watcher = watchFolder(folder, { persistent: false }, (_event, name) => {
+          // libuv names the folder itself when it is removed or moved away.
+          if (name === basename(folder)) this.unwatchFolder(folder, watcher);
+          this.wake();
+        });
         watcher.on('error', () => {
-          watcher.close();
-          if (this.folderWatches.get(folder)?.watcher === watcher) this.folderWatches.delete(folder);
+          this.unwatchFolder(folder, watcher);
           this.wake();
         });
         this.folderWatches.set(folder, { watcher, ino });
       } catch {
-        return false;
+        // not watched: ticks every TICK_MS
       }
     }
-    return true;
+    return watched;
+  }
+
+  /** Stops watching `folder` (only if `watcher` is still its watch, when given). */
+  private unwatchFolder(folder: string, watcher?: FSWatcher): void {
+    const current = this.folderWatches.get(folder);
+    if (current === undefined || (watcher !== undefined && current.watcher !== watcher)) {
+      watcher?.close();
+      return;
+    }
+    current.watcher.close();
+    this.folderWatches.delete(folder);
   }
 
   /** Rereads the snapshot and the records now. */
@@ -227,15 +249,20 @@ export class Supervisor {
       this.woken = false;
       this.idle = false;
       this.verifyLeft = VERIFY_PER_TICK;
+      this.verifyAfter = this.verifiedUpTo;
       this.ticking = this.reconcile()
         .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
         .finally(() => {
           this.ticking = undefined;
-          this.publishStatus();
-          if (this.stopped || !this.started) return;
-          // Woken meanwhile: within TICK_MS, as while busy (a command writing twenty records
-          // wakes it twenty times: one tick at once, then no more than one a TICK_MS).
-          this.plan(!this.woken && this.idle && this.watchFolders() ? IDLE_TICK_MS : TICK_MS);
+          let next = TICK_MS;
+          try {
+            this.publishStatus();
+            // Woken meanwhile: within TICK_MS, as while busy (a command writing twenty records
+            // wakes it twenty times: one tick at once, then no more than one a TICK_MS).
+            if (!this.woken && this.idle && this.watchFolders()) next = IDLE_TICK_MS;
+          } finally {
+            if (!this.stopped && this.started) this.plan(next);
+          }
         });
     }
     return this.ticking;
@@ -276,7 +303,9 @@ export class Supervisor {
    * no longer ticks (stopped, hung), and asks it instead, as it always did, waiting for its answer.
    */
   private heartbeat(): void {
-    if (this.published === '' || Date.now() - this.touched < STATUS_HEARTBEAT_MS) return;
+    // Within a TICK_MS of it: the idle ticks come STATUS_HEARTBEAT_MS apart, and one a
+    // millisecond early would leave the time two periods old.
+    if (this.published === '' || Date.now() - this.touched < STATUS_HEARTBEAT_MS - TICK_MS) return;
     this.touched = Date.now();
     try {
       utimesSync(this.statusPath, new Date(), new Date());
@@ -335,7 +364,8 @@ export class Supervisor {
     // its process exited or its restart is due: an idle tick then reads nothing per service.
     const every = snapshotChanged || recordsChanged;
     let followed = false;
-    for (const record of records) {
+    for (const [i, record] of records.entries()) {
+      this.looking = i;
       seen.add(record.service);
       if (every || !this.quiet(record.service, this.watches.get(record.service))) {
         this.statusDirty = true;
@@ -343,6 +373,8 @@ export class Supervisor {
         await this.follow(record);
       }
     }
+    // Looks left: the end of the records was reached, and the next tick's begin from the first.
+    if (this.verifyLeft > 0) this.verifiedUpTo = -1;
     for (const [name, watch] of this.watches) {
       if (seen.has(name)) continue;
       watch.prober?.prober.stop();
@@ -503,8 +535,10 @@ export class Supervisor {
   private missedExit(alive: NonNullable<Watch['alive']>, process: ProcessId): boolean {
     const now = Date.now();
     if (alive.checkedAt !== undefined && now - alive.checkedAt < VERIFY_WATCH_MS) return false;
-    if (this.verifyLeft <= 0) return false; // later: the services checked longest ago go first then
+    // Its turn: after the service the last tick's last look was at.
+    if (this.verifyLeft <= 0 || this.looking <= this.verifyAfter) return false;
     this.verifyLeft--;
+    this.verifiedUpTo = this.looking;
     alive.checkedAt = now;
     if (isSameProcess(process.pid, process.startTime)) return false;
     this.log(`pid ${process.pid} ended without its exit watch reporting it`);
@@ -525,13 +559,19 @@ export class Supervisor {
       const alive: NonNullable<Watch['alive']> = { key, exited: false };
       let unwatch: (() => void) | undefined;
       try {
-        unwatch = exits.watch(process.pid, process.startTime, () => {
-          alive.exited = true;
-          // Its restart (or its record of no restart) now, not at the next tick; after the tick
-          // under way, which may have looked before the exit, when there is one (wake()).
-          this.wake();
-          if (!this.stopped) void this.tick();
-        });
+        unwatch = exits.watch(
+          process.pid,
+          process.startTime,
+          () => {
+            alive.exited = true;
+            // Its restart (or its record of no restart) now, not at the next tick; after the tick
+            // under way, which may have looked before the exit, when there is one (wake()).
+            this.wake();
+            if (!this.stopped) void this.tick();
+          },
+          // No exit is told any more: the ticks look at /proc, every TICK_MS from the next one.
+          () => this.wake(),
+        );
       } catch (e) {
         // No watch (out of descriptors?): this tick looks at /proc, the next tries again.
         this.log(`watching ${process.pid}: ${e instanceof Error ? e.message : String(e)}`);

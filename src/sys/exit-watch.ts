@@ -34,10 +34,11 @@ export class ExitWatcher {
 
   /**
    * Calls `onExit` once the process `pid` that started at `startTime` has exited (later, never
-   * from this call). Returns the function that stops watching it, or undefined when that process
+   * from this call), or `onBroken` when the watches stopped working before (working() is false
+   * from then on). Returns the function that stops watching it, or undefined when that process
    * does not run now (gone, a zombie, or another process has the pid).
    */
-  watch(pid: number, startTime: number, onExit: () => void): (() => void) | undefined {
+  watch(pid: number, startTime: number, onExit: () => void, onBroken?: () => void): (() => void) | undefined {
     if (this.closed) return undefined;
     const pinned = PinnedProcess.open(pid, startTime);
     const fd = pinned?.descriptor;
@@ -45,7 +46,8 @@ export class ExitWatcher {
     const watch = this.ready.watch(fd, POLLIN, () => {
       if (!this.watches.delete(pinned)) return;
       pinned.close();
-      if (this.ready.working()) onExit(); // else told POLLERR: the caller looks at /proc now (working())
+      if (this.ready.working()) onExit();
+      else onBroken?.(); // told POLLERR: the caller looks at /proc from now on (working())
     });
     this.watches.set(pinned, watch);
     return () => this.stop(pinned);
