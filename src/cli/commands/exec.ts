@@ -132,8 +132,9 @@ async function runningTarget(ctx: CommandContext, service: string, index: number
   let spec: ExecService | undefined = snapshot?.project.services[service];
   let fromFile: Project | undefined;
   if (!spec || !main?.alive) {
-    // The spec file decides between a typo and a service that is not up (with -p it may be absent).
-    fromFile = await loadFromContext(ctx, true).catch((e: unknown) => {
+    // The spec file decides between a typo and a service that is not up (with -p it may be absent);
+    // a service behind a profile no active one enables is there once named (targets).
+    fromFile = await loadFromContext(ctx, true, [service]).catch((e: unknown) => {
       if (ctx.global.projectName !== undefined) return undefined;
       throw e;
     });
@@ -149,7 +150,7 @@ async function runningTarget(ctx: CommandContext, service: string, index: number
     );
   }
   if (!main?.alive) {
-    throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" of project "${project}" is not running`, 'start it with `stack up`');
+    throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" of project "${project}" is not running`, `start it with \`stack up ${service}\``);
   }
   const cgroups = live.services[service]!.cgroups.map((c) => c.name);
   return { service: spec, pid: main.pid, startTime: main.startTime, cgroupDirs: cgroups };

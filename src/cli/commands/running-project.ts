@@ -31,8 +31,9 @@ export async function runningProject(ctx: CommandContext, verb: string, names: r
   const project = (await readSnapshot(env.roots, name))?.project;
   const missing = names.filter((n) => !project?.services[n]);
   if (missing.length > 0) {
-    // Named in the spec but not up yet: say so; otherwise the nearest known name.
-    const spec = await import('../project.js').then(({ loadFromContext }) => loadFromContext(ctx, true)).catch(() => undefined);
+    // Named in the spec but not up yet: say so; otherwise the nearest known name. Named, a service
+    // behind a profile no active one enables is in the spec too (targets), as for `up` and `run`.
+    const spec = await import('../project.js').then(({ loadFromContext }) => loadFromContext(ctx, true, missing)).catch(() => undefined);
     const unmade = spec && missing.find((n) => spec.services[n]);
     if (unmade !== undefined) {
       throw new UserError('SERVICE_NOT_CREATED', `stack ${verb}: service "${unmade}" of project ${name} has not been created`, `\`stack up ${unmade}\` creates and starts it`);

@@ -262,6 +262,16 @@ describeRoot('stack up / stack down', () => {
   it('a service behind a profile runs when the command names it, with run and with up (the compose spec: "explicitly targeted")', async () => {
     const r = rig();
     r.spec('  a:\n    command: sleep 3600\n  migrate:\n    command: ["sh", "-c", "echo migrated"]\n    profiles: [tools]\n  debug:\n    command: sleep 3600\n    profiles: [debug]\n');
+    // Named before it was made: a service of the spec that is not there yet (not an unknown
+    // one), with the command that makes it.
+    for (const verb of ['start', 'stop', 'restart']) {
+      const early = await r.stack([verb, 'debug']);
+      expect([early.exitCode, early.stderr]).toEqual([1, expect.stringContaining('service "debug" of project')]);
+      expect(early.stderr).toContain('`stack up debug` creates and starts it');
+    }
+    const notRunning = await r.stack(['exec', 'debug', 'true']);
+    expect([notRunning.exitCode, notRunning.stderr]).toEqual([1, expect.stringContaining('service "debug" of project')]);
+    expect(notRunning.stderr).toContain('start it with `stack up debug`');
     expect((await r.ok(['run', '--rm', 'migrate'])).stdout).toContain('migrated');
     await r.ok(['up', '-d', 'debug']);
     const services = async () => (await r.ok(['ps', '--services'])).stdout.split('\n');
