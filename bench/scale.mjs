@@ -2,7 +2,7 @@
 // Per size: `up -d`, a no-op `up -d`, `ps` and `down` through the real CLI, each as a total and
 // per service (total / N); the growth ratio is the per-service cost at the largest size over the
 // smallest (linear growth = 1). While the project is up and nothing changes: the supervisor's
-// CPU (utime + stime from /proc/<pid>/stat over IDLE seconds) and memory — supervisor RSS and
+// CPU (its threads' schedstat over IDLE seconds, from 20 s after the last command) and memory — supervisor RSS and
 // Pss, each monitor's private memory (Private_Clean + Private_Dirty from smaps_rollup: RSS
 // counts the shared libc pages) and Pss, median over the services.
 // Run after `npm run build`, as root: node bench/scale.mjs [sizes, default 20,200] [idle s, default 30] [rounds, default
@@ -31,7 +31,6 @@ const IDLE_S = Number(process.argv[3] ?? 30);
 const ROUNDS = Number(process.argv[4] ?? process.env.BENCH_ROUNDS ?? 2);
 const MONITOR_LIMIT_KIB = 300;
 const SUPERVISOR_LIMIT_KIB = 60 * 1024;
-const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const read = (path) => {
@@ -62,10 +61,14 @@ function stack(dir, env, args) {
   });
 }
 
-/** utime + stime of `pid` in ms. */
+/**
+ * The CPU time of `pid`'s threads in ms, from their schedstat (nanoseconds on a CPU: /proc/PID/stat
+ * counts in 1/100 s, too coarse for an idle supervisor's ~10 ms in 10 s).
+ */
 function cpuMs(pid) {
-  const fields = read(`/proc/${pid}/stat`).split(') ')[1]?.split(' ') ?? [];
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(read(`/proc/${pid}/task/${task}/schedstat`).split(' ')[0] || 0);
+  return ns / 1e6;
 }
 
 /** `{private, pss, rss}` in KiB from /proc/<pid>/smaps_rollup. */
@@ -112,7 +115,11 @@ for (const n of SIZES) {
         t.ps.push(await stack(dir, env, ['ps']));
       }
       if (r === 0) {
-        await sleep(3000); // let the supervisor settle after the last command
+        // Settled: past what the supervisor does once after a change (20 services, its main
+        // thread's CPU in 5 s windows from the `up`: 97.8, 5.4, 24.5 ms, then 4.7-6.8 for a
+        // minute): its ticks every 100 ms while the change is recent, its full collection 3 s
+        // after it (supervisor.ts COMPACT_AFTER_MS), then one of V8's own.
+        await sleep(20_000);
         const { supervisor, monitors } = pids(state, name);
         const c0 = cpuMs(supervisor);
         const w0 = performance.now();
