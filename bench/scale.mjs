@@ -2,9 +2,9 @@
 // Per size: `up -d`, a no-op `up -d`, `ps` and `down` through the real CLI, each as a total and
 // per service (total / N); the growth ratio is the per-service cost at the largest size over the
 // smallest (linear growth = 1). While the project is up and nothing changes: the supervisor's
-// CPU (its threads' schedstat over IDLE seconds, from 20 s after the last command) and memory — supervisor RSS and
-// Pss, each monitor's private memory (Private_Clean + Private_Dirty from smaps_rollup: RSS
-// counts the shared libc pages) and Pss, median over the services.
+// CPU (its threads' schedstat over IDLE seconds, from 20 s after the last command) and memory —
+// supervisor RSS and Pss, each monitor's private memory (Private_Clean + Private_Dirty from
+// smaps_rollup: RSS counts the shared libc pages) and Pss, median over the services.
 // Run after `npm run build`, as root: node bench/scale.mjs [sizes, default 20,200] [idle s, default 30] [rounds, default
 // BENCH_ROUNDS or 2]
 import { execFile } from 'node:child_process';
@@ -67,7 +67,11 @@ function stack(dir, env, args) {
  */
 function cpuMs(pid) {
   let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(read(`/proc/${pid}/task/${task}/schedstat`).split(' ')[0] || 0);
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = read(`/proc/${pid}/task/${task}/schedstat`);
+    if (text === '') throw new Error(`no /proc/${pid}/task/${task}/schedstat (a kernel without CONFIG_SCHED_INFO?)`);
+    ns += Number(text.split(' ')[0]);
+  }
   return ns / 1e6;
 }
 

@@ -144,6 +144,7 @@ describeWith({ root: true, commands: ['script', 'stty'] }, 'stack exec', () => {
     });
     expect(stopped.stderr).toContain('service "once" of project');
     expect(stopped.stderr).toContain('is not running');
+    expect(stopped.stderr).toContain('start it with `stack up once`');
     const missing = await stack('exec', 'web', 'no-such-program-stk');
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toContain('exec in service "web": program "no-such-program-stk" not found');

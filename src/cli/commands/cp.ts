@@ -128,7 +128,7 @@ async function serviceTarget(ctx: CommandContext, service: string, index: number
   const running = (await runningServices(env.roots, name)).find((s) => s.name === key);
   const spec = project?.services[key];
   const which = index === 1 ? `service "${service}"` : `replica ${index} of service "${service}"`;
-  if (!running || !spec) throw new UserError('SERVICE_NOT_RUNNING', `${which} of project "${name}" is not running`, index === 1 ? 'start it with `stack up`' : `\`stack ps\` lists the replicas; \`stack up --scale ${service}=${index}\` runs ${index}`);
+  if (!running || !spec) throw new UserError('SERVICE_NOT_RUNNING', `${which} of project "${name}" is not running`, index === 1 ? `start it with \`stack up ${service}\`` : `\`stack ps\` lists the replicas; \`stack up --scale ${service}=${index}\` runs ${index}`);
   return { service: spec, pid: running.pid, startTime: running.startTime, cgroupDirs: running.cgroups };
 }
 

@@ -112,6 +112,7 @@ export function execEnv(entries: readonly string[], own: CommandContext['env']):
 
 /** The service's running process and the spec it was started with; SERVICE_UNKNOWN or SERVICE_NOT_RUNNING otherwise. */
 async function runningTarget(ctx: CommandContext, service: string, index: number): Promise<ExecTarget> {
+  const named = service; // the name given (a replica's key, below, is not one `stack up` takes)
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const [snapshot, live] = await Promise.all([readSnapshot(roots, project), observe(project, { roots })]);
@@ -123,7 +124,7 @@ async function runningTarget(ctx: CommandContext, service: string, index: number
       throw new UserError(
         'SERVICE_INDEX_UNKNOWN',
         `service "${service}" has no replica #${index}: ${replicas.length === 0 ? 'it is not up' : `it runs ${replicas.length} (${replicas.length === 1 ? '--index 1' : `--index 1 to ${replicas.length}`})`}`,
-        replicas.length === 0 ? 'start it with `stack up`' : `use --index 1${replicas.length > 1 ? `..${replicas.length}` : ''}, or scale it with \`stack up --scale ${service}=${index}\``,
+        replicas.length === 0 ? `start it with \`stack up ${service}\`` : `use --index 1${replicas.length > 1 ? `..${replicas.length}` : ''}, or scale it with \`stack up --scale ${service}=${index}\``,
       );
     }
     service = key;
@@ -134,10 +135,18 @@ async function runningTarget(ctx: CommandContext, service: string, index: number
   if (!spec || !main?.alive) {
     // The spec file decides between a typo and a service that is not up (with -p it may be absent);
     // a service behind a profile no active one enables is there once named (targets).
-    fromFile = await loadFromContext(ctx, true, [service]).catch((e: unknown) => {
-      if (ctx.global.projectName !== undefined) return undefined;
-      throw e;
-    });
+    // A load the named service's profiles break (a dependency behind another one): that load's
+    // error when the plain one has it among the services its profiles hide.
+    fromFile = await loadFromContext(ctx, true, [named])
+      .catch(async (targeted: unknown) => {
+        const plain = await loadFromContext(ctx, true);
+        if (plain.disabledServices?.includes(named)) throw targeted;
+        return plain;
+      })
+      .catch((e: unknown) => {
+        if (ctx.global.projectName !== undefined) return undefined;
+        throw e;
+      });
     spec ??= fromFile?.services[service];
   }
   if (!spec) {
@@ -150,7 +159,11 @@ async function runningTarget(ctx: CommandContext, service: string, index: number
     );
   }
   if (!main?.alive) {
-    throw new UserError('SERVICE_NOT_RUNNING', `service "${service}" of project "${project}" is not running`, `start it with \`stack up ${service}\``);
+    throw new UserError(
+      'SERVICE_NOT_RUNNING',
+      `service "${service}" of project "${project}" is not running`,
+      index === 1 ? `start it with \`stack up ${named}\`` : `\`stack ps\` lists the replicas; \`stack up --scale ${named}=${index}\` runs ${index}`,
+    );
   }
   const cgroups = live.services[service]!.cgroups.map((c) => c.name);
   return { service: spec, pid: main.pid, startTime: main.startTime, cgroupDirs: cgroups };

@@ -285,6 +285,13 @@ describeRoot('stack up / stack down', () => {
     expect([unknown.exitCode, unknown.stderr]).toEqual([1, expect.stringContaining('has no service "nosuch"')]);
     await r.ok(['down']);
     expect(r.leftovers(['a', 'debug', 'migrate'])).toEqual([]);
+    // One that its profile cannot enable alone (a dependency behind another profile): named, the
+    // reason is said, as `up debug` says it, not "no service".
+    r.spec('  a:\n    command: sleep 3600\n  debug:\n    command: sleep 3600\n    profiles: [debug]\n    depends_on: [tool]\n  tool:\n    command: sleep 3600\n    profiles: [tools]\n');
+    for (const args of [['start', 'debug'], ['exec', 'debug', 'true']]) {
+      const hidden = await r.stack(args);
+      expect([hidden.exitCode, hidden.stderr]).toEqual([1, expect.stringContaining('which no active profile enables')]);
+    }
   });
 
   it("ps --status chooses services by state and --services prints their names (compose's options)", async () => {
