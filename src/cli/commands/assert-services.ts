@@ -4,12 +4,15 @@ import { UserError } from '../../errors.js';
 import type { Project } from '../../spec/project.js';
 import { closest } from '../suggest.js';
 
-/** A UserError naming the first of `names` the project does not have, with a "did you mean". */
+/**
+ * A UserError naming the first of `names` the project does not have, with a "did you mean": among
+ * its services and those behind a profile no active one enables (named, those are enabled).
+ */
 export function assertServices(project: Project, names: readonly string[], verb: string): void {
   const known = Object.keys(project.services);
   for (const name of names) {
     if (project.services[name]) continue;
-    const near = closest(name, known);
+    const near = closest(name, [...known, ...(project.disabledServices ?? [])]);
     throw new UserError(
       'SERVICE_UNKNOWN',
       `stack ${verb}: project ${project.name} has no service "${name}"`,

@@ -151,7 +151,7 @@ async function runningTarget(ctx: CommandContext, service: string, index: number
   }
   if (!spec) {
     const known = [...new Set([...Object.keys(snapshot?.project.services ?? {}), ...Object.keys(fromFile?.services ?? {})])].sort();
-    const near = closest(service, known);
+    const near = closest(service, [...known, ...(fromFile?.disabledServices ?? [])]); // named, one behind a profile is enabled
     throw new UserError(
       'SERVICE_UNKNOWN',
       `project "${project}" has no service "${service}"`,
