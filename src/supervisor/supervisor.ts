@@ -76,6 +76,12 @@ const VERIFY_WATCH_MS = 2000;
  */
 const VERIFY_PER_TICK = 10;
 
+/** A tick's looks at /proc (missedExit): how many are left, and after which place in the records they go. */
+interface Looks {
+  left: number;
+  readonly after: number;
+}
+
 /** One project's supervisor, inside the supervisor process. */
 export class Supervisor {
   private readonly watches = new Map<string, Watch>();
@@ -90,18 +96,10 @@ export class Supervisor {
   private timer: NodeJS.Timeout | undefined;
   /** start() was called: ticks plan the next one from then on. */
   private started = false;
-  /** The last tick found nothing under way (reconcile()): the next may wait IDLE_TICK_MS. */
-  private idle = false;
   /** The planned tick is an idle one (wake() brings it forward). */
   private waitsIdle = false;
-  /** Looks at /proc left to the tick under way (missedExit). */
-  private verifyLeft = VERIFY_PER_TICK;
-  /** Where in the records the last look was: the next tick's looks begin after it. */
+  /** Where in the records the last look at /proc was (missedExit): the next tick's begin after it. */
   private verifiedUpTo = -1;
-  /** verifiedUpTo as the tick under way began. */
-  private verifyAfter = -1;
-  /** Where in the records the service the tick looks at is. */
-  private looking = 0;
   /** Something changed since the tick under way began (wake()): the next is not an idle one. */
   private woken = false;
   /** The folders a tick reads, watched (watchFolders()). */
@@ -247,19 +245,19 @@ export class Supervisor {
   tick(): Promise<void> {
     if (this.ticking === undefined) {
       this.woken = false;
-      this.idle = false;
-      this.verifyLeft = VERIFY_PER_TICK;
-      this.verifyAfter = this.verifiedUpTo;
       this.ticking = this.reconcile()
-        .catch((e: unknown) => this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-        .finally(() => {
+        .catch((e: unknown) => {
+          this.log(`tick: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+          return false;
+        })
+        .then((idle) => {
           this.ticking = undefined;
           let next = TICK_MS;
           try {
             this.publishStatus();
             // Woken meanwhile: within TICK_MS, as while busy (a command writing twenty records
             // wakes it twenty times: one tick at once, then no more than one a TICK_MS).
-            if (!this.woken && this.idle && this.watchFolders()) next = IDLE_TICK_MS;
+            if (!this.woken && idle && this.watchFolders()) next = IDLE_TICK_MS;
           } finally {
             if (!this.stopped && this.started) this.plan(next);
           }
@@ -354,8 +352,9 @@ export class Supervisor {
     return true;
   }
 
-  private async reconcile(): Promise<void> {
-    if (this.stopped) return;
+  /** One tick's work; whether it found nothing under way (the next tick may then wait IDLE_TICK_MS). */
+  private async reconcile(): Promise<boolean> {
+    if (this.stopped) return false;
     const snapshotChanged = await this.readSnapshotIfChanged();
     const recordsChanged = await this.readRecordsIfChanged();
     const records = this.records;
@@ -364,17 +363,18 @@ export class Supervisor {
     // its process exited or its restart is due: an idle tick then reads nothing per service.
     const every = snapshotChanged || recordsChanged;
     let followed = false;
+    // This tick's looks at /proc (missedExit): after where the last tick's ended, at most VERIFY_PER_TICK.
+    const looks: Looks = { left: VERIFY_PER_TICK, after: this.verifiedUpTo };
     for (const [i, record] of records.entries()) {
-      this.looking = i;
       seen.add(record.service);
-      if (every || !this.quiet(record.service, this.watches.get(record.service))) {
+      if (every || !this.quiet(record.service, this.watches.get(record.service), i, looks)) {
         this.statusDirty = true;
         followed = true;
         await this.follow(record);
       }
     }
     // Looks left: the end of the records was reached, and the next tick's begin from the first.
-    if (this.verifyLeft > 0) this.verifiedUpTo = -1;
+    if (looks.left > 0) this.verifiedUpTo = -1;
     for (const [name, watch] of this.watches) {
       if (seen.has(name)) continue;
       watch.prober?.prober.stop();
@@ -389,7 +389,7 @@ export class Supervisor {
     if (snapshotChanged || recordsChanged || storedChanged) this.compactLater();
     // Nothing under way: every service quiet (its exit watched, no restart due or running, its
     // prober started), no listener to retry, nothing read that changed.
-    this.idle = !every && !storedChanged && !followed && !this.retryNow && !this.ports.retrying && !this.dns.retrying && this.restarting.size === 0;
+    return !every && !storedChanged && !followed && !this.retryNow && !this.ports.retrying && !this.dns.retrying && this.restarting.size === 0;
   }
 
   /** Schedules the collection COMPACT_AFTER_MS after this change (none without --expose-gc). */
@@ -514,13 +514,13 @@ export class Supervisor {
    * exit watch has not fired, it is stopped, or its exit was decided; never without exit
    * watches, nor while a restart of it is due or under way.
    */
-  private quiet(name: string, watch: Watch | undefined): boolean {
+  private quiet(name: string, watch: Watch | undefined, at: number, looks: Looks): boolean {
     if (watch === undefined || this.exitWatcher?.working() !== true || watch.busy || watch.pending) return false;
     if (watch.process === null) return true;
     const key = processKey(watch.process);
     if (watch.decided === key) return true;
     if (watch.alive?.key !== key || watch.alive.exited) return false;
-    if (this.missedExit(watch.alive, watch.process)) return false;
+    if (this.missedExit(watch.alive, watch.process, at, looks)) return false;
     // Running, and its healthcheck's prober started (one that failed to start is tried again).
     const check = this.spec(name)?.healthcheck;
     return !(check && probeCommand(check.test) && watch.prober?.key !== key);
@@ -532,13 +532,13 @@ export class Supervisor {
    * an exit whose report never came (a CI run once waited 15 s for a restart that never came;
    * the cause is not known) is acted on within that time instead of never. Logged when it finds one.
    */
-  private missedExit(alive: NonNullable<Watch['alive']>, process: ProcessId): boolean {
+  private missedExit(alive: NonNullable<Watch['alive']>, process: ProcessId, at: number, looks: Looks): boolean {
     const now = Date.now();
     if (alive.checkedAt !== undefined && now - alive.checkedAt < VERIFY_WATCH_MS) return false;
-    // Its turn: after the service the last tick's last look was at.
-    if (this.verifyLeft <= 0 || this.looking <= this.verifyAfter) return false;
-    this.verifyLeft--;
-    this.verifiedUpTo = this.looking;
+    // Its turn (`at`, its place in the records): after the service the last tick's last look was at.
+    if (looks.left <= 0 || at <= looks.after) return false;
+    looks.left--;
+    this.verifiedUpTo = at;
     alive.checkedAt = now;
     if (isSameProcess(process.pid, process.startTime)) return false;
     this.log(`pid ${process.pid} ended without its exit watch reporting it`);
@@ -565,8 +565,8 @@ export class Supervisor {
           () => {
             alive.exited = true;
             // Its restart (or its record of no restart) now, not at the next tick; after the tick
-            // under way, which may have looked before the exit, when there is one (wake()).
-            this.wake();
+            // under way, which may have looked before the exit, when there is one (woken).
+            this.woken = true;
             if (!this.stopped) void this.tick();
           },
           // No exit is told any more: the ticks look at /proc, every TICK_MS from the next one.
