@@ -12,10 +12,16 @@
 // not take yet is a pending write, and 'beforeExit' comes only when the loop has nothing left,
 // no pending write or other work. Another listener of it (ink unmounts on it when a render was
 // not unmounted) goes first: this one then waits for the next 'beforeExit', and Node's own way
-// out is taken if none comes.
+// out is taken if none comes. The CLI's leave() goes first: where koffi is loaded (every command
+// that touched the kernel), it ends the process without its caller waiting for the kernel to
+// unmap it (src/sys/leave.ts); elsewhere it returns and process.exit() ends it.
+let cli;
 process.once('beforeExit', function leave() {
   if (process.listenerCount('beforeExit') > 0) process.once('beforeExit', leave);
-  else process.exit();
+  else {
+    cli?.leave();
+    process.exit();
+  }
 });
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
@@ -54,6 +60,12 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0]
     // then cli.cjs itself runs from its kept code, not compiled by Node's loader from its source
     // (~0.8 ms of every command: `stack ps` 63.2 -> 62.4 ms, 30 alternating rounds).
     require('../dist/bundle/code-cache.cjs').install(join(dist, 'bundle'));
-    require('../dist/bundle/cli.cjs').main(argv);
-  } else import('../dist/cli/main.js').then((m) => m.main(argv));
+    cli = require('../dist/bundle/cli.cjs');
+    cli.main(argv);
+  } else {
+    import('../dist/cli/main.js').then((m) => {
+      cli = m;
+      return m.main(argv);
+    });
+  }
 }

@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import { reportError } from './report.js';
 import { directOutput, writePipesDirectly } from './output.js';
 import { mark } from '../trace.js';
+import { leaveNow } from '../sys/leave.js';
 
 /** What every command receives: global options, its own arguments, and where to write. */
 export type { CommandContext } from './context.js';
@@ -67,6 +68,16 @@ export async function main(argv: string[]): Promise<void> {
     stdout: directOutput(1, () => endsOnWriteError(process.stdout, 'stdout')),
     stderr,
   });
+}
+
+/**
+ * Ends the process once the command is done and nothing is left to run (bin/stack.cjs, on
+ * 'beforeExit'), as process.exit() would, without its caller waiting for the kernel to unmap it
+ * (sys/leave.ts). Returns where it cannot; the caller exits its own way then.
+ */
+export function leave(): void {
+  mark('main: leaving');
+  leaveNow(typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0) || 0);
 }
 
 /** SIGPIPE's status: what a shell reports for a program a closed pipe ended. */

@@ -28,6 +28,11 @@ export function loadKoffi(): typeof Koffi {
   return offering((loaded = require('koffi') as typeof Koffi));
 }
 
+/** The koffi module if something loaded it already, else undefined (loads nothing). */
+export function loadedKoffi(): typeof Koffi | undefined {
+  return loaded;
+}
+
 /** Offers koffi's way to OpenSSL's SHA256 to lazy-crypto.ts (bound on its first use there). */
 function offering(koffi: typeof Koffi): typeof Koffi {
   offerSha256((): Sha256Digest | undefined => {

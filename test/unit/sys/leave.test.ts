@@ -1,0 +1,66 @@
+// leaveNow (src/sys/leave.ts, native/lib/leave.c): a process that leaves through it ends with its
+// status, its 'exit' listeners run first, the call does not return, its pipes reach their end
+// for a reader, and the process that held its memory meanwhile is gone soon after. In nodes of
+// their own, from the build (`npm run build`: dist/ and native/build/libstack.so).
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { eventually } from '../../harness/eventually.js';
+
+const dist = new URL('../../../dist/sys/', import.meta.url).pathname;
+const libstack = new URL('../../../native/build/libstack.so', import.meta.url).pathname;
+
+/** Live processes (not zombies) whose environment holds `marker`: what shares a child's memory holds its environment too. */
+function holding(marker: string): number[] {
+  return readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) return [];
+      return readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker) ? [Number(entry)] : [];
+    } catch {
+      return []; // gone meanwhile, or not ours to read
+    }
+  });
+}
+
+/** Runs `body` (an ES module's code, dist/sys/ as `dist`) in a node of its own; its status, what it wrote on stdout (to its end), and its marker. */
+function runNode(body: string): Promise<{ status: number | null; out: string; marker: string }> {
+  const marker = `STACK_LEAVE_TEST=${randomBytes(6).toString('hex')}`;
+  const [key, value] = marker.split('=') as [string, string];
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `const dist = ${JSON.stringify(dist)};\n${body}`], {
+    env: { ...process.env, [key]: value },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close': the process ended and every holder of its stdout's write end closed it.
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, out, marker })));
+}
+
+describe('leaveNow', () => {
+  test('ends the process with its status once its exit listeners ran; nothing keeps its memory or its pipes after', async () => {
+    expect(existsSync(libstack), `${libstack} is missing: run npm run build`).toBe(true);
+    const r = await runNode(`
+      const { loadKoffi } = await import(dist + 'koffi.js');
+      const { leaveNow } = await import(dist + 'leave.js');
+      loadKoffi();
+      const heap = Array.from({ length: 200000 }, (_, i) => ({ i })); // memory to tear down
+      process.on('exit', (code) => process.stdout.write('exit listener ' + code + ' ' + heap.length + '\\n'));
+      leaveNow(7);
+      process.stdout.write('returned\\n');
+      process.exit(9);`);
+    expect(r).toMatchObject({ status: 7, out: 'exit listener 7 200000\n' });
+    await eventually('the memory holder gone', () => (holding(r.marker).length === 0 ? true : undefined), 5000);
+  }, 15_000);
+
+  test('returns, doing nothing, where koffi is not loaded: the caller exits its own way', async () => {
+    const r = await runNode(`
+      const { leaveNow } = await import(dist + 'leave.js');
+      process.on('exit', (code) => process.stdout.write('exit listener ' + code + '\\n'));
+      leaveNow(7);
+      process.stdout.write('returned\\n');
+      process.exitCode = 3;`);
+    expect(r).toMatchObject({ status: 3, out: 'returned\nexit listener 3\n' });
+  });
+});
