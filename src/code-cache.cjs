@@ -15,6 +15,14 @@
 // whose pack was first kept by a failed `up`: 53 KB of code instead of 385, ~15 ms a run).
 // A chunk that a loaded pack holds (pack.<chunk>.cjs, loadPack below) runs from it, and a pack
 // is one file with one cache.
+// Kept code holds the functions of the runs that made it, and a pack serves several commands: the
+// kernel pack kept by an `up` lacked 159 functions a `down` then compiled on every run (~8 ms of
+// parsing, `perf` of its main thread). So each kept file names the uses (the CLI's commands,
+// told by use()) whose runs made it, on a first line `stack-code <use>,<use>\n` before V8's data,
+// and a run of another use that ends well writes it again: V8's code for a script compiled from
+// kept code holds the kept functions and those this run compiled besides. A file is written at
+// most once per use, and holds what its uses' runs ran.
+
 // Nothing here may fail a command: a cache or a pack that cannot be read or written only costs
 // compiling, or reading the chunks' own files.
 'use strict';
@@ -23,8 +31,12 @@ const vm = require('node:vm');
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** Modules compiled without usable cached code: [script, where its code goes]. */
+/** Modules compiled through the hook with a place for their code: { script, where, uses } (uses: of the kept code it ran from; none when it had none V8 took). */
 const pending = [];
+/** What this run is for (use()); a module whose kept code no run of it made is kept again. */
+let current;
+/** The first line of a kept file, before V8's data (which begins with a magic number, never with this). */
+const HEADER = 'stack-code ';
 let dir;
 /** The bundle folder install() was given. */
 let bundle;
@@ -86,10 +98,35 @@ function prune(bundleDir) {
   for (const { n } of byAge.slice(0, left.length - MAX_FILES)) fs.rmSync(path.join(dir, n), { force: true });
 }
 
+/** The uses the code of a module kept with `uses` should be kept again for: undefined when it is up to date. */
+function keepFor(uses) {
+  if (uses === undefined) return current === undefined ? [] : [current];
+  return current === undefined || uses.includes(current) ? undefined : [...uses, current];
+}
+
+/** Plans the write of what pending holds 3 s from now, unless one is planned or nothing is to be written. */
+function plan() {
+  if (timer !== undefined || !pending.some((p) => keepFor(p.uses) !== undefined)) return;
+  timer = setTimeout(writePending, 3000);
+  timer.unref();
+}
+
+/** Splits a kept file into its uses and V8's data (a file of an older layout: no uses). */
+function parseKept(buffer) {
+  if (buffer.length > HEADER.length && buffer.toString('latin1', 0, HEADER.length) === HEADER) {
+    const end = buffer.indexOf(10, HEADER.length);
+    if (end > 0) return { uses: buffer.toString('latin1', HEADER.length, end).split(',').filter(Boolean), data: buffer.subarray(end + 1) };
+  }
+  return { uses: [], data: buffer };
+}
+
 function writePending() {
   if (timer !== undefined) clearTimeout(timer);
   timer = undefined;
-  const todo = pending.splice(0);
+  const todo = pending.splice(0).flatMap((p) => {
+    const uses = keepFor(p.uses);
+    return uses === undefined ? [] : [{ ...p, uses }];
+  });
   if (todo.length === 0) return;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -98,10 +135,10 @@ function writePending() {
   } catch {
     return; // not writable (a user without root, a read-only file system): no code is made for nothing
   }
-  for (const [script, where] of todo) {
+  for (const { script, where, uses } of todo) {
     try {
       const temp = `${where}.${process.pid}.tmp`;
-      fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
+      fs.writeFileSync(temp, Buffer.concat([Buffer.from(`${HEADER}${uses.join(',')}\n`, 'latin1'), script.createCachedData()]), { mode: 0o600 });
       fs.renameSync(temp, where);
     } catch {
       // not kept: the next run compiles this module again
@@ -242,14 +279,15 @@ function install(bundleDir) {
   Module.prototype._compile = function compileCached(content, filename) {
     if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename);
     const where = cachePath(filename);
-    let cachedData;
+    let kept;
     if (where !== undefined) {
       try {
-        cachedData = fs.readFileSync(where);
+        kept = parseKept(fs.readFileSync(where));
       } catch {
-        cachedData = undefined;
+        kept = undefined;
       }
     }
+    const cachedData = kept?.data;
     const script = new vm.Script(Module.wrap(content), {
       filename,
       cachedData,
@@ -257,12 +295,9 @@ function install(bundleDir) {
     });
     counts.compiled++;
     if (cachedData !== undefined) counts[script.cachedDataRejected ? 'rejected' : 'cached']++;
-    if (where !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-      pending.push([script, where]);
-      if (timer === undefined) {
-        timer = setTimeout(writePending, 3000);
-        timer.unref();
-      }
+    if (where !== undefined) {
+      pending.push({ script, where, uses: cachedData === undefined || script.cachedDataRejected ? undefined : kept.uses });
+      plan();
     }
     const fn = script.runInThisContext({ displayErrors: true });
     return fn.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
@@ -272,4 +307,17 @@ function install(bundleDir) {
   });
 }
 
-module.exports = { install, enter, stats: () => ({ ...counts }) };
+/**
+ * Tells what this run is for (the CLI's command): the modules it loads are kept again at its end
+ * when their kept code was made by runs of other uses only (see the header).
+ */
+function use(name) {
+  if (typeof name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(name) || current !== undefined) return;
+  current = name;
+  plan();
+}
+
+// Where the CLI's code finds use() (src/cli/main.ts): the bundle's modules and tsc's share no path to this file.
+globalThis[Symbol.for('stack.code-cache')] = { use };
+
+module.exports = { install, enter, use, stats: () => ({ ...counts }) };

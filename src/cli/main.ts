@@ -130,6 +130,8 @@ export async function run(
       );
     }
     if (command.answers) writePipesDirectly();
+    // The code this command runs is kept for it (src/code-cache.cjs: the bundle's packs serve several commands).
+    (globalThis as { [key: symbol]: { use(name: string): void } | undefined })[Symbol.for('stack.code-cache')]?.use(line.command);
     mark('main: parsed');
     const module = await command.load();
     mark('main: loaded');

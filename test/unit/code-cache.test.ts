@@ -4,7 +4,7 @@
 // written or read costs nothing but compiling.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -218,6 +218,63 @@ describe('code cache of the bundle', () => {
       const entry = (install: boolean) => nodeJson(`process.stdout.write(JSON.stringify({ value: require(${at('entry.cjs')}).value(), stats: c.stats() }));`, install);
       expect(entry(true)).toMatchObject({ value: 'pack-a/pack-b/a.cjs', stats: { packed: 2 } });
       expect(entry(false)).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+    });
+  });
+
+  describe('uses', () => {
+    // mod.cjs has a function for each use; a run of a use calls its own only.
+    beforeEach(() =>
+      writeFileSync(
+        join(bundle, 'mod.cjs'),
+        "'use strict';\nexports.forA = () => [1, 2, 3].map((n) => n * 2).join('-');\nexports.forB = () => Object.entries({ x: 1, y: 2 }).map(([k, v]) => k + '=' + v).join('&');\n",
+      ),
+    );
+    /**
+     * Runs node for `use` (none: use() not called) and calls mod.cjs's function of it; what it
+     * returned and the hook's stats. The script is the same for every use (node's arguments name
+     * the kept files): the use comes from the environment.
+     */
+    const runFor = (use: 'A' | 'B' | undefined) => {
+      const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)}); const use = process.env.TEST_USE;
+        if (use) globalThis[Symbol.for('stack.code-cache')].use(use.toLowerCase());
+        const value = require(${JSON.stringify(join(bundle, 'mod.cjs'))})[use === 'B' ? 'forB' : 'forA'](); process.stdout.write(JSON.stringify({ value, stats: c.stats() }));`;
+      return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache, TEST_USE: use ?? '' }, encoding: 'utf8' }));
+    };
+    /** mod.cjs's kept file: the uses on its first line, its size and identity. */
+    const keptMod = () => {
+      const name = readdirSync(join(cache, 'code')).find((n) => n.includes('-mod.cjs.'))!;
+      const path = join(cache, 'code', name);
+      const text = readFileSync(path, 'latin1');
+      const { size, ino, mtimeMs } = statSync(path);
+      return { uses: text.startsWith('stack-code ') ? text.slice('stack-code '.length, text.indexOf('\n')) : undefined, size, id: `${ino}-${mtimeMs}` };
+    };
+
+    it("a module kept by one use's runs is kept again, once, by a run of another, with the code both ran", () => {
+      expect(runFor('A')).toEqual({ value: '2-4-6', stats: { compiled: 1, cached: 0, rejected: 0, packed: 0 } });
+      const first = keptMod();
+      expect(first.uses).toBe('a');
+      // B's run compiles from A's code, and keeps it again with forB's code besides.
+      expect(runFor('B')).toEqual({ value: 'x=1&y=2', stats: { compiled: 1, cached: 1, rejected: 0, packed: 0 } });
+      const both = keptMod();
+      expect(both.uses).toBe('a,b');
+      expect(both.size).toBeGreaterThan(first.size);
+      // Neither use's runs write it again.
+      for (const use of ['A', 'B'] as const) expect(runFor(use).stats.cached).toBe(1);
+      expect(keptMod()).toEqual(both);
+    });
+
+    it('a run that names no use keeps only what has no kept code; a file of the older layout is read, and kept again with its use', () => {
+      expect(runFor(undefined).stats.cached).toBe(0);
+      expect(keptMod().uses).toBe('');
+      const unnamed = keptMod();
+      expect(runFor(undefined).stats.cached).toBe(1);
+      expect(keptMod()).toEqual(unnamed);
+      // Only V8's data, as kept before uses were named: taken as code kept by no use.
+      const path = join(cache, 'code', readdirSync(join(cache, 'code')).find((n) => n.includes('-mod.cjs.'))!);
+      const data = readFileSync(path);
+      writeFileSync(path, data.subarray(data.indexOf(10) + 1));
+      expect(runFor('A').stats).toEqual({ compiled: 1, cached: 1, rejected: 0, packed: 0 });
+      expect(keptMod().uses).toBe('a');
     });
   });
 
