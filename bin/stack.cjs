@@ -19,7 +19,7 @@ let cli;
 process.once('beforeExit', function leave() {
   if (process.listenerCount('beforeExit') > 0) process.once('beforeExit', leave);
   else {
-    cli?.leave();
+    cli?.leave?.();
     process.exit();
   }
 });

@@ -16,12 +16,14 @@
 // A chunk that a loaded pack holds (pack.<chunk>.cjs, loadPack below) runs from it, and a pack
 // is one file with one cache.
 // Kept code holds the functions of the runs that made it, and a pack serves several commands: the
-// kernel pack kept by an `up` lacked 159 functions a `down` then compiled on every run (~8 ms of
-// parsing, `perf` of its main thread). So each kept file names the uses (the CLI's commands,
+// kernel pack kept by an `up` lacked 159 functions a `down` then compiled on every run (the
+// main thread's CPU in a `down` of 5: 95.0 -> 91.8 ms once kept again, bench-ab, 20 rounds). So
+// each kept file names the uses (the CLI's commands,
 // told by use()) whose runs made it, on a first line `stack-code <use>,<use>\n` before V8's data,
-// and a run of another use that ends well writes it again: V8's code for a script compiled from
-// kept code holds the kept functions and those this run compiled besides. A file is written at
-// most once per use, and holds what its uses' runs ran.
+// and a run of another use that ends well writes it again at its end: V8's code for a script
+// compiled from kept code holds the kept functions and those this run compiled besides. A file
+// is written at most once per use, and holds what its uses' runs ran (but what V8 flushed
+// meanwhile: it drops the bytecode of functions not run for several full collections).
 
 // Nothing here may fail a command: a cache or a pack that cannot be read or written only costs
 // compiling, or reading the chunks' own files.
@@ -104,10 +106,15 @@ function keepFor(uses) {
   return current === undefined || uses.includes(current) ? undefined : [...uses, current];
 }
 
-/** Plans the write of what pending holds 3 s from now, unless one is planned or nothing is to be written. */
+/**
+ * Plans the write of the modules that have no kept code 3 s from now, unless one is planned or
+ * none is pending. Code kept again for another use waits for the run's end, and is written only
+ * if it ends well: by then the run compiled what it ran (a `down` waiting out a grace period ran
+ * its last steps after those 3 s).
+ */
 function plan() {
-  if (timer !== undefined || !pending.some((p) => keepFor(p.uses) !== undefined)) return;
-  timer = setTimeout(writePending, 3000);
+  if (timer !== undefined || !pending.some((p) => p.uses === undefined)) return;
+  timer = setTimeout(() => writePending(false), 3000);
   timer.unref();
 }
 
@@ -120,13 +127,17 @@ function parseKept(buffer) {
   return { uses: [], data: buffer };
 }
 
-function writePending() {
+/** Writes the pending modules' code: at the run's end (`atEnd`), every one to be kept; else (the 3 s timer) those with none kept. */
+function writePending(atEnd) {
   if (timer !== undefined) clearTimeout(timer);
   timer = undefined;
-  const todo = pending.splice(0).flatMap((p) => {
+  const todo = [];
+  for (const p of pending.splice(0)) {
     const uses = keepFor(p.uses);
-    return uses === undefined ? [] : [{ ...p, uses }];
-  });
+    if (uses === undefined) continue; // kept for this use already
+    if (p.uses !== undefined && !atEnd) pending.push(p); // kept again only at the end
+    else todo.push({ ...p, uses });
+  }
   if (todo.length === 0) return;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -303,7 +314,7 @@ function install(bundleDir) {
     return fn.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
   };
   process.once('exit', (code) => {
-    if (code === 0) writePending();
+    if (code === 0) writePending(true);
   });
 }
 

@@ -250,17 +250,33 @@ describe('code cache of the bundle', () => {
     };
 
     it("a module kept by one use's runs is kept again, once, by a run of another, with the code both ran", () => {
+      // What B's run alone keeps, in a cache of its own.
+      expect(runFor('B').stats.cached).toBe(0);
+      const onlyB = keptMod();
+      rmSync(cache, { recursive: true, force: true });
       expect(runFor('A')).toEqual({ value: '2-4-6', stats: { compiled: 1, cached: 0, rejected: 0, packed: 0 } });
       const first = keptMod();
       expect(first.uses).toBe('a');
-      // B's run compiles from A's code, and keeps it again with forB's code besides.
+      // B's run compiles from A's code, and keeps it again with forB's code besides: more than
+      // either run alone kept.
       expect(runFor('B')).toEqual({ value: 'x=1&y=2', stats: { compiled: 1, cached: 1, rejected: 0, packed: 0 } });
       const both = keptMod();
       expect(both.uses).toBe('a,b');
-      expect(both.size).toBeGreaterThan(first.size);
+      expect(both.size).toBeGreaterThan(Math.max(first.size, onlyB.size));
       // Neither use's runs write it again.
       for (const use of ['A', 'B'] as const) expect(runFor(use).stats.cached).toBe(1);
       expect(keptMod()).toEqual(both);
+    });
+
+    it('a run of another use that fails keeps nothing again; the next that ends well does', () => {
+      runFor('A');
+      const first = keptMod();
+      const script = `const c = require(${JSON.stringify(hook)}); c.install(${JSON.stringify(bundle)}); globalThis[Symbol.for('stack.code-cache')].use('b');
+        require(${JSON.stringify(join(bundle, 'mod.cjs'))}).forB(); process.exitCode = 1;`;
+      expect(() => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, STACK_CACHE: cache }, stdio: 'ignore' })).toThrow();
+      expect(keptMod()).toEqual(first);
+      expect(runFor('B').stats.cached).toBe(1);
+      expect(keptMod().uses).toBe('a,b');
     });
 
     it('a run that names no use keeps only what has no kept code; a file of the older layout is read, and kept again with its use', () => {

@@ -80,10 +80,22 @@ describeRoot('the invoking session cgroup', () => {
     expect(up.exitCode, up.stderr).toBe(0);
     const sessionSleep = Number(readFileSync(join(r.dir, 'session.pid'), 'utf8'));
     const sessionSleepStart = readStartTime(sessionSleep)!;
-    // Nothing of the project stays in the session's cgroups: only the session's own process,
-    // once the process that held the CLI's memory while the kernel unmapped it (src/sys/leave.ts:
-    // it is gone a few ms after the CLI) has ended.
-    for (const dir of session) await eventually(`only the session's process in ${dir}`, () => (procs(dir).join() === String(sessionSleep) ? true : undefined), 2000);
+    // Nothing of the project stays in the session's cgroups: only the session's own process. The
+    // process that holds the CLI's memory while the kernel unmaps it (src/sys/leave.ts) may be
+    // there for a few ms after the CLI: sharing that memory, it has the CLI's command line.
+    const cli = `${process.execPath}\0${BIN}\0up\0-d\0`;
+    for (const dir of session) {
+      for (const pid of procs(dir).filter((p) => p !== sessionSleep)) {
+        let argv = '';
+        try {
+          argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        } catch {
+          // gone meanwhile
+        }
+        if (argv !== '') expect(argv).toBe(cli);
+      }
+      await eventually(`only the session's process in ${dir}`, () => (procs(dir).join() === String(sessionSleep) ? true : undefined), 2000);
+    }
 
     const records = { talker: (await r.record('talker'))!, quiet: (await r.record('quiet'))! };
     // `up -d` returned once the supervisor's launcher had taken its sockets: it may be execing Node still.

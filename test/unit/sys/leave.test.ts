@@ -2,7 +2,7 @@
 // status, its 'exit' listeners run first, the call does not return, its pipes reach their end
 // for a reader, and the process that held its memory meanwhile is gone soon after. In nodes of
 // their own, from the build (`npm run build`: dist/ and native/build/libstack.so).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
@@ -53,6 +53,22 @@ describe('leaveNow', () => {
     expect(r).toMatchObject({ status: 7, out: 'exit listener 7 200000\n' });
     await eventually('the memory holder gone', () => (holding(r.marker).length === 0 ? true : undefined), 5000);
   }, 15_000);
+
+  test("gives the shared pipe back the O_NONBLOCK it had at start, as Node's exit does: the shell's next command writes to it", () => {
+    // Node makes a pipe it writes through process.stdout non-blocking; the shell's `grep` after
+    // it shares that pipe (one open file description): its flags show what the leave left.
+    const body = `const dist = ${JSON.stringify(dist)};
+      const { loadKoffi } = await import(dist + 'koffi.js');
+      const { leaveNow } = await import(dist + 'leave.js');
+      loadKoffi();
+      process.stdout.write('written\\n');
+      leaveNow(0);`;
+    const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+    const out = execFileSync('sh', ['-c', `${quote(process.execPath)} --input-type=module -e ${quote(body)} && grep '^flags' /proc/self/fdinfo/1`], { encoding: 'utf8' });
+    const [written, flags] = out.trim().split('\n');
+    expect(written).toBe('written');
+    expect(Number.parseInt(flags!.split(/\s+/)[1]!, 8) & 0o4000).toBe(0);
+  });
 
   test('returns, doing nothing, where koffi is not loaded: the caller exits its own way', async () => {
     const r = await runNode(`
