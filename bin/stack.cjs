@@ -12,9 +12,9 @@
 // not take yet is a pending write, and 'beforeExit' comes only when the loop has nothing left,
 // no pending write or other work. Another listener of it (ink unmounts on it when a render was
 // not unmounted) goes first: this one then waits for the next 'beforeExit', and Node's own way
-// out is taken if none comes. The CLI's leave() goes first: where koffi is loaded (every command
-// that touched the kernel), it ends the process without its caller waiting for the kernel to
-// unmap it (src/sys/leave.ts); elsewhere it returns and process.exit() ends it.
+// out is taken if none comes. The CLI's leave() goes first: where it may (koffi loaded, no
+// terminal, no profiler: src/sys/leave.ts), it ends the process without its caller waiting for
+// the kernel to unmap it; elsewhere it returns and process.exit() ends it.
 let cli;
 process.once('beforeExit', function leave() {
   if (process.listenerCount('beforeExit') > 0) process.once('beforeExit', leave);

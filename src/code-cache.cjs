@@ -18,13 +18,12 @@
 // Kept code holds the functions of the runs that made it, and a pack serves several commands: the
 // kernel pack kept by an `up` lacked 159 functions a `down` then compiled on every run (the
 // main thread's CPU in a `down` of 5: 95.0 -> 91.8 ms once kept again, bench-ab, 20 rounds). So
-// each kept file names the uses (the CLI's commands,
-// told by use()) whose runs made it, on a first line `stack-code <use>,<use>\n` before V8's data,
-// and a run of another use that ends well writes it again at its end: V8's code for a script
-// compiled from kept code holds the kept functions and those this run compiled besides. A file
-// is written at most once per use, and holds what its uses' runs ran (but what V8 flushed
-// meanwhile: it drops the bytecode of functions not run for several full collections).
-
+// each kept file names the uses (the CLI's commands, told by use()) whose runs made it, on a
+// first line `stack-code <use>,<use>\n` before V8's data, and a run of another use that ends
+// well writes it again at its end: V8's code for a script compiled from kept code holds the kept
+// functions and those this run compiled besides. A file is written at most once per use, and
+// holds what its uses' runs ran (but what V8 flushed meanwhile: it drops the bytecode of
+// functions not run for several full collections).
 // Nothing here may fail a command: a cache or a pack that cannot be read or written only costs
 // compiling, or reading the chunks' own files.
 'use strict';
@@ -325,7 +324,6 @@ function install(bundleDir) {
 function use(name) {
   if (typeof name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(name) || current !== undefined) return;
   current = name;
-  plan();
 }
 
 // Where the CLI's code finds use() (src/cli/main.ts): the bundle's modules and tsc's share no path to this file.
