@@ -8,10 +8,11 @@
 // it come what it uses that the spec no longer declares: its networks, volumes, secrets and
 // configs as they were. `down` takes it away with everything else.
 // Pure: no I/O.
-import type { PortMapping, Project, Service } from '../spec/project.js';
+import type { Project, Service } from '../spec/project.js';
 import type { LiveState } from './live.js';
 import { parseReplicaKey } from '../replica-key.js';
 import { hashNetwork } from './hash.js';
+import { portsClash } from '../spec/ports.js';
 
 /** The project with the disabled services that are there kept, and their keys (sorted). */
 export interface WithDisabled {
@@ -161,13 +162,6 @@ export function clashOf(a: Service, b: Service): string | undefined {
   if (p !== undefined) return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol}`;
   if (a.containerName !== undefined && a.containerName === b.containerName) return `container_name ${a.containerName}`;
   return undefined;
-}
-
-/** Whether two published ports take the same host port (clashOf's rule; port 0 is any free one). */
-function portsClash(p: PortMapping, q: PortMapping): boolean {
-  const family = (ip: string): number => (ip.includes(':') ? 6 : 4);
-  const covers = (x: string, y: string): boolean => x === y || x === '::' || (x === '0.0.0.0' && family(y) === 4);
-  return p.hostPort !== 0 && q.hostPort === p.hostPort && q.protocol === p.protocol && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp));
 }
 
 /** The services whose namespaces or volumes `spec` uses. */

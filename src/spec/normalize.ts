@@ -5,7 +5,8 @@ import { ipv4ToNumber, isAddress, parseSubnet, subnetContains } from './addresse
 import { findCycle } from './cycles.js';
 import { listOrDict } from './environment.js';
 import { activeProfiles, enabledServices, profilesOf } from './profiles.js';
-import type { IpamConfig, Network, Project, Service, Volume } from './project.js';
+import type { IpamConfig, Network, PortMapping, Project, Service, Volume } from './project.js';
+import { portsClash } from './ports.js';
 import type { RawSpec } from './raw.js';
 import { Report } from './report.js';
 import type { SeccompProfileReader } from './security-opt.js';
@@ -200,20 +201,18 @@ function checkAddresses(services: Record<string, Service>, networks: Record<stri
   }
 }
 
-// Two mappings cannot listen on one host port (0.0.0.0 and :: overlap every address).
+// Two mappings cannot listen on one host port (ports.ts portsClash: :: overlaps every address,
+// 0.0.0.0 every IPv4 one), the rule the planner's clashOf has for services of other profiles.
 function checkPublishedPorts(services: Record<string, Service>, report: Report): void {
-  const taken: { service: string; hostIp: string; hostPort: number; protocol: string }[] = [];
+  const taken: { service: string; port: PortMapping }[] = [];
   for (const s of Object.values(services)) {
     for (const p of s.ports) {
-      if (p.hostPort === 0) continue;
-      const clash = taken.find(
-        (t) => t.hostPort === p.hostPort && t.protocol === p.protocol && (t.hostIp === p.hostIp || [t.hostIp, p.hostIp].some((ip) => ip === '0.0.0.0' || ip === '::')),
-      );
+      const clash = taken.find((t) => portsClash(t.port, p));
       if (clash) {
-        report.error(['services', s.name, 'ports'], 'PORT_CONFLICT', `${p.hostIp}:${p.hostPort}/${p.protocol} is published twice (\`${clash.service}\` and \`${s.name}\`)`, {
+        report.error(['services', s.name, 'ports'], 'PORT_CONFLICT', `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol} is published twice (\`${clash.service}\` and \`${s.name}\`)`, {
           hint: 'give one of them another host port, or leave the host port out to get a free one',
         });
-      } else taken.push({ service: s.name, ...p });
+      } else taken.push({ service: s.name, port: p });
     }
   }
 }

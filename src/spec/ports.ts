@@ -82,3 +82,15 @@ export function parseLongPort(spec: { target: string | number; published?: strin
   const published = spec.published === undefined ? undefined : String(spec.published);
   return expandPorts(spec.host_ip || DEFAULT_HOST_IP, published, String(spec.target), spec.protocol ?? 'tcp');
 }
+
+/**
+ * Whether two published ports take the same host port, as the kernel sees their listeners (the
+ * supervisor's TCP and UDP sockets on IPv6 are dual-stack): same port and protocol, and an
+ * address one of them covers. :: covers every address, 0.0.0.0 every IPv4 one; 0.0.0.0 and a
+ * given IPv6 address (::1) each bind alone. Port 0 is any free port: it never clashes.
+ */
+export function portsClash(p: Pick<PortMapping, 'hostIp' | 'hostPort' | 'protocol'>, q: Pick<PortMapping, 'hostIp' | 'hostPort' | 'protocol'>): boolean {
+  const family = (ip: string): number => (ip.includes(':') ? 6 : 4);
+  const covers = (x: string, y: string): boolean => x === y || x === '::' || (x === '0.0.0.0' && family(y) === 4);
+  return p.hostPort !== 0 && q.hostPort === p.hostPort && q.protocol === p.protocol && (covers(p.hostIp, q.hostIp) || covers(q.hostIp, p.hostIp));
+}

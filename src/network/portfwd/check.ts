@@ -7,12 +7,13 @@ import { udpType } from '../udp-family.js';
 import { UserError } from '../../errors.js';
 import { bindError, combined } from './errors.js';
 import { type PublishedPort, portLabel } from './types.js';
+import { portsClash } from '../../spec/ports.js';
 
 /** Throws PORT_IN_USE (or an aggregate of several) naming each busy port and its service. */
 export async function checkPortsFree(ports: readonly PublishedPort[]): Promise<void> {
   const errors: Error[] = [];
   ports.forEach((port, i) => {
-    const earlier = ports.slice(0, i).find((p) => clashes(p, port));
+    const earlier = ports.slice(0, i).find((p) => portsClash(p, port));
     if (earlier) {
       errors.push(
         new UserError(
@@ -32,16 +33,6 @@ export async function checkPortsFree(ports: readonly PublishedPort[]): Promise<v
     }
   }
   if (errors.length) throw combined(errors);
-}
-
-function clashes(a: PublishedPort, b: PublishedPort): boolean {
-  const wildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
-  return (
-    a.hostPort !== 0 &&
-    a.hostPort === b.hostPort &&
-    a.protocol === b.protocol &&
-    (a.hostIp === b.hostIp || wildcard(a.hostIp) || wildcard(b.hostIp))
-  );
 }
 
 function probe(port: PublishedPort): Promise<void> {

@@ -179,6 +179,15 @@ describe('ports already in use', () => {
     await expect(checkPortsFree(ports)).rejects.toThrow(/published twice: by service a and by service b/);
   });
 
+  it('0.0.0.0 and an IPv6 address on one port are no clash: each binds alone (:: would take both)', async () => {
+    const port = await occupy(0, 'tcp');
+    await cleanups.pop()!();
+    await checkPortsFree([published({ service: 'a', hostIp: '0.0.0.0', hostPort: port }), published({ service: 'b', hostIp: '::1', hostPort: port })]);
+    await expect(checkPortsFree([published({ service: 'a', hostIp: '0.0.0.0', hostPort: port }), published({ service: 'b', hostIp: '::', hostPort: port })])).rejects.toThrow(
+      /published twice: by service a and by service b/,
+    );
+  });
+
   it('passes when every port is free, and leaves none bound', async () => {
     const port = await occupy(0, 'tcp');
     await cleanups.pop()!();

@@ -511,6 +511,9 @@ describe('published ports', () => {
     ['a: {command: x, ports: ["8080:80"]}\n  b: {command: x, ports: ["8080:81"]}', '127.0.0.1:8080/tcp is published twice (`a` and `b`)'],
     ['a: {command: x, ports: ["0.0.0.0:53:53/udp"]}\n  b: {command: x, ports: ["127.0.0.1:53:53/udp"]}', '127.0.0.1:53/udp is published twice'],
     ['a: {command: x, ports: ["8080:80", "8080:81"]}', 'published twice (`a` and `a`)'],
+    // :: is every address, IPv4 ones too (the supervisor's IPv6 sockets are dual-stack)
+    ['a: {command: x, ports: ["0.0.0.0:8080:80"]}\n  b: {command: x, ports: ["[::]:8080:81"]}', '[::]:8080/tcp is published twice'],
+    ['a: {command: x, ports: ["[::]:8080:80"]}\n  b: {command: x, ports: ["[::1]:8080:81"]}', '[::1]:8080/tcp is published twice'],
   ])('a host port used twice is an error: %#', (services, message) => {
     const errors = errorsOf(`services:\n  ${services}\n`);
     expect(errors.map((e) => [e.code, e.message])).toEqual([['PORT_CONFLICT', expect.stringContaining(message)]]);
@@ -518,6 +521,10 @@ describe('published ports', () => {
 
   test('different protocols, addresses or free ports do not clash', () => {
     expect(errorsOf('services:\n  a: {command: x, ports: ["53:53/udp", "127.0.0.2:80:80", "80"]}\n  b: {command: x, ports: ["53:53", "127.0.0.3:80:80", "80"]}\n')).toEqual([]);
+  });
+
+  test('0.0.0.0 is every IPv4 address, not an IPv6 one: with [::1] on the same port, each listens alone', () => {
+    expect(errorsOf('services:\n  a: {command: x, ports: ["0.0.0.0:8080:80"]}\n  b: {command: x, ports: ["[::1]:8080:81"]}\n')).toEqual([]);
   });
 });
 
