@@ -11,7 +11,7 @@ import { planDown } from '../../planner/index.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
 import { emptyProject } from '../../executor/stop-plan.js';
-import { executorEnv, timeoutMs } from './executor-env.js';
+import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
 import { openRenderer, progressMode } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { supervisorControl } from '../../supervisor/index.js';
@@ -31,6 +31,9 @@ Options:
                         of \`stack run\` too
       --progress MODE   auto (default), tty, plain, json or quiet
   -h, --help            Print this help
+
+Ctrl-C while it waits for another command's lock ends it, nothing done. Once the teardown began,
+it goes on to its end; a second Ctrl-C kills the services still stopping.
 `;
 
 /**
@@ -73,8 +76,24 @@ export async function run(ctx: CommandContext): Promise<number> {
   mark('down: named');
   const env = executorEnv(ctx, supervisorControl(stateRoots(ctx.env as NodeJS.ProcessEnv)), timeoutMs(values.timeout, 'down'));
   const renderer = await openRenderer(mode, ctx.stderr);
+  // Ctrl-C (or SIGTERM) while it waits for the lock: nothing is done yet, it ends (130). Once the
+  // teardown began it goes on to its end, since a `down` cut short leaves half a project behind
+  // (for the next one to finish): the first says so, the second kills the services still
+  // stopping, their grace periods cut short, as a foreground `up`'s second Ctrl-C does.
+  const waiting = new AbortController();
+  let tearingDown = false;
+  let interrupts = 0;
+  const onSignal = (): void => {
+    if (!tearingDown) return waiting.abort();
+    interrupts++;
+    if (interrupts === 1) renderer.notice('interrupted: the teardown goes on to its end (press Ctrl-C again to kill the services still stopping)');
+    if (interrupts === 2) void killRunning(name, env).catch(() => undefined); // the stops then see their services gone
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    await withProjectLock(ctx, env, name, 'stack down', !values['no-lock-wait'], renderer, async () => {
+    const done = await withProjectLock(ctx, env, name, 'stack down', !values['no-lock-wait'], renderer, async () => {
+      tearingDown = true;
       mark('down: locked');
       const live = await observe(name, { roots: env.roots });
       mark('down: observed');
@@ -84,11 +103,24 @@ export async function run(ctx: CommandContext): Promise<number> {
       const result = await apply(plan, emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY });
       mark('down: applied');
       for (const n of result.notices) renderer.notice(n);
+      return true;
+    }, waiting.signal).catch((e: unknown) => {
+      if (waiting.signal.aborted && e instanceof Error && e.name === 'AbortError') return false;
+      throw e;
     });
+    return done && interrupts === 0 ? 0 : 130;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await renderer.close();
   }
-  return 0;
+}
+
+/** Kills what runs in every service's cgroups (a second Ctrl-C): the stops waiting out a grace period see their services gone and go on. */
+async function killRunning(project: string, env: RunEnv): Promise<void> {
+  const [{ openCgroups }, live] = await Promise.all([import('../../executor/kernel.js'), observe(project, { roots: env.roots })]);
+  const cgroups = await openCgroups();
+  await Promise.all(Object.keys(live.services).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
 }
 
 /**
