@@ -41,6 +41,24 @@ describe('directOutput', () => {
     expect(readFileSync(file, 'utf8')).toBe('héllo wörld hi\n');
   });
 
+  it('answers isTTY of a file (no character device, as a pipe or a socket) without the stream, as Node would (undefined); of a character device, through it', () => {
+    const fd = openSync(join(scratch(), 'out'), 'w');
+    fds.push(fd);
+    const never = (): NodeJS.WriteStream => {
+      throw new Error('the stream was made');
+    };
+    expect(directOutput(fd, never).isTTY).toBeUndefined();
+    const devNull = openSync('/dev/null', 'w');
+    fds.push(devNull);
+    let made = 0;
+    const out = directOutput(devNull, () => {
+      made++;
+      return { isTTY: false } as unknown as NodeJS.WriteStream;
+    });
+    expect(out.isTTY).toBe(false);
+    expect(made).toBe(1);
+  });
+
   it('makes the stream when anything but write is asked for, and then writes only through it', async () => {
     const file = join(scratch(), 'out');
     const fd = openSync(file, 'w');
