@@ -40,8 +40,9 @@ __attribute__((visibility("default"))) int stack_leave_possible(void) {
   return strcmp(ns, FIRST_PID_NS) == 0;
 }
 
-__attribute__((visibility("default"))) void stack_leave(int status, int nonblocking_at_start) {
+__attribute__((visibility("default"))) void stack_leave(int status, int restore, int nonblocking_at_start) {
   for (int fd = 0; fd <= 2; fd++) {
+    if (((restore >> fd) & 1) == 0) continue;
     int flags = fcntl(fd, F_GETFL);
     int was = (nonblocking_at_start >> fd) & 1;
     if (flags >= 0 && ((flags & O_NONBLOCK) != 0) != was) fcntl(fd, F_SETFL, flags ^ O_NONBLOCK);

@@ -13,9 +13,10 @@ int stack_leave_possible(void);
  * it until this process is gone, so the last reference, and the unmapping of every page, is that
  * holder's, after this process's parent has been told. A C program with 60 MB touched took 4.5
  * ms from its exit to its parent's wait, 0.07 ms with the holder.
- * First it gives descriptors 0-2 back the O_NONBLOCK they had when the process started
- * (`nonblocking_at_start`, bit i for descriptor i), as Node's exit does (Node makes a pipe it
- * writes non-blocking, and the pipe's other users, the shell's next command, share that), then
+ * First it gives the descriptors 0-2 of `restore` (bit i for descriptor i) back the O_NONBLOCK
+ * they had when the process started (`nonblocking_at_start`, the same bits), as Node's exit does
+ * (Node makes a pipe it writes non-blocking, and the pipe's other users, the shell's next
+ * command, share that); the others are left as they are. Then it
  * closes every descriptor (the process is leaving): the holder keeps none but a pidfd of it (a
  * pipe it kept open would keep its reader waiting), and nothing waits for the holder to run. The
  * holder inherits the caller's signal mask, set to block every signal first (but the two glibc
@@ -25,6 +26,6 @@ int stack_leave_possible(void);
  * exits. Reparented to init meanwhile, it is reaped there.
  * Where it cannot be made (no close_range or pidfd_open: before Linux 5.9), this process exits
  * all the same, unmapping its memory itself. Never returns. */
-void stack_leave(int status, int nonblocking_at_start) __attribute__((noreturn));
+void stack_leave(int status, int restore, int nonblocking_at_start) __attribute__((noreturn));
 
 #endif

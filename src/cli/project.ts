@@ -35,6 +35,22 @@ export async function loadFromContext(ctx: CommandContext, quiet = false, target
   return project;
 }
 
+/**
+ * The spec of a command that names `names`, some not up (quiet): loaded with them as targets, a
+ * service behind a profile no active one enables being enabled once named. When that load fails
+ * (the named services' profiles break it: a dependency behind another profile), the plain load,
+ * with the targeted load's error as `hiding` when the plain one hides one of `names` behind a
+ * profile (that error, `up`'s own, is then the one to report). Rejects with the plain load's error.
+ */
+export async function loadNaming(ctx: CommandContext, names: readonly string[]): Promise<{ project: Project; hiding?: unknown }> {
+  try {
+    return { project: await loadFromContext(ctx, true, names) };
+  } catch (targeted) {
+    const project = await loadFromContext(ctx, true);
+    return names.some((n) => project.disabledServices?.includes(n)) ? { project, hiding: targeted } : { project };
+  }
+}
+
 /** The project name alone: -p or COMPOSE_PROJECT_NAME when given (no spec file needed), else the spec's. */
 export async function projectNameFromContext(ctx: CommandContext): Promise<string> {
   if (ctx.global.projectName !== undefined) return resolveProjectName({ flag: ctx.global.projectName });

@@ -12,7 +12,7 @@ import type { Project, Service } from '../spec/project.js';
 import type { LiveState } from './live.js';
 import { parseReplicaKey } from '../replica-key.js';
 import { hashNetwork } from './hash.js';
-import { portsClash } from '../spec/ports.js';
+import { portLabel, portsClash } from '../spec/ports.js';
 
 /** The project with the disabled services that are there kept, and their keys (sorted). */
 export interface WithDisabled {
@@ -159,7 +159,7 @@ function usable(spec: Service | undefined): spec is Service {
  */
 export function clashOf(a: Service, b: Service): string | undefined {
   const p = a.ports.find((p) => b.ports.some((q) => portsClash(p, q)));
-  if (p !== undefined) return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol}`;
+  if (p !== undefined) return portLabel(p);
   if (a.containerName !== undefined && a.containerName === b.containerName) return `container_name ${a.containerName}`;
   return undefined;
 }

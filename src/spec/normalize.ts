@@ -6,7 +6,7 @@ import { findCycle } from './cycles.js';
 import { listOrDict } from './environment.js';
 import { activeProfiles, enabledServices, profilesOf } from './profiles.js';
 import type { IpamConfig, Network, PortMapping, Project, Service, Volume } from './project.js';
-import { portsClash } from './ports.js';
+import { portLabel, portsClash } from './ports.js';
 import type { RawSpec } from './raw.js';
 import { Report } from './report.js';
 import type { SeccompProfileReader } from './security-opt.js';
@@ -209,7 +209,7 @@ function checkPublishedPorts(services: Record<string, Service>, report: Report):
     for (const p of s.ports) {
       const clash = taken.find((t) => portsClash(t.port, p));
       if (clash) {
-        report.error(['services', s.name, 'ports'], 'PORT_CONFLICT', `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol} is published twice (\`${clash.service}\` and \`${s.name}\`)`, {
+        report.error(['services', s.name, 'ports'], 'PORT_CONFLICT', `${portLabel(p)} is published twice (\`${clash.service}\` and \`${s.name}\`)`, {
           hint: 'give one of them another host port, or leave the host port out to get a free one',
         });
       } else taken.push({ service: s.name, port: p });

@@ -83,6 +83,12 @@ export function parseLongPort(spec: { target: string | number; published?: strin
   return expandPorts(spec.host_ip || DEFAULT_HOST_IP, published, String(spec.target), spec.protocol ?? 'tcp');
 }
 
+/** `127.0.0.1:5432/tcp`, `[::1]:5432/tcp`: how a published port is named in messages. */
+export function portLabel(p: Pick<PortMapping, 'hostIp' | 'hostPort' | 'protocol'>): string {
+  const host = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
+  return `${host}:${p.hostPort}/${p.protocol}`;
+}
+
 /**
  * Whether two published ports take the same host port, as the kernel sees their listeners (the
  * supervisor's TCP and UDP sockets on IPv6 are dual-stack): same port and protocol, and an

@@ -10,23 +10,47 @@
 // (stack_leave_possible), and no profiler or coverage writes its output at Node's exit
 // (--cpu-prof, --heap-prof, --prof, NODE_V8_COVERAGE): Node's exit does those, this does not.
 // What else Node's exit does that this must do too: the 'exit' listeners (emitted here), and
-// descriptors 0-2 given back the O_NONBLOCK they had at start (Node's ResetStdio; the flags are
-// read here when this module loads, before any stream of them is made).
+// descriptors 0-2 given back the O_NONBLOCK they had at start (Node's ResetStdio). Node changes
+// that flag only on a descriptor whose stream it makes (a pipe, a socket), so the flag is read
+// from /proc as the stream is first asked for, through process.stdin, stdout and stderr, and only
+// those descriptors are given it back. Read for all three as this module loaded, it cost every
+// command ~2.5 ms of its start (traced, `stack --help`).
 import { readFileSync } from 'node:fs';
 import { loadedKoffi } from './koffi.js';
 import { LIBSTACK_PATH } from './native-spawn.js';
 
 const O_NONBLOCK = 0o4000;
 
-/** O_NONBLOCK of descriptors 0-2 as this module loads (bit i: descriptor i): /proc's fdinfo, no system call of koffi's. */
-const nonblockingAtStart = [0, 1, 2].reduce((mask, fd) => {
+/** Descriptors 0-2 whose stream was asked for (bit i: descriptor i), and of those, the ones that were non-blocking then. */
+let streamed = 0;
+let nonblockingAtStart = 0;
+
+/** Whether `fd` is non-blocking now: /proc's fdinfo, no system call of koffi's (false when it is closed). */
+function nonblocking(fd: number): boolean {
   try {
     const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))?.[1];
-    return flags !== undefined && (parseInt(flags, 8) & O_NONBLOCK) !== 0 ? mask | (1 << fd) : mask;
+    return flags !== undefined && (parseInt(flags, 8) & O_NONBLOCK) !== 0;
   } catch {
-    return mask; // closed: nothing to give back
+    return false;
   }
-}, 0);
+}
+
+// Each stdio getter notes its descriptor's flag before Node first makes the stream.
+for (const [fd, name] of [[0, 'stdin'], [1, 'stdout'], [2, 'stderr']] as const) {
+  const own = Object.getOwnPropertyDescriptor(process, name);
+  const get = own?.get;
+  if (get === undefined || own?.configurable !== true) continue;
+  Object.defineProperty(process, name, {
+    ...own,
+    get() {
+      if ((streamed & (1 << fd)) === 0) {
+        streamed |= 1 << fd;
+        if (nonblocking(fd)) nonblockingAtStart |= 1 << fd;
+      }
+      return get.call(process);
+    },
+  });
+}
 
 /** Whether Node's own exit has output to write (a profile, coverage), which leaving here would lose. */
 function profiled(): boolean {
@@ -43,11 +67,11 @@ export function leaveNow(status: number): void {
   const koffi = loadedKoffi();
   if (koffi === undefined || profiled()) return;
   let possible: () => number;
-  let leave: (status: number, nonblocking: number) => void;
+  let leave: (status: number, streamed: number, nonblocking: number) => void;
   try {
     const lib = koffi.load(LIBSTACK_PATH);
     possible = lib.func('int stack_leave_possible(void)') as unknown as () => number;
-    leave = lib.func('void stack_leave(int status, int nonblocking_at_start)') as unknown as typeof leave;
+    leave = lib.func('void stack_leave(int status, int restore, int nonblocking_at_start)') as unknown as typeof leave;
   } catch {
     return; // not built (a tsc-only checkout), or an older libstack.so: Node's exit
   }
@@ -55,5 +79,5 @@ export function leaveNow(status: number): void {
   // What process.exit() does before it leaves: its listeners once (it does not run them again).
   (process as { _exiting?: boolean })._exiting = true;
   process.emit('exit', status);
-  leave(status, nonblockingAtStart);
+  leave(status, streamed, nonblockingAtStart);
 }

@@ -11,7 +11,8 @@ import { planDown } from '../../planner/index.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
 import { emptyProject } from '../../executor/stop-plan.js';
-import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
+import { executorEnv, timeoutMs } from './executor-env.js';
+import { killServiceGroups } from './service-cgroups.js';
 import { openRenderer, progressMode } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { supervisorControl } from '../../supervisor/index.js';
@@ -87,7 +88,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!tearingDown) return waiting.abort();
     interrupts++;
     if (interrupts === 1) renderer.notice('interrupted: the teardown goes on to its end (press Ctrl-C again to kill the services still stopping)');
-    if (interrupts === 2) void killRunning(name, env).catch(() => undefined); // the stops then see their services gone
+    if (interrupts === 2) void killServiceGroups(env.roots, name).catch(() => undefined); // the stops then see their services gone
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -114,13 +115,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     process.off('SIGTERM', onSignal);
     await renderer.close();
   }
-}
-
-/** Kills what runs in every service's cgroups (a second Ctrl-C): the stops waiting out a grace period see their services gone and go on. */
-async function killRunning(project: string, env: RunEnv): Promise<void> {
-  const [{ openCgroups }, live] = await Promise.all([import('../../executor/kernel.js'), observe(project, { roots: env.roots })]);
-  const cgroups = await openCgroups();
-  await Promise.all(Object.keys(live.services).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
 }
 
 /**

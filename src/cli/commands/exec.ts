@@ -7,7 +7,7 @@ import { isAbsolute } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { splitAtPositional } from '../split-args.js';
-import { loadFromContext, projectNameFromContext } from '../project.js';
+import { loadNaming, projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
 import { UserError } from '../../errors.js';
 import { observe } from '../../state/observe.js';
@@ -134,14 +134,12 @@ async function runningTarget(ctx: CommandContext, service: string, index: number
   let fromFile: Project | undefined;
   if (!spec || !main?.alive) {
     // The spec file decides between a typo and a service that is not up (with -p it may be absent);
-    // a service behind a profile no active one enables is there once named (targets).
-    // A load the named service's profiles break (a dependency behind another one): that load's
-    // error when the plain one has it among the services its profiles hide.
-    fromFile = await loadFromContext(ctx, true, [named])
-      .catch(async (targeted: unknown) => {
-        const plain = await loadFromContext(ctx, true);
-        if (plain.disabledServices?.includes(named)) throw targeted;
-        return plain;
+    // a service behind a profile no active one enables is there once named (loadNaming), and a
+    // load its profiles break is that load's error.
+    fromFile = await loadNaming(ctx, [named])
+      .then(({ project, hiding }) => {
+        if (hiding !== undefined) throw hiding;
+        return project;
       })
       .catch((e: unknown) => {
         if (ctx.global.projectName !== undefined) return undefined;

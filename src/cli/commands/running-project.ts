@@ -32,20 +32,16 @@ export async function runningProject(ctx: CommandContext, verb: string, names: r
   const missing = names.filter((n) => !project?.services[n]);
   if (missing.length > 0) {
     // Named in the spec but not up yet: say so; otherwise the nearest known name. Named, a service
-    // behind a profile no active one enables is in the spec too (targets), as for `up` and `run`.
-    // A load the named services' profiles break (a dependency behind another one): the plain
-    // one, and that load's error when the service is one of those its profiles hide.
-    const { loadFromContext } = await import('../project.js');
-    let targeted: unknown;
-    const spec = await loadFromContext(ctx, true, missing).catch((e: unknown) => {
-      targeted = e;
-      return loadFromContext(ctx, true).catch(() => undefined);
-    });
+    // behind a profile no active one enables is in the spec too (loadNaming), as for `up` and
+    // `run`; a load the named services' profiles break is that load's error.
+    const { loadNaming } = await import('../project.js');
+    const loaded = await loadNaming(ctx, missing).catch(() => undefined);
+    const spec = loaded?.project;
     const unmade = spec && missing.find((n) => spec.services[n]);
     if (unmade !== undefined) {
       throw new UserError('SERVICE_NOT_CREATED', `stack ${verb}: service "${unmade}" of project ${name} has not been created`, `\`stack up ${unmade}\` creates and starts it`);
     }
-    if (targeted instanceof UserError && missing.some((n) => spec?.disabledServices?.includes(n))) throw targeted;
+    if (loaded?.hiding instanceof UserError) throw loaded.hiding;
     assertServices(project ?? spec ?? { name, workingDir: '', files: [], services: {}, networks: {}, volumes: {} }, names, verb);
   }
   return { env, name, project };

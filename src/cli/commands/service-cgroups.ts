@@ -3,6 +3,7 @@
 import { readFile } from '../../sys/fs-async.js';
 import { join } from 'node:path';
 import { observe } from '../../state/observe.js';
+import type { LiveState } from '../../state/live.js';
 import type { StateRoots } from '../../state/paths.js';
 
 /** One service whose main process runs. */
@@ -29,6 +30,18 @@ export async function projectServices(roots: StateRoots, project: string): Promi
       .map((s) => ({ name: s.name, pid: s.process!.pid, startTime: s.process!.startTime, cgroups: s.cgroups.filter((c) => c.present).map((c) => c.name) })),
     stopped: services.filter((s) => s.process?.alive !== true).map((s) => s.name),
   };
+}
+
+/**
+ * Kills what runs in the cgroups of the services of `project` that `which` takes (all of them
+ * when none is given), as observed now: a second Ctrl-C's, of a foreground `up`'s stop or of a
+ * `down`, whose stops waiting out a grace period then see their services gone and go on (they
+ * report what failed; a group that cannot be killed is left to them).
+ */
+export async function killServiceGroups(roots: StateRoots, project: string, which: (service: string, live: LiveState) => boolean = () => true): Promise<void> {
+  const [{ openCgroups }, live] = await Promise.all([import('../../runtime/index.js'), observe(project, { roots })]);
+  const cgroups = await openCgroups();
+  await Promise.all(Object.keys(live.services).filter((s) => which(s, live)).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
 }
 
 /** Every process in the service's cgroups (cgroup.procs of each folder, deduplicated, sorted). */

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants as osConstants } from 'node:os';
 import { apply } from '../../executor/apply.js';
 import type { RunEnv } from './executor-env.js';
-import { openCgroups } from '../../runtime/index.js';
+import { killServiceGroups } from './service-cgroups.js';
 import { describeExit, readExitRecord } from '../../state/exit-record.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRecords } from '../../state/records.js';
@@ -89,12 +89,7 @@ export async function stopServices(
   // Everything of the project when no service outside `only` is there, nor a one-off: the
   // supervisor goes too. Otherwise it stays for them (a one-off's ports, names and restarts).
   const everything = (live: LiveState): boolean => Object.keys(live.services).every((s) => ours(s, live));
-  const onKill = async (): Promise<void> => {
-    const cgroups = await openCgroups();
-    const live = await observe(project, { roots: env.roots });
-    await Promise.all(Object.keys(live.services).filter((s) => ours(s, live)).map((s) => cgroups.open(project, s).killAll().catch(() => undefined)));
-  };
-  const killer = (): void => void onKill();
+  const killer = (): void => void killServiceGroups(env.roots, project, ours);
   kill.addEventListener('abort', killer, { once: true });
   const lock = await acquireProjectLock(env.roots, project, { command: 'stack up (stopping)' });
   try {

@@ -28,8 +28,5 @@ export function portKey(p: PublishedPort): string {
   return `${p.service}|${p.protocol}|${p.hostIp}|${p.hostPort}|${p.targetIp}|${p.targetPort}`;
 }
 
-/** `127.0.0.1:5432/tcp` — how a published port is named in messages. */
-export function portLabel(p: Pick<PublishedPort, 'hostIp' | 'hostPort' | 'protocol'>): string {
-  const host = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
-  return `${host}:${p.hostPort}/${p.protocol}`;
-}
+/** `127.0.0.1:5432/tcp`: how a published port is named in messages (the spec's own). */
+export { portLabel } from '../../spec/ports.js';
