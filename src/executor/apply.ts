@@ -46,6 +46,11 @@ export interface ApplyOptions {
    * it). `down` says false: an empty down plan (nothing left) must not start one.
    */
   readonly supervise?: boolean;
+  /**
+   * The project as the services it stops were started (read at most once, when a stop needs a
+   * spec `project` lacks: its pre_stop hooks): `down` and a Ctrl-C's stop pass the snapshot's.
+   */
+  readonly startedAs?: () => Promise<Project | undefined>;
 }
 
 /** What happened. */
@@ -65,6 +70,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   // A plan that stops the supervisor (`down`, a Ctrl-C of `up`) leaves it stopped; any other leaves it running.
   const supervised = options.supervise ?? !plan.operations.some((op) => op.kind === 'stop-supervisor');
   const notices: string[] = [];
+  let startedAs: Promise<Project | undefined> | undefined;
   let network: NetworkDriver | undefined;
   let cgroups: Promise<CgroupManager> | undefined;
   // The kernel side only for a plan with something to do (kernel.ts); loading while the rest is read.
@@ -132,6 +138,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       supervisorExit: {},
       planned: new Set(plan.operations.map((op) => op.id)),
       stopsTogether: together,
+      ...(options.startedAs !== undefined && {
+        startedAs: async (service: string) => (await (startedAs ??= options.startedAs!().catch(() => undefined)))?.services[service],
+      }),
     };
     // Nothing to do and a snapshot the same as the running supervisor's: it has nothing to
     // reread, and is only started when none runs (a no-op `up` is observation, nothing else).

@@ -5,7 +5,7 @@
 import type { NetworkDriver } from '../network/setup.js';
 import type { IpamRecord } from '../network/ipam.js';
 import type { NetTarget } from '../network/firewall/index.js';
-import type { Project } from '../spec/project.js';
+import type { Project, Service } from '../spec/project.js';
 import type { LiveState } from '../state/live.js';
 import type { StateRoots } from '../state/paths.js';
 import type { CgroupManager, UserDb } from '../runtime/index.js';
@@ -69,6 +69,14 @@ export interface RunContext {
    * are gone (stops-together.ts).
    */
   readonly stopsTogether?: StopsTogether;
+  /**
+   * The spec `service` was started as, when the project given to apply() does not have it (a
+   * `down` applies an empty project): the snapshot's (ApplyOptions.startedAs; none without it:
+   * a service that leaves the project in an `up` is stopped without its hooks, as compose's
+   * orphans are). A stop whose record says it has pre_stop hooks runs them from it, as compose's
+   * `down` runs them.
+   */
+  readonly startedAs?: (service: string) => Promise<Service | undefined>;
 }
 
 /**

@@ -196,19 +196,21 @@ const DEFAULT_STOP = { signal: 'SIGTERM', graceMs: 10_000 };
 /**
  * The stop_signal and stop_grace_period its process was started with (the `stop` the start
  * handler writes beside the shape's fields), Docker's defaults where the record has none: a stop
- * uses them, not the spec's, which may have changed since or be gone.
+ * uses them, not the spec's, which may have changed since or be gone. `preStop`: its spec had
+ * pre_stop hooks (a stop that has no spec of it, `down`'s, then looks for them in the snapshot).
  */
-export function recordedStop(record: ServiceRecord | undefined): { signal: string; graceMs: number } {
-  const { signal, graceMs } = stopOf(record);
-  return { signal: signal ?? DEFAULT_STOP.signal, graceMs: graceMs ?? DEFAULT_STOP.graceMs };
+export function recordedStop(record: ServiceRecord | undefined): { signal: string; graceMs: number; preStop: boolean } {
+  const { signal, graceMs, preStop } = stopOf(record);
+  return { signal: signal ?? DEFAULT_STOP.signal, graceMs: graceMs ?? DEFAULT_STOP.graceMs, preStop: preStop === true };
 }
 
 /** The `stop` the record holds, each part only when it is there (observe shows the signal as recorded). */
-export function stopOf(record: ServiceRecord | undefined): { signal?: string; graceMs?: number } {
-  const stop = (record as { stop?: { signal?: unknown; graceMs?: unknown } } | undefined)?.stop;
+export function stopOf(record: ServiceRecord | undefined): { signal?: string; graceMs?: number; preStop?: true } {
+  const stop = (record as { stop?: { signal?: unknown; graceMs?: unknown; preStop?: unknown } } | undefined)?.stop;
   return {
     ...(typeof stop?.signal === 'string' && { signal: stop.signal }),
     ...(typeof stop?.graceMs === 'number' && { graceMs: stop.graceMs }),
+    ...(stop?.preStop === true && { preStop: true }),
   };
 }
 

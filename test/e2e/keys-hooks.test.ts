@@ -1,10 +1,11 @@
 // post_start and pre_stop through the real CLI (bin/stack.cjs over dist/: `npm run build`
 // first): a post_start hook runs in the service right after it started, as its own user, in its
 // own folder, with its own environment; a pre_stop hook runs before the stop signal and can still
-// write where the service writes; a failing post_start fails `up` with the hook's status and
+// write where the service writes, on `stop`, on `down` (from the snapshot: no spec file needed)
+// and on a foreground up's Ctrl-C; a failing post_start fails `up` with the hook's status and
 // output while the service keeps running (as compose does).
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,27 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id'] }, 'post_start and pre_
   it('pre_stop runs before the stop signal', async () => {
     const stop = await stack('stack.yaml', 'stop', 'app');
     expect(stop.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'out', 'order'), 'utf8').trim().split('\n')).toEqual(['pre-stop', 'got-term']);
+  });
+
+  it('down runs pre_stop too, from the project as up applied it, with no spec file', async () => {
+    rmSync(join(dir, 'out', 'order'), { force: true });
+    expect((await stack('stack.yaml', 'up', '-d', 'app')).exitCode).toBe(0);
+    // -p alone: the hooks come from the snapshot, as the stop signal comes from the record.
+    const down = await execa(process.execPath, [bin, '-p', project, 'down'], { env, reject: false, cwd: join(dir, 'out') }); // no spec file there
+    expect(down.stderr).not.toContain('were not run');
+    expect(down.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'out', 'order'), 'utf8').trim().split('\n')).toEqual(['pre-stop', 'got-term']);
+  });
+
+  it("a foreground up's Ctrl-C that stops every service runs pre_stop too", async () => {
+    rmSync(join(dir, 'out', 'order'), { force: true });
+    rmSync(join(dir, 'out', 'post'), { force: true });
+    const up = stack('stack.yaml', 'up', 'app', '--progress', 'plain');
+    for (let i = 0; i < 500 && !existsSync(join(dir, 'out', 'post')); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(existsSync(join(dir, 'out', 'post'))).toBe(true); // started, its post_start hook ran
+    up.kill('SIGINT');
+    expect((await up).exitCode).toBe(130);
     expect(readFileSync(join(dir, 'out', 'order'), 'utf8').trim().split('\n')).toEqual(['pre-stop', 'got-term']);
   });
 

@@ -17,6 +17,7 @@ import { openRenderer, progressMode } from '../render/index.js';
 import { withProjectLock } from './locked.js';
 import { supervisorControl } from '../../supervisor/index.js';
 import type { LiveState } from '../../planner/live.js';
+import { readSnapshot } from '../../state/snapshot.js';
 
 const HELP = `Usage: stack down [OPTIONS]
 
@@ -101,7 +102,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       for (const w of live.warnings) renderer.notice(`warning: ${w}`);
       const runFiles = runFolderHolds(projectRunDir(env.roots, name));
       const plan = planDown(live, { volumes: values.volumes, runFiles, cannotActOnStop: await cannotActOnStopNow(live) });
-      const result = await apply(plan, emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY });
+      // The services' pre_stop hooks, for the stops whose records say they have some, from the
+      // project as the last `up` applied it (compose's down runs them, from the compose file).
+      const startedAs = async () => (await readSnapshot(env.roots, name))?.project;
+      const result = await apply(plan, emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY, startedAs });
       mark('down: applied');
       for (const n of result.notices) renderer.notice(n);
       return true;

@@ -15,6 +15,7 @@ import { planDown } from '../../planner/index.js';
 import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { observe } from '../../state/observe.js';
+import { readSnapshot } from '../../state/snapshot.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import type { Renderer } from '../render/index.js';
 
@@ -96,7 +97,9 @@ export async function stopServices(
     const live = await observe(project, { roots: env.roots });
     const all = everything(live);
     const plan = stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', (op) => (op.kind === 'stop-service' && ours(op.service, live)) || (op.kind === 'stop-supervisor' && all));
-    await apply(plan, !all && only ? only.project : emptyProject(project), { env, live, sink: renderer });
+    // Stopping everything, it applies an empty project: the hooks come from the snapshot (as `down`).
+    const startedAs = async () => (await readSnapshot(env.roots, project))?.project;
+    await apply(plan, !all && only ? only.project : emptyProject(project), { env, live, sink: renderer, startedAs });
   } finally {
     kill.removeEventListener('abort', killer);
     await lock.release();

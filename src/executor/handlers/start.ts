@@ -20,7 +20,7 @@ import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
 import { writeNameFiles } from './names.js';
 import { undoing } from './undo.js';
-import { runPostStart } from './hooks.js';
+import { hasHooks, runPostStart } from './hooks.js';
 import { firewallWritten } from './firewall.js';
 
 /**
@@ -113,7 +113,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
     cgroups: [...group.dirs],
     process: null,
     runtime: files.dir,
-    stop: { signal: spec.stopSignal, graceMs: spec.stopGracePeriodMs },
+    stop: { signal: spec.stopSignal, graceMs: spec.stopGracePeriodMs, ...(hasHooks(spec, 'pre_stop') && { preStop: true }) },
   }));
   ctx.reached(`${op.id}:recorded`);
   mark('start: recorded');

@@ -73,7 +73,11 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
     const { pid, startTime } = record.process;
-    const spec = ctx.project.services[op.service];
+    // Its spec as the run has it; a service the run's project lacks (all of them in a `down`) as
+    // it was started, when its record says it has pre_stop hooks (compose's down runs them).
+    const startedAs = settings.preStop ? ctx.startedAs : undefined;
+    const spec = ctx.project.services[op.service] ?? (startedAs && (await startedAs(op.service)));
+    if (startedAs && !spec) ctx.notice(`service ${op.service}: its pre_stop hooks were not run: the project's snapshot (its run folder's project.json) does not have it`);
     if (hasHooks(spec, 'pre_stop')) await runPreStop(ctx, spec);
     // The mark tells the supervisor this exit is wanted: no restart policy applies to it.
     // Written before the signal, always: a `down` cut off while a service takes its grace period
