@@ -72,6 +72,30 @@ describe('stack config', () => {
     }
   });
 
+  it("prints named services with what they depend on, and only those (compose's config SERVICE...)", async () => {
+    const dir = project({
+      'compose.yaml':
+        'services:\n  web:\n    image: nginx\n    depends_on: [api]\n  api:\n    image: node\n    depends_on: [db]\n  db:\n    image: postgres\n  other:\n    image: redis\n  debug:\n    image: busybox\n    profiles: [debug]\n    depends_on: [other]\n',
+    });
+    try {
+      const run = (...args: string[]) => stack(dir, 'config', ...args);
+      expect((await run('--services', 'api')).stdout).toBe('api\ndb');
+      expect((await run('--services', 'web', 'other')).stdout).toBe('api\ndb\nother\nweb');
+      // A service behind a profile is enabled by naming it, as with up.
+      expect((await run('--services', 'debug')).stdout).toBe('debug\nother');
+      expect((await run('--images', 'api')).stdout).toBe('node\npostgres');
+      const doc = JSON.parse((await run('--format', 'json', 'db')).stdout) as { services: Record<string, unknown>; networks: Record<string, unknown> };
+      expect(Object.keys(doc.services)).toEqual(['db']);
+      expect(Object.keys(doc.networks)).toEqual(['default']);
+      const bad = await run('dbb');
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr).toMatch(/no service "dbb"[\s\S]*did you mean "db"\?/);
+      expect(bad.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports every mistake of a bad spec with file:line:col, no stack trace, exit 1', async () => {
     const dir = project({
       'compose.yaml': 'services:\n  web:\n    command: ["true"]\n    imagee: nginx\n  api:\n    command: x\n    ports: ["abc"]\n  db:\n    command: x\n    restart: sometimes\n',

@@ -122,6 +122,13 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'stack pull / stack 
     const rows = JSON.parse(j.stdout) as { repository: string; tag: string; id: string; services: string[]; size: number }[];
     expect(rows).toEqual([expect.objectContaining({ repository: `${reg.host}/e2e/pg`, tag: '16', id: image.configDigest, services: ['db', 'replica'], size: 24 })]);
     expect((await stack(projectDir, 'images', '-q')).stdout).toBe(short);
+    // Named services only (compose's images SERVICE...): app is built, it has no image in the store.
+    const one = JSON.parse((await stack(projectDir, 'images', '--format', 'json', 'replica')).stdout) as { services: string[] }[];
+    expect(one.map((r) => r.services)).toEqual([['replica']]);
+    expect((await stack(projectDir, 'images', '-q', 'app')).stdout).toBe('');
+    const unknown = await stack(projectDir, 'images', 'dbb');
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toMatch(/no service "dbb"[\s\S]*did you mean "db"\?/);
     const nowhere = join(dir, 'empty');
     mkdirSync(nowhere, { recursive: true });
     const all = await stack(nowhere, 'images', '-q');

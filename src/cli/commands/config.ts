@@ -5,15 +5,20 @@ import { loadFromContext } from '../project.js';
 import { renderConfig } from '../../spec/index.js';
 import { UserError } from '../../errors.js';
 import { configHashes, configImages } from './config-hash.js';
+import { assertServices } from './assert-services.js';
+import { withDependencies } from '../../planner/targets.js';
+import type { Project } from '../../spec/project.js';
 
-const HELP = `Usage: stack config [OPTIONS]
+const HELP = `Usage: stack config [OPTIONS] [SERVICE...]
 
 Validate the spec and print the project as stack reads it (defaults filled in, paths absolute,
-variables replaced), as \`docker compose config\` does.
+variables replaced), as \`docker compose config\` does. Named services are printed with the
+services they depend on, and only those (a service behind a profile is enabled by naming it).
 
 Options:
       --format FORMAT   yaml (default) or json
-      --services        Print the names of the services the active profiles enable, one a line
+      --services        Print the names of the services the active profiles enable (or the named
+                        ones and their dependencies), one a line
       --profiles        Print the profiles the services name, one a line
       --volumes         Print the names of the named volumes, one a line
       --networks        Print the names of the networks, one a line
@@ -23,9 +28,9 @@ Options:
   -h, --help            Print this help
 `;
 
-/** Runs `stack config [--format yaml|json] [--services] [--profiles] [--volumes] [--networks] [--images] [--hash SERVICES] [-q]`. */
+/** Runs `stack config [--format yaml|json] [--services] [--profiles] [--volumes] [--networks] [--images] [--hash SERVICES] [-q] [SERVICE...]`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandOptions('config', ctx.args, {
+  const { values, positionals } = parseCommandOptions('config', ctx.args, {
     format: { type: 'string', default: 'yaml' },
     services: { type: 'boolean', default: false },
     profiles: { type: 'boolean', default: false },
@@ -35,7 +40,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     hash: { type: 'string' },
     quiet: { type: 'boolean', short: 'q', default: false },
     help: { type: 'boolean', short: 'h', default: false },
-  });
+  }, true);
   if (values.help) {
     ctx.stdout.write(HELP);
     return 0;
@@ -49,7 +54,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(lines([...new Set(Object.values(all.services).flatMap((s) => s.profiles))].sort()));
     return 0;
   }
-  const project = await loadFromContext(ctx, values.quiet);
+  const project = selected(await loadFromContext(ctx, values.quiet, positionals), positionals);
   if (values.quiet) return 0;
   if (values.volumes) {
     ctx.stdout.write(lines(Object.keys(project.volumes)));
@@ -73,6 +78,18 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   ctx.stdout.write(renderConfig(project, values.format));
   return 0;
+}
+
+/**
+ * The project with only `names` and, transitively, what they depend on, as compose's `config
+ * SERVICE...` prints it (networks, volumes and the rest as declared); all of it without names.
+ * An unknown name is a UserError with a did-you-mean.
+ */
+function selected(project: Project, names: readonly string[]): Project {
+  if (names.length === 0) return project;
+  assertServices(project, names, 'config');
+  const keep = new Set(withDependencies(project, names));
+  return { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([name]) => keep.has(name))) };
 }
 
 /** One name a line. */

@@ -6,16 +6,17 @@ import { join } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
 import { loadFromContext } from '../project.js';
+import { assertServices } from './assert-services.js';
 import { UserError } from '../../errors.js';
 import { stateRoots } from '../../state/paths.js';
 import { parseImageReference } from '../../image/reference.js';
 import { ImageStore, type ImageRecord } from '../../image/store.js';
 import { humanSize } from '../../image/disk-usage.js';
 
-const HELP = `Usage: stack images [OPTIONS]
+const HELP = `Usage: stack images [OPTIONS] [SERVICE...]
 
-List the images of the project's services that are in the image store (every stored image when
-no spec file is found).
+List the images of the project's services (or of the named ones) that are in the image store
+(every stored image when no spec file is found and no service is named).
 
 Options:
       --format FORMAT   table (default) or json
@@ -37,18 +38,18 @@ export interface ImagesRow {
 
 /** Runs `stack images`. */
 export async function run(ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandOptions('images', ctx.args, {
+  const { values, positionals } = parseCommandOptions('images', ctx.args, {
     format: { type: 'string', default: 'table' },
     quiet: { type: 'boolean', short: 'q', default: false },
     help: { type: 'boolean', short: 'h', default: false },
-  });
+  }, true);
   if (values.help) {
     ctx.stdout.write(HELP);
     return 0;
   }
   tableOrJson(values.format);
   const store = ImageStore.forRoots(stateRoots(ctx.env as NodeJS.ProcessEnv));
-  const wanted = await projectImages(ctx);
+  const wanted = await projectImages(ctx, positionals);
   const records: { record: ImageRecord; services: string[] }[] = [];
   if (wanted) {
     for (const [canonical, services] of wanted) {
@@ -97,18 +98,23 @@ export async function run(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-/** Canonical image name → the services naming it; undefined when no spec file is found. */
-async function projectImages(ctx: CommandContext): Promise<Map<string, string[]> | undefined> {
+/**
+ * Canonical image name → the services naming it (of `names` only, when given: compose's `images
+ * SERVICE...`, a service behind a profile enabled by naming it); undefined when no spec file is
+ * found and no service is named.
+ */
+async function projectImages(ctx: CommandContext, names: readonly string[]): Promise<Map<string, string[]> | undefined> {
   let project;
   try {
-    project = await loadFromContext(ctx);
+    project = await loadFromContext(ctx, false, names);
   } catch (e) {
-    if (e instanceof UserError && e.code === 'SPEC_NOT_FOUND' && ctx.global.files.length === 0) return undefined;
+    if (e instanceof UserError && e.code === 'SPEC_NOT_FOUND' && ctx.global.files.length === 0 && names.length === 0) return undefined;
     throw e;
   }
+  assertServices(project, names, 'images');
   const out = new Map<string, string[]>();
   for (const [name, service] of Object.entries(project.services)) {
-    if (service.image === undefined) continue;
+    if (service.image === undefined || (names.length > 0 && !names.includes(name))) continue;
     const ref = safeParse(service.image);
     if (!ref) continue;
     out.set(ref.canonical, [...(out.get(ref.canonical) ?? []), name]);
