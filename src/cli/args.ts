@@ -86,9 +86,6 @@ const COMPOSE_ONLY: Readonly<Record<string, Readonly<Record<string, string>>>> =
   run: {
     '--build': 'stack builds no images: build with `docker build`, `buildah` or `podman build`, push to a registry, and name the image in `image:`',
   },
-  down: {
-    '--rmi': '`stack down` leaves the images in the store: `stack rmi IMAGE...` removes them (`stack images` lists them)',
-  },
 };
 
 /** Parses one command's own options; unknown options become a UserError with a suggestion. */

@@ -4,7 +4,8 @@
 // (a name only the image's /etc/passwd knows), with the image's Env under the spec's, its
 // WorkingDir; writes land in the service's own upper (kept across a restart, gone on recreate);
 // `read_only: true` has no upper; a tag that moved recreates with `image changed`; pull_policy
-// never refuses a missing image; down removes the writable root.
+// never refuses a missing image; down removes the writable root; down --rmi all removes the
+// images the services ran, keeping one another project still runs.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
   }, 60_000);
 
   afterAll(async () => {
+    await execa(process.execPath, [bin, '-p', `${project}o`, 'down', '--timeout', '0'], { env, reject: false });
     await execa(process.execPath, [bin, '-p', project, 'down', '-v', '--timeout', '0'], { env, reject: false });
     await reg?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -162,5 +164,32 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     expect(down.exitCode, String(down.stderr)).toBe(0);
     expect(existsSync(serviceRootDir(roots, project, 'app'))).toBe(false);
     mkdirSync(join(dir, 'home'), { recursive: true });
+  });
+
+  it('down --rmi all removes the image the services ran; one another project still runs is kept, and said so', async () => {
+    const image = `${reg.host}/e2e/app:1`;
+    const stored = async () => (await execa(process.execPath, [bin, '-p', 'nospec', 'images', '--format', 'json'], { env, reject: false, cwd: dir })).stdout;
+    const bad = await stack('down', '--rmi', 'some');
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('--rmi some is neither all nor local');
+    expect((await stack('up', '-d', 'frozen')).exitCode).toBe(0);
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, ['services:', '  twin:', `    image: ${image}`, '    entrypoint: ["sleep", "3600"]', ''].join('\n'));
+    const otherUp = await execa(process.execPath, [bin, '-p', `${project}o`, '-f', other, 'up', '-d'], { env, reject: false });
+    expect(otherUp.exitCode, String(otherUp.stderr)).toBe(0);
+    // local: images built without a name, which stack never makes: nothing removed.
+    const local = await stack('down', '--rmi', 'local', '--timeout', '0');
+    expect(local.exitCode, String(local.stderr)).toBe(0);
+    expect(local.stderr).not.toContain('image ');
+    expect(await stored()).toContain('e2e/app');
+    expect((await stack('up', '-d', 'frozen')).exitCode).toBe(0);
+    const kept = await stack('down', '--rmi', 'all', '--timeout', '0');
+    expect(kept.exitCode, String(kept.stderr)).toBe(0);
+    expect(kept.stderr).toContain(`warning: image ${image} kept: used by project ${project}o service twin`);
+    expect(await stored()).toContain('e2e/app');
+    const gone = await execa(process.execPath, [bin, '-p', `${project}o`, 'down', '--rmi', 'all', '--timeout', '0'], { env, reject: false });
+    expect(gone.exitCode, String(gone.stderr)).toBe(0);
+    expect(gone.stderr).toMatch(new RegExp(`image ${image.replace(/[.]/g, '\\.')} removed \\(\\d`));
+    expect(JSON.parse(await stored())).toEqual([]);
   });
 });

@@ -18,6 +18,10 @@ import { withProjectLock } from './locked.js';
 import { supervisorControl } from '../../supervisor/index.js';
 import type { LiveState } from '../../planner/live.js';
 import { readSnapshot } from '../../state/snapshot.js';
+import { UserError } from '../../errors.js';
+import type { Project } from '../../spec/project.js';
+import type { StateRoots } from '../../state/paths.js';
+import type { Renderer } from '../render/index.js';
 
 const HELP = `Usage: stack down [OPTIONS]
 
@@ -26,6 +30,8 @@ Needs no spec file with -p NAME: it works from what stack recorded.
 
 Options:
   -v, --volumes         Remove named and anonymous volumes too
+      --rmi TYPE        Remove the images the services ran too: all (every one another project
+                        does not use) or local (those built without a name: none, stack builds none)
   -t, --timeout N       Seconds to wait for each service to stop (default: its stop_grace_period)
       --no-lock-wait    Fail at once when another stack command holds the project's lock
       --remove-orphans  Accepted for compose's sake: down always removes every service stack
@@ -63,6 +69,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const { values } = parseCommandOptions('down', ctx.args, {
     volumes: { type: 'boolean', short: 'v', default: false },
     timeout: { type: 'string', short: 't' },
+    rmi: { type: 'string' },
     'no-lock-wait': { type: 'boolean', default: false },
     'remove-orphans': { type: 'boolean', default: false }, // what down always does
     progress: { type: 'string' },
@@ -73,6 +80,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   const mode = progressMode(values.progress);
+  const rmi = values.rmi;
+  if (rmi !== undefined && rmi !== 'all' && rmi !== 'local') {
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack down: --rmi ${rmi} is neither all nor local`, 'use --rmi all (the images the services ran) or --rmi local (images built without a name: stack builds none)');
+  }
   mark('down: begin');
   const name = await projectNameFromContext(ctx);
   mark('down: named');
@@ -104,10 +115,13 @@ export async function run(ctx: CommandContext): Promise<number> {
       const plan = planDown(live, { volumes: values.volumes, runFiles, cannotActOnStop: await cannotActOnStopNow(live) });
       // The services' pre_stop hooks, for the stops whose records say they have some, from the
       // project as the last `up` applied it (compose's down runs them, from the compose file).
-      const startedAs = async () => (await readSnapshot(env.roots, name))?.project;
+      const snapshot = rmi === 'all' ? readSnapshot(env.roots, name) : undefined; // read before the teardown removes it
+      const startedAs = async () => (await (snapshot ?? readSnapshot(env.roots, name)))?.project;
+      const images = rmi === 'all' ? imagesRan(await startedAs()) : [];
       const result = await apply(plan, emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY, startedAs });
       mark('down: applied');
       for (const n of result.notices) renderer.notice(n);
+      await removeImagesRan(env.roots, images, renderer);
       return true;
     }, waiting.signal).catch((e: unknown) => {
       if (waiting.signal.aborted && e instanceof Error && e.name === 'AbortError') return false;
@@ -118,6 +132,33 @@ export async function run(ctx: CommandContext): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await renderer.close();
+  }
+}
+
+/** The images the services of `project` ran (their store records' names), each once. */
+function imagesRan(project: Project | undefined): string[] {
+  return [...new Set(Object.values(project?.services ?? {}).flatMap((s) => (s.imageRoot ? [s.imageRoot.reference] : [])))];
+}
+
+/**
+ * `--rmi all`: each image the project's services ran, removed as \`stack rmi\` removes it (and its
+ * layers no other image uses), once the teardown is done. One another project still uses is kept,
+ * and said so, as compose keeps an image a container of another project uses; one already gone is
+ * nothing to do.
+ */
+async function removeImagesRan(roots: StateRoots, images: readonly string[], renderer: Renderer): Promise<void> {
+  if (images.length === 0) return;
+  const [{ removeImage, shortName }, { ImageStore }, { humanSize }] = await Promise.all([import('../../image/remove.js'), import('../../image/store.js'), import('../../image/disk-usage.js')]);
+  const store = ImageStore.forRoots(roots);
+  for (const image of images) {
+    try {
+      const { reclaimed } = await removeImage(store, roots, image, { force: false });
+      renderer.notice(`image ${shortName(image)} removed${reclaimed > 0 ? ` (${humanSize(reclaimed)} freed)` : ''}`);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      if (e.code === 'IMAGE_NOT_FOUND') continue; // removed meanwhile, or never pulled
+      renderer.notice(`warning: image ${shortName(image)} kept: ${e.code === 'IMAGE_IN_USE' ? e.message.replace(/^image \S+ is /, '') : e.message}`);
+    }
   }
 }
 

@@ -70,7 +70,7 @@ describe('parseCommandOptions', () => {
     };
     expect(refusal('up', ['--build'])).toMatchObject({ code: 'CLI_UNSUPPORTED_OPTION', message: 'stack up has no --build' });
     expect(refusal('up', ['--build']).hint).toContain('stack builds no images');
-    expect(refusal('down', ['--rmi', 'all']).hint).toContain('`stack rmi IMAGE...` removes them');
+    expect(refusal('run', ['--build']).hint).toContain('stack builds no images');
     expect(refusal('ps', ['--build']).code).toBe('CLI_UNKNOWN_OPTION'); // only where compose has it
   });
 });
