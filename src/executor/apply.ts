@@ -139,7 +139,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       planned: new Set(plan.operations.map((op) => op.id)),
       stopsTogether: together,
       ...(options.startedAs !== undefined && {
-        startedAs: async (service: string) => (await (startedAs ??= options.startedAs!().catch(() => undefined)))?.services[service],
+        startedAs: async (service: string) => (await (startedAs ??= options.startedAs!().catch(() => undefined)))?.services?.[service],
       }),
     };
     // Nothing to do and a snapshot the same as the running supervisor's: it has nothing to

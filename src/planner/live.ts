@@ -19,6 +19,8 @@ export interface LiveProcess {
   readonly alive: boolean;
   /** The stop signal it was started with, when its record says (state/records.ts stopOf). */
   readonly stopSignal?: string;
+  /** Its spec had pre_stop hooks, its record says: its stop runs them before the signal. */
+  readonly preStop?: true;
 }
 
 /** One veth pair of a service, keyed in LiveService.veths by network key. */

@@ -54,7 +54,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     attach: 'false: a foreground `stack up` does not stream this service\'s output (`stack logs` shows it).',
     links: 'SERVICE or SERVICE:ALIAS: a name by which this service (only) reaches another, in its /etc/hosts; the linked service starts first.',
     post_start: 'Commands run in the service right after it started ({command, user, privileged, working_dir, environment}, as `stack exec` runs them); one that fails fails `up`, the service keeps running.',
-    pre_stop: "Commands run in the service right before it is stopped by `stop`, `restart`, `down`, a recreate or a foreground `up`'s Ctrl-C (same form as post_start); one that fails is reported and the stop goes on. `down` and the Ctrl-C take them from the project as the last `up` applied it (a `down` may have no spec file).",
+    pre_stop: "Commands run in the service right before it is stopped by `stop`, `restart`, `down`, a recreate or a foreground `up`'s Ctrl-C (same form as post_start); one that fails is reported and the stop goes on. `down` and the Ctrl-C take them from the project as the last `up` applied it (a `down` may have no spec file); the project's DNS forwarder is stopped by then, so a hook there resolves the services' names (/etc/hosts) but no outside name.",
     runtime: 'Loaded by `config`; `up` refuses any runtime but runc (stack\'s launcher is its only one: no containerd shims such as WasmEdge).',
     cpu_shares: 'Relative cpu weight against other services (1024 is the default): cpu.shares on cgroup v1, cpu.weight on v2 (converted as runc does).',
     cpuset: 'The cpus the service may run on, e.g. 0-1 or 0,2 (cpuset.cpus).',

@@ -195,10 +195,10 @@ function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): Serv
   };
 }
 
-/** The stop signal its record holds, when it holds one. */
-function stopSignalOf(r: ServiceRecord): { stopSignal?: string } {
-  const { signal } = stopOf(r);
-  return signal === undefined ? {} : { stopSignal: signal };
+/** The stop signal its record holds, when it holds one, and whether it has pre_stop hooks. */
+function stopSignalOf(r: ServiceRecord): { stopSignal?: string; preStop?: true } {
+  const { signal, preStop } = stopOf(r);
+  return { ...(signal !== undefined && { stopSignal: signal }), ...(preStop && { preStop }) };
 }
 
 async function observeNetwork(r: NetworkRecord, thisBoot: boolean): Promise<LiveNetwork> {

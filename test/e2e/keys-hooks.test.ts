@@ -39,10 +39,20 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id'] }, 'post_start and pre_
         '        environment: {GREETING: hello}',
         '    pre_stop:',
         '      - command: sh -c "echo pre-stop >> /out/order"',
+        // pid 1 without a handler for SIGTERM (down kills such at once), alone on its network
+        // (which down unplugs beside such kills): its hook still runs with its network, first.
+        '  quiet:',
+        '    command: sleep infinity',
+        '    networks: [solo]',
+        '    volumes: ["./out:/out"]',
+        '    pre_stop:',
+        '      - command: ["sh", "-c", "sleep 0.3; grep -c eth0: /proc/net/dev > /out/eth0-at-pre-stop"]',
         '  failing:',
         '    command: sleep infinity',
         '    post_start:',
         '      - command: ["sh", "-c", "echo no-luck; exit 3"]',
+        'networks:',
+        '  solo: {}',
         '',
       ].join('\n'),
     );
@@ -85,6 +95,14 @@ describeWith({ root: true, commands: ['sh', 'cat', 'id'] }, 'post_start and pre_
     up.kill('SIGINT');
     expect((await up).exitCode).toBe(130);
     expect(readFileSync(join(dir, 'out', 'order'), 'utf8').trim().split('\n')).toEqual(['pre-stop', 'got-term']);
+  });
+
+  it("down runs the pre_stop hook of a service it kills at once before the kill, its network still there", async () => {
+    expect((await stack('stack.yaml', 'up', '-d', 'quiet')).exitCode).toBe(0);
+    const down = await stack('stack.yaml', 'down');
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(down.stderr).not.toContain('pre_stop hook');
+    expect(readFileSync(join(dir, 'out', 'eth0-at-pre-stop'), 'utf8').trim()).toBe('1');
   });
 
   it('a failing post_start fails up with its status and output; the service keeps running', async () => {

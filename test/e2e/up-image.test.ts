@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { readLogLines } from '../../src/runtime/logs.js';
 import { serviceRootDir } from '../../src/state/paths.js';
 import { serviceFiles } from '../../src/state/service-files.js';
@@ -166,17 +166,20 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     mkdirSync(join(dir, 'home'), { recursive: true });
   });
 
-  it('down --rmi all removes the image the services ran; one another project still runs is kept, and said so', async () => {
+  it('down --rmi all removes the services\' image, from the snapshot or the spec; one another project uses is kept, and said so', async () => {
     const image = `${reg.host}/e2e/app:1`;
-    const stored = async () => (await execa(process.execPath, [bin, '-p', 'nospec', 'images', '--format', 'json'], { env, reject: false, cwd: dir })).stdout;
+    // No spec there nor above (dir's would be found from a folder under it): `images` lists every stored image.
+    const nowhere = mkdtempSync(join(tmpdir(), 'stack-no-spec-'));
+    onTestFinished(() => rmSync(nowhere, { recursive: true, force: true }));
+    const stored = async () => (await execa(process.execPath, [bin, '-p', 'nospec', 'images', '--format', 'json'], { env, reject: false, cwd: nowhere })).stdout;
     const bad = await stack('down', '--rmi', 'some');
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('--rmi some is neither all nor local');
     expect((await stack('up', '-d', 'frozen')).exitCode).toBe(0);
     const other = join(dir, 'other.yaml');
     writeFileSync(other, ['services:', '  twin:', `    image: ${image}`, '    entrypoint: ["sleep", "3600"]', ''].join('\n'));
-    const otherUp = await execa(process.execPath, [bin, '-p', `${project}o`, '-f', other, 'up', '-d'], { env, reject: false });
-    expect(otherUp.exitCode, String(otherUp.stderr)).toBe(0);
+    const otherProject = (...args: string[]) => execa(process.execPath, [bin, '-p', `${project}o`, '-f', other, ...args], { env, reject: false });
+    expect((await otherProject('up', '-d')).exitCode).toBe(0);
     // local: images built without a name, which stack never makes: nothing removed.
     const local = await stack('down', '--rmi', 'local', '--timeout', '0');
     expect(local.exitCode, String(local.stderr)).toBe(0);
@@ -185,11 +188,16 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
     expect((await stack('up', '-d', 'frozen')).exitCode).toBe(0);
     const kept = await stack('down', '--rmi', 'all', '--timeout', '0');
     expect(kept.exitCode, String(kept.stderr)).toBe(0);
-    expect(kept.stderr).toContain(`warning: image ${image} kept: used by project ${project}o service twin`);
+    expect(kept.stderr).toContain(`warning: image ${image} is used by project ${project}o service twin: kept`);
     expect(await stored()).toContain('e2e/app');
-    const gone = await execa(process.execPath, [bin, '-p', `${project}o`, 'down', '--rmi', 'all', '--timeout', '0'], { env, reject: false });
+    expect((await otherProject('down', '--timeout', '0')).exitCode).toBe(0);
+    // Down already, with no snapshot left: the image its spec names (as compose takes them from its file).
+    const gone = await stack('down', '--rmi', 'all');
     expect(gone.exitCode, String(gone.stderr)).toBe(0);
     expect(gone.stderr).toMatch(new RegExp(`image ${image.replace(/[.]/g, '\\.')} removed \\(\\d`));
     expect(JSON.parse(await stored())).toEqual([]);
+    const none = await execa(process.execPath, [bin, '-p', `${project}x`, 'down', '--rmi', 'all'], { env, reject: false, cwd: nowhere });
+    expect(none.exitCode, String(none.stderr)).toBe(0);
+    expect(none.stderr).toContain(`--rmi all: no image to remove (project ${project}x has no snapshot and no spec file was found)`);
   });
 });

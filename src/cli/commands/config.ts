@@ -13,12 +13,13 @@ const HELP = `Usage: stack config [OPTIONS] [SERVICE...]
 
 Validate the spec and print the project as stack reads it (defaults filled in, paths absolute,
 variables replaced), as \`docker compose config\` does. Named services are printed with the
-services they depend on, and only those (a service behind a profile is enabled by naming it).
+services they depend on, and only those (a service behind a profile is enabled by naming it);
+--images prints theirs. --services, --volumes, --networks and --hash list the whole project, as
+compose's do.
 
 Options:
       --format FORMAT   yaml (default) or json
-      --services        Print the names of the services the active profiles enable (or the named
-                        ones and their dependencies), one a line
+      --services        Print the names of the services the active profiles enable, one a line
       --profiles        Print the profiles the services name, one a line
       --volumes         Print the names of the named volumes, one a line
       --networks        Print the names of the networks, one a line
@@ -54,7 +55,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(lines([...new Set(Object.values(all.services).flatMap((s) => s.profiles))].sort()));
     return 0;
   }
-  const project = selected(await loadFromContext(ctx, values.quiet, positionals), positionals);
+  // compose's --services, --volumes, --networks and --hash ignore the names; the rest selects them.
+  const names = values.services || values.volumes || values.networks || values.hash !== undefined ? [] : positionals;
+  const project = selected(await loadFromContext(ctx, values.quiet, names), names);
   if (values.quiet) return 0;
   if (values.volumes) {
     ctx.stdout.write(lines(Object.keys(project.volumes)));
@@ -82,8 +85,10 @@ export async function run(ctx: CommandContext): Promise<number> {
 
 /**
  * The project with only `names` and, transitively, what they depend on, as compose's `config
- * SERVICE...` prints it (networks, volumes and the rest as declared); all of it without names.
- * An unknown name is a UserError with a did-you-mean.
+ * SERVICE...` prints them; all of it without names. Networks, volumes and the rest stay as
+ * declared: compose drops those no printed service uses, here as for a whole project (stack makes
+ * a declared network no service uses, compose does not). An unknown name is a UserError with a
+ * did-you-mean.
  */
 function selected(project: Project, names: readonly string[]): Project {
   if (names.length === 0) return project;

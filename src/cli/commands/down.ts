@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { projectRunDir, stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
-import { projectNameFromContext } from '../project.js';
+import { loadFromContext, projectNameFromContext } from '../project.js';
 import { planDown } from '../../planner/index.js';
 import { observe } from '../../state/observe.js';
 import { apply } from '../../executor/apply.js';
@@ -30,8 +30,9 @@ Needs no spec file with -p NAME: it works from what stack recorded.
 
 Options:
   -v, --volumes         Remove named and anonymous volumes too
-      --rmi TYPE        Remove the images the services ran too: all (every one another project
-                        does not use) or local (those built without a name: none, stack builds none)
+      --rmi TYPE        Remove the services' images too: all (those the project ran and its spec
+                        names, each unless another project uses it) or local (images built without
+                        a name: stack builds none)
   -t, --timeout N       Seconds to wait for each service to stop (default: its stop_grace_period)
       --no-lock-wait    Fail at once when another stack command holds the project's lock
       --remove-orphans  Accepted for compose's sake: down always removes every service stack
@@ -82,7 +83,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const mode = progressMode(values.progress);
   const rmi = values.rmi;
   if (rmi !== undefined && rmi !== 'all' && rmi !== 'local') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `stack down: --rmi ${rmi} is neither all nor local`, 'use --rmi all (the images the services ran) or --rmi local (images built without a name: stack builds none)');
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack down: --rmi ${rmi} is neither all nor local`, 'use --rmi all (the services\' images) or --rmi local (images built without a name: stack builds none)');
   }
   mark('down: begin');
   const name = await projectNameFromContext(ctx);
@@ -117,11 +118,11 @@ export async function run(ctx: CommandContext): Promise<number> {
       // project as the last `up` applied it (compose's down runs them, from the compose file).
       const snapshot = rmi === 'all' ? readSnapshot(env.roots, name) : undefined; // read before the teardown removes it
       const startedAs = async () => (await (snapshot ?? readSnapshot(env.roots, name)))?.project;
-      const images = rmi === 'all' ? imagesRan(await startedAs()) : [];
+      const images = rmi === 'all' ? await servicesImages(ctx, await startedAs(), renderer) : undefined;
       const result = await apply(plan, emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY, startedAs });
       mark('down: applied');
       for (const n of result.notices) renderer.notice(n);
-      await removeImagesRan(env.roots, images, renderer);
+      if (rmi === 'all') await removeImages(env.roots, name, images, renderer);
       return true;
     }, waiting.signal).catch((e: unknown) => {
       if (waiting.signal.aborted && e instanceof Error && e.name === 'AbortError') return false;
@@ -135,18 +136,43 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-/** The images the services of `project` ran (their store records' names), each once. */
-function imagesRan(project: Project | undefined): string[] {
-  return [...new Set(Object.values(project?.services ?? {}).flatMap((s) => (s.imageRoot ? [s.imageRoot.reference] : [])))];
+/**
+ * `--rmi all`'s images, each once by its canonical name: those the services ran as the last `up`
+ * applied the project (its snapshot, `started`), and those its spec names, when one is found (as
+ * compose takes them from its file, so a second `down --rmi all` still removes them). A spec that
+ * cannot be loaded is said, and the snapshot's are removed. Undefined when there is neither.
+ */
+async function servicesImages(ctx: CommandContext, started: Project | undefined, renderer: Renderer): Promise<string[] | undefined> {
+  const names = Object.values(started?.services ?? {}).flatMap((s) => (typeof s?.imageRoot?.reference === 'string' ? [s.imageRoot.reference] : []));
+  let found = started !== undefined;
+  try {
+    const spec = await loadFromContext(ctx, true);
+    found = true;
+    names.push(...Object.values(spec.services).flatMap((s) => (s.image !== undefined ? [s.image] : [])));
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    if (e.code !== 'SPEC_NOT_FOUND') renderer.notice(`warning: --rmi all: the spec's images are not removed, it cannot be loaded: ${e.message}`);
+  }
+  if (!found) return undefined;
+  const { parseImageReference } = await import('../../image/reference.js');
+  const canonical = names.flatMap((n) => {
+    try {
+      return [parseImageReference(n).canonical];
+    } catch {
+      return []; // no image reference: nothing of it can be in the store
+    }
+  });
+  return [...new Set(canonical)];
 }
 
 /**
- * `--rmi all`: each image the project's services ran, removed as \`stack rmi\` removes it (and its
- * layers no other image uses), once the teardown is done. One another project still uses is kept,
- * and said so, as compose keeps an image a container of another project uses; one already gone is
- * nothing to do.
+ * `--rmi all`: each of `images` (undefined: neither a snapshot nor a spec named any) removed as \`stack rmi\` removes it (and its layers no other image
+ * uses), once the teardown is done. One another project uses is kept, and said so, as compose
+ * keeps an image a container of another project uses; one that is not in the store is nothing to
+ * do. A failure is said, not thrown: the teardown is done.
  */
-async function removeImagesRan(roots: StateRoots, images: readonly string[], renderer: Renderer): Promise<void> {
+async function removeImages(roots: StateRoots, project: string, images: readonly string[] | undefined, renderer: Renderer): Promise<void> {
+  if (images === undefined) return renderer.notice(`--rmi all: no image to remove (project ${project} has no snapshot and no spec file was found)`);
   if (images.length === 0) return;
   const [{ removeImage, shortName }, { ImageStore }, { humanSize }] = await Promise.all([import('../../image/remove.js'), import('../../image/store.js'), import('../../image/disk-usage.js')]);
   const store = ImageStore.forRoots(roots);
@@ -155,9 +181,9 @@ async function removeImagesRan(roots: StateRoots, images: readonly string[], ren
       const { reclaimed } = await removeImage(store, roots, image, { force: false });
       renderer.notice(`image ${shortName(image)} removed${reclaimed > 0 ? ` (${humanSize(reclaimed)} freed)` : ''}`);
     } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      if (e.code === 'IMAGE_NOT_FOUND') continue; // removed meanwhile, or never pulled
-      renderer.notice(`warning: image ${shortName(image)} kept: ${e.code === 'IMAGE_IN_USE' ? e.message.replace(/^image \S+ is /, '') : e.message}`);
+      if (e instanceof UserError && e.code === 'IMAGE_NOT_FOUND') continue;
+      const why = e instanceof Error ? e.message : String(e);
+      renderer.notice(e instanceof UserError && e.code === 'IMAGE_IN_USE' ? `warning: ${why}: kept` : `warning: image ${shortName(image)} not removed: ${why}`);
     }
   }
 }
@@ -165,10 +191,12 @@ async function removeImagesRan(roots: StateRoots, images: readonly string[], ren
 /**
  * The running services whose main process cannot act on its stop signal now (runtime/stop.ts
  * cannotActOnStop: one read of its /proc status each): planDown kills them at once and unplugs
- * a network of only such services while they are killed, not after.
+ * a network of only such services while they are killed, not after. Not one with pre_stop hooks:
+ * its stop runs them first, in the stops' order and with its networks (a hook may take seconds,
+ * and talk to the services it depends on).
  */
 async function cannotActOnStopNow(live: LiveState): Promise<Set<string>> {
-  const running = Object.values(live.services).filter((s) => s.process?.alive === true);
+  const running = Object.values(live.services).filter((s) => s.process?.alive === true && s.process.preStop !== true);
   if (running.length === 0) return new Set();
   // The executor's kernel side, which apply() loads next anyway (one pack: `ps` and the rest load none).
   const { cannotActOnStop } = await import('../../executor/kernel.js');

@@ -97,8 +97,8 @@ export async function stopServices(
     const live = await observe(project, { roots: env.roots });
     const all = everything(live);
     const plan = stopOnly(planDown(live, { volumes: false }), 'Ctrl-C', (op) => (op.kind === 'stop-service' && ours(op.service, live)) || (op.kind === 'stop-supervisor' && all));
-    // Stopping everything, it applies an empty project: the hooks come from the snapshot (as `down`).
-    const startedAs = async () => (await readSnapshot(env.roots, project))?.project;
+    // Stopping everything, it applies an empty project: the hooks come from up's project, or the snapshot (as `down`'s).
+    const startedAs = async () => only?.project ?? (await readSnapshot(env.roots, project))?.project;
     await apply(plan, !all && only ? only.project : emptyProject(project), { env, live, sink: renderer, startedAs });
   } finally {
     kill.removeEventListener('abort', killer);
