@@ -32,6 +32,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   stop: { summary: 'Stop services (they stay stopped until start or up)', load: () => import('./commands/stop.js') },
   start: { summary: 'Start stopped services', load: () => import('./commands/start.js') },
   kill: { summary: 'Send a signal (default SIGKILL) to services', load: () => import('./commands/kill.js') },
+  wait: { summary: 'Block until services stop; exit with the status code of the last', load: () => import('./commands/wait.js') },
   gc: { summary: 'Remove what crashed runs left of projects nothing runs any more', load: () => import('./commands/gc.js') },
   pull: { summary: 'Pull the images of the services into the image store', load: () => import('./commands/pull.js') },
   images: { summary: 'List the images of the services that are in the image store', load: () => import('./commands/images.js'), answers: true },
