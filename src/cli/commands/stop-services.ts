@@ -2,11 +2,10 @@
 // --abort-on-container-exit, until the first one does; or Ctrl-C), then stop them, keeping
 // networks and volumes; a second Ctrl-C kills what is still stopping.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { constants as osConstants } from 'node:os';
 import { apply } from '../../executor/apply.js';
 import type { RunEnv } from './executor-env.js';
 import { killServiceGroups } from './service-cgroups.js';
-import { describeExit, readExitRecord } from '../../state/exit-record.js';
+import { describeExit, readExitRecord, statusCode } from '../../state/exit-record.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRecords } from '../../state/records.js';
 import { isSameProcess } from '../../sys/proc.js';
@@ -53,7 +52,7 @@ export async function untilFirstExit(
         const monitor = (await serviceRecords.read(env.roots, project.name, name))?.monitor as { pid: number; startTime: number } | undefined;
         if (monitor && isSameProcess(monitor.pid, monitor.startTime)) continue;
       }
-      return { service: name, code: mine ? codeOf(mine) : 1, how: mine ? describeExit(mine) : 'exited' };
+      return { service: name, code: mine ? statusCode(mine) : 1, how: mine ? describeExit(mine) : 'exited' };
     }
     await sleep(100, undefined, { signal }).catch(() => undefined);
   }
@@ -63,14 +62,9 @@ export async function untilFirstExit(
 /** The exit code of the service's last exit (128+n for signal n), or undefined when it has none. */
 export function exitCodeOf(project: string, service: string, env: RunEnv): number | undefined {
   const exit = readExitRecord(serviceFiles(env.roots, project, service).exit);
-  return exit ? codeOf(exit) : undefined;
+  return exit ? statusCode(exit) : undefined;
 }
 
-function codeOf(exit: { exitCode: number | null; signal: string | null }): number {
-  if (exit.exitCode !== null) return exit.exitCode;
-  const n = exit.signal ? (osConstants.signals as Record<string, number | undefined>)[exit.signal] : undefined;
-  return 128 + (n ?? 0);
-}
 
 /**
  * Stops every service of the project (and its supervisor), or only `only.services` of
