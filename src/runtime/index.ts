@@ -26,7 +26,7 @@ export { inMonitorGroup, monitorPlacement, placeInMonitorGroup, removeMonitorGro
 export { execAttached, execInService, execTargetOf, type AttachedExec, type ExecService, type ExecTarget } from './exec.js';
 export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
 export { followLogs, readLogToFollow, type FollowStart } from './follow.js';
-export { formatLogLine, readLogLines, type LogLine } from './logs.js';
+export { readLogLines, type LogLine } from './logs.js';
 export { loadUserDb, resolveUser, type UserDb } from './user.js';
 export { addedGroups } from './process-settings.js';
 export { parseGroup, parsePasswd, type Identity } from './user.js';

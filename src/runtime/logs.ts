@@ -118,7 +118,3 @@ export function readLogLines(logPath: string, options: { tail?: number } = {}): 
   return options.tail === undefined ? lines : lines.slice(Math.max(0, lines.length - options.tail));
 }
 
-/** A line as `stack logs` prints it (`-t` puts the time first). */
-export function formatLogLine(line: LogLine, options: { timestamps?: boolean } = {}): string {
-  return options.timestamps ? `${line.time} ${line.text}` : line.text;
-}

@@ -6,9 +6,9 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
-import { logPrefixer } from '../render/log-prefix.js';
+import { lineFormatter } from '../render/log-prefix.js';
 import { replicaKeys } from '../../planner/replicas.js';
-import { formatLogLine, readLogLines, readLogToFollow, type FollowStart, type LogLine, followLogs } from '../../runtime/index.js';
+import { readLogLines, readLogToFollow, type FollowStart, type LogLine, followLogs } from '../../runtime/index.js';
 import { runtimeRoot, serviceFiles } from '../../state/service-files.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { UserError } from '../../errors.js';
@@ -78,11 +78,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   // A scaled service's name stands for all its replicas (planner/replicas.ts).
   const services = positionals.length ? [...new Set(positionals.flatMap((n) => replicaKeys(Object.fromEntries(known.map((k) => [k, true])), n)))] : known;
-  const prefix = values['no-log-prefix']
-    ? (_: string, line: string) => line
-    : logPrefixer(services, !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true);
+  const format = lineFormatter(services, {
+    prefix: !values['no-log-prefix'],
+    colour: !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true,
+    timestamps: values.timestamps,
+  });
   const print = (service: string, line: LogLine) => {
-    if (within(line)) ctx.stdout.write(`${prefix(service, formatLogLine(line, { timestamps: values.timestamps }))}\n`);
+    if (within(line)) ctx.stdout.write(`${format(service, line)}\n`);
   };
 
   // Followed: each live file is read through a descriptor the following goes on with, so that

@@ -15,7 +15,8 @@ import { apply } from '../../executor/apply.js';
 import type { Project } from '../../spec/project.js';
 import { UserError } from '../../errors.js';
 import { executorEnv, timeoutMs, type RunEnv } from './executor-env.js';
-import { logPrefixer, openRenderer, progressMode, type Renderer } from '../render/index.js';
+import { openRenderer, progressMode, type Renderer } from '../render/index.js';
+import { lineFormatter, type LineFormat } from '../render/log-prefix.js';
 import { withProjectLock } from './locked.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
@@ -43,6 +44,11 @@ Options:
   -w, --watch                     Act on the services' develop.watch rules as files change (see stack watch)
       --abort-on-container-exit   Stop every service when one exits; exit with its code
       --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
+      --attach SERVICE            Print only the output of SERVICE (repeatable; even one with attach: false)
+      --no-attach SERVICE         Do not print the output of SERVICE (repeatable)
+      --no-log-prefix             Print the services' lines without the "name |" prefix
+      --no-color                  Print the "name |" prefixes without colours
+      --timestamps                Put each line's time first
       --no-lock-wait              Fail at once when another stack command holds the project's lock
       --remove-orphans            Remove the services the spec no longer has also when services are
                                   named (an up of the whole project always removes them), and the
@@ -72,6 +78,11 @@ export async function run(ctx: CommandContext): Promise<number> {
       watch: { type: 'boolean', short: 'w', default: false },
       'abort-on-container-exit': { type: 'boolean', default: false },
       'exit-code-from': { type: 'string' },
+      attach: { type: 'string', multiple: true, default: [] as string[] },
+      'no-attach': { type: 'string', multiple: true, default: [] as string[] },
+      'no-log-prefix': { type: 'boolean', default: false },
+      'no-color': { type: 'boolean', default: false },
+      timestamps: { type: 'boolean', default: false },
       'no-lock-wait': { type: 'boolean', default: false },
       'remove-orphans': { type: 'boolean', default: false },
       progress: { type: 'string' },
@@ -107,6 +118,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const spec = expandReplicas(loaded, parseScaleOptions(values.scale, loaded));
   const replicasOf = (names: readonly string[]): string[] => [...new Set(names.flatMap((n) => replicaKeys(spec.services, n)))];
   if (exitCodeFrom !== undefined) assertServices(spec, [exitCodeFrom], 'up --exit-code-from');
+  assertServices(loaded, values.attach, 'up --attach');
+  assertServices(loaded, values['no-attach'], 'up --no-attach');
   await assertRunnableIn(ctx, spec);
   const env = executorEnv(ctx, supervisorControl(roots), stopTimeout);
   const options: UpOptions = {
@@ -155,8 +168,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (detach && !interrupt.signal.aborted) return 0;
     // Loaded only here, so `up -d` does not load them.
     const { exitCodeOf, stopServices, untilAllExited, untilFirstExit } = await import('./stop-services.js');
-    // Output of the named services (all when none is named), as compose attaches; not of a service with `attach: false`.
-    const logs = await followServices(ctx, project, named.filter((s) => spec.services[s]?.attach !== false), env);
+    // Output of the named services (all when none is named), as compose attaches; not of a service
+    // with `attach: false`; with --attach, of those services (started here) only; never of --no-attach's.
+    const detached = new Set(replicasOf(values['no-attach']));
+    const attached = (values.attach.length > 0 ? replicasOf(values.attach).filter((s) => targets.includes(s)) : named.filter((s) => spec.services[s]?.attach !== false)).filter((s) => !detached.has(s));
+    const format = { prefix: !values['no-log-prefix'], colour: !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true, timestamps: values.timestamps };
+    const logs = await followServices(ctx, project, attached, env, format);
     let watching: { close(): Promise<void> } | undefined;
     let watchFailed: unknown;
     let code = 0;
@@ -251,12 +268,12 @@ async function servedPorts(projectName: string, env: RunEnv): Promise<Set<string
 }
 
 /** Streams the services' output with `name |` prefixes until stop() (which prints what is left). */
-async function followServices(ctx: CommandContext, project: Project, services: readonly string[], env: RunEnv): Promise<{ stop(): Promise<void> }> {
+async function followServices(ctx: CommandContext, project: Project, services: readonly string[], env: RunEnv, format: LineFormat): Promise<{ stop(): Promise<void> }> {
   const [{ followLogs }, { serviceFiles }] = await Promise.all([import('../../runtime/index.js'), import('../../state/service-files.js')]);
-  const prefix = logPrefixer(services, (ctx.stdout as NodeJS.WriteStream).isTTY === true);
+  const line = lineFormatter(services, format);
   const logs = services.map((service) => ({ service, path: serviceFiles(env.roots, project.name, service).log }));
   const done = new AbortController();
-  const following = followLogs(logs, (service, line) => ctx.stdout.write(`${prefix(service, line.text)}\n`), done.signal);
+  const following = followLogs(logs, (service, text) => ctx.stdout.write(`${line(service, text)}\n`), done.signal);
   return {
     async stop() {
       done.abort();

@@ -6,7 +6,6 @@ import { plainRenderer } from './plain.js';
 import type { ProgressMode, Renderer } from './renderer.js';
 
 export { type ProgressMode, type Renderer } from './renderer.js';
-export { logPrefixer } from './log-prefix.js';
 
 /** Checks a `--progress` value. */
 export function progressMode(value: string | undefined): ProgressMode {

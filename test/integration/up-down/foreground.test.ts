@@ -69,6 +69,28 @@ describeRoot('foreground stack up', () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect((await r.record('stubborn'))?.process).toBeNull();
   });
+
+  it('--attach, --no-attach, --no-log-prefix and --timestamps shape what it prints, as compose', async () => {
+    const r = new Rig();
+    rigs.push(r);
+    const talker = (name: string) => `  ${name}:\n    command: ["sh", "-c", "echo from ${name}; while :; do sleep 0.1; done"]\n`;
+    r.spec(talker('a') + talker('b') + talker('c') + '    attach: false\n');
+    // c has attach: false, but --attach names it; b is named too, then left out by --no-attach.
+    const up = r.start(['up', '--progress', 'plain', '--attach', 'a', '--attach', 'b', '--attach', 'c', '--no-attach', 'b', '--no-log-prefix', '--timestamps']);
+    let out = '';
+    up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 300 && !(out.includes('from a') && out.includes('from c')); i++) await new Promise((res) => setTimeout(res, 20));
+    await new Promise((res) => setTimeout(res, 200)); // b's line, were it printed, would be there by now
+    up.kill('SIGINT');
+    expect((await up).exitCode).toBe(130);
+    expect(out).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* from a$/m);
+    expect(out).toMatch(/^\S+ from c$/m);
+    expect(out).not.toContain('from b');
+    expect(out).not.toContain('|');
+    const bad = await r.stack(['up', '--attach', 'd']);
+    expect(bad.exitCode).toBe(1);
+    expect(String(bad.stderr)).toContain('has no service "d"');
+  });
 });
 
 describeRoot('stack down, interrupted', () => {

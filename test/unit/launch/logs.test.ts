@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatLogLine, joinRecords, logFiles, parseLogRecords, readLogLines } from '../../../src/runtime/logs.js';
+import { joinRecords, logFiles, parseLogRecords, readLogLines } from '../../../src/runtime/logs.js';
+import { lineFormatter } from '../../../src/cli/render/log-prefix.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -58,7 +59,8 @@ describe('CRI log records', () => {
     writeFileSync(join(dir, 'web.logx.1'), rec(9));
     expect(logFiles(log)).toEqual([`${log}.2`, `${log}.1`, log]);
     expect(readLogLines(log).map((l) => l.text)).toEqual(['line 1', 'line 2', 'line 3']);
-    expect(readLogLines(log, { tail: 2 }).map((l) => formatLogLine(l, { timestamps: true }))).toEqual([
+    const line = lineFormatter(['web'], { prefix: false, colour: false, timestamps: true });
+    expect(readLogLines(log, { tail: 2 }).map((l) => line('web', l))).toEqual([
       '2026-11-22T16:00:02.000000000Z line 2',
       '2026-11-22T16:00:03.000000000Z line 3',
     ]);
