@@ -140,8 +140,9 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'up runs image servi
       WorkingDir: '/work',
       User: 'app',
     });
-    const up = await stack('up', '-d', '--pull', 'always', '--progress', 'plain');
+    const up = await stack('up', '-d', '--pull', 'always', '--progress', 'plain', '--quiet-pull');
     expect(up.exitCode, String(up.stderr)).toBe(0);
+    expect(up.stderr).not.toContain('e2e/app:1: pulled'); // --quiet-pull: no pull line; the plan's lines stay
     expect(up.stderr).toMatch(/app.*image changed/);
     expect(up.stderr).toMatch(/frozen.*image changed/); // it names the same tag
     const lines = await eventually('new app output', async () => ((await logOf('app')).includes('no earlier write') ? logOf('app') : undefined));

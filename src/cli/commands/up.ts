@@ -41,6 +41,7 @@ Options:
       --scale SERVICE=N           Run N replicas of SERVICE (repeatable); overrides scale / deploy.replicas
       --pull POLICY               Pull images before starting: always, missing, never, or policy
                                   (default: each service's pull_policy, which defaults to missing)
+      --quiet-pull                Pull without printing progress (a failure is still said)
   -w, --watch                     Act on the services' develop.watch rules as files change (see stack watch)
       --abort-on-container-exit   Stop every service when one exits; exit with its code
       --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
@@ -56,6 +57,7 @@ Options:
                                   active profile enables is no orphan: it is left as it is
       --progress MODE             auto (default), tty, plain, json or quiet
   -t, --timeout N                 Seconds to wait for each service to stop on Ctrl-C (default: its stop_grace_period)
+  -y, --yes                       Accepted for compose's sake: stack up asks nothing
   -h, --help                      Print this help
 
 Environment: STACK_IP_FORWARD=leave never touches net.ipv4.ip_forward; STACK_REGISTRY_TIMEOUT=N
@@ -75,6 +77,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       'force-recreate': { type: 'boolean', default: false },
       scale: { type: 'string', multiple: true, default: [] as string[] },
       pull: { type: 'string' },
+      'quiet-pull': { type: 'boolean', default: false },
+      yes: { type: 'boolean', short: 'y', default: false }, // what compose's means: stack up asks nothing
       watch: { type: 'boolean', short: 'w', default: false },
       'abort-on-container-exit': { type: 'boolean', default: false },
       'exit-code-from': { type: 'string' },
@@ -132,7 +136,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   // every replica of a dependency too (--wait waits for them, images are readied for them)
   const targets = values['no-deps'] ? named : replicasOf(withDependencies(spec, named));
   // Images are pulled (as their policies say) before anything changes: a failed pull starts nothing.
-  const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: mode, ...(pull !== undefined && { pull }) }) : spec;
+  const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: values['quiet-pull'] ? 'quiet' : mode, ...(pull !== undefined && { pull }) }) : spec;
   // Watch rules are checked before anything changes: a bad rule fails the whole up.
   const watchRules = values.watch ? await prepareWatch(ctx, project, targets, env) : undefined;
 
