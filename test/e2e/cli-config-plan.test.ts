@@ -67,6 +67,8 @@ describe('stack config', () => {
       expect(await lines('--profile', 'debug', 'config', '--networks')).toBe('default\nfront');
       expect(await lines('config', '--help')).toMatch(/^Usage: stack config \[OPTIONS\]/);
       expect(await lines('plan', '--help')).toMatch(/^Usage: stack plan \[OPTIONS\]/);
+      // compose's -y (answer yes to every prompt): accepted, stack up asks nothing.
+      expect(await lines('up', '-y', '--help')).toMatch(/-y, --yes +Accepted for compose's sake/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
