@@ -12,6 +12,7 @@ import type { SeccompChoice, Service } from '../spec/project.js';
 import { ALL_CAPABILITIES, capabilityMask, serviceCapabilities } from './caps.js';
 import { DEFAULT_SEARCH_PATH, encodeLaunchRequest } from './launcher-config.js';
 import { isSameProcess } from './proc.js';
+import { cgroupPaused } from '../state/probe.js';
 import { compiledSeccompPairs, seccompRequestPairs, serviceSeccomp } from './seccomp/index.js';
 import { loadUserDb, resolveUser, type UserDb } from './user.js';
 
@@ -92,6 +93,8 @@ export function execRequest(
 ): [string, string][] {
   const s = target.service;
   if (argv.length === 0) throw new UserError('EXEC_NO_COMMAND', `exec in service "${s.name}": no command given`, 'name the program to run');
+  // A command joining a frozen group would be frozen too, and wait for the unpause (Docker refuses it).
+  if (cgroupPaused(target.cgroupDirs)) throw new UserError('SERVICE_PAUSED', `service "${s.name}" is paused`, `\`stack unpause ${s.name}\` lets it (and commands in it) run again`);
   const identity = options.user === undefined && s.imageRoot !== undefined ? s.imageRoot.identity : resolveUser(s.name, options.user ?? s.user, userDb);
   const env = { ...s.environment, ...options.env };
   const pairs: [string, string][] = [

@@ -65,7 +65,10 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
 }
 
 /** A service's process as observe() sees it, and nothing else of it (not the planner's LiveProcess: the recorded pid alone). */
-export type ServiceProcess = Pick<LiveService, 'name' | 'process' | 'oneOff'>;
+export type ServiceProcess = Pick<LiveService, 'name' | 'process' | 'oneOff'> & {
+  /** The cgroup folders its record names (not looked at). */
+  readonly cgroupDirs: readonly string[];
+};
 
 /**
  * The project's services and their processes, as observe() sees them (a process its cgroups hold
@@ -81,7 +84,7 @@ export async function observeProcesses(project: string, options: ObserveOptions 
   await Promise.all(
     services.records.map(async (r) => {
       const { record, thisBoot, alive } = await current(looking, r, warnings);
-      found[r.service] = serviceProcess(record, thisBoot, alive);
+      found[r.service] = { ...serviceProcess(record, thisBoot, alive), cgroupDirs: record.cgroups };
     }),
   );
   return { services: sorted(found), warnings };
@@ -187,7 +190,7 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
 }
 
 /** The service's name, its record's process and whether it runs (never believed from another boot), its one-off's service. */
-function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): ServiceProcess {
+function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): Omit<ServiceProcess, 'cgroupDirs'> {
   return {
     name: r.service,
     process: r.process === null ? null : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process), ...stopSignalOf(r) },

@@ -33,6 +33,17 @@ export async function dirPresent(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a service's cgroups are frozen (`stack pause`): the v1 freezer's `freezer.state` (one of
+ * `dirs` is in the freezer hierarchy) is FROZEN or FREEZING, or a v2 group's `cgroup.freeze` is 1.
+ * Read synchronously (one small cgroupfs file); false when neither can be read.
+ */
+export function cgroupPaused(dirs: readonly string[]): boolean {
+  const freezer = dirs.find((d) => d.includes('/freezer/'));
+  if (freezer !== undefined) return /^FR/.test(readProcFile(join(freezer, 'freezer.state')) ?? '');
+  return dirs.some((d) => readProcFile(join(d, 'cgroup.freeze'))?.trim() === '1');
+}
+
 /** The recorded process still runs: same pid, same start time, not a zombie. */
 export function processAlive(pid: number, startTime: number): boolean {
   return isSameProcess(pid, startTime);

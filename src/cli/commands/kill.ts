@@ -10,7 +10,8 @@
 import { constants as osConstants } from 'node:os';
 import { UserError } from '../../errors.js';
 import { PinnedProcess } from '../../sys/pidfd.js';
-import { signalNumber } from '../../runtime/index.js';
+import { openCgroups, signalNumber } from '../../runtime/index.js';
+import { cgroupPaused } from '../../state/probe.js';
 import { planStop } from '../../planner/index.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
@@ -76,6 +77,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         if (stops) await markStoppedByUser(name, service, target, env.roots);
         if (!pinned.signal(signal.number)) continue; // it exited meanwhile
         ctx.stderr.write(`${service}  ${signal.name} sent to pid ${target.pid}${stops ? ' (stopped: not restarted)' : ''}\n`);
+        // Paused: SIGKILL ends it once thawed (on cgroup v1 a frozen process does not die); any
+        // other signal waits, queued, for its unpause.
+        if (signal.name === 'SIGKILL' && cgroupPaused(record.cgroups)) await (await openCgroups()).open(name, service).thaw();
         if (signal.name === 'SIGKILL') await pinned.waitExit(KILL_WAIT_MS);
       } finally {
         pinned.close();

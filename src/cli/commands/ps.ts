@@ -6,6 +6,7 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { observeProcesses } from '../../state/observe.js';
+import { cgroupPaused } from '../../state/probe.js';
 import { stateRoots } from '../../state/paths.js';
 // From its module, not the supervisor's index: that one brings the code that starts, waits for
 // and stops supervisors (a chunk of its own, 7 KB), none of which `ps` runs.
@@ -125,7 +126,8 @@ export async function run(ctx: CommandContext): Promise<number> {
         name: rowName(s.name),
         service: replicaOf(s.name).service,
         index: replicaOf(s.name).index,
-        state: running ? 'running' : (sup?.state === 'restarting' ? 'restarting' : (endOf(s) ?? sup?.lastExit ?? 'exited')),
+        // A running one whose cgroups are frozen (`stack pause`) is paused, as Docker shows it.
+        state: running ? (cgroupPaused(s.cgroupDirs) ? 'paused' : 'running') : (sup?.state === 'restarting' ? 'restarting' : (endOf(s) ?? sup?.lastExit ?? 'exited')),
         health: running ? (sup?.health ?? null) : null,
         pid: running ? s.process!.pid : null,
         restarts: sup?.restarts ?? 0,
@@ -137,7 +139,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       };
     });
   // An exit shows how it ended (`exited with code 1`): its state for --status is `exited`.
-  const stateOf = (row: PsRow): string => (row.state === 'running' || row.state === 'restarting' ? row.state : 'exited');
+  const stateOf = (row: PsRow): string => (row.state === 'running' || row.state === 'restarting' || row.state === 'paused' ? row.state : 'exited');
   const rows = values.status.length === 0 ? all : all.filter((r) => values.status.includes(stateOf(r)));
   if (values.services) {
     // compose's `ps --services`: the services' names (a scaled service's once, a one-off's as the

@@ -17,6 +17,7 @@ import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { hasHooks, runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
+import { cgroupPaused } from '../../state/probe.js';
 
 interface Pid {
   pid: number;
@@ -73,6 +74,9 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
   const monitor = record?.monitor as Pid | undefined;
   if (record?.process) {
     const { pid, startTime } = record.process;
+    // Paused (`stack pause`): a frozen process runs no hook and acts on no signal (nor dies of
+    // SIGKILL, on cgroup v1) until thawed: a stop thaws it first. One read of its freezer.
+    if (cgroupPaused(record.cgroups)) await group.thaw();
     // Its spec as the run has it; a service the run's project lacks (all of them in a `down`) as
     // it was started, when its record says it has pre_stop hooks (compose's down runs them).
     const startedAs = settings.preStop ? ctx.startedAs : undefined;

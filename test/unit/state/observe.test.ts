@@ -139,11 +139,12 @@ describe('observe', () => {
     await serviceRecords.write(roots, { ...webRecord({ bootId: 'another-boot' }), service: 'old' });
     const full = await observe('p', { roots, netnsDir });
     const processes = await observeProcesses('p', { roots, netnsDir });
-    expect(processes.services).toEqual(Object.fromEntries(Object.entries(full.services).map(([k, s]) => [k, { name: s.name, process: s.process, ...(s.oneOff !== undefined && { oneOff: s.oneOff }) }])));
+    // Beside each process, the cgroup folders its record names (`ps` reads their freezer: paused).
+    expect(processes.services).toEqual(Object.fromEntries(Object.entries(full.services).map(([k, s]) => [k, { name: s.name, process: s.process, ...(s.oneOff !== undefined && { oneOff: s.oneOff }), cgroupDirs: s.cgroups.map((c) => c.name) }])));
     expect(processes.services.web?.process?.alive).toBe(true);
     expect(processes.services.api?.process?.alive).toBe(false);
     expect(processes.services.old?.process?.alive).toBe(false);
-    expect(processes.services['web-run-1']).toEqual({ name: 'web-run-1', process: null, oneOff: 'web' });
+    expect(processes.services['web-run-1']).toMatchObject({ name: 'web-run-1', process: null, oneOff: 'web' });
   });
 
   test('an unreadable record is a warning, the rest is still observed', async () => {
