@@ -3,7 +3,7 @@
 // are synchronous calls behind an async signature: a stat of sysfs, cgroupfs or nsfs answers in
 // microseconds, while a round trip through libuv's four threads per probe made observing 20
 // services (~260 probes) take ~38 ms.
-import { readlinkSync, statfsSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isSameProcess, readProcFile, readStartTime } from '../sys/proc.js';
 
@@ -42,6 +42,15 @@ export function cgroupPaused(dirs: readonly string[]): boolean {
   const freezer = dirs.find((d) => d.includes('/freezer/'));
   if (freezer !== undefined) return /^FR/.test(readProcFile(join(freezer, 'freezer.state')) ?? '');
   return dirs.some((d) => readProcFile(join(d, 'cgroup.freeze'))?.trim() === '1');
+}
+
+/** The services `stack pause` marked paused (state/service-files.ts pausedMarksDir): none when there is no mark. */
+export function pausedMarks(dir: string): Set<string> {
+  try {
+    return new Set(readdirSync(dir));
+  } catch {
+    return new Set();
+  }
 }
 
 /** The recorded process still runs: same pid, same start time, not a zombie. */

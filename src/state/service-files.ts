@@ -19,6 +19,15 @@ export interface ServiceFiles {
   readonly stopped: string;
 }
 
+/**
+ * The folder of the marks `stack pause` leaves, one empty file per service it froze: what tells
+ * `ps`, a stop and `kill` to look at that service's freezer (one listing, or one failed stat, for
+ * every other service, instead of a freezer read each). Gone with the run folder at `down`.
+ */
+export function pausedMarksDir(roots: StateRoots, project: string): string {
+  return join(projectRunDir(roots, project), 'paused');
+}
+
 /** The runtime folder of every service of a project. */
 export function runtimeRoot(roots: StateRoots, project: string): string {
   return join(projectRunDir(roots, project), 'runtime');

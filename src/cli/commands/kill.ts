@@ -10,8 +10,9 @@
 import { constants as osConstants } from 'node:os';
 import { UserError } from '../../errors.js';
 import { PinnedProcess } from '../../sys/pidfd.js';
-import { openCgroups, signalNumber } from '../../runtime/index.js';
-import { cgroupPaused } from '../../state/probe.js';
+import { openCgroups, signalNumber, unpauseGroup } from '../../runtime/index.js';
+import { pausedMarksDir } from '../../state/service-files.js';
+import { existsSync } from 'node:fs';
 import { planStop } from '../../planner/index.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
@@ -79,7 +80,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         ctx.stderr.write(`${service}  ${signal.name} sent to pid ${target.pid}${stops ? ' (stopped: not restarted)' : ''}\n`);
         // Paused: SIGKILL ends it once thawed (on cgroup v1 a frozen process does not die); any
         // other signal waits, queued, for its unpause.
-        if (signal.name === 'SIGKILL' && cgroupPaused(record.cgroups)) await (await openCgroups()).open(name, service).thaw();
+        if (signal.name === 'SIGKILL' && existsSync(`${pausedMarksDir(env.roots, name)}/${service}`)) await unpauseGroup(env.roots, name, service, (await openCgroups()).open(name, service), record.cgroups);
         if (signal.name === 'SIGKILL') await pinned.waitExit(KILL_WAIT_MS);
       } finally {
         pinned.close();

@@ -5,7 +5,8 @@
 // a stop, restart or `down` thaws it first, and `kill` with SIGKILL thaws it so that it dies.
 import { observe } from '../../state/observe.js';
 import { acquireProjectLock } from '../../state/lock.js';
-import { cgroupPaused } from '../../state/probe.js';
+import { cgroupPaused, pausedMarks } from '../../state/probe.js';
+import { pausedMarksDir } from '../../state/service-files.js';
 import { replicaLabels } from '../../planner/replicas.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
@@ -43,14 +44,17 @@ async function act(ctx: CommandContext, verb: 'pause' | 'unpause'): Promise<numb
   try {
     const live = await observe(name, { roots: env.roots });
     const labels = replicaLabels(Object.keys(live.services).filter((s) => live.services[s]?.oneOff === undefined));
-    const { openCgroups } = await import('../../runtime/index.js');
+    const { openCgroups, pauseGroup, unpauseGroup } = await import('../../runtime/index.js');
     const cgroups = await openCgroups();
+    const marked = pausedMarks(pausedMarksDir(env.roots, name));
     for (const service of services) {
       const observed = live.services[service];
       if (observed?.process?.alive !== true) continue; // not running: nothing to freeze or thaw
-      if (cgroupPaused(observed.cgroups.map((c) => c.name)) === (verb === 'pause')) continue; // already so
+      const dirs = observed.cgroups.map((c) => c.name);
+      const paused = marked.has(service) && cgroupPaused(dirs);
+      if (paused === (verb === 'pause')) continue; // already so
       const group = cgroups.open(name, service);
-      await (verb === 'pause' ? group.freeze() : group.thaw());
+      await (verb === 'pause' ? pauseGroup(env.roots, name, service, group) : unpauseGroup(env.roots, name, service, group, dirs));
       ctx.stderr.write(`${labels.get(service) ?? service} ${verb === 'pause' ? 'paused' : 'unpaused'}\n`);
     }
   } finally {

@@ -6,7 +6,8 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { observeProcesses } from '../../state/observe.js';
-import { cgroupPaused } from '../../state/probe.js';
+import { cgroupPaused, pausedMarks } from '../../state/probe.js';
+import { pausedMarksDir } from '../../state/service-files.js';
 import { stateRoots } from '../../state/paths.js';
 // From its module, not the supervisor's index: that one brings the code that starts, waits for
 // and stops supervisors (a chunk of its own, 7 KB), none of which `ps` runs.
@@ -95,6 +96,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     );
   }
   const bySupervisor = new Map<string, ServiceStatus>(status?.services.map((s) => [s.name, s]) ?? []);
+  // Those `stack pause` marked: their freezer says whether they still are (one listing, most often of nothing).
+  const paused = pausedMarks(pausedMarksDir(roots, project));
   // A service with replicas beyond the first shows each as SERVICE-N (one of one keeps its name).
   const scaled = new Set(Object.keys(live.services).flatMap((k) => (replicaOf(k).index > 1 ? [replicaOf(k).service] : [])));
   const rowName = (key: string): string => {
@@ -127,7 +130,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         service: replicaOf(s.name).service,
         index: replicaOf(s.name).index,
         // A running one whose cgroups are frozen (`stack pause`) is paused, as Docker shows it.
-        state: running ? (cgroupPaused(s.cgroupDirs) ? 'paused' : 'running') : (sup?.state === 'restarting' ? 'restarting' : (endOf(s) ?? sup?.lastExit ?? 'exited')),
+        state: running ? (paused.has(s.name) && cgroupPaused(s.cgroupDirs) ? 'paused' : 'running') : (sup?.state === 'restarting' ? 'restarting' : (endOf(s) ?? sup?.lastExit ?? 'exited')),
         health: running ? (sup?.health ?? null) : null,
         pid: running ? s.process!.pid : null,
         restarts: sup?.restarts ?? 0,

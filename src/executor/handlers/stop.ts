@@ -3,7 +3,7 @@
 // kills whatever is left in its cgroups. Remove takes away what a run leaves: the cgroups, the
 // runtime files and, for a service that leaves the project, the record itself.
 import { mark } from '../../trace.js';
-import { lstatSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { rm } from '../../sys/fs-async.js';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { opId } from '../../planner/edges.js';
@@ -17,7 +17,8 @@ import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { hasHooks, runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
-import { cgroupPaused } from '../../state/probe.js';
+import { pausedMarksDir } from '../../state/service-files.js';
+import { unpauseGroup } from '../../runtime/index.js';
 
 interface Pid {
   pid: number;
@@ -75,8 +76,8 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
   if (record?.process) {
     const { pid, startTime } = record.process;
     // Paused (`stack pause`): a frozen process runs no hook and acts on no signal (nor dies of
-    // SIGKILL, on cgroup v1) until thawed: a stop thaws it first. One read of its freezer.
-    if (cgroupPaused(record.cgroups)) await group.thaw();
+    // SIGKILL, on cgroup v1) until thawed: a stop thaws it first. One failed stat for the others.
+    if (existsSync(`${pausedMarksDir(ctx.roots, project)}/${op.service}`)) await unpauseGroup(ctx.roots, project, op.service, group, record.cgroups);
     // Its spec as the run has it; a service the run's project lacks (all of them in a `down`) as
     // it was started, when its record says it has pre_stop hooks (compose's down runs them).
     const startedAs = settings.preStop ? ctx.startedAs : undefined;

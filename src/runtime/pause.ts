@@ -1,0 +1,27 @@
+// `stack pause` / `unpause` on one service's cgroups: frozen (every process stops where it is,
+// the cgroup manager's freeze: the v1 freezer, or v2's cgroup.freeze) and thawed, with a mark in
+// the project's run folder (state/service-files.ts pausedMarksDir) that tells `ps`, a stop and
+// `kill` which services to look at. The kernel's freezer is what says whether one is paused.
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cgroupPaused } from '../state/probe.js';
+import { pausedMarksDir } from '../state/service-files.js';
+import { STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
+import type { CgroupHandle } from './cgroup/index.js';
+
+/** Marks `service` paused, then freezes its group (marked first: a pause cut off after the freeze is still found). */
+export async function pauseGroup(roots: StateRoots, project: string, service: string, group: Pick<CgroupHandle, 'freeze'>): Promise<void> {
+  const dir = pausedMarksDir(roots, project);
+  mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
+  writeFileSync(`${dir}/${service}`, '');
+  await group.freeze();
+}
+
+/** Thaws `service`'s group when its freezer (`dirs`) says frozen, then drops its mark. */
+export async function unpauseGroup(roots: StateRoots, project: string, service: string, group: Pick<CgroupHandle, 'thaw'>, dirs: readonly string[]): Promise<void> {
+  if (cgroupPaused(dirs)) await group.thaw();
+  try {
+    unlinkSync(`${pausedMarksDir(roots, project)}/${service}`);
+  } catch {
+    // not marked, or the run folder is gone
+  }
+}
