@@ -7,13 +7,30 @@ import { cgroupPaused } from '../state/probe.js';
 import { pausedMarksDir } from '../state/service-files.js';
 import { STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
 import type { CgroupHandle } from './cgroup/index.js';
+import { KernelError, UserError } from '../errors.js';
 
-/** Marks `service` paused, then freezes its group (marked first: a pause cut off after the freeze is still found). */
-export async function pauseGroup(roots: StateRoots, project: string, service: string, group: Pick<CgroupHandle, 'freeze'>): Promise<void> {
+/**
+ * Marks `service` paused, then freezes its group (marked first: a pause cut off after the freeze
+ * is still found), and checks that its freezer (`dirs`) says so: a v2 hierarchy of a kernel before
+ * 5.2 has no `cgroup.freeze`, and a task that will not freeze (uninterruptible sleep) fails the
+ * freeze. Either is a UserError, the group thawed and its mark dropped.
+ */
+export async function pauseGroup(roots: StateRoots, project: string, service: string, group: Pick<CgroupHandle, 'freeze' | 'thaw'>, dirs: readonly string[]): Promise<void> {
   const dir = pausedMarksDir(roots, project);
   mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
   writeFileSync(`${dir}/${service}`, '');
-  await group.freeze();
+  let why: string | undefined;
+  try {
+    await group.freeze();
+    if (!cgroupPaused(dirs)) why = 'this kernel\'s cgroup hierarchy has no freezer it can use (cgroup v2 before Linux 5.2)';
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+    why = `its processes would not all freeze (${e.message})`;
+  }
+  if (why === undefined) return;
+  await unpauseGroup(roots, project, service, group, dirs);
+  await group.thaw().catch(() => undefined);
+  throw new UserError('PAUSE_FAILED', `service "${service}" cannot be paused: ${why}`, 'a process in uninterruptible sleep (D in `stack top`) holds a freeze up; try again once it is done');
 }
 
 /** Thaws `service`'s group when its freezer (`dirs`) says frozen, then drops its mark. */

@@ -34,14 +34,13 @@ export async function dirPresent(path: string): Promise<boolean> {
 }
 
 /**
- * Whether a service's cgroups are frozen (`stack pause`): the v1 freezer's `freezer.state` (one of
- * `dirs` is in the freezer hierarchy) is FROZEN or FREEZING, or a v2 group's `cgroup.freeze` is 1.
- * Read synchronously (one small cgroupfs file); false when neither can be read.
+ * Whether a service's cgroups are frozen (`stack pause`): in one of `dirs`, the v1 freezer's
+ * `freezer.state` is FROZEN or FREEZING, or a v2 group's `cgroup.freeze` is 1 (each folder is
+ * asked for both: a file a folder lacks says nothing, whatever its path looks like). Read
+ * synchronously (small cgroupfs files); false when none can be read.
  */
 export function cgroupPaused(dirs: readonly string[]): boolean {
-  const freezer = dirs.find((d) => d.includes('/freezer/'));
-  if (freezer !== undefined) return /^FR/.test(readProcFile(join(freezer, 'freezer.state')) ?? '');
-  return dirs.some((d) => readProcFile(join(d, 'cgroup.freeze'))?.trim() === '1');
+  return dirs.some((d) => /^FR/.test(readProcFile(join(d, 'freezer.state')) ?? '') || readProcFile(join(d, 'cgroup.freeze'))?.trim() === '1');
 }
 
 /** The services `stack pause` marked paused (state/service-files.ts pausedMarksDir): none when there is no mark. */

@@ -2,10 +2,10 @@
 // first) and the real kernel's freezer, as compose's: a paused service's processes stop where
 // they are (a counter it writes stands still) and `ps` says paused; `exec` into it is refused;
 // unpause lets it run on; a stop of a paused service thaws it first (it acts on its SIGTERM at
-// once, not after its grace period), SIGKILL thaws one so that it dies, and a `down` of paused
-// services leaves nothing.
+// once, not after its grace period), SIGKILL thaws one so that it dies, a start in a group a pause
+// froze runs, and a `down` of paused services leaves nothing.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,7 +71,7 @@ describeWith({ root: true, commands: ['sh', 'sleep'] }, 'stack pause / unpause',
     expect(await states()).toEqual({ other: 'running', ticker: 'running' });
   });
 
-  it('a paused service is thawed to be stopped: it acts on SIGTERM at once; down leaves nothing', async () => {
+  it('a paused service is thawed to be stopped: it acts on SIGTERM at once; SIGKILL kills one; down of paused ones leaves nothing', async () => {
     expect((await stack('pause')).exitCode).toBe(0);
     expect(await states()).toEqual({ other: 'paused', ticker: 'paused' });
     const stop = await stack('stop', 'ticker');
@@ -81,9 +81,16 @@ describeWith({ root: true, commands: ['sh', 'sleep'] }, 'stack pause / unpause',
     // SIGKILL to a paused one: thawed, it dies (on cgroup v1 a frozen process would not).
     const kill = await stack('kill', 'other');
     expect(kill.exitCode, kill.stderr).toBe(0);
+    await eventually('its exit record', async () => (existsSync(serviceFiles(roots, project, 'other').exit) ? true : undefined), 10_000);
     expect(JSON.parse(readFileSync(serviceFiles(roots, project, 'other').exit, 'utf8'))).toMatchObject({ signal: 'SIGKILL' });
+    // Started again in the groups they were paused in: they run (the groups were thawed, the marks dropped).
+    expect((await stack('up', '-d')).exitCode).toBe(0);
+    expect(await states()).toEqual({ other: 'running', ticker: 'running' });
+    expect(readdirSync(join(roots.run, project, 'paused'))).toEqual([]);
+    // Both paused, then down: nothing of the project is left, its marks neither.
+    expect((await stack('pause')).exitCode).toBe(0);
     const down = await stack('down');
     expect(down.exitCode, down.stderr).toBe(0);
-    expect((await stack('ps', '-a')).stdout).not.toContain('other');
+    expect(existsSync(join(roots.run, project))).toBe(false);
   });
 });

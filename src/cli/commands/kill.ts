@@ -78,9 +78,10 @@ export async function run(ctx: CommandContext): Promise<number> {
         if (stops) await markStoppedByUser(name, service, target, env.roots);
         if (!pinned.signal(signal.number)) continue; // it exited meanwhile
         ctx.stderr.write(`${service}  ${signal.name} sent to pid ${target.pid}${stops ? ' (stopped: not restarted)' : ''}\n`);
-        // Paused: SIGKILL ends it once thawed (on cgroup v1 a frozen process does not die); any
-        // other signal waits, queued, for its unpause.
-        if (signal.name === 'SIGKILL' && existsSync(`${pausedMarksDir(env.roots, name)}/${service}`)) await unpauseGroup(env.roots, name, service, (await openCgroups()).open(name, service), record.cgroups);
+        // Paused: a signal that stops it (SIGKILL, its stop signal) is acted on once thawed, as
+        // Docker's kill resumes the container (on cgroup v1 a frozen process does not even die of
+        // SIGKILL); any other signal waits, queued, for its unpause.
+        if (stops && existsSync(`${pausedMarksDir(env.roots, name)}/${service}`)) await unpauseGroup(env.roots, name, service, (await openCgroups()).open(name, service), record.cgroups);
         if (signal.name === 'SIGKILL') await pinned.waitExit(KILL_WAIT_MS);
       } finally {
         pinned.close();

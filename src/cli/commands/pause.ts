@@ -49,13 +49,22 @@ async function act(ctx: CommandContext, verb: 'pause' | 'unpause'): Promise<numb
     const marked = pausedMarks(pausedMarksDir(env.roots, name));
     for (const service of services) {
       const observed = live.services[service];
-      if (observed?.process?.alive !== true) continue; // not running: nothing to freeze or thaw
+      // One-offs of `stack run` are left alone, as compose's pause leaves one-off containers.
+      if (observed === undefined || observed.oneOff !== undefined) continue;
       const dirs = observed.cgroups.map((c) => c.name);
-      const paused = marked.has(service) && cgroupPaused(dirs);
-      if (paused === (verb === 'pause')) continue; // already so
       const group = cgroups.open(name, service);
-      await (verb === 'pause' ? pauseGroup(env.roots, name, service, group) : unpauseGroup(env.roots, name, service, group, dirs));
-      ctx.stderr.write(`${labels.get(service) ?? service} ${verb === 'pause' ? 'paused' : 'unpaused'}\n`);
+      if (verb === 'unpause') {
+        // Marked: thawed whether its process still runs or not (a frozen group would freeze its next start).
+        if (!marked.has(service)) continue;
+        const frozen = cgroupPaused(dirs);
+        await unpauseGroup(env.roots, name, service, group, dirs);
+        if (frozen && observed.process?.alive === true) ctx.stderr.write(`${labels.get(service) ?? service} unpaused\n`);
+        continue;
+      }
+      if (observed.process?.alive !== true) continue; // not running: nothing to freeze
+      if (marked.has(service) && cgroupPaused(dirs)) continue; // paused already
+      await pauseGroup(env.roots, name, service, group, dirs);
+      ctx.stderr.write(`${labels.get(service) ?? service} paused\n`);
     }
   } finally {
     await lock.release();

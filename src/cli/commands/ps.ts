@@ -27,15 +27,15 @@ List the project's services: state, health, pid, restarts and published ports.
 
 Options:
   -a, --all             Show the one-offs of \`stack run\` too (as compose's ps -a does)
-      --status STATE    Only the services in STATE: running, restarting or exited (compose's
-                        created, paused, removing and dead match none here); repeatable; with
+      --status STATE    Only the services in STATE: running, restarting, paused or exited
+                        (compose's created, removing and dead match none here); repeatable; with
                         it, the one-offs of \`stack run\` show too (as in compose)
       --services        Print the services' names only, one a line
       --format FORMAT   table (default) or json
   -h, --help            Print this help
 `;
 
-/** The states --status takes: compose's; stack shows only the first three (an ended service is exited). */
+/** The states --status takes: compose's; stack shows running, restarting, exited (an ended service) and paused. */
 const STATES = ['running', 'restarting', 'exited', 'created', 'paused', 'removing', 'dead'] as const;
 
 /** One row of `stack ps`. */

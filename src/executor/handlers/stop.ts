@@ -76,8 +76,12 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
   if (record?.process) {
     const { pid, startTime } = record.process;
     // Paused (`stack pause`): a frozen process runs no hook and acts on no signal (nor dies of
-    // SIGKILL, on cgroup v1) until thawed: a stop thaws it first. One failed stat for the others.
-    if (existsSync(`${pausedMarksDir(ctx.roots, project)}/${op.service}`)) await unpauseGroup(ctx.roots, project, op.service, group, record.cgroups);
+    // SIGKILL, on cgroup v1) until thawed: a stop thaws it first, its stop mark written before (a
+    // signal it was sent while paused may end it as it thaws). One failed stat for the others.
+    if (existsSync(`${pausedMarksDir(ctx.roots, project)}/${op.service}`)) {
+      writeRuntimeJsonSync(files.stopped, { pid, startTime });
+      await unpauseGroup(ctx.roots, project, op.service, group, record.cgroups);
+    }
     // Its spec as the run has it; a service the run's project lacks (all of them in a `down`) as
     // it was started, when its record says it has pre_stop hooks (compose's down runs them).
     const startedAs = settings.preStop ? ctx.startedAs : undefined;
@@ -106,6 +110,9 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
     );
     mark('stop: stopped');
   } else {
+    // Paused, its process gone meanwhile (cgroup v2 lets a fatal signal end a frozen one): thawed,
+    // or the group would freeze what starts in it next.
+    if (existsSync(`${pausedMarksDir(ctx.roots, project)}/${op.service}`)) await unpauseGroup(ctx.roots, project, op.service, group, record?.cgroups ?? group.dirs);
     await group.killAll();
     await gone();
   }
