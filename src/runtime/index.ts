@@ -22,7 +22,7 @@ export { checkTargets, type ServiceView, type ViewMount } from './view.js';
 export { hidesCache, serviceHides, type HidesCache } from './hidden.js';
 export { deviceRulesFor } from './devices.js';
 export { openCgroups, type CgroupHandle, type CgroupManager } from './cgroup/index.js';
-export { pauseGroup, unpauseGroup } from './pause.js';
+export { pauseGroup, pauseMarked, unpauseGroup } from './pause.js';
 export { inMonitorGroup, monitorPlacement, placeInMonitorGroup, removeMonitorGroup } from './cgroup/monitors.js';
 export { execAttached, execInService, execTargetOf, type AttachedExec, type ExecService, type ExecTarget } from './exec.js';
 export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';

@@ -2,9 +2,9 @@
 // the cgroup manager's freeze: the v1 freezer, or v2's cgroup.freeze) and thawed, with a mark in
 // the project's run folder (state/service-files.ts pausedMarksDir) that tells `ps`, a stop and
 // `kill` which services to look at. The kernel's freezer is what says whether one is paused.
-import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cgroupPaused } from '../state/probe.js';
-import { pausedMarksDir } from '../state/service-files.js';
+import { pausedMarkPath, pausedMarksDir } from '../state/service-files.js';
 import { STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
 import type { CgroupHandle } from './cgroup/index.js';
 import { KernelError, UserError } from '../errors.js';
@@ -18,7 +18,7 @@ import { KernelError, UserError } from '../errors.js';
 export async function pauseGroup(roots: StateRoots, project: string, service: string, group: Pick<CgroupHandle, 'freeze' | 'thaw'>, dirs: readonly string[]): Promise<void> {
   const dir = pausedMarksDir(roots, project);
   mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
-  writeFileSync(`${dir}/${service}`, '');
+  writeFileSync(pausedMarkPath(roots, project, service), '');
   let why: string | undefined;
   try {
     await group.freeze();
@@ -28,17 +28,23 @@ export async function pauseGroup(roots: StateRoots, project: string, service: st
     why = `its processes would not all freeze (${e.message})`;
   }
   if (why === undefined) return;
-  await unpauseGroup(roots, project, service, group, dirs);
-  await group.thaw().catch(() => undefined);
+  await unpauseGroup(roots, project, service, group, dirs); // thawed when frozen or still FREEZING
   throw new UserError('PAUSE_FAILED', `service "${service}" cannot be paused: ${why}`, 'a process in uninterruptible sleep (D in `stack top`) holds a freeze up; try again once it is done');
 }
 
-/** Thaws `service`'s group when its freezer (`dirs`) says frozen, then drops its mark. */
-export async function unpauseGroup(roots: StateRoots, project: string, service: string, group: Pick<CgroupHandle, 'thaw'>, dirs: readonly string[]): Promise<void> {
-  if (cgroupPaused(dirs)) await group.thaw();
+/** Whether `stack pause` marked `service` (one stat: what a stop, a start and `kill` ask before they look at its freezer). */
+export function pauseMarked(roots: StateRoots, project: string, service: string): boolean {
+  return existsSync(pausedMarkPath(roots, project, service));
+}
+
+/** Thaws `service`'s group when its freezer (`dirs`) says frozen, then drops its mark; whether it thawed. */
+export async function unpauseGroup(roots: StateRoots, project: string, service: string, group: Pick<CgroupHandle, 'thaw'>, dirs: readonly string[]): Promise<boolean> {
+  const frozen = cgroupPaused(dirs);
+  if (frozen) await group.thaw();
   try {
-    unlinkSync(`${pausedMarksDir(roots, project)}/${service}`);
+    unlinkSync(pausedMarkPath(roots, project, service));
   } catch {
     // not marked, or the run folder is gone
   }
+  return frozen;
 }

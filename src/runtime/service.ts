@@ -5,7 +5,7 @@
 // hidden paths) and the launch into its netns.
 import { mark } from '../trace.js';
 import { mkdir } from '../sys/fs-async.js';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project, Service } from '../spec/project.js';
 import { NETNS_DIR, serviceRootDir, STATE_DIR_MODE, type StateRoots } from '../state/paths.js';
@@ -17,8 +17,8 @@ import { serviceDevices } from './devices.js';
 import { serviceHides, type HidesCache } from './hidden.js';
 import { launch, type LaunchedService } from './launch.js';
 import { prepareMounts, type MountSetup } from './mounts.js';
-import { pausedMarksDir, serviceFiles } from '../state/service-files.js';
-import { unpauseGroup } from './pause.js';
+import { serviceFiles } from '../state/service-files.js';
+import { pauseMarked, unpauseGroup } from './pause.js';
 import { loadUserDb, type UserDb } from './user.js';
 
 /** Where and how a service is started. */
@@ -80,7 +80,7 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
   mark('service: cgroup created');
   if (request.empty) await group.killAll();
   // A group `stack pause` froze, whose process died meanwhile: thawed, or the new one would freeze at once.
-  if (existsSync(`${pausedMarksDir(roots, project.name)}/${service.name}`)) await unpauseGroup(roots, project.name, service.name, group, group.dirs);
+  if (pauseMarked(roots, project.name, service.name)) await unpauseGroup(roots, project.name, service.name, group, group.dirs);
   mark('service: cgroup emptied');
   const files = serviceFiles(roots, project.name, service.name);
   mkdirSync(files.dir, { recursive: true, mode: STATE_DIR_MODE }); // its name files' folder (start-service made it already; a direct caller, not)

@@ -51,11 +51,8 @@ export async function awaitExitRecord(path: string, process: ProcessRef, monitor
   }
 }
 
-/** A process named for the life of the boot. */
-interface ProcessRef {
-  readonly pid: number;
-  readonly startTime: number;
-}
+/** A process named for the life of the boot, as an exit record names it. */
+type ProcessRef = Pick<ExitRecord, 'pid' | 'startTime'>;
 
 /** One phrase for humans: `exited with code 3`, `killed by SIGKILL (out of memory)`. */
 export function describeExit(record: ExitRecord): string {

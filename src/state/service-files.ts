@@ -28,6 +28,11 @@ export function pausedMarksDir(roots: StateRoots, project: string): string {
   return join(projectRunDir(roots, project), 'paused');
 }
 
+/** The mark `stack pause` leaves for one service (in pausedMarksDir). */
+export function pausedMarkPath(roots: StateRoots, project: string, service: string): string {
+  return `${pausedMarksDir(roots, project)}/${service}`;
+}
+
 /** The runtime folder of every service of a project. */
 export function runtimeRoot(roots: StateRoots, project: string): string {
   return join(projectRunDir(roots, project), 'runtime');

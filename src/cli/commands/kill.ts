@@ -10,9 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { UserError } from '../../errors.js';
 import { PinnedProcess } from '../../sys/pidfd.js';
-import { openCgroups, signalNumber, unpauseGroup } from '../../runtime/index.js';
-import { pausedMarksDir } from '../../state/service-files.js';
-import { existsSync } from 'node:fs';
+import { openCgroups, pauseMarked, signalNumber, unpauseGroup } from '../../runtime/index.js';
 import { planStop } from '../../planner/index.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
@@ -81,7 +79,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         // Paused: a signal that stops it (SIGKILL, its stop signal) is acted on once thawed, as
         // Docker's kill resumes the container (on cgroup v1 a frozen process does not even die of
         // SIGKILL); any other signal waits, queued, for its unpause.
-        if (stops && existsSync(`${pausedMarksDir(env.roots, name)}/${service}`)) await unpauseGroup(env.roots, name, service, (await openCgroups()).open(name, service), record.cgroups);
+        if (stops && pauseMarked(env.roots, name, service)) await unpauseGroup(env.roots, name, service, (await openCgroups()).open(name, service), record.cgroups);
         if (signal.name === 'SIGKILL') await pinned.waitExit(KILL_WAIT_MS);
       } finally {
         pinned.close();

@@ -56,9 +56,8 @@ async function act(ctx: CommandContext, verb: 'pause' | 'unpause'): Promise<numb
       if (verb === 'unpause') {
         // Marked: thawed whether its process still runs or not (a frozen group would freeze its next start).
         if (!marked.has(service)) continue;
-        const frozen = cgroupPaused(dirs);
-        await unpauseGroup(env.roots, name, service, group, dirs);
-        if (frozen && observed.process?.alive === true) ctx.stderr.write(`${labels.get(service) ?? service} unpaused\n`);
+        const thawed = await unpauseGroup(env.roots, name, service, group, dirs);
+        if (thawed && observed.process?.alive === true) ctx.stderr.write(`${labels.get(service) ?? service} unpaused\n`);
         continue;
       }
       if (observed.process?.alive !== true) continue; // not running: nothing to freeze

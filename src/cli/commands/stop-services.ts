@@ -5,10 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { apply } from '../../executor/apply.js';
 import type { RunEnv } from './executor-env.js';
 import { killServiceGroups } from './service-cgroups.js';
-import { describeExit, readExitRecord, statusCode } from '../../state/exit-record.js';
+import { awaitExitRecord, describeExit, readExitRecord, statusCode } from '../../state/exit-record.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRecords } from '../../state/records.js';
-import { isSameProcess } from '../../sys/proc.js';
 import { emptyProject, stopOnly } from '../../executor/stop-plan.js';
 import { planDown } from '../../planner/index.js';
 import type { Project } from '../../spec/project.js';
@@ -44,14 +43,10 @@ export async function untilFirstExit(
     for (const name of watched) {
       const process = live.services[name]?.process;
       if (!process || process.alive) continue;
-      const exit = readExitRecord(serviceFiles(env.roots, project.name, name).exit);
-      const mine = exit && exit.pid === process.pid && exit.startTime === process.startTime ? exit : undefined;
-      if (!mine) {
-        // Its monitor writes the exit record right after the exit: while it lives, the code (what
-        // --exit-code-from returns) is a moment away; look again next round.
-        const monitor = (await serviceRecords.read(env.roots, project.name, name))?.monitor as { pid: number; startTime: number } | undefined;
-        if (monitor && isSameProcess(monitor.pid, monitor.startTime)) continue;
-      }
+      // Its monitor writes the exit record right after the exit: while it lives, the code (what
+      // --exit-code-from returns) is a moment away.
+      const monitor = (await serviceRecords.read(env.roots, project.name, name))?.monitor as { pid: number; startTime: number } | undefined;
+      const mine = await awaitExitRecord(serviceFiles(env.roots, project.name, name).exit, process, monitor);
       return { service: name, code: mine ? statusCode(mine) : 1, how: mine ? describeExit(mine) : 'exited' };
     }
     await sleep(100, undefined, { signal }).catch(() => undefined);

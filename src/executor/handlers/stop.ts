@@ -3,7 +3,7 @@
 // kills whatever is left in its cgroups. Remove takes away what a run leaves: the cgroups, the
 // runtime files and, for a service that leaves the project, the record itself.
 import { mark } from '../../trace.js';
-import { existsSync, lstatSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { rm } from '../../sys/fs-async.js';
 import type { RemoveService, StopService } from '../../planner/plan.js';
 import { opId } from '../../planner/edges.js';
@@ -17,8 +17,7 @@ import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { hasHooks, runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
-import { pausedMarksDir } from '../../state/service-files.js';
-import { unpauseGroup } from '../../runtime/index.js';
+import { pauseMarked, unpauseGroup } from '../../runtime/index.js';
 
 interface Pid {
   pid: number;
@@ -78,7 +77,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
     // Paused (`stack pause`): a frozen process runs no hook and acts on no signal (nor dies of
     // SIGKILL, on cgroup v1) until thawed: a stop thaws it first, its stop mark written before (a
     // signal it was sent while paused may end it as it thaws). One failed stat for the others.
-    if (existsSync(`${pausedMarksDir(ctx.roots, project)}/${op.service}`)) {
+    if (pauseMarked(ctx.roots, project, op.service)) {
       writeRuntimeJsonSync(files.stopped, { pid, startTime });
       await unpauseGroup(ctx.roots, project, op.service, group, record.cgroups);
     }
@@ -112,7 +111,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
   } else {
     // Paused, its process gone meanwhile (cgroup v2 lets a fatal signal end a frozen one): thawed,
     // or the group would freeze what starts in it next.
-    if (existsSync(`${pausedMarksDir(ctx.roots, project)}/${op.service}`)) await unpauseGroup(ctx.roots, project, op.service, group, record?.cgroups ?? group.dirs);
+    if (pauseMarked(ctx.roots, project, op.service)) await unpauseGroup(ctx.roots, project, op.service, group, record?.cgroups ?? group.dirs);
     await group.killAll();
     await gone();
   }

@@ -15,10 +15,28 @@ afterEach(async () => {
   await Promise.all(rigs.splice(0).map((r) => r.cleanup()));
 });
 
+/** A rig cleaned up after the test. */
+function rig(): Rig {
+  const r = new Rig();
+  rigs.push(r);
+  return r;
+}
+
+/** What `stream` wrote so far, and a wait (up to 6 s) until that holds `text`. */
+function collected(stream: NodeJS.ReadableStream | null | undefined): { text(): string; until(...texts: string[]): Promise<void> } {
+  let out = '';
+  stream?.on('data', (d: Buffer) => (out += d.toString()));
+  return {
+    text: () => out,
+    until: async (...texts) => {
+      for (let i = 0; i < 300 && !texts.every((t) => out.includes(t)); i++) await new Promise((res) => setTimeout(res, 20));
+    },
+  };
+}
+
 describeRoot('foreground stack up', () => {
   it('streams prefixed output; Ctrl-C stops the services and keeps the network', async () => {
-    const r = new Rig();
-    rigs.push(r);
+    const r = rig();
     // `talker` handles SIGTERM (says so and exits); `sleeper` cannot (pid 1, no handler): killed at once.
     r.spec(`  talker:
     command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo hello from talker; while :; do sleep 0.1; done"]
@@ -26,10 +44,9 @@ describeRoot('foreground stack up', () => {
     command: sleep 3600
 `, 'networks:\n  spare: {}\n'); // declared, used by no service: still made, and kept across the Ctrl-C
     const up = r.start(['up', '--progress', 'plain']);
-    let out = '';
-    up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 300 && !out.includes('hello from talker'); i++) await new Promise((res) => setTimeout(res, 20));
-    expect(out).toMatch(/^talker +\| hello from talker$/m);
+    const out = collected(up.stdout);
+    await out.until('hello from talker');
+    expect(out.text()).toMatch(/^talker +\| hello from talker$/m);
     const allocation = () => readFileSync(join(r.roots.run, r.name, 'ipam.json'), 'utf8');
     const before = allocation();
     up.kill('SIGINT');
@@ -48,20 +65,18 @@ describeRoot('foreground stack up', () => {
   });
 
   it('a second Ctrl-C kills what is still stopping', async () => {
-    const r = new Rig();
-    rigs.push(r);
+    const r = rig();
     // It catches TERM and carries on: a graceful stop would wait out its 120 s grace period.
     r.spec(`  stubborn:
     command: ["sh", "-c", "trap 'echo not yet' TERM; echo ready; while :; do sleep 0.1; done"]
     stop_grace_period: 120s
 `);
     const up = r.start(['up', '--progress', 'plain']);
-    let out = '';
-    up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 300 && !out.includes('ready'); i++) await new Promise((res) => setTimeout(res, 20));
+    const out = collected(up.stdout);
+    await out.until('ready');
     const pid = await r.pid('stubborn');
     up.kill('SIGINT');
-    for (let i = 0; i < 300 && !out.includes('not yet'); i++) await new Promise((res) => setTimeout(res, 20));
+    await out.until('not yet');
     expect(existsSync(`/proc/${pid}`)).toBe(true);
     up.kill('SIGINT');
     const result = await up;
@@ -71,22 +86,20 @@ describeRoot('foreground stack up', () => {
   });
 
   it('--attach, --no-attach, --no-log-prefix and --timestamps shape what it prints, as compose', async () => {
-    const r = new Rig();
-    rigs.push(r);
+    const r = rig();
     const talker = (name: string) => `  ${name}:\n    command: ["sh", "-c", "echo from ${name}; while :; do sleep 0.1; done"]\n`;
     r.spec(talker('a') + talker('b') + talker('c') + '    attach: false\n');
     // c has attach: false, but --attach names it; b is named too, then left out by --no-attach.
     const up = r.start(['up', '--progress', 'plain', '--attach', 'a', '--attach', 'b', '--attach', 'c', '--no-attach', 'b', '--no-log-prefix', '--timestamps']);
-    let out = '';
-    up.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 300 && !(out.includes('from a') && out.includes('from c')); i++) await new Promise((res) => setTimeout(res, 20));
+    const out = collected(up.stdout);
+    await out.until('from a', 'from c');
     await new Promise((res) => setTimeout(res, 200)); // b's line, were it printed, would be there by now
     up.kill('SIGINT');
     expect((await up).exitCode).toBe(130);
-    expect(out).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* from a$/m);
-    expect(out).toMatch(/^\S+ from c$/m);
-    expect(out).not.toContain('from b');
-    expect(out).not.toContain('|');
+    expect(out.text()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* from a$/m);
+    expect(out.text()).toMatch(/^\S+ from c$/m);
+    expect(out.text()).not.toContain('from b');
+    expect(out.text()).not.toContain('|');
     const bad = await r.stack(['up', '--attach', 'd']);
     expect(bad.exitCode).toBe(1);
     expect(String(bad.stderr)).toContain('has no service "d"');
@@ -95,8 +108,7 @@ describeRoot('foreground stack up', () => {
 
 describeRoot('stack down, interrupted', () => {
   it('a first Ctrl-C lets the teardown go on, a second kills what is still stopping; nothing is left', async () => {
-    const r = new Rig();
-    rigs.push(r);
+    const r = rig();
     // `stubborn` catches TERM and carries on: its stop would wait out its 120 s grace period.
     r.spec(`  stubborn:
     command: ["sh", "-c", "trap 'echo not yet' TERM; echo ready; while :; do sleep 0.1; done"]
@@ -107,12 +119,11 @@ describeRoot('stack down, interrupted', () => {
     await r.ok(['up', '-d', '--progress', 'plain']);
     const pid = await r.pid('stubborn');
     const down = r.start(['down', '--progress', 'plain']);
-    let err = '';
-    down.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const err = collected(down.stderr);
     // The stop writes its mark right before its signal; the service logs the signal it caught.
     await eventually('stubborn to catch its SIGTERM', async () => ((await r.stack(['logs', 'stubborn'])).stdout.includes('not yet') ? true : undefined), 10_000);
     down.kill('SIGINT');
-    await eventually('the notice of the first Ctrl-C', () => (err.includes('the teardown goes on') ? true : undefined), 5000);
+    await eventually('the notice of the first Ctrl-C', () => (err.text().includes('the teardown goes on') ? true : undefined), 5000);
     // The first killed nothing and ended nothing: the teardown waits on.
     expect(existsSync(`/proc/${pid}`)).toBe(true);
     expect(down.exitCode).toBeNull();
