@@ -117,14 +117,17 @@ export function deleteLinkBatched(ctx: RunContext, name: string, by: string): Pr
         if (linkBatches.get(ctx)?.names !== names) return; // sent already
         clearTimeout(timer);
         linkBatches.delete(ctx);
-        // Inside the chain: opening the driver can throw (the first use in a `down`).
-        Promise.resolve()
-          .then(() => {
-            mark(`links: deleting ${names.length}`);
-            return ctx.network().detachVeths(names);
-          })
-          .then(() => mark(`links: deleted ${names.length}`))
-          .then(resolve, reject);
+        // Sent in this step, not from a microtask: in a `down` every stop's next step is queued
+        // as one, and the request went out only after them all (network/link.ts takeHelper).
+        // Opening the driver can throw (its first use in a `down`): a rejection, as the rest.
+        let deleting: Promise<void>;
+        try {
+          mark(`links: deleting ${names.length}`);
+          deleting = ctx.network().detachVeths(names);
+        } catch (e) {
+          deleting = Promise.reject(e);
+        }
+        deleting.then(() => mark(`links: deleted ${names.length}`)).then(resolve, reject);
       };
     });
     batch = { names, done, send: () => send() };

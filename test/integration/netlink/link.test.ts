@@ -151,6 +151,25 @@ describeRoot('link verbs on the real kernel', () => {
     expect(names(svcNs)).toEqual(['lo']);
   });
 
+  it('hands the request to the prepared helper as the deletion is asked for, while this thread stays busy', async () => {
+    // A `down`'s stops keep the thread busy without a turn of the event loop: the request must
+    // not wait for one (the helper's spawn seen done, a microtask's turn) to reach the kernel.
+    const hostNs = s.netns('hb');
+    const svcNs = s.netns('hbsvc');
+    const host = s.handle(hostNs);
+    linkAddBridge(host, 'bb', { group: 6 });
+    for (let i = 0; i < 2; i++) linkAddVeth(host, `bb${i}`, { name: `ebb${i}`, netns: svcNs }, { group: 6 });
+    prepareLinkDeletion(hostNs);
+    const deleting = linkDelMany(host, ['bb', 'bb0', 'bb1']);
+    const until = Date.now() + 3000;
+    while (Date.now() < until && linkGet(host, 'bb0') !== undefined) {
+      // busy, as the stops are: no await
+    }
+    expect(linkGet(host, 'bb0')).toBeUndefined(); // deleted while the thread never yielded
+    expect((await deleting).sort()).toEqual(['bb', 'bb0', 'bb1']);
+    expect(linkList(s.handle(svcNs)).map((l) => l.name)).toEqual(['lo']);
+  });
+
   it('deletes a group of host links (the host namespace, as down does), their sysfs folders gone when it resolves', async () => {
     const svcNs = s.netns('hostsvc');
     const host = s.handle();
