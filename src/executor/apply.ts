@@ -51,6 +51,8 @@ export interface ApplyOptions {
    * spec `project` lacks: its pre_stop hooks): `down` and a Ctrl-C's stop pass the snapshot's.
    */
   readonly startedAs?: () => Promise<Project | undefined>;
+  /** `up -V`: RunContext.renewAnonVolumes. */
+  readonly renewAnonVolumes?: boolean;
 }
 
 /** What happened. */
@@ -138,6 +140,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
       supervisorExit: {},
       planned: new Set(plan.operations.map((op) => op.id)),
       stopsTogether: together,
+      ...(options.renewAnonVolumes === true && { renewAnonVolumes: true }),
       ...(options.startedAs !== undefined && {
         startedAs: async (service: string) => (await (startedAs ??= options.startedAs!().catch(() => undefined)))?.services?.[service],
       }),

@@ -77,6 +77,11 @@ export interface RunContext {
    * `down` runs them.
    */
   readonly startedAs?: (service: string) => Promise<Service | undefined>;
+  /**
+   * `up -V` (compose's --renew-anon-volumes): a service the run makes or recreates starts with
+   * new anonymous volumes, not those of before (runtime/mounts.ts).
+   */
+  readonly renewAnonVolumes?: true;
 }
 
 /**

@@ -11,6 +11,21 @@ import { reconcile } from './reconcile.js';
 /** The id of a down plan's first step, which stops the supervisor before any service is stopped. */
 export const STOP_SUPERVISOR_ID = 'stop-supervisor';
 
+/**
+ * The part of `live` that is `services` (no network) and, with `volumes`, their anonymous volumes:
+ * what removing them takes (`stack rm`, a one-off's removal), for planRemove.
+ */
+export function servicesPart(live: LiveState, services: readonly string[], volumes: boolean): LiveState {
+  const wanted = new Set(services);
+  return {
+    project: live.project,
+    services: Object.fromEntries(Object.entries(live.services).filter(([s]) => wanted.has(s))),
+    networks: {},
+    volumes: volumes ? Object.fromEntries(Object.entries(live.volumes).filter(([, v]) => v.owner !== undefined && wanted.has(v.owner))) : {},
+    warnings: [],
+  };
+}
+
 /** Removes everything `live` holds, and nothing of the project as a whole (a one-off's removal). */
 export function planRemove(live: LiveState, options: { volumes: boolean }): Plan {
   const empty: Project = { name: live.project, workingDir: '', files: [], services: {}, networks: {}, volumes: {} };

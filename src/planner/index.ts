@@ -21,7 +21,7 @@ export type {
 } from './plan.js';
 export { operationService } from './plan.js';
 export { plan, planRestart, planStart, planStop, reconcile, type ReconcileOptions, type UpOptions } from './reconcile.js';
-export { planDown, planRemove, STOP_SUPERVISOR_ID } from './down.js';
+export { planDown, planRemove, servicesPart, STOP_SUPERVISOR_ID } from './down.js';
 export { restartFollowers, withDependencies, type ProcessMode } from './targets.js';
 export { attachmentHash, canonicalJson, changedFields, describeChange, hashNetwork, hashService } from './hash.js';
 export { CycleError, toposort } from './toposort.js';

@@ -27,4 +27,8 @@ export interface ReconcileOptions {
   readonly removeOrphans?: boolean;
   /** With modes that cover the whole project (`up --force-recreate` naming no service): orphans and unused networks still go, as in a plain up. */
   readonly whole?: boolean;
+  /** compose's `up --no-start` and `create`: everything is made but no service is started (their start-service operations are left out). */
+  readonly noStart?: boolean;
+  /** Services an `up` names that it scales to 0 (`--scale S=0`, `stack scale S=0`): their replicas go, targeted or not. */
+  readonly scaledToZero?: ReadonlySet<string>;
 }

@@ -16,13 +16,21 @@ import type { ReconcileOptions } from './options.js';
 
 export type { ReconcileOptions } from './options.js';
 
-/** Options of `up` (and `stack plan`): `up SERVICE...`, `--no-deps`, `--force-recreate`. */
+/** Options of `up` (and `stack plan`, `create`): `up SERVICE...`, `--no-deps`, `--force-recreate`, ... */
 export interface UpOptions {
   /** Only these services and (unless noDeps) what they depend on; default: all. */
   readonly services?: readonly string[];
   readonly noDeps?: boolean;
   /** Recreate the targeted services even when unchanged. */
   readonly forceRecreate?: boolean;
+  /** compose's --no-recreate: a service that is there is not recreated for a change of its spec (ProcessMode converge). */
+  readonly noRecreate?: boolean;
+  /** compose's --always-recreate-deps: the services the named ones depend on (not named themselves) are recreated. */
+  readonly alwaysRecreateDeps?: boolean;
+  /** compose's --no-start (and `create`): make everything, start nothing (ReconcileOptions.noStart). */
+  readonly noStart?: boolean;
+  /** Named services scaled to 0 (ReconcileOptions.scaledToZero). */
+  readonly scaledToZero?: ReadonlySet<string>;
   /** compose's --remove-orphans (ReconcileOptions.removeOrphans). */
   readonly removeOrphans?: boolean;
   /**
@@ -34,14 +42,29 @@ export interface UpOptions {
 
 /** The plan that brings the host from `live` to `project` (`stack plan`, `stack up`). */
 export function plan(project: Project, live: LiveState, options: UpOptions = {}): Plan {
-  const base = { removeVolumes: false, removedCause: 'removed from the spec', volumeCause: 'removed from the spec', removeOrphans: options.removeOrphans === true };
+  const base = {
+    removeVolumes: false,
+    removedCause: 'removed from the spec',
+    volumeCause: 'removed from the spec',
+    removeOrphans: options.removeOrphans === true,
+    ...(options.noStart === true && { noStart: true }),
+    ...(options.scaledToZero !== undefined && options.scaledToZero.size > 0 && { scaledToZero: options.scaledToZero }),
+  };
   const kept = new Set(options.kept ?? []);
-  if (options.services === undefined && !options.forceRecreate && kept.size === 0) return reconcile(project, live, base);
+  if (options.services === undefined && !options.forceRecreate && !options.noRecreate && kept.size === 0) return reconcile(project, live, base);
   const names = options.services ?? Object.keys(project.services);
   // A scaled dependency comes with every replica (planner/replicas.ts).
   const targets = (options.noDeps ? names : [...new Set(withDependencies(project, names).flatMap((n) => [n, ...replicaKeys(project.services, n)]))]).filter((n) => !kept.has(n));
-  const mode: ProcessMode = options.forceRecreate ? { kind: 'recreate', cause: 'forced recreate' } : { kind: 'converge' };
-  return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, mode])), whole: options.services === undefined });
+  const mode: ProcessMode = options.forceRecreate
+    ? { kind: 'recreate', cause: 'forced recreate' }
+    : options.noRecreate
+      ? { kind: 'converge', noRecreate: true }
+      : { kind: 'converge' };
+  // --always-recreate-deps: what the named services depend on (compose's RecreateDependencies
+  // "force"), each replica of a named service being named too.
+  const named = new Set(names.flatMap((n) => [n, ...replicaKeys(project.services, n)]));
+  const modeOf = (s: string): ProcessMode => (options.alwaysRecreateDeps && !named.has(s) ? { kind: 'recreate', cause: 'a dependency of a named service (--always-recreate-deps)' } : mode);
+  return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, modeOf(s)])), whole: options.services === undefined });
 }
 
 /**
@@ -91,6 +114,7 @@ const PHASES: readonly Operation['kind'][] = [
 export function reconcile(project: Project, live: LiveState, options: ReconcileOptions): Plan {
   const drafts = new Map<string, Draft>();
   const add = (d: Draft): void => {
+    if (options.noStart === true && d.kind === 'start-service') return; // `up --no-start`, `create`
     if (!drafts.has(d.id)) drafts.set(d.id, d);
   };
 
@@ -119,6 +143,7 @@ export function reconcile(project: Project, live: LiveState, options: ReconcileO
       return options.removeOrphans === true && observed.process?.alive !== true ? 'a one-off that ended (--remove-orphans)' : undefined;
     }
     if (scaledDown(s)) return `scaled to ${replicaCountOf(project, s)}`;
+    if (options.scaledToZero?.has(parseReplicaKey(s)?.service ?? s) === true) return 'scaled to 0';
     return cleans || options.removeOrphans === true ? options.removedCause : undefined;
   };
   const orphanCauses = new Map(

@@ -61,7 +61,7 @@ export function planService(
   let process: { stop: boolean; remove: boolean; cause: string } | undefined;
   if (!observed) process = { stop: false, remove: false, cause: 'new service' };
   else if (mode.kind === 'recreate') process = { stop: running, remove: true, cause: mode.cause };
-  else if (changed && mode.kind === 'converge') process = { stop: running, remove: true, cause: changed };
+  else if (changed && mode.kind === 'converge' && mode.noRecreate !== true) process = { stop: running, remove: true, cause: changed };
   else if (!running) process = { stop: false, remove: false, cause: mode.kind === 'converge' ? stopped : mode.cause };
   else if (netnsCause) process = { stop: true, remove: false, cause: netnsCause };
   else if (mode.kind === 'bounce') process = { stop: true, remove: false, cause: mode.cause };

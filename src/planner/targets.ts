@@ -5,8 +5,12 @@ import type { Project } from '../spec/project.js';
 
 /** What the plan does with one service's process. */
 export type ProcessMode =
-  /** `up`: recreate what changed, start what is not running, repair drift. */
-  | { readonly kind: 'converge' }
+  /**
+   * `up`: recreate what changed, start what is not running, repair drift. With `noRecreate`
+   * (`up --no-recreate`), a service that is there is never recreated for a change of its spec:
+   * it is started if it does not run, as `start` would start it.
+   */
+  | { readonly kind: 'converge'; readonly noRecreate?: true }
   /** `up --force-recreate`: recreate even when unchanged. */
   | { readonly kind: 'recreate'; readonly cause: string }
   /** `start`: start what is not running; never recreate. */

@@ -10,7 +10,7 @@
 // and its missing folders made and chowned, through held folder fds (walkBindSource), and the
 // launcher opens it the same way (openat2 RESOLVE_NO_SYMLINKS below that folder).
 import { closeSync, constants as fsConstants, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
-import { chown, mkdir, readdir, stat } from '../sys/fs-async.js';
+import { chown, mkdir, readdir, rm, stat } from '../sys/fs-async.js';
 import { dirname, join, relative, sep } from 'node:path';
 import { sha256Hex } from '../sys/lazy-crypto.js';
 import { UserError } from '../errors.js';
@@ -38,6 +38,8 @@ export interface MountSetup {
    * `nocopy` volume, nor on a restart.
    */
   readonly copyUp?: ((target: string, folder: string) => Promise<void>) | undefined;
+  /** In `make` mode: the service's anonymous volumes are made anew, what they held removed (`up -V`). */
+  readonly renewAnonymous?: boolean;
 }
 
 /** A volume as the launcher mounts it (view.ts). */
@@ -239,6 +241,7 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
   }
   const name = anonymousVolumeName(ctx.project.name, service.name, mount.target);
   const path = volumeDataDir(ctx.roots, name);
+  if (ctx.renewAnonymous === true) await rm(path, { recursive: true, force: true });
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key, name, path, owner: service.name });
   await makeVolumeFolder(path, volumeOwner(ctx.project, [service.name], ctx.userDb));
   if (!mount.noCopy) await copyUpIfEmpty(ctx, mount.target, path);

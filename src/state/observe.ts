@@ -68,6 +68,8 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
 export type ServiceProcess = Pick<LiveService, 'name' | 'process' | 'oneOff'> & {
   /** The cgroup folders its record names (not looked at). */
   readonly cgroupDirs: readonly string[];
+  /** Made and never started (`create`, `up --no-start`; a start that failed): its record holds no configuration yet. */
+  readonly created: boolean;
 };
 
 /**
@@ -84,7 +86,7 @@ export async function observeProcesses(project: string, options: ObserveOptions 
   await Promise.all(
     services.records.map(async (r) => {
       const { record, thisBoot, alive } = await current(looking, r, warnings);
-      found[r.service] = { ...serviceProcess(record, thisBoot, alive), cgroupDirs: record.cgroups };
+      found[r.service] = { ...serviceProcess(record, thisBoot, alive), cgroupDirs: record.cgroups, created: record.config === null && record.process === null };
     }),
   );
   return { services: sorted(found), warnings };
@@ -190,7 +192,7 @@ async function observeService(r: ServiceRecord, thisBoot: boolean, netnsDir: str
 }
 
 /** The service's name, its record's process and whether it runs (never believed from another boot), its one-off's service. */
-function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): Omit<ServiceProcess, 'cgroupDirs'> {
+function serviceProcess(r: ServiceRecord, thisBoot: boolean, alive: Alive): Omit<ServiceProcess, 'cgroupDirs' | 'created'> {
   return {
     name: r.service,
     process: r.process === null ? null : { pid: r.process.pid, startTime: r.process.startTime, alive: thisBoot && alive(r.process), ...stopSignalOf(r) },

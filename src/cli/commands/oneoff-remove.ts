@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { apply } from '../../executor/apply.js';
-import { planRemove } from '../../planner/index.js';
+import { planRemove, servicesPart } from '../../planner/index.js';
 import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { observe } from '../../state/observe.js';
@@ -17,14 +17,7 @@ import { nodeHelperEnv } from '../../sys/node-env.js';
 
 /** The part of `live` that is the one-off `name` and its anonymous volumes: what removing it takes. */
 export function oneOffPart(live: LiveState, name: string): LiveState {
-  const service = live.services[name];
-  return {
-    project: live.project,
-    services: service ? { [name]: service } : {},
-    networks: {},
-    volumes: Object.fromEntries(Object.entries(live.volumes).filter(([, v]) => v.owner === name)),
-    warnings: [],
-  };
+  return servicesPart(live, [name], true);
 }
 
 /** Removes the one-off: its process, veths, netns, cgroups, files, anonymous volumes and record. */

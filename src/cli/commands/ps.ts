@@ -27,15 +27,15 @@ List the project's services: state, health, pid, restarts and published ports.
 
 Options:
   -a, --all             Show the one-offs of \`stack run\` too (as compose's ps -a does)
-      --status STATE    Only the services in STATE: running, restarting, paused or exited
-                        (compose's created, removing and dead match none here); repeatable; with
+      --status STATE    Only the services in STATE: running, restarting, paused, exited or
+                        created (compose's removing and dead match none here); repeatable; with
                         it, the one-offs of \`stack run\` show too (as in compose)
       --services        Print the services' names only, one a line
       --format FORMAT   table (default) or json
   -h, --help            Print this help
 `;
 
-/** The states --status takes: compose's; stack shows running, restarting, exited (an ended service) and paused. */
+/** The states --status takes: compose's; stack shows running, restarting, exited (an ended service), paused and created (never started). */
 const STATES = ['running', 'restarting', 'exited', 'created', 'paused', 'removing', 'dead'] as const;
 
 /** One row of `stack ps`. */
@@ -130,7 +130,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         service: replicaOf(s.name).service,
         index: replicaOf(s.name).index,
         // A running one whose cgroups are frozen (`stack pause`) is paused, as Docker shows it.
-        state: running ? (paused.has(s.name) && cgroupPaused(s.cgroupDirs) ? 'paused' : 'running') : (sup?.state === 'restarting' ? 'restarting' : (endOf(s) ?? sup?.lastExit ?? 'exited')),
+        state: running
+          ? paused.has(s.name) && cgroupPaused(s.cgroupDirs) ? 'paused' : 'running'
+          : sup?.state === 'restarting' ? 'restarting' : s.created ? 'created' : (endOf(s) ?? sup?.lastExit ?? 'exited'),
         health: running ? (sup?.health ?? null) : null,
         pid: running ? s.process!.pid : null,
         restarts: sup?.restarts ?? 0,
@@ -142,7 +144,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       };
     });
   // An exit shows how it ended (`exited with code 1`): its state for --status is `exited`.
-  const stateOf = (row: PsRow): string => (row.state === 'running' || row.state === 'restarting' || row.state === 'paused' ? row.state : 'exited');
+  const stateOf = (row: PsRow): string => (['running', 'restarting', 'paused', 'created'].includes(row.state) ? row.state : 'exited');
   const rows = values.status.length === 0 ? all : all.filter((r) => values.status.includes(stateOf(r)));
   if (values.services) {
     // compose's `ps --services`: the services' names (a scaled service's once, a one-off's as the

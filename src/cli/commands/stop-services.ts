@@ -27,28 +27,43 @@ export async function untilAllExited(project: string, env: RunEnv, signal: Abort
   }
 }
 
-/** The first of `services` whose process is gone, with its exit code (128+n for signal n, as Docker); undefined on abort. */
+/**
+ * The first of `services` whose process is gone, with its exit code (128+n for signal n, as
+ * Docker); undefined on abort. With `failuresOnly` (`up --abort-on-container-failure`), the first
+ * that exits with another code than 0, and undefined once every one has exited with 0.
+ */
 export async function untilFirstExit(
   project: Project,
   services: readonly string[],
   env: RunEnv,
   signal: AbortSignal,
+  options: { readonly failuresOnly?: boolean } = {},
 ): Promise<{ service: string; code: number; how: string } | undefined> {
   // A one-shot that others wait for (service_completed_successfully) is expected to exit.
   const oneShot = (name: string): boolean =>
     Object.values(project.services).some((s) => s.dependsOn[name]?.condition === 'service_completed_successfully');
-  const watched = services.filter((s) => !oneShot(s));
+  const watched = services.filter((s) => !oneShot(s) || options.failuresOnly === true);
+  // The exits with 0 seen (failuresOnly): by their process, since a restarted service exits again.
+  const succeeded = new Map<string, number>();
   while (!signal.aborted) {
     const live = await observe(project.name, { roots: env.roots });
     for (const name of watched) {
       const process = live.services[name]?.process;
-      if (!process || process.alive) continue;
+      if (!process || process.alive || succeeded.get(name) === process.pid) continue;
       // Its monitor writes the exit record right after the exit: while it lives, the code (what
       // --exit-code-from returns) is a moment away.
       const monitor = (await serviceRecords.read(env.roots, project.name, name))?.monitor as { pid: number; startTime: number } | undefined;
       const mine = await awaitExitRecord(serviceFiles(env.roots, project.name, name).exit, process, monitor);
-      return { service: name, code: mine ? statusCode(mine) : 1, how: mine ? describeExit(mine) : 'exited' };
+      const exit = { service: name, code: mine ? statusCode(mine) : 1, how: mine ? describeExit(mine) : 'exited' };
+      if (options.failuresOnly !== true || exit.code !== 0) return exit;
+      succeeded.set(name, process.pid);
     }
+    // Each gone with 0 (or with no process: stopped meanwhile, never started): none failed.
+    const over = (name: string): boolean => {
+      const process = live.services[name]?.process;
+      return !process || (!process.alive && succeeded.get(name) === process.pid);
+    };
+    if (options.failuresOnly === true && watched.every(over)) return undefined;
     await sleep(100, undefined, { signal }).catch(() => undefined);
   }
   return undefined;

@@ -38,14 +38,24 @@ Options:
       --wait-timeout N            Seconds --wait waits at most
       --no-deps                   Don't start the services the named ones depend on
       --force-recreate            Recreate the services even when their spec is unchanged
+      --no-recreate               Never recreate a service that is there (a stopped one is started
+                                  from the spec as it is, as \`stack start\` starts it)
+      --always-recreate-deps      Recreate the services the named ones depend on
+  -V, --renew-anon-volumes        A service made or recreated gets new anonymous volumes, not the ones
+                                  its predecessor had
+      --no-start                  Create the services (networks, namespaces, volumes) but start none;
+                                  \`stack start\` or \`stack up\` starts them (as \`stack create\`)
       --scale SERVICE=N           Run N replicas of SERVICE (repeatable); overrides scale / deploy.replicas
       --pull POLICY               Pull images before starting: always, missing, never, or policy
                                   (default: each service's pull_policy, which defaults to missing)
       --quiet-pull                Pull without printing progress (a failure is still said)
   -w, --watch                     Act on the services' develop.watch rules as files change (see stack watch)
       --abort-on-container-exit   Stop every service when one exits; exit with its code
+      --abort-on-container-failure
+                                  Stop every service when one exits with a failure; exit with its code
       --exit-code-from SERVICE    Exit with SERVICE's exit code (implies --abort-on-container-exit)
       --attach SERVICE            Print only the output of SERVICE (repeatable; even one with attach: false)
+      --attach-dependencies       Print the output of the services the named ones depend on too
       --no-attach SERVICE         Do not print the output of SERVICE (repeatable)
       --no-log-prefix             Print the services' lines without the "name |" prefix
       --no-color                  Print the "name |" prefixes without colours
@@ -64,10 +74,10 @@ Environment: STACK_IP_FORWARD=leave never touches net.ipv4.ip_forward; STACK_REG
 waits N seconds (default 30) for a registry; STACK_INSECURE_REGISTRIES lists registries spoken to over http.
 `;
 
-/** Runs `stack up`. */
-export async function run(ctx: CommandContext): Promise<number> {
+/** Runs `stack up` (`verb`: `stack create` or `stack scale`, which are up's, named so in what it says). */
+export async function run(ctx: CommandContext, verb: 'up' | 'create' | 'scale' = 'up'): Promise<number> {
   const { values, positionals } = parseCommandOptions(
-    'up',
+    verb,
     ctx.args,
     {
       detach: { type: 'boolean', short: 'd', default: false },
@@ -75,14 +85,20 @@ export async function run(ctx: CommandContext): Promise<number> {
       'wait-timeout': { type: 'string' },
       'no-deps': { type: 'boolean', default: false },
       'force-recreate': { type: 'boolean', default: false },
+      'no-recreate': { type: 'boolean', default: false },
+      'always-recreate-deps': { type: 'boolean', default: false },
+      'renew-anon-volumes': { type: 'boolean', short: 'V', default: false },
+      'no-start': { type: 'boolean', default: false },
       scale: { type: 'string', multiple: true, default: [] as string[] },
       pull: { type: 'string' },
       'quiet-pull': { type: 'boolean', default: false },
       yes: { type: 'boolean', short: 'y', default: false }, // what compose's means: stack up asks nothing
       watch: { type: 'boolean', short: 'w', default: false },
       'abort-on-container-exit': { type: 'boolean', default: false },
+      'abort-on-container-failure': { type: 'boolean', default: false },
       'exit-code-from': { type: 'string' },
       attach: { type: 'string', multiple: true, default: [] as string[] },
+      'attach-dependencies': { type: 'boolean', default: false },
       'no-attach': { type: 'string', multiple: true, default: [] as string[] },
       'no-log-prefix': { type: 'boolean', default: false },
       'no-color': { type: 'boolean', default: false },
@@ -103,21 +119,36 @@ export async function run(ctx: CommandContext): Promise<number> {
   const stopTimeout = timeoutMs(values.timeout, 'up');
   const waitMs = waitTimeoutMs(values['wait-timeout'], 'up');
   const exitCodeFrom = values['exit-code-from'];
-  const abort = values['abort-on-container-exit'] || exitCodeFrom !== undefined;
+  // compose's: --exit-code-from implies --abort-on-container-exit, unless --abort-on-container-failure is given
+  const onFailure = values['abort-on-container-failure'];
+  if (onFailure && values['abort-on-container-exit']) {
+    throw new UserError('CLI_BAD_ARGUMENTS', 'stack up: --abort-on-container-failure cannot be combined with --abort-on-container-exit', 'the first stops everything on any exit, the second on an exit with a failure: choose one');
+  }
+  const abort = values['abort-on-container-exit'] || onFailure || exitCodeFrom !== undefined;
   if (abort && (values.wait || values.detach)) {
     const which = values.wait ? '--wait' : '--detach';
-    throw new UserError('CLI_BAD_ARGUMENTS', `stack up: ${which} cannot be combined with --abort-on-container-exit or --exit-code-from`, 'they watch the services in the foreground');
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack up: ${which} cannot be combined with --abort-on-container-exit, --abort-on-container-failure or --exit-code-from`, 'they watch the services in the foreground');
+  }
+  if ((values.attach.length > 0 || values['attach-dependencies']) && (values.wait || values.detach)) {
+    const which = values.wait ? '--wait' : '--detach';
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack up: ${which} cannot be combined with --attach or --attach-dependencies`, 'they choose whose output a foreground up prints');
+  }
+  if (values.attach.length > 0 && values['attach-dependencies']) {
+    throw new UserError('CLI_BAD_ARGUMENTS', 'stack up: --attach cannot be combined with --attach-dependencies', '--attach names the services whose output is printed: name the dependencies there too');
+  }
+  for (const other of ['force-recreate', 'always-recreate-deps', 'renew-anon-volumes'] as const) {
+    if (values['no-recreate'] && values[other]) throw new UserError('CLI_BAD_ARGUMENTS', `stack ${verb}: --no-recreate cannot be combined with --${other}`, 'choose one');
   }
   if (values.watch && (values.wait || values.detach)) {
     throw new UserError('CLI_BAD_ARGUMENTS', `stack up: --watch cannot be combined with ${values.wait ? '--wait' : '--detach'}`, 'use `stack watch`, which starts the services and watches without attaching to their output');
   }
   const detach = values.detach || values.wait;
-  const pull = parsePullOption(values.pull, 'up');
+  const pull = parsePullOption(values.pull, verb);
   mark('up: begin');
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   const loaded = await loadFromContext(ctx, false, positionals);
   mark('up: loaded');
-  assertServices(loaded, positionals, 'up');
+  assertServices(loaded, positionals, verb);
   // Each service as its replicas (`scale`, `deploy.replicas`, --scale): replica 1 keeps the service's key.
   const spec = expandReplicas(loaded, parseScaleOptions(values.scale, loaded));
   const replicasOf = (names: readonly string[]): string[] => [...new Set(names.flatMap((n) => replicaKeys(spec.services, n)))];
@@ -130,7 +161,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     ...(positionals.length > 0 && { services: replicasOf(positionals) }),
     noDeps: values['no-deps'],
     forceRecreate: values['force-recreate'],
+    noRecreate: values['no-recreate'],
+    alwaysRecreateDeps: values['always-recreate-deps'],
+    noStart: values['no-start'],
     removeOrphans: values['remove-orphans'],
+    // A named service scaled to 0 has no replica left in `spec`: those running go.
+    scaledToZero: new Set(positionals.filter((n) => spec.services[n] === undefined && replicasOf([n]).length === 0)),
   };
   const named = positionals.length > 0 ? replicasOf(positionals) : Object.keys(spec.services);
   // every replica of a dependency too (--wait waits for them, images are readied for them)
@@ -154,11 +190,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     const renderer = await openRenderer(mode, ctx.stderr);
     let acted: boolean;
     try {
-      acted = await upOnce(ctx, project, options, env, renderer, !values['no-lock-wait'], interrupt.signal);
+      acted = await upOnce(ctx, project, options, env, renderer, !values['no-lock-wait'], interrupt.signal, values['renew-anon-volumes']);
     } finally {
       await renderer.close();
     }
     if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
+    // Created, not started: nothing to wait for or to print (compose's up --no-start is its create).
+    if (values['no-start']) return interrupt.signal.aborted ? 130 : 0;
     if (values.wait && !interrupt.signal.aborted) {
       const { waitReady } = await import('./wait-ready.js');
       try {
@@ -175,7 +213,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     // Output of the named services (all when none is named), as compose attaches; not of a service
     // with `attach: false`; with --attach, of those services (started here) only; never of --no-attach's.
     const detached = new Set(replicasOf(values['no-attach']));
-    const attached = (values.attach.length > 0 ? replicasOf(values.attach).filter((s) => targets.includes(s)) : named.filter((s) => spec.services[s]?.attach !== false)).filter((s) => !detached.has(s));
+    // With --attach-dependencies, of what the named ones depend on too.
+    const printed = values['attach-dependencies'] ? targets : named;
+    const attached = (values.attach.length > 0 ? replicasOf(values.attach).filter((s) => targets.includes(s)) : printed.filter((s) => spec.services[s]?.attach !== false)).filter((s) => !detached.has(s));
     const format = { prefix: !values['no-log-prefix'], colour: !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true, timestamps: values.timestamps };
     const logs = await followServices(ctx, project, attached, env, format);
     let watching: { close(): Promise<void> } | undefined;
@@ -193,11 +233,11 @@ export async function run(ctx: CommandContext): Promise<number> {
       if (watchFailed !== undefined) {
         // straight to the stop below
       } else if (!interrupt.signal.aborted && abort) {
-        const first = await untilFirstExit(project, named, env, interrupt.signal);
+        const first = await untilFirstExit(project, named, env, interrupt.signal, { failuresOnly: onFailure });
         if (first) {
-          ctx.stderr.write(`${first.service} ${first.how}: aborting on container exit\n`);
+          ctx.stderr.write(`${first.service} ${first.how}: aborting on container ${onFailure ? 'failure' : 'exit'}\n`);
           code = first.code;
-        }
+        } else if (onFailure && !interrupt.signal.aborted) ctx.stderr.write('every service has exited\n');
       } else if (watching && !interrupt.signal.aborted) {
         // Watching goes on whatever the services do, until Ctrl-C.
         await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -245,6 +285,7 @@ async function upOnce(
   renderer: Renderer,
   wait: boolean,
   signal: AbortSignal,
+  renewAnonVolumes = false,
 ): Promise<boolean> {
   return withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
     mark('up: locked');
@@ -255,7 +296,7 @@ async function upOnce(
     const { project: desired, plan: planned } = await planKeeping(project, live, env.roots, options);
     await assertPortsFree(desired, planned, () => servedPorts(project.name, env));
     mark('up: planned');
-    const result = await apply(planned, desired, { env, live, sink: renderer, signal });
+    const result = await apply(planned, desired, { env, live, sink: renderer, signal, ...(renewAnonVolumes && { renewAnonVolumes }) });
     mark('up: applied');
     for (const n of result.notices) renderer.notice(n);
     return true;

@@ -91,6 +91,58 @@ describe('up SERVICE...', () => {
     `);
   });
 
+  test('--no-recreate: a changed service that runs is left running, a stopped one is started, a new one made; orphans still go', () => {
+    const live = copy(upped(project([...Object.values(app.services), service('old')], { volumes: [volume('data')] })));
+    live.services.worker!.process!.alive = false;
+    const changed = project(
+      [{ ...app.services.db!, environment: { X: '1' } }, app.services.api!, app.services.web!, { ...app.services.worker!, environment: { X: '1' } }, app.services.tool!, service('extra')],
+      { volumes: [volume('data')] },
+    );
+    expect(renderPlan(plan(changed, live, { noRecreate: true }))).toMatchInlineSnapshot(`
+      "stop-service    service:old         removed from the spec
+      detach-veth     veth:old/default    removed from the spec  (after stop-service:old)
+      remove-netns    netns:old           removed from the spec  (after detach-veth:old/default)
+      remove-service  service:old         removed from the spec  (after stop-service:old)
+      create-netns    netns:extra         new service
+      attach-veth     veth:extra/default  new service  (after create-netns:extra)
+      start-service   service:extra       new service  (after attach-veth:extra/default)
+      start-service   service:worker      not running"
+    `);
+    // the same without: both changed ones are recreated
+    const plain = renderPlan(plan(changed, live));
+    expect(plain).toMatch(/remove-service\s+service:db\s+environment changed/);
+    expect(plain).toMatch(/remove-service\s+service:worker\s+environment changed/);
+  });
+
+  test('--always-recreate-deps: what the named services depend on is recreated, the named ones converge', () => {
+    const live = upped(app);
+    const p = renderPlan(plan(app, live, { services: ['worker'], alwaysRecreateDeps: true }));
+    expect(p).toMatch(/remove-service\s+service:db\s+a dependency of a named service \(--always-recreate-deps\)/);
+    // worker itself is unchanged and does not follow db's restarts (no restart: true); api and web do
+    expect(p).not.toMatch(/service:worker/);
+    expect(p).toMatch(/start-service\s+service:api\s+db restarted/);
+    // naming no service, nothing is a dependency of a named one: a plain up
+    expect(renderPlan(plan(app, live, { alwaysRecreateDeps: true }))).toBe('nothing to do');
+  });
+
+  test('--no-start: everything made, nothing started; a changed running service is recreated and left created', () => {
+    expect(renderPlan(plan(app, empty, { services: ['api'], noStart: true }))).toMatchInlineSnapshot(`
+      "create-network  network:default   new network
+      create-volume   volume:data       new volume
+      create-netns    netns:api         new service
+      create-netns    netns:db          new service
+      attach-veth     veth:api/default  new service  (after create-network:default, create-netns:api)
+      attach-veth     veth:db/default   new service  (after create-network:default, create-netns:db)"
+    `);
+    const live = upped(app);
+    const changed = project([{ ...app.services.db!, environment: { X: '1' } }, app.services.api!, app.services.web!, app.services.worker!, app.services.tool!], {
+      volumes: [volume('data')],
+    });
+    const p = plan(changed, live, { noStart: true });
+    expect(p.operations.filter((op) => op.kind === 'start-service')).toEqual([]);
+    expect(renderPlan(p)).toMatch(/remove-service\s+service:db\s+environment changed/);
+  });
+
   test('--force-recreate naming no service removes orphans and unused networks as a plain up does', () => {
     const live = upped(app);
     const smaller = project(

@@ -140,11 +140,22 @@ describe('observe', () => {
     const full = await observe('p', { roots, netnsDir });
     const processes = await observeProcesses('p', { roots, netnsDir });
     // Beside each process, the cgroup folders its record names (`ps` reads their freezer: paused).
-    expect(processes.services).toEqual(Object.fromEntries(Object.entries(full.services).map(([k, s]) => [k, { name: s.name, process: s.process, ...(s.oneOff !== undefined && { oneOff: s.oneOff }), cgroupDirs: s.cgroups.map((c) => c.name) }])));
+    // and whether it is made and never started (its record holds no configuration): `ps` shows it created
+    expect(processes.services).toEqual(
+      Object.fromEntries(
+        Object.entries(full.services).map(([k, s]) => [
+          k,
+          { name: s.name, process: s.process, ...(s.oneOff !== undefined && { oneOff: s.oneOff }), cgroupDirs: s.cgroups.map((c) => c.name), created: s.config === null && s.process === null },
+        ]),
+      ),
+    );
     expect(processes.services.web?.process?.alive).toBe(true);
     expect(processes.services.api?.process?.alive).toBe(false);
     expect(processes.services.old?.process?.alive).toBe(false);
     expect(processes.services['web-run-1']).toMatchObject({ name: 'web-run-1', process: null, oneOff: 'web' });
+    expect(processes.services.web?.created).toBe(false);
+    await serviceRecords.write(roots, { ...webRecord({ process: null, config: null }), service: 'made' });
+    expect((await observeProcesses('p', { roots, netnsDir })).services.made?.created).toBe(true);
   });
 
   test('an unreadable record is a warning, the rest is still observed', async () => {

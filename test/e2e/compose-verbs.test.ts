@@ -1,0 +1,166 @@
+// compose's create, rm and scale, and up's --no-start, --no-recreate, -V, --always-recreate-deps,
+// --abort-on-container-failure and --attach-dependencies, through the real CLI (bin/stack.cjs
+// over dist/: `npm run build` first): `create` makes services that `ps` shows created and that
+// run nothing until `start`; `rm` removes only stopped services, asks first (no answer: nothing
+// removed), and with -s -v stops one and removes its anonymous volume; `scale` adds and removes
+// replicas, to 0 too; a recreate keeps an anonymous volume's content unless -V; --no-recreate
+// leaves a changed running service as it runs; a failing service ends a foreground up with its
+// code; `down` leaves nothing.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, expect, it } from 'vitest';
+import { describeWith } from '../harness/require.js';
+import { netnsPrefix } from '../../src/names.js';
+
+const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
+
+describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-start, --no-recreate, -V', () => {
+  const project = `cv${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'stack-verbs-'));
+  const state = join(dir, 'state');
+  const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
+  const stack = (...args: string[]) => execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), ...args], { env, reject: false, stdin: 'ignore' });
+  const spec = (lines: string[]) => writeFileSync(join(dir, 'stack.yaml'), ['services:', ...lines, ''].join('\n'));
+  /** NAME → STATE of `stack ps` (the table's first two columns; a state of several words kept whole). */
+  const ps = async (): Promise<Record<string, string>> => {
+    const out = (await stack('ps', '--format', 'json')).stdout;
+    return Object.fromEntries((JSON.parse(out) as { name: string; state: string }[]).map((r) => [r.name, r.state]));
+  };
+  const netns = async () => (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(netnsPrefix(project)));
+  /** The content of every anonymous volume's folder of the project (their names start with the project's). */
+  const anonymousFolders = () => {
+    const root = join(state, 'lib', 'volumes');
+    return existsSync(root) ? readdirSync(root).filter((v) => v.startsWith(`${project}_anon`)) : [];
+  };
+
+  afterAll(async () => {
+    await stack('down', '-v');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('create makes the services without starting them; start runs them; up --no-start too', async () => {
+    spec(['  db:', '    command: sleep infinity', '  web:', '    command: sleep infinity', '    depends_on: [db]']);
+    const made = await stack('create', '--progress', 'quiet');
+    expect(made.stderr).toBe('');
+    expect(made.exitCode).toBe(0);
+    expect(await ps()).toEqual({ db: 'created', web: 'created' });
+    expect((await netns()).length).toBe(2); // their namespaces are made
+    expect((await stack('ps', '--status', 'created', '--services')).stdout.split('\n').sort()).toEqual(['db', 'web']);
+    expect((await stack('start', 'web', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await ps()).toEqual({ db: 'running', web: 'running' });
+    // create refuses what only up has
+    const detached = await stack('create', '-d');
+    expect(detached.exitCode).toBe(1);
+    expect(detached.stderr).toContain('unknown option -d for `stack create`');
+    // a changed service recreated by up --no-start is left created, its dependency running
+    spec(['  db:', '    command: sleep infinity', '  web:', '    command: sleep 100000', '    depends_on: [db]']);
+    expect((await stack('up', '--no-start', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await ps()).toEqual({ db: 'running', web: 'created' });
+  });
+
+  it('rm removes the stopped services only, after asking; -s stops first, -v takes the anonymous volumes', async () => {
+    spec(['  db:', '    command: sleep infinity', '    volumes: ["/data"]', '  job:', '    command: ["sh", "-c", "exit 3"]', '  web:', '    command: sleep infinity', '    depends_on: [db]']);
+    expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0);
+    for (let i = 0; i < 100 && (await ps()).job === 'running'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await ps()).toMatchObject({ db: 'running', web: 'running', job: expect.stringMatching(/^exited/) });
+    // no answer (standard input at its end): nothing removed
+    const asked = await stack('rm');
+    expect(asked.exitCode).toBe(0);
+    expect(asked.stderr).toContain('Going to remove job. Are you sure? [y/N]');
+    expect(asked.stderr).toContain('nothing removed');
+    expect(Object.keys(await ps()).sort()).toEqual(['db', 'job', 'web']);
+    const forced = await stack('rm', '-f', '--progress', 'quiet');
+    expect(forced.stdout).toBe('Going to remove job');
+    expect(Object.keys(await ps()).sort()).toEqual(['db', 'web']);
+    expect(await stack('rm', '-f')).toMatchObject({ exitCode: 0, stderr: 'No stopped services' });
+    // db: stopped (-s) and removed with its anonymous volume (-v), answered yes; web runs on
+    expect(anonymousFolders().length).toBe(1);
+    const answered = await execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), 'rm', '-s', '-v', '--progress', 'quiet', 'db'], { env, reject: false, input: 'y\n' });
+    expect(answered.exitCode).toBe(0);
+    expect(await ps()).toEqual({ web: 'running' });
+    expect(anonymousFolders()).toEqual([]);
+    expect((await netns()).length).toBe(1);
+    // up makes it again
+    expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0);
+    expect((await ps()).db).toBe('running');
+  });
+
+  it('scale adds and removes replicas, to 0 too, with the services they depend on', async () => {
+    spec(['  db:', '    command: sleep infinity', '  worker:', '    command: sleep infinity', '    depends_on: [db]']);
+    expect((await stack('down')).exitCode).toBe(0);
+    expect((await stack('scale', 'worker=3', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await ps()).toEqual({ db: 'running', 'worker-1': 'running', 'worker-2': 'running', 'worker-3': 'running' });
+    expect((await stack('scale', 'worker=1', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await ps()).toEqual({ db: 'running', worker: 'running' });
+    expect((await stack('scale', 'worker=0', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await ps()).toEqual({ db: 'running' });
+    expect((await netns()).length).toBe(1);
+    const bad = await stack('scale', 'worker=x');
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('"worker=x" is not SERVICE=N');
+  });
+
+  it('a recreate keeps an anonymous volume unless -V; --no-recreate leaves a changed running service be', async () => {
+    const keeps = (command: string) => spec(['  db:', `    command: ["sh", "-c", ${JSON.stringify(`${command}; sleep 100000`)}]`, '    volumes: ["/data"]']);
+    keeps('s=$$(ls /data); echo "$$s" > /data/seen; date > /data/mark'); // $$: a $ the spec does not interpolate
+    expect((await stack('down', '-v')).exitCode).toBe(0);
+    expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0);
+    const seen = async (): Promise<string> => {
+      for (let i = 0; i < 100; i++) {
+        const out = await stack('exec', 'db', 'cat', '/data/seen');
+        if (out.exitCode === 0) return out.stdout;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('no /data/seen');
+    };
+    expect(await seen()).toBe(''); // a new volume
+    // each recreate below is waited for by its listing, which the one before left: removed first
+    const recreate = async (...flags: string[]) => {
+      expect((await stack('exec', 'db', 'rm', '/data/seen')).exitCode).toBe(0);
+      expect((await stack('up', '-d', '--force-recreate', ...flags, '--progress', 'quiet')).exitCode).toBe(0);
+    };
+    await recreate();
+    expect(await seen()).toBe('mark'); // the same volume: what the first wrote
+    await recreate('-V');
+    expect(await seen()).toBe(''); // renewed
+    // --no-recreate: the changed spec is not applied to the running service
+    const pid = (await stack('ps', '--format', 'json')).stdout;
+    keeps('s=$$(ls /data); echo "$$s" > /data/seen; echo changed > /data/mark');
+    const kept = await stack('up', '-d', '--no-recreate');
+    expect(kept.exitCode).toBe(0);
+    expect(kept.stderr).toContain('nothing to do');
+    expect((await stack('ps', '--format', 'json')).stdout).toBe(pid);
+    expect((await stack('up', '-d', '--no-recreate', '--force-recreate')).stderr).toContain('--no-recreate cannot be combined with --force-recreate');
+  });
+
+  it('up --abort-on-container-failure ends on the first failure with its code, and at 0 when all end well', async () => {
+    spec(['  ok:', '    command: ["sh", "-c", "echo fine; exit 0"]', '  bad:', '    command: ["sh", "-c", "sleep 0.3; echo failing; exit 4"]', '  long:', '    command: sleep infinity']);
+    const failed = await execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), 'up', '--abort-on-container-failure', '--progress', 'quiet'], { env, reject: false, timeout: 30_000 });
+    expect(failed.exitCode).toBe(4);
+    expect(failed.stderr).toContain('bad exited with code 4: aborting on container failure');
+    expect(failed.stdout).toMatch(/ok +\| fine/);
+    spec(['  a:', '    command: ["sh", "-c", "exit 0"]', '  b:', '    command: ["sh", "-c", "sleep 0.3; exit 0"]']);
+    const fine = await execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), 'up', '--abort-on-container-failure', '--remove-orphans', '--progress', 'quiet'], { env, reject: false, timeout: 30_000 });
+    expect(fine.exitCode).toBe(0);
+    expect(fine.stderr).toContain('every service has exited');
+    expect((await stack('up', '--abort-on-container-failure', '--abort-on-container-exit')).stderr).toContain('cannot be combined with --abort-on-container-exit');
+  });
+
+  it('up --attach-dependencies prints the output of what the named services depend on', async () => {
+    spec(['  db:', '    command: ["sh", "-c", "echo db-line; sleep 100000"]', '  web:', '    command: ["sh", "-c", "sleep 0.5; echo web-line; exit 0"]', '    depends_on: [db]']);
+    const run = (...flags: string[]) =>
+      execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), 'up', ...flags, '--abort-on-container-exit', '--remove-orphans', '--progress', 'quiet', 'web'], { env, reject: false, timeout: 30_000 });
+    const without = await run();
+    expect(without.stdout).toContain('web-line');
+    expect(without.stdout).not.toContain('db-line');
+    const withDeps = await run('--attach-dependencies');
+    expect(withDeps.stdout).toContain('web-line');
+    expect(withDeps.stdout).toContain('db-line');
+    expect((await stack('down')).exitCode).toBe(0);
+    expect(await netns()).toEqual([]);
+  });
+});
