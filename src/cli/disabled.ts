@@ -1,7 +1,7 @@
 // The plan of an `up`, `run` or `plan` with the disabled services it keeps (planner/disabled.ts),
 // the project as last applied read only when some are there.
 import { UserError } from '../errors.js';
-import { clashOf, disabledThere, withDisabledKept, type WithDisabled } from '../planner/disabled.js';
+import { clashOf, disabledThere, sortKeys, withAsApplied, withDisabledKept, type WithDisabled } from '../planner/disabled.js';
 import type { LiveState } from '../planner/live.js';
 import type { Plan } from '../planner/plan.js';
 import { plan, type UpOptions } from '../planner/reconcile.js';
@@ -15,10 +15,31 @@ import { readSnapshot } from '../state/snapshot.js';
  * service that clashes with a kept one (refuseKeptClash).
  */
 export async function planKeeping(project: Project, live: LiveState, roots: StateRoots, options: UpOptions = {}): Promise<{ project: Project; plan: Plan }> {
-  const keeping = await keepDisabled(project, live, roots);
+  const disabled = await keepDisabled(project, live, roots);
+  const keeping = options.noRecreate ? { ...disabled, project: await thereAsApplied(disabled.project, live, roots) } : disabled;
   const planned = plan(keeping.project, live, { ...options, kept: keeping.kept });
   refuseKeptClash(keeping, planned, live);
   return { project: keeping.project, plan: planned };
+}
+
+/**
+ * `up --no-recreate`: each service of `project` that is there as last applied (the snapshot),
+ * with what it uses that `project` lacks, so that neither its start (a stopped one) nor the
+ * snapshot the supervisor restarts it from take a change of its spec, and a later `up` still
+ * sees the change; compose's --no-recreate leaves a container as it was made. A new service, or
+ * one the snapshot lacks, is as `project` has it (the planner then recreates none of them).
+ */
+async function thereAsApplied(project: Project, live: LiveState, roots: StateRoots): Promise<Project> {
+  const there = Object.keys(project.services).filter((key) => live.services[key] !== undefined && live.services[key]!.oneOff === undefined);
+  if (there.length === 0) return project;
+  const applied = (await readSnapshot(roots, project.name))?.project;
+  if (applied === undefined) return project;
+  const gone = new Set(there);
+  const without = { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([key]) => !gone.has(key))) };
+  const merged = withAsApplied(without, there, applied).project;
+  const services = { ...merged.services };
+  for (const key of there) services[key] ??= project.services[key]!; // one the snapshot lacks (or what it used)
+  return { ...merged, services: sortKeys(services) };
 }
 
 /** `project` with the services it disables that are there, as last applied; none read when none is there. */

@@ -162,6 +162,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     let pendingCreates = creates;
     loaded = await loading;
     await preparing;
+    if (options.renewAnonVolumes === true) await loaded?.renewNewServicesVolumes(ctx, plan);
     const handlers: Handlers = loaded?.handlersFor(ctx) ?? {};
     const wrapped: Handlers = {
       ...handlers,

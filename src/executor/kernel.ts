@@ -5,6 +5,7 @@
 export { handlersFor } from './handlers/index.js';
 export { writeNameFiles } from './handlers/names.js';
 export { firewallWritten } from './handlers/firewall.js';
+export { renewNewServicesVolumes } from './handlers/volume.js';
 export { openNetworkDriver } from '../network/setup.js';
 export { discardPreparedLinkDeletion, prepareLinkDeletion } from '../network/link.js';
 export { cannotActOnStop, discardPreparedLauncher, openCgroups, prepareLauncher } from '../runtime/index.js';

@@ -27,12 +27,12 @@ export function servicesPart(live: LiveState, services: readonly string[], volum
 }
 
 /** Removes everything `live` holds, and nothing of the project as a whole (a one-off's removal). */
-export function planRemove(live: LiveState, options: { volumes: boolean }): Plan {
+export function planRemove(live: LiveState, options: { volumes: boolean; cause?: string }): Plan {
   const empty: Project = { name: live.project, workingDir: '', files: [], services: {}, networks: {}, volumes: {} };
   return reconcile(empty, live, {
     removeVolumes: options.volumes,
-    removedCause: 'stack down',
-    volumeCause: 'stack down -v',
+    removedCause: options.cause ?? 'stack down',
+    volumeCause: options.cause ?? 'stack down -v',
     removeOneOffs: true,
   });
 }

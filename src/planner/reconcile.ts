@@ -55,15 +55,14 @@ export function plan(project: Project, live: LiveState, options: UpOptions = {})
   const names = options.services ?? Object.keys(project.services);
   // A scaled dependency comes with every replica (planner/replicas.ts).
   const targets = (options.noDeps ? names : [...new Set(withDependencies(project, names).flatMap((n) => [n, ...replicaKeys(project.services, n)]))]).filter((n) => !kept.has(n));
-  const mode: ProcessMode = options.forceRecreate
-    ? { kind: 'recreate', cause: 'forced recreate' }
-    : options.noRecreate
-      ? { kind: 'converge', noRecreate: true }
-      : { kind: 'converge' };
-  // --always-recreate-deps: what the named services depend on (compose's RecreateDependencies
-  // "force"), each replica of a named service being named too.
+  const converge: ProcessMode = options.noRecreate ? { kind: 'converge', noRecreate: true } : { kind: 'converge' };
+  const mode: ProcessMode = options.forceRecreate ? { kind: 'recreate', cause: 'forced recreate' } : converge;
+  // What the named services depend on (each replica of a named service being named too) is
+  // recreated as compose's RecreateDependencies says: when changed, or always with
+  // --always-recreate-deps; --force-recreate is for the named ones (all, when none is named).
   const named = new Set(names.flatMap((n) => [n, ...replicaKeys(project.services, n)]));
-  const modeOf = (s: string): ProcessMode => (options.alwaysRecreateDeps && !named.has(s) ? { kind: 'recreate', cause: 'a dependency of a named service (--always-recreate-deps)' } : mode);
+  const modeOf = (s: string): ProcessMode =>
+    named.has(s) ? mode : options.alwaysRecreateDeps ? { kind: 'recreate', cause: 'a dependency of a named service (--always-recreate-deps)' } : converge;
   return reconcile(project, live, { ...base, modes: new Map(targets.map((s) => [s, modeOf(s)])), whole: options.services === undefined });
 }
 

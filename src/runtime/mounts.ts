@@ -38,8 +38,6 @@ export interface MountSetup {
    * `nocopy` volume, nor on a restart.
    */
   readonly copyUp?: ((target: string, folder: string) => Promise<void>) | undefined;
-  /** In `make` mode: the service's anonymous volumes are made anew, what they held removed (`up -V`). */
-  readonly renewAnonymous?: boolean;
 }
 
 /** A volume as the launcher mounts it (view.ts). */
@@ -241,11 +239,23 @@ async function resolveMount(ctx: MountSetup, service: Service, mount: Mount): Pr
   }
   const name = anonymousVolumeName(ctx.project.name, service.name, mount.target);
   const path = volumeDataDir(ctx.roots, name);
-  if (ctx.renewAnonymous === true) await rm(path, { recursive: true, force: true });
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key, name, path, owner: service.name });
   await makeVolumeFolder(path, volumeOwner(ctx.project, [service.name], ctx.userDb));
   if (!mount.noCopy) await copyUpIfEmpty(ctx, mount.target, path);
   return { type: 'bind', source: path, ...base, beneath: volumesRoot(ctx.roots) };
+}
+
+/**
+ * Empties the service's anonymous volumes (`up -V`: compose's --renew-anon-volumes): their folders
+ * go, and its next start makes them anew (and copies an image's content into them). Their names
+ * are the service's and the target's, so a recreated or new service would otherwise take over
+ * what its predecessor left. Called with no process of the service running.
+ */
+export async function renewAnonymousVolumes(roots: StateRoots, project: Project, service: Service): Promise<void> {
+  for (const mount of service.volumes) {
+    if (mount.type !== 'volume' || mount.source !== undefined) continue;
+    await rm(volumeDataDir(roots, anonymousVolumeName(project.name, service.name, mount.target)), { recursive: true, force: true });
+  }
 }
 
 /** Runs the setup's copy-up into `folder` when it is empty (a new volume; one with data is left as it is). */

@@ -40,8 +40,6 @@ export interface StartRequest {
   readonly userDb?: UserDb;
   /** An image service's copy-up into new volumes (mounts.ts), on a first start. */
   readonly copyUp?: MountSetup['copyUp'];
-  /** Its anonymous volumes made anew (`up -V`, mounts.ts). */
-  readonly renewAnonymous?: boolean;
   /** Awaited once the cgroups and mounts are ready, just before the launch (the executor's firewall, and the services it depends on). */
   readonly beforeLaunch?: () => Promise<void>;
   /** The run's hidden-path looks (hidden.ts), shared by the services it starts. */
@@ -94,7 +92,6 @@ export async function startServiceProcess(request: StartRequest): Promise<Starte
       ...(request.invoker !== undefined && { invoker: request.invoker }),
       userDb,
       ...(request.copyUp !== undefined && { copyUp: request.copyUp }),
-      ...(request.renewAnonymous === true && { renewAnonymous: true }),
     },
     service,
   );

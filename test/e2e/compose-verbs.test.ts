@@ -87,6 +87,15 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     // up makes it again
     expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0);
     expect((await ps()).db).toBe('running');
+    // not while a service that stays runs in its namespaces
+    spec(['  db:', '    command: sleep infinity', '  side:', '    command: sleep infinity', '    network_mode: service:db']);
+    expect((await stack('up', '-d', '--remove-orphans', '--progress', 'quiet')).exitCode).toBe(0);
+    const shared = await stack('rm', '-f', '-s', 'db');
+    expect(shared.exitCode).toBe(1);
+    expect(shared.stderr).toContain('service "db" cannot be removed: "side", which runs, runs in its namespaces (`service:db`)');
+    expect(await ps()).toEqual({ db: 'running', side: 'running' });
+    expect((await stack('rm', '-f', '-s', '--progress', 'quiet', 'db', 'side')).exitCode).toBe(0);
+    expect(await ps()).toEqual({});
   });
 
   it('scale adds and removes replicas, to 0 too, with the services they depend on', async () => {
@@ -104,36 +113,59 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     expect(bad.stderr).toContain('"worker=x" is not SERVICE=N');
   });
 
-  it('a recreate keeps an anonymous volume unless -V; --no-recreate leaves a changed running service be', async () => {
-    const keeps = (command: string) => spec(['  db:', `    command: ["sh", "-c", ${JSON.stringify(`${command}; sleep 100000`)}]`, '    volumes: ["/data"]']);
-    keeps('s=$$(ls /data); echo "$$s" > /data/seen; date > /data/mark'); // $$: a $ the spec does not interpolate
+  it('a recreate keeps an anonymous volume unless -V (with --no-start too); --no-recreate leaves a changed service as it was made', async () => {
+    // The listing of /data as the service starts, written whole (a rename: no half-written read),
+    // and a mark saying which command ran.
+    const keeps = (mark: string) =>
+      spec([
+        '  db:',
+        // $$: a $ the spec does not interpolate
+        `    command: ["sh", "-c", ${JSON.stringify(`s=$$(ls /data); echo "$$s" > /data/.seen; mv /data/.seen /data/seen; echo ${mark} > /data/mark; sleep 100000`)}]`,
+        '    volumes: ["/data"]',
+      ]);
+    keeps('first');
     expect((await stack('down', '-v')).exitCode).toBe(0);
     expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0);
-    const seen = async (): Promise<string> => {
+    const read = async (file: string): Promise<string> => {
       for (let i = 0; i < 100; i++) {
-        const out = await stack('exec', 'db', 'cat', '/data/seen');
+        const out = await stack('exec', 'db', 'cat', file);
         if (out.exitCode === 0) return out.stdout;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error('no /data/seen');
+      throw new Error(`no ${file}`);
     };
-    expect(await seen()).toBe(''); // a new volume
-    // each recreate below is waited for by its listing, which the one before left: removed first
-    const recreate = async (...flags: string[]) => {
-      expect((await stack('exec', 'db', 'rm', '/data/seen')).exitCode).toBe(0);
-      expect((await stack('up', '-d', '--force-recreate', ...flags, '--progress', 'quiet')).exitCode).toBe(0);
-    };
-    await recreate();
-    expect(await seen()).toBe('mark'); // the same volume: what the first wrote
-    await recreate('-V');
-    expect(await seen()).toBe(''); // renewed
-    // --no-recreate: the changed spec is not applied to the running service
+    expect(await read('/data/seen')).toBe(''); // a new volume
+    // each start below is waited for by its listing, which the one before left: removed first
+    const unseen = async () => expect((await stack('exec', 'db', 'rm', '/data/seen')).exitCode).toBe(0);
+    await unseen();
+    expect((await stack('up', '-d', '--force-recreate', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await read('/data/seen')).toBe('mark'); // the same volume: what the first wrote
+    await unseen();
+    expect((await stack('up', '-d', '--force-recreate', '-V', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await read('/data/seen')).toBe(''); // renewed
+    // -V with --no-start: renewed as it is recreated, started later without -V
+    await unseen();
+    keeps('second');
+    expect((await stack('up', '--no-start', '-V', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await ps()).toEqual({ db: 'created' });
+    expect((await stack('start', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await read('/data/seen')).toBe('');
+    expect(await read('/data/mark')).toBe('second');
+    // --no-recreate: a changed spec reaches neither the running service nor what restarts it
+    await unseen();
     const pid = (await stack('ps', '--format', 'json')).stdout;
-    keeps('s=$$(ls /data); echo "$$s" > /data/seen; echo changed > /data/mark');
+    keeps('third');
     const kept = await stack('up', '-d', '--no-recreate');
     expect(kept.exitCode).toBe(0);
     expect(kept.stderr).toContain('nothing to do');
     expect((await stack('ps', '--format', 'json')).stdout).toBe(pid);
+    expect((await stack('restart', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await read('/data/seen')).toBe('mark');
+    expect(await read('/data/mark')).toBe('second'); // restarted as it was made, not as the spec is now
+    await unseen();
+    expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0); // a plain up applies it
+    expect(await read('/data/seen')).toBe('mark');
+    expect(await read('/data/mark')).toBe('third');
     expect((await stack('up', '-d', '--no-recreate', '--force-recreate')).stderr).toContain('--no-recreate cannot be combined with --force-recreate');
   });
 
@@ -143,10 +175,13 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     expect(failed.exitCode).toBe(4);
     expect(failed.stderr).toContain('bad exited with code 4: aborting on container failure');
     expect(failed.stdout).toMatch(/ok +\| fine/);
-    spec(['  a:', '    command: ["sh", "-c", "exit 0"]', '  b:', '    command: ["sh", "-c", "sleep 0.3; exit 0"]']);
+    // an exit with 0 ends nothing: b, stopped by it, would say so
+    spec(['  a:', '    command: ["sh", "-c", "exit 0"]', '  b:', '    command: ["sh", "-c", "trap \'echo stopped; exit 1\' TERM; sleep 1 & wait; echo b-done; exit 0"]']);
     const fine = await execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), 'up', '--abort-on-container-failure', '--remove-orphans', '--progress', 'quiet'], { env, reject: false, timeout: 30_000 });
     expect(fine.exitCode).toBe(0);
     expect(fine.stderr).toContain('every service has exited');
+    expect(fine.stdout).toContain('b-done');
+    expect(fine.stdout).not.toContain('stopped');
     expect((await stack('up', '--abort-on-container-failure', '--abort-on-container-exit')).stderr).toContain('cannot be combined with --abort-on-container-exit');
   });
 

@@ -13,7 +13,7 @@ or \`stack up\` starts them; \`stack ps\` shows them as created until then.
 
 Options:
       --force-recreate      Recreate the services even when their spec is unchanged
-      --no-recreate         Never recreate a service that is there
+      --no-recreate         Never recreate a service that is there (it stays as the last up made it)
       --scale SERVICE=N     Make N replicas of SERVICE (repeatable); overrides scale / deploy.replicas
       --pull POLICY         Pull images first: always, missing, never, or policy (each service's pull_policy)
       --quiet-pull          Pull without printing progress (a failure is still said)

@@ -6,6 +6,9 @@
 import { readSync } from 'node:fs';
 import { apply } from '../../executor/apply.js';
 import { planRemove, servicesPart } from '../../planner/index.js';
+import { ownersOf } from '../../planner/disabled.js';
+import { UserError } from '../../errors.js';
+import type { LiveState } from '../../state/live.js';
 import { replicaLabels } from '../../planner/replicas.js';
 import type { Project } from '../../spec/project.js';
 import { acquireProjectLock } from '../../state/lock.js';
@@ -55,33 +58,52 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stderr.write('No stopped services\n');
     return 0;
   }
+  const named = positionals.length > 0 ? new Set(withReplicas(project, positionals)) : undefined;
+  // The project's services (not the one-offs of `stack run`, as compose's rm leaves one-off
+  // containers), stopped, or any with -s.
+  const removable = (live: LiveState): string[] =>
+    Object.values(live.services)
+      .filter((s) => s.oneOff === undefined && (named === undefined || named.has(s.name)) && (values.stop || s.process?.alive !== true))
+      .map((s) => s.name);
+  // Asked before the project's lock is taken (the supervisor's restarts take it too), and looked
+  // at again under it: what started or went meanwhile is left out.
+  const before = await observe(name, { roots: env.roots });
+  for (const w of before.warnings) ctx.stderr.write(`warning: ${w}\n`);
+  const asked = removable(before);
+  if (asked.length === 0) {
+    ctx.stderr.write('No stopped services\n');
+    return 0;
+  }
+  const labels = replicaLabels(Object.keys(before.services).filter((s) => before.services[s]?.oneOff === undefined));
+  const label = (s: string): string => labels.get(s) ?? s;
+  refuseSharedUse(project, before, asked, values.volumes, label);
+  const message = `Going to remove ${asked.map(label).join(', ')}`;
+  if (values.force) ctx.stdout.write(`${message}\n`);
+  else if (!confirmed(ctx, message)) return 0;
   const lock = await acquireProjectLock(env.roots, name, { command: 'stack rm', wait: true });
   try {
     const live = await observe(name, { roots: env.roots });
-    for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
-    const named = positionals.length > 0 ? new Set(withReplicas(project, positionals)) : undefined;
-    // The project's services (not the one-offs of `stack run`, as compose's rm leaves one-off
-    // containers), stopped, or any with -s.
-    const services = Object.values(live.services).filter((s) => s.oneOff === undefined && (named === undefined || named.has(s.name)));
-    const removed = services.filter((s) => values.stop || s.process?.alive !== true).map((s) => s.name);
-    if (removed.length === 0) {
-      ctx.stderr.write('No stopped services\n');
-      return 0;
-    }
-    const labels = replicaLabels(services.map((s) => s.name));
-    const message = `Going to remove ${removed.map((s) => labels.get(s) ?? s).join(', ')}`;
-    if (values.force) ctx.stdout.write(`${message}\n`);
-    else if (!confirmed(ctx, message)) return 0;
-    const part = servicesPart(live, removed, values.volumes);
+    const still = new Set(removable(live));
+    const removed = asked.filter((s) => still.has(s));
+    const left = asked.filter((s) => !still.has(s));
+    if (left.length > 0) ctx.stderr.write(`not removed, started or removed meanwhile: ${left.map(label).join(', ')}\n`);
+    if (removed.length === 0) return 0;
+    refuseSharedUse(project, live, removed, values.volumes, label);
     const gone = new Set(removed);
     // The project as up applied it less what goes: a service it lacks is removed with its record.
     const rest: Project = { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([s]) => !gone.has(s))) };
-    const planned = planRemove(part, { volumes: values.volumes });
+    const planned = planRemove(servicesPart(live, removed, values.volumes), { volumes: values.volumes, cause: 'stack rm' });
     const renderer = await openRenderer(mode, ctx.stderr);
     try {
       // Not supervised: the supervisor learns of the removals from the records, as of a stop. A
       // service stopped here (-s) runs its pre_stop hooks as it was started.
-      const result = await apply(planned, rest, { env, live: part, sink: renderer, supervise: false, startedAs: async () => (await readSnapshot(env.roots, name))?.project });
+      const result = await apply(planned, rest, {
+        env,
+        live: servicesPart(live, removed, values.volumes),
+        sink: renderer,
+        supervise: false,
+        startedAs: async () => (await readSnapshot(env.roots, name))?.project,
+      });
       for (const n of result.notices) renderer.notice(n);
       return 0;
     } finally {
@@ -89,6 +111,30 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Refuses to remove a service whose namespaces a service that stays and runs lives in
+ * (`network_mode`, `pid`, `ipc`: `service:NAME`), or, with -v, whose anonymous volumes it mounts
+ * (`volumes_from`): its namespace files, veths and folders would go from under it.
+ */
+function refuseSharedUse(project: Project, live: LiveState, removed: readonly string[], volumes: boolean, label: (s: string) => string): void {
+  const gone = new Set(removed);
+  for (const user of Object.values(live.services)) {
+    if (gone.has(user.name) || user.process?.alive !== true) continue;
+    const spec = project.services[user.name];
+    if (spec === undefined) continue;
+    const shares = (owner: string): boolean => [spec.networkMode, spec.pidMode, spec.ipcMode].some((m) => m?.kind === 'service' && m.service === owner);
+    const mounts = (owner: string): boolean => volumes && (spec.volumesFrom ?? []).some((f) => f.service === owner);
+    const owner = ownersOf(spec).find((o) => gone.has(o) && (shares(o) || mounts(o)));
+    if (owner === undefined) continue;
+    const how = shares(owner) ? `runs in its namespaces (\`service:${owner}\`)` : 'mounts its anonymous volumes (volumes_from)';
+    throw new UserError(
+      'SERVICE_IN_USE',
+      `stack rm: service "${label(owner)}" cannot be removed: "${label(user.name)}", which runs, ${how}`,
+      `stop ${label(user.name)} first (\`stack stop ${label(user.name)}\`), or remove both (\`stack rm -s ${label(owner)} ${label(user.name)}\`)`,
+    );
   }
 }
 
@@ -111,13 +157,11 @@ function readLine(): string | undefined {
     try {
       n = readSync(0, buf, 0, 1, null);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // a non-blocking descriptor: not ready yet
         continue;
       }
-      if (code === 'EOF' || code === 'EBADF' || code === 'ENXIO') return line === '' ? undefined : line;
-      throw e;
+      return undefined; // no standard input to read (closed, a folder, EIO): no answer
     }
     if (n === 0) return line === '' ? undefined : line;
     const c = buf.toString('latin1', 0, 1);

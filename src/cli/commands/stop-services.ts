@@ -58,10 +58,13 @@ export async function untilFirstExit(
       if (options.failuresOnly !== true || exit.code !== 0) return exit;
       succeeded.set(name, process.pid);
     }
-    // Each gone with 0 (or with no process: stopped meanwhile, never started): none failed.
+    // Each gone with 0 (or with no process: stopped meanwhile, never started): none failed. One
+    // the supervisor starts again after an exit with 0 (restart: always, unless-stopped) is not
+    // over, as compose's restarting container is not.
     const over = (name: string): boolean => {
       const process = live.services[name]?.process;
-      return !process || (!process.alive && succeeded.get(name) === process.pid);
+      const restarts = ['always', 'unless-stopped'].includes(project.services[name]?.restart.kind ?? 'no');
+      return !process || (!process.alive && succeeded.get(name) === process.pid && !restarts);
     };
     if (options.failuresOnly === true && watched.every(over)) return undefined;
     await sleep(100, undefined, { signal }).catch(() => undefined);

@@ -38,11 +38,11 @@ Options:
       --wait-timeout N            Seconds --wait waits at most
       --no-deps                   Don't start the services the named ones depend on
       --force-recreate            Recreate the services even when their spec is unchanged
-      --no-recreate               Never recreate a service that is there (a stopped one is started
-                                  from the spec as it is, as \`stack start\` starts it)
+      --no-recreate               Never recreate a service that is there: it runs (a stopped one is
+                                  started) as the last up made it, whatever the spec says now
       --always-recreate-deps      Recreate the services the named ones depend on
-  -V, --renew-anon-volumes        A service made or recreated gets new anonymous volumes, not the ones
-                                  its predecessor had
+  -V, --renew-anon-volumes        A service made or recreated gets new, empty anonymous volumes, not
+                                  the ones its predecessor had
       --no-start                  Create the services (networks, namespaces, volumes) but start none;
                                   \`stack start\` or \`stack up\` starts them (as \`stack create\`)
       --scale SERVICE=N           Run N replicas of SERVICE (repeatable); overrides scale / deploy.replicas

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { mark } from '../../trace.js';
 import { rm } from '../../sys/fs-async.js';
 import type { StartService } from '../../planner/plan.js';
-import { opId } from '../../planner/edges.js';
 import type { Service } from '../../spec/project.js';
 import { serviceNamespaces } from '../../network/service-namespaces.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
@@ -139,10 +138,6 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
         invoker: ctx.env.invoker,
         ...runShared(ctx),
         ...(spec.imageRoot !== undefined && { copyUp: imageCopyUp(ctx, spec) }),
-        // `up -V`: a service this run makes or recreates gets new anonymous volumes (compose's
-        // renew: a recreated container does not take over its predecessor's); a stopped one
-        // started again keeps its own.
-        ...(ctx.renewAnonVolumes === true && (ctx.live.services[op.service] === undefined || ctx.planned.has(opId('remove-service', op.service))) && { renewAnonymous: true }),
         // No workload runs before the firewall of a network made in this run is written, nor
         // before the services it depends on are started (and healthy, or done, as asked).
         beforeLaunch: async () => {

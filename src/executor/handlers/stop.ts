@@ -17,7 +17,7 @@ import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { hasHooks, runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
-import { pauseMarked, unpauseGroup } from '../../runtime/index.js';
+import { pauseMarked, renewAnonymousVolumes, unpauseGroup } from '../../runtime/index.js';
 
 interface Pid {
   pid: number;
@@ -163,6 +163,10 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   const root = serviceRootDir(ctx.roots, project, op.service);
   if (lstatSync(root, { throwIfNoEntry: false }) !== undefined) await rm(root, { recursive: true, force: true });
   if (!leaving) {
+    // `up -V`: the recreated service starts with new anonymous volumes (its start may come in a
+    // later run: `up --no-start -V`, or one that a cut-off left to finish).
+    const spec = ctx.project.services[op.service];
+    if (ctx.renewAnonVolumes === true && spec !== undefined) await renewAnonymousVolumes(ctx.roots, ctx.project, spec);
     await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     return;
   }

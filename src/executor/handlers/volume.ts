@@ -4,13 +4,26 @@
 // volume (postgres can then init its data dir). Removal (`down -v`) deletes folder and record.
 import { rm } from '../../sys/fs-async.js';
 import { relative } from 'node:path';
-import type { CreateVolume, RemoveVolume } from '../../planner/plan.js';
+import type { CreateVolume, Plan, RemoveVolume } from '../../planner/plan.js';
 import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { makeVolumeFolder, volumeOwner } from '../../runtime/index.js';
+import { makeVolumeFolder, renewAnonymousVolumes, volumeOwner } from '../../runtime/index.js';
 import { undoing } from './undo.js';
+
+/**
+ * `up -V`: the anonymous volumes of the services `plan` makes that are not there yet, emptied
+ * before anything of them is made (a `down` without -v left their folders, which their names
+ * would otherwise take over); recreated ones are renewed by their remove-service (stop.ts).
+ */
+export async function renewNewServicesVolumes(ctx: RunContext, plan: Plan): Promise<void> {
+  const made = new Set(plan.operations.flatMap((op) => ('service' in op && ctx.live.services[op.service] === undefined ? [op.service] : [])));
+  for (const name of made) {
+    const spec = ctx.project.services[name];
+    if (spec !== undefined) await renewAnonymousVolumes(ctx.roots, ctx.project, spec);
+  }
+}
 
 /** Services of the project that mount the named volume `key`. */
 function mountersOf(project: Project, key: string): string[] {

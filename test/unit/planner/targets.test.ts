@@ -123,6 +123,11 @@ describe('up SERVICE...', () => {
     expect(p).toMatch(/start-service\s+service:api\s+db restarted/);
     // naming no service, nothing is a dependency of a named one: a plain up
     expect(renderPlan(plan(app, live, { alwaysRecreateDeps: true }))).toBe('nothing to do');
+    // --force-recreate is for the named ones: their unchanged dependencies stay, unless --always-recreate-deps
+    const forced = renderPlan(plan(app, live, { services: ['worker'], forceRecreate: true }));
+    expect(forced).toMatch(/remove-service\s+service:worker\s+forced recreate/);
+    expect(forced).not.toMatch(/service:db/);
+    expect(renderPlan(plan(app, live, { services: ['worker'], forceRecreate: true, alwaysRecreateDeps: true }))).toMatch(/remove-service\s+service:db\s+a dependency/);
   });
 
   test('--no-start: everything made, nothing started; a changed running service is recreated and left created', () => {
