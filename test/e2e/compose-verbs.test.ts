@@ -1,4 +1,4 @@
-// compose's create, rm and scale, and up's --no-start, --no-recreate, -V, --always-recreate-deps,
+// compose's create, rm and scale (ps SERVICE, logs --index beside), and up's --no-start, --no-recreate, -V, --always-recreate-deps,
 // --abort-on-container-failure and --attach-dependencies, through the real CLI (bin/stack.cjs
 // over dist/: `npm run build` first): `create` makes services that `ps` shows created and that
 // run nothing until `start`; `rm` removes only stopped services, asks first (no answer: nothing
@@ -99,10 +99,18 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
   });
 
   it('scale adds and removes replicas, to 0 too, with the services they depend on', async () => {
-    spec(['  db:', '    command: sleep infinity', '  worker:', '    command: sleep infinity', '    depends_on: [db]']);
+    spec(['  db:', '    command: sleep infinity', '  worker:', '    command: ["sh", "-c", "echo worker up; sleep 100000"]', '    depends_on: [db]']);
     expect((await stack('down')).exitCode).toBe(0);
     expect((await stack('scale', 'worker=3', '--progress', 'quiet')).exitCode).toBe(0);
     expect(await ps()).toEqual({ db: 'running', 'worker-1': 'running', 'worker-2': 'running', 'worker-3': 'running' });
+    // ps SERVICE (a scaled one's name for its replicas), --filter status=; logs --index N
+    expect((await stack('ps', 'worker')).stdout.split('\n').slice(1).map((l) => l.split(' ')[0])).toEqual(['worker-1', 'worker-2', 'worker-3']);
+    expect((await stack('ps', '--filter', 'status=running', '--services', 'db')).stdout).toBe('db');
+    expect((await stack('ps', 'wroker')).stderr).toContain('has no service "wroker"');
+    let second = '';
+    for (let i = 0; i < 100 && !second.includes('worker up'); i++, await new Promise((r) => setTimeout(r, 50))) second = (await stack('logs', '--index', '2', 'worker')).stdout;
+    expect(second.split('\n')).toEqual([expect.stringMatching(/^worker-2 +\| worker up$/)]);
+    expect((await stack('logs', '--index', '4', 'worker')).stderr).toContain('service "worker" has no replica 4 with logs');
     expect((await stack('scale', 'worker=1', '--progress', 'quiet')).exitCode).toBe(0);
     expect(await ps()).toEqual({ db: 'running', worker: 'running' });
     expect((await stack('scale', 'worker=0', '--progress', 'quiet')).exitCode).toBe(0);

@@ -7,7 +7,7 @@ import { parseCommandOptions } from '../args.js';
 import { projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
 import { lineFormatter } from '../render/log-prefix.js';
-import { replicaKeys } from '../../planner/replicas.js';
+import { replicaKeys, replicaOf } from '../../planner/replicas.js';
 import { readLogLines, readLogToFollow, type FollowStart, type LogLine, followLogs } from '../../runtime/index.js';
 import { runtimeRoot, serviceFiles } from '../../state/service-files.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
@@ -28,6 +28,7 @@ Options:
                         -f stops following then
       --no-log-prefix   Print lines without the "name |" prefix
       --no-color        Print the "name |" prefixes without colours
+      --index N         Of a scaled service, only replica N
   -h, --help            Print this help
 `;
 
@@ -47,6 +48,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       until: { type: 'string' },
       'no-log-prefix': { type: 'boolean', default: false },
       'no-color': { type: 'boolean', default: false },
+      index: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     true,
@@ -76,8 +78,17 @@ export async function run(ctx: CommandContext): Promise<number> {
       throw new UserError('SERVICE_UNKNOWN', `project "${project}" has no logs of a service "${name}"`, near ? `did you mean ${near}?` : `services with logs: ${known.join(', ')}`);
     }
   }
-  // A scaled service's name stands for all its replicas (planner/replicas.ts).
-  const services = positionals.length ? [...new Set(positionals.flatMap((n) => replicaKeys(Object.fromEntries(known.map((k) => [k, true])), n)))] : known;
+  // A scaled service's name stands for all its replicas (planner/replicas.ts); --index N for its Nth.
+  const replicas = (n: string): string[] => replicaKeys(Object.fromEntries(known.map((k) => [k, true])), n);
+  const index = values.index === undefined ? undefined : Number(values.index);
+  if (index !== undefined) {
+    if (!(Number.isInteger(index) && index >= 1)) throw new UserError('CLI_BAD_ARGUMENTS', `--index wants a replica number from 1, not "${values.index}"`, 'e.g. stack logs --index 2 web');
+    if (positionals.length !== 1) throw new UserError('CLI_BAD_ARGUMENTS', '--index wants one SERVICE', 'e.g. stack logs --index 2 web');
+  }
+  const services = positionals.length ? [...new Set(positionals.flatMap((n) => (index === undefined ? replicas(n) : replicas(n).filter((k) => replicaOf(k).index === index))))] : known;
+  if (index !== undefined && services.length === 0) {
+    throw new UserError('SERVICE_UNKNOWN', `service "${positionals[0]}" has no replica ${index} with logs`, `its replicas with logs: ${replicas(positionals[0]!).map((k) => replicaOf(k).index).join(', ')}`);
+  }
   const format = lineFormatter(services, {
     prefix: !values['no-log-prefix'],
     colour: !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true,

@@ -15,21 +15,25 @@ import { publishedStatus, supervisorStatus } from '../../supervisor/control.js';
 import { supervisorPaths } from '../../supervisor/paths.js';
 import type { ServiceStatus } from '../../supervisor/protocol.js';
 import { UserError } from '../../errors.js';
+import { closest } from '../suggest.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { replicaOf } from '../../planner/replicas.js';
 import { mark } from '../../trace.js';
 import { describeExit, readExitRecord } from '../../state/exit-record.js';
 import { serviceFiles } from '../../state/service-files.js';
 
-const HELP = `Usage: stack ps [OPTIONS]
+const HELP = `Usage: stack ps [OPTIONS] [SERVICE...]
 
-List the project's services: state, health, pid, restarts and published ports.
+List the project's services (all when none is named): state, health, pid, restarts and
+published ports.
 
 Options:
   -a, --all             Show the one-offs of \`stack run\` too (as compose's ps -a does)
       --status STATE    Only the services in STATE: running, restarting, paused, exited or
                         created (compose's removing and dead match none here); repeatable; with
                         it, the one-offs of \`stack run\` show too (as in compose)
+      --filter status=STATE
+                        The same as --status STATE (compose's only filter)
       --services        Print the services' names only, one a line
       --format FORMAT   table (default) or json
   -h, --help            Print this help
@@ -57,19 +61,33 @@ export interface PsRow {
 /** Runs `stack ps`. */
 export async function run(ctx: CommandContext): Promise<number> {
   mark('ps: begin');
-  const { values } = parseCommandOptions('ps', ctx.args, {
-    all: { type: 'boolean', short: 'a', default: false },
-    status: { type: 'string', multiple: true, default: [] as string[] },
-    services: { type: 'boolean', default: false },
-    format: { type: 'string', default: 'table' },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
+  const { values, positionals } = parseCommandOptions(
+    'ps',
+    ctx.args,
+    {
+      all: { type: 'boolean', short: 'a', default: false },
+      status: { type: 'string', multiple: true, default: [] as string[] },
+      filter: { type: 'string', multiple: true, default: [] as string[] },
+      services: { type: 'boolean', default: false },
+      format: { type: 'string', default: 'table' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    true,
+  );
   if (values.help) {
     ctx.stdout.write(HELP);
     return 0;
   }
   tableOrJson(values.format);
-  const unknown = values.status.find((state) => !(STATES as readonly string[]).includes(state));
+  const statuses = [
+    ...values.status,
+    ...values.filter.map((f) => {
+      const m = /^status=(.+)$/.exec(f);
+      if (m === null) throw new UserError('CLI_BAD_ARGUMENTS', `--filter ${f}: ps filters by status only`, 'e.g. stack ps --filter status=running');
+      return m[1]!;
+    }),
+  ];
+  const unknown = statuses.find((state) => !(STATES as readonly string[]).includes(state));
   if (unknown !== undefined) {
     throw new UserError('CLI_BAD_ARGUMENTS', `--status takes ${STATES.join(', ')}, not "${unknown}"`, 'e.g. stack ps --status running');
   }
@@ -79,7 +97,19 @@ export async function run(ctx: CommandContext): Promise<number> {
   // Its processes only: ps shows no namespace, link or cgroup (state/observe.ts observeProcesses).
   const [live, snapshot] = await Promise.all([observeProcesses(project, { roots }), readSnapshot(roots, project).catch(() => undefined)]);
   // --status shows the one-offs too, as compose's does (All when a status is given).
-  const shown = Object.values(live.services).filter((s) => values.all || values.status.length > 0 || s.oneOff === undefined);
+  // Named services (a scaled one's name stands for its replicas; a one-off is its service's):
+  // one the project neither has nor had is a mistake, with the nearest name.
+  const ownService = (s: (typeof live.services)[string]): string => s.oneOff ?? replicaOf(s.name).service;
+  if (positionals.length > 0) {
+    const known = [...new Set([...Object.values(live.services).map(ownService), ...Object.keys(snapshot?.project.services ?? {}).map((k) => replicaOf(k).service)])].sort();
+    for (const name of positionals) {
+      if (known.includes(name)) continue;
+      const near = closest(name, known);
+      throw new UserError('SERVICE_UNKNOWN', `project "${project}" has no service "${name}"`, near ? `did you mean ${near}?` : known.length ? `its services: ${known.join(', ')}` : 'nothing of it is up');
+    }
+  }
+  const named = new Set(positionals);
+  const shown = Object.values(live.services).filter((s) => (values.all || statuses.length > 0 || s.oneOff === undefined) && (named.size === 0 || named.has(ownService(s))));
   // The supervisor's side from the status it publishes, while that agrees with the kernel's view
   // of every service shown; else asked over its socket (it ticks, then answers).
   const seen = new Map(shown.map((s) => [s.name, s.process?.alive === true ? s.process.pid : null]));
@@ -145,7 +175,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     });
   // An exit shows how it ended (`exited with code 1`): its state for --status is `exited`.
   const stateOf = (row: PsRow): string => (['running', 'restarting', 'paused', 'created'].includes(row.state) ? row.state : 'exited');
-  const rows = values.status.length === 0 ? all : all.filter((r) => values.status.includes(stateOf(r)));
+  const rows = statuses.length === 0 ? all : all.filter((r) => statuses.includes(stateOf(r)));
   if (values.services) {
     // compose's `ps --services`: the services' names (a scaled service's once, a one-off's as the
     // service it copies), whatever --format says.
@@ -158,7 +188,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return 0;
   }
-  if (all.length === 0) {
+  if (all.length === 0 && named.size === 0) {
     ctx.stderr.write(`project "${project}" has no services on this host\n`);
     return 0;
   }
