@@ -93,6 +93,13 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   const volumes: Record<string, Volume> = {};
   for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
   const disabled = Object.keys(all).filter((name) => !enabled.has(name)).sort();
+  // What no enabled service uses is left out, as compose-go's WithoutUnnecessaryResources leaves
+  // it: `config` does not print it and `up` makes no bridge, folder or file for it.
+  const used = usedResources(Object.values(services));
+  for (const key of Object.keys(networks)) if (!used.networks.has(key)) delete networks[key];
+  for (const key of Object.keys(volumes)) if (!used.volumes.has(key)) delete volumes[key];
+  for (const key of Object.keys(secrets)) if (!used.secrets.has(key)) delete secrets[key];
+  for (const key of Object.keys(configs)) if (!used.configs.has(key)) delete configs[key];
 
   return {
     project: {
@@ -107,6 +114,16 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
       ...(Object.keys(configs).length > 0 && { configs }),
     },
     diagnostics: report.diagnostics,
+  };
+}
+
+/** The networks, named volumes, secrets and configs `services` use. */
+function usedResources(services: readonly Service[]): { networks: Set<string>; volumes: Set<string>; secrets: Set<string>; configs: Set<string> } {
+  return {
+    networks: new Set(services.flatMap((s) => Object.keys(s.networks))),
+    volumes: new Set(services.flatMap((s) => s.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : [])))),
+    secrets: new Set(services.flatMap((s) => (s.secrets ?? []).map((m) => m.source))),
+    configs: new Set(services.flatMap((s) => (s.configs ?? []).map((m) => m.source))),
   };
 }
 

@@ -37,7 +37,7 @@ test('every normalized key prints back in compose long syntax', () => {
     develop: {watch: [{path: ./src, action: restart, ignore: [x]}]}
     profiles: [p]
     labels: {l: v}
-  db: {command: db}
+  db: {command: db, networks: [ext]}
 networks:
   n: {internal: true, ipam: {config: [{subnet: 10.1.0.0/24}]}}
   ext: {external: true, name: shared}
@@ -54,7 +54,7 @@ volumes:
         command:
           - db
         networks:
-          default: null
+          ext: null
       web:
         build:
           context: /proj/app
@@ -149,8 +149,6 @@ volumes:
               mode: "1777"
         working_dir: /w
     networks:
-      default:
-        name: proj_default
       ext:
         name: shared
         external: true

@@ -62,7 +62,7 @@ describe('defaults', () => {
   });
 
   test('project networks and volumes are named <project>_<key> unless name: is given', () => {
-    const { project } = load('services:\n  a: {image: x, networks: [front], volumes: ["data:/d"]}\n  b: {image: x}\nnetworks:\n  front: {}\n  back: {name: shared-back}\n  ext: {external: true}\nvolumes:\n  data:\n  named: {name: keep}\n');
+    const { project } = load('services:\n  a: {image: x, networks: [front], volumes: ["data:/d"]}\n  b: {image: x, networks: [default, back, ext], volumes: ["named:/n"]}\nnetworks:\n  front: {}\n  back: {name: shared-back}\n  ext: {external: true}\nvolumes:\n  data:\n  named: {name: keep}\n');
     expect(project.name).toBe('proj');
     expect(Object.values(project.networks).map((n) => [n.key, n.name, n.external])).toEqual([
       ['back', 'shared-back', false],
@@ -74,6 +74,17 @@ describe('defaults', () => {
       ['data', 'proj_data'],
       ['named', 'keep'],
     ]);
+  });
+
+  test('networks, volumes, secrets and configs no enabled service uses are left out, as compose leaves them', () => {
+    const { project } = load(
+      'services:\n  a: {image: x, networks: [used], volumes: ["v:/v"], secrets: [s], configs: [c]}\n  off: {image: x, profiles: [p], networks: [spare], volumes: ["w:/w"], secrets: [t]}\n' +
+        'networks:\n  used: {}\n  spare: {}\n  idle: {}\nvolumes:\n  v:\n  w:\n  idle:\nsecrets:\n  s: {file: ./s}\n  t: {file: ./t}\n  idle: {file: ./i}\nconfigs:\n  c: {content: x}\n  idle: {content: y}\n',
+    );
+    expect(Object.keys(project.networks)).toEqual(['used']);
+    expect(Object.keys(project.volumes)).toEqual(['v']);
+    expect(Object.keys(project.secrets ?? {})).toEqual(['s']);
+    expect(Object.keys(project.configs ?? {})).toEqual(['c']);
   });
 
   test('no default network when every service names its networks', () => {

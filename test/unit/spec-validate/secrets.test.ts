@@ -59,7 +59,7 @@ describe('secrets and configs: the model', () => {
   });
 
   test('a service without secrets has none in its model; external ones keep their key as name', () => {
-    const { project } = load('services:\n  app:\n    command: [x]\nsecrets:\n  ext: {external: true}\n');
+    const { project } = load('services:\n  app:\n    command: [x]\n  other:\n    command: [x]\n    secrets: [ext]\nsecrets:\n  ext: {external: true}\n');
     expect(project!.services.app!.secrets).toBeUndefined();
     expect(project!.secrets!.ext).toEqual({ key: 'ext', kind: 'secret', name: 'ext', source: { type: 'external' } });
   });
