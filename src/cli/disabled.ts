@@ -16,9 +16,13 @@ import { readSnapshot } from '../state/snapshot.js';
  */
 export async function planKeeping(project: Project, live: LiveState, roots: StateRoots, options: UpOptions = {}): Promise<{ project: Project; plan: Plan }> {
   const disabled = await keepDisabled(project, live, roots);
-  const keeping = options.noRecreate ? { ...disabled, project: await thereAsApplied(disabled.project, live, roots) } : disabled;
+  const asApplied = options.noRecreate ? await thereAsApplied(disabled.project, live, roots) : undefined;
+  const keeping = asApplied === undefined ? disabled : { ...disabled, project: asApplied.project };
   const planned = plan(keeping.project, live, { ...options, kept: keeping.kept });
   refuseKeptClash(keeping, planned, live);
+  // --no-recreate: a service started now must not take a port or name one left as it was holds
+  // (compose's start of it would fail the same way).
+  if (asApplied !== undefined) refuseKeptClash({ project: keeping.project, kept: asApplied.kept }, planned, live, '--no-recreate leaves it as the last up made it');
   return { project: keeping.project, plan: planned };
 }
 
@@ -29,17 +33,19 @@ export async function planKeeping(project: Project, live: LiveState, roots: Stat
  * sees the change; compose's --no-recreate leaves a container as it was made. A new service, or
  * one the snapshot lacks, is as `project` has it (the planner then recreates none of them).
  */
-async function thereAsApplied(project: Project, live: LiveState, roots: StateRoots): Promise<Project> {
+async function thereAsApplied(project: Project, live: LiveState, roots: StateRoots): Promise<WithDisabled> {
   const there = Object.keys(project.services).filter((key) => live.services[key] !== undefined && live.services[key]!.oneOff === undefined);
-  if (there.length === 0) return project;
+  if (there.length === 0) return { project, kept: [] };
   const applied = (await readSnapshot(roots, project.name))?.project;
-  if (applied === undefined) return project;
+  if (applied === undefined) return { project, kept: [] };
   const gone = new Set(there);
   const without = { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([key]) => !gone.has(key))) };
-  const merged = withAsApplied(without, there, applied).project;
-  const services = { ...merged.services };
+  // One on a network the spec now declares otherwise stays as the spec has it: that network is
+  // made anew, and the service with it, whatever --no-recreate says.
+  const merged = withAsApplied(without, there, applied, { sameNetworks: true });
+  const services = { ...merged.project.services };
   for (const key of there) services[key] ??= project.services[key]!; // one the snapshot lacks (or what it used)
-  return { ...merged, services: sortKeys(services) };
+  return { project: { ...merged.project, services: sortKeys(services) }, kept: merged.kept };
 }
 
 /** `project` with the services it disables that are there, as last applied; none read when none is there. */
@@ -53,18 +59,21 @@ async function keepDisabled(project: Project, live: LiveState, roots: StateRoots
  * which runs has: compose's start of it would fail the same way. `stack stop` of the kept one
  * lets it go.
  */
-function refuseKeptClash(kept: WithDisabled, plan: Plan, live: LiveState): void {
+function refuseKeptClash(kept: WithDisabled, plan: Plan, live: LiveState, why = 'no active profile enables it, so up leaves it as it is'): void {
   const started = plan.operations.flatMap((op) => (op.kind === 'start-service' ? [op.service] : []));
   for (const key of kept.kept) {
     if (live.services[key]?.process?.alive !== true) continue;
     const spec = kept.project.services[key]!;
     for (const name of started) {
+      if (name === key) continue; // itself, started again (--no-recreate)
       const clash = clashOf(kept.project.services[name]!, spec);
       if (clash === undefined) continue;
       throw new UserError(
         'KEPT_SERVICE_CLASH',
-        `${clash} is \`${name}\`'s in the spec, and \`${key}\` has it: it runs, and no active profile enables it, so up leaves it as it is`,
-        `\`stack stop ${key}\` lets it go (or \`stack --profile ${spec.profiles[0] ?? '...'} up -d\` with the spec changed); then run this again`,
+        `${clash} is \`${name}\`'s in the spec, and \`${key}\` has it: it runs, and ${why}`,
+        why.startsWith('--no-recreate')
+          ? `\`stack stop ${key}\` lets it go, or a plain \`stack up -d\` recreates it as the spec has it`
+          : `\`stack stop ${key}\` lets it go (or \`stack --profile ${spec.profiles[0] ?? '...'} up -d\` with the spec changed); then run this again`,
       );
     }
   }

@@ -165,7 +165,7 @@ export function clashOf(a: Service, b: Service): string | undefined {
 }
 
 /** The services whose namespaces (network_mode, pid, ipc: `service:NAME`) or volumes (volumes_from) `spec` uses. */
-export function ownersOf(spec: Service): string[] {
+function ownersOf(spec: Service): string[] {
   const owners: string[] = [];
   for (const mode of [spec.networkMode, spec.pidMode, spec.ipcMode]) if (mode?.kind === 'service') owners.push(mode.service);
   for (const from of spec.volumesFrom ?? []) owners.push(from.service);

@@ -1,5 +1,6 @@
 // A validated RawSpec → the immutable Project: profiles applied, every default filled in,
 // references between services, networks and volumes checked, dependency cycles named.
+import { usedResources } from './used-resources.js';
 import type { Diagnostic } from './diagnostics.js';
 import { ipv4ToNumber, isAddress, parseSubnet, subnetContains } from './addresses.js';
 import { findCycle } from './cycles.js';
@@ -93,11 +94,12 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   const volumes: Record<string, Volume> = {};
   for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
   const disabled = Object.keys(all).filter((name) => !enabled.has(name)).sort();
-  // What no enabled service uses is left out, as compose-go's WithoutUnnecessaryResources leaves
-  // it: `config` does not print it and `up` makes no bridge, folder or file for it.
+  // A network, secret or config no enabled service uses is left out, as compose-go's
+  // WithoutUnnecessaryResources leaves it: `config` does not print it and `up` makes no bridge or
+  // file for it. A named volume stays: `stack run -v NAME:/path` mounts a declared one, which no
+  // service may use (compose's run would mount a volume of that name outside the project).
   const used = usedResources(Object.values(services));
   for (const key of Object.keys(networks)) if (!used.networks.has(key)) delete networks[key];
-  for (const key of Object.keys(volumes)) if (!used.volumes.has(key)) delete volumes[key];
   for (const key of Object.keys(secrets)) if (!used.secrets.has(key)) delete secrets[key];
   for (const key of Object.keys(configs)) if (!used.configs.has(key)) delete configs[key];
 
@@ -114,16 +116,6 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
       ...(Object.keys(configs).length > 0 && { configs }),
     },
     diagnostics: report.diagnostics,
-  };
-}
-
-/** The networks, named volumes, secrets and configs `services` use. */
-function usedResources(services: readonly Service[]): { networks: Set<string>; volumes: Set<string>; secrets: Set<string>; configs: Set<string> } {
-  return {
-    networks: new Set(services.flatMap((s) => Object.keys(s.networks))),
-    volumes: new Set(services.flatMap((s) => s.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : [])))),
-    secrets: new Set(services.flatMap((s) => (s.secrets ?? []).map((m) => m.source))),
-    configs: new Set(services.flatMap((s) => (s.configs ?? []).map((m) => m.source))),
   };
 }
 

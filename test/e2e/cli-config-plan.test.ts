@@ -62,10 +62,10 @@ describe('stack config', () => {
       expect(await lines('--profile', 'debug', 'config', '--services')).toBe('debug\nweb');
       // Every profile a service names, whichever are active.
       expect(await lines('config', '--profiles')).toBe('cache\ndebug\ntools');
-      // dumps is only debug's: left out while debug is not enabled, as compose leaves out what no enabled service uses
-      expect(await lines('config', '--volumes')).toBe('');
-      expect(await lines('--profile', 'debug', 'config', '--volumes')).toBe('dumps');
+      // a named volume stays declared whoever uses it (stack run -v NAME mounts one)
+      expect(await lines('config', '--volumes')).toBe('dumps');
       expect(await lines('config', '--networks')).toBe('front');
+      // a network only a disabled service uses is left out, as compose leaves it out
       expect(await lines('--profile', 'debug', 'config', '--networks')).toBe('default\nfront');
       expect(await lines('config', '--help')).toMatch(/^Usage: stack config \[OPTIONS\]/);
       expect(await lines('plan', '--help')).toMatch(/^Usage: stack plan \[OPTIONS\]/);

@@ -44,6 +44,8 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
 
   it('create makes the services without starting them; start runs them; up --no-start too', async () => {
     spec(['  db:', '    command: sleep infinity', '  web:', '    command: sleep infinity', '    depends_on: [db]']);
+    // nothing up yet: a service of the spec lists nothing, as compose's ps lists nothing
+    expect(await stack('ps', 'db', '--format', 'json')).toMatchObject({ exitCode: 0, stdout: '[]' });
     const made = await stack('create', '--progress', 'quiet');
     expect(made.stderr).toBe('');
     expect(made.exitCode).toBe(0);
@@ -174,6 +176,13 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0); // a plain up applies it
     expect(await read('/data/seen')).toBe('mark');
     expect(await read('/data/mark')).toBe('third');
+    // a new service after a down without -v takes the folder its predecessor left, unless -V
+    expect((await stack('down', '--progress', 'quiet')).exitCode).toBe(0);
+    expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await read('/data/seen')).toBe('mark\nseen');
+    expect((await stack('down', '--progress', 'quiet')).exitCode).toBe(0);
+    expect((await stack('up', '-d', '-V', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await read('/data/seen')).toBe('');
     expect((await stack('up', '-d', '--no-recreate', '--force-recreate')).stderr).toContain('--no-recreate cannot be combined with --force-recreate');
   });
 
@@ -191,6 +200,11 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     expect(fine.stdout).toContain('b-done');
     expect(fine.stdout).not.toContain('stopped');
     expect((await stack('up', '--abort-on-container-failure', '--abort-on-container-exit')).stderr).toContain('cannot be combined with --abort-on-container-exit');
+    // one the supervisor starts again after an exit with 0 is not over: the up goes on (here until its SIGTERM)
+    spec(['  a:', '    command: ["sh", "-c", "exit 0"]', '  again:', '    command: ["sh", "-c", "sleep 0.2; exit 0"]', '    restart: always']);
+    const goesOn = await execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), 'up', '--abort-on-container-failure', '--remove-orphans', '--progress', 'quiet'], { env, reject: false, timeout: 3000 });
+    expect(goesOn.timedOut).toBe(true);
+    expect(goesOn.stderr).not.toContain('every service has exited');
   });
 
   it('up --attach-dependencies prints the output of what the named services depend on', async () => {

@@ -3,6 +3,7 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
 import { renderConfig } from '../../spec/index.js';
+import { usedResources } from '../../spec/used-resources.js';
 import { UserError } from '../../errors.js';
 import { configHashes, configImages } from './config-hash.js';
 import { assertServices } from './assert-services.js';
@@ -85,16 +86,28 @@ export async function run(ctx: CommandContext): Promise<number> {
 
 /**
  * The project with only `names` and, transitively, what they depend on, as compose's `config
- * SERVICE...` prints them; all of it without names. Networks, volumes and the rest stay as
- * declared: compose drops those no printed service uses, here as for a whole project (stack makes
- * a declared network no service uses, compose does not). An unknown name is a UserError with a
+ * SERVICE...` prints them; all of it without names. The networks, secrets and configs the printed
+ * services do not use are left out, as the loader leaves out what no enabled service uses
+ * (spec/normalize.ts); named volumes stay declared. An unknown name is a UserError with a
  * did-you-mean.
  */
 function selected(project: Project, names: readonly string[]): Project {
   if (names.length === 0) return project;
   assertServices(project, names, 'config');
   const keep = new Set(withDependencies(project, names));
-  return { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([name]) => keep.has(name))) };
+  const services = Object.fromEntries(Object.entries(project.services).filter(([name]) => keep.has(name)));
+  const used = usedResources(Object.values(services));
+  const only = <T>(all: Readonly<Record<string, T>> | undefined, wanted: ReadonlySet<string>): Record<string, T> => Object.fromEntries(Object.entries(all ?? {}).filter(([k]) => wanted.has(k)));
+  const secrets = only(project.secrets, used.secrets);
+  const configs = only(project.configs, used.configs);
+  const { secrets: _s, configs: _c, ...rest } = project;
+  return {
+    ...rest,
+    services,
+    networks: only(project.networks, used.networks),
+    ...(Object.keys(secrets).length > 0 && { secrets }),
+    ...(Object.keys(configs).length > 0 && { configs }),
+  };
 }
 
 /** One name a line. */

@@ -89,7 +89,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (index !== undefined && services.length === 0) {
     throw new UserError('SERVICE_UNKNOWN', `service "${positionals[0]}" has no replica ${index} with logs`, `its replicas with logs: ${replicas(positionals[0]!).map((k) => replicaOf(k).index).join(', ')}`);
   }
-  const format = lineFormatter(services, {
+  // With --index, labelled among the service's replicas (web-2), as ps names them.
+  const format = lineFormatter(index === undefined ? services : replicas(positionals[0]!), {
     prefix: !values['no-log-prefix'],
     colour: !values['no-color'] && (ctx.stdout as NodeJS.WriteStream).isTTY === true,
     timestamps: values.timestamps,

@@ -4,7 +4,7 @@
 // publishes (`5432/tcp`, as docker ps does). Read-only: takes no lock, needs no spec file with -p NAME.
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
-import { projectNameFromContext } from '../project.js';
+import { loadFromContext, projectNameFromContext } from '../project.js';
 import { observeProcesses } from '../../state/observe.js';
 import { cgroupPaused, pausedMarks } from '../../state/probe.js';
 import { pausedMarksDir } from '../../state/service-files.js';
@@ -102,6 +102,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   const ownService = (s: (typeof live.services)[string]): string => s.oneOff ?? replicaOf(s.name).service;
   if (positionals.length > 0) {
     const known = [...new Set([...Object.values(live.services).map(ownService), ...Object.keys(snapshot?.project.services ?? {}).map((k) => replicaOf(k).service)])].sort();
+    // Not up (before the first up, after down): the spec's names are known too, as compose's ps
+    // lists nothing for a service of the file that has no container.
+    const unknown = positionals.filter((n) => !known.includes(n));
+    if (unknown.length > 0) {
+      const spec = await loadFromContext(ctx, true).catch(() => undefined);
+      for (const name of Object.keys(spec?.services ?? {})) known.push(name);
+      for (const name of spec?.disabledServices ?? []) known.push(name);
+    }
     for (const name of positionals) {
       if (known.includes(name)) continue;
       const near = closest(name, known);

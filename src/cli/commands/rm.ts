@@ -6,10 +6,9 @@
 import { readSync } from 'node:fs';
 import { apply } from '../../executor/apply.js';
 import { planRemove, servicesPart } from '../../planner/index.js';
-import { ownersOf } from '../../planner/disabled.js';
 import { UserError } from '../../errors.js';
 import type { LiveState } from '../../state/live.js';
-import { replicaLabels } from '../../planner/replicas.js';
+import { replicaLabels, replicaOf } from '../../planner/replicas.js';
 import type { Project } from '../../spec/project.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
@@ -88,7 +87,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     const left = asked.filter((s) => !still.has(s));
     if (left.length > 0) ctx.stderr.write(`not removed, started or removed meanwhile: ${left.map(label).join(', ')}\n`);
     if (removed.length === 0) return 0;
-    refuseSharedUse(project, live, removed, values.volumes, label);
+    // Against the project as applied now: an `up` during the question may have changed it.
+    refuseSharedUse((await readSnapshot(env.roots, name))?.project ?? project, live, removed, values.volumes, label);
     const gone = new Set(removed);
     // The project as up applied it less what goes: a service it lacks is removed with its record.
     const rest: Project = { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([s]) => !gone.has(s))) };
@@ -121,19 +121,24 @@ export async function run(ctx: CommandContext): Promise<number> {
  */
 function refuseSharedUse(project: Project, live: LiveState, removed: readonly string[], volumes: boolean, label: (s: string) => string): void {
   const gone = new Set(removed);
+  // volumes_from through another's (A from B, B from C: A mounts C's)
+  const mountsFrom = (name: string, owner: string, seen: Set<string>): boolean =>
+    (project.services[name]?.volumesFrom ?? []).some((f) => f.service === owner || (!seen.has(f.service) && (seen.add(f.service), mountsFrom(f.service, owner, seen))));
   for (const user of Object.values(live.services)) {
     if (gone.has(user.name) || user.process?.alive !== true) continue;
     const spec = project.services[user.name];
     if (spec === undefined) continue;
     const shares = (owner: string): boolean => [spec.networkMode, spec.pidMode, spec.ipcMode].some((m) => m?.kind === 'service' && m.service === owner);
-    const mounts = (owner: string): boolean => volumes && (spec.volumesFrom ?? []).some((f) => f.service === owner);
-    const owner = ownersOf(spec).find((o) => gone.has(o) && (shares(o) || mounts(o)));
+    const mounts = (owner: string): boolean => volumes && mountsFrom(user.name, owner, new Set([user.name]));
+    const owner = removed.find((o) => shares(o) || mounts(o));
     if (owner === undefined) continue;
     const how = shares(owner) ? `runs in its namespaces (\`service:${owner}\`)` : 'mounts its anonymous volumes (volumes_from)';
+    // The commands name services (a replica's label is no name they take).
+    const [ownerName, userName] = [replicaOf(owner).service, replicaOf(user.name).service];
     throw new UserError(
       'SERVICE_IN_USE',
       `stack rm: service "${label(owner)}" cannot be removed: "${label(user.name)}", which runs, ${how}`,
-      `stop ${label(user.name)} first (\`stack stop ${label(user.name)}\`), or remove both (\`stack rm -s ${label(owner)} ${label(user.name)}\`)`,
+      `stop it first (\`stack stop ${userName}\`), or remove both (\`stack rm -s ${ownerName} ${userName}\`)`,
     );
   }
 }

@@ -172,7 +172,7 @@ export async function run(ctx: CommandContext, verb: 'up' | 'create' | 'scale' =
   // every replica of a dependency too (--wait waits for them, images are readied for them)
   const targets = values['no-deps'] ? named : replicasOf(withDependencies(spec, named));
   // Images are pulled (as their policies say) before anything changes: a failed pull starts nothing.
-  const project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: values['quiet-pull'] ? 'quiet' : mode, ...(pull !== undefined && { pull }) }) : spec;
+  let project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: values['quiet-pull'] ? 'quiet' : mode, ...(pull !== undefined && { pull }) }) : spec;
   // Watch rules are checked before anything changes: a bad rule fails the whole up.
   const watchRules = values.watch ? await prepareWatch(ctx, project, targets, env) : undefined;
 
@@ -188,13 +188,16 @@ export async function run(ctx: CommandContext, verb: 'up' | 'create' | 'scale' =
   process.on('SIGTERM', onSignal);
   try {
     const renderer = await openRenderer(mode, ctx.stderr);
-    let acted: boolean;
+    let applied: Project | undefined;
     try {
-      acted = await upOnce(ctx, project, options, env, renderer, !values['no-lock-wait'], interrupt.signal, values['renew-anon-volumes']);
+      applied = await upOnce(ctx, project, options, env, renderer, !values['no-lock-wait'], interrupt.signal, values['renew-anon-volumes']);
     } finally {
       await renderer.close();
     }
-    if (!acted) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
+    if (applied === undefined) return 130; // Ctrl-C while waiting for the lock: nothing was done, nothing to stop
+    // What runs now: with --no-recreate, the services that were there as the last up made them
+    // (their healthchecks, restart policies and hooks), which the waits and stops below go by.
+    project = applied;
     // Created, not started: nothing to wait for or to print (compose's up --no-start is its create).
     if (values['no-start']) return interrupt.signal.aborted ? 130 : 0;
     if (values.wait && !interrupt.signal.aborted) {
@@ -276,7 +279,7 @@ async function prepareWatch(ctx: CommandContext, project: Project, services: rea
   return prepareRules(project, watched, env.roots, (service) => replicaKeys(project.services, service));
 }
 
-/** observe → plan → apply, under the lock; false when Ctrl-C came while waiting for it. */
+/** observe → plan → apply, under the lock: the project applied; undefined when Ctrl-C came while waiting for it. */
 async function upOnce(
   ctx: CommandContext,
   project: Project,
@@ -286,7 +289,7 @@ async function upOnce(
   wait: boolean,
   signal: AbortSignal,
   renewAnonVolumes = false,
-): Promise<boolean> {
+): Promise<Project | undefined> {
   return withProjectLock(ctx, env, project.name, 'stack up', wait, renderer, async () => {
     mark('up: locked');
     const live = await observe(project.name, { roots: env.roots });
@@ -299,9 +302,9 @@ async function upOnce(
     const result = await apply(planned, desired, { env, live, sink: renderer, signal, ...(renewAnonVolumes && { renewAnonVolumes }) });
     mark('up: applied');
     for (const n of result.notices) renderer.notice(n);
-    return true;
+    return desired;
   }, signal).catch((e: unknown) => {
-    if (signal.aborted && e instanceof Error && e.name === 'AbortError') return false;
+    if (signal.aborted && e instanceof Error && e.name === 'AbortError') return undefined;
     throw e;
   });
 }

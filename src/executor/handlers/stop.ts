@@ -17,7 +17,8 @@ import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { hasHooks, runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
-import { pauseMarked, renewAnonymousVolumes, unpauseGroup } from '../../runtime/index.js';
+import { pauseMarked, unpauseGroup } from '../../runtime/index.js';
+import { renewAnonymous } from './volume.js';
 
 interface Pid {
   pid: number;
@@ -165,8 +166,7 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   if (!leaving) {
     // `up -V`: the recreated service starts with new anonymous volumes (its start may come in a
     // later run: `up --no-start -V`, or one that a cut-off left to finish).
-    const spec = ctx.project.services[op.service];
-    if (ctx.renewAnonVolumes === true && spec !== undefined) await renewAnonymousVolumes(ctx.roots, ctx.project, spec);
+    if (ctx.renewAnonVolumes === true) await renewAnonymous(ctx, op.service);
     await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     return;
   }

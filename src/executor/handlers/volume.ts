@@ -10,6 +10,7 @@ import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
 import { makeVolumeFolder, renewAnonymousVolumes, volumeOwner } from '../../runtime/index.js';
+import { opId } from '../../planner/edges.js';
 import { undoing } from './undo.js';
 
 /**
@@ -19,10 +20,41 @@ import { undoing } from './undo.js';
  */
 export async function renewNewServicesVolumes(ctx: RunContext, plan: Plan): Promise<void> {
   const made = new Set(plan.operations.flatMap((op) => ('service' in op && ctx.live.services[op.service] === undefined ? [op.service] : [])));
-  for (const name of made) {
-    const spec = ctx.project.services[name];
-    if (spec !== undefined) await renewAnonymousVolumes(ctx.roots, ctx.project, spec);
+  for (const name of made) await renewAnonymous(ctx, name);
+}
+
+/**
+ * `up -V`: empties the anonymous volumes of `service` (runtime/mounts.ts), unless a service that
+ * runs and that this run does not recreate mounts them (`volumes_from`, directly or through
+ * another's): their folders would go from under it, as compose's -V leaves such a container on
+ * the volume it has. The run then says so.
+ */
+export async function renewAnonymous(ctx: RunContext, service: string): Promise<void> {
+  const spec = ctx.project.services[service];
+  if (spec === undefined) return;
+  const user = runningVolumesUser(ctx, service);
+  if (user !== undefined) {
+    ctx.notice(`service ${service}: its anonymous volumes are kept (-V): ${user}, which runs on, mounts them (volumes_from)`);
+    return;
   }
+  await renewAnonymousVolumes(ctx.roots, ctx.project, spec);
+}
+
+/** A service that runs, is not recreated by this run, and mounts `owner`'s volumes through volumes_from (transitively). */
+function runningVolumesUser(ctx: RunContext, owner: string): string | undefined {
+  const mountsFrom = (name: string, seen: Set<string>): boolean => {
+    for (const from of ctx.project.services[name]?.volumesFrom ?? []) {
+      if (from.service === owner) return true;
+      if (!seen.has(from.service)) {
+        seen.add(from.service);
+        if (mountsFrom(from.service, seen)) return true;
+      }
+    }
+    return false;
+  };
+  return Object.keys(ctx.project.services).find(
+    (name) => name !== owner && ctx.live.services[name]?.process?.alive === true && !ctx.planned.has(opId('remove-service', name)) && mountsFrom(name, new Set([name])),
+  );
 }
 
 /** Services of the project that mount the named volume `key`. */

@@ -76,13 +76,13 @@ describe('defaults', () => {
     ]);
   });
 
-  test('networks, volumes, secrets and configs no enabled service uses are left out, as compose leaves them', () => {
+  test('networks, secrets and configs no enabled service uses are left out, as compose leaves them; named volumes stay (run -v)', () => {
     const { project } = load(
       'services:\n  a: {image: x, networks: [used], volumes: ["v:/v"], secrets: [s], configs: [c]}\n  off: {image: x, profiles: [p], networks: [spare], volumes: ["w:/w"], secrets: [t]}\n' +
         'networks:\n  used: {}\n  spare: {}\n  idle: {}\nvolumes:\n  v:\n  w:\n  idle:\nsecrets:\n  s: {file: ./s}\n  t: {file: ./t}\n  idle: {file: ./i}\nconfigs:\n  c: {content: x}\n  idle: {content: y}\n',
     );
     expect(Object.keys(project.networks)).toEqual(['used']);
-    expect(Object.keys(project.volumes)).toEqual(['v']);
+    expect(Object.keys(project.volumes)).toEqual(['idle', 'v', 'w']);
     expect(Object.keys(project.secrets ?? {})).toEqual(['s']);
     expect(Object.keys(project.configs ?? {})).toEqual(['c']);
   });
