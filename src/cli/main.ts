@@ -1,6 +1,6 @@
 // The `stack` command: parse the command line, run one command, turn errors into exit codes.
 // Commands are loaded on demand so `stack --version` pays for nothing it does not use.
-import { readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { parseCommandLine, type GlobalOptions } from './args.js';
 import type { CommandContext } from './context.js';
 import { closest } from './suggest.js';
@@ -9,6 +9,7 @@ import { reportError } from './report.js';
 import { directOutput, writePipesDirectly } from './output.js';
 import { mark } from '../trace.js';
 import { leaveNow } from '../sys/leave.js';
+import { version } from './version.js';
 
 /** What every command receives: global options, its own arguments, and where to write. */
 export type { CommandContext } from './context.js';
@@ -52,7 +53,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   cp: { summary: 'Copy files or folders between a service and the host', load: () => import('./commands/cp.js') },
   events: { summary: 'Print the services\' lifecycle events as they happen (start, die, oom, restart, health)', load: () => import('./commands/events.js') },
   logs: { summary: 'Print the services\' output (-f follows)', load: () => import('./commands/logs.js') },
-  version: { summary: 'Print the version', load: async () => ({ run: async (c) => (c.stdout.write(version() + '\n'), 0) }), answers: true },
+  version: { summary: 'Print the version', load: () => import('./commands/version.js'), answers: true },
 };
 
 /** Runs the CLI with `argv` (without node and script) and sets process.exitCode. */
@@ -147,11 +148,6 @@ export async function run(
   }
 }
 
-/** The package version, read from package.json next to dist/. */
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));

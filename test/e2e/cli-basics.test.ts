@@ -15,6 +15,11 @@ describe('stack CLI basics', () => {
     const r = await stack('--version');
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+$/);
+    // compose's version command and its options
+    expect((await stack('version')).stdout).toBe(r.stdout);
+    expect((await stack('version', '--short')).stdout).toBe(r.stdout);
+    expect(JSON.parse((await stack('version', '-f', 'json')).stdout)).toEqual({ version: r.stdout });
+    expect((await stack('version', '--format', 'xml')).stderr).toContain('unknown format "xml"');
   });
 
   it('prints help with the commands', async () => {

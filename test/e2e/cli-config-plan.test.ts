@@ -1,7 +1,7 @@
 // `stack config` and `stack plan` through the real binary: a good example, a bad spec, refusals.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,11 @@ describe('stack config', () => {
       const doc = JSON.parse((await run('--format', 'json', 'db')).stdout) as { services: Record<string, unknown>; networks: Record<string, unknown> };
       expect(Object.keys(doc.services)).toEqual(['db']);
       expect(Object.keys(doc.networks)).toEqual(['default']);
+      // -o: the same to a file, nothing on standard output
+      const written = await run('--format', 'json', '-o', join(dir, 'out.json'), 'db');
+      expect(written).toMatchObject({ exitCode: 0, stdout: '' });
+      expect(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'))).toEqual(doc);
+      expect((await run('-o', join(dir, 'nowhere', 'out.yaml'))).stderr).toContain('its folder does not exist');
       const bad = await run('dbb');
       expect(bad.exitCode).toBe(1);
       expect(bad.stderr).toMatch(/no service "dbb"[\s\S]*did you mean "db"\?/);

@@ -1,4 +1,6 @@
 // `stack config`: validate the spec and print the normalized project, like `docker compose config`.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { loadFromContext } from '../project.js';
@@ -26,6 +28,7 @@ Options:
       --networks        Print the names of the networks, one a line
       --images          Print the image of each service that runs one, one a line
       --hash SERVICES   Print \`service hash\` lines, the hash \`up\` compares (SERVICES: a,b or '*')
+  -o, --output FILE     Write the project to FILE instead of standard output
   -q, --quiet           Only validate: print nothing, exit 1 on a bad spec
   -h, --help            Print this help
 `;
@@ -40,6 +43,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     networks: { type: 'boolean', default: false },
     images: { type: 'boolean', default: false },
     hash: { type: 'string' },
+    output: { type: 'string', short: 'o' },
     quiet: { type: 'boolean', short: 'q', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   }, true);
@@ -80,7 +84,19 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(lines(Object.keys(project.services)));
     return 0;
   }
-  ctx.stdout.write(renderConfig(project, values.format));
+  const text = renderConfig(project, values.format);
+  if (values.output === undefined) {
+    ctx.stdout.write(text);
+    return 0;
+  }
+  // compose's --output: the project to a file (the lists above go to standard output, as compose's do).
+  const file = resolve(ctx.cwd, values.output);
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'an error';
+    throw new UserError('CONFIG_OUTPUT', `stack config: cannot write ${file}: ${code}`, code === 'ENOENT' ? 'its folder does not exist' : 'choose a file this user may write');
+  }
   return 0;
 }
 
