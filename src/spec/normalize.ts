@@ -102,6 +102,11 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   for (const key of Object.keys(networks)) if (!used.networks.has(key)) delete networks[key];
   for (const key of Object.keys(secrets)) if (!used.secrets.has(key)) delete secrets[key];
   for (const key of Object.keys(configs)) if (!used.configs.has(key)) delete configs[key];
+  // What was said of a secret or config left out (a missing file, an unset variable) concerns
+  // nothing that runs: those warnings go with it.
+  const leftOut = (d: Diagnostic): boolean =>
+    d.severity === 'warning' && typeof d.path?.[1] === 'string' && ((d.path[0] === 'secrets' && secrets[d.path[1]] === undefined) || (d.path[0] === 'configs' && configs[d.path[1]] === undefined));
+  const diagnostics = report.diagnostics.filter((d) => !leftOut(d));
 
   return {
     project: {
@@ -112,10 +117,10 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
       ...(disabled.length > 0 && { disabledServices: disabled }),
       networks: sortKeys(networks),
       volumes: sortKeys(volumes),
-      ...(Object.keys(secrets).length > 0 && { secrets }),
-      ...(Object.keys(configs).length > 0 && { configs }),
+      ...(Object.keys(secrets).length > 0 && { secrets: sortKeys(secrets) }),
+      ...(Object.keys(configs).length > 0 && { configs: sortKeys(configs) }),
     },
-    diagnostics: report.diagnostics,
+    diagnostics,
   };
 }
 

@@ -87,6 +87,13 @@ describe('defaults', () => {
     expect(Object.keys(project.configs ?? {})).toEqual(['c']);
   });
 
+  test('what was said of a secret left out goes with it (its missing file concerns nothing that runs)', () => {
+    const codes = (text: string) => load(text).diagnostics.map((d) => `${d.code} ${(d.path ?? []).join('.')}`);
+    const spec = (uses: string) => `services:\n  a: {image: x${uses}}\nsecrets:\n  gone: {file: ./no-such-file}\n`;
+    expect(codes(spec(''))).toEqual([]);
+    expect(codes(spec(', secrets: [gone]'))).toEqual(['SECRET_FILE_MISSING secrets.gone.file']);
+  });
+
   test('no default network when every service names its networks', () => {
     const { project } = load('services:\n  a: {image: x, networks: [n]}\nnetworks:\n  n:\n    internal: true\n    ipam: {config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1, ip_range: 10.9.0.128/25}]}\n    labels: [team=a]\n');
     expect(project.networks).toEqual({

@@ -115,7 +115,7 @@ describe('secrets and configs: bad input, all at once', () => {
   });
 
   test('config warns about a missing file and an unset variable; uid/gid/mode on a file source are warned as ignored', () => {
-    const warns = warnings(`services:\n  app:\n    command: [x]\n    secrets: [{source: db_password, mode: "0400"}, gone]\nsecrets:\n  db_password: {file: ./pw.txt}\n  gone: {file: ./gone.txt}\n  unset: {environment: NOT_SET_ANYWHERE}\n`);
+    const warns = warnings(`services:\n  app:\n    command: [x]\n    secrets: [{source: db_password, mode: "0400"}, gone, unset]\nsecrets:\n  db_password: {file: ./pw.txt}\n  gone: {file: ./gone.txt}\n  unset: {environment: NOT_SET_ANYWHERE}\n`);
     expect(warns.map((w) => w.code).sort()).toEqual(['IGNORED_FOR_FILE', 'SECRET_FILE_MISSING', 'SECRET_VARIABLE_UNSET']);
     const { project } = load(`services:\n  app:\n    command: [x]\n    secrets: [{source: db_password, mode: "0400"}]\nsecrets:\n  db_password: {file: ./pw.txt}\n`);
     expect(project!.services.app!.secrets).toMatchObject([{ source: 'db_password', target: '/run/secrets/db_password' }]);
