@@ -97,6 +97,23 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'stack pull / stack 
     expect(readFileSync(join(store.layerDir(image.chains[0]!), 'hello.txt'), 'utf8')).toBe('hello from the registry\n');
   });
 
+  it("--include-deps pulls what the named services depend on too; --ignore-buildable skips a service with build:", async () => {
+    // the same image under a second tag, for a dependent that names it
+    const manifest = await fetch(`${reg.url}/v2/e2e/pg/manifests/16`, { headers: { Accept: OCI_MANIFEST } });
+    const put = await fetch(`${reg.url}/v2/e2e/pg/manifests/17`, { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: Buffer.from(await manifest.arrayBuffer()) });
+    expect(put.status).toBe(201);
+    const deps = join(dir, 'deps');
+    mkdirSync(deps);
+    const other = `${reg.host}/e2e/pg:17`;
+    writeFileSync(join(deps, 'compose.yaml'), ['services:', '  db:', `    image: ${image.ref}`, '  web:', `    image: ${other}`, '    depends_on: [db]', '  tool:', `    image: ${other}`, '    build: .', ''].join('\n'));
+    const refs = (stderr: string) => stderr.split('\n').map((l) => l.split(': ')[0] ?? '').filter((r) => r.startsWith(reg.host)).sort();
+    expect(refs((await stack(deps, 'pull', 'web')).stderr)).toEqual([other]);
+    const withDeps = await stack(deps, 'pull', '--include-deps', 'web');
+    expect(refs(withDeps.stderr), withDeps.stderr).toEqual([image.ref, other].sort());
+    expect(refs((await stack(deps, 'pull', '--ignore-buildable', 'tool')).stderr)).toEqual([]);
+    expect(refs((await stack(deps, 'pull', 'tool')).stderr)).toEqual([other]);
+  });
+
   it('a second pull is up to date and downloads no layer; --policy missing pulls nothing that is stored', async () => {
     const r = await stack(projectDir, 'pull', 'db');
     expect(r.exitCode).toBe(0);

@@ -19,6 +19,7 @@ import { progressMode } from '../render/index.js';
 import { pullMode, pullReporter, reportedPull } from '../render/pull-progress.js';
 import { insecureRegistries } from '../../image/insecure.js';
 import { registryTimeoutMs } from './ready-images.js';
+import { withDependencies } from '../../planner/targets.js';
 
 const HELP = `Usage: stack pull [OPTIONS] [SERVICE...]
 
@@ -27,6 +28,8 @@ all at once.
 
 Options:
       --ignore-pull-failures  Warn about images that fail to pull and go on (exit 0)
+      --ignore-buildable      Pull nothing for a service that has build: (stack builds none)
+      --include-deps          Pull the images of the services the named ones depend on too
       --policy POLICY         always (default) or missing: pull only images not in the store
       --progress MODE         auto (default), tty, plain, json or quiet
   -q, --quiet                 Print nothing but errors (--progress quiet)
@@ -47,6 +50,8 @@ interface Job {
 export async function run(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandOptions('pull', ctx.args, {
     'ignore-pull-failures': { type: 'boolean', default: false },
+    'ignore-buildable': { type: 'boolean', default: false },
+    'include-deps': { type: 'boolean', default: false },
     policy: { type: 'string', default: 'always' },
     progress: { type: 'string' },
     quiet: { type: 'boolean', short: 'q', default: false },
@@ -65,7 +70,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const project = await loadFromContext(ctx, quiet, positionals);
   const known = Object.keys(project.services);
   assertServices(project, positionals, 'pull');
-  const selected = positionals.length ? [...new Set(positionals)] : known;
+  // compose's --include-deps: what the named ones depend on too; --ignore-buildable: none with build:.
+  const named = positionals.length ? (values['include-deps'] ? withDependencies(project, positionals) : [...new Set(positionals)]) : known;
+  const selected = values['ignore-buildable'] ? named.filter((s) => project.services[s]?.build === undefined) : named;
   const store = ImageStore.forRoots(stateRoots(ctx.env as NodeJS.ProcessEnv));
   const reporter = await pullReporter(ctx.stderr, mode);
   const insecure = insecureRegistries(ctx.env as NodeJS.ProcessEnv);
