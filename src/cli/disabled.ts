@@ -15,14 +15,17 @@ import { readSnapshot } from '../state/snapshot.js';
  * service that clashes with a kept one (refuseKeptClash).
  */
 export async function planKeeping(project: Project, live: LiveState, roots: StateRoots, options: UpOptions = {}): Promise<{ project: Project; plan: Plan }> {
-  const disabled = await keepDisabled(project, live, roots);
-  const asApplied = options.noRecreate ? await thereAsApplied(disabled.project, live, roots) : undefined;
+  // The project as last applied, read once and only when a service is to be taken from it.
+  let snapshot: Promise<Project | undefined> | undefined;
+  const applied = (): Promise<Project | undefined> => (snapshot ??= readSnapshot(roots, project.name).then((s) => s?.project));
+  const disabled = await keepDisabled(project, live, applied);
+  const asApplied = options.noRecreate ? await thereAsApplied(disabled.project, live, applied) : undefined;
   const keeping = asApplied === undefined ? disabled : { ...disabled, project: asApplied.project };
   const planned = plan(keeping.project, live, { ...options, kept: keeping.kept });
-  refuseKeptClash(keeping, planned, live);
+  refuseKeptClash(keeping, planned, live, 'disabled');
   // --no-recreate: a service started now must not take a port or name one left as it was holds
   // (compose's start of it would fail the same way).
-  if (asApplied !== undefined) refuseKeptClash({ project: keeping.project, kept: asApplied.kept }, planned, live, '--no-recreate leaves it as the last up made it');
+  if (asApplied !== undefined) refuseKeptClash({ project: keeping.project, kept: asApplied.kept }, planned, live, 'no-recreate');
   return { project: keeping.project, plan: planned };
 }
 
@@ -33,10 +36,10 @@ export async function planKeeping(project: Project, live: LiveState, roots: Stat
  * sees the change; compose's --no-recreate leaves a container as it was made. A new service, or
  * one the snapshot lacks, is as `project` has it (the planner then recreates none of them).
  */
-async function thereAsApplied(project: Project, live: LiveState, roots: StateRoots): Promise<WithDisabled> {
+async function thereAsApplied(project: Project, live: LiveState, snapshot: () => Promise<Project | undefined>): Promise<WithDisabled> {
   const there = Object.keys(project.services).filter((key) => live.services[key] !== undefined && live.services[key]!.oneOff === undefined);
   if (there.length === 0) return { project, kept: [] };
-  const applied = (await readSnapshot(roots, project.name))?.project;
+  const applied = await snapshot();
   if (applied === undefined) return { project, kept: [] };
   const gone = new Set(there);
   const without = { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([key]) => !gone.has(key))) };
@@ -49,9 +52,9 @@ async function thereAsApplied(project: Project, live: LiveState, roots: StateRoo
 }
 
 /** `project` with the services it disables that are there, as last applied; none read when none is there. */
-async function keepDisabled(project: Project, live: LiveState, roots: StateRoots): Promise<WithDisabled> {
+async function keepDisabled(project: Project, live: LiveState, snapshot: () => Promise<Project | undefined>): Promise<WithDisabled> {
   if (disabledThere(project, live).length === 0) return { project, kept: [] };
-  return withDisabledKept(project, live, (await readSnapshot(roots, project.name))?.project);
+  return withDisabledKept(project, live, await snapshot());
 }
 
 /**
@@ -59,7 +62,7 @@ async function keepDisabled(project: Project, live: LiveState, roots: StateRoots
  * which runs has: compose's start of it would fail the same way. `stack stop` of the kept one
  * lets it go.
  */
-function refuseKeptClash(kept: WithDisabled, plan: Plan, live: LiveState, why = 'no active profile enables it, so up leaves it as it is'): void {
+function refuseKeptClash(kept: WithDisabled, plan: Plan, live: LiveState, reason: 'disabled' | 'no-recreate'): void {
   const started = plan.operations.flatMap((op) => (op.kind === 'start-service' ? [op.service] : []));
   for (const key of kept.kept) {
     if (live.services[key]?.process?.alive !== true) continue;
@@ -70,8 +73,10 @@ function refuseKeptClash(kept: WithDisabled, plan: Plan, live: LiveState, why = 
       if (clash === undefined) continue;
       throw new UserError(
         'KEPT_SERVICE_CLASH',
-        `${clash} is \`${name}\`'s in the spec, and \`${key}\` has it: it runs, and ${why}`,
-        why.startsWith('--no-recreate')
+        reason === 'no-recreate'
+          ? `${clash} is \`${name}\`'s in the spec, and \`${key}\` has it: it runs, and --no-recreate leaves it as the last up made it`
+          : `${clash} is \`${name}\`'s in the spec, and \`${key}\` has it: it runs, and no active profile enables it, so up leaves it as it is`,
+        reason === 'no-recreate'
           ? `\`stack stop ${key}\` lets it go, or a plain \`stack up -d\` recreates it as the spec has it`
           : `\`stack stop ${key}\` lets it go (or \`stack --profile ${spec.profiles[0] ?? '...'} up -d\` with the spec changed); then run this again`,
       );

@@ -18,6 +18,7 @@ export { commandOf } from './launcher-config.js';
 export { cannotActOnStop, signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
 export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';
 export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, makeVolumeFolder, renewAnonymousVolumes, volumeOwner, type MountSetup } from './mounts.js';
+export { volumesFromMounts } from './volumes-from.js';
 export { checkTargets, type ServiceView, type ViewMount } from './view.js';
 export { hidesCache, serviceHides, type HidesCache } from './hidden.js';
 export { deviceRulesFor } from './devices.js';

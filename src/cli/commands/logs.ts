@@ -72,14 +72,15 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (known.length === 0) {
     throw new UserError('NO_LOGS', `project "${project}" has no service output`, 'start it with `stack up`; logs are removed by `stack down`');
   }
+  const withLogs = Object.fromEntries(known.map((k) => [k, true]));
   for (const name of positionals) {
-    if (!known.includes(name) && replicaKeys(Object.fromEntries(known.map((k) => [k, true])), name).length === 0) {
+    if (!known.includes(name) && replicaKeys(withLogs, name).length === 0) {
       const near = closest(name, known);
       throw new UserError('SERVICE_UNKNOWN', `project "${project}" has no logs of a service "${name}"`, near ? `did you mean ${near}?` : `services with logs: ${known.join(', ')}`);
     }
   }
   // A scaled service's name stands for all its replicas (planner/replicas.ts); --index N for its Nth.
-  const replicas = (n: string): string[] => replicaKeys(Object.fromEntries(known.map((k) => [k, true])), n);
+  const replicas = (n: string): string[] => replicaKeys(withLogs, n);
   const index = values.index === undefined ? undefined : Number(values.index);
   if (index !== undefined) {
     if (!(Number.isInteger(index) && index >= 1)) throw new UserError('CLI_BAD_ARGUMENTS', `--index wants a replica number from 1, not "${values.index}"`, 'e.g. stack logs --index 2 web');

@@ -187,7 +187,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values.services) {
     // compose's `ps --services`: the services' names (a scaled service's once, a one-off's as the
     // service it copies), whatever --format says.
-    const serviceOf = new Map(shown.map((s) => [rowName(s.name), s.oneOff ?? replicaOf(s.name).service]));
+    const serviceOf = new Map(shown.map((s) => [rowName(s.name), ownService(s)]));
     const names = [...new Set(rows.map((r) => serviceOf.get(r.name) ?? r.service))];
     ctx.stdout.write(names.map((n) => `${n}\n`).join(''));
     return 0;

@@ -17,6 +17,7 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { openRenderer, progressMode } from '../render/index.js';
 import { runningProject, withReplicas } from './running-project.js';
+import { volumesFromMounts } from '../../runtime/index.js';
 
 const HELP = `Usage: stack rm [OPTIONS] [SERVICE...]
 
@@ -88,21 +89,23 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (left.length > 0) ctx.stderr.write(`not removed, started or removed meanwhile: ${left.map(label).join(', ')}\n`);
     if (removed.length === 0) return 0;
     // Against the project as applied now: an `up` during the question may have changed it.
-    refuseSharedUse((await readSnapshot(env.roots, name))?.project ?? project, live, removed, values.volumes, label);
+    const applied = (await readSnapshot(env.roots, name))?.project;
+    refuseSharedUse(applied ?? project, live, removed, values.volumes, label);
     const gone = new Set(removed);
     // The project as up applied it less what goes: a service it lacks is removed with its record.
     const rest: Project = { ...project, services: Object.fromEntries(Object.entries(project.services).filter(([s]) => !gone.has(s))) };
-    const planned = planRemove(servicesPart(live, removed, values.volumes), { volumes: values.volumes, cause: 'stack rm' });
+    const part = servicesPart(live, removed, values.volumes);
+    const planned = planRemove(part, { volumes: values.volumes, cause: 'stack rm' });
     const renderer = await openRenderer(mode, ctx.stderr);
     try {
       // Not supervised: the supervisor learns of the removals from the records, as of a stop. A
       // service stopped here (-s) runs its pre_stop hooks as it was started.
       const result = await apply(planned, rest, {
         env,
-        live: servicesPart(live, removed, values.volumes),
+        live: part,
         sink: renderer,
         supervise: false,
-        startedAs: async () => (await readSnapshot(env.roots, name))?.project,
+        startedAs: async () => applied,
       });
       for (const n of result.notices) renderer.notice(n);
       return 0;
@@ -121,15 +124,14 @@ export async function run(ctx: CommandContext): Promise<number> {
  */
 function refuseSharedUse(project: Project, live: LiveState, removed: readonly string[], volumes: boolean, label: (s: string) => string): void {
   const gone = new Set(removed);
-  // volumes_from through another's (A from B, B from C: A mounts C's)
-  const mountsFrom = (name: string, owner: string, seen: Set<string>): boolean =>
-    (project.services[name]?.volumesFrom ?? []).some((f) => f.service === owner || (!seen.has(f.service) && (seen.add(f.service), mountsFrom(f.service, owner, seen))));
   for (const user of Object.values(live.services)) {
     if (gone.has(user.name) || user.process?.alive !== true) continue;
     const spec = project.services[user.name];
     if (spec === undefined) continue;
     const shares = (owner: string): boolean => [spec.networkMode, spec.pidMode, spec.ipcMode].some((m) => m?.kind === 'service' && m.service === owner);
-    const mounts = (owner: string): boolean => volumes && mountsFrom(user.name, owner, new Set([user.name]));
+    // volumes_from through another's too (A from B, B from C: A mounts C's)
+    const from = volumes ? new Set(volumesFromMounts(project, spec).map(([owner]) => owner.name)) : new Set<string>();
+    const mounts = (owner: string): boolean => from.has(owner);
     const owner = removed.find((o) => shares(o) || mounts(o));
     if (owner === undefined) continue;
     const how = shares(owner) ? `runs in its namespaces (\`service:${owner}\`)` : 'mounts its anonymous volumes (volumes_from)';

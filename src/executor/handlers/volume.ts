@@ -9,7 +9,7 @@ import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { makeVolumeFolder, renewAnonymousVolumes, volumeOwner } from '../../runtime/index.js';
+import { makeVolumeFolder, renewAnonymousVolumes, volumeOwner, volumesFromMounts } from '../../runtime/index.js';
 import { opId } from '../../planner/edges.js';
 import { undoing } from './undo.js';
 
@@ -42,19 +42,13 @@ export async function renewAnonymous(ctx: RunContext, service: string): Promise<
 
 /** A service that runs, is not recreated by this run, and mounts `owner`'s volumes through volumes_from (transitively). */
 function runningVolumesUser(ctx: RunContext, owner: string): string | undefined {
-  const mountsFrom = (name: string, seen: Set<string>): boolean => {
-    for (const from of ctx.project.services[name]?.volumesFrom ?? []) {
-      if (from.service === owner) return true;
-      if (!seen.has(from.service)) {
-        seen.add(from.service);
-        if (mountsFrom(from.service, seen)) return true;
-      }
-    }
-    return false;
-  };
-  return Object.keys(ctx.project.services).find(
-    (name) => name !== owner && ctx.live.services[name]?.process?.alive === true && !ctx.planned.has(opId('remove-service', name)) && mountsFrom(name, new Set([name])),
-  );
+  return Object.values(ctx.project.services).find(
+    (user) =>
+      user.name !== owner &&
+      ctx.live.services[user.name]?.process?.alive === true &&
+      !ctx.planned.has(opId('remove-service', user.name)) &&
+      volumesFromMounts(ctx.project, user).some(([from]) => from.name === owner),
+  )?.name;
 }
 
 /** Services of the project that mount the named volume `key`. */
