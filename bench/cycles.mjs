@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median } from './_stats.mjs';
+import { removeStateDir, stateDir as newStateDir } from './_state.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 if (!existsSync(join(root, 'dist/cli/main.js')) || !existsSync(join(root, 'native/build/launcher'))) {
@@ -114,7 +115,7 @@ const dir = mkdtempSync(join(tmpdir(), 'stack-bench-cycles-'));
 const bin = frozenCopy(join(dir, 'build'));
 const project = `cycles${randomBytes(4).toString('hex')}`;
 const services = Array.from({ length: SERVICES }, (_, i) => `s${i}`);
-const stateDir = join(dir, 'state');
+const stateDir = newStateDir('cycles');
 const env = { ...process.env, STACK_ROOT: stateDir, STACK_IP_FORWARD: 'leave' };
 mkdirSync(join(dir, 'project'));
 writeFileSync(join(dir, 'project/stack.yaml'), `name: ${project}\nservices:\n${services.map((s) => `  ${s}:\n    command: sleep 3600\n`).join('')}`);
@@ -164,6 +165,7 @@ try {
   const newFds = fdsAfter.filter((fd) => !fdsBefore.includes(fd) && fd.includes(' -> '));
   await stack(bin, cwd, env, ['-p', project, 'down', '--progress', 'quiet']).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
+  removeStateDir(stateDir);
   if (failure) {
     console.error(`cycle ${cycles.length + 1} failed: ${failure.message}`);
     process.exitCode = 1;

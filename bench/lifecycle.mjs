@@ -23,6 +23,7 @@ import { median, ms } from './_stats.mjs';
 import { emitRow } from './_row.mjs';
 import { floorCleanup, scriptedDown, scriptedRelaunch, scriptedUp } from './_floor.mjs';
 import { COMMANDS, spec } from './_spec.mjs';
+import { describeState, removeStateDir, stateDir } from './_state.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/stack.cjs');
@@ -51,7 +52,8 @@ function timed(cmd, args, options = {}) {
 const cliFloor = () => timed(process.execPath, ['-e', '0']);
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-lifecycle-'));
-const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave' };
+const state = stateDir('lifecycle');
+const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
 const stack = (...args) => timed(process.execPath, [bin, ...args, '--progress', 'quiet'], { cwd: dir, env });
 const stackPlain = (...args) => timed(process.execPath, [bin, ...args], { cwd: dir, env });
 const live = new Set(); // projects that may be up
@@ -180,8 +182,9 @@ try {
   for (const name of live) await stack('-p', name, 'down').catch((e) => console.error(`cleanup of ${name}: ${e.message}`));
   for (const h of handles) await floorCleanup(h);
   rmSync(dir, { recursive: true, force: true });
+  removeStateDir(state);
 }
-console.log(`stack lifecycle vs its floor; median of ${ROUNDS} rounds; load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`);
+console.log(`stack lifecycle vs its floor; median of ${ROUNDS} rounds; load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}; state in ${describeState(state)}`);
 console.log(`${'row'.padEnd(26)} ${'stack'.padStart(11)} ${'floor'.padStart(11)}  ratio  target  floor`);
 for (const r of table) {
   const { ratio } = r;

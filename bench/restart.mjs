@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
 import { emitRow } from './_row.mjs';
+import { removeStateDir, stateDir } from './_state.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/stack.cjs');
@@ -47,7 +48,8 @@ function bareLaunch() {
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-restart-'));
 const name = `bench${randomBytes(4).toString('hex')}`;
-const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave' };
+const state = stateDir('restart');
+const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
 writeFileSync(
   join(dir, 'stack.yaml'),
   `name: ${name}\nservices:\n  web:\n    command: ["node", "-e", "require('http').createServer((q, r) => r.end('hi')).listen(8080)"]\n`,
@@ -83,6 +85,7 @@ try {
 } finally {
   await stack('-p', name, 'down', '--progress', 'quiet').catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
+  removeStateDir(state);
 }
 const [cli, cliP, fn, node, launch] = [median(rows.cli), median(rows.cliP), median(rows.fn), median(rows.node), median(rows.launch)];
 const floor = node + launch;

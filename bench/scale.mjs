@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { median } from './_stats.mjs';
+import { removeStateDir, stateDir } from './_state.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/stack.cjs');
@@ -106,7 +107,7 @@ const results = new Map();
 for (const n of SIZES) {
   const dir = mkdtempSync(join(tmpdir(), 'stack-bench-scale-'));
   const name = `scale${randomBytes(4).toString('hex')}`;
-  const state = join(dir, 'state');
+  const state = stateDir('scale');
   const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
   writeFileSync(join(dir, 'stack.yaml'), spec(name, n));
   const t = { up: [], noop: [], ps: [], down: [] };
@@ -149,6 +150,7 @@ for (const n of SIZES) {
   } finally {
     await stack(dir, env, ['-p', name, 'down', '--progress', 'quiet']).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+    removeStateDir(state);
   }
   const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
   results.set(n, m);

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
 import { emitRow } from './_row.mjs';
+import { removeStateDir, stateDir } from './_state.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/stack.cjs');
@@ -92,7 +93,8 @@ console.log('N    stack up    bare up     ratio   stack down  bare down   ratio'
 for (const n of SIZES) {
   const dir = mkdtempSync(join(tmpdir(), 'stack-bench-updown-'));
   const name = `bench${randomBytes(4).toString('hex')}`;
-  const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave' };
+  const state = stateDir('updown');
+  const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
   writeFileSync(join(dir, 'stack.yaml'), spec(name, n));
   const rows = { up: [], down: [], bareUp: [], bareDown: [] };
   try {
@@ -106,6 +108,7 @@ for (const n of SIZES) {
   } finally {
     await stack(dir, env, ['-p', name, 'down', '--progress', 'quiet']).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+    removeStateDir(state);
   }
   const [up, down, bu, bd] = [median(rows.up), median(rows.down), median(rows.bareUp), median(rows.bareDown)];
   emitRow('up-down', `up -d ${n}`, up, bu, null, `${n} bare unshare launches`);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median } from '../bench/_stats.mjs';
 import { COMMANDS, spec } from '../bench/_spec.mjs';
+import { removeStateDir, stateDir } from '../bench/_state.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -65,7 +66,8 @@ writeFileSync(
 });
 `,
 );
-const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave', STACK_AB_CPU: cpuFile };
+const state = stateDir('ab');
+const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave', STACK_AB_CPU: cpuFile };
 const live = new Map(); // project name -> the build that made it
 
 /** Set by Ctrl-C (SIGINT): no command starts after the one under way, then what is up is taken down. */
@@ -113,6 +115,7 @@ async function cleanup() {
     );
   }
   rmSync(dir, { recursive: true, force: true });
+  removeStateDir(state);
 }
 try {
   // Unmeasured: each build's first commands after a build write its code cache.
