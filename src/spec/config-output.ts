@@ -24,7 +24,11 @@ export function configDocument(project: Project): Record<string, unknown> {
 
 /** The project as text in `format`, ending with a newline. */
 export function renderConfig(project: Project, format: ConfigFormat = 'yaml'): string {
-  const doc = configDocument(project);
+  return renderDocument(configDocument(project), format);
+}
+
+/** A plain document as text in `format`, ending with a newline. */
+export function renderDocument(doc: Record<string, unknown>, format: ConfigFormat = 'yaml'): string {
   // YAML 1.1 rules for quoting: strings such as yes, on or 3:30 come out quoted, so readers of
   // either YAML version get strings back.
   return format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : stringify(doc, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });

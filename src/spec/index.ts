@@ -13,7 +13,7 @@ export type * from './project.js';
 export type { KeyPath, Location, RawSpec } from './raw.js';
 export type { LoadOptions } from './load.js';
 export { formatDiagnostic, SpecError, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-export { configDocument, renderConfig, type ConfigFormat } from './config-output.js';
+export { configDocument, renderConfig, renderDocument, type ConfigFormat } from './config-output.js';
 export { normalize } from './normalize.js';
 
 /**

@@ -29,6 +29,11 @@ export interface LoadOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The text of `-f -`; by default standard input is read. */
   readonly stdin?: string;
+  /**
+   * false: values are kept as written, variables and $$ included (compose's `config
+   * --no-interpolate` and `--variables`); the paths of `extends: file:` and `include` then too.
+   */
+  readonly interpolate?: boolean;
 }
 
 /** RawSpec plus where each key (not its value) was written, for diagnostics about keys. */
@@ -46,7 +51,7 @@ export async function loadRaw(opts: LoadOptions): Promise<LoadedSpec> {
   const discovered = opts.files?.length ? discoverSpecFiles(cwd, opts.files) : discoverSpecFiles(projectDir ?? cwd);
   const files = discovered.files;
   const workingDir = projectDir ?? (files[0] === STDIN ? cwd : dirname(files[0]!));
-  const ctx = new LoadContext(opts.stdin === undefined ? undefined : () => opts.stdin!);
+  const ctx = new LoadContext(opts.stdin === undefined ? undefined : () => opts.stdin!, opts.interpolate ?? true);
   if (discovered.note) ctx.diagnostics.push({ severity: 'warning', code: 'MULTIPLE_SPEC_FILES', message: discovered.note });
 
   const env = projectEnv(opts, cwd, workingDir);

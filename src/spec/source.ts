@@ -12,8 +12,11 @@ import { parseYaml } from './yaml.js';
 export class LoadContext {
   readonly diagnostics: Diagnostic[] = [];
 
-  /** `stdin` gives the text of `-f -`. */
-  constructor(private readonly stdin: () => string = () => readText(0)) {}
+  /** `stdin` gives the text of `-f -`; `interpolating` false leaves every value as written (interpolate() returns its tree). */
+  constructor(
+    private readonly stdin: () => string = () => readText(0),
+    private readonly interpolating = true,
+  ) {}
 
   private readonly parsed = new Map<string, MapNode[] | undefined>();
   private readonly warnedUnset = new Set<string>();
@@ -100,6 +103,7 @@ export class LoadContext {
 
   /** A tree with its variables substituted; errors and unset warnings are recorded. */
   interpolate(doc: MapNode, lookup: Lookup): MapNode {
+    if (!this.interpolating) return doc;
     const sink = { errors: [] as Diagnostic[], unset: (n: string, l: Location, p: KeyPath) => this.unset(n, l, p) };
     const out = interpolateTree(doc, lookup, sink) as MapNode;
     this.diagnostics.push(...sink.errors);

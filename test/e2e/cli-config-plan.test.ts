@@ -108,6 +108,75 @@ describe('stack config', () => {
     }
   });
 
+  it("writes a $ left in a value as $$, as compose does, so the output reads back as the same project", async () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  a:\n    command: ["sh", "-c", "echo $$HOME ${GREETING:-hi}"]\n    environment:\n      PRICE: "$$5"\n      FROM_ENV: ${FROM_ENV}\n',
+    });
+    try {
+      const env = { STACK_ROOT: stateRoot, FROM_ENV: 'a$b' };
+      const r = await execa(process.execPath, [bin, 'config', '--format', 'json'], { cwd: dir, reject: false, env });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.services.a.command).toEqual(['sh', '-c', 'echo $$HOME hi']);
+      expect(doc.services.a.environment).toEqual({ PRICE: '$$5', FROM_ENV: 'a$$b' });
+      // Read back (FROM_ENV no longer set): the same project, the same text.
+      writeFileSync(join(dir, 'back.json'), r.stdout);
+      const again = await stack(dir, '-f', join(dir, 'back.json'), 'config', '--format', 'json');
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.stdout).toBe(r.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lists the variables the spec uses, one required and unset too (compose's --variables), and the environment interpolation reads (--environment)", async () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  db:\n    image: "postgres:${PG_VERSION:-16}"\n    environment:\n      POSTGRES_PASSWORD: ${DB_PASSWORD:?set DB_PASSWORD}\n      MODE: ${MODE:+on}\n',
+      '.env': 'PG_VERSION=15\nFROM_DOTENV=yes\n',
+    });
+    try {
+      const table = await stack(dir, 'config', '--variables');
+      expect(table.exitCode, table.stderr).toBe(0);
+      expect(table.stdout.split('\n').map((l) => l.split(/\s{3,}/))).toEqual([
+        ['NAME', 'REQUIRED', 'DEFAULT VALUE', 'ALTERNATE VALUE'],
+        ['DB_PASSWORD', 'true'],
+        ['MODE', 'false', 'on'],
+        ['PG_VERSION', 'false', '16'],
+      ]);
+      const json = await stack(dir, 'config', '--variables', '--format', 'json');
+      expect(JSON.parse(json.stdout).PG_VERSION).toEqual({ Name: 'PG_VERSION', DefaultValue: '16', PresenceValue: '', Required: false });
+      // The plain config fails on the required variable; --environment interpolates as it does.
+      expect((await stack(dir, 'config')).stderr).toMatch(/compose\.yaml:5:\d+: error: .*required variable DB_PASSWORD is missing a value: set DB_PASSWORD/);
+      const env = await execa(process.execPath, [bin, 'config', '--environment'], { cwd: dir, reject: false, env: { STACK_ROOT: stateRoot, DB_PASSWORD: 's3cret', PG_VERSION: '14' } });
+      expect(env.exitCode, env.stderr).toBe(0);
+      const lines = env.stdout.trim().split('\n');
+      expect(lines).toEqual([...lines].sort());
+      expect(lines).toEqual(expect.arrayContaining(['DB_PASSWORD=s3cret', 'FROM_DOTENV=yes', 'PG_VERSION=14', `COMPOSE_PROJECT_NAME=${dir.split('/').pop()!.toLowerCase()}`]));
+      const bad = await stack(dir, 'config', '--variables', '--format', 'xml');
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr).toContain('use --format table, json or yaml');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("prints the merged files as written with --no-interpolate: variables and $$ stay, nothing is required", async () => {
+    const dir = project({
+      'compose.yaml': 'name: demo\nservices:\n  a:\n    image: "redis:${TAG:-7}"\n    environment: {P: "${PASS:?}", X: "$$5"}\n',
+      'compose.override.yaml': 'services:\n  a:\n    command: ["echo", "${WORD}"]\n',
+    });
+    try {
+      const r = await stack(dir, 'config', '--no-interpolate', '--format', 'json');
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ name: 'demo', services: { a: { image: 'redis:${TAG:-7}', environment: { P: '${PASS:?}', X: '$$5' }, command: ['echo', '${WORD}'] } } });
+      const yaml = await stack(dir, 'config', '--no-interpolate', 'a');
+      expect(yaml.stdout).toMatch(/^ {4}image: redis:\$\{TAG:-7\}$/m);
+      expect(yaml.stderr).toContain('the service names are ignored');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports every mistake of a bad spec with file:line:col, no stack trace, exit 1', async () => {
     const dir = project({
       'compose.yaml': 'services:\n  web:\n    command: ["true"]\n    imagee: nginx\n  api:\n    command: x\n    ports: ["abc"]\n  db:\n    command: x\n    restart: sometimes\n',

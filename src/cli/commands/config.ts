@@ -3,8 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
-import { loadFromContext } from '../project.js';
-import { renderConfig } from '../../spec/index.js';
+import { loadFromContext, loadOptions } from '../project.js';
+import { renderConfig, renderDocument, type Diagnostic } from '../../spec/index.js';
+import { loadRaw } from '../../spec/load.js';
+import { formatVariables, specVariables } from '../../spec/variables.js';
 import { usedResources } from '../../spec/used-resources.js';
 import { UserError } from '../../errors.js';
 import { configHashes, configImages } from './config-hash.js';
@@ -18,31 +20,41 @@ Validate the spec and print the project as stack reads it (defaults filled in, p
 variables replaced), as \`docker compose config\` does. Named services are printed with the
 services they depend on, and only those (a service behind a profile is enabled by naming it);
 --images prints theirs. --services, --volumes, --networks and --hash list the whole project, as
-compose's do.
+compose's do. A \$ in a printed value is written \$\$, as compose writes it, so that the output
+reads back as the same project.
 
 Options:
-      --format FORMAT   yaml (default) or json
+      --format FORMAT   yaml (default) or json; with --variables, table (default), json or yaml
       --services        Print the names of the services the active profiles enable, one a line
       --profiles        Print the profiles the services name, one a line
       --volumes         Print the names of the named volumes, one a line
       --networks        Print the names of the networks, one a line
       --images          Print the image of each service that runs one, one a line
       --hash SERVICES   Print \`service hash\` lines, the hash \`up\` compares (SERVICES: a,b or '*')
+      --variables       Print the variables the spec files use, whether one is required, its
+                        default and its alternate value (\${X:+alternate})
+      --environment     Print the variables interpolation reads (the environment over the .env
+                        file or --env-file), NAME=value, one a line
+      --no-interpolate  Print the merged spec files as written, variables not replaced (nothing
+                        normalized or checked beyond the YAML)
   -o, --output FILE     Write the project to FILE instead of standard output
   -q, --quiet           Only validate: print nothing, exit 1 on a bad spec
   -h, --help            Print this help
 `;
 
-/** Runs `stack config [--format yaml|json] [--services] [--profiles] [--volumes] [--networks] [--images] [--hash SERVICES] [-q] [SERVICE...]`. */
+/** Runs `stack config [--format yaml|json] [--services] [--profiles] [--volumes] [--networks] [--images] [--hash SERVICES] [--variables] [--environment] [--no-interpolate] [-q] [SERVICE...]`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandOptions('config', ctx.args, {
-    format: { type: 'string', default: 'yaml' },
+    format: { type: 'string' },
     services: { type: 'boolean', default: false },
     profiles: { type: 'boolean', default: false },
     volumes: { type: 'boolean', default: false },
     networks: { type: 'boolean', default: false },
     images: { type: 'boolean', default: false },
     hash: { type: 'string' },
+    variables: { type: 'boolean', default: false },
+    environment: { type: 'boolean', default: false },
+    'no-interpolate': { type: 'boolean', default: false },
     output: { type: 'string', short: 'o' },
     quiet: { type: 'boolean', short: 'q', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -51,8 +63,38 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return 0;
   }
-  if (values.format !== 'yaml' && values.format !== 'json') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${values.format}"`, 'use --format yaml or --format json');
+  if (values.variables) {
+    const format = values.format ?? 'table';
+    if (format !== 'table' && format !== 'json' && format !== 'yaml') {
+      throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${format}" for --variables`, 'use --format table, json or yaml');
+    }
+    // compose's: the variables of the whole merged model, read before interpolation (so one
+    // required and unset lists too); names do not select.
+    if (positionals.length > 0) ctx.stderr.write('stack config: --variables lists the variables of the whole project; the service names are ignored\n');
+    const raw = await loadRaw({ ...loadOptions(ctx), interpolate: false });
+    if (!values.quiet) ctx.stdout.write(formatVariables(specVariables(raw.doc), format));
+    return 0;
+  }
+  const format = values.format ?? 'yaml';
+  if (format !== 'yaml' && format !== 'json') {
+    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${format}"`, 'use --format yaml or --format json');
+  }
+  if (values.environment) {
+    // compose's: what interpolation reads, the process environment over the env files, with
+    // COMPOSE_PROJECT_NAME; sorted.
+    const raw = await loadRaw(loadOptions(ctx));
+    if (values.quiet) return 0;
+    await printWarnings(ctx, raw.warnings);
+    ctx.stdout.write(lines(Object.entries(raw.env).map(([k, v]) => `${k}=${v}`).sort()));
+    return 0;
+  }
+  if (values['no-interpolate']) {
+    // compose's: the merged model as written (names do not select it); variables and $$ stay.
+    if (positionals.length > 0) ctx.stderr.write('stack config: --no-interpolate prints the whole project; the service names are ignored\n');
+    const raw = await loadRaw({ ...loadOptions(ctx), interpolate: false });
+    if (values.quiet) return 0;
+    const { name: _name, ...rest } = raw.doc;
+    return output(ctx, renderDocument({ name: raw.projectName, ...rest }, format), values.output);
   }
   if (values.profiles && !values.quiet) {
     // compose's: every profile a service of the spec names, enabled or not (loaded with all of them on).
@@ -84,13 +126,18 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(lines(Object.keys(project.services)));
     return 0;
   }
-  const text = renderConfig(project, values.format);
-  if (values.output === undefined) {
+  // Interpolated: a $ left in a value (written $$, or a variable's value) is written $$ again,
+  // as compose writes it, so the output reads back as the same project.
+  return output(ctx, renderConfig(project, format).replaceAll('$', () => '$$'), values.output);
+}
+
+/** `text` to standard output, or to `file` (compose's --output; the lists go to standard output, as compose's do). */
+function output(ctx: CommandContext, text: string, to: string | undefined): number {
+  if (to === undefined) {
     ctx.stdout.write(text);
     return 0;
   }
-  // compose's --output: the project to a file (the lists above go to standard output, as compose's do).
-  const file = resolve(ctx.cwd, values.output);
+  const file = resolve(ctx.cwd, to);
   try {
     writeFileSync(file, text);
   } catch (e) {
@@ -129,4 +176,11 @@ function selected(project: Project, names: readonly string[]): Project {
 /** One name a line. */
 function lines(names: readonly string[]): string {
   return names.map((n) => `${n}\n`).join('');
+}
+
+/** The load's warnings on stderr (an unset variable, ...), as every load of the project says them. */
+async function printWarnings(ctx: CommandContext, warnings: readonly Diagnostic[]): Promise<void> {
+  if (warnings.length === 0) return;
+  const { formatDiagnostic } = await import('../../spec/diagnostics.js');
+  for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
 }
