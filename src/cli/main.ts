@@ -46,6 +46,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   image: { summary: 'Manage the image store: ls, rm, prune', load: () => import('./commands/image.js') },
   ls: { summary: 'List the projects on this host (no spec needed); -a for stopped ones too', load: () => import('./commands/ls.js'), answers: true },
   export: { summary: 'Write the project as Kubernetes manifests (`export kube`), every change of meaning named', load: () => import('./commands/export.js') },
+  volumes: { summary: 'List the project\'s volumes that are on this host', load: () => import('./commands/volumes.js'), answers: true },
   ps: { summary: 'List the services: state, health, pid, restarts, ports', load: () => import('./commands/ps.js'), answers: true },
   top: { summary: 'Print the processes of each running service', load: () => import('./commands/top.js') },
   port: { summary: 'Print the host address a service\'s port is published on', load: () => import('./commands/port.js'), answers: true },

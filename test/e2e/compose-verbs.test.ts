@@ -7,7 +7,7 @@
 // leaves a changed running service as it runs; a failing service ends a foreground up with its
 // code; `down` leaves nothing.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +184,59 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     expect((await stack('up', '-d', '-V', '--progress', 'quiet')).exitCode).toBe(0);
     expect(await read('/data/seen')).toBe('');
     expect((await stack('up', '-d', '--no-recreate', '--force-recreate')).stderr).toContain('--no-recreate cannot be combined with --force-recreate');
+  });
+
+  it("volumes lists the project's volumes on the host, those a named service mounts, not an external one; down -v takes them", async () => {
+    spec([
+      '  db:',
+      '    command: sleep infinity',
+      '    volumes: [data:/data, shared:/shared]',
+      '  web:',
+      '    command: sleep infinity',
+      '    volumes: [assets:/assets, outside:/outside, /cache]',
+      'volumes:',
+      '  data: {labels: {tier: db}}',
+      '  assets: {}',
+      '  shared: {name: team-shared}',
+      '  outside: {external: true, name: outside}',
+    ]);
+    // Nothing up: nothing made yet.
+    expect((await stack('down', '-v', '--progress', 'quiet')).exitCode).toBe(0);
+    expect(await stack('volumes', '--format', 'json')).toMatchObject({ exitCode: 0, stdout: '' });
+    mkdirSync(join(state, 'lib', 'volumes', 'outside'), { recursive: true });
+    try {
+      expect((await stack('up', '-d', '--progress', 'quiet')).exitCode).toBe(0);
+      const table = await stack('volumes');
+      expect(table.exitCode, table.stderr).toBe(0);
+      const anonymous = table.stdout.match(/^local {4}(\S+_anon_web_\S+)$/m)?.[1];
+      expect(table.stdout.split('\n')).toEqual(['DRIVER   VOLUME NAME', `local    ${project}_anon_web_${anonymous?.split('_').pop()}`, `local    ${project}_assets`, `local    ${project}_data`, 'local    team-shared']);
+      expect((await stack('volumes', '-q', 'web')).stdout.split('\n')).toEqual([anonymous, `${project}_assets`]);
+      expect((await stack('volumes', '--format', 'json', 'web')).stdout.split('\n').map((l) => JSON.parse(l).Labels)).toEqual([
+        `com.docker.compose.project=${project},com.docker.volume.anonymous=`,
+        `com.docker.compose.project=${project},com.docker.compose.volume=assets`,
+      ]);
+      expect((await stack('volumes', '-q', 'db')).stdout.split('\n')).toEqual([`${project}_data`, 'team-shared']);
+      const json = (await stack('volumes', '--format', 'json', 'db')).stdout.split('\n').map((l) => JSON.parse(l));
+      expect(json[0]).toEqual({
+        Driver: 'local',
+        Labels: `com.docker.compose.project=${project},com.docker.compose.volume=data,tier=db`,
+        Mountpoint: join(state, 'lib', 'volumes', `${project}_data`),
+        Name: `${project}_data`,
+        Scope: 'local',
+      });
+      const unknown = await stack('volumes', 'dbb');
+      expect(unknown.exitCode).toBe(1);
+      expect(unknown.stderr).toMatch(/no service "dbb"[\s\S]*did you mean "db"\?/);
+      // -p alone names the project, no spec file needed.
+      const nowhere = mkdtempSync(join(tmpdir(), 'stack-nospec-'));
+      const bare = await execa(process.execPath, [bin, '-p', project, 'volumes', '-q'], { env, reject: false, cwd: nowhere }).finally(() => rmSync(nowhere, { recursive: true }));
+      expect(bare.stdout.split('\n')).toEqual([anonymous, `${project}_assets`, `${project}_data`, 'team-shared']);
+      expect((await stack('down', '-v', '--progress', 'quiet')).exitCode).toBe(0);
+      expect(await stack('volumes')).toMatchObject({ exitCode: 0, stdout: 'DRIVER   VOLUME NAME' });
+      expect(existsSync(join(state, 'lib', 'volumes', 'outside'))).toBe(true); // external: not the project's to remove
+    } finally {
+      rmSync(join(state, 'lib', 'volumes', 'outside'), { recursive: true, force: true });
+    }
   });
 
   it('up --abort-on-container-failure ends on the first failure with its code, and at 0 when all end well', async () => {
