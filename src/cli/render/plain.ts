@@ -1,9 +1,10 @@
 // Plain lines for CI logs and pipes: one line when an operation starts, one when it ends.
 import type { StackEvent } from '../../executor/events.js';
-import { duration, resourceLabel, VERBS, type Renderer } from './renderer.js';
+import { duration, planLabels, resourceLabel as label, VERBS, type Renderer } from './renderer.js';
 
-/** The line an event prints as, or undefined for events plain output skips. */
-export function plainLine(event: StackEvent): string | undefined {
+/** The line an event prints as, or undefined for events plain output skips; `labels`: planLabels of the plan. */
+export function plainLine(event: StackEvent, labels?: ReadonlyMap<string, string>): string | undefined {
+  const resourceLabel = (resource: string): string => label(resource, labels);
   switch (event.type) {
     case 'plan-started':
       return event.operations.length === 0 ? `project ${event.project}: nothing to do` : undefined;
@@ -23,9 +24,11 @@ export function plainLine(event: StackEvent): string | undefined {
 
 /** Writes plain lines to `out`. */
 export function plainRenderer(out: NodeJS.WritableStream): Renderer {
+  let labels: ReadonlyMap<string, string> | undefined;
   return {
     emit(event) {
-      const line = plainLine(event);
+      if (event.type === 'plan-started') labels = planLabels(event.operations);
+      const line = plainLine(event, labels);
       if (line !== undefined) out.write(`${line}\n`);
     },
     notice: (message) => void out.write(`${message}\n`),

@@ -1,6 +1,8 @@
 // What a command's progress output is: an event sink plus the few things a command says
 // around a plan (a notice, the end). Renderers format and decide nothing (STYLE.md "UI").
 import type { EventSink } from '../../executor/events.js';
+import { operationService, type Operation } from '../../planner/plan.js';
+import { replicaLabels } from '../../planner/replicas.js';
 
 /** A sink for executor events that also prints notices and knows when output is over. */
 export interface Renderer extends EventSink {
@@ -30,10 +32,20 @@ export const VERBS: Readonly<Record<string, readonly [running: string, done: str
   'remove-project': ['Removing', 'Removed'],
 };
 
-/** `network default`, `service web`, `veth web/backend`: a resource id as words. */
-export function resourceLabel(resource: string): string {
+/**
+ * How the services of a plan's operations show, as `ps` and log prefixes show them: the replicas
+ * of a scaled service `worker-1`, `worker-2` (their keys are `worker`, `worker#2`).
+ */
+export function planLabels(operations: readonly Operation[]): ReadonlyMap<string, string> {
+  return replicaLabels([...new Set(operations.flatMap((op) => operationService(op) ?? []))]);
+}
+
+/** `network default`, `service web`, `veth web/backend`: a resource id as words, its service as `labels` shows it. */
+export function resourceLabel(resource: string, labels?: ReadonlyMap<string, string>): string {
   const colon = resource.indexOf(':');
-  return colon < 0 ? resource : `${resource.slice(0, colon)} ${resource.slice(colon + 1)}`;
+  if (colon < 0) return resource;
+  const [first = '', ...rest] = resource.slice(colon + 1).split('/');
+  return `${resource.slice(0, colon)} ${[labels?.get(first) ?? first, ...rest].join('/')}`;
 }
 
 /** Milliseconds for humans: `12ms`, `1.4s`. */

@@ -4,7 +4,7 @@ import { createElement as h, useEffect, useState, type ReactElement } from 'reac
 import { Box, render, Static, Text } from 'ink';
 import Spinner from 'ink-spinner';
 import type { StackEvent } from '../../executor/events.js';
-import { duration, resourceLabel, VERBS, type Renderer } from './renderer.js';
+import { duration, planLabels, resourceLabel, VERBS, type Renderer } from './renderer.js';
 
 interface Row {
   readonly id: string;
@@ -18,8 +18,10 @@ interface Row {
 export function reduceRows(rows: readonly Row[], event: StackEvent): Row[] {
   const set = (id: string, change: Partial<Row>): Row[] => rows.map((r) => (r.id === id ? { ...r, ...change } : r));
   switch (event.type) {
-    case 'plan-started':
-      return event.operations.map((op) => ({ id: op.id, label: resourceLabel(op.resource), kind: op.kind, state: 'pending', detail: op.cause }));
+    case 'plan-started': {
+      const labels = planLabels(event.operations);
+      return event.operations.map((op) => ({ id: op.id, label: resourceLabel(op.resource, labels), kind: op.kind, state: 'pending', detail: op.cause }));
+    }
     case 'operation-started':
       return set(event.id, { state: 'running' });
     case 'operation-done':

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import type { StackEvent } from '../../../src/executor/events.js';
-import { plainLine } from '../../../src/cli/render/plain.js';
+import { plainLine, plainRenderer } from '../../../src/cli/render/plain.js';
 import { jsonRenderer } from '../../../src/cli/render/json.js';
 import { logPrefixer } from '../../../src/cli/render/log-prefix.js';
 import { reduceRows } from '../../../src/cli/render/tty.js';
@@ -23,7 +23,7 @@ const events: StackEvent[] = [
 
 describe('renderers', () => {
   it('plain: one line per start and end', () => {
-    expect(events.map(plainLine).filter(Boolean)).toMatchInlineSnapshot(`
+    expect(events.map((e) => plainLine(e)).filter(Boolean)).toMatchInlineSnapshot(`
       [
         "network default: Creating (new network)",
         "network default: Created in 12ms",
@@ -42,6 +42,27 @@ describe('renderers', () => {
       ['network default', 'done', '12ms'],
       ['service web', 'failed', 'service "web": program "x" not found'],
     ]);
+  });
+
+  it("names a scaled service's replicas as ps does (worker-1, worker-2), not by their keys, in plain lines and TTY rows", () => {
+    const replica = (key: string): Operation => ({ ...start, id: `start-service:${key}`, resource: `service:${key}`, service: key });
+    const veth: Operation = { id: 'attach-veth:worker#2/default', kind: 'attach-veth', resource: 'veth:worker#2/default', service: 'worker#2', network: 'default', index: 0, attachHash: 'h', cause: 'new service', dependsOn: [] };
+    const plan: StackEvent = { type: 'plan-started', project: 'p', operations: [replica('worker'), replica('worker#2'), veth, replica('web')] };
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const r = plainRenderer(out);
+    r.emit(plan);
+    for (const op of [replica('worker'), replica('worker#2'), veth, replica('web')]) r.emit({ type: 'operation-started', id: op.id, kind: op.kind, resource: op.resource, cause: op.cause });
+    expect(text.trim().split('\n')).toEqual([
+      'service worker-1: Starting (new service)',
+      'service worker-2: Starting (new service)',
+      'veth worker-2/default: Attaching (new service)',
+      'service web: Starting (new service)',
+    ]);
+    expect(reduceRows([], plan).map((row) => row.label)).toEqual(['service worker-1', 'service worker-2', 'veth worker-2/default', 'service web']);
+    // A plan of the second replica alone names it as ps does too.
+    expect(reduceRows([], { type: 'plan-started', project: 'p', operations: [replica('worker#2')] }).map((row) => row.label)).toEqual(['service worker-2']);
   });
 
   it('json: each event as it is, one per line', () => {
