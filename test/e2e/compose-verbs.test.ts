@@ -245,6 +245,8 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     expect(failed.exitCode).toBe(4);
     expect(failed.stderr).toContain('bad exited with code 4: aborting on container failure');
     expect(failed.stdout).toMatch(/ok +\| fine/);
+    // Its supervisor stopped with it, ps says how each ended from their exit records.
+    expect(await ps()).toEqual({ ok: 'exited with code 0', bad: 'exited with code 4', long: 'killed by SIGKILL' });
     // an exit with 0 ends nothing: b, stopped by it, would say so
     spec(['  a:', '    command: ["sh", "-c", "exit 0"]', '  b:', '    command: ["sh", "-c", "trap \'echo stopped; exit 1\' TERM; sleep 1 & wait; echo b-done; exit 0"]']);
     const fine = await execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), 'up', '--abort-on-container-failure', '--remove-orphans', '--progress', 'quiet'], { env, reject: false, timeout: 30_000 });

@@ -142,13 +142,16 @@ export async function run(ctx: CommandContext): Promise<number> {
     const r = replicaOf(key);
     return scaled.has(r.service) && live.services[key]?.oneOff === undefined ? `${r.service}-${r.index}` : key;
   };
-  // A one-off's end as its exit record says it now: `stack run` writes its command's there once
-  // the one-off is stopped, which the supervisor may have described before (its init's SIGTERM).
-  const endOf = (s: (typeof shown)[number]): string | undefined => {
-    if (s.oneOff === undefined) return undefined;
+  // How a service ended, as its exit record says it: a one-off's before what the supervisor says
+  // (`stack run` writes its command's end there once the one-off is stopped, which the supervisor
+  // may have described before: its init's SIGTERM), any other's when no supervisor says it (the
+  // one a foreground `up` stopped with its services, or that `stop` left after the last exit).
+  const recordedEnd = (s: (typeof shown)[number]): string | undefined => {
     const ended = readExitRecord(serviceFiles(roots, project, s.name).exit);
     return ended === undefined ? undefined : describeExit(ended);
   };
+  const endOf = (s: (typeof shown)[number], sup: ServiceStatus | undefined): string | undefined =>
+    s.oneOff !== undefined ? (recordedEnd(s) ?? sup?.lastExit) : (sup?.lastExit ?? recordedEnd(s));
   const all: PsRow[] = shown
     .sort((a, b) => {
       const x = replicaOf(a.name);
@@ -170,7 +173,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         // A running one whose cgroups are frozen (`stack pause`) is paused, as Docker shows it.
         state: running
           ? paused.has(s.name) && cgroupPaused(s.cgroupDirs) ? 'paused' : 'running'
-          : sup?.state === 'restarting' ? 'restarting' : s.created ? 'created' : (endOf(s) ?? sup?.lastExit ?? 'exited'),
+          : sup?.state === 'restarting' ? 'restarting' : s.created ? 'created' : (endOf(s, sup) ?? 'exited'),
         health: running ? (sup?.health ?? null) : null,
         pid: running ? s.process!.pid : null,
         restarts: sup?.restarts ?? 0,
