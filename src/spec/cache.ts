@@ -55,7 +55,7 @@ function buildId(): string | undefined {
  * itself too: two texts of one digest share a file without ever taking each other's loads.
  */
 function givenOf(build: string, opts: LoadProjectOptions): string {
-  const given = [opts.cwd, opts.files ?? null, opts.projectName ?? null, opts.projectDirectory ?? null, opts.envFiles ?? null, opts.profiles ?? [], opts.stdin ?? null, [...new Set(opts.targets ?? [])].sort()];
+  const given = [opts.cwd, opts.files ?? null, opts.projectName ?? null, opts.projectDirectory ?? null, opts.envFiles ?? null, opts.profiles ?? [], opts.stdin ?? null, [...new Set(opts.targets ?? [])].sort(), opts.interpolate ?? true];
   return JSON.stringify(['stack-spec-cache-3', build, process.arch, given]);
 }
 

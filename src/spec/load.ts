@@ -59,9 +59,10 @@ export async function loadRaw(opts: LoadOptions): Promise<LoadedSpec> {
   failOnErrors(ctx);
   const docs = parsed as MapNode[][];
 
-  const projectName = pickProjectName(opts, docs, env, workingDir, ctx);
+  const projectName = pickProjectName(opts, docs, env, workingDir, ctx, opts.interpolate ?? true);
   failOnErrors(ctx);
-  if (env.COMPOSE_PROJECT_NAME === undefined) env.COMPOSE_PROJECT_NAME = projectName;
+  // What interpolation reads is the name chosen, as compose sets it (-p over the variable too).
+  env.COMPOSE_PROJECT_NAME = projectName;
   const lookup = (k: string): string | undefined => env[k];
 
   let model: Node | undefined;
@@ -113,6 +114,7 @@ function pickProjectName(
   env: Readonly<Record<string, string>>,
   workingDir: string,
   ctx: LoadContext,
+  interpolate: boolean,
 ): string {
   if (opts.projectName !== undefined) return resolveProjectName({ flag: opts.projectName });
   if (env.COMPOSE_PROJECT_NAME) return resolveProjectName({ variable: env.COMPOSE_PROJECT_NAME });
@@ -124,6 +126,8 @@ function pickProjectName(
       name = substitute(name, (k) => env[k]);
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
+      // Not interpolating (compose's skip): a name that needs a variable falls back to the folder's.
+      if (!interpolate) return resolveProjectName({ folder: workingDir });
       ctx.error({ code: 'INTERPOLATION', location: field.loc, path: ['name'], message: e.message });
       return '';
     }

@@ -112,7 +112,7 @@ export function formatVariables(variables: readonly SpecVariable[], format: 'tab
   if (format === 'json') {
     // compose prints its Go structs' field names.
     const byName = Object.fromEntries(variables.map((v) => [v.name, { Name: v.name, DefaultValue: v.defaultValue, PresenceValue: v.presenceValue, Required: v.required }]));
-    return `${JSON.stringify(byName)}\n`;
+    return `${JSON.stringify(byName, null, 4)}\n`; // compose's ToStandardJSON: 4 spaces
   }
   if (format === 'yaml') {
     if (variables.length === 0) return '{}\n';

@@ -152,6 +152,9 @@ describe('stack config', () => {
       const lines = env.stdout.trim().split('\n');
       expect(lines).toEqual([...lines].sort());
       expect(lines).toEqual(expect.arrayContaining(['DB_PASSWORD=s3cret', 'FROM_DOTENV=yes', 'PG_VERSION=14', `COMPOSE_PROJECT_NAME=${dir.split('/').pop()!.toLowerCase()}`]));
+      // -p over the variable: what interpolation reads is the name chosen, as compose sets it.
+      const renamed = await execa(process.execPath, [bin, '-p', 'chosen', 'config', '--environment'], { cwd: dir, reject: false, env: { STACK_ROOT: stateRoot, DB_PASSWORD: 'x', COMPOSE_PROJECT_NAME: 'fromenv' } });
+      expect(renamed.stdout.split('\n')).toContain('COMPOSE_PROJECT_NAME=chosen');
       const bad = await stack(dir, 'config', '--variables', '--format', 'xml');
       expect(bad.exitCode).toBe(1);
       expect(bad.stderr).toContain('use --format table, json or yaml');
@@ -172,6 +175,17 @@ describe('stack config', () => {
       const yaml = await stack(dir, 'config', '--no-interpolate', 'a');
       expect(yaml.stdout).toMatch(/^ {4}image: redis:\$\{TAG:-7\}$/m);
       expect(yaml.stderr).toContain('the service names are ignored');
+      // A list comes first, as in compose: --services of the model as written, the others refused.
+      expect(await stack(dir, 'config', '--no-interpolate', '--services')).toMatchObject({ exitCode: 0, stdout: 'a' });
+      const hash = await stack(dir, 'config', '--no-interpolate', '--hash', '*');
+      expect(hash.exitCode).toBe(1);
+      expect(hash.stderr).toContain('--no-interpolate lists only --services');
+      // A name that needs a required variable: the folder's, nothing failed.
+      writeFileSync(join(dir, 'compose.yaml'), 'name: ${PROJECT:?set PROJECT}\nservices:\n  a:\n    image: "redis:${TAG:-7}"\n');
+      const named = await stack(dir, 'config', '--variables', '--format', 'json');
+      expect(named.exitCode, named.stderr).toBe(0);
+      expect(Object.keys(JSON.parse(named.stdout))).toEqual(['PROJECT', 'TAG', 'WORD']); // WORD: the override's
+      expect(JSON.parse((await stack(dir, 'config', '--no-interpolate', '--format', 'json')).stdout).name).toBe(dir.split('/').pop()!.toLowerCase());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -20,8 +20,8 @@ Validate the spec and print the project as stack reads it (defaults filled in, p
 variables replaced), as \`docker compose config\` does. Named services are printed with the
 services they depend on, and only those (a service behind a profile is enabled by naming it);
 --images prints theirs. --services, --volumes, --networks and --hash list the whole project, as
-compose's do. A \$ in a printed value is written \$\$, as compose writes it, so that the output
-reads back as the same project.
+compose's do. A \$ in a printed value is written \$\$, as compose writes it, so that the values
+read back as they are.
 
 Options:
       --format FORMAT   yaml (default) or json; with --variables, table (default), json or yaml
@@ -63,7 +63,19 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(HELP);
     return 0;
   }
-  if (values.variables) {
+  // compose's order: a list (--services, --volumes, ...) first, then --variables, --environment,
+  // and the project, interpolated or not.
+  const lists = values.services || values.volumes || values.networks || values.hash !== undefined || values.profiles || values.images;
+  if (values['no-interpolate'] && lists) {
+    if (!values.services || values.volumes || values.networks || values.hash !== undefined || values.profiles || values.images) {
+      throw new UserError('CLI_BAD_ARGUMENTS', 'stack config: --no-interpolate lists only --services; the other lists are of the project as interpolated', 'leave out --no-interpolate');
+    }
+    // compose's: the services of the model as written (their names are never interpolated).
+    const raw = await loadRaw({ ...loadOptions(ctx), interpolate: false });
+    if (!values.quiet) ctx.stdout.write(lines(Object.keys((raw.doc.services ?? {}) as object)));
+    return 0;
+  }
+  if (values.variables && !lists) {
     const format = values.format ?? 'table';
     if (format !== 'table' && format !== 'json' && format !== 'yaml') {
       throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${format}" for --variables`, 'use --format table, json or yaml');
@@ -75,18 +87,18 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!values.quiet) ctx.stdout.write(formatVariables(specVariables(raw.doc), format));
     return 0;
   }
-  const format = values.format ?? 'yaml';
-  if (format !== 'yaml' && format !== 'json') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${format}"`, 'use --format yaml or --format json');
-  }
-  if (values.environment) {
+  if (values.environment && !lists) {
     // compose's: what interpolation reads, the process environment over the env files, with
-    // COMPOSE_PROJECT_NAME; sorted.
+    // COMPOSE_PROJECT_NAME; sorted (--format says nothing here, as in compose).
     const raw = await loadRaw(loadOptions(ctx));
     if (values.quiet) return 0;
     await printWarnings(ctx, raw.warnings);
     ctx.stdout.write(lines(Object.entries(raw.env).map(([k, v]) => `${k}=${v}`).sort()));
     return 0;
+  }
+  const format = values.format ?? 'yaml';
+  if (format !== 'yaml' && format !== 'json') {
+    throw new UserError('CLI_BAD_ARGUMENTS', `unknown format "${format}"`, 'use --format yaml or --format json');
   }
   if (values['no-interpolate']) {
     // compose's: the merged model as written (names do not select it); variables and $$ stay.
@@ -127,7 +139,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   // Interpolated: a $ left in a value (written $$, or a variable's value) is written $$ again,
-  // as compose writes it, so the output reads back as the same project.
+  // as compose writes it, so the values read back as they are (a $ in a key too, as compose's).
   return output(ctx, renderConfig(project, format).replaceAll('$', () => '$$'), values.output);
 }
 

@@ -1,9 +1,8 @@
 // `stack volumes`: the project's volumes that are on this host, as `docker compose volumes` lists
-// them: those the project made (its volume records; an external volume is no project's, and
-// compose lists only what carries its project label), with their folder present. Its services'
-// anonymous volumes too, which `down -v` removes with the rest (docker lists them in `docker
-// volume ls`, labelled anonymous). Named services keep the volumes they mount and their own
-// anonymous ones. Read-only: takes no lock.
+// them: those of its spec the project made (its volume records), with their folder present. An
+// external volume is no project's, and an anonymous one carries no volume name: compose lists
+// only what carries its project label, which docker gives neither. Named services keep the
+// volumes they mount, as the last `up` started them. Read-only: takes no lock.
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
 import { loadFromContext, projectNameFromContext } from '../project.js';
@@ -13,12 +12,13 @@ import { stateRoots } from '../../state/paths.js';
 import { formatTable } from '../render/table.js';
 import { UserError } from '../../errors.js';
 import type { Project } from '../../spec/project.js';
+import { readSnapshot } from '../../state/snapshot.js';
 
 const HELP = `Usage: stack volumes [OPTIONS] [SERVICE...]
 
-List the volumes of the project that are on this host, its services' anonymous volumes too
-(those the named services mount, when services are named). A volume the spec marks external
-belongs to no project and is not listed.
+List the named volumes of the project that are on this host (those the named services mount,
+when services are named). A volume the spec marks external belongs to no project and is not
+listed, nor are the services' anonymous volumes (\`down -v\` removes them with the rest).
 
 Options:
       --format FORMAT   table (default) or json
@@ -49,29 +49,31 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   tableOrJson(values.format);
-  // The spec says what named services mount, and the volumes' labels; without names and without
-  // a spec file, -p or COMPOSE_PROJECT_NAME names the project, as with compose's.
+  // The spec names the services and gives the volumes' labels; without names and without a spec
+  // file, -p or COMPOSE_PROJECT_NAME names the project, as with compose's.
   let spec: Project | undefined;
   try {
-    spec = await loadFromContext(ctx, positionals.length === 0, positionals);
+    spec = await loadFromContext(ctx, false, positionals);
   } catch (e) {
-    if (positionals.length > 0 || !(e instanceof UserError && e.code === 'SPEC_NOT_FOUND')) throw e;
+    if (positionals.length > 0 || ctx.global.files.length > 0 || !(e instanceof UserError && e.code === 'SPEC_NOT_FOUND')) throw e;
   }
   if (spec !== undefined) assertServices(spec, positionals, 'volumes');
   const project = spec?.name ?? (await projectNameFromContext(ctx));
-  const mounted = positionals.length === 0 || spec === undefined ? undefined : new Set(positionals.flatMap((n) => spec.services[n]!.volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : []))));
-  // An anonymous volume's key names its service (or replica: `worker#2`): runtime/mounts.ts.
-  const anonymousOf = (key: string): string | undefined => (key.startsWith('anon+') ? key.slice(5, key.lastIndexOf('+')).split('#')[0] : undefined);
-  const named = new Set<string>(positionals);
-  const shown = (key: string): boolean => mounted === undefined || mounted.has(key) || named.has(anonymousOf(key) ?? '');
-  const live = await observe(project, { roots: stateRoots(ctx.env as NodeJS.ProcessEnv) });
+  const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  // What the named services mount as the last `up` started them (compose reads the containers'
+  // mounts), the spec's when nothing of it was started; a scaled service's replicas mount the same.
+  const started = positionals.length > 0 ? (await readSnapshot(roots, project).catch(() => undefined))?.project.services : undefined;
+  const mounted =
+    positionals.length === 0 || spec === undefined
+      ? undefined
+      : new Set(positionals.flatMap((n) => (started?.[n] ?? spec.services[n]!).volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : []))));
+  const live = await observe(project, { roots });
   for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
   const rows: VolumeRow[] = Object.values(live.volumes)
-    .filter((v) => v.present && shown(v.key))
+    .filter((v) => v.present && !v.key.startsWith('anon+') && (mounted === undefined || mounted.has(v.key)))
     .map((v) => {
       const declared = spec?.volumes[v.key]?.labels ?? {};
-      const own = anonymousOf(v.key) === undefined ? { 'com.docker.compose.volume': v.key } : { 'com.docker.volume.anonymous': '' };
-      const labels = { 'com.docker.compose.project': project, ...own, ...declared };
+      const labels = { 'com.docker.compose.project': project, 'com.docker.compose.volume': v.key, ...declared };
       return { Driver: 'local', Labels: Object.entries(labels).map(([k, l]) => `${k}=${l}`).join(','), Mountpoint: v.path, Name: v.name, Scope: 'local' } as const;
     })
     .sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));

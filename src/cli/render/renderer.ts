@@ -40,12 +40,16 @@ export function planLabels(operations: readonly Operation[]): ReadonlyMap<string
   return replicaLabels([...new Set(operations.flatMap((op) => operationService(op) ?? []))]);
 }
 
-/** `network default`, `service web`, `veth web/backend`: a resource id as words, its service as `labels` shows it. */
+/** The kinds of resource whose id begins with a service's key (`veth web/backend`). */
+const OF_SERVICES: ReadonlySet<string> = new Set(['service', 'netns', 'veth']);
+
+/** `network default`, `service web`, `veth web/backend`: a resource id as words, a service's as `labels` shows it. */
 export function resourceLabel(resource: string, labels?: ReadonlyMap<string, string>): string {
   const colon = resource.indexOf(':');
   if (colon < 0) return resource;
+  const kind = resource.slice(0, colon);
   const [first = '', ...rest] = resource.slice(colon + 1).split('/');
-  return `${resource.slice(0, colon)} ${[labels?.get(first) ?? first, ...rest].join('/')}`;
+  return `${kind} ${[(OF_SERVICES.has(kind) ? labels?.get(first) : undefined) ?? first, ...rest].join('/')}`;
 }
 
 /** Milliseconds for humans: `12ms`, `1.4s`. */

@@ -61,6 +61,15 @@ describe('renderers', () => {
       'service web: Starting (new service)',
     ]);
     expect(reduceRows([], plan).map((row) => row.label)).toEqual(['service worker-1', 'service worker-2', 'veth worker-2/default', 'service web']);
+    // A network, volume or project named as a scaled service keeps its name.
+    const others: Operation[] = [net, { ...net, id: 'create-network:worker', resource: 'network:worker', network: 'worker' }, { id: 'create-volume:worker', kind: 'create-volume', resource: 'volume:worker', volume: 'worker', cause: 'new volume', dependsOn: [] }];
+    expect(reduceRows([], { type: 'plan-started', project: 'p', operations: [replica('worker'), replica('worker#2'), ...others] }).map((row) => row.label)).toEqual([
+      'service worker-1',
+      'service worker-2',
+      'network default',
+      'network worker',
+      'volume worker',
+    ]);
     // A plan of the second replica alone names it as ps does too.
     expect(reduceRows([], { type: 'plan-started', project: 'p', operations: [replica('worker#2')] }).map((row) => row.label)).toEqual(['service worker-2']);
   });
