@@ -257,8 +257,12 @@ int main(int argc, char **argv) {
   protect_from_oom_killer();
   ended.pid = pid;
   ended.start_time = process_start_time(pid, NULL);
-  char ok[128];
-  int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\n", (int)pid, ended.start_time, process_start_time(getpid(), NULL));
+  /* The last field: the descriptor this monitor holds that is the workload's input (the
+   * terminal's master, or the write end of the `stdin_open` pipe), -1 when none: `stack attach`
+   * takes a copy of it (pidfd_getfd) to type into the service. */
+  char ok[160];
+  int input = master >= 0 ? master : in[1];
+  int n = snprintf(ok, sizeof ok, "ok\t%d\t%llu\t%llu\t%d\n", (int)pid, ended.start_time, process_start_time(getpid(), NULL), input);
   write_all(1, ok, (size_t)n);
   let_go_of_node();
 

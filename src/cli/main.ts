@@ -29,6 +29,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   down: { summary: 'Stop and remove the services, networks and state; -v for volumes too', load: () => import('./commands/down.js') },
   run: { summary: 'Run a one-off command in a new copy of a service', load: () => import('./commands/run.js') },
   watch: { summary: 'Bring the services up and act on their develop.watch rules as files change', load: () => import('./commands/watch.js') },
+  attach: { summary: 'Attach to a running service: its output as it comes, your input to its stdin', load: () => import('./commands/attach.js') },
   exec: { summary: 'Run a command inside a running service', load: () => import('./commands/exec.js') },
   restart: { summary: 'Restart services', load: () => import('./commands/restart.js') },
   stop: { summary: 'Stop services (they stay stopped until start or up)', load: () => import('./commands/stop.js') },

@@ -33,3 +33,4 @@ export { loadUserDb, resolveUser, type UserDb } from './user.js';
 export { addedGroups } from './process-settings.js';
 export { parseGroup, parsePasswd, type Identity } from './user.js';
 export { DEFAULT_SEARCH_PATH } from './launcher-config.js';
+export { DetachMatcher, followLogRecords, parseDetachKeys, serviceInput, type MonitorRef } from './attach.js';

@@ -76,6 +76,8 @@ export interface LaunchedService {
   /** Host pid of the monitor, and its start time. */
   readonly monitorPid: number;
   readonly monitorStartTime: number;
+  /** The monitor's descriptor that is the workload's input (`tty`: the terminal's master; `stdin_open`: its pipe), for `stack attach`. */
+  readonly inputFd?: number;
   readonly bootId: string;
   readonly logPath: string;
   readonly exitPath: string;
@@ -325,7 +327,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
   mark('launch: request built');
   const answer = await launcherFor(options.launcherPath ?? LAUNCHER_PATH, service.name, options.cgroup?.project).feed(encodeLaunchRequest(request));
   mark('launch: answered');
-  const [kind, pid, startTime, monitorStartTime] = answer.line.trimEnd().split('\t');
+  const [kind, pid, startTime, monitorStartTime, input] = answer.line.trimEnd().split('\t');
   if (kind === 'err') throw launchError(service, argv, answer.line);
   if (kind !== 'ok' || pid === undefined || startTime === undefined || monitorStartTime === undefined) {
     throw new Error(`launcher for service ${service.name} gave no answer (${JSON.stringify(answer.line)}); stderr: ${answer.stderr.trim()}`);
@@ -336,6 +338,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedService> {
     startTime: Number(startTime),
     monitorPid: answer.monitorPid,
     monitorStartTime: Number(monitorStartTime),
+    ...(input !== undefined && Number(input) >= 0 && { inputFd: Number(input) }),
     bootId: readBootId(),
     logPath: options.logPath,
     exitPath: options.exitPath,

@@ -72,7 +72,7 @@ export async function restartExited(request: RestartRequest): Promise<RestartOut
     await updateServiceRecord(roots, project, name, request.bootId, (r) => ({
       ...r,
       process,
-      monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime },
+      monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime, ...(launched.inputFd !== undefined && { input: launched.inputFd }) },
     }));
     return { kind: 'restarted', process, restarts: restarts + 1 };
   } finally {

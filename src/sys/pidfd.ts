@@ -10,12 +10,12 @@ import { close, kernelErrno, pollOne, POLLIN, syscall } from './libc.js';
 import { isSameProcess } from './proc.js';
 
 /** Syscall numbers (the same in x86-64's table and the generic one arm64 uses). */
-const SYSCALLS: Readonly<Record<string, { pidfdOpen: number; pidfdSendSignal: number }>> = {
-  x64: { pidfdOpen: 434, pidfdSendSignal: 424 },
-  arm64: { pidfdOpen: 434, pidfdSendSignal: 424 },
+const SYSCALLS: Readonly<Record<string, { pidfdOpen: number; pidfdSendSignal: number; pidfdGetfd: number }>> = {
+  x64: { pidfdOpen: 434, pidfdSendSignal: 424, pidfdGetfd: 438 },
+  arm64: { pidfdOpen: 434, pidfdSendSignal: 424, pidfdGetfd: 438 },
 };
 
-function numbers(): { pidfdOpen: number; pidfdSendSignal: number } {
+function numbers(): { pidfdOpen: number; pidfdSendSignal: number; pidfdGetfd: number } {
   const n = SYSCALLS[process.arch];
   if (!n) throw new Error(`pidfd system call numbers are not known for ${process.arch}`);
   return n;
@@ -40,6 +40,14 @@ export function pidfdSendSignal(fd: number, signal: number, what: string): boole
     if (kernelErrno(e) === 'ESRCH') return false;
     throw e;
   }
+}
+
+/**
+ * pidfd_getfd(2) (Linux 5.6+): a descriptor of this process for the open file that is
+ * descriptor `targetFd` of the process `fd` pins (the caller may ptrace it: root, here).
+ */
+export function pidfdGetfd(fd: number, targetFd: number, what: string): number {
+  return syscall(numbers().pidfdGetfd, [fd, targetFd, 0], () => `pidfd_getfd(${what}, ${targetFd})`);
 }
 
 /** One process held by a pidfd, checked to be the one a record names (pid + start time). */

@@ -111,7 +111,7 @@ export function execEnv(entries: readonly string[], own: CommandContext['env']):
 }
 
 /** The service's running process and the spec it was started with; SERVICE_UNKNOWN or SERVICE_NOT_RUNNING otherwise. */
-async function runningTarget(ctx: CommandContext, service: string, index: number): Promise<ExecTarget> {
+export async function runningTarget(ctx: CommandContext, service: string, index: number): Promise<ExecTarget> {
   const named = service; // the name given (a replica's key, below, is not one `stack up` takes)
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);

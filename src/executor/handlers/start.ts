@@ -151,7 +151,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
         ...r,
         process: { pid: launched.pid, startTime: launched.startTime },
-        monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime },
+        monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime, ...(launched.inputFd !== undefined && { input: launched.inputFd }) },
       }));
     },
     async () => {
