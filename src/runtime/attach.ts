@@ -128,13 +128,13 @@ export async function followLogRecords(path: string, onRecord: (record: LogRecor
 }
 
 /**
- * Parses docker's --detach-keys: comma-separated keys, each a character or `ctrl-X` (X a letter,
- * or one of @ [ \ ] ^ _). Undefined when the text is not such a list.
+ * Parses docker's --detach-keys: comma-separated keys, each a character (its first byte) or
+ * `ctrl-X` (X a letter, or one of @ [ \\ ] ^ _). Undefined when the text is not such a list.
  */
 export function parseDetachKeys(text: string): Buffer | undefined {
   const bytes: number[] = [];
   for (const key of text.split(',')) {
-    if (key.length === 1) bytes.push(key.charCodeAt(0));
+    if ([...key].length === 1) bytes.push(Buffer.from(key)[0]!);
     else {
       const m = /^ctrl-([a-zA-Z@[\\\]^_])$/.exec(key);
       if (m === null) return undefined;
@@ -146,7 +146,9 @@ export function parseDetachKeys(text: string): Buffer | undefined {
 
 /**
  * Watches typed bytes for the detach sequence: returns what to pass on now, and whether the
- * sequence is complete (what matched it is held back, and dropped once it completes).
+ * sequence is complete (what matched it is held back, and dropped once it completes). After a
+ * partial match that fails, the bytes held but the first are matched again with the new one, so
+ * a sequence whose first key repeats (a,a,b typed aaab) is found.
  */
 export class DetachMatcher {
   private held = 0;
@@ -155,19 +157,23 @@ export class DetachMatcher {
 
   push(chunk: Buffer): { pass: Buffer; detach: boolean } {
     const out: number[] = [];
-    for (const byte of chunk) {
-      if (byte === this.keys[this.held]) {
-        this.held++;
-        if (this.held === this.keys.length) return { pass: Buffer.from(out), detach: true };
-        continue;
-      }
-      // Not the sequence: what was held goes on, and this byte may begin it again.
-      for (let i = 0; i < this.held; i++) out.push(this.keys[i]!);
-      this.held = 0;
-      if (byte === this.keys[0]) this.held = 1;
-      else out.push(byte);
-      if (this.held === this.keys.length) return { pass: Buffer.from(out), detach: true };
-    }
+    for (const byte of chunk) if (this.step(byte, out)) return { pass: Buffer.from(out), detach: true };
     return { pass: Buffer.from(out), detach: false };
+  }
+
+  /** One byte: true when it completes the sequence; what is not (or no longer) held goes to `out`. */
+  private step(byte: number, out: number[]): boolean {
+    if (byte === this.keys[this.held]) {
+      this.held++;
+      return this.held === this.keys.length;
+    }
+    if (this.held === 0) {
+      out.push(byte);
+      return false;
+    }
+    const again = [...this.keys.subarray(1, this.held), byte];
+    out.push(this.keys[0]!);
+    this.held = 0;
+    return again.some((b) => this.step(b, out));
   }
 }

@@ -34,3 +34,4 @@ export { addedGroups } from './process-settings.js';
 export { parseGroup, parsePasswd, type Identity } from './user.js';
 export { DEFAULT_SEARCH_PATH } from './launcher-config.js';
 export { DetachMatcher, followLogRecords, parseDetachKeys, serviceInput, type MonitorRef } from './attach.js';
+export { isSameProcess } from './proc.js';

@@ -20,7 +20,8 @@ export class TemplateError extends Error {
 }
 
 const NAME_START = /[_a-zA-Z]/;
-const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
+/** A variable's name at the start of a string. */
+export const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
 const OPS = [':-', ':?', ':+', '-', '?', '+'] as const;
 
 /** Substitutes the variables of `template`; `onUnset` hears of each plain reference to an unset
@@ -64,7 +65,7 @@ export function substitute(
 }
 
 /** The `}` closing the `${` at `start`, counting nested `${`, as compose does; -1 when none. */
-function closingBrace(s: string, start: number): number {
+export function closingBrace(s: string, start: number): number {
   let depth = 0;
   for (let j = start; j < s.length; j++) {
     if (s[j] === '$' && s[j + 1] === '{') {

@@ -5,6 +5,7 @@
 // default or an alternate count too (compose-go's ExtractVariables reads those, not the
 // message). Values are read, never keys (compose interpolates values only). A template this
 // grammar rejects is skipped here: loading the spec reports it.
+import { closingBrace, NAME } from './interpolate.js';
 
 /** One variable: whether a template requires it, and what it falls back to / stands for when set. */
 export interface SpecVariable {
@@ -16,7 +17,6 @@ export interface SpecVariable {
   readonly presenceValue: string;
 }
 
-const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
 
 /**
  * The variables the string values of `doc` (a plain document: maps, lists, scalars) use, sorted
@@ -74,21 +74,6 @@ function scan(template: string, add: (v: SpecVariable) => void): void {
     braced(template.slice(dollar + 2, close), add);
     i = close + 1;
   }
-}
-
-/** The `}` closing the `${` at `start`, counting nested `${` (interpolate.ts's rule); -1 when none. */
-function closingBrace(s: string, start: number): number {
-  let depth = 0;
-  for (let j = start; j < s.length; j++) {
-    if (s[j] === '$' && s[j + 1] === '{') {
-      depth++;
-      j++;
-    } else if (s[j] === '}') {
-      depth--;
-      if (depth === 0) return j;
-    }
-  }
-  return -1;
 }
 
 /** The inside of one `${...}`. */

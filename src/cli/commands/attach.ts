@@ -3,11 +3,10 @@
 // attach` does. The output is the monitor's log, record by record (runtime/attach.ts); the input a
 // copy of the monitor's descriptor (the terminal's master, or the stdin pipe). It ends when the
 // service's process does, with its status, or on the detach keys (the service runs on).
-import { write as writeFd, closeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
-import { UserError } from '../../errors.js';
+import { KernelError, UserError } from '../../errors.js';
 import { runningTarget } from './exec.js';
 import { projectNameFromContext } from '../project.js';
 import { stateRoots } from '../../state/paths.js';
@@ -15,7 +14,9 @@ import { serviceRecords } from '../../state/records.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { awaitExitRecord, statusCode } from '../../state/exit-record.js';
-import { DetachMatcher, followLogRecords, parseDetachKeys, serviceInput, type MonitorRef } from '../../runtime/index.js';
+import { DetachMatcher, followLogRecords, isSameProcess, parseDetachKeys, pauseMarked, serviceInput, type MonitorRef } from '../../runtime/index.js';
+import { close, POLLOUT, setNonBlocking, writeSome } from '../../sys/libc.js';
+import { readyWatcher } from '../../sys/ready-watch.js';
 import { signalProcess } from '../../sys/pidfd.js';
 import { ExitWatcher } from '../../sys/exit-watch.js';
 
@@ -72,86 +73,166 @@ export async function run(ctx: CommandContext): Promise<number> {
   const key = target.service.name;
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
+  if (pauseMarked(roots, project, key)) {
+    throw new UserError('SERVICE_PAUSED', `service "${name}" is paused: stack attach would wait on a frozen process`, `\`stack unpause ${name}\` first`);
+  }
   const [snapshot, record] = await Promise.all([readSnapshot(roots, project), serviceRecords.read(roots, project, key)]);
   const spec = snapshot?.project.services[key];
   const tty = spec?.tty === true;
+  // Input only to a service that keeps its stdin open (docker's OpenStdin): one with a terminal
+  // alone is watched, its Ctrl-C ending the attach rather than reaching it.
+  const wantsInput = !values['no-stdin'] && spec?.stdinOpen === true;
   const monitor = record?.monitor as MonitorRef | undefined;
   const files = serviceFiles(roots, project, key);
+  const main = { pid: target.pid, startTime: target.startTime };
 
   const done = new AbortController();
-  const ended = new Promise<void>((resolve) => {
-    const watcher = ExitWatcher.open();
-    const unwatch = watcher?.watch(target.pid, target.startTime, resolve, resolve);
-    if (unwatch === undefined) resolve(); // it ended meanwhile (or no pidfds: nothing to wait on)
-    done.signal.addEventListener('abort', () => {
-      watcher?.close();
-      resolve();
-    });
-  });
-
-  // Its output: on a terminal of ours in raw mode a line ends in \r\n (the service's terminal
-  // writes \n alone: logs are lines).
-  const rawTerminal = tty && !values['no-stdin'] && process.stdin.isTTY === true;
-  const following = followLogRecords(
-    files.log,
-    (r) => {
-      const text = r.final ? Buffer.concat([r.bytes, Buffer.from('\n')]) : r.bytes;
-      const out = rawTerminal ? Buffer.from(text.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1') : text;
-      (r.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(out);
-    },
-    done.signal,
-  );
-
-  // Its input, when it keeps one and it is wanted.
+  const stops: (() => void | Promise<void>)[] = [];
   let detached = false;
-  let input: number | undefined;
-  const stopInput: (() => void)[] = [];
-  if (!values['no-stdin'] && monitor !== undefined && (tty || spec?.stdinOpen === true)) {
-    input = serviceInput(monitor);
-    if (input !== undefined) {
-      const fd = input;
-      const matcher = new DetachMatcher(keys);
-      if (rawTerminal) process.stdin.setRawMode(true);
-      const onData = (chunk: Buffer): void => {
-        const { pass, detach } = matcher.push(chunk);
-        if (pass.length > 0) writeFd(fd, pass, () => undefined); // a service gone meanwhile: its end ends the attach
-        if (detach) {
-          detached = true;
-          done.abort();
-        }
-      };
-      process.stdin.on('data', onData);
-      stopInput.push(() => {
-        process.stdin.off('data', onData);
-        if (rawTerminal) process.stdin.setRawMode(false);
-        process.stdin.pause();
-        process.stdin.unref?.();
-      });
-    }
-  }
-
-  // The signals stack attach gets go to the service's process (not through a terminal of its own).
-  if (values['sig-proxy'] === 'true' && !tty) {
-    for (const signal of PROXIED) {
-      const pass = (): void => void signalProcess(target.pid, target.startTime, osConstants.signals[signal]);
-      process.on(signal, pass);
-      stopInput.push(() => process.off(signal, pass));
-    }
-  }
-
+  let rawTerminal = false;
+  let following: Promise<void> = Promise.resolve();
   try {
+    // Its end: its process's pidfd (no pidfds: a look every 200 ms).
+    const ended = new Promise<void>((resolve) => {
+      const watcher = ExitWatcher.open();
+      const poll = (): void => {
+        const timer = setInterval(() => !isSameProcess(main.pid, main.startTime) && resolve(), 200);
+        stops.push(() => clearInterval(timer));
+      };
+      if (watcher === undefined) poll();
+      else if (watcher.watch(main.pid, main.startTime, resolve, poll) === undefined) resolve(); // ended meanwhile
+      stops.push(() => watcher?.close());
+      done.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+
+    // Its output: on a terminal of ours in raw mode a line ends in \r\n (the service's terminal
+    // writes \n alone: logs are lines).
+    rawTerminal = tty && wantsInput && process.stdin.isTTY === true;
+    const crlf = rawTerminal;
+    following = followLogRecords(
+      files.log,
+      (r) => {
+        const text = r.final ? Buffer.concat([r.bytes, Buffer.from('\n')]) : r.bytes;
+        const out = crlf ? Buffer.from(text.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1') : text;
+        (r.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(out);
+      },
+      done.signal,
+    ).catch((e: unknown) => {
+      ctx.stderr.write(`stack attach: the log of ${name} can no longer be read: ${(e as Error).message}\n`);
+      done.abort();
+    });
+
+    // Its input, when it keeps one and it is wanted.
+    if (wantsInput) {
+      const fd = monitor === undefined ? undefined : inputOf(monitor, name);
+      if (fd === undefined) {
+        ctx.stderr.write(`stack attach: the input of ${name} cannot be reached (started by an older stack, or adopted after a cut-off run); \`stack restart ${name}\` gives it one\n`);
+      } else {
+        const writer = inputWriter(fd, name);
+        stops.push(() => writer.close());
+        const matcher = new DetachMatcher(keys);
+        if (rawTerminal) {
+          process.stdin.setRawMode(true);
+          stops.push(() => void process.stdin.setRawMode(false));
+        }
+        const onData = (chunk: Buffer): void => {
+          const { pass, detach } = matcher.push(chunk);
+          if (pass.length > 0) writer.send(pass);
+          if (detach) {
+            detached = true;
+            done.abort();
+          }
+        };
+        process.stdin.on('data', onData);
+        stops.push(() => {
+          process.stdin.off('data', onData);
+          process.stdin.pause();
+          process.stdin.unref?.();
+        });
+      }
+    }
+
+    // The signals stack attach gets go to the service's process (not through a terminal of its own).
+    if (values['sig-proxy'] === 'true' && !tty) {
+      for (const signal of PROXIED) {
+        const pass = (): void => void signalProcess(main.pid, main.startTime, osConstants.signals[signal]);
+        process.on(signal, pass);
+        stops.push(() => void process.off(signal, pass));
+      }
+    }
+
     await ended;
+    if (!detached) {
+      // The monitor writes the exit record once it has logged all the service wrote: the last
+      // lines are followed before the follow ends.
+      const exit = await awaitExitRecord(files.exit, main, monitor);
+      done.abort();
+      await following;
+      return exit === undefined ? 0 : statusCode(exit);
+    }
   } finally {
     done.abort();
+    for (const stop of stops.reverse()) await stop();
     await following;
-    for (const stop of stopInput) stop();
-    if (input !== undefined) closeSync(input);
   }
-  if (detached) {
-    ctx.stderr.write(`${rawTerminal ? '\r\n' : ''}stack attach: detached from ${name}; it runs on\n`);
-    return 0;
+  ctx.stderr.write(`${rawTerminal ? '\r\n' : ''}stack attach: detached from ${name}; it runs on\n`);
+  return 0;
+}
+
+/** A copy of the monitor's input descriptor, non-blocking; a refusal of the kernel said as a UserError. */
+function inputOf(monitor: MonitorRef, name: string): number | undefined {
+  try {
+    const fd = serviceInput(monitor);
+    if (fd !== undefined) setNonBlocking(fd);
+    return fd;
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+    throw new UserError(
+      'ATTACH_INPUT',
+      `stack attach: cannot take the input of ${name}: ${e.message}`,
+      e.errno === 'ENOSYS' ? 'passing input needs Linux 5.6 or later (pidfd_getfd); --no-stdin attaches to its output' : 'stack attach needs the right to ptrace the service\'s monitor (root, no Yama ptrace_scope 3); --no-stdin attaches to its output',
+    );
   }
-  // Its status, as the monitor writes it right after the exit.
-  const exit = await awaitExitRecord(files.exit, { pid: target.pid, startTime: target.startTime }, monitor);
-  return exit === undefined ? 0 : statusCode(exit);
+}
+
+/**
+ * Writes what is typed to the service's input, in order, one write at a time, waiting for room
+ * (the poll thread's POLLOUT) when the service does not read: nothing blocks the CLI, and close()
+ * drops what is left. A write the service can no longer take (EPIPE, EIO: it is gone) drops the rest.
+ */
+function inputWriter(fd: number, name: string): { send(data: Buffer): void; close(): Promise<void> } {
+  const watcher = readyWatcher();
+  let queue: Buffer[] = [];
+  let waiting: ((closeFd?: () => void) => Promise<void>) | undefined;
+  let closed = false;
+  const flush = (): void => {
+    waiting = undefined;
+    try {
+      while (queue.length > 0) {
+        const n = writeSome(fd, queue[0]!, () => `write(the input of ${name})`);
+        if (n === undefined) {
+          if (!watcher.working()) throw new Error('the descriptors\' watcher gave up');
+          waiting = watcher.watch(fd, POLLOUT, flush);
+          return;
+        }
+        queue[0] = queue[0]!.subarray(n);
+        if (queue[0].length === 0) queue.shift();
+      }
+    } catch {
+      queue = []; // gone: its end ends the attach
+    }
+  };
+  return {
+    send(data) {
+      if (closed) return;
+      queue.push(data);
+      if (waiting === undefined) flush();
+    },
+    async close() {
+      closed = true;
+      queue = [];
+      if (waiting !== undefined) await waiting(() => close(fd));
+      else close(fd);
+    },
+  };
 }
