@@ -1,15 +1,17 @@
-// Where a bench keeps stack's state (STACK_ROOT): under /run, beside stack's default state root
-// /run/stack, so a bench measures the filesystem a user's state is on (a tmpfs on systemd hosts;
-// on the VMs the README's tables come from, /run is a folder of the root ext4). Not the system's
-// temporary folder: on that same VM, making a file in /tmp's block groups cost 0.1-0.45 ms against
-// 0.02-0.04 in /run's (200 files each, node's writeFileSync), and a `down` of 20 services makes
-// 40 such files. BENCH_STATE_DIR=<dir> puts it elsewhere (BENCH_STATE_DIR=/tmp measures that).
+// Where a bench keeps stack's state (STACK_ROOT): a fresh folder in the system's temporary folder,
+// as before this module; BENCH_STATE_DIR=<dir> puts it elsewhere (the lifecycle's header names
+// the folder and its filesystem type). On this VM kind the choice moves the 20-service rows by
+// more than the code does (docs/performance.md, stop 50): /dev/shm (a tmpfs, as /run is on
+// systemd hosts, where stack's default /run/stack lives) gave the lowest ratios, /run (a folder of
+// the root ext4 here) the highest, though making a file there costs a third of what it costs in
+// /tmp.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A fresh folder for `name`'s STACK_ROOT; remove it with rmSync(dir, { recursive: true }). */
+/** A fresh folder for `name`'s STACK_ROOT; remove it with removeStateDir. */
 export function stateDir(name) {
-  return mkdtempSync(join(process.env.BENCH_STATE_DIR ?? '/run', `stack-bench-${name}-`));
+  return mkdtempSync(join(process.env.BENCH_STATE_DIR ?? tmpdir(), `stack-bench-${name}-`));
 }
 
 /** `dir (fstype)`: the filesystem the state is on, from /proc/self/mounts (the longest mount point above it). */
