@@ -1,8 +1,9 @@
 // Follows services' log files as the monitor writes them (`stack up` in the foreground, later
-// `logs -f`): polls each file, reads what was appended, and across a rotation finishes the
-// rotated file before starting on the new one. Lines come out whole (logs.ts joins P pieces).
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+// `logs -f`): woken by inotify on the logs' folders (an append, a rotation's rename), reads
+// what was appended, and across a rotation finishes the rotated file before starting on the new
+// one. Lines come out whole (logs.ts joins P pieces).
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import { LineJoiner, logFiles, parseLogRecords, type LogLine, type LogRecord } from './logs.js';
 
 /** One log to follow. */
@@ -108,10 +109,15 @@ function lines(cursor: Cursor, data: Buffer): LogLine[] {
   return parseLogRecords(end < 0 ? Buffer.alloc(0) : all.subarray(0, end)).flatMap((r) => cursor.joiner.push(r) ?? []);
 }
 
+/** A look at the files at least this often when every log's folder is watched (the watch's safety net). */
+const WATCHED_LOOK_MS = 1000;
+
 /**
  * Calls `onLine` for every line of the logs until `signal` aborts: from where `start` says for a
  * log it has (readLogToFollow; its descriptor is then the follower's, closed at the end), else
- * from the start of its files.
+ * from the start of its files. Each change in a log's folder wakes it; it also looks every
+ * `pollMs` while a folder cannot be watched (not made yet), and every second (or `pollMs`, when
+ * longer) besides.
  */
 export async function followLogs(
   logs: readonly FollowedLog[],
@@ -127,8 +133,36 @@ export async function followLogs(
       return [l.path, cursor];
     }),
   );
+  let wake: (() => void) | undefined;
+  const folders = [...new Set(logs.map((l) => dirname(l.path)))];
+  const watchers = new Map<string, FSWatcher>();
+  const watchFolders = (): void => {
+    for (const folder of folders) {
+      if (watchers.has(folder)) continue;
+      try {
+        const watcher = watch(folder, { persistent: false }, () => wake?.());
+        watcher.on('error', () => undefined);
+        watchers.set(folder, watcher);
+      } catch {
+        // not there yet (a service not started): looked at every pollMs until it is
+      }
+    }
+  };
+  const nap = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      wake = done;
+    });
   try {
     for (;;) {
+      watchFolders();
       const last = signal.aborted; // one more pass after the abort: the last lines of stopped services
       for (const log of logs) {
         const cursor = cursors.get(log.path) as Cursor;
@@ -156,9 +190,10 @@ export async function followLogs(
         for (const line of lines(cursor, readNew(cursor))) onLine(log.service, line);
       }
       if (last) break;
-      await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+      await nap(watchers.size === folders.length ? Math.max(pollMs, WATCHED_LOOK_MS) : pollMs);
     }
   } finally {
+    for (const watcher of watchers.values()) watcher.close();
     for (const c of cursors.values()) if (c.fd !== undefined) closeSync(c.fd);
   }
 }

@@ -32,6 +32,25 @@ it('decodes a UTF-8 character split across P records and across writes', async (
   expect(seen.map((l) => l.text)).toEqual(['price 5€ ok']);
 });
 
+it('is woken by the append itself, not by a poll (issue 11: no sleep-polling for what the kernel tells)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stack-follow-'));
+  dirs.push(dir);
+  const log = join(dir, 'service.log');
+  writeFileSync(log, '');
+  const seen: string[] = [];
+  const stop = new AbortController();
+  // A look every 10 s at most: only the folder's watch can bring the line within the second.
+  const following = followLogs([{ service: 'web', path: log }], (_, line) => seen.push(line.text), stop.signal, 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the follower is napping
+  appendFileSync(log, '2026-11-22T16:00:00.000000001Z stdout F woken\n');
+  // Looked for during a second (with polls alone it would come after 10 s); seen before the abort.
+  for (let i = 0; i < 200 && seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  const before = [...seen];
+  stop.abort();
+  await following;
+  expect(before).toEqual(['woken']);
+});
+
 describe('readLogToFollow hands over to followLogs where it stopped reading (logs -f)', () => {
   const time = '2026-11-22T16:00:00.000000001Z';
   const record = (tag: 'P' | 'F', text: string): string => `${time} stdout ${tag} ${text}\n`;
