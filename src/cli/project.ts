@@ -4,7 +4,7 @@
 import type { CommandContext } from './context.js';
 import type { Project } from '../spec/project.js';
 import { resolveProjectName } from '../spec/project-name.js';
-import type { LoadProjectOptions } from '../spec/index.js';
+import type { Diagnostic, LoadProjectOptions } from '../spec/index.js';
 
 /** The spec loader's options from the command line; `targets`: the services the command names (their profiles are active too). */
 export function loadOptions(ctx: CommandContext, targets: readonly string[] = []): LoadProjectOptions {
@@ -28,11 +28,15 @@ export async function loadFromContext(ctx: CommandContext, quiet = false, target
   // A kept load when nothing it read changed (spec/cache.ts): yaml and zod are then never loaded.
   const { loadProjectCached } = await import('../spec/cache.js');
   const { project, warnings } = await loadProjectCached(loadOptions(ctx, targets));
-  if (!quiet && warnings.length > 0) {
-    const { formatDiagnostic } = await import('../spec/diagnostics.js'); // only when there is something to say
-    for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
-  }
+  if (!quiet) await printLoadWarnings(ctx, warnings);
   return project;
+}
+
+/** A load's warnings (an unset variable, ...) on stderr, file:line:col first. */
+export async function printLoadWarnings(ctx: Pick<CommandContext, 'cwd' | 'stderr'>, warnings: readonly Diagnostic[]): Promise<void> {
+  if (warnings.length === 0) return;
+  const { formatDiagnostic } = await import('../spec/diagnostics.js'); // only when there is something to say
+  for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
 }
 
 /**

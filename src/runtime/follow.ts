@@ -1,7 +1,8 @@
 // Follows services' log files as the monitor writes them (`stack up` in the foreground, later
 // `logs -f`): woken by inotify on the logs' folders (an append, a rotation's rename), reads
 // what was appended, and across a rotation finishes the rotated file before starting on the new
-// one. Lines come out whole (logs.ts joins P pieces).
+// one. Lines come out whole (logs.ts joins P pieces); `stack attach` takes the records as they
+// come (a prompt without its newline shows at once), from the file's end.
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { LineJoiner, logFiles, parseLogRecords, type LogLine, type LogRecord } from './logs.js';
@@ -18,8 +19,6 @@ interface Cursor {
   offset: number;
   /** Bytes after the last newline read: a record still being written. */
   rest: Buffer;
-  /** P pieces waiting for their F, joined as bytes (a piece may end inside a UTF-8 character). */
-  joiner: LineJoiner;
 }
 
 /**
@@ -102,11 +101,12 @@ function readNew(cursor: Pick<Cursor, 'fd' | 'offset'>): Buffer {
   return Buffer.concat(chunks);
 }
 
-function lines(cursor: Cursor, data: Buffer): LogLine[] {
+/** The whole records of what was read after `cursor.rest`; what follows the last newline becomes the rest. */
+function records(cursor: Cursor, data: Buffer): LogRecord[] {
   const all = Buffer.concat([cursor.rest, data]);
   const end = all.lastIndexOf(0x0a);
   cursor.rest = end < 0 ? all : all.subarray(end + 1);
-  return parseLogRecords(end < 0 ? Buffer.alloc(0) : all.subarray(0, end)).flatMap((r) => cursor.joiner.push(r) ?? []);
+  return parseLogRecords(end < 0 ? Buffer.alloc(0) : all.subarray(0, end));
 }
 
 /** A look at the files at least this often when every log's folder is watched (the watch's safety net). */
@@ -126,10 +126,47 @@ export async function followLogs(
   pollMs = 100,
   start: ReadonlyMap<string, FollowStart> = new Map(),
 ): Promise<void> {
+  const joiners = new Map(logs.map((l) => [l.path, start.get(l.path)?.joiner ?? new LineJoiner()]));
+  await followRecords(
+    logs,
+    (log, record) => {
+      const line = joiners.get(log.path)!.push(record);
+      if (line !== undefined) onLine(log.service, line);
+    },
+    signal,
+    pollMs,
+    start,
+  );
+}
+
+/**
+ * Calls `onRecord` for each record the log at `path` gets from now on, as the monitor writes it
+ * (a piece of a line as it comes), until `signal` aborts; a log not there yet from its start.
+ */
+export async function followLogFromNow(path: string, onRecord: (record: LogRecord) => void, signal: AbortSignal): Promise<void> {
+  const start = new Map<string, Pick<FollowStart, 'fd' | 'ino' | 'offset'>>();
+  try {
+    const fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    start.set(path, { fd, ino: st.ino, offset: st.size });
+  } catch {
+    // none yet: followed from its start once it is there
+  }
+  await followRecords([{ service: '', path }], (_log, record) => onRecord(record), signal, 100, start);
+}
+
+/** followLogs' loop, record by record: the wakes, the looks, the rotations. */
+async function followRecords(
+  logs: readonly FollowedLog[],
+  onRecord: (log: FollowedLog, record: LogRecord) => void,
+  signal: AbortSignal,
+  pollMs: number,
+  start: ReadonlyMap<string, Pick<FollowStart, 'fd' | 'ino' | 'offset'>>,
+): Promise<void> {
   const cursors = new Map<string, Cursor>(
     logs.map((l) => {
       const from = start.get(l.path);
-      const cursor: Cursor = from === undefined ? { fd: undefined, ino: -1, offset: 0, rest: Buffer.alloc(0), joiner: new LineJoiner() } : { ...from, rest: Buffer.alloc(0) };
+      const cursor: Cursor = from === undefined ? { fd: undefined, ino: -1, offset: 0, rest: Buffer.alloc(0) } : { fd: from.fd, ino: from.ino, offset: from.offset, rest: Buffer.alloc(0) };
       return [l.path, cursor];
     }),
   );
@@ -174,7 +211,7 @@ export async function followLogs(
         }
         if (cursor.fd !== undefined && ino !== cursor.ino) {
           // Rotated (or removed): what the old file still held, then the new one from its start.
-          for (const line of lines(cursor, readNew(cursor))) onLine(log.service, line);
+          for (const record of records(cursor, readNew(cursor))) onRecord(log, record);
           closeSync(cursor.fd);
           Object.assign(cursor, { fd: undefined, offset: 0, rest: Buffer.alloc(0) });
         }
@@ -187,7 +224,7 @@ export async function followLogs(
             cursor.fd = undefined;
           }
         }
-        for (const line of lines(cursor, readNew(cursor))) onLine(log.service, line);
+        for (const record of records(cursor, readNew(cursor))) onRecord(log, record);
       }
       if (last) break;
       await nap(watchers.size === folders.length ? Math.max(pollMs, WATCHED_LOOK_MS) : pollMs);

@@ -12,7 +12,7 @@
 //   state/exit-record.ts) and process identity (sys/proc.ts) sit below, for readers that
 //   start nothing (ps, the supervisor's status).
 export { startServiceProcess, type StartRequest, type StartedService } from './service.js';
-export { discardPreparedLauncher, launch, prepareLauncher, type LaunchOptions, type LaunchedService } from './launch.js';
+export { discardPreparedLauncher, launch, monitorEntry, prepareLauncher, type LaunchOptions, type LaunchedService } from './launch.js';
 export { LAUNCHER_PATH } from './launcher-path.js';
 export { commandOf } from './launcher-config.js';
 export { cannotActOnStop, signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
@@ -27,11 +27,11 @@ export { pauseGroup, pauseMarked, unpauseGroup } from './pause.js';
 export { inMonitorGroup, monitorPlacement, placeInMonitorGroup, removeMonitorGroup } from './cgroup/monitors.js';
 export { execAttached, execInService, execTargetOf, type AttachedExec, type ExecService, type ExecTarget } from './exec.js';
 export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
-export { followLogs, readLogToFollow, type FollowStart } from './follow.js';
+export { followLogFromNow, followLogs, readLogToFollow, type FollowStart } from './follow.js';
 export { readLogLines, type LogLine } from './logs.js';
 export { loadUserDb, resolveUser, type UserDb } from './user.js';
 export { addedGroups } from './process-settings.js';
 export { parseGroup, parsePasswd, type Identity } from './user.js';
 export { DEFAULT_SEARCH_PATH } from './launcher-config.js';
-export { DetachMatcher, followLogRecords, parseDetachKeys, serviceInput, type MonitorRef } from './attach.js';
+export { DetachMatcher, parseDetachKeys, serviceInput, type MonitorRef } from './attach.js';
 export { isSameProcess } from './proc.js';

@@ -83,6 +83,11 @@ export interface LaunchedService {
   readonly exitPath: string;
 }
 
+/** The monitor entry of a service record for `launched` (its input descriptor, for `stack attach`, when it has one). */
+export function monitorEntry(launched: LaunchedService): { pid: number; startTime: number; input?: number } {
+  return { pid: launched.monitorPid, startTime: launched.monitorStartTime, ...(launched.inputFd !== undefined && { input: launched.inputFd }) };
+}
+
 interface LauncherAnswer {
   readonly line: string;
   readonly stderr: string;

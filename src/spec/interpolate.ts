@@ -22,7 +22,8 @@ export class TemplateError extends Error {
 const NAME_START = /[_a-zA-Z]/;
 /** A variable's name at the start of a string. */
 export const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
-const OPS = [':-', ':?', ':+', '-', '?', '+'] as const;
+/** The operators after a name in `${...}`, longest first. */
+export const OPS = [':-', ':?', ':+', '-', '?', '+'] as const;
 
 /** Substitutes the variables of `template`; `onUnset` hears of each plain reference to an unset
  * variable (compose then warns and uses ""). Throws TemplateError. */

@@ -59,7 +59,7 @@ export async function loadRaw(opts: LoadOptions): Promise<LoadedSpec> {
   failOnErrors(ctx);
   const docs = parsed as MapNode[][];
 
-  const projectName = pickProjectName(opts, docs, env, workingDir, ctx, opts.interpolate ?? true);
+  const projectName = pickProjectName(opts, docs, env, workingDir, ctx);
   failOnErrors(ctx);
   // What interpolation reads is the name chosen, as compose sets it (-p over the variable too).
   env.COMPOSE_PROJECT_NAME = projectName;
@@ -114,7 +114,6 @@ function pickProjectName(
   env: Readonly<Record<string, string>>,
   workingDir: string,
   ctx: LoadContext,
-  interpolate: boolean,
 ): string {
   if (opts.projectName !== undefined) return resolveProjectName({ flag: opts.projectName });
   if (env.COMPOSE_PROJECT_NAME) return resolveProjectName({ variable: env.COMPOSE_PROJECT_NAME });
@@ -127,7 +126,7 @@ function pickProjectName(
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       // Not interpolating (compose's skip): a name that needs a variable falls back to the folder's.
-      if (!interpolate) return resolveProjectName({ folder: workingDir });
+      if (opts.interpolate === false) return resolveProjectName({ folder: workingDir });
       ctx.error({ code: 'INTERPOLATION', location: field.loc, path: ['name'], message: e.message });
       return '';
     }

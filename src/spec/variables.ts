@@ -5,7 +5,7 @@
 // default or an alternate count too (compose-go's ExtractVariables reads those, not the
 // message). Values are read, never keys (compose interpolates values only). A template this
 // grammar rejects is skipped here: loading the spec reports it.
-import { closingBrace, NAME } from './interpolate.js';
+import { closingBrace, NAME, OPS } from './interpolate.js';
 
 /** One variable: whether a template requires it, and what it falls back to / stands for when set. */
 export interface SpecVariable {
@@ -16,7 +16,6 @@ export interface SpecVariable {
   /** The alternate of ${NAME:+alternate} / ${NAME+alternate}; '' when none. */
   readonly presenceValue: string;
 }
-
 
 /**
  * The variables the string values of `doc` (a plain document: maps, lists, scalars) use, sorted
@@ -81,7 +80,7 @@ function braced(body: string, add: (v: SpecVariable) => void): void {
   const name = NAME.exec(body)?.[0];
   if (name === undefined) return; // not a name: the load says so
   const rest = body.slice(name.length);
-  const op = [':-', ':?', ':+', '-', '?', '+'].find((o) => rest.startsWith(o));
+  const op = OPS.find((o) => rest.startsWith(o));
   if (rest !== '' && op === undefined) return;
   const arg = op === undefined ? '' : rest.slice(op.length);
   const required = op === ':?' || op === '?';

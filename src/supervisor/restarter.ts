@@ -2,7 +2,7 @@
 // `down` (they may be stopping or replacing it on purpose). Once the lock is held, the record
 // must still name the exited process and no stop mark may name it; then the service is
 // relaunched, its restart count and the record updated. Returns what happened, for the loop.
-import type { CgroupManager } from '../runtime/index.js';
+import { monitorEntry, type CgroupManager } from '../runtime/index.js';
 import { UserError } from '../errors.js';
 import type { Project, Service } from '../spec/project.js';
 import { acquireProjectLock } from '../state/lock.js';
@@ -72,7 +72,7 @@ export async function restartExited(request: RestartRequest): Promise<RestartOut
     await updateServiceRecord(roots, project, name, request.bootId, (r) => ({
       ...r,
       process,
-      monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime, ...(launched.inputFd !== undefined && { input: launched.inputFd }) },
+      monitor: monitorEntry(launched),
     }));
     return { kind: 'restarted', process, restarts: restarts + 1 };
   } finally {

@@ -10,12 +10,14 @@ import { close, kernelErrno, pollOne, POLLIN, syscall } from './libc.js';
 import { isSameProcess } from './proc.js';
 
 /** Syscall numbers (the same in x86-64's table and the generic one arm64 uses). */
-const SYSCALLS: Readonly<Record<string, { pidfdOpen: number; pidfdSendSignal: number; pidfdGetfd: number }>> = {
+type Numbers = { readonly pidfdOpen: number; readonly pidfdSendSignal: number; readonly pidfdGetfd: number };
+
+const SYSCALLS: Readonly<Record<string, Numbers>> = {
   x64: { pidfdOpen: 434, pidfdSendSignal: 424, pidfdGetfd: 438 },
   arm64: { pidfdOpen: 434, pidfdSendSignal: 424, pidfdGetfd: 438 },
 };
 
-function numbers(): { pidfdOpen: number; pidfdSendSignal: number; pidfdGetfd: number } {
+function numbers(): Numbers {
   const n = SYSCALLS[process.arch];
   if (!n) throw new Error(`pidfd system call numbers are not known for ${process.arch}`);
   return n;

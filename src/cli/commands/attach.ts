@@ -1,6 +1,6 @@
 // `stack attach SERVICE`: a running service's output from now on, as it comes, and what is typed
 // passed to its input when it keeps one (`stdin_open: true` or `tty: true`), as `docker compose
-// attach` does. The output is the monitor's log, record by record (runtime/attach.ts); the input a
+// attach` does. The output is the monitor's log, record by record (runtime/follow.ts); the input a
 // copy of the monitor's descriptor (the terminal's master, or the stdin pipe). It ends when the
 // service's process does, with its status, or on the detach keys (the service runs on).
 import { constants as osConstants } from 'node:os';
@@ -8,13 +8,11 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
 import { KernelError, UserError } from '../../errors.js';
 import { runningTarget } from './exec.js';
-import { projectNameFromContext } from '../project.js';
 import { stateRoots } from '../../state/paths.js';
 import { serviceRecords } from '../../state/records.js';
-import { readSnapshot } from '../../state/snapshot.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { awaitExitRecord, statusCode } from '../../state/exit-record.js';
-import { DetachMatcher, followLogRecords, isSameProcess, parseDetachKeys, pauseMarked, serviceInput, type MonitorRef } from '../../runtime/index.js';
+import { DetachMatcher, followLogFromNow, isSameProcess, parseDetachKeys, pauseMarked, serviceInput, type MonitorRef } from '../../runtime/index.js';
 import { close, POLLOUT, setNonBlocking, writeSome } from '../../sys/libc.js';
 import { readyWatcher } from '../../sys/ready-watch.js';
 import { signalProcess } from '../../sys/pidfd.js';
@@ -70,14 +68,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 
   const target = await runningTarget(ctx, name, index);
+  const { project, started: spec } = target;
   const key = target.service.name;
-  const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   if (pauseMarked(roots, project, key)) {
     throw new UserError('SERVICE_PAUSED', `service "${name}" is paused: stack attach would wait on a frozen process`, `\`stack unpause ${name}\` first`);
   }
-  const [snapshot, record] = await Promise.all([readSnapshot(roots, project), serviceRecords.read(roots, project, key)]);
-  const spec = snapshot?.project.services[key];
+  const record = await serviceRecords.read(roots, project, key);
   const tty = spec?.tty === true;
   // Input only to a service that keeps its stdin open (docker's OpenStdin): one with a terminal
   // alone is watched, its Ctrl-C ending the attach rather than reaching it.
@@ -109,7 +106,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     // writes \n alone: logs are lines).
     rawTerminal = tty && wantsInput && process.stdin.isTTY === true;
     const crlf = rawTerminal;
-    following = followLogRecords(
+    following = followLogFromNow(
       files.log,
       (r) => {
         const text = r.final ? Buffer.concat([r.bytes, Buffer.from('\n')]) : r.bytes;

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
-import { loadFromContext, loadOptions } from '../project.js';
-import { renderConfig, renderDocument, type Diagnostic } from '../../spec/index.js';
+import { loadFromContext, loadOptions, printLoadWarnings } from '../project.js';
+import { renderConfig, renderDocument } from '../../spec/index.js';
 import { loadRaw } from '../../spec/load.js';
 import { formatVariables, specVariables } from '../../spec/variables.js';
 import { usedResources } from '../../spec/used-resources.js';
@@ -65,13 +65,16 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   // compose's order: a list (--services, --volumes, ...) first, then --variables, --environment,
   // and the project, interpolated or not.
-  const lists = values.services || values.volumes || values.networks || values.hash !== undefined || values.profiles || values.images;
+  const otherLists = values.volumes || values.networks || values.hash !== undefined || values.profiles || values.images;
+  const lists = values.services || otherLists;
+  // The merged files as written (compose's model without interpolation).
+  const asWritten = () => loadRaw({ ...loadOptions(ctx), interpolate: false });
   if (values['no-interpolate'] && lists) {
-    if (!values.services || values.volumes || values.networks || values.hash !== undefined || values.profiles || values.images) {
+    if (otherLists) {
       throw new UserError('CLI_BAD_ARGUMENTS', 'stack config: --no-interpolate lists only --services; the other lists are of the project as interpolated', 'leave out --no-interpolate');
     }
     // compose's: the services of the model as written (their names are never interpolated).
-    const raw = await loadRaw({ ...loadOptions(ctx), interpolate: false });
+    const raw = await asWritten();
     if (!values.quiet) ctx.stdout.write(lines(Object.keys((raw.doc.services ?? {}) as object)));
     return 0;
   }
@@ -83,7 +86,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     // compose's: the variables of the whole merged model, read before interpolation (so one
     // required and unset lists too); names do not select.
     if (positionals.length > 0) ctx.stderr.write('stack config: --variables lists the variables of the whole project; the service names are ignored\n');
-    const raw = await loadRaw({ ...loadOptions(ctx), interpolate: false });
+    const raw = await asWritten();
     if (!values.quiet) ctx.stdout.write(formatVariables(specVariables(raw.doc), format));
     return 0;
   }
@@ -92,7 +95,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     // COMPOSE_PROJECT_NAME; sorted (--format says nothing here, as in compose).
     const raw = await loadRaw(loadOptions(ctx));
     if (values.quiet) return 0;
-    await printWarnings(ctx, raw.warnings);
+    await printLoadWarnings(ctx, raw.warnings);
     ctx.stdout.write(lines(Object.entries(raw.env).map(([k, v]) => `${k}=${v}`).sort()));
     return 0;
   }
@@ -103,7 +106,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (values['no-interpolate']) {
     // compose's: the merged model as written (names do not select it); variables and $$ stay.
     if (positionals.length > 0) ctx.stderr.write('stack config: --no-interpolate prints the whole project; the service names are ignored\n');
-    const raw = await loadRaw({ ...loadOptions(ctx), interpolate: false });
+    const raw = await asWritten();
     if (values.quiet) return 0;
     const { name: _name, ...rest } = raw.doc;
     return output(ctx, renderDocument({ name: raw.projectName, ...rest }, format), values.output);
@@ -188,11 +191,4 @@ function selected(project: Project, names: readonly string[]): Project {
 /** One name a line. */
 function lines(names: readonly string[]): string {
   return names.map((n) => `${n}\n`).join('');
-}
-
-/** The load's warnings on stderr (an unset variable, ...), as every load of the project says them. */
-async function printWarnings(ctx: CommandContext, warnings: readonly Diagnostic[]): Promise<void> {
-  if (warnings.length === 0) return;
-  const { formatDiagnostic } = await import('../../spec/diagnostics.js');
-  for (const w of warnings) ctx.stderr.write(formatDiagnostic(w, ctx.cwd) + '\n');
 }

@@ -110,8 +110,14 @@ export function execEnv(entries: readonly string[], own: CommandContext['env']):
   return env;
 }
 
+/** A running service's target, with its project's name and its spec as the last `up` started it (the snapshot's, when there is one). */
+export interface RunningTarget extends ExecTarget {
+  readonly project: string;
+  readonly started: Service | undefined;
+}
+
 /** The service's running process and the spec it was started with; SERVICE_UNKNOWN or SERVICE_NOT_RUNNING otherwise. */
-export async function runningTarget(ctx: CommandContext, service: string, index: number): Promise<ExecTarget> {
+export async function runningTarget(ctx: CommandContext, service: string, index: number): Promise<RunningTarget> {
   const named = service; // the name given (a replica's key, below, is not one `stack up` takes)
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
@@ -164,5 +170,5 @@ export async function runningTarget(ctx: CommandContext, service: string, index:
     );
   }
   const cgroups = live.services[service]!.cgroups.map((c) => c.name);
-  return { service: spec, pid: main.pid, startTime: main.startTime, cgroupDirs: cgroups };
+  return { service: spec, pid: main.pid, startTime: main.startTime, cgroupDirs: cgroups, project, started: snapshot?.project.services[service] };
 }

@@ -7,7 +7,8 @@ import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
 import { loadFromContext, projectNameFromContext } from '../project.js';
 import { assertServices } from './assert-services.js';
-import { observe } from '../../state/observe.js';
+import { volumeRecords } from '../../state/records.js';
+import { dirPresent } from '../../state/probe.js';
 import { stateRoots } from '../../state/paths.js';
 import { formatTable } from '../render/table.js';
 import { UserError } from '../../errors.js';
@@ -67,10 +68,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     positionals.length === 0 || spec === undefined
       ? undefined
       : new Set(positionals.flatMap((n) => (started?.[n] ?? spec.services[n]!).volumes.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : []))));
-  const live = await observe(project, { roots });
-  for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
-  const rows: VolumeRow[] = Object.values(live.volumes)
-    .filter((v) => v.present && !v.key.startsWith('anon+') && (mounted === undefined || mounted.has(v.key)))
+  // Its volume records alone (not the whole observation of its services' processes and cgroups).
+  const { records, warnings } = await volumeRecords.list(roots, project);
+  for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
+  const listed = records.filter((v) => !v.key.startsWith('anon+') && (mounted === undefined || mounted.has(v.key)));
+  const present = await Promise.all(listed.map((v) => dirPresent(v.path)));
+  const rows: VolumeRow[] = listed
+    .filter((_, i) => present[i])
     .map((v) => {
       const declared = spec?.volumes[v.key]?.labels ?? {};
       const labels = { 'com.docker.compose.project': project, 'com.docker.compose.volume': v.key, ...declared };

@@ -14,7 +14,7 @@ import { serviceNamespaces } from '../../network/service-namespaces.js';
 import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../state/records.js';
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
-import { checkTargets, hidesCache, loadUserDb, prepareLauncher, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
+import { checkTargets, hidesCache, loadUserDb, monitorEntry, prepareLauncher, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';
@@ -151,7 +151,7 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
       await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({
         ...r,
         process: { pid: launched.pid, startTime: launched.startTime },
-        monitor: { pid: launched.monitorPid, startTime: launched.monitorStartTime, ...(launched.inputFd !== undefined && { input: launched.inputFd }) },
+        monitor: monitorEntry(launched),
       }));
     },
     async () => {
