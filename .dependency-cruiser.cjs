@@ -11,7 +11,7 @@ const LAYERS = [
   ['planner'], // (Project, LiveState) → Plan: pure
   ['export'], // Project → Kubernetes manifests (`stack export kube`): reads only the spec
   ['runtime', 'network', 'state', 'image'], // the host: processes, views, cgroups; links, firewall; records; images
-  ['executor'], // walks a Plan through its handlers
+  ['executor', 'build'], // walks a Plan through its handlers; builds images from Dockerfiles
   ['supervisor', 'watch'], // the long-running processes
   ['cli'], // commands
 ];

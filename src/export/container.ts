@@ -81,6 +81,10 @@ function pullPolicy(ctx: ExportContext, service: Service): string | undefined {
   if (p === 'always') return 'Always';
   if (p === 'never') return 'Never';
   if (p === 'missing') return 'IfNotPresent';
+  if (p === 'build') {
+    ctx.findings.warn(service.name, 'pull_policy', 'build has no Kubernetes equivalent: IfNotPresent (build and push the image first)');
+    return 'IfNotPresent';
+  }
   ctx.findings.warn(service.name, 'pull_policy', 'a refresh period has no Kubernetes equivalent: IfNotPresent (a node pulls the image when it has none)');
   return 'IfNotPresent';
 }

@@ -1,6 +1,5 @@
-// Which services stack can run: host programs and images. A service that only has `build:`
-// is refused by name before anything is planned (stack builds no images); one with `image:`
-// and `build:` runs the image, as compose does when the image can be pulled.
+// Which services stack can run: host programs, images, and images built from a local
+// `build:` context (src/build; a remote context is refused by name before anything is planned).
 import { SpecError, type Diagnostic } from '../spec/diagnostics.js';
 import type { Project } from '../spec/project.js';
 import { checkHostSupport } from './host-support.js';
@@ -10,18 +9,20 @@ export function checkRunnable(project: Project): Diagnostic[] {
   const found: Diagnostic[] = [];
   for (const name of Object.keys(project.services).sort()) {
     const service = project.services[name];
-    if (!service || service.image !== undefined) continue;
-    if (service.build !== undefined) {
+    if (service?.build !== undefined && !service.build.context.startsWith('/')) {
       found.push({
         severity: 'error',
-        code: 'NEEDS_BUILD',
-        path: ['services', name, 'build'],
-        message: `service "${name}" needs a build of ${service.build.context}; stack does not build images`,
-        expected: 'an `image:` to pull, or a host program in `command:`',
-        found: 'build:',
-        hint: `build the image with another tool (\`docker build\`, \`buildah\`, \`podman build\`), push it to a registry, and name it in \`image:\``,
+        code: 'BUILD_CONTEXT_REMOTE',
+        path: ['services', name, 'build', 'context'],
+        message: `service "${name}" builds from ${service.build.context}; stack builds only from a local folder`,
+        expected: 'a folder on this machine',
+        found: service.build.context,
+        hint: 'clone the repository and point `build.context` at its folder',
       });
-    } else if (!service.command?.length && !service.entrypoint?.length) {
+      continue;
+    }
+    if (!service || service.image !== undefined || service.build !== undefined) continue;
+    if (!service.command?.length && !service.entrypoint?.length) {
       found.push({
         severity: 'error',
         code: 'NO_COMMAND',

@@ -58,7 +58,20 @@ function service(s: Service): Record<string, unknown> {
 function serviceKeys(s: Service): Record<string, unknown> {
   const limits = compact({ cpus: s.limits.cpus, memory: s.limits.memoryBytes, pids: s.limits.pids });
   return compact({
-    build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, target: s.build.target, args: s.build.args }) : undefined,
+    build: s.build
+      ? compact({
+          context: s.build.context,
+          dockerfile: s.build.dockerfile,
+          dockerfile_inline: s.build.dockerfileInline,
+          target: s.build.target,
+          args: s.build.args,
+          labels: s.build.labels,
+          network: s.build.network,
+          no_cache: s.build.noCache,
+          pull: s.build.pull,
+          tags: s.build.tags,
+        })
+      : undefined,
     cap_add: s.capAdd,
     cap_drop: s.capDrop,
     devices: s.devices.length > 0 ? s.devices.map((d) => ({ source: d.source, target: d.target, permissions: d.permissions })) : undefined,

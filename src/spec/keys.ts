@@ -62,7 +62,7 @@ export const KEYS: Catalogue = {
        security_opt shm_size privileged devices secrets configs network_mode pid ipc sysctls ulimits oom_score_adj domainname group_add dns dns_search dns_opt cpu_shares cpuset mem_reservation memswap_limit volumes_from`,
     ),
     ...all(S, 'image platform pull_policy runtime post_start pre_stop links attach scale'),
-    build: M,
+    build: S,
     ...all(C, 'pull_refresh_after logging annotations'),
     ...all(
       U,
@@ -75,11 +75,11 @@ export const KEYS: Catalogue = {
     ),
   },
   build: {
-    ...all(M, 'context dockerfile target args'),
+    ...all(S, 'context dockerfile dockerfile_inline target args labels network no_cache pull tags'),
     ...all(
       U,
-      `dockerfile_inline entitlements ssh labels cache_from cache_to no_cache additional_contexts network
-       provenance sbom pull shm_size extra_hosts isolation privileged secrets tags ulimits platforms`,
+      `entitlements ssh cache_from cache_to additional_contexts
+       provenance sbom shm_size extra_hosts isolation privileged secrets ulimits platforms`,
     ),
   },
   extends: all(S, 'service file'),

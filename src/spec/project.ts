@@ -227,11 +227,25 @@ export interface Service {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** `build:`: how `stack build` (and `up`, for a missing image) builds the service's image (src/build). */
 export interface BuildSpec {
+  /** The context folder (absolute), or a URL stack cannot build from (refused at build time). */
   readonly context: string;
+  /** The Dockerfile, relative to the context (`Dockerfile` when absent). */
   readonly dockerfile?: string;
+  /** `dockerfile_inline`: the Dockerfile's text itself. */
+  readonly dockerfileInline?: string;
   readonly target?: string;
   readonly args: Readonly<Record<string, string>>;
+  /** Labels added to the image's config. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** RUN steps' network: `host` (the default: stack has no build network) or `none`. */
+  readonly network?: 'host' | 'none';
+  readonly noCache?: true;
+  /** Pull the base images again before building. */
+  readonly pull?: true;
+  /** More names the image is recorded under. */
+  readonly tags?: readonly string[];
 }
 
 export interface PortMapping {
@@ -366,7 +380,7 @@ export interface WatchRule {
 }
 
 /** compose `pull_policy` values stack acts on. */
-export type PullPolicy = 'always' | 'missing' | 'never' | { readonly refreshAfterMs: number };
+export type PullPolicy = 'always' | 'missing' | 'never' | 'build' | { readonly refreshAfterMs: number };
 
 /** The image a service runs, as resolved from the image store (src/image/resolve.ts). */
 export interface ImageRoot {

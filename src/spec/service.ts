@@ -102,7 +102,7 @@ export function normalizeService(name: string, spec: ServiceSpec, ctx: ServiceCo
   const service: Service = {
     name,
     ...(spec.image !== undefined ? { image: spec.image } : {}),
-    ...(spec.build !== undefined ? { build: build(spec.build, ctx) } : {}),
+    ...(spec.build !== undefined ? { build: build(spec.build, at, ctx) } : {}),
     ...pullPolicy(spec.pull_policy, at, ctx),
     ...platform(spec.platform, at, ctx),
     ...(typeof spec.runtime === 'string' && spec.runtime !== '' ? { runtime: spec.runtime } : {}),
@@ -170,14 +170,35 @@ export function sortKeys<T>(map: Readonly<Record<string, T>>): Record<string, T>
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function build(spec: NonNullable<ServiceSpec['build']>, ctx: ServiceContext): NonNullable<Service['build']> {
+function build(spec: NonNullable<ServiceSpec['build']>, service: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): NonNullable<Service['build']> {
   const context = (c: string) => (/^[a-z]+:\/\/|^git@|^github\.com\//.test(c) ? c : hostPath(c, ctx));
   if (typeof spec === 'string') return { context: context(spec), args: {} };
+  const at = (...p: (string | number)[]): KeyPath => service('build', ...p);
+  if (spec.dockerfile !== undefined && spec.dockerfile_inline !== undefined) {
+    ctx.report.error(at('dockerfile_inline'), 'BUILD_CONFLICT', '`dockerfile` and `dockerfile_inline` are both set', { hint: 'keep one of them' });
+  }
+  let network: 'host' | 'none' | undefined;
+  if (spec.network !== undefined) {
+    if (spec.network === 'host' || spec.network === 'none') network = spec.network;
+    else if (spec.network !== 'default') {
+      ctx.report.error(at('network'), 'BUILD_NETWORK', `build network \`${spec.network}\` is not one stack can give a build`, {
+        expected: 'host, none or default (the host\'s: stack runs no build network)',
+        hint: 'a build\'s RUN steps use the host\'s network, or none with `network: none`',
+      });
+    }
+  }
+  const labels = spec.labels !== undefined ? sortKeys(listOrDict(spec.labels, () => undefined)) : undefined;
   return {
     context: context(spec.context ?? '.'),
     ...(spec.dockerfile !== undefined ? { dockerfile: spec.dockerfile } : {}),
+    ...(spec.dockerfile_inline !== undefined ? { dockerfileInline: spec.dockerfile_inline } : {}),
     ...(spec.target !== undefined ? { target: spec.target } : {}),
     args: sortKeys(listOrDict(spec.args, (k) => ctx.env[k])),
+    ...(labels !== undefined && Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(network !== undefined ? { network } : {}),
+    ...(asBoolean(spec.no_cache, false) ? { noCache: true as const } : {}),
+    ...(asBoolean(spec.pull, false) ? { pull: true as const } : {}),
+    ...(spec.tags !== undefined && spec.tags.length > 0 ? { tags: [...spec.tags] } : {}),
   };
 }
 
@@ -290,11 +311,11 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * `pull_policy:` as compose reads it: `always`, `never`, `missing` (= `if_not_present`), the
- * refresh forms `daily`, `weekly`, `every_<duration>`; `build` is refused with builds.
+ * refresh forms `daily`, `weekly`, `every_<duration>`, and `build` (built on every `up`).
  */
 function pullPolicy(spec: string | undefined, at: (...p: (string | number)[]) => KeyPath, ctx: ServiceContext): { pullPolicy?: PullPolicy } {
   if (spec === undefined) return {};
-  const expected = 'always, missing, if_not_present, never, daily, weekly or every_<duration> (e.g. every_12h)';
+  const expected = 'always, missing, if_not_present, never, build, daily, weekly or every_<duration> (e.g. every_12h)';
   if (spec === 'always' || spec === 'missing' || spec === 'never') return { pullPolicy: spec };
   if (spec === 'if_not_present') return { pullPolicy: 'missing' };
   if (spec === 'daily') return { pullPolicy: { refreshAfterMs: DAY_MS } };
@@ -305,10 +326,7 @@ function pullPolicy(spec: string | undefined, at: (...p: (string | number)[]) =>
     ctx.report.error(at('pull_policy'), 'BAD_PULL_POLICY', `cannot read the duration in \`${spec}\``, { expected: 'every_<duration>, e.g. every_12h or every_30m' });
     return {};
   }
-  if (spec === 'build') {
-    ctx.report.error(at('pull_policy'), 'BAD_PULL_POLICY', 'stack does not build images', { hint: 'build the image with another tool, name it in `image:` and use pull_policy: never or missing' });
-    return {};
-  }
+  if (spec === 'build') return { pullPolicy: 'build' };
   ctx.report.error(at('pull_policy'), 'BAD_PULL_POLICY', `unknown pull policy \`${spec}\``, { expected });
   return {};
 }

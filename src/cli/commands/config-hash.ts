@@ -26,5 +26,6 @@ export function configImages(project: Project): string {
 /** The project with the image services whose images are in the store resolved (nothing pulled), as `plan` does. */
 async function resolveFromStore(project: Project, env: NodeJS.ProcessEnv): Promise<Project> {
   const [{ ImageStore }, { resolveProject }] = await Promise.all([import('../../image/store.js'), import('../../image/resolve.js')]);
-  return resolveProject(project, [], ImageStore.forRoots(stateRoots(env)));
+  const { withBuiltImageNames } = await import('./build.js');
+  return resolveProject(withBuiltImageNames(project), [], ImageStore.forRoots(stateRoots(env)));
 }

@@ -17,6 +17,8 @@ Options:
       --scale SERVICE=N     Make N replicas of SERVICE (repeatable); overrides scale / deploy.replicas
       --pull POLICY         Pull images first: always, missing, never, or policy (each service's pull_policy)
       --quiet-pull          Pull without printing progress (a failure is still said)
+      --build               Build the images of the services that have build: first
+      --no-build            Build no image, even one the store lacks (that is an error then)
       --remove-orphans      Remove the services the spec no longer has also when services are named
       --no-lock-wait        Fail at once when another stack command holds the project's lock
       --progress MODE       auto (default), tty, plain, json or quiet
@@ -36,6 +38,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       scale: { type: 'string', multiple: true, default: [] as string[] },
       pull: { type: 'string' },
       'quiet-pull': { type: 'boolean', default: false },
+      build: { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
       'remove-orphans': { type: 'boolean', default: false },
       'no-lock-wait': { type: 'boolean', default: false },
       progress: { type: 'string' },

@@ -55,5 +55,6 @@ export async function run(ctx: CommandContext): Promise<number> {
 /** The project with the image services whose images are in the store resolved, the others as written. */
 async function resolveFromStore(project: Project, roots: StateRoots): Promise<Project> {
   const [{ ImageStore }, { resolveProject }] = await Promise.all([import('../../image/store.js'), import('../../image/resolve.js')]);
-  return resolveProject(project, [], ImageStore.forRoots(roots));
+  const { withBuiltImageNames } = await import('./build.js');
+  return resolveProject(withBuiltImageNames(project), [], ImageStore.forRoots(roots));
 }

@@ -17,21 +17,19 @@ export function parsePullOption(value: string | undefined, verb: string): 'alway
   throw new UserError('CLI_BAD_ARGUMENTS', `stack ${verb}: --pull ${JSON.stringify(value)} is not a pull policy`, 'use --pull always, missing, never or policy (the default: each service\'s pull_policy)');
 }
 
-/** Default registry timeout (connect, headers, between body chunks), in seconds. */
-export const REGISTRY_TIMEOUT_S = 30;
+import { registryTimeoutMs } from './registry-timeout.js';
 
-/** `STACK_REGISTRY_TIMEOUT` (seconds) as ms, else the default; a bad value is a UserError. */
-export function registryTimeoutMs(env: NodeJS.ProcessEnv): number {
-  const text = env.STACK_REGISTRY_TIMEOUT;
-  if (text === undefined || text === '') return REGISTRY_TIMEOUT_S * 1000;
-  const s = Number(text);
-  if (!Number.isFinite(s) || s <= 0) throw new UserError('CLI_BAD_ARGUMENTS', `STACK_REGISTRY_TIMEOUT=${JSON.stringify(text)} is not a number of seconds`, `e.g. STACK_REGISTRY_TIMEOUT=60 (the default is ${REGISTRY_TIMEOUT_S})`);
-  return Math.round(s * 1000);
+export { REGISTRY_TIMEOUT_S, registryTimeoutMs } from './registry-timeout.js';
+
+/** Whether any service of the project runs an image (pulled, or built from its `build:`). */
+export function hasImages(project: Project): boolean {
+  return Object.values(project.services).some((s) => s.image !== undefined || s.build !== undefined);
 }
 
-/** Whether any service of the project runs an image. */
-export function hasImages(project: Project): boolean {
-  return Object.values(project.services).some((s) => s.image !== undefined);
+/** When `--build` / `--no-build` build the images of services with `build:` (build.ts BuildWhen). */
+export function buildWhen(build: boolean, noBuild: boolean, verb: string): 'always' | 'missing' | 'never' {
+  if (build && noBuild) throw new UserError('CLI_BAD_ARGUMENTS', `stack ${verb}: --build cannot be combined with --no-build`, 'choose one');
+  return build ? 'always' : noBuild ? 'never' : 'missing';
 }
 
 /**
@@ -44,9 +42,14 @@ export async function readyImages(
   project: Project,
   services: readonly string[],
   roots: StateRoots,
-  options: { readonly pull?: 'always' | 'missing' | 'never'; readonly progress?: ProgressMode },
+  options: { readonly pull?: 'always' | 'missing' | 'never'; readonly progress?: ProgressMode; readonly build?: 'always' | 'missing' | 'never' },
 ): Promise<Project> {
   if (!hasImages(project)) return project;
+  // Services with build: get their images built first (as `when` says), and are never pulled.
+  if (Object.values(project.services).some((s) => s.build !== undefined)) {
+    const { buildServices } = await import('./build.js');
+    project = await buildServices(ctx, project, services, roots, { when: options.build ?? 'missing', quiet: options.progress === 'quiet' });
+  }
   const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }, { pullMode, pullReporter, reportedPull }] = await Promise.all([
     import('../../image/store.js'),
     import('../../image/resolve.js'),
@@ -56,7 +59,7 @@ export async function readyImages(
     import('../render/pull-progress.js'),
   ]);
   const store = ImageStore.forRoots(roots);
-  const wanted = await imagesToPull(project, services, store, options.pull);
+  const wanted = await imagesToPull(project, services.filter((n) => project.services[n]?.build === undefined), store, options.pull);
   if (wanted.length > 0) {
     const env = ctx.env as NodeJS.ProcessEnv;
     const insecure = insecureRegistries(env);

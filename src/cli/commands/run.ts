@@ -39,7 +39,7 @@ import { removeOneOff, spawnReaper } from './oneoff-remove.js';
 import { executorEnv, type RunEnv } from './executor-env.js';
 import { assertServices } from './assert-services.js';
 import { withProjectLock } from './locked.js';
-import { hasImages, parsePullOption, readyImages } from './ready-images.js';
+import { buildWhen, hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { checkOneOffName, generatedName, oneOffService, parseVolumeOption, type OneOffOverrides } from './oneoff-spec.js';
 import { assertRunnableIn } from '../runnable.js';
 import { planKeeping } from '../disabled.js';
@@ -72,6 +72,7 @@ Options:
       --entrypoint CMD      Override the service's entrypoint
       --pull POLICY         Pull the image first: always, missing, never, or policy (default:
                             the service's pull_policy)
+      --build               Build the service's image (build:) again before running it
   -h, --help                Print this help
 
 -i/--interactive and -t/--tty are accepted, as compose accepts them (they are the default).
@@ -93,6 +94,7 @@ const OPTIONS = {
   'use-aliases': { type: 'boolean', default: false },
   entrypoint: { type: 'string' },
   pull: { type: 'string' },
+  build: { type: 'boolean', default: false },
   interactive: { type: 'boolean', short: 'i', default: true },
   tty: { type: 'boolean', short: 't', default: true },
   help: { type: 'boolean', short: 'h', default: false },
@@ -124,7 +126,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
   // Images pulled (as their policies or --pull say) and resolved first; `--user` on an image
   // service resolves in the image's own /etc/passwd.
-  let project = hasImages(spec) ? await readyImages(ctx, spec, needed, roots, pull === undefined ? {} : { pull }) : spec;
+  let project = hasImages(spec) ? await readyImages(ctx, spec, needed, roots, { ...(pull !== undefined && { pull }), build: buildWhen(values.build, false, 'run') }) : spec;
   if (values.user !== undefined && project.services[service]!.imageRoot !== undefined) {
     project = { ...project, services: { ...project.services, [service]: await withImageUser(project.services[service]!, values.user, roots) } };
   }

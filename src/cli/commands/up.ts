@@ -21,7 +21,7 @@ import { withProjectLock } from './locked.js';
 import { supervisorControl, supervisorStatus } from '../../supervisor/index.js';
 import { assertServices } from './assert-services.js';
 import { waitTimeoutMs } from './wait-ready.js';
-import { hasImages, parsePullOption, readyImages } from './ready-images.js';
+import { buildWhen, hasImages, parsePullOption, readyImages } from './ready-images.js';
 import { mark } from '../../trace.js';
 import { expandReplicas, parseScaleOptions, replicaKeys, replicaOf } from '../../planner/replicas.js';
 import { assertRunnableIn } from '../runnable.js';
@@ -49,6 +49,8 @@ Options:
       --pull POLICY               Pull images before starting: always, missing, never, or policy
                                   (default: each service's pull_policy, which defaults to missing)
       --quiet-pull                Pull without printing progress (a failure is still said)
+      --build                     Build the images of the services that have build: before starting
+      --no-build                  Build no image, even one the store lacks (that is an error then)
   -w, --watch                     Act on the services' develop.watch rules as files change (see stack watch)
       --abort-on-container-exit   Stop every service when one exits; exit with its code
       --abort-on-container-failure
@@ -92,6 +94,8 @@ export async function run(ctx: CommandContext, verb: 'up' | 'create' | 'scale' =
       scale: { type: 'string', multiple: true, default: [] as string[] },
       pull: { type: 'string' },
       'quiet-pull': { type: 'boolean', default: false },
+      build: { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
       yes: { type: 'boolean', short: 'y', default: false }, // what compose's means: stack up asks nothing
       watch: { type: 'boolean', short: 'w', default: false },
       'abort-on-container-exit': { type: 'boolean', default: false },
@@ -172,7 +176,9 @@ export async function run(ctx: CommandContext, verb: 'up' | 'create' | 'scale' =
   // every replica of a dependency too (--wait waits for them, images are readied for them)
   const targets = values['no-deps'] ? named : replicasOf(withDependencies(spec, named));
   // Images are pulled (as their policies say) before anything changes: a failed pull starts nothing.
-  let project = hasImages(spec) ? await readyImages(ctx, spec, targets, env.roots, { progress: values['quiet-pull'] ? 'quiet' : mode, ...(pull !== undefined && { pull }) }) : spec;
+  let project = hasImages(spec)
+    ? await readyImages(ctx, spec, targets, env.roots, { progress: values['quiet-pull'] ? 'quiet' : mode, ...(pull !== undefined && { pull }), build: buildWhen(values.build, values['no-build'], verb) })
+    : spec;
   // Watch rules are checked before anything changes: a bad rule fails the whole up.
   const watchRules = values.watch ? await prepareWatch(ctx, project, targets, env) : undefined;
 

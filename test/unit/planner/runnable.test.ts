@@ -7,12 +7,13 @@ test('host-command and image services can run, an image service without a comman
   expect(checkRunnable(project([service('web', { image: 'web:1', build: { context: '/srv/web', args: {} }, command: null })]))).toEqual([]);
 });
 
-test('a service with only build: is named, with its context and a hint to build elsewhere', () => {
-  const found = checkRunnable(project([service('ok'), service('app', { build: { context: '/srv/app', args: {} } })]));
+test('a service with only build: of a local folder can run (its image is built); a remote context is named, with a hint', () => {
+  expect(checkRunnable(project([service('ok'), service('app', { build: { context: '/srv/app', args: {} }, command: null })]))).toEqual([]);
+  const found = checkRunnable(project([service('ok'), service('app', { build: { context: 'https://github.com/x/y.git', args: {} }, command: null })]));
   expect(found.map((d) => [d.code, d.path?.join('.'), d.message])).toEqual([
-    ['NEEDS_BUILD', 'services.app.build', 'service "app" needs a build of /srv/app; stack does not build images'],
+    ['BUILD_CONTEXT_REMOTE', 'services.app.build.context', 'service "app" builds from https://github.com/x/y.git; stack builds only from a local folder'],
   ]);
-  expect(found[0]?.hint).toMatch(/build the image with another tool .* name it in `image:`/);
+  expect(found[0]?.hint).toMatch(/clone the repository/);
   expect(found[0]?.severity).toBe('error');
 });
 
@@ -22,8 +23,8 @@ test('a service with nothing to run is an error', () => {
 });
 
 test('assertRunnable throws every error at once as a spec error', () => {
-  const p = project([service('a', { build: { context: '/a', args: {} } }), service('b', { build: { context: '/b', args: {} } }), service('ok')]);
+  const p = project([service('a', { build: { context: 'git@host:a.git', args: {} } }), service('b', { command: null }), service('ok')]);
   expect(() => assertRunnable(p)).toThrowError(expect.objectContaining({ code: 'SPEC_INVALID' }));
-  expect(() => assertRunnable(p)).toThrowError(/2 errors in the spec:[^]*"a" needs a build of \/a[^]*"b" needs a build of \/b/);
+  expect(() => assertRunnable(p)).toThrowError(/2 errors in the spec:[^]*"a" builds from git@host:a.git[^]*"b" has nothing to run/);
   expect(() => assertRunnable(project([service('ok')]))).not.toThrow();
 });

@@ -157,8 +157,12 @@ describe('pull_policy', () => {
     expect(web('image: redis\npull_policy: every_12h').pullPolicy).toEqual({ refreshAfterMs: 12 * 3_600_000 });
   });
 
-  test('build, an unknown policy and a bad duration are errors at the key', () => {
-    for (const [value, message] of [['build', /does not build images/], ['sometimes', /unknown pull policy `sometimes`/], ['every_soon', /cannot read the duration/]] as const) {
+  test('build builds on every up', () => {
+    expect(web('image: redis\npull_policy: build').pullPolicy).toBe('build');
+  });
+
+  test('an unknown policy and a bad duration are errors at the key', () => {
+    for (const [value, message] of [['sometimes', /unknown pull policy `sometimes`/], ['every_soon', /cannot read the duration/]] as const) {
       const { diagnostics } = load(`image: redis\npull_policy: ${value}`);
       expect(diagnostics).toEqual([expect.objectContaining({ code: 'BAD_PULL_POLICY', path: ['services', 'web', 'pull_policy'], message: expect.stringMatching(message) })]);
     }

@@ -14,11 +14,13 @@ describe('key catalogue', () => {
     expect(levelAt(['services', 'web', 'environment'])).toBeUndefined();
   });
 
-  test('statuses follow the issues: image and pull_policy supported, build modelled, secrets supported, blkio_config unsupported, tty supported, logging cosmetic', () => {
+  test('statuses follow the issues: image, pull_policy and build supported, secrets supported, blkio_config unsupported, tty supported, logging cosmetic', () => {
     expect(keyStatus('service', 'image')).toBe('supported');
     expect(keyStatus('service', 'pull_policy')).toBe('supported');
     expect(keyStatus('mountVolume', 'nocopy')).toBe('supported');
-    expect(keyStatus('service', 'build')).toBe('modelled');
+    expect(keyStatus('service', 'build')).toBe('supported');
+    expect(keyStatus('build', 'dockerfile_inline')).toBe('supported');
+    expect(keyStatus('build', 'ssh')).toBe('unsupported');
     expect(keyStatus('service', 'secrets')).toBe('supported');
     expect(keyStatus('service', 'blkio_config')).toBe('unsupported');
     expect(keyStatus('top', 'configs')).toBe('supported');

@@ -1,0 +1,780 @@
+// Builds an image from a Dockerfile into the image store, as `docker build` does with BuildKit:
+// the stages the target needs (FROM another stage, COPY --from), each instruction in order, a
+// layer for each RUN, COPY, ADD and for a WORKDIR that had to be made, the rest changing the
+// image config only. Layers are kept unpacked in the store like pulled ones (overlayfs format):
+// a RUN's layer is the overlay upper it wrote into, a COPY's the folder the copy wrote. Each
+// layer's DiffID is the sha256 of the tar an OCI layer of it is (layer-digest.ts), so ChainIDs
+// and the config are what a registry would hold. A step whose key (the state before it and what
+// it does: its words after expansion, a COPY's source content, a RUN's build arguments) was
+// built before is taken from the build cache instead, while its layer is still in the store.
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, copyFile, lchown, lstat, mkdir, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { UserError } from '../errors.js';
+import { copyImageContent } from '../image/copy-up.js';
+import { lookupMerged, loadLayeredUserDb, resolveLayeredUser } from '../image/layered.js';
+import { digestOf, MediaType, parseImageConfig, type ImageConfig } from '../image/manifest.js';
+import { formatPlatform, hostPlatform } from '../image/platform.js';
+import { chainIds, type ImageRecord, type ImageStore } from '../image/store.js';
+import { DEFAULT_SEARCH_PATH, resolveUser, type Identity } from '../runtime/index.js';
+import { readJson, writeJsonAtomic } from '../state/atomic.js';
+import { acquireFileLock } from '../state/lock.js';
+import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRequest } from './context.js';
+import { expandWord, ExpansionError, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
+import { layerDiffId } from './layer-digest.js';
+import { runStep } from './run-step.js';
+
+/** What to build and how. */
+export interface BuildOptions {
+  readonly store: ImageStore;
+  /** The project and service the image is for (messages, the steps' cgroups). */
+  readonly project: string;
+  readonly service: string;
+  /** The context folder, absolute. */
+  readonly context: string;
+  /** The Dockerfile: its path (for messages and its .dockerignore) and its text. */
+  readonly dockerfile: { readonly path: string; readonly text: string };
+  readonly target?: string;
+  /** `build.args` / `--build-arg`: values for the ARGs the Dockerfile declares. */
+  readonly args: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The canonical names the image is recorded under (the service's image first). */
+  readonly names: readonly string[];
+  readonly noCache: boolean;
+  /** Pull every base image again (`--pull`), rather than use the stored one. */
+  readonly pull: boolean;
+  /** RUN steps' network: the host's (the default) or none. */
+  readonly network: 'host' | 'none';
+  /** A base image's record in the store, pulled first when missing (or always, with `pull`). */
+  readonly baseImage: (image: string, pull: boolean) => Promise<ImageRecord>;
+  /** Each step as it begins (`cached`: taken from the build cache). */
+  readonly onStep: (step: { readonly stage?: string; readonly index: number; readonly total: number; readonly text: string; readonly cached: boolean }) => void;
+  /** Each line a RUN step writes. */
+  readonly onLine: (text: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The image built. */
+export interface BuiltImage {
+  readonly configDigest: string;
+  readonly manifestDigest: string;
+  readonly layers: readonly string[];
+  /** Steps run and steps taken from the cache. */
+  readonly ran: number;
+  readonly cached: number;
+}
+
+/** The image config's `config` object as a build changes it. */
+interface RunConfig {
+  User?: string;
+  Env: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object>;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  Healthcheck?: Record<string, unknown>;
+  Shell?: string[];
+  OnBuild?: string[];
+  ArgsEscaped?: boolean;
+}
+
+/** One stage's state as its instructions go. */
+interface StageState {
+  layers: string[];
+  diffIds: string[];
+  /** The layers' tar sizes (0 for a base image's: its manifest has the compressed ones). */
+  sizes: number[];
+  config: RunConfig;
+  history: { created: string; created_by: string; empty_layer?: boolean; comment?: string }[];
+  platform: { os: string; architecture: string; variant: string };
+  /** The build cache's key of the state so far. */
+  key: string;
+  /** The ARGs declared in the stage, with their values (undefined: declared without one). */
+  args: Map<string, string | undefined>;
+  /** The base image's name, for messages. */
+  base: string;
+}
+
+/** ARGs that need no declaration (BuildKit's predefined proxy arguments). */
+const PREDEFINED_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+function envGet(env: readonly string[], name: string): string | undefined {
+  for (let i = env.length - 1; i >= 0; i--) {
+    const e = env[i]!;
+    const eq = e.indexOf('=');
+    if ((eq < 0 ? e : e.slice(0, eq)) === name) return eq < 0 ? '' : e.slice(eq + 1);
+  }
+  return undefined;
+}
+
+function envSet(env: string[], name: string, value: string): string[] {
+  return [...env.filter((e) => (e.indexOf('=') < 0 ? e : e.slice(0, e.indexOf('='))) !== name), `${name}=${value}`];
+}
+
+/** The error of an instruction: `<Dockerfile>:<line>: <what>`. */
+function stepError(file: string, ins: Instruction, code: string, what: string, hint?: string): UserError {
+  return new UserError(code, `${file}:${ins.line}: ${ins.original.split('\n')[0]}: ${what}`, hint);
+}
+
+/** The stages the target needs, in Dockerfile order. */
+function neededStages(df: Dockerfile, target: string | undefined, file: string): number[] {
+  const byName = new Map<string, number>();
+  df.stages.forEach((s, i) => {
+    if (s.name !== undefined) byName.set(s.name.toLowerCase(), i);
+  });
+  let last = df.stages.length - 1;
+  if (target !== undefined) {
+    const t = byName.get(target.toLowerCase());
+    if (t === undefined) {
+      const names = [...byName.keys()];
+      throw new UserError('BUILD_TARGET_UNKNOWN', `${file}: no stage named "${target}" (build.target)`, names.length > 0 ? `the stages are: ${names.join(', ')}` : 'the Dockerfile names no stage (`FROM image AS name`)');
+    }
+    last = t;
+  }
+  const needed = new Set<number>();
+  const visit = (i: number): void => {
+    if (needed.has(i)) return;
+    needed.add(i);
+    const stage = df.stages[i]!;
+    const refer = (word: string): void => {
+      const named = byName.get(word.toLowerCase());
+      if (named !== undefined && named < i) visit(named);
+      else if (/^\d+$/.test(word) && Number(word) < i) visit(Number(word));
+    };
+    refer(stage.from.image);
+    for (const ins of stage.instructions) if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && ins.from !== undefined) refer(ins.from);
+  };
+  visit(last);
+  return [...needed].sort((a, b) => a - b);
+}
+
+/** A `--chown` value resolved in the stage's own /etc/passwd and /etc/group: `user` alone gives its uid as the gid too, as Docker does. */
+function chownOf(value: string, layers: readonly string[], image: string, service: string): { uid: number; gid: number } {
+  const [user = '', group] = value.split(':');
+  const db = layers.length > 0 ? loadLayeredUserDb(layers, image) : { passwd: [], group: [] };
+  const uid = /^\d+$/.test(user) ? Number(user) : resolveUser(service, user, db).uid;
+  if (group === undefined) return { uid, gid: uid };
+  const gid = /^\d+$/.test(group) ? Number(group) : resolveUser(service, `${user}:${group}`, db).gid;
+  return { uid, gid };
+}
+
+/** The argv of a RUN, CMD or ENTRYPOINT: the exec form as written, the shell form in the stage's SHELL. */
+function argvOf(command: CommandForm, shell: readonly string[]): string[] {
+  return command.kind === 'exec' ? [...command.argv] : [...shell, command.command];
+}
+
+/** Whether a file starts like an archive ADD would unpack (tar, gzip, bzip2, xz). */
+async function looksLikeArchive(path: string): Promise<boolean> {
+  let head: Buffer;
+  try {
+    const st = await lstat(path);
+    if (!st.isFile()) return false;
+    head = (await readFile(path)).subarray(0, 512);
+  } catch {
+    return false;
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return true;
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
+  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/** Builds the image; see the file comment. */
+export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
+  const { store } = options;
+  const file = options.dockerfile.path;
+  const df = parseDockerfile(options.dockerfile.text, file);
+  const stageIndexes = neededStages(df, options.target, file);
+  await store.init();
+  const context = await openContext(options.context, file);
+  // The build's own folder in the store's layers/ (same file system as the layers, so a step's
+  // folder becomes a layer by a rename), held under a lock: what a killed build leaves is a
+  // `.partial-` folder whose lock is free, which the store's cleanPartials() removes.
+  const hex = randomBytes(32).toString('hex');
+  const scratch = join(store.root, 'layers', `${hex}.partial-build`);
+  const lock = await acquireFileLock(store.layerLockPath(`sha256:${hex}`), join(store.root, 'locks'), `build ${hex}`, { command: 'stack build' });
+  let ran = 0;
+  let cached = 0;
+  try {
+    await mkdir(scratch, { mode: 0o700 });
+    // The values of the ARGs before the first FROM: their defaults, or the build's arguments.
+    const global = new Map<string, string | undefined>();
+    for (const ins of df.globalArgs) {
+      for (const a of ins.args) {
+        const given = options.args[a.name];
+        global.set(a.name, given ?? (a.default !== undefined ? expandWord(a.default, (n) => global.get(n), df.escape) : undefined));
+      }
+    }
+    const done = new Map<number, StageState>();
+    const total = stageIndexes.reduce((n, i) => n + 1 + df.stages[i]!.instructions.length, 0);
+    let index = 0;
+    let final: StageState | undefined;
+    for (const si of stageIndexes) {
+      const stage = df.stages[si]!;
+      const stageName = stage.name;
+      const step = (text: string, fromCache: boolean): void => {
+        index++;
+        options.onStep({ ...(stageName !== undefined && { stage: stageName }), index, total, text, cached: fromCache });
+      };
+      const state = await fromInstruction(stage.from, global, done, df, options, file).catch((e: unknown) => {
+        throw e instanceof ExpansionError ? stepError(file, stage.from, e.code, e.message, e.hint) : e;
+      });
+      step(stage.from.original, false);
+      for (const ins of stage.instructions) {
+        if (options.signal?.aborted) throw new UserError('BUILD_CANCELLED', `build of service "${options.service}" cancelled`);
+        const hit = await instruction(ins, state, { df, options, file, context, global, done, scratch }, (fromCache) => step(ins.original.split('\n')[0]!, fromCache)).catch((e: unknown) => {
+          throw e instanceof ExpansionError ? stepError(file, ins, e.code, e.message, e.hint) : e;
+        });
+        if (hit === 'cached') cached++;
+        else if (hit === 'ran') ran++;
+      }
+      done.set(si, state);
+      final = state;
+    }
+    const image = final!;
+    for (const [k, v] of Object.entries(options.labels)) image.config.Labels = { ...image.config.Labels, [k]: v };
+    return { ...(await writeImage(store, image, options.names)), ran, cached };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await lock.release();
+  }
+}
+
+/** The state a FROM starts from: another stage's, nothing (`scratch`), or a base image's. */
+async function fromInstruction(
+  from: Extract<Instruction, { keyword: 'FROM' }>,
+  global: ReadonlyMap<string, string | undefined>,
+  done: ReadonlyMap<number, StageState>,
+  df: Dockerfile,
+  options: BuildOptions,
+  file: string,
+): Promise<StageState> {
+  const image = expandWord(from.image, (n) => global.get(n), df.escape);
+  if (image === '') throw stepError(file, from, 'BUILD_FROM_EMPTY', 'the image name is empty after its variables were expanded', 'give the ARG a default, or pass it in build.args');
+  const earlier = df.stages.findIndex((s) => s.name !== undefined && s.name.toLowerCase() === image.toLowerCase());
+  if (earlier >= 0 && done.has(earlier)) {
+    const s = done.get(earlier)!;
+    return { ...s, layers: [...s.layers], diffIds: [...s.diffIds], sizes: [...s.sizes], config: structuredClone(s.config), history: [...s.history], args: new Map(), key: sha256(`${s.key}\nFROM stage`) };
+  }
+  if (image.toLowerCase() === 'scratch') {
+    const p = hostPlatform();
+    return { layers: [], diffIds: [], sizes: [], config: { Env: [] }, history: [], platform: { os: p.os, architecture: p.architecture, variant: p.variant }, key: sha256('scratch'), args: new Map(), base: 'scratch' };
+  }
+  const record = await options.baseImage(image, options.pull);
+  const bytes = await options.store.readBlob(record.configDigest);
+  if (bytes === undefined) throw new UserError('IMAGE_NOT_PRESENT', `base image ${image}: its config is not in the image store`, 'pull it again: `stack pull`');
+  const config: ImageConfig = parseImageConfig(bytes, { image, digest: record.configDigest });
+  const c = config.config ?? {};
+  if (Array.isArray((c as { OnBuild?: unknown }).OnBuild) && ((c as { OnBuild: unknown[] }).OnBuild.length > 0)) {
+    throw stepError(file, from, 'BUILD_UNSUPPORTED', `the base image ${image} has ONBUILD triggers, which stack does not run`, 'write the triggers\' instructions into this Dockerfile, after the FROM');
+  }
+  return {
+    layers: [...record.layers],
+    diffIds: [...config.rootfs.diff_ids],
+    sizes: config.rootfs.diff_ids.map(() => 0),
+    config: {
+      ...(c.User ? { User: c.User } : {}),
+      Env: [...(c.Env ?? [])],
+      ...(c.Entrypoint !== undefined ? { Entrypoint: c.Entrypoint } : {}),
+      ...(c.Cmd !== undefined ? { Cmd: c.Cmd } : {}),
+      ...(c.WorkingDir ? { WorkingDir: c.WorkingDir } : {}),
+      ...(c.ExposedPorts ? { ExposedPorts: Object.fromEntries(Object.keys(c.ExposedPorts).map((k) => [k, {}])) } : {}),
+      ...(c.Volumes ? { Volumes: Object.fromEntries(Object.keys(c.Volumes).map((k) => [k, {}])) } : {}),
+      ...(c.Labels ? { Labels: { ...c.Labels } } : {}),
+      ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+      ...(c.Healthcheck ? { Healthcheck: { ...c.Healthcheck } } : {}),
+      ...(Array.isArray((c as { Shell?: unknown }).Shell) ? { Shell: [...(c as { Shell: string[] }).Shell] } : {}),
+    },
+    history: [...((config.history ?? []) as StageState['history'])],
+    platform: { os: config.os, architecture: config.architecture, variant: config.variant ?? '' },
+    key: sha256(`image ${record.configDigest}`),
+    args: new Map(),
+    base: image,
+  };
+}
+
+interface StepContext {
+  readonly df: Dockerfile;
+  readonly options: BuildOptions;
+  readonly file: string;
+  readonly context: BuildContext;
+  readonly global: ReadonlyMap<string, string | undefined>;
+  readonly done: ReadonlyMap<number, StageState>;
+  readonly scratch: string;
+}
+
+/** The layer folders of a state, lowest first. */
+const layerDirs = (store: ImageStore, state: StageState): string[] => state.layers.map((l) => store.layerDir(l));
+
+/** Records an instruction that only changes the config. */
+function configStep(state: StageState, ins: Instruction, change: () => void): void {
+  change();
+  state.key = sha256(`${state.key}\n${ins.keyword} ${JSON.stringify(state.config)}`);
+  state.history.push({ created: new Date().toISOString(), created_by: `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`, empty_layer: true, comment: 'stack build' });
+}
+
+/** A cache entry: the layer a step made (none when it changed nothing). */
+interface CacheEntry {
+  readonly diffId?: string;
+  readonly size?: number;
+}
+
+function cachePath(store: ImageStore, key: string): string {
+  return join(store.root, 'build-cache', `${key}.json`);
+}
+
+/** Adds a layer to the state: `dir` (a folder in the build's scratch) becomes the store's layer of its ChainID. No layer when `dir` is empty. */
+async function commitLayer(store: ImageStore, state: StageState, dir: string, key: string, createdBy: string): Promise<void> {
+  const entries = await readdir(dir);
+  if (entries.length === 0) {
+    await writeJsonAtomic(cachePath(store, key), {} satisfies CacheEntry);
+    state.history.push({ created: new Date().toISOString(), created_by: createdBy, empty_layer: true, comment: 'stack build' });
+    return;
+  }
+  const { diffId, size } = await layerDiffId(dir);
+  const chain = chainIds([...state.diffIds, diffId]).at(-1)!;
+  await store.withLayerLock(chain, async () => {
+    if (await store.hasLayer(chain)) await rm(dir, { recursive: true, force: true });
+    else await rename(dir, store.layerDir(chain));
+  });
+  state.layers.push(chain);
+  state.diffIds.push(diffId);
+  state.sizes.push(size);
+  state.history.push({ created: new Date().toISOString(), created_by: createdBy, comment: 'stack build' });
+  await writeJsonAtomic(cachePath(store, key), { diffId, size } satisfies CacheEntry);
+}
+
+/** The cached result of `key` when its layer is still in the store: applied to `state`, true. */
+async function fromCache(store: ImageStore, state: StageState, key: string, createdBy: string): Promise<boolean> {
+  const entry = (await readJson(cachePath(store, key)).catch(() => undefined)) as CacheEntry | undefined;
+  if (entry === undefined) return false;
+  if (entry.diffId === undefined) {
+    state.history.push({ created: new Date().toISOString(), created_by: createdBy, empty_layer: true, comment: 'stack build' });
+    return true;
+  }
+  const chain = chainIds([...state.diffIds, entry.diffId]).at(-1)!;
+  if (!(await store.hasLayer(chain))) return false;
+  state.layers.push(chain);
+  state.diffIds.push(entry.diffId);
+  state.sizes.push(entry.size ?? 0);
+  state.history.push({ created: new Date().toISOString(), created_by: createdBy, comment: 'stack build' });
+  return true;
+}
+
+/** Runs one instruction on `state`: 'ran' or 'cached' for a step that may make a layer, 'config' for the others. */
+async function instruction(ins: Instruction, state: StageState, ctx: StepContext, announce: (cached: boolean) => void): Promise<'ran' | 'cached' | 'config'> {
+  const { df, options, file } = ctx;
+  const store = options.store;
+  const env = state.config.Env;
+  // ENV wins over an ARG of the same name, as in Docker.
+  const lookup = (name: string): string | undefined => envGet(env, name) ?? (state.args.has(name) ? state.args.get(name) : undefined);
+  const expand = (word: string): string => expandWord(word, lookup, df.escape);
+  const workdir = state.config.WorkingDir || '/';
+  const inImage = (p: string): string => posix.resolve(workdir, p);
+  const imageName = `${options.service} (${state.base})`;
+  switch (ins.keyword) {
+    case 'ARG':
+      // An ARG changes what RUN sees (the key of a RUN has the values it gets), not the image.
+      for (const a of ins.args) {
+        const given = options.args[a.name];
+        state.args.set(a.name, given ?? (a.default !== undefined ? expand(a.default) : ctx.global.get(a.name)));
+      }
+      announce(false);
+      return 'config';
+    case 'ENV':
+      configStep(state, ins, () => {
+        let next = [...env];
+        for (const [k, v] of ins.pairs) {
+          const value = expandWord(v, (n) => envGet(next, n) ?? state.args.get(n), df.escape);
+          next = envSet(next, expand(k), value);
+        }
+        state.config.Env = next;
+      });
+      announce(false);
+      return 'config';
+    case 'LABEL':
+      configStep(state, ins, () => {
+        const labels = { ...state.config.Labels };
+        for (const [k, v] of ins.pairs) labels[expand(k)] = expand(v);
+        state.config.Labels = labels;
+      });
+      announce(false);
+      return 'config';
+    case 'MAINTAINER':
+      configStep(state, ins, () => undefined);
+      announce(false);
+      return 'config';
+    case 'USER':
+      configStep(state, ins, () => {
+        state.config.User = expand(ins.value);
+      });
+      announce(false);
+      return 'config';
+    case 'STOPSIGNAL':
+      configStep(state, ins, () => {
+        state.config.StopSignal = expand(ins.value);
+      });
+      announce(false);
+      return 'config';
+    case 'EXPOSE':
+      configStep(state, ins, () => {
+        const ports = { ...state.config.ExposedPorts };
+        for (const word of ins.values.flatMap((v) => expand(v).split(/\s+/).filter((w) => w !== ''))) {
+          const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(word);
+          if (!m) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${JSON.stringify(word)} is not a port`, 'write a port, a range or port/protocol: EXPOSE 8080 or EXPOSE 53/udp');
+          const last = m[2] !== undefined ? Number(m[2]) : Number(m[1]);
+          for (let p = Number(m[1]); p <= last; p++) ports[`${p}/${(m[3] ?? 'tcp').toLowerCase()}`] = {};
+        }
+        state.config.ExposedPorts = ports;
+      });
+      announce(false);
+      return 'config';
+    case 'VOLUME':
+      configStep(state, ins, () => {
+        const volumes = { ...state.config.Volumes };
+        for (const v of ins.values.map(expand)) {
+          if (v === '') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', 'a volume path is empty', 'name a folder: VOLUME /data');
+          volumes[inImage(v)] = {};
+        }
+        state.config.Volumes = volumes;
+      });
+      announce(false);
+      return 'config';
+    case 'CMD':
+    case 'ENTRYPOINT':
+      configStep(state, ins, () => {
+        const argv = argvOf(ins.command, state.config.Shell ?? DEFAULT_SHELL);
+        if (ins.keyword === 'CMD') state.config.Cmd = argv;
+        else {
+          state.config.Entrypoint = argv;
+          state.config.Cmd = null; // an ENTRYPOINT resets the CMD of the base, as in Docker
+        }
+      });
+      announce(false);
+      return 'config';
+    case 'SHELL':
+      configStep(state, ins, () => {
+        state.config.Shell = [...ins.argv];
+      });
+      announce(false);
+      return 'config';
+    case 'HEALTHCHECK':
+      configStep(state, ins, () => {
+        if (ins.none) {
+          state.config.Healthcheck = { Test: ['NONE'] };
+          return;
+        }
+        const ns = (v: string | undefined, flag: string): number | undefined => (v === undefined ? undefined : durationNs(expand(v), () => stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--${flag}=${v} is not a duration`, 'e.g. --interval=30s')));
+        const test = ins.command.kind === 'exec' ? ['CMD', ...ins.command.argv] : ['CMD-SHELL', ins.command.command];
+        const hc: Record<string, unknown> = { Test: test };
+        const interval = ns(ins.interval, 'interval');
+        const timeout = ns(ins.timeout, 'timeout');
+        const startPeriod = ns(ins.startPeriod, 'start-period');
+        const startInterval = ns(ins.startInterval, 'start-interval');
+        if (interval !== undefined) hc.Interval = interval;
+        if (timeout !== undefined) hc.Timeout = timeout;
+        if (startPeriod !== undefined) hc.StartPeriod = startPeriod;
+        if (startInterval !== undefined) hc.StartInterval = startInterval;
+        if (ins.retries !== undefined) {
+          const r = Number(expand(ins.retries));
+          if (!Number.isInteger(r) || r < 0) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--retries=${ins.retries} is not a count`, 'e.g. --retries=3');
+          hc.Retries = r;
+        }
+        state.config.Healthcheck = hc;
+      });
+      announce(false);
+      return 'config';
+    case 'ONBUILD':
+      configStep(state, ins, () => {
+        state.config.OnBuild = [...(state.config.OnBuild ?? []), ins.trigger];
+      });
+      announce(false);
+      return 'config';
+    case 'WORKDIR': {
+      const dir = inImage(expand(ins.value));
+      state.config.WorkingDir = dir;
+      const key = sha256(`${state.key}\nWORKDIR ${dir} ${state.config.User ?? ''}`);
+      state.key = key;
+      const existing = state.layers.length > 0 ? lookupMerged(layerDirs(store, state), dir, imageName) : undefined;
+      if (existing?.kind === 'dir') {
+        state.history.push({ created: new Date().toISOString(), created_by: `WORKDIR ${dir}`, empty_layer: true, comment: 'stack build' });
+        announce(false);
+        return 'config';
+      }
+      if (!options.noCache && (await fromCache(store, state, key, `WORKDIR ${dir}`))) {
+        announce(true);
+        return 'cached';
+      }
+      announce(false);
+      // Made as BuildKit makes it: its missing folders 0755, owned by the stage's USER.
+      const owner = ownerOf(state, store, imageName, options.service);
+      const layer = join(ctx.scratch, randomBytes(8).toString('hex'));
+      await mkdir(layer, { mode: 0o755 });
+      let at = layer;
+      for (const part of dir.split('/').filter((p) => p !== '')) {
+        at = join(at, part);
+        await mkdir(at, { mode: 0o755 });
+        await lchown(at, owner.uid, owner.gid);
+      }
+      await commitLayer(store, state, layer, key, `WORKDIR ${dir}`);
+      return 'ran';
+    }
+    case 'COPY':
+    case 'ADD':
+      return copyStep(ins, state, ctx, expand, inImage, imageName, announce);
+    case 'RUN':
+      return runInstruction(ins, state, ctx, lookup, workdir, imageName, announce);
+    case 'FROM':
+      throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', 'FROM inside a stage (a bug of the parser)');
+  }
+}
+
+/** Who owns what a step makes for the stage's USER: root when none; a name resolved in the stage's own /etc/passwd. */
+function ownerOf(state: StageState, store: ImageStore, image: string, service: string): { uid: number; gid: number } {
+  const user = state.config.User;
+  if (user === undefined || user === '') return { uid: 0, gid: 0 };
+  const id = resolveLayeredUser(service, image, user, layerDirs(store, state));
+  return { uid: id.uid, gid: id.gid };
+}
+
+/** `30s`, `1m30s`, `500ms` as nanoseconds (Go's duration syntax, as HEALTHCHECK takes it). */
+function durationNs(text: string, bad: () => Error): number {
+  const unit: Record<string, number> = { ns: 1, us: 1e3, '\u00b5s': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/gy;
+  let total = 0;
+  let at = 0;
+  if (text === '') throw bad();
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    at = re.lastIndex;
+  }
+  if (at !== text.length) throw bad();
+  return Math.round(total);
+}
+
+/** COPY and ADD: from the context, or from another stage or image (`--from`). */
+async function copyStep(
+  ins: Extract<Instruction, { keyword: 'COPY' | 'ADD' }>,
+  state: StageState,
+  ctx: StepContext,
+  expand: (w: string) => string,
+  inImage: (p: string) => string,
+  imageName: string,
+  announce: (cached: boolean) => void,
+): Promise<'ran' | 'cached'> {
+  const { options, file, df } = ctx;
+  const store = options.store;
+  if (ins.heredocs.length > 0) throw stepError(file, ins, 'BUILD_UNSUPPORTED', `${ins.keyword} with a heredoc is not supported by stack yet`, 'put the content in a file of the context and COPY it');
+  if (ins.link || ins.parents || ins.keepGitDir || ins.checksum !== undefined) {
+    const flag = ins.link ? '--link' : ins.parents ? '--parents' : ins.keepGitDir ? '--keep-git-dir' : '--checksum';
+    throw stepError(file, ins, 'BUILD_UNSUPPORTED', `${ins.keyword} ${flag} is not supported by stack yet`, `leave ${flag} out`);
+  }
+  const sources = ins.sources.map(expand);
+  for (const s of sources) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('git@')) {
+      throw stepError(file, ins, 'BUILD_UNSUPPORTED', `${ins.keyword} of a URL (${s}) is not supported by stack`, 'download it in a RUN step (curl, wget), or put the file in the context');
+    }
+  }
+  const rawDest = expand(ins.dest);
+  const dest = rawDest.startsWith('/') ? rawDest : `${inImage(rawDest)}${rawDest.endsWith('/') || rawDest === '.' ? '/' : ''}`;
+  const owner = ins.chown !== undefined ? chownOf(expand(ins.chown), layerDirs(store, state), imageName, options.service) : undefined;
+  let mode: number | undefined;
+  if (ins.chmod !== undefined) {
+    const text = expand(ins.chmod);
+    if (!/^[0-7]{3,4}$/.test(text)) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--chmod=${text} is not an octal mode`, 'e.g. --chmod=0755 (symbolic modes are not supported)');
+    mode = parseInt(text, 8);
+  }
+  const request: CopyRequest = { sources, dest, ...(owner && { owner }), ...(mode !== undefined && { mode }), ...(ins.exclude.length > 0 && { exclude: ins.exclude.map(expand) }) };
+  // Where the sources come from: the context, or the merged root of a stage or an image.
+  const work = join(ctx.scratch, randomBytes(8).toString('hex'));
+  let root: { dir: string; excluded?: (rel: string) => boolean } = ctx.context;
+  let fromKey = 'context';
+  if (ins.from !== undefined) {
+    const from = expand(ins.from);
+    const stageIndex = df.stages.findIndex((s, i) => (s.name !== undefined && s.name.toLowerCase() === from.toLowerCase()) || String(i) === from);
+    let layers: string[];
+    let fromName: string;
+    if (stageIndex >= 0) {
+      const s = ctx.done.get(stageIndex);
+      if (s === undefined) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--from=${from} names a stage that does not come before this one`, 'a stage copies only from stages above it');
+      layers = layerDirs(store, s);
+      fromName = `stage ${from}`;
+      fromKey = `stage ${s.key}`;
+    } else {
+      const record = await options.baseImage(from, false);
+      layers = record.layers.map((l) => store.layerDir(l));
+      fromName = from;
+      fromKey = `image ${record.configDigest}`;
+    }
+    const materialized = `${work}-from`;
+    await mkdir(materialized, { mode: 0o700 });
+    for (const source of sources) await materialize(layers, source, materialized, fromName, file, ins);
+    root = { dir: materialized };
+  }
+  const digest = await copySourceDigest(root, request);
+  const createdBy = `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`;
+  const key = sha256(`${state.key}\n${ins.keyword} ${fromKey} ${JSON.stringify(request)} ${digest}`);
+  state.key = key;
+  if (!options.noCache && (await fromCache(store, state, key, createdBy))) {
+    announce(true);
+    return 'cached';
+  }
+  announce(false);
+  if (ins.keyword === 'ADD' && ins.from === undefined) {
+    for (const s of sources) {
+      if (!/[*?[]/.test(s) && (await looksLikeArchive(join(ctx.context.dir, posix.normalize(`/${s}`))))) {
+        throw stepError(file, ins, 'BUILD_UNSUPPORTED', `ADD of the archive ${s} would unpack it; stack does not unpack archives in ADD yet`, 'COPY the archive and unpack it in a RUN step (tar -xf)');
+      }
+    }
+  }
+  await mkdir(work, { mode: 0o755 });
+  const below = layerDirs(store, state);
+  await copyInto(root, request, work, (abs) => {
+    if (below.length === 0) return undefined;
+    const e = lookupMerged(below, abs, imageName);
+    return e === undefined ? undefined : e.kind === 'dir' ? 'dir' : 'file';
+  });
+  await commitLayer(store, state, work, key, createdBy);
+  return 'ran';
+}
+
+/** Copies the merged view's `source` (a file or a folder; a glob: the folder its first wildcard is in) of `layers` to the same path under `into`. */
+async function materialize(layers: readonly string[], source: string, into: string, image: string, file: string, ins: Instruction): Promise<void> {
+  const parts = posix.normalize(`/${source}`).split('/').filter((p) => p !== '');
+  const wild = parts.findIndex((p) => /[*?[]/.test(p));
+  const path = `/${(wild < 0 ? parts : parts.slice(0, wild)).join('/')}`;
+  if (layers.length === 0) return;
+  const entry = lookupMerged(layers, path, image);
+  if (entry === undefined) return; // copyInto says which source is missing
+  const target = join(into, path);
+  await mkdir(join(target, '..'), { recursive: true, mode: 0o755 });
+  if (entry.kind === 'dir') {
+    await mkdir(target, { recursive: true, mode: 0o755 });
+    await copyImageContent(layers, path, target, image);
+    return;
+  }
+  if (entry.stat.isSymbolicLink()) {
+    const real = lookupMerged(layers, path, image, true);
+    if (real?.kind === 'dir') {
+      await mkdir(target, { recursive: true, mode: 0o755 });
+      await copyImageContent(layers, path, target, image);
+      return;
+    }
+    if (real === undefined) throw stepError(file, ins, 'COPY_SOURCE_MISSING', `${source} in ${image} is a symlink to nothing`);
+    await copyFile(real.kind === 'other' ? real.path : '', target);
+    return;
+  }
+  await copyFile(entry.path, target);
+  await chmod(target, entry.stat.mode & 0o7777);
+  await lchown(target, entry.stat.uid, entry.stat.gid);
+  await utimes(target, entry.stat.atime, entry.stat.mtime);
+}
+
+/** RUN: the command on the stage's root, its changes the step's layer. */
+async function runInstruction(
+  ins: Extract<Instruction, { keyword: 'RUN' }>,
+  state: StageState,
+  ctx: StepContext,
+  lookup: (name: string) => string | undefined,
+  workdir: string,
+  imageName: string,
+  announce: (cached: boolean) => void,
+): Promise<'ran' | 'cached'> {
+  const { options, file } = ctx;
+  const store = options.store;
+  if (ins.mounts.length > 0) throw stepError(file, ins, 'BUILD_UNSUPPORTED', 'RUN --mount is not supported by stack yet', 'leave --mount out (a cache mount only speeds a build up; a secret can come from a build argument)');
+  const network = ins.network === undefined || ins.network === 'default' ? options.network : ins.network;
+  if (network !== 'host' && network !== 'none') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--network=${ins.network} is not a network mode`, 'use --network=default, host or none');
+  const argv = argvOf(ins.command, state.config.Shell ?? DEFAULT_SHELL);
+  // The step's environment: the image's Env, then the stage's ARGs with a value (not kept in the image).
+  const env: Record<string, string> = {};
+  for (const [name, value] of state.args) if (value !== undefined) env[name] = value;
+  for (const name of PREDEFINED_ARGS) if (options.args[name] !== undefined) env[name] = options.args[name];
+  for (const e of state.config.Env) {
+    const eq = e.indexOf('=');
+    env[eq < 0 ? e : e.slice(0, eq)] = eq < 0 ? '' : e.slice(eq + 1);
+  }
+  if (env.PATH === undefined) env.PATH = DEFAULT_SEARCH_PATH;
+  void lookup;
+  const argsUsed = [...state.args].filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
+  const key = sha256(`${state.key}\nRUN ${JSON.stringify(argv)} ${JSON.stringify(argsUsed)} ${network}`);
+  state.key = key;
+  const createdBy = `RUN ${ins.original.slice(3).trim()}`;
+  if (!options.noCache && (await fromCache(store, state, key, createdBy))) {
+    announce(true);
+    return 'cached';
+  }
+  announce(false);
+  const layers = layerDirs(store, state);
+  if (layers.length === 0) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', 'RUN on an empty image (FROM scratch) has no program to run', 'COPY a program in first, or start FROM an image');
+  const identity: Identity = state.config.User ? resolveLayeredUser(options.service, imageName, state.config.User, layers) : { uid: 0, gid: 0, groups: [] };
+  const dir = join(ctx.scratch, randomBytes(8).toString('hex'));
+  const upper = join(dir, 'upper');
+  const work = join(dir, 'work');
+  await mkdir(upper, { recursive: true, mode: 0o755 });
+  await mkdir(work, { mode: 0o700 });
+  await runStep(
+    {
+      project: options.project,
+      service: options.service,
+      argv,
+      env,
+      workingDir: workdir,
+      identity,
+      layers,
+      upper,
+      work,
+      scratch: join(dir, 'step'),
+      network,
+      onLine: options.onLine,
+      ...(options.signal && { signal: options.signal }),
+    },
+    `${file}:${ins.line}: ${ins.original.split('\n')[0]}`,
+  );
+  await rm(work, { recursive: true, force: true });
+  await commitLayer(store, state, upper, key, createdBy);
+  return 'ran';
+}
+
+/** Writes the image's config and manifest blobs and its records; the store then keeps its layers. */
+async function writeImage(store: ImageStore, state: StageState, names: readonly string[]): Promise<Omit<BuiltImage, 'ran' | 'cached'>> {
+  const c = state.config;
+  const runConfig: Record<string, unknown> = { Env: c.Env };
+  for (const k of ['User', 'Entrypoint', 'Cmd', 'WorkingDir', 'ExposedPorts', 'Volumes', 'Labels', 'StopSignal', 'Healthcheck', 'Shell', 'OnBuild'] as const) {
+    if (c[k] !== undefined && c[k] !== null) runConfig[k] = c[k];
+  }
+  const config = {
+    created: new Date().toISOString(),
+    architecture: state.platform.architecture,
+    os: state.platform.os,
+    ...(state.platform.variant !== '' && { variant: state.platform.variant }),
+    config: runConfig,
+    rootfs: { type: 'layers', diff_ids: state.diffIds },
+    history: state.history,
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configDigest = digestOf(configBytes);
+  // The layers' descriptors name the uncompressed tars (their digest is the DiffID).
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+    layers: state.diffIds.map((d, i) => ({ mediaType: MediaType.ociLayer, digest: d, size: state.sizes[i] ?? 0 })),
+  };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestDigest = digestOf(manifestBytes);
+  await store.putBlob(configDigest, configBytes);
+  await store.putBlob(manifestDigest, manifestBytes);
+  const platform = formatPlatform(state.platform);
+  for (const name of names) {
+    await store.putRecord({ name, digest: manifestDigest, manifestDigest, configDigest, platform, layers: [...state.layers], pulledAt: new Date().toISOString() });
+  }
+  return { configDigest, manifestDigest, layers: state.layers };
+}

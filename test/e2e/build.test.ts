@@ -1,0 +1,144 @@
+// `stack build` and the builds `up` makes, through the real CLI, from a base image served by a
+// real docker-registry on 127.0.0.1 (the host's static busybox): a two-stage Dockerfile whose
+// RUN steps run on the stage's overlay root, COPY from the context (its .dockerignore obeyed)
+// and from the first stage, ENV, ARG, WORKDIR, USER, EXPOSE and CMD; the image runs under
+// `up` with what the Dockerfile set; a second build takes every step from the cache, a changed
+// file runs its COPY and what follows again; `up --build` recreates the service with the new
+// image; a failing RUN stops the build with its status and its last lines, and leaves nothing.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readLogLines } from '../../src/runtime/logs.js';
+import { serviceFiles } from '../../src/state/service-files.js';
+import { eventually } from '../harness/eventually.js';
+import { busyboxLayer, pushImage } from '../harness/oci.js';
+import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { describeWith } from '../harness/require.js';
+
+const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
+
+describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from Dockerfiles', () => {
+  const project = `bd${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'stack-build-'));
+  const app = join(dir, 'app');
+  const state = join(dir, 'state');
+  const roots = { run: join(state, 'run'), lib: join(state, 'lib') };
+  const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave', HOME: join(dir, 'home'), DOCKER_CONFIG: join(dir, 'docker') };
+  const spec = join(dir, 'compose.yaml');
+  const stack = (...args: string[]) => execa(process.execPath, [bin, '-p', project, '-f', spec, ...args], { env, reject: false });
+  const logOf = async (service: string) => (await readLogLines(serviceFiles(roots, project, service).log)).map((l) => l.text);
+  let reg: TestRegistry;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    const extra = ['chmod', 'chown', 'cut', 'tail', 'sort'].map((a) => ({ header: { name: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox', mode: 0o777 } }));
+    const base = await busyboxLayer([{ name: 'app', uid: 4321, gid: 4322, home: '/home/app' }], extra);
+    await pushImage(reg, 'e2e/busybox', '1', [base], { Env: ['PATH=/bin'], Cmd: ['sh'] });
+    mkdirSync(join(app, 'src'), { recursive: true });
+    writeFileSync(join(app, 'src', 'message.txt'), 'first message\n');
+    writeFileSync(join(app, 'src', 'secret.env'), 'TOKEN=do-not-copy\n');
+    writeFileSync(join(app, '.dockerignore'), '**/*.env\n');
+    writeFileSync(join(app, 'show.sh'), 'echo "$GREETING; $(cat stamp); $(tr "\\n" " " < listing); $(id -u):$(stat -c %g:%a stamp); $(tr "\\n" " " < interfaces)"\nexec sleep 3600\n');
+    writeFileSync(join(app, 'Dockerfile'), [
+      '# syntax=docker/dockerfile:1',
+      'ARG BASE',
+      'FROM ${BASE} AS build',
+      'ARG FLAVOUR=plain',
+      'WORKDIR /src',
+      'COPY src/ ./',
+      'RUN echo "built $FLAVOUR from $(cat message.txt)" > stamp \\',
+      ' && ls -A | sort > /tmp/listing && mv /tmp/listing listing \\',
+      ' && echo "step output: $(cat stamp)"',
+      '',
+      'FROM ${BASE}',
+      'ENV GREETING="hello there" TARGET=/app',
+      'COPY --from=build --chown=app /src/stamp /src/listing ${TARGET}/',
+      'WORKDIR $TARGET',
+      'RUN cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " > interfaces; chmod 0640 stamp',
+      'USER app',
+      'EXPOSE 8080',
+      'COPY show.sh /usr/local/bin/',
+      'CMD ["/bin/sh", "/usr/local/bin/show.sh"]',
+      '',
+    ].join('\n'));
+    writeFileSync(spec, [
+      'services:',
+      '  app:',
+      '    build:',
+      '      context: ./app',
+      '      args:',
+      `        BASE: ${reg.host}/e2e/busybox:1`,
+      '        FLAVOUR: spiced',
+      '      network: none',
+      '',
+    ].join('\n'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await execa(process.execPath, [bin, '-p', project, 'down', '-v', '--timeout', '0'], { env, reject: false });
+    await reg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds the stages the image needs, and up runs what the Dockerfile set', async () => {
+    const build = await stack('build');
+    expect(build.exitCode, String(build.stderr)).toBe(0);
+    const lines = build.stderr.split('\n');
+    expect(lines).toContain(`[app build 1/14] FROM \${BASE} AS build`);
+    expect(lines).toContain('  | step output: built spiced from first message');
+    expect(build.stderr).toMatch(new RegExp(`built app: docker.io/library/${project}-app:latest sha256:[0-9a-f]{12} \\(\\d+ steps run, 0 from the cache\\)`));
+    // The RUN of the second stage saw no network but loopback (build.network: none).
+    const up = await stack('up', '-d');
+    expect(up.exitCode, String(up.stderr)).toBe(0);
+    expect(up.stderr).not.toMatch(/building/); // built already: up builds only a missing image
+    const out = await eventually('app output', async () => (await logOf('app')).find((l) => l.startsWith('hello there')));
+    // The ignored file never reached the first stage; --chown=app gave 4321 and the gid 4321 (a user alone: its uid as the gid, as Docker).
+    expect(out).toBe('hello there; built spiced from first message; message.txt stamp ; 4321:4321:640; lo ');
+    const ps = JSON.parse((await stack('ps', '--format', 'json')).stdout) as { name: string; image: string | null; ports: string[] }[];
+    expect(ps.find((r) => r.name === 'app')).toMatchObject({ image: `${project}-app`, ports: ['8080/tcp'] });
+  }, 120_000);
+
+  it('takes every step from the cache when nothing changed, and runs again from a changed file on', async () => {
+    const again = await stack('build');
+    expect(again.exitCode, String(again.stderr)).toBe(0);
+    expect(again.stderr).toMatch(/\(0 steps run, \d+ from the cache\)/);
+    expect(again.stderr).toMatch(/\[app build \d+\/14\] CACHED RUN echo/);
+    // A change of an ignored file changes nothing.
+    writeFileSync(join(app, 'src', 'secret.env'), 'TOKEN=changed\n');
+    expect((await stack('build')).stderr).toMatch(/\(0 steps run/);
+    writeFileSync(join(app, 'src', 'message.txt'), 'second message\n');
+    const changed = await stack('up', '-d', '--build');
+    expect(changed.exitCode, String(changed.stderr)).toBe(0);
+    expect(changed.stderr).toMatch(/\[app build \d+\/14\] CACHED WORKDIR \/src/);
+    expect(changed.stderr).toMatch(/\[app build \d+\/14\] COPY src\/ \.\//);
+    expect(changed.stderr).toMatch(/step output: built spiced from second message/);
+    expect(changed.stderr).toMatch(/image changed/);
+    await eventually('the new image runs', async () => (await logOf('app')).find((l) => l.includes('second message')));
+  }, 120_000);
+
+  it('a failing RUN stops the build with its status and its last lines, and leaves nothing behind', async () => {
+    const failing = join(dir, 'failing');
+    mkdirSync(failing, { recursive: true });
+    writeFileSync(join(failing, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN echo about to fail; exit 7\n`);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, `services:\n  broken:\n    build: ./failing\n`);
+    const r = await execa(process.execPath, [bin, '-p', `${project}f`, '-f', bad, 'up', '-d'], { env, reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/Dockerfile:2: RUN echo about to fail; exit 7: exited with code 7 \(status 7\)/);
+    expect(r.stderr).toMatch(/\| about to fail/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const layers = readdirSync(join(state, 'lib', 'image-store', 'layers'));
+    expect(layers.filter((l) => l.includes('partial'))).toEqual([]);
+    expect(existsSync(join(roots.run, `${project}f`))).toBe(false); // nothing was started
+    // A Dockerfile mistake is named at its line and column, with a suggestion.
+    writeFileSync(join(failing, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nFORM x\n`);
+    const typo = await execa(process.execPath, [bin, '-p', `${project}f`, '-f', bad, 'build'], { env, reject: false });
+    expect(typo.exitCode).toBe(1);
+    expect(typo.stderr).toMatch(/Dockerfile:2:1: .*FORM/);
+    expect(typo.stderr).toMatch(/FROM/);
+  }, 120_000);
+});
