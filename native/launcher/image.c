@@ -105,6 +105,11 @@ void mount_image_root(const struct config *c, const char *host_root) {
     snprintf(wk, sizeof wk, "/proc/self/fd/%d", work);
     if (fsconfig_string(fs, "upperdir", up) < 0 || fsconfig_string(fs, "workdir", wk) < 0)
       fail("image", errno, "service %s: overlay upper %s, work %s", c->name, c->image_upper, c->image_work);
+    /* The upper stays plain files, folders and whiteouts, whatever the kernel's defaults: a build
+     * takes a RUN step's upper as its layer (src/build), which a redirect or metacopy xattr would
+     * break. A kernel without these options refuses them; the mount goes on without. */
+    (void)fsconfig_string(fs, "redirect_dir", "off");
+    (void)fsconfig_string(fs, "metacopy", "off");
   }
   if (syscall(SYS_fsconfig, fs, LAUNCHER_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     fail("image", errno, "service %s: mount the image's overlay (%zu layers, lowest %s%s%s)", c->name, c->nimage_layers,

@@ -8,6 +8,7 @@
 // it does: its words after expansion, a COPY's source content, a RUN's build arguments) was
 // built before is taken from the build cache instead, while its layer is still in the store.
 import { createHash, randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, mkdir, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
@@ -19,7 +20,7 @@ import { chainIds, type ImageRecord, type ImageStore } from '../image/store.js';
 import { DEFAULT_SEARCH_PATH, resolveUser, type Identity } from '../runtime/index.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
-import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRequest } from './context.js';
+import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
 import { expandWord, ExpansionError, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
 import { layerDiffId } from './layer-digest.js';
 import { runStep } from './run-step.js';
@@ -583,7 +584,12 @@ async function copyStep(
     }
   }
   const rawDest = expand(ins.dest);
-  const dest = rawDest.startsWith('/') ? rawDest : `${inImage(rawDest)}${rawDest.endsWith('/') || rawDest === '.' ? '/' : ''}`;
+  const below = layerDirs(store, state);
+  // Relative to WORKDIR, and through the image's own symlinks (/var/run -> /run): the copy writes where they lead.
+  const absolute = rawDest.startsWith('/') ? rawDest : inImage(rawDest);
+  const resolved = below.length > 0 ? resolveInImage(below, absolute, imageName) : posix.normalize(absolute);
+  const into = rawDest.endsWith('/') || rawDest === '.' || rawDest.endsWith('/.');
+  const dest = resolved === '/' || !into ? resolved : `${resolved}/`;
   const owner = ins.chown !== undefined ? chownOf(expand(ins.chown), layerDirs(store, state), imageName, options.service) : undefined;
   let mode: number | undefined;
   if (ins.chmod !== undefined) {
@@ -594,7 +600,7 @@ async function copyStep(
   const request: CopyRequest = { sources, dest, ...(owner && { owner }), ...(mode !== undefined && { mode }), ...(ins.exclude.length > 0 && { exclude: ins.exclude.map(expand) }) };
   // Where the sources come from: the context, or the merged root of a stage or an image.
   const work = join(ctx.scratch, randomBytes(8).toString('hex'));
-  let root: { dir: string; excluded?: (rel: string) => boolean } = ctx.context;
+  let root: CopyRoot = ctx.context;
   let fromKey = 'context';
   if (ins.from !== undefined) {
     const from = expand(ins.from);
@@ -616,7 +622,7 @@ async function copyStep(
     const materialized = `${work}-from`;
     await mkdir(materialized, { mode: 0o700 });
     for (const source of sources) await materialize(layers, source, materialized, fromName, file, ins);
-    root = { dir: materialized };
+    root = { dir: materialized, keepOwners: true, label: fromName };
   }
   const digest = await copySourceDigest(root, request);
   const createdBy = `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`;
@@ -635,14 +641,43 @@ async function copyStep(
     }
   }
   await mkdir(work, { mode: 0o755 });
-  const below = layerDirs(store, state);
   await copyInto(root, request, work, (abs) => {
     if (below.length === 0) return undefined;
-    const e = lookupMerged(below, abs, imageName);
-    return e === undefined ? undefined : e.kind === 'dir' ? 'dir' : 'file';
+    const e = lookupMerged(below, abs, imageName, false);
+    if (e === undefined) return undefined;
+    // A folder the image has keeps its owner and mode in the layer.
+    return e.kind === 'dir' ? { kind: 'dir', mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid } : 'file';
   });
   await commitLayer(store, state, work, key, createdBy);
   return 'ran';
+}
+
+/** `path` (absolute, in the image) with the symlinks on its way resolved inside the image's merged view; the last component is resolved too when it is a symlink to a folder. */
+function resolveInImage(layers: readonly string[], path: string, image: string): string {
+  const pending = path.split('/').filter((p) => p !== '' && p !== '.');
+  const done: string[] = [];
+  for (let links = 0; pending.length > 0; ) {
+    const c = pending.shift()!;
+    if (c === '..') {
+      done.pop();
+      continue;
+    }
+    const at = `/${[...done, c].join('/')}`;
+    const e = lookupMerged(layers, at, image, false);
+    if (e?.kind === 'other' && e.stat.isSymbolicLink()) {
+      if (pending.length === 0 && lookupMerged(layers, at, image, true)?.kind !== 'dir') {
+        done.push(c); // a link to a file (or to nothing) is replaced, as Docker replaces it
+        break;
+      }
+      if (++links > 40) return `/${[...done, c, ...pending].join('/')}`; // a loop: the copy says so
+      const target = readlinkSync(e.path);
+      if (target.startsWith('/')) done.length = 0;
+      pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+      continue;
+    }
+    done.push(c);
+  }
+  return `/${done.join('/')}`;
 }
 
 /** Copies the merged view's `source` (a file or a folder; a glob: the folder its first wildcard is in) of `layers` to the same path under `into`. */
