@@ -120,6 +120,16 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     await eventually('the new image runs', async () => (await logOf('app')).find((l) => l.includes('second message')));
   }, 120_000);
 
+  it('images lists the built image under its service; down --rmi local removes it, keeping the base', async () => {
+    const images = JSON.parse((await stack('images', '--format', 'json')).stdout) as { services: string[]; repository: string; tag: string }[];
+    expect(images).toEqual([expect.objectContaining({ services: ['app'], repository: `${project}-app`, tag: 'latest' })]);
+    const down = await stack('down', '--rmi', 'local', '--timeout', '0');
+    expect(down.exitCode, String(down.stderr)).toBe(0);
+    expect(down.stderr).toMatch(new RegExp(`image ${project}-app(:latest)? removed`));
+    const left = JSON.parse((await execa(process.execPath, [bin, 'images', '--format', 'json'], { env, cwd: '/', reject: false })).stdout) as { repository: string }[];
+    expect(left.map((r) => r.repository)).toEqual([`${reg.host}/e2e/busybox`]);
+  }, 120_000);
+
   it('a failing RUN stops the build with its status and its last lines, and leaves nothing behind', async () => {
     const failing = join(dir, 'failing');
     mkdirSync(failing, { recursive: true });

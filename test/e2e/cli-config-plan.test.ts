@@ -217,14 +217,21 @@ describe('stack plan', () => {
     expect(r.stdout).toMatch(/^start-service\s+service:worker\s+new service\s+\(after .*start-service:api\)$/m);
   });
 
-  it('refuses a service that only has build:, and one with nothing to run, where the spec says them, exit 1', async () => {
-    const r = await planIn({ 'compose.yaml': 'services:\n  web:\n    environment: {A: "1"}\n  app:\n    build: .\n' });
+  it('refuses a build of a remote context, and a service with nothing to run, where the spec says them, exit 1', async () => {
+    const r = await planIn({ 'compose.yaml': 'services:\n  web:\n    environment: {A: "1"}\n  app:\n    build: https://github.com/x/y.git\n' });
     expect(r.exitCode).toBe(1);
     // In the files' order, each at its file:line:col (found in the loaded project, placed by reading the files again).
-    expect(r.stderr).toMatch(/^compose\.yaml:5:12: error: services\.app\.build: service "app" needs a build of .*; stack does not build images$/m);
+    expect(r.stderr).toMatch(/^compose\.yaml:5:12: error: services\.app\.build\.context: service "app" builds from https:\/\/github\.com\/x\/y\.git; stack builds only from a local folder$/m);
     expect(r.stderr).toMatch(/^compose\.yaml:3:5: error: services\.web: service "web" has nothing to run$/m);
     expect(r.stderr.indexOf('compose.yaml:3:5')).toBeLessThan(r.stderr.indexOf('compose.yaml:5:12'));
-    expect(r.stderr).toMatch(/name it in `image:`/);
+    expect(r.stderr).toMatch(/clone the repository/);
+  });
+
+  it('plans a service with build: whose image is not built yet, saying up builds it first', async () => {
+    const r = await planIn({ 'compose.yaml': 'services:\n  app:\n    build: .\n', Dockerfile: 'FROM scratch\n' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/start-service\s+service:app/);
+    expect(r.stderr).toMatch(/service app: up builds [a-z0-9-]+-app first/);
   });
 
   it('refuses an image: that is no image reference where the spec says it, once for a scaled service, exit 1', async () => {

@@ -41,8 +41,13 @@ export interface BuildChoices {
 }
 
 /** The image a service with `build:` is built as: its `image:`, else `<project>-<service>` as compose names it (a replica: its service's). */
-export function builtImageName(project: Project, service: Service): string {
-  return service.image ?? `${project.name}-${service.replica?.of ?? service.name}`.toLowerCase();
+export function builtImageName(project: Pick<Project, 'name'>, service: Service): string {
+  return service.image ?? defaultImageName(project, service);
+}
+
+/** compose's name of an image built for a service without `image:`: `<project>-<service>`. */
+export function defaultImageName(project: Pick<Project, 'name'>, service: Pick<Service, 'name' | 'replica'>): string {
+  return `${project.name}-${service.replica?.of ?? service.name}`.toLowerCase();
 }
 
 /** The project with each service that has `build:` naming the image it is built as (what `plan` and `config --hash` resolve from the store, building nothing). */

@@ -31,8 +31,8 @@ Needs no spec file with -p NAME: it works from what stack recorded.
 Options:
   -v, --volumes         Remove named and anonymous volumes too
       --rmi TYPE        Remove the services' images too: all (those the project ran and its spec
-                        names, each unless another project uses it) or local (images built without
-                        a name: stack builds none)
+                        names, built ones included, each unless another project uses it) or local
+                        (the images built for services without an image: name, <project>-<service>)
   -t, --timeout N       Seconds to wait for each service to stop (default: its stop_grace_period)
       --no-lock-wait    Fail at once when another stack command holds the project's lock
       --remove-orphans  Accepted for compose's sake: down always removes every service stack
@@ -83,7 +83,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const mode = progressMode(values.progress);
   const rmi = values.rmi;
   if (rmi !== undefined && rmi !== 'all' && rmi !== 'local') {
-    throw new UserError('CLI_BAD_ARGUMENTS', `stack down: --rmi ${rmi} is neither all nor local`, 'use --rmi all (the services\' images) or --rmi local (images built without a name: stack builds none)');
+    throw new UserError('CLI_BAD_ARGUMENTS', `stack down: --rmi ${rmi} is neither all nor local`, 'use --rmi all (the services\' images) or --rmi local (the images built for services without an `image:` name)');
   }
   mark('down: begin');
   const name = await projectNameFromContext(ctx);
@@ -116,13 +116,13 @@ export async function run(ctx: CommandContext): Promise<number> {
       const plan = planDown(live, { volumes: values.volumes, runFiles, cannotActOnStop: await cannotActOnStopNow(live) });
       // The services' pre_stop hooks, for the stops whose records say they have some, from the
       // project as the last `up` applied it (compose's down runs them, from the compose file).
-      const snapshot = rmi === 'all' ? readSnapshot(env.roots, name) : undefined; // read before the teardown removes it
+      const snapshot = rmi !== undefined ? readSnapshot(env.roots, name) : undefined; // read before the teardown removes it
       const startedAs = async () => (await (snapshot ?? readSnapshot(env.roots, name)))?.project;
-      const images = rmi === 'all' ? await servicesImages(ctx, await startedAs(), renderer) : undefined;
+      const images = rmi !== undefined ? await servicesImages(ctx, await startedAs(), renderer, rmi) : undefined;
       const result = await apply(plan, emptyProject(name), { env, live, sink: renderer, supervise: false, concurrency: DOWN_CONCURRENCY, startedAs });
       mark('down: applied');
       for (const n of result.notices) renderer.notice(n);
-      if (rmi === 'all') await removeImages(env.roots, name, images, renderer);
+      if (rmi !== undefined) await removeImages(env.roots, name, images, renderer, rmi);
       return true;
     }, waiting.signal).catch((e: unknown) => {
       if (waiting.signal.aborted && e instanceof Error && e.name === 'AbortError') return false;
@@ -142,16 +142,20 @@ export async function run(ctx: CommandContext): Promise<number> {
  * compose takes them from its file, so a second `down --rmi all` still removes them). A spec that
  * cannot be loaded is said, and the snapshot's are removed. Undefined when there is neither.
  */
-async function servicesImages(ctx: CommandContext, started: Project | undefined, renderer: Renderer): Promise<string[] | undefined> {
-  const names = Object.values(started?.services ?? {}).flatMap((s) => (typeof s?.imageRoot?.reference === 'string' ? [s.imageRoot.reference] : []));
+async function servicesImages(ctx: CommandContext, started: Project | undefined, renderer: Renderer, kind: 'all' | 'local'): Promise<string[] | undefined> {
+  const { defaultImageName, withBuiltImageNames } = await import('./build.js');
+  // `local`: only the images built under the name stack gave them (compose's: no custom tag).
+  const names = started === undefined ? [] : Object.values(started.services).flatMap((s) =>
+    typeof s?.imageRoot?.reference === 'string' && (kind === 'all' || (s.build !== undefined && s.image === defaultImageName(started, s))) ? [s.imageRoot.reference] : []);
   let found = started !== undefined;
   try {
     const spec = await loadFromContext(ctx, true);
     found = true;
-    names.push(...Object.values(spec.services).flatMap((s) => (s.image !== undefined ? [s.image] : [])));
+    const named = withBuiltImageNames(spec);
+    names.push(...Object.entries(named.services).flatMap(([k, s]) => (s.image !== undefined && (kind === 'all' || spec.services[k]?.image === undefined && s.build !== undefined) ? [s.image] : [])));
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    if (e.code !== 'SPEC_NOT_FOUND') renderer.notice(`warning: --rmi all: the spec's images are not removed, it cannot be loaded: ${e.message}`);
+    if (e.code !== 'SPEC_NOT_FOUND') renderer.notice(`warning: --rmi ${kind}: the spec's images are not removed, it cannot be loaded: ${e.message}`);
   }
   if (!found) return undefined;
   const { parseImageReference } = await import('../../image/reference.js');
@@ -171,8 +175,8 @@ async function servicesImages(ctx: CommandContext, started: Project | undefined,
  * keeps an image a container of another project uses; one that is not in the store is nothing to
  * do. A failure is said, not thrown: the teardown is done.
  */
-async function removeImages(roots: StateRoots, project: string, images: readonly string[] | undefined, renderer: Renderer): Promise<void> {
-  if (images === undefined) return renderer.notice(`--rmi all: no image to remove (project ${project} has no snapshot and no spec file was found)`);
+async function removeImages(roots: StateRoots, project: string, images: readonly string[] | undefined, renderer: Renderer, kind: 'all' | 'local'): Promise<void> {
+  if (images === undefined) return renderer.notice(`--rmi ${kind}: no image to remove (project ${project} has no snapshot and no spec file was found)`);
   if (images.length === 0) return;
   const [{ removeImage, shortName }, { ImageStore }, { humanSize }] = await Promise.all([import('../../image/remove.js'), import('../../image/store.js'), import('../../image/disk-usage.js')]);
   const store = ImageStore.forRoots(roots);

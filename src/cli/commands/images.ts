@@ -113,7 +113,8 @@ async function projectImages(ctx: CommandContext, names: readonly string[]): Pro
   }
   assertServices(project, names, 'images');
   const out = new Map<string, string[]>();
-  for (const [name, service] of Object.entries(project.services)) {
+  const { withBuiltImageNames } = await import('./build.js');
+  for (const [name, service] of Object.entries(withBuiltImageNames(project).services)) {
     if (service.image === undefined || (names.length > 0 && !names.includes(name))) continue;
     const ref = safeParse(service.image);
     if (!ref) continue;

@@ -44,9 +44,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const live = await observe(project.name, { roots });
   for (const w of live.warnings) ctx.stderr.write(`warning: ${w}\n`);
   const { plan: p } = await planKeeping(project, live, roots); // refused as up refuses it
-  // An image not in the store yet: `up` pulls it before it does any of this.
+  // An image not in the store yet: `up` pulls it (or builds it, for a service with build:) before it does any of this.
   for (const s of Object.values(project.services)) {
-    if (s.image !== undefined && s.imageRoot === undefined) ctx.stderr.write(`note: service ${s.name}: up pulls ${s.image} first (not in the image store)\n`);
+    if (s.image !== undefined && s.imageRoot === undefined) ctx.stderr.write(`note: service ${s.name}: up ${s.build !== undefined ? 'builds' : 'pulls'} ${s.image} first (not in the image store)\n`);
   }
   ctx.stdout.write((values.format === 'json' ? renderPlanJson(p) : renderPlan(p)) + '\n');
   return 0;
