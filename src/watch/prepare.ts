@@ -1,5 +1,5 @@
 // Checks every watch rule of the services to watch before anything is watched or started: the
-// path exists, `rebuild` is refused (no builds yet), a sync target lies in a writable volume,
+// path exists, `rebuild` is on a service with `build:`, a sync target lies in a writable volume,
 // the patterns parse. Each problem is a UserError naming the service and the rule.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -66,11 +66,11 @@ export function prepareRules(
     (service.develop?.watch ?? []).forEach((rule, i) => {
       const number = i + 1;
       const context = ruleContext(name, number, rule.path);
-      if (rule.action === 'rebuild') {
+      if (rule.action === 'rebuild' && service.build === undefined) {
         throw new UserError(
           'WATCH_REBUILD',
-          `${context}: action rebuild needs an image build, which stack does not do yet`,
-          'use action: restart (or sync+restart) for a service that runs a host program, or leave the rule out',
+          `${context}: action rebuild rebuilds the service's image, and "${name}" has no build:`,
+          'give the service a build: section, or use action: restart (or sync+restart)',
         );
       }
       let isFile: boolean;

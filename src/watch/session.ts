@@ -57,6 +57,8 @@ export interface WatchActions {
   beginRestart?(service: string): Promise<{ finish(cause: string): Promise<void> }>;
   /** Stops the service and keeps it stopped (the crash-loop pause). */
   pause(service: string): Promise<void>;
+  /** Builds the service's image again and recreates the service on it (`up -d --build --no-deps`). */
+  rebuild?(service: string, cause: string): Promise<void>;
   /** Runs a rule's exec in the service; resolves with its exit code and a bit of output. */
   exec(service: string, hook: WatchExec): Promise<{ exitCode: number | null; output: string }>;
   /** Resolves when the service's process exits within `ms` of now, else undefined. */
@@ -349,6 +351,25 @@ export class WatchSession {
         }
         if (done) copied++;
       }
+    }
+
+    // A rebuild goes before everything else the batch asks: the service is made anew from its new image.
+    if (acting.some(([rule]) => rule.rule.action === 'rebuild') && this.actions.rebuild !== undefined) {
+      const t0 = this.clock.now();
+      state.restarting = true;
+      state.generation++;
+      try {
+        await this.actions.rebuild(service, cause);
+      } catch (e) {
+        this.report.line(service, `rebuild failed: ${e instanceof Error ? e.message : String(e)}  (${cause}); watching goes on`);
+        return;
+      } finally {
+        state.restarting = false;
+      }
+      state.paused = false;
+      this.report.line(service, `rebuilt and recreated in ${this.clock.now() - t0} ms  (${cause})`);
+      this.checkEarlyExit(service, state);
+      return;
     }
 
     // 2. a restart, or 3. the rules' commands

@@ -5,6 +5,7 @@
 // `up` with what the Dockerfile set; a second build takes every step from the cache, a changed
 // file runs its COPY and what follows again; `up --build` recreates the service with the new
 // image; a failing RUN stops the build with its status and its last lines, and leaves nothing.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,41 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     expect(changed.stderr).toMatch(/image changed/);
     await eventually('the new image runs', async () => (await logOf('app')).find((l) => l.includes('second message')));
   }, 120_000);
+
+  it('watch: a rebuild rule builds the image again and recreates the service on it', async () => {
+    const watched = join(dir, 'watched.yaml');
+    writeFileSync(watched, [
+      'services:',
+      '  app:',
+      '    build:',
+      '      context: ./app',
+      '      args:',
+      `        BASE: ${reg.host}/e2e/busybox:1`,
+      '    develop:',
+      '      watch:',
+      '        - {path: ./app/src, action: rebuild}',
+      '',
+    ].join('\n'));
+    const wp = `${project}w`;
+    const watch = spawn(process.execPath, [bin, '-p', wp, '-f', watched, 'watch', '--quiet'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    watch.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    watch.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await eventually('watching', async () => (out.includes('watching 1 rule') ? true : undefined), 60_000);
+      const wroots = { run: join(state, 'run'), lib: join(state, 'lib') };
+      const log = async () => (await readLogLines(serviceFiles(wroots, wp, 'app').log)).map((l) => l.text);
+      await eventually('the first image runs', async () => (await log()).find((l) => l.includes('built plain from second message')), 30_000);
+      writeFileSync(join(app, 'src', 'message.txt'), 'third message\n');
+      await eventually('the rebuild', async () => (/app\s+rebuilt and recreated in \d+ ms {2}\(app\/src\/message\.txt changed\)/.test(out) ? true : undefined), 60_000);
+      await eventually('the new image runs', async () => (await log()).find((l) => l.includes('built plain from third message')), 30_000);
+    } finally {
+      watch.kill('SIGINT');
+      await new Promise((resolve) => watch.once('exit', resolve));
+      await execa(process.execPath, [bin, '-p', wp, '-f', watched, 'down', '--rmi', 'local', '--timeout', '0'], { env, reject: false });
+    }
+    expect(out).not.toMatch(/rebuild failed/);
+  }, 180_000);
 
   it('images lists the built image under its service; down --rmi local removes it, keeping the base', async () => {
     const images = JSON.parse((await stack('images', '--format', 'json')).stdout) as { services: string[]; repository: string; tag: string }[];

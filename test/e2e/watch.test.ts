@@ -294,7 +294,7 @@ describeWith({ root: true }, 'stack watch refuses bad rules before changing anyt
     ['a missing path', '- {path: ./nope, action: restart}', 'WATCH_PATH_MISSING', /service "app", develop.watch rule 1 .*nope does not exist/],
     ['a sync target outside every volume', '- {path: ./src, action: sync, target: /srv}', 'WATCH_TARGET', /service "app", develop.watch rule 1 .*target \/srv is not in a volume/],
     ['a pattern that does not parse', '- {path: ./src, action: restart, ignore: ["[a"]}', 'WATCH_BAD_PATTERN', /develop.watch rule 1 .*"\[a" .*does not parse/],
-    ['rebuild', '- {path: ./src, action: rebuild}', 'WATCH_REBUILD', /action rebuild needs an image build/],
+    ['rebuild of a service without build:', '- {path: ./src, action: rebuild}', 'WATCH_REBUILD', /action rebuild rebuilds the service's image, and "app" has no build:/],
   ])('%s', async (_what, rule, _code, message) => {
     const project = `wb${randomBytes(4).toString('hex')}`;
     const folder = join(dir, project);

@@ -234,7 +234,8 @@ export async function run(ctx: CommandContext, verb: 'up' | 'create' | 'scale' =
       // A watch that cannot start (an initial sync, an inotify limit) ends the foreground up: the
       // services are stopped as on Ctrl-C, then the error is reported.
       if (watchRules && !interrupt.signal.aborted) {
-        watching = await (await import('./watching.js')).startWatching(ctx, project, env, watchRules).catch((e: unknown) => {
+        const { rebuildThrough, startWatching } = await import('./watching.js');
+        watching = await startWatching(ctx, project, env, watchRules, { rebuild: rebuildThrough(ctx, (c) => run(c)) }).catch((e: unknown) => {
           watchFailed = e;
           return undefined;
         });

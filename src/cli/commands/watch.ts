@@ -13,7 +13,7 @@ import { prepareRules, watchedServices } from '../../watch/prepare.js';
 import { expandReplicas, replicaKeys } from '../../planner/replicas.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { assertServices } from './assert-services.js';
-import { startWatching } from './watching.js';
+import { rebuildThrough, startWatching } from './watching.js';
 
 const HELP = `Usage: stack watch [OPTIONS] [SERVICE...]
 
@@ -86,7 +86,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const watching = await startWatching(ctx, project, env, rules, { ...(quietMs !== undefined && { quietMs }) });
+    const up = await import('./up.js');
+    const watching = await startWatching(ctx, project, env, rules, { ...(quietMs !== undefined && { quietMs }), rebuild: rebuildThrough(ctx, (c) => up.run(c)) });
     try {
       await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
     } finally {

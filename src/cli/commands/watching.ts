@@ -29,15 +29,15 @@ export interface Watching {
 
 /** Starts watching the prepared rules of `project` (its services are up); lines go to ctx.stdout. */
 export async function startWatching(
-  ctx: Pick<CommandContext, 'stdout' | 'stderr'>,
+  ctx: CommandContext,
   project: Project,
   env: RunEnv,
   rules: readonly PreparedRule[],
-  options: { quietMs?: number } = {},
+  options: { quietMs?: number; rebuild?: RebuildService } = {},
 ): Promise<Watching> {
   const names = [...new Set(rules.map((r) => r.service))];
   const line = watchLine(Object.keys(project.services), (ctx.stdout as NodeJS.WriteStream).isTTY === true, ctx.stdout);
-  const actions = serviceActions(project, env, line);
+  const actions = serviceActions(project, env, line, options.rebuild);
   for (const rule of rules) {
     if (rule.destination?.kind === 'bound') {
       line(rule.service, `watch rule ${rule.number}: ${rule.rule.path} is bind-mounted at ${rule.rule.target}, so the service sees every change at once; nothing is copied`);
@@ -73,7 +73,15 @@ function watchLine(services: readonly string[], colour: boolean, out: NodeJS.Wri
 }
 
 /** The real verbs a watch session uses, bound to one project. */
-function serviceActions(project: Project, env: RunEnv, line: (service: string, text: string) => void): WatchActions {
+/** `stack up -d --build --no-deps SERVICE`, as the caller runs `up` (watch's `rebuild` action). */
+export type RebuildService = (service: string) => Promise<number>;
+
+/** A `rebuild` through `up`: the image built again (its output only when it fails), then an up of the service alone, which recreates it on the new image. */
+export function rebuildThrough(ctx: CommandContext, up: (ctx: CommandContext) => Promise<number>): RebuildService {
+  return (service) => up({ ...ctx, args: ['-d', '--no-deps', '--build', '--progress', 'quiet', service] });
+}
+
+function serviceActions(project: Project, env: RunEnv, line: (service: string, text: string) => void, rebuild: RebuildService | undefined): WatchActions {
   const sink = { ...nullSink, notice: (message: string) => line('', message) }; // events stay quiet: one line per action is printed instead
   let userDb: ReturnType<typeof loadUserDb> | undefined;
   const owners = new Map<string, { uid: number; gid: number } | undefined>();
@@ -102,6 +110,12 @@ function serviceActions(project: Project, env: RunEnv, line: (service: string, t
         },
       };
     },
+    ...(rebuild !== undefined && {
+      async rebuild(service: string) {
+        const code = await rebuild(service);
+        if (code !== 0) throw new UserError('WATCH_REBUILD_FAILED', `the up after the rebuild of "${service}" ended with status ${code}`, 'its output above says why');
+      },
+    }),
     async pause(service) {
       const target = await asUpMadeIt(service);
       await stopServicesNamed({ env, project: target, services: withReplicas(target, [service]), cause: 'exited right after a watch restart', sink });
