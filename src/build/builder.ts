@@ -9,7 +9,7 @@
 // built before is taken from the build cache instead, while its layer is still in the store.
 import { createHash, randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
-import { chmod, copyFile, lchown, lstat, mkdir, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
 import { copyImageContent } from '../image/copy-up.js';
@@ -21,9 +21,11 @@ import { DEFAULT_SEARCH_PATH, resolveUser, type Identity } from '../runtime/inde
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
 import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
-import { expandWord, ExpansionError, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
+import { expandWord, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
 import { layerDiffId } from './layer-digest.js';
 import { runStep } from './run-step.js';
+import { parseRunMount, RunMountError, type RunMount } from './run-mounts.js';
+import type { ViewMount } from '../runtime/index.js';
 
 /** What to build and how. */
 export interface BuildOptions {
@@ -97,12 +99,29 @@ interface StageState {
   args: Map<string, string | undefined>;
   /** The base image's name, for messages. */
   base: string;
+  /** When the last step that made a layer made it (a cached one: when it was first made): what the history and the config's `created` say, so a rebuild that changes nothing keeps the image ID. */
+  created: string;
+  /** Whether this stage set CMD (an ENTRYPOINT after it keeps it, as BuildKit does). */
+  cmdSet: boolean;
+}
+
+/** BuildKit's automatic platform ARGs for this host (the build's platform is the target's: stack builds for the host). */
+function platformArgs(): Record<string, string> {
+  const p = hostPlatform();
+  const platform = formatPlatform(p);
+  return {
+    TARGETPLATFORM: platform, TARGETOS: p.os, TARGETARCH: p.architecture, TARGETVARIANT: p.variant,
+    BUILDPLATFORM: platform, BUILDOS: p.os, BUILDARCH: p.architecture, BUILDVARIANT: p.variant,
+  };
 }
 
 /** ARGs that need no declaration (BuildKit's predefined proxy arguments). */
 const PREDEFINED_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+/** The time of an image nothing dates (FROM scratch with no layer made). */
+const EPOCH = '1970-01-01T00:00:00Z';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -124,8 +143,14 @@ function stepError(file: string, ins: Instruction, code: string, what: string, h
   return new UserError(code, `${file}:${ins.line}: ${ins.original.split('\n')[0]}: ${what}`, hint);
 }
 
+/** An error of an instruction's, with the Dockerfile's line and the instruction in front (unless it has them). */
+function located(file: string, ins: Instruction, e: unknown): unknown {
+  if (!(e instanceof UserError) || e.message.startsWith(`${file}:`) || e.code === 'BUILD_CANCELLED') return e;
+  return new UserError(e.code, `${file}:${ins.line}: ${ins.original.split('\n')[0]}: ${e.message.replace(/^service "[^"]*": /, '')}`, e.hint, { cause: e });
+}
+
 /** The stages the target needs, in Dockerfile order. */
-function neededStages(df: Dockerfile, target: string | undefined, file: string): number[] {
+function neededStages(df: Dockerfile, target: string | undefined, file: string, expand: (word: string) => string): number[] {
   const byName = new Map<string, number>();
   df.stages.forEach((s, i) => {
     if (s.name !== undefined) byName.set(s.name.toLowerCase(), i);
@@ -144,7 +169,13 @@ function neededStages(df: Dockerfile, target: string | undefined, file: string):
     if (needed.has(i)) return;
     needed.add(i);
     const stage = df.stages[i]!;
-    const refer = (word: string): void => {
+    const refer = (raw: string): void => {
+      let word = raw;
+      try {
+        word = expand(raw); // `FROM base-${V}`, `COPY --from=${STAGE}` (with the global ARGs)
+      } catch {
+        // an expansion error is the instruction's own, said where it is built
+      }
       const named = byName.get(word.toLowerCase());
       if (named !== undefined && named < i) visit(named);
       else if (/^\d+$/.test(word) && Number(word) < i) visit(Number(word));
@@ -156,14 +187,24 @@ function neededStages(df: Dockerfile, target: string | undefined, file: string):
   return [...needed].sort((a, b) => a - b);
 }
 
-/** A `--chown` value resolved in the stage's own /etc/passwd and /etc/group: `user` alone gives its uid as the gid too, as Docker does. */
+/**
+ * A `--chown` value resolved in the stage's own /etc/passwd and /etc/group, as BuildKit does: a
+ * user name alone gives its primary group, a uid alone the same number as the gid.
+ */
 function chownOf(value: string, layers: readonly string[], image: string, service: string): { uid: number; gid: number } {
   const [user = '', group] = value.split(':');
   const db = layers.length > 0 ? loadLayeredUserDb(layers, image) : { passwd: [], group: [] };
-  const uid = /^\d+$/.test(user) ? Number(user) : resolveUser(service, user, db).uid;
-  if (group === undefined) return { uid, gid: uid };
-  const gid = /^\d+$/.test(group) ? Number(group) : resolveUser(service, `${user}:${group}`, db).gid;
-  return { uid, gid };
+  try {
+    const named = /^\d+$/.test(user) ? undefined : resolveUser(service, user, db);
+    const uid = named?.uid ?? Number(user);
+    if (group === undefined || group === '') return { uid, gid: named?.gid ?? uid };
+    const gid = /^\d+$/.test(group) ? Number(group) : resolveUser(service, `0:${group}`, db).gid;
+    return { uid, gid };
+  } catch (e) {
+    if (!(e instanceof UserError) || (e.code !== 'USER_UNKNOWN' && e.code !== 'GROUP_UNKNOWN')) throw e;
+    const what = e.code === 'USER_UNKNOWN' ? `user "${user}" is not in the /etc/passwd` : `group "${group}" is not in the /etc/group`;
+    throw new UserError(e.code, `--chown=${value}: ${what} of ${image}`, 'name a user and group the image defines (add them in a RUN before), or give numbers: --chown=1000:1000');
+  }
 }
 
 /** The argv of a RUN, CMD or ENTRYPOINT: the exec form as written, the shell form in the stage's SHELL. */
@@ -171,16 +212,23 @@ function argvOf(command: CommandForm, shell: readonly string[]): string[] {
   return command.kind === 'exec' ? [...command.argv] : [...shell, command.command];
 }
 
-/** Whether a file starts like an archive ADD would unpack (tar, gzip, bzip2, xz). */
-async function looksLikeArchive(path: string): Promise<boolean> {
-  let head: Buffer;
+/** Whether the context's file `rel` starts like an archive ADD would unpack (tar, gzip, bzip2, xz); nothing outside the context is read. */
+async function looksLikeArchive(context: string, rel: string): Promise<boolean> {
+  const head = Buffer.alloc(512);
+  let length = 0;
   try {
-    const st = await lstat(path);
-    if (!st.isFile()) return false;
-    head = (await readFile(path)).subarray(0, 512);
+    const path = await realpath(join(context, posix.normalize(`/${rel}`)));
+    if (!path.startsWith(`${await realpath(context)}/`) || !(await lstat(path)).isFile()) return false; // the copy says what is wrong
+    const handle = await open(path, 'r');
+    try {
+      length = (await handle.read(head, 0, head.length, 0)).bytesRead;
+    } finally {
+      await handle.close();
+    }
   } catch {
     return false;
   }
+  if (length < head.length) head.fill(0, length);
   if (head[0] === 0x1f && head[1] === 0x8b) return true;
   if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
@@ -192,7 +240,17 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
   const { store } = options;
   const file = options.dockerfile.path;
   const df = parseDockerfile(options.dockerfile.text, file);
-  const stageIndexes = neededStages(df, options.target, file);
+  // The values of the ARGs before the first FROM: their defaults, or the build's arguments; the
+  // platform's (TARGETARCH, ...) besides, as BuildKit defines them in the global scope.
+  const automatic = platformArgs();
+  const global = new Map<string, string | undefined>(Object.entries(automatic));
+  for (const ins of df.globalArgs) {
+    for (const a of ins.args) {
+      const given = options.args[a.name];
+      global.set(a.name, given ?? (a.default !== undefined ? expandWord(a.default, (n) => global.get(n), df.escape) : automatic[a.name]));
+    }
+  }
+  const stageIndexes = neededStages(df, options.target, file, (word) => expandWord(word, (n) => global.get(n), df.escape));
   await store.init();
   const context = await openContext(options.context, file);
   // The build's own folder in the store's layers/ (same file system as the layers, so a step's
@@ -205,14 +263,6 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
   let cached = 0;
   try {
     await mkdir(scratch, { mode: 0o700 });
-    // The values of the ARGs before the first FROM: their defaults, or the build's arguments.
-    const global = new Map<string, string | undefined>();
-    for (const ins of df.globalArgs) {
-      for (const a of ins.args) {
-        const given = options.args[a.name];
-        global.set(a.name, given ?? (a.default !== undefined ? expandWord(a.default, (n) => global.get(n), df.escape) : undefined));
-      }
-    }
     const done = new Map<number, StageState>();
     const total = stageIndexes.reduce((n, i) => n + 1 + df.stages[i]!.instructions.length, 0);
     let index = 0;
@@ -225,13 +275,13 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
         options.onStep({ ...(stageName !== undefined && { stage: stageName }), index, total, text, cached: fromCache });
       };
       const state = await fromInstruction(stage.from, global, done, df, options, file).catch((e: unknown) => {
-        throw e instanceof ExpansionError ? stepError(file, stage.from, e.code, e.message, e.hint) : e;
+        throw located(file, stage.from, e);
       });
       step(stage.from.original, false);
       for (const ins of stage.instructions) {
         if (options.signal?.aborted) throw new UserError('BUILD_CANCELLED', `build of service "${options.service}" cancelled`);
         const hit = await instruction(ins, state, { df, options, file, context, global, done, scratch }, (fromCache) => step(ins.original.split('\n')[0]!, fromCache)).catch((e: unknown) => {
-          throw e instanceof ExpansionError ? stepError(file, ins, e.code, e.message, e.hint) : e;
+          throw located(file, ins, e);
         });
         if (hit === 'cached') cached++;
         else if (hit === 'ran') ran++;
@@ -262,11 +312,13 @@ async function fromInstruction(
   const earlier = df.stages.findIndex((s) => s.name !== undefined && s.name.toLowerCase() === image.toLowerCase());
   if (earlier >= 0 && done.has(earlier)) {
     const s = done.get(earlier)!;
-    return { ...s, layers: [...s.layers], diffIds: [...s.diffIds], sizes: [...s.sizes], config: structuredClone(s.config), history: [...s.history], args: new Map(), key: sha256(`${s.key}\nFROM stage`) };
+    const config = structuredClone(s.config);
+    delete config.OnBuild; // a stage's triggers are its own image's, not run for the stages built from it
+    return { ...s, layers: [...s.layers], diffIds: [...s.diffIds], sizes: [...s.sizes], config, history: [...s.history], args: new Map(), key: sha256(`${s.key}\nFROM stage`), cmdSet: false };
   }
   if (image.toLowerCase() === 'scratch') {
     const p = hostPlatform();
-    return { layers: [], diffIds: [], sizes: [], config: { Env: [] }, history: [], platform: { os: p.os, architecture: p.architecture, variant: p.variant }, key: sha256('scratch'), args: new Map(), base: 'scratch' };
+    return { layers: [], diffIds: [], sizes: [], config: { Env: [] }, history: [], platform: { os: p.os, architecture: p.architecture, variant: p.variant }, key: sha256('scratch'), args: new Map(), base: 'scratch', created: EPOCH, cmdSet: false };
   }
   const record = await options.baseImage(image, options.pull);
   const bytes = await options.store.readBlob(record.configDigest);
@@ -298,6 +350,8 @@ async function fromInstruction(
     key: sha256(`image ${record.configDigest}`),
     args: new Map(),
     base: image,
+    created: config.created ?? EPOCH,
+    cmdSet: false,
   };
 }
 
@@ -316,15 +370,26 @@ const layerDirs = (store: ImageStore, state: StageState): string[] => state.laye
 
 /** Records an instruction that only changes the config. */
 function configStep(state: StageState, ins: Instruction, change: () => void): void {
+  const before = stepInputs(state.config);
   change();
-  state.key = sha256(`${state.key}\n${ins.keyword} ${JSON.stringify(state.config)}`);
-  state.history.push({ created: new Date().toISOString(), created_by: `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`, empty_layer: true, comment: 'stack build' });
+  // Only what a later RUN or COPY sees moves the cache key: a LABEL or CMD changed near the top
+  // leaves the steps below it cached, as BuildKit's graph has no node for them.
+  const after = stepInputs(state.config);
+  if (after !== before) state.key = sha256(`${state.key}\n${after}`);
+  state.history.push({ created: state.created, created_by: `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`, empty_layer: true, comment: 'stack build' });
+}
+
+/** The part of the config a RUN or COPY depends on. */
+function stepInputs(c: RunConfig): string {
+  return JSON.stringify([c.Env, c.User ?? '', c.WorkingDir ?? '', c.Shell ?? null]);
 }
 
 /** A cache entry: the layer a step made (none when it changed nothing). */
 interface CacheEntry {
   readonly diffId?: string;
   readonly size?: number;
+  /** When the step was made (the history's time of it on every later build). */
+  readonly created?: string;
 }
 
 function cachePath(store: ImageStore, key: string): string {
@@ -334,9 +399,11 @@ function cachePath(store: ImageStore, key: string): string {
 /** Adds a layer to the state: `dir` (a folder in the build's scratch) becomes the store's layer of its ChainID. No layer when `dir` is empty. */
 async function commitLayer(store: ImageStore, state: StageState, dir: string, key: string, createdBy: string): Promise<void> {
   const entries = await readdir(dir);
+  const created = new Date().toISOString();
   if (entries.length === 0) {
-    await writeJsonAtomic(cachePath(store, key), {} satisfies CacheEntry);
-    state.history.push({ created: new Date().toISOString(), created_by: createdBy, empty_layer: true, comment: 'stack build' });
+    await writeJsonAtomic(cachePath(store, key), { created } satisfies CacheEntry);
+    state.created = created;
+    state.history.push({ created, created_by: createdBy, empty_layer: true, comment: 'stack build' });
     return;
   }
   const { diffId, size } = await layerDiffId(dir);
@@ -348,16 +415,18 @@ async function commitLayer(store: ImageStore, state: StageState, dir: string, ke
   state.layers.push(chain);
   state.diffIds.push(diffId);
   state.sizes.push(size);
-  state.history.push({ created: new Date().toISOString(), created_by: createdBy, comment: 'stack build' });
-  await writeJsonAtomic(cachePath(store, key), { diffId, size } satisfies CacheEntry);
+  state.created = created;
+  state.history.push({ created, created_by: createdBy, comment: 'stack build' });
+  await writeJsonAtomic(cachePath(store, key), { diffId, size, created } satisfies CacheEntry);
 }
 
 /** The cached result of `key` when its layer is still in the store: applied to `state`, true. */
 async function fromCache(store: ImageStore, state: StageState, key: string, createdBy: string): Promise<boolean> {
   const entry = (await readJson(cachePath(store, key)).catch(() => undefined)) as CacheEntry | undefined;
   if (entry === undefined) return false;
+  if (entry.created !== undefined) state.created = entry.created;
   if (entry.diffId === undefined) {
-    state.history.push({ created: new Date().toISOString(), created_by: createdBy, empty_layer: true, comment: 'stack build' });
+    state.history.push({ created: state.created, created_by: createdBy, empty_layer: true, comment: 'stack build' });
     return true;
   }
   const chain = chainIds([...state.diffIds, entry.diffId]).at(-1)!;
@@ -365,7 +434,7 @@ async function fromCache(store: ImageStore, state: StageState, key: string, crea
   state.layers.push(chain);
   state.diffIds.push(entry.diffId);
   state.sizes.push(entry.size ?? 0);
-  state.history.push({ created: new Date().toISOString(), created_by: createdBy, comment: 'stack build' });
+  state.history.push({ created: state.created, created_by: createdBy, comment: 'stack build' });
   return true;
 }
 
@@ -385,17 +454,16 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
       // An ARG changes what RUN sees (the key of a RUN has the values it gets), not the image.
       for (const a of ins.args) {
         const given = options.args[a.name];
+        // Declared without a value: the global one (an ARG before FROM, or the platform's: TARGETARCH ...).
         state.args.set(a.name, given ?? (a.default !== undefined ? expand(a.default) : ctx.global.get(a.name)));
       }
       announce(false);
       return 'config';
     case 'ENV':
       configStep(state, ins, () => {
+        // Every word is expanded against the environment from before the instruction (BuildKit).
         let next = [...env];
-        for (const [k, v] of ins.pairs) {
-          const value = expandWord(v, (n) => envGet(next, n) ?? state.args.get(n), df.escape);
-          next = envSet(next, expand(k), value);
-        }
+        for (const [k, v] of ins.pairs) next = envSet(next, expand(k), expand(v));
         state.config.Env = next;
       });
       announce(false);
@@ -452,10 +520,12 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
     case 'ENTRYPOINT':
       configStep(state, ins, () => {
         const argv = argvOf(ins.command, state.config.Shell ?? DEFAULT_SHELL);
-        if (ins.keyword === 'CMD') state.config.Cmd = argv;
-        else {
+        if (ins.keyword === 'CMD') {
+          state.config.Cmd = argv;
+          state.cmdSet = true;
+        } else {
           state.config.Entrypoint = argv;
-          state.config.Cmd = null; // an ENTRYPOINT resets the CMD of the base, as in Docker
+          if (!state.cmdSet) state.config.Cmd = null; // an ENTRYPOINT resets the base's CMD, not one this stage set (BuildKit)
         }
       });
       announce(false);
@@ -503,9 +573,12 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
       state.config.WorkingDir = dir;
       const key = sha256(`${state.key}\nWORKDIR ${dir} ${state.config.User ?? ''}`);
       state.key = key;
-      const existing = state.layers.length > 0 ? lookupMerged(layerDirs(store, state), dir, imageName) : undefined;
+      const below = layerDirs(store, state);
+      // Where it is: through the image's own symlinks (/var/run/x with /var/run -> /run makes /run/x).
+      const real = below.length > 0 ? resolveInImage(below, dir, imageName) : dir;
+      const existing = below.length > 0 ? lookupMerged(below, real, imageName) : undefined;
       if (existing?.kind === 'dir') {
-        state.history.push({ created: new Date().toISOString(), created_by: `WORKDIR ${dir}`, empty_layer: true, comment: 'stack build' });
+        state.history.push({ created: state.created, created_by: `WORKDIR ${dir}`, empty_layer: true, comment: 'stack build' });
         announce(false);
         return 'config';
       }
@@ -514,15 +587,22 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
         return 'cached';
       }
       announce(false);
-      // Made as BuildKit makes it: its missing folders 0755, owned by the stage's USER.
+      // Made as BuildKit makes it: its missing folders 0755, owned by the stage's USER; the
+      // folders on its way that the image has keep their mode and owner in the layer.
       const owner = ownerOf(state, store, imageName, options.service);
       const layer = join(ctx.scratch, randomBytes(8).toString('hex'));
       await mkdir(layer, { mode: 0o755 });
       let at = layer;
-      for (const part of dir.split('/').filter((p) => p !== '')) {
+      let inside = '';
+      for (const part of real.split('/').filter((p) => p !== '')) {
         at = join(at, part);
+        inside = `${inside}/${part}`;
+        const there = below.length > 0 ? lookupMerged(below, inside, imageName, false) : undefined;
+        if (there !== undefined && there.kind !== 'dir') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a working folder that is not a file');
         await mkdir(at, { mode: 0o755 });
-        await lchown(at, owner.uid, owner.gid);
+        const [mode, uid, gid] = there?.kind === 'dir' ? [there.stat.mode & 0o7777, there.stat.uid, there.stat.gid] : [0o755, owner.uid, owner.gid];
+        await lchown(at, uid, gid);
+        await chmod(at, mode);
       }
       await commitLayer(store, state, layer, key, `WORKDIR ${dir}`);
       return 'ran';
@@ -621,7 +701,7 @@ async function copyStep(
     }
     const materialized = `${work}-from`;
     await mkdir(materialized, { mode: 0o700 });
-    for (const source of sources) await materialize(layers, source, materialized, fromName, file, ins);
+    for (const source of sources) await materialize(layers, source, materialized, fromName);
     root = { dir: materialized, keepOwners: true, label: fromName };
   }
   const digest = await copySourceDigest(root, request);
@@ -635,7 +715,7 @@ async function copyStep(
   announce(false);
   if (ins.keyword === 'ADD' && ins.from === undefined) {
     for (const s of sources) {
-      if (!/[*?[]/.test(s) && (await looksLikeArchive(join(ctx.context.dir, posix.normalize(`/${s}`))))) {
+      if (!/[*?[]/.test(s) && (await looksLikeArchive(ctx.context.dir, s))) {
         throw stepError(file, ins, 'BUILD_UNSUPPORTED', `ADD of the archive ${s} would unpack it; stack does not unpack archives in ADD yet`, 'COPY the archive and unpack it in a RUN step (tar -xf)');
       }
     }
@@ -681,7 +761,7 @@ function resolveInImage(layers: readonly string[], path: string, image: string):
 }
 
 /** Copies the merged view's `source` (a file or a folder; a glob: the folder its first wildcard is in) of `layers` to the same path under `into`. */
-async function materialize(layers: readonly string[], source: string, into: string, image: string, file: string, ins: Instruction): Promise<void> {
+async function materialize(layers: readonly string[], source: string, into: string, image: string): Promise<void> {
   const parts = posix.normalize(`/${source}`).split('/').filter((p) => p !== '');
   const wild = parts.findIndex((p) => /[*?[]/.test(p));
   const path = `/${(wild < 0 ? parts : parts.slice(0, wild)).join('/')}`;
@@ -702,13 +782,13 @@ async function materialize(layers: readonly string[], source: string, into: stri
       await copyImageContent(layers, path, target, image);
       return;
     }
-    if (real === undefined) throw stepError(file, ins, 'COPY_SOURCE_MISSING', `${source} in ${image} is a symlink to nothing`);
+    if (real === undefined) throw new UserError('COPY_SOURCE_MISSING', `${source} in ${image} is a symlink to nothing`, 'copy what the link points at, or fix the link');
     await copyFile(real.kind === 'other' ? real.path : '', target);
     return;
   }
   await copyFile(entry.path, target);
+  await lchown(target, entry.stat.uid, entry.stat.gid); // before the mode: a chown clears set-id bits
   await chmod(target, entry.stat.mode & 0o7777);
-  await lchown(target, entry.stat.uid, entry.stat.gid);
   await utimes(target, entry.stat.atime, entry.stat.mtime);
 }
 
@@ -724,7 +804,15 @@ async function runInstruction(
 ): Promise<'ran' | 'cached'> {
   const { options, file } = ctx;
   const store = options.store;
-  if (ins.mounts.length > 0) throw stepError(file, ins, 'BUILD_UNSUPPORTED', 'RUN --mount is not supported by stack yet', 'leave --mount out (a cache mount only speeds a build up; a secret can come from a build argument)');
+  const mounts: RunMount[] = [];
+  for (const m of ins.mounts) {
+    try {
+      mounts.push(parseRunMount(lookupExpand(m, lookup, ctx), workdir));
+    } catch (e) {
+      if (e instanceof RunMountError) throw stepError(file, ins, 'BUILD_RUN_MOUNT', e.message, e.hint);
+      throw e;
+    }
+  }
   const network = ins.network === undefined || ins.network === 'default' ? options.network : ins.network;
   if (network !== 'host' && network !== 'none') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--network=${ins.network} is not a network mode`, 'use --network=default, host or none');
   const argv = argvOf(ins.command, state.config.Shell ?? DEFAULT_SHELL);
@@ -737,9 +825,10 @@ async function runInstruction(
     env[eq < 0 ? e : e.slice(0, eq)] = eq < 0 ? '' : e.slice(eq + 1);
   }
   if (env.PATH === undefined) env.PATH = DEFAULT_SEARCH_PATH;
-  void lookup;
   const argsUsed = [...state.args].filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
-  const key = sha256(`${state.key}\nRUN ${JSON.stringify(argv)} ${JSON.stringify(argsUsed)} ${network}`);
+  // What the step's bind mounts show is part of its input; a cache mount's content is not (BuildKit's rule).
+  const views = await Promise.all(mounts.map((m) => mountView(m, ctx, state, imageName)));
+  const key = sha256(`${state.key}\nRUN ${JSON.stringify(argv)} ${JSON.stringify(argsUsed)} ${network} ${JSON.stringify(views.map((v) => v.key))}`);
   state.key = key;
   const createdBy = `RUN ${ins.original.slice(3).trim()}`;
   if (!options.noCache && (await fromCache(store, state, key, createdBy))) {
@@ -768,14 +857,80 @@ async function runInstruction(
       work,
       scratch: join(dir, 'step'),
       network,
+      mounts: views.map((v) => v.mount),
       onLine: options.onLine,
       ...(options.signal && { signal: options.signal }),
     },
     `${file}:${ins.line}: ${ins.original.split('\n')[0]}`,
   );
   await rm(work, { recursive: true, force: true });
+  await removeMountStubs(upper, mounts.map((m) => m.target), layers, imageName);
   await commitLayer(store, state, upper, key, createdBy);
   return 'ran';
+}
+
+/** A `--mount` value with its variables expanded as the instruction's other words are. */
+function lookupExpand(text: string, lookup: (name: string) => string | undefined, ctx: StepContext): string {
+  return expandWord(text, lookup, ctx.df.escape);
+}
+
+/** What the launcher mounts for a RUN's `--mount`, and what of it goes into the step's cache key. */
+async function mountView(m: RunMount, ctx: StepContext, state: StageState, imageName: string): Promise<{ mount: ViewMount; key: string }> {
+  const store = ctx.options.store;
+  if (m.type === 'tmpfs') return { mount: { type: 'tmpfs', target: m.target, readOnly: false, ...(m.sizeBytes !== undefined && { sizeBytes: m.sizeBytes }) }, key: `tmpfs ${m.target}` };
+  if (m.type === 'cache') {
+    // Kept in the store between builds, one folder per id (the target when none is given).
+    const dir = join(store.root, 'build-cache-mounts', sha256(m.id));
+    const made = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (made !== undefined) {
+      await lchown(dir, m.uid, m.gid);
+      await chmod(dir, m.mode);
+    }
+    return { mount: { type: 'bind', source: dir, target: m.target, readOnly: m.readOnly }, key: `cache ${m.id} ${m.target} ${m.readOnly}` };
+  }
+  // A bind: a read-only copy of what the context shows there (its .dockerignore obeyed), or of a stage's or an image's files.
+  const copy = join(ctx.scratch, randomBytes(8).toString('hex'));
+  await mkdir(copy, { mode: 0o755 });
+  if (m.from === undefined) {
+    const request: CopyRequest = { sources: [m.source], dest: '/mount/' };
+    const digest = await copySourceDigest(ctx.context, request);
+    await copyInto(ctx.context, request, copy, () => undefined);
+    const st = await lstat(join(ctx.context.dir, posix.normalize(`/${m.source}`))).catch(() => undefined);
+    const source = st?.isDirectory() === false ? join(copy, 'mount', posix.basename(posix.normalize(`/${m.source}`))) : join(copy, 'mount');
+    return { mount: { type: 'bind', source, target: m.target, readOnly: true }, key: `bind ${m.source} ${m.target} ${digest}` };
+  }
+  const stageIndex = ctx.df.stages.findIndex((s, i) => (s.name !== undefined && s.name.toLowerCase() === m.from!.toLowerCase()) || String(i) === m.from);
+  const s = stageIndex >= 0 ? ctx.done.get(stageIndex) : undefined;
+  let layers: string[];
+  let key: string;
+  if (s !== undefined) {
+    layers = layerDirs(store, s);
+    key = s.key;
+  } else {
+    const record = await ctx.options.baseImage(m.from, false);
+    layers = record.layers.map((l) => store.layerDir(l));
+    key = record.configDigest;
+  }
+  await materialize(layers, m.source, copy, `${imageName} --mount from=${m.from}`);
+  return { mount: { type: 'bind', source: join(copy, posix.normalize(`/${m.source}`)), target: m.target, readOnly: true }, key: `bind from ${key} ${m.source} ${m.target}` };
+}
+
+/** The folders and files the launcher made in a RUN's upper to mount on (targets the image lacks): removed, as BuildKit removes its mount stubs. */
+async function removeMountStubs(upper: string, targets: readonly string[], layers: readonly string[], image: string): Promise<void> {
+  for (const target of targets) {
+    let path = posix.normalize(target);
+    while (path !== '/' && lookupMerged(layers, path, image, false) === undefined) {
+      const at = join(upper, path);
+      const st = await lstat(at).catch(() => undefined);
+      if (st === undefined) break;
+      if (st.isDirectory()) {
+        if ((await readdir(at)).length > 0) break;
+        await rmdir(at);
+      } else if (st.isFile() && st.size === 0) await rm(at, { force: true });
+      else break;
+      path = posix.dirname(path);
+    }
+  }
 }
 
 /** Writes the image's config and manifest blobs and its records; the store then keeps its layers. */
@@ -786,7 +941,7 @@ async function writeImage(store: ImageStore, state: StageState, names: readonly 
     if (c[k] !== undefined && c[k] !== null) runConfig[k] = c[k];
   }
   const config = {
-    created: new Date().toISOString(),
+    created: state.created,
     architecture: state.platform.architecture,
     os: state.platform.os,
     ...(state.platform.variant !== '' && { variant: state.platform.variant }),

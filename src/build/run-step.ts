@@ -11,7 +11,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Service } from '../spec/project.js';
-import { deviceRulesFor, describeExit, followLogs, launch, openCgroups, type Identity } from '../runtime/index.js';
+import { deviceRulesFor, describeExit, followLogs, launch, openCgroups, type Identity, type ViewMount } from '../runtime/index.js';
 import { awaitExitRecord, statusCode } from '../state/exit-record.js';
 
 /** What a RUN step runs and on what. */
@@ -33,6 +33,8 @@ export interface RunStep {
   /** A folder of the step's own for its log, exit record and /etc name files. */
   readonly scratch: string;
   readonly network: 'host' | 'none';
+  /** `RUN --mount`s: host folders bound (and tmpfs) into the step's view. */
+  readonly mounts?: readonly ViewMount[];
   /** Each line the step writes, as it comes. */
   readonly onLine: (text: string) => void;
   readonly signal?: AbortSignal;
@@ -116,7 +118,7 @@ export async function runStep(step: RunStep, describe: string): Promise<void> {
       netns: step.network === 'host' ? 'host' : 'new',
       logPath,
       exitPath,
-      view: { etcFiles: files, mounts: [], image: { layers: step.layers, upper: { upper: step.upper, work: step.work } } },
+      view: { etcFiles: files, mounts: step.mounts ?? [], image: { layers: step.layers, upper: { upper: step.upper, work: step.work } } },
       devices: [],
     });
     follower = followLogs(

@@ -1,15 +1,20 @@
 // Which services stack can run: host programs, images, and images built from a local
 // `build:` context (src/build; a remote context is refused by name before anything is planned).
 import { SpecError, type Diagnostic } from '../spec/diagnostics.js';
-import type { Project } from '../spec/project.js';
+import type { Project, Service } from '../spec/project.js';
 import { checkHostSupport } from './host-support.js';
+
+/** Whether stack builds the service's image: it has `build:` of a local folder (one with a remote context and an `image:` runs that image, pulled). */
+export function builtLocally(service: Pick<Service, 'build'>): boolean {
+  return service.build !== undefined && service.build.context.startsWith('/');
+}
 
 /** Errors for every service that cannot run, all at once; empty when the project can run. */
 export function checkRunnable(project: Project): Diagnostic[] {
   const found: Diagnostic[] = [];
   for (const name of Object.keys(project.services).sort()) {
     const service = project.services[name];
-    if (service?.build !== undefined && !service.build.context.startsWith('/')) {
+    if (service?.build !== undefined && !builtLocally(service) && service.image === undefined) {
       found.push({
         severity: 'error',
         code: 'BUILD_CONTEXT_REMOTE',
@@ -21,7 +26,7 @@ export function checkRunnable(project: Project): Diagnostic[] {
       });
       continue;
     }
-    if (!service || service.image !== undefined || service.build !== undefined) continue;
+    if (!service || service.image !== undefined || builtLocally(service)) continue;
     if (!service.command?.length && !service.entrypoint?.length) {
       found.push({
         severity: 'error',

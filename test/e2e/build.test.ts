@@ -43,7 +43,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     writeFileSync(join(app, 'src', 'message.txt'), 'first message\n');
     writeFileSync(join(app, 'src', 'secret.env'), 'TOKEN=do-not-copy\n');
     writeFileSync(join(app, '.dockerignore'), '**/*.env\n');
-    writeFileSync(join(app, 'show.sh'), 'echo "$GREETING; $(cat stamp); $(tr "\\n" " " < listing); $(id -u):$(stat -c %g:%a stamp); $(tr "\\n" " " < interfaces)"\nexec sleep 3600\n');
+    writeFileSync(join(app, 'show.sh'), 'echo "$GREETING; $(cat stamp); $(tr "\\n" " " < listing); $(id -u):$(stat -c %g:%a stamp); $(tr "\\n" " " < interfaces); runs $(cat runs); bind $(cat bind-list); mnt $(ls /mnt 2>/dev/null | wc -l) cache $(ls /var/cache 2>/dev/null | wc -l)"\nexec sleep 3600\n');
     writeFileSync(join(app, 'Dockerfile'), [
       '# syntax=docker/dockerfile:1',
       'ARG BASE',
@@ -60,6 +60,8 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
       'COPY --from=build --chown=app /src/stamp /src/listing ${TARGET}/',
       'WORKDIR $TARGET',
       'RUN cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " > interfaces; chmod 0640 stamp',
+      'RUN --mount=type=cache,target=/var/cache/demo --mount=type=bind,source=src,target=/mnt/src \\',
+      '    echo run >> /var/cache/demo/runs && wc -l < /var/cache/demo/runs | tr -d " " > runs && ls /mnt/src | tr "\\n" " " > bind-list',
       'USER app',
       'EXPOSE 8080',
       'COPY show.sh /usr/local/bin/',
@@ -89,7 +91,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     const build = await stack('build');
     expect(build.exitCode, String(build.stderr)).toBe(0);
     const lines = build.stderr.split('\n');
-    expect(lines).toContain(`[app build 1/14] FROM \${BASE} AS build`);
+    expect(lines).toContain(`[app build 1/15] FROM \${BASE} AS build`);
     expect(lines).toContain('  | step output: built spiced from first message');
     expect(build.stderr).toMatch(new RegExp(`built app: docker.io/library/${project}-app:latest sha256:[0-9a-f]{12} \\(\\d+ steps run, 0 from the cache\\)`));
     // The RUN of the second stage saw no network but loopback (build.network: none).
@@ -97,8 +99,9 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     expect(up.exitCode, String(up.stderr)).toBe(0);
     expect(up.stderr).not.toMatch(/building/); // built already: up builds only a missing image
     const out = await eventually('app output', async () => (await logOf('app')).find((l) => l.startsWith('hello there')));
-    // The ignored file never reached the first stage; --chown=app gave 4321 and the gid 4321 (a user alone: its uid as the gid, as Docker).
-    expect(out).toBe('hello there; built spiced from first message; message.txt stamp ; 4321:4321:640; lo ');
+    // The ignored file never reached the first stage; --chown=app gave app's uid and primary group (BuildKit's).
+    // The RUN with a cache mount and a bind of the context (its ignored file left out) ran once; neither mount point is left in the image.
+    expect(out).toBe('hello there; built spiced from first message; message.txt stamp ; 4321:4322:640; lo ; runs 1; bind message.txt ; mnt 0 cache 0');
     const ps = JSON.parse((await stack('ps', '--format', 'json')).stdout) as { name: string; image: string | null; ports: string[] }[];
     expect(ps.find((r) => r.name === 'app')).toMatchObject({ image: `${project}-app`, ports: ['8080/tcp'] });
   }, 120_000);
@@ -107,18 +110,25 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     const again = await stack('build');
     expect(again.exitCode, String(again.stderr)).toBe(0);
     expect(again.stderr).toMatch(/\(0 steps run, \d+ from the cache\)/);
-    expect(again.stderr).toMatch(/\[app build \d+\/14\] CACHED RUN echo/);
+    expect(again.stderr).toMatch(/\[app build \d+\/15\] CACHED RUN echo/);
     // A change of an ignored file changes nothing.
     writeFileSync(join(app, 'src', 'secret.env'), 'TOKEN=changed\n');
     expect((await stack('build')).stderr).toMatch(/\(0 steps run/);
+    // A build that changed nothing gives the same image: up --build leaves the service running.
+    const same = await stack('up', '-d', '--build', '--progress', 'plain');
+    expect(same.exitCode, String(same.stderr)).toBe(0);
+    expect(same.stderr).toMatch(/\(0 steps run/);
+    expect(same.stderr).not.toMatch(/image changed|recreat/i);
     writeFileSync(join(app, 'src', 'message.txt'), 'second message\n');
     const changed = await stack('up', '-d', '--build');
     expect(changed.exitCode, String(changed.stderr)).toBe(0);
-    expect(changed.stderr).toMatch(/\[app build \d+\/14\] CACHED WORKDIR \/src/);
-    expect(changed.stderr).toMatch(/\[app build \d+\/14\] COPY src\/ \.\//);
+    expect(changed.stderr).toMatch(/\[app build \d+\/15\] CACHED WORKDIR \/src/);
+    expect(changed.stderr).toMatch(/\[app build \d+\/15\] COPY src\/ \.\//);
     expect(changed.stderr).toMatch(/step output: built spiced from second message/);
     expect(changed.stderr).toMatch(/image changed/);
-    await eventually('the new image runs', async () => (await logOf('app')).find((l) => l.includes('second message')));
+    // The bind mount showed the changed file, so the RUN ran again, and its cache mount kept the first run's line.
+    const next = await eventually('the new image runs', async () => (await logOf('app')).find((l) => l.includes('second message')));
+    expect(next).toMatch(/; runs 2; /);
   }, 120_000);
 
   it('watch: a rebuild rule builds the image again and recreates the service on it', async () => {

@@ -12,6 +12,7 @@ import { UserError } from '../../errors.js';
 import type { Project, Service } from '../../spec/project.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { withDependencies } from '../../planner/targets.js';
+import { builtLocally } from '../../planner/runnable.js';
 import { registryTimeoutMs } from './registry-timeout.js';
 
 const HELP = `Usage: stack build [OPTIONS] [SERVICE...]
@@ -52,7 +53,7 @@ export function defaultImageName(project: Pick<Project, 'name'>, service: Pick<S
 
 /** The project with each service that has `build:` naming the image it is built as (what `plan` and `config --hash` resolve from the store, building nothing). */
 export function withBuiltImageNames(project: Project): Project {
-  const services = Object.fromEntries(Object.entries(project.services).map(([k, s]) => [k, s.build === undefined || s.image !== undefined ? s : { ...s, image: builtImageName(project, s) }]));
+  const services = Object.fromEntries(Object.entries(project.services).map(([k, s]) => [k, !builtLocally(s) || s.image !== undefined ? s : { ...s, image: builtImageName(project, s) }]));
   return { ...project, services };
 }
 
@@ -76,7 +77,7 @@ async function dockerfileOf(service: Service): Promise<{ path: string; text: str
  * such service naming its image, so image resolution takes it from the store like a pulled one.
  */
 export async function buildServices(ctx: CommandContext, project: Project, names: readonly string[], roots: StateRoots, choices: BuildChoices): Promise<Project> {
-  const buildable = names.filter((n) => project.services[n]?.build !== undefined);
+  const buildable = names.filter((n) => builtLocally(project.services[n] ?? {}));
   if (buildable.length === 0) return project;
   const [{ ImageStore }, { parseImageReference }, { buildImage }] = await Promise.all([
     import('../../image/store.js'),
@@ -89,10 +90,12 @@ export async function buildServices(ctx: CommandContext, project: Project, names
   const say = (line: string): void => {
     if (!choices.quiet) out.write(`${line}\n`);
   };
+  // Ctrl-C (or SIGTERM) ends the build: its RUN is killed with its cgroup and its folders are
+  // removed; a second one changes nothing (it must not end the process before that is done).
   const controller = new AbortController();
   const interrupt = (): void => controller.abort();
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
     const built = new Set<string>();
     for (const key of buildable) {
@@ -196,16 +199,17 @@ export async function run(ctx: CommandContext): Promise<number> {
   const project = await loadFromContext(ctx, values.quiet, positionals);
   assertServices(project, positionals, 'build');
   const named = positionals.length ? (values['with-dependencies'] ? withDependencies(project, positionals) : [...new Set(positionals)]) : Object.keys(project.services);
-  const buildable = named.filter((n) => project.services[n]?.build !== undefined);
-  if (buildable.length === 0) {
-    if (!values.quiet) ctx.stderr.write(positionals.length ? 'nothing to build: the named services have no build:\n' : 'nothing to build: no service has build:\n');
-    return 0;
-  }
   const { checkRunnable } = await import('../../planner/runnable.js');
-  const remote = checkRunnable(project).filter((d) => d.code === 'BUILD_CONTEXT_REMOTE');
+  const chosen = new Set(named);
+  const remote = checkRunnable(project).filter((d) => d.code === 'BUILD_CONTEXT_REMOTE' && chosen.has(String(d.path?.[1])));
   if (remote.length > 0) {
     const { SpecError } = await import('../../spec/index.js');
     throw new SpecError(remote);
+  }
+  const buildable = named.filter((n) => builtLocally(project.services[n] ?? {}));
+  if (buildable.length === 0) {
+    if (!values.quiet) ctx.stderr.write(positionals.length ? 'nothing to build: the named services have no build: of a local folder\n' : 'nothing to build: no service has build: of a local folder\n');
+    return 0;
   }
   await buildServices(ctx, project, buildable, stateRoots(ctx.env as NodeJS.ProcessEnv), {
     when: 'always',

@@ -152,7 +152,9 @@ async function servicesImages(ctx: CommandContext, started: Project | undefined,
     const spec = await loadFromContext(ctx, true);
     found = true;
     const named = withBuiltImageNames(spec);
-    names.push(...Object.entries(named.services).flatMap(([k, s]) => (s.image !== undefined && (kind === 'all' || spec.services[k]?.image === undefined && s.build !== undefined) ? [s.image] : [])));
+    names.push(...Object.entries(named.services).flatMap(([k, s]) => (s.image !== undefined && (kind === 'all' || (spec.services[k]?.image === undefined && s.build !== undefined)) ? [s.image] : [])));
+    // --rmi all: the names a build gave besides (build.tags).
+    if (kind === 'all') names.push(...Object.values(spec.services).flatMap((s) => s.build?.tags ?? []));
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     if (e.code !== 'SPEC_NOT_FOUND') renderer.notice(`warning: --rmi ${kind}: the spec's images are not removed, it cannot be loaded: ${e.message}`);

@@ -5,6 +5,7 @@
 import type { CommandContext } from '../context.js';
 import type { Project } from '../../spec/project.js';
 import { UserError } from '../../errors.js';
+import { builtLocally } from '../../planner/runnable.js';
 import type { StateRoots } from '../../state/paths.js';
 import type { UserDb } from '../../runtime/index.js';
 import type { Service } from '../../spec/project.js';
@@ -23,7 +24,7 @@ export { REGISTRY_TIMEOUT_S, registryTimeoutMs } from './registry-timeout.js';
 
 /** Whether any service of the project runs an image (pulled, or built from its `build:`). */
 export function hasImages(project: Project): boolean {
-  return Object.values(project.services).some((s) => s.image !== undefined || s.build !== undefined);
+  return Object.values(project.services).some((s) => s.image !== undefined || builtLocally(s));
 }
 
 /** When `--build` / `--no-build` build the images of services with `build:` (build.ts BuildWhen). */
@@ -46,9 +47,9 @@ export async function readyImages(
 ): Promise<Project> {
   if (!hasImages(project)) return project;
   // Services with build: get their images built first (as `when` says), and are never pulled.
-  if (Object.values(project.services).some((s) => s.build !== undefined)) {
+  if (Object.values(project.services).some(builtLocally)) {
     const { buildServices } = await import('./build.js');
-    project = await buildServices(ctx, project, services, roots, { when: options.build ?? 'missing', quiet: options.progress === 'quiet' });
+    project = await buildServices(ctx, project, services, roots, { when: options.build ?? 'missing', quiet: options.progress === 'quiet', pull: options.pull === 'always' });
   }
   const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }, { pullMode, pullReporter, reportedPull }] = await Promise.all([
     import('../../image/store.js'),
@@ -59,7 +60,7 @@ export async function readyImages(
     import('../render/pull-progress.js'),
   ]);
   const store = ImageStore.forRoots(roots);
-  const wanted = await imagesToPull(project, services.filter((n) => project.services[n]?.build === undefined), store, options.pull);
+  const wanted = await imagesToPull(project, services.filter((n) => !builtLocally(project.services[n] ?? {})), store, options.pull);
   if (wanted.length > 0) {
     const env = ctx.env as NodeJS.ProcessEnv;
     const insecure = insecureRegistries(env);

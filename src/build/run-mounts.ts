@@ -1,0 +1,88 @@
+// `RUN --mount=...` as BuildKit reads it: `type=cache` (a folder kept between builds, shared by
+// the steps that name its id), `type=bind` (a read-only view of the context, or of a stage or
+// an image with `from=`), `type=tmpfs`. `secret` and `ssh` are refused: stack has no store to
+// take them from. Pure: the builder makes the folders and the launcher mounts them.
+import { posix } from 'node:path';
+import { parseBytes } from '../spec/units.js';
+
+/** One `--mount` of a RUN. */
+export type RunMount =
+  | { readonly type: 'cache'; readonly target: string; readonly id: string; readonly readOnly: boolean; readonly mode: number; readonly uid: number; readonly gid: number; readonly sharing: 'shared' | 'private' | 'locked' }
+  | { readonly type: 'bind'; readonly target: string; readonly source: string; readonly from?: string }
+  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number };
+
+/** Why a mount is refused (the builder says it at the instruction's line), with a hint. */
+export class RunMountError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+const TRUE = new Set(['', 'true', '1']);
+
+/** A `--mount` value (`type=cache,target=/root/.npm`), its target resolved against the working folder. */
+export function parseRunMount(text: string, workdir: string): RunMount {
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    const value = eq < 0 ? '' : part.slice(eq + 1).trim();
+    const name = ({ dst: 'target', destination: 'target', src: 'source', ro: 'readonly' } as Record<string, string>)[key] ?? key;
+    if (fields.has(name)) throw new RunMountError(`--mount=${text}: "${key}" is given twice`, 'give each field once');
+    fields.set(name, value);
+  }
+  const type = fields.get('type') ?? 'bind';
+  const known: Record<string, readonly string[]> = {
+    cache: ['type', 'target', 'id', 'readonly', 'mode', 'uid', 'gid', 'sharing', 'from', 'source'],
+    bind: ['type', 'target', 'source', 'from', 'readonly', 'rw', 'readwrite'],
+    tmpfs: ['type', 'target', 'size'],
+  };
+  if (type === 'secret' || type === 'ssh') {
+    throw new RunMountError(`--mount=type=${type} is not supported by stack`, type === 'secret' ? 'pass the value as a build argument (build.args), or COPY the file in a stage that is not the final one' : 'fetch over https in the RUN, or COPY what the key gives access to into the context');
+  }
+  const fieldsOf = known[type];
+  if (fieldsOf === undefined) throw new RunMountError(`--mount=${text}: unknown type "${type}"`, 'use type=cache, type=bind or type=tmpfs');
+  for (const key of fields.keys()) {
+    if (!fieldsOf.includes(key)) throw new RunMountError(`--mount=${text}: "${key}" is not a field of a ${type} mount`, `a ${type} mount takes ${fieldsOf.filter((f) => f !== 'type').join(', ')}`);
+  }
+  const rawTarget = fields.get('target');
+  if (rawTarget === undefined || rawTarget === '') throw new RunMountError(`--mount=${text}: no target`, 'name where it is mounted: target=/path');
+  const target = posix.resolve(workdir, rawTarget);
+  if (target === '/') throw new RunMountError(`--mount=${text}: the target is the root`, 'mount it on a folder, such as /cache');
+  const number = (key: string, fallback: number, octal = false): number => {
+    const v = fields.get(key);
+    if (v === undefined) return fallback;
+    if (!(octal ? /^0?[0-7]{1,4}$/ : /^\d+$/).test(v)) throw new RunMountError(`--mount=${text}: ${key}=${v} is not ${octal ? 'an octal mode' : 'a number'}`, octal ? 'e.g. mode=0755' : `e.g. ${key}=1000`);
+    return octal ? parseInt(v, 8) : Number(v);
+  };
+  if (type === 'cache') {
+    if (fields.has('from') || fields.has('source')) throw new RunMountError(`--mount=${text}: a cache mount seeded from another stage is not supported by stack`, 'leave from= and source= out: the cache starts empty');
+    const sharing = fields.get('sharing') ?? 'shared';
+    if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw new RunMountError(`--mount=${text}: sharing=${sharing} is not shared, private or locked`, 'e.g. sharing=locked');
+    return {
+      type,
+      target,
+      id: fields.get('id') || target,
+      readOnly: TRUE.has(fields.get('readonly') ?? 'false'),
+      mode: number('mode', 0o755, true),
+      uid: number('uid', 0),
+      gid: number('gid', 0),
+      sharing,
+    };
+  }
+  if (type === 'bind') {
+    if (fields.has('rw') || fields.has('readwrite')) throw new RunMountError(`--mount=${text}: a writable bind mount is not supported by stack`, 'leave rw out: the RUN sees the files read-only (copy them to write)');
+    if (fields.has('readonly') && !TRUE.has(fields.get('readonly')!)) throw new RunMountError(`--mount=${text}: a writable bind mount is not supported by stack`, 'leave readonly=false out');
+    const from = fields.get('from');
+    return { type, target, source: fields.get('source') || '.', ...(from !== undefined && from !== '' && { from }) };
+  }
+  const size = fields.get('size');
+  if (size === undefined) return { type: 'tmpfs', target };
+  const bytes = parseBytes(size);
+  if (!bytes.ok) throw new RunMountError(`--mount=${text}: size=${size} is not a size`, 'e.g. size=512m');
+  return { type: 'tmpfs', target, sizeBytes: bytes.value };
+}
