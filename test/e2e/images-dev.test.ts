@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually } from '../harness/eventually.js';
 import { imageStoreDir } from '../../src/image/paths.js';
 import { netnsName, nftTableName } from '../../src/names.js';
 import { describeWithImages, pushTestImage } from '../harness/images.js';
@@ -87,9 +88,18 @@ describeWithImages({ root: true, commands: ['docker-registry', 'npm'] }, 'exampl
     const up = await stack(0, 'up', '-d', '--wait', '--progress', 'plain');
     expect(up.exitCode, `${up.stdout}\n${up.stderr}`).toBe(0);
     for (const name of ['library/postgres:15', 'library/redis:7', 'library/node:18']) expect(up.stderr).toContain(`${reg!.host}/${name}: pulled sha256:`);
-    // debian's layer is stored once for the three images: four layers in all.
-    expect(layersInStore()).toHaveLength(4);
-    expect(await health(0)).toEqual({ postgres: 'running healthy', redis: 'running healthy', app: 'running healthy' });
+    // The worker's image was built from examples/images-dev/worker on node's: its WORKDIR, COPY and RUN are layers.
+    expect(up.stderr).toMatch(/\[worker 4\/\d+\] RUN node -e/);
+    expect(up.stderr).toMatch(new RegExp(`built worker: docker.io/library/${projects[0]}-worker:latest`));
+    // debian's layer is stored once for the three images: four layers, and the worker's three.
+    expect(layersInStore()).toHaveLength(7);
+    expect(await health(0)).toEqual({ postgres: 'running healthy', redis: 'running healthy', app: 'running healthy', worker: 'running null' });
+    // The worker runs what its build made (build.json, written by the image's node) and reaches redis.
+    const ticks = await eventually('the worker\'s ticks', async () => {
+      const logs = (await stack(0, 'logs', '--no-log-prefix', 'worker')).stdout;
+      return /worker: tick \d+/.test(logs) ? logs : undefined;
+    });
+    expect(ticks).toMatch(/^worker: built with node v18\.\S+, ticking redis at redis:6379$/m);
 
     first = await home(0);
     expect(first.visits).toBe(1);
@@ -107,7 +117,7 @@ describeWithImages({ root: true, commands: ['docker-registry', 'npm'] }, 'exampl
     await expect(fetch(`http://127.0.0.1:${ports[0]}/`)).rejects.toThrow();
     const up = await stack(0, 'up', '-d', '--wait', '--progress', 'plain');
     expect(up.exitCode, `${up.stdout}\n${up.stderr}`).toBe(0);
-    expect(up.stderr).not.toMatch(/pulled/);
+    expect(up.stderr).not.toMatch(/pulled|building/); // the images, the built one too, are in the store
     const again = await home(0);
     expect(again.boots).toHaveLength(2);
     expect(again.boots[0]).toEqual(first.boots[0]); // the first start's row, as it was written
@@ -120,7 +130,8 @@ describeWithImages({ root: true, commands: ['docker-registry', 'npm'] }, 'exampl
     expect(up.exitCode, `${up.stdout}\n${up.stderr}`).toBe(0);
     expect(up.stderr).not.toMatch(/pull/i);
     expect(layersInStore()).toEqual(before);
-    expect(await health(1)).toEqual({ postgres: 'running healthy', redis: 'running healthy', app: 'running healthy' });
+    expect(await health(1)).toEqual({ postgres: 'running healthy', redis: 'running healthy', app: 'running healthy', worker: 'running null' });
+    expect(up.stderr).toMatch(/\(0 steps run, 3 from the cache\)/); // its worker's image: every step from the build cache
     const other = await home(1);
     expect(other.visits).toBe(1);
     expect(other.boots.map((b) => b.id)).toEqual([1]); // its own pgdata volume

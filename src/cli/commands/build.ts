@@ -98,6 +98,7 @@ export async function buildServices(ctx: CommandContext, project: Project, names
   process.on('SIGTERM', interrupt);
   try {
     const built = new Set<string>();
+    const bases = new Map<string, ReturnType<typeof baseImage>>();
     for (const key of buildable) {
       const service = project.services[key]!;
       const name = service.replica?.of ?? service.name;
@@ -133,7 +134,13 @@ export async function buildServices(ctx: CommandContext, project: Project, names
         noCache: choices.noCache === true || service.build!.noCache === true,
         pull: choices.pull === true || service.build!.pull === true,
         network: service.build!.network ?? 'host',
-        baseImage: (base, pull) => baseImage(ctx, store, base, pull, say),
+        baseImage: (base, pull) => {
+          // Each base once per command (a FROM that two stages or two services name is pulled once with --pull).
+          const key = `${base}\0${pull}`;
+          let got = bases.get(key);
+          if (got === undefined) bases.set(key, (got = baseImage(ctx, store, base, pull, choices.quiet === true)));
+          return got;
+        },
         onStep: (s) => say(`[${name}${s.stage !== undefined ? ` ${s.stage}` : ''} ${s.index}/${s.total}] ${s.cached ? 'CACHED ' : ''}${s.text}`),
         onLine: (text) => say(`  | ${text}`),
         signal: controller.signal,
@@ -149,7 +156,7 @@ export async function buildServices(ctx: CommandContext, project: Project, names
 }
 
 /** A base image's record: the store's, or pulled first (`pull`: always). */
-async function baseImage(ctx: CommandContext, store: import('../../image/store.js').ImageStore, image: string, pull: boolean, say: (line: string) => void) {
+async function baseImage(ctx: CommandContext, store: import('../../image/store.js').ImageStore, image: string, pull: boolean, quiet: boolean) {
   const [{ parseImageReference }, { pullImage }, { findCredentials }, { insecureRegistries }] = await Promise.all([
     import('../../image/reference.js'),
     import('../../image/pull.js'),
@@ -161,9 +168,17 @@ async function baseImage(ctx: CommandContext, store: import('../../image/store.j
   const have = record !== undefined && (await Promise.all(record.layers.map((l) => store.hasLayer(l)))).every(Boolean);
   if (have && !pull) return record;
   const env = ctx.env as NodeJS.ProcessEnv;
-  say(`pulling ${image}`);
-  const credentials = findCredentials(reference.registry, { env });
-  await pullImage(image, { store, insecure: insecureRegistries(env), timeoutMs: registryTimeoutMs(env), ...(credentials && { credentials }) });
+  // Shown as up's and pull's pulls are (one line when done, or live on a terminal).
+  const { pullMode, pullReporter, reportedPull } = await import('../render/pull-progress.js');
+  const reporter = await pullReporter(ctx.stderr, quiet ? 'quiet' : pullMode('auto', ctx.stderr, env));
+  try {
+    await reportedPull(reporter, image, (onProgress) => {
+      const credentials = findCredentials(reference.registry, { env });
+      return pullImage(image, { store, insecure: insecureRegistries(env), timeoutMs: registryTimeoutMs(env), ...(credentials && { credentials }), onProgress });
+    });
+  } finally {
+    await reporter.close();
+  }
   const pulled = await store.getRecord(reference.canonical);
   if (pulled === undefined) throw new UserError('IMAGE_NOT_PRESENT', `base image ${image} is not in the image store after its pull`, 'pull it again: `stack pull`');
   return pulled;

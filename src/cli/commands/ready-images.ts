@@ -46,11 +46,6 @@ export async function readyImages(
   options: { readonly pull?: 'always' | 'missing' | 'never'; readonly progress?: ProgressMode; readonly build?: 'always' | 'missing' | 'never' },
 ): Promise<Project> {
   if (!hasImages(project)) return project;
-  // Services with build: get their images built first (as `when` says), and are never pulled.
-  if (Object.values(project.services).some(builtLocally)) {
-    const { buildServices } = await import('./build.js');
-    project = await buildServices(ctx, project, services, roots, { when: options.build ?? 'missing', quiet: options.progress === 'quiet', pull: options.pull === 'always' });
-  }
   const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }, { pullMode, pullReporter, reportedPull }] = await Promise.all([
     import('../../image/store.js'),
     import('../../image/resolve.js'),
@@ -85,6 +80,12 @@ export async function readyImages(
     }
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+  // Then the services with build: get their images built (as `when` says; they are never pulled),
+  // on base images the pulls above may have brought already.
+  if (Object.values(project.services).some(builtLocally)) {
+    const { buildServices } = await import('./build.js');
+    project = await buildServices(ctx, project, services, roots, { when: options.build ?? 'missing', quiet: options.progress === 'quiet', pull: options.pull === 'always' });
   }
   return resolveProject(project, services, store);
 }
