@@ -25,7 +25,7 @@ import { expandWord, parseDockerfile, type CommandForm, type Dockerfile, type In
 import { layerDiffId } from './layer-digest.js';
 import { runStep } from './run-step.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mounts.js';
-import type { ViewMount } from '../runtime/index.js';
+import { openCgroups, type ViewMount } from '../runtime/index.js';
 
 /** What to build and how. */
 export interface BuildOptions {
@@ -149,6 +149,32 @@ function located(file: string, ins: Instruction, e: unknown): unknown {
   return new UserError(e.code, `${file}:${ins.line}: ${ins.original.split('\n')[0]}: ${e.message.replace(/^service "[^"]*": /, '')}`, e.hint, { cause: e });
 }
 
+/**
+ * What builds of `project` that are gone left: a build killed during a RUN (SIGKILL, a closed
+ * terminal) leaves its step running in `stack/<project>/build-<id>` and its scratch folder. One
+ * whose lock is free is gone: its step's processes are killed with their cgroup, its folder removed.
+ */
+async function sweepGoneBuilds(store: ImageStore, project: string): Promise<void> {
+  const cgroups = await openCgroups();
+  for (const name of await cgroups.services(project)) {
+    const id = /^build-([0-9a-f]{64})$/.exec(name)?.[1];
+    if (id === undefined) continue;
+    let lock;
+    try {
+      lock = await acquireFileLock(store.layerLockPath(`sha256:${id}`), join(store.root, 'locks'), `build ${id}`, { command: 'stack build', wait: false });
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'LOCKED') continue; // a build that runs
+      throw e;
+    }
+    try {
+      await cgroups.open(project, name).destroy({ keepProject: true });
+      await rm(join(store.root, 'layers', `${id}.partial-build`), { recursive: true, force: true });
+    } finally {
+      await lock.release();
+    }
+  }
+}
+
 /** The stages the target needs, in Dockerfile order. */
 function neededStages(df: Dockerfile, target: string | undefined, file: string, expand: (word: string) => string): number[] {
   const byName = new Map<string, number>();
@@ -258,6 +284,7 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
   // `.partial-` folder whose lock is free, which the store's cleanPartials() removes.
   const hex = randomBytes(32).toString('hex');
   const scratch = join(store.root, 'layers', `${hex}.partial-build`);
+  await sweepGoneBuilds(store, options.project);
   const lock = await acquireFileLock(store.layerLockPath(`sha256:${hex}`), join(store.root, 'locks'), `build ${hex}`, { command: 'stack build' });
   let ran = 0;
   let cached = 0;
@@ -280,7 +307,7 @@ export async function buildImage(options: BuildOptions): Promise<BuiltImage> {
       step(stage.from.original, false);
       for (const ins of stage.instructions) {
         if (options.signal?.aborted) throw new UserError('BUILD_CANCELLED', `build of service "${options.service}" cancelled`);
-        const hit = await instruction(ins, state, { df, options, file, context, global, done, scratch }, (fromCache) => step(ins.original.split('\n')[0]!, fromCache)).catch((e: unknown) => {
+        const hit = await instruction(ins, state, { df, options, file, context, global, done, scratch, buildId: hex }, (fromCache) => step(ins.original.split('\n')[0]!, fromCache)).catch((e: unknown) => {
           throw located(file, ins, e);
         });
         if (hit === 'cached') cached++;
@@ -363,6 +390,8 @@ interface StepContext {
   readonly global: ReadonlyMap<string, string | undefined>;
   readonly done: ReadonlyMap<number, StageState>;
   readonly scratch: string;
+  /** The build's id (its scratch folder's and its steps' cgroup's name). */
+  readonly buildId: string;
 }
 
 /** The layer folders of a state, lowest first. */
@@ -857,6 +886,7 @@ async function runInstruction(
       work,
       scratch: join(dir, 'step'),
       network,
+      buildId: ctx.buildId,
       mounts: views.map((v) => v.mount),
       onLine: options.onLine,
       ...(options.signal && { signal: options.signal }),

@@ -5,7 +5,6 @@
 // `docker build --network host`: stack runs no build network) or in an empty one (`none`).
 // Its output is followed from the monitor's log as it comes; whatever it left running is killed
 // with its cgroup when its main process ends, as BuildKit ends a step's processes.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +18,8 @@ export interface RunStep {
   /** The project and service the build is for (the cgroup's place, messages). */
   readonly project: string;
   readonly service: string;
+  /** The build's id: its step's cgroup is `stack/<project>/build-<id>` (builder.ts sweeps those of builds that are gone). */
+  readonly buildId: string;
   /** The program and its arguments (the shell form already wrapped in the stage's SHELL). */
   readonly argv: readonly string[];
   /** `NAME=value` entries: the image's Env with the step's build arguments. */
@@ -38,6 +39,11 @@ export interface RunStep {
   /** Each line the step writes, as it comes. */
   readonly onLine: (text: string) => void;
   readonly signal?: AbortSignal;
+}
+
+/** The cgroup of a build's RUN steps (one at a time), under its project's. */
+export function stepGroupName(buildId: string): string {
+  return `build-${buildId}`;
 }
 
 /** The Service the launcher is given for a step: compose's defaults, nothing published, no volumes. */
@@ -104,8 +110,7 @@ export async function runStep(step: RunStep, describe: string): Promise<void> {
   ]);
   const service = stepService(step);
   const cgroups = await openCgroups();
-  const name = `build-${step.service}-${randomBytes(3).toString('hex')}`;
-  const group = await cgroups.create(step.project, name, {}, deviceRulesFor(service));
+  const group = await cgroups.create(step.project, stepGroupName(step.buildId), {}, deviceRulesFor(service));
   const logPath = join(step.scratch, 'step.log');
   const exitPath = join(step.scratch, 'step.exit');
   const tail: string[] = [];

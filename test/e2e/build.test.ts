@@ -166,6 +166,44 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     expect(out).not.toMatch(/rebuild failed/);
   }, 180_000);
 
+  it('a build killed during a RUN: Ctrl-C ends the step at once; after a SIGKILL the next build of the project ends what it left', async () => {
+    const slow = join(dir, 'slow');
+    mkdirSync(slow, { recursive: true });
+    writeFileSync(join(slow, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN echo sleeping; sleep 300\n`);
+    const kp = `${project}k`;
+    const spec2 = join(dir, 'slow.yaml');
+    writeFileSync(spec2, 'services:\n  slow:\n    build: ./slow\n');
+    const groups = () => readdirSync('/sys/fs/cgroup', { withFileTypes: true }).flatMap((c) => {
+      const d = join('/sys/fs/cgroup', c.name, 'stack', kp);
+      return existsSync(d) ? readdirSync(d).filter((n) => n.startsWith('build-')).map((n) => join(d, n)) : [];
+    });
+    const partials = () => readdirSync(join(state, 'lib', 'image-store', 'layers')).filter((l) => l.endsWith('.partial-build'));
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const child = spawn(process.execPath, [bin, '-p', kp, '-f', spec2, 'build', '--no-cache'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      await eventually('the RUN', async () => (out.includes('| sleeping') ? true : undefined), 60_000);
+      expect(groups().length).toBeGreaterThan(0);
+      child.kill(signal);
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      if (signal === 'SIGINT') {
+        expect(code).toBe(1);
+        expect(out).toMatch(/cancelled/);
+        expect(groups()).toEqual([]);
+        expect(partials()).toEqual([]);
+      } else {
+        // The step outlives the CLI, in its cgroup, until a build of the project sweeps it.
+        expect(groups().length).toBeGreaterThan(0);
+        writeFileSync(join(slow, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN echo quick\n`);
+        const next = await execa(process.execPath, [bin, '-p', kp, '-f', spec2, 'build'], { env, reject: false });
+        expect(next.exitCode, next.stderr).toBe(0);
+        expect(groups()).toEqual([]);
+        expect(partials()).toEqual([]);
+      }
+    }
+    await execa(process.execPath, [bin, '-p', kp, '-f', spec2, 'down', '--rmi', 'local'], { env, reject: false });
+  }, 180_000);
+
   it('images lists the built image under its service; down --rmi local removes it, keeping the base', async () => {
     const images = JSON.parse((await stack('images', '--format', 'json')).stdout) as { services: string[]; repository: string; tag: string }[];
     expect(images).toEqual([expect.objectContaining({ services: ['app'], repository: `${project}-app`, tag: 'latest' })]);

@@ -90,12 +90,14 @@ export async function buildServices(ctx: CommandContext, project: Project, names
   const say = (line: string): void => {
     if (!choices.quiet) out.write(`${line}\n`);
   };
-  // Ctrl-C (or SIGTERM) ends the build: its RUN is killed with its cgroup and its folders are
-  // removed; a second one changes nothing (it must not end the process before that is done).
+  // Ctrl-C (SIGTERM, SIGHUP) ends the build: its RUN is killed with its cgroup and its folders
+  // are removed; a second one changes nothing (it must not end the process before that is done).
+  // What a SIGKILL leaves, the next build of the project removes (builder.ts sweepGoneBuilds).
   const controller = new AbortController();
   const interrupt = (): void => controller.abort();
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+  process.on('SIGHUP', interrupt); // a closed terminal: Node would end at once, leaving the step running
   try {
     const built = new Set<string>();
     const bases = new Map<string, ReturnType<typeof baseImage>>();
@@ -151,6 +153,7 @@ export async function buildServices(ctx: CommandContext, project: Project, names
   } finally {
     process.removeListener('SIGINT', interrupt);
     process.removeListener('SIGTERM', interrupt);
+    process.removeListener('SIGHUP', interrupt);
   }
   return { ...project, services };
 }
