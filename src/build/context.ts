@@ -48,7 +48,7 @@ import { createHash, type Hash } from 'node:crypto';
 import * as fsSync from 'node:fs';
 import { constants as C, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { compileIgnorePatterns, dockerignorePatterns } from '../sys/dockerignore.js';
 import { basename, join, posix, resolve } from 'node:path';
 import { KernelError, UserError } from '../errors.js';
 import { lgetxattr, lsetxattr } from '../sys/xattr.js';
@@ -118,43 +118,18 @@ const CHUNK = 1024 * 1024;
 const MAX_SYMLINKS = 40;
 const CAPABILITY_XATTR = 'security.capability';
 
-/** The part of @balena/dockerignore's API used here. */
-interface Matcher {
-  add(pattern: string): Matcher;
-  ignores(path: string): boolean;
-}
-
-// A CommonJS module whose typings declare an ES default export: loaded as what it is.
-const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as (options?: { ignorecase?: boolean }) => Matcher;
-
 /** A compiled pattern list (.dockerignore or --exclude). */
 interface PatternSet {
   excluded(rel: string): boolean;
   mayReinclude(rel: string): boolean;
 }
 
-/** The patterns of an ignore file's text: BOM, comments (`#` first on the line) and blank lines dropped. */
-function ignoreLines(text: string): string[] {
-  return text
-    .replace(/^\ufeff/, '')
-    .split(/\r?\n/)
-    .filter((l) => !l.startsWith('#'))
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
-}
-
 /** Compiles `patterns` with Docker's case-sensitive matcher; a bad one is a UserError naming `where`. */
 function patternSet(patterns: readonly string[], where: string, code: string): PatternSet {
-  const m = dockerignore({ ignorecase: false });
-  for (const pattern of patterns) {
-    try {
-      m.add(pattern);
-      m.ignores('probe'); // compiles the pattern
-    } catch (e) {
-      throw new UserError(code, `the pattern ${JSON.stringify(pattern)} in ${where} does not parse (${e instanceof Error ? e.message : String(e)})`,
-        'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include');
-    }
-  }
+  const m = compileIgnorePatterns(patterns, (pattern, why) => {
+    throw new UserError(code, `the pattern ${JSON.stringify(pattern)} in ${where} does not parse (${why})`,
+      'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include');
+  });
   // A `!` pattern may re-include something inside an excluded folder: such a folder is searched
   // only when the pattern's literal start could lie in it.
   const literals = patterns
@@ -191,7 +166,7 @@ export async function openContext(dir: string, dockerfile: string): Promise<Buil
       throw new UserError('DOCKERIGNORE_UNREADABLE', `cannot read ${candidate}: ${code ?? String(e)}`, 'make the ignore file readable, or remove it');
     }
   }
-  const set = patternSet(ignoreFile ? ignoreLines(text) : [], ignoreFile ?? '.dockerignore', 'DOCKERIGNORE_BAD_PATTERN');
+  const set = patternSet(ignoreFile ? dockerignorePatterns(text) : [], ignoreFile ?? '.dockerignore', 'DOCKERIGNORE_BAD_PATTERN');
   return { dir: abs, excluded: set.excluded, mayReinclude: set.mayReinclude, ignoreFile, label: `the build context ${abs}` };
 }
 

@@ -10,6 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Service } from '../spec/project.js';
+import { bareService } from '../spec/bare-service.js';
 import { deviceRulesFor, describeExit, followLogs, launch, openCgroups, type Identity, type ViewMount } from '../runtime/index.js';
 import { awaitExitRecord, statusCode } from '../state/exit-record.js';
 
@@ -49,36 +50,14 @@ export function stepGroupName(buildId: string): string {
 /** The Service the launcher is given for a step: compose's defaults, nothing published, no volumes. */
 function stepService(step: RunStep): Service {
   return {
-    name: step.service,
-    entrypoint: null,
+    ...bareService(step.service),
     command: [...step.argv],
     environment: step.env,
     workingDir: step.workingDir,
     hostname: 'buildsandbox',
-    ports: [],
-    expose: [],
-    volumes: [],
-    networks: {},
-    extraHosts: [],
-    dependsOn: {},
-    healthcheck: null,
-    healthcheckDisabled: false,
-    restart: { kind: 'no' },
     stopSignal: 'SIGKILL',
     stopSignalSet: true,
     stopGracePeriodMs: 0,
-    init: false,
-    readOnly: false,
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    devices: [],
-    securityOpt: [],
-    seccomp: { mode: 'default' },
-    limits: {},
-    develop: null,
-    profiles: [],
-    labels: {},
     imageRoot: {
       id: 'build-step',
       reference: `build of ${step.service}`,

@@ -3,6 +3,7 @@
 // the spec (and the files and variables its secrets and configs name): no root, no kernel.
 import type { Project, Service } from '../spec/index.js';
 import { UserError } from '../errors.js';
+import { defaultImageName } from '../spec/built-image.js';
 import type { ExportContext, ExportOptions } from './context.js';
 import { jobWaiterObjects, oneShots } from './dependencies.js';
 import { projectLabels } from './labels.js';
@@ -42,7 +43,8 @@ export function exportKube(project: Project, options: ExportOptions): KubeExport
   if (options.namespace !== undefined && !isDnsLabel(options.namespace)) {
     throw new UserError('CLI_BAD_ARGUMENTS', `--namespace "${options.namespace}" is not a valid namespace name`, 'lowercase letters, digits and -, starting with a letter, at most 63 characters');
   }
-  const services = selectServices(project, options.services);
+  // A service stack builds (a local build: without image:) runs the image stack names it: the registry is the user's to push to (workloads.ts says so).
+  const services = selectServices(project, options.services).map((s) => (s.image === undefined && s.build?.context.startsWith('/') ? { ...s, image: defaultImageName(project, s) } : s));
   for (const s of services) {
     refuseUncarried(findings, s);
     refuseNetworkMode(findings, s);
@@ -99,11 +101,12 @@ function selectServices(project: Project, wanted: readonly string[]): Service[] 
   return [...chosen].sort().map((k) => all[k]!);
 }
 
-/** Refuses what a cluster cannot run at all: a service without an image. */
+/** Refuses what a cluster cannot run at all: a host program (no image), or a build of a context that is no folder here. */
 function refuseUncarried(findings: Findings, s: Service): void {
   if (s.image !== undefined) return;
   if (s.build) {
-    findings.refuse(s.name, 'build', 'has build: but no image: a cluster pulls images, it does not build them', 'build and push the image, then name it in image:');
+    // stack builds a local context's image as <project>-<service> (workloads.ts says so); a remote one, nobody here.
+    if (!s.build.context.startsWith('/')) findings.refuse(s.name, 'build', `builds from ${s.build.context}: a cluster pulls images, it does not build them`, 'build and push the image, then name it in image:');
   } else {
     findings.refuse(s.name, 'image', 'runs a program of this host (no image:): a pod runs an image', 'put the program in an image and name it in image:');
   }

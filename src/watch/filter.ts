@@ -4,7 +4,7 @@
 // the rule's `ignore`; a rule with `include` counts only files that match one of those.
 // A folder that is ignored, with no `!` pattern that could match below it, is never watched.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { compileIgnorePatterns, dockerignorePatterns, type IgnoreMatcher } from '../sys/dockerignore.js';
 import { UserError } from '../errors.js';
 
 /** What compose ignores without being told: VCS folders and editors' temporaries and backups. */
@@ -32,39 +32,17 @@ export interface WatchFilter {
   readonly sources: readonly string[];
 }
 
-/** The part of @balena/dockerignore's API used here. */
-interface Matcher {
-  add(pattern: string): Matcher;
-  ignores(path: string): boolean;
+function matcher(patterns: readonly string[], where: string, context: string): IgnoreMatcher {
+  return compileIgnorePatterns(patterns, (pattern, why) => {
+    throw new UserError(
+      'WATCH_BAD_PATTERN',
+      `${context}: the pattern ${JSON.stringify(pattern)} in ${where} does not parse (${why})`,
+      'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include',
+    );
+  });
 }
 
-// A CommonJS module whose typings declare an ES default export: loaded as what it is.
-const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as (options?: { ignorecase?: boolean }) => Matcher;
-
-function matcher(patterns: readonly string[], where: string, context: string): Matcher {
-  const m = dockerignore({ ignorecase: false });
-  for (const pattern of patterns) {
-    try {
-      m.add(pattern);
-      m.ignores('probe'); // compiles the pattern
-    } catch (e) {
-      throw new UserError(
-        'WATCH_BAD_PATTERN',
-        `${context}: the pattern ${JSON.stringify(pattern)} in ${where} does not parse (${e instanceof Error ? e.message : String(e)})`,
-        'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include',
-      );
-    }
-  }
-  return m;
-}
-
-/** The lines of a .dockerignore file that are patterns (no comments, no blanks). */
-export function dockerignorePatterns(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-}
+export { dockerignorePatterns };
 
 /** The patterns of `<dir>/.dockerignore`, or none when it does not exist. */
 export function readDockerignore(dir: string): string[] {

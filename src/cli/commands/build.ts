@@ -12,6 +12,7 @@ import { UserError } from '../../errors.js';
 import type { Project, Service } from '../../spec/project.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { withDependencies } from '../../planner/targets.js';
+import { defaultImageName } from '../../spec/built-image.js';
 import { builtLocally } from '../../planner/runnable.js';
 import { registryTimeoutMs } from './registry-timeout.js';
 
@@ -46,10 +47,7 @@ export function builtImageName(project: Pick<Project, 'name'>, service: Service)
   return service.image ?? defaultImageName(project, service);
 }
 
-/** compose's name of an image built for a service without `image:`: `<project>-<service>`. */
-export function defaultImageName(project: Pick<Project, 'name'>, service: Pick<Service, 'name' | 'replica'>): string {
-  return `${project.name}-${service.replica?.of ?? service.name}`.toLowerCase();
-}
+export { defaultImageName };
 
 /** The project with each service that has `build:` naming the image it is built as (what `plan` and `config --hash` resolve from the store, building nothing). */
 export function withBuiltImageNames(project: Project): Project {

@@ -462,18 +462,28 @@ describe('volumes_from', () => {
 });
 
 describe('refusals', () => {
-  it('a host-binary service (no image) and a build-only service are refused by service and key, all at once', async () => {
+  it('a host-binary service (no image) and a build of a remote context are refused by service and key, all at once', async () => {
     const e = await exportSpec(`
 services:
   tool: { command: ./run.sh }
-  app: { build: . }
+  app: { build: "https://github.com/x/app.git" }
   ok: { image: nginx }
 `).catch((x: unknown) => x as Error & { code?: string; hint?: string });
     expect(e).toBeInstanceOf(Error);
     expect((e as { code?: string }).code).toBe('EXPORT_REFUSED');
     expect((e as Error).message).toMatch(/2 problems/);
-    expect((e as Error).message).toMatch(/app: build: has build: but no image/);
+    expect((e as Error).message).toMatch(/app: build: builds from https:\/\/github\.com\/x\/app\.git: a cluster pulls images/);
     expect((e as Error).message).toMatch(/tool: image: runs a program of this host/);
+  });
+
+  it('a service stack builds (build: of a folder, no image:) runs the image stack names <project>-<service>, said in a warning', async () => {
+    const r = await exp(`
+name: shop
+services:
+  app: { build: . }
+`);
+    expect(mainContainer(find(r, 'Deployment', 'app')).image).toBe('shop-app');
+    expect(warned(r, 'app', 'build')).toEqual(['not built: the manifests use image shop-app (what `stack build` names it), which must be pushed to a registry the cluster pulls from']);
   });
 
   it('a service on internal networks only that waits for a Job is told its waiter cannot reach the API server', async () => {
