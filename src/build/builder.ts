@@ -9,7 +9,7 @@
 // built before is taken from the build cache instead, while its layer is still in the store.
 import { createHash, randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
-import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
 import { copyImageContent } from '../image/copy-up.js';
@@ -107,7 +107,9 @@ interface StageState {
 
 /** BuildKit's automatic platform ARGs for this host (the build's platform is the target's: stack builds for the host). */
 function platformArgs(): Record<string, string> {
-  const p = hostPlatform();
+  const host = hostPlatform();
+  // containerd's normalization, which BuildKit's values follow: arm64 has no variant (v8 is implied).
+  const p = host.architecture === 'arm64' ? { ...host, variant: '' } : host;
   const platform = formatPlatform(p);
   return {
     TARGETPLATFORM: platform, TARGETOS: p.os, TARGETARCH: p.architecture, TARGETVARIANT: p.variant,
@@ -134,8 +136,10 @@ function envGet(env: readonly string[], name: string): string | undefined {
   return undefined;
 }
 
-function envSet(env: string[], name: string, value: string): string[] {
-  return [...env.filter((e) => (e.indexOf('=') < 0 ? e : e.slice(0, e.indexOf('='))) !== name), `${name}=${value}`];
+/** `env` with `name` set: replaced where it is (as BuildKit replaces it), else added at the end. */
+function envSet(env: readonly string[], name: string, value: string): string[] {
+  const at = env.findIndex((e) => (e.indexOf('=') < 0 ? e : e.slice(0, e.indexOf('='))) === name);
+  return at < 0 ? [...env, `${name}=${value}`] : env.map((e, i) => (i === at ? `${name}=${value}` : e));
 }
 
 /** The error of an instruction: `<Dockerfile>:<line>: <what>`. */
@@ -169,6 +173,8 @@ async function sweepGoneBuilds(store: ImageStore, project: string): Promise<void
     try {
       await cgroups.open(project, name).destroy({ keepProject: true });
       await rm(join(store.root, 'layers', `${id}.partial-build`), { recursive: true, force: true });
+    } catch {
+      // left for the next build (or `stack gc`): it is not this build's to fail on
     } finally {
       await lock.release();
     }
@@ -207,7 +213,11 @@ function neededStages(df: Dockerfile, target: string | undefined, file: string, 
       else if (/^\d+$/.test(word) && Number(word) < i) visit(Number(word));
     };
     refer(stage.from.image);
-    for (const ins of stage.instructions) if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && ins.from !== undefined) refer(ins.from);
+    for (const ins of stage.instructions) {
+      if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && ins.from !== undefined) refer(ins.from);
+      // RUN --mount=...,from=<stage>
+      if (ins.keyword === 'RUN') for (const m of ins.mounts) for (const f of m.split(',')) if (/^from=/i.test(f.trim())) refer(f.trim().slice(5));
+    }
   };
   visit(last);
   return [...needed].sort((a, b) => a - b);
@@ -712,7 +722,9 @@ async function copyStep(
   let root: CopyRoot = ctx.context;
   let fromKey = 'context';
   if (ins.from !== undefined) {
-    const from = expand(ins.from);
+    // With the global ARGs, as the stages to build were chosen (neededStages).
+    const from = expandWord(ins.from, (n) => ctx.global.get(n), df.escape);
+    if (from === '') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--from=${ins.from} is empty once its variables are expanded`, 'give the ARG (declared before the first FROM) a value');
     const stageIndex = df.stages.findIndex((s, i) => (s.name !== undefined && s.name.toLowerCase() === from.toLowerCase()) || String(i) === from);
     let layers: string[];
     let fromName: string;
@@ -844,7 +856,10 @@ async function runInstruction(
   }
   const network = ins.network === undefined || ins.network === 'default' ? options.network : ins.network;
   if (network !== 'host' && network !== 'none') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--network=${ins.network} is not a network mode`, 'use --network=default, host or none');
-  const argv = argvOf(ins.command, state.config.Shell ?? DEFAULT_SHELL);
+  // `RUN <<EOF` whose script starts with `#!`: the script is a file the step runs (BuildKit mounts
+  // it at /dev/pipes/EOF), so its interpreter is the one its first line names, not the SHELL.
+  const script = ins.command.kind === 'shell' && ins.command.heredoc !== undefined && ins.command.command.startsWith('#!') ? { name: ins.command.heredoc, body: ins.command.command } : undefined;
+  const argv = script !== undefined ? [`/dev/pipes/${script.name}`] : argvOf(ins.command, state.config.Shell ?? DEFAULT_SHELL);
   // The step's environment: the image's Env, then the stage's ARGs with a value (not kept in the image).
   const env: Record<string, string> = {};
   for (const [name, value] of state.args) if (value !== undefined) env[name] = value;
@@ -856,7 +871,13 @@ async function runInstruction(
   if (env.PATH === undefined) env.PATH = DEFAULT_SEARCH_PATH;
   const argsUsed = [...state.args].filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
   // What the step's bind mounts show is part of its input; a cache mount's content is not (BuildKit's rule).
-  const views = await Promise.all(mounts.map((m) => mountView(m, ctx, state, imageName)));
+  const plans = await Promise.all(mounts.map((m) => mountPlan(m, ctx, imageName)));
+  const views: { key: string; prepare: MountPlan['prepare'] }[] = [...plans];
+  if (script !== undefined) {
+    const file = join(ctx.scratch, randomBytes(8).toString('hex'));
+    await writeFile(file, script.body, { mode: 0o755 });
+    views.push({ key: `script ${sha256(script.body)}`, prepare: async () => ({ mount: { type: 'bind', source: file, target: argv[0]!, readOnly: true } }) });
+  }
   const key = sha256(`${state.key}\nRUN ${JSON.stringify(argv)} ${JSON.stringify(argsUsed)} ${network} ${JSON.stringify(views.map((v) => v.key))}`);
   state.key = key;
   const createdBy = `RUN ${ins.original.slice(3).trim()}`;
@@ -873,7 +894,10 @@ async function runInstruction(
   const work = join(dir, 'work');
   await mkdir(upper, { recursive: true, mode: 0o755 });
   await mkdir(work, { mode: 0o700 });
-  await runStep(
+  const prepared: { mount: ViewMount; release?: () => Promise<void> }[] = [];
+  try {
+    for (const v of views) prepared.push(await v.prepare());
+    await runStep(
     {
       project: options.project,
       service: options.service,
@@ -887,12 +911,15 @@ async function runInstruction(
       scratch: join(dir, 'step'),
       network,
       buildId: ctx.buildId,
-      mounts: views.map((v) => v.mount),
+      mounts: prepared.map((p) => p.mount),
       onLine: options.onLine,
       ...(options.signal && { signal: options.signal }),
     },
     `${file}:${ins.line}: ${ins.original.split('\n')[0]}`,
   );
+  } finally {
+    for (const p of prepared) await p.release?.();
+  }
   await rm(work, { recursive: true, force: true });
   await removeMountStubs(upper, mounts.map((m) => m.target), layers, imageName);
   await commitLayer(store, state, upper, key, createdBy);
@@ -904,36 +931,82 @@ function lookupExpand(text: string, lookup: (name: string) => string | undefined
   return expandWord(text, lookup, ctx.df.escape);
 }
 
-/** What the launcher mounts for a RUN's `--mount`, and what of it goes into the step's cache key. */
-async function mountView(m: RunMount, ctx: StepContext, state: StageState, imageName: string): Promise<{ mount: ViewMount; key: string }> {
+/** A RUN's `--mount`: what of it goes into the step's cache key, and (on a cache miss) what the launcher mounts, and what to let go after the step. */
+interface MountPlan {
+  readonly key: string;
+  prepare(): Promise<{ mount: ViewMount; release?: () => Promise<void> }>;
+}
+
+/** The stage `from` names (a name or an index) when one comes before, else undefined (an image). */
+function stageNamed(df: Dockerfile, from: string): number | undefined {
+  const i = df.stages.findIndex((s, n) => (s.name !== undefined && s.name.toLowerCase() === from.toLowerCase()) || String(n) === from);
+  return i < 0 ? undefined : i;
+}
+
+async function mountPlan(m: RunMount, ctx: StepContext, imageName: string): Promise<MountPlan> {
   const store = ctx.options.store;
-  if (m.type === 'tmpfs') return { mount: { type: 'tmpfs', target: m.target, readOnly: false, ...(m.sizeBytes !== undefined && { sizeBytes: m.sizeBytes }) }, key: `tmpfs ${m.target}` };
-  if (m.type === 'cache') {
-    // Kept in the store between builds, one folder per id (the target when none is given).
-    const dir = join(store.root, 'build-cache-mounts', sha256(m.id));
-    const made = await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (made !== undefined) {
-      await lchown(dir, m.uid, m.gid);
-      await chmod(dir, m.mode);
-    }
-    return { mount: { type: 'bind', source: dir, target: m.target, readOnly: m.readOnly }, key: `cache ${m.id} ${m.target} ${m.readOnly}` };
+  if (m.type === 'tmpfs') {
+    return { key: `tmpfs ${m.target}`, prepare: async () => ({ mount: { type: 'tmpfs', target: m.target, readOnly: false, ...(m.sizeBytes !== undefined && { sizeBytes: m.sizeBytes }) } }) };
   }
-  // A bind: a read-only copy of what the context shows there (its .dockerignore obeyed), or of a stage's or an image's files.
-  const copy = join(ctx.scratch, randomBytes(8).toString('hex'));
-  await mkdir(copy, { mode: 0o755 });
+  if (m.type === 'cache') {
+    // Kept in the store between builds, one folder per id; its content is no input of the step's.
+    return {
+      key: `cache ${m.id} ${m.target} ${m.readOnly}`,
+      prepare: async () => {
+        const root = join(store.root, 'build-cache-mounts');
+        await mkdir(root, { recursive: true, mode: 0o700 });
+        let dir = join(root, sha256(m.id));
+        let release: (() => Promise<void>) | undefined;
+        // sharing=locked: one step at a time (across stack processes); private: a folder of its own while another holds it.
+        if (m.sharing !== 'shared') {
+          const lockPath = `${dir}.lock`;
+          try {
+            const lock = await acquireFileLock(lockPath, root, `cache mount ${m.id}`, { command: 'stack build', wait: m.sharing === 'locked' });
+            release = () => lock.release();
+          } catch (e) {
+            if (!(e instanceof UserError) || e.code !== 'LOCKED') throw e;
+            dir = join(ctx.scratch, `cache-${randomBytes(8).toString('hex')}`);
+          }
+        }
+        const made = await mkdir(dir, { recursive: true, mode: 0o700 });
+        if (made !== undefined) {
+          await lchown(dir, m.uid, m.gid);
+          await chmod(dir, m.mode);
+        }
+        return { mount: { type: 'bind', source: dir, target: m.target, readOnly: m.readOnly }, ...(release && { release }) };
+      },
+    };
+  }
+  // A bind: a copy (the step's own: what it writes there is dropped) of what the context shows at
+  // the source, its .dockerignore obeyed, or of a stage's or an image's files.
+  const copy = (): Promise<string> => {
+    const dir = join(ctx.scratch, randomBytes(8).toString('hex'));
+    return mkdir(dir, { mode: 0o755 }).then(() => dir);
+  };
+  const readOnly = !m.writable;
   if (m.from === undefined) {
     const request: CopyRequest = { sources: [m.source], dest: '/mount/' };
     const digest = await copySourceDigest(ctx.context, request);
-    await copyInto(ctx.context, request, copy, () => undefined);
-    const st = await lstat(join(ctx.context.dir, posix.normalize(`/${m.source}`))).catch(() => undefined);
-    const source = st?.isDirectory() === false ? join(copy, 'mount', posix.basename(posix.normalize(`/${m.source}`))) : join(copy, 'mount');
-    return { mount: { type: 'bind', source, target: m.target, readOnly: true }, key: `bind ${m.source} ${m.target} ${digest}` };
+    return {
+      key: `bind ${m.source} ${m.target} ${readOnly} ${digest}`,
+      prepare: async () => {
+        const dir = await copy();
+        await copyInto(ctx.context, request, dir, () => undefined);
+        // A folder's content went into mount/, a file (or a link to one) into mount/<its name>.
+        const into = join(dir, 'mount');
+        const names = await readdir(into);
+        const base = posix.basename(posix.normalize(`/${m.source}`));
+        const file = names.length === 1 && names[0] === base && !(await lstat(join(into, base))).isDirectory() && !(await isFolderIn(ctx.context.dir, m.source));
+        return { mount: { type: 'bind', source: file ? join(into, base) : into, target: m.target, readOnly } };
+      },
+    };
   }
-  const stageIndex = ctx.df.stages.findIndex((s, i) => (s.name !== undefined && s.name.toLowerCase() === m.from!.toLowerCase()) || String(i) === m.from);
-  const s = stageIndex >= 0 ? ctx.done.get(stageIndex) : undefined;
+  const stageIndex = stageNamed(ctx.df, m.from);
   let layers: string[];
   let key: string;
-  if (s !== undefined) {
+  if (stageIndex !== undefined) {
+    const s = ctx.done.get(stageIndex);
+    if (s === undefined) throw new UserError('BUILD_BAD_INSTRUCTION', `--mount from=${m.from} names a stage that does not come before this one`, 'a step mounts only stages above it');
     layers = layerDirs(store, s);
     key = s.key;
   } else {
@@ -941,8 +1014,29 @@ async function mountView(m: RunMount, ctx: StepContext, state: StageState, image
     layers = record.layers.map((l) => store.layerDir(l));
     key = record.configDigest;
   }
-  await materialize(layers, m.source, copy, `${imageName} --mount from=${m.from}`);
-  return { mount: { type: 'bind', source: join(copy, posix.normalize(`/${m.source}`)), target: m.target, readOnly: true }, key: `bind from ${key} ${m.source} ${m.target}` };
+  const inImage = posix.normalize(`/${m.source}`);
+  const name = `${imageName} --mount from=${m.from}`;
+  if (layers.length === 0 || lookupMerged(layers, inImage, name) === undefined) {
+    throw new UserError('COPY_SOURCE_MISSING', `--mount from=${m.from}: ${m.source} is not in it`, 'name a path the stage or image has');
+  }
+  return {
+    key: `bind from ${key} ${m.source} ${m.target} ${readOnly}`,
+    prepare: async () => {
+      const dir = await copy();
+      await materialize(layers, m.source, dir, name);
+      return { mount: { type: 'bind', source: join(dir, inImage), target: m.target, readOnly } };
+    },
+  };
+}
+
+/** Whether the context's `rel` is a folder (through a symlink inside the context too). */
+async function isFolderIn(context: string, rel: string): Promise<boolean> {
+  try {
+    const path = await realpath(join(context, posix.normalize(`/${rel}`)));
+    return path.startsWith(`${await realpath(context)}/`) || path === (await realpath(context)) ? (await lstat(path)).isDirectory() : false;
+  } catch {
+    return false;
+  }
 }
 
 /** The folders and files the launcher made in a RUN's upper to mount on (targets the image lacks): removed, as BuildKit removes its mount stubs. */
@@ -967,8 +1061,12 @@ async function removeMountStubs(upper: string, targets: readonly string[], layer
 async function writeImage(store: ImageStore, state: StageState, names: readonly string[]): Promise<Omit<BuiltImage, 'ran' | 'cached'>> {
   const c = state.config;
   const runConfig: Record<string, unknown> = { Env: c.Env };
+  // Maps with their keys sorted, as Go writes them: the same labels in another order are the same image.
+  const sorted = (m: Record<string, unknown>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   for (const k of ['User', 'Entrypoint', 'Cmd', 'WorkingDir', 'ExposedPorts', 'Volumes', 'Labels', 'StopSignal', 'Healthcheck', 'Shell', 'OnBuild'] as const) {
-    if (c[k] !== undefined && c[k] !== null) runConfig[k] = c[k];
+    const v = c[k];
+    if (v === undefined || v === null) continue;
+    runConfig[k] = k === 'ExposedPorts' || k === 'Volumes' || k === 'Labels' ? sorted(v as Record<string, unknown>) : v;
   }
   const config = {
     created: state.created,

@@ -5,7 +5,8 @@
 // instruction, with the variables in force there. Pure: text in, structures out.
 import { UserError } from '../errors.js';
 
-export type CommandForm = { readonly kind: 'exec'; readonly argv: readonly string[] } | { readonly kind: 'shell'; readonly command: string };
+/** How RUN, CMD or ENTRYPOINT runs its command; `heredoc`: a RUN whose whole script is the heredoc of that name (`RUN <<EOF`). */
+export type CommandForm = { readonly kind: 'exec'; readonly argv: readonly string[] } | { readonly kind: 'shell'; readonly command: string; readonly heredoc?: string };
 
 /** A heredoc source of COPY or ADD; `body` already has its leading tabs stripped when `chomp` (`<<-`). */
 export interface HeredocSource {
@@ -597,7 +598,7 @@ function commandForm(keyword: string, rest: string, heredocs: readonly RawHeredo
   const only = maybeHeredoc(rest);
   if (only) {
     const doc = heredocs[0]!;
-    return { kind: 'shell', command: doc.chomp ? chompTabs(doc.content) : doc.content };
+    return { kind: 'shell', command: doc.chomp ? chompTabs(doc.content) : doc.content, heredoc: doc.name };
   }
   return { kind: 'shell', command: rest + heredocs.map((h) => `\n${h.content}${h.name}`).join('') };
 }

@@ -1,6 +1,6 @@
 // `RUN --mount=...` as BuildKit reads it: `type=cache` (a folder kept between builds, shared by
-// the steps that name its id), `type=bind` (a read-only view of the context, or of a stage or
-// an image with `from=`), `type=tmpfs`. `secret` and `ssh` are refused: stack has no store to
+// the steps that name its id), `type=bind` (the context's files, or a stage's or an image's with
+// `from=`: read-only, or `rw` with the writes dropped), `type=tmpfs`. `secret` and `ssh` are refused: stack has no store to
 // take them from. Pure: the builder makes the folders and the launcher mounts them.
 import { posix } from 'node:path';
 import { parseBytes } from '../spec/units.js';
@@ -8,7 +8,7 @@ import { parseBytes } from '../spec/units.js';
 /** One `--mount` of a RUN. */
 export type RunMount =
   | { readonly type: 'cache'; readonly target: string; readonly id: string; readonly readOnly: boolean; readonly mode: number; readonly uid: number; readonly gid: number; readonly sharing: 'shared' | 'private' | 'locked' }
-  | { readonly type: 'bind'; readonly target: string; readonly source: string; readonly from?: string }
+  | { readonly type: 'bind'; readonly target: string; readonly source: string; readonly from?: string; readonly writable: boolean }
   | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number };
 
 /** Why a mount is refused (the builder says it at the instruction's line), with a hint. */
@@ -21,7 +21,12 @@ export class RunMountError extends Error {
   }
 }
 
-const TRUE = new Set(['', 'true', '1']);
+/** Go's ParseBool, as BuildKit reads a flag's value; a flag alone (`readonly`) is true. */
+function bool(text: string, value: string): boolean {
+  if (value === '' || ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new RunMountError(`--mount=${text}: "${value}" is not true or false`, 'write true or false');
+}
 
 /** A `--mount` value (`type=cache,target=/root/.npm`), its target resolved against the working folder. */
 export function parseRunMount(text: string, workdir: string): RunMount {
@@ -35,7 +40,7 @@ export function parseRunMount(text: string, workdir: string): RunMount {
     if (fields.has(name)) throw new RunMountError(`--mount=${text}: "${key}" is given twice`, 'give each field once');
     fields.set(name, value);
   }
-  const type = fields.get('type') ?? 'bind';
+  const type = (fields.get('type') ?? 'bind').toLowerCase();
   const known: Record<string, readonly string[]> = {
     cache: ['type', 'target', 'id', 'readonly', 'mode', 'uid', 'gid', 'sharing', 'from', 'source'],
     bind: ['type', 'target', 'source', 'from', 'readonly', 'rw', 'readwrite'],
@@ -61,13 +66,14 @@ export function parseRunMount(text: string, workdir: string): RunMount {
   };
   if (type === 'cache') {
     if (fields.has('from') || fields.has('source')) throw new RunMountError(`--mount=${text}: a cache mount seeded from another stage is not supported by stack`, 'leave from= and source= out: the cache starts empty');
-    const sharing = fields.get('sharing') ?? 'shared';
+    const sharing = (fields.get('sharing') ?? 'shared').toLowerCase();
     if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw new RunMountError(`--mount=${text}: sharing=${sharing} is not shared, private or locked`, 'e.g. sharing=locked');
     return {
       type,
       target,
-      id: fields.get('id') || target,
-      readOnly: TRUE.has(fields.get('readonly') ?? 'false'),
+      // BuildKit's default id is the target as written, cleaned: `target=node_modules` is one cache whatever the WORKDIR.
+      id: fields.get('id') || posix.normalize(rawTarget),
+      readOnly: bool(text, fields.get('readonly') ?? 'false'),
       mode: number('mode', 0o755, true),
       uid: number('uid', 0),
       gid: number('gid', 0),
@@ -75,10 +81,11 @@ export function parseRunMount(text: string, workdir: string): RunMount {
     };
   }
   if (type === 'bind') {
-    if (fields.has('rw') || fields.has('readwrite')) throw new RunMountError(`--mount=${text}: a writable bind mount is not supported by stack`, 'leave rw out: the RUN sees the files read-only (copy them to write)');
-    if (fields.has('readonly') && !TRUE.has(fields.get('readonly')!)) throw new RunMountError(`--mount=${text}: a writable bind mount is not supported by stack`, 'leave readonly=false out');
+    // Writable (rw, readwrite, readonly=false): the step writes into its own copy, which is dropped.
+    const rw = fields.has('rw') ? bool(text, fields.get('rw')!) : fields.has('readwrite') ? bool(text, fields.get('readwrite')!) : false;
+    const writable = fields.has('readonly') ? !bool(text, fields.get('readonly')!) : rw;
     const from = fields.get('from');
-    return { type, target, source: fields.get('source') || '.', ...(from !== undefined && from !== '' && { from }) };
+    return { type, target, source: fields.get('source') || '.', writable, ...(from !== undefined && from !== '' && { from }) };
   }
   const size = fields.get('size');
   if (size === undefined) return { type: 'tmpfs', target };

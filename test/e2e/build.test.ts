@@ -214,6 +214,74 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     expect(left.map((r) => r.repository)).toEqual([`${reg.host}/e2e/busybox`]);
   }, 120_000);
 
+  it('stages reached through RUN --mount from= and COPY --from=${ARG}; a service naming the built image is not pulled', async () => {
+    const multi = join(dir, 'multi');
+    mkdirSync(multi, { recursive: true });
+    writeFileSync(join(multi, 'Dockerfile'), [
+      'ARG BASE',
+      'ARG SRC=maker',
+      'FROM ${BASE} AS maker',
+      'RUN echo made-in-maker > /made',
+      'FROM ${BASE} AS unused',
+      'RUN exit 9',
+      'FROM ${BASE}',
+      'RUN --mount=type=bind,from=maker,source=/made,target=/mnt/made cat /mnt/made > /seen',
+      'COPY --from=${SRC} /made /copied',
+      '',
+    ].join('\n'));
+    const mp = `${project}m`;
+    const spec4 = join(dir, 'multi.yaml');
+    writeFileSync(spec4, [
+      'services:',
+      '  producer:',
+      `    image: ${reg.host}/e2e/shared:1`,
+      '    build:',
+      '      context: ./multi',
+      `      args: { BASE: "${reg.host}/e2e/busybox:1" }`,
+      '    command: ["sleep", "3600"]',
+      '  consumer:',
+      `    image: ${reg.host}/e2e/shared:1`,
+      '    command: ["sh", "-c", "cat /seen /copied; exec sleep 3600"]',
+      '',
+    ].join('\n'));
+    try {
+      const up = await execa(process.execPath, [bin, '-p', mp, '-f', spec4, 'up', '-d', '--progress', 'plain'], { env, reject: false });
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(up.stderr).not.toMatch(/e2e\/shared:1: pull/); // built here, so not pulled (the registry has none)
+      expect(up.stderr).not.toMatch(/RUN exit 9/); // a stage nothing needs is not built
+      const consumerLog = async () => (await readLogLines(serviceFiles(roots, mp, 'consumer').log)).map((l) => l.text);
+      expect(await eventually('the consumer\'s output', async () => ((await consumerLog()).length >= 2 ? consumerLog() : undefined))).toEqual(['made-in-maker', 'made-in-maker']);
+    } finally {
+      await execa(process.execPath, [bin, '-p', mp, '-f', spec4, 'down', '--rmi', 'all', '--timeout', '0'], { env, reject: false });
+    }
+  }, 120_000);
+
+  it('RUN <<EOF runs its script in the SHELL, or as a file when it starts with #!', async () => {
+    const scripts = join(dir, 'scripts');
+    mkdirSync(scripts, { recursive: true });
+    writeFileSync(join(scripts, 'Dockerfile'), [
+      `FROM ${reg.host}/e2e/busybox:1`,
+      'RUN <<EOF',
+      '#!/bin/sh',
+      'echo "script $0" > /script-ran',
+      'EOF',
+      'RUN <<EOF',
+      'echo "shell $0" > /shell-ran',
+      'EOF',
+      '',
+    ].join('\n'));
+    const sp = `${project}s`;
+    const spec3 = join(dir, 'scripts.yaml');
+    writeFileSync(spec3, 'services:\n  scripts:\n    build: ./scripts\n    command: ["sleep", "3600"]\n');
+    const run = await execa(process.execPath, [bin, '-p', sp, '-f', spec3, 'run', '--rm', '-T', 'scripts', 'cat', '/script-ran', '/shell-ran'], { env, reject: false });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout.trim().split('\n')).toEqual(['script /dev/pipes/EOF', 'shell /bin/sh']);
+    // The script's mount point was in the step's own /dev, not in a layer.
+    const layersDir = join(state, 'lib', 'image-store', 'layers');
+    expect(readdirSync(layersDir).filter((l) => existsSync(join(layersDir, l, 'dev')))).toEqual([]);
+    await execa(process.execPath, [bin, '-p', sp, '-f', spec3, 'down', '--rmi', 'local'], { env, reject: false });
+  }, 120_000);
+
   it('a failing RUN stops the build with its status and its last lines, and leaves nothing behind', async () => {
     const failing = join(dir, 'failing');
     mkdirSync(failing, { recursive: true });

@@ -46,16 +46,30 @@ export async function readyImages(
   options: { readonly pull?: 'always' | 'missing' | 'never'; readonly progress?: ProgressMode; readonly build?: 'always' | 'missing' | 'never' },
 ): Promise<Project> {
   if (!hasImages(project)) return project;
-  const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }, { pullMode, pullReporter, reportedPull }] = await Promise.all([
+  const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }, { pullMode, pullReporter, reportedPull }, { parseImageReference }] = await Promise.all([
     import('../../image/store.js'),
     import('../../image/resolve.js'),
     import('../../image/pull.js'),
     import('../../image/credentials.js'),
     import('../../image/insecure.js'),
     import('../render/pull-progress.js'),
+    import('../../image/reference.js'),
   ]);
+  const canonicalOf = (name: string): string[] => {
+    try {
+      return [parseImageReference(name).canonical];
+    } catch {
+      return []; // no reference: assertRunnableIn refused it already
+    }
+  };
   const store = ImageStore.forRoots(roots);
-  const wanted = await imagesToPull(project, services.filter((n) => !builtLocally(project.services[n] ?? {})), store, options.pull);
+  const built = Object.values(project.services).filter(builtLocally);
+  const build = built.length > 0 ? await import('./build.js') : undefined;
+  // --no-build: a missing built image is said before anything is pulled.
+  if (build !== undefined && options.build === 'never') project = await build.buildServices(ctx, project, services, roots, { when: 'never' });
+  // An image a build here makes (its image:, <project>-<service>, build.tags) is never pulled, even for a service that only names it (compose: "being built").
+  const produced = build === undefined ? new Set<string>() : new Set(built.flatMap((s) => [build.builtImageName(project, s), ...(s.build?.tags ?? [])]).flatMap((n) => canonicalOf(n)));
+  const wanted = (await imagesToPull(project, services.filter((n) => !builtLocally(project.services[n] ?? {})), store, options.pull)).filter((r) => !produced.has(r.reference.canonical));
   if (wanted.length > 0) {
     const env = ctx.env as NodeJS.ProcessEnv;
     const insecure = insecureRegistries(env);
@@ -83,9 +97,8 @@ export async function readyImages(
   }
   // Then the services with build: get their images built (as `when` says; they are never pulled),
   // on base images the pulls above may have brought already.
-  if (Object.values(project.services).some(builtLocally)) {
-    const { buildServices } = await import('./build.js');
-    project = await buildServices(ctx, project, services, roots, { when: options.build ?? 'missing', quiet: options.progress === 'quiet', pull: options.pull === 'always' });
+  if (build !== undefined && options.build !== 'never') {
+    project = await build.buildServices(ctx, project, services, roots, { when: options.build ?? 'missing', quiet: options.progress === 'quiet', pull: options.pull === 'always' });
   }
   return resolveProject(project, services, store);
 }

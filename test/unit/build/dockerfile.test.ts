@@ -229,7 +229,7 @@ describe('heredocs', () => {
     const [run, user] = df.stages[0]!.instructions;
     expect(run).toEqual({
       keyword: 'RUN',
-      command: { kind: 'shell', command: 'set -e\n\n# a comment\nFROM scratch\n' },
+      command: { kind: 'shell', command: 'set -e\n\n# a comment\nFROM scratch\n', heredoc: 'EOF' },
       mounts: [],
       line: 2,
       column: 1,
@@ -241,7 +241,7 @@ describe('heredocs', () => {
 
   it('<<-EOF strips leading tabs of the body and of the closing line; flags come before it', () => {
     expect(body('RUN --mount=type=cache,target=/root/.cache <<-EOF\n\tpip install -r req.txt\n\t\techo done\n\tEOF')).toEqual([
-      { keyword: 'RUN', command: { kind: 'shell', command: 'pip install -r req.txt\necho done\n' }, mounts: ['type=cache,target=/root/.cache'] },
+      { keyword: 'RUN', command: { kind: 'shell', command: 'pip install -r req.txt\necho done\n', heredoc: 'EOF' }, mounts: ['type=cache,target=/root/.cache'] },
     ]);
   });
 
