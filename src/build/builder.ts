@@ -426,6 +426,8 @@ function stepInputs(c: RunConfig): string {
 /** A cache entry: the layer a step made (none when it changed nothing). */
 interface CacheEntry {
   readonly diffId?: string;
+  /** The ChainID of the layer (`stack image prune` drops an entry whose layer is gone). */
+  readonly chain?: string;
   readonly size?: number;
   /** When the step was made (the history's time of it on every later build). */
   readonly created?: string;
@@ -456,7 +458,7 @@ async function commitLayer(store: ImageStore, state: StageState, dir: string, ke
   state.sizes.push(size);
   state.created = created;
   state.history.push({ created, created_by: createdBy, comment: 'stack build' });
-  await writeJsonAtomic(cachePath(store, key), { diffId, size, created } satisfies CacheEntry);
+  await writeJsonAtomic(cachePath(store, key), { diffId, chain, size, created } satisfies CacheEntry);
 }
 
 /** The cached result of `key` when its layer is still in the store: applied to `state`, true. */

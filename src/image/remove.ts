@@ -6,7 +6,7 @@
 // `<hex>.removing-*` (a name no reader uses) before rm -rf, so a crash never leaves a half-removed
 // folder that looks like a complete layer; prune removes such leftovers.
 import { randomBytes } from 'node:crypto';
-import { lstat, rename, rm } from 'node:fs/promises';
+import { lstat, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { listDir } from '../state/atomic.js';
@@ -150,7 +150,41 @@ export async function pruneImages(store: ImageStore, roots: StateRoots, opts: { 
   const layers = (await listDir(layersDir)).filter((n) => HEX64.test(n)).map((n) => `sha256:${n}`);
   const blobs = (await listDir(join(store.root, 'blobs', 'sha256'))).filter((n) => HEX64.test(n)).map((n) => `sha256:${n}`);
   await collect(store, roots, { layers, blobs, configs: 'peek' }, report);
+  await pruneBuildCache(store, opts.all, report);
   return report;
+}
+
+/**
+ * The build cache's entries (src/build: `build-cache/<key>.json`) whose layer is gone, which no
+ * build can use any more; with `all`, the cache mounts' folders too (`RUN --mount=type=cache`:
+ * package managers' downloads), except one a build holds now (sharing=locked).
+ */
+async function pruneBuildCache(store: ImageStore, all: boolean, report: RemovalReport): Promise<void> {
+  const cacheDir = join(store.root, 'build-cache');
+  for (const name of await listDir(cacheDir)) {
+    if (!name.endsWith('.json')) continue;
+    const entry = (await readFile(join(cacheDir, name), 'utf8').then((t) => JSON.parse(t) as { diffId?: string; chain?: string }).catch(() => undefined));
+    const keep = entry !== undefined && (entry.diffId === undefined || (entry.chain !== undefined && HEX64.test(entry.chain.slice(7)) && (await lstat(store.layerDir(entry.chain)).then(() => true, () => false))));
+    if (!keep) await rm(join(cacheDir, name), { force: true });
+  }
+  if (!all) return;
+  const mounts = join(store.root, 'build-cache-mounts');
+  for (const name of await listDir(mounts)) {
+    if (!HEX64.test(name)) continue;
+    let lock;
+    try {
+      lock = await acquireFileLock(join(mounts, `${name}.lock`), mounts, `cache mount ${name}`, { command: 'stack image prune', wait: false });
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'LOCKED') continue; // a build uses it now
+      throw e;
+    }
+    try {
+      report.reclaimed += await diskUsage(join(mounts, name));
+      await rm(join(mounts, name), { recursive: true, force: true });
+    } finally {
+      await lock.release();
+    }
+  }
 }
 
 /** What collect may remove; `configs` says which blobs are image configs (or 'peek': read them to know). */

@@ -7,7 +7,7 @@
 // image; a failing RUN stops the build with its status and its last lines, and leaves nothing.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -212,6 +212,16 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     expect(down.stderr).toMatch(new RegExp(`image ${project}-app(:latest)? removed`));
     const left = JSON.parse((await execa(process.execPath, [bin, 'images', '--format', 'json'], { env, cwd: '/', reject: false })).stdout) as { repository: string }[];
     expect(left.map((r) => r.repository)).toEqual([`${reg.host}/e2e/busybox`]);
+    // image prune -a: every image goes (no project uses one now), and with them the build cache's
+    // entries of their layers and the cache mounts' folders (the first test's /var/cache/demo).
+    const storeDir = join(state, 'lib', 'image-store');
+    const mounts = () => (existsSync(join(storeDir, 'build-cache-mounts')) ? readdirSync(join(storeDir, 'build-cache-mounts')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []);
+    expect(mounts().length).toBeGreaterThan(0);
+    const prune = await execa(process.execPath, [bin, 'image', 'prune', '-a', '-f'], { env, cwd: '/', reject: false });
+    expect(prune.exitCode, prune.stderr).toBe(0);
+    expect(mounts()).toEqual([]);
+    const entries = readdirSync(join(storeDir, 'build-cache')).map((n) => JSON.parse(readFileSync(join(storeDir, 'build-cache', n), 'utf8')) as { diffId?: string });
+    expect(entries.filter((e) => e.diffId !== undefined)).toEqual([]); // a layer's entry without its layer is gone
   }, 120_000);
 
   it('stages reached through RUN --mount from= and COPY --from=${ARG}; a service naming the built image is not pulled', async () => {

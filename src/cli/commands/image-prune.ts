@@ -13,10 +13,12 @@ import { printRemoval } from './rmi.js';
 
 const HELP = `Usage: stack image prune [OPTIONS]
 
-Remove the layers and blobs no image uses (left by moved tags and interrupted pulls).
+Remove the layers and blobs no image uses (left by moved tags, interrupted pulls and builds),
+and the build cache's entries whose layers are gone.
 
 Options:
-  -a, --all     Also remove every image no project's service uses
+  -a, --all     Also remove every image no project's service uses, and the folders of
+                RUN --mount=type=cache (package managers' downloads)
   -f, --force   Do not prompt for confirmation
   -h, --help    Print this help
 `;
