@@ -17,7 +17,7 @@ import { lookupMerged, loadLayeredUserDb, resolveLayeredUser } from '../image/la
 import { digestOf, MediaType, parseImageConfig, type ImageConfig } from '../image/manifest.js';
 import { formatPlatform, hostPlatform } from '../image/platform.js';
 import { chainIds, type ImageRecord, type ImageStore } from '../image/store.js';
-import { DEFAULT_SEARCH_PATH, resolveUser, type Identity } from '../runtime/index.js';
+import { DEFAULT_SEARCH_PATH, openCgroups, resolveUser, type Identity, type ViewMount } from '../runtime/index.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
 import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
@@ -25,7 +25,6 @@ import { expandWord, parseDockerfile, type CommandForm, type Dockerfile, type In
 import { layerDiffId } from './layer-digest.js';
 import { runStep } from './run-step.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mounts.js';
-import { openCgroups, type ViewMount } from '../runtime/index.js';
 
 /** What to build and how. */
 export interface BuildOptions {
@@ -727,10 +726,10 @@ async function copyStep(
     // With the global ARGs, as the stages to build were chosen (neededStages).
     const from = expandWord(ins.from, (n) => ctx.global.get(n), df.escape);
     if (from === '') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--from=${ins.from} is empty once its variables are expanded`, 'give the ARG (declared before the first FROM) a value');
-    const stageIndex = df.stages.findIndex((s, i) => (s.name !== undefined && s.name.toLowerCase() === from.toLowerCase()) || String(i) === from);
+    const stageIndex = stageNamed(df, from);
     let layers: string[];
     let fromName: string;
-    if (stageIndex >= 0) {
+    if (stageIndex !== undefined) {
       const s = ctx.done.get(stageIndex);
       if (s === undefined) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--from=${from} names a stage that does not come before this one`, 'a stage copies only from stages above it');
       layers = layerDirs(store, s);
@@ -850,7 +849,7 @@ async function runInstruction(
   const mounts: RunMount[] = [];
   for (const m of ins.mounts) {
     try {
-      mounts.push(parseRunMount(lookupExpand(m, lookup, ctx), workdir));
+      mounts.push(parseRunMount(expandWord(m, lookup, ctx.df.escape), workdir));
     } catch (e) {
       if (e instanceof RunMountError) throw stepError(file, ins, 'BUILD_RUN_MOUNT', e.message, e.hint);
       throw e;
@@ -926,11 +925,6 @@ async function runInstruction(
   await removeMountStubs(upper, mounts.map((m) => m.target), layers, imageName);
   await commitLayer(store, state, upper, key, createdBy);
   return 'ran';
-}
-
-/** A `--mount` value with its variables expanded as the instruction's other words are. */
-function lookupExpand(text: string, lookup: (name: string) => string | undefined, ctx: StepContext): string {
-  return expandWord(text, lookup, ctx.df.escape);
 }
 
 /** A RUN's `--mount`: what of it goes into the step's cache key, and (on a cache miss) what the launcher mounts, and what to let go after the step. */
