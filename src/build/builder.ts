@@ -24,6 +24,7 @@ import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRe
 import { expandWord, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
 import { layerDiffId } from './layer-digest.js';
 import { runStep } from './run-step.js';
+import { sniffArchive, unpackArchive, type ArchiveKind } from './archive.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mounts.js';
 
 /** What to build and how. */
@@ -247,13 +248,16 @@ function argvOf(command: CommandForm, shell: readonly string[]): string[] {
   return command.kind === 'exec' ? [...command.argv] : [...shell, command.command];
 }
 
-/** Whether the context's file `rel` starts like an archive ADD would unpack (tar, gzip, bzip2, xz); nothing outside the context is read. */
-async function looksLikeArchive(context: string, rel: string): Promise<boolean> {
+/** The archive kind of the context's file `rel` (ADD unpacks tar, gzip, bzip2, xz), and its path; nothing outside the context is read. */
+async function archiveIn(context: BuildContext, rel: string): Promise<{ kind: NonNullable<ArchiveKind>; path: string } | undefined> {
   const head = Buffer.alloc(512);
   let length = 0;
+  let path: string;
   try {
-    const path = await realpath(join(context, posix.normalize(`/${rel}`)));
-    if (!path.startsWith(`${await realpath(context)}/`) || !(await lstat(path)).isFile()) return false; // the copy says what is wrong
+    const clean = posix.normalize(`/${rel}`).slice(1);
+    if (context.excluded(clean)) return undefined; // the copy says it is missing
+    path = await realpath(join(context.dir, clean));
+    if (!path.startsWith(`${await realpath(context.dir)}/`) || !(await lstat(path)).isFile()) return undefined; // the copy says what is wrong
     const handle = await open(path, 'r');
     try {
       length = (await handle.read(head, 0, head.length, 0)).bytesRead;
@@ -261,13 +265,10 @@ async function looksLikeArchive(context: string, rel: string): Promise<boolean> 
       await handle.close();
     }
   } catch {
-    return false;
+    return undefined;
   }
-  if (length < head.length) head.fill(0, length);
-  if (head[0] === 0x1f && head[1] === 0x8b) return true;
-  if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+  const kind = sniffArchive(head.subarray(0, length));
+  return kind === undefined ? undefined : { kind, path };
 }
 
 /** Builds the image; see the file comment. */
@@ -755,21 +756,35 @@ async function copyStep(
     return 'cached';
   }
   announce(false);
+  // ADD unpacks a local tar archive (plain or gzip) into the destination folder instead of copying it.
+  const archives: { source: string; kind: 'tar' | 'gzip'; path: string }[] = [];
   if (ins.keyword === 'ADD' && ins.from === undefined) {
-    for (const s of sources) {
-      if (!/[*?[]/.test(s) && (await looksLikeArchive(ctx.context.dir, s))) {
-        throw stepError(file, ins, 'BUILD_UNSUPPORTED', `ADD of the archive ${s} would unpack it; stack does not unpack archives in ADD yet`, 'COPY the archive and unpack it in a RUN step (tar -xf)');
+    for (const source of sources) {
+      const found = /[*?[]/.test(source) ? undefined : await archiveIn(ctx.context, source);
+      if (found === undefined) continue;
+      if (found.kind === 'bzip2' || found.kind === 'xz') {
+        throw stepError(file, ins, 'BUILD_UNSUPPORTED', `ADD of the ${found.kind} archive ${source}: stack unpacks plain and gzip tar archives only`, 'recompress it with gzip (tar -czf), or COPY it and unpack it in a RUN step');
       }
+      archives.push({ source, kind: found.kind, path: found.path });
     }
   }
-  await mkdir(work, { mode: 0o755 });
-  await copyInto(root, request, work, (abs) => {
+  const imageFolder = (abs: string): { kind: 'dir'; mode: number; uid: number; gid: number } | 'file' | undefined => {
     if (below.length === 0) return undefined;
     const e = lookupMerged(below, abs, imageName, false);
     if (e === undefined) return undefined;
     // A folder the image has keeps its owner and mode in the layer.
     return e.kind === 'dir' ? { kind: 'dir', mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid } : 'file';
-  });
+  };
+  await mkdir(work, { mode: 0o755 });
+  const copied = sources.filter((source) => !archives.some((a) => a.source === source));
+  if (copied.length > 0) await copyInto(root, { ...request, sources: copied }, work, imageFolder);
+  for (const a of archives) {
+    const folder = (p: string) => {
+      const f = imageFolder(p);
+      return typeof f === 'object' ? f : undefined;
+    };
+    await unpackArchive(a.path, a.kind, work, dest.endsWith('/') ? dest : `${dest}/`, folder, owner, a.source);
+  }
   await commitLayer(store, state, work, key, createdBy);
   return 'ran';
 }

@@ -16,6 +16,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readLogLines } from '../../src/runtime/logs.js';
 import { serviceFiles } from '../../src/state/service-files.js';
 import { eventually } from '../harness/eventually.js';
+import { makeTar } from '../harness/tar.js';
+import { gzipSync } from 'node:zlib';
 import { busyboxLayer, pushImage } from '../harness/oci.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { describeWith } from '../harness/require.js';
@@ -263,6 +265,41 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
       expect(await eventually('the consumer\'s output', async () => ((await consumerLog()).length >= 2 ? consumerLog() : undefined))).toEqual(['made-in-maker', 'made-in-maker']);
     } finally {
       await execa(process.execPath, [bin, '-p', mp, '-f', spec4, 'down', '--rmi', 'all', '--timeout', '0'], { env, reject: false });
+    }
+  }, 120_000);
+
+  it('ADD unpacks a local tar or tar.gz into its folder; a bzip2 one is refused with a hint', async () => {
+    const arch = join(dir, 'archives');
+    mkdirSync(arch, { recursive: true });
+    const tarball = await makeTar([
+      { header: { name: 'app/', type: 'directory', mode: 0o750, uid: 10, gid: 11 } },
+      { header: { name: 'app/run.sh', mode: 0o755, uid: 10, gid: 11 }, body: 'echo from the archive\n' },
+      { header: { name: 'app/link', type: 'symlink', linkname: 'run.sh' } },
+      { header: { name: 'app/hard', type: 'link', linkname: 'app/run.sh' } },
+    ]);
+    writeFileSync(join(arch, 'app.tar.gz'), gzipSync(tarball));
+    writeFileSync(join(arch, 'plain.tar'), tarball);
+    writeFileSync(join(arch, 'Dockerfile'), [
+      `FROM ${reg.host}/e2e/busybox:1`,
+      'ADD app.tar.gz /opt/',
+      'ADD --chown=4321:4322 plain.tar /srv/plain',
+      '',
+    ].join('\n'));
+    const ap = `${project}a`;
+    const spec5 = join(dir, 'archives.yaml');
+    writeFileSync(spec5, 'services:\n  unpacked:\n    build: ./archives\n    command: ["sleep", "3600"]\n');
+    try {
+      const run = await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'run', '--rm', '-T', 'unpacked', 'sh', '-c',
+        'sh /opt/app/run.sh; stat -c "%a %u:%g" /opt/app /opt/app/run.sh /srv/plain/app/run.sh; readlink /opt/app/link; stat -c %h /opt/app/hard'], { env, reject: false });
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout.trim().split('\n')).toEqual(['from the archive', '750 10:11', '755 10:11', '755 4321:4322', 'run.sh', '2']);
+      writeFileSync(join(arch, 'app.tar.bz2'), Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(64)]));
+      writeFileSync(join(arch, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nADD app.tar.bz2 /opt/\n`);
+      const refused = await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'build'], { env, reject: false });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toMatch(/Dockerfile:2: ADD app\.tar\.bz2 \/opt\/: ADD of the bzip2 archive app\.tar\.bz2: stack unpacks plain and gzip tar archives only/);
+    } finally {
+      await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'down', '--rmi', 'local'], { env, reject: false });
     }
   }, 120_000);
 
