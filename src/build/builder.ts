@@ -48,6 +48,8 @@ export interface BuildOptions {
   readonly pull: boolean;
   /** RUN steps' network: the host's (the default) or none. */
   readonly network: 'host' | 'none';
+  /** The secrets a RUN may mount (`--mount=type=secret,id=ID`): the service's `build.secrets`, by id, each its value's reader. */
+  readonly secrets?: Readonly<Record<string, () => Promise<Buffer>>>;
   /** A base image's record in the store, pulled first when missing (or always, with `pull`). */
   readonly baseImage: (image: string, pull: boolean) => Promise<ImageRecord>;
   /** Each step as it begins (`cached`: taken from the build cache). */
@@ -910,7 +912,7 @@ async function runInstruction(
   const work = join(dir, 'work');
   await mkdir(upper, { recursive: true, mode: 0o755 });
   await mkdir(work, { mode: 0o700 });
-  const prepared: { mount: ViewMount; release?: () => Promise<void> }[] = [];
+  const prepared: { mount?: ViewMount; release?: () => Promise<void> }[] = [];
   try {
     for (const v of views) prepared.push(await v.prepare());
     await runStep(
@@ -927,7 +929,7 @@ async function runInstruction(
       scratch: join(dir, 'step'),
       network,
       buildId: ctx.buildId,
-      mounts: prepared.map((p) => p.mount),
+      mounts: prepared.flatMap((p) => (p.mount === undefined ? [] : [p.mount])),
       onLine: options.onLine,
       ...(options.signal && { signal: options.signal }),
     },
@@ -945,7 +947,8 @@ async function runInstruction(
 /** A RUN's `--mount`: what of it goes into the step's cache key, and (on a cache miss) what the launcher mounts, and what to let go after the step. */
 interface MountPlan {
   readonly key: string;
-  prepare(): Promise<{ mount: ViewMount; release?: () => Promise<void> }>;
+  /** What the launcher mounts (none: an optional secret the build was not given). */
+  prepare(): Promise<{ mount?: ViewMount; release?: () => Promise<void> }>;
 }
 
 /** The stage `from` names (a name or an index) when one comes before, else undefined (an image). */
@@ -985,6 +988,28 @@ async function mountPlan(m: RunMount, ctx: StepContext, imageName: string): Prom
           await chmod(dir, m.mode);
         }
         return { mount: { type: 'bind', source: dir, target: m.target, readOnly: m.readOnly }, ...(release && { release }) };
+      },
+    };
+  }
+  if (m.type === 'secret') {
+    // Not in the key (BuildKit's rule): a changed secret does not run the step again.
+    const read = ctx.options.secrets?.[m.id];
+    if (read === undefined && m.required) throw new UserError('BUILD_SECRET_MISSING', `--mount=type=secret,id=${m.id}: the build has no secret "${m.id}"`, `list it under the service's build.secrets (a secret declared at the top level), or drop required`);
+    return {
+      key: `secret ${m.id} ${m.target}`,
+      prepare: async () => {
+        if (read === undefined) return {};
+        // A copy of its own, 0400 (mode=) and owned as asked, bound read-only; gone with the build's folder.
+        const file = join(ctx.scratch, `secret-${randomBytes(8).toString('hex')}`);
+        const out = await open(file, 'wx', 0o600);
+        try {
+          await out.writeFile(await read());
+          await out.chown(m.uid, m.gid);
+          await out.chmod(m.mode);
+        } finally {
+          await out.close();
+        }
+        return { mount: { type: 'bind', source: file, target: m.target, readOnly: true } };
       },
     };
   }

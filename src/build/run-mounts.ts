@@ -1,7 +1,7 @@
 // `RUN --mount=...` as BuildKit reads it: `type=cache` (a folder kept between builds, shared by
 // the steps that name its id), `type=bind` (the context's files, or a stage's or an image's with
-// `from=`: read-only, or `rw` with the writes dropped), `type=tmpfs`. `secret` and `ssh` are refused: stack has no store to
-// take them from. Pure: the builder makes the folders and the launcher mounts them.
+// `from=`: read-only, or `rw` with the writes dropped), `type=tmpfs`, `type=secret` (a secret of
+// the service's `build.secrets`, a file at /run/secrets/<id>). `ssh` is refused: stack forwards no agent. Pure: the builder makes the folders and the launcher mounts them.
 import { posix } from 'node:path';
 import { parseBytes } from '../spec/units.js';
 
@@ -9,7 +9,8 @@ import { parseBytes } from '../spec/units.js';
 export type RunMount =
   | { readonly type: 'cache'; readonly target: string; readonly id: string; readonly readOnly: boolean; readonly mode: number; readonly uid: number; readonly gid: number; readonly sharing: 'shared' | 'private' | 'locked' }
   | { readonly type: 'bind'; readonly target: string; readonly source: string; readonly from?: string; readonly writable: boolean }
-  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number };
+  | { readonly type: 'tmpfs'; readonly target: string; readonly sizeBytes?: number }
+  | { readonly type: 'secret'; readonly id: string; readonly target: string; readonly required: boolean; readonly mode: number; readonly uid: number; readonly gid: number };
 
 /** Why a mount is refused (the builder says it at the instruction's line), with a hint. */
 export class RunMountError extends Error {
@@ -45,25 +46,39 @@ export function parseRunMount(text: string, workdir: string): RunMount {
     cache: ['type', 'target', 'id', 'readonly', 'mode', 'uid', 'gid', 'sharing', 'from', 'source'],
     bind: ['type', 'target', 'source', 'from', 'readonly', 'rw', 'readwrite'],
     tmpfs: ['type', 'target', 'size'],
+    secret: ['type', 'id', 'target', 'required', 'mode', 'uid', 'gid'],
   };
-  if (type === 'secret' || type === 'ssh') {
-    throw new RunMountError(`--mount=type=${type} is not supported by stack`, type === 'secret' ? 'pass the value as a build argument (build.args), or COPY the file in a stage that is not the final one' : 'fetch over https in the RUN, or COPY what the key gives access to into the context');
-  }
+  if (type === 'ssh') throw new RunMountError('--mount=type=ssh is not supported by stack', 'fetch over https in the RUN, or COPY what the key gives access to into the context');
   const fieldsOf = known[type];
   if (fieldsOf === undefined) throw new RunMountError(`--mount=${text}: unknown type "${type}"`, 'use type=cache, type=bind or type=tmpfs');
   for (const key of fields.keys()) {
     if (!fieldsOf.includes(key)) throw new RunMountError(`--mount=${text}: "${key}" is not a field of a ${type} mount`, `a ${type} mount takes ${fieldsOf.filter((f) => f !== 'type').join(', ')}`);
   }
-  const rawTarget = fields.get('target');
-  if (rawTarget === undefined || rawTarget === '') throw new RunMountError(`--mount=${text}: no target`, 'name where it is mounted: target=/path');
-  const target = posix.resolve(workdir, rawTarget);
-  if (target === '/') throw new RunMountError(`--mount=${text}: the target is the root`, 'mount it on a folder, such as /cache');
   const number = (key: string, fallback: number, octal = false): number => {
     const v = fields.get(key);
     if (v === undefined) return fallback;
     if (!(octal ? /^0?[0-7]{1,4}$/ : /^\d+$/).test(v)) throw new RunMountError(`--mount=${text}: ${key}=${v} is not ${octal ? 'an octal mode' : 'a number'}`, octal ? 'e.g. mode=0755' : `e.g. ${key}=1000`);
     return octal ? parseInt(v, 8) : Number(v);
   };
+  if (type === 'secret') {
+    // BuildKit's defaults: the id is the target's base name, the target /run/secrets/<id>.
+    const given = fields.get('target');
+    const id = fields.get('id') || (given ? posix.basename(given) : '');
+    if (id === '') throw new RunMountError(`--mount=${text}: no id`, 'name the secret: id=NAME (one of the service\'s build.secrets)');
+    return {
+      type,
+      id,
+      target: given ? posix.resolve(workdir, given) : `/run/secrets/${id}`,
+      required: fields.has('required') ? bool(text, fields.get('required')!) : false,
+      mode: number('mode', 0o400, true),
+      uid: number('uid', 0),
+      gid: number('gid', 0),
+    };
+  }
+  const rawTarget = fields.get('target');
+  if (rawTarget === undefined || rawTarget === '') throw new RunMountError(`--mount=${text}: no target`, 'name where it is mounted: target=/path');
+  const target = posix.resolve(workdir, rawTarget);
+  if (target === '/') throw new RunMountError(`--mount=${text}: the target is the root`, 'mount it on a folder, such as /cache');
   if (type === 'cache') {
     if (fields.has('from') || fields.has('source')) throw new RunMountError(`--mount=${text}: a cache mount seeded from another stage is not supported by stack`, 'leave from= and source= out: the cache starts empty');
     const sharing = (fields.get('sharing') ?? 'shared').toLowerCase();

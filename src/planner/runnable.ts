@@ -61,7 +61,9 @@ export function checkSecretSources(project: Project): Diagnostic[] {
     for (const kind of ['secret', 'config'] as const) {
       const top = kind === 'secret' ? 'secrets' : 'configs';
       const defs = project[top] ?? {};
-      for (const m of service[top] ?? []) {
+      // The service's own, and (secrets) those its build's RUN steps may mount.
+      const refs = [...(service[top] ?? []), ...(kind === 'secret' && builtLocally(service) ? (service.build?.secrets ?? []) : [])];
+      for (const m of refs) {
         const def = defs[m.source];
         if (def === undefined) continue;
         const base = { severity: 'error' as const, path: [top, m.source] };

@@ -70,6 +70,7 @@ function serviceKeys(s: Service): Record<string, unknown> {
           no_cache: s.build.noCache,
           pull: s.build.pull,
           tags: s.build.tags,
+          secrets: s.build.secrets?.map((r) => (r.id === r.source ? r.source : { source: r.source, target: r.id })),
         })
       : undefined,
     cap_add: s.capAdd,

@@ -75,11 +75,11 @@ export const KEYS: Catalogue = {
     ),
   },
   build: {
-    ...all(S, 'context dockerfile dockerfile_inline target args labels network no_cache pull tags'),
+    ...all(S, 'context dockerfile dockerfile_inline target args labels network no_cache pull tags secrets'),
     ...all(
       U,
       `entitlements ssh cache_from cache_to additional_contexts
-       provenance sbom shm_size extra_hosts isolation privileged secrets ulimits platforms`,
+       provenance sbom shm_size extra_hosts isolation privileged ulimits platforms`,
     ),
   },
   extends: all(S, 'service file'),

@@ -13,7 +13,7 @@ import { Report } from './report.js';
 import type { SeccompProfileReader } from './security-opt.js';
 import { suggest } from './suggest.js';
 import type { NetworkSpec, Spec, VolumeSpec } from './schema.js';
-import { secretDefs, serviceSecretMounts } from './secrets.js';
+import { buildSecretRefs, secretDefs, serviceSecretMounts } from './secrets.js';
 import { normalizeService, sortKeys } from './service.js';
 import { linkNamespaceOwners } from './namespace-modes.js';
 import { resolveLinks } from './links.js';
@@ -72,6 +72,8 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   const secrets = secretDefs('secret', spec, project, ctx);
   const configs = secretDefs('config', spec, project, ctx);
   for (const name of Object.keys(services)) {
+    const b = buildSecretRefs(name, all[name]!, secrets, ctx);
+    if (b.length > 0 && services[name]!.build !== undefined) services[name] = { ...services[name]!, build: { ...services[name]!.build!, secrets: b } };
     const s = serviceSecretMounts('secret', name, all[name]!, secrets, ctx);
     const c = serviceSecretMounts('config', name, all[name]!, configs, ctx);
     if (s.length > 0 || c.length > 0) services[name] = { ...services[name]!, ...(s.length > 0 && { secrets: s }), ...(c.length > 0 && { configs: c }) };

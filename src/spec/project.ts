@@ -246,6 +246,8 @@ export interface BuildSpec {
   readonly pull?: true;
   /** More names the image is recorded under. */
   readonly tags?: readonly string[];
+  /** `build.secrets`: top-level secrets a RUN may mount (`--mount=type=secret,id=ID`); `id` is `target` when given. */
+  readonly secrets?: readonly { readonly source: string; readonly id: string }[];
 }
 
 export interface PortMapping {

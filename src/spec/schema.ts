@@ -59,25 +59,6 @@ const keyName = z.string().regex(/^[a-zA-Z0-9._-]+$/, expecting('a name of lette
 const command = z.union([z.string(), z.array(z.string()), z.null()], expecting('a command as a string or a list of strings'));
 const external = z.union([bool, z.strictObject({ name: str })], expecting('true or false'));
 
-const build = z.union(
-  [
-    z.string(),
-    level('build', {
-      context: str.optional(),
-      dockerfile: str.optional(),
-      dockerfile_inline: str.optional(),
-      target: str.optional(),
-      args: listOrDict.optional(),
-      labels: listOrDict.optional(),
-      network: str.optional(),
-      no_cache: bool.optional(),
-      pull: bool.optional(),
-      tags: z.array(z.string()).optional(),
-    }),
-  ],
-  expecting('a build context path or a build mapping'),
-);
-
 const envFile = z.union(
   [z.string(), z.array(z.union([z.string(), level('envFile', { path: str, required: bool.optional() })], expecting('a file path or {path, required}')))],
   expecting('a file path or a list of them'),
@@ -190,6 +171,26 @@ const serviceSecrets = z.array(
     expecting('a name, or a {source, target, uid, gid, mode} mapping'),
   ),
   expecting('a list of names or {source, target} mappings'),
+);
+
+const build = z.union(
+  [
+    z.string(),
+    level('build', {
+      context: str.optional(),
+      dockerfile: str.optional(),
+      dockerfile_inline: str.optional(),
+      target: str.optional(),
+      args: listOrDict.optional(),
+      labels: listOrDict.optional(),
+      network: str.optional(),
+      no_cache: bool.optional(),
+      pull: bool.optional(),
+      tags: z.array(z.string()).optional(),
+      secrets: serviceSecrets.optional(),
+    }),
+  ],
+  expecting('a build context path or a build mapping'),
 );
 
 /** One service: the keys stack runs with, plus image/build which it only models for now. */

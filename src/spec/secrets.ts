@@ -132,6 +132,27 @@ function parseId(id: string | number): number | undefined {
 }
 
 /** Normalizes a service's references of one kind against the project's definitions. */
+/** The `build.secrets` of service `name`: each a top-level secret (an undefined one is an error, as for the service's own), by the id its RUNs mount it as. */
+export function buildSecretRefs(name: string, spec: ServiceSpec, defs: Readonly<Record<string, SecretDef>>, ctx: Ctx): { source: string; id: string }[] {
+  const build = spec.build;
+  if (build === undefined || typeof build === 'string') return [];
+  const out: { source: string; id: string }[] = [];
+  (build.secrets ?? []).forEach((entry, i) => {
+    const at: KeyPath = ['services', name, 'build', 'secrets', i];
+    const ref = typeof entry === 'string' ? { source: entry, target: undefined } : entry;
+    if (defs[ref.source] === undefined) {
+      const near = suggest(ref.source, Object.keys(defs));
+      ctx.report.error(typeof entry === 'string' ? at : [...at, 'source'], 'UNDEFINED_SECRET', `the build of \`${name}\` uses secret \`${ref.source}\`, which is not defined under top-level \`secrets:\``, {
+        expected: Object.keys(defs).length ? `one of: ${Object.keys(defs).join(', ')}` : 'a secret declared under `secrets:`',
+        hint: near ? `did you mean \`${near}\`?` : `declare it: secrets: {${ref.source}: {file: ./${ref.source}}}`,
+      });
+      return;
+    }
+    out.push({ source: ref.source, id: ref.target ?? ref.source });
+  });
+  return out;
+}
+
 export function serviceSecretMounts(kind: SecretKind, name: string, spec: ServiceSpec, defs: Readonly<Record<string, SecretDef>>, ctx: Ctx): SecretMount[] {
   const top = TOP[kind];
   const list = ((spec as Record<string, unknown>)[top] ?? []) as (string | RefSpec)[];

@@ -8,7 +8,7 @@ import type { Service } from './project.js';
 export function usedResources(services: readonly Service[]): { networks: Set<string>; secrets: Set<string>; configs: Set<string> } {
   return {
     networks: new Set(services.flatMap((s) => Object.keys(s.networks))),
-    secrets: new Set(services.flatMap((s) => (s.secrets ?? []).map((m) => m.source))),
+    secrets: new Set(services.flatMap((s) => [...(s.secrets ?? []), ...(s.build?.secrets ?? [])].map((m) => m.source))),
     configs: new Set(services.flatMap((s) => (s.configs ?? []).map((m) => m.source))),
   };
 }

@@ -303,6 +303,38 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     }
   }, 120_000);
 
+  it('build.secrets: a RUN mounts a secret (from a variable) at /run/secrets/<id>, never kept in the image; a required one the build lacks is said', async () => {
+    const sec = join(dir, 'secrets');
+    mkdirSync(sec, { recursive: true });
+    writeFileSync(join(sec, 'Dockerfile'), [
+      `FROM ${reg.host}/e2e/busybox:1`,
+      'RUN --mount=type=secret,id=token wc -c < /run/secrets/token | tr -d " " > /token-size && stat -c %a /run/secrets/token > /token-mode',
+      'RUN --mount=type=secret,id=absent echo optional ones may be missing',
+      '',
+    ].join('\n'));
+    const xp = `${project}x`;
+    const spec6 = join(dir, 'secrets.yaml');
+    writeFileSync(spec6, 'services:\n  sec:\n    build:\n      context: ./secrets\n      secrets: [token]\n    command: ["sleep", "3600"]\nsecrets:\n  token:\n    environment: BUILD_TOKEN\n');
+    const withToken = { ...env, BUILD_TOKEN: 's3cret-value' };
+    try {
+      const run = await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'run', '--rm', '-T', 'sec', 'sh', '-c', 'cat /token-size /token-mode; test -e /run/secrets && echo kept || echo gone'], { env: withToken, reject: false });
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout.trim().split('\n')).toEqual(['12', '400', 'gone']); // its size and mode were seen; its mount point is not in the image
+      // The value is in no layer and no file of the store (the build cache keys do not hold it either).
+      const found = await execa('grep', ['-rl', 's3cret-value', join(state, 'lib', 'image-store')], { reject: false });
+      expect(found.stdout).toBe('');
+      writeFileSync(join(sec, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN --mount=type=secret,id=other,required true\n`);
+      const missing = await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'build'], { env: withToken, reject: false });
+      expect(missing.exitCode).toBe(1);
+      expect(missing.stderr).toMatch(/Dockerfile:2: RUN --mount=type=secret,id=other,required true: --mount=type=secret,id=other: the build has no secret "other"/);
+      const unset = await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'build'], { env, reject: false });
+      expect(unset.exitCode).toBe(1);
+      expect(unset.stderr).toMatch(/BUILD_TOKEN/);
+    } finally {
+      await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'down', '--rmi', 'local'], { env, reject: false });
+    }
+  }, 120_000);
+
   it('RUN <<EOF runs its script in the SHELL, or as a file when it starts with #!', async () => {
     const scripts = join(dir, 'scripts');
     mkdirSync(scripts, { recursive: true });

@@ -134,6 +134,7 @@ export async function buildServices(ctx: CommandContext, project: Project, names
         noCache: choices.noCache === true || service.build!.noCache === true,
         pull: choices.pull === true || service.build!.pull === true,
         network: service.build!.network ?? 'host',
+        secrets: buildSecrets(project, service),
         baseImage: (base, pull) => {
           // Each base once per command (a FROM that two stages or two services name is pulled once with --pull).
           const key = `${base}\0${pull}`;
@@ -154,6 +155,27 @@ export async function buildServices(ctx: CommandContext, project: Project, names
     process.removeListener('SIGHUP', interrupt);
   }
   return { ...project, services };
+}
+
+/** The readers of the secrets a service's build may mount, by id (the top-level definitions': a file's bytes, a variable's value, inline content). */
+function buildSecrets(project: Project, service: Service): Record<string, () => Promise<Buffer>> {
+  const out: Record<string, () => Promise<Buffer>> = {};
+  for (const ref of service.build?.secrets ?? []) {
+    const def = project.secrets?.[ref.source];
+    if (def === undefined) continue;
+    const source = def.source;
+    if (source.type === 'file') out[ref.id] = () => readFile(source.path);
+    else if (source.type === 'content') out[ref.id] = async () => Buffer.from(source.content);
+    else if (source.type === 'environment') {
+      out[ref.id] = async () => {
+        const { secretVariable } = await import('../../spec/secrets.js');
+        const value = secretVariable(project, source.variable);
+        if (value === undefined) throw new UserError('SECRET_VARIABLE_UNSET', `the build of "${service.name}" needs secret \`${ref.source}\`, whose variable ${source.variable} is not set`, `set ${source.variable} in the environment of \`stack build\` or in the project's .env`);
+        return Buffer.from(value);
+      };
+    }
+  }
+  return out;
 }
 
 /** A base image's record: the store's, or pulled first (`pull`: always). */
@@ -217,7 +239,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const named = positionals.length ? (values['with-dependencies'] ? withDependencies(project, positionals) : [...new Set(positionals)]) : Object.keys(project.services);
   const { checkRunnable } = await import('../../planner/runnable.js');
   const chosen = new Set(named);
-  const remote = checkRunnable(project).filter((d) => d.code === 'BUILD_CONTEXT_REMOTE' && chosen.has(String(d.path?.[1])));
+  // What `up` would refuse of the named builds: a remote context; a build secret that is external, a missing file or an unset variable.
+  const secretOf = (d: { path?: readonly (string | number)[] }): boolean => d.path?.[0] === 'secrets' && named.some((n) => project.services[n]?.build?.secrets?.some((r) => r.source === d.path?.[1]));
+  const remote = checkRunnable(project).filter((d) => (d.code === 'BUILD_CONTEXT_REMOTE' && chosen.has(String(d.path?.[1]))) || (['EXTERNAL_SECRET', 'SECRET_FILE_MISSING', 'SECRET_VARIABLE_UNSET'].includes(d.code) && secretOf(d)));
   if (remote.length > 0) {
     const { SpecError } = await import('../../spec/index.js');
     throw new SpecError(remote);

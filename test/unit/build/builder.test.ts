@@ -109,6 +109,6 @@ describeRoot('buildImage', () => {
     await expect(failing).rejects.toBeInstanceOf(UserError);
     await expect(failing).rejects.toThrow(new RegExp(`^${join(context, 'Dockerfile')}:3: COPY missing.txt /x: `));
     await expect(build('FROM scratch\nCOPY --chown=nobody a.txt /x\n')).rejects.toThrow(/Dockerfile:2: COPY --chown=nobody a\.txt \/x: --chown=nobody: user "nobody" is not in the \/etc\/passwd of/);
-    await expect(build('FROM scratch\nRUN --mount=type=secret,id=x true\n')).rejects.toThrow(/Dockerfile:2: .*--mount=type=secret is not supported by stack/);
+    await expect(build('FROM scratch\nRUN --mount=type=ssh true\n')).rejects.toThrow(/Dockerfile:2: .*--mount=type=ssh is not supported by stack/);
   });
 });

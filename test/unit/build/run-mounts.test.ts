@@ -17,12 +17,17 @@ describe('parseRunMount', () => {
     expect(parseRunMount('type=bind,target=/pkg,rw=f', '/')).toMatchObject({ writable: false });
   });
 
+  it('a secret mount: /run/secrets/<id>, 0400, optional unless required; the id from the target when not given', () => {
+    expect(parseRunMount('type=secret,id=npmrc', '/app')).toEqual({ type: 'secret', id: 'npmrc', target: '/run/secrets/npmrc', required: false, mode: 0o400, uid: 0, gid: 0 });
+    expect(parseRunMount('type=secret,target=/root/.npmrc,required,mode=0440,uid=1000', '/')).toEqual({ type: 'secret', id: '.npmrc', target: '/root/.npmrc', required: true, mode: 0o440, uid: 1000, gid: 0 });
+    expect(() => parseRunMount('type=secret', '/')).toThrow(/no id/);
+  });
+
   it('a tmpfs mount with its size', () => {
     expect(parseRunMount('type=tmpfs,target=/tmp/x,size=64m', '/')).toEqual({ type: 'tmpfs', target: '/tmp/x', sizeBytes: 64 * 1024 * 1024 });
   });
 
   it.each([
-    ['type=secret,id=npmrc', /type=secret is not supported by stack/],
     ['type=ssh', /type=ssh is not supported by stack/],
     ['type=volume,target=/x', /unknown type "volume"/],
     ['type=cache', /no target/],
