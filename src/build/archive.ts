@@ -6,7 +6,7 @@
 // only this build writes. bzip2 and xz, which Docker also unpacks, are refused with a hint.
 import { constants as C, createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -25,8 +25,39 @@ export function sniffArchive(head: Buffer): ArchiveKind {
   return undefined;
 }
 
-/** How a folder the destination's path crosses is made in the layer: the image's own (its mode and owner), else 0755 root. */
-export type FolderOf = (pathInImage: string) => { mode: number; uid: number; gid: number } | undefined;
+/** What the image has at a path the unpacking makes a folder of: a folder (its mode and owner, kept in the layer), something else (a file, a symlink such as /bin -> usr/bin: refused), or nothing. */
+export type FolderOf = (pathInImage: string) => { mode: number; uid: number; gid: number } | 'other' | undefined;
+
+/** Whether a 512-byte block is a tar header: its checksum (the sum of its bytes, the checksum field as spaces) is the one it holds, as tar checks it. */
+function tarHeader(block: Buffer): boolean {
+  if (block.length < 512) return false;
+  const written = parseInt(block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+  if (!Number.isFinite(written)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  return sum === written;
+}
+
+/** Whether `file` (plain or gzip) starts with a tar header once decompressed: a gzip that is no tar (a SQL dump) is copied, not unpacked, as BuildKit decides. */
+export async function isTarArchive(file: string, kind: 'tar' | 'gzip'): Promise<boolean> {
+  const input = createReadStream(file, kind === 'tar' ? { start: 0, end: 511 } : {});
+  const stream = kind === 'gzip' ? input.pipe(createGunzip()) : input;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= 512) break;
+    }
+  } catch {
+    return false; // not gzip after all, or cut short
+  } finally {
+    input.destroy();
+    stream.destroy();
+  }
+  return tarHeader(Buffer.concat(chunks).subarray(0, 512));
+}
 
 /**
  * Unpacks the archive `file` (plain or gzip tar, `kind`) into the folder `dest` (absolute, in the
@@ -35,15 +66,26 @@ export type FolderOf = (pathInImage: string) => { mode: number; uid: number; gid
  */
 export async function unpackArchive(file: string, kind: 'tar' | 'gzip', layer: string, dest: string, folderOf: FolderOf, owner: { uid: number; gid: number } | undefined, what: string): Promise<number> {
   const bad = (why: string): UserError => new UserError('ADD_ARCHIVE_BAD', `ADD ${what}: ${why}`, 'fix the archive, or COPY it and unpack it in a RUN step');
-  // The destination's folders, as the image has them (or new).
-  let at = layer;
-  let inImage = '';
-  for (const part of dest.split('/').filter((p) => p !== '')) {
-    at = join(at, part);
-    inImage = `${inImage}/${part}`;
-    await mkdirLike(at, folderOf(inImage));
+  // The destination's folders, as the image has them (or new); through nothing that is no folder in the image.
+  const destParts = dest.split('/').filter((p) => p !== '');
+  const root = join(layer, ...destParts);
+  const destInImage = `/${destParts.join('/')}`;
+  const folder = async (inImage: string, inLayer: string, fresh: { mode: number; uid: number; gid: number }, entry?: string): Promise<void> => {
+    const image = inImage === '/' ? undefined : folderOf(inImage);
+    if (image === 'other') {
+      throw bad(`${entry === undefined ? 'the destination' : `entry ${JSON.stringify(entry)}`} goes through ${inImage}, which is no folder in the image (a file, or a symlink such as /bin -> usr/bin)`);
+    }
+    await mkdirLike(inLayer, image ?? fresh);
+  };
+  {
+    let at = layer;
+    let inImage = '';
+    for (const part of destParts) {
+      at = join(at, part);
+      inImage = `${inImage}/${part}`;
+      await folder(inImage, at, { mode: 0o755, uid: 0, gid: 0 });
+    }
   }
-  const root = at;
   const made = new Set<string>(); // paths this archive wrote, relative to root
   let entries = 0;
   const extract = tar.extract();
@@ -70,13 +112,16 @@ export async function unpackArchive(file: string, kind: 'tar' | 'gzip', layer: s
     if (!p.ok) throw bad(`entry ${JSON.stringify(header.name)}: ${p.reason}`);
     if (p.components.length === 0) return; // the archive's `./`
     const rel = p.components.join('/');
-    // Its folders: made 0755 (the --chown owner's, or root's) unless the archive made them; never a symlink on the way.
+    // Its folders: the image's (mode and owner kept) or new ones (0755, the --chown owner's or
+    // root's) unless the archive made them; never through a symlink, the archive's or the image's.
     let parent = root;
+    let parentInImage = destInImage;
     for (const c of p.components.slice(0, -1)) {
       parent = join(parent, c);
+      parentInImage = posix.join(parentInImage, c);
       const st = await fs.lstat(parent).catch(() => undefined);
       if (st?.isSymbolicLink()) throw bad(`entry ${JSON.stringify(header.name)} lies through a symlink of the archive`);
-      if (st === undefined) await mkdirLike(parent, { mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0 });
+      if (st === undefined) await folder(parentInImage, parent, { mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0 }, header.name);
       else if (!st.isDirectory()) throw bad(`entry ${JSON.stringify(header.name)} lies under a file`);
     }
     const target = join(root, rel);
@@ -85,7 +130,10 @@ export async function unpackArchive(file: string, kind: 'tar' | 'gzip', layer: s
     const mode = (header.mode ?? 0o644) & 0o7777;
     const existing = await fs.lstat(target).catch(() => undefined);
     // The archive wins over what was there (a later entry of the same name too), except a folder over a folder.
-    if (existing !== undefined && !(existing.isDirectory() && header.type === 'directory')) await fs.rm(target, { recursive: true, force: true });
+    if (existing !== undefined && !(existing.isDirectory() && header.type === 'directory')) {
+      await fs.rm(target, { recursive: true, force: true });
+      for (const m of [...made]) if (m === rel || m.startsWith(`${rel}/`)) made.delete(m); // gone: no hardlink may name it now
+    }
     switch (header.type) {
       case 'directory':
         if (existing === undefined || !existing.isDirectory()) await fs.mkdir(target, { mode: 0o700 });
@@ -111,8 +159,15 @@ export async function unpackArchive(file: string, kind: 'tar' | 'gzip', layer: s
       case 'link': {
         const to = layerPath(header.linkname ?? '');
         if (!to.ok || !made.has(to.components.join('/'))) throw bad(`hardlink ${JSON.stringify(header.name)} points at ${JSON.stringify(header.linkname)}, no file of the archive`);
-        const source = join(root, to.components.join('/'));
-        if (!(await fs.lstat(source)).isFile()) throw bad(`hardlink ${JSON.stringify(header.name)} points at no file`);
+        // Each component looked at without following it: a folder the archive later replaced by a
+        // symlink must not lead the link to a file outside the layer.
+        let source = root;
+        for (const [i, c] of to.components.entries()) {
+          source = join(source, c);
+          const st = await fs.lstat(source).catch(() => undefined);
+          const last = i === to.components.length - 1;
+          if (st === undefined || (last ? !st.isFile() : !st.isDirectory())) throw bad(`hardlink ${JSON.stringify(header.name)} points at ${JSON.stringify(header.linkname)}, no file of the archive`);
+        }
         await fs.link(source, target);
         break;
       }

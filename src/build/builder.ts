@@ -24,7 +24,7 @@ import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRe
 import { expandWord, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
 import { layerDiffId } from './layer-digest.js';
 import { runStep } from './run-step.js';
-import { sniffArchive, unpackArchive, type ArchiveKind } from './archive.js';
+import { isTarArchive, sniffArchive, unpackArchive, type ArchiveKind } from './archive.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mounts.js';
 
 /** What to build and how. */
@@ -765,9 +765,10 @@ async function copyStep(
       const found = /[*?[]/.test(source) ? undefined : await archiveIn(ctx.context, source);
       if (found === undefined) continue;
       if (found.kind === 'bzip2' || found.kind === 'xz') {
-        throw stepError(file, ins, 'BUILD_UNSUPPORTED', `ADD of the ${found.kind} archive ${source}: stack unpacks plain and gzip tar archives only`, 'recompress it with gzip (tar -czf), or COPY it and unpack it in a RUN step');
+        throw stepError(file, ins, 'BUILD_UNSUPPORTED', `ADD of the ${found.kind} file ${source}: stack unpacks plain and gzip tar archives only`, 'recompress it with gzip (tar -czf), or COPY it (and unpack it in a RUN step)');
       }
-      archives.push({ source, kind: found.kind, path: found.path });
+      // A gzip that is no tar (a compressed dump) is copied as it is, as BuildKit copies it.
+      if (await isTarArchive(found.path, found.kind)) archives.push({ source, kind: found.kind, path: found.path });
     }
   }
   const imageFolder = (abs: string): { kind: 'dir'; mode: number; uid: number; gid: number } | 'file' | undefined => {
@@ -782,8 +783,10 @@ async function copyStep(
   if (copied.length > 0) await copyInto(root, { ...request, sources: copied }, work, imageFolder);
   for (const a of archives) {
     const folder = (p: string) => {
-      const f = imageFolder(p);
-      return typeof f === 'object' ? f : undefined;
+      if (below.length === 0) return undefined;
+      const e = lookupMerged(below, p, imageName, false);
+      if (e === undefined) return undefined;
+      return e.kind === 'dir' ? { mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid } : ('other' as const);
     };
     await unpackArchive(a.path, a.kind, work, dest.endsWith('/') ? dest : `${dest}/`, folder, owner, a.source);
   }
@@ -996,7 +999,8 @@ async function mountPlan(m: RunMount, ctx: StepContext, imageName: string): Prom
     const read = ctx.options.secrets?.[m.id];
     if (read === undefined && m.required) throw new UserError('BUILD_SECRET_MISSING', `--mount=type=secret,id=${m.id}: the build has no secret "${m.id}"`, `list it under the service's build.secrets (a secret declared at the top level), or drop required`);
     return {
-      key: `secret ${m.id} ${m.target}`,
+      // BuildKit's key has the mount's options, not the value.
+      key: `secret ${m.id} ${m.target} ${m.mode} ${m.uid} ${m.gid} ${m.required}`,
       prepare: async () => {
         if (read === undefined) return {};
         // A copy of its own, 0400 (mode=) and owned as asked, bound read-only; gone with the build's folder.
@@ -1009,7 +1013,8 @@ async function mountPlan(m: RunMount, ctx: StepContext, imageName: string): Prom
         } finally {
           await out.close();
         }
-        return { mount: { type: 'bind', source: file, target: m.target, readOnly: true } };
+        // Removed once the step ends, not with the build's folder at its end.
+        return { mount: { type: 'bind', source: file, target: m.target, readOnly: true }, release: () => rm(file, { force: true }) };
       },
     };
   }

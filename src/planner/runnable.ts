@@ -61,9 +61,7 @@ export function checkSecretSources(project: Project): Diagnostic[] {
     for (const kind of ['secret', 'config'] as const) {
       const top = kind === 'secret' ? 'secrets' : 'configs';
       const defs = project[top] ?? {};
-      // The service's own, and (secrets) those its build's RUN steps may mount.
-      const refs = [...(service[top] ?? []), ...(kind === 'secret' && builtLocally(service) ? (service.build?.secrets ?? []) : [])];
-      for (const m of refs) {
+      for (const m of service[top] ?? []) {
         const def = defs[m.source];
         if (def === undefined) continue;
         const base = { severity: 'error' as const, path: [top, m.source] };

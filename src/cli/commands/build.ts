@@ -119,6 +119,7 @@ export async function buildServices(ctx: CommandContext, project: Project, names
       const info = await stat(context).catch(() => undefined);
       if (!info?.isDirectory()) throw new UserError('BUILD_CONTEXT_MISSING', `service "${name}": its build context ${context} is not a folder`, 'point `build.context` at the folder the Dockerfile builds from');
       const dockerfile = await dockerfileOf(service);
+      assertBuildSecrets(project, service);
       const started = performance.now();
       say(`building ${name} (${image}) from ${context}`);
       const result = await buildImage({
@@ -155,6 +156,19 @@ export async function buildServices(ctx: CommandContext, project: Project, names
     process.removeListener('SIGHUP', interrupt);
   }
   return { ...project, services };
+}
+
+/**
+ * Refuses a build whose `build.secrets` cannot be read: an external secret (no store to take it
+ * from), a file that did not exist when the spec was loaded. Said only when the image is built:
+ * an `up` that builds nothing needs none of them. An unset variable is said when a RUN reads it.
+ */
+function assertBuildSecrets(project: Project, service: Service): void {
+  for (const ref of service.build?.secrets ?? []) {
+    const source = project.secrets?.[ref.source]?.source;
+    if (source?.type === 'external') throw new UserError('EXTERNAL_SECRET', `the build of "${service.name}" uses external secret \`${ref.source}\`; stack has no secret store to take it from`, 'define it with `file:` or `environment:` instead of `external: true`');
+    if (source?.type === 'file' && source.missing) throw new UserError('SECRET_FILE_MISSING', `the build of "${service.name}" needs secret \`${ref.source}\`, whose file ${source.path} does not exist`, `create ${source.path}, or point \`secrets.${ref.source}.file\` at the right file`);
+  }
 }
 
 /** The readers of the secrets a service's build may mount, by id (the top-level definitions': a file's bytes, a variable's value, inline content). */
@@ -239,9 +253,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const named = positionals.length ? (values['with-dependencies'] ? withDependencies(project, positionals) : [...new Set(positionals)]) : Object.keys(project.services);
   const { checkRunnable } = await import('../../planner/runnable.js');
   const chosen = new Set(named);
-  // What `up` would refuse of the named builds: a remote context; a build secret that is external, a missing file or an unset variable.
-  const secretOf = (d: { path?: readonly (string | number)[] }): boolean => d.path?.[0] === 'secrets' && named.some((n) => project.services[n]?.build?.secrets?.some((r) => r.source === d.path?.[1]));
-  const remote = checkRunnable(project).filter((d) => (d.code === 'BUILD_CONTEXT_REMOTE' && chosen.has(String(d.path?.[1]))) || (['EXTERNAL_SECRET', 'SECRET_FILE_MISSING', 'SECRET_VARIABLE_UNSET'].includes(d.code) && secretOf(d)));
+  // What `up` would refuse of the named builds: a remote context (their secrets are checked as each is built).
+  const remote = checkRunnable(project).filter((d) => d.code === 'BUILD_CONTEXT_REMOTE' && chosen.has(String(d.path?.[1])));
   if (remote.length > 0) {
     const { SpecError } = await import('../../spec/index.js');
     throw new SpecError(remote);
