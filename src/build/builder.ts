@@ -20,7 +20,7 @@ import { chainIds, type ImageRecord, type ImageStore } from '../image/store.js';
 import { DEFAULT_SEARCH_PATH, openCgroups, resolveUser, type Identity, type ViewMount } from '../runtime/index.js';
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
-import { copyInto, copySourceDigest, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
+import { copyInto, copySourceDigest, globMatches, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
 import { expandWord, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
 import { layerDiffId } from './layer-digest.js';
 import { runStep } from './run-step.js';
@@ -760,9 +760,12 @@ async function copyStep(
   announce(false);
   // ADD unpacks a local tar archive (plain or gzip) into the destination folder instead of copying it.
   const archives: { source: string; kind: 'tar' | 'gzip'; path: string }[] = [];
+  // A glob is looked at match by match (Docker unpacks each archive it matches); the others are copied.
+  let copySources = sources;
   if (ins.keyword === 'ADD' && ins.from === undefined) {
-    for (const source of sources) {
-      const found = /[*?[]/.test(source) ? undefined : await archiveIn(ctx.context, source);
+    copySources = sources.flatMap((source) => (/[*?[]/.test(source) ? globMatches(ctx.context, source) : [source]));
+    for (const source of copySources) {
+      const found = await archiveIn(ctx.context, source);
       if (found === undefined) continue;
       if (found.kind === 'bzip2' || found.kind === 'xz') {
         throw stepError(file, ins, 'BUILD_UNSUPPORTED', `ADD of the ${found.kind} file ${source}: stack unpacks plain and gzip tar archives only`, 'recompress it with gzip (tar -czf), or COPY it (and unpack it in a RUN step)');
@@ -779,8 +782,9 @@ async function copyStep(
     return e.kind === 'dir' ? { kind: 'dir', mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid } : 'file';
   };
   await mkdir(work, { mode: 0o755 });
-  const copied = sources.filter((source) => !archives.some((a) => a.source === source));
-  if (copied.length > 0) await copyInto(root, { ...request, sources: copied }, work, imageFolder);
+  const copied = copySources.filter((source) => !archives.some((a) => a.source === source));
+  // A glob that matched only archives copies nothing; one that matched nothing is said by the copy, as for COPY.
+  if (copied.length > 0 || archives.length === 0) await copyInto(root, { ...request, sources: copied.length > 0 ? copied : sources }, work, imageFolder);
   for (const a of archives) {
     const folder = (p: string) => {
       if (below.length === 0) return undefined;

@@ -509,6 +509,12 @@ function destIsFolder(dest: string): boolean {
   return dest.endsWith('/') || dest.endsWith('/.') || posix.normalize(dest) === '/';
 }
 
+/** What the glob source `written` matches in `root` (paths relative to it, in byte order): ADD looks at each for an archive to unpack. */
+export function globMatches(root: CopyRoot, written: string): string[] {
+  const r = new Resolver(root, { sources: [written], dest: '/' });
+  return r.glob(written, r.components(written)).entries.map((e) => e.rel);
+}
+
 /** Resolves `request` against `root`: the entries to copy, or a UserError. */
 function plan(root: CopyRoot, request: CopyRequest): Plan {
   const r = new Resolver(root, request);

@@ -268,7 +268,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     }
   }, 120_000);
 
-  it('ADD unpacks a local tar or tar.gz into its folder; a bzip2 one is refused with a hint', async () => {
+  it('ADD unpacks a local tar or tar.gz into its folder (a glob\'s matches too); a bzip2 one is refused with a hint', async () => {
     const arch = join(dir, 'archives');
     mkdirSync(arch, { recursive: true });
     const tarball = await makeTar([
@@ -283,6 +283,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
       `FROM ${reg.host}/e2e/busybox:1`,
       'ADD app.tar.gz /opt/',
       'ADD --chown=4321:4322 plain.tar /srv/plain',
+      'ADD *.tar.gz /opt/globbed/',
       '',
     ].join('\n'));
     const ap = `${project}a`;
@@ -290,9 +291,10 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     writeFileSync(spec5, 'services:\n  unpacked:\n    build: ./archives\n    command: ["sleep", "3600"]\n');
     try {
       const run = await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'run', '--rm', '-T', 'unpacked', 'sh', '-c',
-        'sh /opt/app/run.sh; stat -c "%a %u:%g" /opt/app /opt/app/run.sh /srv/plain/app/run.sh; readlink /opt/app/link; stat -c %h /opt/app/hard'], { env, reject: false });
+        'sh /opt/app/run.sh; sh /opt/globbed/app/run.sh; stat -c "%a %u:%g" /opt/app /opt/app/run.sh /srv/plain/app/run.sh; readlink /opt/app/link; stat -c %h /opt/app/hard'], { env, reject: false });
       expect(run.exitCode, run.stderr).toBe(0);
-      expect(run.stdout.trim().split('\n')).toEqual(['from the archive', '750 10:11', '755 10:11', '755 4321:4322', 'run.sh', '2']);
+      // The glob's match was unpacked too (Docker's rule), not copied as app.tar.gz.
+      expect(run.stdout.trim().split('\n')).toEqual(['from the archive', 'from the archive', '750 10:11', '755 10:11', '755 4321:4322', 'run.sh', '2']);
       writeFileSync(join(arch, 'app.tar.bz2'), Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(64)]));
       writeFileSync(join(arch, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nADD app.tar.bz2 /opt/\n`);
       const refused = await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'build'], { env, reject: false });
