@@ -75,7 +75,7 @@ export async function unpackArchive(file: string, kind: 'tar' | 'gzip', layer: s
     if (image === 'other') {
       throw bad(`${entry === undefined ? 'the destination' : `entry ${JSON.stringify(entry)}`} goes through ${inImage}, which is no folder in the image (a file, or a symlink such as /bin -> usr/bin)`);
     }
-    await mkdirLike(inLayer, image ?? fresh);
+    await makeFolder(inLayer, image ?? fresh);
   };
   {
     let at = layer;
@@ -180,8 +180,8 @@ export async function unpackArchive(file: string, kind: 'tar' | 'gzip', layer: s
   }
 }
 
-/** Makes the folder `path` (if it is not there) with `meta`'s mode and owner, or 0755 root. */
-async function mkdirLike(path: string, meta: { mode: number; uid: number; gid: number } | undefined): Promise<void> {
+/** Makes the folder `path` (if it is not there) with `meta`'s mode and owner, or 0755 root (the folders a layer's files go into: ADD's, WORKDIR's). */
+export async function makeFolder(path: string, meta: { mode: number; uid: number; gid: number } | undefined): Promise<void> {
   const st = await fs.lstat(path).catch(() => undefined);
   if (st !== undefined) return;
   await fs.mkdir(path, { mode: 0o700 });

@@ -21,10 +21,10 @@ import { DEFAULT_SEARCH_PATH, openCgroups, resolveUser, type Identity, type View
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
 import { copyInto, copySourceDigest, globMatches, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
-import { expandWord, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
+import { expandWord, goDuration, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
 import { layerDiffId } from './layer-digest.js';
-import { runStep } from './run-step.js';
-import { isTarArchive, sniffArchive, unpackArchive, type ArchiveKind } from './archive.js';
+import { buildOfGroup, runStep } from './run-step.js';
+import { isTarArchive, makeFolder, sniffArchive, unpackArchive, type ArchiveKind } from './archive.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mounts.js';
 
 /** What to build and how. */
@@ -83,7 +83,6 @@ interface RunConfig {
   Healthcheck?: Record<string, unknown>;
   Shell?: string[];
   OnBuild?: string[];
-  ArgsEscaped?: boolean;
 }
 
 /** One stage's state as its instructions go. */
@@ -163,15 +162,10 @@ function located(file: string, ins: Instruction, e: unknown): unknown {
 async function sweepGoneBuilds(store: ImageStore, project: string): Promise<void> {
   const cgroups = await openCgroups();
   for (const name of await cgroups.services(project)) {
-    const id = /^build-([0-9a-f]{64})$/.exec(name)?.[1];
+    const id = buildOfGroup(name);
     if (id === undefined) continue;
-    let lock;
-    try {
-      lock = await acquireFileLock(store.layerLockPath(`sha256:${id}`), join(store.root, 'locks'), `build ${id}`, { command: 'stack build', wait: false });
-    } catch (e) {
-      if (e instanceof UserError && e.code === 'LOCKED') continue; // a build that runs
-      throw e;
-    }
+    const lock = await store.tryBuildLock(id);
+    if (lock === undefined) continue; // a build that runs
     try {
       await cgroups.open(project, name).destroy({ keepProject: true });
       await rm(join(store.root, 'layers', `${id}.partial-build`), { recursive: true, force: true });
@@ -210,15 +204,26 @@ function neededStages(df: Dockerfile, target: string | undefined, file: string, 
       } catch {
         // an expansion error is the instruction's own, said where it is built
       }
-      const named = byName.get(word.toLowerCase());
+      const named = stageNamed(df, word);
       if (named !== undefined && named < i) visit(named);
-      else if (/^\d+$/.test(word) && Number(word) < i) visit(Number(word));
     };
     refer(stage.from.image);
     for (const ins of stage.instructions) {
       if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && ins.from !== undefined) refer(ins.from);
-      // RUN --mount=...,from=<stage>
-      if (ins.keyword === 'RUN') for (const m of ins.mounts) for (const f of m.split(',')) if (/^from=/i.test(f.trim())) refer(f.trim().slice(5));
+      // RUN --mount=...,from=<stage> (one that does not parse is said where it is built)
+      if (ins.keyword === 'RUN') {
+        for (const m of ins.mounts) {
+          const from = (() => {
+            try {
+              const mount = parseRunMount(m, '/');
+              return mount.type === 'bind' ? mount.from : undefined;
+            } catch {
+              return undefined;
+            }
+          })();
+          if (from !== undefined) refer(from);
+        }
+      }
     }
   };
   visit(last);
@@ -254,12 +259,11 @@ function argvOf(command: CommandForm, shell: readonly string[]): string[] {
 async function archiveIn(context: BuildContext, rel: string): Promise<{ kind: NonNullable<ArchiveKind>; path: string } | undefined> {
   const head = Buffer.alloc(512);
   let length = 0;
-  let path: string;
+  let path: string | undefined;
   try {
-    const clean = posix.normalize(`/${rel}`).slice(1);
-    if (context.excluded(clean)) return undefined; // the copy says it is missing
-    path = await realpath(join(context.dir, clean));
-    if (!path.startsWith(`${await realpath(context.dir)}/`) || !(await lstat(path)).isFile()) return undefined; // the copy says what is wrong
+    if (context.excluded(posix.normalize(`/${rel}`).slice(1))) return undefined; // the copy says it is missing
+    path = await inContext(context.dir, rel);
+    if (path === undefined || !(await lstat(path)).isFile()) return undefined; // the copy says what is wrong
     const handle = await open(path, 'r');
     try {
       length = (await handle.read(head, 0, head.length, 0)).bytesRead;
@@ -409,6 +413,27 @@ interface StepContext {
 /** The layer folders of a state, lowest first. */
 const layerDirs = (store: ImageStore, state: StageState): string[] => state.layers.map((l) => store.layerDir(l));
 
+/** What the image (`layers`, merged) has at `path`, its last component not followed: a folder's mode and owner (what a layer writing into it keeps), 'other' (a file, a symlink), or nothing. */
+function imageEntryAt(layers: readonly string[], path: string, image: string): { mode: number; uid: number; gid: number } | 'other' | undefined {
+  if (layers.length === 0) return undefined;
+  const e = lookupMerged(layers, path, image, false);
+  if (e === undefined) return undefined;
+  return e.kind === 'dir' ? { mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid } : 'other';
+}
+
+/** The root a COPY --from or a RUN --mount from= takes files from: an earlier stage's layers, or an image's (pulled when missing); `key` stands for its content in the cache key. */
+async function fromRoot(ctx: StepContext, from: string, what: string): Promise<{ layers: string[]; key: string; name: string }> {
+  const store = ctx.options.store;
+  const stageIndex = stageNamed(ctx.df, from);
+  if (stageIndex === undefined) {
+    const record = await ctx.options.baseImage(from, false);
+    return { layers: record.layers.map((l) => store.layerDir(l)), key: `image ${record.configDigest}`, name: from };
+  }
+  const s = ctx.done.get(stageIndex);
+  if (s === undefined) throw new UserError('BUILD_BAD_INSTRUCTION', `${what}=${from} names a stage that does not come before this one`, 'a step takes files only from stages above it');
+  return { layers: layerDirs(store, s), key: `stage ${s.key}`, name: `stage ${from}` };
+}
+
 /** Records an instruction that only changes the config. */
 function configStep(state: StageState, ins: Instruction, change: () => void): void {
   const before = stepInputs(state.config);
@@ -487,11 +512,15 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
   const store = options.store;
   const env = state.config.Env;
   // ENV wins over an ARG of the same name, as in Docker.
-  const lookup = (name: string): string | undefined => envGet(env, name) ?? (state.args.has(name) ? state.args.get(name) : undefined);
+  const lookup = (name: string): string | undefined => envGet(env, name) ?? state.args.get(name);
   const expand = (word: string): string => expandWord(word, lookup, df.escape);
   const workdir = state.config.WorkingDir || '/';
   const inImage = (p: string): string => posix.resolve(workdir, p);
   const imageName = `${options.service} (${state.base})`;
+  const configured = (): 'config' => {
+    announce(false);
+    return 'config';
+  };
   switch (ins.keyword) {
     case 'ARG':
       // An ARG changes what RUN sees (the key of a RUN has the values it gets), not the image.
@@ -500,8 +529,7 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
         // Declared without a value: the global one (an ARG before FROM, or the platform's: TARGETARCH ...).
         state.args.set(a.name, given ?? (a.default !== undefined ? expand(a.default) : ctx.global.get(a.name)));
       }
-      announce(false);
-      return 'config';
+      return configured();
     case 'ENV':
       configStep(state, ins, () => {
         // Every word is expanded against the environment from before the instruction (BuildKit).
@@ -509,32 +537,27 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
         for (const [k, v] of ins.pairs) next = envSet(next, expand(k), expand(v));
         state.config.Env = next;
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'LABEL':
       configStep(state, ins, () => {
         const labels = { ...state.config.Labels };
         for (const [k, v] of ins.pairs) labels[expand(k)] = expand(v);
         state.config.Labels = labels;
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'MAINTAINER':
       configStep(state, ins, () => undefined);
-      announce(false);
-      return 'config';
+      return configured();
     case 'USER':
       configStep(state, ins, () => {
         state.config.User = expand(ins.value);
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'STOPSIGNAL':
       configStep(state, ins, () => {
         state.config.StopSignal = expand(ins.value);
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'EXPOSE':
       configStep(state, ins, () => {
         const ports = { ...state.config.ExposedPorts };
@@ -546,8 +569,7 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
         }
         state.config.ExposedPorts = ports;
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'VOLUME':
       configStep(state, ins, () => {
         const volumes = { ...state.config.Volumes };
@@ -557,8 +579,7 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
         }
         state.config.Volumes = volumes;
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'CMD':
     case 'ENTRYPOINT':
       configStep(state, ins, () => {
@@ -571,27 +592,26 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
           if (!state.cmdSet) state.config.Cmd = null; // an ENTRYPOINT resets the base's CMD, not one this stage set (BuildKit)
         }
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'SHELL':
       configStep(state, ins, () => {
         state.config.Shell = [...ins.argv];
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'HEALTHCHECK':
       configStep(state, ins, () => {
         if (ins.none) {
           state.config.Healthcheck = { Test: ['NONE'] };
           return;
         }
-        const ns = (v: string | undefined, flag: string): number | undefined => (v === undefined ? undefined : durationNs(expand(v), () => stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--${flag}=${v} is not a duration`, 'e.g. --interval=30s')));
+        // Go durations the parser checked already (it refused any other: a variable too).
+        const ns = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : goDuration(v));
         const test = ins.command.kind === 'exec' ? ['CMD', ...ins.command.argv] : ['CMD-SHELL', ins.command.command];
         const hc: Record<string, unknown> = { Test: test };
-        const interval = ns(ins.interval, 'interval');
-        const timeout = ns(ins.timeout, 'timeout');
-        const startPeriod = ns(ins.startPeriod, 'start-period');
-        const startInterval = ns(ins.startInterval, 'start-interval');
+        const interval = ns(ins.interval);
+        const timeout = ns(ins.timeout);
+        const startPeriod = ns(ins.startPeriod);
+        const startInterval = ns(ins.startInterval);
         if (interval !== undefined) hc.Interval = interval;
         if (timeout !== undefined) hc.Timeout = timeout;
         if (startPeriod !== undefined) hc.StartPeriod = startPeriod;
@@ -603,14 +623,12 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
         }
         state.config.Healthcheck = hc;
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'ONBUILD':
       configStep(state, ins, () => {
         state.config.OnBuild = [...(state.config.OnBuild ?? []), ins.trigger];
       });
-      announce(false);
-      return 'config';
+      return configured();
     case 'WORKDIR': {
       const dir = inImage(expand(ins.value));
       state.config.WorkingDir = dir;
@@ -622,8 +640,7 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
       const existing = below.length > 0 ? lookupMerged(below, real, imageName) : undefined;
       if (existing?.kind === 'dir') {
         state.history.push({ created: state.created, created_by: `WORKDIR ${dir}`, empty_layer: true, comment: 'stack build' });
-        announce(false);
-        return 'config';
+        return configured();
       }
       if (!options.noCache && (await fromCache(store, state, key, `WORKDIR ${dir}`))) {
         announce(true);
@@ -640,12 +657,9 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
       for (const part of real.split('/').filter((p) => p !== '')) {
         at = join(at, part);
         inside = `${inside}/${part}`;
-        const there = below.length > 0 ? lookupMerged(below, inside, imageName, false) : undefined;
-        if (there !== undefined && there.kind !== 'dir') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a working folder that is not a file');
-        await mkdir(at, { mode: 0o755 });
-        const [mode, uid, gid] = there?.kind === 'dir' ? [there.stat.mode & 0o7777, there.stat.uid, there.stat.gid] : [0o755, owner.uid, owner.gid];
-        await lchown(at, uid, gid);
-        await chmod(at, mode);
+        const there = imageEntryAt(below, inside, imageName);
+        if (there === 'other') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a working folder that is not a file');
+        await makeFolder(at, there ?? { mode: 0o755, ...owner });
       }
       await commitLayer(store, state, layer, key, `WORKDIR ${dir}`);
       return 'ran';
@@ -666,21 +680,6 @@ function ownerOf(state: StageState, store: ImageStore, image: string, service: s
   if (user === undefined || user === '') return { uid: 0, gid: 0 };
   const id = resolveLayeredUser(service, image, user, layerDirs(store, state));
   return { uid: id.uid, gid: id.gid };
-}
-
-/** `30s`, `1m30s`, `500ms` as nanoseconds (Go's duration syntax, as HEALTHCHECK takes it). */
-function durationNs(text: string, bad: () => Error): number {
-  const unit: Record<string, number> = { ns: 1, us: 1e3, '\u00b5s': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/gy;
-  let total = 0;
-  let at = 0;
-  if (text === '') throw bad();
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    at = re.lastIndex;
-  }
-  if (at !== text.length) throw bad();
-  return Math.round(total);
 }
 
 /** COPY and ADD: from the context, or from another stage or image (`--from`). */
@@ -729,25 +728,12 @@ async function copyStep(
     // With the global ARGs, as the stages to build were chosen (neededStages).
     const from = expandWord(ins.from, (n) => ctx.global.get(n), df.escape);
     if (from === '') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--from=${ins.from} is empty once its variables are expanded`, 'give the ARG (declared before the first FROM) a value');
-    const stageIndex = stageNamed(df, from);
-    let layers: string[];
-    let fromName: string;
-    if (stageIndex !== undefined) {
-      const s = ctx.done.get(stageIndex);
-      if (s === undefined) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--from=${from} names a stage that does not come before this one`, 'a stage copies only from stages above it');
-      layers = layerDirs(store, s);
-      fromName = `stage ${from}`;
-      fromKey = `stage ${s.key}`;
-    } else {
-      const record = await options.baseImage(from, false);
-      layers = record.layers.map((l) => store.layerDir(l));
-      fromName = from;
-      fromKey = `image ${record.configDigest}`;
-    }
+    const found = await fromRoot(ctx, from, '--from');
+    fromKey = found.key;
     const materialized = `${work}-from`;
     await mkdir(materialized, { mode: 0o700 });
-    for (const source of sources) await materialize(layers, source, materialized, fromName);
-    root = { dir: materialized, keepOwners: true, label: fromName };
+    for (const source of sources) await materialize(found.layers, source, materialized, found.name);
+    root = { dir: materialized, keepOwners: true, label: found.name };
   }
   const digest = await copySourceDigest(root, request);
   const createdBy = `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`;
@@ -774,26 +760,17 @@ async function copyStep(
       if (await isTarArchive(found.path, found.kind)) archives.push({ source, kind: found.kind, path: found.path });
     }
   }
+  const folderOf = (abs: string) => imageEntryAt(below, abs, imageName);
+  // A folder the image has keeps its owner and mode in the layer.
   const imageFolder = (abs: string): { kind: 'dir'; mode: number; uid: number; gid: number } | 'file' | undefined => {
-    if (below.length === 0) return undefined;
-    const e = lookupMerged(below, abs, imageName, false);
-    if (e === undefined) return undefined;
-    // A folder the image has keeps its owner and mode in the layer.
-    return e.kind === 'dir' ? { kind: 'dir', mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid } : 'file';
+    const e = folderOf(abs);
+    return e === undefined ? undefined : e === 'other' ? 'file' : { kind: 'dir', ...e };
   };
   await mkdir(work, { mode: 0o755 });
   const copied = copySources.filter((source) => !archives.some((a) => a.source === source));
   // A glob that matched only archives copies nothing; one that matched nothing is said by the copy, as for COPY.
   if (copied.length > 0 || archives.length === 0) await copyInto(root, { ...request, sources: copied.length > 0 ? copied : sources }, work, imageFolder);
-  for (const a of archives) {
-    const folder = (p: string) => {
-      if (below.length === 0) return undefined;
-      const e = lookupMerged(below, p, imageName, false);
-      if (e === undefined) return undefined;
-      return e.kind === 'dir' ? { mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid } : ('other' as const);
-    };
-    await unpackArchive(a.path, a.kind, work, dest.endsWith('/') ? dest : `${dest}/`, folder, owner, a.source);
-  }
+  for (const a of archives) await unpackArchive(a.path, a.kind, work, dest.endsWith('/') ? dest : `${dest}/`, folderOf, owner, a.source);
   await commitLayer(store, state, work, key, createdBy);
   return 'ran';
 }
@@ -832,24 +809,14 @@ async function materialize(layers: readonly string[], source: string, into: stri
   const wild = parts.findIndex((p) => /[*?[]/.test(p));
   const path = `/${(wild < 0 ? parts : parts.slice(0, wild)).join('/')}`;
   if (layers.length === 0) return;
+  // Followed to the end: a symlink's target (a link to nothing is no entry: copyInto says the source is missing).
   const entry = lookupMerged(layers, path, image);
-  if (entry === undefined) return; // copyInto says which source is missing
+  if (entry === undefined) return;
   const target = join(into, path);
   await mkdir(join(target, '..'), { recursive: true, mode: 0o755 });
   if (entry.kind === 'dir') {
     await mkdir(target, { recursive: true, mode: 0o755 });
     await copyImageContent(layers, path, target, image);
-    return;
-  }
-  if (entry.stat.isSymbolicLink()) {
-    const real = lookupMerged(layers, path, image, true);
-    if (real?.kind === 'dir') {
-      await mkdir(target, { recursive: true, mode: 0o755 });
-      await copyImageContent(layers, path, target, image);
-      return;
-    }
-    if (real === undefined) throw new UserError('COPY_SOURCE_MISSING', `${source} in ${image} is a symlink to nothing`, 'copy what the link points at, or fix the link');
-    await copyFile(real.kind === 'other' ? real.path : '', target);
     return;
   }
   await copyFile(entry.path, target);
@@ -897,7 +864,7 @@ async function runInstruction(
   const argsUsed = [...state.args].filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
   // What the step's bind mounts show is part of its input; a cache mount's content is not (BuildKit's rule).
   const plans = await Promise.all(mounts.map((m) => mountPlan(m, ctx, imageName)));
-  const views: { key: string; prepare: MountPlan['prepare'] }[] = [...plans];
+  const views: MountPlan[] = [...plans];
   if (script !== undefined) {
     const file = join(ctx.scratch, randomBytes(8).toString('hex'));
     await writeFile(file, script.body, { mode: 0o755 });
@@ -923,25 +890,25 @@ async function runInstruction(
   try {
     for (const v of views) prepared.push(await v.prepare());
     await runStep(
-    {
-      project: options.project,
-      service: options.service,
-      argv,
-      env,
-      workingDir: workdir,
-      identity,
-      layers,
-      upper,
-      work,
-      scratch: join(dir, 'step'),
-      network,
-      buildId: ctx.buildId,
-      mounts: prepared.flatMap((p) => (p.mount === undefined ? [] : [p.mount])),
-      onLine: options.onLine,
-      ...(options.signal && { signal: options.signal }),
-    },
-    `${file}:${ins.line}: ${ins.original.split('\n')[0]}`,
-  );
+      {
+        project: options.project,
+        service: options.service,
+        argv,
+        env,
+        workingDir: workdir,
+        identity,
+        layers,
+        upper,
+        work,
+        scratch: join(dir, 'step'),
+        network,
+        buildId: ctx.buildId,
+        mounts: prepared.flatMap((p) => (p.mount === undefined ? [] : [p.mount])),
+        onLine: options.onLine,
+        ...(options.signal && { signal: options.signal }),
+      },
+      `${file}:${ins.line}: ${ins.original.split('\n')[0]}`,
+    );
   } finally {
     for (const p of prepared) await p.release?.();
   }
@@ -1039,26 +1006,13 @@ async function mountPlan(m: RunMount, ctx: StepContext, imageName: string): Prom
         await copyInto(ctx.context, request, dir, () => undefined);
         // A folder's content went into mount/, a file (or a link to one) into mount/<its name>.
         const into = join(dir, 'mount');
-        const names = await readdir(into);
-        const base = posix.basename(posix.normalize(`/${m.source}`));
-        const file = names.length === 1 && names[0] === base && !(await lstat(join(into, base))).isDirectory() && !(await isFolderIn(ctx.context.dir, m.source));
-        return { mount: { type: 'bind', source: file ? join(into, base) : into, target: m.target, readOnly } };
+        const path = await inContext(ctx.context.dir, m.source);
+        const folder = path !== undefined && (await lstat(path)).isDirectory();
+        return { mount: { type: 'bind', source: folder ? into : join(into, posix.basename(posix.normalize(`/${m.source}`))), target: m.target, readOnly } };
       },
     };
   }
-  const stageIndex = stageNamed(ctx.df, m.from);
-  let layers: string[];
-  let key: string;
-  if (stageIndex !== undefined) {
-    const s = ctx.done.get(stageIndex);
-    if (s === undefined) throw new UserError('BUILD_BAD_INSTRUCTION', `--mount from=${m.from} names a stage that does not come before this one`, 'a step mounts only stages above it');
-    layers = layerDirs(store, s);
-    key = s.key;
-  } else {
-    const record = await ctx.options.baseImage(m.from, false);
-    layers = record.layers.map((l) => store.layerDir(l));
-    key = record.configDigest;
-  }
+  const { layers, key } = await fromRoot(ctx, m.from, '--mount from');
   const inImage = posix.normalize(`/${m.source}`);
   const name = `${imageName} --mount from=${m.from}`;
   if (layers.length === 0 || lookupMerged(layers, inImage, name) === undefined) {
@@ -1074,13 +1028,13 @@ async function mountPlan(m: RunMount, ctx: StepContext, imageName: string): Prom
   };
 }
 
-/** Whether the context's `rel` is a folder (through a symlink inside the context too). */
-async function isFolderIn(context: string, rel: string): Promise<boolean> {
+/** The real path of the context's `rel`, symlinks followed, when it lies inside the context (the context itself too); else undefined. */
+async function inContext(context: string, rel: string): Promise<string | undefined> {
   try {
-    const path = await realpath(join(context, posix.normalize(`/${rel}`)));
-    return path.startsWith(`${await realpath(context)}/`) || path === (await realpath(context)) ? (await lstat(path)).isDirectory() : false;
+    const [path, root] = await Promise.all([realpath(join(context, posix.normalize(`/${rel}`))), realpath(context)]);
+    return path === root || path.startsWith(`${root}/`) ? path : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

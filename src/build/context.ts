@@ -52,6 +52,7 @@ import { compileIgnorePatterns, dockerignorePatterns } from '../sys/dockerignore
 import { basename, join, posix, resolve } from 'node:path';
 import { KernelError, UserError } from '../errors.js';
 import { lgetxattr, lsetxattr } from '../sys/xattr.js';
+import { chunksOf, copyChunks } from '../sys/file-chunks.js';
 
 /** The build context: its folder and its .dockerignore rules. */
 export interface BuildContext {
@@ -114,7 +115,6 @@ export interface CopyResult {
   readonly skipped: string[];
 }
 
-const CHUNK = 1024 * 1024;
 const MAX_SYMLINKS = 40;
 const CAPABILITY_XATTR = 'security.capability';
 
@@ -704,13 +704,7 @@ class LayerWriter {
     try {
       const out = await fs.open(host, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
       try {
-        const buf = Buffer.allocUnsafe(CHUNK);
-        for (;;) {
-          const { bytesRead } = await input.read(buf, 0, CHUNK, null);
-          if (bytesRead === 0) break;
-          let off = 0;
-          while (off < bytesRead) off += (await out.write(buf, off, bytesRead - off)).bytesWritten;
-        }
+        await copyChunks(input, out);
         await out.chown(owner.uid, owner.gid);
         await out.chmod(this.mode(e.st)); // after chown, which clears set-id bits
         if (e.capability) lsetxattr(host, CAPABILITY_XATTR, e.capability); // after chown, which clears it
@@ -779,12 +773,7 @@ async function contentDigest(e: Entry): Promise<string> {
   const h = createHash('sha256');
   const fh = await openSource(e.abs, e.st, e.rel);
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-    }
+    for await (const chunk of chunksOf(fh)) h.update(chunk);
   } finally {
     await fh.close();
   }

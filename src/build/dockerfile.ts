@@ -658,16 +658,16 @@ function healthcheck(flagWords: readonly string[], rest: string): Body {
   };
 }
 
-const UNIT_NS: Readonly<Record<string, number>> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Readonly<Record<string, number>> = { ns: 1, us: 1e3, '\u00b5s': 1e3, '\u03bcs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** A Go duration (`1m30s`, `.5h`, `-2ms`, `0`) in nanoseconds; undefined when it is not one. */
-function goDuration(s: string): number | undefined {
+export function goDuration(s: string): number | undefined {
   const sign = s.startsWith('-') ? -1 : 1;
   const body = s.replace(/^[-+]/, '');
   if (body === '0') return 0;
-  if (!/^(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.test(body)) return undefined;
+  if (!/^(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/.test(body)) return undefined;
   let total = 0;
-  for (const m of body.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(m[1]) * UNIT_NS[m[2]!]!;
+  for (const m of body.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) total += Number(m[1]) * UNIT_NS[m[2]!]!;
   return sign * total;
 }
 

@@ -47,6 +47,11 @@ export function stepGroupName(buildId: string): string {
   return `build-${buildId}`;
 }
 
+/** The build a cgroup of a project is the RUN steps' group of (stepGroupName), or undefined. */
+export function buildOfGroup(name: string): string | undefined {
+  return /^build-([0-9a-f]{64})$/.exec(name)?.[1];
+}
+
 /** The Service the launcher is given for a step: compose's defaults, nothing published, no volumes. */
 function stepService(step: RunStep): Service {
   return {

@@ -7,8 +7,8 @@
 // names are injective (src/names.ts), so an exact project matches only its own objects.
 import { existsSync } from 'node:fs';
 import { rm, stat } from '../sys/fs-async.js';
-import { dirname, join } from 'node:path';
-import { AggregateStackError, UserError } from '../errors.js';
+import { dirname } from 'node:path';
+import { AggregateStackError } from '../errors.js';
 import { withHandle } from '../network/handle.js';
 import { linkDel, linkList, type Link } from '../network/link.js';
 import { netnsDelete, netnsList } from '../network/netns.js';
@@ -17,7 +17,8 @@ import { removeFirewall } from '../network/firewall/index.js';
 import { LINK_PREFIX, netnsPrefix } from '../names.js';
 import { planDown } from '../planner/down.js';
 import { listProjects, observe } from '../state/observe.js';
-import { acquireFileLock, acquireProjectLock, projectLocked } from '../state/lock.js';
+import { acquireProjectLock, projectLocked } from '../state/lock.js';
+import { buildOfGroup } from '../build/run-step.js';
 import { ImageStore } from '../image/store.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
 import { apply } from './apply.js';
@@ -35,18 +36,13 @@ function hasSnapshot(s: SupervisorProcess): boolean {
 
 /** Whether the group `name` is a RUN step (`build-<id>`) of a build that still runs: its lock in the image store is held. */
 async function buildRunning(roots: StateRoots, name: string): Promise<boolean> {
-  const id = /^build-([0-9a-f]{64})$/.exec(name)?.[1];
+  const id = buildOfGroup(name);
   if (id === undefined) return false;
   const store = ImageStore.forRoots(roots);
   if (!existsSync(store.layerLockPath(`sha256:${id}`))) return false; // a running build has its lock file
-  try {
-    const lock = await acquireFileLock(store.layerLockPath(`sha256:${id}`), join(store.root, 'locks'), `build ${id}`, { command: 'stack gc', wait: false });
-    await lock.release();
-    return false;
-  } catch (e) {
-    if (e instanceof UserError && e.code === 'LOCKED') return true;
-    return false;
-  }
+  const lock = await store.tryBuildLock(id).catch(() => null); // unreadable: not a running build's
+  await lock?.release();
+  return lock === undefined;
 }
 
 /** What gc did with one project. */

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { KernelError, UserError } from '../errors.js';
 import { llistxattr } from '../sys/xattr-list.js';
 import { lgetxattr, lsetxattr } from '../sys/xattr.js';
+import { copyChunks } from '../sys/file-chunks.js';
 import { badImageFile, lookupMerged, mergedChild, type MergedDir } from './layered.js';
 
 /** What a copy did, for a notice: entries made, bytes copied, and entries or xattrs left out (one line each). */
@@ -30,7 +31,6 @@ export interface CopyUpResult {
 }
 
 const MAX_NOTES = 100;
-const CHUNK = 1024 * 1024;
 
 /** Xattrs overlayfs keeps for itself (opaque, redirect, origin…): never copied. */
 const OVERLAY_XATTR_PREFIX = 'trusted.overlay.';
@@ -127,14 +127,7 @@ class Copier {
       if (!ist.isFile() || ist.ino !== st.ino || ist.dev !== st.dev) throw badImageFile(this.image, at, 'changed while it was copied');
       const out = await fs.open(to, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
       try {
-        const buf = Buffer.allocUnsafe(CHUNK);
-        for (;;) {
-          const { bytesRead } = await input.read(buf, 0, CHUNK, null);
-          if (bytesRead === 0) break;
-          let off = 0;
-          while (off < bytesRead) off += (await out.write(buf, off, bytesRead - off)).bytesWritten;
-          this.bytes += bytesRead;
-        }
+        this.bytes += await copyChunks(input, out);
         await out.chown(st.uid, st.gid);
         await out.chmod(st.mode & 0o7777); // after chown, which clears set-id bits
         this.xattrs(src, to, at); // after chown, which clears security.capability

@@ -6,10 +6,10 @@
 // `<hex>.removing-*` (a name no reader uses) before rm -rf, so a crash never leaves a half-removed
 // folder that looks like a complete layer; prune removes such leftovers.
 import { randomBytes } from 'node:crypto';
-import { lstat, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { listDir } from '../state/atomic.js';
+import { listDir, readJson } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
 import type { StateRoots } from '../state/paths.js';
 import { diskUsage } from './disk-usage.js';
@@ -163,7 +163,7 @@ async function pruneBuildCache(store: ImageStore, all: boolean, report: RemovalR
   const cacheDir = join(store.root, 'build-cache');
   for (const name of await listDir(cacheDir)) {
     if (!name.endsWith('.json')) continue;
-    const entry = (await readFile(join(cacheDir, name), 'utf8').then((t) => JSON.parse(t) as { diffId?: string; chain?: string }).catch(() => undefined));
+    const entry = (await readJson(join(cacheDir, name)).catch(() => undefined)) as { diffId?: string; chain?: string } | undefined;
     const keep = entry !== undefined && (entry.diffId === undefined || (entry.chain !== undefined && HEX64.test(entry.chain.slice(7)) && (await lstat(store.layerDir(entry.chain)).then(() => true, () => false))));
     if (!keep) await rm(join(cacheDir, name), { force: true });
   }

@@ -53,8 +53,8 @@ export function serviceReference(service: Service): ImageReference {
   }
 }
 
-/** Whether the record's layers are all in the store (a record whose layer was removed is not usable). */
-async function complete(store: ImageStore, record: ImageRecord | undefined): Promise<boolean> {
+/** Whether the record's layers are all in the store (a record whose layer was removed is not usable), and its config. */
+export async function complete(store: ImageStore, record: ImageRecord | undefined): Promise<boolean> {
   if (!record) return false;
   const present = await Promise.all(record.layers.map((l) => store.hasLayer(l)));
   return present.every(Boolean) && (await store.hasBlob(record.configDigest));

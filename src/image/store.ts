@@ -161,6 +161,20 @@ export class ImageStore {
     }
   }
 
+  /**
+   * The lock of a build (src/build: its scratch folder `layers/<id>.partial-build` and its RUN
+   * steps' cgroup `build-<id>` are held under it while it runs), taken without waiting:
+   * undefined when a running build holds it.
+   */
+  async tryBuildLock(id: string): Promise<{ release(): Promise<void> } | undefined> {
+    try {
+      return await acquireFileLock(this.layerLockPath(`sha256:${id}`), join(this.root, 'locks'), `build ${id}`, { command: 'stack build', wait: false });
+    } catch (e) {
+      if (e instanceof UserError && e.code === 'LOCKED') return undefined;
+      throw e;
+    }
+  }
+
   /** Writes an image's record atomically (0600); the record now keeps its layers and blobs, unpinned. */
   async putRecord(record: ImageRecord): Promise<void> {
     await writeJsonAtomic(this.recordPath(record.name), record);

@@ -32,8 +32,10 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
   const roots = { run: join(state, 'run'), lib: join(state, 'lib') };
   const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave', HOME: join(dir, 'home'), DOCKER_CONFIG: join(dir, 'docker') };
   const spec = join(dir, 'compose.yaml');
-  const stack = (...args: string[]) => execa(process.execPath, [bin, '-p', project, '-f', spec, ...args], { env, reject: false });
   const logOf = async (service: string) => (await readLogLines(serviceFiles(roots, project, service).log)).map((l) => l.text);
+  /** The CLI for another project of these tests, with its own spec file (and environment). */
+  const stackOf = (p: string, file: string, environment: NodeJS.ProcessEnv = env) => (...args: string[]) => execa(process.execPath, [bin, '-p', p, '-f', file, ...args], { env: environment, reject: false });
+  const stack = stackOf(project, spec);
   let reg: TestRegistry;
 
   beforeAll(async () => {
@@ -163,7 +165,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     } finally {
       watch.kill('SIGINT');
       await new Promise((resolve) => watch.once('exit', resolve));
-      await execa(process.execPath, [bin, '-p', wp, '-f', watched, 'down', '--rmi', 'local', '--timeout', '0'], { env, reject: false });
+      await stackOf(wp, watched)('down', '--rmi', 'local', '--timeout', '0');
     }
     expect(out).not.toMatch(/rebuild failed/);
   }, 180_000);
@@ -197,13 +199,13 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
         // The step outlives the CLI, in its cgroup, until a build of the project sweeps it.
         expect(groups().length).toBeGreaterThan(0);
         writeFileSync(join(slow, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN echo quick\n`);
-        const next = await execa(process.execPath, [bin, '-p', kp, '-f', spec2, 'build'], { env, reject: false });
+        const next = await stackOf(kp, spec2)('build');
         expect(next.exitCode, next.stderr).toBe(0);
         expect(groups()).toEqual([]);
         expect(partials()).toEqual([]);
       }
     }
-    await execa(process.execPath, [bin, '-p', kp, '-f', spec2, 'down', '--rmi', 'local'], { env, reject: false });
+    await stackOf(kp, spec2)('down', '--rmi', 'local');
   }, 180_000);
 
   it('images lists the built image under its service; down --rmi local removes it, keeping the base', async () => {
@@ -257,14 +259,14 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
       '',
     ].join('\n'));
     try {
-      const up = await execa(process.execPath, [bin, '-p', mp, '-f', spec4, 'up', '-d', '--progress', 'plain'], { env, reject: false });
+      const up = await stackOf(mp, spec4)('up', '-d', '--progress', 'plain');
       expect(up.exitCode, up.stderr).toBe(0);
       expect(up.stderr).not.toMatch(/e2e\/shared:1: pull/); // built here, so not pulled (the registry has none)
       expect(up.stderr).not.toMatch(/RUN exit 9/); // a stage nothing needs is not built
       const consumerLog = async () => (await readLogLines(serviceFiles(roots, mp, 'consumer').log)).map((l) => l.text);
       expect(await eventually('the consumer\'s output', async () => ((await consumerLog()).length >= 2 ? consumerLog() : undefined))).toEqual(['made-in-maker', 'made-in-maker']);
     } finally {
-      await execa(process.execPath, [bin, '-p', mp, '-f', spec4, 'down', '--rmi', 'all', '--timeout', '0'], { env, reject: false });
+      await stackOf(mp, spec4)('down', '--rmi', 'all', '--timeout', '0');
     }
   }, 120_000);
 
@@ -290,18 +292,18 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     const spec5 = join(dir, 'archives.yaml');
     writeFileSync(spec5, 'services:\n  unpacked:\n    build: ./archives\n    command: ["sleep", "3600"]\n');
     try {
-      const run = await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'run', '--rm', '-T', 'unpacked', 'sh', '-c',
-        'sh /opt/app/run.sh; sh /opt/globbed/app/run.sh; stat -c "%a %u:%g" /opt/app /opt/app/run.sh /srv/plain/app/run.sh; readlink /opt/app/link; stat -c %h /opt/app/hard'], { env, reject: false });
+      const run = await stackOf(ap, spec5)('run', '--rm', '-T', 'unpacked', 'sh', '-c',
+        'sh /opt/app/run.sh; sh /opt/globbed/app/run.sh; stat -c "%a %u:%g" /opt/app /opt/app/run.sh /srv/plain/app/run.sh; readlink /opt/app/link; stat -c %h /opt/app/hard');
       expect(run.exitCode, run.stderr).toBe(0);
       // The glob's match was unpacked too (Docker's rule), not copied as app.tar.gz.
       expect(run.stdout.trim().split('\n')).toEqual(['from the archive', 'from the archive', '750 10:11', '755 10:11', '755 4321:4322', 'run.sh', '2']);
       writeFileSync(join(arch, 'app.tar.bz2'), Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(64)]));
       writeFileSync(join(arch, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nADD app.tar.bz2 /opt/\n`);
-      const refused = await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'build'], { env, reject: false });
+      const refused = await stackOf(ap, spec5)('build');
       expect(refused.exitCode).toBe(1);
       expect(refused.stderr).toMatch(/Dockerfile:2: ADD app\.tar\.bz2 \/opt\/: ADD of the bzip2 file app\.tar\.bz2: stack unpacks plain and gzip tar archives only/);
     } finally {
-      await execa(process.execPath, [bin, '-p', ap, '-f', spec5, 'down', '--rmi', 'local'], { env, reject: false });
+      await stackOf(ap, spec5)('down', '--rmi', 'local');
     }
   }, 120_000);
 
@@ -319,26 +321,26 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     writeFileSync(spec6, 'services:\n  sec:\n    build:\n      context: ./secrets\n      secrets: [token]\n    command: ["sleep", "3600"]\nsecrets:\n  token:\n    environment: BUILD_TOKEN\n');
     const withToken = { ...env, BUILD_TOKEN: 's3cret-value' };
     try {
-      const run = await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'run', '--rm', '-T', 'sec', 'sh', '-c', 'cat /token-size /token-mode; test -e /run/secrets && echo kept || echo gone'], { env: withToken, reject: false });
+      const run = await stackOf(xp, spec6, withToken)('run', '--rm', '-T', 'sec', 'sh', '-c', 'cat /token-size /token-mode; test -e /run/secrets && echo kept || echo gone');
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout.trim().split('\n')).toEqual(['12', '400', 'gone']); // its size and mode were seen; its mount point is not in the image
       // The value is in no layer and no file of the store (the build cache keys do not hold it either).
       const found = await execa('grep', ['-rl', 's3cret-value', join(state, 'lib', 'image-store')], { reject: false });
       expect(found.stdout).toBe('');
       writeFileSync(join(sec, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN --mount=type=secret,id=other,required true\n`);
-      const missing = await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'build'], { env: withToken, reject: false });
+      const missing = await stackOf(xp, spec6, withToken)('build');
       expect(missing.exitCode).toBe(1);
       expect(missing.stderr).toMatch(/Dockerfile:2: RUN --mount=type=secret,id=other,required true: --mount=type=secret,id=other: the build has no secret "other"/);
       writeFileSync(join(sec, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN --mount=type=secret,id=token,required test -s /run/secrets/token\n`);
-      const unset = await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'build'], { env, reject: false });
+      const unset = await stackOf(xp, spec6)('build');
       expect(unset.exitCode).toBe(1);
       expect(unset.stderr).toMatch(/Dockerfile:2: .*the build of "sec" needs secret `token`, whose variable BUILD_TOKEN is not set/);
       // An up that builds nothing needs no build secret: the image is there (built above with the token).
       writeFileSync(join(sec, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN --mount=type=secret,id=token wc -c < /run/secrets/token | tr -d " " > /token-size && stat -c %a /run/secrets/token > /token-mode\nRUN --mount=type=secret,id=absent echo optional ones may be missing\n`);
-      const up = await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'up', '-d'], { env, reject: false });
+      const up = await stackOf(xp, spec6)('up', '-d');
       expect(up.exitCode, up.stderr).toBe(0);
     } finally {
-      await execa(process.execPath, [bin, '-p', xp, '-f', spec6, 'down', '--rmi', 'local'], { env, reject: false });
+      await stackOf(xp, spec6)('down', '--rmi', 'local');
     }
   }, 120_000);
 
@@ -359,13 +361,13 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     const sp = `${project}s`;
     const spec3 = join(dir, 'scripts.yaml');
     writeFileSync(spec3, 'services:\n  scripts:\n    build: ./scripts\n    command: ["sleep", "3600"]\n');
-    const run = await execa(process.execPath, [bin, '-p', sp, '-f', spec3, 'run', '--rm', '-T', 'scripts', 'cat', '/script-ran', '/shell-ran'], { env, reject: false });
+    const run = await stackOf(sp, spec3)('run', '--rm', '-T', 'scripts', 'cat', '/script-ran', '/shell-ran');
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout.trim().split('\n')).toEqual(['script /dev/pipes/EOF', 'shell /bin/sh']);
     // The script's mount point was in the step's own /dev, not in a layer.
     const layersDir = join(state, 'lib', 'image-store', 'layers');
     expect(readdirSync(layersDir).filter((l) => existsSync(join(layersDir, l, 'dev')))).toEqual([]);
-    await execa(process.execPath, [bin, '-p', sp, '-f', spec3, 'down', '--rmi', 'local'], { env, reject: false });
+    await stackOf(sp, spec3)('down', '--rmi', 'local');
   }, 120_000);
 
   it('a failing RUN stops the build with its status and its last lines, and leaves nothing behind', async () => {
@@ -374,7 +376,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     writeFileSync(join(failing, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nRUN echo about to fail; exit 7\n`);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, `services:\n  broken:\n    build: ./failing\n`);
-    const r = await execa(process.execPath, [bin, '-p', `${project}f`, '-f', bad, 'up', '-d'], { env, reject: false });
+    const r = await stackOf(`${project}f`, bad)('up', '-d');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Dockerfile:2: RUN echo about to fail; exit 7: exited with code 7 \(status 7\)/);
     expect(r.stderr).toMatch(/\| about to fail/);
@@ -384,7 +386,7 @@ describeWith({ root: true, commands: ['docker-registry'] }, 'build: images from 
     expect(existsSync(join(roots.run, `${project}f`))).toBe(false); // nothing was started
     // A Dockerfile mistake is named at its line and column, with a suggestion.
     writeFileSync(join(failing, 'Dockerfile'), `FROM ${reg.host}/e2e/busybox:1\nFORM x\n`);
-    const typo = await execa(process.execPath, [bin, '-p', `${project}f`, '-f', bad, 'build'], { env, reject: false });
+    const typo = await stackOf(`${project}f`, bad)('build');
     expect(typo.exitCode).toBe(1);
     expect(typo.stderr).toMatch(/Dockerfile:2:1: .*FORM/);
     expect(typo.stderr).toMatch(/FROM/);

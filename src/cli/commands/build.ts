@@ -13,7 +13,7 @@ import type { Project, Service } from '../../spec/project.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { withDependencies } from '../../planner/targets.js';
 import { defaultImageName } from '../../spec/built-image.js';
-import { builtLocally } from '../../planner/runnable.js';
+import { builtLocally, checkRunnable } from '../../planner/runnable.js';
 import { registryTimeoutMs } from './registry-timeout.js';
 
 const HELP = `Usage: stack build [OPTIONS] [SERVICE...]
@@ -47,8 +47,6 @@ export function builtImageName(project: Pick<Project, 'name'>, service: Service)
   return service.image ?? defaultImageName(project, service);
 }
 
-export { defaultImageName };
-
 /** The project with each service that has `build:` naming the image it is built as (what `plan` and `config --hash` resolve from the store, building nothing). */
 export function withBuiltImageNames(project: Project): Project {
   const services = Object.fromEntries(Object.entries(project.services).map(([k, s]) => [k, !builtLocally(s) || s.image !== undefined ? s : { ...s, image: builtImageName(project, s) }]));
@@ -77,10 +75,11 @@ async function dockerfileOf(service: Service): Promise<{ path: string; text: str
 export async function buildServices(ctx: CommandContext, project: Project, names: readonly string[], roots: StateRoots, choices: BuildChoices): Promise<Project> {
   const buildable = names.filter((n) => builtLocally(project.services[n] ?? {}));
   if (buildable.length === 0) return project;
-  const [{ ImageStore }, { parseImageReference }, { buildImage }] = await Promise.all([
+  const [{ ImageStore }, { parseImageReference }, { buildImage }, { complete }] = await Promise.all([
     import('../../image/store.js'),
     import('../../image/reference.js'),
     import('../../build/builder.js'),
+    import('../../image/resolve.js'),
   ]);
   const store = ImageStore.forRoots(roots);
   const services = { ...project.services };
@@ -109,7 +108,7 @@ export async function buildServices(ctx: CommandContext, project: Project, names
       if (built.has(reference.canonical)) continue; // another replica's, or another service's of the same image
       built.add(reference.canonical);
       const record = await store.getRecord(reference.canonical);
-      const have = record !== undefined && (await Promise.all(record.layers.map((l) => store.hasLayer(l)))).every(Boolean) && (await store.hasBlob(record.configDigest));
+      const have = await complete(store, record);
       const when = choices.when === 'missing' && service.pullPolicy === 'build' ? 'always' : choices.when;
       if (when === 'never' || (when === 'missing' && have)) {
         if (!have) throw new UserError('IMAGE_NOT_PRESENT', `service "${name}": image ${image} has not been built`, `build it: \`stack build ${name}\`, or run up without --no-build`);
@@ -251,7 +250,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   const project = await loadFromContext(ctx, values.quiet, positionals);
   assertServices(project, positionals, 'build');
   const named = positionals.length ? (values['with-dependencies'] ? withDependencies(project, positionals) : [...new Set(positionals)]) : Object.keys(project.services);
-  const { checkRunnable } = await import('../../planner/runnable.js');
   const chosen = new Set(named);
   // What `up` would refuse of the named builds: a remote context (their secrets are checked as each is built).
   const remote = checkRunnable(project).filter((d) => d.code === 'BUILD_CONTEXT_REMOTE' && chosen.has(String(d.path?.[1])));

@@ -143,7 +143,7 @@ export async function run(ctx: CommandContext): Promise<number> {
  * cannot be loaded is said, and the snapshot's are removed. Undefined when there is neither.
  */
 async function servicesImages(ctx: CommandContext, started: Project | undefined, renderer: Renderer, kind: 'all' | 'local'): Promise<string[] | undefined> {
-  const { defaultImageName, withBuiltImageNames } = await import('./build.js');
+  const [{ withBuiltImageNames }, { defaultImageName }] = await Promise.all([import('./build.js'), import('../../spec/built-image.js')]);
   // `local`: only the images built under the name stack gave them (compose's: no custom tag).
   const names = started === undefined ? [] : Object.values(started.services).flatMap((s) =>
     typeof s?.imageRoot?.reference === 'string' && (kind === 'all' || (s.build !== undefined && s.image === defaultImageName(started, s))) ? [s.imageRoot.reference] : []);

@@ -6,6 +6,8 @@ import type { CommandContext } from '../context.js';
 import type { Project } from '../../spec/project.js';
 import { UserError } from '../../errors.js';
 import { builtLocally } from '../../planner/runnable.js';
+import { registryTimeoutMs } from './registry-timeout.js';
+import type { BuildWhen } from './build.js';
 import type { StateRoots } from '../../state/paths.js';
 import type { UserDb } from '../../runtime/index.js';
 import type { Service } from '../../spec/project.js';
@@ -18,8 +20,6 @@ export function parsePullOption(value: string | undefined, verb: string): 'alway
   throw new UserError('CLI_BAD_ARGUMENTS', `stack ${verb}: --pull ${JSON.stringify(value)} is not a pull policy`, 'use --pull always, missing, never or policy (the default: each service\'s pull_policy)');
 }
 
-import { registryTimeoutMs } from './registry-timeout.js';
-
 export { REGISTRY_TIMEOUT_S, registryTimeoutMs } from './registry-timeout.js';
 
 /** Whether any service of the project runs an image (pulled, or built from its `build:`). */
@@ -28,7 +28,7 @@ export function hasImages(project: Project): boolean {
 }
 
 /** When `--build` / `--no-build` build the images of services with `build:` (build.ts BuildWhen). */
-export function buildWhen(build: boolean, noBuild: boolean, verb: string): 'always' | 'missing' | 'never' {
+export function buildWhen(build: boolean, noBuild: boolean, verb: string): BuildWhen {
   if (build && noBuild) throw new UserError('CLI_BAD_ARGUMENTS', `stack ${verb}: --build cannot be combined with --no-build`, 'choose one');
   return build ? 'always' : noBuild ? 'never' : 'missing';
 }
@@ -43,7 +43,7 @@ export async function readyImages(
   project: Project,
   services: readonly string[],
   roots: StateRoots,
-  options: { readonly pull?: 'always' | 'missing' | 'never'; readonly progress?: ProgressMode; readonly build?: 'always' | 'missing' | 'never' },
+  options: { readonly pull?: 'always' | 'missing' | 'never'; readonly progress?: ProgressMode; readonly build?: BuildWhen },
 ): Promise<Project> {
   if (!hasImages(project)) return project;
   const [{ ImageStore }, { imagesToPull, resolveProject }, { pullImage }, { findCredentials }, { insecureRegistries }, { pullMode, pullReporter, reportedPull }, { parseImageReference }] = await Promise.all([

@@ -2,7 +2,7 @@
 // written (modes, owners, links), the image's folders kept, and hostile entries refused: `..`,
 // a symlink of the image on the way, a hardlink led out of the layer through a folder the
 // archive replaced by a symlink. A gzip that is no tar is no archive.
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -66,6 +66,5 @@ describeRoot('unpackArchive', () => {
     expect(await isTarArchive(join(work, 'ok.tar.gz'), 'gzip')).toBe(true);
     expect(await isTarArchive(join(work, 'dump.sql.gz'), 'gzip')).toBe(false);
     expect(await isTarArchive(join(work, 'plain.tar'), 'tar')).toBe(true);
-    expect(existsSync(join(work, 'ok.tar.gz'))).toBe(true);
   });
 });
