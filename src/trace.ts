@@ -6,8 +6,9 @@
 // a phase ended, this what it cost, which the other core's work (launchers, the kernel's
 // threads) does not move; then the CPU time of the calling thread alone (schedstat), which
 // libuv's threads do not move either: wall minus thread is when the CLI's thread waited (or
-// was runnable, the other core busy). With STACK_TRACE_MONO=1 the clock printed after `@` is
-// CLOCK_MONOTONIC in ms, the clock of `perf record -k mono`, to line marks up with the
+// was runnable, the other core busy); then the minor page faults of the process (getrusage): on
+// a VM whose page faults are dear (a paravirtualized guest: ~10 µs each) they are much of a
+// phase's cost. With STACK_TRACE_MONO=1 the clock printed after `@` is CLOCK_MONOTONIC in ms, the clock of `perf record -k mono`, to line marks up with the
 // kernel's tracepoints (sched_switch, cgroup_attach_task).
 import { readFileSync, writeSync } from 'node:fs';
 
@@ -17,6 +18,7 @@ const monotonic = process.env.STACK_TRACE_MONO === '1';
 let last = 0;
 let lastCpu = 0;
 let lastMain = 0;
+let lastFaults = 0;
 
 /** This thread's CPU time in ms (schedstat's first field, ns), or NaN where /proc has none. */
 function threadCpuMs(): number {
@@ -65,12 +67,13 @@ export function mark(label: string): void {
   const wall = monotonic ? (Number(process.hrtime.bigint() / 1000n) / 1000).toFixed(3) : ((performance.timeOrigin + now) % 1e6).toFixed(1);
   let cpu = '';
   if (withCpu) {
-    const { user, system } = process.cpuUsage();
-    const used = (user + system) / 1000;
+    const { userCPUTime, systemCPUTime, minorPageFault } = process.resourceUsage();
+    const used = (userCPUTime + systemCPUTime) / 1000;
     const main = threadCpuMs();
-    cpu = ` cpu +${(used - lastCpu).toFixed(1)} ms, thread +${(main - lastMain).toFixed(1)} ms`;
+    cpu = ` cpu +${(used - lastCpu).toFixed(1)} ms, thread +${(main - lastMain).toFixed(1)} ms, faults +${String(minorPageFault - lastFaults)}`;
     lastCpu = used;
     lastMain = main;
+    lastFaults = minorPageFault;
   }
   say(`trace ${String(process.pid)} +${(now - last).toFixed(1).padStart(6)} ms ${label} @${wall}${cpu}\n`);
   last = now;

@@ -8,15 +8,22 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runInThisContext } from 'node:vm';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bundle = join(root, 'dist', 'bundle');
 const require = createRequire(import.meta.url);
 const HEADER = 'function (exports, require, module, __filename, __dirname) {\n';
+const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'];
 
 /** The members of a pack: chunk name → the code it runs for that chunk. */
 function members(pack: string): Map<string, string> {
-  const fns = require(join(bundle, pack)) as Record<string, (...args: unknown[]) => unknown>;
+  // A pack's file is its code inside Node's wrapper (scripts/bundle.mjs): the function it evaluates to makes its exports.
+  const text = readFileSync(join(bundle, pack), 'utf8');
+  expect(text.startsWith(WRAPPER[0]) && text.endsWith(WRAPPER[1]), pack).toBe(true);
+  const module = { exports: {} as Record<string, (...args: unknown[]) => unknown> };
+  (runInThisContext(text) as (...args: unknown[]) => void)(module.exports, require, module, join(bundle, pack), bundle);
+  const fns = module.exports;
   return new Map(Object.entries(fns).map(([name, fn]) => {
     const text = fn.toString();
     expect(text.startsWith(HEADER)).toBe(true);
