@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const bundle = join(root, 'dist', 'bundle');
 const require = createRequire(import.meta.url);
 const HEADER = 'function (exports, require, module, __filename, __dirname) {\n';
-const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'];
+const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'] as const;
 
 /** The members of a pack: chunk name → the code it runs for that chunk. */
 function members(pack: string): Map<string, string> {
