@@ -22,7 +22,7 @@ import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
 import { copyInto, copySourceDigest, globMatches, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
 import { expandWord, goDuration, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
-import { layerDiffId } from './layer-digest.js';
+import { layerDiffId } from '../image/layer-digest.js';
 import { buildOfGroup, runStep } from './run-step.js';
 import { isTarArchive, makeFolder, sniffArchive, unpackArchive, type ArchiveKind } from './archive.js';
 import { parseRunMount, RunMountError, type RunMount } from './run-mounts.js';

@@ -42,6 +42,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   wait: { summary: 'Block until services stop; exit with the status code of the last', load: () => import('./commands/wait.js') },
   gc: { summary: 'Remove what crashed runs left of projects nothing runs any more', load: () => import('./commands/gc.js') },
   pull: { summary: 'Pull the images of the services into the image store', load: () => import('./commands/pull.js') },
+  push: { summary: 'Push the images of the services that are built and name their image to their registries', load: () => import('./commands/push.js') },
   build: { summary: 'Build the images of the services that have build: (from their Dockerfile)', load: () => import('./commands/build.js') },
   images: { summary: 'List the images of the services that are in the image store', load: () => import('./commands/images.js'), answers: true },
   rmi: { summary: 'Remove images from the image store (-f: even one a project uses)', load: () => import('./commands/rmi.js') },

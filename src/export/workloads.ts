@@ -112,7 +112,7 @@ function podSettings(ctx: ExportContext, service: Service, name: string, pod: Re
     if (sn.ipv4Address !== undefined) f.warn(service.name, `networks.${net}.ipv4_address`, `fixed address ${sn.ipv4Address} left out: the cluster assigns pod addresses`);
   }
   if (service.build) {
-    f.warn(service.name, 'build', `not built: the manifests use image ${service.image} (what \`stack build\` names it), which must be pushed to a registry the cluster pulls from`);
+    f.warn(service.name, 'build', `not built: the manifests use image ${service.image} (what \`stack build\` names it), which must be pushed to a registry the cluster pulls from (name it there in image:, then \`stack push\`)`);
   }
 }
 

@@ -117,7 +117,7 @@ async function readBlob(stream: Readable, max: number, image: string): Promise<B
 }
 
 /** Runs `fn` on each item, at most `limit` at once; the first failure rejects after all settle. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   const worker = async () => {

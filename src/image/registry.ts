@@ -43,6 +43,15 @@ export interface FetchedManifest {
   digest: string;
 }
 
+/** A request other than a GET: its method, and its body, made anew for each try (a 401's answer sends it again). */
+interface Send {
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  body?: () => Buffer | Readable;
+}
+
+/** What pushBlob did with a blob: uploaded it, found it on the registry already, or mounted it from another repository there. */
+export type BlobPushed = 'uploaded' | 'existed' | 'mounted';
+
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Where credentials.ts looks, for the hint of a refused pull. */
 const CREDENTIAL_FILES = "$REGISTRY_AUTH_FILE if set, else $DOCKER_CONFIG/config.json or ~/.docker/config.json, then podman's auth.json";
@@ -129,6 +138,96 @@ export class RegistryClient {
     checkRepo(repo, image);
     const res = await this.request(repo, `/v2/${repo}/blobs/${digest}`, {}, image, 'blob', digest);
     return Readable.from(this.verifiedChunks(this.bodyOf(res, image), digest, image, opts.onBytes), { objectMode: false });
+  }
+
+  /** Whether the registry has blob `digest` in `repo` (HEAD; a 404 is no). */
+  async hasBlob(repo: string, digest: string, image: string): Promise<boolean> {
+    checkRepo(repo, image);
+    const res = await this.push(repo, `/v2/${repo}/blobs/${digest}`, {}, image, { method: 'HEAD' });
+    await res.body?.cancel().catch(() => undefined);
+    if (res.status === 404) return false;
+    if (res.ok) return true;
+    throw this.pushError(res.status, image, `the look for blob ${digest}`);
+  }
+
+  /**
+   * Puts blob `digest` (`size` bytes, from `body`, called anew for each try) into `repo`: nothing
+   * when the registry has it, a cross-repository mount when `mountFrom` (a repository of this
+   * registry that has it) is given and the registry takes it, else an upload in one request (the
+   * distribution spec's monolithic upload: POST for a session, PUT of the bytes with their
+   * digest, which the registry checks).
+   */
+  async pushBlob(repo: string, digest: string, size: number, body: () => Readable | Buffer, image: string, mountFrom?: string): Promise<BlobPushed> {
+    if (!DIGEST.test(digest)) throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
+    if (await this.hasBlob(repo, digest, image)) return 'existed';
+    const query = mountFrom !== undefined && mountFrom !== repo ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : '';
+    const started = await this.push(repo, `/v2/${repo}/blobs/uploads/${query}`, { 'Content-Length': '0' }, image, { method: 'POST' });
+    await started.body?.cancel().catch(() => undefined);
+    if (started.status === 201 && query !== '') return 'mounted';
+    if (started.status !== 202) throw this.pushError(started.status, image, `the start of an upload of blob ${digest}`);
+    const location = started.headers.get('location');
+    if (!location) throw new UserError('REGISTRY_ERROR', `${this.registry} started an upload of blob ${digest} for ${image} without saying where to send it (no Location)`, 'report it to the registry operator');
+    let target: URL;
+    try {
+      target = new URL(location, this.base);
+      if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new Error('not http');
+    } catch {
+      throw new UserError('REGISTRY_ERROR', `${this.registry} named an unusable upload location ${JSON.stringify(location.slice(0, 200))} for ${image}`, 'report it to the registry operator');
+    }
+    target.searchParams.set('digest', digest);
+    // The upload's location is the registry's own (its Authorization goes along) or another host's (none does).
+    const sameOrigin = target.origin === new URL(this.base).origin;
+    const scope = `repository:${repo}:pull,push`;
+    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size), ...(sameOrigin && this.cachedAuth(scope) !== undefined && { Authorization: this.cachedAuth(scope)! }) };
+    const res = await this.fetchOnce(target.toString(), headers, image, { method: 'PUT', body });
+    await res.body?.cancel().catch(() => undefined);
+    if (res.status !== 201) throw this.pushError(res.status, image, `the upload of blob ${digest}`);
+    return 'uploaded';
+  }
+
+  /** Puts `bytes` as the manifest `tag` of `repo`; the digest the registry gives it (its Docker-Content-Digest, else the bytes'). */
+  async putManifest(repo: string, tag: string, mediaType: string, bytes: Buffer, image: string): Promise<string> {
+    checkRepo(repo, image);
+    if (!TAG.test(tag) && !DIGEST.test(tag)) throw new UserError('IMAGE_REFERENCE_INVALID', `${JSON.stringify(image)} has an invalid tag`, 'a tag is letters, digits, _, . and - (up to 128)');
+    const res = await this.push(repo, `/v2/${repo}/manifests/${tag}`, { 'Content-Type': mediaType }, image, { method: 'PUT', body: () => bytes });
+    await res.body?.cancel().catch(() => undefined);
+    if (res.status !== 201 && res.status !== 200) throw this.pushError(res.status, image, `the manifest ${tag}`);
+    const claimed = res.headers.get('docker-content-digest');
+    return claimed !== null && DIGEST.test(claimed) ? claimed : digestOf(bytes);
+  }
+
+  /** A request of a push: with push access to `repo` (a 401's challenge answered, the request sent once more); the response whatever its status. */
+  private async push(repo: string, path: string, headers: Record<string, string>, image: string, send: Send): Promise<Response> {
+    const scope = `repository:${repo}:pull,push`;
+    const url = `${this.base}${path}`;
+    const auth = this.cachedAuth(scope);
+    let res = await this.fetchOnce(url, { ...headers, ...(auth !== undefined && { Authorization: auth }) }, image, send);
+    if (res.status === 401) {
+      const challenge = res.headers.get('www-authenticate');
+      await res.body?.cancel().catch(() => undefined);
+      const authorization = await this.answer(challenge, scope, image, 'push');
+      res = await this.fetchOnce(url, { ...headers, Authorization: authorization }, image, send);
+    }
+    return res;
+  }
+
+  /** A UserError for a failure status of a push; `what` names the request (`the upload of blob X`). */
+  private pushError(status: number, image: string, what: string): UserError {
+    if (status === 401 || status === 403) {
+      return new UserError(
+        'REGISTRY_AUTH',
+        `${this.registry} refused to let ${image} be pushed (HTTP ${status})`,
+        this.credentials
+          ? `the user name and password stack found for ${this.registry} (${CREDENTIAL_FILES}) were refused, or may not push there: log in again (docker login ${this.registry}) and check that this account may push to ${image}`
+          : `log in to ${this.registry} (docker login ${this.registry}; stack reads ${CREDENTIAL_FILES})`,
+      );
+    }
+    const hint =
+      status === 404 ? 'check the image name: its first part is the registry it is pushed to, and that registry must take pushes'
+      : status === 400 ? 'the registry refused what was sent (a digest or a manifest it does not take); report it if it persists'
+      : status >= 500 ? 'the registry failed; try again later'
+      : undefined;
+    return new UserError('REGISTRY_ERROR', `${this.registry} answered HTTP ${status} to ${what} for ${image}`, hint);
   }
 
   /** The chunks of `body`, hashed as they pass; throws BLOB_DIGEST_MISMATCH instead of ending when the digest differs. */
@@ -259,7 +358,7 @@ export class RegistryClient {
   }
 
   /** Answers a 401's challenge: Basic with the credentials, or a Bearer token from the realm. */
-  private async answer(header: string | null, scope: string, image: string): Promise<string> {
+  private async answer(header: string | null, scope: string, image: string, action: 'pull' | 'push' = 'pull'): Promise<string> {
     const challenges: AuthChallenge[] = header ? parseAuthChallenges(header) : [];
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
     const basic = challenges.find((c) => c.scheme === 'basic');
@@ -275,7 +374,7 @@ export class RegistryClient {
       this.auth.set('', { header: basicHeader, expires: Infinity });
       return basicHeader;
     }
-    throw this.statusError(401, image, 'manifest');
+    throw action === 'push' ? this.pushError(401, image, 'a push') : this.statusError(401, image, 'manifest');
   }
 
   /** GET realm?service=&scope= (Basic credentials if any); `token` or `access_token`, with `expires_in`. */
@@ -331,12 +430,19 @@ export class RegistryClient {
     }
   }
 
-  /** One GET with a timeout on connecting and the response headers; network failures as UserErrors. */
-  private async fetchOnce(url: string, headers: Record<string, string>, image: string): Promise<Response> {
+  /** One request (a GET unless `send` says otherwise) with a timeout on connecting and the response headers; network failures as UserErrors. */
+  private async fetchOnce(url: string, headers: Record<string, string>, image: string, send: Send = {}): Promise<Response> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(this.timeoutError(image)), this.timeoutMs);
     try {
-      const res = await fetch(url, { headers, redirect: 'manual', signal: controller.signal });
+      const body = send.body?.();
+      const res = await fetch(url, {
+        method: send.method ?? 'GET',
+        headers,
+        redirect: 'manual',
+        signal: controller.signal,
+        ...(body !== undefined && { body, duplex: 'half' }),
+      } as unknown as Parameters<typeof fetch>[1]);
       (res as Response & { [ABORT]?: AbortController })[ABORT] = controller;
       return res;
     } catch (e) {

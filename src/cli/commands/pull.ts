@@ -28,7 +28,7 @@ all at once.
 
 Options:
       --ignore-pull-failures  Warn about images that fail to pull and go on (exit 0)
-      --ignore-buildable      Pull nothing for a service that has build: (stack builds none)
+      --ignore-buildable      Pull nothing for a service that has build: (stack build makes its image)
       --include-deps          Pull the images of the services the named ones depend on too
       --policy POLICY         always (default) or missing: pull only images not in the store
       --progress MODE         auto (default), tty, plain, json or quiet

@@ -483,7 +483,7 @@ services:
   app: { build: . }
 `);
     expect(mainContainer(find(r, 'Deployment', 'app')).image).toBe('shop-app');
-    expect(warned(r, 'app', 'build')).toEqual(['not built: the manifests use image shop-app (what `stack build` names it), which must be pushed to a registry the cluster pulls from']);
+    expect(warned(r, 'app', 'build')).toEqual(['not built: the manifests use image shop-app (what `stack build` names it), which must be pushed to a registry the cluster pulls from (name it there in image:, then `stack push`)']);
   });
 
   it('a service on internal networks only that waits for a Job is told its waiter cannot reach the API server', async () => {

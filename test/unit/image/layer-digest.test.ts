@@ -1,4 +1,4 @@
-// The tar and DiffID of a built layer folder (src/build/layer-digest.ts), over real folders in
+// The tar and DiffID of a built layer folder (src/image/layer-digest.ts), over real folders in
 // a temporary folder: the same folder always gives the same bytes, any change to content or
 // metadata gives another DiffID, the stream read back shows the entries in order with their
 // types and modes, the ustar headers are byte for byte GNU tar's, and (as root) overlayfs's
@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { layerDiffId, layerTarStream } from '../../../src/build/layer-digest.js';
+import { layerDiffId, layerTarStream } from '../../../src/image/layer-digest.js';
 import { unpackLayer } from '../../../src/image/unpack.js';
 import { lgetxattr, lsetxattr, mknodChar } from '../../../src/sys/xattr.js';
 import { describeRoot, describeWith } from '../../harness/require.js';
