@@ -3,8 +3,9 @@
 // from the base's repository there) and to a registry B that has none of it (the base layer read
 // from A as it is sent, the built layers as the tars whose sha256 are their DiffIDs); another
 // state root then pulls it back from B and runs it, with the same image ID. A second push sends
-// nothing again; a registry with Basic auth takes the push with the credentials of
-// DOCKER_CONFIG and refuses it without them, said as a human error.
+// nothing again; a registry with Basic auth takes the push (`build --push`) with the credentials
+// of DOCKER_CONFIG and refuses it without them, said as a human error; one with token auth gets
+// a Bearer token with push access.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,11 +18,12 @@ import { serviceFiles } from '../../src/state/service-files.js';
 import { eventually } from '../harness/eventually.js';
 import { busyboxLayer, pushImage } from '../harness/oci.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import { startTokenServer } from '../harness/token-server.js';
 import { describeWith } from '../harness/require.js';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 
-describeWith({ root: true, commands: ['docker-registry', 'htpasswd'] }, 'push: built images to registries', () => {
+describeWith({ root: true, commands: ['docker-registry', 'htpasswd', 'openssl'] }, 'push: built images to registries', () => {
   const project = `ps${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'stack-push-'));
   const state = join(dir, 'state');
@@ -142,13 +144,38 @@ describeWith({ root: true, commands: ['docker-registry', 'htpasswd'] }, 'push: b
       expect(wrong.exitCode).toBe(1);
       expect(wrong.stderr).toContain('were refused');
       withAuth('right');
-      const pushed = await run('push');
+      // build --push: built (from the cache) and pushed.
+      const pushed = await run('build', '--push');
       expect(pushed.exitCode, pushed.stderr).toBe(0);
+      expect(pushed.stderr).toMatch(new RegExp(`${locked.host}/team/app:3: pushed sha256:[0-9a-f]{64} \\(blobs: 4 uploaded\\)`));
       const basic = `Basic ${Buffer.from('pusher:right').toString('base64')}`;
       expect((await manifestOf(locked, 'team/app', '3', basic)).status).toBe(200);
     } finally {
       rmSync(join(env.DOCKER_CONFIG, 'config.json'), { force: true });
       await run('down', '--rmi', 'all');
+    }
+  }, 120_000);
+
+  it('pushes to a registry with token auth: a Bearer token with push access, asked for with the credentials of DOCKER_CONFIG', async () => {
+    const tokens = await startTokenServer({ pusher: 'right' });
+    const reg = await startRegistry({ token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootcertbundle: tokens.rootCertBundle } });
+    const file = join(dir, 'token.yaml');
+    writeFileSync(file, `services:\n  app:\n    image: ${reg.host}/team/app:4\n    build:\n      context: ./app\n      args: { BASE: "${a.host}/e2e/busybox:1" }\n`);
+    const run = stackIn(env, `${project}t`, file);
+    try {
+      mkdirSync(env.DOCKER_CONFIG, { recursive: true });
+      writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('pusher:right').toString('base64') } } }));
+      const pushed = await run('build', '--push');
+      expect(pushed.exitCode, pushed.stderr).toBe(0);
+      expect(pushed.stderr).toMatch(new RegExp(`${reg.host}/team/app:4: pushed sha256:[0-9a-f]{64} \\(blobs: 4 uploaded\\)`));
+      expect(tokens.requests).toBeGreaterThan(0);
+      const bearer = `Bearer ${tokens.issue('pusher', ['repository:team/app:pull'])}`;
+      expect((await manifestOf(reg, 'team/app', '4', bearer)).status).toBe(200);
+    } finally {
+      rmSync(join(env.DOCKER_CONFIG, 'config.json'), { force: true });
+      await run('down', '--rmi', 'all');
+      await reg.stop();
+      await tokens.stop();
     }
   }, 120_000);
 

@@ -25,6 +25,7 @@ Options:
       --build-arg KEY=VALUE  A build argument (repeatable), over the spec's build.args
       --no-cache             Run every step again (do not use the build cache)
       --pull                 Pull the base images again, even those in the store
+      --push                 Push the built images that name their image: (as stack push)
       --with-dependencies    Also build the services the named ones depend on
   -q, --quiet                Print nothing but errors
   -h, --help                 Print this help
@@ -239,6 +240,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     'build-arg': { type: 'string', multiple: true, default: [] },
     'no-cache': { type: 'boolean', default: false },
     pull: { type: 'boolean', default: false },
+    push: { type: 'boolean', default: false },
     'with-dependencies': { type: 'boolean', default: false },
     quiet: { type: 'boolean', short: 'q', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -269,5 +271,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     quiet: values.quiet,
     buildArgs: parseBuildArgs(values['build-arg'] as string[], ctx.env),
   });
+  if (values.push) {
+    const { pushServices } = await import('./push.js');
+    await pushServices(ctx, project, buildable, { quiet: values.quiet, ignoreFailures: false });
+  }
   return 0;
 }

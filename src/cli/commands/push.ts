@@ -12,6 +12,7 @@ import { UserError } from '../../errors.js';
 import { stateRoots } from '../../state/paths.js';
 import { withDependencies } from '../../planner/targets.js';
 import { registryTimeoutMs } from './registry-timeout.js';
+import type { Project } from '../../spec/project.js';
 
 const HELP = `Usage: stack push [OPTIONS] [SERVICE...]
 
@@ -41,6 +42,20 @@ export async function run(ctx: CommandContext): Promise<number> {
   const project = await loadFromContext(ctx, quiet, positionals);
   assertServices(project, positionals, 'push');
   const named = positionals.length ? (values['include-deps'] ? withDependencies(project, positionals) : [...new Set(positionals)]) : Object.keys(project.services);
+  await pushServices(ctx, project, named, { quiet, ignoreFailures: values['ignore-push-failures'] });
+  return 0;
+}
+
+/** How pushServices goes. */
+export interface PushChoices {
+  readonly quiet: boolean;
+  /** A failure is a warning and the next image is pushed (--ignore-push-failures). */
+  readonly ignoreFailures: boolean;
+}
+
+/** Pushes the images of `named` that have build: and name their image (also for `build --push`). */
+export async function pushServices(ctx: CommandContext, project: Project, named: readonly string[], choices: PushChoices): Promise<void> {
+  const quiet = choices.quiet;
   const say = (line: string) => {
     if (!quiet) ctx.stderr.write(`${line}\n`);
   };
@@ -56,7 +71,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     for (const image of [service.image, ...(service.build.tags ?? [])]) images.set(image, [...(images.get(image) ?? []), name]);
   }
   if (left.length > 0) say(`${left.join(', ')}: not pushed (a service is pushed when it has build: and names its image:)`);
-  if (images.size === 0) return 0;
+  if (images.size === 0) return;
   const [{ pushImage }, { ImageStore }, { findCredentials }, { insecureRegistries }] = await Promise.all([
     import('../../image/push.js'),
     import('../../image/store.js'),
@@ -77,9 +92,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       const failure = new UserError(e.code, `${who}: ${e.message.includes(image) ? e.message : `${image}: ${e.message}`}`, e.hint, { cause: e });
-      if (!values['ignore-push-failures']) throw failure;
+      if (!choices.ignoreFailures) throw failure;
       ctx.stderr.write(`warning: ${failure.message}\n`);
     }
   }
-  return 0;
 }
