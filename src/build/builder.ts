@@ -1091,7 +1091,7 @@ async function writeImage(store: ImageStore, state: StageState, names: readonly 
   await store.putBlob(manifestDigest, manifestBytes);
   const platform = formatPlatform(state.platform);
   for (const name of names) {
-    await store.putRecord({ name, digest: manifestDigest, manifestDigest, configDigest, platform, layers: [...state.layers], pulledAt: new Date().toISOString() });
+    await store.putRecord({ name, digest: manifestDigest, manifestDigest, configDigest, platform, layers: [...state.layers], pulledAt: new Date().toISOString(), built: true });
   }
   return { configDigest, manifestDigest, layers: state.layers };
 }

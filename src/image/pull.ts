@@ -78,7 +78,7 @@ export interface PullOptions {
 export const PULL_CONCURRENCY = 3;
 
 /** Whether a failure is a dropped or stalled connection, worth one more try. */
-function dropped(e: unknown): boolean {
+export function dropped(e: unknown): boolean {
   for (let cur = e, depth = 0; cur && depth < 6; cur = (cur as { cause?: unknown }).cause, depth++) {
     const code = (cur as { code?: unknown }).code;
     if (code === 'REGISTRY_TIMEOUT' || code === 'REGISTRY_UNREACHABLE' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return true;

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import { layerDiffId, layerTarStream } from './layer-digest.js';
 import { MediaType, layerKind } from './manifest.js';
-import { eachLimited } from './pull.js';
+import { dropped, eachLimited } from './pull.js';
 import { parseImageReference, type ImageReference } from './reference.js';
 import { RegistryClient, type BlobPushed, type RegistryCredentials } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
@@ -45,7 +45,7 @@ interface Descriptor {
   readonly size: number;
 }
 
-/** Where a layer's blob comes from: an image pulled from a registry, or this store's layer folder. */
+/** Where a layer's blob may come from: an image pulled from a registry, or this store's layer folder. */
 type Source = { readonly kind: 'pulled'; readonly from: ImageReference; readonly descriptor: Descriptor } | { readonly kind: 'local'; readonly chainId: string; readonly descriptor: Descriptor };
 
 /** How many layers go at once. */
@@ -77,13 +77,15 @@ function layersOf(manifest: Record<string, unknown>): Descriptor[] {
 }
 
 /**
- * For each layer of `record`, where its blob comes from: the descriptor of an image pulled with
- * that layer at that place (its ChainID says the layers under it are the same too), else the
- * store's own folder of it.
+ * For each layer of `record`, where its blob may come from, the likeliest first: the blobs it
+ * was pulled as by images of the store that have that layer at that place (its ChainID says the
+ * layers under it are the same too), those on the registry pushed to first (a mount); then the
+ * store's own folder of it. A built image's record is no source: its manifest names its layers
+ * by DiffID, as the tars the folders give.
  */
-async function layerSources(store: ImageStore, record: ImageRecord, own: readonly Descriptor[], image: string): Promise<Source[]> {
-  const others = (await store.listRecords()).filter((r) => r.name !== record.name && r.layers.length > 0);
-  const pulled = new Map<number, Source>();
+async function layerSources(store: ImageStore, record: ImageRecord, own: readonly Descriptor[], image: string, registry: string): Promise<Source[][]> {
+  const others = (await store.listRecords()).filter((r) => r.name !== record.name && r.built !== true && r.layers.length > 0);
+  const pulled = record.layers.map((): Source[] => []);
   for (const other of others) {
     const shared = record.layers.findIndex((chainId, i) => other.layers[i] !== chainId);
     const depth = shared === -1 ? Math.min(record.layers.length, other.layers.length) : shared;
@@ -98,16 +100,23 @@ async function layerSources(store: ImageStore, record: ImageRecord, own: readonl
     }
     for (let i = 0; i < depth; i++) {
       const d = descriptors[i];
-      // A built image's manifest names its layers by DiffID, uncompressed: no registry blob of it to read.
-      if (d === undefined || pulled.has(i) || d.digest === own[i]?.digest || layerKind(d.mediaType)?.foreign !== false) continue;
-      pulled.set(i, { kind: 'pulled', from, descriptor: d });
+      if (d === undefined || layerKind(d.mediaType)?.foreign !== false) continue;
+      pulled[i]!.push({ kind: 'pulled', from, descriptor: d });
     }
   }
   return record.layers.map((chainId, i) => {
     const descriptor = own[i];
     if (descriptor === undefined) throw new UserError('IMAGE_INCOMPLETE', `the manifest of ${image} in the image store lists fewer layers than its record`, `pull or build ${image} again`);
-    return pulled.get(i) ?? { kind: 'local', chainId, descriptor };
+    const mountable = (s: Source) => (s.kind === 'pulled' && s.from.registry === registry ? 0 : 1);
+    return [...pulled[i]!.sort((a, b) => mountable(a) - mountable(b)), { kind: 'local', chainId, descriptor }];
   });
+}
+
+/** A layer folder's failure to be read as a UserError naming the image and the layer. */
+function unreadable(e: unknown, image: string, i: number, dir: string): UserError {
+  if (e instanceof UserError) return e;
+  const code = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+  return new UserError('PUSH_LAYER_UNREADABLE', `layer ${i + 1} of ${image}: its folder ${dir} in the image store cannot be read (${code})`, `the image store lost part of ${image}: build (or pull) it again, then push`, { cause: e });
 }
 
 /** Pushes `reference` (an image of the store, by the name it has there) to its registry; throws a UserError naming it. */
@@ -126,43 +135,77 @@ export async function pushImage(reference: string, opts: PushOptions): Promise<P
   }
   const configBytes = await store.readBlob(record.configDigest);
   if (configBytes === undefined) throw new UserError('IMAGE_INCOMPLETE', `the config of ${image} (${record.configDigest}) is missing from the image store`, `pull or build ${image} again`);
-  const sources = await layerSources(store, record, layersOf(manifest), image);
+  const sources = await layerSources(store, record, layersOf(manifest), image, ref.registry);
   const counts = { uploaded: 0, existed: 0, mounted: 0 };
   const pushedLayers: Descriptor[] = new Array<Descriptor>(sources.length);
   const readers = new Map<string, RegistryClient>();
-  let done = 0;
-  await eachLimited([...sources.keys()], PUSH_CONCURRENCY, async (i) => {
-    const source = sources[i]!;
+  const reader = (registry: string) => {
+    let c = readers.get(registry);
+    if (c === undefined) readers.set(registry, (c = clientFor(registry, opts)));
+    return c;
+  };
+  /** Sends layer `i` from `source`: what was done, and the descriptor the manifest names it by. */
+  const send = async (i: number, source: Source): Promise<{ how: BlobPushed; descriptor: Descriptor }> => {
     const d = source.descriptor;
-    let how: BlobPushed;
-    let size = d.size;
     if (source.kind === 'local') {
       const dir = store.layerDir(source.chainId);
+      if (await client.hasBlob(ref.repository, d.digest, image)) return { how: 'existed', descriptor: d };
       // A base image's layer has no size in a built manifest (0): its tar is measured, and must be the layer.
+      let size = d.size;
       if (size === 0) {
-        const own = await layerDiffId(dir);
-        if (own.diffId !== d.digest) {
-          throw new UserError('PUSH_BASE_LAYER_MISSING', `layer ${i + 1} of ${image} (${d.digest}) comes from its base image, which is no longer in the image store as it was pulled`, `pull the base image again (stack build --pull), then push`);
+        const measured = await layerDiffId(dir).catch((e: unknown) => Promise.reject(unreadable(e, image, i, dir)));
+        if (measured.diffId !== d.digest) {
+          throw new UserError('PUSH_BASE_LAYER_MISSING', `layer ${i + 1} of ${image} (${d.digest}) comes from its base image, whose blob no image of the store was pulled with any more`, 'pull the base image again (`stack build --pull`), then push');
         }
-        size = own.size;
+        size = measured.size;
       }
-      how = await client.pushBlob(ref.repository, d.digest, size, () => layerTarStream(dir), image);
-    } else {
-      const from = source.from;
-      const reader = () => {
-        let c = readers.get(from.registry);
-        if (c === undefined) readers.set(from.registry, (c = clientFor(from.registry, opts)));
-        return c;
-      };
-      // The blob is read from its registry only when this one lacks it and cannot mount it.
-      let stream: Readable | undefined;
-      const open = async () => (stream = await reader().getBlob(from.repository, d.digest, from.familiar));
-      how = await client.pushBlob(ref.repository, d.digest, d.size, () => streamOnce(open), image, from.registry === ref.registry ? from.repository : undefined);
+      // Its failures as UserErrors: the upload that reads it fails with the cause said.
+      const tar = () =>
+        Readable.from(
+          (async function* () {
+            try {
+              for await (const chunk of layerTarStream(dir)) yield chunk as Buffer;
+            } catch (e) {
+              throw unreadable(e, image, i, dir);
+            }
+          })(),
+          { objectMode: false },
+        );
+      const how = await client.pushBlob(ref.repository, d.digest, size, tar, image);
+      return { how, descriptor: { ...d, size } };
+    }
+    // The blob is read from its registry only when this one lacks it and cannot mount it.
+    const from = source.from;
+    let stream: Readable | undefined;
+    const open = async () => (stream = await reader(from.registry).getBlob(from.repository, d.digest, from.familiar));
+    try {
+      const how = await client.pushBlob(ref.repository, d.digest, d.size, () => streamOnce(open), image, from.registry === ref.registry ? from.repository : undefined);
+      return { how, descriptor: d };
+    } finally {
       stream?.destroy();
     }
-    pushedLayers[i] = { mediaType: AS_OCI[d.mediaType] ?? d.mediaType, digest: d.digest, size };
-    counts[how]++;
-    opts.onLayer?.(++done, sources.length, how);
+  };
+  let done = 0;
+  await eachLimited([...sources.keys()], PUSH_CONCURRENCY, async (i) => {
+    // Each source in turn (one more try of one whose connection dropped); the first failure is the one said.
+    let first: unknown;
+    let sent: { how: BlobPushed; descriptor: Descriptor } | undefined;
+    for (const source of sources[i]!) {
+      for (let attempt = 0; sent === undefined; attempt++) {
+        try {
+          sent = await send(i, source);
+        } catch (e) {
+          first ??= e;
+          if (attempt > 0 || !dropped(e)) break;
+        }
+      }
+      if (sent !== undefined) break;
+    }
+    if (sent === undefined) throw first;
+    const d = sent.descriptor;
+    pushedLayers[i] = { mediaType: AS_OCI[d.mediaType] ?? d.mediaType, digest: d.digest, size: d.size };
+    counts[sent.how]++;
+    opts.onLayer?.(++done, sources.length, sent.how);
   });
   counts[await client.pushBlob(ref.repository, record.configDigest, configBytes.length, () => configBytes, image)]++;
   const pushedManifest = Buffer.from(

@@ -64,6 +64,9 @@ const ABORT = Symbol('abort');
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const REPO = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
+/** The token scope a push of `repo` asks for. */
+const pushScope = (repo: string): string => `repository:${repo}:pull,push`;
+
 /** Refuses a repository name the distribution spec does not allow (it becomes a URL path). */
 function checkRepo(repo: string, image: string): void {
   if (repo.length > 255 || !REPO.test(repo)) {
@@ -140,30 +143,49 @@ export class RegistryClient {
     return Readable.from(this.verifiedChunks(this.bodyOf(res, image), digest, image, opts.onBytes), { objectMode: false });
   }
 
-  /** Whether the registry has blob `digest` in `repo` (HEAD; a 404 is no). */
+  /** Whether the registry has blob `digest` in `repo` (HEAD; a 404 is no, a redirect to where it is kept is yes). */
   async hasBlob(repo: string, digest: string, image: string): Promise<boolean> {
     checkRepo(repo, image);
-    const res = await this.push(repo, `/v2/${repo}/blobs/${digest}`, {}, image, { method: 'HEAD' });
+    const res = await this.push(repo, `${this.base}/v2/${repo}/blobs/${digest}`, {}, image, { method: 'HEAD' });
     await res.body?.cancel().catch(() => undefined);
     if (res.status === 404) return false;
-    if (res.ok) return true;
+    // A registry whose storage serves blobs (S3, GCS) answers a HEAD with a redirect there.
+    if (res.ok || (res.status >= 300 && res.status < 400)) return true;
     throw this.pushError(res.status, image, `the look for blob ${digest}`);
   }
 
   /**
    * Puts blob `digest` (`size` bytes, from `body`, called anew for each try) into `repo`: nothing
-   * when the registry has it, a cross-repository mount when `mountFrom` (a repository of this
-   * registry that has it) is given and the registry takes it, else an upload in one request (the
-   * distribution spec's monolithic upload: POST for a session, PUT of the bytes with their
-   * digest, which the registry checks).
+   * when the registry has it; a cross-repository mount when `mountFrom` (a repository of this
+   * registry that has it) is given and the registry takes it (asked with pull access to that
+   * repository too; one refused falls back to an upload, as Docker's does); else an upload in
+   * one request (the distribution spec's monolithic upload: POST for a session, PUT of the bytes
+   * with their digest, which the registry checks).
    */
   async pushBlob(repo: string, digest: string, size: number, body: () => Readable | Buffer, image: string, mountFrom?: string): Promise<BlobPushed> {
     if (!DIGEST.test(digest)) throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
     if (await this.hasBlob(repo, digest, image)) return 'existed';
-    const query = mountFrom !== undefined && mountFrom !== repo ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : '';
-    const started = await this.push(repo, `/v2/${repo}/blobs/uploads/${query}`, { 'Content-Length': '0' }, image, { method: 'POST' });
+    const uploads = `${this.base}/v2/${repo}/blobs/uploads/`;
+    let started: Response | undefined;
+    if (mountFrom !== undefined && mountFrom !== repo) {
+      checkRepo(mountFrom, image);
+      const mount = `${uploads}?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}`;
+      try {
+        started = await this.push(repo, mount, { 'Content-Length': '0' }, image, { method: 'POST' }, `${pushScope(repo)} repository:${mountFrom}:pull`);
+      } catch (e) {
+        if (!(e instanceof UserError && e.code === 'REGISTRY_AUTH')) throw e;
+      }
+      if (started?.status === 201) {
+        await started.body?.cancel().catch(() => undefined);
+        return 'mounted';
+      }
+      if (started !== undefined && started.status !== 202) {
+        await started.body?.cancel().catch(() => undefined);
+        started = undefined; // refused (no pull access there, say): an upload of its own
+      }
+    }
+    started ??= await this.push(repo, uploads, { 'Content-Length': '0' }, image, { method: 'POST' });
     await started.body?.cancel().catch(() => undefined);
-    if (started.status === 201 && query !== '') return 'mounted';
     if (started.status !== 202) throw this.pushError(started.status, image, `the start of an upload of blob ${digest}`);
     const location = started.headers.get('location');
     if (!location) throw new UserError('REGISTRY_ERROR', `${this.registry} started an upload of blob ${digest} for ${image} without saying where to send it (no Location)`, 'report it to the registry operator');
@@ -175,11 +197,11 @@ export class RegistryClient {
       throw new UserError('REGISTRY_ERROR', `${this.registry} named an unusable upload location ${JSON.stringify(location.slice(0, 200))} for ${image}`, 'report it to the registry operator');
     }
     target.searchParams.set('digest', digest);
-    // The upload's location is the registry's own (its Authorization goes along) or another host's (none does).
-    const sameOrigin = target.origin === new URL(this.base).origin;
-    const scope = `repository:${repo}:pull,push`;
-    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size), ...(sameOrigin && this.cachedAuth(scope) !== undefined && { Authorization: this.cachedAuth(scope)! }) };
-    const res = await this.fetchOnce(target.toString(), headers, image, { method: 'PUT', body });
+    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) };
+    const send: Send = { method: 'PUT', body };
+    // The registry's own location gets its Authorization (a challenge answered, the bytes sent
+    // again); another host's (a storage service) gets none.
+    const res = target.origin === new URL(this.base).origin ? await this.push(repo, target.toString(), headers, image, send) : await this.fetchOnce(target.toString(), headers, image, send);
     await res.body?.cancel().catch(() => undefined);
     if (res.status !== 201) throw this.pushError(res.status, image, `the upload of blob ${digest}`);
     return 'uploaded';
@@ -189,17 +211,19 @@ export class RegistryClient {
   async putManifest(repo: string, tag: string, mediaType: string, bytes: Buffer, image: string): Promise<string> {
     checkRepo(repo, image);
     if (!TAG.test(tag) && !DIGEST.test(tag)) throw new UserError('IMAGE_REFERENCE_INVALID', `${JSON.stringify(image)} has an invalid tag`, 'a tag is letters, digits, _, . and - (up to 128)');
-    const res = await this.push(repo, `/v2/${repo}/manifests/${tag}`, { 'Content-Type': mediaType }, image, { method: 'PUT', body: () => bytes });
+    const res = await this.push(repo, `${this.base}/v2/${repo}/manifests/${tag}`, { 'Content-Type': mediaType }, image, { method: 'PUT', body: () => bytes });
     await res.body?.cancel().catch(() => undefined);
     if (res.status !== 201 && res.status !== 200) throw this.pushError(res.status, image, `the manifest ${tag}`);
     const claimed = res.headers.get('docker-content-digest');
     return claimed !== null && DIGEST.test(claimed) ? claimed : digestOf(bytes);
   }
 
-  /** A request of a push: with push access to `repo` (a 401's challenge answered, the request sent once more); the response whatever its status. */
-  private async push(repo: string, path: string, headers: Record<string, string>, image: string, send: Send): Promise<Response> {
-    const scope = `repository:${repo}:pull,push`;
-    const url = `${this.base}${path}`;
+  /**
+   * A request of a push to `url` (the registry's own), with push access to `repo` (or `scope`:
+   * space-separated scopes): a 401's challenge is answered and the request sent once more, its
+   * body made anew. The response whatever its status.
+   */
+  private async push(repo: string, url: string, headers: Record<string, string>, image: string, send: Send, scope = pushScope(repo)): Promise<Response> {
     const auth = this.cachedAuth(scope);
     let res = await this.fetchOnce(url, { ...headers, ...(auth !== undefined && { Authorization: auth }) }, image, send);
     if (res.status === 401) {
@@ -387,7 +411,7 @@ export class RegistryClient {
       throw new UserError('REGISTRY_ERROR', `${this.registry} names an unusable token realm ${JSON.stringify(challenge.params.realm)} for ${image}`, 'report it to the registry operator');
     }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    url.searchParams.set('scope', scope);
+    for (const one of scope.split(' ')) url.searchParams.append('scope', one); // a mount asks for two
     const started = Date.now();
     const res = await this.fetchOnce(url.toString(), basicHeader ? { Authorization: basicHeader } : {}, image);
     if (!res.ok) {
@@ -430,12 +454,22 @@ export class RegistryClient {
     }
   }
 
-  /** One request (a GET unless `send` says otherwise) with a timeout on connecting and the response headers; network failures as UserErrors. */
+  /**
+   * One request (a GET unless `send` says otherwise) with a timeout on connecting, on each chunk
+   * of a streamed body (a registry answers an upload once it has all of it, so the timer waits
+   * for no more than one chunk) and on the response headers; network failures as UserErrors.
+   */
   private async fetchOnce(url: string, headers: Record<string, string>, image: string, send: Send = {}): Promise<Response> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(this.timeoutError(image)), this.timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(this.timeoutError(image)), this.timeoutMs);
+    };
+    arm();
     try {
-      const body = send.body?.();
+      const made = send.body?.();
+      const body = made instanceof Readable ? Readable.from(rearming(made, arm), { objectMode: false }) : made;
       const res = await fetch(url, {
         method: send.method ?? 'GET',
         headers,
@@ -458,7 +492,10 @@ export class RegistryClient {
 
   /** A network-level failure as REGISTRY_TIMEOUT or REGISTRY_UNREACHABLE (a UserError passes through). */
   private mapError(e: unknown, image: string): UserError {
-    if (e instanceof UserError) return e;
+    // A UserError of the body (the blob being read from another registry, or from a layer folder) says what failed.
+    for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 6; cur = (cur as { cause?: unknown }).cause, depth++) {
+      if (cur instanceof UserError) return cur;
+    }
     const err = e as { name?: string; code?: string; cause?: { code?: string; name?: string; message?: string } };
     if (err.name === 'TimeoutError' || err.name === 'AbortError' || err.cause?.name === 'TimeoutError' || err.cause?.code === 'UND_ERR_HEADERS_TIMEOUT' || err.cause?.code === 'UND_ERR_CONNECT_TIMEOUT') {
       return this.timeoutError(image);
@@ -470,5 +507,13 @@ export class RegistryClient {
       code === 'ECONNREFUSED' ? `nothing listens at ${this.base}; check the registry's host and port` : `check the registry's name and the network`,
       { cause: e },
     );
+  }
+}
+
+/** The chunks of `body`, `arm` called before each: an idle timer over an upload. */
+async function* rearming(body: Readable, arm: () => void): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    arm();
+    yield chunk as Buffer;
   }
 }

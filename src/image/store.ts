@@ -33,6 +33,8 @@ export interface ImageRecord {
   readonly layers: readonly string[];
   /** ISO time of the pull. */
   readonly pulledAt: string;
+  /** Made by a build here (its manifest names its layers by DiffID, as no registry holds them yet). */
+  readonly built?: true;
 }
 
 const SHA256 = /^sha256:([a-f0-9]{64})$/;

@@ -1,8 +1,9 @@
 // Turns a stream of file events into batches: a batch closes once nothing new came for the
 // quiet window (an editor's save, a `git checkout` of a thousand files: one batch each), or
 // once its first event is `maxDelayMs` old (a file written without pause still triggers).
-// Two things stretch it, never an editor's save: a batch of many changes waits a longer quiet
-// window (a tool writing a thousand files may pause on a busy machine), and `hold()` keeps a
+// Three things stretch it: a batch of many changes waits a longer quiet window (a tool writing a
+// thousand files may pause on a busy machine), so does one whose last event announces another
+// (`lingers()`: a deleted file, which an editor's save creates again), and `hold()` keeps a
 // batch open while it says a writer is still at work (git's index.lock), up to HOLD_MAX_MS.
 
 /** The clock a batcher runs on (tests give a fake one). */
@@ -26,6 +27,13 @@ export const DEFAULT_MAX_DELAY_MS = 2000;
 /** A batch this big is a tool at work, not an editor: it closes after BURST_QUIET_MS of quiet. */
 export const BURST_EVENTS = 64;
 export const BURST_QUIET_MS = 250;
+/**
+ * How many quiet windows a batch waits after its last event when `lingers` says a follow-up is
+ * due (a file deleted, which an editor creates again at once): the watcher reports a created file
+ * only after its stat, which a busy machine can hold past DEFAULT_QUIET_MS (seen in CI: a
+ * delete-and-create restarted twice, 102 ms apart). 250 ms at the default window.
+ */
+export const LINGER_WINDOWS = 5;
 /** The longest a hold keeps a batch open. */
 export const HOLD_MAX_MS = 10_000;
 
@@ -42,6 +50,8 @@ export class Batcher<T> {
     private readonly clock: Clock = realClock,
     /** True while a writer is known to be still at work (the batch then stays open). */
     private readonly hold: () => boolean = () => false,
+    /** True when the batch's events so far announce one more (it then waits LINGER_WINDOWS quiet windows). */
+    private readonly lingers: (items: readonly T[]) => boolean = () => false,
   ) {}
 
   /** Adds one event; the batch closes `quietMs` after the last one (or at the cap). */
@@ -54,7 +64,7 @@ export class Batcher<T> {
 
   private arm(now: number): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    const quiet = this.items.length >= BURST_EVENTS ? Math.max(this.quietMs, BURST_QUIET_MS) : this.quietMs;
+    const quiet = this.items.length >= BURST_EVENTS ? Math.max(this.quietMs, BURST_QUIET_MS) : this.lingers(this.items) ? this.quietMs * LINGER_WINDOWS : this.quietMs;
     const due = Math.min(now + quiet, this.first + this.maxDelayMs);
     this.timer = this.clock.setTimeout(() => this.close(), Math.max(0, due - now));
   }

@@ -155,6 +155,8 @@ export class WatchSession {
           options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
           this.clock,
           () => gitDirs.some((dir) => gitAtWork(dir, this.clock.now())),
+          // A file deleted last: an editor's delete-and-create is under way, its create still to come.
+          (items) => items.at(-1)?.change.kind === 'unlink',
         );
         this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0, restarting: false, early: undefined });
       }

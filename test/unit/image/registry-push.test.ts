@@ -1,8 +1,10 @@
 // RegistryClient's push side against registries played by node http servers on 127.0.0.1, where a
 // real registry cannot be made to do what is tested: an upload location on another host gets
-// the bytes without the registry's credentials; a blob the registry has is not sent; a refused
-// upload (the registry found another digest) and a refused push are UserErrors that say so.
+// the bytes without the registry's credentials; a blob the registry has (a redirect to its
+// storage too) is not sent; a mount asks pull access to its source and falls back to an upload
+// when refused; a refused upload, a refused push and a body that fails are UserErrors that say so.
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
@@ -72,6 +74,57 @@ describe('RegistryClient push', () => {
     expect(await client.pushBlob('there/app', DIGEST, 5, body, 'there/app:1')).toBe('existed');
     expect(await client.pushBlob('team/app', DIGEST, 5, body, 'team/app:1', 'library/base')).toBe('mounted');
     expect(registry.seen.at(-1)).toMatchObject({ method: 'POST', url: `/v2/team/app/blobs/uploads/?mount=${encodeURIComponent(DIGEST)}&from=library%2Fbase` });
+  });
+
+  it('takes a redirect answering the look for a blob (storage that serves blobs) as the blob being there', async () => {
+    const registry = await serve((req, res) => res.writeHead(req.method === 'HEAD' ? 307 : 500, { Location: 'http://127.0.0.1:9/elsewhere' }).end());
+    const client = new RegistryClient({ registry: registry.host });
+    expect(await client.pushBlob('team/app', DIGEST, 5, () => Buffer.from('bytes'), 'team/app:1')).toBe('existed');
+    expect(registry.seen.map((s) => s.method)).toEqual(['HEAD']);
+  });
+
+  it('asks a token with pull access to the mount\'s source too, and uploads the blob when the mount is refused', async () => {
+    const scopes: string[][] = [];
+    const tokens = await serve((req, res) => {
+      scopes.push(new URL(req.url, 'http://x').searchParams.getAll('scope'));
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"token":"t1"}');
+    });
+    const registry = await serve((req, res) => {
+      if (req.authorization !== 'Bearer t1') return void res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${tokens.host}/token",service="test"` }).end();
+      if (req.method === 'HEAD') return void res.writeHead(404).end();
+      if (req.method === 'POST' && req.url.includes('mount=')) return void res.writeHead(403).end();
+      if (req.method === 'POST') return void res.writeHead(202, { Location: '/v2/team/app/blobs/uploads/u2' }).end();
+      if (req.method === 'PUT') return void res.writeHead(201).end();
+      res.writeHead(500).end();
+    });
+    const client = new RegistryClient({ registry: registry.host });
+    expect(await client.pushBlob('team/app', DIGEST, 5, () => Buffer.from('bytes'), 'team/app:1', 'library/base')).toBe('uploaded');
+    expect(scopes).toContainEqual(['repository:team/app:pull,push', 'repository:library/base:pull']);
+    expect(registry.seen.filter((s) => s.authorization === 'Bearer t1').map((s) => `${s.method} ${s.url.split('?')[0]} ${s.body}`)).toEqual([
+      `HEAD /v2/team/app/blobs/${DIGEST} `,
+      'POST /v2/team/app/blobs/uploads/ ',
+      'POST /v2/team/app/blobs/uploads/ ',
+      'PUT /v2/team/app/blobs/uploads/u2 bytes',
+    ]);
+  });
+
+  it('fails an upload whose bytes cannot be read with the reading\'s own error, not as a network failure', async () => {
+    const registry = await serve((req, res) => {
+      if (req.method === 'HEAD') return void res.writeHead(404).end();
+      if (req.method === 'POST') return void res.writeHead(202, { Location: '/v2/team/app/blobs/uploads/u3' }).end();
+      res.writeHead(201).end();
+    });
+    const client = new RegistryClient({ registry: registry.host });
+    const source = () =>
+      Readable.from(
+        (async function* () {
+          yield Buffer.from('by');
+          throw new UserError('BLOB_NOT_FOUND', 'blob X of other/base:1 was not found on other.example', 'push it again');
+        })(),
+      );
+    const failed = await client.pushBlob('team/app', DIGEST, 5, source, 'team/app:1').catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(UserError);
+    expect((failed as UserError).message).toBe('blob X of other/base:1 was not found on other.example');
   });
 
   it('fails with a UserError when the registry refuses the bytes (another digest) or the push itself', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { BURST_QUIET_MS, Batcher, HOLD_MAX_MS, type Clock } from '../../../src/watch/batcher.js';
+import { BURST_QUIET_MS, Batcher, HOLD_MAX_MS, LINGER_WINDOWS, type Clock } from '../../../src/watch/batcher.js';
 
 /** A clock that only moves when told. */
 function fakeClock(): Clock & { advance(ms: number): void } {
@@ -57,6 +57,24 @@ describe('batcher', () => {
     clock.advance(BURST_QUIET_MS);
     expect(batches).toHaveLength(1);
     expect(batches[0]).toHaveLength(1000);
+  });
+
+  test('a batch whose last event announces another (a deleted file) waits LINGER_WINDOWS quiet windows for it, then closes as usual', () => {
+    const clock = fakeClock();
+    const batches: string[][] = [];
+    const b = new Batcher<string>((items) => batches.push(items), 50, 2000, clock, () => false, (items) => items.at(-1) === 'unlink');
+    b.add('unlink');
+    clock.advance(50 * LINGER_WINDOWS - 1);
+    expect(batches).toEqual([]); // the create, late on a busy machine, still joins it
+    b.add('add');
+    clock.advance(49);
+    expect(batches).toEqual([]);
+    clock.advance(1);
+    expect(batches).toEqual([['unlink', 'add']]);
+    // A deletion alone closes once the longer window passed.
+    b.add('unlink');
+    clock.advance(50 * LINGER_WINDOWS);
+    expect(batches).toEqual([['unlink', 'add'], ['unlink']]);
   });
 
   test('a hold (git at work: index.lock) keeps the batch open past the cap, until released', () => {

@@ -129,7 +129,7 @@ describe('watch session', () => {
       const session = new WatchSession([rule], actions, report, { displayRoot: dir, quietMs: 5 });
       session.feed(rule, { rel: 'new.js', kind: 'add' });
       session.feed(rule, { rel: 'old.js', kind: 'unlink' });
-      await sleep(20);
+      await sleep(40); // a deletion last: the batch waits five quiet windows (batcher.ts LINGER_WINDOWS)
       await session.idle();
       expect(readFileSync(join(dir, 'vol', 'new.js'), 'utf8')).toBe('new');
       expect(existsSync(join(dir, 'vol', 'old.js'))).toBe(false);
@@ -146,7 +146,7 @@ describe('watch session', () => {
       const session = new WatchSession([rule], actions, report, { displayRoot: dir, quietMs: 5 });
       session.feed(rule, { rel: 'new.js', kind: 'add' });
       session.feed(rule, { rel: 'old.js', kind: 'unlink' });
-      await sleep(20);
+      await sleep(40); // a deletion last: the batch waits five quiet windows (batcher.ts LINGER_WINDOWS)
       await session.idle();
       for (const v of ['vol', 'vol2']) {
         expect(readFileSync(join(dir, v, 'new.js'), 'utf8')).toBe('new');
