@@ -156,18 +156,20 @@ describeWith({ root: true, commands: ['docker-registry', 'htpasswd', 'openssl'] 
     }
   }, 120_000);
 
-  it('pushes to a registry with token auth: a Bearer token with push access, asked for with the credentials of DOCKER_CONFIG', async () => {
+  it('pushes to a registry with token auth: a Bearer token with push access (and pull access to the base it mounts), asked for with the credentials of DOCKER_CONFIG', async () => {
     const tokens = await startTokenServer({ pusher: 'right' });
     const reg = await startRegistry({ token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootcertbundle: tokens.rootCertBundle } });
+    // The base on this registry too: the push mounts its layer, with a token that may pull from its repository.
+    await pushImage(reg, 'e2e/busybox', '1', [await busyboxLayer()], { Env: ['PATH=/bin'], Cmd: ['sh'] }, `Bearer ${tokens.issue('pusher', ['repository:e2e/busybox:pull,push'])}`);
     const file = join(dir, 'token.yaml');
-    writeFileSync(file, `services:\n  app:\n    image: ${reg.host}/team/app:4\n    build:\n      context: ./app\n      args: { BASE: "${a.host}/e2e/busybox:1" }\n`);
+    writeFileSync(file, `services:\n  app:\n    image: ${reg.host}/team/app:4\n    build:\n      context: ./app\n      args: { BASE: "${reg.host}/e2e/busybox:1" }\n`);
     const run = stackIn(env, `${project}t`, file);
     try {
       mkdirSync(env.DOCKER_CONFIG, { recursive: true });
       writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('pusher:right').toString('base64') } } }));
       const pushed = await run('build', '--push');
       expect(pushed.exitCode, pushed.stderr).toBe(0);
-      expect(pushed.stderr).toMatch(new RegExp(`${reg.host}/team/app:4: pushed sha256:[0-9a-f]{64} \\(blobs: 4 uploaded\\)`));
+      expect(pushed.stderr).toMatch(new RegExp(`${reg.host}/team/app:4: pushed sha256:[0-9a-f]{64} \\(blobs: 3 uploaded, 1 mounted\\)`));
       expect(tokens.requests).toBeGreaterThan(0);
       const bearer = `Bearer ${tokens.issue('pusher', ['repository:team/app:pull'])}`;
       expect((await manifestOf(reg, 'team/app', '4', bearer)).status).toBe(200);
