@@ -100,7 +100,10 @@ async function layerSources(store: ImageStore, record: ImageRecord, own: readonl
     }
     for (let i = 0; i < depth; i++) {
       const d = descriptors[i];
-      if (d === undefined || layerKind(d.mediaType)?.foreign !== false) continue;
+      // No blob of a registry: a layer named by its DiffID with no size (an image built before
+      // records said so), or one another record offers already.
+      if (d === undefined || layerKind(d.mediaType)?.foreign !== false || d.size <= 0 || d.digest === own[i]?.digest) continue;
+      if (pulled[i]!.some((s) => s.kind === 'pulled' && s.descriptor.digest === d.digest && s.from.registry === from.registry && s.from.repository === from.repository)) continue;
       pulled[i]!.push({ kind: 'pulled', from, descriptor: d });
     }
   }
@@ -144,21 +147,32 @@ export async function pushImage(reference: string, opts: PushOptions): Promise<P
     if (c === undefined) readers.set(registry, (c = clientFor(registry, opts)));
     return c;
   };
-  /** Sends layer `i` from `source`: what was done, and the descriptor the manifest names it by. */
-  const send = async (i: number, source: Source): Promise<{ how: BlobPushed; descriptor: Descriptor }> => {
+  /**
+   * Sends layer `i` from `source`: what was done, and the descriptor the manifest names it by.
+   * `fault.source` is set when what failed was the reading of the source (its registry, the
+   * layer folder), not the registry pushed to.
+   */
+  const send = async (i: number, source: Source, fault: { source: boolean }): Promise<{ how: BlobPushed; descriptor: Descriptor }> => {
     const d = source.descriptor;
     if (source.kind === 'local') {
       const dir = store.layerDir(source.chainId);
-      if (await client.hasBlob(ref.repository, d.digest, image)) return { how: 'existed', descriptor: d };
-      // A base image's layer has no size in a built manifest (0): its tar is measured, and must be the layer.
+      // A base image's layer has no size in a built manifest (0): its tar is measured (and must
+      // be the layer) unless the registry has the blob and says its size.
       let size = d.size;
+      const there = await client.blobSize(ref.repository, d.digest, image);
+      if (size === 0 && there !== undefined && there > 0) size = there;
       if (size === 0) {
-        const measured = await layerDiffId(dir).catch((e: unknown) => Promise.reject(unreadable(e, image, i, dir)));
+        const measured = await layerDiffId(dir).catch((e: unknown) => {
+          fault.source = true;
+          return Promise.reject(unreadable(e, image, i, dir));
+        });
         if (measured.diffId !== d.digest) {
+          fault.source = true;
           throw new UserError('PUSH_BASE_LAYER_MISSING', `layer ${i + 1} of ${image} (${d.digest}) comes from its base image, whose blob no image of the store was pulled with any more`, 'pull the base image again (`stack build --pull`), then push');
         }
         size = measured.size;
       }
+      if (there !== undefined) return { how: 'existed', descriptor: { ...d, size } };
       // Its failures as UserErrors: the upload that reads it fails with the cause said.
       const tar = () =>
         Readable.from(
@@ -166,6 +180,7 @@ export async function pushImage(reference: string, opts: PushOptions): Promise<P
             try {
               for await (const chunk of layerTarStream(dir)) yield chunk as Buffer;
             } catch (e) {
+              fault.source = true;
               throw unreadable(e, image, i, dir);
             }
           })(),
@@ -174,29 +189,45 @@ export async function pushImage(reference: string, opts: PushOptions): Promise<P
       const how = await client.pushBlob(ref.repository, d.digest, size, tar, image);
       return { how, descriptor: { ...d, size } };
     }
-    // The blob is read from its registry only when this one lacks it and cannot mount it.
+    // The blob is read from its registry only when this one lacks it and cannot mount it (each
+    // try of the upload opens it anew: all are closed at the end).
     const from = source.from;
-    let stream: Readable | undefined;
-    const open = async () => (stream = await reader(from.registry).getBlob(from.repository, d.digest, from.familiar));
+    const opened: Readable[] = [];
+    const open = async () => {
+      try {
+        const stream = await reader(from.registry).getBlob(from.repository, d.digest, from.familiar);
+        opened.push(stream);
+        return stream;
+      } catch (e) {
+        fault.source = true;
+        throw e;
+      }
+    };
     try {
-      const how = await client.pushBlob(ref.repository, d.digest, d.size, () => streamOnce(open), image, from.registry === ref.registry ? from.repository : undefined);
+      const how = await client.pushBlob(ref.repository, d.digest, d.size, () => streamOnce(open, fault), image, from.registry === ref.registry ? from.repository : undefined);
       return { how, descriptor: d };
     } finally {
-      stream?.destroy();
+      for (const stream of opened) stream.destroy();
     }
   };
   let done = 0;
   await eachLimited([...sources.keys()], PUSH_CONCURRENCY, async (i) => {
-    // Each source in turn (one more try of one whose connection dropped); the first failure is the one said.
+    // Each source in turn while what fails is the source (one more try of one whose connection
+    // dropped), the first source's failure said when none is left; the registry's own refusal
+    // ends the push of the layer.
     let first: unknown;
     let sent: { how: BlobPushed; descriptor: Descriptor } | undefined;
     for (const source of sources[i]!) {
+      const fault = { source: false };
       for (let attempt = 0; sent === undefined; attempt++) {
+        fault.source = false;
         try {
-          sent = await send(i, source);
+          sent = await send(i, source, fault);
         } catch (e) {
           first ??= e;
-          if (attempt > 0 || !dropped(e)) break;
+          if (attempt === 0 && dropped(e)) continue;
+          if (!fault.source) throw e; // the registry pushed to refused: no other source changes that
+          break;
         }
       }
       if (sent !== undefined) break;
@@ -234,13 +265,18 @@ function clientFor(registry: string, opts: PushOptions): RegistryClient {
 /**
  * A stream that opens its source (a blob read from another registry) when first read: the
  * upload's body, made at once, while the source's request is awaited only once the upload
- * begins. A source that fails to open fails the stream, so the upload with it.
+ * begins. A source that fails fails the stream (so the upload with it), `fault.source` set.
  */
-function streamOnce(open: () => Promise<Readable>): Readable {
+function streamOnce(open: () => Promise<Readable>, fault: { source: boolean }): Readable {
   return Readable.from(
     (async function* () {
       const source = await open();
-      for await (const chunk of source) yield chunk as Buffer;
+      try {
+        for await (const chunk of source) yield chunk as Buffer;
+      } catch (e) {
+        fault.source = true;
+        throw e;
+      }
     })(),
     { objectMode: false },
   );

@@ -143,14 +143,20 @@ export class RegistryClient {
     return Readable.from(this.verifiedChunks(this.bodyOf(res, image), digest, image, opts.onBytes), { objectMode: false });
   }
 
-  /** Whether the registry has blob `digest` in `repo` (HEAD; a 404 is no, a redirect to where it is kept is yes). */
-  async hasBlob(repo: string, digest: string, image: string): Promise<boolean> {
+  /**
+   * Whether the registry has blob `digest` in `repo` (HEAD): its size when it does (0 when the
+   * answer does not say it: a redirect to the storage that serves it), undefined when not (404).
+   */
+  async blobSize(repo: string, digest: string, image: string): Promise<number | undefined> {
     checkRepo(repo, image);
     const res = await this.push(repo, `${this.base}/v2/${repo}/blobs/${digest}`, {}, image, { method: 'HEAD' });
     await res.body?.cancel().catch(() => undefined);
-    if (res.status === 404) return false;
-    // A registry whose storage serves blobs (S3, GCS) answers a HEAD with a redirect there.
-    if (res.ok || (res.status >= 300 && res.status < 400)) return true;
+    if (res.status === 404) return undefined;
+    if (res.ok) {
+      const length = Number(res.headers.get('content-length') ?? '');
+      return Number.isSafeInteger(length) && length > 0 ? length : 0;
+    }
+    if (res.status >= 300 && res.status < 400) return 0;
     throw this.pushError(res.status, image, `the look for blob ${digest}`);
   }
 
@@ -164,7 +170,7 @@ export class RegistryClient {
    */
   async pushBlob(repo: string, digest: string, size: number, body: () => Readable | Buffer, image: string, mountFrom?: string): Promise<BlobPushed> {
     if (!DIGEST.test(digest)) throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
-    if (await this.hasBlob(repo, digest, image)) return 'existed';
+    if ((await this.blobSize(repo, digest, image)) !== undefined) return 'existed';
     const uploads = `${this.base}/v2/${repo}/blobs/uploads/`;
     let started: Response | undefined;
     if (mountFrom !== undefined && mountFrom !== repo) {
@@ -462,9 +468,10 @@ export class RegistryClient {
   private async fetchOnce(url: string, headers: Record<string, string>, image: string, send: Send = {}): Promise<Response> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let settled = false; // a body undici still reads after the answer (an early 401) arms nothing more
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => controller.abort(this.timeoutError(image)), this.timeoutMs);
+      if (!settled) timer = setTimeout(() => controller.abort(this.timeoutError(image)), this.timeoutMs);
     };
     arm();
     try {
@@ -482,6 +489,7 @@ export class RegistryClient {
     } catch (e) {
       throw this.mapError(e, image);
     } finally {
+      settled = true;
       clearTimeout(timer);
     }
   }

@@ -64,9 +64,13 @@ export class Batcher<T> {
 
   private arm(now: number): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    const quiet = this.items.length >= BURST_EVENTS ? Math.max(this.quietMs, BURST_QUIET_MS) : this.lingers(this.items) ? this.quietMs * LINGER_WINDOWS : this.quietMs;
-    const due = Math.min(now + quiet, this.first + this.maxDelayMs);
+    const due = Math.min(now + this.quiet(), this.first + this.maxDelayMs);
     this.timer = this.clock.setTimeout(() => this.close(), Math.max(0, due - now));
+  }
+
+  /** The quiet window that closes the batch as it is: the longest its size and its last events call for. */
+  private quiet(): number {
+    return Math.max(this.quietMs, this.items.length >= BURST_EVENTS ? BURST_QUIET_MS : 0, this.lingers(this.items) ? this.quietMs * LINGER_WINDOWS : 0);
   }
 
   /** Drops what is pending (watching stops). */
@@ -80,7 +84,7 @@ export class Batcher<T> {
     this.timer = undefined;
     const now = this.clock.now();
     if (this.items.length > 0 && now - this.first < HOLD_MAX_MS && this.hold()) {
-      this.timer = this.clock.setTimeout(() => this.close(), this.quietMs);
+      this.timer = this.clock.setTimeout(() => this.close(), this.quiet());
       return;
     }
     const items = this.items;

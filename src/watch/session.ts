@@ -155,8 +155,9 @@ export class WatchSession {
           options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
           this.clock,
           () => gitDirs.some((dir) => gitAtWork(dir, this.clock.now())),
-          // A file deleted last: an editor's delete-and-create is under way, its create still to come.
-          (items) => items.at(-1)?.change.kind === 'unlink',
+          // A file or folder deleted last: an editor's delete-and-create (a tool's `rm -r` and
+          // copy) is under way, its create still to come.
+          (items) => items.at(-1)?.change.kind === 'unlink' || items.at(-1)?.change.kind === 'unlinkDir',
         );
         this.services.set(rule.service, { batcher, busy: false, pending: [], paused: false, generation: 0, restarting: false, early: undefined });
       }

@@ -103,6 +103,38 @@ describeWith({ root: true, commands: ['docker-registry', 'htpasswd', 'openssl'] 
     expect(loud.stderr).toContain('(blobs: 4 there already)');
   }, 120_000);
 
+  it('pushes an image built FROM another built image with the size of every layer, those the registry has named by their size there', async () => {
+    mkdirSync(join(dir, 'child'), { recursive: true });
+    writeFileSync(join(dir, 'child', 'Dockerfile'), `FROM ${a.host}/e2e/app:1\nRUN echo child > /srv/child\n`);
+    const file = join(dir, 'child.yaml');
+    writeFileSync(file, `services:\n  child:\n    image: ${a.host}/e2e/child:1\n    build: ./child\n`);
+    const run = stackIn(env, `${project}k`, file);
+    try {
+      const pushed = await run('build', '--push');
+      expect(pushed.exitCode, pushed.stderr).toBe(0);
+      // busybox's layer mounted from e2e/busybox; app's two (no size in the child's built
+      // manifest: measured), the child's own and the config uploaded.
+      expect(pushed.stderr).toMatch(new RegExp(`${a.host}/e2e/child:1: pushed sha256:[0-9a-f]{64} \\(blobs: 4 uploaded, 1 mounted\\)`));
+      const sizesRight = async () => {
+        const child = await manifestOf(a, 'e2e/child', '1');
+        expect(child.body!.layers).toHaveLength(4);
+        for (const layer of child.body!.layers) {
+          const head = await fetch(`${a.url}/v2/e2e/child/blobs/${layer.digest}`, { method: 'HEAD' });
+          expect(head.status, layer.digest).toBe(200);
+          expect(layer.size, layer.digest).toBe(Number(head.headers.get('content-length')));
+        }
+        return child.digest;
+      };
+      const first = await sizesRight();
+      // Again: every blob there, the sizes taken from the registry; the same manifest.
+      const again = await run('push');
+      expect(again.stderr).toContain('(blobs: 5 there already)');
+      expect(await sizesRight()).toBe(first);
+    } finally {
+      await run('down', '--rmi', 'all');
+    }
+  }, 120_000);
+
   it('is pulled back from the other registry by another state root and runs, with the same image ID', async () => {
     const other = join(dir, 'other');
     const otherEnv = { ...env, STACK_ROOT: other };

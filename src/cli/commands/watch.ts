@@ -24,7 +24,8 @@ watching; the services keep running (\`stack down\` removes them).
 Options:
       --no-up           Do not start the services first (they must be up)
       --quiet           Print nothing while bringing the services up
-      --debounce MS     Quiet window that joins a burst of changes into one action (default 50)
+      --debounce MS     Quiet window that joins a burst of changes into one action (default 50;
+                        five of them after a deletion, which an editor's save follows with a create)
   -h, --help            Print this help
 
 Ignored without being told: .git, editor temporaries and backups (vim 4913, *~, .*.sw?,

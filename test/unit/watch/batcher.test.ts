@@ -1,34 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { BURST_QUIET_MS, Batcher, HOLD_MAX_MS, LINGER_WINDOWS, type Clock } from '../../../src/watch/batcher.js';
-
-/** A clock that only moves when told. */
-function fakeClock(): Clock & { advance(ms: number): void } {
-  let now = 0;
-  let timers: { at: number; fn: () => void; id: number }[] = [];
-  let next = 0;
-  return {
-    now: () => now,
-    setTimeout(fn, ms) {
-      const id = ++next;
-      timers.push({ at: now + ms, fn, id });
-      return id;
-    },
-    clearTimeout(id) {
-      timers = timers.filter((t) => t.id !== id);
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        const due = timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-        if (!due) break;
-        timers = timers.filter((t) => t !== due);
-        now = due.at;
-        due.fn();
-      }
-      now = end;
-    },
-  };
-}
+import { BURST_QUIET_MS, Batcher, HOLD_MAX_MS } from '../../../src/watch/batcher.js';
+import { fakeClock } from '../../harness/fake-clock.js';
 
 describe('batcher', () => {
   test('an editor save (a few events) closes after the quiet window', () => {
@@ -59,12 +31,12 @@ describe('batcher', () => {
     expect(batches[0]).toHaveLength(1000);
   });
 
-  test('a batch whose last event announces another (a deleted file) waits LINGER_WINDOWS quiet windows for it, then closes as usual', () => {
+  test('a batch whose last event announces another (a deleted file) waits five quiet windows for it (LINGER_WINDOWS), then closes as usual', () => {
     const clock = fakeClock();
     const batches: string[][] = [];
     const b = new Batcher<string>((items) => batches.push(items), 50, 2000, clock, () => false, (items) => items.at(-1) === 'unlink');
     b.add('unlink');
-    clock.advance(50 * LINGER_WINDOWS - 1);
+    clock.advance(249); // five windows of 50, less 1
     expect(batches).toEqual([]); // the create, late on a busy machine, still joins it
     b.add('add');
     clock.advance(49);
@@ -73,7 +45,7 @@ describe('batcher', () => {
     expect(batches).toEqual([['unlink', 'add']]);
     // A deletion alone closes once the longer window passed.
     b.add('unlink');
-    clock.advance(50 * LINGER_WINDOWS);
+    clock.advance(250);
     expect(batches).toEqual([['unlink', 'add'], ['unlink']]);
   });
 

@@ -6,6 +6,7 @@ import { WatchSession, describeChanges, type EarlyExit, type PreparedRule, type 
 import { FEEDBACK_STREAK } from '../../../src/watch/feedback.js';
 import { watchFilter } from '../../../src/watch/filter.js';
 import { BURST_QUIET_MS } from '../../../src/watch/batcher.js';
+import { fakeClock } from '../../harness/fake-clock.js';
 import type { WatchRule } from '../../../src/spec/project.js';
 
 /** Verbs that record what they were asked, restarts taking `restartMs`. */
@@ -70,6 +71,32 @@ describe('watch session', () => {
     await session.idle();
     expect(calls).toEqual(['restart web: src/f0.js and 99 more changed', 'restart web: src/a.js and 1 more changed']);
     expect(lines.filter((l) => l.includes('restarted in'))).toHaveLength(2);
+    await session.close();
+  });
+
+  test("a deleted file created again up to five quiet windows later (an editor's save on a busy machine) is one restart", async () => {
+    const clock = fakeClock();
+    const { calls, actions } = recorder();
+    const rule = prepared({ path: '/p/src' });
+    const session = new WatchSession([rule], actions, report, { displayRoot: '/p', quietMs: 50, clock });
+    session.feed(rule, { rel: 'server.js', kind: 'unlink' });
+    clock.advance(249); // the create's event comes late: 199 ms past the window of 50
+    session.feed(rule, { rel: 'server.js', kind: 'add' });
+    clock.advance(50);
+    await session.idle();
+    expect(calls.filter((c) => c.startsWith('restart'))).toEqual(['restart web: src/server.js changed']);
+    // A folder removed is waited on as long; a plain change closes after one window.
+    session.feed(rule, { rel: 'lib', kind: 'unlinkDir' });
+    clock.advance(249);
+    session.feed(rule, { rel: 'lib', kind: 'addDir' });
+    session.feed(rule, { rel: 'lib/a.js', kind: 'add' });
+    clock.advance(50);
+    await session.idle();
+    expect(calls.filter((c) => c.startsWith('restart'))).toHaveLength(2);
+    session.feed(rule, { rel: 'server.js', kind: 'change' });
+    clock.advance(50);
+    await session.idle();
+    expect(calls.filter((c) => c.startsWith('restart'))).toHaveLength(3);
     await session.close();
   });
 
