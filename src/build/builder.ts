@@ -21,7 +21,7 @@ import { DEFAULT_SEARCH_PATH, openCgroups, resolveUser, type Identity, type View
 import { readJson, writeJsonAtomic } from '../state/atomic.js';
 import { acquireFileLock } from '../state/lock.js';
 import { copyInto, copySourceDigest, globMatches, openContext, type BuildContext, type CopyRequest, type CopyRoot } from './context.js';
-import { expandWord, goDuration, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
+import { expandHeredoc, expandWord, goDuration, parseDockerfile, type CommandForm, type Dockerfile, type Instruction } from './dockerfile.js';
 import { layerDiffId } from '../image/layer-digest.js';
 import { buildOfGroup, runStep } from './run-step.js';
 import { isTarArchive, makeFolder, sniffArchive, unpackArchive, type ArchiveKind } from './archive.js';
@@ -666,7 +666,7 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
     }
     case 'COPY':
     case 'ADD':
-      return copyStep(ins, state, ctx, expand, inImage, imageName, announce);
+      return copyStep(ins, state, ctx, expand, (body) => expandHeredoc(body, lookup), inImage, imageName, announce);
     case 'RUN':
       return runInstruction(ins, state, ctx, lookup, workdir, imageName, announce);
     case 'FROM':
@@ -688,25 +688,43 @@ async function copyStep(
   state: StageState,
   ctx: StepContext,
   expand: (w: string) => string,
+  expandBody: (body: string) => string,
   inImage: (p: string) => string,
   imageName: string,
   announce: (cached: boolean) => void,
 ): Promise<'ran' | 'cached'> {
   const { options, file, df } = ctx;
   const store = options.store;
-  if (ins.heredocs.length > 0) throw stepError(file, ins, 'BUILD_UNSUPPORTED', `${ins.keyword} with a heredoc is not supported by stack yet`, 'put the content in a file of the context and COPY it');
-  if (ins.link || ins.parents || ins.keepGitDir || ins.checksum !== undefined) {
-    const flag = ins.link ? '--link' : ins.parents ? '--parents' : ins.keepGitDir ? '--keep-git-dir' : '--checksum';
+  if (ins.parents || ins.keepGitDir) {
+    const flag = ins.parents ? '--parents' : '--keep-git-dir';
     throw stepError(file, ins, 'BUILD_UNSUPPORTED', `${ins.keyword} ${flag} is not supported by stack yet`, `leave ${flag} out`);
   }
-  const sources = ins.sources.map(expand);
-  for (const s of sources) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('git@')) {
-      throw stepError(file, ins, 'BUILD_UNSUPPORTED', `${ins.keyword} of a URL (${s}) is not supported by stack`, 'download it in a RUN step (curl, wget), or put the file in the context');
+  // Heredoc sources (`COPY <<EOF /etc/app.conf`): files of their own, their text expanded unless the delimiter was quoted.
+  const docs = ins.heredocs.map((h) => ({ name: h.name, text: h.expand ? expandBody(h.body) : h.body }));
+  const written = ins.sources.map(expand);
+  const checksum = ins.checksum !== undefined ? expand(ins.checksum) : undefined;
+  // ADD of an http(s) URL: downloaded (never unpacked), as a file of its own; other URLs refused.
+  const urls = ins.keyword === 'ADD' ? written.filter((w) => /^https?:\/\//i.test(w)) : [];
+  for (const w of written) {
+    if (urls.includes(w)) continue;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(w) || w.startsWith('git@')) {
+      throw stepError(file, ins, 'BUILD_UNSUPPORTED', `${ins.keyword} of ${w}: ${ins.keyword === 'ADD' ? 'stack downloads http and https URLs only (no git)' : 'COPY takes no URL'}`, 'download it in a RUN step (curl, wget), or put the file in the context');
     }
   }
+  if (checksum !== undefined && (urls.length !== 1 || written.length !== 1)) {
+    throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', 'ADD --checksum checks the download of one URL', 'give ADD --checksum a single http(s) source');
+  }
+  if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum)) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--checksum=${checksum} is not a sha256 digest`, 'write --checksum=sha256:<64 hex digits>');
+  const sources = written.filter((w) => !urls.includes(w));
+  // Each URL is fetched now (its content is in the cache key), unless --checksum names it and a
+  // cached step has it; the downloads join the heredocs as files of their own.
+  const downloads = urls.length > 0 ? await downloadAll(urls, join(ctx.scratch, `${randomBytes(8).toString('hex')}-urls`), checksum).catch((e: unknown) => {
+    throw e instanceof UserError ? stepError(file, ins, e.code, e.message, e.hint) : e;
+  }) : [];
   const rawDest = expand(ins.dest);
-  const below = layerDirs(store, state);
+  // --link: the layer stands on its own, as BuildKit makes it: the destination taken as written
+  // (not through the image's symlinks), the folders on its way made 0755 whatever the image has.
+  const below = ins.link ? [] : layerDirs(store, state);
   // Relative to WORKDIR, and through the image's own symlinks (/var/run -> /run): the copy writes where they lead.
   const absolute = rawDest.startsWith('/') ? rawDest : inImage(rawDest);
   const resolved = below.length > 0 ? resolveInImage(below, absolute, imageName) : posix.normalize(absolute);
@@ -718,6 +736,9 @@ async function copyStep(
     const text = expand(ins.chmod);
     if (!/^[0-7]{3,4}$/.test(text)) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--chmod=${text} is not an octal mode`, 'e.g. --chmod=0755 (symbolic modes are not supported)');
     mode = parseInt(text, 8);
+  }
+  if (sources.length + docs.length + downloads.length > 1 && !dest.endsWith('/')) {
+    throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${ins.keyword} with more than one source needs a destination folder ending with /`, `write ${rawDest}/`);
   }
   const request: CopyRequest = { sources, dest, ...(owner && { owner }), ...(mode !== undefined && { mode }), ...(ins.exclude.length > 0 && { exclude: ins.exclude.map(expand) }) };
   // Where the sources come from: the context, or the merged root of a stage or an image.
@@ -735,9 +756,10 @@ async function copyStep(
     for (const source of sources) await materialize(found.layers, source, materialized, found.name);
     root = { dir: materialized, keepOwners: true, label: found.name };
   }
-  const digest = await copySourceDigest(root, request);
+  const digest = sources.length > 0 ? await copySourceDigest(root, request) : '';
   const createdBy = `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`;
-  const key = sha256(`${state.key}\n${ins.keyword} ${fromKey} ${JSON.stringify(request)} ${digest}`);
+  const fetched = downloads.map((d) => ({ url: d.url, name: d.name, digest: d.digest, mtime: d.mtime }));
+  const key = sha256(`${state.key}\n${ins.keyword}${ins.link ? ' --link' : ''} ${fromKey} ${JSON.stringify(request)} ${digest}${docs.length > 0 ? ` ${sha256(JSON.stringify(docs))}` : ''}${fetched.length > 0 ? ` ${JSON.stringify(fetched)}` : ''}`);
   state.key = key;
   if (!options.noCache && (await fromCache(store, state, key, createdBy))) {
     announce(true);
@@ -748,7 +770,7 @@ async function copyStep(
   const archives: { source: string; kind: 'tar' | 'gzip'; path: string }[] = [];
   // A glob is looked at match by match (Docker unpacks each archive it matches); the others are copied.
   let copySources = sources;
-  if (ins.keyword === 'ADD' && ins.from === undefined) {
+  if (ins.keyword === 'ADD' && ins.from === undefined && sources.length > 0) {
     copySources = sources.flatMap((source) => (/[*?[]/.test(source) ? globMatches(ctx.context, source) : [source]));
     for (const source of copySources) {
       const found = await archiveIn(ctx.context, source);
@@ -769,10 +791,123 @@ async function copyStep(
   await mkdir(work, { mode: 0o755 });
   const copied = copySources.filter((source) => !archives.some((a) => a.source === source));
   // A glob that matched only archives copies nothing; one that matched nothing is said by the copy, as for COPY.
-  if (copied.length > 0 || archives.length === 0) await copyInto(root, { ...request, sources: copied.length > 0 ? copied : sources }, work, imageFolder);
+  if (sources.length > 0 && (copied.length > 0 || archives.length === 0)) await copyInto(root, { ...request, sources: copied.length > 0 ? copied : sources }, work, imageFolder);
   for (const a of archives) await unpackArchive(a.path, a.kind, work, dest.endsWith('/') ? dest : `${dest}/`, folderOf, owner, a.source);
+  for (const doc of docs) {
+    const target = dest.endsWith('/') ? posix.join(dest, doc.name) : dest;
+    try {
+      await writeHeredocFile(work, target, doc.text, owner, mode, folderOf);
+    } catch (e) {
+      if (e instanceof UserError) throw stepError(file, ins, e.code, e.message, e.hint);
+      throw e;
+    }
+  }
+  // A download is 0600 (or --chmod), dated by its Last-Modified, as Docker writes it.
+  for (const d of downloads) {
+    const target = dest.endsWith('/') ? posix.join(dest, d.name) : dest;
+    try {
+      await writeHeredocFile(work, target, undefined, owner, mode ?? 0o600, folderOf, d.path);
+      if (d.mtime !== undefined) await utimes(join(work, target), d.mtime / 1000, d.mtime / 1000);
+    } catch (e) {
+      if (e instanceof UserError) throw stepError(file, ins, e.code, e.message, e.hint);
+      throw e;
+    }
+  }
   await commitLayer(store, state, work, key, createdBy);
   return 'ran';
+}
+
+/** An ADD's download: its URL, the file name it gets in a folder, where it is, its digest and Last-Modified (ms). */
+interface Download {
+  readonly url: string;
+  readonly name: string;
+  readonly path: string;
+  readonly digest: string;
+  readonly mtime?: number;
+}
+
+/**
+ * Downloads each URL into `dir` (made here), following redirects, its sha256 taken on the way;
+ * `checksum` (ADD --checksum) must be the one download's digest. A failure is a UserError.
+ */
+async function downloadAll(urls: readonly string[], dir: string, checksum: string | undefined, timeoutMs = 300_000): Promise<Download[]> {
+  await mkdir(dir, { mode: 0o700 });
+  const out: Download[] = [];
+  for (const [i, url] of urls.entries()) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UserError('BUILD_BAD_INSTRUCTION', `ADD of ${url}: not a URL`, 'write an http:// or https:// URL');
+    }
+    // The name it gets in a folder: the last part of its path, as Docker names it.
+    const name = decodeURIComponent(parsed.pathname.split('/').pop() ?? '');
+    const path = join(dir, String(i));
+    const hash = createHash('sha256');
+    let res: Response;
+    try {
+      res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+      throw new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: cannot download it (${code})`, 'check the URL and the network; the build reaches it from this host');
+    }
+    if (!res.ok || res.body === null) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: the server answered HTTP ${res.status}`, 'check the URL');
+    }
+    const handle = await open(path, 'wx', 0o600);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: the download broke off (${(e as Error).name === 'TimeoutError' ? `not done in ${Math.round(timeoutMs / 1000)} s` : ((e as { code?: string }).code ?? (e as Error).message)})`, 'try again');
+    } finally {
+      await handle.close();
+    }
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (checksum !== undefined && digest !== checksum) {
+      throw new UserError('BUILD_CHECKSUM_MISMATCH', `ADD of ${url}: the download has digest ${digest}, --checksum says ${checksum}`, 'the file changed on the server, or the checksum is wrong');
+    }
+    const modified = Date.parse(res.headers.get('last-modified') ?? '');
+    out.push({ url, name: name === '' ? 'index.html' : name, path, digest, ...(Number.isFinite(modified) && { mtime: modified }) });
+  }
+  return out;
+}
+
+/**
+ * Writes a COPY/ADD heredoc's text (or moves the file `from`: an ADD's download) as the file
+ * `target` (absolute in the image) of the layer folder `work`: mode --chmod or 0644, owner
+ * --chown or root; the folders on its way that the image has keep their mode and owner, the
+ * others are made 0755 with the file's owner.
+ */
+async function writeHeredocFile(
+  work: string,
+  target: string,
+  text: string | undefined,
+  owner: { uid: number; gid: number } | undefined,
+  mode: number | undefined,
+  folderOf: (abs: string) => { mode: number; uid: number; gid: number } | 'other' | undefined,
+  from?: string,
+): Promise<void> {
+  const parts = target.split('/').filter((p) => p !== '');
+  if (parts.length === 0) throw new UserError('BUILD_BAD_INSTRUCTION', 'a heredoc cannot be written as / itself', 'name a file as the destination, or a folder ending with /');
+  let at = work;
+  let inside = '';
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    inside = `${inside}/${part}`;
+    const there = folderOf(inside);
+    if (there === 'other') throw new UserError('BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a destination whose folders are folders');
+    await makeFolder(at, there ?? { mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0 });
+  }
+  const path = join(at, parts[parts.length - 1]!);
+  if (from !== undefined) await rename(from, path);
+  else await writeFile(path, text ?? '', { mode: 0o600 });
+  await lchown(path, owner?.uid ?? 0, owner?.gid ?? 0);
+  await chmod(path, mode ?? 0o644);
 }
 
 /** `path` (absolute, in the image) with the symlinks on its way resolved inside the image's merged view; the last component is resolved too when it is a symlink to a folder. */

@@ -3,7 +3,8 @@
 // writes as BuildKit writes it (ENV words expanded against the environment before the line, an
 // ENTRYPOINT keeping the CMD its own stage set, the platform's ARGs, a stage named through an
 // ARG), the build cache (a LABEL changed above a COPY keeps the COPY cached; a changed file does
-// not), an unchanged rebuild keeping the image ID, and errors naming the Dockerfile's line.
+// not), an unchanged rebuild keeping the image ID, COPY and ADD heredocs and --link, ADD of a
+// URL (a loopback HTTP server), and errors naming the Dockerfile's line.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,77 @@ describeRoot('buildImage', () => {
     const target = await build(['FROM scratch AS one', 'LABEL stage=one', 'FROM scratch AS two', 'LABEL stage=two', ''].join('\n'), { target: 'one' });
     expect((await configOf(target)).config.Labels).toEqual({ stage: 'one' });
     expect(steps).toEqual(['FROM scratch AS one', 'LABEL stage=one']);
+  });
+
+  it('writes the files of COPY and ADD heredocs (expanded unless the delimiter is quoted) and copies with --link', async () => {
+    writeFileSync(join(context, 'b.txt'), 'b\n');
+    const built = await build([
+      'FROM scratch',
+      'ARG GREETING=hello',
+      'COPY <<EOF /etc/app/app.conf',
+      'greeting=$GREETING "quoted"',
+      'EOF',
+      "COPY --chmod=0755 --chown=7:8 <<'EOF' /usr/local/bin/run.sh",
+      '#!/bin/sh',
+      'echo "$GREETING"',
+      'EOF',
+      'ADD <<one <<two b.txt /etc/conf.d/',
+      'first',
+      'one',
+      'second',
+      'two',
+      'COPY --link b.txt /linked/',
+      '',
+    ].join('\n'));
+    const diffIds = (await configOf(built)).rootfs.diff_ids;
+    expect(diffIds).toHaveLength(4);
+    const layer = (i: number) => store.layerDir(built.layers[i]!);
+    const { readFileSync, statSync } = await import('node:fs');
+    expect(readFileSync(join(layer(0), 'etc/app/app.conf'), 'utf8')).toBe('greeting=hello "quoted"\n');
+    expect(statSync(join(layer(0), 'etc/app/app.conf')).mode & 0o7777).toBe(0o644);
+    expect(statSync(join(layer(0), 'etc/app')).mode & 0o7777).toBe(0o755);
+    const script = statSync(join(layer(1), 'usr/local/bin/run.sh'));
+    expect(readFileSync(join(layer(1), 'usr/local/bin/run.sh'), 'utf8')).toBe('#!/bin/sh\necho "$GREETING"\n');
+    expect([script.mode & 0o7777, script.uid, script.gid]).toEqual([0o755, 7, 8]);
+    expect(['one', 'two', 'b.txt'].map((f) => readFileSync(join(layer(2), 'etc/conf.d', f), 'utf8'))).toEqual(['first\n', 'second\n', 'b\n']);
+    expect(readFileSync(join(layer(3), 'linked/b.txt'), 'utf8')).toBe('b\n');
+    // The heredoc's text is in the cache key: the same text is cached, another is not.
+    expect(await build(['FROM scratch', 'COPY <<EOF /x', 'one', 'EOF', ''].join('\n'))).toMatchObject({ ran: 1 });
+    expect(await build(['FROM scratch', 'COPY <<EOF /x', 'one', 'EOF', ''].join('\n'))).toMatchObject({ ran: 0, cached: 1 });
+    expect(await build(['FROM scratch', 'COPY <<EOF /x', 'two', 'EOF', ''].join('\n'))).toMatchObject({ ran: 1 });
+    await expect(build(['FROM scratch', 'COPY <<one <<two /etc/both', 'a', 'one', 'b', 'two', ''].join('\n'))).rejects.toThrow(/Dockerfile:2: .*more than one source needs a destination folder ending with \//);
+  });
+
+  it('downloads ADD\'s http URLs (never unpacked, 0600, dated by Last-Modified), checks --checksum, and says a failed download at its line', async () => {
+    const { createServer } = await import('node:http');
+    const { gzipSync } = await import('node:zlib');
+    const { createHash } = await import('node:crypto');
+    const archive = gzipSync(Buffer.from('not unpacked'));
+    const server = createServer((req, res) => {
+      if (req.url === '/files/tool.sh') return void res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end('#!/bin/sh\necho tool\n');
+      if (req.url === '/files/data.tar.gz') return void res.writeHead(200).end(archive);
+      if (req.url === '/moved') return void res.writeHead(302, { Location: '/files/tool.sh' }).end();
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const sum = `sha256:${createHash('sha256').update(archive).digest('hex')}`;
+      const built = await build(['FROM scratch', `ADD ${base}/files/tool.sh /usr/local/bin/`, `ADD --checksum=${sum} ${base}/files/data.tar.gz /data/`, `ADD --chmod=0755 ${base}/moved /bin/tool`, ''].join('\n'));
+      const { readFileSync, statSync } = await import('node:fs');
+      const tool = statSync(join(store.layerDir(built.layers[0]!), 'usr/local/bin/tool.sh'));
+      expect(readFileSync(join(store.layerDir(built.layers[0]!), 'usr/local/bin/tool.sh'), 'utf8')).toBe('#!/bin/sh\necho tool\n');
+      expect([tool.mode & 0o7777, tool.mtime.toISOString()]).toEqual([0o600, '2015-10-21T07:28:00.000Z']);
+      expect(readFileSync(join(store.layerDir(built.layers[1]!), 'data/data.tar.gz'))).toEqual(archive); // a URL's archive stays a file
+      expect(statSync(join(store.layerDir(built.layers[2]!), 'bin/tool')).mode & 0o7777).toBe(0o755); // the redirect followed
+      // The same content again: cached.
+      expect(await build(['FROM scratch', `ADD ${base}/files/tool.sh /usr/local/bin/`, ''].join('\n'))).toMatchObject({ ran: 0, cached: 1 });
+      await expect(build(['FROM scratch', `ADD --checksum=sha256:${'0'.repeat(64)} ${base}/files/data.tar.gz /data/`, ''].join('\n'))).rejects.toThrow(/Dockerfile:2: ADD .*the download has digest sha256:[0-9a-f]{64}, --checksum says sha256:0{64}/);
+      await expect(build(['FROM scratch', `ADD ${base}/missing /x`, ''].join('\n'))).rejects.toThrow(/Dockerfile:2: ADD .*the server answered HTTP 404/);
+      await expect(build(['FROM scratch', 'ADD git@github.com:o/r.git /src', ''].join('\n'))).rejects.toThrow(/Dockerfile:2: ADD .*http and https URLs only/);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('names the Dockerfile line of a failing instruction', async () => {
