@@ -701,6 +701,12 @@ async function copyStep(
   }
   // Heredoc sources (`COPY <<EOF /etc/app.conf`): files of their own, their text expanded unless the delimiter was quoted.
   const docs = ins.heredocs.map((h) => ({ name: h.name, text: h.expand ? expandBody(h.body) : h.body }));
+  for (const d of docs) {
+    // The file's own name: BuildKit makes it in a folder of its own, so no / and no . or ..
+    if (d.name === '' || d.name === '.' || d.name === '..' || d.name.includes('/')) {
+      throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `a heredoc named ${JSON.stringify(d.name)} cannot be a file name`, 'name it as the file it becomes, e.g. <<app.conf, or give the file\'s path as the destination');
+    }
+  }
   const written = ins.sources.map(expand);
   const checksum = ins.checksum !== undefined ? expand(ins.checksum) : undefined;
   // ADD of an http(s) URL: downloaded (never unpacked), as a file of its own; other URLs refused.
@@ -716,11 +722,12 @@ async function copyStep(
   }
   if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum)) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--checksum=${checksum} is not a sha256 digest`, 'write --checksum=sha256:<64 hex digits>');
   const sources = written.filter((w) => !urls.includes(w));
-  // Each URL is fetched now (its content is in the cache key), unless --checksum names it and a
-  // cached step has it; the downloads join the heredocs as files of their own.
-  const downloads = urls.length > 0 ? await downloadAll(urls, join(ctx.scratch, `${randomBytes(8).toString('hex')}-urls`), checksum).catch((e: unknown) => {
-    throw e instanceof UserError ? stepError(file, ins, e.code, e.message, e.hint) : e;
-  }) : [];
+  // Each URL is fetched before the cache is looked at (its content is in the cache key), but one
+  // --checksum names: its checksum is the key, and it is fetched only when the step runs.
+  const fetchUrls = () =>
+    downloadAll(urls, join(ctx.scratch, `${randomBytes(8).toString('hex')}-urls`), checksum, ctx.options.signal).catch((e: unknown) => {
+      throw e instanceof UserError ? stepError(file, ins, e.code, e.message, e.hint) : e;
+    });
   const rawDest = expand(ins.dest);
   // --link: the layer stands on its own, as BuildKit makes it: the destination taken as written
   // (not through the image's symlinks), the folders on its way made 0755 whatever the image has.
@@ -737,7 +744,7 @@ async function copyStep(
     if (!/^[0-7]{3,4}$/.test(text)) throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `--chmod=${text} is not an octal mode`, 'e.g. --chmod=0755 (symbolic modes are not supported)');
     mode = parseInt(text, 8);
   }
-  if (sources.length + docs.length + downloads.length > 1 && !dest.endsWith('/')) {
+  if (sources.length + docs.length + urls.length > 1 && !dest.endsWith('/')) {
     throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${ins.keyword} with more than one source needs a destination folder ending with /`, `write ${rawDest}/`);
   }
   const request: CopyRequest = { sources, dest, ...(owner && { owner }), ...(mode !== undefined && { mode }), ...(ins.exclude.length > 0 && { exclude: ins.exclude.map(expand) }) };
@@ -758,7 +765,8 @@ async function copyStep(
   }
   const digest = sources.length > 0 ? await copySourceDigest(root, request) : '';
   const createdBy = `${ins.keyword} ${ins.original.slice(ins.keyword.length).trim()}`;
-  const fetched = downloads.map((d) => ({ url: d.url, name: d.name, digest: d.digest, mtime: d.mtime }));
+  let downloads = urls.length > 0 && checksum === undefined ? await fetchUrls() : [];
+  const fetched = checksum !== undefined ? urls.map((url) => ({ url, checksum })) : downloads.map((d) => ({ url: d.url, name: d.name, digest: d.digest, mtime: d.mtime }));
   const key = sha256(`${state.key}\n${ins.keyword}${ins.link ? ' --link' : ''} ${fromKey} ${JSON.stringify(request)} ${digest}${docs.length > 0 ? ` ${sha256(JSON.stringify(docs))}` : ''}${fetched.length > 0 ? ` ${JSON.stringify(fetched)}` : ''}`);
   state.key = key;
   if (!options.noCache && (await fromCache(store, state, key, createdBy))) {
@@ -766,6 +774,7 @@ async function copyStep(
     return 'cached';
   }
   announce(false);
+  if (urls.length > 0 && checksum !== undefined) downloads = await fetchUrls();
   // ADD unpacks a local tar archive (plain or gzip) into the destination folder instead of copying it.
   const archives: { source: string; kind: 'tar' | 'gzip'; path: string }[] = [];
   // A glob is looked at match by match (Docker unpacks each archive it matches); the others are copied.
@@ -793,25 +802,16 @@ async function copyStep(
   // A glob that matched only archives copies nothing; one that matched nothing is said by the copy, as for COPY.
   if (sources.length > 0 && (copied.length > 0 || archives.length === 0)) await copyInto(root, { ...request, sources: copied.length > 0 ? copied : sources }, work, imageFolder);
   for (const a of archives) await unpackArchive(a.path, a.kind, work, dest.endsWith('/') ? dest : `${dest}/`, folderOf, owner, a.source);
-  for (const doc of docs) {
-    const target = dest.endsWith('/') ? posix.join(dest, doc.name) : dest;
-    try {
-      await writeHeredocFile(work, target, doc.text, owner, mode, folderOf);
-    } catch (e) {
-      if (e instanceof UserError) throw stepError(file, ins, e.code, e.message, e.hint);
-      throw e;
-    }
-  }
-  // A download is 0600 (or --chmod), dated by its Last-Modified, as Docker writes it.
-  for (const d of downloads) {
-    const target = dest.endsWith('/') ? posix.join(dest, d.name) : dest;
-    try {
-      await writeHeredocFile(work, target, undefined, owner, mode ?? 0o600, folderOf, d.path);
-      if (d.mtime !== undefined) await utimes(join(work, target), d.mtime / 1000, d.mtime / 1000);
-    } catch (e) {
-      if (e instanceof UserError) throw stepError(file, ins, e.code, e.message, e.hint);
-      throw e;
-    }
+  // A destination without a trailing / that is a folder (of the image, or of this step's copy) takes the file by its name, as a copy does.
+  const intoFolder = dest.endsWith('/') || (dest !== '/' && (typeof folderOf(dest) === 'object' || (await lstat(join(work, dest)).catch(() => undefined))?.isDirectory() === true));
+  const targetOf = (name: string) => (intoFolder ? posix.join(dest, name) : dest);
+  try {
+    for (const doc of docs) await writeOwnFile(work, targetOf(doc.name), { text: doc.text }, owner, mode ?? 0o644, folderOf);
+    // A download is 0600 (or --chmod), dated by its Last-Modified, as Docker writes it.
+    for (const d of downloads) await writeOwnFile(work, targetOf(d.name), { from: d.path, ...(d.mtime !== undefined && { mtime: d.mtime }) }, owner, mode ?? 0o600, folderOf);
+  } catch (e) {
+    if (e instanceof UserError) throw stepError(file, ins, e.code, e.message, e.hint);
+    throw e;
   }
   await commitLayer(store, state, work, key, createdBy);
   return 'ran';
@@ -830,40 +830,67 @@ interface Download {
  * Downloads each URL into `dir` (made here), following redirects, its sha256 taken on the way;
  * `checksum` (ADD --checksum) must be the one download's digest. A failure is a UserError.
  */
-async function downloadAll(urls: readonly string[], dir: string, checksum: string | undefined, timeoutMs = 300_000): Promise<Download[]> {
+async function downloadAll(urls: readonly string[], dir: string, checksum: string | undefined, cancel?: AbortSignal, idleMs = 60_000): Promise<Download[]> {
   await mkdir(dir, { mode: 0o700 });
   const out: Download[] = [];
-  for (const [i, url] of urls.entries()) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new UserError('BUILD_BAD_INSTRUCTION', `ADD of ${url}: not a URL`, 'write an http:// or https:// URL');
-    }
-    // The name it gets in a folder: the last part of its path, as Docker names it.
-    const name = decodeURIComponent(parsed.pathname.split('/').pop() ?? '');
-    const path = join(dir, String(i));
-    const hash = createHash('sha256');
+  for (const [i, url] of urls.entries()) out.push(await download(url, join(dir, String(i)), checksum, cancel, idleMs));
+  return out;
+}
+
+/** One download of downloadAll, into the file `path`. */
+async function download(url: string, path: string, checksum: string | undefined, cancel: AbortSignal | undefined, idleMs: number): Promise<Download> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UserError('BUILD_BAD_INSTRUCTION', `ADD of ${url}: not a URL`, 'write an http:// or https:// URL');
+  }
+  // The name it gets in a folder: the last part of its path, as BuildKit names it (__unnamed__ for none).
+  let decoded = parsed.pathname;
+  try {
+    decoded = decodeURIComponent(parsed.pathname);
+  } catch {
+    // a malformed escape: the path as written
+  }
+  const base = posix.basename(decoded);
+  const name = base === '' || base === '.' || base === '..' || base === '/' ? '__unnamed__' : base;
+  // Given up after idleMs without a byte (not after a total time: a large file on a slow link is
+  // fine), or when the build is cancelled.
+  const controller = new AbortController();
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => controller.abort(new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: nothing came for ${Math.round(idleMs / 1000)} s`, 'check the URL and the network, then build again')), idleMs);
+  };
+  const cancelled = () => controller.abort(new UserError('BUILD_CANCELLED', `ADD of ${url}: the build was cancelled`));
+  cancel?.addEventListener('abort', cancelled, { once: true });
+  arm();
+  const failure = (e: unknown, what: string): UserError =>
+    controller.signal.reason instanceof UserError ? controller.signal.reason
+    : e instanceof UserError ? e
+    : new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: ${what} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code ?? (e as Error).message})`, 'check the URL and the network (the build reaches it from this host), then build again');
+  try {
     let res: Response;
     try {
-      res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
+      // As sent: a .tar.gz served with Content-Encoding gzip must not arrive unpacked.
+      res = await fetch(url, { redirect: 'follow', signal: controller.signal, headers: { 'Accept-Encoding': 'identity' } });
     } catch (e) {
-      const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
-      throw new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: cannot download it (${code})`, 'check the URL and the network; the build reaches it from this host');
+      throw failure(e, 'cannot download it');
     }
     if (!res.ok || res.body === null) {
       await res.body?.cancel().catch(() => undefined);
       throw new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: the server answered HTTP ${res.status}`, 'check the URL');
     }
+    const hash = createHash('sha256');
     const handle = await open(path, 'wx', 0o600);
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        arm();
         hash.update(chunk);
         await handle.write(chunk);
       }
     } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError('BUILD_DOWNLOAD_FAILED', `ADD of ${url}: the download broke off (${(e as Error).name === 'TimeoutError' ? `not done in ${Math.round(timeoutMs / 1000)} s` : ((e as { code?: string }).code ?? (e as Error).message)})`, 'try again');
+      throw failure(e, 'the download broke off');
     } finally {
       await handle.close();
     }
@@ -872,42 +899,66 @@ async function downloadAll(urls: readonly string[], dir: string, checksum: strin
       throw new UserError('BUILD_CHECKSUM_MISMATCH', `ADD of ${url}: the download has digest ${digest}, --checksum says ${checksum}`, 'the file changed on the server, or the checksum is wrong');
     }
     const modified = Date.parse(res.headers.get('last-modified') ?? '');
-    out.push({ url, name: name === '' ? 'index.html' : name, path, digest, ...(Number.isFinite(modified) && { mtime: modified }) });
+    return { url, name, path, digest, ...(Number.isFinite(modified) && { mtime: modified }) };
+  } finally {
+    clearTimeout(idle);
+    cancel?.removeEventListener('abort', cancelled);
   }
-  return out;
 }
 
 /**
- * Writes a COPY/ADD heredoc's text (or moves the file `from`: an ADD's download) as the file
- * `target` (absolute in the image) of the layer folder `work`: mode --chmod or 0644, owner
- * --chown or root; the folders on its way that the image has keep their mode and owner, the
- * others are made 0755 with the file's owner.
+ * Writes a file of its own (a heredoc's text, or the file `from`: an ADD's download) as `target`
+ * (absolute in the image) of the layer folder `work`, which this step's copy may have filled
+ * already: nothing of it is followed (each folder on the way must be a real folder of the layer,
+ * made here when missing: the image's mode and owner where the image has it, else 0755 with the
+ * file's owner), and the file must not be there yet. Mode `mode`, owner --chown or root.
  */
-async function writeHeredocFile(
+async function writeOwnFile(
   work: string,
   target: string,
-  text: string | undefined,
+  content: { readonly text?: string; readonly from?: string; readonly mtime?: number },
   owner: { uid: number; gid: number } | undefined,
-  mode: number | undefined,
+  mode: number,
   folderOf: (abs: string) => { mode: number; uid: number; gid: number } | 'other' | undefined,
-  from?: string,
 ): Promise<void> {
-  const parts = target.split('/').filter((p) => p !== '');
-  if (parts.length === 0) throw new UserError('BUILD_BAD_INSTRUCTION', 'a heredoc cannot be written as / itself', 'name a file as the destination, or a folder ending with /');
+  const parts = target.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.includes('..')) throw new UserError('BUILD_BAD_INSTRUCTION', `${target} cannot be written as a file`, 'name a file as the destination, or a folder ending with /');
+  const uid = owner?.uid ?? 0;
+  const gid = owner?.gid ?? 0;
   let at = work;
   let inside = '';
   for (const part of parts.slice(0, -1)) {
     at = join(at, part);
     inside = `${inside}/${part}`;
+    const st = await lstat(at).catch(() => undefined);
+    if (st !== undefined) {
+      if (!st.isDirectory()) throw new UserError('COPY_DEST_CONFLICT', `${inside} is not a folder in this step's layer (a file or a symlink copied there): ${target} cannot be written`, 'choose a destination whose folders are folders');
+      continue;
+    }
     const there = folderOf(inside);
     if (there === 'other') throw new UserError('BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a destination whose folders are folders');
-    await makeFolder(at, there ?? { mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0 });
+    await makeFolder(at, there ?? { mode: 0o755, uid, gid });
   }
   const path = join(at, parts[parts.length - 1]!);
-  if (from !== undefined) await rename(from, path);
-  else await writeFile(path, text ?? '', { mode: 0o600 });
-  await lchown(path, owner?.uid ?? 0, owner?.gid ?? 0);
-  await chmod(path, mode ?? 0o644);
+  if ((await lstat(path).catch(() => undefined)) !== undefined) {
+    throw new UserError('COPY_DEST_CONFLICT', `${target} is written twice by this step`, 'give each source a name of its own in the destination');
+  }
+  if (content.from !== undefined) {
+    await rename(content.from, path); // the folders on the way are real: nothing followed
+    await lchown(path, uid, gid);
+    await chmod(path, mode);
+  } else {
+    // O_EXCL: never through a symlink, never over a file made meanwhile.
+    const handle = await open(path, 'wx', 0o600);
+    try {
+      await handle.writeFile(content.text ?? '');
+      await handle.chown(uid, gid);
+      await handle.chmod(mode);
+    } finally {
+      await handle.close();
+    }
+  }
+  if (content.mtime !== undefined) await utimes(path, content.mtime / 1000, content.mtime / 1000);
 }
 
 /** `path` (absolute, in the image) with the symlinks on its way resolved inside the image's merged view; the last component is resolved too when it is a symlink to a folder. */

@@ -142,6 +142,26 @@ describeRoot('buildImage', () => {
     expect(await build(['FROM scratch', 'COPY <<EOF /x', 'one', 'EOF', ''].join('\n'))).toMatchObject({ ran: 0, cached: 1 });
     expect(await build(['FROM scratch', 'COPY <<EOF /x', 'two', 'EOF', ''].join('\n'))).toMatchObject({ ran: 1 });
     await expect(build(['FROM scratch', 'COPY <<one <<two /etc/both', 'a', 'one', 'b', 'two', ''].join('\n'))).rejects.toThrow(/Dockerfile:2: .*more than one source needs a destination folder ending with \//);
+    await expect(build(['FROM scratch', 'COPY <<".." /etc/', 'x', '..', ''].join('\n'))).rejects.toThrow(/Dockerfile:2: .*a heredoc named "\.\." cannot be a file name/);
+  });
+
+  it('never writes a heredoc through a symlink the same step copied, and --link makes the folders on its way its own', async () => {
+    const outside = join(dir, 'outside-target');
+    mkdirSync(join(context, 'conf'), { recursive: true });
+    const { symlinkSync, existsSync, lstatSync } = await import('node:fs');
+    symlinkSync(outside, join(context, 'conf', 'evil'));
+    await expect(build(['FROM scratch', 'COPY conf/ <<evil /opt/', 'owned', 'evil', ''].join('\n'))).rejects.toThrow(/Dockerfile:2: .*\/opt\/evil is written twice by this step/);
+    expect(existsSync(outside)).toBe(false);
+    rmSync(join(context, 'conf'), { recursive: true });
+    // /srv made by WORKDIR for USER 7:8; a plain COPY's layer keeps that owner on its way, a --link one does not.
+    const built = await build(['FROM scratch', 'USER 7:8', 'WORKDIR /srv', 'COPY b.txt /srv/plain/', 'COPY --link b.txt /srv/linked/', ''].join('\n'));
+    const owners = (i: number) => {
+      const st = lstatSync(join(store.layerDir(built.layers[i]!), 'srv'));
+      return [st.uid, st.gid, st.mode & 0o7777];
+    };
+    expect(owners(0)).toEqual([7, 8, 0o755]); // WORKDIR's
+    expect(owners(1)).toEqual([7, 8, 0o755]);
+    expect(owners(2)).toEqual([0, 0, 0o755]);
   });
 
   it('downloads ADD\'s http URLs (never unpacked, 0600, dated by Last-Modified), checks --checksum, and says a failed download at its line', async () => {
@@ -149,7 +169,10 @@ describeRoot('buildImage', () => {
     const { gzipSync } = await import('node:zlib');
     const { createHash } = await import('node:crypto');
     const archive = gzipSync(Buffer.from('not unpacked'));
+    const requests: string[] = [];
     const server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      if (req.url === '/files/') return void res.writeHead(200).end('listing');
       if (req.url === '/files/tool.sh') return void res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end('#!/bin/sh\necho tool\n');
       if (req.url === '/files/data.tar.gz') return void res.writeHead(200).end(archive);
       if (req.url === '/moved') return void res.writeHead(302, { Location: '/files/tool.sh' }).end();
@@ -168,6 +191,16 @@ describeRoot('buildImage', () => {
       expect(statSync(join(store.layerDir(built.layers[2]!), 'bin/tool')).mode & 0o7777).toBe(0o755); // the redirect followed
       // The same content again: cached.
       expect(await build(['FROM scratch', `ADD ${base}/files/tool.sh /usr/local/bin/`, ''].join('\n'))).toMatchObject({ ran: 0, cached: 1 });
+      // With --checksum a cached step fetches nothing.
+      const pinned = ['FROM scratch', `ADD --checksum=${sum} ${base}/files/data.tar.gz /data/`, ''].join('\n');
+      expect(await build(pinned)).toMatchObject({ ran: 1 });
+      const before = requests.length;
+      expect(await build(pinned)).toMatchObject({ ran: 0, cached: 1 });
+      expect(requests.length).toBe(before);
+      // Into a folder that is there, named as its URL's path ends; a path with no name is __unnamed__.
+      const into = await build(['FROM scratch', 'COPY b.txt /opt/bin/', `ADD ${base}/files/tool.sh /opt/bin`, `ADD ${base}/files/ /opt/bin/`, ''].join('\n'));
+      expect(readFileSync(join(store.layerDir(into.layers[1]!), 'opt/bin/tool.sh'), 'utf8')).toBe('#!/bin/sh\necho tool\n');
+      expect(readFileSync(join(store.layerDir(into.layers[2]!), 'opt/bin/files'), 'utf8')).toBe('listing');
       await expect(build(['FROM scratch', `ADD --checksum=sha256:${'0'.repeat(64)} ${base}/files/data.tar.gz /data/`, ''].join('\n'))).rejects.toThrow(/Dockerfile:2: ADD .*the download has digest sha256:[0-9a-f]{64}, --checksum says sha256:0{64}/);
       await expect(build(['FROM scratch', `ADD ${base}/missing /x`, ''].join('\n'))).rejects.toThrow(/Dockerfile:2: ADD .*the server answered HTTP 404/);
       await expect(build(['FROM scratch', 'ADD git@github.com:o/r.git /src', ''].join('\n'))).rejects.toThrow(/Dockerfile:2: ADD .*http and https URLs only/);
