@@ -652,15 +652,9 @@ async function instruction(ins: Instruction, state: StageState, ctx: StepContext
       const owner = ownerOf(state, store, imageName, options.service);
       const layer = join(ctx.scratch, randomBytes(8).toString('hex'));
       await mkdir(layer, { mode: 0o755 });
-      let at = layer;
-      let inside = '';
-      for (const part of real.split('/').filter((p) => p !== '')) {
-        at = join(at, part);
-        inside = `${inside}/${part}`;
-        const there = imageEntryAt(below, inside, imageName);
-        if (there === 'other') throw stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a working folder that is not a file');
-        await makeFolder(at, there ?? { mode: 0o755, ...owner });
-      }
+      await foldersOnWay(layer, real.split('/').filter((p) => p !== ''), (abs) => imageEntryAt(below, abs, imageName), owner, (inside) =>
+        stepError(file, ins, 'BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a working folder that is not a file'),
+      );
       await commitLayer(store, state, layer, key, `WORKDIR ${dir}`);
       return 'ran';
     }
@@ -907,6 +901,37 @@ async function download(url: string, path: string, checksum: string | undefined,
 }
 
 /**
+ * Makes the folders `parts` under the layer folder `layer` (one after the other, the path in the
+ * image growing): one the layer has already is kept if it is a real folder (else `inLayer`'s
+ * error: a file or a symlink this step wrote), one the image has gets the image's mode and owner
+ * (a file there: `isFile`'s error), any other 0755 owned by `owner`. Returns the last one's path.
+ */
+async function foldersOnWay(
+  layer: string,
+  parts: readonly string[],
+  folderOf: (abs: string) => { mode: number; uid: number; gid: number } | 'other' | undefined,
+  owner: { uid: number; gid: number },
+  isFile: (inside: string) => UserError,
+  inLayer?: (inside: string) => UserError,
+): Promise<string> {
+  let at = layer;
+  let inside = '';
+  for (const part of parts) {
+    at = join(at, part);
+    inside = `${inside}/${part}`;
+    const st = await lstat(at).catch(() => undefined);
+    if (st !== undefined) {
+      if (!st.isDirectory()) throw (inLayer ?? isFile)(inside);
+      continue;
+    }
+    const there = folderOf(inside);
+    if (there === 'other') throw isFile(inside);
+    await makeFolder(at, there ?? { mode: 0o755, ...owner });
+  }
+  return at;
+}
+
+/**
  * Writes a file of its own (a heredoc's text, or the file `from`: an ADD's download) as `target`
  * (absolute in the image) of the layer folder `work`, which this step's copy may have filled
  * already: nothing of it is followed (each folder on the way must be a real folder of the layer,
@@ -925,20 +950,14 @@ async function writeOwnFile(
   if (parts.length === 0 || parts.includes('..')) throw new UserError('BUILD_BAD_INSTRUCTION', `${target} cannot be written as a file`, 'name a file as the destination, or a folder ending with /');
   const uid = owner?.uid ?? 0;
   const gid = owner?.gid ?? 0;
-  let at = work;
-  let inside = '';
-  for (const part of parts.slice(0, -1)) {
-    at = join(at, part);
-    inside = `${inside}/${part}`;
-    const st = await lstat(at).catch(() => undefined);
-    if (st !== undefined) {
-      if (!st.isDirectory()) throw new UserError('COPY_DEST_CONFLICT', `${inside} is not a folder in this step's layer (a file or a symlink copied there): ${target} cannot be written`, 'choose a destination whose folders are folders');
-      continue;
-    }
-    const there = folderOf(inside);
-    if (there === 'other') throw new UserError('BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a destination whose folders are folders');
-    await makeFolder(at, there ?? { mode: 0o755, uid, gid });
-  }
+  const at = await foldersOnWay(
+    work,
+    parts.slice(0, -1),
+    folderOf,
+    { uid, gid },
+    (inside) => new UserError('BUILD_BAD_INSTRUCTION', `${inside} is a file in the image, not a folder`, 'choose a destination whose folders are folders'),
+    (inside) => new UserError('COPY_DEST_CONFLICT', `${inside} is not a folder in this step's layer (a file or a symlink copied there): ${target} cannot be written`, 'choose a destination whose folders are folders'),
+  );
   const path = join(at, parts[parts.length - 1]!);
   if ((await lstat(path).catch(() => undefined)) !== undefined) {
     throw new UserError('COPY_DEST_CONFLICT', `${target} is written twice by this step`, 'give each source a name of its own in the destination');

@@ -24,8 +24,6 @@ export interface PushOptions {
   readonly credentialsFor: (registry: string) => RegistryCredentials | undefined;
   readonly insecure?: readonly string[];
   readonly timeoutMs?: number;
-  /** Told of each layer as it is done (for a progress display). */
-  readonly onLayer?: (done: number, total: number, how: BlobPushed) => void;
 }
 
 /** What a push did. */
@@ -174,19 +172,8 @@ export async function pushImage(reference: string, opts: PushOptions): Promise<P
       }
       if (there !== undefined) return { how: 'existed', descriptor: { ...d, size } };
       // Its failures as UserErrors: the upload that reads it fails with the cause said.
-      const tar = () =>
-        Readable.from(
-          (async function* () {
-            try {
-              for await (const chunk of layerTarStream(dir)) yield chunk as Buffer;
-            } catch (e) {
-              fault.source = true;
-              throw unreadable(e, image, i, dir);
-            }
-          })(),
-          { objectMode: false },
-        );
-      const how = await client.pushBlob(ref.repository, d.digest, size, tar, image);
+      const tar = () => sourceStream(async () => layerTarStream(dir), fault, (e) => unreadable(e, image, i, dir));
+      const how = await client.uploadBlob(ref.repository, d.digest, size, tar, image);
       return { how, descriptor: { ...d, size } };
     }
     // The blob is read from its registry only when this one lacks it and cannot mount it (each
@@ -194,23 +181,17 @@ export async function pushImage(reference: string, opts: PushOptions): Promise<P
     const from = source.from;
     const opened: Readable[] = [];
     const open = async () => {
-      try {
-        const stream = await reader(from.registry).getBlob(from.repository, d.digest, from.familiar);
-        opened.push(stream);
-        return stream;
-      } catch (e) {
-        fault.source = true;
-        throw e;
-      }
+      const stream = await reader(from.registry).getBlob(from.repository, d.digest, from.familiar);
+      opened.push(stream);
+      return stream;
     };
     try {
-      const how = await client.pushBlob(ref.repository, d.digest, d.size, () => streamOnce(open, fault), image, from.registry === ref.registry ? from.repository : undefined);
+      const how = await client.pushBlob(ref.repository, d.digest, d.size, () => sourceStream(open, fault), image, from.registry === ref.registry ? from.repository : undefined);
       return { how, descriptor: d };
     } finally {
       for (const stream of opened) stream.destroy();
     }
   };
-  let done = 0;
   await eachLimited([...sources.keys()], PUSH_CONCURRENCY, async (i) => {
     // Each source in turn while what fails is the source (one more try of one whose connection
     // dropped), the first source's failure said when none is left; the registry's own refusal
@@ -236,7 +217,6 @@ export async function pushImage(reference: string, opts: PushOptions): Promise<P
     const d = sent.descriptor;
     pushedLayers[i] = { mediaType: AS_OCI[d.mediaType] ?? d.mediaType, digest: d.digest, size: d.size };
     counts[sent.how]++;
-    opts.onLayer?.(++done, sources.length, sent.how);
   });
   counts[await client.pushBlob(ref.repository, record.configDigest, configBytes.length, () => configBytes, image)]++;
   const pushedManifest = Buffer.from(
@@ -263,19 +243,19 @@ function clientFor(registry: string, opts: PushOptions): RegistryClient {
 }
 
 /**
- * A stream that opens its source (a blob read from another registry) when first read: the
- * upload's body, made at once, while the source's request is awaited only once the upload
- * begins. A source that fails fails the stream (so the upload with it), `fault.source` set.
+ * An upload's body read from a source opened when first read (a blob of another registry, a
+ * layer folder's tar): the upload is made at once, the source's request or walk begins with the
+ * upload. A failure of the source fails the stream (so the upload with it) as `mapError` says,
+ * `fault.source` set.
  */
-function streamOnce(open: () => Promise<Readable>, fault: { source: boolean }): Readable {
+function sourceStream(open: () => Promise<AsyncIterable<unknown>>, fault: { source: boolean }, mapError: (e: unknown) => unknown = (e) => e): Readable {
   return Readable.from(
     (async function* () {
-      const source = await open();
       try {
-        for await (const chunk of source) yield chunk as Buffer;
+        for await (const chunk of await open()) yield chunk as Buffer;
       } catch (e) {
         fault.source = true;
-        throw e;
+        throw mapError(e);
       }
     })(),
     { objectMode: false },

@@ -64,6 +64,11 @@ const ABORT = Symbol('abort');
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const REPO = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
+/** Refuses a digest that is not sha256 (it becomes a URL path). */
+function checkDigest(digest: string, image: string): void {
+  if (!DIGEST.test(digest)) throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
+}
+
 /** The token scope a push of `repo` asks for. */
 const pushScope = (repo: string): string => `repository:${repo}:pull,push`;
 
@@ -135,9 +140,7 @@ export class RegistryClient {
    * `onBytes` hears the running byte count after each chunk.
    */
   async getBlob(repo: string, digest: string, image = `${this.registry}/${repo}`, opts: BlobOptions = {}): Promise<Readable> {
-    if (!DIGEST.test(digest)) {
-      throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
-    }
+    checkDigest(digest, image);
     checkRepo(repo, image);
     const res = await this.request(repo, `/v2/${repo}/blobs/${digest}`, {}, image, 'blob', digest);
     return Readable.from(this.verifiedChunks(this.bodyOf(res, image), digest, image, opts.onBytes), { objectMode: false });
@@ -169,8 +172,14 @@ export class RegistryClient {
    * with their digest, which the registry checks).
    */
   async pushBlob(repo: string, digest: string, size: number, body: () => Readable | Buffer, image: string, mountFrom?: string): Promise<BlobPushed> {
-    if (!DIGEST.test(digest)) throw new UserError('BLOB_DIGEST_INVALID', `${image} names a blob with an unsupported digest: ${JSON.stringify(digest.slice(0, 100))}`, 'only sha256 digests are supported');
+    checkDigest(digest, image);
     if ((await this.blobSize(repo, digest, image)) !== undefined) return 'existed';
+    return this.uploadBlob(repo, digest, size, body, image, mountFrom);
+  }
+
+  /** pushBlob without its look for the blob (the caller looked): a mount or an upload. */
+  async uploadBlob(repo: string, digest: string, size: number, body: () => Readable | Buffer, image: string, mountFrom?: string): Promise<'uploaded' | 'mounted'> {
+    checkDigest(digest, image);
     const uploads = `${this.base}/v2/${repo}/blobs/uploads/`;
     let started: Response | undefined;
     if (mountFrom !== undefined && mountFrom !== repo) {
@@ -230,15 +239,19 @@ export class RegistryClient {
    * body made anew. The response whatever its status.
    */
   private async push(repo: string, url: string, headers: Record<string, string>, image: string, send: Send, scope = pushScope(repo)): Promise<Response> {
-    const auth = this.cachedAuth(scope);
-    let res = await this.fetchOnce(url, { ...headers, ...(auth !== undefined && { Authorization: auth }) }, image, send);
-    if (res.status === 401) {
-      const challenge = res.headers.get('www-authenticate');
-      await res.body?.cancel().catch(() => undefined);
-      const authorization = await this.answer(challenge, scope, image, 'push');
-      res = await this.fetchOnce(url, { ...headers, Authorization: authorization }, image, send);
-    }
-    return res;
+    return this.authorized(scope, image, 'push', (authorization) => this.fetchOnce(url, { ...headers, ...(authorization !== undefined && { Authorization: authorization }) }, image, send));
+  }
+
+  /**
+   * `attempt` with the Authorization still good for `scope` (none at first); on a 401 the
+   * challenge is answered and `attempt` made once more with what the answer gave.
+   */
+  private async authorized(scope: string, image: string, action: 'pull' | 'push', attempt: (authorization: string | undefined) => Promise<Response>): Promise<Response> {
+    const res = await attempt(this.cachedAuth(scope));
+    if (res.status !== 401) return res;
+    const challenge = res.headers.get('www-authenticate');
+    await res.body?.cancel().catch(() => undefined);
+    return attempt(await this.answer(challenge, scope, image, action));
   }
 
   /** A UserError for a failure status of a push; `what` names the request (`the upload of blob X`). */
@@ -346,14 +359,7 @@ export class RegistryClient {
     kind: 'manifest' | 'blob',
     digest?: string,
   ): Promise<Response> {
-    const scope = `repository:${repo}:pull`;
-    let res = await this.follow(`${this.base}${path}`, headers, this.cachedAuth(scope), image);
-    if (res.status === 401) {
-      const challenge = res.headers.get('www-authenticate');
-      await res.body?.cancel().catch(() => undefined);
-      const authorization = await this.answer(challenge, scope, image);
-      res = await this.follow(`${this.base}${path}`, headers, authorization, image);
-    }
+    const res = await this.authorized(`repository:${repo}:pull`, image, 'pull', (authorization) => this.follow(`${this.base}${path}`, headers, authorization, image));
     if (res.ok) return res;
     await res.body?.cancel().catch(() => undefined);
     throw this.statusError(res.status, image, kind, digest);
