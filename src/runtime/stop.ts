@@ -7,7 +7,7 @@
 // catches it (node resets its handler and re-raises the signal, which the kernel drops) will
 // never exit on it, so the looks go on while waiting and such a process is killed then.
 import { mark } from '../trace.js';
-import { readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -310,7 +310,9 @@ function aloneIn(procsFiles: readonly string[], pid: number): boolean {
   try {
     const listed = parseProcs(readFileSync(procs, 'utf8'));
     if (listed.length === 0 || listed.some((p) => p !== pid)) return false;
-    return !readdirSync(dirname(procs), { withFileTypes: true }).some((entry) => entry.isDirectory());
+    // No group below it: cgroupfs (kernfs) counts a folder's links as 2 + its sub-folders, so
+    // one stat tells what a listing of its ~30 files did (0.2 ms a stop in a `down` of 20's profile).
+    return statSync(dirname(procs)).nlink <= 2;
   } catch {
     return false;
   }

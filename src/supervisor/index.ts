@@ -40,7 +40,8 @@
 //   `stop`/`down` marked as stopped by the user (its stop mark, written before the signal).
 import { stateRoots, type StateRoots } from '../state/paths.js';
 import { bindDnsEarly, discardPreparedSupervisor, ensureSupervisor, prepareSupervisor, stopSupervisor } from './control.js';
-import { writeFile, type ProcessId } from './files.js';
+import { type ProcessId } from './files.js';
+import { writeStopMarkSync } from '../state/stop-mark.js';
 import { serviceStatePaths } from './paths.js';
 import { waitHealthy } from './wait.js';
 
@@ -63,7 +64,7 @@ export { serviceStatePaths, supervisorPaths } from './paths.js';
  * written before the stop signal (`kill`; `stop` and `down` write the same mark: executor/handlers/stop.ts).
  */
 export async function markStoppedByUser(project: string, service: string, process: ProcessId, roots: StateRoots = stateRoots()): Promise<void> {
-  await writeFile(serviceStatePaths(roots, project, service).stopped, { pid: process.pid, startTime: process.startTime });
+  writeStopMarkSync(serviceStatePaths(roots, project, service).stopped, process);
 }
 
 /**

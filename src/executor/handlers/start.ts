@@ -7,6 +7,7 @@
 // nothing `down` cannot find: the cgroups hold whatever was started) and the pids right after it.
 import { existsSync } from 'node:fs';
 import { mark } from '../../trace.js';
+import { prepareStopMark } from '../../state/stop-mark.js';
 import { rm } from '../../sys/fs-async.js';
 import type { StartService } from '../../planner/plan.js';
 import type { Service } from '../../spec/project.js';
@@ -122,10 +123,14 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
   // write leaves no volume or bind source made for nothing.
   const names = writeNameFiles(ctx, op.service);
   names.catch(() => undefined); // awaited below, and by the undo before it removes the folder
+  // The empty file its stop will write its mark into (state/stop-mark.ts), made on libuv's
+  // threads while it launches: a stop then writes no new file.
+  let markFile: Promise<void> | undefined;
   await undoing(
     async () => {
       await turn();
       await names;
+      markFile = prepareStopMark(files.stopped); // never rejects
       mark('start: name files');
       const launched = await startServiceProcess({
         roots: ctx.roots,
@@ -153,9 +158,11 @@ export async function startService(ctx: RunContext, op: StartService, { signal, 
         process: { pid: launched.pid, startTime: launched.startTime },
         monitor: monitorEntry(launched),
       }));
+      await markFile;
     },
     async () => {
       await names.catch(() => undefined); // no write of it is left to make the folder again
+      await markFile;
       await group.destroy();
       await rm(files.dir, { recursive: true, force: true });
       await rm(serviceRootDir(ctx.roots, project, op.service), { recursive: true, force: true });

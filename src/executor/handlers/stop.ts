@@ -9,7 +9,8 @@ import type { RemoveService, StopService } from '../../planner/plan.js';
 import { opId } from '../../planner/edges.js';
 import { recordedStop, serviceRecords, updateServiceRecord } from '../../state/records.js';
 import { AggregateStackError } from '../../errors.js';
-import { removeFolderSync, writeRuntimeJsonSync } from '../../state/atomic.js';
+import { removeFolderSync } from '../../state/atomic.js';
+import { writeStopMarkSync } from '../../state/stop-mark.js';
 import type { RunContext } from '../context.js';
 import type { HandlerContext } from '../walk.js';
 import { stopService as stopProcess } from '../../runtime/index.js';
@@ -79,7 +80,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
     // SIGKILL, on cgroup v1) until thawed: a stop thaws it first, its stop mark written before (a
     // signal it was sent while paused may end it as it thaws). One failed stat for the others.
     if (pauseMarked(ctx.roots, project, op.service)) {
-      writeRuntimeJsonSync(files.stopped, { pid, startTime });
+      writeStopMarkSync(files.stopped, { pid, startTime });
       await unpauseGroup(ctx.roots, project, op.service, group, record.cgroups);
     }
     // Its spec as the run has it; a service the run's project lacks (all of them in a `down`) as
@@ -94,7 +95,7 @@ async function stopAndRecord(ctx: RunContext, op: Pick<StopService, 'service' | 
     // in a `down`, whose supervisor is stopped first, a `down` of a chain of 20 took ~4 ms less;
     // but a kill -9 of it right after a service had taken its SIGTERM, under a CI run's load,
     // came before the write had ended and left the service signalled without its mark.)
-    writeRuntimeJsonSync(files.stopped, { pid, startTime });
+    writeStopMarkSync(files.stopped, { pid, startTime });
     mark('stop: marked');
     await stopProcess(
       {
