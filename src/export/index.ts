@@ -69,7 +69,7 @@ export function exportKube(project: Project, options: ExportOptions): KubeExport
   const taken = new Set<string>(names.services.values());
   let waiter = false;
   for (const s of services) {
-    const kind: WorkloadKind = jobs.has(s.name) ? 'Job' : hasNamedVolume(ctx, s) ? 'StatefulSet' : 'Deployment';
+    const kind: WorkloadKind = jobs.has(s.name) ? 'Job' : s.global ? 'DaemonSet' : hasNamedVolume(ctx, s) ? 'StatefulSet' : 'Deployment';
     objects.push(...servicesOf(ctx, s, kind === 'StatefulSet', taken));
     const w = workload(ctx, s, kind);
     objects.push(w.object);

@@ -28,6 +28,7 @@ export const KIND_ORDER: readonly string[] = [
   'PersistentVolumeClaim',
   'Service',
   'StatefulSet',
+  'DaemonSet',
   'Deployment',
   'Job',
   'NetworkPolicy',

@@ -1,5 +1,6 @@
 // A compose service → its workload: a Deployment, a StatefulSet when it keeps data in a named
-// volume (one replica), or a Job when a peer waits for it to complete. The pod template carries
+// volume (one replica), a DaemonSet for a global service (deploy.mode: global, one pod a node),
+// or a Job when a peer waits for it to complete. The pod template carries
 // the container, its volumes, init containers, host aliases and the pod-level settings.
 import type { Service } from '../spec/index.js';
 import { container } from './container.js';
@@ -13,10 +14,10 @@ import { podNamespaces } from './namespaces.js';
 import { networkLabels } from './network-policies.js';
 import { secretVolumes } from './secrets.js';
 import { HEADLESS_SUFFIX } from './services.js';
-import { serviceVolumes } from './volumes.js';
+import { hasNamedVolume, serviceVolumes } from './volumes.js';
 
 /** Which kind of workload a service becomes. */
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'Job';
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';
 
 /** The workload of one service; `waitsForJob` tells whether it needs the Job waiter's account. */
 export function workload(ctx: ExportContext, service: Service, kind: WorkloadKind): { object: KubeObject; waitsForJob: boolean } {
@@ -62,8 +63,15 @@ export function workload(ctx: ExportContext, service: Service, kind: WorkloadKin
     }
     return { object: { apiVersion: 'batch/v1', kind: 'Job', metadata, spec: { backoffLimit, template } }, waitsForJob };
   }
-  restartNamed(ctx, service);
+  restartNamed(ctx, service, kind);
   const selector = { matchLabels: selectorLabels(ctx.project.name, name) };
+  if (kind === 'DaemonSet') {
+    if (service.scale === 0) f.warn(service.name, 'scale', 'scale 0 on a global service: a DaemonSet runs one pod on every node it may (a nodeSelector that matches none runs none)');
+    if (hasNamedVolume(ctx, service)) {
+      f.warn(service.name, 'volumes', "a global service's pods, one on each node, share the named volume's one claim: more than one node needs a ReadWriteMany volume");
+    }
+    return { object: { apiVersion: 'apps/v1', kind, metadata, spec: { selector, template } }, waitsForJob };
+  }
   const replicas = replicaCount(ctx, service, kind);
   const spec =
     kind === 'StatefulSet'
@@ -72,12 +80,12 @@ export function workload(ctx: ExportContext, service: Service, kind: WorkloadKin
   return { object: { apiVersion: 'apps/v1', kind, metadata, spec }, waitsForJob };
 }
 
-/** A Deployment's or StatefulSet's pods always restart their container: other policies are named. */
-function restartNamed(ctx: ExportContext, service: Service): void {
+/** A Deployment's, StatefulSet's or DaemonSet's pods always restart their container: other policies are named. */
+function restartNamed(ctx: ExportContext, service: Service, kind: WorkloadKind): void {
   const r = service.restart;
   if (r.kind === 'always' || r.kind === 'unless-stopped') return;
   const what = r.kind === 'no' ? 'no (the default)' : `on-failure${r.maxRetries !== undefined ? `:${r.maxRetries}` : ''}`;
-  ctx.findings.warn(service.name, 'restart', `restart: ${what} cannot be kept: a Deployment's or StatefulSet's pod restarts its container whenever it exits (restartPolicy Always)`);
+  ctx.findings.warn(service.name, 'restart', `restart: ${what} cannot be kept: a ${kind === 'DaemonSet' ? "DaemonSet's" : "Deployment's or StatefulSet's"} pod restarts its container whenever it exits (restartPolicy Always)`);
 }
 
 /** hostname, extra_hosts, platform, and the keys with no pod equivalent. */

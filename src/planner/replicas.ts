@@ -82,6 +82,9 @@ function assertScalable(service: Service, count: number, fromFlag: boolean): voi
   const refuse = (what: string, hint: string): never => {
     throw new UserError('SCALE_CONFLICT', `service "${service.name}": ${what} cannot be shared by ${count} replicas (${why})`, hint);
   };
+  if (service.global) {
+    throw new UserError('SCALE_CONFLICT', `service "${service.name}" is global (deploy.mode: global): it runs one replica on each host, not ${count} (${why})`, `use --scale ${service.name}=1 (or 0), or make it replicated`);
+  }
   if (service.containerName !== undefined) refuse(`container_name "${service.containerName}"`, `remove container_name, or use --scale ${service.name}=1`);
   const fixed = fixedHostPort(service.ports);
   if (fixed !== undefined) refuse(`host port ${fixed}`, `publish a host range at least ${count} wide (e.g. "${fixed}-${fixed + count - 1}:PORT"), leave the host port out, or use --scale ${service.name}=1`);

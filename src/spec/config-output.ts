@@ -82,7 +82,7 @@ function serviceKeys(s: Service): Record<string, unknown> {
     container_name: s.containerName,
     scale: s.scale,
     depends_on: mapValues(s.dependsOn, (d) => ({ condition: d.condition, required: d.required, restart: d.restart })),
-    deploy: Object.keys(limits).length > 0 ? { resources: { limits } } : undefined,
+    deploy: Object.keys(limits).length > 0 || s.global ? compact({ mode: s.global ? 'global' : undefined, resources: Object.keys(limits).length > 0 ? { limits } : undefined }) : undefined,
     develop: s.develop
       ? {
           watch: s.develop.watch.map((w) =>

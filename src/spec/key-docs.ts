@@ -73,7 +73,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     secrets: 'Secrets to mount read-only: NAME (at /run/secrets/NAME) or {source, target, uid, gid, mode}; a relative target is under /run/secrets.',
     configs: 'Configs to mount read-only: NAME (at /NAME) or {source, target, uid, gid, mode}; the target is an absolute path.',
     devices: 'Host devices the service may use: "HOST[:CONTAINER[:PERMISSIONS]]" or {source, target, permissions}; permissions are r, w, m (default rwm).',
-    deploy: 'Only replicas (as scale) and resources.limits (cpus, memory, pids) are used by stack.',
+    deploy: 'Only mode, replicas (as scale) and resources.limits (cpus, memory, pids) are used by stack: mode replicated (the default) runs the replicas; global runs one replica on this host (a count above 1 is refused; `export kube` makes it a DaemonSet); the swarm jobs (replicated-job, global-job) are refused.',
     develop: 'watch rules for `stack watch` and `up --watch`: path, action (sync, restart, sync+restart, sync+exec, rebuild: the image built again and the service recreated), target, ignore, include, initial_sync, exec.',
     profiles: 'The service runs only when one of these profiles is active (--profile).',
     labels: 'Metadata as key: value or key=value.',

@@ -84,7 +84,7 @@ export const KEYS: Catalogue = {
   },
   extends: all(S, 'service file'),
   healthcheck: all(S, 'test interval timeout retries start_period start_interval disable'),
-  deploy: { ...all(S, 'resources replicas'), ...all(U, 'mode endpoint_mode labels rollback_config update_config restart_policy placement') },
+  deploy: { ...all(S, 'mode resources replicas'), ...all(U, 'endpoint_mode labels rollback_config update_config restart_policy placement') },
   resources: { limits: S, reservations: U },
   limits: all(S, 'cpus memory pids'),
   develop: { watch: S },

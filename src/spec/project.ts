@@ -149,6 +149,8 @@ export interface Service {
   readonly containerName?: string;
   /** `scale` / `deploy.replicas` as written (absent: 1); `up --scale` overrides it (planner/replicas.ts). */
   readonly scale?: number;
+  /** `deploy.mode: global`: at most one replica, on this host as on every node of a cluster (`export kube`: a DaemonSet). */
+  readonly global?: true;
   /** Set on replicas 2..N made by `up` (planner/replicas.ts): the service copied and which replica this is. */
   readonly replica?: { readonly of: string; readonly index: number };
   /** One entry per published port (ranges are expanded). */

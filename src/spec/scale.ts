@@ -2,6 +2,10 @@
 // be given and must agree). What a replica cannot share with another is refused here with the
 // key's place: a fixed `container_name`, a fixed host port, a fixed `ipv4_address`. `up --scale` is checked at `up`
 // (planner/replicas.ts), as compose checks it.
+// `deploy.mode`: `replicated` is the default; `global` is one replica a node, so one on this host
+// (as compose runs it: a global service runs once), and a count above 1 is refused as swarm
+// refuses replicas on a global service. The jobs (`replicated-job`, `global-job`: run until done,
+// never again) are swarm's and refused by name.
 import type { PortMapping, Service } from './project.js';
 import type { KeyPath } from './raw.js';
 import type { Report } from './report.js';
@@ -14,7 +18,7 @@ export function scaleKeys(
   ports: readonly { index: number; mappings: readonly PortMapping[] }[],
   at: (...p: (string | number)[]) => KeyPath,
   report: Report,
-): Pick<Service, 'scale'> {
+): Pick<Service, 'scale' | 'global'> {
   const read = (value: unknown, path: KeyPath, key: string): number | undefined => {
     if (value === undefined || value === null) return undefined;
     const n = parseInteger(value);
@@ -31,6 +35,23 @@ export function scaleKeys(
     });
   }
   const count = scale ?? replicas;
+  const mode = spec.deploy?.mode;
+  if (mode === 'replicated-job' || mode === 'global-job') {
+    report.error(at('deploy', 'mode'), 'UNSUPPORTED', `\`deploy.mode: ${mode}\` is a swarm job (run until done, never again), which stack does not run`, {
+      found: mode,
+      hint: "leave mode out and set restart: 'no' (or on-failure) for a service that runs once; `stack run SERVICE` runs a one-off",
+    });
+  }
+  if (mode === 'global') {
+    if (count !== undefined && count > 1) {
+      const key = scale !== undefined ? 'scale' : 'deploy.replicas';
+      report.error(scale !== undefined ? at('scale') : at('deploy', 'replicas'), 'CONFLICT', `a global service runs one replica on each host: \`${key}: ${count}\` cannot go with \`deploy.mode: global\``, {
+        found: `${key}: ${count}`,
+        hint: 'remove the count, or the mode (replicated, the default, runs the count)',
+      });
+    }
+    return { ...(count !== undefined && { scale: Math.min(count, 1) }), global: true };
+  }
   if (count === undefined) return {};
   if (count > 1) {
     const where = scale !== undefined ? `scale: ${scale}` : `deploy.replicas: ${replicas}`;

@@ -130,6 +130,7 @@ const healthcheck = level('healthcheck', {
 });
 
 const deploy = level('deploy', {
+  mode: z.enum(['replicated', 'global', 'replicated-job', 'global-job'], expecting('replicated (the default) or global')).optional(),
   replicas: integer.optional(),
   resources: level('resources', {
     limits: level('limits', { cpus: cpus.optional(), memory: bytes.optional(), pids: integer.optional() }).optional(),

@@ -14,6 +14,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -31,6 +32,7 @@ const MODELS: Record<string, Model> = {
   'v1/ServiceAccount': ServiceAccount as unknown as Model,
   'apps/v1/Deployment': Deployment as unknown as Model,
   'apps/v1/StatefulSet': StatefulSet as unknown as Model,
+  'apps/v1/DaemonSet': DaemonSet as unknown as Model,
   'batch/v1/Job': Job as unknown as Model,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as unknown as Model,
   'rbac.authorization.k8s.io/v1/Role': Role as unknown as Model,
@@ -57,7 +59,7 @@ const list = (v: unknown) => (Array.isArray(v) ? (v as Rec[]) : []);
 
 /** The pod template of a workload, or undefined. */
 export function podTemplate(o: KubeObject): { labels: Record<string, string>; spec: Rec } | undefined {
-  if (!['Deployment', 'StatefulSet', 'Job'].includes(o.kind)) return undefined;
+  if (!['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind)) return undefined;
   const t = rec(rec(o.spec).template);
   return { labels: rec(rec(t.metadata).labels) as Record<string, string>, spec: rec(t.spec) };
 }

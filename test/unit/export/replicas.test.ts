@@ -38,4 +38,23 @@ volumes: { data: {}, data2: {} }
     expect(warned(r, 'cache', 'scale')[0]).toMatch(/share/);
     expect(warned(r, 'db', 'scale')).toEqual([]);
   });
+  it('a global service (deploy.mode: global) is a DaemonSet: no replicas, its pods sharing a named claim warned', async () => {
+    const r = await exp(`
+name: p
+services:
+  agent: { image: agent, deploy: { mode: global } }
+  collector: { image: collector, deploy: { mode: global }, volumes: [spool:/spool] }
+  web: { image: nginx, deploy: { mode: replicated, replicas: 2 } }
+volumes: { spool: {} }
+`);
+    const agent = find(r, 'DaemonSet', 'agent');
+    expect(agent.spec.replicas).toBeUndefined();
+    expect(agent.spec.selector).toBeDefined();
+    expect(find(r, 'DaemonSet', 'collector').spec.template).toBeDefined();
+    expect(r.objects.some((o) => o.kind === 'StatefulSet')).toBe(false);
+    expect(warned(r, 'collector', 'volumes')[0]).toMatch(/ReadWriteMany/);
+    expect(warned(r, 'agent', 'volumes')).toEqual([]);
+    expect(find(r, 'Deployment', 'web').spec.replicas).toBe(2);
+    expect(warned(r, 'agent', 'restart')[0]).toMatch(/DaemonSet's pod restarts/);
+  });
 });

@@ -79,6 +79,10 @@ describe('expandReplicas', () => {
     const narrow = project([service('web', { ports: [{ hostIp: '127.0.0.1', hostPort: 8000, hostPortEnd: 8001, containerPort: 80, protocol: 'tcp' }] })]);
     expect(() => expandReplicas(narrow, new Map([['web', 3]]))).toThrow(/host range 8000-8001/);
     expect(() => expandReplicas(fixed, new Map([['web', 1]]))).not.toThrow();
+    const global = project([service('agent', { global: true }), service('peer')]);
+    expect(() => expandReplicas(global, new Map([['agent', 2]]))).toThrow(/"agent" is global \(deploy.mode: global\): it runs one replica on each host, not 2 \(--scale agent=2\)/);
+    expect(Object.keys(expandReplicas(global, new Map([['agent', 0]])).services)).toEqual(['peer']);
+    expect(expandReplicas(global, new Map([['agent', 1]]))).toBe(global);
   });
   test('--scale values: SERVICE=N of a known service', () => {
     expect(parseScaleOptions(['web=2', 'peer=0'], app)).toEqual(new Map([['web', 2], ['peer', 0]]));

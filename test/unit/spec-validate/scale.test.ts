@@ -48,4 +48,17 @@ describe('scale and deploy.replicas', () => {
       ],
     });
   });
+  test('deploy.mode: replicated runs the count; global runs one (a count above 1 is a CONFLICT at it); the swarm jobs are refused at mode', () => {
+    expect(web('deploy: {mode: replicated, replicas: 3}').scale).toBe(3);
+    expect('global' in web('deploy: {mode: replicated}')).toBe(false);
+    expect(web('deploy: {mode: global}')).toMatchObject({ global: true });
+    expect('scale' in web('deploy: {mode: global}')).toBe(false);
+    expect(web('deploy: {mode: global, replicas: 1}').scale).toBe(1);
+    expect(web('scale: 0\ndeploy: {mode: global}').scale).toBe(0);
+    expect(errors('deploy: {mode: global, replicas: 3}')).toEqual(['CONFLICT services.web.deploy.replicas']);
+    expect(errors('scale: 2\ndeploy: {mode: global}')).toEqual(['CONFLICT services.web.scale']);
+    expect(errors('deploy: {mode: replicated-job}')).toEqual(['UNSUPPORTED services.web.deploy.mode']);
+    expect(errors('deploy: {mode: global-job}')).toEqual(['UNSUPPORTED services.web.deploy.mode']);
+    expect(errors('deploy: {mode: everywhere}')).toEqual(['BAD_VALUE services.web.deploy.mode']);
+  });
 });
