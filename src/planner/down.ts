@@ -7,6 +7,7 @@ import type { Project } from '../spec/project.js';
 import type { LiveState } from './live.js';
 import type { Operation, Plan, RemoveProject, StopSupervisor } from './plan.js';
 import { reconcile } from './reconcile.js';
+import { opId } from './edges.js';
 
 /** The id of a down plan's first step, which stops the supervisor before any service is stopped. */
 export const STOP_SUPERVISOR_ID = 'stop-supervisor';
@@ -64,6 +65,20 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
     if (op.kind === 'remove-network') return afterStops(op);
     return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
   });
+  // What volumes' driver_opts mounted comes off once nothing of the project runs (a volume that
+  // `-v` removes is unmounted by its removal).
+  const after = removal.filter((op) => op.kind === 'stop-service' || op.kind === 'remove-service').map((op) => op.id);
+  for (const volume of Object.values(live.volumes)) {
+    if (volume.mount?.mounted !== true || removal.some((op) => op.kind === 'remove-volume' && op.volume === volume.key)) continue;
+    operations.push({
+      id: opId('unmount-volume', volume.key),
+      kind: 'unmount-volume',
+      volume: volume.key,
+      resource: `volume:${volume.key}`,
+      cause: `its ${volume.mount.kind} comes off with the project`,
+      dependsOn: after.length > 0 ? after : [stop.id],
+    });
+  }
   const waitedFor = new Set(operations.flatMap((op) => op.dependsOn));
   const last = operations.filter((op) => !waitedFor.has(op.id)).map((op) => op.id);
   const remove: RemoveProject = {

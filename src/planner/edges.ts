@@ -45,6 +45,7 @@ export function dependencies(
       case 'remove-project':
         return [];
       case 'remove-volume':
+      case 'unmount-volume':
         return [...ofKind('stop-service'), ...ofKind('remove-service')].map((s) => s.id);
       case 'create-netns':
         return [opId('remove-netns', d.service)];

@@ -68,6 +68,8 @@ export interface LiveVolume {
   readonly present: boolean;
   /** Set for an anonymous volume: the service it belongs to. */
   readonly owner?: string;
+  /** What its driver_opts mounted on the folder (its record), and whether a mount is there now. */
+  readonly mount?: { readonly kind: string; readonly device: string; readonly options: readonly string[]; readonly mounted: boolean };
 }
 
 /** Everything observed of one project. */

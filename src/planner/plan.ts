@@ -48,6 +48,12 @@ export interface RemoveVolume extends OperationBase {
   readonly volume: string;
 }
 
+/** Take what a volume's driver_opts mounted off its folder, keeping the volume: `down` without -v. */
+export interface UnmountVolume extends OperationBase {
+  readonly kind: 'unmount-volume';
+  readonly volume: string;
+}
+
 /** Create the service's named network namespace (record first, then the bind mount). */
 export interface CreateNetns extends OperationBase {
   readonly kind: 'create-netns';
@@ -133,6 +139,7 @@ export type Operation =
   | RemoveNetwork
   | CreateVolume
   | RemoveVolume
+  | UnmountVolume
   | CreateNetns
   | RemoveNetns
   | AttachVeth

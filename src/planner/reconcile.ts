@@ -102,6 +102,7 @@ const PHASES: readonly Operation['kind'][] = [
   'remove-service',
   'remove-network',
   'remove-volume',
+  'unmount-volume',
   'create-network',
   'create-volume',
   'create-netns',

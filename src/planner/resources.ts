@@ -1,5 +1,6 @@
 // Networks and volumes: what to create, recreate or remove, and why. Pure, like all the planner.
-import type { Project } from '../spec/project.js';
+import type { Project, VolumeMount } from '../spec/project.js';
+import { UserError } from '../errors.js';
 import type { LiveState } from './live.js';
 import { opId, type Draft } from './edges.js';
 import { describeChange, FIREWALL_PENDING, hashNetwork } from './hash.js';
@@ -50,7 +51,21 @@ export function planVolumes(project: Project, live: LiveState, options: Reconcil
   const wanted = Object.values(project.volumes).filter((v) => !v.external);
   for (const volume of [...wanted].sort((a, b) => (a.key < b.key ? -1 : 1))) {
     const observed = live.volumes[volume.key];
-    const cause = !observed ? 'new volume' : !observed.present ? `folder ${observed.path} gone` : undefined;
+    if (observed?.mount?.mounted === true && !sameMount(volume.mount, observed.mount)) {
+      const was = `${observed.mount.kind} ${observed.mount.device}${observed.mount.options.length ? ` (${observed.mount.options.join(',')})` : ''}`;
+      throw new UserError(
+        'VOLUME_MOUNT_CHANGED',
+        `volume ${volume.key}: its driver_opts ${volume.mount ? 'changed' : 'were removed'} while ${was} is mounted on it`,
+        '`stack down` takes the mount off (a tmpfs loses its files; a bound folder keeps them), then `up` mounts what the spec says',
+      );
+    }
+    const cause = !observed
+      ? 'new volume'
+      : !observed.present
+        ? `folder ${observed.path} gone`
+        : volume.mount !== undefined && observed.mount?.mounted !== true
+          ? `its ${volume.mount.kind} is not mounted (a down or a reboot took it off)`
+          : undefined;
     if (cause === undefined) continue;
     const resource = `volume:${volume.key}`;
     add({ id: opId('create-volume', volume.key), kind: 'create-volume', volume: volume.key, resource, cause });
@@ -68,4 +83,9 @@ export function planVolumes(project: Project, live: LiveState, options: Reconcil
       destructive: true,
     });
   }
+}
+
+/** Whether the spec's mount of a volume is the one recorded (as `up` last mounted it). */
+function sameMount(wanted: VolumeMount | undefined, recorded: { kind: string; device: string; options: readonly string[] }): boolean {
+  return wanted !== undefined && wanted.kind === recorded.kind && wanted.device === recorded.device && wanted.options.join(',') === recorded.options.join(',');
 }

@@ -19,6 +19,7 @@ export { cannotActOnStop, signalNumber, stopService, type StopOptions, type Stop
 export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';
 export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, makeVolumeFolder, renewAnonymousVolumes, volumeOwner, type MountSetup } from './mounts.js';
 export { volumesFromMounts } from './volumes-from.js';
+export { mountVolume, unmountVolume } from './volume-mount.js';
 export { checkTargets, type ServiceView, type ViewMount } from './view.js';
 export { hidesCache, serviceHides, type HidesCache } from './hidden.js';
 export { deviceRulesFor } from './devices.js';

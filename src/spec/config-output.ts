@@ -208,5 +208,7 @@ function secretRef(m: SecretMount): Record<string, unknown> {
 }
 
 function volume(v: Volume): Record<string, unknown> {
-  return compact({ name: v.name, external: v.external, labels: v.labels });
+  // A bind's device as resolved (compose-go makes it absolute too).
+  const driverOpts = v.driverOpts && v.mount?.kind === 'bind' ? { ...v.driverOpts, device: v.mount.device } : v.driverOpts;
+  return compact({ name: v.name, driver_opts: driverOpts, external: v.external, labels: v.labels });
 }

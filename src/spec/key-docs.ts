@@ -89,6 +89,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
   volume: {
     name: 'The volume name (default <project>_<key>).',
     external: 'Created outside this project: stack neither creates nor removes it.',
+    driver_opts: 'The local driver\'s mount, made when `up` makes or finds the volume unmounted and unmade by `down`: {type: tmpfs, device: tmpfs, o: "size=64m,uid=1000"} (a tmpfs of its own: its files go with `down`), or {type: none, o: bind, device: PATH} (a host folder, relative to the project folder; `down -v` leaves its files). Other types (nfs, cifs, ext4) are refused: mount them on the host and bind the folder.',
   },
   secret: {
     name: 'The name shown for it (default <project>_<key>); nothing else uses it.',

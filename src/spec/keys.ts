@@ -105,7 +105,7 @@ export const KEYS: Catalogue = {
   network: { ...all(S, 'name driver internal ipam external labels'), ...all(U, 'driver_opts enable_ipv4 enable_ipv6 attachable') },
   ipam: { ...all(S, 'config driver'), options: U },
   ipamConfig: { ...all(S, 'subnet gateway ip_range'), aux_addresses: U },
-  volume: { ...all(S, 'name driver external labels'), driver_opts: U },
+  volume: all(S, 'name driver driver_opts external labels'),
   secret: { ...all(S, 'name file environment external'), labels: C, ...all(U, 'driver driver_opts template_driver') },
   config: { ...all(S, 'name file environment content external'), labels: C, ...all(U, 'template_driver') },
   serviceSecret: all(S, 'source target uid gid mode'),

@@ -19,6 +19,7 @@ import { linkNamespaceOwners } from './namespace-modes.js';
 import { resolveLinks } from './links.js';
 import { checkSysctlModes } from './sysctls.js';
 import { asBoolean, parseBoolean } from './units.js';
+import { volumeDriverOpts } from './volume-driver.js';
 
 /** Options of `normalize`. */
 export interface NormalizeOptions {
@@ -94,7 +95,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
   checkPublishedPorts(services, report);
 
   const volumes: Record<string, Volume> = {};
-  for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {});
+  for (const [key, v] of Object.entries(declaredVolumes)) volumes[key] = volume(project, key, v ?? {}, ctx);
   const disabled = Object.keys(all).filter((name) => !enabled.has(name)).sort();
   // A network, secret or config no enabled service uses is left out, as compose-go's
   // WithoutUnnecessaryResources leaves it: `config` does not print it and `up` makes no bridge or
@@ -275,7 +276,7 @@ function network(project: string, key: string, n: NonNullable<NetworkSpec>): Net
   };
 }
 
-function volume(project: string, key: string, v: NonNullable<VolumeSpec>): Volume {
+function volume(project: string, key: string, v: NonNullable<VolumeSpec>, ctx: Parameters<typeof volumeDriverOpts>[3]): Volume {
   const external = v.external === undefined ? false : typeof v.external === 'object' ? true : asBoolean(v.external, false);
   const legacyName = typeof v.external === 'object' ? v.external.name : undefined;
   return {
@@ -283,5 +284,6 @@ function volume(project: string, key: string, v: NonNullable<VolumeSpec>): Volum
     name: v.name ?? legacyName ?? (external ? key : `${project}_${key}`),
     external,
     labels: sortKeys(listOrDict(v.labels, () => '')),
+    ...volumeDriverOpts(key, v.driver_opts, external, ctx),
   };
 }

@@ -102,6 +102,20 @@ export interface Volume {
   readonly name: string;
   readonly external: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** `driver_opts` as written (values as strings), for `config`; absent when none. */
+  readonly driverOpts?: Readonly<Record<string, string>>;
+  /** What `driver_opts` mounts on the volume's folder (runtime/volume-mount.ts); absent for a plain folder. */
+  readonly mount?: VolumeMount;
+}
+
+/** The local driver's mount of a volume (`driver_opts` type, o and device). */
+export interface VolumeMount {
+  /** tmpfs: a tmpfs of its own; bind: a host folder bound on it (type none, o bind or rbind). */
+  readonly kind: 'tmpfs' | 'bind';
+  /** The folder a bind binds (absolute: resolved against the project folder), the source name of a tmpfs. */
+  readonly device: string;
+  /** `o` split at commas, as written: mount flags (ro, nosuid, ...), bind/rbind, and a tmpfs's own options (size=64m). */
+  readonly options: readonly string[];
 }
 
 /** Everything stack needs to run one service. */

@@ -280,6 +280,7 @@ export const networkSchema = level('network', {
 export const volumeSchema = level('volume', {
   name: str.optional(),
   driver: z.enum(['local'], expecting('local (the only volume driver stack has)')).optional(),
+  driver_opts: z.record(z.string(), z.union([z.string(), z.number()]), expecting('a mapping of option: value (type, o, device)')).optional(),
   external: external.optional(),
   labels: listOrDict.optional(),
 });

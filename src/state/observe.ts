@@ -10,6 +10,7 @@
 // `ps`, `exec` and the like observe without the lock and change nothing.
 import { join } from 'node:path';
 import { readBootId } from '../sys/proc.js';
+import { mountsAt } from '../sys/mountinfo.js';
 import { listDir } from './atomic.js';
 import { holdsProjectLock } from './held-locks.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
@@ -58,7 +59,8 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
     }),
     ...volumes.records.map(async (r) => {
       const owner = r.owner !== undefined ? { owner: r.owner } : {};
-      live.volumes[r.key] = { key: r.key, name: r.name, path: r.path, present: await dirPresent(r.path), ...owner };
+      const mount = r.mount !== undefined ? { mount: { ...r.mount, mounted: mountsAt(r.path) > 0 } } : {};
+      live.volumes[r.key] = { key: r.key, name: r.name, path: r.path, present: await dirPresent(r.path), ...owner, ...mount };
     }),
   ]);
   return { ...live, services: sorted(live.services), networks: sorted(live.networks), volumes: sorted(live.volumes) };

@@ -49,9 +49,22 @@ const networkRecordShape = object(
 );
 export type NetworkRecord = Shape<typeof networkRecordShape>;
 
-/** Record of one volume (named or, with `owner`, anonymous); no boot id: volumes persist. */
+/**
+ * Record of one volume (named or, with `owner`, anonymous); no boot id: volumes persist. `mount`:
+ * what its driver_opts mount on its folder (kind tmpfs or bind; runtime/volume-mount.ts), as `up`
+ * last mounted it: `down` takes it off, and `up` mounts it again when it is not there.
+ */
 const volumeRecordShape = object(
-  { version: literal(1), kind: literal('volume'), project: string, key: string, name: string, path: string, owner: optional(string) },
+  {
+    version: literal(1),
+    kind: literal('volume'),
+    project: string,
+    key: string,
+    name: string,
+    path: string,
+    owner: optional(string),
+    mount: optional(object({ kind: string, device: string, options: array(string) })),
+  },
   true,
 );
 export type VolumeRecord = Shape<typeof volumeRecordShape>;

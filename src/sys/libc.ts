@@ -53,7 +53,7 @@ interface Bindings {
   renameat2: (oldDir: number, oldPath: string, newDir: number, newPath: string, flags: number) => number;
   setns: (fd: number, nstype: number) => number;
   unshare: (flags: number) => number;
-  mount: (source: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
+  mount: (source: string | null, target: string, fstype: string | null, flags: number, data: Buffer | null) => number;
   umount2: (target: string, flags: number) => number;
   open: (path: string, flags: number, modeType: 'uint32', mode: number) => number;
   getpid: () => number;
@@ -270,10 +270,10 @@ export function unshare(flags: number, what: string): void {
   check(lib().unshare(flags), () => `unshare(${what})`);
 }
 
-/** mount(2) without data. */
-export function mount(source: string | null, target: string, fstype: string | null, flags: number): void {
-  const call = (): string => `mount ${source ?? 'none'} on ${target} (flags 0x${flags.toString(16)})`;
-  check(lib().mount(source, target, fstype, flags, null), call);
+/** mount(2), with the file system's own options as `data` (a tmpfs's `size=64m,mode=0755`) when given. */
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data?: string): void {
+  const call = (): string => `mount ${source ?? 'none'} on ${target} (flags 0x${flags.toString(16)}${data ? `, ${data}` : ''})`;
+  check(lib().mount(source, target, fstype, flags, data ? Buffer.from(`${data}\0`) : null), call);
 }
 
 /** umount2(2). */

@@ -2,6 +2,7 @@
 // straight from /run, /sys and /proc so the check needs no tool of ours to be correct.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 
 /** One line per object, e.g. `netns stk-web-1a2b`, `link stk1a2b`, `cgroup memory/stack/p/web`, `cgroup unified/stack.monitors/p`. */
@@ -18,7 +19,9 @@ export function inventory(): string[] {
     // Monitor groups (src/runtime/cgroup/monitors.ts): the monitors and supervisor of a project.
     for (const project of subdirs(join('/sys/fs/cgroup', controller, 'stack.monitors'))) found.push(`cgroup ${controller}/stack.monitors/${project}`);
   }
-  const roots = ['/run/stack', '/var/lib/stack', '/run/netns/stk-'];
+  // The tests' own state roots are temp folders named stack-*: a volume's driver_opts mount
+  // left on one of them is a leak too.
+  const roots = ['/run/stack', '/var/lib/stack', '/run/netns/stk-', join(tmpdir(), 'stack-')];
   if (process.env.STACK_ROOT) roots.push(process.env.STACK_ROOT);
   for (const line of safeRead('/proc/self/mountinfo').split('\n')) {
     const mountPoint = line.split(' ')[4];

@@ -21,6 +21,7 @@ export const VERBS: Readonly<Record<string, readonly [running: string, done: str
   'remove-network': ['Removing', 'Removed'],
   'create-volume': ['Creating', 'Created'],
   'remove-volume': ['Removing', 'Removed'],
+  'unmount-volume': ['Unmounting', 'Unmounted'],
   'create-netns': ['Creating', 'Created'],
   'remove-netns': ['Removing', 'Removed'],
   'attach-veth': ['Attaching', 'Attached'],

@@ -7,7 +7,7 @@ import { createNetwork, removeNetwork } from './network.js';
 import { attachVeth, createNetns, detachVeth, removeNetns } from './netns.js';
 import { startService } from './start.js';
 import { removeService, stopService } from './stop.js';
-import { createVolume, removeVolume } from './volume.js';
+import { createVolume, removeVolume, unmountVolume } from './volume.js';
 import { removeProject, stopSupervisor } from './project.js';
 
 /** The handlers of every kind, acting for the run `ctx`. */
@@ -17,6 +17,7 @@ export function handlersFor(ctx: RunContext): Required<Handlers> {
     'remove-network': (op) => removeNetwork(ctx, op),
     'create-volume': (op) => createVolume(ctx, op),
     'remove-volume': (op) => removeVolume(ctx, op),
+    'unmount-volume': (op) => unmountVolume(ctx, op),
     'create-netns': (op) => createNetns(ctx, op),
     'remove-netns': (op) => removeNetns(ctx, op),
     'attach-veth': (op) => attachVeth(ctx, op),

@@ -1,15 +1,20 @@
-// create-volume and remove-volume: a named volume is a folder under the state root's lib dir
-// (docs/architecture.md "Names and places"), recorded before it is made. A new one belongs to the `user`
-// of the service that mounts it, the way an image's folder ownership carries into a docker
-// volume (postgres can then init its data dir). Removal (`down -v`) deletes folder and record.
-import { rm } from '../../sys/fs-async.js';
+// create-volume, unmount-volume and remove-volume: a named volume is a folder under the state
+// root's lib dir (docs/architecture.md "Names and places"), recorded before it is made. A new one
+// belongs to the `user` of the service that mounts it, the way an image's folder ownership
+// carries into a docker volume (postgres can then init its data dir). One with driver_opts has
+// its tmpfs or host folder mounted on that folder (runtime/volume-mount.ts) by create-volume,
+// also planned for a volume whose mount is not there (after a `down`, a reboot), and taken off
+// by unmount-volume (`down`). Removal (`down -v`) unmounts, then deletes folder and record: never
+// through a mount that stays.
+import { chown, rm } from '../../sys/fs-async.js';
+import { mountsAt } from '../../sys/mountinfo.js';
 import { relative } from 'node:path';
-import type { CreateVolume, Plan, RemoveVolume } from '../../planner/plan.js';
+import type { CreateVolume, Plan, RemoveVolume, UnmountVolume } from '../../planner/plan.js';
 import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { makeVolumeFolder, renewAnonymousVolumes, volumeOwner, volumesFromMounts } from '../../runtime/index.js';
+import { makeVolumeFolder, mountVolume, renewAnonymousVolumes, unmountVolume as unmountVolumeMounts, volumeOwner, volumesFromMounts } from '../../runtime/index.js';
 import { opId } from '../../planner/edges.js';
 import { undoing } from './undo.js';
 
@@ -58,17 +63,35 @@ function mountersOf(project: Project, key: string): string[] {
     .map((s) => s.name);
 }
 
-/** Records the named volume, then makes its folder. */
+/** Records the named volume, then makes its folder and mounts what its driver_opts say there. */
 export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<void> {
   const spec = ctx.project.volumes[op.volume];
   if (!spec) throw new Error(`volume ${op.volume} is not in the project`);
   const path = volumeDataDir(ctx.roots, spec.name);
-  await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path });
+  const recorded = ctx.live.volumes[op.volume] !== undefined;
+  const mount = spec.mount && { kind: spec.mount.kind, device: spec.mount.device, options: [...spec.mount.options] };
+  await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path, ...(mount && { mount }) });
   ctx.reached(`${op.id}:recorded`);
+  const owner = volumeOwner(ctx.project, mountersOf(ctx.project, op.volume), ctx.env.userDb);
   await undoing(
-    () => makeVolumeFolder(path, volumeOwner(ctx.project, mountersOf(ctx.project, op.volume), ctx.env.userDb)),
-    () => volumeRecords.remove(ctx.roots, ctx.project.name, op.volume),
+    async () => {
+      await makeVolumeFolder(path, owner);
+      if (spec.mount === undefined || mountsAt(path) > 0) return;
+      mountVolume(spec.name, path, spec.mount);
+      // A tmpfs of its own belongs to the service's user as a plain volume's folder does, unless
+      // its options say whose it is; a bound host folder is left as it is.
+      const given = spec.mount.options.some((o) => o.startsWith('uid=') || o.startsWith('gid='));
+      if (spec.mount.kind === 'tmpfs' && !given) await chown(path, owner.uid, owner.gid);
+    },
+    // A volume recorded before (its mount not there) keeps its record; a new one loses it.
+    () => (recorded ? Promise.resolve() : volumeRecords.remove(ctx.roots, ctx.project.name, op.volume)),
   );
+}
+
+/** Takes the volume's driver_opts mount off its folder (`down` without -v): the volume and its record stay. */
+export async function unmountVolume(ctx: RunContext, op: Pick<UnmountVolume, 'volume'>): Promise<void> {
+  const recorded = ctx.live.volumes[op.volume] ?? (await volumeRecords.read(ctx.roots, ctx.project.name, op.volume));
+  if (recorded) takeOffMounts(op.volume, recorded.path);
 }
 
 /** Deletes the volume's folder (only ever one under the state root's volumes dir), then its record. */
@@ -79,7 +102,15 @@ export async function removeVolume(ctx: RunContext, op: Pick<RemoveVolume, 'volu
     const inside = relative(base, recorded.path);
     if (inside === '' || inside.startsWith('..') || inside.includes('/'))
       throw new Error(`volume ${op.volume}: recorded folder ${recorded.path} is not under ${base}, not deleting it`);
+    // Whatever its record says: a mount on the folder (driver_opts, or one made by hand) comes
+    // off first, and one that stays keeps the folder (the walk would go into a bound host folder).
+    takeOffMounts(op.volume, recorded.path);
     await rm(recorded.path, { recursive: true, force: true });
   }
   await volumeRecords.remove(ctx.roots, ctx.project.name, op.volume);
+}
+
+/** Unmounts what is mounted on a volume's folder; throws (the folder kept) when a mount stays. */
+function takeOffMounts(volume: string, path: string): void {
+  if (mountsAt(path) > 0) unmountVolumeMounts(volume, path);
 }

@@ -3,6 +3,7 @@
 // enabled for children; otherwise v1 when memory, pids, cpu, cpuacct and freezer are mounted;
 // otherwise a UserError saying what was found. Hybrid hosts (this one) mount cgroup2 with
 // nothing useful in it and land on v1.
+import { unescapeMountField } from '../../sys/mountinfo.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
@@ -24,10 +25,6 @@ export type CgroupLayout =
   | { readonly version: 2; readonly root: string; readonly notes: readonly string[] }
   | { readonly version: 1; readonly roots: V1Roots; readonly notes: readonly string[] };
 
-/** Undoes mountinfo's octal escapes (`\040` is a space). */
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
 
 /** Parses /proc/self/mountinfo text for cgroup and cgroup2 mounts (the first mount of each wins). */
 export function parseCgroupMounts(mountinfo: string): CgroupMounts {
@@ -39,10 +36,10 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
     const mountPoint = left.split(' ')[4];
     const [fstype, , superOptions = ''] = right.split(' ');
     if (!mountPoint) continue;
-    if (fstype === 'cgroup2') unified ??= unescape(mountPoint);
+    if (fstype === 'cgroup2') unified ??= unescapeMountField(mountPoint);
     if (fstype !== 'cgroup') continue;
     for (const option of superOptions.split(',')) {
-      if ([...V1_CONTROLLERS, 'cpuset'].includes(option) && !v1.has(option)) v1.set(option, unescape(mountPoint));
+      if ([...V1_CONTROLLERS, 'cpuset'].includes(option) && !v1.has(option)) v1.set(option, unescapeMountField(mountPoint));
     }
   }
   return { ...(unified !== undefined && { unified }), v1 };

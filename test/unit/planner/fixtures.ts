@@ -95,13 +95,28 @@ export function simulate(project: Project, live: LiveState, plan: Plan): LiveSta
           if (s.veths[op.network]?.host.present) fail(op, `veth of ${s.name} still attached`);
         delete state.networks[op.network];
         break;
-      case 'create-volume':
-        state.volumes[op.volume] = { key: op.volume, name: `p_${op.volume}`, path: `/lib/${op.volume}`, present: true };
+      case 'create-volume': {
+        const m = project.volumes[op.volume]?.mount;
+        state.volumes[op.volume] = {
+          key: op.volume,
+          name: `p_${op.volume}`,
+          path: `/lib/${op.volume}`,
+          present: true,
+          ...(m && { mount: { kind: m.kind, device: m.device, options: [...m.options], mounted: true } }),
+        };
         break;
+      }
       case 'remove-volume':
         for (const s of Object.values(state.services)) if (s.process?.alive) fail(op, `${s.name} still running`);
         delete state.volumes[op.volume];
         break;
+      case 'unmount-volume': {
+        for (const s of Object.values(state.services)) if (s.process?.alive) fail(op, `${s.name} still running`);
+        const m = state.volumes[op.volume]?.mount;
+        if (!m?.mounted) fail(op, 'not mounted');
+        m!.mounted = false;
+        break;
+      }
       case 'create-netns': {
         const s = record(op.service);
         if (s.netns?.present) fail(op, 'netns exists');
@@ -140,8 +155,10 @@ export function simulate(project: Project, live: LiveState, plan: Plan): LiveSta
           if (!s.veths[key]?.host.present) fail(op, `no veth on ${key}`);
         for (const dep of Object.keys(spec.dependsOn))
           if (!state.services[dep]?.process?.alive) fail(op, `dependency ${dep} not running`);
-        for (const m of spec.volumes)
+        for (const m of spec.volumes) {
           if (m.type === 'volume' && m.source && !state.volumes[m.source]?.present) fail(op, `no volume ${m.source}`);
+          if (m.type === 'volume' && m.source && project.volumes[m.source]?.mount && !state.volumes[m.source]?.mount?.mounted) fail(op, `volume ${m.source} not mounted`);
+        }
         s.config = op.stamp;
         s.process = { pid: pid++, startTime: 1, alive: true };
         s.cgroups = [{ name: `/sys/fs/cgroup/pids/stack/p/${op.service}`, present: true }];

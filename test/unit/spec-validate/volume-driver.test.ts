@@ -1,0 +1,57 @@
+// A named volume's driver_opts as the loader reads them: a tmpfs of its own, a host folder bound
+// (relative to the project folder, `~` at home), and every other use refused at its key: another
+// type (nfs, ext4), an option of another driver, a bind without its folder or with a type, an
+// external volume given options. The mounts themselves: test/integration/up-down/volume-mounts.test.ts.
+import { describe, expect, test } from 'vitest';
+import { normalize } from '../../../src/spec/normalize.js';
+import { validate } from '../../../src/spec/validate.js';
+import { rawSpec } from './raw-spec.js';
+
+function load(volumes: string) {
+  const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n    volumes: [v:/v]\nvolumes:\n  v:\n${volumes.replace(/^/gm, '    ')}\n`, { env: { HOME: '/home/u' }, workingDir: '/proj' });
+  const structural = validate(raw).filter((d) => d.severity === 'error');
+  const { project, diagnostics } = normalize(raw, { profiles: [] });
+  const errors = [...structural, ...diagnostics.filter((d) => d.severity === 'error')].map((d) => `${d.code} ${(d.path ?? []).join('.')}`);
+  return { volume: project.volumes.v!, errors, diagnostics: [...structural, ...diagnostics] };
+}
+
+describe('volume driver_opts', () => {
+  test('a tmpfs: its options as written, mount flags and its own alike; the device its source name', () => {
+    const { volume, errors } = load('driver_opts:\n  type: tmpfs\n  device: tmpfs\n  o: "size=64m, uid=1000,noexec"');
+    expect(errors).toEqual([]);
+    expect(volume.mount).toEqual({ kind: 'tmpfs', device: 'tmpfs', options: ['size=64m', 'uid=1000', 'noexec'] });
+    expect(volume.driverOpts).toEqual({ type: 'tmpfs', device: 'tmpfs', o: 'size=64m, uid=1000,noexec' });
+    expect(load('driver_opts: {type: tmpfs}').volume.mount).toEqual({ kind: 'tmpfs', device: 'tmpfs', options: [] });
+  });
+
+  test('a bind: type none (or none given), o bind or rbind with flags, the device resolved against the project folder', () => {
+    expect(load('driver_opts: {type: none, o: bind, device: ./data}').volume.mount).toEqual({ kind: 'bind', device: '/proj/data', options: ['bind'] });
+    expect(load('driver_opts: {o: "rbind,ro", device: /srv/x}').volume.mount).toEqual({ kind: 'bind', device: '/srv/x', options: ['rbind', 'ro'] });
+    expect(load('driver_opts: {type: none, o: bind, device: ~/d}').volume.mount?.device).toBe('/home/u/d');
+  });
+
+  test('no driver_opts, or an empty mapping: a plain folder', () => {
+    expect(load('name: x').volume.mount).toBeUndefined();
+    expect(load('driver_opts: {}').volume).not.toHaveProperty('mount');
+  });
+
+  test('what stack does not mount is refused at its key, with the way around it', () => {
+    const nfs = load('driver_opts: {type: nfs, o: "addr=10.0.0.1,rw", device: ":/export"}');
+    expect(nfs.errors).toEqual(['UNSUPPORTED volumes.v.driver_opts.type']);
+    expect(nfs.diagnostics[0]?.hint).toMatch(/mount the nfs file system on the host.*type: none, o: bind/);
+    expect(nfs.volume.mount).toBeUndefined();
+    expect(load('driver_opts: {type: tmpfs, size: 3}').errors).toEqual(['UNSUPPORTED volumes.v.driver_opts.size']);
+    expect(load('driver_opts: {device: /dev/sdb1}').errors).toEqual(['MISSING_KEY volumes.v.driver_opts']);
+    expect(load('driver_opts: {type: none, o: bind}').errors).toEqual(['MISSING_KEY volumes.v.driver_opts']);
+    expect(load('driver_opts: {type: ext4, o: bind, device: /x}').errors).toEqual(['CONFLICT volumes.v.driver_opts.type']);
+    expect(load('driver_opts: {type: none, o: "bind,size=1m", device: /x}').errors).toEqual(['BAD_VALUE volumes.v.driver_opts.o']);
+    expect(load('external: true\ndriver_opts: {type: tmpfs}').errors).toEqual(['CONFLICT volumes.v.driver_opts']);
+    expect(load('driver_opts: [type=tmpfs]').errors).toEqual(['BAD_TYPE volumes.v.driver_opts']);
+  });
+
+  test('an error names its line and column in the file', () => {
+    const d = load('driver_opts:\n  type: nfs').diagnostics.find((x) => x.severity === 'error');
+    expect(d?.location).toMatchObject({ line: 8 });
+    expect(d?.location?.col).toBe(7);
+  });
+});
