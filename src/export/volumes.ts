@@ -1,6 +1,9 @@
 // Volumes: a named volume → a PersistentVolumeClaim (ReadWriteMany when two services share
 // it), an anonymous volume → an emptyDir, tmpfs (and shm_size) → an emptyDir in memory. A bind
 // mount of a host folder cannot be carried (a pod runs on some node, not on this machine).
+// A named volume whose driver_opts make it a tmpfs → an emptyDir in memory in each pod (its size
+// from `size=`), one whose driver_opts bind a host folder → a claim like any other, whose pods
+// start without the folder's files.
 import type { Mount, Service } from '../spec/index.js';
 import { meta, type ExportContext } from './context.js';
 import { labelAnnotations, projectLabels } from './labels.js';
@@ -50,9 +53,32 @@ export function borrowed(ctx: ExportContext, service: Service): { mount: Mount; 
   return out;
 }
 
-/** True when the service keeps data in a named volume (it becomes a StatefulSet). */
+/** True when the service keeps data in a named volume (it becomes a StatefulSet); a tmpfs volume keeps none. */
 export function hasNamedVolume(ctx: ExportContext, service: Service): boolean {
-  return [...service.volumes, ...borrowed(ctx, service).map((b) => b.mount)].some((m) => m.type === 'volume' && m.source !== undefined);
+  return [...service.volumes, ...borrowed(ctx, service).map((b) => b.mount)].some((m) => m.type === 'volume' && m.source !== undefined && !memoryVolume(ctx, m.source));
+}
+
+/** Whether the named volume `key` is a tmpfs of its own (driver_opts type tmpfs). */
+function memoryVolume(ctx: ExportContext, key: string): boolean {
+  return ctx.project.volumes[key]?.mount?.kind === 'tmpfs';
+}
+
+/** An emptyDir in memory for the tmpfs volume `key`, sized by its `size=` (a size in % of memory is left to the kubelet: warned). */
+function memoryDir(ctx: ExportContext, service: Service, key: string): Record<string, unknown> {
+  const size = ctx.project.volumes[key]?.mount?.options.find((o) => o.startsWith('size='))?.slice(5);
+  const quantity = size === undefined ? undefined : tmpfsQuantity(size);
+  if (size !== undefined && quantity === undefined) {
+    ctx.findings.warn(service.name, `volumes.${key}.driver_opts.o`, `tmpfs size ${size} left out: an emptyDir's sizeLimit is a quantity (e.g. 64Mi)`);
+  }
+  return { emptyDir: { medium: 'Memory', ...(quantity !== undefined ? { sizeLimit: quantity } : {}) } };
+}
+
+/** A tmpfs `size=` (bytes, or k/m/g: KiB, MiB, GiB) as a Kubernetes quantity; undefined for a share of memory (`50%`). */
+function tmpfsQuantity(size: string): string | undefined {
+  const m = /^(\d+)([kmgKMG]?)$/.exec(size);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase();
+  return unit === '' ? m[1] : `${m[1]}${unit.toUpperCase()}i`;
 }
 
 /** One PersistentVolumeClaim per named volume the exported services use (external ones excepted). */
@@ -65,6 +91,10 @@ export function claims(ctx: ExportContext): KubeObject[] {
     if (volume.external) {
       ctx.findings.warn(undefined, `volumes.${key}.external`, `no claim is written: the pods use an existing PersistentVolumeClaim named "${name}"`);
       continue;
+    }
+    if (volume.mount?.kind === 'tmpfs') continue; // an emptyDir in each pod (serviceVolumes)
+    if (volume.mount?.kind === 'bind') {
+      ctx.findings.warn(undefined, `volumes.${key}.driver_opts`, `host folder ${volume.mount.device} (bound by driver_opts) is not carried: the claim starts empty`);
     }
     const shared = users.length > 1;
     if (shared) {
@@ -125,6 +155,14 @@ export function serviceVolumes(ctx: ExportContext, service: Service): PodVolumes
       return;
     }
     const claim = ctx.names.volumes.get(m.source)!;
+    if (memoryVolume(ctx, m.source)) {
+      const name = toDnsLabel(`mem-${claim}`);
+      add(name, memoryDir(ctx, service, m.source));
+      mounts.push({ name, mountPath: m.target, ...readOnly });
+      const users = volumeUsers(ctx).get(m.source) ?? [];
+      if (users.length > 1) ctx.findings.warn(service.name, key, `volume ${m.source} (a tmpfs) becomes an emptyDir in memory in each pod: ${users.join(', ')} share one tmpfs under stack, not in a cluster`);
+      return;
+    }
     const name = toDnsLabel(`vol-${claim}`);
     add(name, { persistentVolumeClaim: { claimName: claim } });
     mounts.push({ name, mountPath: m.target, ...readOnly });
@@ -132,8 +170,9 @@ export function serviceVolumes(ctx: ExportContext, service: Service): PodVolumes
   });
   for (const { mount: m, from, readOnly: ro } of borrowed(ctx, service)) {
     const key = 'volumes_from';
-    if (m.type !== 'volume' || m.source === undefined) {
-      ctx.findings.warn(service.name, key, `${from}'s ${m.type === 'volume' ? 'anonymous volume' : m.type} at ${m.target} left out: only a named volume (a claim) can be shared between pods`);
+    if (m.type !== 'volume' || m.source === undefined || memoryVolume(ctx, m.source)) {
+      const what = m.type !== 'volume' ? m.type : m.source === undefined ? 'anonymous volume' : `tmpfs volume ${m.source}`;
+      ctx.findings.warn(service.name, key, `${from}'s ${what} at ${m.target} left out: only a named volume (a claim) can be shared between pods`);
       continue;
     }
     const claim = ctx.names.volumes.get(m.source)!;

@@ -45,8 +45,21 @@ export function planRemove(live: LiveState, options: { volumes: boolean; cause?:
  */
 export function planDown(live: LiveState, options: { volumes: boolean; runFiles?: boolean; cannotActOnStop?: ReadonlySet<string> }): Plan {
   const { removal, early } = unplugEarly(planRemove(live, options).operations, options.cannotActOnStop ?? new Set());
-  if (removal.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
   const stop: StopSupervisor = { id: STOP_SUPERVISOR_ID, kind: 'stop-supervisor', resource: 'supervisor', cause: 'stack down', dependsOn: [] };
+  // What volumes' driver_opts mounted comes off once nothing of the project runs (a volume that
+  // `-v` removes is unmounted by its removal).
+  const after = removal.filter((op) => op.kind === 'stop-service' || op.kind === 'remove-service').map((op) => op.id);
+  const unmounts: Operation[] = Object.values(live.volumes)
+    .filter((volume) => volume.mount?.mounted === true && !removal.some((op) => op.kind === 'remove-volume' && op.volume === volume.key))
+    .map((volume) => ({
+      id: opId('unmount-volume', volume.key),
+      kind: 'unmount-volume',
+      volume: volume.key,
+      resource: `volume:${volume.key}`,
+      cause: `its ${volume.mount!.kind} comes off with the project`,
+      dependsOn: after.length > 0 ? after : [stop.id],
+    }));
+  if (removal.length === 0 && unmounts.length === 0 && options.runFiles === false) return { project: live.project, operations: [] };
   // Every veth is unplugged once every service has stopped (begun once their processes are
   // gone: apply() makes these dependencies late in a teardown), so the detaches run together and
   // the executor deletes them in a few batched kernel requests (netns.ts), not one each. A
@@ -65,20 +78,7 @@ export function planDown(live: LiveState, options: { volumes: boolean; runFiles?
     if (op.kind === 'remove-network') return afterStops(op);
     return op.dependsOn.length === 0 ? { ...op, dependsOn: [stop.id] } : op;
   });
-  // What volumes' driver_opts mounted comes off once nothing of the project runs (a volume that
-  // `-v` removes is unmounted by its removal).
-  const after = removal.filter((op) => op.kind === 'stop-service' || op.kind === 'remove-service').map((op) => op.id);
-  for (const volume of Object.values(live.volumes)) {
-    if (volume.mount?.mounted !== true || removal.some((op) => op.kind === 'remove-volume' && op.volume === volume.key)) continue;
-    operations.push({
-      id: opId('unmount-volume', volume.key),
-      kind: 'unmount-volume',
-      volume: volume.key,
-      resource: `volume:${volume.key}`,
-      cause: `its ${volume.mount.kind} comes off with the project`,
-      dependsOn: after.length > 0 ? after : [stop.id],
-    });
-  }
+  operations.push(...unmounts);
   const waitedFor = new Set(operations.flatMap((op) => op.dependsOn));
   const last = operations.filter((op) => !waitedFor.has(op.id)).map((op) => op.id);
   const remove: RemoveProject = {

@@ -31,4 +31,9 @@ export interface ReconcileOptions {
   readonly noStart?: boolean;
   /** Services an `up` names that it scales to 0 (`--scale S=0`, `stack scale S=0`): their replicas go, targeted or not. */
   readonly scaledToZero?: ReadonlySet<string>;
+  /**
+   * `up` (and `plan`, which shows what it would do): a volume whose driver_opts differ from the
+   * mount on it is refused. Others (`start`, `restart`) apply no spec change and leave it mounted.
+   */
+  readonly refuseChangedMounts?: boolean;
 }

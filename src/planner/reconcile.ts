@@ -47,6 +47,7 @@ export function plan(project: Project, live: LiveState, options: UpOptions = {})
     removedCause: 'removed from the spec',
     volumeCause: 'removed from the spec',
     removeOrphans: options.removeOrphans === true,
+    refuseChangedMounts: true,
     ...(options.noStart === true && { noStart: true }),
     ...(options.scaledToZero !== undefined && options.scaledToZero.size > 0 && { scaledToZero: options.scaledToZero }),
   };

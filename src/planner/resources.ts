@@ -52,6 +52,7 @@ export function planVolumes(project: Project, live: LiveState, options: Reconcil
   for (const volume of [...wanted].sort((a, b) => (a.key < b.key ? -1 : 1))) {
     const observed = live.volumes[volume.key];
     if (observed?.mount?.mounted === true && !sameMount(volume.mount, observed.mount)) {
+      if (options.refuseChangedMounts !== true) continue; // start, restart: what is mounted stays
       const was = `${observed.mount.kind} ${observed.mount.device}${observed.mount.options.length ? ` (${observed.mount.options.join(',')})` : ''}`;
       throw new UserError(
         'VOLUME_MOUNT_CHANGED',

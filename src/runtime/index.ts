@@ -17,7 +17,7 @@ export { LAUNCHER_PATH } from './launcher-path.js';
 export { commandOf } from './launcher-config.js';
 export { cannotActOnStop, signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
 export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';
-export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, makeVolumeFolder, renewAnonymousVolumes, volumeOwner, type MountSetup } from './mounts.js';
+export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, bindBeneath, makeVolumeFolder, renewAnonymousVolumes, volumeOwner, type MountSetup } from './mounts.js';
 export { volumesFromMounts } from './volumes-from.js';
 export { mountVolume, unmountVolume } from './volume-mount.js';
 export { checkTargets, type ServiceView, type ViewMount } from './view.js';

@@ -4,11 +4,15 @@
 // what is mounted there), and taken off by `down`: a tmpfs's files go with it, a bound folder's
 // stay where they are. The removal of a volume (`down -v`) unmounts first and never walks into a
 // folder that is still a mount point: a bind's files are the host's, not the volume's.
-import { statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { KernelError, UserError } from '../errors.js';
 import type { VolumeMount } from '../spec/project.js';
 import { MNT_DETACH, MS_BIND, MS_REC, mount, umount2 } from '../sys/libc.js';
-import { mountsAt } from '../sys/mountinfo.js';
+import { mountOptionsAt, mountsAt } from '../sys/mountinfo.js';
+
+/** open(2)'s O_PATH (x86-64/arm64 Linux; Node has no constant). */
+const O_PATH = 0o10000000;
 
 const MS_RDONLY = 0x1;
 const MS_NOSUID = 0x2;
@@ -46,38 +50,92 @@ const FLAGS: Readonly<Record<string, { set?: number; clear?: number }>> = {
   nolazytime: { clear: MS_LAZYTIME },
 };
 
-/** `o` as mount(8) reads it: the flag words as mount flags, the rest as the file system's own options (in order). */
-export function mountFlags(options: readonly string[]): { flags: number; data: string[] } {
-  let flags = 0;
+/** Words of `o` that only mount(8) or fstab read (Docker's local driver drops them too). */
+const USERSPACE = /^(defaults|auto|noauto|nofail|_netdev|user|nouser|users|owner|group|x-.*|comment=.*)$/;
+
+/** `o` as mount(8) reads it: the flag words as flags to set and to clear, the rest as the file system's own options (in order). */
+export function mountFlags(options: readonly string[]): { set: number; clear: number; data: string[] } {
+  let set = 0;
+  let clear = 0;
   const data: string[] = [];
   for (const option of options) {
     const flag = FLAGS[option];
     if (flag === undefined) {
-      if (option !== 'bind' && option !== 'rbind') data.push(option);
+      if (option !== 'bind' && option !== 'rbind' && !USERSPACE.test(option)) data.push(option);
       continue;
     }
-    flags = (flags | (flag.set ?? 0)) & ~(flag.clear ?? 0);
+    set = (set | (flag.set ?? 0)) & ~(flag.clear ?? 0);
+    clear = (clear | (flag.clear ?? 0)) & ~(flag.set ?? 0);
   }
-  return { flags, data };
+  return { set, clear, data };
 }
 
-/** Mounts `m` on the volume folder `path` (which exists); `volume` names it in errors. */
-export function mountVolume(volume: string, path: string, m: VolumeMount): void {
-  const { flags, data } = mountFlags(m.options);
-  if (m.kind === 'bind') {
-    const device = statSync(m.device, { throwIfNoEntry: false });
-    if (device === undefined || !device.isDirectory()) {
-      throw new UserError(
-        'VOLUME_DEVICE',
-        `volume ${volume}: ${m.device} (driver_opts.device) is ${device === undefined ? 'not there' : 'not a folder'}`,
-        'a bind volume binds an existing host folder: make it first (mkdir -p), or name another in device',
-      );
+/** The mount flags a mount's per-mount options (mountinfo's `rw,nosuid,relatime`) stand for. */
+function flagsOf(options: readonly string[]): number {
+  return options.reduce((flags, o) => flags | (FLAGS[o]?.set ?? 0), 0);
+}
+
+/** The O_PATH descriptor of a bind's folder, walked from `beneath` one name at a time without following a link (none: opened as the host has it). */
+function openDevice(volume: string, device: string, beneath: string | undefined): number {
+  const refuse = (what: string): never => {
+    throw new UserError('VOLUME_DEVICE', `volume ${volume}: ${device} (driver_opts.device) ${what}`, 'a bind volume binds an existing host folder: make it first (mkdir -p), or name another in device');
+  };
+  const folder = (fd: number): number => {
+    const st = fstatSync(fd);
+    if (st.isSymbolicLink()) {
+      closeSync(fd);
+      refuse(`crosses a symlink below ${beneath}: a service could have put it there, so it is not followed`);
     }
-    mount(m.device, path, null, MS_BIND | (m.options.includes('rbind') ? MS_REC : 0));
-    // A bind takes its flags from a remount of itself (the kernel ignores them on the bind).
-    if (flags !== 0) {
+    if (!st.isDirectory()) {
+      closeSync(fd);
+      refuse('is not a folder');
+    }
+    return fd;
+  };
+  const open = (path: string, flags: number): number => {
+    try {
+      return openSync(path, flags);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') refuse('is not there');
+      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') refuse('is not a folder');
+      throw e;
+    }
+  };
+  if (beneath === undefined) return folder(open(device, O_PATH));
+  let dir = open(beneath, O_PATH | constants.O_DIRECTORY);
+  for (const part of relative(beneath, device).split(sep)) {
+    let next: number;
+    try {
+      next = folder(open(`/proc/self/fd/${dir}/${part}`, O_PATH | constants.O_NOFOLLOW));
+    } finally {
+      closeSync(dir);
+    }
+    dir = next;
+  }
+  return dir;
+}
+
+/**
+ * Mounts `m` on the volume folder `path` (which exists); `volume` names it in errors. A bind's
+ * folder is walked from `beneath` (the project folder, or a folder a service binds writable,
+ * that holds it: runtime/mounts.ts bindBeneath) without following a link, and bound through
+ * the descriptor the walk ends with. A tmpfs without uid= or gid= belongs to `owner`, as a
+ * plain volume's folder does.
+ */
+export function mountVolume(volume: string, path: string, m: VolumeMount, beneath: string | undefined, owner: { uid: number; gid: number }): void {
+  const { set, clear, data } = mountFlags(m.options);
+  if (m.kind === 'bind') {
+    const fd = openDevice(volume, m.device, beneath);
+    try {
+      mount(`/proc/self/fd/${fd}`, path, null, MS_BIND | (m.options.includes('rbind') ? MS_REC : 0));
+    } finally {
+      closeSync(fd);
+    }
+    // A bind takes its flags from a remount of itself, which replaces them all: the source's
+    // (a noexec, nosuid file system) are kept, the options' added or taken away.
+    if (set !== 0 || clear !== 0) {
       try {
-        mount(null, path, null, MS_BIND | MS_REMOUNT | flags);
+        mount(null, path, null, MS_BIND | MS_REMOUNT | ((flagsOf(mountOptionsAt(path) ?? []) & ~clear) | set));
       } catch (e) {
         umount2(path, MNT_DETACH);
         throw e;
@@ -85,8 +143,10 @@ export function mountVolume(volume: string, path: string, m: VolumeMount): void 
     }
     return;
   }
+  const given = (key: string) => data.some((o) => o.startsWith(`${key}=`));
+  const ownership = [...(given('uid') ? [] : [`uid=${owner.uid}`]), ...(given('gid') ? [] : [`gid=${owner.gid}`])];
   try {
-    mount(m.device, path, 'tmpfs', flags, data.join(','));
+    mount(m.device, path, 'tmpfs', set, [...data, ...ownership].join(','));
   } catch (e) {
     if (e instanceof KernelError && e.errno === 'EINVAL') {
       throw new UserError('VOLUME_OPTIONS', `volume ${volume}: the kernel refused the tmpfs options "${m.options.join(',')}" (driver_opts.o)`, 'tmpfs takes size=, nr_inodes=, mode=, uid=, gid= and mount flags such as noexec (see tmpfs(5))', { cause: e });
@@ -110,5 +170,7 @@ export function unmountVolume(volume: string, path: string): void {
       else if (e.errno !== 'EINVAL') throw e; // EINVAL: not a mount point (gone meanwhile)
     }
   }
-  if (mountsAt(path) > 0) throw new Error(`volume ${volume}: ${path} is still a mount point after unmounting it`);
+  if (mountsAt(path) > 0) {
+    throw new UserError('VOLUME_MOUNTED', `volume ${volume}: ${path} is still a mount point after unmounting it`, `see what holds it (grep ' ${path} ' /proc/self/mountinfo), unmount it, and run the command again`);
+  }
 }

@@ -64,6 +64,13 @@ export function volumeDriverOpts(
     });
     return { driverOpts: written };
   }
+  if (type === 'none') {
+    report.error(at('o'), 'MISSING_KEY', '`type: none` binds a host folder: `o` must say bind (or rbind), and `device` name the folder', {
+      expected: 'o: bind',
+      hint: 'type: none, o: bind, device: ./data',
+    });
+    return { driverOpts: written };
+  }
   if (type !== 'tmpfs') {
     report.error(at('type'), 'UNSUPPORTED', `stack mounts tmpfs and bind volumes, not \`${type}\``, {
       found: type,

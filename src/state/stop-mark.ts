@@ -18,7 +18,7 @@
 // it names has exited, which comes after the signal, which comes after the write: no reader waits
 // on the write. A file that is not there (a service started by an older version; the runtime
 // folder made by something else than a start) is written as before: a new file renamed into place.
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { open, close } from '../sys/fs-async.js';
 import { writeRuntimeJsonSync } from './atomic.js';
 import { RECORD_FILE_MODE } from './paths.js';
@@ -54,6 +54,13 @@ export function writeStopMarkSync(path: string, process: MarkedProcess): void {
     return;
   }
   try {
+    // The prepared file is a regular file of one link: anything else (a fifo, a file linked
+    // elsewhere too) is replaced by a new file, as before, never written into.
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.nlink !== 1) {
+      writeRuntimeJsonSync(path, { pid: process.pid, startTime: process.startTime });
+      return;
+    }
     const text = Buffer.from(markText(process));
     if (writeSync(fd, text, 0, text.length, 0) !== text.length) throw new Error(`${path}: short write of a stop mark`);
   } finally {

@@ -21,3 +21,38 @@ export function mountsAt(path: string, mountinfo?: string): number {
   }
   return n;
 }
+
+/** The per-mount options (`rw,nosuid,relatime`) of the mount on top at `path` (its real path); undefined when none is there. */
+export function mountOptionsAt(path: string, mountinfo?: string): string[] | undefined {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return undefined;
+  }
+  let options: string[] | undefined;
+  for (const line of (mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    const fields = line.split(' ');
+    // The later of two mounts on one point is the one on top (mountinfo lists in mount order).
+    if (fields[4] !== undefined && unescapeMountField(fields[4]) === real) options = (fields[5] ?? '').split(',');
+  }
+  return options;
+}
+
+/** The mounts strictly below `dir` (its real path), as their mount points. */
+export function mountsBelow(dir: string, mountinfo?: string): string[] {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return [];
+  }
+  const below: string[] = [];
+  for (const line of (mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    const mountPoint = line.split(' ')[4];
+    if (mountPoint === undefined) continue;
+    const point = unescapeMountField(mountPoint);
+    if (point.startsWith(`${real}/`)) below.push(point);
+  }
+  return below;
+}

@@ -6,15 +6,17 @@
 // also planned for a volume whose mount is not there (after a `down`, a reboot), and taken off
 // by unmount-volume (`down`). Removal (`down -v`) unmounts, then deletes folder and record: never
 // through a mount that stays.
-import { chown, rm } from '../../sys/fs-async.js';
-import { mountsAt } from '../../sys/mountinfo.js';
-import { relative } from 'node:path';
+import { rm } from '../../sys/fs-async.js';
+import { mountsAt, mountsBelow } from '../../sys/mountinfo.js';
+import { basename, dirname, join, relative } from 'node:path';
 import type { CreateVolume, Plan, RemoveVolume, UnmountVolume } from '../../planner/plan.js';
 import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
-import { volumeRecords } from '../../state/records.js';
+import { volumeRecords, type VolumeRecord } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { makeVolumeFolder, mountVolume, renewAnonymousVolumes, unmountVolume as unmountVolumeMounts, volumeOwner, volumesFromMounts } from '../../runtime/index.js';
+import { bindBeneath, makeVolumeFolder, mountVolume, renewAnonymousVolumes, unmountVolume as unmountVolumeMounts, volumeOwner, volumesFromMounts } from '../../runtime/index.js';
+import { existsSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
+import { UserError } from '../../errors.js';
 import { opId } from '../../planner/edges.js';
 import { undoing } from './undo.js';
 
@@ -68,24 +70,49 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
   const spec = ctx.project.volumes[op.volume];
   if (!spec) throw new Error(`volume ${op.volume} is not in the project`);
   const path = volumeDataDir(ctx.roots, spec.name);
-  const recorded = ctx.live.volumes[op.volume] !== undefined;
+  const before = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
+  if (spec.mount !== undefined) refuseMounting(spec.name, path, before);
   const mount = spec.mount && { kind: spec.mount.kind, device: spec.mount.device, options: [...spec.mount.options] };
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path, ...(mount && { mount }) });
   ctx.reached(`${op.id}:recorded`);
   const owner = volumeOwner(ctx.project, mountersOf(ctx.project, op.volume), ctx.env.userDb);
+  let made = false;
+  let mounted = false;
   await undoing(
     async () => {
+      made = !existsSync(path);
       await makeVolumeFolder(path, owner);
-      if (spec.mount === undefined || mountsAt(path) > 0) return;
-      mountVolume(spec.name, path, spec.mount);
-      // A tmpfs of its own belongs to the service's user as a plain volume's folder does, unless
-      // its options say whose it is; a bound host folder is left as it is.
-      const given = spec.mount.options.some((o) => o.startsWith('uid=') || o.startsWith('gid='));
-      if (spec.mount.kind === 'tmpfs' && !given) await chown(path, owner.uid, owner.gid);
+      if (spec.mount === undefined) return;
+      const beneath = spec.mount.kind === 'bind' ? bindBeneath(ctx.project, spec.mount.device) : undefined;
+      mountVolume(spec.name, path, spec.mount, beneath, owner);
+      mounted = true;
     },
-    // A volume recorded before (its mount not there) keeps its record; a new one loses it.
-    () => (recorded ? Promise.resolve() : volumeRecords.remove(ctx.roots, ctx.project.name, op.volume)),
+    // What it made goes (the mount, a new folder: empty once unmounted); the record is as before.
+    async () => {
+      if (mounted) unmountVolumeMounts(spec.name, path);
+      if (made) rmdirSync(path);
+      if (before !== undefined) await volumeRecords.write(ctx.roots, before);
+      else await volumeRecords.remove(ctx.roots, ctx.project.name, op.volume);
+    },
   );
+}
+
+/**
+ * What no mount of a volume's driver_opts may do: go on a mount already there (another
+ * project's volume of the same name, or one made by hand: this project's record says its own is
+ * not there), or hide the files of a volume that was a plain folder until now.
+ */
+function refuseMounting(name: string, path: string, before: VolumeRecord | undefined): void {
+  if (mountsAt(path) > 0) {
+    throw new UserError('VOLUME_MOUNTED', `volume ${name}: ${path} has a mount this project did not make (another project's volume of the same name?)`, 'give the volumes different names, or declare it `external: true` in all but one project');
+  }
+  if (before !== undefined && before.mount === undefined && existsSync(path) && readdirSync(path).length > 0) {
+    throw new UserError(
+      'VOLUME_NOT_EMPTY',
+      `volume ${name}: its driver_opts would mount over the files it holds as a plain folder (${path})`,
+      'move the files out (or remove the volume: `stack down -v`), then `up` mounts it',
+    );
+  }
 }
 
 /** Takes the volume's driver_opts mount off its folder (`down` without -v): the volume and its record stay. */
@@ -103,9 +130,27 @@ export async function removeVolume(ctx: RunContext, op: Pick<RemoveVolume, 'volu
     if (inside === '' || inside.startsWith('..') || inside.includes('/'))
       throw new Error(`volume ${op.volume}: recorded folder ${recorded.path} is not under ${base}, not deleting it`);
     // Whatever its record says: a mount on the folder (driver_opts, or one made by hand) comes
-    // off first, and one that stays keeps the folder (the walk would go into a bound host folder).
+    // off first. Then the folder is renamed aside, which the kernel refuses (EBUSY) for a mount
+    // point: a mount made meanwhile (another project's `up` of a volume of the same name) stays
+    // on the name, never under the walk; and nothing may be mounted below the folder either. A
+    // mount that stays keeps the folder: the walk would go into a bound host folder.
     takeOffMounts(op.volume, recorded.path);
-    await rm(recorded.path, { recursive: true, force: true });
+    const aside = join(dirname(recorded.path), `.removing-${basename(recorded.path)}-${process.pid}`);
+    try {
+      renameSync(recorded.path, aside);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EBUSY') throw new UserError('VOLUME_MOUNTED', `volume ${op.volume}: ${recorded.path} was mounted on again while it was being removed; it is kept`, 'run `stack down -v` again once nothing mounts it');
+      if (code !== 'ENOENT') throw e;
+    }
+    if (existsSync(aside)) {
+      const below = mountsBelow(aside);
+      if (below.length > 0) {
+        renameSync(aside, recorded.path);
+        throw new UserError('VOLUME_MOUNTED', `volume ${op.volume}: something is mounted inside it (${below.join(', ')}); it is kept`, 'unmount it, then run `stack down -v` again');
+      }
+      await rm(aside, { recursive: true, force: true });
+    }
   }
   await volumeRecords.remove(ctx.roots, ctx.project.name, op.volume);
 }

@@ -3,7 +3,7 @@
 // sees them at its targets), taken off by `down` (the tmpfs's files with it, the folder's kept),
 // mounted again by the next `up`, and `down -v` removes the volumes without touching the bound
 // folder's files. What the kernel or the host refuses fails the `up` with the volume named.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
@@ -64,11 +64,52 @@ describeRoot('volumes with driver_opts (tmpfs, bind)', () => {
     const up = await r.stack(['up', '-d']);
     expect(up.exitCode).toBe(1);
     expect(up.stderr).toContain(`volume ${r.name}_host: ${join(r.dir, 'missing')} (driver_opts.device) is not there`);
-    expect(up.stderr).toMatch(/make it first \(mkdir -p\)/);
+    expect(up.stderr).toMatch(/hint: (a bind volume binds an existing host folder|tmpfs takes size=)/);
     expect(up.stderr).toContain(`volume ${r.name}_scratch: the kernel refused the tmpfs options "size=lots" (driver_opts.o)`);
     expect(up.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    expect(mountsAt(volumeDataDir(r.roots, `${r.name}_scratch`))).toBe(0);
+    // Nothing of the failed creations is left: no mount, no folder, no record.
+    for (const v of ['scratch', 'host']) {
+      expect(mountsAt(volumeDataDir(r.roots, `${r.name}_${v}`))).toBe(0);
+      expect(existsSync(volumeDataDir(r.roots, `${r.name}_${v}`))).toBe(false);
+    }
+    const records = join(r.roots.lib, 'projects', r.name, 'volumes');
+    expect(existsSync(records) ? readdirSync(records) : []).toEqual([]);
+    await r.ok(['down', '-v']);
+    expect(r.leftovers(['app'])).toEqual([]);
+  });
+
+  it('a bound folder reached through a symlink inside the project folder is refused, never followed', async () => {
+    const r = rig();
+    mkdirSync(join(r.dir, 'outside'));
+    symlinkSync(join(r.dir, 'outside'), join(r.dir, 'data')); // a service that can write the project folder could do this
+    r.spec(APP.replace('scratch:/scratch, ', ''), 'volumes:\n  host:\n    driver_opts: {type: none, o: "bind,ro", device: ./data/}\n');
+    const up = await r.stack(['up', '-d']);
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toContain(`volume ${r.name}_host: ${join(r.dir, 'data')} (driver_opts.device) crosses a symlink below ${r.dir}`);
     expect(mountsAt(volumeDataDir(r.roots, `${r.name}_host`))).toBe(0);
+    await r.ok(['down', '-v']);
+    expect(r.leftovers(['app'])).toEqual([]);
+  });
+
+  it('a read-only bind is read-only in the service; driver_opts given to a plain volume that holds files are refused', async () => {
+    const r = rig();
+    mkdirSync(join(r.dir, 'data'));
+    r.spec(APP.replace('scratch:/scratch, ', ''), 'volumes:\n  host:\n    driver_opts: {type: none, o: "bind,ro", device: ./data}\n');
+    await r.ok(['up', '-d']);
+    const write = await r.stack(['exec', 'app', 'sh', '-c', 'echo x > /host/f']);
+    expect(write.exitCode).not.toBe(0);
+    expect(write.stderr).toMatch(/Read-only file system/);
+    await r.ok(['down', '-v']);
+
+    r.spec(APP.replace('scratch:/scratch, ', ''), 'volumes:\n  host: {}\n');
+    await r.ok(['up', '-d']);
+    await r.ok(['exec', 'app', 'sh', '-c', 'echo kept > /host/f']);
+    r.spec(APP.replace('scratch:/scratch, ', ''), 'volumes:\n  host:\n    driver_opts: {type: tmpfs}\n');
+    await r.ok(['down']);
+    const up = await r.stack(['up', '-d']);
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr).toContain(`volume ${r.name}_host: its driver_opts would mount over the files it holds as a plain folder`);
+    expect(readFileSync(join(volumeDataDir(r.roots, `${r.name}_host`), 'f'), 'utf8')).toBe('kept\n');
     await r.ok(['down', '-v']);
     expect(r.leftovers(['app'])).toEqual([]);
   });

@@ -40,6 +40,7 @@ describe('volume driver_opts', () => {
     expect(nfs.errors).toEqual(['UNSUPPORTED volumes.v.driver_opts.type']);
     expect(nfs.diagnostics[0]?.hint).toMatch(/mount the nfs file system on the host.*type: none, o: bind/);
     expect(nfs.volume.mount).toBeUndefined();
+    expect(load('driver_opts: {type: none, device: /srv/x}').errors).toEqual(['MISSING_KEY volumes.v.driver_opts.o']);
     expect(load('driver_opts: {type: tmpfs, size: 3}').errors).toEqual(['UNSUPPORTED volumes.v.driver_opts.size']);
     expect(load('driver_opts: {device: /dev/sdb1}').errors).toEqual(['MISSING_KEY volumes.v.driver_opts']);
     expect(load('driver_opts: {type: none, o: bind}').errors).toEqual(['MISSING_KEY volumes.v.driver_opts']);

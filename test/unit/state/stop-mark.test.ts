@@ -2,7 +2,8 @@
 // supervisor's reader (supervisor/files.ts readStopMark) as the whole mark or as none, never as
 // half of one; without a prepared file it is a new file, as before. The real kernel on the test's
 // temp folder.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -81,5 +82,19 @@ describe('stop marks', () => {
 
   test('preparing in a folder that is gone does nothing and does not fail', async () => {
     await expect(prepareStopMark(join(dir, 'gone', 'stopped.json'))).resolves.toBeUndefined();
+  });
+  test('a file that is not the prepared one (a second link to it, a fifo) is replaced, never written into', async () => {
+    const path = join(dir, 'stopped.json');
+    const other = join(dir, 'elsewhere');
+    writeFileSync(other, '');
+    linkSync(other, path);
+    writeStopMarkSync(path, { pid: 14, startTime: 15 });
+    expect(readFileSync(other, 'utf8')).toBe('');
+    expect(await readStopMark(path)).toEqual({ pid: 14, startTime: 15 });
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    writeStopMarkSync(fifo, { pid: 16, startTime: 17 });
+    expect(statSync(fifo).isFile()).toBe(true);
+    expect(await readStopMark(fifo)).toEqual({ pid: 16, startTime: 17 });
   });
 });
