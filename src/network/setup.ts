@@ -41,12 +41,14 @@ export interface AttachRequest {
   readonly defaultGateway?: string;
   /** An external network's bridge (another project's, or the host's); else the project's own. */
   readonly bridge?: string;
+  /** Both ends' MTU: the network's (driver_opts); absent: the kernel's default. */
+  readonly mtu?: number;
 }
 
 /** The narrow interface the executor drives: one idempotent method per plan operation. */
 export interface NetworkDriver {
-  /** Bridge `stkb…` up with the gateway address (create-network). */
-  createNetwork(project: string, network: string, allocation: NetworkAllocation): void;
+  /** Bridge `stkb…` up with the gateway address, and the network's MTU when it has one (create-network). */
+  createNetwork(project: string, network: string, allocation: NetworkAllocation, mtu?: number): void;
   /** Deletes the bridge, by the name its record holds when given; gone is success (remove-network). */
   removeNetwork(project: string, network: string, recorded?: string): Promise<void>;
   /** The service's netns `stk-<project>.<service>` (src/names.ts) with `lo` up and its ping range open (create-netns). */
@@ -126,10 +128,10 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     return index;
   };
   return {
-    createNetwork(project, network, allocation) {
+    createNetwork(project, network, allocation, mtu) {
       const bridge = bridgeName(project, network);
       const prefix = allocation.subnet.split('/')[1] ?? '32';
-      const opts = { up: true, group: projectLinkGroup(project), alias: ownerAlias(project, network) };
+      const opts = { up: true, group: projectLinkGroup(project), alias: ownerAlias(project, network), ...(mtu !== undefined && { mtu }) };
       refuseForeign(host, bridge, opts.alias);
       ignore('EEXIST', () => linkAddBridge(host, bridge, opts));
       linkSetUp(host, bridge);
@@ -179,7 +181,7 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       const alias = ownerAlias(r.project, r.network, r.service);
       const bridge = r.bridge ?? bridgeName(r.project, r.network);
       const add = (master: number): void =>
-        linkAddVeth(host, hostSide, { name: peer, netns }, { up: true, master, group: projectLinkGroup(r.project), alias });
+        linkAddVeth(host, hostSide, { name: peer, netns }, { up: true, master, group: projectLinkGroup(r.project), alias, ...(r.mtu !== undefined && { mtu: r.mtu }) });
       const attempt = (master: number): void => {
         try {
           add(master);

@@ -25,7 +25,7 @@ const SERVICE_FIELDS_NOT_HASHED_NO_IMAGE = new Set([...SERVICE_FIELDS_NOT_HASHED
 const IMAGE_DERIVED = new Set(['entrypoint', 'command', 'environment', 'working_dir', 'user', 'stop_signal', 'healthcheck', 'volumes']);
 
 /** Network fields that do not change the bridge (its key is its identity). */
-const NETWORK_FIELDS_NOT_HASHED = new Set(['key', 'labels']);
+const NETWORK_FIELDS_NOT_HASHED = new Set(['key', 'labels', 'driverOpts']);
 
 /** JSON with object keys sorted at every depth, undefined dropped: equal values, equal text. */
 export function canonicalJson(value: unknown): string {

@@ -1,4 +1,4 @@
-// The local driver's mount of a named volume (`driver_opts`, spec/volume-driver.ts), on the
+// The local driver's mount of a named volume (`driver_opts`, spec/driver-opts.ts), on the
 // volume's folder in the host's mount namespace: a tmpfs of its own, or a host folder bound on it.
 // Made before the services that use the volume start (their views bind the folder, and with it
 // what is mounted there), and taken off by `down`: a tmpfs's files go with it, a bound folder's

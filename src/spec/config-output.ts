@@ -183,6 +183,7 @@ function mount(m: Mount): Record<string, unknown> {
 function network(n: Network): Record<string, unknown> {
   return compact({
     name: n.name,
+    driver_opts: n.driverOpts,
     external: n.external,
     internal: n.internal,
     ipam: n.ipam.length > 0 ? { config: n.ipam.map((c) => compact({ subnet: c.subnet, gateway: c.gateway, ip_range: c.ipRange })) } : undefined,

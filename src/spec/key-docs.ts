@@ -83,6 +83,7 @@ export const KEY_DOCS: Partial<Record<Level, Readonly<Record<string, string>>>> 
     name: 'The bridge name stack shows (default <project>_<key>).',
     driver: 'Only bridge.',
     internal: 'No route out of this network.',
+    driver_opts: 'Bridge options: com.docker.network.driver.mtu (the MTU of the bridge and its veths; a change recreates the network); com.docker.network.bridge.host_binding_ipv4 only as 127.0.0.1, where stack publishes anyway. Other options are refused by name.',
     external: 'Created outside this project, found by `name:`: a network of another stack project on this host (addresses from that project\'s allocation; its `down` keeps it while others are attached), or else a bridge of the host (each service gives its ipv4_address). stack neither creates nor removes it.',
     ipam: 'config: [{subnet, gateway, ip_range}] to choose the addresses.',
   },

@@ -102,7 +102,7 @@ export const KEYS: Catalogue = {
   },
   dependency: all(S, 'condition required restart'),
   envFile: { ...all(S, 'path required'), format: U },
-  network: { ...all(S, 'name driver internal ipam external labels'), ...all(U, 'driver_opts enable_ipv4 enable_ipv6 attachable') },
+  network: { ...all(S, 'name driver driver_opts internal ipam external labels'), ...all(U, 'enable_ipv4 enable_ipv6 attachable') },
   ipam: { ...all(S, 'config driver'), options: U },
   ipamConfig: { ...all(S, 'subnet gateway ip_range'), aux_addresses: U },
   volume: all(S, 'name driver driver_opts external labels'),

@@ -19,7 +19,7 @@ import { linkNamespaceOwners } from './namespace-modes.js';
 import { resolveLinks } from './links.js';
 import { checkSysctlModes } from './sysctls.js';
 import { asBoolean, parseBoolean } from './units.js';
-import { volumeDriverOpts } from './volume-driver.js';
+import { networkDriverOpts, volumeDriverOpts } from './driver-opts.js';
 
 /** Options of `normalize`. */
 export interface NormalizeOptions {
@@ -84,7 +84,7 @@ export function normalize(raw: RawSpec, opts: NormalizeOptions = {}): { project:
 
   const networks: Record<string, Network> = {};
   for (const [key, n] of Object.entries(declaredNetworks)) {
-    networks[key] = network(project, key, n ?? {});
+    networks[key] = network(project, key, n ?? {}, report);
     checkLinkLocalKey(key, n ?? {}, report);
   }
   const usesDefault = Object.values(services).some((s) => 'default' in s.networks);
@@ -255,7 +255,7 @@ function checkLinkLocalKey(key: string, n: NonNullable<NetworkSpec>, report: Rep
   });
 }
 
-function network(project: string, key: string, n: NonNullable<NetworkSpec>): Network {
+function network(project: string, key: string, n: NonNullable<NetworkSpec>, report?: Report): Network {
   const external = n.external === undefined ? false : typeof n.external === 'object' ? true : asBoolean(n.external, false);
   const legacyName = typeof n.external === 'object' ? n.external.name : undefined;
   return {
@@ -273,6 +273,7 @@ function network(project: string, key: string, n: NonNullable<NetworkSpec>): Net
       }),
     ),
     labels: sortKeys(listOrDict(n.labels, () => '')),
+    ...networkDriverOpts(key, n.driver_opts, external, report),
   };
 }
 

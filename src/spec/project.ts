@@ -87,6 +87,10 @@ export interface Network {
   /** ipam.config[].subnet/gateway/ip_range as given (IPAM picks a subnet when empty). */
   readonly ipam: readonly IpamConfig[];
   readonly labels: Readonly<Record<string, string>>;
+  /** `driver_opts` as written (values as strings), for `config`; absent when none. Not hashed: what they mean is (mtu). */
+  readonly driverOpts?: Readonly<Record<string, string>>;
+  /** The bridge's and its veths' MTU (driver_opts com.docker.network.driver.mtu); absent: the kernel's 1500. */
+  readonly mtu?: number;
 }
 
 export interface IpamConfig {

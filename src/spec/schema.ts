@@ -269,6 +269,7 @@ export const networkSchema = level('network', {
   driver: z.enum(['bridge'], expecting('bridge (the only driver stack has)')).optional(),
   internal: bool.optional(),
   external: external.optional(),
+  driver_opts: z.record(z.string(), z.union([z.string(), z.number()]), expecting('a mapping of option: value (com.docker.network.driver.mtu)')).optional(),
   ipam: level('ipam', {
     driver: z.enum(['default'], expecting('default (the only IPAM driver stack has)')).optional(),
     config: z.array(level('ipamConfig', { subnet: str.optional(), gateway: str.optional(), ip_range: str.optional() })).optional(),

@@ -68,6 +68,7 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
         ...(routed === op.network ? { defaultGateway: allocation.gateway } : {}),
         // An external network: the bridge of the project that owns it, or the host's (network/external.ts).
         ...(allocation.bridge !== undefined && { bridge: allocation.bridge }),
+        ...(ctx.project.networks[op.network]?.mtu !== undefined && { mtu: ctx.project.networks[op.network]!.mtu! }),
       }),
     () => detachVeth(ctx, op),
   );

@@ -44,7 +44,7 @@ export async function createNetwork(ctx: RunContext, op: CreateNetwork): Promise
   mark('network: recorded');
   await undoing(
     async () => {
-      ctx.network().createNetwork(project, op.network, allocation);
+      ctx.network().createNetwork(project, op.network, allocation, spec.mtu);
       mark('network: bridge made');
     },
     () => removeNetwork(ctx, op),

@@ -1,11 +1,13 @@
-// A named volume's `driver_opts`, as the local driver of Docker reads them: `type`, `o` and
+// A network's `driver_opts` (Docker's bridge driver options): the MTU of the bridge and its
+// veths; `host_binding_ipv4` only as stack publishes anyway (127.0.0.1); each other option
+// refused by name. Below, a named volume's `driver_opts`, as the local driver of Docker reads them: `type`, `o` and
 // `device`, the three arguments of mount(8) (`mount -t TYPE -o O DEVICE <the volume's folder>`).
 // stack mounts two of its kinds: a tmpfs of the volume's own (`type: tmpfs`), and a host folder
 // bound on it (`type: none`, `o: bind`; the folder relative to the project folder, as compose-go
 // resolves it). Any other type (nfs, cifs, ext4 on a device) is refused by name with the way
 // around it: mount it on the host and bind that folder. Checked here with each key's place; what
 // only the kernel can judge (a tmpfs size it refuses, a folder that is gone) is said by `up`.
-import type { Volume, VolumeMount } from './project.js';
+import type { Network, Volume, VolumeMount } from './project.js';
 import type { Report } from './report.js';
 import { hostPath } from './mounts.js';
 
@@ -81,4 +83,45 @@ export function volumeDriverOpts(
   }
   const mount: VolumeMount = { kind: 'tmpfs', device: written.device ?? 'tmpfs', options };
   return failed ? { driverOpts: written } : { driverOpts: written, mount };
+}
+
+/** The bridge options stack has no equivalent for, and what to do instead. */
+const NETWORK_REFUSED: Readonly<Record<string, string>> = {
+  'com.docker.network.bridge.name': 'stack names its bridges stkb<hash> (docs: names and places); compose shows the network by its name',
+  'com.docker.network.bridge.enable_icc': 'services on one network always reach each other; put those that must not on different networks',
+  'com.docker.network.bridge.enable_ip_masquerade': 'internal: true cuts the network off the outside',
+};
+
+/** What `driver_opts` of network `key` make of it; errors go to `report`. */
+export function networkDriverOpts(key: string, opts: Readonly<Record<string, string | number>> | undefined, external: boolean, report: Report | undefined): Pick<Network, 'driverOpts' | 'mtu'> {
+  if (opts === undefined || typeof opts !== 'object' || Array.isArray(opts) || report === undefined) return {};
+  const written = Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, String(v)]));
+  if (Object.keys(written).length === 0) return {};
+  const at = (...p: string[]) => ['networks', key, 'driver_opts', ...p];
+  if (external) {
+    report.error(at(), 'CONFLICT', "an external network is made outside this project: its `driver_opts` are not this project's to give", { hint: 'remove driver_opts, or external' });
+    return { driverOpts: written };
+  }
+  let mtu: number | undefined;
+  for (const [option, value] of Object.entries(written)) {
+    if (option === 'com.docker.network.driver.mtu') {
+      const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+      if (Number.isInteger(n) && n >= 68 && n <= 65535) mtu = n;
+      else report.error(at(option), 'BAD_VALUE', 'an MTU is a whole number of bytes from 68 to 65535', { found: value, expected: 'e.g. 1400' });
+    } else if (option === 'com.docker.network.bridge.host_binding_ipv4') {
+      if (value !== '127.0.0.1') {
+        report.error(at(option), 'UNSUPPORTED', `stack publishes ports on 127.0.0.1 unless a port names its address; a network-wide ${value} is not supported`, {
+          found: value,
+          expected: '127.0.0.1 (what stack does anyway)',
+          hint: `name the address in each port: ports: ["${value}:8080:80"]`,
+        });
+      }
+    } else {
+      report.error(at(option), 'UNSUPPORTED', `\`${option}\` is no bridge option stack has`, {
+        expected: 'com.docker.network.driver.mtu, or com.docker.network.bridge.host_binding_ipv4: 127.0.0.1',
+        ...(NETWORK_REFUSED[option] !== undefined && { hint: NETWORK_REFUSED[option] }),
+      });
+    }
+  }
+  return { driverOpts: written, ...(mtu !== undefined && { mtu }) };
 }

@@ -1,4 +1,5 @@
-// A named volume's driver_opts as the loader reads them: a tmpfs of its own, a host folder bound
+// driver_opts as the loader reads them. Of a network: its MTU, host_binding_ipv4 only as 127.0.0.1,
+// every other bridge option refused by name. Of a named volume: a tmpfs of its own, a host folder bound
 // (relative to the project folder, `~` at home), and every other use refused at its key: another
 // type (nfs, ext4), an option of another driver, a bind without its folder or with a type, an
 // external volume given options. The mounts themselves: test/integration/up-down/volume-mounts.test.ts.
@@ -6,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { normalize } from '../../../src/spec/normalize.js';
 import { validate } from '../../../src/spec/validate.js';
 import { rawSpec } from './raw-spec.js';
+import { hashNetwork } from '../../../src/planner/hash.js';
 
 function load(volumes: string) {
   const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n    volumes: [v:/v]\nvolumes:\n  v:\n${volumes.replace(/^/gm, '    ')}\n`, { env: { HOME: '/home/u' }, workingDir: '/proj' });
@@ -54,5 +56,40 @@ describe('volume driver_opts', () => {
     const d = load('driver_opts:\n  type: nfs').diagnostics.find((x) => x.severity === 'error');
     expect(d?.location).toMatchObject({ line: 8 });
     expect(d?.location?.col).toBe(7);
+  });
+});
+
+function loadNetwork(network: string) {
+  const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n    networks: [n]\nnetworks:\n  n:\n${network.replace(/^/gm, '    ')}\n`, { env: {}, workingDir: '/proj' });
+  const structural = validate(raw).filter((d) => d.severity === 'error');
+  const { project, diagnostics } = normalize(raw, { profiles: [] });
+  const errors = [...structural, ...diagnostics.filter((d) => d.severity === 'error')].map((d) => `${d.code} ${(d.path ?? []).join('.')}`);
+  return { network: project.networks.n!, errors, diagnostics: [...structural, ...diagnostics] };
+}
+
+describe('network driver_opts', () => {
+  test('the MTU of the bridge and its veths; host_binding_ipv4 as stack publishes anyway; nothing else', () => {
+    expect(loadNetwork('driver_opts: {com.docker.network.driver.mtu: 1400}').network).toMatchObject({ mtu: 1400, driverOpts: { 'com.docker.network.driver.mtu': '1400' } });
+    expect(loadNetwork('driver_opts: {com.docker.network.driver.mtu: "9000"}').network.mtu).toBe(9000);
+    const bound = loadNetwork('driver_opts: {com.docker.network.bridge.host_binding_ipv4: 127.0.0.1}');
+    expect(bound.errors).toEqual([]);
+    expect(bound.network).not.toHaveProperty('mtu');
+    expect(loadNetwork('driver_opts: {com.docker.network.driver.mtu: 40}').errors).toEqual(['BAD_VALUE networks.n.driver_opts.com.docker.network.driver.mtu']);
+    expect(loadNetwork('driver_opts: {com.docker.network.driver.mtu: big}').errors).toEqual(['BAD_VALUE networks.n.driver_opts.com.docker.network.driver.mtu']);
+    const all = loadNetwork('driver_opts: {com.docker.network.bridge.host_binding_ipv4: 0.0.0.0}');
+    expect(all.errors).toEqual(['UNSUPPORTED networks.n.driver_opts.com.docker.network.bridge.host_binding_ipv4']);
+    expect(all.diagnostics[0]?.hint).toContain('ports: ["0.0.0.0:8080:80"]');
+    const named = loadNetwork('driver_opts: {com.docker.network.bridge.name: br-app, foo: bar}');
+    expect(named.errors).toEqual(['UNSUPPORTED networks.n.driver_opts.com.docker.network.bridge.name', 'UNSUPPORTED networks.n.driver_opts.foo']);
+    expect(named.diagnostics[0]?.hint).toMatch(/stkb/);
+    expect(loadNetwork('external: true\nname: other\ndriver_opts: {com.docker.network.driver.mtu: 1400}').errors).toEqual(['CONFLICT networks.n.driver_opts']);
+  });
+
+  test('the MTU is part of the network\'s stamp (a change recreates it); the options as written are not', () => {
+    const plain = loadNetwork('internal: false').network;
+    const small = loadNetwork('driver_opts: {com.docker.network.driver.mtu: 1400}').network;
+    const same = loadNetwork('driver_opts: {com.docker.network.bridge.host_binding_ipv4: 127.0.0.1}').network;
+    expect(hashNetwork(small).hash).not.toBe(hashNetwork(plain).hash);
+    expect(hashNetwork(same).hash).toBe(hashNetwork(plain).hash);
   });
 });

@@ -1,0 +1,40 @@
+// A network's MTU (driver_opts com.docker.network.driver.mtu) on the real kernel, through the
+// CLI: the bridge, the host side of each veth and the service's eth0 carry it; changing it
+// recreates the network (and re-plugs its services), and removing it brings the kernel's 1500 back.
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { describeRoot } from '../../harness/require.js';
+import { bridgeName, vethHostName } from '../../../src/names.js';
+import { rigPerTest } from './rig.js';
+
+const rig = rigPerTest();
+
+const mtuOf = (link: string): number => Number(readFileSync(`/sys/class/net/${link}/mtu`, 'utf8'));
+/** eth0's MTU as the service sees it, asked of the kernel over netlink from inside (its /sys is the host's sysfs, bound read-only: it lists the host's links). */
+const MTU_INSIDE = ['exec', 'app', 'sh', '-c', "ip -o link show eth0 | sed 's/.* mtu \\([0-9]*\\).*/\\1/'"];
+const APP = '  app:\n    command: sleep 3600\n';
+
+describeRoot('network driver_opts: the MTU', () => {
+  it('is the bridge\'s, its veths\' and the service\'s eth0; a change recreates the network', async () => {
+    const r = rig();
+    r.spec(APP, 'networks:\n  default:\n    driver_opts:\n      com.docker.network.driver.mtu: 1400\n');
+    await r.ok(['up', '-d']);
+    expect(mtuOf(bridgeName(r.name, 'default'))).toBe(1400);
+    expect(mtuOf(vethHostName(r.name, 'app', 'default'))).toBe(1400);
+    expect((await r.ok(MTU_INSIDE)).stdout.trim()).toBe('1400');
+
+    r.spec(APP, 'networks:\n  default:\n    driver_opts:\n      com.docker.network.driver.mtu: 1300\n');
+    const plan = await r.ok(['plan']);
+    expect(plan.stdout).toMatch(/create-network\s+network:default\s+.*mtu/);
+    await r.ok(['up', '-d']);
+    expect(mtuOf(bridgeName(r.name, 'default'))).toBe(1300);
+    expect((await r.ok(MTU_INSIDE)).stdout.trim()).toBe('1300');
+
+    r.spec(APP);
+    await r.ok(['up', '-d']);
+    expect(mtuOf(bridgeName(r.name, 'default'))).toBe(1500);
+    expect((await r.ok(MTU_INSIDE)).stdout.trim()).toBe('1500');
+    await r.ok(['down']);
+    expect(r.leftovers(['app'])).toEqual([]);
+  });
+});
