@@ -134,8 +134,31 @@ static void mask(const char *path) {
   else view_mount("/dev/null", path, NULL, MS_BIND, NULL);
 }
 
+/* The host's sysfs lists the host's network links: its net folders show the network namespace
+ * of whoever mounted it. A sysfs mounted here, in the service's own (this runs after
+ * enter_netns), lists the service's links (lo, eth0...): its class/net and devices/virtual/net
+ * are bound over the host's, read-only, as a container's fresh sysfs shows them. Staged under
+ * the view's /dev, which is the view's own tmpfs, and taken away again. */
+static void own_net_in_sys(void) {
+  static const char staging[] = "/dev/.stack-sysfs";
+  view_mkdir(staging, 0500);
+  view_mount("sysfs", staging, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  static const char *const dirs[] = {"class/net", "devices/virtual/net", NULL};
+  for (const char *const *d = dirs; *d; d++) {
+    char from[PATH_MAX], to[PATH_MAX];
+    snprintf(from, sizeof from, "%s/%s", staging, *d);
+    snprintf(to, sizeof to, "/sys/%s", *d);
+    struct stat st;
+    if (lstat(from, &st) < 0 || lstat(to, &st) < 0) continue; /* a kernel without it */
+    view_mount(from, to, NULL, MS_BIND, NULL); /* read-only as the sysfs it comes from */
+  }
+  if (umount2(staging, MNT_DETACH) < 0) fail("view", errno, "detach the staged sysfs");
+  if (rmdir(staging) < 0) fail("view", errno, "rmdir %s", staging);
+}
+
 static void build_sys_and_proc(void) {
   bind_host_readonly("/sys");
+  own_net_in_sys();
   /* Docker's masks, and the kernel's debug filesystems a recursive bind brings along (Docker's
    * fresh sysfs has none): debugfs, tracefs, securityfs, bpffs, pstore (crash logs), configfs. */
   static const char *const sys_masked[] = {"/sys/firmware", "/sys/devices/virtual/powercap", "/sys/kernel/debug",

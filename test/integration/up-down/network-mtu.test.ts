@@ -1,6 +1,7 @@
 // A network's MTU (driver_opts com.docker.network.driver.mtu) on the real kernel, through the
 // CLI: the bridge, the host side of each veth and the service's eth0 carry it; changing it
 // recreates the network (and re-plugs its services), and removing it brings the kernel's 1500 back.
+// The service's /sys shows its own links (launcher/view.c own_net_in_sys), the MTU among them.
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
@@ -10,7 +11,7 @@ import { rigPerTest } from './rig.js';
 const rig = rigPerTest();
 
 const mtuOf = (link: string): number => Number(readFileSync(`/sys/class/net/${link}/mtu`, 'utf8'));
-/** eth0's MTU as the service sees it, asked of the kernel over netlink from inside (its /sys is the host's sysfs, bound read-only: it lists the host's links). */
+/** eth0's MTU as the service sees it, asked of the kernel over netlink from inside. */
 const MTU_INSIDE = ['exec', 'app', 'sh', '-c', "ip -o link show eth0 | sed 's/.* mtu \\([0-9]*\\).*/\\1/'"];
 const APP = '  app:\n    command: sleep 3600\n';
 
@@ -22,6 +23,9 @@ describeRoot('network driver_opts: the MTU', () => {
     expect(mtuOf(bridgeName(r.name, 'default'))).toBe(1400);
     expect(mtuOf(vethHostName(r.name, 'app', 'default'))).toBe(1400);
     expect((await r.ok(MTU_INSIDE)).stdout.trim()).toBe('1400');
+    // Its /sys lists its own links (a sysfs of its network namespace), not the host's bridges and veths.
+    const sys = await r.ok(['exec', 'app', 'sh', '-c', 'ls /sys/class/net /sys/devices/virtual/net; cat /sys/class/net/eth0/mtu']);
+    expect(sys.stdout.trim().split(/\s+/)).toEqual(['/sys/class/net:', 'eth0', 'lo', '/sys/devices/virtual/net:', 'eth0', 'lo', '1400']);
 
     r.spec(APP, 'networks:\n  default:\n    driver_opts:\n      com.docker.network.driver.mtu: 1300\n');
     const plan = await r.ok(['plan']);
