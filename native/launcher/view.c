@@ -137,12 +137,19 @@ static void mask(const char *path) {
 /* The host's sysfs lists the host's network links: its net folders show the network namespace
  * of whoever mounted it. A sysfs mounted here, in the service's own (this runs after
  * enter_netns), lists the service's links (lo, eth0...): its class/net and devices/virtual/net
- * are bound over the host's, read-only, as a container's fresh sysfs shows them. Staged under
- * the view's /dev, which is the view's own tmpfs, and taken away again. */
+ * are bound over the host's, read-only, as a container's fresh sysfs shows them (the host's
+ * physical devices stay visible under /sys/devices, as the rest of the host's sysfs). Staged
+ * under the view's /dev, which is the view's own tmpfs, and taken away again. Where the kernel
+ * refuses this sysfs (EPERM, EACCES: a namespace this launcher may not mount in), the host's
+ * folders stay, as before. */
 static void own_net_in_sys(void) {
   static const char staging[] = "/dev/.stack-sysfs";
   view_mkdir(staging, 0500);
-  view_mount("sysfs", staging, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  if (mount("sysfs", staging, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+    if (errno != EPERM && errno != EACCES) fail("view", errno, "mount sysfs on %s", staging);
+    if (rmdir(staging) < 0) fail("view", errno, "rmdir %s", staging);
+    return;
+  }
   static const char *const dirs[] = {"class/net", "devices/virtual/net", NULL};
   for (const char *const *d = dirs; *d; d++) {
     char from[PATH_MAX], to[PATH_MAX];

@@ -11,7 +11,7 @@ import { addrAdd } from './addr.js';
 import { handleHere, openHandle, withHandle, type Handle } from './handle.js';
 import { openPingGroupRange, openPingGroupRangeHere } from './ping-group.js';
 import type { IpamRecord, NetworkAllocation } from './ipam.js';
-import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkDelOffThread, linkGet, linkIndex, linkList, linkSetUp } from './link.js';
+import { linkAddBridge, linkAddVeth, linkDel, linkDelGroup, linkDelMany, linkDelOffThread, linkGet, linkIndex, linkList, linkSetMtu, linkSetUp } from './link.js';
 import { netnsAdd, netnsDelete } from './netns.js';
 import { routeAddDefault } from './route.js';
 
@@ -131,9 +131,14 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
     createNetwork(project, network, allocation, mtu) {
       const bridge = bridgeName(project, network);
       const prefix = allocation.subnet.split('/')[1] ?? '32';
-      const opts = { up: true, group: projectLinkGroup(project), alias: ownerAlias(project, network), ...(mtu !== undefined && { mtu }) };
+      const opts = { up: true, group: projectLinkGroup(project), alias: ownerAlias(project, network) };
       refuseForeign(host, bridge, opts.alias);
       ignore('EEXIST', () => linkAddBridge(host, bridge, opts));
+      // Set on the bridge once made, not in the request that makes it: the kernel keeps a bridge's
+      // MTU as the user's (and not its smallest port's, 1500 once it has none) only when a change
+      // sets it (br_change_mtu), and a value equal to the one given at creation changes nothing.
+      // A bridge kept for other projects' guests (EEXIST) takes the new one too.
+      if (mtu !== undefined) linkSetMtu(host, bridge, mtu);
       linkSetUp(host, bridge);
       ignore('EEXIST', () => addrAdd(host, bridge, `${allocation.gateway}/${prefix}`));
     },
@@ -180,8 +185,11 @@ export function openNetworkDriver(hostNetns?: string): NetworkDriver {
       const netns = netnsName(r.project, r.service);
       const alias = ownerAlias(r.project, r.network, r.service);
       const bridge = r.bridge ?? bridgeName(r.project, r.network);
+      // On an external network (another project's bridge, or the host's), the MTU its owner gave
+      // the bridge: a larger one on this veth would have the bridge drop the frames it cannot pass.
+      const mtu = r.mtu ?? (r.bridge !== undefined ? linkGet(host, r.bridge)?.mtu : undefined);
       const add = (master: number): void =>
-        linkAddVeth(host, hostSide, { name: peer, netns }, { up: true, master, group: projectLinkGroup(r.project), alias, ...(r.mtu !== undefined && { mtu: r.mtu }) });
+        linkAddVeth(host, hostSide, { name: peer, netns }, { up: true, master, group: projectLinkGroup(r.project), alias, ...(mtu !== undefined && mtu !== 1500 && { mtu }) });
       const attempt = (master: number): void => {
         try {
           add(master);

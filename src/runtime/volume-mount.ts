@@ -9,7 +9,7 @@ import { relative, sep } from 'node:path';
 import { KernelError, UserError } from '../errors.js';
 import type { VolumeMount } from '../spec/project.js';
 import { MNT_DETACH, MS_BIND, MS_REC, mount, umount2 } from '../sys/libc.js';
-import { mountOptionsAt, mountsAt } from '../sys/mountinfo.js';
+import { mountOptionsAt, mountsAt, mountsBelow } from '../sys/mountinfo.js';
 
 /** open(2)'s O_PATH (x86-64/arm64 Linux; Node has no constant). */
 const O_PATH = 0o10000000;
@@ -21,6 +21,7 @@ const MS_NOEXEC = 0x8;
 const MS_SYNCHRONOUS = 0x10;
 const MS_REMOUNT = 0x20;
 const MS_DIRSYNC = 0x80;
+const MS_NOSYMFOLLOW = 0x100;
 const MS_NOATIME = 0x400;
 const MS_NODIRATIME = 0x800;
 const MS_RELATIME = 0x200000;
@@ -47,6 +48,8 @@ const FLAGS: Readonly<Record<string, { set?: number; clear?: number }>> = {
   relatime: { set: MS_RELATIME },
   strictatime: { set: MS_STRICTATIME },
   lazytime: { set: MS_LAZYTIME },
+  nosymfollow: { set: MS_NOSYMFOLLOW },
+  symfollow: { clear: MS_NOSYMFOLLOW },
   nolazytime: { clear: MS_LAZYTIME },
 };
 
@@ -132,10 +135,16 @@ export function mountVolume(volume: string, path: string, m: VolumeMount, beneat
       closeSync(fd);
     }
     // A bind takes its flags from a remount of itself, which replaces them all: the source's
-    // (a noexec, nosuid file system) are kept, the options' added or taken away.
+    // (a noexec, nosuid file system) are kept, the options' added or taken away; with rbind,
+    // each mount it brought along gets them too (a remount changes one mount).
     if (set !== 0 || clear !== 0) {
       try {
-        mount(null, path, null, MS_BIND | MS_REMOUNT | ((flagsOf(mountOptionsAt(path) ?? []) & ~clear) | set));
+        const points = m.options.includes('rbind') ? [path, ...mountsBelow(path)] : [path];
+        for (const point of points) {
+          const current = mountOptionsAt(point);
+          if (current === undefined) throw new Error(`volume ${volume}: the mount on ${point} is not in /proc/self/mountinfo after the bind`);
+          mount(null, point, null, MS_BIND | MS_REMOUNT | ((flagsOf(current) & ~clear) | set));
+        }
       } catch (e) {
         umount2(path, MNT_DETACH);
         throw e;

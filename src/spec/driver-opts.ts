@@ -12,7 +12,7 @@ import type { Report } from './report.js';
 import { hostPath } from './mounts.js';
 
 /** The options of a bind: bind or rbind, then flags applied by a remount. */
-const BIND_OPTIONS = new Set(['bind', 'rbind', 'ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'noatime', 'atime', 'nodiratime', 'diratime', 'relatime', 'strictatime']);
+const BIND_OPTIONS = new Set(['bind', 'rbind', 'ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'noatime', 'atime', 'nodiratime', 'diratime', 'relatime', 'strictatime', 'nosymfollow', 'symfollow']);
 /** The local driver's options; anything else is another driver's. */
 const KEYS = new Set(['type', 'o', 'device']);
 

@@ -52,7 +52,9 @@ export type NetworkRecord = Shape<typeof networkRecordShape>;
 /**
  * Record of one volume (named or, with `owner`, anonymous); no boot id: volumes persist. `mount`:
  * what its driver_opts mount on its folder (kind tmpfs or bind; runtime/volume-mount.ts), as `up`
- * last mounted it: `down` takes it off, and `up` mounts it again when it is not there.
+ * last mounted it, and the mount's id (mountinfo) once made: only that mount is the project's
+ * (another project's volume of the same name may mount there too). `down` takes it off, and `up`
+ * mounts it again when it is not there.
  */
 const volumeRecordShape = object(
   {
@@ -63,7 +65,7 @@ const volumeRecordShape = object(
     name: string,
     path: string,
     owner: optional(string),
-    mount: optional(object({ kind: string, device: string, options: array(string) })),
+    mount: optional(object({ kind: string, device: string, options: array(string), id: optional(integer(0)) })),
   },
   true,
 );

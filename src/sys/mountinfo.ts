@@ -56,3 +56,21 @@ export function mountsBelow(dir: string, mountinfo?: string): string[] {
   }
   return below;
 }
+
+/** The mount on top at `path` (its real path): its id (mountinfo's first field), file system type and source; undefined when none. */
+export function topMountAt(path: string, mountinfo?: string): { id: number; fstype: string; source: string } | undefined {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return undefined;
+  }
+  let top: { id: number; fstype: string; source: string } | undefined;
+  for (const line of (mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    const fields = line.split(' ');
+    if (fields[4] === undefined || unescapeMountField(fields[4]) !== real) continue;
+    const dash = fields.indexOf('-');
+    top = { id: Number(fields[0]), fstype: fields[dash + 1] ?? '', source: unescapeMountField(fields[dash + 2] ?? '') };
+  }
+  return top;
+}

@@ -7,7 +7,7 @@
 // by unmount-volume (`down`). Removal (`down -v`) unmounts, then deletes folder and record: never
 // through a mount that stays.
 import { rm } from '../../sys/fs-async.js';
-import { mountsAt, mountsBelow } from '../../sys/mountinfo.js';
+import { mountsAt, mountsBelow, topMountAt } from '../../sys/mountinfo.js';
 import { basename, dirname, join, relative } from 'node:path';
 import type { CreateVolume, Plan, RemoveVolume, UnmountVolume } from '../../planner/plan.js';
 import type { Project } from '../../spec/project.js';
@@ -71,7 +71,7 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
   if (!spec) throw new Error(`volume ${op.volume} is not in the project`);
   const path = volumeDataDir(ctx.roots, spec.name);
   const before = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
-  if (spec.mount !== undefined) refuseMounting(spec.name, path, before);
+  if (spec.mount !== undefined) refuseMounting(spec.name, path);
   const mount = spec.mount && { kind: spec.mount.kind, device: spec.mount.device, options: [...spec.mount.options] };
   await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path, ...(mount && { mount }) });
   ctx.reached(`${op.id}:recorded`);
@@ -83,9 +83,12 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
       made = !existsSync(path);
       await makeVolumeFolder(path, owner);
       if (spec.mount === undefined) return;
-      const beneath = spec.mount.kind === 'bind' ? bindBeneath(ctx.project, spec.mount.device) : undefined;
+      const beneath = spec.mount.kind === 'bind' ? deviceBeneath(ctx, spec.mount.device) : undefined;
       mountVolume(spec.name, path, spec.mount, beneath, owner);
       mounted = true;
+      // The mount is named by its id: only that one is this project's (observe, unmount-volume).
+      const id = topMountAt(path)?.id;
+      if (id !== undefined) await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path, mount: { ...mount!, id } });
     },
     // What it made goes (the mount, a new folder: empty once unmounted); the record is as before.
     async () => {
@@ -102,11 +105,13 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
  * project's volume of the same name, or one made by hand: this project's record says its own is
  * not there), or hide the files of a volume that was a plain folder until now.
  */
-function refuseMounting(name: string, path: string, before: VolumeRecord | undefined): void {
+function refuseMounting(name: string, path: string): void {
   if (mountsAt(path) > 0) {
     throw new UserError('VOLUME_MOUNTED', `volume ${name}: ${path} has a mount this project did not make (another project's volume of the same name?)`, 'give the volumes different names, or declare it `external: true` in all but one project');
   }
-  if (before !== undefined && before.mount === undefined && existsSync(path) && readdirSync(path).length > 0) {
+  // The folder under a mount of ours is empty once it is unmounted: files there were written
+  // while it was a plain folder (this project's, or another's volume of the same name).
+  if (existsSync(path) && readdirSync(path).length > 0) {
     throw new UserError(
       'VOLUME_NOT_EMPTY',
       `volume ${name}: its driver_opts would mount over the files it holds as a plain folder (${path})`,
@@ -115,10 +120,39 @@ function refuseMounting(name: string, path: string, before: VolumeRecord | undef
   }
 }
 
-/** Takes the volume's driver_opts mount off its folder (`down` without -v): the volume and its record stay. */
+/**
+ * Takes the volume's driver_opts mount off its folder (`down` without -v): the volume and its
+ * record stay. Only the mount this project made (its record names it): one another project made
+ * there since is left to it.
+ */
 export async function unmountVolume(ctx: RunContext, op: Pick<UnmountVolume, 'volume'>): Promise<void> {
-  const recorded = ctx.live.volumes[op.volume] ?? (await volumeRecords.read(ctx.roots, ctx.project.name, op.volume));
-  if (recorded) takeOffMounts(op.volume, recorded.path);
+  const recorded = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
+  if (recorded === undefined) return;
+  if (foreignMount(recorded)) {
+    ctx.notice(`volume ${op.volume}: the mount on ${recorded.path} is not the one this project made; it is left as it is`);
+    return;
+  }
+  takeOffMounts(op.volume, recorded.path);
+}
+
+/** Whether what is mounted on a volume's folder is not its project's own mount (the one its record names; any, when it names none by id). */
+function foreignMount(recorded: Pick<VolumeRecord, 'path' | 'mount'>): boolean {
+  const top = topMountAt(recorded.path);
+  if (top === undefined) return false;
+  if (recorded.mount === undefined) return true;
+  return recorded.mount.id !== undefined && recorded.mount.id !== top.id;
+}
+
+/**
+ * The folder below which a bind volume's device must not cross a symlink: the project folder or
+ * a folder a service binds writable (runtime/mounts.ts bindBeneath), or the volumes' own folder,
+ * where services write.
+ */
+function deviceBeneath(ctx: RunContext, device: string): string | undefined {
+  const volumes = dirname(volumeDataDir(ctx.roots, 'x'));
+  const r = relative(volumes, device);
+  if (r !== '' && !r.startsWith('..')) return volumes;
+  return bindBeneath(ctx.project, device);
 }
 
 /** Deletes the volume's folder (only ever one under the state root's volumes dir), then its record. */
@@ -134,7 +168,12 @@ export async function removeVolume(ctx: RunContext, op: Pick<RemoveVolume, 'volu
     // point: a mount made meanwhile (another project's `up` of a volume of the same name) stays
     // on the name, never under the walk; and nothing may be mounted below the folder either. A
     // mount that stays keeps the folder: the walk would go into a bound host folder.
+    const record = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
+    if (foreignMount(record ?? { path: recorded.path })) {
+      throw new UserError('VOLUME_MOUNTED', `volume ${op.volume}: ${recorded.path} has a mount this project did not make (another project's volume of the same name?); it is kept`, 'take that mount off (the other project\'s `stack down`), then run `stack down -v` again');
+    }
     takeOffMounts(op.volume, recorded.path);
+    await finishRemovals(recorded.path);
     const aside = join(dirname(recorded.path), `.removing-${basename(recorded.path)}-${process.pid}`);
     try {
       renameSync(recorded.path, aside);
@@ -158,4 +197,25 @@ export async function removeVolume(ctx: RunContext, op: Pick<RemoveVolume, 'volu
 /** Unmounts what is mounted on a volume's folder; throws (the folder kept) when a mount stays. */
 function takeOffMounts(volume: string, path: string): void {
   if (mountsAt(path) > 0) unmountVolumeMounts(volume, path);
+}
+
+/**
+ * Finishes the removals of a volume's folder that an earlier run renamed aside and did not end
+ * (cut off, or its walk failed): each `.removing-NAME-PID` beside it that nothing is mounted on
+ * or in is walked away; the record of the volume stays until then.
+ */
+async function finishRemovals(path: string): Promise<void> {
+  const prefix = `.removing-${basename(path)}-`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(path));
+  } catch {
+    return; // no volumes folder: nothing was left
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !/^\d+$/.test(entry.slice(prefix.length))) continue;
+    const aside = join(dirname(path), entry);
+    if (mountsAt(aside) > 0 || mountsBelow(aside).length > 0) continue;
+    await rm(aside, { recursive: true, force: true });
+  }
 }

@@ -27,6 +27,11 @@ describeRoot('network driver_opts: the MTU', () => {
     const sys = await r.ok(['exec', 'app', 'sh', '-c', 'ls /sys/class/net /sys/devices/virtual/net; cat /sys/class/net/eth0/mtu']);
     expect(sys.stdout.trim().split(/\s+/)).toEqual(['/sys/class/net:', 'eth0', 'lo', '/sys/devices/virtual/net:', 'eth0', 'lo', '1400']);
 
+    // The bridge keeps it without a port: scaled to none, the service's veth is gone.
+    await r.ok(['up', '-d', '--scale', 'app=0']);
+    expect(mtuOf(bridgeName(r.name, 'default'))).toBe(1400);
+    await r.ok(['up', '-d']);
+
     r.spec(APP, 'networks:\n  default:\n    driver_opts:\n      com.docker.network.driver.mtu: 1300\n');
     const plan = await r.ok(['plan']);
     expect(plan.stdout).toMatch(/create-network\s+network:default\s+.*mtu/);
@@ -40,5 +45,24 @@ describeRoot('network driver_opts: the MTU', () => {
     expect((await r.ok(MTU_INSIDE)).stdout.trim()).toBe('1500');
     await r.ok(['down']);
     expect(r.leftovers(['app'])).toEqual([]);
+  });
+
+  it('a service on an external network takes the MTU its owner gave the bridge', async () => {
+    const owner = rig();
+    owner.spec(APP, 'networks:\n  default:\n    name: ' + owner.name + '_lan\n    driver_opts:\n      com.docker.network.driver.mtu: 1400\n');
+    await owner.ok(['up', '-d']);
+    const guest = rig();
+    guest.spec('  app:\n    command: sleep 3600\n    networks: [lan]\n', `networks:\n  lan:\n    external: true\n    name: ${owner.name}_lan\n`);
+    const shared = { STACK_ROOT: owner.env.STACK_ROOT }; // the owner's network is found in its state root
+    try {
+      await guest.ok(['up', '-d'], shared);
+      expect(mtuOf(vethHostName(guest.name, 'app', 'lan'))).toBe(1400);
+      expect((await guest.ok(MTU_INSIDE, shared)).stdout.trim()).toBe('1400');
+    } finally {
+      await guest.stack(['down'], shared);
+    }
+    await owner.ok(['down']);
+    expect(guest.leftovers(['app'], ['lan'])).toEqual([]);
+    expect(owner.leftovers(['app'])).toEqual([]);
   });
 });

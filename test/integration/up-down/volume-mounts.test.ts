@@ -5,6 +5,7 @@
 // folder's files. What the kernel or the host refuses fails the `up` with the volume named.
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../../harness/require.js';
 import { volumeDataDir } from '../../../src/state/paths.js';
@@ -111,6 +112,46 @@ describeRoot('volumes with driver_opts (tmpfs, bind)', () => {
     expect(up.stderr).toContain(`volume ${r.name}_host: its driver_opts would mount over the files it holds as a plain folder`);
     expect(readFileSync(join(volumeDataDir(r.roots, `${r.name}_host`), 'f'), 'utf8')).toBe('kept\n');
     await r.ok(['down', '-v']);
+    expect(r.leftovers(['app'])).toEqual([]);
+  });
+
+  it('a mount another made on the folder is never taken for the project\'s: up refuses it, down -v keeps the folder; rbind,ro makes the binds below read-only too; a removal cut off earlier is finished', async () => {
+    const r = rig();
+    mkdirSync(join(r.dir, 'data', 'sub'), { recursive: true });
+    r.spec(APP.replace('scratch:/scratch, ', ''), 'volumes:\n  host:\n    driver_opts: {type: none, o: "rbind,ro", device: ./data}\n');
+    const sub = join(r.dir, 'data', 'sub');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'stacktest', sub]);
+    try {
+      await r.ok(['up', '-d']);
+      const write = await r.stack(['exec', 'app', 'sh', '-c', 'echo x > /host/sub/f']);
+      expect(write.stderr).toMatch(/Read-only file system/);
+      await r.ok(['down']);
+
+      // Another mount on the folder (made by hand here; another project's volume of the same name).
+      const folder = volumeDataDir(r.roots, `${r.name}_host`);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'stacktest', folder]);
+      try {
+        const up = await r.stack(['up', '-d']);
+        expect(up.exitCode).toBe(1);
+        expect(up.stderr).toContain(`volume ${r.name}_host: ${folder} has a mount this project did not make`);
+        const down = await r.stack(['down', '-v']);
+        expect(down.exitCode).toBe(1);
+        expect(down.stderr).toContain('it is kept');
+        expect(mountsAt(folder)).toBe(1);
+      } finally {
+        execFileSync('umount', [folder]);
+      }
+      // A removal renamed aside and never finished (a run cut off) goes with the next one.
+      const left = join(folder, '..', `.removing-${r.name}_host-4242`);
+      mkdirSync(join(left, 'deep'), { recursive: true });
+      writeFileSync(join(left, 'deep', 'f'), 'x');
+      await r.ok(['down', '-v']);
+      expect(existsSync(left)).toBe(false);
+      expect(existsSync(folder)).toBe(false);
+    } finally {
+      execFileSync('umount', [sub]);
+    }
+    expect(readdirSync(join(r.dir, 'data'))).toEqual(['sub']);
     expect(r.leftovers(['app'])).toEqual([]);
   });
 });

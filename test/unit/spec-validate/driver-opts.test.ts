@@ -9,12 +9,19 @@ import { validate } from '../../../src/spec/validate.js';
 import { rawSpec } from './raw-spec.js';
 import { hashNetwork } from '../../../src/planner/hash.js';
 
-function load(volumes: string) {
-  const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n    volumes: [v:/v]\nvolumes:\n  v:\n${volumes.replace(/^/gm, '    ')}\n`, { env: { HOME: '/home/u' }, workingDir: '/proj' });
+/** A spec of service `web` and `top` (its top-level keys), validated and normalized: the project, its errors as `CODE path`, every diagnostic. */
+function loadDoc(service: string, top: string) {
+  const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n    ${service}\n${top}`, { env: { HOME: '/home/u' }, workingDir: '/proj' });
   const structural = validate(raw).filter((d) => d.severity === 'error');
   const { project, diagnostics } = normalize(raw, { profiles: [] });
   const errors = [...structural, ...diagnostics.filter((d) => d.severity === 'error')].map((d) => `${d.code} ${(d.path ?? []).join('.')}`);
-  return { volume: project.volumes.v!, errors, diagnostics: [...structural, ...diagnostics] };
+  return { project, errors, diagnostics: [...structural, ...diagnostics] };
+}
+
+/** Volume `v` (its keys given, unindented), mounted by `web`. */
+function load(volume: string) {
+  const { project, ...rest } = loadDoc('volumes: [v:/v]', `volumes:\n  v:\n${volume.replace(/^/gm, '    ')}\n`);
+  return { volume: project.volumes.v!, ...rest };
 }
 
 describe('volume driver_opts', () => {
@@ -59,12 +66,10 @@ describe('volume driver_opts', () => {
   });
 });
 
+/** Network `n` (its keys given, unindented), joined by `web`. */
 function loadNetwork(network: string) {
-  const raw = rawSpec(`services:\n  web:\n    command: sleep 1\n    networks: [n]\nnetworks:\n  n:\n${network.replace(/^/gm, '    ')}\n`, { env: {}, workingDir: '/proj' });
-  const structural = validate(raw).filter((d) => d.severity === 'error');
-  const { project, diagnostics } = normalize(raw, { profiles: [] });
-  const errors = [...structural, ...diagnostics.filter((d) => d.severity === 'error')].map((d) => `${d.code} ${(d.path ?? []).join('.')}`);
-  return { network: project.networks.n!, errors, diagnostics: [...structural, ...diagnostics] };
+  const { project, ...rest } = loadDoc('networks: [n]', `networks:\n  n:\n${network.replace(/^/gm, '    ')}\n`);
+  return { network: project.networks.n!, ...rest };
 }
 
 describe('network driver_opts', () => {

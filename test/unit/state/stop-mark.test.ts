@@ -83,7 +83,7 @@ describe('stop marks', () => {
   test('preparing in a folder that is gone does nothing and does not fail', async () => {
     await expect(prepareStopMark(join(dir, 'gone', 'stopped.json'))).resolves.toBeUndefined();
   });
-  test('a file that is not the prepared one (a second link to it, a fifo) is replaced, never written into', async () => {
+  test('a file that is not the prepared one is replaced, never written into: a second link to it (fstat), a fifo (no reader: its open fails)', async () => {
     const path = join(dir, 'stopped.json');
     const other = join(dir, 'elsewhere');
     writeFileSync(other, '');
