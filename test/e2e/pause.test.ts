@@ -23,7 +23,8 @@ describeWith({ root: true, commands: ['sh', 'sleep'] }, 'stack pause / unpause',
   const env = { ...process.env, STACK_ROOT: join(dir, 'state'), STACK_IP_FORWARD: 'leave' };
   const roots = { run: join(dir, 'state', 'run'), lib: join(dir, 'state', 'lib') };
   const stack = (...args: string[]) => execa(process.execPath, [bin, '-p', project, '-f', join(dir, 'stack.yaml'), ...args], { env, reject: false });
-  const count = () => Number(readFileSync(join(dir, 'out', 'count'), 'utf8').trim() || '0');
+  // 0 until the ticker's first write: `up -d` returns once it is launched, not once it has run (CI read it before).
+  const count = () => (existsSync(join(dir, 'out', 'count')) ? Number(readFileSync(join(dir, 'out', 'count'), 'utf8').trim() || '0') : 0);
   const states = async () =>
     Object.fromEntries((JSON.parse((await stack('ps', '--format', 'json')).stdout) as { name: string; state: string }[]).map((r) => [r.name, r.state]));
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
