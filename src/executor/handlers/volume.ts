@@ -73,7 +73,8 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
   const before = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
   if (spec.mount !== undefined) refuseMounting(spec.name, path);
   const mount = spec.mount && { kind: spec.mount.kind, device: spec.mount.device, options: [...spec.mount.options] };
-  await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path, ...(mount && { mount }) });
+  const record: VolumeRecord = { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path, ...(mount && { mount }) };
+  await volumeRecords.write(ctx.roots, record);
   ctx.reached(`${op.id}:recorded`);
   const owner = volumeOwner(ctx.project, mountersOf(ctx.project, op.volume), ctx.env.userDb);
   let made = false;
@@ -88,7 +89,7 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
       mounted = true;
       // The mount is named by its id: only that one is this project's (observe, unmount-volume).
       const id = topMountAt(path)?.id;
-      if (id !== undefined) await volumeRecords.write(ctx.roots, { version: 1, kind: 'volume', project: ctx.project.name, key: op.volume, name: spec.name, path, mount: { ...mount!, id } });
+      if (id !== undefined) await volumeRecords.write(ctx.roots, { ...record, mount: { ...mount!, id } });
     },
     // What it made goes (the mount, a new folder: empty once unmounted); the record is as before.
     async () => {
@@ -132,7 +133,7 @@ export async function unmountVolume(ctx: RunContext, op: Pick<UnmountVolume, 'vo
     ctx.notice(`volume ${op.volume}: the mount on ${recorded.path} is not the one this project made; it is left as it is`);
     return;
   }
-  takeOffMounts(op.volume, recorded.path);
+  unmountVolumeMounts(op.volume, recorded.path); // none is fine; throws (the folder kept) when one stays
 }
 
 /** Whether what is mounted on a volume's folder is not its project's own mount (the one its record names; any, when it names none by id). */
@@ -172,7 +173,7 @@ export async function removeVolume(ctx: RunContext, op: Pick<RemoveVolume, 'volu
     if (foreignMount(record ?? { path: recorded.path })) {
       throw new UserError('VOLUME_MOUNTED', `volume ${op.volume}: ${recorded.path} has a mount this project did not make (another project's volume of the same name?); it is kept`, 'take that mount off (the other project\'s `stack down`), then run `stack down -v` again');
     }
-    takeOffMounts(op.volume, recorded.path);
+    unmountVolumeMounts(op.volume, recorded.path); // none is fine; throws (the folder kept) when one stays
     await finishRemovals(recorded.path);
     const aside = join(dirname(recorded.path), `.removing-${basename(recorded.path)}-${process.pid}`);
     try {
@@ -194,10 +195,6 @@ export async function removeVolume(ctx: RunContext, op: Pick<RemoveVolume, 'volu
   await volumeRecords.remove(ctx.roots, ctx.project.name, op.volume);
 }
 
-/** Unmounts what is mounted on a volume's folder; throws (the folder kept) when a mount stays. */
-function takeOffMounts(volume: string, path: string): void {
-  if (mountsAt(path) > 0) unmountVolumeMounts(volume, path);
-}
 
 /**
  * Finishes the removals of a volume's folder that an earlier run renamed aside and did not end
