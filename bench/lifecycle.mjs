@@ -54,8 +54,8 @@ const cliFloor = () => timed(process.execPath, ['-e', '0']);
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-lifecycle-'));
 const state = stateDir('lifecycle');
 const env = { ...process.env, STACK_ROOT: state, STACK_IP_FORWARD: 'leave' };
-const stack = (...args) => timed(process.execPath, [bin, ...args, '--progress', 'quiet'], { cwd: dir, env });
-const stackPlain = (...args) => timed(process.execPath, [bin, ...args], { cwd: dir, env });
+const stack = (...args) => timed(bin, [...args, '--progress', 'quiet'], { cwd: dir, env });
+const stackPlain = (...args) => timed(bin, [...args], { cwd: dir, env });
 const live = new Set(); // projects that may be up
 const handles = new Set(); // floor handles that may be up
 

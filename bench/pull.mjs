@@ -11,7 +11,7 @@
 //               parts printed too). skopeo runs under a private empty blob-info cache (unshare +
 //               tmpfs mount: a few ms) so it neither reuses nor leaves one.
 //   pullImage() the library call (dist/image/pull.js) into a fresh ImageStore: no CLI start
-//   stack pull  `node bin/stack.cjs pull -q` of a one-service compose file, fresh STACK_ROOT
+//   stack pull  `bin/stack.cjs pull -q` (run as a command) of a one-service compose file, fresh STACK_ROOT
 // MB/s counts the compressed bytes (the manifest's layer sizes). CPU s: user + system seconds of
 // this process and the children it waited for (skopeo, tar and its gzip, the CLI; not the
 // registry), a figure that other load on the machine disturbs less than wall time.
@@ -74,7 +74,7 @@ function cpuSeconds() {
 function stack(cwd, env, args) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    execFile(process.execPath, [bin, ...args], { cwd, env, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+    execFile(bin, [...args], { cwd, env, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`stack ${args.join(' ')}: ${error.message}\n${stderr}`));
       else resolve({ ms: elapsed(t0), stdout });
     });

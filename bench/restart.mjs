@@ -54,7 +54,7 @@ writeFileSync(
   join(dir, 'stack.yaml'),
   `name: ${name}\nservices:\n  web:\n    command: ["node", "-e", "require('http').createServer((q, r) => r.end('hi')).listen(8080)"]\n`,
 );
-const stack = (...args) => timed(process.execPath, [bin, ...args], { cwd: dir, env });
+const stack = (...args) => timed(bin, [...args], { cwd: dir, env });
 
 // The function, in this process, with the env the CLI would build.
 Object.assign(process.env, { STACK_ROOT: env.STACK_ROOT, STACK_IP_FORWARD: 'leave' });

@@ -55,7 +55,7 @@ function limits() {
 function stack(dir, env, args) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    execFile(process.execPath, [bin, ...args], { cwd: dir, env, maxBuffer: 64 << 20 }, (error, _out, stderr) => {
+    execFile(bin, [...args], { cwd: dir, env, maxBuffer: 64 << 20 }, (error, _out, stderr) => {
       if (error) reject(new Error(`stack ${args.join(' ')}: ${error.message}\n${stderr}`));
       else resolve(performance.now() - t0);
     });

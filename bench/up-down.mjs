@@ -32,7 +32,7 @@ const SIZES = (process.argv[3] ?? '1,10,50').split(',').map(Number);
 function stack(dir, env, args) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    execFile(process.execPath, [bin, ...args], { cwd: dir, env }, (error, _out, stderr) => {
+    execFile(bin, [...args], { cwd: dir, env }, (error, _out, stderr) => {
       if (error) reject(new Error(`stack ${args.join(' ')}: ${error.message}\n${stderr}`));
       else resolve(performance.now() - t0);
     });

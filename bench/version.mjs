@@ -9,7 +9,7 @@ const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'stack.cj
 const n = Number(process.env.BENCH_N ?? 30);
 const { a: stack, b: node } = compare(
   n,
-  () => timeCommand(process.execPath, [bin, '--version']),
+  () => timeCommand(bin, ['--version']),
   () => timeCommand(process.execPath, ['-e', '0']),
 );
 console.log(`node -e 0          median ${ms(node)}  (n=${n})`);

@@ -95,7 +95,7 @@ try {
     join(dir, 'compose.yaml'),
     `services:\n  web:\n    command: ["node", "/app/src/server.js"]\n    volumes: ["./:/app"]\n    ports: ["127.0.0.1:${port}:8080"]\n    develop:\n      watch:\n        - {path: ./src, action: restart}\n`,
   );
-  watch = spawn(process.execPath, [bin, '-p', project, 'watch', '--quiet'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  watch = spawn(bin, ['-p', project, 'watch', '--quiet'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   watch.stderr.setEncoding('utf8').on('data', (d) => (err += d));
   watch.stdout.resume();
@@ -129,6 +129,6 @@ try {
     watch.kill('SIGINT');
     await new Promise((r) => watch.once('exit', r));
   }
-  await new Promise((r) => spawn(process.execPath, [bin, '-p', project, 'down', '--timeout', '0'], { env, cwd: dir, stdio: 'ignore' }).once('exit', r));
+  await new Promise((r) => spawn(bin, ['-p', project, 'down', '--timeout', '0'], { env, cwd: dir, stdio: 'ignore' }).once('exit', r));
   rmSync(dir, { recursive: true, force: true });
 }

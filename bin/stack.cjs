@@ -1,4 +1,14 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then STACK_DEFERRED_CA_CERTS=$NODE_EXTRA_CA_CERTS; export STACK_DEFERRED_CA_CERTS; unset NODE_EXTRA_CA_CERTS; else unset STACK_DEFERRED_CA_CERTS; fi; exec node "$0" "$@"
+// The two lines above are sh and JavaScript at once. Run as a command (`stack`, this file
+// through its #! line), sh runs the second one: Node is started without NODE_EXTRA_CA_CERTS,
+// whose value goes along as STACK_DEFERRED_CA_CERTS. Node parses the bundle that variable names
+// before any code runs (Debian's ca-certificates.crt, 144 certificates: `node -e 0` 95 ms with
+// it, 55 without, on the 2-core kind of docs/performance.md), and only a TLS connection needs
+// it: src/sys/tls-ca.ts adds those certificates to the trusted ones before the first https
+// request. Node running this file (`node bin/stack.cjs`) skips both lines: a string and a
+// comment. Below, the variable is put back as the caller set it, for the spec's ${...} and the
+// programs stack starts.
 // Entry point. `stack --version` is answered here, before any module of the CLI loads, so it
 // costs about Node's own start. Everything else goes to the CLI: the esbuild bundle
 // dist/bundle/cli.cjs (a few CommonJS files instead of hundreds of ES modules, so Node's ES module
@@ -16,6 +26,12 @@
 // terminal, no profiler: src/sys/leave.ts), it ends the process without its caller waiting for
 // the kernel to unmap it; elsewhere it returns and process.exit() ends it.
 let cli;
+const deferredCertificates = process.env.STACK_DEFERRED_CA_CERTS;
+if (deferredCertificates !== undefined) {
+  delete process.env.STACK_DEFERRED_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = deferredCertificates;
+  globalThis[Symbol.for('stack.deferredCaCertificates')] = deferredCertificates;
+}
 process.once('beforeExit', function leave() {
   if (process.listenerCount('beforeExit') > 0) process.once('beforeExit', leave);
   else {

@@ -7,6 +7,7 @@
 // and the config are what a registry would hold. A step whose key (the state before it and what
 // it does: its words after expansion, a COPY's source content, a RUN's build arguments) was
 // built before is taken from the build cache instead, while its layer is still in the store.
+import { trustDeferredCertificates } from '../sys/tls-ca.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, utimes, writeFile } from 'node:fs/promises';
@@ -867,6 +868,7 @@ async function download(url: string, path: string, checksum: string | undefined,
     let res: Response;
     try {
       // As sent: a .tar.gz served with Content-Encoding gzip must not arrive unpacked.
+      await trustDeferredCertificates();
       res = await fetch(url, { redirect: 'follow', signal: controller.signal, headers: { 'Accept-Encoding': 'identity' } });
     } catch (e) {
       throw failure(e, 'cannot download it');

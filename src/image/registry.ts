@@ -3,6 +3,7 @@
 // so no Authorization header reaches another host, every blob's sha256 checked while it streams
 // (inside the one stream the caller reads, so a mismatch fails that read and nothing after it),
 // and each failure a UserError naming the registry or image.
+import { trustDeferredCertificates } from '../sys/tls-ca.js';
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -481,6 +482,7 @@ export class RegistryClient {
     };
     arm();
     try {
+      await trustDeferredCertificates();
       const made = send.body?.();
       const body = made instanceof Readable ? Readable.from(rearming(made, arm), { objectMode: false }) : made;
       const res = await fetch(url, {
