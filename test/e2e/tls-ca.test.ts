@@ -49,7 +49,7 @@ describeWith({ root: true, commands: ['openssl', 'node'] }, 'NODE_EXTRA_CA_CERTS
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a command started without the bundle parsed still sees the variable (the spec's ${...})', async () => {
+  it("a command started without the bundle parsed still sees the variable (the spec's ${...})", async () => {
     // A bundle that is not there: Node warns at its start when it parses the variable; the
     // command never does (no TLS connection), and the spec sees the variable as set.
     const missing = join(dir, 'missing.pem');
