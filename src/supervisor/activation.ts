@@ -14,7 +14,8 @@
 // is left out: the supervisor binds it itself and retries, as it would have.
 import { mkdirSync } from 'node:fs';
 import { mark } from '../trace.js';
-import { bind, close, kernelErrno, listen, setsockoptInt, SO_REUSEADDR, SOCK_CLOEXEC, socket, SOL_SOCKET } from '../sys/libc.js';
+import { AF_UNIX, bind, close, kernelErrno, listen, setsockoptInt, SO_REUSEADDR, SOCK_CLOEXEC, SOCK_STREAM, socket, SOL_SOCKET } from '../sys/libc.js';
+import { sockaddrUnix } from './protocol.js';
 import { ipFamily, ipToBytes } from '../network/nl/ip.js';
 import { AF_INET, AF_INET6 } from '../network/nl/constants.js';
 import { ipamRecordPath, jsonFileStore } from '../network/ipam-store.js';
@@ -27,8 +28,6 @@ import { isAbstract, supervisorPaths } from './paths.js';
 import { portKey } from '../network/portfwd/types.js';
 import { wantedListeners } from './wanted.js';
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
@@ -47,16 +46,6 @@ export interface BoundSockets {
   readonly handed: HandedSockets;
   /** Closes this process's descriptors (once the spawn gave the supervisor its own). */
   close(): void;
-}
-
-/** struct sockaddr_un of a path, or of an abstract name (a leading NUL). */
-function sockaddrUnix(path: string): Buffer {
-  const name = Buffer.from(path);
-  const abstract = isAbstract(path);
-  const addr = Buffer.alloc(2 + name.length + (abstract ? 0 : 1));
-  addr.writeUInt16LE(AF_UNIX, 0);
-  name.copy(addr, 2);
-  return addr;
 }
 
 /** struct sockaddr_in or sockaddr_in6 of an address and port. */

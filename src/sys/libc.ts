@@ -12,6 +12,9 @@ import { sinceStart } from './builtin.js';
 export const AF_NETLINK = 16;
 export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 export const SOL_SOCKET = 1;
@@ -45,6 +48,7 @@ interface Bindings {
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
   listen: (fd: number, backlog: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
   fcntl: (fd: number, cmd: number, ...args: unknown[]) => number;
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrLen: number) => number;
@@ -104,6 +108,7 @@ function lib(): Bindings {
     socket: f('int socket(int domain, int type, int protocol)'),
     bind: f('int bind(int fd, const void *addr, uint32_t len)'),
     listen: f('int listen(int fd, int backlog)'),
+    connect: f('int connect(int fd, const void *addr, uint32_t len)'),
     fcntl: f('int fcntl(int fd, int cmd, ...)'),
     setsockopt: f('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
     sendto: f('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
@@ -166,6 +171,20 @@ export function bind(fd: number, addr: Buffer): void {
 /** listen(2). */
 export function listen(fd: number, backlog: number): void {
   check(lib().listen(fd, backlog), () => `listen(fd ${fd})`);
+}
+
+/**
+ * connect(2) of the non-blocking `fd` to a raw sockaddr: true once connected, false when it
+ * would block (a Unix socket whose listener's queue is full: made again later, it is not in
+ * progress as a TCP connect is). Throws a KernelError for anything else (ECONNREFUSED, ENOENT).
+ */
+export function connectNow(fd: number, addr: Buffer, what: () => string): boolean {
+  for (;;) {
+    if (lib().connect(fd, addr, addr.length) === 0) return true;
+    const errno = lib().koffi.errno();
+    if (errno === EAGAIN) return false;
+    if (errno !== EINTR) throw new KernelError(what(), errnoName(errno), errno);
+  }
 }
 
 /** Sets FD_CLOEXEC on `fd` (fcntl F_SETFD): a descriptor inherited through exec is not, and would pass on to every child. */
@@ -553,6 +572,30 @@ export function writeSome(fd: number, buf: Buffer, what: () => string): number |
 /** Empties an eventfd (non-blocking: nothing to read is no error). */
 export function eventFdDrain(fd: number): void {
   lib().read(fd, Buffer.alloc(8), 8);
+}
+
+/**
+ * poll(2) of one descriptor for `events` on one of libuv's threads, for at most `timeoutMs`:
+ * resolves its revents, 0 once the time is up. A poll cut short by a signal that thread took is
+ * made again for the time left.
+ */
+export function pollOneOffThread(fd: number, events: number, timeoutMs: number): Promise<number> {
+  const deadline = sinceStart() + timeoutMs;
+  const async = (lib().poll as unknown as { async: (...args: unknown[]) => void }).async;
+  return new Promise((resolve, reject) => {
+    const once = (): void => {
+      const buf = pollfds([[fd, events]]);
+      async(buf, 1, Math.max(0, Math.ceil(deadline - sinceStart())), (error: unknown, ret: number) => {
+        if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+        if (ret > 0) return resolve(revents(buf, 0));
+        if (ret === 0) return resolve(0);
+        // Its errno is that thread's, gone by now: a failed poll of a descriptor we hold is a signal's EINTR.
+        if (sinceStart() >= deadline) return resolve(0);
+        once();
+      });
+    };
+    once();
+  });
 }
 
 /**

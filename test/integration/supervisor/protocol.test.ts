@@ -1,0 +1,104 @@
+// The control socket's client (protocol.ts send, system calls on a descriptor of its own) against
+// the supervisor's own server (serve) and against sockets that misbehave: no listener, one that
+// never answers, one that answers garbage, one whose queue is full. Real Unix sockets.
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { send, serve, sockaddrUnix, type Request } from '../../../src/supervisor/protocol.js';
+import { AF_UNIX, bind, close, connectNow, listen, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, socket } from '../../../src/sys/libc.js';
+import { sinceStart } from '../../../src/sys/builtin.js';
+
+describe('supervisor protocol: the client', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stack-protocol-'));
+  const servers: net.Server[] = [];
+  const sockets: net.Socket[] = [];
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    for (const s of servers) await new Promise((resolve) => s.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** A raw server on `path` doing `onSocket` with each connection. */
+  const raw = async (path: string, onSocket: (socket: net.Socket) => void, backlog?: number): Promise<net.Server> => {
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      onSocket(socket);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen({ path, ...(backlog !== undefined && { backlog }) }, resolve));
+    return server;
+  };
+
+  it('sends one request line and returns the reply the server ends with, on a path and an abstract name', async () => {
+    const seen: Request[] = [];
+    const handle = async (request: Request) => (seen.push(request), { ok: true as const });
+    const path = join(dir, 'control.sock');
+    servers.push(await serve(path, handle));
+    expect(await send(path, { command: 'ping' })).toEqual({ ok: true });
+    // An abstract name, bound as a supervisor's activation binds it (the exact name, no padding) and served from that descriptor.
+    const abstract = `\0stack-protocol-test-${process.pid}`;
+    const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bind(fd, sockaddrUnix(abstract));
+    listen(fd, 8);
+    servers.push(await serve(abstract, handle, fd));
+    expect(await send(abstract, { command: 'ping' })).toEqual({ ok: true });
+    // A reply larger than one read, in pieces.
+    const big = join(dir, 'big.sock');
+    const status = { project: 'p', pid: 1, since: 'now', dns: [], services: Array.from({ length: 2000 }, (_, i) => ({ name: `s${i}`, state: 'running' as const, pid: i, health: null, restarts: 0, ports: [] })) };
+    await raw(big, (socket) => {
+      socket.once('data', () => {
+        const text = `${JSON.stringify({ ok: true, status })}\n`;
+        const half = Math.floor(text.length / 2);
+        socket.write(text.slice(0, half));
+        setTimeout(() => socket.end(text.slice(half)), 20);
+      });
+    });
+    const reply = await send(big, { command: 'status' });
+    expect(reply.ok && reply.status?.services.length).toBe(2000);
+    expect(seen).toEqual([{ command: 'ping' }, { command: 'ping' }]);
+  });
+
+  it('rejects when no one listens: no socket file, or a file no one serves', async () => {
+    await expect(send(join(dir, 'absent.sock'), { command: 'ping' })).rejects.toThrow(/ENOENT/);
+    // A socket file whose socket was bound and never listened, then closed: what a dead server leaves.
+    const stale = join(dir, 'stale.sock');
+    const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bind(fd, sockaddrUnix(stale));
+    close(fd);
+    await expect(send(stale, { command: 'ping' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('gives up after its timeout on a server that never answers, and says so', async () => {
+    const silent = join(dir, 'silent.sock');
+    await raw(silent, () => undefined);
+    const t0 = sinceStart();
+    await expect(send(silent, { command: 'ping' }, 300)).rejects.toThrow(`no answer from ${silent} within 300 ms`);
+    expect(sinceStart() - t0).toBeGreaterThanOrEqual(290);
+  });
+
+  it('asks again while the listener\'s queue is full, until its timeout', async () => {
+    const full = join(dir, 'full.sock');
+    const listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bind(listener, sockaddrUnix(full));
+    listen(listener, 0); // accepts nothing: the queue fills
+    const queued: number[] = [];
+    try {
+      for (;;) {
+        const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        queued.push(fd);
+        if (!connectNow(fd, sockaddrUnix(full), () => 'connect')) break;
+        expect(queued.length).toBeLessThan(16);
+      }
+      await expect(send(full, { command: 'ping' }, 200)).rejects.toThrow(`no answer from ${full} within 200 ms`);
+    } finally {
+      for (const fd of [...queued, listener]) close(fd);
+    }
+  });
+
+  it('rejects an answer that is not JSON, naming it', async () => {
+    const garbled = join(dir, 'garbled.sock');
+    await raw(garbled, (socket) => socket.once('data', () => socket.end('not json at all\n')));
+    await expect(send(garbled, { command: 'ping' })).rejects.toThrow('garbled answer from');
+  });
+});
