@@ -7,7 +7,10 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,12 +23,49 @@ static char holder_stack[HOLDER_STACK] __attribute__((aligned(64)));
 
 /* The holder: system calls only, on its own stack (it shares the calling thread's TLS, errno
  * included), until this process is gone; glibc's clone then ends it, and with it the memory's
- * last user. A wait that fails for another reason than a signal ends it too. */
-static int hold(void *pidfd) {
+ * last user. Its copy of the descriptor table holds only anonymous inodes (leave() closed the
+ * rest) and its pidfd: it closes all but the pidfd first. A wait that fails for another reason
+ * than a signal ends it too. */
+static int hold(void *arg) {
+  unsigned int pidfd = (unsigned int)(long)arg;
+  if (pidfd > 0) syscall(SYS_close_range, 0, pidfd - 1, 0);
+  syscall(SYS_close_range, pidfd + 1, ~0U, 0);
   syscall(SYS_chdir, "/");
-  struct pollfd gone = {.fd = (int)(long)pidfd, .events = POLLIN};
+  struct pollfd gone = {.fd = (int)pidfd, .events = POLLIN};
   while (syscall(SYS_ppoll, &gone, 1, NULL, NULL, 0) < 0 && errno == EINTR) {
   }
+  return 0;
+}
+
+/* Closes every descriptor but the anonymous inodes (eventfd, epoll, timerfd, signalfd: no other
+ * process waits on them), listed from /proc/self/fd. Those stay for the threads this process
+ * still runs until exit_group ends them: libuv's workers wake its loop through an eventfd when a
+ * job ends, and abort() when that write fails, so closing it under them (close_range of every
+ * descriptor, as this did first) killed a `down -v` with SIGABRT once its work was done (CI).
+ * Pipes, sockets and files are closed: a reader of a pipe this process writes (its parent's)
+ * must not wait for the holder to run. Without /proc, descriptors 0-2 alone are closed. 0 once
+ * done. */
+static int close_all_but_anonymous(void) {
+  int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    for (int fd = 0; fd <= 2; fd++) close(fd);
+    return 0;
+  }
+  char buf[4096] __attribute__((aligned(8)));
+  for (;;) {
+    long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long at = 0; at < n;) {
+      struct dirent64 *entry = (struct dirent64 *)(buf + at);
+      at += entry->d_reclen;
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      int fd = atoi(entry->d_name);
+      struct stat st;
+      if (fd == dir || (fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0)) continue;
+      close(fd);
+    }
+  }
+  close(dir);
   return 0;
 }
 
@@ -50,13 +90,12 @@ __attribute__((visibility("default"))) void stack_leave(int status, int restore,
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
-  /* Every descriptor closed first, by this process, which is leaving: the holder then copies a
-   * table holding its pidfd only, and nobody waits for it to be scheduled (on a core another
-   * process kept busy, that took 2.2 ms once) before this process may go. */
-  if (syscall(SYS_close_range, 0, ~0U, 0) == 0) {
-    long pidfd = syscall(SYS_pidfd_open, getpid(), 0);
-    if (pidfd >= 0) clone(hold, holder_stack + HOLDER_STACK, CLONE_VM, (void *)pidfd);
-  }
+  /* Pipes, sockets and files closed first, by this process, which is leaving: nobody waits for
+   * the holder to be scheduled (on a core another process kept busy, that took 2.2 ms once)
+   * before a pipe's reader sees its end. */
+  close_all_but_anonymous();
+  long pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+  if (pidfd >= 0) clone(hold, holder_stack + HOLDER_STACK, CLONE_VM, (void *)pidfd);
   syscall(SYS_exit_group, status);
   _exit(status);
 }

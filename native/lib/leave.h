@@ -17,14 +17,16 @@ int stack_leave_possible(void);
  * they had when the process started (`nonblocking_at_start`, the same bits), as Node's exit does
  * (Node makes a pipe it writes non-blocking, and the pipe's other users, the shell's next
  * command, share that); the others are left as they are. Then it
- * closes every descriptor (the process is leaving): the holder keeps none but a pidfd of it (a
- * pipe it kept open would keep its reader waiting), and nothing waits for the holder to run. The
+ * closes every descriptor but the anonymous inodes (eventfd, epoll: the process's other threads
+ * may still use them until exit_group ends them, and libuv's abort when their wake-up write
+ * fails): a pipe the holder kept open would keep its reader waiting, and nothing waits for the
+ * holder to run. The holder closes its copies of the rest but a pidfd of this process. The
  * holder inherits the caller's signal mask, set to block every signal first (but the two glibc
  * keeps for itself, whose handlers ignore a sender outside this process: a terminal's Ctrl-C
  * reaching the holder must not run a handler of this process on its stack); it leaves the
  * process's folder (its own copy of it, which would keep a mount busy), waits on the pidfd and
  * exits. Reparented to init meanwhile, it is reaped there.
- * Where it cannot be made (no close_range or pidfd_open: before Linux 5.9), this process exits
+ * Where it cannot be made (no pidfd_open: before Linux 5.3), this process exits
  * all the same, unmapping its memory itself. Never returns. */
 void stack_leave(int status, int restore, int nonblocking_at_start) __attribute__((noreturn));
 

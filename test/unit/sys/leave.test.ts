@@ -70,6 +70,26 @@ describe('leaveNow', () => {
     expect(Number.parseInt(flags!.split(/\s+/)[1]!, 8) & 0o4000).toBe(0);
   });
 
+  test("leaves while libuv's workers end jobs: they still wake the loop, nothing aborts", async () => {
+    // Each worker that ends a job writes the loop's eventfd, and libuv aborts when that write
+    // fails: closing every descriptor under them, as the leave once did, ended a `down -v` with
+    // SIGABRT now and then (CI). Here jobs end throughout the leave: 20 nodes, each with work
+    // queued on every worker.
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        runNode(`
+          const { loadKoffi } = await import(dist + 'koffi.js');
+          const { leaveNow } = await import(dist + 'leave.js');
+          const { pbkdf2 } = await import('node:crypto');
+          loadKoffi();
+          for (let i = 0; i < 400; i++) pbkdf2('secret', 'salt', 200 + i, 32, 'sha256', () => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          leaveNow(5);`),
+      ),
+    );
+    expect(runs.map((r) => r.status)).toEqual(Array(20).fill(5));
+  }, 60_000);
+
   test('returns, doing nothing, where koffi is not loaded: the caller exits its own way', async () => {
     const r = await runNode(`
       const { leaveNow } = await import(dist + 'leave.js');
