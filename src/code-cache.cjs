@@ -251,11 +251,25 @@ function requireSibling(filename, parent) {
   return run(filename, parent, (child) => child._compile(content, filename));
 }
 
+/** Module._nodeModulePaths of each folder, made once: every chunk of the bundle has the same. */
+const modulePaths = new Map();
+
+/**
+ * The folders a module of `dir` looks for packages in, as Node gives them (each module its own
+ * array). Node's _nodeModulePaths resolves and splits the folder at every call: 5.1 ms of an
+ * `up -d` of 1 (CPU profile, ~100 chunks run) went to it.
+ */
+function nodeModulePaths(dir) {
+  let paths = modulePaths.get(dir);
+  if (paths === undefined) modulePaths.set(dir, (paths = Module._nodeModulePaths(dir)));
+  return paths.slice();
+}
+
 /** Makes the module of `filename` and runs its code (`body`) as Module.prototype.load would. */
 function run(filename, parent, body) {
   const child = new Module(filename, parent);
   child.filename = filename;
-  child.paths = Module._nodeModulePaths(path.dirname(filename));
+  child.paths = nodeModulePaths(path.dirname(filename));
   Module._cache[filename] = child; // before it runs, as Node does: a require cycle gets its exports so far
   let threw = true;
   try {

@@ -124,7 +124,11 @@ export async function acquireFileLock(path: string, dir: string, what: string, o
 
 function held(path: string, dir: string, fd: number, command: string): ProjectLock {
   const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
-  ftruncateSync(fd, 0);
+  // A line a holder left (killed before its release removed the file) goes first. Only then:
+  // ext4 flushes a file truncated to nothing when it is closed (auto_da_alloc), and the release's
+  // close of the lock file, removed already, took 4.6 ms of an `up -d` of 1 (CPU profile; 0.17-0.56
+  // ms alone in /tmp, 0.006 without the truncation).
+  if (fstatSync(fd).size > 0) ftruncateSync(fd, 0);
   writeSync(fd, `${JSON.stringify(holder)}\n`, 0);
   let open = true;
   heldHere.add(path);

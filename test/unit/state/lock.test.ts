@@ -1,7 +1,7 @@
 // The per-project lock: one holder at a time, a waiter told who holds it, --no-lock-wait failing
 // with LOCKED, the file gone after release, and no stale lock after its holder is SIGKILLed.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,6 +51,21 @@ describe('project lock', () => {
     const a = await acquireProjectLock(r, 'a', { command: 'stack up' });
     const b = await acquireProjectLock(r, 'b', { command: 'stack up', wait: false });
     await Promise.all([a.release(), b.release()]);
+  });
+
+  it('a line a killed holder left in the file is replaced by the new holder\'s, whole', async () => {
+    const r = roots();
+    const path = lockPath(r, 'p');
+    mkdirSync(join(r.run, 'p'), { recursive: true });
+    writeFileSync(path, `${JSON.stringify({ pid: 999999, command: `stack up ${'x'.repeat(300)}`, since: '2026-01-01T00:00:00.000Z' })}\n`);
+    const lock = await acquireProjectLock(r, 'p', { command: 'stack down', wait: false });
+    const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+    expect(lines.map((l) => JSON.parse(l) as LockHolder)).toEqual([expect.objectContaining({ pid: process.pid, command: 'stack down' })]);
+    await lock.release();
+    // A fresh file holds the line alone too.
+    const again = await acquireProjectLock(r, 'p', { command: 'stack ps', wait: false });
+    expect(readFileSync(path, 'utf8')).toBe(`${JSON.stringify({ pid: process.pid, command: 'stack ps', since: (JSON.parse(readFileSync(path, 'utf8')) as LockHolder).since })}\n`);
+    await again.release();
   });
 
   it('the lock of a SIGKILLed holder is free at once', async () => {
