@@ -18,3 +18,15 @@ export function emitMemoryRow(bench, row, oursKib, limitKib, what) {
   const line = { bench, row, ours_kib: r(oursKib), limit_kib: r(limitKib), ratio: r(oursKib / limitKib), target: 1, floor: what };
   console.log(`@row ${JSON.stringify(line)}`);
 }
+
+/**
+ * The environment of the CLI floor's `node -e 0`: Node started as `stack` starts it. Run as a
+ * command, bin/stack.cjs starts Node without NODE_EXTRA_CA_CERTS (it adds those certificates
+ * only to its own TLS connections), so the floor is Node started without it too: a floor that
+ * parsed a bundle the CLI does not would credit stack with ~40 ms it did not save (Debian's 144
+ * certificates on the kind of docs/performance.md).
+ */
+export function cliFloorEnv(env = process.env) {
+  const { NODE_EXTRA_CA_CERTS: _certificates, ...rest } = env;
+  return rest;
+}

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median } from './_stats.mjs';
+import { cliFloorEnv } from './_row.mjs';
 import { removeStateDir, stateDir as newStateDir } from './_state.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -133,7 +134,7 @@ const probes = [];
 const probe = () =>
   new Promise((resolve) => {
     const t0 = performance.now();
-    execFile(process.execPath, ['-e', '0'], () => resolve(performance.now() - t0));
+    execFile(process.execPath, ['-e', '0'], { env: cliFloorEnv() }, () => resolve(performance.now() - t0));
   });
 const started = performance.now();
 let failure;

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
-import { emitRow } from './_row.mjs';
+import { cliFloorEnv, emitRow } from './_row.mjs';
 import { floorCleanup, scriptedDown, scriptedRelaunch, scriptedUp } from './_floor.mjs';
 import { COMMANDS, spec } from './_spec.mjs';
 import { describeState, removeStateDir, stateDir } from './_state.mjs';
@@ -49,7 +49,7 @@ function timed(cmd, args, options = {}) {
     });
   });
 }
-const cliFloor = () => timed(process.execPath, ['-e', '0']);
+const cliFloor = () => timed(process.execPath, ['-e', '0'], { env: cliFloorEnv() });
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-bench-lifecycle-'));
 const state = stateDir('lifecycle');

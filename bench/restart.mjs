@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
-import { emitRow } from './_row.mjs';
+import { cliFloorEnv, emitRow } from './_row.mjs';
 import { removeStateDir, stateDir } from './_state.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -79,7 +79,7 @@ try {
     rows.cli.push(await stack('restart', 'web', '--progress', 'quiet'));
     rows.cliP.push(await stack('-p', name, 'restart', 'web', '--progress', 'quiet'));
     rows.fn.push(await fn());
-    rows.node.push(await timed(process.execPath, ['-e', '0']));
+    rows.node.push(await timed(process.execPath, ['-e', '0'], { env: cliFloorEnv() }));
     rows.launch.push(await bareLaunch());
   }
 } finally {

@@ -90,9 +90,9 @@ const verdict = (r) => (r.target === null || r.target === undefined ? '' : r.rat
 
 const fmt = (n) => n.toFixed(2);
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Linux ${release()}`;
-// Node parses the certificate bundle NODE_EXTRA_CA_CERTS names before any code runs: every Node
-// start, the CLI floor `node -e 0` included, is 40-60 ms longer with Debian's bundle on this
-// kind, which moves every ratio towards 1. Named with the table, so runs are compared alike.
+// Node parses the certificate bundle NODE_EXTRA_CA_CERTS names before any code runs (40-60 ms
+// with Debian's bundle on this kind). `stack` run as a command starts Node without it, and so
+// does the CLI floor's `node -e 0` (_row.mjs cliFloorEnv). Named with the table, so runs are compared alike.
 const certificates = process.env.NODE_EXTRA_CA_CERTS ? `NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}` : 'no NODE_EXTRA_CA_CERTS';
 const loadText = (l) => l.map(fmt).join(' ');
 console.log(`\n== all rows (${started.toISOString()}, ${machine}, ${certificates}; load average ${loadText(load0)} → ${loadText(load1)}) ==`);

@@ -3,14 +3,14 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compare, timeCommand, ms } from './_stats.mjs';
-import { emitRow } from './_row.mjs';
+import { cliFloorEnv, emitRow } from './_row.mjs';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'stack.cjs');
 const n = Number(process.env.BENCH_N ?? 30);
 const { a: stack, b: node } = compare(
   n,
   () => timeCommand(bin, ['--version']),
-  () => timeCommand(process.execPath, ['-e', '0']),
+  () => timeCommand(process.execPath, ['-e', '0'], { env: cliFloorEnv() }),
 );
 console.log(`node -e 0          median ${ms(node)}  (n=${n})`);
 console.log(`stack --version    median ${ms(stack)}`);

@@ -26,9 +26,11 @@
 // terminal, no profiler: src/sys/leave.ts), it ends the process without its caller waiting for
 // the kernel to unmap it; elsewhere it returns and process.exit() ends it.
 let cli;
+// Only as the sh line leaves it (NODE_EXTRA_CA_CERTS unset): with both set, Node has loaded the
+// bundle itself, and a STACK_DEFERRED_CA_CERTS the caller's environment carried is dropped.
 const deferredCertificates = process.env.STACK_DEFERRED_CA_CERTS;
-if (deferredCertificates !== undefined) {
-  delete process.env.STACK_DEFERRED_CA_CERTS;
+delete process.env.STACK_DEFERRED_CA_CERTS;
+if (deferredCertificates !== undefined && process.env.NODE_EXTRA_CA_CERTS === undefined) {
   process.env.NODE_EXTRA_CA_CERTS = deferredCertificates;
   globalThis[Symbol.for('stack.deferredCaCertificates')] = deferredCertificates;
 }

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,6 +36,17 @@ static int hold(void *arg) {
   return 0;
 }
 
+/* Whether descriptor `name` (a number, an entry of the /proc/self/fd folder `dir`) is an
+ * anonymous inode: its link reads `anon_inode:[eventfd]`, `anon_inode:[eventpoll]`... Told from
+ * the link, not fstat(2), which would ask the file's own file system (a FUSE daemon gone, an NFS
+ * server away) and could keep this process, all its signals blocked, from ever leaving. */
+static int anonymous(int dir, const char *name) {
+  static const char prefix[] = "anon_inode:";
+  char target[64];
+  ssize_t n = readlinkat(dir, name, target, sizeof target - 1);
+  return n >= (ssize_t)(sizeof prefix - 1) && memcmp(target, prefix, sizeof prefix - 1) == 0;
+}
+
 /* Closes every descriptor but the anonymous inodes (eventfd, epoll, timerfd, signalfd: no other
  * process waits on them), listed from /proc/self/fd. Those stay for the threads this process
  * still runs until exit_group ends them: libuv's workers wake its loop through an eventfd when a
@@ -60,8 +70,7 @@ static int close_all_but_anonymous(void) {
       at += entry->d_reclen;
       if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
       int fd = atoi(entry->d_name);
-      struct stat st;
-      if (fd == dir || (fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == 0)) continue;
+      if (fd == dir || anonymous(dir, entry->d_name)) continue;
       close(fd);
     }
   }

@@ -26,8 +26,11 @@ int stack_leave_possible(void);
  * reaching the holder must not run a handler of this process on its stack); it leaves the
  * process's folder (its own copy of it, which would keep a mount busy), waits on the pidfd and
  * exits. Reparented to init meanwhile, it is reaped there.
- * Where it cannot be made (no pidfd_open: before Linux 5.3), this process exits
- * all the same, unmapping its memory itself. Never returns. */
+ * Without /proc, descriptors 0-2 alone are closed first. Where the holder cannot be made (no
+ * pidfd_open: before Linux 5.3), this process exits all the same, unmapping its memory itself;
+ * before Linux 5.9 (no close_range) the holder keeps its copies until it ends, which is harmless
+ * for anonymous inodes and, without /proc, keeps a pipe on a descriptor above 2 open that long.
+ * Never returns. */
 void stack_leave(int status, int restore, int nonblocking_at_start) __attribute__((noreturn));
 
 #endif

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { netModule, sinceStart } from '../sys/builtin.js';
-import { AF_UNIX, close, connectNow, POLLERR, POLLIN, POLLOUT, pollOneOffThread, readSome, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, socket, writeSome } from '../sys/libc.js';
+import { AF_UNIX, close, connectNow, POLLIN, POLLOUT, pollOneOffThread, readSome, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, socket, writeSome } from '../sys/libc.js';
 import { isAbstract } from './paths.js';
 import type { HealthStatus } from './health.js';
 
@@ -82,8 +82,9 @@ export function sockaddrUnix(path: string): Buffer {
  * answers. Made with system calls on a descriptor of its own, not node:net: a CLI that loads
  * node:net for this one exchange (with node:stream under it) spent ~9 ms compiling them, in a
  * no-op `up` of ~160 (a CPU profile), as long as the round trip's other steps together. The
- * waits (a reply, a listener whose queue is full) are made on libuv's threads, and none is
- * longer than `timeoutMs` in all.
+ * waits for the socket are polls on libuv's threads (libc.ts pollOneOffThread: slices of at most
+ * 100 ms, a timer besides), a listener whose queue is full is asked again every 10 ms, and the
+ * whole exchange ends by `timeoutMs`.
  */
 export async function send(path: string, request: Request, timeoutMs = 3000): Promise<Reply> {
   const deadline = sinceStart() + timeoutMs;
@@ -101,7 +102,8 @@ export async function send(path: string, request: Request, timeoutMs = 3000): Pr
     for (let sent = 0; sent < line.length; ) {
       const n = writeSome(fd, line.subarray(sent), () => `write(${path})`);
       if (n !== undefined) sent += n;
-      else if (((await pollOneOffThread(fd, POLLOUT, left())) & (POLLOUT | POLLERR)) === 0) throw noAnswer();
+      // Room, or an error or a hang-up that the next write then says (EPIPE): made again either way.
+      else if ((await pollOneOffThread(fd, POLLOUT, left())) === 0) throw noAnswer();
     }
     const chunks: Buffer[] = [];
     const buf = Buffer.allocUnsafe(64 * 1024);

@@ -574,23 +574,40 @@ export function eventFdDrain(fd: number): void {
   lib().read(fd, Buffer.alloc(8), 8);
 }
 
+/** The longest one poll of pollOneOffThread holds a thread of libuv's pool. */
+const POLL_SLICE_MS = 100;
+
 /**
  * poll(2) of one descriptor for `events` on one of libuv's threads, for at most `timeoutMs`:
- * resolves its revents, 0 once the time is up. A poll cut short by a signal that thread took is
- * made again for the time left.
+ * resolves its revents, 0 once the time is up. Polled in slices of at most 100 ms, so that the
+ * pool's thread is given back between them (other jobs queued meanwhile go first; Node's exit
+ * waits for a thread's job) and a slice that waited in the queue is not counted twice; a timer
+ * ends the wait at its time even when no thread took it. A poll cut short by a signal is made
+ * again. The caller may close the descriptor once this resolved: a slice still under way then
+ * only watches it, or whatever reuses its number, until its end, and is not heard.
  */
 export function pollOneOffThread(fd: number, events: number, timeoutMs: number): Promise<number> {
   const deadline = sinceStart() + timeoutMs;
   const async = (lib().poll as unknown as { async: (...args: unknown[]) => void }).async;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (finish: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      finish();
+    };
+    const timer = setTimeout(() => settle(() => resolve(0)), Math.max(0, timeoutMs));
     const once = (): void => {
       const buf = pollfds([[fd, events]]);
-      async(buf, 1, Math.max(0, Math.ceil(deadline - sinceStart())), (error: unknown, ret: number) => {
-        if (error) return reject(error instanceof Error ? error : new Error(String(error)));
-        if (ret > 0) return resolve(revents(buf, 0));
-        if (ret === 0) return resolve(0);
-        // Its errno is that thread's, gone by now: a failed poll of a descriptor we hold is a signal's EINTR.
-        if (sinceStart() >= deadline) return resolve(0);
+      const left = Math.max(0, Math.ceil(deadline - sinceStart()));
+      async(buf, 1, Math.min(POLL_SLICE_MS, left), (error: unknown, ret: number) => {
+        if (settled) return;
+        if (error) return settle(() => reject(error instanceof Error ? error : new Error(String(error))));
+        if (ret > 0) return settle(() => resolve(revents(buf, 0)));
+        // Nothing yet, or a signal that thread took (its errno is gone with it: a poll of a
+        // descriptor we hold fails of nothing else).
+        if (sinceStart() >= deadline) return settle(() => resolve(0));
         once();
       });
     };

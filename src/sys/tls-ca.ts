@@ -3,14 +3,17 @@
 // it names before any code runs: 40 ms of every command with Debian's 144 certificates on the
 // 2-core kind of docs/performance.md) and leaves its value here, on the global
 // `Symbol.for('stack.deferredCaCertificates')`. Before the first request (registry.ts, the
-// builder's ADD of a URL), trustDeferredCertificates() makes fetch trust Node's own roots and those
-// certificates, as Node would have from the start: its fetch (undici inside Node) takes the
-// dispatcher set with undici's setGlobalDispatcher, here an Agent whose TLS connections verify
-// against both. An unreadable bundle is said as Node says it (a warning) and ignored, as Node
-// ignores it. Without the global (`node bin/stack.cjs`, or no such variable) nothing is done:
-// Node loaded the bundle itself.
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+// builder's ADD of a URL), trustDeferredCertificates() makes fetch trust what Node would have:
+// one secure context, made once, holding Node's own root store (the bundled roots, or OpenSSL's
+// store under --use-openssl-ca, as Node's flags choose) with the bundle's certificates added,
+// as Node adds them (the native context's addCACert, which copies the root store before adding).
+// Node's fetch (undici inside Node) takes it through the dispatcher set with undici's
+// setGlobalDispatcher: an Agent whose connections use that context (a `ca` list instead would
+// have each connection parse every root again: ~26 ms each here). An unreadable bundle is said as
+// Node says it (a line on stderr) and ignored, as Node ignores it. Without the global (`node
+// bin/stack.cjs`, or no such variable) nothing is done: Node loaded the bundle itself.
+import { readFileSync, writeSync } from 'node:fs';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 const DEFERRED = Symbol.for('stack.deferredCaCertificates');
 
@@ -18,7 +21,7 @@ let trusting: Promise<void> | undefined;
 
 /** The PEM certificates of a bundle, in order (text between them, such as comments, dropped). */
 export function pemCertificates(text: string): string[] {
-  return text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  return text.match(/-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----[^-]+-----END (?:X509 |TRUSTED )?CERTIFICATE-----/g) ?? [];
 }
 
 /** The bundle bin/stack.cjs kept Node from loading, if any. */
@@ -27,21 +30,41 @@ export function deferredCertificatesFile(): string | undefined {
   return typeof file === 'string' && file !== '' ? file : undefined;
 }
 
+/**
+ * A secure context trusting Node's default root store and the certificates of `bundle` (PEM).
+ * Node's native context adds them as it adds NODE_EXTRA_CA_CERTS (a copy of the root store Node's
+ * flags choose, with them added); a Node without that method gets its bundled roots and them.
+ */
+export function contextWithCertificates(bundle: Buffer): SecureContext {
+  const context = createSecureContext();
+  const native = (context as unknown as { context?: { addCACert?: (pem: Buffer) => void } }).context;
+  if (typeof native?.addCACert === 'function') {
+    native.addCACert(bundle);
+    return context;
+  }
+  return createSecureContext({ ca: [...rootCertificates, ...pemCertificates(bundle.toString('latin1'))] });
+}
+
 /** Makes fetch trust the certificates of NODE_EXTRA_CA_CERTS when Node was started without them (once a process). */
 export function trustDeferredCertificates(): Promise<void> {
   const file = deferredCertificatesFile();
   if (file === undefined) return Promise.resolve();
   return (trusting ??= (async () => {
-    let extra: string[];
+    let bundle: Buffer;
     try {
-      extra = pemCertificates(readFileSync(file, 'utf8'));
+      bundle = readFileSync(file);
     } catch (e) {
-      process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      try {
+        writeSync(2, `Warning: Ignoring extra certs from \`${file}\`, load failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      } catch {
+        // no stderr: nothing to tell it on
+      }
       return;
     }
+    const secureContext = contextWithCertificates(bundle);
     const loaded = await import('undici');
     // undici is CommonJS: from the bundle its exports come as the module's default.
     const { Agent, setGlobalDispatcher } = (loaded as unknown as { default?: typeof loaded }).default ?? loaded;
-    setGlobalDispatcher(new Agent({ connect: { ca: [...rootCertificates, ...extra] } }));
+    setGlobalDispatcher(new Agent({ connect: { secureContext } }));
   })());
 }

@@ -39,7 +39,8 @@ describeWith({ root: true, commands: ['openssl', 'node'] }, 'NODE_EXTRA_CA_CERTS
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     mkdirSync(project);
-    writeFileSync(join(project, 'Dockerfile'), `FROM scratch\nADD https://127.0.0.1:${port}/hello.txt /hello.txt\n`);
+    // Two downloads: two requests through the same trust (one secure context for all connections).
+    writeFileSync(join(project, 'Dockerfile'), `FROM scratch\nADD https://127.0.0.1:${port}/hello.txt /hello.txt\nADD https://127.0.0.1:${port}/again.txt /again.txt\n`);
     writeFileSync(join(project, 'compose.yaml'), 'services:\n  app:\n    build: .\n    image: tls-test:1\n    environment:\n      BUNDLE: ${NODE_EXTRA_CA_CERTS:-none}\n');
   }, 60_000);
 
@@ -47,6 +48,11 @@ describeWith({ root: true, commands: ['openssl', 'node'] }, 'NODE_EXTRA_CA_CERTS
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a STACK_DEFERRED_CA_CERTS the caller had is not taken for the bundle Node loaded', async () => {
+    const r = await stack({ NODE_EXTRA_CA_CERTS: ca, STACK_DEFERRED_CA_CERTS: join(dir, 'other.pem') }, ['config'], true);
+    expect(r.stdout).toContain(`BUNDLE: ${ca}`);
   });
 
   it("a command started without the bundle parsed still sees the variable (the spec's ${...})", async () => {
@@ -66,7 +72,7 @@ describeWith({ root: true, commands: ['openssl', 'node'] }, 'NODE_EXTRA_CA_CERTS
 
   it('an https download trusts the bundle\'s CA, as a command and through node, and not without it', async () => {
     const trusted = await stack({ NODE_EXTRA_CA_CERTS: ca }, ['build', '--no-cache']);
-    expect(trusted.stderr).toMatch(/built app: \S+tls-test:1 sha256:/);
+    expect(trusted.stderr).toMatch(/built app: \S+tls-test:1 sha256:\S+ \(2 steps run/);
     expect(trusted.exitCode).toBe(0);
     const throughNode = await stack({ NODE_EXTRA_CA_CERTS: ca }, ['build', '--no-cache'], true);
     expect(throughNode.exitCode).toBe(0);

@@ -96,6 +96,33 @@ describe('supervisor protocol: the client', () => {
     }
   });
 
+  it('is answered once a full queue drains: its connect is made again meanwhile', async () => {
+    const draining = join(dir, 'draining.sock');
+    const listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bind(listener, sockaddrUnix(draining));
+    listen(listener, 0);
+    const queued: number[] = [];
+    let server: net.Server | undefined;
+    try {
+      for (;;) {
+        const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        queued.push(fd);
+        if (!connectNow(fd, sockaddrUnix(draining), () => 'connect')) break;
+      }
+      const answer = send(draining, { command: 'ping' }, 5000);
+      // 150 ms on, the listener is served: every connection queued is taken, then the retried one.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      server = await serve(draining, async () => ({ ok: true }), listener);
+      const t0 = sinceStart();
+      expect(await answer).toEqual({ ok: true });
+      expect(sinceStart() - t0).toBeLessThan(1000);
+    } finally {
+      for (const fd of queued) close(fd);
+      if (server !== undefined) await new Promise((resolve) => server!.close(resolve));
+      else close(listener);
+    }
+  });
+
   it('rejects an answer that is not JSON, naming it', async () => {
     const garbled = join(dir, 'garbled.sock');
     await raw(garbled, (socket) => socket.once('data', () => socket.end('not json at all\n')));
