@@ -598,18 +598,27 @@ export function pollOneOffThread(fd: number, events: number, timeoutMs: number):
       finish();
     };
     const timer = setTimeout(() => settle(() => resolve(0)), Math.max(0, timeoutMs));
+    const failed = (error: unknown): void => settle(() => reject(error instanceof Error ? error : new Error(String(error))));
+    let failures = 0;
     const once = (): void => {
       const buf = pollfds([[fd, events]]);
       const left = Math.max(0, Math.ceil(deadline - sinceStart()));
-      async(buf, 1, Math.min(POLL_SLICE_MS, left), (error: unknown, ret: number) => {
-        if (settled) return;
-        if (error) return settle(() => reject(error instanceof Error ? error : new Error(String(error))));
-        if (ret > 0) return settle(() => resolve(revents(buf, 0)));
-        // Nothing yet, or a signal that thread took (its errno is gone with it: a poll of a
-        // descriptor we hold fails of nothing else).
-        if (sinceStart() >= deadline) return settle(() => resolve(0));
-        once();
-      });
+      try {
+        async(buf, 1, Math.min(POLL_SLICE_MS, left), (error: unknown, ret: number) => {
+          if (settled) return;
+          if (error) return failed(error);
+          if (ret > 0) return settle(() => resolve(revents(buf, 0)));
+          if (ret < 0) {
+            // A signal that thread took, most likely (its errno is gone with it): made again,
+            // a few times, then said; never a loop of failing polls until the deadline.
+            if (++failures > 3) return failed(new Error(`poll(fd ${fd}) failed ${failures} times`));
+          } else failures = 0;
+          if (sinceStart() >= deadline) return settle(() => resolve(0));
+          once();
+        });
+      } catch (e) {
+        failed(e); // koffi refuses more asynchronous calls than it has slots for
+      }
     };
     once();
   });

@@ -6,14 +6,22 @@
 // builder's ADD of a URL), trustDeferredCertificates() makes fetch trust what Node would have:
 // one secure context, made once, holding Node's own root store (the bundled roots, or OpenSSL's
 // store under --use-openssl-ca, as Node's flags choose) with the bundle's certificates added,
-// as Node adds them (the native context's addCACert, which copies the root store before adding).
+// as Node adds them (the native context's addCACert, which copies the root store before adding;
+// the bundle read as Node reads it: up to its first certificate that does not parse, said).
 // Node's fetch (undici inside Node) takes it through the dispatcher set with undici's
 // setGlobalDispatcher: an Agent whose connections use that context (a `ca` list instead would
 // have each connection parse every root again: ~26 ms each here). An unreadable bundle is said as
 // Node says it (a line on stderr) and ignored, as Node ignores it. Without the global (`node
 // bin/stack.cjs`, or no such variable) nothing is done: Node loaded the bundle itself.
 import { readFileSync, writeSync } from 'node:fs';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { createRequire } from 'node:module';
+import type { SecureContext } from 'node:tls';
+
+// node:tls and node:crypto are required when first needed: the packs of pull, push and build hold
+// this module, and a pull from a registry spoken to over http loads neither.
+let load: NodeJS.Require | undefined;
+const tls = (): typeof import('node:tls') => (load ??= createRequire(import.meta.url))('node:tls') as typeof import('node:tls');
+const crypto = (): typeof import('node:crypto') => (load ??= createRequire(import.meta.url))('node:crypto') as typeof import('node:crypto');
 
 const DEFERRED = Symbol.for('stack.deferredCaCertificates');
 
@@ -35,14 +43,35 @@ export function deferredCertificatesFile(): string | undefined {
  * Node's native context adds them as it adds NODE_EXTRA_CA_CERTS (a copy of the root store Node's
  * flags choose, with them added); a Node without that method gets its bundled roots and them.
  */
-export function contextWithCertificates(bundle: Buffer): SecureContext {
+export function contextWithCertificates(certificates: readonly string[]): SecureContext {
+  const { createSecureContext, rootCertificates } = tls();
   const context = createSecureContext();
-  const native = (context as unknown as { context?: { addCACert?: (pem: Buffer) => void } }).context;
+  const native = (context as unknown as { context?: { addCACert?: (pem: string) => void } }).context;
   if (typeof native?.addCACert === 'function') {
-    native.addCACert(bundle);
+    if (certificates.length > 0) native.addCACert(certificates.join('\n'));
     return context;
   }
-  return createSecureContext({ ca: [...rootCertificates, ...pemCertificates(bundle.toString('latin1'))] });
+  return createSecureContext({ ca: [...rootCertificates, ...certificates] });
+}
+
+/**
+ * The certificates of a bundle as Node takes NODE_EXTRA_CA_CERTS: in order, up to the first that
+ * does not parse (Node keeps those before it, and says why it ignores the rest). A block of
+ * trust settings (`TRUSTED CERTIFICATE`) counts as its certificate, as Node reads it.
+ */
+export function bundleCertificates(text: string): { certificates: string[]; error?: string } {
+  const { X509Certificate } = crypto();
+  const certificates: string[] = [];
+  for (const pem of pemCertificates(text)) {
+    const plain = pem.replace(/-----(BEGIN|END) (?:X509 |TRUSTED )CERTIFICATE-----/g, '-----$1 CERTIFICATE-----');
+    try {
+      new X509Certificate(plain);
+    } catch (e) {
+      return { certificates, error: (e as Error).message };
+    }
+    certificates.push(plain);
+  }
+  return { certificates };
 }
 
 /** Makes fetch trust the certificates of NODE_EXTRA_CA_CERTS when Node was started without them (once a process). */
@@ -50,18 +79,22 @@ export function trustDeferredCertificates(): Promise<void> {
   const file = deferredCertificatesFile();
   if (file === undefined) return Promise.resolve();
   return (trusting ??= (async () => {
-    let bundle: Buffer;
-    try {
-      bundle = readFileSync(file);
-    } catch (e) {
+    const warn = (why: string): void => {
       try {
-        writeSync(2, `Warning: Ignoring extra certs from \`${file}\`, load failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+        writeSync(2, `Warning: Ignoring extra certs from \`${file}\`, load failed: ${why}\n`);
       } catch {
         // no stderr: nothing to tell it on
       }
-      return;
+    };
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch (e) {
+      return warn((e as NodeJS.ErrnoException).code ?? (e as Error).message);
     }
-    const secureContext = contextWithCertificates(bundle);
+    const { certificates, error } = bundleCertificates(text);
+    if (error !== undefined) warn(error);
+    const secureContext = contextWithCertificates(certificates);
     const loaded = await import('undici');
     // undici is CommonJS: from the bundle its exports come as the module's default.
     const { Agent, setGlobalDispatcher } = (loaded as unknown as { default?: typeof loaded }).default ?? loaded;

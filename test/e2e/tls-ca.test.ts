@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../harness/require.js';
-import { pemCertificates } from '../../src/sys/tls-ca.js';
+import { bundleCertificates, pemCertificates } from '../../src/sys/tls-ca.js';
 
 const bin = fileURLToPath(new URL('../../bin/stack.cjs', import.meta.url));
 
@@ -35,11 +35,14 @@ describeWith({ root: true, commands: ['openssl', 'node'] }, 'NODE_EXTRA_CA_CERTS
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
     writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
     openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.cnf');
-    server = https.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (_req, res) => res.end('hello over tls\n'));
+    server = https.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (_req, res) => {
+      res.setHeader('Connection', 'close'); // each download a TLS connection of its own
+      res.end('hello over tls\n');
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     mkdirSync(project);
-    // Two downloads: two requests through the same trust (one secure context for all connections).
+    // Two downloads, each on a connection of its own: one secure context for all connections.
     writeFileSync(join(project, 'Dockerfile'), `FROM scratch\nADD https://127.0.0.1:${port}/hello.txt /hello.txt\nADD https://127.0.0.1:${port}/again.txt /again.txt\n`);
     writeFileSync(join(project, 'compose.yaml'), 'services:\n  app:\n    build: .\n    image: tls-test:1\n    environment:\n      BUNDLE: ${NODE_EXTRA_CA_CERTS:-none}\n');
   }, 60_000);
@@ -86,9 +89,15 @@ describeWith({ root: true, commands: ['openssl', 'node'] }, 'NODE_EXTRA_CA_CERTS
     expect(unreadable.stderr).toContain('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   }, 60_000);
 
-  it('splits a bundle into its certificates, skipping text between them', () => {
-    const pem = readFileSync(ca, 'utf8');
-    expect(pemCertificates(`# a comment\n${pem}\nsome text\n${pem}`)).toEqual([pem.trim(), pem.trim()]);
+  it('reads a bundle as Node does: its certificates in order, up to the first that does not parse', () => {
+    const pem = readFileSync(ca, 'utf8').trim();
+    expect(pemCertificates(`# a comment\n${pem}\nsome text\n${pem}`)).toEqual([pem, pem]);
     expect(pemCertificates('no certificate here')).toEqual([]);
+    const trusted = pem.replace(/(BEGIN|END) CERTIFICATE/g, '$1 TRUSTED CERTIFICATE');
+    const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----';
+    expect(bundleCertificates(`${pem}\n${trusted}\n`)).toEqual({ certificates: [pem, pem] });
+    const cut = bundleCertificates(`${pem}\n${broken}\n${pem}\n`);
+    expect(cut.certificates).toEqual([pem]);
+    expect(cut.error).toBeTruthy();
   });
 });

@@ -1,7 +1,9 @@
 // The control socket's client (protocol.ts send, system calls on a descriptor of its own) against
 // the supervisor's own server (serve) and against sockets that misbehave: no listener, one that
 // never answers, one that answers garbage, one whose queue is full. Real Unix sockets.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +77,34 @@ describe('supervisor protocol: the client', () => {
     const t0 = sinceStart();
     await expect(send(silent, { command: 'ping' }, 300)).rejects.toThrow(`no answer from ${silent} within 300 ms`);
     expect(sinceStart() - t0).toBeGreaterThanOrEqual(290);
+  });
+
+  it('holds none of libuv\'s threads while it waits, and its timeout holds when none is free', async () => {
+    // Four exchanges with a silent server wait at once: a stat queued behind them on
+    // libuv's pool (4 threads) gets a thread within a slice (100 ms), not after their timeouts.
+    const silent = join(dir, 'silent-pool.sock');
+    await raw(silent, () => undefined);
+    const size = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const waits = Array.from({ length: size }, () => send(silent, { command: 'ping' }, 3000).catch((e: Error) => e));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const t0 = sinceStart();
+    await stat(dir); // a job of the pool
+    expect(sinceStart() - t0).toBeLessThan(1000);
+    for (const w of await Promise.all(waits)) expect(String(w)).toContain('no answer');
+    // Every thread of the pool held by something else (an open of a FIFO no one writes blocks
+    // its thread): the exchange still ends at its time.
+    const fifos = Array.from({ length: size }, (_, i) => join(dir, `fifo-${i}`));
+    for (const f of fifos) execFileSync('mkfifo', [f]);
+    const blocked = fifos.map((f) => open(f, 'r'));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const t1 = sinceStart();
+      await expect(send(silent, { command: 'ping' }, 300)).rejects.toThrow('no answer');
+      expect(sinceStart() - t1).toBeLessThan(1000);
+    } finally {
+      for (const f of fifos) closeSync(openSync(f, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK)); // a writer: each blocked open returns
+      for (const handle of await Promise.all(blocked)) await handle.close();
+    }
   });
 
   it('asks again while the listener\'s queue is full, until its timeout', async () => {
