@@ -6,8 +6,8 @@
 # under Docker Hub's names (library/postgres:15, library/redis:7, library/node:18), then runs
 # `stack up` with STACK_REGISTRY pointed at it. The registry stops when the script ends; the
 # images stay in stack's store. Needs root. Extra arguments go to `stack up` (e.g. -d --wait).
-# Afterwards: `STACK_REGISTRY=127.0.0.1:5000 node bin/stack.cjs -f examples/images-dev/compose.yaml ps`;
-# `node bin/stack.cjs -p images-dev down -v` removes everything.
+# Afterwards: `STACK_REGISTRY=127.0.0.1:5000 bin/stack.cjs -f examples/images-dev/compose.yaml ps`;
+# `bin/stack.cjs -p images-dev down -v` removes everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -46,4 +46,4 @@ for image in postgres:15 redis:7 node:18; do
 done
 
 export STACK_REGISTRY="127.0.0.1:$port"
-node bin/stack.cjs -f examples/images-dev/compose.yaml up "$@"
+bin/stack.cjs -f examples/images-dev/compose.yaml up "$@"
