@@ -10,7 +10,7 @@
 // `ps`, `exec` and the like observe without the lock and change nothing.
 import { join } from 'node:path';
 import { readBootId } from '../sys/proc.js';
-import { mountsAt, topMountAt } from '../sys/mountinfo.js';
+import { mountOwnership } from '../sys/mountinfo.js';
 import { listDir } from './atomic.js';
 import { holdsProjectLock } from './held-locks.js';
 import type { LiveNetwork, LiveService, LiveState, LiveVolume } from './live.js';
@@ -59,7 +59,7 @@ export async function observe(project: string, options: ObserveOptions = {}): Pr
     }),
     ...volumes.records.map(async (r) => {
       const owner = r.owner !== undefined ? { owner: r.owner } : {};
-      const mount = r.mount !== undefined ? { mount: { ...r.mount, mounted: ownMountAt(r.path, r.mount.id) } } : {};
+      const mount = r.mount !== undefined ? { mount: { ...r.mount, mounted: mountOwnership(r.path, r.mount.id) === 'own' } } : {};
       live.volumes[r.key] = { key: r.key, name: r.name, path: r.path, present: await dirPresent(r.path), ...owner, ...mount };
     }),
   ]);
@@ -226,10 +226,3 @@ export async function listProjects(roots: StateRoots = stateRoots()): Promise<st
   return [...found].sort();
 }
 
-/**
- * Whether the mount on a volume's folder is the one its project made: the mount its record names
- * by id; with no id recorded (a run cut off between the mount and the record), any mount there.
- */
-function ownMountAt(path: string, id: number | undefined): boolean {
-  return id === undefined ? mountsAt(path) > 0 : topMountAt(path)?.id === id;
-}

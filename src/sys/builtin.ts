@@ -7,10 +7,21 @@ import { createRequire } from 'node:module';
 
 let load: NodeJS.Require | undefined;
 
-/** node:crypto's randomBytes as hex, node:crypto required on first use (hashing: lazy-crypto.ts). */
-export function randomHex(bytes: number): string {
+/** node:crypto, required on first use (hashing: lazy-crypto.ts). */
+export function cryptoModule(): typeof import('node:crypto') {
   load ??= createRequire(import.meta.url);
-  return (load('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+  return load('node:crypto') as typeof import('node:crypto');
+}
+
+/** node:crypto's randomBytes as hex. */
+export function randomHex(bytes: number): string {
+  return cryptoModule().randomBytes(bytes).toString('hex');
+}
+
+/** node:tls, required on first use: the packs of pull, push and build need it only to add deferred certificates (tls-ca.ts). */
+export function tlsModule(): typeof import('node:tls') {
+  load ??= createRequire(import.meta.url);
+  return load('node:tls') as typeof import('node:tls');
 }
 
 /** node:child_process, required on first use. */

@@ -574,6 +574,11 @@ export function eventFdDrain(fd: number): void {
   lib().read(fd, Buffer.alloc(8), 8);
 }
 
+/** poll(2) of the pollfds in `buf` on one of libuv's threads (koffi's async call); `done` gets its result. Throws when koffi takes no more asynchronous calls. */
+function pollAsync(buf: Buffer, count: number, timeoutMs: number, done: (error: unknown, ret: number) => void): void {
+  (lib().poll as unknown as { async: (...args: unknown[]) => void }).async(buf, count, timeoutMs, done);
+}
+
 /** The longest one poll of pollOneOffThread holds a thread of libuv's pool. */
 const POLL_SLICE_MS = 100;
 
@@ -588,7 +593,6 @@ const POLL_SLICE_MS = 100;
  */
 export function pollOneOffThread(fd: number, events: number, timeoutMs: number): Promise<number> {
   const deadline = sinceStart() + timeoutMs;
-  const async = (lib().poll as unknown as { async: (...args: unknown[]) => void }).async;
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (finish: () => void): void => {
@@ -604,7 +608,7 @@ export function pollOneOffThread(fd: number, events: number, timeoutMs: number):
       const buf = pollfds([[fd, events]]);
       const left = Math.max(0, Math.ceil(deadline - sinceStart()));
       try {
-        async(buf, 1, Math.min(POLL_SLICE_MS, left), (error: unknown, ret: number) => {
+        pollAsync(buf, 1, Math.min(POLL_SLICE_MS, left), (error, ret) => {
           if (settled) return;
           if (error) return failed(error);
           if (ret > 0) return settle(() => resolve(revents(buf, 0)));
@@ -631,8 +635,7 @@ export function pollOneOffThread(fd: number, events: number, timeoutMs: number):
  */
 export function pollOffThread(entries: readonly (readonly [number, number])[], done: (revents: number[] | undefined) => void): void {
   const buf = pollfds(entries);
-  const async = (lib().poll as unknown as { async: (...args: unknown[]) => void }).async;
-  async(buf, entries.length, -1, (error: unknown, ret: number) => {
+  pollAsync(buf, entries.length, -1, (error, ret) => {
     if (error || ret <= 0) return done(undefined);
     done(entries.map((_, i) => revents(buf, i)));
   });

@@ -46,6 +46,18 @@ export function topMountAt(path: string, mountinfo?: string): { id: number; fsty
   return top && { id: top.id, fstype: top.fstype, source: top.source };
 }
 
+/**
+ * Whose the mount on top at `path` is, for a volume whose record names the mount it made by `id`:
+ * `none` when nothing is mounted there; `own` when the mount is that one (with no id recorded, a
+ * run cut off between its mount and its record, any mount there counts as its own); `foreign`
+ * otherwise, and always when the record names no mount (`id` null).
+ */
+export function mountOwnership(path: string, id: number | undefined | null, mountinfo?: string): 'none' | 'own' | 'foreign' {
+  const top = mountsOf(path, false, mountinfo).entries.at(-1);
+  if (top === undefined) return 'none';
+  return id !== null && (id === undefined || id === top.id) ? 'own' : 'foreign';
+}
+
 /** The per-mount options (`rw,nosuid,relatime`) of the mount on top at `path` (its real path); undefined when none is there. */
 export function mountOptionsAt(path: string, mountinfo?: string): string[] | undefined {
   return mountsOf(path, false, mountinfo).entries.at(-1)?.options;

@@ -13,15 +13,11 @@
 // have each connection parse every root again: ~26 ms each here). An unreadable bundle is said as
 // Node says it (a line on stderr) and ignored, as Node ignores it. Without the global (`node
 // bin/stack.cjs`, or no such variable) nothing is done: Node loaded the bundle itself.
+// node:tls and node:crypto are required when first needed (sys/builtin.ts): the packs of pull,
+// push and build hold this module, and a pull from a registry spoken to over http loads neither.
 import { readFileSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { SecureContext } from 'node:tls';
-
-// node:tls and node:crypto are required when first needed: the packs of pull, push and build hold
-// this module, and a pull from a registry spoken to over http loads neither.
-let load: NodeJS.Require | undefined;
-const tls = (): typeof import('node:tls') => (load ??= createRequire(import.meta.url))('node:tls') as typeof import('node:tls');
-const crypto = (): typeof import('node:crypto') => (load ??= createRequire(import.meta.url))('node:crypto') as typeof import('node:crypto');
+import { cryptoModule, tlsModule } from './builtin.js';
 
 const DEFERRED = Symbol.for('stack.deferredCaCertificates');
 
@@ -44,7 +40,7 @@ export function deferredCertificatesFile(): string | undefined {
  * flags choose, with them added); a Node without that method gets its bundled roots and them.
  */
 export function contextWithCertificates(certificates: readonly string[]): SecureContext {
-  const { createSecureContext, rootCertificates } = tls();
+  const { createSecureContext, rootCertificates } = tlsModule();
   const context = createSecureContext();
   const native = (context as unknown as { context?: { addCACert?: (pem: string) => void } }).context;
   if (typeof native?.addCACert === 'function') {
@@ -60,7 +56,7 @@ export function contextWithCertificates(certificates: readonly string[]): Secure
  * trust settings (`TRUSTED CERTIFICATE`) counts as its certificate, as Node reads it.
  */
 export function bundleCertificates(text: string): { certificates: string[]; error?: string } {
-  const { X509Certificate } = crypto();
+  const { X509Certificate } = cryptoModule();
   const certificates: string[] = [];
   for (const pem of pemCertificates(text)) {
     const plain = pem.replace(/-----(BEGIN|END) (?:X509 |TRUSTED )CERTIFICATE-----/g, '-----$1 CERTIFICATE-----');

@@ -57,6 +57,7 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
   // The default route goes through the first network (in interface order) that is not internal.
   const routed = orderedNetworks(spec).find((n) => ctx.project.networks[n]?.internal === false);
   const prefix = allocation.subnet.split('/')[1] ?? '32';
+  const mtu = ctx.project.networks[op.network]?.mtu;
   await undoing(
     async () =>
       ctx.network().attachVeth({
@@ -68,7 +69,7 @@ export async function attachVeth(ctx: RunContext, op: AttachVeth): Promise<void>
         ...(routed === op.network ? { defaultGateway: allocation.gateway } : {}),
         // An external network: the bridge of the project that owns it, or the host's (network/external.ts).
         ...(allocation.bridge !== undefined && { bridge: allocation.bridge }),
-        ...(ctx.project.networks[op.network]?.mtu !== undefined && { mtu: ctx.project.networks[op.network]!.mtu! }),
+        ...(mtu !== undefined && { mtu }),
       }),
     () => detachVeth(ctx, op),
   );

@@ -7,7 +7,7 @@
 // by unmount-volume (`down`). Removal (`down -v`) unmounts, then deletes folder and record: never
 // through a mount that stays.
 import { rm } from '../../sys/fs-async.js';
-import { mountsAt, mountsBelow, topMountAt } from '../../sys/mountinfo.js';
+import { mountOwnership, mountsAt, mountsBelow, topMountAt } from '../../sys/mountinfo.js';
 import { basename, dirname, join, relative } from 'node:path';
 import type { CreateVolume, Plan, RemoveVolume, UnmountVolume } from '../../planner/plan.js';
 import type { Project } from '../../spec/project.js';
@@ -129,19 +129,11 @@ function refuseMounting(name: string, path: string): void {
 export async function unmountVolume(ctx: RunContext, op: Pick<UnmountVolume, 'volume'>): Promise<void> {
   const recorded = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
   if (recorded === undefined) return;
-  if (foreignMount(recorded)) {
+  if (mountOwnership(recorded.path, recorded.mount === undefined ? null : recorded.mount.id) === 'foreign') {
     ctx.notice(`volume ${op.volume}: the mount on ${recorded.path} is not the one this project made; it is left as it is`);
     return;
   }
   unmountVolumeMounts(op.volume, recorded.path); // none is fine; throws (the folder kept) when one stays
-}
-
-/** Whether what is mounted on a volume's folder is not its project's own mount (the one its record names; any, when it names none by id). */
-function foreignMount(recorded: Pick<VolumeRecord, 'path' | 'mount'>): boolean {
-  const top = topMountAt(recorded.path);
-  if (top === undefined) return false;
-  if (recorded.mount === undefined) return true;
-  return recorded.mount.id !== undefined && recorded.mount.id !== top.id;
 }
 
 /**
@@ -170,7 +162,7 @@ export async function removeVolume(ctx: RunContext, op: Pick<RemoveVolume, 'volu
     // on the name, never under the walk; and nothing may be mounted below the folder either. A
     // mount that stays keeps the folder: the walk would go into a bound host folder.
     const record = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
-    if (foreignMount(record ?? { path: recorded.path })) {
+    if (mountOwnership(recorded.path, record?.mount === undefined ? null : record.mount.id) === 'foreign') {
       throw new UserError('VOLUME_MOUNTED', `volume ${op.volume}: ${recorded.path} has a mount this project did not make (another project's volume of the same name?); it is kept`, 'take that mount off (the other project\'s `stack down`), then run `stack down -v` again');
     }
     unmountVolumeMounts(op.volume, recorded.path); // none is fine; throws (the folder kept) when one stays
