@@ -17,6 +17,13 @@ import { nodeHelperEnv } from '../sys/node-env.js';
 
 /** A published status older than this is not believed (supervisor.ts renews it every STATUS_HEARTBEAT_MS). */
 const PUBLISHED_FRESH_MS = 3000;
+/**
+ * How recent a published status must be for a no-op `up` to take its supervisor for one that
+ * ticks, without asking it: a heartbeat (STATUS_HEARTBEAT_MS) and half of one more.
+ */
+const TICKING_MS = 1500;
+/** How long after its start a supervisor that has published no status yet is taken for one starting. */
+const STARTING_MS = 5000;
 /** How long ensureSupervisor looks again for a supervisor that does not answer, or whose mutex is held. */
 const START_TIMEOUT_MS = 15_000;
 /**
@@ -453,7 +460,8 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
       // Started by another `stack` meanwhile: the listeners bound early for a new one are its to bind.
       activation?.releaseEarly(project, roots);
       // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
-      if (options.unchanged === true && (await answers(paths.socket))) return running;
+      // Nothing to tell it: left alone when it answers a ping, or when it need not be asked.
+      if (options.unchanged === true && (ticking(project, roots, running) || (await answers(paths.socket)))) return running;
       try {
         const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);
         if (reply.ok) return running;
@@ -505,18 +513,8 @@ export async function publishedStatus(
 ): Promise<SupervisorStatus | 'none' | undefined> {
   const running = await runningSupervisor(project, roots);
   if (running === undefined) return 'none';
-  const path = supervisorPaths(roots, project).status;
-  // Renewed every second by a supervisor that ticks (supervisor.ts heartbeat): an older one is
-  // a supervisor stopped or hung, asked instead (it answers, or ps says it does not).
-  const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-  if (age > PUBLISHED_FRESH_MS) return undefined;
-  let status: Partial<PublishedStatus> | undefined;
-  try {
-    status = readJsonSync(path) as Partial<PublishedStatus> | undefined;
-  } catch {
-    return undefined; // unreadable: ask
-  }
-  if (status?.pid !== running.pid || status.startTime !== running.startTime || status.project !== project || !Array.isArray(status.services)) return undefined;
+  const status = publishedBy(project, roots, running, PUBLISHED_FRESH_MS);
+  if (status === undefined) return undefined;
   const byName = new Map(status.services.map((s) => [s.name, s]));
   for (const [name, pid] of seen) {
     const published = byName.get(name);
@@ -524,6 +522,41 @@ export async function publishedStatus(
     if (pid === null ? published.state === 'running' : published.state !== 'running' || published.pid !== pid) return undefined;
   }
   return status as SupervisorStatus;
+}
+
+/**
+ * Whether `running` need not be pinged to be taken for a supervisor that serves: it renewed its
+ * published status within TICKING_MS (its loop runs: a ping costs a round trip and a tick of its
+ * own, ~4 ms of a no-op \`up -d\`), or it was started less than STARTING_MS ago and has published
+ * nothing yet (Node still loading it: its sockets, handed to it at its start, keep what comes
+ * meanwhile). A ping of one starting waited for its start: up to 50 ms of a no-op \`up -d\` of 20
+ * run right after the \`up -d\` that started it. Else (stopped, hung, a machine too busy to
+ * tick) it is asked.
+ */
+function ticking(project: string, roots: StateRoots, running: PidRecord): boolean {
+  if (publishedBy(project, roots, running, TICKING_MS) !== undefined) return true;
+  const age = Date.now() - Date.parse(running.since);
+  return age >= 0 && age < STARTING_MS && publishedBy(project, roots, running, Infinity) === undefined;
+}
+
+/**
+ * The status `running` published, when its file was renewed within `maxAge` ms (supervisor.ts
+ * heartbeat: every STATUS_HEARTBEAT_MS while it ticks) and names that supervisor (pid, start
+ * time) and project; else undefined (missing, unreadable, another's, or a supervisor that no
+ * longer ticks: stopped, hung).
+ */
+function publishedBy(project: string, roots: StateRoots, running: PidRecord, maxAge: number): PublishedStatus | undefined {
+  const path = supervisorPaths(roots, project).status;
+  const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+  if (age > maxAge) return undefined;
+  let status: Partial<PublishedStatus> | undefined;
+  try {
+    status = readJsonSync(path) as Partial<PublishedStatus> | undefined;
+  } catch {
+    return undefined;
+  }
+  if (status?.pid !== running.pid || status.startTime !== running.startTime || status.project !== project || !Array.isArray(status.services)) return undefined;
+  return status as PublishedStatus;
 }
 
 /**

@@ -3,7 +3,7 @@
 // 100 ms tick, and it still acts at once on what changes meanwhile: a service killed from
 // outside is restarted, a service recorded by another command shows in its published status
 // (the folders it reads are watched). Real kernel, root.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { ensureSupervisor, supervisorPaths, supervisorStatus } from '../../../src/supervisor/index.js';
@@ -65,5 +65,38 @@ describeRoot('supervisor: idle', () => {
       state: 'running',
       pid: expect.any(Number),
     });
+  });
+
+  it('a no-op up takes a supervisor that ticks or is starting for one that serves, without asking it, and asks one that is neither', async () => {
+    const rig = newRig();
+    await rig.up({ web: { command: ['sleep', '3600'] } });
+    const running = await ensureSupervisor(rig.project, rig.roots);
+    const paths = supervisorPaths(rig.roots, rig.project);
+    const same = { pid: running.pid, startTime: running.startTime };
+    await eventually(() => (Date.now() - (statSync(paths.status, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 300 ? true : undefined), 'a heartbeat of its published status', 10_000);
+    process.kill(running.pid, 'SIGSTOP');
+    let asked: Promise<unknown> | undefined;
+    let settled = false;
+    try {
+      // Stopped, it answers no ping: each of these ensures took it for one that serves unasked.
+      // It renewed its status within a heartbeat and a half:
+      expect(await ensureSupervisor(rig.project, rig.roots, { unchanged: true })).toMatchObject(same);
+      // It published nothing yet, and its record says it started moments ago:
+      const status = readFileSync(paths.status);
+      rmSync(paths.status);
+      expect(await ensureSupervisor(rig.project, rig.roots, { unchanged: true })).toMatchObject(same);
+      // Neither: its status older, its start 10 s ago. The ensure asks it, and waits for its answer.
+      writeFileSync(paths.status, status);
+      const past = new Date(Date.now() - 5000);
+      utimesSync(paths.status, past, past);
+      const record = JSON.parse(readFileSync(paths.pidFile, 'utf8')) as Record<string, unknown>;
+      writeFileSync(paths.pidFile, JSON.stringify({ ...record, since: new Date(Date.now() - 10_000).toISOString() }));
+      asked = ensureSupervisor(rig.project, rig.roots, { unchanged: true }).finally(() => (settled = true));
+      await sleep(700);
+      expect(settled).toBe(false);
+    } finally {
+      process.kill(running.pid, 'SIGCONT');
+    }
+    expect(await asked).toMatchObject(same);
   });
 });
