@@ -41,6 +41,17 @@ process.once('beforeExit', function leave() {
     process.exit();
   }
 });
+// Once main() has settled, a turn of the loop later (I/O callbacks due by then run first): when
+// nothing is left under way (src/cli/main.ts idle), the same leave, at once, not after what Node
+// does before 'beforeExit' (it waits for V8's background jobs and runs V8's queued tasks).
+// Otherwise the loop runs on, and 'beforeExit' leaves.
+function settled() {
+  setImmediate(() => {
+    if (cli?.idle?.() !== true) return;
+    cli.leave?.();
+    process.exit();
+  });
+}
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
   // write(2) on the descriptor: making process.stdout would cost more than the rest of this
@@ -79,11 +90,13 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0]
     // (~0.8 ms of every command: `stack ps` 63.2 -> 62.4 ms, 30 alternating rounds).
     require('../dist/bundle/code-cache.cjs').install(join(dist, 'bundle'));
     cli = require('../dist/bundle/cli.cjs');
-    cli.main(argv);
+    cli.main(argv).then(settled);
   } else {
-    import('../dist/cli/main.js').then((m) => {
-      cli = m;
-      return m.main(argv);
-    });
+    import('../dist/cli/main.js')
+      .then((m) => {
+        cli = m;
+        return m.main(argv);
+      })
+      .then(settled);
   }
 }

@@ -28,6 +28,40 @@ export function loadKoffi(): typeof Koffi {
   return offering((loaded = require('koffi') as typeof Koffi));
 }
 
+/** Asynchronous koffi calls under way (callAsync). */
+let asyncCalls = 0;
+
+/**
+ * Makes an asynchronous koffi call (a job on one of libuv's threads): `call(settle)` starts it with
+ * `settle` as its callback, which hands the outcome to `done`. Counted while under way: Node's
+ * loop waits for such a job, though none of its lists of what keeps it alive shows one
+ * (asyncCallsUnderWay).
+ */
+export function callAsync(call: (settle: (error: unknown, ret: number) => void) => void, done: (error: unknown, ret: number) => void): void {
+  asyncCalls++;
+  let counted = true;
+  const uncount = (): void => {
+    if (counted) {
+      counted = false;
+      asyncCalls--;
+    }
+  };
+  try {
+    call((error, ret) => {
+      uncount();
+      done(error, ret);
+    });
+  } catch (e) {
+    uncount(); // refused (koffi's slots for asynchronous calls full): never under way
+    throw e;
+  }
+}
+
+/** How many asynchronous koffi calls are under way. */
+export function asyncCallsUnderWay(): number {
+  return asyncCalls;
+}
+
 /** The koffi module if something loaded it already, else undefined (loads nothing). */
 export function loadedKoffi(): typeof Koffi | undefined {
   return loaded;

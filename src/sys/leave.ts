@@ -52,6 +52,14 @@ for (const [fd, name] of [[0, 'stdin'], [1, 'stdout'], [2, 'stderr']] as const) 
   });
 }
 
+/** Whether a stdio stream the process made still holds output it has not handed to the kernel. */
+export function streamsHoldOutput(): boolean {
+  for (const [fd, name] of [[1, 'stdout'], [2, 'stderr']] as const) {
+    if ((streamed & (1 << fd)) !== 0 && (process[name].writableLength > 0 || process[name].writableNeedDrain)) return true;
+  }
+  return false;
+}
+
 /** Whether Node's own exit has output to write (a profile, coverage), which leaving here would lose. */
 function profiled(): boolean {
   const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];

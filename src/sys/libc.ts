@@ -5,7 +5,7 @@
 import type * as Koffi from 'koffi';
 import { KernelError } from '../errors.js';
 import { errnoName } from './errno.js';
-import { loadKoffi } from './koffi.js';
+import { callAsync, loadKoffi } from './koffi.js';
 import { sinceStart } from './builtin.js';
 
 /** Flags and constants of the calls below (x86-64/arm64 Linux values). */
@@ -466,7 +466,7 @@ export function posixSpawn(request: SpawnRequest): Promise<number> {
       else resolve(pid[0]!);
     };
     try {
-      (lib().posixSpawnp as unknown as { async: (...args: unknown[]) => void }).async(pid, ...call.args, done);
+      callAsync((settle) => (lib().posixSpawnp as unknown as { async: (...args: unknown[]) => void }).async(pid, ...call.args, settle), done);
     } catch (e) {
       call.destroy();
       throw e;
@@ -576,7 +576,7 @@ export function eventFdDrain(fd: number): void {
 
 /** poll(2) of the pollfds in `buf` on one of libuv's threads (koffi's async call); `done` gets its result. Throws when koffi takes no more asynchronous calls. */
 function pollAsync(buf: Buffer, count: number, timeoutMs: number, done: (error: unknown, ret: number) => void): void {
-  (lib().poll as unknown as { async: (...args: unknown[]) => void }).async(buf, count, timeoutMs, done);
+  callAsync((settle) => (lib().poll as unknown as { async: (...args: unknown[]) => void }).async(buf, count, timeoutMs, settle), done);
 }
 
 /** The longest one poll of pollOneOffThread holds a thread of libuv's pool. */

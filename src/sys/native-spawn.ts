@@ -12,7 +12,7 @@ import { openSync, closeSync, constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KernelError } from '../errors.js';
 import { errnoName } from './errno.js';
-import { loadKoffi } from './koffi.js';
+import { callAsync, loadKoffi } from './koffi.js';
 import type { SpawnRequest } from './libc.js';
 
 /** The library built by `npm run build`. */
@@ -68,16 +68,20 @@ export function spawnIntoCgroup(request: SpawnRequest, cgroup: string): Promise<
       }
     };
     try {
-      call.async(
-        request.file,
-        [...request.argv, null],
-        [...request.env, null],
-        [...request.stdio],
-        request.stdio.length,
-        request.cwd ?? null,
-        request.newSession === true ? 1 : 0,
-        fd,
-        childFailed,
+      callAsync(
+        (settle) =>
+          call.async(
+            request.file,
+            [...request.argv, null],
+            [...request.env, null],
+            [...request.stdio],
+            request.stdio.length,
+            request.cwd ?? null,
+            request.newSession === true ? 1 : 0,
+            fd,
+            childFailed,
+            settle,
+          ),
         done,
       );
     } catch (e) {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +61,37 @@ describe('stack CLI basics', () => {
       const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       expect(stderr).toBe('');
       expect(status).toBe(141);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a reader that reads late gets the whole output: the command leaves once the pipe took it, not as soon as its work is done', async () => {
+    // ~1.6 MB of normalized project into a non-blocking pipe (64 KiB) whose reader waits 300 ms:
+    // write(2) takes what fits, the stream queues the rest, and the command's work is done long
+    // before the pipe took it.
+    const dir = mkdtempSync(join(tmpdir(), 'stack-late-reader-'));
+    try {
+      const services = Array.from({ length: 200 }, (_, i) => `  s${i}:\n    command: ["true"]\n    environment: {A: "${'x'.repeat(8000)}"}\n`).join('');
+      writeFileSync(join(dir, 'compose.yaml'), `name: late\nservices:\n${services}`);
+      const env = { ...process.env, STACK_CACHE: join(dir, 'cache') };
+      expect((await execa(process.execPath, [bin, 'config'], { cwd: dir, env, stdout: { file: join(dir, 'whole.yaml') } })).exitCode).toBe(0);
+      const fifo = join(dir, 'fifo');
+      await execa('mkfifo', [fifo]);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      const child = spawn(process.execPath, [bin, 'config'], { cwd: dir, env, stdio: ['ignore', writer, 'inherit'] });
+      // libuv made the child's stdout blocking before its exec; a socket made on this side's
+      // descriptor makes the description they share non-blocking again (as a shell's pipe from a
+      // Node program can be), and closes this side's descriptor as it goes.
+      new Socket({ fd: writer, readable: false, writable: true }).destroy();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const input = new Socket({ fd: reader, readable: true, writable: false });
+      const chunks: Buffer[] = [];
+      input.on('data', (c: Buffer) => chunks.push(c));
+      const [status] = await Promise.all([new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))), new Promise((resolve) => input.on('end', resolve))]);
+      expect(status).toBe(0);
+      expect(Buffer.concat(chunks).equals(readFileSync(join(dir, 'whole.yaml')))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
