@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { reportError } from './report.js';
 import { directOutput, writePipesDirectly } from './output.js';
 import { mark } from '../trace.js';
-import { leaveNow, streamsHoldOutput } from '../sys/leave.js';
+import { leaveNow, stdioStreamHandles, streamsHoldOutput } from '../sys/leave.js';
 import { asyncCallsUnderWay } from '../sys/koffi.js';
 import { version } from './version.js';
 
@@ -92,19 +92,26 @@ export function leave(): void {
   leaveNow(typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0) || 0);
 }
 
+/** The resource types process.getActiveResourcesInfo() gives a stdio stream's own handle. */
+const STDIO_HANDLES = new Set(['PipeWrap', 'TTYWrap', 'TCPWrap', 'TCPSocketWrap']);
+
 /**
  * Whether nothing is under way once main() has settled (bin/stack.cjs asks, a turn of the loop
- * later, and leaves at once when so): no handle or request keeps the loop alive (a child, a
- * socket, a ref'd timer, a write a pipe has not taken yet), no asynchronous koffi call runs on
- * libuv's threads (the loop waits for one, though Node lists none), no stdio stream holds output
- * and no other 'beforeExit' listener waits (ink's). Leaving then spares what Node does between
- * its loop's end and 'beforeExit': it waits for V8's background jobs (optimizing compiles, GC
- * helpers) and runs the tasks V8 queued (a scavenge among them), none of which a process about
- * to exit needs: a no-op \`up -d\` of 20 spent 6-10 ms from 'up: applied' to 'beforeExit', 3 ms of
- * it in a futex wait on a V8 worker (strace).
+ * later, and leaves at once when so): no other 'beforeExit' listener waits (ink's), no
+ * asynchronous koffi call runs on libuv's threads (the loop waits for one, though Node lists
+ * none), no stdio stream holds output, and process.getActiveResourcesInfo() lists nothing but
+ * the handles of the stdout and stderr streams made (one each: listed while idle, they keep the
+ * loop alive only while writing, and a write not taken yet is listed besides): no child, socket,
+ * ref'd timer or request. Leaving then spares what Node does between its loop's end and
+ * 'beforeExit': it waits for V8's background jobs (optimizing compiles, GC helpers) and runs the
+ * tasks V8 queued (a scavenge among them), none of which a process about to exit needs: a no-op
+ * \`up -d\` of 20 spent 6-10 ms from 'up: applied' to 'beforeExit', 3 ms of it in a futex wait
+ * on a V8 worker (strace).
  */
 export function idle(): boolean {
-  return process.listenerCount('beforeExit') <= 1 && asyncCallsUnderWay() === 0 && process.getActiveResourcesInfo().length === 0 && !streamsHoldOutput();
+  if (process.listenerCount('beforeExit') > 1 || asyncCallsUnderWay() > 0 || streamsHoldOutput()) return false;
+  let own = stdioStreamHandles();
+  return process.getActiveResourcesInfo().every((resource) => own > 0 && STDIO_HANDLES.has(resource) && own-- > 0);
 }
 
 /** SIGPIPE's status: what a shell reports for a program a closed pipe ended. */

@@ -39,7 +39,7 @@ export function canonicalJson(value: unknown): string {
     let text = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) text += ',';
-      text += value[i] === undefined ? 'null' : canonicalJson(value[i]);
+      if (i in value) text += value[i] === undefined ? 'null' : canonicalJson(value[i]); // a hole stays empty, as join() left it
     }
     return text + ']';
   }

@@ -547,8 +547,9 @@ function ticking(project: string, roots: StateRoots, running: PidRecord): boolea
  */
 function publishedBy(project: string, roots: StateRoots, running: PidRecord, maxAge: number): PublishedStatus | undefined {
   const path = supervisorPaths(roots, project).status;
+  // A time ahead of the clock (the clock stepped back since it was written) proves nothing.
   const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-  if (age > maxAge) return undefined;
+  if (age < 0 || age > maxAge) return undefined;
   let status: Partial<PublishedStatus> | undefined;
   try {
     status = readJsonSync(path) as Partial<PublishedStatus> | undefined;

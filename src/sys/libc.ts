@@ -240,10 +240,13 @@ export async function sendtoOffThread(fd: number, buf: Buffer, addr: Buffer | nu
 function offThread(fn: Fn, ...args: unknown[]): Promise<number> {
   const onThread = (fn as unknown as { async: (...args: unknown[]) => void }).async;
   return new Promise((resolve, reject) => {
-    onThread(...args, (error: unknown, ret: number) => {
-      if (error) reject(error instanceof Error ? error : new Error(String(error)));
-      else resolve(ret);
-    });
+    callAsync(
+      (settle) => onThread(...args, settle),
+      (error: unknown, ret: number) => {
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve(ret);
+      },
+    );
   });
 }
 

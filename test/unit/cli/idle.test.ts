@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 const dist = new URL('../../../dist/', import.meta.url).pathname;
 
 describe('idle', () => {
-  test('is false while a ref\'d timer, another beforeExit listener or an asynchronous koffi call (which Node lists nowhere) is under way', () => {
+  test('is false while a ref\'d timer, another beforeExit listener, an asynchronous koffi call (which Node lists nowhere) or output a pipe has not taken is under way, and not for an idle stdio stream\'s handle', () => {
     const script = `
       const { idle } = await import(${JSON.stringify(dist + 'cli/main.js')});
       const { callAsync, loadKoffi } = await import(${JSON.stringify(dist + 'sys/koffi.js')});
@@ -32,9 +32,17 @@ describe('idle', () => {
       seen.push(['a koffi call', idle(), process.getActiveResourcesInfo()]);
       await done;
       seen.push(['the call done', idle()]);
+      // stderr and stdout are pipes here: their streams' handles are listed while idle.
+      process.stderr.write('');
+      seen.push(['stderr made', idle(), process.getActiveResourcesInfo()]);
+      process.stdout.write(Buffer.alloc(256 * 1024, 0x20)); // more than a pipe holds: the rest queued
+      seen.push(['output queued', idle()]);
+      await new Promise((resolve) => process.stdout.write('', resolve));
+      await turn();
+      seen.push(['output taken', idle()]);
       console.log(JSON.stringify(seen));
     `;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 8 * 1024 * 1024 }).trim();
     expect(JSON.parse(out)).toEqual([
       ['nothing', true],
       ['a timer', false],
@@ -43,6 +51,9 @@ describe('idle', () => {
       ['two listeners', false],
       ['a koffi call', false, []],
       ['the call done', true],
+      ['stderr made', true, ['PipeWrap']],
+      ['output queued', false],
+      ['output taken', true],
     ]);
   });
 });
