@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { reportError } from './report.js';
 import { directOutput, writePipesDirectly } from './output.js';
 import { mark } from '../trace.js';
-import { leaveNow, stdioStreamHandles, streamsHoldOutput } from '../sys/leave.js';
+import { leaveNow, outputStreamsMade } from '../sys/leave.js';
 import { asyncCallsUnderWay } from '../sys/koffi.js';
 import { version } from './version.js';
 
@@ -109,8 +109,11 @@ const STDIO_HANDLES = new Set(['PipeWrap', 'TTYWrap', 'TCPWrap', 'TCPSocketWrap'
  * on a V8 worker (strace).
  */
 export function idle(): boolean {
-  if (process.listenerCount('beforeExit') > 1 || asyncCallsUnderWay() > 0 || streamsHoldOutput()) return false;
-  let own = stdioStreamHandles();
+  if (process.listenerCount('beforeExit') > 1 || asyncCallsUnderWay() > 0) return false;
+  const streams = outputStreamsMade();
+  if (streams.some((s) => s.writableLength > 0 || s.writableNeedDrain)) return false;
+  // Node 20 lists a pipe's, a terminal's or a socket's handle while it has nothing to write.
+  let own = streams.filter((s) => (s as unknown as { _handle?: unknown })._handle != null).length;
   return process.getActiveResourcesInfo().every((resource) => own > 0 && STDIO_HANDLES.has(resource) && own-- > 0);
 }
 

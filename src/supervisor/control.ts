@@ -465,8 +465,8 @@ export async function ensureSupervisor(project: string, roots: StateRoots = stat
     } else {
       // Started by another `stack` meanwhile: the listeners bound early for a new one are its to bind.
       activation?.releaseEarly(project, roots);
-      // Left alone only when it answers: a wedged one (stopped, its loop blocked) is dealt with below.
-      // Nothing to tell it: left alone when it answers a ping, or when it need not be asked.
+      // Nothing to tell it: left alone when it need not be asked (ticking) or answers a ping; a
+      // wedged one (stopped, its loop blocked) is dealt with below.
       if (options.unchanged === true && (ticking(project, roots, running) || (await answers(paths.socket)))) return running;
       try {
         const reply = await send(paths.socket, { command: 'reload', ...(options.soon === true && { soon: true }) }, 5000);
@@ -519,8 +519,9 @@ export async function publishedStatus(
 ): Promise<SupervisorStatus | 'none' | undefined> {
   const running = await runningSupervisor(project, roots);
   if (running === undefined) return 'none';
-  const status = publishedBy(project, roots, running, PUBLISHED_FRESH_MS);
-  if (status === undefined) return undefined;
+  const published = publishedBy(project, roots, running);
+  if (published === undefined || published.age > PUBLISHED_FRESH_MS) return undefined;
+  const { status } = published;
   const byName = new Map(status.services.map((s) => [s.name, s]));
   for (const [name, pid] of seen) {
     const published = byName.get(name);
@@ -540,22 +541,25 @@ export async function publishedStatus(
  * tick) it is asked.
  */
 function ticking(project: string, roots: StateRoots, running: PidRecord): boolean {
-  if (publishedBy(project, roots, running, TICKING_MS) !== undefined) return true;
+  const published = publishedBy(project, roots, running);
+  if (published !== undefined) return published.age <= TICKING_MS;
   const age = Date.now() - Date.parse(running.since);
-  return age >= 0 && age < STARTING_MS && publishedBy(project, roots, running, Infinity) === undefined;
+  return age >= 0 && age < STARTING_MS;
 }
 
 /**
- * The status `running` published, when its file was renewed within `maxAge` ms (supervisor.ts
- * heartbeat: every STATUS_HEARTBEAT_MS while it ticks) and names that supervisor (pid, start
- * time) and project; else undefined (missing, unreadable, another's, or a supervisor that no
- * longer ticks: stopped, hung).
+ * The status `running` published and how long ago its file was renewed (supervisor.ts heartbeat:
+ * every STATUS_HEARTBEAT_MS while it ticks; older, a supervisor that no longer ticks: stopped,
+ * hung), when it names that supervisor (pid, start time) and project; else undefined (missing,
+ * unreadable, another's, dated ahead of the clock).
  */
-function publishedBy(project: string, roots: StateRoots, running: PidRecord, maxAge: number): PublishedStatus | undefined {
+function publishedBy(project: string, roots: StateRoots, running: PidRecord): { status: PublishedStatus; age: number } | undefined {
   const path = supervisorPaths(roots, project).status;
+  const mtime = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+  if (mtime === undefined) return undefined;
   // A time ahead of the clock (the clock stepped back since it was written) proves nothing.
-  const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-  if (age < 0 || age > maxAge) return undefined;
+  const age = Date.now() - mtime;
+  if (age < 0) return undefined;
   let status: Partial<PublishedStatus> | undefined;
   try {
     status = readJsonSync(path) as Partial<PublishedStatus> | undefined;
@@ -563,7 +567,7 @@ function publishedBy(project: string, roots: StateRoots, running: PidRecord, max
     return undefined;
   }
   if (status?.pid !== running.pid || status.startTime !== running.startTime || status.project !== project || !Array.isArray(status.services)) return undefined;
-  return status as PublishedStatus;
+  return { status: status as PublishedStatus, age };
 }
 
 /**

@@ -7,10 +7,15 @@ import { createRequire } from 'node:module';
 
 let load: NodeJS.Require | undefined;
 
+/** The Node module `name`, required now (once loaded, Node's cache answers). */
+function builtin<T>(name: string): T {
+  load ??= createRequire(import.meta.url);
+  return load(name) as T;
+}
+
 /** node:crypto, required on first use (hashing: lazy-crypto.ts). */
 export function cryptoModule(): typeof import('node:crypto') {
-  load ??= createRequire(import.meta.url);
-  return load('node:crypto') as typeof import('node:crypto');
+  return builtin('node:crypto');
 }
 
 /** node:crypto's randomBytes as hex. */
@@ -20,20 +25,17 @@ export function randomHex(bytes: number): string {
 
 /** node:tls, required on first use: the packs of pull, push and build need it only to add deferred certificates (tls-ca.ts). */
 export function tlsModule(): typeof import('node:tls') {
-  load ??= createRequire(import.meta.url);
-  return load('node:tls') as typeof import('node:tls');
+  return builtin('node:tls');
 }
 
 /** node:child_process, required on first use. */
 export function childProcess(): typeof import('node:child_process') {
-  load ??= createRequire(import.meta.url);
-  return load('node:child_process') as typeof import('node:child_process');
+  return builtin('node:child_process');
 }
 
 /** node:net, required on first use: `ps` reads the supervisor's published status and loads none (~2 ms). */
 export function netModule(): typeof import('node:net') {
-  load ??= createRequire(import.meta.url);
-  return load('node:net') as typeof import('node:net');
+  return builtin('node:net');
 }
 
 /**

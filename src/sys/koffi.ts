@@ -38,21 +38,15 @@ let asyncCalls = 0;
  * (asyncCallsUnderWay).
  */
 export function callAsync(call: (settle: (error: unknown, ret: number) => void) => void, done: (error: unknown, ret: number) => void): void {
+  // koffi calls `settle` once, or throws without calling it (its slots for such calls full).
   asyncCalls++;
-  let counted = true;
-  const uncount = (): void => {
-    if (counted) {
-      counted = false;
-      asyncCalls--;
-    }
-  };
   try {
     call((error, ret) => {
-      uncount();
+      asyncCalls--;
       done(error, ret);
     });
   } catch (e) {
-    uncount(); // refused (koffi's slots for asynchronous calls full): never under way
+    asyncCalls--;
     throw e;
   }
 }

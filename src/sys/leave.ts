@@ -52,25 +52,9 @@ for (const [fd, name] of [[0, 'stdin'], [1, 'stdout'], [2, 'stderr']] as const) 
   });
 }
 
-/**
- * How many of stdout and stderr the process made a stream of that has a handle (a pipe, a
- * terminal, a socket): process.getActiveResourcesInfo() lists such a handle even while it has
- * nothing to write (Node 20), though it keeps the loop alive only while it writes.
- */
-export function stdioStreamHandles(): number {
-  let handles = 0;
-  for (const [fd, name] of [[1, 'stdout'], [2, 'stderr']] as const) {
-    if ((streamed & (1 << fd)) !== 0 && (process[name] as unknown as { _handle?: unknown })._handle != null) handles++;
-  }
-  return handles;
-}
-
-/** Whether a stdio stream the process made still holds output it has not handed to the kernel. */
-export function streamsHoldOutput(): boolean {
-  for (const [fd, name] of [[1, 'stdout'], [2, 'stderr']] as const) {
-    if ((streamed & (1 << fd)) !== 0 && (process[name].writableLength > 0 || process[name].writableNeedDrain)) return true;
-  }
-  return false;
+/** The stdout and stderr streams the process made (asking for one makes it: none is asked for here). */
+export function outputStreamsMade(): NodeJS.WriteStream[] {
+  return ([[1, 'stdout'], [2, 'stderr']] as const).flatMap(([fd, name]) => ((streamed & (1 << fd)) !== 0 ? [process[name]] : []));
 }
 
 /** Whether Node's own exit has output to write (a profile, coverage), which leaving here would lose. */

@@ -238,16 +238,17 @@ export async function sendtoOffThread(fd: number, buf: Buffer, addr: Buffer | nu
 
 /** `fn(...args)` through koffi's async call, on one of libuv's threads; resolves with what it returned (errno is that thread's). */
 function offThread(fn: Fn, ...args: unknown[]): Promise<number> {
-  const onThread = (fn as unknown as { async: (...args: unknown[]) => void }).async;
   return new Promise((resolve, reject) => {
-    callAsync(
-      (settle) => onThread(...args, settle),
-      (error: unknown, ret: number) => {
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
-        else resolve(ret);
-      },
-    );
+    onThread(fn, args, (error, ret) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve(ret);
+    });
   });
+}
+
+/** `fn(...args)` on one of libuv's threads (koffi's async call, counted: koffi.ts callAsync); `done` gets what it returned. Throws when koffi takes no more asynchronous calls. */
+function onThread(fn: Fn, args: readonly unknown[], done: (error: unknown, ret: number) => void): void {
+  callAsync((settle) => (fn as unknown as { async: (...args: unknown[]) => void }).async(...args, settle), done);
 }
 
 /** recv(2) into `buf`; returns the datagram's length (its full length with MSG_TRUNC). */
@@ -469,7 +470,7 @@ export function posixSpawn(request: SpawnRequest): Promise<number> {
       else resolve(pid[0]!);
     };
     try {
-      callAsync((settle) => (lib().posixSpawnp as unknown as { async: (...args: unknown[]) => void }).async(pid, ...call.args, settle), done);
+      onThread(lib().posixSpawnp, [pid, ...call.args], done);
     } catch (e) {
       call.destroy();
       throw e;
@@ -577,11 +578,6 @@ export function eventFdDrain(fd: number): void {
   lib().read(fd, Buffer.alloc(8), 8);
 }
 
-/** poll(2) of the pollfds in `buf` on one of libuv's threads (koffi's async call); `done` gets its result. Throws when koffi takes no more asynchronous calls. */
-function pollAsync(buf: Buffer, count: number, timeoutMs: number, done: (error: unknown, ret: number) => void): void {
-  callAsync((settle) => (lib().poll as unknown as { async: (...args: unknown[]) => void }).async(buf, count, timeoutMs, settle), done);
-}
-
 /** The longest one poll of pollOneOffThread holds a thread of libuv's pool. */
 const POLL_SLICE_MS = 100;
 
@@ -611,7 +607,7 @@ export function pollOneOffThread(fd: number, events: number, timeoutMs: number):
       const buf = pollfds([[fd, events]]);
       const left = Math.max(0, Math.ceil(deadline - sinceStart()));
       try {
-        pollAsync(buf, 1, Math.min(POLL_SLICE_MS, left), (error, ret) => {
+        onThread(lib().poll, [buf, 1, Math.min(POLL_SLICE_MS, left)], (error, ret) => {
           if (settled) return;
           if (error) return failed(error);
           if (ret > 0) return settle(() => resolve(revents(buf, 0)));
@@ -638,7 +634,7 @@ export function pollOneOffThread(fd: number, events: number, timeoutMs: number):
  */
 export function pollOffThread(entries: readonly (readonly [number, number])[], done: (revents: number[] | undefined) => void): void {
   const buf = pollfds(entries);
-  pollAsync(buf, entries.length, -1, (error, ret) => {
+  onThread(lib().poll, [buf, entries.length, -1], (error, ret) => {
     if (error || ret <= 0) return done(undefined);
     done(entries.map((_, i) => revents(buf, i)));
   });
