@@ -53,13 +53,12 @@ static int anonymous(int dir, const char *name) {
  * job ends, and abort() when that write fails, so closing it under them (close_range of every
  * descriptor, as this did first) killed a `down -v` with SIGABRT once its work was done (CI).
  * Pipes, sockets and files are closed: a reader of a pipe this process writes (its parent's)
- * must not wait for the holder to run. Without /proc, descriptors 0-2 alone are closed. 0 once
- * done. */
-static int close_all_but_anonymous(void) {
+ * must not wait for the holder to run. Without /proc, descriptors 0-2 alone are closed. */
+static void close_all_but_anonymous(void) {
   int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) {
     for (int fd = 0; fd <= 2; fd++) close(fd);
-    return 0;
+    return;
   }
   char buf[4096] __attribute__((aligned(8)));
   for (;;) {
@@ -75,7 +74,6 @@ static int close_all_but_anonymous(void) {
     }
   }
   close(dir);
-  return 0;
 }
 
 __attribute__((visibility("default"))) int stack_leave_possible(void) {
