@@ -9,11 +9,19 @@ import type { CgroupManager, LaunchedService } from '../runtime/index.js';
 import type { Project, Service } from '../spec/project.js';
 import type { StateRoots } from '../state/paths.js';
 
+/** A restart's launch: the service's process, and its monitor's entry for the service's record. */
+export interface Relaunched {
+  readonly launched: LaunchedService;
+  readonly monitor: ReturnType<typeof import('../runtime/index.js').monitorEntry>;
+}
+
 /** Starts `spec` again in its netns, cgroups and view; resolves once its program runs. */
-export async function relaunch(roots: StateRoots, project: Project, spec: Service, cgroups: CgroupManager): Promise<LaunchedService> {
-  // The runtime is loaded at the first restart, not at the supervisor's start (requests made meanwhile wait for it).
-  const { startServiceProcess } = await import('../runtime/index.js');
-  return startServiceProcess({
+export async function relaunch(roots: StateRoots, project: Project, spec: Service, cgroups: CgroupManager): Promise<Relaunched> {
+  // The runtime is loaded at the first restart, not at the supervisor's start (requests made
+  // meanwhile wait for it). Nothing else of the supervisor imports a value of it: the runtime's
+  // index brings launch, mounts, seccomp and every cgroup driver with it.
+  const { startServiceProcess, monitorEntry } = await import('../runtime/index.js');
+  const launched = await startServiceProcess({
     roots,
     project,
     service: spec,
@@ -23,4 +31,5 @@ export async function relaunch(roots: StateRoots, project: Project, spec: Servic
     mode: 'find',
     empty: true,
   });
+  return { launched, monitor: monitorEntry(launched) };
 }

@@ -2,7 +2,7 @@
 // `down` (they may be stopping or replacing it on purpose). Once the lock is held, the record
 // must still name the exited process and no stop mark may name it; then the service is
 // relaunched, its restart count and the record updated. Returns what happened, for the loop.
-import { monitorEntry, type CgroupManager } from '../runtime/index.js';
+import type { CgroupManager } from '../runtime/index.js';
 import { UserError } from '../errors.js';
 import type { Project, Service } from '../spec/project.js';
 import { acquireProjectLock } from '../state/lock.js';
@@ -60,19 +60,20 @@ export async function restartExited(request: RestartRequest): Promise<RestartOut
     const restarts = counts?.restarts ?? 0;
     const consecutive = (counts?.consecutive ?? 0) + 1;
     const replaced = request.exit !== undefined && sameProcess(request.exit, exited) ? { lastExit: request.exit } : {};
-    let launched;
+    let relaunched;
     try {
-      launched = await relaunch(roots, request.project, spec, await request.cgroups());
+      relaunched = await relaunch(roots, request.project, spec, await request.cgroups());
     } catch (e) {
       await writeFile(paths.restarts, { ...exited, restarts, consecutive, ...replaced } satisfies RestartRecord);
       return { kind: 'failed', error: e instanceof Error ? e.message : String(e), retryAt: Date.now() + backoffMs(consecutive) };
     }
+    const { launched, monitor } = relaunched;
     const process = { pid: launched.pid, startTime: launched.startTime };
     await writeFile(paths.restarts, { ...process, restarts: restarts + 1, consecutive, ...replaced } satisfies RestartRecord);
     await updateServiceRecord(roots, project, name, request.bootId, (r) => ({
       ...r,
       process,
-      monitor: monitorEntry(launched),
+      monitor,
     }));
     return { kind: 'restarted', process, restarts: restarts + 1 };
   } finally {

@@ -13,7 +13,6 @@ import type { Project } from '../../spec/project.js';
 import type { LiveState } from '../../state/live.js';
 import { acquireProjectLock, describeHolder } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';
-import { discardPreparedLauncher, prepareLauncher } from '../../runtime/index.js';
 import { assertServices } from './assert-services.js';
 import type { RunEnv } from './executor-env.js';
 
@@ -79,12 +78,18 @@ export interface BegunRestart {
 export async function beginRestart(request: LifecycleRequest): Promise<BegunRestart> {
   assertServices(request.project, request.services, 'restart');
   const { env, lock } = await lockFor(request, 'restart');
+  let kernel: typeof import('../../executor/kernel.js');
   try {
     await applyPlanned(request, env, (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
+    // From the executor's kernel side, which the stop loaded: a static import of the runtime put
+    // it into every lifecycle command's pack beside the kernel's own copy (`restart` read and
+    // compiled ~200 KB of it twice).
+    kernel = await import('../../executor/kernel.js');
   } catch (e) {
     await lock.release();
     throw e;
   }
+  const { discardPreparedLauncher, prepareLauncher } = kernel;
   // The start's launchers spawned and placed now, while the batch is still open (launch.ts).
   for (const service of request.services) prepareLauncher(request.project.name, service);
   let finished = false;
