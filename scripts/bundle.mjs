@@ -215,6 +215,8 @@ async function asciiOnly(file) {
  * in an `up -d`).
  */
 const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'];
+/** What begins the comment that lists a pack's members (src/code-cache.cjs packMembers). */
+const PACK_HEADER = 'stack-pack ';
 
 function packs(files, imports, entries) {
   const final = new Map(files.map((f) => [f.path, f]));
@@ -243,8 +245,11 @@ function packs(files, imports, entries) {
     const members = [...closure(root)].filter((p) => p.endsWith('.cjs') && !loaded.has(p) && final.has(p)).sort();
     if (members.length === 0) continue;
     const body = members.map((p) => `${JSON.stringify(basename(p))}: function (exports, require, module, __filename, __dirname) {\n${Buffer.from(final.get(p).contents).toString('utf8')}\n},\n`);
+    // Its members and their sizes on its first line (PACK_HEADER): a process that has run most of
+    // them already, from other packs, reads the few it lacks from their own files instead.
+    const header = `/* ${PACK_HEADER}${members.map((p) => `${basename(p)}:${final.get(p).contents.length}`).join(' ')} */\n`;
     const code = `'use strict';\nmodule.exports = {\n${body.join('')}};\n`;
-    out.push({ path: join(outdir, `pack.${basename(root)}`), contents: Buffer.from(`${WRAPPER[0]}${code}${WRAPPER[1]}`) });
+    out.push({ path: join(outdir, `pack.${basename(root)}`), contents: Buffer.from(`${WRAPPER[0]}${header}${code}${WRAPPER[1]}`) });
   }
   return out;
 }

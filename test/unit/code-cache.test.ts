@@ -194,6 +194,16 @@ describe('code cache of the bundle', () => {
       expect(runA()).toMatchObject({ value: 'file-a/file-b/a.cjs', opened: ['a.cjs', 'pack.b.cjs', 'b.cjs'] });
     });
 
+    it('leaves a pack most of whose bytes ran already (its first line lists its members and sizes) for the files of the few it lacks', () => {
+      const listed = (members: string, text: string) => `(function (exports, require, module, __filename, __dirname) { /* stack-pack ${members} */\n${text}\n});`;
+      writeFileSync(join(bundle, 'pack.x.cjs'), listed('x.cjs:10 a.cjs:100 b.cjs:100', pack(member('x.cjs', "exports.a = require('./a.cjs');"), member('a.cjs', aFrom('pack')), member('b.cjs', "exports.value = () => 'pack-b';"))));
+      expect(viaY([])).toMatchObject({ value: 'pack-a/pack-b/a.cjs', stats: { packed: 3 } });
+      // b.cjs ran first, under half of the pack's bytes: the pack still runs x.cjs and a.cjs.
+      expect(viaY(['b.cjs'])).toMatchObject({ value: 'pack-a/file-b/a.cjs', stats: { packed: 2 } });
+      // a.cjs ran first, and b.cjs with it: x.cjs (10 of 210 bytes) is read from its own file, nothing from the pack.
+      expect(viaY(['a.cjs'])).toMatchObject({ value: 'file-a/file-b/a.cjs', stats: { packed: 0 } });
+    });
+
     it('runs each member once, as one module, through a require cycle inside the pack and a chunk an ES module met first', () => {
       // p.cjs and q.cjs require each other; both count their runs; r.cjs is imported by an .mjs first.
       const counted = (name: string, body: string) => `globalThis.runs = (globalThis.runs ?? []).concat('${name}');\n${body}`;
