@@ -30,6 +30,7 @@ import { StopsTogether } from './stops-together.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 
 type Kernel = typeof import('./kernel.js');
+type StartSide = typeof import('./handlers/start.js');
 
 /** How to apply. */
 export interface ApplyOptions {
@@ -75,8 +76,10 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   let startedAs: Promise<Project | undefined> | undefined;
   let network: NetworkDriver | undefined;
   let cgroups: Promise<CgroupManager> | undefined;
-  // The kernel side only for a plan with something to do (kernel.ts); loading while the rest is read.
+  // The kernel side only for a plan with something to do (kernel.ts), and its start side only for
+  // a plan that starts a service (handlers/start.ts); loading while the rest is read.
   const loading = plan.operations.length > 0 ? import('./kernel.js') : undefined;
+  const startLoading: Promise<StartSide> | undefined = startedServices(plan).length > 0 ? import('./handlers/start.js') : undefined;
   let loaded: Kernel | undefined;
   const kernel = (): Kernel => {
     if (!loaded) throw new Error('the executor acted on the kernel for a plan without operations (a bug)');
@@ -118,10 +121,12 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // that request now too (network/link.ts prepareLinkDeletion); the deletion only writes it.
     if (prepares) env.supervisor.prepare!(project.name);
     preparing = loading
-      ?.then((k) => {
+      ?.then(async (k) => {
         if (applied) return;
-        for (const service of startedServices(plan).slice(0, concurrency)) k.prepareLauncher(project.name, service);
         if (linkDeletions(plan) > 1 && env.openNetwork === undefined) k.prepareLinkDeletion();
+        const start = await startLoading;
+        if (applied || start === undefined) return;
+        for (const service of startedServices(plan).slice(0, concurrency)) start.prepareLauncher(project.name, service);
       })
       .catch(() => undefined); // a launch spawns its own launcher then, and says what failed
     const together = new StopsTogether(teardownStops(plan));
@@ -210,7 +215,8 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     applied = true;
     await preparing;
     const prepared = loaded ?? (await loading?.catch(() => undefined));
-    for (const service of startedServices(plan)) prepared?.discardPreparedLauncher(project.name, service);
+    const start = await startLoading?.catch(() => undefined);
+    for (const service of startedServices(plan)) start?.discardPreparedLauncher(project.name, service);
     prepared?.discardPreparedLinkDeletion();
     if (prepares) env.supervisor.release?.(project.name);
     await ipamLock?.release();

@@ -1,11 +1,19 @@
 // The parts of the executor that act on the kernel: the handlers, the network driver, the
 // cgroup manager and the name files. apply() loads them only for a plan with operations: a
-// no-op `up` compiles none of them (the runtime alone is ~100 KB of modules, and they pull in
-// node:child_process, dgram and crypto), since its time is start-up and observation.
+// no-op `up` compiles none of them, since its time is start-up and observation. What starts a
+// service (handlers/start.ts: the runtime's launch, view, seccomp and users, ~40 % of this side
+// with it) is loaded apart, by a plan that starts one (apply.ts startSide): a `down` never does.
+import type { Plan } from '../planner/plan.js';
+import type { RunContext } from './context.js';
+
 export { handlersFor } from './handlers/index.js';
 export { writeNameFiles } from './handlers/names.js';
 export { firewallWritten } from './handlers/firewall.js';
-export { renewNewServicesVolumes } from './handlers/volume.js';
 export { openNetworkDriver } from '../network/setup.js';
 export { discardPreparedLinkDeletion, prepareLinkDeletion } from '../network/link.js';
-export { cannotActOnStop, discardPreparedLauncher, openCgroups, prepareLauncher } from '../runtime/index.js';
+export { cannotActOnStop, openCgroups } from '../runtime/control.js';
+
+/** `up -V`: the anonymous volumes of the services the plan creates, renewed (handlers/volume.ts; loaded only then). */
+export async function renewNewServicesVolumes(ctx: RunContext, plan: Plan): Promise<void> {
+  await (await import('./handlers/volume.js')).renewNewServicesVolumes(ctx, plan);
+}

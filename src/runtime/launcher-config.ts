@@ -8,8 +8,9 @@ import { viewRequestPairs, type ServiceView } from './view.js';
 import { processSettingPairs } from './process-settings.js';
 import type { ResolvedDevice } from './cgroup/devices.js';
 
-/** Docker's PATH for a container whose environment sets none; used only to find the command. */
-export const DEFAULT_SEARCH_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+import { DEFAULT_SEARCH_PATH } from './search-path.js';
+
+export { DEFAULT_SEARCH_PATH };
 
 /** Size bound of the service's log files. */
 export interface LogRotation {

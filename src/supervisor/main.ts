@@ -57,9 +57,8 @@ const MONITOR_GROUP_CHECK_MS = 1000;
 /** Moves this process into the project's monitor cgroup unless it is there; a failure is logged. */
 async function joinMonitorGroup(project: string): Promise<void> {
   try {
-    // From its module: the runtime's index brings launch, mounts, seccomp and every cgroup
-    // driver, ~85 ms of CPU a second after each start (traced) for two reads and a write.
-    const { inMonitorGroup, placeInMonitorGroup } = await import('../runtime/cgroup/monitors.js');
+    // Through the runtime's second API: its index brings launch, mounts and seccomp besides.
+    const { inMonitorGroup, placeInMonitorGroup } = await import('../runtime/control.js');
     if (!(await inMonitorGroup(project))) await placeInMonitorGroup(project, process.pid);
   } catch (e) {
     log(`cannot move into the project's monitor cgroup (it stays in its caller's): ${e instanceof Error ? e.message : String(e)}`);

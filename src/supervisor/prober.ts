@@ -43,9 +43,7 @@ export function startProber(
     const during = inStartPeriod();
     let result: ProbeResult;
     try {
-      // Loaded at the first probe, not at the supervisor's start; from its module (the runtime's
-      // index brings launch, mounts and every cgroup driver besides).
-      const { execInService } = await import('../runtime/exec.js');
+      const { execInService } = await import('../runtime/index.js'); // loaded at the first probe, not at the supervisor's start
       const r = await execInService(target, argv!, { timeoutMs: check.timeoutMs, signal: abort.signal });
       const output = r.timedOut ? `Health check exceeded timeout (${check.timeoutMs} ms)` : probeOutput(r.stdout, r.stderr);
       result = { start, end: new Date().toISOString(), exitCode: r.exitCode ?? -1, output };

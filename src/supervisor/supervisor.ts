@@ -643,7 +643,7 @@ export class Supervisor {
         exited,
         ...(watch.pending?.exit && { exit: watch.pending.exit }),
         bootId: this.bootId,
-        cgroups: async () => (this.cgroups ??= await (await import('../runtime/index.js')).openCgroups()),
+        cgroups: async () => (this.cgroups ??= await (await import('../runtime/control.js')).openCgroups()),
       });
       switch (outcome.kind) {
         case 'locked':

@@ -78,13 +78,13 @@ export interface BegunRestart {
 export async function beginRestart(request: LifecycleRequest): Promise<BegunRestart> {
   assertServices(request.project, request.services, 'restart');
   const { env, lock } = await lockFor(request, 'restart');
-  let kernel: typeof import('../../executor/kernel.js');
+  let kernel: typeof import('../../executor/handlers/start.js');
   try {
     await applyPlanned(request, env, (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
-    // From the executor's kernel side, which the stop loaded: a static import of the runtime put
-    // it into every lifecycle command's pack beside the kernel's own copy (`restart` read and
-    // compiled ~200 KB of it twice).
-    kernel = await import('../../executor/kernel.js');
+    // From the executor's start side, loaded here for the start to come: a static import of the
+    // runtime put it into every lifecycle command's pack beside the kernel's own copy (`restart`
+    // read and compiled ~200 KB of it twice).
+    kernel = await import('../../executor/handlers/start.js');
   } catch (e) {
     await lock.release();
     throw e;

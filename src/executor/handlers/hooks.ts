@@ -5,7 +5,7 @@
 // fails the start (the service keeps running; `up` reports the hook's exit and output); a
 // pre_stop hook that fails is reported and the service is stopped anyway.
 import { UserError } from '../../errors.js';
-import { execInService, execTargetOf, type UserDb } from '../../runtime/index.js';
+import type { UserDb } from '../../runtime/index.js';
 import type { Service, WatchExec } from '../../spec/project.js';
 import { serviceRecords } from '../../state/records.js';
 import type { RunContext } from '../context.js';
@@ -24,7 +24,9 @@ async function hookUserDb(ctx: RunContext, spec: Service): Promise<UserDb | unde
 async function runHooks(ctx: RunContext, spec: Service, which: 'post_start' | 'pre_stop', signal?: AbortSignal): Promise<string | undefined> {
   const hooks = hooksOf(spec, which);
   if (hooks.length === 0) return undefined;
-  const record = await serviceRecords.read(ctx.roots, ctx.project.name, spec.name);
+  // The runtime's exec, loaded by the first hook: a stop (a `down`) of services without hooks
+  // runs on the runtime's second API alone (runtime/control.ts).
+  const [{ execInService, execTargetOf }, record] = await Promise.all([import('../../runtime/index.js'), serviceRecords.read(ctx.roots, ctx.project.name, spec.name)]);
   const target = record && execTargetOf(record, spec);
   if (!target) return `service "${spec.name}" is not running`;
   const userDb = hooks.some((h) => h.user !== undefined) ? await hookUserDb(ctx, spec) : undefined;

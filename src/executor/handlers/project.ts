@@ -5,7 +5,7 @@ import { readdir } from '../../sys/fs-async.js';
 import { join } from 'node:path';
 import { removeFirewall } from '../../network/firewall/index.js';
 import type { RemoveProject } from '../../planner/plan.js';
-import { removeMonitorGroup } from '../../runtime/index.js';
+import { removeMonitorGroup } from '../../runtime/control.js';
 import { projectRunDir } from '../../state/paths.js';
 import { networkRecords, serviceRecords } from '../../state/records.js';
 import { removeFolderSync } from '../../state/atomic.js';

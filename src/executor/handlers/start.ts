@@ -16,6 +16,9 @@ import { serviceRecords, updateServiceRecord, type ServiceRecord } from '../../s
 import type { HandlerContext } from '../walk.js';
 import type { RunContext } from '../context.js';
 import { checkTargets, hidesCache, loadUserDb, monitorEntry, prepareLauncher, startServiceProcess, type HidesCache, type UserDb } from '../../runtime/index.js';
+
+// The launchers a run prepares before its starts (apply.ts, the watch's restart), from this side.
+export { discardPreparedLauncher, prepareLauncher } from '../../runtime/index.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { awaitDependencies } from './dependencies.js';

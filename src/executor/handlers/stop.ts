@@ -13,13 +13,12 @@ import { removeFolderSync } from '../../state/atomic.js';
 import { writeStopMarkSync } from '../../state/stop-mark.js';
 import type { RunContext } from '../context.js';
 import type { HandlerContext } from '../walk.js';
-import { stopService as stopProcess } from '../../runtime/index.js';
+import { stopService as stopProcess } from '../../runtime/control.js';
 import { serviceFiles } from '../../state/service-files.js';
 import { serviceRootDir } from '../../state/paths.js';
 import { hasHooks, runPreStop } from './hooks.js';
 import { removalStepDone } from './leaving.js';
-import { pauseMarked, unpauseGroup } from '../../runtime/index.js';
-import { renewAnonymous } from './volume.js';
+import { pauseMarked, unpauseGroup } from '../../runtime/control.js';
 
 interface Pid {
   pid: number;
@@ -167,7 +166,7 @@ export async function removeService(ctx: RunContext, op: Pick<RemoveService, 'se
   if (!leaving) {
     // `up -V`: the recreated service starts with new anonymous volumes (its start may come in a
     // later run: `up --no-start -V`, or one that a cut-off left to finish).
-    if (ctx.renewAnonVolumes === true) await renewAnonymous(ctx, op.service);
+    if (ctx.renewAnonVolumes === true) await (await import('./volume.js')).renewAnonymous(ctx, op.service);
     await updateServiceRecord(ctx.roots, project, op.service, ctx.bootId, (r) => ({ ...r, config: null, cgroups: [], process: null }));
     return;
   }

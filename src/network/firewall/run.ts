@@ -2,7 +2,7 @@
 // one (nsenter --net), so the same code serves `stack up` and the tests' throwaway "host" netns.
 import { constants } from 'node:fs';
 import { accessSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { DEFAULT_SEARCH_PATH } from '../../runtime/index.js';
+import { DEFAULT_SEARCH_PATH } from '../../runtime/control.js';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { spawnPiped, type PipedChild } from '../../sys/spawn.js';
