@@ -3,7 +3,7 @@
 // are synchronous calls behind an async signature: a stat of sysfs, cgroupfs or nsfs answers in
 // microseconds, while a round trip through libuv's four threads per probe made observing 20
 // services (~260 probes) take ~38 ms.
-import { readdirSync, readlinkSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, statfsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isSameProcess, readProcFile, readStartTime } from '../sys/proc.js';
 
@@ -24,13 +24,14 @@ export async function linkPresent(name: string, sysClassNet = '/sys/class/net'):
   return dirPresent(join(sysClassNet, name));
 }
 
-/** A folder exists (cgroup directories, volume folders). */
+/**
+ * A folder exists (cgroup directories, volume folders): the path with a slash after it resolves
+ * (to a directory, or a link to one; a file is ENOTDIR). access(2) makes no Stats object: a stat
+ * made one with four Dates, and a no-op `up` of 20 services on cgroup v1 (9 hierarchies a
+ * service) made 180 of them, ~280 KB of its ~5 MB of allocations (sampled).
+ */
 export async function dirPresent(path: string): Promise<boolean> {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
-  }
+  return existsSync(path.endsWith('/') ? path : `${path}/`);
 }
 
 /**
