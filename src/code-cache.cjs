@@ -339,7 +339,8 @@ function packMembers(bytes) {
  * from what its importers load statically, and other paths bring its members first: in a fresh
  * `up -d` the executor's kernel pack had loaded 238 KB of the 247 KB of the runtime's pack that
  * the supervisor's start imports, and 91 of the 105 KB of the host view's (a command compiled
- * ~0.5 MB of code it had run already).
+ * ~0.5 MB of code it had run already). A pack left so is still read (into the reused buffer, a
+ * copy from the page cache): only its text's string and its compiling are saved.
  */
 function mostlyRun(members, dir) {
   if (members === undefined) return false;

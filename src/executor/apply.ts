@@ -80,6 +80,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   // a plan that starts a service (handlers/start.ts); loading while the rest is read.
   const loading = plan.operations.length > 0 ? import('./kernel.js') : undefined;
   const startLoading: Promise<StartSide> | undefined = startedServices(plan).length > 0 ? import('./handlers/start.js') : undefined;
+  // A load that fails is reported where it is awaited; until then it is no unhandled rejection.
+  loading?.catch(() => undefined);
+  startLoading?.catch(() => undefined);
   let loaded: Kernel | undefined;
   const kernel = (): Kernel => {
     if (!loaded) throw new Error('the executor acted on the kernel for a plan without operations (a bug)');
@@ -111,7 +114,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // this project's, not the host's (its own subnet would clash with itself and move).
     const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(full), roots));
     // The first starts' launchers are spawned now (launch.ts prepareLauncher), once the kernel
-    // side is loaded and the addresses are given (a run refused before, an external network
+    // side and its start side (handlers/start.ts) are loaded and the addresses are given (a run refused before, an external network
     // missing, leaves no monitor group behind): each moves itself into the monitor group while
     // the snapshot is written and the networks and namespaces made, and its launch only hands it
     // the request. As many as the walk runs at once; every other start prepares its own as it
@@ -215,7 +218,8 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     applied = true;
     await preparing;
     const prepared = loaded ?? (await loading?.catch(() => undefined));
-    const start = await startLoading?.catch(() => undefined);
+    // The start side as the walk's handlers loaded it, when this run's own load of it failed.
+    const start = (await startLoading?.catch(() => undefined)) ?? (startLoading ? await import('./handlers/start.js').catch(() => undefined) : undefined);
     for (const service of startedServices(plan)) start?.discardPreparedLauncher(project.name, service);
     prepared?.discardPreparedLinkDeletion();
     if (prepares) env.supervisor.release?.(project.name);

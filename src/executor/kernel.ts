@@ -2,7 +2,8 @@
 // cgroup manager and the name files. apply() loads them only for a plan with operations: a
 // no-op `up` compiles none of them, since its time is start-up and observation. What starts a
 // service (handlers/start.ts: the runtime's launch, view, seccomp and users, ~40 % of this side
-// with it) is loaded apart, by a plan that starts one (apply.ts startSide): a `down` never does.
+// with it) is loaded apart, by a plan that starts one (apply.ts startLoading): a `down` never does,
+// nor does a volume's unmount or removal (handlers/volume.ts goes through runtime/control.ts).
 import type { Plan } from '../planner/plan.js';
 import type { RunContext } from './context.js';
 

@@ -1,6 +1,8 @@
-// The runtime's one API (libcontainer's place under runc): everything the layers above — the
+// The runtime's API (libcontainer's place under runc): everything the layers above — the
 // executor's handlers, the supervisor, watch and the CLI — may do to a service's process. They
-// import this module only (the layering test refuses a deep import into src/runtime/):
+// import this module, or control.ts (its narrower second API, for what acts on services that run
+// already, without the launch side), and nothing else (the layering test refuses a deep import
+// into src/runtime/):
 // - create + start: startServiceProcess (cgroups, view, launch), launch for a bare launch;
 // - signal + stop: signalNumber, stopService (the stop signal, the grace period, then the
 //   cgroup killed; every signal through a pidfd);

@@ -18,8 +18,8 @@ export interface Relaunched {
 /** Starts `spec` again in its netns, cgroups and view; resolves once its program runs. */
 export async function relaunch(roots: StateRoots, project: Project, spec: Service, cgroups: CgroupManager): Promise<Relaunched> {
   // The runtime is loaded at the first restart, not at the supervisor's start (requests made
-  // meanwhile wait for it). Nothing else of the supervisor imports a value of it: the runtime's
-  // index brings launch, mounts, seccomp and every cgroup driver with it.
+  // meanwhile wait for it): its index brings launch, mounts and seccomp. The supervisor imports
+  // no value of it statically (its first health probe loads it too: prober.ts).
   const { startServiceProcess, monitorEntry } = await import('../runtime/index.js');
   const launched = await startServiceProcess({
     roots,

@@ -3,7 +3,7 @@
 // entry requires, and a real command runs its chunks from packs instead of reading each file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,12 +43,41 @@ describe('the bundle packs', () => {
     const packs = readdirSync(bundle).filter((n) => n.startsWith('pack.') && n.endsWith('.cjs'));
     expect(packs).toContain('pack.cli.cjs');
     for (const pack of packs) {
-      for (const [name, code] of members(pack)) {
+      const held = members(pack);
+      for (const [name, code] of held) {
         // Packs and chunks of an earlier build go together (bundle.mjs removes both after an hour).
         const file = join(bundle, name);
         expect(existsSync(file), `${pack}: ${name}`).toBe(true);
         expect(code, `${pack}: ${name}`).toBe(readFileSync(file, 'utf8'));
       }
+      // Its first line lists its members and their sizes (src/code-cache.cjs packMembers).
+      const first = readFileSync(join(bundle, pack), 'latin1').split('\n', 1)[0]!;
+      const listed = /^\(function \(exports, require, module, __filename, __dirname\) \{ \/\* stack-pack (.*) \*\/$/.exec(first)?.[1];
+      expect(listed, pack).toBeDefined();
+      expect(listed!.split(' ').sort(), pack).toEqual([...held.keys()].map((name) => `${name}:${statSync(join(bundle, name)).size}`).sort());
+    }
+  });
+
+  it('keeps the launch side out of the packs of a teardown and of the supervisor', () => {
+    // The chunks this build's CLI reaches (static requires and dynamic imports alike): the
+    // folder may hold an earlier build's files too.
+    const reached = new Set<string>();
+    const visit = (name: string): void => {
+      if (reached.has(name) || !existsSync(join(bundle, name))) return;
+      reached.add(name);
+      for (const m of readFileSync(join(bundle, name), 'utf8').matchAll(/(?:require|import)\("\.\/([\w.-]+\.c?js)"\)/g)) visit(m[1]!);
+    };
+    visit('cli.cjs');
+    const kernel = [...reached].filter((n) => /^kernel-[A-Z0-9]+\.cjs$/.test(n));
+    expect(kernel).toHaveLength(1);
+    const code = (pack: string): string => [...members(pack).values()].join('\n');
+    const teardown = code(`pack.${kernel[0]}`);
+    const supervisor = code('pack.supervisor.cjs');
+    // What a stop runs is there; what starts a service is not (runtime/control.ts, executor/kernel.ts).
+    expect(teardown).toMatch(/function stopService\(/);
+    for (const launchSide of [/function startServiceProcess\(/, /function prepareLauncher\(/, /function compiledSeccompPairs\(/, /function prepareMounts\(/]) {
+      expect(teardown).not.toMatch(launchSide);
+      expect(supervisor).not.toMatch(launchSide);
     }
   });
 

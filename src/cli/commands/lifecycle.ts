@@ -78,18 +78,20 @@ export interface BegunRestart {
 export async function beginRestart(request: LifecycleRequest): Promise<BegunRestart> {
   assertServices(request.project, request.services, 'restart');
   const { env, lock } = await lockFor(request, 'restart');
-  let kernel: typeof import('../../executor/handlers/start.js');
+  // The executor's start side, loaded while the services stop, for the start to come: a static
+  // import of the runtime put it into every lifecycle command's pack beside the kernel side's own
+  // copy (`restart` read and compiled ~200 KB of it twice).
+  const loading = import('../../executor/handlers/start.js');
+  loading.catch(() => undefined); // reported below, after the stop
+  let startSide: typeof import('../../executor/handlers/start.js');
   try {
     await applyPlanned(request, env, (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
-    // From the executor's start side, loaded here for the start to come: a static import of the
-    // runtime put it into every lifecycle command's pack beside the kernel's own copy (`restart`
-    // read and compiled ~200 KB of it twice).
-    kernel = await import('../../executor/handlers/start.js');
+    startSide = await loading;
   } catch (e) {
     await lock.release();
     throw e;
   }
-  const { discardPreparedLauncher, prepareLauncher } = kernel;
+  const { discardPreparedLauncher, prepareLauncher } = startSide;
   // The start's launchers spawned and placed now, while the batch is still open (launch.ts).
   for (const service of request.services) prepareLauncher(request.project.name, service);
   let finished = false;

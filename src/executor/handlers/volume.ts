@@ -14,11 +14,17 @@ import type { Project } from '../../spec/project.js';
 import { volumeDataDir } from '../../state/paths.js';
 import { volumeRecords, type VolumeRecord } from '../../state/records.js';
 import type { RunContext } from '../context.js';
-import { bindBeneath, makeVolumeFolder, mountVolume, renewAnonymousVolumes, unmountVolume as unmountVolumeMounts, volumeOwner, volumesFromMounts } from '../../runtime/index.js';
+// The unmount through the runtime's second API (runtime/control.ts): a `down` that takes a
+// volume's mount off or removes it (-v) loads nothing of the launch side. What makes a volume and
+// empties an anonymous one is the runtime's index, loaded by the first of them (`runtime()`).
+import { unmountVolume as unmountVolumeMounts } from '../../runtime/control.js';
 import { existsSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
 import { UserError } from '../../errors.js';
 import { opId } from '../../planner/edges.js';
 import { undoing } from './undo.js';
+
+type Runtime = typeof import('../../runtime/index.js');
+const runtime = (): Promise<Runtime> => import('../../runtime/index.js');
 
 /**
  * `up -V`: the anonymous volumes of the services `plan` makes that are not there yet, emptied
@@ -39,7 +45,8 @@ export async function renewNewServicesVolumes(ctx: RunContext, plan: Plan): Prom
 export async function renewAnonymous(ctx: RunContext, service: string): Promise<void> {
   const spec = ctx.project.services[service];
   if (spec === undefined) return;
-  const user = runningVolumesUser(ctx, service);
+  const { renewAnonymousVolumes, volumesFromMounts } = await runtime();
+  const user = runningVolumesUser(ctx, service, volumesFromMounts);
   if (user !== undefined) {
     ctx.notice(`service ${service}: its anonymous volumes are kept (-V): ${user}, which runs on, mounts them (volumes_from)`);
     return;
@@ -48,7 +55,7 @@ export async function renewAnonymous(ctx: RunContext, service: string): Promise<
 }
 
 /** A service that runs, is not recreated by this run, and mounts `owner`'s volumes through volumes_from (transitively). */
-function runningVolumesUser(ctx: RunContext, owner: string): string | undefined {
+function runningVolumesUser(ctx: RunContext, owner: string, volumesFromMounts: Runtime['volumesFromMounts']): string | undefined {
   return Object.values(ctx.project.services).find(
     (user) =>
       user.name !== owner &&
@@ -69,6 +76,7 @@ function mountersOf(project: Project, key: string): string[] {
 export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<void> {
   const spec = ctx.project.volumes[op.volume];
   if (!spec) throw new Error(`volume ${op.volume} is not in the project`);
+  const { bindBeneath, makeVolumeFolder, mountVolume, volumeOwner } = await runtime();
   const path = volumeDataDir(ctx.roots, spec.name);
   const before = await volumeRecords.read(ctx.roots, ctx.project.name, op.volume);
   if (spec.mount !== undefined) refuseMounting(spec.name, path);
@@ -84,7 +92,7 @@ export async function createVolume(ctx: RunContext, op: CreateVolume): Promise<v
       made = !existsSync(path);
       await makeVolumeFolder(path, owner);
       if (spec.mount === undefined) return;
-      const beneath = spec.mount.kind === 'bind' ? deviceBeneath(ctx, spec.mount.device) : undefined;
+      const beneath = spec.mount.kind === 'bind' ? deviceBeneath(ctx, spec.mount.device, bindBeneath) : undefined;
       mountVolume(spec.name, path, spec.mount, beneath, owner);
       mounted = true;
       // The mount is named by its id: only that one is this project's (observe, unmount-volume).
@@ -141,7 +149,7 @@ export async function unmountVolume(ctx: RunContext, op: Pick<UnmountVolume, 'vo
  * a folder a service binds writable (runtime/mounts.ts bindBeneath), or the volumes' own folder,
  * where services write.
  */
-function deviceBeneath(ctx: RunContext, device: string): string | undefined {
+function deviceBeneath(ctx: RunContext, device: string, bindBeneath: Runtime['bindBeneath']): string | undefined {
   const volumes = dirname(volumeDataDir(ctx.roots, 'x'));
   const r = relative(volumes, device);
   if (r !== '' && !r.startsWith('..')) return volumes;
