@@ -79,7 +79,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
   // The kernel side only for a plan with something to do (kernel.ts), and its start side only for
   // a plan that starts a service (handlers/start.ts); loading while the rest is read.
   const loading = plan.operations.length > 0 ? import('./kernel.js') : undefined;
-  const startLoading: Promise<StartSide> | undefined = startedServices(plan).length > 0 ? import('./handlers/start.js') : undefined;
+  const startLoading: Promise<StartSide> | undefined = startedServices(plan).length > 0 ? loading!.then((k) => k.loadStartSide()) : undefined;
   // A load that fails is reported where it is awaited; until then it is no unhandled rejection.
   loading?.catch(() => undefined);
   startLoading?.catch(() => undefined);
@@ -219,7 +219,7 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     await preparing;
     const prepared = loaded ?? (await loading?.catch(() => undefined));
     // The start side as the walk's handlers loaded it, when this run's own load of it failed.
-    const start = (await startLoading?.catch(() => undefined)) ?? (startLoading ? await import('./handlers/start.js').catch(() => undefined) : undefined);
+    const start = (await startLoading?.catch(() => undefined)) ?? (startLoading ? await loaded?.loadStartSide().catch(() => undefined) : undefined);
     for (const service of startedServices(plan)) start?.discardPreparedLauncher(project.name, service);
     prepared?.discardPreparedLinkDeletion();
     if (prepares) env.supervisor.release?.(project.name);

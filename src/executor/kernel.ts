@@ -14,6 +14,17 @@ export { openNetworkDriver } from '../network/setup.js';
 export { discardPreparedLinkDeletion, prepareLinkDeletion } from '../network/link.js';
 export { cannotActOnStop, openCgroups } from '../runtime/control.js';
 
+/**
+ * The start side (handlers/start.ts), for a plan that starts a service and for a restart's
+ * launchers. Every import of it goes through here: its pack then leaves out what this side has
+ * loaded already (scripts/bundle.mjs takes out of a pack what all its importers load
+ * statically), where an import from apply.ts and lifecycle.ts gave it 202 KB of this side's
+ * chunks besides its own 110.
+ */
+export function loadStartSide(): Promise<typeof import('./handlers/start.js')> {
+  return import('./handlers/start.js');
+}
+
 /** `up -V`: the anonymous volumes of the services the plan creates, renewed (handlers/volume.ts; loaded only then). */
 export async function renewNewServicesVolumes(ctx: RunContext, plan: Plan): Promise<void> {
   await (await import('./handlers/volume.js')).renewNewServicesVolumes(ctx, plan);

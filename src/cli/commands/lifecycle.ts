@@ -81,7 +81,7 @@ export async function beginRestart(request: LifecycleRequest): Promise<BegunRest
   // The executor's start side, loaded while the services stop, for the start to come: a static
   // import of the runtime put it into every lifecycle command's pack beside the kernel side's own
   // copy (`restart` read and compiled ~200 KB of it twice).
-  const loading = import('../../executor/handlers/start.js');
+  const loading = import('../../executor/kernel.js').then((k) => k.loadStartSide());
   loading.catch(() => undefined); // reported below, after the stop
   let startSide: typeof import('../../executor/handlers/start.js');
   try {
