@@ -22,7 +22,7 @@ import { buildOfGroup } from '../build/run-step.js';
 import { ImageStore } from '../image/store.js';
 import { projectRunDir, type StateRoots } from '../state/paths.js';
 import { apply } from './apply.js';
-import { removeMonitorGroup, type CgroupManager } from '../runtime/index.js';
+import { removeMonitorGroup, type CgroupManager } from '../runtime/control.js';
 import type { ExecutorEnv } from './context.js';
 import { killProcess, supervisorProcesses, type SupervisorProcess } from './supervisor-procs.js';
 import { snapshotPath } from '../state/snapshot.js';

@@ -3,7 +3,7 @@
 import { stateRoots } from '../../state/paths.js';
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions } from '../args.js';
-import { openCgroups } from '../../runtime/index.js';
+import { openCgroups } from '../../runtime/control.js';
 import { collectGarbage, gcCandidates } from '../../executor/gc.js';
 import { runningSupervisor } from '../../supervisor/index.js';
 import { executorEnv } from './executor-env.js';

@@ -10,7 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { UserError } from '../../errors.js';
 import { PinnedProcess } from '../../sys/pidfd.js';
-import { openCgroups, pauseMarked, signalNumber, unpauseGroup } from '../../runtime/index.js';
+import { openCgroups, pauseMarked, signalNumber, unpauseGroup } from '../../runtime/control.js';
 import { planStop } from '../../planner/index.js';
 import { acquireProjectLock } from '../../state/lock.js';
 import { observe } from '../../state/observe.js';

@@ -44,7 +44,7 @@ async function act(ctx: CommandContext, verb: 'pause' | 'unpause'): Promise<numb
   try {
     const live = await observe(name, { roots: env.roots });
     const labels = replicaLabels(Object.keys(live.services).filter((s) => live.services[s]?.oneOff === undefined));
-    const { openCgroups, pauseGroup, unpauseGroup } = await import('../../runtime/index.js');
+    const { openCgroups, pauseGroup, unpauseGroup } = await import('../../runtime/control.js');
     const cgroups = await openCgroups();
     const marked = pausedMarks(pausedMarksDir(env.roots, name));
     for (const service of services) {
