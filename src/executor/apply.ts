@@ -30,7 +30,7 @@ import { StopsTogether } from './stops-together.js';
 import { walk, type Handlers, type WalkResult } from './walk.js';
 
 type Kernel = typeof import('./kernel.js');
-type StartSide = typeof import('./handlers/start.js');
+type StartSide = import('./kernel.js').StartSide;
 
 /** How to apply. */
 export interface ApplyOptions {
@@ -114,8 +114,9 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // this project's, not the host's (its own subnet would clash with itself and move).
     const ipam: IpamRecord = kept ?? (await allocateProject(full, store, () => hostPrefixes(full), roots));
     // The first starts' launchers are spawned now (launch.ts prepareLauncher), once the kernel
-    // side and its start side (handlers/start.ts) are loaded and the addresses are given (a run refused before, an external network
-    // missing, leaves no monitor group behind): each moves itself into the monitor group while
+    // side and its start side (handlers/start.ts) are loaded and the addresses are given (a run
+    // refused before, an external network missing, leaves no monitor group behind): each moves
+    // itself into the monitor group while
     // the snapshot is written and the networks and namespaces made, and its launch only hands it
     // the request. As many as the walk runs at once; every other start prepares its own as it
     // begins (start.ts). The ones no launch took are ended below. So is the supervisor's

@@ -14,14 +14,18 @@ export { openNetworkDriver } from '../network/setup.js';
 export { discardPreparedLinkDeletion, prepareLinkDeletion } from '../network/link.js';
 export { cannotActOnStop, openCgroups } from '../runtime/control.js';
 
+/** The executor's start side: the start handler and the launchers it prepares. */
+export type StartSide = typeof import('./handlers/start.js');
+
 /**
  * The start side (handlers/start.ts), for a plan that starts a service and for a restart's
- * launchers. Every import of it goes through here: its pack then leaves out what this side has
+ * launchers. Every import of it from outside this side goes through here (handlers/index.ts,
+ * inside it, imports it itself): its pack then leaves out what this side has
  * loaded already (scripts/bundle.mjs takes out of a pack what all its importers load
  * statically), where an import from apply.ts and lifecycle.ts gave it 202 KB of this side's
  * chunks besides its own 110.
  */
-export function loadStartSide(): Promise<typeof import('./handlers/start.js')> {
+export function loadStartSide(): Promise<StartSide> {
   return import('./handlers/start.js');
 }
 

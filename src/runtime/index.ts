@@ -17,17 +17,15 @@ export { startServiceProcess, type StartRequest, type StartedService } from './s
 export { discardPreparedLauncher, launch, monitorEntry, prepareLauncher, type LaunchOptions, type LaunchedService } from './launch.js';
 export { LAUNCHER_PATH } from './launcher-path.js';
 export { commandOf } from './launcher-config.js';
-export { cannotActOnStop, signalNumber, stopService, type StopOptions, type StopResult, type StopTarget } from './stop.js';
 export { serviceFiles, runtimeRoot, type ServiceFiles } from '../state/service-files.js';
 export { prepareMounts, anonymousVolumeKey, anonymousVolumeName, bindBeneath, makeVolumeFolder, renewAnonymousVolumes, volumeOwner, type MountSetup } from './mounts.js';
 export { volumesFromMounts } from './volumes-from.js';
-export { mountVolume, unmountVolume } from './volume-mount.js';
+export { mountVolume } from './volume-mount.js';
+// Stop and signals, cgroups, pause, the monitors' groups, a volume's unmount, Docker's PATH.
+export * from './control.js';
 export { checkTargets, type ServiceView, type ViewMount } from './view.js';
 export { hidesCache, serviceHides, type HidesCache } from './hidden.js';
 export { deviceRulesFor } from './devices.js';
-export { openCgroups, type CgroupHandle, type CgroupManager } from './cgroup/index.js';
-export { pauseGroup, pauseMarked, unpauseGroup } from './pause.js';
-export { inMonitorGroup, monitorPlacement, placeInMonitorGroup, removeMonitorGroup } from './cgroup/monitors.js';
 export { execAttached, execInService, execTargetOf, type AttachedExec, type ExecService, type ExecTarget } from './exec.js';
 export { describeExit, readExitRecord, type ExitRecord } from '../state/exit-record.js';
 export { followLogFromNow, followLogs, readLogToFollow, type FollowStart } from './follow.js';
@@ -35,6 +33,5 @@ export { readLogLines, type LogLine } from './logs.js';
 export { loadUserDb, resolveUser, type UserDb } from './user.js';
 export { addedGroups } from './process-settings.js';
 export { parseGroup, parsePasswd, type Identity } from './user.js';
-export { DEFAULT_SEARCH_PATH } from './launcher-config.js';
 export { DetachMatcher, parseDetachKeys, serviceInput, type MonitorRef } from './attach.js';
 export { isSameProcess } from './proc.js';

@@ -20,7 +20,6 @@ import { capabilityMask, serviceCapabilities } from './caps.js';
 import {
   commandOf,
   DEFAULT_LOG_ROTATION,
-  DEFAULT_SEARCH_PATH,
   encodeLaunchRequest,
   launchRequest,
   type LogRotation,
@@ -28,6 +27,7 @@ import {
 import type { ResolvedDevice } from './cgroup/devices.js';
 import { monitorPlacement } from './cgroup/monitors.js';
 import { LAUNCHER_PATH } from './launcher-path.js';
+import { DEFAULT_SEARCH_PATH } from './search-path.js';
 import { readBootId } from './proc.js';
 import { launchersOfThisProcess } from '../state/starting.js';
 import { serviceDevices } from './devices.js';

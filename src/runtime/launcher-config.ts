@@ -10,8 +10,6 @@ import type { ResolvedDevice } from './cgroup/devices.js';
 
 import { DEFAULT_SEARCH_PATH } from './search-path.js';
 
-export { DEFAULT_SEARCH_PATH };
-
 /** Size bound of the service's log files. */
 export interface LogRotation {
   /** Bytes of one file before it is rotated (≥ 4096). */

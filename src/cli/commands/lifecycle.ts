@@ -83,7 +83,7 @@ export async function beginRestart(request: LifecycleRequest): Promise<BegunRest
   // copy (`restart` read and compiled ~200 KB of it twice).
   const loading = import('../../executor/kernel.js').then((k) => k.loadStartSide());
   loading.catch(() => undefined); // reported below, after the stop
-  let startSide: typeof import('../../executor/handlers/start.js');
+  let startSide: import('../../executor/kernel.js').StartSide;
   try {
     await applyPlanned(request, env, (live) => planStop(request.project, live, { services: request.services, cause: request.cause }));
     startSide = await loading;

@@ -14,9 +14,10 @@ const finished = new WeakMap<RunContext, Map<string, Set<string>>>();
 /** The ids of the plan's steps that remove something of `service`. */
 function removalSteps(ctx: RunContext, service: string): string[] {
   const veths = opId('detach-veth', `${service}/`);
-  const own = [opId('remove-service', service), opId('remove-netns', service)];
+  const removal = opId('remove-service', service);
+  const netns = opId('remove-netns', service);
   const steps: string[] = [];
-  for (const id of ctx.planned) if (id === own[0] || id === own[1] || id.startsWith(veths)) steps.push(id);
+  for (const id of ctx.planned) if (id === removal || id === netns || id.startsWith(veths)) steps.push(id);
   return steps;
 }
 
