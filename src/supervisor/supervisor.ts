@@ -465,12 +465,16 @@ export class Supervisor {
     }
     const key = processKey(process);
     if (changed) {
-      // A process the supervisor did not start (up started or recreated it): its count starts over.
+      // A process the supervisor did not start (up started or recreated it): its count starts
+      // over. No record (a service this supervisor or an earlier one never restarted) is a
+      // count of 0 for whatever runs, to the restarter and `events` alike: none is written then
+      // (the first tick after an `up` of 20 wrote 20).
       const restarts = await readRestarts(paths.restarts);
-      if (!sameProcess(restarts, process)) {
+      if (restarts === undefined) watch.restarts = 0;
+      else if (!sameProcess(restarts, process)) {
         await writeFile(paths.restarts, { pid: process.pid, startTime: process.startTime, restarts: 0, consecutive: 0 } satisfies RestartRecord);
         watch.restarts = 0;
-      } else watch.restarts = restarts!.restarts;
+      } else watch.restarts = restarts.restarts;
     }
     const spec = this.spec(name);
     if (this.running(watch, process, key)) {
