@@ -72,7 +72,7 @@ describe('the bundle packs', () => {
     expect(kernel).toHaveLength(1);
     const code = (pack: string): string => [...members(pack).values()].join('\n');
     const teardown = code(`pack.${kernel[0]}`);
-    const supervisor = code('pack.supervisor.cjs');
+    const supervisor = code('pack.supervisor-main.cjs');
     // What a stop runs is there; what starts a service is not (runtime/control.ts, executor/kernel.ts).
     expect(teardown).toMatch(/function stopService\(/);
     for (const launchSide of [/function startServiceProcess\(/, /function prepareLauncher\(/, /function compiledSeccompPairs\(/, /function prepareMounts\(/]) {
@@ -82,7 +82,7 @@ describe('the bundle packs', () => {
   });
 
   it("gives an entry's static requires, and theirs, to its pack", () => {
-    for (const entry of ['cli.cjs', 'supervisor.cjs']) {
+    for (const entry of ['cli.cjs', 'supervisor-main.cjs']) {
       const packed = members(`pack.${entry}`);
       const want = new Set<string>();
       const visit = (name: string) => {
