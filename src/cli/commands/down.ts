@@ -114,6 +114,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       for (const w of live.warnings) renderer.notice(`warning: ${w}`);
       const runFiles = runFolderHolds(projectRunDir(env.roots, name));
       const plan = planDown(live, { volumes: values.volumes, runFiles, cannotActOnStop: await cannotActOnStopNow(live) });
+      mark('down: planned');
       // The services' pre_stop hooks, for the stops whose records say they have some, from the
       // project as the last `up` applied it (compose's down runs them, from the compose file).
       const snapshot = rmi !== undefined ? readSnapshot(env.roots, name) : undefined; // read before the teardown removes it
