@@ -83,9 +83,10 @@ const ENTRY_POINTS = {
  * what executor/supervisor-procs.ts finds in a command line): V8's code cache installed before
  * the supervisor's own code loads, as bin/stack.cjs does for cli.cjs. Run as Node's main module,
  * the entry itself was compiled by Node from its source at every start, the supervisor's loop
- * (supervisor.ts, in the entry: 62 KB) with it, its functions as they were first called: 6 ms
- * more of the supervisor's CPU by 0.9 s after an `up -d` of 20 (136.9 vs 130.5 ms, 8 rounds
- * alternating), spent on the second core while the next command ran.
+ * (supervisor.ts, in the entry: 62 KB) with it, its functions as they were first called: the
+ * supervisor's CPU by 0.9 s after an `up -d` of 20, 135.2 ms against 132.8 with this loader (12
+ * rounds alternating; 136.9 against 130.5 in an earlier 8), on the second core while the next
+ * command ran.
  */
 const SUPERVISOR_LOADER = `'use strict';
 // Written by scripts/bundle.mjs: the code cache first (code-cache.cjs), then the supervisor.

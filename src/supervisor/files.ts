@@ -66,7 +66,8 @@ export const readStopMark = (path: string): Promise<ProcessId | undefined> => re
  * (no fsync, written synchronously: state/atomic.ts), as the service records are. Durable, each
  * write was a file and a folder fsync through the supervisor's libuv threads, of which the exit
  * watch holds one: the first tick to follow the 20 services an `up` had just started took
- * 24-124 ms (instrumented reconcile, 3 runs), most of it writing each one's restart count.
+ * 24-124 ms (instrumented reconcile, 3 runs), most of it writing each one's restart count
+ * (which that tick no longer writes for a service that has none: supervisor.ts follow()).
  */
 export function writeFile(path: string, value: object): Promise<void> {
   return writeJsonAtomic(path, value, { durable: false });

@@ -43,12 +43,17 @@ export const IDLE_TICK_MS = 1000;
 export const STATUS_HEARTBEAT_MS = 1000;
 /**
  * How far a folder's mtime may lag the change that set it: the kernel stamps a change with its
- * coarse clock, which is at most one timer tick (1-10 ms) behind Date.now()'s. A reading of the
- * records begun more than this after the folder's mtime saw every change that mtime stands for,
- * and any later change moves it; a reading begun sooner may have missed a change made in the
- * same tick that left the mtime equal, and the records are read again at the next tick.
+ * coarse clock, a timer tick or a few behind Date.now()'s (1-10 ms a tick; more where a VM's
+ * vCPU waited). A reading of the records begun more than this after the folder's mtime saw
+ * every change that mtime stands for, and any later change moves it; a reading begun sooner
+ * may have missed a change made in the same tick that left the mtime equal, and the records
+ * are read again at the next tick. That needs mtimes finer than a second (tmpfs, ext4, xfs,
+ * btrfs): a folder whose mtime is a whole second (ext3, vfat's 2 s, some NFS and FUSE mounts)
+ * takes COARSE_MTIME_GRAIN_MS.
  */
 const MTIME_GRAIN_MS = 50;
+/** The same for a file system whose mtimes are whole seconds (vfat's are even ones). */
+const COARSE_MTIME_GRAIN_MS = 2050;
 /**
  * A full garbage collection this long after the last change the supervisor read (node's
  * --expose-gc, control.ts): what a reread of 200 records and the start-up left is garbage, and
@@ -349,7 +354,8 @@ export class Supervisor {
    * then parses nothing: at 200 services, rereading every record every tick kept the supervisor
    * at ~30 % of a core. A folder's mtime is coarse (a clock tick), so a change in the same tick
    * as the last reading could leave it equal: the records are read again until a reading began
-   * MTIME_GRAIN_MS after the mtime it found. (Read again at every tick while the mtime was under
+   * MTIME_GRAIN_MS (on a file system of whole-second mtimes, COARSE_MTIME_GRAIN_MS) after the
+   * mtime it found. (Read again at every tick while the mtime was under
    * 2 s old, a supervisor followed all its services ten times a second for the 2 s after each
    * `up`: at 20 services ~3 ms of CPU a tick, on the second core while the next command ran.)
    */
@@ -357,7 +363,8 @@ export class Supervisor {
     const dir = dirname(serviceRecordPath(this.roots, this.project, 'x'));
     const info = statSync(dir, { throwIfNoEntry: false }); // synchronous: see fileStamp
     const stamp = info ? `${info.ino}:${info.mtimeMs}` : 'none';
-    if (stamp === this.recordsStamp && (info === undefined || info.mtimeMs < this.recordsReadAt - MTIME_GRAIN_MS)) return false;
+    const grain = info !== undefined && info.mtimeMs % 1000 === 0 ? COARSE_MTIME_GRAIN_MS : MTIME_GRAIN_MS;
+    if (stamp === this.recordsStamp && (info === undefined || info.mtimeMs < this.recordsReadAt - grain)) return false;
     this.recordsStamp = stamp;
     this.recordsReadAt = Date.now();
     this.records = (await serviceRecords.list(this.roots, this.project)).records;

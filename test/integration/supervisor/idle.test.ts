@@ -41,13 +41,17 @@ describeRoot('supervisor: idle', () => {
     await rig.up({ web: { command: ['sleep', '3600'], restart: { kind: 'always' } } });
     await ensureSupervisor(rig.project, rig.roots);
     const pid = (await supervisorStatus(rig.project, rig.roots))!.pid;
-    // Settled at once: the records were written moments ago, and it reads them again at most at
-    // the next tick (until a reading began well after their folder's mtime), then it has nothing
-    // to do. At a tick every 100 ms a second holds 10 sleeps or more (each tick, the watchdog's
-    // look at its pid file); it went on so for 2 s after the records' last change when it
-    // trusted no mtime under 2 s old.
+    // Settled at once: the records were written moments ago, and it reads them again at most
+    // once more (until a reading began well after their folder's mtime), then it has nothing to
+    // do; its ticks come every 100 ms until the one that makes its folder watches, about 200 ms
+    // after its status first answered. A second of ticks every 100 ms holds 10 sleeps or more,
+    // an idle one 2-3 (a tick, the watchdog's look at its pid file). It ticked so for 2 s after
+    // the records' last change when it trusted no mtime under 2 s old: both windows below then
+    // held 11 or more. A machine too busy to tick in time gets the second window.
     await sleep(300);
-    expect(await sleepsDuring(pid, 1000)).toBeLessThanOrEqual(5);
+    let sleptIn: number[] = [];
+    for (let window = 0; window < 2 && !sleptIn.some((n) => n <= 5); window++) sleptIn = [...sleptIn, await sleepsDuring(pid, 1000)];
+    expect(sleptIn.some((n) => n <= 5), `sleeps in each second: ${sleptIn.join(', ')}`).toBe(true);
     // Measured: 7 in 3 s (each idle tick, each look of the watchdog); 30 ticks or more before.
     expect(await sleepsDuring(pid, 3000)).toBeLessThanOrEqual(12);
 
