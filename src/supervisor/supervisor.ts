@@ -355,9 +355,9 @@ export class Supervisor {
    * at ~30 % of a core. A folder's mtime is coarse (a clock tick), so a change in the same tick
    * as the last reading could leave it equal: the records are read again until a reading began
    * MTIME_GRAIN_MS (on a file system of whole-second mtimes, COARSE_MTIME_GRAIN_MS) after the
-   * mtime it found. (Read again at every tick while the mtime was under
-   * 2 s old, a supervisor followed all its services ten times a second for the 2 s after each
-   * `up`: at 20 services ~3 ms of CPU a tick, on the second core while the next command ran.)
+   * mtime it found. (Read again at every tick while the mtime was under 2 s old, a supervisor
+   * followed all its services ten times a second for the 2 s after each `up`: at 20 services
+   * ~3 ms of CPU a tick, on the second core while the next command ran.)
    */
   private async readRecordsIfChanged(): Promise<boolean> {
     const dir = dirname(serviceRecordPath(this.roots, this.project, 'x'));
