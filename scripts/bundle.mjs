@@ -282,13 +282,14 @@ const inputs = new Map(Object.entries(result.metafile.outputs).map(([path, o]) =
 const files = await asCommonJs(result.outputFiles, imports, new Set(Object.keys(ENTRY_POINTS)), inputs);
 // The entries' first line installs V8's code cache for the bundle (src/code-cache.cjs).
 files.unshift({ path: join(outdir, 'code-cache.cjs'), contents: await readFile(join(src, 'code-cache.cjs')) });
-files.push({ path: join(outdir, 'supervisor.cjs'), contents: Buffer.from(SUPERVISOR_LOADER) });
+const loader = join(outdir, 'supervisor.cjs');
+files.push({ path: loader, contents: Buffer.from(SUPERVISOR_LOADER) });
 const entries = new Set(Object.keys(ENTRY_POINTS).map((name) => join(outdir, `${name}.cjs`)));
 for (const entry of entries) if (!files.some((f) => f.path === entry)) throw new Error(`bundle: ${entry} is not CommonJS (it imports a chunk with a top-level await)`);
 for (const file of files) file.contents = await asciiOnly(file);
 files.push(...packs(files, imports, entries));
 // The entries after their chunks, the supervisor's loader after the entry it loads.
-const order = (f) => (f.path === join(outdir, 'supervisor.cjs') ? 2 : Number(entries.has(f.path)));
+const order = (f) => (f.path === loader ? 2 : Number(entries.has(f.path)));
 const outputs = files.sort((a, b) => order(a) - order(b));
 for (const file of outputs) {
   const temp = `${file.path}.${process.pid}.tmp`;

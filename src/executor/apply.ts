@@ -116,11 +116,11 @@ export async function apply(plan: Plan, project: Project, options: ApplyOptions)
     // The first starts' launchers are spawned now (launch.ts prepareLauncher), once the kernel
     // side and its start side (handlers/start.ts) are loaded and the addresses are given (a run
     // refused before, an external network missing, leaves no monitor group behind): each moves
-    // itself into the monitor group while
-    // the snapshot is written and the networks and namespaces made, and its launch only hands it
-    // the request. As many as the walk runs at once; every other start prepares its own as it
-    // begins (start.ts). The ones no launch took are ended below. So is the supervisor's
-    // (supervisor/control.ts prepareSupervisor), which places itself while the walk goes on.
+    // itself into the monitor group while the snapshot is written and the networks and
+    // namespaces made, and its launch only hands it the request. As many as the walk runs at
+    // once; every other start prepares its own as it begins (start.ts). The ones no launch took
+    // are ended below. So is the supervisor's (supervisor/control.ts prepareSupervisor), which
+    // places itself while the walk goes on.
     // A plan that deletes host links in a batch (a `down`) spawns the helper that will send
     // that request now too (network/link.ts prepareLinkDeletion); the deletion only writes it.
     if (prepares) env.supervisor.prepare!(project.name);
