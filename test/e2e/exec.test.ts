@@ -121,6 +121,13 @@ describeWith({ root: true, commands: ['script', 'stty'] }, 'stack exec', () => {
     expect(cat.stdout).toBe('piped\nnot a tty');
   });
 
+  it("keeps the service's seccomp filter (the one its launch compiled), under --privileged too: a new user namespace is refused", async () => {
+    for (const flags of [[], ['--privileged']]) {
+      const r = await stack('exec', ...flags, 'web', 'sh', '-c', 'grep ^Seccomp: /proc/self/status; unshare -U true 2>/dev/null && echo unshare=ok || echo unshare=refused');
+      expect(r.stdout, String(r.stderr)).toBe('Seccomp:\t2\nunshare=refused');
+    }
+  });
+
   it('-d returns once the command runs, which keeps running in the service', async () => {
     const d = await stack('exec', '-d', 'web', 'sh', '-c', `echo started > /tmp/detached; exec sleep ${marker}`);
     expect(d.exitCode, String(d.stderr)).toBe(0);

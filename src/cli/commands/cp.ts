@@ -220,7 +220,7 @@ async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, des
   const { dir, entry, contents } = archived(from);
   // The copy keeps SRC's own name, not its link target's.
   const named = archived(src).entry;
-  const service = execAttached(target, ['tar', '-c', '-f', '-', '-C', dir, entry], 'inherit', { ...AS_ROOT, pipes: true });
+  const service = await execAttached(target, ['tar', '-c', '-f', '-', '-C', dir, entry], 'inherit', { ...AS_ROOT, pipes: true });
   const serviceDone = service.done.catch(toolMissing);
   if (dest === '-') {
     service.stdout!.pipe(ctx.stdout, { end: false });
@@ -273,7 +273,7 @@ async function copyIn(ctx: CommandContext, target: ExecTarget, src: string, dest
     host = spawn('tar', ['-c', '-f', '-', '-C', from, ...transform, entry], { stdio: ['ignore', 'pipe', 'inherit'] });
     input = host.stdout!;
   }
-  const service = execAttached(target, ['tar', '-x', '-f', '-', '-C', dir, ...extractOwners], 'inherit', { ...AS_ROOT, pipes: true });
+  const service = await execAttached(target, ['tar', '-x', '-f', '-', '-C', dir, ...extractOwners], 'inherit', { ...AS_ROOT, pipes: true });
   input.pipe(service.stdin!);
   const [result, hostCode] = await Promise.all([service.done.catch(toolMissing), host ? exited(host) : Promise.resolve(0)]);
   if (hostCode !== 0) throw new UserError('CP_FAILED', `stack cp: packing ${src} failed (tar exited with code ${hostCode})`, 'its message is above');

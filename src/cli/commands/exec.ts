@@ -10,7 +10,7 @@ import { splitAtPositional } from '../split-args.js';
 import { loadNaming, projectNameFromContext } from '../project.js';
 import { closest } from '../suggest.js';
 import { UserError } from '../../errors.js';
-import { observe } from '../../state/observe.js';
+import { observeProcesses } from '../../state/observe.js';
 import { stateRoots } from '../../state/paths.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { execAttached, type ExecService, type ExecTarget } from '../../runtime/index.js';
@@ -94,7 +94,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ...(values.user !== undefined ? { user: values.user } : {}),
     ...(values.workdir !== undefined ? { workingDir: values.workdir } : {}),
   };
-  return waitAttached(execAttached(target, split.rest, stdio, options));
+  return waitAttached(await execAttached(target, split.rest, stdio, options));
 }
 
 /** `-e KEY=VALUE` and `-e KEY` (stack's own value; left out when stack has none, as compose does). */
@@ -121,7 +121,8 @@ export async function runningTarget(ctx: CommandContext, service: string, index:
   const named = service; // the name given (a replica's key, below, is not one `stack up` takes)
   const project = await projectNameFromContext(ctx);
   const roots = stateRoots(ctx.env as NodeJS.ProcessEnv);
-  const [snapshot, live] = await Promise.all([readSnapshot(roots, project), observe(project, { roots })]);
+  // Its processes only (as ps looks): no netns, link or cgroup of any service is looked at.
+  const [snapshot, live] = await Promise.all([readSnapshot(roots, project), observeProcesses(project, { roots })]);
   if (index !== 1) {
     // Replica N of a scaled service: its own key (planner/replicas.ts).
     const replicas = replicaKeys(live.services, service);
@@ -169,6 +170,5 @@ export async function runningTarget(ctx: CommandContext, service: string, index:
       index === 1 ? `start it with \`stack up ${named}\`` : `\`stack ps\` lists the replicas; \`stack up --scale ${named}=${index}\` runs ${index}`,
     );
   }
-  const cgroups = live.services[service]!.cgroups.map((c) => c.name);
-  return { service: spec, pid: main.pid, startTime: main.startTime, cgroupDirs: cgroups, project, started: snapshot?.project.services[service] };
+  return { service: spec, pid: main.pid, startTime: main.startTime, cgroupDirs: live.services[service]!.cgroupDirs, project, started: snapshot?.project.services[service] };
 }

@@ -260,7 +260,7 @@ async function attach(ctx: CommandContext, env: RunEnv, projectName: string, nam
   const stdio = noTty || !isatty(0) || !isatty(1) ? 'inherit' : 'pty';
   const extra: Record<string, string> = {};
   if (stdio === 'pty' && spec.environment.TERM === undefined) extra.TERM = ctx.env.TERM || 'xterm';
-  return waitAttached(execAttached(target, argv, stdio, { env: extra }));
+  return waitAttached(await execAttached(target, argv, stdio, { env: extra }));
 }
 
 /** Stops the one-off, which stays (stopped) until `stack down`, as compose keeps it. */
