@@ -220,11 +220,14 @@ async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, des
   const { dir, entry, contents } = archived(from);
   // The copy keeps SRC's own name, not its link target's.
   const named = archived(src).entry;
-  const service = await execAttached(target, ['tar', '-c', '-f', '-', '-C', dir, entry], 'inherit', { ...AS_ROOT, pipes: true });
-  const serviceDone = service.done.catch(toolMissing);
+  const packing = ['tar', '-c', '-f', '-', '-C', dir, entry];
+  // Each tar's output is piped in the turn its process is made: Node reads what a child wrote to
+  // a pipe nobody took by the time it exits, and drops it (a small file's tar exits within a few
+  // ms), and an exit nobody listened for yet is missed.
   if (dest === '-') {
+    const service = await execAttached(target, packing, 'inherit', { ...AS_ROOT, pipes: true });
     service.stdout!.pipe(ctx.stdout, { end: false });
-    const code = (await serviceDone).exitCode;
+    const code = (await service.done.catch(toolMissing)).exitCode;
     if (code !== 0) throw new UserError('CP_FAILED', `stack cp: tar in service "${target.service.name}" exited with code ${code}`, 'its message is above');
     return 0;
   }
@@ -236,9 +239,16 @@ async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, des
   try {
     const owners = o.archive ? ['--same-owner', '--same-permissions', '--numeric-owner'] : ['--no-same-owner'];
     const renamed = named !== entry ? ['--transform', renameTransform(entry, named)] : [];
+    // The unpacking tar first (it waits for its input), then the service's, piped into it at once.
     const host = spawn('tar', ['-x', '-f', '-', '-C', stage, ...owners, ...renamed], { stdio: ['pipe', 'inherit', 'inherit'] });
+    const hostDone = exited(host);
+    const service = await execAttached(target, packing, 'inherit', { ...AS_ROOT, pipes: true }).catch(async (e: unknown) => {
+      host.kill('SIGKILL'); // nothing will come to unpack
+      await hostDone.catch(() => undefined);
+      throw e;
+    });
     service.stdout!.pipe(host.stdin!);
-    const [serviceResult, hostCode] = await Promise.all([serviceDone, exited(host)]);
+    const [serviceResult, hostCode] = await Promise.all([service.done.catch(toolMissing), hostDone]);
     if (serviceResult.exitCode !== 0) throw new UserError('CP_FAILED', `stack cp: tar in service "${target.service.name}" exited with code ${serviceResult.exitCode}`, 'its message is above');
     if (hostCode !== 0) throw new UserError('CP_FAILED', `stack cp: unpacking into ${land.dir} failed (tar exited with code ${hostCode})`, 'its message is above');
     // A folder's contents were unpacked into the stage itself: the stage becomes the destination.
@@ -255,12 +265,11 @@ async function copyIn(ctx: CommandContext, target: ExecTarget, src: string, dest
   const destKind = destKindRaw === 'link' ? 'file' : destKindRaw;
   const extractOwners = o.archive ? [] : ['-o'];
   let dir: string;
-  let input: NodeJS.ReadableStream;
-  let host: ReturnType<typeof spawn> | undefined;
+  /** The packing tar's arguments; none for `-` (stdin is the tar stream). */
+  let packing: string[] | undefined;
   if (src === '-') {
     if (destKind !== 'dir') throw new UserError('CP_NO_DEST_DIR', `a tar stream is unpacked into a folder: ${dest} is not one in service "${target.service.name}"`, 'name an existing folder');
     dir = dest;
-    input = process.stdin;
   } else {
     const { kind: srcKind, path } = await sourceOf(src, o.follow, hostKind, (bare) => realpath(bare).catch(() => undefined));
     if (srcKind === 'none') throw new UserError('CP_NO_SOURCE', `no such file or folder: ${src}`, 'check the host path');
@@ -270,12 +279,16 @@ async function copyIn(ctx: CommandContext, target: ExecTarget, src: string, dest
     // The copy is named as SRC (not its link target), or as the destination that replaces it.
     const name = land.rename ?? archived(src).entry;
     const transform = name !== entry ? ['--transform', renameTransform(entry, name)] : [];
-    host = spawn('tar', ['-c', '-f', '-', '-C', from, ...transform, entry], { stdio: ['ignore', 'pipe', 'inherit'] });
-    input = host.stdout!;
+    packing = ['-c', '-f', '-', '-C', from, ...transform, entry];
   }
+  // The service's tar first (it waits for its input), then the packing one, piped into it in the
+  // turn it is made: what a child wrote to a pipe nobody took by the time it exits is dropped by
+  // Node, and its exit would be missed (a small file is packed within a few ms).
   const service = await execAttached(target, ['tar', '-x', '-f', '-', '-C', dir, ...extractOwners], 'inherit', { ...AS_ROOT, pipes: true });
-  input.pipe(service.stdin!);
-  const [result, hostCode] = await Promise.all([service.done.catch(toolMissing), host ? exited(host) : Promise.resolve(0)]);
+  const host = packing === undefined ? undefined : spawn('tar', packing, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const hostDone = host ? exited(host) : Promise.resolve(0);
+  (host ? host.stdout! : process.stdin).pipe(service.stdin!);
+  const [result, hostCode] = await Promise.all([service.done.catch(toolMissing), hostDone]);
   if (hostCode !== 0) throw new UserError('CP_FAILED', `stack cp: packing ${src} failed (tar exited with code ${hostCode})`, 'its message is above');
   if (result.exitCode !== 0) throw new UserError('CP_FAILED', `stack cp: tar in service "${target.service.name}" exited with code ${result.exitCode}`, 'its message is above');
   return 0;

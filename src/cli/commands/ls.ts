@@ -7,7 +7,7 @@
 import type { CommandContext } from '../context.js';
 import { parseCommandOptions, tableOrJson } from '../args.js';
 import { UserError } from '../../errors.js';
-import { listProjects, observe } from '../../state/observe.js';
+import { listProjects, observeProcesses } from '../../state/observe.js';
 import { stateRoots, type StateRoots } from '../../state/paths.js';
 import { readSnapshot } from '../../state/snapshot.js';
 import { supervisorStatus } from '../../supervisor/index.js';
@@ -51,7 +51,7 @@ export function combinedStatus(states: readonly string[]): string {
 
 /** The summary of one project, or undefined when nothing of it runs or ran (no service record, no snapshot). */
 export async function summarizeProject(roots: StateRoots, name: string): Promise<ProjectSummary | undefined> {
-  const [live, snapshot] = await Promise.all([observe(name, { roots, locked: false }), readSnapshot(roots, name)]);
+  const [live, snapshot] = await Promise.all([observeProcesses(name, { roots, locked: false }), readSnapshot(roots, name)]);
   const services = Object.values(live.services).filter((s) => s.oneOff === undefined);
   if (services.length === 0 && snapshot === undefined) return undefined;
   // The supervisor only when something may be restarting (it answers on a socket: skip it for a dead project).

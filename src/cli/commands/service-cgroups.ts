@@ -2,7 +2,8 @@
 // their main process and the cgroup folders their record names, observed without the lock.
 import { readFile } from '../../sys/fs-async.js';
 import { join } from 'node:path';
-import { observe } from '../../state/observe.js';
+import { existsSync } from 'node:fs';
+import { observe, observeProcesses } from '../../state/observe.js';
 import type { LiveState } from '../../state/live.js';
 import type { StateRoots } from '../../state/paths.js';
 
@@ -22,12 +23,13 @@ export async function runningServices(roots: StateRoots, project: string): Promi
 
 /** The services of `project` (one-offs left out): those whose main process runs, and the names of the others. */
 export async function projectServices(roots: StateRoots, project: string): Promise<{ running: RunningService[]; stopped: string[] }> {
-  const live = await observe(project, { roots, locked: false });
+  // Their processes only (as ps looks): no netns, link or network of the project is looked at.
+  const live = await observeProcesses(project, { roots, locked: false });
   const services = Object.values(live.services).filter((s) => s.oneOff === undefined);
   return {
     running: services
       .filter((s) => s.process?.alive === true)
-      .map((s) => ({ name: s.name, pid: s.process!.pid, startTime: s.process!.startTime, cgroups: s.cgroups.filter((c) => c.present).map((c) => c.name) })),
+      .map((s) => ({ name: s.name, pid: s.process!.pid, startTime: s.process!.startTime, cgroups: s.cgroupDirs.filter((dir) => existsSync(dir)) })),
     stopped: services.filter((s) => s.process?.alive !== true).map((s) => s.name),
   };
 }
