@@ -237,6 +237,23 @@ export async function scriptedRelaunch(handle, i) {
   return performance.now() - t0;
 }
 
+/**
+ * `true` run inside service `i` as `stack exec` runs a command there, by the most direct means:
+ * a shell joins the service's cgroups, then nsenter enters its workload's mount, UTS, IPC, net
+ * and pid namespaces and runs it (forking into the pid namespace). Resolves the ms to its exit.
+ */
+export async function scriptedExec(handle, i) {
+  const s = handle.services[i];
+  const unshare = handle.procs.get(s.name)?.child.pid;
+  const workload = unshare === undefined ? undefined : children(unshare).find((c) => comm(c) === 'sleep');
+  if (workload === undefined) throw new Error(`bench/_floor.mjs: service ${s.name} runs no workload to exec into`);
+  const procsFiles = groupDirs(s.cgroup).map((d) => join(d, 'cgroup.procs'));
+  const script = 'pid=$1; shift; for f; do echo $$ > "$f"; done; exec nsenter --target "$pid" --mount --uts --ipc --net --pid true';
+  const t0 = performance.now();
+  await run('sh', ['-c', script, 'sh', String(workload), ...procsFiles]);
+  return performance.now() - t0;
+}
+
 /** Best-effort removal of whatever is left of `handle` (for finally blocks); never throws. */
 export async function floorCleanup(handle) {
   if (!handle?.made) return;

@@ -8,11 +8,13 @@
 //                  ignores SIGTERM (`trap '' TERM`: down kills it at once) and 20 that exit on it
 //   ps 20          `stack ps` of the 20 running services vs CLI floor, target 1.3×
 //   restart 1      `stack restart s0` vs CLI floor + one scripted launch, target 2×
+//   exec 1         `stack exec -T s0 true` vs CLI floor + one scripted exec (the service's cgroups
+//                  joined, nsenter into its namespaces), 2× as restart's (not an issue-11 target)
 // Figures are medians over the rounds; the ratio is the median of the per-round ratios (ours
 // against the floor measured in the same round, a few seconds apart), which the load of a shared
 // machine moves less than a ratio of medians taken minutes apart.
 // Run after `npm run build`, as root: node bench/lifecycle.mjs [rounds, default 5] [configs,
-// e.g. 1,5,20,chain,ignore,term,restart]
+// e.g. 1,5,20,chain,ignore,term,restart,exec]
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { median, ms } from './_stats.mjs';
 import { cliFloorEnv, emitRow } from './_row.mjs';
-import { floorCleanup, scriptedDown, scriptedRelaunch, scriptedUp } from './_floor.mjs';
+import { floorCleanup, scriptedDown, scriptedExec, scriptedRelaunch, scriptedUp } from './_floor.mjs';
 import { COMMANDS, spec } from './_spec.mjs';
 import { describeState, removeStateDir, stateDir } from './_state.mjs';
 
@@ -36,7 +38,7 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 const ROUNDS = Math.max(1, Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5));
-const CONFIGS = (process.argv[3] ?? '1,5,20,chain,ignore,term,restart').split(',');
+const CONFIGS = (process.argv[3] ?? '1,5,20,chain,ignore,term,restart,exec').split(',');
 const BENCH = 'lifecycle';
 
 /** Wall ms of `cmd args` to its exit (code 0 required). */
@@ -162,6 +164,25 @@ async function restart() {
   row('restart 1', s.ours, plus(s.launch, s.cli), 2, 'node -e 0 + one scripted launch');
 }
 
+/** `stack exec -T s0 true` in a running one-service project against node -e 0 + one scripted exec. */
+async function exec() {
+  const name = freshProject(1);
+  live.add(name);
+  await stack('up', '-d');
+  const { handle } = await floorUp(1);
+  const s = { ours: [], exec: [], cli: [] };
+  try {
+    await alternate(
+      async () => s.ours.push(await stackPlain('exec', '-T', 's0', 'true')),
+      async () => (s.exec.push(await scriptedExec(handle, 0)), s.cli.push(await cliFloor())),
+    );
+  } finally {
+    await ourDown(name);
+    await floorDown(handle);
+  }
+  row('exec 1', s.ours, plus(s.exec, s.cli), 2, 'node -e 0 + one scripted exec');
+}
+
 const RUNS = {
   1: () => upDown('1', 1),
   5: () => upDown('5', 5),
@@ -170,6 +191,7 @@ const RUNS = {
   ignore: () => upDown('20 ignores TERM', 20, { command: COMMANDS.ignore, up: false }),
   term: () => upDown('20 exits on TERM', 20, { command: COMMANDS.term, up: false }),
   restart,
+  exec,
 };
 
 const load0 = loadavg()[0];
