@@ -10,7 +10,8 @@
 //   no cgroups   the same launcher joining no cgroup: what the five v1 cgroup.procs writes cost
 //   launcher²    the launcher row again, measured after a launcher (see the comment in rows)
 //   seccomp      the launcher row plus the default seccomp filter's rules, built and loaded
-//                by libseccomp in the workload (what the exec helper does for `stack exec`)
+//                by libseccomp in the workload (what the launcher and the exec helper do when the
+//                compiler cannot run)
 //   seccomp bpf  the launcher row plus the same filter compiled beforehand (seccomp/compile.ts,
 //                once per process), loaded as is: what launch() sends
 //   launch()     the TypeScript API, from the call to its answer: the workload has exec'd
@@ -125,5 +126,5 @@ emitRow('launch', 'launch()', median(samples['launch()']), base, null, 'unshare 
 const cost = (row) => median(samples[row]) - median(samples['launcher²']);
 const insns = compiled[0][1].length / 16;
 console.log(`  seccomp filter, ${filter.rules.length} rules on ${filter.arches.join(', ')} (${insns} BPF instructions):`);
-console.log(`    built and loaded (stack exec):    +${cost('seccomp').toFixed(2)} ms, +${(cost('seccomp') / base).toFixed(2)}× unshare on the launch floor`);
+console.log(`    built and loaded (no compiler):   +${cost('seccomp').toFixed(2)} ms, +${(cost('seccomp') / base).toFixed(2)}× unshare on the launch floor`);
 console.log(`    compiled beforehand (launches):   +${cost('seccomp bpf').toFixed(2)} ms, +${(cost('seccomp bpf') / base).toFixed(2)}× unshare on the launch floor`);

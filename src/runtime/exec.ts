@@ -254,7 +254,8 @@ export interface AttachedExec {
  * relayed by the helper to this process's terminal (raw mode, window size followed); with
  * `detach` no stdio, and done settles as soon as the command runs. The request goes on fd 4,
  * so fd 0 is free for the command. Resolves once the helper is spawned (its stdin and stdout
- * with `pipes`).
+ * with `pipes`); rejects, spawning nothing, when the command cannot be asked for (the service
+ * gone or paused, a NUL in a value, an unknown user).
  */
 export async function execAttached(
   target: ExecTarget,
@@ -267,12 +268,14 @@ export async function execAttached(
   // them with libseccomp at every `stack exec`: 15 ms of a `stack exec -T s1 true` of 155 (strace).
   const s = target.service;
   const seccomp = await compiledSeccompPairs(serviceSeccomp(s, serviceCapabilities(s)));
+  // What can be refused is refused by this call, before anything is spawned (the service gone or
+  // paused, a NUL in a value, an unknown user): `done` is only the helper's and its command's.
+  if (!isSameProcess(target.pid, target.startTime)) {
+    throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
+  }
+  const request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), stdio, seccomp));
   let child: ChildProcess | undefined;
   const done = new Promise<AttachedResult>((resolve, reject) => {
-    if (!isSameProcess(target.pid, target.startTime)) {
-      throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
-    }
-    const request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), stdio, seccomp));
     const helper = options.helperPath ?? EXEC_HELPER_PATH;
     const own = stdio === 'detach' ? 'ignore' : 'inherit';
     const io = options.pipes && stdio === 'inherit' ? (['pipe', 'pipe'] as const) : ([own, own] as const);

@@ -3,8 +3,8 @@
 // new folder or into an existing one, `SRC/.` for a folder's contents, `-` for a tar stream on
 // stdin/stdout, -a to keep owners, -L to follow a symlink SRC).
 // The service's side is always reached THROUGH ITS OWN VIEW: `tar` runs inside the service (the
-// exec helper enters its namespaces and root, as root with every capability, as Docker's cp is
-// not bound by the container's), so every path — symlinks included — resolves the way the
+// exec helper enters its namespaces and root, as root with the service's own capabilities and
+// seccomp filter: AS_ROOT below), so every path — symlinks included — resolves the way the
 // service sees it: a link to `/` is the service's `/`, and nothing the service cannot see (the
 // host's /tmp, hidden folders) is reachable. The service's archive is hostile input on the host:
 // GNU tar refuses `..` and absolute members and never writes through a symlink it extracted,
@@ -242,6 +242,7 @@ async function copyOut(ctx: CommandContext, target: ExecTarget, src: string, des
     // The unpacking tar first (it waits for its input), then the service's, piped into it at once.
     const host = spawn('tar', ['-x', '-f', '-', '-C', stage, ...owners, ...renamed], { stdio: ['pipe', 'inherit', 'inherit'] });
     const hostDone = exited(host);
+    void hostDone.catch(() => undefined); // awaited below; a tar missing is said from there
     const service = await execAttached(target, packing, 'inherit', { ...AS_ROOT, pipes: true }).catch(async (e: unknown) => {
       host.kill('SIGKILL'); // nothing will come to unpack
       await hostDone.catch(() => undefined);

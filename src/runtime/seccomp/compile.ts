@@ -7,7 +7,7 @@
 // `stack restart`, the next `up`) reads it instead of running the compiler (~20 ms). When the
 // compiler cannot run, the launcher builds the filter itself from the rules (the same filter,
 // the old cost).
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childProcess } from '../../sys/builtin.js';
@@ -27,13 +27,32 @@ export function seccompCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** A BPF program as the compiler gives it: whole 8-byte instructions, at least one. */
 const isBpf = (bpf: Buffer): boolean => bpf.length > 0 && bpf.length % 8 === 0;
 
-/** The kept compilation of `key`, when there is one. */
+/**
+ * Whether a folder or file of kept filters is this user's and writable by no one else: a filter
+ * read back is what a service's system calls are held to (a planted allow-all one would free an
+ * exec), and STACK_CACHE comes from the environment (`sudo -E` keeps it). src/code-cache.cjs
+ * trusts its folder by the same rule.
+ */
+function ownOnly(s: { uid: number; mode: number }): boolean {
+  return s.uid === process.geteuid?.() && (s.mode & 0o022) === 0;
+}
+
+/** The kept compilation of `key`, when there is one in a folder and file only this user may write. */
 function cached(key: string): Buffer | undefined {
+  let fd: number | undefined;
   try {
-    const bpf = readFileSync(join(seccompCacheDir(), `${key}.bpf`));
+    const dir = seccompCacheDir();
+    const folder = statSync(dir);
+    if (!folder.isDirectory() || !ownOnly(folder)) return undefined;
+    fd = openSync(join(dir, `${key}.bpf`), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    const file = fstatSync(fd);
+    if (!file.isFile() || !ownOnly(file)) return undefined;
+    const bpf = readFileSync(fd);
     return isBpf(bpf) ? bpf : undefined;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -42,8 +61,10 @@ function keep(key: string, bpf: Buffer): void {
   try {
     const dir = seccompCacheDir();
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const folder = statSync(dir);
+    if (!folder.isDirectory() || !ownOnly(folder)) return; // another's folder: never written, never read
     const tmp = join(dir, `.${key}.${process.pid}.tmp`);
-    writeFileSync(tmp, bpf, { mode: 0o600 });
+    writeFileSync(tmp, bpf, { mode: 0o600, flag: 'wx' }); // a new file, never through a link left there
     renameSync(tmp, join(dir, `${key}.bpf`));
   } catch {
     // not kept

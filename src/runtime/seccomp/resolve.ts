@@ -2,8 +2,9 @@
 // setupSeccomp does: the native architecture and its sub-architectures from archMap, and only
 // the syscall entries whose includes hold (every cap in the service's set, the arch among
 // `arches`, the kernel at least `minKernel`) and whose excludes do not (any cap held, the arch,
-// the kernel). The result is a flat list of rules, one per syscall name, that the launcher and
-// the exec helper hand to libseccomp (native/common/seccomp.c).
+// the kernel). The result is a flat list of rules, one per syscall name, that native/build/seccomp
+// compiles to BPF (compile.ts), or that the launcher and the exec helper hand to libseccomp
+// themselves when it cannot (native/common/seccomp.c).
 import { arch as hostArch, release } from 'node:os';
 import type { SeccompProfile } from '../../spec/seccomp-profile.js';
 

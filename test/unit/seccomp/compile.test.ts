@@ -1,7 +1,7 @@
 // compiledSeccompPairs when the launches of one `up` ask at once: one answer for all of them.
 // The compiler here is a script standing in for native/build/seccomp (the real one runs in
 // test/integration/escape/seccomp.test.ts); what is counted is the rule pairs' building.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
@@ -70,4 +70,30 @@ test('a failed compilation is shared by the launches that asked meanwhile (the r
   for (const a of answers) expect(a[0]?.[0]).toBe('seccomp_default');
   await compiledSeccompPairs(filter, failing);
   expect(builds()).toBe(2);
+});
+
+test('a kept filter is read back only from a folder and a file no one else may write: a planted one elsewhere is compiled anew', async () => {
+  const works = compiler('keeps', true);
+  process.env.STACK_CACHE = join(dir, 'cache-kept'); // its own: the one kept file is this test's (afterAll puts it back)
+  const compiled = [['seccomp_bpf', Buffer.from('ABCDEFGH').toString('hex')]];
+  const planted = [['seccomp_bpf', Buffer.from('PLANTED!').toString('hex')]];
+  /** The default filter's answer from a fresh module (nothing remembered in memory): what the kept file gives. */
+  const fresh = async () => {
+    vi.resetModules();
+    const m = await import('../../../src/runtime/seccomp/index.js');
+    return m.compiledSeccompPairs(m.serviceSeccomp({}, DEFAULT_CAPABILITIES), works);
+  };
+  expect(await fresh()).toEqual(compiled); // compiled, and kept
+  const folder = join(process.env.STACK_CACHE!, 'seccomp');
+  const [kept, ...more] = readdirSync(folder).filter((n) => n.endsWith('.bpf'));
+  expect(more).toEqual([]);
+  writeFileSync(join(folder, kept!), 'PLANTED!');
+  expect(await fresh()).toEqual(planted); // the kept file is what is read back
+  chmodSync(folder, 0o777);
+  expect(await fresh()).toEqual(compiled); // a folder others may write: not read (nor written)
+  expect(readFileSync(join(folder, kept!), 'latin1')).toBe('PLANTED!');
+  chmodSync(folder, 0o700);
+  chmodSync(join(folder, kept!), 0o666);
+  expect(await fresh()).toEqual(compiled); // a file others may write: not read; kept anew
+  expect(readFileSync(join(folder, kept!), 'latin1')).toBe('ABCDEFGH');
 });
