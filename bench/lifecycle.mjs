@@ -145,43 +145,33 @@ async function upDown(label, n, options = {}) {
   if (options.ps) row(`ps ${label}`, s.ps, cli, 1.3, 'node -e 0');
 }
 
-/** `stack restart s0` of a running one-service project against node -e 0 + one scripted launch. */
-async function restart() {
+/**
+ * One step on a running one-service project (`ours`) against node -e 0 + the same step scripted
+ * on the floor's (`floorStep`), target 2×.
+ */
+async function oneService(label, ours, floorStep, what) {
   const name = freshProject(1);
   live.add(name);
   await stack('up', '-d');
   const { handle } = await floorUp(1);
-  const s = { ours: [], launch: [], cli: [] };
+  const s = { ours: [], floor: [], cli: [] };
   try {
     await alternate(
-      async () => s.ours.push(await stack('restart', 's0')),
-      async () => (s.launch.push(await scriptedRelaunch(handle, 0)), s.cli.push(await cliFloor())),
+      async () => s.ours.push(await ours()),
+      async () => (s.floor.push(await floorStep(handle)), s.cli.push(await cliFloor())),
     );
   } finally {
     await ourDown(name);
     await floorDown(handle);
   }
-  row('restart 1', s.ours, plus(s.launch, s.cli), 2, 'node -e 0 + one scripted launch');
+  row(label, s.ours, plus(s.floor, s.cli), 2, what);
 }
 
-/** `stack exec -T s0 true` in a running one-service project against node -e 0 + one scripted exec. */
-async function exec() {
-  const name = freshProject(1);
-  live.add(name);
-  await stack('up', '-d');
-  const { handle } = await floorUp(1);
-  const s = { ours: [], exec: [], cli: [] };
-  try {
-    await alternate(
-      async () => s.ours.push(await stackPlain('exec', '-T', 's0', 'true')),
-      async () => (s.exec.push(await scriptedExec(handle, 0)), s.cli.push(await cliFloor())),
-    );
-  } finally {
-    await ourDown(name);
-    await floorDown(handle);
-  }
-  row('exec 1', s.ours, plus(s.exec, s.cli), 2, 'node -e 0 + one scripted exec');
-}
+/** `stack restart s0` against node -e 0 + one scripted launch. */
+const restart = () => oneService('restart 1', () => stack('restart', 's0'), (handle) => scriptedRelaunch(handle, 0), 'node -e 0 + one scripted launch');
+
+/** `stack exec -T s0 true` against node -e 0 + one scripted exec. */
+const exec = () => oneService('exec 1', () => stackPlain('exec', '-T', 's0', 'true'), (handle) => scriptedExec(handle, 0), 'node -e 0 + one scripted exec');
 
 const RUNS = {
   1: () => upDown('1', 1),
