@@ -108,6 +108,11 @@ describeWith({ root: true, commands: ['ip'] }, 'create, rm, scale and up --no-st
     // ps SERVICE (a scaled one's name for its replicas), --filter status=; logs --index N
     expect((await stack('ps', 'worker')).stdout.split('\n').slice(1).map((l) => l.split(' ')[0])).toEqual(['worker-1', 'worker-2', 'worker-3']);
     expect((await stack('ps', '--filter', 'status=running', '--services', 'db')).stdout).toBe('db');
+    // ps -q: the pid of each listed service that runs, one a line (compose's container IDs)
+    const rows = JSON.parse((await stack('ps', '--format', 'json', 'worker')).stdout) as { pid: number | null }[];
+    expect(rows.map((r) => r.pid)).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
+    expect((await stack('ps', '-q', 'worker')).stdout.split('\n')).toEqual(rows.map((r) => String(r.pid)));
+    expect((await stack('ps', '-q', '--services')).stderr).toContain('-q and --services print different things');
     expect((await stack('ps', 'wroker')).stderr).toContain('has no service "wroker"');
     let second = '';
     for (let i = 0; i < 100 && !second.includes('worker up'); i++, await new Promise((r) => setTimeout(r, 50))) second = (await stack('logs', '--index', '2', 'worker')).stdout;

@@ -35,6 +35,8 @@ Options:
       --filter status=STATE
                         The same as --status STATE (compose's only filter)
       --services        Print the services' names only, one a line
+  -q, --quiet           Print the pid of each listed service that runs, one a line (a service's
+                        process is its ID here: compose prints container IDs)
       --format FORMAT   table (default) or json
   -h, --help            Print this help
 `;
@@ -69,6 +71,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       status: { type: 'string', multiple: true, default: [] as string[] },
       filter: { type: 'string', multiple: true, default: [] as string[] },
       services: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
       format: { type: 'string', default: 'table' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -79,6 +82,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   }
   tableOrJson(values.format);
+  if (values.quiet && values.services) throw new UserError('CLI_BAD_ARGUMENTS', 'ps: -q and --services print different things: give one', 'e.g. stack ps -q web');
   const statuses = [
     ...values.status,
     ...values.filter.map((f) => {
@@ -187,6 +191,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   // An exit shows how it ended (`exited with code 1`): its state for --status is `exited`.
   const stateOf = (row: PsRow): string => (['running', 'restarting', 'paused', 'created'].includes(row.state) ? row.state : 'exited');
   const rows = statuses.length === 0 ? all : all.filter((r) => statuses.includes(stateOf(r)));
+  if (values.quiet) {
+    // compose's `ps -q` prints container IDs; a service's here is its process (what `kill`,
+    // `nsenter -t` and /proc take): one a line for each listed row that runs, whatever --format says.
+    ctx.stdout.write(rows.flatMap((r) => (r.pid === null ? [] : [`${r.pid}\n`])).join(''));
+    return 0;
+  }
   if (values.services) {
     // compose's `ps --services`: the services' names (a scaled service's once, a one-off's as the
     // service it copies), whatever --format says.
