@@ -112,7 +112,7 @@ export function execRequest(
   for (const dir of target.cgroupDirs) pairs.push(['cgroup', dir]);
   // The service's own filter, resolved for its own capabilities even under `exec --privileged`
   // (Docker's exec keeps the container's profile): setns does not carry the workload's over.
-  for (const [key, value] of seccomp ?? seccompRequestPairs(serviceSeccomp(s, serviceCapabilities(s)))) pairs.push([key, value]);
+  for (const [key, value] of seccomp ?? seccompRequestPairs(filterOf(s))) pairs.push([key, value]);
   for (const gid of identity.groups) pairs.push(['group', String(gid)]);
   for (const [key, value] of Object.entries(env)) pairs.push(['env', `${key}=${value}`]);
   for (const arg of argv) pairs.push(['arg', arg]);
@@ -163,18 +163,32 @@ function startError(target: ExecTarget, argv: readonly string[], report: string)
   return new KernelError(`exec in service ${name} (${argv[0] ?? ''}): ${stage} ${detail}`, errno, value);
 }
 
+/** The service's own filter, resolved for its own capabilities (even under `exec --privileged`). */
+function filterOf(s: ExecService): ReturnType<typeof serviceSeccomp> {
+  return serviceSeccomp(s, serviceCapabilities(s));
+}
+
+/**
+ * The exec helper's request for `argv` in the service, with its filter as compiled once and kept
+ * (seccomp/compile.ts: the service's launch kept it), so the helper only loads the BPF: built
+ * from the rules by libseccomp in the helper, it took 15 ms of a `stack exec -T s1 true` of 155
+ * (strace). Rejects when the command cannot be asked for: SERVICE_NOT_RUNNING (the pid gone or
+ * reused), SERVICE_PAUSED, a NUL in a value, an unknown user.
+ */
+async function helperRequest(target: ExecTarget, argv: readonly string[], options: ExecOptions, stdio: ExecStdio): Promise<Buffer> {
+  if (!isSameProcess(target.pid, target.startTime)) {
+    throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
+  }
+  const seccomp = await compiledSeccompPairs(filterOf(target.service));
+  return encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), stdio, seccomp));
+}
+
 /**
  * Runs `argv` inside the service and resolves with its exit and output. Rejects when it could
  * not be started: SERVICE_NOT_RUNNING (the pid is gone or reused), COMMAND_NOT_FOUND, ... .
  */
 export async function execInService(target: ExecTarget, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  if (!isSameProcess(target.pid, target.startTime)) {
-    throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
-  }
-  // The filter compiled once per process (the supervisor's healthchecks): the helper only loads it.
-  const s = target.service;
-  const seccomp = await compiledSeccompPairs(serviceSeccomp(s, serviceCapabilities(s)));
-  const request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), 'capture', seccomp));
+  const request = await helperRequest(target, argv, options, 'capture');
   const helper = options.helperPath ?? EXEC_HELPER_PATH;
   const max = options.maxOutputBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
@@ -263,17 +277,9 @@ export async function execAttached(
   stdio: Exclude<ExecStdio, 'capture'>,
   options: Pick<ExecOptions, 'env' | 'user' | 'workingDir' | 'privileged' | 'userDb' | 'helperPath'> & { readonly pipes?: boolean } = {},
 ): Promise<AttachedExec> {
-  // The filter as compiled once and kept (seccomp/compile.ts: the launch of the service kept it),
-  // as a healthcheck's exec sends it: the helper loads the BPF. Sent as rules, the helper built
-  // them with libseccomp at every `stack exec`: 15 ms of a `stack exec -T s1 true` of 155 (strace).
-  const s = target.service;
-  const seccomp = await compiledSeccompPairs(serviceSeccomp(s, serviceCapabilities(s)));
-  // What can be refused is refused by this call, before anything is spawned (the service gone or
-  // paused, a NUL in a value, an unknown user): `done` is only the helper's and its command's.
-  if (!isSameProcess(target.pid, target.startTime)) {
-    throw new UserError('SERVICE_NOT_RUNNING', `service "${target.service.name}" is not running`, 'start it with `stack up`');
-  }
-  const request = encodeLaunchRequest(execRequest(target, argv, options, options.userDb ?? loadUserDb(), stdio, seccomp));
+  // What can be refused is refused by this call, before anything is spawned: `done` is only the
+  // helper's and its command's.
+  const request = await helperRequest(target, argv, options, stdio);
   let child: ChildProcess | undefined;
   const done = new Promise<AttachedResult>((resolve, reject) => {
     const helper = options.helperPath ?? EXEC_HELPER_PATH;
